@@ -1,0 +1,1 @@
+//! Benchmarks and perf tools for libsock.

@@ -1,0 +1,1 @@
+//! Devices: proxies and command-line tools built on libsock's public API.

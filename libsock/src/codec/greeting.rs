@@ -1,0 +1,280 @@
+//! The 64-byte ZMTP greeting (RFC 23 §"The Greeting").
+//!
+//! Layout: `0xFF`, 8 padding bytes, `0x7F` (the signature, 10 bytes), major, minor, mechanism
+//! (20 bytes NUL-padded ASCII), as-server (1 byte), filler (31 bytes).
+//!
+//! [`Greeting::decode`] checks every prefix as it arrives, because libzmq sends its greeting in
+//! parts and waits for our version byte before sending the rest: a peer must be judged (and
+//! answered) on a partial greeting, and garbage must be refused on its first bad byte.
+
+use super::CodecError;
+
+/// Length of a complete ZMTP 3 greeting.
+pub const GREETING_LEN: usize = 64;
+
+/// Bytes up to and including the major version (signature 10 bytes + major): libzmq sends its
+/// greeting in parts.
+pub const GREETING_VERSION_END: usize = 11;
+
+/// Offset of the `0x7F` signature byte.
+const SIGNATURE_END: usize = 9;
+/// Offsets of the fields after the signature.
+const MAJOR: usize = 10;
+const MINOR: usize = 11;
+const MECHANISM: usize = 12;
+const MECHANISM_LEN: usize = 20;
+const AS_SERVER: usize = MECHANISM + MECHANISM_LEN;
+
+/// A ZMTP security mechanism, as named in the greeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    /// No security (RFC 23).
+    Null,
+    /// Clear-text user name and password (RFC 24).
+    Plain,
+    /// CurveZMQ (RFC 26).
+    Curve,
+}
+
+impl Mechanism {
+    const ALL: [Mechanism; 3] = [Mechanism::Null, Mechanism::Plain, Mechanism::Curve];
+
+    /// The mechanism's name as sent in the greeting, without padding.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mechanism::Null => "NULL",
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Curve => "CURVE",
+        }
+    }
+
+    /// The 20-byte NUL-padded field.
+    fn padded(self) -> [u8; MECHANISM_LEN] {
+        let mut field = [0u8; MECHANISM_LEN];
+        field[..self.name().len()].copy_from_slice(self.name().as_bytes());
+        field
+    }
+
+    /// Whether `partial` (up to 20 bytes) is a prefix of some mechanism's padded field.
+    /// Lets us refuse `"XYZ"` after its first byte, as libzmq compares all 20 bytes exactly.
+    fn matches_prefix(partial: &[u8]) -> Option<Mechanism> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.padded().starts_with(partial))
+    }
+}
+
+/// A decoded (or to-be-sent) greeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Greeting {
+    /// Major version: 3 for ZMTP 3.x (a higher value is accepted and spoken as 3.x).
+    pub major: u8,
+    /// Minor version: 0 for ZMTP 3.0, 1 for 3.1.
+    pub minor: u8,
+    /// The security mechanism the peer wants.
+    pub mechanism: Mechanism,
+    /// The as-server flag (meaningful for PLAIN and CURVE; false for NULL).
+    pub as_server: bool,
+}
+
+impl Greeting {
+    /// Our greeting: ZMTP 3.1, NULL, as_server false.
+    pub fn ours() -> Greeting {
+        Greeting {
+            major: 3,
+            minor: 1,
+            mechanism: Mechanism::Null,
+            as_server: false,
+        }
+    }
+
+    /// Whether the peer speaks exactly ZMTP 3.0: it then gets subscriptions as messages
+    /// (`0x01`/`0x00` + topic) instead of `SUBSCRIBE`/`CANCEL` commands. Like libzmq, a major
+    /// above 3 counts as 3.1 whatever its minor.
+    pub fn is_zmtp_3_0(&self) -> bool {
+        self.major == 3 && self.minor == 0
+    }
+
+    /// Appends exactly 64 bytes.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        // Padding is "not significant"; libzmq puts a ZMTP 1.0 length of 1 there (an empty
+        // identity frame) so that an ancient peer fails cleanly. We do the same.
+        out.extend_from_slice(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, self.major, self.minor]);
+        out.extend_from_slice(&self.mechanism.padded());
+        out.push(u8::from(self.as_server));
+        out.extend_from_slice(&[0u8; GREETING_LEN - AS_SERVER - 1]);
+    }
+
+    /// Validates whatever prefix of a greeting has arrived so far, so garbage is rejected
+    /// after its first byte, not after 64.
+    ///
+    /// `Ok(None)`: valid so far, need more. `Ok(Some(g))` once 64 bytes are there (only the
+    /// first 64 are looked at). Byte 0 must be `0xFF`; the padding is ignored; byte 9 must have
+    /// bit 0 set (libzmq tests `& 1`); major must be at least 3; the mechanism field must be
+    /// exactly `NULL`, `PLAIN` or `CURVE` NUL-padded; a nonzero as-server byte means true.
+    pub fn decode(buf: &[u8]) -> Result<Option<Greeting>, CodecError> {
+        let buf = &buf[..buf.len().min(GREETING_LEN)];
+        if buf.first().is_some_and(|&b| b != 0xFF)
+            || buf.get(SIGNATURE_END).is_some_and(|&b| b & 1 == 0)
+        {
+            return Err(CodecError::BadSignature);
+        }
+        if let Some(&major) = buf.get(MAJOR) {
+            if major < 3 {
+                let minor = buf.get(MINOR).copied().unwrap_or(0);
+                return Err(CodecError::UnsupportedVersion { major, minor });
+            }
+        }
+        let mech_field = buf.get(MECHANISM..).unwrap_or(&[]);
+        let mech_field = &mech_field[..mech_field.len().min(MECHANISM_LEN)];
+        let mechanism =
+            Mechanism::matches_prefix(mech_field).ok_or(CodecError::UnknownMechanism)?;
+        if buf.len() < GREETING_LEN {
+            return Ok(None);
+        }
+        Ok(Some(Greeting {
+            major: buf[MAJOR],
+            minor: buf[MINOR],
+            mechanism,
+            as_server: buf[AS_SERVER] != 0,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libzmq 4.3's NULL greeting (routing id empty), written out by hand from RFC 23.
+    fn libzmq_greeting() -> Vec<u8> {
+        let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
+        g.extend_from_slice(b"NULL");
+        g.extend_from_slice(&[0; 16]); // mechanism padding
+        g.push(0); // as-server
+        g.extend_from_slice(&[0; 31]); // filler
+        g
+    }
+
+    #[test]
+    fn ours_encodes_byte_exact() {
+        let mut out = vec![0xAA]; // appends, never overwrites
+        Greeting::ours().encode(&mut out);
+        assert_eq!(out.len(), 1 + GREETING_LEN);
+        assert_eq!(&out[1..], libzmq_greeting().as_slice());
+    }
+
+    #[test]
+    fn round_trips_every_mechanism() {
+        for mechanism in Mechanism::ALL {
+            for as_server in [false, true] {
+                let g = Greeting {
+                    major: 3,
+                    minor: 0,
+                    mechanism,
+                    as_server,
+                };
+                let mut out = Vec::new();
+                g.encode(&mut out);
+                assert_eq!(Greeting::decode(&out), Ok(Some(g)));
+            }
+        }
+    }
+
+    #[test]
+    fn every_prefix_needs_more() {
+        let full = libzmq_greeting();
+        for len in 0..GREETING_LEN {
+            assert_eq!(Greeting::decode(&full[..len]), Ok(None), "prefix of {len}");
+        }
+        let mut longer = full.clone();
+        longer.extend_from_slice(b"trailing frame bytes");
+        assert_eq!(Greeting::decode(&longer), Ok(Some(Greeting::ours())));
+    }
+
+    #[test]
+    fn garbage_is_rejected_on_its_first_byte() {
+        assert_eq!(Greeting::decode(b"G"), Err(CodecError::BadSignature));
+        assert_eq!(
+            Greeting::decode(b"GET / HTTP/1.1\r\n"),
+            Err(CodecError::BadSignature)
+        );
+        let mut g = libzmq_greeting();
+        g[9] = 0x7E; // bit 0 clear: a ZMTP 1.0 identity frame, not a signature
+        assert_eq!(Greeting::decode(&g[..10]), Err(CodecError::BadSignature));
+    }
+
+    #[test]
+    fn padding_and_filler_are_ignored_and_0x01_suffices() {
+        let mut g = libzmq_greeting();
+        g[1..9].copy_from_slice(&[0xAB; 8]);
+        g[9] = 0x01;
+        g[33..].fill(0xEE);
+        g[32] = 7; // nonzero as-server means true
+        let want = Greeting {
+            as_server: true,
+            ..Greeting::ours()
+        };
+        assert_eq!(Greeting::decode(&g), Ok(Some(want)));
+    }
+
+    #[test]
+    fn old_versions_are_refused_as_soon_as_major_arrives() {
+        let mut g = libzmq_greeting();
+        g[10] = 2;
+        assert_eq!(
+            Greeting::decode(&g[..11]),
+            Err(CodecError::UnsupportedVersion { major: 2, minor: 0 })
+        );
+        assert_eq!(
+            Greeting::decode(&g),
+            Err(CodecError::UnsupportedVersion { major: 2, minor: 1 })
+        );
+    }
+
+    #[test]
+    fn versions_3_0_and_above() {
+        let mut g = libzmq_greeting();
+        g[11] = 0;
+        let v30 = Greeting::decode(&g).unwrap().unwrap();
+        assert!(v30.is_zmtp_3_0());
+        g[10] = 4;
+        let v40 = Greeting::decode(&g).unwrap().unwrap();
+        assert_eq!((v40.major, v40.minor), (4, 0));
+        assert!(!v40.is_zmtp_3_0());
+        assert!(!Greeting::ours().is_zmtp_3_0());
+    }
+
+    #[test]
+    fn mechanism_must_match_exactly() {
+        let bad: [&[u8]; 4] = [
+            b"GSSAPI",
+            b"null",
+            b"NULLX",
+            b"NULL\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0X",
+        ];
+        for name in bad {
+            let mut g = libzmq_greeting();
+            g[12..32].fill(0);
+            g[12..12 + name.len()].copy_from_slice(name);
+            assert_eq!(Greeting::decode(&g), Err(CodecError::UnknownMechanism));
+            // Refused on the first byte that cannot be part of a known name.
+            let first_bad = (0..=name.len())
+                .find(|&n| Greeting::decode(&g[..12 + n]).is_err())
+                .unwrap();
+            assert!(first_bad <= name.len(), "{name:?}");
+        }
+        let mut g = libzmq_greeting();
+        g[12..32].fill(0);
+        assert_eq!(Greeting::decode(&g), Err(CodecError::UnknownMechanism));
+        assert_eq!(
+            Greeting::decode(&g[..13]),
+            Err(CodecError::UnknownMechanism)
+        );
+    }
+
+    #[test]
+    fn mechanism_names() {
+        let names: Vec<_> = Mechanism::ALL.iter().map(Mechanism::name).collect();
+        assert_eq!(names, ["NULL", "PLAIN", "CURVE"]);
+    }
+}

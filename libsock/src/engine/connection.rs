@@ -1,0 +1,505 @@
+//! One connection in an I/O thread: a stream, its ZMTP session and its pipe to the socket.
+//!
+//! A connection made by `connect` keeps its pipe across reconnects (messages queue while the
+//! peer is away); one accepted by a listener lives and dies with its stream.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use mio::Interest;
+
+use super::{Backoff, ConnConfig, Ctx, EndpointId};
+use crate::codec::null::PeerInfo;
+use crate::message::Message;
+use crate::pipe::{pipe, PipeEnd};
+use crate::session::{Session, SessionError, SessionEvent};
+use crate::socket::{SocketCmd, SocketShared};
+use crate::sys;
+use crate::transport::{DialTarget, Stream};
+
+/// Read at least this much per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Stop pulling messages from the pipe once this much is waiting to be written.
+const OUT_BATCH: usize = 256 * 1024;
+/// Reads or writes per wake-up before yielding to other connections.
+const IO_ROUNDS: usize = 32;
+
+/// What the I/O thread should do with a connection after a handler ran.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Keep,
+    Remove,
+}
+
+/// Why a link went down.
+#[derive(Debug)]
+enum Down {
+    Closed,
+    Io(io::Error),
+    Protocol(SessionError),
+    SocketGone,
+}
+
+/// A live stream and its protocol state.
+struct Link {
+    stream: Stream,
+    /// `None` until a dialed stream finished connecting.
+    session: Option<Session>,
+    rbuf: BytesMut,
+    peer: String,
+}
+
+pub(crate) struct Connection {
+    pub(crate) endpoint: EndpointId,
+    pub(crate) timer: Option<Instant>,
+    cfg: Arc<ConnConfig>,
+    socket: Arc<SocketShared>,
+    name: String,
+    /// Where to reconnect to; `None` for accepted connections.
+    dial: Option<(DialTarget, Backoff)>,
+    retry_at: Option<Instant>,
+    link: Option<Link>,
+    pipe: Option<PipeEnd>,
+    /// The socket let go: deliver what is queued (within linger), then end.
+    closing: bool,
+    linger_deadline: Option<Instant>,
+    /// Inbound reading paused: the pipe to the socket is at its high water mark.
+    read_paused: bool,
+}
+
+impl Connection {
+    pub(crate) fn accepted(
+        endpoint: EndpointId,
+        stream: Stream,
+        peer: String,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+        now: Instant,
+    ) -> Connection {
+        let session = Some(Session::new(cfg.session.clone(), now));
+        let link = Link {
+            stream,
+            session,
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            peer: peer.clone(),
+        };
+        Connection::new(endpoint, cfg, socket, peer, None, Some(link), None)
+    }
+
+    pub(crate) fn dialing(
+        endpoint: EndpointId,
+        target: DialTarget,
+        pipe: Option<PipeEnd>,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+        name: String,
+    ) -> Connection {
+        let base = cfg.reconnect_ivl.unwrap_or_default();
+        let seed = endpoint.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ Instant::now().elapsed().as_nanos() as u64;
+        let backoff = Backoff::new(base, cfg.reconnect_ivl_max, seed);
+        Connection::new(
+            endpoint,
+            cfg,
+            socket,
+            name,
+            Some((target, backoff)),
+            None,
+            pipe,
+        )
+    }
+
+    fn new(
+        endpoint: EndpointId,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+        name: String,
+        dial: Option<(DialTarget, Backoff)>,
+        link: Option<Link>,
+        pipe: Option<PipeEnd>,
+    ) -> Connection {
+        Connection {
+            endpoint,
+            timer: None,
+            cfg,
+            socket,
+            name,
+            dial,
+            retry_at: None,
+            link,
+            pipe,
+            closing: false,
+            linger_deadline: None,
+            read_paused: false,
+        }
+    }
+
+    /// Registers the stream (accepted) or starts dialing (connect).
+    pub(crate) fn start(&mut self, ctx: &Ctx<'_>) -> Flow {
+        if let Some(p) = &self.pipe {
+            p.set_owner(ctx.waker());
+        }
+        if let Some(link) = &mut self.link {
+            if let Err(e) = ctx.registry.register(
+                &mut link.stream,
+                ctx.token,
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                tracing::warn!(endpoint = %self.name, "cannot watch connection: {e}");
+                return Flow::Remove;
+            }
+            return self.pump(ctx, true, true);
+        }
+        self.dial_now(ctx)
+    }
+
+    pub(crate) fn on_io(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
+        if let Some(link) = &mut self.link {
+            if link.session.is_none() && writable {
+                match link.stream.connect_result() {
+                    Ok(true) => {
+                        tracing::debug!(endpoint = %self.name, "connected");
+                        link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
+                    }
+                    Ok(false) => return Flow::Keep,
+                    Err(e) => return self.link_down(ctx, Down::Io(e)),
+                }
+            }
+        }
+        self.pump(ctx, readable, writable)
+    }
+
+    /// A pipe has messages for us, or room again.
+    pub(crate) fn on_activate(&mut self, ctx: &Ctx<'_>) -> Flow {
+        self.pump(ctx, self.read_paused, true)
+    }
+
+    pub(crate) fn on_timer(&mut self, ctx: &Ctx<'_>) -> Flow {
+        if self.linger_deadline.is_some_and(|d| d <= ctx.now) {
+            tracing::debug!(endpoint = %self.name, "linger expired, dropping unsent messages");
+            return Flow::Remove;
+        }
+        if self.retry_at.is_some_and(|d| d <= ctx.now) {
+            self.retry_at = None;
+            return self.dial_now(ctx);
+        }
+        let result = match self.link.as_mut().and_then(|l| l.session.as_mut()) {
+            Some(session) => session.handle_timeout(ctx.now),
+            None => Ok(()),
+        };
+        match result {
+            Ok(()) => self.pump(ctx, false, true),
+            Err(e) => self.link_down(ctx, Down::Protocol(e)),
+        }
+    }
+
+    /// The socket unbound, disconnected or closed.
+    pub(crate) fn on_close(&mut self, ctx: &Ctx<'_>) -> Flow {
+        self.begin_closing(ctx.now);
+        self.pump(ctx, false, true)
+    }
+
+    /// When a timer of this connection is next due.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let session = self
+            .link
+            .as_ref()
+            .and_then(|l| l.session.as_ref())
+            .and_then(|s| s.next_timeout());
+        [session, self.retry_at, self.linger_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Releases the stream and the pipe; the I/O thread drops the entry next.
+    pub(crate) fn shutdown(&mut self, registry: &mio::Registry) {
+        if let Some(mut link) = self.link.take() {
+            let _ = registry.deregister(&mut link.stream);
+        }
+        if let Some(mut p) = self.pipe.take() {
+            p.close(0);
+        }
+    }
+
+    fn dial_now(&mut self, ctx: &Ctx<'_>) -> Flow {
+        if self.closing && self.nothing_to_send() {
+            return Flow::Remove;
+        }
+        let Some((target, _)) = &self.dial else {
+            return Flow::Remove;
+        };
+        match target.dial(&self.cfg.net) {
+            Ok(mut stream) => {
+                if let Err(e) = ctx.registry.register(
+                    &mut stream,
+                    ctx.token,
+                    Interest::READABLE | Interest::WRITABLE,
+                ) {
+                    return self.link_down(ctx, Down::Io(e));
+                }
+                let peer = self.name.clone();
+                self.link = Some(Link {
+                    stream,
+                    session: None,
+                    rbuf: BytesMut::new(),
+                    peer,
+                });
+                Flow::Keep
+            }
+            Err(e) => self.link_down(ctx, Down::Io(e)),
+        }
+    }
+
+    /// Moves bytes and messages in both directions until nothing more can be done now.
+    fn pump(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
+        let ready = self.link.as_ref().is_some_and(|l| l.session.is_some());
+        if ready {
+            if readable {
+                if let Err(down) = self.pump_in(ctx) {
+                    return self.link_down(ctx, down);
+                }
+            }
+            if writable {
+                if let Err(down) = self.pump_out(ctx) {
+                    return self.link_down(ctx, down);
+                }
+            }
+        }
+        self.check_socket_gone(ctx.now);
+        if self.closing && self.nothing_to_send() && self.out_is_empty() {
+            return Flow::Remove;
+        }
+        Flow::Keep
+    }
+
+    fn pump_in(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        self.read_paused = false;
+        for _ in 0..IO_ROUNDS {
+            self.decode_buffered(ctx)?;
+            if self.read_paused {
+                return Ok(());
+            }
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            let session = link.session.as_mut().ok_or(Down::Closed)?;
+            let want = session
+                .wanted()
+                .saturating_sub(link.rbuf.len())
+                .max(READ_CHUNK);
+            match sys::read_into(link.stream.as_fd(), &mut link.rbuf, want) {
+                Ok(0) => return Err(Down::Closed),
+                Ok(_) => session.received(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Down::Io(e)),
+            }
+        }
+        // Still more to read: let other connections run, and come back.
+        self.read_paused = true;
+        ctx.reactivate();
+        Ok(())
+    }
+
+    /// Decodes what is buffered into the pipe, handling handshake events on the way.
+    fn decode_buffered(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        loop {
+            if let Some(p) = &mut self.pipe {
+                if !p.tx.in_message() && !p.tx.can_write() && !p.tx.is_reader_gone() {
+                    p.tx.flush();
+                    self.read_paused = true;
+                    return Ok(());
+                }
+            }
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            let session = link.session.as_mut().ok_or(Down::Closed)?;
+            match session
+                .decode(&mut link.rbuf, ctx.now)
+                .map_err(Down::Protocol)?
+            {
+                Some(msg) => {
+                    if let Some(p) = &mut self.pipe {
+                        p.tx.write(msg);
+                    }
+                }
+                None => {
+                    if !self.handle_events(ctx)? {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(p) = &mut self.pipe {
+            p.tx.flush();
+        }
+        Ok(())
+    }
+
+    /// Returns whether any event was handled (then decoding continues).
+    fn handle_events(&mut self, ctx: &Ctx<'_>) -> Result<bool, Down> {
+        let mut any = false;
+        loop {
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            let Some(event) = link.session.as_mut().and_then(|s| s.poll_event()) else {
+                return Ok(any);
+            };
+            any = true;
+            match event {
+                SessionEvent::Ready(peer) => self.on_handshake(ctx, peer)?,
+                SessionEvent::Subscribe(topic) => self.push_subscription(1, &topic),
+                SessionEvent::Cancel(topic) => self.push_subscription(0, &topic),
+            }
+        }
+    }
+
+    /// Subscriptions travel up the pipe as messages (`0x01`/`0x00` + topic), as from 3.0 peers.
+    fn push_subscription(&mut self, kind: u8, topic: &[u8]) {
+        if let Some(p) = &mut self.pipe {
+            let mut body = Vec::with_capacity(topic.len() + 1);
+            body.push(kind);
+            body.extend_from_slice(topic);
+            p.tx.write(Message::from(body));
+        }
+    }
+
+    fn on_handshake(&mut self, ctx: &Ctx<'_>, peer: PeerInfo) -> Result<(), Down> {
+        let link = self.link.as_ref().ok_or(Down::Closed)?;
+        tracing::debug!(endpoint = %self.name, peer = %link.peer, peer_type = %peer.socket_type, "handshake done");
+        if let Some((_, backoff)) = &mut self.dial {
+            backoff.reset();
+        }
+        if self.pipe.is_some() {
+            let _ = self.socket.post(SocketCmd::PeerReady {
+                endpoint: self.endpoint,
+                peer,
+            });
+            return Ok(());
+        }
+        let (ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
+        ours.set_owner(ctx.waker());
+        self.pipe = Some(ours);
+        let cmd = SocketCmd::Attach {
+            end: theirs,
+            peer,
+            endpoint: self.endpoint,
+        };
+        self.socket.post(cmd).map_err(|_| Down::SocketGone)
+    }
+
+    fn pump_out(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let as_commands = self.cfg.subscriptions_as_commands;
+        for _ in 0..IO_ROUNDS {
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            let session = link.session.as_mut().ok_or(Down::Closed)?;
+            if let (true, Some(p)) = (session.is_active(), &mut self.pipe) {
+                while session.out().len() < OUT_BATCH {
+                    let Some(msg) = p.rx.read() else { break };
+                    match subscription(&msg, as_commands) {
+                        Some(subscribe) => session.send_subscription(subscribe, &msg[1..]),
+                        None => session.send(&msg),
+                    }
+                }
+            }
+            if session.out().is_empty() {
+                return Ok(());
+            }
+            match session.out().write_to(&mut link.stream) {
+                Ok(0) => return Err(Down::Closed),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Down::Io(e)),
+            }
+        }
+        ctx.reactivate();
+        Ok(())
+    }
+
+    fn check_socket_gone(&mut self, now: Instant) {
+        if !self.closing && self.pipe.as_ref().is_some_and(|p| p.rx.is_writer_closed()) {
+            self.begin_closing(now);
+        }
+    }
+
+    fn begin_closing(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        let linger = self.pipe.as_ref().map_or(0, |p| p.rx.linger_ms());
+        self.linger_deadline = u64::try_from(linger)
+            .ok()
+            .map(|ms| now + std::time::Duration::from_millis(ms));
+    }
+
+    fn nothing_to_send(&mut self) -> bool {
+        match &mut self.pipe {
+            Some(p) => p.rx.is_terminated(),
+            None => true,
+        }
+    }
+
+    fn out_is_empty(&mut self) -> bool {
+        match self.link.as_mut().and_then(|l| l.session.as_mut()) {
+            Some(s) => s.out().is_empty(),
+            None => true,
+        }
+    }
+
+    /// The stream failed or closed: log why, then reconnect or end.
+    fn link_down(&mut self, ctx: &Ctx<'_>, why: Down) -> Flow {
+        let handshaking = self
+            .link
+            .as_ref()
+            .and_then(|l| l.session.as_ref())
+            .is_some_and(|s| !s.is_active());
+        match &why {
+            Down::Protocol(e) => tracing::warn!(endpoint = %self.name, "closing connection: {e}"),
+            Down::Io(e) if self.link.as_ref().is_some_and(|l| l.session.is_none()) => {
+                tracing::debug!(endpoint = %self.name, "connect failed: {e}")
+            }
+            Down::Io(e) => tracing::info!(endpoint = %self.name, "connection lost: {e}"),
+            Down::Closed if handshaking => {
+                tracing::info!(endpoint = %self.name, "peer closed the connection during the handshake")
+            }
+            Down::Closed => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
+            Down::SocketGone => return Flow::Remove,
+        }
+        if let Some(mut link) = self.link.take() {
+            let _ = ctx.registry.deregister(&mut link.stream);
+        }
+        let reconnect =
+            self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
+        let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
+            return Flow::Remove;
+        };
+        let delay = backoff.next_delay();
+        if self.cfg.immediate {
+            // With IMMEDIATE the pipe exists only while a peer is connected.
+            if let Some(mut p) = self.pipe.take() {
+                p.close(0);
+            }
+        } else if let Some(p) = &mut self.pipe {
+            p.tx.discard_incomplete();
+        }
+        self.retry_at = Some(ctx.now + delay);
+        self.read_paused = false;
+        Flow::Keep
+    }
+}
+
+/// Whether `msg` is a subscription message to send as a command: `Some(true)` subscribe,
+/// `Some(false)` cancel.
+#[inline]
+fn subscription(msg: &Message, as_commands: bool) -> Option<bool> {
+    if !as_commands || msg.get_more() {
+        return None;
+    }
+    match msg.first() {
+        Some(1) => Some(true),
+        Some(0) => Some(false),
+        _ => None,
+    }
+}

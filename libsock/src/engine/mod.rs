@@ -1,0 +1,410 @@
+//! I/O threads: mio event loops that run every tcp and ipc connection of a context.
+//!
+//! Rules:
+//! - Protocol progress (handshakes, heartbeats, reconnects, PONGs) happens here, never on the
+//!   user's thread, so it does not wait for `recv`.
+//! - The only way in is [`IoShared::send`]: a command queue plus one mio waker, woken only when
+//!   the queue goes from empty to non-empty.
+//! - Pipes wake a connection through [`IoWake`], which is just an `Activate(token)` command;
+//!   pipes do so once per batch, never once per message.
+//! - Connections reach their socket only by posting to its mailbox.
+
+mod backoff;
+mod connection;
+mod listener;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use parking_lot::Mutex;
+use slab::Slab;
+
+pub(crate) use backoff::Backoff;
+use connection::{Connection, Flow};
+use listener::ListenerEntry;
+
+use crate::pipe::{PipeEnd, Wake};
+use crate::session::SessionConfig;
+use crate::socket::SocketShared;
+use crate::transport::{DialTarget, Listener, NetConfig};
+
+/// Identifies one bind or connect of one socket, across threads.
+pub(crate) type EndpointId = u64;
+
+const WAKER: Token = Token(usize::MAX);
+
+/// What a connection needs from its socket's options, fixed at bind/connect time.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnConfig {
+    pub session: SessionConfig,
+    pub net: NetConfig,
+    pub sndhwm: u64,
+    pub rcvhwm: u64,
+    pub reconnect_ivl: Option<Duration>,
+    pub reconnect_ivl_max: Duration,
+    /// IMMEDIATE: a dialed connection gets its pipe at handshake and loses it on disconnect.
+    pub immediate: bool,
+    /// Subscription messages (`0x01`/`0x00` + topic) go out as SUBSCRIBE/CANCEL commands.
+    pub subscriptions_as_commands: bool,
+}
+
+/// Commands to an I/O thread.
+pub(crate) enum IoCmd {
+    /// Serve an already bound listener.
+    Listen {
+        id: EndpointId,
+        listener: Listener,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+        name: String,
+    },
+    /// Connect (and keep reconnecting). `pipe` is `None` with IMMEDIATE: it is made at handshake.
+    Connect {
+        id: EndpointId,
+        target: DialTarget,
+        pipe: Option<PipeEnd>,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+        name: String,
+    },
+    /// The socket let go of an endpoint (unbind, disconnect or close).
+    Close { id: EndpointId },
+    /// A pipe of this connection has something to read or room to write.
+    Activate(Token),
+    /// Finish lingering connections, then exit.
+    Shutdown,
+}
+
+/// The part of an I/O thread other threads talk to.
+pub(crate) struct IoShared {
+    cmds: Mutex<Vec<IoCmd>>,
+    waker: Waker,
+}
+
+impl IoShared {
+    /// Queues a command, waking the thread if the queue was empty.
+    pub(crate) fn send(&self, cmd: IoCmd) {
+        let mut cmds = self.cmds.lock();
+        let was_empty = cmds.is_empty();
+        cmds.push(cmd);
+        drop(cmds);
+        if was_empty {
+            if let Err(e) = self.waker.wake() {
+                tracing::error!("cannot wake I/O thread: {e}");
+            }
+        }
+    }
+}
+
+/// Wakes one connection of an I/O thread.
+pub(crate) struct IoWake {
+    io: Arc<IoShared>,
+    token: Token,
+}
+
+impl Wake for IoWake {
+    fn wake(&self) {
+        self.io.send(IoCmd::Activate(self.token));
+    }
+}
+
+/// A running I/O thread; dropping it shuts it down and joins it.
+pub(crate) struct IoThread {
+    shared: Arc<IoShared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl IoThread {
+    pub(crate) fn spawn(index: usize) -> io::Result<IoThread> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let shared = Arc::new(IoShared {
+            cmds: Mutex::new(Vec::new()),
+            waker,
+        });
+        let worker = Worker {
+            poll,
+            shared: shared.clone(),
+            entries: Slab::new(),
+            timers: BinaryHeap::new(),
+            shutting_down: false,
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("libsock-io-{index}"))
+            .spawn(move || worker.run())?;
+        Ok(IoThread {
+            shared,
+            handle: Some(handle),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<IoShared> {
+        &self.shared
+    }
+}
+
+impl Drop for IoThread {
+    fn drop(&mut self) {
+        self.shared.send(IoCmd::Shutdown);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+enum Entry {
+    Listener(ListenerEntry),
+    Conn(Box<Connection>),
+}
+
+/// What an entry's handlers may use of the thread.
+pub(crate) struct Ctx<'a> {
+    pub registry: &'a Registry,
+    pub io: &'a Arc<IoShared>,
+    pub token: Token,
+    pub now: Instant,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn waker(&self) -> Arc<dyn Wake> {
+        Arc::new(IoWake {
+            io: self.io.clone(),
+            token: self.token,
+        })
+    }
+
+    /// Asks for this entry to be run again soon (to yield to others without losing an edge).
+    pub(crate) fn reactivate(&self) {
+        self.io.send(IoCmd::Activate(self.token));
+    }
+}
+
+struct Worker {
+    poll: Poll,
+    shared: Arc<IoShared>,
+    entries: Slab<Entry>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    shutting_down: bool,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut cmds = Vec::new();
+        loop {
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tracing::error!("I/O thread poll failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            let now = Instant::now();
+            for ev in events.iter() {
+                if ev.token() != WAKER {
+                    let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                    let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
+                    self.on_io(ev.token(), readable, writable, now);
+                }
+            }
+            std::mem::swap(&mut cmds, &mut *self.shared.cmds.lock());
+            for cmd in cmds.drain(..) {
+                self.on_cmd(cmd, now);
+            }
+            self.fire_timers(Instant::now());
+            if self.shutting_down && self.entries.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn on_io(&mut self, token: Token, readable: bool, writable: bool, now: Instant) {
+        let accepted = match self.entries.get_mut(token.0) {
+            Some(Entry::Listener(l)) => l.accept_all(),
+            Some(Entry::Conn(_)) => {
+                let ctx = Ctx {
+                    registry: self.poll.registry(),
+                    io: &self.shared,
+                    token,
+                    now,
+                };
+                let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else {
+                    return;
+                };
+                let flow = c.on_io(&ctx, readable, writable);
+                self.settle(token, flow);
+                return;
+            }
+            None => return,
+        };
+        let Some(Entry::Listener(l)) = self.entries.get(token.0) else {
+            return;
+        };
+        let (id, cfg, socket) = (l.id, l.cfg.clone(), l.socket.clone());
+        for (stream, peer) in accepted {
+            let conn = Connection::accepted(id, stream, peer, cfg.clone(), socket.clone(), now);
+            self.add_conn(conn, now);
+        }
+    }
+
+    fn add_conn(&mut self, conn: Connection, now: Instant) {
+        let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
+        let ctx = Ctx {
+            registry: self.poll.registry(),
+            io: &self.shared,
+            token,
+            now,
+        };
+        let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else {
+            return;
+        };
+        let flow = c.start(&ctx);
+        self.settle(token, flow);
+    }
+
+    /// Removes a finished connection, or re-arms its timer.
+    fn settle(&mut self, token: Token, flow: Flow) {
+        let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else {
+            return;
+        };
+        match flow {
+            Flow::Remove => {
+                c.shutdown(self.poll.registry());
+                self.entries.remove(token.0);
+            }
+            Flow::Keep => {
+                if let Some(at) = c.next_deadline() {
+                    if c.timer != Some(at) {
+                        c.timer = Some(at);
+                        self.timers.push(Reverse((at, token.0)));
+                    }
+                } else {
+                    c.timer = None;
+                }
+            }
+        }
+    }
+
+    fn on_cmd(&mut self, cmd: IoCmd, now: Instant) {
+        match cmd {
+            IoCmd::Listen {
+                id,
+                mut listener,
+                cfg,
+                socket,
+                name,
+            } => {
+                let entry = self.entries.vacant_entry();
+                let token = Token(entry.key());
+                if let Err(e) =
+                    self.poll
+                        .registry()
+                        .register(&mut listener, token, Interest::READABLE)
+                {
+                    tracing::error!(endpoint = %name, "cannot watch listener: {e}");
+                    return;
+                }
+                entry.insert(Entry::Listener(ListenerEntry {
+                    id,
+                    listener,
+                    cfg,
+                    socket,
+                    name,
+                }));
+            }
+            IoCmd::Connect {
+                id,
+                target,
+                pipe,
+                cfg,
+                socket,
+                name,
+            } => {
+                let conn = Connection::dialing(id, target, pipe, cfg, socket, name);
+                self.add_conn(conn, now);
+            }
+            IoCmd::Close { id } => self.close_endpoint(id, now),
+            IoCmd::Activate(token) => {
+                if let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) {
+                    let ctx = Ctx {
+                        registry: self.poll.registry(),
+                        io: &self.shared,
+                        token,
+                        now,
+                    };
+                    let flow = c.on_activate(&ctx);
+                    self.settle(token, flow);
+                }
+            }
+            IoCmd::Shutdown => self.shutting_down = true,
+        }
+    }
+
+    fn close_endpoint(&mut self, id: EndpointId, now: Instant) {
+        let tokens: Vec<usize> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| match e {
+                Entry::Listener(l) => l.id == id,
+                Entry::Conn(c) => c.endpoint == id,
+            })
+            .map(|(t, _)| t)
+            .collect();
+        for t in tokens {
+            match self.entries.get_mut(t) {
+                Some(Entry::Listener(l)) => {
+                    let _ = self.poll.registry().deregister(&mut l.listener);
+                    tracing::debug!(endpoint = %l.name, "listener closed");
+                    self.entries.remove(t);
+                }
+                Some(Entry::Conn(_)) => {
+                    let ctx = Ctx {
+                        registry: self.poll.registry(),
+                        io: &self.shared,
+                        token: Token(t),
+                        now,
+                    };
+                    let Some(Entry::Conn(c)) = self.entries.get_mut(t) else {
+                        continue;
+                    };
+                    let flow = c.on_close(&ctx);
+                    self.settle(Token(t), flow);
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(Reverse((at, t))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(Entry::Conn(c)) = self.entries.get_mut(t) else {
+                continue;
+            };
+            if c.timer != Some(at) {
+                continue;
+            }
+            c.timer = None;
+            let ctx = Ctx {
+                registry: self.poll.registry(),
+                io: &self.shared,
+                token: Token(t),
+                now,
+            };
+            let flow = c.on_timer(&ctx);
+            self.settle(Token(t), flow);
+        }
+    }
+}

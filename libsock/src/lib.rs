@@ -1,0 +1,60 @@
+//! # libsock
+//!
+//! Brokerless messaging in pure Rust, speaking ZeroMQ's wire protocol (ZMTP 3.1) so it talks
+//! to every libzmq program, with an API shaped like the `zmq` crate's.
+//!
+//! ```
+//! let ctx = libsock::Context::new();
+//! let pull = ctx.socket(libsock::PULL)?;
+//! pull.bind("tcp://127.0.0.1:*")?;
+//! let push = ctx.socket(libsock::PUSH)?;
+//! push.connect(&pull.get_last_endpoint()?)?;
+//! push.send_multipart(["job", "42"], 0)?;
+//! assert_eq!(pull.recv_multipart(0)?, vec![b"job".to_vec(), b"42".to_vec()]);
+//! # Ok::<(), libsock::Error>(())
+//! ```
+//!
+//! ## Layers, and who may call whom
+//!
+//! ```text
+//! Context, Socket (socket/)      user thread: routing per type, blocking, options
+//!      │  pipes (pipe/)          bounded queues of frames; wakes only on empty→non-empty
+//! engine/                        I/O threads: mio loop, connections, timers, reconnects
+//!      │  session/               ZMTP state machine: handshake, heartbeats (no I/O, no clock)
+//!      │  codec/                 pure encode/decode of greetings, frames, commands
+//! transport/                     tcp, ipc listeners and dialers yielding byte streams
+//! sys/                           the only unsafe code: raw OS calls
+//! ```
+//!
+//! - `codec` and `session` never touch a socket or read the clock.
+//! - `socket` knows pipes and messages, never transports; `engine` reaches a socket only by
+//!   posting to its mailbox.
+//! - Transports never call back into sockets; inproc joins sockets with a pipe directly.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codec;
+mod context;
+mod engine;
+mod error;
+mod message;
+mod options;
+mod pipe;
+pub mod session;
+mod socket;
+mod socket_type;
+mod sys;
+mod transport;
+
+pub use context::Context;
+pub use error::{Error, Result, EFSM, ETERM};
+pub use message::Message;
+pub use options::{OptionValue, Options, SocketOption};
+pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
+pub use socket_type::SocketType;
+pub use socket_type::SocketType::*;
+pub use transport::Endpoint;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use codec::fuzzing;

@@ -1,0 +1,240 @@
+//! [`Message`]: one frame of a (possibly multipart) message.
+//!
+//! Small bodies live inline (no allocation, the copy is a few bytes); larger ones are a
+//! reference-counted [`Bytes`], so a body read off the wire or handed in by the user is never
+//! copied again on its way through the library.
+
+use std::fmt;
+use std::ops::Deref;
+
+use bytes::Bytes;
+
+/// Bodies up to this many bytes are stored inline.
+pub const INLINE_CAPACITY: usize = 38;
+
+/// One message frame. Dereferences to its bytes.
+#[derive(Clone)]
+pub struct Message {
+    repr: Repr,
+    more: bool,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Inline {
+        len: u8,
+        data: [u8; INLINE_CAPACITY],
+    },
+    Shared(Bytes),
+}
+
+impl Message {
+    /// An empty frame.
+    pub fn new() -> Message {
+        Message::from_slice(&[])
+    }
+
+    /// Copies `data` into a new frame.
+    #[inline]
+    pub fn from_slice(data: &[u8]) -> Message {
+        let repr = if data.len() <= INLINE_CAPACITY {
+            let mut inline = [0u8; INLINE_CAPACITY];
+            inline[..data.len()].copy_from_slice(data);
+            Repr::Inline {
+                len: data.len() as u8,
+                data: inline,
+            }
+        } else {
+            Repr::Shared(Bytes::copy_from_slice(data))
+        };
+        Message { repr, more: false }
+    }
+
+    /// Wraps `bytes` without copying (small bodies are moved inline).
+    #[inline]
+    pub fn from_bytes(bytes: Bytes) -> Message {
+        if bytes.len() <= INLINE_CAPACITY {
+            return Message::from_slice(&bytes);
+        }
+        Message {
+            repr: Repr::Shared(bytes),
+            more: false,
+        }
+    }
+
+    /// Whether more frames of the same message follow this one (`ZMQ_RCVMORE`).
+    #[inline]
+    pub fn get_more(&self) -> bool {
+        self.more
+    }
+
+    #[inline]
+    pub(crate) fn set_more(&mut self, more: bool) {
+        self.more = more;
+    }
+
+    /// The body as a shared [`Bytes`] (copies only inline bodies).
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.repr {
+            Repr::Shared(b) => b.clone(),
+            Repr::Inline { .. } => Bytes::copy_from_slice(self),
+        }
+    }
+
+    /// The body as text, if it is UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self).ok()
+    }
+
+    /// True when the body is stored out of line and can be written without a copy.
+    #[inline]
+    pub(crate) fn shared(&self) -> Option<&Bytes> {
+        match &self.repr {
+            Repr::Shared(b) => Some(b),
+            Repr::Inline { .. } => None,
+        }
+    }
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Message::new()
+    }
+}
+
+impl Deref for Message {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match &self.repr {
+            Repr::Inline { len, data } => &data[..*len as usize],
+            Repr::Shared(b) => b,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Message {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Message {}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body: &[u8] = self;
+        let shown = &body[..body.len().min(32)];
+        write!(
+            f,
+            "Message({} bytes{}: {:?})",
+            body.len(),
+            if self.more { ", more" } else { "" },
+            shown
+        )
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Self {
+        Message::from_slice(data)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Message {
+    fn from(data: &[u8; N]) -> Self {
+        Message::from_slice(data)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Self {
+        if data.len() <= INLINE_CAPACITY {
+            Message::from_slice(&data)
+        } else {
+            Message::from_bytes(Bytes::from(data))
+        }
+    }
+}
+
+impl From<&Vec<u8>> for Message {
+    fn from(data: &Vec<u8>) -> Self {
+        Message::from_slice(data)
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Self {
+        Message::from_bytes(data)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(data: &str) -> Self {
+        Message::from_slice(data.as_bytes())
+    }
+}
+
+impl From<&String> for Message {
+    fn from(data: &String) -> Self {
+        Message::from_slice(data.as_bytes())
+    }
+}
+
+impl From<String> for Message {
+    fn from(data: String) -> Self {
+        Message::from(data.into_bytes())
+    }
+}
+
+impl From<&Message> for Message {
+    fn from(msg: &Message) -> Self {
+        let mut m = msg.clone();
+        m.more = false;
+        m
+    }
+}
+
+impl From<Message> for Vec<u8> {
+    fn from(msg: Message) -> Self {
+        msg.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_bodies_are_inline_and_large_are_shared() {
+        let small = Message::from_slice(&[7u8; INLINE_CAPACITY]);
+        assert!(small.shared().is_none());
+        assert_eq!(&*small, &[7u8; INLINE_CAPACITY][..]);
+        let big = Message::from(vec![1u8; INLINE_CAPACITY + 1]);
+        assert!(big.shared().is_some());
+        assert_eq!(big.len(), INLINE_CAPACITY + 1);
+    }
+
+    #[test]
+    fn shared_bodies_are_not_copied() {
+        let body = Bytes::from(vec![9u8; 4096]);
+        let msg = Message::from_bytes(body.clone());
+        assert_eq!(msg.shared().unwrap().as_ptr(), body.as_ptr());
+        assert_eq!(msg.to_bytes().as_ptr(), body.as_ptr());
+    }
+
+    #[test]
+    fn conversions_keep_content() {
+        assert_eq!(&*Message::from("hello"), b"hello");
+        assert_eq!(&*Message::from(String::from("x")), b"x");
+        assert!(Message::new().is_empty());
+        assert_eq!(Message::from("a").as_str(), Some("a"));
+    }
+}

@@ -1,0 +1,237 @@
+//! Socket options, defined once.
+//!
+//! [`for_each_option!`] is the single table of stored options: name, libzmq's numeric id, type,
+//! default, accepted range and documentation. It generates the [`Options`] struct, the
+//! [`SocketOption`] enum used by raw get/set (the C API), and the typed `set_*`/`get_*`
+//! methods on [`crate::Socket`]. Options that are actions or read-only state (SUBSCRIBE,
+//! TYPE, RCVMORE, LAST_ENDPOINT, EVENTS, FD) live on the socket itself.
+
+use crate::error::{Error, Result};
+
+/// Calls `$m!` with the option table. Rows: `doc, field, setter, getter, CONST, raw id, kind, default, min, max`.
+macro_rules! for_each_option {
+    ($m:ident) => {
+        $m! {
+            "High water mark for outbound messages, per peer (0 = no limit).",
+                sndhwm, set_sndhwm, get_sndhwm, SNDHWM, 23, i32, 1000, 0, i32::MAX;
+            "High water mark for inbound messages, per peer (0 = no limit).",
+                rcvhwm, set_rcvhwm, get_rcvhwm, RCVHWM, 24, i32, 1000, 0, i32::MAX;
+            "How long, in ms, unsent messages are kept after close (-1 = forever, 0 = drop).",
+                linger, set_linger, get_linger, LINGER, 17, i32, -1, -1, i32::MAX;
+            "Send timeout in ms (-1 = block forever, 0 = never block).",
+                sndtimeo, set_sndtimeo, get_sndtimeo, SNDTIMEO, 28, i32, -1, -1, i32::MAX;
+            "Receive timeout in ms (-1 = block forever, 0 = never block).",
+                rcvtimeo, set_rcvtimeo, get_rcvtimeo, RCVTIMEO, 27, i32, -1, -1, i32::MAX;
+            "Initial reconnect interval in ms (-1 = never reconnect).",
+                reconnect_ivl, set_reconnect_ivl, get_reconnect_ivl, RECONNECT_IVL, 18, i32, 100, -1, i32::MAX;
+            "Upper bound of the exponential reconnect backoff in ms (0 = no backoff).",
+                reconnect_ivl_max, set_reconnect_ivl_max, get_reconnect_ivl_max, RECONNECT_IVL_MAX, 21, i32, 0, 0, i32::MAX;
+            "Listen backlog for tcp and ipc.",
+                backlog, set_backlog, get_backlog, BACKLOG, 19, i32, 100, 0, i32::MAX;
+            "Largest inbound message in bytes; a larger one drops its connection (-1 = no limit).",
+                maxmsgsize, set_maxmsgsize, get_maxmsgsize, MAXMSGSIZE, 22, i64, -1, -1, i64::MAX;
+            "Time in ms a new connection has to finish the ZMTP handshake (0 = no limit).",
+                handshake_ivl, set_handshake_ivl, get_handshake_ivl, HANDSHAKE_IVL, 66, i32, 30_000, 0, i32::MAX;
+            "Interval in ms between PINGs we send (0 = no heartbeats).",
+                heartbeat_ivl, set_heartbeat_ivl, get_heartbeat_ivl, HEARTBEAT_IVL, 75, i32, 0, 0, i32::MAX;
+            "Time-to-live in ms we ask the peer to apply to us (0 = none), sent in our PINGs.",
+                heartbeat_ttl, set_heartbeat_ttl, get_heartbeat_ttl, HEARTBEAT_TTL, 76, i32, 0, 0, 6_553_599;
+            "Time in ms to wait for traffic after a PING before dropping (-1 = heartbeat_ivl).",
+                heartbeat_timeout, set_heartbeat_timeout, get_heartbeat_timeout, HEARTBEAT_TIMEOUT, 77, i32, -1, -1, i32::MAX;
+            "Allow IPv6 (and IPv4-mapped) addresses for tcp.",
+                ipv6, set_ipv6, get_ipv6, IPV6, 42, bool, false, false, true;
+            "Queue messages only to completed connections.",
+                immediate, set_immediate, get_immediate, IMMEDIATE, 39, bool, false, false, true;
+            "SO_KEEPALIVE for tcp (-1 = OS default, 0 = off, 1 = on).",
+                tcp_keepalive, set_tcp_keepalive, get_tcp_keepalive, TCP_KEEPALIVE, 34, i32, -1, -1, 1;
+            "TCP_KEEPCNT (-1 = OS default).",
+                tcp_keepalive_cnt, set_tcp_keepalive_cnt, get_tcp_keepalive_cnt, TCP_KEEPALIVE_CNT, 35, i32, -1, -1, i32::MAX;
+            "TCP_KEEPIDLE in seconds (-1 = OS default).",
+                tcp_keepalive_idle, set_tcp_keepalive_idle, get_tcp_keepalive_idle, TCP_KEEPALIVE_IDLE, 36, i32, -1, -1, i32::MAX;
+            "TCP_KEEPINTVL in seconds (-1 = OS default).",
+                tcp_keepalive_intvl, set_tcp_keepalive_intvl, get_tcp_keepalive_intvl, TCP_KEEPALIVE_INTVL, 37, i32, -1, -1, i32::MAX;
+            "Kernel send buffer size in bytes (-1 = OS default).",
+                sndbuf, set_sndbuf, get_sndbuf, SNDBUF, 11, i32, -1, -1, i32::MAX;
+            "Kernel receive buffer size in bytes (-1 = OS default).",
+                rcvbuf, set_rcvbuf, get_rcvbuf, RCVBUF, 12, i32, -1, -1, i32::MAX;
+            "Routing id this socket announces to peers (1-255 bytes, not starting with 0x00).",
+                routing_id, set_routing_id, get_routing_id, ROUTING_ID, 5, bytes, Vec::new(), 0, 255;
+            "Routing id a ROUTER assigns to the peer of the next connect().",
+                connect_routing_id, set_connect_routing_id, get_connect_routing_id, CONNECT_ROUTING_ID, 61, bytes, Vec::new(), 0, 255;
+            "ROUTER: fail with HostUnreachable instead of dropping unroutable messages.",
+                router_mandatory, set_router_mandatory, get_router_mandatory, ROUTER_MANDATORY, 33, bool, false, false, true;
+            "ROUTER: a new peer with a taken routing id takes it over.",
+                router_handover, set_router_handover, get_router_handover, ROUTER_HANDOVER, 56, bool, false, false, true;
+            "REQ: allow sending a new request before the reply arrived.",
+                req_relaxed, set_req_relaxed, get_req_relaxed, REQ_RELAXED, 53, bool, false, false, true;
+            "REQ: prefix requests with an id and drop replies that do not match.",
+                req_correlate, set_req_correlate, get_req_correlate, REQ_CORRELATE, 52, bool, false, false, true;
+            "XPUB: pass every subscription message up, not only new ones.",
+                xpub_verbose, set_xpub_verbose, get_xpub_verbose, XPUB_VERBOSE, 40, bool, false, false, true;
+            "XPUB: the application decides subscriptions (via SUBSCRIBE on the XPUB).",
+                xpub_manual, set_xpub_manual, get_xpub_manual, XPUB_MANUAL, 71, bool, false, false, true;
+            "XPUB: a message sent to each new subscriber.",
+                xpub_welcome_msg, set_xpub_welcome_msg, get_xpub_welcome_msg, XPUB_WELCOME_MSG, 72, bytes, Vec::new(), 0, usize::MAX;
+        }
+    };
+}
+pub(crate) use for_each_option;
+
+/// A value read from or written to an option by number (the C API's view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionValue {
+    /// An `int` option.
+    Int(i32),
+    /// An `int64_t` option.
+    Long(i64),
+    /// A byte-string option.
+    Bytes(Vec<u8>),
+}
+
+macro_rules! define_options {
+    ($($doc:literal, $field:ident, $set:ident, $get:ident, $konst:ident, $raw:literal, $kind:ident, $default:expr, $min:expr, $max:expr;)*) => {
+        /// The stored options of one socket, with libzmq's defaults.
+        #[derive(Debug, Clone)]
+        pub struct Options {
+            $(#[doc = $doc] pub $field: define_options!(@ty $kind),)*
+        }
+
+        impl Default for Options {
+            fn default() -> Self {
+                Options { $($field: $default,)* }
+            }
+        }
+
+        /// Every stored option, numbered as in zmq.h.
+        #[allow(clippy::upper_case_acronyms, missing_docs, non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum SocketOption { $($konst,)* }
+
+        impl SocketOption {
+            /// zmq.h's number for this option.
+            pub fn to_raw(self) -> i32 {
+                match self { $(SocketOption::$konst => $raw,)* }
+            }
+
+            /// The option with zmq.h's number `raw`, if it is a stored option.
+            pub fn from_raw(raw: i32) -> Option<SocketOption> {
+                match raw { $($raw => Some(SocketOption::$konst),)* _ => None }
+            }
+        }
+
+        impl Options {
+            /// Sets an option by number, checking its range.
+            pub fn set(&mut self, opt: SocketOption, value: OptionValue) -> Result<()> {
+                match opt {
+                    $(SocketOption::$konst => {
+                        self.$field = define_options!(@check $kind, value, $min, $max, stringify!($konst))?;
+                    })*
+                }
+                Ok(())
+            }
+
+            /// Reads an option by number.
+            pub fn get(&self, opt: SocketOption) -> OptionValue {
+                match opt {
+                    $(SocketOption::$konst => define_options!(@wrap $kind, &self.$field),)*
+                }
+            }
+        }
+    };
+    (@ty i32) => { i32 };
+    (@ty i64) => { i64 };
+    (@ty bool) => { bool };
+    (@ty bytes) => { Vec<u8> };
+    (@wrap i32, $v:expr) => { OptionValue::Int(*$v) };
+    (@wrap i64, $v:expr) => { OptionValue::Long(*$v) };
+    (@wrap bool, $v:expr) => { OptionValue::Int(*$v as i32) };
+    (@wrap bytes, $v:expr) => { OptionValue::Bytes($v.clone()) };
+    (@check i32, $v:expr, $min:expr, $max:expr, $name:expr) => {
+        check_int($v, $min as i64, $max as i64, $name).map(|v| v as i32)
+    };
+    (@check i64, $v:expr, $min:expr, $max:expr, $name:expr) => {
+        check_int($v, $min as i64, $max as i64, $name)
+    };
+    (@check bool, $v:expr, $min:expr, $max:expr, $name:expr) => {
+        check_int($v, 0, 1, $name).map(|v| v != 0)
+    };
+    (@check bytes, $v:expr, $min:expr, $max:expr, $name:expr) => {
+        check_bytes($v, $max as usize, $name)
+    };
+}
+
+for_each_option!(define_options);
+
+fn check_int(value: OptionValue, min: i64, max: i64, name: &str) -> Result<i64> {
+    let v = match value {
+        OptionValue::Int(v) => v as i64,
+        OptionValue::Long(v) => v,
+        OptionValue::Bytes(_) => return Err(Error::invalid(format!("{name} takes a number"))),
+    };
+    if v < min || v > max {
+        return Err(Error::invalid(format!(
+            "{name} must be within {min}..={max}, got {v}"
+        )));
+    }
+    Ok(v)
+}
+
+fn check_bytes(value: OptionValue, max: usize, name: &str) -> Result<Vec<u8>> {
+    match value {
+        OptionValue::Bytes(b) if b.len() <= max => Ok(b),
+        OptionValue::Bytes(b) => Err(Error::invalid(format!(
+            "{name} is at most {max} bytes, got {}",
+            b.len()
+        ))),
+        _ => Err(Error::invalid(format!("{name} takes bytes"))),
+    }
+}
+
+/// Milliseconds as libzmq options give them: negative means "none".
+pub(crate) fn millis(ms: i32) -> Option<std::time::Duration> {
+    u64::try_from(ms).ok().map(std::time::Duration::from_millis)
+}
+
+impl Options {
+    /// The heartbeat timeout in effect (HEARTBEAT_TIMEOUT, or HEARTBEAT_IVL when unset).
+    pub(crate) fn effective_heartbeat_timeout(&self) -> i32 {
+        if self.heartbeat_timeout < 0 {
+            self.heartbeat_ivl
+        } else {
+            self.heartbeat_timeout
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_libzmq() {
+        let o = Options::default();
+        assert_eq!((o.sndhwm, o.rcvhwm, o.linger), (1000, 1000, -1));
+        assert_eq!(
+            (o.reconnect_ivl, o.reconnect_ivl_max, o.handshake_ivl),
+            (100, 0, 30_000)
+        );
+        assert_eq!((o.maxmsgsize, o.backlog, o.heartbeat_ivl), (-1, 100, 0));
+    }
+
+    #[test]
+    fn raw_access_checks_ranges() {
+        let mut o = Options::default();
+        let opt = SocketOption::from_raw(23).unwrap();
+        assert_eq!(opt, SocketOption::SNDHWM);
+        o.set(opt, OptionValue::Int(5)).unwrap();
+        assert_eq!(o.get(opt), OptionValue::Int(5));
+        assert!(o.set(opt, OptionValue::Int(-1)).is_err());
+        assert!(o.set(SocketOption::IPV6, OptionValue::Int(2)).is_err());
+        o.set(SocketOption::IPV6, OptionValue::Int(1)).unwrap();
+        assert!(o.ipv6);
+        assert!(o
+            .set(SocketOption::ROUTING_ID, OptionValue::Bytes(vec![1; 256]))
+            .is_err());
+        assert!(SocketOption::from_raw(9999).is_none());
+    }
+}

@@ -1,0 +1,193 @@
+//! [`OutBuf`]: bytes waiting to be written to a stream.
+//!
+//! Headers and small bodies are copied into one staging vector, so thousands of small
+//! messages leave in one `write`. Large bodies are kept as the caller's [`Bytes`] and written
+//! with `writev` straight from their own memory: no copy.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+
+use bytes::{Buf, Bytes};
+
+/// Bodies at least this large are written from their own buffer rather than copied.
+pub const ZERO_COPY_MIN: usize = 8 * 1024;
+
+/// How many slices one `writev` is given.
+const MAX_SLICES: usize = 64;
+
+/// An ordered byte queue of staged bytes and shared bodies.
+#[derive(Default)]
+pub struct OutBuf {
+    staging: Vec<u8>,
+    /// Closed segments, in order; the open staged region `staging[open_from..]` follows them.
+    segs: VecDeque<Seg>,
+    open_from: usize,
+    /// Unwritten bytes in `segs`.
+    segs_len: usize,
+}
+
+enum Seg {
+    Staged { start: usize, end: usize },
+    Body(Bytes),
+}
+
+impl Seg {
+    fn len(&self) -> usize {
+        match self {
+            Seg::Staged { start, end } => end - start,
+            Seg::Body(b) => b.len(),
+        }
+    }
+}
+
+impl OutBuf {
+    /// Unwritten bytes.
+    pub fn len(&self) -> usize {
+        self.segs_len + self.staging.len() - self.open_from
+    }
+
+    /// Whether everything has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The staging vector, for encoders that append to a `Vec<u8>`.
+    #[inline]
+    pub fn staging(&mut self) -> &mut Vec<u8> {
+        &mut self.staging
+    }
+
+    /// Queues a body without copying it.
+    pub fn push_shared(&mut self, body: Bytes) {
+        if self.staging.len() > self.open_from {
+            let seg = Seg::Staged {
+                start: self.open_from,
+                end: self.staging.len(),
+            };
+            self.segs_len += seg.len();
+            self.segs.push_back(seg);
+            self.open_from = self.staging.len();
+        }
+        self.segs_len += body.len();
+        self.segs.push_back(Seg::Body(body));
+    }
+
+    /// Writes as much as `w` takes in one vectored write. Returns the bytes written.
+    pub fn write_to<W: Write>(&mut self, w: &mut W) -> io::Result<usize> {
+        if self.segs.is_empty() {
+            let n = w.write(&self.staging[self.open_from..])?;
+            self.advance(n);
+            return Ok(n);
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut count = 0;
+        for seg in self.segs.iter().take(MAX_SLICES - 1) {
+            slices[count] = IoSlice::new(match seg {
+                Seg::Staged { start, end } => &self.staging[*start..*end],
+                Seg::Body(b) => b,
+            });
+            count += 1;
+        }
+        if count < MAX_SLICES && self.open_from < self.staging.len() {
+            slices[count] = IoSlice::new(&self.staging[self.open_from..]);
+            count += 1;
+        }
+        let n = w.write_vectored(&slices[..count])?;
+        self.advance(n);
+        Ok(n)
+    }
+
+    /// Drops the first `n` bytes (they were written).
+    pub fn advance(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.segs.front_mut() else {
+                self.open_from += n;
+                break;
+            };
+            let len = front.len();
+            if n >= len {
+                self.segs.pop_front();
+                self.segs_len -= len;
+                n -= len;
+                continue;
+            }
+            match front {
+                Seg::Staged { start, .. } => *start += n,
+                Seg::Body(b) => b.advance(n),
+            }
+            self.segs_len -= n;
+            n = 0;
+        }
+        if self.segs.is_empty() && self.open_from >= self.staging.len() {
+            self.staging.clear();
+            self.open_from = 0;
+        }
+    }
+
+    /// Forgets everything unwritten.
+    pub fn clear(&mut self) {
+        self.segs.clear();
+        self.segs_len = 0;
+        self.staging.clear();
+        self.open_from = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that takes at most `limit` bytes per call, to exercise partial writes.
+    struct Trickle {
+        out: Vec<u8>,
+        limit: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.limit);
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn staged_and_shared_bytes_leave_in_order_across_partial_writes() {
+        let mut buf = OutBuf::default();
+        let mut expected = Vec::new();
+        for i in 0..50u8 {
+            buf.staging().extend_from_slice(&[i; 3]);
+            expected.extend_from_slice(&[i; 3]);
+            if i % 7 == 0 {
+                let body = Bytes::from(vec![i; 1000]);
+                expected.extend_from_slice(&body);
+                buf.push_shared(body);
+            }
+        }
+        assert_eq!(buf.len(), expected.len());
+        let mut w = Trickle {
+            out: Vec::new(),
+            limit: 333,
+        };
+        while !buf.is_empty() {
+            buf.write_to(&mut w).unwrap();
+        }
+        assert_eq!(w.out, expected);
+        assert!(
+            buf.staging().is_empty(),
+            "fully written buffers are recycled"
+        );
+    }
+
+    #[test]
+    fn shared_bodies_are_not_copied_into_staging() {
+        let mut buf = OutBuf::default();
+        buf.staging().extend_from_slice(b"hdr");
+        buf.push_shared(Bytes::from(vec![0u8; 100_000]));
+        assert_eq!(buf.staging().len(), 3);
+        assert_eq!(buf.len(), 100_003);
+    }
+}

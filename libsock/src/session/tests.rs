@@ -1,0 +1,214 @@
+//! Session tests on virtual time: two sessions wired back to back, no sockets, no sleeps.
+
+use super::*;
+use crate::codec::command;
+use crate::codec::frame;
+
+fn cfg(t: SocketType) -> SessionConfig {
+    SessionConfig {
+        socket_type: t,
+        routing_id: Bytes::new(),
+        max_msg_size: None,
+        handshake_ivl: Some(Duration::from_secs(30)),
+        heartbeat: HeartbeatConfig::default(),
+    }
+}
+
+/// Moves everything `from` queued into `to`'s input.
+fn transfer(from: &mut Session, to: &mut BytesMut) {
+    let mut bytes = Vec::new();
+    while !from.out().is_empty() {
+        from.out().write_to(&mut bytes).unwrap();
+    }
+    to.extend_from_slice(&bytes);
+}
+
+fn drain(
+    s: &mut Session,
+    input: &mut BytesMut,
+    now: Instant,
+) -> Result<Vec<Message>, SessionError> {
+    let mut got = Vec::new();
+    while let Some(m) = s.decode(input, now)? {
+        got.push(m);
+    }
+    Ok(got)
+}
+
+/// Two sessions after a completed handshake, with their input buffers.
+fn connected(
+    a: SessionConfig,
+    b: SessionConfig,
+    now: Instant,
+) -> (Session, BytesMut, Session, BytesMut) {
+    let (mut sa, mut sb) = (Session::new(a, now), Session::new(b, now));
+    let (mut ia, mut ib) = (BytesMut::new(), BytesMut::new());
+    for _ in 0..2 {
+        transfer(&mut sa, &mut ib);
+        transfer(&mut sb, &mut ia);
+        assert!(drain(&mut sa, &mut ia, now).unwrap().is_empty());
+        assert!(drain(&mut sb, &mut ib, now).unwrap().is_empty());
+    }
+    assert!(sa.is_active() && sb.is_active());
+    (sa, ia, sb, ib)
+}
+
+#[test]
+fn handshake_reports_the_peer_and_carries_messages() {
+    let now = Instant::now();
+    let mut dealer = cfg(SocketType::DEALER);
+    dealer.routing_id = Bytes::from_static(b"me");
+    let (mut sa, _ia, mut sb, mut ib) = connected(dealer, cfg(SocketType::ROUTER), now);
+    match sb.poll_event() {
+        Some(SessionEvent::Ready(peer)) => {
+            assert_eq!(peer.socket_type, SocketType::DEALER);
+            assert_eq!(&peer.identity[..], b"me");
+        }
+        other => panic!("expected Ready, got {other:?}"),
+    }
+    let mut first = Message::from("a");
+    first.set_more(true);
+    sa.send(&first);
+    sa.send(&Message::from(vec![7u8; 100_000]));
+    sa.send(&Message::from(""));
+    transfer(&mut sa, &mut ib);
+    let got = drain(&mut sb, &mut ib, now).unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got[0].get_more() && !got[1].get_more());
+    assert_eq!(got[1].len(), 100_000);
+    assert!(got[2].is_empty());
+}
+
+#[test]
+fn incompatible_socket_types_fail_the_handshake() {
+    let now = Instant::now();
+    let mut sa = Session::new(cfg(SocketType::PUSH), now);
+    let mut sb = Session::new(cfg(SocketType::PUSH), now);
+    let mut ib = BytesMut::new();
+    transfer(&mut sa, &mut ib);
+    let mut ia = BytesMut::new();
+    transfer(&mut sb, &mut ia);
+    drain(&mut sa, &mut ia, now).unwrap();
+    transfer(&mut sa, &mut ib);
+    let err = drain(&mut sb, &mut ib, now).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SessionError::Protocol(CodecError::IncompatibleSocketType { .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn garbage_greeting_fails_at_once() {
+    let now = Instant::now();
+    let mut s = Session::new(cfg(SocketType::PULL), now);
+    let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\n"[..]);
+    assert!(drain(&mut s, &mut input, now).is_err());
+}
+
+#[test]
+fn silent_peer_hits_the_handshake_deadline() {
+    let now = Instant::now();
+    let mut c = cfg(SocketType::PULL);
+    c.handshake_ivl = Some(Duration::from_millis(200));
+    let mut s = Session::new(c, now);
+    assert_eq!(s.next_timeout(), Some(now + Duration::from_millis(200)));
+    assert!(s.handle_timeout(now + Duration::from_millis(199)).is_ok());
+    assert!(matches!(
+        s.handle_timeout(now + Duration::from_millis(200)),
+        Err(SessionError::HandshakeTimeout(_))
+    ));
+}
+
+#[test]
+fn data_before_ready_is_rejected() {
+    let now = Instant::now();
+    let mut s = Session::new(cfg(SocketType::PULL), now);
+    let mut input = BytesMut::new();
+    let mut peer = Vec::new();
+    Greeting::ours().encode(&mut peer);
+    frame::encode_frame(&mut peer, false, false, b"sneaky");
+    input.extend_from_slice(&peer);
+    assert_eq!(
+        drain(&mut s, &mut input, now).unwrap_err(),
+        SessionError::DataBeforeReady
+    );
+}
+
+#[test]
+fn oversized_frame_is_rejected_before_its_body_arrives() {
+    let now = Instant::now();
+    let mut c = cfg(SocketType::PULL);
+    c.max_msg_size = Some(1024);
+    let (_sa, _ia, mut sb, mut ib) = connected(cfg(SocketType::PUSH), c, now);
+    let mut hdr = Vec::new();
+    frame::encode_header(&mut hdr, false, false, 1 << 40);
+    ib.extend_from_slice(&hdr);
+    let err = drain(&mut sb, &mut ib, now).unwrap_err();
+    assert!(matches!(
+        err,
+        SessionError::Protocol(CodecError::FrameTooLarge { .. })
+    ));
+}
+
+#[test]
+fn ping_is_answered_with_pong_echoing_the_context() {
+    let now = Instant::now();
+    let (_sa, _ia, mut sb, mut ib) = connected(cfg(SocketType::PUSH), cfg(SocketType::PULL), now);
+    let mut ping = Vec::new();
+    command::encode_ping(&mut ping, 0, b"ctx");
+    ib.extend_from_slice(&ping);
+    drain(&mut sb, &mut ib, now).unwrap();
+    let mut out = Vec::new();
+    sb.out().write_to(&mut out).unwrap();
+    let mut pong = Vec::new();
+    command::encode_pong(&mut pong, b"ctx");
+    assert_eq!(out, pong);
+}
+
+#[test]
+fn heartbeat_pings_and_times_out_a_silent_peer() {
+    let now = Instant::now();
+    let mut c = cfg(SocketType::PUSH);
+    c.heartbeat = HeartbeatConfig {
+        interval: Some(Duration::from_millis(100)),
+        timeout: Some(Duration::from_millis(300)),
+        ttl: None,
+    };
+    let (mut sa, mut ia, mut sb, mut ib) = connected(c, cfg(SocketType::PULL), now);
+    let t1 = now + Duration::from_millis(100);
+    sa.handle_timeout(t1).unwrap();
+    transfer(&mut sa, &mut ib);
+    drain(&mut sb, &mut ib, t1).unwrap();
+    transfer(&mut sb, &mut ia);
+    sa.received();
+    drain(&mut sa, &mut ia, t1).unwrap();
+    // The PONG kept it alive; now the peer goes silent.
+    let t2 = now + Duration::from_millis(200);
+    sa.handle_timeout(t2).unwrap();
+    assert_eq!(
+        sa.handle_timeout(now + Duration::from_millis(500)),
+        Err(SessionError::HeartbeatTimeout)
+    );
+}
+
+#[test]
+fn subscriptions_are_commands_for_31_and_messages_for_30() {
+    let now = Instant::now();
+    let (mut sa, _ia, mut sb, mut ib) = connected(cfg(SocketType::SUB), cfg(SocketType::PUB), now);
+    sa.send_subscription(true, b"topic");
+    transfer(&mut sa, &mut ib);
+    assert!(drain(&mut sb, &mut ib, now).unwrap().is_empty());
+    sb.poll_event();
+    assert_eq!(
+        sb.poll_event(),
+        Some(SessionEvent::Subscribe(Bytes::from_static(b"topic")))
+    );
+    sa.peer_minor = 0;
+    sa.send_subscription(false, b"t");
+    transfer(&mut sa, &mut ib);
+    let got = drain(&mut sb, &mut ib, now).unwrap();
+    assert_eq!(&*got[0], b"\x00t");
+}

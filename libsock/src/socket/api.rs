@@ -1,0 +1,192 @@
+//! The public methods of [`Socket`], shaped like the `zmq` crate's.
+
+use super::Socket;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::options::{for_each_option, OptionValue, SocketOption};
+use crate::socket_type::SocketType;
+
+/// Flag for send and receive: fail with [`Error::WouldBlock`] instead of blocking.
+pub const DONTWAIT: i32 = 1;
+/// Flag for send: more frames of this message follow.
+pub const SNDMORE: i32 = 2;
+/// [`Socket::get_events`] bit: a message can be received now (`ZMQ_POLLIN`).
+pub const POLLIN: i16 = 1;
+/// [`Socket::get_events`] bit: a message can be sent now (`ZMQ_POLLOUT`).
+pub const POLLOUT: i16 = 2;
+
+impl Socket {
+    /// This socket's type.
+    pub fn get_socket_type(&self) -> Result<SocketType> {
+        Ok(self.core().kind)
+    }
+
+    /// Accepts connections on `endpoint` (`tcp://`, `ipc://` or `inproc://`).
+    ///
+    /// tcp: `*` binds every interface; port `*` or `0` picks a free port, which
+    /// [`Socket::get_last_endpoint`] reports. ipc: `*` picks a fresh path.
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.core().bind(endpoint)
+    }
+
+    /// Connects to `endpoint`, in the background: messages queue (up to SNDHWM) until the
+    /// peer is there, and the connection is re-established after failures.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.core().connect(endpoint)
+    }
+
+    /// Stops listening on an endpoint given to [`Socket::bind`] (or its resolved form).
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.core().unbind(endpoint)
+    }
+
+    /// Drops the connection made by [`Socket::connect`] to `endpoint`.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.core().disconnect(endpoint)
+    }
+
+    /// Sends one frame. `flags` combines [`DONTWAIT`] and [`SNDMORE`].
+    ///
+    /// Anything convertible to a [`Message`] can be sent: `&[u8]`, `&str`, `Vec<u8>`,
+    /// `String`, `bytes::Bytes` (large `Vec`s and `Bytes` are not copied).
+    #[inline]
+    pub fn send<T: Into<Message>>(&self, data: T, flags: i32) -> Result<()> {
+        let mut msg = data.into();
+        msg.set_more(flags & SNDMORE != 0);
+        self.core().send(msg, flags & DONTWAIT != 0)
+    }
+
+    /// Sends every part as one multipart message (delivered whole or not at all).
+    pub fn send_multipart<I, T>(&self, parts: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Message>,
+    {
+        let mut parts = parts.into_iter().peekable();
+        let mut core = self.core();
+        while let Some(part) = parts.next() {
+            let mut msg = part.into();
+            msg.set_more(parts.peek().is_some() || flags & SNDMORE != 0);
+            core.send(msg, flags & DONTWAIT != 0)?;
+        }
+        Ok(())
+    }
+
+    /// Receives one frame into `msg`.
+    pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
+        *msg = self.recv_msg(flags)?;
+        Ok(())
+    }
+
+    /// Receives one frame.
+    #[inline]
+    pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        self.core().recv(flags & DONTWAIT != 0)
+    }
+
+    /// Receives one frame as a byte vector.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.recv_msg(flags).map(|m| m.to_vec())
+    }
+
+    /// Receives one frame as text: `Ok(Err(bytes))` when it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.recv_bytes(flags)
+            .map(|b| String::from_utf8(b).map_err(|e| e.into_bytes()))
+    }
+
+    /// Receives every frame of the next message.
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        let mut core = self.core();
+        let mut parts = Vec::new();
+        loop {
+            let msg = core.recv(flags & DONTWAIT != 0)?;
+            let more = msg.get_more();
+            parts.push(msg.to_vec());
+            if !more {
+                return Ok(parts);
+            }
+        }
+    }
+
+    /// Whether the last frame received has more frames following (`ZMQ_RCVMORE`).
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(self.core().rcvmore)
+    }
+
+    /// Which operations would not block now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
+    pub fn get_events(&self) -> Result<i16> {
+        let mut core = self.core();
+        core.process_commands();
+        let core = &mut *core;
+        let mut events = 0;
+        if core.routing.can_recv(&mut core.pipes) {
+            events |= POLLIN;
+        }
+        if core.routing.can_send(&mut core.pipes) {
+            events |= POLLOUT;
+        }
+        Ok(events)
+    }
+
+    /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`).
+    pub fn get_last_endpoint(&self) -> Result<String> {
+        Ok(self.core().last_endpoint.clone())
+    }
+
+    /// Sets an option by number (the C API's path; prefer the typed setters).
+    pub fn set_option(&self, option: SocketOption, value: OptionValue) -> Result<()> {
+        if let (
+            SocketOption::ROUTING_ID | SocketOption::CONNECT_ROUTING_ID,
+            OptionValue::Bytes(b),
+        ) = (option, &value)
+        {
+            if b.first() == Some(&0) {
+                return Err(Error::invalid(
+                    "routing ids starting with a zero byte are reserved",
+                ));
+            }
+        }
+        self.core().options.set(option, value)
+    }
+
+    /// Reads an option by number.
+    pub fn get_option(&self, option: SocketOption) -> Result<OptionValue> {
+        Ok(self.core().options.get(option))
+    }
+
+    /// Same as [`Socket::set_routing_id`] (the `zmq` crate's name).
+    pub fn set_identity(&self, id: &[u8]) -> Result<()> {
+        self.set_routing_id(id)
+    }
+}
+
+macro_rules! define_accessors {
+    ($($doc:literal, $field:ident, $set:ident, $get:ident, $konst:ident, $raw:literal, $kind:ident, $default:expr, $min:expr, $max:expr;)*) => {
+        impl Socket {
+            $(
+                #[doc = concat!("Sets ", stringify!($konst), ": ", $doc)]
+                pub fn $set(&self, value: define_accessors!(@arg $kind)) -> Result<()> {
+                    self.set_option(SocketOption::$konst, define_accessors!(@wrap $kind, value))
+                }
+
+                #[doc = concat!("Reads ", stringify!($konst), ": ", $doc)]
+                pub fn $get(&self) -> Result<define_accessors!(@ret $kind)> {
+                    Ok(self.core().options.$field.clone())
+                }
+            )*
+        }
+    };
+    (@arg i32) => { i32 };
+    (@arg i64) => { i64 };
+    (@arg bool) => { bool };
+    (@arg bytes) => { &[u8] };
+    (@ret bytes) => { Vec<u8> };
+    (@ret $k:ident) => { define_accessors!(@arg $k) };
+    (@wrap i32, $v:expr) => { OptionValue::Int($v) };
+    (@wrap i64, $v:expr) => { OptionValue::Long($v) };
+    (@wrap bool, $v:expr) => { OptionValue::Int($v as i32) };
+    (@wrap bytes, $v:expr) => { OptionValue::Bytes($v.to_vec()) };
+}
+
+for_each_option!(define_accessors);

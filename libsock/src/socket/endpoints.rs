@@ -1,0 +1,284 @@
+//! bind, connect, unbind and disconnect: turning endpoint strings into listeners, dialers and
+//! inproc pipes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::SocketCore;
+use crate::codec::null::PeerInfo;
+use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared};
+use crate::error::{Error, Result};
+use crate::options::millis;
+use crate::pipe::pipe;
+use crate::session::{HeartbeatConfig, SessionConfig};
+use crate::socket_type::SocketType;
+use crate::transport::endpoint::{resolve, tcp_text};
+use crate::transport::ipc::{self, IpcAddr};
+use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig};
+
+/// One bind or connect a socket made.
+pub(crate) struct EndpointRec {
+    pub id: EndpointId,
+    /// As the user wrote it, and as resolved (`last_endpoint`): either names it for unbind.
+    pub requested: String,
+    pub resolved: String,
+    pub kind: EndpointKind,
+}
+
+pub(crate) enum EndpointKind {
+    Listener {
+        io: Arc<IoShared>,
+        ipc_path: Option<PathBuf>,
+    },
+    Dialer {
+        io: Arc<IoShared>,
+    },
+    InprocBound {
+        name: String,
+    },
+    InprocConnected,
+}
+
+impl SocketCore {
+    pub(super) fn bind(&mut self, endpoint: &str) -> Result<()> {
+        let id = self.ctx.next_endpoint_id();
+        let net = NetConfig::from_options(&self.options);
+        let (listener, resolved, ipc_path) = match Endpoint::parse(endpoint)? {
+            Endpoint::Tcp { host, port } => {
+                let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
+                let l = tcp::bind(addr, &net).map_err(|e| Error::from_bind(e, endpoint))?;
+                let resolved = tcp_text(l.local_addr()?);
+                (Listener::Tcp(l), resolved, None)
+            }
+            Endpoint::Ipc(name) => {
+                let addr = IpcAddr::parse(&name);
+                let l = ipc::bind(&addr).map_err(|e| Error::from_bind(e, endpoint))?;
+                let path = match &addr {
+                    IpcAddr::Path(p) => Some(p.clone()),
+                    IpcAddr::Abstract(_) => None,
+                };
+                (Listener::Unix(l), addr.text(), path)
+            }
+            Endpoint::Inproc(name) => return self.bind_inproc(id, endpoint, name),
+        };
+        let io = self.ctx.choose_io();
+        let cfg = Arc::new(self.conn_config());
+        let socket = self.shared.clone();
+        io.send(IoCmd::Listen {
+            id,
+            listener,
+            cfg,
+            socket,
+            name: resolved.clone(),
+        });
+        tracing::debug!(endpoint = %resolved, "bound");
+        self.last_endpoint = resolved.clone();
+        let kind = EndpointKind::Listener { io, ipc_path };
+        self.endpoints.push(EndpointRec {
+            id,
+            requested: endpoint.to_owned(),
+            resolved,
+            kind,
+        });
+        Ok(())
+    }
+
+    pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
+        let id = self.ctx.next_endpoint_id();
+        let target = match Endpoint::parse(endpoint)? {
+            Endpoint::Tcp { host, port } => {
+                if host == "*" || port == 0 {
+                    return Err(Error::invalid(format!(
+                        "cannot connect to a wildcard: {endpoint:?}"
+                    )));
+                }
+                DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
+            }
+            Endpoint::Ipc(name) if name == "*" => {
+                return Err(Error::invalid(format!(
+                    "cannot connect to a wildcard: {endpoint:?}"
+                )))
+            }
+            Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)),
+            Endpoint::Inproc(name) => return self.connect_inproc(id, endpoint, name),
+        };
+        let pipe = if self.options.immediate {
+            None
+        } else {
+            let (ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
+            self.attach(ours, None, Some(id));
+            Some(theirs)
+        };
+        let io = self.ctx.choose_io();
+        let cfg = Arc::new(self.conn_config());
+        let socket = self.shared.clone();
+        io.send(IoCmd::Connect {
+            id,
+            target,
+            pipe,
+            cfg,
+            socket,
+            name: endpoint.to_owned(),
+        });
+        self.last_endpoint = endpoint.to_owned();
+        let kind = EndpointKind::Dialer { io };
+        self.endpoints.push(EndpointRec {
+            id,
+            requested: endpoint.to_owned(),
+            resolved: endpoint.to_owned(),
+            kind,
+        });
+        Ok(())
+    }
+
+    pub(super) fn unbind(&mut self, endpoint: &str) -> Result<()> {
+        self.remove_endpoints(endpoint, |k| {
+            matches!(
+                k,
+                EndpointKind::Listener { .. } | EndpointKind::InprocBound { .. }
+            )
+        })
+    }
+
+    pub(super) fn disconnect(&mut self, endpoint: &str) -> Result<()> {
+        self.remove_endpoints(endpoint, |k| {
+            matches!(
+                k,
+                EndpointKind::Dialer { .. } | EndpointKind::InprocConnected
+            )
+        })
+    }
+
+    fn remove_endpoints(
+        &mut self,
+        endpoint: &str,
+        kind: impl Fn(&EndpointKind) -> bool,
+    ) -> Result<()> {
+        let (matched, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.endpoints)
+            .into_iter()
+            .partition(|e| (e.requested == endpoint || e.resolved == endpoint) && kind(&e.kind));
+        self.endpoints = kept;
+        if matched.is_empty() {
+            return Err(Error::NoSuchEndpoint(endpoint.to_owned()));
+        }
+        for ep in matched {
+            if matches!(
+                ep.kind,
+                EndpointKind::Dialer { .. } | EndpointKind::InprocConnected
+            ) {
+                self.close_pipes_of(ep.id);
+            }
+            self.release_endpoint(ep);
+        }
+        Ok(())
+    }
+
+    /// Lets go of an endpoint: listeners stop, dialers stop redialing once their pipe drained.
+    pub(super) fn release_endpoint(&mut self, ep: EndpointRec) {
+        match ep.kind {
+            EndpointKind::Listener { io, ipc_path } => {
+                if let Some(path) = ipc_path {
+                    let _ = std::fs::remove_file(path);
+                }
+                io.send(IoCmd::Close { id: ep.id });
+            }
+            EndpointKind::Dialer { io } => io.send(IoCmd::Close { id: ep.id }),
+            EndpointKind::InprocBound { name } => self.ctx.inproc.unbind(&name, ep.id),
+            EndpointKind::InprocConnected => {}
+        }
+    }
+
+    fn bind_inproc(&mut self, id: EndpointId, endpoint: &str, name: String) -> Result<()> {
+        let pending = self.ctx.inproc.bind(&name, self.inproc_binder(id))?;
+        for p in pending {
+            if !self.kind.is_compatible(p.peer.socket_type) {
+                tracing::warn!(
+                    endpoint,
+                    "dropping inproc connect from an incompatible {} socket",
+                    p.peer.socket_type
+                );
+                continue;
+            }
+            self.attach(p.end, Some(p.peer), Some(id));
+        }
+        self.last_endpoint = endpoint.to_owned();
+        let kind = EndpointKind::InprocBound { name };
+        self.endpoints.push(EndpointRec {
+            id,
+            requested: endpoint.to_owned(),
+            resolved: endpoint.to_owned(),
+            kind,
+        });
+        Ok(())
+    }
+
+    fn connect_inproc(&mut self, id: EndpointId, endpoint: &str, name: String) -> Result<()> {
+        let (end, peer) = self.ctx.inproc.connect(
+            &name,
+            self.me(),
+            hwm(self.options.sndhwm),
+            hwm(self.options.rcvhwm),
+        )?;
+        self.attach(end, peer, Some(id));
+        self.last_endpoint = endpoint.to_owned();
+        let kind = EndpointKind::InprocConnected;
+        self.endpoints.push(EndpointRec {
+            id,
+            requested: endpoint.to_owned(),
+            resolved: endpoint.to_owned(),
+            kind,
+        });
+        Ok(())
+    }
+
+    fn inproc_binder(&self, id: EndpointId) -> super::inproc::Binder {
+        super::inproc::Binder {
+            shared: self.shared.clone(),
+            me: self.me(),
+            sndhwm: hwm(self.options.sndhwm),
+            rcvhwm: hwm(self.options.rcvhwm),
+            id,
+        }
+    }
+
+    /// How this socket presents itself to peers.
+    fn me(&self) -> PeerInfo {
+        PeerInfo {
+            socket_type: self.kind,
+            identity: Bytes::from(self.options.routing_id.clone()),
+        }
+    }
+
+    /// The engine's copy of the options that shape a connection.
+    fn conn_config(&self) -> ConnConfig {
+        let o = &self.options;
+        let timeout = o.effective_heartbeat_timeout();
+        ConnConfig {
+            session: SessionConfig {
+                socket_type: self.kind,
+                routing_id: Bytes::from(o.routing_id.clone()),
+                max_msg_size: u64::try_from(o.maxmsgsize).ok(),
+                handshake_ivl: millis(o.handshake_ivl).filter(|d| !d.is_zero()),
+                heartbeat: HeartbeatConfig {
+                    interval: millis(o.heartbeat_ivl).filter(|d| !d.is_zero()),
+                    timeout: millis(timeout).filter(|d| !d.is_zero()),
+                    ttl: millis(o.heartbeat_ttl).filter(|d| !d.is_zero()),
+                },
+            },
+            net: NetConfig::from_options(o),
+            sndhwm: hwm(o.sndhwm),
+            rcvhwm: hwm(o.rcvhwm),
+            reconnect_ivl: millis(o.reconnect_ivl),
+            reconnect_ivl_max: Duration::from_millis(o.reconnect_ivl_max as u64),
+            immediate: o.immediate,
+            subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB),
+        }
+    }
+}
+
+fn hwm(v: i32) -> u64 {
+    v.max(0) as u64
+}

@@ -1,0 +1,301 @@
+//! Sockets: the user-facing [`Socket`], and the core that blocks, times out and keeps pipes,
+//! around a per-type [`routing::Routing`].
+//!
+//! A socket lives on its user's thread. Other threads reach it only through
+//! [`SocketShared`]: its mailbox (new pipes, handshake results) and its [`signal::Signal`].
+
+mod api;
+pub use api::{DONTWAIT, POLLIN, POLLOUT, SNDMORE};
+mod endpoints;
+pub(crate) mod inproc;
+mod pair;
+mod pipeline;
+pub(crate) mod routing;
+pub(crate) mod signal;
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::codec::null::PeerInfo;
+use crate::context::ContextInner;
+use crate::engine::EndpointId;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::options::{millis, Options};
+use crate::pipe::PipeEnd;
+use crate::socket_type::SocketType;
+use endpoints::EndpointRec;
+use routing::{PipeRec, Pipes, Routing, SendError};
+use signal::Signal;
+
+/// Commands posted to a socket by I/O threads and inproc peers.
+pub(crate) enum SocketCmd {
+    /// A new peer is connected through this pipe end.
+    Attach {
+        end: PipeEnd,
+        peer: PeerInfo,
+        endpoint: EndpointId,
+    },
+    /// A pipe made at connect time has finished its handshake.
+    PeerReady {
+        endpoint: EndpointId,
+        peer: PeerInfo,
+    },
+}
+
+/// The part of a socket other threads may touch.
+pub(crate) struct SocketShared {
+    pub(crate) signal: Arc<Signal>,
+    mailbox: Mutex<Mailbox>,
+    pending: AtomicBool,
+}
+
+#[derive(Default)]
+struct Mailbox {
+    cmds: Vec<SocketCmd>,
+    closed: bool,
+}
+
+impl SocketShared {
+    fn new() -> SocketShared {
+        SocketShared {
+            signal: Arc::default(),
+            mailbox: Mutex::default(),
+            pending: AtomicBool::new(false),
+        }
+    }
+
+    /// Delivers a command and wakes the socket. Fails (returning it) once the socket closed.
+    pub(crate) fn post(&self, cmd: SocketCmd) -> std::result::Result<(), SocketCmd> {
+        let mut mb = self.mailbox.lock();
+        if mb.closed {
+            return Err(cmd);
+        }
+        mb.cmds.push(cmd);
+        self.pending.store(true, Ordering::Release);
+        drop(mb);
+        crate::pipe::Wake::wake(&*self.signal);
+        Ok(())
+    }
+
+    fn take(&self) -> Vec<SocketCmd> {
+        let mut mb = self.mailbox.lock();
+        self.pending.store(false, Ordering::Relaxed);
+        std::mem::take(&mut mb.cmds)
+    }
+
+    fn close(&self) -> Vec<SocketCmd> {
+        let mut mb = self.mailbox.lock();
+        mb.closed = true;
+        std::mem::take(&mut mb.cmds)
+    }
+}
+
+/// A ZeroMQ-style socket.
+///
+/// Create one with [`crate::Context::socket`]. Like the `zmq` crate's sockets, methods take
+/// `&self`; a socket may move between threads (`Send`) but not be shared by them (`!Sync`).
+///
+/// ```
+/// let ctx = libsock::Context::new();
+/// let pull = ctx.socket(libsock::PULL)?;
+/// pull.bind("inproc://doc-socket")?;
+/// let push = ctx.socket(libsock::PUSH)?;
+/// push.connect("inproc://doc-socket")?;
+/// push.send("hello", 0)?;
+/// assert_eq!(pull.recv_bytes(0)?, b"hello");
+/// # Ok::<(), libsock::Error>(())
+/// ```
+pub struct Socket {
+    core: RefCell<SocketCore>,
+}
+
+pub(crate) struct SocketCore {
+    ctx: Arc<ContextInner>,
+    shared: Arc<SocketShared>,
+    kind: SocketType,
+    options: Options,
+    pipes: Pipes,
+    routing: Box<dyn Routing>,
+    endpoints: Vec<EndpointRec>,
+    rcvmore: bool,
+    last_endpoint: String,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<ContextInner>, kind: SocketType) -> Result<Socket> {
+        let routing: Box<dyn Routing> = match kind {
+            SocketType::PAIR => Box::<pair::Pair>::default(),
+            SocketType::PUSH => Box::<pipeline::Push>::default(),
+            SocketType::PULL => Box::<pipeline::Pull>::default(),
+            _ => return Err(Error::NotSupported),
+        };
+        let core = SocketCore {
+            ctx,
+            shared: Arc::new(SocketShared::new()),
+            kind,
+            options: Options::default(),
+            pipes: Pipes::default(),
+            routing,
+            endpoints: Vec::new(),
+            rcvmore: false,
+            last_endpoint: String::new(),
+        };
+        Ok(Socket {
+            core: RefCell::new(core),
+        })
+    }
+
+    fn core(&self) -> std::cell::RefMut<'_, SocketCore> {
+        self.core.borrow_mut()
+    }
+}
+
+impl SocketCore {
+    /// Sends one frame, blocking per flags and SNDTIMEO.
+    fn send(&mut self, mut msg: Message, dontwait: bool) -> Result<()> {
+        let mut deadline = None;
+        loop {
+            self.process_commands();
+            let result = self.routing.send(msg, &mut self.pipes);
+            self.reap();
+            match result {
+                Ok(()) => return Ok(()),
+                Err(SendError::Fail(e)) => return Err(e),
+                Err(SendError::Again(m)) => msg = m,
+            }
+            self.wait(dontwait, self.options.sndtimeo, &mut deadline)?;
+        }
+    }
+
+    /// Receives one frame, blocking per flags and RCVTIMEO.
+    fn recv(&mut self, dontwait: bool) -> Result<Message> {
+        let mut deadline = None;
+        loop {
+            self.process_commands();
+            let result = self.routing.recv(&mut self.pipes);
+            self.reap();
+            match result {
+                Ok(msg) => {
+                    self.rcvmore = msg.get_more();
+                    return Ok(msg);
+                }
+                Err(Error::WouldBlock) => {}
+                Err(e) => return Err(e),
+            }
+            self.wait(dontwait, self.options.rcvtimeo, &mut deadline)?;
+        }
+    }
+
+    /// Sleeps until something changes, or fails with WouldBlock / TimedOut.
+    fn wait(
+        &self,
+        dontwait: bool,
+        timeo_ms: i32,
+        deadline: &mut Option<Option<Instant>>,
+    ) -> Result<()> {
+        if dontwait || timeo_ms == 0 {
+            return Err(Error::WouldBlock);
+        }
+        let at = *deadline.get_or_insert_with(|| millis(timeo_ms).map(|t| Instant::now() + t));
+        if self.shared.signal.wait(at) {
+            Ok(())
+        } else {
+            Err(Error::TimedOut)
+        }
+    }
+
+    #[inline]
+    fn process_commands(&mut self) {
+        if !self.shared.pending.load(Ordering::Acquire) {
+            return;
+        }
+        for cmd in self.shared.take() {
+            match cmd {
+                SocketCmd::Attach {
+                    end,
+                    peer,
+                    endpoint,
+                } => self.attach(end, Some(peer), Some(endpoint)),
+                SocketCmd::PeerReady { endpoint, peer } => {
+                    let ids: Vec<usize> = self
+                        .pipes
+                        .slab
+                        .iter()
+                        .filter(|(_, p)| p.endpoint == Some(endpoint))
+                        .map(|(id, _)| id)
+                        .collect();
+                    for id in ids {
+                        self.pipes.slab[id].peer = Some(peer.clone());
+                        self.routing.peer_ready(id, &mut self.pipes);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adopts a pipe end: this socket is now woken by it and routes through it.
+    pub(crate) fn attach(
+        &mut self,
+        end: PipeEnd,
+        peer: Option<PeerInfo>,
+        endpoint: Option<EndpointId>,
+    ) {
+        end.set_owner(self.shared.signal.clone());
+        let id = self.pipes.slab.insert(PipeRec {
+            end,
+            peer,
+            endpoint,
+        });
+        if !self.routing.attach(id, &mut self.pipes) {
+            self.pipes.slab.remove(id).end.close(0);
+        }
+    }
+
+    /// Forgets pipes found dead.
+    #[inline]
+    fn reap(&mut self) {
+        while let Some(id) = self.pipes.dead.pop() {
+            if let Some(mut rec) = self.pipes.slab.try_remove(id) {
+                self.routing.detach(id);
+                rec.end.close(0);
+            }
+        }
+    }
+
+    /// Closes the pipes that came from `endpoint`.
+    fn close_pipes_of(&mut self, endpoint: EndpointId) {
+        let ids: Vec<usize> = self
+            .pipes
+            .slab
+            .iter()
+            .filter(|(_, p)| p.endpoint == Some(endpoint))
+            .map(|(id, _)| id)
+            .collect();
+        for id in ids {
+            self.routing.detach(id);
+            self.pipes.slab.remove(id).end.close(self.options.linger);
+        }
+    }
+}
+
+impl Drop for SocketCore {
+    fn drop(&mut self) {
+        for cmd in self.shared.close() {
+            if let SocketCmd::Attach { mut end, .. } = cmd {
+                end.close(0);
+            }
+        }
+        let linger = self.options.linger;
+        for mut rec in self.pipes.slab.drain() {
+            rec.end.close(linger);
+        }
+        for ep in std::mem::take(&mut self.endpoints) {
+            self.release_endpoint(ep);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! PAIR: exactly one peer; further peers are refused.
+
+use super::routing::{FairQueue, LoadBalancer, PipeId, Pipes, Routing, SendError};
+use crate::error::Error;
+use crate::message::Message;
+
+/// PAIR reuses the balancer and queue with at most one pipe in each.
+#[derive(Default)]
+pub(crate) struct Pair {
+    peer: Option<PipeId>,
+    out: LoadBalancer,
+    inp: FairQueue,
+}
+
+impl Routing for Pair {
+    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
+        if self.peer.is_some() {
+            tracing::debug!("PAIR socket already has a peer; refusing another");
+            return false;
+        }
+        self.peer = Some(id);
+        self.out.attach(id);
+        self.inp.attach(id);
+        true
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        if self.peer == Some(id) {
+            self.peer = None;
+            self.out.detach(id);
+            self.inp.detach(id);
+        }
+    }
+
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        self.out.send(msg, pipes)
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        self.inp.recv(pipes).map(|(msg, _)| msg)
+    }
+
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        !self.out.is_empty() && self.out.can_send(pipes)
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.inp.can_recv(pipes)
+    }
+}

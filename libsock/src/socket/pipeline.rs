@@ -1,0 +1,71 @@
+//! PUSH and PULL: the pipeline pattern.
+
+use super::routing::{FairQueue, LoadBalancer, PipeId, Pipes, Routing, SendError};
+use crate::error::Error;
+use crate::message::Message;
+
+/// PUSH: round robin to pullers with room; blocks at HWM or with no peer.
+#[derive(Default)]
+pub(crate) struct Push {
+    lb: LoadBalancer,
+}
+
+impl Routing for Push {
+    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
+        self.lb.attach(id);
+        true
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.lb.detach(id);
+    }
+
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        self.lb.send(msg, pipes)
+    }
+
+    fn recv(&mut self, _: &mut Pipes) -> Result<Message, Error> {
+        Err(Error::NotSupported)
+    }
+
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        self.lb.can_send(pipes)
+    }
+
+    fn can_recv(&mut self, _: &mut Pipes) -> bool {
+        false
+    }
+}
+
+/// PULL: fair-queues messages from every pusher.
+#[derive(Default)]
+pub(crate) struct Pull {
+    fq: FairQueue,
+}
+
+impl Routing for Pull {
+    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
+        self.fq.attach(id);
+        true
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.fq.detach(id);
+    }
+
+    fn send(&mut self, _: Message, _: &mut Pipes) -> Result<(), SendError> {
+        Err(SendError::Fail(Error::NotSupported))
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        self.fq.recv(pipes).map(|(msg, _)| msg)
+    }
+
+    fn can_send(&mut self, _: &mut Pipes) -> bool {
+        false
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.fq.can_recv(pipes)
+    }
+}

@@ -1,0 +1,315 @@
+//! What a socket type plugs in: the [`Routing`] trait, and the two policies most types are
+//! built from: [`LoadBalancer`] (round robin over pipes with room) and [`FairQueue`] (round
+//! robin over pipes with messages).
+//!
+//! Routing code sees pipes and messages only: never transports, threads or options it was not
+//! given. Blocking, timeouts and pipe bookkeeping are the socket core's job.
+
+use slab::Slab;
+
+use crate::codec::null::PeerInfo;
+use crate::engine::EndpointId;
+use crate::error::Error;
+use crate::message::Message;
+use crate::pipe::PipeEnd;
+
+/// A pipe's index in its socket's [`Pipes`].
+pub(crate) type PipeId = usize;
+
+/// One attached pipe and what is known about its peer.
+pub(crate) struct PipeRec {
+    pub end: PipeEnd,
+    /// Known once the handshake is done (at once for accepted and inproc pipes).
+    pub peer: Option<PeerInfo>,
+    /// The bind or connect this pipe came from.
+    pub endpoint: Option<EndpointId>,
+}
+
+/// A socket's pipes, plus the ones routing found dead (the core reaps them).
+#[derive(Default)]
+pub(crate) struct Pipes {
+    pub slab: Slab<PipeRec>,
+    pub dead: Vec<PipeId>,
+}
+
+impl Pipes {
+    #[inline]
+    pub(crate) fn end(&mut self, id: PipeId) -> &mut PipeEnd {
+        &mut self.slab[id].end
+    }
+
+    pub(crate) fn mark_dead(&mut self, id: PipeId) {
+        self.dead.push(id);
+    }
+}
+
+/// A send that could not complete.
+pub(crate) enum SendError {
+    /// No pipe can take it now: block or report WouldBlock. The message comes back.
+    Again(Message),
+    /// It failed for good.
+    Fail(Error),
+}
+
+/// The per-type part of a socket.
+pub(crate) trait Routing: Send {
+    /// A pipe was attached. Returning false refuses it (the core closes it).
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool;
+    /// A pipe is gone; forget it.
+    fn detach(&mut self, id: PipeId);
+    /// The handshake of a pre-made (connect-side) pipe completed.
+    fn peer_ready(&mut self, _id: PipeId, _pipes: &mut Pipes) {}
+    /// Sends one frame.
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
+    /// Receives one frame; `Err(Error::WouldBlock)` when none is available.
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error>;
+    /// Whether a send would not block now (for polling).
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool;
+    /// Whether a receive would not block now (for polling).
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool;
+}
+
+/// Round robin over pipes with room; a multipart message stays on one pipe.
+#[derive(Default)]
+pub(crate) struct LoadBalancer {
+    pipes: Vec<PipeId>,
+    current: usize,
+    /// The pipe taking the rest of a multipart message.
+    locked: Option<PipeId>,
+    /// The locked pipe died mid-message: swallow the rest of that message.
+    dropping: bool,
+}
+
+impl LoadBalancer {
+    pub(crate) fn attach(&mut self, id: PipeId) {
+        self.pipes.push(id);
+    }
+
+    pub(crate) fn detach(&mut self, id: PipeId) {
+        self.pipes.retain(|p| *p != id);
+        if self.locked == Some(id) {
+            self.locked = None;
+            self.dropping = true;
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pipes.is_empty()
+    }
+
+    /// Sends a frame to the next pipe with room.
+    #[inline]
+    pub(crate) fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        let more = msg.get_more();
+        if self.dropping {
+            self.dropping = more;
+            return Ok(());
+        }
+        if let Some(id) = self.locked {
+            let end = pipes.end(id);
+            end.tx.write(msg);
+            if !more {
+                end.tx.flush();
+                self.locked = None;
+            }
+            return Ok(());
+        }
+        for _ in 0..self.pipes.len() {
+            if self.current >= self.pipes.len() {
+                self.current = 0;
+            }
+            let id = self.pipes[self.current];
+            let end = pipes.end(id);
+            if end.tx.can_write() {
+                end.tx.write(msg);
+                if more {
+                    self.locked = Some(id);
+                } else {
+                    end.tx.flush();
+                    self.current += 1;
+                }
+                return Ok(());
+            }
+            if end.tx.is_reader_gone() {
+                pipes.mark_dead(id);
+            }
+            self.current += 1;
+        }
+        Err(SendError::Again(msg))
+    }
+
+    pub(crate) fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        self.locked.is_some() || self.pipes.iter().any(|id| pipes.end(*id).tx.can_write())
+    }
+}
+
+/// Round robin over pipes with messages; a multipart message is read whole from one pipe.
+#[derive(Default)]
+pub(crate) struct FairQueue {
+    pipes: Vec<PipeId>,
+    current: usize,
+    locked: Option<PipeId>,
+}
+
+impl FairQueue {
+    pub(crate) fn attach(&mut self, id: PipeId) {
+        self.pipes.push(id);
+    }
+
+    pub(crate) fn detach(&mut self, id: PipeId) {
+        self.pipes.retain(|p| *p != id);
+        if self.locked == Some(id) {
+            self.locked = None;
+        }
+    }
+
+    /// The next frame and the pipe it came from.
+    #[inline]
+    pub(crate) fn recv(&mut self, pipes: &mut Pipes) -> Result<(Message, PipeId), Error> {
+        if let Some(id) = self.locked {
+            // Pipes publish whole messages, so the rest of this one is already there.
+            if let Some(msg) = pipes.end(id).rx.read() {
+                if !msg.get_more() {
+                    self.locked = None;
+                    self.current += 1;
+                }
+                return Ok((msg, id));
+            }
+            self.locked = None;
+        }
+        for _ in 0..self.pipes.len() {
+            if self.current >= self.pipes.len() {
+                self.current = 0;
+            }
+            let id = self.pipes[self.current];
+            let end = pipes.end(id);
+            if let Some(msg) = end.rx.read() {
+                if msg.get_more() {
+                    self.locked = Some(id);
+                } else {
+                    self.current += 1;
+                }
+                return Ok((msg, id));
+            }
+            if end.rx.is_terminated() {
+                pipes.mark_dead(id);
+            }
+            self.current += 1;
+        }
+        Err(Error::WouldBlock)
+    }
+
+    pub(crate) fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.locked.is_some() || self.pipes.iter().any(|id| pipes.end(*id).rx.has_message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::pipe;
+
+    fn add(pipes: &mut Pipes, hwm: u64) -> (PipeId, PipeEnd) {
+        let (ours, theirs) = pipe(hwm, hwm);
+        (
+            pipes.slab.insert(PipeRec {
+                end: ours,
+                peer: None,
+                endpoint: None,
+            }),
+            theirs,
+        )
+    }
+
+    fn frame(body: &str, more: bool) -> Message {
+        let mut m = Message::from(body);
+        m.set_more(more);
+        m
+    }
+
+    #[test]
+    fn load_balancer_rotates_and_skips_full_pipes() {
+        let mut pipes = Pipes::default();
+        let mut lb = LoadBalancer::default();
+        let (a, mut pa) = add(&mut pipes, 1);
+        let (b, mut pb) = add(&mut pipes, 1);
+        lb.attach(a);
+        lb.attach(b);
+        assert!(lb.send(frame("1", false), &mut pipes).is_ok());
+        assert!(lb.send(frame("2", false), &mut pipes).is_ok());
+        assert!(matches!(
+            lb.send(frame("3", false), &mut pipes),
+            Err(SendError::Again(_))
+        ));
+        assert_eq!(&*pa.rx.read().unwrap(), b"1");
+        assert_eq!(&*pb.rx.read().unwrap(), b"2");
+        assert!(lb.send(frame("3", false), &mut pipes).is_ok());
+        assert_eq!(&*pa.rx.read().unwrap(), b"3");
+    }
+
+    #[test]
+    fn multipart_stays_on_one_pipe_and_dead_pipes_are_reported() {
+        let mut pipes = Pipes::default();
+        let mut lb = LoadBalancer::default();
+        let (a, mut pa) = add(&mut pipes, 0);
+        let (b, mut pb) = add(&mut pipes, 0);
+        lb.attach(a);
+        lb.attach(b);
+        for body in ["x", "y"] {
+            assert!(lb.send(frame(body, true), &mut pipes).is_ok());
+        }
+        assert!(lb.send(frame("z", false), &mut pipes).is_ok());
+        let got: Vec<Vec<u8>> = std::iter::from_fn(|| pa.rx.read().map(|m| m.to_vec())).collect();
+        assert_eq!(got, vec![b"x".to_vec(), b"y".to_vec(), b"z".to_vec()]);
+        pb.close(0);
+        pa.close(0);
+        assert!(matches!(
+            lb.send(frame("w", false), &mut pipes),
+            Err(SendError::Again(_))
+        ));
+        assert_eq!(pipes.dead.len(), 2);
+    }
+
+    #[test]
+    fn fair_queue_alternates_between_busy_pipes() {
+        let mut pipes = Pipes::default();
+        let mut fq = FairQueue::default();
+        let (a, mut pa) = add(&mut pipes, 0);
+        let (b, mut pb) = add(&mut pipes, 0);
+        fq.attach(a);
+        fq.attach(b);
+        for i in 0..3 {
+            pa.send(frame(&format!("a{i}"), false));
+            pb.send(frame(&format!("b{i}"), false));
+        }
+        let order: Vec<String> = (0..6)
+            .map(|_| String::from_utf8(fq.recv(&mut pipes).unwrap().0.to_vec()).unwrap())
+            .collect();
+        assert_eq!(order, ["a0", "b0", "a1", "b1", "a2", "b2"]);
+        assert!(matches!(fq.recv(&mut pipes), Err(Error::WouldBlock)));
+    }
+
+    #[test]
+    fn fair_queue_reads_multipart_whole() {
+        let mut pipes = Pipes::default();
+        let mut fq = FairQueue::default();
+        let (a, mut pa) = add(&mut pipes, 0);
+        let (b, mut pb) = add(&mut pipes, 0);
+        fq.attach(a);
+        fq.attach(b);
+        pa.tx.write(frame("a1", true));
+        pa.tx.write(frame("a2", false));
+        pa.tx.flush();
+        pb.send(frame("b", false));
+        let got: Vec<(Vec<u8>, PipeId)> = (0..3)
+            .map(|_| {
+                let (m, id) = fq.recv(&mut pipes).unwrap();
+                (m.to_vec(), id)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![(b"a1".to_vec(), a), (b"a2".to_vec(), a), (b"b".to_vec(), b)]
+        );
+    }
+}

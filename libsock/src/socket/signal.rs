@@ -1,0 +1,67 @@
+//! [`Signal`]: how a socket's user thread sleeps until one of its pipes or its mailbox changes.
+
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::pipe::Wake;
+
+/// A sticky wake-up flag: a wake that arrives before the wait is not lost.
+#[derive(Default)]
+pub(crate) struct Signal {
+    raised: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Signal {
+    /// Sleeps until raised or until `deadline`. Returns false on timeout. Lowers the flag.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut raised = self.raised.lock();
+        while !*raised {
+            match deadline {
+                None => self.cond.wait(&mut raised),
+                Some(d) => {
+                    if self.cond.wait_until(&mut raised, d).timed_out() {
+                        break;
+                    }
+                }
+            }
+        }
+        std::mem::replace(&mut *raised, false)
+    }
+}
+
+impl Wake for Signal {
+    fn wake(&self) {
+        let mut raised = self.raised.lock();
+        if !*raised {
+            *raised = true;
+            self.cond.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn an_early_wake_is_kept() {
+        let s = Signal::default();
+        s.wake();
+        assert!(s.wait(Some(Instant::now())));
+        assert!(!s.wait(Some(Instant::now() + Duration::from_millis(5))));
+    }
+
+    #[test]
+    fn wakes_a_sleeping_thread() {
+        let s = Arc::new(Signal::default());
+        let s2 = s.clone();
+        let t = std::thread::spawn(move || s2.wait(None));
+        std::thread::sleep(Duration::from_millis(20));
+        s.wake();
+        assert!(t.join().unwrap());
+    }
+}

@@ -1,0 +1,138 @@
+//! The ZeroMQ socket types and the ZMTP valid-pairs table.
+
+use std::fmt;
+
+/// The kind of a socket: decides its routing and which peers it accepts.
+///
+/// The variants are also re-exported at the crate root (`libsock::PUSH`), the way the `zmq`
+/// crate offers `zmq::PUSH`.
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocketType {
+    /// Exclusive pair: one peer, both directions.
+    PAIR,
+    /// Publisher: fans out to matching subscribers.
+    PUB,
+    /// Subscriber: receives what matches its subscriptions.
+    SUB,
+    /// Requester: strict send/receive alternation.
+    REQ,
+    /// Replier: answers each request to the peer that sent it.
+    REP,
+    /// Asynchronous request/reply: round robin out, fair queue in.
+    DEALER,
+    /// Addresses peers by routing id.
+    ROUTER,
+    /// Pipeline sink: fair queues from pushers.
+    PULL,
+    /// Pipeline source: round robin to pullers.
+    PUSH,
+    /// Publisher that also sees subscription messages.
+    XPUB,
+    /// Subscriber that sends subscriptions as messages.
+    XSUB,
+}
+
+impl SocketType {
+    /// Every socket type, in libzmq's numeric order.
+    pub const ALL: [SocketType; 11] = [
+        Self::PAIR,
+        Self::PUB,
+        Self::SUB,
+        Self::REQ,
+        Self::REP,
+        Self::DEALER,
+        Self::ROUTER,
+        Self::PULL,
+        Self::PUSH,
+        Self::XPUB,
+        Self::XSUB,
+    ];
+
+    /// The name sent in the ZMTP `Socket-Type` property (upper case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PAIR => "PAIR",
+            Self::PUB => "PUB",
+            Self::SUB => "SUB",
+            Self::REQ => "REQ",
+            Self::REP => "REP",
+            Self::DEALER => "DEALER",
+            Self::ROUTER => "ROUTER",
+            Self::PULL => "PULL",
+            Self::PUSH => "PUSH",
+            Self::XPUB => "XPUB",
+            Self::XSUB => "XSUB",
+        }
+    }
+
+    /// Parses a `Socket-Type` property value or a command-line name (any case).
+    pub fn from_name(name: &[u8]) -> Option<SocketType> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// libzmq's numeric value (`ZMQ_PAIR` = 0 … `ZMQ_XSUB` = 10).
+    pub fn to_raw(self) -> i32 {
+        Self::ALL.iter().position(|t| *t == self).unwrap_or(0) as i32
+    }
+
+    /// The inverse of [`SocketType::to_raw`].
+    pub fn from_raw(raw: i32) -> Option<SocketType> {
+        usize::try_from(raw)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    /// Whether a socket of this type may talk to a peer of type `peer` (ZMTP's valid pairs).
+    pub fn is_compatible(self, peer: SocketType) -> bool {
+        use SocketType::*;
+        matches!(
+            (self, peer),
+            (REQ, REP | ROUTER)
+                | (REP, REQ | DEALER)
+                | (DEALER, REP | DEALER | ROUTER)
+                | (ROUTER, REQ | DEALER | ROUTER)
+                | (PUB | XPUB, SUB | XSUB)
+                | (SUB | XSUB, PUB | XPUB)
+                | (PUSH, PULL)
+                | (PULL, PUSH)
+                | (PAIR, PAIR)
+        )
+    }
+}
+
+impl fmt::Display for SocketType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_pairs_are_symmetric() {
+        for a in SocketType::ALL {
+            for b in SocketType::ALL {
+                assert_eq!(a.is_compatible(b), b.is_compatible(a), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_raw_values_round_trip() {
+        for t in SocketType::ALL {
+            assert_eq!(
+                SocketType::from_name(t.as_str().to_lowercase().as_bytes()),
+                Some(t)
+            );
+            assert_eq!(SocketType::from_raw(t.to_raw()), Some(t));
+        }
+        assert_eq!(SocketType::PUSH.to_raw(), 8);
+        assert!(!SocketType::PUSH.is_compatible(SocketType::PUSH));
+        assert!(SocketType::from_name(b"STREAM").is_none());
+    }
+}

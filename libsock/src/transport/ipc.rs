@@ -1,0 +1,95 @@
+//! ipc:// (Unix-domain sockets): paths, `*` for a fresh path, `@name` for the abstract namespace.
+
+use std::io;
+use std::os::unix::net::SocketAddr as UnixAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A Unix-domain address: a filesystem path or an abstract name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IpcAddr {
+    Path(PathBuf),
+    Abstract(String),
+}
+
+impl IpcAddr {
+    /// Parses the part after `ipc://`; `*` becomes a new unique path under the temp dir.
+    pub(crate) fn parse(name: &str) -> IpcAddr {
+        if let Some(abs) = name.strip_prefix('@') {
+            return IpcAddr::Abstract(abs.to_owned());
+        }
+        if name == "*" {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let file = format!("libsock-{}-{n}.ipc", std::process::id());
+            return IpcAddr::Path(std::env::temp_dir().join(file));
+        }
+        IpcAddr::Path(PathBuf::from(name))
+    }
+
+    /// The endpoint text, as `last_endpoint` reports it.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            IpcAddr::Path(p) => format!("ipc://{}", p.display()),
+            IpcAddr::Abstract(n) => format!("ipc://@{n}"),
+        }
+    }
+
+    fn to_unix(&self) -> io::Result<UnixAddr> {
+        match self {
+            IpcAddr::Path(p) => UnixAddr::from_pathname(p),
+            IpcAddr::Abstract(n) => {
+                use std::os::linux::net::SocketAddrExt;
+                UnixAddr::from_abstract_name(n.as_bytes())
+            }
+        }
+    }
+}
+
+/// Binds `addr`. A socket file left behind by a dead process is replaced; one that a live
+/// listener answers on is not.
+pub(crate) fn bind(addr: &IpcAddr) -> io::Result<mio::net::UnixListener> {
+    if let IpcAddr::Path(path) = addr {
+        remove_if_stale(path)?;
+    }
+    mio::net::UnixListener::bind_addr(&addr.to_unix()?)
+}
+
+/// Connects to `addr` (completes at once or reports `WouldBlock`-style progress).
+pub(crate) fn connect(addr: &IpcAddr) -> io::Result<mio::net::UnixStream> {
+    mio::net::UnixStream::connect_addr(&addr.to_unix()?)
+}
+
+fn remove_if_stale(path: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(io::ErrorKind::AddrInUse.into()),
+        Err(_) => {
+            tracing::debug!(path = %path.display(), "removing stale ipc socket file");
+            std::fs::remove_file(path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_files_are_replaced_but_live_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = IpcAddr::Path(dir.path().join("s"));
+        let first = bind(&addr).unwrap();
+        assert_eq!(bind(&addr).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        drop(first);
+        let _second = bind(&addr).expect("stale socket file must be replaced");
+    }
+
+    #[test]
+    fn wildcard_paths_are_unique() {
+        assert_ne!(IpcAddr::parse("*"), IpcAddr::parse("*"));
+        assert_eq!(IpcAddr::parse("@x").text(), "ipc://@x");
+    }
+}

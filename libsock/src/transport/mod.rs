@@ -1,0 +1,194 @@
+//! Transports: endpoint parsing, and listeners and dialers that yield byte streams.
+//!
+//! Transports know nothing of ZMTP or sockets; the engine runs the protocol over whatever
+//! [`Stream`] they produce. inproc needs no I/O at all and is joined socket-to-socket in
+//! [`crate::socket::inproc`].
+
+pub(crate) mod endpoint;
+pub(crate) mod ipc;
+pub(crate) mod tcp;
+
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use mio::event::Source;
+use mio::{Interest, Registry, Token};
+
+pub use endpoint::Endpoint;
+
+use crate::options::Options;
+
+/// The transport settings a listener or dialer needs, taken from the socket options.
+#[derive(Debug, Clone)]
+pub(crate) struct NetConfig {
+    pub backlog: i32,
+    pub keepalive: i32,
+    pub keepalive_cnt: i32,
+    pub keepalive_idle: i32,
+    pub keepalive_intvl: i32,
+    pub sndbuf: i32,
+    pub rcvbuf: i32,
+}
+
+impl NetConfig {
+    pub(crate) fn from_options(o: &Options) -> NetConfig {
+        NetConfig {
+            backlog: o.backlog,
+            keepalive: o.tcp_keepalive,
+            keepalive_cnt: o.tcp_keepalive_cnt,
+            keepalive_idle: o.tcp_keepalive_idle,
+            keepalive_intvl: o.tcp_keepalive_intvl,
+            sndbuf: o.sndbuf,
+            rcvbuf: o.rcvbuf,
+        }
+    }
+}
+
+/// A connected byte stream.
+pub(crate) enum Stream {
+    Tcp(mio::net::TcpStream),
+    Unix(mio::net::UnixStream),
+}
+
+impl Stream {
+    /// Whether a non-blocking connect has completed: `Ok(true)` connected, `Ok(false)` still
+    /// in progress, `Err` failed.
+    pub(crate) fn connect_result(&self) -> io::Result<bool> {
+        let (err, peer) = match self {
+            Stream::Tcp(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+            Stream::Unix(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+        };
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match peer {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Stream::Tcp(s) => s.as_fd(),
+            Stream::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Source for Stream {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(r, t, i),
+            Stream::Unix(s) => s.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(r, t, i),
+            Stream::Unix(s) => s.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(r),
+            Stream::Unix(s) => s.deregister(r),
+        }
+    }
+}
+
+/// A bound, listening socket.
+pub(crate) enum Listener {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener),
+}
+
+impl Listener {
+    /// Accepts one pending connection; returns the stream and the peer's address as text.
+    pub(crate) fn accept(&self, cfg: &NetConfig) -> io::Result<(Stream, String)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, addr) = l.accept()?;
+                tcp::configure(&s, cfg)?;
+                Ok((Stream::Tcp(s), format!("tcp://{addr}")))
+            }
+            Listener::Unix(l) => {
+                let (s, _) = l.accept()?;
+                Ok((Stream::Unix(s), "ipc://".to_string()))
+            }
+        }
+    }
+}
+
+impl Source for Listener {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(r, t, i),
+            Listener::Unix(l) => l.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(r, t, i),
+            Listener::Unix(l) => l.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(r),
+            Listener::Unix(l) => l.deregister(r),
+        }
+    }
+}
+
+/// Where a dialer connects to.
+#[derive(Debug, Clone)]
+pub(crate) enum DialTarget {
+    Tcp(std::net::SocketAddr),
+    Ipc(ipc::IpcAddr),
+}
+
+impl DialTarget {
+    /// Starts a non-blocking connect.
+    pub(crate) fn dial(&self, cfg: &NetConfig) -> io::Result<Stream> {
+        match self {
+            DialTarget::Tcp(addr) => tcp::connect(*addr, cfg).map(Stream::Tcp),
+            DialTarget::Ipc(addr) => ipc::connect(addr).map(Stream::Unix),
+        }
+    }
+}
