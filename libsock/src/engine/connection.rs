@@ -263,7 +263,10 @@ impl Connection {
                     return self.link_down(ctx, down);
                 }
             }
-            if writable {
+            // Always try the outbound side: a handshake that just completed, a PING due or a
+            // PONG owed may have queued bytes even when the stream did not report writable.
+            let _ = writable;
+            {
                 if let Err(down) = self.pump_out(ctx) {
                     return self.link_down(ctx, down);
                 }

@@ -161,7 +161,9 @@ impl Session {
     }
 
     /// Consumes input up to and including the next message frame and returns it; handles the
-    /// greeting and commands on the way. `Ok(None)`: `input` holds no complete frame.
+    /// greeting and commands on the way. `Ok(None)`: `input` holds no complete frame, or a
+    /// command produced an event ([`Session::poll_event`]) that must be handled before the
+    /// frames that follow it (a READY must attach the pipe before the first message).
     pub fn decode(
         &mut self,
         input: &mut BytesMut,
@@ -191,6 +193,9 @@ impl Session {
             if header.command {
                 let body = input.split_to(size);
                 self.on_command(&body, now)?;
+                if !self.events.is_empty() {
+                    return Ok(None);
+                }
                 continue;
             }
             if self.phase != Phase::Active {

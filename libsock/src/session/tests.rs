@@ -29,10 +29,14 @@ fn drain(
     now: Instant,
 ) -> Result<Vec<Message>, SessionError> {
     let mut got = Vec::new();
-    while let Some(m) = s.decode(input, now)? {
-        got.push(m);
+    loop {
+        let before = input.len();
+        match s.decode(input, now)? {
+            Some(m) => got.push(m),
+            None if input.len() == before => return Ok(got),
+            None => {}
+        }
     }
-    Ok(got)
 }
 
 /// Two sessions after a completed handshake, with their input buffers.

@@ -1,0 +1,136 @@
+//! PUSH/PULL between libsock sockets over every transport.
+
+mod common;
+
+use common::*;
+use libsock::{Context, Error, DONTWAIT, PULL, PUSH, SNDMORE};
+
+#[test]
+fn push_pull_every_transport_and_size() {
+    init_logging();
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let pull = socket(&ctx, PULL);
+        let push = socket(&ctx, PUSH);
+        pair_up(&pull, &push, transport);
+        for size in [0usize, 1, 255, 256, 70_000, 1 << 20] {
+            let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            push.send(body.clone(), 0).unwrap();
+            assert_eq!(pull.recv_bytes(0).unwrap(), body, "{transport} {size}");
+        }
+    }
+}
+
+#[test]
+fn multipart_arrives_whole_and_in_order() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let pull = socket(&ctx, PULL);
+        let push = socket(&ctx, PUSH);
+        pair_up(&pull, &push, transport);
+        for i in 0..100 {
+            push.send_multipart([format!("a{i}"), String::new(), "x".repeat(i * 100)], 0)
+                .unwrap();
+        }
+        for i in 0..100 {
+            let parts = pull.recv_multipart(0).unwrap();
+            assert_eq!(
+                parts,
+                vec![
+                    format!("a{i}").into_bytes(),
+                    vec![],
+                    "x".repeat(i * 100).into_bytes()
+                ]
+            );
+        }
+    }
+}
+
+#[test]
+fn connect_before_bind_queues_messages() {
+    let ctx = Context::new();
+    for transport in ["ipc", "inproc"] {
+        let ep = scratch_endpoint(transport);
+        let push = socket(&ctx, PUSH);
+        push.connect(&ep).unwrap();
+        push.send("early", 0).unwrap();
+        let pull = socket(&ctx, PULL);
+        pull.bind(&ep).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"early", "{transport}");
+    }
+}
+
+#[test]
+fn push_round_robins_and_pull_fair_queues() {
+    let ctx = Context::new();
+    let push = socket(&ctx, PUSH);
+    push.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = push.get_last_endpoint().unwrap();
+    let pulls: Vec<_> = (0..3).map(|_| socket(&ctx, PULL)).collect();
+    for p in &pulls {
+        p.connect(&ep).unwrap();
+    }
+    // Wait until all three are connected: a message to each proves it.
+    std::thread::sleep(ms(200));
+    for i in 0..30 {
+        push.send(format!("{i}"), 0).unwrap();
+    }
+    for p in &pulls {
+        for _ in 0..10 {
+            p.recv_bytes(0).unwrap();
+        }
+        assert!(matches!(p.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    }
+}
+
+#[test]
+fn dontwait_and_timeouts_report_eagain() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    pull.bind(&scratch_endpoint("inproc")).unwrap();
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    pull.set_rcvtimeo(50).unwrap();
+    let err = pull.recv_bytes(0).unwrap_err();
+    assert!(matches!(err, Error::TimedOut));
+    assert_eq!(err.to_raw(), 11);
+    let push = socket(&ctx, PUSH);
+    // No peer: PUSH blocks, so DONTWAIT fails.
+    assert!(matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)));
+    assert!(matches!(pull.send("x", 0), Err(Error::NotSupported)));
+    assert!(matches!(
+        push.recv_bytes(DONTWAIT),
+        Err(Error::NotSupported)
+    ));
+}
+
+#[test]
+fn sndhwm_blocks_the_sender() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    let push = socket(&ctx, PUSH);
+    push.set_sndhwm(5).unwrap();
+    pull.set_rcvhwm(5).unwrap();
+    pair_up(&pull, &push, "inproc");
+    let mut sent = 0;
+    while push.send("m", DONTWAIT).is_ok() {
+        sent += 1;
+        assert!(sent < 1000, "HWM never reached");
+    }
+    assert_eq!(sent, 10, "inproc holds SNDHWM + RCVHWM");
+    pull.recv_bytes(0).unwrap();
+    push.send("m", DONTWAIT).unwrap();
+}
+
+#[test]
+fn multipart_send_with_sndmore_flag() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    let push = socket(&ctx, PUSH);
+    pair_up(&pull, &push, "tcp");
+    push.send("a", SNDMORE).unwrap();
+    push.send("b", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"a");
+    assert!(pull.get_rcvmore().unwrap());
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"b");
+    assert!(!pull.get_rcvmore().unwrap());
+}
