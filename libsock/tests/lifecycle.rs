@@ -1,0 +1,246 @@
+//! Socket and context lifecycle: linger, close, unbind, disconnect, reconnect.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use libsock::{Context, Error, DONTWAIT, PAIR, PULL, PUSH};
+
+#[test]
+fn linger_delivers_queued_messages_after_close() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    pull.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    {
+        let sender_ctx = Context::new();
+        let push = sender_ctx.socket(PUSH).unwrap();
+        push.set_linger(2000).unwrap();
+        push.connect(&ep).unwrap();
+        for i in 0..1000 {
+            push.send(format!("m{i}"), 0).unwrap();
+        }
+        // Dropping the socket and its context waits (up to LINGER) for delivery.
+    }
+    for i in 0..1000 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), format!("m{i}").into_bytes());
+    }
+}
+
+#[test]
+fn linger_zero_never_hangs_even_without_a_peer() {
+    let started = Instant::now();
+    {
+        let ctx = Context::new();
+        let push = ctx.socket(PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        push.connect("tcp://127.0.0.1:1").unwrap();
+        push.connect(&scratch_endpoint("ipc")).unwrap();
+        push.connect("inproc://nobody").unwrap();
+        for _ in 0..10 {
+            push.send("lost", 0).unwrap();
+        }
+        let pull = ctx.socket(PULL).unwrap();
+        pull.set_linger(0).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn positive_linger_gives_up_after_its_time() {
+    let started = Instant::now();
+    {
+        let ctx = Context::new();
+        let push = ctx.socket(PUSH).unwrap();
+        push.set_linger(200).unwrap();
+        push.connect("tcp://127.0.0.1:1").unwrap();
+        push.send("never delivered", 0).unwrap();
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_secs(2),
+        "took {took:?}"
+    );
+}
+
+#[test]
+fn ipc_file_is_removed_on_unbind_and_close() {
+    let ctx = Context::new();
+    let ep = scratch_endpoint("ipc");
+    let path = ep.trim_start_matches("ipc://").to_string();
+    let pull = socket(&ctx, PULL);
+    pull.bind(&ep).unwrap();
+    assert!(std::path::Path::new(&path).exists());
+    pull.unbind(&ep).unwrap();
+    assert!(!std::path::Path::new(&path).exists());
+    pull.bind(&ep).unwrap();
+    assert!(std::path::Path::new(&path).exists());
+    drop(pull);
+    assert!(!std::path::Path::new(&path).exists());
+}
+
+#[test]
+fn unbind_frees_the_port_and_unknown_endpoints_are_errors() {
+    let ctx = Context::new();
+    let a = socket(&ctx, PULL);
+    a.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = a.get_last_endpoint().unwrap();
+    let b = socket(&ctx, PULL);
+    assert!(matches!(b.bind(&ep), Err(Error::AddrInUse(_))));
+    a.unbind(&ep).unwrap();
+    // The listener closes on the I/O thread; retry briefly.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while b.bind(&ep).is_err() {
+        assert!(Instant::now() < deadline, "port not freed by unbind");
+        std::thread::sleep(ms(10));
+    }
+    assert!(matches!(
+        a.unbind("tcp://127.0.0.1:1"),
+        Err(Error::NoSuchEndpoint(_))
+    ));
+    assert!(matches!(a.disconnect(&ep), Err(Error::NoSuchEndpoint(_))));
+}
+
+#[test]
+fn disconnect_stops_delivery_to_that_peer() {
+    let ctx = Context::new();
+    let push = socket(&ctx, PUSH);
+    let p1 = socket(&ctx, PULL);
+    let p2 = socket(&ctx, PULL);
+    p1.bind(&scratch_endpoint("tcp")).unwrap();
+    p2.bind(&scratch_endpoint("tcp")).unwrap();
+    let (e1, e2) = (
+        p1.get_last_endpoint().unwrap(),
+        p2.get_last_endpoint().unwrap(),
+    );
+    push.connect(&e1).unwrap();
+    push.connect(&e2).unwrap();
+    push.disconnect(&e1).unwrap();
+    for i in 0..20 {
+        push.send(format!("{i}"), 0).unwrap();
+    }
+    for _ in 0..20 {
+        p2.recv_bytes(0).unwrap();
+    }
+    p1.set_rcvtimeo(100).unwrap();
+    assert!(p1.recv_bytes(0).is_err());
+}
+
+#[test]
+fn reconnects_when_the_binder_comes_back() {
+    let ctx = Context::new();
+    let push = socket(&ctx, PUSH);
+    push.set_reconnect_ivl(20).unwrap();
+    let pull = socket(&ctx, PULL);
+    pull.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    push.connect(&ep).unwrap();
+    push.send("one", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"one");
+    drop(pull);
+    let pull = socket(&ctx, PULL);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while pull.bind(&ep).is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(ms(10));
+    }
+    // Messages sent while the link was down may be lost with the old connection; keep sending.
+    pull.set_rcvtimeo(50).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        push.send("two", DONTWAIT).ok();
+        if let Ok(m) = pull.recv_bytes(0) {
+            assert_eq!(m, b"two");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reconnected");
+    }
+}
+
+#[test]
+fn pair_refuses_a_second_peer() {
+    let ctx = Context::new();
+    let a = socket(&ctx, PAIR);
+    let b = socket(&ctx, PAIR);
+    let c = socket(&ctx, PAIR);
+    let ep = pair_up(&a, &b, "tcp");
+    b.send("from b", 0).unwrap();
+    assert_eq!(a.recv_bytes(0).unwrap(), b"from b");
+    c.connect(&ep).unwrap();
+    c.send("from c", 0).unwrap();
+    a.set_rcvtimeo(200).unwrap();
+    b.send("b again", 0).unwrap();
+    assert_eq!(a.recv_bytes(0).unwrap(), b"b again");
+    assert!(
+        a.recv_bytes(0).is_err(),
+        "a second PAIR peer must not get through"
+    );
+    a.send("reply", 0).unwrap();
+    assert_eq!(b.recv_bytes(0).unwrap(), b"reply");
+}
+
+#[test]
+fn ipv6_loopback_and_wildcard() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    pull.set_ipv6(true).unwrap();
+    if pull.bind("tcp://[::1]:*").is_err() {
+        eprintln!("no IPv6 loopback on this machine; skipping");
+        return;
+    }
+    let ep = pull.get_last_endpoint().unwrap();
+    assert!(ep.starts_with("tcp://[::1]:"), "{ep}");
+    let push = socket(&ctx, PUSH);
+    push.set_ipv6(true).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("v6", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"v6");
+    // A dual-stack wildcard also takes IPv4 clients.
+    let any = socket(&ctx, PULL);
+    any.set_ipv6(true).unwrap();
+    any.bind("tcp://*:*").unwrap();
+    let port = any
+        .get_last_endpoint()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let v4 = socket(&ctx, PUSH);
+    v4.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    v4.send("v4", 0).unwrap();
+    assert_eq!(any.recv_bytes(0).unwrap(), b"v4");
+}
+
+#[test]
+fn inproc_bind_twice_is_refused_and_wrong_types_are_rejected() {
+    let ctx = Context::new();
+    let a = socket(&ctx, PULL);
+    a.bind("inproc://dup").unwrap();
+    let b = socket(&ctx, PULL);
+    assert!(matches!(b.bind("inproc://dup"), Err(Error::AddrInUse(_))));
+    let c = socket(&ctx, PULL);
+    assert!(matches!(
+        c.connect("inproc://dup"),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn many_sockets_and_contexts_close_cleanly() {
+    for _ in 0..20 {
+        let ctx = Context::with_io_threads(2).unwrap();
+        let pull = socket(&ctx, PULL);
+        let ep = pair_up(&pull, &socket(&ctx, PUSH), "tcp");
+        let push = socket(&ctx, PUSH);
+        push.connect(&ep).unwrap();
+        push.send("x", 0).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"x");
+    }
+}
