@@ -47,18 +47,14 @@ impl Context {
         if threads == 0 {
             return Err(Error::invalid("a context needs at least one I/O thread"));
         }
-        let io = (0..threads)
-            .map(IoThread::spawn)
-            .collect::<std::io::Result<Vec<_>>>()?;
+        let io = (0..threads).map(IoThread::spawn).collect::<std::io::Result<Vec<_>>>()?;
         let inner = ContextInner {
             io,
             next_io: AtomicUsize::new(0),
             next_endpoint: AtomicU64::new(1),
             inproc: InprocRegistry::default(),
         };
-        Ok(Context {
-            inner: Arc::new(inner),
-        })
+        Ok(Context { inner: Arc::new(inner) })
     }
 
     /// Creates a socket of the given type.

@@ -21,10 +21,7 @@ pub struct Message {
 
 #[derive(Clone)]
 enum Repr {
-    Inline {
-        len: u8,
-        data: [u8; INLINE_CAPACITY],
-    },
+    Inline { len: u8, data: [u8; INLINE_CAPACITY] },
     Shared(Bytes),
 }
 
@@ -40,10 +37,7 @@ impl Message {
         let repr = if data.len() <= INLINE_CAPACITY {
             let mut inline = [0u8; INLINE_CAPACITY];
             inline[..data.len()].copy_from_slice(data);
-            Repr::Inline {
-                len: data.len() as u8,
-                data: inline,
-            }
+            Repr::Inline { len: data.len() as u8, data: inline }
         } else {
             Repr::Shared(Bytes::copy_from_slice(data))
         };
@@ -56,10 +50,7 @@ impl Message {
         if bytes.len() <= INLINE_CAPACITY {
             return Message::from_slice(&bytes);
         }
-        Message {
-            repr: Repr::Shared(bytes),
-            more: false,
-        }
+        Message { repr: Repr::Shared(bytes), more: false }
     }
 
     /// Whether more frames of the same message follow this one (`ZMQ_RCVMORE`).
@@ -132,13 +123,7 @@ impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let body: &[u8] = self;
         let shown = &body[..body.len().min(32)];
-        write!(
-            f,
-            "Message({} bytes{}: {:?})",
-            body.len(),
-            if self.more { ", more" } else { "" },
-            shown
-        )
+        write!(f, "Message({} bytes{}: {:?})", body.len(), if self.more { ", more" } else { "" }, shown)
     }
 }
 

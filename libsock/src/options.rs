@@ -169,9 +169,7 @@ fn check_int(value: OptionValue, min: i64, max: i64, name: &str) -> Result<i64> 
         OptionValue::Bytes(_) => return Err(Error::invalid(format!("{name} takes a number"))),
     };
     if v < min || v > max {
-        return Err(Error::invalid(format!(
-            "{name} must be within {min}..={max}, got {v}"
-        )));
+        return Err(Error::invalid(format!("{name} must be within {min}..={max}, got {v}")));
     }
     Ok(v)
 }
@@ -179,10 +177,9 @@ fn check_int(value: OptionValue, min: i64, max: i64, name: &str) -> Result<i64> 
 fn check_bytes(value: OptionValue, max: usize, name: &str) -> Result<Vec<u8>> {
     match value {
         OptionValue::Bytes(b) if b.len() <= max => Ok(b),
-        OptionValue::Bytes(b) => Err(Error::invalid(format!(
-            "{name} is at most {max} bytes, got {}",
-            b.len()
-        ))),
+        OptionValue::Bytes(b) => {
+            Err(Error::invalid(format!("{name} is at most {max} bytes, got {}", b.len())))
+        }
         _ => Err(Error::invalid(format!("{name} takes bytes"))),
     }
 }
@@ -211,10 +208,7 @@ mod tests {
     fn defaults_match_libzmq() {
         let o = Options::default();
         assert_eq!((o.sndhwm, o.rcvhwm, o.linger), (1000, 1000, -1));
-        assert_eq!(
-            (o.reconnect_ivl, o.reconnect_ivl_max, o.handshake_ivl),
-            (100, 0, 30_000)
-        );
+        assert_eq!((o.reconnect_ivl, o.reconnect_ivl_max, o.handshake_ivl), (100, 0, 30_000));
         assert_eq!((o.maxmsgsize, o.backlog, o.heartbeat_ivl), (-1, 100, 0));
     }
 
@@ -229,9 +223,7 @@ mod tests {
         assert!(o.set(SocketOption::IPV6, OptionValue::Int(2)).is_err());
         o.set(SocketOption::IPV6, OptionValue::Int(1)).unwrap();
         assert!(o.ipv6);
-        assert!(o
-            .set(SocketOption::ROUTING_ID, OptionValue::Bytes(vec![1; 256]))
-            .is_err());
+        assert!(o.set(SocketOption::ROUTING_ID, OptionValue::Bytes(vec![1; 256])).is_err());
         assert!(SocketOption::from_raw(9999).is_none());
     }
 }

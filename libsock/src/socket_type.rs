@@ -68,9 +68,7 @@ impl SocketType {
 
     /// Parses a `Socket-Type` property value or a command-line name (any case).
     pub fn from_name(name: &[u8]) -> Option<SocketType> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name))
+        Self::ALL.into_iter().find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name))
     }
 
     /// libzmq's numeric value (`ZMQ_PAIR` = 0 … `ZMQ_XSUB` = 10).
@@ -80,9 +78,7 @@ impl SocketType {
 
     /// The inverse of [`SocketType::to_raw`].
     pub fn from_raw(raw: i32) -> Option<SocketType> {
-        usize::try_from(raw)
-            .ok()
-            .and_then(|i| Self::ALL.get(i).copied())
+        usize::try_from(raw).ok().and_then(|i| Self::ALL.get(i).copied())
     }
 
     /// Whether a socket of this type may talk to a peer of type `peer` (ZMTP's valid pairs).
@@ -125,10 +121,7 @@ mod tests {
     #[test]
     fn names_and_raw_values_round_trip() {
         for t in SocketType::ALL {
-            assert_eq!(
-                SocketType::from_name(t.as_str().to_lowercase().as_bytes()),
-                Some(t)
-            );
+            assert_eq!(SocketType::from_name(t.as_str().to_lowercase().as_bytes()), Some(t));
             assert_eq!(SocketType::from_raw(t.to_raw()), Some(t));
         }
         assert_eq!(SocketType::PUSH.to_raw(), 8);

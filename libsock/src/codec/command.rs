@@ -58,10 +58,8 @@ type Res<'a, T> = IResult<&'a [u8], T>;
 
 /// `command-name = OCTET 1*255command-name-char`, `command-name-char = ALPHA`.
 fn name(input: &[u8]) -> Res<'_, &[u8]> {
-    verify(length_data(be_u8), |n: &[u8]| {
-        !n.is_empty() && n.iter().all(u8::is_ascii_alphabetic)
-    })
-    .parse_complete(input)
+    verify(length_data(be_u8), |n: &[u8]| !n.is_empty() && n.iter().all(u8::is_ascii_alphabetic))
+        .parse_complete(input)
 }
 
 /// Up to 16 bytes of PING/PONG context, the whole rest of the body.
@@ -72,13 +70,7 @@ fn context(input: &[u8]) -> Res<'_, &[u8]> {
 fn ping(input: &[u8]) -> Res<'_, Command<'_>> {
     let (input, ttl_deciseconds) = be_u16(input)?;
     let (input, context) = context(input)?;
-    Ok((
-        input,
-        Command::Ping {
-            ttl_deciseconds,
-            context,
-        },
-    ))
+    Ok((input, Command::Ping { ttl_deciseconds, context }))
 }
 
 /// `error-reason = OCTET 0*255VCHAR`. Bytes after the reason are ignored, as libzmq does.
@@ -101,9 +93,7 @@ pub fn parse_command(body: &[u8]) -> Result<Command<'_>, CodecError> {
         b"READY" => Command::Ready(parse_properties(data)?),
         b"ERROR" => error(data).map_err(malformed)?.1,
         b"PING" => ping(data).map_err(malformed)?.1,
-        b"PONG" => Command::Pong {
-            context: context(data).map_err(malformed)?.1,
-        },
+        b"PONG" => Command::Pong { context: context(data).map_err(malformed)?.1 },
         b"SUBSCRIBE" => Command::Subscribe(data),
         b"CANCEL" => Command::Cancel(data),
         _ => Command::Other { name, data },
@@ -180,20 +170,13 @@ mod tests {
     #[test]
     fn ready_matches_libzmq_bytes() {
         // Size 0x27 = 1 + 5 + (1 + 11 + 4 + 4) + (1 + 8 + 4 + 0).
-        let want =
-            b"\x04\x27\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH\x08Identity\x00\x00\x00\x00";
+        let want = b"\x04\x27\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH\x08Identity\x00\x00\x00\x00";
         let mut out = Vec::new();
         encode_ready(&mut out, &[("Socket-Type", b"PUSH"), ("Identity", b"")]);
         assert_eq!(out, want);
         let props = vec![
-            Property {
-                name: b"Socket-Type",
-                value: b"PUSH",
-            },
-            Property {
-                name: b"Identity",
-                value: b"",
-            },
+            Property { name: b"Socket-Type", value: b"PUSH" },
+            Property { name: b"Identity", value: b"" },
         ];
         assert_eq!(parse_command(body(&out)), Ok(Command::Ready(props)));
     }
@@ -208,17 +191,11 @@ mod tests {
         assert_eq!(out, b"\x04\x08\x04PONGctx");
         out.clear();
         encode_ping(&mut out, 7, &[9; 20]); // over-long context is cut to 16
-        let ping = Command::Ping {
-            ttl_deciseconds: 7,
-            context: &[9; 16],
-        };
+        let ping = Command::Ping { ttl_deciseconds: 7, context: &[9; 16] };
         assert_eq!(parse_command(body(&out)), Ok(ping));
         out.clear();
         encode_pong(&mut out, &[9; 20]);
-        assert_eq!(
-            parse_command(body(&out)),
-            Ok(Command::Pong { context: &[9; 16] })
-        );
+        assert_eq!(parse_command(body(&out)), Ok(Command::Pong { context: &[9; 16] }));
     }
 
     #[test]
@@ -254,20 +231,8 @@ mod tests {
 
     #[test]
     fn other_names_pass_through_and_compare_exactly() {
-        assert_eq!(
-            parse_command(b"\x05HELLOabc"),
-            Ok(Command::Other {
-                name: b"HELLO",
-                data: b"abc"
-            })
-        );
-        assert_eq!(
-            parse_command(b"\x05ready"),
-            Ok(Command::Other {
-                name: b"ready",
-                data: b""
-            })
-        );
+        assert_eq!(parse_command(b"\x05HELLOabc"), Ok(Command::Other { name: b"HELLO", data: b"abc" }));
+        assert_eq!(parse_command(b"\x05ready"), Ok(Command::Other { name: b"ready", data: b"" }));
     }
 
     #[test]
@@ -286,11 +251,7 @@ mod tests {
             b"\xffSUBSCRIBE",                     // name length past the end
         ];
         for data in bad {
-            assert_eq!(
-                parse_command(data),
-                Err(CodecError::MalformedCommand),
-                "{data:?}"
-            );
+            assert_eq!(parse_command(data), Err(CodecError::MalformedCommand), "{data:?}");
         }
         let bad_props = b"\x05READY\x0bSocket-Type\x00\x00";
         assert_eq!(parse_command(bad_props), Err(CodecError::MalformedProperty));
@@ -299,18 +260,9 @@ mod tests {
     #[test]
     fn minimal_valid_commands() {
         assert_eq!(parse_command(b"\x05READY"), Ok(Command::Ready(vec![])));
-        assert_eq!(
-            parse_command(b"\x05ERROR\x00trailing"),
-            Ok(Command::Error { reason: b"" })
-        );
-        let ping = Command::Ping {
-            ttl_deciseconds: 0,
-            context: b"",
-        };
+        assert_eq!(parse_command(b"\x05ERROR\x00trailing"), Ok(Command::Error { reason: b"" }));
+        let ping = Command::Ping { ttl_deciseconds: 0, context: b"" };
         assert_eq!(parse_command(b"\x04PING\x00\x00"), Ok(ping));
-        assert_eq!(
-            parse_command(b"\x04PONG"),
-            Ok(Command::Pong { context: b"" })
-        );
+        assert_eq!(parse_command(b"\x04PONG"), Ok(Command::Pong { context: b"" }));
     }
 }

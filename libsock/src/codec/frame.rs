@@ -77,12 +77,7 @@ pub fn decode_header(buf: &[u8], max_size: Option<u64>) -> Result<Option<FrameHe
     if size > max {
         return Err(CodecError::FrameTooLarge { size, max });
     }
-    Ok(Some(FrameHeader {
-        more: flags & FLAG_MORE != 0,
-        command,
-        size,
-        header_len,
-    }))
+    Ok(Some(FrameHeader { more: flags & FLAG_MORE != 0, command, size, header_len }))
 }
 
 /// Appends a frame header (short form if size <= 255, else long form 8-byte big-endian).
@@ -110,12 +105,7 @@ mod tests {
     use super::*;
 
     fn header(more: bool, command: bool, size: u64, header_len: usize) -> FrameHeader {
-        FrameHeader {
-            more,
-            command,
-            size,
-            header_len,
-        }
+        FrameHeader { more, command, size, header_len }
     }
 
     #[test]
@@ -154,11 +144,7 @@ mod tests {
         let mut out = Vec::new();
         encode_header(&mut out, true, false, 300);
         for len in 0..out.len() {
-            assert_eq!(
-                decode_header(&out[..len], None),
-                Ok(None),
-                "prefix of {len}"
-            );
+            assert_eq!(decode_header(&out[..len], None), Ok(None), "prefix of {len}");
         }
         assert_eq!(decode_header(&[0x00], None), Ok(None));
     }
@@ -166,29 +152,20 @@ mod tests {
     #[test]
     fn long_form_with_small_size_is_accepted() {
         let buf = [0x02, 0, 0, 0, 0, 0, 0, 0, 5];
-        assert_eq!(
-            decode_header(&buf, None),
-            Ok(Some(header(false, false, 5, 9)))
-        );
+        assert_eq!(decode_header(&buf, None), Ok(Some(header(false, false, 5, 9))));
     }
 
     #[test]
     fn reserved_flags_are_rejected_on_the_first_byte() {
         for flags in 0x08..=0xFFu8 {
-            assert_eq!(
-                decode_header(&[flags], None),
-                Err(CodecError::BadFlags(flags))
-            );
+            assert_eq!(decode_header(&[flags], None), Err(CodecError::BadFlags(flags)));
         }
     }
 
     #[test]
     fn command_with_more_is_malformed() {
         for flags in [0x05, 0x07] {
-            assert_eq!(
-                decode_header(&[flags], None),
-                Err(CodecError::MalformedCommand)
-            );
+            assert_eq!(decode_header(&[flags], None), Err(CodecError::MalformedCommand));
         }
     }
 
@@ -199,19 +176,13 @@ mod tests {
         let too_large = |max| Err(CodecError::FrameTooLarge { size: 1 << 62, max });
         assert_eq!(decode_header(&buf, Some(1 << 30)), too_large(1 << 30));
         // Without a limit a data frame may be that large (the caller streams it) ...
-        assert_eq!(
-            decode_header(&buf, None),
-            Ok(Some(header(false, false, 1 << 62, 9)))
-        );
+        assert_eq!(decode_header(&buf, None), Ok(Some(header(false, false, 1 << 62, 9))));
         // ... but not a command, and nothing beyond isize::MAX.
         buf[0] = 0x06;
         assert_eq!(decode_header(&buf, None), too_large(MAX_COMMAND_SIZE));
         buf[0] = 0x02;
         buf[1..].copy_from_slice(&u64::MAX.to_be_bytes());
-        let err = CodecError::FrameTooLarge {
-            size: u64::MAX,
-            max: MAX_DATA_SIZE,
-        };
+        let err = CodecError::FrameTooLarge { size: u64::MAX, max: MAX_DATA_SIZE };
         assert_eq!(decode_header(&buf, None), Err(err));
     }
 

@@ -58,9 +58,7 @@ impl Mechanism {
     /// Whether `partial` (up to 20 bytes) is a prefix of some mechanism's padded field.
     /// Lets us refuse `"XYZ"` after its first byte, as libzmq compares all 20 bytes exactly.
     fn matches_prefix(partial: &[u8]) -> Option<Mechanism> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.padded().starts_with(partial))
+        Self::ALL.into_iter().find(|m| m.padded().starts_with(partial))
     }
 }
 
@@ -80,12 +78,7 @@ pub struct Greeting {
 impl Greeting {
     /// Our greeting: ZMTP 3.1, NULL, as_server false.
     pub fn ours() -> Greeting {
-        Greeting {
-            major: 3,
-            minor: 1,
-            mechanism: Mechanism::Null,
-            as_server: false,
-        }
+        Greeting { major: 3, minor: 1, mechanism: Mechanism::Null, as_server: false }
     }
 
     /// Whether the peer speaks exactly ZMTP 3.0: it then gets subscriptions as messages
@@ -114,9 +107,7 @@ impl Greeting {
     /// exactly `NULL`, `PLAIN` or `CURVE` NUL-padded; a nonzero as-server byte means true.
     pub fn decode(buf: &[u8]) -> Result<Option<Greeting>, CodecError> {
         let buf = &buf[..buf.len().min(GREETING_LEN)];
-        if buf.first().is_some_and(|&b| b != 0xFF)
-            || buf.get(SIGNATURE_END).is_some_and(|&b| b & 1 == 0)
-        {
+        if buf.first().is_some_and(|&b| b != 0xFF) || buf.get(SIGNATURE_END).is_some_and(|&b| b & 1 == 0) {
             return Err(CodecError::BadSignature);
         }
         if let Some(&major) = buf.get(MAJOR) {
@@ -127,17 +118,11 @@ impl Greeting {
         }
         let mech_field = buf.get(MECHANISM..).unwrap_or(&[]);
         let mech_field = &mech_field[..mech_field.len().min(MECHANISM_LEN)];
-        let mechanism =
-            Mechanism::matches_prefix(mech_field).ok_or(CodecError::UnknownMechanism)?;
+        let mechanism = Mechanism::matches_prefix(mech_field).ok_or(CodecError::UnknownMechanism)?;
         if buf.len() < GREETING_LEN {
             return Ok(None);
         }
-        Ok(Some(Greeting {
-            major: buf[MAJOR],
-            minor: buf[MINOR],
-            mechanism,
-            as_server: buf[AS_SERVER] != 0,
-        }))
+        Ok(Some(Greeting { major: buf[MAJOR], minor: buf[MINOR], mechanism, as_server: buf[AS_SERVER] != 0 }))
     }
 }
 
@@ -167,12 +152,7 @@ mod tests {
     fn round_trips_every_mechanism() {
         for mechanism in Mechanism::ALL {
             for as_server in [false, true] {
-                let g = Greeting {
-                    major: 3,
-                    minor: 0,
-                    mechanism,
-                    as_server,
-                };
+                let g = Greeting { major: 3, minor: 0, mechanism, as_server };
                 let mut out = Vec::new();
                 g.encode(&mut out);
                 assert_eq!(Greeting::decode(&out), Ok(Some(g)));
@@ -194,10 +174,7 @@ mod tests {
     #[test]
     fn garbage_is_rejected_on_its_first_byte() {
         assert_eq!(Greeting::decode(b"G"), Err(CodecError::BadSignature));
-        assert_eq!(
-            Greeting::decode(b"GET / HTTP/1.1\r\n"),
-            Err(CodecError::BadSignature)
-        );
+        assert_eq!(Greeting::decode(b"GET / HTTP/1.1\r\n"), Err(CodecError::BadSignature));
         let mut g = libzmq_greeting();
         g[9] = 0x7E; // bit 0 clear: a ZMTP 1.0 identity frame, not a signature
         assert_eq!(Greeting::decode(&g[..10]), Err(CodecError::BadSignature));
@@ -210,10 +187,7 @@ mod tests {
         g[9] = 0x01;
         g[33..].fill(0xEE);
         g[32] = 7; // nonzero as-server means true
-        let want = Greeting {
-            as_server: true,
-            ..Greeting::ours()
-        };
+        let want = Greeting { as_server: true, ..Greeting::ours() };
         assert_eq!(Greeting::decode(&g), Ok(Some(want)));
     }
 
@@ -221,14 +195,8 @@ mod tests {
     fn old_versions_are_refused_as_soon_as_major_arrives() {
         let mut g = libzmq_greeting();
         g[10] = 2;
-        assert_eq!(
-            Greeting::decode(&g[..11]),
-            Err(CodecError::UnsupportedVersion { major: 2, minor: 0 })
-        );
-        assert_eq!(
-            Greeting::decode(&g),
-            Err(CodecError::UnsupportedVersion { major: 2, minor: 1 })
-        );
+        assert_eq!(Greeting::decode(&g[..11]), Err(CodecError::UnsupportedVersion { major: 2, minor: 0 }));
+        assert_eq!(Greeting::decode(&g), Err(CodecError::UnsupportedVersion { major: 2, minor: 1 }));
     }
 
     #[test]
@@ -246,30 +214,20 @@ mod tests {
 
     #[test]
     fn mechanism_must_match_exactly() {
-        let bad: [&[u8]; 4] = [
-            b"GSSAPI",
-            b"null",
-            b"NULLX",
-            b"NULL\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0X",
-        ];
+        let bad: [&[u8]; 4] = [b"GSSAPI", b"null", b"NULLX", b"NULL\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0X"];
         for name in bad {
             let mut g = libzmq_greeting();
             g[12..32].fill(0);
             g[12..12 + name.len()].copy_from_slice(name);
             assert_eq!(Greeting::decode(&g), Err(CodecError::UnknownMechanism));
             // Refused on the first byte that cannot be part of a known name.
-            let first_bad = (0..=name.len())
-                .find(|&n| Greeting::decode(&g[..12 + n]).is_err())
-                .unwrap();
+            let first_bad = (0..=name.len()).find(|&n| Greeting::decode(&g[..12 + n]).is_err()).unwrap();
             assert!(first_bad <= name.len(), "{name:?}");
         }
         let mut g = libzmq_greeting();
         g[12..32].fill(0);
         assert_eq!(Greeting::decode(&g), Err(CodecError::UnknownMechanism));
-        assert_eq!(
-            Greeting::decode(&g[..13]),
-            Err(CodecError::UnknownMechanism)
-        );
+        assert_eq!(Greeting::decode(&g[..13]), Err(CodecError::UnknownMechanism));
     }
 
     #[test]

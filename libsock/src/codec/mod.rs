@@ -240,20 +240,11 @@ mod tests {
     #[test]
     fn errors_are_small_copy_and_displayable() {
         assert!(std::mem::size_of::<CodecError>() <= 24);
-        let e = CodecError::IncompatibleSocketType {
-            ours: SocketType::PUSH,
-            peer: SocketType::PUB,
-        };
+        let e = CodecError::IncompatibleSocketType { ours: SocketType::PUSH, peer: SocketType::PUB };
         assert_eq!(e.to_string(), "socket type PUSH cannot talk to PUB");
         let too_large = CodecError::FrameTooLarge { size: 10, max: 5 };
-        assert_eq!(
-            too_large.to_string(),
-            "frame of 10 bytes exceeds the limit of 5"
-        );
-        assert_eq!(
-            CodecError::BadFlags(8).to_string(),
-            "reserved frame flag bits set: 0x08"
-        );
+        assert_eq!(too_large.to_string(), "frame of 10 bytes exceeds the limit of 5");
+        assert_eq!(CodecError::BadFlags(8).to_string(), "reserved frame flag bits set: 0x08");
         let v = CodecError::UnsupportedVersion { major: 2, minor: 0 };
         assert_eq!(v.to_string(), "unsupported ZMTP version 2.0");
         let u = CodecError::UnexpectedCommand { expected: "READY" };

@@ -22,10 +22,7 @@ pub const MAX_ROUTING_ID: usize = 255;
 /// types a ROUTER can talk to (`mechanism_t::add_basic_properties`), so our READY is byte for
 /// byte what a libzmq socket of the same type and routing id would send.
 pub fn sends_identity(ours: SocketType) -> bool {
-    matches!(
-        ours,
-        SocketType::REQ | SocketType::DEALER | SocketType::ROUTER
-    )
+    matches!(ours, SocketType::REQ | SocketType::DEALER | SocketType::ROUTER)
 }
 
 /// Appends our READY command frame: `Socket-Type` = `ours.as_str()`, then `Identity` =
@@ -64,10 +61,7 @@ pub fn check_ready(ours: SocketType, props: &[Property<'_>]) -> Result<PeerInfo,
     if identity.len() > MAX_ROUTING_ID || identity.first() == Some(&0) {
         return Err(CodecError::BadRoutingId);
     }
-    Ok(PeerInfo {
-        socket_type: peer,
-        identity: Bytes::copy_from_slice(identity),
-    })
+    Ok(PeerInfo { socket_type: peer, identity: Bytes::copy_from_slice(identity) })
 }
 
 #[cfg(test)]
@@ -86,10 +80,7 @@ mod tests {
     }
 
     fn prop<'a>(name: &'a str, value: &'a [u8]) -> Property<'a> {
-        Property {
-            name: name.as_bytes(),
-            value,
-        }
+        Property { name: name.as_bytes(), value }
     }
 
     #[test]
@@ -118,15 +109,8 @@ mod tests {
                 encode_ready(&mut out, peer, b"id-1");
                 let got = check_ready(ours, &ready_props(&out));
                 if ours.is_compatible(peer) {
-                    let id = if sends_identity(peer) {
-                        &b"id-1"[..]
-                    } else {
-                        b""
-                    };
-                    let want = PeerInfo {
-                        socket_type: peer,
-                        identity: Bytes::from(id),
-                    };
+                    let id = if sends_identity(peer) { &b"id-1"[..] } else { b"" };
+                    let want = PeerInfo { socket_type: peer, identity: Bytes::from(id) };
                     assert_eq!(got, Ok(want));
                 } else {
                     assert_eq!(got, Err(CodecError::IncompatibleSocketType { ours, peer }));
@@ -137,15 +121,9 @@ mod tests {
 
     #[test]
     fn socket_type_must_be_present_and_known() {
-        assert_eq!(
-            check_ready(SocketType::PULL, &[]),
-            Err(CodecError::MissingSocketType)
-        );
+        assert_eq!(check_ready(SocketType::PULL, &[]), Err(CodecError::MissingSocketType));
         let stream = [prop("Socket-Type", b"STREAM")];
-        assert_eq!(
-            check_ready(SocketType::PULL, &stream),
-            Err(CodecError::UnknownSocketType)
-        );
+        assert_eq!(check_ready(SocketType::PULL, &stream), Err(CodecError::UnknownSocketType));
         // Property names are case-insensitive.
         let lower = [prop("socket-type", b"PUSH")];
         assert!(check_ready(SocketType::PULL, &lower).is_ok());

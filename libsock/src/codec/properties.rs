@@ -27,10 +27,8 @@ fn is_name_char(b: u8) -> bool {
 
 /// `name = OCTET 1*255name-char`: the length byte must cover the name exactly.
 fn name(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    verify(length_data(be_u8), |n: &[u8]| {
-        !n.is_empty() && n.iter().all(|&b| is_name_char(b))
-    })
-    .parse_complete(input)
+    verify(length_data(be_u8), |n: &[u8]| !n.is_empty() && n.iter().all(|&b| is_name_char(b)))
+        .parse_complete(input)
 }
 
 fn property(input: &[u8]) -> IResult<&[u8], Property<'_>> {
@@ -57,10 +55,7 @@ pub fn parse_properties(mut data: &[u8]) -> Result<Vec<Property<'_>>, CodecError
 
 /// Case-insensitive lookup; the first property with that name wins.
 pub fn find<'a>(props: &[Property<'a>], name: &str) -> Option<&'a [u8]> {
-    props
-        .iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|p| p.value)
+    props.iter().find(|p| p.name.eq_ignore_ascii_case(name.as_bytes())).map(|p| p.value)
 }
 
 /// The number of bytes [`encode_property`] appends.
@@ -123,13 +118,7 @@ mod tests {
         encode_property(&mut out, name, &value);
         encode_property(&mut out, &"x".repeat(255), b"v");
         let props = parse_properties(&out).unwrap();
-        assert_eq!(
-            props[0],
-            Property {
-                name: name.as_bytes(),
-                value: &value
-            }
-        );
+        assert_eq!(props[0], Property { name: name.as_bytes(), value: &value });
         assert_eq!(props[1].name.len(), 255);
     }
 
@@ -138,16 +127,8 @@ mod tests {
         // A property list is always a complete body, so a cut is truncation, not "need more".
         let data = both();
         for len in 1..data.len() {
-            let want = if len == SOCKET_TYPE_PUSH.len() {
-                Ok(1)
-            } else {
-                Err(CodecError::MalformedProperty)
-            };
-            assert_eq!(
-                parse_properties(&data[..len]).map(|p| p.len()),
-                want,
-                "prefix {len}"
-            );
+            let want = if len == SOCKET_TYPE_PUSH.len() { Ok(1) } else { Err(CodecError::MalformedProperty) };
+            assert_eq!(parse_properties(&data[..len]).map(|p| p.len()), want, "prefix {len}");
         }
     }
 
@@ -160,11 +141,7 @@ mod tests {
             b"\x02\xc3\xa9\x00\x00\x00\x00", // non-ASCII
         ];
         for data in bad {
-            assert_eq!(
-                parse_properties(data),
-                Err(CodecError::MalformedProperty),
-                "{data:?}"
-            );
+            assert_eq!(parse_properties(data), Err(CodecError::MalformedProperty), "{data:?}");
         }
     }
 

@@ -15,12 +15,7 @@ pub(crate) struct Backoff {
 impl Backoff {
     /// `max` at or below `base` means no backoff (libzmq's RECONNECT_IVL_MAX = 0).
     pub(crate) fn new(base: Duration, max: Duration, seed: u64) -> Backoff {
-        Backoff {
-            base,
-            max,
-            current: base,
-            seed: seed | 1,
-        }
+        Backoff { base, max, current: base, seed: seed | 1 }
     }
 
     /// The delay before the next attempt; each call doubles the following one.

@@ -68,6 +68,8 @@ pub(crate) struct Connection {
     linger_deadline: Option<Instant>,
     /// Inbound reading paused: the pipe to the socket is at its high water mark.
     read_paused: bool,
+    /// Handshakes completed so far (reconnects count).
+    handshakes: u32,
 }
 
 impl Connection {
@@ -80,12 +82,7 @@ impl Connection {
         now: Instant,
     ) -> Connection {
         let session = Some(Session::new(cfg.session.clone(), now));
-        let link = Link {
-            stream,
-            session,
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
-            peer: peer.clone(),
-        };
+        let link = Link { stream, session, rbuf: BytesMut::with_capacity(READ_CHUNK), peer: peer.clone() };
         Connection::new(endpoint, cfg, socket, peer, None, Some(link), None)
     }
 
@@ -98,18 +95,9 @@ impl Connection {
         name: String,
     ) -> Connection {
         let base = cfg.reconnect_ivl.unwrap_or_default();
-        let seed = endpoint.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            ^ Instant::now().elapsed().as_nanos() as u64;
+        let seed = endpoint.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ Instant::now().elapsed().as_nanos() as u64;
         let backoff = Backoff::new(base, cfg.reconnect_ivl_max, seed);
-        Connection::new(
-            endpoint,
-            cfg,
-            socket,
-            name,
-            Some((target, backoff)),
-            None,
-            pipe,
-        )
+        Connection::new(endpoint, cfg, socket, name, Some((target, backoff)), None, pipe)
     }
 
     fn new(
@@ -134,6 +122,7 @@ impl Connection {
             closing: false,
             linger_deadline: None,
             read_paused: false,
+            handshakes: 0,
         }
     }
 
@@ -143,11 +132,9 @@ impl Connection {
             p.set_owner(ctx.waker());
         }
         if let Some(link) = &mut self.link {
-            if let Err(e) = ctx.registry.register(
-                &mut link.stream,
-                ctx.token,
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
+            if let Err(e) =
+                ctx.registry.register(&mut link.stream, ctx.token, Interest::READABLE | Interest::WRITABLE)
+            {
                 tracing::warn!(endpoint = %self.name, "cannot watch connection: {e}");
                 return Flow::Remove;
             }
@@ -204,15 +191,8 @@ impl Connection {
 
     /// When a timer of this connection is next due.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let session = self
-            .link
-            .as_ref()
-            .and_then(|l| l.session.as_ref())
-            .and_then(|s| s.next_timeout());
-        [session, self.retry_at, self.linger_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        let session = self.link.as_ref().and_then(|l| l.session.as_ref()).and_then(|s| s.next_timeout());
+        [session, self.retry_at, self.linger_deadline].into_iter().flatten().min()
     }
 
     /// Releases the stream and the pipe; the I/O thread drops the entry next.
@@ -234,20 +214,13 @@ impl Connection {
         };
         match target.dial(&self.cfg.net) {
             Ok(mut stream) => {
-                if let Err(e) = ctx.registry.register(
-                    &mut stream,
-                    ctx.token,
-                    Interest::READABLE | Interest::WRITABLE,
-                ) {
+                if let Err(e) =
+                    ctx.registry.register(&mut stream, ctx.token, Interest::READABLE | Interest::WRITABLE)
+                {
                     return self.link_down(ctx, Down::Io(e));
                 }
                 let peer = self.name.clone();
-                self.link = Some(Link {
-                    stream,
-                    session: None,
-                    rbuf: BytesMut::new(),
-                    peer,
-                });
+                self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer });
                 Flow::Keep
             }
             Err(e) => self.link_down(ctx, Down::Io(e)),
@@ -288,10 +261,7 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
-            let want = session
-                .wanted()
-                .saturating_sub(link.rbuf.len())
-                .max(READ_CHUNK);
+            let want = session.wanted().saturating_sub(link.rbuf.len()).max(READ_CHUNK);
             match sys::read_into(link.stream.as_fd(), &mut link.rbuf, want) {
                 Ok(0) => return Err(Down::Closed),
                 Ok(_) => session.received(),
@@ -318,10 +288,7 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
-            match session
-                .decode(&mut link.rbuf, ctx.now)
-                .map_err(Down::Protocol)?
-            {
+            match session.decode(&mut link.rbuf, ctx.now).map_err(Down::Protocol)? {
                 Some(msg) => {
                     if let Some(p) = &mut self.pipe {
                         p.tx.write(msg);
@@ -373,21 +340,21 @@ impl Connection {
         if let Some((_, backoff)) = &mut self.dial {
             backoff.reset();
         }
-        if self.pipe.is_some() {
-            let _ = self.socket.post(SocketCmd::PeerReady {
-                endpoint: self.endpoint,
-                peer,
-            });
+        let reconnected = self.handshakes > 0;
+        self.handshakes += 1;
+        if let Some(p) = &mut self.pipe {
+            if reconnected && self.cfg.subscriptions_as_commands {
+                // The socket resends every subscription on PeerReady; whatever was queued
+                // while disconnected would duplicate them (libzmq's "hiccup").
+                p.rx.discard_all();
+            }
+            let _ = self.socket.post(SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected });
             return Ok(());
         }
         let (ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
         self.pipe = Some(ours);
-        let cmd = SocketCmd::Attach {
-            end: theirs,
-            peer,
-            endpoint: self.endpoint,
-        };
+        let cmd = SocketCmd::Attach { end: theirs, peer, endpoint: self.endpoint };
         self.socket.post(cmd).map_err(|_| Down::SocketGone)
     }
 
@@ -432,9 +399,8 @@ impl Connection {
         }
         self.closing = true;
         let linger = self.pipe.as_ref().map_or(0, |p| p.rx.linger_ms());
-        self.linger_deadline = u64::try_from(linger)
-            .ok()
-            .map(|ms| now + std::time::Duration::from_millis(ms));
+        self.linger_deadline =
+            u64::try_from(linger).ok().map(|ms| now + std::time::Duration::from_millis(ms));
     }
 
     fn nothing_to_send(&mut self) -> bool {
@@ -453,11 +419,7 @@ impl Connection {
 
     /// The stream failed or closed: log why, then reconnect or end.
     fn link_down(&mut self, ctx: &Ctx<'_>, why: Down) -> Flow {
-        let handshaking = self
-            .link
-            .as_ref()
-            .and_then(|l| l.session.as_ref())
-            .is_some_and(|s| !s.is_active());
+        let handshaking = self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| !s.is_active());
         match &why {
             Down::Protocol(e) => tracing::warn!(endpoint = %self.name, "closing connection: {e}"),
             Down::Io(e) if self.link.as_ref().is_some_and(|l| l.session.is_none()) => {
@@ -473,8 +435,7 @@ impl Connection {
         if let Some(mut link) = self.link.take() {
             let _ = ctx.registry.deregister(&mut link.stream);
         }
-        let reconnect =
-            self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
+        let reconnect = self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
         let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
             return Flow::Remove;
         };
@@ -486,6 +447,7 @@ impl Connection {
             }
         } else if let Some(p) = &mut self.pipe {
             p.tx.discard_incomplete();
+            let _ = self.socket.post(SocketCmd::PeerLost { endpoint: self.endpoint });
         }
         self.retry_at = Some(ctx.now + delay);
         self.read_paused = false;

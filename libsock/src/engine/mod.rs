@@ -123,10 +123,7 @@ impl IoThread {
     pub(crate) fn spawn(index: usize) -> io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
-        let shared = Arc::new(IoShared {
-            cmds: Mutex::new(Vec::new()),
-            waker,
-        });
+        let shared = Arc::new(IoShared { cmds: Mutex::new(Vec::new()), waker });
         let worker = Worker {
             poll,
             shared: shared.clone(),
@@ -134,13 +131,9 @@ impl IoThread {
             timers: BinaryHeap::new(),
             shutting_down: false,
         };
-        let handle = std::thread::Builder::new()
-            .name(format!("libsock-io-{index}"))
-            .spawn(move || worker.run())?;
-        Ok(IoThread {
-            shared,
-            handle: Some(handle),
-        })
+        let handle =
+            std::thread::Builder::new().name(format!("libsock-io-{index}")).spawn(move || worker.run())?;
+        Ok(IoThread { shared, handle: Some(handle) })
     }
 
     pub(crate) fn shared(&self) -> &Arc<IoShared> {
@@ -172,10 +165,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub(crate) fn waker(&self) -> Arc<dyn Wake> {
-        Arc::new(IoWake {
-            io: self.io.clone(),
-            token: self.token,
-        })
+        Arc::new(IoWake { io: self.io.clone(), token: self.token })
     }
 
     /// Asks for this entry to be run again soon (to yield to others without losing an edge).
@@ -197,10 +187,8 @@ impl Worker {
         let mut events = Events::with_capacity(256);
         let mut cmds = Vec::new();
         loop {
-            let timeout = self
-                .timers
-                .peek()
-                .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
+            let timeout =
+                self.timers.peek().map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     tracing::error!("I/O thread poll failed: {e}");
@@ -231,12 +219,7 @@ impl Worker {
         let accepted = match self.entries.get_mut(token.0) {
             Some(Entry::Listener(l)) => l.accept_all(),
             Some(Entry::Conn(_)) => {
-                let ctx = Ctx {
-                    registry: self.poll.registry(),
-                    io: &self.shared,
-                    token,
-                    now,
-                };
+                let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
                 let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else {
                     return;
                 };
@@ -258,12 +241,7 @@ impl Worker {
 
     fn add_conn(&mut self, conn: Connection, now: Instant) {
         let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
-        let ctx = Ctx {
-            registry: self.poll.registry(),
-            io: &self.shared,
-            token,
-            now,
-        };
+        let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
         let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else {
             return;
         };
@@ -296,51 +274,23 @@ impl Worker {
 
     fn on_cmd(&mut self, cmd: IoCmd, now: Instant) {
         match cmd {
-            IoCmd::Listen {
-                id,
-                mut listener,
-                cfg,
-                socket,
-                name,
-            } => {
+            IoCmd::Listen { id, mut listener, cfg, socket, name } => {
                 let entry = self.entries.vacant_entry();
                 let token = Token(entry.key());
-                if let Err(e) =
-                    self.poll
-                        .registry()
-                        .register(&mut listener, token, Interest::READABLE)
-                {
+                if let Err(e) = self.poll.registry().register(&mut listener, token, Interest::READABLE) {
                     tracing::error!(endpoint = %name, "cannot watch listener: {e}");
                     return;
                 }
-                entry.insert(Entry::Listener(ListenerEntry {
-                    id,
-                    listener,
-                    cfg,
-                    socket,
-                    name,
-                }));
+                entry.insert(Entry::Listener(ListenerEntry { id, listener, cfg, socket, name }));
             }
-            IoCmd::Connect {
-                id,
-                target,
-                pipe,
-                cfg,
-                socket,
-                name,
-            } => {
+            IoCmd::Connect { id, target, pipe, cfg, socket, name } => {
                 let conn = Connection::dialing(id, target, pipe, cfg, socket, name);
                 self.add_conn(conn, now);
             }
             IoCmd::Close { id } => self.close_endpoint(id, now),
             IoCmd::Activate(token) => {
                 if let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) {
-                    let ctx = Ctx {
-                        registry: self.poll.registry(),
-                        io: &self.shared,
-                        token,
-                        now,
-                    };
+                    let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
                     let flow = c.on_activate(&ctx);
                     self.settle(token, flow);
                 }
@@ -367,12 +317,7 @@ impl Worker {
                     self.entries.remove(t);
                 }
                 Some(Entry::Conn(_)) => {
-                    let ctx = Ctx {
-                        registry: self.poll.registry(),
-                        io: &self.shared,
-                        token: Token(t),
-                        now,
-                    };
+                    let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token: Token(t), now };
                     let Some(Entry::Conn(c)) = self.entries.get_mut(t) else {
                         continue;
                     };
@@ -397,12 +342,7 @@ impl Worker {
                 continue;
             }
             c.timer = None;
-            let ctx = Ctx {
-                registry: self.poll.registry(),
-                io: &self.shared,
-                token: Token(t),
-                now,
-            };
+            let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token: Token(t), now };
             let flow = c.on_timer(&ctx);
             self.settle(Token(t), flow);
         }

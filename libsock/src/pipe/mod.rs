@@ -30,10 +30,7 @@ pub(crate) struct PipeEnd {
 pub(crate) fn pipe(a_to_b_hwm: u64, b_to_a_hwm: u64) -> (PipeEnd, PipeEnd) {
     let (a_tx, b_rx) = queue::queue(a_to_b_hwm);
     let (b_tx, a_rx) = queue::queue(b_to_a_hwm);
-    (
-        PipeEnd { tx: a_tx, rx: a_rx },
-        PipeEnd { tx: b_tx, rx: b_rx },
-    )
+    (PipeEnd { tx: a_tx, rx: a_rx }, PipeEnd { tx: b_tx, rx: b_rx })
 }
 
 impl PipeEnd {

@@ -65,12 +65,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         cached_read: 0,
         hwm,
     };
-    let reader = Reader {
-        shared,
-        local: VecDeque::new(),
-        read: 0,
-        terminated: false,
-    };
+    let reader = Reader { shared, local: VecDeque::new(), read: 0, terminated: false };
     (writer, reader)
 }
 
@@ -203,6 +198,11 @@ impl Reader {
             self.publish_read();
         }
         Some(msg)
+    }
+
+    /// Reads and drops everything published so far.
+    pub(crate) fn discard_all(&mut self) {
+        while self.read().is_some() {}
     }
 
     /// Whether a frame can be read now (parks the reader when not).

@@ -40,10 +40,7 @@ pub struct Heartbeat {
 impl Heartbeat {
     /// Timers stay off until [`Heartbeat::start`].
     pub fn new(cfg: HeartbeatConfig) -> Heartbeat {
-        Heartbeat {
-            cfg,
-            ..Heartbeat::default()
-        }
+        Heartbeat { cfg, ..Heartbeat::default() }
     }
 
     /// The handshake is done: start pinging.
@@ -79,10 +76,7 @@ impl Heartbeat {
                 if self.silence_deadline.is_none() {
                     self.silence_deadline = Some(now + self.cfg.timeout.unwrap_or(ivl));
                 }
-                let ttl = self
-                    .cfg
-                    .ttl
-                    .map_or(0, |t| (t.as_millis() / 100).min(u16::MAX as u128));
+                let ttl = self.cfg.ttl.map_or(0, |t| (t.as_millis() / 100).min(u16::MAX as u128));
                 Beat::Ping(ttl as u16)
             }
             _ => Beat::Idle,
@@ -91,10 +85,7 @@ impl Heartbeat {
 
     /// The earliest instant at which [`Heartbeat::poll`] has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.next_ping, self.silence_deadline, self.ttl_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [self.next_ping, self.silence_deadline, self.ttl_deadline].into_iter().flatten().min()
     }
 }
 
@@ -125,10 +116,7 @@ mod tests {
     #[test]
     fn traffic_keeps_the_connection_alive() {
         let t0 = Instant::now();
-        let mut hb = Heartbeat::new(HeartbeatConfig {
-            interval: Some(ms(100)),
-            ..Default::default()
-        });
+        let mut hb = Heartbeat::new(HeartbeatConfig { interval: Some(ms(100)), ..Default::default() });
         hb.start(t0);
         for i in 1..20 {
             let now = t0 + ms(100 * i);

@@ -83,10 +83,7 @@ pub enum SessionError {
 impl SessionError {
     /// Whether the failure happened during the handshake (for monitor events).
     pub fn is_handshake_failure(&self) -> bool {
-        !matches!(
-            self,
-            SessionError::HeartbeatTimeout | SessionError::TtlExpired
-        )
+        !matches!(self, SessionError::HeartbeatTimeout | SessionError::TtlExpired)
     }
 }
 
@@ -164,11 +161,7 @@ impl Session {
     /// greeting and commands on the way. `Ok(None)`: `input` holds no complete frame, or a
     /// command produced an event ([`Session::poll_event`]) that must be handled before the
     /// frames that follow it (a READY must attach the pipe before the first message).
-    pub fn decode(
-        &mut self,
-        input: &mut BytesMut,
-        now: Instant,
-    ) -> Result<Option<Message>, SessionError> {
+    pub fn decode(&mut self, input: &mut BytesMut, now: Instant) -> Result<Option<Message>, SessionError> {
         loop {
             if self.phase == Phase::Greeting {
                 match Greeting::decode(input)? {
@@ -247,9 +240,9 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
         if self.phase != Phase::Active {
             return match self.handshake_deadline {
-                Some(d) if d <= now => Err(SessionError::HandshakeTimeout(
-                    self.cfg.handshake_ivl.unwrap_or_default(),
-                )),
+                Some(d) if d <= now => {
+                    Err(SessionError::HandshakeTimeout(self.cfg.handshake_ivl.unwrap_or_default()))
+                }
                 _ => Ok(()),
             };
         }
@@ -277,16 +270,8 @@ impl Session {
         if greeting.mechanism != Mechanism::Null {
             return Err(SessionError::MechanismMismatch(greeting.mechanism.name()));
         }
-        self.peer_minor = if greeting.major > 3 {
-            1
-        } else {
-            greeting.minor
-        };
-        null::encode_ready(
-            self.out.staging(),
-            self.cfg.socket_type,
-            &self.cfg.routing_id,
-        );
+        self.peer_minor = if greeting.major > 3 { 1 } else { greeting.minor };
+        null::encode_ready(self.out.staging(), self.cfg.socket_type, &self.cfg.routing_id);
         self.phase = Phase::Handshake;
         Ok(())
     }
@@ -294,9 +279,9 @@ impl Session {
     fn on_command(&mut self, body: &[u8], now: Instant) -> Result<(), SessionError> {
         let cmd = command::parse_command(body)?;
         match (self.phase, cmd) {
-            (_, Command::Error { reason }) => Err(SessionError::PeerError(
-                String::from_utf8_lossy(reason).into_owned(),
-            )),
+            (_, Command::Error { reason }) => {
+                Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()))
+            }
             (Phase::Handshake, Command::Ready(props)) => {
                 let peer = null::check_ready(self.cfg.socket_type, &props)?;
                 self.phase = Phase::Active;
@@ -304,26 +289,18 @@ impl Session {
                 self.events.push_back(SessionEvent::Ready(peer));
                 Ok(())
             }
-            (
-                Phase::Active,
-                Command::Ping {
-                    ttl_deciseconds,
-                    context,
-                },
-            ) => {
+            (Phase::Active, Command::Ping { ttl_deciseconds, context }) => {
                 command::encode_pong(self.out.staging(), context);
                 self.heartbeat.on_ping(ttl_deciseconds, now);
                 Ok(())
             }
             (Phase::Active, Command::Pong { .. }) => Ok(()),
             (Phase::Active, Command::Subscribe(topic)) => {
-                self.events
-                    .push_back(SessionEvent::Subscribe(Bytes::copy_from_slice(topic)));
+                self.events.push_back(SessionEvent::Subscribe(Bytes::copy_from_slice(topic)));
                 Ok(())
             }
             (Phase::Active, Command::Cancel(topic)) => {
-                self.events
-                    .push_back(SessionEvent::Cancel(Bytes::copy_from_slice(topic)));
+                self.events.push_back(SessionEvent::Cancel(Bytes::copy_from_slice(topic)));
                 Ok(())
             }
             (_, other) => Err(SessionError::UnexpectedCommand(command_name(&other))),

@@ -60,10 +60,7 @@ impl OutBuf {
     /// Queues a body without copying it.
     pub fn push_shared(&mut self, body: Bytes) {
         if self.staging.len() > self.open_from {
-            let seg = Seg::Staged {
-                start: self.open_from,
-                end: self.staging.len(),
-            };
+            let seg = Seg::Staged { start: self.open_from, end: self.staging.len() };
             self.segs_len += seg.len();
             self.segs.push_back(seg);
             self.open_from = self.staging.len();
@@ -168,18 +165,12 @@ mod tests {
             }
         }
         assert_eq!(buf.len(), expected.len());
-        let mut w = Trickle {
-            out: Vec::new(),
-            limit: 333,
-        };
+        let mut w = Trickle { out: Vec::new(), limit: 333 };
         while !buf.is_empty() {
             buf.write_to(&mut w).unwrap();
         }
         assert_eq!(w.out, expected);
-        assert!(
-            buf.staging().is_empty(),
-            "fully written buffers are recycled"
-        );
+        assert!(buf.staging().is_empty(), "fully written buffers are recycled");
     }
 
     #[test]

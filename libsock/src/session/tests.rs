@@ -23,11 +23,7 @@ fn transfer(from: &mut Session, to: &mut BytesMut) {
     to.extend_from_slice(&bytes);
 }
 
-fn drain(
-    s: &mut Session,
-    input: &mut BytesMut,
-    now: Instant,
-) -> Result<Vec<Message>, SessionError> {
+fn drain(s: &mut Session, input: &mut BytesMut, now: Instant) -> Result<Vec<Message>, SessionError> {
     let mut got = Vec::new();
     loop {
         let before = input.len();
@@ -40,11 +36,7 @@ fn drain(
 }
 
 /// Two sessions after a completed handshake, with their input buffers.
-fn connected(
-    a: SessionConfig,
-    b: SessionConfig,
-    now: Instant,
-) -> (Session, BytesMut, Session, BytesMut) {
+fn connected(a: SessionConfig, b: SessionConfig, now: Instant) -> (Session, BytesMut, Session, BytesMut) {
     let (mut sa, mut sb) = (Session::new(a, now), Session::new(b, now));
     let (mut ia, mut ib) = (BytesMut::new(), BytesMut::new());
     for _ in 0..2 {
@@ -95,13 +87,7 @@ fn incompatible_socket_types_fail_the_handshake() {
     drain(&mut sa, &mut ia, now).unwrap();
     transfer(&mut sa, &mut ib);
     let err = drain(&mut sb, &mut ib, now).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SessionError::Protocol(CodecError::IncompatibleSocketType { .. })
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, SessionError::Protocol(CodecError::IncompatibleSocketType { .. })), "{err}");
 }
 
 #[test]
@@ -135,10 +121,7 @@ fn data_before_ready_is_rejected() {
     Greeting::ours().encode(&mut peer);
     frame::encode_frame(&mut peer, false, false, b"sneaky");
     input.extend_from_slice(&peer);
-    assert_eq!(
-        drain(&mut s, &mut input, now).unwrap_err(),
-        SessionError::DataBeforeReady
-    );
+    assert_eq!(drain(&mut s, &mut input, now).unwrap_err(), SessionError::DataBeforeReady);
 }
 
 #[test]
@@ -151,10 +134,7 @@ fn oversized_frame_is_rejected_before_its_body_arrives() {
     frame::encode_header(&mut hdr, false, false, 1 << 40);
     ib.extend_from_slice(&hdr);
     let err = drain(&mut sb, &mut ib, now).unwrap_err();
-    assert!(matches!(
-        err,
-        SessionError::Protocol(CodecError::FrameTooLarge { .. })
-    ));
+    assert!(matches!(err, SessionError::Protocol(CodecError::FrameTooLarge { .. })));
 }
 
 #[test]
@@ -192,10 +172,7 @@ fn heartbeat_pings_and_times_out_a_silent_peer() {
     // The PONG kept it alive; now the peer goes silent.
     let t2 = now + Duration::from_millis(200);
     sa.handle_timeout(t2).unwrap();
-    assert_eq!(
-        sa.handle_timeout(now + Duration::from_millis(500)),
-        Err(SessionError::HeartbeatTimeout)
-    );
+    assert_eq!(sa.handle_timeout(now + Duration::from_millis(500)), Err(SessionError::HeartbeatTimeout));
 }
 
 #[test]
@@ -206,10 +183,7 @@ fn subscriptions_are_commands_for_31_and_messages_for_30() {
     transfer(&mut sa, &mut ib);
     assert!(drain(&mut sb, &mut ib, now).unwrap().is_empty());
     sb.poll_event();
-    assert_eq!(
-        sb.poll_event(),
-        Some(SessionEvent::Subscribe(Bytes::from_static(b"topic")))
-    );
+    assert_eq!(sb.poll_event(), Some(SessionEvent::Subscribe(Bytes::from_static(b"topic"))));
     sa.peer_minor = 0;
     sa.send_subscription(false, b"t");
     transfer(&mut sa, &mut ib);

@@ -91,8 +91,7 @@ impl Socket {
 
     /// Receives one frame as text: `Ok(Err(bytes))` when it is not UTF-8.
     pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
-        self.recv_bytes(flags)
-            .map(|b| String::from_utf8(b).map_err(|e| e.into_bytes()))
+        self.recv_bytes(flags).map(|b| String::from_utf8(b).map_err(|e| e.into_bytes()))
     }
 
     /// Receives every frame of the next message.
@@ -136,23 +135,41 @@ impl Socket {
 
     /// Sets an option by number (the C API's path; prefer the typed setters).
     pub fn set_option(&self, option: SocketOption, value: OptionValue) -> Result<()> {
-        if let (
-            SocketOption::ROUTING_ID | SocketOption::CONNECT_ROUTING_ID,
-            OptionValue::Bytes(b),
-        ) = (option, &value)
+        if let (SocketOption::ROUTING_ID | SocketOption::CONNECT_ROUTING_ID, OptionValue::Bytes(b)) =
+            (option, &value)
         {
             if b.first() == Some(&0) {
-                return Err(Error::invalid(
-                    "routing ids starting with a zero byte are reserved",
-                ));
+                return Err(Error::invalid("routing ids starting with a zero byte are reserved"));
             }
         }
-        self.core().options.set(option, value)
+        let mut core = self.core();
+        core.options.set(option, value)?;
+        let core = &mut *core;
+        core.routing.configure(&core.options);
+        Ok(())
     }
 
     /// Reads an option by number.
     pub fn get_option(&self, option: SocketOption) -> Result<OptionValue> {
         Ok(self.core().options.get(option))
+    }
+
+    /// SUB: receive messages starting with `topic` (empty: everything). Counted: each
+    /// subscribe needs its own unsubscribe. XPUB with XPUB_MANUAL: subscribe the peer whose
+    /// subscription message was received last.
+    pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
+        let mut core = self.core();
+        let core = &mut *core;
+        core.process_commands();
+        core.routing.subscribe(topic, true, &mut core.pipes)
+    }
+
+    /// Undoes one [`Socket::set_subscribe`].
+    pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
+        let mut core = self.core();
+        let core = &mut *core;
+        core.process_commands();
+        core.routing.subscribe(topic, false, &mut core.pipes)
     }
 
     /// Same as [`Socket::set_routing_id`] (the `zmq` crate's name).

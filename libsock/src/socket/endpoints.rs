@@ -29,16 +29,9 @@ pub(crate) struct EndpointRec {
 }
 
 pub(crate) enum EndpointKind {
-    Listener {
-        io: Arc<IoShared>,
-        ipc_path: Option<PathBuf>,
-    },
-    Dialer {
-        io: Arc<IoShared>,
-    },
-    InprocBound {
-        name: String,
-    },
+    Listener { io: Arc<IoShared>, ipc_path: Option<PathBuf> },
+    Dialer { io: Arc<IoShared> },
+    InprocBound { name: String },
     InprocConnected,
 }
 
@@ -67,22 +60,11 @@ impl SocketCore {
         let io = self.ctx.choose_io();
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
-        io.send(IoCmd::Listen {
-            id,
-            listener,
-            cfg,
-            socket,
-            name: resolved.clone(),
-        });
+        io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
         tracing::debug!(endpoint = %resolved, "bound");
         self.last_endpoint = resolved.clone();
         let kind = EndpointKind::Listener { io, ipc_path };
-        self.endpoints.push(EndpointRec {
-            id,
-            requested: endpoint.to_owned(),
-            resolved,
-            kind,
-        });
+        self.endpoints.push(EndpointRec { id, requested: endpoint.to_owned(), resolved, kind });
         Ok(())
     }
 
@@ -91,16 +73,12 @@ impl SocketCore {
         let target = match Endpoint::parse(endpoint)? {
             Endpoint::Tcp { host, port } => {
                 if host == "*" || port == 0 {
-                    return Err(Error::invalid(format!(
-                        "cannot connect to a wildcard: {endpoint:?}"
-                    )));
+                    return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
                 }
                 DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
             }
             Endpoint::Ipc(name) if name == "*" => {
-                return Err(Error::invalid(format!(
-                    "cannot connect to a wildcard: {endpoint:?}"
-                )))
+                return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
             }
             Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)),
             Endpoint::Inproc(name) => return self.connect_inproc(id, endpoint, name),
@@ -109,20 +87,13 @@ impl SocketCore {
             None
         } else {
             let (ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
-            self.attach(ours, None, Some(id));
+            self.attach(ours, None, Some(id), false);
             Some(theirs)
         };
         let io = self.ctx.choose_io();
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
-        io.send(IoCmd::Connect {
-            id,
-            target,
-            pipe,
-            cfg,
-            socket,
-            name: endpoint.to_owned(),
-        });
+        io.send(IoCmd::Connect { id, target, pipe, cfg, socket, name: endpoint.to_owned() });
         self.last_endpoint = endpoint.to_owned();
         let kind = EndpointKind::Dialer { io };
         self.endpoints.push(EndpointRec {
@@ -136,27 +107,17 @@ impl SocketCore {
 
     pub(super) fn unbind(&mut self, endpoint: &str) -> Result<()> {
         self.remove_endpoints(endpoint, |k| {
-            matches!(
-                k,
-                EndpointKind::Listener { .. } | EndpointKind::InprocBound { .. }
-            )
+            matches!(k, EndpointKind::Listener { .. } | EndpointKind::InprocBound { .. })
         })
     }
 
     pub(super) fn disconnect(&mut self, endpoint: &str) -> Result<()> {
         self.remove_endpoints(endpoint, |k| {
-            matches!(
-                k,
-                EndpointKind::Dialer { .. } | EndpointKind::InprocConnected
-            )
+            matches!(k, EndpointKind::Dialer { .. } | EndpointKind::InprocConnected)
         })
     }
 
-    fn remove_endpoints(
-        &mut self,
-        endpoint: &str,
-        kind: impl Fn(&EndpointKind) -> bool,
-    ) -> Result<()> {
+    fn remove_endpoints(&mut self, endpoint: &str, kind: impl Fn(&EndpointKind) -> bool) -> Result<()> {
         let (matched, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.endpoints)
             .into_iter()
             .partition(|e| (e.requested == endpoint || e.resolved == endpoint) && kind(&e.kind));
@@ -165,10 +126,7 @@ impl SocketCore {
             return Err(Error::NoSuchEndpoint(endpoint.to_owned()));
         }
         for ep in matched {
-            if matches!(
-                ep.kind,
-                EndpointKind::Dialer { .. } | EndpointKind::InprocConnected
-            ) {
+            if matches!(ep.kind, EndpointKind::Dialer { .. } | EndpointKind::InprocConnected) {
                 self.close_pipes_of(ep.id);
             }
             self.release_endpoint(ep);
@@ -202,7 +160,7 @@ impl SocketCore {
                 );
                 continue;
             }
-            self.attach(p.end, Some(p.peer), Some(id));
+            self.attach(p.end, Some(p.peer), Some(id), true);
         }
         self.last_endpoint = endpoint.to_owned();
         let kind = EndpointKind::InprocBound { name };
@@ -216,13 +174,9 @@ impl SocketCore {
     }
 
     fn connect_inproc(&mut self, id: EndpointId, endpoint: &str, name: String) -> Result<()> {
-        let (end, peer) = self.ctx.inproc.connect(
-            &name,
-            self.me(),
-            hwm(self.options.sndhwm),
-            hwm(self.options.rcvhwm),
-        )?;
-        self.attach(end, peer, Some(id));
+        let (end, peer) =
+            self.ctx.inproc.connect(&name, self.me(), hwm(self.options.sndhwm), hwm(self.options.rcvhwm))?;
+        self.attach(end, peer, Some(id), true);
         self.last_endpoint = endpoint.to_owned();
         let kind = EndpointKind::InprocConnected;
         self.endpoints.push(EndpointRec {
@@ -246,10 +200,7 @@ impl SocketCore {
 
     /// How this socket presents itself to peers.
     fn me(&self) -> PeerInfo {
-        PeerInfo {
-            socket_type: self.kind,
-            identity: Bytes::from(self.options.routing_id.clone()),
-        }
+        PeerInfo { socket_type: self.kind, identity: Bytes::from(self.options.routing_id.clone()) }
     }
 
     /// The engine's copy of the options that shape a connection.

@@ -87,30 +87,17 @@ impl InprocRegistry {
                 let (ours, theirs) = pipe(sum_hwm(sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, rcvhwm));
                 let peer = b.me.clone();
                 // A binder that closed meanwhile hands the end back; dropping it closes the pipe.
-                let _ = b.shared.post(SocketCmd::Attach {
-                    end: theirs,
-                    peer: me,
-                    endpoint: b.id,
-                });
+                let _ = b.shared.post(SocketCmd::Attach { end: theirs, peer: me, endpoint: b.id });
                 Ok((ours, Some(peer)))
             }
             Some(Slot::Waiting(list)) => {
                 let (ours, theirs) = pipe(sndhwm, rcvhwm);
-                list.push(Pending {
-                    end: theirs,
-                    peer: me,
-                });
+                list.push(Pending { end: theirs, peer: me });
                 Ok((ours, None))
             }
             None => {
                 let (ours, theirs) = pipe(sndhwm, rcvhwm);
-                names.insert(
-                    name.to_owned(),
-                    Slot::Waiting(vec![Pending {
-                        end: theirs,
-                        peer: me,
-                    }]),
-                );
+                names.insert(name.to_owned(), Slot::Waiting(vec![Pending { end: theirs, peer: me }]));
                 Ok((ours, None))
             }
         }

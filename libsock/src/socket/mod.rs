@@ -10,8 +10,10 @@ mod endpoints;
 pub(crate) mod inproc;
 mod pair;
 mod pipeline;
+mod pubsub;
 pub(crate) mod routing;
 pub(crate) mod signal;
+mod trie;
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,16 +37,11 @@ use signal::Signal;
 /// Commands posted to a socket by I/O threads and inproc peers.
 pub(crate) enum SocketCmd {
     /// A new peer is connected through this pipe end.
-    Attach {
-        end: PipeEnd,
-        peer: PeerInfo,
-        endpoint: EndpointId,
-    },
+    Attach { end: PipeEnd, peer: PeerInfo, endpoint: EndpointId },
     /// A pipe made at connect time has finished its handshake.
-    PeerReady {
-        endpoint: EndpointId,
-        peer: PeerInfo,
-    },
+    PeerReady { endpoint: EndpointId, peer: PeerInfo, reconnected: bool },
+    /// The connection behind a connect-time pipe broke; it is reconnecting.
+    PeerLost { endpoint: EndpointId },
 }
 
 /// The part of a socket other threads may touch.
@@ -62,11 +59,7 @@ struct Mailbox {
 
 impl SocketShared {
     fn new() -> SocketShared {
-        SocketShared {
-            signal: Arc::default(),
-            mailbox: Mutex::default(),
-            pending: AtomicBool::new(false),
-        }
+        SocketShared { signal: Arc::default(), mailbox: Mutex::default(), pending: AtomicBool::new(false) }
     }
 
     /// Delivers a command and wakes the socket. Fails (returning it) once the socket closed.
@@ -124,6 +117,8 @@ pub(crate) struct SocketCore {
     endpoints: Vec<EndpointRec>,
     rcvmore: bool,
     last_endpoint: String,
+    /// The signal generation last seen, to call [`Routing::on_wake`] only after a wake.
+    seen_generation: u64,
 }
 
 impl Socket {
@@ -132,6 +127,10 @@ impl Socket {
             SocketType::PAIR => Box::<pair::Pair>::default(),
             SocketType::PUSH => Box::<pipeline::Push>::default(),
             SocketType::PULL => Box::<pipeline::Pull>::default(),
+            SocketType::PUB => Box::new(pubsub::Publisher::new(false)),
+            SocketType::XPUB => Box::new(pubsub::Publisher::new(true)),
+            SocketType::SUB => Box::new(pubsub::Subscriber::new(false)),
+            SocketType::XSUB => Box::new(pubsub::Subscriber::new(true)),
             _ => return Err(Error::NotSupported),
         };
         let core = SocketCore {
@@ -144,10 +143,9 @@ impl Socket {
             endpoints: Vec::new(),
             rcvmore: false,
             last_endpoint: String::new(),
+            seen_generation: 0,
         };
-        Ok(Socket {
-            core: RefCell::new(core),
-        })
+        Ok(Socket { core: RefCell::new(core) })
     }
 
     fn core(&self) -> std::cell::RefMut<'_, SocketCore> {
@@ -162,11 +160,14 @@ impl SocketCore {
         loop {
             self.process_commands();
             let result = self.routing.send(msg, &mut self.pipes);
-            self.reap();
+            let reaped = self.reap();
             match result {
                 Ok(()) => return Ok(()),
                 Err(SendError::Fail(e)) => return Err(e),
                 Err(SendError::Again(m)) => msg = m,
+            }
+            if reaped {
+                continue;
             }
             self.wait(dontwait, self.options.sndtimeo, &mut deadline)?;
         }
@@ -178,12 +179,13 @@ impl SocketCore {
         loop {
             self.process_commands();
             let result = self.routing.recv(&mut self.pipes);
-            self.reap();
+            let reaped = self.reap();
             match result {
                 Ok(msg) => {
                     self.rcvmore = msg.get_more();
                     return Ok(msg);
                 }
+                Err(Error::WouldBlock) if reaped => continue,
                 Err(Error::WouldBlock) => {}
                 Err(e) => return Err(e),
             }
@@ -192,12 +194,7 @@ impl SocketCore {
     }
 
     /// Sleeps until something changes, or fails with WouldBlock / TimedOut.
-    fn wait(
-        &self,
-        dontwait: bool,
-        timeo_ms: i32,
-        deadline: &mut Option<Option<Instant>>,
-    ) -> Result<()> {
+    fn wait(&self, dontwait: bool, timeo_ms: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
         if dontwait || timeo_ms == 0 {
             return Err(Error::WouldBlock);
         }
@@ -209,19 +206,23 @@ impl SocketCore {
         }
     }
 
+    /// Applies what other threads posted, and lets the routing look at its pipes after a wake.
     #[inline]
     fn process_commands(&mut self) {
+        let generation = self.shared.signal.generation();
+        if generation != self.seen_generation {
+            self.seen_generation = generation;
+            self.routing.on_wake(&mut self.pipes);
+        }
         if !self.shared.pending.load(Ordering::Acquire) {
             return;
         }
         for cmd in self.shared.take() {
             match cmd {
-                SocketCmd::Attach {
-                    end,
-                    peer,
-                    endpoint,
-                } => self.attach(end, Some(peer), Some(endpoint)),
-                SocketCmd::PeerReady { endpoint, peer } => {
+                SocketCmd::Attach { end, peer, endpoint } => {
+                    self.attach(end, Some(peer), Some(endpoint), true)
+                }
+                SocketCmd::PeerReady { endpoint, peer, reconnected } => {
                     let ids: Vec<usize> = self
                         .pipes
                         .slab
@@ -231,7 +232,13 @@ impl SocketCore {
                         .collect();
                     for id in ids {
                         self.pipes.slab[id].peer = Some(peer.clone());
-                        self.routing.peer_ready(id, &mut self.pipes);
+                        self.pipes.slab[id].ready = true;
+                        self.routing.peer_ready(id, reconnected, &mut self.pipes);
+                    }
+                }
+                SocketCmd::PeerLost { endpoint } => {
+                    for (_, p) in self.pipes.slab.iter_mut().filter(|(_, p)| p.endpoint == Some(endpoint)) {
+                        p.ready = false;
                     }
                 }
             }
@@ -244,38 +251,35 @@ impl SocketCore {
         end: PipeEnd,
         peer: Option<PeerInfo>,
         endpoint: Option<EndpointId>,
+        ready: bool,
     ) {
         end.set_owner(self.shared.signal.clone());
-        let id = self.pipes.slab.insert(PipeRec {
-            end,
-            peer,
-            endpoint,
-        });
+        let id = self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready });
         if !self.routing.attach(id, &mut self.pipes) {
             self.pipes.slab.remove(id).end.close(0);
         }
     }
 
-    /// Forgets pipes found dead.
+    /// Forgets pipes found dead. Returns whether there were any (routing state changed, so
+    /// an operation that would block may now succeed).
     #[inline]
-    fn reap(&mut self) {
+    fn reap(&mut self) -> bool {
+        if self.pipes.dead.is_empty() {
+            return false;
+        }
         while let Some(id) = self.pipes.dead.pop() {
             if let Some(mut rec) = self.pipes.slab.try_remove(id) {
                 self.routing.detach(id);
                 rec.end.close(0);
             }
         }
+        true
     }
 
     /// Closes the pipes that came from `endpoint`.
     fn close_pipes_of(&mut self, endpoint: EndpointId) {
-        let ids: Vec<usize> = self
-            .pipes
-            .slab
-            .iter()
-            .filter(|(_, p)| p.endpoint == Some(endpoint))
-            .map(|(id, _)| id)
-            .collect();
+        let ids: Vec<usize> =
+            self.pipes.slab.iter().filter(|(_, p)| p.endpoint == Some(endpoint)).map(|(id, _)| id).collect();
         for id in ids {
             self.routing.detach(id);
             self.pipes.slab.remove(id).end.close(self.options.linger);

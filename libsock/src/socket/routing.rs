@@ -11,6 +11,7 @@ use crate::codec::null::PeerInfo;
 use crate::engine::EndpointId;
 use crate::error::Error;
 use crate::message::Message;
+use crate::options::Options;
 use crate::pipe::PipeEnd;
 
 /// A pipe's index in its socket's [`Pipes`].
@@ -23,6 +24,9 @@ pub(crate) struct PipeRec {
     pub peer: Option<PeerInfo>,
     /// The bind or connect this pipe came from.
     pub endpoint: Option<EndpointId>,
+    /// The peer behind the pipe has completed a handshake (false for a connect-side pipe
+    /// until its connection is up, and again while it reconnects).
+    pub ready: bool,
 }
 
 /// A socket's pipes, plus the ones routing found dead (the core reaps them).
@@ -53,12 +57,22 @@ pub(crate) enum SendError {
 
 /// The per-type part of a socket.
 pub(crate) trait Routing: Send {
+    /// Takes the options the routing depends on (called after every option change).
+    fn configure(&mut self, _options: &Options) {}
+    /// Something woke the socket: a chance to read pipes the routing watches on its own
+    /// (a publisher's subscriptions).
+    fn on_wake(&mut self, _pipes: &mut Pipes) {}
+    /// SUBSCRIBE/UNSUBSCRIBE on this socket.
+    fn subscribe(&mut self, _topic: &[u8], _on: bool, _pipes: &mut Pipes) -> Result<(), Error> {
+        Err(Error::NotSupported)
+    }
     /// A pipe was attached. Returning false refuses it (the core closes it).
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool;
     /// A pipe is gone; forget it.
     fn detach(&mut self, id: PipeId);
-    /// The handshake of a pre-made (connect-side) pipe completed.
-    fn peer_ready(&mut self, _id: PipeId, _pipes: &mut Pipes) {}
+    /// The handshake of a pre-made (connect-side) pipe completed; `reconnected` after the
+    /// first time.
+    fn peer_ready(&mut self, _id: PipeId, _reconnected: bool, _pipes: &mut Pipes) {}
     /// Sends one frame.
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.
@@ -211,14 +225,7 @@ mod tests {
 
     fn add(pipes: &mut Pipes, hwm: u64) -> (PipeId, PipeEnd) {
         let (ours, theirs) = pipe(hwm, hwm);
-        (
-            pipes.slab.insert(PipeRec {
-                end: ours,
-                peer: None,
-                endpoint: None,
-            }),
-            theirs,
-        )
+        (pipes.slab.insert(PipeRec { end: ours, peer: None, endpoint: None, ready: true }), theirs)
     }
 
     fn frame(body: &str, more: bool) -> Message {
@@ -237,10 +244,7 @@ mod tests {
         lb.attach(b);
         assert!(lb.send(frame("1", false), &mut pipes).is_ok());
         assert!(lb.send(frame("2", false), &mut pipes).is_ok());
-        assert!(matches!(
-            lb.send(frame("3", false), &mut pipes),
-            Err(SendError::Again(_))
-        ));
+        assert!(matches!(lb.send(frame("3", false), &mut pipes), Err(SendError::Again(_))));
         assert_eq!(&*pa.rx.read().unwrap(), b"1");
         assert_eq!(&*pb.rx.read().unwrap(), b"2");
         assert!(lb.send(frame("3", false), &mut pipes).is_ok());
@@ -263,10 +267,7 @@ mod tests {
         assert_eq!(got, vec![b"x".to_vec(), b"y".to_vec(), b"z".to_vec()]);
         pb.close(0);
         pa.close(0);
-        assert!(matches!(
-            lb.send(frame("w", false), &mut pipes),
-            Err(SendError::Again(_))
-        ));
+        assert!(matches!(lb.send(frame("w", false), &mut pipes), Err(SendError::Again(_))));
         assert_eq!(pipes.dead.len(), 2);
     }
 
@@ -282,9 +283,8 @@ mod tests {
             pa.send(frame(&format!("a{i}"), false));
             pb.send(frame(&format!("b{i}"), false));
         }
-        let order: Vec<String> = (0..6)
-            .map(|_| String::from_utf8(fq.recv(&mut pipes).unwrap().0.to_vec()).unwrap())
-            .collect();
+        let order: Vec<String> =
+            (0..6).map(|_| String::from_utf8(fq.recv(&mut pipes).unwrap().0.to_vec()).unwrap()).collect();
         assert_eq!(order, ["a0", "b0", "a1", "b1", "a2", "b2"]);
         assert!(matches!(fq.recv(&mut pipes), Err(Error::WouldBlock)));
     }
@@ -307,9 +307,6 @@ mod tests {
                 (m.to_vec(), id)
             })
             .collect();
-        assert_eq!(
-            got,
-            vec![(b"a1".to_vec(), a), (b"a2".to_vec(), a), (b"b".to_vec(), b)]
-        );
+        assert_eq!(got, vec![(b"a1".to_vec(), a), (b"a2".to_vec(), a), (b"b".to_vec(), b)]);
     }
 }

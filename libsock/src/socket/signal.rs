@@ -1,5 +1,6 @@
 //! [`Signal`]: how a socket's user thread sleeps until one of its pipes or its mailbox changes.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -11,9 +12,17 @@ use crate::pipe::Wake;
 pub(crate) struct Signal {
     raised: Mutex<bool>,
     cond: Condvar,
+    /// Counts wakes, so a socket can tell cheaply whether anything happened since it looked.
+    generation: AtomicU64,
 }
 
 impl Signal {
+    /// How many wakes happened so far.
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Sleeps until raised or until `deadline`. Returns false on timeout. Lowers the flag.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
         let mut raised = self.raised.lock();
@@ -33,6 +42,7 @@ impl Signal {
 
 impl Wake for Signal {
     fn wake(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let mut raised = self.raised.lock();
         if !*raised {
             *raised = true;

@@ -31,12 +31,8 @@ impl Endpoint {
         match scheme {
             "tcp" => parse_tcp(s, rest),
             "ipc" if !rest.is_empty() => Ok(Endpoint::Ipc(rest.to_owned())),
-            "inproc" if !rest.is_empty() && rest.len() <= 256 => {
-                Ok(Endpoint::Inproc(rest.to_owned()))
-            }
-            "ipc" | "inproc" => Err(Error::invalid(format!(
-                "endpoint {s:?} has an empty or too long name"
-            ))),
+            "inproc" if !rest.is_empty() && rest.len() <= 256 => Ok(Endpoint::Inproc(rest.to_owned())),
+            "ipc" | "inproc" => Err(Error::invalid(format!("endpoint {s:?} has an empty or too long name"))),
             other => Err(Error::ProtocolNotSupported(format!("{other} (in {s:?})"))),
         }
     }
@@ -44,11 +40,7 @@ impl Endpoint {
     /// The address to bind: `*` means every interface (IPv6 dual-stack when `ipv6`).
     pub(crate) fn bind_addr(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr> {
         if host == "*" {
-            let ip = if ipv6 {
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-            } else {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            };
+            let ip = if ipv6 { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
             return Ok(SocketAddr::new(ip, port));
         }
         resolve(host, port, ipv6)
@@ -59,9 +51,7 @@ impl Endpoint {
 pub(crate) fn resolve(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         if ip.is_ipv6() && !ipv6 {
-            return Err(Error::invalid(format!(
-                "{host} is IPv6 but the IPV6 option is off"
-            )));
+            return Err(Error::invalid(format!("{host} is IPv6 but the IPV6 option is off")));
         }
         return Ok(SocketAddr::new(ip, port));
     }
@@ -83,9 +73,7 @@ fn parse_tcp(full: &str, rest: &str) -> Result<Endpoint> {
     if rest.contains(';') {
         return Err(bad("source addresses are not supported"));
     }
-    let (host, port) = rest
-        .rsplit_once(':')
-        .ok_or_else(|| bad("expected host:port"))?;
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("expected host:port"))?;
     let host = match host.strip_prefix('[') {
         Some(h) => h.strip_suffix(']').ok_or_else(|| bad("unclosed '['"))?,
         None if host.contains(':') => return Err(bad("IPv6 addresses go in brackets")),
@@ -96,16 +84,9 @@ fn parse_tcp(full: &str, rest: &str) -> Result<Endpoint> {
     }
     let port = match port {
         "*" | "0" => 0,
-        p => p
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| bad("port must be 1-65535, 0 or *"))?,
+        p => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("port must be 1-65535, 0 or *"))?,
     };
-    Ok(Endpoint::Tcp {
-        host: host.to_owned(),
-        port,
-    })
+    Ok(Endpoint::Tcp { host: host.to_owned(), port })
 }
 
 impl fmt::Display for Endpoint {
@@ -137,68 +118,28 @@ mod tests {
     fn parses_every_transport() {
         assert_eq!(
             Endpoint::parse("tcp://127.0.0.1:5555").unwrap(),
-            Endpoint::Tcp {
-                host: "127.0.0.1".into(),
-                port: 5555
-            }
+            Endpoint::Tcp { host: "127.0.0.1".into(), port: 5555 }
         );
-        assert_eq!(
-            Endpoint::parse("tcp://*:*").unwrap(),
-            Endpoint::Tcp {
-                host: "*".into(),
-                port: 0
-            }
-        );
-        assert_eq!(
-            Endpoint::parse("tcp://[::1]:0").unwrap(),
-            Endpoint::Tcp {
-                host: "::1".into(),
-                port: 0
-            }
-        );
-        assert_eq!(
-            Endpoint::parse("ipc:///tmp/x").unwrap(),
-            Endpoint::Ipc("/tmp/x".into())
-        );
-        assert_eq!(
-            Endpoint::parse("inproc://a").unwrap(),
-            Endpoint::Inproc("a".into())
-        );
+        assert_eq!(Endpoint::parse("tcp://*:*").unwrap(), Endpoint::Tcp { host: "*".into(), port: 0 });
+        assert_eq!(Endpoint::parse("tcp://[::1]:0").unwrap(), Endpoint::Tcp { host: "::1".into(), port: 0 });
+        assert_eq!(Endpoint::parse("ipc:///tmp/x").unwrap(), Endpoint::Ipc("/tmp/x".into()));
+        assert_eq!(Endpoint::parse("inproc://a").unwrap(), Endpoint::Inproc("a".into()));
     }
 
     #[test]
     fn rejects_malformed_endpoints() {
-        for bad in [
-            "",
-            "tcp://",
-            "tcp://host",
-            "tcp://:5",
-            "tcp://h:99999",
-            "tcp://::1:5",
-            "ipc://",
-            "inproc://",
-        ] {
-            assert!(
-                matches!(Endpoint::parse(bad), Err(Error::InvalidArgument(_))),
-                "{bad}"
-            );
+        for bad in
+            ["", "tcp://", "tcp://host", "tcp://:5", "tcp://h:99999", "tcp://::1:5", "ipc://", "inproc://"]
+        {
+            assert!(matches!(Endpoint::parse(bad), Err(Error::InvalidArgument(_))), "{bad}");
         }
-        assert!(matches!(
-            Endpoint::parse("udp://x:1"),
-            Err(Error::ProtocolNotSupported(_))
-        ));
+        assert!(matches!(Endpoint::parse("udp://x:1"), Err(Error::ProtocolNotSupported(_))));
     }
 
     #[test]
     fn resolves_names_and_wildcards() {
-        assert_eq!(
-            Endpoint::bind_addr("*", 0, false).unwrap().to_string(),
-            "0.0.0.0:0"
-        );
-        assert_eq!(
-            Endpoint::bind_addr("*", 1, true).unwrap().to_string(),
-            "[::]:1"
-        );
+        assert_eq!(Endpoint::bind_addr("*", 0, false).unwrap().to_string(), "0.0.0.0:0");
+        assert_eq!(Endpoint::bind_addr("*", 1, true).unwrap().to_string(), "[::]:1");
         assert!(resolve("localhost", 80, false).unwrap().ip().is_loopback());
         assert!(resolve("::1", 80, false).is_err());
         assert_eq!(tcp_text("[::1]:5".parse().unwrap()), "tcp://[::1]:5");

@@ -1,0 +1,217 @@
+//! PUB/SUB/XPUB/XSUB between libsock sockets over every transport.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use libsock::{Context, Error, Socket, DONTWAIT, PUB, SUB, XPUB, XSUB};
+
+/// Publishes `probe` until `sub` receives something (subscriptions propagate asynchronously),
+/// then returns what it received.
+fn sync_sub(publisher: &Socket, sub: &Socket, probe: &str) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    sub.set_rcvtimeo(20).unwrap();
+    loop {
+        publisher.send(probe, 0).unwrap();
+        if let Ok(m) = sub.recv_bytes(0) {
+            sub.set_rcvtimeo(5000).unwrap();
+            return m;
+        }
+        assert!(Instant::now() < deadline, "subscription never arrived");
+    }
+}
+
+fn drain(sub: &Socket) {
+    while sub.recv_bytes(DONTWAIT).is_ok() {}
+}
+
+#[test]
+fn sub_receives_only_its_topics_over_every_transport() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let publisher = socket(&ctx, PUB);
+        let sub = socket(&ctx, SUB);
+        sub.set_subscribe(b"weather.").unwrap();
+        sub.set_subscribe(b"sync").unwrap();
+        pair_up(&publisher, &sub, transport);
+        sync_sub(&publisher, &sub, "sync");
+        std::thread::sleep(ms(20));
+        drain(&sub);
+        for m in ["news.1", "weather.paris", "sports", "weather.oslo"] {
+            publisher.send(m, 0).unwrap();
+        }
+        publisher.send_multipart(["weather.multi", "part2"], 0).unwrap();
+        publisher.send_multipart(["other", "part2"], 0).unwrap();
+        assert_eq!(sub.recv_bytes(0).unwrap(), b"weather.paris", "{transport}");
+        assert_eq!(sub.recv_bytes(0).unwrap(), b"weather.oslo");
+        assert_eq!(sub.recv_multipart(0).unwrap(), vec![b"weather.multi".to_vec(), b"part2".to_vec()]);
+        sub.set_rcvtimeo(100).unwrap();
+        assert!(sub.recv_bytes(0).is_err(), "{transport}: unsubscribed topic leaked");
+    }
+}
+
+#[test]
+fn subscriptions_are_counted_and_cancel_stops_delivery() {
+    let ctx = Context::new();
+    let publisher = socket(&ctx, PUB);
+    let sub = socket(&ctx, SUB);
+    sub.set_subscribe(b"t").unwrap();
+    sub.set_subscribe(b"t").unwrap();
+    pair_up(&publisher, &sub, "tcp");
+    sync_sub(&publisher, &sub, "t0");
+    sub.set_unsubscribe(b"t").unwrap();
+    std::thread::sleep(ms(100));
+    drain(&sub);
+    publisher.send("t1", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"t1", "one subscription is still there");
+    sub.set_unsubscribe(b"t").unwrap();
+    std::thread::sleep(ms(100));
+    publisher.send("t2", 0).unwrap();
+    sub.set_rcvtimeo(100).unwrap();
+    assert!(sub.recv_bytes(0).is_err());
+}
+
+#[test]
+fn pub_fans_out_to_every_subscriber() {
+    let ctx = Context::new();
+    let publisher = socket(&ctx, PUB);
+    publisher.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = publisher.get_last_endpoint().unwrap();
+    let subs: Vec<Socket> = (0..4)
+        .map(|_| {
+            let s = socket(&ctx, SUB);
+            s.set_subscribe(b"").unwrap();
+            s.connect(&ep).unwrap();
+            s
+        })
+        .collect();
+    for s in &subs {
+        sync_sub(&publisher, s, "sync");
+    }
+    std::thread::sleep(ms(50));
+    subs.iter().for_each(drain);
+    for i in 0..100 {
+        publisher.send(format!("m{i}"), 0).unwrap();
+    }
+    for s in &subs {
+        for i in 0..100 {
+            assert_eq!(s.recv_bytes(0).unwrap(), format!("m{i}").into_bytes());
+        }
+    }
+}
+
+#[test]
+fn pub_drops_for_a_slow_subscriber_instead_of_blocking() {
+    let ctx = Context::new();
+    let publisher = socket(&ctx, PUB);
+    publisher.set_sndhwm(10).unwrap();
+    let sub = socket(&ctx, SUB);
+    sub.set_rcvhwm(10).unwrap();
+    sub.set_subscribe(b"").unwrap();
+    pair_up(&publisher, &sub, "inproc");
+    for i in 0..1000 {
+        publisher.send(format!("{i}"), DONTWAIT).unwrap();
+    }
+    let mut got = 0;
+    while sub.recv_bytes(DONTWAIT).is_ok() {
+        got += 1;
+    }
+    assert_eq!(got, 20, "inproc PUB keeps SNDHWM + RCVHWM and drops the rest");
+    assert!(matches!(publisher.recv_bytes(DONTWAIT), Err(Error::NotSupported)));
+    assert!(matches!(sub.send("x", 0), Err(Error::NotSupported)));
+}
+
+#[test]
+fn xpub_sees_subscriptions_and_xsub_sends_them() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let xpub = socket(&ctx, XPUB);
+        let xsub = socket(&ctx, XSUB);
+        pair_up(&xpub, &xsub, transport);
+        xsub.send(b"\x01topic".as_slice(), 0).unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01topic", "{transport}");
+        xpub.send("topic.x", 0).unwrap();
+        xpub.send("other", 0).unwrap();
+        assert_eq!(xsub.recv_bytes(0).unwrap(), b"topic.x");
+        // A second subscriber to the same topic is not news; its cancel is not either.
+        let sub2 = socket(&ctx, SUB);
+        sub2.set_subscribe(b"topic").unwrap();
+        sub2.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+        sync_sub(&xpub, &sub2, "topic.sync");
+        xsub.send(b"\x00topic".as_slice(), 0).unwrap();
+        xpub.set_rcvtimeo(200).unwrap();
+        assert!(
+            xpub.recv_bytes(0).is_err(),
+            "{transport}: a still-subscribed topic must not be reported gone"
+        );
+        drop(sub2);
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00topic", "{transport}");
+    }
+}
+
+#[test]
+fn xpub_verbose_passes_every_subscription() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.set_xpub_verbose(true).unwrap();
+    let s1 = socket(&ctx, SUB);
+    let s2 = socket(&ctx, SUB);
+    let ep = pair_up(&xpub, &s1, "tcp");
+    s2.connect(&ep).unwrap();
+    s1.set_subscribe(b"a").unwrap();
+    s2.set_subscribe(b"a").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01a");
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01a");
+}
+
+#[test]
+fn xpub_manual_lets_the_application_decide() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.set_xpub_manual(true).unwrap();
+    let sub = socket(&ctx, SUB);
+    pair_up(&xpub, &sub, "inproc");
+    // The subscriber asks for everything; the application grants one topic.
+    sub.set_subscribe(b"").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01");
+    xpub.set_subscribe(b"granted").unwrap();
+    xpub.send("asked.1", 0).unwrap();
+    xpub.send("granted.1", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"granted.1");
+}
+
+#[test]
+fn xpub_welcome_message_reaches_new_subscribers() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.set_xpub_welcome_msg(b"hello").unwrap();
+    let sub = socket(&ctx, SUB);
+    sub.set_subscribe(b"hello").unwrap();
+    pair_up(&xpub, &sub, "tcp");
+    // As in libzmq, the XPUB attaches the new peer (and greets it) when the application
+    // next uses it: here, reading the subscription.
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01hello");
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"hello");
+}
+
+#[test]
+fn resubscribes_after_reconnect() {
+    let ctx = Context::new();
+    let sub = socket(&ctx, SUB);
+    sub.set_reconnect_ivl(20).unwrap();
+    sub.set_subscribe(b"k").unwrap();
+    let publisher = socket(&ctx, PUB);
+    publisher.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = publisher.get_last_endpoint().unwrap();
+    sub.connect(&ep).unwrap();
+    sync_sub(&publisher, &sub, "k1");
+    drop(publisher);
+    let publisher = socket(&ctx, PUB);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while publisher.bind(&ep).is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(ms(10));
+    }
+    assert_eq!(sync_sub(&publisher, &sub, "k2"), b"k2");
+}
