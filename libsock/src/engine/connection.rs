@@ -22,6 +22,9 @@ use crate::transport::{DialTarget, Stream};
 
 /// Read at least this much per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
+/// Read at most this much per `read` call. A frame header may announce any size; the buffer
+/// grows only as bytes actually arrive, never by what a peer claims.
+const READ_MAX: usize = 8 * 1024 * 1024;
 /// Stop pulling messages from the pipe once this much is waiting to be written.
 const OUT_BATCH: usize = 256 * 1024;
 /// Reads or writes per wake-up before yielding to other connections.
@@ -261,7 +264,7 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
-            let want = session.wanted().saturating_sub(link.rbuf.len()).max(READ_CHUNK);
+            let want = session.wanted().saturating_sub(link.rbuf.len()).clamp(READ_CHUNK, READ_MAX);
             match sys::read_into(link.stream.as_fd(), &mut link.rbuf, want) {
                 Ok(0) => return Err(Down::Closed),
                 Ok(_) => session.received(),

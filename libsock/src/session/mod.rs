@@ -25,6 +25,10 @@ use crate::codec::CodecError;
 use crate::message::{Message, INLINE_CAPACITY};
 use crate::socket_type::SocketType;
 
+/// Without MAXMSGSIZE, frames announcing more than this (1 TiB) are refused: no machine could
+/// hold one, and a 2^62-byte size field must close the connection, not wait for the body.
+pub const FRAME_SIZE_LIMIT: u64 = 1 << 40;
+
 /// What a session needs to know about its socket.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -173,10 +177,19 @@ impl Session {
                     }
                 }
             }
-            let Some(header) = decode_header(input, self.cfg.max_msg_size)? else {
+            let limit = self.cfg.max_msg_size.unwrap_or(FRAME_SIZE_LIMIT);
+            let Some(header) = decode_header(input, Some(limit))? else {
                 self.wanted = 9;
                 return Ok(None);
             };
+            if !header.command && self.phase != Phase::Active {
+                return Err(SessionError::DataBeforeReady);
+            }
+            if header.command && header.size > frame::MAX_COMMAND_SIZE {
+                return Err(
+                    CodecError::FrameTooLarge { size: header.size, max: frame::MAX_COMMAND_SIZE }.into()
+                );
+            }
             let size = header.size as usize;
             if input.len() < header.header_len + size {
                 self.wanted = header.header_len + size;
@@ -190,9 +203,6 @@ impl Session {
                     return Ok(None);
                 }
                 continue;
-            }
-            if self.phase != Phase::Active {
-                return Err(SessionError::DataBeforeReady);
             }
             let mut msg = if size <= INLINE_CAPACITY {
                 let m = Message::from_slice(&input[..size]);
