@@ -70,6 +70,9 @@ impl SocketCore {
 
     pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
         let id = self.ctx.next_endpoint_id();
+        // CONNECT_ROUTING_ID applies to this one connect only.
+        let connect_id = std::mem::take(&mut self.options.connect_routing_id);
+        self.pending_connect_id = (!connect_id.is_empty()).then(|| Bytes::from(connect_id));
         let target = match Endpoint::parse(endpoint)? {
             Endpoint::Tcp { host, port } => {
                 if host == "*" || port == 0 {
@@ -81,7 +84,11 @@ impl SocketCore {
                 return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
             }
             Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)),
-            Endpoint::Inproc(name) => return self.connect_inproc(id, endpoint, name),
+            Endpoint::Inproc(name) => {
+                let result = self.connect_inproc(id, endpoint, name);
+                self.pending_connect_id = None;
+                return result;
+            }
         };
         let pipe = if self.options.immediate {
             None
@@ -90,6 +97,7 @@ impl SocketCore {
             self.attach(ours, None, Some(id), false);
             Some(theirs)
         };
+        self.pending_connect_id = None;
         let io = self.ctx.choose_io();
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();

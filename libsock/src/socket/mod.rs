@@ -11,6 +11,8 @@ pub(crate) mod inproc;
 mod pair;
 mod pipeline;
 mod pubsub;
+mod reqrep;
+mod router;
 pub(crate) mod routing;
 pub(crate) mod signal;
 mod trie;
@@ -119,6 +121,8 @@ pub(crate) struct SocketCore {
     last_endpoint: String,
     /// The signal generation last seen, to call [`Routing::on_wake`] only after a wake.
     seen_generation: u64,
+    /// CONNECT_ROUTING_ID taken by the connect in progress, for the pipe it attaches.
+    pending_connect_id: Option<bytes::Bytes>,
 }
 
 impl Socket {
@@ -131,7 +135,10 @@ impl Socket {
             SocketType::XPUB => Box::new(pubsub::Publisher::new(true)),
             SocketType::SUB => Box::new(pubsub::Subscriber::new(false)),
             SocketType::XSUB => Box::new(pubsub::Subscriber::new(true)),
-            _ => return Err(Error::NotSupported),
+            SocketType::REQ => Box::new(reqrep::Req::new()),
+            SocketType::REP => Box::new(reqrep::Rep::new()),
+            SocketType::DEALER => Box::<reqrep::Dealer>::default(),
+            SocketType::ROUTER => Box::new(router::Router::new()),
         };
         let core = SocketCore {
             ctx,
@@ -144,6 +151,7 @@ impl Socket {
             rcvmore: false,
             last_endpoint: String::new(),
             seen_generation: 0,
+            pending_connect_id: None,
         };
         Ok(Socket { core: RefCell::new(core) })
     }
@@ -254,7 +262,8 @@ impl SocketCore {
         ready: bool,
     ) {
         end.set_owner(self.shared.signal.clone());
-        let id = self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready });
+        let connect_id = self.pending_connect_id.take();
+        let id = self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id });
         if !self.routing.attach(id, &mut self.pipes) {
             self.pipes.slab.remove(id).end.close(0);
         }

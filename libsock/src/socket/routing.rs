@@ -27,6 +27,8 @@ pub(crate) struct PipeRec {
     /// The peer behind the pipe has completed a handshake (false for a connect-side pipe
     /// until its connection is up, and again while it reconnects).
     pub ready: bool,
+    /// The routing id a ROUTER gives this peer (CONNECT_ROUTING_ID at connect time).
+    pub connect_id: Option<bytes::Bytes>,
 }
 
 /// A socket's pipes, plus the ones routing found dead (the core reaps them).
@@ -109,6 +111,11 @@ impl LoadBalancer {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.pipes.is_empty()
+    }
+
+    /// The pipe the current multipart message is going to.
+    pub(crate) fn locked(&self) -> Option<PipeId> {
+        self.locked
     }
 
     /// Sends a frame to the next pipe with room.
@@ -225,7 +232,16 @@ mod tests {
 
     fn add(pipes: &mut Pipes, hwm: u64) -> (PipeId, PipeEnd) {
         let (ours, theirs) = pipe(hwm, hwm);
-        (pipes.slab.insert(PipeRec { end: ours, peer: None, endpoint: None, ready: true }), theirs)
+        (
+            pipes.slab.insert(PipeRec {
+                end: ours,
+                peer: None,
+                endpoint: None,
+                ready: true,
+                connect_id: None,
+            }),
+            theirs,
+        )
     }
 
     fn frame(body: &str, more: bool) -> Message {

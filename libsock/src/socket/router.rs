@@ -1,0 +1,178 @@
+//! ROUTER: addresses peers by routing id.
+//!
+//! Received messages get the sender's routing id prepended; a sent message's first frame
+//! names the peer. Ids come from CONNECT_ROUTING_ID, else the peer's announced identity, else
+//! an automatic 5-byte id (`0x00` + a counter).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::routing::{FairQueue, PipeId, Pipes, Routing, SendError};
+use crate::error::Error;
+use crate::message::Message;
+use crate::options::Options;
+
+enum Out {
+    /// The next frame names the peer.
+    ExpectId,
+    /// Frames go to this pipe.
+    To(PipeId),
+    /// The peer is unknown or full: swallow the rest of the message.
+    Drop,
+}
+
+/// The ROUTER socket type.
+pub(crate) struct Router {
+    fq: FairQueue,
+    by_id: HashMap<Bytes, PipeId>,
+    ids: HashMap<PipeId, Bytes>,
+    next_id: u32,
+    mandatory: bool,
+    handover: bool,
+    /// A received frame held back while its routing id frame is returned first.
+    held: Option<Message>,
+    receiving_more: bool,
+    out: Out,
+}
+
+impl Router {
+    pub(crate) fn new() -> Router {
+        Router {
+            fq: FairQueue::default(),
+            by_id: HashMap::new(),
+            ids: HashMap::new(),
+            next_id: 0x6b8b_4567,
+            mandatory: false,
+            handover: false,
+            held: None,
+            receiving_more: false,
+            out: Out::ExpectId,
+        }
+    }
+
+    /// Gives pipe `id` its routing id; returns false if it must be refused.
+    fn identify(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
+        let rec = &pipes.slab[id];
+        let chosen = rec
+            .connect_id
+            .clone()
+            .or_else(|| rec.peer.as_ref().map(|p| p.identity.clone()).filter(|i| !i.is_empty()));
+        let routing_id = match chosen {
+            Some(rid) => {
+                if let Some(&old) = self.by_id.get(&rid) {
+                    if !self.handover {
+                        tracing::debug!("ROUTER refused a peer with a routing id already in use");
+                        return false;
+                    }
+                    self.forget(old);
+                    pipes.mark_dead(old);
+                }
+                rid
+            }
+            None => loop {
+                self.next_id = self.next_id.wrapping_add(1);
+                let mut auto = vec![0u8];
+                auto.extend_from_slice(&self.next_id.to_be_bytes());
+                let auto = Bytes::from(auto);
+                if !self.by_id.contains_key(&auto) {
+                    break auto;
+                }
+            },
+        };
+        self.by_id.insert(routing_id.clone(), id);
+        self.ids.insert(id, routing_id);
+        self.fq.attach(id);
+        true
+    }
+
+    fn forget(&mut self, id: PipeId) {
+        if let Some(rid) = self.ids.remove(&id) {
+            self.by_id.remove(&rid);
+            self.fq.detach(id);
+        }
+        if matches!(self.out, Out::To(p) if p == id) {
+            self.out = Out::Drop;
+        }
+    }
+}
+
+impl Routing for Router {
+    fn configure(&mut self, o: &Options) {
+        self.mandatory = o.router_mandatory;
+        self.handover = o.router_handover;
+    }
+
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
+        // A connect-side pipe is identified once its handshake tells who is there.
+        !pipes.slab[id].ready || self.identify(id, pipes)
+    }
+
+    fn peer_ready(&mut self, id: PipeId, _reconnected: bool, pipes: &mut Pipes) {
+        self.forget(id);
+        if !self.identify(id, pipes) {
+            pipes.mark_dead(id);
+        }
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.forget(id);
+    }
+
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        let more = msg.get_more();
+        match self.out {
+            Out::ExpectId => {
+                if !more {
+                    // A lone routing id with no body: nothing to send.
+                    return Ok(());
+                }
+                self.out = match self.by_id.get(&*msg) {
+                    Some(&p) if pipes.end(p).tx.can_write() => Out::To(p),
+                    Some(_) if self.mandatory => return Err(SendError::Again(msg)),
+                    None if self.mandatory => return Err(SendError::Fail(Error::HostUnreachable)),
+                    _ => Out::Drop,
+                };
+            }
+            Out::To(p) => {
+                let end = pipes.end(p);
+                end.tx.write(msg);
+                if !more {
+                    end.tx.flush();
+                    self.out = Out::ExpectId;
+                }
+            }
+            Out::Drop => {
+                if !more {
+                    self.out = Out::ExpectId;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        if let Some(held) = self.held.take() {
+            self.receiving_more = held.get_more();
+            return Ok(held);
+        }
+        let (msg, pipe) = self.fq.recv(pipes)?;
+        if self.receiving_more {
+            self.receiving_more = msg.get_more();
+            return Ok(msg);
+        }
+        let rid = self.ids.get(&pipe).cloned().unwrap_or_default();
+        self.held = Some(msg);
+        let mut id_frame = Message::from_bytes(rid);
+        id_frame.set_more(true);
+        Ok(id_frame)
+    }
+
+    fn can_send(&mut self, _: &mut Pipes) -> bool {
+        true
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.held.is_some() || self.fq.can_recv(pipes)
+    }
+}

@@ -1,0 +1,204 @@
+//! REQ/REP/DEALER/ROUTER between libsock sockets over every transport.
+
+mod common;
+
+use common::*;
+use libsock::{Context, Error, DEALER, DONTWAIT, REP, REQ, ROUTER, SNDMORE};
+
+#[test]
+fn req_rep_round_trips_over_every_transport() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let rep = socket(&ctx, REP);
+        let req = socket(&ctx, REQ);
+        pair_up(&rep, &req, transport);
+        for i in 0..50 {
+            req.send_multipart([format!("q{i}"), "part".into()], 0).unwrap();
+            assert_eq!(rep.recv_multipart(0).unwrap(), vec![format!("q{i}").into_bytes(), b"part".to_vec()]);
+            rep.send(format!("a{i}"), 0).unwrap();
+            assert_eq!(req.recv_bytes(0).unwrap(), format!("a{i}").into_bytes(), "{transport}");
+        }
+    }
+}
+
+#[test]
+fn req_and_rep_enforce_alternation() {
+    let ctx = Context::new();
+    let rep = socket(&ctx, REP);
+    let req = socket(&ctx, REQ);
+    pair_up(&rep, &req, "inproc");
+    assert!(matches!(req.recv_bytes(DONTWAIT), Err(Error::InvalidState)));
+    assert!(matches!(rep.send("x", 0), Err(Error::InvalidState)));
+    req.send("q", 0).unwrap();
+    assert!(matches!(req.send("q2", 0), Err(Error::InvalidState)));
+    assert_eq!(Error::InvalidState.to_raw(), libsock::EFSM);
+    rep.recv_bytes(0).unwrap();
+    assert!(matches!(rep.recv_bytes(DONTWAIT), Err(Error::InvalidState)));
+    rep.send("a", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"a");
+}
+
+#[test]
+fn req_relaxed_and_correlate_ignore_stale_replies() {
+    let ctx = Context::new();
+    let rep = socket(&ctx, REP);
+    let req = socket(&ctx, REQ);
+    req.set_req_relaxed(true).unwrap();
+    req.set_req_correlate(true).unwrap();
+    pair_up(&rep, &req, "tcp");
+    req.send("first", 0).unwrap();
+    req.send("second", 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"first");
+    rep.send("reply to first", 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"second");
+    rep.send("reply to second", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"reply to second");
+}
+
+#[test]
+fn router_prefixes_ids_and_routes_replies() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let router = socket(&ctx, ROUTER);
+        let ep = {
+            router.bind(&scratch_endpoint(transport)).unwrap();
+            router.get_last_endpoint().unwrap()
+        };
+        let named = socket(&ctx, DEALER);
+        named.set_routing_id(b"alice").unwrap();
+        named.connect(&ep).unwrap();
+        let anon = socket(&ctx, DEALER);
+        anon.connect(&ep).unwrap();
+        named.send("from alice", 0).unwrap();
+        let parts = router.recv_multipart(0).unwrap();
+        assert_eq!(parts, vec![b"alice".to_vec(), b"from alice".to_vec()], "{transport}");
+        anon.send("from anon", 0).unwrap();
+        let parts = router.recv_multipart(0).unwrap();
+        assert_eq!(parts[0].len(), 5, "automatic ids are 5 bytes");
+        assert_eq!(parts[0][0], 0);
+        router.send_multipart([parts[0].clone(), b"to anon".to_vec()], 0).unwrap();
+        router.send_multipart([b"alice".as_slice(), b"to alice"], 0).unwrap();
+        assert_eq!(anon.recv_bytes(0).unwrap(), b"to anon");
+        assert_eq!(named.recv_bytes(0).unwrap(), b"to alice");
+        // Unknown peers: dropped quietly, or HostUnreachable with ROUTER_MANDATORY.
+        router.send_multipart([b"nobody".as_slice(), b"x"], 0).unwrap();
+        router.set_router_mandatory(true).unwrap();
+        assert!(matches!(router.send(b"nobody".as_slice(), SNDMORE), Err(Error::HostUnreachable)));
+    }
+}
+
+#[test]
+fn rep_behind_router_and_dealer_keeps_the_envelope() {
+    let ctx = Context::new();
+    // REQ -> ROUTER (as a broker front) -> application replies through the same ROUTER.
+    let router = socket(&ctx, ROUTER);
+    let req = socket(&ctx, REQ);
+    pair_up(&router, &req, "tcp");
+    req.send("hello", 0).unwrap();
+    let envelope = router.recv_multipart(0).unwrap();
+    assert_eq!(envelope.len(), 3, "routing id, empty delimiter, body");
+    assert!(envelope[1].is_empty());
+    router.send_multipart([envelope[0].clone(), vec![], b"world".to_vec()], 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"world");
+    // DEALER -> REP: the dealer must supply the delimiter itself.
+    let rep = socket(&ctx, REP);
+    let dealer = socket(&ctx, DEALER);
+    pair_up(&rep, &dealer, "inproc");
+    dealer.send_multipart([b"".as_slice(), b"ask"], 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"ask");
+    rep.send("answer", 0).unwrap();
+    assert_eq!(dealer.recv_multipart(0).unwrap(), vec![vec![], b"answer".to_vec()]);
+}
+
+#[test]
+fn router_to_router_with_connect_routing_id() {
+    let ctx = Context::new();
+    let server = socket(&ctx, ROUTER);
+    server.set_routing_id(b"server").unwrap();
+    server.bind(&scratch_endpoint("tcp")).unwrap();
+    let client = socket(&ctx, ROUTER);
+    client.set_routing_id(b"client").unwrap();
+    client.set_connect_routing_id(b"srv").unwrap();
+    client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+    // The client names the server by the id it chose; retry until the handshake is done.
+    client.set_router_mandatory(true).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while client.send_multipart([b"srv".as_slice(), b"hi"], 0).is_err() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(ms(5));
+    }
+    assert_eq!(server.recv_multipart(0).unwrap(), vec![b"client".to_vec(), b"hi".to_vec()]);
+}
+
+#[test]
+fn router_handover_and_duplicate_ids() {
+    let ctx = Context::new();
+    let router = socket(&ctx, ROUTER);
+    router.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = router.get_last_endpoint().unwrap();
+    let first = socket(&ctx, DEALER);
+    first.set_routing_id(b"dup").unwrap();
+    first.connect(&ep).unwrap();
+    first.send("1", 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap()[1], b"1");
+    let second = socket(&ctx, DEALER);
+    second.set_routing_id(b"dup").unwrap();
+    second.connect(&ep).unwrap();
+    second.send("2", 0).unwrap();
+    router.set_rcvtimeo(200).unwrap();
+    assert!(router.recv_multipart(0).is_err(), "a duplicate id is refused without handover");
+    router.set_router_handover(true).unwrap();
+    let third = socket(&ctx, DEALER);
+    third.set_routing_id(b"dup").unwrap();
+    third.connect(&ep).unwrap();
+    third.send("3", 0).unwrap();
+    router.set_rcvtimeo(5000).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), vec![b"dup".to_vec(), b"3".to_vec()]);
+    router.send_multipart([b"dup".as_slice(), b"to third"], 0).unwrap();
+    assert_eq!(third.recv_bytes(0).unwrap(), b"to third");
+}
+
+#[test]
+fn dealer_round_robins_and_fair_queues() {
+    let ctx = Context::new();
+    let dealer = socket(&ctx, DEALER);
+    dealer.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = dealer.get_last_endpoint().unwrap();
+    let peers: Vec<_> = (0..2).map(|_| socket(&ctx, DEALER)).collect();
+    for p in &peers {
+        p.connect(&ep).unwrap();
+        p.send("hello", 0).unwrap();
+    }
+    for _ in 0..2 {
+        assert_eq!(dealer.recv_bytes(0).unwrap(), b"hello");
+    }
+    for i in 0..4 {
+        dealer.send(format!("{i}"), 0).unwrap();
+    }
+    for p in &peers {
+        p.recv_bytes(0).unwrap();
+        p.recv_bytes(0).unwrap();
+    }
+}
+
+#[test]
+fn replies_to_a_vanished_peer_are_dropped_quietly() {
+    let ctx = Context::new();
+    let rep = socket(&ctx, REP);
+    rep.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = rep.get_last_endpoint().unwrap();
+    {
+        let req = socket(&ctx, REQ);
+        req.connect(&ep).unwrap();
+        req.send("q", 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), b"q");
+    }
+    std::thread::sleep(ms(50));
+    rep.send("nobody listens", 0).unwrap();
+    let req = socket(&ctx, REQ);
+    req.connect(&ep).unwrap();
+    req.send("q2", 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"q2");
+    rep.send("a2", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"a2");
+}
