@@ -38,8 +38,10 @@ mod context;
 mod engine;
 mod error;
 mod message;
+mod monitor;
 mod options;
 mod pipe;
+mod poll;
 pub mod session;
 mod socket;
 mod socket_type;
@@ -49,7 +51,16 @@ mod transport;
 pub use context::Context;
 pub use error::{Error, Result, EFSM, ETERM};
 pub use message::Message;
+pub use monitor::{Monitor, MonitorEvent, SocketEvent, EVENT_ALL};
+/// libzmq's protocol error codes carried by [`SocketEvent::HandshakeFailedProtocol`].
+pub mod protocol_error {
+    pub use crate::monitor::{
+        PROTOCOL_ERROR_INVALID_METADATA, PROTOCOL_ERROR_INVALID_SEQUENCE, PROTOCOL_ERROR_MALFORMED_COMMAND,
+        PROTOCOL_ERROR_MECHANISM_MISMATCH, PROTOCOL_ERROR_UNEXPECTED_COMMAND, PROTOCOL_ERROR_UNSPECIFIED,
+    };
+}
 pub use options::{OptionValue, Options, SocketOption};
+pub use poll::{poll, PollItem, POLLERR};
 pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;

@@ -4,7 +4,7 @@
 //! peer is away); one accepted by a listener lives and dies with its stream.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +13,9 @@ use mio::Interest;
 
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
+use crate::codec::CodecError;
 use crate::message::Message;
+use crate::monitor::{self, SocketEvent};
 use crate::pipe::{pipe, PipeEnd};
 use crate::session::{Session, SessionError, SessionEvent};
 use crate::socket::{SocketCmd, SocketShared};
@@ -60,7 +62,10 @@ pub(crate) struct Connection {
     pub(crate) timer: Option<Instant>,
     cfg: Arc<ConnConfig>,
     socket: Arc<SocketShared>,
+    /// Who this connection is to, for logs: the dialed endpoint or the accepted peer.
     name: String,
+    /// The endpoint monitor events name: the dialed endpoint or the listener's.
+    event_name: String,
     /// Where to reconnect to; `None` for accepted connections.
     dial: Option<(DialTarget, Backoff)>,
     retry_at: Option<Instant>,
@@ -80,13 +85,16 @@ impl Connection {
         endpoint: EndpointId,
         stream: Stream,
         peer: String,
+        listener_name: String,
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
         now: Instant,
     ) -> Connection {
         let session = Some(Session::new(cfg.session.clone(), now));
         let link = Link { stream, session, rbuf: BytesMut::with_capacity(READ_CHUNK), peer: peer.clone() };
-        Connection::new(endpoint, cfg, socket, peer, None, Some(link), None)
+        let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
+        conn.event_name = listener_name;
+        conn
     }
 
     pub(crate) fn dialing(
@@ -117,6 +125,7 @@ impl Connection {
             timer: None,
             cfg,
             socket,
+            event_name: name.clone(),
             name,
             dial,
             retry_at: None,
@@ -152,6 +161,8 @@ impl Connection {
                 match link.stream.connect_result() {
                     Ok(true) => {
                         tracing::debug!(endpoint = %self.name, "connected");
+                        let fd = link.stream.as_fd().as_raw_fd() as u32;
+                        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
                         link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
                     }
                     Ok(false) => return Flow::Keep,
@@ -224,6 +235,7 @@ impl Connection {
                 }
                 let peer = self.name.clone();
                 self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer });
+                self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
             }
             Err(e) => self.link_down(ctx, Down::Io(e)),
@@ -340,6 +352,7 @@ impl Connection {
     fn on_handshake(&mut self, ctx: &Ctx<'_>, peer: PeerInfo) -> Result<(), Down> {
         let link = self.link.as_ref().ok_or(Down::Closed)?;
         tracing::debug!(endpoint = %self.name, peer = %link.peer, peer_type = %peer.socket_type, "handshake done");
+        self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
         if let Some((_, backoff)) = &mut self.dial {
             backoff.reset();
         }
@@ -437,6 +450,10 @@ impl Connection {
         }
         if let Some(mut link) = self.link.take() {
             let _ = ctx.registry.deregister(&mut link.stream);
+            if link.session.is_some() {
+                let fd = link.stream.as_fd().as_raw_fd() as u32;
+                self.report_down(&why, handshaking, fd);
+            }
         }
         let reconnect = self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
         let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
@@ -453,8 +470,50 @@ impl Connection {
             let _ = self.socket.post(SocketCmd::PeerLost { endpoint: self.endpoint });
         }
         self.retry_at = Some(ctx.now + delay);
+        self.socket.monitor.emit(SocketEvent::ConnectRetried, delay.as_millis() as u32, &self.event_name);
         self.read_paused = false;
         Flow::Keep
+    }
+}
+
+impl Connection {
+    /// Tells the monitor how a connected stream ended.
+    fn report_down(&self, why: &Down, handshaking: bool, fd: u32) {
+        let m = &self.socket.monitor;
+        if handshaking {
+            match why {
+                Down::Protocol(SessionError::MechanismMismatch(_)) => m.emit(
+                    SocketEvent::HandshakeFailedProtocol,
+                    monitor::PROTOCOL_ERROR_MECHANISM_MISMATCH,
+                    &self.event_name,
+                ),
+                Down::Protocol(SessionError::HandshakeTimeout(_)) | Down::Closed | Down::Io(_) => {
+                    m.emit(SocketEvent::HandshakeFailedNoDetail, 0, &self.event_name)
+                }
+                Down::Protocol(e) => {
+                    m.emit(SocketEvent::HandshakeFailedProtocol, protocol_code(e), &self.event_name)
+                }
+                Down::SocketGone => {}
+            }
+        }
+        m.emit(SocketEvent::Disconnected, fd, &self.event_name);
+    }
+}
+
+/// libzmq's `ZMQ_PROTOCOL_ERROR_*` code for a handshake failure.
+fn protocol_code(e: &SessionError) -> u32 {
+    match e {
+        SessionError::UnexpectedCommand(_) => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
+        SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_INVALID_SEQUENCE,
+        SessionError::Protocol(CodecError::MalformedCommand) => monitor::PROTOCOL_ERROR_MALFORMED_COMMAND,
+        SessionError::Protocol(
+            CodecError::MalformedProperty
+            | CodecError::MissingSocketType
+            | CodecError::UnknownSocketType
+            | CodecError::IncompatibleSocketType { .. }
+            | CodecError::BadRoutingId,
+        ) => monitor::PROTOCOL_ERROR_INVALID_METADATA,
+        _ => monitor::PROTOCOL_ERROR_UNSPECIFIED,
     }
 }
 

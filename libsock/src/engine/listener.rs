@@ -1,9 +1,11 @@
 //! A bound tcp or ipc listener inside an I/O thread.
 
 use std::io;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 
 use super::{ConnConfig, EndpointId};
+use crate::monitor::SocketEvent;
 use crate::socket::SocketShared;
 use crate::transport::{Listener, Stream};
 
@@ -23,6 +25,8 @@ impl ListenerEntry {
             match self.listener.accept(&self.cfg.net) {
                 Ok(conn) => {
                     tracing::debug!(endpoint = %self.name, peer = %conn.1, "accepted connection");
+                    let fd = conn.0.as_fd().as_raw_fd() as u32;
+                    self.socket.monitor.emit(SocketEvent::Accepted, fd, &self.name);
                     accepted.push(conn);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -30,6 +34,8 @@ impl ListenerEntry {
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => {
                     tracing::warn!(endpoint = %self.name, "accept failed: {e}");
+                    let errno = e.raw_os_error().unwrap_or(0) as u32;
+                    self.socket.monitor.emit(SocketEvent::AcceptFailed, errno, &self.name);
                     break;
                 }
             }

@@ -232,9 +232,9 @@ impl Worker {
         let Some(Entry::Listener(l)) = self.entries.get(token.0) else {
             return;
         };
-        let (id, cfg, socket) = (l.id, l.cfg.clone(), l.socket.clone());
+        let (id, cfg, socket, name) = (l.id, l.cfg.clone(), l.socket.clone(), l.name.clone());
         for (stream, peer) in accepted {
-            let conn = Connection::accepted(id, stream, peer, cfg.clone(), socket.clone(), now);
+            let conn = Connection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone(), now);
             self.add_conn(conn, now);
         }
     }
@@ -314,6 +314,11 @@ impl Worker {
                 Some(Entry::Listener(l)) => {
                     let _ = self.poll.registry().deregister(&mut l.listener);
                     tracing::debug!(endpoint = %l.name, "listener closed");
+                    l.socket.monitor.emit(
+                        crate::monitor::SocketEvent::Closed,
+                        l.listener.raw_fd() as u32,
+                        &l.name,
+                    );
                     self.entries.remove(t);
                 }
                 Some(Entry::Conn(_)) => {

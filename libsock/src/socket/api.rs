@@ -116,6 +116,8 @@ impl Socket {
     /// Which operations would not block now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
     pub fn get_events(&self) -> Result<i16> {
         let mut core = self.core();
+        // Clear the readiness descriptor first: any change after this point raises it again.
+        core.shared.signal.drain_fd();
         core.process_commands();
         let core = &mut *core;
         let mut events = 0;
@@ -126,6 +128,12 @@ impl Socket {
             events |= POLLOUT;
         }
         Ok(events)
+    }
+
+    /// A file descriptor that becomes readable when this socket's events may have changed
+    /// (`ZMQ_FD`); edge-triggered, see [`crate::poll()`] for the contract.
+    pub fn get_fd(&self) -> Result<std::os::fd::RawFd> {
+        Ok(self.core().shared.signal.fd()?.raw())
     }
 
     /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`).

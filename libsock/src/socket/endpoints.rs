@@ -39,10 +39,38 @@ impl SocketCore {
     pub(super) fn bind(&mut self, endpoint: &str) -> Result<()> {
         let id = self.ctx.next_endpoint_id();
         let net = NetConfig::from_options(&self.options);
-        let (listener, resolved, ipc_path) = match Endpoint::parse(endpoint)? {
+        let bound = self.open_listener(endpoint, &net);
+        let (listener, resolved, ipc_path) = match bound {
+            Ok(Some(b)) => b,
+            Ok(None) => return self.bind_inproc(id, endpoint, endpoint_name(endpoint)),
+            Err(e) => {
+                let errno = e.to_raw() as u32;
+                self.shared.monitor.emit(crate::monitor::SocketEvent::BindFailed, errno, endpoint);
+                return Err(e);
+            }
+        };
+        self.shared.monitor.emit(crate::monitor::SocketEvent::Listening, listener.raw_fd() as u32, &resolved);
+        let io = self.ctx.choose_io();
+        let cfg = Arc::new(self.conn_config());
+        let socket = self.shared.clone();
+        io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
+        tracing::debug!(endpoint = %resolved, "bound");
+        self.last_endpoint = resolved.clone();
+        let kind = EndpointKind::Listener { io, ipc_path };
+        self.endpoints.push(EndpointRec { id, requested: endpoint.to_owned(), resolved, kind });
+        Ok(())
+    }
+
+    /// Binds a tcp or ipc listener; `None` for inproc.
+    fn open_listener(
+        &self,
+        endpoint: &str,
+        net: &NetConfig,
+    ) -> Result<Option<(Listener, String, Option<PathBuf>)>> {
+        Ok(Some(match Endpoint::parse(endpoint)? {
             Endpoint::Tcp { host, port } => {
                 let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
-                let l = tcp::bind(addr, &net).map_err(|e| Error::from_bind(e, endpoint))?;
+                let l = tcp::bind(addr, net).map_err(|e| Error::from_bind(e, endpoint))?;
                 let resolved = tcp_text(l.local_addr()?);
                 (Listener::Tcp(l), resolved, None)
             }
@@ -55,17 +83,8 @@ impl SocketCore {
                 };
                 (Listener::Unix(l), addr.text(), path)
             }
-            Endpoint::Inproc(name) => return self.bind_inproc(id, endpoint, name),
-        };
-        let io = self.ctx.choose_io();
-        let cfg = Arc::new(self.conn_config());
-        let socket = self.shared.clone();
-        io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
-        tracing::debug!(endpoint = %resolved, "bound");
-        self.last_endpoint = resolved.clone();
-        let kind = EndpointKind::Listener { io, ipc_path };
-        self.endpoints.push(EndpointRec { id, requested: endpoint.to_owned(), resolved, kind });
-        Ok(())
+            Endpoint::Inproc(_) => return Ok(None),
+        }))
     }
 
     pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
@@ -236,6 +255,10 @@ impl SocketCore {
             subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB),
         }
     }
+}
+
+fn endpoint_name(endpoint: &str) -> String {
+    endpoint.trim_start_matches("inproc://").to_owned()
 }
 
 fn hwm(v: i32) -> u64 {

@@ -49,6 +49,8 @@ pub(crate) enum SocketCmd {
 /// The part of a socket other threads may touch.
 pub(crate) struct SocketShared {
     pub(crate) signal: Arc<Signal>,
+    /// Where connection events go (`Socket::monitor`).
+    pub(crate) monitor: crate::monitor::MonitorSlot,
     mailbox: Mutex<Mailbox>,
     pending: AtomicBool,
 }
@@ -60,8 +62,18 @@ struct Mailbox {
 }
 
 impl SocketShared {
-    fn new() -> SocketShared {
-        SocketShared { signal: Arc::default(), mailbox: Mutex::default(), pending: AtomicBool::new(false) }
+    pub(crate) fn new() -> SocketShared {
+        SocketShared {
+            signal: Arc::default(),
+            monitor: Default::default(),
+            mailbox: Mutex::default(),
+            pending: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes every posted command (for mailboxes that no socket core reads).
+    pub(crate) fn take_commands(&self) -> Vec<SocketCmd> {
+        self.take()
     }
 
     /// Delivers a command and wakes the socket. Fails (returning it) once the socket closed.
@@ -156,8 +168,18 @@ impl Socket {
         Ok(Socket { core: RefCell::new(core) })
     }
 
-    fn core(&self) -> std::cell::RefMut<'_, SocketCore> {
+    pub(crate) fn core(&self) -> std::cell::RefMut<'_, SocketCore> {
         self.core.borrow_mut()
+    }
+}
+
+impl SocketCore {
+    pub(crate) fn shared(&self) -> &Arc<SocketShared> {
+        &self.shared
+    }
+
+    pub(crate) fn context(&self) -> &Arc<ContextInner> {
+        &self.ctx
     }
 }
 
@@ -298,6 +320,9 @@ impl SocketCore {
 
 impl Drop for SocketCore {
     fn drop(&mut self) {
+        if let Some((name, id)) = self.shared.monitor.stop() {
+            self.ctx.inproc.unbind(&name, id);
+        }
         for cmd in self.shared.close() {
             if let SocketCmd::Attach { mut end, .. } = cmd {
                 end.close(0);

@@ -1,11 +1,13 @@
 //! [`Signal`]: how a socket's user thread sleeps until one of its pipes or its mailbox changes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::pipe::Wake;
+use crate::sys::EventFd;
 
 /// A sticky wake-up flag: a wake that arrives before the wait is not lost.
 #[derive(Default)]
@@ -14,9 +16,29 @@ pub(crate) struct Signal {
     cond: Condvar,
     /// Counts wakes, so a socket can tell cheaply whether anything happened since it looked.
     generation: AtomicU64,
+    /// Made on demand (`ZMQ_FD`): readable after a wake, for outside event loops.
+    fd: OnceLock<EventFd>,
 }
 
 impl Signal {
+    /// The readiness descriptor, created on first use (and signalled once, so the caller
+    /// looks at the socket's events at least once).
+    pub(crate) fn fd(&self) -> std::io::Result<&EventFd> {
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd);
+        }
+        let fd = EventFd::new()?;
+        fd.signal();
+        Ok(self.fd.get_or_init(|| fd))
+    }
+
+    /// Clears the descriptor's readiness before the socket's events are examined.
+    pub(crate) fn drain_fd(&self) {
+        if let Some(fd) = self.fd.get() {
+            fd.drain();
+        }
+    }
+
     /// How many wakes happened so far.
     #[inline]
     pub(crate) fn generation(&self) -> u64 {
@@ -47,6 +69,10 @@ impl Wake for Signal {
         if !*raised {
             *raised = true;
             self.cond.notify_one();
+        }
+        drop(raised);
+        if let Some(fd) = self.fd.get() {
+            fd.signal();
         }
     }
 }

@@ -137,6 +137,15 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
+    /// The listening descriptor (for monitor events).
+    pub(crate) fn raw_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l) => l.as_raw_fd(),
+        }
+    }
+
     /// Accepts one pending connection; returns the stream and the peer's address as text.
     pub(crate) fn accept(&self, cfg: &NetConfig) -> io::Result<(Stream, String)> {
         match self {

@@ -1,0 +1,125 @@
+//! [`poll`]: wait on many sockets and raw file descriptors, level-triggered, like `zmq_poll`.
+//!
+//! Each socket also has a readiness descriptor ([`Socket::get_fd`], like `ZMQ_FD`) so it can
+//! sit inside mio, tokio or any other event loop. That descriptor is **edge-triggered**: it
+//! becomes readable when the socket's state *may* have changed. After it fires, call
+//! [`Socket::get_events`] and keep receiving (or sending) with `DONTWAIT` until the event you
+//! want is gone; only then wait on the descriptor again. `get_events` itself re-arms it.
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::socket::{Socket, POLLIN, POLLOUT};
+use crate::sys;
+
+/// `revents` bit for a raw descriptor in error.
+pub const POLLERR: i16 = 4;
+
+/// One thing to wait on: a socket or a raw file descriptor.
+pub struct PollItem<'a> {
+    socket: Option<&'a Socket>,
+    fd: RawFd,
+    events: i16,
+    revents: i16,
+}
+
+impl<'a> PollItem<'a> {
+    /// Waits on a raw descriptor for [`POLLIN`] and/or [`POLLOUT`].
+    pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'a> {
+        PollItem { socket: None, fd, events, revents: 0 }
+    }
+
+    /// The events that were ready when [`poll`] returned.
+    pub fn get_revents(&self) -> i16 {
+        self.revents
+    }
+
+    /// Whether [`POLLIN`] is ready.
+    pub fn is_readable(&self) -> bool {
+        self.revents & POLLIN != 0
+    }
+
+    /// Whether [`POLLOUT`] is ready.
+    pub fn is_writable(&self) -> bool {
+        self.revents & POLLOUT != 0
+    }
+
+    /// Whether a raw descriptor reported an error.
+    pub fn is_error(&self) -> bool {
+        self.revents & POLLERR != 0
+    }
+}
+
+impl Socket {
+    /// A poll item for this socket, waiting for `events` ([`POLLIN`] | [`POLLOUT`]).
+    pub fn as_poll_item(&self, events: i16) -> PollItem<'_> {
+        PollItem { socket: Some(self), fd: -1, events, revents: 0 }
+    }
+}
+
+/// Waits until at least one item is ready or `timeout_ms` passes (-1 = forever, 0 = check
+/// only). Returns how many items are ready; their `revents` say which events.
+pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
+    let deadline = u64::try_from(timeout_ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms));
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(items.len());
+    loop {
+        let mut ready = 0;
+        fds.clear();
+        for item in items.iter_mut() {
+            item.revents = 0;
+            let (fd, events) = match item.socket {
+                Some(socket) => {
+                    item.revents = socket.get_events()? & item.events;
+                    (socket.get_fd()?, libc::POLLIN)
+                }
+                None => (item.fd, to_libc(item.events)),
+            };
+            ready += i32::from(item.revents != 0);
+            fds.push(libc::pollfd { fd, events, revents: 0 });
+        }
+        let wait_ms = match (ready, deadline) {
+            (0, None) => -1,
+            (0, Some(d)) => {
+                d.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32
+            }
+            _ => 0,
+        };
+        sys::poll(&mut fds, wait_ms)?;
+        for (item, pfd) in items.iter_mut().zip(&fds) {
+            if item.socket.is_none() {
+                item.revents = from_libc(pfd.revents) & (item.events | POLLERR);
+                ready += i32::from(item.revents != 0);
+            }
+        }
+        let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+        if ready > 0 || timed_out {
+            return Ok(ready);
+        }
+    }
+}
+
+fn to_libc(events: i16) -> i16 {
+    let mut out = 0;
+    if events & POLLIN != 0 {
+        out |= libc::POLLIN;
+    }
+    if events & POLLOUT != 0 {
+        out |= libc::POLLOUT;
+    }
+    out
+}
+
+fn from_libc(revents: i16) -> i16 {
+    let mut out = 0;
+    if revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+        out |= POLLIN;
+    }
+    if revents & libc::POLLOUT != 0 {
+        out |= POLLOUT;
+    }
+    if revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+        out |= POLLERR;
+    }
+    out
+}
