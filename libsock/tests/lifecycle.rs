@@ -45,11 +45,7 @@ fn linger_zero_never_hangs_even_without_a_peer() {
         pull.set_linger(0).unwrap();
         pull.bind("tcp://127.0.0.1:*").unwrap();
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
 
 #[test]
@@ -63,10 +59,7 @@ fn positive_linger_gives_up_after_its_time() {
         push.send("never delivered", 0).unwrap();
     }
     let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(150) && took < Duration::from_secs(2),
-        "took {took:?}"
-    );
+    assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(2), "took {took:?}");
 }
 
 #[test]
@@ -100,10 +93,7 @@ fn unbind_frees_the_port_and_unknown_endpoints_are_errors() {
         assert!(Instant::now() < deadline, "port not freed by unbind");
         std::thread::sleep(ms(10));
     }
-    assert!(matches!(
-        a.unbind("tcp://127.0.0.1:1"),
-        Err(Error::NoSuchEndpoint(_))
-    ));
+    assert!(matches!(a.unbind("tcp://127.0.0.1:1"), Err(Error::NoSuchEndpoint(_))));
     assert!(matches!(a.disconnect(&ep), Err(Error::NoSuchEndpoint(_))));
 }
 
@@ -115,10 +105,7 @@ fn disconnect_stops_delivery_to_that_peer() {
     let p2 = socket(&ctx, PULL);
     p1.bind(&scratch_endpoint("tcp")).unwrap();
     p2.bind(&scratch_endpoint("tcp")).unwrap();
-    let (e1, e2) = (
-        p1.get_last_endpoint().unwrap(),
-        p2.get_last_endpoint().unwrap(),
-    );
+    let (e1, e2) = (p1.get_last_endpoint().unwrap(), p2.get_last_endpoint().unwrap());
     push.connect(&e1).unwrap();
     push.connect(&e2).unwrap();
     push.disconnect(&e1).unwrap();
@@ -177,10 +164,7 @@ fn pair_refuses_a_second_peer() {
     a.set_rcvtimeo(200).unwrap();
     b.send("b again", 0).unwrap();
     assert_eq!(a.recv_bytes(0).unwrap(), b"b again");
-    assert!(
-        a.recv_bytes(0).is_err(),
-        "a second PAIR peer must not get through"
-    );
+    assert!(a.recv_bytes(0).is_err(), "a second PAIR peer must not get through");
     a.send("reply", 0).unwrap();
     assert_eq!(b.recv_bytes(0).unwrap(), b"reply");
 }
@@ -205,13 +189,7 @@ fn ipv6_loopback_and_wildcard() {
     let any = socket(&ctx, PULL);
     any.set_ipv6(true).unwrap();
     any.bind("tcp://*:*").unwrap();
-    let port = any
-        .get_last_endpoint()
-        .unwrap()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_string();
+    let port = any.get_last_endpoint().unwrap().rsplit(':').next().unwrap().to_string();
     let v4 = socket(&ctx, PUSH);
     v4.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
     v4.send("v4", 0).unwrap();
@@ -226,10 +204,7 @@ fn inproc_bind_twice_is_refused_and_wrong_types_are_rejected() {
     let b = socket(&ctx, PULL);
     assert!(matches!(b.bind("inproc://dup"), Err(Error::AddrInUse(_))));
     let c = socket(&ctx, PULL);
-    assert!(matches!(
-        c.connect("inproc://dup"),
-        Err(Error::InvalidArgument(_))
-    ));
+    assert!(matches!(c.connect("inproc://dup"), Err(Error::InvalidArgument(_))));
 }
 
 #[test]

@@ -29,19 +29,11 @@ fn multipart_arrives_whole_and_in_order() {
         let push = socket(&ctx, PUSH);
         pair_up(&pull, &push, transport);
         for i in 0..100 {
-            push.send_multipart([format!("a{i}"), String::new(), "x".repeat(i * 100)], 0)
-                .unwrap();
+            push.send_multipart([format!("a{i}"), String::new(), "x".repeat(i * 100)], 0).unwrap();
         }
         for i in 0..100 {
             let parts = pull.recv_multipart(0).unwrap();
-            assert_eq!(
-                parts,
-                vec![
-                    format!("a{i}").into_bytes(),
-                    vec![],
-                    "x".repeat(i * 100).into_bytes()
-                ]
-            );
+            assert_eq!(parts, vec![format!("a{i}").into_bytes(), vec![], "x".repeat(i * 100).into_bytes()]);
         }
     }
 }
@@ -97,10 +89,7 @@ fn dontwait_and_timeouts_report_eagain() {
     // No peer: PUSH blocks, so DONTWAIT fails.
     assert!(matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)));
     assert!(matches!(pull.send("x", 0), Err(Error::NotSupported)));
-    assert!(matches!(
-        push.recv_bytes(DONTWAIT),
-        Err(Error::NotSupported)
-    ));
+    assert!(matches!(push.recv_bytes(DONTWAIT), Err(Error::NotSupported)));
 }
 
 #[test]

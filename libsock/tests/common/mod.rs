@@ -12,11 +12,9 @@ pub fn scratch_endpoint(transport: &str) -> String {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     match transport {
         "tcp" => "tcp://127.0.0.1:*".to_string(),
-        "ipc" => format!(
-            "ipc://{}/libsock-test-{}-{n}.ipc",
-            std::env::temp_dir().display(),
-            std::process::id()
-        ),
+        "ipc" => {
+            format!("ipc://{}/libsock-test-{}-{n}.ipc", std::env::temp_dir().display(), std::process::id())
+        }
         "inproc" => format!("inproc://test-{n}"),
         other => panic!("unknown transport {other}"),
     }
