@@ -77,6 +77,7 @@ impl SocketShared {
     }
 
     /// Delivers a command and wakes the socket. Fails (returning it) once the socket closed.
+    #[allow(clippy::result_large_err)] // The caller needs the pipe end back to close it.
     pub(crate) fn post(&self, cmd: SocketCmd) -> std::result::Result<(), SocketCmd> {
         let mut mb = self.mailbox.lock();
         if mb.closed {

@@ -77,9 +77,7 @@ mod tests {
 
     #[test]
     fn keepalive_and_nodelay_are_applied() {
-        let mut o = Options::default();
-        o.tcp_keepalive = 1;
-        o.tcp_keepalive_idle = 30;
+        let o = Options { tcp_keepalive: 1, tcp_keepalive_idle: 30, ..Default::default() };
         let cfg = NetConfig::from_options(&o);
         let listener = bind("127.0.0.1:0".parse().unwrap(), &cfg).unwrap();
         let addr = listener.local_addr().unwrap();
