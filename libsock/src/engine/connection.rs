@@ -276,7 +276,10 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
-            let want = session.wanted().saturating_sub(link.rbuf.len()).clamp(READ_CHUNK, READ_MAX);
+            // Large frames: read several at once, so one buffer (one allocation) holds them all.
+            let wanted = session.wanted();
+            let chunk = if wanted > READ_CHUNK { wanted.saturating_mul(4) } else { READ_CHUNK };
+            let want = wanted.saturating_sub(link.rbuf.len()).max(chunk).min(READ_MAX);
             match sys::read_into(link.stream.as_fd(), &mut link.rbuf, want) {
                 Ok(0) => return Err(Down::Closed),
                 Ok(_) => session.received(),
