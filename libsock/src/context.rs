@@ -1,12 +1,14 @@
 //! [`Context`]: owns the I/O threads and the inproc namespace that sockets share.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
 
 use crate::engine::{EndpointId, IoShared, IoThread};
 use crate::error::{Error, Result};
 use crate::socket::inproc::InprocRegistry;
-use crate::socket::Socket;
+use crate::socket::{Socket, SocketShared};
 use crate::socket_type::SocketType;
 
 /// A set of I/O threads and an inproc namespace; every socket belongs to one context.
@@ -31,6 +33,10 @@ pub(crate) struct ContextInner {
     next_io: AtomicUsize,
     next_endpoint: AtomicU64,
     pub(crate) inproc: InprocRegistry,
+    /// Set by [`Context::shutdown`]: every socket operation fails with ETERM from then on.
+    terminated: AtomicBool,
+    /// Every socket made here, to wake blocked ones on shutdown.
+    sockets: Mutex<Vec<Weak<SocketShared>>>,
 }
 
 impl Context {
@@ -53,6 +59,8 @@ impl Context {
             next_io: AtomicUsize::new(0),
             next_endpoint: AtomicU64::new(1),
             inproc: InprocRegistry::default(),
+            terminated: AtomicBool::new(false),
+            sockets: Mutex::new(Vec::new()),
         };
         Ok(Context { inner: Arc::new(inner) })
     }
@@ -60,6 +68,16 @@ impl Context {
     /// Creates a socket of the given type.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         Socket::new(self.inner.clone(), kind)
+    }
+
+    /// Makes every blocking and future operation on this context's sockets fail with
+    /// [`Error::ContextTerminated`] (`ETERM`), waking threads blocked in them, like
+    /// `zmq_ctx_shutdown`. Sockets must still be dropped; the context ends after that.
+    pub fn shutdown(&self) {
+        self.inner.terminated.store(true, Ordering::Release);
+        for socket in self.inner.sockets.lock().iter().filter_map(Weak::upgrade) {
+            crate::pipe::Wake::wake(&*socket.signal);
+        }
     }
 
     /// How many I/O threads this context runs.
@@ -79,6 +97,19 @@ impl ContextInner {
     pub(crate) fn choose_io(&self) -> Arc<IoShared> {
         let i = self.next_io.fetch_add(1, Ordering::Relaxed) % self.io.len();
         self.io[i].shared().clone()
+    }
+
+    /// Whether [`Context::shutdown`] was called.
+    #[inline]
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
+    /// Remembers a new socket so shutdown can wake it.
+    pub(crate) fn register(&self, socket: &Arc<SocketShared>) {
+        let mut sockets = self.sockets.lock();
+        sockets.retain(|w| w.strong_count() > 0);
+        sockets.push(Arc::downgrade(socket));
     }
 
     pub(crate) fn next_endpoint_id(&self) -> EndpointId {

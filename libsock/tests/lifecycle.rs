@@ -219,3 +219,21 @@ fn many_sockets_and_contexts_close_cleanly() {
         assert_eq!(pull.recv_bytes(0).unwrap(), b"x");
     }
 }
+
+#[test]
+fn shutdown_wakes_blocked_sockets_with_eterm() {
+    let ctx = Context::new();
+    let pull = ctx.socket(PULL).unwrap();
+    pull.set_linger(0).unwrap();
+    pull.bind("inproc://shutdown").unwrap();
+    let blocked = std::thread::spawn(move || {
+        let err = pull.recv_bytes(0).unwrap_err();
+        (err.to_raw(), matches!(err, Error::ContextTerminated))
+    });
+    std::thread::sleep(ms(50));
+    ctx.shutdown();
+    assert_eq!(blocked.join().unwrap(), (libsock::ETERM, true));
+    let push = ctx.socket(PUSH).unwrap();
+    assert!(matches!(push.connect("inproc://x"), Err(Error::ContextTerminated)));
+    assert!(matches!(push.send("x", DONTWAIT), Err(Error::ContextTerminated)));
+}

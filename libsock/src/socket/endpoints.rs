@@ -37,6 +37,7 @@ pub(crate) enum EndpointKind {
 
 impl SocketCore {
     pub(super) fn bind(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
         let id = self.ctx.next_endpoint_id();
         let net = NetConfig::from_options(&self.options);
         let bound = self.open_listener(endpoint, &net);
@@ -88,6 +89,7 @@ impl SocketCore {
     }
 
     pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
         let id = self.ctx.next_endpoint_id();
         // CONNECT_ROUTING_ID applies to this one connect only.
         let connect_id = std::mem::take(&mut self.options.connect_routing_id);

@@ -166,6 +166,7 @@ impl Socket {
             seen_generation: 0,
             pending_connect_id: None,
         };
+        core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })
     }
 
@@ -189,6 +190,7 @@ impl SocketCore {
     fn send(&mut self, mut msg: Message, dontwait: bool) -> Result<()> {
         let mut deadline = None;
         loop {
+            self.check_alive()?;
             self.process_commands();
             let result = self.routing.send(msg, &mut self.pipes);
             let reaped = self.reap();
@@ -208,6 +210,7 @@ impl SocketCore {
     fn recv(&mut self, dontwait: bool) -> Result<Message> {
         let mut deadline = None;
         loop {
+            self.check_alive()?;
             self.process_commands();
             let result = self.routing.recv(&mut self.pipes);
             let reaped = self.reap();
@@ -222,6 +225,14 @@ impl SocketCore {
             }
             self.wait(dontwait, self.options.rcvtimeo, &mut deadline)?;
         }
+    }
+
+    #[inline]
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        if self.ctx.is_terminated() {
+            return Err(Error::ContextTerminated);
+        }
+        Ok(())
     }
 
     /// Sleeps until something changes, or fails with WouldBlock / TimedOut.
