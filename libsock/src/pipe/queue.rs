@@ -22,6 +22,9 @@ pub(crate) trait Wake: Send + Sync {
     fn wake(&self);
 }
 
+/// A reader publishes its progress at least this often (in messages).
+const PUBLISH_EVERY: u64 = 32;
+
 struct Shared {
     state: Mutex<State>,
     /// Whole messages the reader has consumed. Written only by the reader.
@@ -65,7 +68,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         cached_read: 0,
         hwm,
     };
-    let reader = Reader { shared, local: VecDeque::new(), read: 0, terminated: false };
+    let reader = Reader { shared, local: VecDeque::new(), read: 0, published: 0, terminated: false };
     (writer, reader)
 }
 
@@ -136,6 +139,30 @@ impl Writer {
         self.pending.truncate(self.complete);
     }
 
+    /// Writes a whole single-frame message and publishes it: the sockets' fast path (one
+    /// short lock, no staging).
+    #[inline]
+    pub(crate) fn send_one(&mut self, msg: Message) {
+        debug_assert!(!msg.get_more());
+        if !self.pending.is_empty() {
+            self.write(msg);
+            self.flush();
+            return;
+        }
+        self.written += 1;
+        let mut st = self.shared.state.lock();
+        if self.shared.reader_closed.load(Ordering::Relaxed) {
+            return;
+        }
+        st.frames.push_back(msg);
+        if st.reader_parked {
+            st.reader_parked = false;
+            if let Some(w) = &st.reader_waker {
+                w.wake();
+            }
+        }
+    }
+
     /// True while a multipart message is half written.
     pub(crate) fn in_message(&self) -> bool {
         self.pending.len() > self.complete
@@ -181,6 +208,8 @@ pub(crate) struct Reader {
     /// The batch taken from the writer, popped without locking.
     local: VecDeque<Message>,
     read: u64,
+    /// The last value stored in `Shared::read`.
+    published: u64,
     terminated: bool,
 }
 
@@ -195,7 +224,14 @@ impl Reader {
         let msg = self.local.pop_front()?;
         if !msg.get_more() {
             self.read += 1;
-            self.publish_read();
+            // Tell the writer how far we got in batches, at once if it waits for room, and
+            // always when the batch is used up (so a waiting writer is never left stale).
+            if self.read - self.published >= PUBLISH_EVERY
+                || self.local.is_empty()
+                || self.shared.writer_waiting.load(Ordering::Relaxed)
+            {
+                self.publish_read();
+            }
         }
         Some(msg)
     }
@@ -260,7 +296,8 @@ impl Reader {
     }
 
     #[inline]
-    fn publish_read(&self) {
+    fn publish_read(&mut self) {
+        self.published = self.read;
         self.shared.read.store(self.read, Ordering::SeqCst);
         if self.shared.writer_waiting.load(Ordering::SeqCst)
             && self.shared.writer_waiting.swap(false, Ordering::SeqCst)

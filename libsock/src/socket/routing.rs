@@ -142,11 +142,11 @@ impl LoadBalancer {
             let id = self.pipes[self.current];
             let end = pipes.end(id);
             if end.tx.can_write() {
-                end.tx.write(msg);
                 if more {
+                    end.tx.write(msg);
                     self.locked = Some(id);
                 } else {
-                    end.tx.flush();
+                    end.tx.send_one(msg);
                     self.current += 1;
                 }
                 return Ok(());
