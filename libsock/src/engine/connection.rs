@@ -361,20 +361,37 @@ impl Connection {
         }
         let reconnected = self.handshakes > 0;
         self.handshakes += 1;
-        if let Some(p) = &mut self.pipe {
-            if reconnected && self.cfg.subscriptions_as_commands {
-                // The socket resends every subscription on PeerReady; whatever was queued
-                // while disconnected would duplicate them (libzmq's "hiccup").
-                p.rx.discard_all();
-            }
-            let _ = self.socket.post(SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected });
+        let sub_version = self.send_subscriptions()?;
+        if self.pipe.is_some() {
+            let cmd = SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected, sub_version };
+            let _ = self.socket.post(cmd);
             return Ok(());
         }
         let (ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
         self.pipe = Some(ours);
-        let cmd = SocketCmd::Attach { end: theirs, peer, endpoint: self.endpoint };
+        let cmd =
+            SocketCmd::Attach { end: theirs, peer, endpoint: self.endpoint, sub_version: Some(sub_version) };
         self.socket.post(cmd).map_err(|_| Down::SocketGone)
+    }
+
+    /// A subscriber's topics go out first, from the I/O thread: a new or returning publisher
+    /// must not wait for the application to touch the socket. Subscription messages still
+    /// queued from before are stale (the snapshot covers them) and are dropped; the socket
+    /// sends the changes made after the returned snapshot version.
+    fn send_subscriptions(&mut self) -> Result<u64, Down> {
+        if !self.cfg.subscriptions_as_commands {
+            return Ok(0);
+        }
+        if let Some(p) = &mut self.pipe {
+            p.rx.retain_queued(|m| subscription(m, true).is_none());
+        }
+        let session = self.link.as_mut().and_then(|l| l.session.as_mut()).ok_or(Down::Closed)?;
+        let snapshot = self.socket.subscriptions.lock();
+        for topic in &snapshot.topics {
+            session.send_subscription(true, topic);
+        }
+        Ok(snapshot.version)
     }
 
     fn pump_out(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {

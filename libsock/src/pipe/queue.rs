@@ -236,9 +236,26 @@ impl Reader {
         Some(msg)
     }
 
-    /// Reads and drops everything published so far.
-    pub(crate) fn discard_all(&mut self) {
-        while self.read().is_some() {}
+    /// Drops queued single-frame messages for which `keep` is false, without counting
+    /// anything as read by the user (the writer's HWM view is unchanged).
+    pub(crate) fn retain_queued(&mut self, keep: impl Fn(&Message) -> bool) {
+        {
+            let mut st = self.shared.state.lock();
+            self.local.extend(st.frames.drain(..));
+        }
+        let before = self.local.len();
+        let mut prev_more = false;
+        self.local.retain(|m| {
+            let whole = !prev_more && !m.get_more();
+            prev_more = m.get_more();
+            !whole || keep(m)
+        });
+        // Dropped messages were never read: account for them so HWM stays right.
+        let dropped = (before - self.local.len()) as u64;
+        if dropped > 0 {
+            self.read += dropped;
+            self.publish_read();
+        }
     }
 
     /// Whether a frame can be read now (parks the reader when not).

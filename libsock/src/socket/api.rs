@@ -149,6 +149,9 @@ impl Socket {
             if b.first() == Some(&0) {
                 return Err(Error::invalid("routing ids starting with a zero byte are reserved"));
             }
+            if b.is_empty() {
+                return Err(Error::invalid("a routing id is 1 to 255 bytes"));
+            }
         }
         let mut core = self.core();
         core.options.set(option, value)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::SocketCore;
+use super::{PipeOrigin, SocketCore};
 use crate::codec::null::PeerInfo;
 use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared};
 use crate::error::{Error, Result};
@@ -115,7 +115,7 @@ impl SocketCore {
             None
         } else {
             let (ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
-            self.attach(ours, None, Some(id), false);
+            self.attach(ours, None, Some(id), PipeOrigin::Dialer);
             Some(theirs)
         };
         self.pending_connect_id = None;
@@ -189,7 +189,7 @@ impl SocketCore {
                 );
                 continue;
             }
-            self.attach(p.end, Some(p.peer), Some(id), true);
+            self.attach(p.end, Some(p.peer), Some(id), PipeOrigin::Inproc);
         }
         self.last_endpoint = endpoint.to_owned();
         let kind = EndpointKind::InprocBound { name };
@@ -205,7 +205,7 @@ impl SocketCore {
     fn connect_inproc(&mut self, id: EndpointId, endpoint: &str, name: String) -> Result<()> {
         let (end, peer) =
             self.ctx.inproc.connect(&name, self.me(), hwm(self.options.sndhwm), hwm(self.options.rcvhwm))?;
-        self.attach(end, peer, Some(id), true);
+        self.attach(end, peer, Some(id), PipeOrigin::Inproc);
         self.last_endpoint = endpoint.to_owned();
         let kind = EndpointKind::InprocConnected;
         self.endpoints.push(EndpointRec {

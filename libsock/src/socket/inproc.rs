@@ -87,7 +87,12 @@ impl InprocRegistry {
                 let (ours, theirs) = pipe(sum_hwm(sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, rcvhwm));
                 let peer = b.me.clone();
                 // A binder that closed meanwhile hands the end back; dropping it closes the pipe.
-                let _ = b.shared.post(SocketCmd::Attach { end: theirs, peer: me, endpoint: b.id });
+                let _ = b.shared.post(SocketCmd::Attach {
+                    end: theirs,
+                    peer: me,
+                    endpoint: b.id,
+                    sub_version: None,
+                });
                 Ok((ours, Some(peer)))
             }
             Some(Slot::Waiting(list)) => {

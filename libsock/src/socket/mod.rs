@@ -39,11 +39,21 @@ use signal::Signal;
 /// Commands posted to a socket by I/O threads and inproc peers.
 pub(crate) enum SocketCmd {
     /// A new peer is connected through this pipe end.
-    Attach { end: PipeEnd, peer: PeerInfo, endpoint: EndpointId },
+    /// `sub_version`: the subscription snapshot the engine already sent (SUB/XSUB); `None`
+    /// for an inproc peer (no engine).
+    Attach { end: PipeEnd, peer: PeerInfo, endpoint: EndpointId, sub_version: Option<u64> },
     /// A pipe made at connect time has finished its handshake.
-    PeerReady { endpoint: EndpointId, peer: PeerInfo, reconnected: bool },
+    PeerReady { endpoint: EndpointId, peer: PeerInfo, reconnected: bool, sub_version: u64 },
     /// The connection behind a connect-time pipe broke; it is reconnecting.
     PeerLost { endpoint: EndpointId },
+}
+
+/// A subscriber's current topics and a version bumped by every change, so a pipe that
+/// receives a snapshot at version `v` can then be sent exactly the changes after `v`.
+#[derive(Default)]
+pub(crate) struct SubscriptionSnapshot {
+    pub topics: std::collections::BTreeSet<Vec<u8>>,
+    pub version: u64,
 }
 
 /// The part of a socket other threads may touch.
@@ -51,6 +61,9 @@ pub(crate) struct SocketShared {
     pub(crate) signal: Arc<Signal>,
     /// Where connection events go (`Socket::monitor`).
     pub(crate) monitor: crate::monitor::MonitorSlot,
+    /// SUB/XSUB: the topics subscribed now, which the engine sends at every handshake so
+    /// that subscriptions reach a new or returning publisher without the application's help.
+    pub(crate) subscriptions: Mutex<SubscriptionSnapshot>,
     mailbox: Mutex<Mailbox>,
     pending: AtomicBool,
 }
@@ -66,6 +79,7 @@ impl SocketShared {
         SocketShared {
             signal: Arc::default(),
             monitor: Default::default(),
+            subscriptions: Mutex::default(),
             mailbox: Mutex::default(),
             pending: AtomicBool::new(false),
         }
@@ -101,6 +115,16 @@ impl SocketShared {
         mb.closed = true;
         std::mem::take(&mut mb.cmds)
     }
+}
+
+/// Where a pipe attached to a socket came from.
+pub(crate) enum PipeOrigin {
+    /// Joined directly to another socket.
+    Inproc,
+    /// Made at connect time; its connection (tcp/ipc) is not up yet.
+    Dialer,
+    /// Made by an I/O thread when a handshake completed.
+    Engine { sub_version: u64 },
 }
 
 /// A ZeroMQ-style socket.
@@ -140,14 +164,15 @@ pub(crate) struct SocketCore {
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<ContextInner>, kind: SocketType) -> Result<Socket> {
+        let shared = Arc::new(SocketShared::new());
         let routing: Box<dyn Routing> = match kind {
             SocketType::PAIR => Box::<pair::Pair>::default(),
             SocketType::PUSH => Box::<pipeline::Push>::default(),
             SocketType::PULL => Box::<pipeline::Pull>::default(),
             SocketType::PUB => Box::new(pubsub::Publisher::new(false)),
             SocketType::XPUB => Box::new(pubsub::Publisher::new(true)),
-            SocketType::SUB => Box::new(pubsub::Subscriber::new(false)),
-            SocketType::XSUB => Box::new(pubsub::Subscriber::new(true)),
+            SocketType::SUB => Box::new(pubsub::Subscriber::new(false, shared.clone())),
+            SocketType::XSUB => Box::new(pubsub::Subscriber::new(true, shared.clone())),
             SocketType::REQ => Box::new(reqrep::Req::new()),
             SocketType::REP => Box::new(reqrep::Rep::new()),
             SocketType::DEALER => Box::<reqrep::Dealer>::default(),
@@ -155,7 +180,7 @@ impl Socket {
         };
         let core = SocketCore {
             ctx,
-            shared: Arc::new(SocketShared::new()),
+            shared,
             kind,
             options: Options::default(),
             pipes: Pipes::default(),
@@ -261,10 +286,14 @@ impl SocketCore {
         }
         for cmd in self.shared.take() {
             match cmd {
-                SocketCmd::Attach { end, peer, endpoint } => {
-                    self.attach(end, Some(peer), Some(endpoint), true)
+                SocketCmd::Attach { end, peer, endpoint, sub_version } => {
+                    let origin = match sub_version {
+                        Some(sub_version) => PipeOrigin::Engine { sub_version },
+                        None => PipeOrigin::Inproc,
+                    };
+                    self.attach(end, Some(peer), Some(endpoint), origin)
                 }
-                SocketCmd::PeerReady { endpoint, peer, reconnected } => {
+                SocketCmd::PeerReady { endpoint, peer, reconnected, sub_version } => {
                     let ids: Vec<usize> = self
                         .pipes
                         .slab
@@ -275,6 +304,7 @@ impl SocketCore {
                     for id in ids {
                         self.pipes.slab[id].peer = Some(peer.clone());
                         self.pipes.slab[id].ready = true;
+                        self.pipes.slab[id].sub_version = sub_version;
                         self.routing.peer_ready(id, reconnected, &mut self.pipes);
                     }
                 }
@@ -293,11 +323,17 @@ impl SocketCore {
         end: PipeEnd,
         peer: Option<PeerInfo>,
         endpoint: Option<EndpointId>,
-        ready: bool,
+        origin: PipeOrigin,
     ) {
         end.set_owner(self.shared.signal.clone());
         let connect_id = self.pending_connect_id.take();
-        let id = self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id });
+        let (ready, inproc, sub_version) = match origin {
+            PipeOrigin::Inproc => (true, true, 0),
+            PipeOrigin::Dialer => (false, false, 0),
+            PipeOrigin::Engine { sub_version } => (true, false, sub_version),
+        };
+        let id =
+            self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id, inproc, sub_version });
         if !self.routing.attach(id, &mut self.pipes) {
             self.pipes.slab.remove(id).end.close(0);
         }

@@ -5,12 +5,14 @@
 //! publisher filters with a [`SubscriptionTrie`] and drops for subscribers at their HWM.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::routing::{FairQueue, PipeId, Pipes, Routing, SendError};
 use super::trie::SubscriptionTrie;
 use crate::error::Error;
 use crate::message::Message;
 use crate::options::Options;
+use crate::socket::SocketShared;
 
 /// PUB and XPUB.
 pub(crate) struct Publisher {
@@ -188,10 +190,18 @@ pub(crate) struct Subscriber {
     sending_more: bool,
     /// Frames of a received (matching) multipart message still to come.
     receiving_more: bool,
+    /// Mirrors the subscribed topics for the engine (see `SocketShared::subscriptions`).
+    shared: Arc<SocketShared>,
+    /// Recent subscription messages by version, to bring a pipe from an engine snapshot up to
+    /// date exactly.
+    log: VecDeque<(u64, Message)>,
 }
 
+/// How many subscription changes are kept for catching up new pipes.
+const LOG_LIMIT: usize = 4096;
+
 impl Subscriber {
-    pub(crate) fn new(xsub: bool) -> Subscriber {
+    pub(crate) fn new(xsub: bool, shared: Arc<SocketShared>) -> Subscriber {
         Subscriber {
             xsub,
             subs: SubscriptionTrie::default(),
@@ -199,6 +209,8 @@ impl Subscriber {
             fq: FairQueue::default(),
             sending_more: false,
             receiving_more: false,
+            shared,
+            log: VecDeque::new(),
         }
     }
 
@@ -210,6 +222,42 @@ impl Subscriber {
             if !msg.get_more() {
                 end.tx.flush();
             }
+        }
+    }
+
+    /// Sends a subscription change to every publisher whose connection is up; the others get
+    /// the current set from their engine at the handshake.
+    fn forward(&mut self, topic: &[u8], subscribe: bool, msg: &Message, pipes: &mut Pipes) {
+        let version = {
+            let mut snap = self.shared.subscriptions.lock();
+            if subscribe {
+                snap.topics.insert(topic.to_vec());
+            } else {
+                snap.topics.remove(topic);
+            }
+            snap.version += 1;
+            snap.version
+        };
+        if self.log.len() == LOG_LIMIT {
+            self.log.pop_front();
+        }
+        self.log.push_back((version, msg.clone()));
+        for id in &self.pipes {
+            if pipes.slab[*id].ready {
+                pipes.end(*id).tx.send_one(msg.clone());
+            }
+        }
+    }
+
+    /// Brings a pipe whose engine sent the snapshot at `since` up to date.
+    fn catch_up(&self, id: PipeId, since: u64, pipes: &mut Pipes) {
+        let complete = self.log.front().is_none_or(|(v, _)| *v <= since + 1);
+        if !complete {
+            // Too far behind for the log: resend everything (a publisher ignores repeats).
+            return self.send_all_subscriptions(id, pipes);
+        }
+        for (_, msg) in self.log.iter().filter(|(v, _)| *v > since) {
+            pipes.end(id).tx.send_one(msg.clone());
         }
     }
 
@@ -226,14 +274,15 @@ impl Subscriber {
     fn subscription(&mut self, msg: &Message, pipes: &mut Pipes) -> bool {
         match msg.split_first() {
             Some((1, topic)) if !msg.get_more() => {
+                // Every subscribe is forwarded, as libzmq does (an XPUB_VERBOSE sees each).
                 self.subs.add(topic, 0, true);
-                self.upstream(msg, pipes);
+                self.forward(topic, true, msg, pipes);
                 true
             }
             Some((0, topic)) if !msg.get_more() => {
                 // Forward a cancel only when our last reference to the topic goes.
                 if self.subs.remove(topic, 0) {
-                    self.upstream(msg, pipes);
+                    self.forward(topic, false, msg, pipes);
                 }
                 true
             }
@@ -246,20 +295,22 @@ impl Routing for Subscriber {
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
         self.pipes.push(id);
         self.fq.attach(id);
-        self.send_all_subscriptions(id, pipes);
+        let rec = &pipes.slab[id];
+        if rec.inproc {
+            self.send_all_subscriptions(id, pipes);
+        } else if rec.ready {
+            self.catch_up(id, rec.sub_version, pipes);
+        }
         true
+    }
+
+    fn peer_ready(&mut self, id: PipeId, _reconnected: bool, pipes: &mut Pipes) {
+        self.catch_up(id, pipes.slab[id].sub_version, pipes);
     }
 
     fn detach(&mut self, id: PipeId) {
         self.pipes.retain(|p| *p != id);
         self.fq.detach(id);
-    }
-
-    fn peer_ready(&mut self, id: PipeId, reconnected: bool, pipes: &mut Pipes) {
-        // What was queued for the broken connection was discarded by the engine.
-        if reconnected {
-            self.send_all_subscriptions(id, pipes);
-        }
     }
 
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
@@ -277,7 +328,8 @@ impl Routing for Subscriber {
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
         loop {
             let (msg, _) = self.fq.recv(pipes)?;
-            if self.receiving_more || self.subs.matches_any(&msg) {
+            // SUB filters; XSUB passes everything, as libzmq's does (a proxy relies on it).
+            if self.receiving_more || self.xsub || self.subs.matches_any(&msg) {
                 self.receiving_more = msg.get_more();
                 return Ok(msg);
             }

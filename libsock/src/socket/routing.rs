@@ -29,6 +29,10 @@ pub(crate) struct PipeRec {
     pub ready: bool,
     /// The routing id a ROUTER gives this peer (CONNECT_ROUTING_ID at connect time).
     pub connect_id: Option<bytes::Bytes>,
+    /// Joined directly to another socket (no I/O thread, no handshake).
+    pub inproc: bool,
+    /// SUB/XSUB: the subscription snapshot version the engine sent at the last handshake.
+    pub sub_version: u64,
 }
 
 /// A socket's pipes, plus the ones routing found dead (the core reaps them).
@@ -239,6 +243,8 @@ mod tests {
                 endpoint: None,
                 ready: true,
                 connect_id: None,
+                inproc: true,
+                sub_version: 0,
             }),
             theirs,
         )
