@@ -1,1 +1,21 @@
-//! Devices: proxies and command-line tools built on libsock's public API.
+//! # devices
+//!
+//! Command-line tools and (later) proxies built on libsock.
+//!
+//! - [`sockcat`]: a netcat for ZeroMQ-style sockets; the `sockcat` binary is a thin wrapper
+//!   around [`sockcat::main`].
+//!
+//! ## Rules
+//!
+//! - This crate uses only libsock's public API, like any application would: no private hooks,
+//!   so whatever works here works for users too.
+//! - No unsafe code; the binaries stay thin and the logic lives in modules with unit tests.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod sockcat;
+
+/// The README's Rust examples, compiled and run as doctests so the front door stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
