@@ -127,8 +127,15 @@ impl Routing for Router {
                     // A lone routing id with no body: nothing to send.
                     return Ok(());
                 }
-                self.out = match self.by_id.get(&*msg) {
-                    Some(&p) if pipes.end(p).tx.can_write() => Out::To(p),
+                let mut target = self.by_id.get(&*msg).copied();
+                if let Some(p) = target.filter(|p| pipes.end(*p).tx.is_reader_gone()) {
+                    // The peer left: forget it now rather than when a receive notices.
+                    self.forget(p);
+                    pipes.mark_dead(p);
+                    target = None;
+                }
+                self.out = match target {
+                    Some(p) if pipes.end(p).tx.can_write() => Out::To(p),
                     Some(_) if self.mandatory => return Err(SendError::Again(msg)),
                     None if self.mandatory => return Err(SendError::Fail(Error::HostUnreachable)),
                     _ => Out::Drop,

@@ -136,6 +136,8 @@ impl LoadBalancer {
             if !more {
                 end.tx.flush();
                 self.locked = None;
+                // The next message goes to the next peer, as after a single-frame one.
+                self.current += 1;
             }
             return Ok(());
         }
@@ -291,6 +293,22 @@ mod tests {
         pa.close(0);
         assert!(matches!(lb.send(frame("w", false), &mut pipes), Err(SendError::Again(_))));
         assert_eq!(pipes.dead.len(), 2);
+    }
+
+    #[test]
+    fn multipart_messages_rotate_too() {
+        let mut pipes = Pipes::default();
+        let mut lb = LoadBalancer::default();
+        let (a, mut pa) = add(&mut pipes, 0);
+        let (b, mut pb) = add(&mut pipes, 0);
+        lb.attach(a);
+        lb.attach(b);
+        for _ in 0..2 {
+            assert!(lb.send(frame("head", true), &mut pipes).is_ok());
+            assert!(lb.send(frame("tail", false), &mut pipes).is_ok());
+        }
+        let count = |p: &mut PipeEnd| std::iter::from_fn(|| p.rx.read()).count();
+        assert_eq!((count(&mut pa), count(&mut pb)), (2, 2));
     }
 
     #[test]
