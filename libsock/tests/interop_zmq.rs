@@ -516,7 +516,7 @@ const BURST: u32 = 100_000;
 
 fn burst_message(i: u32) -> Vec<u8> {
     let mut m = i.to_le_bytes().to_vec();
-    m.extend(std::iter::repeat(i as u8).take((i % 13) as usize));
+    m.extend(std::iter::repeat_n(i as u8, (i % 13) as usize));
     m
 }
 
