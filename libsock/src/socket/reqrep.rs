@@ -175,6 +175,10 @@ impl Routing for Req {
             ReqState::Receiving => {}
             ReqState::Waiting => loop {
                 let Some(pipe) = self.reply_pipe else { return Err(Error::WouldBlock) };
+                // Replies from other peers answer abandoned requests: drop them (as libzmq).
+                for &other in self.lb.pipes().iter().filter(|p| **p != pipe) {
+                    while pipes.end(other).rx.read().is_some() {}
+                }
                 match self.accept_envelope(pipe, pipes) {
                     None if pipes.end(pipe).rx.is_terminated() => {
                         pipes.mark_dead(pipe);

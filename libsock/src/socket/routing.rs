@@ -117,6 +117,11 @@ impl LoadBalancer {
         self.pipes.is_empty()
     }
 
+    /// The attached pipes.
+    pub(crate) fn pipes(&self) -> &[PipeId] {
+        &self.pipes
+    }
+
     /// The pipe the current multipart message is going to.
     pub(crate) fn locked(&self) -> Option<PipeId> {
         self.locked
