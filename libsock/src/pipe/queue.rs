@@ -45,6 +45,16 @@ struct State {
     linger_ms: i32,
 }
 
+/// If the reader parked, unparks it and returns its waker (to call once the lock is gone).
+#[inline]
+fn take_parked(st: &mut State) -> Option<Arc<dyn Wake>> {
+    if !st.reader_parked {
+        return None;
+    }
+    st.reader_parked = false;
+    st.reader_waker.clone()
+}
+
 /// Creates a queue bounded to `hwm` whole messages (0 = unbounded).
 pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
@@ -124,11 +134,11 @@ impl Writer {
             self.pending.drain(..self.complete);
         } else {
             st.frames.extend(self.pending.drain(..self.complete));
-            if st.reader_parked {
-                st.reader_parked = false;
-                if let Some(w) = &st.reader_waker {
-                    w.wake();
-                }
+            let waker = take_parked(&mut st);
+            drop(st);
+            // Woken after unlocking, so the reader does not run straight into our lock.
+            if let Some(w) = waker {
+                w.wake();
             }
         }
         self.complete = 0;
@@ -155,11 +165,10 @@ impl Writer {
             return;
         }
         st.frames.push_back(msg);
-        if st.reader_parked {
-            st.reader_parked = false;
-            if let Some(w) = &st.reader_waker {
-                w.wake();
-            }
+        let waker = take_parked(&mut st);
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 
@@ -319,7 +328,8 @@ impl Reader {
         if self.shared.writer_waiting.load(Ordering::SeqCst)
             && self.shared.writer_waiting.swap(false, Ordering::SeqCst)
         {
-            if let Some(w) = &self.shared.state.lock().writer_waker {
+            let waker = self.shared.state.lock().writer_waker.clone();
+            if let Some(w) = waker {
                 w.wake();
             }
         }

@@ -66,11 +66,12 @@ impl Wake for Signal {
     fn wake(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let mut raised = self.raised.lock();
-        if !*raised {
-            *raised = true;
+        let was_raised = std::mem::replace(&mut *raised, true);
+        drop(raised);
+        // Notified after unlocking, so the sleeper does not wake into a held lock.
+        if !was_raised {
             self.cond.notify_one();
         }
-        drop(raised);
         if let Some(fd) = self.fd.get() {
             fd.signal();
         }
