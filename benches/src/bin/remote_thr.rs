@@ -1,0 +1,27 @@
+//! `remote_thr <connect-to> <message-size> <message-count>`: libsock's build of libzmq's
+//! `remote_thr`. PUSH, connects, sends a fresh message per send, prints nothing, and exits
+//! once everything is delivered (LINGER is forever, as in libzmq).
+
+use benches::perf;
+
+fn main() {
+    let a = perf::args_or_usage(
+        "usage: remote_thr <connect-to> <message-size> <message-count> [<enable_curve>]",
+        3,
+        4,
+    );
+    let size = perf::positive(&a[1], "message size");
+    let count = perf::positive(&a[2], "message count");
+    if a.len() == 4 && perf::atoi(&a[3]) != 0 {
+        perf::fail("zmq_setsockopt", "CURVE is not supported by libsock yet");
+    }
+    let ctx = libsock::Context::new();
+    let s = ctx.socket(libsock::PUSH).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    s.connect(&a[0]).unwrap_or_else(|e| perf::fail("zmq_connect", e));
+    let body = vec![0u8; size];
+    for _ in 0..count {
+        s.send(&body[..], 0).unwrap_or_else(|e| perf::fail("zmq_sendmsg", e));
+    }
+    drop(s);
+    drop(ctx);
+}

@@ -1,0 +1,170 @@
+//! One measurement of one implementation: spawn the workers a pattern needs, choreograph
+//! them, and turn their results into the numbers a table shows.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::proc::Worker;
+use crate::roles::Job;
+use crate::stats::Fields;
+use crate::worker::WorkerArgs;
+use crate::workload::{Impl, Pattern, Transport};
+
+/// How long a worker may take to bind, connect or subscribe.
+const SETUP: Duration = Duration::from_secs(40);
+/// How long a worker may take to exit once told to.
+const EXIT: Duration = Duration::from_secs(15);
+
+/// One cell of a table: a pattern over a transport at a size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cell {
+    /// The workload.
+    pub pattern: Pattern,
+    /// The transport.
+    pub transport: Transport,
+    /// Body size in bytes.
+    pub size: usize,
+}
+
+/// Run parameters shared by every cell.
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    /// Seconds each sender sends.
+    pub secs: f64,
+    /// Messages queued by the memory workload.
+    pub mem_count: u64,
+    /// High water mark for the memory workload.
+    pub mem_hwm: i32,
+    /// Subscribers in the fan-out workload.
+    pub subscribers: usize,
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh endpoint to bind for `transport`.
+fn endpoint(transport: Transport) -> String {
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    match transport {
+        Transport::Tcp => "tcp://127.0.0.1:0".to_string(),
+        Transport::Ipc => format!("ipc:///tmp/libsock-bench-{pid}-{seq}.ipc"),
+        Transport::Inproc => format!("inproc://bench-{seq}"),
+    }
+}
+
+/// Removes the socket file an ipc endpoint left behind.
+struct IpcCleanup(String);
+
+impl Drop for IpcCleanup {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.strip_prefix("ipc://") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Measures `cell` once for `imp`. The fields are the table's numbers:
+/// thr `rate` (msg/s); lat `p50_us`, `p99_us`; pubsub `rate` (msg/s per subscriber),
+/// `delivered` (fraction); mem `send_growth`, `recv_growth` (bytes).
+pub fn measure(imp: Impl, cell: Cell, p: &Params) -> Result<Fields> {
+    let ep = endpoint(cell.transport);
+    let _cleanup = IpcCleanup(ep.clone());
+    let args = WorkerArgs {
+        imp,
+        job: Job::ThrRecv,
+        endpoint: ep,
+        size: cell.size,
+        secs: p.secs,
+        count: p.mem_count,
+        hwm: None,
+        subscribers: p.subscribers,
+    };
+    let run_limit = Duration::from_secs_f64(p.secs * 20.0) + SETUP;
+    match cell.pattern {
+        Pattern::Thr if cell.transport == Transport::Inproc => inproc_thr(args, run_limit),
+        Pattern::Thr => thr(args, run_limit),
+        Pattern::Lat => lat(args, run_limit),
+        Pattern::PubSub => pubsub(args, run_limit),
+        Pattern::Mem => mem(WorkerArgs { hwm: Some(p.mem_hwm), ..args }, run_limit),
+    }
+}
+
+fn with_job(args: &WorkerArgs, job: Job, endpoint: &str) -> WorkerArgs {
+    WorkerArgs { job, endpoint: endpoint.to_string(), ..args.clone() }
+}
+
+fn thr(args: WorkerArgs, limit: Duration) -> Result<Fields> {
+    let mut recv = Worker::spawn(&with_job(&args, Job::ThrRecv, &args.endpoint))?;
+    let ep = recv.expect("READY", SETUP)?;
+    let mut send = Worker::spawn(&with_job(&args, Job::ThrSend, &ep))?;
+    let r = recv.result(limit)?;
+    send.result(limit)?;
+    send.signal()?;
+    send.finish(EXIT)?;
+    recv.finish(EXIT)?;
+    let mut f = Fields::new();
+    f.set("rate", r.get("count")? / r.get("secs")?);
+    Ok(f)
+}
+
+fn inproc_thr(args: WorkerArgs, limit: Duration) -> Result<Fields> {
+    let mut w = Worker::spawn(&with_job(&args, Job::InprocThr, &args.endpoint))?;
+    let r = w.result(limit)?;
+    w.finish(EXIT)?;
+    let mut f = Fields::new();
+    f.set("rate", r.get("a.count")? / r.get("a.secs")?);
+    Ok(f)
+}
+
+fn lat(args: WorkerArgs, limit: Duration) -> Result<Fields> {
+    let mut server = Worker::spawn(&with_job(&args, Job::LatServer, &args.endpoint))?;
+    let ep = server.expect("READY", SETUP)?;
+    let mut client = Worker::spawn(&with_job(&args, Job::LatClient, &ep))?;
+    let r = client.result(limit)?;
+    server.result(limit)?;
+    server.signal()?;
+    client.finish(EXIT)?;
+    server.finish(EXIT)?;
+    let mut f = Fields::new();
+    f.set("p50_us", r.get("p50")? / 1e3).set("p99_us", r.get("p99")? / 1e3).set("count", r.get("count")?);
+    Ok(f)
+}
+
+fn pubsub(args: WorkerArgs, limit: Duration) -> Result<Fields> {
+    let mut publisher = Worker::spawn(&with_job(&args, Job::Pub, &args.endpoint))?;
+    let ep = publisher.expect("READY", SETUP)?;
+    let mut subs = Worker::spawn(&with_job(&args, Job::Sub, &ep))?;
+    subs.expect("READY", SETUP)?;
+    publisher.signal()?;
+    let p = publisher.result(limit)?;
+    let s = subs.result(limit)?;
+    publisher.signal()?;
+    subs.finish(EXIT)?;
+    publisher.finish(EXIT)?;
+    let (received, n) = (s.get("received")?, s.get("subs")?);
+    let secs = s.get("secs")?.max(1e-9);
+    let mut f = Fields::new();
+    f.set("rate", received / n / secs)
+        .set("delivered", received / (n * p.get("sent")?))
+        .set("timeouts", s.get("timeouts")?);
+    Ok(f)
+}
+
+fn mem(args: WorkerArgs, limit: Duration) -> Result<Fields> {
+    let mut recv = Worker::spawn(&with_job(&args, Job::MemRecv, &args.endpoint))?;
+    let ep = recv.expect("READY", SETUP)?;
+    let mut send = Worker::spawn(&with_job(&args, Job::MemSend, &ep))?;
+    recv.expect("READY", SETUP)?;
+    send.signal()?;
+    let s = send.result(limit)?;
+    recv.signal()?;
+    let r = recv.result(limit)?;
+    send.signal()?;
+    recv.finish(EXIT)?;
+    send.finish(EXIT)?;
+    let mut f = Fields::new();
+    f.set("send_growth", s.get("growth")?).set("recv_growth", r.get("growth")?);
+    Ok(f)
+}
