@@ -216,36 +216,34 @@ impl Worker {
     }
 
     fn on_io(&mut self, token: Token, readable: bool, writable: bool, now: Instant) {
-        let accepted = match self.entries.get_mut(token.0) {
-            Some(Entry::Listener(l)) => l.accept_all(),
-            Some(Entry::Conn(_)) => {
-                let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
-                let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else {
-                    return;
-                };
-                let flow = c.on_io(&ctx, readable, writable);
-                self.settle(token, flow);
-                return;
-            }
-            None => return,
-        };
-        let Some(Entry::Listener(l)) = self.entries.get(token.0) else {
-            return;
-        };
-        let (id, cfg, socket, name) = (l.id, l.cfg.clone(), l.socket.clone(), l.name.clone());
-        for (stream, peer) in accepted {
-            let conn = Connection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone(), now);
-            self.add_conn(conn, now);
+        match self.entries.get(token.0) {
+            Some(Entry::Listener(_)) => self.on_acceptable(token, now),
+            Some(Entry::Conn(_)) => self.with_conn(token, now, |c, ctx| c.on_io(ctx, readable, writable)),
+            None => {}
         }
     }
 
-    fn add_conn(&mut self, conn: Connection, now: Instant) {
-        let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
+    fn on_acceptable(&mut self, token: Token, now: Instant) {
+        let Some(Entry::Listener(l)) = self.entries.get_mut(token.0) else { return };
+        let accepted = l.accept_all();
+        let (id, cfg, socket, name) = (l.id, l.cfg.clone(), l.socket.clone(), l.name.clone());
+        for (stream, peer) in accepted {
+            let conn = Connection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone(), now);
+            let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
+            self.with_conn(token, now, |c, ctx| c.start(ctx));
+        }
+    }
+
+    /// Runs one handler of connection `token`, then settles its fate.
+    fn with_conn(
+        &mut self,
+        token: Token,
+        now: Instant,
+        handler: impl FnOnce(&mut Connection, &Ctx<'_>) -> Flow,
+    ) {
+        let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else { return };
         let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
-        let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) else {
-            return;
-        };
-        let flow = c.start(&ctx);
+        let flow = handler(c, &ctx);
         self.settle(token, flow);
     }
 
@@ -285,16 +283,11 @@ impl Worker {
             }
             IoCmd::Connect { id, target, pipe, cfg, socket, name } => {
                 let conn = Connection::dialing(id, target, pipe, cfg, socket, name);
-                self.add_conn(conn, now);
+                let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
+                self.with_conn(token, now, |c, ctx| c.start(ctx));
             }
             IoCmd::Close { id } => self.close_endpoint(id, now),
-            IoCmd::Activate(token) => {
-                if let Some(Entry::Conn(c)) = self.entries.get_mut(token.0) {
-                    let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
-                    let flow = c.on_activate(&ctx);
-                    self.settle(token, flow);
-                }
-            }
+            IoCmd::Activate(token) => self.with_conn(token, now, |c, ctx| c.on_activate(ctx)),
             IoCmd::Shutdown => self.shutting_down = true,
         }
     }
@@ -321,14 +314,7 @@ impl Worker {
                     );
                     self.entries.remove(t);
                 }
-                Some(Entry::Conn(_)) => {
-                    let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token: Token(t), now };
-                    let Some(Entry::Conn(c)) = self.entries.get_mut(t) else {
-                        continue;
-                    };
-                    let flow = c.on_close(&ctx);
-                    self.settle(Token(t), flow);
-                }
+                Some(Entry::Conn(_)) => self.with_conn(Token(t), now, |c, ctx| c.on_close(ctx)),
                 None => {}
             }
         }
@@ -347,9 +333,7 @@ impl Worker {
                 continue;
             }
             c.timer = None;
-            let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token: Token(t), now };
-            let flow = c.on_timer(&ctx);
-            self.settle(Token(t), flow);
+            self.with_conn(Token(t), now, |c, ctx| c.on_timer(ctx));
         }
     }
 }
