@@ -56,9 +56,7 @@ impl SocketCore {
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
         tracing::debug!(endpoint = %resolved, "bound");
-        self.last_endpoint = resolved.clone();
-        let kind = EndpointKind::Listener { io, ipc_path };
-        self.endpoints.push(EndpointRec { id, requested: endpoint.to_owned(), resolved, kind });
+        self.remember(id, endpoint, &resolved, EndpointKind::Listener { io, ipc_path });
         Ok(())
     }
 
@@ -123,14 +121,7 @@ impl SocketCore {
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
         io.send(IoCmd::Connect { id, target, pipe, cfg, socket, name: endpoint.to_owned() });
-        self.last_endpoint = endpoint.to_owned();
-        let kind = EndpointKind::Dialer { io };
-        self.endpoints.push(EndpointRec {
-            id,
-            requested: endpoint.to_owned(),
-            resolved: endpoint.to_owned(),
-            kind,
-        });
+        self.remember(id, endpoint, endpoint, EndpointKind::Dialer { io });
         Ok(())
     }
 
@@ -191,14 +182,7 @@ impl SocketCore {
             }
             self.attach(p.end, Some(p.peer), Some(id), PipeOrigin::Inproc);
         }
-        self.last_endpoint = endpoint.to_owned();
-        let kind = EndpointKind::InprocBound { name };
-        self.endpoints.push(EndpointRec {
-            id,
-            requested: endpoint.to_owned(),
-            resolved: endpoint.to_owned(),
-            kind,
-        });
+        self.remember(id, endpoint, endpoint, EndpointKind::InprocBound { name });
         Ok(())
     }
 
@@ -206,14 +190,7 @@ impl SocketCore {
         let (end, peer) =
             self.ctx.inproc.connect(&name, self.me(), hwm(self.options.sndhwm), hwm(self.options.rcvhwm))?;
         self.attach(end, peer, Some(id), PipeOrigin::Inproc);
-        self.last_endpoint = endpoint.to_owned();
-        let kind = EndpointKind::InprocConnected;
-        self.endpoints.push(EndpointRec {
-            id,
-            requested: endpoint.to_owned(),
-            resolved: endpoint.to_owned(),
-            kind,
-        });
+        self.remember(id, endpoint, endpoint, EndpointKind::InprocConnected);
         Ok(())
     }
 
@@ -256,6 +233,15 @@ impl SocketCore {
             immediate: o.immediate,
             subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB),
         }
+    }
+}
+
+impl SocketCore {
+    /// Records a bind or connect (for unbind/disconnect) and makes it the last endpoint.
+    fn remember(&mut self, id: EndpointId, endpoint: &str, resolved: &str, kind: EndpointKind) {
+        self.last_endpoint = resolved.to_owned();
+        let (requested, resolved) = (endpoint.to_owned(), resolved.to_owned());
+        self.endpoints.push(EndpointRec { id, requested, resolved, kind });
     }
 }
 
