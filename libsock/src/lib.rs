@@ -68,4 +68,4 @@ pub use transport::Endpoint;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
-pub use codec::fuzzing;
+pub mod fuzzing;
