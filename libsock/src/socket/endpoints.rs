@@ -43,6 +43,7 @@ impl SocketCore {
         let bound = self.open_listener(endpoint, &net);
         let (listener, resolved, ipc_path) = match bound {
             Ok(Some(b)) => b,
+            Ok(None) if self.kind == SocketType::STREAM => return Err(stream_inproc(endpoint)),
             Ok(None) => return self.bind_inproc(id, endpoint, endpoint_name(endpoint)),
             Err(e) => {
                 let errno = e.to_raw() as u32;
@@ -103,13 +104,22 @@ impl SocketCore {
                 return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
             }
             Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)),
+            Endpoint::Inproc(_) if self.kind == SocketType::STREAM => {
+                self.pending_connect_id = None;
+                return Err(stream_inproc(endpoint));
+            }
             Endpoint::Inproc(name) => {
                 let result = self.connect_inproc(id, endpoint, name);
                 self.pending_connect_id = None;
                 return result;
             }
         };
-        let pipe = if self.options.immediate {
+        // STREAM connections get their pipe (and routing id) when they come up.
+        let connect_id = match self.kind {
+            SocketType::STREAM => self.pending_connect_id.clone().unwrap_or_default(),
+            _ => Bytes::new(),
+        };
+        let pipe = if self.options.immediate || self.kind == SocketType::STREAM {
             None
         } else {
             let (ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
@@ -118,7 +128,7 @@ impl SocketCore {
         };
         self.pending_connect_id = None;
         let io = self.ctx.choose_io();
-        let cfg = Arc::new(self.conn_config());
+        let cfg = Arc::new(ConnConfig { connect_id, ..self.conn_config() });
         let socket = self.shared.clone();
         io.send(IoCmd::Connect { id, target, pipe, cfg, socket, name: endpoint.to_owned() });
         self.remember(id, endpoint, endpoint, EndpointKind::Dialer { io });
@@ -232,6 +242,9 @@ impl SocketCore {
             reconnect_ivl_max: Duration::from_millis(o.reconnect_ivl_max as u64),
             immediate: o.immediate,
             subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB),
+            raw: self.kind == SocketType::STREAM,
+            raw_notify: o.stream_notify,
+            connect_id: Bytes::new(),
         }
     }
 }
@@ -243,6 +256,11 @@ impl SocketCore {
         let (requested, resolved) = (endpoint.to_owned(), resolved.to_owned());
         self.endpoints.push(EndpointRec { id, requested, resolved, kind });
     }
+}
+
+/// STREAM talks to raw TCP peers; there is nothing raw about inproc (libzmq refuses it too).
+fn stream_inproc(endpoint: &str) -> Error {
+    Error::ProtocolNotSupported(format!("STREAM sockets cannot use inproc: {endpoint}"))
 }
 
 fn endpoint_name(endpoint: &str) -> String {

@@ -15,6 +15,7 @@ mod reqrep;
 mod router;
 pub(crate) mod routing;
 pub(crate) mod signal;
+mod stream;
 mod trie;
 
 use std::cell::RefCell;
@@ -177,6 +178,7 @@ impl Socket {
             SocketType::REP => Box::new(reqrep::Rep::new()),
             SocketType::DEALER => Box::<reqrep::Dealer>::default(),
             SocketType::ROUTER => Box::new(router::Router::new()),
+            SocketType::STREAM => Box::new(stream::Stream::new()),
         };
         let core = SocketCore {
             ctx,
