@@ -94,6 +94,11 @@ impl SocketType {
         usize::try_from(raw).ok().and_then(|i| Self::ALL.get(i).copied())
     }
 
+    /// Whether CONFLATE applies to this type (as in libzmq: PUSH, PULL, PUB, SUB, DEALER).
+    pub(crate) fn conflates(self) -> bool {
+        matches!(self, Self::PUSH | Self::PULL | Self::PUB | Self::SUB | Self::DEALER)
+    }
+
     /// Whether a socket of this type may talk to a peer of type `peer` (ZMTP's valid pairs).
     pub fn is_compatible(self, peer: SocketType) -> bool {
         use SocketType::*;

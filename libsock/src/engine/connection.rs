@@ -69,6 +69,8 @@ pub(crate) struct Connection {
     /// Where to reconnect to; `None` for accepted connections.
     dial: Option<(DialTarget, Backoff)>,
     retry_at: Option<Instant>,
+    /// CONNECT_TIMEOUT: when the connect in progress is given up.
+    connect_deadline: Option<Instant>,
     link: Option<Link>,
     pipe: Option<PipeEnd>,
     /// The socket let go: deliver what is queued (within linger), then end.
@@ -129,6 +131,7 @@ impl Connection {
             name,
             dial,
             retry_at: None,
+            connect_deadline: None,
             link,
             pipe,
             closing: false,
@@ -164,6 +167,7 @@ impl Connection {
                         let fd = link.stream.as_fd().as_raw_fd() as u32;
                         self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
                         link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
+                        self.connect_deadline = None;
                     }
                     Ok(false) => return Flow::Keep,
                     Err(e) => return self.link_down(ctx, Down::Io(e)),
@@ -187,6 +191,10 @@ impl Connection {
             self.retry_at = None;
             return self.dial_now(ctx);
         }
+        if self.connect_deadline.is_some_and(|d| d <= ctx.now) {
+            self.connect_deadline = None;
+            return self.link_down(ctx, Down::Io(io::ErrorKind::TimedOut.into()));
+        }
         let result = match self.link.as_mut().and_then(|l| l.session.as_mut()) {
             Some(session) => session.handle_timeout(ctx.now),
             None => Ok(()),
@@ -206,7 +214,7 @@ impl Connection {
     /// When a timer of this connection is next due.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let session = self.link.as_ref().and_then(|l| l.session.as_ref()).and_then(|s| s.next_timeout());
-        [session, self.retry_at, self.linger_deadline].into_iter().flatten().min()
+        [session, self.retry_at, self.linger_deadline, self.connect_deadline].into_iter().flatten().min()
     }
 
     /// Releases the stream and the pipe; the I/O thread drops the entry next.
@@ -235,6 +243,7 @@ impl Connection {
                 }
                 let peer = self.name.clone();
                 self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer });
+                self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
             }
@@ -362,13 +371,20 @@ impl Connection {
         let reconnected = self.handshakes > 0;
         self.handshakes += 1;
         let sub_version = self.send_subscriptions()?;
-        if self.pipe.is_some() {
+        if let Some(p) = &mut self.pipe {
             let cmd = SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected, sub_version };
             let _ = self.socket.post(cmd);
+            if self.cfg.router_notify & 1 != 0 {
+                p.tx.send_one(Message::new());
+            }
             return Ok(());
         }
-        let (ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
+        let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
+        if self.cfg.router_notify & 1 != 0 {
+            // ROUTER_NOTIFY: the ROUTER sees [id, empty] before anything the peer sends.
+            ours.tx.send_one(Message::new());
+        }
         self.pipe = Some(ours);
         let cmd =
             SocketCmd::Attach { end: theirs, peer, endpoint: self.endpoint, sub_version: Some(sub_version) };
@@ -468,6 +484,15 @@ impl Connection {
             Down::Closed => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
             Down::SocketGone => return Flow::Remove,
         }
+        let was_up = self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.is_active());
+        if let (true, true, Some(p)) = (was_up, self.cfg.router_notify & 2 != 0, &mut self.pipe) {
+            // ROUTER_NOTIFY: [id, empty] after the peer's last complete message.
+            p.tx.discard_incomplete();
+            p.tx.send_one(Message::new());
+        }
+        let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
+        let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
+            || (handshaking && self.cfg.reconnect_stop & 2 != 0);
         if let Some(mut link) = self.link.take() {
             let _ = ctx.registry.deregister(&mut link.stream);
             if link.session.is_some() {
@@ -475,7 +500,12 @@ impl Connection {
                 self.report_down(&why, handshaking, fd);
             }
         }
-        let reconnect = self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
+        self.connect_deadline = None;
+        if stop {
+            tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP)");
+        }
+        let reconnect =
+            !stop && self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
         let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
             return Flow::Remove;
         };

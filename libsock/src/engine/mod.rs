@@ -53,6 +53,12 @@ pub(crate) struct ConnConfig {
     pub immediate: bool,
     /// Subscription messages (`0x01`/`0x00` + topic) go out as SUBSCRIBE/CANCEL commands.
     pub subscriptions_as_commands: bool,
+    /// ROUTER_NOTIFY bits: announce a peer's connect (1) / disconnect (2) with an empty message.
+    pub router_notify: i32,
+    /// RECONNECT_STOP bits: give up on connection refused (1) / a failed handshake (2).
+    pub reconnect_stop: i32,
+    /// CONNECT_TIMEOUT: a tcp connect still pending after this is abandoned and retried.
+    pub connect_timeout: Option<Duration>,
     /// STREAM: raw byte connections ([`raw`]) instead of ZMTP.
     pub raw: bool,
     /// STREAM_NOTIFY: raw connections announce connect and disconnect with an empty message.

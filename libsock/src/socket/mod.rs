@@ -322,12 +322,15 @@ impl SocketCore {
     /// Adopts a pipe end: this socket is now woken by it and routes through it.
     pub(crate) fn attach(
         &mut self,
-        end: PipeEnd,
+        mut end: PipeEnd,
         peer: Option<PeerInfo>,
         endpoint: Option<EndpointId>,
         origin: PipeOrigin,
     ) {
         end.set_owner(self.shared.signal.clone());
+        if self.options.conflate && self.kind.conflates() {
+            end.set_conflate();
+        }
         let connect_id = self.pending_connect_id.take();
         let (ready, inproc, sub_version) = match origin {
             PipeOrigin::Inproc => (true, true, 0),
@@ -338,6 +341,11 @@ impl SocketCore {
             self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id, inproc, sub_version });
         if !self.routing.attach(id, &mut self.pipes) {
             self.pipes.slab.remove(id).end.close(0);
+        } else if self.options.probe_router
+            && matches!(self.kind, SocketType::DEALER | SocketType::REQ | SocketType::ROUTER)
+        {
+            // PROBE_ROUTER: an empty message tells a ROUTER peer we are here (and our id).
+            self.pipes.slab[id].end.tx.send_one(Message::new());
         }
     }
 
