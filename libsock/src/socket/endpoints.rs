@@ -67,7 +67,11 @@ impl SocketCore {
         endpoint: &str,
         net: &NetConfig,
     ) -> Result<Option<(Listener, String, Option<PathBuf>)>> {
-        Ok(Some(match Endpoint::parse(endpoint)? {
+        let parsed = Endpoint::parse(endpoint)?;
+        if self.options.use_fd >= 0 && !matches!(parsed, Endpoint::Inproc(_)) {
+            return adopt_listener(self.options.use_fd, &parsed).map(Some);
+        }
+        Ok(Some(match parsed {
             Endpoint::Tcp { host, port } => {
                 let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
                 let l = tcp::bind(addr, net).map_err(|e| Error::from_bind(e, endpoint))?;
@@ -97,6 +101,13 @@ impl SocketCore {
             Endpoint::Tcp { host, port } => {
                 if host == "*" || port == 0 {
                     return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
+                }
+                if !self.options.socks_proxy.is_empty() {
+                    // Refused rather than silently connecting directly, past the proxy.
+                    self.pending_connect_id = None;
+                    return Err(Error::ProtocolNotSupported(format!(
+                        "SOCKS_PROXY is set but libsock does not speak SOCKS5 yet: {endpoint}"
+                    )));
                 }
                 DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
             }
@@ -235,7 +246,7 @@ impl SocketCore {
                     ttl: millis(o.heartbeat_ttl).filter(|d| !d.is_zero()),
                 },
             },
-            net: NetConfig::from_options(o),
+            net: NetConfig { accept_filters: self.accept_filters.clone(), ..NetConfig::from_options(o) },
             sndhwm: hwm(o.sndhwm),
             rcvhwm: hwm(o.rcvhwm),
             reconnect_ivl: millis(o.reconnect_ivl),
@@ -258,6 +269,29 @@ impl SocketCore {
         self.last_endpoint = resolved.to_owned();
         let (requested, resolved) = (endpoint.to_owned(), resolved.to_owned());
         self.endpoints.push(EndpointRec { id, requested, resolved, kind });
+    }
+}
+
+/// USE_FD: serves an already bound and listening descriptor (socket activation). We use a
+/// duplicate, so the caller's descriptor stays theirs.
+fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Option<PathBuf>)> {
+    let owned = crate::sys::dup_fd(fd)?;
+    match endpoint {
+        Endpoint::Tcp { .. } => {
+            let l = std::net::TcpListener::from(owned);
+            l.set_nonblocking(true)?;
+            let resolved = tcp_text(l.local_addr()?);
+            Ok((Listener::Tcp(mio::net::TcpListener::from_std(l)), resolved, None))
+        }
+        _ => {
+            let l = std::os::unix::net::UnixListener::from(owned);
+            l.set_nonblocking(true)?;
+            let path = l.local_addr()?.as_pathname().map(|p| p.to_path_buf());
+            let text =
+                path.as_ref().map_or_else(|| "ipc://".to_string(), |p| format!("ipc://{}", p.display()));
+            // The file belongs to whoever made the descriptor: not ours to remove.
+            Ok((Listener::Unix(mio::net::UnixListener::from_std(l)), text, None))
+        }
     }
 }
 

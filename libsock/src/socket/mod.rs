@@ -6,6 +6,7 @@
 
 mod api;
 pub use api::{DONTWAIT, POLLIN, POLLOUT, SNDMORE};
+mod by_number;
 mod endpoints;
 pub(crate) mod inproc;
 mod pair;
@@ -161,6 +162,8 @@ pub(crate) struct SocketCore {
     seen_generation: u64,
     /// CONNECT_ROUTING_ID taken by the connect in progress, for the pipe it attaches.
     pending_connect_id: Option<bytes::Bytes>,
+    /// TCP_ACCEPT_FILTER entries for listeners bound from now on.
+    accept_filters: Vec<crate::transport::filter::IpFilter>,
 }
 
 impl Socket {
@@ -192,6 +195,7 @@ impl Socket {
             last_endpoint: String::new(),
             seen_generation: 0,
             pending_connect_id: None,
+            accept_filters: Vec::new(),
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })

@@ -77,6 +77,18 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usiz
     }
 }
 
+/// A duplicate of a descriptor the user hands over (USE_FD), owned by us, so that closing
+/// ours never closes theirs. Fails with `EBADF` if `fd` is not open.
+pub(crate) fn dup_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes no pointers; an invalid `fd` just returns -1/EBADF.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just created by fcntl and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! [`crate::socket::inproc`].
 
 pub(crate) mod endpoint;
+pub(crate) mod filter;
 pub(crate) mod ipc;
 pub(crate) mod tcp;
 
@@ -28,6 +29,14 @@ pub(crate) struct NetConfig {
     pub keepalive_intvl: i32,
     pub sndbuf: i32,
     pub rcvbuf: i32,
+    /// IP_TOS / IPV6_TCLASS byte (0 = leave the OS default).
+    pub tos: i32,
+    /// SO_BINDTODEVICE interface name (empty = none).
+    pub bindtodevice: Vec<u8>,
+    /// TCP_USER_TIMEOUT in ms (0 = OS default).
+    pub tcp_maxrt: i32,
+    /// TCP_ACCEPT_FILTER: peers a tcp listener accepts (empty = all).
+    pub accept_filters: Vec<filter::IpFilter>,
 }
 
 impl NetConfig {
@@ -40,6 +49,10 @@ impl NetConfig {
             keepalive_intvl: o.tcp_keepalive_intvl,
             sndbuf: o.sndbuf,
             rcvbuf: o.rcvbuf,
+            tos: o.tos,
+            bindtodevice: o.bindtodevice.clone(),
+            tcp_maxrt: o.tcp_maxrt,
+            accept_filters: Vec::new(),
         }
     }
 }
@@ -149,11 +162,16 @@ impl Listener {
     /// Accepts one pending connection; returns the stream and the peer's address as text.
     pub(crate) fn accept(&self, cfg: &NetConfig) -> io::Result<(Stream, String)> {
         match self {
-            Listener::Tcp(l) => {
+            Listener::Tcp(l) => loop {
                 let (s, addr) = l.accept()?;
+                if !filter::allows(&cfg.accept_filters, addr.ip()) {
+                    // Dropping the stream closes it at once, as libzmq does.
+                    tracing::debug!(peer = %addr, "connection refused by TCP_ACCEPT_FILTER");
+                    continue;
+                }
                 tcp::configure(&s, cfg)?;
-                Ok((Stream::Tcp(s), format!("tcp://{addr}")))
-            }
+                return Ok((Stream::Tcp(s), format!("tcp://{addr}")));
+            },
             Listener::Unix(l) => {
                 let (s, _) = l.accept()?;
                 Ok((Stream::Unix(s), "ipc://".to_string()))
