@@ -35,6 +35,7 @@
 
 pub mod codec;
 mod context;
+pub mod ctx_options;
 mod engine;
 mod error;
 mod message;

@@ -134,7 +134,9 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    pub(crate) fn spawn(index: usize) -> io::Result<IoThread> {
+    /// Starts an I/O thread named `name` that runs `setup` first (context options such as
+    /// CPU affinity and scheduling apply to the thread itself).
+    pub(crate) fn spawn_configured(name: String, setup: Box<dyn FnOnce() + Send>) -> io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let shared = Arc::new(IoShared { cmds: Mutex::new(Vec::new()), waker });
@@ -145,8 +147,10 @@ impl IoThread {
             timers: BinaryHeap::new(),
             shutting_down: false,
         };
-        let handle =
-            std::thread::Builder::new().name(format!("libsock-io-{index}")).spawn(move || worker.run())?;
+        let handle = std::thread::Builder::new().name(name).spawn(move || {
+            setup();
+            worker.run()
+        })?;
         Ok(IoThread { shared, handle: Some(handle) })
     }
 

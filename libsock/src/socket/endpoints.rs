@@ -52,7 +52,7 @@ impl SocketCore {
             }
         };
         self.shared.monitor.emit(crate::monitor::SocketEvent::Listening, listener.raw_fd() as u32, &resolved);
-        let io = self.ctx.choose_io();
+        let io = self.ctx.choose_io()?;
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
@@ -125,6 +125,13 @@ impl SocketCore {
                 return result;
             }
         };
+        let io = match self.ctx.choose_io() {
+            Ok(io) => io,
+            Err(e) => {
+                self.pending_connect_id = None;
+                return Err(e);
+            }
+        };
         // STREAM connections get their pipe (and routing id) when they come up.
         let connect_id = match self.kind {
             SocketType::STREAM => self.pending_connect_id.clone().unwrap_or_default(),
@@ -138,7 +145,6 @@ impl SocketCore {
             Some(theirs)
         };
         self.pending_connect_id = None;
-        let io = self.ctx.choose_io();
         let cfg = Arc::new(ConnConfig { connect_id, ..self.conn_config() });
         let socket = self.shared.clone();
         io.send(IoCmd::Connect { id, target, pipe, cfg, socket, name: endpoint.to_owned() });

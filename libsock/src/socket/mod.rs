@@ -168,6 +168,11 @@ pub(crate) struct SocketCore {
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<ContextInner>, kind: SocketType) -> Result<Socket> {
+        let defaults = ctx.admit_socket()?;
+        let mut options = Options::default();
+        for (opt, value) in defaults {
+            options.set(opt, value)?;
+        }
         let shared = Arc::new(SocketShared::new());
         let routing: Box<dyn Routing> = match kind {
             SocketType::PAIR => Box::<pair::Pair>::default(),
@@ -187,7 +192,7 @@ impl Socket {
             ctx,
             shared,
             kind,
-            options: Options::default(),
+            options,
             pipes: Pipes::default(),
             routing,
             endpoints: Vec::new(),
