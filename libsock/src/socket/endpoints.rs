@@ -185,8 +185,17 @@ impl SocketCore {
     pub(super) fn release_endpoint(&mut self, ep: EndpointRec) {
         match ep.kind {
             EndpointKind::Listener { io, ipc_path } => {
-                if let Some(path) = ipc_path {
-                    let _ = std::fs::remove_file(path);
+                match ipc_path.map(std::fs::remove_file) {
+                    Some(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
+                        tracing::warn!(endpoint = %ep.resolved, "cannot remove the ipc socket file: {e}");
+                        let errno = e.raw_os_error().unwrap_or(0) as u32;
+                        self.shared.monitor.emit(
+                            crate::monitor::SocketEvent::CloseFailed,
+                            errno,
+                            &ep.resolved,
+                        );
+                    }
+                    _ => {}
                 }
                 io.send(IoCmd::Close { id: ep.id });
             }

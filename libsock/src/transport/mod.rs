@@ -162,16 +162,16 @@ impl Listener {
     /// Accepts one pending connection; returns the stream and the peer's address as text.
     pub(crate) fn accept(&self, cfg: &NetConfig) -> io::Result<(Stream, String)> {
         match self {
-            Listener::Tcp(l) => loop {
+            Listener::Tcp(l) => {
                 let (s, addr) = l.accept()?;
                 if !filter::allows(&cfg.accept_filters, addr.ip()) {
                     // Dropping the stream closes it at once, as libzmq does.
                     tracing::debug!(peer = %addr, "connection refused by TCP_ACCEPT_FILTER");
-                    continue;
+                    return Err(io::Error::from_raw_os_error(libc::EACCES));
                 }
                 tcp::configure(&s, cfg)?;
-                return Ok((Stream::Tcp(s), format!("tcp://{addr}")));
-            },
+                Ok((Stream::Tcp(s), format!("tcp://{addr}")))
+            }
             Listener::Unix(l) => {
                 let (s, _) = l.accept()?;
                 Ok((Stream::Unix(s), "ipc://".to_string()))
