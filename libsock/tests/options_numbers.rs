@@ -180,13 +180,3 @@ fn tcp_accept_filter_turns_away_other_peers() {
     assert!(pull.set_tcp_accept_filter(Some(b"not-an-address")).is_err());
     pull.set_option_raw(38, OptionValue::Bytes(Vec::new())).unwrap();
 }
-
-#[test]
-fn socks_proxy_is_refused_rather_than_bypassed() {
-    let ctx = Context::new();
-    let s = socket(&ctx, DEALER);
-    s.set_socks_proxy(b"127.0.0.1:1080").unwrap();
-    assert!(matches!(s.connect("tcp://127.0.0.1:5555"), Err(Error::ProtocolNotSupported(_))));
-    s.set_socks_proxy(b"").unwrap();
-    s.connect("tcp://127.0.0.1:5555").unwrap();
-}

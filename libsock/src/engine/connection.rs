@@ -20,7 +20,10 @@ use crate::pipe::{pipe, PipeEnd};
 use crate::session::{Session, SessionError, SessionEvent};
 use crate::socket::{SocketCmd, SocketShared};
 use crate::sys;
+use crate::transport::socks::Socks5;
 use crate::transport::{DialTarget, Stream};
+
+mod socks_phase;
 
 /// Read at least this much per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -55,6 +58,8 @@ struct Link {
     session: Option<Session>,
     rbuf: BytesMut,
     peer: String,
+    /// SOCKS_PROXY: the proxy handshake still to do before ZMTP starts.
+    socks: Option<Socks5>,
 }
 
 pub(crate) struct Connection {
@@ -93,7 +98,8 @@ impl Connection {
         now: Instant,
     ) -> Connection {
         let session = Some(Session::new(cfg.session.clone(), now));
-        let link = Link { stream, session, rbuf: BytesMut::with_capacity(READ_CHUNK), peer: peer.clone() };
+        let rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
         conn.event_name = listener_name;
         conn
@@ -159,22 +165,36 @@ impl Connection {
     }
 
     pub(crate) fn on_io(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
-        if let Some(link) = &mut self.link {
-            if link.session.is_none() && writable {
-                match link.stream.connect_result() {
-                    Ok(true) => {
-                        tracing::debug!(endpoint = %self.name, "connected");
-                        let fd = link.stream.as_fd().as_raw_fd() as u32;
-                        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
-                        link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
-                        self.connect_deadline = None;
-                    }
-                    Ok(false) => return Flow::Keep,
-                    Err(e) => return self.link_down(ctx, Down::Io(e)),
-                }
+        let connecting = self.link.as_ref().is_some_and(|l| l.session.is_none());
+        if connecting && (writable || readable) {
+            match self.progress_connect(ctx) {
+                // Bytes that came with a proxy's reply may already wait in the buffer.
+                Ok(true) => return self.pump(ctx, true, true),
+                Ok(false) => return Flow::Keep,
+                Err(e) => return self.link_down(ctx, Down::Io(e)),
             }
         }
         self.pump(ctx, readable, writable)
+    }
+
+    /// Moves a dialed stream towards ZMTP: the connect, then any SOCKS handshake. Returns
+    /// whether the session has started.
+    fn progress_connect(&mut self, ctx: &Ctx<'_>) -> io::Result<bool> {
+        let Some(link) = &mut self.link else { return Ok(false) };
+        if !link.stream.connect_result()? {
+            return Ok(false);
+        }
+        if let Some(socks) = &mut link.socks {
+            let Some(rest) = socks_phase::drive(socks, &mut link.stream)? else { return Ok(false) };
+            link.rbuf.extend_from_slice(&rest);
+            link.socks = None;
+        }
+        tracing::debug!(endpoint = %self.name, "connected");
+        let fd = link.stream.as_fd().as_raw_fd() as u32;
+        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
+        link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
+        self.connect_deadline = None;
+        Ok(true)
     }
 
     /// A pipe has messages for us, or room again.
@@ -242,7 +262,8 @@ impl Connection {
                     return self.link_down(ctx, Down::Io(e));
                 }
                 let peer = self.name.clone();
-                self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer });
+                let socks = target.socks();
+                self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep

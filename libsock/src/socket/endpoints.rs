@@ -17,6 +17,7 @@ use crate::session::{HeartbeatConfig, SessionConfig};
 use crate::socket_type::SocketType;
 use crate::transport::endpoint::{resolve, tcp_text};
 use crate::transport::ipc::{self, IpcAddr};
+use crate::transport::socks::SocksTarget;
 use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig};
 
 /// One bind or connect a socket made.
@@ -102,14 +103,11 @@ impl SocketCore {
                 if host == "*" || port == 0 {
                     return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
                 }
-                if !self.options.socks_proxy.is_empty() {
-                    // Refused rather than silently connecting directly, past the proxy.
-                    self.pending_connect_id = None;
-                    return Err(Error::ProtocolNotSupported(format!(
-                        "SOCKS_PROXY is set but libsock does not speak SOCKS5 yet: {endpoint}"
-                    )));
+                if self.options.socks_proxy.is_empty() {
+                    DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
+                } else {
+                    self.socks_target(host, port).inspect_err(|_| self.pending_connect_id = None)?
                 }
-                DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
             }
             Endpoint::Ipc(name) if name == "*" => {
                 return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
@@ -279,6 +277,19 @@ impl SocketCore {
 }
 
 impl SocketCore {
+    /// A tcp connect through SOCKS_PROXY (`host:port`), with SOCKS_USERNAME/PASSWORD if set.
+    fn socks_target(&self, host: String, port: u16) -> Result<DialTarget> {
+        let o = &self.options;
+        let proxy = String::from_utf8_lossy(&o.socks_proxy).into_owned();
+        let bad = || Error::invalid(format!("SOCKS_PROXY must be host:port, got {proxy:?}"));
+        let (phost, pport) = proxy.rsplit_once(':').ok_or_else(bad)?;
+        let pport: u16 = pport.parse().map_err(|_| bad())?;
+        let proxy = resolve(phost.trim_matches(['[', ']']), pport, o.ipv6)?;
+        let auth =
+            (!o.socks_username.is_empty()).then(|| (o.socks_username.clone(), o.socks_password.clone()));
+        Ok(DialTarget::Socks(Arc::new(SocksTarget { proxy, host, port, auth })))
+    }
+
     /// Records a bind or connect (for unbind/disconnect) and makes it the last endpoint.
     fn remember(&mut self, id: EndpointId, endpoint: &str, resolved: &str, kind: EndpointKind) {
         self.last_endpoint = resolved.to_owned();

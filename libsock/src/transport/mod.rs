@@ -7,6 +7,7 @@
 pub(crate) mod endpoint;
 pub(crate) mod filter;
 pub(crate) mod ipc;
+pub(crate) mod socks;
 pub(crate) mod tcp;
 
 use std::io::{self, IoSlice, Read, Write};
@@ -208,6 +209,8 @@ impl Source for Listener {
 pub(crate) enum DialTarget {
     Tcp(std::net::SocketAddr),
     Ipc(ipc::IpcAddr),
+    /// tcp through a SOCKS5 proxy (SOCKS_PROXY).
+    Socks(std::sync::Arc<socks::SocksTarget>),
 }
 
 impl DialTarget {
@@ -216,6 +219,15 @@ impl DialTarget {
         match self {
             DialTarget::Tcp(addr) => tcp::connect(*addr, cfg).map(Stream::Tcp),
             DialTarget::Ipc(addr) => ipc::connect(addr).map(Stream::Unix),
+            DialTarget::Socks(t) => tcp::connect(t.proxy, cfg).map(Stream::Tcp),
+        }
+    }
+
+    /// The proxy handshake a connection to this target starts with, if any.
+    pub(crate) fn socks(&self) -> Option<socks::Socks5> {
+        match self {
+            DialTarget::Socks(t) => Some(socks::Socks5::new((**t).clone())),
+            _ => None,
         }
     }
 }
