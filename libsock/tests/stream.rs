@@ -247,3 +247,25 @@ fn http_example_answers_a_raw_request_and_curl() {
     }
     thread.join().unwrap().unwrap();
 }
+
+#[test]
+fn stream_over_ipc_talks_to_a_plain_unix_socket_client() {
+    let ctx = Context::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.ipc");
+    let server = socket(&ctx, STREAM);
+    server.bind(&format!("ipc://{}", path.display())).unwrap();
+    let mut client = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    let (id, _) = recv2(&server);
+    client.write_all(b"over ipc").unwrap();
+    let mut got = Vec::new();
+    while got.len() < 8 {
+        got.extend(recv2(&server).1);
+    }
+    assert_eq!(got, b"over ipc");
+    send2(&server, &id, b"ok");
+    send2(&server, &id, b"");
+    let mut back = Vec::new();
+    client.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"ok");
+}

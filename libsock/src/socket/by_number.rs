@@ -24,9 +24,9 @@ mod num {
 }
 
 /// Options libzmq 4.3 has that cannot apply to libsock (no pgm/epgm/norm, vmci, GSSAPI, or
-/// websocket transports; deprecated IPC filters): they answer `EINVAL`, as libzmq does when
+/// websocket transports; deprecated IPC filters; Windows-only loopback fast path): they answer `EINVAL`, as libzmq does when
 /// built without the feature. See `docs/options.md` for each.
-pub(crate) const INAPPLICABLE_OPTIONS: [i32; 20] = [
+pub(crate) const INAPPLICABLE_OPTIONS: [i32; 25] = [
     8,   // RATE (multicast)
     9,   // RECOVERY_IVL (multicast)
     25,  // MULTICAST_HOPS
@@ -45,8 +45,13 @@ pub(crate) const INAPPLICABLE_OPTIONS: [i32; 20] = [
     88,  // VMCI_CONNECT_TIMEOUT
     90,  // GSSAPI_PRINCIPAL_NAMETYPE
     91,  // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
+    94,  // LOOPBACK_FASTPATH (Windows only)
     96,  // MULTICAST_LOOP
-    107, // WSS_TRUST_SYSTEM (websocket)
+    103, // WSS_KEY_PEM (websocket)
+    104, // WSS_CERT_PEM
+    105, // WSS_TRUST_PEM
+    106, // WSS_HOSTNAME
+    107, // WSS_TRUST_SYSTEM
 ];
 
 fn int(value: &OptionValue, name: &str) -> Result<i64> {
