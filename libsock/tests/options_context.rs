@@ -63,11 +63,14 @@ fn io_thread_options_shape_the_threads() {
     ctx.set(THREAD_AFFINITY_CPU_ADD, 0).unwrap();
     assert_eq!(ctx.get_io_threads(), 3);
     let _s = ctx.socket(PAIR).unwrap();
-    let ours: Vec<_> = threads().into_iter().filter(|(name, _)| name.starts_with("ctxopt/io-")).collect();
-    assert_eq!(ours.len(), 3, "{:?}", threads());
-    for (name, cpus) in ours {
-        assert_eq!(cpus, "0", "{name} is pinned to CPU 0");
+    // Each thread names and pins itself as it starts: wait until all three have.
+    let pinned =
+        || threads().into_iter().filter(|(name, cpus)| name.starts_with("ctxopt/io-") && cpus == "0").count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pinned() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    assert_eq!(pinned(), 3, "three I/O threads named ctxopt/io-N, pinned to CPU 0: {:?}", threads());
     // Thread options set after the threads started change nothing (as in libzmq).
     ctx.set(IO_THREADS, 5).unwrap();
     assert_eq!(ctx.get_io_threads(), 3);
