@@ -67,6 +67,10 @@ pub fn build(name: &str, lang: Lang, sources: &[PathBuf], extra: &[&str]) -> Pat
     };
     let compiler = std::env::var(var).unwrap_or_else(|_| default.to_owned());
     let exe = out_dir().join(name);
+    // Tests build the same program concurrently: write a private file, then rename it over.
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = out_dir().join(format!("{name}.tmp.{}.{seq}", std::process::id()));
     let lib = lib_dir();
     let mut cmd = Command::new(&compiler);
     cmd.args([std, "-O1", "-g", "-Wall", "-Werror", "-pthread"])
@@ -77,13 +81,14 @@ pub fn build(name: &str, lang: Lang, sources: &[PathBuf], extra: &[&str]) -> Pat
         .args(extra)
         .args(sources)
         .arg("-o")
-        .arg(&exe)
+        .arg(&tmp)
         .arg("-L")
         .arg(&lib)
         .arg("-lsock")
         .arg(format!("-Wl,-rpath,{}", lib.display()));
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
     assert!(out.status.success(), "compiling {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::rename(&tmp, &exe).expect("move the program into place");
     exe
 }
 
@@ -133,4 +138,28 @@ pub fn run_ok(exe: &Path, args: &[&str]) -> String {
 /// Builds and runs `tests/c/<name>.c`, asserting success.
 pub fn c_program(name: &str) -> String {
     run_ok(&build_c(name), &[])
+}
+
+/// libzmq's source tree (`vendor/` of the `zeromq-src` crate the `zmq` dev-dependency
+/// builds), for its perf tools; `None` if cargo's registry does not have it.
+pub fn libzmq_vendor_dir() -> Option<PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    for registry in std::fs::read_dir(cargo_home.join("registry/src")).ok()?.flatten() {
+        for krate in std::fs::read_dir(registry.path()).ok()?.flatten() {
+            let name = krate.file_name().to_string_lossy().into_owned();
+            let vendor = krate.path().join("vendor");
+            if name.starts_with("zeromq-src-") && vendor.join("perf/local_thr.cpp").exists() {
+                return Some(vendor);
+            }
+        }
+    }
+    None
+}
+
+/// A free loopback tcp endpoint (for programs that must be told where to bind).
+pub fn free_tcp_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a probe port");
+    format!("tcp://127.0.0.1:{}", listener.local_addr().unwrap().port())
 }
