@@ -208,3 +208,32 @@ fn header_matches_the_library() {
 mod libc_errno {
     pub const ENOTSUP: i64 = 95;
 }
+
+#[test]
+fn library_exports_exactly_the_header_functions() {
+    let out = match std::process::Command::new("nm")
+        .arg("-D")
+        .arg("--defined-only")
+        .arg(common::deps_dir().join("libsock.so"))
+        .output()
+    {
+        Ok(o) if o.status.success() => o,
+        _ => {
+            eprintln!("SKIP: nm (binutils) not available");
+            return;
+        }
+    };
+    let exported: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|s| s.starts_with("zmq_"))
+        .map(str::to_owned)
+        .collect();
+    let (declared, _) = header_names();
+    for f in &exported {
+        assert!(declared.contains(f), "{f} is exported but not declared in zmq.h");
+    }
+    for f in &declared {
+        assert!(exported.contains(f), "{f} is declared in zmq.h but not exported");
+    }
+}
