@@ -98,3 +98,39 @@ pub unsafe fn bytes<'a>(p: *const std::ffi::c_void, len: usize) -> CResult<&'a [
 pub fn len_to_int(n: usize) -> c_int {
     c_int::try_from(n).unwrap_or(c_int::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_minus_one_with_errno() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let rc = int(|| panic!("a libsock bug"));
+        std::panic::set_hook(prev);
+        assert_eq!(rc, -1);
+        assert_eq!(errno(), PANIC_ERRNO);
+        assert!(ptr::<u8>(|| panic!("again")).is_null());
+    }
+
+    #[test]
+    fn errors_set_errno_and_values_pass_through() {
+        assert_eq!(int(|| Err(libc::EINVAL)), -1);
+        assert_eq!(errno(), libc::EINVAL);
+        assert_eq!(int(|| Ok(7)), 7);
+        assert_eq!(or(0usize, || Err(libc::EFAULT)), 0);
+        assert_eq!(errno(), libc::EFAULT);
+        assert_eq!(len_to_int(usize::MAX), c_int::MAX);
+    }
+
+    #[test]
+    fn pointer_arguments_are_checked() {
+        // SAFETY: NULL is allowed by these functions' contracts.
+        unsafe {
+            assert_eq!(c_str(std::ptr::null()), Err(libc::EINVAL));
+            assert_eq!(bytes(std::ptr::null(), 0), Ok(&[][..]));
+            assert_eq!(bytes(std::ptr::null(), 1), Err(libc::EFAULT));
+        }
+    }
+}

@@ -32,6 +32,8 @@ pub const EVENTS: c_int = 15;
 pub const TYPE: c_int = 16;
 pub const LAST_ENDPOINT: c_int = 32;
 pub const IPV6: c_int = 42;
+/// Deprecated inverse of IPV6.
+pub const IPV4ONLY: c_int = 31;
 pub const MECHANISM: c_int = 43;
 pub const THREAD_SAFE: c_int = 81;
 

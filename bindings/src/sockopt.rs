@@ -39,6 +39,10 @@ fn set(socket: &Socket, option: c_int, raw: &[u8]) -> CResult<()> {
     match option {
         SUBSCRIBE => return socket.set_subscribe(raw).map_err(err),
         UNSUBSCRIBE => return socket.set_unsubscribe(raw).map_err(err),
+        IPV4ONLY => {
+            let v = i32::from_ne_bytes(raw.try_into().map_err(|_| libc::EINVAL)?);
+            return socket.set_option(SocketOption::IPV6, OptionValue::Int(i32::from(v == 0))).map_err(err);
+        }
         _ => {}
     }
     let opt = SocketOption::from_raw(option).ok_or(libc::EINVAL)?;
@@ -108,6 +112,7 @@ fn get(socket: &Socket, option: c_int, room: usize) -> CResult<Got> {
             return Ok(Got::Bytes(nul_terminated(socket.get_last_endpoint().map_err(err)?.into())))
         }
         THREAD_SAFE => return int(0),
+        IPV4ONLY => return int(i32::from(!socket.get_ipv6().map_err(err)?)),
         _ => {}
     }
     let Some(opt) = SocketOption::from_raw(option) else {

@@ -188,6 +188,7 @@ fn header_matches_the_library() {
         ("ZMQ_TYPE", consts::TYPE),
         ("ZMQ_LAST_ENDPOINT", consts::LAST_ENDPOINT),
         ("ZMQ_IPV6", consts::IPV6),
+        ("ZMQ_IPV4ONLY", consts::IPV4ONLY),
         ("ZMQ_MECHANISM", consts::MECHANISM),
         ("ZMQ_THREAD_SAFE", consts::THREAD_SAFE),
         ("ZMQ_MORE", consts::MORE),

@@ -3,6 +3,14 @@
 #include <pthread.h>
 #include <unistd.h>
 
+static void *blocked_poll (void *sock)
+{
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    FAILS (zmq_poll (&item, 1, -1), ETERM);
+    OK (zmq_close (sock));
+    return NULL;
+}
+
 static void *blocked_recv (void *sock)
 {
     char buf[8];
@@ -81,11 +89,14 @@ int main (void)
     /* ETERM: zmq_ctx_term wakes a thread blocked in recv, then waits for it to close. */
     timeout = -1;
     OK (zmq_setsockopt (pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
-    pthread_t t;
+    void *sub = zmq_socket (ctx, ZMQ_SUB);
+    pthread_t t, t2;
     CHECK (pthread_create (&t, NULL, blocked_recv, pull) == 0);
+    CHECK (pthread_create (&t2, NULL, blocked_poll, sub) == 0);
     usleep (50 * 1000);
     OK (zmq_ctx_term (ctx));
     CHECK (pthread_join (t, NULL) == 0);
+    CHECK (pthread_join (t2, NULL) == 0);
     FAILS (zmq_ctx_term (ctx), EFAULT);
 
     /* zmq_ctx_shutdown: sockets fail with ETERM; new ones cannot be made. */

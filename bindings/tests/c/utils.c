@@ -40,6 +40,8 @@ int main (void)
     size_t len = sizeof v;
     OK (zmq_getsockopt (s, ZMQ_IPV6, &v, &len));
     CHECK (v == 1);
+    OK (zmq_getsockopt (s, ZMQ_IPV4ONLY, &v, &len));
+    CHECK (v == 0);
     OK (zmq_getsockopt (s, ZMQ_LINGER, &v, &len));
     CHECK (v == 0); /* not blocky */
     OK (zmq_getsockopt (s, ZMQ_TYPE, &v, &len));
