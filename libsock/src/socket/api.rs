@@ -114,9 +114,10 @@ impl Socket {
     }
 
     /// Which operations would not block now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
+    /// After [`crate::Context::shutdown`] it fails with `ContextTerminated`, so [`crate::poll()`]
+    /// wakes with `ETERM` as libzmq's does.
     pub fn get_events(&self) -> Result<i16> {
         let mut core = self.core();
-        // As libzmq: polling a socket of a terminated context fails with ETERM.
         core.check_alive()?;
         // Clear the readiness descriptor first: any change after this point raises it again.
         core.shared.signal.drain_fd();
