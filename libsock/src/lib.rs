@@ -47,6 +47,7 @@ mod socket;
 mod socket_type;
 mod sys;
 mod transport;
+mod z85;
 
 pub use context::Context;
 pub use error::{Error, Result, EFSM, ETERM};
@@ -65,6 +66,7 @@ pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;
 pub use transport::Endpoint;
+pub use z85::{curve_keypair, curve_public, z85_decode, z85_encode};
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
