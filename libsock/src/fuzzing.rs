@@ -20,6 +20,7 @@ pub fn session_decode(data: &[u8]) {
         max_msg_size: (mode & 2 != 0).then_some(4096),
         handshake_ivl: Some(Duration::from_secs(1)),
         heartbeat: HeartbeatConfig { interval: Some(Duration::from_millis(10)), ..Default::default() },
+        security: Default::default(),
     };
     let now = Instant::now();
     let mut session = Session::new(cfg, now);

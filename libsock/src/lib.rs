@@ -51,13 +51,14 @@ mod z85;
 
 pub use context::Context;
 pub use error::{Error, Result, EFSM, ETERM};
-pub use message::Message;
+pub use message::{Message, Metadata};
 pub use monitor::{Monitor, MonitorEvent, SocketEvent, EVENT_ALL};
 /// libzmq's protocol error codes carried by [`SocketEvent::HandshakeFailedProtocol`].
 pub mod protocol_error {
     pub use crate::monitor::{
-        PROTOCOL_ERROR_INVALID_METADATA, PROTOCOL_ERROR_INVALID_SEQUENCE, PROTOCOL_ERROR_MALFORMED_COMMAND,
-        PROTOCOL_ERROR_MECHANISM_MISMATCH, PROTOCOL_ERROR_UNEXPECTED_COMMAND, PROTOCOL_ERROR_UNSPECIFIED,
+        PROTOCOL_ERROR_CRYPTOGRAPHIC, PROTOCOL_ERROR_INVALID_METADATA, PROTOCOL_ERROR_INVALID_SEQUENCE,
+        PROTOCOL_ERROR_MALFORMED_COMMAND, PROTOCOL_ERROR_MECHANISM_MISMATCH,
+        PROTOCOL_ERROR_UNEXPECTED_COMMAND, PROTOCOL_ERROR_UNSPECIFIED,
     };
 }
 pub use options::{OptionValue, Options, SocketOption};

@@ -12,6 +12,7 @@
 mod backoff;
 mod connection;
 mod listener;
+mod zap;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -27,6 +28,7 @@ use slab::Slab;
 pub(crate) use backoff::Backoff;
 use connection::{Connection, Flow};
 use listener::ListenerEntry;
+pub(crate) use zap::ZapConfig;
 
 use crate::pipe::{PipeEnd, Wake};
 use crate::session::SessionConfig;
@@ -51,6 +53,8 @@ pub(crate) struct ConnConfig {
     pub immediate: bool,
     /// Subscription messages (`0x01`/`0x00` + topic) go out as SUBSCRIBE/CANCEL commands.
     pub subscriptions_as_commands: bool,
+    /// How PLAIN and CURVE servers reach the ZAP handler.
+    pub zap: ZapConfig,
 }
 
 /// Commands to an I/O thread.
@@ -76,6 +80,8 @@ pub(crate) enum IoCmd {
     Close { id: EndpointId },
     /// A pipe of this connection has something to read or room to write.
     Activate(Token),
+    /// The ZAP handler answered request `id` of connection `token`.
+    ZapReply { token: Token, id: u64, reply: crate::session::ZapReply },
     /// Finish lingering connections, then exit.
     Shutdown,
 }
@@ -288,6 +294,9 @@ impl Worker {
             }
             IoCmd::Close { id } => self.close_endpoint(id, now),
             IoCmd::Activate(token) => self.with_conn(token, now, |c, ctx| c.on_activate(ctx)),
+            IoCmd::ZapReply { token, id, reply } => {
+                self.with_conn(token, now, |c, ctx| c.on_zap_reply(ctx, id, reply))
+            }
             IoCmd::Shutdown => self.shutting_down = true,
         }
     }
