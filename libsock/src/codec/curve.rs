@@ -292,14 +292,15 @@ impl CurveCipher {
         CurveCipher { session, send_prefix: ours, recv_prefix: theirs, send_nonce, recv_nonce }
     }
 
-    /// Appends one MESSAGE command frame carrying `flags` and `body`, encrypted in `out`.
+    /// Appends one MESSAGE frame carrying `flags` and `body`, encrypted in `out`.
     #[inline]
     pub fn encrypt(&mut self, out: &mut Vec<u8>, flags: u8, body: &[u8]) {
         let nonce = self.send_nonce;
         self.send_nonce += 1;
         let size = MESSAGE_PLAINTEXT + 1 + body.len();
         out.reserve(9 + size);
-        super::frame::encode_header(out, false, true, size);
+        // A plain frame, as libzmq sends it: the MORE and COMMAND flags travel encrypted.
+        super::frame::encode_header(out, false, false, size);
         out.extend_from_slice(b"\x07MESSAGE");
         out.extend_from_slice(&nonce.to_be_bytes());
         let mac_at = out.len();

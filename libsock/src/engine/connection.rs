@@ -354,7 +354,7 @@ impl Connection {
     /// Asks the ZAP handler about the peer; without a handler the answer is immediate.
     fn ask_zap(&mut self, ctx: &Ctx<'_>, request: ZapRequest) -> Result<(), Down> {
         let link = self.link.as_mut().ok_or(Down::Closed)?;
-        let address = zap_address(&link.peer);
+        let address = crate::session::peer_ip(&link.peer);
         match self.cfg.zap.ask(request, address, ctx.io, ctx.token) {
             Asked::Now(reply) => {
                 let session = link.session.as_mut().ok_or(Down::Closed)?;
@@ -556,7 +556,7 @@ impl Connection {
                     let code = status_code(status).unwrap_or(0);
                     m.emit(SocketEvent::HandshakeFailedAuth, code, &self.event_name)
                 }
-                Down::Protocol(SessionError::MechanismMismatch { .. } | SessionError::SameRole(_)) => m.emit(
+                Down::Protocol(SessionError::MechanismMismatch { .. }) => m.emit(
                     SocketEvent::HandshakeFailedProtocol,
                     monitor::PROTOCOL_ERROR_MECHANISM_MISMATCH,
                     &self.event_name,
@@ -578,14 +578,6 @@ impl Connection {
 fn status_code(reason: &str) -> Option<u32> {
     let code: u32 = reason.parse().ok()?;
     (300..600).contains(&code).then_some(code)
-}
-
-/// What ZAP gets as the peer's address: the ip without the port for tcp, else the name.
-fn zap_address(peer: &str) -> &str {
-    match peer.rsplit_once(':') {
-        Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip.trim_matches(['[', ']']),
-        _ => peer,
-    }
 }
 
 /// libzmq's `ZMQ_PROTOCOL_ERROR_*` code for a handshake failure.

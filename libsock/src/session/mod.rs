@@ -80,9 +80,6 @@ pub enum SessionError {
         /// Ours.
         ours: &'static str,
     },
-    /// Both sides claim the same PLAIN/CURVE role.
-    #[error("both peers are {0}: one side must be the server")]
-    SameRole(&'static str),
     /// ZAP refused the peer, with this status code; an ERROR was queued for it.
     #[error("authentication refused by ZAP (status {0})")]
     AuthFailed(String),
@@ -260,9 +257,6 @@ impl Session {
             if !header.command && self.phase != Phase::Active {
                 return Err(SessionError::DataBeforeReady);
             }
-            if !header.command && encrypted {
-                return Err(SessionError::Unencrypted);
-            }
             if header.command && !encrypted && header.size > frame::MAX_COMMAND_SIZE {
                 return Err(
                     CodecError::FrameTooLarge { size: header.size, max: frame::MAX_COMMAND_SIZE }.into()
@@ -275,7 +269,12 @@ impl Session {
             }
             input.advance(header.header_len);
             let mut more = header.more;
-            if let Some(cipher) = self.cipher.as_mut().filter(|_| header.command) {
+            if let Some(cipher) = self.cipher.as_mut() {
+                // libzmq sends each MESSAGE as a plain frame (no MORE, no COMMAND bit); the
+                // real flags are inside. Anything that is not a MESSAGE is plaintext: refused.
+                if !input[..size].starts_with(b"\x07MESSAGE") {
+                    return Err(SessionError::Unencrypted);
+                }
                 // Decrypt in the read buffer; the plaintext body follows the flags byte.
                 let flags = cipher.decrypt(&mut input[..size])?;
                 if flags & FLAG_COMMAND != 0 {
@@ -397,10 +396,8 @@ impl Session {
                 ours: ours.name(),
             });
         }
-        if ours != Mechanism::Null && greeting.as_server == self.cfg.security.as_server() {
-            let role = if greeting.as_server { "servers" } else { "clients" };
-            return Err(SessionError::SameRole(role));
-        }
+        // The as-server byte is not checked: libzmq always sends 0 there. Two clients or two
+        // servers fail on the first handshake command instead.
         self.peer_minor = if greeting.major > 3 { 1 } else { greeting.minor };
         let mut mech = Mech::new(&self.cfg.security);
         let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
@@ -448,11 +445,12 @@ impl Session {
                     meta.insert(&String::from_utf8_lossy(p.name), p.value);
                 }
             }
-            meta.insert("User-Id", &zap.user_id);
+            if !zap.user_id.is_empty() {
+                meta.insert("User-Id", &zap.user_id);
+            }
         }
         if !self.peer_address.is_empty() {
-            let ip = self.peer_address.rsplit_once(':').map_or(&*self.peer_address, |(ip, _)| ip);
-            meta.insert("Peer-Address", ip.trim_matches(['[', ']']).as_bytes());
+            meta.insert("Peer-Address", peer_ip(&self.peer_address).as_bytes());
         }
         meta
     }
@@ -488,6 +486,16 @@ impl Session {
             }
             other => Err(SessionError::UnexpectedCommand(command_name(&other))),
         }
+    }
+}
+
+/// The peer's address without scheme and port (`tcp://1.2.3.4:5` → `1.2.3.4`), as libzmq
+/// reports `Peer-Address` and sends the address to ZAP; other transports keep their name.
+pub(crate) fn peer_ip(peer: &str) -> &str {
+    let Some(rest) = peer.strip_prefix("tcp://") else { return peer };
+    match rest.rsplit_once(':') {
+        Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip.trim_matches(['[', ']']),
+        _ => rest,
     }
 }
 
