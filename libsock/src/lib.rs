@@ -33,6 +33,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 pub mod codec;
 mod context;
 mod engine;
@@ -49,6 +50,7 @@ mod sys;
 mod transport;
 mod z85;
 
+pub use auth::{public_certificate, Authenticator};
 pub use context::Context;
 pub use error::{Error, Result, EFSM, ETERM};
 pub use message::{Message, Metadata};
