@@ -71,6 +71,6 @@ pub use socket_type::SocketType::*;
 pub use transport::Endpoint;
 pub use z85::{curve_keypair, curve_public, z85_decode, z85_encode};
 
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
