@@ -13,6 +13,7 @@ mod backoff;
 mod connection;
 mod listener;
 mod raw;
+mod socks_phase;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
