@@ -12,6 +12,7 @@ use bytes::BytesMut;
 use mio::Interest;
 
 use super::zap::Asked;
+use super::socks_phase;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::codec::CodecError;
@@ -23,8 +24,6 @@ use crate::socket::{SocketCmd, SocketShared};
 use crate::sys;
 use crate::transport::socks::Socks5;
 use crate::transport::{DialTarget, Stream};
-
-mod socks_phase;
 
 /// Read at least this much per `read` call.
 const READ_CHUNK: usize = 64 * 1024;

@@ -14,6 +14,7 @@ mod connection;
 mod listener;
 mod raw;
 mod zap;
+mod socks_phase;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
