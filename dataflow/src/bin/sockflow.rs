@@ -1,0 +1,2 @@
+//! `sockflow`: runs and checks dataflow topologies.
+fn main() {}
