@@ -220,9 +220,9 @@ mod tests {
         let mut out = Vec::new();
         a.expire(999, &mut out);
         assert!(out.is_empty());
-        a.expire(1124, &mut out);
+        a.expire(1123, &mut out);
         assert!(out.is_empty(), "sweeps are at most every timeout/8");
-        a.expire(1125, &mut out);
+        a.expire(1124, &mut out);
         assert_eq!(out, vec![AckerEvent::TimedOut { root: 1, spout_task: 2, last_task: 5 }]);
         assert_eq!(a.pending(), 0);
     }
