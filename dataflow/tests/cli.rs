@@ -68,7 +68,7 @@ fn run_serves_prometheus_metrics_and_stops_cleanly_on_sigterm() {
     std::fs::write(&file, TOPOLOGY).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = sockflow()
+    let child = sockflow()
         .args(["run", "--metrics", &addr, "--print-every", "0"])
         .arg(&file)
         .env("RUST_LOG", "warn")
