@@ -22,6 +22,16 @@ impl BasicBolt for Sink {
     }
 }
 
+/// CPU seconds (user + system) this process has used, from /proc/self/stat (Linux; 100 Hz).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of the file (utime, stime) are 11 and 12 after the command name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn run(secs: f64, acked: bool, max_pending: usize) {
     let seen = Arc::new(AtomicU64::new(0));
     let mut b = TopologyBuilder::new("chain");
@@ -35,13 +45,17 @@ fn run(secs: f64, acked: bool, max_pending: usize) {
     let running = dataflow::start(&b.build().expect("valid")).expect("starts");
     let hub = running.metrics();
     std::thread::sleep(Duration::from_secs(2));
-    let (n0, t0) = (seen.load(Ordering::Relaxed), Instant::now());
+    let (n0, t0, c0) = (seen.load(Ordering::Relaxed), Instant::now(), cpu_secs());
     std::thread::sleep(Duration::from_secs_f64(secs));
-    let (n1, dt) = (seen.load(Ordering::Relaxed), t0.elapsed().as_secs_f64());
+    let (n1, dt, cpu) = (seen.load(Ordering::Relaxed), t0.elapsed().as_secs_f64(), cpu_secs() - c0);
     running.shutdown(Duration::from_secs(5));
     let rate = (n1 - n0) as f64 / dt;
     let mode = if acked { format!("acked (max.spout.pending {max_pending})") } else { "unacked".into() };
-    print!("chain {mode}: {:.0} spout tuples/s over {dt:.1} s", rate);
+    let per_cpu = (n1 - n0) as f64 / cpu.max(0.01);
+    print!(
+        "chain {mode}: {rate:.0} spout tuples/s over {dt:.1} s using {:.2} cores; {per_cpu:.0} tuples per CPU-second",
+        cpu / dt
+    );
     if acked {
         let spout = hub.snapshot().into_iter().find(|t| &*t.component == "spout").expect("spout metrics");
         let h = &spout.complete_us;

@@ -78,7 +78,9 @@ fn every_spout_tuple_is_acked_exactly_once_when_a_tenth_fail() {
     let s = seen.lock().unwrap();
     assert!(done, "acked {} of 2000", s.acks.len());
     assert!(s.acks.values().all(|&n| n == 1), "a tuple was acked twice");
-    assert!((100..=300).contains(&s.fails.len()), "{} fails", s.fails.len());
+    // About a tenth fail on their first attempt at each of the two flaky tasks (a replay may
+    // land on the other task and fail once more there).
+    assert!((100..=500).contains(&s.fails.len()), "{} fails", s.fails.len());
     for (_, why) in &s.fails {
         match why {
             FailReason::Failed { component, reason, .. } => {
