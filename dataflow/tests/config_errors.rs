@@ -160,3 +160,17 @@ fn filter_files_supply_properties() {
     std::fs::write(&props, "no separator here\n").unwrap();
     assert!(subst.read_properties(&props).unwrap_err().contains("t.properties:1:"));
 }
+
+#[test]
+fn the_readme_example_parses() {
+    let text = include_str!("../examples/wordcount.yaml");
+    let mut subst = Substitution::default();
+    let dir = tempfile::tempdir().unwrap();
+    let props = dir.path().join("ports.properties");
+    std::fs::write(&props, "p=1\n").unwrap();
+    subst.read_properties(&props).unwrap();
+    let text = text.replace("${ENV-WC_IN_PORT}", "5555").replace("${ENV-WC_OUT_PORT}", "5556");
+    let t = config::parse(&text, "wordcount.yaml", &subst, &Registry::new()).unwrap();
+    assert_eq!(t.components.len(), 4);
+    assert_eq!(t.config.max_spout_pending, Some(5000));
+}

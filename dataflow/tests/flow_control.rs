@@ -101,6 +101,6 @@ fn tick_tuples_arrive_at_the_configured_frequency() {
     std::thread::sleep(Duration::from_millis(1050));
     running.shutdown(Duration::from_secs(1));
     let n = ticks.load(Ordering::Relaxed);
-    assert!((5..=11).contains(&n), "{n} ticks in ~1 s at 10 Hz");
+    assert!((3..=11).contains(&n), "{n} ticks in ~1 s at 10 Hz");
     assert_eq!(plain_ticks.load(Ordering::Relaxed), 0);
 }
