@@ -70,11 +70,27 @@ fn run(secs: f64, acked: bool, max_pending: usize) {
     println!();
 }
 
+/// The acker's memory per pending tree at several sizes (hashbrown's load factor varies
+/// between 7/16 and 7/8 as the table doubles).
+fn acker_memory() {
+    let mut rng = fastrand::Rng::with_seed(1);
+    for n in [1_000usize, 57_345, 100_000, 1_000_000] {
+        let mut a = dataflow::runtime::Acker::new(30_000);
+        for _ in 0..n {
+            a.init(rng.u64(..), rng.u64(1..), 1, 0);
+        }
+        println!("acker: {n} pending trees, {:.1} bytes per pending tree", a.bytes_per_pending());
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let secs = args.first().and_then(|a| a.parse().ok()).unwrap_or(10.0);
     let mode = args.get(1).map_or("both", String::as_str);
     let max_pending = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    if mode == "memory" {
+        return acker_memory();
+    }
     if mode != "acked" {
         run(secs, false, max_pending);
     }
