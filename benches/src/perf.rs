@@ -126,20 +126,6 @@ pub fn record_half(l: &mut Latencies, round_trip: Duration) {
     l.record(round_trip / 2);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atoi_like_c() {
-        assert_eq!(atoi("100"), 100);
-        assert_eq!(atoi("  42abc"), 42);
-        assert_eq!(atoi("-7"), -7);
-        assert_eq!(atoi("abc"), 0);
-        assert_eq!(atoi(""), 0);
-    }
-}
-
 /// The key pairs libzmq's perf tools use with `enable_curve` (arbitrary, but shared, so a
 /// libsock `remote_thr` can drive a libzmq `local_thr` and back).
 pub const PERF_SERVER_PUBLIC: &str = "DX4nh=yUn{-9ugra0X3Src4SU-4xTgqxcYY.+<SH";
@@ -167,4 +153,18 @@ pub fn curve_client(s: &libsock::Socket) {
     set(s.set_curve_secretkey(PERF_CLIENT_SECRET.as_bytes()));
     set(s.set_curve_publickey(PERF_CLIENT_PUBLIC.as_bytes()));
     set(s.set_curve_serverkey(PERF_SERVER_PUBLIC.as_bytes()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi("100"), 100);
+        assert_eq!(atoi("  42abc"), 42);
+        assert_eq!(atoi("-7"), -7);
+        assert_eq!(atoi("abc"), 0);
+        assert_eq!(atoi(""), 0);
+    }
 }
