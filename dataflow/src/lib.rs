@@ -28,6 +28,7 @@ pub mod component;
 pub mod components;
 pub mod config;
 pub mod grouping;
+pub mod multilang;
 pub mod plan;
 pub mod registry;
 pub mod runtime;

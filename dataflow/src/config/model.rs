@@ -39,6 +39,9 @@ struct FluxComponent {
     properties: Vec<FluxProperty>,
     #[serde(default)]
     config: BTreeMap<String, Yaml>,
+    /// Flux's constructor arguments (shell components), passed on as a property.
+    #[serde(rename = "constructorArgs")]
+    constructor_args: Option<Yaml>,
 }
 
 fn one() -> usize {
@@ -133,6 +136,9 @@ fn component(
     let mut props = Vec::new();
     for p in &c.properties {
         props.push((p.name.clone(), value(&p.value)));
+    }
+    if let Some(args) = &c.constructor_args {
+        props.push((crate::multilang::CONSTRUCTOR_ARGS.to_owned(), value(args)));
     }
     let props = Properties::new(props);
     let made = if spout {

@@ -217,6 +217,10 @@ pub(crate) fn run_bolt(
                 now
             }
             None => {
+                let mut again = false;
+                for (local, b) in bolts.iter_mut().enumerate() {
+                    again |= b.poll(&mut BoltCollector { emitter: &mut em, local });
+                }
                 let _ = em.transfer.flush();
                 if ctl.stop.load(Ordering::Relaxed) {
                     break;
@@ -224,7 +228,8 @@ pub(crate) fn run_bolt(
                 let now = Instant::now();
                 let until_tick =
                     next_tick.map_or(Duration::from_millis(100), |t| t.saturating_duration_since(now));
-                em.transfer.wait(until_tick.min(Duration::from_millis(100)));
+                let idle = if again { Duration::from_millis(1) } else { Duration::from_millis(100) };
+                em.transfer.wait(until_tick.min(idle));
                 Instant::now()
             }
         };
