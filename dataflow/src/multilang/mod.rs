@@ -99,7 +99,6 @@ fn spec(p: &Properties) -> Result<Arc<ShellSpec>, String> {
                     other => Err(format!("{what}: expected text, got {other}")),
                 })
                 .collect(),
-            Value::Str(s) => Ok(vec![s.clone()]),
             other => Err(format!("{what}: expected a list, got {other}")),
         }
     };
