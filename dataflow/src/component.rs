@@ -149,8 +149,8 @@ pub trait Bolt: Send {
         None
     }
     /// Called when the executor has no input (e.g. to apply what a child process said);
-    /// returns whether to be called again soon (within a millisecond) rather than at the
-    /// next input or idle period.
+    /// returns whether to be called again at once (it should then have waited briefly for
+    /// what it expects) rather than after the next input or idle period.
     fn poll(&mut self, _collector: &mut BoltCollector<'_>) -> bool {
         false
     }

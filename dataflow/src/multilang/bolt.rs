@@ -29,6 +29,8 @@ pub struct ShellBolt {
     heartbeat_out: bool,
     last_heartbeat: Instant,
     spawn_after: Instant,
+    /// Why the last start failed.
+    down: Option<String>,
     buf: Vec<u8>,
 }
 
@@ -46,6 +48,7 @@ impl ShellBolt {
             heartbeat_out: false,
             last_heartbeat: Instant::now(),
             spawn_after: Instant::now(),
+            down: None,
             buf: Vec::new(),
         }
     }
@@ -62,6 +65,7 @@ impl ShellBolt {
                 Err(Dead(why)) => {
                     tracing::error!("{}: {why}; retrying in {RESTART_BACKOFF:?}", self.name);
                     self.spawn_after = Instant::now() + RESTART_BACKOFF;
+                    self.down = Some(why);
                 }
             }
         }
@@ -202,8 +206,13 @@ impl Bolt for ShellBolt {
         while self.child.is_some() && self.pending.len() >= self.spec.max_pending {
             self.service(c, Some(Duration::from_millis(1)));
         }
+        // A restart backs off briefly: wait for it rather than fail tuples meanwhile.
+        if self.child.is_none() {
+            std::thread::sleep(self.spawn_after.saturating_duration_since(Instant::now()));
+        }
         if self.child().is_none() {
-            c.fail(&input, "multilang child is not running (restarting)");
+            let why = format!("multilang child is not running: {}", self.down.as_deref().unwrap_or("?"));
+            c.fail(&input, &why);
             return;
         }
         let id = self.next_id;
@@ -230,7 +239,9 @@ impl Bolt for ShellBolt {
 
     fn poll(&mut self, c: &mut BoltCollector<'_>) -> bool {
         if self.child().is_some() {
-            self.service(c, None);
+            // Waiting on the child (not the inbox) answers its emits' task ids at once.
+            let wait = (!self.pending.is_empty()).then_some(Duration::from_micros(500));
+            self.service(c, wait);
         }
         !self.pending.is_empty() || self.child.as_ref().is_some_and(Child::backlogged)
     }

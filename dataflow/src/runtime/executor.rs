@@ -228,8 +228,9 @@ pub(crate) fn run_bolt(
                 let now = Instant::now();
                 let until_tick =
                     next_tick.map_or(Duration::from_millis(100), |t| t.saturating_duration_since(now));
-                let idle = if again { Duration::from_millis(1) } else { Duration::from_millis(100) };
-                em.transfer.wait(until_tick.min(idle));
+                if !again {
+                    em.transfer.wait(until_tick.min(Duration::from_millis(100)));
+                }
                 Instant::now()
             }
         };

@@ -4,6 +4,7 @@
   --busy-on WORD S  spin the CPU for S seconds on a sentence containing WORD (once)
   --flood K         emit each word K times
   --marker PATH     misbehave only while PATH does not exist (created when misbehaving)
+  --no-task-ids     emit with need_task_ids false (no round trip per emit)
   --trivial         emit the first field unchanged (benchmarks)
 """
 import os
@@ -28,6 +29,7 @@ hang_on = opt("--hang-on")
 busy_on = opt("--busy-on", 2)
 flood = int((opt("--flood") or ["1"])[0])
 trivial = "--trivial" in args
+need_ids = "--no-task-ids" not in args
 marker = (opt("--marker") or [None])[0]
 
 
@@ -56,7 +58,7 @@ class Split(storm.BasicBolt):
                 pass
         for word in sentence.split():
             for _ in range(flood):
-                self.emit([word])
+                self.emit([word], need_task_ids=need_ids)
 
 
 Split().run()
