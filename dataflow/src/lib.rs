@@ -27,6 +27,7 @@
 pub mod component;
 pub mod components;
 pub mod config;
+pub mod deploy;
 pub mod grouping;
 pub mod multilang;
 pub mod plan;

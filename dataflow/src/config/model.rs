@@ -240,6 +240,8 @@ fn config(map: &BTreeMap<String, Yaml>, text: &str) -> Located<TopologyConfig> {
                 }
             }
             "topology.debug" => {}
+            // Read by `sockflow deploy` (resource requests).
+            "deploy.cpu" | "deploy.memory" => {}
             other => return Err((line, format!("unsupported config key {other:?}"))),
         }
     }
