@@ -240,6 +240,7 @@ fn kubernetes_manifests_are_a_configmap_a_headless_service_and_a_statefulset() {
     let pod = &sts.spec.template.spec;
     assert!(pod.termination_grace_period_seconds > 0);
     let c = &pod.containers[0];
+    assert_eq!(c.name, "sockflow");
     assert_eq!(c.image, "example/sockflow:1");
     assert_eq!(
         c.args,
