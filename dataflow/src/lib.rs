@@ -36,6 +36,7 @@ pub mod runtime;
 pub mod topology;
 pub mod tuple;
 pub mod wire;
+pub mod workers;
 
 pub use component::{
     Basic, BasicBolt, Bolt, FailReason, OutputDeclarer, Spout, TaskContext, DEFAULT_STREAM, SYSTEM_COMPONENT,

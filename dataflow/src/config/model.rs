@@ -23,6 +23,9 @@ struct FluxFile {
     bolts: Vec<FluxComponent>,
     #[serde(default)]
     streams: Vec<FluxStream>,
+    /// Each worker's `host:port` (multi-worker topologies).
+    #[serde(default)]
+    workers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +102,12 @@ pub(super) fn build(text: &str, registry: &Registry) -> Located<Topology> {
     })?;
     let mut topology = Topology { name: file.name.clone(), ..Topology::default() };
     topology.config = config(&file.config, text)?;
+    crate::workers::configure(
+        &mut topology.config,
+        &file.workers,
+        file.config.contains_key("topology.workers"),
+    )
+    .map_err(|m| (lines::find(text, "workers"), m))?;
     let spout_lines = lines::items(text, "spouts");
     let bolt_lines = lines::items(text, "bolts");
     for (i, c) in file.spouts.iter().enumerate() {
@@ -235,8 +244,8 @@ fn config(map: &BTreeMap<String, Yaml>, text: &str) -> Located<TopologyConfig> {
             "topology.stats.sample.rate" => c.stats_sample_rate = pos()?.min(1.0),
             "topology.workers" => {
                 c.workers = uint()?;
-                if c.workers != 1 {
-                    return Err((line, "topology.workers: only 1 (this process) is supported yet".into()));
+                if c.workers == 0 {
+                    return Err((line, "topology.workers: at least 1".into()));
                 }
             }
             "topology.debug" => {}

@@ -130,6 +130,7 @@ impl Plan {
                 plan.add_stream(topology, ci, d);
             }
         }
+        crate::workers::place(&mut plan, topology.config.workers);
         plan
     }
 

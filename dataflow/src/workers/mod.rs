@@ -1,0 +1,138 @@
+//! Several worker processes, on one host or many, with no coordinator.
+//!
+//! Every worker reads the same file and derives the same plan, so placement needs no talk:
+//! executor `e` runs in worker `e % N` (`topology.workers: N`). The file's `workers:` section
+//! gives each worker's address `host:port`; worker K binds its executors' inboxes on
+//! `tcp://*:PORT`, `PORT+1`, … (one port per executor it runs, in plan order) and other
+//! workers connect there. Executors in the same worker still talk over `inproc://`. libsock
+//! reconnects by itself, so a worker that dies and is restarted rejoins without help; what it
+//! held times out at the acker and is replayed by the spouts.
+
+use crate::plan::Plan;
+use crate::runtime::Endpoints;
+use crate::topology::TopologyConfig;
+
+/// Default address of worker K when the file has no `workers:` section: loopback, with room
+/// for 100 executors per worker.
+pub fn default_address(worker: usize) -> String {
+    format!("127.0.0.1:{}", 7000 + 100 * worker)
+}
+
+/// Applies the file's `workers:` section: with `topology.workers` unset it sets the count;
+/// otherwise the counts must agree.
+pub fn configure(c: &mut TopologyConfig, addresses: &[String], count_given: bool) -> Result<(), String> {
+    if addresses.is_empty() {
+        return Ok(());
+    }
+    for a in addresses {
+        parse_address(a)?;
+    }
+    if !count_given {
+        c.workers = addresses.len();
+    } else if c.workers != addresses.len() {
+        return Err(format!(
+            "topology.workers is {} but the workers section has {} addresses",
+            c.workers,
+            addresses.len()
+        ));
+    }
+    c.worker_addresses = addresses.to_vec();
+    Ok(())
+}
+
+/// Every worker's address: the file's, or loopback defaults.
+pub fn addresses(c: &TopologyConfig) -> Vec<String> {
+    if c.worker_addresses.is_empty() {
+        (0..c.workers.max(1)).map(default_address).collect()
+    } else {
+        c.worker_addresses.clone()
+    }
+}
+
+/// Places executors on workers: executor `e` in worker `e % workers`.
+pub fn place(plan: &mut Plan, workers: usize) {
+    let workers = workers.max(1);
+    for e in &mut plan.executors {
+        e.worker = e.id % workers;
+    }
+}
+
+/// `K` or `NAME-K` (a StatefulSet pod's name) → K.
+pub fn worker_index(arg: &str) -> Result<usize, String> {
+    let digits = arg.rsplit('-').next().unwrap_or(arg);
+    digits.parse().map_err(|_| format!("--worker {arg:?}: expected a number K or a name ending in -K"))
+}
+
+/// Splits `host:port` (IPv6 hosts in brackets).
+pub fn parse_address(addr: &str) -> Result<(String, u16), String> {
+    let (host, port) =
+        addr.rsplit_once(':').ok_or_else(|| format!("worker address {addr:?}: expected host:port"))?;
+    let port = port.parse::<u16>().map_err(|_| format!("worker address {addr:?}: bad port"))?;
+    if host.is_empty() {
+        return Err(format!("worker address {addr:?}: no host"));
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// Inboxes of one worker's executors: `inproc://` inside the worker, `tcp://` between them.
+pub struct WorkerEndpoints {
+    me: usize,
+    prefix: String,
+    /// Per executor: its worker, and the tcp endpoint others connect to.
+    remote: Vec<(usize, String)>,
+    bind_port: Vec<u16>,
+}
+
+impl WorkerEndpoints {
+    /// The endpoints seen from worker `me`, given every worker's address.
+    pub fn new(plan: &Plan, me: usize, addresses: &[String]) -> Result<WorkerEndpoints, String> {
+        let parsed = addresses.iter().map(|a| parse_address(a)).collect::<Result<Vec<_>, _>>()?;
+        let mut next_port: Vec<u32> = parsed.iter().map(|(_, p)| u32::from(*p)).collect();
+        let mut remote = Vec::new();
+        let mut bind_port = Vec::new();
+        for e in &plan.executors {
+            let (host, _) = parsed.get(e.worker).ok_or_else(|| {
+                format!("executor {} is placed in worker {} but no address is given", e.id, e.worker)
+            })?;
+            let port = u16::try_from(next_port[e.worker])
+                .map_err(|_| format!("worker {}: ports run past 65535", e.worker))?;
+            next_port[e.worker] += 1;
+            let host =
+                if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
+            remote.push((e.worker, format!("tcp://{host}:{port}")));
+            bind_port.push(port);
+        }
+        let prefix = format!("inproc://sockflow-{}-w{me}-{:016x}", plan.name, fastrand::u64(..));
+        Ok(WorkerEndpoints { me, prefix, remote, bind_port })
+    }
+}
+
+impl Endpoints for WorkerEndpoints {
+    fn inbox(&self, executor: usize) -> String {
+        match self.remote.get(executor) {
+            Some((w, tcp)) if *w != self.me => tcp.clone(),
+            _ => format!("{}-{executor}", self.prefix),
+        }
+    }
+
+    fn binds(&self, executor: usize) -> Vec<String> {
+        vec![self.inbox(executor), format!("tcp://0.0.0.0:{}", self.bind_port[executor])]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_names_and_addresses() {
+        assert_eq!(worker_index("2"), Ok(2));
+        assert_eq!(worker_index("wordcount-11"), Ok(11));
+        assert!(worker_index("wordcount").is_err());
+        assert_eq!(parse_address("10.0.0.1:7000"), Ok(("10.0.0.1".into(), 7000)));
+        assert_eq!(parse_address("wc-0.wc.ns.svc:7000"), Ok(("wc-0.wc.ns.svc".into(), 7000)));
+        assert!(parse_address("nohost").is_err());
+        assert!(parse_address(":7000").is_err());
+        assert!(parse_address("h:99999").is_err());
+    }
+}
