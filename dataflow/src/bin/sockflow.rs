@@ -1,2 +1,5 @@
-//! `sockflow`: runs and checks dataflow topologies.
-fn main() {}
+//! `sockflow`: runs and checks dataflow topologies (see `sockflow --help`).
+
+fn main() -> std::process::ExitCode {
+    dataflow::cli::main()
+}

@@ -41,7 +41,7 @@ impl SocketSpec {
         Ok(())
     }
 
-    /// Opens the socket on its own context.
+    /// Opens the socket on `ctx`.
     pub fn open(&self, ctx: &Context) -> Result<Socket, String> {
         let s = ctx.socket(self.kind).map_err(|e| e.to_string())?;
         s.set_sndhwm(self.hwm).and_then(|_| s.set_rcvhwm(self.hwm)).map_err(|e| e.to_string())?;
@@ -70,7 +70,7 @@ pub struct SocketSpout {
     spec: SocketSpec,
     fields: Vec<String>,
     reliable: bool,
-    ctx: Context,
+    ctx: Option<Context>,
     socket: Option<Socket>,
     unacked: HashMap<u64, Vec<Value>>,
     replay: VecDeque<u64>,
@@ -84,7 +84,7 @@ impl SocketSpout {
             spec,
             fields,
             reliable,
-            ctx: Context::new(),
+            ctx: None,
             socket: None,
             unacked: HashMap::new(),
             replay: VecDeque::new(),
@@ -106,7 +106,8 @@ impl Spout for SocketSpout {
     }
 
     fn open(&mut self, _ctx: &TaskContext) -> Result<(), String> {
-        self.socket = Some(self.spec.open(&self.ctx)?);
+        let ctx = self.ctx.get_or_insert_with(Context::new);
+        self.socket = Some(self.spec.open(ctx)?);
         Ok(())
     }
 
@@ -150,14 +151,14 @@ impl Spout for SocketSpout {
 /// numbers as decimal text, bytes as is. A full socket blocks the bolt: back-pressure.
 pub struct SocketBolt {
     spec: SocketSpec,
-    ctx: Context,
+    ctx: Option<Context>,
     socket: Option<Socket>,
 }
 
 impl SocketBolt {
     /// A bolt over `spec`.
     pub fn new(spec: SocketSpec) -> SocketBolt {
-        SocketBolt { spec, ctx: Context::new(), socket: None }
+        SocketBolt { spec, ctx: None, socket: None }
     }
 }
 
@@ -165,7 +166,8 @@ impl BasicBolt for SocketBolt {
     fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
 
     fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
-        self.socket = Some(self.spec.open(&self.ctx)?);
+        let ctx = self.ctx.get_or_insert_with(Context::new);
+        self.socket = Some(self.spec.open(ctx)?);
         Ok(())
     }
 
