@@ -17,6 +17,25 @@ pub use systemd::systemd;
 
 use serde_yaml::Value as Yaml;
 
+/// Where `sockflow deploy` targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// ConfigMap + headless Service + StatefulSet.
+    Kubernetes,
+    /// A template unit `sockflow@.service`.
+    Systemd,
+}
+
+impl Target {
+    /// The manifests for a topology file's text.
+    pub fn generate(self, text: &str, opts: &DeployOptions) -> Result<String, String> {
+        match self {
+            Target::Kubernetes => kubernetes(text, opts),
+            Target::Systemd => systemd(text, opts),
+        }
+    }
+}
+
 /// Port workers exchange tuples on (the `workers:` addresses).
 pub const DEFAULT_TRANSFER_PORT: u16 = 7000;
 /// Port of the Prometheus metrics endpoint (and the probes).

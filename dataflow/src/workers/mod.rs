@@ -8,6 +8,10 @@
 //! reconnects by itself, so a worker that dies and is restarted rejoins without help; what it
 //! held times out at the acker and is replayed by the spouts.
 
+mod launch;
+
+pub use launch::run_processes;
+
 use crate::plan::Plan;
 use crate::runtime::Endpoints;
 use crate::topology::TopologyConfig;
