@@ -1,6 +1,7 @@
-//! A topology split over 3 worker processes on loopback (tcp between them), and a worker
-//! killed with SIGKILL mid-run and restarted: every spout tuple is acked exactly once at the
-//! spout and every word is counted.
+//! A topology split over 3 worker processes (tcp between them) on loopback, and in 3 network
+//! namespaces joined by veth links through a bridge (so the workers really are on different
+//! hosts, each with its own address); and a worker killed with SIGKILL mid-run and restarted:
+//! every spout tuple is acked exactly once at the spout and every word is counted.
 //!
 //! The workers are this test binary run again with `SOCKFLOW_TEST_WORKER=K` (the
 //! `worker_process` entry below), so the test needs no other binary.
@@ -67,7 +68,8 @@ impl BasicBolt for WordSink {
     }
 }
 
-fn topology_text(base_port: u16, count: u64) -> String {
+fn topology_text(addresses: &[String], count: u64) -> String {
+    let workers: String = addresses.iter().map(|a| format!("  - {a}\n")).collect();
     format!(
         r#"
 name: wc-workers
@@ -75,10 +77,7 @@ config:
   topology.message.timeout.secs: 3
   topology.max.spout.pending: 200
 workers:
-  - 127.0.0.1:{p0}
-  - 127.0.0.1:{p1}
-  - 127.0.0.1:{p2}
-spouts:
+{workers}spouts:
   - id: gen
     className: RecGen
     properties: [{{name: count, value: {count}}}]
@@ -92,9 +91,6 @@ streams:
   - {{from: gen, to: split, grouping: {{type: SHUFFLE}}}}
   - {{from: split, to: sink, grouping: {{type: GLOBAL}}}}
 "#,
-        p0 = base_port,
-        p1 = base_port + 100,
-        p2 = base_port + 200,
     )
 }
 
@@ -133,9 +129,18 @@ fn worker_process() {
     }
 }
 
-fn spawn_worker(dir: &Path, k: usize) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["worker_process", "--exact", "--nocapture", "--test-threads=1"])
+fn spawn_worker(dir: &Path, k: usize, net: Option<&Netns>) -> Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match net {
+        // `ip netns exec` execs the program: the child's pid is the worker's.
+        Some(n) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &n.names[k]]).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    cmd.args(["worker_process", "--exact", "--nocapture", "--test-threads=1"])
         .env("SOCKFLOW_TEST_WORKER", k.to_string())
         .env("SOCKFLOW_TEST_DIR", dir)
         .spawn()
@@ -157,12 +162,70 @@ impl Drop for Workers {
     }
 }
 
+/// Three network namespaces, each with one veth link to a bridge in a fourth; removed on drop.
+struct Netns {
+    names: Vec<String>,
+    hub: String,
+    addresses: Vec<String>,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+impl Netns {
+    fn create(n: usize) -> Result<Netns, String> {
+        let tag = format!("sf{:06x}", fastrand::u32(..0x100_0000));
+        let subnet = fastrand::u8(1..250);
+        let mut ns = Netns { names: Vec::new(), hub: format!("{tag}h"), addresses: Vec::new() };
+        ip(&["netns", "add", &ns.hub])?;
+        ip(&["-n", &ns.hub, "link", "add", "br0", "type", "bridge"])?;
+        ip(&["-n", &ns.hub, "link", "set", "br0", "up"])?;
+        for k in 0..n {
+            let name = format!("{tag}w{k}");
+            ip(&["netns", "add", &name])?;
+            ns.names.push(name.clone());
+            let (inner, outer) = (format!("{tag}v{k}"), format!("p{k}"));
+            ip(&[
+                "link", "add", &inner, "netns", &name, "type", "veth", "peer", "name", &outer, "netns",
+                &ns.hub,
+            ])?;
+            ip(&["-n", &ns.hub, "link", "set", &outer, "master", "br0", "up"])?;
+            let addr = format!("10.231.{subnet}.{}", k + 1);
+            ip(&["-n", &name, "addr", "add", &format!("{addr}/24"), "dev", &inner])?;
+            ip(&["-n", &name, "link", "set", &inner, "up"])?;
+            ip(&["-n", &name, "link", "set", "lo", "up"])?;
+            ns.addresses.push(format!("{addr}:7000"));
+        }
+        Ok(ns)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for n in self.names.iter().chain([&self.hub]) {
+            let _ = ip(&["netns", "del", n]);
+        }
+    }
+}
+
 /// Runs 3 workers; `kill` (worker, after this many acks) is killed with SIGKILL and restarted.
-fn run(count: u64, kill: Option<(usize, usize)>) {
+fn run(count: u64, kill: Option<(usize, usize)>, net: Option<&Netns>) {
     let dir = tempfile::tempdir().unwrap();
-    let base = 20000 + fastrand::u16(0..200) * 100;
-    std::fs::write(dir.path().join("topology.yaml"), topology_text(base, count)).unwrap();
-    let mut workers = Workers((0..3).map(|k| spawn_worker(dir.path(), k)).collect());
+    let addresses = match net {
+        Some(n) => n.addresses.clone(),
+        None => {
+            let base = 20000 + fastrand::u16(0..200) * 100;
+            (0..3).map(|k| format!("127.0.0.1:{}", base + 100 * k)).collect()
+        }
+    };
+    std::fs::write(dir.path().join("topology.yaml"), topology_text(&addresses, count)).unwrap();
+    let mut workers = Workers((0..3).map(|k| spawn_worker(dir.path(), k, net)).collect());
     let acks = dir.path().join("acks");
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut killed = kill.is_none();
@@ -173,7 +236,7 @@ fn run(count: u64, kill: Option<(usize, usize)>) {
             workers.0[k].wait().unwrap();
             eprintln!("killed worker {k} after {n} acks");
             std::thread::sleep(Duration::from_millis(500));
-            workers.0[k] = spawn_worker(dir.path(), k);
+            workers.0[k] = spawn_worker(dir.path(), k, net);
             killed = true;
         }
         if n as u64 >= count || Instant::now() > deadline {
@@ -215,11 +278,24 @@ fn run(count: u64, kill: Option<(usize, usize)>) {
 
 #[test]
 fn three_workers_on_loopback_count_exactly() {
-    run(3000, None);
+    run(3000, None, None);
 }
 
 #[test]
 fn killed_worker_restarts_and_no_spout_tuple_is_lost() {
     // Worker 2 runs one of the two split executors.
-    run(6000, Some((2, 1500)));
+    run(6000, Some((2, 1500)), None);
+}
+
+#[test]
+fn three_workers_in_separate_network_namespaces() {
+    let net = match Netns::create(3) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("SKIPPED three_workers_in_separate_network_namespaces: cannot create network namespaces ({e}); needs root or CAP_NET_ADMIN");
+            return;
+        }
+    };
+    run(3000, None, Some(&net));
+    run(6000, Some((2, 1500)), Some(&net));
 }
