@@ -288,6 +288,12 @@ fn killed_worker_restarts_and_no_spout_tuple_is_lost() {
 }
 
 #[test]
+fn killed_acker_worker_restarts_and_no_spout_tuple_is_lost() {
+    // Worker 1 runs the acker (and a split executor): the spout times its trees out itself.
+    run(4000, Some((1, 1000)), None);
+}
+
+#[test]
 fn three_workers_in_separate_network_namespaces() {
     let net = match Netns::create(3) {
         Ok(n) => n,
