@@ -12,6 +12,7 @@ mod launch;
 
 pub use launch::run_processes;
 
+use crate::grouping::Grouping;
 use crate::plan::Plan;
 use crate::runtime::Endpoints;
 use crate::topology::TopologyConfig;
@@ -59,6 +60,18 @@ pub fn place(plan: &mut Plan, workers: usize) {
     for e in &mut plan.executors {
         e.worker = e.id % workers;
     }
+}
+
+/// For local-or-shuffle: the subscriber's tasks in the same worker as `task`, if any (None:
+/// use all of them).
+pub(crate) fn local_tasks(plan: &Plan, task: u32, grouping: &Grouping, tasks: &[u32]) -> Option<Vec<u32>> {
+    if !matches!(grouping, Grouping::LocalOrShuffle) {
+        return None;
+    }
+    let worker_of = |t: u32| plan.executors[plan.task_executor[t as usize]].worker;
+    let mine = worker_of(task);
+    let local: Vec<u32> = tasks.iter().copied().filter(|&t| worker_of(t) == mine).collect();
+    (!local.is_empty() && local.len() < tasks.len()).then_some(local)
 }
 
 /// `K` or `NAME-K` (a StatefulSet pod's name) → K.
@@ -138,5 +151,51 @@ mod tests {
         assert!(parse_address("nohost").is_err());
         assert!(parse_address(":7000").is_err());
         assert!(parse_address("h:99999").is_err());
+    }
+}
+
+#[cfg(test)]
+mod placement_tests {
+    use super::*;
+    use crate::config::{self, Substitution};
+    use crate::registry::Registry;
+
+    const FILE: &str = "name: t
+config: {topology.workers: 2}
+spouts: [{id: s, className: Generator, parallelism: 2}]
+bolts: [{id: b, className: Splitter, parallelism: 4}]
+streams: [{from: s, to: b, grouping: {type: LOCAL_OR_SHUFFLE}}]
+";
+
+    #[test]
+    fn placement_is_deterministic_and_local_or_shuffle_stays_local() {
+        let t = config::parse(FILE, "t.yaml", &Substitution::default(), &Registry::new()).unwrap();
+        let (p1, p2) = (Plan::new(&t), Plan::new(&t));
+        let w1: Vec<usize> = p1.executors.iter().map(|e| e.worker).collect();
+        let w2: Vec<usize> = p2.executors.iter().map(|e| e.worker).collect();
+        assert_eq!(w1, w2);
+        assert!(w1.contains(&0) && w1.contains(&1));
+        let bolt_tasks = &p1.components[1].tasks;
+        for &spout_task in &p1.components[0].tasks {
+            let local = local_tasks(&p1, spout_task, &Grouping::LocalOrShuffle, bolt_tasks).unwrap();
+            let worker = |t: u32| p1.executors[p1.task_executor[t as usize]].worker;
+            assert_eq!(local.len(), 2);
+            assert!(local.iter().all(|&t| worker(t) == worker(spout_task)));
+        }
+        assert_eq!(local_tasks(&p1, 1, &Grouping::Shuffle, bolt_tasks), None);
+    }
+
+    #[test]
+    fn workers_section_and_count_must_agree() {
+        let bad = FILE.replace(
+            "config: {topology.workers: 2}",
+            "config: {topology.workers: 3}\nworkers: [\"a:1\", \"b:2\"]",
+        );
+        let e = config::parse(&bad, "t.yaml", &Substitution::default(), &Registry::new()).err().unwrap();
+        assert!(e.message.contains("3 but the workers section has 2"), "{e}");
+        let bad = FILE.replace("config: {topology.workers: 2}", "workers: [\"a\"]");
+        let e = config::parse(&bad, "t.yaml", &Substitution::default(), &Registry::new()).err().unwrap();
+        assert!(e.message.contains("expected host:port"), "{e}");
+        assert_eq!(e.line, 2);
     }
 }
