@@ -115,8 +115,14 @@ impl Plan {
         };
         for c in &topology.components {
             let role = if matches!(c.factory, Factory::Spout(_)) { Role::Spout } else { Role::Bolt };
-            let tick =
-                if role == Role::Bolt { c.tick_freq_secs.or(topology.config.tick_freq_secs) } else { None };
+            // The component's own frequency (file, builder, then the bolt's code) beats the
+            // topology's, as a component configuration does in Storm.
+            let tick = match &c.factory {
+                Factory::Bolt(f) => {
+                    c.tick_freq_secs.or_else(|| f().tick_freq_secs()).or(topology.config.tick_freq_secs)
+                }
+                Factory::Spout(_) => None,
+            };
             plan.add_component(&c.id, role, c.parallelism, c.tasks, tick);
         }
         let ackers = topology.config.acker_executors;

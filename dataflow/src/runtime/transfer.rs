@@ -186,7 +186,9 @@ impl Transfer {
 
     fn send(&mut self, to: usize) -> Result<(), Halted> {
         let Some(out) = self.outs[to].as_mut() else { return Ok(()) };
-        let body = std::mem::replace(&mut out.buf, Vec::with_capacity(4096));
+        // The next batch will likely be as large as this one: size it so that it never grows.
+        let hint = out.buf.len().next_power_of_two().max(256);
+        let body = std::mem::replace(&mut out.buf, Vec::with_capacity(hint));
         out.items = 0;
         // A refused send consumes its message: keep a (reference-counted) copy to retry with.
         let msg = Message::from(body);
