@@ -214,14 +214,25 @@ impl Drop for Netns {
     }
 }
 
+/// The first of `n` consecutive loopback ports that are free now (random, so parallel tests
+/// and other programs rarely meet).
+fn free_ports(n: u16) -> u16 {
+    loop {
+        let base = 30000 + fastrand::u16(0..3000) * 10;
+        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+}
+
 /// Runs 3 workers; `kill` (worker, after this many acks) is killed with SIGKILL and restarted.
 fn run(count: u64, kill: Option<(usize, usize)>, net: Option<&Netns>) {
     let dir = tempfile::tempdir().unwrap();
     let addresses = match net {
         Some(n) => n.addresses.clone(),
         None => {
-            let base = 20000 + fastrand::u16(0..200) * 100;
-            (0..3).map(|k| format!("127.0.0.1:{}", base + 100 * k)).collect()
+            let base = free_ports(30);
+            (0..3).map(|k| format!("127.0.0.1:{}", base + 10 * k)).collect()
         }
     };
     std::fs::write(dir.path().join("topology.yaml"), topology_text(&addresses, count)).unwrap();
