@@ -323,3 +323,34 @@ fn deploy_keys_are_accepted_by_the_loader() {
     let one = TOPOLOGY.replace("topology.workers: 3", "topology.workers: 1");
     config::parse(&one, "t.yaml", &Substitution::default(), &Registry::new()).unwrap();
 }
+
+#[test]
+fn sockflow_deploy_writes_both_and_rejects_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, TOPOLOGY.replace("topology.workers: 3", "topology.workers: 2")).unwrap();
+    let sockflow = env!("CARGO_BIN_EXE_sockflow");
+    let out =
+        std::process::Command::new(sockflow).args(["deploy", "kubernetes"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("\nkind: ").count(), 3, "{text}");
+    assert!(text.contains("replicas: 2"));
+    let unit = dir.path().join("sockflow@.service");
+    let out = std::process::Command::new(sockflow)
+        .args(["deploy", "systemd"])
+        .arg(&file)
+        .arg("-o")
+        .arg(&unit)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&unit).unwrap().contains("--worker %i"));
+    // A file that does not load is refused before anything is written (exit 1, one line).
+    std::fs::write(&file, TOPOLOGY.replace("Splitter", "Nope")).unwrap();
+    let out =
+        std::process::Command::new(sockflow).args(["deploy", "kubernetes"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown className"));
+}
