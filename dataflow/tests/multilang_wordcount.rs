@@ -79,6 +79,42 @@ streams:
 }
 
 #[test]
+fn crashed_python_spout_is_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("crashed").display().to_string();
+    let yaml = format!(
+        r#"
+name: wc-spout-crash
+spouts:
+  - id: sentences
+    className: ShellSpout
+    constructorArgs: [["python3", "{spout}", "400", "100", "{marker}"], ["sentence"]]
+bolts:
+  - id: split
+    className: Splitter
+  - id: count
+    className: Counter
+    properties: [{{name: field, value: word}}]
+  - id: sink
+    className: Sink
+streams:
+  - {{from: sentences, to: split, grouping: {{type: SHUFFLE}}}}
+  - {{from: split, to: count, grouping: {{type: FIELDS, args: [word]}}}}
+  - {{from: count, to: sink, grouping: {{type: SHUFFLE}}}}
+"#,
+        spout = script("sentences.py"),
+    );
+    let sink = Sink::default();
+    // The first child dies after about 100 emits; the second emits all 400 (its source, a
+    // counter in memory, cannot redeliver, so the first child's tuples count in addition).
+    let (acked, failed) = run(&yaml, &sink, "sentences", 500);
+    assert!(std::path::Path::new(&marker).exists(), "the first child crashed");
+    assert!(acked >= 500, "{acked}");
+    assert_eq!(failed, 0);
+    assert!(sink.counts.lock().unwrap().get("cat").is_some_and(|&n| n >= 200));
+}
+
+#[test]
 fn rust_spout_feeds_a_python_bolt() {
     let yaml = format!(
         r#"

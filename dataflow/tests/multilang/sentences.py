@@ -1,5 +1,6 @@
 """A multilang spout: emits COUNT sentences (argv[1]) with message ids, replays failed ones,
-and reports its acks through `log` when it has seen every one."""
+and reports its acks through `log` when it has seen every one. With argv[2] = N and argv[3] =
+PATH it exits after N emits unless PATH exists (creating it): a spout child that crashes once."""
 import os
 import sys
 
@@ -25,6 +26,9 @@ class Sentences(storm.Spout):
                 self.next += 1
             else:
                 return
+            if len(sys.argv) > 3 and self.next > int(sys.argv[2]) and not os.path.exists(sys.argv[3]):
+                open(sys.argv[3], "w").close()
+                os._exit(5)
             storm.emit([SENTENCES[i % len(SENTENCES)]], id="m%d" % i)
 
     def ack(self, id):
