@@ -105,7 +105,11 @@ fn hung_child_is_restarted_and_its_tuples_replayed() {
     let out =
         run(200, &["--hang-on", "dog", "--marker", &path], |s| s.child.timeout = Duration::from_secs(1));
     assert!(!out.fails.is_empty());
-    assert!(out.fails.iter().all(|f| f.contains("hung: no output and no CPU")), "{:?}", out.fails);
+    assert!(
+        out.fails.iter().all(|f| f.contains("hung: no output for") && f.contains("and no CPU for")),
+        "{:?}",
+        out.fails
+    );
     assert!(out.counts.get("dog").is_some_and(|&n| n >= 100), "{:?}", out.counts);
 }
 

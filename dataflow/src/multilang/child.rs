@@ -49,7 +49,8 @@ pub struct Child {
     from_child: Receiver<Result<ChildMsg, String>>,
     staged: VecDeque<Vec<u8>>,
     last_heard: Instant,
-    cpu_seen: u64,
+    /// CPU ticks at the last sample while silent, and when.
+    cpu_mark: Option<(u64, Instant)>,
     pid_dir: PathBuf,
 }
 
@@ -99,7 +100,7 @@ impl Child {
             from_child,
             staged: VecDeque::new(),
             last_heard: Instant::now(),
-            cpu_seen: 0,
+            cpu_mark: None,
             pid_dir,
         };
         spawned.map_err(|e| Dead(format!("starting threads: {e}")))?;
@@ -191,18 +192,34 @@ impl Child {
             self.last_heard = Instant::now();
             return Ok(());
         }
-        if self.last_heard.elapsed() < timeout {
+        // CPU is sampled every half timeout once the child has been silent that long (reading
+        // /proc is not free): hung = silent for the timeout and no CPU over the last half.
+        let (silent, half) = (self.last_heard.elapsed(), timeout / 2);
+        if silent < half {
+            self.cpu_mark = None;
             return Ok(());
         }
-        let cpu = cpu_ticks(self.pid);
-        if cpu > self.cpu_seen {
-            // Busy, not hung: give it another period.
-            tracing::debug!("{}: child silent for {:?} but using CPU", self.name, self.last_heard.elapsed());
-            self.cpu_seen = cpu;
-            self.last_heard = Instant::now();
-            return Ok(());
+        match self.cpu_mark {
+            None => self.cpu_mark = Some((cpu_ticks(self.pid), Instant::now())),
+            Some((seen, at)) if at.elapsed() >= half => {
+                let cpu = cpu_ticks(self.pid);
+                if cpu > seen {
+                    tracing::debug!(
+                        "{}: child silent for {silent:?} but using CPU (busy, not hung)",
+                        self.name
+                    );
+                    self.cpu_mark = Some((cpu, Instant::now()));
+                } else if silent >= timeout {
+                    return Err(Dead(format!(
+                        "hung: no output for {:.1}s and no CPU for {:.1}s",
+                        silent.as_secs_f64(),
+                        at.elapsed().as_secs_f64()
+                    )));
+                }
+            }
+            Some(_) => {}
         }
-        Err(Dead(format!("hung: no output and no CPU for {:.1}s", self.last_heard.elapsed().as_secs_f64())))
+        Ok(())
     }
 
     fn exit_reason(&mut self, what: &str) -> Dead {
