@@ -158,3 +158,66 @@ fn without_ackers_tuples_are_acked_at_emit() {
     assert!(done, "acked {}", seen.lock().unwrap().acks.len());
     assert!(seen.lock().unwrap().fails.is_empty());
 }
+
+/// Pairs inputs: holds one, then emits one tuple anchored to both and acks both.
+struct Joiner {
+    held: Option<Tuple>,
+}
+
+impl Bolt for Joiner {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["a", "b"]);
+    }
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        match self.held.take() {
+            None => self.held = Some(input),
+            Some(first) => {
+                c.emit(&[&first, &input], vec![first.values[0].clone(), input.values[0].clone()]);
+                c.ack(&first);
+                c.ack(&input);
+            }
+        }
+    }
+}
+
+static FAILED_ZERO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Fails the first joined tuple that contains 0, acks everything else.
+struct FailZeroOnce;
+
+impl Bolt for FailZeroOnce {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        let has_zero = input.values.iter().any(|v| v.as_i64() == Some(0));
+        if has_zero && !FAILED_ZERO.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            c.fail(&input, "zero");
+        } else {
+            c.ack(&input);
+        }
+    }
+}
+
+#[test]
+fn a_multi_anchored_tuple_completes_or_fails_both_of_its_trees() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let s2 = seen.clone();
+    let mut b = TopologyBuilder::new("multi");
+    b.config().message_timeout_secs = 5;
+    b.set_spout("numbers", move || Box::new(Numbers::new(100, 10, s2.clone())), 1);
+    b.set_bolt("join", || Box::new(Joiner { held: None }), 1).shuffle_grouping("numbers");
+    b.set_bolt("end", || Box::new(FailZeroOnce), 1).shuffle_grouping("join");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(20, || seen.lock().unwrap().acks.len() == 100);
+    running.shutdown(Duration::from_secs(5));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {} of 100", s.acks.len());
+    assert!(s.acks.values().all(|&n| n == 1));
+    // The failed joined tuple belonged to two trees: both roots failed, with the reason.
+    let failed: Vec<u64> = s.fails.iter().map(|(id, _)| *id).collect();
+    assert_eq!(failed.len(), 2, "{:?}", s.fails);
+    assert!(failed.contains(&0));
+    assert!(s
+        .fails
+        .iter()
+        .all(|(_, why)| matches!(why, FailReason::Failed { reason, .. } if reason == "zero")));
+}
