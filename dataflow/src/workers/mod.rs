@@ -119,6 +119,21 @@ impl WorkerEndpoints {
             remote.push((e.worker, format!("tcp://{host}:{port}")));
             bind_port.push(port);
         }
+        // Workers on one host need disjoint port ranges (one port per executor each).
+        for (a, (ha, pa)) in parsed.iter().enumerate() {
+            for (b, (hb, pb)) in parsed.iter().enumerate().skip(a + 1) {
+                let (ea, eb) = (u32::from(*pa)..next_port[a], u32::from(*pb)..next_port[b]);
+                if ha == hb && ea.start < eb.end && eb.start < ea.end {
+                    return Err(format!(
+                        "workers {a} and {b} on {ha} overlap: worker {a} uses ports {}..{}, worker {b} {}..{}",
+                        ea.start,
+                        ea.end,
+                        eb.start,
+                        eb.end
+                    ));
+                }
+            }
+        }
         let prefix = format!("inproc://sockflow-{}-w{me}-{:016x}", plan.name, fastrand::u64(..));
         Ok(WorkerEndpoints { me, prefix, remote, bind_port })
     }
@@ -183,6 +198,24 @@ streams: [{from: s, to: b, grouping: {type: LOCAL_OR_SHUFFLE}}]
             assert!(local.iter().all(|&t| worker(t) == worker(spout_task)));
         }
         assert_eq!(local_tasks(&p1, 1, &Grouping::Shuffle, bolt_tasks), None);
+    }
+
+    #[test]
+    fn workers_on_one_host_need_disjoint_ports() {
+        let t = config::parse(FILE, "t.yaml", &Substitution::default(), &Registry::new()).unwrap();
+        let plan = Plan::new(&t);
+        let clash = ["127.0.0.1:7000".to_owned(), "127.0.0.1:7001".to_owned()];
+        let e = WorkerEndpoints::new(&plan, 0, &clash).err().unwrap();
+        assert!(e.contains("overlap"), "{e}");
+        let ok = ["127.0.0.1:7000".to_owned(), "127.0.0.1:7004".to_owned()];
+        let w = WorkerEndpoints::new(&plan, 0, &ok).unwrap();
+        let other = ["10.0.0.1:7000".to_owned(), "10.0.0.2:7000".to_owned()];
+        assert!(WorkerEndpoints::new(&plan, 1, &other).is_ok());
+        // Worker 0 reaches worker 1's executors by tcp, its own by inproc.
+        let remote: Vec<String> = plan.executors.iter().map(|e| w.inbox(e.id)).collect();
+        for (e, ep) in plan.executors.iter().zip(&remote) {
+            assert_eq!(ep.starts_with("tcp://127.0.0.1:700"), e.worker == 1, "{ep}");
+        }
     }
 
     #[test]
