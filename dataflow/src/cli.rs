@@ -41,6 +41,31 @@ enum Command {
         /// At shutdown, wait at most SECS for in-flight tuple trees to complete.
         #[arg(long, value_name = "SECS", default_value_t = 5.0)]
         drain: f64,
+        /// Run only worker K of a multi-worker topology (K, or a pod name ending in -K).
+        #[arg(long, value_name = "K")]
+        worker: Option<String>,
+        /// Run every worker in this process (threads) instead of one process per worker.
+        #[arg(long)]
+        threads: bool,
+    },
+    /// Writes the manifests that run a topology's workers on Kubernetes or systemd.
+    Deploy {
+        /// kubernetes (ConfigMap, headless Service, StatefulSet) or systemd (template unit).
+        target: crate::deploy::Target,
+        #[command(flatten)]
+        file: FileArgs,
+        /// Container image with sockflow (kubernetes).
+        #[arg(long, default_value = "sockflow:latest")]
+        image: String,
+        /// Namespace (kubernetes).
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        /// Path of the sockflow binary on the hosts (systemd).
+        #[arg(long, default_value = "/usr/local/bin/sockflow")]
+        binary: String,
+        /// Write here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Validates a topology and prints its physical plan.
     Check {
@@ -101,13 +126,36 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             print!("{}", Plan::new(&topology));
             Ok(())
         }
-        Command::Run { file, for_secs, metrics, print_every, drain } => {
+        Command::Deploy { target, file, image, namespace, binary, output } => {
+            load(&file, registry)?;
+            let text = std::fs::read_to_string(&file.topology)
+                .map_err(|e| format!("{}: {e}", file.topology.display()))?;
+            let opts = crate::deploy::DeployOptions {
+                image,
+                namespace,
+                binary,
+                ..crate::deploy::DeployOptions::default()
+            };
+            let out = target.generate(&text, &opts)?;
+            match output {
+                Some(path) => std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display())),
+                None => std::io::stdout().write_all(out.as_bytes()).map_err(|e| e.to_string()),
+            }
+        }
+        Command::Run { file, for_secs, metrics, print_every, drain, worker, threads } => {
             let topology = load(&file, registry)?;
             let stop = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
             }
-            let running = crate::start(&topology).map_err(|e| e.to_string())?;
+            let running = match worker {
+                Some(w) => crate::runtime::start_worker(&topology, crate::workers::worker_index(&w)?),
+                None if topology.config.workers > 1 && !threads => {
+                    return crate::workers::run_processes(topology.config.workers, for_secs, &stop);
+                }
+                None => crate::start(&topology),
+            };
+            let running = running.map_err(|e| e.to_string())?;
             let hub = running.metrics();
             if let Some(addr) = metrics {
                 serve_metrics(&addr, hub.clone(), topology.name.clone())?;

@@ -148,6 +148,12 @@ pub trait Bolt: Send {
     fn tick_freq_secs(&self) -> Option<f64> {
         None
     }
+    /// Called when the executor has no input (e.g. to apply what a child process said);
+    /// returns whether to be called again at once (it should then have waited briefly for
+    /// what it expects) rather than after the next input or idle period.
+    fn poll(&mut self, _collector: &mut BoltCollector<'_>) -> bool {
+        false
+    }
 }
 
 /// A bolt whose emits are anchored to the input and whose input is acked when `execute`

@@ -28,13 +28,16 @@ pub mod cli;
 pub mod component;
 pub mod components;
 pub mod config;
+pub mod deploy;
 pub mod grouping;
+pub mod multilang;
 pub mod plan;
 pub mod registry;
 pub mod runtime;
 pub mod topology;
 pub mod tuple;
 pub mod wire;
+pub mod workers;
 
 pub use component::{
     Basic, BasicBolt, Bolt, FailReason, OutputDeclarer, Spout, TaskContext, DEFAULT_STREAM, SYSTEM_COMPONENT,

@@ -133,6 +133,7 @@ impl Registry {
             p.only(&[])?;
             Ok(Arc::new(|| Box::new(Basic(Logger::default()))))
         });
+        crate::multilang::register(&mut r);
         r
     }
 

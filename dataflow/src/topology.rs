@@ -73,6 +73,8 @@ pub struct TopologyConfig {
     pub stats_sample_rate: f64,
     /// `topology.workers` (1; more are issue 13's business).
     pub workers: usize,
+    /// The file's `workers:` section: each worker's `host:port` (empty: loopback defaults).
+    pub worker_addresses: Vec<String>,
 }
 
 impl Default for TopologyConfig {
@@ -86,6 +88,7 @@ impl Default for TopologyConfig {
             batch_size: 64,
             stats_sample_rate: 0.05,
             workers: 1,
+            worker_addresses: Vec::new(),
         }
     }
 }

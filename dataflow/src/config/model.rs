@@ -23,6 +23,9 @@ struct FluxFile {
     bolts: Vec<FluxComponent>,
     #[serde(default)]
     streams: Vec<FluxStream>,
+    /// Each worker's `host:port` (multi-worker topologies).
+    #[serde(default)]
+    workers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +42,9 @@ struct FluxComponent {
     properties: Vec<FluxProperty>,
     #[serde(default)]
     config: BTreeMap<String, Yaml>,
+    /// Flux's constructor arguments (shell components), passed on as a property.
+    #[serde(rename = "constructorArgs")]
+    constructor_args: Option<Yaml>,
 }
 
 fn one() -> usize {
@@ -96,6 +102,12 @@ pub(super) fn build(text: &str, registry: &Registry) -> Located<Topology> {
     })?;
     let mut topology = Topology { name: file.name.clone(), ..Topology::default() };
     topology.config = config(&file.config, text)?;
+    crate::workers::configure(
+        &mut topology.config,
+        &file.workers,
+        file.config.contains_key("topology.workers"),
+    )
+    .map_err(|m| (lines::find(text, "workers"), m))?;
     let spout_lines = lines::items(text, "spouts");
     let bolt_lines = lines::items(text, "bolts");
     for (i, c) in file.spouts.iter().enumerate() {
@@ -133,6 +145,9 @@ fn component(
     let mut props = Vec::new();
     for p in &c.properties {
         props.push((p.name.clone(), value(&p.value)));
+    }
+    if let Some(args) = &c.constructor_args {
+        props.push((crate::multilang::CONSTRUCTOR_ARGS.to_owned(), value(args)));
     }
     let props = Properties::new(props);
     let made = if spout {
@@ -229,11 +244,13 @@ fn config(map: &BTreeMap<String, Yaml>, text: &str) -> Located<TopologyConfig> {
             "topology.stats.sample.rate" => c.stats_sample_rate = pos()?.min(1.0),
             "topology.workers" => {
                 c.workers = uint()?;
-                if c.workers != 1 {
-                    return Err((line, "topology.workers: only 1 (this process) is supported yet".into()));
+                if c.workers == 0 {
+                    return Err((line, "topology.workers: at least 1".into()));
                 }
             }
             "topology.debug" => {}
+            // Read by `sockflow deploy` (resource requests).
+            "deploy.cpu" | "deploy.memory" => {}
             other => return Err((line, format!("unsupported config key {other:?}"))),
         }
     }

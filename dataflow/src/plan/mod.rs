@@ -136,6 +136,7 @@ impl Plan {
                 plan.add_stream(topology, ci, d);
             }
         }
+        crate::workers::place(&mut plan, topology.config.workers);
         plan
     }
 

@@ -62,9 +62,10 @@ impl Emitter {
                             .routes
                             .iter()
                             .map(|r| {
+                                let local = crate::workers::local_tasks(&plan, task, &r.grouping, &r.tasks);
                                 Chooser::new(
                                     &r.grouping,
-                                    &r.tasks,
+                                    local.as_deref().unwrap_or(&r.tasks),
                                     r.keys.clone(),
                                     u64::from(task) * 7919 + i as u64,
                                 )

@@ -54,6 +54,7 @@ pub(crate) fn run_spout(
     let mut immediate: Vec<Vec<u64>> = vec![Vec::new(); n];
     let (mut items, mut active, mut drained) = (Vec::new(), true, false);
     let mut last_publish = Instant::now();
+    let mut last_expiry = Instant::now();
     let max_pending = ctl.max_spout_pending;
     loop {
         let mut got = false;
@@ -105,6 +106,10 @@ pub(crate) fn run_spout(
             let _ = em.transfer.flush_if_older(now, MAX_BATCH_DELAY);
         }
         publish(&em, &ctl, &mut last_publish, now);
+        if now.duration_since(last_expiry) >= PUBLISH_EVERY {
+            last_expiry = now;
+            expire_lost(&mut em, &mut spouts, &mut pending, &ctl);
+        }
     }
     spouts.iter_mut().for_each(|s| s.close());
     if !drained {
@@ -143,6 +148,33 @@ fn spout_event(
         _ => {
             pending[local].insert(item.root, (msg_id, started));
         }
+    }
+}
+
+/// Trees the acker never reported on within twice the message timeout (its worker died and
+/// took their state along) fail here, so the spout replays them instead of waiting forever.
+fn expire_lost(
+    em: &mut Emitter,
+    spouts: &mut [Box<dyn Spout>],
+    pending: &mut [IdMap<(u64, Instant)>],
+    ctl: &Control,
+) {
+    let limit = Duration::from_secs(ctl.message_timeout_secs.saturating_mul(2));
+    let mut lost = Vec::new();
+    for (local, p) in pending.iter_mut().enumerate() {
+        p.retain(|&root, &mut (msg_id, started)| {
+            let keep = started.elapsed() < limit;
+            if !keep {
+                lost.push((local, root, msg_id));
+            }
+            keep
+        });
+    }
+    for (local, root, msg_id) in lost {
+        let last_task = em.acker_for(root);
+        let last_component = em.plan.task_component_id(last_task).to_owned();
+        let why = FailReason::TimedOut { after_secs: limit.as_secs(), last_component, last_task };
+        fail(em, spouts, local, msg_id, why);
     }
 }
 
@@ -217,6 +249,10 @@ pub(crate) fn run_bolt(
                 now
             }
             None => {
+                let mut again = false;
+                for (local, b) in bolts.iter_mut().enumerate() {
+                    again |= b.poll(&mut BoltCollector { emitter: &mut em, local });
+                }
                 let _ = em.transfer.flush();
                 if ctl.stop.load(Ordering::Relaxed) {
                     break;
@@ -224,7 +260,9 @@ pub(crate) fn run_bolt(
                 let now = Instant::now();
                 let until_tick =
                     next_tick.map_or(Duration::from_millis(100), |t| t.saturating_duration_since(now));
-                em.transfer.wait(until_tick.min(Duration::from_millis(100)));
+                if !again {
+                    em.transfer.wait(until_tick.min(Duration::from_millis(100)));
+                }
                 Instant::now()
             }
         };

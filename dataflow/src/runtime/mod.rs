@@ -64,22 +64,58 @@ pub struct Running {
     ctx: Context,
 }
 
-/// Validates, plans and starts `topology` on a new libsock context.
+/// Validates, plans and starts `topology` on a new libsock context: every executor, in this
+/// process, whatever `topology.workers` says.
 pub fn start(topology: &Topology) -> Result<Running, StartError> {
+    start_on(topology, None)
+}
+
+/// Starts worker `worker`'s executors only; the others are reached over tcp at the addresses
+/// of the `workers:` section (see [`crate::workers`]).
+pub fn start_worker(topology: &Topology, worker: usize) -> Result<Running, StartError> {
+    start_on(topology, Some(worker))
+}
+
+fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, StartError> {
     topology.validate()?;
-    let plan = Arc::new(Plan::new(topology));
+    let mut plan = Plan::new(topology);
     let ctx = Context::new();
-    let endpoints: Arc<dyn Endpoints> = Arc::new(InprocEndpoints::new(&topology.name));
+    let endpoints: Arc<dyn Endpoints> = match worker {
+        None => {
+            crate::workers::place(&mut plan, 1);
+            Arc::new(InprocEndpoints::new(&topology.name))
+        }
+        Some(k) => {
+            let addresses = crate::workers::addresses(&topology.config);
+            if k >= addresses.len() {
+                let msg = format!(
+                    "worker {k}: the topology has {} workers (0..{})",
+                    addresses.len(),
+                    addresses.len()
+                );
+                return Err(StartError::Invalid(TopologyError { line: 0, message: msg }));
+            }
+            let e = crate::workers::WorkerEndpoints::new(&plan, k, &addresses)
+                .map_err(|message| StartError::Invalid(TopologyError { line: 0, message }))?;
+            Arc::new(e)
+        }
+    };
+    let plan = Arc::new(plan);
+    let local = |w: usize| worker.is_none_or(|k| k == w);
     let cfg = &topology.config;
     let hwm = i32::try_from(cfg.receive_buffer.max(1)).unwrap_or(i32::MAX);
     // Every inbox is bound before any executor runs, so no connect races a bind.
     let inboxes = plan
         .executors
         .iter()
+        .filter(|e| local(e.worker))
         .map(|e| transfer::bind_inbox(&ctx, endpoints.as_ref(), e.id, hwm))
         .collect::<Result<Vec<_>, _>>()?;
-    let spout_executors =
-        plan.executors.iter().filter(|e| plan.components[e.component].role == Role::Spout).count();
+    let spout_executors = plan
+        .executors
+        .iter()
+        .filter(|e| local(e.worker) && plan.components[e.component].role == Role::Spout)
+        .count();
     let ctl = Arc::new(Control {
         deactivate: AtomicBool::new(false),
         draining: AtomicUsize::new(spout_executors),
@@ -92,7 +128,7 @@ pub fn start(topology: &Topology) -> Result<Running, StartError> {
         stats_sample_rate: cfg.stats_sample_rate,
     });
     let mut threads = Vec::new();
-    for (exec, inbox) in plan.executors.iter().zip(inboxes) {
+    for (exec, inbox) in plan.executors.iter().filter(|e| local(e.worker)).zip(inboxes) {
         let comp = &plan.components[exec.component];
         let is_spout = comp.role == Role::Spout;
         let transfer = Transfer::new(

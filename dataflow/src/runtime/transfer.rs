@@ -20,6 +20,10 @@ use crate::wire::{self, Item};
 pub trait Endpoints: Send + Sync {
     /// The endpoint executor `executor` binds its inbox to and others connect to.
     fn inbox(&self, executor: usize) -> String;
+    /// Every endpoint a local executor's inbox binds (other workers may reach it by tcp).
+    fn binds(&self, executor: usize) -> Vec<String> {
+        vec![self.inbox(executor)]
+    }
 }
 
 /// Every executor in this process, over `inproc://`.
@@ -50,7 +54,9 @@ pub(crate) fn bind_inbox(
     let s = ctx.socket(PULL)?;
     s.set_rcvhwm(hwm)?;
     s.set_linger(0)?;
-    s.bind(&endpoints.inbox(executor))?;
+    for endpoint in endpoints.binds(executor) {
+        s.bind(&endpoint)?;
+    }
     Ok(s)
 }
 

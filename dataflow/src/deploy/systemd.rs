@@ -1,0 +1,82 @@
+//! A systemd template unit: `sockflow@K.service` runs worker K on whichever host enables it.
+
+use super::{summarize, DeployOptions};
+
+/// The unit file `sockflow@.service` for `text` (a topology file). Install the topology at
+/// `opts.topology_path` (`%i` there is the worker id; the default path puts each worker's copy
+/// at `/etc/sockflow/K.yaml`) and run `systemctl enable --now sockflow@K` on worker K's host.
+pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
+    let s = summarize(text)?;
+    let path = if opts.topology_path.contains("%i") {
+        // One file for every instance unless the caller wants per-worker copies.
+        format!("/etc/sockflow/{}.yaml", s.name)
+    } else {
+        opts.topology_path.clone()
+    };
+    let mut limits = String::new();
+    if let Some(cpu) = &s.cpu {
+        // A Kubernetes-style quantity ("500m", "2") as a systemd CPU quota.
+        let percent = cpu_percent(cpu).ok_or_else(|| format!("deploy.cpu: cannot read {cpu:?}"))?;
+        limits.push_str(&format!("CPUQuota={percent}%\n"));
+    }
+    if let Some(mem) = &s.memory {
+        let bytes = memory_bytes(mem).ok_or_else(|| format!("deploy.memory: cannot read {mem:?}"))?;
+        limits.push_str(&format!("MemoryHigh={bytes}\n"));
+    }
+    Ok(format!(
+        "# sockflow deploy systemd: topology {name:?}, {workers} worker(s).
+# Install as /etc/systemd/system/sockflow@.service, put the topology file (with its
+# `workers:` addresses) at {path} on every host, then on worker K's host:
+#   systemctl enable --now sockflow@K
+[Unit]
+Description=sockflow topology {name} worker %i
+Documentation=man:sockflow(1)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+ExecStart={binary} run {path} --worker %i --metrics 0.0.0.0:{metrics}
+Restart=always
+RestartSec=1
+KillSignal=SIGTERM
+TimeoutStopSec=30
+DynamicUser=yes
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+{limits}
+[Install]
+WantedBy=multi-user.target
+",
+        name = s.name,
+        workers = s.workers,
+        binary = opts.binary,
+        metrics = opts.metrics_port,
+    ))
+}
+
+fn cpu_percent(q: &str) -> Option<u64> {
+    match q.strip_suffix('m') {
+        Some(milli) => milli.parse::<u64>().ok().map(|m| (m / 10).max(1)),
+        None => q.parse::<f64>().ok().filter(|c| *c > 0.0).map(|c| (c * 100.0).round() as u64),
+    }
+}
+
+fn memory_bytes(q: &str) -> Option<u64> {
+    const UNITS: [(&str, u64); 6] = [
+        ("Ki", 1 << 10),
+        ("Mi", 1 << 20),
+        ("Gi", 1 << 30),
+        ("K", 1000),
+        ("M", 1_000_000),
+        ("G", 1_000_000_000),
+    ];
+    for (suffix, mult) in UNITS {
+        if let Some(n) = q.strip_suffix(suffix) {
+            return n.parse::<u64>().ok().map(|n| n * mult);
+        }
+    }
+    q.parse().ok()
+}
