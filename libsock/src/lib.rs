@@ -35,6 +35,7 @@
 
 pub mod codec;
 mod context;
+pub mod ctx_options;
 mod engine;
 mod error;
 mod message;
@@ -42,6 +43,7 @@ mod monitor;
 mod options;
 mod pipe;
 mod poll;
+mod proxy;
 pub mod session;
 mod socket;
 mod socket_type;
@@ -61,6 +63,7 @@ pub mod protocol_error {
 }
 pub use options::{OptionValue, Options, SocketOption};
 pub use poll::{poll, PollItem, POLLERR};
+pub use proxy::{proxy, proxy_steerable, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, SideStats};
 pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;

@@ -33,6 +33,8 @@ struct Shared {
     writer_waiting: AtomicBool,
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
+    /// CONFLATE: each publish replaces what the reader has not taken yet; no HWM.
+    conflate: AtomicBool,
 }
 
 struct State {
@@ -55,6 +57,21 @@ fn take_parked(st: &mut State) -> Option<Arc<dyn Wake>> {
     st.reader_waker.clone()
 }
 
+/// CONFLATE: drops every published and pending whole message but the newest. Returns how
+/// many were dropped, for the writer to count as never written (keeping HWM accounting right).
+fn keep_only_last(pending: &mut VecDeque<Message>, complete: &mut usize, st: &mut State) -> u64 {
+    let whole = |frames: &mut dyn Iterator<Item = &Message>| frames.filter(|m| !m.get_more()).count();
+    let mut dropped = whole(&mut st.frames.iter()) as u64;
+    st.frames.clear();
+    let done = &pending.make_contiguous()[..*complete];
+    // The newest message starts after the last frame that ends an earlier one.
+    let start = done[..done.len().saturating_sub(1)].iter().rposition(|m| !m.get_more()).map_or(0, |i| i + 1);
+    dropped += whole(&mut done[..start].iter()) as u64;
+    pending.drain(..start);
+    *complete -= start;
+    dropped
+}
+
 /// Creates a queue bounded to `hwm` whole messages (0 = unbounded).
 pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
@@ -69,6 +86,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
+        conflate: AtomicBool::new(false),
     });
     let writer = Writer {
         shared: shared.clone(),
@@ -102,7 +120,7 @@ impl Writer {
             return !self.is_reader_gone();
         }
         self.cached_read = self.shared.read.load(Ordering::Acquire);
-        if self.written - self.cached_read < self.hwm {
+        if self.written - self.cached_read < self.hwm || self.shared.conflate.load(Ordering::Relaxed) {
             return !self.is_reader_gone();
         }
         self.shared.writer_waiting.store(true, Ordering::SeqCst);
@@ -133,6 +151,9 @@ impl Writer {
             drop(st);
             self.pending.drain(..self.complete);
         } else {
+            if self.shared.conflate.load(Ordering::Relaxed) {
+                self.written -= keep_only_last(&mut self.pending, &mut self.complete, &mut st);
+            }
             st.frames.extend(self.pending.drain(..self.complete));
             let waker = take_parked(&mut st);
             drop(st);
@@ -142,6 +163,11 @@ impl Writer {
             }
         }
         self.complete = 0;
+    }
+
+    /// Makes this queue keep only its newest message (CONFLATE).
+    pub(crate) fn set_conflate(&self) {
+        self.shared.conflate.store(true, Ordering::Relaxed);
     }
 
     /// Drops the frames of a half-written message (its connection broke mid-message).
@@ -154,7 +180,7 @@ impl Writer {
     #[inline]
     pub(crate) fn send_one(&mut self, msg: Message) {
         debug_assert!(!msg.get_more());
-        if !self.pending.is_empty() {
+        if !self.pending.is_empty() || self.shared.conflate.load(Ordering::Relaxed) {
             self.write(msg);
             self.flush();
             return;
@@ -223,6 +249,25 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// Makes this queue keep only its newest message (CONFLATE), dropping older ones already
+    /// queued (a pipe may be written before its reader learns the option).
+    pub(crate) fn set_conflate(&mut self) {
+        self.shared.conflate.store(true, Ordering::Relaxed);
+        {
+            let mut st = self.shared.state.lock();
+            self.local.extend(st.frames.drain(..));
+        }
+        let frames = self.local.make_contiguous();
+        let start =
+            frames[..frames.len().saturating_sub(1)].iter().rposition(|m| !m.get_more()).map_or(0, |i| i + 1);
+        let dropped = frames[..start].iter().filter(|m| !m.get_more()).count() as u64;
+        self.local.drain(..start);
+        if dropped > 0 {
+            self.read += dropped;
+            self.publish_read();
+        }
+    }
+
     /// Pops the next frame, or `None` when nothing is published (the reader is then parked:
     /// the writer's next publish wakes it) or the writer closed ([`Reader::is_terminated`]).
     #[inline]
@@ -346,6 +391,28 @@ impl Drop for Reader {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn conflate_keeps_only_the_newest_whole_message() {
+        let (mut w, mut r) = queue(2);
+        w.set_conflate();
+        for i in 0..10 {
+            assert!(w.can_write(), "CONFLATE ignores the HWM");
+            w.send_one(Message::from(format!("{i}")));
+        }
+        assert_eq!(&*r.read().unwrap(), b"9");
+        assert!(r.read().is_none());
+        let mut head = Message::from("a");
+        head.set_more(true);
+        w.write(head.clone());
+        w.write(Message::from("b"));
+        w.write(head);
+        w.write(Message::from("c"));
+        w.flush();
+        assert_eq!(&*r.read().unwrap(), b"a");
+        assert_eq!(&*r.read().unwrap(), b"c");
+        assert!(r.read().is_none() && w.can_write());
+    }
+
     use super::*;
     use std::sync::atomic::AtomicUsize;
 

@@ -122,6 +122,9 @@ impl Socket {
         // Clear the readiness descriptor first: any change after this point raises it again.
         core.shared.signal.drain_fd();
         core.process_commands();
+        // Detach pipes found dead just now, as recv does: an XPUB's detach queues the
+        // departed subscriber's cancellations, which are then readable.
+        core.reap();
         let core = &mut *core;
         let mut events = 0;
         if core.routing.can_recv(&mut core.pipes) {
