@@ -37,6 +37,9 @@ pub const IPV4ONLY: c_int = 31;
 pub const MECHANISM: c_int = 43;
 pub const THREAD_SAFE: c_int = 81;
 
+/// Read-only state options (setting them fails in libsock; never probed for their type).
+pub const READ_ONLY: [c_int; 7] = [RCVMORE, FD, EVENTS, TYPE, LAST_ENDPOINT, MECHANISM, THREAD_SAFE];
+
 /// Byte-string options libzmq returns NUL-terminated from `zmq_getsockopt`.
 pub const STRING_OPTIONS: [c_int; 8] = [
     LAST_ENDPOINT,

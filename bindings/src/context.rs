@@ -1,8 +1,9 @@
 //! Contexts: `zmq_ctx_new/term/shutdown/set/get/destroy`, `zmq_init/term`.
 //!
-//! The libsock [`Context`] is made on the first `zmq_socket`, so `ZMQ_IO_THREADS` set before
-//! that takes effect, as in libzmq. `zmq_ctx_term` makes blocked and later calls on open
-//! sockets fail with `ETERM`, waits until every socket is closed, then ends the context.
+//! Options go to libsock's [`Context::set`]/[`Context::get`] by number (its I/O threads
+//! start with the first socket, so `ZMQ_IO_THREADS` set before that takes effect, as in
+//! libzmq). `zmq_ctx_term` makes blocked and later calls on open sockets fail with `ETERM`,
+//! waits until every socket is closed, then ends the context.
 
 use std::ffi::{c_int, c_void};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -32,15 +33,10 @@ pub struct CtxShared {
     all_closed: Condvar,
 }
 
-/// Settings and bookkeeping of one C context.
+/// Bookkeeping of one C context.
 pub struct CtxState {
+    /// The libsock context, until `zmq_ctx_term`.
     ctx: Option<Context>,
-    io_threads: c_int,
-    max_sockets: c_int,
-    /// Default ZMQ_IPV6 for new sockets.
-    pub ipv6: bool,
-    /// ZMQ_BLOCKY: when false, new sockets get LINGER 0.
-    pub blocky: bool,
     sockets: usize,
     shut_down: bool,
 }
@@ -50,26 +46,15 @@ impl CtxShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a new socket: returns the libsock context (made on first use) and a copy
-    /// of the settings new sockets take.
-    pub(crate) fn open_socket(&self) -> CResult<(Context, bool, bool)> {
+    /// Registers a new socket: returns the libsock context to make it in.
+    pub(crate) fn open_socket(&self) -> CResult<Context> {
         let mut st = self.lock();
         if st.shut_down {
             return Err(ETERM);
         }
-        if st.sockets >= st.max_sockets as usize {
-            return Err(libc::EMFILE);
-        }
-        let ctx = match &st.ctx {
-            Some(c) => c.clone(),
-            None => {
-                let c = Context::with_io_threads(st.io_threads.max(1) as usize).map_err(err)?;
-                st.ctx = Some(c.clone());
-                c
-            }
-        };
+        let ctx = st.ctx.clone().ok_or(ETERM)?;
         st.sockets += 1;
-        Ok((ctx, st.ipv6, st.blocky))
+        Ok(ctx)
     }
 
     /// Records that a socket was closed.
@@ -97,15 +82,7 @@ pub(crate) unsafe fn ctx_ref<'a>(p: *mut c_void) -> CResult<&'a CtxHandle> {
 #[no_mangle]
 pub extern "C" fn zmq_ctx_new() -> *mut c_void {
     boundary::ptr(|| {
-        let state = CtxState {
-            ctx: None,
-            io_threads: IO_THREADS_DFLT,
-            max_sockets: MAX_SOCKETS_DFLT,
-            ipv6: false,
-            blocky: true,
-            sockets: 0,
-            shut_down: false,
-        };
+        let state = CtxState { ctx: Some(Context::new()), sockets: 0, shut_down: false };
         let shared = Arc::new(CtxShared { state: Mutex::new(state), all_closed: Condvar::new() });
         let h = Box::new(CtxHandle { tag: Tag::new(handle::CONTEXT), shared });
         Ok(Box::into_raw(h).cast())
@@ -207,17 +184,8 @@ pub unsafe extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval
     boundary::int(|| {
         // SAFETY: forwarded contract.
         let h = unsafe { ctx_ref(context) }?;
-        let mut st = h.shared.lock();
-        match option {
-            IO_THREADS if optval >= 0 => st.io_threads = optval,
-            MAX_SOCKETS if optval >= 1 => st.max_sockets = optval,
-            // Scheduling hints: accepted as libzmq does on systems without the OS call;
-            // libsock's I/O threads keep the OS defaults (zmq_ctx_get reports -1).
-            THREAD_PRIORITY | THREAD_SCHED_POLICY => {}
-            IPV6 => st.ipv6 = optval != 0,
-            BLOCKY => st.blocky = optval != 0,
-            _ => return Err(libc::EINVAL),
-        }
+        let ctx = h.shared.lock().ctx.clone().ok_or(libc::EFAULT)?;
+        ctx.set(option, optval).map_err(err)?;
         Ok(0)
     })
 }
@@ -231,17 +199,7 @@ pub unsafe extern "C" fn zmq_ctx_get(context: *mut c_void, option: c_int) -> c_i
     boundary::int(|| {
         // SAFETY: forwarded contract.
         let h = unsafe { ctx_ref(context) }?;
-        let st = h.shared.lock();
-        Ok(match option {
-            IO_THREADS => st.io_threads,
-            MAX_SOCKETS => st.max_sockets,
-            SOCKET_LIMIT => 65535,
-            THREAD_SCHED_POLICY => -1,
-            MAX_MSGSZ => c_int::MAX,
-            MSG_T_SIZE => std::mem::size_of::<crate::zmq_msg_t>() as c_int,
-            IPV6 => st.ipv6 as c_int,
-            BLOCKY => st.blocky as c_int,
-            _ => return Err(libc::EINVAL),
-        })
+        let ctx = h.shared.lock().ctx.clone().ok_or(libc::EFAULT)?;
+        ctx.get(option).map_err(err)
     })
 }

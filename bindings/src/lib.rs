@@ -25,6 +25,7 @@ pub mod context;
 pub mod handle;
 pub mod msg;
 pub mod poll;
+pub mod proxy;
 pub mod socket;
 pub mod sockopt;
 pub mod timers;

@@ -50,18 +50,9 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
         // SAFETY: forwarded contract.
         let ctx = unsafe { ctx_ref(context) }?;
         let kind = SocketType::from_raw(type_).ok_or(libc::EINVAL)?;
-        let (lsctx, ipv6, blocky) = ctx.shared.open_socket()?;
-        let made = (|| {
-            let socket = lsctx.socket(kind)?;
-            if ipv6 {
-                socket.set_ipv6(true)?;
-            }
-            if !blocky {
-                socket.set_linger(0)?;
-            }
-            Ok::<_, libsock::Error>(socket)
-        })();
-        let socket = match made {
+        let lsctx = ctx.shared.open_socket()?;
+        // The context applies its IPV6 and BLOCKY defaults and MAX_SOCKETS.
+        let socket = match lsctx.socket(kind) {
             Ok(s) => s,
             Err(e) => {
                 ctx.shared.close_socket();

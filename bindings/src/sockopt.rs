@@ -1,14 +1,14 @@
 //! `zmq_setsockopt` / `zmq_getsockopt`.
 //!
-//! Stored options go through libsock's table by number ([`SocketOption::from_raw`]); the
-//! value's C type (int, int64_t or bytes) is the one the table holds, read back from the
-//! option itself, so a row added to libsock's table works here unchanged. Options that are
-//! actions or socket state (SUBSCRIBE, TYPE, RCVMORE, FD, EVENTS, LAST_ENDPOINT) are mapped
-//! to their libsock methods below. Anything else gives `EINVAL`, as libzmq does.
+//! Every option goes through libsock's by-number path ([`Socket::set_option_raw`],
+//! [`Socket::get_option_raw`]), so options added to libsock appear here with no change. The
+//! C value's type (int, int64_t or bytes) is the one the option reads back as; this module
+//! only converts between C buffers and [`OptionValue`]s, adding the terminating NUL libzmq
+//! gives string options and Z85 text for CURVE keys read into 41-byte buffers.
 
 use std::ffi::{c_int, c_void};
 
-use libsock::{OptionValue, Socket, SocketOption};
+use libsock::{OptionValue, Socket};
 
 use crate::boundary::{self, err, CResult};
 use crate::consts::*;
@@ -36,26 +36,19 @@ pub unsafe extern "C" fn zmq_setsockopt(
 }
 
 fn set(socket: &Socket, option: c_int, raw: &[u8]) -> CResult<()> {
-    match option {
-        SUBSCRIBE => return socket.set_subscribe(raw).map_err(err),
-        UNSUBSCRIBE => return socket.set_unsubscribe(raw).map_err(err),
-        IPV4ONLY => {
-            let v = i32::from_ne_bytes(raw.try_into().map_err(|_| libc::EINVAL)?);
-            return socket.set_option(SocketOption::IPV6, OptionValue::Int(i32::from(v == 0))).map_err(err);
+    let int = |raw: &[u8]| raw.try_into().map(i32::from_ne_bytes).map_err(|_| libc::EINVAL);
+    // Learn the option's C type from its current value; read-only state is not probed (reading
+    // EVENTS or FD has effects) and write-only actions (SUBSCRIBE, ...) take bytes.
+    let kind = if READ_ONLY.contains(&option) { None } else { socket.get_option_raw(option).ok() };
+    let value = match kind {
+        Some(OptionValue::Int(_)) => OptionValue::Int(int(raw)?),
+        Some(OptionValue::Long(_)) => {
+            OptionValue::Long(raw.try_into().map(i64::from_ne_bytes).map_err(|_| libc::EINVAL)?)
         }
-        _ => {}
-    }
-    let opt = SocketOption::from_raw(option).ok_or(libc::EINVAL)?;
-    let value = match socket.get_option(opt).map_err(err)? {
-        OptionValue::Int(_) => {
-            OptionValue::Int(i32::from_ne_bytes(raw.try_into().map_err(|_| libc::EINVAL)?))
-        }
-        OptionValue::Long(_) => {
-            OptionValue::Long(i64::from_ne_bytes(raw.try_into().map_err(|_| libc::EINVAL)?))
-        }
-        OptionValue::Bytes(_) => OptionValue::Bytes(raw.to_vec()),
+        Some(OptionValue::Bytes(_)) | None if option == IPV4ONLY => OptionValue::Int(int(raw)?),
+        Some(OptionValue::Bytes(_)) | None => OptionValue::Bytes(raw.to_vec()),
     };
-    socket.set_option(opt, value).map_err(err)
+    socket.set_option_raw(option, value).map_err(err)
 }
 
 /// Reads a socket option into `optval` (`*optvallen` bytes available; set to the size used).
@@ -102,24 +95,7 @@ enum Got {
 }
 
 fn get(socket: &Socket, option: c_int, room: usize) -> CResult<Got> {
-    let int = |v: i32| Ok(Got::Int(v));
-    match option {
-        TYPE => return int(socket.get_socket_type().map_err(err)?.to_raw()),
-        RCVMORE => return int(socket.get_rcvmore().map_err(err)? as i32),
-        EVENTS => return int(socket.get_events().map_err(err)? as i32),
-        FD => return int(socket.get_fd().map_err(err)?),
-        LAST_ENDPOINT => {
-            return Ok(Got::Bytes(nul_terminated(socket.get_last_endpoint().map_err(err)?.into())))
-        }
-        THREAD_SAFE => return int(0),
-        IPV4ONLY => return int(i32::from(!socket.get_ipv6().map_err(err)?)),
-        _ => {}
-    }
-    let Some(opt) = SocketOption::from_raw(option) else {
-        // Only the NULL mechanism exists unless libsock's table has a MECHANISM row.
-        return if option == MECHANISM { int(0) } else { Err(libc::EINVAL) };
-    };
-    Ok(match socket.get_option(opt).map_err(err)? {
+    Ok(match socket.get_option_raw(option).map_err(err)? {
         OptionValue::Int(v) => Got::Int(v),
         OptionValue::Long(v) => Got::Long(v),
         OptionValue::Bytes(b) if STRING_OPTIONS.contains(&option) => Got::Bytes(nul_terminated(b)),

@@ -41,3 +41,8 @@ fn error_paths_set_libzmq_errno() {
 fn utilities_version_z85_counters_timers() {
     common::c_program("utils");
 }
+
+#[test]
+fn proxy_steerable_and_device() {
+    common::c_program("proxy");
+}
