@@ -1,10 +1,13 @@
 //! A one-way, single-writer single-reader queue of message frames with a high water mark.
 //!
-//! The writer appends complete messages under a short lock; the reader swaps the whole
-//! published batch out in one lock and then pops locally. Both sides keep their `VecDeque`
-//! capacity, so steady traffic allocates nothing. HWM accounting compares the writer's count
-//! of written messages with the reader's count of consumed ones (an atomic the writer reads only
-//! when its cached copy says the queue is full).
+//! The frames travel through a lock-free [`ring`](super::ring): the writer publishes each batch
+//! of complete messages with one atomic swap, and wakes the reader only when it had parked on
+//! an empty queue; the reader pops without any atomic operation until its batch runs out.
+//! Multipart messages are staged privately by the writer until their last frame arrives, so a
+//! reader never sees half of one. HWM accounting compares the writer's count of written
+//! messages with the reader's count of consumed ones (an atomic the writer reads only when its
+//! cached copy says the queue is full). A mutex guards only what changes rarely (who to wake,
+//! the writer's LINGER).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,11 +15,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::ring::{ring, Consumer, Producer};
 use crate::message::Message;
 
 /// Something that can be woken: a socket's signal or an I/O thread's connection.
-///
-/// `wake` may be called with a queue's lock held, so it must never take a queue lock itself.
 pub(crate) trait Wake: Send + Sync {
     /// Tells the owner that a queue it parked on has changed.
     fn wake(&self);
@@ -26,68 +28,67 @@ pub(crate) trait Wake: Send + Sync {
 const PUBLISH_EVERY: u64 = 32;
 
 struct Shared {
-    state: Mutex<State>,
     /// Whole messages the reader has consumed. Written only by the reader.
     read: AtomicU64,
     /// The writer found the queue full and wants a wake when `read` moves.
     writer_waiting: AtomicBool,
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
+    rare: Mutex<Rare>,
 }
 
-struct State {
-    frames: VecDeque<Message>,
-    /// The reader found the queue empty: the next publish must wake it.
-    reader_parked: bool,
+/// What changes rarely: set at attach and close.
+struct Rare {
     reader_waker: Option<Arc<dyn Wake>>,
     writer_waker: Option<Arc<dyn Wake>>,
     /// The writer's LINGER at close, for the reader to honour.
     linger_ms: i32,
 }
 
-/// If the reader parked, unparks it and returns its waker (to call once the lock is gone).
-#[inline]
-fn take_parked(st: &mut State) -> Option<Arc<dyn Wake>> {
-    if !st.reader_parked {
-        return None;
+impl Shared {
+    fn wake_reader(&self) {
+        let waker = self.rare.lock().reader_waker.clone();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
-    st.reader_parked = false;
-    st.reader_waker.clone()
+
+    fn wake_writer(&self) {
+        let waker = self.rare.lock().writer_waker.clone();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 /// Creates a queue bounded to `hwm` whole messages (0 = unbounded).
 pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            frames: VecDeque::new(),
-            reader_parked: false,
-            reader_waker: None,
-            writer_waker: None,
-            linger_ms: -1,
-        }),
         read: AtomicU64::new(0),
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
+        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1 }),
     });
+    let (producer, consumer) = ring();
     let writer = Writer {
         shared: shared.clone(),
-        pending: VecDeque::new(),
-        complete: 0,
+        ring: producer,
+        staged: Vec::new(),
         written: 0,
         cached_read: 0,
         hwm,
     };
-    let reader = Reader { shared, local: VecDeque::new(), read: 0, published: 0, terminated: false };
+    let reader = Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false };
     (writer, reader)
 }
 
 /// The writing side of a queue.
 pub(crate) struct Writer {
     shared: Arc<Shared>,
-    /// Frames written but not yet published; the first `complete` form whole messages.
-    pending: VecDeque<Message>,
-    complete: usize,
+    ring: Producer<Message>,
+    /// The frames of a multipart message until its last one is written.
+    staged: Vec<Message>,
     written: u64,
     cached_read: u64,
     hwm: u64,
@@ -115,66 +116,49 @@ impl Writer {
     #[inline]
     pub(crate) fn write(&mut self, msg: Message) {
         let last = !msg.get_more();
-        self.pending.push_back(msg);
+        if last && self.staged.is_empty() {
+            self.written += 1;
+            if !self.is_reader_gone() {
+                self.ring.push(msg);
+            }
+            return;
+        }
+        self.staged.push(msg);
         if last {
             self.written += 1;
-            self.complete = self.pending.len();
+            if self.is_reader_gone() {
+                self.staged.clear();
+            }
+            for m in self.staged.drain(..) {
+                self.ring.push(m);
+            }
         }
     }
 
     /// Publishes every complete message written so far, waking a parked reader.
     #[inline]
     pub(crate) fn flush(&mut self) {
-        if self.complete == 0 {
-            return;
+        if self.ring.publish() {
+            self.shared.wake_reader();
         }
-        let mut st = self.shared.state.lock();
-        if self.shared.reader_closed.load(Ordering::Relaxed) {
-            drop(st);
-            self.pending.drain(..self.complete);
-        } else {
-            st.frames.extend(self.pending.drain(..self.complete));
-            let waker = take_parked(&mut st);
-            drop(st);
-            // Woken after unlocking, so the reader does not run straight into our lock.
-            if let Some(w) = waker {
-                w.wake();
-            }
-        }
-        self.complete = 0;
     }
 
     /// Drops the frames of a half-written message (its connection broke mid-message).
     pub(crate) fn discard_incomplete(&mut self) {
-        self.pending.truncate(self.complete);
+        self.staged.clear();
     }
 
-    /// Writes a whole single-frame message and publishes it: the sockets' fast path (one
-    /// short lock, no staging).
+    /// Writes a whole single-frame message and publishes it: the sockets' fast path.
     #[inline]
     pub(crate) fn send_one(&mut self, msg: Message) {
         debug_assert!(!msg.get_more());
-        if !self.pending.is_empty() {
-            self.write(msg);
-            self.flush();
-            return;
-        }
-        self.written += 1;
-        let mut st = self.shared.state.lock();
-        if self.shared.reader_closed.load(Ordering::Relaxed) {
-            return;
-        }
-        st.frames.push_back(msg);
-        let waker = take_parked(&mut st);
-        drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.write(msg);
+        self.flush();
     }
 
     /// True while a multipart message is half written.
     pub(crate) fn in_message(&self) -> bool {
-        self.pending.len() > self.complete
+        !self.staged.is_empty()
     }
 
     /// Whether the reading end has closed: nothing written will be delivered.
@@ -185,21 +169,18 @@ impl Writer {
 
     /// Sets who is woken when the reader makes room.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
-        self.shared.state.lock().writer_waker = Some(waker);
+        self.shared.rare.lock().writer_waker = Some(waker);
     }
 
     /// Publishes what is complete, drops a half-written message and tells the reader that
     /// nothing more will come. `linger_ms` is how long the reader should still try to deliver.
     pub(crate) fn close(&mut self, linger_ms: i32) {
-        self.flush();
-        self.pending.clear();
-        let mut st = self.shared.state.lock();
-        st.linger_ms = linger_ms;
+        self.staged.clear();
+        self.ring.publish();
+        self.shared.rare.lock().linger_ms = linger_ms;
+        // After the publish: a reader that sees the flag sees every message before it.
         self.shared.writer_closed.store(true, Ordering::Release);
-        st.reader_parked = false;
-        if let Some(w) = &st.reader_waker {
-            w.wake();
-        }
+        self.shared.wake_reader();
     }
 }
 
@@ -214,8 +195,11 @@ impl Drop for Writer {
 /// The reading side of a queue.
 pub(crate) struct Reader {
     shared: Arc<Shared>,
-    /// The batch taken from the writer, popped without locking.
-    local: VecDeque<Message>,
+    ring: Consumer<Message>,
+    /// Frames taken out of the ring by [`Reader::retain_queued`], read before the ring
+    /// (boxed: most pipes never need it, and pipe ends travel in commands).
+    #[allow(clippy::box_collection)]
+    local: Option<Box<VecDeque<Message>>>,
     read: u64,
     /// The last value stored in `Shared::read`.
     published: u64,
@@ -227,16 +211,20 @@ impl Reader {
     /// the writer's next publish wakes it) or the writer closed ([`Reader::is_terminated`]).
     #[inline]
     pub(crate) fn read(&mut self) -> Option<Message> {
-        if self.local.is_empty() && !self.refill() {
-            return None;
-        }
-        let msg = self.local.pop_front()?;
+        let msg = match self.local.as_mut().and_then(|l| l.pop_front()) {
+            Some(m) => m,
+            None => match self.ring.pop() {
+                Some(m) => m,
+                None if self.refill() => self.ring.pop()?,
+                None => return None,
+            },
+        };
         if !msg.get_more() {
             self.read += 1;
             // Tell the writer how far we got in batches, at once if it waits for room, and
             // always when the batch is used up (so a waiting writer is never left stale).
             if self.read - self.published >= PUBLISH_EVERY
-                || self.local.is_empty()
+                || (self.local_is_empty() && self.ring.batch_done())
                 || self.shared.writer_waiting.load(Ordering::Relaxed)
             {
                 self.publish_read();
@@ -248,19 +236,19 @@ impl Reader {
     /// Drops queued single-frame messages for which `keep` is false, without counting
     /// anything as read by the user (the writer's HWM view is unchanged).
     pub(crate) fn retain_queued(&mut self, keep: impl Fn(&Message) -> bool) {
-        {
-            let mut st = self.shared.state.lock();
-            self.local.extend(st.frames.drain(..));
+        let local = self.local.get_or_insert_with(Default::default);
+        while let Some(m) = self.ring.pop() {
+            local.push_back(m);
         }
-        let before = self.local.len();
+        let before = local.len();
         let mut prev_more = false;
-        self.local.retain(|m| {
+        local.retain(|m| {
             let whole = !prev_more && !m.get_more();
             prev_more = m.get_more();
             !whole || keep(m)
         });
         // Dropped messages were never read: account for them so HWM stays right.
-        let dropped = (before - self.local.len()) as u64;
+        let dropped = (before - local.len()) as u64;
         if dropped > 0 {
             self.read += dropped;
             self.publish_read();
@@ -269,12 +257,12 @@ impl Reader {
 
     /// Whether a frame can be read now (parks the reader when not).
     pub(crate) fn has_message(&mut self) -> bool {
-        !self.local.is_empty() || self.refill()
+        !self.local_is_empty() || self.ring.ready() || self.refill()
     }
 
     /// Whether the writer closed and everything it published has been read.
     pub(crate) fn is_terminated(&mut self) -> bool {
-        if !self.terminated && self.local.is_empty() {
+        if !self.terminated && self.local_is_empty() && !self.ring.ready() {
             self.refill();
         }
         self.terminated
@@ -282,7 +270,7 @@ impl Reader {
 
     /// The writer's LINGER in ms, valid once it closed (-1 = forever).
     pub(crate) fn linger_ms(&self) -> i32 {
-        self.shared.state.lock().linger_ms
+        self.shared.rare.lock().linger_ms
     }
 
     /// Whether the writer has closed (messages may still be waiting to be read).
@@ -292,33 +280,41 @@ impl Reader {
 
     /// Sets who is woken when something is published.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
-        self.shared.state.lock().reader_waker = Some(waker);
+        self.shared.rare.lock().reader_waker = Some(waker);
     }
 
     /// Stops reading: drops everything queued and lets the writer know.
     pub(crate) fn close(&mut self) {
-        self.local.clear();
-        let mut st = self.shared.state.lock();
+        self.local = None;
         self.shared.reader_closed.store(true, Ordering::Release);
-        st.frames.clear();
+        // What the writer publishes after seeing the flag it drops itself; what raced past
+        // it is freed with the ring.
+        while self.ring.pop().is_some() {}
         self.shared.writer_waiting.store(false, Ordering::Relaxed);
-        if let Some(w) = &st.writer_waker {
-            w.wake();
-        }
+        self.shared.wake_writer();
     }
 
+    #[inline]
+    fn local_is_empty(&self) -> bool {
+        self.local.as_ref().is_none_or(|l| l.is_empty())
+    }
+
+    /// The ring is empty: true if frames arrived after all; otherwise notes termination or
+    /// parks (the writer's next publish wakes us).
+    #[cold]
     fn refill(&mut self) -> bool {
-        let mut st = self.shared.state.lock();
-        std::mem::swap(&mut st.frames, &mut self.local);
-        if !self.local.is_empty() {
+        if self.ring.ready() {
             return true;
         }
         if self.shared.writer_closed.load(Ordering::Acquire) {
+            // The writer published before closing: look once more.
+            if self.ring.ready() {
+                return true;
+            }
             self.terminated = true;
-        } else {
-            st.reader_parked = true;
+            return false;
         }
-        false
+        !self.ring.park()
     }
 
     #[inline]
@@ -328,10 +324,7 @@ impl Reader {
         if self.shared.writer_waiting.load(Ordering::SeqCst)
             && self.shared.writer_waiting.swap(false, Ordering::SeqCst)
         {
-            let waker = self.shared.state.lock().writer_waker.clone();
-            if let Some(w) = waker {
-                w.wake();
-            }
+            self.shared.wake_writer();
         }
     }
 }
