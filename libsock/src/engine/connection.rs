@@ -14,11 +14,11 @@ use mio::Interest;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::codec::CodecError;
+use crate::mailbox::events::{self as monitor, SocketEvent};
+use crate::mailbox::{SocketCmd, SocketShared};
 use crate::message::Message;
-use crate::monitor::{self, SocketEvent};
 use crate::pipe::{pipe, PipeEnd};
 use crate::session::{Session, SessionError, SessionEvent};
-use crate::socket::{SocketCmd, SocketShared};
 use crate::sys;
 use crate::transport::{DialTarget, Stream};
 

@@ -28,13 +28,12 @@ pub(crate) use backoff::Backoff;
 use connection::{Connection, Flow};
 use listener::ListenerEntry;
 
+use crate::mailbox::SocketShared;
 use crate::pipe::{PipeEnd, Wake};
 use crate::session::SessionConfig;
-use crate::socket::SocketShared;
 use crate::transport::{DialTarget, Listener, NetConfig};
 
-/// Identifies one bind or connect of one socket, across threads.
-pub(crate) type EndpointId = u64;
+pub(crate) use crate::mailbox::EndpointId;
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -308,7 +307,7 @@ impl Worker {
                     let _ = self.poll.registry().deregister(&mut l.listener);
                     tracing::debug!(endpoint = %l.name, "listener closed");
                     l.socket.monitor.emit(
-                        crate::monitor::SocketEvent::Closed,
+                        crate::mailbox::events::SocketEvent::Closed,
                         l.listener.raw_fd() as u32,
                         &l.name,
                     );
