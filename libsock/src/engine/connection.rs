@@ -422,15 +422,7 @@ impl Connection {
             match session.out().write_to(&mut link.stream) {
                 Ok(0) => return Err(Down::Closed),
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Idle now: hold no read buffer until bytes arrive again (an idle
-                    // connection then costs a few hundred bytes, not a 64 KiB buffer; messages
-                    // still sharing the old one keep it alive only as long as they live).
-                    if link.rbuf.is_empty() {
-                        link.rbuf = BytesMut::new();
-                    }
-                    return Ok(());
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Down::Io(e)),
             }
