@@ -72,6 +72,9 @@ macro_rules! for_each_option {
                 xpub_manual, set_xpub_manual, get_xpub_manual, XPUB_MANUAL, 71, bool, false, false, true;
             "XPUB: a message sent to each new subscriber.",
                 xpub_welcome_msg, set_xpub_welcome_msg, get_xpub_welcome_msg, XPUB_WELCOME_MSG, 72, bytes, Vec::new(), 0, usize::MAX;
+            "libsock only: before a blocking send/recv sleeps, spin up to this many µs waiting for the \
+             peer (0 = never spin). Trades CPU for latency; worth it only with a core to spare.",
+                busy_poll_us, set_busy_poll_us, get_busy_poll_us, BUSY_POLL_US, 0x4C53_0001, i32, 0, 0, 10_000;
         }
     };
 }

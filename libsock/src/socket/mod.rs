@@ -20,7 +20,7 @@ mod trie;
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::codec::null::PeerInfo;
 use crate::context::ContextInner;
@@ -183,6 +183,10 @@ impl SocketCore {
             return Err(Error::WouldBlock);
         }
         let at = *deadline.get_or_insert_with(|| millis(timeo_ms).map(|t| Instant::now() + t));
+        if self.options.busy_poll_us > 0 {
+            // A wake seen while spinning leaves the signal raised: `wait` then returns at once.
+            self.shared.signal.spin(Duration::from_micros(self.options.busy_poll_us as u64), at);
+        }
         if self.shared.signal.wait(at) {
             Ok(())
         } else {
