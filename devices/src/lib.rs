@@ -1,9 +1,11 @@
 //! # devices
 //!
-//! Command-line tools and (later) proxies built on libsock.
+//! Command-line tools built on libsock (the proxies themselves live in libsock).
 //!
 //! - [`sockcat`]: a netcat for ZeroMQ-style sockets; the `sockcat` binary is a thin wrapper
 //!   around [`sockcat::main`].
+//! - [`sockdev`]: the queue, forwarder and streamer relays over [`libsock::Proxy`]; the
+//!   `sockdev` binary is a thin wrapper around [`sockdev::main`].
 //!
 //! ## Rules
 //!
@@ -14,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod sockcat;
+pub mod sockdev;
 
 /// The README's Rust examples, compiled and run as doctests so the front door stays true.
 #[cfg(doctest)]

@@ -1,12 +1,14 @@
 //! [`Context`]: owns the I/O threads and the inproc namespace that sockets share.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
 
+use crate::ctx_options::CtxConfig;
 use crate::engine::{EndpointId, IoShared, IoThread};
 use crate::error::{Error, Result};
+use crate::options::OptionValue;
 use crate::socket::inproc::InprocRegistry;
 use crate::socket::{Socket, SocketShared};
 use crate::socket_type::SocketType;
@@ -29,7 +31,10 @@ pub struct Context {
 }
 
 pub(crate) struct ContextInner {
-    io: Vec<IoThread>,
+    /// Started with the first socket, so that IO_THREADS and THREAD_* can be set before.
+    io: OnceLock<Vec<IoThread>>,
+    /// Context options ([`crate::ctx_options`]).
+    config: Mutex<CtxConfig>,
     next_io: AtomicUsize,
     next_endpoint: AtomicU64,
     pub(crate) inproc: InprocRegistry,
@@ -40,29 +45,56 @@ pub(crate) struct ContextInner {
 }
 
 impl Context {
-    /// A context with one I/O thread (libzmq's default).
-    ///
-    /// # Panics
-    /// If the operating system refuses to create the thread or its poller.
+    /// A context with libzmq's default options (one I/O thread, started with the first
+    /// socket; see [`Context::set`]).
     pub fn new() -> Context {
-        Context::with_io_threads(1).expect("cannot start the libsock I/O thread")
-    }
-
-    /// A context with `threads` I/O threads (at least one).
-    pub fn with_io_threads(threads: usize) -> Result<Context> {
-        if threads == 0 {
-            return Err(Error::invalid("a context needs at least one I/O thread"));
-        }
-        let io = (0..threads).map(IoThread::spawn).collect::<std::io::Result<Vec<_>>>()?;
         let inner = ContextInner {
-            io,
+            io: OnceLock::new(),
+            config: Mutex::new(CtxConfig::default()),
             next_io: AtomicUsize::new(0),
             next_endpoint: AtomicU64::new(1),
             inproc: InprocRegistry::default(),
             terminated: AtomicBool::new(false),
             sockets: Mutex::new(Vec::new()),
         };
-        Ok(Context { inner: Arc::new(inner) })
+        Context { inner: Arc::new(inner) }
+    }
+
+    /// A context with `threads` I/O threads (at least one), started now.
+    pub fn with_io_threads(threads: usize) -> Result<Context> {
+        if threads == 0 {
+            return Err(Error::invalid("a context needs at least one I/O thread"));
+        }
+        let ctx = Context::new();
+        ctx.set(
+            crate::ctx_options::IO_THREADS,
+            i32::try_from(threads).map_err(|_| Error::invalid("too many"))?,
+        )?;
+        ctx.inner.start_io()?;
+        Ok(ctx)
+    }
+
+    /// Sets a context option by its zmq.h number (`zmq_ctx_set`); see [`crate::ctx_options`].
+    /// IO_THREADS and the THREAD_* options only apply if set before the first socket.
+    pub fn set(&self, option: i32, value: i32) -> Result<()> {
+        if option == crate::ctx_options::IO_THREADS && self.inner.io.get().is_some() {
+            tracing::debug!("IO_THREADS set after the I/O threads started: no effect");
+        }
+        self.inner.config.lock().set(option, value)
+    }
+
+    /// Reads a context option by its zmq.h number (`zmq_ctx_get`).
+    pub fn get(&self, option: i32) -> Result<i32> {
+        self.inner.config.lock().get(option)
+    }
+
+    /// THREAD_NAME_PREFIX as text (`zmq_ctx_set_ext`): at most 16 bytes.
+    pub fn set_thread_name_prefix(&self, prefix: &str) -> Result<()> {
+        if prefix.is_empty() || prefix.len() > 16 {
+            return Err(Error::invalid("THREAD_NAME_PREFIX is 1 to 16 bytes"));
+        }
+        self.inner.config.lock().thread_name_prefix = prefix.to_owned();
+        Ok(())
     }
 
     /// Creates a socket of the given type.
@@ -80,9 +112,12 @@ impl Context {
         }
     }
 
-    /// How many I/O threads this context runs.
+    /// How many I/O threads this context runs (or will run, before its first socket).
     pub fn get_io_threads(&self) -> usize {
-        self.inner.io.len()
+        match self.inner.io.get() {
+            Some(io) => io.len(),
+            None => self.inner.config.lock().io_threads as usize,
+        }
     }
 }
 
@@ -94,9 +129,63 @@ impl Default for Context {
 
 impl ContextInner {
     /// The I/O thread for a new listener or connection (round robin).
-    pub(crate) fn choose_io(&self) -> Arc<IoShared> {
-        let i = self.next_io.fetch_add(1, Ordering::Relaxed) % self.io.len();
-        self.io[i].shared().clone()
+    pub(crate) fn choose_io(&self) -> Result<Arc<IoShared>> {
+        let io = self.io.get().map_or(&[][..], Vec::as_slice);
+        if io.is_empty() {
+            return Err(Error::invalid("the context has no I/O threads (IO_THREADS = 0): inproc only"));
+        }
+        let i = self.next_io.fetch_add(1, Ordering::Relaxed) % io.len();
+        Ok(io[i].shared().clone())
+    }
+
+    /// Starts the I/O threads, once, with the thread options set so far.
+    fn start_io(&self) -> Result<()> {
+        if self.io.get().is_some() {
+            return Ok(());
+        }
+        let config = self.config.lock();
+        if self.io.get().is_some() {
+            return Ok(());
+        }
+        let mut threads = Vec::new();
+        for index in 0..config.io_threads.max(0) as usize {
+            let (cpus, policy, priority) = (
+                config.affinity.iter().map(|c| *c as usize).collect::<Vec<_>>(),
+                config.thread_sched_policy,
+                config.thread_priority,
+            );
+            let setup = Box::new(move || {
+                if !cpus.is_empty() {
+                    if let Err(e) = crate::sys::set_thread_affinity(&cpus) {
+                        tracing::warn!("cannot set I/O thread CPU affinity: {e}");
+                    }
+                }
+                if policy >= 0 || priority >= 0 {
+                    if let Err(e) = crate::sys::set_thread_sched(policy, priority) {
+                        tracing::warn!("cannot set I/O thread scheduling: {e}");
+                    }
+                }
+            });
+            threads.push(IoThread::spawn_configured(config.thread_name(index), setup)?);
+        }
+        let _ = self.io.set(threads);
+        Ok(())
+    }
+
+    /// Admits a new socket: starts the I/O threads if needed and applies MAX_SOCKETS.
+    /// Returns the context-wide defaults a new socket starts from (LINGER by BLOCKY, IPV6).
+    pub(crate) fn admit_socket(&self) -> Result<[(crate::options::SocketOption, OptionValue); 2]> {
+        self.start_io()?;
+        let config = self.config.lock().clone();
+        let live = self.sockets.lock().iter().filter(|w| w.strong_count() > 0).count();
+        if live >= config.max_sockets as usize {
+            return Err(Error::TooManyOpenFiles);
+        }
+        use crate::options::SocketOption::{IPV6, LINGER};
+        Ok([
+            (LINGER, OptionValue::Int(if config.blocky { -1 } else { 0 })),
+            (IPV6, OptionValue::Int(config.ipv6.into())),
+        ])
     }
 
     /// Whether [`Context::shutdown`] was called.

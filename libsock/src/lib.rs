@@ -37,6 +37,7 @@
 
 pub mod codec;
 mod context;
+pub mod ctx_options;
 mod engine;
 mod error;
 mod mailbox;
@@ -45,6 +46,7 @@ mod monitor;
 mod options;
 mod pipe;
 mod poll;
+mod proxy;
 pub mod session;
 mod socket;
 mod socket_type;
@@ -64,6 +66,7 @@ pub mod protocol_error {
 }
 pub use options::{OptionValue, Options, SocketOption};
 pub use poll::{poll, PollItem, POLLERR};
+pub use proxy::{proxy, proxy_steerable, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, SideStats};
 pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;

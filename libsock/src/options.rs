@@ -72,6 +72,42 @@ macro_rules! for_each_option {
                 xpub_manual, set_xpub_manual, get_xpub_manual, XPUB_MANUAL, 71, bool, false, false, true;
             "XPUB: a message sent to each new subscriber.",
                 xpub_welcome_msg, set_xpub_welcome_msg, get_xpub_welcome_msg, XPUB_WELCOME_MSG, 72, bytes, Vec::new(), 0, usize::MAX;
+            "STREAM: announce each connect and disconnect as [id, empty] (default on).",
+                stream_notify, set_stream_notify, get_stream_notify, STREAM_NOTIFY, 73, bool, true, false, true;
+            "Keep only the latest message in each queue (PUSH, PULL, PUB, SUB, DEALER, PAIR); ignores HWMs.",
+                conflate, set_conflate, get_conflate, CONFLATE, 54, bool, false, false, true;
+            "ROUTER/DEALER: send an empty message to each new peer, so a ROUTER learns its id.",
+                probe_router, set_probe_router, get_probe_router, PROBE_ROUTER, 51, bool, false, false, true;
+            "XPUB: block (or fail with EAGAIN) instead of dropping when a subscriber is at its HWM.",
+                xpub_nodrop, set_xpub_nodrop, get_xpub_nodrop, XPUB_NODROP, 69, bool, false, false, true;
+            "XPUB: pass every subscribe and unsubscribe message up, not only the first and last.",
+                xpub_verboser, set_xpub_verboser, get_xpub_verboser, XPUB_VERBOSER, 78, bool, false, false, true;
+            "XPUB_MANUAL: a new SUBSCRIBE from a peer replaces its previous one (last value caching).",
+                xpub_manual_last_value, set_xpub_manual_last_value, get_xpub_manual_last_value, XPUB_MANUAL_LAST_VALUE, 98, bool, false, false, true;
+            "PUB/XPUB/SUB/XSUB: deliver the messages that match no subscription instead.",
+                invert_matching, set_invert_matching, get_invert_matching, INVERT_MATCHING, 74, bool, false, false, true;
+            "ROUTER: announce peers as [id, empty] on connect (1), disconnect (2) or both (3).",
+                router_notify, set_router_notify, get_router_notify, ROUTER_NOTIFY, 97, i32, 0, 0, 3;
+            "Stop reconnecting on: connection refused (1), handshake failure (2), after a disconnect (4).",
+                reconnect_stop, set_reconnect_stop, get_reconnect_stop, RECONNECT_STOP, 109, i32, 0, 0, 7;
+            "Time in ms a tcp connect may take before it is retried (0 = the OS's limit).",
+                connect_timeout, set_connect_timeout, get_connect_timeout, CONNECT_TIMEOUT, 79, i32, 0, 0, i32::MAX;
+            "TCP_USER_TIMEOUT in ms: unacknowledged data this old drops the connection (0 = OS default).",
+                tcp_maxrt, set_tcp_maxrt, get_tcp_maxrt, TCP_MAXRT, 80, i32, 0, 0, i32::MAX;
+            "IP type-of-service (DSCP/ECN byte) on outgoing tcp packets.",
+                tos, set_tos, get_tos, TOS, 57, i32, 0, 0, 255;
+            "SO_BINDTODEVICE: bind tcp sockets to this network interface (empty = any).",
+                bindtodevice, set_bindtodevice, get_bindtodevice, BINDTODEVICE, 92, bytes, Vec::new(), 0, 15;
+            "bind() adopts this already listening descriptor instead of opening one (-1 = off).",
+                use_fd, set_use_fd, get_use_fd, USE_FD, 89, i32, -1, -1, i32::MAX;
+            "SOCKS5 proxy (host:port) that tcp connects go through (empty = direct).",
+                socks_proxy, set_socks_proxy, get_socks_proxy, SOCKS_PROXY, 68, bytes, Vec::new(), 0, 255;
+            "SOCKS5 username (with SOCKS_PASSWORD: username/password authentication).",
+                socks_username, set_socks_username, get_socks_username, SOCKS_USERNAME, 99, bytes, Vec::new(), 0, 255;
+            "SOCKS5 password.",
+                socks_password, set_socks_password, get_socks_password, SOCKS_PASSWORD, 100, bytes, Vec::new(), 0, 255;
+            "I/O thread affinity bitmask for new connections (stored; libsock picks threads round robin).",
+                affinity, set_affinity, get_affinity, AFFINITY, 4, i64, 0, 0, i64::MAX;
             "libsock only: before a blocking send/recv sleeps, spin up to this many µs waiting for the \
              peer (0 = never spin). Trades CPU for latency; worth it only with a core to spare.",
                 busy_poll_us, set_busy_poll_us, get_busy_poll_us, BUSY_POLL_US, 0x4C53_0001, i32, 0, 0, 10_000;

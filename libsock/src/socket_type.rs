@@ -6,8 +6,10 @@ use std::fmt;
 ///
 /// The variants are also re-exported at the crate root (`libsock::PUSH`), the way the `zmq`
 /// crate offers `zmq::PUSH`.
+/// `#[non_exhaustive]`: libzmq's draft types may join later.
 #[allow(clippy::upper_case_acronyms)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SocketType {
     /// Exclusive pair: one peer, both directions.
     PAIR,
@@ -31,10 +33,14 @@ pub enum SocketType {
     XPUB,
     /// Subscriber that sends subscriptions as messages.
     XSUB,
+    /// Raw TCP, no ZMTP: talks to plain TCP peers (HTTP, telnet). Each connection has a
+    /// routing id; messages are `[id, bytes]`. Not part of [`SocketType::ALL`], which lists
+    /// the types that speak ZMTP.
+    STREAM,
 }
 
 impl SocketType {
-    /// Every socket type, in libzmq's numeric order.
+    /// Every ZMTP socket type, in libzmq's numeric order (`ZMQ_PAIR` = 0 … `ZMQ_XSUB` = 10).
     pub const ALL: [SocketType; 11] = [
         Self::PAIR,
         Self::PUB,
@@ -63,6 +69,7 @@ impl SocketType {
             Self::PUSH => "PUSH",
             Self::XPUB => "XPUB",
             Self::XSUB => "XSUB",
+            Self::STREAM => "STREAM",
         }
     }
 
@@ -71,14 +78,25 @@ impl SocketType {
         Self::ALL.into_iter().find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name))
     }
 
-    /// libzmq's numeric value (`ZMQ_PAIR` = 0 … `ZMQ_XSUB` = 10).
+    /// libzmq's numeric value (`ZMQ_PAIR` = 0 … `ZMQ_XSUB` = 10, `ZMQ_STREAM` = 11).
     pub fn to_raw(self) -> i32 {
+        if self == Self::STREAM {
+            return 11;
+        }
         Self::ALL.iter().position(|t| *t == self).unwrap_or(0) as i32
     }
 
     /// The inverse of [`SocketType::to_raw`].
     pub fn from_raw(raw: i32) -> Option<SocketType> {
+        if raw == 11 {
+            return Some(Self::STREAM);
+        }
         usize::try_from(raw).ok().and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    /// Whether CONFLATE applies to this type (as in libzmq: PUSH, PULL, PUB, SUB, DEALER).
+    pub(crate) fn conflates(self) -> bool {
+        matches!(self, Self::PUSH | Self::PULL | Self::PUB | Self::SUB | Self::DEALER)
     }
 
     /// Whether a socket of this type may talk to a peer of type `peer` (ZMTP's valid pairs).
@@ -126,6 +144,10 @@ mod tests {
         }
         assert_eq!(SocketType::PUSH.to_raw(), 8);
         assert!(!SocketType::PUSH.is_compatible(SocketType::PUSH));
+        // STREAM speaks no ZMTP: a peer announcing it is not a valid ZMTP peer.
         assert!(SocketType::from_name(b"STREAM").is_none());
+        assert_eq!(SocketType::from_raw(11), Some(SocketType::STREAM));
+        assert_eq!(SocketType::STREAM.to_raw(), 11);
+        assert!(SocketType::ALL.iter().all(|t| !t.is_compatible(SocketType::STREAM)));
     }
 }

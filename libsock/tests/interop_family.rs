@@ -97,6 +97,8 @@ fn zmq_type(kind: SocketType) -> zmq::SocketType {
         SocketType::PUSH => zmq::PUSH,
         SocketType::XPUB => zmq::XPUB,
         SocketType::XSUB => zmq::XSUB,
+        SocketType::STREAM => zmq::STREAM,
+        other => unimplemented!("{other}"),
     }
 }
 

@@ -237,3 +237,17 @@ fn shutdown_wakes_blocked_sockets_with_eterm() {
     assert!(matches!(push.connect("inproc://x"), Err(Error::ContextTerminated)));
     assert!(matches!(push.send("x", DONTWAIT), Err(Error::ContextTerminated)));
 }
+
+#[test]
+fn shutdown_wakes_poll_with_eterm() {
+    let ctx = Context::new();
+    let pull = ctx.socket(PULL).unwrap();
+    pull.set_linger(0).unwrap();
+    let blocked = std::thread::spawn(move || {
+        let mut items = [pull.as_poll_item(libsock::POLLIN)];
+        matches!(libsock::poll(&mut items, -1), Err(Error::ContextTerminated))
+    });
+    std::thread::sleep(ms(50));
+    ctx.shutdown();
+    assert!(blocked.join().unwrap(), "poll must fail with ETERM after shutdown");
+}

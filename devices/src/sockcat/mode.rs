@@ -35,7 +35,8 @@ impl Mode {
             PULL | SUB => Mode::Recv,
             REQ => Mode::Request,
             REP => Mode::Reply,
-            PAIR | DEALER | ROUTER | XPUB | XSUB => Mode::Duplex,
+            // PAIR, DEALER, ROUTER, XPUB, XSUB, STREAM.
+            _ => Mode::Duplex,
         }
     }
 

@@ -20,7 +20,10 @@ use crate::message::Message;
 use crate::pipe::{pipe, PipeEnd};
 use crate::session::{Session, SessionError, SessionEvent};
 use crate::sys;
+use crate::transport::socks::Socks5;
 use crate::transport::{DialTarget, Stream};
+
+mod socks_phase;
 
 /// Read at least this much per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -55,6 +58,8 @@ struct Link {
     session: Option<Session>,
     rbuf: BytesMut,
     peer: String,
+    /// SOCKS_PROXY: the proxy handshake still to do before ZMTP starts.
+    socks: Option<Socks5>,
 }
 
 pub(crate) struct Connection {
@@ -69,6 +74,8 @@ pub(crate) struct Connection {
     /// Where to reconnect to; `None` for accepted connections.
     dial: Option<(DialTarget, Backoff)>,
     retry_at: Option<Instant>,
+    /// CONNECT_TIMEOUT: when the connect in progress is given up.
+    connect_deadline: Option<Instant>,
     link: Option<Link>,
     pipe: Option<PipeEnd>,
     /// The socket let go: deliver what is queued (within linger), then end.
@@ -91,7 +98,8 @@ impl Connection {
         now: Instant,
     ) -> Connection {
         let session = Some(Session::new(cfg.session.clone(), now));
-        let link = Link { stream, session, rbuf: BytesMut::with_capacity(READ_CHUNK), peer: peer.clone() };
+        let rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
         conn.event_name = listener_name;
         conn
@@ -129,6 +137,7 @@ impl Connection {
             name,
             dial,
             retry_at: None,
+            connect_deadline: None,
             link,
             pipe,
             closing: false,
@@ -156,21 +165,36 @@ impl Connection {
     }
 
     pub(crate) fn on_io(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
-        if let Some(link) = &mut self.link {
-            if link.session.is_none() && writable {
-                match link.stream.connect_result() {
-                    Ok(true) => {
-                        tracing::debug!(endpoint = %self.name, "connected");
-                        let fd = link.stream.as_fd().as_raw_fd() as u32;
-                        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
-                        link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
-                    }
-                    Ok(false) => return Flow::Keep,
-                    Err(e) => return self.link_down(ctx, Down::Io(e)),
-                }
+        let connecting = self.link.as_ref().is_some_and(|l| l.session.is_none());
+        if connecting && (writable || readable) {
+            match self.progress_connect(ctx) {
+                // Bytes that came with a proxy's reply may already wait in the buffer.
+                Ok(true) => return self.pump(ctx, true, true),
+                Ok(false) => return Flow::Keep,
+                Err(e) => return self.link_down(ctx, Down::Io(e)),
             }
         }
         self.pump(ctx, readable, writable)
+    }
+
+    /// Moves a dialed stream towards ZMTP: the connect, then any SOCKS handshake. Returns
+    /// whether the session has started.
+    fn progress_connect(&mut self, ctx: &Ctx<'_>) -> io::Result<bool> {
+        let Some(link) = &mut self.link else { return Ok(false) };
+        if !link.stream.connect_result()? {
+            return Ok(false);
+        }
+        if let Some(socks) = &mut link.socks {
+            let Some(rest) = socks_phase::drive(socks, &mut link.stream)? else { return Ok(false) };
+            link.rbuf.extend_from_slice(&rest);
+            link.socks = None;
+        }
+        tracing::debug!(endpoint = %self.name, "connected");
+        let fd = link.stream.as_fd().as_raw_fd() as u32;
+        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
+        link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
+        self.connect_deadline = None;
+        Ok(true)
     }
 
     /// A pipe has messages for us, or room again.
@@ -186,6 +210,10 @@ impl Connection {
         if self.retry_at.is_some_and(|d| d <= ctx.now) {
             self.retry_at = None;
             return self.dial_now(ctx);
+        }
+        if self.connect_deadline.is_some_and(|d| d <= ctx.now) {
+            self.connect_deadline = None;
+            return self.link_down(ctx, Down::Io(io::ErrorKind::TimedOut.into()));
         }
         let result = match self.link.as_mut().and_then(|l| l.session.as_mut()) {
             Some(session) => session.handle_timeout(ctx.now),
@@ -206,7 +234,7 @@ impl Connection {
     /// When a timer of this connection is next due.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let session = self.link.as_ref().and_then(|l| l.session.as_ref()).and_then(|s| s.next_timeout());
-        [session, self.retry_at, self.linger_deadline].into_iter().flatten().min()
+        [session, self.retry_at, self.linger_deadline, self.connect_deadline].into_iter().flatten().min()
     }
 
     /// Releases the stream and the pipe; the I/O thread drops the entry next.
@@ -234,7 +262,9 @@ impl Connection {
                     return self.link_down(ctx, Down::Io(e));
                 }
                 let peer = self.name.clone();
-                self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer });
+                let socks = target.socks();
+                self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks });
+                self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
             }
@@ -370,13 +400,20 @@ impl Connection {
         let reconnected = self.handshakes > 0;
         self.handshakes += 1;
         let sub_version = self.send_subscriptions()?;
-        if self.pipe.is_some() {
+        if let Some(p) = &mut self.pipe {
             let cmd = SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected, sub_version };
             let _ = self.socket.post(cmd);
+            if self.cfg.router_notify & 1 != 0 {
+                p.tx.send_one(Message::new());
+            }
             return Ok(());
         }
-        let (ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
+        let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
+        if self.cfg.router_notify & 1 != 0 {
+            // ROUTER_NOTIFY: the ROUTER sees [id, empty] before anything the peer sends.
+            ours.tx.send_one(Message::new());
+        }
         self.pipe = Some(ours);
         let cmd =
             SocketCmd::Attach { end: theirs, peer, endpoint: self.endpoint, sub_version: Some(sub_version) };
@@ -476,6 +513,15 @@ impl Connection {
             Down::Closed => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
             Down::SocketGone => return Flow::Remove,
         }
+        let was_up = self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.is_active());
+        if let (true, true, Some(p)) = (was_up, self.cfg.router_notify & 2 != 0, &mut self.pipe) {
+            // ROUTER_NOTIFY: [id, empty] after the peer's last complete message.
+            p.tx.discard_incomplete();
+            p.tx.send_one(Message::new());
+        }
+        let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
+        let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
+            || (handshaking && self.cfg.reconnect_stop & 2 != 0);
         if let Some(mut link) = self.link.take() {
             let _ = ctx.registry.deregister(&mut link.stream);
             if link.session.is_some() {
@@ -483,7 +529,12 @@ impl Connection {
                 self.report_down(&why, handshaking, fd);
             }
         }
-        let reconnect = self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
+        self.connect_deadline = None;
+        if stop {
+            tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP)");
+        }
+        let reconnect =
+            !stop && self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
         let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
             return Flow::Remove;
         };

@@ -32,6 +32,10 @@ impl ListenerEntry {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                    // TCP_ACCEPT_FILTER turned a peer away; the next one may be welcome.
+                    self.socket.monitor.emit(SocketEvent::AcceptFailed, libc::EACCES as u32, &self.name);
+                }
                 Err(e) => {
                     tracing::warn!(endpoint = %self.name, "accept failed: {e}");
                     let errno = e.raw_os_error().unwrap_or(0) as u32;

@@ -12,6 +12,7 @@
 mod backoff;
 mod connection;
 mod listener;
+mod raw;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -27,6 +28,7 @@ use slab::Slab;
 pub(crate) use backoff::Backoff;
 use connection::{Connection, Flow};
 use listener::ListenerEntry;
+use raw::RawConnection;
 
 use crate::mailbox::SocketShared;
 use crate::pipe::{PipeEnd, Wake};
@@ -50,6 +52,18 @@ pub(crate) struct ConnConfig {
     pub immediate: bool,
     /// Subscription messages (`0x01`/`0x00` + topic) go out as SUBSCRIBE/CANCEL commands.
     pub subscriptions_as_commands: bool,
+    /// ROUTER_NOTIFY bits: announce a peer's connect (1) / disconnect (2) with an empty message.
+    pub router_notify: i32,
+    /// RECONNECT_STOP bits: give up on connection refused (1) / a failed handshake (2).
+    pub reconnect_stop: i32,
+    /// CONNECT_TIMEOUT: a tcp connect still pending after this is abandoned and retried.
+    pub connect_timeout: Option<Duration>,
+    /// STREAM: raw byte connections ([`raw`]) instead of ZMTP.
+    pub raw: bool,
+    /// STREAM_NOTIFY: raw connections announce connect and disconnect with an empty message.
+    pub raw_notify: bool,
+    /// STREAM: the routing id (CONNECT_ROUTING_ID) the peer of this connect gets.
+    pub connect_id: bytes::Bytes,
 }
 
 /// Commands to an I/O thread.
@@ -119,7 +133,9 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    pub(crate) fn spawn(index: usize) -> io::Result<IoThread> {
+    /// Starts an I/O thread named `name` that runs `setup` first (context options such as
+    /// CPU affinity and scheduling apply to the thread itself).
+    pub(crate) fn spawn_configured(name: String, setup: Box<dyn FnOnce() + Send>) -> io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let shared = Arc::new(IoShared { cmds: Mutex::new(Vec::new()), waker });
@@ -130,8 +146,10 @@ impl IoThread {
             timers: BinaryHeap::new(),
             shutting_down: false,
         };
-        let handle =
-            std::thread::Builder::new().name(format!("libsock-io-{index}")).spawn(move || worker.run())?;
+        let handle = std::thread::Builder::new().name(name).spawn(move || {
+            setup();
+            worker.run()
+        })?;
         Ok(IoThread { shared, handle: Some(handle) })
     }
 
@@ -152,6 +170,7 @@ impl Drop for IoThread {
 enum Entry {
     Listener(ListenerEntry),
     Conn(Box<Connection>),
+    Raw(Box<RawConnection>),
 }
 
 /// What an entry's handlers may use of the thread.
@@ -218,6 +237,7 @@ impl Worker {
         match self.entries.get(token.0) {
             Some(Entry::Listener(_)) => self.on_acceptable(token, now),
             Some(Entry::Conn(_)) => self.with_conn(token, now, |c, ctx| c.on_io(ctx, readable, writable)),
+            Some(Entry::Raw(_)) => self.with_raw(token, now, |c, ctx| c.on_io(ctx, readable, writable)),
             None => {}
         }
     }
@@ -227,6 +247,13 @@ impl Worker {
         let accepted = l.accept_all();
         let (id, cfg, socket, name) = (l.id, l.cfg.clone(), l.socket.clone(), l.name.clone());
         for (stream, peer) in accepted {
+            if cfg.raw {
+                let conn =
+                    RawConnection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone());
+                let token = Token(self.entries.insert(Entry::Raw(Box::new(conn))));
+                self.with_raw(token, now, |c, ctx| c.start(ctx));
+                continue;
+            }
             let conn = Connection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone(), now);
             let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
             self.with_conn(token, now, |c, ctx| c.start(ctx));
@@ -244,6 +271,32 @@ impl Worker {
         let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
         let flow = handler(c, &ctx);
         self.settle(token, flow);
+    }
+
+    /// Runs one handler of raw connection `token`, then settles its fate.
+    fn with_raw(
+        &mut self,
+        token: Token,
+        now: Instant,
+        handler: impl FnOnce(&mut RawConnection, &Ctx<'_>) -> Flow,
+    ) {
+        let Some(Entry::Raw(c)) = self.entries.get_mut(token.0) else { return };
+        let ctx = Ctx { registry: self.poll.registry(), io: &self.shared, token, now };
+        let flow = handler(c, &ctx);
+        let deadline = c.next_deadline();
+        match flow {
+            Flow::Remove => {
+                c.shutdown(self.poll.registry());
+                self.entries.remove(token.0);
+            }
+            Flow::Keep if c.timer != deadline => {
+                c.timer = deadline;
+                if let Some(at) = deadline {
+                    self.timers.push(Reverse((at, token.0)));
+                }
+            }
+            Flow::Keep => {}
+        }
     }
 
     /// Removes a finished connection, or re-arms its timer.
@@ -280,12 +333,20 @@ impl Worker {
                 }
                 entry.insert(Entry::Listener(ListenerEntry { id, listener, cfg, socket, name }));
             }
+            IoCmd::Connect { id, target, cfg, socket, name, .. } if cfg.raw => {
+                let conn = RawConnection::dialing(id, target, cfg, socket, name);
+                let token = Token(self.entries.insert(Entry::Raw(Box::new(conn))));
+                self.with_raw(token, now, |c, ctx| c.start(ctx));
+            }
             IoCmd::Connect { id, target, pipe, cfg, socket, name } => {
                 let conn = Connection::dialing(id, target, pipe, cfg, socket, name);
                 let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
                 self.with_conn(token, now, |c, ctx| c.start(ctx));
             }
             IoCmd::Close { id } => self.close_endpoint(id, now),
+            IoCmd::Activate(token) if matches!(self.entries.get(token.0), Some(Entry::Raw(_))) => {
+                self.with_raw(token, now, |c, ctx| c.on_activate(ctx))
+            }
             IoCmd::Activate(token) => self.with_conn(token, now, |c, ctx| c.on_activate(ctx)),
             IoCmd::Shutdown => self.shutting_down = true,
         }
@@ -298,6 +359,7 @@ impl Worker {
             .filter(|(_, e)| match e {
                 Entry::Listener(l) => l.id == id,
                 Entry::Conn(c) => c.endpoint == id,
+                Entry::Raw(c) => c.endpoint == id,
             })
             .map(|(t, _)| t)
             .collect();
@@ -314,6 +376,7 @@ impl Worker {
                     self.entries.remove(t);
                 }
                 Some(Entry::Conn(_)) => self.with_conn(Token(t), now, |c, ctx| c.on_close(ctx)),
+                Some(Entry::Raw(_)) => self.with_raw(Token(t), now, |c, ctx| c.on_close(ctx)),
                 None => {}
             }
         }
@@ -325,6 +388,13 @@ impl Worker {
                 break;
             }
             self.timers.pop();
+            if let Some(Entry::Raw(c)) = self.entries.get_mut(t) {
+                if c.timer == Some(at) {
+                    c.timer = None;
+                    self.with_raw(Token(t), now, |c, ctx| c.on_timer(ctx));
+                }
+                continue;
+            }
             let Some(Entry::Conn(c)) = self.entries.get_mut(t) else {
                 continue;
             };

@@ -49,6 +49,12 @@ impl PipeEnd {
         self.tx.flush();
     }
 
+    /// CONFLATE: both directions keep only their newest message and ignore HWMs.
+    pub(crate) fn set_conflate(&mut self) {
+        self.tx.set_conflate();
+        self.rx.set_conflate();
+    }
+
     /// Closes both directions. Unread inbound messages are dropped; messages already queued
     /// outbound stay for the peer end to deliver within `linger` (see [`Writer::close`]).
     pub(crate) fn close(&mut self, linger_ms: i32) {

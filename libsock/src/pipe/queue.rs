@@ -8,6 +8,9 @@
 //! messages with the reader's count of consumed ones (an atomic the writer reads only when its
 //! cached copy says the queue is full). A mutex guards only what changes rarely (who to wake,
 //! the writer's LINGER).
+//!
+//! CONFLATE queues bypass the ring: each whole message replaces the previous one in a
+//! one-message slot under a lock (a slow path by design: only the newest message matters).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,6 +37,10 @@ struct Shared {
     writer_waiting: AtomicBool,
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
+    /// CONFLATE: each whole message replaces the one in `newest`; no HWM.
+    conflate: AtomicBool,
+    /// CONFLATE: the newest whole message the reader has not taken yet.
+    newest: Mutex<Vec<Message>>,
     rare: Mutex<Rare>,
 }
 
@@ -68,6 +75,8 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
+        conflate: AtomicBool::new(false),
+        newest: Mutex::new(Vec::new()),
         rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1 }),
     });
     let (producer, consumer) = ring();
@@ -78,8 +87,10 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         written: 0,
         cached_read: 0,
         hwm,
+        conflated: false,
     };
-    let reader = Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false };
+    let reader =
+        Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false, mid: false };
     (writer, reader)
 }
 
@@ -92,6 +103,8 @@ pub(crate) struct Writer {
     written: u64,
     cached_read: u64,
     hwm: u64,
+    /// CONFLATE: a message went to the slot since the last flush.
+    conflated: bool,
 }
 
 impl Writer {
@@ -103,7 +116,7 @@ impl Writer {
             return !self.is_reader_gone();
         }
         self.cached_read = self.shared.read.load(Ordering::Acquire);
-        if self.written - self.cached_read < self.hwm {
+        if self.written - self.cached_read < self.hwm || self.conflating() {
             return !self.is_reader_gone();
         }
         self.shared.writer_waiting.store(true, Ordering::SeqCst);
@@ -116,7 +129,7 @@ impl Writer {
     #[inline]
     pub(crate) fn write(&mut self, msg: Message) {
         let last = !msg.get_more();
-        if last && self.staged.is_empty() {
+        if last && self.staged.is_empty() && !self.conflating() {
             self.written += 1;
             if !self.is_reader_gone() {
                 self.ring.push(msg);
@@ -128,6 +141,9 @@ impl Writer {
             self.written += 1;
             if self.is_reader_gone() {
                 self.staged.clear();
+            } else if self.conflating() {
+                *self.shared.newest.lock() = std::mem::take(&mut self.staged);
+                self.conflated = true;
             }
             for m in self.staged.drain(..) {
                 self.ring.push(m);
@@ -138,9 +154,20 @@ impl Writer {
     /// Publishes every complete message written so far, waking a parked reader.
     #[inline]
     pub(crate) fn flush(&mut self) {
-        if self.ring.publish() {
+        let conflated = std::mem::take(&mut self.conflated);
+        if self.ring.publish() || conflated {
             self.shared.wake_reader();
         }
+    }
+
+    #[inline]
+    fn conflating(&self) -> bool {
+        self.shared.conflate.load(Ordering::Relaxed)
+    }
+
+    /// Makes this queue keep only its newest message (CONFLATE).
+    pub(crate) fn set_conflate(&self) {
+        self.shared.conflate.store(true, Ordering::Relaxed);
     }
 
     /// Drops the frames of a half-written message (its connection broke mid-message).
@@ -204,21 +231,77 @@ pub(crate) struct Reader {
     /// The last value stored in `Shared::read`.
     published: u64,
     terminated: bool,
+    /// The last frame read had MORE set (CONFLATE must not cut a message in two).
+    mid: bool,
 }
 
 impl Reader {
+    /// Makes this queue keep only its newest message (CONFLATE), dropping older ones already
+    /// queued (a pipe may be written before its reader learns the option).
+    pub(crate) fn set_conflate(&mut self) {
+        self.shared.conflate.store(true, Ordering::Relaxed);
+        let local = self.local.get_or_insert_with(Default::default);
+        while let Some(m) = self.ring.pop() {
+            local.push_back(m);
+        }
+        let frames = local.make_contiguous();
+        let start =
+            frames[..frames.len().saturating_sub(1)].iter().rposition(|m| !m.get_more()).map_or(0, |i| i + 1);
+        let dropped = frames[..start].iter().filter(|m| !m.get_more()).count() as u64;
+        local.drain(..start);
+        if dropped > 0 {
+            self.read += dropped;
+            self.publish_read();
+        }
+    }
+
+    /// CONFLATE: the newest message, if one came, replaces everything older (not mid-message).
+    #[cold]
+    fn take_newest(&mut self) {
+        if self.mid {
+            return;
+        }
+        let frames = std::mem::take(&mut *self.shared.newest.lock());
+        if frames.is_empty() {
+            return;
+        }
+        while self.ring.pop().is_some() {}
+        let local = self.local.get_or_insert_with(Default::default);
+        local.clear();
+        local.extend(frames);
+    }
+
+    #[inline]
+    fn newest_waiting(&self) -> bool {
+        self.shared.conflate.load(Ordering::Relaxed) && !self.shared.newest.lock().is_empty()
+    }
+
+    #[inline]
+    fn next_frame(&mut self) -> Option<Message> {
+        match self.local.as_mut().and_then(|l| l.pop_front()) {
+            Some(m) => Some(m),
+            None => self.ring.pop(),
+        }
+    }
+
     /// Pops the next frame, or `None` when nothing is published (the reader is then parked:
     /// the writer's next publish wakes it) or the writer closed ([`Reader::is_terminated`]).
     #[inline]
     pub(crate) fn read(&mut self) -> Option<Message> {
-        let msg = match self.local.as_mut().and_then(|l| l.pop_front()) {
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            self.take_newest();
+        }
+        let msg = match self.next_frame() {
             Some(m) => m,
-            None => match self.ring.pop() {
-                Some(m) => m,
-                None if self.refill() => self.ring.pop()?,
-                None => return None,
-            },
+            None if self.refill() => {
+                if self.shared.conflate.load(Ordering::Relaxed) {
+                    self.take_newest();
+                }
+                self.next_frame()?
+            }
+            None => return None,
         };
+        self.mid = msg.get_more();
         if !msg.get_more() {
             self.read += 1;
             // Tell the writer how far we got in batches, at once if it waits for room, and
@@ -303,12 +386,12 @@ impl Reader {
     /// parks (the writer's next publish wakes us).
     #[cold]
     fn refill(&mut self) -> bool {
-        if self.ring.ready() {
+        if self.ring.ready() || self.newest_waiting() {
             return true;
         }
         if self.shared.writer_closed.load(Ordering::Acquire) {
             // The writer published before closing: look once more.
-            if self.ring.ready() {
+            if self.ring.ready() || self.newest_waiting() {
                 return true;
             }
             self.terminated = true;
@@ -339,6 +422,28 @@ impl Drop for Reader {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn conflate_keeps_only_the_newest_whole_message() {
+        let (mut w, mut r) = queue(2);
+        w.set_conflate();
+        for i in 0..10 {
+            assert!(w.can_write(), "CONFLATE ignores the HWM");
+            w.send_one(Message::from(format!("{i}")));
+        }
+        assert_eq!(&*r.read().unwrap(), b"9");
+        assert!(r.read().is_none());
+        let mut head = Message::from("a");
+        head.set_more(true);
+        w.write(head.clone());
+        w.write(Message::from("b"));
+        w.write(head);
+        w.write(Message::from("c"));
+        w.flush();
+        assert_eq!(&*r.read().unwrap(), b"a");
+        assert_eq!(&*r.read().unwrap(), b"c");
+        assert!(r.read().is_none() && w.can_write());
+    }
+
     use super::*;
     use std::sync::atomic::AtomicUsize;
 

@@ -114,11 +114,17 @@ impl Socket {
     }
 
     /// Which operations would not block now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
+    /// After [`crate::Context::shutdown`] it fails with `ContextTerminated`, so [`crate::poll()`]
+    /// wakes with `ETERM` as libzmq's does.
     pub fn get_events(&self) -> Result<i16> {
         let mut core = self.core();
+        core.check_alive()?;
         // Clear the readiness descriptor first: any change after this point raises it again.
         core.shared.signal.drain_fd();
         core.process_commands();
+        // Detach pipes found dead just now, as recv does: an XPUB's detach queues the
+        // departed subscriber's cancellations, which are then readable.
+        core.reap();
         let core = &mut *core;
         let mut events = 0;
         if core.routing.can_recv(&mut core.pipes) {

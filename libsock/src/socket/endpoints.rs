@@ -17,6 +17,7 @@ use crate::session::{HeartbeatConfig, SessionConfig};
 use crate::socket_type::SocketType;
 use crate::transport::endpoint::{resolve, tcp_text};
 use crate::transport::ipc::{self, IpcAddr};
+use crate::transport::socks::SocksTarget;
 use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig};
 
 /// One bind or connect a socket made.
@@ -43,6 +44,7 @@ impl SocketCore {
         let bound = self.open_listener(endpoint, &net);
         let (listener, resolved, ipc_path) = match bound {
             Ok(Some(b)) => b,
+            Ok(None) if self.kind == SocketType::STREAM => return Err(stream_inproc(endpoint)),
             Ok(None) => return self.bind_inproc(id, endpoint, endpoint_name(endpoint)),
             Err(e) => {
                 let errno = e.to_raw() as u32;
@@ -55,7 +57,7 @@ impl SocketCore {
             listener.raw_fd() as u32,
             &resolved,
         );
-        let io = self.ctx.choose_io();
+        let io = self.ctx.choose_io()?;
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
@@ -70,7 +72,11 @@ impl SocketCore {
         endpoint: &str,
         net: &NetConfig,
     ) -> Result<Option<(Listener, String, Option<PathBuf>)>> {
-        Ok(Some(match Endpoint::parse(endpoint)? {
+        let parsed = Endpoint::parse(endpoint)?;
+        if self.options.use_fd >= 0 && !matches!(parsed, Endpoint::Inproc(_)) {
+            return adopt_listener(self.options.use_fd, &parsed).map(Some);
+        }
+        Ok(Some(match parsed {
             Endpoint::Tcp { host, port } => {
                 let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
                 let l = tcp::bind(addr, net).map_err(|e| Error::from_bind(e, endpoint))?;
@@ -101,19 +107,39 @@ impl SocketCore {
                 if host == "*" || port == 0 {
                     return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
                 }
-                DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
+                if self.options.socks_proxy.is_empty() {
+                    DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
+                } else {
+                    self.socks_target(host, port).inspect_err(|_| self.pending_connect_id = None)?
+                }
             }
             Endpoint::Ipc(name) if name == "*" => {
                 return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
             }
             Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)),
+            Endpoint::Inproc(_) if self.kind == SocketType::STREAM => {
+                self.pending_connect_id = None;
+                return Err(stream_inproc(endpoint));
+            }
             Endpoint::Inproc(name) => {
                 let result = self.connect_inproc(id, endpoint, name);
                 self.pending_connect_id = None;
                 return result;
             }
         };
-        let pipe = if self.options.immediate {
+        let io = match self.ctx.choose_io() {
+            Ok(io) => io,
+            Err(e) => {
+                self.pending_connect_id = None;
+                return Err(e);
+            }
+        };
+        // STREAM connections get their pipe (and routing id) when they come up.
+        let connect_id = match self.kind {
+            SocketType::STREAM => self.pending_connect_id.clone().unwrap_or_default(),
+            _ => Bytes::new(),
+        };
+        let pipe = if self.options.immediate || self.kind == SocketType::STREAM {
             None
         } else {
             let (ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
@@ -121,8 +147,7 @@ impl SocketCore {
             Some(theirs)
         };
         self.pending_connect_id = None;
-        let io = self.ctx.choose_io();
-        let cfg = Arc::new(self.conn_config());
+        let cfg = Arc::new(ConnConfig { connect_id, ..self.conn_config() });
         let socket = self.shared.clone();
         io.send(IoCmd::Connect { id, target, pipe, cfg, socket, name: endpoint.to_owned() });
         self.remember(id, endpoint, endpoint, EndpointKind::Dialer { io });
@@ -162,8 +187,17 @@ impl SocketCore {
     pub(super) fn release_endpoint(&mut self, ep: EndpointRec) {
         match ep.kind {
             EndpointKind::Listener { io, ipc_path } => {
-                if let Some(path) = ipc_path {
-                    let _ = std::fs::remove_file(path);
+                match ipc_path.map(std::fs::remove_file) {
+                    Some(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
+                        tracing::warn!(endpoint = %ep.resolved, "cannot remove the ipc socket file: {e}");
+                        let errno = e.raw_os_error().unwrap_or(0) as u32;
+                        self.shared.monitor.emit(
+                            crate::mailbox::events::SocketEvent::CloseFailed,
+                            errno,
+                            &ep.resolved,
+                        );
+                    }
+                    _ => {}
                 }
                 io.send(IoCmd::Close { id: ep.id });
             }
@@ -229,24 +263,71 @@ impl SocketCore {
                     ttl: millis(o.heartbeat_ttl).filter(|d| !d.is_zero()),
                 },
             },
-            net: NetConfig::from_options(o),
+            net: NetConfig { accept_filters: self.accept_filters.clone(), ..NetConfig::from_options(o) },
             sndhwm: hwm(o.sndhwm),
             rcvhwm: hwm(o.rcvhwm),
             reconnect_ivl: millis(o.reconnect_ivl),
             reconnect_ivl_max: Duration::from_millis(o.reconnect_ivl_max as u64),
             immediate: o.immediate,
             subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB),
+            router_notify: if self.kind == SocketType::ROUTER { o.router_notify } else { 0 },
+            reconnect_stop: o.reconnect_stop,
+            connect_timeout: millis(o.connect_timeout).filter(|d| !d.is_zero()),
+            raw: self.kind == SocketType::STREAM,
+            raw_notify: o.stream_notify,
+            connect_id: Bytes::new(),
         }
     }
 }
 
 impl SocketCore {
+    /// A tcp connect through SOCKS_PROXY (`host:port`), with SOCKS_USERNAME/PASSWORD if set.
+    fn socks_target(&self, host: String, port: u16) -> Result<DialTarget> {
+        let o = &self.options;
+        let proxy = String::from_utf8_lossy(&o.socks_proxy).into_owned();
+        let bad = || Error::invalid(format!("SOCKS_PROXY must be host:port, got {proxy:?}"));
+        let (phost, pport) = proxy.rsplit_once(':').ok_or_else(bad)?;
+        let pport: u16 = pport.parse().map_err(|_| bad())?;
+        let proxy = resolve(phost.trim_matches(['[', ']']), pport, o.ipv6)?;
+        let auth =
+            (!o.socks_username.is_empty()).then(|| (o.socks_username.clone(), o.socks_password.clone()));
+        Ok(DialTarget::Socks(Arc::new(SocksTarget { proxy, host, port, auth })))
+    }
+
     /// Records a bind or connect (for unbind/disconnect) and makes it the last endpoint.
     fn remember(&mut self, id: EndpointId, endpoint: &str, resolved: &str, kind: EndpointKind) {
         self.last_endpoint = resolved.to_owned();
         let (requested, resolved) = (endpoint.to_owned(), resolved.to_owned());
         self.endpoints.push(EndpointRec { id, requested, resolved, kind });
     }
+}
+
+/// USE_FD: serves an already bound and listening descriptor (socket activation). We use a
+/// duplicate, so the caller's descriptor stays theirs.
+fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Option<PathBuf>)> {
+    let owned = crate::sys::dup_fd(fd)?;
+    match endpoint {
+        Endpoint::Tcp { .. } => {
+            let l = std::net::TcpListener::from(owned);
+            l.set_nonblocking(true)?;
+            let resolved = tcp_text(l.local_addr()?);
+            Ok((Listener::Tcp(mio::net::TcpListener::from_std(l)), resolved, None))
+        }
+        _ => {
+            let l = std::os::unix::net::UnixListener::from(owned);
+            l.set_nonblocking(true)?;
+            let path = l.local_addr()?.as_pathname().map(|p| p.to_path_buf());
+            let text =
+                path.as_ref().map_or_else(|| "ipc://".to_string(), |p| format!("ipc://{}", p.display()));
+            // The file belongs to whoever made the descriptor: not ours to remove.
+            Ok((Listener::Unix(mio::net::UnixListener::from_std(l)), text, None))
+        }
+    }
+}
+
+/// STREAM talks to raw TCP peers; there is nothing raw about inproc (libzmq refuses it too).
+fn stream_inproc(endpoint: &str) -> Error {
+    Error::ProtocolNotSupported(format!("STREAM sockets cannot use inproc: {endpoint}"))
 }
 
 fn endpoint_name(endpoint: &str) -> String {

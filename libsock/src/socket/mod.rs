@@ -7,6 +7,7 @@
 
 mod api;
 pub use api::{DONTWAIT, POLLIN, POLLOUT, SNDMORE};
+mod by_number;
 mod endpoints;
 pub(crate) mod inproc;
 mod pair;
@@ -15,6 +16,7 @@ mod pubsub;
 mod reqrep;
 mod router;
 pub(crate) mod routing;
+mod stream;
 mod trie;
 
 use std::cell::RefCell;
@@ -77,10 +79,17 @@ pub(crate) struct SocketCore {
     seen_generation: u64,
     /// CONNECT_ROUTING_ID taken by the connect in progress, for the pipe it attaches.
     pending_connect_id: Option<bytes::Bytes>,
+    /// TCP_ACCEPT_FILTER entries for listeners bound from now on.
+    accept_filters: Vec<crate::transport::filter::IpFilter>,
 }
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<ContextInner>, kind: SocketType) -> Result<Socket> {
+        let defaults = ctx.admit_socket()?;
+        let mut options = Options::default();
+        for (opt, value) in defaults {
+            options.set(opt, value)?;
+        }
         let shared = Arc::new(SocketShared::new());
         let routing: Box<dyn Routing> = match kind {
             SocketType::PAIR => Box::<pair::Pair>::default(),
@@ -94,12 +103,13 @@ impl Socket {
             SocketType::REP => Box::new(reqrep::Rep::new()),
             SocketType::DEALER => Box::<reqrep::Dealer>::default(),
             SocketType::ROUTER => Box::new(router::Router::new()),
+            SocketType::STREAM => Box::new(stream::Stream::new()),
         };
         let core = SocketCore {
             ctx,
             shared,
             kind,
-            options: Options::default(),
+            options,
             pipes: Pipes::default(),
             routing,
             endpoints: Vec::new(),
@@ -107,6 +117,7 @@ impl Socket {
             last_endpoint: String::new(),
             seen_generation: 0,
             pending_connect_id: None,
+            accept_filters: Vec::new(),
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })
@@ -241,12 +252,15 @@ impl SocketCore {
     /// Adopts a pipe end: this socket is now woken by it and routes through it.
     pub(crate) fn attach(
         &mut self,
-        end: PipeEnd,
+        mut end: PipeEnd,
         peer: Option<PeerInfo>,
         endpoint: Option<EndpointId>,
         origin: PipeOrigin,
     ) {
         end.set_owner(self.shared.signal.clone());
+        if self.options.conflate && self.kind.conflates() {
+            end.set_conflate();
+        }
         let connect_id = self.pending_connect_id.take();
         let (ready, inproc, sub_version) = match origin {
             PipeOrigin::Inproc => (true, true, 0),
@@ -257,6 +271,11 @@ impl SocketCore {
             self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id, inproc, sub_version });
         if !self.routing.attach(id, &mut self.pipes) {
             self.pipes.slab.remove(id).end.close(0);
+        } else if self.options.probe_router
+            && matches!(self.kind, SocketType::DEALER | SocketType::REQ | SocketType::ROUTER)
+        {
+            // PROBE_ROUTER: an empty message tells a ROUTER peer we are here (and our id).
+            self.pipes.slab[id].end.tx.send_one(Message::new());
         }
     }
 

@@ -18,7 +18,18 @@ use crate::socket::SocketShared;
 pub(crate) struct Publisher {
     xpub: bool,
     verbose: bool,
+    /// XPUB_VERBOSER: unsubscribes go up too, each of them.
+    verboser: bool,
     manual: bool,
+    /// XPUB_MANUAL_LAST_VALUE: the first message after a manual subscribe goes only to the
+    /// peer that asked (it gets its "last value" without the others seeing it twice).
+    last_value: bool,
+    /// XPUB_NODROP: a subscriber at its HWM makes send block instead of missing the message.
+    nodrop: bool,
+    /// INVERT_MATCHING: send to the subscribers that do *not* match.
+    invert: bool,
+    /// The peer the next message goes to alone (XPUB_MANUAL_LAST_VALUE).
+    send_last_only: Option<PipeId>,
     welcome: Option<Message>,
     pipes: Vec<PipeId>,
     trie: SubscriptionTrie,
@@ -36,7 +47,12 @@ impl Publisher {
         Publisher {
             xpub,
             verbose: false,
+            verboser: false,
             manual: false,
+            last_value: false,
+            nodrop: false,
+            invert: false,
+            send_last_only: None,
             welcome: None,
             pipes: Vec::new(),
             trie: SubscriptionTrie::default(),
@@ -79,7 +95,7 @@ impl Publisher {
         let pass_up = if kind == 1 {
             self.trie.add(topic, id, false) || self.verbose
         } else {
-            self.trie.remove(topic, id)
+            self.trie.remove(topic, id) || self.verboser
         };
         if self.xpub && pass_up {
             self.up.push_back(msg);
@@ -87,10 +103,29 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// The subscribers of a message starting with `msg`'s first frame.
+    fn select_targets(&mut self, msg: &Message) {
+        self.targets.clear();
+        self.trie.matches(msg, &mut self.targets);
+        if self.invert {
+            let matched = std::mem::take(&mut self.targets);
+            self.targets.extend(self.pipes.iter().filter(|p| !matched.contains(p)));
+        }
+        if let Some(only) = self.send_last_only {
+            self.targets.retain(|p| *p == only);
+        }
+    }
+}
+
 impl Routing for Publisher {
     fn configure(&mut self, o: &Options) {
-        self.verbose = o.xpub_verbose;
-        self.manual = o.xpub_manual;
+        self.verbose = o.xpub_verbose || o.xpub_verboser;
+        self.verboser = o.xpub_verboser;
+        self.manual = o.xpub_manual || o.xpub_manual_last_value;
+        self.last_value = o.xpub_manual_last_value;
+        self.nodrop = o.xpub_nodrop;
+        self.invert = o.invert_matching;
         self.welcome = (!o.xpub_welcome_msg.is_empty()).then(|| Message::from(o.xpub_welcome_msg.clone()));
     }
 
@@ -109,6 +144,9 @@ impl Routing for Publisher {
     fn detach(&mut self, id: PipeId) {
         self.pipes.retain(|p| *p != id);
         self.targets.retain(|p| *p != id);
+        if self.send_last_only == Some(id) {
+            self.send_last_only = None;
+        }
         for topic in self.trie.remove_pipe(id) {
             if self.xpub && !self.manual {
                 let mut body = vec![0u8];
@@ -125,8 +163,16 @@ impl Routing for Publisher {
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
         let more = msg.get_more();
         if !self.more {
-            self.targets.clear();
-            self.trie.matches(&msg, &mut self.targets);
+            self.select_targets(&msg);
+            if self.nodrop {
+                // All or nothing: wait until every subscriber has room.
+                if let Some(full) = self.targets.iter().find(|id| !pipes.end(**id).tx.can_write()) {
+                    if !pipes.end(*full).tx.is_reader_gone() {
+                        return Err(SendError::Again(msg));
+                    }
+                }
+            }
+            self.send_last_only = None;
             // A subscriber at its high water mark misses this message.
             self.targets.retain(|id| {
                 let end = pipes.end(*id);
@@ -163,14 +209,17 @@ impl Routing for Publisher {
         };
         if on {
             self.trie.add(topic, id, false);
+            if self.last_value {
+                self.send_last_only = Some(id);
+            }
         } else {
             self.trie.remove(topic, id);
         }
         Ok(())
     }
 
-    fn can_send(&mut self, _: &mut Pipes) -> bool {
-        true
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        !self.nodrop || self.pipes.iter().all(|id| pipes.end(*id).tx.can_write())
     }
 
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
@@ -182,6 +231,8 @@ impl Routing for Publisher {
 /// SUB and XSUB.
 pub(crate) struct Subscriber {
     xsub: bool,
+    /// INVERT_MATCHING: deliver what matches none of our subscriptions.
+    invert: bool,
     /// This socket's own subscriptions (pipe 0 stands for "us"), counted.
     subs: SubscriptionTrie,
     pipes: Vec<PipeId>,
@@ -204,6 +255,7 @@ impl Subscriber {
     pub(crate) fn new(xsub: bool, shared: Arc<SocketShared>) -> Subscriber {
         Subscriber {
             xsub,
+            invert: false,
             subs: SubscriptionTrie::default(),
             pipes: Vec::new(),
             fq: FairQueue::default(),
@@ -292,6 +344,10 @@ impl Subscriber {
 }
 
 impl Routing for Subscriber {
+    fn configure(&mut self, o: &Options) {
+        self.invert = o.invert_matching;
+    }
+
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
         self.pipes.push(id);
         self.fq.attach(id);
@@ -329,7 +385,7 @@ impl Routing for Subscriber {
         loop {
             let (msg, _) = self.fq.recv(pipes)?;
             // SUB filters; XSUB passes everything, as libzmq's does (a proxy relies on it).
-            if self.receiving_more || self.xsub || self.subs.matches_any(&msg) {
+            if self.receiving_more || self.xsub || self.subs.matches_any(&msg) != self.invert {
                 self.receiving_more = msg.get_more();
                 return Ok(msg);
             }

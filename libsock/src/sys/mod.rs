@@ -77,6 +77,59 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usiz
     }
 }
 
+/// A duplicate of a descriptor the user hands over (USE_FD), owned by us, so that closing
+/// ours never closes theirs. Fails with `EBADF` if `fd` is not open.
+pub(crate) fn dup_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes no pointers; an invalid `fd` just returns -1/EBADF.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just created by fcntl and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Pins the calling thread to `cpus` (context option THREAD_AFFINITY_CPU_ADD).
+pub(crate) fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; all-zero is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        // SAFETY: CPU_SET writes a bit within `set`; callers keep `cpu` below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: passes a valid pointer to `set` and its exact size; 0 means this thread.
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets the calling thread's scheduling policy and/or priority (-1 keeps the current one),
+/// as libzmq does for THREAD_SCHED_POLICY and THREAD_PRIORITY.
+pub(crate) fn set_thread_sched(policy: i32, priority: i32) -> io::Result<()> {
+    let mut current: libc::c_int = 0;
+    // SAFETY: sched_param is plain data; all-zero is valid.
+    let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+    // SAFETY: pthread_self() is this live thread; both out-pointers are valid locals.
+    let rc = unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut current, &mut param) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    if policy >= 0 {
+        current = policy;
+    }
+    if priority >= 0 {
+        param.sched_priority = priority;
+    }
+    // SAFETY: as above; `param` is a valid, initialised sched_param.
+    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), current, &param) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

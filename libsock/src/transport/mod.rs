@@ -5,7 +5,9 @@
 //! [`crate::socket::inproc`].
 
 pub(crate) mod endpoint;
+pub(crate) mod filter;
 pub(crate) mod ipc;
+pub(crate) mod socks;
 pub(crate) mod tcp;
 
 use std::io::{self, IoSlice, Read, Write};
@@ -28,6 +30,14 @@ pub(crate) struct NetConfig {
     pub keepalive_intvl: i32,
     pub sndbuf: i32,
     pub rcvbuf: i32,
+    /// IP_TOS / IPV6_TCLASS byte (0 = leave the OS default).
+    pub tos: i32,
+    /// SO_BINDTODEVICE interface name (empty = none).
+    pub bindtodevice: Vec<u8>,
+    /// TCP_USER_TIMEOUT in ms (0 = OS default).
+    pub tcp_maxrt: i32,
+    /// TCP_ACCEPT_FILTER: peers a tcp listener accepts (empty = all).
+    pub accept_filters: Vec<filter::IpFilter>,
 }
 
 impl NetConfig {
@@ -40,6 +50,10 @@ impl NetConfig {
             keepalive_intvl: o.tcp_keepalive_intvl,
             sndbuf: o.sndbuf,
             rcvbuf: o.rcvbuf,
+            tos: o.tos,
+            bindtodevice: o.bindtodevice.clone(),
+            tcp_maxrt: o.tcp_maxrt,
+            accept_filters: Vec::new(),
         }
     }
 }
@@ -151,6 +165,11 @@ impl Listener {
         match self {
             Listener::Tcp(l) => {
                 let (s, addr) = l.accept()?;
+                if !filter::allows(&cfg.accept_filters, addr.ip()) {
+                    // Dropping the stream closes it at once, as libzmq does.
+                    tracing::debug!(peer = %addr, "connection refused by TCP_ACCEPT_FILTER");
+                    return Err(io::Error::from_raw_os_error(libc::EACCES));
+                }
                 tcp::configure(&s, cfg)?;
                 Ok((Stream::Tcp(s), format!("tcp://{addr}")))
             }
@@ -190,6 +209,8 @@ impl Source for Listener {
 pub(crate) enum DialTarget {
     Tcp(std::net::SocketAddr),
     Ipc(ipc::IpcAddr),
+    /// tcp through a SOCKS5 proxy (SOCKS_PROXY).
+    Socks(std::sync::Arc<socks::SocksTarget>),
 }
 
 impl DialTarget {
@@ -198,6 +219,15 @@ impl DialTarget {
         match self {
             DialTarget::Tcp(addr) => tcp::connect(*addr, cfg).map(Stream::Tcp),
             DialTarget::Ipc(addr) => ipc::connect(addr).map(Stream::Unix),
+            DialTarget::Socks(t) => tcp::connect(t.proxy, cfg).map(Stream::Tcp),
+        }
+    }
+
+    /// The proxy handshake a connection to this target starts with, if any.
+    pub(crate) fn socks(&self) -> Option<socks::Socks5> {
+        match self {
+            DialTarget::Socks(t) => Some(socks::Socks5::new((**t).clone())),
+            _ => None,
         }
     }
 }

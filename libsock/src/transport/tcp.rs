@@ -16,6 +16,7 @@ pub(crate) fn bind(addr: SocketAddr, cfg: &NetConfig) -> io::Result<mio::net::Tc
     }
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
+    set_device(&socket, cfg)?;
     socket.bind(&addr.into())?;
     socket.listen(cfg.backlog)?;
     Ok(mio::net::TcpListener::from_std(socket.into()))
@@ -26,6 +27,7 @@ pub(crate) fn connect(addr: SocketAddr, cfg: &NetConfig) -> io::Result<mio::net:
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     set_buffers(&socket, cfg)?;
+    set_device(&socket, cfg)?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(115) || e.kind() == io::ErrorKind::WouldBlock => {}
@@ -41,6 +43,15 @@ pub(crate) fn configure(stream: &mio::net::TcpStream, cfg: &NetConfig) -> io::Re
     stream.set_nodelay(true)?;
     let sock = SockRef::from(stream);
     set_buffers(&sock, cfg)?;
+    if cfg.tos > 0 {
+        match stream.peer_addr().or_else(|_| stream.local_addr())? {
+            SocketAddr::V4(_) => sock.set_tos_v4(cfg.tos as u32)?,
+            SocketAddr::V6(_) => sock.set_tclass_v6(cfg.tos as u32)?,
+        }
+    }
+    if cfg.tcp_maxrt > 0 {
+        sock.set_tcp_user_timeout(Some(Duration::from_millis(cfg.tcp_maxrt as u64)))?;
+    }
     if cfg.keepalive >= 0 {
         sock.set_keepalive(cfg.keepalive == 1)?;
     }
@@ -58,6 +69,14 @@ pub(crate) fn configure(stream: &mio::net::TcpStream, cfg: &NetConfig) -> io::Re
         sock.set_tcp_keepalive(&ka)?;
     }
     Ok(())
+}
+
+/// SO_BINDTODEVICE (needs CAP_NET_RAW on older kernels).
+fn set_device(sock: &Socket, cfg: &NetConfig) -> io::Result<()> {
+    if cfg.bindtodevice.is_empty() {
+        return Ok(());
+    }
+    sock.bind_device(Some(&cfg.bindtodevice))
 }
 
 fn set_buffers(sock: &Socket, cfg: &NetConfig) -> io::Result<()> {
@@ -86,5 +105,21 @@ mod tests {
         assert!(sock.keepalive().unwrap());
         assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(30));
         assert!(stream.nodelay().unwrap());
+    }
+
+    #[test]
+    fn tos_maxrt_and_device_are_applied() {
+        let o = Options { tos: 0x28, tcp_maxrt: 1500, bindtodevice: b"lo".to_vec(), ..Default::default() };
+        let cfg = NetConfig::from_options(&o);
+        let listener = match bind("127.0.0.1:0".parse().unwrap(), &cfg) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return, // no CAP_NET_RAW
+            other => other.unwrap(),
+        };
+        let stream = connect(listener.local_addr().unwrap(), &cfg).unwrap();
+        let sock = SockRef::from(&stream);
+        assert_eq!(sock.tos_v4().unwrap(), 0x28);
+        assert_eq!(sock.tcp_user_timeout().unwrap(), Some(Duration::from_millis(1500)));
+        assert_eq!(sock.device().unwrap().as_deref(), Some(&b"lo"[..]));
+        assert_eq!(SockRef::from(&listener).device().unwrap().as_deref(), Some(&b"lo"[..]));
     }
 }

@@ -1,0 +1,247 @@
+//! Contexts: `zmq_ctx_new/term/shutdown/set/get/destroy`, `zmq_init/term`.
+//!
+//! The libsock [`Context`] is made on the first `zmq_socket`, so `ZMQ_IO_THREADS` set before
+//! that takes effect, as in libzmq. `zmq_ctx_term` makes blocked and later calls on open
+//! sockets fail with `ETERM`, waits until every socket is closed, then ends the context.
+
+use std::ffi::{c_int, c_void};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use libsock::Context;
+
+use crate::boundary::{self, err, CResult};
+use crate::consts::*;
+use crate::handle::{self, Handle, Tag};
+
+/// What a `void *` context points at.
+#[repr(C)]
+pub struct CtxHandle {
+    tag: Tag,
+    pub(crate) shared: Arc<CtxShared>,
+}
+
+impl Handle for CtxHandle {
+    fn tag(&self) -> &Tag {
+        &self.tag
+    }
+}
+
+/// State shared by a context handle and its sockets.
+pub struct CtxShared {
+    state: Mutex<CtxState>,
+    all_closed: Condvar,
+}
+
+/// Settings and bookkeeping of one C context.
+pub struct CtxState {
+    ctx: Option<Context>,
+    io_threads: c_int,
+    max_sockets: c_int,
+    /// Default ZMQ_IPV6 for new sockets.
+    pub ipv6: bool,
+    /// ZMQ_BLOCKY: when false, new sockets get LINGER 0.
+    pub blocky: bool,
+    sockets: usize,
+    shut_down: bool,
+}
+
+impl CtxShared {
+    fn lock(&self) -> MutexGuard<'_, CtxState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new socket: returns the libsock context (made on first use) and a copy
+    /// of the settings new sockets take.
+    pub(crate) fn open_socket(&self) -> CResult<(Context, bool, bool)> {
+        let mut st = self.lock();
+        if st.shut_down {
+            return Err(ETERM);
+        }
+        if st.sockets >= st.max_sockets as usize {
+            return Err(libc::EMFILE);
+        }
+        let ctx = match &st.ctx {
+            Some(c) => c.clone(),
+            None => {
+                let c = Context::with_io_threads(st.io_threads.max(1) as usize).map_err(err)?;
+                st.ctx = Some(c.clone());
+                c
+            }
+        };
+        st.sockets += 1;
+        Ok((ctx, st.ipv6, st.blocky))
+    }
+
+    /// Records that a socket was closed.
+    pub(crate) fn close_socket(&self) {
+        let mut st = self.lock();
+        st.sockets -= 1;
+        if st.sockets == 0 {
+            self.all_closed.notify_all();
+        }
+    }
+}
+
+/// # Safety
+/// `p` is NULL or a pointer previously returned by `zmq_ctx_new` (see [`handle::has_tag`]).
+pub(crate) unsafe fn ctx_ref<'a>(p: *mut c_void) -> CResult<&'a CtxHandle> {
+    // SAFETY: forwarded contract of has_tag.
+    if !unsafe { handle::has_tag(p, handle::CONTEXT) } {
+        return Err(libc::EFAULT);
+    }
+    // SAFETY: the tag says `p` is a live CtxHandle.
+    Ok(unsafe { &*p.cast::<CtxHandle>() })
+}
+
+/// Creates a context.
+#[no_mangle]
+pub extern "C" fn zmq_ctx_new() -> *mut c_void {
+    boundary::ptr(|| {
+        let state = CtxState {
+            ctx: None,
+            io_threads: IO_THREADS_DFLT,
+            max_sockets: MAX_SOCKETS_DFLT,
+            ipv6: false,
+            blocky: true,
+            sockets: 0,
+            shut_down: false,
+        };
+        let shared = Arc::new(CtxShared { state: Mutex::new(state), all_closed: Condvar::new() });
+        let h = Box::new(CtxHandle { tag: Tag::new(handle::CONTEXT), shared });
+        Ok(Box::into_raw(h).cast())
+    })
+}
+
+/// Ends a context: open sockets fail with ETERM; waits until all are closed.
+///
+/// # Safety
+/// `context` is NULL or a context handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let h = unsafe { ctx_ref(context) }?;
+        let ctx = {
+            let mut st = h.shared.lock();
+            st.shut_down = true;
+            if st.sockets > 0 {
+                if let Some(c) = &st.ctx {
+                    c.shutdown();
+                }
+            }
+            while st.sockets > 0 {
+                st = h.shared.all_closed.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            st.ctx.take()
+        };
+        // Dropping the last handle ends the I/O threads after lingering messages went out.
+        drop(ctx);
+        // SAFETY: the tag check above proved `context` came from Box::into_raw in
+        // zmq_ctx_new; the caller gives up the handle with this call.
+        handle::bury(unsafe { Box::from_raw(context.cast::<CtxHandle>()) });
+        Ok(0)
+    })
+}
+
+/// Same as [`zmq_ctx_term`].
+///
+/// # Safety
+/// As [`zmq_ctx_term`].
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_destroy(context: *mut c_void) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_ctx_term(context) }
+}
+
+/// Same as [`zmq_ctx_term`] (libzmq 2 name).
+///
+/// # Safety
+/// As [`zmq_ctx_term`].
+#[no_mangle]
+pub unsafe extern "C" fn zmq_term(context: *mut c_void) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_ctx_term(context) }
+}
+
+/// Creates a context with `io_threads` I/O threads (libzmq 2 name).
+#[no_mangle]
+pub extern "C" fn zmq_init(io_threads: c_int) -> *mut c_void {
+    if io_threads < 0 {
+        boundary::set_errno(libc::EINVAL);
+        return std::ptr::null_mut();
+    }
+    let ctx = zmq_ctx_new();
+    // SAFETY: `ctx` is NULL or the handle just made.
+    if !ctx.is_null() && unsafe { zmq_ctx_set(ctx, IO_THREADS, io_threads) } != 0 {
+        // SAFETY: as above; nothing else holds it yet.
+        unsafe { zmq_ctx_term(ctx) };
+        return std::ptr::null_mut();
+    }
+    ctx
+}
+
+/// Makes blocked and later operations on the context's sockets fail with ETERM.
+///
+/// # Safety
+/// `context` is NULL or a context handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_shutdown(context: *mut c_void) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let h = unsafe { ctx_ref(context) }?;
+        let mut st = h.shared.lock();
+        st.shut_down = true;
+        if let Some(c) = &st.ctx {
+            c.shutdown();
+        }
+        Ok(0)
+    })
+}
+
+/// Sets a context option.
+///
+/// # Safety
+/// `context` is NULL or a context handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let h = unsafe { ctx_ref(context) }?;
+        let mut st = h.shared.lock();
+        match option {
+            IO_THREADS if optval >= 0 => st.io_threads = optval,
+            MAX_SOCKETS if optval >= 1 => st.max_sockets = optval,
+            // Scheduling hints: accepted as libzmq does on systems without the OS call;
+            // libsock's I/O threads keep the OS defaults (zmq_ctx_get reports -1).
+            THREAD_PRIORITY | THREAD_SCHED_POLICY => {}
+            IPV6 => st.ipv6 = optval != 0,
+            BLOCKY => st.blocky = optval != 0,
+            _ => return Err(libc::EINVAL),
+        }
+        Ok(0)
+    })
+}
+
+/// Reads a context option.
+///
+/// # Safety
+/// `context` is NULL or a context handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_get(context: *mut c_void, option: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let h = unsafe { ctx_ref(context) }?;
+        let st = h.shared.lock();
+        Ok(match option {
+            IO_THREADS => st.io_threads,
+            MAX_SOCKETS => st.max_sockets,
+            SOCKET_LIMIT => 65535,
+            THREAD_SCHED_POLICY => -1,
+            MAX_MSGSZ => c_int::MAX,
+            MSG_T_SIZE => std::mem::size_of::<crate::zmq_msg_t>() as c_int,
+            IPV6 => st.ipv6 as c_int,
+            BLOCKY => st.blocky as c_int,
+            _ => return Err(libc::EINVAL),
+        })
+    })
+}

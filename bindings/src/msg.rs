@@ -1,0 +1,396 @@
+//! Messages: `zmq_msg_t` and `zmq_msg_*`, `zmq_msg_send/recv`, `zmq_sendmsg/recvmsg`.
+//!
+//! A `zmq_msg_t` is 64 bytes the caller owns; a [`Slot`] lives in them: a tag word (so a
+//! closed or never-initialised message gives `EFAULT`) and a [`Body`]. Bodies of up to
+//! [`SMALL`] bytes are stored in the slot itself (no allocation, like libzmq's VSM), larger
+//! ones in a `Vec` the caller may write to, in a caller's buffer with its free function
+//! (`zmq_msg_init_data`), or as the [`Message`] libsock delivered.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::mem::{align_of, size_of};
+
+use bytes::Bytes;
+use libsock::Message;
+
+use crate::boundary::{self, err, len_to_int, CResult};
+use crate::consts::*;
+use crate::socket::socket_ref;
+
+/// libzmq's opaque message: 64 bytes, pointer-aligned.
+#[repr(C, align(8))]
+pub struct zmq_msg_t {
+    _opaque: [u8; 64],
+}
+
+/// Bodies up to this size live inside the `zmq_msg_t`.
+pub const SMALL: usize = 38;
+
+const LIVE: u32 = 0x5a5a_0001;
+
+/// The Rust view of a `zmq_msg_t`.
+#[repr(C)]
+struct Slot {
+    tag: u32,
+    /// Set by `zmq_msg_copy` on both messages (`ZMQ_SHARED`).
+    shared: bool,
+    body: Body,
+}
+
+enum Body {
+    Small { len: u8, data: [u8; SMALL] },
+    Buf(Vec<u8>),
+    Foreign(Bytes),
+    Msg(Message),
+}
+
+const _: () = assert!(size_of::<Slot>() <= size_of::<zmq_msg_t>());
+const _: () = assert!(align_of::<Slot>() <= align_of::<zmq_msg_t>());
+
+impl Body {
+    fn empty() -> Body {
+        Body::Small { len: 0, data: [0; SMALL] }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Body::Small { len, data } => &data[..*len as usize],
+            Body::Buf(v) => v,
+            Body::Foreign(b) => b,
+            Body::Msg(m) => m,
+        }
+    }
+
+    /// Turns a writable buffer into a shareable one (same memory, no copy).
+    fn share(&mut self) {
+        if let Body::Buf(v) = self {
+            let bytes = Bytes::from(std::mem::take(v));
+            *self = Body::Foreign(bytes);
+        }
+    }
+
+    /// The body as a libsock message; leaves `self` equivalent (shared, not copied, when large).
+    fn make_message(&mut self) -> Message {
+        self.share();
+        match self {
+            Body::Small { len, data } => Message::from_slice(&data[..*len as usize]),
+            Body::Foreign(b) => Message::from_bytes(b.clone()),
+            Body::Msg(m) => Message::from(&*m),
+            Body::Buf(_) => unreachable!("share() converts buffers"),
+        }
+    }
+}
+
+/// A caller's buffer and its free function, called once when the last reference goes.
+struct CBuffer {
+    data: *mut c_void,
+    len: usize,
+    ffn: Option<FreeFn>,
+    hint: *mut c_void,
+}
+
+/// `zmq_free_fn`.
+pub type FreeFn = unsafe extern "C" fn(data: *mut c_void, hint: *mut c_void);
+
+// SAFETY: zmq_msg_init_data's contract (as libzmq's) lets the buffer be read and freed from
+// any thread; the pointers are not otherwise shared.
+unsafe impl Send for CBuffer {}
+
+impl AsRef<[u8]> for CBuffer {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: the caller promised `len` readable bytes at `data` until `ffn` is called.
+        unsafe { boundary::bytes(self.data, self.len) }.unwrap_or(&[])
+    }
+}
+
+impl Drop for CBuffer {
+    fn drop(&mut self) {
+        if let Some(ffn) = self.ffn {
+            // SAFETY: called exactly once (Drop), with the caller's own arguments.
+            unsafe { ffn(self.data, self.hint) };
+        }
+    }
+}
+
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+unsafe fn slot<'a>(msg: *const zmq_msg_t) -> CResult<&'a mut Slot> {
+    if msg.is_null() {
+        return Err(libc::EFAULT);
+    }
+    // SAFETY: non-NULL, aligned (zmq_msg_t's alignment), 64 bytes; the tag is read first and
+    // the body only when the tag says a Slot was written there by `init`.
+    let tag = unsafe { std::ptr::read(msg.cast::<u32>()) };
+    if tag != LIVE {
+        return Err(libc::EFAULT);
+    }
+    // SAFETY: tag LIVE means `init` wrote a Slot here and it has not been closed.
+    Ok(unsafe { &mut *(msg as *mut zmq_msg_t).cast::<Slot>() })
+}
+
+/// Writes a live slot with `body` into (uninitialised) `msg`.
+fn init(msg: *mut zmq_msg_t, body: Body) -> CResult<c_int> {
+    if msg.is_null() {
+        return Err(libc::EFAULT);
+    }
+    // SAFETY: non-NULL, aligned and large enough (asserted above); previous contents are
+    // not read (zmq_msg_init* takes uninitialised messages).
+    unsafe { std::ptr::write(msg.cast::<Slot>(), Slot { tag: LIVE, shared: false, body }) };
+    Ok(0)
+}
+
+/// Initialises an empty message.
+///
+/// # Safety
+/// `msg` is NULL or points to a writable `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
+    boundary::int(|| init(msg, Body::empty()))
+}
+
+/// Initialises a message of `size` bytes (zeroed) for the caller to fill.
+///
+/// # Safety
+/// `msg` is NULL or points to a writable `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
+    boundary::int(|| {
+        let body = if size <= SMALL {
+            Body::Small { len: size as u8, data: [0; SMALL] }
+        } else {
+            let mut v = Vec::new();
+            v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+            v.resize(size, 0);
+            Body::Buf(v)
+        };
+        init(msg, body)
+    })
+}
+
+/// Initialises a message over the caller's buffer without copying; `ffn(data, hint)` is
+/// called exactly once, from whichever thread, when the library no longer needs it.
+///
+/// # Safety
+/// `msg` is NULL or points to a writable `zmq_msg_t`; `data` has `size` readable bytes that
+/// stay valid and unchanged until `ffn` is called (for good when `ffn` is NULL).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init_data(
+    msg: *mut zmq_msg_t,
+    data: *mut c_void,
+    size: usize,
+    ffn: Option<FreeFn>,
+    hint: *mut c_void,
+) -> c_int {
+    boundary::int(|| {
+        if data.is_null() && size > 0 {
+            return Err(libc::EFAULT);
+        }
+        let buffer = CBuffer { data, len: size, ffn, hint };
+        init(msg, Body::Foreign(Bytes::from_owner(buffer)))
+    })
+}
+
+/// Releases a message's content.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { slot(msg) }?;
+        s.tag = 0;
+        // SAFETY: the slot was live; its tag now says so no more, so it is dropped once.
+        unsafe { std::ptr::drop_in_place(&mut s.body) };
+        Ok(0)
+    })
+}
+
+/// Moves `src`'s content to `dest` (whose content is released); `src` becomes empty.
+///
+/// # Safety
+/// Both are NULL or point to `zmq_msg_t`s.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { slot(src) }?;
+        // SAFETY: forwarded contract.
+        let d = unsafe { slot(dest) }?;
+        if std::ptr::eq(s, d) {
+            return Ok(0);
+        }
+        d.body = std::mem::replace(&mut s.body, Body::empty());
+        d.shared = std::mem::take(&mut s.shared);
+        Ok(0)
+    })
+}
+
+/// Makes `dest` share `src`'s content (no copy for large bodies).
+///
+/// # Safety
+/// Both are NULL or point to `zmq_msg_t`s.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { slot(src) }?;
+        // SAFETY: forwarded contract.
+        let d = unsafe { slot(dest) }?;
+        if std::ptr::eq(s, d) {
+            return Ok(0);
+        }
+        s.body.share();
+        let body = match &s.body {
+            Body::Small { len, data } => Body::Small { len: *len, data: *data },
+            Body::Msg(m) => Body::Msg(m.clone()),
+            Body::Foreign(b) => Body::Foreign(b.clone()),
+            Body::Buf(_) => unreachable!("share() converts buffers"),
+        };
+        let shared = !matches!(body, Body::Small { .. });
+        s.shared = shared;
+        d.body = body;
+        d.shared = shared;
+        Ok(0)
+    })
+}
+
+/// A pointer to the message's bytes (writable, as in libzmq).
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
+    boundary::ptr(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { slot(msg) }?;
+        Ok(match &mut s.body {
+            Body::Small { data, .. } => data.as_mut_ptr().cast(),
+            Body::Buf(v) => v.as_mut_ptr().cast(),
+            other => other.as_slice().as_ptr() as *mut c_void,
+        })
+    })
+}
+
+/// The message's size in bytes.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
+    // SAFETY: forwarded contract.
+    boundary::or(0, || Ok(unsafe { slot(msg) }?.body.as_slice().len()))
+}
+
+/// 1 when more frames of the same message follow this received one.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_msg_get(msg, MORE) }
+}
+
+/// Reads a message property: ZMQ_MORE, ZMQ_SRCFD (-1: not tracked), ZMQ_SHARED.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { slot(msg) }?;
+        match property {
+            MORE => Ok(matches!(&s.body, Body::Msg(m) if m.get_more()) as c_int),
+            SRCFD => Ok(-1),
+            SHARED => Ok(s.shared as c_int),
+            _ => Err(libc::EINVAL),
+        }
+    })
+}
+
+/// Sets a message property: libzmq 4.3 has none settable, so always `EINVAL`.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, _property: c_int, _optval: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        unsafe { slot(msg) }?;
+        Err(libc::EINVAL)
+    })
+}
+
+/// Reads a metadata property of a received message. libsock does not hand connection
+/// metadata to messages yet, so every property is absent: NULL with `EINVAL`.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, _property: *const c_char) -> *const c_char {
+    boundary::ptr(|| {
+        // SAFETY: forwarded contract.
+        unsafe { slot(msg) }?;
+        Err::<*mut c_char, _>(libc::EINVAL)
+    })
+}
+
+/// Sends the message; on success it becomes empty, on failure it is left unchanged.
+/// Returns the number of bytes sent.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`; `s` is NULL or a socket handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let socket = unsafe { socket_ref(s) }?;
+        // SAFETY: forwarded contract.
+        let slot = unsafe { slot(msg) }?;
+        let len = slot.body.as_slice().len();
+        socket.send(slot.body.make_message(), flags).map_err(err)?;
+        slot.body = Body::empty();
+        slot.shared = false;
+        Ok(len_to_int(len))
+    })
+}
+
+/// Receives one frame into the message (its old content is released); returns its size.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`; `s` is NULL or a socket handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let socket = unsafe { socket_ref(s) }?;
+        // SAFETY: forwarded contract.
+        let slot = unsafe { slot(msg) }?;
+        let m = socket.recv_msg(flags).map_err(err)?;
+        let len = m.len();
+        slot.body = Body::Msg(m);
+        slot.shared = false;
+        Ok(len_to_int(len))
+    })
+}
+
+/// [`zmq_msg_send`] with the socket first (deprecated libzmq API).
+///
+/// # Safety
+/// As [`zmq_msg_send`].
+#[no_mangle]
+pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_msg_send(msg, s, flags) }
+}
+
+/// [`zmq_msg_recv`] with the socket first (deprecated libzmq API).
+///
+/// # Safety
+/// As [`zmq_msg_recv`].
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_msg_recv(msg, s, flags) }
+}

@@ -1,0 +1,43 @@
+//! C programs written against zmq.h, built and linked with libsock.so and run.
+
+mod common;
+
+#[test]
+fn hello_world_req_rep_over_tcp_ipc_inproc() {
+    common::c_program("hello_reqrep");
+}
+
+#[test]
+fn every_socket_pair_exchanges_messages() {
+    common::c_program("socket_pairs");
+}
+
+#[test]
+fn multipart_messages() {
+    common::c_program("multipart");
+}
+
+#[test]
+fn poll_over_sockets_and_fds() {
+    common::c_program("poll");
+}
+
+#[test]
+fn socket_monitor_events() {
+    common::c_program("monitor");
+}
+
+#[test]
+fn msg_init_data_free_fn_runs_once() {
+    common::c_program("msg_ownership");
+}
+
+#[test]
+fn error_paths_set_libzmq_errno() {
+    common::c_program("errors");
+}
+
+#[test]
+fn utilities_version_z85_counters_timers() {
+    common::c_program("utils");
+}

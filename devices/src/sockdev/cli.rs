@@ -1,0 +1,194 @@
+//! The command line, a contract that outside checks rely on (add flags, never rename):
+//!
+//! ```text
+//! sockdev queue|forwarder|streamer
+//!         [--frontend-bind EP]... [--frontend-connect EP]...
+//!         [--backend-bind EP]...  [--backend-connect EP]...
+//!         [--capture EP] [--control EP] [--hwm N] [--config FILE] [--metrics ADDR]
+//! ```
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use libsock::SocketType;
+use serde::Deserialize;
+
+const ABOUT: &str = "A ZeroMQ-compatible relay: the queue, forwarder and streamer devices, built on libsock.";
+
+const AFTER_HELP: &str = "\
+Devices:
+  queue      ROUTER frontend (clients: REQ, DEALER) / DEALER backend (workers: REP, DEALER);
+             requests are spread over workers, every reply goes back to its requester
+  forwarder  XSUB frontend (publishers connect or are connected to) / XPUB backend
+             (subscribers); subscriptions travel upstream, so publishers filter at the source
+  streamer   PULL frontend / PUSH backend: a pipeline stage; at HWM it stops reading
+             instead of dropping
+
+Control (--control EP, a REP socket): send PAUSE, RESUME, TERMINATE (each answered with an
+empty reply) or STATISTICS (8 frames of u64, host byte order: frontend messages in, bytes in,
+messages out, bytes out, then the same for the backend).
+
+--config FILE reads the same settings from TOML (keys are the flag names, e.g.
+frontend-bind = [\"tcp://*:5559\"], hwm = 5000, device = \"queue\"); flags given on the command
+line win. --metrics ADDR serves Prometheus text at http://ADDR/metrics.
+
+SIGINT or SIGTERM (or TERMINATE) stop the relay: queued messages get --linger ms to leave, the
+final statistics go to stderr, the exit code is 0. Logs go to stderr, filtered by RUST_LOG
+(default info).
+
+Exit codes: 0 stopped cleanly, 1 runtime error (bad endpoint, bind refused, I/O),
+2 usage error (bad arguments, bad config file).";
+
+/// Which device to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// ROUTER / DEALER.
+    Queue,
+    /// XSUB / XPUB.
+    Forwarder,
+    /// PULL / PUSH.
+    Streamer,
+}
+
+impl Device {
+    /// The frontend's and the backend's socket types.
+    pub fn socket_types(self) -> (SocketType, SocketType) {
+        match self {
+            Device::Queue => (SocketType::ROUTER, SocketType::DEALER),
+            Device::Forwarder => (SocketType::XSUB, SocketType::XPUB),
+            Device::Streamer => (SocketType::PULL, SocketType::PUSH),
+        }
+    }
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Queue => "queue",
+            Device::Forwarder => "forwarder",
+            Device::Streamer => "streamer",
+        }
+    }
+}
+
+/// `sockdev`'s arguments, as typed.
+#[derive(Parser, Debug, Clone, Default)]
+#[command(name = "sockdev", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Args {
+    /// The device: queue, forwarder or streamer (may come from --config instead).
+    #[arg(value_enum)]
+    pub device: Option<Device>,
+    /// Bind the frontend socket to EP (repeatable).
+    #[arg(long, value_name = "EP")]
+    pub frontend_bind: Vec<String>,
+    /// Connect the frontend socket to EP (repeatable).
+    #[arg(long, value_name = "EP")]
+    pub frontend_connect: Vec<String>,
+    /// Bind the backend socket to EP (repeatable).
+    #[arg(long, value_name = "EP")]
+    pub backend_bind: Vec<String>,
+    /// Connect the backend socket to EP (repeatable).
+    #[arg(long, value_name = "EP")]
+    pub backend_connect: Vec<String>,
+    /// Bind a PUB socket at EP that gets a copy of every message, both directions.
+    #[arg(long, value_name = "EP")]
+    pub capture: Option<String>,
+    /// Bind a REP socket at EP that answers PAUSE, RESUME, TERMINATE, STATISTICS.
+    #[arg(long, value_name = "EP")]
+    pub control: Option<String>,
+    /// High-water mark (SNDHWM and RCVHWM) of the frontend and backend sockets [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub hwm: Option<i32>,
+    /// Read settings from this TOML file; flags on the command line win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Serve Prometheus metrics over HTTP at ADDR (host:port), path /metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// At shutdown, how long queued messages may take to leave, in ms [default: 1000].
+    #[arg(long, value_name = "MS")]
+    pub linger: Option<u32>,
+}
+
+/// The settings a config file may hold: the same names as the flags.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileSettings {
+    device: Option<Device>,
+    #[serde(default)]
+    frontend_bind: Vec<String>,
+    #[serde(default)]
+    frontend_connect: Vec<String>,
+    #[serde(default)]
+    backend_bind: Vec<String>,
+    #[serde(default)]
+    backend_connect: Vec<String>,
+    capture: Option<String>,
+    control: Option<String>,
+    hwm: Option<i32>,
+    metrics: Option<String>,
+    linger: Option<u32>,
+}
+
+/// The settings the relay runs with, after merging the file and the flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The device.
+    pub device: Device,
+    /// Frontend endpoints to bind.
+    pub frontend_bind: Vec<String>,
+    /// Frontend endpoints to connect to.
+    pub frontend_connect: Vec<String>,
+    /// Backend endpoints to bind.
+    pub backend_bind: Vec<String>,
+    /// Backend endpoints to connect to.
+    pub backend_connect: Vec<String>,
+    /// Where the capture PUB binds.
+    pub capture: Option<String>,
+    /// Where the control REP binds.
+    pub control: Option<String>,
+    /// SNDHWM and RCVHWM of both sides.
+    pub hwm: i32,
+    /// Where the metrics endpoint listens.
+    pub metrics: Option<String>,
+    /// LINGER at shutdown, in ms.
+    pub linger_ms: u32,
+}
+
+/// Default SNDHWM/RCVHWM, libzmq's.
+pub const DEFAULT_HWM: i32 = 1000;
+/// Default LINGER at shutdown.
+pub const DEFAULT_LINGER_MS: u32 = 1000;
+
+impl Args {
+    /// Merges `file` under the flags: a flag given on the command line (for a list: any
+    /// occurrence of it) replaces the file's value. Errors are usage errors.
+    pub fn settings(&self, file: FileSettings) -> Result<Settings, String> {
+        let list = |flag: &Vec<String>, file: Vec<String>| if flag.is_empty() { file } else { flag.clone() };
+        let device = self.device.or(file.device).ok_or(
+            "no device: give queue, forwarder or streamer on the command line or `device = ...` in --config",
+        )?;
+        let s = Settings {
+            device,
+            frontend_bind: list(&self.frontend_bind, file.frontend_bind),
+            frontend_connect: list(&self.frontend_connect, file.frontend_connect),
+            backend_bind: list(&self.backend_bind, file.backend_bind),
+            backend_connect: list(&self.backend_connect, file.backend_connect),
+            capture: self.capture.clone().or(file.capture),
+            control: self.control.clone().or(file.control),
+            hwm: self.hwm.or(file.hwm).unwrap_or(DEFAULT_HWM),
+            metrics: self.metrics.clone().or(file.metrics),
+            linger_ms: self.linger.or(file.linger).unwrap_or(DEFAULT_LINGER_MS),
+        };
+        if s.frontend_bind.is_empty() && s.frontend_connect.is_empty() {
+            return Err("the frontend needs at least one --frontend-bind or --frontend-connect".into());
+        }
+        if s.backend_bind.is_empty() && s.backend_connect.is_empty() {
+            return Err("the backend needs at least one --backend-bind or --backend-connect".into());
+        }
+        if s.hwm < 0 {
+            return Err(format!("--hwm must be 0 (no limit) or more, not {}", s.hwm));
+        }
+        Ok(s)
+    }
+}

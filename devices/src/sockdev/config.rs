@@ -1,0 +1,79 @@
+//! `--config FILE`: the relay's settings as TOML, with errors that name the file and line.
+//!
+//! ```toml
+//! device = "queue"
+//! frontend-bind = ["tcp://*:5559"]
+//! backend-bind = ["tcp://*:5560"]
+//! control = "ipc:///run/sockdev/queue.ctl"
+//! hwm = 5000
+//! metrics = "127.0.0.1:9464"
+//! ```
+
+use std::path::Path;
+
+use super::cli::FileSettings;
+
+/// Reads and checks a config file; the error is one line: `FILE:LINE: what is wrong`.
+pub fn load(path: &Path) -> Result<FileSettings, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+}
+
+/// Parses config text; the error is `LINE: what is wrong`.
+pub fn parse(text: &str) -> Result<FileSettings, String> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(1, |span| {
+            text.as_bytes()[..span.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+        });
+        // toml's message may span lines (it quotes the source); keep the first.
+        let message = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
+        format!("{line}: {message}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sockdev::cli::{Args, Device};
+    use clap::Parser;
+
+    fn args(line: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("sockdev").chain(line.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file = parse(
+            "device = \"streamer\"\nfrontend-bind = [\"tcp://*:1\"]\nbackend-connect = [\"ipc:///x\"]\nhwm = 7\n",
+        )
+        .unwrap();
+        let s = args(&["--hwm", "9", "--frontend-bind", "tcp://*:2"]).settings(file.clone()).unwrap();
+        assert_eq!(s.device, Device::Streamer);
+        assert_eq!(s.frontend_bind, ["tcp://*:2"]);
+        assert_eq!(s.backend_connect, ["ipc:///x"]);
+        assert_eq!(s.hwm, 9);
+        let s = args(&["queue"]).settings(file).unwrap();
+        assert_eq!((s.device, s.hwm), (Device::Queue, 7));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("device = \"queue\"\nhwm = \"many\"\n").unwrap_err();
+        assert!(e.starts_with("2: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = parse("device = \"queue\"\n\nfrontend-bnid = []\n").unwrap_err();
+        assert!(e.starts_with("3: unknown field `frontend-bnid`"), "{e}");
+        let e = parse("device = \"router\"\n").unwrap_err();
+        assert!(e.starts_with("1: unknown variant `router`"), "{e}");
+    }
+
+    #[test]
+    fn missing_pieces_are_usage_errors() {
+        let e =
+            args(&["--frontend-bind", "x", "--backend-bind", "y"]).settings(Default::default()).unwrap_err();
+        assert!(e.starts_with("no device"), "{e}");
+        let e = args(&["queue", "--frontend-bind", "x"]).settings(Default::default()).unwrap_err();
+        assert!(e.contains("backend"), "{e}");
+    }
+}

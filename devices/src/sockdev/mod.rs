@@ -1,0 +1,187 @@
+//! `sockdev`: the queue, forwarder and streamer devices as a relay an operator runs.
+//!
+//! A thin binary over [`libsock::Proxy`], which does all the forwarding. This module only
+//! turns flags and a config file into sockets ([`cli`], [`config`]), reports
+//! ([`metrics`], [`watch`], final statistics), and stops cleanly on SIGINT/SIGTERM: a
+//! signal thread stops the proxy through its [`libsock::ProxyStopper`], then every socket
+//! closes with a bounded LINGER.
+
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod watch;
+
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context as _, Result};
+use clap::{error::ErrorKind, CommandFactory, Parser};
+use libsock::{Context, Error, Proxy, ProxyStatistics, Socket, SocketType};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+pub use cli::{Args, Device, Settings};
+
+/// Exit code: stopped cleanly.
+pub const SUCCESS: u8 = 0;
+/// Exit code: runtime error (bad endpoint, bind refused, I/O).
+pub const RUNTIME_ERROR: u8 = 1;
+/// Exit code: usage error (bad arguments, bad config file).
+pub const USAGE_ERROR: u8 = 2;
+
+/// The whole program: settings (usage errors exit 2), logging, the relay, and an error as
+/// one line `sockdev: <message>` with exit code 1.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    let file = match &args.config {
+        Some(path) => match config::load(path) {
+            Ok(file) => file,
+            Err(msg) => return usage(&msg),
+        },
+        None => Default::default(),
+    };
+    let settings = match args.settings(file) {
+        Ok(s) => s,
+        Err(msg) => {
+            Args::command().error(ErrorKind::MissingRequiredArgument, msg).exit();
+        }
+    };
+    init_logging();
+    match run(&settings) {
+        Ok(()) => ExitCode::from(SUCCESS),
+        Err(err) => {
+            eprintln!("sockdev: {err:#}");
+            ExitCode::from(RUNTIME_ERROR)
+        }
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("sockdev: {msg}");
+    ExitCode::from(USAGE_ERROR)
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs the relay until a signal or `TERMINATE`, then prints the final statistics.
+pub fn run(s: &Settings) -> Result<()> {
+    let ctx = Context::new();
+    let (fe_kind, be_kind) = s.device.socket_types();
+    let frontend = open(&ctx, fe_kind, s, "frontend")?;
+    let backend = open(&ctx, be_kind, s, "backend")?;
+    let frontend_conns = watch::watch(&frontend, "frontend")?;
+    let backend_conns = watch::watch(&backend, "backend")?;
+    attach(&frontend, &s.frontend_bind, &s.frontend_connect, "frontend")?;
+    attach(&backend, &s.backend_bind, &s.backend_connect, "backend")?;
+    let capture = side_socket(&ctx, SocketType::PUB, s.capture.as_deref(), "capture", s.linger_ms)?;
+    let control = side_socket(&ctx, SocketType::REP, s.control.as_deref(), "control", 0)?;
+
+    let mut proxy = Proxy::new(&frontend, &backend);
+    if let Some(c) = &capture {
+        proxy = proxy.capture(c);
+    }
+    if let Some(c) = &control {
+        proxy = proxy.control(c);
+    }
+    let stats = proxy.stats();
+    if let Some(addr) = &s.metrics {
+        let gauges = metrics::Gauges {
+            stats: stats.clone(),
+            frontend_connections: frontend_conns,
+            backend_connections: backend_conns,
+            device: s.device.name(),
+        };
+        let local =
+            metrics::serve(addr, gauges).with_context(|| format!("cannot serve metrics on {addr}"))?;
+        tracing::info!(address = %local, "metrics at http://{local}/metrics");
+    }
+    let stopper = proxy.stopper().context("cannot create the stop channel")?;
+    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install signal handlers")?;
+    let signal_handle = signals.handle();
+    let signal_thread = std::thread::spawn(move || {
+        let caught = signals.forever().next();
+        if let Some(sig) = caught {
+            tracing::info!(signal = if sig == SIGINT { "SIGINT" } else { "SIGTERM" }, "stopping");
+            stopper.stop();
+        }
+    });
+    tracing::info!(device = s.device.name(), "relay running");
+    let outcome = proxy.run();
+    signal_handle.close();
+    let _ = signal_thread.join();
+    let last = stats.snapshot();
+    eprintln!("sockdev: {}", final_line(s.device, &last));
+    outcome.map_err(|e| anyhow!("proxy failed: {e}"))
+    // Sockets close here, each waiting at most its LINGER for queued messages.
+}
+
+/// The final statistics, one line.
+pub fn final_line(device: Device, s: &ProxyStatistics) -> String {
+    let (f, b) = (s.frontend, s.backend);
+    format!(
+        "{} stopped; frontend: {} msgs ({} B) in, {} msgs ({} B) out; backend: {} msgs ({} B) in, {} msgs ({} B) out; capture dropped: {}",
+        device.name(),
+        f.msg_in,
+        f.bytes_in,
+        f.msg_out,
+        f.bytes_out,
+        b.msg_in,
+        b.bytes_in,
+        b.msg_out,
+        b.bytes_out,
+        s.capture_dropped
+    )
+}
+
+/// A frontend or backend socket with the relay's options.
+fn open(ctx: &Context, kind: SocketType, s: &Settings, side: &str) -> Result<Socket> {
+    let socket = ctx.socket(kind).with_context(|| format!("cannot create the {side} socket"))?;
+    socket.set_sndhwm(s.hwm)?;
+    socket.set_rcvhwm(s.hwm)?;
+    socket.set_linger(i32::try_from(s.linger_ms).unwrap_or(i32::MAX))?;
+    Ok(socket)
+}
+
+fn attach(socket: &Socket, binds: &[String], connects: &[String], side: &str) -> Result<()> {
+    for ep in binds {
+        socket.bind(ep).map_err(|e| endpoint_error(e, side, "bind", ep))?;
+        tracing::info!(side, endpoint = %socket.get_last_endpoint().unwrap_or_default(), "bound");
+    }
+    for ep in connects {
+        socket.connect(ep).map_err(|e| endpoint_error(e, side, "connect", ep))?;
+        tracing::info!(side, endpoint = %ep, "connecting");
+    }
+    Ok(())
+}
+
+/// The capture PUB or the control REP, bound at `ep` if given.
+fn side_socket(
+    ctx: &Context,
+    kind: SocketType,
+    ep: Option<&str>,
+    what: &str,
+    linger_ms: u32,
+) -> Result<Option<Socket>> {
+    let Some(ep) = ep else { return Ok(None) };
+    let socket = ctx.socket(kind)?;
+    socket.set_linger(i32::try_from(linger_ms).unwrap_or(i32::MAX))?;
+    socket.bind(ep).map_err(|e| endpoint_error(e, what, "bind", ep))?;
+    tracing::info!(endpoint = %socket.get_last_endpoint().unwrap_or_default(), "{what} bound");
+    Ok(Some(socket))
+}
+
+/// One line naming what the user typed: `cannot bind the frontend to "EP": reason`.
+fn endpoint_error(err: Error, side: &str, verb: &str, ep: &str) -> anyhow::Error {
+    match err {
+        Error::InvalidArgument(why) | Error::ProtocolNotSupported(why) => {
+            anyhow!("invalid {side} endpoint {ep:?}: {why}")
+        }
+        Error::AddrInUse(_) => anyhow!("cannot {verb} the {side} to {ep:?}: address already in use"),
+        Error::AddrNotAvailable(_) => anyhow!("cannot {verb} the {side} to {ep:?}: address not available"),
+        e => anyhow!("cannot {verb} the {side} to {ep:?}: {e}"),
+    }
+}

@@ -1,0 +1,347 @@
+//! A raw connection for STREAM sockets: bytes in, bytes out, no ZMTP.
+//!
+//! Kept apart from [`super::connection`] (the ZMTP driver) on purpose: nothing here frames,
+//! handshakes or heartbeats. Each read becomes one message in the pipe to the socket; each
+//! message from the socket is written as is, and an empty one closes the connection once
+//! everything before it is written. With STREAM_NOTIFY an empty message goes up the pipe when
+//! the connection opens and when the peer goes away, so the application sees `[id, empty]`
+//! in order with the data.
+//!
+//! Every connection has its own pipe (a reconnect is a new peer with a new routing id).
+
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use mio::Interest;
+
+use super::connection::Flow;
+use super::{Backoff, ConnConfig, Ctx, EndpointId};
+use crate::codec::null::PeerInfo;
+use crate::mailbox::events::SocketEvent;
+use crate::mailbox::{SocketCmd, SocketShared};
+use crate::message::Message;
+use crate::pipe::{pipe, PipeEnd};
+use crate::socket_type::SocketType;
+use crate::sys;
+use crate::transport::{DialTarget, Stream};
+
+/// Bytes asked for per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Stop taking messages from the pipe once this much waits to be written.
+const OUT_BATCH: usize = 256 * 1024;
+/// Reads or writes per wake-up before yielding to other connections.
+const IO_ROUNDS: usize = 16;
+
+pub(crate) struct RawConnection {
+    pub(crate) endpoint: EndpointId,
+    pub(crate) timer: Option<Instant>,
+    cfg: Arc<ConnConfig>,
+    socket: Arc<SocketShared>,
+    /// The dialed endpoint or the accepted peer, for logs.
+    name: String,
+    /// The endpoint monitor events name: the dialed endpoint or the listener's.
+    event_name: String,
+    dial: Option<(DialTarget, Backoff)>,
+    retry_at: Option<Instant>,
+    stream: Option<Stream>,
+    /// The stream is connected and has its pipe.
+    up: bool,
+    pipe: Option<PipeEnd>,
+    rbuf: BytesMut,
+    out: BytesMut,
+    /// The application sent `[id, empty]`: close once `out` is written.
+    close_after_flush: bool,
+    /// The socket let go (close, unbind, disconnect): flush within linger, then end.
+    closing: bool,
+    linger_deadline: Option<Instant>,
+    read_paused: bool,
+}
+
+impl RawConnection {
+    pub(crate) fn accepted(
+        endpoint: EndpointId,
+        stream: Stream,
+        peer: String,
+        listener_name: String,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+    ) -> RawConnection {
+        let mut conn = RawConnection::new(endpoint, cfg, socket, peer, None);
+        conn.event_name = listener_name;
+        conn.stream = Some(stream);
+        conn
+    }
+
+    pub(crate) fn dialing(
+        endpoint: EndpointId,
+        target: DialTarget,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+        name: String,
+    ) -> RawConnection {
+        let base = cfg.reconnect_ivl.unwrap_or_default();
+        let backoff = Backoff::new(base, cfg.reconnect_ivl_max, endpoint.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        RawConnection::new(endpoint, cfg, socket, name, Some((target, backoff)))
+    }
+
+    fn new(
+        endpoint: EndpointId,
+        cfg: Arc<ConnConfig>,
+        socket: Arc<SocketShared>,
+        name: String,
+        dial: Option<(DialTarget, Backoff)>,
+    ) -> RawConnection {
+        RawConnection {
+            endpoint,
+            timer: None,
+            cfg,
+            socket,
+            event_name: name.clone(),
+            name,
+            dial,
+            retry_at: None,
+            stream: None,
+            up: false,
+            pipe: None,
+            rbuf: BytesMut::new(),
+            out: BytesMut::new(),
+            close_after_flush: false,
+            closing: false,
+            linger_deadline: None,
+            read_paused: false,
+        }
+    }
+
+    /// Registers the accepted stream, or starts dialing.
+    pub(crate) fn start(&mut self, ctx: &Ctx<'_>) -> Flow {
+        let Some(stream) = &mut self.stream else { return self.dial_now(ctx) };
+        if let Err(e) = ctx.registry.register(stream, ctx.token, Interest::READABLE | Interest::WRITABLE) {
+            tracing::warn!(endpoint = %self.name, "cannot watch connection: {e}");
+            return Flow::Remove;
+        }
+        match self.establish(ctx) {
+            Flow::Keep => self.pump(ctx, true),
+            remove => remove,
+        }
+    }
+
+    pub(crate) fn on_io(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
+        if let (false, true, Some(stream)) = (self.up, writable, &self.stream) {
+            match stream.connect_result() {
+                Ok(true) => {
+                    let fd = stream.as_fd().as_raw_fd() as u32;
+                    self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
+                    if self.establish(ctx) == Flow::Remove {
+                        return Flow::Remove;
+                    }
+                }
+                Ok(false) => return Flow::Keep,
+                Err(e) => return self.link_down(ctx, Some(e)),
+            }
+        }
+        self.pump(ctx, readable)
+    }
+
+    /// A pipe has messages for us, or room again.
+    pub(crate) fn on_activate(&mut self, ctx: &Ctx<'_>) -> Flow {
+        self.pump(ctx, self.read_paused)
+    }
+
+    pub(crate) fn on_timer(&mut self, ctx: &Ctx<'_>) -> Flow {
+        if self.linger_deadline.is_some_and(|d| d <= ctx.now) {
+            return Flow::Remove;
+        }
+        if self.retry_at.is_some_and(|d| d <= ctx.now) {
+            self.retry_at = None;
+            return self.dial_now(ctx);
+        }
+        Flow::Keep
+    }
+
+    /// The socket unbound, disconnected or closed.
+    pub(crate) fn on_close(&mut self, ctx: &Ctx<'_>) -> Flow {
+        self.begin_closing(ctx.now);
+        self.pump(ctx, false)
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        [self.retry_at, self.linger_deadline].into_iter().flatten().min()
+    }
+
+    pub(crate) fn shutdown(&mut self, registry: &mio::Registry) {
+        if let Some(mut s) = self.stream.take() {
+            let _ = registry.deregister(&mut s);
+        }
+        if let Some(mut p) = self.pipe.take() {
+            p.close(0);
+        }
+    }
+
+    fn dial_now(&mut self, ctx: &Ctx<'_>) -> Flow {
+        if self.closing {
+            return Flow::Remove;
+        }
+        let Some((target, _)) = &self.dial else { return Flow::Remove };
+        match target.dial(&self.cfg.net) {
+            Ok(mut stream) => {
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                if let Err(e) = ctx.registry.register(&mut stream, ctx.token, interest) {
+                    return self.link_down(ctx, Some(e));
+                }
+                self.stream = Some(stream);
+                self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
+                Flow::Keep
+            }
+            Err(e) => self.link_down(ctx, Some(e)),
+        }
+    }
+
+    /// The stream is connected: give the socket a pipe for this peer.
+    fn establish(&mut self, ctx: &Ctx<'_>) -> Flow {
+        tracing::debug!(endpoint = %self.name, "raw connection up");
+        self.up = true;
+        if let Some((_, backoff)) = &mut self.dial {
+            backoff.reset();
+        }
+        self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
+        let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
+        ours.set_owner(ctx.waker());
+        if self.cfg.raw_notify {
+            ours.tx.send_one(Message::new());
+        }
+        self.pipe = Some(ours);
+        let peer = PeerInfo { socket_type: SocketType::STREAM, identity: self.cfg.connect_id.clone() };
+        let cmd = SocketCmd::Attach { end: theirs, peer, endpoint: self.endpoint, sub_version: None };
+        match self.socket.post(cmd) {
+            Ok(()) => Flow::Keep,
+            Err(_) => Flow::Remove,
+        }
+    }
+
+    fn pump(&mut self, ctx: &Ctx<'_>, readable: bool) -> Flow {
+        if self.up {
+            let result = match readable && !self.closing {
+                true => self.pump_in(ctx),
+                false => Ok(()),
+            };
+            if let Err(e) = result.and_then(|()| self.pump_out(ctx)) {
+                return self.link_down(ctx, e);
+            }
+            if self.close_after_flush && self.out.is_empty() {
+                tracing::debug!(endpoint = %self.name, "closed by the application");
+                return self.end_link(ctx, false);
+            }
+            if self.pipe.as_ref().is_some_and(|p| p.tx.is_reader_gone()) {
+                return Flow::Remove;
+            }
+        }
+        if !self.closing && self.pipe.as_ref().is_some_and(|p| p.rx.is_writer_closed()) {
+            self.begin_closing(ctx.now);
+        }
+        if self.closing && self.out.is_empty() && self.pipe.as_mut().is_none_or(|p| p.rx.is_terminated()) {
+            return Flow::Remove;
+        }
+        Flow::Keep
+    }
+
+    /// Reads what the peer sent into the pipe, one message per read, while the pipe has room.
+    /// `Err(None)` means the peer closed.
+    fn pump_in(&mut self, ctx: &Ctx<'_>) -> Result<(), Option<io::Error>> {
+        self.read_paused = false;
+        let (Some(stream), Some(p)) = (&self.stream, &mut self.pipe) else { return Ok(()) };
+        for _ in 0..IO_ROUNDS {
+            if !p.tx.can_write() {
+                // At RCVHWM: the pipe wakes us when the socket makes room.
+                self.read_paused = true;
+                return Ok(());
+            }
+            match sys::read_into(stream.as_fd(), &mut self.rbuf, READ_CHUNK) {
+                Ok(0) => return Err(None),
+                Ok(_) => p.tx.send_one(Message::from_bytes(self.rbuf.split().freeze())),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Some(e)),
+            }
+        }
+        self.read_paused = true;
+        ctx.reactivate();
+        Ok(())
+    }
+
+    /// Writes what the socket queued for the peer.
+    fn pump_out(&mut self, ctx: &Ctx<'_>) -> Result<(), Option<io::Error>> {
+        let Some(stream) = &mut self.stream else { return Ok(()) };
+        for _ in 0..IO_ROUNDS {
+            if let Some(p) = &mut self.pipe {
+                while !self.close_after_flush && self.out.len() < OUT_BATCH {
+                    let Some(msg) = p.rx.read() else { break };
+                    self.close_after_flush = msg.is_empty();
+                    self.out.extend_from_slice(&msg);
+                }
+            }
+            if self.out.is_empty() {
+                return Ok(());
+            }
+            match stream.write(&self.out) {
+                Ok(0) => return Err(None),
+                Ok(n) => self.out.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Some(e)),
+            }
+        }
+        ctx.reactivate();
+        Ok(())
+    }
+
+    fn begin_closing(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        let linger = self.pipe.as_ref().map_or(0, |p| p.rx.linger_ms());
+        self.linger_deadline = u64::try_from(linger).ok().map(|ms| now + Duration::from_millis(ms));
+    }
+
+    /// The stream failed or the peer closed: tell the application, then reconnect or end.
+    fn link_down(&mut self, ctx: &Ctx<'_>, err: Option<io::Error>) -> Flow {
+        match (&err, self.up) {
+            (Some(e), false) => tracing::debug!(endpoint = %self.name, "connect failed: {e}"),
+            (Some(e), true) => tracing::info!(endpoint = %self.name, "connection lost: {e}"),
+            (None, _) => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
+        }
+        self.end_link(ctx, true)
+    }
+
+    fn end_link(&mut self, ctx: &Ctx<'_>, notify: bool) -> Flow {
+        if let Some(mut stream) = self.stream.take() {
+            let _ = ctx.registry.deregister(&mut stream);
+            if self.up {
+                let fd = stream.as_fd().as_raw_fd() as u32;
+                self.socket.monitor.emit(SocketEvent::Disconnected, fd, &self.event_name);
+            }
+        }
+        if let Some(mut p) = self.pipe.take() {
+            if notify && self.cfg.raw_notify {
+                p.tx.send_one(Message::new());
+            }
+            p.close(0);
+        }
+        self.up = false;
+        self.out.clear();
+        self.rbuf.clear();
+        self.close_after_flush = false;
+        // The application closing a connection ends it for good, as in libzmq.
+        let reconnect = notify && !self.closing && self.cfg.reconnect_ivl.is_some();
+        let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
+            return Flow::Remove;
+        };
+        let delay = backoff.next_delay();
+        self.retry_at = Some(ctx.now + delay);
+        self.socket.monitor.emit(SocketEvent::ConnectRetried, delay.as_millis() as u32, &self.event_name);
+        Flow::Keep
+    }
+}

@@ -1,0 +1,119 @@
+//! One direction of a proxy: frames from an input socket to an output socket, with a copy to
+//! the capture socket, moved in batches without waiting.
+//!
+//! Every call is non-blocking. A frame the output cannot take yet is held (the direction is
+//! then "blocked on output") and the input is not read again until it went out: that is the
+//! back-pressure a streamer or queue needs at HWM. Once the first frame of a message is
+//! accepted the socket takes the rest (libsock's multipart guarantee), so a held frame is
+//! always the first of its message.
+
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::socket::{Socket, DONTWAIT, SNDMORE};
+use crate::socket_type::SocketType;
+
+use super::stats::SideStats;
+
+/// Frames moved per direction before the loop looks at the other direction and at the
+/// control socket (libzmq's `proxy_burst_size` is 1000 messages).
+pub(crate) const BURST: usize = 1000;
+
+/// Why a pump stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Moved a whole burst: call again soon.
+    Busy,
+    /// The input had nothing more.
+    InputEmpty,
+    /// The output refused a frame; it is held until the output has room.
+    OutputFull,
+}
+
+/// The state of one direction between calls.
+#[derive(Default)]
+pub(crate) struct Pump {
+    /// A frame taken from the input that the output has not accepted yet.
+    held: Option<Message>,
+    /// The capture socket refused a frame of the current message: skip the rest of it.
+    capture_skipping: bool,
+}
+
+impl Pump {
+    /// Whether this direction waits for its output to have room.
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Moves up to [`BURST`] frames from `from` to `to`, copying each to `capture`.
+    pub(crate) fn run(
+        &mut self,
+        from: &Socket,
+        to: &Socket,
+        capture: Option<&Socket>,
+        stats: (&mut SideStats, &mut SideStats),
+        capture_dropped: &mut u64,
+    ) -> Result<Flow> {
+        let (from_stats, to_stats) = stats;
+        for _ in 0..BURST {
+            let msg = match self.held.take() {
+                Some(msg) => msg,
+                None => match from.recv_msg(DONTWAIT) {
+                    Ok(msg) => {
+                        from_stats.bytes_in += msg.len() as u64;
+                        from_stats.msg_in += u64::from(!msg.get_more());
+                        if let Some(capture) = capture {
+                            self.copy_to(capture, &msg, capture_dropped)?;
+                        }
+                        msg
+                    }
+                    Err(Error::WouldBlock) => return Ok(Flow::InputEmpty),
+                    Err(e) => return Err(e),
+                },
+            };
+            let (more, len) = (msg.get_more(), msg.len() as u64);
+            // Keep a handle in case the output refuses it: a refcount or a small inline copy,
+            // never an allocation.
+            match to.send(msg.clone(), DONTWAIT | if more { SNDMORE } else { 0 }) {
+                Ok(()) => {
+                    to_stats.bytes_out += len;
+                    to_stats.msg_out += u64::from(!more);
+                }
+                Err(Error::WouldBlock) => {
+                    self.held = Some(msg);
+                    return Ok(Flow::OutputFull);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Flow::Busy)
+    }
+
+    /// Sends a copy of `msg` to the capture socket without waiting; a message the capture
+    /// cannot take whole is dropped and counted.
+    fn copy_to(&mut self, capture: &Socket, msg: &Message, dropped: &mut u64) -> Result<()> {
+        let more = msg.get_more();
+        if self.capture_skipping {
+            self.capture_skipping = more;
+            return Ok(());
+        }
+        match capture.send(msg.clone(), DONTWAIT | if more { SNDMORE } else { 0 }) {
+            Ok(()) => Ok(()),
+            Err(Error::WouldBlock) => {
+                *dropped += 1;
+                self.capture_skipping = more;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether a socket of this type can receive (PUSH and PUB cannot).
+pub(crate) fn can_recv(kind: SocketType) -> bool {
+    !matches!(kind, SocketType::PUSH | SocketType::PUB)
+}
+
+/// Whether a socket of this type can send (PULL and SUB cannot).
+pub(crate) fn can_send(kind: SocketType) -> bool {
+    !matches!(kind, SocketType::PULL | SocketType::SUB)
+}

@@ -1,0 +1,151 @@
+//! Every socket option by its zmq.h number: the stored ones from the option table, plus the
+//! actions (SUBSCRIBE, TCP_ACCEPT_FILTER), the read-only state (EVENTS, FD, RCVMORE, TYPE,
+//! LAST_ENDPOINT, MECHANISM, THREAD_SAFE) and the options that cannot apply here, which fail
+//! with `EINVAL` as in a libzmq built without their transport. `docs/options.md` lists them all.
+
+use super::Socket;
+use crate::error::{Error, Result};
+use crate::options::{OptionValue, SocketOption};
+use crate::transport::filter::IpFilter;
+
+/// zmq.h numbers handled here rather than by the option table.
+mod num {
+    pub const SUBSCRIBE: i32 = 6;
+    pub const UNSUBSCRIBE: i32 = 7;
+    pub const RCVMORE: i32 = 13;
+    pub const FD: i32 = 14;
+    pub const EVENTS: i32 = 15;
+    pub const TYPE: i32 = 16;
+    pub const IPV4ONLY: i32 = 31;
+    pub const LAST_ENDPOINT: i32 = 32;
+    pub const TCP_ACCEPT_FILTER: i32 = 38;
+    pub const MECHANISM: i32 = 43;
+    pub const THREAD_SAFE: i32 = 81;
+}
+
+/// Options libzmq 4.3 has that cannot apply to libsock (no pgm/epgm/norm, vmci, GSSAPI, or
+/// websocket transports; deprecated IPC filters; Windows-only loopback fast path): they answer `EINVAL`, as libzmq does when
+/// built without the feature. See `docs/options.md` for each.
+pub(crate) const INAPPLICABLE_OPTIONS: [i32; 25] = [
+    8,   // RATE (multicast)
+    9,   // RECOVERY_IVL (multicast)
+    25,  // MULTICAST_HOPS
+    41,  // ROUTER_RAW (removed in favour of STREAM)
+    58,  // IPC_FILTER_PID (deprecated)
+    59,  // IPC_FILTER_UID (deprecated)
+    60,  // IPC_FILTER_GID (deprecated)
+    62,  // GSSAPI_SERVER
+    63,  // GSSAPI_PRINCIPAL
+    64,  // GSSAPI_SERVICE_PRINCIPAL
+    65,  // GSSAPI_PLAINTEXT
+    84,  // MULTICAST_MAXTPDU
+    85,  // VMCI_BUFFER_SIZE
+    86,  // VMCI_BUFFER_MIN_SIZE
+    87,  // VMCI_BUFFER_MAX_SIZE
+    88,  // VMCI_CONNECT_TIMEOUT
+    90,  // GSSAPI_PRINCIPAL_NAMETYPE
+    91,  // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
+    94,  // LOOPBACK_FASTPATH (Windows only)
+    96,  // MULTICAST_LOOP
+    103, // WSS_KEY_PEM (websocket)
+    104, // WSS_CERT_PEM
+    105, // WSS_TRUST_PEM
+    106, // WSS_HOSTNAME
+    107, // WSS_TRUST_SYSTEM
+];
+
+fn int(value: &OptionValue, name: &str) -> Result<i64> {
+    match value {
+        OptionValue::Int(v) => Ok(i64::from(*v)),
+        OptionValue::Long(v) => Ok(*v),
+        OptionValue::Bytes(_) => Err(Error::invalid(format!("{name} takes a number"))),
+    }
+}
+
+fn bytes<'a>(value: &'a OptionValue, name: &str) -> Result<&'a [u8]> {
+    match value {
+        OptionValue::Bytes(b) => Ok(b),
+        _ => Err(Error::invalid(format!("{name} takes bytes"))),
+    }
+}
+
+impl Socket {
+    /// Sets any option by its zmq.h number (`zmq_setsockopt`).
+    pub fn set_option_raw(&self, option: i32, value: OptionValue) -> Result<()> {
+        if let Some(opt) = SocketOption::from_raw(option) {
+            return self.set_option(opt, value);
+        }
+        match option {
+            num::SUBSCRIBE => self.set_subscribe(bytes(&value, "SUBSCRIBE")?),
+            num::UNSUBSCRIBE => self.set_unsubscribe(bytes(&value, "UNSUBSCRIBE")?),
+            num::TCP_ACCEPT_FILTER => {
+                let b = bytes(&value, "TCP_ACCEPT_FILTER")?;
+                self.set_tcp_accept_filter((!b.is_empty()).then_some(b))
+            }
+            num::IPV4ONLY => match int(&value, "IPV4ONLY")? {
+                v @ (0 | 1) => self.set_ipv6(v == 0),
+                v => Err(Error::invalid(format!("IPV4ONLY must be 0 or 1, got {v}"))),
+            },
+            num::RCVMORE
+            | num::FD
+            | num::EVENTS
+            | num::TYPE
+            | num::LAST_ENDPOINT
+            | num::MECHANISM
+            | num::THREAD_SAFE => Err(Error::invalid(format!("option {option} is read-only"))),
+            _ => Err(unknown(option)),
+        }
+    }
+
+    /// Reads any option by its zmq.h number (`zmq_getsockopt`). LAST_ENDPOINT comes without
+    /// the C string's terminating NUL.
+    pub fn get_option_raw(&self, option: i32) -> Result<OptionValue> {
+        if let Some(opt) = SocketOption::from_raw(option) {
+            return self.get_option(opt);
+        }
+        Ok(match option {
+            num::RCVMORE => OptionValue::Int(self.get_rcvmore()?.into()),
+            num::FD => OptionValue::Int(self.get_fd()?),
+            num::EVENTS => OptionValue::Int(self.get_events()?.into()),
+            num::TYPE => OptionValue::Int(self.get_socket_type()?.to_raw()),
+            num::LAST_ENDPOINT => OptionValue::Bytes(self.get_last_endpoint()?.into_bytes()),
+            num::IPV4ONLY => OptionValue::Int((!self.get_ipv6()?).into()),
+            num::MECHANISM => OptionValue::Int(self.get_mechanism()?),
+            num::THREAD_SAFE => OptionValue::Int(self.get_thread_safe()?.into()),
+            num::SUBSCRIBE | num::UNSUBSCRIBE | num::TCP_ACCEPT_FILTER => {
+                return Err(Error::invalid(format!("option {option} is write-only")))
+            }
+            _ => return Err(unknown(option)),
+        })
+    }
+
+    /// TCP_ACCEPT_FILTER: adds an allowed peer network (`"10.0.0.0/8"`, `"::1"`) for
+    /// listeners bound after this call; `None` clears the list (then every peer is allowed).
+    pub fn set_tcp_accept_filter(&self, filter: Option<&[u8]>) -> Result<()> {
+        let mut core = self.core();
+        match filter {
+            Some(text) => core.accept_filters.push(IpFilter::parse(text)?),
+            None => core.accept_filters.clear(),
+        }
+        Ok(())
+    }
+
+    /// The security mechanism in use (`ZMQ_MECHANISM`): 0 = NULL, the only one libsock has.
+    pub fn get_mechanism(&self) -> Result<i32> {
+        Ok(0)
+    }
+
+    /// Whether this socket may be used from several threads at once (`ZMQ_THREAD_SAFE`):
+    /// false for every type libsock has (they are `Send`, not `Sync`).
+    pub fn get_thread_safe(&self) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+fn unknown(option: i32) -> Error {
+    if INAPPLICABLE_OPTIONS.contains(&option) {
+        Error::invalid(format!("option {option} needs a transport or feature libsock does not have"))
+    } else {
+        Error::invalid(format!("unknown socket option {option}"))
+    }
+}

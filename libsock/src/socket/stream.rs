@@ -1,0 +1,151 @@
+//! STREAM: raw TCP peers (HTTP clients, telnet), no ZMTP.
+//!
+//! Each connection is one pipe whose messages are raw byte chunks (the engine's
+//! [`crate::engine`] raw mode). Received data arrives as `[id, bytes]`; sending `[id, bytes]`
+//! writes to that peer and `[id, empty]` closes it. With STREAM_NOTIFY (the default) the engine
+//! puts an empty chunk in the pipe when the connection opens and when it closes, which reaches
+//! the application as `[id, empty]`, in order with the data.
+//!
+//! Routing ids are 5 bytes (`0x00` + a counter), or CONNECT_ROUTING_ID for a connect.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::routing::{FairQueue, PipeId, Pipes, Routing, SendError};
+use crate::error::Error;
+use crate::message::Message;
+
+enum Out {
+    /// The next frame names the peer.
+    ExpectId,
+    /// The data frame goes to this pipe.
+    To(PipeId),
+}
+
+/// The STREAM socket type.
+pub(crate) struct Stream {
+    fq: FairQueue,
+    by_id: HashMap<Bytes, PipeId>,
+    ids: HashMap<PipeId, Bytes>,
+    next_id: u32,
+    /// A received chunk held back while its routing id frame is returned first.
+    held: Option<Message>,
+    out: Out,
+}
+
+impl Stream {
+    pub(crate) fn new() -> Stream {
+        Stream {
+            fq: FairQueue::default(),
+            by_id: HashMap::new(),
+            ids: HashMap::new(),
+            next_id: 0x6b8b_4567,
+            held: None,
+            out: Out::ExpectId,
+        }
+    }
+
+    fn auto_id(&mut self) -> Bytes {
+        loop {
+            self.next_id = self.next_id.wrapping_add(1);
+            let mut auto = vec![0u8];
+            auto.extend_from_slice(&self.next_id.to_be_bytes());
+            let auto = Bytes::from(auto);
+            if !self.by_id.contains_key(&auto) {
+                return auto;
+            }
+        }
+    }
+}
+
+impl Routing for Stream {
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
+        // The engine carries a connect's CONNECT_ROUTING_ID as the peer's identity.
+        let wanted = pipes.slab[id].peer.as_ref().map(|p| p.identity.clone()).filter(|i| !i.is_empty());
+        let rid = match wanted {
+            Some(rid) if !self.by_id.contains_key(&rid) => rid,
+            Some(_) => {
+                tracing::warn!("STREAM: CONNECT_ROUTING_ID already in use, using a generated id");
+                self.auto_id()
+            }
+            None => self.auto_id(),
+        };
+        self.by_id.insert(rid.clone(), id);
+        self.ids.insert(id, rid);
+        self.fq.attach(id);
+        true
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        if let Some(rid) = self.ids.remove(&id) {
+            self.by_id.remove(&rid);
+        }
+        self.fq.detach(id);
+        if matches!(self.out, Out::To(p) if p == id) {
+            self.out = Out::ExpectId;
+        }
+    }
+
+    fn send(&mut self, mut msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        match self.out {
+            Out::ExpectId => {
+                if !msg.get_more() {
+                    // libzmq: an id frame with nothing after it is malformed.
+                    return Err(SendError::Fail(Error::invalid(
+                        "STREAM: the routing id frame needs SNDMORE",
+                    )));
+                }
+                let target = self.by_id.get(&*msg).copied().filter(|p| !pipes.end(*p).tx.is_reader_gone());
+                let Some(p) = target else {
+                    return Err(SendError::Fail(Error::HostUnreachable));
+                };
+                if !pipes.end(p).tx.can_write() {
+                    return Err(SendError::Again(msg));
+                }
+                self.out = Out::To(p);
+            }
+            Out::To(p) => {
+                // Each data frame is one chunk of the byte stream; MORE means nothing here.
+                msg.set_more(false);
+                let close = msg.is_empty();
+                pipes.end(p).tx.send_one(msg);
+                self.out = Out::ExpectId;
+                if close {
+                    // The engine closes the connection once what was queued before is written;
+                    // the pipe stays in the fair queue until it ends, so it gets reaped, but
+                    // nothing more from it reaches the application (as in libzmq).
+                    if let Some(rid) = self.ids.remove(&p) {
+                        self.by_id.remove(&rid);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        if let Some(held) = self.held.take() {
+            return Ok(held);
+        }
+        let (mut msg, rid) = loop {
+            let (msg, pipe) = self.fq.recv(pipes)?;
+            if let Some(rid) = self.ids.get(&pipe) {
+                break (msg, rid.clone());
+            }
+        };
+        msg.set_more(false);
+        self.held = Some(msg);
+        let mut id_frame = Message::from_bytes(rid);
+        id_frame.set_more(true);
+        Ok(id_frame)
+    }
+
+    fn can_send(&mut self, _: &mut Pipes) -> bool {
+        true
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.held.is_some() || self.fq.can_recv(pipes)
+    }
+}

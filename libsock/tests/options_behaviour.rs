@@ -1,0 +1,244 @@
+//! Options that change what a peer sees, checked against libzmq peers (or inproc where the
+//! point is exact queue contents).
+
+mod common;
+
+use common::{init_logging, ms, socket};
+use libsock::{Context, Error, SocketEvent, DEALER, EVENT_ALL, PUB, PULL, PUSH, ROUTER, SUB, XPUB};
+
+fn zsock(z: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
+    let s = z.socket(kind).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_rcvtimeo(5000).unwrap();
+    s.set_sndtimeo(5000).unwrap();
+    s
+}
+
+#[test]
+fn conflate_delivers_only_the_newest_message() {
+    let ctx = Context::new();
+    // Inproc: exact, the queue holds one message whatever was sent.
+    let pull = socket(&ctx, PULL);
+    pull.set_conflate(true).unwrap();
+    pull.bind("inproc://conflate").unwrap();
+    let push = socket(&ctx, PUSH);
+    push.connect("inproc://conflate").unwrap();
+    for i in 0..100 {
+        push.send(format!("{i}").as_str(), 0).unwrap();
+    }
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"99");
+    assert!(matches!(pull.recv_bytes(libsock::DONTWAIT), Err(Error::WouldBlock)));
+
+    // Outbound to libzmq: queued while nobody listens, only the newest survives.
+    let dir = tempfile::tempdir().unwrap();
+    let ep = format!("ipc://{}/conflate.ipc", dir.path().display());
+    let push = socket(&ctx, PUSH);
+    push.set_conflate(true).unwrap();
+    push.set_sndhwm(1).unwrap();
+    push.connect(&ep).unwrap();
+    for i in 0..100 {
+        push.send(format!("{i}").as_str(), libsock::DONTWAIT).unwrap();
+    }
+    let z = zmq::Context::new();
+    let zpull = zsock(&z, zmq::PULL);
+    zpull.bind(&ep).unwrap();
+    assert_eq!(zpull.recv_bytes(0).unwrap(), b"99");
+    zpull.set_rcvtimeo(300).unwrap();
+    assert!(zpull.recv_bytes(0).is_err(), "nothing older follows");
+}
+
+#[test]
+fn probe_router_announces_a_dealer_to_a_libzmq_router() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    let router = zsock(&z, zmq::ROUTER);
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let dealer = socket(&ctx, DEALER);
+    dealer.set_routing_id(b"probe").unwrap();
+    dealer.set_probe_router(true).unwrap();
+    assert!(dealer.get_probe_router().unwrap());
+    dealer.connect(&router.get_last_endpoint().unwrap().unwrap()).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), vec![b"probe".to_vec(), vec![]]);
+    // The ROUTER can now talk first.
+    router.send_multipart(["probe", "hello"], 0).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"hello");
+}
+
+#[test]
+fn router_notify_announces_libzmq_peers_coming_and_going() {
+    init_logging();
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    let router = socket(&ctx, ROUTER);
+    router.set_router_notify(3).unwrap();
+    assert!(router.set_router_notify(4).is_err());
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let dealer = zsock(&z, zmq::DEALER);
+    dealer.set_identity(b"d1").unwrap();
+    dealer.connect(&router.get_last_endpoint().unwrap()).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), vec![b"d1".to_vec(), vec![]], "connect notification");
+    dealer.send("work", 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), vec![b"d1".to_vec(), b"work".to_vec()]);
+    drop(dealer);
+    assert_eq!(router.recv_multipart(0).unwrap(), vec![b"d1".to_vec(), vec![]], "disconnect notification");
+}
+
+#[test]
+fn xpub_nodrop_blocks_instead_of_dropping() {
+    let ctx = Context::new();
+    for nodrop in [false, true] {
+        let xpub = socket(&ctx, XPUB);
+        xpub.set_xpub_nodrop(nodrop).unwrap();
+        xpub.set_sndhwm(10).unwrap();
+        let ep = format!("inproc://nodrop-{nodrop}");
+        xpub.bind(&ep).unwrap();
+        let sub = socket(&ctx, SUB);
+        sub.set_rcvhwm(10).unwrap();
+        sub.connect(&ep).unwrap();
+        sub.set_subscribe(b"").unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01");
+        let sent = (0..1000).take_while(|_| xpub.send("m", libsock::DONTWAIT).is_ok()).count();
+        if nodrop {
+            assert!(sent < 1000, "NODROP: a full subscriber makes send fail with EAGAIN");
+            assert!(matches!(xpub.send("m", libsock::DONTWAIT), Err(Error::WouldBlock)));
+            assert_eq!(xpub.get_events().unwrap() & libsock::POLLOUT, 0);
+            let received = (0..sent).filter(|_| sub.recv_bytes(0).is_ok()).count();
+            assert_eq!(received, sent, "nothing was dropped");
+            xpub.send("again", libsock::DONTWAIT).unwrap();
+        } else {
+            assert_eq!(sent, 1000, "without NODROP sends never block; the excess is dropped");
+        }
+    }
+}
+
+#[test]
+fn xpub_verboser_passes_every_subscribe_and_unsubscribe() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.set_xpub_verboser(true).unwrap();
+    xpub.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = xpub.get_last_endpoint().unwrap();
+    let subs: Vec<zmq::Socket> = (0..2).map(|_| zsock(&z, zmq::SUB)).collect();
+    for s in &subs {
+        s.connect(&ep).unwrap();
+        s.set_subscribe(b"t").unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01t");
+    }
+    for s in &subs {
+        s.set_unsubscribe(b"t").unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00t", "each unsubscribe is passed up");
+    }
+}
+
+#[test]
+fn invert_matching_publisher_and_subscriber() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    // libsock PUB sends to subscribers that do not match; a libzmq XSUB (which does not
+    // filter) shows exactly what went on the wire.
+    let publ = socket(&ctx, PUB);
+    publ.set_invert_matching(true).unwrap();
+    publ.bind("tcp://127.0.0.1:*").unwrap();
+    let zsub = zsock(&z, zmq::XSUB);
+    zsub.connect(&publ.get_last_endpoint().unwrap()).unwrap();
+    zsub.send(&b"\x01a"[..], 0).unwrap();
+    zsub.set_rcvtimeo(50).unwrap();
+    let got = (0..200).find_map(|_| {
+        publ.send("a-skip", 0).unwrap();
+        publ.send("b-take", 0).unwrap();
+        zsub.recv_bytes(0).ok()
+    });
+    assert_eq!(got.as_deref(), Some(&b"b-take"[..]));
+    while let Ok(m) = zsub.recv_bytes(0) {
+        assert_eq!(m, b"b-take", "matching messages never go out");
+    }
+
+    // libsock SUB keeps what matches none of its subscriptions.
+    let sub = socket(&ctx, SUB);
+    sub.set_invert_matching(true).unwrap();
+    sub.set_subscribe(b"a").unwrap();
+    sub.connect(&publ.get_last_endpoint().unwrap()).unwrap();
+    sub.set_rcvtimeo(50).unwrap();
+    let got = (0..200).find_map(|_| {
+        publ.send("a-skip", 0).unwrap();
+        publ.send("b-take", 0).unwrap();
+        sub.recv_bytes(0).ok()
+    });
+    assert_eq!(got.as_deref(), Some(&b"b-take"[..]));
+    while let Ok(m) = sub.recv_bytes(0) {
+        assert_eq!(m, b"b-take");
+    }
+}
+
+#[test]
+fn xpub_manual_last_value_sends_the_first_message_to_the_new_subscriber_only() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.set_xpub_manual_last_value(true).unwrap();
+    xpub.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = xpub.get_last_endpoint().unwrap();
+    let first = zsock(&z, zmq::SUB);
+    first.connect(&ep).unwrap();
+    first.set_subscribe(b"t").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01t");
+    xpub.set_subscribe(b"t").unwrap();
+    xpub.send("t-last-1", 0).unwrap();
+    assert_eq!(first.recv_bytes(0).unwrap(), b"t-last-1");
+
+    let second = zsock(&z, zmq::SUB);
+    second.connect(&ep).unwrap();
+    second.set_subscribe(b"t").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01t");
+    xpub.set_subscribe(b"t").unwrap();
+    xpub.send("t-last-2", 0).unwrap();
+    xpub.send("t-live", 0).unwrap();
+    assert_eq!(second.recv_bytes(0).unwrap(), b"t-last-2");
+    assert_eq!(second.recv_bytes(0).unwrap(), b"t-live");
+    assert_eq!(first.recv_bytes(0).unwrap(), b"t-live", "the old subscriber does not see t-last-2");
+}
+
+#[test]
+fn reconnect_stop_on_refused_gives_up() {
+    let ctx = Context::new();
+    // A port nobody listens on: bind, learn it, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let push = socket(&ctx, PUSH);
+    push.set_reconnect_stop(1).unwrap();
+    push.set_reconnect_ivl(10).unwrap();
+    let events = push.monitor_events(EVENT_ALL).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let seen: Vec<SocketEvent> =
+        (0..10).map_while(|_| events.recv_event(300).ok()).map(|e| e.event).collect();
+    assert!(!seen.contains(&SocketEvent::ConnectRetried), "no retry after ECONNREFUSED: {seen:?}");
+
+    let push = socket(&ctx, PUSH);
+    push.set_reconnect_ivl(10).unwrap();
+    let events = push.monitor_events(EVENT_ALL).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let retried =
+        (0..10).filter_map(|_| events.recv_event(1000).ok()).any(|e| e.event == SocketEvent::ConnectRetried);
+    assert!(retried, "by default it keeps retrying");
+}
+
+#[test]
+fn connect_timeout_abandons_a_connect_that_hangs() {
+    // A listener with a full accept queue drops further SYNs, so a connect hangs.
+    let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let fillers: Vec<_> =
+        (0..4).filter_map(|_| std::net::TcpStream::connect_timeout(&addr, ms(200)).ok()).collect();
+    assert!(!fillers.is_empty());
+    let ctx = Context::new();
+    let push = socket(&ctx, PUSH);
+    push.set_connect_timeout(100).unwrap();
+    push.set_reconnect_ivl(10_000).unwrap();
+    let events = push.monitor_events(EVENT_ALL).unwrap();
+    push.connect(&format!("tcp://{addr}")).unwrap();
+    let retried =
+        (0..10).filter_map(|_| events.recv_event(5000).ok()).any(|e| e.event == SocketEvent::ConnectRetried);
+    assert!(retried, "the hanging connect was abandoned and a retry scheduled");
+}

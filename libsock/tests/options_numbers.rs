@@ -1,0 +1,182 @@
+//! Every libzmq 4.3 socket option by number: stored ones round-trip, read-only ones read as
+//! in libzmq, inapplicable ones answer EINVAL, defaults match a real libzmq socket.
+
+mod common;
+
+use common::socket;
+use libsock::{Context, Error, OptionValue, SocketOption, SocketType, DEALER, PAIR, PULL, ROUTER, SUB};
+
+/// A valid value different from `current`, for the option numbered `raw`.
+fn other_value(raw: i32, current: &OptionValue) -> OptionValue {
+    match current {
+        OptionValue::Int(0) => OptionValue::Int(1),
+        OptionValue::Int(1) if [73, 42, 39].contains(&raw) || raw > 50 && raw != 66 => OptionValue::Int(0),
+        OptionValue::Int(v) => OptionValue::Int(v + 1),
+        OptionValue::Long(v) => OptionValue::Long(v + 1),
+        OptionValue::Bytes(_) if raw == 92 => OptionValue::Bytes(b"lo".to_vec()),
+        OptionValue::Bytes(_) => OptionValue::Bytes(b"abc".to_vec()),
+    }
+}
+
+#[test]
+fn every_stored_option_round_trips_by_number() {
+    let ctx = Context::new();
+    let s = socket(&ctx, DEALER);
+    let mut count = 0;
+    for raw in 0..200 {
+        let Some(opt) = SocketOption::from_raw(raw) else { continue };
+        assert_eq!(opt.to_raw(), raw);
+        let before = s.get_option_raw(raw).unwrap();
+        let value = other_value(raw, &before);
+        s.set_option_raw(raw, value.clone()).unwrap_or_else(|e| panic!("{opt:?} = {value:?}: {e}"));
+        let after = s.get_option_raw(raw).unwrap();
+        // CONNECT_ROUTING_ID is consumed by the next connect, not by reads.
+        assert_eq!(after, value, "{opt:?} ({raw})");
+        assert_eq!(s.get_option(opt).unwrap(), value);
+        count += 1;
+    }
+    assert!(count >= 48, "only {count} stored options");
+}
+
+#[test]
+fn out_of_range_values_are_einval() {
+    let ctx = Context::new();
+    let s = socket(&ctx, DEALER);
+    for (raw, bad) in [
+        (54, OptionValue::Int(2)),                // CONFLATE is boolean
+        (97, OptionValue::Int(4)),                // ROUTER_NOTIFY bits
+        (57, OptionValue::Int(256)),              // TOS is a byte
+        (92, OptionValue::Bytes(vec![b'x'; 16])), // BINDTODEVICE: IFNAMSIZ
+        (23, OptionValue::Bytes(b"x".to_vec())),  // SNDHWM takes an int
+        (89, OptionValue::Int(-2)),               // USE_FD
+    ] {
+        let err = s.set_option_raw(raw, bad.clone()).unwrap_err();
+        assert_eq!(err.to_raw(), 22, "option {raw} = {bad:?}: {err}");
+    }
+}
+
+#[test]
+fn read_only_options_read_as_in_libzmq() {
+    let ctx = Context::new();
+    let s = socket(&ctx, ROUTER);
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let int = |raw| match s.get_option_raw(raw).unwrap() {
+        OptionValue::Int(v) => v,
+        other => panic!("{raw}: {other:?}"),
+    };
+    assert_eq!(int(16), 6, "TYPE = ZMQ_ROUTER");
+    assert_eq!(int(13), 0, "RCVMORE");
+    assert_eq!(int(15) & 1, 0, "EVENTS: nothing to read");
+    assert_eq!(int(15) & 2, 2, "EVENTS: a ROUTER can always send");
+    assert!(int(14) >= 0, "FD");
+    assert_eq!(int(43), 0, "MECHANISM = ZMQ_NULL");
+    assert_eq!(int(81), 0, "THREAD_SAFE");
+    assert_eq!(int(31), 1, "IPV4ONLY is !IPV6");
+    let ep = s.get_option_raw(32).unwrap();
+    assert_eq!(ep, OptionValue::Bytes(s.get_last_endpoint().unwrap().into_bytes()));
+    for raw in [13, 14, 15, 16, 32, 43, 81] {
+        assert_eq!(
+            s.set_option_raw(raw, OptionValue::Int(0)).unwrap_err().to_raw(),
+            22,
+            "{raw} is read-only"
+        );
+    }
+    for raw in [6, 7, 38] {
+        assert_eq!(s.get_option_raw(raw).unwrap_err().to_raw(), 22, "{raw} is write-only");
+    }
+    let stream = socket(&ctx, SocketType::STREAM);
+    assert_eq!(stream.get_option_raw(16).unwrap(), OptionValue::Int(11));
+}
+
+#[test]
+fn inapplicable_and_unknown_options_are_einval() {
+    let ctx = Context::new();
+    let s = socket(&ctx, PAIR);
+    // Multicast, VMCI, GSSAPI, ROUTER_RAW, IPC filters, and numbers libzmq never had.
+    for raw in [8, 9, 25, 41, 58, 59, 60, 62, 63, 64, 65, 84, 85, 86, 87, 88, 90, 91, 96, 1000, -1] {
+        let set = s.set_option_raw(raw, OptionValue::Int(1)).unwrap_err();
+        assert!(matches!(set, Error::InvalidArgument(_)), "{raw}: {set}");
+        assert_eq!(s.get_option_raw(raw).unwrap_err().to_raw(), 22, "{raw}");
+    }
+}
+
+#[test]
+fn subscribe_by_number_filters() {
+    let ctx = Context::new();
+    let publ = socket(&ctx, libsock::PUB);
+    publ.bind("inproc://by-number").unwrap();
+    let sub = socket(&ctx, SUB);
+    sub.connect("inproc://by-number").unwrap();
+    sub.set_option_raw(6, OptionValue::Bytes(b"a".to_vec())).unwrap();
+    publ.send("b", 0).unwrap();
+    publ.send("a", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"a");
+}
+
+#[test]
+fn defaults_match_a_real_libzmq_socket() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    let ours = ctx.socket(PULL).unwrap();
+    let theirs = z.socket(zmq::PULL).unwrap();
+    let int = |raw| ours.get_option_raw(raw).unwrap();
+    use OptionValue::{Int, Long};
+    assert_eq!(int(23), Int(theirs.get_sndhwm().unwrap()));
+    assert_eq!(int(24), Int(theirs.get_rcvhwm().unwrap()));
+    assert_eq!(int(17), Int(theirs.get_linger().unwrap()));
+    assert_eq!(int(18), Int(theirs.get_reconnect_ivl().unwrap()));
+    assert_eq!(int(21), Int(theirs.get_reconnect_ivl_max().unwrap()));
+    assert_eq!(int(19), Int(theirs.get_backlog().unwrap()));
+    assert_eq!(int(22), Long(theirs.get_maxmsgsize().unwrap()));
+    assert_eq!(int(57), Int(theirs.get_tos().unwrap()));
+    assert_eq!(int(79), Int(theirs.get_connect_timeout().unwrap()));
+    assert_eq!(int(66), Int(theirs.get_handshake_ivl().unwrap()));
+    assert_eq!(int(54), Int(theirs.is_conflate().unwrap().into()));
+    // PROBE_ROUTER (51) is write-only in libzmq; libsock also lets it be read.
+    assert_eq!(int(42), Int(theirs.is_ipv6().unwrap().into()));
+    assert_eq!(int(39), Int(theirs.is_immediate().unwrap().into()));
+    assert_eq!(int(4), Long(theirs.get_affinity().unwrap() as i64));
+    assert_eq!(int(34), Int(theirs.get_tcp_keepalive().unwrap()));
+    assert_eq!(int(11), Int(theirs.get_sndbuf().unwrap()));
+    assert_eq!(int(16), Int(theirs.get_socket_type().unwrap() as i32));
+}
+
+#[test]
+fn use_fd_serves_a_listener_the_caller_opened() {
+    use std::os::fd::AsRawFd;
+    let ctx = Context::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pull = socket(&ctx, PULL);
+    pull.set_use_fd(listener.as_raw_fd()).unwrap();
+    pull.bind(&format!("tcp://{addr}")).unwrap();
+    assert_eq!(pull.get_last_endpoint().unwrap(), format!("tcp://{addr}"));
+    let z = zmq::Context::new();
+    let push = z.socket(zmq::PUSH).unwrap();
+    push.connect(&format!("tcp://{addr}")).unwrap();
+    push.send("via inherited fd", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"via inherited fd");
+    let bad = socket(&ctx, PULL);
+    bad.set_use_fd(987_654).unwrap();
+    assert!(bad.bind("tcp://127.0.0.1:1").is_err(), "a descriptor that is not open fails the bind");
+}
+
+#[test]
+fn tcp_accept_filter_turns_away_other_peers() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    for (filter, allowed) in [("127.0.0.0/8", true), ("10.0.0.0/8", false)] {
+        let pull = socket(&ctx, PULL);
+        pull.set_option_raw(38, OptionValue::Bytes(format!("{filter}\0").into_bytes())).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let push = z.socket(zmq::PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+        push.send("knock", 0).unwrap();
+        pull.set_rcvtimeo(if allowed { 5000 } else { 300 }).unwrap();
+        assert_eq!(pull.recv_bytes(0).is_ok(), allowed, "filter {filter}");
+    }
+    let pull = socket(&ctx, PULL);
+    assert!(pull.set_tcp_accept_filter(Some(b"not-an-address")).is_err());
+    pull.set_option_raw(38, OptionValue::Bytes(Vec::new())).unwrap();
+}
