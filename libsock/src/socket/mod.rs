@@ -206,9 +206,18 @@ impl SocketCore {
     }
 
     /// Applies what other threads posted, and lets the routing look at its pipes after a wake.
-    #[inline]
+    /// The check is inlined into every send and recv; the work is out of line.
+    #[inline(always)]
     fn process_commands(&mut self) {
         let generation = self.shared.signal.generation();
+        if generation != self.seen_generation || self.shared.pending.load(Ordering::Acquire) {
+            self.process_commands_slow(generation);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn process_commands_slow(&mut self, generation: u64) {
         if generation != self.seen_generation {
             self.seen_generation = generation;
             self.routing.on_wake(&mut self.pipes);
