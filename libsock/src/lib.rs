@@ -35,6 +35,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 pub mod codec;
 mod context;
 pub mod ctx_options;
@@ -52,16 +53,19 @@ mod socket;
 mod socket_type;
 mod sys;
 mod transport;
+mod z85;
 
+pub use auth::{public_certificate, Authenticator};
 pub use context::Context;
 pub use error::{Error, Result, EFSM, ETERM};
-pub use message::Message;
+pub use message::{Message, Metadata};
 pub use monitor::{Monitor, MonitorEvent, SocketEvent, EVENT_ALL};
 /// libzmq's protocol error codes carried by [`SocketEvent::HandshakeFailedProtocol`].
 pub mod protocol_error {
     pub use crate::monitor::{
-        PROTOCOL_ERROR_INVALID_METADATA, PROTOCOL_ERROR_INVALID_SEQUENCE, PROTOCOL_ERROR_MALFORMED_COMMAND,
-        PROTOCOL_ERROR_MECHANISM_MISMATCH, PROTOCOL_ERROR_UNEXPECTED_COMMAND, PROTOCOL_ERROR_UNSPECIFIED,
+        PROTOCOL_ERROR_CRYPTOGRAPHIC, PROTOCOL_ERROR_INVALID_METADATA, PROTOCOL_ERROR_INVALID_SEQUENCE,
+        PROTOCOL_ERROR_MALFORMED_COMMAND, PROTOCOL_ERROR_MECHANISM_MISMATCH,
+        PROTOCOL_ERROR_UNEXPECTED_COMMAND, PROTOCOL_ERROR_UNSPECIFIED,
     };
 }
 pub use options::{OptionValue, Options, SocketOption};
@@ -71,7 +75,8 @@ pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;
 pub use transport::Endpoint;
+pub use z85::{curve_keypair, curve_public, z85_decode, z85_encode};
 
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -17,6 +18,34 @@ pub const INLINE_CAPACITY: usize = 38;
 pub struct Message {
     repr: Repr,
     more: bool,
+    /// What the connection knows about the sender (PLAIN and CURVE connections only).
+    meta: Option<Arc<Metadata>>,
+}
+
+/// Properties of the connection a message arrived on, read with [`Message::gets`]: the
+/// peer's handshake metadata (`Socket-Type`, `Identity`, ...), `User-Id` and any metadata
+/// from the ZAP handler, and `Peer-Address`. Names compare case-insensitively.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    props: Vec<(String, Vec<u8>)>,
+}
+
+impl Metadata {
+    /// The value of property `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.props.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| &v[..])
+    }
+
+    /// Sets `name` (a later value replaces an earlier one).
+    pub(crate) fn insert(&mut self, name: &str, value: &[u8]) {
+        self.props.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.props.push((name.to_owned(), value.to_vec()));
+    }
+
+    /// Every property, in the order they were set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.props.iter().map(|(n, v)| (n.as_str(), &v[..]))
+    }
 }
 
 #[derive(Clone)]
@@ -41,7 +70,7 @@ impl Message {
         } else {
             Repr::Shared(Bytes::copy_from_slice(data))
         };
-        Message { repr, more: false }
+        Message { repr, more: false, meta: None }
     }
 
     /// Wraps `bytes` without copying (small bodies are moved inline).
@@ -50,7 +79,7 @@ impl Message {
         if bytes.len() <= INLINE_CAPACITY {
             return Message::from_slice(&bytes);
         }
-        Message { repr: Repr::Shared(bytes), more: false }
+        Message { repr: Repr::Shared(bytes), more: false, meta: None }
     }
 
     /// Whether more frames of the same message follow this one (`ZMQ_RCVMORE`).
@@ -62,6 +91,23 @@ impl Message {
     #[inline]
     pub(crate) fn set_more(&mut self, more: bool) {
         self.more = more;
+    }
+
+    /// A property of the connection this message arrived on, as text, like libzmq's
+    /// `zmq_msg_gets`: `"User-Id"` (from ZAP), `"Peer-Address"`, `"Socket-Type"`, ... Set on
+    /// messages received over PLAIN and CURVE connections; `None` otherwise.
+    pub fn gets(&self, property: &str) -> Option<&str> {
+        self.meta.as_ref()?.get(property).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// All connection properties of this message (see [`Message::gets`]).
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.meta.as_deref()
+    }
+
+    #[inline]
+    pub(crate) fn set_metadata(&mut self, meta: Arc<Metadata>) {
+        self.meta = Some(meta);
     }
 
     /// The body as a shared [`Bytes`] (copies only inline bodies).

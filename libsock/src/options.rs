@@ -108,6 +108,24 @@ macro_rules! for_each_option {
                 socks_password, set_socks_password, get_socks_password, SOCKS_PASSWORD, 100, bytes, Vec::new(), 0, 255;
             "I/O thread affinity bitmask for new connections (stored; libsock picks threads round robin).",
                 affinity, set_affinity, get_affinity, AFFINITY, 4, i64, 0, 0, i64::MAX;
+            "PLAIN: be the server (credentials are checked by the ZAP handler, if one is bound).",
+                plain_server, set_plain_server, get_plain_server, PLAIN_SERVER, 44, bool, false, false, true;
+            "PLAIN: user name to log in with (setting it makes this socket a PLAIN client).",
+                plain_username, set_plain_username, get_plain_username, PLAIN_USERNAME, 45, bytes, Vec::new(), 0, 255;
+            "PLAIN: password to log in with.",
+                plain_password, set_plain_password, get_plain_password, PLAIN_PASSWORD, 46, bytes, Vec::new(), 0, 255;
+            "CURVE: be the server (needs CURVE_SECRETKEY).",
+                curve_server, set_curve_server, get_curve_server, CURVE_SERVER, 47, bool, false, false, true;
+            "CURVE: our long-term public key (32 bytes, or 40 Z85 characters; read back raw).",
+                curve_publickey, set_curve_publickey, get_curve_publickey, CURVE_PUBLICKEY, 48, key, Vec::new(), 0, 0;
+            "CURVE: our long-term secret key (32 bytes, or 40 Z85 characters; read back raw).",
+                curve_secretkey, set_curve_secretkey, get_curve_secretkey, CURVE_SECRETKEY, 49, key, Vec::new(), 0, 0;
+            "CURVE: the server's public key; setting it makes this socket a CURVE client.",
+                curve_serverkey, set_curve_serverkey, get_curve_serverkey, CURVE_SERVERKEY, 50, key, Vec::new(), 0, 0;
+            "ZAP: the domain sent in ZAP requests.",
+                zap_domain, set_zap_domain, get_zap_domain, ZAP_DOMAIN, 55, bytes, Vec::new(), 0, 255;
+            "ZAP: refuse PLAIN/CURVE peers when no ZAP handler is bound (libzmq's strict mode).",
+                zap_enforce_domain, set_zap_enforce_domain, get_zap_enforce_domain, ZAP_ENFORCE_DOMAIN, 93, bool, false, false, true;
             "libsock only: before a blocking send/recv sleeps, spin up to this many µs waiting for the \
              peer (0 = never spin). Trades CPU for latency; worth it only with a core to spare.",
                 busy_poll_us, set_busy_poll_us, get_busy_poll_us, BUSY_POLL_US, 0x4C53_0001, i32, 0, 0, 10_000;
@@ -181,10 +199,12 @@ macro_rules! define_options {
     (@ty i64) => { i64 };
     (@ty bool) => { bool };
     (@ty bytes) => { Vec<u8> };
+    (@ty key) => { Vec<u8> };
     (@wrap i32, $v:expr) => { OptionValue::Int(*$v) };
     (@wrap i64, $v:expr) => { OptionValue::Long(*$v) };
     (@wrap bool, $v:expr) => { OptionValue::Int(*$v as i32) };
     (@wrap bytes, $v:expr) => { OptionValue::Bytes($v.clone()) };
+    (@wrap key, $v:expr) => { OptionValue::Bytes($v.clone()) };
     (@check i32, $v:expr, $min:expr, $max:expr, $name:expr) => {
         check_int($v, $min as i64, $max as i64, $name).map(|v| v as i32)
     };
@@ -196,6 +216,9 @@ macro_rules! define_options {
     };
     (@check bytes, $v:expr, $min:expr, $max:expr, $name:expr) => {
         check_bytes($v, $max as usize, $name)
+    };
+    (@check key, $v:expr, $min:expr, $max:expr, $name:expr) => {
+        check_key($v, $name)
     };
 }
 
@@ -220,6 +243,14 @@ fn check_bytes(value: OptionValue, max: usize, name: &str) -> Result<Vec<u8>> {
             Err(Error::invalid(format!("{name} is at most {max} bytes, got {}", b.len())))
         }
         _ => Err(Error::invalid(format!("{name} takes bytes"))),
+    }
+}
+
+/// A CURVE key: 32 raw bytes or 40 Z85 characters, stored raw.
+fn check_key(value: OptionValue, name: &str) -> Result<Vec<u8>> {
+    match value {
+        OptionValue::Bytes(b) => crate::z85::parse_key(&b, name).map(|k| k.to_vec()),
+        _ => Err(Error::invalid(format!("{name} takes a key"))),
     }
 }
 

@@ -242,3 +242,38 @@ fn connect_timeout_abandons_a_connect_that_hangs() {
         (0..10).filter_map(|_| events.recv_event(5000).ok()).any(|e| e.event == SocketEvent::ConnectRetried);
     assert!(retried, "the hanging connect was abandoned and a retry scheduled");
 }
+
+#[test]
+fn reconnect_stop_after_a_failed_handshake_gives_up() {
+    use std::io::Write;
+    // Not a ZMTP peer: answers with HTTP and hangs up.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().flatten() {
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let ctx = Context::new();
+    for (stop, expect_retry) in [(2, false), (0, true)] {
+        let push = socket(&ctx, PUSH);
+        push.set_reconnect_stop(stop).unwrap();
+        push.set_reconnect_ivl(10).unwrap();
+        let events = push.monitor_events(EVENT_ALL).unwrap();
+        push.connect(&format!("tcp://{addr}")).unwrap();
+        let seen: Vec<SocketEvent> =
+            (0..10).map_while(|_| events.recv_event(500).ok()).map(|e| e.event).collect();
+        assert!(
+            seen.iter().any(|e| matches!(
+                e,
+                SocketEvent::HandshakeFailedProtocol | SocketEvent::HandshakeFailedNoDetail
+            )),
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen.contains(&SocketEvent::ConnectRetried),
+            expect_retry,
+            "RECONNECT_STOP={stop}: {seen:?}"
+        );
+    }
+}

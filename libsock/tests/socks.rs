@@ -128,3 +128,24 @@ fn a_proxy_refusal_is_retried_not_fatal() {
     other.set_socks_proxy(b"no-port-here").unwrap();
     assert_eq!(other.connect("tcp://127.0.0.1:5555").unwrap_err().to_raw(), 22);
 }
+
+#[test]
+fn stream_sockets_go_through_the_proxy_too() {
+    let ctx = Context::new();
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (proxy_addr, seen) = proxy(0);
+    let s = socket(&ctx, libsock::STREAM);
+    s.set_socks_proxy(proxy_addr.as_bytes()).unwrap();
+    s.connect(&format!("tcp://{}", server.local_addr().unwrap())).unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    let hello = s.recv_multipart(0).unwrap();
+    assert!(hello[1].is_empty(), "connected (through the proxy)");
+    s.send(&hello[0][..], libsock::SNDMORE).unwrap();
+    s.send("raw bytes", 0).unwrap();
+    let mut buf = [0u8; 9];
+    conn.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"raw bytes", "no SOCKS bytes leak to the target");
+    conn.write_all(b"reply").unwrap();
+    assert_eq!(s.recv_multipart(0).unwrap(), vec![hello[0].clone(), b"reply".to_vec()]);
+    assert_eq!(seen.recv().unwrap().target, server.local_addr().unwrap().to_string());
+}

@@ -52,6 +52,15 @@ Options by type:
                      most MS at exit for queued messages to reach a peer (LINGER); messages
                      then queue only to connected peers (IMMEDIATE), so no peer = exit 3
 
+Security (default: none):
+  --curve-server SECRET          be a CURVE server with this Z85 secret key
+  --curve-serverkey PUBLIC       be a CURVE client of that server; --curve-secret SECRET
+                                 uses that key pair, otherwise a fresh one
+  --plain USER:PASS              be a PLAIN client
+  --plain-server --plain-user USER:PASS...
+                                 be a PLAIN server admitting only those users
+  sockcat keygen                 print a fresh key pair: \"public: KEY\" and \"secret: KEY\"
+
 Exit codes:
   0  success
   1  runtime error: bad endpoint, bind refused, unsupported TYPE, I/O error
@@ -111,6 +120,10 @@ pub struct Args {
     /// rep/router/pair/dealer: send each received message straight back.
     #[arg(long)]
     pub echo: bool,
+
+    /// Security: CURVE or PLAIN (default NULL).
+    #[command(flatten)]
+    pub security: super::security::SecurityArgs,
 }
 
 impl Args {
@@ -120,6 +133,7 @@ impl Args {
         if !self.subscribe.is_empty() && !matches!(t, SocketType::SUB | SocketType::XSUB) {
             return Err(format!("--subscribe only applies to sub and xsub sockets, not {}", lower(t)));
         }
+        self.security.validate().map_err(|e| e.to_string())?;
         if self.echo && !Mode::can_echo(t) {
             return Err(format!(
                 "--echo only applies to rep, router, pair and dealer sockets, not {}",

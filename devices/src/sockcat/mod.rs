@@ -3,6 +3,9 @@
 //! ```text
 //! sockcat TYPE [--bind EP]... [--connect EP]... [--count N] [--timeout MS]
 //!              [--subscribe P]... [--identity ID] [--echo]
+//!              [--curve-server SECRET | --curve-serverkey PUBLIC [--curve-secret SECRET]
+//!               | --plain USER:PASS | --plain-server --plain-user USER:PASS...]
+//! sockcat keygen
 //! ```
 //!
 //! One stdin line is one message and one received message is one stdout line; the frames of a
@@ -16,7 +19,8 @@
 //! - [`setup`]: socket creation, options, endpoints, subscriptions;
 //! - [`loops`]: send, receive, echo, request, reply, each blocking in libsock;
 //! - [`duplex`]: both directions at once, with a stdin reader thread;
-//! - [`outcome`]: error wording and exit codes.
+//! - [`outcome`]: error wording and exit codes;
+//! - [`security`]: CURVE and PLAIN flags, `keygen`.
 //!
 //! ## Exiting
 //!
@@ -31,6 +35,7 @@ pub mod lines;
 pub mod loops;
 pub mod mode;
 pub mod outcome;
+pub mod security;
 pub mod setup;
 
 use std::io::{self, BufReader};
@@ -49,6 +54,15 @@ use loops::Limits;
 /// The whole program: parse the command line (usage errors exit 2), set up logging, run,
 /// and report an error as `sockcat: <message>` on stderr with its exit code.
 pub fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "keygen") {
+        if argv.len() > 2 {
+            eprintln!("sockcat: keygen takes no arguments");
+            return ExitCode::from(USAGE_ERROR);
+        }
+        print!("{}", security::keygen());
+        return ExitCode::from(SUCCESS);
+    }
     let args = Args::parse();
     if let Err(msg) = args.validate() {
         Args::command().error(ErrorKind::ArgumentConflict, msg).exit();
@@ -74,7 +88,7 @@ fn init_logging() {
 /// (waiting up to LINGER for queued messages to reach a peer).
 pub fn run(args: &Args) -> Result<()> {
     let ctx = Context::new();
-    let socket = setup::open(&ctx, args)?;
+    let (socket, _authenticator) = setup::open(&ctx, args)?;
     let result = drive(&socket, args);
     if result.is_err() {
         // Failing anyway: do not wait forever for a peer to take what is queued.

@@ -2,17 +2,20 @@
 //! endpoints, each failure explained in terms of what the user typed.
 
 use anyhow::{anyhow, Context as _, Result};
-use libsock::{Context, Error, Socket, SocketType};
+use libsock::{Authenticator, Context, Error, Socket, SocketType};
 
 use super::cli::{lower, Args};
 use super::outcome::endpoint_error;
 
 /// Opens the socket `args` describe: options first (the routing id must precede connect),
 /// then binds, then connects, then subscriptions.
-pub fn open(ctx: &Context, args: &Args) -> Result<Socket> {
+///
+/// A PLAIN server also returns its authenticator, which must outlive the socket.
+pub fn open(ctx: &Context, args: &Args) -> Result<(Socket, Option<Authenticator>)> {
     let kind = args.socket_type;
     let socket = ctx.socket(kind).map_err(|e| socket_error(e, kind))?;
     configure(&socket, args)?;
+    let auth = args.security.apply(ctx, &socket)?;
     for ep in &args.bind {
         socket.bind(ep).map_err(|e| endpoint_error(e, "bind to", ep))?;
         tracing::info!(endpoint = %socket.get_last_endpoint().unwrap_or_default(), "bound");
@@ -26,7 +29,7 @@ pub fn open(ctx: &Context, args: &Args) -> Result<Socket> {
             subscribe(&socket, &prefix)?;
         }
     }
-    Ok(socket)
+    Ok((socket, auth))
 }
 
 /// Explains why a socket of type `kind` could not be created.
@@ -123,7 +126,7 @@ mod tests {
     fn opens_and_configures_a_socket() {
         let ctx = Context::new();
         let a = args(&["push", "--bind", "inproc://setup-ok", "--timeout", "50", "--identity", "me"]);
-        let s = open(&ctx, &a).unwrap();
+        let s = open(&ctx, &a).unwrap().0;
         assert_eq!(s.get_routing_id().unwrap(), b"me");
         assert_eq!((s.get_sndtimeo().unwrap(), s.get_linger().unwrap()), (50, 50));
         assert!(s.get_immediate().unwrap());
@@ -142,13 +145,13 @@ mod tests {
         let publisher = ctx.socket(libsock::PUB).unwrap();
         publisher.bind("inproc://setup-sub").unwrap();
         let a = args(&["sub", "--connect", "inproc://setup-sub", "--subscribe", "a"]);
-        let sub = open(&ctx, &a).unwrap();
+        let sub = open(&ctx, &a).unwrap().0;
         sub.set_rcvtimeo(5000).unwrap();
         // inproc subscriptions reach the publisher at once
         publisher.send("b-no", 0).unwrap();
         publisher.send("a-yes", 0).unwrap();
         assert_eq!(sub.recv_bytes(0).unwrap(), b"a-yes");
-        let router = open(&ctx, &args(&["router", "--bind", "inproc://setup-router"])).unwrap();
+        let router = open(&ctx, &args(&["router", "--bind", "inproc://setup-router"])).unwrap().0;
         assert!(router.get_router_mandatory().unwrap());
     }
 

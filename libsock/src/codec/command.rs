@@ -110,6 +110,15 @@ fn begin(out: &mut Vec<u8>, name: &str, data_len: usize) {
     out.extend_from_slice(name.as_bytes());
 }
 
+/// Appends a command frame whose data is the concatenation of `parts` (PLAIN and CURVE
+/// handshake commands are fixed layouts of byte strings).
+pub fn encode_command(out: &mut Vec<u8>, name: &str, parts: &[&[u8]]) {
+    begin(out, name, parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+}
+
 /// Appends a `READY` command frame with these properties, in order.
 pub fn encode_ready(out: &mut Vec<u8>, props: &[(&str, &[u8])]) {
     let data_len = props.iter().map(|(n, v)| encoded_len(n, v)).sum();

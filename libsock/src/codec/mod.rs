@@ -15,6 +15,8 @@
 //!   anything else passed through), parsed with `nom`.
 //! - [`properties`]: the metadata property lists carried by `READY` (and later `INITIATE`).
 //! - [`null`]: the NULL mechanism: our `READY` and the checks on the peer's.
+//! - [`plain`] and [`curve`]: the PLAIN (RFC 24) and CURVE (RFC 26) command layouts, and
+//!   CURVE's MESSAGE cipher.
 //!
 //! Invariants: decoders never panic and never allocate in proportion to a length claimed by
 //! the peer (only to bytes actually present); sizes are checked against limits before anyone
@@ -23,9 +25,11 @@
 use crate::socket_type::SocketType;
 
 pub mod command;
+pub mod curve;
 pub mod frame;
 pub mod greeting;
 pub mod null;
+pub mod plain;
 pub mod properties;
 
 pub use command::{parse_command, Command};
@@ -88,6 +92,12 @@ pub enum CodecError {
     /// The peer's `Identity` is too long or starts with the reserved `0x00`.
     #[error("bad routing id")]
     BadRoutingId,
+    /// A box did not open: wrong key, or bytes changed on the way (CURVE).
+    #[error("cryptographic check failed (wrong key or tampered data)")]
+    Cryptographic,
+    /// A CURVE nonce that is not above the previous one: a replayed or reordered frame.
+    #[error("replayed or out-of-order CURVE nonce")]
+    NonceReplay,
     /// A well-formed command arrived where another was required.
     #[error("expected {expected}, got another command")]
     UnexpectedCommand {

@@ -36,6 +36,15 @@ pub fn encode_ready(out: &mut Vec<u8>, ours: SocketType, identity: &[u8]) {
     }
 }
 
+/// Appends our metadata properties only (no frame): what PLAIN's INITIATE/READY and CURVE's
+/// boxed INITIATE/READY carry, the same properties NULL's READY has.
+pub fn encode_metadata(out: &mut Vec<u8>, ours: SocketType, identity: &[u8]) {
+    super::properties::encode_property(out, SOCKET_TYPE, ours.as_str().as_bytes());
+    if sends_identity(ours) {
+        super::properties::encode_property(out, IDENTITY, identity);
+    }
+}
+
 /// What the peer's READY told us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerInfo {

@@ -11,6 +11,8 @@ use std::time::Instant;
 use bytes::BytesMut;
 use mio::Interest;
 
+use super::socks_phase;
+use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::codec::CodecError;
@@ -18,12 +20,10 @@ use crate::mailbox::events::{self as monitor, SocketEvent};
 use crate::mailbox::{SocketCmd, SocketShared};
 use crate::message::Message;
 use crate::pipe::{pipe, PipeEnd};
-use crate::session::{Session, SessionError, SessionEvent};
+use crate::session::{Session, SessionError, SessionEvent, ZapReply, ZapRequest};
 use crate::sys;
 use crate::transport::socks::Socks5;
 use crate::transport::{DialTarget, Stream};
-
-mod socks_phase;
 
 /// Read at least this much per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -85,6 +85,8 @@ pub(crate) struct Connection {
     read_paused: bool,
     /// Handshakes completed so far (reconnects count).
     handshakes: u32,
+    /// The ZAP request this connection waits for.
+    zap_pending: Option<u64>,
 }
 
 impl Connection {
@@ -97,7 +99,9 @@ impl Connection {
         socket: Arc<SocketShared>,
         now: Instant,
     ) -> Connection {
-        let session = Some(Session::new(cfg.session.clone(), now));
+        let mut session = Session::new(cfg.session.clone(), now);
+        session.set_peer_address(&peer);
+        let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
         let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
@@ -144,6 +148,7 @@ impl Connection {
             linger_deadline: None,
             read_paused: false,
             handshakes: 0,
+            zap_pending: None,
         }
     }
 
@@ -192,7 +197,9 @@ impl Connection {
         tracing::debug!(endpoint = %self.name, "connected");
         let fd = link.stream.as_fd().as_raw_fd() as u32;
         self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
-        link.session = Some(Session::new(self.cfg.session.clone(), ctx.now));
+        let mut session = Session::new(self.cfg.session.clone(), ctx.now);
+        session.set_peer_address(&link.peer);
+        link.session = Some(session);
         self.connect_deadline = None;
         Ok(true)
     }
@@ -376,7 +383,40 @@ impl Connection {
                 SessionEvent::Ready(peer) => self.on_handshake(ctx, peer)?,
                 SessionEvent::Subscribe(topic) => self.push_subscription(1, &topic),
                 SessionEvent::Cancel(topic) => self.push_subscription(0, &topic),
+                SessionEvent::Zap(request) => self.ask_zap(ctx, request)?,
             }
+        }
+    }
+
+    /// Asks the ZAP handler about the peer; without a handler the answer is immediate.
+    fn ask_zap(&mut self, ctx: &Ctx<'_>, request: ZapRequest) -> Result<(), Down> {
+        let link = self.link.as_mut().ok_or(Down::Closed)?;
+        let address = crate::session::peer_ip(&link.peer);
+        match self.cfg.zap.ask(request, address, ctx.io, ctx.token) {
+            Asked::Now(reply) => {
+                let session = link.session.as_mut().ok_or(Down::Closed)?;
+                session.zap_reply(reply, ctx.now).map_err(Down::Protocol)
+            }
+            Asked::Later(id) => {
+                self.zap_pending = Some(id);
+                Ok(())
+            }
+        }
+    }
+
+    /// The ZAP handler answered: the handshake goes on (or fails), then buffered input flows.
+    pub(crate) fn on_zap_reply(&mut self, ctx: &Ctx<'_>, id: u64, reply: ZapReply) -> Flow {
+        if self.zap_pending != Some(id) {
+            return Flow::Keep;
+        }
+        self.zap_pending = None;
+        let result = match self.link.as_mut().and_then(|l| l.session.as_mut()) {
+            Some(session) => session.zap_reply(reply, ctx.now),
+            None => return Flow::Keep,
+        };
+        match result {
+            Ok(()) => self.pump(ctx, true, true),
+            Err(e) => self.link_down(ctx, Down::Protocol(e)),
         }
     }
 
@@ -522,7 +562,14 @@ impl Connection {
         let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
         let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
             || (handshaking && self.cfg.reconnect_stop & 2 != 0);
+        self.zap_pending = None;
         if let Some(mut link) = self.link.take() {
+            if let (Down::Protocol(SessionError::AuthFailed(_)), Some(session)) =
+                (&why, link.session.as_mut())
+            {
+                // Best effort: tell the refused peer why (the queued ERROR) before closing.
+                let _ = session.out().write_to(&mut link.stream);
+            }
             let _ = ctx.registry.deregister(&mut link.stream);
             if link.session.is_some() {
                 let fd = link.stream.as_fd().as_raw_fd() as u32;
@@ -561,7 +608,13 @@ impl Connection {
         let m = &self.socket.monitor;
         if handshaking {
             match why {
-                Down::Protocol(SessionError::MechanismMismatch(_)) => m.emit(
+                Down::Protocol(SessionError::AuthFailed(status) | SessionError::PeerError(status))
+                    if status_code(status).is_some() =>
+                {
+                    let code = status_code(status).unwrap_or(0);
+                    m.emit(SocketEvent::HandshakeFailedAuth, code, &self.event_name)
+                }
+                Down::Protocol(SessionError::MechanismMismatch { .. }) => m.emit(
                     SocketEvent::HandshakeFailedProtocol,
                     monitor::PROTOCOL_ERROR_MECHANISM_MISMATCH,
                     &self.event_name,
@@ -579,12 +632,19 @@ impl Connection {
     }
 }
 
+/// A ZAP status code (`300`, `400`, `500`) in an ERROR reason or a refusal.
+fn status_code(reason: &str) -> Option<u32> {
+    let code: u32 = reason.parse().ok()?;
+    (300..600).contains(&code).then_some(code)
+}
+
 /// libzmq's `ZMQ_PROTOCOL_ERROR_*` code for a handshake failure.
 fn protocol_code(e: &SessionError) -> u32 {
     match e {
         SessionError::UnexpectedCommand(_) => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
         SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_INVALID_SEQUENCE,
         SessionError::Protocol(CodecError::MalformedCommand) => monitor::PROTOCOL_ERROR_MALFORMED_COMMAND,
+        SessionError::Protocol(CodecError::Cryptographic) => monitor::PROTOCOL_ERROR_CRYPTOGRAPHIC,
         SessionError::Protocol(
             CodecError::MalformedProperty
             | CodecError::MissingSocketType

@@ -13,6 +13,8 @@ mod backoff;
 mod connection;
 mod listener;
 mod raw;
+mod socks_phase;
+mod zap;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -29,6 +31,7 @@ pub(crate) use backoff::Backoff;
 use connection::{Connection, Flow};
 use listener::ListenerEntry;
 use raw::RawConnection;
+pub(crate) use zap::ZapConfig;
 
 use crate::mailbox::SocketShared;
 use crate::pipe::{PipeEnd, Wake};
@@ -64,6 +67,8 @@ pub(crate) struct ConnConfig {
     pub raw_notify: bool,
     /// STREAM: the routing id (CONNECT_ROUTING_ID) the peer of this connect gets.
     pub connect_id: bytes::Bytes,
+    /// How PLAIN and CURVE servers reach the ZAP handler.
+    pub zap: ZapConfig,
 }
 
 /// Commands to an I/O thread.
@@ -89,6 +94,8 @@ pub(crate) enum IoCmd {
     Close { id: EndpointId },
     /// A pipe of this connection has something to read or room to write.
     Activate(Token),
+    /// The ZAP handler answered request `id` of connection `token`.
+    ZapReply { token: Token, id: u64, reply: crate::session::ZapReply },
     /// Finish lingering connections, then exit.
     Shutdown,
 }
@@ -348,6 +355,9 @@ impl Worker {
                 self.with_raw(token, now, |c, ctx| c.on_activate(ctx))
             }
             IoCmd::Activate(token) => self.with_conn(token, now, |c, ctx| c.on_activate(ctx)),
+            IoCmd::ZapReply { token, id, reply } => {
+                self.with_conn(token, now, |c, ctx| c.on_zap_reply(ctx, id, reply))
+            }
             IoCmd::Shutdown => self.shutting_down = true,
         }
     }

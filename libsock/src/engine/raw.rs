@@ -26,6 +26,7 @@ use crate::message::Message;
 use crate::pipe::{pipe, PipeEnd};
 use crate::socket_type::SocketType;
 use crate::sys;
+use crate::transport::socks::Socks5;
 use crate::transport::{DialTarget, Stream};
 
 /// Bytes asked for per `read` call.
@@ -46,6 +47,10 @@ pub(crate) struct RawConnection {
     event_name: String,
     dial: Option<(DialTarget, Backoff)>,
     retry_at: Option<Instant>,
+    /// CONNECT_TIMEOUT: when the connect (or proxy handshake) in progress is given up.
+    connect_deadline: Option<Instant>,
+    /// SOCKS_PROXY: the proxy handshake still to do.
+    socks: Option<Socks5>,
     stream: Option<Stream>,
     /// The stream is connected and has its pipe.
     up: bool,
@@ -103,6 +108,8 @@ impl RawConnection {
             name,
             dial,
             retry_at: None,
+            connect_deadline: None,
+            socks: None,
             stream: None,
             up: false,
             pipe: None,
@@ -129,20 +136,44 @@ impl RawConnection {
     }
 
     pub(crate) fn on_io(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
-        if let (false, true, Some(stream)) = (self.up, writable, &self.stream) {
-            match stream.connect_result() {
-                Ok(true) => {
-                    let fd = stream.as_fd().as_raw_fd() as u32;
-                    self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
+        if !self.up && self.stream.is_some() && (writable || readable) {
+            match self.progress_connect() {
+                Ok(Some(rest)) => {
                     if self.establish(ctx) == Flow::Remove {
                         return Flow::Remove;
                     }
+                    // Bytes from the target that came with the proxy's reply.
+                    if let (false, Some(p)) = (rest.is_empty(), &mut self.pipe) {
+                        p.tx.send_one(Message::from(rest));
+                    }
+                    return self.pump(ctx, true);
                 }
-                Ok(false) => return Flow::Keep,
+                Ok(None) => return Flow::Keep,
                 Err(e) => return self.link_down(ctx, Some(e)),
             }
         }
         self.pump(ctx, readable)
+    }
+
+    /// The connect, then any SOCKS handshake. `Some(rest)` once the stream carries the peer's
+    /// bytes (`rest`: any that came with a proxy's reply).
+    fn progress_connect(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let Some(stream) = &mut self.stream else { return Ok(None) };
+        if !stream.connect_result()? {
+            return Ok(None);
+        }
+        let rest = match &mut self.socks {
+            Some(socks) => match super::socks_phase::drive(socks, stream)? {
+                Some(rest) => rest,
+                None => return Ok(None),
+            },
+            None => Vec::new(),
+        };
+        self.socks = None;
+        self.connect_deadline = None;
+        let fd = stream.as_fd().as_raw_fd() as u32;
+        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
+        Ok(Some(rest))
     }
 
     /// A pipe has messages for us, or room again.
@@ -158,6 +189,10 @@ impl RawConnection {
             self.retry_at = None;
             return self.dial_now(ctx);
         }
+        if self.connect_deadline.is_some_and(|d| d <= ctx.now) {
+            self.connect_deadline = None;
+            return self.link_down(ctx, Some(io::ErrorKind::TimedOut.into()));
+        }
         Flow::Keep
     }
 
@@ -168,7 +203,7 @@ impl RawConnection {
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        [self.retry_at, self.linger_deadline].into_iter().flatten().min()
+        [self.retry_at, self.linger_deadline, self.connect_deadline].into_iter().flatten().min()
     }
 
     pub(crate) fn shutdown(&mut self, registry: &mio::Registry) {
@@ -192,6 +227,8 @@ impl RawConnection {
                     return self.link_down(ctx, Some(e));
                 }
                 self.stream = Some(stream);
+                self.socks = target.socks();
+                self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
             }
@@ -232,7 +269,7 @@ impl RawConnection {
             }
             if self.close_after_flush && self.out.is_empty() {
                 tracing::debug!(endpoint = %self.name, "closed by the application");
-                return self.end_link(ctx, false);
+                return self.end_link(ctx, false, true);
             }
             if self.pipe.as_ref().is_some_and(|p| p.tx.is_reader_gone()) {
                 return Flow::Remove;
@@ -313,10 +350,14 @@ impl RawConnection {
             (Some(e), true) => tracing::info!(endpoint = %self.name, "connection lost: {e}"),
             (None, _) => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
         }
-        self.end_link(ctx, true)
+        let refused = err.as_ref().is_some_and(|e| e.kind() == io::ErrorKind::ConnectionRefused);
+        self.end_link(ctx, true, refused && self.cfg.reconnect_stop & 1 != 0)
     }
 
-    fn end_link(&mut self, ctx: &Ctx<'_>, notify: bool) -> Flow {
+    /// Ends the stream. `notify`: the peer went (not the application); `stop`: RECONNECT_STOP.
+    fn end_link(&mut self, ctx: &Ctx<'_>, notify: bool, stop: bool) -> Flow {
+        self.connect_deadline = None;
+        self.socks = None;
         if let Some(mut stream) = self.stream.take() {
             let _ = ctx.registry.deregister(&mut stream);
             if self.up {
@@ -335,7 +376,7 @@ impl RawConnection {
         self.rbuf.clear();
         self.close_after_flush = false;
         // The application closing a connection ends it for good, as in libzmq.
-        let reconnect = notify && !self.closing && self.cfg.reconnect_ivl.is_some();
+        let reconnect = notify && !self.closing && self.cfg.reconnect_ivl.is_some() && !stop;
         let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
             return Flow::Remove;
         };

@@ -7,22 +7,29 @@
 //! That makes handshake and heartbeat behaviour testable on virtual time.
 
 mod heartbeat;
+pub mod mechanism;
 mod outbuf;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 
 pub use heartbeat::{Beat, Heartbeat, HeartbeatConfig};
+pub use mechanism::{CookieJar, Security, ZapReply, ZapRequest};
 pub use outbuf::{OutBuf, ZERO_COPY_MIN};
 
+use mechanism::{Local, Mech, Step};
+
 use crate::codec::command::{self, Command};
+use crate::codec::curve::{CurveCipher, FLAG_COMMAND, FLAG_MORE, MESSAGE_PLAINTEXT};
 use crate::codec::frame::{self, decode_header};
 use crate::codec::greeting::{Greeting, Mechanism, GREETING_LEN};
 use crate::codec::null::{self, PeerInfo};
+use crate::codec::properties::parse_properties;
 use crate::codec::CodecError;
-use crate::message::{Message, INLINE_CAPACITY};
+use crate::message::{Message, Metadata, INLINE_CAPACITY};
 use crate::socket_type::SocketType;
 
 /// Without MAXMSGSIZE, frames announcing more than this (1 TiB) are refused: no machine could
@@ -42,6 +49,8 @@ pub struct SessionConfig {
     pub handshake_ivl: Option<Duration>,
     /// Heartbeat settings.
     pub heartbeat: HeartbeatConfig,
+    /// The security mechanism and its credentials.
+    pub security: Security,
 }
 
 /// Things the socket layer must hear about.
@@ -53,6 +62,8 @@ pub enum SessionEvent {
     Subscribe(Bytes),
     /// The peer cancelled a subscription (CANCEL command).
     Cancel(Bytes),
+    /// A server must ask ZAP about the peer, then call [`Session::zap_reply`].
+    Zap(ZapRequest),
 }
 
 /// Why a session ended. Each closes its connection; the `Display` text is what gets logged.
@@ -62,8 +73,19 @@ pub enum SessionError {
     #[error("protocol error: {0}")]
     Protocol(#[from] CodecError),
     /// The peer wants a security mechanism we do not run.
-    #[error("peer uses the {0} mechanism, this socket uses NULL")]
-    MechanismMismatch(&'static str),
+    #[error("peer uses the {peer} mechanism, this socket uses {ours}")]
+    MechanismMismatch {
+        /// The peer's mechanism.
+        peer: &'static str,
+        /// Ours.
+        ours: &'static str,
+    },
+    /// ZAP refused the peer, with this status code; an ERROR was queued for it.
+    #[error("authentication refused by ZAP (status {0})")]
+    AuthFailed(String),
+    /// A plain message frame on a CURVE connection: dropped, never delivered.
+    #[error("unencrypted frame on a CURVE connection")]
+    Unencrypted,
     /// The peer sent ERROR.
     #[error("peer sent ERROR: {0}")]
     PeerError(String),
@@ -95,6 +117,8 @@ impl SessionError {
 enum Phase {
     Greeting,
     Handshake,
+    /// Waiting for [`Session::zap_reply`]; input stays buffered.
+    Zap,
     Active,
 }
 
@@ -109,13 +133,30 @@ pub struct Session {
     peer_minor: u8,
     /// Bytes of input the next frame needs in total (to size reads).
     wanted: usize,
+    /// The handshake in progress (`None` once active).
+    mech: Option<Mech>,
+    /// CURVE: every frame after the handshake goes through this.
+    cipher: Option<CurveCipher>,
+    /// Reused buffer for commands that get encrypted.
+    scratch: Vec<u8>,
+    /// What ZAP said about the peer (user id, metadata).
+    zap: Option<ZapReply>,
+    /// The peer's address, for `Peer-Address` metadata.
+    peer_address: String,
+    /// Attached to every received message on PLAIN/CURVE connections.
+    metadata: Option<Arc<Metadata>>,
 }
 
 impl Session {
     /// Starts a session; our greeting is queued at once, before the peer's arrives.
     pub fn new(cfg: SessionConfig, now: Instant) -> Session {
         let mut out = OutBuf::default();
-        Greeting::ours().encode(out.staging());
+        let greeting = Greeting {
+            mechanism: cfg.security.mechanism(),
+            as_server: cfg.security.as_server(),
+            ..Greeting::ours()
+        };
+        greeting.encode(out.staging());
         Session {
             heartbeat: Heartbeat::new(cfg.heartbeat),
             handshake_deadline: cfg.handshake_ivl.map(|d| now + d),
@@ -125,7 +166,31 @@ impl Session {
             events: VecDeque::new(),
             peer_minor: 0,
             wanted: GREETING_LEN,
+            mech: None,
+            cipher: None,
+            scratch: Vec::new(),
+            zap: None,
+            peer_address: String::new(),
+            metadata: None,
         }
+    }
+
+    /// Records the peer's address (tcp: `ip:port`), offered as `Peer-Address` metadata.
+    pub fn set_peer_address(&mut self, address: &str) {
+        self.peer_address = address.to_owned();
+    }
+
+    /// The ZAP handler's answer to the [`SessionEvent::Zap`] request. A refusal queues an
+    /// ERROR for the peer and returns [`SessionError::AuthFailed`].
+    pub fn zap_reply(&mut self, reply: ZapReply, now: Instant) -> Result<(), SessionError> {
+        let Some(mech) = self.mech.as_mut().filter(|_| self.phase == Phase::Zap) else {
+            return Err(SessionError::UnexpectedCommand("ZAP reply".into()));
+        };
+        let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+        let step = mech.on_zap(&local, &reply, self.out.staging())?;
+        self.zap = Some(reply);
+        self.phase = Phase::Handshake;
+        self.on_step(step, now)
     }
 
     /// Bytes waiting to be written to the peer.
@@ -167,17 +232,24 @@ impl Session {
     /// frames that follow it (a READY must attach the pipe before the first message).
     pub fn decode(&mut self, input: &mut BytesMut, now: Instant) -> Result<Option<Message>, SessionError> {
         loop {
-            if self.phase == Phase::Greeting {
-                match Greeting::decode(input)? {
+            match self.phase {
+                Phase::Greeting => match Greeting::decode(input)? {
                     None => return Ok(None),
                     Some(greeting) => {
                         input.advance(GREETING_LEN);
-                        self.on_greeting(greeting)?;
+                        self.on_greeting(greeting, now)?;
                         continue;
                     }
-                }
+                },
+                Phase::Zap => return Ok(None),
+                Phase::Handshake | Phase::Active => {}
             }
-            let limit = self.cfg.max_msg_size.unwrap_or(FRAME_SIZE_LIMIT);
+            let encrypted = self.cipher.is_some();
+            let limit = match (self.cfg.max_msg_size, encrypted) {
+                (Some(max), true) => max.saturating_add(MESSAGE_PLAINTEXT as u64 + 1),
+                (Some(max), false) => max,
+                (None, _) => FRAME_SIZE_LIMIT,
+            };
             let Some(header) = decode_header(input, Some(limit))? else {
                 self.wanted = 9;
                 return Ok(None);
@@ -185,18 +257,38 @@ impl Session {
             if !header.command && self.phase != Phase::Active {
                 return Err(SessionError::DataBeforeReady);
             }
-            if header.command && header.size > frame::MAX_COMMAND_SIZE {
+            if header.command && !encrypted && header.size > frame::MAX_COMMAND_SIZE {
                 return Err(
                     CodecError::FrameTooLarge { size: header.size, max: frame::MAX_COMMAND_SIZE }.into()
                 );
             }
-            let size = header.size as usize;
+            let mut size = header.size as usize;
             if input.len() < header.header_len + size {
                 self.wanted = header.header_len + size;
                 return Ok(None);
             }
             input.advance(header.header_len);
-            if header.command {
+            let mut more = header.more;
+            if let Some(cipher) = self.cipher.as_mut() {
+                // libzmq sends each MESSAGE as a plain frame (no MORE, no COMMAND bit); the
+                // real flags are inside. Anything that is not a MESSAGE is plaintext: refused.
+                if !input[..size].starts_with(b"\x07MESSAGE") {
+                    return Err(SessionError::Unencrypted);
+                }
+                // Decrypt in the read buffer; the plaintext body follows the flags byte.
+                let flags = cipher.decrypt(&mut input[..size])?;
+                if flags & FLAG_COMMAND != 0 {
+                    let body = input.split_to(size);
+                    self.on_command(&body[MESSAGE_PLAINTEXT + 1..], now)?;
+                    if !self.events.is_empty() {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                input.advance(MESSAGE_PLAINTEXT + 1);
+                size -= MESSAGE_PLAINTEXT + 1;
+                more = flags & FLAG_MORE != 0;
+            } else if header.command {
                 let body = input.split_to(size);
                 self.on_command(&body, now)?;
                 if !self.events.is_empty() {
@@ -211,7 +303,10 @@ impl Session {
             } else {
                 Message::from_bytes(input.split_to(size).freeze())
             };
-            msg.set_more(header.more);
+            msg.set_more(more);
+            if let Some(meta) = &self.metadata {
+                msg.set_metadata(meta.clone());
+            }
             return Ok(Some(msg));
         }
     }
@@ -220,6 +315,11 @@ impl Session {
     #[inline]
     pub fn send(&mut self, msg: &Message) {
         let more = msg.get_more();
+        if let Some(cipher) = &mut self.cipher {
+            // Encrypted in place in the outbound buffer: no other copy, no allocation.
+            cipher.encrypt(self.out.staging(), if more { FLAG_MORE } else { 0 }, msg);
+            return;
+        }
         match msg.shared() {
             Some(body) if body.len() >= ZERO_COPY_MIN => {
                 frame::encode_header(self.out.staging(), more, false, body.len());
@@ -229,20 +329,32 @@ impl Session {
         }
     }
 
+    /// Queues a command frame built by `encode`; on CURVE it goes inside a MESSAGE.
+    fn send_command(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        let Some(cipher) = &mut self.cipher else {
+            encode(self.out.staging());
+            return;
+        };
+        self.scratch.clear();
+        encode(&mut self.scratch);
+        if let Ok(Some(h)) = decode_header(&self.scratch, None) {
+            cipher.encrypt(self.out.staging(), FLAG_COMMAND, &self.scratch[h.header_len..]);
+        }
+    }
+
     /// Queues a subscription change: a command for ZMTP 3.1 peers, a message for 3.0 peers.
     pub fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) {
-        let out = self.out.staging();
         if self.peer_minor >= 1 {
             if subscribe {
-                command::encode_subscribe(out, topic);
+                self.send_command(|out| command::encode_subscribe(out, topic));
             } else {
-                command::encode_cancel(out, topic);
+                self.send_command(|out| command::encode_cancel(out, topic));
             }
         } else {
             let mut body = Vec::with_capacity(topic.len() + 1);
             body.push(u8::from(subscribe));
             body.extend_from_slice(topic);
-            frame::encode_frame(out, false, false, &body);
+            self.send(&Message::from(body));
         }
     }
 
@@ -259,7 +371,7 @@ impl Session {
         match self.heartbeat.poll(now) {
             Beat::Idle => Ok(()),
             Beat::Ping(ttl) => {
-                command::encode_ping(self.out.staging(), ttl, &[]);
+                self.send_command(|out| command::encode_ping(out, ttl, &[]));
                 Ok(())
             }
             Beat::TimedOut => Err(SessionError::HeartbeatTimeout),
@@ -276,49 +388,124 @@ impl Session {
         }
     }
 
-    fn on_greeting(&mut self, greeting: Greeting) -> Result<(), SessionError> {
-        if greeting.mechanism != Mechanism::Null {
-            return Err(SessionError::MechanismMismatch(greeting.mechanism.name()));
+    fn on_greeting(&mut self, greeting: Greeting, now: Instant) -> Result<(), SessionError> {
+        let ours = self.cfg.security.mechanism();
+        if greeting.mechanism != ours {
+            return Err(SessionError::MechanismMismatch {
+                peer: greeting.mechanism.name(),
+                ours: ours.name(),
+            });
         }
+        // The as-server byte is not checked: libzmq always sends 0 there. Two clients or two
+        // servers fail on the first handshake command instead.
         self.peer_minor = if greeting.major > 3 { 1 } else { greeting.minor };
-        null::encode_ready(self.out.staging(), self.cfg.socket_type, &self.cfg.routing_id);
+        let mut mech = Mech::new(&self.cfg.security);
+        let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+        mech.start(&local, self.out.staging());
+        self.mech = Some(mech);
         self.phase = Phase::Handshake;
         Ok(())
     }
 
-    fn on_command(&mut self, body: &[u8], now: Instant) -> Result<(), SessionError> {
-        let cmd = command::parse_command(body)?;
-        match (self.phase, cmd) {
-            (_, Command::Error { reason }) => {
-                Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()))
+    /// A handshake step finished: wait, ask ZAP, or go active.
+    fn on_step(&mut self, step: Step, now: Instant) -> Result<(), SessionError> {
+        match step {
+            Step::Wait => Ok(()),
+            Step::Zap(request) => {
+                self.phase = Phase::Zap;
+                self.events.push_back(SessionEvent::Zap(request));
+                Ok(())
             }
-            (Phase::Handshake, Command::Ready(props)) => {
+            Step::Ready { metadata, cipher } => {
+                let props = parse_properties(&metadata)?;
                 let peer = null::check_ready(self.cfg.socket_type, &props)?;
+                if self.cfg.security.mechanism() != Mechanism::Null {
+                    self.metadata = Some(Arc::new(self.peer_metadata(&props)));
+                }
+                self.mech = None;
+                self.cipher = cipher;
                 self.phase = Phase::Active;
                 self.heartbeat.start(now);
                 self.events.push_back(SessionEvent::Ready(peer));
                 Ok(())
             }
-            (Phase::Active, Command::Ping { ttl_deciseconds, context }) => {
-                command::encode_pong(self.out.staging(), context);
+        }
+    }
+
+    /// What received messages carry: the peer's properties, ZAP's user id and metadata, and
+    /// the peer's address (libzmq's `zmq_msg_gets` names).
+    fn peer_metadata(&self, props: &[crate::codec::Property<'_>]) -> Metadata {
+        let mut meta = Metadata::default();
+        for p in props {
+            meta.insert(&String::from_utf8_lossy(p.name), p.value);
+        }
+        if let Some(zap) = &self.zap {
+            if let Ok(extra) = parse_properties(&zap.metadata) {
+                for p in extra {
+                    meta.insert(&String::from_utf8_lossy(p.name), p.value);
+                }
+            }
+            if !zap.user_id.is_empty() {
+                meta.insert("User-Id", &zap.user_id);
+            }
+        }
+        if !self.peer_address.is_empty() {
+            meta.insert("Peer-Address", peer_ip(&self.peer_address).as_bytes());
+        }
+        meta
+    }
+
+    fn on_command(&mut self, body: &[u8], now: Instant) -> Result<(), SessionError> {
+        if self.phase == Phase::Handshake {
+            if let Ok(Command::Error { reason }) = command::parse_command(body) {
+                return Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()));
+            }
+            // libzmq 4.3.4's PLAIN and CURVE servers spell the name "\x05ERROR" in C, where
+            // "\x05E" is one escape (0x5E): accept that broken ERROR for what it means.
+            if let Some(rest) = body.strip_prefix(b"\x5eRROR") {
+                let reason = rest.get(1..1 + usize::from(rest.first().copied().unwrap_or(0))).unwrap_or(b"");
+                return Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()));
+            }
+            let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+            let mech = self.mech.as_mut().ok_or(SessionError::DataBeforeReady)?;
+            let step = mech.on_command(&local, body, self.out.staging())?;
+            return self.on_step(step, now);
+        }
+        let cmd = command::parse_command(body)?;
+        match cmd {
+            Command::Error { reason } => {
+                Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()))
+            }
+            Command::Ping { ttl_deciseconds, context } => {
+                self.send_command(|out| command::encode_pong(out, context));
                 self.heartbeat.on_ping(ttl_deciseconds, now);
                 Ok(())
             }
-            (Phase::Active, Command::Pong { .. }) => Ok(()),
-            (Phase::Active, Command::Subscribe(topic)) => {
+            Command::Pong { .. } => Ok(()),
+            Command::Subscribe(topic) => {
                 self.events.push_back(SessionEvent::Subscribe(Bytes::copy_from_slice(topic)));
                 Ok(())
             }
-            (Phase::Active, Command::Cancel(topic)) => {
+            Command::Cancel(topic) => {
                 self.events.push_back(SessionEvent::Cancel(Bytes::copy_from_slice(topic)));
                 Ok(())
             }
-            (_, other) => Err(SessionError::UnexpectedCommand(command_name(&other))),
+            other => Err(SessionError::UnexpectedCommand(command_name(&other))),
         }
     }
 }
 
-fn command_name(cmd: &Command<'_>) -> String {
+/// The peer's address without scheme and port (`tcp://1.2.3.4:5` → `1.2.3.4`), as libzmq
+/// reports `Peer-Address` and sends the address to ZAP; other transports keep their name.
+pub(crate) fn peer_ip(peer: &str) -> &str {
+    let Some(rest) = peer.strip_prefix("tcp://") else { return peer };
+    match rest.rsplit_once(':') {
+        Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip.trim_matches(['[', ']']),
+        _ => rest,
+    }
+}
+
+pub(crate) fn command_name(cmd: &Command<'_>) -> String {
     match cmd {
         Command::Ready(_) => "READY".into(),
         Command::Error { .. } => "ERROR".into(),

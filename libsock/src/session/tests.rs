@@ -11,6 +11,7 @@ fn cfg(t: SocketType) -> SessionConfig {
         max_msg_size: None,
         handshake_ivl: Some(Duration::from_secs(30)),
         heartbeat: HeartbeatConfig::default(),
+        security: Default::default(),
     }
 }
 

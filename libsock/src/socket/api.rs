@@ -189,6 +189,17 @@ impl Socket {
         core.routing.subscribe(topic, false, &mut core.pipes)
     }
 
+    /// MECHANISM: the security mechanism new connections use, as libzmq numbers it
+    /// (`0` NULL, `1` PLAIN, `2` CURVE), decided by the PLAIN and CURVE options.
+    pub fn get_mechanism(&self) -> Result<i32> {
+        use crate::codec::greeting::Mechanism;
+        Ok(match self.core().security().mechanism() {
+            Mechanism::Null => 0,
+            Mechanism::Plain => 1,
+            Mechanism::Curve => 2,
+        })
+    }
+
     /// Same as [`Socket::set_routing_id`] (the `zmq` crate's name).
     pub fn set_identity(&self, id: &[u8]) -> Result<()> {
         self.set_routing_id(id)
@@ -215,12 +226,15 @@ macro_rules! define_accessors {
     (@arg i64) => { i64 };
     (@arg bool) => { bool };
     (@arg bytes) => { &[u8] };
+    (@arg key) => { &[u8] };
     (@ret bytes) => { Vec<u8> };
+    (@ret key) => { Vec<u8> };
     (@ret $k:ident) => { define_accessors!(@arg $k) };
     (@wrap i32, $v:expr) => { OptionValue::Int($v) };
     (@wrap i64, $v:expr) => { OptionValue::Long($v) };
     (@wrap bool, $v:expr) => { OptionValue::Int($v as i32) };
     (@wrap bytes, $v:expr) => { OptionValue::Bytes($v.to_vec()) };
+    (@wrap key, $v:expr) => { OptionValue::Bytes($v.to_vec()) };
 }
 
 for_each_option!(define_accessors);

@@ -130,11 +130,6 @@ impl Socket {
         Ok(())
     }
 
-    /// The security mechanism in use (`ZMQ_MECHANISM`): 0 = NULL, the only one libsock has.
-    pub fn get_mechanism(&self) -> Result<i32> {
-        Ok(0)
-    }
-
     /// Whether this socket may be used from several threads at once (`ZMQ_THREAD_SAFE`):
     /// false for every type libsock has (they are `Send`, not `Sync`).
     pub fn get_thread_safe(&self) -> Result<bool> {

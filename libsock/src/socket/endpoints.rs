@@ -9,11 +9,11 @@ use bytes::Bytes;
 
 use super::{PipeOrigin, SocketCore};
 use crate::codec::null::PeerInfo;
-use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared};
+use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared, ZapConfig};
 use crate::error::{Error, Result};
 use crate::options::millis;
 use crate::pipe::pipe;
-use crate::session::{HeartbeatConfig, SessionConfig};
+use crate::session::{CookieJar, HeartbeatConfig, Security, SessionConfig};
 use crate::socket_type::SocketType;
 use crate::transport::endpoint::{resolve, tcp_text};
 use crate::transport::ipc::{self, IpcAddr};
@@ -262,6 +262,7 @@ impl SocketCore {
                     timeout: millis(timeout).filter(|d| !d.is_zero()),
                     ttl: millis(o.heartbeat_ttl).filter(|d| !d.is_zero()),
                 },
+                security: self.security(),
             },
             net: NetConfig { accept_filters: self.accept_filters.clone(), ..NetConfig::from_options(o) },
             sndhwm: hwm(o.sndhwm),
@@ -276,7 +277,40 @@ impl SocketCore {
             raw: self.kind == SocketType::STREAM,
             raw_notify: o.stream_notify,
             connect_id: Bytes::new(),
+            zap: ZapConfig {
+                ctx: Arc::downgrade(&self.ctx),
+                domain: o.zap_domain.clone(),
+                enforce_domain: o.zap_enforce_domain,
+                routing_id: o.routing_id.clone(),
+            },
         }
+    }
+
+    /// The mechanism the options ask for. libzmq lets the last PLAIN/CURVE option set decide;
+    /// here a fixed order decides: CURVE_SERVER, CURVE_SERVERKEY, PLAIN_SERVER,
+    /// PLAIN_USERNAME/PASSWORD, else NULL.
+    pub(crate) fn security(&self) -> Security {
+        let o = &self.options;
+        let key = |k: &[u8]| <[u8; 32]>::try_from(k).ok();
+        if o.curve_server {
+            if let Some(secret) = key(&o.curve_secretkey) {
+                return Security::CurveServer { secret, cookies: Arc::new(CookieJar::new()) };
+            }
+            tracing::warn!("CURVE_SERVER is set without CURVE_SECRETKEY: using NULL");
+        } else if let Some(server) = key(&o.curve_serverkey) {
+            match key(&o.curve_secretkey) {
+                Some(secret) => return Security::CurveClient { secret, server },
+                None => tracing::warn!("CURVE_SERVERKEY is set without CURVE_SECRETKEY: using NULL"),
+            }
+        } else if o.plain_server {
+            return Security::PlainServer;
+        } else if !o.plain_username.is_empty() || !o.plain_password.is_empty() {
+            return Security::PlainClient {
+                username: o.plain_username.clone(),
+                password: o.plain_password.clone(),
+            };
+        }
+        Security::Null
     }
 }
 

@@ -108,6 +108,11 @@ impl InprocRegistry {
         }
     }
 
+    /// Whether a socket is bound to `name` (ZAP asks its handler only when one is).
+    pub(crate) fn is_bound(&self, name: &str) -> bool {
+        matches!(self.names.lock().get(name), Some(Slot::Bound(_)))
+    }
+
     /// Releases `name` if `id` still holds it.
     pub(crate) fn unbind(&self, name: &str, id: EndpointId) {
         let mut names = self.names.lock();

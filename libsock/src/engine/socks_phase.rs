@@ -7,7 +7,7 @@ use crate::transport::Stream;
 
 /// Writes and reads what the handshake needs now. `Ok(Some(rest))` once the proxy connected
 /// us (`rest`: bytes from the target that came with its reply); `Ok(None)` to wait for I/O.
-pub(super) fn drive(socks: &mut Socks5, stream: &mut Stream) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn drive(socks: &mut Socks5, stream: &mut Stream) -> io::Result<Option<Vec<u8>>> {
     let mut buf = [0u8; 512];
     loop {
         while !socks.output().is_empty() {

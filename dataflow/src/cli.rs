@@ -1,0 +1,176 @@
+//! The `sockflow` command line, as a library function so that a binary with its own
+//! registered components gets the same CLI: `dataflow::cli::main_with(registry)`.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Substitution};
+use crate::runtime::MetricsHub;
+use crate::{Plan, Registry};
+
+/// Runs and checks Storm-like topologies (Flux YAML files) on libsock sockets.
+#[derive(Parser, Debug)]
+#[command(name = "sockflow", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs a topology in this process until interrupted (SIGINT/SIGTERM) or for SECS.
+    Run {
+        #[command(flatten)]
+        file: FileArgs,
+        /// Stop after this many seconds.
+        #[arg(long = "for", value_name = "SECS")]
+        for_secs: Option<f64>,
+        /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9102).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
+        /// Print the metrics table every SECS (0: only at exit).
+        #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+        print_every: f64,
+        /// At shutdown, wait at most SECS for in-flight tuple trees to complete.
+        #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+        drain: f64,
+    },
+    /// Validates a topology and prints its physical plan.
+    Check {
+        #[command(flatten)]
+        file: FileArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+struct FileArgs {
+    /// The topology file (Flux YAML shape).
+    topology: PathBuf,
+    /// Substitute ${ENV-NAME} with environment variables.
+    #[arg(short = 'e', long = "env-filter")]
+    env: bool,
+    /// Substitute ${name} with values from this properties file.
+    #[arg(long, value_name = "FILE")]
+    filter: Option<PathBuf>,
+}
+
+/// `sockflow` with the built-in components.
+pub fn main() -> ExitCode {
+    main_with(Registry::new())
+}
+
+/// `sockflow` with the components of `registry`.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli, &registry) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sockflow: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load(file: &FileArgs, registry: &Registry) -> Result<crate::Topology, String> {
+    let mut subst = Substitution { env: file.env, ..Substitution::default() };
+    if let Some(f) = &file.filter {
+        subst.read_properties(f)?;
+    }
+    config::load(&file.topology, &subst, registry).map_err(|e| e.to_string())
+}
+
+fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
+    match cli.command {
+        Command::Check { file } => {
+            let topology = load(&file, registry)?;
+            print!("{}", Plan::new(&topology));
+            Ok(())
+        }
+        Command::Run { file, for_secs, metrics, print_every, drain } => {
+            let topology = load(&file, registry)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
+            }
+            let running = crate::start(&topology).map_err(|e| e.to_string())?;
+            let hub = running.metrics();
+            if let Some(addr) = metrics {
+                serve_metrics(&addr, hub.clone(), topology.name.clone())?;
+            }
+            tracing::info!(
+                "topology {} running: {} executors",
+                topology.name,
+                running.plan().executors.len()
+            );
+            let started = Instant::now();
+            let mut last_print = Instant::now();
+            let mut crashed = false;
+            while !stop.load(Ordering::Relaxed)
+                && for_secs.is_none_or(|s| started.elapsed().as_secs_f64() < s)
+            {
+                std::thread::sleep(Duration::from_millis(50));
+                if print_every > 0.0 && last_print.elapsed().as_secs_f64() >= print_every {
+                    print!("{}", hub.table());
+                    last_print = Instant::now();
+                }
+                if !running.is_running() {
+                    crashed = true;
+                    break;
+                }
+            }
+            tracing::info!("stopping: deactivating spouts, draining in-flight tuples (at most {drain}s)");
+            let drained = running.shutdown(Duration::from_secs_f64(drain.max(0.0)));
+            if !drained {
+                tracing::warn!("some tuple trees were still in flight after {drain}s");
+            }
+            print!("{}", hub.table());
+            let _ = std::io::stdout().flush();
+            if crashed {
+                return Err("an executor stopped unexpectedly (see the log)".into());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Serves the Prometheus text format to any HTTP request on `addr`.
+fn serve_metrics(addr: &str, hub: Arc<MetricsHub>, topology: String) -> Result<(), String> {
+    let listener = TcpListener::bind(addr).map_err(|e| format!("--metrics {addr}: {e}"))?;
+    tracing::info!(
+        "metrics on http://{}/metrics",
+        listener.local_addr().map_or(addr.to_owned(), |a| a.to_string())
+    );
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let mut conn = conn;
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut buf = [0u8; 2048];
+                let _ = conn.read(&mut buf);
+                let body = hub.prometheus(&topology);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes()));
+            }
+        })
+        .map_err(|e| format!("metrics thread: {e}"))?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The traits users implement: [`Spout`], [`Bolt`], [`BasicBolt`], and what they declare.
+
+use std::sync::Arc;
+
+use crate::runtime::{BasicCollector, BoltCollector, SpoutCollector};
+use crate::tuple::{Fields, Tuple};
+
+/// The default stream's id.
+pub const DEFAULT_STREAM: &str = "default";
+/// The stream tick tuples arrive on.
+pub const TICK_STREAM: &str = "__tick";
+/// The component tick tuples come from.
+pub const SYSTEM_COMPONENT: &str = "__system";
+
+/// One declared output stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamDecl {
+    /// Stream id.
+    pub id: String,
+    /// Field names.
+    pub fields: Fields,
+    /// Whether tuples go only through `emit_direct`.
+    pub direct: bool,
+}
+
+/// Collects the output streams a component declares.
+#[derive(Default, Debug)]
+pub struct OutputDeclarer {
+    pub(crate) streams: Vec<StreamDecl>,
+}
+
+impl OutputDeclarer {
+    /// Declares the default stream with these fields.
+    pub fn declare(&mut self, fields: &[&str]) {
+        self.declare_stream(DEFAULT_STREAM, fields);
+    }
+
+    /// Declares a named stream.
+    pub fn declare_stream(&mut self, id: &str, fields: &[&str]) {
+        self.push(id, fields, false);
+    }
+
+    /// Declares a stream whose tuples are sent with `emit_direct` only.
+    pub fn declare_direct_stream(&mut self, id: &str, fields: &[&str]) {
+        self.push(id, fields, true);
+    }
+
+    fn push(&mut self, id: &str, fields: &[&str], direct: bool) {
+        let fields: Fields = fields.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>().into();
+        self.streams.retain(|s| s.id != id);
+        self.streams.push(StreamDecl { id: id.to_owned(), fields, direct });
+    }
+
+    /// The declared streams.
+    pub fn streams(&self) -> &[StreamDecl] {
+        &self.streams
+    }
+}
+
+/// What a task knows about itself and the topology.
+#[derive(Clone, Debug)]
+pub struct TaskContext {
+    /// The topology's name.
+    pub topology: Arc<str>,
+    /// This component's id.
+    pub component: Arc<str>,
+    /// This task's id (unique in the topology, from 1).
+    pub task_id: u32,
+    /// This task's index among its component's tasks (from 0).
+    pub task_index: usize,
+    /// Every task of this component.
+    pub component_tasks: Vec<u32>,
+}
+
+/// Why a spout tuple failed: the extension over Storm that tells the spout what happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FailReason {
+    /// A bolt called `fail` on a tuple of the tree.
+    Failed {
+        /// The failing component.
+        component: String,
+        /// The failing task.
+        task: u32,
+        /// The reason it gave.
+        reason: String,
+    },
+    /// The tree did not complete within `topology.message.timeout.secs`.
+    TimedOut {
+        /// Seconds allowed.
+        after_secs: u64,
+        /// The component that acked a tuple of the tree last (the spout if none did).
+        last_component: String,
+        /// Its task.
+        last_task: u32,
+    },
+}
+
+impl std::fmt::Display for FailReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailReason::Failed { component, task, reason } => {
+                write!(f, "failed by {component} (task {task}): {reason}")
+            }
+            FailReason::TimedOut { after_secs, last_component, last_task } => {
+                write!(f, "timed out after {after_secs}s; last held by {last_component} (task {last_task})")
+            }
+        }
+    }
+}
+
+/// A source of tuples. Called from one executor thread; never concurrently.
+pub trait Spout: Send {
+    /// Declares the output streams.
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer);
+    /// Called once before anything else, on the executor thread.
+    fn open(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        Ok(())
+    }
+    /// Emit zero or more tuples. Should not block for long: return when nothing is ready.
+    fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>);
+    /// The tuple tree rooted at `msg_id` was fully processed.
+    fn ack(&mut self, _msg_id: u64) {}
+    /// The tuple tree rooted at `msg_id` failed; `why` says where and why. Replay by emitting
+    /// it again from the next `next_tuple`.
+    fn fail(&mut self, _msg_id: u64, _why: &FailReason) {}
+    /// The spout is (re)activated; `next_tuple` will be called.
+    fn activate(&mut self) {}
+    /// The spout is deactivated (e.g. shutdown began); `next_tuple` will not be called.
+    fn deactivate(&mut self) {}
+    /// Called once at the end.
+    fn close(&mut self) {}
+}
+
+/// A processing step. Called from one executor thread; never concurrently.
+pub trait Bolt: Send {
+    /// Declares the output streams.
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer);
+    /// Called once before any tuple, on the executor thread.
+    fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        Ok(())
+    }
+    /// Processes one input tuple. Each input must eventually be acked or failed through the
+    /// collector (a [`BasicBolt`] does that by itself).
+    fn execute(&mut self, input: Tuple, collector: &mut BoltCollector<'_>);
+    /// Called once at the end.
+    fn cleanup(&mut self) {}
+    /// This component's tick frequency, overriding `topology.tick.tuple.freq.secs`.
+    fn tick_freq_secs(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// A bolt whose emits are anchored to the input and whose input is acked when `execute`
+/// returns `Ok` (and failed with the message when it returns `Err`).
+pub trait BasicBolt: Send {
+    /// Declares the output streams.
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer);
+    /// Called once before any tuple.
+    fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        Ok(())
+    }
+    /// Processes one input tuple.
+    fn execute(&mut self, input: &Tuple, collector: &mut BasicCollector<'_, '_>) -> Result<(), String>;
+    /// Called once at the end.
+    fn cleanup(&mut self) {}
+    /// This component's tick frequency, overriding the topology's.
+    fn tick_freq_secs(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// Adapts a [`BasicBolt`] into a [`Bolt`].
+pub struct Basic<B>(pub B);
+
+impl<B: BasicBolt> Bolt for Basic<B> {
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        self.0.declare_outputs(declarer);
+    }
+    fn prepare(&mut self, ctx: &TaskContext) -> Result<(), String> {
+        self.0.prepare(ctx)
+    }
+    fn execute(&mut self, input: Tuple, collector: &mut BoltCollector<'_>) {
+        let result = self.0.execute(&input, &mut BasicCollector { inner: collector, input: &input });
+        match result {
+            Ok(()) => collector.ack(&input),
+            Err(reason) => collector.fail(&input, &reason),
+        }
+    }
+    fn cleanup(&mut self) {
+        self.0.cleanup();
+    }
+    fn tick_freq_secs(&self) -> Option<f64> {
+        self.0.tick_freq_secs()
+    }
+}

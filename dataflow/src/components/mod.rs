@@ -1,0 +1,9 @@
+//! Built-in components: socket source and sink, and small ones for tests and benchmarks.
+
+mod generator;
+mod simple;
+mod socket;
+
+pub use generator::Generator;
+pub use simple::{Counter, Logger, Splitter};
+pub use socket::{SocketBolt, SocketSpec, SocketSpout};

@@ -1,0 +1,190 @@
+//! `SocketSpout` and `SocketBolt`: a topology's sources and sinks are libsock sockets, so any
+//! ZeroMQ program (libzmq, pyzmq, sockcat…) feeds a topology or consumes its results.
+
+use std::collections::{HashMap, VecDeque};
+
+use libsock::{Context, Socket, SocketType, DONTWAIT};
+
+use crate::component::{BasicBolt, FailReason, OutputDeclarer, Spout, TaskContext};
+use crate::runtime::{BasicCollector, SpoutCollector};
+use crate::tuple::{Tuple, Value};
+
+/// How to set up a socket: type, endpoints, options.
+#[derive(Clone, Debug)]
+pub struct SocketSpec {
+    /// Socket type (PULL, SUB, ROUTER, PUSH, PUB, …).
+    pub kind: SocketType,
+    /// Endpoints to bind.
+    pub bind: Vec<String>,
+    /// Endpoints to connect to.
+    pub connect: Vec<String>,
+    /// SUB prefixes (none: everything).
+    pub subscribe: Vec<String>,
+    /// High-water mark, both directions.
+    pub hwm: i32,
+}
+
+impl SocketSpec {
+    /// A spec with no endpoints yet.
+    pub fn new(kind: SocketType) -> SocketSpec {
+        SocketSpec { kind, bind: Vec::new(), connect: Vec::new(), subscribe: Vec::new(), hwm: 1000 }
+    }
+
+    /// Checks what can be checked without opening anything.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.bind.is_empty() && self.connect.is_empty() {
+            return Err("a socket needs at least one `bind` or `connect` endpoint".into());
+        }
+        for ep in self.bind.iter().chain(&self.connect) {
+            libsock::Endpoint::parse(ep).map_err(|e| format!("invalid endpoint {ep:?}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Opens the socket on `ctx`.
+    pub fn open(&self, ctx: &Context) -> Result<Socket, String> {
+        let s = ctx.socket(self.kind).map_err(|e| e.to_string())?;
+        s.set_sndhwm(self.hwm).and_then(|_| s.set_rcvhwm(self.hwm)).map_err(|e| e.to_string())?;
+        s.set_linger(1000).map_err(|e| e.to_string())?;
+        if self.kind == SocketType::SUB {
+            let all = [String::new()];
+            let prefixes = if self.subscribe.is_empty() { &all[..] } else { &self.subscribe[..] };
+            for p in prefixes {
+                s.set_subscribe(p.as_bytes()).map_err(|e| e.to_string())?;
+            }
+        }
+        for ep in &self.bind {
+            s.bind(ep).map_err(|e| format!("bind {ep}: {e}"))?;
+        }
+        for ep in &self.connect {
+            s.connect(ep).map_err(|e| format!("connect {ep}: {e}"))?;
+        }
+        Ok(s)
+    }
+}
+
+/// Each received message is one tuple, one value per frame (text when UTF-8, bytes
+/// otherwise). Declared fields name the first frames. When `reliable`, each tuple carries a
+/// message id and failed ones are replayed from memory (until acked).
+pub struct SocketSpout {
+    spec: SocketSpec,
+    fields: Vec<String>,
+    reliable: bool,
+    ctx: Option<Context>,
+    socket: Option<Socket>,
+    unacked: HashMap<u64, Vec<Value>>,
+    replay: VecDeque<u64>,
+    next_id: u64,
+}
+
+impl SocketSpout {
+    /// A spout over `spec`, declaring `fields`.
+    pub fn new(spec: SocketSpec, fields: Vec<String>, reliable: bool) -> SocketSpout {
+        SocketSpout {
+            spec,
+            fields,
+            reliable,
+            ctx: None,
+            socket: None,
+            unacked: HashMap::new(),
+            replay: VecDeque::new(),
+            next_id: 0,
+        }
+    }
+}
+
+fn frame_value(frame: Vec<u8>) -> Value {
+    match String::from_utf8(frame) {
+        Ok(s) => Value::Str(s),
+        Err(e) => Value::Bytes(e.into_bytes()),
+    }
+}
+
+impl Spout for SocketSpout {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&self.fields.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+
+    fn open(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        let ctx = self.ctx.get_or_insert_with(Context::new);
+        self.socket = Some(self.spec.open(ctx)?);
+        Ok(())
+    }
+
+    fn next_tuple(&mut self, c: &mut SpoutCollector<'_>) {
+        for _ in 0..64 {
+            if let Some(id) = self.replay.pop_front() {
+                if let Some(values) = self.unacked.get(&id) {
+                    c.emit(values.clone(), Some(id));
+                }
+                continue;
+            }
+            let Some(socket) = &self.socket else { return };
+            let Ok(frames) = socket.recv_multipart(DONTWAIT) else { return };
+            let values: Vec<Value> = frames.into_iter().map(frame_value).collect();
+            if self.reliable {
+                self.next_id += 1;
+                self.unacked.insert(self.next_id, values.clone());
+                c.emit(values, Some(self.next_id));
+            } else {
+                c.emit(values, None);
+            }
+        }
+    }
+
+    fn ack(&mut self, msg_id: u64) {
+        self.unacked.remove(&msg_id);
+    }
+
+    fn fail(&mut self, msg_id: u64, _why: &FailReason) {
+        if self.unacked.contains_key(&msg_id) {
+            self.replay.push_back(msg_id);
+        }
+    }
+
+    fn close(&mut self) {
+        self.socket = None;
+    }
+}
+
+/// Sends each input tuple as one multipart message: one frame per field, strings as text,
+/// numbers as decimal text, bytes as is. A full socket blocks the bolt: back-pressure.
+pub struct SocketBolt {
+    spec: SocketSpec,
+    ctx: Option<Context>,
+    socket: Option<Socket>,
+}
+
+impl SocketBolt {
+    /// A bolt over `spec`.
+    pub fn new(spec: SocketSpec) -> SocketBolt {
+        SocketBolt { spec, ctx: None, socket: None }
+    }
+}
+
+impl BasicBolt for SocketBolt {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+
+    fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        let ctx = self.ctx.get_or_insert_with(Context::new);
+        self.socket = Some(self.spec.open(ctx)?);
+        Ok(())
+    }
+
+    fn execute(&mut self, input: &Tuple, _c: &mut BasicCollector<'_, '_>) -> Result<(), String> {
+        if input.is_tick() {
+            return Ok(());
+        }
+        let socket = self.socket.as_ref().ok_or("socket not open")?;
+        let frames: Vec<Vec<u8>> = if input.values.is_empty() {
+            vec![Vec::new()]
+        } else {
+            input.values.iter().map(Value::to_frame).collect()
+        };
+        socket.send_multipart(frames, 0).map_err(|e| format!("send: {e}"))
+    }
+
+    fn cleanup(&mut self) {
+        self.socket = None;
+    }
+}

@@ -1,0 +1,48 @@
+//! # dataflow
+//!
+//! Storm's stream-processing model on libsock: spouts emit tuples, bolts process them, stream
+//! groupings pick the task for each tuple, and ackers guarantee that every spout tuple is fully
+//! processed or replayed. Topologies are built in code ([`TopologyBuilder`]) or read from a
+//! Flux-shaped YAML file ([`config`]); `sockflow` runs them.
+//!
+//! ## Layers, and who may call whom
+//!
+//! ```text
+//! config/      file → typed model, every check, errors with file lines (uses registry)
+//! topology     the logical topology + validation (shared by the builder and config files)
+//! plan/        logical → physical: tasks, executors, workers, routes (a pure function)
+//! runtime/     executors (threads), transfer over libsock sockets, acker, metrics
+//! components/  built-in spouts and bolts, using only the traits below and libsock's API
+//! wire         the prost messages every tuple and ack travels as
+//! ```
+//!
+//! - `plan` never runs anything; `runtime` never reads files; the acker is a pure state
+//!   machine over (root, xor) events and virtual time.
+//! - Executors reach each other only through `runtime::transfer`, whose endpoints are
+//!   `inproc://` today and can be `tcp://` between workers without touching the executors.
+//! - Only libsock's public API is used.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod component;
+pub mod components;
+pub mod config;
+pub mod grouping;
+pub mod plan;
+pub mod registry;
+pub mod runtime;
+pub mod topology;
+pub mod tuple;
+pub mod wire;
+
+pub use component::{
+    Basic, BasicBolt, Bolt, FailReason, OutputDeclarer, Spout, TaskContext, DEFAULT_STREAM, SYSTEM_COMPONENT,
+    TICK_STREAM,
+};
+pub use grouping::{CustomGrouping, Grouping};
+pub use plan::Plan;
+pub use registry::Registry;
+pub use runtime::{start, BasicCollector, BoltCollector, Running, SpoutCollector};
+pub use topology::{Topology, TopologyBuilder, TopologyConfig, TopologyError};
+pub use tuple::{Tuple, Value};

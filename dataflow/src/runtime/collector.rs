@@ -1,0 +1,342 @@
+//! Emitting: grouping each tuple onto tasks, tuple-tree ids, and the collectors components see.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::acker::IdMap;
+use super::metrics::TaskMetrics;
+use super::transfer::Transfer;
+use crate::component::DEFAULT_STREAM;
+use crate::grouping::{Chooser, Grouping};
+use crate::plan::Plan;
+use crate::tuple::{Tuple, Value};
+use crate::wire::{Item, Kind, WireValue};
+
+/// One stream a task emits on: where each route's tuples go.
+struct StreamRoutes {
+    name: Arc<str>,
+    index: u32,
+    direct: bool,
+    choosers: Vec<Chooser>,
+    /// Tasks of each direct route's subscriber (for checking `emit_direct`).
+    direct_tasks: Vec<u32>,
+}
+
+/// How the tuples of an emit join tuple trees.
+pub(crate) enum Anchoring<'a> {
+    /// Unanchored: not tracked.
+    None,
+    /// Anchored to these input tuples (bolts).
+    Tuples(&'a [&'a Tuple]),
+    /// The root of a new tree (spouts); the XOR of the edge ids is written back.
+    Root(u64, &'a mut u64),
+}
+
+/// Everything an executor's tasks emit goes through here.
+pub(crate) struct Emitter {
+    pub(crate) plan: Arc<Plan>,
+    pub(crate) transfer: Transfer,
+    pub(crate) metrics: Vec<TaskMetrics>,
+    pub(crate) acking: bool,
+    pub(crate) halted: bool,
+    tasks: Vec<u32>,
+    routes: Vec<Vec<StreamRoutes>>,
+    chosen: Vec<u32>,
+    rng: fastrand::Rng,
+}
+
+impl Emitter {
+    pub(crate) fn new(plan: Arc<Plan>, transfer: Transfer, component: usize, tasks: &[u32]) -> Emitter {
+        let routes = tasks
+            .iter()
+            .map(|&task| {
+                plan.streams
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.component == component)
+                    .map(|(i, s)| StreamRoutes {
+                        name: s.id.clone(),
+                        index: i as u32,
+                        direct: s.direct,
+                        choosers: s
+                            .routes
+                            .iter()
+                            .map(|r| {
+                                Chooser::new(
+                                    &r.grouping,
+                                    &r.tasks,
+                                    r.keys.clone(),
+                                    u64::from(task) * 7919 + i as u64,
+                                )
+                            })
+                            .collect(),
+                        direct_tasks: s
+                            .routes
+                            .iter()
+                            .filter(|r| matches!(r.grouping, Grouping::Direct))
+                            .flat_map(|r| r.tasks.iter().copied())
+                            .collect(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let metrics =
+            tasks.iter().map(|&t| TaskMetrics::new(plan.components[component].id.clone(), t)).collect();
+        let acking = !plan.acker_tasks.is_empty();
+        let rng = fastrand::Rng::new();
+        Emitter {
+            plan,
+            transfer,
+            metrics,
+            acking,
+            halted: false,
+            tasks: tasks.to_vec(),
+            routes,
+            chosen: Vec::new(),
+            rng,
+        }
+    }
+
+    /// Sends an item to the executor running `task`.
+    pub(crate) fn send_to_task(&mut self, item: &Item) {
+        let exec = self.plan.task_executor[item.dest_task as usize];
+        if self.transfer.push(exec, item).is_err() {
+            self.halted = true;
+        }
+    }
+
+    /// The acker task of a tree.
+    pub(crate) fn acker_for(&self, root: u64) -> u32 {
+        let a = &self.plan.acker_tasks;
+        a[(root % a.len() as u64) as usize]
+    }
+
+    /// Emits from local task `local`; returns the tasks the tuple went to.
+    pub(crate) fn emit(
+        &mut self,
+        local: usize,
+        stream: &str,
+        values: Vec<Value>,
+        direct: Option<u32>,
+        mut anchoring: Anchoring<'_>,
+    ) -> &[u32] {
+        self.chosen.clear();
+        let Some(routes) = self.routes[local].iter_mut().find(|r| &*r.name == stream) else {
+            tracing::error!(
+                "{}: emit on undeclared stream {stream:?} dropped",
+                self.plan.components[self.plan.task_component[self.tasks[local] as usize]].id
+            );
+            return &[];
+        };
+        match direct {
+            Some(task) if routes.direct && routes.direct_tasks.contains(&task) => self.chosen.push(task),
+            Some(task) => {
+                tracing::error!("emit_direct to task {task} on stream {stream:?}: not a direct stream or not a subscriber");
+                return &[];
+            }
+            None if routes.direct => {
+                tracing::error!("stream {stream:?} is direct: use emit_direct");
+                return &[];
+            }
+            None => routes.choosers.iter_mut().for_each(|c| c.choose(&values, &mut self.chosen)),
+        }
+        let index = routes.index;
+        let m = &mut self.metrics[local];
+        m.emitted += 1;
+        m.transferred += self.chosen.len() as u64;
+        let src_task = self.tasks[local];
+        let mut wire: Vec<WireValue> = values.into_iter().map(Into::into).collect();
+        let chosen = std::mem::take(&mut self.chosen);
+        for (i, &dest_task) in chosen.iter().enumerate() {
+            let values = if i + 1 == chosen.len() { std::mem::take(&mut wire) } else { wire.clone() };
+            let mut item = Item {
+                kind: Kind::Tuple as u32,
+                dest_task,
+                src_task,
+                stream: index,
+                values,
+                ..Item::default()
+            };
+            self.tree_ids(&mut anchoring, &mut item);
+            self.send_to_task(&item);
+        }
+        self.chosen = chosen;
+        &self.chosen
+    }
+
+    /// Gives a new tuple its (root, edge) ids and records the edge in its anchors.
+    fn tree_ids(&mut self, anchoring: &mut Anchoring<'_>, item: &mut Item) {
+        if !self.acking {
+            return;
+        }
+        match anchoring {
+            Anchoring::None => {}
+            Anchoring::Root(root, xor) => {
+                let edge = self.rng.u64(..);
+                **xor ^= edge;
+                item.roots.push(*root);
+                item.edges.push(edge);
+            }
+            Anchoring::Tuples(anchors) => {
+                for a in anchors.iter() {
+                    for &(root, _) in &a.ids {
+                        let edge = self.rng.u64(..);
+                        a.ack_val.set(a.ack_val.get() ^ edge);
+                        match item.roots.iter().position(|&r| r == root) {
+                            Some(i) => item.edges[i] ^= edge,
+                            None => {
+                                item.roots.push(root);
+                                item.edges.push(edge);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a spout uses to emit. Emits with a message id are tracked; the spout hears `ack` or
+/// `fail` for each.
+pub struct SpoutCollector<'a> {
+    pub(crate) emitter: &'a mut Emitter,
+    pub(crate) local: usize,
+    pub(crate) pending: &'a mut IdMap<(u64, Instant)>,
+    /// Message ids acked at emit (no acker, or no subscriber).
+    pub(crate) immediate: &'a mut Vec<u64>,
+    pub(crate) emitted: usize,
+}
+
+impl SpoutCollector<'_> {
+    /// Emits on the default stream; `msg_id` makes the tuple tracked.
+    pub fn emit(&mut self, values: Vec<Value>, msg_id: Option<u64>) -> &[u32] {
+        self.emit_to(DEFAULT_STREAM, values, msg_id, None)
+    }
+
+    /// Emits on a named stream.
+    pub fn emit_stream(&mut self, stream: &str, values: Vec<Value>, msg_id: Option<u64>) -> &[u32] {
+        self.emit_to(stream, values, msg_id, None)
+    }
+
+    /// Emits to one task on a direct stream.
+    pub fn emit_direct(&mut self, task: u32, stream: &str, values: Vec<Value>, msg_id: Option<u64>) {
+        self.emit_to(stream, values, msg_id, Some(task));
+    }
+
+    /// Tuples this task has in flight.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn emit_to(
+        &mut self,
+        stream: &str,
+        values: Vec<Value>,
+        msg_id: Option<u64>,
+        direct: Option<u32>,
+    ) -> &[u32] {
+        self.emitted += 1;
+        let Some(msg_id) = msg_id else {
+            return self.emitter.emit(self.local, stream, values, direct, Anchoring::None);
+        };
+        if !self.emitter.acking {
+            self.immediate.push(msg_id);
+            return self.emitter.emit(self.local, stream, values, direct, Anchoring::None);
+        }
+        let root = self.emitter.rng.u64(1..);
+        let mut xor = 0;
+        let sent =
+            self.emitter.emit(self.local, stream, values, direct, Anchoring::Root(root, &mut xor)).len();
+        if sent == 0 {
+            self.immediate.push(msg_id);
+        } else {
+            self.pending.insert(root, (msg_id, Instant::now()));
+            let src = self.emitter.tasks[self.local];
+            let acker = self.emitter.acker_for(root);
+            self.emitter.send_to_task(&Item::acking(Kind::AckInit, acker, src, root, xor));
+        }
+        &self.emitter.chosen
+    }
+}
+
+/// What a bolt uses to emit, ack and fail.
+pub struct BoltCollector<'a> {
+    pub(crate) emitter: &'a mut Emitter,
+    pub(crate) local: usize,
+}
+
+impl BoltCollector<'_> {
+    /// Emits on the default stream, anchored to `anchors` (empty: unanchored).
+    pub fn emit(&mut self, anchors: &[&Tuple], values: Vec<Value>) -> &[u32] {
+        self.emitter.emit(self.local, DEFAULT_STREAM, values, None, Anchoring::Tuples(anchors))
+    }
+
+    /// Emits on a named stream.
+    pub fn emit_stream(&mut self, stream: &str, anchors: &[&Tuple], values: Vec<Value>) -> &[u32] {
+        self.emitter.emit(self.local, stream, values, None, Anchoring::Tuples(anchors))
+    }
+
+    /// Emits to one task on a direct stream.
+    pub fn emit_direct(&mut self, task: u32, stream: &str, anchors: &[&Tuple], values: Vec<Value>) {
+        self.emitter.emit(self.local, stream, values, Some(task), Anchoring::Tuples(anchors));
+    }
+
+    /// This input is fully processed (after emitting anything anchored to it).
+    pub fn ack(&mut self, input: &Tuple) {
+        self.emitter.metrics[self.local].acked += 1;
+        if !self.emitter.acking {
+            return;
+        }
+        let src = self.emitter.tasks[self.local];
+        for &(root, edge) in &input.ids {
+            let acker = self.emitter.acker_for(root);
+            self.emitter.send_to_task(&Item::acking(Kind::Ack, acker, src, root, edge ^ input.ack_val.get()));
+        }
+    }
+
+    /// This input failed: its spout tuples fail at once, and their spouts learn `reason`.
+    pub fn fail(&mut self, input: &Tuple, reason: &str) {
+        self.emitter.metrics[self.local].failed += 1;
+        if !self.emitter.acking {
+            return;
+        }
+        let src = self.emitter.tasks[self.local];
+        for &(root, _) in &input.ids {
+            let acker = self.emitter.acker_for(root);
+            let mut item = Item::acking(Kind::Fail, acker, src, root, 0);
+            item.reason = reason.to_owned();
+            self.emitter.send_to_task(&item);
+        }
+    }
+
+    /// This task's id.
+    pub fn task_id(&self) -> u32 {
+        self.emitter.tasks[self.local]
+    }
+}
+
+/// A [`crate::BasicBolt`]'s collector: every emit is anchored to the current input.
+pub struct BasicCollector<'a, 'b> {
+    pub(crate) inner: &'a mut BoltCollector<'b>,
+    pub(crate) input: &'a Tuple,
+}
+
+impl BasicCollector<'_, '_> {
+    /// Emits on the default stream, anchored to the input.
+    pub fn emit(&mut self, values: Vec<Value>) -> &[u32] {
+        let input = self.input;
+        self.inner.emit(&[input], values)
+    }
+
+    /// Emits on a named stream, anchored to the input.
+    pub fn emit_stream(&mut self, stream: &str, values: Vec<Value>) -> &[u32] {
+        let input = self.input;
+        self.inner.emit_stream(stream, &[input], values)
+    }
+
+    /// Emits to one task on a direct stream, anchored to the input.
+    pub fn emit_direct(&mut self, task: u32, stream: &str, values: Vec<Value>) {
+        let input = self.input;
+        self.inner.emit_direct(task, stream, &[input], values);
+    }
+}

@@ -1,0 +1,316 @@
+//! The executor loops: one thread per executor, running its tasks' spouts, bolts or ackers.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::acker::{Acker, AckerEvent, IdMap};
+use super::collector::{BoltCollector, Emitter, SpoutCollector};
+use super::metrics::TaskMetrics;
+use super::Control;
+use crate::component::{Bolt, FailReason, Spout, TaskContext, SYSTEM_COMPONENT, TICK_STREAM};
+use crate::tuple::{StreamMeta, Tuple};
+use crate::wire::{self, Item, Kind};
+
+/// Partial batches wait at most this long while an executor is busy.
+const MAX_BATCH_DELAY: Duration = Duration::from_millis(1);
+/// How often executors publish their metrics.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
+
+fn local_of(em: &Emitter, task: u32) -> Option<usize> {
+    let first = em.metrics.first()?.task;
+    let i = task.checked_sub(first)? as usize;
+    (i < em.metrics.len()).then_some(i)
+}
+
+fn decode(msg: &[u8], items: &mut Vec<Item>) {
+    if let Err(e) = wire::decode_batch(msg, items) {
+        tracing::error!("dropping a malformed batch of {} bytes: {e}", msg.len());
+    }
+}
+
+fn publish(em: &Emitter, ctl: &Control, last: &mut Instant, now: Instant) {
+    if now.duration_since(*last) >= PUBLISH_EVERY {
+        ctl.hub.publish(&em.metrics);
+        *last = now;
+    }
+}
+
+/// Runs spout tasks: acks and fails first, then `next_tuple` while under max spout pending.
+pub(crate) fn run_spout(
+    mut em: Emitter,
+    mut spouts: Vec<Box<dyn Spout>>,
+    ctxs: Vec<TaskContext>,
+    ctl: Arc<Control>,
+) {
+    for (s, ctx) in spouts.iter_mut().zip(&ctxs) {
+        if let Err(e) = s.open(ctx) {
+            tracing::error!("spout {} task {}: open failed: {e}", ctx.component, ctx.task_id);
+        }
+        s.activate();
+    }
+    let n = spouts.len();
+    let mut pending: Vec<IdMap<(u64, Instant)>> = (0..n).map(|_| IdMap::default()).collect();
+    let mut immediate: Vec<Vec<u64>> = vec![Vec::new(); n];
+    let (mut items, mut active, mut drained) = (Vec::new(), true, false);
+    let mut last_publish = Instant::now();
+    let max_pending = ctl.max_spout_pending;
+    loop {
+        let mut got = false;
+        while let Some(msg) = em.transfer.try_recv() {
+            got = true;
+            decode(&msg, &mut items);
+            for item in items.drain(..) {
+                spout_event(&mut em, &mut spouts, &mut pending, &item, &ctl);
+            }
+        }
+        for (local, ids) in immediate.iter_mut().enumerate() {
+            for id in ids.drain(..) {
+                em.metrics[local].acked += 1;
+                spouts[local].ack(id);
+            }
+        }
+        if active && ctl.deactivate.load(Ordering::Relaxed) {
+            spouts.iter_mut().for_each(|s| s.deactivate());
+            active = false;
+        }
+        if !active && !drained && pending.iter().all(|p| p.is_empty()) {
+            let _ = em.transfer.flush();
+            ctl.draining.fetch_sub(1, Ordering::AcqRel);
+            drained = true;
+        }
+        if ctl.stop.load(Ordering::Relaxed) || em.halted {
+            break;
+        }
+        let mut emitted = 0;
+        for (local, spout) in spouts.iter_mut().enumerate().filter(|_| active) {
+            if max_pending.is_some_and(|m| pending[local].len() >= m) {
+                continue;
+            }
+            let mut c = SpoutCollector {
+                emitter: &mut em,
+                local,
+                pending: &mut pending[local],
+                immediate: &mut immediate[local],
+                emitted: 0,
+            };
+            spout.next_tuple(&mut c);
+            emitted += c.emitted;
+        }
+        let now = Instant::now();
+        if emitted == 0 && !got {
+            let _ = em.transfer.flush();
+            em.transfer.wait(Duration::from_millis(1));
+        } else {
+            let _ = em.transfer.flush_if_older(now, MAX_BATCH_DELAY);
+        }
+        publish(&em, &ctl, &mut last_publish, now);
+    }
+    spouts.iter_mut().for_each(|s| s.close());
+    if !drained {
+        ctl.draining.fetch_sub(1, Ordering::AcqRel);
+    }
+    ctl.hub.publish(&em.metrics);
+}
+
+fn spout_event(
+    em: &mut Emitter,
+    spouts: &mut [Box<dyn Spout>],
+    pending: &mut [IdMap<(u64, Instant)>],
+    item: &Item,
+    ctl: &Control,
+) {
+    let Some(local) = local_of(em, item.dest_task) else { return };
+    let Some((msg_id, started)) = pending[local].remove(&item.root) else { return };
+    let m = &mut em.metrics[local];
+    match item.kind() {
+        Some(Kind::Completed) => {
+            m.acked += 1;
+            TaskMetrics::record(&mut m.complete_us, started.elapsed().as_micros() as u64);
+            spouts[local].ack(msg_id);
+        }
+        Some(Kind::Failed) => {
+            let component = em.plan.task_component_id(item.blame_task).to_owned();
+            let why = FailReason::Failed { component, task: item.blame_task, reason: item.reason.clone() };
+            fail(em, spouts, local, msg_id, why);
+        }
+        Some(Kind::TimedOut) => {
+            let last_component = em.plan.task_component_id(item.blame_task).to_owned();
+            let after_secs = ctl.message_timeout_secs;
+            let why = FailReason::TimedOut { after_secs, last_component, last_task: item.blame_task };
+            fail(em, spouts, local, msg_id, why);
+        }
+        _ => {
+            pending[local].insert(item.root, (msg_id, started));
+        }
+    }
+}
+
+fn fail(em: &mut Emitter, spouts: &mut [Box<dyn Spout>], local: usize, msg_id: u64, why: FailReason) {
+    em.metrics[local].failed += 1;
+    tracing::info!("{} task {}: message {msg_id} {why}", em.metrics[local].component, em.metrics[local].task);
+    spouts[local].fail(msg_id, &why);
+}
+
+/// Runs bolt tasks: executes every input, and tick tuples on their timer.
+pub(crate) fn run_bolt(
+    mut em: Emitter,
+    mut bolts: Vec<Box<dyn Bolt>>,
+    ctxs: Vec<TaskContext>,
+    ctl: Arc<Control>,
+    tick: Option<f64>,
+) {
+    for (b, ctx) in bolts.iter_mut().zip(&ctxs) {
+        if let Err(e) = b.prepare(ctx) {
+            tracing::error!("bolt {} task {}: prepare failed: {e}", ctx.component, ctx.task_id);
+        }
+    }
+    // This executor's own copies of the stream metadata (see `StreamMeta`).
+    let metas: Vec<Arc<StreamMeta>> = em
+        .plan
+        .streams
+        .iter()
+        .map(|s| {
+            let component = em.plan.components[s.component].id.to_string().into();
+            Arc::new(StreamMeta {
+                fields: s.fields.to_vec().into(),
+                component,
+                stream: s.id.to_string().into(),
+            })
+        })
+        .collect();
+    let tick_meta = Arc::new(StreamMeta {
+        fields: Vec::new().into(),
+        component: SYSTEM_COMPONENT.into(),
+        stream: TICK_STREAM.into(),
+    });
+    let tick = tick.filter(|t| *t > 0.0).map(Duration::from_secs_f64);
+    let mut next_tick = tick.map(|t| Instant::now() + t);
+    let sample_every = (1.0 / ctl.stats_sample_rate.clamp(1e-6, 1.0)).round() as u64;
+    let (mut items, mut seen, mut last_publish) = (Vec::new(), 0u64, Instant::now());
+    while !em.halted {
+        let now = match em.transfer.try_recv() {
+            Some(msg) => {
+                decode(&msg, &mut items);
+                for item in items.drain(..) {
+                    let Some(local) = local_of(&em, item.dest_task) else { continue };
+                    let Some(meta) = metas.get(item.stream as usize) else { continue };
+                    let tuple = Tuple {
+                        values: item.values.into_iter().map(Into::into).collect(),
+                        meta: meta.clone(),
+                        source_task: item.src_task,
+                        ids: item.roots.into_iter().zip(item.edges).collect(),
+                        ack_val: Default::default(),
+                    };
+                    seen += 1;
+                    let timed = (seen % sample_every == 0).then(Instant::now);
+                    bolts[local].execute(tuple, &mut BoltCollector { emitter: &mut em, local });
+                    if let Some(t0) = timed {
+                        TaskMetrics::record(
+                            &mut em.metrics[local].execute_us,
+                            t0.elapsed().as_micros() as u64,
+                        );
+                    }
+                }
+                let now = Instant::now();
+                let _ = em.transfer.flush_if_older(now, MAX_BATCH_DELAY);
+                now
+            }
+            None => {
+                let _ = em.transfer.flush();
+                if ctl.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let now = Instant::now();
+                let until_tick =
+                    next_tick.map_or(Duration::from_millis(100), |t| t.saturating_duration_since(now));
+                em.transfer.wait(until_tick.min(Duration::from_millis(100)));
+                Instant::now()
+            }
+        };
+        if let (Some(t), Some(period)) = (next_tick, tick) {
+            if now >= t {
+                next_tick = Some(now + period);
+                for (local, b) in bolts.iter_mut().enumerate() {
+                    let tuple = Tuple {
+                        values: Vec::new(),
+                        meta: tick_meta.clone(),
+                        source_task: 0,
+                        ids: Vec::new(),
+                        ack_val: Default::default(),
+                    };
+                    b.execute(tuple, &mut BoltCollector { emitter: &mut em, local });
+                }
+            }
+        }
+        publish(&em, &ctl, &mut last_publish, now);
+    }
+    bolts.iter_mut().for_each(|b| b.cleanup());
+    let _ = em.transfer.flush();
+    ctl.hub.publish(&em.metrics);
+}
+
+/// Runs acker tasks.
+pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
+    let timeout_ms = ctl.message_timeout_secs.saturating_mul(1000).max(1);
+    let mut ackers: Vec<Acker> = em.metrics.iter().map(|_| Acker::new(timeout_ms)).collect();
+    let (mut items, mut events, mut last_publish) = (Vec::new(), Vec::new(), Instant::now());
+    while !em.halted {
+        let now_ms = ctl.start.elapsed().as_millis() as u64;
+        match em.transfer.try_recv() {
+            Some(msg) => {
+                decode(&msg, &mut items);
+                for item in items.drain(..) {
+                    let Some(local) = local_of(&em, item.dest_task) else { continue };
+                    let a = &mut ackers[local];
+                    let ev = match item.kind() {
+                        Some(Kind::AckInit) => a.init(item.root, item.xor, item.src_task, now_ms),
+                        Some(Kind::Ack) => a.ack(item.root, item.xor, item.src_task, now_ms),
+                        Some(Kind::Fail) => a.fail(item.root, item.src_task, item.reason),
+                        _ => None,
+                    };
+                    events.extend(ev.map(|e| (local, e)));
+                }
+            }
+            None => {
+                let _ = em.transfer.flush();
+                if ctl.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                em.transfer.wait(Duration::from_millis(50));
+            }
+        }
+        let mut expired = Vec::new();
+        for (local, a) in ackers.iter_mut().enumerate() {
+            a.expire(now_ms, &mut expired);
+            events.extend(expired.drain(..).map(|e| (local, e)));
+        }
+        for (local, ev) in events.drain(..) {
+            acker_event(&mut em, local, ev);
+        }
+        let now = Instant::now();
+        let _ = em.transfer.flush_if_older(now, MAX_BATCH_DELAY);
+        publish(&em, &ctl, &mut last_publish, now);
+    }
+    let _ = em.transfer.flush();
+    ctl.hub.publish(&em.metrics);
+}
+
+fn acker_event(em: &mut Emitter, local: usize, ev: AckerEvent) {
+    let src = em.metrics[local].task;
+    let item = match ev {
+        AckerEvent::Completed { root, spout_task } => {
+            em.metrics[local].acked += 1;
+            Item::acking(Kind::Completed, spout_task, src, root, 0)
+        }
+        AckerEvent::Failed { root, spout_task, task, reason } => {
+            em.metrics[local].failed += 1;
+            Item { blame_task: task, reason, ..Item::acking(Kind::Failed, spout_task, src, root, 0) }
+        }
+        AckerEvent::TimedOut { root, spout_task, last_task } => {
+            em.metrics[local].failed += 1;
+            Item { blame_task: last_task, ..Item::acking(Kind::TimedOut, spout_task, src, root, 0) }
+        }
+    };
+    em.send_to_task(&item);
+}

@@ -1,0 +1,151 @@
+//! Per-task metrics: counters and latency histograms (hdrhistogram, microseconds).
+//!
+//! Executors update their own [`TaskMetrics`] with no locking and publish a copy to the
+//! shared [`MetricsHub`] about once a second and at exit; readers (the periodic print, the
+//! Prometheus endpoint, tests) only ever see published copies.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use hdrhistogram::Histogram;
+
+type Counter = (&'static str, &'static str, fn(&TaskMetrics) -> u64);
+type Hist = (&'static str, &'static str, fn(&TaskMetrics) -> &Histogram<u64>);
+
+/// One task's figures.
+#[derive(Clone, Debug)]
+pub struct TaskMetrics {
+    /// Component id.
+    pub component: Arc<str>,
+    /// Task id.
+    pub task: u32,
+    /// Emit calls.
+    pub emitted: u64,
+    /// Tuples sent to tasks (an emit to three tasks counts three).
+    pub transferred: u64,
+    /// Spouts: trees completed; bolts: inputs acked; ackers: trees completed.
+    pub acked: u64,
+    /// Spouts: trees failed; bolts: inputs failed; ackers: trees failed or timed out.
+    pub failed: u64,
+    /// Bolts: execute latency in µs (sampled at `topology.stats.sample.rate`).
+    pub execute_us: Histogram<u64>,
+    /// Spouts: complete latency in µs (emit to ack), every tree.
+    pub complete_us: Histogram<u64>,
+}
+
+impl TaskMetrics {
+    /// Zeroed metrics for a task.
+    pub fn new(component: Arc<str>, task: u32) -> TaskMetrics {
+        let h = || Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds");
+        TaskMetrics {
+            component,
+            task,
+            emitted: 0,
+            transferred: 0,
+            acked: 0,
+            failed: 0,
+            execute_us: h(),
+            complete_us: h(),
+        }
+    }
+
+    /// Records a latency, saturating at the histogram's bound.
+    pub(crate) fn record(h: &mut Histogram<u64>, us: u64) {
+        h.saturating_record(us.max(1));
+    }
+}
+
+/// Published copies of every task's metrics, indexed by task id.
+#[derive(Default)]
+pub struct MetricsHub {
+    slots: Mutex<Vec<Option<TaskMetrics>>>,
+}
+
+impl MetricsHub {
+    /// Replaces the published copy of these tasks' metrics.
+    pub(crate) fn publish(&self, tasks: &[TaskMetrics]) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        for t in tasks {
+            let i = t.task as usize;
+            if slots.len() <= i {
+                slots.resize(i + 1, None);
+            }
+            slots[i] = Some(t.clone());
+        }
+    }
+
+    /// A snapshot of every task's last published metrics.
+    pub fn snapshot(&self) -> Vec<TaskMetrics> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).iter().flatten().cloned().collect()
+    }
+
+    /// Sums a counter over a component's tasks.
+    pub fn component_total(&self, component: &str, counter: impl Fn(&TaskMetrics) -> u64) -> u64 {
+        self.snapshot().iter().filter(|t| &*t.component == component).map(counter).sum()
+    }
+
+    /// A human-readable table, one line per task.
+    pub fn table(&self) -> String {
+        let mut s = String::from("component        task    emitted transferred      acked     failed  exec p50/p99 µs  complete p50/p99 µs\n");
+        for t in self.snapshot() {
+            let q = |h: &Histogram<u64>| {
+                if h.is_empty() {
+                    "-".to_owned()
+                } else {
+                    format!("{}/{}", h.value_at_quantile(0.5), h.value_at_quantile(0.99))
+                }
+            };
+            let _ = writeln!(
+                s,
+                "{:<16} {:>4} {:>10} {:>11} {:>10} {:>10} {:>16} {:>20}",
+                t.component,
+                t.task,
+                t.emitted,
+                t.transferred,
+                t.acked,
+                t.failed,
+                q(&t.execute_us),
+                q(&t.complete_us)
+            );
+        }
+        s
+    }
+
+    /// The Prometheus text exposition format.
+    pub fn prometheus(&self, topology: &str) -> String {
+        let snap = self.snapshot();
+        let mut s = String::new();
+        let counters: [Counter; 4] = [
+            ("emitted", "Emit calls", |t| t.emitted),
+            ("transferred", "Tuples sent to tasks", |t| t.transferred),
+            ("acked", "Tuples or trees acked", |t| t.acked),
+            ("failed", "Tuples or trees failed", |t| t.failed),
+        ];
+        for (name, help, get) in counters {
+            let _ = writeln!(s, "# HELP sockflow_{name}_total {help}.\n# TYPE sockflow_{name}_total counter");
+            for t in &snap {
+                let _ = writeln!(s, "sockflow_{name}_total{{{}}} {}", labels(topology, t), get(t));
+            }
+        }
+        let hists: [Hist; 2] = [
+            ("execute_latency_seconds", "Bolt execute latency (sampled)", |t| &t.execute_us),
+            ("complete_latency_seconds", "Spout tuple tree complete latency", |t| &t.complete_us),
+        ];
+        for (name, help, get) in hists {
+            let _ = writeln!(s, "# HELP sockflow_{name} {help}.\n# TYPE sockflow_{name} summary");
+            for t in snap.iter().filter(|t| !get(t).is_empty()) {
+                let h = get(t);
+                for q in [0.5, 0.99] {
+                    let v = h.value_at_quantile(q) as f64 / 1e6;
+                    let _ = writeln!(s, "sockflow_{name}{{{},quantile=\"{q}\"}} {v}", labels(topology, t));
+                }
+                let _ = writeln!(s, "sockflow_{name}_count{{{}}} {}", labels(topology, t), h.len());
+            }
+        }
+        s
+    }
+}
+
+fn labels(topology: &str, t: &TaskMetrics) -> String {
+    format!("topology=\"{topology}\",component=\"{}\",task=\"{}\"", t.component, t.task)
+}

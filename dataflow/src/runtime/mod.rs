@@ -1,0 +1,181 @@
+//! Running a topology in this process: one thread per executor, batches over libsock inproc
+//! sockets between them, ackers, metrics, and a clean shutdown.
+
+mod acker;
+mod collector;
+mod executor;
+mod metrics;
+mod transfer;
+
+pub use acker::{Acker, AckerEvent};
+pub use collector::{BasicCollector, BoltCollector, SpoutCollector};
+pub use metrics::{MetricsHub, TaskMetrics};
+pub use transfer::{Endpoints, InprocEndpoints};
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use libsock::Context;
+
+use crate::component::TaskContext;
+use crate::plan::{Plan, Role};
+use crate::topology::{Factory, Topology, TopologyError};
+use collector::Emitter;
+use transfer::Transfer;
+
+/// What executors share: the lifecycle flags, settings and published metrics.
+pub(crate) struct Control {
+    /// Spouts stop calling `next_tuple` and wait for their pending trees.
+    deactivate: AtomicBool,
+    /// Spout executors that still have pending trees after deactivation.
+    draining: AtomicUsize,
+    /// Executors exit when idle.
+    stop: AtomicBool,
+    /// Blocked sends give up.
+    halt: Arc<AtomicBool>,
+    start: Instant,
+    hub: Arc<MetricsHub>,
+    max_spout_pending: Option<usize>,
+    message_timeout_secs: u64,
+    stats_sample_rate: f64,
+}
+
+/// Why a topology could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The topology is invalid.
+    #[error(transparent)]
+    Invalid(#[from] TopologyError),
+    /// A socket could not be set up.
+    #[error("transfer sockets: {0}")]
+    Socket(#[from] libsock::Error),
+    /// A thread could not be started.
+    #[error("starting executor threads: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// A topology running in this process.
+pub struct Running {
+    plan: Arc<Plan>,
+    ctl: Arc<Control>,
+    threads: Vec<JoinHandle<()>>,
+    ctx: Context,
+}
+
+/// Validates, plans and starts `topology` on a new libsock context.
+pub fn start(topology: &Topology) -> Result<Running, StartError> {
+    topology.validate()?;
+    let plan = Arc::new(Plan::new(topology));
+    let ctx = Context::new();
+    let endpoints: Arc<dyn Endpoints> = Arc::new(InprocEndpoints::new(&topology.name));
+    let cfg = &topology.config;
+    let hwm = i32::try_from(cfg.receive_buffer.max(1)).unwrap_or(i32::MAX);
+    // Every inbox is bound before any executor runs, so no connect races a bind.
+    let inboxes = plan
+        .executors
+        .iter()
+        .map(|e| transfer::bind_inbox(&ctx, endpoints.as_ref(), e.id, hwm))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spout_executors =
+        plan.executors.iter().filter(|e| plan.components[e.component].role == Role::Spout).count();
+    let ctl = Arc::new(Control {
+        deactivate: AtomicBool::new(false),
+        draining: AtomicUsize::new(spout_executors),
+        stop: AtomicBool::new(false),
+        halt: Arc::new(AtomicBool::new(false)),
+        start: Instant::now(),
+        hub: Arc::new(MetricsHub::default()),
+        max_spout_pending: cfg.max_spout_pending,
+        message_timeout_secs: cfg.message_timeout_secs,
+        stats_sample_rate: cfg.stats_sample_rate,
+    });
+    let mut threads = Vec::new();
+    for (exec, inbox) in plan.executors.iter().zip(inboxes) {
+        let comp = &plan.components[exec.component];
+        let is_spout = comp.role == Role::Spout;
+        let transfer = Transfer::new(
+            ctx.clone(),
+            endpoints.clone(),
+            inbox,
+            plan.executors.len(),
+            hwm,
+            cfg.batch_size,
+            is_spout,
+            ctl.halt.clone(),
+        );
+        let em = Emitter::new(plan.clone(), transfer, exec.component, &exec.tasks);
+        let ctxs: Vec<TaskContext> = exec
+            .tasks
+            .iter()
+            .map(|&t| TaskContext {
+                topology: plan.name.clone(),
+                component: comp.id.clone(),
+                task_id: t,
+                task_index: comp.tasks.iter().position(|&x| x == t).unwrap_or(0),
+                component_tasks: comp.tasks.clone(),
+            })
+            .collect();
+        let ctl2 = ctl.clone();
+        let name = format!("{}-{}", comp.id, exec.id);
+        let builder = std::thread::Builder::new().name(name);
+        let handle = match comp.role {
+            Role::Acker => builder.spawn(move || executor::run_acker(em, ctl2))?,
+            role => {
+                let def = topology.components.iter().find(|c| *c.id == *comp.id).expect("planned from it");
+                match (&def.factory, role) {
+                    (Factory::Spout(f), _) => {
+                        let spouts: Vec<_> = exec.tasks.iter().map(|_| f()).collect();
+                        builder.spawn(move || executor::run_spout(em, spouts, ctxs, ctl2))?
+                    }
+                    (Factory::Bolt(f), _) => {
+                        let bolts: Vec<_> = exec.tasks.iter().map(|_| f()).collect();
+                        let tick = comp.tick_freq_secs;
+                        builder.spawn(move || executor::run_bolt(em, bolts, ctxs, ctl2, tick))?
+                    }
+                }
+            }
+        };
+        threads.push(handle);
+    }
+    Ok(Running { plan, ctl, threads, ctx })
+}
+
+impl Running {
+    /// The physical plan it runs.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Its metrics (published by executors about once a second and at exit).
+    pub fn metrics(&self) -> Arc<MetricsHub> {
+        self.ctl.hub.clone()
+    }
+
+    /// Whether every executor thread is still running.
+    pub fn is_running(&self) -> bool {
+        self.threads.iter().all(|t| !t.is_finished())
+    }
+
+    /// Stops cleanly: spouts are deactivated, pending trees get up to `drain` to complete,
+    /// then every executor finishes what it holds and exits. Returns whether everything
+    /// pending completed within `drain`.
+    pub fn shutdown(self, drain: Duration) -> bool {
+        self.ctl.deactivate.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + drain;
+        while self.ctl.draining.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let drained = self.ctl.draining.load(Ordering::Acquire) == 0;
+        self.ctl.stop.store(true, Ordering::SeqCst);
+        self.ctl.halt.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            if t.join().is_err() {
+                tracing::error!("an executor thread panicked");
+            }
+        }
+        self.ctx.shutdown();
+        drained
+    }
+}

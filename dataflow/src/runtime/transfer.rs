@@ -1,0 +1,212 @@
+//! Moving batches between executors over libsock sockets.
+//!
+//! Each executor owns one PULL inbox and one PUSH per executor it sends to. Items are
+//! appended to a per-destination batch (one libsock message) that is sent when full or when
+//! the executor has nothing else to do, so the socket costs are paid per batch, not per tuple.
+//! The sockets' high-water marks bound every queue: a full inbox blocks exactly the producers
+//! that feed it. Where an executor lives is the [`Endpoints`]' business: inproc in one process
+//! today, tcp between workers later, with no change here.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libsock::{Context, Error, Message, Socket, DONTWAIT, POLLIN, POLLOUT, PULL, PUSH};
+
+use crate::wire::{self, Item};
+
+/// Where each executor's inbox is.
+pub trait Endpoints: Send + Sync {
+    /// The endpoint executor `executor` binds its inbox to and others connect to.
+    fn inbox(&self, executor: usize) -> String;
+}
+
+/// Every executor in this process, over `inproc://`.
+pub struct InprocEndpoints {
+    prefix: String,
+}
+
+impl InprocEndpoints {
+    /// Unique names per running topology, so two topologies in one context do not meet.
+    pub fn new(topology: &str) -> InprocEndpoints {
+        InprocEndpoints { prefix: format!("inproc://sockflow-{topology}-{:016x}", fastrand::u64(..)) }
+    }
+}
+
+impl Endpoints for InprocEndpoints {
+    fn inbox(&self, executor: usize) -> String {
+        format!("{}-{executor}", self.prefix)
+    }
+}
+
+/// Binds an executor's inbox (before any executor starts, so connects find it).
+pub(crate) fn bind_inbox(
+    ctx: &Context,
+    endpoints: &dyn Endpoints,
+    executor: usize,
+    hwm: i32,
+) -> libsock::Result<Socket> {
+    let s = ctx.socket(PULL)?;
+    s.set_rcvhwm(hwm)?;
+    s.set_linger(0)?;
+    s.bind(&endpoints.inbox(executor))?;
+    Ok(s)
+}
+
+/// One executor's inbox and outgoing batches.
+pub(crate) struct Transfer {
+    ctx: Context,
+    endpoints: Arc<dyn Endpoints>,
+    hwm: i32,
+    batch: usize,
+    inbox: Socket,
+    /// Messages received while waiting to send (spouts only: they must keep taking acks).
+    stash: VecDeque<Message>,
+    drain_while_blocked: bool,
+    outs: Vec<Option<Out>>,
+    dirty: Vec<usize>,
+    halt: Arc<AtomicBool>,
+    last_flush: Instant,
+}
+
+struct Out {
+    socket: Socket,
+    buf: Vec<u8>,
+    items: usize,
+}
+
+/// Sending stopped because the topology is being torn down.
+#[derive(Debug)]
+pub(crate) struct Halted;
+
+impl Transfer {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        ctx: Context,
+        endpoints: Arc<dyn Endpoints>,
+        inbox: Socket,
+        executors: usize,
+        hwm: i32,
+        batch: usize,
+        drain_while_blocked: bool,
+        halt: Arc<AtomicBool>,
+    ) -> Transfer {
+        Transfer {
+            ctx,
+            endpoints,
+            hwm,
+            batch: batch.max(1),
+            inbox,
+            stash: VecDeque::new(),
+            drain_while_blocked,
+            outs: (0..executors).map(|_| None).collect(),
+            dirty: Vec::new(),
+            halt,
+            last_flush: Instant::now(),
+        }
+    }
+
+    /// Queues `item` for executor `to`; sends the batch when it is full.
+    pub(crate) fn push(&mut self, to: usize, item: &Item) -> Result<(), Halted> {
+        let out = match &mut self.outs[to] {
+            Some(out) => out,
+            slot => {
+                let socket = self.ctx.socket(PUSH).and_then(|s| {
+                    s.set_sndhwm(self.hwm)?;
+                    s.set_linger(0)?;
+                    s.connect(&self.endpoints.inbox(to))?;
+                    Ok(s)
+                });
+                let socket = socket.map_err(|e| {
+                    tracing::error!("cannot reach executor {to}: {e}");
+                    Halted
+                })?;
+                slot.insert(Out { socket, buf: Vec::with_capacity(4096), items: 0 })
+            }
+        };
+        if out.items == 0 {
+            self.dirty.push(to);
+        }
+        wire::append(&mut out.buf, item);
+        out.items += 1;
+        if out.items >= self.batch {
+            self.dirty.retain(|&d| d != to);
+            self.send(to)?;
+        }
+        Ok(())
+    }
+
+    /// Sends every partial batch.
+    pub(crate) fn flush(&mut self) -> Result<(), Halted> {
+        self.last_flush = Instant::now();
+        while let Some(to) = self.dirty.pop() {
+            self.send(to)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes if the last flush is older than `max_delay` (bounds latency under load).
+    pub(crate) fn flush_if_older(&mut self, now: Instant, max_delay: Duration) -> Result<(), Halted> {
+        if now.duration_since(self.last_flush) >= max_delay {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The next received message, without blocking.
+    pub(crate) fn try_recv(&mut self) -> Option<Message> {
+        if let Some(m) = self.stash.pop_front() {
+            return Some(m);
+        }
+        match self.inbox.recv_msg(DONTWAIT) {
+            Ok(m) => Some(m),
+            Err(Error::WouldBlock) => None,
+            Err(e) => {
+                tracing::warn!("inbox: {e}");
+                None
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for something to receive.
+    pub(crate) fn wait(&mut self, timeout: Duration) {
+        if !self.stash.is_empty() {
+            return;
+        }
+        let mut items = [self.inbox.as_poll_item(POLLIN)];
+        let _ = libsock::poll(&mut items, timeout.as_millis().max(1) as i64);
+    }
+
+    fn send(&mut self, to: usize) -> Result<(), Halted> {
+        let Some(out) = self.outs[to].as_mut() else { return Ok(()) };
+        // The next batch will likely be as large as this one: size it so that it never grows.
+        let hint = out.buf.len().next_power_of_two().max(256);
+        let body = std::mem::replace(&mut out.buf, Vec::with_capacity(hint));
+        out.items = 0;
+        // A refused send consumes its message: keep a (reference-counted) copy to retry with.
+        let msg = Message::from(body);
+        loop {
+            match out.socket.send(msg.clone(), DONTWAIT) {
+                Ok(()) => return Ok(()),
+                Err(Error::WouldBlock) => {}
+                Err(e) => {
+                    tracing::error!("sending to executor {to}: {e}");
+                    return Err(Halted);
+                }
+            }
+            // Full: wait for room (this is the back-pressure), taking acks meanwhile if asked.
+            if self.halt.load(Ordering::Relaxed) {
+                return Err(Halted);
+            }
+            let mut items = [out.socket.as_poll_item(POLLOUT), self.inbox.as_poll_item(POLLIN)];
+            let n = if self.drain_while_blocked { 2 } else { 1 };
+            let _ = libsock::poll(&mut items[..n], 100);
+            if self.drain_while_blocked && items[1].is_readable() {
+                while let Ok(m) = self.inbox.recv_msg(DONTWAIT) {
+                    self.stash.push_back(m);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The logical topology (components, streams, subscriptions, config), built either in code with
+//! [`TopologyBuilder`] or from a Flux YAML file (`config/`), and validated the same way.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::component::{Bolt, OutputDeclarer, Spout, StreamDecl, DEFAULT_STREAM};
+use crate::grouping::Grouping;
+
+/// Makes a spout instance (one per task).
+pub type SpoutFactory = Arc<dyn Fn() -> Box<dyn Spout> + Send + Sync>;
+/// Makes a bolt instance (one per task).
+pub type BoltFactory = Arc<dyn Fn() -> Box<dyn Bolt> + Send + Sync>;
+
+/// A component's implementation.
+#[derive(Clone)]
+pub enum Factory {
+    /// A spout.
+    Spout(SpoutFactory),
+    /// A bolt.
+    Bolt(BoltFactory),
+}
+
+/// One component of the logical topology.
+#[derive(Clone)]
+pub struct ComponentDef {
+    /// Unique id.
+    pub id: String,
+    /// Implementation.
+    pub factory: Factory,
+    /// Executors (threads).
+    pub parallelism: usize,
+    /// Tasks (instances), spread over the executors; at least `parallelism`.
+    pub tasks: usize,
+    /// Tick tuple frequency for this component (overrides the topology's).
+    pub tick_freq_secs: Option<f64>,
+    /// Line in the topology file (0 when built in code).
+    pub line: usize,
+}
+
+/// A bolt's subscription to a (component, stream).
+#[derive(Clone, Debug)]
+pub struct Subscription {
+    /// Emitting component.
+    pub from: String,
+    /// Its stream.
+    pub stream: String,
+    /// Subscribing bolt.
+    pub to: String,
+    /// How tuples are spread over the bolt's tasks.
+    pub grouping: Grouping,
+    /// Line in the topology file (0 when built in code).
+    pub line: usize,
+}
+
+/// Topology-wide settings (Storm's names in the file's `config:`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopologyConfig {
+    /// `topology.message.timeout.secs` (30).
+    pub message_timeout_secs: u64,
+    /// `topology.max.spout.pending`: tuples in flight per spout task (unlimited).
+    pub max_spout_pending: Option<usize>,
+    /// `topology.acker.executors` (1); 0 acks at emit.
+    pub acker_executors: usize,
+    /// `topology.tick.tuple.freq.secs` (none).
+    pub tick_freq_secs: Option<f64>,
+    /// `topology.executor.receive.buffer.size`: batches queued per executor inbox (HWM).
+    pub receive_buffer: usize,
+    /// `topology.transfer.batch.size`: tuples per transfer message.
+    pub batch_size: usize,
+    /// `topology.stats.sample.rate`: share of tuples whose execute latency is timed (0.05).
+    pub stats_sample_rate: f64,
+    /// `topology.workers` (1; more are issue 13's business).
+    pub workers: usize,
+}
+
+impl Default for TopologyConfig {
+    fn default() -> TopologyConfig {
+        TopologyConfig {
+            message_timeout_secs: 30,
+            max_spout_pending: None,
+            acker_executors: 1,
+            tick_freq_secs: None,
+            receive_buffer: 64,
+            batch_size: 64,
+            stats_sample_rate: 0.05,
+            workers: 1,
+        }
+    }
+}
+
+/// A whole logical topology.
+#[derive(Clone, Default)]
+pub struct Topology {
+    /// Name.
+    pub name: String,
+    /// Settings.
+    pub config: TopologyConfig,
+    /// Spouts and bolts.
+    pub components: Vec<ComponentDef>,
+    /// Subscriptions.
+    pub streams: Vec<Subscription>,
+}
+
+/// A validation error, with the topology file's line when known.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub struct TopologyError {
+    /// Line (0: not from a file).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for TopologyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "line {}: {}", self.line, self.message)
+        } else {
+            f.write_str(&self.message)
+        }
+    }
+}
+
+fn err(line: usize, message: impl Into<String>) -> TopologyError {
+    TopologyError { line, message: message.into() }
+}
+
+impl Topology {
+    /// The declared streams of each component, by asking one instance of each.
+    pub fn declared_streams(&self) -> HashMap<String, Vec<StreamDecl>> {
+        self.components
+            .iter()
+            .map(|c| {
+                let mut d = OutputDeclarer::default();
+                match &c.factory {
+                    Factory::Spout(f) => f().declare_outputs(&mut d),
+                    Factory::Bolt(f) => f().declare_outputs(&mut d),
+                }
+                (c.id.clone(), d.streams)
+            })
+            .collect()
+    }
+
+    /// Checks everything that can be checked before running: ids, references, streams, fields,
+    /// groupings vs direct streams, parallelism and cycles. The first error found is returned.
+    pub fn validate(&self) -> Result<(), TopologyError> {
+        if self.components.iter().all(|c| !matches!(c.factory, Factory::Spout(_))) {
+            return Err(err(0, "a topology needs at least one spout"));
+        }
+        let mut ids = HashSet::new();
+        for c in &self.components {
+            if c.id.is_empty() || c.id.starts_with("__") {
+                return Err(err(
+                    c.line,
+                    format!("invalid component id {:?} (empty or starting with __)", c.id),
+                ));
+            }
+            if !ids.insert(c.id.as_str()) {
+                return Err(err(c.line, format!("duplicate component id {:?}", c.id)));
+            }
+            if c.parallelism == 0 || c.tasks < c.parallelism {
+                return Err(err(
+                    c.line,
+                    format!("{}: parallelism must be ≥ 1 and numTasks ≥ parallelism", c.id),
+                ));
+            }
+        }
+        let declared = self.declared_streams();
+        for s in &self.streams {
+            self.validate_subscription(s, &declared)?;
+        }
+        self.check_acyclic()
+    }
+
+    fn component(&self, id: &str) -> Option<&ComponentDef> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    fn validate_subscription(
+        &self,
+        s: &Subscription,
+        declared: &HashMap<String, Vec<StreamDecl>>,
+    ) -> Result<(), TopologyError> {
+        if self.component(&s.from).is_none() {
+            return Err(err(s.line, format!("stream from unknown component {:?}", s.from)));
+        }
+        match self.component(&s.to).map(|c| &c.factory) {
+            None => return Err(err(s.line, format!("stream to unknown component {:?}", s.to))),
+            Some(Factory::Spout(_)) => {
+                return Err(err(
+                    s.line,
+                    format!("stream to {:?}, which is a spout (only bolts subscribe)", s.to),
+                ))
+            }
+            Some(Factory::Bolt(_)) => {}
+        }
+        let Some(stream) = declared[&s.from].iter().find(|d| d.id == s.stream) else {
+            let have: Vec<_> = declared[&s.from].iter().map(|d| d.id.as_str()).collect();
+            return Err(err(
+                s.line,
+                format!("{:?} declares no stream {:?} (it declares: {})", s.from, s.stream, have.join(", ")),
+            ));
+        };
+        for f in s.grouping.key_fields() {
+            if !stream.fields.contains(f) {
+                return Err(err(
+                    s.line,
+                    format!(
+                        "{} grouping on missing field {f:?}: stream {:?} of {:?} has fields [{}]",
+                        s.grouping.name(),
+                        s.stream,
+                        s.from,
+                        stream.fields.join(", ")
+                    ),
+                ));
+            }
+        }
+        if matches!(s.grouping, Grouping::Fields(ref f) | Grouping::PartialKey(ref f) if f.is_empty()) {
+            return Err(err(s.line, format!("{} grouping needs at least one field", s.grouping.name())));
+        }
+        let direct = matches!(s.grouping, Grouping::Direct);
+        if direct != stream.direct {
+            return Err(err(
+                s.line,
+                if direct {
+                    format!("DIRECT grouping on stream {:?}, which is not declared direct", s.stream)
+                } else {
+                    format!("stream {:?} is declared direct: its grouping must be DIRECT", s.stream)
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_acyclic(&self) -> Result<(), TopologyError> {
+        // Depth-first search; a back edge is a cycle, reported at the subscription closing it.
+        fn visit<'a>(
+            t: &'a Topology,
+            node: &'a str,
+            state: &mut HashMap<&'a str, u8>,
+            path: &mut Vec<&'a str>,
+        ) -> Result<(), TopologyError> {
+            state.insert(node, 1);
+            path.push(node);
+            for s in t.streams.iter().filter(|s| s.from == node) {
+                match state.get(s.to.as_str()) {
+                    Some(1) => {
+                        let start = path.iter().position(|p| *p == s.to).unwrap_or(0);
+                        let cycle = path[start..].join(" -> ");
+                        return Err(err(s.line, format!("cycle: {cycle} -> {}", s.to)));
+                    }
+                    Some(_) => {}
+                    None => visit(t, &s.to, state, path)?,
+                }
+            }
+            path.pop();
+            state.insert(node, 2);
+            Ok(())
+        }
+        let mut state = HashMap::new();
+        for c in &self.components {
+            if !state.contains_key(c.id.as_str()) {
+                visit(self, &c.id, &mut state, &mut Vec::new())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds a topology in code, as Storm's `TopologyBuilder` does.
+///
+/// ```
+/// use dataflow::{TopologyBuilder, components::{Generator, Splitter, Counter}, Basic};
+/// let mut b = TopologyBuilder::new("wc");
+/// b.set_spout("gen", || Box::new(Generator::sentences(vec!["a b".into()], 10)), 1);
+/// b.set_bolt("split", || Box::new(Basic(Splitter::default())), 2).shuffle_grouping("gen");
+/// b.set_bolt("count", || Box::new(Basic(Counter::default())), 2).fields_grouping("split", &["word"]);
+/// assert!(b.build().is_ok());
+/// ```
+pub struct TopologyBuilder {
+    topology: Topology,
+}
+
+/// Declares one bolt's subscriptions (returned by [`TopologyBuilder::set_bolt`]).
+pub struct BoltDeclarer<'a> {
+    topology: &'a mut Topology,
+    id: String,
+}
+
+impl TopologyBuilder {
+    /// A new, empty topology.
+    pub fn new(name: &str) -> TopologyBuilder {
+        TopologyBuilder { topology: Topology { name: name.to_owned(), ..Topology::default() } }
+    }
+
+    /// The settings, to change.
+    pub fn config(&mut self) -> &mut TopologyConfig {
+        &mut self.topology.config
+    }
+
+    /// Adds a spout with `parallelism` executors (one task each).
+    pub fn set_spout<F>(&mut self, id: &str, factory: F, parallelism: usize) -> &mut ComponentDef
+    where
+        F: Fn() -> Box<dyn Spout> + Send + Sync + 'static,
+    {
+        self.add(id, Factory::Spout(Arc::new(factory)), parallelism)
+    }
+
+    /// Adds a bolt with `parallelism` executors; subscribe it with the returned declarer.
+    pub fn set_bolt<F>(&mut self, id: &str, factory: F, parallelism: usize) -> BoltDeclarer<'_>
+    where
+        F: Fn() -> Box<dyn Bolt> + Send + Sync + 'static,
+    {
+        self.add(id, Factory::Bolt(Arc::new(factory)), parallelism);
+        BoltDeclarer { topology: &mut self.topology, id: id.to_owned() }
+    }
+
+    fn add(&mut self, id: &str, factory: Factory, parallelism: usize) -> &mut ComponentDef {
+        let def = ComponentDef {
+            id: id.to_owned(),
+            factory,
+            parallelism,
+            tasks: parallelism,
+            tick_freq_secs: None,
+            line: 0,
+        };
+        self.topology.components.push(def);
+        self.topology.components.last_mut().expect("just pushed")
+    }
+
+    /// Validates and returns the topology.
+    pub fn build(self) -> Result<Topology, TopologyError> {
+        self.topology.validate()?;
+        Ok(self.topology)
+    }
+}
+
+impl BoltDeclarer<'_> {
+    /// Subscribes to `from`'s default stream with `grouping`.
+    pub fn grouping(self, from: &str, grouping: Grouping) -> Self {
+        self.stream_grouping(from, DEFAULT_STREAM, grouping)
+    }
+
+    /// Subscribes to a named stream with `grouping`.
+    pub fn stream_grouping(self, from: &str, stream: &str, grouping: Grouping) -> Self {
+        let sub =
+            Subscription { from: from.into(), stream: stream.into(), to: self.id.clone(), grouping, line: 0 };
+        self.topology.streams.push(sub);
+        self
+    }
+
+    /// Shuffle grouping on the default stream.
+    pub fn shuffle_grouping(self, from: &str) -> Self {
+        self.grouping(from, Grouping::Shuffle)
+    }
+
+    /// Fields grouping on the default stream.
+    pub fn fields_grouping(self, from: &str, fields: &[&str]) -> Self {
+        self.grouping(from, Grouping::Fields(fields.iter().map(|f| (*f).to_owned()).collect()))
+    }
+
+    /// Sets the number of tasks (≥ parallelism).
+    pub fn num_tasks(self, tasks: usize) -> Self {
+        if let Some(c) = self.topology.components.iter_mut().find(|c| c.id == self.id) {
+            c.tasks = tasks;
+        }
+        self
+    }
+
+    /// Sets this bolt's tick frequency.
+    pub fn tick_freq_secs(self, secs: f64) -> Self {
+        if let Some(c) = self.topology.components.iter_mut().find(|c| c.id == self.id) {
+            c.tick_freq_secs = Some(secs);
+        }
+        self
+    }
+}

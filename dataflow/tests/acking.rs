@@ -1,0 +1,223 @@
+//! Guaranteed processing: XOR acking, fails with reasons, replays, timeouts, max spout
+//! pending, and acking at emit without ackers.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{eventually, Numbers, Observed};
+use dataflow::{Bolt, BoltCollector, FailReason, OutputDeclarer, TopologyBuilder, Tuple, Value};
+
+/// Emits two tuples anchored to each input, then fails the input when `fail(n, attempt)`
+/// says so, drops it (no ack: it times out) when `drop(n)`, and acks it otherwise.
+struct Flaky {
+    attempts: std::collections::HashMap<i64, u32>,
+    rule: fn(i64, u32) -> Verdict,
+}
+
+#[derive(PartialEq)]
+enum Verdict {
+    Ack,
+    Fail,
+    Drop,
+}
+
+impl Bolt for Flaky {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["n", "half"]);
+    }
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        let n = input.values[0].as_i64().unwrap();
+        let attempt = self.attempts.entry(n).or_insert(0);
+        *attempt += 1;
+        for half in 0..2 {
+            c.emit(&[&input], vec![Value::I64(n), Value::I64(half)]);
+        }
+        match (self.rule)(n, *attempt) {
+            Verdict::Ack => c.ack(&input),
+            Verdict::Fail => c.fail(&input, &format!("attempt {attempt} of {n} refused")),
+            Verdict::Drop => {}
+        }
+    }
+}
+
+/// Acks everything.
+struct Acking;
+
+impl Bolt for Acking {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        c.ack(&input);
+    }
+}
+
+fn topology(count: u64, seen: Arc<Mutex<Observed>>, rule: fn(i64, u32) -> Verdict) -> TopologyBuilder {
+    let mut b = TopologyBuilder::new("acking");
+    b.set_spout("numbers", move || Box::new(Numbers::new(count, 10, seen.clone())), 1);
+    b.set_bolt("flaky", move || Box::new(Flaky { attempts: Default::default(), rule }), 2)
+        .shuffle_grouping("numbers");
+    b.set_bolt("end", || Box::new(Acking), 2).fields_grouping("flaky", &["half"]);
+    b
+}
+
+#[test]
+fn every_spout_tuple_is_acked_exactly_once_when_a_tenth_fail() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    // A pseudo-random tenth of the tuples fail on their first attempt.
+    let b = topology(2000, seen.clone(), |n, attempt| {
+        if attempt == 1 && (n.wrapping_mul(2_654_435_761) >> 7) % 10 == 0 {
+            Verdict::Fail
+        } else {
+            Verdict::Ack
+        }
+    });
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(30, || seen.lock().unwrap().acks.len() == 2000);
+    assert!(running.shutdown(Duration::from_secs(5)));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {} of 2000", s.acks.len());
+    assert!(s.acks.values().all(|&n| n == 1), "a tuple was acked twice");
+    // About a tenth fail on their first attempt at each of the two flaky tasks (a replay may
+    // land on the other task and fail once more there).
+    assert!((100..=500).contains(&s.fails.len()), "{} fails", s.fails.len());
+    for (_, why) in &s.fails {
+        match why {
+            FailReason::Failed { component, reason, .. } => {
+                assert_eq!(component, "flaky");
+                assert!(reason.starts_with("attempt 1 of"), "{reason}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(s.emits, 2000 + s.fails.len() as u64, "each fail replayed once");
+}
+
+#[test]
+fn an_unacked_tree_times_out_and_the_spout_learns_who_held_it_last() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    // Tuple 3 is dropped (never acked) on its first attempt.
+    let mut b = topology(
+        20,
+        seen.clone(),
+        |n, attempt| if n == 3 && attempt == 1 { Verdict::Drop } else { Verdict::Ack },
+    );
+    b.config().message_timeout_secs = 1;
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(10, || seen.lock().unwrap().acks.len() == 20);
+    running.shutdown(Duration::from_secs(5));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {} of 20", s.acks.len());
+    assert_eq!(s.fails.len(), 1, "{:?}", s.fails);
+    let (id, why) = &s.fails[0];
+    assert_eq!(*id, 3);
+    // Its two children were acked by `end`, the last task to act on the tree.
+    match why {
+        FailReason::TimedOut { after_secs: 1, last_component, .. } => assert_eq!(last_component, "end"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Acks after a pause, so that tuples pile up in flight.
+struct Slow;
+
+impl Bolt for Slow {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        std::thread::sleep(Duration::from_micros(200));
+        c.ack(&input);
+    }
+}
+
+#[test]
+fn max_spout_pending_caps_tuples_in_flight() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let s2 = seen.clone();
+    let mut b = TopologyBuilder::new("pending");
+    b.config().max_spout_pending = Some(25);
+    b.set_spout("numbers", move || Box::new(Numbers::new(1000, 10, s2.clone())), 1);
+    b.set_bolt("slow", || Box::new(Slow), 1).shuffle_grouping("numbers");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(30, || seen.lock().unwrap().acks.len() == 1000);
+    running.shutdown(Duration::from_secs(5));
+    let s = seen.lock().unwrap();
+    assert!(done);
+    // The spout is not called while 25 are pending; one call emits up to 16 more.
+    assert!(s.max_pending <= 25 + 16, "max pending {}", s.max_pending);
+    assert!(s.max_pending >= 25, "the cap was never reached: {}", s.max_pending);
+}
+
+#[test]
+fn without_ackers_tuples_are_acked_at_emit() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let mut b = topology(100, seen.clone(), |_, _| Verdict::Drop);
+    b.config().acker_executors = 0;
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(10, || seen.lock().unwrap().acks.len() == 100);
+    running.shutdown(Duration::from_secs(1));
+    assert!(done, "acked {}", seen.lock().unwrap().acks.len());
+    assert!(seen.lock().unwrap().fails.is_empty());
+}
+
+/// Pairs inputs: holds one, then emits one tuple anchored to both and acks both.
+struct Joiner {
+    held: Option<Tuple>,
+}
+
+impl Bolt for Joiner {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["a", "b"]);
+    }
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        match self.held.take() {
+            None => self.held = Some(input),
+            Some(first) => {
+                c.emit(&[&first, &input], vec![first.values[0].clone(), input.values[0].clone()]);
+                c.ack(&first);
+                c.ack(&input);
+            }
+        }
+    }
+}
+
+static FAILED_ZERO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Fails the first joined tuple that contains 0, acks everything else.
+struct FailZeroOnce;
+
+impl Bolt for FailZeroOnce {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        let has_zero = input.values.iter().any(|v| v.as_i64() == Some(0));
+        if has_zero && !FAILED_ZERO.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            c.fail(&input, "zero");
+        } else {
+            c.ack(&input);
+        }
+    }
+}
+
+#[test]
+fn a_multi_anchored_tuple_completes_or_fails_both_of_its_trees() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let s2 = seen.clone();
+    let mut b = TopologyBuilder::new("multi");
+    b.config().message_timeout_secs = 5;
+    b.set_spout("numbers", move || Box::new(Numbers::new(100, 10, s2.clone())), 1);
+    b.set_bolt("join", || Box::new(Joiner { held: None }), 1).shuffle_grouping("numbers");
+    b.set_bolt("end", || Box::new(FailZeroOnce), 1).shuffle_grouping("join");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(20, || seen.lock().unwrap().acks.len() == 100);
+    running.shutdown(Duration::from_secs(5));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {} of 100", s.acks.len());
+    assert!(s.acks.values().all(|&n| n == 1));
+    // The failed joined tuple belonged to two trees: both roots failed, with the reason.
+    let failed: Vec<u64> = s.fails.iter().map(|(id, _)| *id).collect();
+    assert_eq!(failed.len(), 2, "{:?}", s.fails);
+    assert!(failed.contains(&0));
+    assert!(s
+        .fails
+        .iter()
+        .all(|(_, why)| matches!(why, FailReason::Failed { reason, .. } if reason == "zero")));
+}

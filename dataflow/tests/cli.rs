@@ -1,0 +1,102 @@
+//! `sockflow` as users run it: check, run with metrics, exit codes.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOPOLOGY: &str = "name: cli
+config:
+  topology.max.spout.pending: 100
+spouts:
+  - id: gen
+    className: Generator
+    properties:
+      - {name: sentences, value: [\"to be or not to be\"]}
+bolts:
+  - id: split
+    className: Splitter
+    parallelism: 2
+  - id: count
+    className: Counter
+    properties:
+      - {name: field, value: word}
+streams:
+  - {from: gen, to: split, grouping: {type: SHUFFLE}}
+  - {from: split, to: count, grouping: {type: FIELDS, args: [word]}}
+";
+
+fn sockflow() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sockflow"))
+}
+
+#[test]
+fn check_prints_the_plan_and_errors_exit_1_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, TOPOLOGY).unwrap();
+    let out = sockflow().arg("check").arg(&file).output().unwrap();
+    assert!(out.status.success());
+    let plan = String::from_utf8(out.stdout).unwrap();
+    assert!(plan.contains("bolt split: tasks [2, 3]"), "{plan}");
+    assert!(plan.contains("-> count FIELDS(word) tasks [4]"), "{plan}");
+    assert!(plan.contains("acker __acker"), "{plan}");
+
+    std::fs::write(&file, TOPOLOGY.replace("FIELDS, args: [word]", "FIELDS, args: [wrd]")).unwrap();
+    let out = sockflow().arg("check").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("sockflow: ") && err.contains("t.yaml:19: ") && err.contains("\"wrd\""), "{err}");
+    assert_eq!(err.lines().count(), 1, "one-line error: {err}");
+
+    let out = sockflow().arg("run").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage error");
+    assert!(sockflow().arg("--help").output().unwrap().status.success());
+}
+
+fn scrape(addr: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+#[test]
+fn run_serves_prometheus_metrics_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, TOPOLOGY).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = sockflow()
+        .args(["run", "--metrics", &addr, "--print-every", "0"])
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut body = String::new();
+    while Instant::now() < deadline {
+        body = scrape(&addr).unwrap_or_default();
+        let acked = body
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("sockflow_acked_total{topology=\"cli\",component=\"gen\",task=\"1\"} ")
+            })
+            .and_then(|v| v.parse::<u64>().ok());
+        if acked.is_some_and(|n| n > 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.contains("# TYPE sockflow_emitted_total counter"), "{body}");
+    assert!(body.contains("sockflow_complete_latency_seconds{topology=\"cli\",component=\"gen\",task=\"1\",quantile=\"0.99\"}"), "{body}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "clean exit on SIGTERM");
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("component") && table.contains("gen"), "final metrics table: {table}");
+}

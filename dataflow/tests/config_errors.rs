@@ -1,0 +1,176 @@
+//! Every kind of topology file error is reported with its line and a clear message, before
+//! anything runs.
+
+use dataflow::config::{self, ConfigError, Substitution};
+use dataflow::Registry;
+
+const GOOD: &str = "name: t
+config:
+  topology.max.spout.pending: 10
+spouts:
+  - id: gen
+    className: Generator
+    properties:
+      - name: sentences
+        value: [a b]
+bolts:
+  - id: split
+    className: Splitter
+  - id: count
+    className: Counter
+streams:
+  - from: gen
+    to: split
+    grouping:
+      type: SHUFFLE
+  - from: split
+    to: count
+    grouping:
+      type: FIELDS
+      args: [word]
+";
+
+fn parse(text: &str) -> Result<dataflow::Topology, ConfigError> {
+    config::parse(text, "t.yaml", &Substitution::default(), &Registry::new())
+}
+
+#[track_caller]
+fn error(text: &str, line: usize, needle: &str) {
+    let e = parse(text).err().unwrap_or_else(|| panic!("accepted:\n{text}"));
+    assert_eq!(e.line, line, "{e}");
+    assert!(e.message.contains(needle), "{e:?} lacks {needle:?}");
+    assert!(e.to_string().starts_with(&format!("t.yaml:{line}: ")), "{e}");
+}
+
+#[test]
+fn the_good_file_parses() {
+    let t = parse(GOOD).unwrap();
+    assert_eq!(t.components.len(), 3);
+    assert_eq!(t.config.max_spout_pending, Some(10));
+}
+
+#[test]
+fn yaml_syntax_errors() {
+    error(&GOOD.replace("  - id: split", "  - id: [split"), 11, "");
+}
+
+#[test]
+fn unknown_and_missing_fields() {
+    error(
+        &GOOD.replace("    className: Splitter", "    className: Splitter\n    parallelizm: 2"),
+        13,
+        "unknown field `parallelizm`",
+    );
+    error(&GOOD.replacen("name: t\n", "", 1), 1, "missing field `name`");
+    error(&GOOD.replace("    className: Counter\n", ""), 13, "missing field `className`");
+}
+
+#[test]
+fn type_errors() {
+    error(
+        &GOOD.replace("    className: Splitter", "    className: Splitter\n    parallelism: two"),
+        13,
+        "invalid type",
+    );
+    error(
+        &GOOD.replace("topology.max.spout.pending: 10", "topology.max.spout.pending: lots"),
+        3,
+        "non-negative integer",
+    );
+    error(&GOOD.replace("value: [a b]", "value: 3"), 5, "expected a list of text");
+}
+
+#[test]
+fn unknown_classes_and_bad_properties() {
+    error(&GOOD.replace("className: Splitter", "className: Spliter"), 11, "unknown className \"Spliter\"");
+    error(&GOOD.replace("className: Generator", "className: Splitter"), 5, "unknown className");
+    error(&GOOD.replace("name: sentences", "name: sentence"), 5, "unknown property \"sentence\"");
+    let socket = GOOD.replace(
+        "    className: Generator\n    properties:\n      - name: sentences\n        value: [a b]",
+        "    className: SocketSpout\n    properties:\n      - name: type\n        value: pull",
+    );
+    error(&socket, 5, "at least one `bind` or `connect`");
+    error(&socket.replace("value: pull", "value: pul"), 5, "unknown socket type");
+    let bad_ep = socket
+        .replace("        value: pull", "        value: pull\n      - name: bind\n        value: tcp://nope");
+    error(&bad_ep, 5, "invalid endpoint");
+}
+
+#[test]
+fn bad_streams_and_groupings() {
+    error(&GOOD.replace("type: SHUFFLE", "type: SHUFLE"), 16, "unknown grouping type \"SHUFLE\"");
+    error(&GOOD.replace("  - from: gen", "  - from: generator"), 16, "unknown component \"generator\"");
+    error(&GOOD.replace("    to: split", "    to: gen"), 16, "which is a spout");
+    error(&GOOD.replace("args: [word]", "args: [words]"), 20, "missing field \"words\"");
+    error(
+        &GOOD.replace("type: SHUFFLE", "type: SHUFFLE\n      streamId: other"),
+        16,
+        "declares no stream \"other\"",
+    );
+    error(&GOOD.replace("type: SHUFFLE", "type: DIRECT"), 16, "not declared direct");
+    error(&GOOD.replace("type: SHUFFLE", "type: SHUFFLE\n      args: [x]"), 16, "takes no fields");
+    error(
+        &GOOD.replace("type: SHUFFLE", "type: CUSTOM\n      customClass: {className: Nope}"),
+        16,
+        "unknown custom grouping",
+    );
+}
+
+#[test]
+fn cycles_and_duplicates() {
+    let cycle = format!("{GOOD}  - from: count\n    to: split\n    grouping:\n      type: SHUFFLE\n");
+    error(&cycle, 25, "cycle: split -> count -> split");
+    error(&GOOD.replace("  - id: count", "  - id: split"), 13, "duplicate component id");
+    error(
+        &GOOD.replace("    className: Counter", "    className: Counter\n    parallelism: 0"),
+        13,
+        "parallelism",
+    );
+}
+
+#[test]
+fn config_keys_and_substitution() {
+    error(
+        &GOOD.replace("topology.max.spout.pending: 10", "topology.max.spout.pendin: 10"),
+        3,
+        "unsupported config key",
+    );
+    error(&GOOD.replace("value: [a b]", "value: [\"${ENV-DATAFLOW_SURELY_UNSET}\"]"), 9, "needs -e");
+    let Err(e) = config::parse(
+        &GOOD.replace("value: [a b]", "value: [\"${ENV-DATAFLOW_SURELY_UNSET}\"]"),
+        "t.yaml",
+        &Substitution { env: true, ..Substitution::default() },
+        &Registry::new(),
+    ) else {
+        panic!("accepted")
+    };
+    assert_eq!((e.line, e.message.contains("DATAFLOW_SURELY_UNSET is not set")), (9, true), "{e}");
+    error(&GOOD.replace("value: [a b]", "value: [\"${sentence}\"]"), 9, "needs --filter");
+}
+
+#[test]
+fn filter_files_supply_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let props = dir.path().join("t.properties");
+    std::fs::write(&props, "# sentences\nsentence = hello world\n").unwrap();
+    let mut subst = Substitution::default();
+    subst.read_properties(&props).unwrap();
+    let text = GOOD.replace("value: [a b]", "value: [\"${sentence}\"]");
+    assert!(config::parse(&text, "t.yaml", &subst, &Registry::new()).is_ok());
+    std::fs::write(&props, "no separator here\n").unwrap();
+    assert!(subst.read_properties(&props).unwrap_err().contains("t.properties:1:"));
+}
+
+#[test]
+fn the_readme_example_parses() {
+    let text = include_str!("../examples/wordcount.yaml");
+    let mut subst = Substitution::default();
+    let dir = tempfile::tempdir().unwrap();
+    let props = dir.path().join("ports.properties");
+    std::fs::write(&props, "p=1\n").unwrap();
+    subst.read_properties(&props).unwrap();
+    let text = text.replace("${ENV-WC_IN_PORT}", "5555").replace("${ENV-WC_OUT_PORT}", "5556");
+    let t = config::parse(&text, "wordcount.yaml", &subst, &Registry::new()).unwrap();
+    assert_eq!(t.components.len(), 4);
+    assert_eq!(t.config.max_spout_pending, Some(5000));
+}

@@ -1,0 +1,147 @@
+//! The ZAP client (RFC 27): a PLAIN or CURVE server asks the application's handler, a REP
+//! or ROUTER bound at `inproc://zeromq.zap.01` in the same context, whether to admit a peer.
+//!
+//! The I/O thread must never block, so each request runs on a short-lived helper thread with
+//! its own REQ socket; the answer comes back as an [`IoCmd::ZapReply`] for the connection.
+//! Handshakes are rare next to messages, and this keeps the I/O loop free of inproc sockets.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use mio::Token;
+
+use super::{IoCmd, IoShared};
+use crate::context::ContextInner;
+use crate::session::{ZapReply, ZapRequest};
+use crate::socket::Socket;
+use crate::socket_type::SocketType;
+
+/// Where ZAP handlers bind.
+pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
+
+/// How long a helper waits for the handler before answering "500" itself.
+const ZAP_TIMEOUT_MS: i32 = 10_000;
+
+/// What a connection needs to ask ZAP.
+#[derive(Clone)]
+pub(crate) struct ZapConfig {
+    pub ctx: Weak<ContextInner>,
+    pub domain: Vec<u8>,
+    pub enforce_domain: bool,
+    /// Our socket's routing id (libzmq sends it as the request's "identity").
+    pub routing_id: Vec<u8>,
+}
+
+impl fmt::Debug for ZapConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ZapConfig(domain {:?})", String::from_utf8_lossy(&self.domain))
+    }
+}
+
+/// Tells apart requests, so a late reply for a connection that is gone is ignored.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// What [`ZapConfig::ask`] decided right away.
+pub(crate) enum Asked {
+    /// No handler: this is the answer.
+    Now(ZapReply),
+    /// A helper asks; an `IoCmd::ZapReply` with this id will follow.
+    Later(u64),
+}
+
+impl ZapConfig {
+    /// Starts a ZAP request for a peer at `address` (an ip, without port, for tcp).
+    pub fn ask(&self, request: ZapRequest, address: &str, io: &Arc<IoShared>, token: Token) -> Asked {
+        let Some(ctx) = self.ctx.upgrade().filter(|c| c.inproc.is_bound(&ZAP_ENDPOINT[9..])) else {
+            if self.enforce_domain {
+                tracing::warn!("no ZAP handler bound and ZAP_ENFORCE_DOMAIN is set: refusing peer");
+                return Asked::Now(ZapReply { status: "500".into(), ..ZapReply::allow() });
+            }
+            return Asked::Now(ZapReply::allow());
+        };
+        let id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        let mut frames: Vec<Vec<u8>> = vec![
+            b"1.0".to_vec(),
+            id.to_string().into_bytes(),
+            self.domain.clone(),
+            address.as_bytes().to_vec(),
+            self.routing_id.clone(),
+            request.mechanism.as_bytes().to_vec(),
+        ];
+        frames.extend(request.credentials);
+        let io = io.clone();
+        let spawned = std::thread::Builder::new().name("libsock-zap".into()).spawn(move || {
+            let reply = exchange(ctx, &frames).unwrap_or_else(|e| {
+                tracing::warn!("ZAP request failed: {e}");
+                ZapReply { status: "500".into(), ..ZapReply::allow() }
+            });
+            io.send(IoCmd::ZapReply { token, id, reply });
+        });
+        match spawned {
+            Ok(_) => Asked::Later(id),
+            Err(e) => {
+                tracing::warn!("cannot start a ZAP helper thread: {e}");
+                Asked::Now(ZapReply { status: "500".into(), ..ZapReply::allow() })
+            }
+        }
+    }
+}
+
+/// One request/reply with the handler; checks the reply's version and request id.
+fn exchange(ctx: Arc<ContextInner>, frames: &[Vec<u8>]) -> crate::Result<ZapReply> {
+    let req = Socket::new(ctx, SocketType::REQ)?;
+    req.set_linger(0)?;
+    req.set_rcvtimeo(ZAP_TIMEOUT_MS)?;
+    req.set_sndtimeo(ZAP_TIMEOUT_MS)?;
+    req.connect(ZAP_ENDPOINT)?;
+    req.send_multipart(frames, 0)?;
+    let reply = req.recv_multipart(0)?;
+    parse_reply(&reply, &frames[1])
+}
+
+/// Reply frames: version, request id, status code, status text, user id, metadata.
+pub(crate) fn parse_reply(frames: &[Vec<u8>], request_id: &[u8]) -> crate::Result<ZapReply> {
+    let bad = |why: &str| crate::Error::invalid(format!("malformed ZAP reply: {why}"));
+    if frames.len() != 6 {
+        return Err(bad(&format!("{} frames, expected 6", frames.len())));
+    }
+    if frames[0] != b"1.0" {
+        return Err(bad("version is not 1.0"));
+    }
+    if frames[1] != request_id {
+        return Err(bad("request id does not match"));
+    }
+    let status = String::from_utf8_lossy(&frames[2]).into_owned();
+    if !matches!(status.as_str(), "200" | "300" | "400" | "500") {
+        return Err(bad(&format!("status code {status:?}")));
+    }
+    if status != "200" {
+        tracing::info!(status = %status, text = %String::from_utf8_lossy(&frames[3]), "ZAP refused a peer");
+    }
+    Ok(ZapReply { status, user_id: frames[4].clone(), metadata: frames[5].clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(parts: &[&[u8]]) -> Vec<Vec<u8>> {
+        parts.iter().map(|p| p.to_vec()).collect()
+    }
+
+    #[test]
+    fn replies_are_checked() {
+        let ok = frames(&[b"1.0", b"7", b"200", b"OK", b"alice", b""]);
+        let reply = parse_reply(&ok, b"7").unwrap();
+        assert_eq!((reply.status.as_str(), &reply.user_id[..]), ("200", &b"alice"[..]));
+        assert!(parse_reply(&ok, b"8").is_err());
+        assert!(parse_reply(&ok[..5], b"7").is_err());
+        assert!(parse_reply(&frames(&[b"2.0", b"7", b"200", b"", b"", b""]), b"7").is_err());
+        assert!(parse_reply(&frames(&[b"1.0", b"7", b"201", b"", b"", b""]), b"7").is_err());
+        assert_eq!(
+            parse_reply(&frames(&[b"1.0", b"7", b"400", b"no", b"", b""]), b"7").unwrap().status,
+            "400"
+        );
+    }
+}

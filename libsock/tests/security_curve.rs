@@ -1,0 +1,205 @@
+//! CURVE against libzmq 4.3.5 with libsodium (pyzmq's wheel), both directions, each side
+//! binding, with pyzmq's authenticator and our own ZAP handler; wrong keys are refused and
+//! nothing is delivered. Skipped, with a message, when python3/pyzmq is absent.
+
+#[path = "support/pyzmq.rs"]
+mod pyzmq;
+
+use std::time::{Duration, Instant};
+
+use libsock::{curve_keypair, Context, MonitorEvent, Socket, SocketEvent, EVENT_ALL};
+use pyzmq::Peer;
+
+/// A libsock CURVE client socket of `kind` for a server with public key `server`.
+fn client(ctx: &Context, kind: libsock::SocketType, server: &str) -> (Socket, String) {
+    let (public, secret) = curve_keypair();
+    let s = ctx.socket(kind).unwrap();
+    s.set_linger(1000).unwrap();
+    s.set_rcvtimeo(5000).unwrap();
+    s.set_curve_serverkey(server.as_bytes()).unwrap();
+    s.set_curve_publickey(public.as_bytes()).unwrap();
+    s.set_curve_secretkey(secret.as_bytes()).unwrap();
+    (s, public)
+}
+
+fn server(ctx: &Context, kind: libsock::SocketType, secret: &str) -> Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_linger(1000).unwrap();
+    s.set_rcvtimeo(5000).unwrap();
+    s.set_curve_server(true).unwrap();
+    s.set_curve_secretkey(secret.as_bytes()).unwrap();
+    s
+}
+
+/// Waits for a monitor event of this kind.
+fn wait_event(mon: &libsock::Monitor, want: SocketEvent, within: Duration) -> Option<MonitorEvent> {
+    let deadline = Instant::now() + within;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match mon.recv_event(left.as_millis().max(1) as i32) {
+            Ok(ev) if ev.event == want => return Some(ev),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+#[test]
+fn libsock_client_pushes_to_pyzmq_server() {
+    if !pyzmq::available() {
+        return;
+    }
+    let (public, secret) = curve_keypair();
+    let cfg = format!(r#"{{"type":"PULL","bind":"tcp://127.0.0.1:*","curve_server":"{secret}","recv":2}}"#);
+    let mut py = Peer::start(&cfg);
+    let ep = py.endpoint();
+    let ctx = Context::new();
+    let (push, _) = client(&ctx, libsock::PUSH, &public);
+    push.connect(&ep).unwrap();
+    push.send_multipart(["hello", "curve"], 0).unwrap();
+    push.send(vec![b'x'; 3000], 0).unwrap();
+    let lines = py.finish();
+    assert_eq!(lines[0], "MSG hello|curve -");
+    assert!(lines[1].starts_with(&format!("MSG {}", "x".repeat(3000))), "{lines:?}");
+}
+
+#[test]
+fn pyzmq_client_pushes_to_libsock_server_which_binds() {
+    if !pyzmq::available() {
+        return;
+    }
+    let (public, secret) = curve_keypair();
+    let (cpub, csec) = curve_keypair();
+    let ctx = Context::new();
+    let pull = server(&ctx, libsock::PULL, &secret);
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    let cfg = format!(
+        r#"{{"type":"PUSH","connect":"{ep}","curve_serverkey":"{public}","curve_public":"{cpub}","curve_secret":"{csec}","send":[["one"],["two","parts"]]}}"#
+    );
+    let py = Peer::start(&cfg);
+    let first = pull.recv_msg(0).unwrap();
+    assert_eq!(&*first, b"one");
+    // No ZAP handler bound: admitted without a user id, as libzmq does.
+    assert_eq!(first.gets("User-Id"), None);
+    assert_eq!(first.gets("Socket-Type"), Some("PUSH"));
+    assert_eq!(first.gets("Peer-Address"), Some("127.0.0.1"));
+    assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"two".to_vec(), b"parts".to_vec()]);
+    py.finish();
+}
+
+#[test]
+fn req_rep_both_ways_and_each_side_binding() {
+    if !pyzmq::available() {
+        return;
+    }
+    let (public, secret) = curve_keypair();
+    let ctx = Context::new();
+    // pyzmq REP server binds, libsock REQ connects.
+    let cfg = format!(r#"{{"type":"REP","bind":"tcp://127.0.0.1:*","curve_server":"{secret}","echo":3}}"#);
+    let mut py = Peer::start(&cfg);
+    let ep = py.endpoint();
+    let (req, _) = client(&ctx, libsock::REQ, &public);
+    req.connect(&ep).unwrap();
+    for i in 0..3 {
+        let body = format!("request {i}");
+        req.send(body.as_str(), 0).unwrap();
+        assert_eq!(req.recv_string(0).unwrap().unwrap(), body);
+    }
+    py.finish();
+    // libsock ROUTER server binds, pyzmq DEALER... as REQ connects and sends, we answer.
+    let router = server(&ctx, libsock::ROUTER, &secret);
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = router.get_last_endpoint().unwrap();
+    let (cpub, csec) = curve_keypair();
+    let cfg = format!(
+        r#"{{"type":"REQ","connect":"{ep}","curve_serverkey":"{public}","curve_public":"{cpub}","curve_secret":"{csec}","send":[["ping"]],"recv":1}}"#
+    );
+    let py = Peer::start(&cfg);
+    let mut msg = router.recv_multipart(0).unwrap();
+    assert_eq!(msg.last().unwrap(), b"ping");
+    *msg.last_mut().unwrap() = b"pong".to_vec();
+    router.send_multipart(msg, 0).unwrap();
+    let lines = py.finish();
+    assert_eq!(lines[1], "MSG pong -");
+}
+
+#[test]
+fn encrypted_subscriptions_reach_a_libsock_publisher() {
+    if !pyzmq::available() {
+        return;
+    }
+    let (public, secret) = curve_keypair();
+    let (cpub, csec) = curve_keypair();
+    let ctx = Context::new();
+    let publisher = server(&ctx, libsock::PUB, &secret);
+    publisher.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = publisher.get_last_endpoint().unwrap();
+    let cfg = format!(
+        r#"{{"type":"SUB","connect":"{ep}","curve_serverkey":"{public}","curve_public":"{cpub}","curve_secret":"{csec}","subscribe":"news","recv":1}}"#
+    );
+    let mut py = Peer::start(&cfg);
+    // Publish until the subscription (an encrypted SUBSCRIBE command) has arrived.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        publisher.send("other", 0).unwrap();
+        publisher.send("news flash", 0).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        if py.child_exited() {
+            break;
+        }
+    }
+    let lines = py.finish();
+    assert_eq!(lines[1], "MSG news flash -");
+}
+
+#[test]
+fn pyzmq_authenticator_admits_one_key_and_refuses_others() {
+    if !pyzmq::available() {
+        return;
+    }
+    let (public, secret) = curve_keypair();
+    let ctx = Context::new();
+    // The client whose key the handler allows.
+    let (push, push_public) = client(&ctx, libsock::PUSH, &public);
+    let cfg = format!(
+        r#"{{"type":"PULL","bind":"tcp://127.0.0.1:*","curve_server":"{secret}","zap":{{"allow_key":"{push_public}"}},"recv":1,"timeout_ms":5000}}"#
+    );
+    let mut py = Peer::start(&cfg);
+    let ep = py.endpoint();
+    // A client with another key is refused: ERROR 400, HANDSHAKE_FAILED_AUTH(400).
+    let (intruder, _) = client(&ctx, libsock::PUSH, &public);
+    let mon = intruder.monitor_events(EVENT_ALL).unwrap();
+    intruder.connect(&ep).unwrap();
+    intruder.send("intruder", libsock::DONTWAIT).unwrap();
+    let ev = wait_event(&mon, SocketEvent::HandshakeFailedAuth, Duration::from_secs(5))
+        .expect("auth failure event");
+    assert_eq!(ev.value, 400);
+    intruder.set_linger(0).unwrap();
+    drop(intruder);
+    push.connect(&ep).unwrap();
+    push.send("welcome", 0).unwrap();
+    let lines = py.finish();
+    assert_eq!(lines[0], format!("MSG welcome {push_public}"));
+}
+
+#[test]
+fn wrong_server_key_is_refused_and_nothing_is_delivered() {
+    if !pyzmq::available() {
+        return;
+    }
+    let (_, secret) = curve_keypair();
+    let (not_the_server, _) = curve_keypair();
+    let cfg = format!(
+        r#"{{"type":"PULL","bind":"tcp://127.0.0.1:*","curve_server":"{secret}","recv":1,"timeout_ms":1500}}"#
+    );
+    let mut py = Peer::start(&cfg);
+    let ep = py.endpoint();
+    let ctx = Context::new();
+    let (push, _) = client(&ctx, libsock::PUSH, &not_the_server);
+    push.set_linger(0).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("must not arrive", 0).unwrap();
+    let lines = py.finish();
+    assert_eq!(lines[0], "TIMEOUT", "{lines:?}");
+}

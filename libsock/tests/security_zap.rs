@@ -1,0 +1,161 @@
+//! libsock to libsock over tcp: our [`Authenticator`] with a directory of CURVE certificates
+//! (reloaded at run time), hostile handshakes (a HELLO of the wrong size, a flood of
+//! half-done handshakes) refused while a real client still gets through.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use libsock::{curve_keypair, public_certificate, Authenticator, Context, Socket};
+
+fn curve_server(ctx: &Context, secret: &str) -> Socket {
+    let s = ctx.socket(libsock::PULL).unwrap();
+    s.set_curve_server(true).unwrap();
+    s.set_curve_secretkey(secret.as_bytes()).unwrap();
+    s.set_rcvtimeo(3000).unwrap();
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    s
+}
+
+fn curve_client(ctx: &Context, server_public: &str, keys: &(String, String), ep: &str) -> Socket {
+    let s = ctx.socket(libsock::PUSH).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_curve_serverkey(server_public.as_bytes()).unwrap();
+    s.set_curve_publickey(keys.0.as_bytes()).unwrap();
+    s.set_curve_secretkey(keys.1.as_bytes()).unwrap();
+    s.connect(ep).unwrap();
+    s
+}
+
+#[test]
+fn certificate_directory_admits_known_keys_and_reload_picks_up_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (curve_keypair(), curve_keypair());
+    std::fs::write(dir.path().join("alice.key"), public_certificate(&alice.0)).unwrap();
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    auth.configure_curve(dir.path()).unwrap();
+    let (server_public, server_secret) = curve_keypair();
+    let pull = curve_server(&ctx, &server_secret);
+    let ep = pull.get_last_endpoint().unwrap();
+
+    let bob_push = curve_client(&ctx, &server_public, &bob, &ep);
+    bob_push.send("from bob", libsock::DONTWAIT).unwrap();
+    let alice_push = curve_client(&ctx, &server_public, &alice, &ep);
+    alice_push.send("from alice", 0).unwrap();
+    let msg = pull.recv_msg(0).unwrap();
+    assert_eq!(&*msg, b"from alice");
+    assert_eq!(msg.gets("User-Id"), Some(alice.0.as_str()), "CURVE user id is the Z85 public key");
+    pull.set_rcvtimeo(300).unwrap();
+    assert!(pull.recv_msg(0).is_err(), "bob is not in the directory yet");
+    drop(bob_push);
+
+    // Bob's certificate arrives; after reload he is admitted.
+    std::fs::write(dir.path().join("bob.key"), public_certificate(&bob.0)).unwrap();
+    auth.reload().unwrap();
+    pull.set_rcvtimeo(3000).unwrap();
+    let bob_push = curve_client(&ctx, &server_public, &bob, &ep);
+    bob_push.send("bob again", 0).unwrap();
+    let msg = pull.recv_msg(0).unwrap();
+    assert_eq!((&*msg, msg.gets("User-Id")), (&b"bob again"[..], Some(bob.0.as_str())));
+
+    // A broken certificate is reported with its file name and the old policy stays.
+    std::fs::write(dir.path().join("broken.key"), "public-key = \"tooshort\"\n").unwrap();
+    let err = auth.reload().unwrap_err().to_string();
+    assert!(err.contains("broken.key:1"), "{err}");
+}
+
+#[test]
+fn address_deny_list_refuses_before_credentials() {
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    auth.configure_curve_allow_any();
+    auth.deny("127.0.0.1");
+    let (server_public, server_secret) = curve_keypair();
+    let pull = curve_server(&ctx, &server_secret);
+    pull.set_rcvtimeo(500).unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    let push = curve_client(&ctx, &server_public, &curve_keypair(), &ep);
+    push.send("denied", libsock::DONTWAIT).unwrap();
+    assert!(pull.recv_msg(0).is_err());
+}
+
+/// Reads until the peer closes; returns what arrived (bounded).
+fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 || all.len() > 1 << 20 {
+            break;
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+    all
+}
+
+fn curve_greeting() -> Vec<u8> {
+    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
+    g.extend_from_slice(b"CURVE");
+    g.extend_from_slice(&[0; 15]);
+    g.push(0);
+    g.extend_from_slice(&[0; 31]);
+    g
+}
+
+#[test]
+fn hello_of_the_wrong_size_closes_only_that_connection() {
+    let ctx = Context::new();
+    let (server_public, server_secret) = curve_keypair();
+    let pull = curve_server(&ctx, &server_secret);
+    let ep = pull.get_last_endpoint().unwrap();
+    let mut raw = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
+    let mut bytes = curve_greeting();
+    // A HELLO one byte short (199 bytes instead of 200).
+    bytes.extend_from_slice(&[0x04, 199, 5]);
+    bytes.extend_from_slice(b"HELLO");
+    bytes.extend_from_slice(&[0; 193]);
+    raw.write_all(&bytes).unwrap();
+    let got = read_until_closed(&mut raw);
+    // At most our greeting (the close may be a reset that discards even that): no WELCOME.
+    assert!(got.len() <= 64, "only our greeting, no WELCOME: {} bytes", got.len());
+    // The server still serves real clients.
+    let push = curve_client(&ctx, &server_public, &curve_keypair(), &ep);
+    push.send("still fine", 0).unwrap();
+    assert_eq!(&*pull.recv_msg(0).unwrap(), b"still fine");
+}
+
+#[test]
+fn flood_of_half_done_handshakes_is_bounded_and_times_out() {
+    let ctx = Context::new();
+    let (server_public, server_secret) = curve_keypair();
+    let pull = ctx.socket(libsock::PULL).unwrap();
+    pull.set_curve_server(true).unwrap();
+    pull.set_curve_secretkey(server_secret.as_bytes()).unwrap();
+    pull.set_handshake_ivl(500).unwrap();
+    pull.set_rcvtimeo(3000).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    // 200 peers that send a greeting and a valid-size HELLO that does not open (random
+    // bytes: a HELLO needs the server's key), or a real HELLO and then nothing.
+    let mut floods = Vec::new();
+    for i in 0..200 {
+        let mut s = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
+        let mut bytes = curve_greeting();
+        bytes.extend_from_slice(&[0x04, 200, 5]);
+        bytes.extend_from_slice(b"HELLO\x01\x00");
+        bytes.extend(std::iter::repeat_n((i % 251) as u8, 193));
+        s.write_all(&bytes).unwrap();
+        floods.push(s);
+    }
+    // Meanwhile a real client gets through.
+    let push = curve_client(&ctx, &server_public, &curve_keypair(), &ep);
+    push.send("through the flood", 0).unwrap();
+    assert_eq!(&*pull.recv_msg(0).unwrap(), b"through the flood");
+    // Every flooding connection is closed by the server (bad HELLO, or handshake timeout),
+    // having received at most our greeting.
+    for mut s in floods {
+        let got = read_until_closed(&mut s);
+        assert!(got.len() <= 64, "{} bytes", got.len());
+    }
+}
