@@ -126,6 +126,35 @@ pub fn record_half(l: &mut Latencies, round_trip: Duration) {
     l.record(round_trip / 2);
 }
 
+/// The key pairs libzmq's perf tools use with `enable_curve` (arbitrary, but shared, so a
+/// libsock `remote_thr` can drive a libzmq `local_thr` and back).
+pub const PERF_SERVER_PUBLIC: &str = "DX4nh=yUn{-9ugra0X3Src4SU-4xTgqxcYY.+<SH";
+/// The server's secret key.
+pub const PERF_SERVER_SECRET: &str = "{X}#>t#jRGaQ}gMhv=30r(Mw+87YGs+5%kh=i@f8";
+/// The client's public key.
+pub const PERF_CLIENT_PUBLIC: &str = "<n^oA}I:66W+*ds3tAmi1+KJzv-}k&fC2aA5Bj0K";
+/// The client's secret key.
+pub const PERF_CLIENT_SECRET: &str = "9R9bV}[6z6DC-%$!jTVTKvWc=LEL{4i4gzUe$@Zx";
+
+/// Whether the optional `<enable_curve>` argument (index `at`) asks for CURVE.
+pub fn curve_requested(a: &[String], at: usize) -> bool {
+    a.get(at).is_some_and(|v| atoi(v) != 0)
+}
+
+/// Makes `s` the CURVE server of the perf tools' key pair.
+pub fn curve_server(s: &libsock::Socket) {
+    s.set_curve_secretkey(PERF_SERVER_SECRET.as_bytes()).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+    s.set_curve_server(true).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+}
+
+/// Makes `s` a CURVE client of [`curve_server`].
+pub fn curve_client(s: &libsock::Socket) {
+    let set = |r: libsock::Result<()>| r.unwrap_or_else(|e| fail("zmq_setsockopt", e));
+    set(s.set_curve_secretkey(PERF_CLIENT_SECRET.as_bytes()));
+    set(s.set_curve_publickey(PERF_CLIENT_PUBLIC.as_bytes()));
+    set(s.set_curve_serverkey(PERF_SERVER_PUBLIC.as_bytes()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,8 @@ fn other_value(raw: i32, current: &OptionValue) -> OptionValue {
         OptionValue::Int(v) => OptionValue::Int(v + 1),
         OptionValue::Long(v) => OptionValue::Long(v + 1),
         OptionValue::Bytes(_) if raw == 92 => OptionValue::Bytes(b"lo".to_vec()),
+        // CURVE keys (PUBLICKEY, SECRETKEY, SERVERKEY) are 32 bytes.
+        OptionValue::Bytes(_) if (48..=50).contains(&raw) => OptionValue::Bytes(vec![7; 32]),
         OptionValue::Bytes(_) => OptionValue::Bytes(b"abc".to_vec()),
     }
 }

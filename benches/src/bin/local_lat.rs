@@ -7,11 +7,18 @@ use benches::imp::libsock::LAT_TYPES;
 use benches::perf;
 
 fn main() {
-    let a = perf::args_or_usage("usage: local_lat <bind-to> <message-size> <roundtrip-count>", 3, 3);
+    let a = perf::args_or_usage(
+        "usage: local_lat <bind-to> <message-size> <roundtrip-count> [<enable_curve>]",
+        3,
+        4,
+    );
     let size = perf::positive(&a[1], "message size");
     let roundtrips = perf::positive(&a[2], "roundtrip count");
     let ctx = libsock::Context::new();
     let s = ctx.socket(LAT_TYPES.0).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    if perf::curve_requested(&a, 3) {
+        perf::curve_server(&s);
+    }
     s.bind(&a[0]).unwrap_or_else(|e| perf::fail("zmq_bind", e));
     for _ in 0..roundtrips {
         let msg = s.recv_msg(0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));

@@ -11,11 +11,11 @@ fn main() {
     );
     let size = perf::positive(&a[1], "message size");
     let count = perf::positive(&a[2], "message count");
-    if a.len() == 4 && perf::atoi(&a[3]) != 0 {
-        perf::fail("zmq_setsockopt", "CURVE is not supported by libsock yet");
-    }
     let ctx = libsock::Context::new();
     let s = ctx.socket(libsock::PULL).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    if perf::curve_requested(&a, 3) {
+        perf::curve_server(&s);
+    }
     s.bind(&a[0]).unwrap_or_else(|e| perf::fail("zmq_bind", e));
     let recv = || s.recv_msg(0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
     perf::check_size(recv().len(), size);

@@ -11,11 +11,18 @@ use benches::perf::{self, Stopwatch};
 use benches::stats::Latencies;
 
 fn main() {
-    let a = perf::args_or_usage("usage: remote_lat <connect-to> <message-size> <roundtrip-count>", 3, 3);
+    let a = perf::args_or_usage(
+        "usage: remote_lat <connect-to> <message-size> <roundtrip-count> [<enable_curve>]",
+        3,
+        4,
+    );
     let size = perf::positive(&a[1], "message size");
     let roundtrips = perf::positive(&a[2], "roundtrip count");
     let ctx = libsock::Context::new();
     let s = ctx.socket(LAT_TYPES.1).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    if perf::curve_requested(&a, 3) {
+        perf::curve_client(&s);
+    }
     s.connect(&a[0]).unwrap_or_else(|e| perf::fail("zmq_connect", e));
     let mut msg = libsock::Message::from(vec![0u8; size]);
     let mut half_trips = Latencies::new();
