@@ -32,6 +32,7 @@
 //! each message as the library hands it out, the echo server sends back what it received.
 
 pub mod coord;
+pub mod cpu;
 pub mod imp;
 pub mod mem;
 pub mod perf;

@@ -94,7 +94,14 @@ pub fn main(args: &WorkerArgs) -> i32 {
         Impl::Zeromq => zeromq::run(args.job, &spec, &coord),
     };
     match r {
-        Ok(()) => 0,
+        Ok(()) => {
+            // Read by the runner after the exit: the whole life of the process, I/O threads
+            // included (setup is a few ms against a second of traffic).
+            if let Ok(secs) = crate::cpu::process_cpu_secs() {
+                println!("CPU {secs}");
+            }
+            0
+        }
         Err(e) => {
             let text = format!("{e:#}").replace('\n', " ");
             println!("ERROR {text}");

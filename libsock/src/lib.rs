@@ -19,6 +19,7 @@
 //! ```text
 //! Context, Socket (socket/)      user thread: routing per type, blocking, options
 //!      │  pipes (pipe/)          bounded queues of frames; wakes only on empty→non-empty
+//!      │  mailbox/               what both sides share: commands, signal, event slot
 //! engine/                        I/O threads: mio loop, connections, timers, reconnects
 //!      │  session/               ZMTP state machine: handshake, heartbeats (no I/O, no clock)
 //!      │  codec/                 pure encode/decode of greetings, frames, commands
@@ -28,7 +29,8 @@
 //!
 //! - `codec` and `session` never touch a socket or read the clock.
 //! - `socket` knows pipes and messages, never transports; `engine` reaches a socket only by
-//!   posting to its mailbox.
+//!   posting to its mailbox (`mailbox/`, beneath both: `engine` never imports `socket` or
+//!   `monitor`).
 //! - Transports never call back into sockets; inproc joins sockets with a pipe directly.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -39,6 +41,7 @@ mod context;
 pub mod ctx_options;
 mod engine;
 mod error;
+mod mailbox;
 mod message;
 mod monitor;
 mod options;

@@ -126,6 +126,9 @@ macro_rules! for_each_option {
                 zap_domain, set_zap_domain, get_zap_domain, ZAP_DOMAIN, 55, bytes, Vec::new(), 0, 255;
             "ZAP: refuse PLAIN/CURVE peers when no ZAP handler is bound (libzmq's strict mode).",
                 zap_enforce_domain, set_zap_enforce_domain, get_zap_enforce_domain, ZAP_ENFORCE_DOMAIN, 93, bool, false, false, true;
+            "libsock only: before a blocking send/recv sleeps, spin up to this many µs waiting for the \
+             peer (0 = never spin). Trades CPU for latency; worth it only with a core to spare.",
+                busy_poll_us, set_busy_poll_us, get_busy_poll_us, BUSY_POLL_US, 0x4C53_0001, i32, 0, 0, 10_000;
         }
     };
 }

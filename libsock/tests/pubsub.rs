@@ -213,5 +213,10 @@ fn resubscribes_after_reconnect() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(ms(10));
     }
-    assert_eq!(sync_sub(&publisher, &sub, "k2"), b"k2");
+    // On a loaded machine a duplicate "k1" from the first sync may still be queued.
+    let mut got = sync_sub(&publisher, &sub, "k2");
+    while got == b"k1" {
+        got = sync_sub(&publisher, &sub, "k2");
+    }
+    assert_eq!(got, b"k2");
 }

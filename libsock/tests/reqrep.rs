@@ -202,3 +202,27 @@ fn replies_to_a_vanished_peer_are_dropped_quietly() {
     rep.send("a2", 0).unwrap();
     assert_eq!(req.recv_bytes(0).unwrap(), b"a2");
 }
+
+#[test]
+fn busy_poll_is_opt_in_bounded_and_keeps_round_trips_and_timeouts() {
+    let ctx = Context::new();
+    let rep = socket(&ctx, REP);
+    let req = socket(&ctx, REQ);
+    assert_eq!(req.get_busy_poll_us().unwrap(), 0, "off by default");
+    assert!(req.set_busy_poll_us(10_001).is_err(), "bounded");
+    req.set_busy_poll_us(200).unwrap();
+    rep.set_busy_poll_us(200).unwrap();
+    assert_eq!(req.get_busy_poll_us().unwrap(), 200);
+    pair_up(&rep, &req, "tcp");
+    for i in 0..200 {
+        req.send(format!("q{i}"), 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), format!("q{i}").into_bytes());
+        rep.send(format!("a{i}"), 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), format!("a{i}").into_bytes());
+    }
+    // Spinning never outlasts RCVTIMEO.
+    req.send("q", 0).unwrap();
+    rep.recv_bytes(0).unwrap();
+    req.set_rcvtimeo(30).unwrap();
+    assert!(matches!(req.recv_bytes(0), Err(Error::TimedOut)));
+}

@@ -18,6 +18,12 @@ pub fn lat_uses_pair() -> bool {
     LAT_TYPES.0 == libsock::PAIR
 }
 
+/// `LIBSOCK_BENCH_BUSY_POLL_US=<µs>` sets libsock's opt-in BUSY_POLL_US on every benchmark
+/// socket (off by default), to measure what spinning buys in latency and costs in CPU.
+fn busy_poll_us() -> Option<i32> {
+    std::env::var("LIBSOCK_BENCH_BUSY_POLL_US").ok()?.parse().ok()
+}
+
 /// Linger for benchmark sockets: deliver what is queued, but never hang a run forever.
 const LINGER_MS: i32 = 1000;
 
@@ -58,6 +64,9 @@ impl Lib for Libsock {
         }
         if role == Role::Sub {
             s.set_subscribe(b"")?;
+        }
+        if let Some(us) = busy_poll_us() {
+            s.set_busy_poll_us(us)?;
         }
         Ok(LibsockSock { s })
     }

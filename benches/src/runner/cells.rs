@@ -67,7 +67,9 @@ impl Drop for IpcCleanup {
 
 /// Measures `cell` once for `imp`. The fields are the table's numbers:
 /// thr `rate` (msg/s); lat `p50_us`, `p99_us`; pubsub `rate` (msg/s per subscriber),
-/// `delivered` (fraction); mem `send_growth`, `recv_growth` (bytes).
+/// `delivered` (fraction); mem `send_growth`, `recv_growth` (bytes); and for thr, lat and
+/// pubsub the CPU time per message (per round trip for lat) in ns: `cpu_ns` for both sides
+/// together, `cpu_a_ns` for the sender (client, publisher), `cpu_b_ns` for the receiver.
 pub fn measure(imp: Impl, cell: Cell, p: &Params) -> Result<Fields> {
     let ep = endpoint(cell.transport);
     let _cleanup = IpcCleanup(ep.clone());
@@ -102,19 +104,21 @@ fn thr(args: WorkerArgs, limit: Duration) -> Result<Fields> {
     let r = recv.result(limit)?;
     send.result(limit)?;
     send.signal()?;
-    send.finish(EXIT)?;
-    recv.finish(EXIT)?;
+    let send_cpu = send.finish(EXIT)?;
+    let recv_cpu = recv.finish(EXIT)?;
     let mut f = Fields::new();
     f.set("rate", r.get("count")? / r.get("secs")?);
+    cpu_fields(&mut f, send_cpu, recv_cpu, r.get("count")?);
     Ok(f)
 }
 
 fn inproc_thr(args: WorkerArgs, limit: Duration) -> Result<Fields> {
     let mut w = Worker::spawn(&with_job(&args, Job::InprocThr, &args.endpoint))?;
     let r = w.result(limit)?;
-    w.finish(EXIT)?;
+    let cpu = w.finish(EXIT)?;
     let mut f = Fields::new();
     f.set("rate", r.get("a.count")? / r.get("a.secs")?);
+    cpu_fields(&mut f, cpu, 0.0, r.get("a.count")?);
     Ok(f)
 }
 
@@ -123,12 +127,14 @@ fn lat(args: WorkerArgs, limit: Duration) -> Result<Fields> {
     let ep = server.expect("READY", SETUP)?;
     let mut client = Worker::spawn(&with_job(&args, Job::LatClient, &ep))?;
     let r = client.result(limit)?;
-    server.result(limit)?;
+    let s = server.result(limit)?;
     server.signal()?;
-    client.finish(EXIT)?;
-    server.finish(EXIT)?;
+    let client_cpu = client.finish(EXIT)?;
+    let server_cpu = server.finish(EXIT)?;
     let mut f = Fields::new();
     f.set("p50_us", r.get("p50")? / 1e3).set("p99_us", r.get("p99")? / 1e3).set("count", r.get("count")?);
+    // Per round trip, warm-up included (the server echoed every one).
+    cpu_fields(&mut f, client_cpu, server_cpu, s.get("echoed")?);
     Ok(f)
 }
 
@@ -141,14 +147,16 @@ fn pubsub(args: WorkerArgs, limit: Duration) -> Result<Fields> {
     let p = publisher.result(limit)?;
     let s = subs.result(limit)?;
     publisher.signal()?;
-    subs.finish(EXIT)?;
-    publisher.finish(EXIT)?;
+    let subs_cpu = subs.finish(EXIT)?;
+    let pub_cpu = publisher.finish(EXIT)?;
     let (received, n) = (s.get("received")?, s.get("subs")?);
     let secs = s.get("secs")?.max(1e-9);
     let mut f = Fields::new();
     f.set("rate", received / n / secs)
         .set("delivered", received / (n * p.get("sent")?))
         .set("timeouts", s.get("timeouts")?);
+    // Per message delivered to a subscriber (what is dropped at the HWM costs CPU too).
+    cpu_fields(&mut f, pub_cpu, subs_cpu, received);
     Ok(f)
 }
 
@@ -167,4 +175,10 @@ fn mem(args: WorkerArgs, limit: Duration) -> Result<Fields> {
     let mut f = Fields::new();
     f.set("send_growth", s.get("growth")?).set("recv_growth", r.get("growth")?);
     Ok(f)
+}
+
+/// CPU per message from the two processes' CPU seconds (inproc: one process, `b` = 0).
+fn cpu_fields(f: &mut Fields, a_secs: f64, b_secs: f64, messages: f64) {
+    let per = |secs: f64| secs * 1e9 / messages.max(1.0);
+    f.set("cpu_ns", per(a_secs + b_secs)).set("cpu_a_ns", per(a_secs)).set("cpu_b_ns", per(b_secs));
 }

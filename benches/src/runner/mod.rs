@@ -210,6 +210,9 @@ fn render(
     if has(Pattern::PubSub) {
         let _ = writeln!(out, "{}", table::pubsub_table(res, cells, impls, reps, o.subscribers));
     }
+    if cells.iter().any(|c| c.pattern != Pattern::Mem) {
+        let _ = writeln!(out, "{}", table::cpu_table(res, cells, impls, reps));
+    }
     if has(Pattern::Mem) {
         let _ = write!(out, "{}", table::mem_table(res, cells, impls, p.mem_count, p.mem_hwm));
     }

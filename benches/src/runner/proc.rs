@@ -106,13 +106,14 @@ impl Worker {
     }
 
     /// Closes stdin (every remaining signal) and waits for the exit, killing after `timeout`.
-    pub fn finish(mut self, timeout: Duration) -> Result<()> {
+    /// Returns the CPU seconds the worker used over its life (its last line, `CPU <secs>`).
+    pub fn finish(mut self, timeout: Duration) -> Result<f64> {
         drop(self.stdin.take());
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait()? {
                 if status.success() {
-                    return Ok(());
+                    return self.cpu_line(deadline);
                 }
                 bail!("worker failed ({status}): {}", self.stderr_tail());
             }
@@ -120,6 +121,23 @@ impl Worker {
                 bail!("worker did not exit");
             }
             thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Worker {
+    /// Reads the remaining lines of an exited worker up to its `CPU <secs>` line.
+    fn cpu_line(&self, deadline: Instant) -> Result<f64> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(secs) = line.strip_prefix("CPU ") {
+                        return secs.trim().parse().context("parsing the CPU line");
+                    }
+                }
+                Err(_) => bail!("worker exited without its CPU line"),
+            }
         }
     }
 }

@@ -11,16 +11,16 @@ use std::time::Instant;
 use bytes::BytesMut;
 use mio::Interest;
 
-use super::zap::Asked;
 use super::socks_phase;
+use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::codec::CodecError;
+use crate::mailbox::events::{self as monitor, SocketEvent};
+use crate::mailbox::{SocketCmd, SocketShared};
 use crate::message::Message;
-use crate::monitor::{self, SocketEvent};
 use crate::pipe::{pipe, PipeEnd};
 use crate::session::{Session, SessionError, SessionEvent, ZapReply, ZapRequest};
-use crate::socket::{SocketCmd, SocketShared};
 use crate::sys;
 use crate::transport::socks::Socks5;
 use crate::transport::{DialTarget, Stream};
@@ -320,7 +320,15 @@ impl Connection {
             match sys::read_into(link.stream.as_fd(), &mut link.rbuf, want) {
                 Ok(0) => return Err(Down::Closed),
                 Ok(_) => session.received(),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Idle now: hold no read buffer until bytes arrive again (an idle
+                    // connection then costs a few hundred bytes, not a 64 KiB buffer; messages
+                    // still sharing the old one keep it alive only as long as they live).
+                    if link.rbuf.is_empty() {
+                        link.rbuf = BytesMut::new();
+                    }
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Down::Io(e)),
             }

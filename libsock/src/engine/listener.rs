@@ -5,8 +5,8 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 
 use super::{ConnConfig, EndpointId};
-use crate::monitor::SocketEvent;
-use crate::socket::SocketShared;
+use crate::mailbox::events::SocketEvent;
+use crate::mailbox::SocketShared;
 use crate::transport::{Listener, Stream};
 
 pub(crate) struct ListenerEntry {

@@ -13,8 +13,8 @@ mod backoff;
 mod connection;
 mod listener;
 mod raw;
-mod zap;
 mod socks_phase;
+mod zap;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -33,13 +33,12 @@ use listener::ListenerEntry;
 use raw::RawConnection;
 pub(crate) use zap::ZapConfig;
 
+use crate::mailbox::SocketShared;
 use crate::pipe::{PipeEnd, Wake};
 use crate::session::SessionConfig;
-use crate::socket::SocketShared;
 use crate::transport::{DialTarget, Listener, NetConfig};
 
-/// Identifies one bind or connect of one socket, across threads.
-pub(crate) type EndpointId = u64;
+pub(crate) use crate::mailbox::EndpointId;
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -380,7 +379,7 @@ impl Worker {
                     let _ = self.poll.registry().deregister(&mut l.listener);
                     tracing::debug!(endpoint = %l.name, "listener closed");
                     l.socket.monitor.emit(
-                        crate::monitor::SocketEvent::Closed,
+                        crate::mailbox::events::SocketEvent::Closed,
                         l.listener.raw_fd() as u32,
                         &l.name,
                     );

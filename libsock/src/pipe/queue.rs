@@ -1,10 +1,16 @@
 //! A one-way, single-writer single-reader queue of message frames with a high water mark.
 //!
-//! The writer appends complete messages under a short lock; the reader swaps the whole
-//! published batch out in one lock and then pops locally. Both sides keep their `VecDeque`
-//! capacity, so steady traffic allocates nothing. HWM accounting compares the writer's count
-//! of written messages with the reader's count of consumed ones (an atomic the writer reads only
-//! when its cached copy says the queue is full).
+//! The frames travel through a lock-free [`ring`](super::ring): the writer publishes each batch
+//! of complete messages with one atomic swap, and wakes the reader only when it had parked on
+//! an empty queue; the reader pops without any atomic operation until its batch runs out.
+//! Multipart messages are staged privately by the writer until their last frame arrives, so a
+//! reader never sees half of one. HWM accounting compares the writer's count of written
+//! messages with the reader's count of consumed ones (an atomic the writer reads only when its
+//! cached copy says the queue is full). A mutex guards only what changes rarely (who to wake,
+//! the writer's LINGER).
+//!
+//! CONFLATE queues bypass the ring: each whole message replaces the previous one in a
+//! one-message slot under a lock (a slow path by design: only the newest message matters).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,11 +18,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::ring::{ring, Consumer, Producer};
 use crate::message::Message;
 
 /// Something that can be woken: a socket's signal or an I/O thread's connection.
-///
-/// `wake` may be called with a queue's lock held, so it must never take a queue lock itself.
 pub(crate) trait Wake: Send + Sync {
     /// Tells the owner that a queue it parked on has changed.
     fn wake(&self);
@@ -26,89 +31,80 @@ pub(crate) trait Wake: Send + Sync {
 const PUBLISH_EVERY: u64 = 32;
 
 struct Shared {
-    state: Mutex<State>,
     /// Whole messages the reader has consumed. Written only by the reader.
     read: AtomicU64,
     /// The writer found the queue full and wants a wake when `read` moves.
     writer_waiting: AtomicBool,
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
-    /// CONFLATE: each publish replaces what the reader has not taken yet; no HWM.
+    /// CONFLATE: each whole message replaces the one in `newest`; no HWM.
     conflate: AtomicBool,
+    /// CONFLATE: the newest whole message the reader has not taken yet.
+    newest: Mutex<Vec<Message>>,
+    rare: Mutex<Rare>,
 }
 
-struct State {
-    frames: VecDeque<Message>,
-    /// The reader found the queue empty: the next publish must wake it.
-    reader_parked: bool,
+/// What changes rarely: set at attach and close.
+struct Rare {
     reader_waker: Option<Arc<dyn Wake>>,
     writer_waker: Option<Arc<dyn Wake>>,
     /// The writer's LINGER at close, for the reader to honour.
     linger_ms: i32,
 }
 
-/// If the reader parked, unparks it and returns its waker (to call once the lock is gone).
-#[inline]
-fn take_parked(st: &mut State) -> Option<Arc<dyn Wake>> {
-    if !st.reader_parked {
-        return None;
+impl Shared {
+    fn wake_reader(&self) {
+        let waker = self.rare.lock().reader_waker.clone();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
-    st.reader_parked = false;
-    st.reader_waker.clone()
-}
 
-/// CONFLATE: drops every published and pending whole message but the newest. Returns how
-/// many were dropped, for the writer to count as never written (keeping HWM accounting right).
-fn keep_only_last(pending: &mut VecDeque<Message>, complete: &mut usize, st: &mut State) -> u64 {
-    let whole = |frames: &mut dyn Iterator<Item = &Message>| frames.filter(|m| !m.get_more()).count();
-    let mut dropped = whole(&mut st.frames.iter()) as u64;
-    st.frames.clear();
-    let done = &pending.make_contiguous()[..*complete];
-    // The newest message starts after the last frame that ends an earlier one.
-    let start = done[..done.len().saturating_sub(1)].iter().rposition(|m| !m.get_more()).map_or(0, |i| i + 1);
-    dropped += whole(&mut done[..start].iter()) as u64;
-    pending.drain(..start);
-    *complete -= start;
-    dropped
+    fn wake_writer(&self) {
+        let waker = self.rare.lock().writer_waker.clone();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 /// Creates a queue bounded to `hwm` whole messages (0 = unbounded).
 pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            frames: VecDeque::new(),
-            reader_parked: false,
-            reader_waker: None,
-            writer_waker: None,
-            linger_ms: -1,
-        }),
         read: AtomicU64::new(0),
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
         conflate: AtomicBool::new(false),
+        newest: Mutex::new(Vec::new()),
+        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1 }),
     });
+    let (producer, consumer) = ring();
     let writer = Writer {
         shared: shared.clone(),
-        pending: VecDeque::new(),
-        complete: 0,
+        ring: producer,
+        staged: Vec::new(),
         written: 0,
         cached_read: 0,
         hwm,
+        conflated: false,
     };
-    let reader = Reader { shared, local: VecDeque::new(), read: 0, published: 0, terminated: false };
+    let reader =
+        Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false, mid: false };
     (writer, reader)
 }
 
 /// The writing side of a queue.
 pub(crate) struct Writer {
     shared: Arc<Shared>,
-    /// Frames written but not yet published; the first `complete` form whole messages.
-    pending: VecDeque<Message>,
-    complete: usize,
+    ring: Producer<Message>,
+    /// The frames of a multipart message until its last one is written.
+    staged: Vec<Message>,
     written: u64,
     cached_read: u64,
     hwm: u64,
+    /// CONFLATE: a message went to the slot since the last flush.
+    conflated: bool,
 }
 
 impl Writer {
@@ -120,7 +116,7 @@ impl Writer {
             return !self.is_reader_gone();
         }
         self.cached_read = self.shared.read.load(Ordering::Acquire);
-        if self.written - self.cached_read < self.hwm || self.shared.conflate.load(Ordering::Relaxed) {
+        if self.written - self.cached_read < self.hwm || self.conflating() {
             return !self.is_reader_gone();
         }
         self.shared.writer_waiting.store(true, Ordering::SeqCst);
@@ -133,36 +129,40 @@ impl Writer {
     #[inline]
     pub(crate) fn write(&mut self, msg: Message) {
         let last = !msg.get_more();
-        self.pending.push_back(msg);
+        if last && self.staged.is_empty() && !self.conflating() {
+            self.written += 1;
+            if !self.is_reader_gone() {
+                self.ring.push(msg);
+            }
+            return;
+        }
+        self.staged.push(msg);
         if last {
             self.written += 1;
-            self.complete = self.pending.len();
+            if self.is_reader_gone() {
+                self.staged.clear();
+            } else if self.conflating() {
+                *self.shared.newest.lock() = std::mem::take(&mut self.staged);
+                self.conflated = true;
+            }
+            for m in self.staged.drain(..) {
+                self.ring.push(m);
+            }
         }
     }
 
     /// Publishes every complete message written so far, waking a parked reader.
     #[inline]
     pub(crate) fn flush(&mut self) {
-        if self.complete == 0 {
-            return;
+        let conflated = std::mem::take(&mut self.conflated);
+        if self.ring.publish() || conflated {
+            self.shared.wake_reader();
         }
-        let mut st = self.shared.state.lock();
-        if self.shared.reader_closed.load(Ordering::Relaxed) {
-            drop(st);
-            self.pending.drain(..self.complete);
-        } else {
-            if self.shared.conflate.load(Ordering::Relaxed) {
-                self.written -= keep_only_last(&mut self.pending, &mut self.complete, &mut st);
-            }
-            st.frames.extend(self.pending.drain(..self.complete));
-            let waker = take_parked(&mut st);
-            drop(st);
-            // Woken after unlocking, so the reader does not run straight into our lock.
-            if let Some(w) = waker {
-                w.wake();
-            }
-        }
-        self.complete = 0;
+    }
+
+    #[inline]
+    fn conflating(&self) -> bool {
+        self.shared.conflate.load(Ordering::Relaxed)
     }
 
     /// Makes this queue keep only its newest message (CONFLATE).
@@ -172,35 +172,20 @@ impl Writer {
 
     /// Drops the frames of a half-written message (its connection broke mid-message).
     pub(crate) fn discard_incomplete(&mut self) {
-        self.pending.truncate(self.complete);
+        self.staged.clear();
     }
 
-    /// Writes a whole single-frame message and publishes it: the sockets' fast path (one
-    /// short lock, no staging).
+    /// Writes a whole single-frame message and publishes it: the sockets' fast path.
     #[inline]
     pub(crate) fn send_one(&mut self, msg: Message) {
         debug_assert!(!msg.get_more());
-        if !self.pending.is_empty() || self.shared.conflate.load(Ordering::Relaxed) {
-            self.write(msg);
-            self.flush();
-            return;
-        }
-        self.written += 1;
-        let mut st = self.shared.state.lock();
-        if self.shared.reader_closed.load(Ordering::Relaxed) {
-            return;
-        }
-        st.frames.push_back(msg);
-        let waker = take_parked(&mut st);
-        drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.write(msg);
+        self.flush();
     }
 
     /// True while a multipart message is half written.
     pub(crate) fn in_message(&self) -> bool {
-        self.pending.len() > self.complete
+        !self.staged.is_empty()
     }
 
     /// Whether the reading end has closed: nothing written will be delivered.
@@ -211,21 +196,18 @@ impl Writer {
 
     /// Sets who is woken when the reader makes room.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
-        self.shared.state.lock().writer_waker = Some(waker);
+        self.shared.rare.lock().writer_waker = Some(waker);
     }
 
     /// Publishes what is complete, drops a half-written message and tells the reader that
     /// nothing more will come. `linger_ms` is how long the reader should still try to deliver.
     pub(crate) fn close(&mut self, linger_ms: i32) {
-        self.flush();
-        self.pending.clear();
-        let mut st = self.shared.state.lock();
-        st.linger_ms = linger_ms;
+        self.staged.clear();
+        self.ring.publish();
+        self.shared.rare.lock().linger_ms = linger_ms;
+        // After the publish: a reader that sees the flag sees every message before it.
         self.shared.writer_closed.store(true, Ordering::Release);
-        st.reader_parked = false;
-        if let Some(w) = &st.reader_waker {
-            w.wake();
-        }
+        self.shared.wake_reader();
     }
 }
 
@@ -240,12 +222,17 @@ impl Drop for Writer {
 /// The reading side of a queue.
 pub(crate) struct Reader {
     shared: Arc<Shared>,
-    /// The batch taken from the writer, popped without locking.
-    local: VecDeque<Message>,
+    ring: Consumer<Message>,
+    /// Frames taken out of the ring by [`Reader::retain_queued`], read before the ring
+    /// (boxed: most pipes never need it, and pipe ends travel in commands).
+    #[allow(clippy::box_collection)]
+    local: Option<Box<VecDeque<Message>>>,
     read: u64,
     /// The last value stored in `Shared::read`.
     published: u64,
     terminated: bool,
+    /// The last frame read had MORE set (CONFLATE must not cut a message in two).
+    mid: bool,
 }
 
 impl Reader {
@@ -253,18 +240,47 @@ impl Reader {
     /// queued (a pipe may be written before its reader learns the option).
     pub(crate) fn set_conflate(&mut self) {
         self.shared.conflate.store(true, Ordering::Relaxed);
-        {
-            let mut st = self.shared.state.lock();
-            self.local.extend(st.frames.drain(..));
+        let local = self.local.get_or_insert_with(Default::default);
+        while let Some(m) = self.ring.pop() {
+            local.push_back(m);
         }
-        let frames = self.local.make_contiguous();
+        let frames = local.make_contiguous();
         let start =
             frames[..frames.len().saturating_sub(1)].iter().rposition(|m| !m.get_more()).map_or(0, |i| i + 1);
         let dropped = frames[..start].iter().filter(|m| !m.get_more()).count() as u64;
-        self.local.drain(..start);
+        local.drain(..start);
         if dropped > 0 {
             self.read += dropped;
             self.publish_read();
+        }
+    }
+
+    /// CONFLATE: the newest message, if one came, replaces everything older (not mid-message).
+    #[cold]
+    fn take_newest(&mut self) {
+        if self.mid {
+            return;
+        }
+        let frames = std::mem::take(&mut *self.shared.newest.lock());
+        if frames.is_empty() {
+            return;
+        }
+        while self.ring.pop().is_some() {}
+        let local = self.local.get_or_insert_with(Default::default);
+        local.clear();
+        local.extend(frames);
+    }
+
+    #[inline]
+    fn newest_waiting(&self) -> bool {
+        self.shared.conflate.load(Ordering::Relaxed) && !self.shared.newest.lock().is_empty()
+    }
+
+    #[inline]
+    fn next_frame(&mut self) -> Option<Message> {
+        match self.local.as_mut().and_then(|l| l.pop_front()) {
+            Some(m) => Some(m),
+            None => self.ring.pop(),
         }
     }
 
@@ -272,16 +288,26 @@ impl Reader {
     /// the writer's next publish wakes it) or the writer closed ([`Reader::is_terminated`]).
     #[inline]
     pub(crate) fn read(&mut self) -> Option<Message> {
-        if self.local.is_empty() && !self.refill() {
-            return None;
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            self.take_newest();
         }
-        let msg = self.local.pop_front()?;
+        let msg = match self.next_frame() {
+            Some(m) => m,
+            None if self.refill() => {
+                if self.shared.conflate.load(Ordering::Relaxed) {
+                    self.take_newest();
+                }
+                self.next_frame()?
+            }
+            None => return None,
+        };
+        self.mid = msg.get_more();
         if !msg.get_more() {
             self.read += 1;
             // Tell the writer how far we got in batches, at once if it waits for room, and
             // always when the batch is used up (so a waiting writer is never left stale).
             if self.read - self.published >= PUBLISH_EVERY
-                || self.local.is_empty()
+                || (self.local_is_empty() && self.ring.batch_done())
                 || self.shared.writer_waiting.load(Ordering::Relaxed)
             {
                 self.publish_read();
@@ -293,19 +319,19 @@ impl Reader {
     /// Drops queued single-frame messages for which `keep` is false, without counting
     /// anything as read by the user (the writer's HWM view is unchanged).
     pub(crate) fn retain_queued(&mut self, keep: impl Fn(&Message) -> bool) {
-        {
-            let mut st = self.shared.state.lock();
-            self.local.extend(st.frames.drain(..));
+        let local = self.local.get_or_insert_with(Default::default);
+        while let Some(m) = self.ring.pop() {
+            local.push_back(m);
         }
-        let before = self.local.len();
+        let before = local.len();
         let mut prev_more = false;
-        self.local.retain(|m| {
+        local.retain(|m| {
             let whole = !prev_more && !m.get_more();
             prev_more = m.get_more();
             !whole || keep(m)
         });
         // Dropped messages were never read: account for them so HWM stays right.
-        let dropped = (before - self.local.len()) as u64;
+        let dropped = (before - local.len()) as u64;
         if dropped > 0 {
             self.read += dropped;
             self.publish_read();
@@ -314,12 +340,12 @@ impl Reader {
 
     /// Whether a frame can be read now (parks the reader when not).
     pub(crate) fn has_message(&mut self) -> bool {
-        !self.local.is_empty() || self.refill()
+        !self.local_is_empty() || self.ring.ready() || self.refill()
     }
 
     /// Whether the writer closed and everything it published has been read.
     pub(crate) fn is_terminated(&mut self) -> bool {
-        if !self.terminated && self.local.is_empty() {
+        if !self.terminated && self.local_is_empty() && !self.ring.ready() {
             self.refill();
         }
         self.terminated
@@ -327,7 +353,7 @@ impl Reader {
 
     /// The writer's LINGER in ms, valid once it closed (-1 = forever).
     pub(crate) fn linger_ms(&self) -> i32 {
-        self.shared.state.lock().linger_ms
+        self.shared.rare.lock().linger_ms
     }
 
     /// Whether the writer has closed (messages may still be waiting to be read).
@@ -337,33 +363,41 @@ impl Reader {
 
     /// Sets who is woken when something is published.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
-        self.shared.state.lock().reader_waker = Some(waker);
+        self.shared.rare.lock().reader_waker = Some(waker);
     }
 
     /// Stops reading: drops everything queued and lets the writer know.
     pub(crate) fn close(&mut self) {
-        self.local.clear();
-        let mut st = self.shared.state.lock();
+        self.local = None;
         self.shared.reader_closed.store(true, Ordering::Release);
-        st.frames.clear();
+        // What the writer publishes after seeing the flag it drops itself; what raced past
+        // it is freed with the ring.
+        while self.ring.pop().is_some() {}
         self.shared.writer_waiting.store(false, Ordering::Relaxed);
-        if let Some(w) = &st.writer_waker {
-            w.wake();
-        }
+        self.shared.wake_writer();
     }
 
+    #[inline]
+    fn local_is_empty(&self) -> bool {
+        self.local.as_ref().is_none_or(|l| l.is_empty())
+    }
+
+    /// The ring is empty: true if frames arrived after all; otherwise notes termination or
+    /// parks (the writer's next publish wakes us).
+    #[cold]
     fn refill(&mut self) -> bool {
-        let mut st = self.shared.state.lock();
-        std::mem::swap(&mut st.frames, &mut self.local);
-        if !self.local.is_empty() {
+        if self.ring.ready() || self.newest_waiting() {
             return true;
         }
         if self.shared.writer_closed.load(Ordering::Acquire) {
+            // The writer published before closing: look once more.
+            if self.ring.ready() || self.newest_waiting() {
+                return true;
+            }
             self.terminated = true;
-        } else {
-            st.reader_parked = true;
+            return false;
         }
-        false
+        !self.ring.park()
     }
 
     #[inline]
@@ -373,10 +407,7 @@ impl Reader {
         if self.shared.writer_waiting.load(Ordering::SeqCst)
             && self.shared.writer_waiting.swap(false, Ordering::SeqCst)
         {
-            let waker = self.shared.state.lock().writer_waker.clone();
-            if let Some(w) = waker {
-                w.wake();
-            }
+            self.shared.wake_writer();
         }
     }
 }

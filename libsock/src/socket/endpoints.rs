@@ -48,11 +48,15 @@ impl SocketCore {
             Ok(None) => return self.bind_inproc(id, endpoint, endpoint_name(endpoint)),
             Err(e) => {
                 let errno = e.to_raw() as u32;
-                self.shared.monitor.emit(crate::monitor::SocketEvent::BindFailed, errno, endpoint);
+                self.shared.monitor.emit(crate::mailbox::events::SocketEvent::BindFailed, errno, endpoint);
                 return Err(e);
             }
         };
-        self.shared.monitor.emit(crate::monitor::SocketEvent::Listening, listener.raw_fd() as u32, &resolved);
+        self.shared.monitor.emit(
+            crate::mailbox::events::SocketEvent::Listening,
+            listener.raw_fd() as u32,
+            &resolved,
+        );
         let io = self.ctx.choose_io()?;
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
@@ -188,7 +192,7 @@ impl SocketCore {
                         tracing::warn!(endpoint = %ep.resolved, "cannot remove the ipc socket file: {e}");
                         let errno = e.raw_os_error().unwrap_or(0) as u32;
                         self.shared.monitor.emit(
-                            crate::monitor::SocketEvent::CloseFailed,
+                            crate::mailbox::events::SocketEvent::CloseFailed,
                             errno,
                             &ep.resolved,
                         );

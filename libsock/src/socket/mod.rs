@@ -2,7 +2,8 @@
 //! around a per-type [`routing::Routing`].
 //!
 //! A socket lives on its user's thread. Other threads reach it only through
-//! [`SocketShared`]: its mailbox (new pipes, handshake results) and its [`signal::Signal`].
+//! [`SocketShared`] (in `mailbox`, beneath both): its mailbox (new pipes, handshake results)
+//! and its signal.
 
 mod api;
 pub use api::{DONTWAIT, POLLIN, POLLOUT, SNDMORE};
@@ -15,109 +16,25 @@ mod pubsub;
 mod reqrep;
 mod router;
 pub(crate) mod routing;
-pub(crate) mod signal;
 mod stream;
 mod trie;
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
-
-use parking_lot::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::codec::null::PeerInfo;
 use crate::context::ContextInner;
 use crate::engine::EndpointId;
 use crate::error::{Error, Result};
+pub(crate) use crate::mailbox::{SocketCmd, SocketShared};
 use crate::message::Message;
 use crate::options::{millis, Options};
 use crate::pipe::PipeEnd;
 use crate::socket_type::SocketType;
 use endpoints::EndpointRec;
 use routing::{PipeRec, Pipes, Routing, SendError};
-use signal::Signal;
-
-/// Commands posted to a socket by I/O threads and inproc peers.
-pub(crate) enum SocketCmd {
-    /// A new peer is connected through this pipe end.
-    /// `sub_version`: the subscription snapshot the engine already sent (SUB/XSUB); `None`
-    /// for an inproc peer (no engine).
-    Attach { end: PipeEnd, peer: PeerInfo, endpoint: EndpointId, sub_version: Option<u64> },
-    /// A pipe made at connect time has finished its handshake.
-    PeerReady { endpoint: EndpointId, peer: PeerInfo, reconnected: bool, sub_version: u64 },
-    /// The connection behind a connect-time pipe broke; it is reconnecting.
-    PeerLost { endpoint: EndpointId },
-}
-
-/// A subscriber's current topics and a version bumped by every change, so a pipe that
-/// receives a snapshot at version `v` can then be sent exactly the changes after `v`.
-#[derive(Default)]
-pub(crate) struct SubscriptionSnapshot {
-    pub topics: std::collections::BTreeSet<Vec<u8>>,
-    pub version: u64,
-}
-
-/// The part of a socket other threads may touch.
-pub(crate) struct SocketShared {
-    pub(crate) signal: Arc<Signal>,
-    /// Where connection events go (`Socket::monitor`).
-    pub(crate) monitor: crate::monitor::MonitorSlot,
-    /// SUB/XSUB: the topics subscribed now, which the engine sends at every handshake so
-    /// that subscriptions reach a new or returning publisher without the application's help.
-    pub(crate) subscriptions: Mutex<SubscriptionSnapshot>,
-    mailbox: Mutex<Mailbox>,
-    pending: AtomicBool,
-}
-
-#[derive(Default)]
-struct Mailbox {
-    cmds: Vec<SocketCmd>,
-    closed: bool,
-}
-
-impl SocketShared {
-    pub(crate) fn new() -> SocketShared {
-        SocketShared {
-            signal: Arc::default(),
-            monitor: Default::default(),
-            subscriptions: Mutex::default(),
-            mailbox: Mutex::default(),
-            pending: AtomicBool::new(false),
-        }
-    }
-
-    /// Takes every posted command (for mailboxes that no socket core reads).
-    pub(crate) fn take_commands(&self) -> Vec<SocketCmd> {
-        self.take()
-    }
-
-    /// Delivers a command and wakes the socket. Fails (returning it) once the socket closed.
-    #[allow(clippy::result_large_err)] // The caller needs the pipe end back to close it.
-    pub(crate) fn post(&self, cmd: SocketCmd) -> std::result::Result<(), SocketCmd> {
-        let mut mb = self.mailbox.lock();
-        if mb.closed {
-            return Err(cmd);
-        }
-        mb.cmds.push(cmd);
-        self.pending.store(true, Ordering::Release);
-        drop(mb);
-        crate::pipe::Wake::wake(&*self.signal);
-        Ok(())
-    }
-
-    fn take(&self) -> Vec<SocketCmd> {
-        let mut mb = self.mailbox.lock();
-        self.pending.store(false, Ordering::Relaxed);
-        std::mem::take(&mut mb.cmds)
-    }
-
-    fn close(&self) -> Vec<SocketCmd> {
-        let mut mb = self.mailbox.lock();
-        mb.closed = true;
-        std::mem::take(&mut mb.cmds)
-    }
-}
 
 /// Where a pipe attached to a socket came from.
 pub(crate) enum PipeOrigin {
@@ -277,6 +194,10 @@ impl SocketCore {
             return Err(Error::WouldBlock);
         }
         let at = *deadline.get_or_insert_with(|| millis(timeo_ms).map(|t| Instant::now() + t));
+        if self.options.busy_poll_us > 0 {
+            // A wake seen while spinning leaves the signal raised: `wait` then returns at once.
+            self.shared.signal.spin(Duration::from_micros(self.options.busy_poll_us as u64), at);
+        }
         if self.shared.signal.wait(at) {
             Ok(())
         } else {
@@ -285,9 +206,18 @@ impl SocketCore {
     }
 
     /// Applies what other threads posted, and lets the routing look at its pipes after a wake.
-    #[inline]
+    /// The check is inlined into every send and recv; the work is out of line.
+    #[inline(always)]
     fn process_commands(&mut self) {
         let generation = self.shared.signal.generation();
+        if generation != self.seen_generation || self.shared.pending.load(Ordering::Acquire) {
+            self.process_commands_slow(generation);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn process_commands_slow(&mut self, generation: u64) {
         if generation != self.seen_generation {
             self.seen_generation = generation;
             self.routing.on_wake(&mut self.pipes);

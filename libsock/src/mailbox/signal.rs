@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -45,6 +45,25 @@ impl Signal {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Spins (no sleep, no syscall) until a wake arrives, `limit` passes or `deadline` comes;
+    /// true if woken. The flag stays raised for [`Signal::wait`] to lower.
+    pub(crate) fn spin(&self, limit: Duration, deadline: Option<Instant>) -> bool {
+        let seen = self.generation();
+        let start = Instant::now();
+        let end = deadline.map_or(start + limit, |d| d.min(start + limit));
+        loop {
+            for _ in 0..64 {
+                if self.generation() != seen {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+        }
+    }
+
     /// Sleeps until raised or until `deadline`. Returns false on timeout. Lowers the flag.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
         let mut raised = self.raised.lock();
@@ -82,7 +101,6 @@ impl Wake for Signal {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::time::Duration;
 
     #[test]
     fn an_early_wake_is_kept() {
@@ -90,6 +108,18 @@ mod tests {
         s.wake();
         assert!(s.wait(Some(Instant::now())));
         assert!(!s.wait(Some(Instant::now() + Duration::from_millis(5))));
+    }
+
+    #[test]
+    fn spin_sees_a_wake_and_gives_up_at_its_limit() {
+        let s = Arc::new(Signal::default());
+        assert!(!s.spin(Duration::from_micros(50), None));
+        let s2 = s.clone();
+        let t = std::thread::spawn(move || s2.spin(Duration::from_secs(30), None));
+        std::thread::sleep(Duration::from_millis(20));
+        s.wake();
+        assert!(t.join().unwrap());
+        assert!(s.wait(Some(Instant::now())), "the wake is still there for wait");
     }
 
     #[test]
