@@ -87,6 +87,7 @@ pub fn main(args: &WorkerArgs) -> i32 {
     let coord = StdioCoord::new();
     let spec = args.spec();
     let r: Result<()> = match args.imp {
+        _ if args.job == Job::Proxy => roles::proxy::run(args.imp, &spec, &coord),
         Impl::Libsock => roles::run::<Libsock>(args.job, &spec, &coord),
         Impl::Libzmq => roles::run::<Libzmq>(args.job, &spec, &coord),
         Impl::Omq => roles::run::<Omq>(args.job, &spec, &coord),

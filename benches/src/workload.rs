@@ -130,6 +130,9 @@ impl Impl {
         match (self, pattern, transport) {
             (Impl::Zeromq, _, Transport::Inproc) => Err("n/a (no inproc transport)"),
             (Impl::Raw, Pattern::Mem, _) => Err("n/a (no queue)"),
+            (Impl::Omq | Impl::Zeromq | Impl::Raw, Pattern::ProxyThr | Pattern::ProxyLat, _) => {
+                Err("n/a (no proxy)")
+            }
             _ => Ok(()),
         }
     }
@@ -168,6 +171,12 @@ pub enum Pattern {
     PubSub,
     /// Memory held by 1000 queued messages.
     Mem,
+    /// PUSH -> streamer (PULL/PUSH proxy) -> PULL throughput.
+    #[value(name = "proxy-thr")]
+    ProxyThr,
+    /// REQ -> queue (ROUTER/DEALER proxy) -> REP round trips.
+    #[value(name = "proxy-lat")]
+    ProxyLat,
 }
 
 /// Splits an endpoint into its scheme and address.

@@ -20,7 +20,15 @@ const TIMEOUT_MS: i32 = 10_000;
 /// A running relay with its stderr being collected.
 struct Relay {
     child: Child,
-    stderr: JoinHandle<String>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Drop for Relay {
+    /// A failed test must not leave its relay running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn start(args: &[&str]) -> Relay {
@@ -38,7 +46,7 @@ fn start(args: &[&str]) -> Relay {
         let _ = pipe.read_to_string(&mut s);
         s
     });
-    Relay { child, stderr }
+    Relay { child, stderr: Some(stderr) }
 }
 
 impl Relay {
@@ -51,12 +59,12 @@ impl Relay {
             }
             if started.elapsed() > DEADLINE {
                 let _ = self.child.kill();
-                let err = self.stderr.join().unwrap();
+                let err = self.stderr.take().unwrap().join().unwrap();
                 panic!("sockdev did not exit; stderr:\n{err}");
             }
             thread::sleep(Duration::from_millis(10));
         };
-        (status.code().unwrap_or(-1), self.stderr.join().unwrap())
+        (status.code().unwrap_or(-1), self.stderr.take().unwrap().join().unwrap())
     }
 
     fn signal(self, name: &str) -> (i32, String) {

@@ -38,6 +38,7 @@ pub fn run(job: Job, spec: &Spec, coord: &dyn Coord) -> Result<()> {
             Job::MemRecv => mem_recv(spec, coord).await,
             Job::MemSend => mem_send(spec, coord).await,
             Job::InprocThr | Job::InprocLat => bail!("zmq.rs has no inproc transport"),
+            Job::Proxy => bail!("zmq.rs has no proxy"),
         }
     })
 }

@@ -13,6 +13,7 @@ mod fanout;
 mod inproc;
 mod latency;
 mod memory;
+pub mod proxy;
 mod throughput;
 
 use std::time::Duration;
@@ -65,6 +66,8 @@ pub enum Job {
     InprocThr,
     /// [`lat_server`] and [`lat_client`] on two threads ([`in_process`]).
     InprocLat,
+    /// The relay of the proxy workloads ([`proxy::run`]; libsock and libzmq only).
+    Proxy,
 }
 
 /// Runs `job` over the blocking implementation `L` (one context for the whole job).
@@ -81,6 +84,7 @@ pub fn run<L: Lib>(job: Job, spec: &Spec, coord: &dyn Coord) -> Result<()> {
         Job::MemSend => mem_send(&lib, spec, coord),
         Job::InprocThr => in_process(&lib, spec, coord, thr_recv::<L>, thr_send::<L>),
         Job::InprocLat => in_process(&lib, spec, coord, lat_server::<L>, lat_client::<L>),
+        Job::Proxy => bail!("the proxy job runs through roles::proxy::run"),
     }
 }
 

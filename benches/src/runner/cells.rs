@@ -13,9 +13,9 @@ use crate::worker::WorkerArgs;
 use crate::workload::{Impl, Pattern, Transport};
 
 /// How long a worker may take to bind, connect or subscribe.
-const SETUP: Duration = Duration::from_secs(40);
+pub(super) const SETUP: Duration = Duration::from_secs(40);
 /// How long a worker may take to exit once told to.
-const EXIT: Duration = Duration::from_secs(15);
+pub(super) const EXIT: Duration = Duration::from_secs(15);
 
 /// One cell of a table: a pattern over a transport at a size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,10 +90,12 @@ pub fn measure(imp: Impl, cell: Cell, p: &Params) -> Result<Fields> {
         Pattern::Lat => lat(args, run_limit),
         Pattern::PubSub => pubsub(args, run_limit),
         Pattern::Mem => mem(WorkerArgs { hwm: Some(p.mem_hwm), ..args }, run_limit),
+        Pattern::ProxyThr => super::proxy_cells::proxy_thr(args, run_limit),
+        Pattern::ProxyLat => super::proxy_cells::proxy_lat(args, run_limit),
     }
 }
 
-fn with_job(args: &WorkerArgs, job: Job, endpoint: &str) -> WorkerArgs {
+pub(super) fn with_job(args: &WorkerArgs, job: Job, endpoint: &str) -> WorkerArgs {
     WorkerArgs { job, endpoint: endpoint.to_string(), ..args.clone() }
 }
 

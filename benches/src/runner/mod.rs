@@ -13,6 +13,7 @@
 
 pub mod cells;
 pub mod proc;
+pub mod proxy_cells;
 pub mod table;
 
 use std::fmt::Write as _;
@@ -120,7 +121,10 @@ fn or_all<T: Copy>(chosen: &[T], all: &[T]) -> Vec<T> {
 
 /// The cells to run, in table order.
 fn plan(o: &RunOpts) -> Vec<Cell> {
-    let patterns = or_all(&o.only, &[Pattern::Thr, Pattern::Lat, Pattern::PubSub, Pattern::Mem]);
+    let patterns = or_all(
+        &o.only,
+        &[Pattern::Thr, Pattern::Lat, Pattern::PubSub, Pattern::Mem, Pattern::ProxyThr, Pattern::ProxyLat],
+    );
     let transports = or_all(&o.transports, &[Transport::Tcp, Transport::Ipc, Transport::Inproc]);
     let mut cells = Vec::new();
     let cell = |pattern, transport, size| Cell { pattern, transport, size };
@@ -137,6 +141,12 @@ fn plan(o: &RunOpts) -> Vec<Cell> {
     }
     if patterns.contains(&Pattern::Mem) {
         cells.push(cell(Pattern::Mem, Transport::Tcp, o.mem_size));
+    }
+    if patterns.contains(&Pattern::ProxyThr) {
+        cells.extend([64, 1024].map(|s| cell(Pattern::ProxyThr, Transport::Tcp, s)));
+    }
+    if patterns.contains(&Pattern::ProxyLat) {
+        cells.push(cell(Pattern::ProxyLat, Transport::Tcp, 1));
     }
     cells
 }
@@ -215,6 +225,9 @@ fn render(
     }
     if has(Pattern::Mem) {
         let _ = write!(out, "{}", table::mem_table(res, cells, impls, p.mem_count, p.mem_hwm));
+    }
+    if has(Pattern::ProxyThr) || has(Pattern::ProxyLat) {
+        let _ = writeln!(out, "{}", table::proxy_table(res, cells, impls, reps));
     }
     if let Some(line) = table::noise_line(res, cells, impls) {
         let _ = writeln!(out, "{line}\n");

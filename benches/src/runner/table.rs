@@ -134,8 +134,8 @@ pub fn noise_line(res: &Results, cells: &[Cell], impls: &[Impl]) -> Option<Strin
             .iter()
             .filter_map(|&c| {
                 let field = match c.pattern {
-                    Pattern::Thr | Pattern::PubSub => "rate",
-                    Pattern::Lat => "p50_us",
+                    Pattern::Thr | Pattern::PubSub | Pattern::ProxyThr => "rate",
+                    Pattern::Lat | Pattern::ProxyLat => "p50_us",
                     Pattern::Mem => return None,
                 };
                 let v: Vec<f64> = res
@@ -362,6 +362,15 @@ pub fn targets(res: &Results, cells: &[Cell], queued: u64) -> String {
                     r >= 2.0
                 })
             }
+            (Pattern::ProxyThr, _) => {
+                target_row(o, "streamer ≥ 1.5× libzmq", c, "/ libzmq", ratio(c, "rate", Impl::Libzmq), |r| {
+                    r >= 1.5
+                })
+            }
+            (Pattern::ProxyLat, _) => {
+                let r = ratio(c, "p50_us", Impl::Libzmq);
+                target_row(o, "queue p50 ≤ libzmq", c, "p50 / libzmq", r, |r| r <= 1.0)
+            }
             _ => {}
         }
     }
@@ -393,6 +402,8 @@ fn pattern_name(p: Pattern) -> &'static str {
         Pattern::Lat => "REQ/REP",
         Pattern::PubSub => "PUB/SUB",
         Pattern::Mem => "memory",
+        Pattern::ProxyThr => "PUSH→streamer→PULL",
+        Pattern::ProxyLat => "REQ→queue→REP",
     }
 }
 
@@ -403,7 +414,7 @@ fn rivals_line(res: &Results, cells: &[Cell]) -> Option<String> {
         let (field, higher_better) = match c.pattern {
             Pattern::Thr | Pattern::PubSub => ("rate", true),
             Pattern::Lat => ("p50_us", false),
-            Pattern::Mem => continue,
+            Pattern::Mem | Pattern::ProxyThr | Pattern::ProxyLat => continue,
         };
         let Some(ours) = res.median(c, Impl::Libsock, field) else {
             continue;
@@ -424,4 +435,32 @@ fn rivals_line(res: &Results, cells: &[Cell]) -> Option<String> {
             mark(ahead == total)
         )
     })
+}
+
+/// Through a proxy: libsock's (what `sockdev` runs) against libzmq's `zmq_proxy`, with each
+/// implementation's own sockets at both ends.
+pub fn proxy_table(res: &Results, cells: &[Cell], impls: &[Impl], reps: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### Through a proxy over tcp (PUSH→streamer→PULL msg/s; REQ→queue→REP µs p50 / p99; \
+         median of {reps}; in brackets: ratio to libzmq)\n"
+    );
+    header(&mut out, &["workload", "size"], impls, false);
+    let value = |f: &Fields, b: Option<&Fields>| match f.get("rate") {
+        Ok(r) => rate_label(r) + &ratio_label(r, b.and_then(|b| b.get("rate").ok())),
+        Err(_) => {
+            let p50 = f.get("p50_us").unwrap_or(f64::NAN);
+            let p99 = f.get("p99_us").unwrap_or(f64::NAN);
+            format!("{p50:.1} / {p99:.1}") + &ratio_label(p50, b.and_then(|b| b.get("p50_us").ok()))
+        }
+    };
+    for &cell in cells.iter().filter(|c| matches!(c.pattern, Pattern::ProxyThr | Pattern::ProxyLat)) {
+        let fields: &[&str] =
+            if cell.pattern == Pattern::ProxyThr { &["rate"] } else { &["p50_us", "p99_us"] };
+        let mut row = vec![pattern_name(cell.pattern).to_string(), size_label(cell.size)];
+        row.extend(impls.iter().map(|&i| cell_text(res, cell, i, fields, &value)));
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod metrics;
 pub mod watch;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _, Result};
@@ -105,8 +106,9 @@ pub fn run(s: &Settings) -> Result<()> {
     let signal_thread = std::thread::spawn(move || {
         let caught = signals.forever().next();
         if let Some(sig) = caught {
-            tracing::info!(signal = if sig == SIGINT { "SIGINT" } else { "SIGTERM" }, "stopping");
+            // Stop first: nothing (not even a failing log write) may keep the relay running.
             stopper.stop();
+            tracing::info!(signal = if sig == SIGINT { "SIGINT" } else { "SIGTERM" }, "stopping");
         }
     });
     tracing::info!(device = s.device.name(), "relay running");
@@ -114,7 +116,8 @@ pub fn run(s: &Settings) -> Result<()> {
     signal_handle.close();
     let _ = signal_thread.join();
     let last = stats.snapshot();
-    eprintln!("sockdev: {}", final_line(s.device, &last));
+    // Not eprintln!: a closed stderr (the operator's terminal went away) must not panic here.
+    let _ = writeln!(std::io::stderr(), "sockdev: {}", final_line(s.device, &last));
     outcome.map_err(|e| anyhow!("proxy failed: {e}"))
     // Sockets close here, each waiting at most its LINGER for queued messages.
 }
