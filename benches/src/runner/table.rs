@@ -362,11 +362,14 @@ pub fn targets(res: &Results, cells: &[Cell], queued: u64) -> String {
                     r >= 2.0
                 })
             }
-            (Pattern::ProxyThr, _) => {
-                target_row(o, "streamer ≥ 1.5× libzmq", c, "/ libzmq", ratio(c, "rate", Impl::Libzmq), |r| {
-                    r >= 1.5
-                })
-            }
+            (Pattern::ProxyThr, _) => target_row(
+                o,
+                "streamer ≥ 1.5× libzmq",
+                c,
+                "/ libzmq",
+                ratio(c, "rate", Impl::Libzmq),
+                |r| r >= 1.5,
+            ),
             (Pattern::ProxyLat, _) => {
                 let r = ratio(c, "p50_us", Impl::Libzmq);
                 target_row(o, "queue p50 ≤ libzmq", c, "p50 / libzmq", r, |r| r <= 1.0)
