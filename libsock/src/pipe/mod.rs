@@ -7,12 +7,11 @@
 //! Rules that keep the hot path cheap:
 //! - a writer publishes only complete messages, so a reader never sees half a multipart message;
 //! - a writer publishes a batch with one atomic swap, and a reader pops locally without any
-//!   atomic operation until that batch is used up (see [`ring`]);
+//!   atomic operation until that batch is used up (see `sys::ring`);
 //! - the reader is woken only when it had found the queue empty and parked on it, and the
 //!   writer only when it had found the queue at its high water mark: never once per message.
 
 pub(crate) mod queue;
-mod ring;
 
 use std::sync::Arc;
 

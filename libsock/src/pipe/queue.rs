@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::ring::{ring, Consumer, Producer};
 use crate::message::Message;
+use crate::sys::ring::{ring, Consumer, Producer};
 
 /// Something that can be woken: a socket's signal or an I/O thread's connection.
 pub(crate) trait Wake: Send + Sync {

@@ -5,7 +5,7 @@
 //! consumer's "parked" bit, so the producer learns in the same instruction whether it has to
 //! wake a sleeping consumer, and never wakes one that is busy.
 //!
-//! This is the only module outside `sys` with `unsafe` code. Its invariants:
+//! It lives in `sys` because it needs `unsafe`. Its invariants:
 //! - a slot is written once by the producer before its index is published, and read (moved
 //!   out) once by the consumer after it saw the index published; no slot is touched by both
 //!   sides in any other order;
@@ -14,7 +14,6 @@
 //!   moved out every slot of it, or by [`Shared`]'s drop once both ends are gone.
 //!
 //! `ring_tests` below and `stress_ring_*` exercise it from two threads with random batches.
-#![allow(unsafe_code)]
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;

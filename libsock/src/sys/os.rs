@@ -1,0 +1,161 @@
+//! Thin calls into the operating system: reads into spare capacity, eventfd, poll.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use bytes::BytesMut;
+
+/// Reads up to `max` bytes from `fd` into the spare capacity of `buf`, growing it as needed,
+/// without zero-filling first (a 64 KiB memset per read would cost more than small reads).
+pub(crate) fn read_into(fd: BorrowedFd<'_>, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
+    buf.reserve(max);
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    // SAFETY: `spare` is writable memory owned by `buf` with at least `len` bytes; the kernel
+    // only writes into it and `fd` is a valid open descriptor for the call's duration.
+    let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), len) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: the kernel initialised exactly `n <= len` bytes after the current length.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// A Linux eventfd: a file descriptor that becomes readable when signalled.
+pub(crate) struct EventFd {
+    fd: OwnedFd,
+}
+
+impl EventFd {
+    pub(crate) fn new() -> io::Result<EventFd> {
+        // SAFETY: eventfd takes no pointers; a non-negative result is a new descriptor we own.
+        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` was just returned by eventfd and is owned by nobody else.
+        Ok(EventFd { fd: unsafe { OwnedFd::from_raw_fd(raw) } })
+    }
+
+    /// Makes the descriptor readable.
+    pub(crate) fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our own descriptor.
+        unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Makes the descriptor unreadable again.
+    pub(crate) fn drain(&self) {
+        let mut value: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64 from our own descriptor.
+        unsafe { libc::read(self.fd.as_raw_fd(), (&mut value as *mut u64).cast(), 8) };
+    }
+
+    pub(crate) fn raw(&self) -> RawFd {
+        self.fd.as_fd().as_raw_fd()
+    }
+}
+
+/// `poll(2)` over `fds`; `timeout_ms` < 0 waits forever. Returns how many are ready.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    loop {
+        // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd for the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// A duplicate of a descriptor the user hands over (USE_FD), owned by us, so that closing
+/// ours never closes theirs. Fails with `EBADF` if `fd` is not open.
+pub(crate) fn dup_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes no pointers; an invalid `fd` just returns -1/EBADF.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just created by fcntl and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Pins the calling thread to `cpus` (context option THREAD_AFFINITY_CPU_ADD).
+pub(crate) fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; all-zero is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        // SAFETY: CPU_SET writes a bit within `set`; callers keep `cpu` below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: passes a valid pointer to `set` and its exact size; 0 means this thread.
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets the calling thread's scheduling policy and/or priority (-1 keeps the current one),
+/// as libzmq does for THREAD_SCHED_POLICY and THREAD_PRIORITY.
+pub(crate) fn set_thread_sched(policy: i32, priority: i32) -> io::Result<()> {
+    let mut current: libc::c_int = 0;
+    // SAFETY: sched_param is plain data; all-zero is valid.
+    let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+    // SAFETY: pthread_self() is this live thread; both out-pointers are valid locals.
+    let rc = unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut current, &mut param) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    if policy >= 0 {
+        current = policy;
+    }
+    if priority >= 0 {
+        param.sched_priority = priority;
+    }
+    // SAFETY: as above; `param` is a valid, initialised sched_param.
+    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), current, &param) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn eventfd_signals_and_drains() {
+        let e = EventFd::new().unwrap();
+        let mut p = [libc::pollfd { fd: e.raw(), events: libc::POLLIN, revents: 0 }];
+        assert_eq!(poll(&mut p, 0).unwrap(), 0);
+        e.signal();
+        e.signal();
+        assert_eq!(poll(&mut p, 0).unwrap(), 1);
+        e.drain();
+        assert_eq!(poll(&mut p, 0).unwrap(), 0);
+    }
+
+    #[test]
+    fn reads_append_to_the_buffer() {
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.write_all(b"hello world").unwrap();
+        let mut buf = BytesMut::from(&b">"[..]);
+        let n = read_into(b.as_fd(), &mut buf, 5).unwrap();
+        assert_eq!(n, 5);
+        assert_eq!(&buf[..], b">hello");
+        b.set_nonblocking(true).unwrap();
+        read_into(b.as_fd(), &mut buf, 100).unwrap();
+        assert_eq!(&buf[..], b">hello world");
+        let err = read_into(b.as_fd(), &mut buf, 100).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+    }
+}
