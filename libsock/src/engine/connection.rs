@@ -11,8 +11,8 @@ use std::time::Instant;
 use bytes::BytesMut;
 use mio::Interest;
 
-use super::zap::Asked;
 use super::socks_phase;
+use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::codec::CodecError;

@@ -13,8 +13,8 @@ mod backoff;
 mod connection;
 mod listener;
 mod raw;
-mod zap;
 mod socks_phase;
+mod zap;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
