@@ -12,13 +12,11 @@ static int recv_frame (void *s, char *buf, size_t size)
     return n;
 }
 
-/* A ZAP handler (RFC 27) answering one request: user "alice" with password "pw" is admitted
- * as User-Id "alice-id", anyone else is refused. */
-static void zap_handler (void *ctx)
+/* A ZAP handler (RFC 27) on a REP socket already bound at inproc://zeromq.zap.01 (bound by
+ * the caller, so it exists before any handshake), answering one request: user "alice" with
+ * password "pw" is admitted as User-Id "alice-id", anyone else is refused. */
+static void zap_handler (void *rep)
 {
-    void *rep = zmq_socket (ctx, ZMQ_REP);
-    CHECK (rep);
-    OK (zmq_bind (rep, "inproc://zeromq.zap.01"));
     char version[64], id[64], domain[64], address[64], routing[256], mechanism[64], user[64],
       pass[64];
     recv_frame (rep, version, sizeof version);
@@ -107,7 +105,10 @@ static void curve_req_rep (void *ctx)
 
 static void plain_gets (void *ctx)
 {
-    void *handler = zmq_threadstart (zap_handler, ctx);
+    void *zap = zmq_socket (ctx, ZMQ_REP);
+    CHECK (zap);
+    OK (zmq_bind (zap, "inproc://zeromq.zap.01"));
+    void *handler = zmq_threadstart (zap_handler, zap);
     void *pull = zmq_socket (ctx, ZMQ_PULL);
     int one = 1, timeout = 10000;
     OK (zmq_setsockopt (pull, ZMQ_PLAIN_SERVER, &one, sizeof one));
