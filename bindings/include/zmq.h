@@ -403,7 +403,7 @@ ZMQ_EXPORT int zmq_recviov (void *s_, struct iovec *iov_, size_t *count_, int fl
 
 ZMQ_EXPORT char *zmq_z85_encode (char *dest_, const uint8_t *data_, size_t size_);
 ZMQ_EXPORT uint8_t *zmq_z85_decode (uint8_t *dest_, const char *string_);
-/* Fail with ENOTSUP while libsock has no CURVE (zmq_has ("curve") says which). */
+/* libsock has CURVE: zmq_has ("curve") is 1. Keys are 40 Z85 characters plus a NUL. */
 ZMQ_EXPORT int zmq_curve_keypair (char *z85_public_key_, char *z85_secret_key_);
 ZMQ_EXPORT int zmq_curve_public (char *z85_public_key_, const char *z85_secret_key_);
 

@@ -322,17 +322,25 @@ pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, _property: c_int, _opt
     })
 }
 
-/// Reads a metadata property of a received message. libsock does not hand connection
-/// metadata to messages yet, so every property is absent: NULL with `EINVAL`.
+/// Reads a connection property of a received message ([`Message::gets`]: "User-Id",
+/// "Peer-Address", "Socket-Type", ...; names compare case-insensitively). The string lives
+/// as long as the message. NULL with `EINVAL` when the message has no such property (it was
+/// not received, or not over a PLAIN/CURVE connection).
 ///
 /// # Safety
-/// `msg` is NULL or points to a `zmq_msg_t`.
+/// `msg` is NULL or points to a `zmq_msg_t`; `property` is NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, _property: *const c_char) -> *const c_char {
+pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char {
     boundary::ptr(|| {
         // SAFETY: forwarded contract.
-        unsafe { slot(msg) }?;
-        Err::<*mut c_char, _>(libc::EINVAL)
+        let s = unsafe { slot(msg) }?;
+        // SAFETY: forwarded contract.
+        let name = unsafe { boundary::c_str(property) }?;
+        let Body::Msg(m) = &s.body else { return Err(libc::EINVAL) };
+        // The string is borrowed from the message's shared metadata, which `zmq_msg_close`
+        // (or a new receive into this message) releases.
+        let value = m.metadata().and_then(|meta| meta.get_c_str(name)).ok_or(libc::EINVAL)?;
+        Ok(value.as_ptr().cast_mut())
     })
 }
 

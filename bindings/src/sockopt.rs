@@ -46,6 +46,12 @@ fn set(socket: &Socket, option: c_int, raw: &[u8]) -> CResult<()> {
             OptionValue::Long(raw.try_into().map(i64::from_ne_bytes).map_err(|_| libc::EINVAL)?)
         }
         Some(OptionValue::Bytes(_)) | None if option == IPV4ONLY => OptionValue::Int(int(raw)?),
+        // A Z85 key may come with its NUL (41 bytes), as libzmq accepts.
+        Some(OptionValue::Bytes(_))
+            if CURVE_KEY_OPTIONS.contains(&option) && raw.len() == 41 && raw[40] == 0 =>
+        {
+            OptionValue::Bytes(raw[..40].to_vec())
+        }
         Some(OptionValue::Bytes(_)) | None => OptionValue::Bytes(raw.to_vec()),
     };
     socket.set_option_raw(option, value).map_err(err)

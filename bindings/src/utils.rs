@@ -43,7 +43,7 @@ pub unsafe extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch
     }
 }
 
-/// Whether the library has a capability: "ipc" yes; "curve", "pgm", "tipc", "norm",
+/// Whether the library has a capability: "ipc" and "curve" yes; "pgm", "tipc", "norm",
 /// "gssapi", "draft" no.
 ///
 /// # Safety
@@ -52,21 +52,60 @@ pub unsafe extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch
 pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
     // SAFETY: forwarded contract.
     let name = unsafe { boundary::c_str(capability) }.unwrap_or("");
-    c_int::from(name == "ipc")
+    c_int::from(matches!(name, "ipc" | "curve"))
 }
 
-/// CURVE needs the security work in libsock: `ENOTSUP`, as libzmq built without CURVE.
-#[no_mangle]
-pub extern "C" fn zmq_curve_keypair(_public: *mut c_char, _secret: *mut c_char) -> c_int {
-    boundary::set_errno(libc::ENOTSUP);
-    -1
+/// Writes `text` (40 Z85 characters) and a NUL to `dest`.
+///
+/// # Safety
+/// `dest` has 41 writable bytes.
+unsafe fn write_key(dest: *mut c_char, text: &str) {
+    debug_assert_eq!(text.len(), 40);
+    // SAFETY: 41 writable bytes per the contract; 40 copied plus the NUL.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), dest.cast::<u8>(), 40);
+        *dest.add(40) = 0;
+    }
 }
 
-/// CURVE needs the security work in libsock: `ENOTSUP`, as libzmq built without CURVE.
+/// A new CURVE key pair (libsock's [`libsock::curve_keypair`]) as two 41-byte Z85 strings.
+///
+/// # Safety
+/// Each pointer is NULL or has 41 writable bytes.
 #[no_mangle]
-pub extern "C" fn zmq_curve_public(_public: *mut c_char, _secret: *const c_char) -> c_int {
-    boundary::set_errno(libc::ENOTSUP);
-    -1
+pub unsafe extern "C" fn zmq_curve_keypair(public: *mut c_char, secret: *mut c_char) -> c_int {
+    boundary::int(|| {
+        if public.is_null() || secret.is_null() {
+            return Err(libc::EFAULT);
+        }
+        let (p, s) = libsock::curve_keypair();
+        // SAFETY: non-NULL with 41 bytes per the contract.
+        unsafe {
+            write_key(public, &p);
+            write_key(secret, &s);
+        }
+        Ok(0)
+    })
+}
+
+/// The public key of a Z85 secret key (libsock's [`libsock::curve_public`]); `EINVAL` if
+/// the secret is not 40 Z85 characters.
+///
+/// # Safety
+/// `public` is NULL or has 41 writable bytes; `secret` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_curve_public(public: *mut c_char, secret: *const c_char) -> c_int {
+    boundary::int(|| {
+        if public.is_null() {
+            return Err(libc::EFAULT);
+        }
+        // SAFETY: forwarded contract.
+        let secret = unsafe { boundary::c_str(secret) }?;
+        let p = libsock::curve_public(secret).map_err(|_| libc::EINVAL)?;
+        // SAFETY: non-NULL with 41 bytes per the contract.
+        unsafe { write_key(public, &p) };
+        Ok(0)
+    })
 }
 
 /// A new atomic counter at 0.

@@ -13,11 +13,42 @@ use std::mem::{align_of, offset_of, size_of};
 use libsock::{SocketEvent, SocketOption, SocketType};
 use sock::{zmq_msg_t, zmq_pollitem_t};
 
+/// An integer macro of a zmq.h: its name and whether it is under `ZMQ_BUILD_DRAFT_API`.
+struct Macro {
+    name: String,
+    draft: bool,
+}
+
+/// The `#define NAME value` lines of a header with a numeric value, each marked draft when it
+/// sits inside `#ifdef ZMQ_BUILD_DRAFT_API` (nesting followed).
+fn macros_of(text: &str) -> Vec<(Macro, String)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<bool> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.starts_with("#if") {
+            stack.push(line == "#ifdef ZMQ_BUILD_DRAFT_API");
+        } else if line.starts_with("#endif") {
+            stack.pop();
+        } else if let Some(rest) = line.strip_prefix("#define ") {
+            let mut parts = rest.trim().splitn(2, char::is_whitespace);
+            let name = parts.next().unwrap();
+            let value = parts.next().unwrap_or("").trim();
+            let numeric = value.starts_with(|c: char| c.is_ascii_digit() || c == '(' || c == '-')
+                || value.starts_with("ZMQ_");
+            if !name.contains('(') && numeric && name != "ZMQ_VERSION" {
+                let draft = stack.iter().any(|d| *d);
+                out.push((Macro { name: name.to_owned(), draft }, value.to_owned()));
+            }
+        }
+    }
+    out
+}
+
 /// `(functions, integer macros)` declared by include/zmq.h.
-fn header_names() -> (Vec<String>, Vec<String>) {
+fn header_names() -> (Vec<String>, Vec<Macro>) {
     let text = std::fs::read_to_string(common::include_dir().join("zmq.h")).unwrap();
     let mut fns = Vec::new();
-    let mut macros = Vec::new();
     let mut pending = String::new();
     for line in text.lines() {
         if line.starts_with("ZMQ_EXPORT") || !pending.is_empty() {
@@ -28,26 +59,22 @@ fn header_names() -> (Vec<String>, Vec<String>) {
                 fns.push(name);
                 pending.clear();
             }
-        } else if let Some(rest) = line.strip_prefix("#define ") {
-            let mut parts = rest.splitn(2, ' ');
-            let name = parts.next().unwrap();
-            let value = parts.next().unwrap_or("").trim();
-            let numeric = value.starts_with(|c: char| c.is_ascii_digit() || c == '(' || c == '-')
-                || value.starts_with("ZMQ_");
-            if !name.contains('(') && numeric && name != "ZMQ_VERSION" {
-                macros.push(name.to_owned());
-            }
         }
     }
-    (fns, macros)
+    (fns, macros_of(&text).into_iter().map(|(m, _)| m).collect())
 }
 
-/// Compiles and runs a C program printing sizes, offsets and every macro's value.
-fn c_view() -> BTreeMap<String, i64> {
+/// Compiles and runs a C program printing sizes, offsets and the value of every macro the
+/// header defines in that mode: the stable ones without `ZMQ_BUILD_DRAFT_API`, all of them
+/// with it.
+fn c_view(draft: bool) -> BTreeMap<String, i64> {
     let (fns, macros) = header_names();
     assert!(fns.len() >= 70, "parsed only {} functions", fns.len());
-    let mut src =
-        String::from("#include <stdio.h>\n#include <stddef.h>\n#include <zmq.h>\n#include <zmq_utils.h>\n");
+    let mut src = String::new();
+    if draft {
+        src.push_str("#define ZMQ_BUILD_DRAFT_API\n");
+    }
+    src.push_str("#include <stdio.h>\n#include <stddef.h>\n#include <zmq.h>\n#include <zmq_utils.h>\n");
     src.push_str("void *const functions[] = {\n");
     for f in &fns {
         writeln!(src, "    (void *) {f},").unwrap();
@@ -65,18 +92,26 @@ fn c_view() -> BTreeMap<String, i64> {
     ] {
         writeln!(src, "    printf (\"{name} %lld\\n\", (long long) {expr});").unwrap();
     }
-    for m in &macros {
-        writeln!(src, "    printf (\"{m} %lld\\n\", (long long) ({m}));").unwrap();
+    for m in macros.iter().filter(|m| draft || !m.draft) {
+        let n = &m.name;
+        writeln!(src, "    printf (\"{n} %lld\\n\", (long long) ({n}));").unwrap();
+    }
+    // A draft macro must not leak into the stable view.
+    for m in macros.iter().filter(|m| !draft && m.draft) {
+        let n = &m.name;
+        writeln!(src, "#ifdef {n}\n    printf (\"leaked {n}\\n\");\n#endif").unwrap();
     }
     for e in ["EFSM", "ENOCOMPATPROTO", "ETERM", "EMTHREAD", "ENOTSUP", "EHOSTUNREACH", "ENOTSOCK", "EAGAIN"]
     {
         writeln!(src, "    printf (\"{e} %lld\\n\", (long long) ({e}));").unwrap();
     }
     src.push_str("    return 0;\n}\n");
-    let path = common::out_dir().join("abi_check.c");
+    let name = if draft { "abi_check_draft" } else { "abi_check_stable" };
+    let path = common::out_dir().join(format!("{name}.c"));
     std::fs::write(&path, src).unwrap();
-    let exe = common::build("abi_check", common::Lang::C, &[path], &["-Wno-error", "-DZMQ_BUILD_DRAFT_API"]);
+    let exe = common::build(name, common::Lang::C, &[path], &["-Wno-error"]);
     let out = common::run_ok(&exe, &[]);
+    assert!(!out.contains("leaked"), "draft macros visible without ZMQ_BUILD_DRAFT_API:\n{out}");
     let view: BTreeMap<String, i64> = out
         .lines()
         .map(|l| {
@@ -87,6 +122,9 @@ fn c_view() -> BTreeMap<String, i64> {
     assert_eq!(view["functions"], fns.len() as i64);
     view
 }
+
+/// libzmq 4.3's stable socket options end at ZMQ_BINDTODEVICE (92); later numbers are draft.
+const LAST_STABLE_OPTION: i32 = 92;
 
 fn screaming(camel: &str) -> String {
     let mut out = String::new();
@@ -101,7 +139,8 @@ fn screaming(camel: &str) -> String {
 
 #[test]
 fn header_matches_the_library() {
-    let c = c_view();
+    let draft = c_view(true);
+    let c = c_view(false);
     // Structs.
     assert_eq!(c["sizeof_msg"], size_of::<zmq_msg_t>() as i64);
     assert_eq!(c["sizeof_msg"], 64);
@@ -116,16 +155,34 @@ fn header_matches_the_library() {
     for t in SocketType::ALL {
         assert_eq!(c[&format!("ZMQ_{}", t.as_str())], t.to_raw() as i64, "{t:?}");
     }
-    // Every stored option of libsock's table is in the header with the same number.
-    let mut options = 0;
+    // STREAM is kept out of SocketType::ALL (it pairs with no other type).
+    assert_eq!(c["ZMQ_STREAM"], libsock::STREAM.to_raw() as i64);
+    assert_eq!(c["ZMQ_STREAM"], 11);
+    // Every stored option of libsock's table is in the header with the same number: a stable
+    // one in the stable part, a draft one only with ZMQ_BUILD_DRAFT_API.
+    let (mut stable, mut drafts) = (0, 0);
     for raw in 0..1000 {
         if let Some(opt) = SocketOption::from_raw(raw) {
             let name = format!("ZMQ_{opt:?}");
-            assert_eq!(c.get(&name), Some(&(raw as i64)), "{name} missing or different in zmq.h");
-            options += 1;
+            if raw <= LAST_STABLE_OPTION {
+                assert_eq!(c.get(&name), Some(&(raw as i64)), "{name} missing or different in zmq.h");
+                stable += 1;
+            } else {
+                assert_eq!(c.get(&name), None, "{name} is draft in libzmq 4.3 but stable in zmq.h");
+                assert_eq!(
+                    draft.get(&name),
+                    Some(&(raw as i64)),
+                    "{name} missing or different in zmq.h's ZMQ_BUILD_DRAFT_API part"
+                );
+                drafts += 1;
+            }
         }
     }
-    assert!(options >= 30);
+    assert!(stable >= 50 && drafts >= 5, "{stable} stable and {drafts} draft options");
+    // The draft view is the stable view plus the draft macros, with the same values.
+    for (name, v) in &c {
+        assert_eq!(draft.get(name), Some(v), "{name} differs between stable and draft views");
+    }
     // Monitor events.
     for bit in 0..16 {
         if let Some(e) = SocketEvent::from_raw(1 << bit) {
@@ -197,6 +254,56 @@ fn header_matches_the_library() {
     ] {
         assert_eq!(c[name], v as i64, "{name}");
     }
+}
+
+/// libzmq 4.3's own zmq.h, from the zeromq-src crate the `zmq` dev-dependency builds.
+fn libzmq_header() -> Option<String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")))?;
+    for registry in std::fs::read_dir(home.join("registry/src")).ok()?.flatten() {
+        for krate in std::fs::read_dir(registry.path()).ok()?.flatten() {
+            let name = krate.file_name().to_string_lossy().into_owned();
+            if name.starts_with("zeromq-src-") && name.contains("+4.3.") {
+                if let Ok(text) = std::fs::read_to_string(krate.path().join("vendor/include/zmq.h")) {
+                    return Some(text);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn stable_and_draft_parts_agree_with_libzmq() {
+    let Some(theirs) = libzmq_header() else {
+        eprintln!("SKIP: libzmq 4.3's zmq.h (zeromq-src) not found");
+        return;
+    };
+    let theirs: BTreeMap<String, (bool, String)> =
+        macros_of(&theirs).into_iter().map(|(m, v)| (m.name, (m.draft, v))).collect();
+    let ours = std::fs::read_to_string(common::include_dir().join("zmq.h")).unwrap();
+    let mut compared = 0;
+    for (m, value) in macros_of(&ours) {
+        // Only plain numbers: libzmq spells some values as expressions of other macros.
+        let Some((draft, v)) = theirs.get(&m.name) else { continue };
+        if value.parse::<i64>().is_err() || v.parse::<i64>().is_err() {
+            continue;
+        }
+        assert_eq!(&value, v, "{} differs from libzmq's zmq.h", m.name);
+        assert_eq!(m.draft, *draft, "{}: draft in one header, stable in the other", m.name);
+        compared += 1;
+    }
+    assert!(compared >= 150, "compared only {compared} macros");
+    // libzmq agrees with the stable/draft split the other test applies to libsock's options.
+    for raw in 0..1000 {
+        if let Some(opt) = SocketOption::from_raw(raw) {
+            let name = format!("ZMQ_{opt:?}");
+            let expected = (raw > LAST_STABLE_OPTION, raw.to_string());
+            assert_eq!(theirs.get(&name), Some(&expected), "{name} in libzmq's zmq.h");
+        }
+    }
+    assert_eq!(theirs.get("ZMQ_STREAM"), Some(&(false, "11".to_owned())));
 }
 
 /// The system's errno numbers the header must not redefine.

@@ -46,3 +46,8 @@ fn utilities_version_z85_counters_timers() {
 fn proxy_steerable_and_device() {
     common::c_program("proxy");
 }
+
+#[test]
+fn curve_req_rep_and_plain_metadata() {
+    common::c_program("security");
+}

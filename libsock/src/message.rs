@@ -27,24 +27,38 @@ pub struct Message {
 /// from the ZAP handler, and `Peer-Address`. Names compare case-insensitively.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Metadata {
+    /// Values are stored with a trailing NUL so the C API can lend them as C strings.
     props: Vec<(String, Vec<u8>)>,
 }
 
 impl Metadata {
     /// The value of property `name`.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.find(name).map(|v| &v[..v.len() - 1])
+    }
+
+    /// The value of property `name` as a C string (cut at its first NUL, if it has one), for
+    /// `zmq_msg_gets`: borrowed from the metadata, so it lives as long as the message.
+    pub fn get_c_str(&self, name: &str) -> Option<&std::ffi::CStr> {
+        self.find(name).and_then(|v| std::ffi::CStr::from_bytes_until_nul(v).ok())
+    }
+
+    fn find(&self, name: &str) -> Option<&[u8]> {
         self.props.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| &v[..])
     }
 
     /// Sets `name` (a later value replaces an earlier one).
     pub(crate) fn insert(&mut self, name: &str, value: &[u8]) {
         self.props.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self.props.push((name.to_owned(), value.to_vec()));
+        let mut v = Vec::with_capacity(value.len() + 1);
+        v.extend_from_slice(value);
+        v.push(0);
+        self.props.push((name.to_owned(), v));
     }
 
     /// Every property, in the order they were set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.props.iter().map(|(n, v)| (n.as_str(), &v[..]))
+        self.props.iter().map(|(n, v)| (n.as_str(), &v[..v.len() - 1]))
     }
 }
 
@@ -242,6 +256,20 @@ impl From<Message> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_values_read_as_bytes_and_as_c_strings() {
+        let mut m = Metadata::default();
+        m.insert("User-Id", b"alice");
+        m.insert("Odd", b"a\0b");
+        m.insert("user-id", b"bob");
+        assert_eq!(m.get("USER-ID"), Some(&b"bob"[..]));
+        assert_eq!(m.get_c_str("User-Id").unwrap().to_bytes(), b"bob");
+        assert_eq!(m.get("Odd"), Some(&b"a\0b"[..]));
+        assert_eq!(m.get_c_str("Odd").unwrap().to_bytes(), b"a", "cut at the first NUL");
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("Odd", &b"a\0b"[..]), ("user-id", &b"bob"[..])]);
+        assert!(m.get_c_str("Missing").is_none());
+    }
 
     #[test]
     fn small_bodies_are_inline_and_large_are_shared() {
