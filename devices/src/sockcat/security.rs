@@ -13,19 +13,19 @@ use libsock::{curve_keypair, curve_public, Authenticator, Context, Socket};
 #[derive(Debug, Clone, Default, ClapArgs)]
 pub struct SecurityArgs {
     /// Be a CURVE server with this Z85 secret key (40 characters; see `sockcat keygen`).
-    #[arg(long, value_name = "SECRET", conflicts_with_all = ["curve_serverkey", "plain", "plain_server"])]
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true, conflicts_with_all = ["curve_serverkey", "plain", "plain_server"])]
     pub curve_server: Option<String>,
 
     /// Be a CURVE client of the server with this Z85 public key.
-    #[arg(long, value_name = "PUBLIC", conflicts_with_all = ["plain", "plain_server"])]
+    #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, conflicts_with_all = ["plain", "plain_server"])]
     pub curve_serverkey: Option<String>,
 
     /// With --curve-serverkey: use this Z85 secret key (default: a fresh key pair).
-    #[arg(long, value_name = "SECRET", requires = "curve_serverkey")]
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true, requires = "curve_serverkey")]
     pub curve_secret: Option<String>,
 
     /// Be a PLAIN client logging in as USER with password PASS.
-    #[arg(long, value_name = "USER:PASS", conflicts_with = "plain_server")]
+    #[arg(long, value_name = "USER:PASS", allow_hyphen_values = true, conflicts_with = "plain_server")]
     pub plain: Option<String>,
 
     /// Be a PLAIN server admitting only the --plain-user accounts.
@@ -134,5 +134,21 @@ mod tests {
         let ok = SecurityArgs { plain: Some("u:p:q".into()), ..Default::default() };
         assert!(ok.validate().is_ok());
         assert_eq!(user_pass("u:p:q", "x").unwrap(), ("u".into(), "p:q".into()));
+    }
+
+    #[test]
+    fn keys_may_start_with_a_hyphen() {
+        // '-' is a Z85 digit: about one random key in 85 starts with it.
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            security: SecurityArgs,
+        }
+        let key = "-ii4rp5hjZv+(6b3Zph>0pZ5rp5hjZv+(6b3Zph>";
+        let cli =
+            <Cli as clap::Parser>::try_parse_from(["t", "--curve-serverkey", key, "--curve-secret", key])
+                .unwrap();
+        assert_eq!(cli.security.curve_serverkey.as_deref(), Some(key));
+        assert_eq!(cli.security.curve_secret.as_deref(), Some(key));
     }
 }
