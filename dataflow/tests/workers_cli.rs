@@ -39,5 +39,7 @@ streams: [{{from: gen, to: split, grouping: {{type: SHUFFLE}}}}]
         .filter_map(|l| l.split_whitespace().nth(4)?.parse::<u64>().ok())
         .sum();
     assert!(acked > 0, "{stdout}");
-    assert_eq!(stdout.matches("component ").count(), 2, "{stdout}");
+    // One exit table per worker; a worker restarted by `run` (e.g. its random port was taken
+    // by another test for a moment) prints one more, so at least two.
+    assert!(stdout.matches("component ").count() >= 2, "{stdout}");
 }
