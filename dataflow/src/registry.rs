@@ -79,6 +79,28 @@ impl Properties {
         }
     }
 
+    /// Sets (or replaces) a property: what a `configMethods` setter does.
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.values.insert(name.to_owned(), value);
+    }
+
+    /// Appends to a list property (a text value becomes the list's first item); list
+    /// arguments are flattened. `withConnect(a)` twice connects to both.
+    pub fn append(&mut self, name: &str, values: &[Value]) {
+        let mut list = match self.values.remove(name) {
+            None => Vec::new(),
+            Some(Value::List(l)) => l,
+            Some(other) => vec![other],
+        };
+        for v in values {
+            match v {
+                Value::List(l) => list.extend(l.iter().cloned()),
+                other => list.push(other.clone()),
+            }
+        }
+        self.values.insert(name.to_owned(), Value::List(list));
+    }
+
     /// Fails on any property not in `known`.
     pub fn only(&self, known: &[&str]) -> Result<(), String> {
         let mut names: Vec<_> = self.values.keys().filter(|k| !known.contains(&k.as_str())).collect();
@@ -92,13 +114,22 @@ impl Properties {
 
 type SpoutMaker = Arc<dyn Fn(&Properties) -> Result<SpoutFactory, String> + Send + Sync>;
 type BoltMaker = Arc<dyn Fn(&Properties) -> Result<BoltFactory, String> + Send + Sync>;
+type GroupingMaker = Arc<dyn Fn(&Properties) -> Result<CustomFactory, String> + Send + Sync>;
+type ObjectMaker = Arc<dyn Fn(&Properties) -> Result<Value, String> + Send + Sync>;
+
+/// A `configMethods` entry's implementation: applies the call's arguments to the
+/// component's properties before its class builds it (Flux calls the Java method instead).
+pub type ConfigMethod = Arc<dyn Fn(&mut Properties, &[Value]) -> Result<(), String> + Send + Sync>;
 
 /// Component classes by name.
 #[derive(Clone)]
 pub struct Registry {
     spouts: HashMap<String, SpoutMaker>,
     bolts: HashMap<String, BoltMaker>,
-    groupings: HashMap<String, CustomFactory>,
+    groupings: HashMap<String, GroupingMaker>,
+    objects: HashMap<String, ObjectMaker>,
+    /// (class, method name) → setter.
+    methods: HashMap<(String, String), ConfigMethod>,
 }
 
 impl Default for Registry {
@@ -111,7 +142,13 @@ impl Registry {
     /// A registry with the built-ins: `SocketSpout`, `Generator`, `SocketBolt`, `Splitter`,
     /// `Counter`, `Logger`.
     pub fn new() -> Registry {
-        let mut r = Registry { spouts: HashMap::new(), bolts: HashMap::new(), groupings: HashMap::new() };
+        let mut r = Registry {
+            spouts: HashMap::new(),
+            bolts: HashMap::new(),
+            groupings: HashMap::new(),
+            objects: HashMap::new(),
+            methods: HashMap::new(),
+        };
         r.register_spout("SocketSpout", socket_spout);
         r.register_spout("Generator", generator);
         r.register_bolt("SocketBolt", socket_bolt);
@@ -134,6 +171,8 @@ impl Registry {
             Ok(Arc::new(|| Box::new(Basic(Logger::default()))))
         });
         crate::multilang::register(&mut r);
+        builtin_methods(&mut r);
+        builtin_objects(&mut r);
         r
     }
 
@@ -153,9 +192,45 @@ impl Registry {
         self.bolts.insert(class.to_owned(), Arc::new(make));
     }
 
-    /// Registers a custom grouping class.
+    /// Registers a custom grouping class that takes no parameters.
     pub fn register_grouping(&mut self, class: &str, factory: CustomFactory) {
-        self.groupings.insert(class.to_owned(), factory);
+        self.register_grouping_with(class, move |p| {
+            p.only(&[])?;
+            Ok(factory.clone())
+        });
+    }
+
+    /// Registers a custom grouping class built from the `customClass`'s `constructorArgs`
+    /// (the property [`CONSTRUCTOR_ARGS`]), `properties` and `configMethods`.
+    pub fn register_grouping_with<F>(&mut self, class: &str, make: F)
+    where
+        F: Fn(&Properties) -> Result<CustomFactory, String> + Send + Sync + 'static,
+    {
+        self.groupings.insert(class.to_owned(), Arc::new(make));
+    }
+
+    /// Registers a class for the file's `components:` section (Flux's beans): `make` turns
+    /// the entry's `constructorArgs` (property [`CONSTRUCTOR_ARGS`]) and `properties` into the
+    /// value a `ref` to it stands for.
+    pub fn register_object<F>(&mut self, class: &str, make: F)
+    where
+        F: Fn(&Properties) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        self.objects.insert(class.to_owned(), Arc::new(make));
+    }
+
+    /// Registers `configMethods` entry `method` for `class` (a spout, bolt, grouping or
+    /// object class): it edits the properties the class is then built from.
+    pub fn register_config_method<F>(&mut self, class: &str, method: &str, set: F)
+    where
+        F: Fn(&mut Properties, &[Value]) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.methods.insert((class.to_owned(), method.to_owned()), Arc::new(set));
+    }
+
+    /// Whether an object class (for `components:`) exists.
+    pub fn has_object(&self, class: &str) -> bool {
+        self.objects.contains_key(class)
     }
 
     /// Whether a spout class exists.
@@ -176,8 +251,43 @@ impl Registry {
         self.bolts.get(class).map(|m| m(p))
     }
 
-    pub(crate) fn grouping(&self, class: &str) -> Option<CustomFactory> {
-        self.groupings.get(class).cloned()
+    pub(crate) fn grouping(&self, class: &str, p: &Properties) -> Option<Result<CustomFactory, String>> {
+        self.groupings.get(class).map(|m| m(p))
+    }
+
+    pub(crate) fn object(&self, class: &str, p: &Properties) -> Option<Result<Value, String>> {
+        self.objects.get(class).map(|m| m(p))
+    }
+
+    /// Object class names, for error messages.
+    pub(crate) fn object_names(&self) -> String {
+        let mut v: Vec<&str> = self.objects.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v.join(", ")
+    }
+
+    /// Applies a `configMethods` call to `props`; `Err(None)`: `class` has no such method.
+    pub(crate) fn call_method(
+        &self,
+        class: &str,
+        method: &str,
+        props: &mut Properties,
+        args: &[Value],
+    ) -> Result<(), Option<String>> {
+        let m = self.methods.get(&(class.to_owned(), method.to_owned())).ok_or(None)?;
+        m(props, args).map_err(Some)
+    }
+
+    /// The `configMethods` of a class, for error messages.
+    pub(crate) fn method_names(&self, class: &str) -> String {
+        let mut v: Vec<&str> =
+            self.methods.keys().filter(|(c, _)| c == class).map(|(_, m)| m.as_str()).collect();
+        v.sort_unstable();
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
     }
 
     /// Every class name, for error messages.
@@ -190,6 +300,95 @@ impl Registry {
         v.sort_unstable();
         v.join(", ")
     }
+}
+
+/// The property holding a component's `constructorArgs` (a list).
+pub const CONSTRUCTOR_ARGS: &str = crate::multilang::CONSTRUCTOR_ARGS;
+
+/// `configMethods` of the built-ins: `withX(args…)` sets property `x` (list properties
+/// append, so `withConnect` twice connects twice).
+fn builtin_methods(r: &mut Registry) {
+    fn one(name: &'static str) -> impl Fn(&mut Properties, &[Value]) -> Result<(), String> {
+        move |p, args| match args {
+            [v] => {
+                p.set(name, v.clone());
+                Ok(())
+            }
+            _ => Err(format!("takes exactly one argument (the {name:?} property), got {}", args.len())),
+        }
+    }
+    fn list(name: &'static str) -> impl Fn(&mut Properties, &[Value]) -> Result<(), String> {
+        move |p, args| {
+            p.append(name, args);
+            Ok(())
+        }
+    }
+    for class in ["SocketSpout", "SocketBolt"] {
+        r.register_config_method(class, "withType", one("type"));
+        r.register_config_method(class, "withBind", list("bind"));
+        r.register_config_method(class, "withConnect", list("connect"));
+        r.register_config_method(class, "withHwm", one("hwm"));
+    }
+    r.register_config_method("SocketSpout", "withSubscribe", list("subscribe"));
+    r.register_config_method("SocketSpout", "withFields", list("fields"));
+    r.register_config_method("SocketSpout", "withReliable", one("reliable"));
+    r.register_config_method("Generator", "withSentences", list("sentences"));
+    r.register_config_method("Generator", "withCount", one("count"));
+    r.register_config_method("Generator", "withSize", one("size"));
+    r.register_config_method("Generator", "withReliable", one("reliable"));
+    r.register_config_method("Splitter", "setLowercase", one("lowercase"));
+    r.register_config_method("Counter", "setField", one("field"));
+    r.register_config_method("Counter", "setPassthrough", one("passthrough"));
+    r.register_config_method("Map", "put", |p, args| match args {
+        [Value::Str(k), v] => {
+            p.set(k, v.clone());
+            Ok(())
+        }
+        _ => Err("put takes two arguments: a text key and a value".into()),
+    });
+    r.register_config_method("List", "add", |p, args| {
+        p.append(CONSTRUCTOR_ARGS, args);
+        Ok(())
+    });
+}
+
+/// Object classes for `components:`: `Endpoint` (one constructor argument, a libsock
+/// endpoint, checked), `List` (its constructor arguments), `Map` (its properties), `Value`
+/// (its one constructor argument, as is).
+fn builtin_objects(r: &mut Registry) {
+    fn args(p: &Properties) -> Vec<Value> {
+        match p.get(CONSTRUCTOR_ARGS) {
+            Some(Value::List(l)) => l.clone(),
+            _ => Vec::new(),
+        }
+    }
+    r.register_object("Endpoint", |p| {
+        p.only(&[CONSTRUCTOR_ARGS])?;
+        match &args(p)[..] {
+            [Value::Str(ep)] => {
+                libsock::Endpoint::parse(ep).map_err(|e| format!("invalid endpoint {ep:?}: {e}"))?;
+                Ok(Value::Str(ep.clone()))
+            }
+            _ => Err("Endpoint takes one constructor argument, the endpoint text".into()),
+        }
+    });
+    r.register_object("Value", |p| {
+        p.only(&[CONSTRUCTOR_ARGS])?;
+        match &args(p)[..] {
+            [v] => Ok(v.clone()),
+            a => Err(format!("Value takes one constructor argument, got {}", a.len())),
+        }
+    });
+    r.register_object("List", |p| {
+        p.only(&[CONSTRUCTOR_ARGS])?;
+        Ok(Value::List(args(p)))
+    });
+    r.register_object("Map", |p| {
+        if p.get(CONSTRUCTOR_ARGS).is_some() {
+            return Err("Map takes properties (or put calls), not constructorArgs".into());
+        }
+        Ok(Value::Map(p.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+    });
 }
 
 fn socket_spec(p: &Properties) -> Result<SocketSpec, String> {

@@ -35,8 +35,12 @@ pub struct ComponentDef {
     pub tasks: usize,
     /// Tick tuple frequency for this component (overrides the topology's).
     pub tick_freq_secs: Option<f64>,
+    /// Workers its executors are pinned to, round robin (empty: placed like the others).
+    pub workers: Vec<usize>,
     /// Line in the topology file (0 when built in code).
     pub line: usize,
+    /// Which file: 0 the topology file, then its `includes` in the order read.
+    pub source: usize,
 }
 
 /// A bolt's subscription to a (component, stream).
@@ -52,6 +56,8 @@ pub struct Subscription {
     pub grouping: Grouping,
     /// Line in the topology file (0 when built in code).
     pub line: usize,
+    /// Which file (see [`ComponentDef::source`]).
+    pub source: usize,
 }
 
 /// Topology-wide settings (Storm's names in the file's `config:`).
@@ -104,7 +110,14 @@ pub struct Topology {
     pub components: Vec<ComponentDef>,
     /// Subscriptions.
     pub streams: Vec<Subscription>,
+    /// The libsock context the socket components (`SocketSpout`, `SocketBolt`) open their
+    /// sockets on, so they reach the embedding program's `inproc://` endpoints (none: each
+    /// makes its own). The runtime's own transfer sockets never use it.
+    pub context: Option<libsock::Context>,
 }
+
+/// Task ids must fit the acker's 16-bit fields (task 0 means "unknown").
+pub const MAX_TASKS: usize = 65_535;
 
 /// A validation error, with the topology file's line when known.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -125,8 +138,11 @@ impl fmt::Display for TopologyError {
     }
 }
 
-fn err(line: usize, message: impl Into<String>) -> TopologyError {
-    TopologyError { line, message: message.into() }
+/// An error and the index of the file it is in (see [`ComponentDef::source`]).
+type Located = (usize, TopologyError);
+
+fn err(source: usize, line: usize, message: impl Into<String>) -> Located {
+    (source, TopologyError { line, message: message.into() })
 }
 
 impl Topology {
@@ -146,26 +162,59 @@ impl Topology {
     }
 
     /// Checks everything that can be checked before running: ids, references, streams, fields,
-    /// groupings vs direct streams, parallelism and cycles. The first error found is returned.
+    /// groupings vs direct streams, parallelism, task count, worker pins and cycles. The first
+    /// error found is returned.
     pub fn validate(&self) -> Result<(), TopologyError> {
+        self.validate_located().map_err(|(_, e)| e)
+    }
+
+    /// [`Topology::validate`], also saying which file the error is in.
+    pub(crate) fn validate_located(&self) -> Result<(), Located> {
         if self.components.iter().all(|c| !matches!(c.factory, Factory::Spout(_))) {
-            return Err(err(0, "a topology needs at least one spout"));
+            return Err(err(0, 0, "a topology needs at least one spout"));
         }
         let mut ids = HashSet::new();
+        let mut tasks = self.config.acker_executors;
+        let workers = self.config.workers.max(1);
         for c in &self.components {
             if c.id.is_empty() || c.id.starts_with("__") {
                 return Err(err(
+                    c.source,
                     c.line,
                     format!("invalid component id {:?} (empty or starting with __)", c.id),
                 ));
             }
             if !ids.insert(c.id.as_str()) {
-                return Err(err(c.line, format!("duplicate component id {:?}", c.id)));
+                return Err(err(c.source, c.line, format!("duplicate component id {:?}", c.id)));
             }
             if c.parallelism == 0 || c.tasks < c.parallelism {
                 return Err(err(
+                    c.source,
                     c.line,
                     format!("{}: parallelism must be ≥ 1 and numTasks ≥ parallelism", c.id),
+                ));
+            }
+            tasks = tasks.saturating_add(c.tasks);
+            if tasks > MAX_TASKS {
+                return Err(err(
+                    c.source,
+                    c.line,
+                    format!(
+                        "{}: the topology would have {tasks} tasks (with the ackers'); at most {MAX_TASKS} are supported",
+                        c.id
+                    ),
+                ));
+            }
+            if let Some(w) = c.workers.iter().find(|&&w| w >= workers) {
+                return Err(err(
+                    c.source,
+                    c.line,
+                    format!(
+                        "{}: pinned to worker {w}, but the topology has {workers} worker{} (0..{})",
+                        c.id,
+                        if workers == 1 { "" } else { "s" },
+                        workers - 1
+                    ),
                 ));
             }
         }
@@ -184,7 +233,8 @@ impl Topology {
         &self,
         s: &Subscription,
         declared: &HashMap<String, Vec<StreamDecl>>,
-    ) -> Result<(), TopologyError> {
+    ) -> Result<(), Located> {
+        let err = |line, message: String| err(s.source, line, message);
         if self.component(&s.from).is_none() {
             return Err(err(s.line, format!("stream from unknown component {:?}", s.from)));
         }
@@ -236,14 +286,14 @@ impl Topology {
         Ok(())
     }
 
-    fn check_acyclic(&self) -> Result<(), TopologyError> {
+    fn check_acyclic(&self) -> Result<(), Located> {
         // Depth-first search; a back edge is a cycle, reported at the subscription closing it.
         fn visit<'a>(
             t: &'a Topology,
             node: &'a str,
             state: &mut HashMap<&'a str, u8>,
             path: &mut Vec<&'a str>,
-        ) -> Result<(), TopologyError> {
+        ) -> Result<(), Located> {
             state.insert(node, 1);
             path.push(node);
             for s in t.streams.iter().filter(|s| s.from == node) {
@@ -251,7 +301,7 @@ impl Topology {
                     Some(1) => {
                         let start = path.iter().position(|p| *p == s.to).unwrap_or(0);
                         let cycle = path[start..].join(" -> ");
-                        return Err(err(s.line, format!("cycle: {cycle} -> {}", s.to)));
+                        return Err(err(s.source, s.line, format!("cycle: {cycle} -> {}", s.to)));
                     }
                     Some(_) => {}
                     None => visit(t, &s.to, state, path)?,
@@ -326,10 +376,19 @@ impl TopologyBuilder {
             parallelism,
             tasks: parallelism,
             tick_freq_secs: None,
+            workers: Vec::new(),
             line: 0,
+            source: 0,
         };
         self.topology.components.push(def);
         self.topology.components.last_mut().expect("just pushed")
+    }
+
+    /// Sets the libsock context the socket components open their sockets on (see
+    /// [`Topology::context`]): the program's own, so its `inproc://` endpoints are reachable.
+    pub fn context(&mut self, ctx: &libsock::Context) -> &mut Self {
+        self.topology.context = Some(ctx.clone());
+        self
     }
 
     /// Validates and returns the topology.
@@ -347,8 +406,14 @@ impl BoltDeclarer<'_> {
 
     /// Subscribes to a named stream with `grouping`.
     pub fn stream_grouping(self, from: &str, stream: &str, grouping: Grouping) -> Self {
-        let sub =
-            Subscription { from: from.into(), stream: stream.into(), to: self.id.clone(), grouping, line: 0 };
+        let sub = Subscription {
+            from: from.into(),
+            stream: stream.into(),
+            to: self.id.clone(),
+            grouping,
+            line: 0,
+            source: 0,
+        };
         self.topology.streams.push(sub);
         self
     }
@@ -367,6 +432,14 @@ impl BoltDeclarer<'_> {
     pub fn num_tasks(self, tasks: usize) -> Self {
         if let Some(c) = self.topology.components.iter_mut().find(|c| c.id == self.id) {
             c.tasks = tasks;
+        }
+        self
+    }
+
+    /// Pins this bolt's executors to these workers (round robin over them).
+    pub fn workers(self, workers: &[usize]) -> Self {
+        if let Some(c) = self.topology.components.iter_mut().find(|c| c.id == self.id) {
+            c.workers = workers.to_vec();
         }
         self
     }

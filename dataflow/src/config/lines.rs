@@ -36,6 +36,23 @@ pub(super) fn find(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).map_or(0, |i| i + 1)
 }
 
+/// 1-based line of the top-level key `key` (0 if absent).
+pub(super) fn key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')))
+        .map_or(0, |i| i + 1)
+}
+
+/// 1-based line of the first line at or after `from` (1-based) that contains every needle;
+/// `from` itself when none does.
+pub(super) fn find_from(text: &str, from: usize, needles: &[&str]) -> usize {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, l)| needles.iter().all(|n| l.contains(n)))
+        .map_or(from, |(i, _)| i + 1)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

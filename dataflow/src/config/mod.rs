@@ -1,14 +1,20 @@
 //! Topology files in the shape of Storm's Flux YAML: parsing, `${…}` substitution, and every
 //! check, with the file's line in each error, before anything runs.
 //!
-//! Supported: `name`, `config`, `spouts`, `bolts` (`id`, `className`, `parallelism`,
-//! `numTasks`, `properties: [{name, value}]`, per-component `config` for the tick frequency),
-//! `streams` (`name`, `from`, `to`, `grouping: {type, args | fields, streamId, customClass}`).
-//! Not supported (reported as unknown fields): Flux's `includes`, `components` (beans),
-//! `constructorArgs` and `configMethods`.
+//! Supported: `name`, `config`, `includes` (`file`, `resource`, `override`), `components`
+//! (`id`, `className`, `constructorArgs`, `properties`, `configMethods`), `spouts`, `bolts`
+//! (`id`, `className`, `parallelism`, `numTasks`, `properties: [{name, value | ref}]`,
+//! `constructorArgs`, `configMethods: [{name, args}]`, per-component `config` for the tick
+//! frequency, `worker: K` / `workers: [K, …]` pins), `streams` (`name`, `from`, `to`,
+//! `grouping: {type, args | fields, streamId, customClass}`), `workers`. A `ref` (in
+//! `properties`, `constructorArgs` and `configMethods` args; `reflist` for a list) stands for
+//! the value the registry's object class built from that `components` entry; a config method
+//! is a setter the class registered ([`Registry::register_config_method`]).
 
+mod flux;
 mod lines;
 mod model;
+mod refs;
 mod subst;
 
 use std::fmt;
@@ -51,16 +57,17 @@ pub fn load(path: &Path, subst: &Substitution, registry: &Registry) -> Result<To
     parse(&text, &file, subst, registry)
 }
 
-/// Substitutes, parses and validates topology text; `file` names it in errors.
+/// Substitutes, parses and validates topology text; `file` names it in errors, and its
+/// directory is where `includes` are looked up.
 pub fn parse(
     text: &str,
     file: &str,
     subst: &Substitution,
     registry: &Registry,
 ) -> Result<Topology, ConfigError> {
-    let at = |line: usize, message: String| ConfigError { file: file.to_owned(), line, message };
-    let text = subst.apply(text).map_err(|(line, m)| at(line, m))?;
-    let topology = model::build(&text, registry).map_err(|(line, m)| at(line, m))?;
-    topology.validate().map_err(|e| at(e.line, e.message))?;
+    let mut sources = flux::Sources::default();
+    let read = flux::read(text, file, subst, &mut sources)?;
+    let topology = model::build(&read, &sources, registry)?;
+    topology.validate_located().map_err(|(src, e)| sources.err(flux::At { src, line: e.line }, e.message))?;
     Ok(topology)
 }

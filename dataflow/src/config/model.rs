@@ -2,133 +2,50 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_yaml::Value as Yaml;
 
-use super::lines;
+use super::flux::{At, FluxComponent, FluxFile, FluxGrouping, Sources};
+use super::refs::{Resolver, Spec};
+use super::ConfigError;
 use crate::grouping::Grouping;
-use crate::registry::{Properties, Registry};
+use crate::registry::Registry;
 use crate::topology::{ComponentDef, Factory, Subscription, Topology, TopologyConfig};
-use crate::tuple::Value;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FluxFile {
-    name: String,
-    #[serde(default)]
-    config: BTreeMap<String, Yaml>,
-    #[serde(default)]
-    spouts: Vec<FluxComponent>,
-    #[serde(default)]
-    bolts: Vec<FluxComponent>,
-    #[serde(default)]
-    streams: Vec<FluxStream>,
-    /// Each worker's `host:port` (multi-worker topologies).
-    #[serde(default)]
-    workers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FluxComponent {
-    id: String,
-    #[serde(rename = "className")]
-    class_name: String,
-    #[serde(default = "one")]
-    parallelism: usize,
-    #[serde(rename = "numTasks")]
-    num_tasks: Option<usize>,
-    #[serde(default)]
-    properties: Vec<FluxProperty>,
-    #[serde(default)]
-    config: BTreeMap<String, Yaml>,
-    /// Flux's constructor arguments (shell components), passed on as a property.
-    #[serde(rename = "constructorArgs")]
-    constructor_args: Option<Yaml>,
-}
-
-fn one() -> usize {
-    1
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FluxProperty {
-    name: String,
-    value: Yaml,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FluxStream {
-    #[allow(dead_code)]
-    name: Option<String>,
-    from: String,
-    to: String,
-    grouping: FluxGrouping,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FluxGrouping {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    args: Vec<String>,
-    #[serde(default)]
-    fields: Vec<String>,
-    #[serde(rename = "streamId")]
-    stream_id: Option<String>,
-    #[serde(rename = "customClass")]
-    custom_class: Option<FluxCustom>,
-}
-
-#[derive(Deserialize)]
-struct FluxCustom {
-    #[serde(rename = "className")]
-    class_name: String,
-}
-
-type Located<T> = Result<T, (usize, String)>;
-
-/// Parses `text` into a topology (not yet validated as a graph).
-pub(super) fn build(text: &str, registry: &Registry) -> Located<Topology> {
-    let file: FluxFile = serde_yaml::from_str(text).map_err(|e| {
-        let line = e.location().map_or(0, |l| l.line());
-        // serde_yaml appends " at line L column C"; the line is reported in front already.
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-        (line, msg)
-    })?;
-    let mut topology = Topology { name: file.name.clone(), ..Topology::default() };
-    topology.config = config(&file.config, text)?;
+/// Converts the read (and merged) file into a topology (not yet validated as a graph).
+pub(super) fn build(
+    file: &FluxFile,
+    sources: &Sources,
+    registry: &Registry,
+) -> Result<Topology, ConfigError> {
+    let Some(name) = file.name.clone() else {
+        return Err(sources.err(At { src: 0, line: 1 }, "missing field `name`".into()));
+    };
+    let mut topology = Topology { name, ..Topology::default() };
+    topology.config = config(&file.config, &file.config_at, sources)?;
     crate::workers::configure(
         &mut topology.config,
         &file.workers,
         file.config.contains_key("topology.workers"),
     )
-    .map_err(|m| (lines::find(text, "workers"), m))?;
-    let spout_lines = lines::items(text, "spouts");
-    let bolt_lines = lines::items(text, "bolts");
-    for (i, c) in file.spouts.iter().enumerate() {
-        let line = spout_lines.get(i).copied().unwrap_or(0);
-        topology.components.push(component(c, true, line, text, registry)?);
+    .map_err(|m| sources.err(file.workers_at, m))?;
+    let mut refs = Resolver::new(registry, sources, &file.components)?;
+    refs.build_all(&file.components)?;
+    for c in &file.spouts {
+        topology.components.push(component(c, true, sources, &mut refs, registry)?);
     }
-    for (i, c) in file.bolts.iter().enumerate() {
-        let line = bolt_lines.get(i).copied().unwrap_or(0);
-        topology.components.push(component(c, false, line, text, registry)?);
+    for c in &file.bolts {
+        topology.components.push(component(c, false, sources, &mut refs, registry)?);
     }
-    let stream_lines = lines::items(text, "streams");
-    for (i, s) in file.streams.iter().enumerate() {
-        let line = stream_lines.get(i).copied().unwrap_or(0);
-        let grouping = grouping(&s.grouping, registry).map_err(|m| (line, m))?;
+    for s in &file.streams {
+        let grouping = grouping(&s.grouping, registry, &mut refs).map_err(|e| e.at(s.at, sources))?;
         let stream = s.grouping.stream_id.clone().unwrap_or_else(|| crate::DEFAULT_STREAM.to_owned());
         topology.streams.push(Subscription {
             from: s.from.clone(),
             stream,
             to: s.to.clone(),
             grouping,
-            line,
+            line: s.at.line,
+            source: s.at.src,
         });
     }
     Ok(topology)
@@ -137,19 +54,21 @@ pub(super) fn build(text: &str, registry: &Registry) -> Located<Topology> {
 fn component(
     c: &FluxComponent,
     spout: bool,
-    line: usize,
-    text: &str,
+    sources: &Sources,
+    refs: &mut Resolver<'_>,
     registry: &Registry,
-) -> Located<ComponentDef> {
+) -> Result<ComponentDef, ConfigError> {
     let kind = if spout { "spout" } else { "bolt" };
-    let mut props = Vec::new();
-    for p in &c.properties {
-        props.push((p.name.clone(), value(&p.value)));
-    }
-    if let Some(args) = &c.constructor_args {
-        props.push((crate::multilang::CONSTRUCTOR_ARGS.to_owned(), value(args)));
-    }
-    let props = Properties::new(props);
+    let err = |m: String| sources.err(c.at, m);
+    let spec = Spec {
+        what: format!("{kind} {:?}", c.id),
+        class: &c.class_name,
+        constructor_args: c.constructor_args.as_deref(),
+        properties: &c.properties,
+        methods: &c.config_methods,
+        at: c.at,
+    };
+    let props = refs.properties(&spec)?;
     let made = if spout {
         registry.spout(&c.class_name, &props).map(|r| r.map(Factory::Spout))
     } else {
@@ -163,38 +82,82 @@ fn component(
                 c.class_name,
                 registry.names(spout)
             );
-            return Err((line, msg));
+            return Err(err(msg));
         }
-        Some(Err(e)) => return Err((line, format!("{kind} {:?} ({}): {e}", c.id, c.class_name))),
+        Some(Err(e)) => return Err(err(format!("{kind} {:?} ({}): {e}", c.id, c.class_name))),
         Some(Ok(f)) => f,
     };
     let tick = match c.config.get("topology.tick.tuple.freq.secs") {
         None => None,
         Some(v) => Some(v.as_f64().filter(|f| *f > 0.0).ok_or_else(|| {
-            (
-                lines::find(text, "topology.tick.tuple.freq.secs").max(line),
-                "tick frequency must be a positive number".to_owned(),
-            )
+            let at = sources.find_from(c.at, &["topology.tick.tuple.freq.secs"]);
+            sources.err(at, "tick frequency must be a positive number".to_owned())
         })?),
     };
     if let Some(k) = c.config.keys().find(|k| *k != "topology.tick.tuple.freq.secs") {
-        return Err((line, format!("{kind} {:?}: unsupported component config {k:?}", c.id)));
+        return Err(err(format!("{kind} {:?}: unsupported component config {k:?}", c.id)));
     }
+    let workers = match (c.worker, &c.workers) {
+        (Some(_), Some(_)) => {
+            let at = sources.find_from(c.at, &["worker"]);
+            return Err(sources.err(at, format!("{kind} {:?}: give worker or workers, not both", c.id)));
+        }
+        (Some(w), None) => vec![w],
+        (None, Some(ws)) if ws.is_empty() => {
+            let at = sources.find_from(c.at, &["workers"]);
+            return Err(sources.err(at, format!("{kind} {:?}: workers: [] pins to no worker", c.id)));
+        }
+        (None, Some(ws)) => ws.clone(),
+        (None, None) => Vec::new(),
+    };
     Ok(ComponentDef {
         id: c.id.clone(),
         factory,
         parallelism: c.parallelism,
         tasks: c.num_tasks.unwrap_or(c.parallelism),
         tick_freq_secs: tick,
-        line,
+        workers,
+        line: c.at.line,
+        source: c.at.src,
     })
 }
 
-fn grouping(g: &FluxGrouping, registry: &Registry) -> Result<Grouping, String> {
+/// A grouping error: a plain message (at the stream's line) or one already located.
+enum GroupingError {
+    Here(String),
+    Located(ConfigError),
+}
+
+impl GroupingError {
+    fn at(self, at: At, sources: &Sources) -> ConfigError {
+        match self {
+            GroupingError::Here(m) => sources.err(at, m),
+            GroupingError::Located(e) => e,
+        }
+    }
+}
+
+impl From<String> for GroupingError {
+    fn from(m: String) -> Self {
+        GroupingError::Here(m)
+    }
+}
+
+impl From<&str> for GroupingError {
+    fn from(m: &str) -> Self {
+        GroupingError::Here(m.to_owned())
+    }
+}
+
+fn grouping(
+    g: &FluxGrouping,
+    registry: &Registry,
+    refs: &mut Resolver<'_>,
+) -> Result<Grouping, GroupingError> {
     let fields = if g.fields.is_empty() { g.args.clone() } else { g.fields.clone() };
     let kind = g.kind.to_uppercase();
     if !fields.is_empty() && !matches!(kind.as_str(), "FIELDS" | "PARTIAL_KEY") {
-        return Err(format!("grouping {kind} takes no fields"));
+        return Err(format!("grouping {kind} takes no fields").into());
     }
     Ok(match kind.as_str() {
         "SHUFFLE" => Grouping::Shuffle,
@@ -207,32 +170,48 @@ fn grouping(g: &FluxGrouping, registry: &Registry) -> Result<Grouping, String> {
         "LOCAL_OR_SHUFFLE" => Grouping::LocalOrShuffle,
         "CUSTOM" => {
             let class = g.custom_class.as_ref().ok_or("CUSTOM grouping needs customClass: {className: …}")?;
-            let f = registry
-                .grouping(&class.class_name)
-                .ok_or_else(|| format!("unknown custom grouping className {:?}", class.class_name))?;
+            let spec = Spec {
+                what: "customClass".to_owned(),
+                class: &class.class_name,
+                constructor_args: class.constructor_args.as_deref(),
+                properties: &class.properties,
+                methods: &class.config_methods,
+                at: class.at,
+            };
+            let props = refs.properties(&spec).map_err(GroupingError::Located)?;
+            let f = match registry.grouping(&class.class_name, &props) {
+                None => return Err(format!("unknown custom grouping className {:?}", class.class_name).into()),
+                Some(Err(e)) => return Err(format!("custom grouping {}: {e}", class.class_name).into()),
+                Some(Ok(f)) => f,
+            };
             Grouping::Custom(class.class_name.clone(), f)
         }
         other => {
             return Err(format!(
                 "unknown grouping type {other:?} (SHUFFLE, FIELDS, PARTIAL_KEY, ALL, GLOBAL, NONE, DIRECT, LOCAL_OR_SHUFFLE, CUSTOM)"
-            ))
+            )
+            .into())
         }
     })
 }
 
-fn config(map: &BTreeMap<String, Yaml>, text: &str) -> Located<TopologyConfig> {
+fn config(
+    map: &BTreeMap<String, Yaml>,
+    ats: &BTreeMap<String, At>,
+    sources: &Sources,
+) -> Result<TopologyConfig, ConfigError> {
     let mut c = TopologyConfig::default();
     for (key, v) in map {
-        let line = lines::find(text, key);
+        let at = ats.get(key).copied().unwrap_or_default();
         let uint = || {
             v.as_u64()
                 .map(|n| n as usize)
-                .ok_or_else(|| (line, format!("{key}: expected a non-negative integer")))
+                .ok_or_else(|| sources.err(at, format!("{key}: expected a non-negative integer")))
         };
         let pos = || {
             v.as_f64()
                 .filter(|f| *f > 0.0)
-                .ok_or_else(|| (line, format!("{key}: expected a positive number")))
+                .ok_or_else(|| sources.err(at, format!("{key}: expected a positive number")))
         };
         match key.as_str() {
             "topology.message.timeout.secs" => c.message_timeout_secs = uint()?.max(1) as u64,
@@ -245,30 +224,14 @@ fn config(map: &BTreeMap<String, Yaml>, text: &str) -> Located<TopologyConfig> {
             "topology.workers" => {
                 c.workers = uint()?;
                 if c.workers == 0 {
-                    return Err((line, "topology.workers: at least 1".into()));
+                    return Err(sources.err(at, "topology.workers: at least 1".into()));
                 }
             }
             "topology.debug" => {}
             // Read by `sockflow deploy` (resource requests).
             "deploy.cpu" | "deploy.memory" => {}
-            other => return Err((line, format!("unsupported config key {other:?}"))),
+            other => return Err(sources.err(at, format!("unsupported config key {other:?}"))),
         }
     }
     Ok(c)
-}
-
-fn value(y: &Yaml) -> Value {
-    match y {
-        Yaml::Null => Value::Null,
-        Yaml::Bool(b) => Value::Bool(*b),
-        Yaml::Number(n) => n.as_i64().map_or_else(|| Value::F64(n.as_f64().unwrap_or(f64::NAN)), Value::I64),
-        Yaml::String(s) => Value::Str(s.clone()),
-        Yaml::Sequence(s) => Value::List(s.iter().map(value).collect()),
-        Yaml::Mapping(m) => Value::Map(
-            m.iter()
-                .map(|(k, v)| (k.as_str().map_or_else(|| format!("{k:?}"), str::to_owned), value(v)))
-                .collect(),
-        ),
-        Yaml::Tagged(t) => value(&t.value),
-    }
 }
