@@ -58,7 +58,7 @@ impl OutputDeclarer {
 }
 
 /// What a task knows about itself and the topology.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TaskContext {
     /// The topology's name.
     pub topology: Arc<str>,
@@ -70,6 +70,22 @@ pub struct TaskContext {
     pub task_index: usize,
     /// Every task of this component.
     pub component_tasks: Vec<u32>,
+    /// The embedding program's libsock context ([`crate::Topology::context`]), for
+    /// components that open sockets: its `inproc://` endpoints are reachable on it.
+    pub libsock: Option<libsock::Context>,
+}
+
+impl std::fmt::Debug for TaskContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskContext")
+            .field("topology", &self.topology)
+            .field("component", &self.component)
+            .field("task_id", &self.task_id)
+            .field("task_index", &self.task_index)
+            .field("component_tasks", &self.component_tasks)
+            .field("libsock", &self.libsock.as_ref().map(|_| "Context"))
+            .finish()
+    }
 }
 
 /// Why a spout tuple failed: the extension over Storm that tells the spout what happened.

@@ -63,6 +63,10 @@ impl SocketSpec {
     }
 }
 
+/// Sockets are opened on the topology's libsock context ([`crate::Topology::context`]) when
+/// the embedding program gave one, so its `inproc://` endpoints work; otherwise on a context
+/// of their own.
+///
 /// Each received message is one tuple, one value per frame (text when UTF-8, bytes
 /// otherwise). Declared fields name the first frames. When `reliable`, each tuple carries a
 /// message id and failed ones are replayed from memory (until acked).
@@ -105,8 +109,8 @@ impl Spout for SocketSpout {
         d.declare(&self.fields.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
-    fn open(&mut self, _ctx: &TaskContext) -> Result<(), String> {
-        let ctx = self.ctx.get_or_insert_with(Context::new);
+    fn open(&mut self, task: &TaskContext) -> Result<(), String> {
+        let ctx = self.ctx.get_or_insert_with(|| task.libsock.clone().unwrap_or_default());
         self.socket = Some(self.spec.open(ctx)?);
         Ok(())
     }
@@ -165,8 +169,8 @@ impl SocketBolt {
 impl BasicBolt for SocketBolt {
     fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
 
-    fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
-        let ctx = self.ctx.get_or_insert_with(Context::new);
+    fn prepare(&mut self, task: &TaskContext) -> Result<(), String> {
+        let ctx = self.ctx.get_or_insert_with(|| task.libsock.clone().unwrap_or_default());
         self.socket = Some(self.spec.open(ctx)?);
         Ok(())
     }

@@ -210,9 +210,9 @@ fn read_one(
     let path = PathBuf::from(file);
     stack.push(std::fs::canonicalize(&path).unwrap_or(path.clone()));
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let include_lines = lines::items(&text, "includes");
+    let (include_lines, includes_key) = (lines::items(&text, "includes"), lines::key(&text, "includes"));
     for (i, inc) in std::mem::take(&mut f.includes).into_iter().enumerate() {
-        let here = at(include_lines.get(i).copied().unwrap_or(0));
+        let here = at(include_lines.get(i).copied().unwrap_or(includes_key));
         let target = dir.join(&inc.file);
         let canonical = std::fs::canonicalize(&target).unwrap_or(target.clone());
         if stack.contains(&canonical) {
@@ -230,15 +230,17 @@ fn read_one(
 
 /// Records where each item of `f` is written in `text`.
 fn stamp(f: &mut FluxFile, text: &str, src: usize) {
-    let stamp_all = |lines: Vec<usize>, ats: &mut dyn Iterator<Item = &mut At>| {
+    // Items of a flow-style list (`spouts: [{…}, {…}]`) get the section's line.
+    let stamp_all = |section: &str, ats: &mut dyn Iterator<Item = &mut At>| {
+        let (items, key) = (lines::items(text, section), lines::key(text, section));
         for (i, a) in ats.enumerate() {
-            *a = At { src, line: lines.get(i).copied().unwrap_or(0) };
+            *a = At { src, line: items.get(i).copied().unwrap_or(key) };
         }
     };
-    stamp_all(lines::items(text, "components"), &mut f.components.iter_mut().map(|c| &mut c.at));
-    stamp_all(lines::items(text, "spouts"), &mut f.spouts.iter_mut().map(|c| &mut c.at));
-    stamp_all(lines::items(text, "bolts"), &mut f.bolts.iter_mut().map(|c| &mut c.at));
-    stamp_all(lines::items(text, "streams"), &mut f.streams.iter_mut().map(|c| &mut c.at));
+    stamp_all("components", &mut f.components.iter_mut().map(|c| &mut c.at));
+    stamp_all("spouts", &mut f.spouts.iter_mut().map(|c| &mut c.at));
+    stamp_all("bolts", &mut f.bolts.iter_mut().map(|c| &mut c.at));
+    stamp_all("streams", &mut f.streams.iter_mut().map(|c| &mut c.at));
     for s in &mut f.streams {
         if let Some(c) = &mut s.grouping.custom_class {
             c.at = At { src, line: lines::find_from(text, s.at.line, &["customClass"]) };

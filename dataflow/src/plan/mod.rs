@@ -39,6 +39,8 @@ pub struct ComponentPlan {
     pub executors: Vec<usize>,
     /// Its effective tick frequency.
     pub tick_freq_secs: Option<f64>,
+    /// Workers its executors are pinned to (empty: not pinned).
+    pub pinned: Vec<usize>,
 }
 
 /// One executor (a thread) and the tasks it runs.
@@ -124,6 +126,9 @@ impl Plan {
                 Factory::Spout(_) => None,
             };
             plan.add_component(&c.id, role, c.parallelism, c.tasks, tick);
+            if let Some(last) = plan.components.last_mut() {
+                last.pinned = c.workers.clone();
+            }
         }
         let ackers = topology.config.acker_executors;
         if ackers > 0 {
@@ -165,6 +170,7 @@ impl Plan {
             tasks: task_ids,
             executors: execs,
             tick_freq_secs: tick,
+            pinned: Vec::new(),
         });
     }
 
@@ -221,7 +227,12 @@ impl fmt::Display for Plan {
         for c in &self.components {
             let role = format!("{:?}", c.role).to_lowercase();
             let tick = c.tick_freq_secs.map(|t| format!(", tick every {t}s")).unwrap_or_default();
-            writeln!(f, "  {role} {}: tasks {:?}{tick}", c.id, c.tasks)?;
+            let pinned = if c.pinned.is_empty() {
+                String::new()
+            } else {
+                format!(", pinned to workers {:?}", c.pinned)
+            };
+            writeln!(f, "  {role} {}: tasks {:?}{tick}{pinned}", c.id, c.tasks)?;
             for &e in &c.executors {
                 writeln!(
                     f,

@@ -151,6 +151,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 task_id: t,
                 task_index: comp.tasks.iter().position(|&x| x == t).unwrap_or(0),
                 component_tasks: comp.tasks.clone(),
+                libsock: topology.context.clone(),
             })
             .collect();
         let ctl2 = ctl.clone();

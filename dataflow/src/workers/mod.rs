@@ -54,11 +54,19 @@ pub fn addresses(c: &TopologyConfig) -> Vec<String> {
     }
 }
 
-/// Places executors on workers: executor `e` in worker `e % workers`.
+/// Places executors on workers: executor `e` in worker `e % workers`, except those of a
+/// component pinned to workers `[w0, w1, …]` (its `worker`/`workers` key): its `i`-th
+/// executor goes to `w(i % n)`. With one worker everything is in worker 0.
 pub fn place(plan: &mut Plan, workers: usize) {
     let workers = workers.max(1);
     for e in &mut plan.executors {
-        e.worker = e.id % workers;
+        let c = &plan.components[e.component];
+        let nth = c.executors.iter().position(|&x| x == e.id).unwrap_or(0);
+        e.worker = match &c.pinned[..] {
+            _ if workers == 1 => 0,
+            [] => e.id % workers,
+            pins => pins[nth % pins.len()] % workers,
+        };
     }
 }
 
