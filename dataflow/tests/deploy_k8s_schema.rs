@@ -90,3 +90,10 @@ fn the_check_catches_what_a_cluster_would_reject_or_ignore() {
     bad["spec"]["replicas"] = serde_yaml::Value::from("three");
     assert!(serde_json::from_value::<StatefulSet>(serde_json::to_value(&bad).unwrap()).is_err());
 }
+
+#[test]
+fn files_with_includes_are_refused_rather_than_deployed_incomplete() {
+    let text = format!("{TOPOLOGY}includes: [{{file: common.yaml}}]\n");
+    let e = deploy::kubernetes(&text, &DeployOptions::default()).unwrap_err();
+    assert!(e.contains("includes"), "{e}");
+}

@@ -13,6 +13,10 @@ use super::{summarize, DeployOptions};
 /// of the file in the ConfigMap.
 pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let s = summarize(text)?;
+    // The pods get this one file (and the worker count and `deploy.*` keys are read from it).
+    if s.doc.get("includes").is_some() {
+        return Err("`includes` are not supported by `deploy kubernetes` (the ConfigMap holds one file): inline the included files".into());
+    }
     let (name, ns) = (&s.name, &opts.namespace);
     let addresses: Vec<Yaml> =
         (0..s.workers).map(|k| Yaml::String(format!("{name}-{k}.{name}.{ns}.svc:{}", opts.port))).collect();
