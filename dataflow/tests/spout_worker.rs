@@ -157,24 +157,44 @@ impl Drop for Workers {
 
 #[test]
 fn killed_spout_worker_restarts_and_replays_from_its_source_exactly_once() {
-    let count = 4000;
+    let count = 20_000;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("topology.yaml"), topology_text(free_ports(20), count)).unwrap();
     let acks = dir.path().join("acks");
     let mut workers = Workers(vec![spawn_worker(dir.path(), 0), spawn_worker(dir.path(), 1)]);
     let deadline = Instant::now() + Duration::from_secs(120);
-    while read_lines(&acks).len() < 1000 && Instant::now() < deadline {
+    // (time, acks so far), to log how soon the rate is back after the restart.
+    let mut samples: Vec<(Instant, usize)> = Vec::new();
+    while samples.last().is_none_or(|s| s.1 < 5000) && Instant::now() < deadline {
+        samples.push((Instant::now(), read_lines(&acks).len()));
         std::thread::sleep(Duration::from_millis(20));
     }
     workers.0[0].kill().unwrap();
     workers.0[0].wait().unwrap();
     let at_kill = read_lines(&acks).len();
     eprintln!("killed the spout's worker after {at_kill} acks");
+    let before = rate(&samples, samples.last().unwrap().0 - Duration::from_millis(500));
     std::thread::sleep(Duration::from_millis(300));
     workers.0[0] = spawn_worker(dir.path(), 0);
+    let restarted = Instant::now();
     while (read_lines(&acks).len() as u64) < count && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+        samples.push((Instant::now(), read_lines(&acks).len()));
+        std::thread::sleep(Duration::from_millis(20));
     }
+    // Logged, not asserted (wall-clock rates on a loaded machine): the first ack after the
+    // restart, and the end of the first half second (starting after the restart) whose ack
+    // rate reached 90 % of the rate in the half second before the kill.
+    let after: Vec<&(Instant, usize)> = samples.iter().filter(|s| s.0 >= restarted).collect();
+    let first_ack = after.iter().find(|s| s.1 > after[0].1).map(|s| s.0 - restarted);
+    let back = after
+        .iter()
+        .filter(|s| s.0 >= restarted + Duration::from_millis(500))
+        .find(|s| rate(&samples, s.0 - Duration::from_millis(500)) >= 0.9 * before)
+        .map(|s| s.0 - restarted);
+    eprintln!(
+        "ack rate before the kill: {before:.0}/s; after the restart: first ack after {first_ack:?}, \
+         90 % of that rate (over 0.5 s) by {back:?}"
+    );
     // A moment for a duplicate ack to show up, if there were one.
     std::thread::sleep(Duration::from_millis(500));
     drop(workers);
@@ -186,6 +206,18 @@ fn killed_spout_worker_restarts_and_replays_from_its_source_exactly_once() {
     assert_eq!(per_id.len() as u64, count, "every id acked");
     assert!(per_id.keys().all(|&id| (1..=count).contains(&id)));
     assert!(per_id.values().all(|&n| n == 1), "an id was acked twice");
+}
+
+/// Acks per second in the half second from `from`, from the samples inside it (0 when there
+/// are fewer than two).
+fn rate(samples: &[(Instant, usize)], from: Instant) -> f64 {
+    let to = from + Duration::from_millis(500);
+    let mut inside = samples.iter().filter(|s| s.0 >= from && s.0 <= to);
+    let start = inside.next();
+    match (start, inside.last()) {
+        (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) as f64 / (b.0 - a.0).as_secs_f64(),
+        _ => 0.0,
+    }
 }
 
 /// Emits 1 KB tuples as fast as it may, until told to stop.
