@@ -214,7 +214,7 @@ fn rate(samples: &[(Instant, usize)], from: Instant) -> f64 {
     let to = from + Duration::from_millis(500);
     let mut inside = samples.iter().filter(|s| s.0 >= from && s.0 <= to);
     let start = inside.next();
-    match (start, inside.last()) {
+    match (start, inside.next_back()) {
         (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) as f64 / (b.0 - a.0).as_secs_f64(),
         _ => 0.0,
     }
