@@ -319,3 +319,16 @@ streams:
     // The program's context is still usable after the topology stopped.
     assert!(ctx.socket(libsock::PAIR).is_ok());
 }
+
+#[test]
+fn the_flux_example_loads_with_its_include() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/wordcount-flux.yaml");
+    std::env::set_var("WC_IN_PORT", "5555");
+    std::env::set_var("WC_OUT_PORT", "5556");
+    let subst = Substitution { env: true, ..Substitution::default() };
+    let t = config::load(&file, &subst, &Registry::new()).unwrap();
+    let ids: Vec<&str> = t.components.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["lines", "out", "split", "count"]);
+    assert_eq!(t.config.max_spout_pending, Some(5000));
+    assert_eq!(t.streams.len(), 3);
+}
