@@ -109,6 +109,7 @@ impl Properties {
         names.sort();
         match names.first() {
             None => Ok(()),
+            Some(n) if *n == CONSTRUCTOR_ARGS => Err("this class takes no constructorArgs".into()),
             Some(n) => Err(format!("unknown property {n:?} (known: {})", known.join(", "))),
         }
     }

@@ -218,6 +218,14 @@ fn bad_refs_and_methods_are_errors_at_their_line() {
         "exactly one of value or ref",
     );
     error(&REFS.replace("  - id: params", "  - id: endpoint"), 6, "duplicate components id");
+    error(
+        &REFS.replace(
+            "{id: gen, className: Generator,",
+            "{id: gen, className: Generator, constructorArgs: [1],",
+        ),
+        15,
+        "takes no constructorArgs",
+    );
 }
 
 /// Sends every tuple to the task `modulo` picks: its parameter comes from a `ref`.
