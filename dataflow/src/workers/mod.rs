@@ -1,7 +1,8 @@
 //! Several worker processes, on one host or many, with no coordinator.
 //!
 //! Every worker reads the same file and derives the same plan, so placement needs no talk:
-//! executor `e` runs in worker `e % N` (`topology.workers: N`). The file's `workers:` section
+//! executor `e` runs in worker `e % N` (`topology.workers: N`) unless its component is pinned
+//! (`worker: K` / `workers: [K, …]`, see [`place`]). The file's `workers:` section
 //! gives each worker's address `host:port`; worker K binds its executors' inboxes on
 //! `tcp://*:PORT`, `PORT+1`, … (one port per executor it runs, in plan order) and other
 //! workers connect there. Executors in the same worker still talk over `inproc://`. libsock
