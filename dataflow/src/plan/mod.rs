@@ -52,7 +52,7 @@ pub struct ExecutorPlan {
     pub component: usize,
     /// Task ids it runs.
     pub tasks: Vec<u32>,
-    /// The worker (process) it is placed in: always 0 until multi-worker placement.
+    /// The worker (process) it is placed in (see [`crate::workers::place`]).
     pub worker: usize,
 }
 
