@@ -10,7 +10,7 @@ use super::metrics::TaskMetrics;
 use super::Control;
 use crate::component::{Bolt, FailReason, Spout, TaskContext, SYSTEM_COMPONENT, TICK_STREAM};
 use crate::tuple::{StreamMeta, Tuple};
-use crate::wire::{self, Item, Kind};
+use crate::wire::{self, Decoded, Item, Kind};
 
 /// Partial batches wait at most this long while an executor is busy.
 const MAX_BATCH_DELAY: Duration = Duration::from_millis(1);
@@ -23,7 +23,7 @@ fn local_of(em: &Emitter, task: u32) -> Option<usize> {
     (i < em.metrics.len()).then_some(i)
 }
 
-fn decode(msg: &[u8], items: &mut Vec<Item>) {
+fn decode(msg: &[u8], items: &mut Vec<Decoded>) {
     if let Err(e) = wire::decode_batch(msg, items) {
         tracing::error!("dropping a malformed batch of {} bytes: {e}", msg.len());
     }
@@ -122,7 +122,7 @@ fn spout_event(
     em: &mut Emitter,
     spouts: &mut [Box<dyn Spout>],
     pending: &mut [IdMap<(u64, Instant)>],
-    item: &Item,
+    item: &Decoded,
     ctl: &Control,
 ) {
     let Some(local) = local_of(em, item.dest_task) else { return };
@@ -228,10 +228,10 @@ pub(crate) fn run_bolt(
                     let Some(local) = local_of(&em, item.dest_task) else { continue };
                     let Some(meta) = metas.get(item.stream as usize) else { continue };
                     let tuple = Tuple {
-                        values: item.values.into_iter().map(Into::into).collect(),
+                        values: item.values,
                         meta: meta.clone(),
                         source_task: item.src_task,
-                        ids: item.roots.into_iter().zip(item.edges).collect(),
+                        ids: item.ids,
                         ack_val: Default::default(),
                     };
                     seen += 1;
@@ -274,7 +274,7 @@ pub(crate) fn run_bolt(
                         values: Vec::new(),
                         meta: tick_meta.clone(),
                         source_task: 0,
-                        ids: Vec::new(),
+                        ids: Default::default(),
                         ack_val: Default::default(),
                     };
                     b.execute(tuple, &mut BoltCollector { emitter: &mut em, local });
