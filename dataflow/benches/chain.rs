@@ -71,7 +71,7 @@ fn cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn run(secs: f64, acked: bool, max_pending: usize, rate: f64) {
+fn run(secs: f64, acked: bool, max_pending: usize, pace: f64) {
     let seen = Arc::new(AtomicU64::new(0));
     let mut b = TopologyBuilder::new("chain");
     b.config().acker_executors = usize::from(acked);
@@ -80,7 +80,7 @@ fn run(secs: f64, acked: bool, max_pending: usize, rate: f64) {
         "spout",
         move || {
             let gen = Generator::payload(100, 0).reliable(acked);
-            Box::new(Paced { gen, rate, start: None, emitted: 0 })
+            Box::new(Paced { gen, rate: pace, start: None, emitted: 0 })
         },
         1,
     );
@@ -97,8 +97,8 @@ fn run(secs: f64, acked: bool, max_pending: usize, rate: f64) {
     running.shutdown(Duration::from_secs(5));
     let rate = (n1 - n0) as f64 / dt;
     let mut mode = if acked { format!("acked (max.spout.pending {max_pending})") } else { "unacked".into() };
-    if rate > 0.0 {
-        mode += &format!(" paced to {rate:.0}/s");
+    if pace > 0.0 {
+        mode += &format!(" paced to {pace:.0}/s");
     }
     let per_cpu = (n1 - n0) as f64 / cpu.max(0.01);
     print!(

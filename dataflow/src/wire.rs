@@ -8,7 +8,7 @@
 
 pub mod codec;
 
-pub use codec::{append_tuple, decode_batch, Decoded, Ids};
+pub use codec::{append_tuple, batch, decode_batch, Batch, Decoded, Ids};
 
 use std::collections::BTreeMap;
 
