@@ -229,3 +229,20 @@ pub fn append_tuple(
         }
     }
 }
+
+/// Appends a length-delimited acking item (no values, ids, reason or blame): the bytes prost
+/// writes for `Item::acking(kind, dest_task, src_task, root, xor)`, without its passes.
+pub fn append_acking(buf: &mut Vec<u8>, kind: u32, dest_task: u32, src_task: u32, root: u64, xor: u64) {
+    let fixed = |v: u64| if v == 0 { 0 } else { 9 };
+    let len = uint_field_len(kind) + uint_field_len(dest_task) + uint_field_len(src_task) + fixed(root) + fixed(xor);
+    encode_varint(len as u64, buf);
+    put_uint(buf, 1, kind);
+    put_uint(buf, 2, dest_task);
+    put_uint(buf, 3, src_task);
+    for (tag, v) in [(8, root), (9, xor)] {
+        if v != 0 {
+            encode_varint(key(tag, FIXED64), buf);
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+}
