@@ -106,7 +106,12 @@ fn child_alone(n: usize) -> (f64, f64) {
     std::fs::create_dir_all(&pid_dir).unwrap();
     let mut hello = Vec::new();
     let context = serde_json::json!({"taskid": 1, "task->component": {}});
-    dataflow::multilang::protocol::handshake(&mut hello, &serde_json::json!({}), &pid_dir.display().to_string(), &context);
+    dataflow::multilang::protocol::handshake(
+        &mut hello,
+        &serde_json::json!({}),
+        &pid_dir.display().to_string(),
+        &context,
+    );
     let mut input = Vec::new();
     for i in 0..n {
         let v = [dataflow::Value::from("the cat sat on the mat")];

@@ -229,7 +229,9 @@ mod tests {
     fn same(a: &Value, b: &Value) -> bool {
         match (a, b) {
             (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
-            (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+            (Value::List(x), Value::List(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+            }
             (Value::Map(x), Value::Map(y)) => {
                 x.len() == y.len() && x.iter().zip(y).all(|((k, a), (l, b))| k == l && same(a, b))
             }
@@ -289,7 +291,8 @@ mod tests {
     fn acking_items_round_trip_through_a_batch() {
         let mut buf = Vec::new();
         append(&mut buf, &Item::acking(Kind::Ack, 1, 2, 3, 4));
-        let fail = Item { reason: "bad input".into(), blame_task: 9, ..Item::acking(Kind::Failed, 5, 6, 7, 0) };
+        let fail =
+            Item { reason: "bad input".into(), blame_task: 9, ..Item::acking(Kind::Failed, 5, 6, 7, 0) };
         append(&mut buf, &fail);
         let mut out = Vec::new();
         decode_batch(&buf, &mut out).unwrap();

@@ -234,7 +234,11 @@ pub fn append_tuple(
 /// writes for `Item::acking(kind, dest_task, src_task, root, xor)`, without its passes.
 pub fn append_acking(buf: &mut Vec<u8>, kind: u32, dest_task: u32, src_task: u32, root: u64, xor: u64) {
     let fixed = |v: u64| if v == 0 { 0 } else { 9 };
-    let len = uint_field_len(kind) + uint_field_len(dest_task) + uint_field_len(src_task) + fixed(root) + fixed(xor);
+    let len = uint_field_len(kind)
+        + uint_field_len(dest_task)
+        + uint_field_len(src_task)
+        + fixed(root)
+        + fixed(xor);
     encode_varint(len as u64, buf);
     put_uint(buf, 1, kind);
     put_uint(buf, 2, dest_task);
