@@ -2,7 +2,7 @@
 //! tuples) split over 2 worker processes talking tcp on loopback, acked and unacked; (2) tuples
 //! per second through a trivial Python multilang bolt.
 //!
-//! `cargo bench -p dataflow --bench workers [-- SECS]`. Each figure is the spout's steady rate
+//! `cargo bench -p dataflow --bench workers [-- SECS] [restart]`. Each figure is the spout's steady rate
 //! over SECS (default 6) after a 2 s warm-up, read from the spout worker's metrics; complete
 //! latency p50/p99 from the spout's histogram; CPU is user + system time of every process
 //! involved over the same window (both workers; sockflow and its Python children), so "per
@@ -29,6 +29,11 @@ fn chain(acked: bool, base_port: u16) -> Topology {
         c.worker_addresses = vec![format!("127.0.0.1:{base_port}"), format!("127.0.0.1:{}", base_port + 100)];
         c.max_spout_pending = acked.then_some(5000);
         c.acker_executors = usize::from(acked);
+        // Trees lost with a killed worker fail (and replay) after this, which bounds how soon
+        // the spout is back to full speed after a restart; steady-state trees complete in
+        // milliseconds, so it changes nothing else. `SOCKFLOW_BENCH_TIMEOUT` overrides it.
+        c.message_timeout_secs =
+            std::env::var("SOCKFLOW_BENCH_TIMEOUT").ok().and_then(|t| t.parse().ok()).unwrap_or(5);
     }
     b.set_spout("spout", move || Box::new(Generator::payload(100, 0).reliable(acked)), 1);
     b.set_bolt("b1", || Box::new(Basic(Counter::passthrough())), 1).shuffle_grouping("spout");
@@ -166,6 +171,9 @@ fn main() {
     }
     let secs: f64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(6.0);
     println!("machine: {} cores; {}", std::thread::available_parallelism().map_or(0, |n| n.get()), load());
+    if std::env::args().any(|a| a == "restart") {
+        return restart(secs);
+    }
     for acked in [false, true] {
         let port = 21000 + fastrand::u16(0..100) * 100;
         // Worker 0 (the spout's) runs here, to read its metrics; worker 1 is a child process.
@@ -193,6 +201,57 @@ fn main() {
     }
     let (rate, per_cpu) = child_alone(200_000);
     println!("the same Python child alone, fed from a pipe: {rate:.0} tuples/s ({per_cpu:.0} per CPU-second of the child)");
+}
+
+fn spawn_worker(acked: bool, port: u16) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env("SOCKFLOW_BENCH_WORKER", "1")
+        .env("SOCKFLOW_BENCH_ACKED", if acked { "1" } else { "0" })
+        .env("SOCKFLOW_BENCH_PORT", port.to_string())
+        .spawn()
+        .unwrap()
+}
+
+/// Issue 13's "back to full speed within 5 s of a restart" (`-- SECS restart`; the child
+/// inherits `SOCKFLOW_BENCH_TIMEOUT`): the acked 2-worker chain runs for
+/// SECS, worker 1 (the bolts') is killed with SIGKILL and restarted a second later, and the
+/// spout's acked rate is sampled each second (executors publish metrics about once a second)
+/// until a one-second window reaches 80 % of the rate before the kill.
+fn restart(secs: f64) {
+    let port = 21000 + fastrand::u16(0..100) * 100;
+    let mut other = spawn_worker(true, port);
+    let running = dataflow::runtime::start_worker(&chain(true, port), 0).unwrap();
+    let hub = running.metrics();
+    let (before, _, _, _) = measure(&hub, true, secs);
+    let _ = other.kill();
+    let _ = other.wait();
+    std::thread::sleep(Duration::from_secs(1));
+    let mut other = spawn_worker(true, port);
+    let restarted = Instant::now();
+    let acked = || hub.component_total("spout", |t| t.acked);
+    let (mut last, mut at) = (acked(), Instant::now());
+    let back = loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let (n, now) = (acked(), Instant::now());
+        let rate = (n - last) as f64 / now.duration_since(at).as_secs_f64();
+        (last, at) = (n, now);
+        if rate >= 0.8 * before {
+            break Some((restarted.elapsed().as_secs_f64(), rate));
+        }
+        if restarted.elapsed() > Duration::from_secs(30) {
+            break None;
+        }
+    };
+    let failed = hub.component_total("spout", |t| t.failed);
+    match back {
+        Some((t, rate)) => println!(
+            "restart: {before:.0} acked/s before the kill; {rate:.0}/s in the 1 s window ending {t:.1} s after the restart (≥ 80 %); {failed} trees failed and replayed"
+        ),
+        None => println!("restart: {before:.0} acked/s before the kill; not back to 80 % within 30 s ({failed} failed)"),
+    }
+    let _ = other.kill();
+    let _ = other.wait();
+    running.shutdown(Duration::from_millis(200));
 }
 
 fn load() -> String {
