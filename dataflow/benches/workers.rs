@@ -2,12 +2,17 @@
 //! tuples) split over 2 worker processes talking tcp on loopback, acked and unacked; (2) tuples
 //! per second through a trivial Python multilang bolt.
 //!
-//! `cargo bench -p dataflow --bench workers [-- SECS]`. Each figure is the spout's steady rate
-//! over SECS (default 10) after a 2 s warm-up, read from the spout worker's metrics; complete
-//! latency p50/p99 from the spout's histogram. Workers are this program run again.
+//! `cargo bench -p dataflow --bench workers [-- SECS] [restart]`. Each figure is the spout's steady rate
+//! over SECS (default 6) after a 2 s warm-up, read from the spout worker's metrics; complete
+//! latency p50/p99 from the spout's histogram; CPU is user + system time of every process
+//! involved over the same window (both workers; sockflow and its Python children), so "per
+//! CPU-second" figures do not depend on what else the machine runs. Workers are this program
+//! run again. (3) The same Python child alone, fed pre-encoded tuples through a pipe, is the
+//! yardstick for (2): the multilang bolt should cost little beyond the child's own JSON work.
 #![allow(missing_docs)]
 
-use std::process::{Child, Command};
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +29,11 @@ fn chain(acked: bool, base_port: u16) -> Topology {
         c.worker_addresses = vec![format!("127.0.0.1:{base_port}"), format!("127.0.0.1:{}", base_port + 100)];
         c.max_spout_pending = acked.then_some(5000);
         c.acker_executors = usize::from(acked);
+        // Trees lost with a killed worker fail (and replay) after this, which bounds how soon
+        // the spout is back to full speed after a restart; steady-state trees complete in
+        // milliseconds, so it changes nothing else. `SOCKFLOW_BENCH_TIMEOUT` overrides it.
+        c.message_timeout_secs =
+            std::env::var("SOCKFLOW_BENCH_TIMEOUT").ok().and_then(|t| t.parse().ok()).unwrap_or(5);
     }
     b.set_spout("spout", move || Box::new(Generator::payload(100, 0).reliable(acked)), 1);
     b.set_bolt("b1", || Box::new(Basic(Counter::passthrough())), 1).shuffle_grouping("spout");
@@ -43,18 +53,106 @@ fn multilang(children: usize) -> Topology {
     b.build().unwrap()
 }
 
-/// Spout tuples/s (acked, or emitted when unacked) over `secs`, and complete p50/p99 in µs.
-fn measure(hub: &MetricsHub, acked: bool, secs: f64) -> (f64, u64, u64) {
+/// CPU seconds (user + system) used so far by process `pid` (Linux, 100 Hz ticks).
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// This process and its children (other workers, multilang children).
+fn family() -> Vec<u32> {
+    let me = std::process::id();
+    let mut pids = vec![me];
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Spout tuples/s (acked, or emitted when unacked) over `secs`, complete p50/p99 in µs, and
+/// tuples per CPU-second of every process involved.
+fn measure(hub: &MetricsHub, acked: bool, secs: f64) -> (f64, u64, u64, f64) {
     let count = |h: &MetricsHub| h.component_total("spout", |t| if acked { t.acked } else { t.emitted });
     std::thread::sleep(Duration::from_secs(2));
-    let (n0, t0) = (count(hub), Instant::now());
+    let pids = family();
+    let cpu = || pids.iter().map(|&p| cpu_secs(p)).sum::<f64>();
+    let (n0, t0, c0) = (count(hub), Instant::now(), cpu());
     std::thread::sleep(Duration::from_secs_f64(secs));
-    let rate = (count(hub) - n0) as f64 / t0.elapsed().as_secs_f64();
+    let n = count(hub) - n0;
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    let per_cpu = n as f64 / (cpu() - c0).max(0.01);
     let snap = hub.snapshot();
     let h = snap.iter().find(|t| &*t.component == "spout").map(|t| t.complete_us.clone());
     let (p50, p99) =
         h.filter(|h| !h.is_empty()).map_or((0, 0), |h| (h.value_at_quantile(0.5), h.value_at_quantile(0.99)));
-    (rate, p50, p99)
+    (rate, p50, p99, per_cpu)
+}
+
+/// The trivial Python bolt alone: `n` tuples written to its stdin up front (as the bolt
+/// would send them), read until it has answered each (emit + ack). Returns tuples/s and
+/// tuples per CPU-second of the child.
+fn child_alone(n: usize) -> (f64, f64) {
+    let script = format!("{}/tests/multilang/splitsentence.py", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("python3")
+        .args([script.as_str(), "--trivial"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let pid_dir = std::env::temp_dir().join(format!("flowbench-{}", std::process::id()));
+    std::fs::create_dir_all(&pid_dir).unwrap();
+    let mut hello = Vec::new();
+    let context = serde_json::json!({"taskid": 1, "task->component": {}});
+    dataflow::multilang::protocol::handshake(
+        &mut hello,
+        &serde_json::json!({}),
+        &pid_dir.display().to_string(),
+        &context,
+    );
+    let mut input = Vec::new();
+    for i in 0..n {
+        let v = [dataflow::Value::from("the cat sat on the mat")];
+        dataflow::multilang::protocol::tuple(&mut input, &i.to_string(), "spout", "default", 1, &v);
+    }
+    let (mut stdin, mut stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    stdin.write_all(&hello).unwrap();
+    let (mut buf, mut seen) = (vec![0u8; 1 << 16], Vec::new());
+    while !seen.ends_with(b"\nend\n") {
+        let k = stdout.read(&mut buf).unwrap();
+        assert!(k > 0, "child quit during the handshake");
+        seen.extend_from_slice(&buf[..k]);
+    }
+    let (t0, c0) = (Instant::now(), cpu_secs(child.id()));
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(&input).unwrap();
+        stdin
+    });
+    // Each tuple is answered by two messages (emit, ack), each ending in a line "end".
+    let (mut ends, mut tail) = (0usize, [0u8; 4]);
+    while ends < 2 * n {
+        let k = stdout.read(&mut buf).unwrap();
+        assert!(k > 0, "child quit");
+        for &b in &buf[..k] {
+            if b == b'\n' && &tail == b"\nend" {
+                ends += 1;
+            }
+            tail = [tail[1], tail[2], tail[3], b];
+        }
+    }
+    let (dt, cpu) = (t0.elapsed().as_secs_f64(), cpu_secs(child.id()) - c0);
+    drop(writer.join());
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&pid_dir);
+    (n as f64 / dt, n as f64 / cpu.max(0.01))
 }
 
 fn worker(k: usize, acked: bool, port: u16) {
@@ -71,8 +169,11 @@ fn main() {
         let port = std::env::var("SOCKFLOW_BENCH_PORT").unwrap().parse().unwrap();
         return worker(k.parse().unwrap(), acked, port);
     }
-    let secs: f64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10.0);
+    let secs: f64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(6.0);
     println!("machine: {} cores; {}", std::thread::available_parallelism().map_or(0, |n| n.get()), load());
+    if std::env::args().any(|a| a == "restart") {
+        return restart(secs);
+    }
     for acked in [false, true] {
         let port = 21000 + fastrand::u16(0..100) * 100;
         // Worker 0 (the spout's) runs here, to read its metrics; worker 1 is a child process.
@@ -83,21 +184,74 @@ fn main() {
             .spawn()
             .unwrap();
         let running = dataflow::runtime::start_worker(&chain(acked, port), 0).unwrap();
-        let (rate, p50, p99) = measure(&running.metrics(), acked, secs);
+        let (rate, p50, p99, per_cpu) = measure(&running.metrics(), acked, secs);
         let what = if acked { "acked" } else { "unacked" };
-        println!("2 workers over tcp, 3-bolt chain, {what}: {rate:.0} spout tuples/s, complete p50 {p50} µs p99 {p99} µs");
+        println!("2 workers over tcp, 3-bolt chain, {what}: {rate:.0} spout tuples/s ({per_cpu:.0} per CPU-second), complete p50 {p50} µs p99 {p99} µs");
         let _ = other.kill();
         let _ = other.wait();
         running.shutdown(Duration::from_millis(200));
     }
     for children in [1, 2] {
         let running = dataflow::start(&multilang(children)).unwrap();
-        let (rate, p50, p99) = measure(&running.metrics(), true, secs);
+        let (rate, p50, p99, per_cpu) = measure(&running.metrics(), true, secs);
         println!(
-            "trivial Python multilang bolt x{children} (acked): {rate:.0} tuples/s, complete p50 {p50} µs p99 {p99} µs"
+            "trivial Python multilang bolt x{children} (acked): {rate:.0} tuples/s ({per_cpu:.0} per CPU-second, sockflow and children), complete p50 {p50} µs p99 {p99} µs"
         );
         running.shutdown(Duration::from_millis(200));
     }
+    let (rate, per_cpu) = child_alone(200_000);
+    println!("the same Python child alone, fed from a pipe: {rate:.0} tuples/s ({per_cpu:.0} per CPU-second of the child)");
+}
+
+fn spawn_worker(acked: bool, port: u16) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env("SOCKFLOW_BENCH_WORKER", "1")
+        .env("SOCKFLOW_BENCH_ACKED", if acked { "1" } else { "0" })
+        .env("SOCKFLOW_BENCH_PORT", port.to_string())
+        .spawn()
+        .unwrap()
+}
+
+/// Issue 13's "back to full speed within 5 s of a restart" (`-- SECS restart`; the child
+/// inherits `SOCKFLOW_BENCH_TIMEOUT`): the acked 2-worker chain runs for
+/// SECS, worker 1 (the bolts') is killed with SIGKILL and restarted a second later, and the
+/// spout's acked rate is sampled each second (executors publish metrics about once a second)
+/// until a one-second window reaches 80 % of the rate before the kill.
+fn restart(secs: f64) {
+    let port = 21000 + fastrand::u16(0..100) * 100;
+    let mut other = spawn_worker(true, port);
+    let running = dataflow::runtime::start_worker(&chain(true, port), 0).unwrap();
+    let hub = running.metrics();
+    let (before, _, _, _) = measure(&hub, true, secs);
+    let _ = other.kill();
+    let _ = other.wait();
+    std::thread::sleep(Duration::from_secs(1));
+    let mut other = spawn_worker(true, port);
+    let restarted = Instant::now();
+    let acked = || hub.component_total("spout", |t| t.acked);
+    let (mut last, mut at) = (acked(), Instant::now());
+    let back = loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let (n, now) = (acked(), Instant::now());
+        let rate = (n - last) as f64 / now.duration_since(at).as_secs_f64();
+        (last, at) = (n, now);
+        if rate >= 0.8 * before {
+            break Some((restarted.elapsed().as_secs_f64(), rate));
+        }
+        if restarted.elapsed() > Duration::from_secs(30) {
+            break None;
+        }
+    };
+    let failed = hub.component_total("spout", |t| t.failed);
+    match back {
+        Some((t, rate)) => println!(
+            "restart: {before:.0} acked/s before the kill; {rate:.0}/s in the 1 s window ending {t:.1} s after the restart (≥ 80 %); {failed} trees failed and replayed"
+        ),
+        None => println!("restart: {before:.0} acked/s before the kill; not back to 80 % within 30 s ({failed} failed)"),
+    }
+    let _ = other.kill();
+    let _ = other.wait();
+    running.shutdown(Duration::from_millis(200));
 }
 
 fn load() -> String {

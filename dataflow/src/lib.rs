@@ -13,7 +13,8 @@
 //! plan/        logical → physical: tasks, executors, workers, routes (a pure function)
 //! runtime/     executors (threads), transfer over libsock sockets, acker, metrics
 //! components/  built-in spouts and bolts, using only the traits below and libsock's API
-//! wire         the prost messages every tuple and ack travels as
+//! wire         the protobuf messages every tuple and ack travels as (schema as prost types;
+//!              the hot path encodes/decodes them by hand in `wire::codec`, same bytes)
 //! ```
 //!
 //! - `plan` never runs anything; `runtime` never reads files; the acker is a pure state

@@ -146,7 +146,7 @@ pub struct Tuple {
     pub(crate) meta: Arc<StreamMeta>,
     pub(crate) source_task: u32,
     /// (root id, edge id) for each spout tuple tree this tuple belongs to.
-    pub(crate) ids: Vec<(u64, u64)>,
+    pub(crate) ids: crate::wire::Ids,
     /// XOR of the edge ids of the tuples anchored to this one (Storm's "ack val").
     pub(crate) ack_val: Cell<u64>,
 }

@@ -3,6 +3,12 @@
 //!
 //! A transfer message (one libsock frame) is a batch: several length-delimited [`Item`]s back
 //! to back. Batching amortises the per-message cost of the socket; see `runtime/transfer.rs`.
+//! Tuples are encoded and every item is decoded by the hand-written [`codec`] (same bytes, no
+//! intermediate copies); the prost types below define the schema and encode acking items.
+
+pub mod codec;
+
+pub use codec::{append_acking, append_tuple, batch, decode_batch, Batch, Decoded, Ids};
 
 use std::collections::BTreeMap;
 
@@ -31,7 +37,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn from_u32(v: u32) -> Option<Kind> {
+    pub(crate) fn from_u32(v: u32) -> Option<Kind> {
         Some(match v {
             1 => Kind::Tuple,
             2 => Kind::AckInit,
@@ -186,53 +192,167 @@ impl From<WireValue> for Value {
     }
 }
 
-/// Appends `item` to a batch buffer.
+/// Appends `item` to a batch buffer (acking items by the hand-written encoder, same bytes).
 pub fn append(buf: &mut Vec<u8>, item: &Item) {
+    let plain = item.values.is_empty() && item.roots.is_empty() && item.edges.is_empty();
+    if plain && item.stream == 0 && item.reason.is_empty() && item.blame_task == 0 {
+        return append_acking(buf, item.kind, item.dest_task, item.src_task, item.root, item.xor);
+    }
     // Writing into a Vec cannot run out of space.
     let _ = item.encode_length_delimited(buf);
-}
-
-/// Decodes every item of a batch; a malformed batch is an error (the caller drops it and logs).
-pub fn decode_batch(mut bytes: &[u8], out: &mut Vec<Item>) -> Result<(), prost::DecodeError> {
-    while !bytes.is_empty() {
-        out.push(Item::decode_length_delimited(&mut bytes)?);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn values_round_trip_through_a_batch() {
-        let mut map = BTreeMap::new();
-        map.insert("k".to_owned(), Value::List(vec![Value::Null, Value::F64(1.5)]));
-        let values =
-            vec![Value::Str("w".into()), Value::I64(-3), Value::Bytes(vec![0, 255]), Value::Map(map)];
-        let item = Item {
-            kind: Kind::Tuple as u32,
-            dest_task: 7,
-            values: values.iter().cloned().map(Into::into).collect(),
-            roots: vec![1],
-            edges: vec![2],
-            ..Item::default()
-        };
-        let mut buf = Vec::new();
-        append(&mut buf, &item);
-        append(&mut buf, &Item::acking(Kind::Ack, 1, 2, 3, 4));
-        let mut out = Vec::new();
-        decode_batch(&buf, &mut out).unwrap();
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].values.iter().cloned().map(Value::from).collect::<Vec<_>>(), values);
-        assert_eq!(out[1].kind(), Some(Kind::Ack));
+    fn random_value(rng: &mut fastrand::Rng, depth: u32) -> Value {
+        match rng.u8(..if depth > 2 { 6 } else { 8 }) {
+            0 => Value::Null,
+            1 => Value::Bool(rng.bool()),
+            2 => Value::I64(match rng.u8(..3) {
+                0 => rng.i64(..),
+                1 => rng.i64(-300..300),
+                _ => [0, i64::MIN, i64::MAX, -1][rng.usize(..4)],
+            }),
+            3 => Value::F64(f64::from_bits(rng.u64(..))),
+            4 => Value::Str((0..rng.usize(..200)).map(|_| rng.char(..)).collect()),
+            5 => Value::Bytes((0..rng.usize(..300)).map(|_| rng.u8(..)).collect()),
+            6 => Value::List((0..rng.usize(..4)).map(|_| random_value(rng, depth + 1)).collect()),
+            _ => Value::Map(
+                (0..rng.usize(..4)).map(|i| (format!("k{i}"), random_value(rng, depth + 1))).collect(),
+            ),
+        }
+    }
+
+    /// NaN != NaN: compare floats by their bits.
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
+            (Value::List(x), Value::List(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+            }
+            (Value::Map(x), Value::Map(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|((k, a), (l, b))| k == l && same(a, b))
+            }
+            _ => a == b,
+        }
     }
 
     #[test]
-    fn a_truncated_batch_is_an_error_not_a_panic() {
+    fn the_tuple_encoder_writes_exactly_what_prost_writes_and_the_decoder_reads_it_back() {
+        let mut rng = fastrand::Rng::with_seed(12);
+        for round in 0..2000 {
+            let values: Vec<Value> = (0..rng.usize(..5)).map(|_| random_value(&mut rng, 0)).collect();
+            let n = rng.usize(..3);
+            let roots: Vec<u64> = (0..n).map(|_| rng.u64(..)).collect();
+            let edges: Vec<u64> = (0..n).map(|_| rng.u64(..)).collect();
+            let (dest, src, stream) = (rng.u32(..), rng.u32(..3), rng.u32(..1000));
+            let item = Item {
+                kind: Kind::Tuple as u32,
+                dest_task: dest,
+                src_task: src,
+                stream,
+                values: values.iter().cloned().map(Into::into).collect(),
+                roots: roots.clone(),
+                edges: edges.clone(),
+                ..Item::default()
+            };
+            let (mut by_prost, mut by_hand) = (Vec::new(), Vec::new());
+            item.encode_length_delimited(&mut by_prost).unwrap();
+            append_tuple(&mut by_hand, dest, src, stream, &values, &roots, &edges);
+            assert_eq!(by_hand, by_prost, "round {round}: {values:?}");
+            let mut out = Vec::new();
+            decode_batch(&by_hand, &mut out).unwrap();
+            let d = &out[0];
+            assert_eq!((d.kind(), d.dest_task, d.src_task, d.stream), (Some(Kind::Tuple), dest, src, stream));
+            assert!(d.values.len() == values.len() && d.values.iter().zip(&values).all(|(a, b)| same(a, b)));
+            assert_eq!(d.ids.to_vec(), roots.into_iter().zip(edges).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn the_acking_encoder_writes_exactly_what_prost_writes() {
+        let mut rng = fastrand::Rng::with_seed(13);
+        for _ in 0..1000 {
+            let pick = |rng: &mut fastrand::Rng| if rng.bool() { 0 } else { rng.u64(..) };
+            let (root, xor) = (pick(&mut rng), pick(&mut rng));
+            let (kind, dest, src) = (rng.u32(..8), rng.u32(..) >> rng.u32(..32), rng.u32(..300));
+            let item = Item::acking(Kind::Ack, dest, src, root, xor);
+            let item = Item { kind, ..item };
+            let (mut by_prost, mut by_hand) = (Vec::new(), Vec::new());
+            item.encode_length_delimited(&mut by_prost).unwrap();
+            append(&mut by_hand, &item);
+            assert_eq!(by_hand, by_prost, "{item:?}");
+        }
+    }
+
+    #[test]
+    fn acking_items_round_trip_through_a_batch() {
         let mut buf = Vec::new();
         append(&mut buf, &Item::acking(Kind::Ack, 1, 2, 3, 4));
+        let fail =
+            Item { reason: "bad input".into(), blame_task: 9, ..Item::acking(Kind::Failed, 5, 6, 7, 0) };
+        append(&mut buf, &fail);
         let mut out = Vec::new();
-        assert!(decode_batch(&buf[..buf.len() - 1], &mut out).is_err());
+        decode_batch(&buf, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+        let a = &out[0];
+        assert_eq!((a.kind(), a.dest_task, a.src_task, a.root, a.xor), (Some(Kind::Ack), 1, 2, 3, 4));
+        let f = &out[1];
+        assert_eq!((f.kind(), f.dest_task, f.root, f.blame_task), (Some(Kind::Failed), 5, 7, 9));
+        assert_eq!(f.reason, "bad input");
+    }
+
+    #[test]
+    fn unknown_fields_and_unpacked_ids_are_accepted() {
+        // Item { kind: 1, dest_task: 3, roots: [5] unpacked, edges: [6] unpacked, field 99 }.
+        let mut body = vec![0x08, 1, 0x10, 3, 0x31];
+        body.extend_from_slice(&5u64.to_le_bytes());
+        body.push(0x39);
+        body.extend_from_slice(&6u64.to_le_bytes());
+        body.extend_from_slice(&[0x98, 0x06, 42]);
+        let mut buf = vec![body.len() as u8];
+        buf.extend_from_slice(&body);
+        let mut out = Vec::new();
+        decode_batch(&buf, &mut out).unwrap();
+        assert_eq!((out[0].dest_task, out[0].ids.to_vec()), (3, vec![(5, 6)]));
+    }
+
+    #[test]
+    fn malformed_batches_are_errors_not_panics() {
+        let mut buf = Vec::new();
+        append_tuple(&mut buf, 1, 2, 0, &[Value::Str("word".into()), Value::I64(-3)], &[7], &[8]);
+        let mut out = Vec::new();
+        for cut in 0..buf.len() {
+            assert!(decode_batch(&buf[..cut], &mut out).is_err() || cut == 0, "cut at {cut}");
+        }
+        // Bytes that are not UTF-8 where text is expected.
+        let bad = [5, 0x2a, 3, 0x22, 1, 0xff];
+        assert!(decode_batch(&bad, &mut out).is_err());
+        // Lists nested deeper than the recursion limit.
+        let mut deep = Vec::new();
+        for _ in 0..200 {
+            let mut inner = vec![0x0a];
+            prost::encoding::encode_varint(deep.len() as u64, &mut inner);
+            inner.extend_from_slice(&deep);
+            let mut outer = vec![0x32];
+            prost::encoding::encode_varint(inner.len() as u64, &mut outer);
+            outer.extend_from_slice(&inner);
+            deep = outer;
+        }
+        let mut item = vec![0x2a];
+        prost::encoding::encode_varint(deep.len() as u64, &mut item);
+        item.extend_from_slice(&deep);
+        let mut batch = Vec::new();
+        prost::encoding::encode_varint(item.len() as u64, &mut batch);
+        batch.extend_from_slice(&item);
+        assert!(decode_batch(&batch, &mut out).is_err());
+        // Random garbage.
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..10_000 {
+            let junk: Vec<u8> = (0..rng.usize(..64)).map(|_| rng.u8(..)).collect();
+            let _ = decode_batch(&junk, &mut out);
+        }
     }
 }

@@ -14,6 +14,9 @@ use crate::tuple::Tuple;
 
 /// Storm sends a heartbeat about once a second.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// Tuples written to the child's stdin together (one queue hand-off and one `write`), unless
+/// the child has nothing else to work on, when a tuple goes at once.
+const WRITE_BATCH: usize = 64;
 
 /// A bolt run by a child process (Flux's `FluxShellBolt`).
 pub struct ShellBolt {
@@ -31,7 +34,9 @@ pub struct ShellBolt {
     spawn_after: Instant,
     /// Why the last start failed.
     down: Option<String>,
-    buf: Vec<u8>,
+    /// Messages for the child not handed to its writer yet, and how many tuples they hold.
+    out: Vec<u8>,
+    unsent: usize,
 }
 
 impl ShellBolt {
@@ -49,7 +54,8 @@ impl ShellBolt {
             last_heartbeat: Instant::now(),
             spawn_after: Instant::now(),
             down: None,
-            buf: Vec::new(),
+            out: Vec::new(),
+            unsent: 0,
         }
     }
 
@@ -72,6 +78,16 @@ impl ShellBolt {
         self.child.as_mut()
     }
 
+    /// Hands the buffered messages to the child's writer.
+    fn flush_out(&mut self) -> Result<(), Dead> {
+        self.unsent = 0;
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let msg = std::mem::replace(&mut self.out, Vec::with_capacity(16 * 1024));
+        self.child.as_mut().map_or(Ok(()), |ch| ch.send(msg))
+    }
+
     /// Kills the child and fails everything it held, with the reason (their spouts replay).
     fn restart(&mut self, c: &mut BoltCollector<'_>, why: &str) {
         tracing::error!(
@@ -81,6 +97,8 @@ impl ShellBolt {
         );
         self.child = None;
         self.heartbeat_out = false;
+        self.out.clear();
+        self.unsent = 0;
         self.spawn_after = Instant::now() + RESTART_BACKOFF;
         let reason = format!("multilang child {why}");
         for (_, t) in self.pending.drain() {
@@ -121,9 +139,8 @@ impl ShellBolt {
         if !self.heartbeat_out && self.last_heartbeat.elapsed() >= HEARTBEAT_EVERY {
             self.heartbeat_out = true;
             self.last_heartbeat = Instant::now();
-            self.buf.clear();
-            protocol::heartbeat(&mut self.buf, "heartbeat");
-            child.send(std::mem::take(&mut self.buf))?;
+            protocol::heartbeat(&mut self.out, "heartbeat");
+            self.flush_out()?;
         }
         Ok(())
     }
@@ -173,12 +190,9 @@ impl ShellBolt {
             None => {
                 let tasks = c.emit_stream(stream, &anchors, e.values);
                 if e.need_task_ids {
-                    self.buf.clear();
-                    protocol::task_ids(&mut self.buf, tasks);
-                    let msg = std::mem::take(&mut self.buf);
-                    if let Some(child) = self.child.as_mut() {
-                        child.send(msg)?;
-                    }
+                    // The child waits for these: send them (and what is buffered) now.
+                    protocol::task_ids(&mut self.out, tasks);
+                    self.flush_out()?;
                 }
             }
         }
@@ -204,6 +218,10 @@ impl Bolt for ShellBolt {
     fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
         // Back-pressure: at most `max_pending` tuples inside the child.
         while self.child.is_some() && self.pending.len() >= self.spec.max_pending {
+            if let Err(Dead(why)) = self.flush_out() {
+                self.restart(c, &why);
+                break;
+            }
             self.service(c, Some(Duration::from_millis(1)));
         }
         // A restart backs off briefly: wait for it rather than fail tuples meanwhile.
@@ -217,27 +235,32 @@ impl Bolt for ShellBolt {
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.buf.clear();
         let task = i64::from(input.source_task());
         protocol::tuple(
-            &mut self.buf,
+            &mut self.out,
             &id.to_string(),
             input.source_component(),
             input.stream(),
             task,
             &input.values,
         );
-        let msg = std::mem::take(&mut self.buf);
         self.pending.insert(id, input);
-        let sent = self.child.as_mut().map_or(Ok(()), |ch| ch.send(msg));
-        if let Err(Dead(why)) = sent {
-            self.restart(c, &why);
-            return;
+        self.unsent += 1;
+        // The child idles if everything it holds is still here: send at once then; otherwise
+        // gather a batch while it works.
+        if self.unsent >= WRITE_BATCH || self.unsent == self.pending.len() || self.out.len() >= 64 * 1024 {
+            if let Err(Dead(why)) = self.flush_out() {
+                self.restart(c, &why);
+                return;
+            }
         }
         self.service(c, None);
     }
 
     fn poll(&mut self, c: &mut BoltCollector<'_>) -> bool {
+        if let Err(Dead(why)) = self.flush_out() {
+            self.restart(c, &why);
+        }
         if self.child().is_some() {
             // Waiting on the child (not the inbox) answers its emits' task ids at once.
             let wait = (!self.pending.is_empty()).then_some(Duration::from_micros(500));

@@ -20,8 +20,12 @@ use super::protocol::{self, ChildMsg, Decoder};
 /// Messages queued for the child's stdin beyond the writer's queue before it counts as not
 /// reading its input.
 const MAX_STAGED: usize = 64 * 1024;
-/// Messages in flight between the reader thread and the task (back-pressure on the child).
-const READ_QUEUE: usize = 1024;
+/// Batches in flight between the reader thread and the task (back-pressure on the child). A
+/// batch is every message decoded from one read of the child's stdout (at most 64 KiB), so
+/// the task is woken once per read, not once per message.
+const READ_QUEUE: usize = 64;
+
+type Received = Result<ChildMsg, String>;
 
 /// How to run a child.
 #[derive(Clone, Debug)]
@@ -46,7 +50,9 @@ pub struct Child {
     pid: u32,
     name: String,
     to_child: Option<SyncSender<Vec<u8>>>,
-    from_child: Receiver<Result<ChildMsg, String>>,
+    from_child: Receiver<Vec<Received>>,
+    /// The rest of the last batch received.
+    received: VecDeque<Received>,
     staged: VecDeque<Vec<u8>>,
     last_heard: Instant,
     /// CPU ticks at the last sample while silent, and when.
@@ -98,6 +104,7 @@ impl Child {
             name: name.to_owned(),
             to_child: Some(to_child),
             from_child,
+            received: VecDeque::new(),
             staged: VecDeque::new(),
             last_heard: Instant::now(),
             cpu_mark: None,
@@ -161,24 +168,30 @@ impl Child {
 
     /// The next message if one is there.
     pub fn try_recv(&mut self) -> Result<Option<ChildMsg>, Dead> {
-        match self.from_child.try_recv() {
-            Ok(m) => self.heard(m).map(Some),
-            Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err(self.exit_reason("closed its output")),
+        if self.received.is_empty() {
+            match self.from_child.try_recv() {
+                Ok(batch) => self.received.extend(batch),
+                Err(TryRecvError::Empty) => return Ok(None),
+                Err(TryRecvError::Disconnected) => return Err(self.exit_reason("closed its output")),
+            }
         }
+        self.received.pop_front().map(|m| self.heard(m)).transpose()
     }
 
     /// The next message, waiting at most `d`.
     pub fn recv_timeout(&mut self, d: Duration) -> Result<Option<ChildMsg>, Dead> {
         self.pump()?;
-        match self.from_child.recv_timeout(d) {
-            Ok(m) => self.heard(m).map(Some),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(self.exit_reason("closed its output")),
+        if self.received.is_empty() {
+            match self.from_child.recv_timeout(d) {
+                Ok(batch) => self.received.extend(batch),
+                Err(RecvTimeoutError::Timeout) => return Ok(None),
+                Err(RecvTimeoutError::Disconnected) => return Err(self.exit_reason("closed its output")),
+            }
         }
+        self.received.pop_front().map(|m| self.heard(m)).transpose()
     }
 
-    fn heard(&mut self, m: Result<ChildMsg, String>) -> Result<ChildMsg, Dead> {
+    fn heard(&mut self, m: Received) -> Result<ChildMsg, Dead> {
         self.last_heard = Instant::now();
         m.map_err(|e| Dead(format!("broke the protocol: {e}")))
     }
@@ -265,7 +278,7 @@ fn write_loop(stdin: std::process::ChildStdin, rx: Receiver<Vec<u8>>) {
     }
 }
 
-fn read_loop(mut stdout: std::process::ChildStdout, tx: SyncSender<Result<ChildMsg, String>>) {
+fn read_loop(mut stdout: std::process::ChildStdout, tx: SyncSender<Vec<Received>>) {
     let (mut d, mut buf) = (Decoder::default(), vec![0u8; 64 * 1024]);
     loop {
         let n = match stdout.read(&mut buf) {
@@ -273,16 +286,19 @@ fn read_loop(mut stdout: std::process::ChildStdout, tx: SyncSender<Result<ChildM
             Ok(n) => n,
         };
         d.feed(&buf[..n]);
-        loop {
-            let m = match d.next_msg() {
-                Ok(None) => break,
-                Ok(Some(m)) => Ok(m),
-                Err(e) => Err(e.0),
-            };
-            let fatal = m.is_err();
-            if tx.send(m).is_err() || fatal {
-                return;
+        let mut batch = Vec::new();
+        let fatal = loop {
+            match d.next_msg() {
+                Ok(None) => break false,
+                Ok(Some(m)) => batch.push(Ok(m)),
+                Err(e) => {
+                    batch.push(Err(e.0));
+                    break true;
+                }
             }
+        };
+        if (!batch.is_empty() && tx.send(batch).is_err()) || fatal {
+            return;
         }
     }
 }

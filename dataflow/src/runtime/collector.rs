@@ -10,7 +10,7 @@ use crate::component::DEFAULT_STREAM;
 use crate::grouping::{Chooser, Grouping};
 use crate::plan::Plan;
 use crate::tuple::{Tuple, Value};
-use crate::wire::{Item, Kind, WireValue};
+use crate::wire::{self, Item, Kind};
 
 /// One stream a task emits on: where each route's tuples go.
 struct StreamRoutes {
@@ -42,6 +42,9 @@ pub(crate) struct Emitter {
     tasks: Vec<u32>,
     routes: Vec<Vec<StreamRoutes>>,
     chosen: Vec<u32>,
+    /// Scratch for one tuple's tree ids (reused: no allocation per emit).
+    roots: Vec<u64>,
+    edges: Vec<u64>,
     rng: fastrand::Rng,
 }
 
@@ -94,6 +97,8 @@ impl Emitter {
             tasks: tasks.to_vec(),
             routes,
             chosen: Vec::new(),
+            roots: Vec::new(),
+            edges: Vec::new(),
             rng,
         }
     }
@@ -146,27 +151,26 @@ impl Emitter {
         m.emitted += 1;
         m.transferred += self.chosen.len() as u64;
         let src_task = self.tasks[local];
-        let mut wire: Vec<WireValue> = values.into_iter().map(Into::into).collect();
         let chosen = std::mem::take(&mut self.chosen);
-        for (i, &dest_task) in chosen.iter().enumerate() {
-            let values = if i + 1 == chosen.len() { std::mem::take(&mut wire) } else { wire.clone() };
-            let mut item = Item {
-                kind: Kind::Tuple as u32,
-                dest_task,
-                src_task,
-                stream: index,
-                values,
-                ..Item::default()
+        for &dest_task in &chosen {
+            self.roots.clear();
+            self.edges.clear();
+            self.tree_ids(&mut anchoring);
+            let exec = self.plan.task_executor[dest_task as usize];
+            let (roots, edges) = (&self.roots, &self.edges);
+            let encode = |buf: &mut Vec<u8>| {
+                wire::append_tuple(buf, dest_task, src_task, index, &values, roots, edges);
             };
-            self.tree_ids(&mut anchoring, &mut item);
-            self.send_to_task(&item);
+            if self.transfer.push_with(exec, encode).is_err() {
+                self.halted = true;
+            }
         }
         self.chosen = chosen;
         &self.chosen
     }
 
     /// Gives a new tuple its (root, edge) ids and records the edge in its anchors.
-    fn tree_ids(&mut self, anchoring: &mut Anchoring<'_>, item: &mut Item) {
+    fn tree_ids(&mut self, anchoring: &mut Anchoring<'_>) {
         if !self.acking {
             return;
         }
@@ -175,19 +179,19 @@ impl Emitter {
             Anchoring::Root(root, xor) => {
                 let edge = self.rng.u64(..);
                 **xor ^= edge;
-                item.roots.push(*root);
-                item.edges.push(edge);
+                self.roots.push(*root);
+                self.edges.push(edge);
             }
             Anchoring::Tuples(anchors) => {
                 for a in anchors.iter() {
                     for &(root, _) in &a.ids {
                         let edge = self.rng.u64(..);
                         a.ack_val.set(a.ack_val.get() ^ edge);
-                        match item.roots.iter().position(|&r| r == root) {
-                            Some(i) => item.edges[i] ^= edge,
+                        match self.roots.iter().position(|&r| r == root) {
+                            Some(i) => self.edges[i] ^= edge,
                             None => {
-                                item.roots.push(root);
-                                item.edges.push(edge);
+                                self.roots.push(root);
+                                self.edges.push(edge);
                             }
                         }
                     }

@@ -10,7 +10,7 @@ use super::metrics::TaskMetrics;
 use super::Control;
 use crate::component::{Bolt, FailReason, Spout, TaskContext, SYSTEM_COMPONENT, TICK_STREAM};
 use crate::tuple::{StreamMeta, Tuple};
-use crate::wire::{self, Item, Kind};
+use crate::wire::{self, Decoded, Item, Kind};
 
 /// Partial batches wait at most this long while an executor is busy.
 const MAX_BATCH_DELAY: Duration = Duration::from_millis(1);
@@ -23,9 +23,17 @@ fn local_of(em: &Emitter, task: u32) -> Option<usize> {
     (i < em.metrics.len()).then_some(i)
 }
 
-fn decode(msg: &[u8], items: &mut Vec<Item>) {
-    if let Err(e) = wire::decode_batch(msg, items) {
-        tracing::error!("dropping a malformed batch of {} bytes: {e}", msg.len());
+/// The next item of a received batch. Items are decoded one at a time and handled before the
+/// next is decoded, so what a tuple allocates is freed before the next one allocates (the
+/// allocator's per-thread cache recycles it) instead of a whole batch being live at once.
+/// A malformed item ends the batch (logged); the items before it were handled.
+fn next_item(batch: &mut wire::Batch<'_>) -> Option<Decoded> {
+    match batch.next()? {
+        Ok(item) => Some(item),
+        Err(e) => {
+            tracing::error!("dropping the rest of a malformed batch: {e}");
+            None
+        }
     }
 }
 
@@ -52,7 +60,7 @@ pub(crate) fn run_spout(
     let n = spouts.len();
     let mut pending: Vec<IdMap<(u64, Instant)>> = (0..n).map(|_| IdMap::default()).collect();
     let mut immediate: Vec<Vec<u64>> = vec![Vec::new(); n];
-    let (mut items, mut active, mut drained) = (Vec::new(), true, false);
+    let (mut active, mut drained) = (true, false);
     let mut last_publish = Instant::now();
     let mut last_expiry = Instant::now();
     let max_pending = ctl.max_spout_pending;
@@ -60,8 +68,8 @@ pub(crate) fn run_spout(
         let mut got = false;
         while let Some(msg) = em.transfer.try_recv() {
             got = true;
-            decode(&msg, &mut items);
-            for item in items.drain(..) {
+            let mut batch = wire::batch(&msg);
+            while let Some(item) = next_item(&mut batch) {
                 spout_event(&mut em, &mut spouts, &mut pending, &item, &ctl);
             }
         }
@@ -122,7 +130,7 @@ fn spout_event(
     em: &mut Emitter,
     spouts: &mut [Box<dyn Spout>],
     pending: &mut [IdMap<(u64, Instant)>],
-    item: &Item,
+    item: &Decoded,
     ctl: &Control,
 ) {
     let Some(local) = local_of(em, item.dest_task) else { return };
@@ -219,19 +227,19 @@ pub(crate) fn run_bolt(
     let tick = tick.filter(|t| *t > 0.0).map(Duration::from_secs_f64);
     let mut next_tick = tick.map(|t| Instant::now() + t);
     let sample_every = (1.0 / ctl.stats_sample_rate.clamp(1e-6, 1.0)).round() as u64;
-    let (mut items, mut seen, mut last_publish) = (Vec::new(), 0u64, Instant::now());
+    let (mut seen, mut last_publish) = (0u64, Instant::now());
     while !em.halted {
         let now = match em.transfer.try_recv() {
             Some(msg) => {
-                decode(&msg, &mut items);
-                for item in items.drain(..) {
+                let mut batch = wire::batch(&msg);
+                while let Some(item) = next_item(&mut batch) {
                     let Some(local) = local_of(&em, item.dest_task) else { continue };
                     let Some(meta) = metas.get(item.stream as usize) else { continue };
                     let tuple = Tuple {
-                        values: item.values.into_iter().map(Into::into).collect(),
+                        values: item.values,
                         meta: meta.clone(),
                         source_task: item.src_task,
-                        ids: item.roots.into_iter().zip(item.edges).collect(),
+                        ids: item.ids,
                         ack_val: Default::default(),
                     };
                     seen += 1;
@@ -274,7 +282,7 @@ pub(crate) fn run_bolt(
                         values: Vec::new(),
                         meta: tick_meta.clone(),
                         source_task: 0,
-                        ids: Vec::new(),
+                        ids: Default::default(),
                         ack_val: Default::default(),
                     };
                     b.execute(tuple, &mut BoltCollector { emitter: &mut em, local });
@@ -292,13 +300,13 @@ pub(crate) fn run_bolt(
 pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
     let timeout_ms = ctl.message_timeout_secs.saturating_mul(1000).max(1);
     let mut ackers: Vec<Acker> = em.metrics.iter().map(|_| Acker::new(timeout_ms)).collect();
-    let (mut items, mut events, mut last_publish) = (Vec::new(), Vec::new(), Instant::now());
+    let (mut events, mut last_publish) = (Vec::new(), Instant::now());
     while !em.halted {
         let now_ms = ctl.start.elapsed().as_millis() as u64;
         match em.transfer.try_recv() {
             Some(msg) => {
-                decode(&msg, &mut items);
-                for item in items.drain(..) {
+                let mut batch = wire::batch(&msg);
+                while let Some(item) = next_item(&mut batch) {
                     let Some(local) = local_of(&em, item.dest_task) else { continue };
                     let a = &mut ackers[local];
                     let ev = match item.kind() {

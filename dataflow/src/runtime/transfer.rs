@@ -115,6 +115,12 @@ impl Transfer {
 
     /// Queues `item` for executor `to`; sends the batch when it is full.
     pub(crate) fn push(&mut self, to: usize, item: &Item) -> Result<(), Halted> {
+        self.push_with(to, |buf| wire::append(buf, item))
+    }
+
+    /// Queues the item that `encode` appends to executor `to`'s batch buffer (encoding in
+    /// place: no copy); sends the batch when it is full.
+    pub(crate) fn push_with(&mut self, to: usize, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), Halted> {
         let out = match &mut self.outs[to] {
             Some(out) => out,
             slot => {
@@ -134,7 +140,7 @@ impl Transfer {
         if out.items == 0 {
             self.dirty.push(to);
         }
-        wire::append(&mut out.buf, item);
+        encode(&mut out.buf);
         out.items += 1;
         if out.items >= self.batch {
             self.dirty.retain(|&d| d != to);

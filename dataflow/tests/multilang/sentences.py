@@ -28,6 +28,7 @@ class Sentences(storm.Spout):
                 return
             if len(sys.argv) > 3 and self.next > int(sys.argv[2]) and not os.path.exists(sys.argv[3]):
                 open(sys.argv[3], "w").close()
+                storm.flush()
                 os._exit(5)
             storm.emit([SENTENCES[i % len(SENTENCES)]], id="m%d" % i)
 

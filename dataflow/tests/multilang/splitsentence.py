@@ -41,6 +41,7 @@ class Split(storm.BasicBolt):
         if crash_after and self.seen > int(crash_after[0]):
             sys.stderr.write("crashing on purpose after %d tuples\n" % (self.seen - 1))
             sys.stderr.flush()
+            storm.flush()
             os._exit(3)
         sentence = tup["tuple"][0]
         if trivial:
@@ -49,10 +50,12 @@ class Split(storm.BasicBolt):
         if hang_on and hang_on[0] in sentence and not (marker and os.path.exists(marker)):
             if marker:
                 open(marker, "w").close()
+            storm.flush()
             time.sleep(3600)
         if busy_on and busy_on[0] in sentence and not (marker and os.path.exists(marker)):
             if marker:
                 open(marker, "w").close()
+            storm.flush()
             end = time.time() + float(busy_on[1])
             while time.time() < end:
                 pass

@@ -2,35 +2,50 @@
 
 Written for libsock's tests; speaks exactly Storm's protocol: JSON messages each followed by
 a line "end" on stdin/stdout, the handshake (pid file in pidDir, answer {"pid": N}), spout
-commands answered with "sync", bolt tuples, heartbeats on "__heartbeat".
+commands answered with "sync", bolt tuples, heartbeats on "__heartbeat". Output is buffered
+and flushed whenever the child is about to wait for input (or by flush()), which the protocol
+allows: the parent never waits on an answer the child still holds back.
 """
 import json
 import os
 import sys
 
-_in = sys.stdin
-_out = sys.stdout
+_fd = sys.stdin.fileno()
+_out = sys.stdout.buffer
+_rbuf = b""  # bytes read from stdin and not parsed yet
+_rpos = 0
 _pending_commands = []  # messages that arrived while waiting for task ids
 _pending_taskids = []
 
 
+def flush():
+    """Writes out what send() buffered. read_msg() calls it before it would block, so every
+    answer is on its way before the child waits for more input (no deadlock), and a burst of
+    tuples is answered with one write instead of one per message."""
+    _out.flush()
+
+
 def read_msg():
-    lines = []
+    """The next message: the JSON before a line "end". Input is read in large chunks and
+    split here, not line by line."""
+    global _rbuf, _rpos
     while True:
-        line = _in.readline()
-        if not line:
+        end = _rbuf.find(b"\nend\n", _rpos)
+        if end >= 0:
+            body = _rbuf[_rpos:end]
+            _rpos = end + 5
+            return json.loads(body)
+        flush()
+        chunk = os.read(_fd, 1 << 16)
+        if not chunk:
             sys.exit(0)  # parent closed stdin: stop
-        line = line.rstrip("\n")
-        if line == "end":
-            break
-        lines.append(line)
-    return json.loads("\n".join(lines))
+        _rbuf = _rbuf[_rpos:] + chunk
+        _rpos = 0
 
 
 def send(msg):
-    _out.write(json.dumps(msg))
-    _out.write("\nend\n")
-    _out.flush()
+    _out.write(json.dumps(msg).encode())
+    _out.write(b"\nend\n")
 
 
 def read_task_ids():
@@ -83,7 +98,7 @@ def emit(tup, stream=None, anchors=(), id=None, need_task_ids=True):
 
 
 def ack(tup):
-    send({"command": "ack", "id": tup["id"]})
+    _out.write(b'{"command":"ack","id":%s}\nend\n' % json.dumps(tup["id"]).encode())
 
 
 def fail(tup):
