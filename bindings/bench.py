@@ -6,10 +6,17 @@
   libsock/Rust  libsock's Rust twins of the tools (benches crate), for the cost of the C layer
 
 Usage: python3 bindings/bench.py [--reps N] [--quick]
-Needs: c++, libzmq3-dev; builds libsock-bindings and the benches' tools in release mode itself.
+       python3 bindings/bench.py --callgrind
+Needs: c++, libzmq3-dev (and valgrind for --callgrind); builds libsock-bindings and the benches'
+tools in release mode itself.
 Prints a markdown table: medians over N repetitions (implementations rotate each repetition)
 of throughput (msg/s, as the tools report it) and CPU time per message (user + system of both
 processes, from wait4), which is steadier than wall-clock figures on a shared machine.
+
+--callgrind prints instead the instructions per message of each implementation (valgrind
+--tool=callgrind, two run lengths so setup cancels), which do not depend on the machine's load:
+inproc_thr (whole process) and, over tcp, local_thr and remote_thr each measured alone while
+its peer runs normally; at 1 B, 64 B and 1 KiB.
 """
 import argparse
 import glob
@@ -20,10 +27,11 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = ["local_thr", "remote_thr", "local_lat", "remote_lat"]
+TOOLS = ["local_thr", "remote_thr", "local_lat", "remote_lat", "inproc_thr"]
 
 
 def sh(*args, **kw):
@@ -51,6 +59,8 @@ def build(target):
         os.symlink(os.path.join(release, "libsock.so"), link)
     tree = os.path.join(out, "libsock-src")
     os.makedirs(os.path.join(tree, "perf"), exist_ok=True)
+    # inproc_thr.cpp includes libzmq's build-time "platform.hpp"; nothing in it is needed here.
+    open(os.path.join(tree, "perf", "platform.hpp"), "w").close()
     shutil.copytree(os.path.join(ROOT, "bindings", "include"), os.path.join(tree, "include"), dirs_exist_ok=True)
     bins = {"libzmq": {}, "libsock/C": {}, "libsock/Rust": {}}
     for tool in TOOLS:
@@ -58,9 +68,9 @@ def build(target):
         shutil.copy(src, os.path.join(tree, "perf"))
         zmq_bin = os.path.join(out, f"libzmq_{tool}")
         sock_bin = os.path.join(out, f"libsock_{tool}")
-        sh("c++", "-O2", src, "-o", zmq_bin, "-lzmq")
+        sh("c++", "-O2", "-I", os.path.join(tree, "perf"), src, "-o", zmq_bin, "-lzmq", "-pthread")
         sh("c++", "-O2", os.path.join(tree, "perf", f"{tool}.cpp"), "-o", sock_bin,
-           "-L", libdir, "-lsock", f"-Wl,-rpath,{libdir}")
+           "-L", libdir, "-lsock", f"-Wl,-rpath,{libdir}", "-pthread")
         bins["libzmq"][tool] = zmq_bin
         bins["libsock/C"][tool] = sock_bin
         bins["libsock/Rust"][tool] = os.path.join(release, tool)
@@ -91,10 +101,76 @@ def run_pair(local, remote, size, count):
     return outputs[server.pid] + outputs[client.pid], cpu
 
 
+def instructions(cmd, out):
+    """Instructions executed by `cmd` under callgrind (its output file goes to `out`)."""
+    subprocess.run(["valgrind", "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}", *cmd],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(out) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out}")
+
+
+def measured_tcp(local, remote, size, count, side, out):
+    """Instructions of one side of a local/remote pair over tcp, the other side unmeasured."""
+    ep = free_endpoint()
+    peer_cmd = [remote if side == "local" else local, ep, str(size), str(count)]
+    own_cmd = [local if side == "local" else remote, ep, str(size), str(count)]
+    if side == "local":
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("n", instructions(own_cmd, out)))
+        t.start()
+        time.sleep(1.5)  # valgrind starts slowly; the receiver must bind first
+        subprocess.run(peer_cmd, check=True, stdout=subprocess.DEVNULL)
+        t.join()
+        return result["n"]
+    peer = subprocess.Popen(peer_cmd, stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    n = instructions(own_cmd, out)
+    if peer.wait() != 0:
+        raise RuntimeError(f"{peer_cmd} failed")
+    return n
+
+
+def callgrind_table(bins, target):
+    """Prints instructions per message: (count2 run - count1 run) / (count2 - count1)."""
+    n1, n2 = 20_000, 60_000
+    out = os.path.join(target, "bindings-bench", "callgrind.out")
+    rows = []
+    for size in (1, 64, 1024):
+        row = {}
+        for imp, tools in bins.items():
+            a = instructions([tools["inproc_thr"], str(size), str(n1)], out)
+            b = instructions([tools["inproc_thr"], str(size), str(n2)], out)
+            inproc = (b - a) / (n2 - n1)
+            sides = []
+            for side in ("local", "remote"):
+                a = measured_tcp(tools["local_thr"], tools["remote_thr"], size, n1, side, out)
+                b = measured_tcp(tools["local_thr"], tools["remote_thr"], size, n2, side, out)
+                sides.append((b - a) / (n2 - n1))
+            row[imp] = (inproc, sides[0], sides[1])
+            print(f"{size} B {imp}: inproc {inproc:.0f}, tcp receiver {sides[0]:.0f} + sender {sides[1]:.0f}",
+                  file=sys.stderr)
+        rows.append((size, row))
+    print(f"_instructions per message (callgrind, {n1} vs {n2} messages); load average at the end: "
+          f"{os.getloadavg()[0]:.2f} (does not affect these counts much; tcp ones vary by ~3%)._\n")
+    print("| size | transport | " + " | ".join(bins) + " | C over Rust |")
+    print("|---|---|" + "---:|" * (len(bins) + 1))
+    for size, row in rows:
+        c, r = row["libsock/C"], row["libsock/Rust"]
+        print(f"| {size} B | inproc | " + " | ".join(f"{row[i][0]:,.0f}" for i in bins)
+              + f" | {c[0] / r[0] - 1:+.0%} |")
+        print(f"| {size} B | tcp (receiver + sender) | "
+              + " | ".join(f"{row[i][1]:,.0f} + {row[i][2]:,.0f} = {row[i][1] + row[i][2]:,.0f}" for i in bins)
+              + f" | {(c[1] + c[2]) / (r[1] + r[2]) - 1:+.0%} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="tiny counts, to check the script")
+    ap.add_argument("--callgrind", action="store_true", help="instructions per message instead")
     args = ap.parse_args()
     # Two commands: `--bin` filters would skip the bindings' library.
     sh("cargo", "build", "--release", "-q", "-p", "libsock-bindings", cwd=ROOT)
@@ -103,6 +179,9 @@ def main():
                           capture_output=True, text=True, check=True).stdout
     target = re.search(r'"target_directory":"([^"]*)"', meta).group(1)
     bins = build(target)
+    if args.callgrind:
+        callgrind_table(bins, target)
+        return
     impls = list(bins)
     scale = 0.01 if args.quick else 1.0
     cells = [("thr", 1, 4_000_000), ("thr", 64, 3_000_000), ("thr", 1024, 1_000_000),

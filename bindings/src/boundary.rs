@@ -33,26 +33,33 @@ pub fn err(e: libsock::Error) -> Errno {
 }
 
 /// Runs `body` for a function returning `int`: its value, or -1 with errno set.
+#[inline(always)]
 pub fn int(body: impl FnOnce() -> CResult<c_int>) -> c_int {
     run(body).unwrap_or(-1)
 }
 
 /// Runs `body` for a function returning a pointer: its value, or NULL with errno set.
+#[inline(always)]
 pub fn ptr<T>(body: impl FnOnce() -> CResult<*mut T>) -> *mut T {
     run(body).unwrap_or(std::ptr::null_mut())
 }
 
 /// Runs `body` for a function returning nothing: errors only set errno.
+#[inline(always)]
 pub fn unit(body: impl FnOnce() -> CResult<()>) {
     let _ = run(body);
 }
 
 /// Runs `body` and returns `fallback` on error (errno set), for functions such as
 /// `zmq_msg_size` whose C signature has no error value.
+#[inline(always)]
 pub fn or<T>(fallback: T, body: impl FnOnce() -> CResult<T>) -> T {
     run(body).unwrap_or(fallback)
 }
 
+// Inlined into every exported function: the closure's captures then stay in registers and the
+// landing pad is the only trace of the boundary on the success path.
+#[inline(always)]
 fn run<T>(body: impl FnOnce() -> CResult<T>) -> Option<T> {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(v)) => Some(v),

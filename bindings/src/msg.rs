@@ -1,10 +1,12 @@
 //! Messages: `zmq_msg_t` and `zmq_msg_*`, `zmq_msg_send/recv`, `zmq_sendmsg/recvmsg`.
 //!
 //! A `zmq_msg_t` is 64 bytes the caller owns; a [`Slot`] lives in them: a tag word (so a
-//! closed or never-initialised message gives `EFAULT`) and a [`Body`]. Bodies of up to
-//! [`SMALL`] bytes are stored in the slot itself (no allocation, like libzmq's VSM), larger
-//! ones in a `Vec` the caller may write to, in a caller's buffer with its free function
-//! (`zmq_msg_init_data`), or as the [`Message`] libsock delivered.
+//! closed or never-initialised message gives `EFAULT`) and a [`Body`]. Mostly the body is a
+//! libsock [`Message`] held in place: bodies of up to [`SMALL`] bytes inline (no allocation,
+//! like libzmq's VSM), so sending one moves it and receiving one writes it, with nothing
+//! converted; received large bodies as libsock delivered them. Larger bodies the caller is
+//! to fill (`zmq_msg_init_size`) are a `Vec`, and a caller's buffer with its free function
+//! (`zmq_msg_init_data`) is kept as given.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::{align_of, size_of};
@@ -14,7 +16,7 @@ use libsock::Message;
 
 use crate::boundary::{self, err, len_to_int, CResult};
 use crate::consts::*;
-use crate::socket::socket_ref;
+use crate::socket::{send_target, socket_ref};
 
 /// libzmq's opaque message: 64 bytes, pointer-aligned.
 #[repr(C, align(8))]
@@ -22,7 +24,7 @@ pub struct zmq_msg_t {
     _opaque: [u8; 64],
 }
 
-/// Bodies up to this size live inside the `zmq_msg_t`.
+/// Bodies up to this size live inside the `zmq_msg_t` (libsock's inline message capacity).
 pub const SMALL: usize = 38;
 
 const LIVE: u32 = 0x5a5a_0001;
@@ -37,23 +39,30 @@ struct Slot {
 }
 
 enum Body {
-    Small { len: u8, data: [u8; SMALL] },
-    Buf(Vec<u8>),
-    Foreign(Bytes),
+    /// A libsock message: inline up to [`SMALL`] bytes (then writable through the slot, see
+    /// [`zmq_msg_data`]), or received.
     Msg(Message),
+    /// A buffer of more than [`SMALL`] bytes for the caller to fill.
+    Buf(Vec<u8>),
+    /// The caller's own buffer (`zmq_msg_init_data`), or a shared one (`zmq_msg_copy`).
+    Foreign(Bytes),
 }
+
+/// Zeros to initialise small bodies from.
+static ZEROS: [u8; SMALL] = [0; SMALL];
 
 const _: () = assert!(size_of::<Slot>() <= size_of::<zmq_msg_t>());
 const _: () = assert!(align_of::<Slot>() <= align_of::<zmq_msg_t>());
 
 impl Body {
+    #[inline]
     fn empty() -> Body {
-        Body::Small { len: 0, data: [0; SMALL] }
+        Body::Msg(Message::new())
     }
 
+    #[inline]
     fn as_slice(&self) -> &[u8] {
         match self {
-            Body::Small { len, data } => &data[..*len as usize],
             Body::Buf(v) => v,
             Body::Foreign(b) => b,
             Body::Msg(m) => m,
@@ -68,15 +77,50 @@ impl Body {
         }
     }
 
+    /// Whether dropping the body has nothing to release (an inline message): stores over it
+    /// may skip the drop glue.
+    #[inline]
+    fn is_plain(&self) -> bool {
+        matches!(self, Body::Msg(m) if m.metadata().is_none() && is_inline(m))
+    }
+
+    /// Moves the body out as a libsock message without copying, leaving `self` empty; `None`
+    /// for a caller's buffer, which stays (see [`zmq_msg_send`]).
+    #[inline]
+    fn take_message(&mut self) -> Option<Message> {
+        match self {
+            Body::Msg(m) => Some(std::mem::take(m)),
+            Body::Buf(v) => Some(Message::from(std::mem::take(v))),
+            Body::Foreign(_) => None,
+        }
+    }
+
     /// The body as a libsock message; leaves `self` equivalent (shared, not copied, when large).
     fn make_message(&mut self) -> Message {
         self.share();
         match self {
-            Body::Small { len, data } => Message::from_slice(&data[..*len as usize]),
             Body::Foreign(b) => Message::from_bytes(b.clone()),
             Body::Msg(m) => Message::from(&*m),
             Body::Buf(_) => unreachable!("share() converts buffers"),
         }
+    }
+}
+
+/// Whether `m`'s bytes are stored inside `m` (inline), not on the heap.
+#[inline]
+fn is_inline(m: &Message) -> bool {
+    let start = m as *const Message as usize;
+    (m.as_ptr() as usize).wrapping_sub(start) < size_of::<Message>()
+}
+
+/// Stores `body` in a live slot, dropping the old body unless it has nothing to release.
+#[inline]
+fn store(slot: &mut Slot, body: Body) {
+    if slot.body.is_plain() {
+        // SAFETY: the old body owns nothing (is_plain), so overwriting it leaks nothing.
+        unsafe { std::ptr::write(&mut slot.body, body) };
+    } else {
+        slot.body = body;
     }
 }
 
@@ -155,7 +199,7 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     boundary::int(|| {
         let body = if size <= SMALL {
-            Body::Small { len: size as u8, data: [0; SMALL] }
+            Body::Msg(Message::from_slice(&ZEROS[..size]))
         } else {
             let mut v = Vec::new();
             v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
@@ -199,8 +243,10 @@ pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
         // SAFETY: forwarded contract.
         let s = unsafe { slot(msg) }?;
         s.tag = 0;
-        // SAFETY: the slot was live; its tag now says so no more, so it is dropped once.
-        unsafe { std::ptr::drop_in_place(&mut s.body) };
+        if !s.body.is_plain() {
+            // SAFETY: the slot was live; its tag now says so no more, so it is dropped once.
+            unsafe { std::ptr::drop_in_place(&mut s.body) };
+        }
         Ok(0)
     })
 }
@@ -240,13 +286,11 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
             return Ok(0);
         }
         s.body.share();
-        let body = match &s.body {
-            Body::Small { len, data } => Body::Small { len: *len, data: *data },
-            Body::Msg(m) => Body::Msg(m.clone()),
-            Body::Foreign(b) => Body::Foreign(b.clone()),
+        let (body, shared) = match &s.body {
+            Body::Msg(m) => (Body::Msg(m.clone()), !is_inline(m)),
+            Body::Foreign(b) => (Body::Foreign(b.clone()), true),
             Body::Buf(_) => unreachable!("share() converts buffers"),
         };
-        let shared = !matches!(body, Body::Small { .. });
         s.shared = shared;
         d.body = body;
         d.shared = shared;
@@ -264,8 +308,13 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
         // SAFETY: forwarded contract.
         let s = unsafe { slot(msg) }?;
         Ok(match &mut s.body {
-            Body::Small { data, .. } => data.as_mut_ptr().cast(),
             Body::Buf(v) => v.as_mut_ptr().cast(),
+            Body::Msg(m) if is_inline(m) => {
+                // Inline bytes lie inside the caller's zmq_msg_t: derive the pointer from the
+                // caller's own (writable) one rather than from a shared borrow of the message.
+                let offset = m.as_ptr() as usize - msg as usize;
+                msg.cast::<u8>().wrapping_add(offset).cast()
+            }
             other => other.as_slice().as_ptr() as *mut c_void,
         })
     })
@@ -347,20 +396,49 @@ pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_
 /// Sends the message; on success it becomes empty, on failure it is left unchanged.
 /// Returns the number of bytes sent.
 ///
+/// The body is moved into libsock without a copy when the socket type hands the message
+/// back on every failure ([`crate::socket::moves_messages`]), and put back here if the send
+/// fails; for the other types it is shared first (inline bodies: copied, a few words; large
+/// ones: one reference count), so a refused message stays intact.
+///
 /// # Safety
 /// `msg` is NULL or points to a `zmq_msg_t`; `s` is NULL or a socket handle.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
     boundary::int(|| {
         // SAFETY: forwarded contract.
-        let socket = unsafe { socket_ref(s) }?;
+        let (socket, moves) = unsafe { send_target(s) }?;
         // SAFETY: forwarded contract.
         let slot = unsafe { slot(msg) }?;
         let len = slot.body.as_slice().len();
-        socket.send(slot.body.make_message(), flags).map_err(err)?;
-        slot.body = Body::empty();
-        slot.shared = false;
-        Ok(len_to_int(len))
+        // Moved in when a failure hands the message back; otherwise shared (inline bodies:
+        // copied, a few words), so a refused message is still here.
+        let moved = if moves { slot.body.take_message() } else { None };
+        let was_moved = moved.is_some();
+        let m = match moved {
+            Some(m) => m,
+            None => slot.body.make_message(),
+        };
+        match socket.send_msg(m, flags) {
+            Ok(()) => {
+                if !was_moved {
+                    store(slot, Body::empty());
+                }
+                // (a moved body left an empty one behind)
+                slot.shared = false;
+                Ok(len_to_int(len))
+            }
+            Err((e, back)) => {
+                if was_moved {
+                    // Moved-in messages come back on every failure of these socket types;
+                    // should one not, the message is empty rather than anything unsound.
+                    if let Some(m) = back {
+                        store(slot, Body::Msg(m));
+                    }
+                }
+                Err(err(e))
+            }
+        }
     })
 }
 
@@ -377,7 +455,7 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let slot = unsafe { slot(msg) }?;
         let m = socket.recv_msg(flags).map_err(err)?;
         let len = m.len();
-        slot.body = Body::Msg(m);
+        store(slot, Body::Msg(m));
         slot.shared = false;
         Ok(len_to_int(len))
     })

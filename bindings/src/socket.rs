@@ -18,6 +18,18 @@ pub struct SocketHandle {
     tag: Tag,
     socket: Option<Socket>,
     ctx: Arc<CtxShared>,
+    /// Whether this type's sends fail only in ways that hand the message back (see
+    /// [`moves_messages`]).
+    moves: bool,
+}
+
+/// Whether `zmq_msg_send` may move a message into a socket of type `kind` rather than share
+/// it first: true for the types whose [`Socket::send_msg`] returns the message on every
+/// failure (EAGAIN, ETERM), false for those that can refuse a message for good (REQ/REP out
+/// of turn, ROUTER/STREAM unknown peers, receive-only types, and any type added later).
+pub fn moves_messages(kind: SocketType) -> bool {
+    use SocketType::*;
+    matches!(kind, PAIR | PUB | XPUB | XSUB | DEALER | PUSH)
 }
 
 impl Handle for SocketHandle {
@@ -40,6 +52,18 @@ pub unsafe fn socket_ref<'a>(s: *mut c_void) -> CResult<&'a Socket> {
     unsafe { &*s.cast::<SocketHandle>() }.socket.as_ref().ok_or(ENOTSOCK)
 }
 
+/// [`socket_ref`], and whether `zmq_msg_send` may move messages into it ([`moves_messages`]).
+///
+/// # Safety
+/// As [`socket_ref`].
+#[inline]
+pub unsafe fn send_target<'a>(s: *mut c_void) -> CResult<(&'a Socket, bool)> {
+    // SAFETY: forwarded contract.
+    let socket = unsafe { socket_ref(s) }?;
+    // SAFETY: socket_ref checked the tag: `s` is a live SocketHandle.
+    Ok((socket, unsafe { &*s.cast::<SocketHandle>() }.moves))
+}
+
 /// Creates a socket of `type_` (ZMQ_PAIR ... ZMQ_XSUB) in `context`.
 ///
 /// # Safety
@@ -59,7 +83,12 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
                 return Err(err(e));
             }
         };
-        let h = SocketHandle { tag: Tag::new(handle::SOCKET), socket: Some(socket), ctx: ctx.shared.clone() };
+        let h = SocketHandle {
+            tag: Tag::new(handle::SOCKET),
+            socket: Some(socket),
+            ctx: ctx.shared.clone(),
+            moves: moves_messages(kind),
+        };
         Ok(Box::into_raw(Box::new(h)).cast())
     })
 }

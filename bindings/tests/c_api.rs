@@ -33,6 +33,11 @@ fn msg_init_data_free_fn_runs_once() {
 }
 
 #[test]
+fn msg_send_moves_the_body_and_a_failed_send_leaves_it_intact() {
+    common::c_program("msg_send_failure");
+}
+
+#[test]
 fn error_paths_set_libzmq_errno() {
     common::c_program("errors");
 }

@@ -71,6 +71,7 @@ pub mod protocol_error {
 pub use options::{OptionValue, Options, SocketOption};
 pub use poll::{poll, PollItem, POLLERR};
 pub use proxy::{proxy, proxy_steerable, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, SideStats};
+pub use socket::SendOrReturn;
 pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;

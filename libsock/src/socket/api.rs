@@ -56,6 +56,17 @@ impl Socket {
         self.core().send(msg, flags & DONTWAIT != 0)
     }
 
+    /// Sends one frame like [`Socket::send`], handing `msg` back when it was not sent:
+    /// `Err((error, Some(msg)))` when it would block, timed out or the context was
+    /// terminated; `Err((error, None))` when the socket refused it for good (a REQ/REP out of
+    /// turn, a type that cannot send, an unknown ROUTER/STREAM peer). For the C API, whose
+    /// `zmq_msg_send` leaves the message unchanged on failure, so it need not copy it first.
+    #[inline]
+    pub fn send_msg(&self, mut msg: Message, flags: i32) -> super::SendOrReturn {
+        msg.set_more(flags & SNDMORE != 0);
+        self.core().send_or_return(msg, flags & DONTWAIT != 0)
+    }
+
     /// Sends every part as one multipart message (delivered whole or not at all).
     pub fn send_multipart<I, T>(&self, parts: I, flags: i32) -> Result<()>
     where

@@ -36,6 +36,10 @@ use crate::socket_type::SocketType;
 use endpoints::EndpointRec;
 use routing::{PipeRec, Pipes, Routing, SendError};
 
+/// What [`Socket::send_msg`] returns: on failure, the error and the message when it was not
+/// taken.
+pub type SendOrReturn = std::result::Result<(), (Error, Option<Message>)>;
+
 /// Where a pipe attached to a socket came from.
 pub(crate) enum PipeOrigin {
     /// Joined directly to another socket.
@@ -140,22 +144,33 @@ impl SocketCore {
 
 impl SocketCore {
     /// Sends one frame, blocking per flags and SNDTIMEO.
-    fn send(&mut self, mut msg: Message, dontwait: bool) -> Result<()> {
+    #[inline]
+    fn send(&mut self, msg: Message, dontwait: bool) -> Result<()> {
+        self.send_or_return(msg, dontwait).map_err(|(e, _)| e)
+    }
+
+    /// [`SocketCore::send`] that hands the message back when it was not taken (would block,
+    /// timed out, context terminated); `None` when the routing refused it for good.
+    fn send_or_return(&mut self, mut msg: Message, dontwait: bool) -> SendOrReturn {
         let mut deadline = None;
         loop {
-            self.check_alive()?;
+            if let Err(e) = self.check_alive() {
+                return Err((e, Some(msg)));
+            }
             self.process_commands();
             let result = self.routing.send(msg, &mut self.pipes);
             let reaped = self.reap();
             match result {
                 Ok(()) => return Ok(()),
-                Err(SendError::Fail(e)) => return Err(e),
+                Err(SendError::Fail(e)) => return Err((e, None)),
                 Err(SendError::Again(m)) => msg = m,
             }
             if reaped {
                 continue;
             }
-            self.wait(dontwait, self.options.sndtimeo, &mut deadline)?;
+            if let Err(e) = self.wait(dontwait, self.options.sndtimeo, &mut deadline) {
+                return Err((e, Some(msg)));
+            }
         }
     }
 

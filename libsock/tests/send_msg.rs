@@ -1,0 +1,59 @@
+//! `Socket::send_msg`: a send that did not happen hands the message back (the C API relies on
+//! it so that `zmq_msg_send` need not copy a message to leave it unchanged on failure).
+
+use libsock::{Context, Error, Message, DONTWAIT, PULL, PUSH, REP, REQ, SNDMORE};
+
+fn body(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i % 251) as u8).collect()
+}
+
+#[test]
+fn would_block_timeout_and_eterm_hand_the_message_back() {
+    let ctx = Context::new();
+    let push = ctx.socket(PUSH).unwrap();
+    push.set_linger(0).unwrap();
+    push.set_sndtimeo(10).unwrap();
+    for size in [0, 1, 38, 39, 1000, 100_000] {
+        // No peer: DONTWAIT fails at once, a blocking send after SNDTIMEO.
+        for flags in [DONTWAIT, 0, SNDMORE | DONTWAIT] {
+            let (err, back) = push.send_msg(Message::from(body(size)), flags).unwrap_err();
+            assert!(matches!(err, Error::WouldBlock | Error::TimedOut), "{size} {flags}: {err:?}");
+            let back = back.expect("the message comes back");
+            assert_eq!(&back[..], &body(size)[..]);
+            assert_eq!(back.get_more(), flags & SNDMORE != 0);
+        }
+    }
+    // Once a peer is there the same kind of message is delivered.
+    let pull = ctx.socket(PULL).unwrap();
+    pull.bind("inproc://send-msg-back").unwrap();
+    push.connect("inproc://send-msg-back").unwrap();
+    push.send_msg(Message::from(body(1000)), 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), body(1000));
+
+    let idle = ctx.socket(PUSH).unwrap();
+    idle.set_linger(0).unwrap();
+    ctx.shutdown();
+    let (err, back) = idle.send_msg(Message::from(body(64)), 0).unwrap_err();
+    assert!(matches!(err, Error::ContextTerminated), "{err:?}");
+    assert_eq!(&back.expect("the message comes back")[..], &body(64)[..]);
+}
+
+#[test]
+fn a_message_refused_for_good_is_not_handed_back() {
+    let ctx = Context::new();
+    let req = ctx.socket(REQ).unwrap();
+    let rep = ctx.socket(REP).unwrap();
+    rep.bind("inproc://send-msg-refused").unwrap();
+    req.connect("inproc://send-msg-refused").unwrap();
+    req.send("first", 0).unwrap();
+    // REQ out of turn: EFSM, and the message is gone (the C layer shares such types' messages
+    // before sending them).
+    let (err, back) = req.send_msg(Message::from("second"), 0).unwrap_err();
+    assert!(matches!(err, Error::InvalidState), "{err:?}");
+    assert!(back.is_none());
+    // PULL cannot send at all.
+    let pull = ctx.socket(PULL).unwrap();
+    let (err, back) = pull.send_msg(Message::from("x"), DONTWAIT).unwrap_err();
+    assert!(matches!(err, Error::NotSupported), "{err:?}");
+    assert!(back.is_none());
+}
