@@ -131,9 +131,10 @@ impl Socket {
     }
 
     /// Whether this socket may be used from several threads at once (`ZMQ_THREAD_SAFE`):
-    /// false for every type libsock has (they are `Send`, not `Sync`).
+    /// true for the draft types (feature `draft`) only, which are meant to be used through
+    /// `ThreadSafeSocket`; a `Socket` itself is `Send`, not `Sync`.
     pub fn get_thread_safe(&self) -> Result<bool> {
-        Ok(false)
+        Ok(self.core().kind.is_thread_safe())
     }
 }
 

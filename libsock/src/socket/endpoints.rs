@@ -270,7 +270,8 @@ impl SocketCore {
             reconnect_ivl: millis(o.reconnect_ivl),
             reconnect_ivl_max: Duration::from_millis(o.reconnect_ivl_max as u64),
             immediate: o.immediate,
-            subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB),
+            subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB)
+                || self.kind.joins_groups(),
             router_notify: if self.kind == SocketType::ROUTER { o.router_notify } else { 0 },
             reconnect_stop: o.reconnect_stop,
             connect_timeout: millis(o.connect_timeout).filter(|d| !d.is_zero()),
