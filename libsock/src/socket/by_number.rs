@@ -131,10 +131,10 @@ impl Socket {
     }
 
     /// Whether this socket may be used from several threads at once (`ZMQ_THREAD_SAFE`):
-    /// true for the draft types (feature `draft`) only, which are meant to be used through
-    /// `ThreadSafeSocket`; a `Socket` itself is `Send`, not `Sync`.
+    /// false for every `Socket`, which is `Send`, not `Sync` (also for the draft types; share
+    /// those through `ThreadSafeSocket`, feature `draft`).
     pub fn get_thread_safe(&self) -> Result<bool> {
-        Ok(self.core().kind.is_thread_safe())
+        Ok(false)
     }
 }
 
