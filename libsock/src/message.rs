@@ -32,7 +32,7 @@ pub struct Message {
 pub struct Metadata {
     /// Values are stored with a trailing NUL so the C API can lend them as C strings.
     props: Vec<(String, Vec<u8>)>,
-    /// RADIO/DISH: the message's group. Kept here, behind the message's one pointer to
+    /// RADIO/DISH: the message's group, with a trailing NUL. Kept here, behind the message's one pointer to
     /// metadata, so that a [`Message`] does not grow for everyone else.
     #[cfg(feature = "draft")]
     group: Option<Box<str>>,
@@ -301,7 +301,14 @@ impl Message {
 
     /// The RADIO/DISH group of this message; empty when it has none (`zmq_msg_group`).
     pub fn group(&self) -> &str {
-        self.meta.as_ref().and_then(|m| m.group.as_deref()).unwrap_or("")
+        let stored = self.meta.as_ref().and_then(|m| m.group.as_deref()).unwrap_or("\0");
+        &stored[..stored.len() - 1]
+    }
+
+    /// [`Message::group`] as a C string, for `zmq_msg_group`: borrowed from the message.
+    pub fn group_c_str(&self) -> &std::ffi::CStr {
+        let stored = self.meta.as_ref().and_then(|m| m.group.as_deref()).unwrap_or("\0");
+        std::ffi::CStr::from_bytes_with_nul(stored.as_bytes()).unwrap_or_default()
     }
 
     /// Sets the group a RADIO sends this message to (`zmq_msg_set_group`): up to
@@ -309,7 +316,8 @@ impl Message {
     pub fn set_group(&mut self, group: &str) -> crate::Result<()> {
         check_group(group)?;
         let meta = Arc::make_mut(self.meta.get_or_insert_with(Default::default));
-        meta.group = Some(group.into());
+        // Stored with a NUL, so the C API can lend it as a C string.
+        meta.group = Some(format!("{group}\0").into_boxed_str());
         Ok(())
     }
 }
