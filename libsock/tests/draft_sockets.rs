@@ -4,12 +4,20 @@
 mod common;
 
 use common::{pair_up, scratch_endpoint, socket, TRANSPORTS};
-use libsock::{Context, Error, Message, SocketType, CLIENT, DISH, GATHER, PUSH, RADIO, SCATTER, SERVER, SNDMORE};
+use libsock::{
+    Context, Error, Message, SocketType, CLIENT, DISH, GATHER, PUSH, RADIO, SCATTER, SERVER, SNDMORE,
+};
 
 #[test]
 fn types_have_libzmq_numbers_and_names() {
-    let expected =
-        [(SERVER, 12, "SERVER"), (CLIENT, 13, "CLIENT"), (RADIO, 14, "RADIO"), (DISH, 15, "DISH"), (GATHER, 16, "GATHER"), (SCATTER, 17, "SCATTER")];
+    let expected = [
+        (SERVER, 12, "SERVER"),
+        (CLIENT, 13, "CLIENT"),
+        (RADIO, 14, "RADIO"),
+        (DISH, 15, "DISH"),
+        (GATHER, 16, "GATHER"),
+        (SCATTER, 17, "SCATTER"),
+    ];
     for (kind, raw, name) in expected {
         assert_eq!(kind.to_raw(), raw);
         assert_eq!(SocketType::from_raw(raw), Some(kind));
@@ -18,7 +26,11 @@ fn types_have_libzmq_numbers_and_names() {
         assert!(kind.is_thread_safe());
     }
     assert!(SERVER.is_compatible(CLIENT) && RADIO.is_compatible(DISH) && SCATTER.is_compatible(GATHER));
-    assert!(!SERVER.is_compatible(SERVER) && !DISH.is_compatible(SocketType::SUB) && !SCATTER.is_compatible(SocketType::PULL));
+    assert!(
+        !SERVER.is_compatible(SERVER)
+            && !DISH.is_compatible(SocketType::SUB)
+            && !SCATTER.is_compatible(SocketType::PULL)
+    );
     assert!(!PUSH.is_thread_safe());
     let ctx = Context::new();
     // ZMQ_THREAD_SAFE: a `Socket` is never shared by threads (`!Sync`), whatever its type.

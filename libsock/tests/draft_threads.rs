@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use libsock::{Context, Error, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket, CLIENT, SERVER};
+use libsock::{
+    Context, Error, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket, CLIENT, SERVER,
+};
 
 fn socket(ctx: &Context, kind: SocketType, rcvtimeo: i32) -> ThreadSafeSocket {
     let s = ctx.thread_safe_socket(kind).unwrap();

@@ -1,7 +1,7 @@
 //! libsock's draft socket types against libzmq 4.3 built with its draft API, both ways, over
 //! tcp: CLIENT/SERVER, RADIO/DISH (groups, JOIN commands, group frames), SCATTER/GATHER.
 
-use libsock::{Context, Message, OptionValue, SocketOption, ThreadSafeSocket, SocketType};
+use libsock::{Context, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket};
 use libzmq_draft::Peer;
 
 fn socket(ctx: &Context, kind: SocketType) -> ThreadSafeSocket {

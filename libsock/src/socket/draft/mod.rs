@@ -62,7 +62,12 @@ pub(crate) fn compatible(a: SocketType, b: SocketType) -> bool {
     use SocketType::*;
     matches!(
         (a, b),
-        (SERVER, CLIENT) | (CLIENT, SERVER) | (RADIO, DISH) | (DISH, RADIO) | (GATHER, SCATTER) | (SCATTER, GATHER)
+        (SERVER, CLIENT)
+            | (CLIENT, SERVER)
+            | (RADIO, DISH)
+            | (DISH, RADIO)
+            | (GATHER, SCATTER)
+            | (SCATTER, GATHER)
     )
 }
 

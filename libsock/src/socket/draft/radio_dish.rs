@@ -120,7 +120,13 @@ pub(crate) struct Dish {
 
 impl Dish {
     pub(crate) fn new(shared: Arc<SocketShared>) -> Dish {
-        Dish { fq: FairQueue::default(), pipes: Vec::new(), joined: HashSet::new(), shared, log: VecDeque::new() }
+        Dish {
+            fq: FairQueue::default(),
+            pipes: Vec::new(),
+            joined: HashSet::new(),
+            shared,
+            log: VecDeque::new(),
+        }
     }
 
     /// Records a join or leave and sends it to every RADIO whose connection is up; the
@@ -222,7 +228,9 @@ impl Routing for Dish {
     /// Join (`on`) or leave a group: joining one already joined, or leaving one not joined,
     /// fails with EINVAL as in libzmq.
     fn subscribe(&mut self, group: &[u8], on: bool, pipes: &mut Pipes) -> Result<(), Error> {
-        crate::message::check_group(std::str::from_utf8(group).map_err(|_| Error::invalid("a group is text"))?)?;
+        crate::message::check_group(
+            std::str::from_utf8(group).map_err(|_| Error::invalid("a group is text"))?,
+        )?;
         let changed = if on { self.joined.insert(group.to_vec()) } else { self.joined.remove(group) };
         if !changed {
             let what = if on { "already joined" } else { "not joined" };

@@ -67,7 +67,12 @@ impl Context {
         }
         let core = self.socket(kind)?.core.into_inner();
         let signal = core.shared.signal.clone();
-        Ok(ThreadSafeSocket { core: Mutex::new(core), signal, waiters: Mutex::default(), woken: Condvar::new() })
+        Ok(ThreadSafeSocket {
+            core: Mutex::new(core),
+            signal,
+            waiters: Mutex::default(),
+            woken: Condvar::new(),
+        })
     }
 }
 
@@ -197,7 +202,13 @@ impl ThreadSafeSocket {
 
     /// Sleeps until the socket may have changed since `seen_epoch`, or fails with
     /// WouldBlock / TimedOut.
-    fn wait(&self, dontwait: bool, timeo_ms: i32, deadline: &mut Option<Option<Instant>>, seen: u64) -> Result<()> {
+    fn wait(
+        &self,
+        dontwait: bool,
+        timeo_ms: i32,
+        deadline: &mut Option<Option<Instant>>,
+        seen: u64,
+    ) -> Result<()> {
         if dontwait || timeo_ms == 0 {
             return Err(Error::WouldBlock);
         }
