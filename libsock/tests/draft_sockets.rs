@@ -181,7 +181,7 @@ fn scatter_round_robins_to_gathers() {
         // Wait until both are attached: each gets its first message.
         let mut got = [0usize; 2];
         let mut i = 0;
-        while got.iter().any(|n| *n == 0) {
+        while got.contains(&0) {
             assert!(i < 4000, "{transport}: a gather never got a message: {got:?}");
             scatter.send(format!("m{i}"), 0).unwrap();
             i += 1;

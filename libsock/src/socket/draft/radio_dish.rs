@@ -157,7 +157,7 @@ impl Dish {
     }
 
     fn catch_up(&self, id: PipeId, since: u64, pipes: &mut Pipes) {
-        if !self.log.front().is_none_or(|(v, _)| *v <= since + 1) {
+        if self.log.front().is_some_and(|(v, _)| *v > since + 1) {
             return self.send_all(id, pipes);
         }
         for (_, msg) in self.log.iter().filter(|(v, _)| *v > since) {
