@@ -6,6 +6,8 @@
  *   draft_peer dish    ENDPOINT COUNT GROUP   connects; joins GROUP, prints COUNT "group body"
  *   draft_peer radio   ENDPOINT COUNT GROUP   binds; sends "GROUP-I" to GROUP and "noise" to
  *                                             group "other" every 20 ms until stdin closes
+ *   draft_peer udp-radio ENDPOINT COUNT GROUP connects over udp; sends like radio
+ *   draft_peer udp-dish ENDPOINT COUNT GROUP  binds over udp, prints "bound", then like dish
  *   draft_peer gather  ENDPOINT COUNT         binds; prints COUNT bodies
  *   draft_peer scatter ENDPOINT COUNT         connects; sends "part-I"
  *
@@ -142,6 +144,32 @@ int main (int argc, char **argv)
             snprintf (buf, sizeof buf, "%s-%d", group, i);
             send_text (s, buf, 0, group);
             send_text (s, "noise", 0, "other");
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "udp-radio")) {
+        void *s = open_socket (ctx, ZMQ_RADIO, endpoint, 0);
+        for (int i = 0; !stdin_closed (20); i++) {
+            snprintf (buf, sizeof buf, "%s-%d", group, i);
+            send_text (s, buf, 0, group);
+            send_text (s, "noise", 0, "other");
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "udp-dish")) {
+        void *s = zmq_socket (ctx, ZMQ_DISH);
+        int timeout = 10000, linger = 0;
+        zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+        zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_bind (s, endpoint) != 0)
+            die ("zmq_bind");
+        if (zmq_join (s, group) != 0)
+            die ("zmq_join");
+        printf ("bound\n");
+        fflush (stdout);
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            printf ("%s %s\n", zmq_msg_group (&msg), buf);
+            fflush (stdout);
+            zmq_msg_close (&msg);
         }
         zmq_close (s);
     } else if (!strcmp (mode, "gather")) {

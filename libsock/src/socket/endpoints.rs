@@ -39,6 +39,10 @@ pub(crate) enum EndpointKind {
 impl SocketCore {
     pub(super) fn bind(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
+        #[cfg(feature = "draft")]
+        if let Some(result) = super::draft::udp::bind(self, endpoint) {
+            return result;
+        }
         let id = self.ctx.next_endpoint_id();
         let net = NetConfig::from_options(&self.options);
         let bound = self.open_listener(endpoint, &net);
@@ -98,6 +102,10 @@ impl SocketCore {
 
     pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
+        #[cfg(feature = "draft")]
+        if let Some(result) = super::draft::udp::connect(self, endpoint) {
+            return result;
+        }
         let id = self.ctx.next_endpoint_id();
         // CONNECT_ROUTING_ID applies to this one connect only.
         let connect_id = std::mem::take(&mut self.options.connect_routing_id);

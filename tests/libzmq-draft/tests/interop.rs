@@ -1,5 +1,6 @@
-//! libsock's draft socket types against libzmq 4.3 built with its draft API, both ways, over
-//! tcp: CLIENT/SERVER, RADIO/DISH (groups, JOIN commands, group frames), SCATTER/GATHER.
+//! libsock's draft socket types against libzmq 4.3 built with its draft API, both ways: over
+//! tcp CLIENT/SERVER, RADIO/DISH (groups, JOIN commands, group frames), SCATTER/GATHER; over
+//! udp RADIO/DISH (libzmq's datagrams).
 
 use libsock::{Context, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket};
 use libzmq_draft::Peer;
@@ -124,5 +125,58 @@ fn libsock_scatter_feeds_libzmq_gather() {
     }
     let got: Vec<String> = (0..4).map_while(|_| peer.line()).collect();
     assert_eq!(got, ["part-0", "part-1", "part-2", "part-3"]);
+    assert!(peer.wait_success());
+}
+
+/// A free UDP port on 127.0.0.1 (taken and released; good enough for a test).
+fn free_udp_endpoint() -> String {
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    format!("udp://{}", probe.local_addr().unwrap())
+}
+
+#[test]
+fn libzmq_radio_reaches_libsock_dish_over_udp() {
+    let ctx = Context::new();
+    let dish = socket(&ctx, SocketType::DISH);
+    dish.bind("udp://127.0.0.1:0").unwrap();
+    dish.join("weather").unwrap();
+    let mut peer = Peer::start("udp-radio", &dish.get_last_endpoint().unwrap(), 0, Some("weather"));
+    for _ in 0..3 {
+        let msg = dish.recv_msg(0).unwrap();
+        assert_eq!(msg.group(), "weather");
+        assert!(msg.as_str().unwrap().starts_with("weather-"), "{msg:?}");
+    }
+    peer.close_stdin();
+    assert!(peer.wait_success());
+}
+
+#[test]
+fn libsock_radio_reaches_libzmq_dish_over_udp() {
+    let ctx = Context::new();
+    let ep = free_udp_endpoint();
+    let mut peer = Peer::start("udp-dish", &ep, 3, Some("news"));
+    assert_eq!(peer.line().as_deref(), Some("bound"));
+    let radio = socket(&ctx, SocketType::RADIO);
+    radio.connect(&ep).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
+                for (group, body) in [("news", format!("news-{i}")), ("other", "noise".to_string())] {
+                    let mut msg = Message::from(body);
+                    msg.set_group(group).unwrap();
+                    radio.send_msg(msg, 0).unwrap();
+                }
+                i += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        let lines: Vec<String> = (0..3).map_while(|_| peer.line()).collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        lines
+    });
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.iter().all(|l| l.starts_with("news news-")), "{seen:?}");
     assert!(peer.wait_success());
 }

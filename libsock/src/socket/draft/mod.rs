@@ -19,6 +19,7 @@ mod client_server;
 mod radio_dish;
 mod scatter_gather;
 mod thread_safe;
+pub(crate) mod udp;
 
 pub use thread_safe::ThreadSafeSocket;
 

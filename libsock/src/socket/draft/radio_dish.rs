@@ -20,6 +20,8 @@ pub(crate) struct Radio {
     pipes: Vec<PipeId>,
     /// Group → the pipes that joined it.
     members: HashMap<Vec<u8>, Vec<PipeId>>,
+    /// udp pipes: they get every group (the receiving DISH filters).
+    everything: Vec<PipeId>,
 }
 
 impl Radio {
@@ -40,6 +42,12 @@ impl Radio {
                             self.members.remove(group);
                         }
                     }
+                }
+                // Only from a udp pipe (no endpoint of its own), never from a peer.
+                Some((&super::udp::ALL_GROUPS, []))
+                    if !msg.get_more() && pipes.slab[id].endpoint.is_none() =>
+                {
+                    self.everything.push(id)
                 }
                 _ => tracing::debug!(len = msg.len(), "RADIO ignores a message from a DISH"),
             }
@@ -65,6 +73,7 @@ impl Routing for Radio {
 
     fn detach(&mut self, id: PipeId) {
         self.pipes.retain(|p| *p != id);
+        self.everything.retain(|p| *p != id);
         self.members.retain(|_, list| {
             list.retain(|p| *p != id);
             !list.is_empty()
@@ -74,10 +83,8 @@ impl Routing for Radio {
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
         let msg = refuse_more(msg)?;
         self.on_wake(pipes);
-        let Some(targets) = self.members.get(msg.group().as_bytes()) else {
-            return Ok(());
-        };
-        for &id in targets {
+        let joined = self.members.get(msg.group().as_bytes()).map_or(&[][..], |v| &v[..]);
+        for &id in joined.iter().chain(&self.everything) {
             let end = pipes.end(id);
             if !end.tx.can_write() {
                 continue;
