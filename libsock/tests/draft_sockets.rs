@@ -162,8 +162,11 @@ fn left_groups_stop_arriving() {
         m.set_group(group).unwrap();
         radio.send(m, 0).unwrap();
     }
-    // inproc: joins and messages are in the pipes already, in order.
+    // inproc: joins and messages are in the pipes already, in order. Polling reports only
+    // what recv will return (the "a" message is dropped, not announced).
+    assert_eq!(dish.get_events().unwrap() & libsock::POLLIN, libsock::POLLIN);
     assert_eq!(dish.recv_msg(0).unwrap().group(), "b");
+    assert_eq!(dish.get_events().unwrap() & libsock::POLLIN, 0);
     assert!(matches!(dish.recv_msg(libsock::DONTWAIT), Err(Error::WouldBlock)));
 }
 

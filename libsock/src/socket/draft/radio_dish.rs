@@ -123,6 +123,9 @@ pub(crate) struct Dish {
     shared: Arc<SocketShared>,
     /// Recent changes by snapshot version, to bring a new pipe up to date exactly.
     log: VecDeque<(u64, Message)>,
+    /// A matching message found by `can_recv` (as libzmq's DISH prefetches), so polling
+    /// does not report messages of groups it would drop.
+    ready: Option<Message>,
 }
 
 impl Dish {
@@ -133,6 +136,7 @@ impl Dish {
             joined: HashSet::new(),
             shared,
             log: VecDeque::new(),
+            ready: None,
         }
     }
 
@@ -252,7 +256,10 @@ impl Routing for Dish {
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
-        self.next(pipes)
+        match self.ready.take() {
+            Some(msg) => Ok(msg),
+            None => self.next(pipes),
+        }
     }
 
     fn can_send(&mut self, _: &mut Pipes) -> bool {
@@ -260,6 +267,9 @@ impl Routing for Dish {
     }
 
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
-        self.fq.can_recv(pipes)
+        if self.ready.is_none() {
+            self.ready = self.next(pipes).ok();
+        }
+        self.ready.is_some()
     }
 }
