@@ -3,8 +3,9 @@
  *
  * Programs written for libzmq 4.3 compile against this header unchanged and link with
  * -lsock (pkg-config --libs libsock). Constant values, struct layouts and prototypes are
- * those of libzmq 4.3's zmq.h (checked by bindings/tests/abi.rs); draft APIs are not
- * provided. Written for libsock; licensed like libsock (MPL-2.0).
+ * those of libzmq 4.3's zmq.h (checked by bindings/tests/abi.rs). Of the draft API
+ * (ZMQ_BUILD_DRAFT_API), the option numbers and, when libsock is built with its `draft`
+ * feature, the CLIENT/SERVER, RADIO/DISH and SCATTER/GATHER socket types are provided. Written for libsock; licensed like libsock (MPL-2.0).
  */
 #ifndef __ZMQ_H_INCLUDED__
 #define __ZMQ_H_INCLUDED__
@@ -472,6 +473,24 @@ ZMQ_EXPORT void zmq_threadclose (void *thread_);
 #define ZMQ_ZERO_COPY_RECV 10
 #define ZMQ_NOTIFY_CONNECT 1
 #define ZMQ_NOTIFY_DISCONNECT 2
+#endif
+
+/* ---- Draft socket types and functions (libsock built with its `draft` feature) -------- */
+/* Thread-safe in libzmq; through this C API a socket is used from one thread at a time, so
+ * ZMQ_THREAD_SAFE reads 0 (libsock's Rust ThreadSafeSocket is the shared one). */
+#ifdef ZMQ_BUILD_DRAFT_API
+#define ZMQ_SERVER 12
+#define ZMQ_CLIENT 13
+#define ZMQ_RADIO 14
+#define ZMQ_DISH 15
+#define ZMQ_GATHER 16
+#define ZMQ_SCATTER 17
+ZMQ_EXPORT int zmq_join (void *s, const char *group);
+ZMQ_EXPORT int zmq_leave (void *s, const char *group);
+ZMQ_EXPORT int zmq_msg_set_routing_id (zmq_msg_t *msg, uint32_t routing_id);
+ZMQ_EXPORT uint32_t zmq_msg_routing_id (zmq_msg_t *msg);
+ZMQ_EXPORT int zmq_msg_set_group (zmq_msg_t *msg, const char *group);
+ZMQ_EXPORT const char *zmq_msg_group (zmq_msg_t *msg);
 #endif
 
 #ifdef __cplusplus

@@ -22,6 +22,8 @@
 pub mod boundary;
 pub mod consts;
 pub mod context;
+#[cfg(feature = "draft")]
+pub mod draft;
 pub mod handle;
 pub mod msg;
 pub mod poll;

@@ -171,6 +171,24 @@ unsafe fn slot<'a>(msg: *const zmq_msg_t) -> CResult<&'a mut Slot> {
     Ok(unsafe { &mut *(msg as *mut zmq_msg_t).cast::<Slot>() })
 }
 
+/// The message as a libsock [`Message`], made one if it is not yet (large bodies are shared,
+/// not copied), so the draft API can set its routing id or group (see `crate::draft`).
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[cfg(feature = "draft")]
+pub(crate) unsafe fn as_message<'a>(msg: *const zmq_msg_t) -> CResult<&'a mut Message> {
+    // SAFETY: forwarded contract.
+    let s = unsafe { slot(msg) }?;
+    if !matches!(s.body, Body::Msg(_)) {
+        s.body = Body::Msg(s.body.make_message());
+    }
+    match &mut s.body {
+        Body::Msg(m) => Ok(m),
+        _ => Err(libc::EFAULT),
+    }
+}
+
 /// Writes a live slot with `body` into (uninitialised) `msg`.
 fn init(msg: *mut zmq_msg_t, body: Body) -> CResult<c_int> {
     if msg.is_null() {

@@ -20,6 +20,9 @@ pub struct Message {
     more: bool,
     /// What the connection knows about the sender (PLAIN and CURVE connections only).
     meta: Option<Arc<Metadata>>,
+    /// SERVER: the peer a message came from / goes to (`zmq_msg_routing_id`); 0 for none.
+    #[cfg(feature = "draft")]
+    routing_id: u32,
 }
 
 /// Properties of the connection a message arrived on, read with [`Message::gets`]: the
@@ -29,6 +32,10 @@ pub struct Message {
 pub struct Metadata {
     /// Values are stored with a trailing NUL so the C API can lend them as C strings.
     props: Vec<(String, Vec<u8>)>,
+    /// RADIO/DISH: the message's group, with a trailing NUL. Kept here, behind the message's one pointer to
+    /// metadata, so that a [`Message`] does not grow for everyone else.
+    #[cfg(feature = "draft")]
+    group: Option<Box<str>>,
 }
 
 impl Metadata {
@@ -84,7 +91,13 @@ impl Message {
         } else {
             Repr::Shared(Bytes::copy_from_slice(data))
         };
-        Message { repr, more: false, meta: None }
+        Message {
+            repr,
+            more: false,
+            meta: None,
+            #[cfg(feature = "draft")]
+            routing_id: 0,
+        }
     }
 
     /// Wraps `bytes` without copying (small bodies are moved inline).
@@ -93,7 +106,13 @@ impl Message {
         if bytes.len() <= INLINE_CAPACITY {
             return Message::from_slice(&bytes);
         }
-        Message { repr: Repr::Shared(bytes), more: false, meta: None }
+        Message {
+            repr: Repr::Shared(bytes),
+            more: false,
+            meta: None,
+            #[cfg(feature = "draft")]
+            routing_id: 0,
+        }
     }
 
     /// Whether more frames of the same message follow this one (`ZMQ_RCVMORE`).
@@ -251,6 +270,68 @@ impl From<Message> for Vec<u8> {
     fn from(msg: Message) -> Self {
         msg.to_vec()
     }
+}
+
+/// Groups are at most this long (`ZMQ_GROUP_MAX_LENGTH` in libzmq 4.3's draft API).
+#[cfg(feature = "draft")]
+pub const GROUP_MAX_LENGTH: usize = 255;
+
+/// The draft API's per-message routing id and group (feature `draft`).
+#[cfg(feature = "draft")]
+impl Message {
+    /// The routing id a SERVER gave the peer this message came from; 0 when none
+    /// (`zmq_msg_routing_id`). Reply by sending a message with the same id.
+    pub fn routing_id(&self) -> u32 {
+        self.routing_id
+    }
+
+    /// Names the peer a SERVER sends this message to (`zmq_msg_set_routing_id`); 0 is not
+    /// a valid routing id.
+    pub fn set_routing_id(&mut self, id: u32) -> crate::Result<()> {
+        if id == 0 {
+            return Err(crate::Error::invalid("routing id 0 is reserved"));
+        }
+        self.routing_id = id;
+        Ok(())
+    }
+
+    pub(crate) fn clear_routing_id(&mut self) {
+        self.routing_id = 0;
+    }
+
+    /// The RADIO/DISH group of this message; empty when it has none (`zmq_msg_group`).
+    pub fn group(&self) -> &str {
+        let stored = self.meta.as_ref().and_then(|m| m.group.as_deref()).unwrap_or("\0");
+        &stored[..stored.len() - 1]
+    }
+
+    /// [`Message::group`] as a C string, for `zmq_msg_group`: borrowed from the message.
+    pub fn group_c_str(&self) -> &std::ffi::CStr {
+        let stored = self.meta.as_ref().and_then(|m| m.group.as_deref()).unwrap_or("\0");
+        std::ffi::CStr::from_bytes_with_nul(stored.as_bytes()).unwrap_or_default()
+    }
+
+    /// Sets the group a RADIO sends this message to (`zmq_msg_set_group`): up to
+    /// [`GROUP_MAX_LENGTH`] bytes, no NUL.
+    pub fn set_group(&mut self, group: &str) -> crate::Result<()> {
+        check_group(group)?;
+        let meta = Arc::make_mut(self.meta.get_or_insert_with(Default::default));
+        // Stored with a NUL, so the C API can lend it as a C string.
+        meta.group = Some(format!("{group}\0").into_boxed_str());
+        Ok(())
+    }
+}
+
+/// Whether `group` may name a RADIO/DISH group.
+#[cfg(feature = "draft")]
+pub(crate) fn check_group(group: &str) -> crate::Result<()> {
+    if group.len() > GROUP_MAX_LENGTH {
+        return Err(crate::Error::invalid(format!("a group is at most {GROUP_MAX_LENGTH} bytes")));
+    }
+    if group.contains('\0') {
+        return Err(crate::Error::invalid("a group may not contain NUL"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -37,6 +37,26 @@ pub enum SocketType {
     /// routing id; messages are `[id, bytes]`. Not part of [`SocketType::ALL`], which lists
     /// the types that speak ZMTP.
     STREAM,
+    /// Draft (feature `draft`, thread-safe): answers CLIENTs by the routing id carried on
+    /// each message. Single-part messages only.
+    #[cfg(feature = "draft")]
+    SERVER,
+    /// Draft (feature `draft`, thread-safe): round robin to SERVERs, fair queue back.
+    #[cfg(feature = "draft")]
+    CLIENT,
+    /// Draft (feature `draft`, thread-safe): sends each message to the DISHes that joined its
+    /// group.
+    #[cfg(feature = "draft")]
+    RADIO,
+    /// Draft (feature `draft`, thread-safe): receives the messages of the groups it joined.
+    #[cfg(feature = "draft")]
+    DISH,
+    /// Draft (feature `draft`, thread-safe): fair-queues from SCATTERs (like PULL).
+    #[cfg(feature = "draft")]
+    GATHER,
+    /// Draft (feature `draft`, thread-safe): round robin to GATHERs (like PUSH).
+    #[cfg(feature = "draft")]
+    SCATTER,
 }
 
 impl SocketType {
@@ -70,18 +90,27 @@ impl SocketType {
             Self::XPUB => "XPUB",
             Self::XSUB => "XSUB",
             Self::STREAM => "STREAM",
+            #[cfg(feature = "draft")]
+            other => crate::socket::draft::type_name(other),
         }
     }
 
     /// Parses a `Socket-Type` property value or a command-line name (any case).
     pub fn from_name(name: &[u8]) -> Option<SocketType> {
-        Self::ALL.into_iter().find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name))
+        let found = Self::ALL.into_iter().find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name));
+        #[cfg(feature = "draft")]
+        let found = found.or_else(|| crate::socket::draft::type_from_name(name));
+        found
     }
 
     /// libzmq's numeric value (`ZMQ_PAIR` = 0 … `ZMQ_XSUB` = 10, `ZMQ_STREAM` = 11).
     pub fn to_raw(self) -> i32 {
         if self == Self::STREAM {
             return 11;
+        }
+        #[cfg(feature = "draft")]
+        if let Some(raw) = crate::socket::draft::type_to_raw(self) {
+            return raw;
         }
         Self::ALL.iter().position(|t| *t == self).unwrap_or(0) as i32
     }
@@ -90,6 +119,10 @@ impl SocketType {
     pub fn from_raw(raw: i32) -> Option<SocketType> {
         if raw == 11 {
             return Some(Self::STREAM);
+        }
+        #[cfg(feature = "draft")]
+        if let Some(t) = crate::socket::draft::type_from_raw(raw) {
+            return Some(t);
         }
         usize::try_from(raw).ok().and_then(|i| Self::ALL.get(i).copied())
     }
@@ -113,7 +146,37 @@ impl SocketType {
                 | (PUSH, PULL)
                 | (PULL, PUSH)
                 | (PAIR, PAIR)
-        )
+        ) || self.is_compatible_draft(peer)
+    }
+
+    #[cfg(not(feature = "draft"))]
+    fn is_compatible_draft(self, _peer: SocketType) -> bool {
+        false
+    }
+
+    #[cfg(feature = "draft")]
+    fn is_compatible_draft(self, peer: SocketType) -> bool {
+        crate::socket::draft::compatible(self, peer)
+    }
+
+    /// DISH: group joins go out as JOIN/LEAVE commands, through the subscription path.
+    pub(crate) fn joins_groups(self) -> bool {
+        #[cfg(feature = "draft")]
+        if self == Self::DISH {
+            return true;
+        }
+        false
+    }
+
+    /// Whether sockets of this type may be shared by threads (`ZMQ_THREAD_SAFE`): libzmq's
+    /// draft types CLIENT, SERVER, RADIO, DISH, SCATTER and GATHER (see
+    /// `libsock::ThreadSafeSocket`, feature `draft`).
+    pub fn is_thread_safe(self) -> bool {
+        #[cfg(feature = "draft")]
+        if crate::socket::draft::type_to_raw(self).is_some() {
+            return true;
+        }
+        false
     }
 }
 

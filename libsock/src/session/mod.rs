@@ -343,7 +343,13 @@ impl Session {
     }
 
     /// Queues a subscription change: a command for ZMTP 3.1 peers, a message for 3.0 peers.
+    /// A DISH's "subscriptions" are its groups: JOIN/LEAVE commands, whatever the version.
     pub fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) {
+        #[cfg(feature = "draft")]
+        if self.cfg.socket_type == SocketType::DISH {
+            let name = if subscribe { "JOIN" } else { "LEAVE" };
+            return self.send_command(|out| command::encode_command(out, name, &[topic]));
+        }
         if self.peer_minor >= 1 {
             if subscribe {
                 self.send_command(|out| command::encode_subscribe(out, topic));
@@ -488,6 +494,16 @@ impl Session {
             }
             Command::Cancel(topic) => {
                 self.events.push_back(SessionEvent::Cancel(Bytes::copy_from_slice(topic)));
+                Ok(())
+            }
+            #[cfg(feature = "draft")]
+            Command::Other { name: b"JOIN", data } if self.cfg.socket_type == SocketType::RADIO => {
+                self.events.push_back(SessionEvent::Subscribe(Bytes::copy_from_slice(data)));
+                Ok(())
+            }
+            #[cfg(feature = "draft")]
+            Command::Other { name: b"LEAVE", data } if self.cfg.socket_type == SocketType::RADIO => {
+                self.events.push_back(SessionEvent::Cancel(Bytes::copy_from_slice(data)));
                 Ok(())
             }
             other => Err(SessionError::UnexpectedCommand(command_name(&other))),

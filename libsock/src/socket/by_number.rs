@@ -131,7 +131,8 @@ impl Socket {
     }
 
     /// Whether this socket may be used from several threads at once (`ZMQ_THREAD_SAFE`):
-    /// false for every type libsock has (they are `Send`, not `Sync`).
+    /// false for every `Socket`, which is `Send`, not `Sync` (also for the draft types; share
+    /// those through `ThreadSafeSocket`, feature `draft`).
     pub fn get_thread_safe(&self) -> Result<bool> {
         Ok(false)
     }

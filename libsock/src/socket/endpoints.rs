@@ -39,6 +39,10 @@ pub(crate) enum EndpointKind {
 impl SocketCore {
     pub(super) fn bind(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
+        #[cfg(feature = "draft")]
+        if let Some(result) = super::draft::udp::bind(self, endpoint) {
+            return result;
+        }
         let id = self.ctx.next_endpoint_id();
         let net = NetConfig::from_options(&self.options);
         let bound = self.open_listener(endpoint, &net);
@@ -98,6 +102,10 @@ impl SocketCore {
 
     pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
+        #[cfg(feature = "draft")]
+        if let Some(result) = super::draft::udp::connect(self, endpoint) {
+            return result;
+        }
         let id = self.ctx.next_endpoint_id();
         // CONNECT_ROUTING_ID applies to this one connect only.
         let connect_id = std::mem::take(&mut self.options.connect_routing_id);
@@ -270,7 +278,8 @@ impl SocketCore {
             reconnect_ivl: millis(o.reconnect_ivl),
             reconnect_ivl_max: Duration::from_millis(o.reconnect_ivl_max as u64),
             immediate: o.immediate,
-            subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB),
+            subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB)
+                || self.kind.joins_groups(),
             router_notify: if self.kind == SocketType::ROUTER { o.router_notify } else { 0 },
             reconnect_stop: o.reconnect_stop,
             connect_timeout: millis(o.connect_timeout).filter(|d| !d.is_zero()),

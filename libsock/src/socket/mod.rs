@@ -8,6 +8,8 @@
 mod api;
 pub use api::{DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 mod by_number;
+#[cfg(feature = "draft")]
+pub(crate) mod draft;
 mod endpoints;
 pub(crate) mod inproc;
 mod pair;
@@ -108,6 +110,8 @@ impl Socket {
             SocketType::DEALER => Box::<reqrep::Dealer>::default(),
             SocketType::ROUTER => Box::new(router::Router::new()),
             SocketType::STREAM => Box::new(stream::Stream::new()),
+            #[cfg(feature = "draft")]
+            other => draft::routing(other, &shared),
         };
         let core = SocketCore {
             ctx,

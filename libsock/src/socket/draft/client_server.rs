@@ -1,0 +1,128 @@
+//! CLIENT and SERVER: request/reply without envelopes. A SERVER names each peer by a 32-bit
+//! routing id carried on the message itself ([`Message::routing_id`]).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+use super::super::routing::{FairQueue, LoadBalancer, PipeId, Pipes, Routing, SendError};
+use super::refuse_more;
+use super::scatter_gather::recv_single;
+use crate::error::Error;
+use crate::message::Message;
+
+/// CLIENT: round robin out, fair queue in (a DEALER for single-part messages).
+#[derive(Default)]
+pub(crate) struct Client {
+    lb: LoadBalancer,
+    fq: FairQueue,
+}
+
+impl Routing for Client {
+    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
+        self.lb.attach(id);
+        self.fq.attach(id);
+        true
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.lb.detach(id);
+        self.fq.detach(id);
+    }
+
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        self.lb.send(refuse_more(msg)?, pipes)
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        recv_single(&mut self.fq, pipes).map(|(msg, _)| msg)
+    }
+
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        self.lb.can_send(pipes)
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.fq.can_recv(pipes)
+    }
+}
+
+/// SERVER: fair queue in, stamping each message with its peer's routing id; a send goes to
+/// the peer its routing id names (EHOSTUNREACH when there is none).
+pub(crate) struct Server {
+    fq: FairQueue,
+    by_id: HashMap<u32, PipeId>,
+    ids: HashMap<PipeId, u32>,
+    next_id: u32,
+}
+
+impl Server {
+    pub(crate) fn new() -> Server {
+        // libzmq starts at a random id, so ids from an earlier run of a server are unlikely to
+        // name a new peer by accident.
+        let start = std::collections::hash_map::RandomState::new().build_hasher().finish() as u32;
+        Server { fq: FairQueue::default(), by_id: HashMap::new(), ids: HashMap::new(), next_id: start }
+    }
+
+    fn allocate_id(&mut self) -> u32 {
+        loop {
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            if id != 0 && !self.by_id.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+}
+
+impl Routing for Server {
+    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
+        let rid = self.allocate_id();
+        self.by_id.insert(rid, id);
+        self.ids.insert(id, rid);
+        self.fq.attach(id);
+        true
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        if let Some(rid) = self.ids.remove(&id) {
+            self.by_id.remove(&rid);
+        }
+        self.fq.detach(id);
+    }
+
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        let mut msg = refuse_more(msg)?;
+        let Some(&id) = self.by_id.get(&msg.routing_id()) else {
+            return Err(SendError::Fail(Error::HostUnreachable));
+        };
+        let end = pipes.end(id);
+        if end.tx.is_reader_gone() {
+            pipes.mark_dead(id);
+            return Err(SendError::Fail(Error::HostUnreachable));
+        }
+        if !end.tx.can_write() {
+            return Err(SendError::Again(msg));
+        }
+        // The id means something only to this socket (an inproc peer must not see it).
+        msg.clear_routing_id();
+        end.tx.send_one(msg);
+        Ok(())
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        let (mut msg, id) = recv_single(&mut self.fq, pipes)?;
+        if let Some(&rid) = self.ids.get(&id) {
+            msg.set_routing_id(rid)?;
+        }
+        Ok(msg)
+    }
+
+    /// Always: whether a send blocks depends on the peer it names (as in libzmq).
+    fn can_send(&mut self, _: &mut Pipes) -> bool {
+        true
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.fq.can_recv(pipes)
+    }
+}

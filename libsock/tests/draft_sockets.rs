@@ -1,0 +1,200 @@
+//! The draft socket types (feature `draft`) between libsock sockets: CLIENT/SERVER routing
+//! ids, RADIO/DISH groups, SCATTER/GATHER, single-part rules, type numbers and names.
+
+mod common;
+
+use common::{pair_up, scratch_endpoint, socket, TRANSPORTS};
+use libsock::{
+    Context, Error, Message, SocketType, CLIENT, DISH, GATHER, PUSH, RADIO, SCATTER, SERVER, SNDMORE,
+};
+
+#[test]
+fn types_have_libzmq_numbers_and_names() {
+    let expected = [
+        (SERVER, 12, "SERVER"),
+        (CLIENT, 13, "CLIENT"),
+        (RADIO, 14, "RADIO"),
+        (DISH, 15, "DISH"),
+        (GATHER, 16, "GATHER"),
+        (SCATTER, 17, "SCATTER"),
+    ];
+    for (kind, raw, name) in expected {
+        assert_eq!(kind.to_raw(), raw);
+        assert_eq!(SocketType::from_raw(raw), Some(kind));
+        assert_eq!(kind.as_str(), name);
+        assert_eq!(SocketType::from_name(name.to_lowercase().as_bytes()), Some(kind));
+        assert!(kind.is_thread_safe());
+    }
+    assert!(SERVER.is_compatible(CLIENT) && RADIO.is_compatible(DISH) && SCATTER.is_compatible(GATHER));
+    assert!(
+        !SERVER.is_compatible(SERVER)
+            && !DISH.is_compatible(SocketType::SUB)
+            && !SCATTER.is_compatible(SocketType::PULL)
+    );
+    assert!(!PUSH.is_thread_safe());
+    let ctx = Context::new();
+    // ZMQ_THREAD_SAFE: a `Socket` is never shared by threads (`!Sync`), whatever its type.
+    assert_eq!(ctx.socket(SERVER).unwrap().get_option_raw(81).unwrap(), libsock::OptionValue::Int(0));
+    assert!(matches!(ctx.thread_safe_socket(PUSH), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn server_answers_each_client_by_routing_id() {
+    for transport in TRANSPORTS {
+        let ctx = Context::new();
+        let server = socket(&ctx, SERVER);
+        server.bind(&scratch_endpoint(transport)).unwrap();
+        let ep = server.get_last_endpoint().unwrap();
+        let clients: Vec<_> = (0..2).map(|_| socket(&ctx, CLIENT)).collect();
+        for (i, c) in clients.iter().enumerate() {
+            c.connect(&ep).unwrap();
+            c.send(format!("hello from {i}"), 0).unwrap();
+        }
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let request = server.recv_msg(0).unwrap();
+            assert_ne!(request.routing_id(), 0, "{transport}");
+            ids.push(request.routing_id());
+            let mut reply = Message::from(format!("re: {}", request.as_str().unwrap()));
+            reply.set_routing_id(request.routing_id()).unwrap();
+            server.send(reply, 0).unwrap();
+        }
+        assert_ne!(ids[0], ids[1], "{transport}: each peer has its own id");
+        for (i, c) in clients.iter().enumerate() {
+            let reply = c.recv_msg(0).unwrap();
+            assert_eq!(reply.as_str(), Some(format!("re: hello from {i}").as_str()), "{transport}");
+            assert_eq!(reply.routing_id(), 0, "{transport}: ids stay on the server");
+        }
+    }
+}
+
+#[test]
+fn server_refuses_unknown_ids_and_every_type_refuses_multipart() {
+    let ctx = Context::new();
+    let server = socket(&ctx, SERVER);
+    let mut msg = Message::from("x");
+    assert!(matches!(msg.set_routing_id(0), Err(Error::InvalidArgument(_))));
+    msg.set_routing_id(12345).unwrap();
+    assert!(matches!(server.send(msg, 0), Err(Error::HostUnreachable)));
+    assert!(matches!(server.send("no id", 0), Err(Error::HostUnreachable)));
+    for kind in [SERVER, CLIENT, RADIO, SCATTER] {
+        let s = socket(&ctx, kind);
+        assert!(matches!(s.send("part", SNDMORE), Err(Error::InvalidArgument(_))), "{kind}");
+    }
+    for kind in [DISH, GATHER] {
+        assert!(matches!(socket(&ctx, kind).send("x", 0), Err(Error::NotSupported)), "{kind}");
+    }
+}
+
+#[test]
+fn dish_gets_only_the_groups_it_joined() {
+    for transport in TRANSPORTS {
+        let ctx = Context::new();
+        let radio = socket(&ctx, RADIO);
+        let dish = socket(&ctx, DISH);
+        // Joined before the connection exists: the join goes out at the handshake.
+        dish.join("weather").unwrap();
+        pair_up(&radio, &dish, transport);
+        let send = |group: &str, body: &str| {
+            let mut m = Message::from(body);
+            m.set_group(group).unwrap();
+            radio.send(m, 0).unwrap();
+        };
+        // The join reaches the radio some time after the connection: send until it has.
+        let mut tries = 0;
+        let first = loop {
+            tries += 1;
+            assert!(tries < 4000, "{transport}: the join never took effect");
+            send("sports", "ignored");
+            send("weather", "sunny");
+            if let Ok(m) = dish.recv_msg(libsock::DONTWAIT) {
+                break m;
+            }
+            std::thread::sleep(common::ms(5));
+        };
+        assert_eq!((first.group(), first.as_str()), ("weather", Some("sunny")), "{transport}");
+        // Joined on a live connection.
+        dish.join("sports").unwrap();
+        let goal = loop {
+            tries += 1;
+            assert!(tries < 8000, "{transport}: the second join never took effect");
+            send("sports", "goal");
+            match dish.recv_msg(libsock::DONTWAIT) {
+                Ok(m) if m.group() == "sports" => break m,
+                Ok(m) => assert_eq!(m.group(), "weather", "{transport}: {m:?}"),
+                Err(_) => std::thread::sleep(common::ms(5)),
+            }
+        };
+        assert_eq!(goal.as_str(), Some("goal"), "{transport}");
+    }
+}
+
+#[test]
+fn join_and_leave_follow_libzmq_rules() {
+    let ctx = Context::new();
+    let dish = socket(&ctx, DISH);
+    dish.join("a").unwrap();
+    assert!(matches!(dish.join("a"), Err(Error::InvalidArgument(_))), "joined twice");
+    dish.leave("a").unwrap();
+    assert!(matches!(dish.leave("a"), Err(Error::InvalidArgument(_))), "not joined");
+    let long = "g".repeat(libsock::GROUP_MAX_LENGTH + 1);
+    assert!(matches!(dish.join(&long), Err(Error::InvalidArgument(_))));
+    dish.join(&long[1..]).unwrap();
+    let mut m = Message::from("x");
+    assert!(m.set_group(&long).is_err());
+    assert_eq!(m.group(), "");
+    m.set_group("news").unwrap();
+    assert_eq!(m.group(), "news");
+    assert!(matches!(socket(&ctx, RADIO).join("a"), Err(Error::NotSupported)));
+}
+
+#[test]
+fn left_groups_stop_arriving() {
+    let ctx = Context::new();
+    let radio = socket(&ctx, RADIO);
+    let dish = socket(&ctx, DISH);
+    pair_up(&radio, &dish, "inproc");
+    dish.join("a").unwrap();
+    dish.join("b").unwrap();
+    dish.leave("a").unwrap();
+    for group in ["a", "b"] {
+        let mut m = Message::from(group);
+        m.set_group(group).unwrap();
+        radio.send(m, 0).unwrap();
+    }
+    // inproc: joins and messages are in the pipes already, in order. Polling reports only
+    // what recv will return (the "a" message is dropped, not announced).
+    assert_eq!(dish.get_events().unwrap() & libsock::POLLIN, libsock::POLLIN);
+    assert_eq!(dish.recv_msg(0).unwrap().group(), "b");
+    assert_eq!(dish.get_events().unwrap() & libsock::POLLIN, 0);
+    assert!(matches!(dish.recv_msg(libsock::DONTWAIT), Err(Error::WouldBlock)));
+}
+
+#[test]
+fn scatter_round_robins_to_gathers() {
+    for transport in TRANSPORTS {
+        let ctx = Context::new();
+        let scatter = socket(&ctx, SCATTER);
+        scatter.bind(&scratch_endpoint(transport)).unwrap();
+        let ep = scatter.get_last_endpoint().unwrap();
+        let gathers: Vec<_> = (0..2).map(|_| socket(&ctx, GATHER)).collect();
+        for g in &gathers {
+            g.connect(&ep).unwrap();
+        }
+        // Wait until both are attached: each gets its first message.
+        let mut got = [0usize; 2];
+        let mut i = 0;
+        while got.contains(&0) {
+            assert!(i < 4000, "{transport}: a gather never got a message: {got:?}");
+            scatter.send(format!("m{i}"), 0).unwrap();
+            i += 1;
+            for (k, g) in gathers.iter().enumerate() {
+                while g.recv_msg(libsock::DONTWAIT).is_ok() {
+                    got[k] += 1;
+                }
+            }
+            std::thread::sleep(common::ms(2));
+        }
+        assert!(got.iter().all(|n| *n > 0), "{transport}: {got:?}");
+    }
+}

@@ -1,0 +1,110 @@
+//! [`ThreadSafeSocket`]: one socket used by several threads at once.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use libsock::{
+    Context, Error, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket, CLIENT, SERVER,
+};
+
+fn socket(ctx: &Context, kind: SocketType, rcvtimeo: i32) -> ThreadSafeSocket {
+    let s = ctx.thread_safe_socket(kind).unwrap();
+    s.set_option(SocketOption::LINGER, OptionValue::Int(0)).unwrap();
+    s.set_option(SocketOption::RCVTIMEO, OptionValue::Int(rcvtimeo)).unwrap();
+    s.set_option(SocketOption::SNDTIMEO, OptionValue::Int(10_000)).unwrap();
+    s
+}
+
+const _: () = {
+    const fn sync<T: Sync + Send>() {}
+    sync::<ThreadSafeSocket>();
+};
+
+#[test]
+fn many_threads_share_a_client_and_a_server() {
+    const SENDERS: usize = 4;
+    const EACH: usize = 50;
+    for transport in ["tcp://127.0.0.1:*", "inproc://draft-threads"] {
+        let ctx = Context::new();
+        let server = socket(&ctx, SERVER, 100);
+        server.bind(transport).unwrap();
+        let client = socket(&ctx, CLIENT, 10_000);
+        client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+        let answered = AtomicUsize::new(0);
+        let replies = std::thread::scope(|s| {
+            // Three threads serve from one SERVER socket.
+            for _ in 0..3 {
+                s.spawn(|| {
+                    while answered.load(Ordering::SeqCst) < SENDERS * EACH {
+                        let request = match server.recv_msg(0) {
+                            Ok(m) => m,
+                            Err(Error::TimedOut) => continue,
+                            Err(e) => panic!("{e}"),
+                        };
+                        let mut reply = Message::from(format!("re:{}", request.as_str().unwrap()));
+                        reply.set_routing_id(request.routing_id()).unwrap();
+                        server.send_msg(reply, 0).unwrap();
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            // Four threads send through one CLIENT and collect whichever replies they get.
+            let handles: Vec<_> = (0..SENDERS)
+                .map(|t| {
+                    let client = &client;
+                    s.spawn(move || {
+                        let mut got = Vec::new();
+                        for i in 0..EACH {
+                            client.send(format!("{t}-{i}"), 0).unwrap();
+                        }
+                        for _ in 0..EACH {
+                            got.push(String::from_utf8(client.recv_bytes(0).unwrap()).unwrap());
+                        }
+                        got
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect::<BTreeSet<_>>()
+        });
+        let expected: BTreeSet<String> =
+            (0..SENDERS).flat_map(|t| (0..EACH).map(move |i| format!("re:{t}-{i}"))).collect();
+        assert_eq!(replies, expected, "{transport}");
+    }
+}
+
+#[test]
+fn a_blocked_receiver_does_not_hold_up_a_sender() {
+    let ctx = Context::new();
+    let server = socket(&ctx, SERVER, 10_000);
+    server.bind("inproc://draft-blocked").unwrap();
+    let client = socket(&ctx, CLIENT, 10_000);
+    client.connect("inproc://draft-blocked").unwrap();
+    std::thread::scope(|s| {
+        // This thread waits in recv on the client before anything was sent ...
+        let waiter = s.spawn(|| client.recv_bytes(0));
+        // ... while this one sends through the same client (it would time out if the
+        // waiting thread kept the socket locked).
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        client.send("ping", 0).unwrap();
+        let request = server.recv_msg(0).unwrap();
+        let mut reply = Message::from("pong");
+        reply.set_routing_id(request.routing_id()).unwrap();
+        server.send_msg(reply, 0).unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), b"pong");
+    });
+}
+
+#[test]
+fn shutdown_wakes_every_blocked_thread() {
+    let ctx = Context::new();
+    let client = socket(&ctx, CLIENT, -1);
+    client.connect("inproc://draft-nobody").unwrap();
+    std::thread::scope(|s| {
+        let waiters: Vec<_> = (0..3).map(|_| s.spawn(|| client.recv_msg(0))).collect();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ctx.shutdown();
+        for w in waiters {
+            assert!(matches!(w.join().unwrap(), Err(Error::ContextTerminated)));
+        }
+    });
+}

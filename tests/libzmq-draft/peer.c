@@ -1,0 +1,197 @@
+/* A libzmq peer for libsock's draft socket interop tests, built against libzmq 4.3 with
+ * ZMQ_BUILD_DRAFT_API (see build.rs). Usage:
+ *
+ *   draft_peer server  ENDPOINT COUNT         binds; answers COUNT requests with "re:" + body
+ *   draft_peer client  ENDPOINT COUNT         connects; sends "req-I", expects "re:req-I"
+ *   draft_peer dish    ENDPOINT COUNT GROUP   connects; joins GROUP, prints COUNT "group body"
+ *   draft_peer radio   ENDPOINT COUNT GROUP   binds; sends "GROUP-I" to GROUP and "noise" to
+ *                                             group "other" every 20 ms until stdin closes
+ *   draft_peer udp-radio ENDPOINT COUNT GROUP connects over udp; sends like radio
+ *   draft_peer udp-dish ENDPOINT COUNT GROUP  binds over udp, prints "bound", then like dish
+ *   draft_peer gather  ENDPOINT COUNT         binds; prints COUNT bodies
+ *   draft_peer scatter ENDPOINT COUNT         connects; sends "part-I"
+ *
+ * A binding peer prints its resolved endpoint on the first line. Receives time out after
+ * 10 s; any failure exits non-zero with a message on stderr.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static void die (const char *what)
+{
+    fprintf (stderr, "draft_peer: %s: %s\n", what, zmq_strerror (zmq_errno ()));
+    exit (2);
+}
+
+static void *open_socket (void *ctx, int type, const char *endpoint, int bind)
+{
+    void *s = zmq_socket (ctx, type);
+    if (!s)
+        die ("zmq_socket");
+    int timeout = 10000, linger = 1000;
+    zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt (s, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+    if (bind) {
+        if (zmq_bind (s, endpoint) != 0)
+            die ("zmq_bind");
+        char last[256];
+        size_t len = sizeof last;
+        zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, last, &len);
+        printf ("%s\n", last);
+        fflush (stdout);
+    } else if (zmq_connect (s, endpoint) != 0)
+        die ("zmq_connect");
+    return s;
+}
+
+static int recv_text (void *s, zmq_msg_t *msg, char *buf, size_t cap)
+{
+    zmq_msg_init (msg);
+    if (zmq_msg_recv (msg, s, 0) < 0)
+        die ("zmq_msg_recv");
+    size_t n = zmq_msg_size (msg);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy (buf, zmq_msg_data (msg), n);
+    buf[n] = 0;
+    return (int) n;
+}
+
+static void send_text (void *s, const char *text, uint32_t routing_id, const char *group)
+{
+    zmq_msg_t msg;
+    zmq_msg_init_size (&msg, strlen (text));
+    memcpy (zmq_msg_data (&msg), text, strlen (text));
+    if (routing_id && zmq_msg_set_routing_id (&msg, routing_id) != 0)
+        die ("zmq_msg_set_routing_id");
+    if (group && zmq_msg_set_group (&msg, group) != 0)
+        die ("zmq_msg_set_group");
+    if (zmq_msg_send (&msg, s, 0) < 0)
+        die ("zmq_msg_send");
+}
+
+static int stdin_closed (int wait_ms)
+{
+    struct pollfd p = {0, POLLIN, 0};
+    if (poll (&p, 1, wait_ms) <= 0)
+        return 0;
+    char c;
+    return read (0, &c, 1) <= 0;
+}
+
+int main (int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf (stderr, "usage: draft_peer MODE ENDPOINT COUNT [GROUP]\n");
+        return 1;
+    }
+    const char *mode = argv[1], *endpoint = argv[2];
+    int count = atoi (argv[3]);
+    const char *group = argc > 4 ? argv[4] : "";
+    void *ctx = zmq_ctx_new ();
+    char buf[512], want[512];
+    zmq_msg_t msg;
+
+    if (!strcmp (mode, "server")) {
+        void *s = open_socket (ctx, ZMQ_SERVER, endpoint, 1);
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            uint32_t id = zmq_msg_routing_id (&msg);
+            zmq_msg_close (&msg);
+            if (id == 0) {
+                fprintf (stderr, "draft_peer: request without routing id\n");
+                return 3;
+            }
+            snprintf (want, sizeof want, "re:%s", buf);
+            send_text (s, want, id, NULL);
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "client")) {
+        void *s = open_socket (ctx, ZMQ_CLIENT, endpoint, 0);
+        for (int i = 0; i < count; i++) {
+            snprintf (buf, sizeof buf, "req-%d", i);
+            send_text (s, buf, 0, NULL);
+            recv_text (s, &msg, buf, sizeof buf);
+            zmq_msg_close (&msg);
+            snprintf (want, sizeof want, "re:req-%d", i);
+            if (strcmp (buf, want)) {
+                fprintf (stderr, "draft_peer: got %s, want %s\n", buf, want);
+                return 3;
+            }
+        }
+        printf ("ok\n");
+        zmq_close (s);
+    } else if (!strcmp (mode, "dish")) {
+        void *s = open_socket (ctx, ZMQ_DISH, endpoint, 0);
+        if (zmq_join (s, group) != 0)
+            die ("zmq_join");
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            printf ("%s %s\n", zmq_msg_group (&msg), buf);
+            fflush (stdout);
+            zmq_msg_close (&msg);
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "radio")) {
+        void *s = open_socket (ctx, ZMQ_RADIO, endpoint, 1);
+        for (int i = 0; !stdin_closed (20); i++) {
+            snprintf (buf, sizeof buf, "%s-%d", group, i);
+            send_text (s, buf, 0, group);
+            send_text (s, "noise", 0, "other");
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "udp-radio")) {
+        void *s = open_socket (ctx, ZMQ_RADIO, endpoint, 0);
+        for (int i = 0; !stdin_closed (20); i++) {
+            snprintf (buf, sizeof buf, "%s-%d", group, i);
+            send_text (s, buf, 0, group);
+            send_text (s, "noise", 0, "other");
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "udp-dish")) {
+        void *s = zmq_socket (ctx, ZMQ_DISH);
+        int timeout = 10000, linger = 0;
+        zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+        zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_bind (s, endpoint) != 0)
+            die ("zmq_bind");
+        if (zmq_join (s, group) != 0)
+            die ("zmq_join");
+        printf ("bound\n");
+        fflush (stdout);
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            printf ("%s %s\n", zmq_msg_group (&msg), buf);
+            fflush (stdout);
+            zmq_msg_close (&msg);
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "gather")) {
+        void *s = open_socket (ctx, ZMQ_GATHER, endpoint, 1);
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            printf ("%s\n", buf);
+            fflush (stdout);
+            zmq_msg_close (&msg);
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "scatter")) {
+        void *s = open_socket (ctx, ZMQ_SCATTER, endpoint, 0);
+        for (int i = 0; i < count; i++) {
+            snprintf (buf, sizeof buf, "part-%d", i);
+            send_text (s, buf, 0, NULL);
+        }
+        zmq_close (s);
+    } else {
+        fprintf (stderr, "draft_peer: unknown mode %s\n", mode);
+        return 1;
+    }
+    zmq_ctx_term (ctx);
+    return 0;
+}

@@ -1,0 +1,182 @@
+//! libsock's draft socket types against libzmq 4.3 built with its draft API, both ways: over
+//! tcp CLIENT/SERVER, RADIO/DISH (groups, JOIN commands, group frames), SCATTER/GATHER; over
+//! udp RADIO/DISH (libzmq's datagrams).
+
+use libsock::{Context, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket};
+use libzmq_draft::Peer;
+
+fn socket(ctx: &Context, kind: SocketType) -> ThreadSafeSocket {
+    let s = ctx.thread_safe_socket(kind).unwrap();
+    for opt in [SocketOption::RCVTIMEO, SocketOption::SNDTIMEO] {
+        s.set_option(opt, OptionValue::Int(10_000)).unwrap();
+    }
+    s.set_option(SocketOption::LINGER, OptionValue::Int(0)).unwrap();
+    s
+}
+
+fn bind_any(s: &ThreadSafeSocket) -> String {
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    s.get_last_endpoint().unwrap()
+}
+
+#[test]
+fn libzmq_client_talks_to_libsock_server() {
+    let ctx = Context::new();
+    let server = socket(&ctx, SocketType::SERVER);
+    let ep = bind_any(&server);
+    let peer = Peer::start("client", &ep, 5, None);
+    for _ in 0..5 {
+        let request = server.recv_msg(0).unwrap();
+        assert_ne!(request.routing_id(), 0, "a SERVER stamps each message with its peer");
+        let mut reply = Message::from(format!("re:{}", request.as_str().unwrap()));
+        reply.set_routing_id(request.routing_id()).unwrap();
+        server.send_msg(reply, 0).unwrap();
+    }
+    assert!(peer.wait_success(), "the libzmq CLIENT got every reply");
+}
+
+#[test]
+fn libsock_client_talks_to_libzmq_server() {
+    let ctx = Context::new();
+    let mut peer = Peer::start("server", "tcp://127.0.0.1:*", 5, None);
+    let ep = peer.line().expect("the peer's endpoint");
+    let client = socket(&ctx, SocketType::CLIENT);
+    client.connect(&ep).unwrap();
+    for i in 0..5 {
+        client.send(format!("req-{i}"), 0).unwrap();
+        assert_eq!(client.recv_bytes(0).unwrap(), format!("re:req-{i}").into_bytes());
+    }
+    assert!(peer.wait_success());
+}
+
+#[test]
+fn libzmq_radio_reaches_libsock_dish_by_group() {
+    let ctx = Context::new();
+    let mut peer = Peer::start("radio", "tcp://127.0.0.1:*", 0, Some("weather"));
+    let ep = peer.line().expect("the peer's endpoint");
+    let dish = socket(&ctx, SocketType::DISH);
+    dish.join("weather").unwrap();
+    dish.connect(&ep).unwrap();
+    // The radio sends "weather-N" and "noise" (group "other") in turns: only the first arrive.
+    for _ in 0..3 {
+        let msg = dish.recv_msg(0).unwrap();
+        assert_eq!(msg.group(), "weather");
+        assert!(msg.as_str().unwrap().starts_with("weather-"), "{msg:?}");
+    }
+    dish.leave("weather").unwrap();
+    peer.close_stdin();
+    assert!(peer.wait_success());
+}
+
+#[test]
+fn libsock_radio_reaches_libzmq_dish_by_group() {
+    let ctx = Context::new();
+    let radio = socket(&ctx, SocketType::RADIO);
+    let ep = bind_any(&radio);
+    let mut peer = Peer::start("dish", &ep, 3, Some("news"));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::thread::scope(|s| {
+        let sender = s.spawn(|| {
+            // The DISH's JOIN arrives some time after it connects: send until it has enough.
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
+                for (group, body) in [("news", format!("news-{i}")), ("other", "noise".to_string())] {
+                    let mut msg = Message::from(body);
+                    msg.set_group(group).unwrap();
+                    radio.send_msg(msg, 0).unwrap();
+                }
+                i += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        let lines: Vec<String> = (0..3).map_while(|_| peer.line()).collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sender.join().unwrap();
+        lines
+    });
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for line in &seen {
+        assert!(line.starts_with("news news-"), "the libzmq DISH sees group and body: {line}");
+    }
+    assert!(peer.wait_success());
+}
+
+#[test]
+fn libzmq_scatter_feeds_libsock_gather() {
+    let ctx = Context::new();
+    let gather = socket(&ctx, SocketType::GATHER);
+    let ep = bind_any(&gather);
+    let peer = Peer::start("scatter", &ep, 4, None);
+    for i in 0..4 {
+        assert_eq!(gather.recv_bytes(0).unwrap(), format!("part-{i}").into_bytes());
+    }
+    assert!(peer.wait_success());
+}
+
+#[test]
+fn libsock_scatter_feeds_libzmq_gather() {
+    let ctx = Context::new();
+    let mut peer = Peer::start("gather", "tcp://127.0.0.1:*", 4, None);
+    let ep = peer.line().expect("the peer's endpoint");
+    let scatter = socket(&ctx, SocketType::SCATTER);
+    scatter.connect(&ep).unwrap();
+    for i in 0..4 {
+        scatter.send(format!("part-{i}"), 0).unwrap();
+    }
+    let got: Vec<String> = (0..4).map_while(|_| peer.line()).collect();
+    assert_eq!(got, ["part-0", "part-1", "part-2", "part-3"]);
+    assert!(peer.wait_success());
+}
+
+/// A free UDP port on 127.0.0.1 (taken and released; good enough for a test).
+fn free_udp_endpoint() -> String {
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    format!("udp://{}", probe.local_addr().unwrap())
+}
+
+#[test]
+fn libzmq_radio_reaches_libsock_dish_over_udp() {
+    let ctx = Context::new();
+    let dish = socket(&ctx, SocketType::DISH);
+    dish.bind("udp://127.0.0.1:0").unwrap();
+    dish.join("weather").unwrap();
+    let mut peer = Peer::start("udp-radio", &dish.get_last_endpoint().unwrap(), 0, Some("weather"));
+    for _ in 0..3 {
+        let msg = dish.recv_msg(0).unwrap();
+        assert_eq!(msg.group(), "weather");
+        assert!(msg.as_str().unwrap().starts_with("weather-"), "{msg:?}");
+    }
+    peer.close_stdin();
+    assert!(peer.wait_success());
+}
+
+#[test]
+fn libsock_radio_reaches_libzmq_dish_over_udp() {
+    let ctx = Context::new();
+    let ep = free_udp_endpoint();
+    let mut peer = Peer::start("udp-dish", &ep, 3, Some("news"));
+    assert_eq!(peer.line().as_deref(), Some("bound"));
+    let radio = socket(&ctx, SocketType::RADIO);
+    radio.connect(&ep).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
+                for (group, body) in [("news", format!("news-{i}")), ("other", "noise".to_string())] {
+                    let mut msg = Message::from(body);
+                    msg.set_group(group).unwrap();
+                    radio.send_msg(msg, 0).unwrap();
+                }
+                i += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        let lines: Vec<String> = (0..3).map_while(|_| peer.line()).collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        lines
+    });
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.iter().all(|l| l.starts_with("news news-")), "{seen:?}");
+    assert!(peer.wait_success());
+}
