@@ -177,6 +177,9 @@ pub enum Pattern {
     /// REQ -> queue (ROUTER/DEALER proxy) -> REP round trips.
     #[value(name = "proxy-lat")]
     ProxyLat,
+    /// CURVE throughput (64 B, 1 KiB) and latency (64 B) over tcp, libsock vs libzmq with
+    /// libsodium (only when named in `--only`; see `runner::curve_cells`).
+    Curve,
 }
 
 /// Splits an endpoint into its scheme and address.

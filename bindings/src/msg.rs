@@ -358,7 +358,8 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
     unsafe { zmq_msg_get(msg, MORE) }
 }
 
-/// Reads a message property: ZMQ_MORE, ZMQ_SRCFD (-1: not tracked), ZMQ_SHARED.
+/// Reads a message property: ZMQ_MORE, ZMQ_SRCFD (the descriptor of the tcp/ipc connection it
+/// came in on; -1 for inproc and locally made messages), ZMQ_SHARED.
 ///
 /// # Safety
 /// `msg` is NULL or points to a `zmq_msg_t`.
@@ -369,7 +370,10 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
         let s = unsafe { slot(msg) }?;
         match property {
             MORE => Ok(matches!(&s.body, Body::Msg(m) if m.get_more()) as c_int),
-            SRCFD => Ok(-1),
+            SRCFD => Ok(match &s.body {
+                Body::Msg(m) => m.metadata().and_then(|md| md.source_fd()).unwrap_or(-1),
+                _ => -1,
+            }),
             SHARED => Ok(s.shared as c_int),
             _ => Err(libc::EINVAL),
         }

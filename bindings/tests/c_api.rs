@@ -56,3 +56,8 @@ fn proxy_steerable_and_device() {
 fn curve_req_rep_and_plain_metadata() {
     common::c_program("security");
 }
+
+#[test]
+fn null_metadata_srcfd_and_zap() {
+    common::c_program("null_metadata");
+}

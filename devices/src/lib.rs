@@ -4,6 +4,7 @@
 //!
 //! - [`sockcat`]: a netcat for ZeroMQ-style sockets; the `sockcat` binary is a thin wrapper
 //!   around [`sockcat::main`].
+//! - [`security`]: the CURVE and PLAIN flags both tools take.
 //! - [`sockdev`]: the queue, forwarder and streamer relays over [`libsock::Proxy`]; the
 //!   `sockdev` binary is a thin wrapper around [`sockdev::main`].
 //!
@@ -15,6 +16,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod security;
 pub mod sockcat;
 pub mod sockdev;
 

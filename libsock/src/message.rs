@@ -18,7 +18,7 @@ pub const INLINE_CAPACITY: usize = 38;
 pub struct Message {
     repr: Repr,
     more: bool,
-    /// What the connection knows about the sender (PLAIN and CURVE connections only).
+    /// What the connection knows about the sender (messages received over tcp and ipc).
     meta: Option<Arc<Metadata>>,
     /// SERVER: the peer a message came from / goes to (`zmq_msg_routing_id`); 0 for none.
     #[cfg(feature = "draft")]
@@ -36,9 +36,21 @@ pub struct Metadata {
     /// metadata, so that a [`Message`] does not grow for everyone else.
     #[cfg(feature = "draft")]
     group: Option<Box<str>>,
+    /// The descriptor of the connection (`ZMQ_SRCFD`).
+    source_fd: Option<i32>,
 }
 
 impl Metadata {
+    /// The file descriptor of the connection the message came in on (libzmq's deprecated
+    /// `ZMQ_SRCFD`); it may be closed or reused once the connection ends.
+    pub fn source_fd(&self) -> Option<i32> {
+        self.source_fd
+    }
+
+    pub(crate) fn set_source_fd(&mut self, fd: i32) {
+        self.source_fd = Some(fd);
+    }
+
     /// The value of property `name`.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         self.find(name).map(|v| &v[..v.len() - 1])
@@ -128,7 +140,8 @@ impl Message {
 
     /// A property of the connection this message arrived on, as text, like libzmq's
     /// `zmq_msg_gets`: `"User-Id"` (from ZAP), `"Peer-Address"`, `"Socket-Type"`, ... Set on
-    /// messages received over PLAIN and CURVE connections; `None` otherwise.
+    /// messages received from a tcp or ipc peer, whatever the mechanism; `None` otherwise
+    /// (inproc, or a message made locally).
     pub fn gets(&self, property: &str) -> Option<&str> {
         self.meta.as_ref()?.get(property).and_then(|v| std::str::from_utf8(v).ok())
     }

@@ -6,6 +6,7 @@
 //! methods on [`crate::Socket`]. Options that are actions or read-only state (SUBSCRIBE,
 //! TYPE, RCVMORE, LAST_ENDPOINT, EVENTS, FD) live on the socket itself.
 
+use crate::codec::greeting::Mechanism;
 use crate::error::{Error, Result};
 
 /// Calls `$m!` with the option table. Rows: `doc, field, setter, getter, CONST, raw id, kind, default, min, max`.
@@ -151,11 +152,16 @@ macro_rules! define_options {
         #[derive(Debug, Clone)]
         pub struct Options {
             $(#[doc = $doc] pub $field: define_options!(@ty $kind),)*
+            /// The mechanism the PLAIN/CURVE options chose, the last one set winning (libzmq's
+            /// `options_t::mechanism`).
+            pub mechanism: Mechanism,
+            /// Whether this socket is the server of that mechanism (libzmq's `as_server`).
+            pub as_server: bool,
         }
 
         impl Default for Options {
             fn default() -> Self {
-                Options { $($field: $default,)* }
+                Options { $($field: $default,)* mechanism: Mechanism::Null, as_server: false }
             }
         }
 
@@ -184,6 +190,7 @@ macro_rules! define_options {
                         self.$field = define_options!(@check $kind, value, $min, $max, stringify!($konst))?;
                     })*
                 }
+                self.track_mechanism(opt);
                 Ok(())
             }
 
@@ -260,6 +267,43 @@ pub(crate) fn millis(ms: i32) -> Option<std::time::Duration> {
 }
 
 impl Options {
+    /// libzmq's rule (options.cpp): the PLAIN/CURVE option set last picks the mechanism.
+    /// PLAIN_SERVER/CURVE_SERVER pick theirs (0: NULL) and set the server flag; a PLAIN user
+    /// name or password picks PLAIN as a client (empty: back to NULL); any CURVE key picks
+    /// CURVE, the server key as a client. PLAIN_SERVER and CURVE_SERVER then read 1 only for
+    /// the mechanism in force.
+    fn track_mechanism(&mut self, opt: SocketOption) {
+        use SocketOption as O;
+        match opt {
+            O::PLAIN_SERVER => {
+                self.as_server = self.plain_server;
+                self.mechanism = if self.plain_server { Mechanism::Plain } else { Mechanism::Null };
+            }
+            O::CURVE_SERVER => {
+                self.as_server = self.curve_server;
+                self.mechanism = if self.curve_server { Mechanism::Curve } else { Mechanism::Null };
+            }
+            O::PLAIN_USERNAME | O::PLAIN_PASSWORD => {
+                let empty =
+                    if opt == O::PLAIN_USERNAME { &self.plain_username } else { &self.plain_password };
+                if empty.is_empty() {
+                    self.mechanism = Mechanism::Null;
+                } else {
+                    self.as_server = false;
+                    self.mechanism = Mechanism::Plain;
+                }
+            }
+            O::CURVE_PUBLICKEY | O::CURVE_SECRETKEY => self.mechanism = Mechanism::Curve,
+            O::CURVE_SERVERKEY => {
+                self.as_server = false;
+                self.mechanism = Mechanism::Curve;
+            }
+            _ => return,
+        }
+        self.plain_server = self.as_server && self.mechanism == Mechanism::Plain;
+        self.curve_server = self.as_server && self.mechanism == Mechanism::Curve;
+    }
+
     /// The heartbeat timeout in effect (HEARTBEAT_TIMEOUT, or HEARTBEAT_IVL when unset).
     pub(crate) fn effective_heartbeat_timeout(&self) -> i32 {
         if self.heartbeat_timeout < 0 {

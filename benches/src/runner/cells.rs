@@ -92,6 +92,7 @@ pub fn measure(imp: Impl, cell: Cell, p: &Params) -> Result<Fields> {
         Pattern::Mem => mem(WorkerArgs { hwm: Some(p.mem_hwm), ..args }, run_limit),
         Pattern::ProxyThr => super::proxy_cells::proxy_thr(args, run_limit),
         Pattern::ProxyLat => super::proxy_cells::proxy_lat(args, run_limit),
+        Pattern::Curve => anyhow::bail!("CURVE rows run through runner::curve_cells"),
     }
 }
 

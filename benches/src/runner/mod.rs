@@ -4,7 +4,11 @@
 //! ```text
 //! cargo run --release -p benches --bin compare -- [--quick] [--only thr,lat,pubsub,mem] …
 //! cargo run --release -p benches --bin compare -- memory        # the memory check alone
+//! cargo run --release -p benches --bin compare -- --only curve  # CURVE vs libzmq+libsodium
 //! ```
+//!
+//! CURVE runs only when asked for (`--only curve`): its libzmq side needs the system's
+//! libzmq with libsodium and a C compiler ([`curve_cells`]).
 //!
 //! For each cell (pattern × transport × size) it runs every implementation `reps` times,
 //! rotating the order each repetition so drift on a noisy machine spreads evenly, each run in
@@ -12,6 +16,7 @@
 //! prints progress on stderr and, at the end, markdown tables of medians on stdout.
 
 pub mod cells;
+pub mod curve_cells;
 pub mod proc;
 pub mod proxy_cells;
 pub mod table;
@@ -191,7 +196,10 @@ fn compare(o: &RunOpts) -> Result<()> {
             }
         }
     }
-    let report = render(o, &results, &cells, &impls, reps, &params, started);
+    let mut report = render(o, &results, &cells, &impls, reps, &params, started);
+    if o.only.contains(&Pattern::Curve) {
+        report.push_str(&curve_cells::run(reps, params.secs));
+    }
     print!("{report}");
     if let Some(path) = &o.out {
         std::fs::write(path, &report)?;
@@ -232,7 +240,7 @@ fn render(
     if let Some(line) = table::noise_line(res, cells, impls) {
         let _ = writeln!(out, "{line}\n");
     }
-    if impls.contains(&Impl::Libsock) && impls.contains(&Impl::Libzmq) {
+    if !cells.is_empty() && impls.contains(&Impl::Libsock) && impls.contains(&Impl::Libzmq) {
         let _ = writeln!(out, "{}", table::targets(res, cells, p.mem_count));
     }
     out

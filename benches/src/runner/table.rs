@@ -136,7 +136,7 @@ pub fn noise_line(res: &Results, cells: &[Cell], impls: &[Impl]) -> Option<Strin
                 let field = match c.pattern {
                     Pattern::Thr | Pattern::PubSub | Pattern::ProxyThr => "rate",
                     Pattern::Lat | Pattern::ProxyLat => "p50_us",
-                    Pattern::Mem => return None,
+                    Pattern::Mem | Pattern::Curve => return None,
                 };
                 let v: Vec<f64> = res
                     .samples
@@ -407,6 +407,7 @@ fn pattern_name(p: Pattern) -> &'static str {
         Pattern::Mem => "memory",
         Pattern::ProxyThr => "PUSH→streamer→PULL",
         Pattern::ProxyLat => "REQ→queue→REP",
+        Pattern::Curve => "CURVE",
     }
 }
 
@@ -417,7 +418,7 @@ fn rivals_line(res: &Results, cells: &[Cell]) -> Option<String> {
         let (field, higher_better) = match c.pattern {
             Pattern::Thr | Pattern::PubSub => ("rate", true),
             Pattern::Lat => ("p50_us", false),
-            Pattern::Mem | Pattern::ProxyThr | Pattern::ProxyLat => continue,
+            Pattern::Mem | Pattern::ProxyThr | Pattern::ProxyLat | Pattern::Curve => continue,
         };
         let Some(ours) = res.median(c, Impl::Libsock, field) else {
             continue;

@@ -5,6 +5,10 @@
 //!         [--frontend-bind EP]... [--frontend-connect EP]...
 //!         [--backend-bind EP]...  [--backend-connect EP]...
 //!         [--capture EP] [--control EP] [--hwm N] [--config FILE] [--metrics ADDR]
+//!         [--frontend-curve-server SECRET | --frontend-curve-serverkey PUBLIC
+//!          [--frontend-curve-secret SECRET] | --frontend-plain USER:PASS
+//!          | --frontend-plain-server --frontend-plain-user USER:PASS...]
+//!         [the same with --backend-...]
 //! ```
 
 use std::path::PathBuf;
@@ -12,6 +16,9 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use libsock::SocketType;
 use serde::Deserialize;
+
+use super::security::{merge, BackendSecurity, FrontendSecurity};
+use crate::security::SecurityArgs;
 
 const ABOUT: &str = "A ZeroMQ-compatible relay: the queue, forwarder and streamer devices, built on libsock.";
 
@@ -31,6 +38,12 @@ messages out, bytes out, then the same for the backend).
 --config FILE reads the same settings from TOML (keys are the flag names, e.g.
 frontend-bind = [\"tcp://*:5559\"], hwm = 5000, device = \"queue\"); flags given on the command
 line win. --metrics ADDR serves Prometheus text at http://ADDR/metrics.
+
+Security, per side: sockcat's flags with a --frontend- or --backend- prefix, e.g.
+--frontend-curve-server SECRET (clients must know its public key), --backend-plain USER:PASS,
+--backend-plain-server --backend-plain-user USER:PASS (refuses other accounts). In --config the
+same names are keys (frontend-curve-server = \"...\", backend-plain-user = [\"u:p\"]); a side's
+flags on the command line replace that side's security from the file.
 
 SIGINT or SIGTERM (or TERMINATE) stop the relay: queued messages get --linger ms to leave, the
 final statistics go to stderr, the exit code is 0. Logs go to stderr, filtered by RUST_LOG
@@ -108,6 +121,12 @@ pub struct Args {
     /// At shutdown, how long queued messages may take to leave, in ms [default: 1000].
     #[arg(long, value_name = "MS")]
     pub linger: Option<u32>,
+    /// The frontend's CURVE/PLAIN flags.
+    #[command(flatten)]
+    pub frontend_security: FrontendSecurity,
+    /// The backend's CURVE/PLAIN flags.
+    #[command(flatten)]
+    pub backend_security: BackendSecurity,
 }
 
 /// The settings a config file may hold: the same names as the flags.
@@ -128,6 +147,46 @@ pub struct FileSettings {
     hwm: Option<i32>,
     metrics: Option<String>,
     linger: Option<u32>,
+    // The security keys, spelled out: serde's flatten does not work with deny_unknown_fields.
+    frontend_curve_server: Option<String>,
+    frontend_curve_serverkey: Option<String>,
+    frontend_curve_secret: Option<String>,
+    frontend_plain: Option<String>,
+    #[serde(default)]
+    frontend_plain_server: bool,
+    #[serde(default)]
+    frontend_plain_user: Vec<String>,
+    backend_curve_server: Option<String>,
+    backend_curve_serverkey: Option<String>,
+    backend_curve_secret: Option<String>,
+    backend_plain: Option<String>,
+    #[serde(default)]
+    backend_plain_server: bool,
+    #[serde(default)]
+    backend_plain_user: Vec<String>,
+}
+
+impl FileSettings {
+    /// The file's security settings of each side.
+    fn security(&self) -> (SecurityArgs, SecurityArgs) {
+        let f = FrontendSecurity {
+            frontend_curve_server: self.frontend_curve_server.clone(),
+            frontend_curve_serverkey: self.frontend_curve_serverkey.clone(),
+            frontend_curve_secret: self.frontend_curve_secret.clone(),
+            frontend_plain: self.frontend_plain.clone(),
+            frontend_plain_server: self.frontend_plain_server,
+            frontend_plain_user: self.frontend_plain_user.clone(),
+        };
+        let b = BackendSecurity {
+            backend_curve_server: self.backend_curve_server.clone(),
+            backend_curve_serverkey: self.backend_curve_serverkey.clone(),
+            backend_curve_secret: self.backend_curve_secret.clone(),
+            backend_plain: self.backend_plain.clone(),
+            backend_plain_server: self.backend_plain_server,
+            backend_plain_user: self.backend_plain_user.clone(),
+        };
+        (f.to_args(), b.to_args())
+    }
 }
 
 /// The settings the relay runs with, after merging the file and the flags.
@@ -153,6 +212,10 @@ pub struct Settings {
     pub metrics: Option<String>,
     /// LINGER at shutdown, in ms.
     pub linger_ms: u32,
+    /// The frontend's mechanism and credentials.
+    pub frontend_security: SecurityArgs,
+    /// The backend's mechanism and credentials.
+    pub backend_security: SecurityArgs,
 }
 
 /// Default SNDHWM/RCVHWM, libzmq's.
@@ -168,6 +231,7 @@ impl Args {
         let device = self.device.or(file.device).ok_or(
             "no device: give queue, forwarder or streamer on the command line or `device = ...` in --config",
         )?;
+        let (file_frontend, file_backend) = file.security();
         let s = Settings {
             device,
             frontend_bind: list(&self.frontend_bind, file.frontend_bind),
@@ -179,12 +243,21 @@ impl Args {
             hwm: self.hwm.or(file.hwm).unwrap_or(DEFAULT_HWM),
             metrics: self.metrics.clone().or(file.metrics),
             linger_ms: self.linger.or(file.linger).unwrap_or(DEFAULT_LINGER_MS),
+            frontend_security: merge(self.frontend_security.to_args(), file_frontend, "frontend")?,
+            backend_security: merge(self.backend_security.to_args(), file_backend, "backend")?,
         };
         if s.frontend_bind.is_empty() && s.frontend_connect.is_empty() {
             return Err("the frontend needs at least one --frontend-bind or --frontend-connect".into());
         }
         if s.backend_bind.is_empty() && s.backend_connect.is_empty() {
             return Err("the backend needs at least one --backend-bind or --backend-connect".into());
+        }
+        if s.frontend_security.plain_server && s.backend_security.plain_server {
+            // Both would need the context's one ZAP handler, with different accounts.
+            return Err(
+                "only one side can be a PLAIN server (--frontend-plain-server or --backend-plain-server)"
+                    .into(),
+            );
         }
         if s.hwm < 0 {
             return Err(format!("--hwm must be 0 (no limit) or more, not {}", s.hwm));

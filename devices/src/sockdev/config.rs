@@ -7,6 +7,9 @@
 //! control = "ipc:///run/sockdev/queue.ctl"
 //! hwm = 5000
 //! metrics = "127.0.0.1:9464"
+//! frontend-curve-server = "<Z85 secret key>"   # security keys: the flag names, per side
+//! backend-plain-server = true
+//! backend-plain-user = ["worker:secret"]
 //! ```
 
 use std::path::Path;
@@ -66,6 +69,24 @@ mod tests {
         assert!(e.starts_with("3: unknown field `frontend-bnid`"), "{e}");
         let e = parse("device = \"router\"\n").unwrap_err();
         assert!(e.starts_with("1: unknown variant `router`"), "{e}");
+    }
+
+    #[test]
+    fn a_sides_security_flags_replace_the_files() {
+        let (_, secret) = libsock::curve_keypair();
+        let file = parse(&format!(
+            "device = \"queue\"\nfrontend-bind = [\"tcp://*:1\"]\nbackend-bind = [\"tcp://*:2\"]\n\
+             frontend-curve-server = \"{secret}\"\nbackend-plain = \"u:p\"\n"
+        ))
+        .unwrap();
+        let s = args(&[]).settings(file.clone()).unwrap();
+        assert_eq!(s.frontend_security.curve_server.as_deref(), Some(secret.as_str()));
+        assert_eq!(s.backend_security.plain.as_deref(), Some("u:p"));
+        // A flag for the frontend replaces the file's frontend security, not the backend's.
+        let s = args(&["--frontend-plain", "a:b"]).settings(file).unwrap();
+        assert_eq!(s.frontend_security.curve_server, None);
+        assert_eq!(s.frontend_security.plain.as_deref(), Some("a:b"));
+        assert_eq!(s.backend_security.plain.as_deref(), Some("u:p"));
     }
 
     #[test]

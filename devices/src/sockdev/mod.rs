@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod security;
 pub mod watch;
 
 use std::io::Write as _;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{error::ErrorKind, CommandFactory, Parser};
-use libsock::{Context, Error, Proxy, ProxyStatistics, Socket, SocketType};
+use libsock::{Authenticator, Context, Error, Proxy, ProxyStatistics, Socket, SocketType};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -74,6 +75,7 @@ pub fn run(s: &Settings) -> Result<()> {
     let (fe_kind, be_kind) = s.device.socket_types();
     let frontend = open(&ctx, fe_kind, s, "frontend")?;
     let backend = open(&ctx, be_kind, s, "backend")?;
+    let _auth = secure(&ctx, &frontend, &backend, s)?;
     let frontend_conns = watch::watch(&frontend, "frontend")?;
     let backend_conns = watch::watch(&backend, "backend")?;
     attach(&frontend, &s.frontend_bind, &s.frontend_connect, "frontend")?;
@@ -147,6 +149,22 @@ fn open(ctx: &Context, kind: SocketType, s: &Settings, side: &str) -> Result<Soc
     socket.set_rcvhwm(s.hwm)?;
     socket.set_linger(i32::try_from(s.linger_ms).unwrap_or(i32::MAX))?;
     Ok(socket)
+}
+
+/// Applies each side's CURVE/PLAIN settings. A PLAIN server side starts the context's ZAP
+/// handler, which every server socket of the context then asks: it must also admit the other
+/// side's CURVE clients (a CURVE side admits anyone with its public key, as in sockcat).
+fn secure(ctx: &Context, frontend: &Socket, backend: &Socket, s: &Settings) -> Result<Option<Authenticator>> {
+    let (fe, be) = (&s.frontend_security, &s.backend_security);
+    let fe_auth = fe.apply(ctx, frontend).context("frontend security")?;
+    let be_auth = be.apply(ctx, backend).context("backend security")?;
+    let auth = fe_auth.or(be_auth);
+    if let Some(a) = &auth {
+        if fe.curve_server.is_some() || be.curve_server.is_some() {
+            a.configure_curve_allow_any();
+        }
+    }
+    Ok(auth)
 }
 
 fn attach(socket: &Socket, binds: &[String], connects: &[String], side: &str) -> Result<()> {

@@ -21,6 +21,7 @@ use crypto_box::aead::rand_core::RngCore;
 use crypto_box::aead::{AeadInPlace, OsRng};
 use crypto_box::{Nonce, PublicKey, SalsaBox, SecretKey};
 use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
+use curve25519_dalek::MontgomeryPoint;
 
 use super::command;
 use super::CodecError;
@@ -94,6 +95,19 @@ fn open(cipher: &impl Aead24, nonce: &Nonce, boxed: &[u8]) -> Result<Vec<u8>, Co
     Ok(plain)
 }
 
+/// `SalsaBox::new` for a key the peer sent, refusing it as libsodium's `crypto_box_beforenm`
+/// does when the X25519 shared secret is all zero: the key is a low-order point (0, 1, -1, an
+/// 8-torsion point, or a non-canonical form of one), and anyone could compute that "secret".
+/// crypto_box reduces the clamped scalar mod the group order, which gives a low-order point
+/// a non-zero but equally guessable result, so the check runs real (clamped) X25519 itself.
+fn peer_box(peer: &PublicKey, secret: &SecretKey) -> Result<SalsaBox, CodecError> {
+    let shared = MontgomeryPoint(*peer.as_bytes()).mul_clamped(secret.to_bytes());
+    if shared.0.iter().fold(0u8, |acc, b| acc | b) == 0 {
+        return Err(CodecError::WeakKey);
+    }
+    Ok(SalsaBox::new(peer, secret))
+}
+
 fn key32(bytes: &[u8]) -> [u8; 32] {
     bytes[..32].try_into().expect("caller checked the length")
 }
@@ -119,7 +133,7 @@ pub fn open_hello(body: &[u8], secret: &SecretKey) -> Result<(PublicKey, u64), C
     }
     let cn_client = PublicKey::from(key32(&body[80..112]));
     let nonce = u64::from_be_bytes(body[112..120].try_into().expect("8 bytes"));
-    let cipher = SalsaBox::new(&cn_client, secret);
+    let cipher = peer_box(&cn_client, secret)?;
     open(&cipher, &short_nonce(b"CurveZMQHELLO---", nonce), &body[120..200])?;
     Ok((cn_client, nonce))
 }
@@ -165,7 +179,10 @@ pub fn open_welcome(body: &[u8], server: &PublicKey, cn_secret: &SecretKey) -> R
     }
     let plain = open(&SalsaBox::new(server, cn_secret), &long_nonce(b"WELCOME-", &body[8..24]), &body[24..])?;
     let cookie = plain[32..128].try_into().expect("128-byte plaintext");
-    Ok(Welcome { cn_server: PublicKey::from(key32(&plain)), cookie })
+    let cn_server = PublicKey::from(key32(&plain));
+    // Checked here, once: the session box is made from it next.
+    peer_box(&cn_server, cn_secret)?;
+    Ok(Welcome { cn_server, cookie })
 }
 
 /// What the client proves and announces in INITIATE.
@@ -242,7 +259,7 @@ pub fn open_initiate(
     let plain = open(&session, &short_nonce(b"CurveZMQINITIATE", short), &rest[8..])?;
     let client = PublicKey::from(key32(&plain));
     let vouch =
-        open(&SalsaBox::new(&client, &cn_secret), &long_nonce(b"VOUCH---", &plain[32..48]), &plain[48..128])?;
+        open(&peer_box(&client, &cn_secret)?, &long_nonce(b"VOUCH---", &plain[32..48]), &plain[48..128])?;
     if vouch[..32] != cn_client.as_bytes()[..] || vouch[32..64] != server.as_bytes()[..] {
         return Err(CodecError::Cryptographic);
     }

@@ -69,6 +69,10 @@ pub enum CodecError {
         /// The limit it was checked against.
         max: u64,
     },
+    /// A CURVE public key of low order: the shared secret would be all zero (libsodium
+    /// refuses it, so libzmq does).
+    #[error("weak CURVE key (low-order point)")]
+    WeakKey,
     /// A command frame that does not follow the RFC grammar.
     #[error("malformed command")]
     MalformedCommand,

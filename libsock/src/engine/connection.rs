@@ -101,6 +101,7 @@ impl Connection {
     ) -> Connection {
         let mut session = Session::new(cfg.session.clone(), now);
         session.set_peer_address(&peer);
+        session.set_peer_fd(stream.as_fd().as_raw_fd());
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
         let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None };
@@ -199,6 +200,7 @@ impl Connection {
         self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
         let mut session = Session::new(self.cfg.session.clone(), ctx.now);
         session.set_peer_address(&link.peer);
+        session.set_peer_fd(fd as i32);
         link.session = Some(session);
         self.connect_deadline = None;
         Ok(true)
@@ -644,7 +646,9 @@ fn protocol_code(e: &SessionError) -> u32 {
         SessionError::UnexpectedCommand(_) => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
         SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_INVALID_SEQUENCE,
         SessionError::Protocol(CodecError::MalformedCommand) => monitor::PROTOCOL_ERROR_MALFORMED_COMMAND,
-        SessionError::Protocol(CodecError::Cryptographic) => monitor::PROTOCOL_ERROR_CRYPTOGRAPHIC,
+        SessionError::Protocol(CodecError::Cryptographic | CodecError::WeakKey) => {
+            monitor::PROTOCOL_ERROR_CRYPTOGRAPHIC
+        }
         SessionError::Protocol(
             CodecError::MalformedProperty
             | CodecError::MissingSocketType

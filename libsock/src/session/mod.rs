@@ -25,7 +25,7 @@ use mechanism::{Local, Mech, Step};
 use crate::codec::command::{self, Command};
 use crate::codec::curve::{CurveCipher, FLAG_COMMAND, FLAG_MORE, MESSAGE_PLAINTEXT};
 use crate::codec::frame::{self, decode_header};
-use crate::codec::greeting::{Greeting, Mechanism, GREETING_LEN};
+use crate::codec::greeting::{Greeting, GREETING_LEN};
 use crate::codec::null::{self, PeerInfo};
 use crate::codec::properties::parse_properties;
 use crate::codec::CodecError;
@@ -143,7 +143,10 @@ pub struct Session {
     zap: Option<ZapReply>,
     /// The peer's address, for `Peer-Address` metadata.
     peer_address: String,
-    /// Attached to every received message on PLAIN/CURVE connections.
+    /// The connection's file descriptor (-1: none), for `ZMQ_SRCFD`.
+    peer_fd: i32,
+    /// Attached to every received message (one shared `Arc` per connection, as libzmq's
+    /// metadata: a reference count per message, no allocation).
     metadata: Option<Arc<Metadata>>,
 }
 
@@ -171,6 +174,7 @@ impl Session {
             scratch: Vec::new(),
             zap: None,
             peer_address: String::new(),
+            peer_fd: -1,
             metadata: None,
         }
     }
@@ -178,6 +182,11 @@ impl Session {
     /// Records the peer's address (tcp: `ip:port`), offered as `Peer-Address` metadata.
     pub fn set_peer_address(&mut self, address: &str) {
         self.peer_address = address.to_owned();
+    }
+
+    /// Records the connection's file descriptor, offered as `ZMQ_SRCFD`.
+    pub fn set_peer_fd(&mut self, fd: i32) {
+        self.peer_fd = fd;
     }
 
     /// The ZAP handler's answer to the [`SessionEvent::Zap`] request. A refusal queues an
@@ -407,10 +416,10 @@ impl Session {
         self.peer_minor = if greeting.major > 3 { 1 } else { greeting.minor };
         let mut mech = Mech::new(&self.cfg.security);
         let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
-        mech.start(&local, self.out.staging());
+        let step = mech.start(&local, self.out.staging());
         self.mech = Some(mech);
         self.phase = Phase::Handshake;
-        Ok(())
+        self.on_step(step, now)
     }
 
     /// A handshake step finished: wait, ask ZAP, or go active.
@@ -425,9 +434,7 @@ impl Session {
             Step::Ready { metadata, cipher } => {
                 let props = parse_properties(&metadata)?;
                 let peer = null::check_ready(self.cfg.socket_type, &props)?;
-                if self.cfg.security.mechanism() != Mechanism::Null {
-                    self.metadata = Some(Arc::new(self.peer_metadata(&props)));
-                }
+                self.metadata = Some(Arc::new(self.peer_metadata(&props)));
                 self.mech = None;
                 self.cipher = cipher;
                 self.phase = Phase::Active;
@@ -457,6 +464,9 @@ impl Session {
         }
         if !self.peer_address.is_empty() {
             meta.insert("Peer-Address", peer_ip(&self.peer_address).as_bytes());
+        }
+        if self.peer_fd >= 0 {
+            meta.set_source_fd(self.peer_fd);
         }
         meta
     }

@@ -201,10 +201,10 @@ impl Socket {
     }
 
     /// MECHANISM: the security mechanism new connections use, as libzmq numbers it
-    /// (`0` NULL, `1` PLAIN, `2` CURVE), decided by the PLAIN and CURVE options.
+    /// (`0` NULL, `1` PLAIN, `2` CURVE): the PLAIN or CURVE option set last decides.
     pub fn get_mechanism(&self) -> Result<i32> {
         use crate::codec::greeting::Mechanism;
-        Ok(match self.core().security().mechanism() {
+        Ok(match self.core().options.mechanism {
             Mechanism::Null => 0,
             Mechanism::Plain => 1,
             Mechanism::Curve => 2,

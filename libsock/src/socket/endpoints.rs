@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{PipeOrigin, SocketCore};
+use crate::codec::greeting::Mechanism;
 use crate::codec::null::PeerInfo;
 use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared, ZapConfig};
 use crate::error::{Error, Result};
@@ -295,31 +296,34 @@ impl SocketCore {
         }
     }
 
-    /// The mechanism the options ask for. libzmq lets the last PLAIN/CURVE option set decide;
-    /// here a fixed order decides: CURVE_SERVER, CURVE_SERVERKEY, PLAIN_SERVER,
-    /// PLAIN_USERNAME/PASSWORD, else NULL.
+    /// The mechanism the options ask for: the last PLAIN/CURVE option set decides, as in
+    /// libzmq ([`crate::options::Options::mechanism`]). NULL asks ZAP when ZAP_DOMAIN is set.
     pub(crate) fn security(&self) -> Security {
         let o = &self.options;
         let key = |k: &[u8]| <[u8; 32]>::try_from(k).ok();
-        if o.curve_server {
-            if let Some(secret) = key(&o.curve_secretkey) {
-                return Security::CurveServer { secret, cookies: Arc::new(CookieJar::new()) };
+        match (o.mechanism, o.as_server) {
+            (Mechanism::Curve, true) => match key(&o.curve_secretkey) {
+                Some(secret) => return Security::CurveServer { secret, cookies: Arc::new(CookieJar::new()) },
+                None => tracing::warn!("CURVE_SERVER is set without CURVE_SECRETKEY: using NULL"),
+            },
+            (Mechanism::Curve, false) => match (key(&o.curve_serverkey), key(&o.curve_secretkey)) {
+                (Some(server), Some(secret)) => return Security::CurveClient { secret, server },
+                _ => tracing::warn!("a CURVE client needs CURVE_SERVERKEY and CURVE_SECRETKEY: using NULL"),
+            },
+            (Mechanism::Plain, true) => return Security::PlainServer,
+            (Mechanism::Plain, false) => {
+                return Security::PlainClient {
+                    username: o.plain_username.clone(),
+                    password: o.plain_password.clone(),
+                }
             }
-            tracing::warn!("CURVE_SERVER is set without CURVE_SECRETKEY: using NULL");
-        } else if let Some(server) = key(&o.curve_serverkey) {
-            match key(&o.curve_secretkey) {
-                Some(secret) => return Security::CurveClient { secret, server },
-                None => tracing::warn!("CURVE_SERVERKEY is set without CURVE_SECRETKEY: using NULL"),
-            }
-        } else if o.plain_server {
-            return Security::PlainServer;
-        } else if !o.plain_username.is_empty() || !o.plain_password.is_empty() {
-            return Security::PlainClient {
-                username: o.plain_username.clone(),
-                password: o.plain_password.clone(),
-            };
+            (Mechanism::Null, _) => {}
         }
-        Security::Null
+        if o.zap_domain.is_empty() {
+            Security::Null
+        } else {
+            Security::NullZap
+        }
     }
 }
 

@@ -156,3 +156,79 @@ fn cookie_is_bound_to_its_connection_and_key() {
         Some(CodecError::MalformedCommand)
     );
 }
+
+/// The u-coordinates of X25519's low-order points, as libsodium lists them (`has_small_order`):
+/// 0, 1, an 8-torsion point, its negation, p-1, p and p+1 (non-canonical 0 and 1).
+fn low_order_points() -> Vec<[u8; 32]> {
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let order8 = [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda,
+        0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+    ];
+    let order8b = [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04,
+        0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57,
+    ];
+    let p_plus = |k: u8| {
+        let mut v = [0xffu8; 32];
+        v[0] = 0xed + k;
+        v[31] = 0x7f;
+        v
+    };
+    // p - 1 = ...ec, p = ...ed, p + 1 = ...ee (little endian, top byte 0x7f).
+    let p_minus_1 = {
+        let mut v = p_plus(0);
+        v[0] = 0xec;
+        v
+    };
+    vec![[0; 32], one, order8, order8b, p_minus_1, p_plus(0), p_plus(1)]
+}
+
+#[test]
+fn low_order_client_keys_are_refused_at_hello() {
+    use curve25519_dalek::MontgomeryPoint;
+    let server = SecretKey::generate(&mut OsRng);
+    for point in low_order_points() {
+        // The list is right: each point has small order (or is 0 / on the twist, where
+        // clamped X25519 gives zero).
+        if let Some(e) = MontgomeryPoint(point).to_edwards(0) {
+            assert!(e.is_small_order(), "{point:02x?} is not of small order");
+        }
+        assert_eq!(MontgomeryPoint(point).mul_clamped(server.to_bytes()).0, [0; 32]);
+        // An attacker's best HELLO: signed with exactly the box the server would compute
+        // (crypto_box reduces the scalar, so it is one of a handful of guessable keys).
+        let cn_client = PublicKey::from(point);
+        let guessed = SalsaBox::new(&cn_client, &server);
+        let mut signature = Vec::new();
+        seal(&guessed, &short_nonce(b"CurveZMQHELLO---", 1), &[0; 64], &mut signature);
+        let parts: [&[u8]; 5] = [&[1, 0], &[0; 72], &point, &1u64.to_be_bytes(), &signature];
+        let mut out = Vec::new();
+        command::encode_command(&mut out, "HELLO", &parts);
+        let hello = body(&out);
+        assert_eq!(hello.len(), HELLO_SIZE);
+        assert!(matches!(open_hello(&hello, &server), Err(CodecError::WeakKey)), "{point:02x?}");
+    }
+    // A real client key still passes.
+    let mut out = Vec::new();
+    encode_hello(&mut out, &server.public_key(), &SecretKey::generate(&mut OsRng), 1);
+    assert!(open_hello(&body(&out), &server).is_ok());
+}
+
+#[test]
+fn low_order_server_keys_are_refused_in_welcome() {
+    let server = SecretKey::generate(&mut OsRng);
+    let cn = SecretKey::generate(&mut OsRng);
+    // A WELCOME (from a malicious server that knows its own key) carrying a low-order S'.
+    for point in low_order_points() {
+        let mut plain = point.to_vec();
+        plain.extend_from_slice(&[0; 96]);
+        let nonce = [3u8; 16];
+        let mut boxed = Vec::new();
+        seal(&SalsaBox::new(&cn.public_key(), &server), &long_nonce(b"WELCOME-", &nonce), &plain, &mut boxed);
+        let mut out = Vec::new();
+        command::encode_command(&mut out, "WELCOME", &[&nonce, &boxed]);
+        let got = open_welcome(&body(&out), &server.public_key(), &cn);
+        assert!(matches!(got, Err(CodecError::WeakKey)), "{point:02x?}");
+    }
+}

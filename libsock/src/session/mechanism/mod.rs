@@ -4,7 +4,9 @@
 //! each handshake command and it answers with a [`Step`]: wait for the next command, ask the
 //! application's ZAP handler (RFC 27) about the peer, or finish with the peer's metadata (and,
 //! for CURVE, the cipher every later frame goes through). Servers always ask ZAP; the engine
-//! answers at once with "200" when no handler is bound, which is libzmq's behaviour.
+//! answers at once with "200" when no handler is bound, which is libzmq's behaviour. NULL
+//! asks ZAP only when the socket has a ZAP_DOMAIN ([`Security::NullZap`], libzmq 4.3's rule),
+//! and then sends its READY only once the handler admitted the peer.
 
 mod curve;
 mod plain;
@@ -28,6 +30,9 @@ pub enum Security {
     /// No security (the default).
     #[default]
     Null,
+    /// NULL, but the ZAP handler decides about each peer first (ZAP_DOMAIN is set). Either
+    /// side of a NULL connection may ask, as in libzmq.
+    NullZap,
     /// PLAIN client with these credentials.
     PlainClient {
         /// User name (at most 255 bytes).
@@ -65,7 +70,7 @@ impl Security {
     /// The mechanism named in our greeting.
     pub fn mechanism(&self) -> Mechanism {
         match self {
-            Security::Null => Mechanism::Null,
+            Security::Null | Security::NullZap => Mechanism::Null,
             Security::PlainClient { .. } | Security::PlainServer => Mechanism::Plain,
             Security::CurveClient { .. } | Security::CurveServer { .. } => Mechanism::Curve,
         }
@@ -81,9 +86,10 @@ impl Security {
 /// address and routing id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZapRequest {
-    /// `"PLAIN"` or `"CURVE"`.
+    /// `"NULL"`, `"PLAIN"` or `"CURVE"`.
     pub mechanism: &'static str,
-    /// PLAIN: user name and password; CURVE: the client's 32-byte long-term public key.
+    /// NULL: none; PLAIN: user name and password; CURVE: the client's 32-byte long-term
+    /// public key.
     pub credentials: Vec<Vec<u8>>,
 }
 
@@ -134,6 +140,8 @@ impl Local<'_> {
 /// A running mechanism.
 pub(crate) enum Mech {
     Null,
+    /// NULL after ZAP: READY waits for the handler's "200".
+    NullZap,
     Plain(plain::Plain),
     Curve(Box<curve::Curve>),
 }
@@ -142,6 +150,7 @@ impl Mech {
     pub fn new(security: &Security) -> Mech {
         match security {
             Security::Null => Mech::Null,
+            Security::NullZap => Mech::NullZap,
             Security::PlainClient { .. } | Security::PlainServer => Mech::Plain(plain::Plain::new(security)),
             Security::CurveClient { .. } | Security::CurveServer { .. } => {
                 Mech::Curve(Box::new(curve::Curve::new(security)))
@@ -149,13 +158,16 @@ impl Mech {
         }
     }
 
-    /// The greeting arrived: queue our first command, if we speak first.
-    pub fn start(&mut self, local: &Local<'_>, out: &mut Vec<u8>) {
+    /// The greeting arrived: queue our first command, if we speak first (NULL with a ZAP
+    /// domain asks ZAP before it says anything).
+    pub fn start(&mut self, local: &Local<'_>, out: &mut Vec<u8>) -> Step {
         match self {
             Mech::Null => null::encode_ready(out, local.socket_type, local.routing_id),
+            Mech::NullZap => return Step::Zap(ZapRequest { mechanism: "NULL", credentials: Vec::new() }),
             Mech::Plain(p) => p.start(out),
             Mech::Curve(c) => c.start(out),
         }
+        Step::Wait
     }
 
     /// A handshake command (whole body, name included) other than ERROR.
@@ -166,7 +178,7 @@ impl Mech {
         out: &mut Vec<u8>,
     ) -> Result<Step, SessionError> {
         match self {
-            Mech::Null => match command::parse_command(body)? {
+            Mech::Null | Mech::NullZap => match command::parse_command(body)? {
                 command::Command::Ready(_) => Ok(Step::Ready { metadata: body[6..].to_vec(), cipher: None }),
                 other => Err(SessionError::UnexpectedCommand(super::command_name(&other))),
             },
@@ -188,6 +200,10 @@ impl Mech {
         }
         match self {
             Mech::Null => Ok(Step::Wait),
+            Mech::NullZap => {
+                null::encode_ready(out, local.socket_type, local.routing_id);
+                Ok(Step::Wait)
+            }
             Mech::Plain(p) => p.on_zap(local, out),
             Mech::Curve(c) => c.on_zap(local, out),
         }

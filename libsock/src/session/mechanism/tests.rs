@@ -228,3 +228,64 @@ fn half_done_curve_handshakes_hold_no_keys_and_time_out() {
     let later = now + Duration::from_secs(31);
     assert!(matches!(s.handle_timeout(later), Err(SessionError::HandshakeTimeout(_))));
 }
+
+#[test]
+fn null_messages_carry_metadata_and_the_source_fd() {
+    let now = Instant::now();
+    let mut c = Session::new(cfg(SocketType::PUSH, Security::Null), now);
+    let mut s = Session::new(cfg(SocketType::PULL, Security::Null), now);
+    s.set_peer_address("tcp://10.0.0.2:4000");
+    s.set_peer_fd(17);
+    let (_, mut is) = handshake(&mut c, &mut s, &ZapReply::allow()).unwrap();
+    c.send(&Message::from("a"));
+    c.send(&Message::from("b"));
+    transfer(&mut c, &mut is);
+    let got = run(&mut s, &mut is, &ZapReply::allow(), now).unwrap();
+    assert_eq!(got[0].gets("Peer-Address"), Some("10.0.0.2"));
+    assert_eq!(got[0].gets("Socket-Type"), Some("PUSH"));
+    assert_eq!(got[0].metadata().unwrap().source_fd(), Some(17));
+    // One metadata object per connection, shared by every message.
+    assert!(std::ptr::eq(got[0].metadata().unwrap(), got[1].metadata().unwrap()));
+}
+
+#[test]
+fn null_with_zap_waits_for_the_handler_before_ready() {
+    let now = Instant::now();
+    let mut c = Session::new(cfg(SocketType::PUSH, Security::Null), now);
+    let mut s = Session::new(cfg(SocketType::PULL, Security::NullZap), now);
+    let mut is = BytesMut::new();
+    transfer(&mut c, &mut is);
+    assert!(s.decode(&mut is, now).unwrap().is_none());
+    let request = match s.poll_event() {
+        Some(SessionEvent::Zap(r)) => r,
+        other => panic!("expected a ZAP request, got {other:?}"),
+    };
+    assert_eq!(request, ZapRequest { mechanism: "NULL", credentials: vec![] });
+    // Only the greeting so far: no READY before the handler answers.
+    let mut ic = BytesMut::new();
+    transfer(&mut s, &mut ic);
+    assert_eq!(ic.len(), crate::codec::greeting::GREETING_LEN);
+    let zap = ZapReply { user_id: b"null-user".to_vec(), ..ZapReply::allow() };
+    s.zap_reply(zap.clone(), now).unwrap();
+    run(&mut s, &mut is, &zap, now).unwrap();
+    run(&mut c, &mut ic, &zap, now).unwrap();
+    let (_, mut is) = handshake(&mut c, &mut s, &zap).unwrap();
+    assert!(c.is_active() && s.is_active());
+    c.send(&Message::from("hi"));
+    transfer(&mut c, &mut is);
+    let got = run(&mut s, &mut is, &zap, now).unwrap();
+    assert_eq!(got[0].gets("User-Id"), Some("null-user"));
+}
+
+#[test]
+fn null_with_zap_refusal_sends_error() {
+    let now = Instant::now();
+    let mut c = Session::new(cfg(SocketType::PUSH, Security::Null), now);
+    let mut s = Session::new(cfg(SocketType::PULL, Security::NullZap), now);
+    let deny = ZapReply { status: "400".into(), ..ZapReply::allow() };
+    let err = handshake(&mut c, &mut s, &deny).unwrap_err();
+    assert_eq!(err, SessionError::AuthFailed("400".into()));
+    let mut ic = BytesMut::new();
+    transfer(&mut s, &mut ic);
+    assert_eq!(run(&mut c, &mut ic, &deny, now).unwrap_err(), SessionError::PeerError("400".into()));
+}

@@ -1,0 +1,276 @@
+//! `sockdev` with security per side: a queue whose frontend is a CURVE server and whose
+//! backend is a PLAIN server, with libsock and pyzmq (libzmq 4.3.5 + libsodium) CURVE clients;
+//! a client with the wrong server key and a worker with the wrong password are refused while
+//! the others are served. Bad combinations are usage errors (exit 2).
+//!
+//! Nothing here may hang: the relay is killed when its guard drops, every socket has
+//! timeouts.
+
+use std::io::Read;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use libsock::{curve_keypair, Context, Socket, SocketEvent, SocketType, EVENT_ALL};
+
+const TIMEOUT_MS: i32 = 10_000;
+
+/// The relay; killed on drop, its stderr returned by [`Relay::stop`].
+struct Relay(Child);
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Relay {
+    fn start(args: &[&str]) -> Relay {
+        let child = Command::new(env!("CARGO_BIN_EXE_sockdev"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start sockdev");
+        Relay(child)
+    }
+
+    /// SIGTERM, then the exit code and everything it logged.
+    fn stop(mut self) -> (i32, String) {
+        let ok = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status().unwrap();
+        assert!(ok.success());
+        let mut err = String::new();
+        let _ = self.0.stderr.take().unwrap().read_to_string(&mut err);
+        let status = self.0.wait().unwrap();
+        (status.code().unwrap_or(-1), err)
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sockdev")).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+/// A tcp endpoint on a port that was free a moment ago.
+fn tcp() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("tcp://127.0.0.1:{}", l.local_addr().unwrap().port())
+}
+
+fn socket(ctx: &Context, kind: SocketType) -> Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    s.set_sndtimeo(TIMEOUT_MS).unwrap();
+    s
+}
+
+/// A libsock CURVE REQ client of the server with public key `server`.
+fn curve_client(ctx: &Context, ep: &str, server: &str) -> Socket {
+    let (public, secret) = curve_keypair();
+    let s = socket(ctx, libsock::REQ);
+    s.set_curve_serverkey(server.as_bytes()).unwrap();
+    s.set_curve_publickey(public.as_bytes()).unwrap();
+    s.set_curve_secretkey(secret.as_bytes()).unwrap();
+    s.connect(ep).unwrap();
+    s
+}
+
+/// A PLAIN REP worker logging in as `user:pass`, echoing with a `w:` prefix until `stop`.
+fn worker(ctx: &Context, ep: &str, user: &str, pass: &str, stop: Arc<AtomicBool>) -> JoinHandle<usize> {
+    let rep = socket(ctx, libsock::REP);
+    rep.set_rcvtimeo(50).unwrap();
+    rep.set_plain_username(user.as_bytes()).unwrap();
+    rep.set_plain_password(pass.as_bytes()).unwrap();
+    rep.connect(ep).unwrap();
+    thread::spawn(move || {
+        let mut served = 0;
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(req) = rep.recv_bytes(0) {
+                rep.send([b"w:", &req[..]].concat(), 0).unwrap();
+                served += 1;
+            }
+        }
+        served
+    })
+}
+
+/// Whether the monitor reports `want` within the timeout.
+fn saw(mon: &libsock::Monitor, want: SocketEvent) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS as u64);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match mon.recv_event(left.as_millis().max(1) as i32) {
+            Ok(ev) if ev.event == want => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+fn pyzmq_curve() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import zmq, sys; sys.exit(0 if zmq.has('curve') else 1)"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED (pyzmq part): python3 with pyzmq (CURVE) is not installed");
+    }
+    ok
+}
+
+/// One request from a pyzmq CURVE REQ client (a fresh key pair); prints the reply.
+const PY_CLIENT: &str = r#"
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.REQ)
+s.linger = 0
+s.rcvtimeo = 10000
+pub, sec = zmq.curve_keypair()
+s.curve_serverkey = sys.argv[2].encode()
+s.curve_publickey = pub
+s.curve_secretkey = sec
+s.connect(sys.argv[1])
+s.send(b"from pyzmq")
+print(s.recv().decode())
+"#;
+
+#[test]
+fn curve_frontend_plain_backend_queue_refuses_wrong_keys_and_passwords() {
+    let (public, secret) = curve_keypair();
+    let (front, back) = (tcp(), tcp());
+    let relay = Relay::start(&[
+        "queue",
+        "--frontend-bind",
+        &front,
+        "--frontend-curve-server",
+        &secret,
+        "--backend-bind",
+        &back,
+        "--backend-plain-server",
+        "--backend-plain-user",
+        "worker:pw",
+        "--backend-plain-user",
+        "other:pw2",
+    ]);
+    let ctx = Context::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let good = worker(&ctx, &back, "worker", "pw", stop.clone());
+
+    // A worker with the wrong password is refused by the relay's authenticator.
+    let bad_worker = socket(&ctx, libsock::REP);
+    bad_worker.set_plain_username(b"worker").unwrap();
+    bad_worker.set_plain_password(b"wrong").unwrap();
+    let mon = bad_worker.monitor_events(EVENT_ALL).unwrap();
+    bad_worker.connect(&back).unwrap();
+    assert!(saw(&mon, SocketEvent::HandshakeFailedAuth), "the wrong password was not refused");
+
+    // A client with the wrong server key never gets through.
+    let (not_the_server, _) = curve_keypair();
+    let wrong = curve_client(&ctx, &front, &not_the_server);
+    wrong.set_rcvtimeo(1000).unwrap();
+    wrong.send("must not arrive", 0).unwrap();
+
+    // Clients with the right key are served, libsock's and libzmq's.
+    let client = curve_client(&ctx, &front, &public);
+    for i in 0..5 {
+        client.send(format!("req {i}"), 0).unwrap();
+        assert_eq!(client.recv_bytes(0).unwrap(), format!("w:req {i}").into_bytes());
+    }
+    if pyzmq_curve() {
+        let out = Command::new("python3").args(["-c", PY_CLIENT, &front, &public]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "w:from pyzmq");
+    }
+    assert!(wrong.recv_bytes(0).is_err(), "a client with the wrong server key got a reply");
+
+    stop.store(true, Ordering::Relaxed);
+    let served = good.join().unwrap();
+    assert!(served >= 5, "served {served}");
+    let (code, err) = relay.stop();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("CURVE server"), "{err}");
+    assert!(err.contains("handshake failed"), "refusals are logged: {err}");
+}
+
+#[test]
+fn security_from_the_config_file() {
+    let (public, secret) = curve_keypair();
+    let (front, back) = (tcp(), tcp());
+    let dir = std::env::temp_dir().join(format!("sockdev-sec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("relay.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "device = \"queue\"\nfrontend-bind = [\"{front}\"]\nbackend-bind = [\"{back}\"]\n\
+             frontend-plain-server = true\nfrontend-plain-user = [\"alice:secret\"]\n\
+             backend-curve-server = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    let relay = Relay::start(&["--config", path.to_str().unwrap()]);
+    let ctx = Context::new();
+    // The worker is a CURVE client of the backend; the client logs in with PLAIN.
+    let rep = curve_client_rep(&ctx, &back, &public);
+    let req = socket(&ctx, libsock::REQ);
+    req.set_plain_username(b"alice").unwrap();
+    req.set_plain_password(b"secret").unwrap();
+    req.connect(&front).unwrap();
+    req.send("hi", 0).unwrap();
+    let got = rep.recv_msg(0).unwrap();
+    assert_eq!(&*got, b"hi");
+    rep.send("back", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"back");
+    let (code, err) = relay.stop();
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn curve_client_rep(ctx: &Context, ep: &str, server: &str) -> Socket {
+    let (public, secret) = curve_keypair();
+    let s = socket(ctx, libsock::REP);
+    s.set_curve_serverkey(server.as_bytes()).unwrap();
+    s.set_curve_publickey(public.as_bytes()).unwrap();
+    s.set_curve_secretkey(secret.as_bytes()).unwrap();
+    s.connect(ep).unwrap();
+    s
+}
+
+#[test]
+fn bad_combinations_are_usage_errors() {
+    let (_, secret) = curve_keypair();
+    let base = ["queue", "--frontend-bind", "tcp://127.0.0.1:1", "--backend-bind", "tcp://127.0.0.1:2"];
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--frontend-curve-server", &secret, "--frontend-plain", "u:p"],
+            "--frontend-curve-server and --frontend-plain",
+        ),
+        (&["--backend-plain-server"], "--backend-plain-server and --backend-plain-user"),
+        (&["--frontend-curve-secret", &secret], "needs --frontend-curve-serverkey"),
+        (&["--backend-curve-server", "short"], "--backend-curve-server: not a Z85 secret key"),
+        (
+            &[
+                "--frontend-plain-server",
+                "--frontend-plain-user",
+                "a:b",
+                "--backend-plain-server",
+                "--backend-plain-user",
+                "c:d",
+            ],
+            "only one side can be a PLAIN server",
+        ),
+    ];
+    for (extra, want) in cases {
+        let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: want {want:?} in {err}");
+    }
+}

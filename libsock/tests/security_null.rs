@@ -1,0 +1,266 @@
+//! NULL connections against libzmq 4.3 (the `zmq` crate): received messages carry the
+//! connection's metadata (`Peer-Address`, the peer's READY properties, the source fd); with a
+//! ZAP_DOMAIN, NULL peers go through the ZAP handler both ways (libsock's handler judging a
+//! libzmq client, libzmq's judging a libsock client); the PLAIN/CURVE option set last picks
+//! the mechanism, as in libzmq.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use libsock::{Context, MonitorEvent, OptionValue, Socket, SocketEvent, EVENT_ALL};
+
+const TIMEOUT_MS: i32 = 10_000;
+
+fn wait_event(mon: &libsock::Monitor, want: SocketEvent) -> Option<MonitorEvent> {
+    let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS as u64);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match mon.recv_event(left.as_millis().max(1) as i32) {
+            Ok(ev) if ev.event == want => return Some(ev),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// ZAP frames for a NULL request: domain "deny" is refused (400), any other admitted as
+/// `anon-<domain>`. Checks the request has libzmq's shape (no credentials after "NULL").
+fn judge(req: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    assert_eq!(req[0], b"1.0");
+    assert_eq!(req[5], b"NULL", "mechanism frame");
+    assert_eq!(req.len(), 6, "NULL sends no credentials");
+    assert_eq!(req[3], b"127.0.0.1", "address frame");
+    let (status, user): (&[u8], Vec<u8>) =
+        if req[2] == b"deny" { (b"400", vec![]) } else { (b"200", [b"anon-", &req[2][..]].concat()) };
+    vec![b"1.0".to_vec(), req[1].clone(), status.to_vec(), b"".to_vec(), user, vec![]]
+}
+
+/// A libsock ZAP handler answering `n` requests with [`judge`].
+fn libsock_handler(ctx: &Context, n: usize) -> JoinHandle<()> {
+    let rep = ctx.socket(libsock::REP).unwrap();
+    rep.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    rep.bind("inproc://zeromq.zap.01").unwrap();
+    std::thread::spawn(move || {
+        for _ in 0..n {
+            let req = rep.recv_multipart(0).unwrap();
+            rep.send_multipart(judge(&req), 0).unwrap();
+        }
+    })
+}
+
+fn libsock_pull(ctx: &Context, domain: &str) -> (Socket, String) {
+    let pull = ctx.socket(libsock::PULL).unwrap();
+    pull.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    pull.set_linger(0).unwrap();
+    pull.set_zap_domain(domain.as_bytes()).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    (pull, ep)
+}
+
+#[test]
+fn null_messages_from_libzmq_carry_connection_metadata() {
+    let ctx = Context::new();
+    let router = ctx.socket(libsock::ROUTER).unwrap();
+    router.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = router.get_last_endpoint().unwrap();
+    let zctx = zmq::Context::new();
+    let dealer = zctx.socket(zmq::DEALER).unwrap();
+    dealer.set_identity(b"dlr").unwrap();
+    dealer.connect(&ep).unwrap();
+    dealer.send("one", 0).unwrap();
+    dealer.send("two", 0).unwrap();
+    let id = router.recv_msg(0).unwrap();
+    assert_eq!(&*id, b"dlr");
+    let body = router.recv_msg(0).unwrap();
+    assert_eq!(&*body, b"one");
+    assert_eq!(body.gets("Peer-Address"), Some("127.0.0.1"));
+    assert_eq!(body.gets("Socket-Type"), Some("DEALER"));
+    assert_eq!(body.gets("Identity"), Some("dlr"));
+    assert_eq!(body.gets("User-Id"), None);
+    let fd = body.metadata().unwrap().source_fd().expect("source fd");
+    assert!(fd >= 0);
+    router.recv_msg(0).unwrap();
+    let second = router.recv_msg(0).unwrap();
+    assert_eq!(second.metadata().unwrap().source_fd(), Some(fd));
+    // Locally made messages carry nothing.
+    assert!(libsock::Message::from("x").metadata().is_none());
+}
+
+#[test]
+fn libsock_zap_handler_judges_libzmq_null_clients_when_a_domain_is_set() {
+    let ctx = Context::new();
+    let handler = libsock_handler(&ctx, 2);
+    let zctx = zmq::Context::new();
+    let push_to = |ep: &str| {
+        let push = zctx.socket(zmq::PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        push.connect(ep).unwrap();
+        push.send("hello", 0).unwrap();
+        push
+    };
+
+    // Refused: HANDSHAKE_FAILED_AUTH with the status, nothing delivered.
+    let (denying, ep) = libsock_pull(&ctx, "deny");
+    let mon = denying.monitor_events(EVENT_ALL).unwrap();
+    let _refused = push_to(&ep);
+    assert_eq!(wait_event(&mon, SocketEvent::HandshakeFailedAuth).expect("auth failure").value, 400);
+    denying.set_rcvtimeo(300).unwrap();
+    assert!(denying.recv_msg(0).is_err(), "a refused peer's message was delivered");
+
+    // Admitted: the handler's user id reaches the application.
+    let (admitting, ep) = libsock_pull(&ctx, "ok");
+    let _admitted = push_to(&ep);
+    let msg = admitting.recv_msg(0).unwrap();
+    assert_eq!(&*msg, b"hello");
+    assert_eq!(msg.gets("User-Id"), Some("anon-ok"));
+    handler.join().unwrap();
+
+    // No domain: ZAP is not asked (the handler thread is gone; it would not answer).
+    let (plain_null, ep) = libsock_pull(&ctx, "");
+    let _free = push_to(&ep);
+    let msg = plain_null.recv_msg(0).unwrap();
+    assert_eq!(msg.gets("User-Id"), None);
+}
+
+#[test]
+fn without_a_handler_a_domain_admits_unless_enforced() {
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    let (pull, ep) = libsock_pull(&ctx, "nobody-home");
+    let push = zctx.socket(zmq::PUSH).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("in", 0).unwrap();
+    assert_eq!(&*pull.recv_msg(0).unwrap(), b"in");
+
+    let strict = ctx.socket(libsock::PULL).unwrap();
+    strict.set_zap_domain(b"nobody-home").unwrap();
+    strict.set_zap_enforce_domain(true).unwrap();
+    strict.bind("tcp://127.0.0.1:*").unwrap();
+    let mon = strict.monitor_events(EVENT_ALL).unwrap();
+    let push = zctx.socket(zmq::PUSH).unwrap();
+    push.set_linger(0).unwrap();
+    push.connect(&strict.get_last_endpoint().unwrap()).unwrap();
+    push.send("refused", 0).unwrap();
+    assert!(wait_event(&mon, SocketEvent::HandshakeFailedAuth).is_some());
+}
+
+#[test]
+fn libzmq_zap_handler_judges_libsock_null_clients() {
+    let zctx = zmq::Context::new();
+    let rep = zctx.socket(zmq::REP).unwrap();
+    rep.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    rep.bind("inproc://zeromq.zap.01").unwrap();
+    let handler = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let req = rep.recv_multipart(0).unwrap();
+            rep.send_multipart(judge(&req), 0).unwrap();
+        }
+    });
+    let zpull = |domain: &str| {
+        let pull = zctx.socket(zmq::PULL).unwrap();
+        pull.set_zap_domain(domain).unwrap();
+        pull.set_rcvtimeo(TIMEOUT_MS).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.get_last_endpoint().unwrap().unwrap();
+        (pull, ep)
+    };
+    let ctx = Context::new();
+    let (_denying, ep) = zpull("deny");
+    let bad = ctx.socket(libsock::PUSH).unwrap();
+    bad.set_linger(0).unwrap();
+    let mon = bad.monitor_events(EVENT_ALL).unwrap();
+    bad.connect(&ep).unwrap();
+    bad.send("must not arrive", libsock::DONTWAIT).ok();
+    assert_eq!(wait_event(&mon, SocketEvent::HandshakeFailedAuth).expect("ERROR from libzmq").value, 400);
+
+    let (admitting, ep) = zpull("fine");
+    let good = ctx.socket(libsock::PUSH).unwrap();
+    good.connect(&ep).unwrap();
+    good.send("welcome", 0).unwrap();
+    let mut msg = zmq::Message::new();
+    admitting.recv(&mut msg, 0).unwrap();
+    assert_eq!(&*msg, b"welcome");
+    assert_eq!(msg.gets("User-Id"), Some("anon-fine"));
+    handler.join().unwrap();
+}
+
+/// zmq.h numbers.
+const MECHANISM: i32 = 43;
+const PLAIN_SERVER: i32 = 44;
+const PLAIN_USERNAME: i32 = 45;
+const CURVE_SERVER: i32 = 47;
+const CURVE_SECRETKEY: i32 = 49;
+const CURVE_SERVERKEY: i32 = 50;
+
+#[test]
+fn the_option_set_last_picks_the_mechanism() {
+    let ctx = Context::new();
+    let s = ctx.socket(libsock::DEALER).unwrap();
+    let get = |opt| match s.get_option_raw(opt).unwrap() {
+        OptionValue::Int(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let (public, secret) = libsock::curve_keypair();
+    s.set_option_raw(CURVE_SERVER, OptionValue::Int(1)).unwrap();
+    s.set_option_raw(CURVE_SECRETKEY, OptionValue::Bytes(secret.into_bytes())).unwrap();
+    assert_eq!((get(MECHANISM), get(CURVE_SERVER), get(PLAIN_SERVER)), (2, 1, 0));
+    // A PLAIN user name after CURVE_SERVER: a PLAIN client now.
+    s.set_option_raw(PLAIN_USERNAME, OptionValue::Bytes(b"u".to_vec())).unwrap();
+    assert_eq!((get(MECHANISM), get(CURVE_SERVER), get(PLAIN_SERVER)), (1, 0, 0));
+    // An empty user name (zmq_setsockopt with NULL) returns to NULL.
+    s.set_option_raw(PLAIN_USERNAME, OptionValue::Bytes(Vec::new())).unwrap();
+    assert_eq!(get(MECHANISM), 0);
+    s.set_option_raw(PLAIN_SERVER, OptionValue::Int(1)).unwrap();
+    assert_eq!((get(MECHANISM), get(PLAIN_SERVER)), (1, 1));
+    s.set_option_raw(CURVE_SERVER, OptionValue::Int(1)).unwrap();
+    assert_eq!((get(MECHANISM), get(CURVE_SERVER), get(PLAIN_SERVER)), (2, 1, 0));
+    // The server key makes it a CURVE client.
+    s.set_option_raw(CURVE_SERVERKEY, OptionValue::Bytes(public.into_bytes())).unwrap();
+    assert_eq!((get(MECHANISM), get(CURVE_SERVER)), (2, 0));
+    s.set_option_raw(PLAIN_SERVER, OptionValue::Int(0)).unwrap();
+    assert_eq!(get(MECHANISM), 0);
+
+    // The same PLAIN sequence on libzmq gives the same answers.
+    let zctx = zmq::Context::new();
+    let z = zctx.socket(zmq::DEALER).unwrap();
+    z.set_plain_server(true).unwrap();
+    assert_eq!(z.get_mechanism().unwrap(), zmq::Mechanism::ZMQ_PLAIN);
+    z.set_plain_username(Some("u")).unwrap();
+    assert!(!z.is_plain_server().unwrap());
+    z.set_plain_username(None).unwrap();
+    assert_eq!(z.get_mechanism().unwrap(), zmq::Mechanism::ZMQ_NULL);
+}
+
+#[test]
+fn last_set_mechanism_is_what_connects() {
+    // CURVE_SERVER first, then PLAIN credentials: the socket logs in to a libzmq PLAIN server
+    // (which needs a ZAP handler: this one admits "any").
+    let zctx = zmq::Context::new();
+    let rep = zctx.socket(zmq::REP).unwrap();
+    rep.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    rep.bind("inproc://zeromq.zap.01").unwrap();
+    let handler = std::thread::spawn(move || {
+        let req = rep.recv_multipart(0).unwrap();
+        assert_eq!((&req[5][..], &req[6][..]), (&b"PLAIN"[..], &b"any"[..]));
+        rep.send_multipart([&b"1.0"[..], &req[1], b"200", b"", b"any", b""], 0).unwrap();
+    });
+    let pull = zctx.socket(zmq::PULL).unwrap();
+    pull.set_plain_server(true).unwrap();
+    pull.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap().unwrap();
+    let ctx = Context::new();
+    let push = ctx.socket(libsock::PUSH).unwrap();
+    push.set_sndtimeo(TIMEOUT_MS).unwrap();
+    let (_, secret) = libsock::curve_keypair();
+    push.set_curve_server(true).unwrap();
+    push.set_curve_secretkey(secret.as_bytes()).unwrap();
+    push.set_plain_username(b"any").unwrap();
+    push.set_plain_password(b"thing").unwrap();
+    push.connect(&ep).unwrap();
+    push.send("via plain", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"via plain");
+    handler.join().unwrap();
+}
