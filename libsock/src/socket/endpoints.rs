@@ -41,6 +41,12 @@ impl SocketCore {
         self.check_alive()?;
         let id = self.ctx.next_endpoint_id();
         let net = NetConfig::from_options(&self.options);
+        // As libzmq, pick the I/O thread before opening the listener: with IO_THREADS = 0 a
+        // tcp/ipc bind fails with EMTHREAD and nothing listens, even for a moment.
+        let io = match endpoint.starts_with("tcp://") || endpoint.starts_with("ipc://") {
+            true => Some(self.ctx.choose_io()?),
+            false => None,
+        };
         let bound = self.open_listener(endpoint, &net);
         let (listener, resolved, ipc_path) = match bound {
             Ok(Some(b)) => b,
@@ -57,7 +63,10 @@ impl SocketCore {
             listener.raw_fd() as u32,
             &resolved,
         );
-        let io = self.ctx.choose_io()?;
+        let io = match io {
+            Some(io) => io,
+            None => self.ctx.choose_io()?,
+        };
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
