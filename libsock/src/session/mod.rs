@@ -51,6 +51,9 @@ pub struct SessionConfig {
     pub heartbeat: HeartbeatConfig,
     /// The security mechanism and its credentials.
     pub security: Security,
+    /// Application metadata (draft ZMQ_METADATA, `X-Name` properties), already encoded; it
+    /// follows Socket-Type and Identity in every mechanism's READY/INITIATE.
+    pub app_metadata: Bytes,
 }
 
 /// Things the socket layer must hear about.
@@ -186,7 +189,12 @@ impl Session {
         let Some(mech) = self.mech.as_mut().filter(|_| self.phase == Phase::Zap) else {
             return Err(SessionError::UnexpectedCommand("ZAP reply".into()));
         };
-        let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+        let local = Local {
+            socket_type: self.cfg.socket_type,
+            routing_id: &self.cfg.routing_id,
+            app_metadata: &self.cfg.app_metadata,
+            now,
+        };
         let step = mech.on_zap(&local, &reply, self.out.staging())?;
         self.zap = Some(reply);
         self.phase = Phase::Handshake;
@@ -400,7 +408,12 @@ impl Session {
         // servers fail on the first handshake command instead.
         self.peer_minor = if greeting.major > 3 { 1 } else { greeting.minor };
         let mut mech = Mech::new(&self.cfg.security);
-        let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+        let local = Local {
+            socket_type: self.cfg.socket_type,
+            routing_id: &self.cfg.routing_id,
+            app_metadata: &self.cfg.app_metadata,
+            now,
+        };
         mech.start(&local, self.out.staging());
         self.mech = Some(mech);
         self.phase = Phase::Handshake;
@@ -419,7 +432,10 @@ impl Session {
             Step::Ready { metadata, cipher } => {
                 let props = parse_properties(&metadata)?;
                 let peer = null::check_ready(self.cfg.socket_type, &props)?;
-                if self.cfg.security.mechanism() != Mechanism::Null {
+                // NULL peers' messages carry metadata only when the peer announced its own
+                // (ZMQ_METADATA's X- properties): that keeps the NULL fast path free of it.
+                let app_metadata = props.iter().any(|p| p.name.starts_with(b"X-"));
+                if self.cfg.security.mechanism() != Mechanism::Null || app_metadata {
                     self.metadata = Some(Arc::new(self.peer_metadata(&props)));
                 }
                 self.mech = None;
@@ -466,7 +482,12 @@ impl Session {
                 let reason = rest.get(1..1 + usize::from(rest.first().copied().unwrap_or(0))).unwrap_or(b"");
                 return Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()));
             }
-            let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+            let local = Local {
+                socket_type: self.cfg.socket_type,
+                routing_id: &self.cfg.routing_id,
+                app_metadata: &self.cfg.app_metadata,
+                now,
+            };
             let mech = self.mech.as_mut().ok_or(SessionError::DataBeforeReady)?;
             let step = mech.on_command(&local, body, self.out.staging())?;
             return self.on_step(step, now);

@@ -119,14 +119,18 @@ pub(crate) enum Step {
 pub(crate) struct Local<'a> {
     pub socket_type: SocketType,
     pub routing_id: &'a [u8],
+    /// ZMQ_METADATA properties, encoded (empty = none).
+    pub app_metadata: &'a [u8],
     pub now: Instant,
 }
 
 impl Local<'_> {
-    /// Our encoded metadata (Socket-Type, Identity), as every mechanism announces it.
+    /// Our encoded metadata (Socket-Type, Identity, then ZMQ_METADATA's), as every
+    /// mechanism announces it.
     pub fn metadata(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(64 + self.app_metadata.len());
         null::encode_metadata(&mut out, self.socket_type, self.routing_id);
+        out.extend_from_slice(self.app_metadata);
         out
     }
 }
@@ -152,7 +156,7 @@ impl Mech {
     /// The greeting arrived: queue our first command, if we speak first.
     pub fn start(&mut self, local: &Local<'_>, out: &mut Vec<u8>) {
         match self {
-            Mech::Null => null::encode_ready(out, local.socket_type, local.routing_id),
+            Mech::Null => command::encode_ready_raw(out, &local.metadata()),
             Mech::Plain(p) => p.start(out),
             Mech::Curve(c) => c.start(out),
         }
