@@ -132,6 +132,9 @@ macro_rules! for_each_option {
                 in_batch_size, set_in_batch_size, get_in_batch_size, IN_BATCH_SIZE, 101, i32, 8192, 1, i32::MAX;
             "Draft: stored as libzmq's write batch size; libsock batches writes itself (up to 256 KiB).",
                 out_batch_size, set_out_batch_size, get_out_batch_size, OUT_BATCH_SIZE, 102, i32, 8192, 1, i32::MAX;
+            "Draft, XPUB/XSUB: only a message's first frame may be a subscription (libsock's rule anyway: \
+             only single-frame messages are subscriptions).",
+                only_first_subscribe, set_only_first_subscribe, get_only_first_subscribe, ONLY_FIRST_SUBSCRIBE, 108, bool, false, false, true;
             "Draft, DEALER/ROUTER: a message sent to each new peer before anything else (empty = none).",
                 hello_msg, set_hello_msg, get_hello_msg, HELLO_MSG, 110, bytes, Vec::new(), 0, usize::MAX;
             "Draft, ROUTER: a message received as [id, msg] when an accepted peer disconnects (empty = none).",
