@@ -132,7 +132,8 @@ impl ContextInner {
     pub(crate) fn choose_io(&self) -> Result<Arc<IoShared>> {
         let io = self.io.get().map_or(&[][..], Vec::as_slice);
         if io.is_empty() {
-            return Err(Error::invalid("the context has no I/O threads (IO_THREADS = 0): inproc only"));
+            // libzmq's choose_io_thread fails the same way, with EMTHREAD.
+            return Err(Error::NoIoThread);
         }
         let i = self.next_io.fetch_add(1, Ordering::Relaxed) % io.len();
         Ok(io[i].shared().clone())

@@ -49,6 +49,10 @@ pub enum Error {
     /// Too many sockets or file descriptors (`EMFILE`).
     #[error("too many open files")]
     TooManyOpenFiles,
+    /// The context has no I/O thread to serve a tcp or ipc endpoint (`EMTHREAD`):
+    /// `IO_THREADS` was set to 0, which leaves inproc only.
+    #[error("no I/O thread is available (IO_THREADS = 0)")]
+    NoIoThread,
     /// An operating system error (its own errno).
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -63,6 +67,8 @@ const ZMQ_HAUSNUMERO: i32 = 156_384_712;
 pub const EFSM: i32 = ZMQ_HAUSNUMERO + 51;
 /// `ETERM` as libzmq defines it.
 pub const ETERM: i32 = ZMQ_HAUSNUMERO + 53;
+/// `EMTHREAD` as libzmq defines it.
+pub const EMTHREAD: i32 = ZMQ_HAUSNUMERO + 54;
 
 const EAGAIN: i32 = 11;
 const EINVAL: i32 = 22;
@@ -92,6 +98,7 @@ impl Error {
             Error::ContextTerminated => ETERM,
             Error::MessageTooLong => EMSGSIZE,
             Error::TooManyOpenFiles => EMFILE,
+            Error::NoIoThread => EMTHREAD,
             Error::Io(e) => e.raw_os_error().unwrap_or(EIO),
         }
     }
@@ -132,6 +139,7 @@ mod tests {
         assert_eq!(Error::InvalidState.to_raw(), 156_384_763);
         assert_eq!(Error::ContextTerminated.to_raw(), 156_384_765);
         assert_eq!(Error::HostUnreachable.to_raw(), 113);
+        assert_eq!(Error::NoIoThread.to_raw(), 156_384_766);
         let refused = io::Error::from_raw_os_error(111);
         assert_eq!(Error::Io(refused).to_raw(), 111);
     }

@@ -21,6 +21,7 @@ pub fn session_decode(data: &[u8]) {
         handshake_ivl: Some(Duration::from_secs(1)),
         heartbeat: HeartbeatConfig { interval: Some(Duration::from_millis(10)), ..Default::default() },
         security: Default::default(),
+        app_metadata: bytes::Bytes::new(),
     };
     let now = Instant::now();
     let mut session = Session::new(cfg, now);
@@ -57,6 +58,7 @@ fn secure_cfg(socket_type: SocketType, security: Security) -> SessionConfig {
         handshake_ivl: Some(Duration::from_secs(1)),
         heartbeat: HeartbeatConfig::default(),
         security,
+        app_metadata: bytes::Bytes::new(),
     }
 }
 

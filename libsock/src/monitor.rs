@@ -94,6 +94,7 @@ impl Socket {
             sndhwm: 1000,
             rcvhwm: 1000,
             id,
+            hello: None,
         };
         let pending = core.context().inproc.bind(&name, binder)?;
         let mut sink = Sink { mask: events as u16, inbox, pipe: None, name, id };

@@ -127,6 +127,21 @@ macro_rules! for_each_option {
                 zap_domain, set_zap_domain, get_zap_domain, ZAP_DOMAIN, 55, bytes, Vec::new(), 0, 255;
             "ZAP: refuse PLAIN/CURVE peers when no ZAP handler is bound (libzmq's strict mode).",
                 zap_enforce_domain, set_zap_enforce_domain, get_zap_enforce_domain, ZAP_ENFORCE_DOMAIN, 93, bool, false, false, true;
+            "Draft, Windows only in libzmq (SIO_LOOPBACK_FAST_PATH): accepted and stored, no effect here.",
+                loopback_fastpath, set_loopback_fastpath, get_loopback_fastpath, LOOPBACK_FASTPATH, 94, bool, false, false, true;
+            "Draft: stored as libzmq's read batch size; libsock sizes its reads itself (64 KiB and up).",
+                in_batch_size, set_in_batch_size, get_in_batch_size, IN_BATCH_SIZE, 101, i32, 8192, 1, i32::MAX;
+            "Draft: stored as libzmq's write batch size; libsock batches writes itself (up to 256 KiB).",
+                out_batch_size, set_out_batch_size, get_out_batch_size, OUT_BATCH_SIZE, 102, i32, 8192, 1, i32::MAX;
+            "Draft, XPUB/XSUB: only a message's first frame may be a subscription (libsock's rule anyway: \
+             only single-frame messages are subscriptions).",
+                only_first_subscribe, set_only_first_subscribe, get_only_first_subscribe, ONLY_FIRST_SUBSCRIBE, 108, bool, false, false, true;
+            "Draft, DEALER/ROUTER: a message sent to each new peer before anything else (empty = none).",
+                hello_msg, set_hello_msg, get_hello_msg, HELLO_MSG, 110, bytes, Vec::new(), 0, usize::MAX;
+            "Draft, ROUTER: a message received as [id, msg] when an accepted peer disconnects (empty = none).",
+                disconnect_msg, set_disconnect_msg, get_disconnect_msg, DISCONNECT_MSG, 111, bytes, Vec::new(), 0, usize::MAX;
+            "Draft: SO_PRIORITY of tcp connections (0 = leave the OS default).",
+                priority, set_priority, get_priority, PRIORITY, 112, i32, 0, 0, i32::MAX;
             "libsock only: before a blocking send/recv sleeps, spin up to this many µs waiting for the \
              peer (0 = never spin). Trades CPU for latency; worth it only with a core to spare.",
                 busy_poll_us, set_busy_poll_us, get_busy_poll_us, BUSY_POLL_US, 0x4C53_0001, i32, 0, 0, 10_000;

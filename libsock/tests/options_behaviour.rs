@@ -47,6 +47,24 @@ fn conflate_delivers_only_the_newest_message() {
     assert!(zpull.recv_bytes(0).is_err(), "nothing older follows");
 }
 
+/// libzmq's CONFLATE does not support multipart messages (its queue keeps one frame, so a
+/// multipart message arrives torn); libsock deliberately keeps the newest whole message.
+#[test]
+fn conflate_keeps_the_newest_whole_multipart_message() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    pull.set_conflate(true).unwrap();
+    pull.bind("inproc://conflate-multipart").unwrap();
+    let push = socket(&ctx, PUSH);
+    push.connect("inproc://conflate-multipart").unwrap();
+    for i in 0..10 {
+        push.send_multipart([format!("topic{i}"), format!("body{i}"), "end".into()], 0).unwrap();
+    }
+    let got = pull.recv_multipart(0).unwrap();
+    assert_eq!(got, [b"topic9".to_vec(), b"body9".to_vec(), b"end".to_vec()]);
+    assert!(matches!(pull.recv_bytes(libsock::DONTWAIT), Err(Error::WouldBlock)));
+}
+
 #[test]
 fn probe_router_announces_a_dealer_to_a_libzmq_router() {
     let ctx = Context::new();

@@ -81,7 +81,22 @@ fn zero_io_threads_is_inproc_only() {
     let ctx = Context::new();
     ctx.set(IO_THREADS, 0).unwrap();
     let a = ctx.socket(PAIR).unwrap();
-    assert_eq!(a.bind("tcp://127.0.0.1:*").unwrap_err().to_raw(), 22);
+    // libzmq answers EMTHREAD for tcp and ipc, on bind and on connect.
+    let z = zmq::Context::new();
+    z.set_io_threads(0).unwrap();
+    let zs = z.socket(zmq::PAIR).unwrap();
+    assert_eq!(zs.bind("tcp://127.0.0.1:*").unwrap_err(), zmq::Error::EMTHREAD);
+    assert_eq!(zs.connect("tcp://127.0.0.1:5555").unwrap_err(), zmq::Error::EMTHREAD);
+    for endpoint in ["tcp://127.0.0.1:*", "ipc:///tmp/libsock-no-io-threads"] {
+        let e = a.bind(endpoint).unwrap_err();
+        assert!(matches!(e, Error::NoIoThread), "{e}");
+        assert_eq!(e.to_raw(), libsock::EMTHREAD);
+        assert_eq!(e.to_raw(), zmq::Error::EMTHREAD.to_raw());
+    }
+    for endpoint in ["tcp://127.0.0.1:5555", "ipc:///tmp/libsock-no-io-threads"] {
+        assert_eq!(a.connect(endpoint).unwrap_err().to_raw(), libsock::EMTHREAD);
+    }
+    assert!(!std::path::Path::new("/tmp/libsock-no-io-threads").exists());
     a.bind("inproc://no-io").unwrap();
     let b = ctx.socket(PAIR).unwrap();
     b.connect("inproc://no-io").unwrap();

@@ -23,6 +23,7 @@ fn cfg(socket_type: SocketType, security: Security) -> SessionConfig {
         handshake_ivl: Some(Duration::from_secs(30)),
         heartbeat: HeartbeatConfig::default(),
         security,
+        app_metadata: bytes::Bytes::new(),
     }
 }
 

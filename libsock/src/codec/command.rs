@@ -128,6 +128,12 @@ pub fn encode_ready(out: &mut Vec<u8>, props: &[(&str, &[u8])]) {
     }
 }
 
+/// Appends a `READY` command frame whose property list is already encoded.
+pub fn encode_ready_raw(out: &mut Vec<u8>, properties: &[u8]) {
+    begin(out, "READY", properties.len());
+    out.extend_from_slice(properties);
+}
+
 /// Appends an `ERROR` command frame; the reason is truncated to 255 bytes.
 pub fn encode_error(out: &mut Vec<u8>, reason: &str) {
     let reason = &reason.as_bytes()[..reason.len().min(255)];

@@ -450,8 +450,13 @@ impl Connection {
             }
             return Ok(());
         }
-        let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
+        let (mut ours, mut theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
+        if let Some(hello) = &self.cfg.hello_msg {
+            // HELLO_MSG: written on the socket's side of the new pipe, as if the socket had
+            // sent it first, so the peer gets it even before the socket next runs.
+            theirs.tx.send_one(Message::from(hello.clone()));
+        }
         if self.cfg.router_notify & 1 != 0 {
             // ROUTER_NOTIFY: the ROUTER sees [id, empty] before anything the peer sends.
             ours.tx.send_one(Message::new());
@@ -560,6 +565,14 @@ impl Connection {
             // ROUTER_NOTIFY: [id, empty] after the peer's last complete message.
             p.tx.discard_incomplete();
             p.tx.send_one(Message::new());
+        }
+        if let (true, false, Some(msg), Some(p)) =
+            (was_up, self.dial.is_some(), &self.cfg.disconnect_msg, &mut self.pipe)
+        {
+            // DISCONNECT_MSG: as libzmq's session, only for accepted peers that finished the
+            // handshake; the ROUTER receives it as [id, msg] after the peer's last message.
+            p.tx.discard_incomplete();
+            p.tx.send_one(Message::from(msg.clone()));
         }
         let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
         let stop = (refused && self.cfg.reconnect_stop & 1 != 0)

@@ -51,6 +51,9 @@ pub struct SessionConfig {
     pub heartbeat: HeartbeatConfig,
     /// The security mechanism and its credentials.
     pub security: Security,
+    /// Application metadata (draft ZMQ_METADATA, `X-Name` properties), already encoded; it
+    /// follows Socket-Type and Identity in every mechanism's READY/INITIATE.
+    pub app_metadata: Bytes,
 }
 
 /// Things the socket layer must hear about.
@@ -195,7 +198,12 @@ impl Session {
         let Some(mech) = self.mech.as_mut().filter(|_| self.phase == Phase::Zap) else {
             return Err(SessionError::UnexpectedCommand("ZAP reply".into()));
         };
-        let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+        let local = Local {
+            socket_type: self.cfg.socket_type,
+            routing_id: &self.cfg.routing_id,
+            app_metadata: &self.cfg.app_metadata,
+            now,
+        };
         let step = mech.on_zap(&local, &reply, self.out.staging())?;
         self.zap = Some(reply);
         self.phase = Phase::Handshake;
@@ -415,7 +423,12 @@ impl Session {
         // servers fail on the first handshake command instead.
         self.peer_minor = if greeting.major > 3 { 1 } else { greeting.minor };
         let mut mech = Mech::new(&self.cfg.security);
-        let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+        let local = Local {
+            socket_type: self.cfg.socket_type,
+            routing_id: &self.cfg.routing_id,
+            app_metadata: &self.cfg.app_metadata,
+            now,
+        };
         let step = mech.start(&local, self.out.staging());
         self.mech = Some(mech);
         self.phase = Phase::Handshake;
@@ -482,7 +495,12 @@ impl Session {
                 let reason = rest.get(1..1 + usize::from(rest.first().copied().unwrap_or(0))).unwrap_or(b"");
                 return Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()));
             }
-            let local = Local { socket_type: self.cfg.socket_type, routing_id: &self.cfg.routing_id, now };
+            let local = Local {
+                socket_type: self.cfg.socket_type,
+                routing_id: &self.cfg.routing_id,
+                app_metadata: &self.cfg.app_metadata,
+                now,
+            };
             let mech = self.mech.as_mut().ok_or(SessionError::DataBeforeReady)?;
             let step = mech.on_command(&local, body, self.out.staging())?;
             return self.on_step(step, now);

@@ -12,6 +12,7 @@ fn cfg(t: SocketType) -> SessionConfig {
         handshake_ivl: Some(Duration::from_secs(30)),
         heartbeat: HeartbeatConfig::default(),
         security: Default::default(),
+        app_metadata: bytes::Bytes::new(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Every socket option by its zmq.h number: the stored ones from the option table, plus the
-//! actions (SUBSCRIBE, TCP_ACCEPT_FILTER), the read-only state (EVENTS, FD, RCVMORE, TYPE,
+//! actions (SUBSCRIBE, TCP_ACCEPT_FILTER, METADATA), the read-only state (EVENTS, FD, RCVMORE, TYPE,
 //! LAST_ENDPOINT, MECHANISM, THREAD_SAFE) and the options that cannot apply here, which fail
 //! with `EINVAL` as in a libzmq built without their transport. `docs/options.md` lists them all.
 
@@ -21,12 +21,13 @@ mod num {
     pub const TCP_ACCEPT_FILTER: i32 = 38;
     pub const MECHANISM: i32 = 43;
     pub const THREAD_SAFE: i32 = 81;
+    pub const METADATA: i32 = 95;
 }
 
 /// Options libzmq 4.3 has that cannot apply to libsock (no pgm/epgm/norm, vmci, GSSAPI, or
-/// websocket transports; deprecated IPC filters; Windows-only loopback fast path): they answer `EINVAL`, as libzmq does when
+/// websocket transports; deprecated IPC filters): they answer `EINVAL`, as libzmq does when
 /// built without the feature. See `docs/options.md` for each.
-pub(crate) const INAPPLICABLE_OPTIONS: [i32; 25] = [
+pub(crate) const INAPPLICABLE_OPTIONS: [i32; 24] = [
     8,   // RATE (multicast)
     9,   // RECOVERY_IVL (multicast)
     25,  // MULTICAST_HOPS
@@ -45,7 +46,6 @@ pub(crate) const INAPPLICABLE_OPTIONS: [i32; 25] = [
     88,  // VMCI_CONNECT_TIMEOUT
     90,  // GSSAPI_PRINCIPAL_NAMETYPE
     91,  // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
-    94,  // LOOPBACK_FASTPATH (Windows only)
     96,  // MULTICAST_LOOP
     103, // WSS_KEY_PEM (websocket)
     104, // WSS_CERT_PEM
@@ -82,6 +82,7 @@ impl Socket {
                 let b = bytes(&value, "TCP_ACCEPT_FILTER")?;
                 self.set_tcp_accept_filter((!b.is_empty()).then_some(b))
             }
+            num::METADATA => self.set_metadata(bytes(&value, "METADATA")?),
             num::IPV4ONLY => match int(&value, "IPV4ONLY")? {
                 v @ (0 | 1) => self.set_ipv6(v == 0),
                 v => Err(Error::invalid(format!("IPV4ONLY must be 0 or 1, got {v}"))),
@@ -112,7 +113,7 @@ impl Socket {
             num::IPV4ONLY => OptionValue::Int((!self.get_ipv6()?).into()),
             num::MECHANISM => OptionValue::Int(self.get_mechanism()?),
             num::THREAD_SAFE => OptionValue::Int(self.get_thread_safe()?.into()),
-            num::SUBSCRIBE | num::UNSUBSCRIBE | num::TCP_ACCEPT_FILTER => {
+            num::SUBSCRIBE | num::UNSUBSCRIBE | num::TCP_ACCEPT_FILTER | num::METADATA => {
                 return Err(Error::invalid(format!("option {option} is write-only")))
             }
             _ => return Err(unknown(option)),

@@ -46,6 +46,12 @@ impl SocketCore {
         }
         let id = self.ctx.next_endpoint_id();
         let net = NetConfig::from_options(&self.options);
+        // As libzmq, pick the I/O thread before opening the listener: with IO_THREADS = 0 a
+        // tcp/ipc bind fails with EMTHREAD and nothing listens, even for a moment.
+        let io = match endpoint.starts_with("tcp://") || endpoint.starts_with("ipc://") {
+            true => Some(self.ctx.choose_io()?),
+            false => None,
+        };
         let bound = self.open_listener(endpoint, &net);
         let (listener, resolved, ipc_path) = match bound {
             Ok(Some(b)) => b,
@@ -62,7 +68,10 @@ impl SocketCore {
             listener.raw_fd() as u32,
             &resolved,
         );
-        let io = self.ctx.choose_io()?;
+        let io = match io {
+            Some(io) => io,
+            None => self.ctx.choose_io()?,
+        };
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
@@ -151,7 +160,8 @@ impl SocketCore {
         let pipe = if self.options.immediate || self.kind == SocketType::STREAM {
             None
         } else {
-            let (ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
+            let (mut ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
+            self.greet(&mut ours);
             self.attach(ours, None, Some(id), PipeOrigin::Dialer);
             Some(theirs)
         };
@@ -227,15 +237,18 @@ impl SocketCore {
                 );
                 continue;
             }
-            self.attach(p.end, Some(p.peer), Some(id), PipeOrigin::Inproc);
+            let mut end = p.end;
+            self.greet(&mut end);
+            self.attach(end, Some(p.peer), Some(id), PipeOrigin::Inproc);
         }
         self.remember(id, endpoint, endpoint, EndpointKind::InprocBound { name });
         Ok(())
     }
 
     fn connect_inproc(&mut self, id: EndpointId, endpoint: &str, name: String) -> Result<()> {
-        let (end, peer) =
+        let (mut end, peer) =
             self.ctx.inproc.connect(&name, self.me(), hwm(self.options.sndhwm), hwm(self.options.rcvhwm))?;
+        self.greet(&mut end);
         self.attach(end, peer, Some(id), PipeOrigin::Inproc);
         self.remember(id, endpoint, endpoint, EndpointKind::InprocConnected);
         Ok(())
@@ -248,6 +261,22 @@ impl SocketCore {
             sndhwm: hwm(self.options.sndhwm),
             rcvhwm: hwm(self.options.rcvhwm),
             id,
+            hello: self.hello_msg(),
+        }
+    }
+
+    /// HELLO_MSG (draft): DEALER and ROUTER send it first on every new pipe, as libzmq's
+    /// `send_hello_msg`. Pipes an engine creates, and inproc pipes a connecting socket makes
+    /// for this binder, get it where they are made (the socket may be idle then).
+    fn hello_msg(&self) -> Option<Bytes> {
+        let applies = matches!(self.kind, SocketType::DEALER | SocketType::ROUTER);
+        (applies && !self.options.hello_msg.is_empty()).then(|| Bytes::from(self.options.hello_msg.clone()))
+    }
+
+    /// Queues HELLO_MSG on a pipe end of this socket before it is attached.
+    fn greet(&self, end: &mut crate::pipe::PipeEnd) {
+        if let Some(hello) = self.hello_msg() {
+            end.tx.send_one(hello.into());
         }
     }
 
@@ -272,6 +301,7 @@ impl SocketCore {
                     ttl: millis(o.heartbeat_ttl).filter(|d| !d.is_zero()),
                 },
                 security: self.security(),
+                app_metadata: self.app_metadata_encoded(),
             },
             net: NetConfig { accept_filters: self.accept_filters.clone(), ..NetConfig::from_options(o) },
             sndhwm: hwm(o.sndhwm),
@@ -282,6 +312,9 @@ impl SocketCore {
             subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB)
                 || self.kind.joins_groups(),
             router_notify: if self.kind == SocketType::ROUTER { o.router_notify } else { 0 },
+            hello_msg: self.hello_msg(),
+            disconnect_msg: (self.kind == SocketType::ROUTER && !o.disconnect_msg.is_empty())
+                .then(|| Bytes::from(o.disconnect_msg.clone())),
             reconnect_stop: o.reconnect_stop,
             connect_timeout: millis(o.connect_timeout).filter(|d| !d.is_zero()),
             raw: self.kind == SocketType::STREAM,

@@ -21,6 +21,8 @@ pub(crate) struct Binder {
     pub sndhwm: u64,
     pub rcvhwm: u64,
     pub id: EndpointId,
+    /// The binder's HELLO_MSG, queued on its end of each new pipe here (it may be idle).
+    pub hello: Option<bytes::Bytes>,
 }
 
 /// A connect waiting for its name to be bound.
@@ -84,7 +86,10 @@ impl InprocRegistry {
                         me.socket_type, b.me.socket_type
                     )));
                 }
-                let (ours, theirs) = pipe(sum_hwm(sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, rcvhwm));
+                let (ours, mut theirs) = pipe(sum_hwm(sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, rcvhwm));
+                if let Some(hello) = &b.hello {
+                    theirs.tx.send_one(hello.clone().into());
+                }
                 let peer = b.me.clone();
                 // A binder that closed meanwhile hands the end back; dropping it closes the pipe.
                 let _ = b.shared.post(SocketCmd::Attach {

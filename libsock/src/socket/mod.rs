@@ -12,6 +12,7 @@ mod by_number;
 pub(crate) mod draft;
 mod endpoints;
 pub(crate) mod inproc;
+mod metadata;
 mod pair;
 mod pipeline;
 mod pubsub;
@@ -87,6 +88,8 @@ pub(crate) struct SocketCore {
     pending_connect_id: Option<bytes::Bytes>,
     /// TCP_ACCEPT_FILTER entries for listeners bound from now on.
     accept_filters: Vec<crate::transport::filter::IpFilter>,
+    /// ZMQ_METADATA (draft): `X-Name` properties announced in the handshake.
+    app_metadata: Vec<(String, Vec<u8>)>,
 }
 
 impl Socket {
@@ -126,6 +129,7 @@ impl Socket {
             seen_generation: 0,
             pending_connect_id: None,
             accept_filters: Vec::new(),
+            app_metadata: Vec::new(),
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })

@@ -36,6 +36,8 @@ pub(crate) struct NetConfig {
     pub bindtodevice: Vec<u8>,
     /// TCP_USER_TIMEOUT in ms (0 = OS default).
     pub tcp_maxrt: i32,
+    /// SO_PRIORITY (draft ZMQ_PRIORITY; 0 = OS default).
+    pub priority: i32,
     /// TCP_ACCEPT_FILTER: peers a tcp listener accepts (empty = all).
     pub accept_filters: Vec<filter::IpFilter>,
 }
@@ -53,6 +55,7 @@ impl NetConfig {
             tos: o.tos,
             bindtodevice: o.bindtodevice.clone(),
             tcp_maxrt: o.tcp_maxrt,
+            priority: o.priority,
             accept_filters: Vec::new(),
         }
     }

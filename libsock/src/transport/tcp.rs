@@ -49,6 +49,10 @@ pub(crate) fn configure(stream: &mio::net::TcpStream, cfg: &NetConfig) -> io::Re
             SocketAddr::V6(_) => sock.set_tclass_v6(cfg.tos as u32)?,
         }
     }
+    if cfg.priority > 0 {
+        // As libzmq's tcp.cpp: only a non-zero priority is applied.
+        sock.set_priority(cfg.priority as u32)?;
+    }
     if cfg.tcp_maxrt > 0 {
         sock.set_tcp_user_timeout(Some(Duration::from_millis(cfg.tcp_maxrt as u64)))?;
     }
@@ -121,5 +125,17 @@ mod tests {
         assert_eq!(sock.tcp_user_timeout().unwrap(), Some(Duration::from_millis(1500)));
         assert_eq!(sock.device().unwrap().as_deref(), Some(&b"lo"[..]));
         assert_eq!(SockRef::from(&listener).device().unwrap().as_deref(), Some(&b"lo"[..]));
+    }
+
+    #[test]
+    fn priority_is_applied() {
+        // 0..=6 need no CAP_NET_ADMIN.
+        let cfg = NetConfig::from_options(&Options { priority: 5, ..Default::default() });
+        let listener = bind("127.0.0.1:0".parse().unwrap(), &cfg).unwrap();
+        let stream = connect(listener.local_addr().unwrap(), &cfg).unwrap();
+        assert_eq!(SockRef::from(&stream).priority().unwrap(), 5);
+        let plain = NetConfig::from_options(&Options::default());
+        let other = connect(listener.local_addr().unwrap(), &plain).unwrap();
+        assert_eq!(SockRef::from(&other).priority().unwrap(), 0);
     }
 }

@@ -125,14 +125,18 @@ pub(crate) enum Step {
 pub(crate) struct Local<'a> {
     pub socket_type: SocketType,
     pub routing_id: &'a [u8],
+    /// ZMQ_METADATA properties, encoded (empty = none).
+    pub app_metadata: &'a [u8],
     pub now: Instant,
 }
 
 impl Local<'_> {
-    /// Our encoded metadata (Socket-Type, Identity), as every mechanism announces it.
+    /// Our encoded metadata (Socket-Type, Identity, then ZMQ_METADATA's), as every
+    /// mechanism announces it.
     pub fn metadata(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(64 + self.app_metadata.len());
         null::encode_metadata(&mut out, self.socket_type, self.routing_id);
+        out.extend_from_slice(self.app_metadata);
         out
     }
 }
@@ -162,7 +166,7 @@ impl Mech {
     /// domain asks ZAP before it says anything).
     pub fn start(&mut self, local: &Local<'_>, out: &mut Vec<u8>) -> Step {
         match self {
-            Mech::Null => null::encode_ready(out, local.socket_type, local.routing_id),
+            Mech::Null => command::encode_ready_raw(out, &local.metadata()),
             Mech::NullZap => return Step::Zap(ZapRequest { mechanism: "NULL", credentials: Vec::new() }),
             Mech::Plain(p) => p.start(out),
             Mech::Curve(c) => c.start(out),
@@ -201,7 +205,7 @@ impl Mech {
         match self {
             Mech::Null => Ok(Step::Wait),
             Mech::NullZap => {
-                null::encode_ready(out, local.socket_type, local.routing_id);
+                command::encode_ready_raw(out, &local.metadata());
                 Ok(Step::Wait)
             }
             Mech::Plain(p) => p.on_zap(local, out),

@@ -18,6 +18,7 @@ fn cfg(t: SocketType, security: Security) -> SessionConfig {
         handshake_ivl: Some(Duration::from_secs(30)),
         heartbeat: HeartbeatConfig::default(),
         security,
+        app_metadata: bytes::Bytes::new(),
     }
 }
 
