@@ -1,10 +1,10 @@
 //! The acker: Storm's XOR algorithm as a pure state machine over (root, xor) events and
 //! virtual time (milliseconds), with no sockets and no clock, so it is unit-tested directly.
 //!
-//! Every pending tree costs one 32-byte map slot (root, xor, start, last update, spout task,
-//! last task) plus hashbrown's control byte, whatever the tree's size: a tree is complete when
-//! the XOR of every edge id, each XOR-ed in once when created and once when acked, comes back
-//! to zero.
+//! Every pending tree costs one 24-byte map slot (root, xor, start, spout task, last task and
+//! a "touched" bit) plus hashbrown's control byte, whatever the tree's size: a tree is complete
+//! when the XOR of every edge id, each XOR-ed in once when created and once when acked, comes
+//! back to zero.
 //!
 //! Beyond Storm: when the runtime reports that a link to a peer worker broke
 //! ([`Acker::link_lost`]), the trees that made no progress since then are failed after a short
@@ -36,17 +36,30 @@ impl Hasher for IdHasher {
 /// A map keyed by random 64-bit ids.
 pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
-/// 20 bytes padded to 24: with the 8-byte key, a 32-byte slot. Task ids are stored as u16
-/// here (a plan has far fewer than 65 536 tasks); 0 means "not known yet". Times are
-/// milliseconds modulo 2^32 (about 49 days), compared with wrapping arithmetic.
+/// 16 bytes: with the 8-byte key, a 24-byte slot. Task ids are stored as u16 here (a plan
+/// has far fewer than 65 536 tasks); 0 means "not known yet". `last_task`'s top bit is the
+/// [`TOUCHED`] mark, so the last task is kept modulo 2^15 (it only names the culprit in a
+/// timeout or loss report).
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     xor: u64,
     start_ms: u32,
-    /// Time of the last init or ack: what a lost link is judged by.
-    last_ms: u32,
     spout_task: u16,
     last_task: u16,
+}
+
+/// Set in `last_task` by every init or ack; a link loss clears it on every pending tree, so
+/// the trees still without it at the end of the grace made no progress since the loss.
+const TOUCHED: u16 = 0x8000;
+
+impl Entry {
+    fn last_task(&self) -> u32 {
+        u32::from(self.last_task & !TOUCHED)
+    }
+
+    fn touch(&mut self, task: u32) {
+        self.last_task = (task as u16 & !TOUCHED) | TOUCHED;
+    }
 }
 
 /// Something the acker tells a spout task.
@@ -113,6 +126,8 @@ impl Acker {
     /// fails every tree not updated since `now_ms`. A later loss before then replaces this
     /// one: its cut covers the same trees and more.
     pub fn link_lost(&mut self, what: &str, now_ms: u64) {
+        // One pass per loss (rare), so that updates stay a single store.
+        self.pending.values_mut().for_each(|e| e.last_task &= !TOUCHED);
         self.loss = Some((now_ms, what.to_owned()));
     }
 
@@ -124,11 +139,9 @@ impl Acker {
         }
         let e = self.entry(root, now_ms);
         e.xor ^= xor;
-        e.last_ms = now_ms as u32;
         e.spout_task = spout_task as u16;
-        if e.last_task == 0 {
-            e.last_task = spout_task as u16;
-        }
+        let last = if e.last_task() == 0 { spout_task } else { e.last_task() };
+        e.touch(last);
         self.settle(root)
     }
 
@@ -137,8 +150,7 @@ impl Acker {
     pub fn ack(&mut self, root: u64, xor: u64, from_task: u32, now_ms: u64) -> Option<AckerEvent> {
         let e = self.entry(root, now_ms);
         e.xor ^= xor;
-        e.last_ms = now_ms as u32;
-        e.last_task = from_task as u16;
+        e.touch(from_task);
         self.settle(root)
     }
 
@@ -162,8 +174,8 @@ impl Acker {
     /// Also fails, once its grace is over, the trees a lost link left without progress.
     pub fn expire(&mut self, now_ms: u64, out: &mut Vec<AckerEvent>) {
         if self.loss.as_ref().is_some_and(|(t, _)| now_ms >= t + LOSS_GRACE_MS) {
-            if let Some((t, what)) = self.loss.take() {
-                self.fail_stale(t, &what, out);
+            if let Some((_, what)) = self.loss.take() {
+                self.fail_untouched(&what, out);
             }
         }
         if now_ms.saturating_sub(self.last_sweep_ms) < (self.timeout_ms / 8).max(1) {
@@ -177,7 +189,7 @@ impl Acker {
                 return true;
             }
             if e.spout_task != 0 {
-                let (spout_task, last_task) = (u32::from(e.spout_task), u32::from(e.last_task));
+                let (spout_task, last_task) = (u32::from(e.spout_task), e.last_task());
                 out.push(AckerEvent::TimedOut { root, spout_task, last_task });
             }
             false
@@ -189,18 +201,15 @@ impl Acker {
         }
     }
 
-    /// Fails the trees whose last update is older than `lost_ms` (those whose init has not
-    /// arrived yet have no spout to tell and are left to the timeout).
-    fn fail_stale(&mut self, lost_ms: u64, what: &str, out: &mut Vec<AckerEvent>) {
-        let cut = lost_ms as u32;
+    /// Fails the trees not updated since the loss (those whose init has not arrived yet have
+    /// no spout to tell and are left to the timeout).
+    fn fail_untouched(&mut self, what: &str, out: &mut Vec<AckerEvent>) {
         let before = out.len();
         self.pending.retain(|&root, e| {
-            // `last < cut`, modulo 2^32.
-            let stale = (cut.wrapping_sub(e.last_ms) as i32) > 0;
-            if !stale || e.spout_task == 0 {
+            if e.last_task & TOUCHED != 0 || e.spout_task == 0 {
                 return true;
             }
-            let (spout_task, task) = (u32::from(e.spout_task), u32::from(e.last_task));
+            let (spout_task, task) = (u32::from(e.spout_task), e.last_task());
             let reason = format!("{what}; no progress since, so it is replayed");
             out.push(AckerEvent::Failed { root, spout_task, task, reason });
             false
@@ -225,7 +234,6 @@ impl Acker {
         self.pending.entry(root).or_insert(Entry {
             xor: 0,
             start_ms: now_ms as u32,
-            last_ms: now_ms as u32,
             spout_task: 0,
             last_task: 0,
         })
@@ -344,7 +352,7 @@ mod tests {
         for _ in 0..100_000 {
             a.init(rng.u64(..), rng.u64(1..), 1, 0);
         }
-        assert_eq!(std::mem::size_of::<(u64, Entry)>(), 32);
+        assert_eq!(std::mem::size_of::<(u64, Entry)>(), 24);
         assert!(a.bytes_per_pending() <= 64.0, "{}", a.bytes_per_pending());
     }
 }
