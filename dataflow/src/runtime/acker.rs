@@ -1,9 +1,16 @@
 //! The acker: Storm's XOR algorithm as a pure state machine over (root, xor) events and
 //! virtual time (milliseconds), with no sockets and no clock, so it is unit-tested directly.
 //!
-//! Every pending tree costs one 24-byte map slot (root, xor, start, spout task, last task)
-//! plus hashbrown's control byte, whatever the tree's size: a tree is complete when the XOR of
-//! every edge id, each XOR-ed in once when created and once when acked, comes back to zero.
+//! Every pending tree costs one 24-byte map slot (root, xor, start, spout task, last task and
+//! a "touched" bit) plus hashbrown's control byte, whatever the tree's size: a tree is complete
+//! when the XOR of every edge id, each XOR-ed in once when created and once when acked, comes
+//! back to zero.
+//!
+//! Beyond Storm: when the runtime reports that a link to a peer worker broke
+//! ([`Acker::link_lost`]), the trees that made no progress since then are failed after a short
+//! grace instead of waiting for the message timeout, since they were plausibly held by the
+//! lost worker. Trees progressing elsewhere keep updating and are left alone; a tree failed
+//! wrongly is only replayed (at-least-once), and its late acks find no tree here.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -30,13 +37,29 @@ impl Hasher for IdHasher {
 pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// 16 bytes: with the 8-byte key, a 24-byte slot. Task ids are stored as u16 here (a plan
-/// has far fewer than 65 536 tasks); 0 means "not known yet".
+/// has far fewer than 65 536 tasks); 0 means "not known yet". `last_task`'s top bit is the
+/// [`TOUCHED`] mark, so the last task is kept modulo 2^15 (it only names the culprit in a
+/// timeout or loss report).
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     xor: u64,
     start_ms: u32,
     spout_task: u16,
     last_task: u16,
+}
+
+/// Set in `last_task` by every init or ack; a link loss clears it on every pending tree, so
+/// the trees still without it at the end of the grace made no progress since the loss.
+const TOUCHED: u16 = 0x8000;
+
+impl Entry {
+    fn last_task(&self) -> u32 {
+        u32::from(self.last_task & !TOUCHED)
+    }
+
+    fn touch(&mut self, task: u32) {
+        self.last_task = (task as u16 & !TOUCHED) | TOUCHED;
+    }
 }
 
 /// Something the acker tells a spout task.
@@ -78,12 +101,34 @@ pub struct Acker {
     early_fails: IdMap<(u32, String)>,
     timeout_ms: u64,
     last_sweep_ms: u64,
+    /// The latest link loss not yet acted on: when, and what was lost.
+    loss: Option<(u64, String)>,
 }
+
+/// How long after a lost link the trees without progress since then fail. Trees held by live
+/// workers normally update within milliseconds; one that is merely slow is only replayed.
+pub const LOSS_GRACE_MS: u64 = 500;
 
 impl Acker {
     /// An acker whose trees time out after `timeout_ms`.
     pub fn new(timeout_ms: u64) -> Acker {
-        Acker { pending: IdMap::default(), early_fails: IdMap::default(), timeout_ms, last_sweep_ms: 0 }
+        Acker {
+            pending: IdMap::default(),
+            early_fails: IdMap::default(),
+            timeout_ms,
+            last_sweep_ms: 0,
+            loss: None,
+        }
+    }
+
+    /// A link to a peer worker broke (or a worker rejoined after one did) at `now_ms`; `what`
+    /// says which, for the spouts' `fail` reason. [`LOSS_GRACE_MS`] later, [`Acker::expire`]
+    /// fails every tree not updated since `now_ms`. A later loss before then replaces this
+    /// one: its cut covers the same trees and more.
+    pub fn link_lost(&mut self, what: &str, now_ms: u64) {
+        // One pass per loss (rare), so that updates stay a single store.
+        self.pending.values_mut().for_each(|e| e.last_task &= !TOUCHED);
+        self.loss = Some((now_ms, what.to_owned()));
     }
 
     /// The spout emitted tree `root`; `xor` is the XOR of the edge ids it sent.
@@ -95,9 +140,8 @@ impl Acker {
         let e = self.entry(root, now_ms);
         e.xor ^= xor;
         e.spout_task = spout_task as u16;
-        if e.last_task == 0 {
-            e.last_task = spout_task as u16;
-        }
+        let last = if e.last_task() == 0 { spout_task } else { e.last_task() };
+        e.touch(last);
         self.settle(root)
     }
 
@@ -106,7 +150,7 @@ impl Acker {
     pub fn ack(&mut self, root: u64, xor: u64, from_task: u32, now_ms: u64) -> Option<AckerEvent> {
         let e = self.entry(root, now_ms);
         e.xor ^= xor;
-        e.last_task = from_task as u16;
+        e.touch(from_task);
         self.settle(root)
     }
 
@@ -127,7 +171,13 @@ impl Acker {
 
     /// Expires trees older than the timeout. Cheap to call often: it sweeps at most eight
     /// times per timeout period, so a tree fails between 1 and 1⅛ timeouts after its start.
+    /// Also fails, once its grace is over, the trees a lost link left without progress.
     pub fn expire(&mut self, now_ms: u64, out: &mut Vec<AckerEvent>) {
+        if self.loss.as_ref().is_some_and(|(t, _)| now_ms >= t + LOSS_GRACE_MS) {
+            if let Some((_, what)) = self.loss.take() {
+                self.fail_untouched(&what, out);
+            }
+        }
         if now_ms.saturating_sub(self.last_sweep_ms) < (self.timeout_ms / 8).max(1) {
             return;
         }
@@ -139,7 +189,7 @@ impl Acker {
                 return true;
             }
             if e.spout_task != 0 {
-                let (spout_task, last_task) = (u32::from(e.spout_task), u32::from(e.last_task));
+                let (spout_task, last_task) = (u32::from(e.spout_task), e.last_task());
                 out.push(AckerEvent::TimedOut { root, spout_task, last_task });
             }
             false
@@ -149,6 +199,22 @@ impl Acker {
         if self.early_fails.len() > pending.len() {
             self.early_fails.retain(|root, _| pending.contains_key(root));
         }
+    }
+
+    /// Fails the trees not updated since the loss (those whose init has not arrived yet have
+    /// no spout to tell and are left to the timeout).
+    fn fail_untouched(&mut self, what: &str, out: &mut Vec<AckerEvent>) {
+        let before = out.len();
+        self.pending.retain(|&root, e| {
+            if e.last_task & TOUCHED != 0 || e.spout_task == 0 {
+                return true;
+            }
+            let (spout_task, task) = (u32::from(e.spout_task), e.last_task());
+            let reason = format!("{what}; no progress since, so it is replayed");
+            out.push(AckerEvent::Failed { root, spout_task, task, reason });
+            false
+        });
+        tracing::info!("{what}: failed {} pending trees without progress since", out.len() - before);
     }
 
     /// Trees pending.
@@ -225,6 +291,58 @@ mod tests {
         a.expire(1124, &mut out);
         assert_eq!(out, vec![AckerEvent::TimedOut { root: 1, spout_task: 2, last_task: 5 }]);
         assert_eq!(a.pending(), 0);
+    }
+
+    #[test]
+    fn a_lost_link_fails_only_the_trees_without_progress_after_the_grace() {
+        let mut a = Acker::new(30_000);
+        a.init(1, 0x3, 2, 0); // stuck: its last update was before the loss
+        a.ack(1, 0x1, 5, 900);
+        a.init(2, 0x3, 2, 500); // progressing elsewhere: updated after the loss
+        a.init(3, 0x1, 2, 999); // emitted just before the loss, then nothing
+        a.ack(4, 0x8, 6, 10); // acks before its init: no spout to tell yet
+        a.link_lost("link to worker 1 lost", 1000);
+        a.ack(2, 0x1, 7, 1200);
+        let mut out = Vec::new();
+        a.expire(1000 + LOSS_GRACE_MS - 1, &mut out);
+        assert!(out.is_empty(), "nothing fails before the grace is over");
+        a.expire(1000 + LOSS_GRACE_MS, &mut out);
+        out.sort_by_key(|e| match e {
+            AckerEvent::Failed { root, .. } => *root,
+            _ => u64::MAX,
+        });
+        let why = "link to worker 1 lost; no progress since, so it is replayed".to_owned();
+        assert_eq!(
+            out,
+            vec![
+                AckerEvent::Failed { root: 1, spout_task: 2, task: 5, reason: why.clone() },
+                AckerEvent::Failed { root: 3, spout_task: 2, task: 2, reason: why },
+            ]
+        );
+        assert_eq!(a.pending(), 2, "trees 2 and 4 stay");
+        // The failed trees are forgotten: late acks complete nothing, and the loss is acted
+        // on once.
+        assert_eq!(a.ack(1, 0x2, 5, 1600), None);
+        a.expire(10_000, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(a.ack(2, 0x2, 7, 10_001), Some(AckerEvent::Completed { root: 2, spout_task: 2 }));
+    }
+
+    #[test]
+    fn a_later_loss_replaces_an_earlier_one() {
+        let mut a = Acker::new(30_000);
+        a.init(1, 0x1, 2, 0);
+        a.link_lost("first", 100);
+        a.init(2, 0x1, 2, 200);
+        a.link_lost("second", 300);
+        let mut out = Vec::new();
+        a.expire(100 + LOSS_GRACE_MS, &mut out);
+        assert!(out.is_empty());
+        a.expire(300 + LOSS_GRACE_MS, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(out
+            .iter()
+            .all(|e| matches!(e, AckerEvent::Failed { reason, .. } if reason.starts_with("second"))));
     }
 
     #[test]

@@ -296,13 +296,55 @@ pub(crate) fn run_bolt(
     ctl.hub.publish(&em.metrics);
 }
 
+/// How often the acker reads its inbox's link events.
+const LINK_CHECK_MS: u64 = 20;
+
+/// Link events of the acker's inbox: peer workers' executors connect to it to send acks.
+struct Links {
+    monitor: Option<libsock::Monitor>,
+    last_check_ms: u64,
+    /// A link broke since the start: the next accepted connection is a worker rejoining.
+    lost_one: bool,
+}
+
+impl Links {
+    /// Tells the ackers about broken links, and about reconnections after one (trees sent
+    /// into the dead connection before the break was noticed are caught then).
+    fn check(&mut self, ackers: &mut [Acker], now_ms: u64) {
+        if now_ms < self.last_check_ms + LINK_CHECK_MS {
+            return;
+        }
+        self.last_check_ms = now_ms;
+        let Some(monitor) = &self.monitor else { return };
+        while let Ok(ev) = monitor.recv_event(0) {
+            if !ev.endpoint.starts_with("tcp://") {
+                continue;
+            }
+            let what = match ev.event {
+                libsock::SocketEvent::Disconnected => {
+                    self.lost_one = true;
+                    format!("a peer worker's link to the acker was lost ({})", ev.endpoint)
+                }
+                libsock::SocketEvent::Accepted if self.lost_one => {
+                    format!("a peer worker reconnected to the acker after a lost link ({})", ev.endpoint)
+                }
+                _ => continue,
+            };
+            tracing::info!("{what}");
+            ackers.iter_mut().for_each(|a| a.link_lost(&what, now_ms));
+        }
+    }
+}
+
 /// Runs acker tasks.
 pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
     let timeout_ms = ctl.message_timeout_secs.saturating_mul(1000).max(1);
     let mut ackers: Vec<Acker> = em.metrics.iter().map(|_| Acker::new(timeout_ms)).collect();
     let (mut events, mut last_publish) = (Vec::new(), Instant::now());
+    let mut links = Links { monitor: em.transfer.watch_links(), last_check_ms: 0, lost_one: false };
     while !em.halted {
         let now_ms = ctl.start.elapsed().as_millis() as u64;
+        links.check(&mut ackers, now_ms);
         match em.transfer.try_recv() {
             Some(msg) => {
                 let mut batch = wire::batch(&msg);

@@ -7,7 +7,7 @@ mod executor;
 mod metrics;
 mod transfer;
 
-pub use acker::{Acker, AckerEvent};
+pub use acker::{Acker, AckerEvent, LOSS_GRACE_MS};
 pub use collector::{BasicCollector, BoltCollector, SpoutCollector};
 pub use metrics::{MetricsHub, TaskMetrics};
 pub use transfer::{Endpoints, InprocEndpoints};

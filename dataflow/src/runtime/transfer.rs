@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use libsock::{Context, Error, Message, Socket, DONTWAIT, POLLIN, POLLOUT, PULL, PUSH};
+use libsock::{Context, Error, Message, Monitor, Socket, SocketEvent, DONTWAIT, POLLIN, POLLOUT, PULL, PUSH};
 
 use crate::wire::{self, Item};
 
@@ -179,6 +179,16 @@ impl Transfer {
                 None
             }
         }
+    }
+
+    /// Watches the inbox's tcp connections: broken links and accepted (re)connections. Other
+    /// workers' executors connect here, so a disconnect means a peer worker may be gone.
+    pub(crate) fn watch_links(&self) -> Option<Monitor> {
+        let mask = (SocketEvent::Disconnected.to_raw() | SocketEvent::Accepted.to_raw()) as i32;
+        self.inbox
+            .monitor_events(mask)
+            .map_err(|e| tracing::warn!("cannot watch the inbox's links (lost workers will time out): {e}"))
+            .ok()
     }
 
     /// Waits up to `timeout` for something to receive.

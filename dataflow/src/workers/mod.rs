@@ -7,7 +7,9 @@
 //! `tcp://*:PORT`, `PORT+1`, … (one port per executor it runs, in plan order) and other
 //! workers connect there. Executors in the same worker still talk over `inproc://`. libsock
 //! reconnects by itself, so a worker that dies and is restarted rejoins without help; what it
-//! held times out at the acker and is replayed by the spouts.
+//! held is failed by the acker as soon as the dead worker's link to it breaks (the trees
+//! without progress since, see [`crate::runtime::Acker::link_lost`]) and replayed by the
+//! spouts, or times out if the acker itself was in that worker.
 
 mod launch;
 
