@@ -14,7 +14,9 @@ fn build_tool(name: &str) -> Option<PathBuf> {
         eprintln!("SKIP: libzmq source (zeromq-src in cargo's registry) not found");
         return None;
     };
-    let root = common::out_dir().join("libzmq-perf");
+    // One directory per tool: the two tests run in parallel, and copying a header that the
+    // other test's compiler is reading would hand it a truncated file.
+    let root = common::out_dir().join(format!("libzmq-perf-{name}"));
     std::fs::create_dir_all(root.join("perf")).unwrap();
     std::fs::create_dir_all(root.join("include")).unwrap();
     for h in ["zmq.h", "zmq_utils.h"] {
