@@ -243,6 +243,24 @@ mod tests {
         }
     }
 
+    /// The committed seed corpora (`fuzz/seeds/`) through their targets, so CI replays them.
+    #[test]
+    fn seeds_never_panic() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+        let targets: [(&str, fn(&[u8])); 4] = [
+            ("decode", decode_all),
+            ("session", session_decode),
+            ("plain", plain_handshake),
+            ("curve", curve_handshake),
+        ];
+        for (name, target) in targets {
+            let Ok(dir) = std::fs::read_dir(root.join(name)) else { continue };
+            for entry in dir {
+                target(&std::fs::read(entry.unwrap().path()).unwrap());
+            }
+        }
+    }
+
     /// Writes seed corpora from real conversations into `$FUZZ_SEEDS/<target>/` (run by hand:
     /// `FUZZ_SEEDS=$PWD/fuzz/seeds cargo test -p libsock --lib write_fuzz_seeds -- --ignored`).
     #[test]
@@ -292,8 +310,10 @@ mod tests {
 
         // CURVE with the target's keys: HELLO verifies against the fuzz server; the rest
         // was sealed with another run's ephemeral keys, which still gives the right shapes.
-        let server_sec =
-            Security::CurveServer { secret: FUZZ_SERVER_SECRET, cookies: std::sync::Arc::new(CookieJar::new()) };
+        let server_sec = Security::CurveServer {
+            secret: FUZZ_SERVER_SECRET,
+            cookies: std::sync::Arc::new(CookieJar::new()),
+        };
         let server_public = *crypto_box::SecretKey::from_bytes(FUZZ_SERVER_SECRET).public_key().as_bytes();
         let client_sec = Security::CurveClient { secret: [7; 32], server: server_public };
         let (client, server) =
