@@ -247,7 +247,8 @@ mod tests {
     #[test]
     fn seeds_never_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
-        let targets: [(&str, fn(&[u8])); 4] = [
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 4] = [
             ("decode", decode_all),
             ("session", session_decode),
             ("plain", plain_handshake),
