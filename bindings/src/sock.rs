@@ -21,6 +21,11 @@ pub enum Sock {
     Shared(libsock::ThreadSafeSocket),
 }
 
+// Without the feature a handle's socket is exactly a `Socket`: the classic send/recv path is
+// the one it was (a one-variant match compiles to nothing).
+#[cfg(not(feature = "draft"))]
+const _: () = assert!(std::mem::size_of::<Sock>() == std::mem::size_of::<Socket>());
+
 macro_rules! forward {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
