@@ -1,11 +1,13 @@
 /* Thread-safe draft sockets through zmq.h (ZMQ_BUILD_DRAFT_API): several pthreads share one
  * CLIENT and one SERVER handle, as libzmq allows; ZMQ_THREAD_SAFE reads 1, ZMQ_FD is EINVAL;
  * a thread blocked in recv does not hold up a send on the same socket; zmq_poll takes them;
+ * a thread joins a group on a DISH while another is blocked receiving on it;
  * zmq_ctx_shutdown wakes every thread blocked on one socket with ETERM. */
 #define ZMQ_BUILD_DRAFT_API
 #include "testutil.h"
 #include <pthread.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #define SENDERS 4
 #define PER_SENDER 50
@@ -84,6 +86,51 @@ static void *blocked_until_term (void *arg)
     return NULL;
 }
 
+static volatile int dish_got;
+
+/* Receives one message on the DISH `arg` (blocking) and checks its group. */
+static void *dish_recv (void *arg)
+{
+    zmq_msg_t msg;
+    OK (zmq_msg_init (&msg));
+    CHECK (zmq_msg_recv (&msg, arg, 0) == 5);
+    CHECK (strcmp (zmq_msg_group (&msg), "news") == 0);
+    OK (zmq_msg_close (&msg));
+    __atomic_store_n (&dish_got, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* zmq_join on a DISH from this thread while another thread is blocked in its recv. */
+static void join_while_receiving (void *ctx)
+{
+    void *radio = zmq_socket (ctx, ZMQ_RADIO);
+    void *dish = zmq_socket (ctx, ZMQ_DISH);
+    CHECK (radio && dish);
+    char ep[256];
+    bind_tcp (dish, ep, sizeof ep);
+    OK (zmq_connect (radio, ep));
+    pthread_t t;
+    CHECK (pthread_create (&t, NULL, dish_recv, dish) == 0);
+    OK (zmq_join (dish, "news"));
+    FAILS (zmq_join (dish, "news"), EINVAL);
+    /* The join reaches the RADIO some time later; it drops what nobody joined until then. */
+    for (int i = 0; !__atomic_load_n (&dish_got, __ATOMIC_SEQ_CST); i++) {
+        CHECK (i < 6000);
+        zmq_msg_t msg;
+        OK (zmq_msg_init_size (&msg, 5));
+        memcpy (zmq_msg_data (&msg), "hello", 5);
+        OK (zmq_msg_set_group (&msg, "news"));
+        CHECK (zmq_msg_send (&msg, radio, 0) == 5);
+        usleep (10000);
+    }
+    CHECK (pthread_join (t, NULL) == 0);
+    OK (zmq_leave (dish, "news"));
+    int linger = 0;
+    OK (zmq_setsockopt (radio, ZMQ_LINGER, &linger, sizeof linger));
+    OK (zmq_close (radio));
+    OK (zmq_close (dish));
+}
+
 static int get_int (void *s, int option)
 {
     int v = -1;
@@ -119,6 +166,7 @@ int main (void)
     void *ctx = zmq_ctx_new ();
     CHECK (ctx);
     options (ctx);
+    join_while_receiving (ctx);
 
     server = zmq_socket (ctx, ZMQ_SERVER);
     client = zmq_socket (ctx, ZMQ_CLIENT);
