@@ -476,8 +476,8 @@ ZMQ_EXPORT void zmq_threadclose (void *thread_);
 #endif
 
 /* ---- Draft socket types and functions (libsock built with its `draft` feature) -------- */
-/* Thread-safe in libzmq; through this C API a socket is used from one thread at a time, so
- * ZMQ_THREAD_SAFE reads 0 (libsock's Rust ThreadSafeSocket is the shared one). */
+/* Thread-safe, as in libzmq: several threads may send, receive, poll and set options on one
+ * socket at once (ZMQ_THREAD_SAFE reads 1; ZMQ_FD gives EINVAL; zmq_proxy gives ENOTSUP). */
 #ifdef ZMQ_BUILD_DRAFT_API
 #define ZMQ_SERVER 12
 #define ZMQ_CLIENT 13

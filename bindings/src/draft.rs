@@ -2,8 +2,8 @@
 //! ids and groups, `zmq_join`/`zmq_leave`. The draft socket types themselves need nothing
 //! here: `zmq_socket` takes their numbers once libsock has the feature.
 //!
-//! A socket of a draft type is used like any other here: from one thread at a time, so
-//! `ZMQ_THREAD_SAFE` reads 0 (libsock's `ThreadSafeSocket` is the Rust API's shared socket).
+//! A socket of a draft type is a `libsock::ThreadSafeSocket` ([`crate::sock::Sock`]): C
+//! threads may share it, and `ZMQ_THREAD_SAFE` reads 1, as in libzmq.
 
 use std::ffi::{c_char, c_int, c_void};
 

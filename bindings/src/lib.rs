@@ -28,6 +28,7 @@ pub mod handle;
 pub mod msg;
 pub mod poll;
 pub mod proxy;
+pub mod sock;
 pub mod socket;
 pub mod sockopt;
 pub mod timers;

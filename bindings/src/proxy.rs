@@ -15,7 +15,7 @@ unsafe fn optional<'a>(s: *mut c_void) -> CResult<Option<&'a Socket>> {
         return Ok(None);
     }
     // SAFETY: forwarded contract.
-    unsafe { socket_ref(s) }.map(Some)
+    unsafe { socket_ref(s) }?.plain().map(Some)
 }
 
 /// Joins `frontend` and `backend`, copying every message to `capture` (may be NULL); returns
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
 ) -> c_int {
     boundary::int(|| {
         // SAFETY: forwarded contract (for all four).
-        let (frontend, backend) = unsafe { (socket_ref(frontend)?, socket_ref(backend)?) };
+        let (frontend, backend) = unsafe { (socket_ref(frontend)?.plain()?, socket_ref(backend)?.plain()?) };
         // SAFETY: forwarded contract.
         let (capture, control) = unsafe { (optional(capture)?, optional(control)?) };
         libsock::proxy_steerable(frontend, backend, capture, control).map_err(err)?;

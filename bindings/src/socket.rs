@@ -5,18 +5,19 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use libsock::{Message, Socket, SocketType};
+use libsock::{Message, SocketType};
 
 use crate::boundary::{self, c_str, err, len_to_int, CResult};
 use crate::consts::*;
 use crate::context::{ctx_ref, CtxShared};
 use crate::handle::{self, Handle, Tag};
+use crate::sock::Sock;
 
 /// What a `void *` socket points at.
 #[repr(C)]
 pub struct SocketHandle {
     tag: Tag,
-    socket: Option<Socket>,
+    socket: Option<Sock>,
     ctx: Arc<CtxShared>,
     /// Whether this type's sends fail only in ways that hand the message back (see
     /// [`moves_messages`]).
@@ -42,8 +43,9 @@ impl Handle for SocketHandle {
 ///
 /// # Safety
 /// `s` is NULL or a handle made by this library (see [`handle::has_tag`]); the caller does
-/// not use the socket from two threads at once (libzmq's rule too).
-pub unsafe fn socket_ref<'a>(s: *mut c_void) -> CResult<&'a Socket> {
+/// not use the socket from two threads at once unless it is thread-safe, nor close it while
+/// another thread uses it (libzmq's rules too).
+pub unsafe fn socket_ref<'a>(s: *mut c_void) -> CResult<&'a Sock> {
     // SAFETY: forwarded contract of has_tag.
     if !unsafe { handle::has_tag(s, handle::SOCKET) } {
         return Err(ENOTSOCK);
@@ -57,7 +59,7 @@ pub unsafe fn socket_ref<'a>(s: *mut c_void) -> CResult<&'a Socket> {
 /// # Safety
 /// As [`socket_ref`].
 #[inline]
-pub unsafe fn send_target<'a>(s: *mut c_void) -> CResult<(&'a Socket, bool)> {
+pub unsafe fn send_target<'a>(s: *mut c_void) -> CResult<(&'a Sock, bool)> {
     // SAFETY: forwarded contract.
     let socket = unsafe { socket_ref(s) }?;
     // SAFETY: socket_ref checked the tag: `s` is a live SocketHandle.
@@ -76,7 +78,7 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
         let kind = SocketType::from_raw(type_).ok_or(libc::EINVAL)?;
         let lsctx = ctx.shared.open_socket()?;
         // The context applies its IPV6 and BLOCKY defaults and MAX_SOCKETS.
-        let socket = match lsctx.socket(kind) {
+        let socket = match Sock::open(&lsctx, kind) {
             Ok(s) => s,
             Err(e) => {
                 ctx.shared.close_socket();

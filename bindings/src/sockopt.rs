@@ -8,10 +8,11 @@
 
 use std::ffi::{c_int, c_void};
 
-use libsock::{OptionValue, Socket};
+use libsock::OptionValue;
 
 use crate::boundary::{self, err, CResult};
 use crate::consts::*;
+use crate::sock::Sock;
 use crate::socket::socket_ref;
 
 /// Sets a socket option.
@@ -35,7 +36,7 @@ pub unsafe extern "C" fn zmq_setsockopt(
     })
 }
 
-fn set(socket: &Socket, option: c_int, raw: &[u8]) -> CResult<()> {
+fn set(socket: &Sock, option: c_int, raw: &[u8]) -> CResult<()> {
     let int = |raw: &[u8]| raw.try_into().map(i32::from_ne_bytes).map_err(|_| libc::EINVAL);
     // Learn the option's C type from its current value; read-only state is not probed (reading
     // EVENTS or FD has effects) and write-only actions (SUBSCRIBE, ...) take bytes.
@@ -100,7 +101,7 @@ enum Got {
     Bytes(Vec<u8>),
 }
 
-fn get(socket: &Socket, option: c_int, room: usize) -> CResult<Got> {
+fn get(socket: &Sock, option: c_int, room: usize) -> CResult<Got> {
     Ok(match socket.get_option_raw(option).map_err(err)? {
         OptionValue::Int(v) => Got::Int(v),
         OptionValue::Long(v) => Got::Long(v),

@@ -1,9 +1,15 @@
 //! The draft API through zmq.h (`-DZMQ_BUILD_DRAFT_API`) on libsock built with its `draft`
-//! feature: CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER from C.
+//! feature: CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER from C, and those sockets shared by
+//! several pthreads (they are thread-safe, as in libzmq).
 
 mod common;
 
 #[test]
 fn client_server_radio_dish_scatter_gather_from_c() {
     common::c_program("draft");
+}
+
+#[test]
+fn pthreads_share_one_client_and_one_server_from_c() {
+    common::c_program("thread_safe");
 }

@@ -73,9 +73,9 @@ pub use message::GROUP_MAX_LENGTH;
 pub use options::{OptionValue, Options, SocketOption};
 pub use poll::{poll, PollItem, POLLERR};
 pub use proxy::{proxy, proxy_steerable, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, SideStats};
-pub use socket::SendOrReturn;
 #[cfg(feature = "draft")]
 pub use socket::draft::ThreadSafeSocket;
+pub use socket::SendOrReturn;
 pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;

@@ -16,9 +16,26 @@ use crate::sys;
 /// `revents` bit for a raw descriptor in error.
 pub const POLLERR: i16 = 4;
 
+/// What [`poll`] needs from a socket: its events now and a descriptor that becomes readable
+/// when they may have changed.
+pub(crate) trait Pollable {
+    fn poll_events(&self) -> Result<i16>;
+    fn poll_fd(&self) -> Result<RawFd>;
+}
+
+impl Pollable for Socket {
+    fn poll_events(&self) -> Result<i16> {
+        self.get_events()
+    }
+
+    fn poll_fd(&self) -> Result<RawFd> {
+        self.get_fd()
+    }
+}
+
 /// One thing to wait on: a socket or a raw file descriptor.
 pub struct PollItem<'a> {
-    socket: Option<&'a Socket>,
+    socket: Option<&'a dyn Pollable>,
     fd: RawFd,
     events: i16,
     revents: i16,
@@ -28,6 +45,11 @@ impl<'a> PollItem<'a> {
     /// Waits on a raw descriptor for [`POLLIN`] and/or [`POLLOUT`].
     pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'a> {
         PollItem { socket: None, fd, events, revents: 0 }
+    }
+
+    /// Waits on any socket kind (a [`Socket`], or a `ThreadSafeSocket` with feature `draft`).
+    pub(crate) fn for_socket(socket: &'a dyn Pollable, events: i16) -> PollItem<'a> {
+        PollItem { socket: Some(socket), fd: -1, events, revents: 0 }
     }
 
     /// The events that were ready when [`poll`] returned.
@@ -54,7 +76,7 @@ impl<'a> PollItem<'a> {
 impl Socket {
     /// A poll item for this socket, waiting for `events` ([`POLLIN`] | [`POLLOUT`]).
     pub fn as_poll_item(&self, events: i16) -> PollItem<'_> {
-        PollItem { socket: Some(self), fd: -1, events, revents: 0 }
+        PollItem::for_socket(self, events)
     }
 }
 
@@ -70,8 +92,8 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
             item.revents = 0;
             let (fd, events) = match item.socket {
                 Some(socket) => {
-                    item.revents = socket.get_events()? & item.events;
-                    (socket.get_fd()?, libc::POLLIN)
+                    item.revents = socket.poll_events()? & item.events;
+                    (socket.poll_fd()?, libc::POLLIN)
                 }
                 None => (item.fd, to_libc(item.events)),
             };

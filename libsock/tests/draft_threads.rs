@@ -108,3 +108,37 @@ fn shutdown_wakes_every_blocked_thread() {
         }
     });
 }
+
+#[test]
+fn options_by_number_monitor_and_poll_on_a_shared_socket() {
+    let ctx = Context::new();
+    let server = socket(&ctx, SERVER, 10_000);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = socket(&ctx, CLIENT, 10_000);
+    // ZMQ_THREAD_SAFE (81) reads 1; ZMQ_FD (14) is EINVAL, as libzmq's thread-safe sockets.
+    assert_eq!(client.get_option_raw(81).unwrap(), OptionValue::Int(1));
+    assert!(client.get_thread_safe().unwrap());
+    assert!(matches!(client.get_option_raw(14), Err(Error::InvalidArgument(_))));
+    // By number: SNDHWM (23) and TYPE (16).
+    client.set_option_raw(23, OptionValue::Int(9)).unwrap();
+    assert_eq!(client.get_option_raw(23).unwrap(), OptionValue::Int(9));
+    assert_eq!(client.get_option_raw(16).unwrap(), OptionValue::Int(13));
+    client.monitor("inproc://draft-threads-monitor", libsock::EVENT_ALL).unwrap();
+    let monitor = ctx.socket(SocketType::PAIR).unwrap();
+    monitor.connect("inproc://draft-threads-monitor").unwrap();
+    client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+    // Another thread polls the SERVER while this one sends on the CLIENT.
+    std::thread::scope(|s| {
+        let poller = s.spawn(|| {
+            let mut items = [server.as_poll_item(libsock::POLLIN)];
+            libsock::poll(&mut items, 30_000).unwrap();
+            items[0].is_readable()
+        });
+        client.send("ping", 0).unwrap();
+        assert!(poller.join().unwrap());
+    });
+    assert_eq!(server.get_events().unwrap() & libsock::POLLIN, libsock::POLLIN);
+    assert_eq!(server.recv_bytes(0).unwrap(), b"ping");
+    // The monitor saw the connection (its first frame: event number and value).
+    assert!(!monitor.recv_bytes(0).unwrap().is_empty());
+}

@@ -20,7 +20,7 @@ static void client_server (void *ctx, const char *bind_ep)
     CHECK (type == ZMQ_SERVER);
     len = sizeof safe;
     OK (zmq_getsockopt (server, ZMQ_THREAD_SAFE, &safe, &len));
-    CHECK (safe == 0);
+    CHECK (safe == 1);
 
     FAILS (zmq_send (client, "part", 4, ZMQ_SNDMORE), EINVAL);
     for (int i = 0; i < 5; i++) {

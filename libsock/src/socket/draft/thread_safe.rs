@@ -1,8 +1,8 @@
 //! [`ThreadSafeSocket`]: a socket that several threads use at once (`&self` is `Sync`), for
 //! the draft types that libzmq makes thread-safe.
 //!
-//! The socket core sits behind a mutex that is held only while an operation is tried, never
-//! while it waits: a thread blocked in `recv` does not hold up another thread's `send`.
+//! The socket (and so its core) sits behind a mutex that is held only while an operation is
+//! tried, never while it waits: a thread blocked in `recv` does not hold up another thread's `send`.
 //! Waiting is leader/followers: one waiter sleeps on the socket's signal (which wakes one
 //! sleeper per change); the others sleep on a condition variable that the leader broadcasts
 //! when it wakes, so every waiter retries after any change. Each waiter notes the wake
@@ -14,12 +14,13 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use super::super::routing::SendError;
-use super::super::SocketCore;
+use super::super::Socket;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::mailbox::signal::Signal;
 use crate::message::Message;
 use crate::options::{millis, OptionValue, SocketOption};
+use crate::poll::{PollItem, Pollable};
 use crate::socket::{DONTWAIT, SNDMORE};
 use crate::socket_type::SocketType;
 
@@ -45,7 +46,9 @@ use crate::socket_type::SocketType;
 /// # Ok::<(), libsock::Error>(())
 /// ```
 pub struct ThreadSafeSocket {
-    core: Mutex<SocketCore>,
+    /// A plain socket, so that everything that does not wait (options by number, monitor,
+    /// events) is the plain socket's code under the lock.
+    socket: Mutex<Socket>,
     signal: Arc<Signal>,
     waiters: Mutex<Waiters>,
     woken: Condvar,
@@ -65,10 +68,10 @@ impl Context {
         if !kind.is_thread_safe() {
             return Err(Error::invalid(format!("{kind} sockets are not thread-safe; use Context::socket")));
         }
-        let core = self.socket(kind)?.core.into_inner();
-        let signal = core.shared.signal.clone();
+        let socket = self.socket(kind)?;
+        let signal = socket.core().shared.signal.clone();
         Ok(ThreadSafeSocket {
-            core: Mutex::new(core),
+            socket: Mutex::new(socket),
             signal,
             waiters: Mutex::default(),
             woken: Condvar::new(),
@@ -79,64 +82,91 @@ impl Context {
 impl ThreadSafeSocket {
     /// This socket's type.
     pub fn get_socket_type(&self) -> SocketType {
-        self.core.lock().kind
+        self.socket.lock().core().kind
     }
 
     /// Accepts connections on `endpoint`, as [`crate::Socket::bind`].
     pub fn bind(&self, endpoint: &str) -> Result<()> {
-        self.core.lock().bind(endpoint)
+        self.socket.lock().bind(endpoint)
     }
 
     /// Connects to `endpoint`, as [`crate::Socket::connect`].
     pub fn connect(&self, endpoint: &str) -> Result<()> {
-        self.core.lock().connect(endpoint)
+        self.socket.lock().connect(endpoint)
     }
 
     /// Stops listening on `endpoint`.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
-        self.core.lock().unbind(endpoint)
+        self.socket.lock().unbind(endpoint)
     }
 
     /// Drops the connection to `endpoint`.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
-        self.core.lock().disconnect(endpoint)
+        self.socket.lock().disconnect(endpoint)
     }
 
     /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`).
     pub fn get_last_endpoint(&self) -> Result<String> {
-        Ok(self.core.lock().last_endpoint.clone())
+        self.socket.lock().get_last_endpoint()
     }
 
     /// Sets an option (SNDTIMEO, RCVTIMEO, LINGER, the HWMs, ...).
     pub fn set_option(&self, option: SocketOption, value: OptionValue) -> Result<()> {
-        let mut core = self.core.lock();
-        core.options.set(option, value)?;
-        let core = &mut *core;
-        core.routing.configure(&core.options);
-        Ok(())
+        self.socket.lock().set_option(option, value)
     }
 
     /// Reads an option.
     pub fn get_option(&self, option: SocketOption) -> Result<OptionValue> {
-        Ok(self.core.lock().options.get(option))
+        self.socket.lock().get_option(option)
     }
 
     /// DISH: receive the messages of `group` (EINVAL if already joined), `zmq_join`.
     pub fn join(&self, group: &str) -> Result<()> {
-        self.group_change(group, true)
+        self.socket.lock().join(group)
     }
 
     /// DISH: stop receiving `group` (EINVAL if not joined), `zmq_leave`.
     pub fn leave(&self, group: &str) -> Result<()> {
-        self.group_change(group, false)
+        self.socket.lock().leave(group)
     }
 
-    fn group_change(&self, group: &str, join: bool) -> Result<()> {
-        let mut core = self.core.lock();
-        core.check_alive()?;
-        core.process_commands();
-        let core = &mut *core;
-        core.routing.subscribe(group.as_bytes(), join, &mut core.pipes)
+    /// Sets any option by its zmq.h number, as [`Socket::set_option_raw`] (`zmq_setsockopt`).
+    pub fn set_option_raw(&self, option: i32, value: OptionValue) -> Result<()> {
+        self.socket.lock().set_option_raw(option, value)
+    }
+
+    /// Reads any option by its zmq.h number, as [`Socket::get_option_raw`], except that
+    /// `ZMQ_THREAD_SAFE` (81) reads 1 and `ZMQ_FD` (14) is EINVAL, as libzmq's thread-safe
+    /// sockets: several threads draining one edge-triggered descriptor would lose wakes.
+    pub fn get_option_raw(&self, option: i32) -> Result<OptionValue> {
+        match option {
+            THREAD_SAFE => Ok(OptionValue::Int(1)),
+            FD => Err(Error::invalid("thread-safe sockets have no ZMQ_FD (as libzmq)")),
+            _ => self.socket.lock().get_option_raw(option),
+        }
+    }
+
+    /// Whether this socket may be used from several threads at once: always true.
+    pub fn get_thread_safe(&self) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Publishes this socket's events on an inproc endpoint, as [`Socket::monitor`].
+    pub fn monitor(&self, endpoint: &str, events: i32) -> Result<()> {
+        self.socket.lock().monitor(endpoint, events)
+    }
+
+    /// [`crate::POLLIN`] | [`crate::POLLOUT`]: what a send or receive would do now
+    /// (`ZMQ_EVENTS`).
+    pub fn get_events(&self) -> Result<i16> {
+        self.socket.lock().get_events()
+    }
+
+    /// A poll item for this socket, for [`crate::poll`] (`zmq_poll`). Threads that poll
+    /// this socket while others send or receive on it are fine; two threads polling it at
+    /// the same moment may see a change late (they share one readiness descriptor).
+    pub fn as_poll_item(&self, events: i16) -> PollItem<'_> {
+        PollItem::for_socket(self, events)
     }
 
     /// Sends a single-part message; `flags` may hold [`DONTWAIT`] ([`SNDMORE`]: EINVAL).
@@ -151,7 +181,8 @@ impl ThreadSafeSocket {
         loop {
             let epoch = self.waiters.lock().epoch;
             let timeo = {
-                let mut core = self.core.lock();
+                let socket = self.socket.lock();
+                let mut core = socket.core();
                 core.check_alive()?;
                 core.process_commands();
                 let core = &mut *core;
@@ -177,7 +208,8 @@ impl ThreadSafeSocket {
         loop {
             let epoch = self.waiters.lock().epoch;
             let timeo = {
-                let mut core = self.core.lock();
+                let socket = self.socket.lock();
+                let mut core = socket.core();
                 core.check_alive()?;
                 core.process_commands();
                 let core = &mut *core;
@@ -241,6 +273,20 @@ impl ThreadSafeSocket {
                 return Ok(());
             }
         }
+    }
+}
+
+/// zmq.h's ZMQ_THREAD_SAFE and ZMQ_FD.
+const THREAD_SAFE: i32 = 81;
+const FD: i32 = 14;
+
+impl Pollable for ThreadSafeSocket {
+    fn poll_events(&self) -> Result<i16> {
+        self.get_events()
+    }
+
+    fn poll_fd(&self) -> Result<std::os::fd::RawFd> {
+        Ok(self.signal.fd()?.raw())
     }
 }
 
