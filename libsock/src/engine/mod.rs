@@ -11,6 +11,7 @@
 
 mod backoff;
 mod connection;
+mod direct;
 mod listener;
 mod raw;
 mod socks_phase;

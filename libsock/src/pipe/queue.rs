@@ -27,6 +27,19 @@ pub(crate) trait Wake: Send + Sync {
     fn wake(&self);
 }
 
+/// A way around the queue straight to the reader's destination (a connection's socket):
+/// the direct send path of `engine::direct`. The writer offers a whole message only while the
+/// queue is drained (everything written before it has been taken by the reader), so order is
+/// kept; the sink refuses (returns false) whenever it cannot take the message at once, and
+/// the message then goes through the queue as usual.
+pub(crate) trait DirectSink: Send + Sync {
+    /// Takes the message `frames` + `last` whole, or refuses it whole. Never blocks.
+    fn try_send(&self, frames: &[Message], last: &Message) -> bool;
+    /// Writes out what earlier messages left buffered, if that can be done without waiting
+    /// (the sender is about to sleep: nobody should wait for a batch to fill).
+    fn flush_now(&self);
+}
+
 /// A reader publishes its progress at least this often (in messages).
 const PUBLISH_EVERY: u64 = 32;
 
@@ -42,6 +55,8 @@ struct Shared {
     /// CONFLATE: the newest whole message the reader has not taken yet.
     newest: Mutex<Vec<Message>>,
     rare: Mutex<Rare>,
+    /// Bumped whenever `Rare::direct` changes, so the writer re-reads it only then.
+    direct_gen: AtomicU64,
 }
 
 /// What changes rarely: set at attach and close.
@@ -50,6 +65,8 @@ struct Rare {
     writer_waker: Option<Arc<dyn Wake>>,
     /// The writer's LINGER at close, for the reader to honour.
     linger_ms: i32,
+    /// Where the writer may send whole messages directly while the queue is drained.
+    direct: Option<Arc<dyn DirectSink>>,
 }
 
 impl Shared {
@@ -77,7 +94,8 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         reader_closed: AtomicBool::new(false),
         conflate: AtomicBool::new(false),
         newest: Mutex::new(Vec::new()),
-        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1 }),
+        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1, direct: None }),
+        direct_gen: AtomicU64::new(0),
     });
     let (producer, consumer) = ring();
     let writer = Writer {
@@ -88,6 +106,8 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         cached_read: 0,
         hwm,
         conflated: false,
+        direct: None,
+        direct_seen: 0,
     };
     let reader =
         Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false, mid: false };
@@ -105,6 +125,9 @@ pub(crate) struct Writer {
     hwm: u64,
     /// CONFLATE: a message went to the slot since the last flush.
     conflated: bool,
+    /// The reader's direct sink as last read from `Rare::direct`, at `direct_seen`.
+    direct: Option<Arc<dyn DirectSink>>,
+    direct_seen: u64,
 }
 
 impl Writer {
@@ -129,6 +152,10 @@ impl Writer {
     #[inline]
     pub(crate) fn write(&mut self, msg: Message) {
         let last = !msg.get_more();
+        if last && self.try_direct(&msg) {
+            self.staged.clear();
+            return;
+        }
         if last && self.staged.is_empty() && !self.conflating() {
             self.written += 1;
             if !self.is_reader_gone() {
@@ -148,6 +175,32 @@ impl Writer {
             for m in self.staged.drain(..) {
                 self.ring.push(m);
             }
+        }
+    }
+
+    /// Offers the message ending with `last` to the reader's direct sink, if it has one and
+    /// the queue is drained: nothing this writer wrote is still waiting, so the message cannot
+    /// overtake an earlier one. Direct messages never count against the HWM (they are not
+    /// queued); the sink bounds what it holds itself.
+    #[inline]
+    fn try_direct(&mut self, last: &Message) -> bool {
+        let generation = self.shared.direct_gen.load(Ordering::Acquire);
+        if generation != self.direct_seen {
+            self.direct_seen = generation;
+            self.direct = self.shared.rare.lock().direct.clone();
+        }
+        let Some(sink) = &self.direct else { return false };
+        if self.shared.read.load(Ordering::Acquire) != self.written || self.conflating() || self.is_reader_gone()
+        {
+            return false;
+        }
+        sink.try_send(&self.staged, last)
+    }
+
+    /// Writes out direct messages still buffered (before the sending thread sleeps).
+    pub(crate) fn flush_direct(&self) {
+        if let Some(sink) = &self.direct {
+            sink.flush_now();
         }
     }
 
@@ -364,6 +417,13 @@ impl Reader {
     /// Sets who is woken when something is published.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
         self.shared.rare.lock().reader_waker = Some(waker);
+    }
+
+    /// Offers the writer a direct path to where this reader's messages go (`None`: withdraw
+    /// it). The writer sees the change at its next whole message.
+    pub(crate) fn set_direct(&self, sink: Option<Arc<dyn DirectSink>>) {
+        self.shared.rare.lock().direct = sink;
+        self.shared.direct_gen.fetch_add(1, Ordering::Release);
     }
 
     /// Stops reading: drops everything queued and lets the writer know.

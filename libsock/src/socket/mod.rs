@@ -194,6 +194,7 @@ impl SocketCore {
             return Err(Error::WouldBlock);
         }
         let at = *deadline.get_or_insert_with(|| millis(timeo_ms).map(|t| Instant::now() + t));
+        self.flush_direct();
         if self.options.busy_poll_us > 0 {
             // A wake seen while spinning leaves the signal raised: `wait` then returns at once.
             self.shared.signal.spin(Duration::from_micros(self.options.busy_poll_us as u64), at);
@@ -202,6 +203,15 @@ impl SocketCore {
             Ok(())
         } else {
             Err(Error::TimedOut)
+        }
+    }
+
+    /// Writes out what direct sends left buffered (see `engine::direct`): the thread is about
+    /// to sleep, and the answer it waits for may depend on those messages. Without this the
+    /// I/O thread would write them, one thread hop later.
+    pub(crate) fn flush_direct(&self) {
+        for (_, rec) in self.pipes.slab.iter() {
+            rec.end.tx.flush_direct();
         }
     }
 
