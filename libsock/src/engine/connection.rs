@@ -503,15 +503,13 @@ impl Connection {
     /// (see `direct`: not with CURVE, not for subscribers).
     fn arm_direct(&mut self, ctx: &Ctx<'_>) {
         use crate::codec::greeting::Mechanism;
-        use crate::socket_type::SocketType;
         if self.cfg.subscriptions_as_commands || self.cfg.session.security.mechanism() == Mechanism::Curve {
             return;
         }
         let Some(link) = &mut self.link else { return };
         let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty());
         let fd = link.stream.as_fd().as_raw_fd();
-        let immediate = matches!(self.cfg.session.socket_type, SocketType::REQ | SocketType::REP);
-        let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending, immediate));
+        let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending));
         link.direct = Some(direct.clone());
         if let Some(p) = &self.pipe {
             p.rx.set_direct(Some(direct));
@@ -525,7 +523,7 @@ impl Connection {
             return self.pump_out_queued(ctx);
         };
         let mut tx = direct.lock();
-        if !tx.flush_io().map_err(Down::Io)? {
+        if !tx.flush().map_err(Down::Io)? {
             return Ok(());
         }
         let result = self.pump_out_queued(ctx);
@@ -620,7 +618,6 @@ impl Connection {
             p.tx.discard_incomplete();
             p.tx.send_one(Message::new());
         }
-        self.drop_partial_out();
         let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
         let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
             || (handshaking && self.cfg.reconnect_stop & 2 != 0);
@@ -638,6 +635,8 @@ impl Connection {
                 self.report_down(&why, handshaking, fd);
             }
         }
+        // After the link (and its direct write side) is gone: nothing can be sent behind this.
+        self.drop_partial_out();
         self.connect_deadline = None;
         if stop {
             tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP)");

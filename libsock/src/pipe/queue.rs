@@ -35,9 +35,6 @@ pub(crate) trait Wake: Send + Sync {
 pub(crate) trait DirectSink: Send + Sync {
     /// Takes the message `frames` + `last` whole, or refuses it whole. Never blocks.
     fn try_send(&self, frames: &[Message], last: &Message) -> bool;
-    /// Writes out what earlier messages left buffered, if that can be done without waiting
-    /// (the sender is about to sleep: nobody should wait for a batch to fill).
-    fn flush_now(&self);
 }
 
 /// A reader publishes its progress at least this often (in messages).
@@ -108,6 +105,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         conflated: false,
         direct: None,
         direct_seen: 0,
+        waited: false,
     };
     let reader =
         Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false, mid: false };
@@ -128,6 +126,8 @@ pub(crate) struct Writer {
     /// The reader's direct sink as last read from `Rare::direct`, at `direct_seen`.
     direct: Option<Arc<dyn DirectSink>>,
     direct_seen: u64,
+    /// The sending thread waited on its socket since its last whole message here.
+    waited: bool,
 }
 
 impl Writer {
@@ -152,8 +152,7 @@ impl Writer {
     #[inline]
     pub(crate) fn write(&mut self, msg: Message) {
         let last = !msg.get_more();
-        if last && self.try_direct(&msg) {
-            self.staged.clear();
+        if last && self.waited && self.try_direct(&msg) {
             return;
         }
         if last && self.staged.is_empty() && !self.conflating() {
@@ -178,12 +177,15 @@ impl Writer {
         }
     }
 
-    /// Offers the message ending with `last` to the reader's direct sink, if it has one and
-    /// the queue is drained: nothing this writer wrote is still waiting, so the message cannot
+    /// Offers the message ending with `last` (sent after the thread waited: see
+    /// [`Writer::note_wait`]) to the reader's direct sink, if it has one and the queue is
+    /// drained: nothing this writer wrote is still waiting, so the message cannot
     /// overtake an earlier one. Direct messages never count against the HWM (they are not
     /// queued); the sink bounds what it holds itself.
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn try_direct(&mut self, last: &Message) -> bool {
+        self.waited = false;
         let generation = self.shared.direct_gen.load(Ordering::Acquire);
         if generation != self.direct_seen {
             self.direct_seen = generation;
@@ -194,14 +196,18 @@ impl Writer {
         {
             return false;
         }
-        sink.try_send(&self.staged, last)
+        if !sink.try_send(&self.staged, last) {
+            return false;
+        }
+        self.staged.clear();
+        true
     }
 
-    /// Writes out direct messages still buffered (before the sending thread sleeps).
-    pub(crate) fn flush_direct(&self) {
-        if let Some(sink) = &self.direct {
-            sink.flush_now();
-        }
+    /// The sending thread is about to wait on its socket (see `engine::direct`: the next
+    /// message may be written directly).
+    #[inline]
+    pub(crate) fn note_wait(&mut self) {
+        self.waited = true;
     }
 
     /// Publishes every complete message written so far, waking a parked reader.
