@@ -286,7 +286,8 @@ impl Connection {
                 }
                 let peer = self.name.clone();
                 let socks = target.socks();
-                self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks, direct: None });
+                self.link =
+                    Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks, direct: None });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
@@ -585,7 +586,8 @@ impl Connection {
     }
 
     fn out_is_empty(&mut self) -> bool {
-        let direct_empty = self.link.as_ref().and_then(|l| l.direct.as_ref()).is_none_or(|d| d.lock().is_empty());
+        let direct_empty =
+            self.link.as_ref().and_then(|l| l.direct.as_ref()).is_none_or(|d| d.lock().is_empty());
         direct_empty && self.out_is_empty_unlocked()
     }
 

@@ -104,7 +104,6 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         hwm,
         conflated: false,
         direct: None,
-        direct_seen: 0,
         waited: false,
     };
     let reader =
@@ -123,9 +122,9 @@ pub(crate) struct Writer {
     hwm: u64,
     /// CONFLATE: a message went to the slot since the last flush.
     conflated: bool,
-    /// The reader's direct sink as last read from `Rare::direct`, at `direct_seen`.
-    direct: Option<Arc<dyn DirectSink>>,
-    direct_seen: u64,
+    /// The reader's direct sink as last read from `Rare::direct` (boxed: pipe ends travel
+    /// in commands, and most never meet a sink).
+    direct: Option<Box<DirectCache>>,
     /// The sending thread waited on its socket since its last whole message here.
     waited: bool,
 }
@@ -187,12 +186,14 @@ impl Writer {
     fn try_direct(&mut self, last: &Message) -> bool {
         self.waited = false;
         let generation = self.shared.direct_gen.load(Ordering::Acquire);
-        if generation != self.direct_seen {
-            self.direct_seen = generation;
-            self.direct = self.shared.rare.lock().direct.clone();
+        if self.direct.as_ref().is_none_or(|d| d.seen != generation) {
+            let sink = self.shared.rare.lock().direct.clone();
+            self.direct = Some(Box::new(DirectCache { sink, seen: generation }));
         }
-        let Some(sink) = &self.direct else { return false };
-        if self.shared.read.load(Ordering::Acquire) != self.written || self.conflating() || self.is_reader_gone()
+        let Some(sink) = self.direct.as_ref().and_then(|d| d.sink.as_ref()) else { return false };
+        if self.shared.read.load(Ordering::Acquire) != self.written
+            || self.conflating()
+            || self.is_reader_gone()
         {
             return false;
         }
@@ -276,6 +277,12 @@ impl Drop for Writer {
             self.close(0);
         }
     }
+}
+
+/// A writer's copy of its reader's direct sink, and the `direct_gen` it was read at.
+struct DirectCache {
+    sink: Option<Arc<dyn DirectSink>>,
+    seen: u64,
 }
 
 /// The reading side of a queue.
