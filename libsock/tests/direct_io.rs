@@ -58,7 +58,7 @@ fn random_size(rng: &mut Rng) -> usize {
         0..=5 => rng.below(64) as usize,
         6..=7 => 7000 + rng.below(2400) as usize,
         8 => rng.below(4096) as usize,
-        _ => 20_000 + rng.below(50_000) as usize,
+        _ => 9_000 + rng.below(30_000) as usize,
     }
 }
 
