@@ -32,6 +32,10 @@
 //!   posting to its mailbox (`mailbox/`, beneath both: `engine` never imports `socket` or
 //!   `monitor`).
 //! - Transports never call back into sockets; inproc joins sockets with a pipe directly.
+//! - A pipe may hold a `DirectSink` (defined in `pipe/`, implemented in `engine/direct.rs`):
+//!   a message sent right after the sending thread waited is written to its idle connection by
+//!   that thread itself, under the connection's write lock, instead of crossing to the I/O
+//!   thread.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -11,6 +11,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use mio::Interest;
 
+use super::direct::DirectTx;
 use super::socks_phase;
 use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
@@ -60,6 +61,17 @@ struct Link {
     peer: String,
     /// SOCKS_PROXY: the proxy handshake still to do before ZMTP starts.
     socks: Option<Socks5>,
+    /// The application thread's write side, once the handshake is done (see `direct`).
+    direct: Option<Arc<DirectTx>>,
+}
+
+impl Drop for Link {
+    /// Disarms the direct write side before `stream` closes (fields drop after this).
+    fn drop(&mut self) {
+        if let Some(d) = &self.direct {
+            d.disarm();
+        }
+    }
 }
 
 pub(crate) struct Connection {
@@ -87,6 +99,9 @@ pub(crate) struct Connection {
     handshakes: u32,
     /// The ZAP request this connection waits for.
     zap_pending: Option<u64>,
+    /// The last frame taken from the pipe for the peer had MORE set: if the link drops now,
+    /// the rest of that message must not open the next link (the peer lost its head).
+    out_mid: bool,
 }
 
 impl Connection {
@@ -104,7 +119,7 @@ impl Connection {
         session.set_peer_fd(stream.as_fd().as_raw_fd());
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
-        let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None };
+        let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None, direct: None };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
         conn.event_name = listener_name;
         conn
@@ -150,6 +165,7 @@ impl Connection {
             read_paused: false,
             handshakes: 0,
             zap_pending: None,
+            out_mid: false,
         }
     }
 
@@ -272,7 +288,8 @@ impl Connection {
                 }
                 let peer = self.name.clone();
                 let socks = target.socks();
-                self.link = Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks });
+                self.link =
+                    Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks, direct: None });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
@@ -442,6 +459,7 @@ impl Connection {
         let reconnected = self.handshakes > 0;
         self.handshakes += 1;
         let sub_version = self.send_subscriptions()?;
+        self.arm_direct(ctx);
         if let Some(p) = &mut self.pipe {
             let cmd = SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected, sub_version };
             let _ = self.socket.post(cmd);
@@ -456,6 +474,9 @@ impl Connection {
             // HELLO_MSG: written on the socket's side of the new pipe, as if the socket had
             // sent it first, so the peer gets it even before the socket next runs.
             theirs.tx.send_one(Message::from(hello.clone()));
+        }
+        if let Some(d) = self.link.as_ref().and_then(|l| l.direct.clone()) {
+            ours.rx.set_direct(Some(d));
         }
         if self.cfg.router_notify & 1 != 0 {
             // ROUTER_NOTIFY: the ROUTER sees [id, empty] before anything the peer sends.
@@ -486,7 +507,39 @@ impl Connection {
         Ok(snapshot.version)
     }
 
+    /// Gives the application thread a direct write side for this link, if it may have one
+    /// (see `direct`: not with CURVE, not for subscribers).
+    fn arm_direct(&mut self, ctx: &Ctx<'_>) {
+        use crate::codec::greeting::Mechanism;
+        if self.cfg.subscriptions_as_commands || self.cfg.session.security.mechanism() == Mechanism::Curve {
+            return;
+        }
+        let Some(link) = &mut self.link else { return };
+        let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty());
+        let fd = link.stream.as_fd().as_raw_fd();
+        let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending));
+        link.direct = Some(direct.clone());
+        if let Some(p) = &self.pipe {
+            p.rx.set_direct(Some(direct));
+        }
+    }
+
+    /// Writes what the application framed directly first, then the pipe's messages and the
+    /// session's commands, all under the direct write lock (rule 1 of `direct`).
     fn pump_out(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let Some(direct) = self.link.as_ref().and_then(|l| l.direct.clone()) else {
+            return self.pump_out_queued(ctx);
+        };
+        let mut tx = direct.lock();
+        if !tx.flush().map_err(Down::Io)? {
+            return Ok(());
+        }
+        let result = self.pump_out_queued(ctx);
+        tx.io_pending = !self.out_is_empty_unlocked();
+        result
+    }
+
+    fn pump_out_queued(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
         let as_commands = self.cfg.subscriptions_as_commands;
         for _ in 0..IO_ROUNDS {
             let link = self.link.as_mut().ok_or(Down::Closed)?;
@@ -494,6 +547,7 @@ impl Connection {
             if let (true, Some(p)) = (session.is_active(), &mut self.pipe) {
                 while session.out().len() < OUT_BATCH {
                     let Some(msg) = p.rx.read() else { break };
+                    self.out_mid = msg.get_more();
                     match subscription(&msg, as_commands) {
                         Some(subscribe) => session.send_subscription(subscribe, &msg[1..]),
                         None => session.send(&msg),
@@ -539,6 +593,13 @@ impl Connection {
     }
 
     fn out_is_empty(&mut self) -> bool {
+        let direct_empty =
+            self.link.as_ref().and_then(|l| l.direct.as_ref()).is_none_or(|d| d.lock().is_empty());
+        direct_empty && self.out_is_empty_unlocked()
+    }
+
+    /// The session's own buffer is written out (the direct buffer is not looked at).
+    fn out_is_empty_unlocked(&mut self) -> bool {
         match self.link.as_mut().and_then(|l| l.session.as_mut()) {
             Some(s) => s.out().is_empty(),
             None => true,
@@ -591,6 +652,8 @@ impl Connection {
                 self.report_down(&why, handshaking, fd);
             }
         }
+        // After the link (and its direct write side) is gone: nothing can be sent behind this.
+        self.drop_partial_out();
         self.connect_deadline = None;
         if stop {
             tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP)");
@@ -618,6 +681,21 @@ impl Connection {
 }
 
 impl Connection {
+    /// The link went down part way through sending a multipart message: drop the rest of
+    /// it from the pipe (it is all there: pipes publish whole messages), as libzmq does.
+    fn drop_partial_out(&mut self) {
+        if !std::mem::take(&mut self.out_mid) {
+            return;
+        }
+        if let Some(p) = &mut self.pipe {
+            while let Some(m) = p.rx.read() {
+                if !m.get_more() {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Tells the monitor how a connected stream ended.
     fn report_down(&self, why: &Down, handshaking: bool, fd: u32) {
         let m = &self.socket.monitor;

@@ -8,9 +8,13 @@
 //! - Pipes wake a connection through [`IoWake`], which is just an `Activate(token)` command;
 //!   pipes do so once per batch, never once per message.
 //! - Connections reach their socket only by posting to its mailbox.
+//! - The one exception to "the I/O thread writes": a sending thread may frame and write a
+//!   whole message to an idle connection itself, through the lock-guarded write side the
+//!   connection hands its pipe ([`direct`] documents the ownership and hand-over rules).
 
 mod backoff;
 mod connection;
+mod direct;
 mod listener;
 mod raw;
 mod socks_phase;

@@ -116,8 +116,12 @@ mod tests {
         assert!(!s.spin(Duration::from_micros(50), None));
         let s2 = s.clone();
         let t = std::thread::spawn(move || s2.spin(Duration::from_secs(30), None));
-        std::thread::sleep(Duration::from_millis(20));
-        s.wake();
+        // Wake until it returns: on a loaded machine the thread may start spinning only after
+        // a first wake, which it then never sees (it counts wakes from when it starts).
+        while !t.is_finished() {
+            std::thread::sleep(Duration::from_millis(20));
+            s.wake();
+        }
         assert!(t.join().unwrap());
         assert!(s.wait(Some(Instant::now())), "the wake is still there for wait");
     }

@@ -27,6 +27,16 @@ pub(crate) trait Wake: Send + Sync {
     fn wake(&self);
 }
 
+/// A way around the queue straight to the reader's destination (a connection's socket):
+/// the direct send path of `engine::direct`. The writer offers a whole message only while the
+/// queue is drained (everything written before it has been taken by the reader), so order is
+/// kept; the sink refuses (returns false) whenever it cannot take the message at once, and
+/// the message then goes through the queue as usual.
+pub(crate) trait DirectSink: Send + Sync {
+    /// Takes the message `frames` + `last` whole, or refuses it whole. Never blocks.
+    fn try_send(&self, frames: &[Message], last: &Message) -> bool;
+}
+
 /// A reader publishes its progress at least this often (in messages).
 const PUBLISH_EVERY: u64 = 32;
 
@@ -42,6 +52,8 @@ struct Shared {
     /// CONFLATE: the newest whole message the reader has not taken yet.
     newest: Mutex<Vec<Message>>,
     rare: Mutex<Rare>,
+    /// Bumped whenever `Rare::direct` changes, so the writer re-reads it only then.
+    direct_gen: AtomicU64,
 }
 
 /// What changes rarely: set at attach and close.
@@ -50,6 +62,8 @@ struct Rare {
     writer_waker: Option<Arc<dyn Wake>>,
     /// The writer's LINGER at close, for the reader to honour.
     linger_ms: i32,
+    /// Where the writer may send whole messages directly while the queue is drained.
+    direct: Option<Arc<dyn DirectSink>>,
 }
 
 impl Shared {
@@ -77,7 +91,8 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         reader_closed: AtomicBool::new(false),
         conflate: AtomicBool::new(false),
         newest: Mutex::new(Vec::new()),
-        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1 }),
+        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1, direct: None }),
+        direct_gen: AtomicU64::new(0),
     });
     let (producer, consumer) = ring();
     let writer = Writer {
@@ -88,6 +103,8 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         cached_read: 0,
         hwm,
         conflated: false,
+        direct: None,
+        waited: false,
     };
     let reader =
         Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false, mid: false };
@@ -105,6 +122,11 @@ pub(crate) struct Writer {
     hwm: u64,
     /// CONFLATE: a message went to the slot since the last flush.
     conflated: bool,
+    /// The reader's direct sink as last read from `Rare::direct` (boxed: pipe ends travel
+    /// in commands, and most never meet a sink).
+    direct: Option<Box<DirectCache>>,
+    /// The sending thread waited on its socket since its last whole message here.
+    waited: bool,
 }
 
 impl Writer {
@@ -129,6 +151,9 @@ impl Writer {
     #[inline]
     pub(crate) fn write(&mut self, msg: Message) {
         let last = !msg.get_more();
+        if last && self.waited && self.try_direct(&msg) {
+            return;
+        }
         if last && self.staged.is_empty() && !self.conflating() {
             self.written += 1;
             if !self.is_reader_gone() {
@@ -149,6 +174,41 @@ impl Writer {
                 self.ring.push(m);
             }
         }
+    }
+
+    /// Offers the message ending with `last` (sent after the thread waited: see
+    /// [`Writer::note_wait`]) to the reader's direct sink, if it has one and the queue is
+    /// drained: nothing this writer wrote is still waiting, so the message cannot
+    /// overtake an earlier one. Direct messages never count against the HWM (they are not
+    /// queued); the sink bounds what it holds itself.
+    #[cold]
+    #[inline(never)]
+    fn try_direct(&mut self, last: &Message) -> bool {
+        self.waited = false;
+        let generation = self.shared.direct_gen.load(Ordering::Acquire);
+        if self.direct.as_ref().is_none_or(|d| d.seen != generation) {
+            let sink = self.shared.rare.lock().direct.clone();
+            self.direct = Some(Box::new(DirectCache { sink, seen: generation }));
+        }
+        let Some(sink) = self.direct.as_ref().and_then(|d| d.sink.as_ref()) else { return false };
+        if self.shared.read.load(Ordering::Acquire) != self.written
+            || self.conflating()
+            || self.is_reader_gone()
+        {
+            return false;
+        }
+        if !sink.try_send(&self.staged, last) {
+            return false;
+        }
+        self.staged.clear();
+        true
+    }
+
+    /// The sending thread is about to wait on its socket (see `engine::direct`: the next
+    /// message may be written directly).
+    #[inline]
+    pub(crate) fn note_wait(&mut self) {
+        self.waited = true;
     }
 
     /// Publishes every complete message written so far, waking a parked reader.
@@ -217,6 +277,12 @@ impl Drop for Writer {
             self.close(0);
         }
     }
+}
+
+/// A writer's copy of its reader's direct sink, and the `direct_gen` it was read at.
+struct DirectCache {
+    sink: Option<Arc<dyn DirectSink>>,
+    seen: u64,
 }
 
 /// The reading side of a queue.
@@ -364,6 +430,13 @@ impl Reader {
     /// Sets who is woken when something is published.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
         self.shared.rare.lock().reader_waker = Some(waker);
+    }
+
+    /// Offers the writer a direct path to where this reader's messages go (`None`: withdraw
+    /// it). The writer sees the change at its next whole message.
+    pub(crate) fn set_direct(&self, sink: Option<Arc<dyn DirectSink>>) {
+        self.shared.rare.lock().direct = sink;
+        self.shared.direct_gen.fetch_add(1, Ordering::Release);
     }
 
     /// Stops reading: drops everything queued and lets the writer know.

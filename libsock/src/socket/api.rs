@@ -132,6 +132,8 @@ impl Socket {
         core.check_alive()?;
         // Clear the readiness descriptor first: any change after this point raises it again.
         core.shared.signal.drain_fd();
+        // Pollers look at events before they sleep (see `SocketCore::note_wait`).
+        core.note_wait();
         core.process_commands();
         // Detach pipes found dead just now, as recv does: an XPUB's detach queues the
         // departed subscriber's cancellations, which are then readable.

@@ -212,11 +212,12 @@ impl SocketCore {
     }
 
     /// Sleeps until something changes, or fails with WouldBlock / TimedOut.
-    fn wait(&self, dontwait: bool, timeo_ms: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
+    fn wait(&mut self, dontwait: bool, timeo_ms: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
         if dontwait || timeo_ms == 0 {
             return Err(Error::WouldBlock);
         }
         let at = *deadline.get_or_insert_with(|| millis(timeo_ms).map(|t| Instant::now() + t));
+        self.note_wait();
         if self.options.busy_poll_us > 0 {
             // A wake seen while spinning leaves the signal raised: `wait` then returns at once.
             self.shared.signal.spin(Duration::from_micros(self.options.busy_poll_us as u64), at);
@@ -225,6 +226,15 @@ impl SocketCore {
             Ok(())
         } else {
             Err(Error::TimedOut)
+        }
+    }
+
+    /// The thread is about to wait on this socket: its next message on each pipe may be
+    /// written to the connection directly (see `engine::direct`), as it is likely a reply
+    /// to or a step after what it waits for, and latency then matters more than batching.
+    pub(crate) fn note_wait(&mut self) {
+        for (_, rec) in self.pipes.slab.iter_mut() {
+            rec.end.tx.note_wait();
         }
     }
 

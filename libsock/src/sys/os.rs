@@ -23,6 +23,23 @@ pub(crate) fn read_into(fd: BorrowedFd<'_>, buf: &mut BytesMut, max: usize) -> i
     Ok(n)
 }
 
+/// Sends `buf` on the stream socket `fd` without blocking and without SIGPIPE (a peer that
+/// went away must cost an `EPIPE`, never the process). Returns the bytes the kernel took.
+///
+/// `fd` is a raw descriptor because the caller (the direct send path, `engine::direct`) shares
+/// it across threads under a lock: it guarantees, by disarming under that lock before the
+/// stream is closed, that `fd` is open for the duration of every call.
+pub(crate) fn send_nosignal(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid readable memory of `buf.len()` bytes for the call; the kernel only
+    // reads it. A stale descriptor would be an I/O error, not memory unsafety.
+    let n =
+        unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// A Linux eventfd: a file descriptor that becomes readable when signalled.
 pub(crate) struct EventFd {
     fd: OwnedFd,

@@ -1,0 +1,172 @@
+//! Direct send: the application thread writes a connection's messages to the kernel itself.
+//!
+//! Without it every message crosses application thread → pipe → I/O thread → kernel, and the
+//! I/O thread must be woken for it. With it, a message sent while the connection is idle is
+//! framed and written by the sending thread in its own `send` call: no thread hop, which is
+//! what a request/reply round trip pays for twice per side.
+//!
+//! ## When a message goes direct
+//! Only when the sending thread waited on the socket (a blocking call slept, or `ZMQ_EVENTS`
+//! was read, as pollers do before sleeping) since its previous message on that pipe: the
+//! message is then most likely a reply or the next step of an exchange (REQ/REP, PAIR
+//! ping-pong, a DEALER waiting for answers), where latency matters and nothing follows it
+//! at once to batch with. Messages sent back to back still go through the pipe, whose I/O thread writes
+//! thousands of them per system call: measured on loopback tcp, writing each of them
+//! directly (one `send` per message, which also runs the receiver's TCP input and wakes it)
+//! or batching them here and waking the I/O thread per batch both cost more CPU per message
+//! and more context switches than the pipe (see BENCHMARKS.md, "Direct I/O").
+//!
+//! ## Who owns what
+//! - The I/O thread owns the stream, the session and everything protocol: handshakes,
+//!   heartbeats, commands, reconnects, reading. It alone closes the stream.
+//! - A [`DirectTx`] (one per live, handshaken connection that may use it) holds, under one
+//!   mutex, the *right to write to the stream*: the raw descriptor while the link is up
+//!   ("armed"), the framed bytes of a direct message the kernel did not take at once, and
+//!   whether the I/O thread's own buffer still holds bytes.
+//! - The socket's pipe writer reaches it only through [`crate::pipe::DirectSink`].
+//!
+//! ## The hand-over protocol
+//! 1. Every write to the stream, by either thread, happens while holding the [`DirectTx`]
+//!    lock, and writes `TxState::buf` before anything else. The I/O thread takes the lock
+//!    (blocking: the holder only makes non-blocking calls) for its whole outbound pump,
+//!    including popping messages from the pipe and framing them into the session's buffer.
+//! 2. The application thread only *tries* the lock. It may write a message only if the link
+//!    is armed, the pipe is drained (the writer has seen the reader take every message it
+//!    queued: checked by the pipe, see `Writer::try_direct`), the I/O thread's buffer is
+//!    written out (`io_pending`, updated at the end of every outbound pump) and `buf` is
+//!    empty. Otherwise it refuses and the message goes through the pipe exactly as before
+//!    (HWM, blocking, DONTWAIT unchanged). Because the pipe is drained and the I/O thread
+//!    frames what it pops while holding the lock, every message queued earlier is already
+//!    on the wire when a direct one is written.
+//! 3. A message is framed whole (all its frames) in one lock hold, so a multipart message is
+//!    never interleaved with another, and the I/O thread's commands (PING, PONG) fall
+//!    between whole messages only. If the kernel takes only part of it, the rest stays in
+//!    `buf`, the I/O thread is activated to write it, and direct sends wait until it has.
+//! 4. The I/O thread disarms the [`DirectTx`] under its lock before it closes the stream (the
+//!    link's `Drop`), so the raw descriptor is never used after close: a stale `DirectTx` held
+//!    by a pipe writer just refuses. Bytes still in `buf` when a link drops are lost, like the
+//!    bytes in the session's own buffer always were.
+//!
+//! Only connections without CURVE (whose frames carry nonces in order through the session's
+//! cipher) and without subscriptions-as-commands (SUB, XSUB) are armed; CONFLATE pipes never
+//! offer messages directly. Receiving still goes through the I/O thread and the pipe.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::codec::frame;
+use crate::message::Message;
+use crate::pipe::{DirectSink, Wake};
+use crate::sys;
+
+/// Messages larger than this (framed) always go through the pipe, whose I/O thread writes
+/// large bodies from their own memory instead of copying them.
+pub(crate) const MSG_MAX: usize = 8 * 1024;
+
+/// The shared write side of one connection; see the module docs.
+pub(crate) struct DirectTx {
+    state: Mutex<TxState>,
+    /// Activates the connection in its I/O thread (to flush what the kernel refused).
+    io: Arc<dyn Wake>,
+}
+
+/// What [`DirectTx`]'s lock guards.
+pub(crate) struct TxState {
+    /// The stream's descriptor while the link is up; `None` once disarmed.
+    fd: Option<RawFd>,
+    /// Framed bytes the kernel did not take at once: written before anything else, by the
+    /// I/O thread. While it holds any, direct sends are refused.
+    buf: Vec<u8>,
+    /// The I/O thread's own outbound buffer still holds bytes (maybe a partly written frame).
+    pub(crate) io_pending: bool,
+}
+
+impl DirectTx {
+    /// An armed write side for the stream `fd`; `io_pending` as the session's buffer is now.
+    pub(crate) fn new(fd: RawFd, io: Arc<dyn Wake>, io_pending: bool) -> DirectTx {
+        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending };
+        DirectTx { state: Mutex::new(state), io }
+    }
+
+    /// The I/O thread's hold on the write side (see rule 1).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, TxState> {
+        self.state.lock()
+    }
+
+    /// The stream is about to close: never touch its descriptor again.
+    pub(crate) fn disarm(&self) {
+        let mut st = self.state.lock();
+        st.fd = None;
+        st.buf = Vec::new();
+    }
+}
+
+impl TxState {
+    /// Writes `buf` as far as the kernel takes it. `Ok(true)` when it is empty.
+    pub(crate) fn flush(&mut self) -> io::Result<bool> {
+        let Some(fd) = self.fd else {
+            self.buf.clear();
+            return Ok(true);
+        };
+        if self.buf.is_empty() {
+            return Ok(true);
+        }
+        let (done, result) = send_all(fd, &self.buf);
+        if done == self.buf.len() {
+            self.buf.clear();
+        } else {
+            self.buf.drain(..done);
+        }
+        result.map(|()| self.buf.is_empty())
+    }
+
+    /// Nothing framed here waits for the kernel.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+/// Writes `bytes` until done or the kernel refuses more. Returns how many were written and
+/// the error that stopped it (`WouldBlock` is not an error).
+fn send_all(fd: RawFd, bytes: &[u8]) -> (usize, io::Result<()>) {
+    let mut done = 0;
+    while done < bytes.len() {
+        match sys::send_nosignal(fd, &bytes[done..]) {
+            Ok(0) => return (done, Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
+}
+
+impl DirectSink for DirectTx {
+    fn try_send(&self, frames: &[Message], last: &Message) -> bool {
+        let Some(mut st) = self.state.try_lock() else { return false };
+        if st.fd.is_none() || st.io_pending || !st.buf.is_empty() {
+            return false;
+        }
+        let size: usize = frames.iter().chain([last]).map(|m| m.len() + 9).sum();
+        if size > MSG_MAX {
+            return false;
+        }
+        for m in frames {
+            frame::encode_frame(&mut st.buf, true, false, m);
+        }
+        frame::encode_frame(&mut st.buf, false, false, last);
+        // An error leaves the bytes for the I/O thread, which meets the same error on its
+        // side of the stream and takes the link down (the message is lost with the link).
+        if st.flush().unwrap_or(false) {
+            return true;
+        }
+        drop(st);
+        // The kernel took part of it: the I/O thread writes the rest when it can.
+        self.io.wake();
+        true
+    }
+}
