@@ -40,7 +40,7 @@ impl Routing for Push {
 /// PULL: fair-queues messages from every pusher.
 #[derive(Default)]
 pub(crate) struct Pull {
-    fq: FairQueue,
+    pub(super) fq: FairQueue,
 }
 
 impl Routing for Pull {

@@ -251,6 +251,38 @@ pub(crate) struct Subscriber {
 /// How many subscription changes are kept for catching up new pipes.
 const LOG_LIMIT: usize = 4096;
 
+/// Records a subscription change in the socket's snapshot and in `log`, then sends `msg` to
+/// every pipe of `ids` whose connection is up (SUB/XSUB and DISH share this).
+pub(super) fn record_and_forward(
+    shared: &SocketShared,
+    log: &mut VecDeque<(u64, Message)>,
+    ids: &[PipeId],
+    topic: &[u8],
+    on: bool,
+    msg: &Message,
+    pipes: &mut Pipes,
+) {
+    let version = {
+        let mut snap = shared.subscriptions.lock();
+        if on {
+            snap.topics.insert(topic.to_vec());
+        } else {
+            snap.topics.remove(topic);
+        }
+        snap.version += 1;
+        snap.version
+    };
+    if log.len() == LOG_LIMIT {
+        log.pop_front();
+    }
+    log.push_back((version, msg.clone()));
+    for id in ids {
+        if pipes.slab[*id].ready {
+            pipes.end(*id).tx.send_one(msg.clone());
+        }
+    }
+}
+
 impl Subscriber {
     pub(crate) fn new(xsub: bool, shared: Arc<SocketShared>) -> Subscriber {
         Subscriber {
@@ -280,25 +312,8 @@ impl Subscriber {
     /// Sends a subscription change to every publisher whose connection is up; the others get
     /// the current set from their engine at the handshake.
     fn forward(&mut self, topic: &[u8], subscribe: bool, msg: &Message, pipes: &mut Pipes) {
-        let version = {
-            let mut snap = self.shared.subscriptions.lock();
-            if subscribe {
-                snap.topics.insert(topic.to_vec());
-            } else {
-                snap.topics.remove(topic);
-            }
-            snap.version += 1;
-            snap.version
-        };
-        if self.log.len() == LOG_LIMIT {
-            self.log.pop_front();
-        }
-        self.log.push_back((version, msg.clone()));
-        for id in &self.pipes {
-            if pipes.slab[*id].ready {
-                pipes.end(*id).tx.send_one(msg.clone());
-            }
-        }
+        let ids = &self.pipes;
+        record_and_forward(&self.shared, &mut self.log, ids, topic, subscribe, msg, pipes);
     }
 
     /// Brings a pipe whose engine sent the snapshot at `since` up to date.

@@ -14,7 +14,7 @@ use crate::options::Options;
 #[derive(Default)]
 pub(crate) struct Dealer {
     lb: LoadBalancer,
-    fq: FairQueue,
+    pub(super) fq: FairQueue,
 }
 
 impl Routing for Dealer {

@@ -4,45 +4,40 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
-use super::super::routing::{FairQueue, LoadBalancer, PipeId, Pipes, Routing, SendError};
+use super::super::reqrep::Dealer;
+use super::super::routing::{FairQueue, PipeId, Pipes, Routing, SendError};
 use super::refuse_more;
 use super::scatter_gather::recv_single;
 use crate::error::Error;
 use crate::message::Message;
 
-/// CLIENT: round robin out, fair queue in (a DEALER for single-part messages).
+/// CLIENT: a DEALER for single-part messages (round robin out, fair queue in).
 #[derive(Default)]
-pub(crate) struct Client {
-    lb: LoadBalancer,
-    fq: FairQueue,
-}
+pub(crate) struct Client(Dealer);
 
 impl Routing for Client {
-    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
-        self.lb.attach(id);
-        self.fq.attach(id);
-        true
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
+        self.0.attach(id, pipes)
     }
 
     fn detach(&mut self, id: PipeId) {
-        self.lb.detach(id);
-        self.fq.detach(id);
+        self.0.detach(id);
     }
 
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
-        self.lb.send(refuse_more(msg)?, pipes)
+        self.0.send(refuse_more(msg)?, pipes)
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
-        recv_single(&mut self.fq, pipes).map(|(msg, _)| msg)
+        recv_single(&mut self.0.fq, pipes).map(|(msg, _)| msg)
     }
 
     fn can_send(&mut self, pipes: &mut Pipes) -> bool {
-        self.lb.can_send(pipes)
+        self.0.can_send(pipes)
     }
 
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
-        self.fq.can_recv(pipes)
+        self.0.can_recv(pipes)
     }
 }
 

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use super::super::pubsub::record_and_forward;
 use super::super::routing::{FairQueue, PipeId, Pipes, Routing, SendError};
 use super::refuse_more;
 use crate::error::Error;
@@ -111,9 +112,6 @@ impl Routing for Radio {
     }
 }
 
-/// How many join/leave changes are kept for catching up pipes (as SUB keeps).
-const LOG_LIMIT: usize = 4096;
-
 /// DISH: receives the messages of the groups it joined, fair-queued from every RADIO.
 pub(crate) struct Dish {
     fq: FairQueue,
@@ -146,25 +144,7 @@ impl Dish {
         let mut body = vec![u8::from(join)];
         body.extend_from_slice(group);
         let msg = Message::from(body);
-        let version = {
-            let mut snap = self.shared.subscriptions.lock();
-            if join {
-                snap.topics.insert(group.to_vec());
-            } else {
-                snap.topics.remove(group);
-            }
-            snap.version += 1;
-            snap.version
-        };
-        if self.log.len() == LOG_LIMIT {
-            self.log.pop_front();
-        }
-        self.log.push_back((version, msg.clone()));
-        for id in &self.pipes {
-            if pipes.slab[*id].ready {
-                pipes.end(*id).tx.send_one(msg.clone());
-            }
-        }
+        record_and_forward(&self.shared, &mut self.log, &self.pipes, group, join, &msg, pipes);
     }
 
     fn catch_up(&self, id: PipeId, since: u64, pipes: &mut Pipes) {

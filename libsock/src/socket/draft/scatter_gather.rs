@@ -1,6 +1,7 @@
 //! SCATTER and GATHER: PUSH and PULL for single-part messages.
 
-use super::super::routing::{FairQueue, LoadBalancer, PipeId, Pipes, Routing, SendError};
+use super::super::pipeline::{Pull, Push};
+use super::super::routing::{FairQueue, PipeId, Pipes, Routing, SendError};
 use super::refuse_more;
 use crate::error::Error;
 use crate::message::Message;
@@ -21,68 +22,62 @@ pub(super) fn recv_single(fq: &mut FairQueue, pipes: &mut Pipes) -> Result<(Mess
     }
 }
 
-/// SCATTER: round robin to GATHERs with room; blocks at HWM or with no peer.
+/// SCATTER: a PUSH that refuses multipart messages.
 #[derive(Default)]
-pub(crate) struct Scatter {
-    lb: LoadBalancer,
-}
+pub(crate) struct Scatter(Push);
 
 impl Routing for Scatter {
-    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
-        self.lb.attach(id);
-        true
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
+        self.0.attach(id, pipes)
     }
 
     fn detach(&mut self, id: PipeId) {
-        self.lb.detach(id);
+        self.0.detach(id);
     }
 
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
-        self.lb.send(refuse_more(msg)?, pipes)
-    }
-
-    fn recv(&mut self, _: &mut Pipes) -> Result<Message, Error> {
-        Err(Error::NotSupported)
-    }
-
-    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
-        self.lb.can_send(pipes)
-    }
-
-    fn can_recv(&mut self, _: &mut Pipes) -> bool {
-        false
-    }
-}
-
-/// GATHER: fair-queues from every SCATTER.
-#[derive(Default)]
-pub(crate) struct Gather {
-    fq: FairQueue,
-}
-
-impl Routing for Gather {
-    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
-        self.fq.attach(id);
-        true
-    }
-
-    fn detach(&mut self, id: PipeId) {
-        self.fq.detach(id);
-    }
-
-    fn send(&mut self, _: Message, _: &mut Pipes) -> Result<(), SendError> {
-        Err(SendError::Fail(Error::NotSupported))
+        self.0.send(refuse_more(msg)?, pipes)
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
-        recv_single(&mut self.fq, pipes).map(|(msg, _)| msg)
+        self.0.recv(pipes)
     }
 
-    fn can_send(&mut self, _: &mut Pipes) -> bool {
-        false
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        self.0.can_send(pipes)
     }
 
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
-        self.fq.can_recv(pipes)
+        self.0.can_recv(pipes)
+    }
+}
+
+/// GATHER: a PULL that drops multipart messages.
+#[derive(Default)]
+pub(crate) struct Gather(Pull);
+
+impl Routing for Gather {
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
+        self.0.attach(id, pipes)
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.0.detach(id);
+    }
+
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        self.0.send(msg, pipes)
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        recv_single(&mut self.0.fq, pipes).map(|(msg, _)| msg)
+    }
+
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        self.0.can_send(pipes)
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.0.can_recv(pipes)
     }
 }

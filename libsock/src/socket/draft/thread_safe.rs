@@ -14,7 +14,7 @@ use std::time::Instant;
 use parking_lot::{Condvar, Mutex};
 
 use super::super::routing::SendError;
-use super::super::Socket;
+use super::super::{Socket, SocketCore};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::mailbox::signal::Signal;
@@ -177,33 +177,33 @@ impl ThreadSafeSocket {
     /// Sends `msg`, keeping its routing id (SERVER) and group (RADIO).
     pub fn send_msg(&self, mut msg: Message, flags: i32) -> Result<()> {
         msg.set_more(flags & SNDMORE != 0);
-        let mut deadline = None;
-        loop {
-            let epoch = self.waiters.lock().epoch;
-            let timeo = {
-                let socket = self.socket.lock();
-                let mut core = socket.core();
-                core.check_alive()?;
-                core.process_commands();
-                let core = &mut *core;
-                let result = core.routing.send(msg, &mut core.pipes);
-                let reaped = core.reap();
-                match result {
-                    Ok(()) => return Ok(()),
-                    Err(SendError::Fail(e)) => return Err(e),
-                    Err(SendError::Again(m)) => msg = m,
-                }
-                if reaped {
-                    continue;
-                }
-                core.options.sndtimeo
-            };
-            self.wait(flags & DONTWAIT != 0, timeo, &mut deadline, epoch)?;
-        }
+        self.retry(flags, false, |core| match core.routing.send(std::mem::take(&mut msg), &mut core.pipes) {
+            Ok(()) => Some(Ok(())),
+            Err(SendError::Fail(e)) => Some(Err(e)),
+            Err(SendError::Again(m)) => {
+                msg = m;
+                None
+            }
+        })
     }
 
     /// Receives a message (with its routing id on a SERVER, its group on a DISH).
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        self.retry(flags, true, |core| match core.routing.recv(&mut core.pipes) {
+            Ok(msg) => Some(Ok(msg)),
+            Err(Error::WouldBlock) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+
+    /// Tries `op` under the socket lock until it answers (`Some`), waiting between tries
+    /// for RCVTIMEO (`recv`) or SNDTIMEO; a try that reaped a dead pipe is retried at once.
+    fn retry<T>(
+        &self,
+        flags: i32,
+        recv: bool,
+        mut op: impl FnMut(&mut SocketCore) -> Option<Result<T>>,
+    ) -> Result<T> {
         let mut deadline = None;
         loop {
             let epoch = self.waiters.lock().epoch;
@@ -213,15 +213,19 @@ impl ThreadSafeSocket {
                 core.check_alive()?;
                 core.process_commands();
                 let core = &mut *core;
-                let result = core.routing.recv(&mut core.pipes);
+                let result = op(core);
                 let reaped = core.reap();
-                match result {
-                    Ok(msg) => return Ok(msg),
-                    Err(Error::WouldBlock) if reaped => continue,
-                    Err(Error::WouldBlock) => {}
-                    Err(e) => return Err(e),
+                if let Some(result) = result {
+                    return result;
                 }
-                core.options.rcvtimeo
+                if reaped {
+                    continue;
+                }
+                if recv {
+                    core.options.rcvtimeo
+                } else {
+                    core.options.sndtimeo
+                }
             };
             self.wait(flags & DONTWAIT != 0, timeo, &mut deadline, epoch)?;
         }
