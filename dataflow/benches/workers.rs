@@ -27,7 +27,10 @@ fn chain(acked: bool, base_port: u16) -> Topology {
         let c = b.config();
         c.workers = 2;
         c.worker_addresses = vec![format!("127.0.0.1:{base_port}"), format!("127.0.0.1:{}", base_port + 100)];
-        c.max_spout_pending = acked.then_some(5000);
+        // 5000 by default; `SOCKFLOW_BENCH_PENDING` sets it (fewer pending trees: lower
+        // complete latency, by Little's law, at some cost in throughput).
+        let pending = std::env::var("SOCKFLOW_BENCH_PENDING").ok().and_then(|p| p.parse().ok());
+        c.max_spout_pending = acked.then_some(pending.unwrap_or(5000));
         c.acker_executors = usize::from(acked);
         // Storm's default 30 s: trees lost with a killed worker are failed by the acker when
         // the worker's link breaks, not after this. `SOCKFLOW_BENCH_TIMEOUT` overrides it.
