@@ -18,6 +18,10 @@ pub const INLINE_CAPACITY: usize = 38;
 pub struct Message {
     repr: Repr,
     more: bool,
+    /// Received over a connection whose metadata the pipe's reader attaches (see
+    /// `pipe::queue`): set on the I/O thread instead of `meta`, so the metadata's reference
+    /// count is only touched by the application thread.
+    inherit_meta: bool,
     /// What the connection knows about the sender (messages received over tcp and ipc).
     meta: Option<Arc<Metadata>>,
     /// SERVER: the peer a message came from / goes to (`zmq_msg_routing_id`); 0 for none.
@@ -106,6 +110,7 @@ impl Message {
         Message {
             repr,
             more: false,
+            inherit_meta: false,
             meta: None,
             #[cfg(feature = "draft")]
             routing_id: 0,
@@ -121,6 +126,7 @@ impl Message {
         Message {
             repr: Repr::Shared(bytes),
             more: false,
+            inherit_meta: false,
             meta: None,
             #[cfg(feature = "draft")]
             routing_id: 0,
@@ -154,6 +160,28 @@ impl Message {
     #[inline]
     pub(crate) fn set_metadata(&mut self, meta: Arc<Metadata>) {
         self.meta = Some(meta);
+        self.inherit_meta = false;
+    }
+
+    /// Marks this frame as carrying the same connection metadata as the frame before it in
+    /// its pipe; the pipe's reader fills it in ([`Message::inherit_metadata`]).
+    #[inline]
+    pub(crate) fn set_inherits_metadata(&mut self) {
+        self.inherit_meta = true;
+    }
+
+    /// Resolves a frame marked by [`Message::set_inherits_metadata`] with `current`, the
+    /// metadata of the frames before it; a frame carrying its own replaces `current`.
+    #[inline]
+    pub(crate) fn inherit_metadata(&mut self, current: &mut Option<Arc<Metadata>>) {
+        if self.inherit_meta {
+            self.inherit_meta = false;
+            self.meta = current.clone();
+        } else if let Some(own) = &self.meta {
+            if !current.as_ref().is_some_and(|c| Arc::ptr_eq(c, own)) {
+                *current = Some(own.clone());
+            }
+        }
     }
 
     /// The body as a shared [`Bytes`] (copies only inline bodies).

@@ -370,10 +370,10 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
-            match session.decode(&mut link.rbuf, ctx.now).map_err(Down::Protocol)? {
+            match session.decode_bare(&mut link.rbuf, ctx.now).map_err(Down::Protocol)? {
                 Some(msg) => {
                     if let Some(p) = &mut self.pipe {
-                        p.tx.write(msg);
+                        p.tx.write_received(msg, session.metadata());
                     }
                 }
                 None => {

@@ -80,6 +80,9 @@ pub(crate) struct ConnConfig {
 }
 
 /// Commands to an I/O thread.
+// Pipe ends travel by value: commands are rare (one per connection event), boxing would
+// cost an allocation each, and the size only matters for the mailbox's slots.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum IoCmd {
     /// Serve an already bound listener.
     Listen {

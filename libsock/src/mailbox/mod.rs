@@ -18,6 +18,9 @@ use signal::Signal;
 pub(crate) type EndpointId = u64;
 
 /// Commands posted to a socket by I/O threads and inproc peers.
+// Pipe ends travel by value: commands are rare (one per connection event), boxing would
+// cost an allocation each, and the size only matters for the mailbox's slots.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum SocketCmd {
     /// A new peer is connected through this pipe end.
     /// `sub_version`: the subscription snapshot the engine already sent (SUB/XSUB); `None`

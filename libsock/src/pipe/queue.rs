@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::message::Message;
+use crate::message::{Message, Metadata};
 use crate::sys::ring::{ring, Consumer, Producer};
 
 /// Something that can be woken: a socket's signal or an I/O thread's connection.
@@ -105,9 +105,18 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         conflated: false,
         direct: None,
         waited: false,
+        last_meta: None,
     };
-    let reader =
-        Reader { shared, ring: consumer, local: None, read: 0, published: 0, terminated: false, mid: false };
+    let reader = Reader {
+        shared,
+        ring: consumer,
+        local: None,
+        read: 0,
+        published: 0,
+        terminated: false,
+        mid: false,
+        meta: None,
+    };
     (writer, reader)
 }
 
@@ -127,6 +136,8 @@ pub(crate) struct Writer {
     direct: Option<Box<DirectCache>>,
     /// The sending thread waited on its socket since its last whole message here.
     waited: bool,
+    /// The connection metadata last attached to a frame ([`Writer::write_received`]).
+    last_meta: Option<Arc<Metadata>>,
 }
 
 impl Writer {
@@ -174,6 +185,23 @@ impl Writer {
                 self.ring.push(m);
             }
         }
+    }
+
+    /// Appends a frame received from a connection with metadata `meta`. Only the first frame
+    /// after a change carries the `Arc`; the others are marked and the reader attaches it, so
+    /// the count is never touched per message by two threads (a cache line crossing cores).
+    /// CONFLATE may drop any frame, so there every frame carries its own.
+    #[inline]
+    pub(crate) fn write_received(&mut self, mut msg: Message, meta: Option<&Arc<Metadata>>) {
+        if let Some(meta) = meta {
+            if !self.conflating() && self.last_meta.as_ref().is_some_and(|l| Arc::ptr_eq(l, meta)) {
+                msg.set_inherits_metadata();
+            } else {
+                msg.set_metadata(meta.clone());
+                self.last_meta = Some(meta.clone());
+            }
+        }
+        self.write(msg);
     }
 
     /// Offers the message ending with `last` (sent after the thread waited: see
@@ -233,6 +261,8 @@ impl Writer {
     /// Drops the frames of a half-written message (its connection broke mid-message).
     pub(crate) fn discard_incomplete(&mut self) {
         self.staged.clear();
+        // A dropped frame may have been the one carrying the metadata.
+        self.last_meta = None;
     }
 
     /// Writes a whole single-frame message and publishes it: the sockets' fast path.
@@ -299,6 +329,8 @@ pub(crate) struct Reader {
     terminated: bool,
     /// The last frame read had MORE set (CONFLATE must not cut a message in two).
     mid: bool,
+    /// The connection metadata of the frames read so far (see [`Writer::write_received`]).
+    meta: Option<Arc<Metadata>>,
 }
 
 impl Reader {
@@ -309,6 +341,10 @@ impl Reader {
         let local = self.local.get_or_insert_with(Default::default);
         while let Some(m) = self.ring.pop() {
             local.push_back(m);
+        }
+        // Frames about to go may carry the metadata later ones inherit.
+        for m in local.iter_mut() {
+            m.inherit_metadata(&mut self.meta);
         }
         let frames = local.make_contiguous();
         let start =
@@ -367,6 +403,8 @@ impl Reader {
             }
             None => return None,
         };
+        let mut msg = msg;
+        msg.inherit_metadata(&mut self.meta);
         self.mid = msg.get_more();
         if !msg.get_more() {
             self.read += 1;
@@ -388,6 +426,9 @@ impl Reader {
         let local = self.local.get_or_insert_with(Default::default);
         while let Some(m) = self.ring.pop() {
             local.push_back(m);
+        }
+        for m in local.iter_mut() {
+            m.inherit_metadata(&mut self.meta);
         }
         let before = local.len();
         let mut prev_more = false;
@@ -637,5 +678,65 @@ mod tests {
             }
         }
         t.join().unwrap();
+    }
+
+    fn meta(peer: &str) -> Arc<Metadata> {
+        let mut m = Metadata::default();
+        m.insert("Peer-Address", peer.as_bytes());
+        Arc::new(m)
+    }
+
+    fn peer(m: &Message) -> Option<&str> {
+        m.gets("Peer-Address")
+    }
+
+    #[test]
+    fn reader_attaches_each_connections_metadata_to_its_frames() {
+        let (mut w, mut r) = queue(0);
+        let (a, b) = (meta("a"), meta("b"));
+        for i in 0..3 {
+            w.write_received(frame(&i.to_string(), false), Some(&a));
+        }
+        // The I/O side attached the Arc once per connection, not per frame (ours, the
+        // writer's and the first frame's).
+        assert_eq!(Arc::strong_count(&a), 3);
+        w.write(frame("local", false));
+        w.write_received(frame("b0", true), Some(&b));
+        w.write_received(frame("b1", false), Some(&b));
+        w.flush();
+        let got: Vec<_> = std::iter::from_fn(|| r.read()).collect();
+        let peers: Vec<_> = got.iter().map(peer).collect();
+        assert_eq!(peers, [Some("a"), Some("a"), Some("a"), None, Some("b"), Some("b")]);
+        assert!(got[4].metadata().is_some_and(|m| std::ptr::eq(m, &*b)));
+    }
+
+    #[test]
+    fn dropped_frames_hand_their_metadata_on() {
+        let (mut w, mut r) = queue(0);
+        let a = meta("a");
+        w.write_received(frame("drop me", false), Some(&a));
+        w.write_received(frame("keep", false), Some(&a));
+        w.flush();
+        r.retain_queued(|m| &m[..] == b"keep");
+        let m = r.read().unwrap();
+        assert_eq!((&m[..], peer(&m)), (&b"keep"[..], Some("a")));
+
+        // A link that broke mid-message drops the carrier: the next frame carries it again.
+        let (mut w, mut r) = queue(0);
+        w.write_received(frame("torn", true), Some(&a));
+        w.discard_incomplete();
+        w.write_received(frame("whole", false), Some(&a));
+        w.flush();
+        assert_eq!(peer(&r.read().unwrap()), Some("a"));
+
+        // CONFLATE keeps only the newest: it must carry its own.
+        let (mut w, mut r) = queue(0);
+        r.set_conflate();
+        for i in 0..3 {
+            w.write_received(frame(&i.to_string(), false), Some(&a));
+            w.flush();
+        }
+        let m = r.read().unwrap();
+        assert_eq!((&m[..], peer(&m)), (&b"2"[..], Some("a")));
     }
 }

@@ -248,6 +248,26 @@ impl Session {
     /// command produced an event ([`Session::poll_event`]) that must be handled before the
     /// frames that follow it (a READY must attach the pipe before the first message).
     pub fn decode(&mut self, input: &mut BytesMut, now: Instant) -> Result<Option<Message>, SessionError> {
+        let mut msg = self.decode_bare(input, now)?;
+        if let (Some(msg), Some(meta)) = (&mut msg, &self.metadata) {
+            msg.set_metadata(meta.clone());
+        }
+        Ok(msg)
+    }
+
+    /// The connection's metadata once the handshake is done: what [`Session::decode`]
+    /// attaches to every message.
+    pub fn metadata(&self) -> Option<&Arc<Metadata>> {
+        self.metadata.as_ref()
+    }
+
+    /// [`Session::decode`] without attaching the metadata (the engine lets the pipe's reader
+    /// attach it, on the application thread).
+    pub(crate) fn decode_bare(
+        &mut self,
+        input: &mut BytesMut,
+        now: Instant,
+    ) -> Result<Option<Message>, SessionError> {
         loop {
             match self.phase {
                 Phase::Greeting => match Greeting::decode(input)? {
@@ -321,9 +341,6 @@ impl Session {
                 Message::from_bytes(input.split_to(size).freeze())
             };
             msg.set_more(more);
-            if let Some(meta) = &self.metadata {
-                msg.set_metadata(meta.clone());
-            }
             return Ok(Some(msg));
         }
     }
