@@ -21,7 +21,6 @@ use crypto_box::aead::rand_core::RngCore;
 use crypto_box::aead::{AeadInPlace, OsRng};
 use crypto_box::{Nonce, PublicKey, SalsaBox, SecretKey};
 use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
-use curve25519_dalek::MontgomeryPoint;
 
 use super::command;
 use super::CodecError;
@@ -95,17 +94,10 @@ fn open(cipher: &impl Aead24, nonce: &Nonce, boxed: &[u8]) -> Result<Vec<u8>, Co
     Ok(plain)
 }
 
-/// `SalsaBox::new` for a key the peer sent, refusing it as libsodium's `crypto_box_beforenm`
-/// does when the X25519 shared secret is all zero: the key is a low-order point (0, 1, -1, an
-/// 8-torsion point, or a non-canonical form of one), and anyone could compute that "secret".
-/// crypto_box reduces the clamped scalar mod the group order, which gives a low-order point
-/// a non-zero but equally guessable result, so the check runs real (clamped) X25519 itself.
-fn peer_box(peer: &PublicKey, secret: &SecretKey) -> Result<SalsaBox, CodecError> {
-    let shared = MontgomeryPoint(*peer.as_bytes()).mul_clamped(secret.to_bytes());
-    if shared.0.iter().fold(0u8, |acc, b| acc | b) == 0 {
-        return Err(CodecError::WeakKey);
-    }
-    Ok(SalsaBox::new(peer, secret))
+/// The box with a key the peer sent; a low-order key is [`CodecError::WeakKey`] (see
+/// [`BoxKey::new`]).
+fn peer_box(peer: &PublicKey, secret: &SecretKey) -> Result<XSalsa20Poly1305, CodecError> {
+    Ok(BoxKey::new(peer, secret)?.aead())
 }
 
 fn key32(bytes: &[u8]) -> [u8; 32] {
@@ -170,6 +162,8 @@ pub struct Welcome {
     pub cn_server: PublicKey,
     /// The opaque cookie to echo in INITIATE.
     pub cookie: [u8; COOKIE_LEN],
+    /// The session key (C' and S') for INITIATE, READY and every MESSAGE.
+    pub session: BoxKey,
 }
 
 /// Client: opens a WELCOME body (name included).
@@ -180,9 +174,9 @@ pub fn open_welcome(body: &[u8], server: &PublicKey, cn_secret: &SecretKey) -> R
     let plain = open(&SalsaBox::new(server, cn_secret), &long_nonce(b"WELCOME-", &body[8..24]), &body[24..])?;
     let cookie = plain[32..128].try_into().expect("128-byte plaintext");
     let cn_server = PublicKey::from(key32(&plain));
-    // Checked here, once: the session box is made from it next.
-    peer_box(&cn_server, cn_secret)?;
-    Ok(Welcome { cn_server, cookie })
+    // Checked here, once, while making the session key.
+    let session = BoxKey::new(&cn_server, cn_secret)?;
+    Ok(Welcome { cn_server, cookie, session })
 }
 
 /// What the client proves and announces in INITIATE.
@@ -214,8 +208,7 @@ pub fn encode_initiate(out: &mut Vec<u8>, p: &InitiateParams<'_>) {
     seal(&vouch_box, &long_nonce(b"VOUCH---", &vouch_nonce), &vouch_plain, &mut plain);
     plain.extend_from_slice(p.metadata);
     let mut boxed = Vec::with_capacity(plain.len() + MAC_LEN);
-    let session_box = SalsaBox::new(&p.welcome.cn_server, p.cn_secret);
-    seal(&session_box, &short_nonce(b"CurveZMQINITIATE", p.nonce), &plain, &mut boxed);
+    seal(&p.welcome.session.aead(), &short_nonce(b"CurveZMQINITIATE", p.nonce), &plain, &mut boxed);
     command::encode_command(out, "INITIATE", &[&p.welcome.cookie, &p.nonce.to_be_bytes(), &boxed]);
 }
 
@@ -223,8 +216,8 @@ pub fn encode_initiate(out: &mut Vec<u8>, p: &InitiateParams<'_>) {
 pub struct Initiate {
     /// The client's long-term public key C (what ZAP authorizes).
     pub client: PublicKey,
-    /// The box for the rest of the connection (C' and s').
-    pub session: SalsaBox,
+    /// The key for the rest of the connection (C' and s').
+    pub session: BoxKey,
     /// The client's INITIATE nonce (its next MESSAGE must be higher).
     pub nonce: u64,
     /// The client's metadata, still encoded.
@@ -254,9 +247,9 @@ pub fn open_initiate(
         .ok_or(CodecError::Cryptographic)?;
     let cn_client = PublicKey::from(key32(&cookie_plain));
     let cn_secret = SecretKey::from_bytes(key32(&cookie_plain[32..]));
-    let session = SalsaBox::new(&cn_client, &cn_secret);
+    let session = BoxKey::new(&cn_client, &cn_secret)?;
     let short = u64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
-    let plain = open(&session, &short_nonce(b"CurveZMQINITIATE", short), &rest[8..])?;
+    let plain = open(&session.aead(), &short_nonce(b"CurveZMQINITIATE", short), &rest[8..])?;
     let client = PublicKey::from(key32(&plain));
     let vouch =
         open(&peer_box(&client, &cn_secret)?, &long_nonce(b"VOUCH---", &plain[32..48]), &plain[48..128])?;
@@ -267,98 +260,25 @@ pub fn open_initiate(
 }
 
 /// Server: appends READY with our metadata, under the session box.
-pub fn encode_ready(out: &mut Vec<u8>, session: &SalsaBox, nonce: u64, metadata: &[u8]) {
+pub fn encode_ready(out: &mut Vec<u8>, session: &BoxKey, nonce: u64, metadata: &[u8]) {
     let mut boxed = Vec::with_capacity(metadata.len() + MAC_LEN);
-    seal(session, &short_nonce(b"CurveZMQREADY---", nonce), metadata, &mut boxed);
+    seal(&session.aead(), &short_nonce(b"CurveZMQREADY---", nonce), metadata, &mut boxed);
     command::encode_command(out, "READY", &[&nonce.to_be_bytes(), &boxed]);
 }
 
 /// Client: opens a READY body (name included); returns the server's nonce and metadata.
-pub fn open_ready(body: &[u8], session: &SalsaBox) -> Result<(u64, Vec<u8>), CodecError> {
+pub fn open_ready(body: &[u8], session: &BoxKey) -> Result<(u64, Vec<u8>), CodecError> {
     if body.len() < READY_MIN || !body.starts_with(b"\x05READY") {
         return Err(CodecError::MalformedCommand);
     }
     let nonce = u64::from_be_bytes(body[6..14].try_into().expect("8 bytes"));
-    let metadata = open(session, &short_nonce(b"CurveZMQREADY---", nonce), &body[14..])?;
+    let metadata = open(&session.aead(), &short_nonce(b"CurveZMQREADY---", nonce), &body[14..])?;
     Ok((nonce, metadata))
 }
 
-/// Encrypts and decrypts the MESSAGE commands of an established connection.
-///
-/// Both directions work in place: [`CurveCipher::encrypt`] writes the frame straight into the
-/// outbound buffer and encrypts it there; [`CurveCipher::decrypt`] opens a MESSAGE inside the
-/// read buffer. Our nonces count up from where the handshake left them and never repeat; a
-/// peer nonce that is not above the last one (a replay or reordering) is refused.
-pub struct CurveCipher {
-    session: SalsaBox,
-    send_prefix: &'static [u8; 16],
-    recv_prefix: &'static [u8; 16],
-    send_nonce: u64,
-    recv_nonce: u64,
-}
+mod cipher;
 
-impl CurveCipher {
-    /// The cipher for one side: `as_server` picks the nonce prefixes; `send_nonce` is our next
-    /// nonce, `recv_nonce` the last one the peer used in the handshake.
-    pub fn new(session: SalsaBox, as_server: bool, send_nonce: u64, recv_nonce: u64) -> CurveCipher {
-        let (ours, theirs) = if as_server {
-            (b"CurveZMQMESSAGES", b"CurveZMQMESSAGEC")
-        } else {
-            (b"CurveZMQMESSAGEC", b"CurveZMQMESSAGES")
-        };
-        CurveCipher { session, send_prefix: ours, recv_prefix: theirs, send_nonce, recv_nonce }
-    }
-
-    /// Appends one MESSAGE frame carrying `flags` and `body`, encrypted in `out`.
-    #[inline]
-    pub fn encrypt(&mut self, out: &mut Vec<u8>, flags: u8, body: &[u8]) {
-        let nonce = self.send_nonce;
-        self.send_nonce += 1;
-        let size = MESSAGE_PLAINTEXT + 1 + body.len();
-        out.reserve(9 + size);
-        // A plain frame, as libzmq sends it: the MORE and COMMAND flags travel encrypted.
-        super::frame::encode_header(out, false, false, size);
-        out.extend_from_slice(b"\x07MESSAGE");
-        out.extend_from_slice(&nonce.to_be_bytes());
-        let mac_at = out.len();
-        out.extend_from_slice(&[0; MAC_LEN]);
-        out.push(flags);
-        out.extend_from_slice(body);
-        let tag = self
-            .session
-            .encrypt_in_place_detached(
-                &short_nonce(self.send_prefix, nonce),
-                b"",
-                &mut out[mac_at + MAC_LEN..],
-            )
-            .expect("XSalsa20-Poly1305 encrypts any length we send");
-        out[mac_at..mac_at + MAC_LEN].copy_from_slice(&tag);
-    }
-
-    /// Opens a MESSAGE command body in place; returns its flags. The plaintext body is then
-    /// `body[MESSAGE_PLAINTEXT + 1..]`. Not a MESSAGE: [`CodecError::UnexpectedCommand`];
-    /// too short: `MalformedCommand`; old nonce: `NonceReplay`; bad MAC: `Cryptographic`.
-    #[inline]
-    pub fn decrypt(&mut self, body: &mut [u8]) -> Result<u8, CodecError> {
-        if !body.starts_with(b"\x07MESSAGE") {
-            return Err(CodecError::UnexpectedCommand { expected: "MESSAGE" });
-        }
-        if body.len() < MESSAGE_PLAINTEXT + 1 {
-            return Err(CodecError::MalformedCommand);
-        }
-        let nonce = u64::from_be_bytes(body[8..16].try_into().expect("8 bytes"));
-        if nonce <= self.recv_nonce {
-            return Err(CodecError::NonceReplay);
-        }
-        let (head, plain) = body.split_at_mut(MESSAGE_PLAINTEXT);
-        let tag = GenericArray::from_slice(&head[MESSAGE_HEADER..]);
-        self.session
-            .decrypt_in_place_detached(&short_nonce(self.recv_prefix, nonce), b"", plain, tag)
-            .map_err(|_| CodecError::Cryptographic)?;
-        self.recv_nonce = nonce;
-        Ok(plain[0])
-    }
-}
+pub use cipher::{BoxKey, CurveCipher};
 
 #[cfg(test)]
 mod tests;

@@ -43,7 +43,7 @@ fn handshake(server_secret: &SecretKey, server_public_known: &PublicKey) -> Resu
     let init = open_initiate(&body(&out), &[cookie_key], &cookie_nonce, &server_secret.public_key())?;
     out.clear();
     encode_ready(&mut out, &init.session, 1, b"server-meta");
-    let client_session = SalsaBox::new(&welcome.cn_server, &cn);
+    let client_session = BoxKey::new(&welcome.cn_server, &cn).unwrap();
     let (ready_nonce, server_meta) = open_ready(&body(&out), &client_session)?;
     Ok(Handshake {
         client_cipher: CurveCipher::new(client_session, false, 3, ready_nonce),
@@ -230,5 +230,52 @@ fn low_order_server_keys_are_refused_in_welcome() {
         command::encode_command(&mut out, "WELCOME", &[&nonce, &boxed]);
         let got = open_welcome(&body(&out), &server.public_key(), &cn);
         assert!(matches!(got, Err(CodecError::WeakKey)), "{point:02x?}");
+    }
+}
+
+/// The MESSAGE cipher (HSalsa20 once per connection, then Salsa20 + Poly1305 per message) is
+/// byte-identical to the plain XSalsa20-Poly1305 box with the full 24-byte nonce, on random
+/// keys, nonces and sizes; and `BoxKey` is the key `SalsaBox` computes.
+#[test]
+fn message_cipher_matches_the_box() {
+    let mut sizes: Vec<usize> = vec![0, 1, 15, 16, 30, 31, 32, 63, 64, 65, 127, 128, 1023, 1024, 4096];
+    sizes.extend((0..60).map(|_| (OsRng.next_u32() % 3000) as usize));
+    for (round, len) in sizes.into_iter().enumerate() {
+        let (a, b) = (SecretKey::generate(&mut OsRng), SecretKey::generate(&mut OsRng));
+        let reference = SalsaBox::new(&b.public_key(), &a);
+        let mut body = vec![0u8; len];
+        OsRng.fill_bytes(&mut body);
+        let flags = (round % 4) as u8;
+        let as_server = round % 2 == 0;
+        // Any counter from 1 up (the peer's last nonce is n - 1).
+        let n = 1 + (OsRng.next_u64() >> (round % 64));
+
+        // The handshake boxes: BoxKey's box and SalsaBox seal the same bytes.
+        let long = long_nonce(b"WELCOME-", &random16());
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        seal(&BoxKey::new(&b.public_key(), &a).unwrap().aead(), &long, &body, &mut ours);
+        seal(&reference, &long, &body, &mut theirs);
+        assert_eq!(ours, theirs, "box, {len} bytes");
+
+        let mut cipher = CurveCipher::new(BoxKey::new(&b.public_key(), &a).unwrap(), as_server, n, 0);
+        let mut out = Vec::new();
+        cipher.encrypt(&mut out, flags, &body);
+        let prefix = if as_server { b"CurveZMQMESSAGES" } else { b"CurveZMQMESSAGEC" };
+        let mut plain = vec![flags];
+        plain.extend_from_slice(&body);
+        let mut boxed = Vec::new();
+        seal(&reference, &short_nonce(prefix, n), &plain, &mut boxed);
+        let mut expected = Vec::new();
+        crate::codec::frame::encode_header(&mut expected, false, false, MESSAGE_HEADER + boxed.len());
+        expected.extend_from_slice(b"\x07MESSAGE");
+        expected.extend_from_slice(&n.to_be_bytes());
+        expected.extend_from_slice(&boxed);
+        assert_eq!(out, expected, "MESSAGE, {len} bytes, nonce {n}");
+
+        // The peer opens it (and so opens what the plain box sealed).
+        let mut peer = CurveCipher::new(BoxKey::new(&a.public_key(), &b).unwrap(), !as_server, 1, n - 1);
+        let mut message = super::tests::body(&out);
+        assert_eq!(peer.decrypt(&mut message).unwrap(), flags);
+        assert_eq!(&message[MESSAGE_PLAINTEXT + 1..], &body[..]);
     }
 }

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use crypto_box::aead::rand_core::RngCore;
 use crypto_box::aead::OsRng;
-use crypto_box::{PublicKey, SalsaBox, SecretKey};
+use crypto_box::{PublicKey, SecretKey};
 use parking_lot::Mutex;
 
 use super::{Local, Security, SessionError, Step, ZapRequest};
-use crate::codec::curve::{self, CurveCipher, InitiateParams, Welcome};
+use crate::codec::curve::{self, BoxKey, CurveCipher, InitiateParams, Welcome};
 use crate::codec::properties::parse_properties;
 
 /// How long a cookie key seals new cookies; cookies sealed with the previous key still open,
@@ -79,7 +79,7 @@ enum State {
     Hello,
     /// Client: INITIATE sent, READY due.
     ClientInitiate {
-        session: SalsaBox,
+        session: BoxKey,
     },
     /// Server: WELCOME sent, INITIATE due.
     ServerInitiate {
@@ -87,7 +87,7 @@ enum State {
     },
     /// Server: INITIATE checked, ZAP asked.
     Zap {
-        session: SalsaBox,
+        session: BoxKey,
         nonce: u64,
     },
     Done,
@@ -153,7 +153,7 @@ impl Curve {
                     metadata: &metadata,
                 };
                 curve::encode_initiate(out, &params);
-                self.state = State::ClientInitiate { session: SalsaBox::new(&welcome.cn_server, cn_secret) };
+                self.state = State::ClientInitiate { session: welcome.session };
                 Ok(Step::Wait)
             }
             (Role::Client { .. }, State::ClientInitiate { session }) if is(body, b"\x05READY") => {
