@@ -35,6 +35,9 @@ pub const IPV6: c_int = 42;
 /// Deprecated inverse of IPV6.
 pub const IPV4ONLY: c_int = 31;
 pub const MECHANISM: c_int = 43;
+pub const PLAIN_SERVER: c_int = 44;
+pub const PLAIN_USERNAME: c_int = 45;
+pub const PLAIN_PASSWORD: c_int = 46;
 pub const THREAD_SAFE: c_int = 81;
 
 /// Read-only state options (setting them fails in libsock; never probed for their type).

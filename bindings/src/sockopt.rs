@@ -29,6 +29,12 @@ pub unsafe extern "C" fn zmq_setsockopt(
     boundary::int(|| {
         // SAFETY: forwarded contract.
         let socket = unsafe { socket_ref(s) }?;
+        // libzmq (options.cpp): a PLAIN user name or password of (NULL, 0) switches the socket
+        // back to NULL; an empty non-NULL one is EINVAL (libsock's rule for an empty value).
+        if optval.is_null() && optvallen == 0 && matches!(option, PLAIN_USERNAME | PLAIN_PASSWORD) {
+            socket.set_option_raw(PLAIN_SERVER, OptionValue::Int(0)).map_err(err)?;
+            return Ok(0);
+        }
         // SAFETY: forwarded contract.
         let raw = unsafe { boundary::bytes(optval, optvallen) }.map_err(|_| libc::EINVAL)?;
         set(socket, option, raw)?;

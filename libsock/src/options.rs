@@ -111,10 +111,10 @@ macro_rules! for_each_option {
                 affinity, set_affinity, get_affinity, AFFINITY, 4, i64, 0, 0, i64::MAX;
             "PLAIN: be the server (credentials are checked by the ZAP handler, if one is bound).",
                 plain_server, set_plain_server, get_plain_server, PLAIN_SERVER, 44, bool, false, false, true;
-            "PLAIN: user name to log in with (setting it makes this socket a PLAIN client).",
-                plain_username, set_plain_username, get_plain_username, PLAIN_USERNAME, 45, bytes, Vec::new(), 0, 255;
-            "PLAIN: password to log in with.",
-                plain_password, set_plain_password, get_plain_password, PLAIN_PASSWORD, 46, bytes, Vec::new(), 0, 255;
+            "PLAIN: user name to log in with, 1-255 bytes (setting it makes this socket a PLAIN client).",
+                plain_username, set_plain_username, get_plain_username, PLAIN_USERNAME, 45, bytes, Vec::new(), 1, 255;
+            "PLAIN: password to log in with, 1-255 bytes.",
+                plain_password, set_plain_password, get_plain_password, PLAIN_PASSWORD, 46, bytes, Vec::new(), 1, 255;
             "CURVE: be the server (needs CURVE_SECRETKEY).",
                 curve_server, set_curve_server, get_curve_server, CURVE_SERVER, 47, bool, false, false, true;
             "CURVE: our long-term public key (32 bytes, or 40 Z85 characters; read back raw).",
@@ -237,7 +237,7 @@ macro_rules! define_options {
         check_int($v, 0, 1, $name).map(|v| v != 0)
     };
     (@check bytes, $v:expr, $min:expr, $max:expr, $name:expr) => {
-        check_bytes($v, $max as usize, $name)
+        check_bytes($v, $min as usize, $max as usize, $name)
     };
     (@check key, $v:expr, $min:expr, $max:expr, $name:expr) => {
         check_key($v, $name)
@@ -258,8 +258,11 @@ fn check_int(value: OptionValue, min: i64, max: i64, name: &str) -> Result<i64> 
     Ok(v)
 }
 
-fn check_bytes(value: OptionValue, max: usize, name: &str) -> Result<Vec<u8>> {
+fn check_bytes(value: OptionValue, min: usize, max: usize, name: &str) -> Result<Vec<u8>> {
     match value {
+        OptionValue::Bytes(b) if b.len() < min => {
+            Err(Error::invalid(format!("{name} must not be empty (at least {min} bytes)")))
+        }
         OptionValue::Bytes(b) if b.len() <= max => Ok(b),
         OptionValue::Bytes(b) => {
             Err(Error::invalid(format!("{name} is at most {max} bytes, got {}", b.len())))
@@ -284,7 +287,8 @@ pub(crate) fn millis(ms: i32) -> Option<std::time::Duration> {
 impl Options {
     /// libzmq's rule (options.cpp): the PLAIN/CURVE option set last picks the mechanism.
     /// PLAIN_SERVER/CURVE_SERVER pick theirs (0: NULL) and set the server flag; a PLAIN user
-    /// name or password picks PLAIN as a client (empty: back to NULL); any CURVE key picks
+    /// name or password picks PLAIN as a client (an empty one is EINVAL, as libzmq's for a
+    /// non-NULL empty value; C's `(NULL, 0)` goes back to NULL in the bindings); any CURVE key picks
     /// CURVE, the server key as a client. PLAIN_SERVER and CURVE_SERVER then read 1 only for
     /// the mechanism in force.
     fn track_mechanism(&mut self, opt: SocketOption) {

@@ -143,7 +143,9 @@ fn without_a_handler_a_domain_admits_unless_enforced() {
     push.set_linger(0).unwrap();
     push.connect(&strict.get_last_endpoint().unwrap()).unwrap();
     push.send("refused", 0).unwrap();
-    assert!(wait_event(&mon, SocketEvent::HandshakeFailedAuth).is_some());
+    // As libzmq: no ERROR for the peer, HANDSHAKE_FAILED_NO_DETAIL with EFAULT.
+    let failed = wait_event(&mon, SocketEvent::HandshakeFailedNoDetail).expect("handshake failure");
+    assert_eq!(failed.value, libc::EFAULT as u32);
 }
 
 #[test]
@@ -190,6 +192,7 @@ fn libzmq_zap_handler_judges_libsock_null_clients() {
 const MECHANISM: i32 = 43;
 const PLAIN_SERVER: i32 = 44;
 const PLAIN_USERNAME: i32 = 45;
+const PLAIN_PASSWORD: i32 = 46;
 const CURVE_SERVER: i32 = 47;
 const CURVE_SECRETKEY: i32 = 49;
 const CURVE_SERVERKEY: i32 = 50;
@@ -209,8 +212,15 @@ fn the_option_set_last_picks_the_mechanism() {
     // A PLAIN user name after CURVE_SERVER: a PLAIN client now.
     s.set_option_raw(PLAIN_USERNAME, OptionValue::Bytes(b"u".to_vec())).unwrap();
     assert_eq!((get(MECHANISM), get(CURVE_SERVER), get(PLAIN_SERVER)), (1, 0, 0));
-    // An empty user name (zmq_setsockopt with NULL) returns to NULL.
-    s.set_option_raw(PLAIN_USERNAME, OptionValue::Bytes(Vec::new())).unwrap();
+    // An empty user name or password is EINVAL (as libzmq's for a non-NULL empty value) and
+    // changes nothing; PLAIN_SERVER = 0 (or C's (NULL, 0) user name) returns to NULL.
+    for opt in [PLAIN_USERNAME, PLAIN_PASSWORD] {
+        let err = s.set_option_raw(opt, OptionValue::Bytes(Vec::new())).unwrap_err();
+        assert_eq!(err.to_raw(), libc::EINVAL, "{err}");
+        assert!(s.set_plain_username(b"").is_err() && s.set_plain_password(b"").is_err());
+    }
+    assert_eq!(get(MECHANISM), 1);
+    s.set_option_raw(PLAIN_SERVER, OptionValue::Int(0)).unwrap();
     assert_eq!(get(MECHANISM), 0);
     s.set_option_raw(PLAIN_SERVER, OptionValue::Int(1)).unwrap();
     assert_eq!((get(MECHANISM), get(PLAIN_SERVER)), (1, 1));
@@ -229,6 +239,9 @@ fn the_option_set_last_picks_the_mechanism() {
     assert_eq!(z.get_mechanism().unwrap(), zmq::Mechanism::ZMQ_PLAIN);
     z.set_plain_username(Some("u")).unwrap();
     assert!(!z.is_plain_server().unwrap());
+    assert_eq!(z.set_plain_username(Some("")), Err(zmq::Error::EINVAL));
+    assert_eq!(z.set_plain_password(Some("")), Err(zmq::Error::EINVAL));
+    assert_eq!(z.get_mechanism().unwrap(), zmq::Mechanism::ZMQ_PLAIN);
     z.set_plain_username(None).unwrap();
     assert_eq!(z.get_mechanism().unwrap(), zmq::Mechanism::ZMQ_NULL);
 }

@@ -159,3 +159,68 @@ fn flood_of_half_done_handshakes_is_bounded_and_times_out() {
         assert!(got.len() <= 64, "{} bytes", got.len());
     }
 }
+
+/// Events up to (and including) the first `until`, or all that come within 10 s.
+fn events_until(mon: &libsock::Monitor, until: libsock::SocketEvent) -> Vec<libsock::MonitorEvent> {
+    let mut seen = Vec::new();
+    while let Ok(ev) = mon.recv_event(10_000) {
+        let done = ev.event == until;
+        seen.push(ev);
+        if done {
+            break;
+        }
+    }
+    seen
+}
+
+/// ZAP_ENFORCE_DOMAIN with no handler bound: as libzmq 4.3.5 (checked with pyzmq's, PLAIN,
+/// CURVE and NULL), the server sends the peer nothing (no ERROR, so the client sees no
+/// HANDSHAKE_FAILED_AUTH) and reports HANDSHAKE_FAILED_NO_DETAIL with EFAULT; nothing is
+/// delivered.
+#[test]
+fn enforced_domain_without_a_handler_drops_peers_without_an_error() {
+    use libsock::{SocketEvent, EVENT_ALL};
+    for mechanism in ["CURVE", "PLAIN"] {
+        let ctx = Context::new();
+        let (server_public, server_secret) = curve_keypair();
+        let pull = ctx.socket(libsock::PULL).unwrap();
+        if mechanism == "CURVE" {
+            pull.set_curve_server(true).unwrap();
+            pull.set_curve_secretkey(server_secret.as_bytes()).unwrap();
+        } else {
+            pull.set_plain_server(true).unwrap();
+        }
+        pull.set_zap_domain(b"strict").unwrap();
+        pull.set_zap_enforce_domain(true).unwrap();
+        pull.set_rcvtimeo(300).unwrap();
+        let server_mon = pull.monitor_events(EVENT_ALL).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.get_last_endpoint().unwrap();
+
+        let push = ctx.socket(libsock::PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        if mechanism == "CURVE" {
+            let keys = curve_keypair();
+            push.set_curve_serverkey(server_public.as_bytes()).unwrap();
+            push.set_curve_publickey(keys.0.as_bytes()).unwrap();
+            push.set_curve_secretkey(keys.1.as_bytes()).unwrap();
+        } else {
+            push.set_plain_username(b"user").unwrap();
+            push.set_plain_password(b"pass").unwrap();
+        }
+        let client_mon = push.monitor_events(EVENT_ALL).unwrap();
+        push.connect(&ep).unwrap();
+        push.send("never delivered", libsock::DONTWAIT).ok();
+
+        let server_events = events_until(&server_mon, SocketEvent::HandshakeFailedNoDetail);
+        let failed = server_events.last().expect("server events");
+        assert_eq!((failed.event, failed.value), (SocketEvent::HandshakeFailedNoDetail, libc::EFAULT as u32));
+        let client_events = events_until(&client_mon, SocketEvent::Disconnected);
+        assert_eq!(client_events.last().map(|e| e.event), Some(SocketEvent::Disconnected), "{mechanism}");
+        assert!(
+            client_events.iter().all(|e| e.event != SocketEvent::HandshakeFailedAuth),
+            "{mechanism}: the client got an ERROR: {client_events:?}"
+        );
+        assert!(pull.recv_msg(0).is_err(), "{mechanism}: nothing is delivered");
+    }
+}

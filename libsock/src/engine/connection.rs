@@ -416,6 +416,7 @@ impl Connection {
                 let session = link.session.as_mut().ok_or(Down::Closed)?;
                 session.zap_reply(reply, ctx.now).map_err(Down::Protocol)
             }
+            Asked::NoHandler => Err(Down::Protocol(SessionError::ZapUnavailable)),
             Asked::Later(id) => {
                 self.zap_pending = Some(id);
                 Ok(())
@@ -712,6 +713,9 @@ impl Connection {
                     monitor::PROTOCOL_ERROR_MECHANISM_MISMATCH,
                     &self.event_name,
                 ),
+                Down::Protocol(SessionError::ZapUnavailable) => {
+                    m.emit(SocketEvent::HandshakeFailedNoDetail, libc::EFAULT as u32, &self.event_name)
+                }
                 Down::Protocol(SessionError::HandshakeTimeout(_)) | Down::Closed | Down::Io(_) => {
                     m.emit(SocketEvent::HandshakeFailedNoDetail, 0, &self.event_name)
                 }

@@ -83,12 +83,17 @@ pub enum SessionError {
         /// Ours.
         ours: &'static str,
     },
-    /// ZAP refused the peer, with this status code; an ERROR was queued for it.
+    /// ZAP refused the peer, with this status code; an ERROR was queued for it (not for the
+    /// temporary "300").
     #[error("authentication refused by ZAP (status {0})")]
     AuthFailed(String),
     /// A plain message frame on a CURVE connection: dropped, never delivered.
     #[error("unencrypted frame on a CURVE connection")]
     Unencrypted,
+    /// ZAP_ENFORCE_DOMAIN is set and no ZAP handler is bound: the peer is dropped without an
+    /// ERROR, as libzmq does (monitor: HANDSHAKE_FAILED_NO_DETAIL with EFAULT).
+    #[error("no ZAP handler bound and ZAP_ENFORCE_DOMAIN is set: peer dropped")]
+    ZapUnavailable,
     /// The peer sent ERROR.
     #[error("peer sent ERROR: {0}")]
     PeerError(String),

@@ -96,7 +96,8 @@ pub struct ZapRequest {
 /// The handler's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZapReply {
-    /// `"200"` admits the peer; `"300"`, `"400"`, `"500"` refuse it.
+    /// `"200"` admits the peer; `"300"` (temporary: no ERROR, the peer retries), `"400"`,
+    /// `"500"` refuse it.
     pub status: String,
     /// The user id attached to the peer's messages (`User-Id`).
     pub user_id: Vec<u8>,
@@ -199,7 +200,12 @@ impl Mech {
         out: &mut Vec<u8>,
     ) -> Result<Step, SessionError> {
         if reply.status != "200" {
-            command::encode_error(out, &reply.status);
+            // 300 is a temporary failure: libzmq 4.3.5 (all mechanisms, as the CurveZMQ RFC
+            // says) drops the peer without an ERROR, so it reconnects and asks again; after an
+            // ERROR (400, 500) a libzmq peer gives up.
+            if reply.status != "300" {
+                command::encode_error(out, &reply.status);
+            }
             return Err(SessionError::AuthFailed(reply.status.clone()));
         }
         match self {

@@ -290,3 +290,24 @@ fn null_with_zap_refusal_sends_error() {
     transfer(&mut s, &mut ic);
     assert_eq!(run(&mut c, &mut ic, &deny, now).unwrap_err(), SessionError::PeerError("400".into()));
 }
+
+/// ZAP "300" (temporary failure) refuses without an ERROR in every mechanism, as libzmq 4.3.5
+/// does (checked with pyzmq): the peer sees the connection close and reconnects.
+#[test]
+fn zap_300_refuses_without_an_error() {
+    let now = Instant::now();
+    let (curve_server, curve_client) = curve_pair();
+    let pairs = [(Security::Null, Security::NullZap), (curve_client, curve_server)];
+    for (client, server) in pairs {
+        let mut c = Session::new(cfg(SocketType::PUSH, client), now);
+        let mut s = Session::new(cfg(SocketType::PULL, server), now);
+        let retry = ZapReply { status: "300".into(), ..ZapReply::allow() };
+        let err = handshake(&mut c, &mut s, &retry).unwrap_err();
+        assert_eq!(err, SessionError::AuthFailed("300".into()));
+        let mut ic = BytesMut::new();
+        transfer(&mut s, &mut ic);
+        // Whatever handshake bytes were already due, no ERROR: the client is still waiting.
+        assert!(run(&mut c, &mut ic, &retry, now).is_ok());
+        assert!(!c.is_active());
+    }
+}
