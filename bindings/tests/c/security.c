@@ -118,6 +118,17 @@ static void plain_gets (void *ctx)
     bind_tcp (pull, ep, sizeof ep);
 
     void *push = zmq_socket (ctx, ZMQ_PUSH);
+    /* libzmq's rule: an empty non-NULL name is EINVAL, (NULL, 0) returns to NULL. */
+    int mechanism = -1;
+    size_t mlen = sizeof mechanism;
+    FAILS (zmq_setsockopt (push, ZMQ_PLAIN_USERNAME, "", 0), EINVAL);
+    FAILS (zmq_setsockopt (push, ZMQ_PLAIN_PASSWORD, "", 0), EINVAL);
+    OK (zmq_setsockopt (push, ZMQ_PLAIN_USERNAME, "bob", 3));
+    OK (zmq_getsockopt (push, ZMQ_MECHANISM, &mechanism, &mlen));
+    CHECK (mechanism == ZMQ_PLAIN);
+    OK (zmq_setsockopt (push, ZMQ_PLAIN_USERNAME, NULL, 0));
+    OK (zmq_getsockopt (push, ZMQ_MECHANISM, &mechanism, &mlen));
+    CHECK (mechanism == ZMQ_NULL);
     OK (zmq_setsockopt (push, ZMQ_PLAIN_USERNAME, "alice", 5));
     OK (zmq_setsockopt (push, ZMQ_PLAIN_PASSWORD, "pw", 2));
     char user[16];
