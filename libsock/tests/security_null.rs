@@ -277,3 +277,32 @@ fn last_set_mechanism_is_what_connects() {
     assert_eq!(pull.recv_bytes(0).unwrap(), b"via plain");
     handler.join().unwrap();
 }
+
+/// ZAP "300" is a temporary failure: the libzmq client gets no ERROR, so it reconnects and is
+/// asked about again; the second answer admits it and its message arrives. (After an ERROR a
+/// libzmq peer stops reconnecting, so this only passes without one.)
+#[test]
+fn zap_300_makes_a_libzmq_client_retry() {
+    let ctx = Context::new();
+    let rep = ctx.socket(libsock::REP).unwrap();
+    rep.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    rep.bind("inproc://zeromq.zap.01").unwrap();
+    let handler = std::thread::spawn(move || {
+        for status in [&b"300"[..], b"200"] {
+            let req = rep.recv_multipart(0).unwrap();
+            rep.send_multipart([&b"1.0"[..], &req[1], status, b"", b"second-try", b""], 0).unwrap();
+        }
+    });
+    let (pull, ep) = libsock_pull(&ctx, "retry");
+    let mon = pull.monitor_events(EVENT_ALL).unwrap();
+    let zctx = zmq::Context::new();
+    let push = zctx.socket(zmq::PUSH).unwrap();
+    push.set_linger(0).unwrap();
+    push.set_reconnect_ivl(50).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("after a retry", 0).unwrap();
+    assert_eq!(wait_event(&mon, SocketEvent::HandshakeFailedAuth).expect("first refusal").value, 300);
+    let msg = pull.recv_msg(0).unwrap();
+    assert_eq!((&*msg, msg.gets("User-Id")), (&b"after a retry"[..], Some("second-try")));
+    handler.join().unwrap();
+}
