@@ -157,6 +157,24 @@ impl Writer {
         self.written - self.cached_read < self.hwm && !self.is_reader_gone()
     }
 
+    /// Whether a new message fits under the high water mark, *without* asking for a wake-up
+    /// when it does not: for writers that drop at the HWM and never wait for room (PUB,
+    /// XPUB without NODROP). [`Writer::can_write`] would set `writer_waiting` (a full-fence
+    /// store on a line the reader polls) and make the reader publish its progress and wake
+    /// the writer's socket after every message it takes: per message, per full subscriber.
+    /// Here the writer only re-reads the reader's count, which the reader publishes in
+    /// batches, so a full pipe refills and drains in batches, as libzmq's LWM does.
+    #[inline]
+    pub(crate) fn has_room(&mut self) -> bool {
+        if self.hwm != 0 && self.written - self.cached_read >= self.hwm {
+            self.cached_read = self.shared.read.load(Ordering::Acquire);
+            if self.written - self.cached_read >= self.hwm && !self.conflating() {
+                return false;
+            }
+        }
+        !self.is_reader_gone()
+    }
+
     /// Appends a frame. It becomes visible to the reader at the next [`Writer::flush`], and only
     /// once the frame that ends its message (no MORE flag) was written too.
     #[inline]
@@ -610,6 +628,30 @@ mod tests {
         r.read().unwrap();
         assert_eq!(writer_wake.get(), 1);
         assert!(w.can_write());
+    }
+
+    #[test]
+    fn has_room_never_asks_for_a_wake() {
+        let (mut w, mut r) = queue(40);
+        let writer_wake = Arc::new(Counter::default());
+        w.set_waker(writer_wake.clone());
+        for i in 0..40 {
+            assert!(w.has_room());
+            w.send_one(frame(&i.to_string(), false));
+        }
+        for _ in 0..3 {
+            assert!(!w.has_room(), "full at the HWM");
+        }
+        // The reader reports progress in batches, and wakes nobody: the writer drops, it
+        // does not wait.
+        let first = r.read().unwrap();
+        assert_eq!(&*first, b"0");
+        assert!(!w.has_room(), "one read is not published yet");
+        while r.read().is_some() {}
+        assert_eq!(writer_wake.get(), 0);
+        assert!(w.has_room(), "a drained queue has room again");
+        r.close();
+        assert!(!w.has_room(), "a closed reader takes nothing");
     }
 
     #[test]
