@@ -63,6 +63,8 @@ struct Link {
     socks: Option<Socks5>,
     /// The application thread's write side, once the handshake is done (see `direct`).
     direct: Option<Arc<DirectTx>>,
+    /// The kernel took less than offered: write again only after its writable edge.
+    out_full: bool,
 }
 
 impl Drop for Link {
@@ -119,7 +121,8 @@ impl Connection {
         session.set_peer_fd(stream.as_fd().as_raw_fd());
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
-        let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None, direct: None };
+        let link =
+            Link { stream, session, rbuf, peer: peer.clone(), socks: None, direct: None, out_full: false };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
         conn.event_name = listener_name;
         conn
@@ -187,6 +190,9 @@ impl Connection {
     }
 
     pub(crate) fn on_io(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
+        if let (true, Some(link)) = (writable, &mut self.link) {
+            link.out_full = false;
+        }
         let connecting = self.link.as_ref().is_some_and(|l| l.session.is_none());
         if connecting && (writable || readable) {
             match self.progress_connect(ctx) {
@@ -288,8 +294,15 @@ impl Connection {
                 }
                 let peer = self.name.clone();
                 let socks = target.socks();
-                self.link =
-                    Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks, direct: None });
+                self.link = Some(Link {
+                    stream,
+                    session: None,
+                    rbuf: BytesMut::new(),
+                    peer,
+                    socks,
+                    direct: None,
+                    out_full: false,
+                });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
@@ -544,6 +557,11 @@ impl Connection {
         let as_commands = self.cfg.subscriptions_as_commands;
         for _ in 0..IO_ROUNDS {
             let link = self.link.as_mut().ok_or(Down::Closed)?;
+            if link.out_full {
+                // Neither pull from the pipe (a parked reader would be woken per publish)
+                // nor try the stream: the writable edge brings us back with room for a batch.
+                return Ok(());
+            }
             let session = link.session.as_mut().ok_or(Down::Closed)?;
             if let (true, Some(p)) = (session.is_active(), &mut self.pipe) {
                 while session.out().len() < OUT_BATCH {
@@ -558,10 +576,20 @@ impl Connection {
             if session.out().is_empty() {
                 return Ok(());
             }
+            let offered = session.out().next_write_len();
             match session.out().write_to(&mut link.stream) {
                 Ok(0) => return Err(Down::Closed),
+                // Short: the kernel's buffer is full. Wait for its writable edge instead of
+                // trickling small writes into it (on a Unix socket each is its own skb).
+                Ok(n) if n < offered => {
+                    link.out_full = true;
+                    return Ok(());
+                }
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    link.out_full = true;
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Down::Io(e)),
             }

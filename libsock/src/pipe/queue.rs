@@ -39,6 +39,10 @@ pub(crate) trait DirectSink: Send + Sync {
 
 /// A reader publishes its progress at least this often (in messages).
 const PUBLISH_EVERY: u64 = 32;
+/// A writer waiting for room is woken after the reader took at most this many messages
+/// (libzmq's largest HWM-LWM gap), or half the HWM if that is less, or as soon as the
+/// reader runs dry (see [`Reader::publish_progress`]).
+const WAKE_AFTER_MAX: u64 = 1024;
 
 struct Shared {
     /// Whole messages the reader has consumed. Written only by the reader.
@@ -116,6 +120,8 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         terminated: false,
         mid: false,
         meta: None,
+        wake_after: (hwm / 2).clamp(1, WAKE_AFTER_MAX),
+        wait_from: None,
     };
     (writer, reader)
 }
@@ -155,6 +161,24 @@ impl Writer {
         self.shared.writer_waiting.store(true, Ordering::SeqCst);
         self.cached_read = self.shared.read.load(Ordering::SeqCst);
         self.written - self.cached_read < self.hwm && !self.is_reader_gone()
+    }
+
+    /// Whether a new message fits under the high water mark, *without* asking for a wake-up
+    /// when it does not: for writers that drop at the HWM and never wait for room (PUB,
+    /// XPUB without NODROP). [`Writer::can_write`] would set `writer_waiting` (a full-fence
+    /// store on a line the reader polls) and make the reader publish its progress and wake
+    /// the writer's socket after every message it takes: per message, per full subscriber.
+    /// Here the writer only re-reads the reader's count, which the reader publishes in
+    /// batches, so a full pipe refills and drains in batches, as libzmq's LWM does.
+    #[inline]
+    pub(crate) fn has_room(&mut self) -> bool {
+        if self.hwm != 0 && self.written - self.cached_read >= self.hwm {
+            self.cached_read = self.shared.read.load(Ordering::Acquire);
+            if self.written - self.cached_read >= self.hwm && !self.conflating() {
+                return false;
+            }
+        }
+        !self.is_reader_gone()
     }
 
     /// Appends a frame. It becomes visible to the reader at the next [`Writer::flush`], and only
@@ -331,6 +355,10 @@ pub(crate) struct Reader {
     mid: bool,
     /// The connection metadata of the frames read so far (see [`Writer::write_received`]).
     meta: Option<Arc<Metadata>>,
+    /// How many messages to take after the writer started waiting before waking it.
+    wake_after: u64,
+    /// `read` when this reader first saw the writer waiting (it is not woken yet).
+    wait_from: Option<u64>,
 }
 
 impl Reader {
@@ -410,11 +438,12 @@ impl Reader {
             self.read += 1;
             // Tell the writer how far we got in batches, at once if it waits for room, and
             // always when the batch is used up (so a waiting writer is never left stale).
+            let drained = self.local_is_empty() && self.ring.batch_done();
             if self.read - self.published >= PUBLISH_EVERY
-                || (self.local_is_empty() && self.ring.batch_done())
+                || drained
                 || self.shared.writer_waiting.load(Ordering::Relaxed)
             {
-                self.publish_read();
+                self.publish_progress(drained);
             }
         }
         Some(msg)
@@ -514,8 +543,31 @@ impl Reader {
         !self.ring.park()
     }
 
+    /// Publishes `read`; wakes a waiting writer only once it has room for a batch (the
+    /// reader took `wake_after` messages since it saw the writer waiting) or the reader has
+    /// run dry, as libzmq's low water mark does: a writer at its HWM is then woken once per
+    /// batch instead of once per message taken (on the receive side, an eventfd write on the
+    /// application thread per wake). A writer polling without sleeping (`can_write`, DONTWAIT)
+    /// sees the published count at once.
+    #[inline]
+    fn publish_progress(&mut self, drained: bool) {
+        self.published = self.read;
+        self.shared.read.store(self.read, Ordering::SeqCst);
+        if !self.shared.writer_waiting.load(Ordering::SeqCst) {
+            return;
+        }
+        let from = *self.wait_from.get_or_insert(self.read - 1);
+        if drained || self.read - from >= self.wake_after {
+            self.wait_from = None;
+            if self.shared.writer_waiting.swap(false, Ordering::SeqCst) {
+                self.shared.wake_writer();
+            }
+        }
+    }
+
     #[inline]
     fn publish_read(&mut self) {
+        self.wait_from = None;
         self.published = self.read;
         self.shared.read.store(self.read, Ordering::SeqCst);
         if self.shared.writer_waiting.load(Ordering::SeqCst)
@@ -610,6 +662,52 @@ mod tests {
         r.read().unwrap();
         assert_eq!(writer_wake.get(), 1);
         assert!(w.can_write());
+    }
+
+    #[test]
+    fn a_waiting_writer_is_woken_once_per_half_hwm() {
+        let (mut w, mut r) = queue(100);
+        let writer_wake = Arc::new(Counter::default());
+        w.set_waker(writer_wake.clone());
+        for i in 0..100 {
+            assert!(w.can_write());
+            w.send_one(frame(&i.to_string(), false));
+        }
+        assert!(!w.can_write(), "full: the writer now waits");
+        r.read().unwrap();
+        assert!(w.can_write(), "a polling writer sees the room at once");
+        for _ in 1..49 {
+            r.read().unwrap();
+        }
+        assert_eq!(writer_wake.get(), 0, "no wake per message taken");
+        r.read().unwrap();
+        assert_eq!(writer_wake.get(), 1, "woken after half the HWM");
+        while r.read().is_some() {}
+        assert_eq!(writer_wake.get(), 1, "not waiting any more");
+    }
+
+    #[test]
+    fn has_room_never_asks_for_a_wake() {
+        let (mut w, mut r) = queue(40);
+        let writer_wake = Arc::new(Counter::default());
+        w.set_waker(writer_wake.clone());
+        for i in 0..40 {
+            assert!(w.has_room());
+            w.send_one(frame(&i.to_string(), false));
+        }
+        for _ in 0..3 {
+            assert!(!w.has_room(), "full at the HWM");
+        }
+        // The reader reports progress in batches, and wakes nobody: the writer drops, it
+        // does not wait.
+        let first = r.read().unwrap();
+        assert_eq!(&*first, b"0");
+        assert!(!w.has_room(), "one read is not published yet");
+        while r.read().is_some() {}
+        assert_eq!(writer_wake.get(), 0);
+        assert!(w.has_room(), "a drained queue has room again");
+        r.close();
+        assert!(!w.has_room(), "a closed reader takes nothing");
     }
 
     #[test]

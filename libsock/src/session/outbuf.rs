@@ -94,6 +94,25 @@ impl OutBuf {
         Ok(n)
     }
 
+    /// How many bytes the next [`OutBuf::write_to`] offers the stream (fewer than
+    /// [`OutBuf::len`] only when more slices are queued than one `writev` takes). A write
+    /// that returns less than this found the kernel's buffer full.
+    pub fn next_write_len(&self) -> usize {
+        if self.segs.is_empty() {
+            return self.staging.len() - self.open_from;
+        }
+        let mut count = 0;
+        let mut len = 0;
+        for seg in self.segs.iter().take(MAX_SLICES - 1) {
+            len += seg.len();
+            count += 1;
+        }
+        if count < MAX_SLICES && self.open_from < self.staging.len() {
+            len += self.staging.len() - self.open_from;
+        }
+        len
+    }
+
     /// Drops the first `n` bytes (they were written).
     pub fn advance(&mut self, mut n: usize) {
         while n > 0 {
@@ -171,6 +190,23 @@ mod tests {
         }
         assert_eq!(w.out, expected);
         assert!(buf.staging().is_empty(), "fully written buffers are recycled");
+    }
+
+    #[test]
+    fn next_write_len_is_what_one_writev_offers() {
+        let mut buf = OutBuf::default();
+        buf.staging().extend_from_slice(b"abc");
+        assert_eq!(buf.next_write_len(), 3);
+        for _ in 0..100 {
+            buf.staging().extend_from_slice(b"hdr");
+            buf.push_shared(Bytes::from(vec![1u8; 10_000]));
+        }
+        // 100 headers and 100 bodies queued: one writev takes the first 63 slices.
+        assert_eq!(buf.len(), 3 + 100 * 10_003);
+        assert_eq!(buf.next_write_len(), 3 + 31 * 10_003 + 3);
+        // (A `Vec` takes every slice of a vectored write, as a socket with room does.)
+        let mut w = Vec::new();
+        assert_eq!(buf.write_to(&mut w).unwrap(), 3 + 31 * 10_003 + 3);
     }
 
     #[test]

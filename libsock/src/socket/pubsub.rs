@@ -116,6 +116,16 @@ impl Publisher {
             self.targets.retain(|p| *p == only);
         }
     }
+
+    /// Writes one frame of a published message to subscriber `id`'s pipe.
+    #[inline]
+    fn deliver(pipes: &mut Pipes, id: PipeId, msg: Message, more: bool) {
+        let end = pipes.end(id);
+        end.tx.write(msg);
+        if !more {
+            end.tx.flush();
+        }
+    }
 }
 
 impl Routing for Publisher {
@@ -173,10 +183,14 @@ impl Routing for Publisher {
                 }
             }
             self.send_last_only = None;
-            // A subscriber at its high water mark misses this message.
+            // A subscriber at its high water mark misses this message. Without NODROP the
+            // publisher never waits for room, so it must not ask to be woken when there is
+            // some again (`has_room`): that would cost a wake per message per full subscriber.
+            let nodrop = self.nodrop;
             self.targets.retain(|id| {
                 let end = pipes.end(*id);
-                end.tx.can_write() || {
+                let room = if nodrop { end.tx.can_write() } else { end.tx.has_room() };
+                room || {
                     if end.tx.is_reader_gone() {
                         pipes.dead.push(*id);
                     }
@@ -184,12 +198,13 @@ impl Routing for Publisher {
                 }
             });
         }
-        for id in &self.targets {
-            let end = pipes.end(*id);
-            end.tx.write(msg.clone());
-            if !more {
-                end.tx.flush();
+        // The last subscriber takes the frame itself: one reference-count round trip fewer,
+        // none at all for a single subscriber.
+        if let Some((last, rest)) = self.targets.split_last() {
+            for id in rest {
+                Self::deliver(pipes, *id, msg.clone(), more);
             }
+            Self::deliver(pipes, *last, msg, more);
         }
         self.more = more;
         Ok(())
