@@ -40,11 +40,19 @@ pub(crate) trait DirectSink: Send + Sync {
 /// A reader publishes its progress at least this often (in messages).
 const PUBLISH_EVERY: u64 = 32;
 
+/// A writer waiting at its high water mark is woken once this much room is free (capped at
+/// half the HWM): libzmq's low water mark. Waking it for every message read instead makes
+/// the two threads take turns one message at a time (a futex or eventfd wake per message).
+const WAKE_ROOM: u64 = 1024;
+
 struct Shared {
     /// Whole messages the reader has consumed. Written only by the reader.
     read: AtomicU64,
-    /// The writer found the queue full and wants a wake when `read` moves.
+    /// The writer found the queue full and wants a wake when `read` reaches `wake_at`.
     writer_waiting: AtomicBool,
+    /// The `read` count at which a waiting writer has room enough to be woken (set before
+    /// `writer_waiting`; only grows).
+    wake_at: AtomicU64,
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
     /// CONFLATE: each whole message replaces the one in `newest`; no HWM.
@@ -87,6 +95,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
         read: AtomicU64::new(0),
         writer_waiting: AtomicBool::new(false),
+        wake_at: AtomicU64::new(0),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
         conflate: AtomicBool::new(false),
@@ -152,6 +161,10 @@ impl Writer {
         if self.written - self.cached_read < self.hwm || self.conflating() {
             return !self.is_reader_gone();
         }
+        // Wake me once WAKE_ROOM messages (at most half the HWM, at least one) are free; the
+        // SeqCst store below publishes this to a reader that sees the flag.
+        let room = (self.hwm / 2).clamp(1, WAKE_ROOM);
+        self.shared.wake_at.store(self.written - self.hwm + room, Ordering::Relaxed);
         self.shared.writer_waiting.store(true, Ordering::SeqCst);
         self.cached_read = self.shared.read.load(Ordering::SeqCst);
         self.written - self.cached_read < self.hwm && !self.is_reader_gone()
@@ -408,11 +421,14 @@ impl Reader {
         self.mid = msg.get_more();
         if !msg.get_more() {
             self.read += 1;
-            // Tell the writer how far we got in batches, at once if it waits for room, and
-            // always when the batch is used up (so a waiting writer is never left stale).
+            // Tell the writer how far we got in batches, at once if it waits for the room
+            // it asked for, and always when the batch is used up (so a waiting writer is
+            // never left stale: it flushed everything before waiting, so draining the queue
+            // reaches its `wake_at`).
             if self.read - self.published >= PUBLISH_EVERY
                 || (self.local_is_empty() && self.ring.batch_done())
-                || self.shared.writer_waiting.load(Ordering::Relaxed)
+                || (self.shared.writer_waiting.load(Ordering::Relaxed)
+                    && self.read >= self.shared.wake_at.load(Ordering::Relaxed))
             {
                 self.publish_read();
             }
@@ -518,7 +534,10 @@ impl Reader {
     fn publish_read(&mut self) {
         self.published = self.read;
         self.shared.read.store(self.read, Ordering::SeqCst);
+        // Acquire (SeqCst) on the flag makes the writer's `wake_at` visible; a stale, smaller
+        // `wake_at` only wakes it early.
         if self.shared.writer_waiting.load(Ordering::SeqCst)
+            && self.read >= self.shared.wake_at.load(Ordering::Relaxed)
             && self.shared.writer_waiting.swap(false, Ordering::SeqCst)
         {
             self.shared.wake_writer();
@@ -610,6 +629,28 @@ mod tests {
         r.read().unwrap();
         assert_eq!(writer_wake.get(), 1);
         assert!(w.can_write());
+    }
+
+    #[test]
+    fn a_writer_at_hwm_is_woken_once_half_the_room_is_free() {
+        let (mut w, mut r) = queue(100);
+        let writer_wake = Arc::new(Counter::default());
+        w.set_waker(writer_wake.clone());
+        for _ in 0..100 {
+            assert!(w.can_write());
+            w.write(frame("m", false));
+        }
+        w.flush();
+        assert!(!w.can_write());
+        for _ in 0..49 {
+            r.read().unwrap();
+        }
+        assert_eq!(writer_wake.get(), 0, "not woken one message at a time");
+        r.read().unwrap();
+        assert_eq!(writer_wake.get(), 1, "woken with 50 free");
+        assert!(w.can_write());
+        while r.read().is_some() {}
+        assert_eq!(writer_wake.get(), 1);
     }
 
     #[test]
