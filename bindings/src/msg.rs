@@ -39,6 +39,9 @@ struct Slot {
 }
 
 enum Body {
+    /// Nothing: `zmq_msg_init`, and what a message sent without a copy leaves behind (one
+    /// byte to write, nothing to release).
+    Empty,
     /// A libsock message: inline up to [`SMALL`] bytes (then writable through the slot, see
     /// [`zmq_msg_data`]), or received.
     Msg(Message),
@@ -48,21 +51,14 @@ enum Body {
     Foreign(Bytes),
 }
 
-/// Zeros to initialise small bodies from.
-static ZEROS: [u8; SMALL] = [0; SMALL];
-
 const _: () = assert!(size_of::<Slot>() <= size_of::<zmq_msg_t>());
 const _: () = assert!(align_of::<Slot>() <= align_of::<zmq_msg_t>());
 
 impl Body {
     #[inline]
-    fn empty() -> Body {
-        Body::Msg(Message::new())
-    }
-
-    #[inline]
     fn as_slice(&self) -> &[u8] {
         match self {
+            Body::Empty => &[],
             Body::Buf(v) => v,
             Body::Foreign(b) => b,
             Body::Msg(m) => m,
@@ -81,17 +77,26 @@ impl Body {
     /// may skip the drop glue.
     #[inline]
     fn is_plain(&self) -> bool {
-        matches!(self, Body::Msg(m) if m.metadata().is_none() && is_inline(m))
+        match self {
+            Body::Empty => true,
+            Body::Msg(m) => m.is_inline() && m.metadata().is_none(),
+            _ => false,
+        }
     }
 
     /// Moves the body out as a libsock message without copying, leaving `self` empty; `None`
     /// for a caller's buffer, which stays (see [`zmq_msg_send`]).
     #[inline]
     fn take_message(&mut self) -> Option<Message> {
-        match self {
-            Body::Msg(m) => Some(std::mem::take(m)),
-            Body::Buf(v) => Some(Message::from(std::mem::take(v))),
-            Body::Foreign(_) => None,
+        match std::mem::replace(self, Body::Empty) {
+            Body::Msg(m) => Some(m),
+            Body::Buf(v) => Some(Message::from(v)),
+            Body::Empty => Some(Message::new()),
+            foreign @ Body::Foreign(_) => {
+                // SAFETY: `self` is Body::Empty, which owns nothing: overwriting leaks nothing.
+                unsafe { std::ptr::write(self, foreign) };
+                None
+            }
         }
     }
 
@@ -101,16 +106,10 @@ impl Body {
         match self {
             Body::Foreign(b) => Message::from_bytes(b.clone()),
             Body::Msg(m) => Message::from(&*m),
+            Body::Empty => Message::new(),
             Body::Buf(_) => unreachable!("share() converts buffers"),
         }
     }
-}
-
-/// Whether `m`'s bytes are stored inside `m` (inline), not on the heap.
-#[inline]
-fn is_inline(m: &Message) -> bool {
-    let start = m as *const Message as usize;
-    (m.as_ptr() as usize).wrapping_sub(start) < size_of::<Message>()
 }
 
 /// Stores `body` in a live slot, dropping the old body unless it has nothing to release.
@@ -206,7 +205,7 @@ fn init(msg: *mut zmq_msg_t, body: Body) -> CResult<c_int> {
 /// `msg` is NULL or points to a writable `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
-    boundary::int(|| init(msg, Body::empty()))
+    boundary::int(|| init(msg, Body::Empty))
 }
 
 /// Initialises a message of `size` bytes (zeroed) for the caller to fill.
@@ -215,16 +214,23 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// `msg` is NULL or points to a writable `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
+    // The common case, written straight into the caller's message: nothing here can fail or
+    // panic, so it needs no panic boundary (and no stack frame).
+    if size <= SMALL && !msg.is_null() {
+        let slot = Slot { tag: LIVE, shared: false, body: Body::Msg(Message::zeroed(size)) };
+        // SAFETY: non-NULL, aligned and large enough (asserted above); previous contents are
+        // not read (zmq_msg_init_size takes an uninitialised message).
+        unsafe { std::ptr::write(msg.cast::<Slot>(), slot) };
+        return 0;
+    }
     boundary::int(|| {
-        let body = if size <= SMALL {
-            Body::Msg(Message::from_slice(&ZEROS[..size]))
-        } else {
-            let mut v = Vec::new();
-            v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
-            v.resize(size, 0);
-            Body::Buf(v)
-        };
-        init(msg, body)
+        if msg.is_null() {
+            return Err(libc::EFAULT);
+        }
+        let mut v = Vec::new();
+        v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+        v.resize(size, 0);
+        init(msg, Body::Buf(v))
     })
 }
 
@@ -257,14 +263,32 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 /// `msg` is NULL or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
+    // An empty, inline or sent message owns nothing: closing it is one store, with no panic
+    // boundary (nothing here can panic).
+    // SAFETY: forwarded contract.
+    if let Ok(s) = unsafe { slot(msg) } {
+        if s.body.is_plain() {
+            s.tag = 0;
+            return 0;
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { close_owning(msg) }
+}
+
+/// [`zmq_msg_close`] of a message that owns memory (or of a bad one: the error).
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[cold]
+#[inline(never)]
+unsafe fn close_owning(msg: *mut zmq_msg_t) -> c_int {
     boundary::int(|| {
         // SAFETY: forwarded contract.
         let s = unsafe { slot(msg) }?;
         s.tag = 0;
-        if !s.body.is_plain() {
-            // SAFETY: the slot was live; its tag now says so no more, so it is dropped once.
-            unsafe { std::ptr::drop_in_place(&mut s.body) };
-        }
+        // SAFETY: the slot was live; its tag now says so no more, so it is dropped once.
+        unsafe { std::ptr::drop_in_place(&mut s.body) };
         Ok(0)
     })
 }
@@ -283,7 +307,7 @@ pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
         if std::ptr::eq(s, d) {
             return Ok(0);
         }
-        d.body = std::mem::replace(&mut s.body, Body::empty());
+        d.body = std::mem::replace(&mut s.body, Body::Empty);
         d.shared = std::mem::take(&mut s.shared);
         Ok(0)
     })
@@ -305,7 +329,8 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
         }
         s.body.share();
         let (body, shared) = match &s.body {
-            Body::Msg(m) => (Body::Msg(m.clone()), !is_inline(m)),
+            Body::Empty => (Body::Empty, false),
+            Body::Msg(m) => (Body::Msg(m.clone()), !m.is_inline()),
             Body::Foreign(b) => (Body::Foreign(b.clone()), true),
             Body::Buf(_) => unreachable!("share() converts buffers"),
         };
@@ -327,7 +352,9 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
         let s = unsafe { slot(msg) }?;
         Ok(match &mut s.body {
             Body::Buf(v) => v.as_mut_ptr().cast(),
-            Body::Msg(m) if is_inline(m) => {
+            // libzmq's empty messages point into the zmq_msg_t too (never NULL).
+            Body::Empty => msg.cast::<u8>().wrapping_add(size_of::<u32>()).cast(),
+            Body::Msg(m) if m.is_inline() => {
                 // Inline bytes lie inside the caller's zmq_msg_t: derive the pointer from the
                 // caller's own (writable) one rather than from a shared borrow of the message.
                 let offset = m.as_ptr() as usize - msg as usize;
@@ -432,36 +459,69 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let (socket, moves) = unsafe { send_target(s) }?;
         // SAFETY: forwarded contract.
         let slot = unsafe { slot(msg) }?;
-        let len = slot.body.as_slice().len();
-        // Moved in when a failure hands the message back; otherwise shared (inline bodies:
-        // copied, a few words), so a refused message is still here.
-        let moved = if moves { slot.body.take_message() } else { None };
-        let was_moved = moved.is_some();
-        let m = match moved {
-            Some(m) => m,
-            None => slot.body.make_message(),
-        };
-        match socket.send_msg(m, flags) {
-            Ok(()) => {
-                if !was_moved {
-                    store(slot, Body::empty());
-                }
-                // (a moved body left an empty one behind)
-                slot.shared = false;
-                Ok(len_to_int(len))
-            }
-            Err((e, back)) => {
-                if was_moved {
-                    // Moved-in messages come back on every failure of these socket types;
-                    // should one not, the message is empty rather than anything unsound.
-                    if let Some(m) = back {
-                        store(slot, Body::Msg(m));
+        if moves {
+            if let Body::Msg(m) = &mut slot.body {
+                // The usual case, kept short: a libsock message moves in as it is.
+                let len = m.len();
+                // SAFETY: the message is read out and the body at once overwritten with
+                // Body::Empty, which owns nothing: the message has exactly one owner, `m`.
+                let m = unsafe { std::ptr::read(m) };
+                // SAFETY: as above (the old body was moved out, so nothing is dropped).
+                unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
+                return match socket.send_msg(m, flags) {
+                    Ok(()) => {
+                        slot.shared = false;
+                        Ok(len_to_int(len))
                     }
-                }
-                Err(err(e))
+                    Err((e, back)) => {
+                        // Moved-in messages come back on every failure of these socket
+                        // types; should one not, the message is empty rather than unsound.
+                        if let Some(m) = back {
+                            store(slot, Body::Msg(m));
+                        }
+                        Err(err(e))
+                    }
+                };
             }
         }
+        send_other(slot, socket, moves, flags)
     })
+}
+
+/// [`zmq_msg_send`] of anything but a libsock message into a socket that moves messages:
+/// caller buffers and `zmq_msg_init_size` buffers, and every message for the socket types
+/// that can refuse one for good.
+#[inline(never)]
+fn send_other(slot: &mut Slot, socket: &crate::sock::Sock, moves: bool, flags: c_int) -> CResult<c_int> {
+    let len = slot.body.as_slice().len();
+    // An empty message comes back as one (its data pointer unchanged).
+    let was_empty = matches!(slot.body, Body::Empty);
+    // Moved in when a failure hands the message back; otherwise shared (inline bodies:
+    // copied, a few words), so a refused message is still here.
+    let moved = if moves { slot.body.take_message() } else { None };
+    let was_moved = moved.is_some();
+    let m = match moved {
+        Some(m) => m,
+        None => slot.body.make_message(),
+    };
+    match socket.send_msg(m, flags) {
+        Ok(()) => {
+            if !was_moved {
+                store(slot, Body::Empty);
+            }
+            // (a moved body left an empty one behind)
+            slot.shared = false;
+            Ok(len_to_int(len))
+        }
+        Err((e, back)) => {
+            if was_moved {
+                if let Some(m) = back {
+                    store(slot, if was_empty { Body::Empty } else { Body::Msg(m) });
+                }
+            }
+            Err(err(e))
+        }
+    }
 }
 
 /// Receives one frame into the message (its old content is released); returns its size.
