@@ -65,6 +65,17 @@ impl Body {
         }
     }
 
+    /// The size in bytes (no bounds check, so no panic path: see [`zmq_msg_size`]).
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Body::Empty => 0,
+            Body::Msg(m) => m.len(),
+            Body::Buf(v) => v.len(),
+            Body::Foreign(b) => b.len(),
+        }
+    }
+
     /// Turns a writable buffer into a shareable one (same memory, no copy).
     fn share(&mut self) {
         if let Body::Buf(v) = self {
@@ -372,7 +383,8 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
     // SAFETY: forwarded contract.
-    boundary::or(0, || Ok(unsafe { slot(msg) }?.body.as_slice().len()))
+    // Nothing here can panic, so the panic boundary compiles to nothing.
+    boundary::or(0, || Ok(unsafe { slot(msg) }?.body.len()))
 }
 
 /// 1 when more frames of the same message follow this received one.
@@ -460,40 +472,63 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // SAFETY: forwarded contract.
         let slot = unsafe { slot(msg) }?;
         if moves {
-            if let Body::Msg(m) = &mut slot.body {
-                // The usual case, kept short: a libsock message moves in as it is.
-                let len = m.len();
-                // SAFETY: the message is read out and the body at once overwritten with
-                // Body::Empty, which owns nothing: the message has exactly one owner, `m`.
-                let m = unsafe { std::ptr::read(m) };
-                // SAFETY: as above (the old body was moved out, so nothing is dropped).
-                unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
-                return match socket.send_msg(m, flags) {
-                    Ok(()) => {
-                        slot.shared = false;
-                        Ok(len_to_int(len))
-                    }
-                    Err((e, back)) => {
-                        // Moved-in messages come back on every failure of these socket
-                        // types; should one not, the message is empty rather than unsound.
-                        if let Some(m) = back {
-                            store(slot, Body::Msg(m));
-                        }
-                        Err(err(e))
-                    }
-                };
+            // The usual cases, kept short: a libsock message (inline, or received) moves in
+            // as it is, a zmq_msg_init_size buffer becomes its body without a copy.
+            match &mut slot.body {
+                Body::Msg(m) => {
+                    let len = m.len();
+                    // SAFETY: the message is read out and the body at once overwritten with
+                    // Body::Empty (in send_moved, before anything can panic), which owns
+                    // nothing: the message has one owner, `m`.
+                    let m = unsafe { std::ptr::read(m) };
+                    return send_moved(slot, socket, m, len, flags);
+                }
+                Body::Buf(v) => {
+                    let len = v.len();
+                    let m = Message::from_bytes(Bytes::from(std::mem::take(v)));
+                    return send_moved(slot, socket, m, len, flags);
+                }
+                _ => {}
             }
         }
         send_other(slot, socket, moves, flags)
     })
 }
 
-/// [`zmq_msg_send`] of anything but a libsock message into a socket that moves messages:
-/// caller buffers and `zmq_msg_init_size` buffers, and every message for the socket types
-/// that can refuse one for good.
+/// Sends `m`, just moved out of `slot` (whose body is then overwritten without a drop), and
+/// puts it back if the send fails.
+#[inline(always)]
+fn send_moved(
+    slot: &mut Slot,
+    socket: &crate::sock::Sock,
+    m: Message,
+    len: usize,
+    flags: c_int,
+) -> CResult<c_int> {
+    // SAFETY: the old body was moved out (or left empty), so nothing is dropped.
+    unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
+    match socket.send_msg(m, flags) {
+        Ok(()) => {
+            slot.shared = false;
+            Ok(len_to_int(len))
+        }
+        Err((e, back)) => {
+            // Moved-in messages come back on every failure of these socket types; should one
+            // not, the message is empty rather than unsound. (A buffer comes back as a
+            // message over the same memory.)
+            if let Some(m) = back {
+                store(slot, Body::Msg(m));
+            }
+            Err(err(e))
+        }
+    }
+}
+
+/// [`zmq_msg_send`] of what is not simply moved in: empty messages, caller buffers, and
+/// every message for the socket types that can refuse one for good.
 #[inline(never)]
 fn send_other(slot: &mut Slot, socket: &crate::sock::Sock, moves: bool, flags: c_int) -> CResult<c_int> {
-    let len = slot.body.as_slice().len();
+    let len = slot.body.len();
     // An empty message comes back as one (its data pointer unchanged).
     let was_empty = matches!(slot.body, Body::Empty);
     // Moved in when a failure hands the message back; otherwise shared (inline bodies:

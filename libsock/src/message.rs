@@ -227,6 +227,22 @@ impl Message {
         }
     }
 
+    /// The body's size in bytes (what `len()` on the dereferenced bytes gives, without a
+    /// bounds check on the way).
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Inline { len, .. } => *len as usize,
+            Repr::Shared(b) => b.len(),
+        }
+    }
+
+    /// Whether the body is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Whether the body is stored inside the `Message` itself (no allocation): then the
     /// message owns nothing but its metadata, if any.
     #[inline]
