@@ -70,11 +70,14 @@ impl Body {
     /// The size in bytes (no bounds check, so no panic path: see [`zmq_msg_size`]).
     #[inline]
     fn len(&self) -> usize {
+        // Messages first: the common case, tested with one compare.
+        if let Body::Msg(m) = self {
+            return m.len();
+        }
         match self {
-            Body::Empty => 0,
-            Body::Msg(m) => m.len(),
             Body::Buf(v) => v.len(),
             Body::Foreign(b) => b.len(),
+            _ => 0,
         }
     }
 
