@@ -421,14 +421,14 @@ impl Reader {
         self.mid = msg.get_more();
         if !msg.get_more() {
             self.read += 1;
-            // Tell the writer how far we got in batches, at once if it waits for the room
-            // it asked for, and always when the batch is used up (so a waiting writer is
-            // never left stale: it flushed everything before waiting, so draining the queue
-            // reaches its `wake_at`).
+            // Tell the writer how far we got in batches, at once if it waits for room (so a
+            // writer that looks finds it; `publish_read` wakes it only once there is as
+            // much room as it asked for), and always when the batch is used up (so a
+            // waiting writer is never left stale: it flushed everything before waiting, so
+            // draining the queue reaches its `wake_at`).
             if self.read - self.published >= PUBLISH_EVERY
                 || (self.local_is_empty() && self.ring.batch_done())
-                || (self.shared.writer_waiting.load(Ordering::Relaxed)
-                    && self.read >= self.shared.wake_at.load(Ordering::Relaxed))
+                || self.shared.writer_waiting.load(Ordering::Relaxed)
             {
                 self.publish_read();
             }
@@ -646,6 +646,7 @@ mod tests {
             r.read().unwrap();
         }
         assert_eq!(writer_wake.get(), 0, "not woken one message at a time");
+        assert!(w.can_write(), "the room is there for a writer that looks");
         r.read().unwrap();
         assert_eq!(writer_wake.get(), 1, "woken with 50 free");
         assert!(w.can_write());
