@@ -207,6 +207,50 @@ impl Message {
     }
 }
 
+/// Constructors and queries for the C API (`zmq_msg_init_size`, `zmq_msg_close`): cheap
+/// enough to inline into each exported function, with no panic path.
+impl Message {
+    /// A frame of `len` zero bytes, for a caller to fill (inline up to [`INLINE_CAPACITY`]:
+    /// a few stores, no copy from anywhere).
+    #[inline]
+    pub fn zeroed(len: usize) -> Message {
+        if len > INLINE_CAPACITY {
+            return Message::from_bytes(Bytes::from(vec![0u8; len]));
+        }
+        Message {
+            repr: Repr::Inline { len: len as u8, data: [0; INLINE_CAPACITY] },
+            more: false,
+            inherit_meta: false,
+            meta: None,
+            #[cfg(feature = "draft")]
+            routing_id: 0,
+        }
+    }
+
+    /// The body's size in bytes (what `len()` on the dereferenced bytes gives, without a
+    /// bounds check on the way).
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Inline { len, .. } => *len as usize,
+            Repr::Shared(b) => b.len(),
+        }
+    }
+
+    /// Whether the body is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the body is stored inside the `Message` itself (no allocation): then the
+    /// message owns nothing but its metadata, if any.
+    #[inline]
+    pub fn is_inline(&self) -> bool {
+        matches!(self.repr, Repr::Inline { .. })
+    }
+}
+
 impl Default for Message {
     fn default() -> Self {
         Message::new()
@@ -409,6 +453,16 @@ mod tests {
         let msg = Message::from_bytes(body.clone());
         assert_eq!(msg.shared().unwrap().as_ptr(), body.as_ptr());
         assert_eq!(msg.to_bytes().as_ptr(), body.as_ptr());
+    }
+
+    #[test]
+    fn zeroed_frames_are_inline_when_small() {
+        for len in [0, 1, INLINE_CAPACITY, INLINE_CAPACITY + 1, 4096] {
+            let m = Message::zeroed(len);
+            assert_eq!(&*m, &vec![0u8; len][..]);
+            assert_eq!(m.is_inline(), len <= INLINE_CAPACITY);
+            assert!(!m.get_more() && m.metadata().is_none());
+        }
     }
 
     #[test]

@@ -101,6 +101,18 @@ int main (void)
     OK (zmq_msg_close (&msg));
     CHECK (freed == 1);
 
+    /* zmq_msg_init's empty message: size 0, a non-NULL data pointer, intact after a failed
+     * send; a copy of it is empty and not shared. */
+    OK (zmq_msg_init (&msg));
+    CHECK (zmq_msg_size (&msg) == 0 && zmq_msg_data (&msg) != NULL && zmq_msg_more (&msg) == 0);
+    fails_intact (&msg, push, ZMQ_DONTWAIT, EAGAIN, 0, 0);
+    zmq_msg_t copy;
+    OK (zmq_msg_init_size (&copy, 5));
+    OK (zmq_msg_copy (&copy, &msg));
+    CHECK (zmq_msg_size (&copy) == 0 && zmq_msg_get (&copy, ZMQ_SHARED) == 0);
+    OK (zmq_msg_close (&copy));
+    OK (zmq_msg_close (&msg));
+
     /* Once a peer is there, messages go out whole and the sent one is emptied. */
     OK (zmq_bind (pull, "inproc://msg-send-failure"));
     OK (zmq_connect (push, "inproc://msg-send-failure"));
@@ -111,6 +123,15 @@ int main (void)
         OK (zmq_msg_close (&msg));
         recv_check (pull, sizes[i], 11 * i);
     }
+    /* An empty message goes out too; a sent message is empty, and takes a receive. */
+    OK (zmq_msg_init (&msg));
+    CHECK (zmq_msg_send (&msg, push, 0) == 0);
+    make (&msg, 3, 1);
+    CHECK (zmq_msg_send (&msg, push, 0) == 3);
+    CHECK (zmq_msg_size (&msg) == 0 && zmq_msg_data (&msg) != NULL);
+    CHECK (zmq_msg_recv (&msg, pull, 0) == 0);
+    CHECK (zmq_msg_recv (&msg, pull, 0) == 3 && holds (&msg, 3, 1));
+    OK (zmq_msg_close (&msg));
 
     /* REQ out of turn (EFSM) and ROUTER_MANDATORY to an unknown peer (EHOSTUNREACH) refuse
      * the message for good: it is still intact. */

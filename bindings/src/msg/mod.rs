@@ -14,9 +14,11 @@ use std::mem::{align_of, size_of};
 use bytes::Bytes;
 use libsock::Message;
 
-use crate::boundary::{self, err, len_to_int, CResult};
+use crate::boundary::{self, CResult};
 use crate::consts::*;
-use crate::socket::{send_target, socket_ref};
+
+mod transfer;
+pub use transfer::{zmq_msg_recv, zmq_msg_send, zmq_recvmsg, zmq_sendmsg};
 
 /// libzmq's opaque message: 64 bytes, pointer-aligned.
 #[repr(C, align(8))]
@@ -39,6 +41,9 @@ struct Slot {
 }
 
 enum Body {
+    /// Nothing: `zmq_msg_init`, and what a message sent without a copy leaves behind (one
+    /// byte to write, nothing to release).
+    Empty,
     /// A libsock message: inline up to [`SMALL`] bytes (then writable through the slot, see
     /// [`zmq_msg_data`]), or received.
     Msg(Message),
@@ -48,24 +53,31 @@ enum Body {
     Foreign(Bytes),
 }
 
-/// Zeros to initialise small bodies from.
-static ZEROS: [u8; SMALL] = [0; SMALL];
-
 const _: () = assert!(size_of::<Slot>() <= size_of::<zmq_msg_t>());
 const _: () = assert!(align_of::<Slot>() <= align_of::<zmq_msg_t>());
 
 impl Body {
     #[inline]
-    fn empty() -> Body {
-        Body::Msg(Message::new())
-    }
-
-    #[inline]
     fn as_slice(&self) -> &[u8] {
         match self {
+            Body::Empty => &[],
             Body::Buf(v) => v,
             Body::Foreign(b) => b,
             Body::Msg(m) => m,
+        }
+    }
+
+    /// The size in bytes (no bounds check, so no panic path: see [`zmq_msg_size`]).
+    #[inline]
+    fn len(&self) -> usize {
+        // Messages first: the common case, tested with one compare.
+        if let Body::Msg(m) = self {
+            return m.len();
+        }
+        match self {
+            Body::Buf(v) => v.len(),
+            Body::Foreign(b) => b.len(),
+            _ => 0,
         }
     }
 
@@ -81,17 +93,26 @@ impl Body {
     /// may skip the drop glue.
     #[inline]
     fn is_plain(&self) -> bool {
-        matches!(self, Body::Msg(m) if m.metadata().is_none() && is_inline(m))
+        match self {
+            Body::Empty => true,
+            Body::Msg(m) => m.is_inline() && m.metadata().is_none(),
+            _ => false,
+        }
     }
 
     /// Moves the body out as a libsock message without copying, leaving `self` empty; `None`
     /// for a caller's buffer, which stays (see [`zmq_msg_send`]).
     #[inline]
     fn take_message(&mut self) -> Option<Message> {
-        match self {
-            Body::Msg(m) => Some(std::mem::take(m)),
-            Body::Buf(v) => Some(Message::from(std::mem::take(v))),
-            Body::Foreign(_) => None,
+        match std::mem::replace(self, Body::Empty) {
+            Body::Msg(m) => Some(m),
+            Body::Buf(v) => Some(Message::from(v)),
+            Body::Empty => Some(Message::new()),
+            foreign @ Body::Foreign(_) => {
+                // SAFETY: `self` is Body::Empty, which owns nothing: overwriting leaks nothing.
+                unsafe { std::ptr::write(self, foreign) };
+                None
+            }
         }
     }
 
@@ -101,16 +122,10 @@ impl Body {
         match self {
             Body::Foreign(b) => Message::from_bytes(b.clone()),
             Body::Msg(m) => Message::from(&*m),
+            Body::Empty => Message::new(),
             Body::Buf(_) => unreachable!("share() converts buffers"),
         }
     }
-}
-
-/// Whether `m`'s bytes are stored inside `m` (inline), not on the heap.
-#[inline]
-fn is_inline(m: &Message) -> bool {
-    let start = m as *const Message as usize;
-    (m.as_ptr() as usize).wrapping_sub(start) < size_of::<Message>()
 }
 
 /// Stores `body` in a live slot, dropping the old body unless it has nothing to release.
@@ -206,7 +221,7 @@ fn init(msg: *mut zmq_msg_t, body: Body) -> CResult<c_int> {
 /// `msg` is NULL or points to a writable `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
-    boundary::int(|| init(msg, Body::empty()))
+    boundary::int(|| init(msg, Body::Empty))
 }
 
 /// Initialises a message of `size` bytes (zeroed) for the caller to fill.
@@ -215,16 +230,23 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// `msg` is NULL or points to a writable `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
+    // The common case, written straight into the caller's message: nothing here can fail or
+    // panic, so it needs no panic boundary (and no stack frame).
+    if size <= SMALL && !msg.is_null() {
+        let slot = Slot { tag: LIVE, shared: false, body: Body::Msg(Message::zeroed(size)) };
+        // SAFETY: non-NULL, aligned and large enough (asserted above); previous contents are
+        // not read (zmq_msg_init_size takes an uninitialised message).
+        unsafe { std::ptr::write(msg.cast::<Slot>(), slot) };
+        return 0;
+    }
     boundary::int(|| {
-        let body = if size <= SMALL {
-            Body::Msg(Message::from_slice(&ZEROS[..size]))
-        } else {
-            let mut v = Vec::new();
-            v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
-            v.resize(size, 0);
-            Body::Buf(v)
-        };
-        init(msg, body)
+        if msg.is_null() {
+            return Err(libc::EFAULT);
+        }
+        let mut v = Vec::new();
+        v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+        v.resize(size, 0);
+        init(msg, Body::Buf(v))
     })
 }
 
@@ -257,14 +279,32 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 /// `msg` is NULL or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
+    // An empty, inline or sent message owns nothing: closing it is one store, with no panic
+    // boundary (nothing here can panic).
+    // SAFETY: forwarded contract.
+    if let Ok(s) = unsafe { slot(msg) } {
+        if s.body.is_plain() {
+            s.tag = 0;
+            return 0;
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { close_owning(msg) }
+}
+
+/// [`zmq_msg_close`] of a message that owns memory (or of a bad one: the error).
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`.
+#[cold]
+#[inline(never)]
+unsafe fn close_owning(msg: *mut zmq_msg_t) -> c_int {
     boundary::int(|| {
         // SAFETY: forwarded contract.
         let s = unsafe { slot(msg) }?;
         s.tag = 0;
-        if !s.body.is_plain() {
-            // SAFETY: the slot was live; its tag now says so no more, so it is dropped once.
-            unsafe { std::ptr::drop_in_place(&mut s.body) };
-        }
+        // SAFETY: the slot was live; its tag now says so no more, so it is dropped once.
+        unsafe { std::ptr::drop_in_place(&mut s.body) };
         Ok(0)
     })
 }
@@ -283,7 +323,7 @@ pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
         if std::ptr::eq(s, d) {
             return Ok(0);
         }
-        d.body = std::mem::replace(&mut s.body, Body::empty());
+        d.body = std::mem::replace(&mut s.body, Body::Empty);
         d.shared = std::mem::take(&mut s.shared);
         Ok(0)
     })
@@ -305,7 +345,8 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
         }
         s.body.share();
         let (body, shared) = match &s.body {
-            Body::Msg(m) => (Body::Msg(m.clone()), !is_inline(m)),
+            Body::Empty => (Body::Empty, false),
+            Body::Msg(m) => (Body::Msg(m.clone()), !m.is_inline()),
             Body::Foreign(b) => (Body::Foreign(b.clone()), true),
             Body::Buf(_) => unreachable!("share() converts buffers"),
         };
@@ -327,7 +368,9 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
         let s = unsafe { slot(msg) }?;
         Ok(match &mut s.body {
             Body::Buf(v) => v.as_mut_ptr().cast(),
-            Body::Msg(m) if is_inline(m) => {
+            // libzmq's empty messages point into the zmq_msg_t too (never NULL).
+            Body::Empty => msg.cast::<u8>().wrapping_add(size_of::<u32>()).cast(),
+            Body::Msg(m) if m.is_inline() => {
                 // Inline bytes lie inside the caller's zmq_msg_t: derive the pointer from the
                 // caller's own (writable) one rather than from a shared borrow of the message.
                 let offset = m.as_ptr() as usize - msg as usize;
@@ -345,7 +388,8 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
     // SAFETY: forwarded contract.
-    boundary::or(0, || Ok(unsafe { slot(msg) }?.body.as_slice().len()))
+    // Nothing here can panic, so the panic boundary compiles to nothing.
+    boundary::or(0, || Ok(unsafe { slot(msg) }?.body.len()))
 }
 
 /// 1 when more frames of the same message follow this received one.
@@ -413,92 +457,4 @@ pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_
         let value = m.metadata().and_then(|meta| meta.get_c_str(name)).ok_or(libc::EINVAL)?;
         Ok(value.as_ptr().cast_mut())
     })
-}
-
-/// Sends the message; on success it becomes empty, on failure it is left unchanged.
-/// Returns the number of bytes sent.
-///
-/// The body is moved into libsock without a copy when the socket type hands the message
-/// back on every failure ([`crate::socket::moves_messages`]), and put back here if the send
-/// fails; for the other types it is shared first (inline bodies: copied, a few words; large
-/// ones: one reference count), so a refused message stays intact.
-///
-/// # Safety
-/// `msg` is NULL or points to a `zmq_msg_t`; `s` is NULL or a socket handle.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    boundary::int(|| {
-        // SAFETY: forwarded contract.
-        let (socket, moves) = unsafe { send_target(s) }?;
-        // SAFETY: forwarded contract.
-        let slot = unsafe { slot(msg) }?;
-        let len = slot.body.as_slice().len();
-        // Moved in when a failure hands the message back; otherwise shared (inline bodies:
-        // copied, a few words), so a refused message is still here.
-        let moved = if moves { slot.body.take_message() } else { None };
-        let was_moved = moved.is_some();
-        let m = match moved {
-            Some(m) => m,
-            None => slot.body.make_message(),
-        };
-        match socket.send_msg(m, flags) {
-            Ok(()) => {
-                if !was_moved {
-                    store(slot, Body::empty());
-                }
-                // (a moved body left an empty one behind)
-                slot.shared = false;
-                Ok(len_to_int(len))
-            }
-            Err((e, back)) => {
-                if was_moved {
-                    // Moved-in messages come back on every failure of these socket types;
-                    // should one not, the message is empty rather than anything unsound.
-                    if let Some(m) = back {
-                        store(slot, Body::Msg(m));
-                    }
-                }
-                Err(err(e))
-            }
-        }
-    })
-}
-
-/// Receives one frame into the message (its old content is released); returns its size.
-///
-/// # Safety
-/// `msg` is NULL or points to a `zmq_msg_t`; `s` is NULL or a socket handle.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    boundary::int(|| {
-        // SAFETY: forwarded contract.
-        let socket = unsafe { socket_ref(s) }?;
-        // SAFETY: forwarded contract.
-        let slot = unsafe { slot(msg) }?;
-        let m = socket.recv_msg(flags).map_err(err)?;
-        let len = m.len();
-        store(slot, Body::Msg(m));
-        slot.shared = false;
-        Ok(len_to_int(len))
-    })
-}
-
-/// [`zmq_msg_send`] with the socket first (deprecated libzmq API).
-///
-/// # Safety
-/// As [`zmq_msg_send`].
-#[no_mangle]
-pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe { zmq_msg_send(msg, s, flags) }
-}
-
-/// [`zmq_msg_recv`] with the socket first (deprecated libzmq API).
-///
-/// # Safety
-/// As [`zmq_msg_recv`].
-#[no_mangle]
-pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe { zmq_msg_recv(msg, s, flags) }
 }

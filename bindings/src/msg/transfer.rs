@@ -1,0 +1,155 @@
+//! `zmq_msg_send/recv` and `zmq_sendmsg/recvmsg`: messages in and out of sockets, moved
+//! rather than copied (see the parent module for the [`Slot`] they live in).
+
+use std::ffi::{c_int, c_void};
+
+use bytes::Bytes;
+use libsock::Message;
+
+use super::{slot, store, zmq_msg_t, Body, Slot};
+use crate::boundary::{self, err, len_to_int, CResult};
+use crate::socket::{send_target, socket_ref};
+
+/// Sends the message; on success it becomes empty, on failure it is left unchanged.
+/// Returns the number of bytes sent.
+///
+/// The body is moved into libsock without a copy when the socket type hands the message
+/// back on every failure ([`crate::socket::moves_messages`]), and put back here if the send
+/// fails; for the other types it is shared first (inline bodies: copied, a few words; large
+/// ones: one reference count), so a refused message stays intact.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`; `s` is NULL or a socket handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let (socket, moves) = unsafe { send_target(s) }?;
+        // SAFETY: forwarded contract.
+        let slot = unsafe { slot(msg) }?;
+        if moves {
+            // The usual cases, kept short: a libsock message (inline, or received) moves in
+            // as it is, a zmq_msg_init_size buffer becomes its body without a copy.
+            match &mut slot.body {
+                Body::Msg(m) => {
+                    let len = m.len();
+                    // SAFETY: the message is read out and the body at once overwritten with
+                    // Body::Empty (in send_moved, before anything can panic), which owns
+                    // nothing: the message has one owner, `m`.
+                    let m = unsafe { std::ptr::read(m) };
+                    return send_moved(slot, socket, m, len, flags);
+                }
+                Body::Buf(v) => {
+                    let len = v.len();
+                    let m = Message::from_bytes(Bytes::from(std::mem::take(v)));
+                    return send_moved(slot, socket, m, len, flags);
+                }
+                _ => {}
+            }
+        }
+        send_other(slot, socket, moves, flags)
+    })
+}
+
+/// Sends `m`, just moved out of `slot` (whose body is then overwritten without a drop), and
+/// puts it back if the send fails.
+#[inline(always)]
+fn send_moved(
+    slot: &mut Slot,
+    socket: &crate::sock::Sock,
+    m: Message,
+    len: usize,
+    flags: c_int,
+) -> CResult<c_int> {
+    // SAFETY: the old body was moved out (or left empty), so nothing is dropped.
+    unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
+    match socket.send_msg(m, flags) {
+        Ok(()) => {
+            slot.shared = false;
+            Ok(len_to_int(len))
+        }
+        Err((e, back)) => {
+            // Moved-in messages come back on every failure of these socket types; should one
+            // not, the message is empty rather than unsound. (A buffer comes back as a
+            // message over the same memory.)
+            if let Some(m) = back {
+                store(slot, Body::Msg(m));
+            }
+            Err(err(e))
+        }
+    }
+}
+
+/// [`zmq_msg_send`] of what is not simply moved in: empty messages, caller buffers, and
+/// every message for the socket types that can refuse one for good.
+#[inline(never)]
+fn send_other(slot: &mut Slot, socket: &crate::sock::Sock, moves: bool, flags: c_int) -> CResult<c_int> {
+    let len = slot.body.len();
+    // An empty message comes back as one (its data pointer unchanged).
+    let was_empty = matches!(slot.body, Body::Empty);
+    // Moved in when a failure hands the message back; otherwise shared (inline bodies:
+    // copied, a few words), so a refused message is still here.
+    let moved = if moves { slot.body.take_message() } else { None };
+    let was_moved = moved.is_some();
+    let m = match moved {
+        Some(m) => m,
+        None => slot.body.make_message(),
+    };
+    match socket.send_msg(m, flags) {
+        Ok(()) => {
+            if !was_moved {
+                store(slot, Body::Empty);
+            }
+            // (a moved body left an empty one behind)
+            slot.shared = false;
+            Ok(len_to_int(len))
+        }
+        Err((e, back)) => {
+            if was_moved {
+                if let Some(m) = back {
+                    store(slot, if was_empty { Body::Empty } else { Body::Msg(m) });
+                }
+            }
+            Err(err(e))
+        }
+    }
+}
+
+/// Receives one frame into the message (its old content is released); returns its size.
+///
+/// # Safety
+/// `msg` is NULL or points to a `zmq_msg_t`; `s` is NULL or a socket handle.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let socket = unsafe { socket_ref(s) }?;
+        // SAFETY: forwarded contract.
+        let slot = unsafe { slot(msg) }?;
+        let m = socket.recv_msg(flags).map_err(err)?;
+        let len = m.len();
+        store(slot, Body::Msg(m));
+        slot.shared = false;
+        Ok(len_to_int(len))
+    })
+}
+
+/// [`zmq_msg_send`] with the socket first (deprecated libzmq API).
+///
+/// # Safety
+/// As [`zmq_msg_send`].
+#[no_mangle]
+pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_msg_send(msg, s, flags) }
+}
+
+/// [`zmq_msg_recv`] with the socket first (deprecated libzmq API).
+///
+/// # Safety
+/// As [`zmq_msg_recv`].
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_msg_recv(msg, s, flags) }
+}
