@@ -12,6 +12,7 @@ use bytes::BytesMut;
 use mio::Interest;
 
 use super::direct::DirectTx;
+use super::direct_rx::DirectRx;
 use super::socks_phase;
 use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
@@ -63,6 +64,8 @@ struct Link {
     socks: Option<Socks5>,
     /// The application thread's write side, once the handshake is done (see `direct`).
     direct: Option<Arc<DirectTx>>,
+    /// The application thread's read side, once the handshake is done (see `direct_rx`).
+    rx: Option<Arc<DirectRx>>,
 }
 
 impl Drop for Link {
@@ -70,6 +73,9 @@ impl Drop for Link {
     fn drop(&mut self) {
         if let Some(d) = &self.direct {
             d.disarm();
+        }
+        if let Some(rx) = &self.rx {
+            rx.disarm();
         }
     }
 }
@@ -119,7 +125,7 @@ impl Connection {
         session.set_peer_fd(stream.as_fd().as_raw_fd());
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
-        let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None, direct: None };
+        let link = Link { stream, session, rbuf, peer: peer.clone(), socks: None, direct: None, rx: None };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
         conn.event_name = listener_name;
         conn
@@ -224,7 +230,8 @@ impl Connection {
 
     /// A pipe has messages for us, or room again.
     pub(crate) fn on_activate(&mut self, ctx: &Ctx<'_>) -> Flow {
-        self.pump(ctx, self.read_paused, true)
+        let handed_back = self.link.as_ref().and_then(|l| l.rx.as_ref()).is_some_and(|rx| rx.handed_back());
+        self.pump(ctx, self.read_paused || handed_back, true)
     }
 
     pub(crate) fn on_timer(&mut self, ctx: &Ctx<'_>) -> Flow {
@@ -240,8 +247,13 @@ impl Connection {
             self.connect_deadline = None;
             return self.link_down(ctx, Down::Io(io::ErrorKind::TimedOut.into()));
         }
-        let result = match self.link.as_mut().and_then(|l| l.session.as_mut()) {
-            Some(session) => session.handle_timeout(ctx.now),
+        let result = match self.link.as_mut().and_then(|l| l.session.as_mut().map(|s| (s, &l.rx))) {
+            Some((session, rx)) => {
+                if rx.as_ref().is_some_and(|rx| rx.take_traffic()) {
+                    session.received();
+                }
+                session.handle_timeout(ctx.now)
+            }
             None => Ok(()),
         };
         match result {
@@ -289,7 +301,7 @@ impl Connection {
                 let peer = self.name.clone();
                 let socks = target.socks();
                 self.link =
-                    Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks, direct: None });
+                    Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks, direct: None, rx: None });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
@@ -323,7 +335,37 @@ impl Connection {
         Flow::Keep
     }
 
+    /// Reads and decodes under the direct read lock (rule 1 of `direct_rx`), after taking
+    /// over what the application thread left; skipped while that thread waits on the stream.
     fn pump_in(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) else {
+            let result = self.pump_in_unlocked(ctx);
+            // The handshake may have armed a read side just now.
+            if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) {
+                rx.set_io_busy(self.holds_input());
+            }
+            return result;
+        };
+        let Some(mut st) = rx.io_lock() else { return Ok(()) };
+        if let (Some(link), Some(p)) = (&mut self.link, &mut self.pipe) {
+            let meta = link.session.as_ref().and_then(|s| s.metadata());
+            for m in st.take_over(&mut link.rbuf) {
+                p.tx.write_received(m, meta);
+            }
+        }
+        let result = self.pump_in_unlocked(ctx);
+        st.io_busy = result.is_err() || self.holds_input();
+        result
+    }
+
+    /// The I/O thread has input the application thread must not overtake (`direct_rx` rule 2).
+    fn holds_input(&self) -> bool {
+        self.read_paused
+            || self.link.as_ref().is_none_or(|l| !l.rbuf.is_empty())
+            || self.pipe.as_ref().is_some_and(|p| p.tx.in_message())
+    }
+
+    fn pump_in_unlocked(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
         self.read_paused = false;
         for _ in 0..IO_ROUNDS {
             self.decode_buffered(ctx)?;
@@ -478,6 +520,9 @@ impl Connection {
         if let Some(d) = self.link.as_ref().and_then(|l| l.direct.clone()) {
             ours.rx.set_direct(Some(d));
         }
+        if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) {
+            ours.tx.set_direct_source(Some(rx));
+        }
         if self.cfg.router_notify & 1 != 0 {
             // ROUTER_NOTIFY: the ROUTER sees [id, empty] before anything the peer sends.
             ours.tx.send_one(Message::new());
@@ -521,6 +566,16 @@ impl Connection {
         link.direct = Some(direct.clone());
         if let Some(p) = &self.pipe {
             p.rx.set_direct(Some(direct));
+        }
+        if super::direct_rx::eligible(self.cfg.session.socket_type) {
+            let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
+            let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
+            let max = self.cfg.session.max_msg_size;
+            let rx = Arc::new(DirectRx::new(fd, ctx.waker(), app, max, meta));
+            link.rx = Some(rx.clone());
+            if let Some(p) = &self.pipe {
+                p.tx.set_direct_source(Some(rx));
+            }
         }
     }
 

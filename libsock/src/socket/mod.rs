@@ -199,6 +199,10 @@ impl SocketCore {
                 Err(Error::WouldBlock) => {}
                 Err(e) => return Err(e),
             }
+            if let Some(result) = self.wait_direct(dontwait, &mut deadline) {
+                result?;
+                continue;
+            }
             self.wait(dontwait, self.options.rcvtimeo, &mut deadline)?;
         }
     }
@@ -226,6 +230,36 @@ impl SocketCore {
             Ok(())
         } else {
             Err(Error::TimedOut)
+        }
+    }
+
+    /// Waits for a message by reading its only connection directly (`engine::direct_rx`)
+    /// instead of sleeping until the I/O thread delivers it. `None`: not possible now (more
+    /// than one pipe, no direct source, the I/O thread holds input, busy polling or
+    /// CONFLATE); the caller then waits the usual way.
+    fn wait_direct(&mut self, dontwait: bool, deadline: &mut Option<Option<Instant>>) -> Option<Result<()>> {
+        use crate::pipe::Waited;
+        let timeo = self.options.rcvtimeo;
+        if dontwait || timeo == 0 || self.options.busy_poll_us > 0 || self.options.conflate || self.pipes.slab.len() != 1
+        {
+            return None;
+        }
+        let (_, rec) = self.pipes.slab.iter_mut().next()?;
+        if !rec.end.rx.has_direct_source() {
+            return None;
+        }
+        let wake_fd = self.shared.signal.fd().ok()?.raw();
+        let at = *deadline.get_or_insert_with(|| millis(timeo).map(|t| Instant::now() + t));
+        self.note_wait();
+        // Cleared before looking: a wake from here on leaves it readable for the poll.
+        self.shared.signal.drain_fd();
+        let (seen, shared) = (self.seen_generation, &self.shared);
+        let mut idle = || shared.signal.generation() == seen && !shared.pending.load(Ordering::Acquire);
+        let (_, rec) = self.pipes.slab.iter_mut().next()?;
+        match rec.end.rx.wait_direct(wake_fd, at, &mut idle)? {
+            Waited::Got | Waited::Woken => Some(Ok(())),
+            Waited::TimedOut => Some(Err(Error::TimedOut)),
+            Waited::Refused => None,
         }
     }
 

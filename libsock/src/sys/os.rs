@@ -23,6 +23,15 @@ pub(crate) fn read_into(fd: BorrowedFd<'_>, buf: &mut BytesMut, max: usize) -> i
     Ok(n)
 }
 
+/// [`read_into`] on a raw descriptor shared across threads under a lock: the direct receive
+/// path (`engine::direct_rx`) guarantees, by disarming under that lock before the stream is
+/// closed, that `fd` is open for the duration of every call.
+pub(crate) fn read_raw(fd: RawFd, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
+    // SAFETY: the caller keeps `fd` open for the call (see above); a stale descriptor would be
+    // an I/O error, not memory unsafety, as `read_into` only hands it to read(2).
+    read_into(unsafe { BorrowedFd::borrow_raw(fd) }, buf, max)
+}
+
 /// Sends `buf` on the stream socket `fd` without blocking and without SIGPIPE (a peer that
 /// went away must cost an `EPIPE`, never the process). Returns the bytes the kernel took.
 ///

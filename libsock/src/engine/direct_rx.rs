@@ -1,0 +1,305 @@
+//! Direct receive: the application thread reads a connection's messages from the kernel itself.
+//!
+//! Without it every received message crosses kernel → I/O thread (read, decode) → pipe →
+//! wake → application thread: a request/reply round trip pays that hop once per side. With
+//! it, a thread blocked in `recv` on an empty pipe waits on the connection's descriptor
+//! itself, reads, decodes and takes the message in its own call.
+//!
+//! ## Who owns what
+//! - The I/O thread still owns the stream, the session and everything protocol: handshakes,
+//!   commands (PING/PONG, subscriptions), heartbeats, errors, closing and reconnecting, and
+//!   every moment the application is not blocked in `recv` on this connection.
+//! - A [`DirectRx`] (one per handshaken NULL/PLAIN tcp/ipc connection of a REQ, REP, PAIR or
+//!   DEALER socket) holds under one mutex the *right to read the stream*: the raw descriptor
+//!   while the link is up ("armed"), bytes read but not yet decoded, the frames of a message
+//!   not yet whole, and who may read now.
+//! - The socket's pipe reader reaches it only through [`crate::pipe::DirectSource`].
+//!
+//! ## The hand-over protocol
+//! 1. Every read from the stream, by either thread, happens under the [`DirectRx`] lock. The
+//!    I/O thread holds it for its whole inbound pump, including decoding into the pipe and
+//!    publishing, and first takes over whatever the application left in [`RxState`] (bytes,
+//!    half a message), so the stream's bytes are consumed in order by one decoder at a time.
+//! 2. The application thread may read only when its pipe is empty *under the lock* (so every
+//!    message the I/O thread decoded earlier has been taken), and the I/O thread holds no
+//!    input of its own (`io_busy`: a partial frame in its buffer, half a message in the
+//!    pipe's writer, reading paused at the high water mark, or input handed back to it).
+//!    Otherwise it waits the usual way. It decodes data frames only; a command, a malformed
+//!    or oversized frame, end of stream or an error stops it: the bytes stay in [`RxState`],
+//!    `io_busy` is set and the I/O thread is activated to handle them (hand-back).
+//! 3. Whole messages it decodes go into its own pipe reader's local queue (ahead of anything
+//!    the I/O thread publishes later; the reader does not count them against the writer's
+//!    high water mark, as they were never queued); a partial message stays in
+//!    [`RxState::staged`] for whichever thread decodes its next frame.
+//! 4. With nothing to read it marks itself waiting, unlocks and polls the descriptor and its
+//!    socket's signal descriptor. While it waits, the I/O thread skips reading this stream
+//!    (it would only take the bytes the application is waiting for). When the poll returns
+//!    the application clears the mark under the lock and reads until the kernel has nothing
+//!    more (`EAGAIN`) or hands back: no readiness edge the I/O thread skipped is lost.
+//! 5. The I/O thread disarms under the lock before the stream closes (the link's `Drop`) and
+//!    wakes a waiting application thread, which then finds the link gone and waits the usual
+//!    way. Its poll may meet a closed (or reused) descriptor number meanwhile: harmless, it
+//!    only reads under the lock.
+//! 6. The application reports traffic it read (`traffic`), so the I/O thread's heartbeat
+//!    timeout still sees the peer alive.
+//!
+//! The I/O thread still wakes for readiness it then skips (the descriptor stays registered):
+//! removing it from the I/O thread's poll set while the application waits would cost two
+//! system calls per receive and re-arming it wakes the I/O thread for writability anyway.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::codec::frame::decode_header;
+use crate::message::{Message, Metadata, INLINE_CAPACITY};
+use crate::pipe::{DirectSource, Waited, Wake};
+use crate::sys;
+
+/// The application thread reads this much at most per call.
+const READ_CHUNK: usize = 16 * 1024;
+/// Reads per wake-up before the rest is left to the I/O thread (it batches better).
+const READS: usize = 4;
+/// Larger frames go to the I/O thread, whose buffer sizing handles large bodies.
+const FRAME_MAX: u64 = 64 * 1024;
+
+/// The shared read side of one connection; see the module docs.
+pub(crate) struct DirectRx {
+    state: Mutex<RxState>,
+    /// Activates the connection in its I/O thread (to take handed-back input).
+    io: Arc<dyn Wake>,
+    /// The socket's signal: gets a waiting application thread off a closing stream.
+    app: Arc<dyn Wake>,
+    /// Input was handed back: the I/O thread must read even without a readiness event.
+    handback: AtomicBool,
+    /// The application read bytes (proof the peer is alive, for heartbeats).
+    traffic: AtomicBool,
+    /// Largest data frame accepted (MAXMSGSIZE); larger ones are handed back (an error).
+    max_size: u64,
+    /// The connection's metadata, attached to every frame by the application thread.
+    meta: Option<Arc<Metadata>>,
+}
+
+/// What [`DirectRx`]'s lock guards.
+pub(crate) struct RxState {
+    /// The stream's descriptor while the link is up; `None` once disarmed.
+    fd: Option<RawFd>,
+    /// Bytes the application read and did not decode (a partial frame, or handed back).
+    buf: BytesMut,
+    /// Frames of a message the application decoded that is not whole yet.
+    staged: Vec<Message>,
+    /// The application thread is polling the stream: the I/O thread does not read it.
+    app_waiting: bool,
+    /// The I/O thread holds input the application must not overtake (rule 2).
+    pub(crate) io_busy: bool,
+}
+
+impl DirectRx {
+    /// An armed read side for the stream `fd`; busy until the I/O thread says otherwise.
+    pub(crate) fn new(
+        fd: RawFd,
+        io: Arc<dyn Wake>,
+        app: Arc<dyn Wake>,
+        max_size: Option<u64>,
+        meta: Option<Arc<Metadata>>,
+    ) -> DirectRx {
+        let state = RxState { fd: Some(fd), buf: BytesMut::new(), staged: Vec::new(), app_waiting: false, io_busy: true };
+        DirectRx {
+            state: Mutex::new(state),
+            io,
+            app,
+            handback: AtomicBool::new(false),
+            traffic: AtomicBool::new(false),
+            max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
+            meta,
+        }
+    }
+
+    /// The I/O thread's hold on the read side (rule 1); `None` while the application waits on
+    /// the stream (rule 4: it reads what arrives).
+    pub(crate) fn io_lock(&self) -> Option<MutexGuard<'_, RxState>> {
+        let st = self.state.lock();
+        if st.app_waiting {
+            return None;
+        }
+        self.handback.store(false, Ordering::Relaxed);
+        Some(st)
+    }
+
+    /// Sets `io_busy` (the I/O thread's inbound pump ended without holding the lock).
+    pub(crate) fn set_io_busy(&self, busy: bool) {
+        self.state.lock().io_busy = busy;
+    }
+
+    /// Whether input was handed back since the I/O thread last read.
+    pub(crate) fn handed_back(&self) -> bool {
+        self.handback.load(Ordering::Relaxed)
+    }
+
+    /// Whether the application read bytes since the last call.
+    pub(crate) fn take_traffic(&self) -> bool {
+        self.traffic.swap(false, Ordering::Relaxed)
+    }
+
+    /// The stream is about to close: never touch its descriptor again (rule 5).
+    pub(crate) fn disarm(&self) {
+        let mut st = self.state.lock();
+        st.fd = None;
+        st.buf = BytesMut::new();
+        st.staged.clear();
+        let waiting = st.app_waiting;
+        drop(st);
+        if waiting {
+            self.app.wake();
+        }
+    }
+
+    /// Reads until the kernel has nothing more, decoding whole messages into `out`. `Err`:
+    /// hand the rest back to the I/O thread (rule 2).
+    fn read_and_decode(&self, st: &mut RxState, fd: RawFd, out: &mut Vec<Message>) -> Result<(), ()> {
+        self.decode(st, out)?;
+        for _ in 0..READS {
+            match sys::read_raw(fd, &mut st.buf, READ_CHUNK) {
+                // End of stream: the I/O thread reads it again and takes the link down.
+                Ok(0) => return Err(()),
+                Ok(_) => {
+                    self.traffic.store(true, Ordering::Relaxed);
+                    self.decode(st, out)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(()),
+            }
+        }
+        Err(())
+    }
+
+    /// Decodes the data frames in `st.buf`; stops at anything else (`Err`: hand back).
+    fn decode(&self, st: &mut RxState, out: &mut Vec<Message>) -> Result<(), ()> {
+        loop {
+            let header = match decode_header(&st.buf, Some(self.max_size)) {
+                Ok(Some(h)) if !h.command && h.size <= FRAME_MAX => h,
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) | Err(_) => return Err(()),
+            };
+            let size = header.size as usize;
+            if st.buf.len() < header.header_len + size {
+                return Ok(());
+            }
+            st.buf.advance(header.header_len);
+            let mut msg = if size <= INLINE_CAPACITY {
+                let m = Message::from_slice(&st.buf[..size]);
+                st.buf.advance(size);
+                m
+            } else {
+                Message::from_bytes(st.buf.split_to(size).freeze())
+            };
+            msg.set_more(header.more);
+            if let Some(meta) = &self.meta {
+                msg.set_metadata(meta.clone());
+            }
+            if header.more {
+                st.staged.push(msg);
+            } else {
+                out.append(&mut st.staged);
+                out.push(msg);
+            }
+        }
+    }
+}
+
+impl RxState {
+    /// The I/O thread takes over what the application left (rule 1): bytes go in front of
+    /// its read buffer (empty then, or the application could not have read), the frames of
+    /// a partial message are returned for its pipe writer.
+    pub(crate) fn take_over(&mut self, rbuf: &mut BytesMut) -> Vec<Message> {
+        if !self.buf.is_empty() {
+            if rbuf.is_empty() {
+                std::mem::swap(rbuf, &mut self.buf);
+            } else {
+                self.buf.extend_from_slice(rbuf);
+                *rbuf = std::mem::take(&mut self.buf);
+            }
+        }
+        std::mem::take(&mut self.staged)
+    }
+}
+
+impl DirectSource for DirectRx {
+    fn wait(
+        &self,
+        wake_fd: RawFd,
+        deadline: Option<Instant>,
+        idle: &mut dyn FnMut() -> bool,
+        out: &mut Vec<Message>,
+    ) -> Waited {
+        let mut polled = false;
+        // The signal's descriptor fired: the caller drains it and looks at the socket again.
+        let mut woken = false;
+        loop {
+            // After a poll, lock for sure: `app_waiting` must be cleared (rule 4).
+            let mut st = if polled {
+                self.state.lock()
+            } else {
+                match self.state.try_lock() {
+                    Some(st) => st,
+                    None => return Waited::Refused,
+                }
+            };
+            st.app_waiting = false;
+            let Some(fd) = st.fd.filter(|_| !st.io_busy) else {
+                return if polled { Waited::Woken } else { Waited::Refused };
+            };
+            if !polled && !idle() {
+                return Waited::Woken;
+            }
+            if self.read_and_decode(&mut st, fd, out).is_err() {
+                st.io_busy = true;
+                self.handback.store(true, Ordering::Relaxed);
+                drop(st);
+                self.io.wake();
+                return if out.is_empty() { Waited::Woken } else { Waited::Got };
+            }
+            if !out.is_empty() {
+                return Waited::Got;
+            }
+            if woken || !idle() {
+                return Waited::Woken;
+            }
+            let timeout_ms = match deadline {
+                None => -1,
+                Some(at) => {
+                    let now = Instant::now();
+                    if at <= now {
+                        return Waited::TimedOut;
+                    }
+                    // Rounded up: waking before the deadline would only poll again.
+                    (at - now).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+                }
+            };
+            st.app_waiting = true;
+            drop(st);
+            let mut fds = [
+                libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: wake_fd, events: libc::POLLIN, revents: 0 },
+            ];
+            // An error (ENOMEM) is treated as a wake: the loop looks at everything again.
+            let _ = sys::poll(&mut fds, timeout_ms);
+            polled = true;
+            woken = fds[1].revents != 0;
+        }
+    }
+}
+
+/// Socket types whose connections get a read side: those that wait for one answer at a time
+/// (request/reply, PAIR, a DEALER waiting for replies), where the I/O thread's hop is the
+/// latency. The socket uses it only while it has a single pipe (no fair queuing to keep).
+pub(crate) fn eligible(kind: crate::socket_type::SocketType) -> bool {
+    use crate::socket_type::SocketType;
+    matches!(kind, SocketType::REQ | SocketType::REP | SocketType::PAIR | SocketType::DEALER)
+}
