@@ -300,8 +300,15 @@ impl Connection {
                 }
                 let peer = self.name.clone();
                 let socks = target.socks();
-                self.link =
-                    Some(Link { stream, session: None, rbuf: BytesMut::new(), peer, socks, direct: None, rx: None });
+                self.link = Some(Link {
+                    stream,
+                    session: None,
+                    rbuf: BytesMut::new(),
+                    peer,
+                    socks,
+                    direct: None,
+                    rx: None,
+                });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
                 Flow::Keep
@@ -346,7 +353,12 @@ impl Connection {
             }
             return result;
         };
-        let Some(mut st) = rx.io_lock() else { return Ok(()) };
+        let Some(mut st) = rx.io_lock() else {
+            // The application waits on the stream and reads what arrived; the readiness
+            // itself proves the peer alive (its heartbeat must not wait for that thread).
+            rx.note_traffic();
+            return Ok(());
+        };
         if let (Some(link), Some(p)) = (&mut self.link, &mut self.pipe) {
             let meta = link.session.as_ref().and_then(|s| s.metadata());
             for m in st.take_over(&mut link.rbuf) {

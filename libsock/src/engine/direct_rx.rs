@@ -108,7 +108,13 @@ impl DirectRx {
         max_size: Option<u64>,
         meta: Option<Arc<Metadata>>,
     ) -> DirectRx {
-        let state = RxState { fd: Some(fd), buf: BytesMut::new(), staged: Vec::new(), app_waiting: false, io_busy: true };
+        let state = RxState {
+            fd: Some(fd),
+            buf: BytesMut::new(),
+            staged: Vec::new(),
+            app_waiting: false,
+            io_busy: true,
+        };
         DirectRx {
             state: Mutex::new(state),
             io,
@@ -141,7 +147,12 @@ impl DirectRx {
         self.handback.load(Ordering::Relaxed)
     }
 
-    /// Whether the application read bytes since the last call.
+    /// Bytes arrived (seen by the I/O thread as readiness while the application waits).
+    pub(crate) fn note_traffic(&self) {
+        self.traffic.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether bytes arrived since the last call.
     pub(crate) fn take_traffic(&self) -> bool {
         self.traffic.swap(false, Ordering::Relaxed)
     }

@@ -13,8 +13,8 @@
 //! one-message slot under a lock (a slow path by design: only the newest message matters).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -128,7 +128,13 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         reader_closed: AtomicBool::new(false),
         conflate: AtomicBool::new(false),
         newest: Mutex::new(Vec::new()),
-        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1, direct: None, source: None }),
+        rare: Mutex::new(Rare {
+            reader_waker: None,
+            writer_waker: None,
+            linger_ms: -1,
+            direct: None,
+            source: None,
+        }),
         direct_gen: AtomicU64::new(0),
     });
     let (producer, consumer) = ring();

@@ -240,7 +240,11 @@ impl SocketCore {
     fn wait_direct(&mut self, dontwait: bool, deadline: &mut Option<Option<Instant>>) -> Option<Result<()>> {
         use crate::pipe::Waited;
         let timeo = self.options.rcvtimeo;
-        if dontwait || timeo == 0 || self.options.busy_poll_us > 0 || self.options.conflate || self.pipes.slab.len() != 1
+        if dontwait
+            || timeo == 0
+            || self.options.busy_poll_us > 0
+            || self.options.conflate
+            || self.pipes.slab.len() != 1
         {
             return None;
         }
