@@ -583,7 +583,8 @@ impl Connection {
             let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;
-            let rx = Arc::new(DirectRx::new(fd, ctx.waker(), app, max, meta));
+            let poll = (ctx.registry.as_raw_fd(), ctx.token.0 as u64);
+            let rx = Arc::new(DirectRx::new(fd, poll, ctx.waker(), app, max, meta));
             link.rx = Some(rx.clone());
             if let Some(p) = &self.pipe {
                 p.tx.set_direct_source(Some(rx));
@@ -599,10 +600,17 @@ impl Connection {
         };
         let mut tx = direct.lock();
         if !tx.flush().map_err(Down::Io)? {
+            if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.as_ref()) {
+                rx.want_out(true);
+            }
             return Ok(());
         }
         let result = self.pump_out_queued(ctx);
         tx.io_pending = !self.out_is_empty_unlocked();
+        if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.as_ref()) {
+            // Writability is watched only while something waits to be written.
+            rx.want_out(tx.io_pending);
+        }
         result
     }
 

@@ -83,6 +83,9 @@ pub(crate) struct DirectRx {
     max_size: u64,
     /// The connection's metadata, attached to every frame by the application thread.
     meta: Option<Arc<Metadata>>,
+    /// The I/O thread's epoll instance and the stream's token there (rule 4).
+    epfd: RawFd,
+    token: u64,
 }
 
 /// What [`DirectRx`]'s lock guards.
@@ -97,12 +100,16 @@ pub(crate) struct RxState {
     app_waiting: bool,
     /// The I/O thread holds input the application must not overtake (rule 2).
     pub(crate) io_busy: bool,
+    /// The I/O thread waits for the stream to take more bytes: keep reporting writability.
+    want_out: bool,
 }
 
 impl DirectRx {
     /// An armed read side for the stream `fd`; busy until the I/O thread says otherwise.
+    /// `epfd`/`token`: where the I/O thread watches `fd` (registered readable and writable).
     pub(crate) fn new(
         fd: RawFd,
+        (epfd, token): (RawFd, u64),
         io: Arc<dyn Wake>,
         app: Arc<dyn Wake>,
         max_size: Option<u64>,
@@ -114,6 +121,7 @@ impl DirectRx {
             staged: Vec::new(),
             app_waiting: false,
             io_busy: true,
+            want_out: true,
         };
         DirectRx {
             state: Mutex::new(state),
@@ -123,6 +131,50 @@ impl DirectRx {
             traffic: AtomicBool::new(false),
             max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
             meta,
+            epfd,
+            token,
+        }
+    }
+
+    /// Sets what the I/O thread's poll reports for the stream: readability unless the
+    /// application waits on it, writability while the I/O thread needs it. Changing the
+    /// set re-checks readiness, so bytes that came before a re-arm are reported then.
+    fn interest(&self, st: &RxState, fd: RawFd, readable: bool) {
+        let mut events = libc::EPOLLET as u32;
+        if readable {
+            events |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
+        }
+        if st.want_out {
+            events |= libc::EPOLLOUT as u32;
+        }
+        if let Err(e) = sys::epoll_modify(self.epfd, fd, events, self.token) {
+            // The I/O thread deregistered the stream on its way down (it disarms next).
+            tracing::debug!("direct receive: cannot change the stream's poll events: {e}");
+        }
+    }
+
+    /// The I/O thread's outbound side is (not) waiting for the stream to take more bytes.
+    pub(crate) fn want_out(&self, blocked: bool) {
+        let mut st = self.state.lock();
+        if st.want_out == blocked {
+            return;
+        }
+        st.want_out = blocked;
+        if let (true, Some(fd)) = (blocked, st.fd) {
+            self.interest(&st, fd, !st.app_waiting);
+        }
+    }
+
+    /// Gives the rest to the I/O thread (rule 2).
+    fn hand_back(&self, mut st: MutexGuard<'_, RxState>, out: &[Message]) -> Waited {
+        st.io_busy = true;
+        self.handback.store(true, Ordering::Relaxed);
+        drop(st);
+        self.io.wake();
+        if out.is_empty() {
+            Waited::Woken
+        } else {
+            Waited::Got
         }
     }
 
@@ -249,39 +301,19 @@ impl DirectSource for DirectRx {
         idle: &mut dyn FnMut() -> bool,
         out: &mut Vec<Message>,
     ) -> Waited {
-        let mut polled = false;
-        // The signal's descriptor fired: the caller drains it and looks at the socket again.
-        let mut woken = false;
+        let Some(mut st) = self.state.try_lock() else { return Waited::Refused };
+        let Some(fd) = st.fd.filter(|_| !st.io_busy) else { return Waited::Refused };
+        if !idle() {
+            return Waited::Woken;
+        }
+        // What an earlier call left; new bytes are found by the poll below (level-triggered).
+        if self.decode(&mut st, out).is_err() {
+            return self.hand_back(st, out);
+        }
+        if !out.is_empty() {
+            return Waited::Got;
+        }
         loop {
-            // After a poll, lock for sure: `app_waiting` must be cleared (rule 4).
-            let mut st = if polled {
-                self.state.lock()
-            } else {
-                match self.state.try_lock() {
-                    Some(st) => st,
-                    None => return Waited::Refused,
-                }
-            };
-            st.app_waiting = false;
-            let Some(fd) = st.fd.filter(|_| !st.io_busy) else {
-                return if polled { Waited::Woken } else { Waited::Refused };
-            };
-            if !polled && !idle() {
-                return Waited::Woken;
-            }
-            if self.read_and_decode(&mut st, fd, out).is_err() {
-                st.io_busy = true;
-                self.handback.store(true, Ordering::Relaxed);
-                drop(st);
-                self.io.wake();
-                return if out.is_empty() { Waited::Woken } else { Waited::Got };
-            }
-            if !out.is_empty() {
-                return Waited::Got;
-            }
-            if woken || !idle() {
-                return Waited::Woken;
-            }
             let timeout_ms = match deadline {
                 None => -1,
                 Some(at) => {
@@ -294,6 +326,7 @@ impl DirectSource for DirectRx {
                 }
             };
             st.app_waiting = true;
+            self.interest(&st, fd, false);
             drop(st);
             let mut fds = [
                 libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
@@ -301,8 +334,24 @@ impl DirectSource for DirectRx {
             ];
             // An error (ENOMEM) is treated as a wake: the loop looks at everything again.
             let _ = sys::poll(&mut fds, timeout_ms);
-            polled = true;
-            woken = fds[1].revents != 0;
+            // The signal's descriptor fired: the caller drains it and looks at the socket.
+            let woken = fds[1].revents != 0;
+            st = self.state.lock();
+            st.app_waiting = false;
+            // Disarmed meanwhile: the stream is gone, nothing to re-arm.
+            let Some(fd) = st.fd else { return Waited::Woken };
+            let read = self.read_and_decode(&mut st, fd, out);
+            // After reading: the re-arm reports to the I/O thread what came since (rule 4).
+            self.interest(&st, fd, true);
+            if read.is_err() {
+                return self.hand_back(st, out);
+            }
+            if !out.is_empty() {
+                return Waited::Got;
+            }
+            if woken || !idle() {
+                return Waited::Woken;
+            }
         }
     }
 }
