@@ -31,11 +31,15 @@
 //!    the I/O thread publishes later; the reader does not count them against the writer's
 //!    high water mark, as they were never queued); a partial message stays in
 //!    [`RxState::staged`] for whichever thread decodes its next frame.
-//! 4. With nothing to read it marks itself waiting, unlocks and polls the descriptor and its
-//!    socket's signal descriptor. While it waits, the I/O thread skips reading this stream
-//!    (it would only take the bytes the application is waiting for). When the poll returns
-//!    the application clears the mark under the lock and reads until the kernel has nothing
-//!    more (`EAGAIN`) or hands back: no readiness edge the I/O thread skipped is lost.
+//! 4. With nothing to read it marks itself waiting, takes readability out of the I/O
+//!    thread's epoll set for this stream (`EPOLL_CTL_MOD`; writability stays only while the
+//!    I/O thread has bytes waiting to go out), unlocks and polls the descriptor and its
+//!    socket's signal descriptor: the bytes it waits for wake only it. Should the I/O thread
+//!    still see readiness (an event already queued), it skips reading. When the poll returns
+//!    the application clears the mark under the lock, reads (until the kernel has nothing
+//!    more, or a short read delivered a message) or hands back, and only then re-arms
+//!    readability: the re-arm re-checks readiness, so bytes left in the kernel or arriving
+//!    after its last read wake the I/O thread, and no readiness is lost.
 //! 5. The I/O thread disarms under the lock before the stream closes (the link's `Drop`) and
 //!    wakes a waiting application thread, which then finds the link gone and waits the usual
 //!    way. Its poll may meet a closed (or reused) descriptor number meanwhile: harmless, it
@@ -43,9 +47,14 @@
 //! 6. The application reports traffic it read (`traffic`), so the I/O thread's heartbeat
 //!    timeout still sees the peer alive.
 //!
-//! The I/O thread still wakes for readiness it then skips (the descriptor stays registered):
-//! removing it from the I/O thread's poll set while the application waits would cost two
-//! system calls per receive and re-arming it wakes the I/O thread for writability anyway.
+//! Cost per direct receive: two `epoll_ctl` calls, a `poll` and a `read`, against the I/O thread's wake-up, read, pipe publish and the futex wake of the
+//! application thread. Only the I/O thread writes to the pipe's writer; what the application
+//! decodes goes to its own reader, so the pipe stays single-producer.
+//!
+//! Eligible: REQ, REP, PAIR and DEALER sockets with exactly one pipe (one connection: no fair
+//! queuing to keep), NULL or PLAIN, tcp or ipc, no CONFLATE, no BUSY_POLL, blocking receives
+//! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
+//! every error go to the I/O thread. Everything else is unchanged.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -222,17 +231,22 @@ impl DirectRx {
         }
     }
 
-    /// Reads until the kernel has nothing more, decoding whole messages into `out`. `Err`:
-    /// hand the rest back to the I/O thread (rule 2).
+    /// Reads until the kernel has nothing more (or seems to: a short read), decoding whole
+    /// messages into `out`. `Err`: hand the rest back to the I/O thread (rule 2). Bytes
+    /// that arrive after the last read are reported to the I/O thread by the re-arm.
     fn read_and_decode(&self, st: &mut RxState, fd: RawFd, out: &mut Vec<Message>) -> Result<(), ()> {
         self.decode(st, out)?;
         for _ in 0..READS {
             match sys::read_raw(fd, &mut st.buf, READ_CHUNK) {
                 // End of stream: the I/O thread reads it again and takes the link down.
                 Ok(0) => return Err(()),
-                Ok(_) => {
+                Ok(n) => {
                     self.traffic.store(true, Ordering::Relaxed);
                     self.decode(st, out)?;
+                    if n < READ_CHUNK && !out.is_empty() {
+                        // Most likely all there was: save the read that would say EAGAIN.
+                        return Ok(());
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -90,6 +90,10 @@ pub(crate) struct SocketCore {
     accept_filters: Vec<crate::transport::filter::IpFilter>,
     /// ZMQ_METADATA (draft): `X-Name` properties announced in the handshake.
     app_metadata: Vec<(String, Vec<u8>)>,
+    /// The signal generation when its descriptor was last drained for a direct receive
+    /// (`u64::MAX`: never), and whether the last direct wait ended on something other than
+    /// a message: then the descriptor may be readable and is drained again.
+    direct_drained: (u64, bool),
 }
 
 impl Socket {
@@ -130,6 +134,7 @@ impl Socket {
             pending_connect_id: None,
             accept_filters: Vec::new(),
             app_metadata: Vec::new(),
+            direct_drained: (u64::MAX, true),
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })
@@ -255,12 +260,19 @@ impl SocketCore {
         let wake_fd = self.shared.signal.fd().ok()?.raw();
         let at = *deadline.get_or_insert_with(|| millis(timeo).map(|t| Instant::now() + t));
         self.note_wait();
-        // Cleared before looking: a wake from here on leaves it readable for the poll.
-        self.shared.signal.drain_fd();
+        // Cleared before looking: a wake from here on leaves it readable for the poll. A
+        // read saved when no wake came since the last drain and the last wait got a message.
+        let generation = self.shared.signal.generation();
+        if self.direct_drained != (generation, false) {
+            self.shared.signal.drain_fd();
+        }
+        self.direct_drained = (generation, true);
         let (seen, shared) = (self.seen_generation, &self.shared);
         let mut idle = || shared.signal.generation() == seen && !shared.pending.load(Ordering::Acquire);
         let (_, rec) = self.pipes.slab.iter_mut().next()?;
-        match rec.end.rx.wait_direct(wake_fd, at, &mut idle)? {
+        let waited = rec.end.rx.wait_direct(wake_fd, at, &mut idle)?;
+        self.direct_drained.1 = waited != Waited::Got;
+        match waited {
             Waited::Got | Waited::Woken => Some(Ok(())),
             Waited::TimedOut => Some(Err(Error::TimedOut)),
             Waited::Refused => None,
