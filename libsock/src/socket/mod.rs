@@ -257,7 +257,7 @@ impl SocketCore {
         if !rec.end.rx.has_direct_source() {
             return None;
         }
-        let wake_fd = self.shared.signal.fd().ok()?.raw();
+        let wake_fd = self.shared.signal.own_fd().ok()?.raw();
         let at = *deadline.get_or_insert_with(|| millis(timeo).map(|t| Instant::now() + t));
         self.note_wait();
         // Cleared before looking: a wake from here on leaves it readable for the poll. A
@@ -270,7 +270,10 @@ impl SocketCore {
         let (seen, shared) = (self.seen_generation, &self.shared);
         let mut idle = || shared.signal.generation() == seen && !shared.pending.load(Ordering::Acquire);
         let (_, rec) = self.pipes.slab.iter_mut().next()?;
-        let waited = rec.end.rx.wait_direct(wake_fd, at, &mut idle)?;
+        shared.signal.set_polling(true);
+        let waited = rec.end.rx.wait_direct(wake_fd, at, &mut idle);
+        shared.signal.set_polling(false);
+        let waited = waited?;
         self.direct_drained.1 = waited != Waited::Got;
         match waited {
             Waited::Got | Waited::Woken => Some(Ok(())),
