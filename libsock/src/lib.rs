@@ -36,6 +36,8 @@
 //!   a message sent right after the sending thread waited is written to its idle connection by
 //!   that thread itself, under the connection's write lock, instead of crossing to the I/O
 //!   thread.
+//! - A pipe may hold a `DirectSource` (likewise, `engine/direct_rx.rs`): a thread blocked in
+//!   `recv` on an empty pipe reads its connection itself, under the connection's read lock.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -12,6 +12,7 @@ use bytes::BytesMut;
 use mio::Interest;
 
 use super::direct::DirectTx;
+use super::direct_rx::DirectRx;
 use super::socks_phase;
 use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
@@ -65,6 +66,8 @@ struct Link {
     direct: Option<Arc<DirectTx>>,
     /// The kernel took less than offered: write again only after its writable edge.
     out_full: bool,
+    /// The application thread's read side, once the handshake is done (see `direct_rx`).
+    rx: Option<Arc<DirectRx>>,
 }
 
 impl Drop for Link {
@@ -72,6 +75,9 @@ impl Drop for Link {
     fn drop(&mut self) {
         if let Some(d) = &self.direct {
             d.disarm();
+        }
+        if let Some(rx) = &self.rx {
+            rx.disarm();
         }
     }
 }
@@ -121,8 +127,16 @@ impl Connection {
         session.set_peer_fd(stream.as_fd().as_raw_fd());
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
-        let link =
-            Link { stream, session, rbuf, peer: peer.clone(), socks: None, direct: None, out_full: false };
+        let link = Link {
+            stream,
+            session,
+            rbuf,
+            peer: peer.clone(),
+            socks: None,
+            direct: None,
+            out_full: false,
+            rx: None,
+        };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
         conn.event_name = listener_name;
         conn
@@ -230,7 +244,8 @@ impl Connection {
 
     /// A pipe has messages for us, or room again.
     pub(crate) fn on_activate(&mut self, ctx: &Ctx<'_>) -> Flow {
-        self.pump(ctx, self.read_paused, true)
+        let handed_back = self.link.as_ref().and_then(|l| l.rx.as_ref()).is_some_and(|rx| rx.handed_back());
+        self.pump(ctx, self.read_paused || handed_back, true)
     }
 
     pub(crate) fn on_timer(&mut self, ctx: &Ctx<'_>) -> Flow {
@@ -246,8 +261,13 @@ impl Connection {
             self.connect_deadline = None;
             return self.link_down(ctx, Down::Io(io::ErrorKind::TimedOut.into()));
         }
-        let result = match self.link.as_mut().and_then(|l| l.session.as_mut()) {
-            Some(session) => session.handle_timeout(ctx.now),
+        let result = match self.link.as_mut().and_then(|l| l.session.as_mut().map(|s| (s, &l.rx))) {
+            Some((session, rx)) => {
+                if rx.as_ref().is_some_and(|rx| rx.take_traffic()) {
+                    session.received();
+                }
+                session.handle_timeout(ctx.now)
+            }
             None => Ok(()),
         };
         match result {
@@ -302,6 +322,7 @@ impl Connection {
                     socks,
                     direct: None,
                     out_full: false,
+                    rx: None,
                 });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
@@ -336,7 +357,42 @@ impl Connection {
         Flow::Keep
     }
 
+    /// Reads and decodes under the direct read lock (rule 1 of `direct_rx`), after taking
+    /// over what the application thread left; skipped while that thread waits on the stream.
     fn pump_in(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) else {
+            let result = self.pump_in_unlocked(ctx);
+            // The handshake may have armed a read side just now.
+            if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) {
+                rx.set_io_busy(self.holds_input());
+            }
+            return result;
+        };
+        let Some(mut st) = rx.io_lock() else {
+            // The application waits on the stream and reads what arrived; the readiness
+            // itself proves the peer alive (its heartbeat must not wait for that thread).
+            rx.note_traffic();
+            return Ok(());
+        };
+        if let (Some(link), Some(p)) = (&mut self.link, &mut self.pipe) {
+            let meta = link.session.as_ref().and_then(|s| s.metadata());
+            for m in st.take_over(&mut link.rbuf) {
+                p.tx.write_received(m, meta);
+            }
+        }
+        let result = self.pump_in_unlocked(ctx);
+        st.io_busy = result.is_err() || self.holds_input();
+        result
+    }
+
+    /// The I/O thread has input the application thread must not overtake (`direct_rx` rule 2).
+    fn holds_input(&self) -> bool {
+        self.read_paused
+            || self.link.as_ref().is_none_or(|l| !l.rbuf.is_empty())
+            || self.pipe.as_ref().is_some_and(|p| p.tx.in_message())
+    }
+
+    fn pump_in_unlocked(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
         self.read_paused = false;
         for _ in 0..IO_ROUNDS {
             self.decode_buffered(ctx)?;
@@ -492,6 +548,9 @@ impl Connection {
         if let Some(d) = self.link.as_ref().and_then(|l| l.direct.clone()) {
             ours.rx.set_direct(Some(d));
         }
+        if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) {
+            ours.tx.set_direct_source(Some(rx));
+        }
         if self.cfg.router_notify & 1 != 0 {
             // ROUTER_NOTIFY: the ROUTER sees [id, empty] before anything the peer sends.
             ours.tx.send_one(Message::new());
@@ -536,6 +595,17 @@ impl Connection {
         if let Some(p) = &self.pipe {
             p.rx.set_direct(Some(direct));
         }
+        if super::direct_rx::eligible(self.cfg.session.socket_type) {
+            let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
+            let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
+            let max = self.cfg.session.max_msg_size;
+            let poll = (ctx.registry.as_raw_fd(), ctx.token.0 as u64);
+            let rx = Arc::new(DirectRx::new(fd, poll, ctx.waker(), app, max, meta));
+            link.rx = Some(rx.clone());
+            if let Some(p) = &self.pipe {
+                p.tx.set_direct_source(Some(rx));
+            }
+        }
     }
 
     /// Writes what the application framed directly first, then the pipe's messages and the
@@ -546,10 +616,17 @@ impl Connection {
         };
         let mut tx = direct.lock();
         if !tx.flush().map_err(Down::Io)? {
+            if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.as_ref()) {
+                rx.want_out(true);
+            }
             return Ok(());
         }
         let result = self.pump_out_queued(ctx);
         tx.io_pending = !self.out_is_empty_unlocked();
+        if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.as_ref()) {
+            // Writability is watched only while something waits to be written.
+            rx.want_out(tx.io_pending);
+        }
         result
     }
 

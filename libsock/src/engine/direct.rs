@@ -49,7 +49,7 @@
 //!
 //! Only connections without CURVE (whose frames carry nonces in order through the session's
 //! cipher) and without subscriptions-as-commands (SUB, XSUB) are armed; CONFLATE pipes never
-//! offer messages directly. Receiving still goes through the I/O thread and the pipe.
+//! offer messages directly. Receiving directly is `direct_rx`'s part.
 
 use std::io;
 use std::os::fd::RawFd;

@@ -15,6 +15,7 @@
 mod backoff;
 mod connection;
 mod direct;
+mod direct_rx;
 mod listener;
 mod raw;
 mod socks_phase;

@@ -1,6 +1,6 @@
 //! [`Signal`]: how a socket's user thread sleeps until one of its pipes or its mailbox changes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -18,18 +18,42 @@ pub(crate) struct Signal {
     generation: AtomicU64,
     /// Made on demand (`ZMQ_FD`): readable after a wake, for outside event loops.
     fd: OnceLock<EventFd>,
+    /// The descriptor was handed out ([`Signal::fd`]): every wake signals it.
+    exported: AtomicBool,
+    /// The socket's thread polls the descriptor in a direct receive (`engine::direct_rx`):
+    /// wakes signal it meanwhile. Otherwise an unexported descriptor costs wakes nothing.
+    polling: AtomicBool,
 }
 
 impl Signal {
     /// The readiness descriptor, created on first use (and signalled once, so the caller
     /// looks at the socket's events at least once).
     pub(crate) fn fd(&self) -> std::io::Result<&EventFd> {
+        let first = !self.exported.swap(true, Ordering::SeqCst);
+        let fd = self.own_fd()?;
+        if first {
+            // Wakes before now did not signal it (if it existed): look at events once.
+            fd.signal();
+        }
+        Ok(fd)
+    }
+
+    /// The descriptor for the socket's own thread to poll in a direct receive, between
+    /// [`Signal::set_polling`] calls (not handed out: wakes signal it only meanwhile).
+    pub(crate) fn own_fd(&self) -> std::io::Result<&EventFd> {
         if let Some(fd) = self.fd.get() {
             return Ok(fd);
         }
         let fd = EventFd::new()?;
         fd.signal();
         Ok(self.fd.get_or_init(|| fd))
+    }
+
+    /// The socket's thread starts (`true`) or stops polling the descriptor. Set before it
+    /// last looks at [`Signal::generation`], so a wake either changes what it sees or
+    /// signals the descriptor (both sides use sequentially consistent accesses).
+    pub(crate) fn set_polling(&self, on: bool) {
+        self.polling.store(on, Ordering::SeqCst);
     }
 
     /// Clears the descriptor's readiness before the socket's events are examined.
@@ -42,7 +66,8 @@ impl Signal {
     /// How many wakes happened so far.
     #[inline]
     pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        // SeqCst (a plain load on x86): pairs with `set_polling`, see there.
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// Spins (no sleep, no syscall) until a wake arrives, `limit` passes or `deadline` comes;
@@ -83,7 +108,7 @@ impl Signal {
 
 impl Wake for Signal {
     fn wake(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let mut raised = self.raised.lock();
         let was_raised = std::mem::replace(&mut *raised, true);
         drop(raised);
@@ -92,7 +117,9 @@ impl Wake for Signal {
             self.cond.notify_one();
         }
         if let Some(fd) = self.fd.get() {
-            fd.signal();
+            if self.exported.load(Ordering::Relaxed) || self.polling.load(Ordering::SeqCst) {
+                fd.signal();
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ pub(crate) mod queue;
 
 use std::sync::Arc;
 
-pub(crate) use queue::{DirectSink, Reader, Wake, Writer};
+pub(crate) use queue::{DirectSink, DirectSource, Reader, Waited, Wake, Writer};
 
 #[cfg(test)]
 use crate::message::Message;

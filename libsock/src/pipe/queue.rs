@@ -13,8 +13,10 @@
 //! one-message slot under a lock (a slow path by design: only the newest message matters).
 
 use std::collections::VecDeque;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -35,6 +37,39 @@ pub(crate) trait Wake: Send + Sync {
 pub(crate) trait DirectSink: Send + Sync {
     /// Takes the message `frames` + `last` whole, or refuses it whole. Never blocks.
     fn try_send(&self, frames: &[Message], last: &Message) -> bool;
+}
+
+/// A way for the reader's thread to take messages from where this queue's writer gets them
+/// (a connection's stream) while the queue is empty: the direct receive path of
+/// `engine::direct_rx`. Defined here and implemented by the engine, like [`DirectSink`].
+pub(crate) trait DirectSource: Send + Sync {
+    /// Waits, on the reader's thread, until a whole message can be read from the source
+    /// (appended to `out`, whole messages only), `wake_fd` (the reader's own signal) becomes
+    /// readable, or `deadline` passes. `idle` says whether the queue is still empty and
+    /// nothing else woke the reader; the source calls it under its lock, so nothing the
+    /// writer publishes can fall between the check and the wait. Never blocks while `idle`
+    /// is false or the source cannot be used ([`Waited::Refused`]).
+    fn wait(
+        &self,
+        wake_fd: RawFd,
+        deadline: Option<Instant>,
+        idle: &mut dyn FnMut() -> bool,
+        out: &mut Vec<Message>,
+    ) -> Waited;
+}
+
+/// How [`DirectSource::wait`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waited {
+    /// Whole messages were appended to `out` (and maybe something else happened too).
+    Got,
+    /// Something else may have happened: look again.
+    Woken,
+    /// The deadline passed with nothing to read.
+    TimedOut,
+    /// The source cannot be used now (the I/O thread holds input, the link is down): wait
+    /// the usual way.
+    Refused,
 }
 
 /// A reader publishes its progress at least this often (in messages).
@@ -68,6 +103,8 @@ struct Rare {
     linger_ms: i32,
     /// Where the writer may send whole messages directly while the queue is drained.
     direct: Option<Arc<dyn DirectSink>>,
+    /// Where the reader may take messages directly while the queue is empty.
+    source: Option<Arc<dyn DirectSource>>,
 }
 
 impl Shared {
@@ -95,7 +132,13 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         reader_closed: AtomicBool::new(false),
         conflate: AtomicBool::new(false),
         newest: Mutex::new(Vec::new()),
-        rare: Mutex::new(Rare { reader_waker: None, writer_waker: None, linger_ms: -1, direct: None }),
+        rare: Mutex::new(Rare {
+            reader_waker: None,
+            writer_waker: None,
+            linger_ms: -1,
+            direct: None,
+            source: None,
+        }),
         direct_gen: AtomicU64::new(0),
     });
     let (producer, consumer) = ring();
@@ -122,6 +165,8 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         meta: None,
         wake_after: (hwm / 2).clamp(1, WAKE_AFTER_MAX),
         wait_from: None,
+        source: None,
+        direct_unread: 0,
     };
     (writer, reader)
 }
@@ -308,6 +353,13 @@ impl Writer {
         self.shared.reader_closed.load(Ordering::Acquire)
     }
 
+    /// Offers the reader a direct way to the messages this writer would write (`None`:
+    /// withdraw it). The reader sees the change at its next wait.
+    pub(crate) fn set_direct_source(&self, source: Option<Arc<dyn DirectSource>>) {
+        self.shared.rare.lock().source = source;
+        self.shared.direct_gen.fetch_add(1, Ordering::Release);
+    }
+
     /// Sets who is woken when the reader makes room.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
         self.shared.rare.lock().writer_waker = Some(waker);
@@ -359,6 +411,17 @@ pub(crate) struct Reader {
     wake_after: u64,
     /// `read` when this reader first saw the writer waiting (it is not woken yet).
     wait_from: Option<u64>,
+    /// The writer's direct source as last read from `Rare::source` (boxed, as `Writer::direct`).
+    source: Option<Box<SourceCache>>,
+    /// Whole messages in `local` that came from the direct source: never written by the
+    /// writer, so reading them does not count towards its high water mark.
+    direct_unread: u64,
+}
+
+/// A reader's copy of its writer's direct source, and the `direct_gen` it was read at.
+struct SourceCache {
+    source: Option<Arc<dyn DirectSource>>,
+    seen: u64,
 }
 
 impl Reader {
@@ -435,6 +498,11 @@ impl Reader {
         msg.inherit_metadata(&mut self.meta);
         self.mid = msg.get_more();
         if !msg.get_more() {
+            if self.direct_unread > 0 {
+                // Direct messages sit in `local` ahead of the ring: this was one of them.
+                self.direct_unread -= 1;
+                return Some(msg);
+            }
             self.read += 1;
             // Tell the writer how far we got in batches, at once if it waits for room, and
             // always when the batch is used up (so a waiting writer is never left stale).
@@ -477,6 +545,45 @@ impl Reader {
     /// Whether a frame can be read now (parks the reader when not).
     pub(crate) fn has_message(&mut self) -> bool {
         !self.local_is_empty() || self.ring.ready() || self.refill()
+    }
+
+    /// Whether the writer offers a direct source (see [`DirectSource`]).
+    pub(crate) fn has_direct_source(&mut self) -> bool {
+        self.direct_source().is_some()
+    }
+
+    fn direct_source(&mut self) -> Option<Arc<dyn DirectSource>> {
+        let generation = self.shared.direct_gen.load(Ordering::Acquire);
+        if self.source.as_ref().is_none_or(|c| c.seen != generation) {
+            let source = self.shared.rare.lock().source.clone();
+            self.source = Some(Box::new(SourceCache { source, seen: generation }));
+        }
+        self.source.as_ref().and_then(|c| c.source.clone())
+    }
+
+    /// The queue is empty and the reader's thread is about to sleep: waits on the writer's
+    /// direct source instead (see [`DirectSource::wait`]); `None` without one. Messages it
+    /// yields are queued here, ahead of anything the writer publishes later (the source
+    /// hands out messages only while the queue is empty, under its lock).
+    #[cold]
+    pub(crate) fn wait_direct(
+        &mut self,
+        wake_fd: RawFd,
+        deadline: Option<Instant>,
+        idle: &mut dyn FnMut() -> bool,
+    ) -> Option<Waited> {
+        let source = self.direct_source()?;
+        if !self.local_is_empty() || self.shared.conflate.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut got = Vec::new();
+        let ring = &mut self.ring;
+        let waited = source.wait(wake_fd, deadline, &mut || idle() && !ring.ready(), &mut got);
+        if !got.is_empty() {
+            self.direct_unread += got.iter().filter(|m| !m.get_more()).count() as u64;
+            self.local.get_or_insert_with(Default::default).extend(got);
+        }
+        Some(waited)
     }
 
     /// Whether the writer closed and everything it published has been read.

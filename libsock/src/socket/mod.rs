@@ -90,6 +90,10 @@ pub(crate) struct SocketCore {
     accept_filters: Vec<crate::transport::filter::IpFilter>,
     /// ZMQ_METADATA (draft): `X-Name` properties announced in the handshake.
     app_metadata: Vec<(String, Vec<u8>)>,
+    /// The signal generation when its descriptor was last drained for a direct receive
+    /// (`u64::MAX`: never), and whether the last direct wait ended on something other than
+    /// a message: then the descriptor may be readable and is drained again.
+    direct_drained: (u64, bool),
 }
 
 impl Socket {
@@ -130,6 +134,7 @@ impl Socket {
             pending_connect_id: None,
             accept_filters: Vec::new(),
             app_metadata: Vec::new(),
+            direct_drained: (u64::MAX, true),
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })
@@ -199,6 +204,10 @@ impl SocketCore {
                 Err(Error::WouldBlock) => {}
                 Err(e) => return Err(e),
             }
+            if let Some(result) = self.wait_direct(dontwait, &mut deadline) {
+                result?;
+                continue;
+            }
             self.wait(dontwait, self.options.rcvtimeo, &mut deadline)?;
         }
     }
@@ -226,6 +235,50 @@ impl SocketCore {
             Ok(())
         } else {
             Err(Error::TimedOut)
+        }
+    }
+
+    /// Waits for a message by reading its only connection directly (`engine::direct_rx`)
+    /// instead of sleeping until the I/O thread delivers it. `None`: not possible now (more
+    /// than one pipe, no direct source, the I/O thread holds input, busy polling or
+    /// CONFLATE); the caller then waits the usual way.
+    fn wait_direct(&mut self, dontwait: bool, deadline: &mut Option<Option<Instant>>) -> Option<Result<()>> {
+        use crate::pipe::Waited;
+        let timeo = self.options.rcvtimeo;
+        if dontwait
+            || timeo == 0
+            || self.options.busy_poll_us > 0
+            || self.options.conflate
+            || self.pipes.slab.len() != 1
+        {
+            return None;
+        }
+        let (_, rec) = self.pipes.slab.iter_mut().next()?;
+        if !rec.end.rx.has_direct_source() {
+            return None;
+        }
+        let wake_fd = self.shared.signal.own_fd().ok()?.raw();
+        let at = *deadline.get_or_insert_with(|| millis(timeo).map(|t| Instant::now() + t));
+        self.note_wait();
+        // Cleared before looking: a wake from here on leaves it readable for the poll. A
+        // read saved when no wake came since the last drain and the last wait got a message.
+        let generation = self.shared.signal.generation();
+        if self.direct_drained != (generation, false) {
+            self.shared.signal.drain_fd();
+        }
+        self.direct_drained = (generation, true);
+        let (seen, shared) = (self.seen_generation, &self.shared);
+        let mut idle = || shared.signal.generation() == seen && !shared.pending.load(Ordering::Acquire);
+        let (_, rec) = self.pipes.slab.iter_mut().next()?;
+        shared.signal.set_polling(true);
+        let waited = rec.end.rx.wait_direct(wake_fd, at, &mut idle);
+        shared.signal.set_polling(false);
+        let waited = waited?;
+        self.direct_drained.1 = waited != Waited::Got;
+        match waited {
+            Waited::Got | Waited::Woken => Some(Ok(())),
+            Waited::TimedOut => Some(Err(Error::TimedOut)),
+            Waited::Refused => None,
         }
     }
 

@@ -23,6 +23,29 @@ pub(crate) fn read_into(fd: BorrowedFd<'_>, buf: &mut BytesMut, max: usize) -> i
     Ok(n)
 }
 
+/// [`read_into`] on a raw descriptor shared across threads under a lock: the direct receive
+/// path (`engine::direct_rx`) guarantees, by disarming under that lock before the stream is
+/// closed, that `fd` is open for the duration of every call.
+pub(crate) fn read_raw(fd: RawFd, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
+    // SAFETY: the caller keeps `fd` open for the call (see above); a stale descriptor would be
+    // an I/O error, not memory unsafety, as `read_into` only hands it to read(2).
+    read_into(unsafe { BorrowedFd::borrow_raw(fd) }, buf, max)
+}
+
+/// Changes which events the epoll instance `epfd` reports for `fd` (registered there with
+/// `data` as its token): `EPOLL_CTL_MOD`. The direct receive path uses it to stop the I/O
+/// thread's poll from waking for bytes the application thread is waiting for; `fd` is kept
+/// open by the same rule as [`read_raw`].
+pub(crate) fn epoll_modify(epfd: RawFd, fd: RawFd, events: u32, data: u64) -> io::Result<()> {
+    let mut ev = libc::epoll_event { events, u64: data };
+    // SAFETY: `ev` is a valid epoll_event for the call; the kernel only reads it. Stale
+    // descriptors are reported as errors (ENOENT, EBADF), not memory unsafety.
+    if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_MOD, fd, &mut ev) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Sends `buf` on the stream socket `fd` without blocking and without SIGPIPE (a peer that
 /// went away must cost an `EPIPE`, never the process). Returns the bytes the kernel took.
 ///
