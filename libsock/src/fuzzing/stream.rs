@@ -146,6 +146,7 @@ impl Peer {
 }
 
 /// What a run did, for the tests.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(super) struct Outcome {
     /// Per side (0: client, 1: server): every frame it sent.
     pub tapes: [Vec<Vec<u8>>; 2],
@@ -170,14 +171,12 @@ fn foreign(kind: Kind) -> &'static [Vec<Vec<u8>>; 2] {
     static PLAIN: OnceLock<[Vec<Vec<u8>>; 2]> = OnceLock::new();
     let cell = if kind == Kind::Curve { &CURVE } else { &PLAIN };
     cell.get_or_init(|| {
-        let mut both = [Vec::new(), Vec::new()];
-        for direction in 0..2 {
-            // Mode 5 and 11: mutations from MESSAGE on (none given), client or server sending.
-            let step = if direction == 0 { 5 } else { 11 };
-            let tapes = run(kind, &[step, 0], 1, &Default::default()).tapes;
-            both[direction] = tapes[direction].clone();
-        }
-        both
+        // Modes 5 and 11: mutations from MESSAGE on (none given), the client or server sending.
+        std::array::from_fn(|direction| {
+            let mode = if direction == 0 { 5 } else { 11 };
+            let mut tapes = run(kind, &[mode, 0], 1, &Default::default()).tapes;
+            std::mem::take(&mut tapes[direction])
+        })
     })
 }
 
@@ -207,7 +206,7 @@ pub(super) fn run(kind: Kind, data: &[u8], identity: usize, foreign: &[Vec<Vec<u
     let mut sent_messages = false;
     for _ in 0..64 {
         let mut progress = false;
-        for from in 0..2 {
+        for (from, spliced) in foreign.iter().enumerate() {
             let [client, server] = &mut peers;
             let (tx, rx) = if from == 0 { (client, server) } else { (server, client) };
             if from == attacked && !sent_messages && tx.session.is_active() {
@@ -224,7 +223,7 @@ pub(super) fn run(kind: Kind, data: &[u8], identity: usize, foreign: &[Vec<Vec<u
                 tx.sent_bytes.extend_from_slice(&frame);
                 tx.tape.push(frame);
                 if armed && from == attacked {
-                    mitm.pass(&tx.tape, &foreign[from], &mut deliver);
+                    mitm.pass(&tx.tape, spliced, &mut deliver);
                 } else {
                     deliver.push(tx.tape.last().expect("just pushed").clone());
                 }
