@@ -1,7 +1,14 @@
 //! The man in the middle of the stream targets: mutations of the real frames one side sent,
 //! each chosen by four bytes of fuzz input, before they reach the other side.
+//!
+//! Op `[kind, a, b, c]`, `at` = `a | b << 8` modulo the frame length; by `kind % 10`: 0 pass,
+//! 1 xor byte `at` with `c`, 2 set it to `c`, 3 truncate to `at`, 4 drop, 5 replay (this
+//! frame, then the one `a` frames back), 6 swap with the next, 7 splice (`b & 2`: a plaintext
+//! frame, `b & 4` a command, else another connection's frame `a`; `b & 1`: insert before this
+//! one instead of replacing it), 8 rewrite the header (`a % 3`: size, short/long form, flag
+//! bits), 9 shift the nonce counter by `c as i8` (0: -1).
 
-use crate::codec::frame::decode_header;
+use crate::codec::frame::{decode_header, encode_frame};
 
 /// Which part of a conversation a frame belongs to, in the order frames are sent.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -114,8 +121,12 @@ impl<'a> Mitm<'a> {
                 self.skipped = true;
                 return;
             }
-            7 if !foreign.is_empty() => {
-                let other = foreign[usize::from(a) % foreign.len()].clone();
+            7 => {
+                let other = if b & 2 != 0 || foreign.is_empty() {
+                    plaintext(b & 4 != 0)
+                } else {
+                    foreign[usize::from(a) % foreign.len()].clone()
+                };
                 if b & 1 == 0 {
                     frame = other;
                     self.skipped = true;
@@ -142,6 +153,17 @@ impl<'a> Mitm<'a> {
         out.push(frame);
         out.extend(held);
     }
+}
+
+/// A frame in the clear, as anyone on the path could inject it: a message, or a READY.
+fn plaintext(command: bool) -> Vec<u8> {
+    let mut frame = Vec::new();
+    if command {
+        encode_frame(&mut frame, false, true, b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PAIR");
+    } else {
+        encode_frame(&mut frame, false, false, b"plaintext, injected");
+    }
+    frame
 }
 
 /// Rewrites a frame header: the size's low byte shifted by `c`, the same size in the other

@@ -76,6 +76,19 @@ fn tampered_curve_message_is_never_delivered() {
 }
 
 #[test]
+fn plaintext_injected_into_curve_is_never_delivered() {
+    // A data frame or a READY in the clear, in place of the first MESSAGE or before it.
+    for b in [2, 3, 6, 7] {
+        assert_eq!(attack(Kind::Curve, CLIENT_MESSAGES, &[[7, 0, b, 0]]), (0, true), "splice {b}");
+    }
+    // A READY in the clear in place of the server's: the client never becomes active.
+    let out = run(Kind::Curve, &[4, 0, 7, 0, 6, 0], 0, &foreign(Kind::Curve));
+    assert_eq!(out.active, [false, true]);
+    // PLAIN has no integrity: the same injection is delivered (the oracle allows it).
+    assert_eq!(attack(Kind::Plain, CLIENT_MESSAGES, &[[7, 0, 2, 0]]).0, 5);
+}
+
+#[test]
 fn initiate_spliced_from_another_connection_is_refused() {
     // Another client's INITIATE, sealed under the same cookie keys, for the same server: its
     // cookie was issued on the other connection.
@@ -115,7 +128,7 @@ fn random_stream_mutations_hold_the_invariants() {
             let r = next();
             // Mostly passes and small offsets, so mutations land on every frame and field.
             let kind = if r % 3 == 0 { 0 } else { (r >> 8) as u8 };
-            data.extend_from_slice(&[kind, (r >> 16) as u8 % 200, 0, (r >> 32) as u8]);
+            data.extend_from_slice(&[kind, (r >> 16) as u8 % 200, (r >> 24) as u8 & 7, (r >> 32) as u8]);
         }
         curve_stream(&data);
         plain_stream(&data);
