@@ -119,7 +119,7 @@ fn random_stream_mutations_hold_the_invariants() {
         x ^= x << 17;
         x
     };
-    for i in 0..1500 {
+    for i in 0..2000 {
         let mode = next() as u8;
         let chunk = if i % 4 == 0 { (next() % 64) as u8 } else { 0 };
         let ops = (next() % 7) as usize;
