@@ -166,7 +166,7 @@ pub fn plain_stream(data: &[u8]) {
 }
 
 /// A clean conversation of the other identity, recorded once, to splice frames from.
-fn foreign(kind: Kind) -> &'static [Vec<Vec<u8>>; 2] {
+pub(super) fn foreign(kind: Kind) -> &'static [Vec<Vec<u8>>; 2] {
     static CURVE: OnceLock<[Vec<Vec<u8>>; 2]> = OnceLock::new();
     static PLAIN: OnceLock<[Vec<Vec<u8>>; 2]> = OnceLock::new();
     let cell = if kind == Kind::Curve { &CURVE } else { &PLAIN };
