@@ -5,6 +5,12 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 pub use crate::codec::fuzzing::decode_all;
+pub use stream::{curve_stream, plain_stream};
+
+mod mutate;
+mod stream;
+#[cfg(test)]
+mod stream_tests;
 use crate::session::{CookieJar, HeartbeatConfig, Security, Session, SessionConfig, SessionEvent, ZapReply};
 use crate::SocketType;
 
@@ -250,11 +256,13 @@ mod tests {
     fn seeds_never_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 4] = [
+        let targets: [(&str, Target); 6] = [
             ("decode", decode_all),
             ("session", session_decode),
             ("plain", plain_handshake),
             ("curve", curve_handshake),
+            ("plain_stream", plain_stream),
+            ("curve_stream", curve_stream),
         ];
         for (name, target) in targets {
             let Ok(dir) = std::fs::read_dir(root.join(name)) else { continue };
