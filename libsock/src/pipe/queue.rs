@@ -78,6 +78,10 @@ const PUBLISH_EVERY: u64 = 32;
 /// (libzmq's largest HWM-LWM gap), or half the HWM if that is less, or as soon as the
 /// reader runs dry (see [`Reader::publish_progress`]).
 const WAKE_AFTER_MAX: u64 = 1024;
+/// ... or after this many body bytes, whichever comes first: with large messages a writer
+/// left waiting for half the HWM stalls the stream behind it (the receiving I/O thread
+/// stops reading, the kernel's window closes) for megabytes, which cost more than the wakes.
+const WAKE_AFTER_BYTES: usize = 256 * 1024;
 
 struct Shared {
     /// Whole messages the reader has consumed. Written only by the reader.
@@ -165,6 +169,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         meta: None,
         wake_after: (hwm / 2).clamp(1, WAKE_AFTER_MAX),
         wait_from: None,
+        bytes_since_wait: 0,
         source: None,
         direct_unread: 0,
     };
@@ -411,6 +416,8 @@ pub(crate) struct Reader {
     wake_after: u64,
     /// `read` when this reader first saw the writer waiting (it is not woken yet).
     wait_from: Option<u64>,
+    /// Body bytes taken since `wait_from` was set.
+    bytes_since_wait: usize,
     /// The writer's direct source as last read from `Rare::source` (boxed, as `Writer::direct`).
     source: Option<Box<SourceCache>>,
     /// Whole messages in `local` that came from the direct source: never written by the
@@ -511,7 +518,7 @@ impl Reader {
                 || drained
                 || self.shared.writer_waiting.load(Ordering::Relaxed)
             {
-                self.publish_progress(drained);
+                self.publish_progress(drained, msg.len());
             }
         }
         Some(msg)
@@ -651,20 +658,27 @@ impl Reader {
     }
 
     /// Publishes `read`; wakes a waiting writer only once it has room for a batch (the
-    /// reader took `wake_after` messages since it saw the writer waiting) or the reader has
-    /// run dry, as libzmq's low water mark does: a writer at its HWM is then woken once per
+    /// reader took `wake_after` messages or `WAKE_AFTER_BYTES` of bodies since it saw the
+    /// writer waiting) or the reader has run dry, as libzmq's low water mark does: a writer at its HWM is then woken once per
     /// batch instead of once per message taken (on the receive side, an eventfd write on the
     /// application thread per wake). A writer polling without sleeping (`can_write`, DONTWAIT)
     /// sees the published count at once.
     #[inline]
-    fn publish_progress(&mut self, drained: bool) {
+    fn publish_progress(&mut self, drained: bool, len: usize) {
         self.published = self.read;
         self.shared.read.store(self.read, Ordering::SeqCst);
         if !self.shared.writer_waiting.load(Ordering::SeqCst) {
             return;
         }
-        let from = *self.wait_from.get_or_insert(self.read - 1);
-        if drained || self.read - from >= self.wake_after {
+        let from = match self.wait_from {
+            Some(from) => from,
+            None => {
+                self.bytes_since_wait = 0;
+                *self.wait_from.insert(self.read - 1)
+            }
+        };
+        self.bytes_since_wait += len;
+        if drained || self.read - from >= self.wake_after || self.bytes_since_wait >= WAKE_AFTER_BYTES {
             self.wait_from = None;
             if self.shared.writer_waiting.swap(false, Ordering::SeqCst) {
                 self.shared.wake_writer();
@@ -769,6 +783,23 @@ mod tests {
         r.read().unwrap();
         assert_eq!(writer_wake.get(), 1);
         assert!(w.can_write());
+    }
+
+    #[test]
+    fn a_writer_waiting_behind_large_messages_is_woken_by_bytes() {
+        let (mut w, mut r) = queue(100);
+        let writer_wake = Arc::new(Counter::default());
+        w.set_waker(writer_wake.clone());
+        let big = Message::from(vec![7u8; 64 * 1024]);
+        while w.can_write() {
+            w.send_one(big.clone());
+        }
+        for _ in 0..3 {
+            r.read().unwrap();
+        }
+        assert_eq!(writer_wake.get(), 0, "192 KiB taken: not yet");
+        r.read().unwrap();
+        assert_eq!(writer_wake.get(), 1, "256 KiB taken: long before half the HWM");
     }
 
     #[test]
