@@ -1,8 +1,10 @@
 //! [`Message`]: one frame of a (possibly multipart) message.
 //!
-//! Small bodies live inline (no allocation, the copy is a few bytes); larger ones are a
-//! reference-counted [`Bytes`], so a body read off the wire or handed in by the user is never
-//! copied again on its way through the library.
+//! Small bodies live inline (no allocation, the copy is a few bytes). Bodies copied in that
+//! are larger, up to 8 KiB, go to a recycled buffer (`sys::pool`: no `malloc`/`free` per
+//! message, which costs most when the message is freed by another thread, as every sent
+//! one is). Other bodies are a reference-counted [`Bytes`], so a body read off the wire or
+//! handed in by the user is never copied again on its way through the library.
 
 use std::fmt;
 use std::ops::Deref;
@@ -10,8 +12,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::sys::pool::PoolBuf;
+
 /// Bodies up to this many bytes are stored inline.
 pub const INLINE_CAPACITY: usize = 38;
+
+/// Bodies up to this many bytes copied into a message ([`Message::from_slice`],
+/// [`Message::zeroed`]) live in recycled buffers, writable through [`Message::data_mut`].
+pub const POOLED_MAX: usize = crate::sys::pool::POOL_MAX;
 
 /// One message frame. Dereferences to its bytes.
 #[derive(Clone)]
@@ -87,9 +95,18 @@ impl Metadata {
 
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, data: [u8; INLINE_CAPACITY] },
+    Inline {
+        len: u8,
+        data: [u8; INLINE_CAPACITY],
+    },
+    /// A copy up to `sys::pool::POOL_MAX` bytes in a recycled buffer.
+    Pooled(PoolBuf),
     Shared(Bytes),
 }
+
+// Messages move by value through every pipe: a new body kind must not make them larger.
+#[cfg(not(feature = "draft"))]
+const _: () = assert!(std::mem::size_of::<Message>() <= 56);
 
 impl Message {
     /// An empty frame.
@@ -104,6 +121,8 @@ impl Message {
             let mut inline = [0u8; INLINE_CAPACITY];
             inline[..data.len()].copy_from_slice(data);
             Repr::Inline { len: data.len() as u8, data: inline }
+        } else if let Some(buf) = PoolBuf::copy_from(data) {
+            Repr::Pooled(buf)
         } else {
             Repr::Shared(Bytes::copy_from_slice(data))
         };
@@ -188,7 +207,7 @@ impl Message {
     pub fn to_bytes(&self) -> Bytes {
         match &self.repr {
             Repr::Shared(b) => b.clone(),
-            Repr::Inline { .. } => Bytes::copy_from_slice(self),
+            Repr::Inline { .. } | Repr::Pooled(_) => Bytes::copy_from_slice(self),
         }
     }
 
@@ -202,7 +221,7 @@ impl Message {
     pub(crate) fn shared(&self) -> Option<&Bytes> {
         match &self.repr {
             Repr::Shared(b) => Some(b),
-            Repr::Inline { .. } => None,
+            Repr::Inline { .. } | Repr::Pooled(_) => None,
         }
     }
 }
@@ -215,7 +234,18 @@ impl Message {
     #[inline]
     pub fn zeroed(len: usize) -> Message {
         if len > INLINE_CAPACITY {
-            return Message::from_bytes(Bytes::from(vec![0u8; len]));
+            let repr = match PoolBuf::zeroed(len) {
+                Some(buf) => Repr::Pooled(buf),
+                None => Repr::Shared(Bytes::from(vec![0u8; len])),
+            };
+            return Message {
+                repr,
+                more: false,
+                inherit_meta: false,
+                meta: None,
+                #[cfg(feature = "draft")]
+                routing_id: 0,
+            };
         }
         Message {
             repr: Repr::Inline { len: len as u8, data: [0; INLINE_CAPACITY] },
@@ -233,6 +263,7 @@ impl Message {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Inline { len, .. } => *len as usize,
+            Repr::Pooled(p) => p.len(),
             Repr::Shared(b) => b.len(),
         }
     }
@@ -241,6 +272,18 @@ impl Message {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The body, writable when this message alone owns it: stored inline, or copied in
+    /// (from a slice, or [`Message::zeroed`] up to 8 KiB) and not cloned since. `None` for
+    /// bodies shared with the read buffer they arrived in, or with the caller's `Bytes`.
+    #[inline]
+    pub fn data_mut(&mut self) -> Option<&mut [u8]> {
+        match &mut self.repr {
+            Repr::Inline { len, data } => Some(&mut data[..*len as usize]),
+            Repr::Pooled(p) => p.as_mut_slice(),
+            Repr::Shared(_) => None,
+        }
     }
 
     /// Whether the body is stored inside the `Message` itself (no allocation): then the
@@ -264,6 +307,7 @@ impl Deref for Message {
     fn deref(&self) -> &[u8] {
         match &self.repr {
             Repr::Inline { len, data } => &data[..*len as usize],
+            Repr::Pooled(p) => p.as_slice(),
             Repr::Shared(b) => b,
         }
     }
@@ -445,6 +489,23 @@ mod tests {
         let big = Message::from(vec![1u8; INLINE_CAPACITY + 1]);
         assert!(big.shared().is_some());
         assert_eq!(big.len(), INLINE_CAPACITY + 1);
+    }
+
+    #[test]
+    fn copied_bodies_are_pooled_and_writable_until_shared() {
+        let mut copied = Message::from_slice(&[5u8; 100]);
+        assert!(copied.shared().is_none(), "a copy goes to a recycled buffer");
+        copied.data_mut().unwrap()[0] = 6;
+        let clone = copied.clone();
+        assert!(copied.data_mut().is_none(), "shared with the clone");
+        assert_eq!(clone[0], 6);
+        assert_eq!(&clone[1..], &[5u8; 99][..]);
+        drop(clone);
+        assert!(copied.data_mut().is_some());
+        assert_eq!(Message::zeroed(POOLED_MAX).data_mut().unwrap(), &vec![0u8; POOLED_MAX][..]);
+        assert!(Message::zeroed(POOLED_MAX + 1).data_mut().is_none(), "large bodies are plain Bytes");
+        assert_eq!(Message::from_slice(&[1u8; POOLED_MAX + 1]).len(), POOLED_MAX + 1);
+        assert!(Message::from_slice(&[1u8; INLINE_CAPACITY]).data_mut().is_some());
     }
 
     #[test]

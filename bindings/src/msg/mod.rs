@@ -5,7 +5,8 @@
 //! libsock [`Message`] held in place: bodies of up to [`SMALL`] bytes inline (no allocation,
 //! like libzmq's VSM), so sending one moves it and receiving one writes it, with nothing
 //! converted; received large bodies as libsock delivered them. Larger bodies the caller is
-//! to fill (`zmq_msg_init_size`) are a `Vec`, and a caller's buffer with its free function
+//! to fill (`zmq_msg_init_size`) are libsock messages over a recycled buffer up to
+//! [`libsock::POOLED_MAX`] bytes (no malloc per message), a `Vec` beyond, and a caller's buffer with its free function
 //! (`zmq_msg_init_data`) is kept as given.
 
 use std::ffi::{c_char, c_int, c_void};
@@ -243,6 +244,10 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
         if msg.is_null() {
             return Err(libc::EFAULT);
         }
+        if size <= libsock::POOLED_MAX {
+            // A recycled buffer: no malloc here and no free on the I/O thread that sends it.
+            return init(msg, Body::Msg(Message::zeroed(size)));
+        }
         let mut v = Vec::new();
         v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
         v.resize(size, 0);
@@ -376,6 +381,11 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
                 let offset = m.as_ptr() as usize - msg as usize;
                 msg.cast::<u8>().wrapping_add(offset).cast()
             }
+            // Bodies of up to 8 KiB made here (zmq_msg_init_size) are this message's own.
+            Body::Msg(m) if !m.is_inline() => match m.data_mut() {
+                Some(data) => data.as_mut_ptr().cast(),
+                None => m.as_ptr() as *mut c_void,
+            },
             other => other.as_slice().as_ptr() as *mut c_void,
         })
     })

@@ -1,12 +1,14 @@
 //! The only `unsafe` code in libsock, fenced in one module.
 //!
 //! - [`os`]: thin calls into the operating system.
+//! - [`pool`]: recycled buffers for message bodies (no `malloc`/`free` per message).
 //! - [`ring`]: the lock-free single-producer single-consumer queue under the pipes.
 //!
 //! Every block has a `SAFETY:` comment. The rest of the crate is `#![deny(unsafe_code)]`.
 #![allow(unsafe_code)]
 
 mod os;
+pub(crate) mod pool;
 pub(crate) mod ring;
 
 pub(crate) use os::*;
