@@ -84,8 +84,10 @@ const WAKE_AFTER_MAX: u64 = 1024;
 const WAKE_AFTER_BYTES: usize = 256 * 1024;
 
 struct Shared {
-    /// Whole messages the reader has consumed. Written only by the reader.
-    read: AtomicU64,
+    /// Whole messages the reader has consumed. Written only by the reader, often: alone on
+    /// its cache line, so the writer's per-message look at the flags below does not miss
+    /// every time the reader publishes (it was a fifth of a sending thread's time).
+    read: OwnLine<AtomicU64>,
     /// The writer found the queue full and wants a wake when `read` moves.
     writer_waiting: AtomicBool,
     writer_closed: AtomicBool,
@@ -97,6 +99,17 @@ struct Shared {
     rare: Mutex<Rare>,
     /// Bumped whenever `Rare::direct` changes, so the writer re-reads it only then.
     direct_gen: AtomicU64,
+}
+
+/// A value alone on its cache line (two lines: adjacent-line prefetch pairs them).
+#[repr(align(128))]
+struct OwnLine<T>(T);
+
+impl<T> std::ops::Deref for OwnLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// What changes rarely: set at attach and close.
@@ -130,7 +143,7 @@ impl Shared {
 /// Creates a queue bounded to `hwm` whole messages (0 = unbounded).
 pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
-        read: AtomicU64::new(0),
+        read: OwnLine(AtomicU64::new(0)),
         writer_waiting: AtomicBool::new(false),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
