@@ -676,26 +676,39 @@ impl Reader {
     /// batch instead of once per message taken (on the receive side, an eventfd write on the
     /// application thread per wake). A writer polling without sleeping (`can_write`, DONTWAIT)
     /// sees the published count at once.
+    ///
+    /// Only a wake decision needs the full fence (the reader's store and the writer's
+    /// `writer_waiting` store, each followed by a load of the other's, as in Dekker's
+    /// algorithm): between those points, while a writer waits, the count is published with
+    /// a plain release store. A writer that starts waiting meanwhile is seen at the next
+    /// decision at the latest, and the reader always decides when it runs dry.
     #[inline]
     fn publish_progress(&mut self, drained: bool, len: usize) {
         self.published = self.read;
+        if self.shared.writer_waiting.load(Ordering::Relaxed) {
+            let from = match self.wait_from {
+                Some(from) => from,
+                None => {
+                    self.bytes_since_wait = 0;
+                    *self.wait_from.insert(self.read - 1)
+                }
+            };
+            self.bytes_since_wait += len;
+            if !drained && self.read - from < self.wake_after && self.bytes_since_wait < WAKE_AFTER_BYTES {
+                self.shared.read.store(self.read, Ordering::Release);
+                return;
+            }
+        } else if !drained {
+            self.shared.read.store(self.read, Ordering::Release);
+            return;
+        }
         self.shared.read.store(self.read, Ordering::SeqCst);
         if !self.shared.writer_waiting.load(Ordering::SeqCst) {
             return;
         }
-        let from = match self.wait_from {
-            Some(from) => from,
-            None => {
-                self.bytes_since_wait = 0;
-                *self.wait_from.insert(self.read - 1)
-            }
-        };
-        self.bytes_since_wait += len;
-        if drained || self.read - from >= self.wake_after || self.bytes_since_wait >= WAKE_AFTER_BYTES {
-            self.wait_from = None;
-            if self.shared.writer_waiting.swap(false, Ordering::SeqCst) {
-                self.shared.wake_writer();
-            }
+        self.wait_from = None;
+        if self.shared.writer_waiting.swap(false, Ordering::SeqCst) {
+            self.shared.wake_writer();
         }
     }
 
@@ -757,6 +770,62 @@ mod tests {
     impl Counter {
         fn get(&self) -> usize {
             self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    /// A waker a thread can sleep on (a wake before the sleep is not lost).
+    #[derive(Default)]
+    struct Doorbell(parking_lot::Mutex<bool>, parking_lot::Condvar);
+    impl Wake for Doorbell {
+        fn wake(&self) {
+            *self.0.lock() = true;
+            self.1.notify_one();
+        }
+    }
+    impl Doorbell {
+        /// Waits for a wake; false when none came within a long time (a lost wake-up).
+        fn sleep(&self) -> bool {
+            let mut rung = self.0.lock();
+            if !*rung {
+                self.1.wait_for(&mut rung, std::time::Duration::from_secs(20));
+            }
+            std::mem::take(&mut *rung)
+        }
+    }
+
+    #[test]
+    fn no_wake_up_is_lost_between_a_full_writer_and_its_reader() {
+        // Both ends sleep whenever they cannot go on; any lost wake-up hangs one of them.
+        // Small HWMs make the writer wait constantly; the reader pauses at random.
+        for hwm in [1u64, 2, 3, 8, 50] {
+            let (mut w, mut r) = queue(hwm);
+            let (wb, rb) = (Arc::new(Doorbell::default()), Arc::new(Doorbell::default()));
+            w.set_waker(wb.clone());
+            r.set_waker(rb.clone());
+            const N: u32 = 50_000;
+            let reader = std::thread::spawn(move || {
+                let mut seed = hwm as u32 * 7919 + 1;
+                for i in 0..N {
+                    let m = loop {
+                        match r.read() {
+                            Some(m) => break m,
+                            None => assert!(rb.sleep(), "reader never woken (hwm {hwm}, message {i})"),
+                        }
+                    };
+                    assert_eq!(&m[..], &i.to_le_bytes()[..]);
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    if seed % 64 == 0 {
+                        std::thread::yield_now();
+                    }
+                }
+            });
+            for i in 0..N {
+                while !w.can_write() {
+                    assert!(wb.sleep(), "writer never woken (hwm {hwm}, message {i})");
+                }
+                w.send_one(Message::from_slice(&i.to_le_bytes()));
+            }
+            reader.join().unwrap();
         }
     }
 
