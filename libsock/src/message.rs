@@ -493,13 +493,13 @@ mod tests {
 
     #[test]
     fn copied_bodies_are_pooled_and_writable_until_shared() {
-        let mut copied = Message::from_slice(&[5u8; 100]);
+        let mut copied = Message::from_slice(&[5u8; 1000]);
         assert!(copied.shared().is_none(), "a copy goes to a recycled buffer");
         copied.data_mut().unwrap()[0] = 6;
         let clone = copied.clone();
         assert!(copied.data_mut().is_none(), "shared with the clone");
         assert_eq!(clone[0], 6);
-        assert_eq!(&clone[1..], &[5u8; 99][..]);
+        assert_eq!(&clone[1..], &[5u8; 999][..]);
         drop(clone);
         assert!(copied.data_mut().is_some());
         assert_eq!(Message::zeroed(POOLED_MAX).data_mut().unwrap(), &vec![0u8; POOLED_MAX][..]);

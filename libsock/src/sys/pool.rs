@@ -33,6 +33,8 @@ pub(crate) const POOL_MAX: usize = 8192;
 /// Capacity of each size class: powers of two from 64 B to [`POOL_MAX`].
 const CLASSES: usize = 8;
 const SMALLEST_SHIFT: u32 = 6;
+/// Clones of bodies up to this size are copies (see `PoolBuf::clone`).
+const COPY_ON_CLONE_MAX: usize = 512;
 /// Full magazines the depot keeps per class before it frees buffers to the system.
 const DEPOT_MAGAZINES: usize = 16;
 
@@ -267,8 +269,16 @@ impl PoolBuf {
 }
 
 impl Clone for PoolBuf {
+    /// Small bodies are copied: a clone usually goes to another thread (PUB fan-out, a
+    /// proxy's capture), where sharing would bounce the count's cache line between cores
+    /// twice per clone, which costs more than copying a few hundred bytes.
     #[inline]
     fn clone(&self) -> PoolBuf {
+        if self.len() <= COPY_ON_CLONE_MAX {
+            if let Some(copy) = PoolBuf::copy_from(self.as_slice()) {
+                return copy;
+            }
+        }
         // As `Arc::clone`: a new reference needs no ordering with anything else.
         let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
         if old > isize::MAX as usize {
@@ -317,10 +327,18 @@ mod tests {
         let a = PoolBuf::copy_from(b"hello pool").unwrap();
         assert_eq!(a.as_slice(), b"hello pool");
         let mut b = a.clone();
-        assert!(b.as_mut_slice().is_none(), "shared bodies are read-only");
-        drop(a);
+        assert_ne!(a.data_ptr(), b.data_ptr(), "small bodies are copied");
         b.as_mut_slice().unwrap()[0] = b'j';
+        assert_eq!(a.as_slice(), b"hello pool");
         assert_eq!(b.as_slice(), b"jello pool");
+        drop(a);
+        let big = PoolBuf::copy_from(&[9; 4000]).unwrap();
+        let mut shared = big.clone();
+        assert_eq!(big.data_ptr(), shared.data_ptr(), "large bodies are shared");
+        assert!(shared.as_mut_slice().is_none(), "shared bodies are read-only");
+        drop(big);
+        assert!(shared.as_mut_slice().is_some());
+        drop(shared);
         let addr = b.data_ptr();
         drop(b);
         // The same thread gets the buffer it just gave back, zeroed for the new body.
