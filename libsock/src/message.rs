@@ -1,7 +1,7 @@
 //! [`Message`]: one frame of a (possibly multipart) message.
 //!
 //! Small bodies live inline (no allocation, the copy is a few bytes). Bodies copied in that
-//! are larger, up to 8 KiB, go to a recycled buffer (`sys::pool`: no `malloc`/`free` per
+//! are larger, up to 64 KiB, go to a recycled buffer (`sys::pool`: no `malloc`/`free` per
 //! message, which costs most when the message is freed by another thread, as every sent
 //! one is). Other bodies are a reference-counted [`Bytes`], so a body read off the wire or
 //! handed in by the user is never copied again on its way through the library.
@@ -216,12 +216,23 @@ impl Message {
         std::str::from_utf8(self).ok()
     }
 
-    /// True when the body is stored out of line and can be written without a copy.
-    #[inline]
+    /// The body's `Bytes`, when it is one.
+    #[cfg(test)]
     pub(crate) fn shared(&self) -> Option<&Bytes> {
         match &self.repr {
             Repr::Shared(b) => Some(b),
             Repr::Inline { .. } | Repr::Pooled(_) => None,
+        }
+    }
+
+    /// The body as a [`Bytes`] sharing its memory, for writing without a copy; `None` for
+    /// inline and small pooled bodies (copying them is cheaper).
+    #[inline]
+    pub(crate) fn share_large(&self, min: usize) -> Option<Bytes> {
+        match &self.repr {
+            Repr::Shared(b) if b.len() >= min => Some(b.clone()),
+            Repr::Pooled(p) if p.len() >= min => Some(Bytes::from_owner(p.clone())),
+            _ => None,
         }
     }
 }
@@ -257,6 +268,26 @@ impl Message {
         }
     }
 
+    /// A frame of `len` bytes whose content is unspecified (zeros, or the bytes of an
+    /// earlier message of this process whose buffer is reused), for a caller that
+    /// overwrites every byte through [`Message::data_mut`], as `zmq_msg_init_size` leaves
+    /// its content unspecified: saves [`Message::zeroed`]'s memset for large bodies. Never
+    /// uninitialised memory. Zeroed beyond [`POOLED_MAX`].
+    #[inline]
+    pub fn for_overwrite(len: usize) -> Message {
+        match PoolBuf::unfilled(len) {
+            Some(buf) if len > INLINE_CAPACITY => Message {
+                repr: Repr::Pooled(buf),
+                more: false,
+                inherit_meta: false,
+                meta: None,
+                #[cfg(feature = "draft")]
+                routing_id: 0,
+            },
+            _ => Message::zeroed(len),
+        }
+    }
+
     /// The body's size in bytes (what `len()` on the dereferenced bytes gives, without a
     /// bounds check on the way).
     #[inline]
@@ -275,7 +306,7 @@ impl Message {
     }
 
     /// The body, writable when this message alone owns it: stored inline, or copied in
-    /// (from a slice, or [`Message::zeroed`] up to 8 KiB) and not cloned since. `None` for
+    /// (from a slice, or [`Message::zeroed`], up to [`POOLED_MAX`]) and not shared since. `None` for
     /// bodies shared with the read buffer they arrived in, or with the caller's `Bytes`.
     #[inline]
     pub fn data_mut(&mut self) -> Option<&mut [u8]> {

@@ -245,8 +245,9 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
             return Err(libc::EFAULT);
         }
         if size <= libsock::POOLED_MAX {
-            // A recycled buffer: no malloc here and no free on the I/O thread that sends it.
-            return init(msg, Body::Msg(Message::zeroed(size)));
+            // A recycled buffer: no malloc here and no free on the I/O thread that sends it,
+            // and no memset: libzmq leaves the content unspecified too.
+            return init(msg, Body::Msg(Message::for_overwrite(size)));
         }
         let mut v = Vec::new();
         v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;

@@ -51,24 +51,22 @@ static void send_and_receive (void *ctx, const char *transport, size_t size)
     (void) before;
 }
 
-/* zmq_msg_init_size bodies (inline, recycled up to 8 KiB, allocated beyond): zero-filled,
- * writable through zmq_msg_data, intact after a copy and a send, and a recycled buffer
- * reused for the next message never shows through. */
+/* zmq_msg_init_size bodies (inline, recycled up to 64 KiB, allocated beyond): writable
+ * through zmq_msg_data (the content before is unspecified, as in libzmq), intact after a
+ * copy and a send, the next message's reused buffer never showing through. */
 static void sized_bodies (void *ctx)
 {
     void *push = zmq_socket (ctx, ZMQ_PUSH);
     void *pull = zmq_socket (ctx, ZMQ_PULL);
     OK (zmq_bind (pull, "inproc://sized"));
     OK (zmq_connect (push, "inproc://sized"));
-    const size_t sizes[] = {1, 38, 39, 64, 65, 100, 1024, 4097, 8192, 8193, 70000};
+    const size_t sizes[] = {1, 38, 39, 64, 65, 100, 1024, 4097, 8192, 8193, 65536, 65537, 70000};
     for (int round = 0; round < 3; round++) {
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             size_t size = sizes[i];
             zmq_msg_t msg, copy, got;
             OK (zmq_msg_init_size (&msg, size));
             unsigned char *data = zmq_msg_data (&msg);
-            for (size_t j = 0; j < size; j++)
-                CHECK (data[j] == 0);
             memset (data, 'a' + (int) i + round, size);
             OK (zmq_msg_init (&copy));
             OK (zmq_msg_copy (&copy, &msg));

@@ -359,12 +359,12 @@ impl Session {
             cipher.encrypt(self.out.staging(), if more { FLAG_MORE } else { 0 }, msg);
             return;
         }
-        match msg.shared() {
-            Some(body) if body.len() >= ZERO_COPY_MIN => {
+        match msg.share_large(ZERO_COPY_MIN) {
+            Some(body) => {
                 frame::encode_header(self.out.staging(), more, false, body.len());
-                self.out.push_shared(body.clone());
+                self.out.push_shared(body);
             }
-            _ => frame::encode_frame(self.out.staging(), more, false, msg),
+            None => frame::encode_frame(self.out.staging(), more, false, msg),
         }
     }
 

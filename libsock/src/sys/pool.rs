@@ -13,8 +13,9 @@
 //! swaps it for a full one from a process-wide depot; one whose magazine overflows hands it
 //! to the depot whole. So the threads meet under a lock once per magazine (8–64 buffers),
 //! not once per message, and memory flows from the freeing thread back to the allocating
-//! one. What the depot and the caches hold is bounded (see [`DEPOT_MAGAZINES`],
-//! [`magazine_len`]); beyond that, buffers go back to the system allocator.
+//! one. What the depot and the caches hold is bounded (see [`depot_magazines`],
+//! [`magazine_len`]: at most 256 KiB per magazine, ~4 MiB per class in the depot); beyond
+//! that, buffers go back to the system allocator.
 //!
 //! A [`PoolBuf`] is one such buffer with a reference count in its header (a [`Clone`]
 //! shares it, as [`bytes::Bytes`] would) and the length of the body it holds; the bytes it
@@ -29,22 +30,31 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 
 /// Bodies larger than this use the system allocator (and are then shared without copies).
-pub(crate) const POOL_MAX: usize = 8192;
+pub(crate) const POOL_MAX: usize = 64 * 1024;
 /// Capacity of each size class: powers of two from 64 B to [`POOL_MAX`].
-const CLASSES: usize = 8;
+const CLASSES: usize = 11;
 const SMALLEST_SHIFT: u32 = 6;
 /// Clones of bodies up to this size are copies (see `PoolBuf::clone`).
 const COPY_ON_CLONE_MAX: usize = 512;
-/// Full magazines the depot keeps per class before it frees buffers to the system.
-const DEPOT_MAGAZINES: usize = 16;
-
-/// Buffers per magazine for `class`: 64 KiB worth, between 8 and 64 buffers.
+/// Buffers per magazine for `class`: 256 KiB worth, between 4 and 64 buffers.
 const fn magazine_len(class: usize) -> usize {
-    let n = (64 * 1024) >> (SMALLEST_SHIFT as usize + class);
-    if n > 64 {
-        64
-    } else if n < 8 {
-        8
+    clamp((256 * 1024) >> (SMALLEST_SHIFT as usize + class), 4, 64)
+}
+
+/// Full magazines the depot keeps for `class` before it frees buffers to the system:
+/// about 4 MiB worth (at most 64 magazines). A socket's pipe can hold a thousand large
+/// bodies in flight; a smaller depot sent most of them back to the system allocator between
+/// the I/O thread's frees and the sender's next allocations (64 KiB PUSH: sender CPU
+/// 662-875 -> 635-764 ms per 40 000 messages).
+const fn depot_magazines(class: usize) -> usize {
+    clamp((4 * 1024 * 1024) / (magazine_len(class) * class_size(class)), 2, 64)
+}
+
+const fn clamp(n: usize, low: usize, high: usize) -> usize {
+    if n > high {
+        high
+    } else if n < low {
+        low
     } else {
         n
     }
@@ -65,7 +75,10 @@ fn class_of(len: usize) -> usize {
 #[repr(C, align(16))]
 struct Header {
     refs: AtomicUsize,
-    class: usize,
+    class: u32,
+    /// Bytes from the start of the body known to be initialised (written at least once);
+    /// only changed by a buffer's sole owner, before it is shared.
+    init: u32,
 }
 
 const HEADER: usize = std::mem::size_of::<Header>();
@@ -114,13 +127,14 @@ thread_local! {
     static CACHE: RefCell<Cache> = const { RefCell::new(Cache { loaded: [const { Vec::new() }; CLASSES] }) };
 }
 
+/// A new buffer; none of its body is initialised yet (`Header::init` is 0).
 fn system_alloc(class: usize) -> NonNull<Header> {
     let layout = layout(class);
     // SAFETY: the layout has a non-zero size.
     let raw = unsafe { alloc::alloc(layout) }.cast::<Header>();
     let Some(ptr) = NonNull::new(raw) else { alloc::handle_alloc_error(layout) };
     // SAFETY: fresh memory, large and aligned enough for a Header.
-    unsafe { ptr.as_ptr().write(Header { refs: AtomicUsize::new(1), class }) };
+    unsafe { ptr.as_ptr().write(Header { refs: AtomicUsize::new(1), class: class as u32, init: 0 }) };
     ptr
 }
 
@@ -128,7 +142,7 @@ fn system_free(block: Block) {
     // SAFETY: blocks come from `system_alloc` with the layout of their class (stored in
     // the header at allocation and never changed), and are owned by `block` alone.
     unsafe {
-        let class = block.0.as_ref().class;
+        let class = block.0.as_ref().class as usize;
         alloc::dealloc(block.0.as_ptr().cast(), layout(class));
     }
 }
@@ -137,7 +151,7 @@ fn system_free(block: Block) {
 /// already holds enough.
 fn give_to_depot(class: usize, magazine: Magazine) -> Magazine {
     let mut depot = DEPOT[class].lock();
-    if depot.full.len() < DEPOT_MAGAZINES {
+    if depot.full.len() < depot_magazines(class) {
         depot.full.push(magazine);
         return depot.empty.pop().unwrap_or_default();
     }
@@ -172,7 +186,7 @@ fn take(class: usize) -> NonNull<Header> {
 #[inline]
 fn give_back(ptr: NonNull<Header>) {
     // SAFETY: the caller held the last reference: the header is valid and ours.
-    let class = unsafe { ptr.as_ref() }.class;
+    let class = unsafe { ptr.as_ref() }.class as usize;
     let returned = CACHE.try_with(|cache| {
         // A destructor running inside the cache's own borrow (cannot happen today) would
         // find it borrowed: free to the system then rather than panic.
@@ -216,6 +230,7 @@ impl PoolBuf {
         // SAFETY: the buffer holds at least `len` bytes after its header, is ours alone, and
         // does not overlap `data` (a caller's slice cannot point into a free buffer).
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf.data_ptr(), data.len()) };
+        buf.initialised_to(data.len());
         Some(buf)
     }
 
@@ -228,7 +243,41 @@ impl PoolBuf {
         let buf = PoolBuf { ptr: take(class_of(len)), len: len as u32 };
         // SAFETY: the buffer holds at least `len` bytes after its header and is ours alone.
         unsafe { std::ptr::write_bytes(buf.data_ptr(), 0, len) };
+        buf.initialised_to(len);
         Some(buf)
+    }
+
+    /// `len` bytes (1..=[`POOL_MAX`], else `None`) of unspecified content: zeros, or what a
+    /// recycled buffer held before. For callers that overwrite them all
+    /// (`zmq_msg_init_size`, which leaves the content unspecified too); saves the memset.
+    #[inline]
+    pub(crate) fn unfilled(len: usize) -> Option<PoolBuf> {
+        if len == 0 || len > POOL_MAX {
+            return None;
+        }
+        let buf = PoolBuf { ptr: take(class_of(len)), len: len as u32 };
+        // Only the part never written before is zeroed (all of it for a new buffer).
+        let init = buf.header().init as usize;
+        if init < len {
+            // SAFETY: `init..len` lies inside the body, which is ours alone.
+            unsafe { std::ptr::write_bytes(buf.data_ptr().add(init), 0, len - init) };
+            buf.initialised_to(len);
+        }
+        Some(buf)
+    }
+
+    /// Records that the body's first `len` bytes are initialised. Only for a buffer just
+    /// taken from the pool (its sole owner, not yet shared).
+    #[inline]
+    fn initialised_to(&self, len: usize) {
+        // SAFETY: sole owner; no reference to the header's `init` is alive (`header()`'s
+        // borrows end before this), and nothing else reads it before the buffer is shared.
+        unsafe {
+            let init = std::ptr::addr_of_mut!((*self.ptr.as_ptr()).init);
+            if (*init as usize) < len {
+                *init = len as u32;
+            }
+        }
     }
 
     #[inline]
@@ -265,6 +314,12 @@ impl PoolBuf {
         }
         // SAFETY: the only reference, held mutably; `len` initialised bytes.
         Some(unsafe { std::slice::from_raw_parts_mut(self.data_ptr(), self.len as usize) })
+    }
+}
+
+impl AsRef<[u8]> for PoolBuf {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
     }
 }
 
@@ -319,7 +374,9 @@ mod tests {
             assert!(class == 0 || class_size(class - 1) < len, "{len} not in the smallest fitting class");
         }
         assert_eq!(magazine_len(0), 64);
-        assert_eq!(magazine_len(CLASSES - 1), 8);
+        assert_eq!(magazine_len(CLASSES - 1), 4);
+        assert_eq!(depot_magazines(0), 64);
+        assert_eq!(depot_magazines(CLASSES - 1), 16);
     }
 
     #[test]
@@ -346,8 +403,25 @@ mod tests {
         assert_eq!(z.data_ptr(), addr);
         assert_eq!(z.as_slice(), &[0; 7]);
         assert!(PoolBuf::zeroed(0).is_none());
+        let mut unfilled = PoolBuf::unfilled(5000).unwrap();
+        assert_eq!(unfilled.as_slice().len(), 5000);
+        unfilled.as_mut_slice().unwrap().fill(4);
+        assert!(unfilled.as_slice().iter().all(|&b| b == 4));
         assert!(PoolBuf::copy_from(&vec![1; POOL_MAX + 1]).is_none());
         assert_eq!(PoolBuf::copy_from(&vec![3; POOL_MAX]).unwrap().as_slice(), &vec![3; POOL_MAX][..]);
+    }
+
+    #[test]
+    fn unfilled_bodies_show_only_bytes_written_before() {
+        // Class 2 (129..=256 B): a reused buffer keeps its old bytes, and bytes no body
+        // ever covered are zeroed, never read uninitialised.
+        let a = PoolBuf::copy_from(&[7; 150]).unwrap();
+        let addr = a.data_ptr();
+        drop(a);
+        let b = PoolBuf::unfilled(200).unwrap();
+        assert_eq!(b.data_ptr(), addr, "the same thread reuses the buffer it gave back");
+        assert_eq!(&b.as_slice()[..150], &[7; 150][..]);
+        assert_eq!(b.header().init, 200);
     }
 
     #[test]
@@ -368,6 +442,6 @@ mod tests {
         }
         drop(tx);
         assert_eq!(consumer.join().unwrap(), 20_000);
-        assert!(DEPOT[class_of(100)].lock().full.len() <= DEPOT_MAGAZINES);
+        assert!(DEPOT[class_of(100)].lock().full.len() <= depot_magazines(class_of(100)));
     }
 }
