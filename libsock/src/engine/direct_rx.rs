@@ -31,25 +31,44 @@
 //!    the I/O thread publishes later; the reader does not count them against the writer's
 //!    high water mark, as they were never queued); a partial message stays in
 //!    [`RxState::staged`] for whichever thread decodes its next frame.
-//! 4. With nothing to read it marks itself waiting, takes readability out of the I/O
+//! 4. With nothing to read it marks itself waiting and polls the descriptor and its socket's
+//!    signal descriptor; when the poll returns it clears the mark under the lock and reads
+//!    (until the kernel has nothing more, or a short read delivered a message) or hands back.
+//!    Before its first wait it takes the *hold* (rule 7): readability leaves the I/O
 //!    thread's epoll set for this stream (`EPOLL_CTL_MOD`; writability stays only while the
-//!    I/O thread has bytes waiting to go out), unlocks and polls the descriptor and its
-//!    socket's signal descriptor: the bytes it waits for wake only it. Should the I/O thread
-//!    still see readiness (an event already queued), it skips reading. When the poll returns
-//!    the application clears the mark under the lock, reads (until the kernel has nothing
-//!    more, or a short read delivered a message) or hands back, and only then re-arms
-//!    readability: the re-arm re-checks readiness, so bytes left in the kernel or arriving
-//!    after its last read wake the I/O thread, and no readiness is lost.
+//!    I/O thread has bytes waiting to go out), so the bytes it waits for wake only it.
 //! 5. The I/O thread disarms under the lock before the stream closes (the link's `Drop`) and
 //!    wakes a waiting application thread, which then finds the link gone and waits the usual
 //!    way. Its poll may meet a closed (or reused) descriptor number meanwhile: harmless, it
 //!    only reads under the lock.
 //! 6. The application reports traffic it read (`traffic`), so the I/O thread's heartbeat
 //!    timeout still sees the peer alive.
+//! 7. The hold outlasts the wait: after a direct receive returns, readability stays out of
+//!    the I/O thread's set, so the next receive costs a `poll` and a `read` and no
+//!    `epoll_ctl`. While held (`RxState::held`) only the application thread reads the
+//!    stream; the I/O thread skips reading even on a readiness event already queued (the
+//!    bytes stay in the kernel, where the application's level-triggered poll finds them).
+//!    The hold ends by a *re-arm* (`EPOLL_CTL_MOD` with readability, under the lock), which
+//!    re-checks readiness: bytes that came while it was held are reported to the I/O thread
+//!    then, so no readiness is lost. Who re-arms:
+//!    - the application thread, when it does anything that relies on the I/O thread reading:
+//!      a receive that does not wait directly (DONTWAIT, RCVTIMEO 0, a second pipe, busy
+//!      polling, any wait the usual way, including a blocked send), `ZMQ_EVENTS` (so
+//!      `poll` and `zmq_poll`), `ZMQ_FD`, closing the socket ([`DirectSource::release`]);
+//!    - the application thread when it hands back (rule 2), as the I/O thread reads next;
+//!    - the I/O thread, [`HOLD_TICK`] to twice that after the application was last seen
+//!      waiting directly: the application wakes the I/O thread once when it takes the
+//!      hold; from then the I/O thread looks every tick and re-arms when no direct wait is
+//!      in progress and none began or ended since the last tick ([`DirectRx::idle_tick`]). So
+//!      PINGs, commands, errors and end of stream that arrive while the application is
+//!      busy elsewhere are handled within 4 ms, well within heartbeat timeouts, and a
+//!      peer's disconnect still produces its monitor events.
 //!
-//! Cost per direct receive: two `epoll_ctl` calls, a `poll` and a `read`, against the I/O thread's wake-up, read, pipe publish and the futex wake of the
-//! application thread. Only the I/O thread writes to the pipe's writer; what the application
-//! decodes goes to its own reader, so the pipe stays single-producer.
+//! Cost per direct receive while held: a `poll` and a `read` (plus the `epoll_ctl` and one
+//! I/O-thread wake when the hold is taken, and the I/O thread's tick every 2 ms), against the
+//! I/O thread's wake-up, read, pipe publish and the futex wake of the application thread.
+//! Only the I/O thread writes to the pipe's writer; what the application decodes goes to its
+//! own reader, so the pipe stays single-producer.
 //!
 //! Eligible: REQ, REP, PAIR and DEALER sockets with exactly one pipe (one connection: no fair
 //! queuing to keep), NULL or PLAIN, tcp or ipc, no CONFLATE, no BUSY_POLL, blocking receives
@@ -60,7 +79,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use parking_lot::{Mutex, MutexGuard};
@@ -76,6 +95,12 @@ const READ_CHUNK: usize = 16 * 1024;
 const READS: usize = 4;
 /// Larger frames go to the I/O thread, whose buffer sizing handles large bodies.
 const FRAME_MAX: u64 = 64 * 1024;
+/// How often the I/O thread looks whether the application still receives directly (rule
+/// 7). The hold ends 2–4 ms after the last direct wait: far below any heartbeat timeout or
+/// reconnect interval worth setting, yet one look per dozens of round trips at most while
+/// the application keeps receiving (a round trip takes 5–50 µs here), so the looks cost the
+/// I/O thread nothing measurable.
+pub(crate) const HOLD_TICK: Duration = Duration::from_millis(2);
 
 /// The shared read side of one connection; see the module docs.
 pub(crate) struct DirectRx {
@@ -88,6 +113,9 @@ pub(crate) struct DirectRx {
     handback: AtomicBool,
     /// The application read bytes (proof the peer is alive, for heartbeats).
     traffic: AtomicBool,
+    /// `RxState::held`, readable without the lock. Only the application thread sets it, so
+    /// that thread reading `false` knows nothing is held.
+    held: AtomicBool,
     /// Largest data frame accepted (MAXMSGSIZE); larger ones are handed back (an error).
     max_size: u64,
     /// The connection's metadata, attached to every frame by the application thread.
@@ -105,8 +133,14 @@ pub(crate) struct RxState {
     buf: BytesMut,
     /// Frames of a message the application decoded that is not whole yet.
     staged: Vec<Message>,
-    /// The application thread is polling the stream: the I/O thread does not read it.
+    /// The application thread is polling the stream (implies `held`).
     app_waiting: bool,
+    /// Readability is out of the I/O thread's epoll set: only the application thread reads
+    /// the stream, waiting or not (rule 7).
+    held: bool,
+    /// Bumped when a direct wait begins and each time its poll returns: the I/O thread's
+    /// tick compares it (rule 7), so the hold ends 2–4 ms after the last direct wait ended.
+    waits: u64,
     /// The I/O thread holds input the application must not overtake (rule 2).
     pub(crate) io_busy: bool,
     /// The I/O thread waits for the stream to take more bytes: keep reporting writability.
@@ -129,6 +163,8 @@ impl DirectRx {
             buf: BytesMut::new(),
             staged: Vec::new(),
             app_waiting: false,
+            held: false,
+            waits: 0,
             io_busy: true,
             want_out: true,
         };
@@ -138,6 +174,7 @@ impl DirectRx {
             app,
             handback: AtomicBool::new(false),
             traffic: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
             meta,
             epfd,
@@ -146,7 +183,7 @@ impl DirectRx {
     }
 
     /// Sets what the I/O thread's poll reports for the stream: readability unless the
-    /// application waits on it, writability while the I/O thread needs it. Changing the
+    /// application holds it, writability while the I/O thread needs it. Changing the
     /// set re-checks readiness, so bytes that came before a re-arm are reported then.
     fn interest(&self, st: &RxState, fd: RawFd, readable: bool) {
         let mut events = libc::EPOLLET as u32;
@@ -170,12 +207,22 @@ impl DirectRx {
         }
         st.want_out = blocked;
         if let (true, Some(fd)) = (blocked, st.fd) {
-            self.interest(&st, fd, !st.app_waiting);
+            self.interest(&st, fd, !st.held);
         }
     }
 
-    /// Gives the rest to the I/O thread (rule 2).
+    /// Takes (`true`) or ends (`false`, the re-arm) the hold on the stream (rule 7).
+    fn set_held(&self, st: &mut RxState, fd: RawFd, held: bool) {
+        st.held = held;
+        self.held.store(held, Ordering::Relaxed);
+        self.interest(st, fd, !held);
+    }
+
+    /// Gives the rest to the I/O thread (rule 2), re-armed first (rule 7).
     fn hand_back(&self, mut st: MutexGuard<'_, RxState>, out: &[Message]) -> Waited {
+        if let (true, Some(fd)) = (st.held, st.fd) {
+            self.set_held(&mut st, fd, false);
+        }
         st.io_busy = true;
         self.handback.store(true, Ordering::Relaxed);
         drop(st);
@@ -187,11 +234,11 @@ impl DirectRx {
         }
     }
 
-    /// The I/O thread's hold on the read side (rule 1); `None` while the application waits on
-    /// the stream (rule 4: it reads what arrives).
+    /// The I/O thread's hold on the read side (rule 1); `None` while the application holds
+    /// the stream (rule 7: it reads what arrives, or the re-arm reports it later).
     pub(crate) fn io_lock(&self) -> Option<MutexGuard<'_, RxState>> {
         let st = self.state.lock();
-        if st.app_waiting {
+        if st.held {
             return None;
         }
         self.handback.store(false, Ordering::Relaxed);
@@ -218,10 +265,31 @@ impl DirectRx {
         self.traffic.swap(false, Ordering::Relaxed)
     }
 
+    /// Whether the application holds the stream (a hint: the I/O thread then ticks).
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// The I/O thread's tick while held (rule 7): `seen` is the count of direct waits at the
+    /// last tick. Re-arms and returns `None` when no direct wait is in progress and none
+    /// began or ended since; otherwise returns the count to compare at the next tick. `None` too
+    /// when nothing is held (any more).
+    pub(crate) fn idle_tick(&self, seen: u64) -> Option<u64> {
+        let mut st = self.state.lock();
+        let fd = st.fd.filter(|_| st.held)?;
+        if st.app_waiting || st.waits != seen {
+            return Some(st.waits);
+        }
+        self.set_held(&mut st, fd, false);
+        None
+    }
+
     /// The stream is about to close: never touch its descriptor again (rule 5).
     pub(crate) fn disarm(&self) {
         let mut st = self.state.lock();
         st.fd = None;
+        st.held = false;
+        self.held.store(false, Ordering::Relaxed);
         st.buf = BytesMut::new();
         st.staged.clear();
         let waiting = st.app_waiting;
@@ -233,7 +301,7 @@ impl DirectRx {
 
     /// Reads until the kernel has nothing more (or seems to: a short read), decoding whole
     /// messages into `out`. `Err`: hand the rest back to the I/O thread (rule 2). Bytes
-    /// that arrive after the last read are reported to the I/O thread by the re-arm.
+    /// left in the kernel are found by the next poll, or reported by the re-arm (rule 7).
     fn read_and_decode(&self, st: &mut RxState, fd: RawFd, out: &mut Vec<Message>) -> Result<(), ()> {
         self.decode(st, out)?;
         for _ in 0..READS {
@@ -327,12 +395,22 @@ impl DirectSource for DirectRx {
         if !out.is_empty() {
             return Waited::Got;
         }
+        st.waits = st.waits.wrapping_add(1);
+        // Taking the hold: the I/O thread is told once, so that it starts its tick (rule 7).
+        let mut tell_io = !st.held;
+        if tell_io {
+            self.set_held(&mut st, fd, true);
+        }
         loop {
             let timeout_ms = match deadline {
                 None => -1,
                 Some(at) => {
                     let now = Instant::now();
                     if at <= now {
+                        drop(st);
+                        if tell_io {
+                            self.io.wake();
+                        }
                         return Waited::TimedOut;
                     }
                     // Rounded up: waking before the deadline would only poll again.
@@ -340,8 +418,10 @@ impl DirectSource for DirectRx {
                 }
             };
             st.app_waiting = true;
-            self.interest(&st, fd, false);
             drop(st);
+            if std::mem::take(&mut tell_io) {
+                self.io.wake();
+            }
             let mut fds = [
                 libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
                 libc::pollfd { fd: wake_fd, events: libc::POLLIN, revents: 0 },
@@ -352,12 +432,11 @@ impl DirectSource for DirectRx {
             let woken = fds[1].revents != 0;
             st = self.state.lock();
             st.app_waiting = false;
-            // Disarmed meanwhile: the stream is gone, nothing to re-arm.
+            st.waits = st.waits.wrapping_add(1);
+            // Disarmed meanwhile: the stream is gone, nothing is held any more.
             let Some(fd) = st.fd else { return Waited::Woken };
-            let read = self.read_and_decode(&mut st, fd, out);
-            // After reading: the re-arm reports to the I/O thread what came since (rule 4).
-            self.interest(&st, fd, true);
-            if read.is_err() {
+            // Still held after reading (rule 7): what is left is found by the next poll.
+            if self.read_and_decode(&mut st, fd, out).is_err() {
                 return self.hand_back(st, out);
             }
             if !out.is_empty() {
@@ -366,6 +445,16 @@ impl DirectSource for DirectRx {
             if woken || !idle() {
                 return Waited::Woken;
             }
+        }
+    }
+
+    fn release(&self) {
+        if !self.held.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut st = self.state.lock();
+        if let (true, false, Some(fd)) = (st.held, st.app_waiting, st.fd) {
+            self.set_held(&mut st, fd, false);
         }
     }
 }

@@ -56,6 +56,12 @@ pub(crate) trait DirectSource: Send + Sync {
         idle: &mut dyn FnMut() -> bool,
         out: &mut Vec<Message>,
     ) -> Waited;
+
+    /// The reader's thread now relies on the writer's side to read the source (it asks for
+    /// the socket's events, does not wait, waits the usual way or closes): whatever a
+    /// [`DirectSource::wait`] kept for itself across calls is given back. Cheap when
+    /// nothing is kept; never blocks for long.
+    fn release(&self);
 }
 
 /// How [`DirectSource::wait`] ended.
@@ -604,6 +610,14 @@ impl Reader {
             self.local.get_or_insert_with(Default::default).extend(got);
         }
         Some(waited)
+    }
+
+    /// See [`DirectSource::release`]; nothing without a direct source.
+    #[cold]
+    pub(crate) fn release_direct(&mut self) {
+        if let Some(source) = self.direct_source() {
+            source.release();
+        }
     }
 
     /// Whether the writer closed and everything it published has been read.

@@ -132,8 +132,10 @@ impl Socket {
         core.check_alive()?;
         // Clear the readiness descriptor first: any change after this point raises it again.
         core.shared.signal.drain_fd();
-        // Pollers look at events before they sleep (see `SocketCore::note_wait`).
+        // Pollers look at events before they sleep (see `SocketCore::note_wait`), and rely
+        // on the I/O thread reading (`SocketCore::release_direct`).
         core.note_wait();
+        core.release_direct();
         core.process_commands();
         // Detach pipes found dead just now, as recv does: an XPUB's detach queues the
         // departed subscriber's cancellations, which are then readable.
@@ -152,7 +154,9 @@ impl Socket {
     /// A file descriptor that becomes readable when this socket's events may have changed
     /// (`ZMQ_FD`); edge-triggered, see [`crate::poll()`] for the contract.
     pub fn get_fd(&self) -> Result<std::os::fd::RawFd> {
-        Ok(self.core().shared.signal.fd()?.raw())
+        let mut core = self.core();
+        core.release_direct();
+        Ok(core.shared.signal.fd()?.raw())
     }
 
     /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`).
