@@ -55,6 +55,19 @@ fn recv_other_way(s: &Socket, how: u32) -> Vec<u8> {
     s.recv_bytes(DONTWAIT).expect("POLLIN without a message")
 }
 
+/// `b` sends `msg` a little after `a` started a blocking receive, which so (very likely)
+/// reads it directly and takes the hold; returns `b`.
+fn recv_directly(a: &Socket, b: Socket, msg: &str) -> Socket {
+    let m = msg.to_string();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        b.send(m.as_str(), 0).unwrap();
+        b
+    });
+    assert_eq!(a.recv_bytes(0).unwrap(), msg.as_bytes());
+    sender.join().unwrap()
+}
+
 /// Asserts that the monitor reported no disconnection so far.
 fn assert_no_disconnect(events: &libsock::Monitor, what: &str) {
     while let Ok(e) = events.recv_event(0) {
@@ -130,9 +143,9 @@ fn receiver_away_keeps_heartbeats_and_messages() {
         let a_events = a.monitor_events(EVENT_ALL).unwrap();
         let b_events = b.monitor_events(EVENT_ALL).unwrap();
         common::pair_up(&a, &b, transport);
+        let mut b = b;
         for round in 0..3u32 {
-            b.send(format!("{round} first"), 0).unwrap();
-            assert_eq!(a.recv_bytes(0).unwrap(), format!("{round} first").as_bytes());
+            b = recv_directly(&a, b, &format!("{round} first"));
             // `a` holds the stream now, and is away (this thread only drives `b`); `b` keeps
             // sending meanwhile.
             for i in 0..20 {
@@ -158,11 +171,12 @@ fn peer_disconnect_while_receiver_away_is_reported() {
     for transport in ["tcp", "ipc"] {
         let a = common::socket(&ctx, PAIR);
         let b = common::socket(&ctx, PAIR);
+        // A graceful close (FIN, no RST): only reading the stream finds it.
+        b.set_linger(1000).unwrap();
         let events = a.monitor_events(EVENT_ALL).unwrap();
         common::pair_up(&a, &b, transport);
-        b.send("hello", 0).unwrap();
         a.set_rcvtimeo(20_000).unwrap();
-        assert_eq!(a.recv_bytes(0).unwrap(), b"hello");
+        let b = recv_directly(&a, b, "hello");
         // `a` holds the stream and does not touch the socket again until the event came.
         drop(b);
         wait_disconnect(&events, transport);

@@ -466,3 +466,7 @@ pub(crate) fn eligible(kind: crate::socket_type::SocketType) -> bool {
     use crate::socket_type::SocketType;
     matches!(kind, SocketType::REQ | SocketType::REP | SocketType::PAIR | SocketType::DEALER)
 }
+
+#[cfg(test)]
+#[path = "direct_rx_tests.rs"]
+mod tests;
