@@ -8,7 +8,7 @@
 //! ## Who owns what
 //! - The I/O thread still owns the stream, the session and everything protocol: handshakes,
 //!   commands (PING/PONG, subscriptions), heartbeats, errors, closing and reconnecting, and
-//!   every moment the application is not blocked in `recv` on this connection.
+//!   reads the stream whenever the application does not hold it (rule 7).
 //! - A [`DirectRx`] (one per handshaken NULL/PLAIN tcp/ipc connection of a REQ, REP, PAIR or
 //!   DEALER socket) holds under one mutex the *right to read the stream*: the raw descriptor
 //!   while the link is up ("armed"), bytes read but not yet decoded, the frames of a message
@@ -48,6 +48,8 @@
 //!    `epoll_ctl`. While held (`RxState::held`) only the application thread reads the
 //!    stream; the I/O thread skips reading even on a readiness event already queued (the
 //!    bytes stay in the kernel, where the application's level-triggered poll finds them).
+//!    Only the application thread takes the hold, under the lock, with its pipe empty and
+//!    `io_busy` clear (rule 2); a waiting application (`app_waiting`) always holds.
 //!    The hold ends by a *re-arm* (`EPOLL_CTL_MOD` with readability, under the lock), which
 //!    re-checks readiness: bytes that came while it was held are reported to the I/O thread
 //!    then, so no readiness is lost. Who re-arms:
@@ -62,7 +64,10 @@
 //!      in progress and none began or ended since the last tick ([`DirectRx::idle_tick`]). So
 //!      PINGs, commands, errors and end of stream that arrive while the application is
 //!      busy elsewhere are handled within 4 ms, well within heartbeat timeouts, and a
-//!      peer's disconnect still produces its monitor events.
+//!      peer's disconnect still produces its monitor events. The tick never re-arms under
+//!      a waiting application (it reads what arrives itself); having re-armed, the I/O
+//!      thread reads at once, before it judges a heartbeat timeout;
+//!    - nobody, when the link goes down: the disarm (rule 5) ends the hold with the stream.
 //!
 //! Cost per direct receive while held: a `poll` and a `read` (plus the `epoll_ctl` and one
 //! I/O-thread wake when the hold is taken, and the I/O thread's tick every 2 ms), against the
@@ -75,17 +80,15 @@
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
 
-use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::codec::frame::decode_header;
-use crate::message::{Message, Metadata, INLINE_CAPACITY};
+use crate::message::{Message, Metadata};
 use crate::pipe::{DirectSource, Waited, Wake};
 use crate::sys;
 
@@ -298,81 +301,6 @@ impl DirectRx {
             self.app.wake();
         }
     }
-
-    /// Reads until the kernel has nothing more (or seems to: a short read), decoding whole
-    /// messages into `out`. `Err`: hand the rest back to the I/O thread (rule 2). Bytes
-    /// left in the kernel are found by the next poll, or reported by the re-arm (rule 7).
-    fn read_and_decode(&self, st: &mut RxState, fd: RawFd, out: &mut Vec<Message>) -> Result<(), ()> {
-        self.decode(st, out)?;
-        for _ in 0..READS {
-            match sys::read_raw(fd, &mut st.buf, READ_CHUNK) {
-                // End of stream: the I/O thread reads it again and takes the link down.
-                Ok(0) => return Err(()),
-                Ok(n) => {
-                    self.traffic.store(true, Ordering::Relaxed);
-                    self.decode(st, out)?;
-                    if n < READ_CHUNK && !out.is_empty() {
-                        // Most likely all there was: save the read that would say EAGAIN.
-                        return Ok(());
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(()),
-            }
-        }
-        Err(())
-    }
-
-    /// Decodes the data frames in `st.buf`; stops at anything else (`Err`: hand back).
-    fn decode(&self, st: &mut RxState, out: &mut Vec<Message>) -> Result<(), ()> {
-        loop {
-            let header = match decode_header(&st.buf, Some(self.max_size)) {
-                Ok(Some(h)) if !h.command && h.size <= FRAME_MAX => h,
-                Ok(None) => return Ok(()),
-                Ok(Some(_)) | Err(_) => return Err(()),
-            };
-            let size = header.size as usize;
-            if st.buf.len() < header.header_len + size {
-                return Ok(());
-            }
-            st.buf.advance(header.header_len);
-            let mut msg = if size <= INLINE_CAPACITY {
-                let m = Message::from_slice(&st.buf[..size]);
-                st.buf.advance(size);
-                m
-            } else {
-                Message::from_bytes(st.buf.split_to(size).freeze())
-            };
-            msg.set_more(header.more);
-            if let Some(meta) = &self.meta {
-                msg.set_metadata(meta.clone());
-            }
-            if header.more {
-                st.staged.push(msg);
-            } else {
-                out.append(&mut st.staged);
-                out.push(msg);
-            }
-        }
-    }
-}
-
-impl RxState {
-    /// The I/O thread takes over what the application left (rule 1): bytes go in front of
-    /// its read buffer (empty then, or the application could not have read), the frames of
-    /// a partial message are returned for its pipe writer.
-    pub(crate) fn take_over(&mut self, rbuf: &mut BytesMut) -> Vec<Message> {
-        if !self.buf.is_empty() {
-            if rbuf.is_empty() {
-                std::mem::swap(rbuf, &mut self.buf);
-            } else {
-                self.buf.extend_from_slice(rbuf);
-                *rbuf = std::mem::take(&mut self.buf);
-            }
-        }
-        std::mem::take(&mut self.staged)
-    }
 }
 
 impl DirectSource for DirectRx {
@@ -466,6 +394,9 @@ pub(crate) fn eligible(kind: crate::socket_type::SocketType) -> bool {
     use crate::socket_type::SocketType;
     matches!(kind, SocketType::REQ | SocketType::REP | SocketType::PAIR | SocketType::DEALER)
 }
+
+#[path = "direct_rx_decode.rs"]
+mod decode;
 
 #[cfg(test)]
 #[path = "direct_rx_tests.rs"]
