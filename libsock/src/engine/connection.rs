@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use mio::Interest;
 
 use super::direct::DirectTx;
-use super::direct_rx::{DirectRx, HOLD_TICK};
+use super::direct_rx::{DirectRx, Tick, HOLD_TICK};
 use super::socks_phase;
 use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
@@ -251,7 +251,7 @@ impl Connection {
     pub(crate) fn on_activate(&mut self, ctx: &Ctx<'_>) -> Flow {
         let rx = self.link.as_ref().and_then(|l| l.rx.as_ref());
         let handed_back = rx.is_some_and(|rx| rx.handed_back());
-        // The application took the hold on the stream (it wakes us then): start looking.
+        // The application holds the stream and is not waiting (it wakes us then): tick.
         if self.rx_tick.is_none() && rx.is_some_and(|rx| rx.is_held()) {
             self.rx_tick = Some((ctx.now + HOLD_TICK, u64::MAX));
         }
@@ -265,10 +265,12 @@ impl Connection {
         if at > now {
             return false;
         }
-        let rx = self.link.as_ref().and_then(|l| l.rx.as_ref());
-        let held = rx.is_some_and(|rx| rx.is_held());
-        self.rx_tick = rx.and_then(|rx| rx.idle_tick(seen)).map(|waits| (now + HOLD_TICK, waits));
-        held && self.rx_tick.is_none()
+        let tick = self.link.as_ref().and_then(|l| l.rx.as_ref()).map_or(Tick::Stop, |rx| rx.idle_tick(seen));
+        self.rx_tick = match tick {
+            Tick::Again(waits) => Some((now + HOLD_TICK, waits)),
+            Tick::Stop | Tick::Rearmed => None,
+        };
+        tick == Tick::Rearmed
     }
 
     pub(crate) fn on_timer(&mut self, ctx: &Ctx<'_>) -> Flow {

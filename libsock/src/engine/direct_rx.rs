@@ -58,19 +58,23 @@
 //!      polling, any wait the usual way, including a blocked send), `ZMQ_EVENTS` (so
 //!      `poll` and `zmq_poll`), `ZMQ_FD`, closing the socket ([`DirectSource::release`]);
 //!    - the application thread when it hands back (rule 2), as the I/O thread reads next;
-//!    - the I/O thread, [`HOLD_TICK`] to twice that after the application was last seen
-//!      waiting directly: the application wakes the I/O thread once when it takes the
-//!      hold; from then the I/O thread looks every tick and re-arms when no direct wait is
-//!      in progress and none began or ended since the last tick ([`DirectRx::idle_tick`]). So
-//!      PINGs, commands, errors and end of stream that arrive while the application is
-//!      busy elsewhere are handled within 4 ms, well within heartbeat timeouts, and a
-//!      peer's disconnect still produces its monitor events. The tick never re-arms under
-//!      a waiting application (it reads what arrives itself); having re-armed, the I/O
-//!      thread reads at once, before it judges a heartbeat timeout;
+//!    - the I/O thread, [`HOLD_TICK`] to twice that after the application's last direct wait
+//!      ended. A direct wait that returns with the stream held wakes the I/O thread if its
+//!      tick is not running (`ticking`); from then the I/O thread looks every tick
+//!      ([`DirectRx::idle_tick`]) and re-arms when no direct wait is in progress and none
+//!      began or ended since the last tick. So PINGs, commands, errors and end of stream
+//!      that arrive while the application is busy elsewhere are handled within 4 ms, well
+//!      within heartbeat timeouts, and a peer's disconnect still produces its monitor
+//!      events. A tick that finds the application waiting stops (it reads what arrives
+//!      itself, and an idle server's I/O thread must sleep, not wake every 2 ms): the wait
+//!      restarts it when it ends, so `held && !app_waiting ⇒ ticking` whenever the lock is
+//!      free. Having re-armed, the I/O thread reads at once, before it judges a heartbeat
+//!      timeout;
 //!    - nobody, when the link goes down: the disarm (rule 5) ends the hold with the stream.
 //!
-//! Cost per direct receive while held: a `poll` and a `read` (plus the `epoll_ctl` and one
-//! I/O-thread wake when the hold is taken, and the I/O thread's tick every 2 ms), against the
+//! Cost per direct receive while held: a `poll` and a `read` (plus, now and then, the
+//! `epoll_ctl` that takes the hold, and an I/O-thread wake to restart its tick: at most one
+//! of each per tick while the application keeps receiving), against the
 //! I/O thread's wake-up, read, pipe publish and the futex wake of the application thread.
 //! Only the I/O thread writes to the pipe's writer; what the application decodes goes to its
 //! own reader, so the pipe stays single-producer.
@@ -144,6 +148,9 @@ pub(crate) struct RxState {
     /// Bumped when a direct wait begins and each time its poll returns: the I/O thread's
     /// tick compares it (rule 7), so the hold ends 2–4 ms after the last direct wait ended.
     waits: u64,
+    /// The I/O thread ticks (or was woken to start): true whenever the stream is held and
+    /// no direct wait is in progress (rule 7).
+    ticking: bool,
     /// The I/O thread holds input the application must not overtake (rule 2).
     pub(crate) io_busy: bool,
     /// The I/O thread waits for the stream to take more bytes: keep reporting writability.
@@ -168,6 +175,7 @@ impl DirectRx {
             app_waiting: false,
             held: false,
             waits: 0,
+            ticking: false,
             io_busy: true,
             want_out: true,
         };
@@ -273,18 +281,37 @@ impl DirectRx {
         self.held.load(Ordering::Relaxed)
     }
 
-    /// The I/O thread's tick while held (rule 7): `seen` is the count of direct waits at the
-    /// last tick. Re-arms and returns `None` when no direct wait is in progress and none
-    /// began or ended since; otherwise returns the count to compare at the next tick. `None` too
-    /// when nothing is held (any more).
-    pub(crate) fn idle_tick(&self, seen: u64) -> Option<u64> {
+    /// The I/O thread's tick while held (rule 7); `seen` is [`RxState::waits`] at the last
+    /// tick.
+    pub(crate) fn idle_tick(&self, seen: u64) -> Tick {
         let mut st = self.state.lock();
-        let fd = st.fd.filter(|_| st.held)?;
-        if st.app_waiting || st.waits != seen {
-            return Some(st.waits);
+        let Some(fd) = st.fd.filter(|_| st.held) else {
+            st.ticking = false;
+            return Tick::Stop;
+        };
+        if st.app_waiting {
+            // It reads what arrives; it restarts the tick when its wait ends.
+            st.ticking = false;
+            return Tick::Stop;
         }
+        if st.waits != seen {
+            return Tick::Again(st.waits);
+        }
+        st.ticking = false;
         self.set_held(&mut st, fd, false);
-        None
+        Tick::Rearmed
+    }
+
+    /// Ends a direct wait that took or kept the hold: restarts the I/O thread's tick if it
+    /// stopped (rule 7), after unlocking.
+    fn leave(&self, mut st: MutexGuard<'_, RxState>, waited: Waited) -> Waited {
+        let restart = st.held && !st.ticking;
+        st.ticking |= restart;
+        drop(st);
+        if restart {
+            self.io.wake();
+        }
+        waited
     }
 
     /// The stream is about to close: never touch its descriptor again (rule 5).
@@ -324,9 +351,7 @@ impl DirectSource for DirectRx {
             return Waited::Got;
         }
         st.waits = st.waits.wrapping_add(1);
-        // Taking the hold: the I/O thread is told once, so that it starts its tick (rule 7).
-        let mut tell_io = !st.held;
-        if tell_io {
+        if !st.held {
             self.set_held(&mut st, fd, true);
         }
         loop {
@@ -335,11 +360,7 @@ impl DirectSource for DirectRx {
                 Some(at) => {
                     let now = Instant::now();
                     if at <= now {
-                        drop(st);
-                        if tell_io {
-                            self.io.wake();
-                        }
-                        return Waited::TimedOut;
+                        return self.leave(st, Waited::TimedOut);
                     }
                     // Rounded up: waking before the deadline would only poll again.
                     (at - now).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
@@ -347,9 +368,6 @@ impl DirectSource for DirectRx {
             };
             st.app_waiting = true;
             drop(st);
-            if std::mem::take(&mut tell_io) {
-                self.io.wake();
-            }
             let mut fds = [
                 libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
                 libc::pollfd { fd: wake_fd, events: libc::POLLIN, revents: 0 },
@@ -368,10 +386,10 @@ impl DirectSource for DirectRx {
                 return self.hand_back(st, out);
             }
             if !out.is_empty() {
-                return Waited::Got;
+                return self.leave(st, Waited::Got);
             }
             if woken || !idle() {
-                return Waited::Woken;
+                return self.leave(st, Waited::Woken);
             }
         }
     }
@@ -385,6 +403,19 @@ impl DirectSource for DirectRx {
             self.set_held(&mut st, fd, false);
         }
     }
+}
+
+/// What the I/O thread's tick found (rule 7).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Tick {
+    /// The application received since the last tick: look again at the next, with this
+    /// count of waits.
+    Again(u64),
+    /// Nothing held, or the application waits (it restarts the tick when done): stop.
+    Stop,
+    /// The application was away since the last tick: the stream was re-armed, the I/O
+    /// thread reads it again.
+    Rearmed,
 }
 
 /// Socket types whose connections get a read side: those that wait for one answer at a time

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::DirectRx;
+use super::{DirectRx, Tick};
 use crate::pipe::{DirectSource, Waited, Wake};
 
 #[derive(Default)]
@@ -109,15 +109,54 @@ fn the_tick_ends_the_hold_only_when_the_application_is_away() {
     let mut rig = Rig::new();
     rig.send(1);
     assert_eq!(rig.recv(), 1);
-    let seen = rig.rx.idle_tick(u64::MAX).expect("a wait since the last tick: still held");
+    let Tick::Again(seen) = rig.rx.idle_tick(u64::MAX) else {
+        panic!("a wait since the last tick: still held")
+    };
     assert_eq!(rig.recv_after(2), 2);
-    let seen = rig.rx.idle_tick(seen).expect("a wait since the last tick: still held");
+    let Tick::Again(seen) = rig.rx.idle_tick(seen) else { panic!("a wait since the last tick: still held") };
     rig.send(3);
     assert!(!rig.io_readable());
-    assert_eq!(rig.rx.idle_tick(seen), None, "no wait since the last tick: re-armed");
+    assert_eq!(rig.rx.idle_tick(seen), Tick::Rearmed, "no wait since the last tick: re-armed");
     assert!(!rig.rx.is_held());
     assert!(rig.io_readable(), "bytes that came while held were not reported by the tick's re-arm");
-    assert_eq!(rig.rx.idle_tick(seen), None, "nothing held: the tick stops");
+    assert_eq!(rig.rx.idle_tick(seen), Tick::Stop, "nothing held: the tick stops");
+}
+
+/// The tick stops under a waiting application (an idle server's I/O thread sleeps), and
+/// the wait restarts it when it returns still holding the stream.
+#[test]
+fn the_tick_stops_while_the_application_waits() {
+    let mut rig = Rig::new();
+    rig.send(1);
+    assert_eq!(rig.recv(), 1);
+    // The first wait took the hold and, returning, started the tick.
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), 1);
+    let wakes = std::thread::scope(|scope| {
+        let (rx, wake_fd) = (&rig.rx, rig.wake.0.as_raw_fd());
+        let waiter = scope.spawn(move || {
+            let mut out = Vec::new();
+            let deadline = Some(Instant::now() + Duration::from_secs(20));
+            (rx.wait(wake_fd, deadline, &mut || true, &mut out), out.len())
+        });
+        let give_up = Instant::now() + Duration::from_secs(20);
+        let mut seen = u64::MAX;
+        loop {
+            match rx.idle_tick(seen) {
+                Tick::Stop => break,
+                Tick::Again(w) => seen = w,
+                // The waiter had not begun yet: it takes the hold again when it does.
+                Tick::Rearmed => seen = u64::MAX,
+            }
+            assert!(Instant::now() < give_up, "the waiter never waited");
+            std::thread::yield_now();
+        }
+        let wakes = rig.io.0.load(Ordering::SeqCst);
+        rig.peer.write_all(&[0, 1, 2]).unwrap();
+        assert_eq!(waiter.join().unwrap(), (Waited::Got, 1));
+        wakes
+    });
+    assert!(rig.rx.is_held());
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), wakes + 1, "the wait did not restart the stopped tick");
 }
 
 #[test]
