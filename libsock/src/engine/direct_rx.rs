@@ -56,7 +56,10 @@
 //!    - the application thread, when it does anything that relies on the I/O thread reading:
 //!      a receive that does not wait directly (DONTWAIT, RCVTIMEO 0, a second pipe, busy
 //!      polling, any wait the usual way, including a blocked send), `ZMQ_EVENTS` (so
-//!      `poll` and `zmq_poll`), `ZMQ_FD`, closing the socket ([`DirectSource::release`]);
+//!      `poll` and `zmq_poll`), `ZMQ_FD`, closing the socket ([`DirectSource::release`]).
+//!      It first reads what the kernel already holds into its own reader (as in rule 3), so
+//!      a DONTWAIT receive or `ZMQ_EVENTS` sees every message that arrived while it held the
+//!      stream, as with an I/O thread that had been reading all along;
 //!    - the application thread when it hands back (rule 2), as the I/O thread reads next;
 //!    - the I/O thread, [`HOLD_TICK`] to twice that after the application's last direct wait
 //!      ended. A direct wait that returns with the stream held wakes the I/O thread if its
@@ -394,14 +397,19 @@ impl DirectSource for DirectRx {
         }
     }
 
-    fn release(&self) {
+    fn release(&self, out: &mut Vec<Message>) {
         if !self.held.load(Ordering::Relaxed) {
             return;
         }
         let mut st = self.state.lock();
-        if let (true, false, Some(fd)) = (st.held, st.app_waiting, st.fd) {
-            self.set_held(&mut st, fd, false);
+        let Some(fd) = st.fd.filter(|_| st.held && !st.app_waiting) else { return };
+        // What already arrived is taken now, as the I/O thread would have (rule 7): in
+        // order, since nothing else was read from the stream while held.
+        if self.read_and_decode(&mut st, fd, out).is_err() {
+            self.hand_back(st, out);
+            return;
         }
+        self.set_held(&mut st, fd, false);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Unit tests of `direct_rx`'s hold (rule 7) against a real epoll set: while the application
 //! holds the stream the I/O thread's poll reports no readability, and every way the hold
-//! ends (release, the I/O thread's tick, a hand-back) reports bytes that arrived meanwhile.
+//! ends (release, the I/O thread's tick, a hand-back) takes or reports bytes that arrived
+//! meanwhile.
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -97,10 +98,15 @@ fn held_across_receives_until_released() {
     assert!(rig.rx.io_lock().is_none(), "the I/O thread may not read while held");
     assert_eq!(rig.recv(), 2);
     assert_eq!(rig.io.0.load(Ordering::SeqCst), 1, "a second receive while held told the I/O thread again");
+    // Released: what already arrived is taken on the way (as the I/O thread would have
+    // read it), and the I/O thread watches the stream again.
     rig.send(3);
-    rig.rx.release();
+    let mut out = Vec::new();
+    rig.rx.release(&mut out);
+    assert_eq!(out.iter().map(|m| m[0]).collect::<Vec<_>>(), [3]);
     assert!(!rig.rx.is_held());
-    assert!(rig.io_readable(), "bytes that came while held were not reported by the re-arm");
+    rig.send(4);
+    assert!(rig.io_readable(), "bytes after the release were not reported to the I/O thread");
     assert!(rig.rx.io_lock().is_some());
 }
 

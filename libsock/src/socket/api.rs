@@ -135,7 +135,8 @@ impl Socket {
         // Pollers look at events before they sleep (see `SocketCore::note_wait`), and rely
         // on the I/O thread reading (`SocketCore::release_direct`).
         core.note_wait();
-        core.release_direct();
+        // Messages it queues are counted below.
+        let _ = core.release_direct();
         core.process_commands();
         // Detach pipes found dead just now, as recv does: an XPUB's detach queues the
         // departed subscriber's cancellations, which are then readable.
@@ -155,8 +156,13 @@ impl Socket {
     /// (`ZMQ_FD`); edge-triggered, see [`crate::poll()`] for the contract.
     pub fn get_fd(&self) -> Result<std::os::fd::RawFd> {
         let mut core = self.core();
-        core.release_direct();
-        Ok(core.shared.signal.fd()?.raw())
+        let queued = core.release_direct();
+        let fd = core.shared.signal.fd()?.raw();
+        if queued {
+            // Messages that had arrived were queued just now: the descriptor says so.
+            crate::pipe::Wake::wake(&*core.shared.signal);
+        }
+        Ok(fd)
     }
 
     /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`).

@@ -226,8 +226,11 @@ impl SocketCore {
 
     /// Sleeps until something changes, or fails with WouldBlock / TimedOut.
     fn wait(&mut self, dontwait: bool, timeo_ms: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
-        // Whatever this waits for (or returns EAGAIN for), the I/O thread must be reading.
-        self.release_direct();
+        // Whatever this waits for (or returns EAGAIN for), the I/O thread must be reading;
+        // messages that already arrived were just queued: look again.
+        if self.release_direct() {
+            return Ok(());
+        }
         if dontwait || timeo_ms == 0 {
             return Err(Error::WouldBlock);
         }
@@ -292,14 +295,12 @@ impl SocketCore {
     /// Ends a hold the last direct wait may have left on its connection's stream
     /// (`engine::direct_rx` rule 7): from now on the I/O thread reads it again. Called before
     /// anything that relies on that: a wait the usual way, DONTWAIT, `ZMQ_EVENTS`, `ZMQ_FD`,
-    /// close. One branch when no direct wait ran since the last call.
+    /// close. One branch when no direct wait ran since the last call. Returns whether
+    /// messages that had already arrived were queued on the way.
     #[inline]
-    pub(crate) fn release_direct(&mut self) {
-        if let Some(id) = self.direct_hold.take() {
-            if let Some(rec) = self.pipes.slab.get_mut(id) {
-                rec.end.rx.release_direct();
-            }
-        }
+    pub(crate) fn release_direct(&mut self) -> bool {
+        let Some(id) = self.direct_hold.take() else { return false };
+        self.pipes.slab.get_mut(id).is_some_and(|rec| rec.end.rx.release_direct())
     }
 
     /// The thread is about to wait on this socket: its next message on each pipe may be
