@@ -24,7 +24,7 @@
 //!      │  session/               ZMTP state machine: handshake, heartbeats (no I/O, no clock)
 //!      │  codec/                 pure encode/decode of greetings, frames, commands
 //! transport/                     tcp, ipc listeners and dialers yielding byte streams
-//! sys/                           the only unsafe code: raw OS calls, the SPSC ring
+//! sys/                           the only unsafe code: raw OS calls, the SPSC ring, recycled message bodies
 //! ```
 //!
 //! - `codec` and `session` never touch a socket or read the clock.
