@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use mio::Interest;
 
 use super::direct::DirectTx;
-use super::direct_rx::DirectRx;
+use super::direct_rx::{DirectRx, Tick, HOLD_TICK};
 use super::socks_phase;
 use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
@@ -110,6 +110,10 @@ pub(crate) struct Connection {
     /// The last frame taken from the pipe for the peer had MORE set: if the link drops now,
     /// the rest of that message must not open the next link (the peer lost its head).
     out_mid: bool,
+    /// While the application holds the direct read side: when to look next whether it
+    /// still receives directly, and its count of direct waits at the last look (`direct_rx`
+    /// rule 7).
+    rx_tick: Option<(Instant, u64)>,
 }
 
 impl Connection {
@@ -183,6 +187,7 @@ impl Connection {
             handshakes: 0,
             zap_pending: None,
             out_mid: false,
+            rx_tick: None,
         }
     }
 
@@ -244,8 +249,28 @@ impl Connection {
 
     /// A pipe has messages for us, or room again.
     pub(crate) fn on_activate(&mut self, ctx: &Ctx<'_>) -> Flow {
-        let handed_back = self.link.as_ref().and_then(|l| l.rx.as_ref()).is_some_and(|rx| rx.handed_back());
+        let rx = self.link.as_ref().and_then(|l| l.rx.as_ref());
+        let handed_back = rx.is_some_and(|rx| rx.handed_back());
+        // The application holds the stream and is not waiting (it wakes us then): tick.
+        if self.rx_tick.is_none() && rx.is_some_and(|rx| rx.is_held()) {
+            self.rx_tick = Some((ctx.now + HOLD_TICK, u64::MAX));
+        }
         self.pump(ctx, self.read_paused || handed_back, true)
+    }
+
+    /// The tick while the application holds the stream (`direct_rx` rule 7). Returns
+    /// whether the hold ended here (the stream is the I/O thread's to read again).
+    fn tick_hold(&mut self, now: Instant) -> bool {
+        let Some((at, seen)) = self.rx_tick else { return false };
+        if at > now {
+            return false;
+        }
+        let tick = self.link.as_ref().and_then(|l| l.rx.as_ref()).map_or(Tick::Stop, |rx| rx.idle_tick(seen));
+        self.rx_tick = match tick {
+            Tick::Again(waits) => Some((now + HOLD_TICK, waits)),
+            Tick::Stop | Tick::Rearmed => None,
+        };
+        tick == Tick::Rearmed
     }
 
     pub(crate) fn on_timer(&mut self, ctx: &Ctx<'_>) -> Flow {
@@ -260,6 +285,13 @@ impl Connection {
         if self.connect_deadline.is_some_and(|d| d <= ctx.now) {
             self.connect_deadline = None;
             return self.link_down(ctx, Down::Io(io::ErrorKind::TimedOut.into()));
+        }
+        // Input that waited in the kernel while the application held the stream counts
+        // before the heartbeat timeout is judged.
+        if self.tick_hold(ctx.now) {
+            if let Err(down) = self.pump_in(ctx) {
+                return self.link_down(ctx, down);
+            }
         }
         let result = match self.link.as_mut().and_then(|l| l.session.as_mut().map(|s| (s, &l.rx))) {
             Some((session, rx)) => {
@@ -285,7 +317,8 @@ impl Connection {
     /// When a timer of this connection is next due.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let session = self.link.as_ref().and_then(|l| l.session.as_ref()).and_then(|s| s.next_timeout());
-        [session, self.retry_at, self.linger_deadline, self.connect_deadline].into_iter().flatten().min()
+        let rx = self.rx_tick.map(|(at, _)| at);
+        [session, self.retry_at, self.linger_deadline, self.connect_deadline, rx].into_iter().flatten().min()
     }
 
     /// Releases the stream and the pipe; the I/O thread drops the entry next.
@@ -602,6 +635,7 @@ impl Connection {
             let poll = (ctx.registry.as_raw_fd(), ctx.token.0 as u64);
             let rx = Arc::new(DirectRx::new(fd, poll, ctx.waker(), app, max, meta));
             link.rx = Some(rx.clone());
+            self.rx_tick = None;
             if let Some(p) = &self.pipe {
                 p.tx.set_direct_source(Some(rx));
             }

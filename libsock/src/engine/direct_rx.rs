@@ -8,7 +8,7 @@
 //! ## Who owns what
 //! - The I/O thread still owns the stream, the session and everything protocol: handshakes,
 //!   commands (PING/PONG, subscriptions), heartbeats, errors, closing and reconnecting, and
-//!   every moment the application is not blocked in `recv` on this connection.
+//!   reads the stream whenever the application does not hold it (rule 7).
 //! - A [`DirectRx`] (one per handshaken NULL/PLAIN tcp/ipc connection of a REQ, REP, PAIR or
 //!   DEALER socket) holds under one mutex the *right to read the stream*: the raw descriptor
 //!   while the link is up ("armed"), bytes read but not yet decoded, the frames of a message
@@ -31,42 +31,71 @@
 //!    the I/O thread publishes later; the reader does not count them against the writer's
 //!    high water mark, as they were never queued); a partial message stays in
 //!    [`RxState::staged`] for whichever thread decodes its next frame.
-//! 4. With nothing to read it marks itself waiting, takes readability out of the I/O
+//! 4. With nothing to read it marks itself waiting and polls the descriptor and its socket's
+//!    signal descriptor; when the poll returns it clears the mark under the lock and reads
+//!    (until the kernel has nothing more, or a short read delivered a message) or hands back.
+//!    Before its first wait it takes the *hold* (rule 7): readability leaves the I/O
 //!    thread's epoll set for this stream (`EPOLL_CTL_MOD`; writability stays only while the
-//!    I/O thread has bytes waiting to go out), unlocks and polls the descriptor and its
-//!    socket's signal descriptor: the bytes it waits for wake only it. Should the I/O thread
-//!    still see readiness (an event already queued), it skips reading. When the poll returns
-//!    the application clears the mark under the lock, reads (until the kernel has nothing
-//!    more, or a short read delivered a message) or hands back, and only then re-arms
-//!    readability: the re-arm re-checks readiness, so bytes left in the kernel or arriving
-//!    after its last read wake the I/O thread, and no readiness is lost.
+//!    I/O thread has bytes waiting to go out), so the bytes it waits for wake only it.
 //! 5. The I/O thread disarms under the lock before the stream closes (the link's `Drop`) and
 //!    wakes a waiting application thread, which then finds the link gone and waits the usual
 //!    way. Its poll may meet a closed (or reused) descriptor number meanwhile: harmless, it
 //!    only reads under the lock.
 //! 6. The application reports traffic it read (`traffic`), so the I/O thread's heartbeat
 //!    timeout still sees the peer alive.
+//! 7. The hold outlasts the wait: after a direct receive returns, readability stays out of
+//!    the I/O thread's set, so the next receive costs a `poll` and a `read` and no
+//!    `epoll_ctl`. While held (`RxState::held`) only the application thread reads the
+//!    stream; the I/O thread skips reading even on a readiness event already queued (the
+//!    bytes stay in the kernel, where the application's level-triggered poll finds them).
+//!    Only the application thread takes the hold, under the lock, with its pipe empty and
+//!    `io_busy` clear (rule 2); a waiting application (`app_waiting`) always holds.
+//!    The hold ends by a *re-arm* (`EPOLL_CTL_MOD` with readability, under the lock), which
+//!    re-checks readiness: bytes that came while it was held are reported to the I/O thread
+//!    then, so no readiness is lost. Who re-arms:
+//!    - the application thread, when it does anything that relies on the I/O thread reading:
+//!      a receive that does not wait directly (DONTWAIT, RCVTIMEO 0, a second pipe, busy
+//!      polling, any wait the usual way, including a blocked send), `ZMQ_EVENTS` (so
+//!      `poll` and `zmq_poll`), `ZMQ_FD`, closing the socket ([`DirectSource::release`]).
+//!      It first reads what the kernel already holds into its own reader (as in rule 3), so
+//!      a DONTWAIT receive or `ZMQ_EVENTS` sees every message that arrived while it held the
+//!      stream, as with an I/O thread that had been reading all along;
+//!    - the application thread when it hands back (rule 2), as the I/O thread reads next;
+//!    - the I/O thread, [`HOLD_TICK`] to twice that after the application's last direct wait
+//!      ended. A direct wait that returns with the stream held wakes the I/O thread if its
+//!      tick is not running (`ticking`); from then the I/O thread looks every tick
+//!      ([`DirectRx::idle_tick`]) and re-arms when no direct wait is in progress and none
+//!      began or ended since the last tick. So PINGs, commands, errors and end of stream
+//!      that arrive while the application is busy elsewhere are handled within 4 ms, well
+//!      within heartbeat timeouts, and a peer's disconnect still produces its monitor
+//!      events. A tick that finds the application waiting stops (it reads what arrives
+//!      itself, and an idle server's I/O thread must sleep, not wake every 2 ms): the wait
+//!      restarts it when it ends, so `held && !app_waiting ⇒ ticking` whenever the lock is
+//!      free. Having re-armed, the I/O thread reads at once, before it judges a heartbeat
+//!      timeout;
+//!    - nobody, when the link goes down: the disarm (rule 5) ends the hold with the stream.
 //!
-//! Cost per direct receive: two `epoll_ctl` calls, a `poll` and a `read`, against the I/O thread's wake-up, read, pipe publish and the futex wake of the
-//! application thread. Only the I/O thread writes to the pipe's writer; what the application
-//! decodes goes to its own reader, so the pipe stays single-producer.
+//! Cost per direct receive while held: a `poll` and a `read` (plus, now and then, the
+//! `epoll_ctl` that takes the hold, and an I/O-thread wake to restart its tick: at most one
+//! of each per tick while the application keeps receiving), against the
+//! I/O thread's wake-up, read, pipe publish and the futex wake of the application thread.
+//! Only the I/O thread writes to the pipe's writer; what the application decodes goes to its
+//! own reader, so the pipe stays single-producer.
 //!
 //! Eligible: REQ, REP, PAIR and DEALER sockets with exactly one pipe (one connection: no fair
 //! queuing to keep), NULL or PLAIN, tcp or ipc, no CONFLATE, no BUSY_POLL, blocking receives
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
 
-use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::codec::frame::decode_header;
-use crate::message::{Message, Metadata, INLINE_CAPACITY};
+use crate::message::{Message, Metadata};
 use crate::pipe::{DirectSource, Waited, Wake};
 use crate::sys;
 
@@ -76,6 +105,12 @@ const READ_CHUNK: usize = 16 * 1024;
 const READS: usize = 4;
 /// Larger frames go to the I/O thread, whose buffer sizing handles large bodies.
 const FRAME_MAX: u64 = 64 * 1024;
+/// How often the I/O thread looks whether the application still receives directly (rule
+/// 7). The hold ends 2–4 ms after the last direct wait: far below any heartbeat timeout or
+/// reconnect interval worth setting, yet one look per dozens of round trips at most while
+/// the application keeps receiving (a round trip takes 5–50 µs here), so the looks cost the
+/// I/O thread nothing measurable.
+pub(crate) const HOLD_TICK: Duration = Duration::from_millis(2);
 
 /// The shared read side of one connection; see the module docs.
 pub(crate) struct DirectRx {
@@ -88,6 +123,9 @@ pub(crate) struct DirectRx {
     handback: AtomicBool,
     /// The application read bytes (proof the peer is alive, for heartbeats).
     traffic: AtomicBool,
+    /// `RxState::held`, readable without the lock. Only the application thread sets it, so
+    /// that thread reading `false` knows nothing is held.
+    held: AtomicBool,
     /// Largest data frame accepted (MAXMSGSIZE); larger ones are handed back (an error).
     max_size: u64,
     /// The connection's metadata, attached to every frame by the application thread.
@@ -105,8 +143,17 @@ pub(crate) struct RxState {
     buf: BytesMut,
     /// Frames of a message the application decoded that is not whole yet.
     staged: Vec<Message>,
-    /// The application thread is polling the stream: the I/O thread does not read it.
+    /// The application thread is polling the stream (implies `held`).
     app_waiting: bool,
+    /// Readability is out of the I/O thread's epoll set: only the application thread reads
+    /// the stream, waiting or not (rule 7).
+    held: bool,
+    /// Bumped when a direct wait begins and each time its poll returns: the I/O thread's
+    /// tick compares it (rule 7), so the hold ends 2–4 ms after the last direct wait ended.
+    waits: u64,
+    /// The I/O thread ticks (or was woken to start): true whenever the stream is held and
+    /// no direct wait is in progress (rule 7).
+    ticking: bool,
     /// The I/O thread holds input the application must not overtake (rule 2).
     pub(crate) io_busy: bool,
     /// The I/O thread waits for the stream to take more bytes: keep reporting writability.
@@ -129,6 +176,9 @@ impl DirectRx {
             buf: BytesMut::new(),
             staged: Vec::new(),
             app_waiting: false,
+            held: false,
+            waits: 0,
+            ticking: false,
             io_busy: true,
             want_out: true,
         };
@@ -138,6 +188,7 @@ impl DirectRx {
             app,
             handback: AtomicBool::new(false),
             traffic: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
             meta,
             epfd,
@@ -146,7 +197,7 @@ impl DirectRx {
     }
 
     /// Sets what the I/O thread's poll reports for the stream: readability unless the
-    /// application waits on it, writability while the I/O thread needs it. Changing the
+    /// application holds it, writability while the I/O thread needs it. Changing the
     /// set re-checks readiness, so bytes that came before a re-arm are reported then.
     fn interest(&self, st: &RxState, fd: RawFd, readable: bool) {
         let mut events = libc::EPOLLET as u32;
@@ -170,12 +221,22 @@ impl DirectRx {
         }
         st.want_out = blocked;
         if let (true, Some(fd)) = (blocked, st.fd) {
-            self.interest(&st, fd, !st.app_waiting);
+            self.interest(&st, fd, !st.held);
         }
     }
 
-    /// Gives the rest to the I/O thread (rule 2).
+    /// Takes (`true`) or ends (`false`, the re-arm) the hold on the stream (rule 7).
+    fn set_held(&self, st: &mut RxState, fd: RawFd, held: bool) {
+        st.held = held;
+        self.held.store(held, Ordering::Relaxed);
+        self.interest(st, fd, !held);
+    }
+
+    /// Gives the rest to the I/O thread (rule 2), re-armed first (rule 7).
     fn hand_back(&self, mut st: MutexGuard<'_, RxState>, out: &[Message]) -> Waited {
+        if let (true, Some(fd)) = (st.held, st.fd) {
+            self.set_held(&mut st, fd, false);
+        }
         st.io_busy = true;
         self.handback.store(true, Ordering::Relaxed);
         drop(st);
@@ -187,11 +248,11 @@ impl DirectRx {
         }
     }
 
-    /// The I/O thread's hold on the read side (rule 1); `None` while the application waits on
-    /// the stream (rule 4: it reads what arrives).
+    /// The I/O thread's hold on the read side (rule 1); `None` while the application holds
+    /// the stream (rule 7: it reads what arrives, or the re-arm reports it later).
     pub(crate) fn io_lock(&self) -> Option<MutexGuard<'_, RxState>> {
         let st = self.state.lock();
-        if st.app_waiting {
+        if st.held {
             return None;
         }
         self.handback.store(false, Ordering::Relaxed);
@@ -218,10 +279,50 @@ impl DirectRx {
         self.traffic.swap(false, Ordering::Relaxed)
     }
 
+    /// Whether the application holds the stream (a hint: the I/O thread then ticks).
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// The I/O thread's tick while held (rule 7); `seen` is [`RxState::waits`] at the last
+    /// tick.
+    pub(crate) fn idle_tick(&self, seen: u64) -> Tick {
+        let mut st = self.state.lock();
+        let Some(fd) = st.fd.filter(|_| st.held) else {
+            st.ticking = false;
+            return Tick::Stop;
+        };
+        if st.app_waiting {
+            // It reads what arrives; it restarts the tick when its wait ends.
+            st.ticking = false;
+            return Tick::Stop;
+        }
+        if st.waits != seen {
+            return Tick::Again(st.waits);
+        }
+        st.ticking = false;
+        self.set_held(&mut st, fd, false);
+        Tick::Rearmed
+    }
+
+    /// Ends a direct wait that took or kept the hold: restarts the I/O thread's tick if it
+    /// stopped (rule 7), after unlocking.
+    fn leave(&self, mut st: MutexGuard<'_, RxState>, waited: Waited) -> Waited {
+        let restart = st.held && !st.ticking;
+        st.ticking |= restart;
+        drop(st);
+        if restart {
+            self.io.wake();
+        }
+        waited
+    }
+
     /// The stream is about to close: never touch its descriptor again (rule 5).
     pub(crate) fn disarm(&self) {
         let mut st = self.state.lock();
         st.fd = None;
+        st.held = false;
+        self.held.store(false, Ordering::Relaxed);
         st.buf = BytesMut::new();
         st.staged.clear();
         let waiting = st.app_waiting;
@@ -229,81 +330,6 @@ impl DirectRx {
         if waiting {
             self.app.wake();
         }
-    }
-
-    /// Reads until the kernel has nothing more (or seems to: a short read), decoding whole
-    /// messages into `out`. `Err`: hand the rest back to the I/O thread (rule 2). Bytes
-    /// that arrive after the last read are reported to the I/O thread by the re-arm.
-    fn read_and_decode(&self, st: &mut RxState, fd: RawFd, out: &mut Vec<Message>) -> Result<(), ()> {
-        self.decode(st, out)?;
-        for _ in 0..READS {
-            match sys::read_raw(fd, &mut st.buf, READ_CHUNK) {
-                // End of stream: the I/O thread reads it again and takes the link down.
-                Ok(0) => return Err(()),
-                Ok(n) => {
-                    self.traffic.store(true, Ordering::Relaxed);
-                    self.decode(st, out)?;
-                    if n < READ_CHUNK && !out.is_empty() {
-                        // Most likely all there was: save the read that would say EAGAIN.
-                        return Ok(());
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(()),
-            }
-        }
-        Err(())
-    }
-
-    /// Decodes the data frames in `st.buf`; stops at anything else (`Err`: hand back).
-    fn decode(&self, st: &mut RxState, out: &mut Vec<Message>) -> Result<(), ()> {
-        loop {
-            let header = match decode_header(&st.buf, Some(self.max_size)) {
-                Ok(Some(h)) if !h.command && h.size <= FRAME_MAX => h,
-                Ok(None) => return Ok(()),
-                Ok(Some(_)) | Err(_) => return Err(()),
-            };
-            let size = header.size as usize;
-            if st.buf.len() < header.header_len + size {
-                return Ok(());
-            }
-            st.buf.advance(header.header_len);
-            let mut msg = if size <= INLINE_CAPACITY {
-                let m = Message::from_slice(&st.buf[..size]);
-                st.buf.advance(size);
-                m
-            } else {
-                Message::from_bytes(st.buf.split_to(size).freeze())
-            };
-            msg.set_more(header.more);
-            if let Some(meta) = &self.meta {
-                msg.set_metadata(meta.clone());
-            }
-            if header.more {
-                st.staged.push(msg);
-            } else {
-                out.append(&mut st.staged);
-                out.push(msg);
-            }
-        }
-    }
-}
-
-impl RxState {
-    /// The I/O thread takes over what the application left (rule 1): bytes go in front of
-    /// its read buffer (empty then, or the application could not have read), the frames of
-    /// a partial message are returned for its pipe writer.
-    pub(crate) fn take_over(&mut self, rbuf: &mut BytesMut) -> Vec<Message> {
-        if !self.buf.is_empty() {
-            if rbuf.is_empty() {
-                std::mem::swap(rbuf, &mut self.buf);
-            } else {
-                self.buf.extend_from_slice(rbuf);
-                *rbuf = std::mem::take(&mut self.buf);
-            }
-        }
-        std::mem::take(&mut self.staged)
     }
 }
 
@@ -327,20 +353,23 @@ impl DirectSource for DirectRx {
         if !out.is_empty() {
             return Waited::Got;
         }
+        st.waits = st.waits.wrapping_add(1);
+        if !st.held {
+            self.set_held(&mut st, fd, true);
+        }
         loop {
             let timeout_ms = match deadline {
                 None => -1,
                 Some(at) => {
                     let now = Instant::now();
                     if at <= now {
-                        return Waited::TimedOut;
+                        return self.leave(st, Waited::TimedOut);
                     }
                     // Rounded up: waking before the deadline would only poll again.
                     (at - now).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 }
             };
             st.app_waiting = true;
-            self.interest(&st, fd, false);
             drop(st);
             let mut fds = [
                 libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
@@ -352,22 +381,49 @@ impl DirectSource for DirectRx {
             let woken = fds[1].revents != 0;
             st = self.state.lock();
             st.app_waiting = false;
-            // Disarmed meanwhile: the stream is gone, nothing to re-arm.
+            st.waits = st.waits.wrapping_add(1);
+            // Disarmed meanwhile: the stream is gone, nothing is held any more.
             let Some(fd) = st.fd else { return Waited::Woken };
-            let read = self.read_and_decode(&mut st, fd, out);
-            // After reading: the re-arm reports to the I/O thread what came since (rule 4).
-            self.interest(&st, fd, true);
-            if read.is_err() {
+            // Still held after reading (rule 7): what is left is found by the next poll.
+            if self.read_and_decode(&mut st, fd, out).is_err() {
                 return self.hand_back(st, out);
             }
             if !out.is_empty() {
-                return Waited::Got;
+                return self.leave(st, Waited::Got);
             }
             if woken || !idle() {
-                return Waited::Woken;
+                return self.leave(st, Waited::Woken);
             }
         }
     }
+
+    fn release(&self, out: &mut Vec<Message>) {
+        if !self.held.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut st = self.state.lock();
+        let Some(fd) = st.fd.filter(|_| st.held && !st.app_waiting) else { return };
+        // What already arrived is taken now, as the I/O thread would have (rule 7): in
+        // order, since nothing else was read from the stream while held.
+        if self.read_and_decode(&mut st, fd, out).is_err() {
+            self.hand_back(st, out);
+            return;
+        }
+        self.set_held(&mut st, fd, false);
+    }
+}
+
+/// What the I/O thread's tick found (rule 7).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Tick {
+    /// The application received since the last tick: look again at the next, with this
+    /// count of waits.
+    Again(u64),
+    /// Nothing held, or the application waits (it restarts the tick when done): stop.
+    Stop,
+    /// The application was away since the last tick: the stream was re-armed, the I/O
+    /// thread reads it again.
+    Rearmed,
 }
 
 /// Socket types whose connections get a read side: those that wait for one answer at a time
@@ -377,3 +433,10 @@ pub(crate) fn eligible(kind: crate::socket_type::SocketType) -> bool {
     use crate::socket_type::SocketType;
     matches!(kind, SocketType::REQ | SocketType::REP | SocketType::PAIR | SocketType::DEALER)
 }
+
+#[path = "direct_rx_decode.rs"]
+mod decode;
+
+#[cfg(test)]
+#[path = "direct_rx_tests.rs"]
+mod tests;

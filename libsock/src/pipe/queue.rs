@@ -56,6 +56,13 @@ pub(crate) trait DirectSource: Send + Sync {
         idle: &mut dyn FnMut() -> bool,
         out: &mut Vec<Message>,
     ) -> Waited;
+
+    /// The reader's thread now relies on the writer's side to read the source (it asks for
+    /// the socket's events, does not wait, waits the usual way or closes): whatever a
+    /// [`DirectSource::wait`] kept for itself across calls is given back, after appending
+    /// to `out` the whole messages already there (they follow everything queued). Cheap
+    /// when nothing is kept; never blocks for long.
+    fn release(&self, out: &mut Vec<Message>);
 }
 
 /// How [`DirectSource::wait`] ended.
@@ -604,6 +611,21 @@ impl Reader {
             self.local.get_or_insert_with(Default::default).extend(got);
         }
         Some(waited)
+    }
+
+    /// See [`DirectSource::release`]; nothing without a direct source. Returns whether it
+    /// queued messages here.
+    #[cold]
+    pub(crate) fn release_direct(&mut self) -> bool {
+        let Some(source) = self.direct_source() else { return false };
+        let mut got = Vec::new();
+        source.release(&mut got);
+        if got.is_empty() {
+            return false;
+        }
+        self.direct_unread += got.iter().filter(|m| !m.get_more()).count() as u64;
+        self.local.get_or_insert_with(Default::default).extend(got);
+        true
     }
 
     /// Whether the writer closed and everything it published has been read.

@@ -132,8 +132,11 @@ impl Socket {
         core.check_alive()?;
         // Clear the readiness descriptor first: any change after this point raises it again.
         core.shared.signal.drain_fd();
-        // Pollers look at events before they sleep (see `SocketCore::note_wait`).
+        // Pollers look at events before they sleep (see `SocketCore::note_wait`), and rely
+        // on the I/O thread reading (`SocketCore::release_direct`).
         core.note_wait();
+        // Messages it queues are counted below.
+        let _ = core.release_direct();
         core.process_commands();
         // Detach pipes found dead just now, as recv does: an XPUB's detach queues the
         // departed subscriber's cancellations, which are then readable.
@@ -152,7 +155,14 @@ impl Socket {
     /// A file descriptor that becomes readable when this socket's events may have changed
     /// (`ZMQ_FD`); edge-triggered, see [`crate::poll()`] for the contract.
     pub fn get_fd(&self) -> Result<std::os::fd::RawFd> {
-        Ok(self.core().shared.signal.fd()?.raw())
+        let mut core = self.core();
+        let queued = core.release_direct();
+        let fd = core.shared.signal.fd()?.raw();
+        if queued {
+            // Messages that had arrived were queued just now: the descriptor says so.
+            crate::pipe::Wake::wake(&*core.shared.signal);
+        }
+        Ok(fd)
     }
 
     /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`).

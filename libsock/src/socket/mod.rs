@@ -94,6 +94,9 @@ pub(crate) struct SocketCore {
     /// (`u64::MAX`: never), and whether the last direct wait ended on something other than
     /// a message: then the descriptor may be readable and is drained again.
     direct_drained: (u64, bool),
+    /// The pipe whose direct source the last direct wait used: it may still hold the
+    /// stream (`engine::direct_rx` rule 7) until [`SocketCore::release_direct`].
+    direct_hold: Option<usize>,
 }
 
 impl Socket {
@@ -135,6 +138,7 @@ impl Socket {
             accept_filters: Vec::new(),
             app_metadata: Vec::new(),
             direct_drained: (u64::MAX, true),
+            direct_hold: None,
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })
@@ -222,6 +226,11 @@ impl SocketCore {
 
     /// Sleeps until something changes, or fails with WouldBlock / TimedOut.
     fn wait(&mut self, dontwait: bool, timeo_ms: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
+        // Whatever this waits for (or returns EAGAIN for), the I/O thread must be reading;
+        // messages that already arrived were just queued: look again.
+        if self.release_direct() {
+            return Ok(());
+        }
         if dontwait || timeo_ms == 0 {
             return Err(Error::WouldBlock);
         }
@@ -269,7 +278,8 @@ impl SocketCore {
         self.direct_drained = (generation, true);
         let (seen, shared) = (self.seen_generation, &self.shared);
         let mut idle = || shared.signal.generation() == seen && !shared.pending.load(Ordering::Acquire);
-        let (_, rec) = self.pipes.slab.iter_mut().next()?;
+        let (id, rec) = self.pipes.slab.iter_mut().next()?;
+        self.direct_hold = Some(id);
         shared.signal.set_polling(true);
         let waited = rec.end.rx.wait_direct(wake_fd, at, &mut idle);
         shared.signal.set_polling(false);
@@ -280,6 +290,17 @@ impl SocketCore {
             Waited::TimedOut => Some(Err(Error::TimedOut)),
             Waited::Refused => None,
         }
+    }
+
+    /// Ends a hold the last direct wait may have left on its connection's stream
+    /// (`engine::direct_rx` rule 7): from now on the I/O thread reads it again. Called before
+    /// anything that relies on that: a wait the usual way, DONTWAIT, `ZMQ_EVENTS`, `ZMQ_FD`,
+    /// close. One branch when no direct wait ran since the last call. Returns whether
+    /// messages that had already arrived were queued on the way.
+    #[inline]
+    pub(crate) fn release_direct(&mut self) -> bool {
+        let Some(id) = self.direct_hold.take() else { return false };
+        self.pipes.slab.get_mut(id).is_some_and(|rec| rec.end.rx.release_direct())
     }
 
     /// The thread is about to wait on this socket: its next message on each pipe may be
@@ -411,6 +432,7 @@ impl Drop for SocketCore {
                 end.close(0);
             }
         }
+        self.release_direct();
         let linger = self.options.linger;
         for mut rec in self.pipes.slab.drain() {
             rec.end.close(linger);

@@ -1,0 +1,191 @@
+//! Unit tests of `direct_rx`'s hold (rule 7) against a real epoll set: while the application
+//! holds the stream the I/O thread's poll reports no readability, and every way the hold
+//! ends (release, the I/O thread's tick, a hand-back) takes or reports bytes that arrived
+//! meanwhile.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::{DirectRx, Tick};
+use crate::pipe::{DirectSource, Waited, Wake};
+
+#[derive(Default)]
+struct Count(AtomicUsize);
+
+impl Wake for Count {
+    fn wake(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+struct Rig {
+    poll: Poll,
+    events: Events,
+    peer: UnixStream,
+    _ours: UnixStream,
+    /// Never readable: the application's signal descriptor stand-in.
+    wake: (UnixStream, UnixStream),
+    io: Arc<Count>,
+    rx: DirectRx,
+}
+
+const TOKEN: Token = Token(7);
+
+impl Rig {
+    fn new() -> Rig {
+        let (ours, peer) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let poll = Poll::new().unwrap();
+        let fd = ours.as_raw_fd();
+        poll.registry().register(&mut SourceFd(&fd), TOKEN, Interest::READABLE | Interest::WRITABLE).unwrap();
+        let io = Arc::new(Count::default());
+        let epfd = poll.as_raw_fd();
+        let rx =
+            DirectRx::new(fd, (epfd, TOKEN.0 as u64), io.clone(), Arc::new(Count::default()), None, None);
+        rx.set_io_busy(false);
+        let mut rig = Rig {
+            poll,
+            events: Events::with_capacity(8),
+            peer,
+            _ours: ours,
+            wake: UnixStream::pair().unwrap(),
+            io,
+            rx,
+        };
+        rig.io_readable();
+        rig
+    }
+
+    /// Whether the I/O thread's poll reports the stream readable now (and clears the edge).
+    fn io_readable(&mut self) -> bool {
+        self.poll.poll(&mut self.events, Some(Duration::ZERO)).unwrap();
+        self.events.iter().any(|e| e.token() == TOKEN && e.is_readable())
+    }
+
+    /// The peer sends a one-frame message of one byte (a ZMTP short data frame).
+    fn send(&mut self, byte: u8) {
+        self.peer.write_all(&[0, 1, byte]).unwrap();
+    }
+
+    /// A blocking direct receive of the next message.
+    fn recv(&mut self) -> u8 {
+        let mut out = Vec::new();
+        let deadline = Some(Instant::now() + Duration::from_secs(20));
+        let waited = self.rx.wait(self.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
+        assert_eq!(waited, Waited::Got);
+        assert_eq!(out.len(), 1);
+        out[0][0]
+    }
+}
+
+#[test]
+fn held_across_receives_until_released() {
+    let mut rig = Rig::new();
+    rig.send(1);
+    assert_eq!(rig.recv(), 1);
+    assert!(rig.rx.is_held());
+    // The hold was taken once, and the I/O thread told once (to start its tick).
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), 1);
+    rig.send(2);
+    assert!(!rig.io_readable(), "the I/O thread was woken for bytes the application holds");
+    assert!(rig.rx.io_lock().is_none(), "the I/O thread may not read while held");
+    assert_eq!(rig.recv(), 2);
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), 1, "a second receive while held told the I/O thread again");
+    // Released: what already arrived is taken on the way (as the I/O thread would have
+    // read it), and the I/O thread watches the stream again.
+    rig.send(3);
+    let mut out = Vec::new();
+    rig.rx.release(&mut out);
+    assert_eq!(out.iter().map(|m| m[0]).collect::<Vec<_>>(), [3]);
+    assert!(!rig.rx.is_held());
+    rig.send(4);
+    assert!(rig.io_readable(), "bytes after the release were not reported to the I/O thread");
+    assert!(rig.rx.io_lock().is_some());
+}
+
+#[test]
+fn the_tick_ends_the_hold_only_when_the_application_is_away() {
+    let mut rig = Rig::new();
+    rig.send(1);
+    assert_eq!(rig.recv(), 1);
+    let Tick::Again(seen) = rig.rx.idle_tick(u64::MAX) else {
+        panic!("a wait since the last tick: still held")
+    };
+    assert_eq!(rig.recv_after(2), 2);
+    let Tick::Again(seen) = rig.rx.idle_tick(seen) else { panic!("a wait since the last tick: still held") };
+    rig.send(3);
+    assert!(!rig.io_readable());
+    assert_eq!(rig.rx.idle_tick(seen), Tick::Rearmed, "no wait since the last tick: re-armed");
+    assert!(!rig.rx.is_held());
+    assert!(rig.io_readable(), "bytes that came while held were not reported by the tick's re-arm");
+    assert_eq!(rig.rx.idle_tick(seen), Tick::Stop, "nothing held: the tick stops");
+}
+
+/// The tick stops under a waiting application (an idle server's I/O thread sleeps), and
+/// the wait restarts it when it returns still holding the stream.
+#[test]
+fn the_tick_stops_while_the_application_waits() {
+    let mut rig = Rig::new();
+    rig.send(1);
+    assert_eq!(rig.recv(), 1);
+    // The first wait took the hold and, returning, started the tick.
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), 1);
+    let wakes = std::thread::scope(|scope| {
+        let (rx, wake_fd) = (&rig.rx, rig.wake.0.as_raw_fd());
+        let waiter = scope.spawn(move || {
+            let mut out = Vec::new();
+            let deadline = Some(Instant::now() + Duration::from_secs(20));
+            (rx.wait(wake_fd, deadline, &mut || true, &mut out), out.len())
+        });
+        let give_up = Instant::now() + Duration::from_secs(20);
+        let mut seen = u64::MAX;
+        loop {
+            match rx.idle_tick(seen) {
+                Tick::Stop => break,
+                Tick::Again(w) => seen = w,
+                // The waiter had not begun yet: it takes the hold again when it does.
+                Tick::Rearmed => seen = u64::MAX,
+            }
+            assert!(Instant::now() < give_up, "the waiter never waited");
+            std::thread::yield_now();
+        }
+        let wakes = rig.io.0.load(Ordering::SeqCst);
+        rig.peer.write_all(&[0, 1, 2]).unwrap();
+        assert_eq!(waiter.join().unwrap(), (Waited::Got, 1));
+        wakes
+    });
+    assert!(rig.rx.is_held());
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), wakes + 1, "the wait did not restart the stopped tick");
+}
+
+#[test]
+fn a_command_hands_back_and_re_arms() {
+    let mut rig = Rig::new();
+    rig.send(1);
+    assert_eq!(rig.recv(), 1);
+    // A PING command frame (flags 0x04): the application hands it to the I/O thread.
+    rig.peer.write_all(&[4, 5, 4, b'P', b'I', b'N', b'G']).unwrap();
+    let mut out = Vec::new();
+    let deadline = Some(Instant::now() + Duration::from_secs(20));
+    let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
+    assert_eq!(waited, Waited::Woken);
+    assert!(out.is_empty());
+    assert!(!rig.rx.is_held());
+    assert!(rig.rx.handed_back());
+    let st = rig.rx.io_lock().expect("the I/O thread reads after a hand-back");
+    assert!(st.io_busy);
+}
+
+impl Rig {
+    fn recv_after(&mut self, byte: u8) -> u8 {
+        self.send(byte);
+        self.recv()
+    }
+}
