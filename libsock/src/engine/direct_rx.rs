@@ -228,6 +228,13 @@ impl DirectRx {
     /// Takes (`true`) or ends (`false`, the re-arm) the hold on the stream (rule 7).
     fn set_held(&self, st: &mut RxState, fd: RawFd, held: bool) {
         st.held = held;
+        if !held {
+            // A tick only runs for a held stream: the next hold must start one again
+            // (`leave`). Left set, a hold taken after a release whose I/O thread never
+            // started its tick (it saw the stream released) would never end while the
+            // application stayed away: PINGs unanswered, the peer's heartbeat timeout.
+            st.ticking = false;
+        }
         self.held.store(held, Ordering::Relaxed);
         self.interest(st, fd, !held);
     }
@@ -322,6 +329,7 @@ impl DirectRx {
         let mut st = self.state.lock();
         st.fd = None;
         st.held = false;
+        st.ticking = false;
         self.held.store(false, Ordering::Relaxed);
         st.buf = BytesMut::new();
         st.staged.clear();

@@ -86,6 +86,26 @@ impl Rig {
 }
 
 #[test]
+fn a_hold_after_a_release_starts_the_tick_again() {
+    // The I/O thread is told to tick when a wait leaves the stream held; if the application
+    // releases before the I/O thread looks, no tick runs. The next hold must tell it again,
+    // or that hold never ends while the application is away (unanswered PINGs: the peer's
+    // heartbeat timeout drops the link).
+    let mut rig = Rig::new();
+    rig.send(1);
+    assert_eq!(rig.recv(), 1);
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), 1, "told to tick");
+    let mut out = Vec::new();
+    rig.rx.release(&mut out);
+    assert!(!rig.rx.is_held());
+    // (The I/O thread now finds the stream released and starts no tick.)
+    rig.send(2);
+    assert_eq!(rig.recv(), 2);
+    assert!(rig.rx.is_held());
+    assert_eq!(rig.io.0.load(Ordering::SeqCst), 2, "the new hold did not ask for a tick");
+}
+
+#[test]
 fn held_across_receives_until_released() {
     let mut rig = Rig::new();
     rig.send(1);
