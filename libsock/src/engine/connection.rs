@@ -8,11 +8,12 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use mio::Interest;
 
 use super::direct::DirectTx;
 use super::direct_rx::{DirectRx, Tick, HOLD_TICK};
+use super::pipe_sink::PipeSink;
 use super::socks_phase;
 use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
@@ -472,6 +473,15 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
+            if let Some(p) = &mut self.pipe {
+                // A run of short frames at once; then back to the high water mark check.
+                let mut sink = PipeSink { tx: &mut p.tx, meta: session.metadata() };
+                let used = session.decode_short_frames(&link.rbuf, &mut sink);
+                if used > 0 {
+                    link.rbuf.advance(used);
+                    continue;
+                }
+            }
             match session.decode_bare(&mut link.rbuf, ctx.now).map_err(Down::Protocol)? {
                 Some(msg) => {
                     if let Some(p) = &mut self.pipe {

@@ -17,6 +17,7 @@ mod connection;
 mod direct;
 mod direct_rx;
 mod listener;
+mod pipe_sink;
 mod raw;
 mod socks_phase;
 mod zap;

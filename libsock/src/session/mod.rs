@@ -9,6 +9,7 @@
 mod heartbeat;
 pub mod mechanism;
 mod outbuf;
+mod short_frames;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use bytes::{Buf, Bytes, BytesMut};
 pub use heartbeat::{Beat, Heartbeat, HeartbeatConfig};
 pub use mechanism::{CookieJar, Security, ZapReply, ZapRequest};
 pub use outbuf::{OutBuf, ZERO_COPY_MIN};
+pub(crate) use short_frames::FrameSink;
 
 use mechanism::{Local, Mech, Step};
 

@@ -51,6 +51,15 @@ fn connected(a: SessionConfig, b: SessionConfig, now: Instant) -> (Session, Byte
     (sa, ia, sb, ib)
 }
 
+/// A PULL session after its handshake with a PUSH peer, twice (for tests that compare two
+/// decoders on the same input).
+pub(super) fn connected_pair() -> (Session, Session) {
+    let now = Instant::now();
+    let (_, _, first, _) = connected(cfg(SocketType::PUSH), cfg(SocketType::PULL), now);
+    let (_, _, second, _) = connected(cfg(SocketType::PUSH), cfg(SocketType::PULL), now);
+    (first, second)
+}
+
 #[test]
 fn handshake_reports_the_peer_and_carries_messages() {
     let now = Instant::now();
