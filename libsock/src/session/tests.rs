@@ -51,12 +51,14 @@ fn connected(a: SessionConfig, b: SessionConfig, now: Instant) -> (Session, Byte
     (sa, ia, sb, ib)
 }
 
-/// A PULL session after its handshake with a PUSH peer, twice (for tests that compare two
-/// decoders on the same input).
-pub(super) fn connected_pair() -> (Session, Session) {
+/// A PULL session with MAXMSGSIZE `max_msg_size` after its handshake with a PUSH peer,
+/// twice (for tests that compare two decoders on the same input).
+pub(super) fn connected_pair(max_msg_size: Option<u64>) -> (Session, Session) {
     let now = Instant::now();
-    let (_, _, first, _) = connected(cfg(SocketType::PUSH), cfg(SocketType::PULL), now);
-    let (_, _, second, _) = connected(cfg(SocketType::PUSH), cfg(SocketType::PULL), now);
+    let mut pull = cfg(SocketType::PULL);
+    pull.max_msg_size = max_msg_size;
+    let (_, _, first, _) = connected(cfg(SocketType::PUSH), pull.clone(), now);
+    let (_, _, second, _) = connected(cfg(SocketType::PUSH), pull, now);
     (first, second)
 }
 
