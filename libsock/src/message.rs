@@ -136,6 +136,24 @@ impl Message {
         }
     }
 
+    /// A frame whose body is the first `len` bytes of `window` (`len` at most
+    /// [`INLINE_CAPACITY`]): the whole window is copied, a few fixed-size moves instead of a
+    /// call to `memcpy` for a variable length (the decoder's flood path, where the read
+    /// buffer usually holds that many bytes past a frame's start). Bytes past `len` are
+    /// never exposed.
+    #[inline(always)]
+    pub(crate) fn inline_from_window(window: &[u8; INLINE_CAPACITY], len: usize, more: bool) -> Message {
+        debug_assert!(len <= INLINE_CAPACITY);
+        Message {
+            repr: Repr::Inline { len: len as u8, data: *window },
+            more,
+            inherit_meta: false,
+            meta: None,
+            #[cfg(feature = "draft")]
+            routing_id: 0,
+        }
+    }
+
     /// Wraps `bytes` without copying (small bodies are moved inline).
     #[inline]
     pub fn from_bytes(bytes: Bytes) -> Message {

@@ -20,7 +20,7 @@ impl FrameSink for PipeSink<'_> {
         self.tx.in_message() || self.tx.can_write() || self.tx.is_reader_gone()
     }
 
-    #[inline]
+    #[inline(always)]
     fn deliver(&mut self, frame: Message) {
         self.tx.write_received(frame, self.meta);
     }

@@ -253,8 +253,22 @@ impl Writer {
 
     /// Appends a frame. It becomes visible to the reader at the next [`Writer::flush`], and only
     /// once the frame that ends its message (no MORE flag) was written too.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write(&mut self, msg: Message) {
+        // The common case inline (a whole single-frame message, nothing staged or special),
+        // so the 56-byte message moves once, into its slot.
+        if !msg.get_more() && !self.waited && self.staged.is_empty() && !self.conflating() {
+            self.written += 1;
+            if !self.is_reader_gone() {
+                self.ring.push(msg);
+            }
+            return;
+        }
+        self.write_general(msg);
+    }
+
+    #[inline(never)]
+    fn write_general(&mut self, msg: Message) {
         let last = !msg.get_more();
         if last && self.waited && self.try_direct(&msg) {
             return;
@@ -285,7 +299,7 @@ impl Writer {
     /// after a change carries the `Arc`; the others are marked and the reader attaches it, so
     /// the count is never touched per message by two threads (a cache line crossing cores).
     /// CONFLATE may drop any frame, so there every frame carries its own.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write_received(&mut self, mut msg: Message, meta: Option<&Arc<Metadata>>) {
         if let Some(meta) = meta {
             if !self.conflating() && self.last_meta.as_ref().is_some_and(|l| Arc::ptr_eq(l, meta)) {
@@ -506,8 +520,34 @@ impl Reader {
 
     /// Pops the next frame, or `None` when nothing is published (the reader is then parked:
     /// the writer's next publish wakes it) or the writer closed ([`Reader::is_terminated`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(&mut self) -> Option<Message> {
+        // The common case inline: straight from the ring (nothing set aside in `local`, so
+        // no direct messages either; no CONFLATE).
+        if self.local_is_empty() && !self.shared.conflate.load(Ordering::Relaxed) {
+            if let Some(mut msg) = self.ring.pop() {
+                debug_assert_eq!(self.direct_unread, 0);
+                msg.inherit_metadata(&mut self.meta);
+                self.mid = msg.get_more();
+                if !self.mid {
+                    self.read += 1;
+                    let drained = self.ring.batch_done();
+                    if self.read - self.published >= PUBLISH_EVERY
+                        || drained
+                        || self.shared.writer_waiting.load(Ordering::Relaxed)
+                    {
+                        self.publish_progress(drained, msg.len());
+                    }
+                }
+                return Some(msg);
+            }
+        }
+        self.read_general()
+    }
+
+    /// [`Reader::read`] when the ring is empty, frames wait in `local` or CONFLATE is on.
+    #[inline(never)]
+    fn read_general(&mut self) -> Option<Message> {
         if self.shared.conflate.load(Ordering::Relaxed) {
             self.take_newest();
         }

@@ -18,7 +18,7 @@
 
 use super::{Phase, Session};
 use crate::codec::frame::FLAG_MORE;
-use crate::message::Message;
+use crate::message::{Message, INLINE_CAPACITY};
 
 /// Where [`Session::decode_short_frames`] puts the frames it decodes.
 pub(crate) trait FrameSink {
@@ -47,8 +47,15 @@ impl Session {
             if flags & !FLAG_MORE != 0 || size > max || rest.len() < size || !sink.has_room() {
                 break;
             }
-            let mut frame = Message::from_slice(&rest[..size]);
-            frame.set_more(flags & FLAG_MORE != 0);
+            let more = flags & FLAG_MORE != 0;
+            let frame = match rest.first_chunk::<INLINE_CAPACITY>() {
+                Some(window) if size <= INLINE_CAPACITY => Message::inline_from_window(window, size, more),
+                _ => {
+                    let mut frame = Message::from_slice(&rest[..size]);
+                    frame.set_more(more);
+                    frame
+                }
+            };
             sink.deliver(frame);
             used += 2 + size;
         }
