@@ -93,6 +93,34 @@ impl Metadata {
     }
 }
 
+/// `data` (at most [`INLINE_CAPACITY`] bytes) at the start of a zeroed inline body, with a
+/// few fixed-size moves that may overlap (as `memcpy` does for small sizes) instead of calls
+/// to `memset` and `memcpy` for variable lengths: a tenth of a small send's instructions.
+#[inline(always)]
+fn inline_copy(data: &[u8]) -> [u8; INLINE_CAPACITY] {
+    let mut out = [0u8; INLINE_CAPACITY];
+    let n = data.len();
+    debug_assert!(n <= INLINE_CAPACITY);
+    if n >= 16 {
+        out[..16].copy_from_slice(&data[..16]);
+        if n > 32 {
+            out[16..32].copy_from_slice(&data[16..32]);
+        }
+        out[n - 16..n].copy_from_slice(&data[n - 16..]);
+    } else if n >= 8 {
+        out[..8].copy_from_slice(&data[..8]);
+        out[n - 8..n].copy_from_slice(&data[n - 8..]);
+    } else if n >= 4 {
+        out[..4].copy_from_slice(&data[..4]);
+        out[n - 4..n].copy_from_slice(&data[n - 4..]);
+    } else if n > 0 {
+        out[0] = data[0];
+        out[n / 2] = data[n / 2];
+        out[n - 1] = data[n - 1];
+    }
+    out
+}
+
 #[derive(Clone)]
 enum Repr {
     Inline {
@@ -118,9 +146,7 @@ impl Message {
     #[inline]
     pub fn from_slice(data: &[u8]) -> Message {
         let repr = if data.len() <= INLINE_CAPACITY {
-            let mut inline = [0u8; INLINE_CAPACITY];
-            inline[..data.len()].copy_from_slice(data);
-            Repr::Inline { len: data.len() as u8, data: inline }
+            Repr::Inline { len: data.len() as u8, data: inline_copy(data) }
         } else if let Some(buf) = PoolBuf::copy_from(data) {
             Repr::Pooled(buf)
         } else {
@@ -515,6 +541,17 @@ pub(crate) fn check_group(group: &str) -> crate::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_copies_of_every_length_hold_the_bytes_and_zeros_after() {
+        let data: Vec<u8> = (1..=INLINE_CAPACITY as u8).collect();
+        for n in 0..=INLINE_CAPACITY {
+            let out = inline_copy(&data[..n]);
+            assert_eq!(&out[..n], &data[..n], "length {n}");
+            assert!(out[n..].iter().all(|&b| b == 0), "length {n}");
+            assert_eq!(&*Message::from_slice(&data[..n]), &data[..n]);
+        }
+    }
 
     #[test]
     fn metadata_values_read_as_bytes_and_as_c_strings() {

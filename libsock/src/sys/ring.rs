@@ -88,7 +88,7 @@ unsafe impl<T: Send> Send for Producer<T> {}
 
 impl<T> Producer<T> {
     /// Appends an item, invisible to the consumer until [`Producer::publish`].
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, item: T) {
         if self.pos == CHUNK {
             self.grow();
@@ -157,7 +157,7 @@ unsafe impl<T: Send> Send for Consumer<T> {}
 
 impl<T> Consumer<T> {
     /// Takes the next published item.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop(&mut self) -> Option<T> {
         if self.read == self.avail && !self.reload() {
             return None;
