@@ -30,29 +30,73 @@ pub fn session_decode(data: &[u8]) {
         app_metadata: bytes::Bytes::new(),
     };
     let now = Instant::now();
-    let mut session = Session::new(cfg, now);
-    let mut input = BytesMut::new();
+    let mut session = Session::new(cfg.clone(), now);
+    // The same input through the engine's flood path (short frames in runs, then
+    // `decode_bare`) must give the same frames and fail at the same point.
+    let mut flood = Session::new(cfg, now);
+    let (mut input, mut flood_input) = (BytesMut::new(), BytesMut::new());
     if mode & 1 != 0 {
         let mut hello = Vec::new();
         crate::codec::greeting::Greeting::ours().encode(&mut hello);
         crate::codec::null::encode_ready(&mut hello, SocketType::PUSH, b"");
         input.extend_from_slice(&hello);
+        flood_input.extend_from_slice(&hello);
     }
+    let (mut frames, mut flood_frames) = (Vec::new(), Vec::new());
     let chunk = usize::from(mode >> 2).max(1);
     for piece in data.chunks(chunk) {
         input.extend_from_slice(piece);
-        loop {
+        flood_input.extend_from_slice(piece);
+        let failed = loop {
             let before = input.len();
             match session.decode(&mut input, now) {
-                Ok(Some(_)) => {}
-                Ok(None) if input.len() == before && session.poll_event().is_none() => break,
+                Ok(Some(m)) => frames.push((m.to_vec(), m.get_more())),
+                Ok(None) if input.len() == before && session.poll_event().is_none() => break false,
                 Ok(None) => {}
-                Err(_) => return,
+                Err(_) => break true,
             }
+        };
+        let flood_failed = decode_flood(&mut flood, &mut flood_input, now, &mut flood_frames);
+        assert_eq!(frames, flood_frames, "the flood path decoded differently");
+        assert_eq!(failed, flood_failed, "the flood path failed differently");
+        if failed {
+            return;
         }
         assert!(input.len() <= data.len() + 200, "buffered more than was fed");
     }
     let _ = session.handle_timeout(now + Duration::from_secs(2));
+}
+
+/// Decodes as `Connection::decode_buffered` does; true if the session failed.
+fn decode_flood(
+    session: &mut Session,
+    input: &mut BytesMut,
+    now: Instant,
+    out: &mut Vec<(Vec<u8>, bool)>,
+) -> bool {
+    struct Collect<'a>(&'a mut Vec<(Vec<u8>, bool)>);
+    impl crate::session::FrameSink for Collect<'_> {
+        fn has_room(&mut self) -> bool {
+            true
+        }
+        fn deliver(&mut self, frame: crate::Message) {
+            self.0.push((frame.to_vec(), frame.get_more()));
+        }
+    }
+    loop {
+        let used = session.decode_short_frames(input, &mut Collect(out));
+        if used > 0 {
+            bytes::Buf::advance(input, used);
+            continue;
+        }
+        let before = input.len();
+        match session.decode_bare(input, now) {
+            Ok(Some(m)) => out.push((m.to_vec(), m.get_more())),
+            Ok(None) if input.len() == before && session.poll_event().is_none() => return false,
+            Ok(None) => {}
+            Err(_) => return true,
+        }
+    }
 }
 
 /// A session config for the security fuzz targets.
