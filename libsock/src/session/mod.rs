@@ -354,7 +354,7 @@ impl Session {
     ///
     /// The common case (no CURVE, a body copied rather than shared) is inlined into the
     /// outbound pump; the rest is out of line.
-    #[inline]
+    #[inline(always)]
     pub fn send(&mut self, msg: &Message) {
         if self.cipher.is_none() && msg.len() < ZERO_COPY_MIN {
             frame::encode_frame(self.out.staging(), msg.get_more(), false, msg);

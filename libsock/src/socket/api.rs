@@ -51,9 +51,12 @@ impl Socket {
     /// `String`, `bytes::Bytes` (large `Vec`s and `Bytes` are not copied).
     #[inline]
     pub fn send<T: Into<Message>>(&self, data: T, flags: i32) -> Result<()> {
+        let mut core = self.core();
+        // Checked before the message is made, so that it goes straight to the routing.
+        core.check_alive()?;
         let mut msg = data.into();
         msg.set_more(flags & SNDMORE != 0);
-        self.core().send(msg, flags & DONTWAIT != 0)
+        core.send_alive(msg, flags & DONTWAIT != 0).map_err(|(e, _)| e)
     }
 
     /// Sends one frame like [`Socket::send`], handing `msg` back when it was not sent:

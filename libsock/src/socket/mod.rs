@@ -168,15 +168,22 @@ impl SocketCore {
 
     /// [`SocketCore::send`] that hands the message back when it was not taken (would block,
     /// timed out, context terminated); `None` when the routing refused it for good.
+    #[inline]
+    fn send_or_return(&mut self, msg: Message, dontwait: bool) -> SendOrReturn {
+        if let Err(e) = self.check_alive() {
+            return Err((e, Some(msg)));
+        }
+        self.send_alive(msg, dontwait)
+    }
+
+    /// [`SocketCore::send_or_return`] once the context was found alive.
     ///
     /// Inlined into the caller: the common case (the routing takes the message and found no
     /// pipe dead) is a few checks around one call; anything else continues out of line in
-    /// [`SocketCore::send_retry`], which keeps the order of the full loop.
+    /// [`SocketCore::send_retry`], which keeps the order of the full loop. The message is not
+    /// used after the call, so it can be built where the call takes it.
     #[inline]
-    fn send_or_return(&mut self, msg: Message, dontwait: bool) -> SendOrReturn {
-        if self.ctx.is_terminated() {
-            return Err((Error::ContextTerminated, Some(msg)));
-        }
+    fn send_alive(&mut self, msg: Message, dontwait: bool) -> SendOrReturn {
         self.process_commands();
         match self.routing.send(msg, &mut self.pipes) {
             Ok(()) if self.pipes.dead.is_empty() => Ok(()),
@@ -212,54 +219,45 @@ impl SocketCore {
 
     /// Receives one frame, blocking per flags and RCVTIMEO.
     ///
-    /// Inlined like [`SocketCore::send_or_return`]: a frame that is there and no pipe found
-    /// dead returns at once; waiting and the rest are in [`SocketCore::recv_retry`], which
-    /// works on the same `result` so the routing's answer is built where the caller wants it
-    /// (no copy of the message on the way out).
+    /// Inlined like [`SocketCore::send_alive`]: a frame that is there and no pipe found dead
+    /// returns at once; waiting and the rest are in [`SocketCore::recv_retry`].
     #[inline]
     fn recv(&mut self, dontwait: bool) -> Result<Message> {
         self.check_alive()?;
         self.process_commands();
-        let mut result = self.routing.recv(&mut self.pipes);
-        match &result {
-            Ok(msg) if self.pipes.dead.is_empty() => self.rcvmore = msg.get_more(),
-            _ => self.recv_retry(&mut result, dontwait),
+        let result = self.routing.recv(&mut self.pipes);
+        if let Ok(msg) = &result {
+            if self.pipes.dead.is_empty() {
+                self.rcvmore = msg.get_more();
+                return result;
+            }
         }
-        result
+        self.recv_retry(result, dontwait)
     }
 
-    /// The rest of a receive whose first attempt left `result`: reap, then block per flags
-    /// and RCVTIMEO and try again until `result` holds a frame or the error to return.
+    /// The rest of a receive whose first attempt returned `result`: reap, then block per
+    /// flags and RCVTIMEO and try again until a frame or an error comes.
     #[cold]
     #[inline(never)]
-    fn recv_retry(&mut self, result: &mut Result<Message>, dontwait: bool) {
+    fn recv_retry(&mut self, mut result: Result<Message>, dontwait: bool) -> Result<Message> {
         let mut deadline = None;
         loop {
             let reaped = self.reap();
             match result {
                 Ok(msg) => {
                     self.rcvmore = msg.get_more();
-                    return;
+                    return Ok(msg);
                 }
                 Err(Error::WouldBlock) if reaped => {}
-                Err(Error::WouldBlock) => {
-                    let waited = match self.wait_direct(dontwait, &mut deadline) {
-                        Some(waited) => waited,
-                        None => self.wait(dontwait, self.options.rcvtimeo, &mut deadline),
-                    };
-                    if let Err(e) = waited {
-                        *result = Err(e);
-                        return;
-                    }
-                }
-                Err(_) => return,
+                Err(Error::WouldBlock) => match self.wait_direct(dontwait, &mut deadline) {
+                    Some(waited) => waited?,
+                    None => self.wait(dontwait, self.options.rcvtimeo, &mut deadline)?,
+                },
+                Err(e) => return Err(e),
             }
-            if let Err(e) = self.check_alive() {
-                *result = Err(e);
-                return;
-            }
+            self.check_alive()?;
             self.process_commands();
-            *result = self.routing.recv(&mut self.pipes);
+            result = self.routing.recv(&mut self.pipes);
         }
     }
 
