@@ -124,7 +124,6 @@ pub fn encode_frame(out: &mut Vec<u8>, more: bool, command: bool, body: &[u8]) {
     out.truncate(start + 2 + n);
 }
 
-#[cold]
 #[inline(never)]
 fn encode_frame_large(out: &mut Vec<u8>, flags: u8, body: &[u8]) {
     out.reserve(9 + body.len());

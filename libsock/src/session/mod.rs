@@ -364,7 +364,6 @@ impl Session {
     }
 
     /// [`Session::send`] of an encrypted frame or of a large body written from its own memory.
-    #[cold]
     #[inline(never)]
     fn send_other(&mut self, msg: &Message) {
         let more = msg.get_more();

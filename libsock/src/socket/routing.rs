@@ -131,8 +131,9 @@ impl LoadBalancer {
     ///
     /// Inlined: the common case (a single-frame message, no multipart message under way, the
     /// pipe whose turn it is has room) is the first round of the round robin; the other
-    /// rounds, multipart messages and dropping are out of line. Always inlined: each socket
-    /// type's `send` is then this code, not a call to it.
+    /// rounds, multipart messages and dropping are out of line (not `#[cold]`: envelopes and
+    /// several peers are ordinary). Always inlined: each socket type's `send` is then this
+    /// code, not a call to it.
     #[inline(always)]
     pub(crate) fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
         if self.locked.is_some() || self.dropping || msg.get_more() {
@@ -152,7 +153,6 @@ impl LoadBalancer {
     }
 
     /// [`LoadBalancer::send`]'s other rounds: pipe `full` (the current one) had no room.
-    #[cold]
     #[inline(never)]
     fn send_next(&mut self, msg: Message, pipes: &mut Pipes, full: PipeId) -> Result<(), SendError> {
         if pipes.end(full).tx.is_reader_gone() {
@@ -163,7 +163,6 @@ impl LoadBalancer {
     }
 
     /// [`LoadBalancer::send`] of a frame of a multipart message, or while dropping.
-    #[cold]
     #[inline(never)]
     fn send_other(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
         let more = msg.get_more();
@@ -249,7 +248,8 @@ impl FairQueue {
     /// The next frame, for routings that need not know its pipe.
     ///
     /// Inlined: the common case (no multipart message under way, the pipe whose turn it is
-    /// has a frame) is the first round of the round robin; the rest is out of line.
+    /// has a frame) is the first round of the round robin; the rest is out of line (not
+    /// `#[cold]`, as for [`LoadBalancer::send`]).
     #[inline(always)]
     pub(crate) fn recv_msg(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
         if self.locked.is_some() {
@@ -280,7 +280,6 @@ impl FairQueue {
     }
 
     /// [`FairQueue::recv_msg`]'s other rounds: pipe `empty` (the current one) had nothing.
-    #[cold]
     #[inline(never)]
     fn recv_next(&mut self, pipes: &mut Pipes, empty: PipeId) -> Result<Message, Error> {
         if pipes.end(empty).rx.is_terminated() {
@@ -291,7 +290,6 @@ impl FairQueue {
     }
 
     /// [`FairQueue::recv_msg`] in the middle of a multipart message.
-    #[cold]
     #[inline(never)]
     fn recv_locked(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
         if let Some(id) = self.locked {
