@@ -144,6 +144,7 @@ impl Socket {
         Ok(Socket { core: RefCell::new(core) })
     }
 
+    #[inline]
     pub(crate) fn core(&self) -> std::cell::RefMut<'_, SocketCore> {
         self.core.borrow_mut()
     }
