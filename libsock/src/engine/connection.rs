@@ -685,13 +685,10 @@ impl Connection {
             }
             let session = link.session.as_mut().ok_or(Down::Closed)?;
             if let (true, Some(p)) = (session.is_active(), &mut self.pipe) {
-                while session.out().len() < OUT_BATCH {
-                    let Some(msg) = p.rx.read() else { break };
-                    self.out_mid = msg.get_more();
-                    match subscription(&msg, as_commands) {
-                        Some(subscribe) => session.send_subscription(subscribe, &msg[1..]),
-                        None => session.send(&msg),
-                    }
+                if as_commands {
+                    pull_subscriber_out(session, p, &mut self.out_mid);
+                } else {
+                    pull_out(session, p, &mut self.out_mid);
                 }
             }
             if session.out().is_empty() {
@@ -901,6 +898,34 @@ fn protocol_code(e: &SessionError) -> u32 {
             | CodecError::BadRoutingId,
         ) => monitor::PROTOCOL_ERROR_INVALID_METADATA,
         _ => monitor::PROTOCOL_ERROR_UNSPECIFIED,
+    }
+}
+
+/// Frames messages from the pipe into the session's outbound buffer until it holds a batch
+/// or the pipe is empty: the per-message loop of every sender but a subscriber. `mid` ends as
+/// the MORE flag of the last frame taken (unchanged when none was).
+#[inline]
+fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
+    let mut last_more = *mid;
+    while session.out().len() < OUT_BATCH {
+        let Some(msg) = p.rx.read() else { break };
+        last_more = msg.get_more();
+        session.send(&msg);
+    }
+    *mid = last_more;
+}
+
+/// [`pull_out`] for a (X)SUB whose peer takes subscriptions as commands (ZMTP 3.1).
+#[cold]
+#[inline(never)]
+fn pull_subscriber_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
+    while session.out().len() < OUT_BATCH {
+        let Some(msg) = p.rx.read() else { break };
+        *mid = msg.get_more();
+        match subscription(&msg, true) {
+            Some(subscribe) => session.send_subscription(subscribe, &msg[1..]),
+            None => session.send(&msg),
+        }
     }
 }
 

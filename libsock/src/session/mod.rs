@@ -353,8 +353,21 @@ impl Session {
     }
 
     /// Queues one message frame for the peer. Only valid once [`Session::is_active`].
-    #[inline]
+    ///
+    /// The common case (no CURVE, a body copied rather than shared) is inlined into the
+    /// outbound pump; the rest is out of line.
+    #[inline(always)]
     pub fn send(&mut self, msg: &Message) {
+        if self.cipher.is_none() && msg.len() < ZERO_COPY_MIN {
+            frame::encode_frame(self.out.staging(), msg.get_more(), false, msg);
+        } else {
+            self.send_other(msg);
+        }
+    }
+
+    /// [`Session::send`] of an encrypted frame or of a large body written from its own memory.
+    #[inline(never)]
+    fn send_other(&mut self, msg: &Message) {
         let more = msg.get_more();
         if let Some(cipher) = &mut self.cipher {
             // Encrypted in place in the outbound buffer: no other copy, no allocation.

@@ -42,6 +42,7 @@ impl Seg {
 
 impl OutBuf {
     /// Unwritten bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.segs_len + self.staging.len() - self.open_from
     }

@@ -51,9 +51,12 @@ impl Socket {
     /// `String`, `bytes::Bytes` (large `Vec`s and `Bytes` are not copied).
     #[inline]
     pub fn send<T: Into<Message>>(&self, data: T, flags: i32) -> Result<()> {
+        let mut core = self.core();
+        // Checked before the message is made, so that it goes straight to the routing.
+        core.check_alive()?;
         let mut msg = data.into();
         msg.set_more(flags & SNDMORE != 0);
-        self.core().send(msg, flags & DONTWAIT != 0)
+        core.send_alive(msg, flags & DONTWAIT != 0).map_err(|(e, _)| e)
     }
 
     /// Sends one frame like [`Socket::send`], handing `msg` back when it was not sent:
@@ -61,7 +64,8 @@ impl Socket {
     /// terminated; `Err((error, None))` when the socket refused it for good (a REQ/REP out of
     /// turn, a type that cannot send, an unknown ROUTER/STREAM peer). For the C API, whose
     /// `zmq_msg_send` leaves the message unchanged on failure, so it need not copy it first.
-    #[inline]
+    /// Always inlined, so the C API's `zmq_msg_send` makes no call on its way to the routing.
+    #[inline(always)]
     pub fn send_msg(&self, mut msg: Message, flags: i32) -> super::SendOrReturn {
         msg.set_more(flags & SNDMORE != 0);
         self.core().send_or_return(msg, flags & DONTWAIT != 0)
@@ -89,8 +93,8 @@ impl Socket {
         Ok(())
     }
 
-    /// Receives one frame.
-    #[inline]
+    /// Receives one frame. Always inlined (into `zmq_msg_recv` too), like [`Socket::send_msg`].
+    #[inline(always)]
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
         self.core().recv(flags & DONTWAIT != 0)
     }

@@ -144,6 +144,7 @@ impl Socket {
         Ok(Socket { core: RefCell::new(core) })
     }
 
+    #[inline]
     pub(crate) fn core(&self) -> std::cell::RefMut<'_, SocketCore> {
         self.core.borrow_mut()
     }
@@ -168,51 +169,96 @@ impl SocketCore {
 
     /// [`SocketCore::send`] that hands the message back when it was not taken (would block,
     /// timed out, context terminated); `None` when the routing refused it for good.
-    fn send_or_return(&mut self, mut msg: Message, dontwait: bool) -> SendOrReturn {
+    #[inline]
+    fn send_or_return(&mut self, msg: Message, dontwait: bool) -> SendOrReturn {
+        if let Err(e) = self.check_alive() {
+            return Err((e, Some(msg)));
+        }
+        self.send_alive(msg, dontwait)
+    }
+
+    /// [`SocketCore::send_or_return`] once the context was found alive.
+    ///
+    /// Inlined into the caller: the common case (the routing takes the message and found no
+    /// pipe dead) is a few checks around one call; anything else continues out of line in
+    /// [`SocketCore::send_retry`], which keeps the order of the full loop. The message is not
+    /// used after the call, so it can be built where the call takes it.
+    #[inline]
+    fn send_alive(&mut self, msg: Message, dontwait: bool) -> SendOrReturn {
+        self.process_commands();
+        match self.routing.send(msg, &mut self.pipes) {
+            Ok(()) if self.pipes.dead.is_empty() => Ok(()),
+            result => self.send_retry(result, dontwait),
+        }
+    }
+
+    /// The rest of a send whose first attempt returned `result`: reap, then block per flags
+    /// and SNDTIMEO and try again until the message is taken, refused or given back.
+    #[cold]
+    #[inline(never)]
+    fn send_retry(&mut self, mut result: std::result::Result<(), SendError>, dontwait: bool) -> SendOrReturn {
         let mut deadline = None;
         loop {
+            let reaped = self.reap();
+            let msg = match result {
+                Ok(()) => return Ok(()),
+                Err(SendError::Fail(e)) => return Err((e, None)),
+                Err(SendError::Again(m)) => m,
+            };
+            if !reaped {
+                if let Err(e) = self.wait(dontwait, self.options.sndtimeo, &mut deadline) {
+                    return Err((e, Some(msg)));
+                }
+            }
             if let Err(e) = self.check_alive() {
                 return Err((e, Some(msg)));
             }
             self.process_commands();
-            let result = self.routing.send(msg, &mut self.pipes);
-            let reaped = self.reap();
-            match result {
-                Ok(()) => return Ok(()),
-                Err(SendError::Fail(e)) => return Err((e, None)),
-                Err(SendError::Again(m)) => msg = m,
-            }
-            if reaped {
-                continue;
-            }
-            if let Err(e) = self.wait(dontwait, self.options.sndtimeo, &mut deadline) {
-                return Err((e, Some(msg)));
-            }
+            result = self.routing.send(msg, &mut self.pipes);
         }
     }
 
     /// Receives one frame, blocking per flags and RCVTIMEO.
+    ///
+    /// Inlined like [`SocketCore::send_alive`]: a frame that is there and no pipe found dead
+    /// returns at once; waiting and the rest are in [`SocketCore::recv_retry`].
+    #[inline]
     fn recv(&mut self, dontwait: bool) -> Result<Message> {
+        self.check_alive()?;
+        self.process_commands();
+        let result = self.routing.recv(&mut self.pipes);
+        if let Ok(msg) = &result {
+            if self.pipes.dead.is_empty() {
+                self.rcvmore = msg.get_more();
+                return result;
+            }
+        }
+        self.recv_retry(result, dontwait)
+    }
+
+    /// The rest of a receive whose first attempt returned `result`: reap, then block per
+    /// flags and RCVTIMEO and try again until a frame or an error comes.
+    #[cold]
+    #[inline(never)]
+    fn recv_retry(&mut self, mut result: Result<Message>, dontwait: bool) -> Result<Message> {
         let mut deadline = None;
         loop {
-            self.check_alive()?;
-            self.process_commands();
-            let result = self.routing.recv(&mut self.pipes);
             let reaped = self.reap();
             match result {
                 Ok(msg) => {
                     self.rcvmore = msg.get_more();
                     return Ok(msg);
                 }
-                Err(Error::WouldBlock) if reaped => continue,
-                Err(Error::WouldBlock) => {}
+                Err(Error::WouldBlock) if reaped => {}
+                Err(Error::WouldBlock) => match self.wait_direct(dontwait, &mut deadline) {
+                    Some(waited) => waited?,
+                    None => self.wait(dontwait, self.options.rcvtimeo, &mut deadline)?,
+                },
                 Err(e) => return Err(e),
             }
-            if let Some(result) = self.wait_direct(dontwait, &mut deadline) {
-                result?;
-                continue;
-            }
-            self.wait(dontwait, self.options.rcvtimeo, &mut deadline)?;
+            self.check_alive()?;
+            self.process_commands();
+            result = self.routing.recv(&mut self.pipes);
         }
     }
 

@@ -37,7 +37,7 @@ impl Routing for Pair {
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
-        self.inp.recv(pipes).map(|(msg, _)| msg)
+        self.inp.recv_msg(pipes)
     }
 
     fn can_send(&mut self, pipes: &mut Pipes) -> bool {

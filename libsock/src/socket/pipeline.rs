@@ -58,7 +58,7 @@ impl Routing for Pull {
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
-        self.fq.recv(pipes).map(|(msg, _)| msg)
+        self.fq.recv_msg(pipes)
     }
 
     fn can_send(&mut self, _: &mut Pipes) -> bool {

@@ -34,7 +34,7 @@ impl Routing for Dealer {
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
-        self.fq.recv(pipes).map(|(m, _)| m)
+        self.fq.recv_msg(pipes)
     }
 
     fn can_send(&mut self, pipes: &mut Pipes) -> bool {

@@ -128,8 +128,43 @@ impl LoadBalancer {
     }
 
     /// Sends a frame to the next pipe with room.
-    #[inline]
+    ///
+    /// Inlined: the common case (a single-frame message, no multipart message under way, the
+    /// pipe whose turn it is has room) is the first round of the round robin; the other
+    /// rounds, multipart messages and dropping are out of line (not `#[cold]`: envelopes and
+    /// several peers are ordinary). Always inlined: each socket type's `send` is then this
+    /// code, not a call to it.
+    #[inline(always)]
     pub(crate) fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        if self.locked.is_some() || self.dropping || msg.get_more() {
+            return self.send_other(msg, pipes);
+        }
+        if self.current >= self.pipes.len() {
+            self.current = 0;
+        }
+        let Some(&id) = self.pipes.get(self.current) else { return Err(SendError::Again(msg)) };
+        let end = pipes.end(id);
+        if end.tx.can_write() {
+            end.tx.send_one(msg);
+            self.current += 1;
+            return Ok(());
+        }
+        self.send_next(msg, pipes, id)
+    }
+
+    /// [`LoadBalancer::send`]'s other rounds: pipe `full` (the current one) had no room.
+    #[inline(never)]
+    fn send_next(&mut self, msg: Message, pipes: &mut Pipes, full: PipeId) -> Result<(), SendError> {
+        if pipes.end(full).tx.is_reader_gone() {
+            pipes.mark_dead(full);
+        }
+        self.current += 1;
+        self.send_rounds(msg, pipes, self.pipes.len() - 1)
+    }
+
+    /// [`LoadBalancer::send`] of a frame of a multipart message, or while dropping.
+    #[inline(never)]
+    fn send_other(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
         let more = msg.get_more();
         if self.dropping {
             self.dropping = more;
@@ -146,7 +181,13 @@ impl LoadBalancer {
             }
             return Ok(());
         }
-        for _ in 0..self.pipes.len() {
+        self.send_rounds(msg, pipes, self.pipes.len())
+    }
+
+    /// Up to `rounds` steps of the round robin from the current pipe.
+    fn send_rounds(&mut self, msg: Message, pipes: &mut Pipes, rounds: usize) -> Result<(), SendError> {
+        let more = msg.get_more();
+        for _ in 0..rounds {
             if self.current >= self.pipes.len() {
                 self.current = 0;
             }
@@ -181,6 +222,8 @@ pub(crate) struct FairQueue {
     pipes: Vec<PipeId>,
     current: usize,
     locked: Option<PipeId>,
+    /// The pipe the last frame came from.
+    last: PipeId,
 }
 
 impl FairQueue {
@@ -198,30 +241,83 @@ impl FairQueue {
     /// The next frame and the pipe it came from.
     #[inline]
     pub(crate) fn recv(&mut self, pipes: &mut Pipes) -> Result<(Message, PipeId), Error> {
+        let msg = self.recv_msg(pipes)?;
+        Ok((msg, self.last))
+    }
+
+    /// The next frame, for routings that need not know its pipe.
+    ///
+    /// Inlined: the common case (no multipart message under way, the pipe whose turn it is
+    /// has a frame) is the first round of the round robin; the rest is out of line (not
+    /// `#[cold]`, as for [`LoadBalancer::send`]).
+    #[inline(always)]
+    pub(crate) fn recv_msg(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        if self.locked.is_some() {
+            return self.recv_locked(pipes);
+        }
+        if self.current >= self.pipes.len() {
+            self.current = 0;
+        }
+        let Some(&id) = self.pipes.get(self.current) else { return Err(Error::WouldBlock) };
+        match pipes.end(id).rx.read() {
+            Some(msg) => {
+                self.take(id, msg.get_more());
+                Ok(msg)
+            }
+            None => self.recv_next(pipes, id),
+        }
+    }
+
+    /// Notes that a frame came from pipe `id`, with MORE set or not.
+    #[inline]
+    fn take(&mut self, id: PipeId, more: bool) {
+        self.last = id;
+        if more {
+            self.locked = Some(id);
+        } else {
+            self.current += 1;
+        }
+    }
+
+    /// [`FairQueue::recv_msg`]'s other rounds: pipe `empty` (the current one) had nothing.
+    #[inline(never)]
+    fn recv_next(&mut self, pipes: &mut Pipes, empty: PipeId) -> Result<Message, Error> {
+        if pipes.end(empty).rx.is_terminated() {
+            pipes.mark_dead(empty);
+        }
+        self.current += 1;
+        self.recv_rounds(pipes, self.pipes.len() - 1)
+    }
+
+    /// [`FairQueue::recv_msg`] in the middle of a multipart message.
+    #[inline(never)]
+    fn recv_locked(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
         if let Some(id) = self.locked {
             // Pipes publish whole messages, so the rest of this one is already there.
             if let Some(msg) = pipes.end(id).rx.read() {
+                self.last = id;
                 if !msg.get_more() {
                     self.locked = None;
                     self.current += 1;
                 }
-                return Ok((msg, id));
+                return Ok(msg);
             }
             self.locked = None;
         }
-        for _ in 0..self.pipes.len() {
+        self.recv_rounds(pipes, self.pipes.len())
+    }
+
+    /// Up to `rounds` steps of the round robin from the current pipe.
+    fn recv_rounds(&mut self, pipes: &mut Pipes, rounds: usize) -> Result<Message, Error> {
+        for _ in 0..rounds {
             if self.current >= self.pipes.len() {
                 self.current = 0;
             }
             let id = self.pipes[self.current];
             let end = pipes.end(id);
             if let Some(msg) = end.rx.read() {
-                if msg.get_more() {
-                    self.locked = Some(id);
-                } else {
-                    self.current += 1;
-                }
-                return Ok((msg, id));
+                self.take(id, msg.get_more());
+                return Ok(msg);
             }
             if end.rx.is_terminated() {
                 pipes.mark_dead(id);
@@ -314,6 +410,90 @@ mod tests {
         }
         let count = |p: &mut PipeEnd| std::iter::from_fn(|| p.rx.read()).count();
         assert_eq!((count(&mut pa), count(&mut pb)), (2, 2));
+    }
+
+    fn drain(p: &mut PipeEnd) -> Vec<String> {
+        std::iter::from_fn(|| p.rx.read()).map(|m| String::from_utf8(m.to_vec()).unwrap()).collect()
+    }
+
+    /// The inlined first round and the out-of-line rounds, multipart messages and full
+    /// pipes, alternating: the round robin and every pipe's order stay those of one loop.
+    #[test]
+    fn load_balancer_fast_and_slow_paths_keep_the_round_robin() {
+        let mut pipes = Pipes::default();
+        let mut lb = LoadBalancer::default();
+        let (a, mut pa) = add(&mut pipes, 2);
+        let (b, mut pb) = add(&mut pipes, 2);
+        let (c, mut pc) = add(&mut pipes, 2);
+        for id in [a, b, c] {
+            lb.attach(id);
+        }
+        let send = |lb: &mut LoadBalancer, pipes: &mut Pipes, body: &str, more: bool| {
+            lb.send(frame(body, more), pipes).is_ok()
+        };
+        assert!(send(&mut lb, &mut pipes, "1", false)); // a (first round)
+        assert!(send(&mut lb, &mut pipes, "2a", true)); // b, locked (multipart)
+        assert!(send(&mut lb, &mut pipes, "2b", false)); // b, unlocked
+        assert!(send(&mut lb, &mut pipes, "3", false)); // c
+        assert!(send(&mut lb, &mut pipes, "4", false)); // a: now full
+        assert!(send(&mut lb, &mut pipes, "5", false)); // b: now full
+        assert!(send(&mut lb, &mut pipes, "6", false)); // c: now full
+        assert!(!send(&mut lb, &mut pipes, "7", false), "every pipe is at its HWM");
+        // b makes room: "7" skips a (full, the first round) and goes to b (a later round).
+        assert_eq!(pb.rx.read().map(|m| m.to_vec()), Some(b"2a".to_vec()));
+        assert_eq!(pb.rx.read().map(|m| m.to_vec()), Some(b"2b".to_vec()));
+        assert!(send(&mut lb, &mut pipes, "7", false));
+        // The turn is now c's: full, then a, b full too.
+        assert!(!send(&mut lb, &mut pipes, "8", false));
+        assert!(pipes.dead.is_empty());
+        assert_eq!(drain(&mut pa), ["1", "4"]);
+        // a has room: the first round (c, full) fails, the next takes it.
+        assert!(send(&mut lb, &mut pipes, "8", false));
+        assert!(send(&mut lb, &mut pipes, "9", true)); // b is full, c full: a, locked
+        assert!(send(&mut lb, &mut pipes, "10", false));
+        assert_eq!(drain(&mut pa), ["8", "9", "10"]);
+        assert_eq!(drain(&mut pb), ["5", "7"]);
+        assert_eq!(drain(&mut pc), ["3", "6"]);
+        // A pipe whose reader left is reported dead when its turn fails.
+        pc.close(0);
+        assert!(send(&mut lb, &mut pipes, "11", false)); // b
+        assert!(send(&mut lb, &mut pipes, "12", false)); // c's turn: gone, so a
+        assert_eq!(drain(&mut pb), ["11"]);
+        assert_eq!(drain(&mut pa), ["12"]);
+        assert_eq!(pipes.dead, [c]);
+    }
+
+    /// As above for receiving: an empty current pipe sends the search to the later rounds,
+    /// a multipart message is read whole, the pipe of every frame is reported.
+    #[test]
+    fn fair_queue_fast_and_slow_paths_keep_the_order() {
+        let mut pipes = Pipes::default();
+        let mut fq = FairQueue::default();
+        let (a, mut pa) = add(&mut pipes, 0);
+        let (b, mut pb) = add(&mut pipes, 0);
+        let (c, mut pc) = add(&mut pipes, 0);
+        for id in [a, b, c] {
+            fq.attach(id);
+        }
+        pa.send(frame("a1", false));
+        pa.tx.write(frame("a2x", true));
+        pa.tx.write(frame("a2y", false));
+        pa.tx.flush();
+        pc.send(frame("c1", false));
+        pc.send(frame("c2", false));
+        let mut got = Vec::new();
+        while let Ok((m, id)) = fq.recv(&mut pipes) {
+            got.push((String::from_utf8(m.to_vec()).unwrap(), id));
+        }
+        let want = [("a1", a), ("c1", c), ("a2x", a), ("a2y", a), ("c2", c)];
+        assert_eq!(got, want.map(|(s, id)| (s.to_string(), id)));
+        // Frames published after every pipe was found empty are found.
+        pb.send(frame("b1", false));
+        assert_eq!(fq.recv_msg(&mut pipes).ok().map(|m| m.to_vec()), Some(b"b1".to_vec()));
+        assert!(pipes.dead.is_empty());
+        pa.close(0);
+        assert!(matches!(fq.recv_msg(&mut pipes), Err(Error::WouldBlock)));
+        assert_eq!(pipes.dead, [a]);
     }
 
     #[test]
