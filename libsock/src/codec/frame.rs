@@ -138,9 +138,10 @@ fn encode_frame_large(out: &mut Vec<u8>, flags: u8, body: &[u8]) {
 }
 
 /// Copies `src` (at most [`SMALL_BODY_MAX`] bytes) into `dst` of the same length with at most
-/// four fixed-size moves, overlapping where the length is not a multiple of their size.
+/// four fixed-size moves, overlapping where the length is not a multiple of their size (as
+/// `memcpy` does for small sizes, without the call for a variable length).
 #[inline(always)]
-fn copy_small(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn copy_small(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     assert!(dst.len() == n && n <= SMALL_BODY_MAX);
     if n >= 16 {
