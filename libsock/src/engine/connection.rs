@@ -37,6 +37,14 @@ const READ_MAX: usize = 8 * 1024 * 1024;
 const OUT_BATCH: usize = 256 * 1024;
 /// Reads or writes per wake-up before yielding to other connections.
 const IO_ROUNDS: usize = 32;
+/// Writes smaller than this, one after another in one wake-up, mean the I/O thread is
+/// chasing a sending thread that runs on the other core: each round takes the handful of
+/// messages sent during the last system call and pays another for them (and the receiving
+/// side one more read), the flood at up to twice the CPU (BENCHMARKS.md, "The sender's slow
+/// mode"). Yielding the core between such rounds lets the batch grow and gives the core to
+/// whoever waits for it. A lone reply is never delayed: it is the first write of its
+/// wake-up, and the yield comes after a write, never before one.
+const SMALL_WRITE: usize = 4096;
 
 /// What the I/O thread should do with a connection after a handler ran.
 #[derive(Debug, PartialEq, Eq)]
@@ -676,6 +684,7 @@ impl Connection {
 
     fn pump_out_queued(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
         let as_commands = self.cfg.subscriptions_as_commands;
+        let mut wrote_small = false;
         for _ in 0..IO_ROUNDS {
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             if link.out_full {
@@ -703,7 +712,16 @@ impl Connection {
                     link.out_full = true;
                     return Ok(());
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    // A second small write in one wake-up: chasing a sender that runs on
+                    // the other core (see SMALL_WRITE). Let the batch grow first.
+                    if offered < SMALL_WRITE {
+                        if wrote_small {
+                            std::thread::yield_now();
+                        }
+                        wrote_small = true;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     link.out_full = true;
                     return Ok(());
