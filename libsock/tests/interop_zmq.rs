@@ -563,6 +563,55 @@ fn burst_zmq_push_to_libsock_pull_tcp() {
     burst_case(Lib::Libzmq);
 }
 
+/// Message `i` of a mixed burst: bodies across every decoder boundary (inline 38/39 B, the
+/// short form's 255/256 B) and every seventh message in three frames, so the receiver's run
+/// decoder keeps stopping at long frames and multipart ends mid-run.
+fn mixed_message(i: usize) -> Vec<Vec<u8>> {
+    const SIZES: [usize; 13] = [0, 1, 37, 38, 39, 40, 64, 200, 254, 255, 256, 300, 1000];
+    let first = body(SIZES[i % SIZES.len()], i);
+    if i % 7 == 0 {
+        vec![first, (i as u32).to_le_bytes().to_vec(), body(SIZES[(i / 7) % SIZES.len()], i + 1)]
+    } else {
+        let mut tagged = (i as u32).to_le_bytes().to_vec();
+        tagged.extend(first);
+        vec![tagged]
+    }
+}
+
+/// libzmq floods a libsock PULL with the mixed burst: every message arrives whole, in order.
+fn mixed_burst_case(transport: &str) {
+    const COUNT: usize = 30_000;
+    let world = World::new();
+    let push = world.socket(Lib::Libzmq, Kind::Push);
+    let pull = world.socket(Lib::Libsock, Kind::Pull);
+    let ep = pull.bind(&world, transport);
+    push.connect(&ep);
+    std::thread::scope(|s| {
+        let sender = s.spawn(move || {
+            for i in 0..COUNT {
+                push.send_parts(&mixed_message(i));
+            }
+            push
+        });
+        for i in 0..COUNT {
+            let got = pull.recv_parts();
+            assert!(got == mixed_message(i), "{transport}: message #{i} is {}", short(&got));
+        }
+        drop(sender.join().unwrap());
+    });
+    assert_no_io_panics();
+}
+
+#[test]
+fn mixed_burst_zmq_push_to_libsock_pull_tcp() {
+    mixed_burst_case("tcp");
+}
+
+#[test]
+fn mixed_burst_zmq_push_to_libsock_pull_ipc() {
+    mixed_burst_case("ipc");
+}
+
 // ------------------------------------------------------------------------------------------
 // 4. Heartbeats.
 // ------------------------------------------------------------------------------------------
