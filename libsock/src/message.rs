@@ -155,6 +155,19 @@ impl Message {
         }
     }
 
+    /// Drops the message, skipping the out-of-line drop glue (a call, and a match on the
+    /// body kind) when there is nothing to release: an inline body without metadata, the
+    /// usual small message on the hot paths.
+    #[inline(always)]
+    pub(crate) fn release(self) {
+        if matches!(self.repr, Repr::Inline { .. }) && self.meta.is_none() {
+            // Nothing in it owns memory or a count: forgetting it leaks nothing.
+            std::mem::forget(self);
+        } else {
+            drop(self);
+        }
+    }
+
     /// A frame whose body is the first `len` bytes of `window` (`len` at most
     /// [`INLINE_CAPACITY`]): the whole window is copied, a few fixed-size moves instead of a
     /// call to `memcpy` for a variable length (the decoder's flood path, where the read
@@ -534,6 +547,25 @@ pub(crate) fn check_group(group: &str) -> crate::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_frees_what_a_message_owns_and_skips_only_inline_bodies_without_metadata() {
+        // A pooled body goes back to this thread's magazine: the next one reuses it.
+        let pooled = Message::from_slice(&[1; 100]);
+        let addr = pooled.as_ptr();
+        pooled.release();
+        assert_eq!(Message::from_slice(&[2; 100]).as_ptr(), addr);
+        // Metadata is a counted reference: released with the message, inline or not.
+        let meta = Arc::new(Metadata::default());
+        for size in [1, 100] {
+            let mut m = Message::from_slice(&vec![3; size]);
+            m.set_metadata(meta.clone());
+            assert_eq!(Arc::strong_count(&meta), 2);
+            m.release();
+            assert_eq!(Arc::strong_count(&meta), 1, "size {size}");
+        }
+        Message::from_slice(b"inline").release();
+    }
 
     #[test]
     fn small_bodies_of_every_length_are_copied_whole() {

@@ -929,6 +929,7 @@ fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
         let Some(msg) = p.rx.read() else { break };
         last_more = msg.get_more();
         session.send(&msg);
+        msg.release();
     }
     *mid = last_more;
 }

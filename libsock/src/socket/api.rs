@@ -89,7 +89,7 @@ impl Socket {
 
     /// Receives one frame into `msg`.
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
-        *msg = self.recv_msg(flags)?;
+        std::mem::replace(msg, self.recv_msg(flags)?).release();
         Ok(())
     }
 
