@@ -38,6 +38,9 @@
 //!   thread.
 //! - A pipe may hold a `DirectSource` (likewise, `engine/direct_rx.rs`): a thread blocked in
 //!   `recv` on an empty pipe reads its connection itself, under the connection's read lock.
+//! - A session decodes runs of short data frames into a `FrameSink` (defined in `session/`,
+//!   implemented over the pipe in `engine/pipe_sink.rs`), so floods skip the per-frame
+//!   decoder without `session` knowing pipes.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
