@@ -7,11 +7,11 @@
 //!
 //! | command | size | layout after the name |
 //! |---|---|---|
-//! | HELLO | 200 | version `1 0`, 72 zero bytes (anti-amplification), C', short nonce, Box[64 zeros](C'→S) |
-//! | WELCOME | 168 | 16-byte nonce, Box[S' + cookie](S→C'), cookie = 16-byte nonce + SecretBox[C' + s'](K) |
-//! | INITIATE | ≥ 257 | cookie (96), short nonce, Box[C + vouch nonce + vouch + metadata](C'→S'), vouch = Box[C' + S](C→S') |
-//! | READY | ≥ 30 | short nonce, Box[metadata](S'→C') |
-//! | MESSAGE | ≥ 33 | short nonce, Box[flags + body](C'↔S') |
+//! | HELLO | 200 | version `1 0`, 72 zero bytes (anti-amplification), C', short nonce, Box\[64 zeros\](C'→S) |
+//! | WELCOME | 168 | 16-byte nonce, Box\[S' + cookie\](S→C'), cookie = 16-byte nonce + SecretBox\[C' + s'\](K) |
+//! | INITIATE | ≥ 257 | cookie (96), short nonce, Box\[C + vouch nonce + vouch + metadata\](C'→S'), vouch = Box\[C' + S\](C→S') |
+//! | READY | ≥ 30 | short nonce, Box\[metadata\](S'→C') |
+//! | MESSAGE | ≥ 33 | short nonce, Box\[flags + body\](C'↔S') |
 //!
 //! The state machines that use these live in `session::mechanism`.
 

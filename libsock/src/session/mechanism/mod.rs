@@ -1,7 +1,7 @@
 //! Security mechanisms as sans-I/O state machines: NULL, PLAIN (RFC 24) and CURVE (RFC 26).
 //!
 //! A mechanism runs between the greeting and the moment messages flow. The session feeds it
-//! each handshake command and it answers with a [`Step`]: wait for the next command, ask the
+//! each handshake command and it answers with a `Step`: wait for the next command, ask the
 //! application's ZAP handler (RFC 27) about the peer, or finish with the peer's metadata (and,
 //! for CURVE, the cipher every later frame goes through). Servers always ask ZAP; the engine
 //! answers at once with "200" when no handler is bound, which is libzmq's behaviour. NULL
