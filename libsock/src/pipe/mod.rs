@@ -11,6 +11,7 @@
 //! - the reader is woken only when it had found the queue empty and parked on it, and the
 //!   writer only when it had found the queue at its high water mark: never once per message.
 
+mod progress;
 pub(crate) mod queue;
 
 use std::sync::Arc;

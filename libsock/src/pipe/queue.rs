@@ -23,6 +23,8 @@ use parking_lot::Mutex;
 use crate::message::{Message, Metadata};
 use crate::sys::ring::{ring, Consumer, Producer};
 
+use super::progress::Progress;
+
 /// Something that can be woken: a socket's signal or an I/O thread's connection.
 pub(crate) trait Wake: Send + Sync {
     /// Tells the owner that a queue it parked on has changed.
@@ -91,12 +93,9 @@ const WAKE_AFTER_MAX: u64 = 1024;
 const WAKE_AFTER_BYTES: usize = 256 * 1024;
 
 struct Shared {
-    /// Whole messages the reader has consumed. Written only by the reader, often: alone on
-    /// its cache line, so the writer's per-message look at the flags below does not miss
-    /// every time the reader publishes (it was a fifth of a sending thread's time).
-    read: OwnLine<AtomicU64>,
-    /// The writer found the queue full and wants a wake when `read` moves.
-    writer_waiting: AtomicBool,
+    /// Whole messages the reader has consumed, and whether the writer, finding the queue
+    /// full, waits to hear that the count moved.
+    progress: Progress,
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
     /// CONFLATE: each whole message replaces the one in `newest`; no HWM.
@@ -106,17 +105,6 @@ struct Shared {
     rare: Mutex<Rare>,
     /// Bumped whenever `Rare::direct` changes, so the writer re-reads it only then.
     direct_gen: AtomicU64,
-}
-
-/// A value alone on its cache line (two lines: adjacent-line prefetch pairs them).
-#[repr(align(128))]
-struct OwnLine<T>(T);
-
-impl<T> std::ops::Deref for OwnLine<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
 }
 
 /// What changes rarely: set at attach and close.
@@ -150,8 +138,7 @@ impl Shared {
 /// Creates a queue bounded to `hwm` whole messages (0 = unbounded).
 pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
     let shared = Arc::new(Shared {
-        read: OwnLine(AtomicU64::new(0)),
-        writer_waiting: AtomicBool::new(false),
+        progress: Progress::new(),
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
         conflate: AtomicBool::new(false),
@@ -224,18 +211,17 @@ impl Writer {
         if self.hwm == 0 || self.written - self.cached_read < self.hwm {
             return !self.is_reader_gone();
         }
-        self.cached_read = self.shared.read.load(Ordering::Acquire);
+        self.cached_read = self.shared.progress.seen();
         if self.written - self.cached_read < self.hwm || self.conflating() {
             return !self.is_reader_gone();
         }
-        self.shared.writer_waiting.store(true, Ordering::SeqCst);
-        self.cached_read = self.shared.read.load(Ordering::SeqCst);
+        self.cached_read = self.shared.progress.register_and_read();
         self.written - self.cached_read < self.hwm && !self.is_reader_gone()
     }
 
     /// Whether a new message fits under the high water mark, *without* asking for a wake-up
     /// when it does not: for writers that drop at the HWM and never wait for room (PUB,
-    /// XPUB without NODROP). [`Writer::can_write`] would set `writer_waiting` (a full-fence
+    /// XPUB without NODROP). [`Writer::can_write`] would register the writer (a fenced
     /// store on a line the reader polls) and make the reader publish its progress and wake
     /// the writer's socket after every message it takes: per message, per full subscriber.
     /// Here the writer only re-reads the reader's count, which the reader publishes in
@@ -243,7 +229,7 @@ impl Writer {
     #[inline]
     pub(crate) fn has_room(&mut self) -> bool {
         if self.hwm != 0 && self.written - self.cached_read >= self.hwm {
-            self.cached_read = self.shared.read.load(Ordering::Acquire);
+            self.cached_read = self.shared.progress.seen();
             if self.written - self.cached_read >= self.hwm && !self.conflating() {
                 return false;
             }
@@ -327,10 +313,7 @@ impl Writer {
             self.direct = Some(Box::new(DirectCache { sink, seen: generation }));
         }
         let Some(sink) = self.direct.as_ref().and_then(|d| d.sink.as_ref()) else { return false };
-        if self.shared.read.load(Ordering::Acquire) != self.written
-            || self.conflating()
-            || self.is_reader_gone()
-        {
+        if self.shared.progress.seen() != self.written || self.conflating() || self.is_reader_gone() {
             return false;
         }
         if !sink.try_send(&self.staged, last) {
@@ -534,7 +517,7 @@ impl Reader {
                     let drained = self.ring.batch_done();
                     if self.read - self.published >= PUBLISH_EVERY
                         || drained
-                        || self.shared.writer_waiting.load(Ordering::Relaxed)
+                        || self.shared.progress.writer_waits()
                     {
                         self.publish_progress(drained, msg.len());
                     }
@@ -574,10 +557,7 @@ impl Reader {
             // Tell the writer how far we got in batches, at once if it waits for room, and
             // always when the batch is used up (so a waiting writer is never left stale).
             let drained = self.local_is_empty() && self.ring.batch_done();
-            if self.read - self.published >= PUBLISH_EVERY
-                || drained
-                || self.shared.writer_waiting.load(Ordering::Relaxed)
-            {
+            if self.read - self.published >= PUBLISH_EVERY || drained || self.shared.progress.writer_waits() {
                 self.publish_progress(drained, msg.len());
             }
         }
@@ -705,7 +685,7 @@ impl Reader {
         // What the writer publishes after seeing the flag it drops itself; what raced past
         // it is freed with the ring.
         while self.ring.pop().is_some() {}
-        self.shared.writer_waiting.store(false, Ordering::Relaxed);
+        self.shared.progress.forget_writer();
         self.shared.wake_writer();
     }
 
@@ -739,15 +719,15 @@ impl Reader {
     /// application thread per wake). A writer polling without sleeping (`can_write`, DONTWAIT)
     /// sees the published count at once.
     ///
-    /// Only a wake decision needs the full fence (the reader's store and the writer's
-    /// `writer_waiting` store, each followed by a load of the other's, as in Dekker's
-    /// algorithm): between those points, while a writer waits, the count is published with
+    /// Only a wake decision needs the full fence ([`Progress::publish_and_claim_wake`]: the
+    /// reader's store and the writer's registration, each followed by a load of the other's,
+    /// as in Dekker's algorithm): between those points, while a writer waits, the count is published with
     /// a plain release store. A writer that starts waiting meanwhile is seen at the next
     /// decision at the latest, and the reader always decides when it runs dry.
     #[inline]
     fn publish_progress(&mut self, drained: bool, len: usize) {
         self.published = self.read;
-        if self.shared.writer_waiting.load(Ordering::Relaxed) {
+        if self.shared.progress.writer_waits() {
             let from = match self.wait_from {
                 Some(from) => from,
                 None => {
@@ -757,19 +737,15 @@ impl Reader {
             };
             self.bytes_since_wait += len;
             if !drained && self.read - from < self.wake_after && self.bytes_since_wait < WAKE_AFTER_BYTES {
-                self.shared.read.store(self.read, Ordering::Release);
+                self.shared.progress.publish(self.read);
                 return;
             }
         } else if !drained {
-            self.shared.read.store(self.read, Ordering::Release);
+            self.shared.progress.publish(self.read);
             return;
         }
-        self.shared.read.store(self.read, Ordering::SeqCst);
-        if !self.shared.writer_waiting.load(Ordering::SeqCst) {
-            return;
-        }
-        self.wait_from = None;
-        if self.shared.writer_waiting.swap(false, Ordering::SeqCst) {
+        if self.shared.progress.publish_and_claim_wake(self.read) {
+            self.wait_from = None;
             self.shared.wake_writer();
         }
     }
@@ -778,10 +754,7 @@ impl Reader {
     fn publish_read(&mut self) {
         self.wait_from = None;
         self.published = self.read;
-        self.shared.read.store(self.read, Ordering::SeqCst);
-        if self.shared.writer_waiting.load(Ordering::SeqCst)
-            && self.shared.writer_waiting.swap(false, Ordering::SeqCst)
-        {
+        if self.shared.progress.publish_and_claim_wake(self.read) {
             self.shared.wake_writer();
         }
     }
@@ -794,6 +767,10 @@ impl Drop for Reader {
         }
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "queue_loom_tests.rs"]
+mod loom_tests;
 
 #[cfg(test)]
 mod tests {

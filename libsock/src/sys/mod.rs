@@ -3,6 +3,7 @@
 //! - [`os`]: thin calls into the operating system.
 //! - [`pool`]: recycled buffers for message bodies (no `malloc`/`free` per message).
 //! - [`ring`]: the lock-free single-producer single-consumer queue under the pipes.
+//! - [`sync`]: std's atomics, or loom's for the model checks of the lock-free code.
 //!
 //! Every block has a `SAFETY:` comment. The rest of the crate is `#![deny(unsafe_code)]`.
 #![allow(unsafe_code)]
@@ -10,5 +11,6 @@
 mod os;
 pub(crate) mod pool;
 pub(crate) mod ring;
+pub(crate) mod sync;
 
 pub(crate) use os::*;

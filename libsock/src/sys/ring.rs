@@ -13,30 +13,83 @@
 //! - a chunk is recycled (through [`Shared::spare`]) or freed only by the consumer after it
 //!   moved out every slot of it, or by [`Shared`]'s drop once both ends are gone.
 //!
-//! `ring_tests` below and `stress_ring_*` exercise it from two threads with random batches.
+//! `ring_tests` below and `stress_ring_*` exercise it from two threads with random batches;
+//! `loom_tests` (built with `RUSTFLAGS="--cfg loom"`, see `scripts/loom.sh`) check every
+//! interleaving of small runs under the memory model: items in order and once, no lost wake,
+//! no slot read before its write happened, no item dropped twice.
 
-use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
 
-/// Slots per chunk (a chunk of 48-byte messages is ~6 KiB).
+use super::sync::{Arc, AtomicPtr, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+
+/// Slots per chunk (a chunk of 48-byte messages is ~6 KiB). Under loom, two, so that small
+/// models cross chunks and recycle them.
+#[cfg(not(loom))]
 const CHUNK: usize = 128;
+#[cfg(loom)]
+const CHUNK: usize = 2;
 /// Set in [`Shared::published`] by a consumer that found nothing and sleeps.
 const PARKED: u64 = 1 << 63;
 
 struct Chunk<T> {
-    slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
+    slots: [Slot<T>; CHUNK],
     next: AtomicPtr<Chunk<T>>,
 }
 
 impl<T> Chunk<T> {
     fn alloc() -> *mut Chunk<T> {
         Box::into_raw(Box::new(Chunk {
-            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            slots: std::array::from_fn(|_| Slot(UnsafeCell::new(MaybeUninit::uninit()))),
             next: AtomicPtr::new(ptr::null_mut()),
         }))
+    }
+}
+
+/// One item's place in a chunk. Its three accessors are the only places an item is
+/// written, moved out or dropped in place; under loom the cell also checks that each access
+/// happens after the previous one (a slot read before its write was published fails).
+struct Slot<T>(UnsafeCell<MaybeUninit<T>>);
+
+impl<T> Slot<T> {
+    /// Moves `item` in.
+    ///
+    /// # Safety
+    /// The caller has the slot to itself and it holds no item.
+    #[inline(always)]
+    unsafe fn put(&self, item: T) {
+        #[cfg(not(loom))]
+        // SAFETY: exclusive access to an empty slot (the caller's contract).
+        unsafe {
+            (*self.0.get()).write(item);
+        }
+        #[cfg(loom)]
+        // SAFETY: as above.
+        self.0.with_mut(|slot| unsafe { (*slot).write(item) });
+    }
+
+    /// Moves the item out.
+    ///
+    /// # Safety
+    /// The caller has the slot to itself and it holds an item, which it will not read again.
+    #[inline(always)]
+    unsafe fn take(&self) -> T {
+        #[cfg(not(loom))]
+        // SAFETY: exclusive access to a written slot (the caller's contract).
+        return unsafe { (*self.0.get()).assume_init_read() };
+        #[cfg(loom)]
+        // SAFETY: as above. (`with_mut`: moving out empties the slot, so loom must order the
+        // producer's next write to it, after recycling, behind this.)
+        return self.0.with_mut(|slot| unsafe { (*slot).assume_init_read() });
+    }
+
+    /// Drops the item in place.
+    ///
+    /// # Safety
+    /// As for [`Slot::take`].
+    unsafe fn drop_item(&self) {
+        // SAFETY: the caller's contract is `take`'s.
+        drop(unsafe { self.take() });
     }
 }
 
@@ -95,7 +148,7 @@ impl<T> Producer<T> {
         }
         // SAFETY: `tail` is a live chunk owned by the producer's side and slot `pos` is
         // unpublished, so the consumer does not touch it; it holds no item (fresh or moved out).
-        unsafe { (*(*self.tail).slots[self.pos].get()).write(item) };
+        unsafe { (*self.tail).slots[self.pos].put(item) };
         self.pos += 1;
         self.written += 1;
     }
@@ -169,7 +222,7 @@ impl<T> Consumer<T> {
         }
         // SAFETY: index `read` < `avail` was published (Acquire load in `reload`), so the
         // producer wrote this slot and will not touch it again; we move the item out once.
-        let item = unsafe { (*(*self.head).slots[self.pos].get()).assume_init_read() };
+        let item = unsafe { (*self.head).slots[self.pos].take() };
         self.pos += 1;
         self.read += 1;
         Some(item)
@@ -236,29 +289,30 @@ impl<T> Drop for Consumer<T> {
 
 impl<T> Drop for Shared<T> {
     /// Both ends are gone (the last `Arc` drop orders their stores before this): drops the
-    /// items never read and frees every chunk.
+    /// items never read and frees every chunk. (Plain loads rather than `get_mut`, which
+    /// loom's atomics do not have; the same instructions.)
     fn drop(&mut self) {
-        let mut chunk = *self.final_head.get_mut();
-        let mut pos = *self.final_pos.get_mut();
+        let mut chunk = self.final_head.load(Ordering::Relaxed);
+        let mut pos = self.final_pos.load(Ordering::Relaxed);
         if chunk.is_null() {
-            chunk = *self.first.get_mut();
+            chunk = self.first.load(Ordering::Relaxed);
             pos = 0;
         }
-        let mut left = *self.final_written.get_mut() - *self.final_read.get_mut();
+        let mut left = self.final_written.load(Ordering::Relaxed) - self.final_read.load(Ordering::Relaxed);
         while !chunk.is_null() {
             // SAFETY: both ends are dropped, so every chunk reachable from the consumer's
             // position is exclusively ours; slots `pos..` up to `left` items hold live items.
             let boxed = unsafe { Box::from_raw(chunk) };
             while left > 0 && pos < CHUNK {
                 // SAFETY: as above: a written, never-read slot.
-                unsafe { (*boxed.slots[pos].get()).assume_init_drop() };
+                unsafe { boxed.slots[pos].drop_item() };
                 pos += 1;
                 left -= 1;
             }
             chunk = boxed.next.load(Ordering::Relaxed);
             pos = 0;
         }
-        let spare = *self.spare.get_mut();
+        let spare = self.spare.load(Ordering::Relaxed);
         if !spare.is_null() {
             // SAFETY: the spare chunk holds no items and nobody else can reach it now.
             drop(unsafe { Box::from_raw(spare) });
@@ -266,7 +320,11 @@ impl<T> Drop for Shared<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, loom))]
+#[path = "ring_loom_tests.rs"]
+mod loom_tests;
+
+#[cfg(all(test, not(loom)))]
 mod ring_tests {
     use super::*;
 
