@@ -1,6 +1,6 @@
 //! The real queue under loom (`scripts/loom.sh`): a writer at its high water mark and a
 //! reader, each sleeping whenever it cannot go on, over every interleaving of a few messages
-//! (up to 3 preemptions). A lost wake leaves both asleep, which loom reports as a deadlock;
+//! (up to 3 preemptions: `sys::sync::check`). A lost wake leaves both asleep, which loom reports as a deadlock;
 //! a message out of order or lost fails the assertions. This checks the queue's own wake
 //! rules (when the reader decides on a wake, when the writer registers) on top of the
 //! handshakes that `sys::ring` and `pipe::progress` check alone.
@@ -18,9 +18,7 @@ impl Wake for Bell {
 }
 
 fn run(hwm: u64, count: u8) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(move || {
+    crate::sys::sync::check(move || {
         let (mut w, mut r) = queue(hwm);
         let (writer_bell, reader_bell) = (Arc::new(Bell(Notify::new())), Arc::new(Bell(Notify::new())));
         w.set_waker(writer_bell.clone());

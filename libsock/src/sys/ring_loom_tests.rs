@@ -9,14 +9,6 @@ use loom::sync::atomic::AtomicIsize;
 use loom::sync::Notify;
 use loom::thread;
 
-/// Bounded preemptions keep the runs to seconds; 3 covers the protocols' races (each needs
-/// one or two switches at the wrong point).
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(f);
-}
-
 /// The consumer side of the pipes' use: pop until empty, then park and sleep until the
 /// producer's publish reports the park (the pipe's wake).
 fn consume(c: &mut Consumer<u64>, bell: &Notify, count: u64) {
@@ -55,7 +47,7 @@ fn produce(p: &mut Producer<u64>, bell: &Notify, batches: &[u64]) {
 
 #[test]
 fn loom_single_items_arrive_in_order_and_no_wake_is_lost() {
-    model(|| {
+    crate::sys::sync::check(|| {
         let (mut p, mut c) = ring::<u64>();
         let bell = Arc::new(Notify::new());
         let producer_bell = bell.clone();
@@ -69,7 +61,7 @@ fn loom_single_items_arrive_in_order_and_no_wake_is_lost() {
 fn loom_batches_across_recycled_chunks_arrive_whole() {
     // 5 items in batches of 3 and 2 span three chunks of 2: the producer grows while the
     // consumer hands used chunks back through `spare`, which the producer may then reuse.
-    model(|| {
+    crate::sys::sync::check(|| {
         let (mut p, mut c) = ring::<u64>();
         let bell = Arc::new(Notify::new());
         let producer_bell = bell.clone();
@@ -94,7 +86,7 @@ fn loom_unread_items_are_dropped_once_whichever_end_goes_last() {
     // The producer publishes 2 then 1 (crossing into a second chunk) and drops with one
     // more unpublished; the consumer takes at most one and drops. Every item is dropped
     // once, whichever end's drop runs the final clean-up.
-    model(|| {
+    crate::sys::sync::check(|| {
         let live = Arc::new(AtomicIsize::new(0));
         let (mut p, mut c) = ring::<Tracked>();
         let counter = live.clone();
