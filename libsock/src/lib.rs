@@ -17,20 +17,30 @@
 //! ## Layers, and who may call whom
 //!
 //! ```text
-//! Context, Socket (socket/)      user thread: routing per type, blocking, options
-//!      │  pipes (pipe/)          bounded queues of frames; wakes only on empty→non-empty
-//!      │  mailbox/               what both sides share: commands, signal, event slot
-//! engine/                        I/O threads: mio loop, connections, timers, reconnects
-//!      │  session/               ZMTP state machine: handshake, heartbeats (no I/O, no clock)
-//!      │  codec/                 pure encode/decode of greetings, frames, commands
-//! transport/                     tcp, ipc listeners and dialers yielding byte streams
-//! sys/                           the only unsafe code: raw OS calls, the SPSC ring, recycled message bodies
+//! context, socket/, poll,      user thread: routing per type, blocking, options, polling,
+//!   monitor, proxy/, auth/     monitors, proxies, the ZAP handler
+//! engine/                      I/O threads: mio loop, connections, timers, reconnects
+//! mailbox/, transport/         what engine and sockets share: commands, signal, event slot;
+//!                              tcp, ipc listeners and dialers yielding byte streams
+//! session/, pipe/              ZMTP state machine: handshake, heartbeats (no I/O, no clock);
+//!                              bounded queues of frames; wakes only on empty→non-empty
+//! message, options             messages and their bodies; socket options
+//! codec/, z85, ctx_options     pure encode/decode of greetings, frames, commands
+//! socket_type, error, sys/     sys: the only unsafe code: raw OS calls, the SPSC ring,
+//!                              recycled message bodies
 //! ```
 //!
+//! - Imports only go down (`tests/layers.rs` checks every `crate::` path against this
+//!   order); the user-thread layer's context, sockets, poller, monitors and proxies call
+//!   each other.
 //! - `codec` and `session` never touch a socket or read the clock.
-//! - `socket` knows pipes and messages, never transports; `engine` reaches a socket only by
+//! - `socket` moves messages only through pipes; it uses `transport` to parse endpoints and
+//!   open listeners, which it hands to the engine. `engine` reaches a socket only by
 //!   posting to its mailbox (`mailbox/`, beneath both: `engine` never imports `socket` or
-//!   `monitor`).
+//!   `monitor`), and the application's ZAP handler only through `engine::ZapHandler`,
+//!   which the socket layer implements for a context.
+//! - The lock-free code two threads share (`sys::ring`, `pipe/progress.rs`) takes its
+//!   atomics from `sys::sync`: loom's under `--cfg loom`, for the model checks.
 //! - Transports never call back into sockets; inproc joins sockets with a pipe directly.
 //! - A pipe may hold a `DirectSink` (defined in `pipe/`, implemented in `engine/direct.rs`):
 //!   a message sent right after the sending thread waited is written to its idle connection by

@@ -91,7 +91,7 @@ impl SocketType {
             Self::XSUB => "XSUB",
             Self::STREAM => "STREAM",
             #[cfg(feature = "draft")]
-            other => crate::socket::draft::type_name(other),
+            other => draft::type_name(other),
         }
     }
 
@@ -99,7 +99,7 @@ impl SocketType {
     pub fn from_name(name: &[u8]) -> Option<SocketType> {
         let found = Self::ALL.into_iter().find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name));
         #[cfg(feature = "draft")]
-        let found = found.or_else(|| crate::socket::draft::type_from_name(name));
+        let found = found.or_else(|| draft::type_from_name(name));
         found
     }
 
@@ -109,7 +109,7 @@ impl SocketType {
             return 11;
         }
         #[cfg(feature = "draft")]
-        if let Some(raw) = crate::socket::draft::type_to_raw(self) {
+        if let Some(raw) = draft::type_to_raw(self) {
             return raw;
         }
         Self::ALL.iter().position(|t| *t == self).unwrap_or(0) as i32
@@ -121,7 +121,7 @@ impl SocketType {
             return Some(Self::STREAM);
         }
         #[cfg(feature = "draft")]
-        if let Some(t) = crate::socket::draft::type_from_raw(raw) {
+        if let Some(t) = draft::type_from_raw(raw) {
             return Some(t);
         }
         usize::try_from(raw).ok().and_then(|i| Self::ALL.get(i).copied())
@@ -156,7 +156,7 @@ impl SocketType {
 
     #[cfg(feature = "draft")]
     fn is_compatible_draft(self, peer: SocketType) -> bool {
-        crate::socket::draft::compatible(self, peer)
+        draft::compatible(self, peer)
     }
 
     /// DISH: group joins go out as JOIN/LEAVE commands, through the subscription path.
@@ -173,7 +173,7 @@ impl SocketType {
     /// `libsock::ThreadSafeSocket`, feature `draft`).
     pub fn is_thread_safe(self) -> bool {
         #[cfg(feature = "draft")]
-        if crate::socket::draft::type_to_raw(self).is_some() {
+        if draft::type_to_raw(self).is_some() {
             return true;
         }
         false
@@ -183,6 +183,54 @@ impl SocketType {
 impl fmt::Display for SocketType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The draft types' numbers, names and valid pairs (feature `draft`; their routing is
+/// `socket::draft`'s): here, beneath the codec and the session, which name and check them.
+#[cfg(feature = "draft")]
+mod draft {
+    use super::SocketType;
+
+    /// The draft types with their libzmq numbers and ZMTP names.
+    const TYPES: [(SocketType, i32, &str); 6] = [
+        (SocketType::SERVER, 12, "SERVER"),
+        (SocketType::CLIENT, 13, "CLIENT"),
+        (SocketType::RADIO, 14, "RADIO"),
+        (SocketType::DISH, 15, "DISH"),
+        (SocketType::GATHER, 16, "GATHER"),
+        (SocketType::SCATTER, 17, "SCATTER"),
+    ];
+
+    /// The ZMTP `Socket-Type` name of a draft type ("" for the others, which never ask).
+    pub(super) fn type_name(kind: SocketType) -> &'static str {
+        TYPES.iter().find(|t| t.0 == kind).map_or("", |t| t.2)
+    }
+
+    pub(super) fn type_from_name(name: &[u8]) -> Option<SocketType> {
+        TYPES.iter().find(|t| t.2.as_bytes().eq_ignore_ascii_case(name)).map(|t| t.0)
+    }
+
+    pub(super) fn type_to_raw(kind: SocketType) -> Option<i32> {
+        TYPES.iter().find(|t| t.0 == kind).map(|t| t.1)
+    }
+
+    pub(super) fn type_from_raw(raw: i32) -> Option<SocketType> {
+        TYPES.iter().find(|t| t.1 == raw).map(|t| t.0)
+    }
+
+    /// The valid pairs among draft types (libzmq's `mechanism.cpp`): each has exactly one.
+    pub(super) fn compatible(a: SocketType, b: SocketType) -> bool {
+        use SocketType::*;
+        matches!(
+            (a, b),
+            (SERVER, CLIENT)
+                | (CLIENT, SERVER)
+                | (RADIO, DISH)
+                | (DISH, RADIO)
+                | (GATHER, SCATTER)
+                | (SCATTER, GATHER)
+        )
     }
 }
 

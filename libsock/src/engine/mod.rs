@@ -37,7 +37,7 @@ pub(crate) use backoff::Backoff;
 use connection::{Connection, Flow};
 use listener::ListenerEntry;
 use raw::RawConnection;
-pub(crate) use zap::ZapConfig;
+pub(crate) use zap::{ZapConfig, ZapHandler, ZAP_ENDPOINT};
 
 use crate::mailbox::SocketShared;
 use crate::pipe::{PipeEnd, Wake};

@@ -4,6 +4,9 @@
 //! The I/O thread must never block, so each request runs on a short-lived helper thread with
 //! its own REQ socket; the answer comes back as an [`IoCmd::ZapReply`] for the connection.
 //! Handshakes are rare next to messages, and this keeps the I/O loop free of inproc sockets.
+//! The engine reaches the handler only through [`ZapHandler`], which the socket layer
+//! implements for a context (`socket/zap_client.rs`): sockets sit above the engine, which
+//! never imports them.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,21 +15,25 @@ use std::sync::{Arc, Weak};
 use mio::Token;
 
 use super::{IoCmd, IoShared};
-use crate::context::ContextInner;
 use crate::session::{ZapReply, ZapRequest};
-use crate::socket::Socket;
-use crate::socket_type::SocketType;
 
 /// Where ZAP handlers bind.
-pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
+pub(crate) const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
 
-/// How long a helper waits for the handler before answering "500" itself.
-const ZAP_TIMEOUT_MS: i32 = 10_000;
+/// The application's ZAP handler, as a connection's helper thread asks it.
+pub(crate) trait ZapHandler: Send + Sync {
+    /// Whether a handler is bound at [`ZAP_ENDPOINT`] now.
+    fn is_bound(&self) -> bool;
+    /// One request/reply with the handler, the reply's frames unchecked. Blocks (with a
+    /// timeout): called on the helper thread only.
+    fn exchange(self: Arc<Self>, request: &[Vec<u8>]) -> crate::Result<Vec<Vec<u8>>>;
+}
 
 /// What a connection needs to ask ZAP.
 #[derive(Clone)]
 pub(crate) struct ZapConfig {
-    pub ctx: Weak<ContextInner>,
+    /// The socket's context (weak: a connection must not keep its context alive).
+    pub handler: Weak<dyn ZapHandler>,
     pub domain: Vec<u8>,
     pub enforce_domain: bool,
     /// Our socket's routing id (libzmq sends it as the request's "identity").
@@ -56,7 +63,7 @@ pub(crate) enum Asked {
 impl ZapConfig {
     /// Starts a ZAP request for a peer at `address` (an ip, without port, for tcp).
     pub fn ask(&self, request: ZapRequest, address: &str, io: &Arc<IoShared>, token: Token) -> Asked {
-        let Some(ctx) = self.ctx.upgrade().filter(|c| c.inproc.is_bound(&ZAP_ENDPOINT[9..])) else {
+        let Some(handler) = self.handler.upgrade().filter(|h| h.is_bound()) else {
             if self.enforce_domain {
                 return Asked::NoHandler;
             }
@@ -74,7 +81,8 @@ impl ZapConfig {
         frames.extend(request.credentials);
         let io = io.clone();
         let spawned = std::thread::Builder::new().name("libsock-zap".into()).spawn(move || {
-            let reply = exchange(ctx, &frames).unwrap_or_else(|e| {
+            let reply = handler.exchange(&frames).and_then(|reply| parse_reply(&reply, &frames[1]));
+            let reply = reply.unwrap_or_else(|e| {
                 tracing::warn!("ZAP request failed: {e}");
                 ZapReply { status: "500".into(), ..ZapReply::allow() }
             });
@@ -88,18 +96,6 @@ impl ZapConfig {
             }
         }
     }
-}
-
-/// One request/reply with the handler; checks the reply's version and request id.
-fn exchange(ctx: Arc<ContextInner>, frames: &[Vec<u8>]) -> crate::Result<ZapReply> {
-    let req = Socket::new(ctx, SocketType::REQ)?;
-    req.set_linger(0)?;
-    req.set_rcvtimeo(ZAP_TIMEOUT_MS)?;
-    req.set_sndtimeo(ZAP_TIMEOUT_MS)?;
-    req.connect(ZAP_ENDPOINT)?;
-    req.send_multipart(frames, 0)?;
-    let reply = req.recv_multipart(0)?;
-    parse_reply(&reply, &frames[1])
 }
 
 /// Reply frames: version, request id, status code, status text, user id, metadata.

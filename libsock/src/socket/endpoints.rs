@@ -2,7 +2,7 @@
 //! inproc pipes.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::{PipeOrigin, SocketCore};
 use crate::codec::greeting::Mechanism;
 use crate::codec::null::PeerInfo;
-use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared, ZapConfig};
+use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared, ZapConfig, ZapHandler};
 use crate::error::{Error, Result};
 use crate::options::millis;
 use crate::pipe::pipe;
@@ -321,7 +321,7 @@ impl SocketCore {
             raw_notify: o.stream_notify,
             connect_id: Bytes::new(),
             zap: ZapConfig {
-                ctx: Arc::downgrade(&self.ctx),
+                handler: Arc::downgrade(&self.ctx) as Weak<dyn ZapHandler>,
                 domain: o.zap_domain.clone(),
                 enforce_domain: o.zap_enforce_domain,
                 routing_id: o.routing_id.clone(),

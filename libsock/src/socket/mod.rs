@@ -21,6 +21,7 @@ mod router;
 pub(crate) mod routing;
 mod stream;
 mod trie;
+mod zap_client;
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;

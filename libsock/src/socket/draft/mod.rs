@@ -31,47 +31,6 @@ use crate::error::Error;
 use crate::message::Message;
 use crate::socket_type::SocketType;
 
-/// The draft types with their libzmq numbers and ZMTP names.
-const TYPES: [(SocketType, i32, &str); 6] = [
-    (SocketType::SERVER, 12, "SERVER"),
-    (SocketType::CLIENT, 13, "CLIENT"),
-    (SocketType::RADIO, 14, "RADIO"),
-    (SocketType::DISH, 15, "DISH"),
-    (SocketType::GATHER, 16, "GATHER"),
-    (SocketType::SCATTER, 17, "SCATTER"),
-];
-
-/// The ZMTP `Socket-Type` name of a draft type ("" for the others, which never ask).
-pub(crate) fn type_name(kind: SocketType) -> &'static str {
-    TYPES.iter().find(|t| t.0 == kind).map_or("", |t| t.2)
-}
-
-pub(crate) fn type_from_name(name: &[u8]) -> Option<SocketType> {
-    TYPES.iter().find(|t| t.2.as_bytes().eq_ignore_ascii_case(name)).map(|t| t.0)
-}
-
-pub(crate) fn type_to_raw(kind: SocketType) -> Option<i32> {
-    TYPES.iter().find(|t| t.0 == kind).map(|t| t.1)
-}
-
-pub(crate) fn type_from_raw(raw: i32) -> Option<SocketType> {
-    TYPES.iter().find(|t| t.1 == raw).map(|t| t.0)
-}
-
-/// The valid pairs among draft types (libzmq's `mechanism.cpp`): each has exactly one.
-pub(crate) fn compatible(a: SocketType, b: SocketType) -> bool {
-    use SocketType::*;
-    matches!(
-        (a, b),
-        (SERVER, CLIENT)
-            | (CLIENT, SERVER)
-            | (RADIO, DISH)
-            | (DISH, RADIO)
-            | (GATHER, SCATTER)
-            | (SCATTER, GATHER)
-    )
-}
-
 /// The routing of a draft type.
 pub(crate) fn routing(kind: SocketType, shared: &Arc<SocketShared>) -> Box<dyn Routing> {
     match kind {
