@@ -86,6 +86,12 @@ pub unsafe extern "C" fn zmq_getsockopt(
         // SAFETY: non-NULL; readable and writable per the contract.
         let len = unsafe { &mut *optvallen };
         let value = get(socket, option, *len)?;
+        if matches!(value, Got::Int(_)) && *len > std::mem::size_of::<c_int>() {
+            // As libzmq's `do_getsockopt<int>`: an int read into a larger buffer (an int64
+            // for ZMQ_RCVMORE, as old code does) leaves no stale bytes above it.
+            // SAFETY: `optval` has `*len` writable bytes per the contract.
+            unsafe { std::ptr::write_bytes(optval.cast::<u8>(), 0, *len) };
+        }
         let out: Vec<u8> = match value {
             Got::Int(v) => v.to_ne_bytes().to_vec(),
             Got::Long(v) => v.to_ne_bytes().to_vec(),

@@ -145,7 +145,9 @@ pub unsafe extern "C" fn zmq_timers_timeout(p: *mut c_void) -> c_long {
         let t = unsafe { timers(p) }?;
         let now = Instant::now();
         let next = t.timers.borrow().values().map(|t| t.due).min();
-        Ok(next.map_or(-1, |due| due.saturating_duration_since(now).as_millis() as c_long))
+        // Rounded up: a timer due in 0.4 ms is not due yet, and a caller that sleeps the
+        // answer and finds 0 must then see it run (libzmq's test_timers loops on this).
+        Ok(next.map_or(-1, |due| due.saturating_duration_since(now).as_micros().div_ceil(1000) as c_long))
     })
 }
 

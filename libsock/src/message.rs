@@ -232,6 +232,14 @@ impl Message {
         self.inherit_meta = false;
     }
 
+    /// Gives this frame the connection metadata `other` carries (a frame made locally that
+    /// stands for a received one, as STREAM's routing id frame).
+    #[inline]
+    pub(crate) fn copy_metadata_from(&mut self, other: &Message) {
+        self.meta = other.meta.clone();
+        self.inherit_meta = false;
+    }
+
     /// Marks this frame as carrying the same connection metadata as the frame before it in
     /// its pipe; the pipe's reader fills it in ([`Message::inherit_metadata`]).
     #[inline]

@@ -205,6 +205,11 @@ macro_rules! define_options {
                         self.$field = define_options!(@check $kind, value, $min, $max, stringify!($konst))?;
                     })*
                 }
+                if opt == SocketOption::HEARTBEAT_TTL {
+                    // Kept in deciseconds, as the PING's 16-bit TTL field carries it (libzmq
+                    // reads back 6553500 for 6553599, 0 for 99).
+                    self.heartbeat_ttl -= self.heartbeat_ttl % 100;
+                }
                 self.track_mechanism(opt);
                 Ok(())
             }
@@ -343,6 +348,16 @@ mod tests {
         assert_eq!((o.sndhwm, o.rcvhwm, o.linger), (1000, 1000, -1));
         assert_eq!((o.reconnect_ivl, o.reconnect_ivl_max, o.handshake_ivl), (100, 0, 30_000));
         assert_eq!((o.maxmsgsize, o.backlog, o.heartbeat_ivl), (-1, 100, 0));
+    }
+
+    #[test]
+    fn heartbeat_ttl_is_kept_in_deciseconds() {
+        let mut o = Options::default();
+        for (set, read) in [(6_553_599, 6_553_500), (99, 0), (250, 200), (0, 0)] {
+            o.set(SocketOption::HEARTBEAT_TTL, OptionValue::Int(set)).unwrap();
+            assert_eq!(o.get(SocketOption::HEARTBEAT_TTL), OptionValue::Int(read), "{set}");
+        }
+        assert!(o.set(SocketOption::HEARTBEAT_TTL, OptionValue::Int(6_553_600)).is_err());
     }
 
     #[test]

@@ -274,8 +274,16 @@ pub unsafe extern "C" fn zmq_msg_init_data(
         if data.is_null() && size > 0 {
             return Err(libc::EFAULT);
         }
+        let constant = ffn.is_none();
         let buffer = CBuffer { data, len: size, ffn, hint };
-        init(msg, Body::Foreign(Bytes::from_owner(buffer)))
+        init(msg, Body::Foreign(Bytes::from_owner(buffer)))?;
+        if constant {
+            // No free function: constant data nobody owns, which libzmq reports as shared
+            // (ZMQ_SHARED is 1; test_msg_flags' case 2).
+            // SAFETY: just initialised by `init`.
+            unsafe { slot(msg) }?.shared = true;
+        }
+        Ok(0)
     })
 }
 

@@ -51,7 +51,7 @@ int main (void)
     CHECK (zmq_sendiov (push, out, 2, 0) >= 0);
     struct iovec in[4];
     size_t count = 4;
-    CHECK (zmq_recviov (pull, in, &count, 0) == 9);
+    CHECK (zmq_recviov (pull, in, &count, 0) == 2); /* frames, as libzmq */
     CHECK (count == 2);
     CHECK (in[0].iov_len == 5 && memcmp (in[0].iov_base, "alpha", 5) == 0);
     CHECK (in[1].iov_len == 4 && memcmp (in[1].iov_base, "beta", 4) == 0);

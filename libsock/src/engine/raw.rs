@@ -22,7 +22,7 @@ use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::mailbox::events::SocketEvent;
 use crate::mailbox::{SocketCmd, SocketShared};
-use crate::message::Message;
+use crate::message::{Message, Metadata};
 use crate::pipe::{pipe, PipeEnd};
 use crate::socket_type::SocketType;
 use crate::sys;
@@ -63,6 +63,14 @@ pub(crate) struct RawConnection {
     closing: bool,
     linger_deadline: Option<Instant>,
     read_paused: bool,
+    /// What every message from this peer carries: its Peer-Address, as libzmq's STREAM.
+    meta: Option<Arc<Metadata>>,
+}
+
+/// Hands one message from the peer to the socket, with the connection's metadata.
+fn deliver(p: &mut PipeEnd, meta: &Option<Arc<Metadata>>, msg: Message) {
+    p.tx.write_received(msg, meta.as_ref());
+    p.tx.flush();
 }
 
 impl RawConnection {
@@ -119,6 +127,7 @@ impl RawConnection {
             closing: false,
             linger_deadline: None,
             read_paused: false,
+            meta: None,
         }
     }
 
@@ -144,7 +153,7 @@ impl RawConnection {
                     }
                     // Bytes from the target that came with the proxy's reply.
                     if let (false, Some(p)) = (rest.is_empty(), &mut self.pipe) {
-                        p.tx.send_one(Message::from(rest));
+                        deliver(p, &self.meta, Message::from(rest));
                     }
                     return self.pump(ctx, true);
                 }
@@ -246,8 +255,11 @@ impl RawConnection {
         self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
         let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
+        let mut meta = Metadata::default();
+        meta.insert("Peer-Address", crate::session::peer_ip(&self.name).as_bytes());
+        self.meta = Some(Arc::new(meta));
         if self.cfg.raw_notify {
-            ours.tx.send_one(Message::new());
+            deliver(&mut ours, &self.meta, Message::new());
         }
         self.pipe = Some(ours);
         let peer = PeerInfo { socket_type: SocketType::STREAM, identity: self.cfg.connect_id.clone() };
@@ -297,7 +309,7 @@ impl RawConnection {
             }
             match sys::read_into(stream.as_fd(), &mut self.rbuf, READ_CHUNK) {
                 Ok(0) => return Err(None),
-                Ok(_) => p.tx.send_one(Message::from_bytes(self.rbuf.split().freeze())),
+                Ok(_) => deliver(p, &self.meta, Message::from_bytes(self.rbuf.split().freeze())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Some(e)),
@@ -367,7 +379,7 @@ impl RawConnection {
         }
         if let Some(mut p) = self.pipe.take() {
             if notify && self.cfg.raw_notify {
-                p.tx.send_one(Message::new());
+                deliver(&mut p, &self.meta, Message::new());
             }
             p.close(0);
         }

@@ -434,7 +434,12 @@ impl SocketCore {
             self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id, inproc, sub_version });
         if !self.routing.attach(id, &mut self.pipes) {
             self.pipes.slab.remove(id).end.close(0);
-        } else if self.options.probe_router
+            return;
+        }
+        if let Some(generated) = self.routing.take_generated_id() {
+            self.options.routing_id = generated.to_vec();
+        }
+        if self.options.probe_router
             && matches!(self.kind, SocketType::DEALER | SocketType::REQ | SocketType::ROUTER)
         {
             // PROBE_ROUTER: an empty message tells a ROUTER peer we are here (and our id).

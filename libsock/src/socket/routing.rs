@@ -5,6 +5,7 @@
 //! Routing code sees pipes and messages only: never transports, threads or options it was not
 //! given. Blocking, timeouts and pipe bookkeeping are the socket core's job.
 
+use bytes::Bytes;
 use slab::Slab;
 
 use crate::codec::null::PeerInfo;
@@ -74,6 +75,12 @@ pub(crate) trait Routing: Send {
     }
     /// A pipe was attached. Returning false refuses it (the core closes it).
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool;
+    /// The routing id the type generated for the pipe attached last, if it did (STREAM):
+    /// libzmq also stores it as the socket's ROUTING_ID, which programs read back to address
+    /// the peer they just connected to.
+    fn take_generated_id(&mut self) -> Option<Bytes> {
+        None
+    }
     /// A pipe is gone; forget it.
     fn detach(&mut self, id: PipeId);
     /// The handshake of a pre-made (connect-side) pipe completed; `reconnected` after the

@@ -29,6 +29,8 @@ pub(crate) struct Stream {
     by_id: HashMap<Bytes, PipeId>,
     ids: HashMap<PipeId, Bytes>,
     next_id: u32,
+    /// The id generated for the pipe attached last, for the socket's ROUTING_ID option.
+    generated: Option<Bytes>,
     /// A received chunk held back while its routing id frame is returned first.
     held: Option<Message>,
     out: Out,
@@ -41,6 +43,7 @@ impl Stream {
             by_id: HashMap::new(),
             ids: HashMap::new(),
             next_id: 0x6b8b_4567,
+            generated: None,
             held: None,
             out: Out::ExpectId,
         }
@@ -65,16 +68,23 @@ impl Routing for Stream {
         let wanted = pipes.slab[id].peer.as_ref().map(|p| p.identity.clone()).filter(|i| !i.is_empty());
         let rid = match wanted {
             Some(rid) if !self.by_id.contains_key(&rid) => rid,
-            Some(_) => {
-                tracing::warn!("STREAM: CONNECT_ROUTING_ID already in use, using a generated id");
-                self.auto_id()
+            other => {
+                if other.is_some() {
+                    tracing::warn!("STREAM: CONNECT_ROUTING_ID already in use, using a generated id");
+                }
+                let auto = self.auto_id();
+                self.generated = Some(auto.clone());
+                auto
             }
-            None => self.auto_id(),
         };
         self.by_id.insert(rid.clone(), id);
         self.ids.insert(id, rid);
         self.fq.attach(id);
         true
+    }
+
+    fn take_generated_id(&mut self) -> Option<Bytes> {
+        self.generated.take()
     }
 
     fn detach(&mut self, id: PipeId) {
@@ -135,9 +145,11 @@ impl Routing for Stream {
             }
         };
         msg.set_more(false);
-        self.held = Some(msg);
         let mut id_frame = Message::from_bytes(rid);
         id_frame.set_more(true);
+        // libzmq's id frame carries the connection's properties too (Peer-Address, ...).
+        id_frame.copy_metadata_from(&msg);
+        self.held = Some(msg);
         Ok(id_frame)
     }
 
