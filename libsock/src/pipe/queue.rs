@@ -105,6 +105,11 @@ struct Shared {
     rare: Mutex<Rare>,
     /// Bumped whenever `Rare::direct` changes, so the writer re-reads it only then.
     direct_gen: AtomicU64,
+    /// The high water mark, as last set by either end (SNDHWM/RCVHWM changed after connect,
+    /// an inproc bind summing both sides'). The writer caches it and reloads it whenever
+    /// its cached bound says full, so a raised bound is seen then and a lowered one at once
+    /// when the writer's own socket lowered it.
+    bound: AtomicU64,
 }
 
 /// What changes rarely: set at attach and close.
@@ -151,6 +156,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
             source: None,
         }),
         direct_gen: AtomicU64::new(0),
+        bound: AtomicU64::new(hwm),
     });
     let (producer, consumer) = ring();
     let writer = Writer {
@@ -212,7 +218,8 @@ impl Writer {
             return !self.is_reader_gone();
         }
         self.cached_read = self.shared.progress.seen();
-        if self.written - self.cached_read < self.hwm || self.conflating() {
+        self.hwm = self.shared.bound.load(Ordering::Relaxed);
+        if self.hwm == 0 || self.written - self.cached_read < self.hwm || self.conflating() {
             return !self.is_reader_gone();
         }
         self.cached_read = self.shared.progress.register_and_read();
@@ -230,7 +237,8 @@ impl Writer {
     pub(crate) fn has_room(&mut self) -> bool {
         if self.hwm != 0 && self.written - self.cached_read >= self.hwm {
             self.cached_read = self.shared.progress.seen();
-            if self.written - self.cached_read >= self.hwm && !self.conflating() {
+            self.hwm = self.shared.bound.load(Ordering::Relaxed);
+            if self.hwm != 0 && self.written - self.cached_read >= self.hwm && !self.conflating() {
                 return false;
             }
         }
@@ -342,6 +350,18 @@ impl Writer {
     #[inline]
     fn conflating(&self) -> bool {
         self.shared.conflate.load(Ordering::Relaxed)
+    }
+
+    /// The high water mark this queue is bounded by now.
+    pub(crate) fn hwm(&self) -> u64 {
+        self.shared.bound.load(Ordering::Relaxed)
+    }
+
+    /// Bounds the queue anew (SNDHWM changed on the writer's socket): applies to the next
+    /// message already.
+    pub(crate) fn set_hwm(&mut self, hwm: u64) {
+        self.hwm = hwm;
+        self.shared.bound.store(hwm, Ordering::Relaxed);
     }
 
     /// Makes this queue keep only its newest message (CONFLATE).
@@ -654,6 +674,22 @@ impl Reader {
             self.refill();
         }
         self.terminated
+    }
+
+    /// The high water mark this queue is bounded by now.
+    pub(crate) fn hwm(&self) -> u64 {
+        self.shared.bound.load(Ordering::Relaxed)
+    }
+
+    /// Bounds the queue anew from the reading side (RCVHWM changed on the reader's socket,
+    /// an inproc bind adding its share). A writer waiting at the old bound is woken to look
+    /// again; one that is not sees the new bound when its cached one says full.
+    pub(crate) fn set_hwm(&mut self, hwm: u64) {
+        self.shared.bound.store(hwm, Ordering::Relaxed);
+        self.wake_after = (hwm / 2).clamp(1, WAKE_AFTER_MAX);
+        if self.shared.progress.writer_waits() {
+            self.shared.wake_writer();
+        }
     }
 
     /// The writer's LINGER in ms, valid once it closed (-1 = forever).

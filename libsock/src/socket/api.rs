@@ -187,8 +187,12 @@ impl Socket {
             }
         }
         let mut core = self.core();
+        let old_hwms = (core.options.sndhwm, core.options.rcvhwm);
         core.options.set(option, value)?;
         let core = &mut *core;
+        if matches!(option, SocketOption::SNDHWM | SocketOption::RCVHWM) {
+            core.rebound_pipes(old_hwms);
+        }
         core.routing.configure(&core.options);
         Ok(())
     }

@@ -31,6 +31,9 @@ pub(crate) struct Pending {
     pub end: PipeEnd,
     /// Who connected.
     pub peer: PeerInfo,
+    /// The connecting socket's SNDHWM and RCVHWM: the bind adds its own shares to them.
+    pub sndhwm: u64,
+    pub rcvhwm: u64,
 }
 
 enum Slot {
@@ -62,7 +65,15 @@ impl InprocRegistry {
                 names.insert(name.to_owned(), Slot::Bound(b));
                 return Err(Error::AddrInUse(format!("inproc://{name}")));
             }
-            Some(Slot::Waiting(w)) => w,
+            Some(Slot::Waiting(mut w)) => {
+                // Connected first: the pipes held only the connecting side's shares so far
+                // (libzmq's connect_inproc_sockets sums both sides' at the bind).
+                for p in &mut w {
+                    p.end.tx.set_hwm(sum_hwm(binder.sndhwm, p.rcvhwm));
+                    p.end.rx.set_hwm(sum_hwm(p.sndhwm, binder.rcvhwm));
+                }
+                w
+            }
             None => Vec::new(),
         };
         names.insert(name.to_owned(), Slot::Bound(binder));
@@ -102,12 +113,13 @@ impl InprocRegistry {
             }
             Some(Slot::Waiting(list)) => {
                 let (ours, theirs) = pipe(sndhwm, rcvhwm);
-                list.push(Pending { end: theirs, peer: me });
+                list.push(Pending { end: theirs, peer: me, sndhwm, rcvhwm });
                 Ok((ours, None))
             }
             None => {
                 let (ours, theirs) = pipe(sndhwm, rcvhwm);
-                names.insert(name.to_owned(), Slot::Waiting(vec![Pending { end: theirs, peer: me }]));
+                let pending = Pending { end: theirs, peer: me, sndhwm, rcvhwm };
+                names.insert(name.to_owned(), Slot::Waiting(vec![pending]));
                 Ok((ours, None))
             }
         }

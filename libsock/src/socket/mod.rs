@@ -151,6 +151,20 @@ impl Socket {
     }
 }
 
+/// A pipe's new bound when this side's share goes from `old_own` to `new_own`: the share
+/// itself for a pipe to an I/O thread; for inproc, the sum with the peer's share (0 on
+/// either side: unbounded). A peer share hidden by an unbounded sum is unknown: then the new
+/// share alone.
+fn rebound(current: u64, old_own: u64, new_own: u64, inproc: bool) -> u64 {
+    if !inproc || current == 0 || old_own == 0 {
+        return if inproc && current == 0 && old_own != 0 { 0 } else { new_own };
+    }
+    match new_own {
+        0 => 0,
+        own => own + current.saturating_sub(old_own),
+    }
+}
+
 impl SocketCore {
     pub(crate) fn shared(&self) -> &Arc<SocketShared> {
         &self.shared
@@ -444,6 +458,23 @@ impl SocketCore {
         {
             // PROBE_ROUTER: an empty message tells a ROUTER peer we are here (and our id).
             self.pipes.slab[id].end.tx.send_one(Message::new());
+        }
+    }
+
+    /// SNDHWM or RCVHWM changed (`old`: the values before): the pipes already there take the
+    /// new bounds, as libzmq's `update_pipe_options`; an inproc pipe keeps the peer's share.
+    pub(crate) fn rebound_pipes(&mut self, old: (i32, i32)) {
+        let (snd, rcv) = (self.options.sndhwm as u64, self.options.rcvhwm as u64);
+        let (old_snd, old_rcv) = (old.0 as u64, old.1 as u64);
+        for (_, rec) in self.pipes.slab.iter_mut() {
+            if snd != old_snd {
+                let bound = rebound(rec.end.tx.hwm(), old_snd, snd, rec.inproc);
+                rec.end.tx.set_hwm(bound);
+            }
+            if rcv != old_rcv {
+                let bound = rebound(rec.end.rx.hwm(), old_rcv, rcv, rec.inproc);
+                rec.end.rx.set_hwm(bound);
+            }
         }
     }
 
