@@ -98,7 +98,7 @@ impl SocketCore {
                 (Listener::Tcp(l), resolved, None)
             }
             Endpoint::Ipc(name) => {
-                let addr = IpcAddr::parse(&name);
+                let addr = IpcAddr::parse(&name)?;
                 let l = ipc::bind(&addr).map_err(|e| Error::from_bind(e, endpoint))?;
                 let path = match &addr {
                     IpcAddr::Path(p) => Some(p.clone()),
@@ -134,7 +134,7 @@ impl SocketCore {
             Endpoint::Ipc(name) if name == "*" => {
                 return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
             }
-            Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)),
+            Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)?),
             Endpoint::Inproc(_) if self.kind == SocketType::STREAM => {
                 self.pending_connect_id = None;
                 return Err(stream_inproc(endpoint));
@@ -185,16 +185,28 @@ impl SocketCore {
         })
     }
 
+    /// Unbind and disconnect. As libzmq's `term_endpoint`: a tcp/ipc listener is named by
+    /// its resolved address (`last_endpoint`), never by the wildcard it was bound with
+    /// (`tcp://127.0.0.1:*` unbinds nothing: ENOENT), though a tcp name that resolves to it
+    /// (`tcp://localhost:5555`) does; other endpoints by the string given to connect/bind.
+    /// The pipes that came through a tcp/ipc endpoint close with it: unbinding drops the
+    /// peers that listener accepted, as libzmq's listener terminates its sessions.
     fn remove_endpoints(&mut self, endpoint: &str, kind: impl Fn(&EndpointKind) -> bool) -> Result<()> {
-        let (matched, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.endpoints)
-            .into_iter()
-            .partition(|e| (e.requested == endpoint || e.resolved == endpoint) && kind(&e.kind));
+        let normalized = normalize_tcp(endpoint, self.options.ipv6);
+        let names = |e: &EndpointRec| match e.kind {
+            EndpointKind::Listener { .. } => {
+                e.resolved == endpoint || normalized.as_deref() == Some(e.resolved.as_str())
+            }
+            _ => e.requested == endpoint || e.resolved == endpoint,
+        };
+        let (matched, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.endpoints).into_iter().partition(|e| names(e) && kind(&e.kind));
         self.endpoints = kept;
         if matched.is_empty() {
             return Err(Error::NoSuchEndpoint(endpoint.to_owned()));
         }
         for ep in matched {
-            if matches!(ep.kind, EndpointKind::Dialer { .. } | EndpointKind::InprocConnected) {
+            if !matches!(ep.kind, EndpointKind::InprocBound { .. }) {
                 self.close_pipes_of(ep.id);
             }
             self.release_endpoint(ep);
@@ -402,6 +414,18 @@ fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Opt
             // The file belongs to whoever made the descriptor: not ours to remove.
             Ok((Listener::Unix(mio::net::UnixListener::from_std(l)), text, None))
         }
+    }
+}
+
+/// The `last_endpoint` form of a tcp endpoint naming one host and port (`tcp://localhost:5555`
+/// → `tcp://127.0.0.1:5555`), as libzmq's `resolve_tcp_addr` tries for unbind; `None` for
+/// anything else, wildcards included.
+fn normalize_tcp(endpoint: &str, ipv6: bool) -> Option<String> {
+    match Endpoint::parse(endpoint).ok()? {
+        Endpoint::Tcp { host, port, .. } if host != "*" && port != 0 => {
+            resolve(&host, port, ipv6).ok().map(tcp_text)
+        }
+        _ => None,
     }
 }
 
