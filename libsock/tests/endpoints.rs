@@ -73,3 +73,69 @@ fn reconnect_ivl_minus_one_never_redials() {
     client.connect(&ep).unwrap();
     roundtrip(&client, &server, "two");
 }
+
+#[test]
+fn tcp_names_resolve_when_dialing_as_libzmq_defers_them() {
+    let ctx = Context::new();
+    let s = socket(&ctx, PUSH);
+    // IPV6 is off: the attempt fails and is retried, connect itself succeeds (libzmq too).
+    s.connect("tcp://[::1]:1234").unwrap();
+    // What is no address or name at all is still refused at once.
+    for bad in ["tcp://in val id:1234", "tcp://localhost:invalid", "tcp://192.168.0.200:*", "tcp://"] {
+        assert!(matches!(s.connect(bad), Err(Error::InvalidArgument(_))), "{bad}");
+    }
+    // A peer that appears later is reached by name.
+    let pull = socket(&ctx, PULL);
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let port = pull.get_last_endpoint().unwrap().rsplit(':').next().unwrap().to_owned();
+    let push = socket(&ctx, PUSH);
+    push.connect(&format!("tcp://localhost:{port}")).unwrap();
+    roundtrip(&push, &pull, "by name");
+}
+
+/// Accepts one connection on a plain listener and returns the peer's address.
+fn accepted_from(listener: &std::net::TcpListener) -> std::net::SocketAddr {
+    listener.accept().unwrap().1
+}
+
+#[test]
+fn a_source_address_is_bound_before_connecting() {
+    let ctx = Context::new();
+    let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = socket(&ctx, PUSH);
+    // 127.0.0.3 is loopback too, and not the address the kernel would pick.
+    let ep = format!("tcp://127.0.0.3:*;127.0.0.1:{}", l1.local_addr().unwrap().port());
+    a.connect(&ep).unwrap();
+    assert_eq!(a.get_last_endpoint().unwrap(), ep, "LAST_ENDPOINT is the endpoint as given");
+    let from = accepted_from(&l1);
+    assert_eq!(from.ip().to_string(), "127.0.0.3");
+    // The same source port may connect to another peer (SO_REUSEADDR, as libzmq).
+    let b = socket(&ctx, PUSH);
+    b.connect(&format!("tcp://127.0.0.3:{};localhost:{}", from.port(), l2.local_addr().unwrap().port()))
+        .unwrap();
+    assert_eq!(accepted_from(&l2), from);
+    a.disconnect(&ep).unwrap();
+    // A source is for connect only.
+    assert!(matches!(a.bind("tcp://127.0.0.1:0;127.0.0.1:0"), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn a_source_addressed_connection_carries_messages_and_reconnects() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    let push = socket(&ctx, PUSH);
+    push.set_reconnect_ivl(10).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:0;{}", ep.trim_start_matches("tcp://"))).unwrap();
+    roundtrip(&push, &pull, "from a source");
+    // The peer goes and comes back: the dialer binds its source again for the new attempt.
+    pull.unbind(&ep).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while pull.bind(&ep).is_err() {
+        assert!(std::time::Instant::now() < deadline, "cannot bind {ep} again");
+        std::thread::sleep(ms(10));
+    }
+    roundtrip(&push, &pull, "after the reconnect");
+}

@@ -19,6 +19,7 @@ use crate::socket_type::SocketType;
 use crate::transport::endpoint::{resolve, tcp_text};
 use crate::transport::ipc::{self, IpcAddr};
 use crate::transport::socks::SocksTarget;
+use crate::transport::tcp::TcpTarget;
 use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig};
 
 /// One bind or connect a socket made.
@@ -91,7 +92,10 @@ impl SocketCore {
             return adopt_listener(self.options.use_fd, &parsed).map(Some);
         }
         Ok(Some(match parsed {
-            Endpoint::Tcp { host, port } => {
+            Endpoint::Tcp { source: Some(_), .. } => {
+                return Err(Error::invalid(format!("a source address is for connect only: {endpoint:?}")))
+            }
+            Endpoint::Tcp { host, port, source: None } => {
                 let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
                 let l = tcp::bind(addr, net).map_err(|e| Error::from_bind(e, endpoint))?;
                 let resolved = tcp_text(l.local_addr()?);
@@ -121,12 +125,17 @@ impl SocketCore {
         let connect_id = std::mem::take(&mut self.options.connect_routing_id);
         self.pending_connect_id = (!connect_id.is_empty()).then(|| Bytes::from(connect_id));
         let target = match Endpoint::parse(endpoint)? {
-            Endpoint::Tcp { host, port } => {
+            Endpoint::Tcp { host, port, source } => {
                 if host == "*" || port == 0 {
                     return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
                 }
                 if self.options.socks_proxy.is_empty() {
-                    DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
+                    // Resolved when dialing (each attempt), as libzmq defers it.
+                    DialTarget::Tcp(Arc::new(TcpTarget { host, port, source, ipv6: self.options.ipv6 }))
+                } else if source.is_some() {
+                    return Err(Error::invalid(format!(
+                        "with SOCKS_PROXY the source address goes in SOCKS_PROXY: {endpoint:?}"
+                    )));
                 } else {
                     self.socks_target(host, port).inspect_err(|_| self.pending_connect_id = None)?
                 }
@@ -373,14 +382,18 @@ impl SocketCore {
 }
 
 impl SocketCore {
-    /// A tcp connect through SOCKS_PROXY (`host:port`), with SOCKS_USERNAME/PASSWORD if set.
+    /// A tcp connect through SOCKS_PROXY (`host:port`, or `source;host:port` to reach the
+    /// proxy from a given local address), with SOCKS_USERNAME/PASSWORD if set.
     fn socks_target(&self, host: String, port: u16) -> Result<DialTarget> {
         let o = &self.options;
-        let proxy = String::from_utf8_lossy(&o.socks_proxy).into_owned();
-        let bad = || Error::invalid(format!("SOCKS_PROXY must be host:port, got {proxy:?}"));
-        let (phost, pport) = proxy.rsplit_once(':').ok_or_else(bad)?;
-        let pport: u16 = pport.parse().map_err(|_| bad())?;
-        let proxy = resolve(phost.trim_matches(['[', ']']), pport, o.ipv6)?;
+        let text = String::from_utf8_lossy(&o.socks_proxy).into_owned();
+        let bad = || Error::invalid(format!("SOCKS_PROXY must be host:port, got {text:?}"));
+        let proxy = match Endpoint::parse(&format!("tcp://{text}")) {
+            Ok(Endpoint::Tcp { host, port, source }) if port != 0 && host != "*" => {
+                TcpTarget { host, port, source, ipv6: o.ipv6 }
+            }
+            _ => return Err(bad()),
+        };
         let auth =
             (!o.socks_username.is_empty()).then(|| (o.socks_username.clone(), o.socks_password.clone()));
         Ok(DialTarget::Socks(Arc::new(SocksTarget { proxy, host, port, auth })))
