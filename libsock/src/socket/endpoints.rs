@@ -16,7 +16,7 @@ use crate::options::millis;
 use crate::pipe::pipe;
 use crate::session::{CookieJar, HeartbeatConfig, Security, SessionConfig};
 use crate::socket_type::SocketType;
-use crate::transport::endpoint::{resolve, tcp_text};
+use crate::transport::endpoint::{normalized_tcp, tcp_text};
 use crate::transport::ipc::{self, IpcAddr};
 use crate::transport::socks::SocksTarget;
 use crate::transport::tcp::TcpTarget;
@@ -201,7 +201,7 @@ impl SocketCore {
     /// The pipes that came through a tcp/ipc endpoint close with it: unbinding drops the
     /// peers that listener accepted, as libzmq's listener terminates its sessions.
     fn remove_endpoints(&mut self, endpoint: &str, kind: impl Fn(&EndpointKind) -> bool) -> Result<()> {
-        let normalized = normalize_tcp(endpoint, self.options.ipv6);
+        let normalized = normalized_tcp(endpoint, self.options.ipv6);
         let names = |e: &EndpointRec| match e.kind {
             EndpointKind::Listener { .. } => {
                 e.resolved == endpoint || normalized.as_deref() == Some(e.resolved.as_str())
@@ -386,14 +386,7 @@ impl SocketCore {
     /// proxy from a given local address), with SOCKS_USERNAME/PASSWORD if set.
     fn socks_target(&self, host: String, port: u16) -> Result<DialTarget> {
         let o = &self.options;
-        let text = String::from_utf8_lossy(&o.socks_proxy).into_owned();
-        let bad = || Error::invalid(format!("SOCKS_PROXY must be host:port, got {text:?}"));
-        let proxy = match Endpoint::parse(&format!("tcp://{text}")) {
-            Ok(Endpoint::Tcp { host, port, source }) if port != 0 && host != "*" => {
-                TcpTarget { host, port, source, ipv6: o.ipv6 }
-            }
-            _ => return Err(bad()),
-        };
+        let proxy = TcpTarget::socks_proxy(&String::from_utf8_lossy(&o.socks_proxy), o.ipv6)?;
         let auth =
             (!o.socks_username.is_empty()).then(|| (o.socks_username.clone(), o.socks_password.clone()));
         Ok(DialTarget::Socks(Arc::new(SocksTarget { proxy, host, port, auth })))
@@ -427,18 +420,6 @@ fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Opt
             // The file belongs to whoever made the descriptor: not ours to remove.
             Ok((Listener::Unix(mio::net::UnixListener::from_std(l)), text, None))
         }
-    }
-}
-
-/// The `last_endpoint` form of a tcp endpoint naming one host and port (`tcp://localhost:5555`
-/// → `tcp://127.0.0.1:5555`), as libzmq's `resolve_tcp_addr` tries for unbind; `None` for
-/// anything else, wildcards included.
-fn normalize_tcp(endpoint: &str, ipv6: bool) -> Option<String> {
-    match Endpoint::parse(endpoint).ok()? {
-        Endpoint::Tcp { host, port, .. } if host != "*" && port != 0 => {
-            resolve(&host, port, ipv6).ok().map(tcp_text)
-        }
-        _ => None,
     }
 }
 

@@ -71,6 +71,18 @@ pub(crate) fn resolve(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr> {
         .ok_or_else(|| Error::invalid(format!("host {host:?} has no usable address")))
 }
 
+/// The `last_endpoint` form of a tcp endpoint naming one host and port (`tcp://localhost:5555`
+/// → `tcp://127.0.0.1:5555`), as libzmq's `resolve_tcp_addr` tries for unbind; `None` for
+/// anything else, wildcards included.
+pub(crate) fn normalized_tcp(endpoint: &str, ipv6: bool) -> Option<String> {
+    match Endpoint::parse(endpoint).ok()? {
+        Endpoint::Tcp { host, port, .. } if host != "*" && port != 0 => {
+            resolve(&host, port, ipv6).ok().map(tcp_text)
+        }
+        _ => None,
+    }
+}
+
 /// The local address a connect binds to (`tcp://source;peer`), of the peer's family: `*` is
 /// that family's wildcard; then an IP literal, an interface's address (as libzmq allows), or
 /// a host name (which libzmq would refuse).

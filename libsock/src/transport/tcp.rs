@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
-use super::endpoint::{resolve, resolve_source};
+use super::endpoint::{resolve, resolve_source, Endpoint};
 use super::NetConfig;
 
 /// Binds and listens on `addr`. An IPv6 wildcard with `ipv6` also accepts IPv4 (dual stack).
@@ -45,6 +45,17 @@ impl TcpTarget {
             None => None,
         };
         Ok((peer, source))
+    }
+
+    /// SOCKS_PROXY's value: `host:port`, or `source;host:port` to reach the proxy from a
+    /// given local address.
+    pub(crate) fn socks_proxy(text: &str, ipv6: bool) -> crate::error::Result<TcpTarget> {
+        match Endpoint::parse(&format!("tcp://{text}")) {
+            Ok(Endpoint::Tcp { host, port, source }) if port != 0 && host != "*" => {
+                Ok(TcpTarget { host, port, source, ipv6 })
+            }
+            _ => Err(crate::error::Error::invalid(format!("SOCKS_PROXY must be host:port, got {text:?}"))),
+        }
     }
 
     /// Resolves, then starts a non-blocking connect.
