@@ -201,12 +201,18 @@ impl SocketCore {
     /// The pipes that came through a tcp/ipc endpoint close with it: unbinding drops the
     /// peers that listener accepted, as libzmq's listener terminates its sessions.
     fn remove_endpoints(&mut self, endpoint: &str, kind: impl Fn(&EndpointKind) -> bool) -> Result<()> {
-        let normalized = normalized_tcp(endpoint, self.options.ipv6);
-        let names = |e: &EndpointRec| match e.kind {
-            EndpointKind::Listener { .. } => {
-                e.resolved == endpoint || normalized.as_deref() == Some(e.resolved.as_str())
-            }
+        let exact = |e: &EndpointRec| match e.kind {
+            EndpointKind::Listener { .. } => e.resolved == endpoint,
             _ => e.requested == endpoint || e.resolved == endpoint,
+        };
+        // Only when nothing matches as written (a name may mean a DNS query).
+        let normalized = match self.endpoints.iter().any(|e| exact(e) && kind(&e.kind)) {
+            true => None,
+            false => normalized_tcp(endpoint, self.options.ipv6),
+        };
+        let names = |e: &EndpointRec| {
+            let listener = matches!(e.kind, EndpointKind::Listener { .. });
+            exact(e) || (listener && normalized.as_deref() == Some(e.resolved.as_str()))
         };
         let (matched, kept): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.endpoints).into_iter().partition(|e| names(e) && kind(&e.kind));
