@@ -54,6 +54,12 @@ pub const STRING_OPTIONS: [c_int; 8] = [
     68, // SOCKS_PROXY
     92, // BINDTODEVICE
 ];
+/// String options whose non-NULL empty value libzmq refuses (EINVAL); `(NULL, 0)` clears them.
+pub const EMPTY_IS_INVALID: [c_int; 3] = [
+    38, // TCP_ACCEPT_FILTER
+    68, // SOCKS_PROXY
+    92, // BINDTODEVICE
+];
 /// CURVE key options: 32 raw bytes, or Z85 text when read into a 41-byte buffer.
 pub const CURVE_KEY_OPTIONS: [c_int; 3] = [48, 49, 50];
 

@@ -35,6 +35,11 @@ pub unsafe extern "C" fn zmq_setsockopt(
             socket.set_option_raw(PLAIN_SERVER, OptionValue::Int(0)).map_err(err)?;
             return Ok(0);
         }
+        // libzmq's do_setsockopt_string_allow_empty_strict: (NULL, 0) clears these, a
+        // non-NULL empty value is EINVAL.
+        if !optval.is_null() && optvallen == 0 && EMPTY_IS_INVALID.contains(&option) {
+            return Err(libc::EINVAL);
+        }
         // SAFETY: forwarded contract.
         let raw = unsafe { boundary::bytes(optval, optvallen) }.map_err(|_| libc::EINVAL)?;
         set(socket, option, raw)?;

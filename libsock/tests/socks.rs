@@ -16,6 +16,8 @@ struct Seen {
     methods: Vec<u8>,
     auth: Option<(Vec<u8>, Vec<u8>)>,
     target: String,
+    /// The address the client connected to the proxy from.
+    client: Option<std::net::SocketAddr>,
 }
 
 /// A one-connection SOCKS5 proxy. `reply` is the CONNECT reply code it gives (0 = success).
@@ -25,8 +27,8 @@ fn proxy(reply: u8) -> (String, mpsc::Receiver<Seen>) {
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        let (mut c, _) = listener.accept().unwrap();
-        let mut seen = Seen::default();
+        let (mut c, client) = listener.accept().unwrap();
+        let mut seen = Seen { client: Some(client), ..Seen::default() };
         let mut head = [0u8; 2];
         c.read_exact(&mut head).unwrap();
         seen.methods = vec![0; head[1] as usize];
@@ -148,4 +150,17 @@ fn stream_sockets_go_through_the_proxy_too() {
     conn.write_all(b"reply").unwrap();
     assert_eq!(s.recv_multipart(0).unwrap(), vec![hello[0].clone(), b"reply".to_vec()]);
     assert_eq!(seen.recv().unwrap().target, server.local_addr().unwrap().to_string());
+}
+
+#[test]
+fn the_proxy_is_reached_from_the_source_address_socks_proxy_names() {
+    // libzmq's test_socks_bind_before_connect: SOCKS_PROXY "source;proxy".
+    let ctx = Context::new();
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (proxy_addr, seen) = proxy(0);
+    let s = socket(&ctx, libsock::STREAM);
+    s.set_socks_proxy(format!("127.0.0.4:0;{proxy_addr}").as_bytes()).unwrap();
+    s.connect(&format!("tcp://{}", server.local_addr().unwrap())).unwrap();
+    let _conn = server.accept().unwrap();
+    assert_eq!(seen.recv().unwrap().client.unwrap().ip().to_string(), "127.0.0.4");
 }

@@ -52,6 +52,24 @@ int main (void)
     FAILS (zmq_bind (s, NULL), EINVAL);
     FAILS (zmq_bind (s, "tcp://no-port"), EINVAL);
 
+    /* Endpoints as libzmq 4.3 checks them: tcp names resolve when dialing (an IPv6 peer
+       with IPV6 off, a source address), ipc names must fit sun_path, a wildcard bind is
+       unbound by its resolved address only. */
+    OK (zmq_connect (s, "tcp://[::1]:1234"));
+    OK (zmq_connect (s, "tcp://127.0.0.1:0;localhost:1234"));
+    OK (zmq_connect (s, "tcp://lo:5555;localhost:1235"));
+    FAILS (zmq_connect (s, "tcp://in val id:1234"), EINVAL);
+    char long_ipc[128] = "ipc://";
+    memset (long_ipc + 6, 'a', 108);
+    long_ipc[114] = 0;
+    FAILS (zmq_bind (s, long_ipc), ENAMETOOLONG);
+    FAILS (zmq_bind (s, "ipc://@"), EINVAL);
+    OK (zmq_bind (s, "tcp://127.0.0.1:*"));
+    FAILS (zmq_unbind (s, "tcp://127.0.0.1:*"), ENOENT);
+    /* SOCKS_PROXY: (NULL, 0) clears it, a non-NULL empty value is EINVAL. */
+    OK (zmq_setsockopt (s, ZMQ_SOCKS_PROXY, NULL, 0));
+    FAILS (zmq_setsockopt (s, ZMQ_SOCKS_PROXY, "", 0), EINVAL);
+
     /* EPROTONOSUPPORT, ENOENT. */
     FAILS (zmq_connect (s, "bogus://x"), EPROTONOSUPPORT);
     FAILS (zmq_unbind (s, "tcp://127.0.0.1:1"), ENOENT);

@@ -31,11 +31,20 @@ impl Socket {
 
     /// Connects to `endpoint`, in the background: messages queue (up to SNDHWM) until the
     /// peer is there, and the connection is re-established after failures.
+    ///
+    /// tcp: `tcp://source;host:port` binds the outgoing connection to `source` first
+    /// (`ip:port`, `interface:port` or `*:port`; port `0` or `*` for any), as zmq_tcp(7). As
+    /// libzmq, host names are resolved at every connection attempt, in the I/O thread: a name
+    /// that does not resolve, or an IPv6 address while IPV6 is off, makes the attempt fail
+    /// and be retried; only a malformed endpoint fails here.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         self.core().connect(endpoint)
     }
 
-    /// Stops listening on an endpoint given to [`Socket::bind`] (or its resolved form).
+    /// Stops listening on a bound endpoint, named by its resolved form
+    /// ([`Socket::get_last_endpoint`]) or a tcp name resolving to it; a wildcard
+    /// (`tcp://127.0.0.1:*`, `ipc://*`) names nothing (ENOENT), as in libzmq. The peers that
+    /// connected through it are dropped.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         self.core().unbind(endpoint)
     }

@@ -16,9 +16,10 @@ use crate::options::millis;
 use crate::pipe::pipe;
 use crate::session::{CookieJar, HeartbeatConfig, Security, SessionConfig};
 use crate::socket_type::SocketType;
-use crate::transport::endpoint::{resolve, tcp_text};
+use crate::transport::endpoint::{normalized_tcp, tcp_text};
 use crate::transport::ipc::{self, IpcAddr};
 use crate::transport::socks::SocksTarget;
+use crate::transport::tcp::TcpTarget;
 use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig};
 
 /// One bind or connect a socket made.
@@ -91,14 +92,17 @@ impl SocketCore {
             return adopt_listener(self.options.use_fd, &parsed).map(Some);
         }
         Ok(Some(match parsed {
-            Endpoint::Tcp { host, port } => {
+            Endpoint::Tcp { source: Some(_), .. } => {
+                return Err(Error::invalid(format!("a source address is for connect only: {endpoint:?}")))
+            }
+            Endpoint::Tcp { host, port, source: None } => {
                 let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
                 let l = tcp::bind(addr, net).map_err(|e| Error::from_bind(e, endpoint))?;
                 let resolved = tcp_text(l.local_addr()?);
                 (Listener::Tcp(l), resolved, None)
             }
             Endpoint::Ipc(name) => {
-                let addr = IpcAddr::parse(&name);
+                let addr = IpcAddr::parse(&name)?;
                 let l = ipc::bind(&addr).map_err(|e| Error::from_bind(e, endpoint))?;
                 let path = match &addr {
                     IpcAddr::Path(p) => Some(p.clone()),
@@ -121,12 +125,17 @@ impl SocketCore {
         let connect_id = std::mem::take(&mut self.options.connect_routing_id);
         self.pending_connect_id = (!connect_id.is_empty()).then(|| Bytes::from(connect_id));
         let target = match Endpoint::parse(endpoint)? {
-            Endpoint::Tcp { host, port } => {
+            Endpoint::Tcp { host, port, source } => {
                 if host == "*" || port == 0 {
                     return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
                 }
                 if self.options.socks_proxy.is_empty() {
-                    DialTarget::Tcp(resolve(&host, port, self.options.ipv6)?)
+                    // Resolved when dialing (each attempt), as libzmq defers it.
+                    DialTarget::Tcp(Arc::new(TcpTarget { host, port, source, ipv6: self.options.ipv6 }))
+                } else if source.is_some() {
+                    return Err(Error::invalid(format!(
+                        "with SOCKS_PROXY the source address goes in SOCKS_PROXY: {endpoint:?}"
+                    )));
                 } else {
                     self.socks_target(host, port).inspect_err(|_| self.pending_connect_id = None)?
                 }
@@ -134,7 +143,7 @@ impl SocketCore {
             Endpoint::Ipc(name) if name == "*" => {
                 return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
             }
-            Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)),
+            Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)?),
             Endpoint::Inproc(_) if self.kind == SocketType::STREAM => {
                 self.pending_connect_id = None;
                 return Err(stream_inproc(endpoint));
@@ -185,16 +194,34 @@ impl SocketCore {
         })
     }
 
+    /// Unbind and disconnect. As libzmq's `term_endpoint`: a tcp/ipc listener is named by
+    /// its resolved address (`last_endpoint`), never by the wildcard it was bound with
+    /// (`tcp://127.0.0.1:*` unbinds nothing: ENOENT), though a tcp name that resolves to it
+    /// (`tcp://localhost:5555`) does; other endpoints by the string given to connect/bind.
+    /// The pipes that came through a tcp/ipc endpoint close with it: unbinding drops the
+    /// peers that listener accepted, as libzmq's listener terminates its sessions.
     fn remove_endpoints(&mut self, endpoint: &str, kind: impl Fn(&EndpointKind) -> bool) -> Result<()> {
-        let (matched, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.endpoints)
-            .into_iter()
-            .partition(|e| (e.requested == endpoint || e.resolved == endpoint) && kind(&e.kind));
+        let exact = |e: &EndpointRec| match e.kind {
+            EndpointKind::Listener { .. } => e.resolved == endpoint,
+            _ => e.requested == endpoint || e.resolved == endpoint,
+        };
+        // Only when nothing matches as written (a name may mean a DNS query).
+        let normalized = match self.endpoints.iter().any(|e| exact(e) && kind(&e.kind)) {
+            true => None,
+            false => normalized_tcp(endpoint, self.options.ipv6),
+        };
+        let names = |e: &EndpointRec| {
+            let listener = matches!(e.kind, EndpointKind::Listener { .. });
+            exact(e) || (listener && normalized.as_deref() == Some(e.resolved.as_str()))
+        };
+        let (matched, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.endpoints).into_iter().partition(|e| names(e) && kind(&e.kind));
         self.endpoints = kept;
         if matched.is_empty() {
             return Err(Error::NoSuchEndpoint(endpoint.to_owned()));
         }
         for ep in matched {
-            if matches!(ep.kind, EndpointKind::Dialer { .. } | EndpointKind::InprocConnected) {
+            if !matches!(ep.kind, EndpointKind::InprocBound { .. }) {
                 self.close_pipes_of(ep.id);
             }
             self.release_endpoint(ep);
@@ -361,14 +388,11 @@ impl SocketCore {
 }
 
 impl SocketCore {
-    /// A tcp connect through SOCKS_PROXY (`host:port`), with SOCKS_USERNAME/PASSWORD if set.
+    /// A tcp connect through SOCKS_PROXY (`host:port`, or `source;host:port` to reach the
+    /// proxy from a given local address), with SOCKS_USERNAME/PASSWORD if set.
     fn socks_target(&self, host: String, port: u16) -> Result<DialTarget> {
         let o = &self.options;
-        let proxy = String::from_utf8_lossy(&o.socks_proxy).into_owned();
-        let bad = || Error::invalid(format!("SOCKS_PROXY must be host:port, got {proxy:?}"));
-        let (phost, pport) = proxy.rsplit_once(':').ok_or_else(bad)?;
-        let pport: u16 = pport.parse().map_err(|_| bad())?;
-        let proxy = resolve(phost.trim_matches(['[', ']']), pport, o.ipv6)?;
+        let proxy = TcpTarget::socks_proxy(&String::from_utf8_lossy(&o.socks_proxy), o.ipv6)?;
         let auth =
             (!o.socks_username.is_empty()).then(|| (o.socks_username.clone(), o.socks_password.clone()));
         Ok(DialTarget::Socks(Arc::new(SocksTarget { proxy, host, port, auth })))

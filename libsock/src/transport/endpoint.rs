@@ -8,13 +8,17 @@ use crate::error::{Error, Result};
 /// A parsed endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
-    /// `tcp://host:port`. `host` is `*`, an IP literal (IPv6 in brackets) or a name;
+    /// `tcp://host:port`, or `tcp://source;host:port` to connect from a given local address
+    /// (zmq_tcp(7)). `host` is `*`, an IP literal (IPv6 best in brackets) or a name;
     /// `port` 0 (or `*`) asks for an ephemeral port when binding.
     Tcp {
         /// The host part as written, brackets removed.
         host: String,
         /// The port, 0 for "any".
         port: u16,
+        /// The local `(host, port)` a connect binds to first: `host` is `*`, an IP literal, an
+        /// interface name or a host name; port 0 (or `*`) lets the kernel choose.
+        source: Option<(String, u16)>,
     },
     /// `ipc://path`; `*` asks for a fresh unique path; a leading `@` names an abstract socket.
     Ipc(String),
@@ -67,38 +71,113 @@ pub(crate) fn resolve(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr> {
         .ok_or_else(|| Error::invalid(format!("host {host:?} has no usable address")))
 }
 
-fn parse_tcp(full: &str, rest: &str) -> Result<Endpoint> {
-    let bad = |why: &str| Error::invalid(format!("bad tcp endpoint {full:?}: {why}"));
-    // A source address (`tcp://src;dst`) is not supported.
-    if rest.contains(';') {
-        return Err(bad("source addresses are not supported"));
+/// The `last_endpoint` form of a tcp endpoint naming one host and port (`tcp://localhost:5555`
+/// → `tcp://127.0.0.1:5555`), as libzmq's `resolve_tcp_addr` tries for unbind; `None` for
+/// anything else, wildcards included.
+pub(crate) fn normalized_tcp(endpoint: &str, ipv6: bool) -> Option<String> {
+    match Endpoint::parse(endpoint).ok()? {
+        Endpoint::Tcp { host, port, .. } if host != "*" && port != 0 => {
+            resolve(&host, port, ipv6).ok().map(tcp_text)
+        }
+        _ => None,
     }
-    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("expected host:port"))?;
+}
+
+/// The local address a connect binds to (`tcp://source;peer`), of the peer's family: `*` is
+/// that family's wildcard; then an IP literal, an interface's address (as libzmq allows), or
+/// a host name (which libzmq would refuse).
+pub(crate) fn resolve_source(host: &str, port: u16, peer: SocketAddr) -> Result<SocketAddr> {
+    let wanted = |ip: &IpAddr| ip.is_ipv6() == peer.is_ipv6();
+    if host == "*" {
+        let ip = match peer {
+            SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        return Ok(SocketAddr::new(ip, port));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    if let Some(ip) = interface_addrs(host).into_iter().find(wanted) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::invalid(format!("cannot resolve source {host:?}: {e}")))?
+        .find(|a| wanted(&a.ip()))
+        .ok_or_else(|| Error::invalid(format!("source {host:?} has no address of the peer's family")))
+}
+
+/// The IP addresses of the network interface `name` (none if there is no such interface).
+fn interface_addrs(name: &str) -> Vec<IpAddr> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    addrs
+        .filter(|a| a.interface_name == name)
+        .filter_map(|a| {
+            let sa = a.address?;
+            let v4 = sa.as_sockaddr_in().map(|s| IpAddr::V4(s.ip()));
+            v4.or_else(|| sa.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip())))
+        })
+        .collect()
+}
+
+fn parse_tcp(full: &str, rest: &str) -> Result<Endpoint> {
+    // As libzmq's tcp_address_t: the last ';' separates a source address from the peer's.
+    let (source, dest) = match rest.rsplit_once(';') {
+        Some((src, dst)) => (Some(host_port(full, src)?), dst),
+        None => (None, rest),
+    };
+    let (host, port) = host_port(full, dest)?;
+    Ok(Endpoint::Tcp { host, port, source })
+}
+
+/// `host:port`, as libzmq's `ip_resolver_t` splits it: at the last ':', then the host's
+/// brackets (if any) removed, so an unbracketed IPv6 literal (`::1:5555`) reads as libzmq
+/// reads it. The host may hold what libzmq's connect lets through: letters, digits and
+/// `.-:%_[]*`.
+fn host_port(full: &str, part: &str) -> Result<(String, u16)> {
+    let bad = |why: &str| Error::invalid(format!("bad tcp endpoint {full:?}: {why}"));
+    let (host, port) = part.rsplit_once(':').ok_or_else(|| bad("expected host:port"))?;
     let host = match host.strip_prefix('[') {
         Some(h) => h.strip_suffix(']').ok_or_else(|| bad("unclosed '['"))?,
-        None if host.contains(':') => return Err(bad("IPv6 addresses go in brackets")),
         None => host,
     };
     if host.is_empty() {
         return Err(bad("empty host"));
     }
+    if !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:%_*".contains(c)) {
+        return Err(bad("the host has characters no address or name has"));
+    }
     let port = match port {
         "*" | "0" => 0,
         p => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("port must be 1-65535, 0 or *"))?,
     };
-    Ok(Endpoint::Tcp { host: host.to_owned(), port })
+    Ok((host.to_owned(), port))
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Endpoint::Tcp { host, port } if host.contains(':') => {
-                write!(f, "tcp://[{host}]:{port}")
+            Endpoint::Tcp { host, port, source } => {
+                f.write_str("tcp://")?;
+                if let Some((shost, sport)) = source {
+                    write_host_port(f, shost, *sport)?;
+                    f.write_str(";")?;
+                }
+                write_host_port(f, host, *port)
             }
-            Endpoint::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
             Endpoint::Ipc(p) => write!(f, "ipc://{p}"),
             Endpoint::Inproc(n) => write!(f, "inproc://{n}"),
         }
+    }
+}
+
+fn write_host_port(f: &mut fmt::Formatter<'_>, host: &str, port: u16) -> fmt::Result {
+    match host.contains(':') {
+        true => write!(f, "[{host}]:{port}"),
+        false => write!(f, "{host}:{port}"),
     }
 }
 
@@ -118,22 +197,47 @@ mod tests {
     fn parses_every_transport() {
         assert_eq!(
             Endpoint::parse("tcp://127.0.0.1:5555").unwrap(),
-            Endpoint::Tcp { host: "127.0.0.1".into(), port: 5555 }
+            Endpoint::Tcp { host: "127.0.0.1".into(), port: 5555, source: None }
         );
-        assert_eq!(Endpoint::parse("tcp://*:*").unwrap(), Endpoint::Tcp { host: "*".into(), port: 0 });
-        assert_eq!(Endpoint::parse("tcp://[::1]:0").unwrap(), Endpoint::Tcp { host: "::1".into(), port: 0 });
+        let tcp = |host: &str, port| Endpoint::Tcp { host: host.into(), port, source: None };
+        assert_eq!(Endpoint::parse("tcp://*:*").unwrap(), tcp("*", 0));
+        assert_eq!(Endpoint::parse("tcp://[::1]:0").unwrap(), tcp("::1", 0));
+        // libzmq splits at the last ':': an unbracketed IPv6 literal still reads.
+        assert_eq!(Endpoint::parse("tcp://::1:5").unwrap(), tcp("::1", 5));
         assert_eq!(Endpoint::parse("ipc:///tmp/x").unwrap(), Endpoint::Ipc("/tmp/x".into()));
         assert_eq!(Endpoint::parse("inproc://a").unwrap(), Endpoint::Inproc("a".into()));
     }
 
     #[test]
     fn rejects_malformed_endpoints() {
-        for bad in
-            ["", "tcp://", "tcp://host", "tcp://:5", "tcp://h:99999", "tcp://::1:5", "ipc://", "inproc://"]
-        {
+        for bad in [
+            "",
+            "tcp://",
+            "tcp://host",
+            "tcp://:5",
+            "tcp://h:99999",
+            "tcp://in val id:5",
+            "tcp://h:invalid",
+            "tcp://h:5;",
+            "tcp://;h:5",
+            "ipc://",
+            "inproc://",
+        ] {
             assert!(matches!(Endpoint::parse(bad), Err(Error::InvalidArgument(_))), "{bad}");
         }
         assert!(matches!(Endpoint::parse("udp://x:1"), Err(Error::ProtocolNotSupported(_))));
+    }
+
+    #[test]
+    fn parses_source_addresses() {
+        let ep = Endpoint::parse("tcp://127.0.0.1:0;localhost:1234").unwrap();
+        let want =
+            Endpoint::Tcp { host: "localhost".into(), port: 1234, source: Some(("127.0.0.1".into(), 0)) };
+        assert_eq!(ep, want);
+        assert_eq!(ep.to_string(), "tcp://127.0.0.1:0;localhost:1234");
+        let ep = Endpoint::parse("tcp://[::1]:*;[::1]:5").unwrap();
+        assert_eq!(ep.to_string(), "tcp://[::1]:0;[::1]:5");
+        assert!(Endpoint::parse("tcp://lo:5555;localhost:1235").is_ok());
     }
 
     #[test]
@@ -142,6 +246,12 @@ mod tests {
         assert_eq!(Endpoint::bind_addr("*", 1, true).unwrap().to_string(), "[::]:1");
         assert!(resolve("localhost", 80, false).unwrap().ip().is_loopback());
         assert!(resolve("::1", 80, false).is_err());
+        let v4: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let v6: SocketAddr = "[::1]:9".parse().unwrap();
+        assert_eq!(resolve_source("*", 0, v4).unwrap().to_string(), "0.0.0.0:0");
+        assert_eq!(resolve_source("*", 7, v6).unwrap().to_string(), "[::]:7");
+        assert_eq!(resolve_source("lo", 5, v4).unwrap().to_string(), "127.0.0.1:5");
+        assert!(resolve_source("localhost", 0, v4).unwrap().ip().is_loopback());
         assert_eq!(tcp_text("[::1]:5".parse().unwrap()), "tcp://[::1]:5");
     }
 }

@@ -5,6 +5,11 @@ use std::os::unix::net::SocketAddr as UnixAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::error::{Error, Result};
+
+/// `sizeof(sockaddr_un.sun_path)` on Linux.
+const SUN_PATH_LEN: usize = 108;
+
 /// A Unix-domain address: a filesystem path or an abstract name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IpcAddr {
@@ -14,17 +19,25 @@ pub(crate) enum IpcAddr {
 
 impl IpcAddr {
     /// Parses the part after `ipc://`; `*` becomes a new unique path under the temp dir.
-    pub(crate) fn parse(name: &str) -> IpcAddr {
+    /// As libzmq's `ipc_address_t::resolve`: a name that does not fit `sun_path` (with its
+    /// NUL) is `ENAMETOOLONG`, an empty abstract name (`@`) is `EINVAL`.
+    pub(crate) fn parse(name: &str) -> Result<IpcAddr> {
+        if name.len() >= SUN_PATH_LEN {
+            return Err(Error::Io(io::Error::from_raw_os_error(libc::ENAMETOOLONG)));
+        }
         if let Some(abs) = name.strip_prefix('@') {
-            return IpcAddr::Abstract(abs.to_owned());
+            if abs.is_empty() {
+                return Err(Error::invalid("ipc://@ needs an abstract socket name"));
+            }
+            return Ok(IpcAddr::Abstract(abs.to_owned()));
         }
         if name == "*" {
             static NEXT: AtomicU64 = AtomicU64::new(0);
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let file = format!("libsock-{}-{n}.ipc", std::process::id());
-            return IpcAddr::Path(std::env::temp_dir().join(file));
+            return Ok(IpcAddr::Path(std::env::temp_dir().join(file)));
         }
-        IpcAddr::Path(PathBuf::from(name))
+        Ok(IpcAddr::Path(PathBuf::from(name)))
     }
 
     /// The endpoint text, as `last_endpoint` reports it.
@@ -89,7 +102,15 @@ mod tests {
 
     #[test]
     fn wildcard_paths_are_unique() {
-        assert_ne!(IpcAddr::parse("*"), IpcAddr::parse("*"));
-        assert_eq!(IpcAddr::parse("@x").text(), "ipc://@x");
+        assert_ne!(IpcAddr::parse("*").unwrap(), IpcAddr::parse("*").unwrap());
+        assert_eq!(IpcAddr::parse("@x").unwrap().text(), "ipc://@x");
+    }
+
+    #[test]
+    fn names_too_long_or_empty_are_refused_as_libzmq_does() {
+        let long = "a".repeat(108);
+        assert_eq!(IpcAddr::parse(&long).unwrap_err().to_raw(), libc::ENAMETOOLONG);
+        assert!(IpcAddr::parse(&long[..107]).is_ok());
+        assert!(matches!(IpcAddr::parse("@"), Err(Error::InvalidArgument(_))));
     }
 }

@@ -210,7 +210,7 @@ impl Source for Listener {
 /// Where a dialer connects to.
 #[derive(Debug, Clone)]
 pub(crate) enum DialTarget {
-    Tcp(std::net::SocketAddr),
+    Tcp(std::sync::Arc<tcp::TcpTarget>),
     Ipc(ipc::IpcAddr),
     /// tcp through a SOCKS5 proxy (SOCKS_PROXY).
     Socks(std::sync::Arc<socks::SocksTarget>),
@@ -220,9 +220,9 @@ impl DialTarget {
     /// Starts a non-blocking connect.
     pub(crate) fn dial(&self, cfg: &NetConfig) -> io::Result<Stream> {
         match self {
-            DialTarget::Tcp(addr) => tcp::connect(*addr, cfg).map(Stream::Tcp),
+            DialTarget::Tcp(t) => t.dial(cfg).map(Stream::Tcp),
             DialTarget::Ipc(addr) => ipc::connect(addr).map(Stream::Unix),
-            DialTarget::Socks(t) => tcp::connect(t.proxy, cfg).map(Stream::Tcp),
+            DialTarget::Socks(t) => t.proxy.dial(cfg).map(Stream::Tcp),
         }
     }
 

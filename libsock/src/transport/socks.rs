@@ -9,7 +9,8 @@ use std::net::IpAddr;
 /// Where a connect through a proxy goes.
 #[derive(Debug, Clone)]
 pub(crate) struct SocksTarget {
-    pub proxy: std::net::SocketAddr,
+    /// SOCKS_PROXY (`host:port`, or `source;host:port`), resolved at each dial.
+    pub proxy: super::tcp::TcpTarget,
     pub host: String,
     pub port: u16,
     /// SOCKS_USERNAME / SOCKS_PASSWORD; `None` offers only "no authentication".
@@ -171,7 +172,12 @@ mod tests {
 
     fn target(host: &str, auth: bool) -> SocksTarget {
         SocksTarget {
-            proxy: "127.0.0.1:1080".parse().unwrap(),
+            proxy: crate::transport::tcp::TcpTarget {
+                host: "127.0.0.1".into(),
+                port: 1080,
+                source: None,
+                ipv6: false,
+            },
             host: host.into(),
             port: 5555,
             auth: auth.then(|| (b"u".to_vec(), b"pw".to_vec())),

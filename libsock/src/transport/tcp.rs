@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
+use super::endpoint::{resolve, resolve_source, Endpoint};
 use super::NetConfig;
 
 /// Binds and listens on `addr`. An IPv6 wildcard with `ipv6` also accepts IPv4 (dual stack).
@@ -22,12 +23,64 @@ pub(crate) fn bind(addr: SocketAddr, cfg: &NetConfig) -> io::Result<mio::net::Tc
     Ok(mio::net::TcpListener::from_std(socket.into()))
 }
 
-/// Starts a non-blocking connect to `addr`.
-pub(crate) fn connect(addr: SocketAddr, cfg: &NetConfig) -> io::Result<mio::net::TcpStream> {
+/// A tcp peer as connect was given it. As libzmq does, it is resolved again at every dial:
+/// a name that does not resolve (yet), or an IPv6 address while IPV6 is off, is a failed
+/// attempt that is retried, not a connect error.
+#[derive(Debug, Clone)]
+pub(crate) struct TcpTarget {
+    pub host: String,
+    pub port: u16,
+    /// `tcp://source;peer`: the local (host, port) to bind before connecting.
+    pub source: Option<(String, u16)>,
+    /// The IPV6 option when connect was called.
+    pub ipv6: bool,
+}
+
+impl TcpTarget {
+    /// The peer's address, and the local one to bind first if a source was given.
+    pub(crate) fn resolve(&self) -> io::Result<(SocketAddr, Option<SocketAddr>)> {
+        let peer = resolve(&self.host, self.port, self.ipv6)?;
+        let source = match &self.source {
+            Some((host, port)) => Some(resolve_source(host, *port, peer)?),
+            None => None,
+        };
+        Ok((peer, source))
+    }
+
+    /// SOCKS_PROXY's value: `host:port`, or `source;host:port` to reach the proxy from a
+    /// given local address.
+    pub(crate) fn socks_proxy(text: &str, ipv6: bool) -> crate::error::Result<TcpTarget> {
+        match Endpoint::parse(&format!("tcp://{text}")) {
+            Ok(Endpoint::Tcp { host, port, source }) if port != 0 && host != "*" => {
+                Ok(TcpTarget { host, port, source, ipv6 })
+            }
+            _ => Err(crate::error::Error::invalid(format!("SOCKS_PROXY must be host:port, got {text:?}"))),
+        }
+    }
+
+    /// Resolves, then starts a non-blocking connect.
+    pub(crate) fn dial(&self, cfg: &NetConfig) -> io::Result<mio::net::TcpStream> {
+        let (peer, source) = self.resolve()?;
+        connect(peer, source, cfg)
+    }
+}
+
+/// Starts a non-blocking connect to `addr`, from the local address `source` if given.
+pub(crate) fn connect(
+    addr: SocketAddr,
+    source: Option<SocketAddr>,
+    cfg: &NetConfig,
+) -> io::Result<mio::net::TcpStream> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     set_buffers(&socket, cfg)?;
     set_device(&socket, cfg)?;
+    if let Some(source) = source {
+        // As libzmq's tcp_connecter: SO_REUSEADDR lets one source port connect to several
+        // peers (the 4-tuples differ).
+        socket.set_reuse_address(true)?;
+        socket.bind(&source.into())?;
+    }
     match socket.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(115) || e.kind() == io::ErrorKind::WouldBlock => {}
@@ -104,7 +157,7 @@ mod tests {
         let cfg = NetConfig::from_options(&o);
         let listener = bind("127.0.0.1:0".parse().unwrap(), &cfg).unwrap();
         let addr = listener.local_addr().unwrap();
-        let stream = connect(addr, &cfg).unwrap();
+        let stream = connect(addr, None, &cfg).unwrap();
         let sock = SockRef::from(&stream);
         assert!(sock.keepalive().unwrap());
         assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(30));
@@ -119,7 +172,7 @@ mod tests {
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return, // no CAP_NET_RAW
             other => other.unwrap(),
         };
-        let stream = connect(listener.local_addr().unwrap(), &cfg).unwrap();
+        let stream = connect(listener.local_addr().unwrap(), None, &cfg).unwrap();
         let sock = SockRef::from(&stream);
         assert_eq!(sock.tos_v4().unwrap(), 0x28);
         assert_eq!(sock.tcp_user_timeout().unwrap(), Some(Duration::from_millis(1500)));
@@ -128,14 +181,36 @@ mod tests {
     }
 
     #[test]
+    fn a_source_address_is_bound_before_connecting() {
+        let cfg = NetConfig::from_options(&Options::default());
+        let a = bind("127.0.0.1:0".parse().unwrap(), &cfg).unwrap();
+        let b = bind("127.0.0.1:0".parse().unwrap(), &cfg).unwrap();
+        let to = |l: &mio::net::TcpListener, source: Option<(&str, u16)>| TcpTarget {
+            host: "localhost".into(),
+            port: l.local_addr().unwrap().port(),
+            source: source.map(|(h, p)| (h.to_owned(), p)),
+            ipv6: false,
+        };
+        let first = to(&a, Some(("127.0.0.1", 0))).dial(&cfg).unwrap();
+        let local = first.local_addr().unwrap();
+        assert_eq!(local.ip().to_string(), "127.0.0.1");
+        // The same source port to another peer: SO_REUSEADDR, as libzmq.
+        let second = to(&b, Some(("lo", local.port()))).dial(&cfg).unwrap();
+        assert_eq!(second.local_addr().unwrap(), local);
+        // Resolution happens at dial time: an IPv6 peer with IPV6 off fails there.
+        let v6 = TcpTarget { host: "::1".into(), port: 1, source: None, ipv6: false };
+        assert!(v6.dial(&cfg).is_err());
+    }
+
+    #[test]
     fn priority_is_applied() {
         // 0..=6 need no CAP_NET_ADMIN.
         let cfg = NetConfig::from_options(&Options { priority: 5, ..Default::default() });
         let listener = bind("127.0.0.1:0".parse().unwrap(), &cfg).unwrap();
-        let stream = connect(listener.local_addr().unwrap(), &cfg).unwrap();
+        let stream = connect(listener.local_addr().unwrap(), None, &cfg).unwrap();
         assert_eq!(SockRef::from(&stream).priority().unwrap(), 5);
         let plain = NetConfig::from_options(&Options::default());
-        let other = connect(listener.local_addr().unwrap(), &plain).unwrap();
+        let other = connect(listener.local_addr().unwrap(), None, &plain).unwrap();
         assert_eq!(SockRef::from(&other).priority().unwrap(), 0);
     }
 }
