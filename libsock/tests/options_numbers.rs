@@ -9,6 +9,8 @@ use libsock::{Context, Error, OptionValue, SocketOption, SocketType, DEALER, PAI
 /// A valid value different from `current`, for the option numbered `raw`.
 fn other_value(raw: i32, current: &OptionValue) -> OptionValue {
     match current {
+        // HEARTBEAT_TTL is kept in deciseconds, as libzmq does.
+        OptionValue::Int(0) if raw == 76 => OptionValue::Int(300),
         OptionValue::Int(0) => OptionValue::Int(1),
         OptionValue::Int(1) if [73, 42, 39].contains(&raw) || raw > 50 && raw != 66 => OptionValue::Int(0),
         OptionValue::Int(v) => OptionValue::Int(v + 1),
@@ -94,8 +96,8 @@ fn read_only_options_read_as_in_libzmq() {
 fn inapplicable_and_unknown_options_are_einval() {
     let ctx = Context::new();
     let s = socket(&ctx, PAIR);
-    // Multicast, VMCI, GSSAPI, ROUTER_RAW, IPC filters, and numbers libzmq never had.
-    for raw in [8, 9, 25, 41, 58, 59, 60, 62, 63, 64, 65, 84, 85, 86, 87, 88, 90, 91, 96, 1000, -1] {
+    // Multicast, VMCI, GSSAPI, ROUTER_RAW, and numbers libzmq never had.
+    for raw in [8, 9, 25, 41, 62, 63, 64, 65, 84, 85, 86, 87, 88, 90, 91, 96, 1000, -1] {
         let set = s.set_option_raw(raw, OptionValue::Int(1)).unwrap_err();
         assert!(matches!(set, Error::InvalidArgument(_)), "{raw}: {set}");
         assert_eq!(s.get_option_raw(raw).unwrap_err().to_raw(), 22, "{raw}");
@@ -181,4 +183,41 @@ fn tcp_accept_filter_turns_away_other_peers() {
     let pull = socket(&ctx, PULL);
     assert!(pull.set_tcp_accept_filter(Some(b"not-an-address")).is_err());
     pull.set_option_raw(38, OptionValue::Bytes(Vec::new())).unwrap();
+}
+
+#[test]
+fn ipc_filters_turn_away_other_processes_users_and_groups() {
+    let ctx = Context::new();
+    let dir = tempfile::tempdir().unwrap();
+    let z = zmq::Context::new();
+    let (pid, (uid, gid)) = (std::process::id(), own_ids());
+    // (option, id, whether our own peer is let in)
+    let cases =
+        [(58, pid, true), (58, pid + 1, false), (59, uid, true), (59, uid + 4242, false), (60, gid, true)];
+    for (i, (option, id, allowed)) in cases.into_iter().enumerate() {
+        let pull = socket(&ctx, PULL);
+        pull.set_option_raw(option, OptionValue::Bytes(id.to_ne_bytes().to_vec())).unwrap();
+        let endpoint = format!("ipc://{}/f{i}", dir.path().display());
+        pull.bind(&endpoint).unwrap();
+        let push = z.socket(zmq::PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        push.connect(&endpoint).unwrap();
+        push.send("knock", 0).unwrap();
+        pull.set_rcvtimeo(if allowed { 5000 } else { 300 }).unwrap();
+        assert_eq!(pull.recv_bytes(0).is_ok(), allowed, "option {option} = {id}");
+    }
+    // (NULL, 0) clears a list; the filters are write-only.
+    let pull = socket(&ctx, PULL);
+    pull.set_option_raw(59, OptionValue::Bytes(Vec::new())).unwrap();
+    assert!(pull.get_option_raw(59).is_err());
+}
+
+/// This process's uid and gid, from /proc (no libc call needed in a test).
+fn own_ids() -> (u32, u32) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> u32 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (field("Uid:"), field("Gid:"))
 }

@@ -1,13 +1,13 @@
 /* The platform macros libzmq 4.3.4's CMake generates on Linux (builds/cmake/platform.hpp.in),
    for building libzmq's own test programs against libsock (tests/libzmq_suite.rs): only
-   those the tests look at. CURVE is on: libsock has it, like a libzmq built with libsodium.
-   ZMQ_HAVE_SO_PEERCRED is off: libsock does not offer the deprecated IPC_FILTER_PID/UID/GID
-   options (EINVAL, as a libzmq built without peer credentials). */
+   those the tests look at. CURVE is on: libsock has it, like a libzmq built with libsodium;
+   so are peer credentials (the deprecated IPC_FILTER_PID/UID/GID options). */
 #ifndef __ZMQ_PLATFORM_HPP_INCLUDED__
 #define __ZMQ_PLATFORM_HPP_INCLUDED__
 #define ZMQ_HAVE_LINUX
 #define ZMQ_HAVE_IPC
 #define ZMQ_HAVE_UIO
+#define ZMQ_HAVE_SO_PEERCRED
 #define ZMQ_HAVE_SO_PRIORITY
 #define ZMQ_HAVE_SO_KEEPALIVE
 #define ZMQ_HAVE_TCP_KEEPCNT

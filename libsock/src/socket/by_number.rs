@@ -19,22 +19,22 @@ mod num {
     pub const IPV4ONLY: i32 = 31;
     pub const LAST_ENDPOINT: i32 = 32;
     pub const TCP_ACCEPT_FILTER: i32 = 38;
+    pub const IPC_FILTER_PID: i32 = 58;
+    pub const IPC_FILTER_UID: i32 = 59;
+    pub const IPC_FILTER_GID: i32 = 60;
     pub const MECHANISM: i32 = 43;
     pub const THREAD_SAFE: i32 = 81;
     pub const METADATA: i32 = 95;
 }
 
 /// Options libzmq 4.3 has that cannot apply to libsock (no pgm/epgm/norm, vmci, GSSAPI, or
-/// websocket transports; deprecated IPC filters): they answer `EINVAL`, as libzmq does when
-/// built without the feature. See `docs/options.md` for each.
-pub(crate) const INAPPLICABLE_OPTIONS: [i32; 24] = [
+/// websocket transports): they answer `EINVAL`, as libzmq does when built without the
+/// feature. See `docs/options.md` for each.
+pub(crate) const INAPPLICABLE_OPTIONS: [i32; 21] = [
     8,   // RATE (multicast)
     9,   // RECOVERY_IVL (multicast)
     25,  // MULTICAST_HOPS
     41,  // ROUTER_RAW (removed in favour of STREAM)
-    58,  // IPC_FILTER_PID (deprecated)
-    59,  // IPC_FILTER_UID (deprecated)
-    60,  // IPC_FILTER_GID (deprecated)
     62,  // GSSAPI_SERVER
     63,  // GSSAPI_PRINCIPAL
     64,  // GSSAPI_SERVICE_PRINCIPAL
@@ -62,6 +62,20 @@ fn int(value: &OptionValue, name: &str) -> Result<i64> {
     }
 }
 
+/// An IPC filter's pid, uid or gid: a 4-byte value (C's pid_t, uid_t, gid_t), or nothing to
+/// clear the list (libzmq: a NULL value of length 0).
+fn ipc_filter_id(value: &OptionValue) -> Result<Option<u32>> {
+    match value {
+        OptionValue::Int(v) => Ok(Some(*v as u32)),
+        OptionValue::Bytes(b) if b.is_empty() => Ok(None),
+        OptionValue::Bytes(b) => match <[u8; 4]>::try_from(&b[..]) {
+            Ok(raw) => Ok(Some(u32::from_ne_bytes(raw))),
+            Err(_) => Err(Error::invalid("IPC filters take a 4-byte pid, uid or gid")),
+        },
+        OptionValue::Long(_) => Err(Error::invalid("IPC filters take a 4-byte pid, uid or gid")),
+    }
+}
+
 fn bytes<'a>(value: &'a OptionValue, name: &str) -> Result<&'a [u8]> {
     match value {
         OptionValue::Bytes(b) => Ok(b),
@@ -83,6 +97,9 @@ impl Socket {
                 self.set_tcp_accept_filter((!b.is_empty()).then_some(b))
             }
             num::METADATA => self.set_metadata(bytes(&value, "METADATA")?),
+            num::IPC_FILTER_PID | num::IPC_FILTER_UID | num::IPC_FILTER_GID => {
+                self.set_ipc_filter(option, ipc_filter_id(&value)?)
+            }
             num::IPV4ONLY => match int(&value, "IPV4ONLY")? {
                 v @ (0 | 1) => self.set_ipv6(v == 0),
                 v => Err(Error::invalid(format!("IPV4ONLY must be 0 or 1, got {v}"))),
@@ -113,11 +130,33 @@ impl Socket {
             num::IPV4ONLY => OptionValue::Int((!self.get_ipv6()?).into()),
             num::MECHANISM => OptionValue::Int(self.get_mechanism()?),
             num::THREAD_SAFE => OptionValue::Int(self.get_thread_safe()?.into()),
-            num::SUBSCRIBE | num::UNSUBSCRIBE | num::TCP_ACCEPT_FILTER | num::METADATA => {
-                return Err(Error::invalid(format!("option {option} is write-only")))
-            }
+            num::SUBSCRIBE
+            | num::UNSUBSCRIBE
+            | num::TCP_ACCEPT_FILTER
+            | num::METADATA
+            | num::IPC_FILTER_PID
+            | num::IPC_FILTER_UID
+            | num::IPC_FILTER_GID => return Err(Error::invalid(format!("option {option} is write-only"))),
             _ => return Err(unknown(option)),
         })
+    }
+
+    /// IPC_FILTER_PID, IPC_FILTER_UID or IPC_FILTER_GID (deprecated in libzmq 4.3): adds an
+    /// allowed process, user or group for ipc listeners bound after this call; `None`
+    /// clears that list. With any entry set, a peer must match one (see
+    /// `transport::peer_filter`).
+    pub(crate) fn set_ipc_filter(&self, option: i32, id: Option<u32>) -> Result<()> {
+        let mut core = self.core();
+        let filters = &mut core.ipc_filters;
+        match (option, id) {
+            (num::IPC_FILTER_PID, Some(id)) => filters.pids.push(id as i32),
+            (num::IPC_FILTER_PID, None) => filters.pids.clear(),
+            (num::IPC_FILTER_UID, Some(id)) => filters.uids.push(id),
+            (num::IPC_FILTER_UID, None) => filters.uids.clear(),
+            (_, Some(id)) => filters.gids.push(id),
+            (_, None) => filters.gids.clear(),
+        }
+        Ok(())
     }
 
     /// TCP_ACCEPT_FILTER: adds an allowed peer network (`"10.0.0.0/8"`, `"::1"`) for

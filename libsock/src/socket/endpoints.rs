@@ -330,7 +330,11 @@ impl SocketCore {
                 security: self.security(),
                 app_metadata: self.app_metadata_encoded(),
             },
-            net: NetConfig { accept_filters: self.accept_filters.clone(), ..NetConfig::from_options(o) },
+            net: NetConfig {
+                accept_filters: self.accept_filters.clone(),
+                ipc_filters: self.ipc_filters.clone(),
+                ..NetConfig::from_options(o)
+            },
             sndhwm: hwm(o.sndhwm),
             rcvhwm: hwm(o.rcvhwm),
             reconnect_ivl: millis(o.reconnect_ivl),

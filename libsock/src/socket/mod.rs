@@ -89,6 +89,8 @@ pub(crate) struct SocketCore {
     pending_connect_id: Option<bytes::Bytes>,
     /// TCP_ACCEPT_FILTER entries for listeners bound from now on.
     accept_filters: Vec<crate::transport::filter::IpFilter>,
+    /// IPC_FILTER_PID/UID/GID entries for ipc listeners bound from now on.
+    ipc_filters: crate::transport::peer_filter::IpcFilters,
     /// ZMQ_METADATA (draft): `X-Name` properties announced in the handshake.
     app_metadata: Vec<(String, Vec<u8>)>,
     /// The signal generation when its descriptor was last drained for a direct receive
@@ -137,6 +139,7 @@ impl Socket {
             seen_generation: 0,
             pending_connect_id: None,
             accept_filters: Vec::new(),
+            ipc_filters: Default::default(),
             app_metadata: Vec::new(),
             direct_drained: (u64::MAX, true),
             direct_hold: None,

@@ -7,6 +7,7 @@
 pub(crate) mod endpoint;
 pub(crate) mod filter;
 pub(crate) mod ipc;
+pub(crate) mod peer_filter;
 pub(crate) mod socks;
 pub(crate) mod tcp;
 
@@ -40,6 +41,8 @@ pub(crate) struct NetConfig {
     pub priority: i32,
     /// TCP_ACCEPT_FILTER: peers a tcp listener accepts (empty = all).
     pub accept_filters: Vec<filter::IpFilter>,
+    /// IPC_FILTER_PID/UID/GID for ipc listeners.
+    pub ipc_filters: peer_filter::IpcFilters,
 }
 
 impl NetConfig {
@@ -57,6 +60,7 @@ impl NetConfig {
             tcp_maxrt: o.tcp_maxrt,
             priority: o.priority,
             accept_filters: Vec::new(),
+            ipc_filters: Default::default(),
         }
     }
 }
@@ -178,6 +182,10 @@ impl Listener {
             }
             Listener::Unix(l) => {
                 let (s, _) = l.accept()?;
+                if !cfg.ipc_filters.allows(&s) {
+                    tracing::debug!("connection refused by IPC_FILTER_PID/UID/GID");
+                    return Err(io::Error::from_raw_os_error(libc::EACCES));
+                }
                 Ok((Stream::Unix(s), "ipc://".to_string()))
             }
         }
