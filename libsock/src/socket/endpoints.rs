@@ -228,15 +228,8 @@ impl SocketCore {
 
     fn bind_inproc(&mut self, id: EndpointId, endpoint: &str, name: String) -> Result<()> {
         let pending = self.ctx.inproc.bind(&name, self.inproc_binder(id))?;
+        // Any socket type is adopted, as in libzmq (see `inproc::InprocRegistry::connect`).
         for p in pending {
-            if !self.kind.is_compatible(p.peer.socket_type) {
-                tracing::warn!(
-                    endpoint,
-                    "dropping inproc connect from an incompatible {} socket",
-                    p.peer.socket_type
-                );
-                continue;
-            }
             let mut end = p.end;
             self.greet(&mut end);
             self.attach(end, Some(p.peer), Some(id), PipeOrigin::Inproc);
