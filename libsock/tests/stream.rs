@@ -132,6 +132,26 @@ fn connecting_stream_reaches_a_plain_tcp_server_with_connect_routing_id() {
     assert_eq!(got, b"pong");
 }
 
+/// A connecting STREAM has its pipe and routing id from zmq_connect on, as in libzmq (its
+/// test_connect_rid sends right after connecting): data sent before the connection is up is
+/// written once it is, after the connect notification.
+#[test]
+fn connecting_stream_takes_data_before_the_connection_is_up() {
+    let ctx = Context::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = socket(&ctx, STREAM);
+    client.set_connect_routing_id(b"srv").unwrap();
+    client.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+    send2(&client, b"srv", b"early");
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 5];
+    conn.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"early");
+    assert_eq!(recv2(&client), (b"srv".to_vec(), vec![]), "connected, under the id we chose");
+    conn.write_all(b"pong").unwrap();
+    assert_eq!(recv2(&client), (b"srv".to_vec(), b"pong".to_vec()));
+}
+
 #[test]
 fn large_transfers_arrive_whole_and_in_order() {
     let ctx = Context::new();

@@ -353,8 +353,8 @@ impl Worker {
                 }
                 entry.insert(Entry::Listener(ListenerEntry { id, listener, cfg, socket, name }));
             }
-            IoCmd::Connect { id, target, cfg, socket, name, .. } if cfg.raw => {
-                let conn = RawConnection::dialing(id, target, cfg, socket, name);
+            IoCmd::Connect { id, target, pipe, cfg, socket, name } if cfg.raw => {
+                let conn = RawConnection::dialing(id, target, pipe, cfg, socket, name);
                 let token = Token(self.entries.insert(Entry::Raw(Box::new(conn))));
                 self.with_raw(token, now, |c, ctx| c.start(ctx));
             }

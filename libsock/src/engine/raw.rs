@@ -7,7 +7,9 @@
 //! the connection opens and when the peer goes away, so the application sees `[id, empty]`
 //! in order with the data.
 //!
-//! Every connection has its own pipe (a reconnect is a new peer with a new routing id).
+//! Every connection has its own pipe (a reconnect is a new peer with a new routing id). The
+//! first connection of a connect without IMMEDIATE uses the pipe the socket made at connect
+//! time, so what the application sent before the connection came up is written first.
 
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd};
@@ -54,6 +56,8 @@ pub(crate) struct RawConnection {
     stream: Option<Stream>,
     /// The stream is connected and has its pipe.
     up: bool,
+    /// The pipe to the socket; before the first connection is up, the one the socket made at
+    /// connect time (if any), kept across failed attempts.
     pipe: Option<PipeEnd>,
     rbuf: BytesMut,
     out: BytesMut,
@@ -74,7 +78,7 @@ impl RawConnection {
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
     ) -> RawConnection {
-        let mut conn = RawConnection::new(endpoint, cfg, socket, peer, None);
+        let mut conn = RawConnection::new(endpoint, cfg, socket, peer, None, None);
         conn.event_name = listener_name;
         conn.stream = Some(stream);
         conn
@@ -83,13 +87,14 @@ impl RawConnection {
     pub(crate) fn dialing(
         endpoint: EndpointId,
         target: DialTarget,
+        pipe: Option<PipeEnd>,
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
         name: String,
     ) -> RawConnection {
         let base = cfg.reconnect_ivl.unwrap_or_default();
         let backoff = Backoff::new(base, cfg.reconnect_ivl_max, endpoint.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        RawConnection::new(endpoint, cfg, socket, name, Some((target, backoff)))
+        RawConnection::new(endpoint, cfg, socket, name, Some((target, backoff)), pipe)
     }
 
     fn new(
@@ -98,6 +103,7 @@ impl RawConnection {
         socket: Arc<SocketShared>,
         name: String,
         dial: Option<(DialTarget, Backoff)>,
+        pipe: Option<PipeEnd>,
     ) -> RawConnection {
         RawConnection {
             endpoint,
@@ -112,7 +118,7 @@ impl RawConnection {
             socks: None,
             stream: None,
             up: false,
-            pipe: None,
+            pipe,
             rbuf: BytesMut::new(),
             out: BytesMut::new(),
             close_after_flush: false,
@@ -124,6 +130,9 @@ impl RawConnection {
 
     /// Registers the accepted stream, or starts dialing.
     pub(crate) fn start(&mut self, ctx: &Ctx<'_>) -> Flow {
+        if let Some(p) = &self.pipe {
+            p.set_owner(ctx.waker());
+        }
         let Some(stream) = &mut self.stream else { return self.dial_now(ctx) };
         if let Err(e) = ctx.registry.register(stream, ctx.token, Interest::READABLE | Interest::WRITABLE) {
             tracing::warn!(endpoint = %self.name, "cannot watch connection: {e}");
@@ -244,6 +253,13 @@ impl RawConnection {
             backoff.reset();
         }
         self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
+        if let Some(p) = &mut self.pipe {
+            // The socket made this pipe at connect time and already routes through it.
+            if self.cfg.raw_notify {
+                p.tx.send_one(Message::new());
+            }
+            return Flow::Keep;
+        }
         let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
         if self.cfg.raw_notify {
@@ -365,7 +381,8 @@ impl RawConnection {
                 self.socket.monitor.emit(SocketEvent::Disconnected, fd, &self.event_name);
             }
         }
-        if let Some(mut p) = self.pipe.take() {
+        // A connect that never came up keeps the socket's pipe for the next attempt.
+        if let Some(mut p) = self.pipe.take_if(|_| self.up) {
             if notify && self.cfg.raw_notify {
                 p.tx.send_one(Message::new());
             }

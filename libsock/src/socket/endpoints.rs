@@ -152,12 +152,14 @@ impl SocketCore {
                 return Err(e);
             }
         };
-        // STREAM connections get their pipe (and routing id) when they come up.
+        // Without IMMEDIATE the pipe (and a STREAM's routing id) exists from now on, as in
+        // libzmq: messages queue until the connection is up. A STREAM reconnect is a new peer,
+        // whose pipe comes with it; the engine names it CONNECT_ROUTING_ID again.
         let connect_id = match self.kind {
             SocketType::STREAM => self.pending_connect_id.clone().unwrap_or_default(),
             _ => Bytes::new(),
         };
-        let pipe = if self.options.immediate || self.kind == SocketType::STREAM {
+        let pipe = if self.options.immediate {
             None
         } else {
             let (mut ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));

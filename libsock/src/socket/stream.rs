@@ -61,8 +61,14 @@ impl Stream {
 
 impl Routing for Stream {
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
-        // The engine carries a connect's CONNECT_ROUTING_ID as the peer's identity.
-        let wanted = pipes.slab[id].peer.as_ref().map(|p| p.identity.clone()).filter(|i| !i.is_empty());
+        // A connect's CONNECT_ROUTING_ID: on the pipe made at connect time, or carried by the
+        // engine as the peer's identity for a pipe made when a connection came up.
+        let rec = &pipes.slab[id];
+        let wanted = rec
+            .connect_id
+            .clone()
+            .or_else(|| rec.peer.as_ref().map(|p| p.identity.clone()))
+            .filter(|i| !i.is_empty());
         let rid = match wanted {
             Some(rid) if !self.by_id.contains_key(&rid) => rid,
             Some(_) => {
