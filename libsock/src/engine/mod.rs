@@ -108,7 +108,8 @@ pub(crate) enum IoCmd {
     /// A pipe of this connection has something to read or room to write.
     Activate(Token),
     /// The ZAP handler answered request `id` of connection `token`.
-    ZapReply { token: Token, id: u64, reply: crate::session::ZapReply },
+    /// `Err`: the reply was malformed, with libzmq's `ZMQ_PROTOCOL_ERROR_ZAP_*` code.
+    ZapReply { token: Token, id: u64, reply: Result<crate::session::ZapReply, u32> },
     /// Finish lingering connections, then exit.
     Shutdown,
 }
