@@ -31,9 +31,18 @@ pub(crate) struct EndpointRec {
 }
 
 pub(crate) enum EndpointKind {
-    Listener { io: Arc<IoShared>, ipc_path: Option<PathBuf> },
-    Dialer { io: Arc<IoShared> },
-    InprocBound { name: String },
+    /// `fd`: the listening descriptor, for the CLOSED event a close reports.
+    Listener {
+        io: Arc<IoShared>,
+        ipc_path: Option<PathBuf>,
+        fd: u32,
+    },
+    Dialer {
+        io: Arc<IoShared>,
+    },
+    InprocBound {
+        name: String,
+    },
     InprocConnected,
 }
 
@@ -63,11 +72,8 @@ impl SocketCore {
                 return Err(e);
             }
         };
-        self.shared.monitor.emit(
-            crate::mailbox::events::SocketEvent::Listening,
-            listener.raw_fd() as u32,
-            &resolved,
-        );
+        let fd = listener.raw_fd() as u32;
+        self.shared.monitor.emit(crate::mailbox::events::SocketEvent::Listening, fd, &resolved);
         let io = match io {
             Some(io) => io,
             None => self.ctx.choose_io()?,
@@ -76,7 +82,7 @@ impl SocketCore {
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
         tracing::debug!(endpoint = %resolved, "bound");
-        self.remember(id, endpoint, &resolved, EndpointKind::Listener { io, ipc_path });
+        self.remember(id, endpoint, &resolved, EndpointKind::Listener { io, ipc_path, fd });
         Ok(())
     }
 
@@ -207,7 +213,7 @@ impl SocketCore {
     /// Lets go of an endpoint: listeners stop, dialers stop redialing once their pipe drained.
     pub(super) fn release_endpoint(&mut self, ep: EndpointRec) {
         match ep.kind {
-            EndpointKind::Listener { io, ipc_path } => {
+            EndpointKind::Listener { io, ipc_path, .. } => {
                 match ipc_path.map(std::fs::remove_file) {
                     Some(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
                         tracing::warn!(endpoint = %ep.resolved, "cannot remove the ipc socket file: {e}");

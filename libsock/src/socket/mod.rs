@@ -471,6 +471,13 @@ impl SocketCore {
 
 impl Drop for SocketCore {
     fn drop(&mut self) {
+        // As libzmq, each listener reports CLOSED before the monitor stops. The I/O thread
+        // closes it later, when the monitor no longer takes events: say it here.
+        for ep in &self.endpoints {
+            if let endpoints::EndpointKind::Listener { fd, .. } = ep.kind {
+                self.shared.monitor.emit(crate::mailbox::events::SocketEvent::Closed, fd, &ep.resolved);
+            }
+        }
         if let Some((name, id)) = self.shared.monitor.stop() {
             self.ctx.inproc.unbind(&name, id);
         }
