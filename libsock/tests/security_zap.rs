@@ -225,12 +225,15 @@ fn enforced_domain_without_a_handler_drops_peers_without_an_error() {
     }
 }
 
+/// How a test ZAP handler answers a request (its frames).
+type Answer = fn(&[Vec<u8>]) -> Vec<Vec<u8>>;
+
 /// A NULL server with a ZAP domain, a handler on its own thread that answers every request
 /// with `reply(request)`, and a client that connects to it (linger 0, fast reconnects).
 /// Returns the server, its monitor, the client, its monitor and the handler's request count.
 fn null_zap_pair(
     ctx: &Context,
-    reply: fn(&[Vec<u8>]) -> Vec<Vec<u8>>,
+    reply: Answer,
 ) -> (Socket, libsock::Monitor, Socket, libsock::Monitor, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let handler = ctx.socket(libsock::REP).unwrap();
@@ -266,7 +269,7 @@ fn null_zap_pair(
 fn malformed_zap_replies_report_libzmq_protocol_codes() {
     use libsock::protocol_error::*;
     use libsock::SocketEvent;
-    let cases: [(fn(&[Vec<u8>]) -> Vec<Vec<u8>>, u32); 4] = [
+    let cases: [(Answer, u32); 4] = [
         (
             |r| vec![b"2.0".to_vec(), r[1].clone(), b"200".to_vec(), vec![], vec![], vec![]],
             PROTOCOL_ERROR_ZAP_BAD_VERSION,
