@@ -232,6 +232,14 @@ impl Message {
         self.inherit_meta = false;
     }
 
+    /// Gives this frame the connection metadata of `other` (STREAM: the routing id frame
+    /// carries that of the data it comes with, as in libzmq).
+    #[inline]
+    pub(crate) fn copy_metadata_from(&mut self, other: &Message) {
+        self.meta = other.meta.clone();
+        self.inherit_meta = false;
+    }
+
     /// Marks this frame as carrying the same connection metadata as the frame before it in
     /// its pipe; the pipe's reader fills it in ([`Message::inherit_metadata`]).
     #[inline]

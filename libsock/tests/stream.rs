@@ -289,3 +289,25 @@ fn stream_over_ipc_talks_to_a_plain_unix_socket_client() {
     client.read_to_end(&mut back).unwrap();
     assert_eq!(back, b"ok");
 }
+
+/// Messages from a raw peer carry `Peer-Address` (ZMQ_SRCFD too), the routing id frame as
+/// well as the data, as libzmq's raw engine sets them (its test_stream reads them from the
+/// id frame of the connect notification).
+#[test]
+fn raw_messages_carry_the_peer_address() {
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let mut client = TcpStream::connect(port_of(&server.get_last_endpoint().unwrap())).unwrap();
+    for expect_data in [&b""[..], b"hi"] {
+        if !expect_data.is_empty() {
+            client.write_all(expect_data).unwrap();
+        }
+        let id = server.recv_msg(0).unwrap();
+        let data = server.recv_msg(0).unwrap();
+        assert_eq!(&*data, expect_data);
+        for m in [&id, &data] {
+            assert_eq!(m.gets("Peer-Address"), Some("127.0.0.1"), "{m:?}");
+        }
+    }
+}

@@ -24,7 +24,7 @@ use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::mailbox::events::SocketEvent;
 use crate::mailbox::{SocketCmd, SocketShared};
-use crate::message::Message;
+use crate::message::{Message, Metadata};
 use crate::pipe::{pipe, PipeEnd};
 use crate::socket_type::SocketType;
 use crate::sys;
@@ -59,6 +59,9 @@ pub(crate) struct RawConnection {
     /// The pipe to the socket; before the first connection is up, the one the socket made at
     /// connect time (if any), kept across failed attempts.
     pipe: Option<PipeEnd>,
+    /// `Peer-Address` (and the descriptor for ZMQ_SRCFD) of the connection that is up, on
+    /// every message it hands the socket, as libzmq's raw engine does.
+    meta: Option<Arc<Metadata>>,
     rbuf: BytesMut,
     out: BytesMut,
     /// The application sent `[id, empty]`: close once `out` is written.
@@ -119,6 +122,7 @@ impl RawConnection {
             stream: None,
             up: false,
             pipe,
+            meta: None,
             rbuf: BytesMut::new(),
             out: BytesMut::new(),
             close_after_flush: false,
@@ -153,7 +157,7 @@ impl RawConnection {
                     }
                     // Bytes from the target that came with the proxy's reply.
                     if let (false, Some(p)) = (rest.is_empty(), &mut self.pipe) {
-                        p.tx.send_one(Message::from(rest));
+                        push(p, &self.meta, Message::from(rest));
                     }
                     return self.pump(ctx, true);
                 }
@@ -253,17 +257,23 @@ impl RawConnection {
             backoff.reset();
         }
         self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
+        let mut meta = Metadata::default();
+        meta.insert("Peer-Address", crate::session::peer_ip(&self.name).as_bytes());
+        if let Some(s) = &self.stream {
+            meta.set_source_fd(s.as_fd().as_raw_fd());
+        }
+        self.meta = Some(Arc::new(meta));
         if let Some(p) = &mut self.pipe {
             // The socket made this pipe at connect time and already routes through it.
             if self.cfg.raw_notify {
-                p.tx.send_one(Message::new());
+                push(p, &self.meta, Message::new());
             }
             return Flow::Keep;
         }
         let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
         if self.cfg.raw_notify {
-            ours.tx.send_one(Message::new());
+            push(&mut ours, &self.meta, Message::new());
         }
         self.pipe = Some(ours);
         let peer = PeerInfo { socket_type: SocketType::STREAM, identity: self.cfg.connect_id.clone() };
@@ -313,7 +323,7 @@ impl RawConnection {
             }
             match sys::read_into(stream.as_fd(), &mut self.rbuf, READ_CHUNK) {
                 Ok(0) => return Err(None),
-                Ok(_) => p.tx.send_one(Message::from_bytes(self.rbuf.split().freeze())),
+                Ok(_) => push(p, &self.meta, Message::from_bytes(self.rbuf.split().freeze())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Some(e)),
@@ -384,7 +394,7 @@ impl RawConnection {
         // A connect that never came up keeps the socket's pipe for the next attempt.
         if let Some(mut p) = self.pipe.take_if(|_| self.up) {
             if notify && self.cfg.raw_notify {
-                p.tx.send_one(Message::new());
+                push(&mut p, &self.meta, Message::new());
             }
             p.close(0);
         }
@@ -402,4 +412,10 @@ impl RawConnection {
         self.socket.monitor.emit(SocketEvent::ConnectRetried, delay.as_millis() as u32, &self.event_name);
         Flow::Keep
     }
+}
+
+/// Hands the socket one message of this connection, with its metadata.
+fn push(p: &mut PipeEnd, meta: &Option<Arc<Metadata>>, msg: Message) {
+    p.tx.write_received(msg, meta.as_ref());
+    p.tx.flush();
 }

@@ -141,9 +141,10 @@ impl Routing for Stream {
             }
         };
         msg.set_more(false);
-        self.held = Some(msg);
         let mut id_frame = Message::from_bytes(rid);
+        id_frame.copy_metadata_from(&msg);
         id_frame.set_more(true);
+        self.held = Some(msg);
         Ok(id_frame)
     }
 
