@@ -311,3 +311,22 @@ fn raw_messages_carry_the_peer_address() {
         }
     }
 }
+
+/// libzmq quirk kept for its programs: a generated peer id also becomes the STREAM socket's
+/// own ROUTING_ID (`stream_t::identify_peer`), which its test_stream and
+/// test_stream_disconnect read back to address the peer.
+#[test]
+fn routing_id_reads_the_last_generated_peer_id() {
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = socket(&ctx, STREAM);
+    client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+    let (peer, notify) = recv2(&client);
+    assert!(notify.is_empty());
+    assert_eq!(client.get_routing_id().unwrap(), peer);
+    send2(&client, &client.get_routing_id().unwrap(), b"via ROUTING_ID");
+    let (_, connected) = recv2(&server);
+    assert!(connected.is_empty());
+    assert_eq!(recv2(&server).1, b"via ROUTING_ID");
+}

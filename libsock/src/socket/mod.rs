@@ -432,7 +432,13 @@ impl SocketCore {
         };
         let id =
             self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id, inproc, sub_version });
-        if !self.routing.attach(id, &mut self.pipes) {
+        let attached = self.routing.attach(id, &mut self.pipes);
+        if let Some(generated) = self.routing.take_generated_id() {
+            // libzmq's stream_t::identify_peer: a generated peer id also becomes the
+            // socket's ROUTING_ID (its test_stream and test_stream_disconnect read it back).
+            self.options.routing_id = generated.to_vec();
+        }
+        if !attached {
             self.pipes.slab.remove(id).end.close(0);
         } else if self.options.probe_router
             && matches!(self.kind, SocketType::DEALER | SocketType::REQ | SocketType::ROUTER)

@@ -79,6 +79,12 @@ pub(crate) trait Routing: Send {
     /// The handshake of a pre-made (connect-side) pipe completed; `reconnected` after the
     /// first time.
     fn peer_ready(&mut self, _id: PipeId, _reconnected: bool, _pipes: &mut Pipes) {}
+
+    /// STREAM: the routing id the last [`Routing::attach`] generated, which libzmq also
+    /// stores as the socket's own ROUTING_ID (a quirk its tests read back).
+    fn take_generated_id(&mut self) -> Option<bytes::Bytes> {
+        None
+    }
     /// Sends one frame.
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.

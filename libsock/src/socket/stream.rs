@@ -32,6 +32,8 @@ pub(crate) struct Stream {
     /// A received chunk held back while its routing id frame is returned first.
     held: Option<Message>,
     out: Out,
+    /// The id the last attach generated (see [`Routing::take_generated_id`]).
+    generated: Option<Bytes>,
 }
 
 impl Stream {
@@ -43,6 +45,7 @@ impl Stream {
             next_id: 0x6b8b_4567,
             held: None,
             out: Out::ExpectId,
+            generated: None,
         }
     }
 
@@ -75,12 +78,20 @@ impl Routing for Stream {
                 tracing::warn!("STREAM: CONNECT_ROUTING_ID already in use, using a generated id");
                 self.auto_id()
             }
-            None => self.auto_id(),
+            None => {
+                let auto = self.auto_id();
+                self.generated = Some(auto.clone());
+                auto
+            }
         };
         self.by_id.insert(rid.clone(), id);
         self.ids.insert(id, rid);
         self.fq.attach(id);
         true
+    }
+
+    fn take_generated_id(&mut self) -> Option<Bytes> {
+        self.generated.take()
     }
 
     fn detach(&mut self, id: PipeId) {
