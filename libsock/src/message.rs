@@ -232,8 +232,8 @@ impl Message {
         self.inherit_meta = false;
     }
 
-    /// Gives this frame the connection metadata `other` carries (a frame made locally that
-    /// stands for a received one, as STREAM's routing id frame).
+    /// Gives this frame the connection metadata of `other` (STREAM: the routing id frame
+    /// carries that of the data it comes with, as in libzmq).
     #[inline]
     pub(crate) fn copy_metadata_from(&mut self, other: &Message) {
         self.meta = other.meta.clone();

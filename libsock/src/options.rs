@@ -9,7 +9,8 @@
 use crate::codec::greeting::Mechanism;
 use crate::error::{Error, Result};
 
-/// Calls `$m!` with the option table. Rows: `doc, field, setter, getter, CONST, raw id, kind, default, min, max`.
+/// Calls `$m!` with the option table. Rows: `doc, field, setter, getter, CONST, raw id, kind, default, min, max`
+/// (for `bool`, `max` says which values are accepted: see `@check bool`).
 macro_rules! for_each_option {
     ($m:ident) => {
         $m! {
@@ -60,31 +61,31 @@ macro_rules! for_each_option {
             "Routing id a ROUTER assigns to the peer of the next connect().",
                 connect_routing_id, set_connect_routing_id, get_connect_routing_id, CONNECT_ROUTING_ID, 61, bytes, Vec::new(), 0, 255;
             "ROUTER: fail with HostUnreachable instead of dropping unroutable messages.",
-                router_mandatory, set_router_mandatory, get_router_mandatory, ROUTER_MANDATORY, 33, bool, false, false, true;
+                router_mandatory, set_router_mandatory, get_router_mandatory, ROUTER_MANDATORY, 33, bool, false, false, i32::MAX;
             "ROUTER: a new peer with a taken routing id takes it over.",
-                router_handover, set_router_handover, get_router_handover, ROUTER_HANDOVER, 56, bool, false, false, true;
+                router_handover, set_router_handover, get_router_handover, ROUTER_HANDOVER, 56, bool, false, false, i32::MAX;
             "REQ: allow sending a new request before the reply arrived.",
-                req_relaxed, set_req_relaxed, get_req_relaxed, REQ_RELAXED, 53, bool, false, false, true;
+                req_relaxed, set_req_relaxed, get_req_relaxed, REQ_RELAXED, 53, bool, false, false, i32::MAX;
             "REQ: prefix requests with an id and drop replies that do not match.",
-                req_correlate, set_req_correlate, get_req_correlate, REQ_CORRELATE, 52, bool, false, false, true;
+                req_correlate, set_req_correlate, get_req_correlate, REQ_CORRELATE, 52, bool, false, false, i32::MAX;
             "XPUB: pass every subscription message up, not only new ones.",
-                xpub_verbose, set_xpub_verbose, get_xpub_verbose, XPUB_VERBOSE, 40, bool, false, false, true;
+                xpub_verbose, set_xpub_verbose, get_xpub_verbose, XPUB_VERBOSE, 40, bool, false, false, i32::MAX;
             "XPUB: the application decides subscriptions (via SUBSCRIBE on the XPUB).",
-                xpub_manual, set_xpub_manual, get_xpub_manual, XPUB_MANUAL, 71, bool, false, false, true;
+                xpub_manual, set_xpub_manual, get_xpub_manual, XPUB_MANUAL, 71, bool, false, false, i32::MAX;
             "XPUB: a message sent to each new subscriber.",
                 xpub_welcome_msg, set_xpub_welcome_msg, get_xpub_welcome_msg, XPUB_WELCOME_MSG, 72, bytes, Vec::new(), 0, usize::MAX;
             "STREAM: announce each connect and disconnect as [id, empty] (default on).",
-                stream_notify, set_stream_notify, get_stream_notify, STREAM_NOTIFY, 73, bool, true, false, true;
+                stream_notify, set_stream_notify, get_stream_notify, STREAM_NOTIFY, 73, bool, true, false, i32::MAX;
             "Keep only the latest message in each queue (PUSH, PULL, PUB, SUB, DEALER, PAIR); ignores HWMs.",
                 conflate, set_conflate, get_conflate, CONFLATE, 54, bool, false, false, true;
             "ROUTER/DEALER: send an empty message to each new peer, so a ROUTER learns its id.",
-                probe_router, set_probe_router, get_probe_router, PROBE_ROUTER, 51, bool, false, false, true;
+                probe_router, set_probe_router, get_probe_router, PROBE_ROUTER, 51, bool, false, false, i32::MAX;
             "XPUB: block (or fail with EAGAIN) instead of dropping when a subscriber is at its HWM.",
-                xpub_nodrop, set_xpub_nodrop, get_xpub_nodrop, XPUB_NODROP, 69, bool, false, false, true;
+                xpub_nodrop, set_xpub_nodrop, get_xpub_nodrop, XPUB_NODROP, 69, bool, false, false, i32::MAX;
             "XPUB: pass every subscribe and unsubscribe message up, not only the first and last.",
-                xpub_verboser, set_xpub_verboser, get_xpub_verboser, XPUB_VERBOSER, 78, bool, false, false, true;
+                xpub_verboser, set_xpub_verboser, get_xpub_verboser, XPUB_VERBOSER, 78, bool, false, false, i32::MAX;
             "XPUB_MANUAL: a new SUBSCRIBE from a peer replaces its previous one (last value caching).",
-                xpub_manual_last_value, set_xpub_manual_last_value, get_xpub_manual_last_value, XPUB_MANUAL_LAST_VALUE, 98, bool, false, false, true;
+                xpub_manual_last_value, set_xpub_manual_last_value, get_xpub_manual_last_value, XPUB_MANUAL_LAST_VALUE, 98, bool, false, false, i32::MAX;
             "PUB/XPUB/SUB/XSUB: deliver the messages that match no subscription instead.",
                 invert_matching, set_invert_matching, get_invert_matching, INVERT_MATCHING, 74, bool, false, false, true;
             "ROUTER: announce peers as [id, empty] on connect (1), disconnect (2) or both (3).",
@@ -238,8 +239,11 @@ macro_rules! define_options {
     (@check i64, $v:expr, $min:expr, $max:expr, $name:expr) => {
         check_int($v, $min as i64, $max as i64, $name)
     };
+    // `max` is `true` for libzmq's strict booleans (0 or 1), `i32::MAX` for the socket-type
+    // ones that libzmq's `xsetsockopt`s take as any value >= 0, non-zero meaning on (e.g.
+    // REQ_CORRELATE = 10 in libzmq's test_proxy_hwm).
     (@check bool, $v:expr, $min:expr, $max:expr, $name:expr) => {
-        check_int($v, 0, 1, $name).map(|v| v != 0)
+        check_int($v, 0, $max as i64, $name).map(|v| v != 0)
     };
     (@check bytes, $v:expr, $min:expr, $max:expr, $name:expr) => {
         check_bytes($v, $min as usize, $max as usize, $name)

@@ -196,15 +196,18 @@ fn ipv6_loopback_and_wildcard() {
     assert_eq!(any.recv_bytes(0).unwrap(), b"v4");
 }
 
+/// A second bind of an inproc name is refused. A connect is not checked for socket types:
+/// inproc has no handshake and libzmq 4.3 joins any two sockets there (its
+/// test_inproc_connect relies on it; `pipeline.rs` checks that messages then flow).
 #[test]
-fn inproc_bind_twice_is_refused_and_wrong_types_are_rejected() {
+fn inproc_bind_twice_is_refused_and_connects_are_not_type_checked() {
     let ctx = Context::new();
     let a = socket(&ctx, PULL);
     a.bind("inproc://dup").unwrap();
     let b = socket(&ctx, PULL);
     assert!(matches!(b.bind("inproc://dup"), Err(Error::AddrInUse(_))));
     let c = socket(&ctx, PULL);
-    assert!(matches!(c.connect("inproc://dup"), Err(Error::InvalidArgument(_))));
+    c.connect("inproc://dup").unwrap();
 }
 
 #[test]

@@ -113,3 +113,22 @@ fn stream_sockets_report_connections_with_their_endpoint() {
     drop(c);
     expect(&events, SocketEvent::Disconnected, &ep);
 }
+
+/// Closing a bound socket reports CLOSED for its listener (with the descriptor LISTENING
+/// named) before MONITOR_STOPPED, as libzmq's test_monitor expects.
+#[test]
+fn close_reports_closed_listeners_before_monitor_stopped() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    let events = pull.monitor_events(EVENT_ALL).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    let listening = expect(&events, SocketEvent::Listening, &ep);
+    drop(pull);
+    let closed = next(&events);
+    assert_eq!(
+        (closed.event, closed.value, closed.endpoint.as_str()),
+        (SocketEvent::Closed, listening.value, ep.as_str())
+    );
+    assert_eq!(next(&events).event, SocketEvent::MonitorStopped);
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use common::socket;
-use libsock::{Context, Error, OptionValue, SocketOption, SocketType, DEALER, PAIR, PULL, ROUTER, SUB};
+use libsock::{Context, Error, OptionValue, SocketOption, SocketType, DEALER, PAIR, PULL, REQ, ROUTER, SUB};
 
 /// A valid value different from `current`, for the option numbered `raw`.
 fn other_value(raw: i32, current: &OptionValue) -> OptionValue {
@@ -56,6 +56,20 @@ fn out_of_range_values_are_einval() {
     ] {
         let err = s.set_option_raw(raw, bad.clone()).unwrap_err();
         assert_eq!(err.to_raw(), 22, "option {raw} = {bad:?}: {err}");
+    }
+}
+
+/// libzmq's socket types take their own on/off options as any value >= 0 (non-zero: on);
+/// libzmq's test_proxy_hwm sets REQ_CORRELATE and REQ_RELAXED to 10. Negative values stay
+/// EINVAL, and CONFLATE (checked in options.cpp) stays strictly 0 or 1 (above).
+#[test]
+fn socket_type_flags_take_any_non_negative_value() {
+    let ctx = Context::new();
+    let s = socket(&ctx, REQ);
+    for raw in [52, 53] {
+        s.set_option_raw(raw, OptionValue::Int(10)).unwrap();
+        assert_eq!(s.get_option_raw(raw).unwrap(), OptionValue::Int(1), "option {raw}");
+        assert_eq!(s.set_option_raw(raw, OptionValue::Int(-1)).unwrap_err().to_raw(), 22, "option {raw}");
     }
 }
 

@@ -86,6 +86,33 @@ fn connect_before_bind_queues_messages() {
     }
 }
 
+/// inproc has no handshake and libzmq joins any two socket types there, before or after the
+/// bind (libzmq's test_inproc_connect has PAIRs on many threads connect to a PULL): a connect
+/// must neither fail nor be dropped by the binder.
+#[test]
+fn inproc_joins_any_socket_types_in_either_order() {
+    let ctx = Context::new();
+    let ep = scratch_endpoint("inproc");
+    let early = socket(&ctx, libsock::PAIR);
+    early.connect(&ep).unwrap();
+    early.send("early", 0).unwrap();
+    let pull = socket(&ctx, PULL);
+    pull.bind(&ep).unwrap();
+    let late = std::thread::spawn({
+        let ctx = ctx.clone();
+        let ep = ep.clone();
+        move || {
+            let late = socket(&ctx, libsock::PAIR);
+            late.connect(&ep).unwrap();
+            late.send("late", 0).unwrap();
+        }
+    });
+    let mut got = vec![pull.recv_bytes(0).unwrap(), pull.recv_bytes(0).unwrap()];
+    got.sort();
+    assert_eq!(got, vec![b"early".to_vec(), b"late".to_vec()]);
+    late.join().unwrap();
+}
+
 #[test]
 fn push_round_robins_and_pull_fair_queues() {
     let ctx = Context::new();

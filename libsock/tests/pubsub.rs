@@ -181,6 +181,44 @@ fn xpub_manual_lets_the_application_decide() {
     assert_eq!(sub.recv_bytes(0).unwrap(), b"granted.1");
 }
 
+/// XPUB_MANUAL as libzmq's test_xpub_manual: ZMQ_SUBSCRIBE applies to the subscriber whose
+/// message the application read last; when a subscriber leaves, the application gets a
+/// cancel for each topic it still had asked for (not the translated ones), and a subscribe
+/// with no subscriber left to apply it to succeeds and does nothing.
+#[test]
+fn xpub_manual_cancels_what_a_leaving_subscriber_asked_for() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.set_xpub_manual(true).unwrap();
+    let first = socket(&ctx, XSUB);
+    pair_up(&xpub, &first, "inproc");
+    let second = socket(&ctx, XSUB);
+    second.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+    first.send(&b"\x01A"[..], 0).unwrap();
+    first.send(&b"\x01B"[..], 0).unwrap();
+    second.send(&b"\x01C"[..], 0).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
+    xpub.set_subscribe(b"XA").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01B");
+    xpub.set_subscribe(b"XB").unwrap();
+    // `second`'s subscription was queued behind: granting it reaches `second` only.
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01C");
+    xpub.set_subscribe(b"XC").unwrap();
+    first.send(&b"\x00A"[..], 0).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00A");
+    xpub.set_unsubscribe(b"XA").unwrap();
+    for topic in ["XA", "XB", "XC"] {
+        xpub.send(topic, 0).unwrap();
+    }
+    assert_eq!(first.recv_bytes(0).unwrap(), b"XB");
+    assert_eq!(second.recv_bytes(0).unwrap(), b"XC");
+    drop(first);
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00B", "the topic it asked for, not XB");
+    xpub.set_unsubscribe(b"XB").unwrap();
+    xpub.send("XC", 0).unwrap();
+    assert_eq!(second.recv_bytes(0).unwrap(), b"XC", "the other subscriber keeps its grant");
+}
+
 #[test]
 fn xpub_welcome_message_reaches_new_subscribers() {
     let ctx = Context::new();

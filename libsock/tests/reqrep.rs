@@ -130,6 +130,25 @@ fn router_to_router_with_connect_routing_id() {
     assert_eq!(server.recv_multipart(0).unwrap(), vec![b"client".to_vec(), b"hi".to_vec()]);
 }
 
+/// A ROUTER connect with CONNECT_ROUTING_ID can be sent to at once, as in libzmq (its
+/// test_connect_rid sends right after zmq_connect): the message waits for the connection.
+#[test]
+fn router_connect_routing_id_is_routable_before_the_handshake() {
+    let ctx = Context::new();
+    let server = socket(&ctx, ROUTER);
+    server.set_routing_id(b"server").unwrap();
+    server.bind(&scratch_endpoint("tcp")).unwrap();
+    let client = socket(&ctx, ROUTER);
+    client.set_routing_id(b"client").unwrap();
+    client.set_router_mandatory(true).unwrap();
+    client.set_connect_routing_id(b"srv").unwrap();
+    client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+    client.send_multipart([b"srv".as_slice(), b"early"], 0).unwrap();
+    assert_eq!(server.recv_multipart(0).unwrap(), vec![b"client".to_vec(), b"early".to_vec()]);
+    server.send_multipart([b"client".as_slice(), b"back"], 0).unwrap();
+    assert_eq!(client.recv_multipart(0).unwrap(), vec![b"srv".to_vec(), b"back".to_vec()]);
+}
+
 #[test]
 fn router_handover_and_duplicate_ids() {
     let ctx = Context::new();

@@ -224,3 +224,108 @@ fn enforced_domain_without_a_handler_drops_peers_without_an_error() {
         assert!(pull.recv_msg(0).is_err(), "{mechanism}: nothing is delivered");
     }
 }
+
+/// How a test ZAP handler answers a request (its frames).
+type Answer = fn(&[Vec<u8>]) -> Vec<Vec<u8>>;
+
+/// A NULL server with a ZAP domain, a handler on its own thread that answers every request
+/// with `reply(request)`, and a client that connects to it (linger 0, fast reconnects).
+/// Returns the server, its monitor, the client, its monitor and the handler's request count.
+fn null_zap_pair(
+    ctx: &Context,
+    reply: Answer,
+) -> (Socket, libsock::Monitor, Socket, libsock::Monitor, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let handler = ctx.socket(libsock::REP).unwrap();
+    handler.bind("inproc://zeromq.zap.01").unwrap();
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = asked.clone();
+    std::thread::spawn(move || {
+        handler.set_rcvtimeo(20_000).unwrap();
+        while let Ok(request) = handler.recv_multipart(0) {
+            count.fetch_add(1, Ordering::SeqCst);
+            if handler.send_multipart(reply(&request), 0).is_err() {
+                break;
+            }
+        }
+    });
+    let server = ctx.socket(libsock::DEALER).unwrap();
+    server.set_linger(0).unwrap();
+    server.set_zap_domain(b"test").unwrap();
+    let server_mon = server.monitor_events(libsock::EVENT_ALL).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = ctx.socket(libsock::DEALER).unwrap();
+    client.set_linger(0).unwrap();
+    client.set_reconnect_ivl(20).unwrap();
+    let client_mon = client.monitor_events(libsock::EVENT_ALL).unwrap();
+    client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+    (server, server_mon, client, client_mon, asked)
+}
+
+/// A malformed ZAP reply drops the peer without an ERROR and reports libzmq's
+/// `ZMQ_PROTOCOL_ERROR_ZAP_*` code with HANDSHAKE_FAILED_PROTOCOL (libzmq's
+/// test_security_zap), not an authentication failure.
+#[test]
+fn malformed_zap_replies_report_libzmq_protocol_codes() {
+    use libsock::protocol_error::*;
+    use libsock::SocketEvent;
+    let cases: [(Answer, u32); 4] = [
+        (
+            |r| vec![b"2.0".to_vec(), r[1].clone(), b"200".to_vec(), vec![], vec![], vec![]],
+            PROTOCOL_ERROR_ZAP_BAD_VERSION,
+        ),
+        (
+            |_| vec![b"1.0".to_vec(), b"x".to_vec(), b"200".to_vec(), vec![], vec![], vec![]],
+            PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID,
+        ),
+        (
+            |r| vec![b"1.0".to_vec(), r[1].clone(), b"2xx".to_vec(), vec![], vec![], vec![]],
+            PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE,
+        ),
+        (
+            |r| vec![b"1.0".to_vec(), r[1].clone(), b"200".to_vec(), vec![], vec![], vec![], vec![]],
+            PROTOCOL_ERROR_ZAP_MALFORMED_REPLY,
+        ),
+    ];
+    for (reply, code) in cases {
+        let ctx = Context::new();
+        let (_server, server_mon, _client, client_mon, _) = null_zap_pair(&ctx, reply);
+        let events = events_until(&server_mon, SocketEvent::HandshakeFailedProtocol);
+        let failed = events.last().expect("server events");
+        assert_eq!((failed.event, failed.value), (SocketEvent::HandshakeFailedProtocol, code), "{events:?}");
+        // No ERROR: the client sees the connection close (EPIPE, as libzmq reports it).
+        let client_events = events_until(&client_mon, SocketEvent::HandshakeFailedNoDetail);
+        let closed = client_events.last().expect("client events");
+        assert_eq!((closed.event, closed.value), (SocketEvent::HandshakeFailedNoDetail, libc::EPIPE as u32));
+        assert!(
+            client_events.iter().all(|e| e.event != SocketEvent::HandshakeFailedAuth),
+            "{client_events:?}"
+        );
+    }
+}
+
+/// After an ERROR (ZAP said 400/500) a client does not reconnect, as libzmq's session ends
+/// on that protocol error: the handler is asked once, and the client reports the status.
+#[test]
+fn a_client_refused_with_an_error_does_not_reconnect() {
+    use libsock::SocketEvent;
+    use std::sync::atomic::Ordering;
+    let ctx = Context::new();
+    let (_server, server_mon, _client, client_mon, asked) = null_zap_pair(&ctx, |r| {
+        vec![b"1.0".to_vec(), r[1].clone(), b"500".to_vec(), b"broken".to_vec(), vec![], vec![]]
+    });
+    let failed = events_until(&server_mon, SocketEvent::HandshakeFailedAuth);
+    assert_eq!(failed.last().map(|e| e.value), Some(500));
+    let refused = events_until(&client_mon, SocketEvent::HandshakeFailedAuth);
+    assert_eq!(refused.last().map(|e| e.value), Some(500));
+    // With a 20 ms reconnect interval, a retry would have shown up well within this.
+    let mut later = Vec::new();
+    while let Ok(ev) = client_mon.recv_event(500) {
+        later.push(ev.event);
+    }
+    assert!(
+        !later.contains(&SocketEvent::ConnectDelayed) && !later.contains(&SocketEvent::Connected),
+        "{later:?}"
+    );
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+}

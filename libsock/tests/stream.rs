@@ -132,6 +132,26 @@ fn connecting_stream_reaches_a_plain_tcp_server_with_connect_routing_id() {
     assert_eq!(got, b"pong");
 }
 
+/// A connecting STREAM has its pipe and routing id from zmq_connect on, as in libzmq (its
+/// test_connect_rid sends right after connecting): data sent before the connection is up is
+/// written once it is, after the connect notification.
+#[test]
+fn connecting_stream_takes_data_before_the_connection_is_up() {
+    let ctx = Context::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = socket(&ctx, STREAM);
+    client.set_connect_routing_id(b"srv").unwrap();
+    client.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+    send2(&client, b"srv", b"early");
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 5];
+    conn.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"early");
+    assert_eq!(recv2(&client), (b"srv".to_vec(), vec![]), "connected, under the id we chose");
+    conn.write_all(b"pong").unwrap();
+    assert_eq!(recv2(&client), (b"srv".to_vec(), b"pong".to_vec()));
+}
+
 #[test]
 fn large_transfers_arrive_whole_and_in_order() {
     let ctx = Context::new();
@@ -268,4 +288,45 @@ fn stream_over_ipc_talks_to_a_plain_unix_socket_client() {
     let mut back = Vec::new();
     client.read_to_end(&mut back).unwrap();
     assert_eq!(back, b"ok");
+}
+
+/// Messages from a raw peer carry `Peer-Address` (ZMQ_SRCFD too), the routing id frame as
+/// well as the data, as libzmq's raw engine sets them (its test_stream reads them from the
+/// id frame of the connect notification).
+#[test]
+fn raw_messages_carry_the_peer_address() {
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let mut client = TcpStream::connect(port_of(&server.get_last_endpoint().unwrap())).unwrap();
+    for expect_data in [&b""[..], b"hi"] {
+        if !expect_data.is_empty() {
+            client.write_all(expect_data).unwrap();
+        }
+        let id = server.recv_msg(0).unwrap();
+        let data = server.recv_msg(0).unwrap();
+        assert_eq!(&*data, expect_data);
+        for m in [&id, &data] {
+            assert_eq!(m.gets("Peer-Address"), Some("127.0.0.1"), "{m:?}");
+        }
+    }
+}
+
+/// libzmq quirk kept for its programs: a generated peer id also becomes the STREAM socket's
+/// own ROUTING_ID (`stream_t::identify_peer`), which its test_stream and
+/// test_stream_disconnect read back to address the peer.
+#[test]
+fn routing_id_reads_the_last_generated_peer_id() {
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = socket(&ctx, STREAM);
+    client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+    let (peer, notify) = recv2(&client);
+    assert!(notify.is_empty());
+    assert_eq!(client.get_routing_id().unwrap(), peer);
+    send2(&client, &client.get_routing_id().unwrap(), b"via ROUTING_ID");
+    let (_, connected) = recv2(&server);
+    assert!(connected.is_empty());
+    assert_eq!(recv2(&server).1, b"via ROUTING_ID");
 }

@@ -545,11 +545,15 @@ impl Connection {
     }
 
     /// The ZAP handler answered: the handshake goes on (or fails), then buffered input flows.
-    pub(crate) fn on_zap_reply(&mut self, ctx: &Ctx<'_>, id: u64, reply: ZapReply) -> Flow {
+    pub(crate) fn on_zap_reply(&mut self, ctx: &Ctx<'_>, id: u64, reply: Result<ZapReply, u32>) -> Flow {
         if self.zap_pending != Some(id) {
             return Flow::Keep;
         }
         self.zap_pending = None;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(code) => return self.link_down(ctx, Down::Protocol(SessionError::ZapMalformed(code))),
+        };
         let result = match self.link.as_mut().and_then(|l| l.session.as_mut()) {
             Some(session) => session.zap_reply(reply, ctx.now),
             None => return Flow::Keep,
@@ -801,8 +805,12 @@ impl Connection {
             p.tx.send_one(Message::from(msg.clone()));
         }
         let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
+        // A peer that answered with ERROR (ZAP refused us) is not asked again: libzmq 4.3
+        // ends the session on that protocol error instead of reconnecting.
+        let refused_by_peer = matches!(&why, Down::Protocol(SessionError::PeerError(_)));
         let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
-            || (handshaking && self.cfg.reconnect_stop & 2 != 0);
+            || (handshaking && self.cfg.reconnect_stop & 2 != 0)
+            || refused_by_peer;
         self.zap_pending = None;
         if let Some(mut link) = self.link.take() {
             if let (Down::Protocol(SessionError::AuthFailed(_)), Some(session)) =
@@ -821,7 +829,7 @@ impl Connection {
         self.drop_partial_out();
         self.connect_deadline = None;
         if stop {
-            tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP)");
+            tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP or ERROR from the peer)");
         }
         let reconnect =
             !stop && self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
@@ -880,8 +888,16 @@ impl Connection {
                 Down::Protocol(SessionError::ZapUnavailable) => {
                     m.emit(SocketEvent::HandshakeFailedNoDetail, libc::EFAULT as u32, &self.event_name)
                 }
-                Down::Protocol(SessionError::HandshakeTimeout(_)) | Down::Closed | Down::Io(_) => {
+                Down::Protocol(SessionError::HandshakeTimeout(_)) => {
                     m.emit(SocketEvent::HandshakeFailedNoDetail, 0, &self.event_name)
+                }
+                // As libzmq: the errno of the failed read or write, EPIPE when the peer closed.
+                Down::Closed => {
+                    m.emit(SocketEvent::HandshakeFailedNoDetail, libc::EPIPE as u32, &self.event_name)
+                }
+                Down::Io(e) => {
+                    let errno = e.raw_os_error().unwrap_or(0) as u32;
+                    m.emit(SocketEvent::HandshakeFailedNoDetail, errno, &self.event_name)
                 }
                 Down::Protocol(e) => {
                     m.emit(SocketEvent::HandshakeFailedProtocol, protocol_code(e), &self.event_name)
@@ -902,6 +918,7 @@ fn status_code(reason: &str) -> Option<u32> {
 /// libzmq's `ZMQ_PROTOCOL_ERROR_*` code for a handshake failure.
 fn protocol_code(e: &SessionError) -> u32 {
     match e {
+        SessionError::ZapMalformed(code) => *code,
         SessionError::UnexpectedCommand(_) => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
         SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_INVALID_SEQUENCE,
         SessionError::Protocol(CodecError::MalformedCommand) => monitor::PROTOCOL_ERROR_MALFORMED_COMMAND,

@@ -108,7 +108,8 @@ pub(crate) enum IoCmd {
     /// A pipe of this connection has something to read or room to write.
     Activate(Token),
     /// The ZAP handler answered request `id` of connection `token`.
-    ZapReply { token: Token, id: u64, reply: crate::session::ZapReply },
+    /// `Err`: the reply was malformed, with libzmq's `ZMQ_PROTOCOL_ERROR_ZAP_*` code.
+    ZapReply { token: Token, id: u64, reply: Result<crate::session::ZapReply, u32> },
     /// Finish lingering connections, then exit.
     Shutdown,
 }
@@ -353,8 +354,8 @@ impl Worker {
                 }
                 entry.insert(Entry::Listener(ListenerEntry { id, listener, cfg, socket, name }));
             }
-            IoCmd::Connect { id, target, cfg, socket, name, .. } if cfg.raw => {
-                let conn = RawConnection::dialing(id, target, cfg, socket, name);
+            IoCmd::Connect { id, target, pipe, cfg, socket, name } if cfg.raw => {
+                let conn = RawConnection::dialing(id, target, pipe, cfg, socket, name);
                 let token = Token(self.entries.insert(Entry::Raw(Box::new(conn))));
                 self.with_raw(token, now, |c, ctx| c.start(ctx));
             }

@@ -7,7 +7,9 @@
 //! the connection opens and when the peer goes away, so the application sees `[id, empty]`
 //! in order with the data.
 //!
-//! Every connection has its own pipe (a reconnect is a new peer with a new routing id).
+//! Every connection has its own pipe (a reconnect is a new peer with a new routing id). The
+//! first connection of a connect without IMMEDIATE uses the pipe the socket made at connect
+//! time, so what the application sent before the connection came up is written first.
 
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd};
@@ -54,7 +56,12 @@ pub(crate) struct RawConnection {
     stream: Option<Stream>,
     /// The stream is connected and has its pipe.
     up: bool,
+    /// The pipe to the socket; before the first connection is up, the one the socket made at
+    /// connect time (if any), kept across failed attempts.
     pipe: Option<PipeEnd>,
+    /// `Peer-Address` (and the descriptor for ZMQ_SRCFD) of the connection that is up, on
+    /// every message it hands the socket, as libzmq's raw engine does.
+    meta: Option<Arc<Metadata>>,
     rbuf: BytesMut,
     out: BytesMut,
     /// The application sent `[id, empty]`: close once `out` is written.
@@ -63,14 +70,6 @@ pub(crate) struct RawConnection {
     closing: bool,
     linger_deadline: Option<Instant>,
     read_paused: bool,
-    /// What every message from this peer carries: its Peer-Address, as libzmq's STREAM.
-    meta: Option<Arc<Metadata>>,
-}
-
-/// Hands one message from the peer to the socket, with the connection's metadata.
-fn deliver(p: &mut PipeEnd, meta: &Option<Arc<Metadata>>, msg: Message) {
-    p.tx.write_received(msg, meta.as_ref());
-    p.tx.flush();
 }
 
 impl RawConnection {
@@ -82,7 +81,7 @@ impl RawConnection {
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
     ) -> RawConnection {
-        let mut conn = RawConnection::new(endpoint, cfg, socket, peer, None);
+        let mut conn = RawConnection::new(endpoint, cfg, socket, peer, None, None);
         conn.event_name = listener_name;
         conn.stream = Some(stream);
         conn
@@ -91,13 +90,14 @@ impl RawConnection {
     pub(crate) fn dialing(
         endpoint: EndpointId,
         target: DialTarget,
+        pipe: Option<PipeEnd>,
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
         name: String,
     ) -> RawConnection {
         let base = cfg.reconnect_ivl.unwrap_or_default();
         let backoff = Backoff::new(base, cfg.reconnect_ivl_max, endpoint.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        RawConnection::new(endpoint, cfg, socket, name, Some((target, backoff)))
+        RawConnection::new(endpoint, cfg, socket, name, Some((target, backoff)), pipe)
     }
 
     fn new(
@@ -106,6 +106,7 @@ impl RawConnection {
         socket: Arc<SocketShared>,
         name: String,
         dial: Option<(DialTarget, Backoff)>,
+        pipe: Option<PipeEnd>,
     ) -> RawConnection {
         RawConnection {
             endpoint,
@@ -120,19 +121,22 @@ impl RawConnection {
             socks: None,
             stream: None,
             up: false,
-            pipe: None,
+            pipe,
+            meta: None,
             rbuf: BytesMut::new(),
             out: BytesMut::new(),
             close_after_flush: false,
             closing: false,
             linger_deadline: None,
             read_paused: false,
-            meta: None,
         }
     }
 
     /// Registers the accepted stream, or starts dialing.
     pub(crate) fn start(&mut self, ctx: &Ctx<'_>) -> Flow {
+        if let Some(p) = &self.pipe {
+            p.set_owner(ctx.waker());
+        }
         let Some(stream) = &mut self.stream else { return self.dial_now(ctx) };
         if let Err(e) = ctx.registry.register(stream, ctx.token, Interest::READABLE | Interest::WRITABLE) {
             tracing::warn!(endpoint = %self.name, "cannot watch connection: {e}");
@@ -153,7 +157,7 @@ impl RawConnection {
                     }
                     // Bytes from the target that came with the proxy's reply.
                     if let (false, Some(p)) = (rest.is_empty(), &mut self.pipe) {
-                        deliver(p, &self.meta, Message::from(rest));
+                        push(p, &self.meta, Message::from(rest));
                     }
                     return self.pump(ctx, true);
                 }
@@ -253,13 +257,23 @@ impl RawConnection {
             backoff.reset();
         }
         self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
-        let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
-        ours.set_owner(ctx.waker());
         let mut meta = Metadata::default();
         meta.insert("Peer-Address", crate::session::peer_ip(&self.name).as_bytes());
+        if let Some(s) = &self.stream {
+            meta.set_source_fd(s.as_fd().as_raw_fd());
+        }
         self.meta = Some(Arc::new(meta));
+        if let Some(p) = &mut self.pipe {
+            // The socket made this pipe at connect time and already routes through it.
+            if self.cfg.raw_notify {
+                push(p, &self.meta, Message::new());
+            }
+            return Flow::Keep;
+        }
+        let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
+        ours.set_owner(ctx.waker());
         if self.cfg.raw_notify {
-            deliver(&mut ours, &self.meta, Message::new());
+            push(&mut ours, &self.meta, Message::new());
         }
         self.pipe = Some(ours);
         let peer = PeerInfo { socket_type: SocketType::STREAM, identity: self.cfg.connect_id.clone() };
@@ -309,7 +323,7 @@ impl RawConnection {
             }
             match sys::read_into(stream.as_fd(), &mut self.rbuf, READ_CHUNK) {
                 Ok(0) => return Err(None),
-                Ok(_) => deliver(p, &self.meta, Message::from_bytes(self.rbuf.split().freeze())),
+                Ok(_) => push(p, &self.meta, Message::from_bytes(self.rbuf.split().freeze())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Some(e)),
@@ -377,9 +391,10 @@ impl RawConnection {
                 self.socket.monitor.emit(SocketEvent::Disconnected, fd, &self.event_name);
             }
         }
-        if let Some(mut p) = self.pipe.take() {
+        // A connect that never came up keeps the socket's pipe for the next attempt.
+        if let Some(mut p) = self.pipe.take_if(|_| self.up) {
             if notify && self.cfg.raw_notify {
-                deliver(&mut p, &self.meta, Message::new());
+                push(&mut p, &self.meta, Message::new());
             }
             p.close(0);
         }
@@ -397,4 +412,10 @@ impl RawConnection {
         self.socket.monitor.emit(SocketEvent::ConnectRetried, delay.as_millis() as u32, &self.event_name);
         Flow::Keep
     }
+}
+
+/// Hands the socket one message of this connection, with its metadata.
+fn push(p: &mut PipeEnd, meta: &Option<Arc<Metadata>>, msg: Message) {
+    p.tx.write_received(msg, meta.as_ref());
+    p.tx.flush();
 }

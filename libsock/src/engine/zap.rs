@@ -81,11 +81,13 @@ impl ZapConfig {
         frames.extend(request.credentials);
         let io = io.clone();
         let spawned = std::thread::Builder::new().name("libsock-zap".into()).spawn(move || {
-            let reply = handler.exchange(&frames).and_then(|reply| parse_reply(&reply, &frames[1]));
-            let reply = reply.unwrap_or_else(|e| {
-                tracing::warn!("ZAP request failed: {e}");
-                ZapReply { status: "500".into(), ..ZapReply::allow() }
-            });
+            let reply = match handler.exchange(&frames) {
+                Ok(reply) => parse_reply(&reply, &frames[1]),
+                Err(e) => {
+                    tracing::warn!("ZAP request failed: {e}");
+                    Ok(ZapReply { status: "500".into(), ..ZapReply::allow() })
+                }
+            };
             io.send(IoCmd::ZapReply { token, id, reply });
         });
         match spawned {
@@ -98,21 +100,31 @@ impl ZapConfig {
     }
 }
 
-/// Reply frames: version, request id, status code, status text, user id, metadata.
-pub(crate) fn parse_reply(frames: &[Vec<u8>], request_id: &[u8]) -> crate::Result<ZapReply> {
-    let bad = |why: &str| crate::Error::invalid(format!("malformed ZAP reply: {why}"));
+/// Reply frames: version, request id, status code, status text, user id, metadata. A bad
+/// reply is libzmq's `ZMQ_PROTOCOL_ERROR_ZAP_*` code, checked in libzmq's order: the peer is
+/// then dropped without an ERROR and the monitor gets HANDSHAKE_FAILED_PROTOCOL with it.
+pub(crate) fn parse_reply(frames: &[Vec<u8>], request_id: &[u8]) -> Result<ZapReply, u32> {
+    use crate::mailbox::events::{
+        PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID as BAD_ID, PROTOCOL_ERROR_ZAP_BAD_VERSION as BAD_VERSION,
+        PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE as BAD_STATUS,
+        PROTOCOL_ERROR_ZAP_MALFORMED_REPLY as MALFORMED,
+    };
+    let bad = |code: u32, why: &str| {
+        tracing::warn!("malformed ZAP reply: {why}");
+        Err(code)
+    };
     if frames.len() != 6 {
-        return Err(bad(&format!("{} frames, expected 6", frames.len())));
+        return bad(MALFORMED, &format!("{} frames, expected 6", frames.len()));
     }
     if frames[0] != b"1.0" {
-        return Err(bad("version is not 1.0"));
+        return bad(BAD_VERSION, "version is not 1.0");
     }
     if frames[1] != request_id {
-        return Err(bad("request id does not match"));
+        return bad(BAD_ID, "request id does not match");
     }
     let status = String::from_utf8_lossy(&frames[2]).into_owned();
     if !matches!(status.as_str(), "200" | "300" | "400" | "500") {
-        return Err(bad(&format!("status code {status:?}")));
+        return bad(BAD_STATUS, &format!("status code {status:?}"));
     }
     if status != "200" {
         tracing::info!(status = %status, text = %String::from_utf8_lossy(&frames[3]), "ZAP refused a peer");
@@ -133,10 +145,15 @@ mod tests {
         let ok = frames(&[b"1.0", b"7", b"200", b"OK", b"alice", b""]);
         let reply = parse_reply(&ok, b"7").unwrap();
         assert_eq!((reply.status.as_str(), &reply.user_id[..]), ("200", &b"alice"[..]));
-        assert!(parse_reply(&ok, b"8").is_err());
-        assert!(parse_reply(&ok[..5], b"7").is_err());
-        assert!(parse_reply(&frames(&[b"2.0", b"7", b"200", b"", b"", b""]), b"7").is_err());
-        assert!(parse_reply(&frames(&[b"1.0", b"7", b"201", b"", b"", b""]), b"7").is_err());
+        assert_eq!(parse_reply(&ok, b"8").unwrap_err(), 0x2000_0002, "bad request id");
+        assert_eq!(parse_reply(&ok[..5], b"7").unwrap_err(), 0x2000_0001, "malformed");
+        let mut seven = ok.clone();
+        seven.push(Vec::new());
+        assert_eq!(parse_reply(&seven, b"7").unwrap_err(), 0x2000_0001, "malformed");
+        let v2 = frames(&[b"2.0", b"7", b"200", b"", b"", b""]);
+        assert_eq!(parse_reply(&v2, b"7").unwrap_err(), 0x2000_0003, "bad version");
+        let s201 = frames(&[b"1.0", b"7", b"201", b"", b"", b""]);
+        assert_eq!(parse_reply(&s201, b"7").unwrap_err(), 0x2000_0004, "bad status");
         assert_eq!(
             parse_reply(&frames(&[b"1.0", b"7", b"400", b"no", b"", b""]), b"7").unwrap().status,
             "400"

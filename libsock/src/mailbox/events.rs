@@ -81,6 +81,14 @@ pub const PROTOCOL_ERROR_INVALID_METADATA: u32 = 0x1000_0018;
 pub const PROTOCOL_ERROR_CRYPTOGRAPHIC: u32 = 0x1100_0001;
 /// `ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH`.
 pub const PROTOCOL_ERROR_MECHANISM_MISMATCH: u32 = 0x1100_0002;
+/// `ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY`: the handler's reply has too few or too many frames.
+pub const PROTOCOL_ERROR_ZAP_MALFORMED_REPLY: u32 = 0x2000_0001;
+/// `ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID`: the reply names another request.
+pub const PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID: u32 = 0x2000_0002;
+/// `ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION`: the reply's version is not "1.0".
+pub const PROTOCOL_ERROR_ZAP_BAD_VERSION: u32 = 0x2000_0003;
+/// `ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE`: the status is not 200, 300, 400 or 500.
+pub const PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE: u32 = 0x2000_0004;
 
 /// Where a socket's events go, shared with its I/O threads.
 #[derive(Default)]

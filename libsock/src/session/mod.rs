@@ -96,6 +96,10 @@ pub enum SessionError {
     /// ERROR, as libzmq does (monitor: HANDSHAKE_FAILED_NO_DETAIL with EFAULT).
     #[error("no ZAP handler bound and ZAP_ENFORCE_DOMAIN is set: peer dropped")]
     ZapUnavailable,
+    /// The ZAP handler's reply was malformed (libzmq's `ZMQ_PROTOCOL_ERROR_ZAP_*` code): the
+    /// peer is dropped without an ERROR.
+    #[error("malformed ZAP reply (protocol error {0:#x})")]
+    ZapMalformed(u32),
     /// The peer sent ERROR.
     #[error("peer sent ERROR: {0}")]
     PeerError(String),

@@ -32,9 +32,18 @@ pub(crate) struct EndpointRec {
 }
 
 pub(crate) enum EndpointKind {
-    Listener { io: Arc<IoShared>, ipc_path: Option<PathBuf> },
-    Dialer { io: Arc<IoShared> },
-    InprocBound { name: String },
+    /// `fd`: the listening descriptor, for the CLOSED event a close reports.
+    Listener {
+        io: Arc<IoShared>,
+        ipc_path: Option<PathBuf>,
+        fd: u32,
+    },
+    Dialer {
+        io: Arc<IoShared>,
+    },
+    InprocBound {
+        name: String,
+    },
     InprocConnected,
 }
 
@@ -64,11 +73,8 @@ impl SocketCore {
                 return Err(e);
             }
         };
-        self.shared.monitor.emit(
-            crate::mailbox::events::SocketEvent::Listening,
-            listener.raw_fd() as u32,
-            &resolved,
-        );
+        let fd = listener.raw_fd() as u32;
+        self.shared.monitor.emit(crate::mailbox::events::SocketEvent::Listening, fd, &resolved);
         let io = match io {
             Some(io) => io,
             None => self.ctx.choose_io()?,
@@ -77,7 +83,7 @@ impl SocketCore {
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
         tracing::debug!(endpoint = %resolved, "bound");
-        self.remember(id, endpoint, &resolved, EndpointKind::Listener { io, ipc_path });
+        self.remember(id, endpoint, &resolved, EndpointKind::Listener { io, ipc_path, fd });
         Ok(())
     }
 
@@ -161,12 +167,14 @@ impl SocketCore {
                 return Err(e);
             }
         };
-        // STREAM connections get their pipe (and routing id) when they come up.
+        // Without IMMEDIATE the pipe (and a STREAM's routing id) exists from now on, as in
+        // libzmq: messages queue until the connection is up. A STREAM reconnect is a new peer,
+        // whose pipe comes with it; the engine names it CONNECT_ROUTING_ID again.
         let connect_id = match self.kind {
             SocketType::STREAM => self.pending_connect_id.clone().unwrap_or_default(),
             _ => Bytes::new(),
         };
-        let pipe = if self.options.immediate || self.kind == SocketType::STREAM {
+        let pipe = if self.options.immediate {
             None
         } else {
             let (mut ours, theirs) = pipe(hwm(self.options.sndhwm), hwm(self.options.rcvhwm));
@@ -232,7 +240,7 @@ impl SocketCore {
     /// Lets go of an endpoint: listeners stop, dialers stop redialing once their pipe drained.
     pub(super) fn release_endpoint(&mut self, ep: EndpointRec) {
         match ep.kind {
-            EndpointKind::Listener { io, ipc_path } => {
+            EndpointKind::Listener { io, ipc_path, .. } => {
                 match ipc_path.map(std::fs::remove_file) {
                     Some(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
                         tracing::warn!(endpoint = %ep.resolved, "cannot remove the ipc socket file: {e}");
@@ -255,15 +263,8 @@ impl SocketCore {
 
     fn bind_inproc(&mut self, id: EndpointId, endpoint: &str, name: String) -> Result<()> {
         let pending = self.ctx.inproc.bind(&name, self.inproc_binder(id))?;
+        // Any socket type is adopted, as in libzmq (see `inproc::InprocRegistry::connect`).
         for p in pending {
-            if !self.kind.is_compatible(p.peer.socket_type) {
-                tracing::warn!(
-                    endpoint,
-                    "dropping inproc connect from an incompatible {} socket",
-                    p.peer.socket_type
-                );
-                continue;
-            }
             let mut end = p.end;
             self.greet(&mut end);
             self.attach(end, Some(p.peer), Some(id), PipeOrigin::Inproc);

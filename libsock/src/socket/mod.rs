@@ -449,12 +449,15 @@ impl SocketCore {
         };
         let id =
             self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id, inproc, sub_version });
-        if !self.routing.attach(id, &mut self.pipes) {
+        let attached = self.routing.attach(id, &mut self.pipes);
+        if let Some(generated) = self.routing.take_generated_id() {
+            // libzmq's stream_t::identify_peer: a generated peer id also becomes the
+            // socket's ROUTING_ID (its test_stream and test_stream_disconnect read it back).
+            self.options.routing_id = generated.to_vec();
+        }
+        if !attached {
             self.pipes.slab.remove(id).end.close(0);
             return;
-        }
-        if let Some(generated) = self.routing.take_generated_id() {
-            self.options.routing_id = generated.to_vec();
         }
         if self.options.probe_router
             && matches!(self.kind, SocketType::DEALER | SocketType::REQ | SocketType::ROUTER)
@@ -510,6 +513,13 @@ impl SocketCore {
 
 impl Drop for SocketCore {
     fn drop(&mut self) {
+        // As libzmq, each listener reports CLOSED before the monitor stops. The I/O thread
+        // closes it later, when the monitor no longer takes events: say it here.
+        for ep in &self.endpoints {
+            if let endpoints::EndpointKind::Listener { fd, .. } = ep.kind {
+                self.shared.monitor.emit(crate::mailbox::events::SocketEvent::Closed, fd, &ep.resolved);
+            }
+        }
         if let Some((name, id)) = self.shared.monitor.stop() {
             self.ctx.inproc.unbind(&name, id);
         }

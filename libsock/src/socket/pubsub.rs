@@ -4,7 +4,7 @@
 //! in pipes; the engine turns them into SUBSCRIBE/CANCEL commands for ZMTP 3.1 peers. The
 //! publisher filters with a [`SubscriptionTrie`] and drops for subscribers at their HWM.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::routing::{FairQueue, PipeId, Pipes, Routing, SendError};
@@ -36,10 +36,16 @@ pub(crate) struct Publisher {
     /// Subscribers of the message being sent (fixed by its first frame).
     targets: Vec<PipeId>,
     more: bool,
-    /// XPUB: subscription messages waiting for the application.
-    up: VecDeque<Message>,
-    /// XPUB_MANUAL: the pipe whose subscription the application is deciding on.
+    /// XPUB: subscription messages waiting for the application, with the pipe each came
+    /// from (`None`: a cancel made up for a subscriber that left).
+    up: VecDeque<(Message, Option<PipeId>)>,
+    /// XPUB_MANUAL: the pipe of the subscription message the application read last, which
+    /// ZMQ_SUBSCRIBE / ZMQ_UNSUBSCRIBE then apply to (as libzmq's `_last_pipe`).
     last_sub_pipe: Option<PipeId>,
+    /// XPUB_MANUAL: the topics each subscriber asked for (as it sent them, not as the
+    /// application translated them): when it goes, the application gets a cancel for each,
+    /// as from libzmq's `_manual_subscriptions`.
+    manual_asked: HashMap<PipeId, BTreeSet<Vec<u8>>>,
 }
 
 impl Publisher {
@@ -60,6 +66,7 @@ impl Publisher {
             more: false,
             up: VecDeque::new(),
             last_sub_pipe: None,
+            manual_asked: HashMap::new(),
         }
     }
 
@@ -82,14 +89,19 @@ impl Publisher {
             // Anything else from a subscriber: XPUB hands it up, PUB ignores it.
             _ => {
                 if self.xpub {
-                    self.up.push_back(msg);
+                    self.up.push_back((msg, Some(id)));
                 }
                 return;
             }
         };
         if self.manual {
-            self.last_sub_pipe = Some(id);
-            self.up.push_back(msg);
+            let asked = self.manual_asked.entry(id).or_default();
+            if kind == 1 {
+                asked.insert(topic.to_vec());
+            } else {
+                asked.remove(topic);
+            }
+            self.up.push_back((msg, Some(id)));
             return;
         }
         let pass_up = if kind == 1 {
@@ -98,7 +110,7 @@ impl Publisher {
             self.trie.remove(topic, id) || self.verboser
         };
         if self.xpub && pass_up {
-            self.up.push_back(msg);
+            self.up.push_back((msg, Some(id)));
         }
     }
 }
@@ -157,11 +169,21 @@ impl Routing for Publisher {
         if self.send_last_only == Some(id) {
             self.send_last_only = None;
         }
-        for topic in self.trie.remove_pipe(id) {
-            if self.xpub && !self.manual {
+        if self.last_sub_pipe == Some(id) {
+            self.last_sub_pipe = None;
+        }
+        let emptied = self.trie.remove_pipe(id);
+        let gone = match self.manual {
+            // The application subscribed this peer to its own topics: it learns of the peer
+            // leaving through a cancel of each topic the peer had asked for.
+            true => self.manual_asked.remove(&id).unwrap_or_default().into_iter().collect(),
+            false => emptied,
+        };
+        for topic in gone {
+            if self.xpub {
                 let mut body = vec![0u8];
                 body.extend_from_slice(&topic);
-                self.up.push_back(Message::from(body));
+                self.up.push_back((Message::from(body), None));
             }
         }
     }
@@ -227,13 +249,20 @@ impl Routing for Publisher {
             return Err(Error::NotSupported);
         }
         self.drain(pipes);
-        self.up.pop_front().ok_or(Error::WouldBlock)
+        let (msg, from) = self.up.pop_front().ok_or(Error::WouldBlock)?;
+        if self.manual {
+            self.last_sub_pipe = from.filter(|id| self.pipes.contains(id));
+        }
+        Ok(msg)
     }
 
     fn subscribe(&mut self, topic: &[u8], on: bool, _: &mut Pipes) -> Result<(), Error> {
-        let (true, Some(id)) = (self.xpub && self.manual, self.last_sub_pipe) else {
+        if !(self.xpub && self.manual) {
             return Err(Error::NotSupported);
-        };
+        }
+        // No subscriber to apply it to (it left, or nothing was read yet): nothing to do, as
+        // in libzmq.
+        let Some(id) = self.last_sub_pipe else { return Ok(()) };
         if on {
             self.trie.add(topic, id, false);
             if self.last_value {

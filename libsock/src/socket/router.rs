@@ -104,11 +104,18 @@ impl Routing for Router {
     }
 
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
-        // A connect-side pipe is identified once its handshake tells who is there.
-        !pipes.slab[id].ready || self.identify(id, pipes)
+        // A connect-side pipe is identified once its handshake tells who is there, unless
+        // CONNECT_ROUTING_ID names it: then it is routable at once, as in libzmq, and what is
+        // sent to it queues until the connection is up.
+        let rec = &pipes.slab[id];
+        (!rec.ready && rec.connect_id.is_none()) || self.identify(id, pipes)
     }
 
     fn peer_ready(&mut self, id: PipeId, _reconnected: bool, pipes: &mut Pipes) {
+        if pipes.slab[id].connect_id.is_some() && self.ids.contains_key(&id) {
+            // Named by CONNECT_ROUTING_ID at attach; the handshake changes nothing.
+            return;
+        }
         self.forget(id);
         if !self.identify(id, pipes) {
             pipes.mark_dead(id);

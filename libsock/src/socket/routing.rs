@@ -5,7 +5,6 @@
 //! Routing code sees pipes and messages only: never transports, threads or options it was not
 //! given. Blocking, timeouts and pipe bookkeeping are the socket core's job.
 
-use bytes::Bytes;
 use slab::Slab;
 
 use crate::codec::null::PeerInfo;
@@ -75,17 +74,17 @@ pub(crate) trait Routing: Send {
     }
     /// A pipe was attached. Returning false refuses it (the core closes it).
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool;
-    /// The routing id the type generated for the pipe attached last, if it did (STREAM):
-    /// libzmq also stores it as the socket's ROUTING_ID, which programs read back to address
-    /// the peer they just connected to.
-    fn take_generated_id(&mut self) -> Option<Bytes> {
-        None
-    }
     /// A pipe is gone; forget it.
     fn detach(&mut self, id: PipeId);
     /// The handshake of a pre-made (connect-side) pipe completed; `reconnected` after the
     /// first time.
     fn peer_ready(&mut self, _id: PipeId, _reconnected: bool, _pipes: &mut Pipes) {}
+
+    /// STREAM: the routing id the last [`Routing::attach`] generated, which libzmq also
+    /// stores as the socket's own ROUTING_ID (a quirk its tests read back).
+    fn take_generated_id(&mut self) -> Option<bytes::Bytes> {
+        None
+    }
     /// Sends one frame.
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.

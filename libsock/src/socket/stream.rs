@@ -29,11 +29,11 @@ pub(crate) struct Stream {
     by_id: HashMap<Bytes, PipeId>,
     ids: HashMap<PipeId, Bytes>,
     next_id: u32,
-    /// The id generated for the pipe attached last, for the socket's ROUTING_ID option.
-    generated: Option<Bytes>,
     /// A received chunk held back while its routing id frame is returned first.
     held: Option<Message>,
     out: Out,
+    /// The id the last attach generated (see [`Routing::take_generated_id`]).
+    generated: Option<Bytes>,
 }
 
 impl Stream {
@@ -43,9 +43,9 @@ impl Stream {
             by_id: HashMap::new(),
             ids: HashMap::new(),
             next_id: 0x6b8b_4567,
-            generated: None,
             held: None,
             out: Out::ExpectId,
+            generated: None,
         }
     }
 
@@ -64,14 +64,21 @@ impl Stream {
 
 impl Routing for Stream {
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
-        // The engine carries a connect's CONNECT_ROUTING_ID as the peer's identity.
-        let wanted = pipes.slab[id].peer.as_ref().map(|p| p.identity.clone()).filter(|i| !i.is_empty());
+        // A connect's CONNECT_ROUTING_ID: on the pipe made at connect time, or carried by the
+        // engine as the peer's identity for a pipe made when a connection came up.
+        let rec = &pipes.slab[id];
+        let wanted = rec
+            .connect_id
+            .clone()
+            .or_else(|| rec.peer.as_ref().map(|p| p.identity.clone()))
+            .filter(|i| !i.is_empty());
         let rid = match wanted {
             Some(rid) if !self.by_id.contains_key(&rid) => rid,
-            other => {
-                if other.is_some() {
-                    tracing::warn!("STREAM: CONNECT_ROUTING_ID already in use, using a generated id");
-                }
+            Some(_) => {
+                tracing::warn!("STREAM: CONNECT_ROUTING_ID already in use, using a generated id");
+                self.auto_id()
+            }
+            None => {
                 let auto = self.auto_id();
                 self.generated = Some(auto.clone());
                 auto
@@ -146,9 +153,8 @@ impl Routing for Stream {
         };
         msg.set_more(false);
         let mut id_frame = Message::from_bytes(rid);
-        id_frame.set_more(true);
-        // libzmq's id frame carries the connection's properties too (Peer-Address, ...).
         id_frame.copy_metadata_from(&msg);
+        id_frame.set_more(true);
         self.held = Some(msg);
         Ok(id_frame)
     }
