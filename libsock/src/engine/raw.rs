@@ -378,6 +378,10 @@ impl RawConnection {
             }
         }
         if let Some(mut p) = self.pipe.take() {
+            // Stop reading from the socket first: once the application sees the notification
+            // below, a send to this peer fails with HostUnreachable at once (the routing checks
+            // for a gone reader) instead of being accepted and dropped.
+            p.rx.close();
             if notify && self.cfg.raw_notify {
                 deliver(&mut p, &self.meta, Message::new());
             }
