@@ -25,11 +25,12 @@ fn main() -> Result<(), libsock::Error> {
     serve(&socket, None)
 }
 
-/// Answers requests on `socket` (a bound STREAM socket); returns after `limit` responses.
+/// Answers requests on `socket` (a bound STREAM socket); returns after `limit` complete
+/// requests, answered or not (a client may leave before its answer is sent).
 pub fn serve(socket: &Socket, limit: Option<usize>) -> Result<(), libsock::Error> {
     let mut heads: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    let mut answered = 0;
-    while limit.is_none_or(|n| answered < n) {
+    let mut handled = 0;
+    while limit.is_none_or(|n| handled < n) {
         let id = socket.recv_bytes(0)?;
         let data = socket.recv_bytes(0)?;
         if data.is_empty() {
@@ -47,14 +48,34 @@ pub fn serve(socket: &Socket, limit: Option<usize>) -> Result<(), libsock::Error
             continue; // the rest of the head is still on its way
         };
         heads.remove(&id);
-        socket.send(&id[..], SNDMORE)?;
-        socket.send(response, 0)?;
-        // An empty frame closes the connection once the response is written.
-        socket.send(&id[..], SNDMORE)?;
-        socket.send(&b""[..], 0)?;
-        answered += 1;
+        if !reply(socket, &id, &response)? {
+            eprintln!("client {id:02x?} had already gone (host unreachable); skipped");
+        }
+        handled += 1;
     }
     Ok(())
+}
+
+/// Sends `response` to the peer `id`, then closes its connection once the response is
+/// written. `Ok(false)`: the peer is gone (it closed or failed first: HostUnreachable, as
+/// libzmq's STREAM reports too); a server skips it and serves the others.
+///
+/// A client may well close as soon as it has the whole response (curl does, having read
+/// Content-Length bytes of a `Connection: close` answer), so even the closing frame can find
+/// the peer gone: what was queued before has been written by then.
+pub fn reply(socket: &Socket, id: &[u8], response: &[u8]) -> Result<bool, libsock::Error> {
+    let sent = (|| {
+        socket.send(id, SNDMORE)?;
+        socket.send(response, 0)?;
+        // An empty frame closes the connection once the response is written.
+        socket.send(id, SNDMORE)?;
+        socket.send(&b""[..], 0)
+    })();
+    match sent {
+        Ok(()) => Ok(true),
+        Err(libsock::Error::HostUnreachable) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The response to a request head (without its final blank line).

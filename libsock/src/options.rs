@@ -24,7 +24,7 @@ macro_rules! for_each_option {
                 sndtimeo, set_sndtimeo, get_sndtimeo, SNDTIMEO, 28, i32, -1, -1, i32::MAX;
             "Receive timeout in ms (-1 = block forever, 0 = never block).",
                 rcvtimeo, set_rcvtimeo, get_rcvtimeo, RCVTIMEO, 27, i32, -1, -1, i32::MAX;
-            "Initial reconnect interval in ms (-1 = never reconnect).",
+            "Initial reconnect interval in ms (0 or -1 = never reconnect, as libzmq 4.3).",
                 reconnect_ivl, set_reconnect_ivl, get_reconnect_ivl, RECONNECT_IVL, 18, i32, 100, -1, i32::MAX;
             "Upper bound of the exponential reconnect backoff in ms (0 = no backoff).",
                 reconnect_ivl_max, set_reconnect_ivl_max, get_reconnect_ivl_max, RECONNECT_IVL_MAX, 21, i32, 0, 0, i32::MAX;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use libsock::{Context, Error, DONTWAIT, PAIR, PULL, PUSH};
+use libsock::{Context, Error, DEALER, DONTWAIT, PAIR, PULL, PUSH, STREAM};
 
 /// Sends `msg` from `from` and expects it at `to`.
 fn roundtrip(from: &libsock::Socket, to: &libsock::Socket, msg: &str) {
@@ -72,6 +72,37 @@ fn reconnect_ivl_minus_one_never_redials() {
     // An explicit connect works again.
     client.connect(&ep).unwrap();
     roundtrip(&client, &server, "two");
+}
+
+#[test]
+fn reconnect_ivl_zero_never_redials_as_libzmq() {
+    // libzmq 4.3.4 reconnects only when RECONNECT_IVL > 0 (session_base.cpp engine_error,
+    // stream_connecter_base.cpp add_reconnect_timer): 0 means never, like -1. Checked for a
+    // ZMTP and a raw (STREAM) connection; IVL 1 is the control that does come back.
+    use std::net::TcpListener;
+    let ctx = Context::new();
+    for kind in [DEALER, STREAM] {
+        for ivl in [0, 1] {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let s = socket(&ctx, kind);
+            s.set_reconnect_ivl(ivl).unwrap();
+            s.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+            // The peer drops the connection: the socket sees it end.
+            drop(listener.accept().unwrap().0);
+            if ivl > 0 {
+                drop(listener.accept().unwrap().0);
+                continue;
+            }
+            // Without the fix a new attempt came within milliseconds; give it plenty of time.
+            listener.set_nonblocking(true).unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+            while std::time::Instant::now() < deadline {
+                let again = listener.accept();
+                assert!(again.is_err(), "kind {kind:?}: RECONNECT_IVL 0 redialled");
+                std::thread::sleep(ms(10));
+            }
+        }
+    }
 }
 
 #[test]

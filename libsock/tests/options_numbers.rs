@@ -9,8 +9,8 @@ use libsock::{Context, Error, OptionValue, SocketOption, SocketType, DEALER, PAI
 /// A valid value different from `current`, for the option numbered `raw`.
 fn other_value(raw: i32, current: &OptionValue) -> OptionValue {
     match current {
-        // HEARTBEAT_TTL is kept in deciseconds, as libzmq does.
-        OptionValue::Int(0) if raw == 76 => OptionValue::Int(300),
+        // HEARTBEAT_TTL is kept in deciseconds, as libzmq's: 1 ms would read back 0.
+        OptionValue::Int(0) if raw == 76 => OptionValue::Int(100),
         OptionValue::Int(0) => OptionValue::Int(1),
         OptionValue::Int(1) if [73, 42, 39].contains(&raw) || raw > 50 && raw != 66 => OptionValue::Int(0),
         OptionValue::Int(v) => OptionValue::Int(v + 1),

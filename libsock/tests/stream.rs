@@ -330,3 +330,61 @@ fn routing_id_reads_the_last_generated_peer_id() {
     assert!(connected.is_empty());
     assert_eq!(recv2(&server).1, b"via ROUTING_ID");
 }
+
+#[test]
+fn a_peer_that_left_is_unreachable_once_its_leaving_is_announced() {
+    // A client may close before the server answers it (curl closes as soon as it has a whole
+    // `Connection: close` response, before the server's closing frame). Once `[id, empty]`
+    // announced that, a send to it fails at once with HostUnreachable (libzmq reports the same,
+    // a little later) and the socket serves the others. Repeated: the order must always hold.
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let addr = port_of(&server.get_last_endpoint().unwrap());
+    for _ in 0..20 {
+        let mut c = TcpStream::connect(&addr).unwrap();
+        let (id, hello) = recv2(&server);
+        assert!(hello.is_empty());
+        c.write_all(b"request").unwrap();
+        let mut got = Vec::new();
+        while got.len() < 7 {
+            let (from, data) = recv2(&server);
+            assert_eq!(from, id);
+            got.extend(data);
+        }
+        drop(c);
+        assert_eq!(recv2(&server), (id.clone(), vec![]));
+        assert!(matches!(server.send(&id[..], SNDMORE), Err(Error::HostUnreachable)));
+    }
+    let c = TcpStream::connect(&addr).unwrap();
+    let (id, _) = recv2(&server);
+    send2(&server, &id, b"still serving");
+    send2(&server, &id, b"");
+    assert_eq!(read_to_end(c), b"still serving");
+}
+
+#[test]
+fn http_example_skips_a_client_that_left_and_serves_the_next() {
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let addr = port_of(&server.get_last_endpoint().unwrap());
+
+    // `reply` to a client whose leaving was announced: reported, not an error.
+    let c = TcpStream::connect(&addr).unwrap();
+    let (id, _) = recv2(&server);
+    drop(c);
+    assert_eq!(recv2(&server), (id.clone(), vec![]));
+    assert!(!http_stream::reply(&server, &id, b"HTTP/1.1 204 No Content\r\n\r\n").unwrap());
+
+    // `serve`: a client that sends its request and leaves at once, then one that waits.
+    let thread = std::thread::spawn(move || http_stream::serve(&server, Some(2)));
+    let mut gone = TcpStream::connect(&addr).unwrap();
+    gone.write_all(b"GET /gone HTTP/1.1\r\n\r\n").unwrap();
+    drop(gone);
+    let mut c = TcpStream::connect(&addr).unwrap();
+    c.write_all(b"GET /next HTTP/1.1\r\n\r\n").unwrap();
+    let text = String::from_utf8(read_to_end(c)).unwrap();
+    assert!(text.ends_with("You asked for /next\n"), "{text}");
+    thread.join().unwrap().unwrap();
+}

@@ -393,6 +393,10 @@ impl RawConnection {
         }
         // A connect that never came up keeps the socket's pipe for the next attempt.
         if let Some(mut p) = self.pipe.take_if(|_| self.up) {
+            // Stop reading from the socket first: once the application sees the notification
+            // below, a send to this peer fails with HostUnreachable at once (the routing checks
+            // for a gone reader) instead of being accepted and dropped.
+            p.rx.close();
             if notify && self.cfg.raw_notify {
                 push(&mut p, &self.meta, Message::new());
             }

@@ -338,7 +338,9 @@ impl SocketCore {
             },
             sndhwm: hwm(o.sndhwm),
             rcvhwm: hwm(o.rcvhwm),
-            reconnect_ivl: millis(o.reconnect_ivl),
+            // libzmq 4.3 reconnects only when RECONNECT_IVL > 0 (session_base.cpp
+            // engine_error, stream_connecter_base.cpp add_reconnect_timer): 0 is -1.
+            reconnect_ivl: millis(o.reconnect_ivl).filter(|d| !d.is_zero()),
             reconnect_ivl_max: Duration::from_millis(o.reconnect_ivl_max as u64),
             immediate: o.immediate,
             subscriptions_as_commands: matches!(self.kind, SocketType::SUB | SocketType::XSUB)

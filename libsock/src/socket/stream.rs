@@ -4,7 +4,9 @@
 //! [`crate::engine`] raw mode). Received data arrives as `[id, bytes]`; sending `[id, bytes]`
 //! writes to that peer and `[id, empty]` closes it. With STREAM_NOTIFY (the default) the engine
 //! puts an empty chunk in the pipe when the connection opens and when it closes, which reaches
-//! the application as `[id, empty]`, in order with the data.
+//! the application as `[id, empty]`, in order with the data. A send to a peer that has gone
+//! fails with HostUnreachable (as in libzmq); the engine stops reading the pipe before it
+//! announces the close, so that holds at once for the application that received `[id, empty]`.
 //!
 //! Routing ids are 5 bytes (`0x00` + a counter), or CONNECT_ROUTING_ID for a connect.
 
