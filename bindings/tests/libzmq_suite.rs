@@ -42,6 +42,7 @@ passing! {
     test_capabilities,
     test_conflate,
     test_connect_resolve,
+    test_connect_rid,
     test_ctx_destroy,
     test_ctx_options,
     test_diffserv,
@@ -52,6 +53,7 @@ passing! {
     test_heartbeats,
     test_hwm,
     test_immediate,
+    test_inproc_connect,
     test_invalid_rep,
     test_iov,
     test_ipc_wildcard,
@@ -60,6 +62,7 @@ passing! {
     test_many_sockets,
     test_metadata,
     test_mock_pub_sub,
+    test_monitor,
     test_msg_ffn,
     test_msg_flags,
     test_pair_inproc,
@@ -86,6 +89,7 @@ passing! {
     test_security_no_zap_handler,
     test_security_null,
     test_security_plain,
+    test_security_zap,
     test_setsockopt,
     test_shutdown_stress,
     test_socket_null,
@@ -109,6 +113,7 @@ passing! {
     test_timers,
     test_unbind_wildcard,
     test_use_fd,
+    test_xpub_manual,
     test_xpub_nodrop,
     test_xpub_verbose,
     test_xpub_welcome_msg,
@@ -132,21 +137,18 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("test_connect_delay_tipc", "TIPC transport (not in libsock)"),
     ("test_connect_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
     ("test_connect_null_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
-    ("test_connect_rid", "fails on libsock: hangs (60 s timeout)"),
     ("test_connect_stream_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
     ("test_connect_ws_fuzzer", "WebSocket transports (not in libsock)"),
     ("test_dgram", "draft API: ZMQ_DGRAM"),
     ("test_disconnect_msg", "draft API: ZMQ_SERVER"),
     ("test_hello_msg", "draft API: ZMQ_HELLO_MSG"),
     ("test_hwm_pubsub", "timing: test_blocking_tcp expects XPUB_NODROP to reach SNDHWM 2000 while flooding 6000 empty messages, i.e. the publisher to outrun its I/O thread; libsock's drains them to the kernel first in ~1 run of 10 (the other 9 cases pass)"),
-    ("test_inproc_connect", "fails on libsock: hangs (60 s timeout)"),
-    ("test_monitor", "fails on libsock: test_monitor_basic: Expected 128 Was 1024"),
     ("test_msg_init", "draft API: zmq_msg_init_buffer"),
     ("test_pair_tipc", "TIPC transport (not in libsock)"),
     ("test_pair_vmci", "VMCI transport (not in libsock)"),
     ("test_peer", "draft API: ZMQ_PEER"),
     ("test_poller", "draft API: zmq_poller_destroy"),
-    ("test_proxy_hwm", "fails on libsock: aborts"),
+    ("test_proxy_hwm", "timing: counts the messages a publisher gets into a steerable proxy at HWM 10 before EAGAIN and asserts 20 to 40, 'depending on the scheduling' (its own comment); libsock's proxy now takes a message only when its output has room, as libzmq's polls POLLOUT, and lands in range in ~9 runs of 10, at 41 in the others (a race between the pipes' readers and the proxy)"),
     ("test_radio_dish", "draft API: zmq_msg_set_group"),
     ("test_reqrep_device_tipc", "TIPC transport (not in libsock)"),
     ("test_reqrep_tipc", "TIPC transport (not in libsock)"),
@@ -156,7 +158,6 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("test_scatter_gather", "draft API: ZMQ_SCATTER"),
     ("test_security_curve", "builds libzmq's internal CURVE client code (src/tweetnacl.h, curve_client_tools.hpp) to forge handshakes; libsock's CURVE is tested against pyzmq's libzmq (libsock/tests/security_curve.rs)"),
     ("test_security_gssapi", "GSSAPI mechanism (not in libsock)"),
-    ("test_security_zap", "fails on libsock: hangs (60 s timeout)"),
     ("test_shutdown_stress_tipc", "TIPC transport (not in libsock)"),
     ("test_socket_options_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
     ("test_sodium", "checks libzmq's own libsodium build"),
@@ -166,7 +167,6 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("test_thread_safe", "draft API: ZMQ_SERVER"),
     ("test_ws_transport", "WebSocket transports (not in libsock)"),
     ("test_wss_transport", "WebSocket transports (not in libsock)"),
-    ("test_xpub_manual", "fails on libsock: hangs (60 s timeout)"),
     ("test_xpub_manual_last_value", "draft API: ZMQ_XPUB_MANUAL_LAST_VALUE"),
     ("test_z85_decode_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
 ];
@@ -258,8 +258,8 @@ fn suite() -> Option<&'static Suite> {
         .as_ref()
 }
 
-/// Builds libzmq's `tests/<name>.cpp` against libsock and runs it: it must exit 0 with
-/// Unity's "0 Failures".
+/// Builds libzmq's `tests/<name>.cpp` against libsock and runs it: it must exit 0, with
+/// Unity's "0 Failures" where it uses Unity.
 fn run_program(name: &str) {
     let Some(suite) = suite() else { return };
     let vendor = common::libzmq_vendor_dir().unwrap();
@@ -280,8 +280,10 @@ fn run_program(name: &str) {
     );
     let out = common::finish(common::spawn(&exe, &[]), name, Duration::from_secs(120));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // Unity programs print "N Tests M Failures"; the few plain ones (test_proxy_hwm) assert.
+    let unity_ok = !stdout.contains(" Failures ") || stdout.contains(" 0 Failures");
     assert!(
-        out.status.success() && stdout.contains(" 0 Failures"),
+        out.status.success() && unity_ok,
         "libzmq's {name} on libsock ({}):\n{stdout}\nstderr:\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)

@@ -1,11 +1,14 @@
 //! One direction of a proxy: frames from an input socket to an output socket, with a copy to
 //! the capture socket, moved in batches without waiting.
 //!
-//! Every call is non-blocking. A frame the output cannot take yet is held (the direction is
-//! then "blocked on output") and the input is not read again until it went out: that is the
-//! back-pressure a streamer or queue needs at HWM. Once the first frame of a message is
-//! accepted the socket takes the rest (libsock's multipart guarantee), so a held frame is
-//! always the first of its message.
+//! Every call is non-blocking. Before taking a message from the input the pump looks whether
+//! the output has room, as libzmq's proxy polls it for POLLOUT: a full output (PUSH or
+//! DEALER at SNDHWM, XPUB with NODROP) stops the reading of the input with nothing taken, so
+//! the messages in flight are exactly what the two sockets' queues hold (libzmq's
+//! test_proxy_hwm counts them). That is the back-pressure a streamer or queue needs at HWM.
+//! A frame the output still refuses (its room went meanwhile) is held until it went out.
+//! Once the first frame of a message is accepted the socket takes the rest (libsock's
+//! multipart guarantee), so a held frame is always the first of its message.
 
 use crate::error::{Error, Result};
 use crate::message::Message;
@@ -36,12 +39,16 @@ pub(crate) struct Pump {
     held: Option<Message>,
     /// The capture socket refused a frame of the current message: skip the rest of it.
     capture_skipping: bool,
+    /// The output had no room for the next message: nothing was taken from the input.
+    output_full: bool,
+    /// A message is half forwarded: its next frame goes without looking for room.
+    mid: bool,
 }
 
 impl Pump {
     /// Whether this direction waits for its output to have room.
     pub(crate) fn is_held(&self) -> bool {
-        self.held.is_some()
+        self.held.is_some() || self.output_full
     }
 
     /// Moves up to [`BURST`] frames from `from` to `to`, copying each to `capture`.
@@ -55,8 +62,14 @@ impl Pump {
     ) -> Result<Flow> {
         let (from_stats, to_stats) = stats;
         for _ in 0..BURST {
+            self.output_full = false;
             let msg = match self.held.take() {
                 Some(msg) => msg,
+                // One socket both ways (a REP proxied to itself) can send only what it read.
+                None if !self.mid && !std::ptr::eq(from, to) && !to.can_send_now() => {
+                    self.output_full = true;
+                    return Ok(Flow::OutputFull);
+                }
                 None => match from.recv_msg(DONTWAIT) {
                     Ok(msg) => {
                         from_stats.bytes_in += msg.len() as u64;
@@ -77,6 +90,7 @@ impl Pump {
                 Ok(()) => {
                     to_stats.bytes_out += len;
                     to_stats.msg_out += u64::from(!more);
+                    self.mid = more;
                 }
                 Err(Error::WouldBlock) => {
                     self.held = Some(msg);

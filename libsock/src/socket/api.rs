@@ -137,6 +137,14 @@ impl Socket {
         Ok(self.core().rcvmore)
     }
 
+    /// Whether a send would not block now, without `ZMQ_EVENTS`' side effects (no commands
+    /// processed, the readiness descriptor left alone): a proxy's look at its output before
+    /// it takes a message from its input, so it never holds one it cannot pass on.
+    pub(crate) fn can_send_now(&self) -> bool {
+        let core = &mut *self.core();
+        core.routing.can_send(&mut core.pipes)
+    }
+
     /// Which operations would not block now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
     /// After [`crate::Context::shutdown`] it fails with `ContextTerminated`, so [`crate::poll()`]
     /// wakes with `ETERM` as libzmq's does.
