@@ -94,10 +94,10 @@ pub mod protocol_error {
 #[cfg(feature = "draft")]
 pub use message::GROUP_MAX_LENGTH;
 pub use options::{OptionValue, Options, SocketOption};
-pub use poll::{poll, PollItem, POLLERR};
+pub use poll::{poll, PollItem, POLLERR, POLLPRI};
 pub use proxy::{proxy, proxy_steerable, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, SideStats};
 #[cfg(feature = "draft")]
-pub use socket::draft::ThreadSafeSocket;
+pub use socket::draft::{ReadinessSet, ThreadSafeSocket};
 pub use socket::SendOrReturn;
 pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;

@@ -16,6 +16,9 @@ use crate::sys;
 /// `revents` bit for a raw descriptor in error.
 pub const POLLERR: i16 = 4;
 
+/// Event bit for urgent data on a raw descriptor (`POLLPRI`; sockets never report it).
+pub const POLLPRI: i16 = 8;
+
 /// What [`poll`] needs from a socket: its events now and a descriptor that becomes readable
 /// when they may have changed.
 pub(crate) trait Pollable {
@@ -42,7 +45,7 @@ pub struct PollItem<'a> {
 }
 
 impl<'a> PollItem<'a> {
-    /// Waits on a raw descriptor for [`POLLIN`] and/or [`POLLOUT`].
+    /// Waits on a raw descriptor for [`POLLIN`], [`POLLOUT`] and/or [`POLLPRI`].
     pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'a> {
         PollItem { socket: None, fd, events, revents: 0 }
     }
@@ -129,6 +132,9 @@ fn to_libc(events: i16) -> i16 {
     if events & POLLOUT != 0 {
         out |= libc::POLLOUT;
     }
+    if events & POLLPRI != 0 {
+        out |= libc::POLLPRI;
+    }
     out
 }
 
@@ -139,6 +145,9 @@ fn from_libc(revents: i16) -> i16 {
     }
     if revents & libc::POLLOUT != 0 {
         out |= POLLOUT;
+    }
+    if revents & libc::POLLPRI != 0 {
+        out |= POLLPRI;
     }
     if revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
         out |= POLLERR;

@@ -98,6 +98,58 @@ impl EventFd {
     }
 }
 
+/// An epoll instance used only as one descriptor for several: it is readable while any
+/// descriptor added to it is (level-triggered). Nobody calls `epoll_wait` on it; whoever
+/// polls it looks at the sources themselves, which clears them (`ReadinessSet`, feature
+/// `draft`).
+#[cfg(feature = "draft")]
+pub(crate) struct EpollSet {
+    fd: OwnedFd,
+}
+
+#[cfg(feature = "draft")]
+impl EpollSet {
+    pub(crate) fn new() -> io::Result<EpollSet> {
+        // SAFETY: epoll_create1 takes no pointers; a non-negative result is a new descriptor.
+        let raw = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` was just returned by epoll_create1 and is owned by nobody else.
+        Ok(EpollSet { fd: unsafe { OwnedFd::from_raw_fd(raw) } })
+    }
+
+    /// Adds `fd` (readable-ness only); adding it twice is not an error.
+    pub(crate) fn add(&self, fd: RawFd) -> io::Result<()> {
+        match self.ctl(libc::EPOLL_CTL_ADD, fd) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Removes `fd`; one that is not there (or was closed, which removes it) is not an error.
+    pub(crate) fn remove(&self, fd: RawFd) -> io::Result<()> {
+        match self.ctl(libc::EPOLL_CTL_DEL, fd) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EBADF)) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn ctl(&self, op: i32, fd: RawFd) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: fd as u64 };
+        // SAFETY: `ev` is a valid epoll_event for the call; the kernel only reads it. Stale
+        // descriptors are reported as errors (ENOENT, EBADF), not memory unsafety.
+        if unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 /// `poll(2)` over `fds`; `timeout_ms` < 0 waits forever. Returns how many are ready.
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
     loop {

@@ -17,10 +17,12 @@
 
 mod client_server;
 mod radio_dish;
+mod readiness;
 mod scatter_gather;
 mod thread_safe;
 pub(crate) mod udp;
 
+pub use readiness::ReadinessSet;
 pub use thread_safe::ThreadSafeSocket;
 
 use std::sync::Arc;
