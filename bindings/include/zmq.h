@@ -5,7 +5,8 @@
  * -lsock (pkg-config --libs libsock). Constant values, struct layouts and prototypes are
  * those of libzmq 4.3's zmq.h (checked by bindings/tests/abi.rs). Of the draft API
  * (ZMQ_BUILD_DRAFT_API), the option numbers and, when libsock is built with its `draft`
- * feature, the CLIENT/SERVER, RADIO/DISH and SCATTER/GATHER socket types are provided. Written for libsock; licensed like libsock (MPL-2.0).
+ * feature, the CLIENT/SERVER, RADIO/DISH and SCATTER/GATHER socket types, routing ids,
+ * groups and the zmq_poller_* functions are provided. Written for libsock; licensed like libsock (MPL-2.0).
  */
 #ifndef __ZMQ_H_INCLUDED__
 #define __ZMQ_H_INCLUDED__
@@ -445,7 +446,7 @@ ZMQ_EXPORT void zmq_threadclose (void *thread_);
 
 /* ---- Draft option numbers (libzmq's ZMQ_BUILD_DRAFT_API) ------------------------------ */
 /* Only the numbers: libsock implements some of these options (see docs/options.md); the draft
- * socket types and functions are not provided. */
+ * socket types and functions are below. */
 #ifdef ZMQ_BUILD_DRAFT_API
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #define ZMQ_LOOPBACK_FASTPATH 94
@@ -485,12 +486,46 @@ ZMQ_EXPORT void zmq_threadclose (void *thread_);
 #define ZMQ_DISH 15
 #define ZMQ_GATHER 16
 #define ZMQ_SCATTER 17
+/* Numbers only (cppzmq's draft mode names them): libsock has no DGRAM, PEER or CHANNEL
+ * sockets, zmq_socket gives EINVAL for them. */
+#define ZMQ_DGRAM 18
+#define ZMQ_PEER 19
+#define ZMQ_CHANNEL 20
 ZMQ_EXPORT int zmq_join (void *s, const char *group);
 ZMQ_EXPORT int zmq_leave (void *s, const char *group);
 ZMQ_EXPORT int zmq_msg_set_routing_id (zmq_msg_t *msg, uint32_t routing_id);
 ZMQ_EXPORT uint32_t zmq_msg_routing_id (zmq_msg_t *msg);
 ZMQ_EXPORT int zmq_msg_set_group (zmq_msg_t *msg, const char *group);
 ZMQ_EXPORT const char *zmq_msg_group (zmq_msg_t *msg);
+ZMQ_EXPORT int zmq_msg_init_buffer (zmq_msg_t *msg_, const void *buf_, size_t size_);
+
+/* The poller: sockets (thread-safe or not) and descriptors registered once, waited on many
+ * times; libzmq's semantics and errno values. zmq_poller_fd: a descriptor readable when a
+ * thread-safe socket of the poller may have changed (EINVAL if it never had one); like
+ * ZMQ_FD it is edge-triggered: wait on it again only after zmq_poller_wait with timeout 0
+ * failed with EAGAIN. */
+#define ZMQ_HAVE_POLLER
+
+typedef struct zmq_poller_event_t
+{
+    void *socket;
+    zmq_fd_t fd;
+    void *user_data;
+    short events;
+} zmq_poller_event_t;
+
+ZMQ_EXPORT void *zmq_poller_new (void);
+ZMQ_EXPORT int zmq_poller_destroy (void **poller_p);
+ZMQ_EXPORT int zmq_poller_size (void *poller);
+ZMQ_EXPORT int zmq_poller_add (void *poller, void *socket, void *user_data, short events);
+ZMQ_EXPORT int zmq_poller_modify (void *poller, void *socket, short events);
+ZMQ_EXPORT int zmq_poller_remove (void *poller, void *socket);
+ZMQ_EXPORT int zmq_poller_wait (void *poller, zmq_poller_event_t *event, long timeout);
+ZMQ_EXPORT int zmq_poller_wait_all (void *poller, zmq_poller_event_t *events, int n_events, long timeout);
+ZMQ_EXPORT int zmq_poller_fd (void *poller, zmq_fd_t *fd);
+ZMQ_EXPORT int zmq_poller_add_fd (void *poller, zmq_fd_t fd, void *user_data, short events);
+ZMQ_EXPORT int zmq_poller_modify_fd (void *poller, zmq_fd_t fd, short events);
+ZMQ_EXPORT int zmq_poller_remove_fd (void *poller, zmq_fd_t fd);
 #endif
 
 #ifdef __cplusplus

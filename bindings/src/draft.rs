@@ -1,5 +1,6 @@
 //! libzmq's draft API (feature `draft`, `ZMQ_BUILD_DRAFT_API` in zmq.h): message routing
-//! ids and groups, `zmq_join`/`zmq_leave`. The draft socket types themselves need nothing
+//! ids and groups, `zmq_join`/`zmq_leave`, `zmq_msg_init_buffer`; the poller is in
+//! [`crate::poller`]. The draft socket types themselves need nothing
 //! here: `zmq_socket` takes their numbers once libsock has the feature.
 //!
 //! A socket of a draft type is a `libsock::ThreadSafeSocket` ([`crate::sock::Sock`]): C
@@ -7,8 +8,8 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use crate::boundary::{self, c_str, err};
-use crate::msg::{as_message, zmq_msg_t};
+use crate::boundary::{self, bytes, c_str, err};
+use crate::msg::{as_message, zmq_msg_data, zmq_msg_init_size, zmq_msg_t};
 use crate::socket::socket_ref;
 
 /// Names the peer a SERVER sends `msg` to; 0 is EINVAL.
@@ -92,6 +93,29 @@ pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_in
         // SAFETY: forwarded contract.
         let group = unsafe { c_str(group) }?;
         socket.leave(group).map_err(err)?;
+        Ok(0)
+    })
+}
+
+/// Initialises `msg` with a copy of the `size` bytes at `buf` (NULL only with size 0).
+///
+/// # Safety
+/// `msg` is NULL or points to a writable `zmq_msg_t`; `buf` is NULL or has `size` readable
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_void, size: usize) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let data = unsafe { bytes(buf, size) }?;
+        // SAFETY: forwarded contract.
+        if unsafe { zmq_msg_init_size(msg, size) } != 0 {
+            return Err(boundary::errno());
+        }
+        if size > 0 {
+            // SAFETY: `msg` was just initialised with `size` writable bytes, which cannot
+            // overlap the caller's `buf` (fresh memory).
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), zmq_msg_data(msg).cast::<u8>(), size) };
+        }
         Ok(0)
     })
 }

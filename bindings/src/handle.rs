@@ -19,6 +19,8 @@ pub type Tag = AtomicU32;
 pub const CONTEXT: u32 = 0xabad_cafe;
 /// Tag of a live socket.
 pub const SOCKET: u32 = 0xba5e_ba11;
+/// Tag of a live poller (`zmq_poller_new`, draft API).
+pub const POLLER: u32 = 0xcafe_babe;
 /// Tag of a closed handle.
 pub const DEAD: u32 = 0xdead_beef;
 

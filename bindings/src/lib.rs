@@ -27,6 +27,8 @@ pub mod draft;
 pub mod handle;
 pub mod msg;
 pub mod poll;
+#[cfg(feature = "draft")]
+pub mod poller;
 pub mod proxy;
 pub mod sock;
 pub mod socket;

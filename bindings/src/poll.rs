@@ -41,7 +41,7 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
         }
         // SAFETY: non-NULL with `nitems` writable items per the contract.
         let items = unsafe { std::slice::from_raw_parts_mut(items, nitems as usize) };
-        let mask = POLLIN | POLLOUT | POLLERR;
+        let mask = POLLIN | POLLOUT | POLLERR | libsock::POLLPRI;
         let mut polled = Vec::with_capacity(items.len());
         for item in items.iter() {
             polled.push(if item.socket.is_null() {

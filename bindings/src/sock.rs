@@ -119,6 +119,15 @@ impl Sock {
         forward!(self, s => s.as_poll_item(events))
     }
 
+    /// The thread-safe socket inside, if it is one (`zmq_poller_fd` covers only those).
+    #[cfg(feature = "draft")]
+    pub fn thread_safe(&self) -> Option<&libsock::ThreadSafeSocket> {
+        match self {
+            Sock::Plain(_) => None,
+            Sock::Shared(s) => Some(s),
+        }
+    }
+
     /// `zmq_join` (DISH).
     #[cfg(feature = "draft")]
     pub fn join(&self, group: &str) -> Result<()> {

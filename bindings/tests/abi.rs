@@ -115,6 +115,17 @@ fn c_view(draft: bool) -> BTreeMap<String, i64> {
     ] {
         writeln!(src, "    printf (\"{name} %lld\\n\", (long long) {expr});").unwrap();
     }
+    if draft {
+        for (name, expr) in [
+            ("sizeof_poller_event", "sizeof (zmq_poller_event_t)"),
+            ("offsetof_ev_socket", "offsetof (zmq_poller_event_t, socket)"),
+            ("offsetof_ev_fd", "offsetof (zmq_poller_event_t, fd)"),
+            ("offsetof_ev_user_data", "offsetof (zmq_poller_event_t, user_data)"),
+            ("offsetof_ev_events", "offsetof (zmq_poller_event_t, events)"),
+        ] {
+            writeln!(src, "    printf (\"{name} %lld\\n\", (long long) {expr});").unwrap();
+        }
+    }
     for m in macros.iter().filter(|m| draft || !m.draft) {
         let n = &m.name;
         writeln!(src, "    printf (\"{n} %lld\\n\", (long long) ({n}));").unwrap();
@@ -173,6 +184,17 @@ fn header_matches_the_library() {
     assert_eq!(c["offsetof_fd"], offset_of!(zmq_pollitem_t, fd) as i64);
     assert_eq!(c["offsetof_events"], offset_of!(zmq_pollitem_t, events) as i64);
     assert_eq!(c["offsetof_revents"], offset_of!(zmq_pollitem_t, revents) as i64);
+
+    #[cfg(feature = "draft")]
+    {
+        use sock::poller::zmq_poller_event_t as Ev;
+        assert_eq!(draft["sizeof_poller_event"], size_of::<Ev>() as i64);
+        assert_eq!(draft["offsetof_ev_socket"], offset_of!(Ev, socket) as i64);
+        assert_eq!(draft["offsetof_ev_fd"], offset_of!(Ev, fd) as i64);
+        assert_eq!(draft["offsetof_ev_user_data"], offset_of!(Ev, user_data) as i64);
+        assert_eq!(draft["offsetof_ev_events"], offset_of!(Ev, events) as i64);
+    }
+    assert_eq!(draft["sizeof_poller_event"], 4 * size_of::<usize>() as i64);
 
     // Socket types, every one libsock has.
     for t in SocketType::ALL {
@@ -365,4 +387,60 @@ fn library_exports_exactly_the_header_functions() {
         let expected = !drafts.contains(f) || cfg!(feature = "draft");
         assert_eq!(exported.contains(f), expected, "{f}: declared in zmq.h, exported: {}", !expected);
     }
+}
+
+/// The `ZMQ_EXPORT` declarations of a header, one line each, by function name, each marked
+/// draft when inside `#ifdef ZMQ_BUILD_DRAFT_API`.
+fn prototypes_of(text: &str) -> BTreeMap<String, (bool, String)> {
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<bool> = Vec::new();
+    let mut pending = String::new();
+    for line in text.lines() {
+        if line.starts_with("#if") {
+            stack.push(line.trim_end() == "#ifdef ZMQ_BUILD_DRAFT_API");
+        } else if line.starts_with("#endif") {
+            stack.pop();
+        } else if line.starts_with("ZMQ_EXPORT") || !pending.is_empty() {
+            pending.push_str(line.trim());
+            pending.push(' ');
+            if pending.contains(';') {
+                let decl = pending.trim().trim_start_matches("ZMQ_EXPORT").trim().to_owned();
+                let name =
+                    decl[..decl.find('(').unwrap()].trim().rsplit([' ', '*']).next().unwrap().to_owned();
+                out.insert(name, (stack.iter().any(|d| *d), decl));
+                pending.clear();
+            }
+        }
+    }
+    out
+}
+
+/// Every function both headers declare has a compatible prototype (libzmq's declaration,
+/// repeated after including libsock's zmq.h, must compile: C rejects a conflicting
+/// redeclaration) and is draft in both or in neither; libsock's draft functions all exist in
+/// libzmq 4.3.4's draft API.
+#[test]
+fn prototypes_agree_with_libzmq() {
+    let Some(theirs) = libzmq_header() else {
+        eprintln!("SKIP: libzmq 4.3's zmq.h (zeromq-src) not found");
+        return;
+    };
+    let theirs = prototypes_of(&theirs);
+    let ours = prototypes_of(&std::fs::read_to_string(common::include_dir().join("zmq.h")).unwrap());
+    let mut src = String::from("#define ZMQ_BUILD_DRAFT_API\n#include <zmq.h>\n#include <zmq_utils.h>\n");
+    let mut compared = 0;
+    for (name, (draft, _)) in &ours {
+        let Some((their_draft, decl)) = theirs.get(name) else {
+            assert!(!draft, "{name} is draft in zmq.h but not in libzmq 4.3.4's draft API");
+            continue;
+        };
+        assert_eq!(draft, their_draft, "{name}: draft in one header, stable in the other");
+        writeln!(src, "{decl}").unwrap();
+        compared += 1;
+    }
+    src.push_str("int main (void)\n{\n    return 0;\n}\n");
+    assert!(compared >= 80, "compared only {compared} prototypes");
+    let path = common::out_dir().join("abi_prototypes.c");
+    std::fs::write(&path, src).unwrap();
+    common::build("abi_prototypes", common::Lang::C, &[path], &[]);
 }

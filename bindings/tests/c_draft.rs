@@ -1,6 +1,6 @@
 //! The draft API through zmq.h (`-DZMQ_BUILD_DRAFT_API`) on libsock built with its `draft`
 //! feature: CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER from C, and those sockets shared by
-//! several pthreads (they are thread-safe, as in libzmq).
+//! several pthreads (they are thread-safe, as in libzmq), and the poller (`zmq_poller_*`).
 
 mod common;
 
@@ -12,4 +12,9 @@ fn client_server_radio_dish_scatter_gather_from_c() {
 #[test]
 fn pthreads_share_one_client_and_one_server_from_c() {
     common::c_program("thread_safe");
+}
+
+#[test]
+fn poller_over_sockets_thread_safe_sockets_and_descriptors_from_c() {
+    common::c_program("poller");
 }

@@ -1,5 +1,6 @@
 /* The draft API through zmq.h with ZMQ_BUILD_DRAFT_API: CLIENT/SERVER with routing ids,
- * RADIO/DISH with groups and zmq_join/zmq_leave, SCATTER/GATHER, single-part rules. */
+ * RADIO/DISH with groups and zmq_join/zmq_leave, SCATTER/GATHER, single-part rules,
+ * zmq_msg_init_buffer. */
 #define ZMQ_BUILD_DRAFT_API
 #include "testutil.h"
 #include <unistd.h>
@@ -124,8 +125,32 @@ static void scatter_gather (void *ctx)
     OK (zmq_close (gather));
 }
 
+/* zmq_msg_init_buffer: a copy of the caller's bytes, small (inline) or large. */
+static void msg_init_buffer (void)
+{
+    char big[5000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char) i;
+    size_t sizes[] = {0, 6, sizeof big};
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_t msg;
+        OK (zmq_msg_init_buffer (&msg, sizes[i] ? big : NULL, sizes[i]));
+        CHECK (zmq_msg_size (&msg) == sizes[i]);
+        if (sizes[i]) {
+            CHECK (zmq_msg_data (&msg) != big);
+            CHECK (memcmp (zmq_msg_data (&msg), big, sizes[i]) == 0);
+        }
+        OK (zmq_msg_close (&msg));
+    }
+    zmq_msg_t msg;
+    FAILS (zmq_msg_init_buffer (&msg, NULL, 1), EFAULT);
+    FAILS (zmq_msg_init_buffer (NULL, big, 1), EFAULT);
+}
+
 int main (void)
 {
+    CHECK (zmq_has ("draft") == 1);
+    msg_init_buffer ();
     void *ctx = zmq_ctx_new ();
     CHECK (ctx);
     const char *eps[] = {"tcp://127.0.0.1:*", "ipc://*", "inproc://draft-c"};

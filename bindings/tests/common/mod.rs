@@ -73,7 +73,9 @@ pub fn build(name: &str, lang: Lang, sources: &[PathBuf], extra: &[&str]) -> Pat
     let tmp = out_dir().join(format!("{name}.tmp.{}.{seq}", std::process::id()));
     let lib = lib_dir();
     let mut cmd = Command::new(&compiler);
-    cmd.args([std, "-O1", "-g", "-Wall", "-Werror", "-pthread"])
+    // Whether libsock.so has the draft API (`zmq_has ("draft")`), for programs to check.
+    let draft = format!("-DLIBSOCK_TEST_DRAFT={}", i32::from(cfg!(feature = "draft")));
+    cmd.args([std, "-O1", "-g", "-Wall", "-Werror", "-pthread", &draft])
         .arg("-I")
         .arg(include_dir())
         .arg("-I")
