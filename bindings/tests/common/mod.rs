@@ -2,6 +2,8 @@
 //! them with the `libsock.so` cargo built for this test run, and runs them with a deadline.
 #![allow(dead_code)]
 
+pub mod libzmq_suite;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
