@@ -498,6 +498,9 @@ ZMQ_EXPORT uint32_t zmq_msg_routing_id (zmq_msg_t *msg);
 ZMQ_EXPORT int zmq_msg_set_group (zmq_msg_t *msg, const char *group);
 ZMQ_EXPORT const char *zmq_msg_group (zmq_msg_t *msg);
 ZMQ_EXPORT int zmq_msg_init_buffer (zmq_msg_t *msg_, const void *buf_, size_t size_);
+/* Context options by pointer: an int, or ZMQ_THREAD_NAME_PREFIX as text (1 to 16 bytes). */
+ZMQ_EXPORT int zmq_ctx_set_ext (void *context_, int option_, const void *optval_, size_t optvallen_);
+ZMQ_EXPORT int zmq_ctx_get_ext (void *context_, int option_, void *optval_, size_t *optvallen_);
 
 /* The poller: sockets (thread-safe or not) and descriptors registered once, waited on many
  * times; libzmq's semantics and errno values. zmq_poller_fd: a descriptor readable when a

@@ -67,6 +67,17 @@ impl CtxShared {
     }
 }
 
+/// The libsock context behind a C context handle (`EFAULT` for bad or terminated ones).
+///
+/// # Safety
+/// As [`ctx_ref`].
+pub(crate) unsafe fn libsock_ctx(p: *mut c_void) -> CResult<Context> {
+    // SAFETY: forwarded contract.
+    let h = unsafe { ctx_ref(p) }?;
+    let ctx = h.shared.lock().ctx.clone();
+    ctx.ok_or(libc::EFAULT)
+}
+
 /// # Safety
 /// `p` is NULL or a pointer previously returned by `zmq_ctx_new` (see [`handle::has_tag`]).
 pub(crate) unsafe fn ctx_ref<'a>(p: *mut c_void) -> CResult<&'a CtxHandle> {
@@ -183,8 +194,7 @@ pub unsafe extern "C" fn zmq_ctx_shutdown(context: *mut c_void) -> c_int {
 pub unsafe extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval: c_int) -> c_int {
     boundary::int(|| {
         // SAFETY: forwarded contract.
-        let h = unsafe { ctx_ref(context) }?;
-        let ctx = h.shared.lock().ctx.clone().ok_or(libc::EFAULT)?;
+        let ctx = unsafe { libsock_ctx(context) }?;
         ctx.set(option, optval).map_err(err)?;
         Ok(0)
     })
@@ -198,8 +208,7 @@ pub unsafe extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval
 pub unsafe extern "C" fn zmq_ctx_get(context: *mut c_void, option: c_int) -> c_int {
     boundary::int(|| {
         // SAFETY: forwarded contract.
-        let h = unsafe { ctx_ref(context) }?;
-        let ctx = h.shared.lock().ctx.clone().ok_or(libc::EFAULT)?;
+        let ctx = unsafe { libsock_ctx(context) }?;
         ctx.get(option).map_err(err)
     })
 }

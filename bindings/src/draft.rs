@@ -1,14 +1,16 @@
 //! libzmq's draft API (feature `draft`, `ZMQ_BUILD_DRAFT_API` in zmq.h): message routing
-//! ids and groups, `zmq_join`/`zmq_leave`, `zmq_msg_init_buffer`; the poller is in
-//! [`crate::poller`]. The draft socket types themselves need nothing
+//! ids and groups, `zmq_join`/`zmq_leave`, `zmq_msg_init_buffer`, `zmq_ctx_set_ext`/`get_ext`;
+//! the poller is in [`crate::poller`]. The draft socket types themselves need nothing
 //! here: `zmq_socket` takes their numbers once libsock has the feature.
 //!
 //! A socket of a draft type is a `libsock::ThreadSafeSocket` ([`crate::sock::Sock`]): C
 //! threads may share it, and `ZMQ_THREAD_SAFE` reads 1, as in libzmq.
 
 use std::ffi::{c_char, c_int, c_void};
+use std::mem::size_of;
 
 use crate::boundary::{self, bytes, c_str, err};
+use crate::context::libsock_ctx;
 use crate::msg::{as_message, zmq_msg_data, zmq_msg_init_size, zmq_msg_t};
 use crate::socket::socket_ref;
 
@@ -116,6 +118,77 @@ pub unsafe extern "C" fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_
             // overlap the caller's `buf` (fresh memory).
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), zmq_msg_data(msg).cast::<u8>(), size) };
         }
+        Ok(0)
+    })
+}
+
+/// `zmq_ctx_set` with the value by pointer: an `int` (`optvallen == sizeof (int)`), or for
+/// ZMQ_THREAD_NAME_PREFIX a text of 1 to 16 bytes (up to its first NUL), as libzmq.
+///
+/// # Safety
+/// `context` is NULL or a context handle; `optval` is NULL or has `optvallen` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_set_ext(
+    context: *mut c_void,
+    option: c_int,
+    optval: *const c_void,
+    optvallen: usize,
+) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let ctx = unsafe { libsock_ctx(context) }?;
+        // SAFETY: forwarded contract.
+        let value = unsafe { bytes(optval, optvallen) }?;
+        if let Ok(int) = <[u8; 4]>::try_from(value) {
+            ctx.set(option, c_int::from_ne_bytes(int)).map_err(err)?;
+        } else if option == libsock::ctx_options::THREAD_NAME_PREFIX && !value.is_empty() && value.len() <= 16
+        {
+            let text = value.split(|b| *b == 0).next().unwrap_or_default();
+            ctx.set_thread_name_prefix(std::str::from_utf8(text).map_err(|_| libc::EINVAL)?).map_err(err)?;
+        } else {
+            return Err(libc::EINVAL);
+        }
+        Ok(0)
+    })
+}
+
+/// `zmq_ctx_get` into a buffer: an `int` (`*optvallen == sizeof (int)`), or the text of
+/// ZMQ_THREAD_NAME_PREFIX (NUL-terminated when there is room; EINVAL when it does not fit).
+///
+/// # Safety
+/// `context` is NULL or a context handle; `optvallen` is NULL or points to the size of the
+/// writable buffer `optval`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_get_ext(
+    context: *mut c_void,
+    option: c_int,
+    optval: *mut c_void,
+    optvallen: *mut usize,
+) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let ctx = unsafe { libsock_ctx(context) }?;
+        if optval.is_null() || optvallen.is_null() {
+            return Err(libc::EFAULT);
+        }
+        // SAFETY: non-NULL per the contract.
+        let room = unsafe { *optvallen };
+        let out = if option == libsock::ctx_options::THREAD_NAME_PREFIX && room != size_of::<c_int>() {
+            let mut text = ctx.thread_name_prefix().into_bytes();
+            if text.len() > room {
+                return Err(libc::EINVAL);
+            }
+            if text.len() < room {
+                text.push(0);
+            }
+            text
+        } else if room == size_of::<c_int>() {
+            ctx.get(option).map_err(err)?.to_ne_bytes().to_vec()
+        } else {
+            return Err(libc::EINVAL);
+        };
+        // SAFETY: `optval` has `room >= out.len()` writable bytes per the contract.
+        unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), optval.cast::<u8>(), out.len()) };
         Ok(0)
     })
 }

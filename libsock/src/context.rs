@@ -97,6 +97,11 @@ impl Context {
         Ok(())
     }
 
+    /// THREAD_NAME_PREFIX as text (`zmq_ctx_get_ext`): empty until set.
+    pub fn thread_name_prefix(&self) -> String {
+        self.inner.config.lock().thread_name_prefix.clone()
+    }
+
     /// Creates a socket of the given type.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         Socket::new(self.inner.clone(), kind)

@@ -1,6 +1,6 @@
 /* The draft API through zmq.h with ZMQ_BUILD_DRAFT_API: CLIENT/SERVER with routing ids,
  * RADIO/DISH with groups and zmq_join/zmq_leave, SCATTER/GATHER, single-part rules,
- * zmq_msg_init_buffer. */
+ * zmq_msg_init_buffer, zmq_ctx_set_ext/get_ext. */
 #define ZMQ_BUILD_DRAFT_API
 #include "testutil.h"
 #include <unistd.h>
@@ -147,10 +147,39 @@ static void msg_init_buffer (void)
     FAILS (zmq_msg_init_buffer (NULL, big, 1), EFAULT);
 }
 
+/* zmq_ctx_set_ext/get_ext: ints by pointer, the thread name prefix as text. */
+static void ctx_ext (void)
+{
+    void *ctx = zmq_ctx_new ();
+    int two = 2, v = 0;
+    size_t len = sizeof v;
+    OK (zmq_ctx_set_ext (ctx, ZMQ_IO_THREADS, &two, sizeof two));
+    OK (zmq_ctx_get_ext (ctx, ZMQ_IO_THREADS, &v, &len));
+    CHECK (v == 2 && zmq_ctx_get (ctx, ZMQ_IO_THREADS) == 2);
+    const char prefix[] = "MyPrefix9012345"; /* 16 bytes with its NUL, libzmq's maximum */
+    OK (zmq_ctx_set_ext (ctx, ZMQ_THREAD_NAME_PREFIX, prefix, sizeof prefix));
+    char buf[16];
+    len = sizeof buf;
+    OK (zmq_ctx_get_ext (ctx, ZMQ_THREAD_NAME_PREFIX, buf, &len));
+    CHECK (strcmp (buf, prefix) == 0);
+    char small[8];
+    len = sizeof small;
+    FAILS (zmq_ctx_get_ext (ctx, ZMQ_THREAD_NAME_PREFIX, small, &len), EINVAL);
+    FAILS (zmq_ctx_set_ext (ctx, ZMQ_THREAD_NAME_PREFIX, "0123456789abcdefX", 17), EINVAL);
+    FAILS (zmq_ctx_set_ext (ctx, ZMQ_IO_THREADS, &two, 2), EINVAL);
+    FAILS (zmq_ctx_set_ext (NULL, ZMQ_IO_THREADS, &two, sizeof two), EFAULT);
+    /* The I/O threads start with the prefix: a socket works. */
+    void *pair = zmq_socket (ctx, ZMQ_PAIR);
+    OK (zmq_bind (pair, "tcp://127.0.0.1:*"));
+    OK (zmq_close (pair));
+    OK (zmq_ctx_term (ctx));
+}
+
 int main (void)
 {
     CHECK (zmq_has ("draft") == 1);
     msg_init_buffer ();
+    ctx_ext ();
     void *ctx = zmq_ctx_new ();
     CHECK (ctx);
     const char *eps[] = {"tcp://127.0.0.1:*", "ipc://*", "inproc://draft-c"};

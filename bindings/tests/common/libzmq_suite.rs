@@ -11,7 +11,9 @@
 //!
 //! Every program is in exactly one list: the stable file's `PASSING`, [`draft_programs`]
 //! or [`NOT_RUN`] with the reason; `libzmq_suite.rs`'s
-//! `every_libzmq_test_program_is_accounted_for` keeps it that way.
+//! `every_libzmq_test_program_is_accounted_for` keeps it that way (and checks that the
+//! programs [`stable_programs_with_draft_parts`] runs again on the draft build are stable
+//! ones that pass).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +38,27 @@ macro_rules! draft_programs {
 }
 #[allow(unused_imports)]
 pub(crate) use draft_programs;
+
+/// Hands to `$then` the programs of the stable list with `#ifdef ZMQ_BUILD_DRAFT_API` parts
+/// that also pass whole on the draft build, where `libzmq_suite_draft.rs` runs them again
+/// with those parts. The others with such parts: test_reconnect_options (RECONNECT_STOP
+/// cases), test_router_mandatory (`zmq_socket_get_peer_state`), test_socks (SOCKS_USERNAME
+/// and SOCKS_PASSWORD as draft options).
+#[allow(unused_macros)]
+macro_rules! stable_programs_with_draft_parts {
+    ($then:ident) => {
+        $then! {
+            test_capabilities,
+            test_ctx_destroy,
+            test_ctx_options,
+            test_heartbeats,
+            test_setsockopt,
+            test_socket_null,
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use stable_programs_with_draft_parts;
 
 /// The programs run by neither test file, and why.
 pub const NOT_RUN: &[(&str, &str)] = &[
@@ -217,8 +240,15 @@ pub fn run_program(name: &str, api: Api) {
 }
 
 /// Asserts that every program of libzmq's suite is in exactly one of `stable` (passing on
-/// the stable API), `draft` (passing on the draft build) and [`NOT_RUN`].
-pub fn check_accounting(stable: &[&str], draft: &[&str]) {
+/// the stable API), `draft` (passing on the draft build) and [`NOT_RUN`], and that the
+/// programs in `rerun_on_draft` are in `stable`.
+pub fn check_accounting(stable: &[&str], draft: &[&str], rerun_on_draft: &[&str]) {
+    for name in rerun_on_draft {
+        assert!(
+            stable.contains(name),
+            "{name} is run again on the draft build but does not pass on the stable one"
+        );
+    }
     let Some(vendor) = super::libzmq_vendor_dir() else {
         eprintln!("SKIP: libzmq source (zeromq-src in cargo's registry) not found");
         return;
