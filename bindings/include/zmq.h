@@ -529,6 +529,9 @@ ZMQ_EXPORT int zmq_poller_fd (void *poller, zmq_fd_t *fd);
 ZMQ_EXPORT int zmq_poller_add_fd (void *poller, zmq_fd_t fd, void *user_data, short events);
 ZMQ_EXPORT int zmq_poller_modify_fd (void *poller, zmq_fd_t fd, short events);
 ZMQ_EXPORT int zmq_poller_remove_fd (void *poller, zmq_fd_t fd);
+
+/* ROUTER: ZMQ_POLLOUT if a message to that peer would be queued now, else 0. */
+ZMQ_EXPORT int zmq_socket_get_peer_state (void *socket, const void *routing_id, size_t routing_id_size);
 #endif
 
 #ifdef __cplusplus

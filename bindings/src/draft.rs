@@ -1,5 +1,6 @@
 //! libzmq's draft API (feature `draft`, `ZMQ_BUILD_DRAFT_API` in zmq.h): message routing
-//! ids and groups, `zmq_join`/`zmq_leave`, `zmq_msg_init_buffer`, `zmq_ctx_set_ext`/`get_ext`;
+//! ids and groups, `zmq_join`/`zmq_leave`, `zmq_msg_init_buffer`, `zmq_ctx_set_ext`/`get_ext`,
+//! `zmq_socket_get_peer_state`;
 //! the poller is in [`crate::poller`]. The draft socket types themselves need nothing
 //! here: `zmq_socket` takes their numbers once libsock has the feature.
 //!
@@ -190,5 +191,25 @@ pub unsafe extern "C" fn zmq_ctx_get_ext(
         // SAFETY: `optval` has `room >= out.len()` writable bytes per the contract.
         unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), optval.cast::<u8>(), out.len()) };
         Ok(0)
+    })
+}
+
+/// ROUTER: `ZMQ_POLLOUT` if a message to the peer named by the `size` bytes at `routing_id`
+/// would be queued now, else 0; unknown peer `EHOSTUNREACH`, other types `ENOTSUP`.
+///
+/// # Safety
+/// `s` is NULL or a socket handle; `routing_id` is NULL or has `size` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_get_peer_state(
+    s: *mut c_void,
+    routing_id: *const c_void,
+    size: usize,
+) -> c_int {
+    boundary::int(|| {
+        // SAFETY: forwarded contract.
+        let socket = unsafe { socket_ref(s) }?;
+        // SAFETY: forwarded contract.
+        let id = unsafe { bytes(routing_id, size) }?;
+        Ok(c_int::from(socket.peer_state(id).map_err(err)?))
     })
 }

@@ -119,6 +119,15 @@ impl Sock {
         forward!(self, s => s.as_poll_item(events))
     }
 
+    /// `zmq_socket_get_peer_state` (ROUTER; thread-safe types: ENOTSUP, as libzmq).
+    #[cfg(feature = "draft")]
+    pub fn peer_state(&self, routing_id: &[u8]) -> Result<i16> {
+        match self {
+            Sock::Plain(s) => s.peer_state(routing_id),
+            Sock::Shared(_) => Err(libsock::Error::NotSupported),
+        }
+    }
+
     /// The thread-safe socket inside, if it is one (`zmq_poller_fd` covers only those).
     #[cfg(feature = "draft")]
     pub fn thread_safe(&self) -> Option<&libsock::ThreadSafeSocket> {

@@ -198,3 +198,30 @@ fn scatter_round_robins_to_gathers() {
         assert!(got.iter().all(|n| *n > 0), "{transport}: {got:?}");
     }
 }
+
+/// `zmq_socket_get_peer_state`: a ROUTER's view of one peer's outgoing room.
+#[test]
+fn router_peer_state_follows_the_peers_queue() {
+    let ctx = Context::new();
+    let router = socket(&ctx, libsock::ROUTER);
+    let dealer = socket(&ctx, libsock::DEALER);
+    router.set_sndhwm(5).unwrap();
+    dealer.set_rcvhwm(5).unwrap();
+    dealer.set_routing_id(b"X").unwrap();
+    pair_up(&router, &dealer, "inproc");
+    dealer.send("hi", 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), vec![b"X".to_vec(), b"hi".to_vec()]);
+    assert_eq!(router.peer_state(b"X").unwrap(), libsock::POLLOUT);
+    assert!(matches!(router.peer_state(b"nobody"), Err(Error::HostUnreachable)));
+    assert!(matches!(dealer.peer_state(b"X"), Err(Error::NotSupported)));
+    // Fill the path to the dealer (it does not read): no more room for X.
+    let mut sent = 0;
+    while router.peer_state(b"X").unwrap() == libsock::POLLOUT {
+        router.send_multipart(["X", "fill"], libsock::DONTWAIT).unwrap();
+        sent += 1;
+        assert!(sent < 1000, "never full");
+    }
+    assert_eq!(router.peer_state(b"X").unwrap(), 0);
+    dealer.recv_bytes(0).unwrap();
+    drop(dealer);
+}

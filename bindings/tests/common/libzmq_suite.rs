@@ -42,8 +42,7 @@ pub(crate) use draft_programs;
 /// Hands to `$then` the programs of the stable list with `#ifdef ZMQ_BUILD_DRAFT_API` parts
 /// that also pass whole on the draft build, where `libzmq_suite_draft.rs` runs them again
 /// with those parts. The others with such parts: test_reconnect_options (RECONNECT_STOP
-/// cases), test_router_mandatory (`zmq_socket_get_peer_state`), test_socks (SOCKS_USERNAME
-/// and SOCKS_PASSWORD as draft options).
+/// cases) and test_socks (SOCKS_USERNAME and SOCKS_PASSWORD as draft options).
 #[allow(unused_macros)]
 macro_rules! stable_programs_with_draft_parts {
     ($then:ident) => {
@@ -52,6 +51,7 @@ macro_rules! stable_programs_with_draft_parts {
             test_ctx_destroy,
             test_ctx_options,
             test_heartbeats,
+            test_router_mandatory,
             test_setsockopt,
             test_socket_null,
         }

@@ -145,6 +145,20 @@ impl Socket {
         core.routing.can_send(&mut core.pipes)
     }
 
+    /// ROUTER: whether a message to the peer named `routing_id` would be queued now
+    /// ([`POLLOUT`], else 0), as libzmq's draft `zmq_socket_get_peer_state`; an unknown peer
+    /// is [`Error::HostUnreachable`], other socket types [`Error::NotSupported`]. Feature
+    /// `draft`.
+    #[cfg(feature = "draft")]
+    pub fn peer_state(&self, routing_id: &[u8]) -> Result<i16> {
+        let mut core = self.core();
+        core.check_alive()?;
+        core.process_commands();
+        core.reap();
+        let core = &mut *core;
+        core.routing.peer_state(routing_id, &mut core.pipes)
+    }
+
     /// Which operations would not block now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
     /// After [`crate::Context::shutdown`] it fails with `ContextTerminated`, so [`crate::poll()`]
     /// wakes with `ETERM` as libzmq's does.

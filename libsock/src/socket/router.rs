@@ -182,6 +182,17 @@ impl Routing for Router {
         Ok(id_frame)
     }
 
+    #[cfg(feature = "draft")]
+    fn peer_state(&mut self, routing_id: &[u8], pipes: &mut Pipes) -> Result<i16, Error> {
+        // As libzmq's router_t::get_peer_state: only the outgoing pipe's room counts.
+        match self.by_id.get(routing_id).copied() {
+            Some(p) if !pipes.end(p).tx.is_reader_gone() => {
+                Ok(if pipes.end(p).tx.can_write() { crate::socket::POLLOUT } else { 0 })
+            }
+            _ => Err(Error::HostUnreachable),
+        }
+    }
+
     fn can_send(&mut self, _: &mut Pipes) -> bool {
         true
     }

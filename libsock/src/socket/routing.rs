@@ -85,6 +85,12 @@ pub(crate) trait Routing: Send {
     fn take_generated_id(&mut self) -> Option<bytes::Bytes> {
         None
     }
+    /// ROUTER: [`crate::POLLOUT`] if a message to the peer named `routing_id` would be
+    /// queued now, else 0; an unknown peer is `HostUnreachable`. Other types: `NotSupported`.
+    #[cfg(feature = "draft")]
+    fn peer_state(&mut self, _routing_id: &[u8], _pipes: &mut Pipes) -> Result<i16, Error> {
+        Err(Error::NotSupported)
+    }
     /// Sends one frame.
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.
