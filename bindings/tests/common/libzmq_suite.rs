@@ -210,6 +210,12 @@ fn suite(api: Api) -> Option<&'static Suite> {
 /// Builds libzmq's `tests/<name>.cpp` against libsock and runs it: it must exit 0, with
 /// Unity's "0 Failures" where it uses Unity.
 pub fn run_program(name: &str, api: Api) {
+    if api == Api::Stable && cfg!(feature = "draft") && name == "test_capabilities" {
+        // Built for the stable API it asserts zmq_has ("draft") is 0, which a draft
+        // libsock.so denies, as a draft libzmq would; libzmq_suite_draft.rs runs it instead.
+        eprintln!("SKIP: {name} on the stable API against libsock.so built with `draft`");
+        return;
+    }
     let Some(suite) = suite(api) else { return };
     let vendor = super::libzmq_vendor_dir().unwrap();
     let exe = suite.dir.join("bin").join(name);

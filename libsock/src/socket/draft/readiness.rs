@@ -39,8 +39,8 @@ impl ReadinessSet {
         Ok(ReadinessSet { epoll: EpollSet::new()? })
     }
 
-    /// Adds `socket` (again: no change). Its first addition anywhere makes the set readable
-    /// once, so the caller looks at its events at least once.
+    /// Adds `socket` (again: no change). A socket never polled before makes the set
+    /// readable once, so the caller looks at its events at least once.
     pub fn add(&self, socket: &ThreadSafeSocket) -> Result<()> {
         Ok(self.epoll.add(socket.poll_fd()?)?)
     }
