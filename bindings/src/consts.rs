@@ -44,15 +44,17 @@ pub const THREAD_SAFE: c_int = 81;
 pub const READ_ONLY: [c_int; 7] = [RCVMORE, FD, EVENTS, TYPE, LAST_ENDPOINT, MECHANISM, THREAD_SAFE];
 
 /// Byte-string options libzmq returns NUL-terminated from `zmq_getsockopt`.
-pub const STRING_OPTIONS: [c_int; 8] = [
+pub const STRING_OPTIONS: [c_int; 10] = [
     LAST_ENDPOINT,
-    45, // PLAIN_USERNAME
-    46, // PLAIN_PASSWORD
-    55, // ZAP_DOMAIN
-    63, // GSSAPI_PRINCIPAL
-    64, // GSSAPI_SERVICE_PRINCIPAL
-    68, // SOCKS_PROXY
-    92, // BINDTODEVICE
+    45,  // PLAIN_USERNAME
+    46,  // PLAIN_PASSWORD
+    55,  // ZAP_DOMAIN
+    63,  // GSSAPI_PRINCIPAL
+    64,  // GSSAPI_SERVICE_PRINCIPAL
+    68,  // SOCKS_PROXY
+    92,  // BINDTODEVICE
+    99,  // SOCKS_USERNAME (draft)
+    100, // SOCKS_PASSWORD (draft)
 ];
 /// String options whose non-NULL empty value libzmq refuses (EINVAL); `(NULL, 0)` clears them.
 pub const EMPTY_IS_INVALID: [c_int; 3] = [
