@@ -41,8 +41,9 @@ pub(crate) use draft_programs;
 
 /// Hands to `$then` the programs of the stable list with `#ifdef ZMQ_BUILD_DRAFT_API` parts
 /// that also pass whole on the draft build, where `libzmq_suite_draft.rs` runs them again
-/// with those parts. The other one with such parts: test_reconnect_options (its
-/// RECONNECT_STOP cases wait for monitor events libsock does not send).
+/// with those parts. The other one with such parts: test_reconnect_options, whose
+/// reconnect_stop_on_refused waits for the CLOSED event libzmq's connecter sends when
+/// RECONNECT_STOP_CONN_REFUSED makes it give up; libsock stops without it.
 #[allow(unused_macros)]
 macro_rules! stable_programs_with_draft_parts {
     ($then:ident) => {
