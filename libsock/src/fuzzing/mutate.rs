@@ -90,8 +90,8 @@ impl<'a> Mitm<'a> {
     }
 
     /// Appends to `out` what the receiver gets for the last frame of `tape` (everything this
-    /// sender sent so far; `tape[..3]` are its greeting's steps). `foreign` is what another connection's
-    /// sender sent in the same direction.
+    /// sender sent so far; `tape[..3]` are its greeting's steps). `foreign` is what another
+    /// connection's sender sent in the same direction.
     pub(super) fn pass(&mut self, tape: &[Vec<u8>], foreign: &[Vec<u8>], out: &mut Vec<Vec<u8>>) {
         let mut frame = tape.last().cloned().unwrap_or_default();
         let held = self.held.take();
