@@ -110,6 +110,7 @@ passing! {
     test_spec_req,
     test_spec_router,
     test_srcfd,
+    test_stream,
     test_stream_disconnect,
     test_stream_empty,
     test_stream_exceeds_buffer,

@@ -96,7 +96,6 @@ pub const NOT_RUN: &[(&str, &str)] = &[
     ("test_shutdown_stress_tipc", "TIPC transport (not in libsock)"),
     ("test_socket_options_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
     ("test_sodium", "checks libzmq's own libsodium build"),
-    ("test_stream", "libsock's ZMTP peers send the whole 64-byte greeting at once (RFC 23 allows it); libzmq sends the 10-byte signature first and waits, and the test reads the two parts apart through a STREAM socket (its test_stream_to_stream passes)"),
     ("test_sub_forward_tipc", "TIPC transport (not in libsock)"),
     ("test_term_endpoint_tipc", "TIPC transport (not in libsock)"),
     ("test_ws_transport", "WebSocket transports (not in libsock)"),

@@ -6,6 +6,11 @@
 //! [`Greeting::decode`] checks every prefix as it arrives, because libzmq sends its greeting in
 //! parts and waits for our version byte before sending the rest: a peer must be judged (and
 //! answered) on a partial greeting, and garbage must be refused on its first bad byte.
+//!
+//! [`GreetingSender`] sends ours in the same steps as libzmq (`zmtp_engine.cpp`): the
+//! signature at once, the major version once the peer's signature is in, the rest once its
+//! major version is. A raw peer (libzmq's own `test_stream`) relies on reading the signature
+//! alone before it answers.
 
 use super::CodecError;
 
@@ -16,8 +21,11 @@ pub const GREETING_LEN: usize = 64;
 /// greeting in parts.
 pub const GREETING_VERSION_END: usize = 11;
 
+/// Length of the signature (`0xFF`, padding, `0x7F`): the first step of a greeting.
+pub const SIGNATURE_LEN: usize = 10;
+
 /// Offset of the `0x7F` signature byte.
-const SIGNATURE_END: usize = 9;
+const SIGNATURE_END: usize = SIGNATURE_LEN - 1;
 /// Offsets of the fields after the signature.
 const MAJOR: usize = 10;
 const MINOR: usize = 11;
@@ -90,12 +98,18 @@ impl Greeting {
 
     /// Appends exactly 64 bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bytes());
+    }
+
+    /// The 64 bytes on the wire.
+    pub fn to_bytes(&self) -> [u8; GREETING_LEN] {
+        let mut g = [0u8; GREETING_LEN];
         // Padding is "not significant"; libzmq puts a ZMTP 1.0 length of 1 there (an empty
         // identity frame) so that an ancient peer fails cleanly. We do the same.
-        out.extend_from_slice(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, self.major, self.minor]);
-        out.extend_from_slice(&self.mechanism.padded());
-        out.push(u8::from(self.as_server));
-        out.extend_from_slice(&[0u8; GREETING_LEN - AS_SERVER - 1]);
+        g[..MECHANISM].copy_from_slice(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, self.major, self.minor]);
+        g[MECHANISM..AS_SERVER].copy_from_slice(&self.mechanism.padded());
+        g[AS_SERVER] = u8::from(self.as_server);
+        g
     }
 
     /// Validates whatever prefix of a greeting has arrived so far, so garbage is rejected
@@ -123,6 +137,45 @@ impl Greeting {
             return Ok(None);
         }
         Ok(Some(Greeting { major: buf[MAJOR], minor: buf[MINOR], mechanism, as_server: buf[AS_SERVER] != 0 }))
+    }
+}
+
+/// Sends our greeting in libzmq's three steps, each once the peer has sent enough of its own.
+///
+/// Sans-I/O: [`GreetingSender::start`] queues the signature, [`GreetingSender::on_received`]
+/// queues whatever the peer's validated bytes have made due. Neither side can wait on the
+/// other: each step needs only the peer's previous step, which it sends unprompted.
+#[derive(Debug, Clone, Copy)]
+pub struct GreetingSender {
+    greeting: Greeting,
+    /// How many of its bytes are queued so far: 10, 11 or 64.
+    sent: usize,
+}
+
+impl GreetingSender {
+    /// Queues the signature of `greeting` in `out`: what goes out before the peer says anything.
+    pub fn start(greeting: &Greeting, out: &mut Vec<u8>) -> GreetingSender {
+        out.extend_from_slice(&greeting.to_bytes()[..SIGNATURE_LEN]);
+        GreetingSender { greeting: *greeting, sent: SIGNATURE_LEN }
+    }
+
+    /// The peer's first `received` greeting bytes have arrived and passed [`Greeting::decode`]:
+    /// queues our major version once its signature is complete, the rest once its major is in.
+    pub fn on_received(&mut self, received: usize, out: &mut Vec<u8>) {
+        let due = match received {
+            r if r > MAJOR => GREETING_LEN,
+            r if r >= SIGNATURE_LEN => GREETING_VERSION_END,
+            _ => SIGNATURE_LEN,
+        };
+        if due > self.sent {
+            out.extend_from_slice(&self.greeting.to_bytes()[self.sent..due]);
+            self.sent = due;
+        }
+    }
+
+    /// Whether all 64 bytes are queued.
+    pub fn is_done(&self) -> bool {
+        self.sent == GREETING_LEN
     }
 }
 
@@ -228,6 +281,41 @@ mod tests {
         g[12..32].fill(0);
         assert_eq!(Greeting::decode(&g), Err(CodecError::UnknownMechanism));
         assert_eq!(Greeting::decode(&g[..13]), Err(CodecError::UnknownMechanism));
+    }
+
+    /// libzmq's steps: 10 bytes unprompted, the major after the peer's 10, the remaining 53
+    /// after the peer's 11th; nothing twice, nothing more however much arrives later.
+    #[test]
+    fn sender_steps_as_libzmq() {
+        let ours = Greeting { mechanism: Mechanism::Curve, as_server: true, ..Greeting::ours() };
+        let whole = ours.to_bytes();
+        let mut out = Vec::new();
+        let mut sender = GreetingSender::start(&ours, &mut out);
+        assert_eq!(out, whole[..10]);
+        for received in 0..10 {
+            sender.on_received(received, &mut out);
+            assert_eq!(out.len(), 10, "after {received} peer bytes");
+        }
+        sender.on_received(10, &mut out);
+        assert_eq!(out, whole[..11]);
+        assert!(!sender.is_done());
+        sender.on_received(11, &mut out);
+        assert_eq!(out, whole);
+        assert!(sender.is_done());
+        for received in [11, 12, 64, 200] {
+            sender.on_received(received, &mut out);
+        }
+        assert_eq!(out, whole);
+    }
+
+    /// A whole greeting (or more) at once: everything due is queued in one call, in order.
+    #[test]
+    fn sender_catches_up_at_once() {
+        let mut out = vec![0xAA];
+        let mut sender = GreetingSender::start(&Greeting::ours(), &mut out);
+        sender.on_received(GREETING_LEN, &mut out);
+        assert_eq!(out[0], 0xAA);
+        assert_eq!(&out[1..], libzmq_greeting().as_slice());
     }
 
     #[test]

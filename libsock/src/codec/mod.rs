@@ -9,7 +9,7 @@
 //! Layout, outermost first:
 //! - [`greeting`]: the fixed 64-byte greeting, validated incrementally so garbage is refused on
 //!   its first bad byte rather than after 64 (we must also never wait for the whole greeting
-//!   before sending ours: libzmq sends its own in parts).
+//!   before sending ours: libzmq sends its own in parts), and sent in libzmq's steps.
 //! - [`frame`]: the 2- or 9-byte frame header; the hot path, hand-written and allocation-free.
 //! - [`command`]: command frame bodies (`READY`, `ERROR`, `PING`, `PONG`, `SUBSCRIBE`, `CANCEL`,
 //!   anything else passed through), parsed with `nom`.
@@ -34,7 +34,7 @@ pub mod properties;
 
 pub use command::{parse_command, Command};
 pub use frame::{decode_header, encode_frame, encode_header, FrameHeader};
-pub use greeting::{Greeting, Mechanism, GREETING_LEN, GREETING_VERSION_END};
+pub use greeting::{Greeting, GreetingSender, Mechanism, GREETING_LEN, GREETING_VERSION_END, SIGNATURE_LEN};
 pub use null::PeerInfo;
 pub use properties::{parse_properties, Property};
 

@@ -142,7 +142,20 @@ fn feed(session: &mut Session, mut input: BytesMut, data: &[u8], chunk: usize, n
     let _ = session.handle_timeout(now + Duration::from_secs(2));
 }
 
-/// Everything a client session sends, as one byte string (greeting and first command).
+/// The whole 64-byte greeting of a peer with `security` (a session queues it in steps, as the
+/// other side's arrives).
+fn greeting_of(security: &Security) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::codec::Greeting {
+        mechanism: security.mechanism(),
+        as_server: security.as_server(),
+        ..crate::codec::Greeting::ours()
+    }
+    .encode(&mut out);
+    out
+}
+
+/// Everything a session has queued, as one byte string.
 fn drain(session: &mut Session) -> Vec<u8> {
     let mut out = Vec::new();
     while !session.out().is_empty() {
@@ -170,9 +183,7 @@ pub fn plain_handshake(data: &[u8]) {
     } else {
         Security::PlainServer
     };
-    let mut greeting = Session::new(secure_cfg(SocketType::PUSH, peer), now);
-    let mut input = BytesMut::new();
-    input.extend_from_slice(&drain(&mut greeting));
+    let input = BytesMut::from(&greeting_of(&peer)[..]);
     let mut session = Session::new(secure_cfg(SocketType::PULL, security), now);
     feed(&mut session, input, data, usize::from(mode >> 1), now);
 }
@@ -191,20 +202,21 @@ pub fn curve_handshake(data: &[u8]) {
     let chunk = usize::from(mode >> 2);
     let mut input = BytesMut::new();
     let mut session = match mode & 3 {
-        0 | 1 => {
+        0 => {
+            input.extend_from_slice(&greeting_of(&client));
+            Session::new(secure_cfg(SocketType::PULL, server), now)
+        }
+        1 => {
+            // Greeting + HELLO: the client queues the rest of its greeting, then HELLO, once
+            // it has seen the server's whole greeting.
             let mut peer = Session::new(secure_cfg(SocketType::PUSH, client), now);
-            if mode & 3 == 1 {
-                // Greeting + HELLO: the client queues HELLO once it has seen a greeting.
-                let mut other = Session::new(secure_cfg(SocketType::PULL, server.clone()), now);
-                let mut theirs = BytesMut::from(&drain(&mut other)[..]);
-                let _ = peer.decode(&mut theirs, now);
-            }
+            let mut theirs = BytesMut::from(&greeting_of(&server)[..]);
+            let _ = peer.decode(&mut theirs, now);
             input.extend_from_slice(&drain(&mut peer));
             Session::new(secure_cfg(SocketType::PULL, server), now)
         }
         _ => {
-            let mut peer = Session::new(secure_cfg(SocketType::PULL, server), now);
-            input.extend_from_slice(&drain(&mut peer));
+            input.extend_from_slice(&greeting_of(&server));
             Session::new(secure_cfg(SocketType::PUSH, client), now)
         }
     };

@@ -9,6 +9,11 @@
 //! bits), 9 shift the nonce counter by `c as i8` (0: -1).
 
 use crate::codec::frame::{decode_header, encode_frame};
+use crate::codec::{GREETING_LEN, GREETING_VERSION_END, SIGNATURE_LEN};
+
+/// Where each step of a greeting ends (signature, major version, the rest): a session sends
+/// each once the peer's previous one arrived, so each is a frame of its own here.
+pub(super) const GREETING_STEPS: [usize; 3] = [SIGNATURE_LEN, GREETING_VERSION_END, GREETING_LEN];
 
 /// Which part of a conversation a frame belongs to, in the order frames are sent.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -27,7 +32,7 @@ impl Step {
     pub(super) const ALL: [Step; 6] =
         [Step::Greeting, Step::Hello, Step::Welcome, Step::Initiate, Step::Ready, Step::Message];
 
-    /// The step of one of our own frames (`greeting`: the first 64 bytes a side sent).
+    /// The step of one of our own frames (`greeting`: a step of the first 64 bytes a side sent).
     pub(super) fn of(frame: &[u8], greeting: bool) -> Step {
         if greeting {
             return Step::Greeting;
@@ -85,8 +90,8 @@ impl<'a> Mitm<'a> {
     }
 
     /// Appends to `out` what the receiver gets for the last frame of `tape` (everything this
-    /// sender sent so far; `tape[0]` is its greeting). `foreign` is what another connection's
-    /// sender sent in the same direction.
+    /// sender sent so far; `tape[..3]` are its greeting's steps). `foreign` is what another
+    /// connection's sender sent in the same direction.
     pub(super) fn pass(&mut self, tape: &[Vec<u8>], foreign: &[Vec<u8>], out: &mut Vec<Vec<u8>>) {
         let mut frame = tape.last().cloned().unwrap_or_default();
         let held = self.held.take();
@@ -96,7 +101,7 @@ impl<'a> Mitm<'a> {
             return;
         };
         let at = usize::from(u16::from_le_bytes([a, b])) % frame.len().max(1);
-        let greeting = tape.len() == 1;
+        let greeting = tape.len() <= GREETING_STEPS.len();
         match kind % 10 {
             0 => {}
             1 if !frame.is_empty() => frame[at] ^= c.max(1),

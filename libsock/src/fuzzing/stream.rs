@@ -19,10 +19,9 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use super::mutate::{Mitm, Step};
+use super::mutate::{Mitm, Step, GREETING_STEPS};
 use super::{drain, secure_cfg};
 use crate::codec::frame::decode_header;
-use crate::codec::GREETING_LEN;
 use crate::session::{CookieJar, Security, Session, SessionEvent, ZapReply, ZapRequest};
 use crate::{Message, SocketType};
 
@@ -89,7 +88,7 @@ struct Peer {
     session: Session,
     /// Output not yet split into frames.
     pending: Vec<u8>,
-    /// Every frame this side sent (its greeting first), and the same as one byte string.
+    /// Every frame this side sent (its greeting's steps first), and the same as one byte string.
     tape: Vec<Vec<u8>>,
     sent_bytes: Vec<u8>,
     /// What this side sent, part by part (body, MORE).
@@ -123,13 +122,15 @@ impl Peer {
         }
     }
 
-    /// The complete frames of this side's new output (the greeting counts as one).
+    /// The complete frames of this side's new output (each of the greeting's steps counts as
+    /// one: the session sends the next only once the peer's previous step arrived).
     fn frames(&mut self) -> Vec<Vec<u8>> {
         self.pending.extend_from_slice(&drain(&mut self.session));
         let mut frames = Vec::new();
         loop {
-            let len = if self.tape.is_empty() && frames.is_empty() {
-                GREETING_LEN
+            let step = self.tape.len() + frames.len();
+            let len = if let Some(&end) = GREETING_STEPS.get(step) {
+                end - step.checked_sub(1).map_or(0, |prev| GREETING_STEPS[prev])
             } else {
                 match decode_header(&self.pending, None) {
                     Ok(Some(h)) => h.header_len + h.size as usize,
@@ -219,7 +220,8 @@ pub(super) fn run(kind: Kind, data: &[u8], identity: usize, foreign: &[Vec<Vec<u
             let mut deliver = Vec::new();
             for frame in tx.frames() {
                 progress = true;
-                armed |= from == attacked && Step::of(&frame, tx.tape.is_empty()) >= start;
+                let greeting = tx.tape.len() < GREETING_STEPS.len();
+                armed |= from == attacked && Step::of(&frame, greeting) >= start;
                 tx.sent_bytes.extend_from_slice(&frame);
                 tx.tape.push(frame);
                 if armed && from == attacked {

@@ -27,7 +27,7 @@ use mechanism::{Local, Mech, Step};
 use crate::codec::command::{self, Command};
 use crate::codec::curve::{CurveCipher, FLAG_COMMAND, FLAG_MORE, MESSAGE_PLAINTEXT};
 use crate::codec::frame::{self, decode_header};
-use crate::codec::greeting::{Greeting, GREETING_LEN};
+use crate::codec::greeting::{Greeting, GreetingSender, GREETING_LEN};
 use crate::codec::null::{self, PeerInfo};
 use crate::codec::properties::parse_properties;
 use crate::codec::CodecError;
@@ -143,6 +143,8 @@ pub struct Session {
     out: OutBuf,
     events: VecDeque<SessionEvent>,
     heartbeat: Heartbeat,
+    /// Our greeting, queued in libzmq's steps as the peer's arrives.
+    greeting: GreetingSender,
     handshake_deadline: Option<Instant>,
     peer_minor: u8,
     /// Bytes of input the next frame needs in total (to size reads).
@@ -165,7 +167,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a session; our greeting is queued at once, before the peer's arrives.
+    /// Starts a session; the signature of our greeting is queued at once, before the peer's
+    /// arrives, and the rest as [`Session::decode`] sees the peer's (libzmq's steps).
     pub fn new(cfg: SessionConfig, now: Instant) -> Session {
         let mut out = OutBuf::default();
         let greeting = Greeting {
@@ -173,9 +176,10 @@ impl Session {
             as_server: cfg.security.as_server(),
             ..Greeting::ours()
         };
-        greeting.encode(out.staging());
+        let greeting = GreetingSender::start(&greeting, out.staging());
         Session {
             heartbeat: Heartbeat::new(cfg.heartbeat),
+            greeting,
             handshake_deadline: cfg.handshake_ivl.map(|d| now + d),
             cfg,
             phase: Phase::Greeting,
@@ -281,14 +285,15 @@ impl Session {
     ) -> Result<Option<Message>, SessionError> {
         loop {
             match self.phase {
-                Phase::Greeting => match Greeting::decode(input)? {
-                    None => return Ok(None),
-                    Some(greeting) => {
-                        input.advance(GREETING_LEN);
-                        self.on_greeting(greeting, now)?;
-                        continue;
-                    }
-                },
+                Phase::Greeting => {
+                    let parsed = Greeting::decode(input)?;
+                    // Our next step goes out only once what the peer sent so far is valid.
+                    self.greeting.on_received(input.len(), self.out.staging());
+                    let Some(greeting) = parsed else { return Ok(None) };
+                    input.advance(GREETING_LEN);
+                    self.on_greeting(greeting, now)?;
+                    continue;
+                }
                 Phase::Zap => return Ok(None),
                 Phase::Handshake | Phase::Active => {}
             }

@@ -41,7 +41,8 @@ fn drain(s: &mut Session, input: &mut BytesMut, now: Instant) -> Result<Vec<Mess
 fn connected(a: SessionConfig, b: SessionConfig, now: Instant) -> (Session, BytesMut, Session, BytesMut) {
     let (mut sa, mut sb) = (Session::new(a, now), Session::new(b, now));
     let (mut ia, mut ib) = (BytesMut::new(), BytesMut::new());
-    for _ in 0..2 {
+    // Signatures, majors, the rest of the greetings, READYs.
+    for _ in 0..4 {
         transfer(&mut sa, &mut ib);
         transfer(&mut sb, &mut ia);
         assert!(drain(&mut sa, &mut ia, now).unwrap().is_empty());
@@ -49,6 +50,83 @@ fn connected(a: SessionConfig, b: SessionConfig, now: Instant) -> (Session, Byte
     }
     assert!(sa.is_active() && sb.is_active());
     (sa, ia, sb, ib)
+}
+
+/// Everything `s` has queued, taken out.
+fn take_out(s: &mut Session) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while !s.out().is_empty() {
+        s.out().write_to(&mut bytes).unwrap();
+    }
+    bytes
+}
+
+/// Our greeting goes out in libzmq's steps, each due to a step of the peer's: the signature
+/// unprompted, the major version after the peer's signature, the rest after its major, READY
+/// after its whole greeting. A raw peer can read the signature alone, as libzmq's test_stream.
+#[test]
+fn greeting_goes_out_in_libzmq_steps() {
+    let now = Instant::now();
+    let mut s = Session::new(cfg(SocketType::DEALER), now);
+    let mut ours = Vec::new();
+    Greeting::ours().encode(&mut ours);
+    assert_eq!(take_out(&mut s), ours[..10]);
+    let mut peer = Vec::new();
+    Greeting::ours().encode(&mut peer);
+    let mut input = BytesMut::new();
+    // The peer's greeting a byte at a time: what we send after each.
+    for (i, &byte) in peer.iter().enumerate() {
+        input.extend_from_slice(&[byte]);
+        assert!(drain(&mut s, &mut input, now).unwrap().is_empty());
+        let got = take_out(&mut s);
+        match i + 1 {
+            10 => assert_eq!(got, ours[10..11], "our major after the peer's signature"),
+            11 => assert_eq!(got, ours[11..], "the rest after the peer's major"),
+            64 => {
+                let mut ready = Vec::new();
+                null::encode_ready(&mut ready, SocketType::DEALER, b"");
+                assert_eq!(got, ready, "READY after the peer's whole greeting");
+            }
+            n => assert!(got.is_empty(), "{} bytes sent after {n} peer bytes", got.len()),
+        }
+    }
+    assert!(!s.is_active());
+}
+
+/// A peer's whole greeting in one read: the rest of ours and READY go out together.
+#[test]
+fn whole_peer_greeting_gets_the_rest_and_ready_at_once() {
+    let now = Instant::now();
+    let mut s = Session::new(cfg(SocketType::PUSH), now);
+    let mut expected = Vec::new();
+    Greeting::ours().encode(&mut expected);
+    null::encode_ready(&mut expected, SocketType::PUSH, b"");
+    let mut peer = Vec::new();
+    Greeting::ours().encode(&mut peer);
+    let mut input = BytesMut::from(&peer[..]);
+    drain(&mut s, &mut input, now).unwrap();
+    assert_eq!(take_out(&mut s), expected);
+}
+
+/// A peer refused on its signature or its version hears no further step of ours.
+#[test]
+fn refused_greeting_stops_our_steps() {
+    let now = Instant::now();
+    let mut s = Session::new(cfg(SocketType::PULL), now);
+    take_out(&mut s);
+    let mut bad = BytesMut::from(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7E][..]);
+    assert!(drain(&mut s, &mut bad, now).is_err());
+    assert!(take_out(&mut s).is_empty(), "no major after a bad signature");
+
+    let mut s = Session::new(cfg(SocketType::PULL), now);
+    take_out(&mut s);
+    let mut v2 = BytesMut::from(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F][..]);
+    drain(&mut s, &mut v2, now).unwrap();
+    assert_eq!(take_out(&mut s), [3], "our major after a good signature");
+    v2.extend_from_slice(&[2]);
+    let err = drain(&mut s, &mut v2, now).unwrap_err();
+    assert!(matches!(err, SessionError::Protocol(CodecError::UnsupportedVersion { major: 2, .. })), "{err}");
+    assert!(take_out(&mut s).is_empty(), "not the rest after a ZMTP 2.0 major");
 }
 
 /// A PULL session with MAXMSGSIZE `max_msg_size` after its handshake with a PUSH peer,
@@ -93,11 +171,14 @@ fn incompatible_socket_types_fail_the_handshake() {
     let now = Instant::now();
     let mut sa = Session::new(cfg(SocketType::PUSH), now);
     let mut sb = Session::new(cfg(SocketType::PUSH), now);
-    let mut ib = BytesMut::new();
-    transfer(&mut sa, &mut ib);
-    let mut ia = BytesMut::new();
-    transfer(&mut sb, &mut ia);
-    drain(&mut sa, &mut ia, now).unwrap();
+    let (mut ia, mut ib) = (BytesMut::new(), BytesMut::new());
+    // Greetings in three steps, then sa's READY reaches sb.
+    for _ in 0..3 {
+        transfer(&mut sa, &mut ib);
+        transfer(&mut sb, &mut ia);
+        drain(&mut sa, &mut ia, now).unwrap();
+        drain(&mut sb, &mut ib, now).unwrap();
+    }
     transfer(&mut sa, &mut ib);
     let err = drain(&mut sb, &mut ib, now).unwrap_err();
     assert!(matches!(err, SessionError::Protocol(CodecError::IncompatibleSocketType { .. })), "{err}");
