@@ -23,7 +23,8 @@
 //! before.
 
 use std::alloc::{self, Layout};
-use std::cell::RefCell;
+use std::cell::UnsafeCell;
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
@@ -106,25 +107,79 @@ struct Depot {
 static DEPOT: [Mutex<Depot>; CLASSES] =
     [const { parking_lot::const_mutex(Depot { full: Vec::new(), empty: Vec::new() }) }; CLASSES];
 
-/// One thread's magazines, one per class.
+/// One thread's magazines, one per class, and whether its [`CacheGuard`] is registered.
+///
+/// No field needs dropping (the magazines are `ManuallyDrop`), so the thread-local holding
+/// it is a bare TLS slot: the fast paths of [`take`] and [`give_back`] reach it without the
+/// "is the destructor registered, has it run" check that `thread_local!` adds for types
+/// with a destructor. The destructor lives in [`GUARD`] instead, touched only on the slow
+/// paths, when the cache first receives buffers.
 struct Cache {
-    loaded: [Magazine; CLASSES],
+    loaded: [ManuallyDrop<Magazine>; CLASSES],
+    state: CacheState,
 }
 
-impl Drop for Cache {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CacheState {
+    /// No buffers held yet; the guard is not registered.
+    Fresh,
+    /// The guard will flush the magazines when the thread ends.
+    Guarded,
+    /// The thread is ending and the guard has run: buffers go straight to the system.
+    Gone,
+}
+
+/// Flushes its thread's [`Cache`] when the thread ends.
+struct CacheGuard;
+
+impl Drop for CacheGuard {
     /// A thread that ends gives its buffers back (to the depot, or to the system).
     fn drop(&mut self) {
-        for (class, magazine) in self.loaded.iter_mut().enumerate() {
-            let magazine = std::mem::take(magazine);
-            if !magazine.is_empty() {
-                give_to_depot(class, magazine);
+        with_cache(|cache| {
+            cache.state = CacheState::Gone;
+            for (class, magazine) in cache.loaded.iter_mut().enumerate() {
+                // Left empty and without capacity: from now on every take and give-back
+                // takes the slow path, which finds the state Gone.
+                let magazine = std::mem::take(&mut **magazine);
+                if !magazine.is_empty() {
+                    give_to_depot(class, magazine);
+                }
             }
-        }
+        });
     }
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = const { RefCell::new(Cache { loaded: [const { Vec::new() }; CLASSES] }) };
+    static CACHE: UnsafeCell<Cache> = const {
+        UnsafeCell::new(Cache {
+            loaded: [const { ManuallyDrop::new(Vec::new()) }; CLASSES],
+            state: CacheState::Fresh,
+        })
+    };
+    static GUARD: CacheGuard = const { CacheGuard };
+}
+
+/// Runs `f` on this thread's cache.
+#[inline(always)]
+fn with_cache<R>(f: impl FnOnce(&mut Cache) -> R) -> R {
+    // SAFETY: the cache is this thread's alone, and no `&mut Cache` is alive when `f` runs:
+    // nothing called with one held (the depot's lock, the system allocator, registering the
+    // guard) drops a `PoolBuf` or otherwise re-enters this module's thread-locals, and the
+    // guard's destructor runs at thread exit, outside any `with_cache`.
+    CACHE.with(|cache| f(unsafe { &mut *cache.get() }))
+}
+
+/// Makes sure the guard will flush `cache` at thread exit; false when the thread is ending
+/// (the cache must then hold nothing more).
+#[cold]
+fn guarded(cache: &mut Cache) -> bool {
+    if cache.state == CacheState::Fresh {
+        cache.state = match GUARD.try_with(|_| ()) {
+            Ok(()) => CacheState::Guarded,
+            Err(_) => CacheState::Gone,
+        };
+    }
+    cache.state == CacheState::Guarded
 }
 
 /// A new buffer; none of its body is initialised yet (`Header::init` is 0).
@@ -164,22 +219,31 @@ fn give_to_depot(class: usize, magazine: Magazine) -> Magazine {
 /// A buffer of `class`, with a reference count of 1.
 #[inline]
 fn take(class: usize) -> NonNull<Header> {
-    let cached = CACHE.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let magazine = &mut cache.loaded[class];
-        if let Some(block) = magazine.pop() {
-            return Some(block.0);
-        }
-        let mut depot = DEPOT[class].lock();
-        let full = depot.full.pop()?;
-        let empty = std::mem::replace(magazine, full);
-        if empty.capacity() > 0 {
-            depot.empty.push(empty);
-        }
-        drop(depot);
-        magazine.pop().map(|b| b.0)
-    });
-    cached.ok().flatten().unwrap_or_else(|| system_alloc(class))
+    with_cache(|cache| match cache.loaded[class].pop() {
+        Some(block) => block.0,
+        None => refill(cache, class),
+    })
+}
+
+/// [`take`] from an empty magazine: swaps it for a full one from the depot, or allocates.
+#[cold]
+#[inline(never)]
+fn refill(cache: &mut Cache, class: usize) -> NonNull<Header> {
+    if !guarded(cache) {
+        return system_alloc(class);
+    }
+    let magazine = &mut cache.loaded[class];
+    let mut depot = DEPOT[class].lock();
+    let Some(full) = depot.full.pop() else { return system_alloc(class) };
+    let empty = std::mem::replace(&mut **magazine, full);
+    if empty.capacity() > 0 {
+        depot.empty.push(empty);
+    }
+    drop(depot);
+    match magazine.pop() {
+        Some(block) => block.0,
+        None => system_alloc(class),
+    }
 }
 
 /// Returns a buffer whose last reference is gone.
@@ -187,24 +251,34 @@ fn take(class: usize) -> NonNull<Header> {
 fn give_back(ptr: NonNull<Header>) {
     // SAFETY: the caller held the last reference: the header is valid and ours.
     let class = unsafe { ptr.as_ref() }.class as usize;
-    let returned = CACHE.try_with(|cache| {
-        // A destructor running inside the cache's own borrow (cannot happen today) would
-        // find it borrowed: free to the system then rather than panic.
-        let Ok(mut cache) = cache.try_borrow_mut() else { return Err(()) };
+    with_cache(|cache| {
         let magazine = &mut cache.loaded[class];
-        if magazine.len() >= magazine_len(class) {
-            let full = std::mem::take(magazine);
-            *magazine = give_to_depot(class, full);
+        if magazine.len() < magazine.capacity() {
+            magazine.push(Block(ptr));
+        } else {
+            give_back_full(cache, class, Block(ptr));
         }
+    });
+}
+
+/// [`give_back`] to a full magazine (handed to the depot whole) or to a thread's first one.
+#[cold]
+#[inline(never)]
+fn give_back_full(cache: &mut Cache, class: usize, block: Block) {
+    if !guarded(cache) {
+        return system_free(block);
+    }
+    let magazine = &mut cache.loaded[class];
+    if magazine.capacity() == 0 {
+        magazine.reserve_exact(magazine_len(class));
+    } else {
+        let full = std::mem::take(&mut **magazine);
+        **magazine = give_to_depot(class, full);
         if magazine.capacity() == 0 {
             magazine.reserve_exact(magazine_len(class));
         }
-        magazine.push(Block(ptr));
-        Ok(())
-    });
-    if !matches!(returned, Ok(Ok(()))) {
-        system_free(Block(ptr));
     }
+    magazine.push(block);
 }
 
 /// A pooled, reference-counted body of up to [`POOL_MAX`] bytes.
@@ -424,6 +498,47 @@ mod tests {
         assert_eq!(b.data_ptr(), addr, "the same thread reuses the buffer it gave back");
         assert_eq!(&b.as_slice()[..150], &[7; 150][..]);
         assert_eq!(b.header().init, init_before.max(200));
+    }
+
+    #[test]
+    fn a_thread_that_ends_hands_its_buffers_to_the_depot() {
+        // 20 000 B: class 9, which no other test of this binary uses.
+        const LEN: usize = 20_000;
+        let class = class_of(LEN);
+        let addrs = std::thread::spawn(|| {
+            let bufs: Vec<_> = (0..3).map(|_| PoolBuf::zeroed(LEN).unwrap()).collect();
+            let addrs: Vec<_> = bufs.iter().map(|b| b.ptr.as_ptr() as usize).collect();
+            drop(bufs); // into this thread's magazine
+            addrs
+        })
+        .join()
+        .unwrap();
+        let depot = DEPOT[class].lock();
+        let held: Vec<usize> = depot.full.iter().flatten().map(|b| b.0.as_ptr() as usize).collect();
+        for a in addrs {
+            assert!(held.contains(&a), "buffer {a:#x} of an ended thread is not in the depot");
+        }
+    }
+
+    #[test]
+    fn buffers_dropped_after_the_cache_is_flushed_go_to_the_system() {
+        // A thread-local registered before the pool's guard is destroyed after it (LIFO):
+        // the buffer it holds is freed while the cache is gone, and must not go back into it.
+        thread_local! {
+            static HELD: std::cell::RefCell<Option<PoolBuf>> = const { std::cell::RefCell::new(None) };
+        }
+        std::thread::spawn(|| {
+            HELD.with(|h| h.borrow_mut().take()); // registers HELD's destructor first
+            let a = PoolBuf::copy_from(&[5; 3000]).unwrap();
+            drop(a); // the first give-back registers the guard
+            let b = PoolBuf::copy_from(&[6; 3000]).unwrap();
+            HELD.with(|h| *h.borrow_mut() = Some(b));
+        })
+        .join()
+        .unwrap();
+        // And a thread that only ever takes (never gives back) ends cleanly too.
+        let taken = std::thread::spawn(|| PoolBuf::copy_from(&[1; 70]).unwrap()).join().unwrap();
+        assert_eq!(taken.as_slice(), &[1; 70]);
     }
 
     #[test]
