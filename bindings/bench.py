@@ -5,7 +5,7 @@
   libsock/C the same sources built against bindings/include/zmq.h, linked with libsock.so
   libsock/Rust  libsock's Rust twins of the tools (benches crate), for the cost of the C layer
 
-Usage: python3 bindings/bench.py [--reps N] [--quick]
+Usage: python3 bindings/bench.py [--reps N] [--quick] [--cells thr:1,thr:64,...]
        python3 bindings/bench.py --callgrind
 Needs: c++, libzmq3-dev (and valgrind for --callgrind); builds libsock-bindings and the benches'
 tools in release mode itself.
@@ -171,6 +171,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="tiny counts, to check the script")
     ap.add_argument("--callgrind", action="store_true", help="instructions per message instead")
+    ap.add_argument("--cells", help="only these cells, e.g. thr:1,thr:64,lat:1 (default: all)")
     args = ap.parse_args()
     # Two commands: `--bin` filters would skip the bindings' library.
     sh("cargo", "build", "--release", "-q", "-p", "libsock-bindings", cwd=ROOT)
@@ -186,6 +187,11 @@ def main():
     scale = 0.01 if args.quick else 1.0
     cells = [("thr", 1, 4_000_000), ("thr", 64, 3_000_000), ("thr", 1024, 1_000_000),
              ("thr", 65536, 20_000), ("lat", 1, 20_000), ("lat", 1024, 20_000)]
+    if args.cells:
+        wanted = set(args.cells.split(","))
+        cells = [c for c in cells if f"{c[0]}:{c[1]}" in wanted]
+        if not cells:
+            sys.exit(f"bench.py: no cell matches {args.cells!r} (kinds thr, lat; sizes 1, 64, 1024, 65536)")
     results = {}
     for rep in range(args.reps):
         order = impls[rep % len(impls):] + impls[:rep % len(impls)]

@@ -206,7 +206,13 @@ impl Socket {
     }
 
     /// Sets an option by number (the C API's path; prefer the typed setters).
+    /// Options of one socket type set on another fail with `InvalidArgument` (`EINVAL`), as
+    /// in libzmq (see [`option_applies`]).
     pub fn set_option(&self, option: SocketOption, value: OptionValue) -> Result<()> {
+        let kind = self.core().kind;
+        if !option_applies(option, kind) {
+            return Err(Error::invalid(format!("{option:?} does not apply to {kind:?} sockets")));
+        }
         if let (SocketOption::ROUTING_ID | SocketOption::CONNECT_ROUTING_ID, OptionValue::Bytes(b)) =
             (option, &value)
         {
@@ -300,3 +306,27 @@ macro_rules! define_accessors {
 }
 
 for_each_option!(define_accessors);
+
+/// Whether `option` may be set on a socket of `kind`. libzmq 4.3 handles the options of one
+/// socket type in that type's `xsetsockopt` (REP is a ROUTER and REQ a DEALER underneath,
+/// PUB an XPUB, SUB an XSUB), so elsewhere they fail with `EINVAL`; every other option
+/// applies to every type.
+pub(crate) fn option_applies(option: SocketOption, kind: SocketType) -> bool {
+    use SocketType::*;
+    type O = SocketOption;
+    match option {
+        O::ROUTER_MANDATORY | O::ROUTER_HANDOVER | O::ROUTER_NOTIFY => matches!(kind, ROUTER | REP),
+        O::CONNECT_ROUTING_ID => matches!(kind, ROUTER | REP | STREAM),
+        O::PROBE_ROUTER => matches!(kind, ROUTER | REP | DEALER | REQ),
+        O::REQ_CORRELATE | O::REQ_RELAXED => kind == REQ,
+        O::XPUB_VERBOSE
+        | O::XPUB_VERBOSER
+        | O::XPUB_NODROP
+        | O::XPUB_MANUAL
+        | O::XPUB_WELCOME_MSG
+        | O::XPUB_MANUAL_LAST_VALUE => matches!(kind, XPUB | PUB),
+        O::ONLY_FIRST_SUBSCRIBE => matches!(kind, XPUB | PUB | XSUB | SUB),
+        O::STREAM_NOTIFY => kind == STREAM,
+        _ => true,
+    }
+}

@@ -258,7 +258,7 @@ impl Routing for Publisher {
 
     fn subscribe(&mut self, topic: &[u8], on: bool, _: &mut Pipes) -> Result<(), Error> {
         if !(self.xpub && self.manual) {
-            return Err(Error::NotSupported);
+            return Err(super::routing::subscribe_does_not_apply());
         }
         // No subscriber to apply it to (it left, or nothing was read yet): nothing to do, as
         // in libzmq.

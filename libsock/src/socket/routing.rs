@@ -70,7 +70,7 @@ pub(crate) trait Routing: Send {
     fn on_wake(&mut self, _pipes: &mut Pipes) {}
     /// SUBSCRIBE/UNSUBSCRIBE on this socket.
     fn subscribe(&mut self, _topic: &[u8], _on: bool, _pipes: &mut Pipes) -> Result<(), Error> {
-        Err(Error::NotSupported)
+        Err(subscribe_does_not_apply())
     }
     /// A pipe was attached. Returning false refuses it (the core closes it).
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool;
@@ -546,4 +546,10 @@ mod tests {
             .collect();
         assert_eq!(got, vec![(b"a1".to_vec(), a), (b"a2".to_vec(), a), (b"b".to_vec(), b)]);
     }
+}
+
+/// SUBSCRIBE/UNSUBSCRIBE on a socket they do not apply to: `EINVAL`, as libzmq's
+/// `zmq_setsockopt` answers (they apply to SUB, XSUB, and XPUB with XPUB_MANUAL).
+pub(crate) fn subscribe_does_not_apply() -> Error {
+    Error::invalid("SUBSCRIBE and UNSUBSCRIBE apply to SUB, XSUB and XPUB_MANUAL sockets")
 }
