@@ -344,6 +344,12 @@ impl FairQueue {
     }
 }
 
+/// SUBSCRIBE/UNSUBSCRIBE on a socket they do not apply to: `EINVAL`, as libzmq's
+/// `zmq_setsockopt` answers (they apply to SUB, XSUB, and XPUB with XPUB_MANUAL).
+pub(crate) fn subscribe_does_not_apply() -> Error {
+    Error::invalid("SUBSCRIBE and UNSUBSCRIBE apply to SUB, XSUB and XPUB_MANUAL sockets")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,10 +552,4 @@ mod tests {
             .collect();
         assert_eq!(got, vec![(b"a1".to_vec(), a), (b"a2".to_vec(), a), (b"b".to_vec(), b)]);
     }
-}
-
-/// SUBSCRIBE/UNSUBSCRIBE on a socket they do not apply to: `EINVAL`, as libzmq's
-/// `zmq_setsockopt` answers (they apply to SUB, XSUB, and XPUB with XPUB_MANUAL).
-pub(crate) fn subscribe_does_not_apply() -> Error {
-    Error::invalid("SUBSCRIBE and UNSUBSCRIBE apply to SUB, XSUB and XPUB_MANUAL sockets")
 }
