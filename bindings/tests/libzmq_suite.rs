@@ -80,6 +80,7 @@ passing! {
     test_pair_tcp_cap_net_admin,
     test_probe_router,
     test_proxy,
+    test_proxy_hwm,
     test_proxy_single_socket,
     test_proxy_terminate,
     test_pub_invert_matching,
