@@ -7,8 +7,8 @@
 //! reader never sees half of one. HWM accounting compares the writer's count of written
 //! messages with the reader's credit (an atomic the writer reads only when its cached copy
 //! says the queue is full): the messages consumed, counted in steps of libzmq's low water
-//! mark, so a full writer gets room back a batch at a time, as in libzmq. A mutex guards only what changes rarely (who to wake,
-//! the writer's LINGER).
+//! mark, so a full writer gets room back a batch at a time, as in libzmq. A mutex guards
+//! only what changes rarely (who to wake, the writer's LINGER).
 //!
 //! CONFLATE queues bypass the ring: each whole message replaces the previous one in a
 //! one-message slot under a lock (a slow path by design: only the newest message matters).
