@@ -1,23 +1,31 @@
-//! How far a queue's reader got, and whether its writer waits to hear of it: the one
-//! handshake between a queue's two ends besides the ring's own publish and park.
+//! How far a queue's reader got, how much of that its writer may count as room, and
+//! whether the writer waits to hear of it: the one handshake between a queue's two ends
+//! besides the ring's own publish and park.
+//!
+//! The reader publishes two counts: `read`, every whole message it took (the writer's direct
+//! path asks whether the queue is drained), and `credit`, what the writer's high water mark
+//! counts as taken, which moves in steps of the low water mark as libzmq's `activate_write`
+//! (see `queue::Reader::publish_progress`).
 //!
 //! A writer at its high water mark registers ([`Progress::register_and_read`]) and sleeps
-//! unless the count it reads then shows room; the reader, when it decides on a wake
-//! ([`Progress::publish_and_claim_wake`]), publishes its count and then looks for the
+//! unless the credit it reads then shows room; the reader, when it decides on a wake
+//! ([`Progress::publish_and_claim_wake`]), publishes its counts and then looks for the
 //! registration. Each side stores, fences (`SeqCst`), then loads what the other stored, as
 //! in Dekker's algorithm: at least one of them sees the other's store, so a writer never
-//! sleeps on a count the reader published without seeing it wait. When the reader decides
+//! sleeps on a credit the reader published without seeing it wait. When the reader decides
 //! is the queue's business (`queue::Reader::publish_progress`: at least whenever it runs
 //! dry). Fences rather than `SeqCst` accesses because that is the form loom checks
 //! (`loom_tests`, run by `scripts/loom.sh`); on x86 the cost is the same full barrier.
 
 use crate::sys::sync::{fence, AtomicBool, AtomicU64, Ordering};
 
-/// The reader's count and the writer's registration. Only the reader writes the count,
-/// often: it sits alone on its cache line, so the writer's per-message look at the flags
-/// next to it does not miss every time the reader publishes.
+/// The reader's counts and the writer's registration. Only the reader writes the counts;
+/// `read` often, so it sits alone on its cache line and the writer's per-message look at
+/// the flags next to it does not miss every time the reader publishes. `credit` changes
+/// once per low water mark and is read by the writer only when it finds the queue full.
 pub(super) struct Progress {
     read: OwnLine<AtomicU64>,
+    credit: AtomicU64,
     writer_waiting: AtomicBool,
 }
 
@@ -27,21 +35,31 @@ struct OwnLine<T>(T);
 
 impl Progress {
     pub(super) fn new() -> Progress {
-        Progress { read: OwnLine(AtomicU64::new(0)), writer_waiting: AtomicBool::new(false) }
+        Progress {
+            read: OwnLine(AtomicU64::new(0)),
+            credit: AtomicU64::new(0),
+            writer_waiting: AtomicBool::new(false),
+        }
     }
 
-    /// Writer: the reader's count as last published.
+    /// Writer: the reader's count of messages taken as last published.
     #[inline]
     pub(super) fn seen(&self) -> u64 {
         self.read.0.load(Ordering::Acquire)
     }
 
-    /// Writer: asks for a wake at the reader's next wake decision, then reads the count. If
+    /// Writer: how many messages its high water mark may count as taken.
+    #[inline]
+    pub(super) fn credit(&self) -> u64 {
+        self.credit.load(Ordering::Acquire)
+    }
+
+    /// Writer: asks for a wake at the reader's next wake decision, then reads the credit. If
     /// it still shows no room, the writer may sleep: the wake will come.
     pub(super) fn register_and_read(&self) -> u64 {
         self.writer_waiting.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        self.read.0.load(Ordering::Acquire)
+        self.credit.load(Ordering::Acquire)
     }
 
     /// Reader: whether a writer has registered (a hint: decide with
@@ -51,15 +69,19 @@ impl Progress {
         self.writer_waiting.load(Ordering::Relaxed)
     }
 
-    /// Reader: publishes `read` without deciding on a wake.
+    /// Reader: publishes `read` and, if it moved, `credit` without deciding on a wake.
     #[inline]
-    pub(super) fn publish(&self, read: u64) {
+    pub(super) fn publish(&self, read: u64, credit: Option<u64>) {
+        if let Some(credit) = credit {
+            self.credit.store(credit, Ordering::Release);
+        }
         self.read.0.store(read, Ordering::Release);
     }
 
-    /// Reader: publishes `read`; true if a writer was registered, which the reader must now
-    /// wake (the registration is used up).
-    pub(super) fn publish_and_claim_wake(&self, read: u64) -> bool {
+    /// Reader: publishes `read` and `credit`; true if a writer was registered, which the
+    /// reader must now wake (the registration is used up).
+    pub(super) fn publish_and_claim_wake(&self, read: u64, credit: u64) -> bool {
+        self.credit.store(credit, Ordering::Release);
         self.read.0.store(read, Ordering::Release);
         fence(Ordering::SeqCst);
         self.writer_waiting.load(Ordering::Relaxed) && self.writer_waiting.swap(false, Ordering::Acquire)
@@ -94,7 +116,7 @@ mod loom_tests {
             let writer = thread::spawn(move || {
                 for i in 0..COUNT {
                     // `queue::Writer::can_write`, then sleeping until woken.
-                    while i - p.seen() >= HWM && i - p.register_and_read() >= HWM {
+                    while i - p.credit() >= HWM && i - p.register_and_read() >= HWM {
                         wb.wait();
                     }
                     producer.push(i);
@@ -111,11 +133,11 @@ mod loom_tests {
                         read += 1;
                         let drained = consumer.batch_done();
                         if drained || progress.writer_waits() {
-                            if progress.publish_and_claim_wake(read) {
+                            if progress.publish_and_claim_wake(read, read) {
                                 writer_bell.notify();
                             }
                         } else {
-                            progress.publish(read);
+                            progress.publish(read, Some(read));
                         }
                     }
                     None => {

@@ -5,9 +5,10 @@
 //! an empty queue; the reader pops without any atomic operation until its batch runs out.
 //! Multipart messages are staged privately by the writer until their last frame arrives, so a
 //! reader never sees half of one. HWM accounting compares the writer's count of written
-//! messages with the reader's count of consumed ones (an atomic the writer reads only when its
-//! cached copy says the queue is full). A mutex guards only what changes rarely (who to wake,
-//! the writer's LINGER).
+//! messages with the reader's credit (an atomic the writer reads only when its cached copy
+//! says the queue is full): the messages consumed, counted in steps of libzmq's low water
+//! mark, so a full writer gets room back a batch at a time, as in libzmq. A mutex guards
+//! only what changes rarely (who to wake, the writer's LINGER).
 //!
 //! CONFLATE queues bypass the ring: each whole message replaces the previous one in a
 //! one-message slot under a lock (a slow path by design: only the newest message matters).
@@ -83,14 +84,19 @@ pub(crate) enum Waited {
 
 /// A reader publishes its progress at least this often (in messages).
 const PUBLISH_EVERY: u64 = 32;
-/// A writer waiting for room is woken after the reader took at most this many messages
-/// (libzmq's largest HWM-LWM gap), or half the HWM if that is less, or as soon as the
-/// reader runs dry (see [`Reader::publish_progress`]).
-const WAKE_AFTER_MAX: u64 = 1024;
-/// ... or after this many body bytes, whichever comes first: with large messages a writer
-/// left waiting for half the HWM stalls the stream behind it (the receiving I/O thread
-/// stops reading, the kernel's window closes) for megabytes, which cost more than the wakes.
+/// A writer waiting for room also gets credit for everything taken once the reader took
+/// this many body bytes since it saw the writer waiting, before the next low water mark:
+/// with large messages a writer left waiting for half the HWM stalls the stream behind it
+/// (the receiving I/O thread stops reading, the kernel's window closes) for megabytes,
+/// which cost more than the wakes. libzmq has no such bound.
 const WAKE_AFTER_BYTES: usize = 256 * 1024;
+
+/// libzmq 4.3's low water mark for a queue bounded to `hwm` (`pipe_t::compute_lwm`): the
+/// reader gives its writer credit each time it has taken this many messages. Half the HWM,
+/// so a refilled queue is neither empty nor lock-stepped. 0 for an unbounded queue.
+fn low_water_mark(hwm: u64) -> u64 {
+    hwm.div_ceil(2)
+}
 
 struct Shared {
     /// Whole messages the reader has consumed, and whether the writer, finding the queue
@@ -164,7 +170,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         ring: producer,
         staged: Vec::new(),
         written: 0,
-        cached_read: 0,
+        credit: 0,
         hwm,
         conflated: false,
         direct: None,
@@ -180,9 +186,9 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         terminated: false,
         mid: false,
         meta: None,
-        wake_after: (hwm / 2).clamp(1, WAKE_AFTER_MAX),
-        wait_from: None,
-        bytes_since_wait: 0,
+        credit: 0,
+        publish_at: next_publish(0, 0, low_water_mark(hwm)),
+        bytes_since_wait: None,
         source: None,
         direct_unread: 0,
     };
@@ -196,7 +202,8 @@ pub(crate) struct Writer {
     /// The frames of a multipart message until its last one is written.
     staged: Vec<Message>,
     written: u64,
-    cached_read: u64,
+    /// The reader's credit as last read (see [`Progress::credit`]).
+    credit: u64,
     hwm: u64,
     /// CONFLATE: a message went to the slot since the last flush.
     conflated: bool,
@@ -214,16 +221,16 @@ impl Writer {
     /// registered for a wake-up once the reader makes room (or goes away).
     #[inline]
     pub(crate) fn can_write(&mut self) -> bool {
-        if self.hwm == 0 || self.written - self.cached_read < self.hwm {
+        if self.hwm == 0 || self.written - self.credit < self.hwm {
             return !self.is_reader_gone();
         }
-        self.cached_read = self.shared.progress.seen();
+        self.credit = self.shared.progress.credit();
         self.hwm = self.shared.bound.load(Ordering::Relaxed);
-        if self.hwm == 0 || self.written - self.cached_read < self.hwm || self.conflating() {
+        if self.hwm == 0 || self.written - self.credit < self.hwm || self.conflating() || self.is_empty() {
             return !self.is_reader_gone();
         }
-        self.cached_read = self.shared.progress.register_and_read();
-        self.written - self.cached_read < self.hwm && !self.is_reader_gone()
+        self.credit = self.shared.progress.register_and_read();
+        (self.written - self.credit < self.hwm || self.is_empty()) && !self.is_reader_gone()
     }
 
     /// Whether a new message fits under the high water mark, *without* asking for a wake-up
@@ -231,18 +238,31 @@ impl Writer {
     /// XPUB without NODROP). [`Writer::can_write`] would register the writer (a fenced
     /// store on a line the reader polls) and make the reader publish its progress and wake
     /// the writer's socket after every message it takes: per message, per full subscriber.
-    /// Here the writer only re-reads the reader's count, which the reader publishes in
-    /// batches, so a full pipe refills and drains in batches, as libzmq's LWM does.
+    /// Here the writer only re-reads the reader's credit, which moves in steps of the low
+    /// water mark, so a full pipe refills and drains in batches, as libzmq's LWM does.
     #[inline]
     pub(crate) fn has_room(&mut self) -> bool {
-        if self.hwm != 0 && self.written - self.cached_read >= self.hwm {
-            self.cached_read = self.shared.progress.seen();
+        if self.hwm != 0 && self.written - self.credit >= self.hwm {
+            self.credit = self.shared.progress.credit();
             self.hwm = self.shared.bound.load(Ordering::Relaxed);
-            if self.hwm != 0 && self.written - self.cached_read >= self.hwm && !self.conflating() {
+            if self.hwm != 0
+                && self.written - self.credit >= self.hwm
+                && !self.conflating()
+                && !self.is_empty()
+            {
                 return false;
             }
         }
         !self.is_reader_gone()
+    }
+
+    /// Whether the reader took everything written (as last published). Full by the credit
+    /// yet empty happens only after the bound was lowered (normally the credit lags `read`
+    /// by less than a low water mark, which is at most the bound): a drained reader moves
+    /// the credit no more, so room is never withheld from an empty queue.
+    #[cold]
+    fn is_empty(&self) -> bool {
+        self.shared.progress.seen() == self.written
     }
 
     /// Appends a frame. It becomes visible to the reader at the next [`Writer::flush`], and only
@@ -449,12 +469,13 @@ pub(crate) struct Reader {
     mid: bool,
     /// The connection metadata of the frames read so far (see [`Writer::write_received`]).
     meta: Option<Arc<Metadata>>,
-    /// How many messages to take after the writer started waiting before waking it.
-    wake_after: u64,
-    /// `read` when this reader first saw the writer waiting (it is not woken yet).
-    wait_from: Option<u64>,
-    /// Body bytes taken since `wait_from` was set.
-    bytes_since_wait: usize,
+    /// What the writer's HWM counts as taken: `read` in steps of the low water mark (see
+    /// [`Reader::publish_progress`]).
+    credit: u64,
+    /// `read` at which to publish next (`PUBLISH_EVERY` or the next low water mark step).
+    publish_at: u64,
+    /// Body bytes taken since this reader saw the writer waiting (`None`: not seen waiting).
+    bytes_since_wait: Option<usize>,
     /// The writer's direct source as last read from `Rare::source` (boxed, as `Writer::direct`).
     source: Option<Box<SourceCache>>,
     /// Whole messages in `local` that came from the direct source: never written by the
@@ -535,10 +556,7 @@ impl Reader {
                 if !self.mid {
                     self.read += 1;
                     let drained = self.ring.batch_done();
-                    if self.read - self.published >= PUBLISH_EVERY
-                        || drained
-                        || self.shared.progress.writer_waits()
-                    {
+                    if self.read >= self.publish_at || drained || self.shared.progress.writer_waits() {
                         self.publish_progress(drained, msg.len());
                     }
                 }
@@ -577,7 +595,7 @@ impl Reader {
             // Tell the writer how far we got in batches, at once if it waits for room, and
             // always when the batch is used up (so a waiting writer is never left stale).
             let drained = self.local_is_empty() && self.ring.batch_done();
-            if self.read - self.published >= PUBLISH_EVERY || drained || self.shared.progress.writer_waits() {
+            if self.read >= self.publish_at || drained || self.shared.progress.writer_waits() {
                 self.publish_progress(drained, msg.len());
             }
         }
@@ -686,7 +704,7 @@ impl Reader {
     /// again; one that is not sees the new bound when its cached one says full.
     pub(crate) fn set_hwm(&mut self, hwm: u64) {
         self.shared.bound.store(hwm, Ordering::Relaxed);
-        self.wake_after = (hwm / 2).clamp(1, WAKE_AFTER_MAX);
+        self.publish_at = next_publish(self.published, self.credit, low_water_mark(hwm));
         if self.shared.progress.writer_waits() {
             self.shared.wake_writer();
         }
@@ -748,51 +766,85 @@ impl Reader {
         !self.ring.park()
     }
 
-    /// Publishes `read`; wakes a waiting writer only once it has room for a batch (the
-    /// reader took `wake_after` messages or `WAKE_AFTER_BYTES` of bodies since it saw the
-    /// writer waiting) or the reader has run dry, as libzmq's low water mark does: a writer at its HWM is then woken once per
-    /// batch instead of once per message taken (on the receive side, an eventfd write on the
-    /// application thread per wake). A writer polling without sleeping (`can_write`, DONTWAIT)
-    /// sees the published count at once.
+    /// Publishes `read` and the writer's credit, and decides on waking a waiting writer.
     ///
+    /// The credit is libzmq's `activate_write`: it moves only in steps of the low water mark
+    /// (each time the reader has taken that many since the last step), so a full writer,
+    /// polling or asleep, gets room back a batch at a time and never for one message taken,
+    /// even one that empties the queue; what a chain of full queues holds is then as in
+    /// libzmq (its test_proxy_hwm: 20, 30 or 40 messages through a proxy at HWM 10). The
+    /// one difference: a waiting writer also gets credit for everything taken once
+    /// `WAKE_AFTER_BYTES` of bodies went since the reader saw it wait.
+    ///
+    /// A waiting writer is woken when its credit moves or the reader has run dry (on an
+    /// application thread, an eventfd write per wake: once per batch, not per message).
     /// Only a wake decision needs the full fence ([`Progress::publish_and_claim_wake`]: the
     /// reader's store and the writer's registration, each followed by a load of the other's,
-    /// as in Dekker's algorithm): between those points, while a writer waits, the count is published with
-    /// a plain release store. A writer that starts waiting meanwhile is seen at the next
-    /// decision at the latest, and the reader always decides when it runs dry.
+    /// as in Dekker's algorithm): otherwise the counts are published with plain release
+    /// stores. A writer that starts waiting meanwhile is seen at the next decision at the
+    /// latest, and the reader always decides when it runs dry, where a writer that was full
+    /// always has credit again (the queue held at least a low water mark more than its credit).
     #[inline]
     fn publish_progress(&mut self, drained: bool, len: usize) {
         self.published = self.read;
-        if self.shared.progress.writer_waits() {
-            let from = match self.wait_from {
-                Some(from) => from,
-                None => {
-                    self.bytes_since_wait = 0;
-                    *self.wait_from.insert(self.read - 1)
-                }
-            };
-            self.bytes_since_wait += len;
-            if !drained && self.read - from < self.wake_after && self.bytes_since_wait < WAKE_AFTER_BYTES {
-                self.shared.progress.publish(self.read);
-                return;
+        let mut stepped = self.step_credit();
+        let waits = self.shared.progress.writer_waits();
+        if waits {
+            let bytes = self.bytes_since_wait.get_or_insert(0);
+            *bytes += len;
+            if *bytes >= WAKE_AFTER_BYTES && self.credit < self.read {
+                self.credit = self.read;
+                stepped = true;
             }
-        } else if !drained {
-            self.shared.progress.publish(self.read);
+        }
+        if stepped {
+            // Bytes count from the last step.
+            self.bytes_since_wait = None;
+        }
+        // A wake decision when it ran dry or a waiting writer's credit moved.
+        let decide = drained || (waits && stepped);
+        if !decide {
+            self.shared.progress.publish(self.read, stepped.then_some(self.credit));
             return;
         }
-        if self.shared.progress.publish_and_claim_wake(self.read) {
-            self.wait_from = None;
+        if self.shared.progress.publish_and_claim_wake(self.read, self.credit) {
             self.shared.wake_writer();
         }
     }
 
+    /// Moves the credit on by whole low water marks of the bound now; true if it moved.
+    /// Also sets when to publish next.
+    #[inline]
+    fn step_credit(&mut self) -> bool {
+        let lwm = low_water_mark(self.shared.bound.load(Ordering::Relaxed));
+        let behind = self.read - self.credit;
+        let stepped = if lwm == 0 { behind > 0 } else { behind >= lwm };
+        if stepped {
+            self.credit = self.read - if lwm == 0 { 0 } else { behind % lwm };
+        }
+        self.publish_at = next_publish(self.published, self.credit, lwm);
+        stepped
+    }
+
     #[inline]
     fn publish_read(&mut self) {
-        self.wait_from = None;
+        self.bytes_since_wait = None;
         self.published = self.read;
-        if self.shared.progress.publish_and_claim_wake(self.read) {
+        self.step_credit();
+        if self.shared.progress.publish_and_claim_wake(self.read, self.credit) {
             self.shared.wake_writer();
         }
+    }
+}
+
+/// The `read` count at which a reader publishes next: after `PUBLISH_EVERY` more, or when
+/// the credit can move by a low water mark, whichever comes first.
+fn next_publish(published: u64, credit: u64, lwm: u64) -> u64 {
+    let every = published + PUBLISH_EVERY;
+    if lwm == 0 {
+        every
+    } else {
+        every.min(credit + lwm)
     }
 }
 
@@ -960,7 +1012,7 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_writer_is_woken_once_per_half_hwm() {
+    fn a_full_writer_gets_room_and_a_wake_once_per_low_water_mark() {
         let (mut w, mut r) = queue(100);
         let writer_wake = Arc::new(Counter::default());
         w.set_waker(writer_wake.clone());
@@ -969,16 +1021,42 @@ mod tests {
             w.send_one(frame(&i.to_string(), false));
         }
         assert!(!w.can_write(), "full: the writer now waits");
-        r.read().unwrap();
-        assert!(w.can_write(), "a polling writer sees the room at once");
-        for _ in 1..49 {
+        for _ in 0..49 {
             r.read().unwrap();
+            assert!(!w.can_write(), "no room for fewer than the LWM taken, polling or not");
         }
         assert_eq!(writer_wake.get(), 0, "no wake per message taken");
         r.read().unwrap();
-        assert_eq!(writer_wake.get(), 1, "woken after half the HWM");
+        assert_eq!(writer_wake.get(), 1, "woken after the LWM, (100 + 1) / 2");
+        for _ in 0..50 {
+            assert!(w.can_write(), "room for a whole LWM");
+            w.send_one(frame("more", false));
+        }
+        assert!(!w.can_write());
         while r.read().is_some() {}
-        assert_eq!(writer_wake.get(), 1, "not waiting any more");
+        assert_eq!(writer_wake.get(), 2, "running dry wakes the writer with credit");
+        assert!(w.can_write());
+    }
+
+    #[test]
+    fn an_empty_queue_has_room_under_a_lowered_bound() {
+        let (mut w, mut r) = queue(100);
+        for _ in 0..30 {
+            w.send_one(frame("m", false));
+        }
+        while r.read().is_some() {}
+        // 30 taken, fewer than the LWM of 50: no credit yet. A bound lowered to 10 now
+        // must not leave the writer waiting on a reader that has nothing left to take.
+        w.set_hwm(10);
+        assert!(w.can_write() && w.has_room());
+        w.send_one(frame("m", false));
+        assert_eq!(&*r.read().unwrap(), b"m");
+    }
+
+    #[test]
+    fn low_water_marks_are_libzmqs() {
+        let lwm: Vec<_> = [0, 1, 2, 3, 20, 1000, 11_024].map(low_water_mark).into();
+        assert_eq!(lwm, [0, 1, 1, 2, 10, 500, 5512]);
     }
 
     #[test]

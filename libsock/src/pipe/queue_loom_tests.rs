@@ -53,3 +53,9 @@ fn loom_writer_at_hwm_1_and_reader_never_both_sleep() {
 fn loom_writer_at_hwm_2_and_reader_never_both_sleep() {
     run(2, 3);
 }
+
+#[test]
+fn loom_writer_at_hwm_3_gets_room_in_low_water_mark_steps_and_is_woken() {
+    // LWM 2: the credit moves every second message taken, not at each one.
+    run(3, 4);
+}
