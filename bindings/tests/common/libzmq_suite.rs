@@ -41,9 +41,7 @@ pub(crate) use draft_programs;
 
 /// Hands to `$then` the programs of the stable list with `#ifdef ZMQ_BUILD_DRAFT_API` parts
 /// that also pass whole on the draft build, where `libzmq_suite_draft.rs` runs them again
-/// with those parts. The other one with such parts: test_reconnect_options, whose
-/// reconnect_stop_on_refused waits for the CLOSED event libzmq's connecter sends when
-/// RECONNECT_STOP_CONN_REFUSED makes it give up; libsock stops without it.
+/// with those parts.
 #[allow(unused_macros)]
 macro_rules! stable_programs_with_draft_parts {
     ($then:ident) => {
@@ -52,6 +50,7 @@ macro_rules! stable_programs_with_draft_parts {
             test_ctx_destroy,
             test_ctx_options,
             test_heartbeats,
+            test_reconnect_options,
             test_router_mandatory,
             test_setsockopt,
             test_socket_null,

@@ -820,9 +820,13 @@ impl Connection {
                 let _ = session.out().write_to(&mut link.stream);
             }
             let _ = ctx.registry.deregister(&mut link.stream);
+            let fd = link.stream.as_fd().as_raw_fd() as u32;
             if link.session.is_some() {
-                let fd = link.stream.as_fd().as_raw_fd() as u32;
                 self.report_down(&why, handshaking, fd);
+            } else {
+                // A connect attempt that never completed (refused, timed out): libzmq's
+                // connecter closes its socket and reports CLOSED, before CONNECT_RETRIED.
+                self.socket.monitor.emit(SocketEvent::Closed, fd, &self.event_name);
             }
         }
         // After the link (and its direct write side) is gone: nothing can be sent behind this.

@@ -386,9 +386,12 @@ impl RawConnection {
         self.socks = None;
         if let Some(mut stream) = self.stream.take() {
             let _ = ctx.registry.deregister(&mut stream);
+            let fd = stream.as_fd().as_raw_fd() as u32;
             if self.up {
-                let fd = stream.as_fd().as_raw_fd() as u32;
                 self.socket.monitor.emit(SocketEvent::Disconnected, fd, &self.event_name);
+            } else {
+                // A connect attempt that never completed: CLOSED, as libzmq's connecter.
+                self.socket.monitor.emit(SocketEvent::Closed, fd, &self.event_name);
             }
         }
         // A connect that never came up keeps the socket's pipe for the next attempt.
