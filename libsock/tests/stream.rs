@@ -388,3 +388,18 @@ fn http_example_skips_a_client_that_left_and_serves_the_next() {
     assert!(text.ends_with("You asked for /next\n"), "{text}");
     thread.join().unwrap().unwrap();
 }
+
+#[test]
+fn an_id_frame_without_sndmore_is_ignored_with_the_frame_after_it_as_libzmq() {
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = TcpStream::connect(port_of(&server.get_last_endpoint().unwrap())).unwrap();
+    let (id, _) = recv2(&server);
+    // libzmq's stream_t: a lone frame succeeds and is dropped, and so is the next one.
+    server.send(&id[..], 0).unwrap();
+    server.send(&b"swallowed"[..], 0).unwrap();
+    send2(&server, &id, b"delivered");
+    send2(&server, &id, b"");
+    assert_eq!(read_to_end(client), b"delivered");
+}

@@ -23,6 +23,8 @@ enum Out {
     ExpectId,
     /// The data frame goes to this pipe.
     To(PipeId),
+    /// An id frame came without SNDMORE: the next frame goes nowhere (libzmq's rule).
+    Discard,
 }
 
 /// The STREAM socket type.
@@ -110,10 +112,10 @@ impl Routing for Stream {
         match self.out {
             Out::ExpectId => {
                 if !msg.get_more() {
-                    // libzmq: an id frame with nothing after it is malformed.
-                    return Err(SendError::Fail(Error::invalid(
-                        "STREAM: the routing id frame needs SNDMORE",
-                    )));
+                    // libzmq takes an id frame without SNDMORE as malformed and ignores it
+                    // silently (the send succeeds), and drops the frame after it too.
+                    self.out = Out::Discard;
+                    return Ok(());
                 }
                 let target = self.by_id.get(&*msg).copied().filter(|p| !pipes.end(*p).tx.is_reader_gone());
                 let Some(p) = target else {
@@ -124,6 +126,7 @@ impl Routing for Stream {
                 }
                 self.out = Out::To(p);
             }
+            Out::Discard => self.out = Out::ExpectId,
             Out::To(p) => {
                 // Each data frame is one chunk of the byte stream; MORE means nothing here.
                 msg.set_more(false);
