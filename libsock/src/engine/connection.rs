@@ -20,7 +20,7 @@ use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::codec::CodecError;
 use crate::mailbox::events::{self as monitor, SocketEvent};
-use crate::mailbox::{SocketCmd, SocketShared};
+use crate::mailbox::{SocketCmd, SocketShared, SubscriptionSnapshot};
 use crate::message::Message;
 use crate::pipe::{pipe, PipeEnd};
 use crate::session::{Session, SessionError, SessionEvent, ZapReply, ZapRequest};
@@ -583,7 +583,21 @@ impl Connection {
         }
         let reconnected = self.handshakes > 0;
         self.handshakes += 1;
-        let sub_version = self.send_subscriptions()?;
+        // A subscriber's snapshot stays locked until the socket has this connection's
+        // command (PeerReady or Attach, posted below): a subscription change made meanwhile
+        // is either in the snapshot or recorded after the command was posted, and the socket
+        // then applies the command right after the change, which sends the pipe the change
+        // (`SocketCore::change_subscription`). Posted after the unlock, the command could
+        // wait in the mailbox for the application's next call on the socket, and the change
+        // with it: libzmq's test_hwm_pubsub hung so, waiting for the subscription.
+        let socket = self.socket.clone();
+        let snapshot = self.cfg.subscriptions_as_commands.then(|| socket.subscriptions.lock());
+        let sub_version = match &snapshot {
+            Some(snapshot) => self.send_subscriptions(snapshot)?,
+            None => 0,
+        };
+        #[cfg(test)]
+        super::pause::reached_after_snapshot(&self.socket);
         self.arm_direct(ctx);
         if let Some(p) = &mut self.pipe {
             let cmd = SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected, sub_version };
@@ -620,15 +634,11 @@ impl Connection {
     /// must not wait for the application to touch the socket. Subscription messages still
     /// queued from before are stale (the snapshot covers them) and are dropped; the socket
     /// sends the changes made after the returned snapshot version.
-    fn send_subscriptions(&mut self) -> Result<u64, Down> {
-        if !self.cfg.subscriptions_as_commands {
-            return Ok(0);
-        }
+    fn send_subscriptions(&mut self, snapshot: &SubscriptionSnapshot) -> Result<u64, Down> {
         if let Some(p) = &mut self.pipe {
             p.rx.retain_queued(|m| subscription(m, true).is_none());
         }
         let session = self.link.as_mut().and_then(|l| l.session.as_mut()).ok_or(Down::Closed)?;
-        let snapshot = self.socket.subscriptions.lock();
         for topic in &snapshot.topics {
             session.send_subscription(true, topic);
         }

@@ -17,6 +17,8 @@ mod connection;
 mod direct;
 mod direct_rx;
 mod listener;
+#[cfg(test)]
+pub(crate) mod pause;
 mod pipe_sink;
 mod raw;
 mod socks_phase;

@@ -243,18 +243,12 @@ impl Socket {
     /// subscribe needs its own unsubscribe. XPUB with XPUB_MANUAL: subscribe the peer whose
     /// subscription message was received last.
     pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
-        let mut core = self.core();
-        let core = &mut *core;
-        core.process_commands();
-        core.routing.subscribe(topic, true, &mut core.pipes)
+        self.core().change_subscription(topic, true)
     }
 
     /// Undoes one [`Socket::set_subscribe`].
     pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
-        let mut core = self.core();
-        let core = &mut *core;
-        core.process_commands();
-        core.routing.subscribe(topic, false, &mut core.pipes)
+        self.core().change_subscription(topic, false)
     }
 
     /// MECHANISM: the security mechanism new connections use, as libzmq numbers it

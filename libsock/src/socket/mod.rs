@@ -220,6 +220,10 @@ impl SocketCore {
             let reaped = self.reap();
             let msg = match result {
                 Ok(()) => return Ok(()),
+                Err(SendError::Subscribed) => {
+                    self.process_commands();
+                    return Ok(());
+                }
                 Err(SendError::Fail(e)) => return Err((e, None)),
                 Err(SendError::Again(m)) => m,
             };
@@ -427,6 +431,20 @@ impl SocketCore {
                 }
             }
         }
+    }
+
+    /// SUBSCRIBE/UNSUBSCRIBE, or a DISH's join/leave: applies the change, then at once what
+    /// I/O threads posted meanwhile. A handshake that sent the subscription snapshot before
+    /// this change posted its PeerReady or Attach before the change could be recorded
+    /// (`engine::connection` holds the snapshot until then), and only applying that command
+    /// sends its pipe the change (the routing's catch-up): it must not wait for the next
+    /// call on this socket, which may come only once a publisher saw the subscription
+    /// (libzmq's test_hwm_pubsub waits so, in its XPUB's recv, and hung).
+    pub(crate) fn change_subscription(&mut self, topic: &[u8], on: bool) -> Result<()> {
+        self.process_commands();
+        self.routing.subscribe(topic, on, &mut self.pipes)?;
+        self.process_commands();
+        Ok(())
     }
 
     /// Adopts a pipe end: this socket is now woken by it and routes through it.

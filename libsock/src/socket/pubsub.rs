@@ -445,7 +445,7 @@ impl Routing for Subscriber {
             return Err(SendError::Fail(Error::NotSupported));
         }
         if !self.sending_more && self.subscription(&msg, pipes) {
-            return Ok(());
+            return Err(SendError::Subscribed);
         }
         self.sending_more = msg.get_more();
         self.upstream(&msg, pipes);
@@ -484,3 +484,7 @@ impl Routing for Subscriber {
         self.fq.can_recv(pipes)
     }
 }
+
+#[cfg(test)]
+#[path = "pubsub_tests.rs"]
+mod tests;

@@ -59,6 +59,10 @@ pub(crate) enum SendError {
     Again(Message),
     /// It failed for good.
     Fail(Error),
+    /// Not a failure: taken as a subscription change (an XSUB's `0x01`/`0x00` message). The
+    /// core then applies what I/O threads posted meanwhile, as after SUBSCRIBE
+    /// (`SocketCore::change_subscription`); off the fast path, where subscriptions belong.
+    Subscribed,
 }
 
 /// The per-type part of a socket.

@@ -69,11 +69,9 @@ impl super::Socket {
     fn group_change(&self, group: &str, join: bool) -> crate::Result<()> {
         let mut core = self.core();
         core.check_alive()?;
-        core.process_commands();
-        let core = &mut *core;
         if core.kind != SocketType::DISH {
             return Err(Error::NotSupported);
         }
-        core.routing.subscribe(group.as_bytes(), join, &mut core.pipes)
+        core.change_subscription(group.as_bytes(), join)
     }
 }

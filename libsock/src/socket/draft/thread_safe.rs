@@ -179,6 +179,10 @@ impl ThreadSafeSocket {
         msg.set_more(flags & SNDMORE != 0);
         self.retry(flags, false, |core| match core.routing.send(std::mem::take(&mut msg), &mut core.pipes) {
             Ok(()) => Some(Ok(())),
+            Err(SendError::Subscribed) => {
+                core.process_commands();
+                Some(Ok(()))
+            }
             Err(SendError::Fail(e)) => Some(Err(e)),
             Err(SendError::Again(m)) => {
                 msg = m;
