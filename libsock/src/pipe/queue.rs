@@ -556,8 +556,9 @@ impl Reader {
                 if !self.mid {
                     self.read += 1;
                     let drained = self.ring.batch_done();
-                    if self.read >= self.publish_at || drained || self.shared.progress.writer_waits() {
-                        self.publish_progress(drained, msg.len());
+                    let bytes_due = self.count_bytes_if_waited(msg.len());
+                    if self.read >= self.publish_at || drained || bytes_due {
+                        self.publish_progress(drained);
                     }
                 }
                 return Some(msg);
@@ -592,11 +593,13 @@ impl Reader {
                 return Some(msg);
             }
             self.read += 1;
-            // Tell the writer how far we got in batches, at once if it waits for room, and
-            // always when the batch is used up (so a waiting writer is never left stale).
+            // Tell the writer how far we got in batches (its credit in low water mark steps,
+            // sooner after many bytes if it waits for room), and always when the batch is
+            // used up (so a waiting writer is never left stale).
             let drained = self.local_is_empty() && self.ring.batch_done();
-            if self.read >= self.publish_at || drained || self.shared.progress.writer_waits() {
-                self.publish_progress(drained, msg.len());
+            let bytes_due = self.count_bytes_if_waited(msg.len());
+            if self.read >= self.publish_at || drained || bytes_due {
+                self.publish_progress(drained);
             }
         }
         Some(msg)
@@ -785,17 +788,18 @@ impl Reader {
     /// latest, and the reader always decides when it runs dry, where a writer that was full
     /// always has credit again (the queue held at least a low water mark more than its credit).
     #[inline]
-    fn publish_progress(&mut self, drained: bool, len: usize) {
+    fn publish_progress(&mut self, drained: bool) {
         self.published = self.read;
         let mut stepped = self.step_credit();
         let waits = self.shared.progress.writer_waits();
-        if waits {
-            let bytes = self.bytes_since_wait.get_or_insert(0);
-            *bytes += len;
-            if *bytes >= WAKE_AFTER_BYTES && self.credit < self.read {
+        if waits && self.bytes_since_wait.is_some_and(|b| b >= WAKE_AFTER_BYTES) {
+            if self.credit < self.read {
                 self.credit = self.read;
+                self.publish_at = next_publish(self.published, self.credit, self.lwm());
                 stepped = true;
             }
+            // Credit for everything taken: bytes count from here.
+            self.bytes_since_wait = None;
         }
         if stepped {
             // Bytes count from the last step.
@@ -812,11 +816,31 @@ impl Reader {
         }
     }
 
+    /// Counts a taken message's body bytes while the writer waits for room; true once they
+    /// reach [`WAKE_AFTER_BYTES`]. Only this runs per message while a writer waits: the
+    /// credit's steps come at `publish_at`, so taking a message publishes nothing between
+    /// them (before, every message taken from a full queue went through
+    /// [`Reader::publish_progress`], ~40 instructions and a release store each).
+    #[inline(always)]
+    fn count_bytes_if_waited(&mut self, len: usize) -> bool {
+        if !self.shared.progress.writer_waits() {
+            return false;
+        }
+        let bytes = self.bytes_since_wait.get_or_insert(0);
+        *bytes += len;
+        *bytes >= WAKE_AFTER_BYTES
+    }
+
+    #[inline]
+    fn lwm(&self) -> u64 {
+        low_water_mark(self.shared.bound.load(Ordering::Relaxed))
+    }
+
     /// Moves the credit on by whole low water marks of the bound now; true if it moved.
     /// Also sets when to publish next.
     #[inline]
     fn step_credit(&mut self) -> bool {
-        let lwm = low_water_mark(self.shared.bound.load(Ordering::Relaxed));
+        let lwm = self.lwm();
         let behind = self.read - self.credit;
         let stepped = if lwm == 0 { behind > 0 } else { behind >= lwm };
         if stepped {
