@@ -27,6 +27,10 @@ pub enum Error {
     /// The endpoint's transport is not known (`EPROTONOSUPPORT`).
     #[error("protocol not supported: {0}")]
     ProtocolNotSupported(String),
+    /// The transport cannot be used by this socket type, or not this way round
+    /// (`ENOCOMPATPROTO`): `udp://` is for a RADIO's connect and a DISH's bind only.
+    #[error("protocol not compatible with the socket type: {0}")]
+    IncompatibleProtocol(String),
     /// The address is in use (`EADDRINUSE`).
     #[error("address already in use: {0}")]
     AddrInUse(String),
@@ -65,6 +69,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 const ZMQ_HAUSNUMERO: i32 = 156_384_712;
 /// `EFSM` as libzmq defines it.
 pub const EFSM: i32 = ZMQ_HAUSNUMERO + 51;
+/// `ENOCOMPATPROTO` as libzmq defines it.
+pub const ENOCOMPATPROTO: i32 = ZMQ_HAUSNUMERO + 52;
 /// `ETERM` as libzmq defines it.
 pub const ETERM: i32 = ZMQ_HAUSNUMERO + 53;
 /// `EMTHREAD` as libzmq defines it.
@@ -91,6 +97,7 @@ impl Error {
             Error::NotSupported => ENOTSUP,
             Error::InvalidArgument(_) => EINVAL,
             Error::ProtocolNotSupported(_) => EPROTONOSUPPORT,
+            Error::IncompatibleProtocol(_) => ENOCOMPATPROTO,
             Error::AddrInUse(_) => EADDRINUSE,
             Error::AddrNotAvailable(_) => EADDRNOTAVAIL,
             Error::NoSuchEndpoint(_) => ENOENT,
@@ -138,6 +145,7 @@ mod tests {
         assert_eq!(Error::WouldBlock.to_raw(), 11);
         assert_eq!(Error::InvalidState.to_raw(), 156_384_763);
         assert_eq!(Error::ContextTerminated.to_raw(), 156_384_765);
+        assert_eq!(Error::IncompatibleProtocol(String::new()).to_raw(), 156_384_764);
         assert_eq!(Error::HostUnreachable.to_raw(), 113);
         assert_eq!(Error::NoIoThread.to_raw(), 156_384_766);
         let refused = io::Error::from_raw_os_error(111);

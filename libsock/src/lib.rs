@@ -76,7 +76,7 @@ mod z85;
 
 pub use auth::{public_certificate, Authenticator};
 pub use context::Context;
-pub use error::{Error, Result, EFSM, EMTHREAD, ETERM};
+pub use error::{Error, Result, EFSM, EMTHREAD, ENOCOMPATPROTO, ETERM};
 pub use message::{Message, Metadata, INLINE_CAPACITY, POOLED_MAX};
 pub use monitor::{Monitor, MonitorEvent, SocketEvent, EVENT_ALL};
 /// libzmq's protocol error codes carried by [`SocketEvent::HandshakeFailedProtocol`].

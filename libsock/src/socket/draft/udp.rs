@@ -43,9 +43,11 @@ pub(crate) fn connect(core: &mut SocketCore, endpoint: &str) -> Option<Result<()
 
 fn bind_dish(core: &mut SocketCore, addr: &str) -> Result<()> {
     if core.kind != SocketType::DISH {
-        return Err(Error::ProtocolNotSupported(format!("udp:// binds only a DISH, not a {}", core.kind)));
+        return Err(Error::IncompatibleProtocol(format!("udp:// binds only a DISH, not a {}", core.kind)));
     }
-    let addr = addr.replacen('*', "0.0.0.0", 1);
+    // `*` is every interface: IPv6 and IPv4 ones (dual stack) with IPV6 set, as libzmq.
+    let any = if core.options.ipv6 { "[::]" } else { "0.0.0.0" };
+    let addr = addr.replacen('*', any, 1);
     let target = resolve(&addr)?;
     if target.ip().is_multicast() {
         return Err(Error::ProtocolNotSupported("udp multicast".into()));
@@ -62,7 +64,7 @@ fn bind_dish(core: &mut SocketCore, addr: &str) -> Result<()> {
 
 fn connect_radio(core: &mut SocketCore, addr: &str) -> Result<()> {
     if core.kind != SocketType::RADIO {
-        return Err(Error::ProtocolNotSupported(format!(
+        return Err(Error::IncompatibleProtocol(format!(
             "udp:// connects only a RADIO, not a {}",
             core.kind
         )));
