@@ -99,6 +99,7 @@ pub fn endpoint_error(err: Error, verb: &str, endpoint: &str) -> anyhow::Error {
         Error::ProtocolNotSupported(_) => {
             anyhow!("invalid endpoint {endpoint:?}: unknown transport (use tcp://, ipc:// or inproc://)")
         }
+        Error::IncompatibleProtocol(why) => anyhow!("invalid endpoint {endpoint:?}: {why}"),
         Error::AddrInUse(_) => anyhow!("cannot {verb} {endpoint:?}: address already in use"),
         Error::AddrNotAvailable(_) => {
             anyhow!("cannot {verb} {endpoint:?}: address not available on this host")

@@ -198,7 +198,7 @@ fn side_socket(
 /// One line naming what the user typed: `cannot bind the frontend to "EP": reason`.
 fn endpoint_error(err: Error, side: &str, verb: &str, ep: &str) -> anyhow::Error {
     match err {
-        Error::InvalidArgument(why) | Error::ProtocolNotSupported(why) => {
+        Error::InvalidArgument(why) | Error::ProtocolNotSupported(why) | Error::IncompatibleProtocol(why) => {
             anyhow!("invalid {side} endpoint {ep:?}: {why}")
         }
         Error::AddrInUse(_) => anyhow!("cannot {verb} the {side} to {ep:?}: address already in use"),
