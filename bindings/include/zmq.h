@@ -6,7 +6,7 @@
  * those of libzmq 4.3's zmq.h (checked by bindings/tests/abi.rs). Of the draft API
  * (ZMQ_BUILD_DRAFT_API), the option numbers and, when libsock is built with its `draft`
  * feature, the CLIENT/SERVER, RADIO/DISH and SCATTER/GATHER socket types, routing ids,
- * groups and the zmq_poller_* functions are provided. Written for libsock; licensed like libsock (MPL-2.0).
+ * groups, the zmq_poller_* functions and versioned monitoring are provided. Written for libsock; licensed like libsock (MPL-2.0).
  */
 #ifndef __ZMQ_H_INCLUDED__
 #define __ZMQ_H_INCLUDED__
@@ -532,6 +532,24 @@ ZMQ_EXPORT int zmq_poller_remove_fd (void *poller, zmq_fd_t fd);
 
 /* ROUTER: ZMQ_POLLOUT if a message to that peer would be queued now, else 0. */
 ZMQ_EXPORT int zmq_socket_get_peer_state (void *socket, const void *routing_id, size_t routing_id_size);
+
+/* Versioned monitoring. Version 1 is zmq_socket_monitor's format; version 2 sends frames of
+ * a uint64 event, a uint64 value count, that many uint64 values, the local endpoint and the
+ * remote endpoint, through a monitor socket of type ZMQ_PAIR, ZMQ_PUB or ZMQ_PUSH.
+ * zmq_socket_monitor_pipes_stats asks for one ZMQ_EVENT_PIPES_STATS event per pipe (values:
+ * messages queued outbound, inbound); EINVAL if the monitor does not take it, EAGAIN if the
+ * socket has no pipes. */
+#define ZMQ_EVENT_PIPES_STATS 0x10000
+
+#define ZMQ_CURRENT_EVENT_VERSION 1
+#define ZMQ_CURRENT_EVENT_VERSION_DRAFT 2
+
+#define ZMQ_EVENT_ALL_V1 ZMQ_EVENT_ALL
+#define ZMQ_EVENT_ALL_V2 ZMQ_EVENT_ALL_V1 | ZMQ_EVENT_PIPES_STATS
+
+ZMQ_EXPORT int zmq_socket_monitor_versioned (
+  void *s_, const char *addr_, uint64_t events_, int event_version_, int type_);
+ZMQ_EXPORT int zmq_socket_monitor_pipes_stats (void *s);
 #endif
 
 #ifdef __cplusplus

@@ -25,6 +25,8 @@ pub mod context;
 #[cfg(feature = "draft")]
 pub mod draft;
 pub mod handle;
+#[cfg(feature = "draft")]
+pub mod monitor;
 pub mod msg;
 pub mod poll;
 #[cfg(feature = "draft")]

@@ -104,6 +104,24 @@ impl Sock {
         forward!(self, s => s.monitor(endpoint, events))
     }
 
+    /// `zmq_socket_monitor_versioned`.
+    #[cfg(feature = "draft")]
+    pub fn monitor_versioned(
+        &self,
+        endpoint: &str,
+        events: u64,
+        version: u8,
+        kind: SocketType,
+    ) -> Result<()> {
+        forward!(self, s => s.monitor_versioned(endpoint, events, version, kind))
+    }
+
+    /// `zmq_socket_monitor_pipes_stats`.
+    #[cfg(feature = "draft")]
+    pub fn monitor_pipes_stats(&self) -> Result<()> {
+        forward!(self, s => s.monitor_pipes_stats())
+    }
+
     /// `zmq_setsockopt` by number.
     pub fn set_option_raw(&self, option: i32, value: OptionValue) -> Result<()> {
         forward!(self, s => s.set_option_raw(option, value))

@@ -236,6 +236,8 @@ fn header_matches_the_library() {
         }
     }
     assert_eq!(c["ZMQ_EVENT_ALL"], libsock::EVENT_ALL as i64);
+    #[cfg(feature = "draft")]
+    assert_eq!(draft["ZMQ_EVENT_PIPES_STATS"], libsock::EVENT_PIPES_STATS as i64);
     // Flags and poll bits.
     assert_eq!(c["ZMQ_DONTWAIT"], libsock::DONTWAIT as i64);
     assert_eq!(c["ZMQ_SNDMORE"], libsock::SNDMORE as i64);

@@ -1,6 +1,7 @@
 //! The draft API through zmq.h (`-DZMQ_BUILD_DRAFT_API`) on libsock built with its `draft`
 //! feature: CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER from C, and those sockets shared by
-//! several pthreads (they are thread-safe, as in libzmq), and the poller (`zmq_poller_*`).
+//! several pthreads (they are thread-safe, as in libzmq), the poller (`zmq_poller_*`) and
+//! versioned monitoring (`zmq_socket_monitor_versioned`, `zmq_socket_monitor_pipes_stats`).
 
 mod common;
 
@@ -17,4 +18,9 @@ fn pthreads_share_one_client_and_one_server_from_c() {
 #[test]
 fn poller_over_sockets_thread_safe_sockets_and_descriptors_from_c() {
     common::c_program("poller");
+}
+
+#[test]
+fn monitor_versioned_events_and_pipes_stats_from_c() {
+    common::c_program("monitor_v2");
 }

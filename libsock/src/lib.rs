@@ -79,6 +79,8 @@ pub use context::Context;
 pub use error::{Error, Result, EFSM, EMTHREAD, ENOCOMPATPROTO, ETERM};
 pub use message::{Message, Metadata, INLINE_CAPACITY, POOLED_MAX};
 pub use monitor::{Monitor, MonitorEvent, SocketEvent, EVENT_ALL};
+#[cfg(feature = "draft")]
+pub use monitor::{MonitorEventV2, EVENT_PIPES_STATS};
 /// libzmq's protocol error codes carried by [`SocketEvent::HandshakeFailedProtocol`].
 pub mod protocol_error {
     pub use crate::monitor::{

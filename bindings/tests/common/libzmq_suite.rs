@@ -43,6 +43,16 @@ pub(crate) use draft_programs;
 /// Hands to `$then` the programs of the stable list with `#ifdef ZMQ_BUILD_DRAFT_API` parts
 /// that also pass whole on the draft build, where `libzmq_suite_draft.rs` runs them again
 /// with those parts.
+///
+/// Not here: `test_monitor`. On the draft build its version 2 cases pass (tcp over IPv4 and
+/// IPv6, ipc; PAIR, PUB and PUSH monitors; tipc is ignored), but the three
+/// `test_monitor_versioned_stats_*` fail on exact counts: they send 2 × SNDHWM messages per
+/// PULL with blocking sends and expect each undrained pipe to report exactly SNDHWM (500).
+/// That holds for libzmq, whose reader gives its writer credit only at whole multiples of
+/// the low water mark; libsock's reader also gives credit when it runs dry and every
+/// 256 KiB to a waiting writer, so the messages spread unevenly over the PULLs and an
+/// undrained pipe reports 468 to 500 (seen over runs). libsock's own check of the stats is
+/// `tests/c/monitor_v2.c`.
 #[allow(unused_macros)]
 macro_rules! stable_programs_with_draft_parts {
     ($then:ident) => {

@@ -19,7 +19,7 @@ use super::zap::Asked;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
 use crate::codec::CodecError;
-use crate::mailbox::events::{self as monitor, SocketEvent};
+use crate::mailbox::events::{self as monitor, ConnEnds, SocketEvent};
 use crate::mailbox::{SocketCmd, SocketShared, SubscriptionSnapshot};
 use crate::message::Message;
 use crate::pipe::{pipe, PipeEnd};
@@ -98,8 +98,8 @@ pub(crate) struct Connection {
     socket: Arc<SocketShared>,
     /// Who this connection is to, for logs: the dialed endpoint or the accepted peer.
     name: String,
-    /// The endpoint monitor events name: the dialed endpoint or the listener's.
-    event_name: String,
+    /// What monitor events name: the dialed endpoint or the listener's, and both ends.
+    ends: ConnEnds,
     /// Where to reconnect to; `None` for accepted connections.
     dial: Option<(DialTarget, Backoff)>,
     retry_at: Option<Instant>,
@@ -135,6 +135,7 @@ impl Connection {
         socket: Arc<SocketShared>,
         now: Instant,
     ) -> Connection {
+        let ends = ConnEnds::accepted(listener_name, stream.local_name(), peer.clone());
         let mut session = Session::new(cfg.session.clone(), now);
         session.set_peer_address(&peer);
         session.set_peer_fd(stream.as_fd().as_raw_fd());
@@ -151,7 +152,7 @@ impl Connection {
             rx: None,
         };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
-        conn.event_name = listener_name;
+        conn.ends = ends;
         conn
     }
 
@@ -183,7 +184,7 @@ impl Connection {
             timer: None,
             cfg,
             socket,
-            event_name: name.clone(),
+            ends: ConnEnds::dialed(name.clone()),
             name,
             dial,
             retry_at: None,
@@ -247,7 +248,8 @@ impl Connection {
         }
         tracing::debug!(endpoint = %self.name, "connected");
         let fd = link.stream.as_fd().as_raw_fd() as u32;
-        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
+        self.ends.connected(link.stream.local_name());
+        self.socket.monitor.emit_at(SocketEvent::Connected, fd, self.ends.addrs());
         let mut session = Session::new(self.cfg.session.clone(), ctx.now);
         session.set_peer_address(&link.peer);
         session.set_peer_fd(fd as i32);
@@ -367,7 +369,7 @@ impl Connection {
                     rx: None,
                 });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
-                self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
+                self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
                 Flow::Keep
             }
             Err(e) => self.link_down(ctx, Down::Io(e)),
@@ -577,7 +579,7 @@ impl Connection {
     fn on_handshake(&mut self, ctx: &Ctx<'_>, peer: PeerInfo) -> Result<(), Down> {
         let link = self.link.as_ref().ok_or(Down::Closed)?;
         tracing::debug!(endpoint = %self.name, peer = %link.peer, peer_type = %peer.socket_type, "handshake done");
-        self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
+        self.socket.monitor.emit_at(SocketEvent::HandshakeSucceeded, 0, self.ends.addrs());
         if let Some((_, backoff)) = &mut self.dial {
             backoff.reset();
         }
@@ -599,7 +601,9 @@ impl Connection {
         #[cfg(test)]
         super::pause::reached_after_snapshot(&self.socket);
         self.arm_direct(ctx);
+        let ends = self.ends.addrs();
         if let Some(p) = &mut self.pipe {
+            p.set_ends(ends.local, ends.remote);
             let cmd = SocketCmd::PeerReady { endpoint: self.endpoint, peer, reconnected, sub_version };
             let _ = self.socket.post(cmd);
             if self.cfg.router_notify & 1 != 0 {
@@ -609,6 +613,7 @@ impl Connection {
         }
         let (mut ours, mut theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
+        ours.set_ends(ends.local, ends.remote);
         if let Some(hello) = &self.cfg.hello_msg {
             // HELLO_MSG: written on the socket's side of the new pipe, as if the socket had
             // sent it first, so the peer gets it even before the socket next runs.
@@ -836,8 +841,9 @@ impl Connection {
             } else {
                 // A connect attempt that never completed (refused, timed out): libzmq's
                 // connecter closes its socket and reports CLOSED, before CONNECT_RETRIED.
-                self.socket.monitor.emit(SocketEvent::Closed, fd, &self.event_name);
+                self.socket.monitor.emit_at(SocketEvent::Closed, fd, self.ends.addrs());
             }
+            self.ends.unlinked();
         }
         // After the link (and its direct write side) is gone: nothing can be sent behind this.
         self.drop_partial_out();
@@ -861,7 +867,7 @@ impl Connection {
             let _ = self.socket.post(SocketCmd::PeerLost { endpoint: self.endpoint });
         }
         self.retry_at = Some(ctx.now + delay);
-        self.socket.monitor.emit(SocketEvent::ConnectRetried, delay.as_millis() as u32, &self.event_name);
+        self.socket.monitor.emit_at(SocketEvent::ConnectRetried, delay.as_millis() as u32, self.ends.addrs());
         self.read_paused = false;
         Flow::Keep
     }
@@ -892,34 +898,34 @@ impl Connection {
                     if status_code(status).is_some() =>
                 {
                     let code = status_code(status).unwrap_or(0);
-                    m.emit(SocketEvent::HandshakeFailedAuth, code, &self.event_name)
+                    m.emit_at(SocketEvent::HandshakeFailedAuth, code, self.ends.addrs())
                 }
-                Down::Protocol(SessionError::MechanismMismatch { .. }) => m.emit(
+                Down::Protocol(SessionError::MechanismMismatch { .. }) => m.emit_at(
                     SocketEvent::HandshakeFailedProtocol,
                     monitor::PROTOCOL_ERROR_MECHANISM_MISMATCH,
-                    &self.event_name,
+                    self.ends.addrs(),
                 ),
                 Down::Protocol(SessionError::ZapUnavailable) => {
-                    m.emit(SocketEvent::HandshakeFailedNoDetail, libc::EFAULT as u32, &self.event_name)
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, libc::EFAULT as u32, self.ends.addrs())
                 }
                 Down::Protocol(SessionError::HandshakeTimeout(_)) => {
-                    m.emit(SocketEvent::HandshakeFailedNoDetail, 0, &self.event_name)
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, 0, self.ends.addrs())
                 }
                 // As libzmq: the errno of the failed read or write, EPIPE when the peer closed.
                 Down::Closed => {
-                    m.emit(SocketEvent::HandshakeFailedNoDetail, libc::EPIPE as u32, &self.event_name)
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, libc::EPIPE as u32, self.ends.addrs())
                 }
                 Down::Io(e) => {
                     let errno = e.raw_os_error().unwrap_or(0) as u32;
-                    m.emit(SocketEvent::HandshakeFailedNoDetail, errno, &self.event_name)
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, errno, self.ends.addrs())
                 }
                 Down::Protocol(e) => {
-                    m.emit(SocketEvent::HandshakeFailedProtocol, protocol_code(e), &self.event_name)
+                    m.emit_at(SocketEvent::HandshakeFailedProtocol, protocol_code(e), self.ends.addrs())
                 }
                 Down::SocketGone => {}
             }
         }
-        m.emit(SocketEvent::Disconnected, fd, &self.event_name);
+        m.emit_at(SocketEvent::Disconnected, fd, self.ends.addrs());
     }
 }
 

@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 
 use super::{ConnConfig, EndpointId};
-use crate::mailbox::events::SocketEvent;
+use crate::mailbox::events::{EventAddrs, SocketEvent};
 use crate::mailbox::SocketShared;
 use crate::transport::{Listener, Stream};
 
@@ -26,7 +26,9 @@ impl ListenerEntry {
                 Ok(conn) => {
                     tracing::debug!(endpoint = %self.name, peer = %conn.1, "accepted connection");
                     let fd = conn.0.as_fd().as_raw_fd() as u32;
-                    self.socket.monitor.emit(SocketEvent::Accepted, fd, &self.name);
+                    let local = conn.0.local_name();
+                    let addrs = EventAddrs { name: &self.name, local: &local, remote: &conn.1 };
+                    self.socket.monitor.emit_at(SocketEvent::Accepted, fd, addrs);
                     accepted.push(conn);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

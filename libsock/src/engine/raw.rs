@@ -22,7 +22,7 @@ use mio::Interest;
 use super::connection::Flow;
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
 use crate::codec::null::PeerInfo;
-use crate::mailbox::events::SocketEvent;
+use crate::mailbox::events::{ConnEnds, SocketEvent};
 use crate::mailbox::{SocketCmd, SocketShared};
 use crate::message::{Message, Metadata};
 use crate::pipe::{pipe, PipeEnd};
@@ -45,8 +45,8 @@ pub(crate) struct RawConnection {
     socket: Arc<SocketShared>,
     /// The dialed endpoint or the accepted peer, for logs.
     name: String,
-    /// The endpoint monitor events name: the dialed endpoint or the listener's.
-    event_name: String,
+    /// What monitor events name: the dialed endpoint or the listener's, and both ends.
+    ends: ConnEnds,
     dial: Option<(DialTarget, Backoff)>,
     retry_at: Option<Instant>,
     /// CONNECT_TIMEOUT: when the connect (or proxy handshake) in progress is given up.
@@ -81,8 +81,9 @@ impl RawConnection {
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
     ) -> RawConnection {
+        let ends = ConnEnds::accepted(listener_name, stream.local_name(), peer.clone());
         let mut conn = RawConnection::new(endpoint, cfg, socket, peer, None, None);
-        conn.event_name = listener_name;
+        conn.ends = ends;
         conn.stream = Some(stream);
         conn
     }
@@ -113,7 +114,7 @@ impl RawConnection {
             timer: None,
             cfg,
             socket,
-            event_name: name.clone(),
+            ends: ConnEnds::dialed(name.clone()),
             name,
             dial,
             retry_at: None,
@@ -185,7 +186,8 @@ impl RawConnection {
         self.socks = None;
         self.connect_deadline = None;
         let fd = stream.as_fd().as_raw_fd() as u32;
-        self.socket.monitor.emit(SocketEvent::Connected, fd, &self.event_name);
+        self.ends.connected(stream.local_name());
+        self.socket.monitor.emit_at(SocketEvent::Connected, fd, self.ends.addrs());
         Ok(Some(rest))
     }
 
@@ -242,7 +244,7 @@ impl RawConnection {
                 self.stream = Some(stream);
                 self.socks = target.socks();
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
-                self.socket.monitor.emit(SocketEvent::ConnectDelayed, 115, &self.event_name);
+                self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
                 Flow::Keep
             }
             Err(e) => self.link_down(ctx, Some(e)),
@@ -256,14 +258,16 @@ impl RawConnection {
         if let Some((_, backoff)) = &mut self.dial {
             backoff.reset();
         }
-        self.socket.monitor.emit(SocketEvent::HandshakeSucceeded, 0, &self.event_name);
+        self.socket.monitor.emit_at(SocketEvent::HandshakeSucceeded, 0, self.ends.addrs());
         let mut meta = Metadata::default();
         meta.insert("Peer-Address", crate::session::peer_ip(&self.name).as_bytes());
         if let Some(s) = &self.stream {
             meta.set_source_fd(s.as_fd().as_raw_fd());
         }
         self.meta = Some(Arc::new(meta));
+        let ends = self.ends.addrs();
         if let Some(p) = &mut self.pipe {
+            p.set_ends(ends.local, ends.remote);
             // The socket made this pipe at connect time and already routes through it.
             if self.cfg.raw_notify {
                 push(p, &self.meta, Message::new());
@@ -272,6 +276,7 @@ impl RawConnection {
         }
         let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
         ours.set_owner(ctx.waker());
+        ours.set_ends(ends.local, ends.remote);
         if self.cfg.raw_notify {
             push(&mut ours, &self.meta, Message::new());
         }
@@ -388,11 +393,12 @@ impl RawConnection {
             let _ = ctx.registry.deregister(&mut stream);
             let fd = stream.as_fd().as_raw_fd() as u32;
             if self.up {
-                self.socket.monitor.emit(SocketEvent::Disconnected, fd, &self.event_name);
+                self.socket.monitor.emit_at(SocketEvent::Disconnected, fd, self.ends.addrs());
             } else {
                 // A connect attempt that never completed: CLOSED, as libzmq's connecter.
-                self.socket.monitor.emit(SocketEvent::Closed, fd, &self.event_name);
+                self.socket.monitor.emit_at(SocketEvent::Closed, fd, self.ends.addrs());
             }
+            self.ends.unlinked();
         }
         // A connect that never came up keeps the socket's pipe for the next attempt.
         if let Some(mut p) = self.pipe.take_if(|_| self.up) {
@@ -416,7 +422,7 @@ impl RawConnection {
         };
         let delay = backoff.next_delay();
         self.retry_at = Some(ctx.now + delay);
-        self.socket.monitor.emit(SocketEvent::ConnectRetried, delay.as_millis() as u32, &self.event_name);
+        self.socket.monitor.emit_at(SocketEvent::ConnectRetried, delay.as_millis() as u32, self.ends.addrs());
         Flow::Keep
     }
 }

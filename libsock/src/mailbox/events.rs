@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::monitor_frames as frames;
 use super::{SocketCmd, SocketShared};
 use crate::message::Message;
 use crate::pipe::PipeEnd;
@@ -67,6 +68,11 @@ events! {
 /// Every event (`ZMQ_EVENT_ALL`).
 pub const EVENT_ALL: i32 = 0xFFFF;
 
+/// `ZMQ_EVENT_PIPES_STATS` (draft, version 2 only): the queue sizes of each pipe, asked for
+/// with `Socket::monitor_pipes_stats`.
+#[cfg(feature = "draft")]
+pub const EVENT_PIPES_STATS: u64 = 0x10000;
+
 /// `ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED`.
 pub const PROTOCOL_ERROR_UNSPECIFIED: u32 = 0x1000_0000;
 /// `ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND`.
@@ -97,39 +103,129 @@ pub(crate) struct MonitorSlot {
     pub(crate) sink: Mutex<Option<Sink>>,
 }
 
+/// The endpoints an event concerns, as libzmq's `endpoint_uri_pair_t`: `name` is what the
+/// version 1 format carries (the bound or dialed endpoint); `local` and `remote` are the two
+/// ends version 2 carries (`""` where there is none yet, as for a listener or a connect in
+/// progress).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventAddrs<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) local: &'a str,
+    pub(crate) remote: &'a str,
+}
+
+impl<'a> EventAddrs<'a> {
+    /// A bound endpoint with no connection: `name` local, nothing remote.
+    pub(crate) fn bound(name: &'a str) -> EventAddrs<'a> {
+        EventAddrs { name, local: name, remote: "" }
+    }
+}
+
+/// The ends of one connection as its events name them, kept by its I/O thread.
+pub(crate) struct ConnEnds {
+    /// The dialed endpoint, or the listener's (version 1's only endpoint).
+    name: String,
+    local: String,
+    remote: String,
+    accepted: bool,
+}
+
+impl ConnEnds {
+    /// A connection to dial: no local end until it connects.
+    pub(crate) fn dialed(name: String) -> ConnEnds {
+        ConnEnds { remote: name.clone(), name, local: String::new(), accepted: false }
+    }
+
+    /// A connection accepted by listener `listener` from `peer`, here at `local`.
+    pub(crate) fn accepted(listener: String, local: String, peer: String) -> ConnEnds {
+        ConnEnds { name: listener, local, remote: peer, accepted: true }
+    }
+
+    /// A dialed connection is up, here at `local`.
+    pub(crate) fn connected(&mut self, local: String) {
+        self.local = local;
+    }
+
+    /// A dialed connection went down: retries and closes name no local end (libzmq's
+    /// `make_unconnected_connect_endpoint_pair`).
+    pub(crate) fn unlinked(&mut self) {
+        if !self.accepted {
+            self.local.clear();
+        }
+    }
+
+    pub(crate) fn addrs(&self) -> EventAddrs<'_> {
+        EventAddrs { name: &self.name, local: &self.local, remote: &self.remote }
+    }
+}
+
+/// How the monitor endpoint hands events on (`zmq_socket_monitor_versioned`'s type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "draft"), allow(dead_code))]
+pub(crate) enum SinkKind {
+    /// PAIR: the newest connected reader gets every event.
+    Pair,
+    /// PUB: every connected reader subscribed to a prefix of the event's first frame.
+    Pub,
+    /// PUSH: each event to one reader with room, in turn.
+    Push,
+}
+
 pub(crate) struct Sink {
-    pub(crate) mask: u16,
-    /// Receives the pipe of the PAIR socket that connects to the monitor endpoint.
+    pub(crate) mask: u64,
+    /// 1: libzmq's original two frames; 2: its draft format ([`frames`]).
+    pub(crate) version: u8,
+    pub(crate) kind: SinkKind,
+    /// Receives the pipes of the sockets that connect to the monitor endpoint.
     pub(crate) inbox: Arc<SocketShared>,
-    pub(crate) pipe: Option<PipeEnd>,
+    pub(crate) readers: Vec<Reader>,
+    /// PUSH: the reader to try first.
+    pub(crate) next: usize,
     pub(crate) name: String,
     pub(crate) id: u64,
 }
 
+/// One socket connected to the monitor endpoint.
+pub(crate) struct Reader {
+    pipe: PipeEnd,
+    /// PUB: the prefixes it subscribed to.
+    prefixes: Vec<Vec<u8>>,
+}
+
 impl MonitorSlot {
-    /// Sends an event to the monitor, if one listens for it. Dropped when its reader lags.
+    /// Sends an event about a bound endpoint (or none) to the monitor, if one listens for it.
     pub(crate) fn emit(&self, event: SocketEvent, value: u32, endpoint: &str) {
+        self.emit_at(event, value, EventAddrs::bound(endpoint));
+    }
+
+    /// Sends an event about `addrs` to the monitor, if one listens for it.
+    pub(crate) fn emit_at(&self, event: SocketEvent, value: u32, addrs: EventAddrs<'_>) {
+        self.emit_values(u64::from(event.to_raw()), &[u64::from(value)], addrs);
+    }
+
+    /// Sends event `raw` with `values` (only version 2 carries more than one). Dropped for
+    /// a reader that lags.
+    pub(crate) fn emit_values(&self, raw: u64, values: &[u64], addrs: EventAddrs<'_>) {
         if !self.enabled.load(Ordering::Acquire) {
             return;
         }
         let mut sink = self.sink.lock();
         let Some(sink) = sink.as_mut() else { return };
-        if sink.mask & event.to_raw() == 0 {
+        if sink.mask & raw == 0 {
             return;
         }
         sink.adopt();
-        if let Some(pipe) = &mut sink.pipe {
-            if pipe.tx.can_write() {
-                let mut head = Vec::with_capacity(6);
-                head.extend_from_slice(&event.to_raw().to_le_bytes());
-                head.extend_from_slice(&value.to_le_bytes());
-                let mut first = Message::from(head);
-                first.set_more(true);
-                pipe.tx.write(first);
-                pipe.tx.write(Message::from(endpoint));
-                pipe.tx.flush();
-            }
-        }
+        let frames = match sink.version {
+            1 => frames::v1(raw as u16, values.first().copied().unwrap_or(0) as u32, addrs.name),
+            _ => frames::v2(raw, values, addrs.local, addrs.remote),
+        };
+        sink.send(frames);
+    }
+
+    /// Whether a monitor listens for event `raw`.
+    #[cfg(feature = "draft")]
+    pub(crate) fn wants(&self, raw: u64) -> bool {
+        self.enabled.load(Ordering::Acquire) && self.sink.lock().as_ref().is_some_and(|s| s.mask & raw != 0)
     }
 
     /// Stops monitoring (sends MONITOR_STOPPED first). Returns the inproc name to release.
@@ -137,26 +233,96 @@ impl MonitorSlot {
         self.emit(SocketEvent::MonitorStopped, 0, "");
         self.enabled.store(false, Ordering::Release);
         let mut sink = self.sink.lock().take()?;
-        if let Some(mut p) = sink.pipe.take() {
-            p.close(-1);
+        for mut r in sink.readers.drain(..) {
+            r.pipe.close(-1);
         }
         Some((sink.name, sink.id))
     }
 }
 
 impl Sink {
-    /// Takes the newest PAIR connection to the monitor endpoint.
+    /// Takes the sockets newly connected to the monitor endpoint, and (PUB) their
+    /// subscriptions; forgets those that went away.
     fn adopt(&mut self) {
         for cmd in self.inbox.take_commands() {
             if let SocketCmd::Attach { end, .. } = cmd {
                 self.set_pipe(end);
             }
         }
+        self.readers.retain_mut(|r| !r.pipe.tx.is_reader_gone());
+        if self.kind == SinkKind::Pub {
+            for r in &mut self.readers {
+                r.read_subscriptions();
+            }
+        }
     }
 
-    pub(crate) fn set_pipe(&mut self, end: PipeEnd) {
-        if let Some(mut old) = self.pipe.replace(end) {
-            old.close(0);
+    pub(crate) fn set_pipe(&mut self, pipe: PipeEnd) {
+        if self.kind == SinkKind::Pair {
+            for mut old in self.readers.drain(..) {
+                old.pipe.close(0);
+            }
         }
+        self.readers.push(Reader { pipe, prefixes: Vec::new() });
+    }
+
+    fn send(&mut self, frames: Vec<Message>) {
+        match self.kind {
+            SinkKind::Pair => {
+                if let Some(r) = self.readers.last_mut() {
+                    r.try_send(&frames);
+                }
+            }
+            SinkKind::Pub => {
+                for r in self.readers.iter_mut().filter(|r| r.subscribed(&frames[0])) {
+                    r.try_send(&frames);
+                }
+            }
+            SinkKind::Push => {
+                let n = self.readers.len();
+                for i in 0..n {
+                    let at = (self.next + i) % n;
+                    if self.readers[at].try_send(&frames) {
+                        self.next = (at + 1) % n;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Reader {
+    /// Writes the event if the reader has room; false if it lags.
+    fn try_send(&mut self, frames: &[Message]) -> bool {
+        if !self.pipe.tx.can_write() {
+            return false;
+        }
+        for (i, f) in frames.iter().enumerate() {
+            let mut f = f.clone();
+            f.set_more(i + 1 < frames.len());
+            self.pipe.tx.write(f);
+        }
+        self.pipe.tx.flush();
+        true
+    }
+
+    /// SUB's subscribe (`\x01prefix`) and unsubscribe (`\x00prefix`) messages.
+    fn read_subscriptions(&mut self) {
+        while let Some(m) = self.pipe.rx.read() {
+            match m.first() {
+                Some(1) => self.prefixes.push(m[1..].to_vec()),
+                Some(0) => {
+                    if let Some(i) = self.prefixes.iter().position(|p| *p == m[1..]) {
+                        self.prefixes.swap_remove(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn subscribed(&self, head: &[u8]) -> bool {
+        self.prefixes.iter().any(|p| head.starts_with(p))
     }
 }

@@ -3,6 +3,7 @@
 //! each of them imports it and none of them imports the other to talk across threads.
 
 pub(crate) mod events;
+pub(crate) mod monitor_frames;
 pub(crate) mod signal;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -21,6 +21,10 @@ pub(crate) use queue::{DirectSink, DirectSource, Reader, Waited, Wake, Writer};
 #[cfg(test)]
 use crate::message::Message;
 
+/// The local and remote endpoints of the connection a pipe serves, as monitor events name
+/// them (`("", "")` for inproc).
+pub(crate) type Ends = Arc<(String, String)>;
+
 /// One end of a pipe: the queue this side writes and the queue it reads.
 pub(crate) struct PipeEnd {
     pub(crate) tx: Writer,
@@ -47,6 +51,24 @@ impl PipeEnd {
     pub(crate) fn send(&mut self, msg: Message) {
         self.tx.write(msg);
         self.tx.flush();
+    }
+
+    /// Names the local and remote endpoints of the connection this pipe serves, for
+    /// `ZMQ_EVENT_PIPES_STATS` (the I/O thread does, each time a link comes up).
+    pub(crate) fn set_ends(&self, local: &str, remote: &str) {
+        self.tx.set_ends(Arc::new((local.to_owned(), remote.to_owned())));
+    }
+
+    /// What [`PipeEnd::set_ends`] named at the other end: (local, remote) there.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub(crate) fn peer_ends(&self) -> Ends {
+        self.rx.ends()
+    }
+
+    /// Messages queued (outbound, inbound) as each direction's high water mark counts them.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub(crate) fn queued(&self) -> (u64, u64) {
+        (self.tx.queued(), self.rx.queued())
     }
 
     /// CONFLATE: both directions keep only their newest message and ignore HWMs.

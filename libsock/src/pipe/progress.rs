@@ -25,6 +25,10 @@ use crate::sys::sync::{fence, AtomicBool, AtomicU64, Ordering};
 /// once per low water mark and is read by the writer only when it finds the queue full.
 pub(super) struct Progress {
     read: OwnLine<AtomicU64>,
+    /// The writer's count of whole messages written as of its last flush: only for
+    /// `ZMQ_EVENT_PIPES_STATS` (the reader's end reports what its writer queued). Alone on
+    /// its line, which only the writer stores to, so the store per flush costs no miss.
+    written: OwnLine<AtomicU64>,
     credit: AtomicU64,
     writer_waiting: AtomicBool,
 }
@@ -37,6 +41,7 @@ impl Progress {
     pub(super) fn new() -> Progress {
         Progress {
             read: OwnLine(AtomicU64::new(0)),
+            written: OwnLine(AtomicU64::new(0)),
             credit: AtomicU64::new(0),
             writer_waiting: AtomicBool::new(false),
         }
@@ -46,6 +51,19 @@ impl Progress {
     #[inline]
     pub(super) fn seen(&self) -> u64 {
         self.read.0.load(Ordering::Acquire)
+    }
+
+    /// Writer: publishes its count of whole messages written (for statistics only).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    #[inline]
+    pub(super) fn note_written(&self, written: u64) {
+        self.written.0.store(written, Ordering::Relaxed);
+    }
+
+    /// Either end: the writer's count as of its last flush.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub(super) fn written(&self) -> u64 {
+        self.written.0.load(Ordering::Relaxed)
     }
 
     /// Writer: how many messages its high water mark may count as taken.

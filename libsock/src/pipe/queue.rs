@@ -128,9 +128,24 @@ struct Rare {
     direct: Option<Arc<dyn DirectSink>>,
     /// Where the reader may take messages directly while the queue is empty.
     source: Option<Arc<dyn DirectSource>>,
+    /// The local and remote endpoints of the connection this queue serves, as monitor
+    /// events name them (`ZMQ_EVENT_PIPES_STATS`).
+    ends: Option<Arc<(String, String)>>,
 }
 
 impl Shared {
+    /// Messages queued as the high water mark counts them, as libzmq's `msgs_written -
+    /// peers_msgs_read`: the reader's credit moves in low water mark steps, so a queue at
+    /// its high water mark whose reader is stuck reports the high water mark. A reader that
+    /// took everything (as last published) leaves 0, however the credit lags.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    fn queued_as_libzmq(&self, written: u64) -> u64 {
+        if self.progress.seen() >= written {
+            return 0;
+        }
+        written.saturating_sub(self.progress.credit())
+    }
+
     fn wake_reader(&self) {
         let waker = self.rare.lock().reader_waker.clone();
         if let Some(w) = waker {
@@ -160,6 +175,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
             linger_ms: -1,
             direct: None,
             source: None,
+            ends: None,
         }),
         direct_gen: AtomicU64::new(0),
         bound: AtomicU64::new(hwm),
@@ -361,6 +377,8 @@ impl Writer {
     /// Publishes every complete message written so far, waking a parked reader.
     #[inline]
     pub(crate) fn flush(&mut self) {
+        #[cfg(feature = "draft")]
+        self.shared.progress.note_written(self.written);
         let conflated = std::mem::take(&mut self.conflated);
         if self.ring.publish() || conflated {
             self.shared.wake_reader();
@@ -375,6 +393,12 @@ impl Writer {
     /// The high water mark this queue is bounded by now.
     pub(crate) fn hwm(&self) -> u64 {
         self.shared.bound.load(Ordering::Relaxed)
+    }
+
+    /// Messages queued, as libzmq counts them for `ZMQ_EVENT_PIPES_STATS` (`Shared::queued_as_libzmq`).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub(crate) fn queued(&self) -> u64 {
+        self.shared.queued_as_libzmq(self.written)
     }
 
     /// Bounds the queue anew (SNDHWM changed on the writer's socket): applies to the next
@@ -423,6 +447,11 @@ impl Writer {
     }
 
     /// Sets who is woken when the reader makes room.
+    /// Names the connection's two ends for `ZMQ_EVENT_PIPES_STATS`, for the reader to read.
+    pub(crate) fn set_ends(&self, ends: Arc<(String, String)>) {
+        self.shared.rare.lock().ends = Some(ends);
+    }
+
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
         self.shared.rare.lock().writer_waker = Some(waker);
     }
@@ -697,6 +726,13 @@ impl Reader {
         self.terminated
     }
 
+    /// Messages queued by the writer as of its last flush, as libzmq counts them
+    /// (`Shared::queued_as_libzmq`).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub(crate) fn queued(&self) -> u64 {
+        self.shared.queued_as_libzmq(self.shared.progress.written())
+    }
+
     /// The high water mark this queue is bounded by now.
     pub(crate) fn hwm(&self) -> u64 {
         self.shared.bound.load(Ordering::Relaxed)
@@ -724,6 +760,12 @@ impl Reader {
     }
 
     /// Sets who is woken when something is published.
+    /// The connection's ends as its writer named them (`("", "")` if never: inproc).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub(crate) fn ends(&self) -> Arc<(String, String)> {
+        self.shared.rare.lock().ends.clone().unwrap_or_default()
+    }
+
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
         self.shared.rare.lock().reader_waker = Some(waker);
     }

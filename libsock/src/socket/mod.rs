@@ -380,6 +380,14 @@ impl SocketCore {
         }
     }
 
+    /// Each pipe's queued messages (outbound, inbound) and its connection's (local, remote)
+    /// endpoints, after taking the pipes other threads posted (`ZMQ_EVENT_PIPES_STATS`).
+    #[cfg(feature = "draft")]
+    pub(crate) fn pipe_stats(&mut self) -> Vec<((u64, u64), crate::pipe::Ends)> {
+        self.process_commands();
+        self.pipes.slab.iter().map(|(_, p)| (p.end.queued(), p.end.peer_ends())).collect()
+    }
+
     /// Applies what other threads posted, and lets the routing look at its pipes after a wake.
     /// The check is inlined into every send and recv; the work is out of line.
     #[inline(always)]

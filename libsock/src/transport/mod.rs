@@ -90,6 +90,29 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// This end's address as an endpoint (`tcp://ip:port`, `ipc://path`; `ipc://` for an
+    /// unnamed Unix socket, as libzmq writes one), for monitor events; `""` if unknown.
+    pub(crate) fn local_name(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.local_addr().map(|a| format!("tcp://{a}")).unwrap_or_default(),
+            Stream::Unix(s) => s.local_addr().map(|a| unix_name(&a)).unwrap_or_default(),
+        }
+    }
+}
+
+/// A Unix socket address as libzmq's `ipc_address_t::to_string` writes it.
+fn unix_name(addr: &std::os::unix::net::SocketAddr) -> String {
+    use std::os::linux::net::SocketAddrExt;
+    if let Some(path) = addr.as_pathname() {
+        return format!("ipc://{}", path.display());
+    }
+    match addr.as_abstract_name() {
+        Some(name) => format!("ipc://@{}", String::from_utf8_lossy(name)),
+        None => "ipc://".to_owned(),
+    }
+}
+
 impl AsFd for Stream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {

@@ -156,6 +156,22 @@ impl ThreadSafeSocket {
         self.socket.lock().monitor(endpoint, events)
     }
 
+    /// [`Socket::monitor_versioned`].
+    pub fn monitor_versioned(
+        &self,
+        endpoint: &str,
+        events: u64,
+        version: u8,
+        socket_type: SocketType,
+    ) -> Result<()> {
+        self.socket.lock().monitor_versioned(endpoint, events, version, socket_type)
+    }
+
+    /// [`Socket::monitor_pipes_stats`].
+    pub fn monitor_pipes_stats(&self) -> Result<()> {
+        self.socket.lock().monitor_pipes_stats()
+    }
+
     /// [`crate::POLLIN`] | [`crate::POLLOUT`]: what a send or receive would do now
     /// (`ZMQ_EVENTS`).
     pub fn get_events(&self) -> Result<i16> {
