@@ -446,12 +446,12 @@ impl Writer {
         self.shared.direct_gen.fetch_add(1, Ordering::Release);
     }
 
-    /// Sets who is woken when the reader makes room.
     /// Names the connection's two ends for `ZMQ_EVENT_PIPES_STATS`, for the reader to read.
     pub(crate) fn set_ends(&self, ends: Arc<(String, String)>) {
         self.shared.rare.lock().ends = Some(ends);
     }
 
+    /// Sets who is woken when the reader makes room.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
         self.shared.rare.lock().writer_waker = Some(waker);
     }
@@ -759,13 +759,13 @@ impl Reader {
         self.shared.writer_closed.load(Ordering::Acquire)
     }
 
-    /// Sets who is woken when something is published.
     /// The connection's ends as its writer named them (`("", "")` if never: inproc).
     #[cfg_attr(not(feature = "draft"), allow(dead_code))]
     pub(crate) fn ends(&self) -> Arc<(String, String)> {
         self.shared.rare.lock().ends.clone().unwrap_or_default()
     }
 
+    /// Sets who is woken when something is published.
     pub(crate) fn set_waker(&self, waker: Arc<dyn Wake>) {
         self.shared.rare.lock().reader_waker = Some(waker);
     }
