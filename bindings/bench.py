@@ -5,7 +5,7 @@
   libsock/C the same sources built against bindings/include/zmq.h, linked with libsock.so
   libsock/Rust  libsock's Rust twins of the tools (benches crate), for the cost of the C layer
 
-Usage: python3 bindings/bench.py [--reps N] [--quick] [--cells thr:1,thr:64,...]
+Usage: python3 bindings/bench.py [--reps N] [--quick] [--cells thr:1,thr:64,...] [--pin]
        python3 bindings/bench.py --callgrind
 Needs: c++, libzmq3-dev (and valgrind for --callgrind); builds libsock-bindings and the benches'
 tools in release mode itself.
@@ -83,12 +83,24 @@ def free_endpoint():
         return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
-def run_pair(local, remote, size, count):
-    """Returns (local's stdout, CPU seconds of both processes)."""
+def on_cpu(cpu):
+    """A preexec_fn that keeps the child (and the threads it starts) on one core, or None."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def run_pair(local, remote, size, count, pin=False):
+    """Returns (local's stdout, CPU seconds of both processes). With `pin`, the local tool
+    runs on the last core and the remote one on the first: each process (its application
+    thread and I/O thread) on a core of its own."""
     ep = free_endpoint()
-    server = subprocess.Popen([local, ep, str(size), str(count)], stdout=subprocess.PIPE, text=True)
+    last = max(os.sched_getaffinity(0))
+    server = subprocess.Popen([local, ep, str(size), str(count)], stdout=subprocess.PIPE, text=True,
+                              preexec_fn=on_cpu(last if pin else None))
     time.sleep(0.2)
-    client = subprocess.Popen([remote, ep, str(size), str(count)], stdout=subprocess.PIPE, text=True)
+    client = subprocess.Popen([remote, ep, str(size), str(count)], stdout=subprocess.PIPE, text=True,
+                              preexec_fn=on_cpu(0 if pin else None))
     cpu = 0.0
     outputs = {}
     for p in (client, server):
@@ -172,6 +184,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny counts, to check the script")
     ap.add_argument("--callgrind", action="store_true", help="instructions per message instead")
     ap.add_argument("--cells", help="only these cells, e.g. thr:1,thr:64,lat:1 (default: all)")
+    ap.add_argument("--pin", action="store_true",
+                    help="each process on a core of its own (local_* on the last, remote_* on the first): "
+                         "floods then stay in one scheduling mode instead of two")
     args = ap.parse_args()
     # Two commands: `--bin` filters would skip the bindings' library.
     sh("cargo", "build", "--release", "-q", "-p", "libsock-bindings", cwd=ROOT)
@@ -198,7 +213,7 @@ def main():
         for kind, size, count in cells:
             count = max(100, int(count * scale))
             for imp in order:
-                out, cpu = run_pair(bins[imp][f"local_{kind}"], bins[imp][f"remote_{kind}"], size, count)
+                out, cpu = run_pair(bins[imp][f"local_{kind}"], bins[imp][f"remote_{kind}"], size, count, args.pin)
                 if kind == "thr":
                     value = float(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1))
                 else:
@@ -207,7 +222,7 @@ def main():
                 print(f"rep {rep + 1} {kind} {size} B {imp}: {value:.1f}, {cpu / count * 1e6:.3f} us CPU/msg",
                       file=sys.stderr)
     print(f"_{os.cpu_count()} CPUs; load average at the end: {os.getloadavg()[0]:.2f}; "
-          f"median of {args.reps}; tcp loopback._\n")
+          f"median of {args.reps}; tcp loopback{'; each process pinned to a core of its own' if args.pin else ''}._\n")
     print("| test | size | " + " | ".join(impls) + " |")
     print("|---|---|" + "---:|" * len(impls))
     for kind, size, _ in cells:
