@@ -137,9 +137,10 @@ macro_rules! for_each_option {
             "Draft, XPUB/XSUB: only a message's first frame may be a subscription (libsock's rule anyway: \
              only single-frame messages are subscriptions).",
                 only_first_subscribe, set_only_first_subscribe, get_only_first_subscribe, ONLY_FIRST_SUBSCRIBE, 108, bool, false, false, true;
-            "Draft, DEALER/ROUTER: a message sent to each new peer before anything else (empty = none).",
+            "Draft, DEALER/ROUTER/CLIENT/SERVER: a message sent to each new peer before anything else (empty = none).",
                 hello_msg, set_hello_msg, get_hello_msg, HELLO_MSG, 110, bytes, Vec::new(), 0, usize::MAX;
-            "Draft, ROUTER: a message received as [id, msg] when an accepted peer disconnects (empty = none).",
+            "Draft, ROUTER/SERVER: a message received from a peer that left, as [id, msg] on a ROUTER (a tcp/ipc \
+             peer it accepted, an inproc peer that connected to it; empty = none).",
                 disconnect_msg, set_disconnect_msg, get_disconnect_msg, DISCONNECT_MSG, 111, bytes, Vec::new(), 0, usize::MAX;
             "Draft: SO_PRIORITY of tcp connections (0 = leave the OS default).",
                 priority, set_priority, get_priority, PRIORITY, 112, i32, 0, 0, i32::MAX;

@@ -132,6 +132,27 @@ impl SocketType {
         matches!(self, Self::PUSH | Self::PULL | Self::PUB | Self::SUB | Self::DEALER)
     }
 
+    /// HELLO_MSG (draft option) acts on this type: libzmq's `can_send_hello_msg`, set by
+    /// DEALER, ROUTER, CLIENT and SERVER (and PEER, a type libsock does not have). The
+    /// option is accepted on every type, as libzmq's `setsockopt` does; it acts only here.
+    pub(crate) fn sends_hello_msg(self) -> bool {
+        #[cfg(feature = "draft")]
+        if matches!(self, Self::CLIENT | Self::SERVER) {
+            return true;
+        }
+        matches!(self, Self::DEALER | Self::ROUTER)
+    }
+
+    /// DISCONNECT_MSG (draft option) acts on this type: libzmq's `can_recv_disconnect_msg`,
+    /// set by ROUTER and SERVER (and PEER).
+    pub(crate) fn receives_disconnect_msg(self) -> bool {
+        #[cfg(feature = "draft")]
+        if self == Self::SERVER {
+            return true;
+        }
+        self == Self::ROUTER
+    }
+
     /// Whether a socket of this type may talk to a peer of type `peer` (ZMTP's valid pairs).
     pub fn is_compatible(self, peer: SocketType) -> bool {
         use SocketType::*;

@@ -75,6 +75,31 @@ fn disconnect_msg_arrives_after_an_accepted_libzmq_peer_leaves() {
 }
 
 #[test]
+fn disconnect_msg_arrives_when_an_inproc_peer_closes_or_disconnects() {
+    // libzmq writes the binder's DISCONNECT_MSG on the connector's pipe end when the
+    // connector closes (socket_base.cpp process_term) or disconnects (inprocs_t::erase_pipes).
+    let ctx = Context::new();
+    let router = socket(&ctx, ROUTER);
+    router.set_disconnect_msg(b"gone").unwrap();
+    router.bind("inproc://farewell").unwrap();
+    for (name, close) in [(&b"closes"[..], true), (b"disconnects", false)] {
+        let dealer = socket(&ctx, DEALER);
+        dealer.set_routing_id(name).unwrap();
+        dealer.connect("inproc://farewell").unwrap();
+        dealer.send("last words", 0).unwrap();
+        assert_eq!(router.recv_multipart(0).unwrap(), [name.to_vec(), b"last words".to_vec()]);
+        match close {
+            true => drop(dealer),
+            false => dealer.disconnect("inproc://farewell").unwrap(),
+        }
+        assert_eq!(router.recv_multipart(0).unwrap(), [name.to_vec(), b"gone".to_vec()]);
+    }
+    // Once per pipe: nothing more.
+    router.set_rcvtimeo(300).unwrap();
+    assert!(matches!(router.recv_msg(0), Err(libsock::Error::TimedOut)));
+}
+
+#[test]
 fn draft_options_store_with_libzmq_defaults_and_ranges() {
     let ctx = Context::new();
     let s = socket(&ctx, DEALER);

@@ -815,7 +815,8 @@ impl Connection {
             (was_up, self.dial.is_some(), &self.cfg.disconnect_msg, &mut self.pipe)
         {
             // DISCONNECT_MSG: as libzmq's session, only for accepted peers that finished the
-            // handshake; the ROUTER receives it as [id, msg] after the peer's last message.
+            // handshake; the ROUTER receives it as [id, msg] after the peer's last message (a SERVER
+            // with the peer's routing id on it).
             p.tx.discard_incomplete();
             p.tx.send_one(Message::from(msg.clone()));
         }

@@ -65,9 +65,9 @@ pub(crate) struct ConnConfig {
     pub subscriptions_as_commands: bool,
     /// ROUTER_NOTIFY bits: announce a peer's connect (1) / disconnect (2) with an empty message.
     pub router_notify: i32,
-    /// HELLO_MSG (draft, DEALER/ROUTER): the first message each pipe this engine creates sends.
+    /// HELLO_MSG (draft, DEALER/ROUTER/CLIENT/SERVER): the first message each pipe this engine creates sends.
     pub hello_msg: Option<bytes::Bytes>,
-    /// DISCONNECT_MSG (draft, ROUTER): what an accepted peer "sends" when its connection drops.
+    /// DISCONNECT_MSG (draft, ROUTER/SERVER): what an accepted peer "sends" when its connection drops.
     pub disconnect_msg: Option<bytes::Bytes>,
     /// RECONNECT_STOP bits: give up on connection refused (1) / a failed handshake (2).
     pub reconnect_stop: i32,

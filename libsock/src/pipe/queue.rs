@@ -207,6 +207,7 @@ pub(crate) fn queue(hwm: u64) -> (Writer, Reader) {
         bytes_since_wait: None,
         source: None,
         direct_unread: 0,
+        farewell: None,
     };
     (writer, reader)
 }
@@ -510,6 +511,9 @@ pub(crate) struct Reader {
     /// Whole messages in `local` that came from the direct source: never written by the
     /// writer, so reading them does not count towards its high water mark.
     direct_unread: u64,
+    /// Read once after the writer closed and everything it published was read (see
+    /// [`Reader::set_farewell`]; boxed, as `source`).
+    farewell: Option<Box<Message>>,
 }
 
 /// A reader's copy of its writer's direct source, and the `direct_gen` it was read at.
@@ -718,6 +722,15 @@ impl Reader {
         true
     }
 
+    /// DISCONNECT_MSG over inproc: `msg` is read as the writer's last message once it has
+    /// closed (its socket closed or disconnected), as libzmq's `pipe_t::send_disconnect_msg`
+    /// writes it when the connecting socket ends the pipe. Kept here, on the reading side,
+    /// so the binder that wants it needs no hold on the connector's end (which a connect
+    /// before the bind already attached to its socket).
+    pub(crate) fn set_farewell(&mut self, msg: Option<Message>) {
+        self.farewell = msg.map(Box::new);
+    }
+
     /// Whether the writer closed and everything it published has been read.
     pub(crate) fn is_terminated(&mut self) -> bool {
         if !self.terminated && self.local_is_empty() && !self.ring.ready() {
@@ -803,6 +816,13 @@ impl Reader {
         if self.shared.writer_closed.load(Ordering::Acquire) {
             // The writer published before closing: look once more.
             if self.ring.ready() || self.newest_waiting() {
+                return true;
+            }
+            if let Some(msg) = self.farewell.take() {
+                // Never written by the writer: like a direct message, it is not counted
+                // towards the writer's high water mark.
+                self.direct_unread += 1;
+                self.local.get_or_insert_with(Default::default).push_back(*msg);
                 return true;
             }
             self.terminated = true;
@@ -1176,6 +1196,24 @@ mod tests {
         assert!(r.read().is_none());
         assert!(r.is_terminated());
         assert_eq!(r.linger_ms(), 250);
+    }
+
+    #[test]
+    fn farewell_comes_once_after_the_writers_last_message() {
+        let (mut w, mut r) = queue(1);
+        r.set_farewell(Some(frame("bye", false)));
+        w.write(frame("last", false));
+        w.flush();
+        assert_eq!(&*r.read().unwrap(), b"last");
+        assert!(r.read().is_none() && !r.is_terminated(), "not before the writer closes");
+        w.write(frame("half", true));
+        w.close(0);
+        assert!(!r.is_terminated());
+        assert_eq!(&*r.read().unwrap(), b"bye");
+        assert!(r.read().is_none());
+        assert!(r.is_terminated());
+        // Not the writer's: its HWM of 1 was not taken by the farewell.
+        assert_eq!(r.read, 1);
     }
 
     #[test]

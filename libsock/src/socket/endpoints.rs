@@ -12,6 +12,7 @@ use crate::codec::greeting::Mechanism;
 use crate::codec::null::PeerInfo;
 use crate::engine::{ConnConfig, EndpointId, IoCmd, IoShared, ZapConfig, ZapHandler};
 use crate::error::{Error, Result};
+use crate::message::Message;
 use crate::options::millis;
 use crate::pipe::pipe;
 use crate::session::{CookieJar, HeartbeatConfig, Security, SessionConfig};
@@ -267,6 +268,7 @@ impl SocketCore {
         for p in pending {
             let mut end = p.end;
             self.greet(&mut end);
+            self.arm_disconnect_msg(&mut end);
             self.attach(end, Some(p.peer), Some(id), PipeOrigin::Inproc);
         }
         self.remember(id, endpoint, endpoint, EndpointKind::InprocBound { name });
@@ -293,12 +295,21 @@ impl SocketCore {
         }
     }
 
-    /// HELLO_MSG (draft): DEALER and ROUTER send it first on every new pipe, as libzmq's
-    /// `send_hello_msg`. Pipes an engine creates, and inproc pipes a connecting socket makes
-    /// for this binder, get it where they are made (the socket may be idle then).
+    /// HELLO_MSG (draft): DEALER, ROUTER, CLIENT and SERVER send it first on every new pipe,
+    /// as libzmq's `send_hello_msg`. Pipes an engine creates, and inproc pipes a connecting
+    /// socket makes for this binder, get it where they are made (the socket may be idle then).
     fn hello_msg(&self) -> Option<Bytes> {
-        let applies = matches!(self.kind, SocketType::DEALER | SocketType::ROUTER);
+        let applies = self.kind.sends_hello_msg();
         (applies && !self.options.hello_msg.is_empty()).then(|| Bytes::from(self.options.hello_msg.clone()))
+    }
+
+    /// DISCONNECT_MSG (draft): what a ROUTER or SERVER receives from a peer that left, as
+    /// libzmq: from a tcp/ipc peer it accepted (the engine writes it), or from an inproc
+    /// socket that connected to it (its pipe end yields it once the connector closed it).
+    fn disconnect_msg(&self) -> Option<Bytes> {
+        let applies = self.kind.receives_disconnect_msg();
+        (applies && !self.options.disconnect_msg.is_empty())
+            .then(|| Bytes::from(self.options.disconnect_msg.clone()))
     }
 
     /// Queues HELLO_MSG on a pipe end of this socket before it is attached.
@@ -306,6 +317,13 @@ impl SocketCore {
         if let Some(hello) = self.hello_msg() {
             end.tx.send_one(hello.into());
         }
+    }
+
+    /// DISCONNECT_MSG on a pipe from an inproc socket that connected to our bind: read from
+    /// it once that socket closes it (libzmq's `connect_inproc_sockets` and
+    /// `socket_base_t::connect` set the binder's message on the connector's pipe end).
+    pub(super) fn arm_disconnect_msg(&self, end: &mut crate::pipe::PipeEnd) {
+        end.rx.set_farewell(self.disconnect_msg().map(Message::from));
     }
 
     /// How this socket presents itself to peers.
@@ -347,8 +365,7 @@ impl SocketCore {
                 || self.kind.joins_groups(),
             router_notify: if self.kind == SocketType::ROUTER { o.router_notify } else { 0 },
             hello_msg: self.hello_msg(),
-            disconnect_msg: (self.kind == SocketType::ROUTER && !o.disconnect_msg.is_empty())
-                .then(|| Bytes::from(o.disconnect_msg.clone())),
+            disconnect_msg: self.disconnect_msg(),
             reconnect_stop: o.reconnect_stop,
             connect_timeout: millis(o.connect_timeout).filter(|d| !d.is_zero()),
             raw: self.kind == SocketType::STREAM,

@@ -410,10 +410,14 @@ impl SocketCore {
         }
         for cmd in self.shared.take() {
             match cmd {
-                SocketCmd::Attach { end, peer, endpoint, sub_version } => {
+                SocketCmd::Attach { mut end, peer, endpoint, sub_version } => {
                     let origin = match sub_version {
                         Some(sub_version) => PipeOrigin::Engine { sub_version },
-                        None => PipeOrigin::Inproc,
+                        None => {
+                            // An inproc socket connected to our bind.
+                            self.arm_disconnect_msg(&mut end);
+                            PipeOrigin::Inproc
+                        }
                     };
                     self.attach(end, Some(peer), Some(endpoint), origin)
                 }
