@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{scratch_endpoint, socket, TRANSPORTS};
-use libsock::{Context, Error, Message, Socket, CLIENT, SERVER};
+use libsock::{Context, Error, Message, Socket, SocketEvent, CLIENT, EVENT_ALL, SERVER};
 
 /// Receives one message and checks its body.
 fn expect(s: &Socket, body: &str, why: &str) -> Message {
@@ -186,5 +186,37 @@ fn empty_options_send_nothing() {
         expect(&server, "first", transport);
         drop(client);
         expect_nothing(&server, transport);
+    }
+}
+
+#[test]
+fn a_reconnected_client_greets_the_new_server_first() {
+    // libzmq's hello_msg_session_t sends the hello again on every new connection of a
+    // session, ahead of what waited in the pipe meanwhile.
+    for transport in ["tcp", "ipc"] {
+        let ctx = Context::new();
+        let first = server_with(&ctx, b"", b"");
+        first.bind(&scratch_endpoint(transport)).unwrap();
+        let ep = first.get_last_endpoint().unwrap();
+        let client = client_with_hello(&ctx, b"H");
+        client.set_reconnect_ivl(20).unwrap();
+        let events = client.monitor_events(EVENT_ALL).unwrap();
+        client.connect(&ep).unwrap();
+        expect(&first, "H", transport);
+        drop(first);
+        // Queued once the client knows the server is gone (before, it could go out on the
+        // dying connection and be lost with it).
+        while events.recv_event(5000).unwrap().event != SocketEvent::Disconnected {}
+        client.send("waited", 0).unwrap();
+        let second = server_with(&ctx, b"", b"");
+        // The first server's listener closes on its I/O thread, a moment after the drop.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while let Err(e) = second.bind(&ep) {
+            assert!(std::time::Instant::now() < deadline, "{transport}: rebinding {ep}: {e}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        expect(&second, "H", transport);
+        expect(&second, "waited", transport);
+        expect_nothing(&second, transport);
     }
 }

@@ -37,6 +37,34 @@ fn hello_msg_is_the_first_message_a_libzmq_router_gets() {
 }
 
 #[test]
+fn hello_msg_goes_first_again_after_a_reconnect_to_a_new_libzmq_router() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    let first = zsock(&z, zmq::ROUTER);
+    first.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = first.get_last_endpoint().unwrap().unwrap();
+    let dealer = socket(&ctx, DEALER);
+    dealer.set_routing_id(b"d1").unwrap();
+    dealer.set_hello_msg(b"hello").unwrap();
+    dealer.set_reconnect_ivl(20).unwrap();
+    let events = dealer.monitor_events(libsock::EVENT_ALL).unwrap();
+    dealer.connect(&ep).unwrap();
+    assert_eq!(first.recv_multipart(0).unwrap(), [b"d1".to_vec(), b"hello".to_vec()]);
+    drop(first);
+    // Queued once the dealer knows the router is gone: it waits in the pipe.
+    while events.recv_event(5000).unwrap().event != libsock::SocketEvent::Disconnected {}
+    dealer.send("waited", 0).unwrap();
+    let second = zsock(&z, zmq::ROUTER);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while let Err(e) = second.bind(&ep) {
+        assert!(std::time::Instant::now() < deadline, "rebinding {ep}: {e}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(second.recv_multipart(0).unwrap(), [b"d1".to_vec(), b"hello".to_vec()]);
+    assert_eq!(second.recv_multipart(0).unwrap(), [b"d1".to_vec(), b"waited".to_vec()]);
+}
+
+#[test]
 fn hello_msg_from_a_router_reaches_each_libzmq_dealer() {
     let ctx = Context::new();
     let z = zmq::Context::new();

@@ -600,6 +600,13 @@ impl Connection {
         };
         #[cfg(test)]
         super::pause::reached_after_snapshot(&self.socket);
+        if let (true, Some(hello), Some(_)) = (reconnected, &self.cfg.hello_msg, &self.pipe) {
+            // HELLO_MSG after a reconnect: the hello queued on the kept pipe went to the
+            // first connection; as libzmq's hello_msg_session_t, each new one starts with it,
+            // ahead of the queued messages (and of direct writes, armed below).
+            let session = self.link.as_mut().and_then(|l| l.session.as_mut()).ok_or(Down::Closed)?;
+            session.send(&Message::from(hello.clone()));
+        }
         self.arm_direct(ctx);
         let ends = self.ends.addrs();
         if let Some(p) = &mut self.pipe {
