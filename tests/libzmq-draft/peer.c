@@ -10,6 +10,11 @@
  *   draft_peer udp-dish ENDPOINT COUNT GROUP  binds over udp, prints "bound", then like dish
  *   draft_peer gather  ENDPOINT COUNT         binds; prints COUNT bodies
  *   draft_peer scatter ENDPOINT COUNT         connects; sends "part-I"
+ *   draft_peer hello-server ENDPOINT COUNT    binds a SERVER with HELLO_MSG "W" and
+ *                                             DISCONNECT_MSG "D"; prints COUNT
+ *                                             "body routing-id" lines
+ *   draft_peer hello-client ENDPOINT COUNT    connects a CLIENT with HELLO_MSG "H"; prints
+ *                                             COUNT messages, sends "bye" and closes
  *
  * A binding peer prints its resolved endpoint on the first line. Receives time out after
  * 10 s; any failure exits non-zero with a message on stderr.
@@ -28,11 +33,9 @@ static void die (const char *what)
     exit (2);
 }
 
-static void *open_socket (void *ctx, int type, const char *endpoint, int bind)
+/* Sets the timeouts and LINGER, then binds (printing the endpoint) or connects. */
+static void *attach_socket (void *s, const char *endpoint, int bind)
 {
-    void *s = zmq_socket (ctx, type);
-    if (!s)
-        die ("zmq_socket");
     int timeout = 10000, linger = 1000;
     zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     zmq_setsockopt (s, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
@@ -48,6 +51,28 @@ static void *open_socket (void *ctx, int type, const char *endpoint, int bind)
     } else if (zmq_connect (s, endpoint) != 0)
         die ("zmq_connect");
     return s;
+}
+
+/* A socket of `type` with the draft option HELLO_MSG (and DISCONNECT_MSG) set first. */
+static void *open_greeting (void *ctx, int type, const char *endpoint, int bind, const char *hello,
+                            const char *disconnect)
+{
+    void *s = zmq_socket (ctx, type);
+    if (!s)
+        die ("zmq_socket");
+    if (zmq_setsockopt (s, ZMQ_HELLO_MSG, hello, strlen (hello)) != 0)
+        die ("ZMQ_HELLO_MSG");
+    if (disconnect && zmq_setsockopt (s, ZMQ_DISCONNECT_MSG, disconnect, strlen (disconnect)) != 0)
+        die ("ZMQ_DISCONNECT_MSG");
+    return attach_socket (s, endpoint, bind);
+}
+
+static void *open_socket (void *ctx, int type, const char *endpoint, int bind)
+{
+    void *s = zmq_socket (ctx, type);
+    if (!s)
+        die ("zmq_socket");
+    return attach_socket (s, endpoint, bind);
 }
 
 static int recv_text (void *s, zmq_msg_t *msg, char *buf, size_t cap)
@@ -187,6 +212,25 @@ int main (int argc, char **argv)
             snprintf (buf, sizeof buf, "part-%d", i);
             send_text (s, buf, 0, NULL);
         }
+        zmq_close (s);
+    } else if (!strcmp (mode, "hello-server")) {
+        void *s = open_greeting (ctx, ZMQ_SERVER, endpoint, 1, "W", "D");
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            printf ("%s %u\n", buf, zmq_msg_routing_id (&msg));
+            fflush (stdout);
+            zmq_msg_close (&msg);
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "hello-client")) {
+        void *s = open_greeting (ctx, ZMQ_CLIENT, endpoint, 0, "H", NULL);
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            printf ("%s\n", buf);
+            fflush (stdout);
+            zmq_msg_close (&msg);
+        }
+        send_text (s, "bye", 0, NULL);
         zmq_close (s);
     } else {
         fprintf (stderr, "draft_peer: unknown mode %s\n", mode);

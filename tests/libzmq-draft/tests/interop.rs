@@ -1,6 +1,6 @@
 //! libsock's draft socket types against libzmq 4.3 built with its draft API, both ways: over
-//! tcp CLIENT/SERVER, RADIO/DISH (groups, JOIN commands, group frames), SCATTER/GATHER; over
-//! udp RADIO/DISH (libzmq's datagrams).
+//! tcp CLIENT/SERVER (with HELLO_MSG and DISCONNECT_MSG too), RADIO/DISH (groups, JOIN
+//! commands, group frames), SCATTER/GATHER; over udp RADIO/DISH (libzmq's datagrams).
 
 use libsock::{Context, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket};
 use libzmq_draft::Peer;
@@ -46,6 +46,53 @@ fn libsock_client_talks_to_libzmq_server() {
         client.send(format!("req-{i}"), 0).unwrap();
         assert_eq!(client.recv_bytes(0).unwrap(), format!("re:req-{i}").into_bytes());
     }
+    assert!(peer.wait_success());
+}
+
+/// Sets HELLO_MSG and, if given, DISCONNECT_MSG (draft options 110 and 111).
+fn greet(s: &ThreadSafeSocket, hello: &str, disconnect: Option<&str>) {
+    s.set_option(SocketOption::HELLO_MSG, OptionValue::Bytes(hello.into())).unwrap();
+    if let Some(d) = disconnect {
+        s.set_option(SocketOption::DISCONNECT_MSG, OptionValue::Bytes(d.into())).unwrap();
+    }
+}
+
+#[test]
+fn libsock_client_and_libzmq_server_exchange_hellos_and_a_disconnect_msg() {
+    let ctx = Context::new();
+    let mut peer = Peer::start("hello-server", "tcp://127.0.0.1:*", 3, None);
+    let ep = peer.line().expect("the peer's endpoint");
+    let client = socket(&ctx, SocketType::CLIENT);
+    greet(&client, "H", None);
+    client.set_option(SocketOption::LINGER, OptionValue::Int(1000)).unwrap();
+    client.connect(&ep).unwrap();
+    assert_eq!(client.recv_bytes(0).unwrap(), b"W", "the libzmq SERVER's hello");
+    client.send("bye", 0).unwrap();
+    drop(client);
+    drop(ctx);
+    // Our hello first, then our message, then the SERVER's DISCONNECT_MSG, all with our id.
+    let lines: Vec<_> = (0..3).map(|_| peer.line().expect("a message line")).collect();
+    let id = lines[0].strip_prefix("H ").expect("the hello first");
+    assert_ne!(id, "0");
+    assert_eq!(lines[1..], [format!("bye {id}"), format!("D {id}")]);
+    assert!(peer.wait_success());
+}
+
+#[test]
+fn libzmq_client_and_libsock_server_exchange_hellos_and_a_disconnect_msg() {
+    let ctx = Context::new();
+    let server = socket(&ctx, SocketType::SERVER);
+    greet(&server, "W", Some("D"));
+    let ep = bind_any(&server);
+    let mut peer = Peer::start("hello-client", &ep, 1, None);
+    assert_eq!(peer.line().as_deref(), Some("W"), "the libzmq CLIENT got our hello");
+    let hello = server.recv_msg(0).unwrap();
+    assert_eq!(hello.as_str(), Some("H"));
+    assert_ne!(hello.routing_id(), 0);
+    let bye = server.recv_msg(0).unwrap();
+    assert_eq!((bye.as_str(), bye.routing_id()), (Some("bye"), hello.routing_id()));
+    let gone = server.recv_msg(0).unwrap();
+    assert_eq!((gone.as_str(), gone.routing_id()), (Some("D"), hello.routing_id()));
     assert!(peer.wait_success());
 }
 
