@@ -71,7 +71,8 @@ fn client_and_server_greet_each_new_peer_first() {
             assert_ne!(msg.routing_id(), 0, "{transport}");
             by_peer.entry(msg.routing_id()).or_default().push(msg.as_str().unwrap().to_owned());
         }
-        let mut ids = vec![0; 2];
+        assert_eq!(by_peer.len(), 2, "{transport}");
+        let mut ids = [0; 2];
         for (id, got) in &by_peer {
             let i = if got[0] == "H0" { 0 } else { 1 };
             assert_eq!(got, &[format!("H{i}"), "request".to_owned()], "{transport}");
