@@ -33,8 +33,13 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Read at most this much per `read` call. A frame header may announce any size; the buffer
 /// grows only as bytes actually arrive, never by what a peer claims.
 const READ_MAX: usize = 8 * 1024 * 1024;
-/// Stop pulling messages from the pipe once this much is waiting to be written.
+/// Stop pulling messages from the pipe once this much is copied and waiting to be written.
 const OUT_BATCH: usize = 256 * 1024;
+/// ... or this much in all, large bodies included (written from their own memory, not
+/// copied): bigger `writev`s cost the kernel less per byte. 64 KiB messages with each
+/// process on one core (its threads sharing it): 256 KiB gave 37-39 k msg/s and 25 us of
+/// sender CPU per message, 1 MiB 55 k and 18 us (libzmq: 66 k, 14 us).
+const OUT_BATCH_SHARED: usize = 1024 * 1024;
 /// Reads or writes per wake-up before yielding to other connections.
 const IO_ROUNDS: usize = 32;
 /// Writes smaller than this, one after another in one wake-up, mean the I/O thread is
@@ -970,7 +975,7 @@ fn protocol_code(e: &SessionError) -> u32 {
 #[inline]
 fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
     let mut last_more = *mid;
-    while session.out().len() < OUT_BATCH {
+    while session.out().copied_len() < OUT_BATCH && session.out().len() < OUT_BATCH_SHARED {
         let Some(msg) = p.rx.read() else { break };
         last_more = msg.get_more();
         session.send(&msg);

@@ -24,6 +24,8 @@ pub struct OutBuf {
     open_from: usize,
     /// Unwritten bytes in `segs`.
     segs_len: usize,
+    /// Unwritten bytes of the shared bodies among them (not copied here).
+    shared_len: usize,
 }
 
 enum Seg {
@@ -47,6 +49,13 @@ impl OutBuf {
         self.segs_len + self.staging.len() - self.open_from
     }
 
+    /// Unwritten bytes copied into the staging vector (headers and small bodies): what the
+    /// buffer itself holds, as opposed to large bodies it only refers to.
+    #[inline]
+    pub fn copied_len(&self) -> usize {
+        self.len() - self.shared_len
+    }
+
     /// Whether everything has been written.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -67,6 +76,7 @@ impl OutBuf {
             self.open_from = self.staging.len();
         }
         self.segs_len += body.len();
+        self.shared_len += body.len();
         self.segs.push_back(Seg::Body(body));
     }
 
@@ -86,7 +96,8 @@ impl OutBuf {
             });
             count += 1;
         }
-        if count < MAX_SLICES && self.open_from < self.staging.len() {
+        // The open region comes after every segment: only when they all fit before it.
+        if count == self.segs.len() && self.open_from < self.staging.len() {
             slices[count] = IoSlice::new(&self.staging[self.open_from..]);
             count += 1;
         }
@@ -108,7 +119,7 @@ impl OutBuf {
             len += seg.len();
             count += 1;
         }
-        if count < MAX_SLICES && self.open_from < self.staging.len() {
+        if count == self.segs.len() && self.open_from < self.staging.len() {
             len += self.staging.len() - self.open_from;
         }
         len
@@ -123,14 +134,19 @@ impl OutBuf {
             };
             let len = front.len();
             if n >= len {
-                self.segs.pop_front();
+                if let Some(Seg::Body(_)) = self.segs.pop_front() {
+                    self.shared_len -= len;
+                }
                 self.segs_len -= len;
                 n -= len;
                 continue;
             }
             match front {
                 Seg::Staged { start, .. } => *start += n,
-                Seg::Body(b) => b.advance(n),
+                Seg::Body(b) => {
+                    b.advance(n);
+                    self.shared_len -= n;
+                }
             }
             self.segs_len -= n;
             n = 0;
@@ -145,6 +161,7 @@ impl OutBuf {
     pub fn clear(&mut self) {
         self.segs.clear();
         self.segs_len = 0;
+        self.shared_len = 0;
         self.staging.clear();
         self.open_from = 0;
     }
@@ -185,12 +202,54 @@ mod tests {
             }
         }
         assert_eq!(buf.len(), expected.len());
+        assert_eq!(buf.copied_len(), 150, "only the staged bytes count as copied");
         let mut w = Trickle { out: Vec::new(), limit: 333 };
         while !buf.is_empty() {
             buf.write_to(&mut w).unwrap();
+            assert!(buf.copied_len() <= buf.len());
         }
+        assert_eq!(buf.copied_len(), 0);
         assert_eq!(w.out, expected);
         assert!(buf.staging().is_empty(), "fully written buffers are recycled");
+    }
+
+    /// More segments than one `writev` takes, then staged bytes still open: the open bytes
+    /// must wait for the segments before them (they once went out in the first `writev`,
+    /// ahead of the segments that did not fit).
+    #[test]
+    fn bytes_after_more_segments_than_one_writev_takes_stay_in_order() {
+        let mut buf = OutBuf::default();
+        let mut expected = Vec::new();
+        for i in 0..(MAX_SLICES as u8) {
+            buf.staging().extend_from_slice(&[i; 2]);
+            expected.extend_from_slice(&[i; 2]);
+            let body = Bytes::from(vec![i; 100]);
+            expected.extend_from_slice(&body);
+            buf.push_shared(body);
+        }
+        buf.staging().extend_from_slice(b"tail");
+        expected.extend_from_slice(b"tail");
+        assert!(buf.next_write_len() < buf.len(), "one writev cannot take it all");
+        /// Takes every slice of a vectored write, as a kernel with room does.
+        struct Gulp(Vec<u8>);
+        impl Write for Gulp {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                bufs.iter().map(|b| self.write(b)).sum()
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = Gulp(Vec::new());
+        while !buf.is_empty() {
+            let offered = buf.next_write_len();
+            assert_eq!(buf.write_to(&mut w).unwrap(), offered);
+        }
+        assert_eq!(w.0, expected);
     }
 
     #[test]
