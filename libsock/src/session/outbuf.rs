@@ -230,26 +230,93 @@ mod tests {
         buf.staging().extend_from_slice(b"tail");
         expected.extend_from_slice(b"tail");
         assert!(buf.next_write_len() < buf.len(), "one writev cannot take it all");
-        /// Takes every slice of a vectored write, as a kernel with room does.
-        struct Gulp(Vec<u8>);
-        impl Write for Gulp {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.0.extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                bufs.iter().map(|b| self.write(b)).sum()
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut w = Gulp(Vec::new());
+        // A `Vec` takes every slice of a vectored write, as a socket with room does.
+        let mut w = Vec::new();
         while !buf.is_empty() {
             let offered = buf.next_write_len();
             assert_eq!(buf.write_to(&mut w).unwrap(), offered);
         }
-        assert_eq!(w.0, expected);
+        assert_eq!(w, expected);
+    }
+
+    /// A vectored writer that takes a pseudo-random number of bytes across the slices.
+    struct Ragged {
+        out: Vec<u8>,
+        seed: u64,
+    }
+
+    impl Ragged {
+        fn next(&mut self, below: u64) -> u64 {
+            self.seed =
+                self.seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (self.seed >> 33) % below
+        }
+    }
+
+    impl Write for Ragged {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            // Sometimes all of it, as a socket with room takes.
+            let mut room = if self.next(4) == 0 { usize::MAX } else { self.next(70_000) as usize };
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(room);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+                room -= take;
+                if room == 0 {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Staged bytes and shared bodies of random sizes, queued between random partial
+    /// vectored writes (often more segments than one `writev` takes): the stream comes out
+    /// in order, and `copied_len` never counts the shared bodies.
+    #[test]
+    fn random_queues_and_partial_writes_keep_the_order() {
+        for seed in 0..50u64 {
+            let mut buf = OutBuf::default();
+            let mut w = Ragged { out: Vec::new(), seed };
+            let mut expected = Vec::new();
+            let mut shared = 0usize;
+            for i in 0..400u32 {
+                let byte = (i % 251) as u8;
+                // Writes are rare, so more segments pile up than one writev takes.
+                match w.next(20) {
+                    0..=9 => {
+                        let n = 1 + w.next(40) as usize;
+                        buf.staging().extend(std::iter::repeat_n(byte, n));
+                        expected.extend(std::iter::repeat_n(byte, n));
+                    }
+                    10..=18 => {
+                        let body = Bytes::from(vec![byte; 1 + w.next(20_000) as usize]);
+                        expected.extend_from_slice(&body);
+                        shared += body.len();
+                        buf.push_shared(body);
+                    }
+                    _ => {
+                        let before = buf.len();
+                        let n = buf.write_to(&mut w).unwrap();
+                        assert_eq!(buf.len(), before - n);
+                    }
+                }
+                assert!(buf.copied_len() <= buf.len());
+                assert!(buf.len() - buf.copied_len() <= shared);
+            }
+            while !buf.is_empty() {
+                buf.write_to(&mut w).unwrap();
+            }
+            assert_eq!(buf.copied_len(), 0);
+            assert!(w.out == expected, "seed {seed}: the stream came out reordered");
+        }
     }
 
     #[test]
