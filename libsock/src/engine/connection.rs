@@ -208,8 +208,8 @@ impl Connection {
 
     /// Registers the stream (accepted) or starts dialing (connect).
     pub(crate) fn start(&mut self, ctx: &Ctx<'_>) -> Flow {
-        if let Some(p) = &self.pipe {
-            p.set_owner(ctx.waker());
+        if let Some(p) = &mut self.pipe {
+            p.set_io_owner(ctx.waker());
         }
         if let Some(link) = &mut self.link {
             if let Err(e) =
@@ -624,7 +624,7 @@ impl Connection {
             return Ok(());
         }
         let (mut ours, mut theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
-        ours.set_owner(ctx.waker());
+        ours.set_io_owner(ctx.waker());
         ours.set_ends(ends.local, ends.remote);
         if let Some(hello) = &self.cfg.hello_msg {
             // HELLO_MSG: written on the socket's side of the new pipe, as if the socket had

@@ -135,8 +135,8 @@ impl RawConnection {
 
     /// Registers the accepted stream, or starts dialing.
     pub(crate) fn start(&mut self, ctx: &Ctx<'_>) -> Flow {
-        if let Some(p) = &self.pipe {
-            p.set_owner(ctx.waker());
+        if let Some(p) = &mut self.pipe {
+            p.set_io_owner(ctx.waker());
         }
         let Some(stream) = &mut self.stream else { return self.dial_now(ctx) };
         if let Err(e) = ctx.registry.register(stream, ctx.token, Interest::READABLE | Interest::WRITABLE) {
@@ -275,7 +275,7 @@ impl RawConnection {
             return Flow::Keep;
         }
         let (mut ours, theirs) = pipe(self.cfg.rcvhwm, self.cfg.sndhwm);
-        ours.set_owner(ctx.waker());
+        ours.set_io_owner(ctx.waker());
         ours.set_ends(ends.local, ends.remote);
         if self.cfg.raw_notify {
             push(&mut ours, &self.meta, Message::new());

@@ -46,6 +46,14 @@ impl PipeEnd {
         self.rx.set_waker(owner);
     }
 
+    /// [`PipeEnd::set_owner`] for the end an I/O thread serves: it also wakes the
+    /// application's writer for room at the low water mark steps only
+    /// ([`Reader::wake_writer_at_low_water_marks_only`]).
+    pub(crate) fn set_io_owner(&mut self, owner: Arc<dyn Wake>) {
+        self.set_owner(owner);
+        self.rx.wake_writer_at_low_water_marks_only();
+    }
+
     /// Writes one frame and publishes it if it completes a message.
     #[cfg(test)]
     pub(crate) fn send(&mut self, msg: Message) {

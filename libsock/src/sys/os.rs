@@ -1,4 +1,4 @@
-//! Thin calls into the operating system: reads into spare capacity, eventfd, poll.
+//! Thin calls into the operating system: reads into spare capacity, eventfd, poll, pages.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -21,6 +21,37 @@ pub(crate) fn read_into(fd: BorrowedFd<'_>, buf: &mut BytesMut, max: usize) -> i
     // SAFETY: the kernel initialised exactly `n <= len` bytes after the current length.
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
+}
+
+/// `len` bytes of fresh private pages, zeroed (the kernel maps them on first use, and pages
+/// only ever read share the zero page), or null if the system refuses.
+pub(crate) fn map_zeroed(len: usize) -> *mut u8 {
+    // SAFETY: an anonymous private mapping at an address the kernel picks aliases nothing.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        std::ptr::null_mut()
+    } else {
+        p.cast()
+    }
+}
+
+/// Unmaps what [`map_zeroed`] mapped.
+///
+/// # Safety
+/// `ptr` and `len` are a mapping from [`map_zeroed`], unmapped once, with nothing referring
+/// into it any more.
+pub(crate) unsafe fn unmap(ptr: *mut u8, len: usize) {
+    // SAFETY: the caller's contract; failure (impossible for a whole mapping) leaks it.
+    unsafe { libc::munmap(ptr.cast(), len) };
 }
 
 /// [`read_into`] on a raw descriptor shared across threads under a lock: the direct receive

@@ -14,8 +14,13 @@
 //! to the depot whole. So the threads meet under a lock once per magazine (8–64 buffers),
 //! not once per message, and memory flows from the freeing thread back to the allocating
 //! one. What the depot and the caches hold is bounded (see [`depot_magazines`],
-//! [`magazine_len`]: at most 256 KiB per magazine, ~4 MiB per class in the depot); beyond
-//! that, buffers go back to the system allocator.
+//! [`magazine_len`]: at most 256 KiB per magazine, 64 MiB per class in the depot, given back
+//! down to 4 MiB once a second's use shows it idle: [`Depot::age`]); beyond that, buffers go
+//! back to the system.
+//!
+//! Buffers of [`MAPPED_FROM`] bytes and up are pages mapped for them alone (`mmap`), as
+//! glibc's `malloc` does from 128 KiB: they come zeroed, so a body of unspecified content
+//! (`zmq_msg_init_size`) needs no memset, and pages nobody writes stay unallocated.
 //!
 //! A [`PoolBuf`] is one such buffer with a reference count in its header (a [`Clone`]
 //! shares it, as [`bytes::Bytes`] would) and the length of the body it holds; the bytes it
@@ -27,8 +32,11 @@ use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+use super::os;
 
 /// Bodies larger than this use the system allocator (and are then shared without copies).
 pub(crate) const POOL_MAX: usize = 64 * 1024;
@@ -43,13 +51,27 @@ const fn magazine_len(class: usize) -> usize {
 }
 
 /// Full magazines the depot keeps for `class` before it frees buffers to the system:
-/// about 4 MiB worth (at most 64 magazines). A socket's pipe can hold a thousand large
-/// bodies in flight; a smaller depot sent most of them back to the system allocator between
-/// the I/O thread's frees and the sender's next allocations (64 KiB PUSH: sender CPU
-/// 662-875 -> 635-764 ms per 40 000 messages).
+/// about 64 MiB worth (at most 256 magazines). A socket's pipe holds a thousand bodies at
+/// its default HWM, and a sender refills it half a pipe at a time (the low water mark): a
+/// depot smaller than that sent most buffers back to the system between the I/O thread's
+/// frees and the sender's next allocations, which then came back unmapped or dirty
+/// (64 KiB PUSH, libzmq's perf tools, pinned: 4 MiB 38-42 k msg/s, 64 MiB 54-63 k).
 const fn depot_magazines(class: usize) -> usize {
-    clamp((4 * 1024 * 1024) / (magazine_len(class) * class_size(class)), 2, 64)
+    clamp(DEPOT_MAX / (magazine_len(class) * class_size(class)), 2, 256)
 }
+
+/// What the depot may hold per class, and what it keeps however idle (see [`Depot::age`]).
+const DEPOT_MAX: usize = 64 * 1024 * 1024;
+const DEPOT_FLOOR: usize = 4 * 1024 * 1024;
+
+/// Full magazines the depot keeps for `class` however idle: about 4 MiB worth.
+const fn depot_floor(class: usize) -> usize {
+    clamp(DEPOT_FLOOR / (magazine_len(class) * class_size(class)), 2, 64)
+}
+
+/// Buffers of this size and up (classes [`MAPPED_CLASS`] and up) are mapped pages.
+pub(crate) const MAPPED_FROM: usize = 32 * 1024;
+const MAPPED_CLASS: usize = class_of(MAPPED_FROM);
 
 const fn clamp(n: usize, low: usize, high: usize) -> usize {
     if n > high {
@@ -67,8 +89,9 @@ const fn class_size(class: usize) -> usize {
 
 /// The class whose buffers hold `len` bytes (`len` ≤ [`POOL_MAX`]).
 #[inline]
-fn class_of(len: usize) -> usize {
-    let bits = usize::BITS - (len.max(1) - 1).leading_zeros();
+const fn class_of(len: usize) -> usize {
+    let len = if len == 0 { 1 } else { len };
+    let bits = usize::BITS - (len - 1).leading_zeros();
     bits.saturating_sub(SMALLEST_SHIFT) as usize
 }
 
@@ -102,10 +125,45 @@ struct Depot {
     full: Vec<Magazine>,
     /// Empty magazines (their vectors' memory), so exchanges allocate nothing.
     empty: Vec<Magazine>,
+    /// The fewest full magazines held since `since`: what a second of use left untouched.
+    low: usize,
+    since: Option<Instant>,
 }
 
 static DEPOT: [Mutex<Depot>; CLASSES] =
-    [const { parking_lot::const_mutex(Depot { full: Vec::new(), empty: Vec::new() }) }; CLASSES];
+    [const { parking_lot::const_mutex(Depot { full: Vec::new(), empty: Vec::new(), low: 0, since: None }) };
+        CLASSES];
+
+impl Depot {
+    /// Takes out, for the caller to free once the lock is released, the magazines above
+    /// [`depot_floor`] that a whole second of use left untouched, so a burst's buffers do
+    /// not stay for good. Runs at every exchange (a clock read each: once per magazine, not
+    /// per message); a process that goes quiet keeps what it held until its next exchange.
+    fn age(&mut self, class: usize, now: Instant) -> Vec<Magazine> {
+        let since = *self.since.get_or_insert(now);
+        if now.duration_since(since) < Duration::from_secs(1) {
+            return Vec::new();
+        }
+        let idle = self.low.saturating_sub(depot_floor(class)).min(self.full.len());
+        // The oldest first: the bottom of the stack.
+        let idle: Vec<Magazine> = self.full.drain(..idle).collect();
+        self.low = self.full.len();
+        self.since = Some(now);
+        idle
+    }
+
+    /// Notes how many full magazines are left after one was taken.
+    fn note_taken(&mut self) {
+        self.low = self.low.min(self.full.len());
+    }
+}
+
+/// Frees the buffers of magazines taken out of a depot.
+fn free_magazines(magazines: Vec<Magazine>) {
+    for mut magazine in magazines {
+        magazine.drain(..).for_each(system_free);
+    }
+}
 
 /// One thread's magazines, one per class, and whether its [`CacheGuard`] is registered.
 ///
@@ -182,23 +240,33 @@ fn guarded(cache: &mut Cache) -> bool {
     cache.state == CacheState::Guarded
 }
 
-/// A new buffer; none of its body is initialised yet (`Header::init` is 0).
+/// A new buffer of `class`: mapped pages (zeroed, so all of its body counts as
+/// initialised) from [`MAPPED_FROM`] bytes, else an uninitialised heap block.
 fn system_alloc(class: usize) -> NonNull<Header> {
     let layout = layout(class);
-    // SAFETY: the layout has a non-zero size.
-    let raw = unsafe { alloc::alloc(layout) }.cast::<Header>();
-    let Some(ptr) = NonNull::new(raw) else { alloc::handle_alloc_error(layout) };
-    // SAFETY: fresh memory, large and aligned enough for a Header.
-    unsafe { ptr.as_ptr().write(Header { refs: AtomicUsize::new(1), class: class as u32, init: 0 }) };
+    let (raw, init) = if class >= MAPPED_CLASS {
+        (os::map_zeroed(layout.size()), class_size(class) as u32)
+    } else {
+        // SAFETY: the layout has a non-zero size.
+        (unsafe { alloc::alloc(layout) }, 0)
+    };
+    let Some(ptr) = NonNull::new(raw.cast::<Header>()) else { alloc::handle_alloc_error(layout) };
+    // SAFETY: fresh memory, large and aligned (16 bytes, or a page) enough for a Header.
+    unsafe { ptr.as_ptr().write(Header { refs: AtomicUsize::new(1), class: class as u32, init }) };
     ptr
 }
 
 fn system_free(block: Block) {
     // SAFETY: blocks come from `system_alloc` with the layout of their class (stored in
-    // the header at allocation and never changed), and are owned by `block` alone.
+    // the header at allocation and never changed), mapped or from the heap as the class
+    // says, and are owned by `block` alone.
     unsafe {
         let class = block.0.as_ref().class as usize;
-        alloc::dealloc(block.0.as_ptr().cast(), layout(class));
+        if class >= MAPPED_CLASS {
+            os::unmap(block.0.as_ptr().cast(), layout(class).size());
+        } else {
+            alloc::dealloc(block.0.as_ptr().cast(), layout(class));
+        }
     }
 }
 
@@ -206,11 +274,16 @@ fn system_free(block: Block) {
 /// already holds enough.
 fn give_to_depot(class: usize, magazine: Magazine) -> Magazine {
     let mut depot = DEPOT[class].lock();
+    let idle = depot.age(class, Instant::now());
     if depot.full.len() < depot_magazines(class) {
         depot.full.push(magazine);
-        return depot.empty.pop().unwrap_or_default();
+        let empty = depot.empty.pop().unwrap_or_default();
+        drop(depot);
+        free_magazines(idle);
+        return empty;
     }
     drop(depot);
+    free_magazines(idle);
     let mut magazine = magazine;
     magazine.drain(..).for_each(system_free);
     magazine
@@ -234,12 +307,19 @@ fn refill(cache: &mut Cache, class: usize) -> NonNull<Header> {
     }
     let magazine = &mut cache.loaded[class];
     let mut depot = DEPOT[class].lock();
-    let Some(full) = depot.full.pop() else { return system_alloc(class) };
+    let idle = depot.age(class, Instant::now());
+    let Some(full) = depot.full.pop() else {
+        drop(depot);
+        free_magazines(idle);
+        return system_alloc(class);
+    };
+    depot.note_taken();
     let empty = std::mem::replace(&mut **magazine, full);
     if empty.capacity() > 0 {
         depot.empty.push(empty);
     }
     drop(depot);
+    free_magazines(idle);
     match magazine.pop() {
         Some(block) => block.0,
         None => system_alloc(class),
@@ -333,7 +413,7 @@ impl PoolBuf {
             return None;
         }
         let buf = PoolBuf { ptr: take(class_of(len)), len: len as u32 };
-        // Only the part never written before is zeroed (all of it for a new buffer).
+        // Only the part never written before is zeroed (none of a mapped one: zeroed already).
         let init = buf.header().init as usize;
         if init < len {
             // SAFETY: `init..len` lies inside the body, which is ours alone.
@@ -452,8 +532,9 @@ mod tests {
         }
         assert_eq!(magazine_len(0), 64);
         assert_eq!(magazine_len(CLASSES - 1), 4);
-        assert_eq!(depot_magazines(0), 64);
-        assert_eq!(depot_magazines(CLASSES - 1), 16);
+        assert_eq!(depot_magazines(0), 256);
+        assert_eq!(depot_magazines(CLASSES - 1), 256);
+        assert_eq!(depot_floor(CLASSES - 1), 16);
     }
 
     #[test]
@@ -486,6 +567,55 @@ mod tests {
         assert!(unfilled.as_slice().iter().all(|&b| b == 4));
         assert!(PoolBuf::copy_from(&vec![1; POOL_MAX + 1]).is_none());
         assert_eq!(PoolBuf::copy_from(&vec![3; POOL_MAX]).unwrap().as_slice(), &vec![3; POOL_MAX][..]);
+    }
+
+    #[test]
+    fn large_bodies_are_mapped_pages_that_need_no_memset() {
+        // From MAPPED_FROM bytes a buffer is a mapping of its own (page-aligned header), and
+        // all of it counts as initialised from the start (zeroed by the kernel), so
+        // `unfilled` writes nothing into it, new or recycled.
+        for len in [MAPPED_FROM / 2 + 1, MAPPED_FROM, MAPPED_FROM + 1, POOL_MAX] {
+            let b = PoolBuf::unfilled(len).unwrap();
+            let class = class_of(len);
+            let mapped = class >= MAPPED_CLASS;
+            assert_eq!(mapped, len > MAPPED_FROM / 2, "{len}");
+            if mapped {
+                assert_eq!(b.ptr.as_ptr() as usize % 4096, 0, "{len}: a mapping starts a page");
+                assert_eq!(b.header().init as usize, class_size(class), "{len}");
+            }
+            assert_eq!(b.as_slice().len(), len);
+        }
+        let fresh = system_alloc(CLASSES - 1);
+        // SAFETY: just allocated, ours alone.
+        let body = unsafe { std::slice::from_raw_parts(fresh.as_ptr().cast::<u8>().add(HEADER), POOL_MAX) };
+        assert!(body.iter().all(|&b| b == 0), "a new mapping reads as zeros");
+        system_free(Block(fresh));
+    }
+
+    #[test]
+    fn the_depot_gives_back_what_a_second_of_use_left_untouched() {
+        let class = CLASSES - 1;
+        let floor = depot_floor(class);
+        let mut d =
+            Depot { full: (0..40).map(|_| Vec::new()).collect(), empty: Vec::new(), low: 0, since: None };
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert!(d.age(class, t0).is_empty(), "the first exchange starts the clock");
+        assert!(d.age(class, at(1100)).is_empty(), "the first second frees nothing");
+        // The next second takes 10 magazines and gives them back: 30 stayed untouched.
+        for _ in 0..10 {
+            d.full.pop();
+            d.note_taken();
+        }
+        d.full.extend((0..10).map(|_| Vec::new()));
+        assert!(d.age(class, at(1500)).is_empty(), "less than a second: nothing yet");
+        assert_eq!(d.age(class, at(2200)).len(), 30 - floor);
+        assert_eq!(d.full.len(), 40 - (30 - floor));
+        // An idle second frees down to the floor, and never below.
+        assert_eq!(d.age(class, at(3300)).len(), 40 - (30 - floor) - floor);
+        assert_eq!(d.full.len(), floor);
+        assert!(d.age(class, at(9000)).is_empty());
+        assert_eq!(d.full.len(), floor);
     }
 
     #[test]
