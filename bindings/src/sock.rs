@@ -73,6 +73,18 @@ impl Sock {
         }
     }
 
+    /// Sends `*msg`, leaving it empty once sent and as it was when not (see
+    /// [`Socket::send_from`]). A thread-safe socket takes the message whatever happens:
+    /// `zmq_msg_send` shares the body first for these types.
+    #[inline(always)]
+    pub fn send_from(&self, msg: &mut Message, flags: i32) -> Result<()> {
+        match self {
+            Sock::Plain(s) => s.send_from(msg, flags),
+            #[cfg(feature = "draft")]
+            Sock::Shared(s) => s.send_msg(std::mem::take(msg), flags),
+        }
+    }
+
     /// Receives one frame.
     #[inline]
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {

@@ -111,8 +111,16 @@ const _: () = assert!(std::mem::size_of::<Message>() <= 56);
 
 impl Message {
     /// An empty frame.
+    #[inline]
     pub fn new() -> Message {
-        Message::from_slice(&[])
+        Message {
+            repr: Repr::Inline { len: 0, data: [0; INLINE_CAPACITY] },
+            more: false,
+            inherit_meta: false,
+            meta: None,
+            #[cfg(feature = "draft")]
+            routing_id: 0,
+        }
     }
 
     /// Copies `data` into a new frame.

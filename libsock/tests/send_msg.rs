@@ -1,5 +1,6 @@
-//! `Socket::send_msg`: a send that did not happen hands the message back (the C API relies on
-//! it so that `zmq_msg_send` need not copy a message to leave it unchanged on failure).
+//! `Socket::send_msg` and `Socket::send_from`: a send that did not happen hands the message
+//! back, or leaves it where it was (the C API relies on it so that `zmq_msg_send` need not
+//! copy a message to leave it unchanged on failure).
 
 use libsock::{Context, Error, Message, DONTWAIT, PULL, PUSH, REP, REQ, SNDMORE};
 
@@ -56,4 +57,44 @@ fn a_message_refused_for_good_is_not_handed_back() {
     let (err, back) = pull.send_msg(Message::from("x"), DONTWAIT).unwrap_err();
     assert!(matches!(err, Error::NotSupported), "{err:?}");
     assert!(back.is_none());
+}
+
+#[test]
+fn send_from_empties_the_message_once_sent_and_leaves_it_when_not() {
+    let ctx = Context::new();
+    let push = ctx.socket(PUSH).unwrap();
+    push.set_linger(0).unwrap();
+    push.set_sndtimeo(10).unwrap();
+    for size in [0, 1, 38, 39, 1000, 100_000] {
+        for flags in [DONTWAIT, 0, SNDMORE | DONTWAIT] {
+            let mut msg = Message::from(body(size));
+            let err = push.send_from(&mut msg, flags).unwrap_err();
+            assert!(matches!(err, Error::WouldBlock | Error::TimedOut), "{size} {flags}: {err:?}");
+            assert_eq!(&msg[..], &body(size)[..], "{size} {flags}: left as it was");
+            assert_eq!(msg.get_more(), flags & SNDMORE != 0);
+        }
+    }
+    let pull = ctx.socket(PULL).unwrap();
+    pull.bind("inproc://send-from").unwrap();
+    push.connect("inproc://send-from").unwrap();
+    for size in [1, 1000, 100_000] {
+        let mut msg = Message::from(body(size));
+        push.send_from(&mut msg, 0).unwrap();
+        assert!(msg.is_empty(), "{size}: an empty message is left once sent");
+        assert_eq!(pull.recv_bytes(0).unwrap(), body(size));
+    }
+
+    let idle = ctx.socket(PUSH).unwrap();
+    idle.set_linger(0).unwrap();
+    ctx.shutdown();
+    let mut msg = Message::from(body(64));
+    assert!(matches!(idle.send_from(&mut msg, 0), Err(Error::ContextTerminated)));
+    assert_eq!(&msg[..], &body(64)[..]);
+
+    // Refused for good: gone, the message left empty.
+    let ctx = Context::new();
+    let pull = ctx.socket(PULL).unwrap();
+    let mut msg = Message::from("x");
+    assert!(matches!(pull.send_from(&mut msg, DONTWAIT), Err(Error::NotSupported)));
+    assert!(msg.is_empty());
 }

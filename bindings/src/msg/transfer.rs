@@ -28,16 +28,19 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // SAFETY: forwarded contract.
         let slot = unsafe { slot(msg) }?;
         if moves {
-            // The usual cases, kept short: a libsock message (inline, or received) moves in
-            // as it is, a zmq_msg_init_size buffer becomes its body without a copy.
+            // The usual cases, kept short: a libsock message (inline, or received) is sent
+            // from where it lies, a zmq_msg_init_size buffer becomes its body without a copy.
             match &mut slot.body {
                 Body::Msg(m) => {
                     let len = m.len();
-                    // SAFETY: the message is read out and the body at once overwritten with
-                    // Body::Empty (in send_moved, before anything can panic), which owns
-                    // nothing: the message has one owner, `m`.
-                    let m = unsafe { std::ptr::read(m) };
-                    return send_moved(slot, socket, m, len, flags);
+                    // Taken out of the slot only once the socket takes it (an empty message
+                    // left behind), put back if it comes back.
+                    socket.send_from(m, flags).map_err(err)?;
+                    // SAFETY: a sent message leaves an empty inline one, which owns nothing;
+                    // Body::Empty makes the coming zmq_msg_close a single check.
+                    unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
+                    slot.shared = false;
+                    return Ok(len_to_int(len));
                 }
                 Body::Buf(v) => {
                     let len = v.len();

@@ -195,6 +195,23 @@ impl SocketCore {
         self.send_alive(msg, dontwait)
     }
 
+    /// [`Socket::send_from`]: the message is taken out of `*msg` as the routing is called,
+    /// and put back if it comes back.
+    #[inline]
+    fn send_from(&mut self, msg: &mut Message, dontwait: bool) -> Result<()> {
+        self.check_alive()?;
+        self.process_commands();
+        match self.routing.send(std::mem::take(msg), &mut self.pipes) {
+            Ok(()) if self.pipes.dead.is_empty() => Ok(()),
+            result => self.send_retry(result, dontwait).map_err(|(e, back)| {
+                if let Some(m) = back {
+                    *msg = m;
+                }
+                e
+            }),
+        }
+    }
+
     /// [`SocketCore::send_or_return`] once the context was found alive.
     ///
     /// Inlined into the caller: the common case (the routing takes the message and found no
