@@ -85,6 +85,19 @@ impl Sock {
         }
     }
 
+    /// Receives one frame into `msg` (its old content released; unchanged on failure).
+    #[inline(always)]
+    pub fn recv_into(&self, msg: &mut Message, flags: i32) -> Result<()> {
+        match self {
+            Sock::Plain(s) => s.recv(msg, flags),
+            #[cfg(feature = "draft")]
+            Sock::Shared(s) => {
+                *msg = s.recv_msg(flags)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Receives one frame.
     #[inline]
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {

@@ -176,6 +176,19 @@ impl Message {
         }
     }
 
+    /// Replaces this message with `new`, releasing the old one as [`Message::release`] does:
+    /// an old inline body without metadata is simply written over (nothing of it is read
+    /// but its kind), so a frame received into a message goes there in one move.
+    #[inline(always)]
+    pub(crate) fn overwrite(&mut self, new: Message) {
+        if matches!(self.repr, Repr::Inline { .. }) && self.meta.is_none() {
+            // Nothing in it owns memory or a count: forgetting it leaks nothing.
+            std::mem::forget(std::mem::replace(self, new));
+        } else {
+            *self = new;
+        }
+    }
+
     /// A frame whose body is the first `len` bytes of `window` (`len` at most
     /// [`INLINE_CAPACITY`]): the whole window is copied, a few fixed-size moves instead of a
     /// call to `memcpy` for a variable length (the decoder's flood path, where the read
@@ -563,6 +576,22 @@ pub(crate) fn check_group(group: &str) -> crate::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overwrite_releases_what_the_old_message_owned() {
+        let mut m = Message::from_slice(&[1; 100]);
+        let addr = m.as_ptr();
+        m.overwrite(Message::from_slice(b"x"));
+        assert_eq!(&m[..], b"x");
+        assert_eq!(Message::from_slice(&[2; 100]).as_ptr(), addr, "the pooled body went back");
+        let meta = Arc::new(Metadata::default());
+        m.set_metadata(meta.clone());
+        m.overwrite(Message::from_slice(&[3; 100]));
+        assert_eq!(Arc::strong_count(&meta), 1, "the old metadata was released");
+        assert_eq!(&m[..], &[3; 100][..]);
+        m.overwrite(Message::new());
+        assert!(m.is_empty());
+    }
 
     #[test]
     fn release_frees_what_a_message_owns_and_skips_only_inline_bodies_without_metadata() {

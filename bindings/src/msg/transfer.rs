@@ -129,6 +129,13 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let socket = unsafe { socket_ref(s) }?;
         // SAFETY: forwarded contract.
         let slot = unsafe { slot(msg) }?;
+        if let Body::Msg(m) = &mut slot.body {
+            // The usual loop, receiving into the same message: the frame is written over it
+            // (the old one released), with no copy on the way.
+            socket.recv_into(m, flags).map_err(err)?;
+            slot.shared = false;
+            return Ok(len_to_int(m.len()));
+        }
         let m = socket.recv_msg(flags).map_err(err)?;
         slot.shared = false;
         store(slot, Body::Msg(m));

@@ -111,10 +111,11 @@ impl Socket {
         Ok(())
     }
 
-    /// Receives one frame into `msg`.
+    /// Receives one frame into `msg` (its old content released; unchanged on failure).
+    /// Always inlined (into `zmq_msg_recv` too): the frame is written where `msg` lies.
+    #[inline(always)]
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
-        std::mem::replace(msg, self.recv_msg(flags)?).release();
-        Ok(())
+        self.core().recv_into(msg, flags & DONTWAIT != 0)
     }
 
     /// Receives one frame. Always inlined (into `zmq_msg_recv` too), like [`Socket::send_msg`].

@@ -275,6 +275,23 @@ impl SocketCore {
         self.recv_retry(result, dontwait)
     }
 
+    /// [`SocketCore::recv`] into `*msg` (its old content released): the frame goes from the
+    /// routing's return straight to where the caller keeps it (the C API's `zmq_msg_t`).
+    #[inline]
+    pub(crate) fn recv_into(&mut self, msg: &mut Message, dontwait: bool) -> Result<()> {
+        self.check_alive()?;
+        self.process_commands();
+        let got = match self.routing.recv(&mut self.pipes) {
+            Ok(m) if self.pipes.dead.is_empty() => {
+                self.rcvmore = m.get_more();
+                m
+            }
+            result => self.recv_retry(result, dontwait)?,
+        };
+        msg.overwrite(got);
+        Ok(())
+    }
+
     /// The rest of a receive whose first attempt returned `result`: reap, then block per
     /// flags and RCVTIMEO and try again until a frame or an error comes.
     #[cold]
