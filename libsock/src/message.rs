@@ -354,8 +354,11 @@ impl Message {
     /// uninitialised memory. Zeroed beyond [`POOLED_MAX`].
     #[inline]
     pub fn for_overwrite(len: usize) -> Message {
+        if len <= INLINE_CAPACITY {
+            return Message::zeroed(len);
+        }
         match PoolBuf::unfilled(len) {
-            Some(buf) if len > INLINE_CAPACITY => Message {
+            Some(buf) => Message {
                 repr: Repr::Pooled(buf),
                 more: false,
                 inherit_meta: false,
