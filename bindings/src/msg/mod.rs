@@ -249,11 +249,29 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
             // and no memset: libzmq leaves the content unspecified too.
             return init(msg, Body::Msg(Message::for_overwrite(size)));
         }
-        let mut v = Vec::new();
-        v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
-        v.resize(size, 0);
-        init(msg, Body::Buf(v))
+        init(msg, Body::Buf(zeroed_vec(size).ok_or(libc::ENOMEM)?))
     })
+}
+
+/// `size` (> 0) zero bytes from the allocator's zeroed memory, or `None` if it refuses.
+/// The allocator knows when memory is zero already: blocks this large are fresh pages
+/// (glibc maps its own from 128 KiB), which it does not clear, and pages nobody writes are
+/// never made private, as with libzmq's plain `malloc`. A `Vec` zero-filled after the
+/// fact wrote every page first: libzmq's perf tools at 128 KiB ran at 0.46× libzmq, at
+/// 1 MiB 0.37×.
+fn zeroed_vec(size: usize) -> Option<Vec<u8>> {
+    let layout = std::alloc::Layout::array::<u8>(size).ok()?;
+    if layout.size() == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: the layout has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of `size` bytes of
+    // alignment 1, all of them initialised (zeroed): a `Vec<u8>`'s own allocation.
+    Some(unsafe { Vec::from_raw_parts(ptr, size, size) })
 }
 
 /// Initialises a message over the caller's buffer without copying; `ffn(data, hint)` is
