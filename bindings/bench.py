@@ -183,7 +183,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="tiny counts, to check the script")
     ap.add_argument("--callgrind", action="store_true", help="instructions per message instead")
-    ap.add_argument("--cells", help="only these cells, e.g. thr:1,thr:64,lat:1 (default: all)")
+    ap.add_argument("--cells", help="only these cells, any sizes, e.g. thr:1,thr:131072,lat:1 "
+                    "(default: thr 1 B, 64 B, 1 KiB, 64 KiB, 1 MiB; lat 1 B, 1 KiB)")
     ap.add_argument("--pin", action="store_true",
                     help="each process on a core of its own (local_* on the last, remote_* on the first): "
                          "floods then stay in one scheduling mode instead of two")
@@ -201,12 +202,18 @@ def main():
     impls = list(bins)
     scale = 0.01 if args.quick else 1.0
     cells = [("thr", 1, 4_000_000), ("thr", 64, 3_000_000), ("thr", 1024, 1_000_000),
-             ("thr", 65536, 20_000), ("lat", 1, 20_000), ("lat", 1024, 20_000)]
+             ("thr", 65536, 20_000), ("thr", 1048576, 2_000), ("lat", 1, 20_000), ("lat", 1024, 20_000)]
     if args.cells:
-        wanted = set(args.cells.split(","))
-        cells = [c for c in cells if f"{c[0]}:{c[1]}" in wanted]
-        if not cells:
-            sys.exit(f"bench.py: no cell matches {args.cells!r} (kinds thr, lat; sizes 1, 64, 1024, 65536)")
+        counts = {(k, n): c for k, n, c in cells}
+        cells = []
+        for cell in args.cells.split(","):
+            m = re.fullmatch(r"(thr|lat):(\d+)", cell)
+            if not m or int(m.group(2)) < 1:
+                sys.exit(f"bench.py: bad cell {cell!r} (kind:size, kinds thr and lat, e.g. thr:131072)")
+            kind, size = m.group(1), int(m.group(2))
+            # Other sizes: about 2 GB of floods, 20 000 round trips.
+            default = max(1_000, 2_000_000_000 // size) if kind == "thr" else 20_000
+            cells.append((kind, size, counts.get((kind, size), default)))
     results = {}
     for rep in range(args.reps):
         order = impls[rep % len(impls):] + impls[:rep % len(impls)]

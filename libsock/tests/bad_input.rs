@@ -359,6 +359,10 @@ impl Bench {
     }
 }
 
+/// Held by the tests that measure the process's memory and by those that use much of it,
+/// so that neither runs while the other does.
+static MEMORY: Mutex<()> = Mutex::new(());
+
 fn vm_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     status
@@ -639,6 +643,42 @@ fn frame_at_maxmsgsize_passes_one_over_does_not() {
 }
 
 #[test]
+fn large_bodies_arrive_whole_in_pieces_and_one_cut_short_never_surfaces() {
+    // Bodies over 64 KiB are read straight into a buffer of their own (recycled up to 8 MiB,
+    // from the heap beyond): written in uneven pieces, with parts of the next frame in the
+    // same writes, they must arrive intact; one whose peer goes away mid-body must not
+    // surface, and nothing else may suffer.
+    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let mut bench = Bench::tcp(PULL, no_config);
+    let mut raw = bench.raw();
+    send_raw(&mut raw, &hello("PUSH"));
+    read_libsock_hello(&mut raw, PULL);
+    let body = |n: u32, salt: u32| -> Vec<u8> { (0..n).map(|i| ((i + salt) % 253) as u8).collect() };
+    let bodies = [
+        body(700_000, 0),
+        body(65_537, 1),
+        body(1 << 20, 2),
+        body(300, 3),
+        body(5_000_000, 4),
+        body(20_000_000, 7),
+        body(200_000, 5),
+    ];
+    let mut wire = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        wire.extend_from_slice(&data_frame(i + 1 < bodies.len(), b));
+    }
+    for piece in wire.chunks(123_457) {
+        send_raw(&mut raw, piece);
+        std::thread::sleep(ms(2));
+    }
+    assert_eq!(bench.bound.recv_multipart(0).unwrap(), bodies.to_vec());
+    // Cut short: the header and part of a 500 000-byte body, then the peer is gone.
+    send_raw(&mut raw, &data_frame(false, &body(500_000, 6))[..300_000]);
+    drop(raw);
+    bench.served("after a large body cut short");
+}
+
+#[test]
 fn command_over_maxmsgsize_is_refused() {
     one_attack(
         PULL,
@@ -701,6 +741,7 @@ fn in_child_process(test_name: &str, scenario: impl FnOnce()) {
 /// connection at once without waiting for (or allocating room for) the body.
 fn huge_size_field_scenario(after_handshake: bool) {
     let mut bench = Bench::tcp(PULL, no_config);
+    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
     let rss_before = vm_rss_kib();
     let mut raw = bench.raw();
     let name = raw.log_name();
@@ -739,6 +780,7 @@ fn size_field_2_pow_62_before_ready_without_maxmsgsize() {
 fn size_field_2_pow_62_with_maxmsgsize() {
     // With any MAXMSGSIZE the same header is refused on arrival and nothing is allocated.
     let mut bench = Bench::tcp(PULL, |s| s.set_maxmsgsize(1 << 20).unwrap());
+    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
     let rss_before = vm_rss_kib();
     let mut raw = bench.raw();
     let name = raw.log_name();
@@ -901,6 +943,7 @@ fn flood_of_garbage_connections() {
     const THREADS: usize = 4;
     const GOOD_MSGS: usize = 300;
     let bench = Bench::tcp(PULL, no_config);
+    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
     let rss_before = vm_rss_kib();
     let endpoint = bench.endpoint.clone();
     let Bench { _ctx, bound, good, .. } = bench;
@@ -1009,6 +1052,7 @@ fn random_bytes_after_greeting_prefix(seed: u64, configure: impl FnOnce(&Socket)
     const CONNS: usize = 200;
     const THREADS: u64 = 4;
     let mut bench = Bench::tcp(PULL, configure);
+    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
     let rss_before = vm_rss_kib();
     let endpoint = bench.endpoint.clone();
     let attackers: Vec<_> = (0..THREADS)

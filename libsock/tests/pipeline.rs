@@ -24,11 +24,13 @@ fn push_pull_every_transport_and_size() {
 #[test]
 fn copied_bodies_of_every_pooled_size_arrive_intact() {
     // Bodies sent from a slice are copied into recycled buffers up to POOLED_MAX; over tcp
-    // and ipc the large ones are written without another copy. Sent back to back, so the
+    // and ipc the large ones are written without another copy, and those over 64 KiB are
+    // received into recycled buffers too. Sent back to back, so the
     // buffers freed by the I/O thread are reused for the next bodies while earlier ones are
     // still queued: each must arrive with its own content.
     let ctx = Context::new();
-    let sizes = [39usize, 64, 65, 512, 513, 4096, 8191, 8192, 8193, 20_000, 65_535, 65_536, 65_537];
+    let sizes =
+        [39usize, 64, 65, 512, 513, 4096, 8191, 8192, 8193, 20_000, 65_535, 65_536, 65_537, 131_073, 1 << 20];
     for transport in TRANSPORTS {
         let pull = socket(&ctx, PULL);
         let push = socket(&ctx, PUSH);

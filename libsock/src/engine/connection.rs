@@ -23,7 +23,7 @@ use crate::mailbox::events::{self as monitor, ConnEnds, SocketEvent};
 use crate::mailbox::{SocketCmd, SocketShared, SubscriptionSnapshot};
 use crate::message::Message;
 use crate::pipe::{pipe, PipeEnd};
-use crate::session::{Session, SessionError, SessionEvent, ZapReply, ZapRequest};
+use crate::session::{BodyFill, Session, SessionError, SessionEvent, ZapReply, ZapRequest};
 use crate::sys;
 use crate::transport::socks::Socks5;
 use crate::transport::{DialTarget, Stream};
@@ -437,7 +437,9 @@ impl Connection {
     /// The I/O thread has input the application thread must not overtake (`direct_rx` rule 2).
     fn holds_input(&self) -> bool {
         self.read_paused
-            || self.link.as_ref().is_none_or(|l| !l.rbuf.is_empty())
+            || self.link.as_ref().is_none_or(|l| {
+                !l.rbuf.is_empty() || l.session.as_ref().is_some_and(|s| s.is_receiving_body())
+            })
             || self.pipe.as_ref().is_some_and(|p| p.tx.in_message())
     }
 
@@ -450,11 +452,28 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
-            // Large frames: read several at once, so one buffer (one allocation) holds them all.
-            let wanted = session.wanted();
-            let chunk = if wanted > READ_CHUNK { wanted.saturating_mul(4) } else { READ_CHUNK };
-            let want = wanted.saturating_sub(link.rbuf.len()).max(chunk).min(READ_MAX);
-            match sys::read_into(link.stream.as_fd(), &mut link.rbuf, want) {
+            let read = match session.body_to_fill() {
+                // A large frame's body: read in place (see `session::large_body`).
+                Some(fill) => {
+                    let read = match fill {
+                        BodyFill::Slice(body) => sys::read_slice(link.stream.as_fd(), body),
+                        BodyFill::Spare { bytes, max } => sys::read_spare(link.stream.as_fd(), bytes, max),
+                    };
+                    if let Ok(n) = read {
+                        session.body_filled(n).map_err(Down::Protocol)?;
+                    }
+                    read
+                }
+                None => {
+                    // Larger frames still: read several at once, so one buffer (one
+                    // allocation) holds them all.
+                    let wanted = session.wanted();
+                    let chunk = if wanted > READ_CHUNK { wanted.saturating_mul(4) } else { READ_CHUNK };
+                    let want = wanted.saturating_sub(link.rbuf.len()).max(chunk).min(READ_MAX);
+                    sys::read_into(link.stream.as_fd(), &mut link.rbuf, want)
+                }
+            };
+            match read {
                 Ok(0) => return Err(Down::Closed),
                 Ok(_) => session.received(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

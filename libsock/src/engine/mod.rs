@@ -44,6 +44,7 @@ pub(crate) use zap::{ZapConfig, ZapHandler, ZAP_ENDPOINT};
 use crate::mailbox::SocketShared;
 use crate::pipe::{PipeEnd, Wake};
 use crate::session::SessionConfig;
+use crate::sys;
 use crate::transport::{DialTarget, Listener, NetConfig};
 
 pub(crate) use crate::mailbox::EndpointId;
@@ -167,6 +168,7 @@ impl IoThread {
             shared: shared.clone(),
             entries: Slab::new(),
             timers: BinaryHeap::new(),
+            pool_check: None,
             shutting_down: false,
         };
         let handle = std::thread::Builder::new().name(name).spawn(move || {
@@ -220,6 +222,9 @@ struct Worker {
     shared: Arc<IoShared>,
     entries: Slab<Entry>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// When to give back what the message pool's depots hold idle, while they hold more
+    /// than they keep for good (`sys::pool::age_depots`).
+    pool_check: Option<Instant>,
     shutting_down: bool,
 }
 
@@ -228,8 +233,12 @@ impl Worker {
         let mut events = Events::with_capacity(256);
         let mut cmds = Vec::new();
         loop {
-            let timeout =
-                self.timers.peek().map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
+            let next = self.timers.peek().map(|Reverse((at, _))| *at);
+            let next = match (next, self.pool_check) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = next.map(|at| at.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     tracing::error!("I/O thread poll failed: {e}");
@@ -250,9 +259,22 @@ impl Worker {
                 self.on_cmd(cmd, now);
             }
             self.fire_timers(Instant::now());
+            self.age_pool(Instant::now());
             if self.shutting_down && self.entries.is_empty() {
                 break;
             }
+        }
+    }
+
+    /// Once a second while the pool's depots hold a surplus: gives back what a burst left
+    /// idle, so a process that goes quiet does not keep it.
+    fn age_pool(&mut self, now: Instant) {
+        match self.pool_check {
+            Some(at) if now >= at => {
+                self.pool_check = sys::pool::age_depots(now).then(|| now + Duration::from_secs(1));
+            }
+            None if sys::pool::depots_hold_surplus() => self.pool_check = Some(now + Duration::from_secs(1)),
+            _ => {}
         }
     }
 

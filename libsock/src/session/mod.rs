@@ -2,11 +2,13 @@
 //! machine over the [`crate::codec`].
 //!
 //! It never touches a socket or reads the clock. The engine feeds it the bytes it read
-//! ([`Session::decode`]) and the current time, writes out what it queued in
-//! [`Session::out`], and calls [`Session::handle_timeout`] at [`Session::next_timeout`].
+//! ([`Session::decode`]; a large body it reads in place, `Session::body_to_fill`) and the
+//! current time, writes out what it queued in [`Session::out`], and calls
+//! [`Session::handle_timeout`] at [`Session::next_timeout`].
 //! That makes handshake and heartbeat behaviour testable on virtual time.
 
 mod heartbeat;
+mod large_body;
 pub mod mechanism;
 mod outbuf;
 mod short_frames;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 
 pub use heartbeat::{Beat, Heartbeat, HeartbeatConfig};
+pub(crate) use large_body::BodyFill;
 pub use mechanism::{CookieJar, Security, ZapReply, ZapRequest};
 pub use outbuf::{OutBuf, ZERO_COPY_MIN};
 pub(crate) use short_frames::FrameSink;
@@ -118,12 +121,19 @@ pub enum SessionError {
     /// A command that is not valid now.
     #[error("unexpected command {0:?}")]
     UnexpectedCommand(String),
+    /// No memory for the body of a frame this large (libzmq: `ENOMEM`); set MAXMSGSIZE to
+    /// refuse such frames from their header.
+    #[error("no memory for a frame of {0} bytes")]
+    OutOfMemory(u64),
 }
 
 impl SessionError {
     /// Whether the failure happened during the handshake (for monitor events).
     pub fn is_handshake_failure(&self) -> bool {
-        !matches!(self, SessionError::HeartbeatTimeout | SessionError::TtlExpired)
+        !matches!(
+            self,
+            SessionError::HeartbeatTimeout | SessionError::TtlExpired | SessionError::OutOfMemory(_)
+        )
     }
 }
 
@@ -164,6 +174,8 @@ pub struct Session {
     /// Attached to every received message (one shared `Arc` per connection, as libzmq's
     /// metadata: a reference count per message, no allocation).
     metadata: Option<Arc<Metadata>>,
+    /// A large data frame's body being received (see `large_body`).
+    body: Option<large_body::PartialBody>,
 }
 
 impl Session {
@@ -194,6 +206,7 @@ impl Session {
             peer_address: String::new(),
             peer_fd: -1,
             metadata: None,
+            body: None,
         }
     }
 
@@ -259,7 +272,9 @@ impl Session {
     }
 
     /// Consumes input up to and including the next message frame and returns it; handles the
-    /// greeting and commands on the way. `Ok(None)`: `input` holds no complete frame, or a
+    /// greeting and commands on the way. The body of a large data frame that has not all
+    /// arrived is moved out of `input` into a buffer of its own, where the rest is expected
+    /// (`Session::body_to_fill`). `Ok(None)`: `input` holds no complete frame, or a
     /// command produced an event ([`Session::poll_event`]) that must be handled before the
     /// frames that follow it (a READY must attach the pipe before the first message).
     pub fn decode(&mut self, input: &mut BytesMut, now: Instant) -> Result<Option<Message>, SessionError> {
@@ -297,6 +312,9 @@ impl Session {
                 Phase::Zap => return Ok(None),
                 Phase::Handshake | Phase::Active => {}
             }
+            if self.body.is_some() {
+                return Ok(self.move_into_body(input));
+            }
             let encrypted = self.cipher.is_some();
             let limit = match (self.cfg.max_msg_size, encrypted) {
                 (Some(max), true) => max.saturating_add(MESSAGE_PLAINTEXT as u64 + 1),
@@ -317,6 +335,11 @@ impl Session {
             }
             let mut size = header.size as usize;
             if input.len() < header.header_len + size {
+                if !header.command && self.takes_body_directly(size) {
+                    input.advance(header.header_len);
+                    self.start_body(size, header.more)?;
+                    continue;
+                }
                 self.wanted = header.header_len + size;
                 return Ok(None);
             }

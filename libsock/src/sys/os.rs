@@ -23,6 +23,34 @@ pub(crate) fn read_into(fd: BorrowedFd<'_>, buf: &mut BytesMut, max: usize) -> i
     Ok(n)
 }
 
+/// Reads up to `buf.len()` bytes from `fd` into `buf` (a large body received in place).
+pub(crate) fn read_slice(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable memory of `buf.len()` bytes, the kernel writes at most that
+    // many, and `fd` is a valid open descriptor for the call's duration.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Reads up to `max` bytes from `fd` into the spare capacity of `buf` (at most what it
+/// has), extending its length by what arrived: a large body received in place, without
+/// zeroing its memory first.
+pub(crate) fn read_spare(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    // SAFETY: `spare` is writable memory owned by `buf` with at least `len` bytes; the kernel
+    // only writes into it and `fd` is a valid open descriptor for the call's duration.
+    let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), len) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel initialised exactly `n <= len` bytes after the current length.
+    unsafe { buf.set_len(buf.len() + n as usize) };
+    Ok(n as usize)
+}
+
 /// `len` bytes of fresh private pages, zeroed (the kernel maps them on first use, and pages
 /// only ever read share the zero page), or null if the system refuses.
 pub(crate) fn map_zeroed(len: usize) -> *mut u8 {

@@ -11,12 +11,13 @@
 //! each thread keeps, per size class, a small stack ("magazine") of free buffers it takes
 //! from and gives back to without any synchronisation. A thread whose magazine runs empty
 //! swaps it for a full one from a process-wide depot; one whose magazine overflows hands it
-//! to the depot whole. So the threads meet under a lock once per magazine (8–64 buffers),
+//! to the depot whole. So the threads meet under a lock once per magazine (4–64 buffers),
 //! not once per message, and memory flows from the freeing thread back to the allocating
 //! one. What the depot and the caches hold is bounded (see [`depot_magazines`],
-//! [`magazine_len`]: at most 256 KiB per magazine, 64 MiB per class in the depot, given back
-//! down to 4 MiB once a second's use shows it idle: [`Depot::age`]); beyond that, buffers go
-//! back to the system.
+//! [`magazine_len`]: 256 KiB per magazine, 4 buffers of 128 KiB to 1 MiB, 1 above; up to
+//! 512 MiB per class in the depot, given back down to 4 MiB or less once a second's use
+//! shows it idle: [`Depot::age`], run by the I/O threads too, [`age_depots`]); beyond that,
+//! buffers go back to the system.
 //!
 //! Buffers of [`MAPPED_FROM`] bytes and up are pages mapped for them alone (`mmap`), as
 //! glibc's `malloc` does from 128 KiB: they come zeroed, so a body of unspecified content
@@ -31,7 +32,7 @@ use std::alloc::{self, Layout};
 use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -39,34 +40,48 @@ use parking_lot::Mutex;
 use super::os;
 
 /// Bodies larger than this use the system allocator (and are then shared without copies).
-pub(crate) const POOL_MAX: usize = 64 * 1024;
+///
+/// Up to 8 MiB (the engine's largest read): large bodies are received straight into a
+/// buffer of their own (see `Session::body_to_fill`), and a fresh one per message cost the
+/// receiver a page fault per 4 KiB (glibc trims and maps such blocks anew: 1 MiB floods,
+/// 127 faults per message); sent ones, zeroed by `calloc`, cost the sender as much.
+pub(crate) const POOL_MAX: usize = 8 * 1024 * 1024;
 /// Capacity of each size class: powers of two from 64 B to [`POOL_MAX`].
-const CLASSES: usize = 11;
+const CLASSES: usize = 18;
 const SMALLEST_SHIFT: u32 = 6;
 /// Clones of bodies up to this size are copies (see `PoolBuf::clone`).
 const COPY_ON_CLONE_MAX: usize = 512;
-/// Buffers per magazine for `class`: 256 KiB worth, between 4 and 64 buffers.
+/// Buffers per magazine for `class`: 256 KiB worth, between 4 and 64 buffers; one buffer
+/// above 1 MiB, so that a thread keeps no more than one of those idle (a lock per message
+/// is nothing beside the copy of such a body).
 const fn magazine_len(class: usize) -> usize {
+    if class_size(class) > 1024 * 1024 {
+        return 1;
+    }
     clamp((256 * 1024) >> (SMALLEST_SHIFT as usize + class), 4, 64)
 }
 
 /// Full magazines the depot keeps for `class` before it frees buffers to the system:
-/// about 64 MiB worth (at most 256 magazines). A socket's pipe holds a thousand bodies at
-/// its default HWM, and a sender refills it half a pipe at a time (the low water mark): a
-/// depot smaller than that sent most buffers back to the system between the I/O thread's
-/// frees and the sender's next allocations, which then came back unmapped or dirty
-/// (64 KiB PUSH, libzmq's perf tools, pinned: 4 MiB 38-42 k msg/s, 64 MiB 54-63 k).
+/// about 512 MiB worth, and at most 256 magazines (64 MiB of 64 KiB buffers, 512 MiB of
+/// 512 KiB and larger ones). A socket's pipe holds a thousand bodies at its default HWM, and
+/// a sender refills it half a pipe at a time (the low water mark): a depot smaller than
+/// that sent most buffers back to the system between the I/O thread's frees and the
+/// sender's next allocations, which then came back unmapped or dirty (libzmq's perf tools,
+/// pinned: 64 KiB, depot of 4 MiB 38-42 k msg/s, 64 MiB 54-63 k; 512 KiB, 64 MiB 6.9-7.1 k,
+/// 512 MiB 11.2-11.3 k). An I/O thread gives back, a second or two after a burst, what it
+/// left idle ([`age_depots`]).
 const fn depot_magazines(class: usize) -> usize {
     clamp(DEPOT_MAX / (magazine_len(class) * class_size(class)), 2, 256)
 }
 
 /// What the depot may hold per class, and what it keeps however idle (see [`Depot::age`]).
-const DEPOT_MAX: usize = 64 * 1024 * 1024;
+const DEPOT_MAX: usize = 512 * 1024 * 1024;
 const DEPOT_FLOOR: usize = 4 * 1024 * 1024;
 
-/// Full magazines the depot keeps for `class` however idle: about 4 MiB worth.
+/// Full magazines the depot keeps for `class` however idle: about 4 MiB worth (none of
+/// the 4 and 8 MiB buffers).
 const fn depot_floor(class: usize) -> usize {
-    clamp(DEPOT_FLOOR / (magazine_len(class) * class_size(class)), 2, 64)
+    clamp(DEPOT_FLOOR / (magazine_len(class) * class_size(class)), 0, 64)
 }
 
 /// Buffers of this size and up (classes [`MAPPED_CLASS`] and up) are mapped pages.
@@ -108,7 +123,7 @@ struct Header {
 const HEADER: usize = std::mem::size_of::<Header>();
 
 fn layout(class: usize) -> Layout {
-    // Cannot fail: the sizes are small powers of two plus 16, aligned to 16.
+    // Cannot fail: the sizes are powers of two up to 8 MiB plus 16, aligned to 16.
     Layout::from_size_align(HEADER + class_size(class), 16).expect("pool layout")
 }
 
@@ -156,6 +171,41 @@ impl Depot {
     fn note_taken(&mut self) {
         self.low = self.low.min(self.full.len());
     }
+}
+
+/// Set when a depot holds more than its floor, so that an I/O thread ages the depots
+/// ([`age_depots`]) even when no thread exchanges magazines any more.
+static SURPLUS: AtomicBool = AtomicBool::new(false);
+
+/// Whether some depot may hold more than it keeps however idle (see [`age_depots`]).
+#[inline]
+pub(crate) fn depots_hold_surplus() -> bool {
+    SURPLUS.load(Ordering::Relaxed)
+}
+
+/// Gives back, in every class, what a whole second of use left untouched in the depot
+/// ([`Depot::age`]); returns whether some depot still holds more than its floor (then
+/// call again in a second). The I/O threads call it while [`depots_hold_surplus`], so a
+/// process that goes quiet after a burst keeps no more than the floors two seconds later.
+pub(crate) fn age_depots(now: Instant) -> bool {
+    // Cleared first: a depot that grows during the scan sets it again.
+    SURPLUS.store(false, Ordering::Relaxed);
+    let mut surplus = false;
+    for (class, depot) in DEPOT.iter().enumerate() {
+        let Some(mut depot) = depot.try_lock() else {
+            // In use right now: its user ages it, and so do we next time.
+            surplus = true;
+            continue;
+        };
+        let idle = depot.age(class, now);
+        surplus |= depot.full.len() > depot_floor(class);
+        drop(depot);
+        free_magazines(idle);
+    }
+    if surplus {
+        SURPLUS.store(true, Ordering::Relaxed);
+    }
+    surplus
 }
 
 /// Frees the buffers of magazines taken out of a depot.
@@ -277,6 +327,9 @@ fn give_to_depot(class: usize, magazine: Magazine) -> Magazine {
     let idle = depot.age(class, Instant::now());
     if depot.full.len() < depot_magazines(class) {
         depot.full.push(magazine);
+        if depot.full.len() > depot_floor(class) && !SURPLUS.load(Ordering::Relaxed) {
+            SURPLUS.store(true, Ordering::Relaxed);
+        }
         let empty = depot.empty.pop().unwrap_or_default();
         drop(depot);
         free_magazines(idle);
@@ -530,11 +583,17 @@ mod tests {
             assert!(class_size(class) >= len, "{len}");
             assert!(class == 0 || class_size(class - 1) < len, "{len} not in the smallest fitting class");
         }
-        assert_eq!(magazine_len(0), 64);
-        assert_eq!(magazine_len(CLASSES - 1), 4);
-        assert_eq!(depot_magazines(0), 256);
-        assert_eq!(depot_magazines(CLASSES - 1), 256);
-        assert_eq!(depot_floor(CLASSES - 1), 16);
+        assert_eq!(class_size(CLASSES - 1), POOL_MAX);
+        // (buffers per magazine, full magazines in the depot at most, kept however idle)
+        let limits = |len| {
+            let class = class_of(len);
+            (magazine_len(class), depot_magazines(class), depot_floor(class))
+        };
+        assert_eq!(limits(64), (64, 256, 64));
+        assert_eq!(limits(64 << 10), (4, 256, 16));
+        assert_eq!(limits(1 << 20), (4, 128, 1));
+        assert_eq!(limits(2 << 20), (1, 256, 2));
+        assert_eq!(limits(8 << 20), (1, 64, 0));
     }
 
     #[test]
@@ -616,6 +675,26 @@ mod tests {
         assert_eq!(d.full.len(), floor);
         assert!(d.age(class, at(9000)).is_empty());
         assert_eq!(d.full.len(), floor);
+    }
+
+    #[test]
+    fn an_io_thread_ages_the_depots_after_a_burst_without_any_exchange() {
+        // The top class (8 MiB buffers), which no other test here fills past its floor.
+        let class = CLASSES - 1;
+        let floor = depot_floor(class);
+        for _ in 0..floor + 6 {
+            let empty = give_to_depot(class, vec![Block(system_alloc(class))]);
+            assert!(empty.is_empty());
+        }
+        assert!(depots_hold_surplus(), "a depot above its floor asks to be aged");
+        let t0 = Instant::now();
+        // Once a second: the first look after the burst notes what the depot holds, the
+        // next finds that untouched and gives it back, down to the floor.
+        for secs in [2, 4, 6] {
+            age_depots(t0 + Duration::from_secs(secs));
+        }
+        // (+1: a magazine another test's ending thread may have handed in meanwhile.)
+        assert!(DEPOT[class].lock().full.len() <= floor + 1);
     }
 
     #[test]
