@@ -387,11 +387,12 @@ enum Binder {
     Receiver,
 }
 
-/// Messages covering empty, short-frame (≤255), long-frame (≥256) and 1 MiB bodies, and
+/// Messages covering empty, short-frame (≤255), long-frame (≥256) bodies, bodies received
+/// in place (over 64 KiB: into a pooled buffer up to 8 MiB, a heap block beyond), and
 /// multipart messages with empty frames.
 fn matrix_messages() -> Vec<Vec<Vec<u8>>> {
     let mut msgs: Vec<Vec<Vec<u8>>> =
-        [0usize, 1, 255, 256, 1 << 20].iter().enumerate().map(|(i, &n)| vec![body(n, i)]).collect();
+        [0usize, 1, 255, 256, 1 << 20, 9 << 20].iter().enumerate().map(|(i, &n)| vec![body(n, i)]).collect();
     msgs.push(vec![b"head".to_vec(), Vec::new(), body(256, 9), body(255, 10)]);
     msgs.push(vec![Vec::new(), Vec::new(), Vec::new()]);
     msgs.push(vec![b"big".to_vec(), body(1 << 20, 11), Vec::new()]);
