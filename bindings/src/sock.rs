@@ -85,14 +85,19 @@ impl Sock {
         }
     }
 
-    /// Receives one frame into `msg` (its old content released; unchanged on failure).
+    /// Receives one frame into `msg` ([`Socket::recv`]: its old content released first).
     #[inline(always)]
     pub fn recv_into(&self, msg: &mut Message, flags: i32) -> Result<()> {
         match self {
             Sock::Plain(s) => s.recv(msg, flags),
             #[cfg(feature = "draft")]
             Sock::Shared(s) => {
-                *msg = s.recv_msg(flags)?;
+                let got = s.recv_msg(flags);
+                // As Socket::recv: released first, empty on failure (unless terminated).
+                if !matches!(got, Err(libsock::Error::ContextTerminated)) {
+                    *msg = Message::new();
+                }
+                *msg = got?;
                 Ok(())
             }
         }

@@ -50,8 +50,14 @@ pub unsafe fn socket_ref<'a>(s: *mut c_void) -> CResult<&'a Sock> {
     if !unsafe { handle::has_tag(s, handle::SOCKET) } {
         return Err(ENOTSOCK);
     }
-    // SAFETY: the tag says `s` is a live SocketHandle, whose socket is Some until closed.
-    unsafe { &*s.cast::<SocketHandle>() }.socket.as_ref().ok_or(ENOTSOCK)
+    // SAFETY: the tag says `s` is a live SocketHandle, whose socket is Some until closed:
+    // zmq_close marks the handle DEAD before it takes the socket (and a socket used by one
+    // thread while another closes it is undefined in libzmq too).
+    match &unsafe { &*s.cast::<SocketHandle>() }.socket {
+        Some(socket) => Ok(socket),
+        // SAFETY: as above, unreachable while the tag is SOCKET.
+        None => unsafe { std::hint::unreachable_unchecked() },
+    }
 }
 
 /// [`socket_ref`], and whether `zmq_msg_send` may move messages into it ([`moves_messages`]).

@@ -176,17 +176,31 @@ impl Message {
         }
     }
 
-    /// Replaces this message with `new`, releasing the old one as [`Message::release`] does:
-    /// an old inline body without metadata is simply written over (nothing of it is read
-    /// but its kind), so a frame received into a message goes there in one move.
+    /// Replaces this message, just [`Message::clear`]ed, with `new`: the old one owns
+    /// nothing, so it is written over without being read (were it not cleared, what it
+    /// owned would leak, never be freed twice).
     #[inline(always)]
-    pub(crate) fn overwrite(&mut self, new: Message) {
-        if matches!(self.repr, Repr::Inline { .. }) && self.meta.is_none() {
-            // Nothing in it owns memory or a count: forgetting it leaks nothing.
-            std::mem::forget(std::mem::replace(self, new));
-        } else {
-            *self = new;
+    pub(crate) fn put_cleared(&mut self, new: Message) {
+        debug_assert!(self.is_inline() && self.meta.is_none());
+        std::mem::forget(std::mem::replace(self, new));
+    }
+
+    /// Makes this an empty frame, releasing what it owned: for an inline body without
+    /// metadata (which owns nothing), a check and two stores.
+    #[inline(always)]
+    pub(crate) fn clear(&mut self) {
+        match &mut self.repr {
+            Repr::Inline { len, .. } if self.meta.is_none() => {
+                *len = 0;
+                self.more = false;
+            }
+            _ => self.clear_owning(),
         }
+    }
+
+    #[inline(never)]
+    fn clear_owning(&mut self) {
+        *self = Message::new();
     }
 
     /// A frame whose body is the first `len` bytes of `window` (`len` at most
@@ -581,19 +595,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn overwrite_releases_what_the_old_message_owned() {
+    fn clear_releases_what_the_message_owned_and_put_cleared_writes_over_it() {
         let mut m = Message::from_slice(&[1; 100]);
         let addr = m.as_ptr();
-        m.overwrite(Message::from_slice(b"x"));
-        assert_eq!(&m[..], b"x");
+        m.clear();
+        assert!(m.is_empty() && m.is_inline());
         assert_eq!(Message::from_slice(&[2; 100]).as_ptr(), addr, "the pooled body went back");
+        m.put_cleared(Message::from_slice(b"x"));
+        assert_eq!(&m[..], b"x");
         let meta = Arc::new(Metadata::default());
         m.set_metadata(meta.clone());
-        m.overwrite(Message::from_slice(&[3; 100]));
+        m.clear();
         assert_eq!(Arc::strong_count(&meta), 1, "the old metadata was released");
+        assert!(m.metadata().is_none());
+        m.put_cleared(Message::from_slice(&[3; 100]));
         assert_eq!(&m[..], &[3; 100][..]);
-        m.overwrite(Message::new());
-        assert!(m.is_empty());
+        // An inline body without metadata owns nothing: clear only empties it.
+        let mut inline = Message::from_slice(b"abc");
+        inline.set_more(true);
+        inline.clear();
+        assert!(inline.is_empty() && !inline.get_more());
     }
 
     #[test]

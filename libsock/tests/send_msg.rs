@@ -1,6 +1,7 @@
 //! `Socket::send_msg` and `Socket::send_from`: a send that did not happen hands the message
 //! back, or leaves it where it was (the C API relies on it so that `zmq_msg_send` need not
-//! copy a message to leave it unchanged on failure).
+//! copy a message to leave it unchanged on failure). `Socket::recv` into a message: the old
+//! frame is released first, as `zmq_msg_recv` does.
 
 use libsock::{Context, Error, Message, DONTWAIT, PULL, PUSH, REP, REQ, SNDMORE};
 
@@ -97,4 +98,40 @@ fn send_from_empties_the_message_once_sent_and_leaves_it_when_not() {
     let mut msg = Message::from("x");
     assert!(matches!(pull.send_from(&mut msg, DONTWAIT), Err(Error::NotSupported)));
     assert!(msg.is_empty());
+}
+
+#[test]
+fn recv_into_a_message_releases_the_old_frame_first_and_a_failure_leaves_it_empty() {
+    let ctx = Context::new();
+    let pull = ctx.socket(PULL).unwrap();
+    pull.set_rcvtimeo(10).unwrap();
+    pull.bind("inproc://recv-into").unwrap();
+    let push = ctx.socket(PUSH).unwrap();
+    push.connect("inproc://recv-into").unwrap();
+    // Inline, pooled and large bodies, received with MORE set, and shared with a clone.
+    for size in [3, 100, 5000, 100_000] {
+        for flags in [DONTWAIT, 0] {
+            push.send_multipart([body(size), b"end".to_vec()], 0).unwrap();
+            let mut msg = Message::new();
+            pull.recv(&mut msg, 0).unwrap();
+            assert!(msg.get_more());
+            assert_eq!(pull.recv_bytes(0).unwrap(), b"end");
+            let keep = msg.clone();
+            let err = pull.recv(&mut msg, flags).unwrap_err();
+            assert!(matches!(err, Error::WouldBlock | Error::TimedOut), "{size} {flags}: {err:?}");
+            assert!(msg.is_empty() && !msg.get_more(), "{size} {flags}: left empty, as libzmq");
+            assert_eq!(&keep[..], &body(size)[..], "{size}: a clone keeps the body");
+            // The next frame goes into the same message.
+            push.send(body(size + 1), 0).unwrap();
+            pull.recv(&mut msg, 0).unwrap();
+            assert_eq!(&msg[..], &body(size + 1)[..]);
+        }
+    }
+    // A terminated context leaves the message as it was (libzmq checks that first).
+    let mut msg = Message::from(body(100));
+    drop(push);
+    pull.set_linger(0).unwrap();
+    ctx.shutdown();
+    assert!(matches!(pull.recv(&mut msg, DONTWAIT), Err(Error::ContextTerminated)));
+    assert_eq!(&msg[..], &body(100)[..]);
 }

@@ -30,28 +30,34 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         if moves {
             // The usual cases, kept short: a libsock message (inline, or received) is sent
             // from where it lies, a zmq_msg_init_size buffer becomes its body without a copy.
-            match &mut slot.body {
-                Body::Msg(m) => {
-                    let len = m.len();
-                    // Taken out of the slot only once the socket takes it (an empty message
-                    // left behind), put back if it comes back.
-                    socket.send_from(m, flags).map_err(err)?;
-                    // SAFETY: a sent message leaves an empty inline one, which owns nothing;
-                    // Body::Empty makes the coming zmq_msg_close a single check.
-                    unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
-                    slot.shared = false;
-                    return Ok(len_to_int(len));
-                }
-                Body::Buf(v) => {
-                    let len = v.len();
-                    let m = Message::from_bytes(Bytes::from(std::mem::take(v)));
-                    return send_moved(slot, socket, m, len, flags);
-                }
-                _ => {}
+            if let Body::Msg(m) = &mut slot.body {
+                let len = m.len();
+                // Taken out of the slot only once the socket takes it (an empty message left
+                // behind), put back if it comes back.
+                socket.send_from(m, flags).map_err(err)?;
+                // SAFETY: a sent message leaves an empty inline one, which owns nothing;
+                // Body::Empty makes the coming zmq_msg_close a single check.
+                unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
+                slot.shared = false;
+                return Ok(len_to_int(len));
+            }
+            if let Body::Buf(_) = &slot.body {
+                return send_buffer(slot, socket, flags);
             }
         }
         send_other(slot, socket, moves, flags)
     })
+}
+
+/// [`zmq_msg_send`] of a `zmq_msg_init_size` buffer beyond the pool: it becomes the
+/// message's body without a copy. Out of line, so that the usual case's stack frame is
+/// that of one send path, not two.
+#[inline(never)]
+fn send_buffer(slot: &mut Slot, socket: &crate::sock::Sock, flags: c_int) -> CResult<c_int> {
+    let Body::Buf(v) = &mut slot.body else { return Err(libc::EFAULT) };
+    let len = v.len();
+    let m = Message::from_bytes(Bytes::from(std::mem::take(v)));
+    send_moved(slot, socket, m, len, flags)
 }
 
 /// Sends `m`, just moved out of `slot` (whose body is then overwritten without a drop), and
@@ -130,19 +136,37 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // SAFETY: forwarded contract.
         let slot = unsafe { slot(msg) }?;
         if let Body::Msg(m) = &mut slot.body {
-            // The usual loop, receiving into the same message: the frame is written over it
-            // (the old one released), with no copy on the way.
-            socket.recv_into(m, flags).map_err(err)?;
+            // The usual loop, receiving into the same message: the old frame is released,
+            // the new one written in its place, with no copy on the way. A failure leaves
+            // an empty message, as in libzmq (but for ETERM: unchanged).
+            if let Err(e) = socket.recv_into(m, flags) {
+                return Err(recv_failed(slot, e));
+            }
             slot.shared = false;
             return Ok(len_to_int(m.len()));
         }
-        let m = socket.recv_msg(flags).map_err(err)?;
+        let m = match socket.recv_msg(flags) {
+            Ok(m) => m,
+            Err(e) => return Err(recv_failed(slot, e)),
+        };
         slot.shared = false;
         store(slot, Body::Msg(m));
         // The size read back from the slot, not from `m` before the store: reading `m` made
         // the compiler split it into fields and write them one by one (~40 instructions).
         Ok(len_to_int(slot.body.len()))
     })
+}
+
+/// The errno of a failed receive into `slot`, which is left empty as libzmq leaves it
+/// (released before the receive there), unless the context was terminated.
+#[cold]
+#[inline(never)]
+fn recv_failed(slot: &mut Slot, e: libsock::Error) -> c_int {
+    if !matches!(e, libsock::Error::ContextTerminated) {
+        store(slot, Body::Empty);
+        slot.shared = false;
+    }
+    err(e)
 }
 
 /// [`zmq_msg_send`] with the socket first (deprecated libzmq API).

@@ -85,6 +85,28 @@ int main (void)
     zmq_msg_t msg;
     OK (zmq_msg_init (&msg));
     FAILS (zmq_msg_recv (&msg, pull, ZMQ_DONTWAIT), EAGAIN);
+    /* As libzmq: the old content is released first, so a failed receive leaves the
+       message empty (an inline body and a pooled one). */
+    size_t sizes[] = {3, 100, 100};
+    for (int i = 0; i < 3; i++) {
+        OK (zmq_msg_close (&msg));
+        OK (zmq_msg_init_size (&msg, sizes[i]));
+        memset (zmq_msg_data (&msg), 'x', sizes[i]);
+        zmq_msg_t copy;
+        if (i == 2) {  /* shared with a copy */
+            OK (zmq_msg_init (&copy));
+            OK (zmq_msg_copy (&copy, &msg));
+            CHECK (zmq_msg_get (&msg, ZMQ_SHARED) == 1);
+        }
+        FAILS (zmq_msg_recv (&msg, pull, ZMQ_DONTWAIT), EAGAIN);
+        CHECK (zmq_msg_size (&msg) == 0 && !zmq_msg_more (&msg));
+        if (i == 2) {
+            CHECK (zmq_msg_get (&msg, ZMQ_SHARED) == 0);
+            CHECK (zmq_msg_size (&copy) == 100 && ((char *) zmq_msg_data (&copy))[99] == 'x');
+            OK (zmq_msg_close (&copy));
+        }
+    }
+    OK (zmq_msg_close (&msg));
 
     /* ENOTSUP: PULL cannot send; the message stays intact after a failed send. */
     OK (zmq_msg_init_size (&msg, 3));

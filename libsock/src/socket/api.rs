@@ -111,7 +111,9 @@ impl Socket {
         Ok(())
     }
 
-    /// Receives one frame into `msg` (its old content released; unchanged on failure).
+    /// Receives one frame into `msg`. Its old content is released first, as libzmq's
+    /// `zmq_msg_recv` does: a receive that fails leaves it empty (but for
+    /// `ContextTerminated`, which leaves it unchanged).
     /// Always inlined (into `zmq_msg_recv` too): the frame is written where `msg` lies.
     #[inline(always)]
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
