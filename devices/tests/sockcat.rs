@@ -4,6 +4,8 @@
 //! Nothing here may hang: every child runs under a deadline ([`Run::finish`] kills it), and
 //! every libsock socket has send/receive timeouts.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -11,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use common::free_tcp_endpoint;
 use libsock::{Context, Socket, SocketType, PULL, PUSH, SUB, XPUB};
 
 /// How long any sockcat may run before the test gives up on it.
@@ -97,12 +100,6 @@ impl Run {
 /// Runs sockcat to completion.
 fn sockcat(args: &[&str], stdin: &[u8]) -> Done {
     start(args, stdin).finish()
-}
-
-/// A tcp endpoint on a port that was free a moment ago.
-fn free_tcp_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("tcp://127.0.0.1:{}", listener.local_addr().unwrap().port())
 }
 
 /// A fresh ipc endpoint in the temp directory.

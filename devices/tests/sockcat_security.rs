@@ -1,10 +1,12 @@
 //! sockcat's security flags end to end: `keygen`, CURVE server and client, PLAIN server with
 //! its user list refusing others, PLAIN client; bad values are usage errors (exit 2).
 
+mod common;
+
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 
+use common::free_tcp_endpoint;
 use libsock::{curve_keypair, curve_public, Context};
 
 fn sockcat(args: &[&str], stdin: &[u8]) -> Output {
@@ -31,11 +33,6 @@ fn spawn(args: &[&str]) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn free_tcp_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("tcp://127.0.0.1:{}", listener.local_addr().unwrap().port())
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! Nothing here may hang: every relay is killed after [`DEADLINE`], every socket has
 //! receive/send timeouts.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -77,8 +79,7 @@ impl Relay {
 
 /// A tcp endpoint on a port that was free a moment ago.
 fn tcp() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("tcp://127.0.0.1:{}", l.local_addr().unwrap().port())
+    common::free_tcp_endpoint()
 }
 
 fn ipc() -> String {

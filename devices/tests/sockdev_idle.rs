@@ -10,6 +10,8 @@
 //! The clients are raw tcp sockets that send a ZMTP 3.1 greeting and a DEALER `READY`, so
 //! the only libsock process measured is the relay itself.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -66,7 +68,7 @@ fn metrics(addr: &str) -> Option<String> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    common::free_port()
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! Nothing here may hang: the relay is killed when its guard drops, every socket has
 //! timeouts.
 
+mod common;
+
 use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,8 +59,7 @@ fn run(args: &[&str]) -> Output {
 
 /// A tcp endpoint on a port that was free a moment ago.
 fn tcp() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("tcp://127.0.0.1:{}", l.local_addr().unwrap().port())
+    common::free_tcp_endpoint()
 }
 
 fn socket(ctx: &Context, kind: SocketType) -> Socket {

@@ -186,13 +186,17 @@ impl Message {
     }
 
     /// Makes this an empty frame, releasing what it owned: for an inline body without
-    /// metadata (which owns nothing), a check and two stores.
+    /// metadata (which owns nothing), a check and a few stores.
     #[inline(always)]
     pub(crate) fn clear(&mut self) {
         match &mut self.repr {
             Repr::Inline { len, .. } if self.meta.is_none() => {
                 *len = 0;
                 self.more = false;
+                #[cfg(feature = "draft")]
+                {
+                    self.routing_id = 0;
+                }
             }
             _ => self.clear_owning(),
         }
