@@ -259,7 +259,7 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
 /// # Safety
 /// As [`zmq_msg_init_size`].
 #[inline(never)]
-unsafe fn init_size_pooled(msg: *mut zmq_msg_t, size: usize) -> c_int {
+unsafe extern "C" fn init_size_pooled(msg: *mut zmq_msg_t, size: usize) -> c_int {
     if size > libsock::POOLED_MAX || msg.is_null() {
         // SAFETY: forwarded contract.
         return unsafe { init_size_rare(msg, size) };
@@ -366,7 +366,7 @@ pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
 /// `msg` is NULL or points to a `zmq_msg_t`.
 #[cold]
 #[inline(never)]
-unsafe fn close_owning(msg: *mut zmq_msg_t) -> c_int {
+unsafe extern "C" fn close_owning(msg: *mut zmq_msg_t) -> c_int {
     boundary::int(|| {
         // SAFETY: forwarded contract.
         let s = unsafe { slot(msg) }?;

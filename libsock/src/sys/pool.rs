@@ -467,13 +467,22 @@ impl PoolBuf {
         }
         let buf = PoolBuf { ptr: take(class_of(len)), len: len as u32 };
         // Only the part never written before is zeroed (none of a mapped one: zeroed already).
-        let init = buf.header().init as usize;
-        if init < len {
-            // SAFETY: `init..len` lies inside the body, which is ours alone.
-            unsafe { std::ptr::write_bytes(buf.data_ptr().add(init), 0, len - init) };
-            buf.initialised_to(len);
+        if (buf.header().init as usize) < len {
+            buf.zero_uninitialised();
         }
         Some(buf)
+    }
+
+    /// Zeroes the body's bytes past those ever written. Out of line: a recycled buffer of
+    /// the same class mostly has none, and the call to `memset` made every caller save
+    /// registers around it.
+    #[cold]
+    #[inline(never)]
+    fn zero_uninitialised(&self) {
+        let (init, len) = (self.header().init as usize, self.len());
+        // SAFETY: `init..len` lies inside the body, which is ours alone.
+        unsafe { std::ptr::write_bytes(self.data_ptr().add(init), 0, len - init) };
+        self.initialised_to(len);
     }
 
     /// Records that the body's first `len` bytes are initialised. Only for a buffer just
