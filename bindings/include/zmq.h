@@ -486,11 +486,12 @@ ZMQ_EXPORT void zmq_threadclose (void *thread_);
 #define ZMQ_DISH 15
 #define ZMQ_GATHER 16
 #define ZMQ_SCATTER 17
-/* Numbers only (cppzmq's draft mode names them): libsock has no DGRAM, PEER or CHANNEL
- * sockets, zmq_socket gives EINVAL for them. */
+/* A number only: libsock has no DGRAM socket, zmq_socket gives EINVAL for it. */
 #define ZMQ_DGRAM 18
 #define ZMQ_PEER 19
 #define ZMQ_CHANNEL 20
+/* PEER: connect and get the routing id that names the peer there (0 on error). */
+ZMQ_EXPORT uint32_t zmq_connect_peer (void *s_, const char *addr_);
 ZMQ_EXPORT int zmq_join (void *s, const char *group);
 ZMQ_EXPORT int zmq_leave (void *s, const char *group);
 ZMQ_EXPORT int zmq_msg_set_routing_id (zmq_msg_t *msg, uint32_t routing_id);

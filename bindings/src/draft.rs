@@ -1,6 +1,6 @@
 //! libzmq's draft API (feature `draft`, `ZMQ_BUILD_DRAFT_API` in zmq.h): message routing
-//! ids and groups, `zmq_join`/`zmq_leave`, `zmq_msg_init_buffer`, `zmq_ctx_set_ext`/`get_ext`,
-//! `zmq_socket_get_peer_state`;
+//! ids and groups, `zmq_connect_peer`, `zmq_join`/`zmq_leave`, `zmq_msg_init_buffer`,
+//! `zmq_ctx_set_ext`/`get_ext`, `zmq_socket_get_peer_state`;
 //! the poller is in [`crate::poller`]. The draft socket types themselves need nothing
 //! here: `zmq_socket` takes their numbers once libsock has the feature.
 //!
@@ -65,6 +65,29 @@ pub unsafe extern "C" fn zmq_msg_group(msg: *mut zmq_msg_t) -> *const c_char {
         // SAFETY: forwarded contract.
         let m = unsafe { as_message(msg) }?;
         Ok(m.group_c_str().as_ptr())
+    })
+}
+
+/// PEER: connects to `addr` and returns the routing id of the peer there (0 on error, with
+/// errno: `ENOTSOCK`, `ENOTSUP` for another type, `EFAULT` with `ZMQ_IMMEDIATE` set, or
+/// what `zmq_connect` gives).
+///
+/// # Safety
+/// `s` is NULL or a socket handle; `addr` is NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
+    boundary::or(0, || {
+        // SAFETY: forwarded contract.
+        let socket = unsafe { socket_ref(s) }?;
+        let immediate = socket.get_option_raw(libsock::SocketOption::IMMEDIATE.to_raw()).map_err(err)?;
+        if socket.thread_safe().is_some_and(|ts| ts.get_socket_type() == libsock::SocketType::PEER)
+            && matches!(immediate, libsock::OptionValue::Int(1))
+        {
+            return Err(libc::EFAULT);
+        }
+        // SAFETY: forwarded contract.
+        let addr = unsafe { c_str(addr) }?;
+        socket.connect_peer(addr).map_err(err)
     })
 }
 

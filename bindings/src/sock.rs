@@ -185,6 +185,12 @@ impl Sock {
         }
     }
 
+    /// PEER: `zmq_connect_peer` (other types: `NotSupported`).
+    #[cfg(feature = "draft")]
+    pub fn connect_peer(&self, endpoint: &str) -> Result<u32> {
+        forward!(self, s => s.connect_peer(endpoint))
+    }
+
     /// `zmq_join` (DISH).
     #[cfg(feature = "draft")]
     pub fn join(&self, group: &str) -> Result<()> {

@@ -57,6 +57,15 @@ pub enum SocketType {
     /// Draft (feature `draft`, thread-safe): round robin to GATHERs (like PUSH).
     #[cfg(feature = "draft")]
     SCATTER,
+    /// Draft (feature `draft`, thread-safe): a SERVER that also connects, to PEERs only;
+    /// `Socket::connect_peer` (`zmq_connect_peer`) gives the routing id of the peer it
+    /// connects to. Single-part messages only.
+    #[cfg(feature = "draft")]
+    PEER,
+    /// Draft (feature `draft`, thread-safe): a PAIR for single-part messages, to another
+    /// CHANNEL.
+    #[cfg(feature = "draft")]
+    CHANNEL,
 }
 
 impl SocketType {
@@ -133,21 +142,21 @@ impl SocketType {
     }
 
     /// HELLO_MSG (draft option) acts on this type: libzmq's `can_send_hello_msg`, set by
-    /// DEALER, ROUTER, CLIENT and SERVER (and PEER, a type libsock does not have). The
-    /// option is accepted on every type, as libzmq's `setsockopt` does; it acts only here.
+    /// DEALER, ROUTER, CLIENT, SERVER and PEER. The option is accepted on every type, as
+    /// libzmq's `setsockopt` does; it acts only here.
     pub(crate) fn sends_hello_msg(self) -> bool {
         #[cfg(feature = "draft")]
-        if matches!(self, Self::CLIENT | Self::SERVER) {
+        if matches!(self, Self::CLIENT | Self::SERVER | Self::PEER) {
             return true;
         }
         matches!(self, Self::DEALER | Self::ROUTER)
     }
 
     /// DISCONNECT_MSG (draft option) acts on this type: libzmq's `can_recv_disconnect_msg`,
-    /// set by ROUTER and SERVER (and PEER).
+    /// set by ROUTER, SERVER and PEER.
     pub(crate) fn receives_disconnect_msg(self) -> bool {
         #[cfg(feature = "draft")]
-        if self == Self::SERVER {
+        if matches!(self, Self::SERVER | Self::PEER) {
             return true;
         }
         self == Self::ROUTER
@@ -190,7 +199,7 @@ impl SocketType {
     }
 
     /// Whether sockets of this type may be shared by threads (`ZMQ_THREAD_SAFE`): libzmq's
-    /// draft types CLIENT, SERVER, RADIO, DISH, SCATTER and GATHER (see
+    /// draft types CLIENT, SERVER, RADIO, DISH, SCATTER, GATHER, PEER and CHANNEL (see
     /// `libsock::ThreadSafeSocket`, feature `draft`).
     pub fn is_thread_safe(self) -> bool {
         #[cfg(feature = "draft")]
@@ -214,13 +223,15 @@ mod draft {
     use super::SocketType;
 
     /// The draft types with their libzmq numbers and ZMTP names.
-    const TYPES: [(SocketType, i32, &str); 6] = [
+    const TYPES: [(SocketType, i32, &str); 8] = [
         (SocketType::SERVER, 12, "SERVER"),
         (SocketType::CLIENT, 13, "CLIENT"),
         (SocketType::RADIO, 14, "RADIO"),
         (SocketType::DISH, 15, "DISH"),
         (SocketType::GATHER, 16, "GATHER"),
         (SocketType::SCATTER, 17, "SCATTER"),
+        (SocketType::PEER, 19, "PEER"),
+        (SocketType::CHANNEL, 20, "CHANNEL"),
     ];
 
     /// The ZMTP `Socket-Type` name of a draft type ("" for the others, which never ask).
@@ -251,6 +262,8 @@ mod draft {
                 | (DISH, RADIO)
                 | (GATHER, SCATTER)
                 | (SCATTER, GATHER)
+                | (PEER, PEER)
+                | (CHANNEL, CHANNEL)
         )
     }
 }

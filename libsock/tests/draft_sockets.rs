@@ -1,11 +1,13 @@
 //! The draft socket types (feature `draft`) between libsock sockets: CLIENT/SERVER routing
-//! ids, RADIO/DISH groups, SCATTER/GATHER, single-part rules, type numbers and names.
+//! ids, RADIO/DISH groups, SCATTER/GATHER, PEER (`connect_peer`), CHANNEL, single-part rules,
+//! type numbers and names.
 
 mod common;
 
 use common::{pair_up, scratch_endpoint, socket, TRANSPORTS};
 use libsock::{
-    Context, Error, Message, SocketType, CLIENT, DISH, GATHER, PUSH, RADIO, SCATTER, SERVER, SNDMORE,
+    Context, Error, Message, SocketType, CHANNEL, CLIENT, DISH, GATHER, PAIR, PEER, PUSH, RADIO, SCATTER,
+    SERVER, SNDMORE,
 };
 
 #[test]
@@ -17,6 +19,8 @@ fn types_have_libzmq_numbers_and_names() {
         (DISH, 15, "DISH"),
         (GATHER, 16, "GATHER"),
         (SCATTER, 17, "SCATTER"),
+        (PEER, 19, "PEER"),
+        (CHANNEL, 20, "CHANNEL"),
     ];
     for (kind, raw, name) in expected {
         assert_eq!(kind.to_raw(), raw);
@@ -26,10 +30,14 @@ fn types_have_libzmq_numbers_and_names() {
         assert!(kind.is_thread_safe());
     }
     assert!(SERVER.is_compatible(CLIENT) && RADIO.is_compatible(DISH) && SCATTER.is_compatible(GATHER));
+    assert!(PEER.is_compatible(PEER) && CHANNEL.is_compatible(CHANNEL));
     assert!(
         !SERVER.is_compatible(SERVER)
             && !DISH.is_compatible(SocketType::SUB)
             && !SCATTER.is_compatible(SocketType::PULL)
+            && !PEER.is_compatible(SERVER)
+            && !PEER.is_compatible(CLIENT)
+            && !CHANNEL.is_compatible(PAIR)
     );
     assert!(!PUSH.is_thread_safe());
     let ctx = Context::new();
@@ -77,7 +85,7 @@ fn server_refuses_unknown_ids_and_every_type_refuses_multipart() {
     msg.set_routing_id(12345).unwrap();
     assert!(matches!(server.send(msg, 0), Err(Error::HostUnreachable)));
     assert!(matches!(server.send("no id", 0), Err(Error::HostUnreachable)));
-    for kind in [SERVER, CLIENT, RADIO, SCATTER] {
+    for kind in [SERVER, CLIENT, RADIO, SCATTER, PEER, CHANNEL] {
         let s = socket(&ctx, kind);
         assert!(matches!(s.send("part", SNDMORE), Err(Error::InvalidArgument(_))), "{kind}");
     }
@@ -224,4 +232,72 @@ fn router_peer_state_follows_the_peers_queue() {
     assert_eq!(router.peer_state(b"X").unwrap(), 0);
     dealer.recv_bytes(0).unwrap();
     drop(dealer);
+}
+
+#[test]
+fn peers_name_each_other_by_the_id_connect_peer_gives() {
+    for transport in TRANSPORTS {
+        let ctx = Context::new();
+        let (a, b, c) = (socket(&ctx, PEER), socket(&ctx, PEER), socket(&ctx, PEER));
+        a.bind(&scratch_endpoint(transport)).unwrap();
+        let ep = a.get_last_endpoint().unwrap();
+        let id_b = b.connect_peer(&ep).unwrap();
+        let id_c = c.connect_peer(&ep).unwrap();
+        assert!(id_b != 0 && id_c != 0, "{transport}");
+        // Sent by the id before anything came back: the pipe is there from connect_peer on.
+        for (s, id, body) in [(&b, id_b, "from b"), (&c, id_c, "from c")] {
+            let mut msg = Message::from(body);
+            msg.set_routing_id(id).unwrap();
+            s.send(msg, 0).unwrap();
+        }
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let got = a.recv_msg(0).unwrap();
+            assert_ne!(got.routing_id(), 0, "{transport}");
+            seen.push((got.as_str().unwrap().to_owned(), got.routing_id()));
+            let mut reply = Message::from(format!("re: {}", got.as_str().unwrap()));
+            reply.set_routing_id(got.routing_id()).unwrap();
+            a.send(reply, 0).unwrap();
+        }
+        assert_ne!(seen[0].1, seen[1].1, "{transport}: each peer has its own id on a");
+        for (s, id, body) in [(&b, id_b, "re: from b"), (&c, id_c, "re: from c")] {
+            let reply = s.recv_msg(0).unwrap();
+            assert_eq!(reply.as_str(), Some(body), "{transport}");
+            assert_eq!(reply.routing_id(), id, "{transport}: the answer comes from the id connect_peer gave");
+        }
+    }
+}
+
+#[test]
+fn connect_peer_is_for_peers_without_immediate() {
+    let ctx = Context::new();
+    assert!(matches!(socket(&ctx, SERVER).connect_peer("tcp://127.0.0.1:5555"), Err(Error::NotSupported)));
+    assert!(matches!(ctx.socket(PAIR).unwrap().connect_peer("inproc://x"), Err(Error::NotSupported)));
+    let peer = socket(&ctx, PEER);
+    peer.set_option(libsock::SocketOption::IMMEDIATE, libsock::OptionValue::Int(1)).unwrap();
+    assert!(matches!(peer.connect_peer("tcp://127.0.0.1:5555"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(socket(&ctx, PEER).connect_peer("bogus://x"), Err(Error::ProtocolNotSupported(_))));
+}
+
+#[test]
+fn channel_is_a_single_part_pair() {
+    for transport in TRANSPORTS {
+        let ctx = Context::new();
+        let (a, b) = (socket(&ctx, CHANNEL), socket(&ctx, CHANNEL));
+        let ep = pair_up(&a, &b, transport);
+        a.send("ping", 0).unwrap();
+        assert_eq!(b.recv_bytes(0).unwrap(), b"ping", "{transport}");
+        b.send("pong", 0).unwrap();
+        assert_eq!(a.recv_bytes(0).unwrap(), b"pong", "{transport}");
+        assert!(matches!(b.send("part", SNDMORE), Err(Error::InvalidArgument(_))), "{transport}");
+        // One peer only: a second CHANNEL's messages never reach `a`.
+        let third = socket(&ctx, CHANNEL);
+        third.set_option(libsock::SocketOption::SNDTIMEO, libsock::OptionValue::Int(200)).unwrap();
+        third.connect(&ep).unwrap();
+        let _ = third.send("intruder", libsock::DONTWAIT);
+        b.send("still b", 0).unwrap();
+        assert_eq!(a.recv_bytes(0).unwrap(), b"still b", "{transport}");
+        a.set_option(libsock::SocketOption::RCVTIMEO, libsock::OptionValue::Int(200)).unwrap();
+        assert!(a.recv_bytes(0).is_err(), "{transport}: nothing from the refused peer");
+    }
 }

@@ -15,6 +15,13 @@
  *                                             "body routing-id" lines
  *   draft_peer hello-client ENDPOINT COUNT    connects a CLIENT with HELLO_MSG "H"; prints
  *                                             COUNT messages, sends "bye" and closes
+ *   draft_peer peer-bind ENDPOINT COUNT       binds a PEER; answers COUNT messages with
+ *                                             "re:" + body to the routing id they came from
+ *   draft_peer peer-connect ENDPOINT COUNT    zmq_connect_peer from a PEER; sends "req-I" to
+ *                                             the id it gave, expects "re:req-I" from it
+ *   draft_peer channel-bind ENDPOINT COUNT    binds a CHANNEL; answers COUNT messages
+ *   draft_peer channel-connect ENDPOINT COUNT connects a CHANNEL; sends "req-I", expects
+ *                                             "re:req-I"
  *
  * A binding peer prints its resolved endpoint on the first line. Receives time out after
  * 10 s; any failure exits non-zero with a message on stderr.
@@ -231,6 +238,49 @@ int main (int argc, char **argv)
             zmq_msg_close (&msg);
         }
         send_text (s, "bye", 0, NULL);
+        zmq_close (s);
+    } else if (!strcmp (mode, "peer-bind") || !strcmp (mode, "channel-bind")) {
+        int peer = !strcmp (mode, "peer-bind");
+        void *s = open_socket (ctx, peer ? ZMQ_PEER : ZMQ_CHANNEL, endpoint, 1);
+        for (int i = 0; i < count; i++) {
+            recv_text (s, &msg, buf, sizeof buf);
+            uint32_t id = zmq_msg_routing_id (&msg);
+            zmq_msg_close (&msg);
+            if (peer && id == 0) {
+                fprintf (stderr, "draft_peer: message without routing id\n");
+                return 3;
+            }
+            snprintf (want, sizeof want, "re:%s", buf);
+            send_text (s, want, peer ? id : 0, NULL);
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "peer-connect") || !strcmp (mode, "channel-connect")) {
+        int peer = !strcmp (mode, "peer-connect");
+        void *s;
+        uint32_t id = 0;
+        if (peer) {
+            s = zmq_socket (ctx, ZMQ_PEER);
+            int timeout = 10000, linger = 1000;
+            zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+            zmq_setsockopt (s, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+            zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+            id = zmq_connect_peer (s, endpoint);
+            if (id == 0)
+                die ("zmq_connect_peer");
+        } else
+            s = open_socket (ctx, ZMQ_CHANNEL, endpoint, 0);
+        for (int i = 0; i < count; i++) {
+            snprintf (buf, sizeof buf, "req-%d", i);
+            send_text (s, buf, id, NULL);
+            recv_text (s, &msg, buf, sizeof buf);
+            uint32_t from = zmq_msg_routing_id (&msg);
+            zmq_msg_close (&msg);
+            snprintf (want, sizeof want, "re:req-%d", i);
+            if (strcmp (buf, want) || from != id) {
+                fprintf (stderr, "draft_peer: got %s from %u, want %s from %u\n", buf, from, want, id);
+                return 3;
+            }
+        }
         zmq_close (s);
     } else {
         fprintf (stderr, "draft_peer: unknown mode %s\n", mode);

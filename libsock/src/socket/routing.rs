@@ -95,6 +95,12 @@ pub(crate) trait Routing: Send {
     fn peer_state(&mut self, _routing_id: &[u8], _pipes: &mut Pipes) -> Result<i16, Error> {
         Err(Error::NotSupported)
     }
+    /// PEER: the routing id given to the last pipe attached since the previous call, if
+    /// any (`zmq_connect_peer` returns the one its connect attached). Others: `None`.
+    #[cfg(feature = "draft")]
+    fn take_last_routing_id(&mut self) -> Option<u32> {
+        None
+    }
     /// Sends one frame.
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.

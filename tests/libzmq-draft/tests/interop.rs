@@ -1,6 +1,7 @@
 //! libsock's draft socket types against libzmq 4.3 built with its draft API, both ways: over
 //! tcp CLIENT/SERVER (with HELLO_MSG and DISCONNECT_MSG too), RADIO/DISH (groups, JOIN
-//! commands, group frames), SCATTER/GATHER; over udp RADIO/DISH (libzmq's datagrams).
+//! commands, group frames), SCATTER/GATHER, PEER (`zmq_connect_peer`) and CHANNEL; over udp
+//! RADIO/DISH (libzmq's datagrams).
 
 use libsock::{Context, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket};
 use libzmq_draft::Peer;
@@ -226,4 +227,76 @@ fn libsock_radio_reaches_libzmq_dish_over_udp() {
     assert_eq!(seen.len(), 3, "{seen:?}");
     assert!(seen.iter().all(|l| l.starts_with("news news-")), "{seen:?}");
     assert!(peer.wait_success());
+}
+
+/// Answers `count` messages on a bound PEER or CHANNEL with "re:" + body (to the routing id
+/// each came from, on a PEER).
+fn answer(s: &ThreadSafeSocket, count: usize) {
+    for _ in 0..count {
+        let request = s.recv_msg(0).unwrap();
+        let mut reply = Message::from(format!("re:{}", request.as_str().unwrap()));
+        if request.routing_id() != 0 {
+            reply.set_routing_id(request.routing_id()).unwrap();
+        }
+        s.send_msg(reply, 0).unwrap();
+    }
+}
+
+#[test]
+fn libzmq_peer_connects_to_a_libsock_peer_by_the_id_zmq_connect_peer_gave() {
+    let ctx = Context::new();
+    let peer = socket(&ctx, SocketType::PEER);
+    let ep = bind_any(&peer);
+    let other = Peer::start("peer-connect", &ep, 5, None);
+    let first = peer.recv_msg(0).unwrap();
+    assert_ne!(first.routing_id(), 0, "a PEER stamps each message with the peer it came from");
+    let mut reply = Message::from(format!("re:{}", first.as_str().unwrap()));
+    reply.set_routing_id(first.routing_id()).unwrap();
+    peer.send_msg(reply, 0).unwrap();
+    answer(&peer, 4);
+    assert!(other.wait_success(), "the libzmq PEER got every reply from the id it connected to");
+}
+
+#[test]
+fn libsock_peer_connects_to_a_libzmq_peer_by_the_id_connect_peer_gave() {
+    let ctx = Context::new();
+    let mut other = Peer::start("peer-bind", "tcp://127.0.0.1:*", 5, None);
+    let ep = other.line().expect("the peer's endpoint");
+    let peer = socket(&ctx, SocketType::PEER);
+    let id = peer.connect_peer(&ep).unwrap();
+    assert_ne!(id, 0);
+    for i in 0..5 {
+        // Addressed before the connection is even up: the pipe exists from connect_peer on.
+        let mut request = Message::from(format!("req-{i}"));
+        request.set_routing_id(id).unwrap();
+        peer.send_msg(request, 0).unwrap();
+        let reply = peer.recv_msg(0).unwrap();
+        assert_eq!(reply.routing_id(), id, "the reply comes from the peer connect_peer named");
+        assert_eq!(&reply[..], format!("re:req-{i}").as_bytes());
+    }
+    assert!(other.wait_success());
+}
+
+#[test]
+fn libzmq_channel_talks_to_libsock_channel() {
+    let ctx = Context::new();
+    let channel = socket(&ctx, SocketType::CHANNEL);
+    let ep = bind_any(&channel);
+    let other = Peer::start("channel-connect", &ep, 5, None);
+    answer(&channel, 5);
+    assert!(other.wait_success(), "the libzmq CHANNEL got every reply");
+}
+
+#[test]
+fn libsock_channel_talks_to_libzmq_channel() {
+    let ctx = Context::new();
+    let mut other = Peer::start("channel-bind", "tcp://127.0.0.1:*", 5, None);
+    let ep = other.line().expect("the peer's endpoint");
+    let channel = socket(&ctx, SocketType::CHANNEL);
+    channel.connect(&ep).unwrap();
+    for i in 0..5 {
+        channel.send(format!("req-{i}"), 0).unwrap();
+        assert_eq!(channel.recv_bytes(0).unwrap(), format!("re:req-{i}").into_bytes());
+    }
+    assert!(other.wait_success());
 }

@@ -1,5 +1,7 @@
 //! CLIENT and SERVER: request/reply without envelopes. A SERVER names each peer by a 32-bit
-//! routing id carried on the message itself ([`Message::routing_id`]).
+//! routing id carried on the message itself ([`Message::routing_id`]). PEER is a SERVER
+//! that also connects, and learns the routing id of what it connects to
+//! (`Socket::connect_peer`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -41,13 +43,15 @@ impl Routing for Client {
     }
 }
 
-/// SERVER: fair queue in, stamping each message with its peer's routing id; a send goes to
-/// the peer its routing id names (EHOSTUNREACH when there is none).
+/// SERVER (and PEER): fair queue in, stamping each message with its peer's routing id; a
+/// send goes to the peer its routing id names (EHOSTUNREACH when there is none).
 pub(crate) struct Server {
     fq: FairQueue,
     by_id: HashMap<u32, PipeId>,
     ids: HashMap<PipeId, u32>,
     next_id: u32,
+    /// The routing id of the last pipe attached, until taken (PEER's connect_peer).
+    last_attached: Option<u32>,
 }
 
 impl Server {
@@ -55,7 +59,13 @@ impl Server {
         // libzmq starts at a random id, so ids from an earlier run of a server are unlikely to
         // name a new peer by accident.
         let start = std::collections::hash_map::RandomState::new().build_hasher().finish() as u32;
-        Server { fq: FairQueue::default(), by_id: HashMap::new(), ids: HashMap::new(), next_id: start }
+        Server {
+            fq: FairQueue::default(),
+            by_id: HashMap::new(),
+            ids: HashMap::new(),
+            next_id: start,
+            last_attached: None,
+        }
     }
 
     fn allocate_id(&mut self) -> u32 {
@@ -75,7 +85,12 @@ impl Routing for Server {
         self.by_id.insert(rid, id);
         self.ids.insert(id, rid);
         self.fq.attach(id);
+        self.last_attached = Some(rid);
         true
+    }
+
+    fn take_last_routing_id(&mut self) -> Option<u32> {
+        self.last_attached.take()
     }
 
     fn detach(&mut self, id: PipeId) {
@@ -115,6 +130,60 @@ impl Routing for Server {
     /// Always: whether a send blocks depends on the peer it names (as in libzmq).
     fn can_send(&mut self, _: &mut Pipes) -> bool {
         true
+    }
+
+    fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
+        self.fq.can_recv(pipes)
+    }
+}
+
+/// CHANNEL: a PAIR for single-part messages (one peer; MORE refused; a multipart message
+/// from the peer dropped whole), as libzmq's `channel_t`.
+#[derive(Default)]
+pub(crate) struct Channel {
+    peer: Option<PipeId>,
+    fq: FairQueue,
+}
+
+impl Routing for Channel {
+    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
+        if self.peer.is_some() {
+            tracing::debug!("CHANNEL socket already has a peer; refusing another");
+            return false;
+        }
+        self.peer = Some(id);
+        self.fq.attach(id);
+        true
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        if self.peer == Some(id) {
+            self.peer = None;
+            self.fq.detach(id);
+        }
+    }
+
+    fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
+        let msg = refuse_more(msg)?;
+        let Some(id) = self.peer else { return Err(SendError::Again(msg)) };
+        let end = pipes.end(id);
+        if end.tx.is_reader_gone() {
+            pipes.mark_dead(id);
+            return Err(SendError::Again(msg));
+        }
+        if !end.tx.can_write() {
+            return Err(SendError::Again(msg));
+        }
+        end.tx.send_one(msg);
+        Ok(())
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        recv_single(&mut self.fq, pipes).map(|(msg, _)| msg)
+    }
+
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        self.peer.is_some_and(|id| pipes.end(id).tx.can_write())
     }
 
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {

@@ -1,13 +1,14 @@
-//! libzmq's draft socket types (feature `draft`): CLIENT/SERVER, RADIO/DISH and
-//! SCATTER/GATHER, and [`ThreadSafeSocket`], the `Sync` socket they are meant to be used
-//! through.
+//! libzmq's draft socket types (feature `draft`): CLIENT/SERVER, RADIO/DISH,
+//! SCATTER/GATHER, PEER and CHANNEL, and [`ThreadSafeSocket`], the `Sync` socket they are
+//! meant to be used through.
 //!
-//! All six carry single-part messages only: sending with MORE fails with EINVAL, and a
+//! All eight carry single-part messages only: sending with MORE fails with EINVAL, and a
 //! multipart message from a peer is dropped whole, as libzmq does. Their wire behaviour
 //! follows libzmq 4.3 (`src/server.cpp`, `radio.cpp`, `dish.cpp`):
 //!
-//! - CLIENT/SERVER and SCATTER/GATHER put nothing extra on the wire: a SERVER's routing ids
-//!   are local (a random u32 start, counting up, never 0) and never sent.
+//! - CLIENT/SERVER, PEER, CHANNEL and SCATTER/GATHER put nothing extra on the wire: a
+//!   SERVER's or PEER's routing ids are local (a random u32 start, counting up, never 0)
+//!   and never sent.
 //! - RADIO sends each message as two frames, the group (MORE) then the body; a DISH sends
 //!   `JOIN`/`LEAVE` commands (ZMTP command frames `\x04JOIN<group>`, `\x05LEAVE<group>`),
 //!   whatever the peer's ZMTP minor version. Inside libsock, joins travel the pipe as
@@ -41,6 +42,8 @@ pub(crate) fn routing(kind: SocketType, shared: &Arc<SocketShared>) -> Box<dyn R
         SocketType::RADIO => Box::<radio_dish::Radio>::default(),
         SocketType::DISH => Box::new(radio_dish::Dish::new(shared.clone())),
         SocketType::GATHER => Box::<scatter_gather::Gather>::default(),
+        SocketType::PEER => Box::new(client_server::Server::new()),
+        SocketType::CHANNEL => Box::<client_server::Channel>::default(),
         _ => Box::<scatter_gather::Scatter>::default(),
     }
 }
@@ -64,6 +67,27 @@ impl super::Socket {
     /// DISH: stop receiving `group` (EINVAL if not joined), `zmq_leave`.
     pub fn leave(&self, group: &str) -> crate::Result<()> {
         self.group_change(group, false)
+    }
+
+    /// PEER: connects to `endpoint` like [`super::Socket::connect`] and returns the routing
+    /// id that names the peer there (set it on messages to send them to that peer), as
+    /// `zmq_connect_peer`. The pipe exists from now on, so the id is known before the
+    /// connection is up; that needs IMMEDIATE off (libzmq refuses too). Other types:
+    /// `NotSupported`.
+    pub fn connect_peer(&self, endpoint: &str) -> crate::Result<u32> {
+        let mut core = self.core();
+        core.check_alive()?;
+        if core.kind != SocketType::PEER {
+            return Err(Error::NotSupported);
+        }
+        if core.options.immediate {
+            return Err(Error::invalid("connect_peer needs IMMEDIATE off: with it no pipe exists to name"));
+        }
+        core.routing.take_last_routing_id();
+        core.connect(endpoint)?;
+        core.routing
+            .take_last_routing_id()
+            .ok_or_else(|| Error::invalid(format!("no peer to name at {endpoint:?} (a connection refused?)")))
     }
 
     fn group_change(&self, group: &str, join: bool) -> crate::Result<()> {

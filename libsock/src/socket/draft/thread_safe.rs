@@ -95,6 +95,11 @@ impl ThreadSafeSocket {
         self.socket.lock().connect(endpoint)
     }
 
+    /// PEER: [`crate::Socket::connect_peer`], `zmq_connect_peer`.
+    pub fn connect_peer(&self, endpoint: &str) -> Result<u32> {
+        self.socket.lock().connect_peer(endpoint)
+    }
+
     /// Stops listening on `endpoint`.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         self.socket.lock().unbind(endpoint)
