@@ -486,7 +486,7 @@ ZMQ_EXPORT void zmq_threadclose (void *thread_);
 #define ZMQ_DISH 15
 #define ZMQ_GATHER 16
 #define ZMQ_SCATTER 17
-/* A number only: libsock has no DGRAM socket, zmq_socket gives EINVAL for it. */
+/* Not thread-safe, as in libzmq: raw udp datagrams, [address, body] messages. */
 #define ZMQ_DGRAM 18
 #define ZMQ_PEER 19
 #define ZMQ_CHANNEL 20

@@ -66,6 +66,11 @@ pub enum SocketType {
     /// CHANNEL.
     #[cfg(feature = "draft")]
     CHANNEL,
+    /// Draft (feature `draft`; not thread-safe, as in libzmq): raw UDP datagrams. Binds
+    /// `udp://ip:port`; each message is an address frame (`"ip:port"`) and a body frame, the
+    /// destination when sent, the source when received.
+    #[cfg(feature = "draft")]
+    DGRAM,
 }
 
 impl SocketType {
@@ -203,7 +208,7 @@ impl SocketType {
     /// `libsock::ThreadSafeSocket`, feature `draft`).
     pub fn is_thread_safe(self) -> bool {
         #[cfg(feature = "draft")]
-        if draft::type_to_raw(self).is_some() {
+        if self != Self::DGRAM && draft::type_to_raw(self).is_some() {
             return true;
         }
         false
@@ -223,13 +228,14 @@ mod draft {
     use super::SocketType;
 
     /// The draft types with their libzmq numbers and ZMTP names.
-    const TYPES: [(SocketType, i32, &str); 8] = [
+    const TYPES: [(SocketType, i32, &str); 9] = [
         (SocketType::SERVER, 12, "SERVER"),
         (SocketType::CLIENT, 13, "CLIENT"),
         (SocketType::RADIO, 14, "RADIO"),
         (SocketType::DISH, 15, "DISH"),
         (SocketType::GATHER, 16, "GATHER"),
         (SocketType::SCATTER, 17, "SCATTER"),
+        (SocketType::DGRAM, 18, "DGRAM"),
         (SocketType::PEER, 19, "PEER"),
         (SocketType::CHANNEL, 20, "CHANNEL"),
     ];
@@ -251,7 +257,8 @@ mod draft {
         TYPES.iter().find(|t| t.1 == raw).map(|t| t.0)
     }
 
-    /// The valid pairs among draft types (libzmq's `mechanism.cpp`): each has exactly one.
+    /// The valid pairs among draft types (libzmq's `mechanism.cpp`): each has exactly one,
+    /// but DGRAM, which speaks no ZMTP.
     pub(super) fn compatible(a: SocketType, b: SocketType) -> bool {
         use SocketType::*;
         matches!(

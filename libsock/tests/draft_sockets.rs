@@ -40,6 +40,11 @@ fn types_have_libzmq_numbers_and_names() {
             && !CHANNEL.is_compatible(PAIR)
     );
     assert!(!PUSH.is_thread_safe());
+    // DGRAM: raw udp, no ZMTP peer, one thread (as libzmq's dgram_t).
+    let dgram = libsock::DGRAM;
+    assert_eq!((dgram.to_raw(), dgram.as_str()), (18, "DGRAM"));
+    assert_eq!(SocketType::from_raw(18), Some(dgram));
+    assert!(!dgram.is_thread_safe() && !dgram.is_compatible(dgram));
     let ctx = Context::new();
     // ZMQ_THREAD_SAFE: a `Socket` is never shared by threads (`!Sync`), whatever its type.
     assert_eq!(ctx.socket(SERVER).unwrap().get_option_raw(81).unwrap(), libsock::OptionValue::Int(0));

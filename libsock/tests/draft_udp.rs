@@ -1,7 +1,11 @@
-//! RADIO/DISH over `udp://` between libsock sockets: libzmq's datagram format
-//! (`group length | group | body`), the DISH filtering by its groups.
+//! RADIO/DISH and DGRAM over `udp://` between libsock sockets: libzmq's datagram format
+//! (`group length | group | body`), the DISH filtering by its groups; DGRAM's `[address,
+//! body]` messages.
 
-use libsock::{Context, Error, Message, DISH, PUSH, RADIO};
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use libsock::{Context, Error, Message, DGRAM, DISH, DONTWAIT, PUSH, RADIO, SNDMORE};
 
 #[test]
 fn radio_reaches_dish_over_udp() {
@@ -78,7 +82,7 @@ fn a_dish_with_ipv6_binds_the_wildcard_dual_stack() {
 /// libzmq's socket_base_t: ENOCOMPATPROTO for other types and for the wrong direction
 /// (its test_radio_dish asserts both directions).
 #[test]
-fn udp_is_for_radio_connect_and_dish_bind_only() {
+fn udp_is_for_radio_connect_and_dish_or_dgram_bind_only() {
     let ctx = Context::new();
     let incompatible = |r: libsock::Result<()>| matches!(&r, Err(e @ Error::IncompatibleProtocol(_)) if e.to_raw() == libsock::ENOCOMPATPROTO);
     let push = ctx.socket(PUSH).unwrap();
@@ -87,4 +91,73 @@ fn udp_is_for_radio_connect_and_dish_bind_only() {
     assert!(incompatible(ctx.socket(RADIO).unwrap().bind("udp://127.0.0.1:0")));
     assert!(incompatible(ctx.socket(DISH).unwrap().connect("udp://127.0.0.1:5555")));
     assert!(ctx.socket(RADIO).unwrap().connect("udp://127.0.0.1:0").is_err());
+    assert!(incompatible(ctx.socket(DGRAM).unwrap().connect("udp://127.0.0.1:5555")));
+}
+
+/// A DGRAM socket bound on a free loopback port, and that port's `ip:port`.
+fn dgram(ctx: &Context) -> (libsock::Socket, String) {
+    let s = ctx.socket(DGRAM).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_rcvtimeo(5000).unwrap();
+    s.bind("udp://127.0.0.1:0").unwrap();
+    let ep = s.get_last_endpoint().unwrap();
+    let addr = ep.strip_prefix("udp://").unwrap().to_owned();
+    (s, addr)
+}
+
+#[test]
+fn dgram_sockets_exchange_datagrams_named_by_address_frames() {
+    let ctx = Context::new();
+    let ((a, a_addr), (b, b_addr)) = (dgram(&ctx), dgram(&ctx));
+    assert!(!DGRAM.is_thread_safe(), "as libzmq's dgram_t");
+    // Loopback udp does not drop when nothing else runs, but a first datagram can race the
+    // receiving thread's start: retry a few times.
+    let mut got = None;
+    for _ in 0..50 {
+        a.send(b_addr.as_str(), SNDMORE).unwrap();
+        a.send("question", 0).unwrap();
+        if let Ok(parts) = b.recv_multipart(0) {
+            got = Some(parts);
+            break;
+        }
+    }
+    let parts = got.expect("the datagram arrived");
+    // libzmq's address frame: "ip:port" and a terminating NUL.
+    assert_eq!(parts, vec![format!("{a_addr}\0").into_bytes(), b"question".to_vec()]);
+    // Answered to the address as received (its NUL too), as libzmq's test_dgram does.
+    b.send(parts[0].clone(), SNDMORE).unwrap();
+    b.send("answer", 0).unwrap();
+    assert_eq!(a.recv_multipart(0).unwrap(), vec![format!("{b_addr}\0").into_bytes(), b"answer".to_vec()]);
+}
+
+#[test]
+fn dgram_messages_are_an_address_and_a_body() {
+    let ctx = Context::new();
+    let unbound = ctx.socket(DGRAM).unwrap();
+    assert!(matches!(unbound.send("127.0.0.1:9", SNDMORE), Err(Error::HostUnreachable)), "no udp endpoint");
+    let (a, _) = dgram(&ctx);
+    // The body first, or a third frame: EINVAL, and the socket still works.
+    assert!(matches!(a.send("body", 0), Err(Error::InvalidArgument(_))));
+    a.send("127.0.0.1:9", SNDMORE).unwrap();
+    assert!(matches!(a.send("more", SNDMORE), Err(Error::InvalidArgument(_))));
+    a.send("body", 0).unwrap();
+    // Bad addresses are dropped by the udp side (libzmq drops them too); a good one after
+    // them still goes out.
+    let raw = UdpSocket::bind("127.0.0.1:0").unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let to = raw.local_addr().unwrap().to_string();
+    for bad in ["nonsense", "127.0.0.1", "127.0.0.1:0", "host.example:80"] {
+        a.send(bad, SNDMORE).unwrap();
+        a.send("lost", 0).unwrap();
+    }
+    a.send(to.as_str(), SNDMORE).unwrap();
+    a.send("kept", 0).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = raw.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"kept", "only the body goes on the wire");
+    // A datagram from anywhere arrives with its source's address.
+    let (b, b_addr) = dgram(&ctx);
+    raw.send_to(b"hello", &b_addr).unwrap();
+    assert_eq!(b.recv_multipart(0).unwrap(), vec![format!("{to}\0").into_bytes(), b"hello".to_vec()]);
+    assert!(b.recv_msg(DONTWAIT).is_err());
 }

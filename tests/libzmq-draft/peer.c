@@ -22,6 +22,11 @@
  *   draft_peer channel-bind ENDPOINT COUNT    binds a CHANNEL; answers COUNT messages
  *   draft_peer channel-connect ENDPOINT COUNT connects a CHANNEL; sends "req-I", expects
  *                                             "re:req-I"
+ *   draft_peer dgram-echo ENDPOINT COUNT      binds a DGRAM over udp, prints "bound", answers
+ *                                             each message to the address it came from with
+ *                                             "re:" + body until the body "stop"
+ *   draft_peer dgram-ask ENDPOINT COUNT TARGET binds a DGRAM, sends "req-I" to TARGET
+ *                                             ("ip:port"), expects "re:req-I" from TARGET
  *
  * A binding peer prints its resolved endpoint on the first line. Receives time out after
  * 10 s; any failure exits non-zero with a message on stderr.
@@ -278,6 +283,58 @@ int main (int argc, char **argv)
             snprintf (want, sizeof want, "re:req-%d", i);
             if (strcmp (buf, want) || from != id) {
                 fprintf (stderr, "draft_peer: got %s from %u, want %s from %u\n", buf, from, want, id);
+                return 3;
+            }
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "dgram-echo")) {
+        void *s = zmq_socket (ctx, ZMQ_DGRAM);
+        int timeout = 10000, linger = 0;
+        zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+        zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_bind (s, endpoint) != 0)
+            die ("zmq_bind");
+        printf ("bound\n");
+        fflush (stdout);
+        char from[128];
+        for (;;) {
+            /* The address frame is sent back as received (libzmq's ends with a NUL). */
+            zmq_msg_init (&msg);
+            if (zmq_msg_recv (&msg, s, 0) < 0)
+                die ("zmq_msg_recv");
+            size_t from_len = zmq_msg_size (&msg);
+            if (from_len > sizeof from)
+                from_len = sizeof from;
+            memcpy (from, zmq_msg_data (&msg), from_len);
+            zmq_msg_close (&msg);
+            recv_text (s, &msg, buf, sizeof buf);
+            zmq_msg_close (&msg);
+            snprintf (want, sizeof want, "re:%s", buf);
+            if (zmq_send (s, from, from_len, ZMQ_SNDMORE) < 0 || zmq_send (s, want, strlen (want), 0) < 0)
+                die ("zmq_send");
+            if (!strcmp (buf, "stop"))
+                break;
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "dgram-ask")) {
+        void *s = zmq_socket (ctx, ZMQ_DGRAM);
+        int timeout = 10000, linger = 1000;
+        zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+        zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_bind (s, endpoint) != 0)
+            die ("zmq_bind");
+        for (int i = 0; i < count; i++) {
+            snprintf (buf, sizeof buf, "req-%d", i);
+            if (zmq_send (s, group, strlen (group), ZMQ_SNDMORE) < 0 || zmq_send (s, buf, strlen (buf), 0) < 0)
+                die ("zmq_send");
+            char from[128];
+            recv_text (s, &msg, from, sizeof from);
+            zmq_msg_close (&msg);
+            recv_text (s, &msg, buf, sizeof buf);
+            zmq_msg_close (&msg);
+            snprintf (want, sizeof want, "re:req-%d", i);
+            if (strcmp (buf, want) || strcmp (from, group)) {
+                fprintf (stderr, "draft_peer: got %s from %s, want %s from %s\n", buf, from, want, group);
                 return 3;
             }
         }

@@ -300,3 +300,57 @@ fn libsock_channel_talks_to_libzmq_channel() {
     }
     assert!(other.wait_success());
 }
+
+/// A DGRAM (not thread-safe, as libzmq's) bound on a free loopback udp port, and its
+/// `ip:port`.
+fn dgram(ctx: &Context) -> (libsock::Socket, String) {
+    let s = ctx.socket(SocketType::DGRAM).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_rcvtimeo(10_000).unwrap();
+    s.bind("udp://127.0.0.1:0").unwrap();
+    let addr = s.get_last_endpoint().unwrap().strip_prefix("udp://").unwrap().to_owned();
+    (s, addr)
+}
+
+#[test]
+fn libzmq_dgram_and_libsock_dgram_answer_each_other_by_address() {
+    let ctx = Context::new();
+    let (ours, our_addr) = dgram(&ctx);
+    let ep = free_udp_endpoint();
+    let their_addr = ep.strip_prefix("udp://").unwrap().to_owned();
+    let mut echo = Peer::start("dgram-echo", &ep, 0, None);
+    assert_eq!(echo.line().as_deref(), Some("bound"));
+    // libzmq binds udp in its I/O thread: ask until the first answer comes.
+    ours.set_rcvtimeo(200).unwrap();
+    let mut first = None;
+    for _ in 0..50 {
+        ours.send(their_addr.as_str(), libsock::SNDMORE).unwrap();
+        ours.send("ping", 0).unwrap();
+        if let Ok(parts) = ours.recv_multipart(0) {
+            first = Some(parts);
+            break;
+        }
+    }
+    let first = first.expect("libzmq's DGRAM answered");
+    // libzmq's and libsock's address frames alike: "ip:port" and a NUL.
+    assert_eq!(first, vec![format!("{their_addr}\0").into_bytes(), b"re:ping".to_vec()]);
+    ours.set_rcvtimeo(10_000).unwrap();
+    while ours.recv_msg(libsock::DONTWAIT).is_ok() {} // answers to repeated pings
+    for body in ["a", "b", "stop"] {
+        ours.send(their_addr.as_str(), libsock::SNDMORE).unwrap();
+        ours.send(body, 0).unwrap();
+        let parts = ours.recv_multipart(0).unwrap();
+        assert_eq!(parts[1], format!("re:{body}").into_bytes());
+    }
+    assert!(echo.wait_success());
+
+    // Now libzmq asks and libsock answers to the address each question came from.
+    let ask = Peer::start("dgram-ask", &free_udp_endpoint(), 3, Some(&our_addr));
+    for _ in 0..3 {
+        let parts = ours.recv_multipart(0).unwrap();
+        assert!(parts[0].ends_with(b"\0"), "{parts:?}");
+        ours.send(parts[0].clone(), libsock::SNDMORE).unwrap();
+        ours.send(format!("re:{}", String::from_utf8_lossy(&parts[1])), 0).unwrap();
+    }
+    assert!(ask.wait_success(), "libzmq got each answer from the address it asked");
+}

@@ -1,8 +1,8 @@
 //! libzmq's draft socket types (feature `draft`): CLIENT/SERVER, RADIO/DISH,
 //! SCATTER/GATHER, PEER and CHANNEL, and [`ThreadSafeSocket`], the `Sync` socket they are
-//! meant to be used through.
+//! meant to be used through; and DGRAM (raw UDP, not thread-safe, in `dgram` and `udp`).
 //!
-//! All eight carry single-part messages only: sending with MORE fails with EINVAL, and a
+//! All eight thread-safe types carry single-part messages only: sending with MORE fails with EINVAL, and a
 //! multipart message from a peer is dropped whole, as libzmq does. Their wire behaviour
 //! follows libzmq 4.3 (`src/server.cpp`, `radio.cpp`, `dish.cpp`):
 //!
@@ -17,6 +17,7 @@
 //!   (the mechanism SUB uses for its topics).
 
 mod client_server;
+mod dgram;
 mod radio_dish;
 mod readiness;
 mod scatter_gather;
@@ -44,6 +45,7 @@ pub(crate) fn routing(kind: SocketType, shared: &Arc<SocketShared>) -> Box<dyn R
         SocketType::GATHER => Box::<scatter_gather::Gather>::default(),
         SocketType::PEER => Box::new(client_server::Server::new()),
         SocketType::CHANNEL => Box::<client_server::Channel>::default(),
+        SocketType::DGRAM => Box::<dgram::Dgram>::default(),
         _ => Box::<scatter_gather::Scatter>::default(),
     }
 }

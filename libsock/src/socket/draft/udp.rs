@@ -1,7 +1,9 @@
-//! RADIO/DISH over `udp://` (libzmq's `udp_engine`): a RADIO connects to `udp://host:port`
-//! and sends every message as one datagram, `group length (1 byte) | group | body`; a DISH
-//! binds `udp://ip:port` (`*` for every interface, port 0 for any) and keeps the datagrams
-//! of the groups it joined.
+//! RADIO/DISH and DGRAM over `udp://` (libzmq's `udp_engine`): a RADIO connects to
+//! `udp://host:port` and sends every message as one datagram, `group length (1 byte) | group
+//! | body`; a DISH binds `udp://ip:port` (`*` for every interface, port 0 for any) and keeps
+//! the datagrams of the groups it joined. A DGRAM binds the same way and sends each message
+//! `[address, body]` as the body alone to that address; it receives each datagram as
+//! `[source address, body]`, the address as libzmq writes it (`"ip:port"` and a NUL).
 //!
 //! Each endpoint is a pipe like an inproc one, whose far end a small thread serves with a
 //! plain UDP socket: datagrams need no connection, handshake or reconnect, so the I/O
@@ -17,7 +19,7 @@ use super::super::{PipeOrigin, SocketCore};
 use crate::error::{Error, Result};
 use crate::mailbox::signal::Signal;
 use crate::message::Message;
-use crate::pipe::{pipe, PipeEnd};
+use crate::pipe::{pipe, PipeEnd, Reader, Writer};
 use crate::socket_type::SocketType;
 
 /// The marker a udp pipe sends a RADIO first: "send me every group".
@@ -32,7 +34,10 @@ const POLL: Duration = Duration::from_millis(100);
 /// `bind` for a `udp://` endpoint: `None` when `endpoint` is not one.
 pub(crate) fn bind(core: &mut SocketCore, endpoint: &str) -> Option<Result<()>> {
     let addr = endpoint.strip_prefix("udp://")?;
-    Some(bind_dish(core, addr))
+    Some(match core.kind {
+        SocketType::DGRAM => bind_dgram(core, addr),
+        _ => bind_dish(core, addr),
+    })
 }
 
 /// `connect` for a `udp://` endpoint: `None` when `endpoint` is not one.
@@ -43,9 +48,39 @@ pub(crate) fn connect(core: &mut SocketCore, endpoint: &str) -> Option<Result<()
 
 fn bind_dish(core: &mut SocketCore, addr: &str) -> Result<()> {
     if core.kind != SocketType::DISH {
-        return Err(Error::IncompatibleProtocol(format!("udp:// binds only a DISH, not a {}", core.kind)));
+        return Err(Error::IncompatibleProtocol(format!(
+            "udp:// binds only a DISH or a DGRAM, not a {}",
+            core.kind
+        )));
     }
-    // `*` is every interface: IPv6 and IPv4 ones (dual stack) with IPV6 set, as libzmq.
+    let sock = bind_socket(core, addr)?;
+    let local = sock.local_addr()?;
+    let (ours, theirs) = pipe(hwm(core.options.sndhwm), hwm(core.options.rcvhwm));
+    core.attach(ours, None, None, PipeOrigin::Inproc);
+    spawn("libsock-udp-dish", move || receive(sock, theirs))?;
+    core.last_endpoint = format!("udp://{local}");
+    Ok(())
+}
+
+/// DGRAM: one udp socket, one pipe, a thread that receives and one that sends.
+fn bind_dgram(core: &mut SocketCore, addr: &str) -> Result<()> {
+    let sock = bind_socket(core, addr)?;
+    let local = sock.local_addr()?;
+    let sender = sock.try_clone()?;
+    let (ours, theirs) = pipe(hwm(core.options.sndhwm), hwm(core.options.rcvhwm));
+    let signal = Arc::new(Signal::default());
+    theirs.set_owner(signal.clone());
+    let PipeEnd { tx, rx } = theirs;
+    core.attach(ours, None, None, PipeOrigin::Inproc);
+    spawn("libsock-udp-dgram-in", move || receive_datagrams(sock, tx))?;
+    spawn("libsock-udp-dgram-out", move || send_datagrams(sender, rx, signal))?;
+    core.last_endpoint = format!("udp://{local}");
+    Ok(())
+}
+
+/// A udp socket bound to `addr` (`*` is every interface: IPv6 and IPv4 ones, dual stack,
+/// with IPV6 set, as libzmq), whose reads time out every [`POLL`].
+fn bind_socket(core: &SocketCore, addr: &str) -> Result<UdpSocket> {
     let any = if core.options.ipv6 { "[::]" } else { "0.0.0.0" };
     let addr = addr.replacen('*', any, 1);
     let target = resolve(&addr)?;
@@ -54,12 +89,7 @@ fn bind_dish(core: &mut SocketCore, addr: &str) -> Result<()> {
     }
     let sock = UdpSocket::bind(target).map_err(|e| Error::AddrNotAvailable(format!("{addr}: {e}")))?;
     sock.set_read_timeout(Some(POLL))?;
-    let local = sock.local_addr()?;
-    let (ours, theirs) = pipe(hwm(core.options.sndhwm), hwm(core.options.rcvhwm));
-    core.attach(ours, None, None, PipeOrigin::Inproc);
-    spawn("libsock-udp-dish", move || receive(sock, theirs))?;
-    core.last_endpoint = format!("udp://{local}");
-    Ok(())
+    Ok(sock)
 }
 
 fn connect_radio(core: &mut SocketCore, addr: &str) -> Result<()> {
@@ -159,4 +189,66 @@ fn receive(sock: UdpSocket, mut end: PipeEnd) {
         end.tx.write(Message::from(body));
         end.tx.flush();
     }
+}
+
+/// DGRAM, out: each message `[address, body]` becomes the body sent to that address. A
+/// message whose address is not `ip:port` (a trailing NUL allowed, port not 0) or whose
+/// body is over 8192 bytes is dropped, as libzmq drops it.
+fn send_datagrams(sock: UdpSocket, mut rx: Reader, signal: Arc<Signal>) {
+    loop {
+        while let Some(address) = rx.read() {
+            let Some(body) = address.get_more().then(|| rx.read()).flatten() else { continue };
+            let Some(to) = parse_address(&address) else {
+                tracing::debug!("udp DGRAM drops a message to a bad address");
+                continue;
+            };
+            if body.len() > MAX_DATAGRAM {
+                tracing::debug!(len = body.len(), "udp DGRAM drops a message over 8192 bytes");
+                continue;
+            }
+            if let Err(e) = sock.send_to(&body, to) {
+                tracing::debug!("udp DGRAM send to {to}: {e}");
+            }
+        }
+        if rx.is_terminated() {
+            return;
+        }
+        signal.wait(Some(Instant::now() + POLL));
+    }
+}
+
+/// DGRAM, in: each datagram becomes `[source address, body]` (dropped whole at the HWM).
+fn receive_datagrams(sock: UdpSocket, mut tx: Writer) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        if tx.is_reader_gone() {
+            return;
+        }
+        let (n, from) = match sock.recv_from(&mut buf) {
+            Ok(got) => got,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                continue
+            }
+            Err(e) => {
+                tracing::debug!("udp DGRAM receive: {e}");
+                continue;
+            }
+        };
+        if !tx.can_write() {
+            continue;
+        }
+        // libzmq's address frame: "ip:port" and a terminating NUL.
+        let mut address = Message::from(format!("{from}\0").into_bytes());
+        address.set_more(true);
+        tx.write(address);
+        tx.write(Message::from(&buf[..n]));
+        tx.flush();
+    }
+}
+
+/// `ip:port` (IPv6 as `[ip]:port`), with or without a trailing NUL; port 0 is not one.
+fn parse_address(frame: &[u8]) -> Option<SocketAddr> {
+    let text = std::str::from_utf8(frame).ok()?;
+    let addr: SocketAddr = text.strip_suffix('\0').unwrap_or(text).parse().ok()?;
+    (addr.port() != 0).then_some(addr)
 }
