@@ -6,7 +6,7 @@
 mod common;
 
 #[test]
-fn client_server_radio_dish_scatter_gather_from_c() {
+fn client_server_radio_dish_scatter_gather_peer_channel_dgram_from_c() {
     common::c_program("draft");
 }
 

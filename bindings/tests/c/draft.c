@@ -175,9 +175,63 @@ static void ctx_ext (void)
     OK (zmq_ctx_term (ctx));
 }
 
+/* PEER: zmq_connect_peer's id names the peer at once; its errors are libzmq's. CHANNEL and
+ * DGRAM numbers; DGRAM is not thread-safe. */
+static void peer_channel_dgram (void *ctx)
+{
+    void *a = zmq_socket (ctx, ZMQ_PEER), *b = zmq_socket (ctx, ZMQ_PEER);
+    CHECK (a && b);
+    OK (zmq_bind (a, "tcp://127.0.0.1:*"));
+    char ep[256];
+    size_t len = sizeof ep;
+    OK (zmq_getsockopt (a, ZMQ_LAST_ENDPOINT, ep, &len));
+    uint32_t id = zmq_connect_peer (b, ep);
+    CHECK (id != 0);
+    zmq_msg_t msg;
+    OK (zmq_msg_init_size (&msg, 2));
+    memcpy (zmq_msg_data (&msg), "hi", 2);
+    OK (zmq_msg_set_routing_id (&msg, id));
+    CHECK (zmq_msg_send (&msg, b, 0) == 2);
+    OK (zmq_msg_init (&msg));
+    CHECK (zmq_msg_recv (&msg, a, 0) == 2);
+    CHECK (zmq_msg_routing_id (&msg) != 0);
+    OK (zmq_msg_close (&msg));
+
+    /* Errors: a NULL or closed handle, another type, IMMEDIATE set, a bad endpoint. */
+    errno = 0;
+    CHECK (zmq_connect_peer (NULL, ep) == 0 && errno == ENOTSOCK);
+    void *server = zmq_socket (ctx, ZMQ_SERVER);
+    CHECK (zmq_connect_peer (server, ep) == 0 && errno == ENOTSUP);
+    int one = 1;
+    void *c = zmq_socket (ctx, ZMQ_PEER);
+    OK (zmq_setsockopt (c, ZMQ_IMMEDIATE, &one, sizeof one));
+    CHECK (zmq_connect_peer (c, ep) == 0 && errno == EFAULT);
+    CHECK (zmq_connect_peer (b, "bogus://x") == 0 && errno == EPROTONOSUPPORT);
+    OK (zmq_close (c));
+    OK (zmq_close (server));
+    OK (zmq_close (a));
+    OK (zmq_close (b));
+    CHECK (zmq_connect_peer (b, ep) == 0 && errno == ENOTSOCK);
+
+    int safe = -1;
+    len = sizeof safe;
+    void *channel = zmq_socket (ctx, ZMQ_CHANNEL), *dgram = zmq_socket (ctx, ZMQ_DGRAM);
+    CHECK (channel && dgram);
+    OK (zmq_getsockopt (channel, ZMQ_THREAD_SAFE, &safe, &len));
+    CHECK (safe == 1);
+    OK (zmq_getsockopt (dgram, ZMQ_THREAD_SAFE, &safe, &len));
+    CHECK (safe == 0);
+    FAILS (zmq_connect (dgram, "udp://127.0.0.1:5555"), ENOCOMPATPROTO);
+    OK (zmq_close (channel));
+    OK (zmq_close (dgram));
+}
+
 int main (void)
 {
     CHECK (zmq_has ("draft") == 1);
+    void *peer_ctx = zmq_ctx_new ();
+    peer_channel_dgram (peer_ctx);
+    OK (zmq_ctx_term (peer_ctx));
     msg_init_buffer ();
     ctx_ext ();
     void *ctx = zmq_ctx_new ();
