@@ -1,7 +1,8 @@
 //! The draft API through zmq.h (`-DZMQ_BUILD_DRAFT_API`) on libsock built with its `draft`
-//! feature: CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER from C, and those sockets shared by
-//! several pthreads (they are thread-safe, as in libzmq), the poller (`zmq_poller_*`) and
-//! versioned monitoring (`zmq_socket_monitor_versioned`, `zmq_socket_monitor_pipes_stats`).
+//! feature: CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, PEER, CHANNEL and DGRAM from C, those
+//! shared by several pthreads (they are thread-safe, as in libzmq), the poller
+//! (`zmq_poller_*`) and versioned monitoring (`zmq_socket_monitor_versioned`,
+//! `zmq_socket_monitor_pipes_stats`).
 
 mod common;
 
