@@ -34,7 +34,7 @@ use crate::codec::greeting::{Greeting, GreetingSender, GREETING_LEN};
 use crate::codec::null::{self, PeerInfo};
 use crate::codec::properties::parse_properties;
 use crate::codec::CodecError;
-use crate::message::{Message, Metadata, INLINE_CAPACITY};
+use crate::message::{Message, Metadata};
 use crate::socket_type::SocketType;
 
 /// Without MAXMSGSIZE, frames announcing more than this (1 TiB) are refused: no machine could
@@ -372,7 +372,18 @@ impl Session {
                 }
                 continue;
             }
-            let mut msg = if size <= INLINE_CAPACITY {
+            // Bodies up to the read chunk are copied out (inline, or into a recycled buffer),
+            // so the read buffer stays this connection's alone and is read into again in
+            // place. Shared (`split_to`), they made it a fresh 64 KiB `malloc` every few
+            // frames, freed later by the application thread into the I/O thread's arena,
+            // which glibc trimmed and mapped anew (up to 29 k page faults a run of 2 M 1 KiB
+            // messages), plus an atomic increment and decrement per frame on one cache line
+            // across the cores; a retained small frame also pinned the whole chunk. A/B
+            // (pinned PUSH/PULL floods, `benches` local/remote_thr): 300–600 B even,
+            // 1 KiB +6 %, 4 KiB +19 %, 32 KiB +16 %, 64 KiB +3 % msg/s, less CPU on both
+            // sides. Larger frames arrive into a body of their own (`large_body`) or, when
+            // whole in a larger read, are still shared.
+            let mut msg = if size <= large_body::BODY_DIRECT_MIN {
                 let m = Message::from_slice(&input[..size]);
                 input.advance(size);
                 m

@@ -166,6 +166,26 @@ fn handshake_reports_the_peer_and_carries_messages() {
     assert!(got[2].is_empty());
 }
 
+/// Frames up to 64 KiB are copied out of the read buffer: a message the application keeps
+/// does not pin the buffer, which the engine then reads into again in place (shared, each
+/// read needed a fresh 64 KiB block, freed later on the application thread).
+#[test]
+fn received_frames_do_not_hold_the_read_buffer() {
+    let now = Instant::now();
+    let (mut sa, _ia, mut sb, mut ib) = connected(cfg(SocketType::PUSH), cfg(SocketType::PULL), now);
+    for size in [39, 1024, 64 * 1024] {
+        sa.send(&Message::from(vec![size as u8; size]));
+        transfer(&mut sa, &mut ib);
+        let kept = drain(&mut sb, &mut ib, now).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(&kept[0][..], &vec![size as u8; size][..]);
+        assert!(ib.is_empty());
+        // Reclaiming the whole capacity in place works only when no frame shares the block.
+        let capacity = ib.capacity();
+        assert!(ib.try_reclaim(capacity.max(size)), "a {size} B frame kept the read buffer shared");
+    }
+}
+
 #[test]
 fn incompatible_socket_types_fail_the_handshake() {
     let now = Instant::now();
