@@ -3,7 +3,7 @@
 //! copy a message to leave it unchanged on failure). `Socket::recv` into a message: the old
 //! frame is released first, as `zmq_msg_recv` does.
 
-use libsock::{Context, Error, Message, DONTWAIT, PULL, PUSH, REP, REQ, SNDMORE};
+use libsock::{Context, Error, Message, Socket, DEALER, DONTWAIT, PAIR, PULL, PUSH, REP, REQ, SNDMORE};
 
 fn body(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i % 251) as u8).collect()
@@ -134,4 +134,69 @@ fn recv_into_a_message_releases_the_old_frame_first_and_a_failure_leaves_it_empt
     ctx.shutdown();
     assert!(matches!(pull.recv(&mut msg, DONTWAIT), Err(Error::ContextTerminated)));
     assert_eq!(&msg[..], &body(100)[..]);
+}
+
+/// PULL, DEALER and PAIR read a frame straight into the caller's message: whole multipart
+/// messages from each of several peers in turn, MORE and `get_rcvmore` per frame, the
+/// connection's metadata on every frame, and the other peers still read once one is gone.
+#[test]
+fn recv_into_a_message_through_the_fair_queue() {
+    let ctx = Context::new();
+    for (kind, peer_kind, peer_name) in [(PULL, PUSH, "PUSH"), (DEALER, DEALER, "DEALER"), (PAIR, PAIR, "PAIR")] {
+        let receiver = ctx.socket(kind).unwrap();
+        receiver.set_rcvtimeo(5000).unwrap();
+        receiver.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = receiver.get_last_endpoint().unwrap();
+        let peers = if kind == PAIR { 1 } else { 3 };
+        let mut senders: Vec<(usize, Socket)> = (0..peers)
+            .map(|i| {
+                let s = ctx.socket(peer_kind).unwrap();
+                s.set_linger(5000).unwrap();
+                s.connect(&endpoint).unwrap();
+                (i, s)
+            })
+            .collect();
+        let send_round = |senders: &[(usize, Socket)], round: usize| {
+            for (i, s) in senders {
+                let parts = vec![format!("{i}:{round}").into_bytes(), body(round * 40), b"end".to_vec()];
+                s.send_multipart(parts, 0).unwrap();
+            }
+        };
+        let mut msg = Message::new();
+        let mut next = vec![0usize; peers];
+        let mut receive = |count: usize, next: &mut Vec<usize>| {
+            for _ in 0..count {
+                receiver.recv(&mut msg, 0).unwrap_or_else(|e| panic!("{peer_name}: {e:?}"));
+                assert!(msg.get_more() && receiver.get_rcvmore().unwrap(), "{peer_name}");
+                assert_eq!(msg.gets("Socket-Type"), Some(peer_name));
+                let head = String::from_utf8(msg.to_vec()).unwrap();
+                let (i, round) = head.split_once(':').unwrap();
+                let (i, round): (usize, usize) = (i.parse().unwrap(), round.parse().unwrap());
+                assert_eq!(round, next[i], "{peer_name}: peer {i}'s messages in order");
+                next[i] += 1;
+                receiver.recv(&mut msg, 0).unwrap();
+                assert_eq!(&msg[..], &body(round * 40)[..], "{peer_name}: the same message's body");
+                assert!(msg.get_more() && msg.gets("Socket-Type") == Some(peer_name));
+                receiver.recv(&mut msg, 0).unwrap();
+                assert_eq!(&msg[..], b"end");
+                assert!(!msg.get_more() && !receiver.get_rcvmore().unwrap(), "{peer_name}");
+            }
+        };
+        let rounds = 50;
+        for round in 0..rounds {
+            send_round(&senders, round);
+        }
+        receive(rounds * peers, &mut next);
+        assert!(next.iter().all(|&n| n == rounds), "{peer_name}: {next:?}");
+        if peers > 1 {
+            // One peer gone: its pipe is reaped, the others' messages still come.
+            drop(senders.remove(0));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            for round in rounds..rounds + 5 {
+                send_round(&senders, round);
+            }
+            receive(5 * (peers - 1), &mut next);
+            assert_eq!(&next[1..], &vec![rounds + 5; peers - 1][..], "{peer_name}");
+        }
+    }
 }

@@ -585,23 +585,59 @@ impl Reader {
     pub(crate) fn read(&mut self) -> Option<Message> {
         // The common case inline: straight from the ring (nothing set aside in `local`, so
         // no direct messages either; no CONFLATE).
-        if self.local_is_empty() && !self.shared.conflate.load(Ordering::Relaxed) {
+        if self.reads_ring_only() {
             if let Some(mut msg) = self.ring.pop() {
-                debug_assert_eq!(self.direct_unread, 0);
-                msg.inherit_metadata(&mut self.meta);
-                self.mid = msg.get_more();
-                if !self.mid {
-                    self.read += 1;
-                    let drained = self.ring.batch_done();
-                    let bytes_due = self.count_bytes_if_waited(msg.len());
-                    if self.read >= self.publish_at || drained || bytes_due {
-                        self.publish_progress(drained);
-                    }
-                }
+                self.took_from_ring(&mut msg);
                 return Some(msg);
             }
         }
         self.read_general()
+    }
+
+    /// [`Reader::read`] into `out`, which holds a cleared message (see
+    /// `Message::put_cleared`); returns whether a frame came. The frame goes from the ring
+    /// to where the caller keeps it (the C API's `zmq_msg_t`), without the moves through
+    /// the `Option` and `Result`s of a returned one (~20 instructions a frame).
+    #[inline(always)]
+    pub(crate) fn read_into(&mut self, out: &mut Message) -> bool {
+        if self.reads_ring_only() {
+            if let Some(msg) = self.ring.pop() {
+                out.put_cleared(msg);
+                self.took_from_ring(out);
+                return true;
+            }
+        }
+        match self.read_general() {
+            Some(msg) => {
+                out.put_cleared(msg);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the next frame, if any, is the ring's: nothing set aside in `local` (so no
+    /// direct messages either), no CONFLATE.
+    #[inline(always)]
+    fn reads_ring_only(&self) -> bool {
+        self.local_is_empty() && !self.shared.conflate.load(Ordering::Relaxed)
+    }
+
+    /// The bookkeeping of a frame just popped from the ring by [`Reader::read`] or
+    /// [`Reader::read_into`].
+    #[inline(always)]
+    fn took_from_ring(&mut self, msg: &mut Message) {
+        debug_assert_eq!(self.direct_unread, 0);
+        msg.inherit_metadata(&mut self.meta);
+        self.mid = msg.get_more();
+        if !self.mid {
+            self.read += 1;
+            let drained = self.ring.batch_done();
+            let bytes_due = self.count_bytes_if_waited(msg.len());
+            if self.read >= self.publish_at || drained || bytes_due {
+                self.publish_progress(drained);
+            }
+        }
     }
 
     /// [`Reader::read`] when the ring is empty, frames wait in `local` or CONFLATE is on.

@@ -287,17 +287,26 @@ impl SocketCore {
         self.check_alive()?;
         msg.clear();
         self.process_commands();
-        match self.routing.recv(&mut self.pipes) {
-            Ok(m) if self.pipes.dead.is_empty() => {
-                self.rcvmore = m.get_more();
-                msg.put_cleared(m);
-                Ok(())
-            }
-            result => {
-                msg.put_cleared(self.recv_retry(result, dontwait)?);
-                Ok(())
-            }
+        let result = self.routing.recv_into(&mut self.pipes, msg);
+        if result.is_ok() && self.pipes.dead.is_empty() {
+            self.rcvmore = msg.get_more();
+            return Ok(());
         }
+        self.recv_into_retry(result, msg, dontwait)
+    }
+
+    /// [`SocketCore::recv_into`] when the routing had no frame or found a pipe dead: as
+    /// [`SocketCore::recv_retry`], the frame (if one came) already in `msg`.
+    #[cold]
+    #[inline(never)]
+    fn recv_into_retry(&mut self, result: Result<()>, msg: &mut Message, dontwait: bool) -> Result<()> {
+        if let Err(e) = result {
+            msg.put_cleared(self.recv_retry(Err(e), dontwait)?);
+            return Ok(());
+        }
+        self.reap();
+        self.rcvmore = msg.get_more();
+        Ok(())
     }
 
     /// The rest of a receive whose first attempt returned `result`: reap, then block per

@@ -40,6 +40,10 @@ impl Routing for Pair {
         self.inp.recv_msg(pipes)
     }
 
+    fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        self.inp.recv_msg_into(pipes, out)
+    }
+
     fn can_send(&mut self, pipes: &mut Pipes) -> bool {
         !self.out.is_empty() && self.out.can_send(pipes)
     }

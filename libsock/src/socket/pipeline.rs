@@ -61,6 +61,10 @@ impl Routing for Pull {
         self.fq.recv_msg(pipes)
     }
 
+    fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        self.fq.recv_msg_into(pipes, out)
+    }
+
     fn can_send(&mut self, _: &mut Pipes) -> bool {
         false
     }

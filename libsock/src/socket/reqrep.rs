@@ -37,6 +37,10 @@ impl Routing for Dealer {
         self.fq.recv_msg(pipes)
     }
 
+    fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        self.fq.recv_msg_into(pipes, out)
+    }
+
     fn can_send(&mut self, pipes: &mut Pipes) -> bool {
         !self.lb.is_empty() && self.lb.can_send(pipes)
     }

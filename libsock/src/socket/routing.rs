@@ -105,6 +105,14 @@ pub(crate) trait Routing: Send {
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error>;
+    /// [`Routing::recv`] into `out`, which holds a cleared message (see
+    /// `Message::put_cleared`; left so on failure). The fair-queued types (PULL, PAIR,
+    /// DEALER) read the frame straight into it: `Socket::recv(&mut Message)` and the C API's
+    /// `zmq_msg_recv`.
+    #[inline]
+    fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        self.recv(pipes).map(|msg| out.put_cleared(msg))
+    }
     /// Whether a send would not block now (for polling).
     fn can_send(&mut self, pipes: &mut Pipes) -> bool;
     /// Whether a receive would not block now (for polling).
@@ -288,6 +296,25 @@ impl FairQueue {
             }
             None => self.recv_next(pipes, id),
         }
+    }
+
+    /// [`FairQueue::recv_msg`] into `out`, a cleared message: the common case reads the
+    /// frame straight into it (see `Reader::read_into`); the others go the usual way.
+    #[inline(always)]
+    pub(crate) fn recv_msg_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        if self.locked.is_none() {
+            if self.current >= self.pipes.len() {
+                self.current = 0;
+            }
+            if let Some(&id) = self.pipes.get(self.current) {
+                if pipes.end(id).rx.read_into(out) {
+                    self.take(id, out.get_more());
+                    return Ok(());
+                }
+            }
+        }
+        // (The current pipe, just found empty, is looked at once more there: the rare path.)
+        self.recv_msg(pipes).map(|msg| out.put_cleared(msg))
     }
 
     /// Notes that a frame came from pipe `id`, with MORE set or not.
