@@ -3,7 +3,14 @@
 //! copy a message to leave it unchanged on failure). `Socket::recv` into a message: the old
 //! frame is released first, as `zmq_msg_recv` does.
 
-use libsock::{Context, Error, Message, Socket, DEALER, DONTWAIT, PAIR, PULL, PUSH, REP, REQ, SNDMORE};
+use std::io::Write;
+use std::net::TcpStream;
+
+use libsock::codec::greeting::Greeting;
+use libsock::codec::{frame, null};
+use libsock::{
+    Context, Error, Message, Socket, SocketType, DEALER, DONTWAIT, PAIR, PULL, PUSH, REP, REQ, SNDMORE, SUB,
+};
 
 fn body(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i % 251) as u8).collect()
@@ -142,7 +149,9 @@ fn recv_into_a_message_releases_the_old_frame_first_and_a_failure_leaves_it_empt
 #[test]
 fn recv_into_a_message_through_the_fair_queue() {
     let ctx = Context::new();
-    for (kind, peer_kind, peer_name) in [(PULL, PUSH, "PUSH"), (DEALER, DEALER, "DEALER"), (PAIR, PAIR, "PAIR")] {
+    for (kind, peer_kind, peer_name) in
+        [(PULL, PUSH, "PUSH"), (DEALER, DEALER, "DEALER"), (PAIR, PAIR, "PAIR")]
+    {
         let receiver = ctx.socket(kind).unwrap();
         receiver.set_rcvtimeo(5000).unwrap();
         receiver.bind("tcp://127.0.0.1:*").unwrap();
@@ -199,4 +208,40 @@ fn recv_into_a_message_through_the_fair_queue() {
             assert_eq!(&next[1..], &vec![rounds + 5; peers - 1][..], "{peer_name}");
         }
     }
+}
+
+/// SUB receives into the caller's message too, and drops what it is not subscribed to whole
+/// (every frame of it) when the publisher does not filter: here a raw ZMTP peer announcing
+/// PUB that sends everything.
+#[test]
+fn recv_into_a_message_on_sub_drops_unsubscribed_messages_whole() {
+    let ctx = Context::new();
+    let sub = ctx.socket(SUB).unwrap();
+    sub.set_subscribe(b"yes").unwrap();
+    sub.set_rcvtimeo(5000).unwrap();
+    sub.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = sub.get_last_endpoint().unwrap();
+    let mut publisher = TcpStream::connect(endpoint.trim_start_matches("tcp://")).unwrap();
+    let mut wire = Vec::new();
+    Greeting::ours().encode(&mut wire);
+    null::encode_ready(&mut wire, SocketType::PUB, b"");
+    for i in 0..20usize {
+        let topic: &[u8] = if i % 3 == 0 { b"yes" } else { b"no" };
+        frame::encode_frame(&mut wire, true, false, topic);
+        frame::encode_frame(&mut wire, true, false, &body(i * 50));
+        frame::encode_frame(&mut wire, false, false, format!("end {i}").as_bytes());
+    }
+    publisher.write_all(&wire).unwrap();
+    let mut msg = Message::new();
+    for i in (0..20).filter(|i| i % 3 == 0) {
+        sub.recv(&mut msg, 0).unwrap();
+        assert_eq!(&msg[..], b"yes");
+        assert!(msg.get_more());
+        sub.recv(&mut msg, 0).unwrap();
+        assert_eq!(&msg[..], &body(i * 50)[..]);
+        sub.recv(&mut msg, 0).unwrap();
+        assert_eq!(&msg[..], format!("end {i}").as_bytes());
+        assert!(!msg.get_more() && !sub.get_rcvmore().unwrap());
+    }
+    assert!(sub.recv(&mut msg, DONTWAIT).is_err() && msg.is_empty(), "nothing unsubscribed came");
 }

@@ -469,6 +469,23 @@ impl Routing for Subscriber {
         }
     }
 
+    /// [`Routing::recv`] straight into `out` (see `FairQueue::recv_msg_into`), filtered the
+    /// same way; a frame dropped as unsubscribed leaves `out` cleared for the next one.
+    fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        loop {
+            self.fq.recv_msg_into(pipes, out)?;
+            if self.receiving_more || self.xsub || self.subs.matches_any(out) != self.invert {
+                self.receiving_more = out.get_more();
+                return Ok(());
+            }
+            let mut more = out.get_more();
+            out.clear();
+            while more {
+                more = self.fq.recv(pipes)?.0.get_more();
+            }
+        }
+    }
+
     fn subscribe(&mut self, topic: &[u8], on: bool, pipes: &mut Pipes) -> Result<(), Error> {
         let mut body = vec![u8::from(on)];
         body.extend_from_slice(topic);

@@ -107,8 +107,8 @@ pub(crate) trait Routing: Send {
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error>;
     /// [`Routing::recv`] into `out`, which holds a cleared message (see
     /// `Message::put_cleared`; left so on failure). The fair-queued types (PULL, PAIR,
-    /// DEALER) read the frame straight into it: `Socket::recv(&mut Message)` and the C API's
-    /// `zmq_msg_recv`.
+    /// DEALER, SUB, XSUB) read the frame straight into it: `Socket::recv(&mut Message)` and
+    /// the C API's `zmq_msg_recv`.
     #[inline]
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
         self.recv(pipes).map(|msg| out.put_cleared(msg))
