@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """A/B of throughput tools (libzmq's local_thr/remote_thr protocol), pinned, runs alternating.
 
-  python3 scripts/ab_thr.py SIZE COUNT REPS NAME=LOCAL:REMOTE [NAME=LOCAL:REMOTE ...]
+  python3 scripts/ab_thr.py [--unpinned] SIZE COUNT REPS NAME=LOCAL:REMOTE [NAME=LOCAL:REMOTE ...]
 
 Each repetition runs every pair once, in a rotating order: LOCAL on the last core (it binds
 tcp://127.0.0.1:<free port>), REMOTE on the first. Prints per pair the median throughput
 (as LOCAL reports it), the median CPU time per message of each process (user + system, from
-wait4) and every run's throughput, so that two builds are compared in the same window of
+wait4) and every run's throughput (--unpinned: the scheduler places both processes), so that two builds are compared in the same window of
 this VM's drift. For builds of one tool, copy each build's binaries aside first; for C tools
 on two builds of libsock.so, give a wrapper script that sets LD_LIBRARY_PATH.
 
@@ -30,14 +30,18 @@ def free_endpoint():
         return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
+PINNED = True
+
+
 def run_pair(local, remote, size, count):
     last = max(os.sched_getaffinity(0))
+    cpus = os.sched_getaffinity(0)
     ep = free_endpoint()
     server = subprocess.Popen([local, ep, str(size), str(count)], stdout=subprocess.PIPE, text=True,
-                              preexec_fn=lambda: os.sched_setaffinity(0, {last}))
+                              preexec_fn=lambda: os.sched_setaffinity(0, {last} if PINNED else cpus))
     time.sleep(0.2)
     client = subprocess.Popen([remote, ep, str(size), str(count)], stdout=subprocess.DEVNULL,
-                              preexec_fn=lambda: os.sched_setaffinity(0, {0}))
+                              preexec_fn=lambda: os.sched_setaffinity(0, {0} if PINNED else cpus))
     _, client_status, client_ru = os.wait4(client.pid, 0)
     _, server_status, server_ru = os.wait4(server.pid, 0)
     out = server.stdout.read()
@@ -51,6 +55,10 @@ def run_pair(local, remote, size, count):
 
 
 def main():
+    global PINNED
+    if sys.argv[1:2] == ["--unpinned"]:
+        PINNED = False
+        del sys.argv[1]
     if len(sys.argv) < 5 or any("=" not in a or ":" not in a for a in sys.argv[4:]):
         sys.exit(__doc__)
     size, count, reps = (int(a) for a in sys.argv[1:4])
@@ -61,7 +69,7 @@ def main():
         for name, tools in order:
             local, remote = tools.split(":", 1)
             results[name].append(run_pair(local, remote, size, count))
-    print(f"{size} B, {count} messages, {reps} runs each, pinned; medians:")
+    print(f"{size} B, {count} messages, {reps} runs each, {'pinned' if PINNED else 'unpinned'}; medians:")
     for name, runs in results.items():
         med = lambda i: statistics.median(r[i] for r in runs)
         every = " ".join(f"{r[0] / 1e3:.0f}" for r in sorted(runs))

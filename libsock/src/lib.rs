@@ -47,7 +47,8 @@
 //!   that thread itself, under the connection's write lock, instead of crossing to the I/O
 //!   thread.
 //! - A pipe may hold a `DirectSource` (likewise, `engine/direct_rx.rs`): a thread blocked in
-//!   `recv` on an empty pipe reads its connection itself, under the connection's read lock.
+//!   `recv` on an empty pipe reads its connection itself, under the connection's read lock;
+//!   a PULL's I/O thread hands a flood over to it at the high water mark.
 //! - A session decodes runs of short data frames into a `FrameSink` (defined in `session/`,
 //!   implemented over the pipe in `engine/pipe_sink.rs`), so floods skip the per-frame
 //!   decoder without `session` knowing pipes.

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libsock::{
-    Context, Error, Socket, SocketEvent, DEALER, DONTWAIT, EVENT_ALL, PAIR, POLLIN, REP, REQ, ROUTER,
+    Context, Error, Socket, SocketEvent, SocketType, DEALER, DONTWAIT, EVENT_ALL, PAIR, POLLIN, PULL, PUSH,
+    REP, REQ, ROUTER,
 };
 
 /// A small deterministic generator (xorshift64*), so a failure can be replayed by seed.
@@ -130,9 +131,16 @@ fn send_bursts(s: &Socket, count: u32, seed: u64) {
 /// PAIR to PAIR, one way, with heartbeats every few ms on both sides (PING/PONG commands
 /// between data frames hand the stream back to the I/O thread).
 fn one_way_stream(transport: &str, count: u32, seed: u64) {
+    one_way(PAIR, PAIR, transport, count, seed);
+}
+
+/// [`one_way_stream`] from a `tx_kind` socket to an `rx_kind` one. PUSH to PULL: the I/O
+/// thread also hands the stream over at the high water mark (`direct_rx` rule 8), which the
+/// small RCVHWMs here make frequent.
+fn one_way(rx_kind: SocketType, tx_kind: SocketType, transport: &str, count: u32, seed: u64) {
     let ctx = Context::new();
-    let rx = common::socket(&ctx, PAIR);
-    let tx = common::socket(&ctx, PAIR);
+    let rx = common::socket(&ctx, rx_kind);
+    let tx = common::socket(&ctx, tx_kind);
     for s in [&rx, &tx] {
         s.set_heartbeat_ivl(1 + (seed % 5) as i32).unwrap();
         s.set_heartbeat_timeout(20_000).unwrap();
@@ -162,6 +170,131 @@ fn stream_arrives_exactly_once_in_order_tcp() {
 #[test]
 fn stream_arrives_exactly_once_in_order_ipc() {
     one_way_stream("ipc", 3000, 2);
+}
+
+#[test]
+fn pull_stream_arrives_exactly_once_in_order_tcp() {
+    one_way(PULL, PUSH, "tcp", 3000, 3);
+}
+
+#[test]
+fn pull_stream_arrives_exactly_once_in_order_ipc() {
+    one_way(PULL, PUSH, "ipc", 3000, 4);
+}
+
+/// A PUSH floods a PULL with no pauses: mostly short frames (decoded in batches by the
+/// receiving thread once the I/O thread hands the stream over, rule 8), some multipart,
+/// some above the direct frame limit (handed back), and a receiver that now and then polls,
+/// receives with DONTWAIT or sleeps past the hold's tick (each takes the stream back to
+/// the I/O thread). Every message exactly once, whole and in order.
+fn pull_flood(transport: &str, count: u32, seed: u64) {
+    let ctx = Context::new();
+    let rx = common::socket(&ctx, PULL);
+    let tx = common::socket(&ctx, PUSH);
+    rx.set_rcvtimeo(20_000).unwrap();
+    rx.set_rcvhwm(100 + (seed % 900) as i32).unwrap();
+    common::pair_up(&rx, &tx, transport);
+    let sender = std::thread::spawn(move || {
+        let mut rng = Rng::new(seed);
+        for seq in 0..count {
+            let parts = if rng.below(50) == 0 { 2 + rng.below(2) as u32 } else { 1 };
+            let frames: Vec<Vec<u8>> = (0..parts)
+                .map(|p| {
+                    let size = match rng.below(2000) {
+                        0 => 70_000,
+                        1..=40 => 300 + rng.below(4000) as usize,
+                        _ => rng.below(40) as usize,
+                    };
+                    frame(seq, p, parts, size)
+                })
+                .collect();
+            tx.send_multipart(frames.iter().map(|f| f.as_slice()), 0).unwrap();
+        }
+        tx
+    });
+    let mut rng = Rng::new(seed ^ 0x5EED);
+    for expected in 0..count {
+        let flags = match rng.below(3000) {
+            0 => {
+                let mut items = [rx.as_poll_item(POLLIN)];
+                assert_eq!(libsock::poll(&mut items, 20_000).unwrap(), 1, "poll never saw the next message");
+                DONTWAIT
+            }
+            1 => {
+                std::thread::sleep(Duration::from_millis(5));
+                0
+            }
+            2..=5 => {
+                while rx.get_events().unwrap() & POLLIN == 0 {
+                    std::thread::yield_now();
+                }
+                DONTWAIT
+            }
+            _ => 0,
+        };
+        let frames = rx.recv_multipart(flags).expect("messages stopped arriving");
+        let (seq, _, parts) = check(&frames[0]);
+        assert_eq!(seq, expected, "{transport}: lost, repeated or reordered message");
+        assert_eq!(frames.len() as u32, parts, "message {seq} arrived with the wrong frame count");
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(check(f), (seq, i as u32, parts), "frames of different messages mixed");
+        }
+    }
+    let _tx = sender.join().unwrap();
+    assert!(matches!(rx.recv_bytes(DONTWAIT), Err(Error::WouldBlock)), "a message arrived twice");
+}
+
+#[test]
+fn pull_flood_arrives_exactly_once_in_order_tcp() {
+    pull_flood("tcp", 200_000, 5);
+}
+
+#[test]
+fn pull_flood_arrives_exactly_once_in_order_ipc() {
+    pull_flood("ipc", 200_000, 6);
+}
+
+/// A PULL flooded by one PUSH (its connection handed over to the receiving thread, rule 8)
+/// gets a second flooding peer midway: from then on it fair-queues through the I/O threads,
+/// and every message of both arrives once, in each sender's order.
+#[test]
+fn a_second_peer_joins_a_handed_over_flood() {
+    let ctx = Context::new();
+    let rx = common::socket(&ctx, PULL);
+    rx.set_rcvtimeo(20_000).unwrap();
+    let ep = common::pair_up(&rx, &common::socket(&ctx, PUSH), "tcp");
+    const EACH: u32 = 100_000;
+    let start_second = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..2u32)
+        .map(|id| {
+            let tx = common::socket(&ctx, PUSH);
+            let (ep, start_second) = (ep.clone(), start_second.clone());
+            std::thread::spawn(move || {
+                while id == 1 && !start_second.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                tx.connect(&ep).unwrap();
+                for seq in 0..EACH {
+                    tx.send(frame(seq, id, 1, (seq % 30) as usize), 0).unwrap();
+                }
+                tx
+            })
+        })
+        .collect();
+    let mut next = [0u32; 2];
+    for n in 0..2 * EACH {
+        if n == EACH / 4 {
+            start_second.store(true, Ordering::Release);
+        }
+        let f = rx.recv_bytes(0).expect("messages stopped arriving");
+        let (seq, id, _) = check(&f);
+        assert_eq!(seq, next[id as usize], "sender {id}: lost, repeated or reordered message");
+        next[id as usize] += 1;
+    }
+    for s in senders {
+        let _tx = s.join().unwrap();
+    }
+    assert!(matches!(rx.recv_bytes(DONTWAIT), Err(Error::WouldBlock)), "a message arrived twice");
 }
 
 /// Messages that arrive after the receiver stopped reading the stream itself reach the pipe
@@ -406,6 +539,8 @@ fn round_trips_with_libzmq() {
 fn stress_direct_rx_handover() {
     for round in 0..20u64 {
         one_way_stream(if round % 2 == 0 { "tcp" } else { "ipc" }, 30_000, 100 + round);
+        one_way(PULL, PUSH, if round % 2 == 0 { "ipc" } else { "tcp" }, 30_000, 300 + round);
+        pull_flood(if round % 2 == 0 { "tcp" } else { "ipc" }, 2_000_000, 400 + round);
         dealer_survives_router_restarts(if round % 2 == 0 { "ipc" } else { "tcp" }, 20_000, 200 + round);
     }
 }

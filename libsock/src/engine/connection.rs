@@ -12,7 +12,7 @@ use bytes::{Buf, BytesMut};
 use mio::Interest;
 
 use super::direct::DirectTx;
-use super::direct_rx::{DirectRx, Tick, HOLD_TICK};
+use super::direct_rx::{DirectRx, RxState, Tick, HOLD_TICK};
 use super::pipe_sink::PipeSink;
 use super::socks_phase;
 use super::zap::Asked;
@@ -430,8 +430,29 @@ impl Connection {
             }
         }
         let result = self.pump_in_unlocked(ctx);
+        if result.is_ok() && self.at_high_water_mark() {
+            self.hand_over_flood(ctx, &rx, &mut st);
+        }
         st.io_busy = result.is_err() || self.holds_input();
         result
+    }
+
+    /// Reading paused because the pipe to the socket is full, between two messages, with no
+    /// large body being read in place.
+    fn at_high_water_mark(&mut self) -> bool {
+        self.read_paused
+            && self.pipe.as_mut().is_some_and(|p| !p.tx.in_message() && !p.tx.can_write())
+            && self.link.as_ref().is_some_and(|l| l.session.as_ref().is_some_and(|s| !s.is_receiving_body()))
+    }
+
+    /// A flood outruns the application: hand it the stream (`direct_rx` rule 8), with what
+    /// is read and not decoded, and tick as for any hold.
+    fn hand_over_flood(&mut self, ctx: &Ctx<'_>, rx: &DirectRx, st: &mut RxState) {
+        let Some(link) = &mut self.link else { return };
+        if rx.hand_over(st, &mut link.rbuf) {
+            self.read_paused = false;
+            self.rx_tick = Some((ctx.now + HOLD_TICK, u64::MAX));
+        }
     }
 
     /// The I/O thread has input the application thread must not overtake (`direct_rx` rule 2).
@@ -701,7 +722,8 @@ impl Connection {
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;
             let poll = (ctx.registry.as_raw_fd(), ctx.token.0 as u64);
-            let rx = Arc::new(DirectRx::new(fd, poll, ctx.waker(), app, max, meta));
+            let flood = self.cfg.session.socket_type == crate::socket_type::SocketType::PULL;
+            let rx = Arc::new(DirectRx::new(fd, poll, ctx.waker(), app, max, meta, flood));
             link.rx = Some(rx.clone());
             self.rx_tick = None;
             if let Some(p) = &self.pipe {

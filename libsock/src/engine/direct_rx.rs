@@ -75,6 +75,20 @@
 //!      timeout;
 //!    - nobody, when the link goes down: the disarm (rule 5) ends the hold with the stream.
 //!
+//! 8. Floods (PULL only): the I/O thread that stops reading because the pipe is full (the
+//!    high water mark, between two messages, no large body half read) while the
+//!    application receives by blocking calls (`app_blocking`: set by every direct wait,
+//!    even a refused one, cleared by a release for anything that does not block) *hands the
+//!    stream over*: under the lock, its undecoded bytes (from a frame boundary on) go to
+//!    [`RxState::buf`], it takes the hold for the application and starts its tick. The
+//!    application takes what the pipe holds first (rule 2 still applies: it reads only
+//!    with the pipe empty), then reads the stream itself in 64 KiB chunks, decoding 512
+//!    messages per call and reading again before polling while reads come back full. One
+//!    thread then does what two did, with no hand-off per batch: the receiver's I/O thread
+//!    sleeps. Without it a PULL flood never goes direct, as its pipe is never empty. A
+//!    release that does not block clears `app_blocking` under the lock, so a hand-over
+//!    either came before it (and is undone by it) or does not happen.
+//!
 //! Cost per direct receive while held: a `poll` and a `read` (plus, now and then, the
 //! `epoll_ctl` that takes the hold, and an I/O-thread wake to restart its tick: at most one
 //! of each per tick while the application keeps receiving), against the
@@ -82,11 +96,12 @@
 //! Only the I/O thread writes to the pipe's writer; what the application decodes goes to its
 //! own reader, so the pipe stays single-producer.
 //!
-//! Eligible: REQ, REP, PAIR and DEALER sockets with exactly one pipe (one connection: no fair
+//! Eligible: REQ, REP, PAIR, DEALER and PULL sockets with exactly one pipe (one connection: no fair
 //! queuing to keep), NULL or PLAIN, tcp or ipc, no CONFLATE, no BUSY_POLL, blocking receives
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
 
+use std::collections::VecDeque;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -101,7 +116,16 @@ use crate::sys;
 
 /// The application thread reads this much at most per call.
 const READ_CHUNK: usize = 16 * 1024;
-/// Reads per wake-up before the rest is left to the I/O thread (it batches better).
+/// A PULL's application thread reads this much per call: it takes floods (rule 8), where
+/// fewer, larger reads are what saves.
+const FLOOD_READ_CHUNK: usize = 64 * 1024;
+/// Messages decoded per direct wait in a flood; the rest stay in [`RxState::buf`] for the
+/// next call, which takes them without a system call. A whole 64 KiB read of 1 B messages
+/// decoded at once (21 845 of them, 1.2 MB of `Message`s) would only go through the caches
+/// to a queue and back.
+const DECODE_BATCH: usize = 512;
+/// Reads without a whole message (or, releasing, reads that all came back full) before the
+/// rest is left to the I/O thread.
 const READS: usize = 4;
 /// Larger frames go to the I/O thread, whose buffer sizing handles large bodies.
 const FRAME_MAX: u64 = 64 * 1024;
@@ -123,9 +147,17 @@ pub(crate) struct DirectRx {
     handback: AtomicBool,
     /// The application read bytes (proof the peer is alive, for heartbeats).
     traffic: AtomicBool,
-    /// `RxState::held`, readable without the lock. Only the application thread sets it, so
-    /// that thread reading `false` knows nothing is held.
+    /// `RxState::held`, readable without the lock. The I/O thread sets it only in a flood
+    /// hand-over (rule 8), which needs `app_blocking`: so the application thread, having
+    /// cleared that and read `false` here, knows nothing is held.
     held: AtomicBool,
+    /// The application receives by blocking calls that try the direct path (set by every
+    /// [`DirectSource::wait`], cleared by a release for anything else): the I/O thread may
+    /// then hand a flood over (rule 8).
+    app_blocking: AtomicBool,
+    /// A PULL: floods are handed over (rule 8), read in larger chunks, and frames over the
+    /// inline size are copied into pool buffers, so the read buffer is reused in place.
+    flood: bool,
     /// Largest data frame accepted (MAXMSGSIZE); larger ones are handed back (an error).
     max_size: u64,
     /// The connection's metadata, attached to every frame by the application thread.
@@ -158,6 +190,8 @@ pub(crate) struct RxState {
     pub(crate) io_busy: bool,
     /// The I/O thread waits for the stream to take more bytes: keep reporting writability.
     want_out: bool,
+    /// The last read filled its chunk: more is most likely there, read before polling.
+    more_likely: bool,
 }
 
 impl DirectRx {
@@ -170,6 +204,7 @@ impl DirectRx {
         app: Arc<dyn Wake>,
         max_size: Option<u64>,
         meta: Option<Arc<Metadata>>,
+        flood: bool,
     ) -> DirectRx {
         let state = RxState {
             fd: Some(fd),
@@ -181,6 +216,7 @@ impl DirectRx {
             ticking: false,
             io_busy: true,
             want_out: true,
+            more_likely: false,
         };
         DirectRx {
             state: Mutex::new(state),
@@ -189,6 +225,8 @@ impl DirectRx {
             handback: AtomicBool::new(false),
             traffic: AtomicBool::new(false),
             held: AtomicBool::new(false),
+            app_blocking: AtomicBool::new(false),
+            flood,
             max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
             meta,
             epfd,
@@ -240,7 +278,7 @@ impl DirectRx {
     }
 
     /// Gives the rest to the I/O thread (rule 2), re-armed first (rule 7).
-    fn hand_back(&self, mut st: MutexGuard<'_, RxState>, out: &[Message]) -> Waited {
+    fn hand_back(&self, mut st: MutexGuard<'_, RxState>, out: &VecDeque<Message>) -> Waited {
         if let (true, Some(fd)) = (st.held, st.fd) {
             self.set_held(&mut st, fd, false);
         }
@@ -324,6 +362,23 @@ impl DirectRx {
         waited
     }
 
+    /// The I/O thread stopped reading at the pipe's high water mark (rule 8): if this is a
+    /// PULL whose application receives by blocking calls, the stream goes to it, with
+    /// `rest` (the bytes the I/O thread read and did not decode, from a frame boundary on).
+    /// Returns whether it did: the caller then ticks, as for any hold.
+    pub(crate) fn hand_over(&self, st: &mut RxState, rest: &mut BytesMut) -> bool {
+        if !self.flood || st.held || !self.app_blocking.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Some(fd) = st.fd else { return false };
+        debug_assert!(st.buf.is_empty() && st.staged.is_empty(), "taken over before the pump");
+        st.buf = std::mem::take(rest);
+        st.more_likely = true;
+        st.ticking = true;
+        self.set_held(st, fd, true);
+        true
+    }
+
     /// The stream is about to close: never touch its descriptor again (rule 5).
     pub(crate) fn disarm(&self) {
         let mut st = self.state.lock();
@@ -347,23 +402,34 @@ impl DirectSource for DirectRx {
         wake_fd: RawFd,
         deadline: Option<Instant>,
         idle: &mut dyn FnMut() -> bool,
-        out: &mut Vec<Message>,
+        out: &mut VecDeque<Message>,
     ) -> Waited {
+        // Before the lock: a refusal still tells the I/O thread it may hand a flood over.
+        self.app_blocking.store(true, Ordering::Relaxed);
         let Some(mut st) = self.state.try_lock() else { return Waited::Refused };
         let Some(fd) = st.fd.filter(|_| !st.io_busy) else { return Waited::Refused };
         if !idle() {
             return Waited::Woken;
         }
+        st.waits = st.waits.wrapping_add(1);
         // What an earlier call left; new bytes are found by the poll below (level-triggered).
-        if self.decode(&mut st, out).is_err() {
+        if self.decode(&mut st, out, DECODE_BATCH).is_err() {
             return self.hand_back(st, out);
         }
         if !out.is_empty() {
-            return Waited::Got;
+            return self.leave(st, Waited::Got);
         }
-        st.waits = st.waits.wrapping_add(1);
         if !st.held {
             self.set_held(&mut st, fd, true);
+        }
+        // The last read filled its chunk (a flood): read again before polling.
+        if st.more_likely {
+            if self.read_and_decode(&mut st, fd, out, DECODE_BATCH).is_err() {
+                return self.hand_back(st, out);
+            }
+            if !out.is_empty() {
+                return self.leave(st, Waited::Got);
+            }
         }
         loop {
             let timeout_ms = match deadline {
@@ -393,7 +459,7 @@ impl DirectSource for DirectRx {
             // Disarmed meanwhile: the stream is gone, nothing is held any more.
             let Some(fd) = st.fd else { return Waited::Woken };
             // Still held after reading (rule 7): what is left is found by the next poll.
-            if self.read_and_decode(&mut st, fd, out).is_err() {
+            if self.read_and_decode(&mut st, fd, out, DECODE_BATCH).is_err() {
                 return self.hand_back(st, out);
             }
             if !out.is_empty() {
@@ -405,15 +471,33 @@ impl DirectSource for DirectRx {
         }
     }
 
-    fn release(&self, out: &mut Vec<Message>) {
-        if !self.held.load(Ordering::Relaxed) {
+    fn release(
+        &self,
+        out: &mut VecDeque<Message>,
+        still_blocking: bool,
+        queue_empty: &mut dyn FnMut() -> bool,
+    ) {
+        let blocking = if still_blocking {
+            self.app_blocking.load(Ordering::Relaxed)
+        } else {
+            self.app_blocking.swap(false, Ordering::Relaxed)
+        };
+        // Nothing held and no flood hand-over possible since the last release (rule 8).
+        if !self.held.load(Ordering::Relaxed) && (still_blocking || !blocking) {
             return;
         }
         let mut st = self.state.lock();
         let Some(fd) = st.fd.filter(|_| st.held && !st.app_waiting) else { return };
+        if !queue_empty() {
+            // Handed over at the high water mark (rule 8) and the pipe not yet drained: what
+            // was read ahead goes back to the I/O thread, which queues it after the pipe's.
+            self.hand_back(st, out);
+            return;
+        }
         // What already arrived is taken now, as the I/O thread would have (rule 7): in
-        // order, since nothing else was read from the stream while held.
-        if self.read_and_decode(&mut st, fd, out).is_err() {
+        // order, since nothing else was read from the stream while held. All of it: the
+        // I/O thread is woken only by new bytes.
+        if self.read_and_decode(&mut st, fd, out, usize::MAX).is_err() {
             self.hand_back(st, out);
             return;
         }
@@ -436,10 +520,14 @@ pub(crate) enum Tick {
 
 /// Socket types whose connections get a read side: those that wait for one answer at a time
 /// (request/reply, PAIR, a DEALER waiting for replies), where the I/O thread's hop is the
-/// latency. The socket uses it only while it has a single pipe (no fair queuing to keep).
+/// latency, and PULL, whose floods are handed over (rule 8). The socket uses it only while
+/// it has a single pipe (no fair queuing to keep).
 pub(crate) fn eligible(kind: crate::socket_type::SocketType) -> bool {
     use crate::socket_type::SocketType;
-    matches!(kind, SocketType::REQ | SocketType::REP | SocketType::PAIR | SocketType::DEALER)
+    matches!(
+        kind,
+        SocketType::REQ | SocketType::REP | SocketType::PAIR | SocketType::DEALER | SocketType::PULL
+    )
 }
 
 #[path = "direct_rx_decode.rs"]

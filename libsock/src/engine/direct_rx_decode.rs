@@ -1,41 +1,53 @@
 //! The application thread's reading and decoding for `direct_rx`: data frames only; anything
 //! else stops it and is handed back to the I/O thread (rule 2 of the parent module).
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 
 use bytes::{Buf, BytesMut};
 
-use super::{DirectRx, RxState, FRAME_MAX, READS, READ_CHUNK};
-use crate::codec::frame::decode_header;
+use super::{DirectRx, RxState, FLOOD_READ_CHUNK, FRAME_MAX, READS, READ_CHUNK};
+use crate::codec::frame::{decode_header, FLAG_MORE};
 use crate::message::{Message, INLINE_CAPACITY};
 use crate::sys;
 
 impl DirectRx {
-    /// Reads until the kernel has nothing more (or seems to: a short read), decoding whole
-    /// messages into `out`. `Err`: hand the rest back to the I/O thread (rule 2). Bytes
-    /// left in the kernel are found by the next poll, or reported by the re-arm (rule 7).
+    /// Reads until whole messages came (at most [`READS`] times), decoding up to `limit` of
+    /// them into `out`. `Err`: hand the rest back to the I/O thread (rule 2). Bytes left in
+    /// the kernel are found by the next poll (or the next call's read, `more_likely`), or
+    /// reported by the re-arm (rule 7).
     pub(super) fn read_and_decode(
         &self,
         st: &mut RxState,
         fd: RawFd,
-        out: &mut Vec<Message>,
+        out: &mut VecDeque<Message>,
+        limit: usize,
     ) -> Result<(), ()> {
-        self.decode(st, out)?;
+        self.decode(st, out, limit)?;
+        if out.len() >= limit {
+            return Ok(());
+        }
+        let chunk = if self.flood { FLOOD_READ_CHUNK } else { READ_CHUNK };
         for _ in 0..READS {
-            match sys::read_raw(fd, &mut st.buf, READ_CHUNK) {
+            match sys::read_raw(fd, &mut st.buf, chunk) {
                 // End of stream: the I/O thread reads it again and takes the link down.
                 Ok(0) => return Err(()),
                 Ok(n) => {
                     self.traffic.store(true, Ordering::Relaxed);
-                    self.decode(st, out)?;
-                    if n < READ_CHUNK && !out.is_empty() {
-                        // Most likely all there was: save the read that would say EAGAIN.
+                    st.more_likely = n == chunk;
+                    self.decode(st, out, limit)?;
+                    if !out.is_empty() && (n < chunk || limit != usize::MAX) {
+                        // A short read was most likely all there was: save the read that
+                        // would say EAGAIN. A full one leaves the rest to the next call.
                         return Ok(());
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    st.more_likely = false;
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Err(()),
             }
@@ -43,9 +55,24 @@ impl DirectRx {
         Err(())
     }
 
-    /// Decodes the data frames in `st.buf`; stops at anything else (`Err`: hand back).
-    pub(super) fn decode(&self, st: &mut RxState, out: &mut Vec<Message>) -> Result<(), ()> {
-        loop {
+    /// Decodes the data frames in `st.buf`, until `out` holds `limit` messages or more; stops
+    /// at anything else (`Err`: hand back).
+    pub(super) fn decode(
+        &self,
+        st: &mut RxState,
+        out: &mut VecDeque<Message>,
+        limit: usize,
+    ) -> Result<(), ()> {
+        // The first frame of each call carries the connection's metadata, the others inherit
+        // it when read (`Message::set_inherits_metadata`): a carrier always comes first in
+        // the reader's order, and a one-connection reader only ever sees this metadata.
+        let mut carried = false;
+        while out.len() < limit {
+            let used = self.decode_short(&st.buf, &mut st.staged, out, limit, &mut carried);
+            if used > 0 {
+                st.buf.advance(used);
+                continue;
+            }
             let header = match decode_header(&st.buf, Some(self.max_size)) {
                 Ok(Some(h)) if !h.command && h.size <= FRAME_MAX => h,
                 Ok(None) => return Ok(()),
@@ -56,7 +83,11 @@ impl DirectRx {
                 return Ok(());
             }
             st.buf.advance(header.header_len);
-            let mut msg = if size <= INLINE_CAPACITY {
+            // A flood's frames are copied (into pool buffers above the inline size), so the
+            // read buffer is read into again in place: shared with the frames, every read
+            // would need a fresh one (see `session::decode_bare`). A reply is the only
+            // message of its read: sharing saves the copy.
+            let mut msg = if size <= INLINE_CAPACITY || self.flood {
                 let m = Message::from_slice(&st.buf[..size]);
                 st.buf.advance(size);
                 m
@@ -64,15 +95,71 @@ impl DirectRx {
                 Message::from_bytes(st.buf.split_to(size).freeze())
             };
             msg.set_more(header.more);
-            if let Some(meta) = &self.meta {
-                msg.set_metadata(meta.clone());
+            self.deliver(msg, &mut st.staged, out, &mut carried);
+        }
+        Ok(())
+    }
+
+    /// A run of short data frames (as `Session::decode_short_frames`): inline bodies built
+    /// from a fixed window of the buffer, no `memcpy` of a variable length. Returns the
+    /// bytes used; 0 at anything else (a long or command frame, a partial one).
+    #[inline(always)]
+    fn decode_short(
+        &self,
+        buf: &[u8],
+        staged: &mut Vec<Message>,
+        out: &mut VecDeque<Message>,
+        limit: usize,
+        carried: &mut bool,
+    ) -> usize {
+        let max = self.max_size.min(255) as usize;
+        let mut used = 0;
+        while out.len() < limit {
+            let [flags, size, ref rest @ ..] = buf[used..] else { break };
+            let size = usize::from(size);
+            if flags & !FLAG_MORE != 0 || size > max || rest.len() < size {
+                break;
             }
-            if header.more {
-                st.staged.push(msg);
+            let more = flags & FLAG_MORE != 0;
+            let msg = match rest.first_chunk::<INLINE_CAPACITY>() {
+                Some(window) if size <= INLINE_CAPACITY => Message::inline_from_window(window, size, more),
+                _ => {
+                    let mut msg = Message::from_slice(&rest[..size]);
+                    msg.set_more(more);
+                    msg
+                }
+            };
+            self.deliver(msg, staged, out, carried);
+            used += 2 + size;
+        }
+        used
+    }
+
+    /// Attaches the metadata (see `decode`) and queues the frame: in `staged` until its
+    /// message is whole.
+    #[inline(always)]
+    fn deliver(
+        &self,
+        mut msg: Message,
+        staged: &mut Vec<Message>,
+        out: &mut VecDeque<Message>,
+        carried: &mut bool,
+    ) {
+        if let Some(meta) = &self.meta {
+            if *carried {
+                msg.set_inherits_metadata();
             } else {
-                out.append(&mut st.staged);
-                out.push(msg);
+                msg.set_metadata(meta.clone());
+                *carried = true;
             }
+        }
+        if msg.get_more() {
+            staged.push(msg);
+        } else {
+            if !staged.is_empty() {
+                out.extend(staged.drain(..));
+            }
+            out.push_back(msg);
         }
     }
 }

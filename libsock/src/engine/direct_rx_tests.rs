@@ -3,6 +3,7 @@
 //! ends (release, the I/O thread's tick, a hand-back) takes or reports bytes that arrived
 //! meanwhile.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
@@ -40,6 +42,11 @@ const TOKEN: Token = Token(7);
 
 impl Rig {
     fn new() -> Rig {
+        Rig::with(false)
+    }
+
+    /// `flood`: the read side of a PULL (rule 8).
+    fn with(flood: bool) -> Rig {
         let (ours, peer) = UnixStream::pair().unwrap();
         ours.set_nonblocking(true).unwrap();
         let poll = Poll::new().unwrap();
@@ -47,8 +54,8 @@ impl Rig {
         poll.registry().register(&mut SourceFd(&fd), TOKEN, Interest::READABLE | Interest::WRITABLE).unwrap();
         let io = Arc::new(Count::default());
         let epfd = poll.as_raw_fd();
-        let rx =
-            DirectRx::new(fd, (epfd, TOKEN.0 as u64), io.clone(), Arc::new(Count::default()), None, None);
+        let app = Arc::new(Count::default());
+        let rx = DirectRx::new(fd, (epfd, TOKEN.0 as u64), io.clone(), app, None, None, flood);
         rx.set_io_busy(false);
         let mut rig = Rig {
             poll,
@@ -76,7 +83,7 @@ impl Rig {
 
     /// A blocking direct receive of the next message.
     fn recv(&mut self) -> u8 {
-        let mut out = Vec::new();
+        let mut out = VecDeque::new();
         let deadline = Some(Instant::now() + Duration::from_secs(20));
         let waited = self.rx.wait(self.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
         assert_eq!(waited, Waited::Got);
@@ -95,8 +102,8 @@ fn a_hold_after_a_release_starts_the_tick_again() {
     rig.send(1);
     assert_eq!(rig.recv(), 1);
     assert_eq!(rig.io.0.load(Ordering::SeqCst), 1, "told to tick");
-    let mut out = Vec::new();
-    rig.rx.release(&mut out);
+    let mut out = VecDeque::new();
+    rig.rx.release(&mut out, false, &mut || true);
     assert!(!rig.rx.is_held());
     // (The I/O thread now finds the stream released and starts no tick.)
     rig.send(2);
@@ -121,8 +128,8 @@ fn held_across_receives_until_released() {
     // Released: what already arrived is taken on the way (as the I/O thread would have
     // read it), and the I/O thread watches the stream again.
     rig.send(3);
-    let mut out = Vec::new();
-    rig.rx.release(&mut out);
+    let mut out = VecDeque::new();
+    rig.rx.release(&mut out, false, &mut || true);
     assert_eq!(out.iter().map(|m| m[0]).collect::<Vec<_>>(), [3]);
     assert!(!rig.rx.is_held());
     rig.send(4);
@@ -160,7 +167,7 @@ fn the_tick_stops_while_the_application_waits() {
     let wakes = std::thread::scope(|scope| {
         let (rx, wake_fd) = (&rig.rx, rig.wake.0.as_raw_fd());
         let waiter = scope.spawn(move || {
-            let mut out = Vec::new();
+            let mut out = VecDeque::new();
             let deadline = Some(Instant::now() + Duration::from_secs(20));
             (rx.wait(wake_fd, deadline, &mut || true, &mut out), out.len())
         });
@@ -192,7 +199,7 @@ fn a_command_hands_back_and_re_arms() {
     assert_eq!(rig.recv(), 1);
     // A PING command frame (flags 0x04): the application hands it to the I/O thread.
     rig.peer.write_all(&[4, 5, 4, b'P', b'I', b'N', b'G']).unwrap();
-    let mut out = Vec::new();
+    let mut out = VecDeque::new();
     let deadline = Some(Instant::now() + Duration::from_secs(20));
     let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
     assert_eq!(waited, Waited::Woken);
@@ -208,4 +215,107 @@ impl Rig {
         self.send(byte);
         self.recv()
     }
+}
+
+impl Rig {
+    /// A direct wait with nothing else going on: the messages it got (first bytes).
+    fn wait_batch(&mut self) -> (Waited, Vec<u8>) {
+        let mut out = VecDeque::new();
+        let deadline = Some(Instant::now() + Duration::from_secs(20));
+        let waited = self.rx.wait(self.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
+        (waited, out.iter().map(|m| m[0]).collect())
+    }
+
+    /// The I/O thread's part of a flood hand-over (rule 8): under its lock, with `rest` the
+    /// bytes it read and did not decode. Returns whether the stream was handed over.
+    fn io_hands_over(&self, rest: &[u8]) -> bool {
+        let mut st = self.rx.io_lock().expect("the I/O thread holds the read side");
+        let mut rbuf = BytesMut::from(rest);
+        assert!(st.take_over(&mut BytesMut::new()).is_empty());
+        let handed = self.rx.hand_over(&mut st, &mut rbuf);
+        assert_eq!(rbuf.is_empty(), handed, "the rest goes with the stream, or stays");
+        handed
+    }
+}
+
+/// The I/O thread hands a flood over only for a PULL whose application receives by blocking
+/// calls; the application then takes the I/O thread's rest first, then the stream, in order.
+#[test]
+fn a_flood_is_handed_over_to_a_blocking_pull_only() {
+    // Not a PULL: never.
+    let rig = Rig::new();
+    rig.rx.app_blocking.store(true, Ordering::Relaxed);
+    assert!(!rig.io_hands_over(&[0, 1, 9]));
+
+    // A PULL whose application never waited directly (it polls): never.
+    let mut rig = Rig::with(true);
+    assert!(!rig.io_hands_over(&[0, 1, 9]));
+    // It waits directly once (refused: the I/O thread holds input) ...
+    let st = rig.rx.io_lock().unwrap();
+    drop(st);
+    rig.rx.set_io_busy(true);
+    assert_eq!(rig.wait_batch(), (Waited::Refused, vec![]));
+    rig.rx.set_io_busy(false);
+    // ... so the next high water mark pause hands the stream over, with the rest: a whole
+    // message and half of the next one.
+    assert!(rig.io_hands_over(&[0, 1, 1, 0, 1]));
+    assert!(rig.rx.is_held());
+    assert!(rig.rx.io_lock().is_none(), "the I/O thread may not read a handed-over stream");
+    rig.peer.write_all(&[2, 0, 1, 3]).unwrap();
+    assert!(!rig.io_readable(), "the I/O thread was woken for a handed-over stream");
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![1]));
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![2, 3]));
+    assert!(rig.rx.is_held());
+
+    // A receive that does not block releases the stream and clears the wish: no hand-over
+    // until the application waits directly again.
+    rig.send(4);
+    let mut out = VecDeque::new();
+    rig.rx.release(&mut out, false, &mut || true);
+    assert_eq!(out.iter().map(|m| m[0]).collect::<Vec<_>>(), [4]);
+    assert!(!rig.rx.is_held());
+    assert!(!rig.io_hands_over(&[0, 1, 5]));
+    // A usual blocking wait's release keeps it.
+    rig.send(5);
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![5]));
+    assert!(rig.rx.is_held());
+    rig.rx.release(&mut out, true, &mut || true);
+    assert!(!rig.rx.is_held());
+    assert!(rig.io_hands_over(&[]));
+    rig.rx.release(&mut out, true, &mut || true);
+
+    // Handed over while the pipe still holds messages: a release gives what was read ahead
+    // back to the I/O thread (to queue after the pipe's), it does not take it.
+    assert!(rig.io_hands_over(&[0, 1, 7]));
+    let mut out = VecDeque::new();
+    rig.rx.release(&mut out, false, &mut || false);
+    assert!(out.is_empty(), "overtook the pipe's messages");
+    assert!(!rig.rx.is_held() && rig.rx.handed_back());
+    let mut st = rig.rx.io_lock().unwrap();
+    let mut rbuf = BytesMut::new();
+    assert!(st.take_over(&mut rbuf).is_empty());
+    assert_eq!(&rbuf[..], [0, 1, 7]);
+    drop(st);
+}
+
+/// A flood is decoded a batch per wait; a release takes every whole message left, in order.
+#[test]
+fn a_flood_is_taken_in_batches_and_a_release_takes_the_rest() {
+    let mut rig = Rig::with(true);
+    let mut wire = Vec::new();
+    for i in 0..3000u32 {
+        wire.extend_from_slice(&[0, 1, (i % 251) as u8]);
+    }
+    rig.peer.write_all(&wire).unwrap();
+    let (waited, first) = rig.wait_batch();
+    assert_eq!(waited, Waited::Got);
+    assert_eq!(first.len(), super::DECODE_BATCH);
+    let (_, second) = rig.wait_batch();
+    assert_eq!(second.len(), super::DECODE_BATCH);
+    let mut out = VecDeque::new();
+    rig.rx.release(&mut out, false, &mut || true);
+    let rest: Vec<u8> = out.iter().map(|m| m[0]).collect();
+    let all: Vec<u8> = first.into_iter().chain(second).chain(rest).collect();
+    assert_eq!(all, (0..3000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+    assert!(!rig.rx.is_held());
 }

@@ -57,15 +57,24 @@ pub(crate) trait DirectSource: Send + Sync {
         wake_fd: RawFd,
         deadline: Option<Instant>,
         idle: &mut dyn FnMut() -> bool,
-        out: &mut Vec<Message>,
+        out: &mut VecDeque<Message>,
     ) -> Waited;
 
     /// The reader's thread now relies on the writer's side to read the source (it asks for
     /// the socket's events, does not wait, waits the usual way or closes): whatever a
     /// [`DirectSource::wait`] kept for itself across calls is given back, after appending
     /// to `out` the whole messages already there (they follow everything queued). Cheap
-    /// when nothing is kept; never blocks for long.
-    fn release(&self, out: &mut Vec<Message>);
+    /// when nothing is kept; never blocks for long. `still_blocking`: the reader's thread
+    /// goes on to wait the usual way in a blocking call (it still receives by blocking
+    /// calls, which a flood hand-over relies on: `engine::direct_rx` rule 8).
+    /// `queue_empty` says, under the source's lock, whether the queue is empty: when it is
+    /// not, what the source kept goes back to the writer, to be queued after it.
+    fn release(
+        &self,
+        out: &mut VecDeque<Message>,
+        still_blocking: bool,
+        queue_empty: &mut dyn FnMut() -> bool,
+    );
 }
 
 /// How [`DirectSource::wait`] ended.
@@ -737,29 +746,26 @@ impl Reader {
         if !self.local_is_empty() || self.shared.conflate.load(Ordering::Relaxed) {
             return None;
         }
-        let mut got = Vec::new();
+        // Decoded straight into `local` (empty, checked above): no batch moved twice.
+        let local = self.local.get_or_insert_with(Default::default);
         let ring = &mut self.ring;
-        let waited = source.wait(wake_fd, deadline, &mut || idle() && !ring.ready(), &mut got);
-        if !got.is_empty() {
-            self.direct_unread += got.iter().filter(|m| !m.get_more()).count() as u64;
-            self.local.get_or_insert_with(Default::default).extend(got);
-        }
+        let waited = source.wait(wake_fd, deadline, &mut || idle() && !ring.ready(), local);
+        self.direct_unread += local.iter().filter(|m| !m.get_more()).count() as u64;
         Some(waited)
     }
 
     /// See [`DirectSource::release`]; nothing without a direct source. Returns whether it
     /// queued messages here.
     #[cold]
-    pub(crate) fn release_direct(&mut self) -> bool {
+    pub(crate) fn release_direct(&mut self, still_blocking: bool) -> bool {
         let Some(source) = self.direct_source() else { return false };
-        let mut got = Vec::new();
-        source.release(&mut got);
-        if got.is_empty() {
-            return false;
-        }
-        self.direct_unread += got.iter().filter(|m| !m.get_more()).count() as u64;
-        self.local.get_or_insert_with(Default::default).extend(got);
-        true
+        let local = self.local.get_or_insert_with(Default::default);
+        let before = local.len();
+        let ring = &mut self.ring;
+        source.release(local, still_blocking, &mut || !ring.ready());
+        let got = local.len() - before;
+        self.direct_unread += local.iter().skip(before).filter(|m| !m.get_more()).count() as u64;
+        got > 0
     }
 
     /// DISCONNECT_MSG over inproc: `msg` is read as the writer's last message once it has

@@ -347,7 +347,7 @@ impl SocketCore {
     fn wait(&mut self, dontwait: bool, timeo_ms: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
         // Whatever this waits for (or returns EAGAIN for), the I/O thread must be reading;
         // messages that already arrived were just queued: look again.
-        if self.release_direct() {
+        if self.release_direct_for(!(dontwait || timeo_ms == 0)) {
             return Ok(());
         }
         if dontwait || timeo_ms == 0 {
@@ -379,6 +379,8 @@ impl SocketCore {
             || self.options.conflate
             || self.pipes.slab.len() != 1
         {
+            // No direct wait now: nor may a connection hand a flood over (rule 8).
+            self.release_direct();
             return None;
         }
         let (_, rec) = self.pipes.slab.iter_mut().next()?;
@@ -418,8 +420,19 @@ impl SocketCore {
     /// messages that had already arrived were queued on the way.
     #[inline]
     pub(crate) fn release_direct(&mut self) -> bool {
-        let Some(id) = self.direct_hold.take() else { return false };
-        self.pipes.slab.get_mut(id).is_some_and(|rec| rec.end.rx.release_direct())
+        self.release_direct_for(false)
+    }
+
+    /// [`SocketCore::release_direct`]; `still_blocking`: for a blocking wait the usual way,
+    /// after which the thread still receives by blocking calls (`engine::direct_rx` rule 8),
+    /// so the next call that does not block must release again.
+    #[inline]
+    fn release_direct_for(&mut self, still_blocking: bool) -> bool {
+        let Some(id) = self.direct_hold else { return false };
+        if !still_blocking {
+            self.direct_hold = None;
+        }
+        self.pipes.slab.get_mut(id).is_some_and(|rec| rec.end.rx.release_direct(still_blocking))
     }
 
     /// The thread is about to wait on this socket: its next message on each pipe may be
