@@ -654,6 +654,15 @@ impl Reader {
     fn read_general(&mut self) -> Option<Message> {
         if self.shared.conflate.load(Ordering::Relaxed) {
             self.take_newest();
+        } else if self.direct_unread > 0 {
+            // A direct flood's frames (`engine::direct_rx` rule 8): straight from `local`,
+            // with none of the ring's bookkeeping (they were never queued).
+            if let Some(mut msg) = self.local.as_mut().and_then(|l| l.pop_front()) {
+                msg.inherit_metadata(&mut self.meta);
+                self.mid = msg.get_more();
+                self.direct_unread -= u64::from(!self.mid);
+                return Some(msg);
+            }
         }
         let msg = match self.next_frame() {
             Some(m) => m,
