@@ -262,7 +262,8 @@ fn a_second_peer_joins_a_handed_over_flood() {
     let ctx = Context::new();
     let rx = common::socket(&ctx, PULL);
     rx.set_rcvtimeo(20_000).unwrap();
-    let ep = common::pair_up(&rx, &common::socket(&ctx, PUSH), "tcp");
+    rx.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = rx.get_last_endpoint().unwrap();
     const EACH: u32 = 100_000;
     let start_second = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..2u32)
@@ -283,6 +284,10 @@ fn a_second_peer_joins_a_handed_over_flood() {
         .collect();
     let mut next = [0u32; 2];
     for n in 0..2 * EACH {
+        if n == 1 {
+            // The pipe fills up meanwhile: its I/O thread hands the stream over.
+            std::thread::sleep(Duration::from_millis(100));
+        }
         if n == EACH / 4 {
             start_second.store(true, Ordering::Release);
         }
@@ -531,6 +536,53 @@ fn round_trips_with_libzmq() {
         rep.send_multipart(frames, 0).unwrap();
     }
     client.join().unwrap();
+}
+
+/// libzmq's PUSH floods a libsock PULL (handed over to the receiving thread, rule 8) with
+/// heartbeats on: short, long and multipart messages, PINGs between them, all in order.
+#[test]
+fn a_flood_from_libzmq_arrives_in_order() {
+    let zctx = zmq::Context::new();
+    let ctx = Context::new();
+    let rx = common::socket(&ctx, PULL);
+    rx.set_rcvtimeo(20_000).unwrap();
+    rx.set_heartbeat_ivl(2).unwrap();
+    rx.set_heartbeat_timeout(20_000).unwrap();
+    rx.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = rx.get_last_endpoint().unwrap();
+    const COUNT: u32 = 100_000;
+    let sender = std::thread::spawn(move || {
+        let push = zctx.socket(zmq::PUSH).unwrap();
+        push.set_heartbeat_ivl(2).unwrap();
+        push.set_heartbeat_timeout(20_000).unwrap();
+        push.set_linger(-1).unwrap();
+        push.connect(&ep).unwrap();
+        let mut rng = Rng::new(11);
+        for seq in 0..COUNT {
+            let parts = if rng.below(40) == 0 { 2 } else { 1 };
+            let frames: Vec<Vec<u8>> = (0..parts)
+                .map(|p| {
+                    let size = match rng.below(1000) {
+                        0 => 70_000,
+                        1..=20 => 2000,
+                        _ => rng.below(30) as usize,
+                    };
+                    frame(seq, p, parts, size)
+                })
+                .collect();
+            push.send_multipart(frames, 0).unwrap();
+        }
+    });
+    for expected in 0..COUNT {
+        let frames = rx.recv_multipart(0).expect("messages stopped arriving");
+        let (seq, _, parts) = check(&frames[0]);
+        assert_eq!(seq, expected, "lost, repeated or reordered message");
+        assert_eq!(frames.len() as u32, parts);
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(check(f), (seq, i as u32, parts), "frames of different messages mixed");
+        }
+    }
+    sender.join().unwrap();
 }
 
 /// The long version, for soak runs: `cargo test -p libsock --test direct_rx -- --ignored`.

@@ -722,7 +722,8 @@ impl Connection {
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;
             let poll = (ctx.registry.as_raw_fd(), ctx.token.0 as u64);
-            let flood = self.cfg.session.socket_type == crate::socket_type::SocketType::PULL;
+            let flood = (self.cfg.session.socket_type == crate::socket_type::SocketType::PULL)
+                .then(|| self.socket.blocking_receiver.clone());
             let rx = Arc::new(DirectRx::new(fd, poll, ctx.waker(), app, max, meta, flood));
             link.rx = Some(rx.clone());
             self.rx_tick = None;

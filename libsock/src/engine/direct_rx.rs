@@ -77,17 +77,19 @@
 //!
 //! 8. Floods (PULL only): the I/O thread that stops reading because the pipe is full (the
 //!    high water mark, between two messages, no large body half read) while the
-//!    application receives by blocking calls (`app_blocking`: set by every direct wait,
-//!    even a refused one, cleared by a release for anything that does not block) *hands the
-//!    stream over*: under the lock, its undecoded bytes (from a frame boundary on) go to
+//!    application receives by blocking calls (`app_blocking`, the socket's
+//!    `blocking_receiver`: set by a receive that blocks with at most one pipe, cleared by
+//!    anything that does not block or a second pipe) *hands the stream over*: under the lock, its undecoded bytes (from a frame boundary on) go to
 //!    [`RxState::buf`], it takes the hold for the application and starts its tick. The
 //!    application takes what the pipe holds first (rule 2 still applies: it reads only
 //!    with the pipe empty), then reads the stream itself in 64 KiB chunks, decoding 512
 //!    messages per call and reading again before polling while reads come back full. One
 //!    thread then does what two did, with no hand-off per batch: the receiver's I/O thread
-//!    sleeps. Without it a PULL flood never goes direct, as its pipe is never empty. A
-//!    release that does not block clears `app_blocking` under the lock, so a hand-over
-//!    either came before it (and is undone by it) or does not happen.
+//!    sleeps. Without it a PULL flood never goes direct, as its pipe is never empty. The
+//!    socket's thread clears `app_blocking` and then releases every pipe's read side under
+//!    its lock (`sync`), so a hand-over either came before (and is undone by the release:
+//!    what was read ahead goes back to the I/O thread while the pipe holds messages) or does
+//!    not happen.
 //!
 //! Cost per direct receive while held: a `poll` and a `read` (plus, now and then, the
 //! `epoll_ctl` that takes the hold, and an I/O-thread wake to restart its tick: at most one
@@ -151,10 +153,9 @@ pub(crate) struct DirectRx {
     /// hand-over (rule 8), which needs `app_blocking`: so the application thread, having
     /// cleared that and read `false` here, knows nothing is held.
     held: AtomicBool,
-    /// The application receives by blocking calls that try the direct path (set by every
-    /// [`DirectSource::wait`], cleared by a release for anything else): the I/O thread may
-    /// then hand a flood over (rule 8).
-    app_blocking: AtomicBool,
+    /// The socket's thread receives by blocking calls (`SocketShared::blocking_receiver`,
+    /// kept by that thread): the I/O thread may then hand a flood over (rule 8).
+    app_blocking: Arc<AtomicBool>,
     /// A PULL: floods are handed over (rule 8), read in larger chunks, and frames over the
     /// inline size are copied into pool buffers, so the read buffer is reused in place.
     flood: bool,
@@ -204,7 +205,7 @@ impl DirectRx {
         app: Arc<dyn Wake>,
         max_size: Option<u64>,
         meta: Option<Arc<Metadata>>,
-        flood: bool,
+        flood: Option<Arc<AtomicBool>>,
     ) -> DirectRx {
         let state = RxState {
             fd: Some(fd),
@@ -225,8 +226,8 @@ impl DirectRx {
             handback: AtomicBool::new(false),
             traffic: AtomicBool::new(false),
             held: AtomicBool::new(false),
-            app_blocking: AtomicBool::new(false),
-            flood,
+            flood: flood.is_some(),
+            app_blocking: flood.unwrap_or_default(),
             max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
             meta,
             epfd,
@@ -404,8 +405,6 @@ impl DirectSource for DirectRx {
         idle: &mut dyn FnMut() -> bool,
         out: &mut VecDeque<Message>,
     ) -> Waited {
-        // Before the lock: a refusal still tells the I/O thread it may hand a flood over.
-        self.app_blocking.store(true, Ordering::Relaxed);
         let Some(mut st) = self.state.try_lock() else { return Waited::Refused };
         let Some(fd) = st.fd.filter(|_| !st.io_busy) else { return Waited::Refused };
         if !idle() {
@@ -471,19 +470,9 @@ impl DirectSource for DirectRx {
         }
     }
 
-    fn release(
-        &self,
-        out: &mut VecDeque<Message>,
-        still_blocking: bool,
-        queue_empty: &mut dyn FnMut() -> bool,
-    ) {
-        let blocking = if still_blocking {
-            self.app_blocking.load(Ordering::Relaxed)
-        } else {
-            self.app_blocking.swap(false, Ordering::Relaxed)
-        };
-        // Nothing held and no flood hand-over possible since the last release (rule 8).
-        if !self.held.load(Ordering::Relaxed) && (still_blocking || !blocking) {
+    fn release(&self, out: &mut VecDeque<Message>, sync: bool, queue_empty: &mut dyn FnMut() -> bool) {
+        // Nothing held, and no flood hand-over may be under way (rule 8).
+        if !sync && !self.held.load(Ordering::Relaxed) {
             return;
         }
         let mut st = self.state.lock();

@@ -55,7 +55,8 @@ impl Rig {
         let io = Arc::new(Count::default());
         let epfd = poll.as_raw_fd();
         let app = Arc::new(Count::default());
-        let rx = DirectRx::new(fd, (epfd, TOKEN.0 as u64), io.clone(), app, None, None, flood);
+        let rx =
+            DirectRx::new(fd, (epfd, TOKEN.0 as u64), io.clone(), app, None, None, flood.then(Arc::default));
         rx.set_io_busy(false);
         let mut rig = Rig {
             poll,
@@ -238,7 +239,7 @@ impl Rig {
     }
 }
 
-/// The I/O thread hands a flood over only for a PULL whose application receives by blocking
+/// The I/O thread hands a flood over only for a PULL whose socket receives by blocking
 /// calls; the application then takes the I/O thread's rest first, then the stream, in order.
 #[test]
 fn a_flood_is_handed_over_to_a_blocking_pull_only() {
@@ -247,15 +248,11 @@ fn a_flood_is_handed_over_to_a_blocking_pull_only() {
     rig.rx.app_blocking.store(true, Ordering::Relaxed);
     assert!(!rig.io_hands_over(&[0, 1, 9]));
 
-    // A PULL whose application never waited directly (it polls): never.
+    // A PULL whose socket does not receive by blocking calls (it polls): never.
     let mut rig = Rig::with(true);
     assert!(!rig.io_hands_over(&[0, 1, 9]));
-    // It waits directly once (refused: the I/O thread holds input) ...
-    let st = rig.rx.io_lock().unwrap();
-    drop(st);
-    rig.rx.set_io_busy(true);
-    assert_eq!(rig.wait_batch(), (Waited::Refused, vec![]));
-    rig.rx.set_io_busy(false);
+    // It blocks in a receive (the socket says so) ...
+    rig.rx.app_blocking.store(true, Ordering::Relaxed);
     // ... so the next high water mark pause hands the stream over, with the rest: a whole
     // message and half of the next one.
     assert!(rig.io_hands_over(&[0, 1, 1, 0, 1]));
@@ -267,35 +264,29 @@ fn a_flood_is_handed_over_to_a_blocking_pull_only() {
     assert_eq!(rig.wait_batch(), (Waited::Got, vec![2, 3]));
     assert!(rig.rx.is_held());
 
-    // A receive that does not block releases the stream and clears the wish: no hand-over
-    // until the application waits directly again.
+    // The socket's thread does something that does not block: released, in order, and the
+    // I/O thread reads again.
     rig.send(4);
     let mut out = VecDeque::new();
-    rig.rx.release(&mut out, false, &mut || true);
+    rig.rx.release(&mut out, true, &mut || true);
     assert_eq!(out.iter().map(|m| m[0]).collect::<Vec<_>>(), [4]);
     assert!(!rig.rx.is_held());
-    assert!(!rig.io_hands_over(&[0, 1, 5]));
-    // A usual blocking wait's release keeps it.
     rig.send(5);
-    assert_eq!(rig.wait_batch(), (Waited::Got, vec![5]));
-    assert!(rig.rx.is_held());
-    rig.rx.release(&mut out, true, &mut || true);
-    assert!(!rig.rx.is_held());
-    assert!(rig.io_hands_over(&[]));
-    rig.rx.release(&mut out, true, &mut || true);
+    assert!(rig.io_readable());
 
     // Handed over while the pipe still holds messages: a release gives what was read ahead
     // back to the I/O thread (to queue after the pipe's), it does not take it.
+    let st = rig.rx.io_lock().unwrap();
+    drop(st);
     assert!(rig.io_hands_over(&[0, 1, 7]));
     let mut out = VecDeque::new();
-    rig.rx.release(&mut out, false, &mut || false);
+    rig.rx.release(&mut out, true, &mut || false);
     assert!(out.is_empty(), "overtook the pipe's messages");
     assert!(!rig.rx.is_held() && rig.rx.handed_back());
     let mut st = rig.rx.io_lock().unwrap();
     let mut rbuf = BytesMut::new();
     assert!(st.take_over(&mut rbuf).is_empty());
     assert_eq!(&rbuf[..], [0, 1, 7]);
-    drop(st);
 }
 
 /// A flood is decoded a batch per wait; a release takes every whole message left, in order.

@@ -51,6 +51,10 @@ pub(crate) struct SocketShared {
     pub(crate) subscriptions: Mutex<SubscriptionSnapshot>,
     mailbox: Mutex<Mailbox>,
     pub(crate) pending: AtomicBool,
+    /// The socket's thread receives by blocking calls (its last receive blocked, with at
+    /// most one pipe): a PULL's connection may then hand it a flood (`engine::direct_rx`
+    /// rule 8). Set and cleared by that thread, read by the I/O threads.
+    pub(crate) blocking_receiver: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -67,6 +71,7 @@ impl SocketShared {
             subscriptions: Mutex::default(),
             mailbox: Mutex::default(),
             pending: AtomicBool::new(false),
+            blocking_receiver: Arc::default(),
         }
     }
 

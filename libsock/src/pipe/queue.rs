@@ -64,17 +64,11 @@ pub(crate) trait DirectSource: Send + Sync {
     /// the socket's events, does not wait, waits the usual way or closes): whatever a
     /// [`DirectSource::wait`] kept for itself across calls is given back, after appending
     /// to `out` the whole messages already there (they follow everything queued). Cheap
-    /// when nothing is kept; never blocks for long. `still_blocking`: the reader's thread
-    /// goes on to wait the usual way in a blocking call (it still receives by blocking
-    /// calls, which a flood hand-over relies on: `engine::direct_rx` rule 8).
-    /// `queue_empty` says, under the source's lock, whether the queue is empty: when it is
-    /// not, what the source kept goes back to the writer, to be queued after it.
-    fn release(
-        &self,
-        out: &mut VecDeque<Message>,
-        still_blocking: bool,
-        queue_empty: &mut dyn FnMut() -> bool,
-    );
+    /// when nothing is kept; never blocks for long. `sync`: the writer may be handing the
+    /// source over just now (`engine::direct_rx` rule 8): look under the source's lock,
+    /// not at a hint. `queue_empty` says, under that lock, whether the queue is empty: when
+    /// it is not, what the source kept goes back to the writer, to be queued after it.
+    fn release(&self, out: &mut VecDeque<Message>, sync: bool, queue_empty: &mut dyn FnMut() -> bool);
 }
 
 /// How [`DirectSource::wait`] ended.
@@ -766,12 +760,12 @@ impl Reader {
     /// See [`DirectSource::release`]; nothing without a direct source. Returns whether it
     /// queued messages here.
     #[cold]
-    pub(crate) fn release_direct(&mut self, still_blocking: bool) -> bool {
+    pub(crate) fn release_direct(&mut self, sync: bool) -> bool {
         let Some(source) = self.direct_source() else { return false };
         let local = self.local.get_or_insert_with(Default::default);
         let before = local.len();
         let ring = &mut self.ring;
-        source.release(local, still_blocking, &mut || !ring.ready());
+        source.release(local, sync, &mut || !ring.ready());
         let got = local.len() - before;
         self.direct_unread += local.iter().skip(before).filter(|m| !m.get_more()).count() as u64;
         got > 0

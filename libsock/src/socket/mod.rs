@@ -377,11 +377,16 @@ impl SocketCore {
             || timeo == 0
             || self.options.busy_poll_us > 0
             || self.options.conflate
-            || self.pipes.slab.len() != 1
+            || self.pipes.slab.len() > 1
         {
             // No direct wait now: nor may a connection hand a flood over (rule 8).
             self.release_direct();
             return None;
+        }
+        // A blocking receiver: a connection (this one, or the first to come) may hand it a
+        // flood (rule 8).
+        if !self.shared.blocking_receiver.load(Ordering::Relaxed) {
+            self.shared.blocking_receiver.store(true, Ordering::Relaxed);
         }
         let (_, rec) = self.pipes.slab.iter_mut().next()?;
         if !rec.end.rx.has_direct_source() {
@@ -428,11 +433,22 @@ impl SocketCore {
     /// so the next call that does not block must release again.
     #[inline]
     fn release_direct_for(&mut self, still_blocking: bool) -> bool {
+        let flag = &self.shared.blocking_receiver;
+        if !still_blocking && flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::Relaxed) {
+            // A connection may be handing a flood over right now: every read side is
+            // released under its lock (rule 8).
+            self.direct_hold = None;
+            return self
+                .pipes
+                .slab
+                .iter_mut()
+                .fold(false, |got, (_, rec)| rec.end.rx.release_direct(true) | got);
+        }
         let Some(id) = self.direct_hold else { return false };
         if !still_blocking {
             self.direct_hold = None;
         }
-        self.pipes.slab.get_mut(id).is_some_and(|rec| rec.end.rx.release_direct(still_blocking))
+        self.pipes.slab.get_mut(id).is_some_and(|rec| rec.end.rx.release_direct(false))
     }
 
     /// The thread is about to wait on this socket: its next message on each pipe may be
