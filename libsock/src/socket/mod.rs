@@ -569,6 +569,12 @@ impl SocketCore {
             self.pipes.slab.remove(id).end.close(0);
             return;
         }
+        if self.pipes.slab.len() > 1 {
+            // Fair queuing from now on: no connection may hand a flood over (direct_rx rule
+            // 8), and one handed over already is taken back (else it would wait for the tick
+            // while the other pipe keeps the receives busy).
+            self.release_direct();
+        }
         if self.options.probe_router
             && matches!(self.kind, SocketType::DEALER | SocketType::REQ | SocketType::ROUTER)
         {
