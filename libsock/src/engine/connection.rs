@@ -6,7 +6,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use mio::Interest;
@@ -50,6 +50,10 @@ const IO_ROUNDS: usize = 32;
 /// whoever waits for it. A lone reply is never delayed: it is the first write of its
 /// wake-up, and the yield comes after a write, never before one.
 const SMALL_WRITE: usize = 4096;
+/// After the peer reset or closed the stream under our writes, how long its last bytes may
+/// take to be read (they are read at once unless the application thread holds the stream,
+/// which ends within a few ms): a backstop, never reached in practice.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// What the I/O thread should do with a connection after a handler ran.
 #[derive(Debug, PartialEq, Eq)]
@@ -82,6 +86,10 @@ struct Link {
     out_full: bool,
     /// The application thread's read side, once the handshake is done (see `direct_rx`).
     rx: Option<Arc<DirectRx>>,
+    /// A write found the stream reset or closed by the peer: nothing is written any more,
+    /// and what the peer sent before going is read (past the high water mark: the kernel's
+    /// receive buffer bounds it) until the read side ends too, or this deadline passes.
+    draining: Option<Instant>,
 }
 
 impl Drop for Link {
@@ -155,6 +163,7 @@ impl Connection {
             direct: None,
             out_full: false,
             rx: None,
+            draining: None,
         };
         let mut conn = Connection::new(endpoint, cfg, socket, peer, None, Some(link), None);
         conn.ends = ends;
@@ -302,6 +311,9 @@ impl Connection {
             self.connect_deadline = None;
             return self.link_down(ctx, Down::Io(io::ErrorKind::TimedOut.into()));
         }
+        if self.link.as_ref().and_then(|l| l.draining).is_some_and(|d| d <= ctx.now) {
+            return self.link_down(ctx, Down::Io(io::ErrorKind::BrokenPipe.into()));
+        }
         // Input that waited in the kernel while the application held the stream counts
         // before the heartbeat timeout is judged.
         if self.tick_hold(ctx.now) {
@@ -334,7 +346,11 @@ impl Connection {
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let session = self.link.as_ref().and_then(|l| l.session.as_ref()).and_then(|s| s.next_timeout());
         let rx = self.rx_tick.map(|(at, _)| at);
-        [session, self.retry_at, self.linger_deadline, self.connect_deadline, rx].into_iter().flatten().min()
+        let drain = self.link.as_ref().and_then(|l| l.draining);
+        [session, self.retry_at, self.linger_deadline, self.connect_deadline, rx, drain]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Releases the stream and the pipe; the I/O thread drops the entry next.
@@ -372,6 +388,7 @@ impl Connection {
                     direct: None,
                     out_full: false,
                     rx: None,
+                    draining: None,
                 });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
                 self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
@@ -385,7 +402,8 @@ impl Connection {
     fn pump(&mut self, ctx: &Ctx<'_>, readable: bool, writable: bool) -> Flow {
         let ready = self.link.as_ref().is_some_and(|l| l.session.is_some());
         if ready {
-            if readable {
+            let draining = self.is_draining();
+            if readable || draining {
                 if let Err(down) = self.pump_in(ctx) {
                     return self.link_down(ctx, down);
                 }
@@ -393,9 +411,11 @@ impl Connection {
             // Always try the outbound side: a handshake that just completed, a PING due or a
             // PONG owed may have queued bytes even when the stream did not report writable.
             let _ = writable;
-            {
-                if let Err(down) = self.pump_out(ctx) {
-                    return self.link_down(ctx, down);
+            if !draining {
+                match self.pump_out(ctx) {
+                    Ok(()) => {}
+                    Err(Down::Io(e)) if self.may_drain(&e) => return self.start_draining(ctx),
+                    Err(down) => return self.link_down(ctx, down),
                 }
             }
         }
@@ -404,6 +424,32 @@ impl Connection {
             return Flow::Remove;
         }
         Flow::Keep
+    }
+
+    fn is_draining(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.draining.is_some())
+    }
+
+    /// Whether write error `e` leaves bytes the peer sent before it went to be read: it
+    /// reset or closed the stream (a PUSH that sent its last messages and closed, met by
+    /// our PING or PONG), so the read side ends too, once they are read. Any other error
+    /// takes the link down at once, as before.
+    fn may_drain(&self, e: &io::Error) -> bool {
+        matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset)
+            && self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.is_active())
+    }
+
+    /// The peer went away under our writes: stop writing, read what it sent before (every
+    /// message it counted as sent reaches the socket), and take the link down when the read
+    /// side ends. The application thread stops writing to the stream directly too.
+    fn start_draining(&mut self, ctx: &Ctx<'_>) -> Flow {
+        let Some(link) = &mut self.link else { return Flow::Keep };
+        tracing::debug!(endpoint = %self.name, "peer went away: reading what it sent before");
+        link.draining = Some(ctx.now + DRAIN_LIMIT);
+        if let Some(d) = &link.direct {
+            d.disarm();
+        }
+        self.pump(ctx, true, false)
     }
 
     /// Reads and decodes under the direct read lock (rule 1 of `direct_rx`), after taking
@@ -518,9 +564,12 @@ impl Connection {
 
     /// Decodes what is buffered into the pipe, handling handshake events on the way.
     fn decode_buffered(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let draining = self.is_draining();
         loop {
             if let Some(p) = &mut self.pipe {
-                if !p.tx.in_message() && !p.tx.can_write() && !p.tx.is_reader_gone() {
+                // Draining, the high water mark gives way: what the kernel still holds of a
+                // peer that went away is bounded by its receive buffer.
+                if !p.tx.in_message() && !draining && !p.tx.can_write() && !p.tx.is_reader_gone() {
                     p.tx.flush();
                     self.read_paused = true;
                     return Ok(());
