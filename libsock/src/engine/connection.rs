@@ -323,7 +323,11 @@ impl Connection {
         }
         let result = match self.link.as_mut().and_then(|l| l.session.as_mut().map(|s| (s, &l.rx))) {
             Some((session, rx)) => {
-                if rx.as_ref().is_some_and(|rx| rx.take_traffic()) {
+                // Reading paused at the high water mark (or to let other connections run):
+                // what waits unread came from a live peer, and its PONGs wait behind it. The
+                // link is judged by what is read, once the application catches up; libzmq
+                // times it out meanwhile and drops what the kernel held.
+                if self.read_paused || rx.as_ref().is_some_and(|rx| rx.take_traffic()) {
                     session.received();
                 }
                 session.handle_timeout(ctx.now)

@@ -1,10 +1,12 @@
-//! A peer that sends a burst and goes away (resets or closes the stream) while the receiving
-//! socket is behind, paused at its high water mark: every message that reached this host
-//! before it went is delivered, though our heartbeat PING meets the reset first (the write
-//! fails with `ECONNRESET`/`EPIPE` while the kernel still holds the peer's last bytes).
-//!
-//! libzmq's PUSH does just this at `zmq_ctx_term`: it closes once its messages are in the
-//! kernel, and a close with our PINGs or PONGs unread is a reset.
+//! A receiving socket that falls behind, its reading paused at the high water mark, loses
+//! nothing that reached this host:
+//! - a peer that sends a burst and goes away (resets or closes the stream): every message
+//!   it sent before is delivered, though our heartbeat PING meets the reset first (the
+//!   write fails with `ECONNRESET`/`EPIPE` while the kernel still holds the peer's last
+//!   bytes). libzmq's PUSH does just this at `zmq_ctx_term`: it closes once its messages
+//!   are in the kernel, and a close with our PINGs or PONGs unread is a reset;
+//! - a live peer whose PONGs wait unread behind its messages: the heartbeat timeout does
+//!   not drop the link while the application catches up.
 
 mod common;
 
@@ -16,7 +18,7 @@ use std::time::Duration;
 use common::*;
 use libsock::codec::greeting::Greeting;
 use libsock::codec::{command, frame, null};
-use libsock::{Context, Socket, PULL};
+use libsock::{Context, Socket, PULL, PUSH};
 
 const COUNT: u32 = 3_000;
 
@@ -134,4 +136,36 @@ fn a_burst_before_a_close_is_delivered_ipc() {
     drop(peer);
     std::thread::sleep(ms(200));
     receive_all(&rx, 1);
+}
+
+/// The application stays away for 30 heartbeat timeouts while the kernel holds the flood
+/// and, behind it, the PONGs to our PINGs: the link stays up and every message arrives
+/// once, in order. (libzmq drops the link at the first timeout; a connecting PUSH then
+/// reconnects and what its kernel held is lost.)
+#[test]
+fn a_receiver_behind_its_high_water_mark_outlasts_the_heartbeat_timeout() {
+    const FLOOD: u32 = 20_000;
+    let ctx = Context::new();
+    let rx = socket(&ctx, PULL);
+    rx.set_rcvhwm(10).unwrap();
+    rx.set_heartbeat_ivl(5).unwrap();
+    rx.set_heartbeat_timeout(20).unwrap();
+    rx.set_rcvtimeo(5_000).unwrap();
+    rx.bind("tcp://127.0.0.1:*").unwrap();
+    let tx = socket(&ctx, PUSH);
+    tx.set_heartbeat_ivl(5).unwrap();
+    tx.set_heartbeat_timeout(20).unwrap();
+    tx.set_sndhwm(0).unwrap();
+    tx.connect(&rx.get_last_endpoint().unwrap()).unwrap();
+    let payload = vec![7u8; 200];
+    for seq in 0..FLOOD {
+        let mut body = seq.to_le_bytes().to_vec();
+        body.extend_from_slice(&payload);
+        tx.send(body, 0).unwrap();
+    }
+    std::thread::sleep(ms(600));
+    for expected in 0..FLOOD {
+        let msg = rx.recv_msg(0).unwrap_or_else(|e| panic!("message {expected} of {FLOOD} lost ({e})"));
+        assert_eq!(&msg[..4], &expected.to_le_bytes(), "a message lost or repeated");
+    }
 }
