@@ -403,3 +403,44 @@ fn an_id_frame_without_sndmore_is_ignored_with_the_frame_after_it_as_libzmq() {
     send2(&server, &id, b"");
     assert_eq!(read_to_end(client), b"delivered");
 }
+
+/// A client that sends, then resets while the server is behind (RCVHWM reached, the rest in
+/// the kernel): the reply that meets the reset does not cost the server the bytes the client
+/// sent before. All of them arrive, then the leaving.
+#[test]
+fn bytes_sent_before_a_reset_arrive_though_a_reply_meets_it() {
+    let ctx = Context::new();
+    let server = socket(&ctx, STREAM);
+    server.set_rcvhwm(2).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let mut client = TcpStream::connect(port_of(&server.get_last_endpoint().unwrap())).unwrap();
+    // Every chunk leaves at once (a reset throws away what the client's kernel still holds).
+    client.set_nodelay(true).unwrap();
+    let (id, hello) = recv2(&server);
+    assert!(hello.is_empty());
+    let mut sent = Vec::new();
+    for i in 0..20u8 {
+        let chunk = vec![i; 100];
+        client.write_all(&chunk).unwrap();
+        sent.extend(chunk);
+        // Apart, so that the server's reads take them one by one and stop at RCVHWM.
+        std::thread::sleep(ms(5));
+    }
+    socket2::SockRef::from(&client).set_linger(Some(std::time::Duration::ZERO)).unwrap();
+    drop(client);
+    std::thread::sleep(ms(50));
+    send2(&server, &id, b"a reply to a client that reset");
+    std::thread::sleep(ms(50));
+    server.set_rcvtimeo(5_000).unwrap();
+    let mut got = Vec::new();
+    loop {
+        let (from, data) = recv2(&server);
+        assert_eq!(from, id);
+        if data.is_empty() {
+            break;
+        }
+        got.extend(data);
+    }
+    assert_eq!(got.len(), sent.len(), "bytes lost before the leaving was announced");
+    assert_eq!(got, sent);
+}

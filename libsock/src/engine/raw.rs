@@ -296,6 +296,9 @@ impl RawConnection {
                 false => Ok(()),
             };
             if let Err(e) = result.and_then(|()| self.pump_out(ctx)) {
+                if e.as_ref().is_some_and(peer_went_away) {
+                    self.drain_input();
+                }
                 return self.link_down(ctx, e);
             }
             if self.close_after_flush && self.out.is_empty() {
@@ -337,6 +340,21 @@ impl RawConnection {
         self.read_paused = true;
         ctx.reactivate();
         Ok(())
+    }
+
+    /// The peer reset or closed the stream under our write: what it sent before is all in the
+    /// kernel. Read it into the pipe past RCVHWM (the receive buffer bounds it), so the
+    /// application gets every byte that reached this host before the disconnect.
+    fn drain_input(&mut self) {
+        let (Some(stream), Some(p)) = (&self.stream, &mut self.pipe) else { return };
+        loop {
+            match sys::read_into(stream.as_fd(), &mut self.rbuf, READ_CHUNK) {
+                Ok(0) => return,
+                Ok(_) => push(p, &self.meta, Message::from_bytes(self.rbuf.split().freeze())),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
     }
 
     /// Writes what the socket queued for the peer.
@@ -428,6 +446,11 @@ impl RawConnection {
 }
 
 /// Hands the socket one message of this connection, with its metadata.
+/// A write error that leaves what the peer sent before it readable: a reset or a closed peer.
+fn peer_went_away(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset)
+}
+
 fn push(p: &mut PipeEnd, meta: &Option<Arc<Metadata>>, msg: Message) {
     p.tx.write_received(msg, meta.as_ref());
     p.tx.flush();
