@@ -3,6 +3,8 @@
 //! is checked against what the acker can store. Also: two `sockflow run --worker K` processes
 //! with pinned components count exactly, each running only what is pinned to it.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -86,18 +88,6 @@ fn more_tasks_than_the_acker_can_name_is_an_error() {
     assert!(e.message.contains("65536 tasks (with the ackers'); at most 65535"), "{e}");
 }
 
-/// The first of `n` consecutive loopback ports that are free now.
-fn free_ports(n: u16) -> u16 {
-    loop {
-        // Below the ephemeral range (32768-60999), where an outgoing connection of another test
-        // may hold a port as its local end while a bind test still succeeds.
-        let base = 25000 + fastrand::u16(0..250) * 10;
-        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-}
-
 struct Workers(Vec<Child>);
 
 impl Drop for Workers {
@@ -116,7 +106,7 @@ fn pinned_components_run_only_in_their_worker_process() {
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let out = pull.get_last_endpoint().unwrap().unwrap();
     pull.set_rcvtimeo(1000).unwrap();
-    let base = free_ports(20);
+    let base = common::free_ports(25000, 20);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pins.yaml");
     let n = 2000;

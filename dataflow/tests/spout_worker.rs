@@ -10,6 +10,8 @@
 //!
 //! The worker processes are this test binary run again with `SOCKFLOW_SPOUT_TEST_WORKER=K`.
 
+mod common;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -89,18 +91,6 @@ fn registry(dir: &Path) -> Registry {
     r
 }
 
-/// The first of `n` consecutive loopback ports that are free now.
-fn free_ports(n: u16) -> u16 {
-    loop {
-        // Below the ephemeral range (32768-60999), where an outgoing connection of another test
-        // may hold a port as its local end while a bind test still succeeds.
-        let base = 28000 + fastrand::u16(0..250) * 10;
-        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-}
-
 fn topology_text(base: u16, count: u64) -> String {
     // gen(e0) split(e1..e3) count(e4) acker(e5): the acker lands in worker 1, so killing
     // worker 0 kills the spout alone.
@@ -161,7 +151,8 @@ impl Drop for Workers {
 fn killed_spout_worker_restarts_and_replays_from_its_source_exactly_once() {
     let count = 20_000;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("topology.yaml"), topology_text(free_ports(20), count)).unwrap();
+    std::fs::write(dir.path().join("topology.yaml"), topology_text(common::free_ports(28000, 20), count))
+        .unwrap();
     let acks = dir.path().join("acks");
     let mut workers = Workers(vec![spawn_worker(dir.path(), 0), spawn_worker(dir.path(), 1)]);
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -270,7 +261,7 @@ fn a_slow_bolt_in_another_worker_slows_the_spout_and_drops_nothing() {
         let got = got.clone();
         Ok(Arc::new(move || Box::new(Basic(Slow(got.clone())))))
     });
-    let base = free_ports(20);
+    let base = common::free_ports(28000, 20);
     let text = format!(
         "name: backpressure
 config:

@@ -6,6 +6,8 @@
 //! The workers are this test binary run again with `SOCKFLOW_TEST_WORKER=K` (the
 //! `worker_process` entry below), so the test needs no other binary.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -214,26 +216,13 @@ impl Drop for Netns {
     }
 }
 
-/// The first of `n` consecutive loopback ports that are free now (random, so parallel tests
-/// and other programs rarely meet).
-fn free_ports(n: u16) -> u16 {
-    loop {
-        // Below the ephemeral range (32768-60999), where an outgoing connection of another test
-        // may hold a port as its local end while a bind test still succeeds.
-        let base = 22000 + fastrand::u16(0..250) * 10;
-        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-}
-
 /// Runs 3 workers; `kill` (worker, after this many acks) is killed with SIGKILL and restarted.
 fn run(count: u64, kill: Option<(usize, usize)>, net: Option<&Netns>) {
     let dir = tempfile::tempdir().unwrap();
     let addresses = match net {
         Some(n) => n.addresses.clone(),
         None => {
-            let base = free_ports(30);
+            let base = common::free_ports(22000, 30);
             (0..3).map(|k| format!("127.0.0.1:{}", base + 10 * k)).collect()
         }
     };

@@ -206,6 +206,15 @@ impl Plan {
         self.components.iter().position(|c| &*c.id == id)
     }
 
+    /// Whether `task` is a task of a spout: only those own trees (an acker checks the task
+    /// an `AckInit` names, which comes from the network, before it ever answers it).
+    pub fn is_spout_task(&self, task: u32) -> bool {
+        match self.task_component.get(task as usize) {
+            Some(&ci) => self.components.get(ci).is_some_and(|c| c.role == Role::Spout),
+            None => false,
+        }
+    }
+
     /// The component id of a task (`__system` for unknown ids).
     pub fn task_component_id(&self, task: u32) -> &str {
         match self.task_component.get(task as usize) {

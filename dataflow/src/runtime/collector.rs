@@ -103,9 +103,14 @@ impl Emitter {
         }
     }
 
-    /// Sends an item to the executor running `task`.
+    /// Sends an item to the executor running `task`. A task the plan does not have (a
+    /// peer's bad item made it here) is dropped with an error, not indexed.
     pub(crate) fn send_to_task(&mut self, item: &Item) {
-        let exec = self.plan.task_executor[item.dest_task as usize];
+        let Some(&exec) = self.plan.task_executor.get(item.dest_task as usize).filter(|&&e| e != usize::MAX)
+        else {
+            tracing::error!("dropped an item for task {}: no such task in the plan", item.dest_task);
+            return;
+        };
         if self.transfer.push(exec, item).is_err() {
             self.halted = true;
         }

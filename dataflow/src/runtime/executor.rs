@@ -342,6 +342,7 @@ pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
     let mut ackers: Vec<Acker> = em.metrics.iter().map(|_| Acker::new(timeout_ms)).collect();
     let (mut events, mut last_publish) = (Vec::new(), Instant::now());
     let mut links = Links { monitor: em.transfer.watch_links(), last_check_ms: 0, lost_one: false };
+    let mut refused = 0u64;
     while !em.halted {
         let now_ms = ctl.start.elapsed().as_millis() as u64;
         links.check(&mut ackers, now_ms);
@@ -352,6 +353,18 @@ pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
                     let Some(local) = local_of(&em, item.dest_task) else { continue };
                     let a = &mut ackers[local];
                     let ev = match item.kind() {
+                        // A tree's owner is told when it ends: it must be a spout task of the
+                        // plan, whatever a peer wrote there.
+                        Some(Kind::AckInit) if !em.plan.is_spout_task(item.src_task) => {
+                            refused += 1;
+                            if refused.is_power_of_two() {
+                                tracing::warn!(
+                                    "acker: refused a tree from task {}, which is no spout's ({refused} refused so far)",
+                                    item.src_task
+                                );
+                            }
+                            None
+                        }
                         Some(Kind::AckInit) => a.init(item.root, item.xor, item.src_task, now_ms),
                         Some(Kind::Ack) => a.ack(item.root, item.xor, item.src_task, now_ms),
                         Some(Kind::Fail) => a.fail(item.root, item.src_task, item.reason),

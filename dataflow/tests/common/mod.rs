@@ -35,6 +35,19 @@ impl BasicBolt for Sink {
     }
 }
 
+/// The first of `n` consecutive loopback ports that are free now, picked at random from
+/// `first..first + 2500` in steps of 10 (each test binary its own `first`, so that binaries
+/// running at once rarely meet). Below the ephemeral range (32768-60999), where an outgoing
+/// connection of another test may hold a port as its local end while a bind test succeeds.
+pub fn free_ports(first: u16, n: u16) -> u16 {
+    loop {
+        let base = first + fastrand::u16(0..250) * 10;
+        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+}
+
 /// Polls `cond` every 10 ms until it holds or `secs` pass; returns whether it held.
 pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
