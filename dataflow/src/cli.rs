@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -196,29 +196,54 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
     }
 }
 
-/// Serves the Prometheus text format to any HTTP request on `addr`.
+/// Requests of the metrics endpoint answered at once; a connection beyond them is closed
+/// unanswered, so clients that never finish cannot pile up threads.
+const METRICS_IN_FLIGHT: usize = 8;
+
+/// Serves the Prometheus text format to any HTTP request on `addr`: an accepting thread, and
+/// a short-lived one per request (at most [`METRICS_IN_FLIGHT`]), so that a client that sends
+/// nothing holds up no one else's scrape.
 fn serve_metrics(addr: &str, hub: Arc<MetricsHub>, topology: String) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("--metrics {addr}: {e}"))?;
     tracing::info!(
         "metrics on http://{}/metrics",
         listener.local_addr().map_or(addr.to_owned(), |a| a.to_string())
     );
+    let topology: Arc<str> = topology.into();
+    let in_flight = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
             for conn in listener.incoming().flatten() {
-                let mut conn = conn;
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut buf = [0u8; 2048];
-                let _ = conn.read(&mut buf);
-                let body = hub.prometheus(&topology);
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes()));
+                if in_flight.fetch_add(1, Ordering::AcqRel) >= METRICS_IN_FLIGHT {
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                    continue;
+                }
+                let (hub, topology, done) = (hub.clone(), topology.clone(), in_flight.clone());
+                let spawned = std::thread::Builder::new().name("metrics-req".into()).spawn(move || {
+                    answer_metrics(conn, &hub, &topology);
+                    done.fetch_sub(1, Ordering::AcqRel);
+                });
+                if spawned.is_err() {
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                }
             }
         })
         .map_err(|e| format!("metrics thread: {e}"))?;
     Ok(())
+}
+
+/// Reads (a first piece of) the request, whatever it is, within 2 s, and answers with the
+/// metrics.
+fn answer_metrics(mut conn: std::net::TcpStream, hub: &MetricsHub, topology: &str) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 2048];
+    let _ = conn.read(&mut buf);
+    let body = hub.prometheus(topology);
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes()));
 }

@@ -53,6 +53,19 @@ fn check_prints_the_plan_and_errors_exit_1_with_the_line() {
     assert!(sockflow().arg("--help").output().unwrap().status.success());
 }
 
+/// Kills the process unless the test took it back: a failed assertion leaves no `sockflow`
+/// running (it would hold the test's output open).
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn scrape(addr: &str) -> Option<String> {
     let mut s = std::net::TcpStream::connect(addr).ok()?;
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
@@ -68,13 +81,15 @@ fn run_serves_prometheus_metrics_and_stops_cleanly_on_sigterm() {
     std::fs::write(&file, TOPOLOGY).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let child = sockflow()
-        .args(["run", "--metrics", &addr, "--print-every", "0"])
-        .arg(&file)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut guard = KillOnDrop(Some(
+        sockflow()
+            .args(["run", "--metrics", &addr, "--print-every", "0"])
+            .arg(&file)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut body = String::new();
     while Instant::now() < deadline {
@@ -93,6 +108,14 @@ fn run_serves_prometheus_metrics_and_stops_cleanly_on_sigterm() {
     assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
     assert!(body.contains("# TYPE sockflow_emitted_total counter"), "{body}");
     assert!(body.contains("sockflow_complete_latency_seconds{topology=\"cli\",component=\"gen\",task=\"1\",quantile=\"0.99\"}"), "{body}");
+    // Clients that connect and send nothing hold up no one else's scrape.
+    let idle: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    assert!(scrape(&addr).is_some_and(|b| b.starts_with("HTTP/1.1 200 OK")), "no answer");
+    assert!(t0.elapsed() < Duration::from_secs(1), "the scrape waited {:?}", t0.elapsed());
+    drop(idle);
+    let child = guard.0.take().unwrap();
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
