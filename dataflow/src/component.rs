@@ -5,12 +5,7 @@ use std::sync::Arc;
 use crate::runtime::{BasicCollector, BoltCollector, SpoutCollector};
 use crate::tuple::{Fields, Tuple};
 
-/// The default stream's id.
-pub const DEFAULT_STREAM: &str = "default";
-/// The stream tick tuples arrive on.
-pub const TICK_STREAM: &str = "__tick";
-/// The component tick tuples come from.
-pub const SYSTEM_COMPONENT: &str = "__system";
+pub use crate::tuple::{DEFAULT_STREAM, SYSTEM_COMPONENT, TICK_STREAM};
 
 /// One declared output stream.
 #[derive(Clone, Debug, PartialEq)]

@@ -7,20 +7,35 @@
 //!
 //! ## Layers, and who may call whom
 //!
+//! Top to bottom; a module imports only from the layers below its own
+//! (`tests/tests/layers.rs` at the workspace root checks every `crate::` path):
+//!
 //! ```text
-//! config/      file → typed model, every check, errors with file lines (uses registry)
-//! topology     the logical topology + validation (shared by the builder and config files)
-//! plan/        logical → physical: tasks, executors, workers, routes (a pure function)
+//! cli          the sockflow command: check, run, deploy
+//! deploy/      Kubernetes and systemd manifests for a topology's workers
+//! config/      file → typed model, every check, errors with file lines
+//! registry/    className → component factory: the built-ins, shell components' properties
+//! components/, multilang/
+//!              built-in spouts and bolts; components in any language (Storm's multilang)
 //! runtime/     executors (threads), transfer over libsock sockets, acker, metrics
-//! components/  built-in spouts and bolts, using only the traits below and libsock's API
+//! workers/     where each executor's inbox is: inproc in a process, tcp between workers
+//! plan/        logical → physical: tasks, executors, placement on workers, routes (pure)
+//! topology     the logical topology + validation (shared by the builder and config files)
+//! component, grouping
+//!              the traits users implement; stream groupings
 //! wire         the protobuf messages every tuple and ack travels as (schema as prost types;
 //!              the hot path encodes/decodes them by hand in `wire::codec`, same bytes)
+//! tuple        values, tuples, tuple-tree ids, the reserved stream names
 //! ```
 //!
+//! - One import goes up, by design: the `component` traits' methods take the runtime's
+//!   collectors (`SpoutCollector`, `BoltCollector`, `BasicCollector`), which emit through
+//!   the executor's state.
 //! - `plan` never runs anything; `runtime` never reads files; the acker is a pure state
 //!   machine over (root, xor) events and virtual time.
-//! - Executors reach each other only through `runtime::transfer`, whose endpoints are
-//!   `inproc://` today and can be `tcp://` between workers without touching the executors.
+//! - Executors reach each other only through `runtime::transfer`, whose endpoints
+//!   (`workers::Endpoints`) are `inproc://` within a worker and `tcp://` between workers,
+//!   without touching the executors.
 //! - Only libsock's public API is used.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -8,6 +8,9 @@
 //! ```
 
 mod builtins;
+mod shell;
+
+pub use shell::{FLUX_SHELL_BOLT, FLUX_SHELL_SPOUT};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -173,7 +176,7 @@ impl Registry {
             p.only(&[])?;
             Ok(Arc::new(|| Box::new(Basic(Logger::default()))))
         });
-        crate::multilang::register(&mut r);
+        shell::register(&mut r);
         builtin_methods(&mut r);
         builtin_objects(&mut r);
         r
@@ -306,4 +309,4 @@ impl Registry {
 }
 
 /// The property holding a component's `constructorArgs` (a list).
-pub const CONSTRUCTOR_ARGS: &str = crate::multilang::CONSTRUCTOR_ARGS;
+pub const CONSTRUCTOR_ARGS: &str = "constructorArgs";

@@ -5,6 +5,18 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
+/// The default stream's id.
+pub const DEFAULT_STREAM: &str = "default";
+/// The stream tick tuples arrive on.
+pub const TICK_STREAM: &str = "__tick";
+/// The component tick tuples come from.
+pub const SYSTEM_COMPONENT: &str = "__system";
+
+/// Tuple-tree ids (root, edge) of one tuple: nearly always one tree, kept inline.
+pub type Ids = SmallVec<[(u64, u64); 1]>;
+
 /// One field of a tuple: the value types a tuple can carry across processes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -146,7 +158,7 @@ pub struct Tuple {
     pub(crate) meta: Arc<StreamMeta>,
     pub(crate) source_task: u32,
     /// (root id, edge id) for each spout tuple tree this tuple belongs to.
-    pub(crate) ids: crate::wire::Ids,
+    pub(crate) ids: Ids,
     /// XOR of the edge ids of the tuples anchored to this one (Storm's "ack val").
     pub(crate) ack_val: Cell<u64>,
 }
@@ -179,6 +191,6 @@ impl Tuple {
 
     /// True for tick tuples (stream `__tick` from `__system`).
     pub fn is_tick(&self) -> bool {
-        &*self.meta.stream == crate::component::TICK_STREAM
+        &*self.meta.stream == TICK_STREAM
     }
 }

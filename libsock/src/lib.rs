@@ -30,9 +30,9 @@
 //!                              recycled message bodies
 //! ```
 //!
-//! - Imports only go down (`tests/layers.rs` checks every `crate::` path against this
-//!   order); the user-thread layer's context, sockets, poller, monitors and proxies call
-//!   each other.
+//! - Imports only go down (the workspace's `tests/tests/layers.rs` checks every `crate::`
+//!   path against this order); the user-thread layer's context, sockets, poller, monitors
+//!   and proxies call each other.
 //! - `codec` and `session` never touch a socket or read the clock.
 //! - `socket` moves messages only through pipes; it uses `transport` to parse endpoints and
 //!   open listeners, which it hands to the engine. `engine` reaches a socket only by

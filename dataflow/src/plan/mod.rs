@@ -52,7 +52,7 @@ pub struct ExecutorPlan {
     pub component: usize,
     /// Task ids it runs.
     pub tasks: Vec<u32>,
-    /// The worker (process) it is placed in (see [`crate::workers::place`]).
+    /// The worker (process) it is placed in (see [`place`]).
     pub worker: usize,
 }
 
@@ -141,7 +141,7 @@ impl Plan {
                 plan.add_stream(topology, ci, d);
             }
         }
-        crate::workers::place(&mut plan, topology.config.workers);
+        place(&mut plan, topology.config.workers);
         plan
     }
 
@@ -221,6 +221,22 @@ impl Plan {
             Some(&ci) if ci != usize::MAX => &self.components[ci].id,
             _ => crate::component::SYSTEM_COMPONENT,
         }
+    }
+}
+
+/// Places executors on workers: executor `e` in worker `e % workers`, except those of a
+/// component pinned to workers `[w0, w1, …]` (its `worker`/`workers` key): its `i`-th
+/// executor goes to `w(i % n)`. With one worker everything is in worker 0.
+pub fn place(plan: &mut Plan, workers: usize) {
+    let workers = workers.max(1);
+    for e in &mut plan.executors {
+        let c = &plan.components[e.component];
+        let nth = c.executors.iter().position(|&x| x == e.id).unwrap_or(0);
+        e.worker = match &c.pinned[..] {
+            _ if workers == 1 => 0,
+            [] => e.id % workers,
+            pins => pins[nth % pins.len()] % workers,
+        };
     }
 }
 

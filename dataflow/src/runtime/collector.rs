@@ -6,9 +6,9 @@ use std::time::Instant;
 use super::acker::IdMap;
 use super::metrics::TaskMetrics;
 use super::transfer::Transfer;
-use crate::component::DEFAULT_STREAM;
 use crate::grouping::{Chooser, Grouping};
 use crate::plan::Plan;
+use crate::tuple::DEFAULT_STREAM;
 use crate::tuple::{Tuple, Value};
 use crate::wire::{self, Item, Kind};
 

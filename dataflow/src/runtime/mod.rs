@@ -7,10 +7,10 @@ mod executor;
 mod metrics;
 mod transfer;
 
+pub use crate::workers::{Endpoints, InprocEndpoints};
 pub use acker::{Acker, AckerEvent, LOSS_GRACE_MS};
 pub use collector::{BasicCollector, BoltCollector, SpoutCollector};
 pub use metrics::{MetricsHub, TaskMetrics};
-pub use transfer::{Endpoints, InprocEndpoints};
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -82,7 +82,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
     let ctx = Context::new();
     let endpoints: Arc<dyn Endpoints> = match worker {
         None => {
-            crate::workers::place(&mut plan, 1);
+            crate::plan::place(&mut plan, 1);
             Arc::new(InprocEndpoints::new(&topology.name))
         }
         Some(k) => {

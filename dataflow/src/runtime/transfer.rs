@@ -15,34 +15,7 @@ use std::time::{Duration, Instant};
 use libsock::{Context, Error, Message, Monitor, Socket, SocketEvent, DONTWAIT, POLLIN, POLLOUT, PULL, PUSH};
 
 use crate::wire::{self, Item};
-
-/// Where each executor's inbox is.
-pub trait Endpoints: Send + Sync {
-    /// The endpoint executor `executor` binds its inbox to and others connect to.
-    fn inbox(&self, executor: usize) -> String;
-    /// Every endpoint a local executor's inbox binds (other workers may reach it by tcp).
-    fn binds(&self, executor: usize) -> Vec<String> {
-        vec![self.inbox(executor)]
-    }
-}
-
-/// Every executor in this process, over `inproc://`.
-pub struct InprocEndpoints {
-    prefix: String,
-}
-
-impl InprocEndpoints {
-    /// Unique names per running topology, so two topologies in one context do not meet.
-    pub fn new(topology: &str) -> InprocEndpoints {
-        InprocEndpoints { prefix: format!("inproc://sockflow-{topology}-{:016x}", fastrand::u64(..)) }
-    }
-}
-
-impl Endpoints for InprocEndpoints {
-    fn inbox(&self, executor: usize) -> String {
-        format!("{}-{executor}", self.prefix)
-    }
-}
+use crate::workers::Endpoints;
 
 /// Binds an executor's inbox (before any executor starts, so connects find it).
 pub(crate) fn bind_inbox(

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use prost::encoding::encoded_len_varint;
 use prost::DecodeError;
-use smallvec::SmallVec;
 
+pub use crate::tuple::Ids;
 use crate::tuple::Value;
 
 mod decode;
@@ -60,9 +60,6 @@ fn decode_varint(b: &mut &[u8]) -> Result<u64, DecodeError> {
 fn key(tag: u64, wire_type: u64) -> u64 {
     (tag << 3) | wire_type
 }
-
-/// Tuple-tree ids (root, edge) of one tuple: nearly always one tree, kept inline.
-pub type Ids = SmallVec<[(u64, u64); 1]>;
 
 /// One decoded item: a tuple (values decoded) or an acking event.
 #[derive(Debug, Default)]

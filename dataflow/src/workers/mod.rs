@@ -11,13 +11,16 @@
 //! without progress since, see [`crate::runtime::Acker::link_lost`]) and replayed by the
 //! spouts, or times out if the acker itself was in that worker.
 
+mod inboxes;
 mod launch;
 
+/// (Placement is the plan's: re-exported here, where it is documented.)
+pub use crate::plan::place;
+pub use inboxes::{Endpoints, InprocEndpoints};
 pub use launch::run_processes;
 
 use crate::grouping::Grouping;
 use crate::plan::Plan;
-use crate::runtime::Endpoints;
 use crate::topology::TopologyConfig;
 
 /// Default address of worker K when the file has no `workers:` section: loopback, with room
@@ -54,22 +57,6 @@ pub fn addresses(c: &TopologyConfig) -> Vec<String> {
         (0..c.workers.max(1)).map(default_address).collect()
     } else {
         c.worker_addresses.clone()
-    }
-}
-
-/// Places executors on workers: executor `e` in worker `e % workers`, except those of a
-/// component pinned to workers `[w0, w1, …]` (its `worker`/`workers` key): its `i`-th
-/// executor goes to `w(i % n)`. With one worker everything is in worker 0.
-pub fn place(plan: &mut Plan, workers: usize) {
-    let workers = workers.max(1);
-    for e in &mut plan.executors {
-        let c = &plan.components[e.component];
-        let nth = c.executors.iter().position(|&x| x == e.id).unwrap_or(0);
-        e.worker = match &c.pinned[..] {
-            _ if workers == 1 => 0,
-            [] => e.id % workers,
-            pins => pins[nth % pins.len()] % workers,
-        };
     }
 }
 

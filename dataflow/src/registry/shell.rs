@@ -1,0 +1,71 @@
+//! The shell components' class names (Flux's and short ones) and their properties: the
+//! glue between a topology file and `crate::multilang`, which knows nothing of registries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Properties, Registry, CONSTRUCTOR_ARGS};
+use crate::multilang::{ShellBolt, ShellSpec, ShellSpout};
+use crate::tuple::Value;
+
+/// Flux's class name for shell spouts.
+pub const FLUX_SHELL_SPOUT: &str = "org.apache.storm.flux.wrappers.spouts.FluxShellSpout";
+/// Flux's class name for shell bolts.
+pub const FLUX_SHELL_BOLT: &str = "org.apache.storm.flux.wrappers.bolts.FluxShellBolt";
+
+/// Reads `constructorArgs: [[command, args...], [fields...]]` and the optional properties.
+fn spec(p: &Properties) -> Result<Arc<ShellSpec>, String> {
+    p.only(&[CONSTRUCTOR_ARGS, "timeoutSecs", "maxPending", "queueSize", "cwd"])?;
+    let usage = "constructorArgs: [[command, args...], [output fields...]] is required";
+    let Some(Value::List(args)) = p.get(CONSTRUCTOR_ARGS) else { return Err(usage.into()) };
+    let texts = |v: &Value, what: &str| -> Result<Vec<String>, String> {
+        match v {
+            Value::List(l) => l
+                .iter()
+                .map(|x| match x {
+                    Value::Str(s) => Ok(s.clone()),
+                    Value::I64(_) | Value::F64(_) | Value::Bool(_) => Ok(x.to_string()),
+                    other => Err(format!("{what}: expected text, got {other}")),
+                })
+                .collect(),
+            other => Err(format!("{what}: expected a list, got {other}")),
+        }
+    };
+    let (command, fields) = match args.as_slice() {
+        [c] => (texts(c, "command")?, Vec::new()),
+        [c, f] => (texts(c, "command")?, texts(f, "output fields")?),
+        _ => return Err(usage.into()),
+    };
+    if command.is_empty() || command[0].is_empty() {
+        return Err("constructorArgs: the command is empty".into());
+    }
+    let mut s = ShellSpec::new(command, fields);
+    if let Some(t) = p.u64("timeoutSecs")? {
+        s.child.timeout = Duration::from_secs(t.max(1));
+    }
+    if let Some(n) = p.u64("maxPending")? {
+        s.max_pending = n.max(1) as usize;
+    }
+    if let Some(n) = p.u64("queueSize")? {
+        s.child.queue = n.max(1) as usize;
+    }
+    s.child.cwd = p.str("cwd")?.map(Into::into);
+    Ok(Arc::new(s))
+}
+
+/// Registers `FluxShellSpout` and `FluxShellBolt` (under Flux's class names and the short ones
+/// `ShellSpout` and `ShellBolt`).
+pub(super) fn register(r: &mut Registry) {
+    for name in [FLUX_SHELL_SPOUT, "ShellSpout"] {
+        r.register_spout(name, |p| {
+            let s = spec(p)?;
+            Ok(Arc::new(move || Box::new(ShellSpout::new(s.clone()))))
+        });
+    }
+    for name in [FLUX_SHELL_BOLT, "ShellBolt"] {
+        r.register_bolt(name, |p| {
+            let s = spec(p)?;
+            Ok(Arc::new(move || Box::new(ShellBolt::new(s.clone()))))
+        });
+    }
+}
