@@ -7,7 +7,10 @@
 //!
 //! - Every `extern "C"` function is a thin wrapper: it checks its pointers, runs its body
 //!   behind a panic boundary ([`boundary`]), maps errors to `errno` and calls libsock's
-//!   public Rust API. No messaging logic lives here.
+//!   public Rust API. No messaging logic lives here. The exceptions have no path that can
+//!   panic, so no boundary: the small utilities (`zmq_strerror`, `zmq_version`, the atomic
+//!   counters, stopwatches, `zmq_sleep`, `zmq_threadclose`) and the hot paths of
+//!   `zmq_msg_init_size` and `zmq_msg_close` (which say why where they skip it).
 //! - Handles (`void *` contexts and sockets) start with a tag word, so NULL, closed and
 //!   wrong-kind handles give libzmq's errors (`EFAULT`, `ENOTSOCK`) instead of undefined
 //!   behaviour; closed handles stay allocated for a while ([`handle`]) so the check is sound.
