@@ -35,7 +35,9 @@
 //!   and proxies call each other.
 //! - `codec` and `session` never touch a socket or read the clock.
 //! - `socket` moves messages only through pipes; it uses `transport` to parse endpoints and
-//!   open listeners, which it hands to the engine. `engine` reaches a socket only by
+//!   open listeners, which it hands to the engine, and `session`'s configuration types
+//!   (`SessionConfig`, `Security`, ...) to describe, from its options, the sessions the
+//!   engine will run; it never drives a session itself. `engine` reaches a socket only by
 //!   posting to its mailbox (`mailbox/`, beneath both: `engine` never imports `socket` or
 //!   `monitor`), and the application's ZAP handler only through `engine::ZapHandler`,
 //!   which the socket layer implements for a context.
