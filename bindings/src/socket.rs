@@ -25,7 +25,7 @@ pub struct SocketHandle {
 }
 
 /// Whether `zmq_msg_send` may move a message into a socket of type `kind` rather than share
-/// it first: true for the types whose [`Socket::send_msg`] returns the message on every
+/// it first: true for the types whose [`libsock::Socket::send_msg`] returns the message on every
 /// failure (EAGAIN, ETERM), false for those that can refuse a message for good (REQ/REP out
 /// of turn, ROUTER/STREAM unknown peers, receive-only types, and any type added later).
 pub fn moves_messages(kind: SocketType) -> bool {

@@ -1,7 +1,7 @@
 //! `zmq_setsockopt` / `zmq_getsockopt`.
 //!
-//! Every option goes through libsock's by-number path ([`Socket::set_option_raw`],
-//! [`Socket::get_option_raw`]), so options added to libsock appear here with no change. The
+//! Every option goes through libsock's by-number path ([`libsock::Socket::set_option_raw`],
+//! [`libsock::Socket::get_option_raw`]), so options added to libsock appear here with no change. The
 //! C value's type (int, int64_t or bytes) is the one the option reads back as; this module
 //! only converts between C buffers and [`OptionValue`]s, adding the terminating NUL libzmq
 //! gives string options and Z85 text for CURVE keys read into 41-byte buffers.

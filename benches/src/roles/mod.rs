@@ -1,5 +1,5 @@
-//! The workloads, written once over [`Lib`]/[`Sock`] (zmq.rs, which is async-only, mirrors
-//! them in `imp::zeromq`).
+//! The workloads, written once over [`Sock`](crate::workload::Sock) and its `Lib` (zmq.rs,
+//! which is async-only, mirrors them in `imp::zeromq`).
 //!
 //! Every run is bounded by time, not by a message count: senders send for `secs`, then an
 //! empty message ([`END`]) that tells the receiver to stop. So a cell takes about the same

@@ -1,7 +1,7 @@
 //! Messages: `zmq_msg_t` and `zmq_msg_*`, `zmq_msg_send/recv`, `zmq_sendmsg/recvmsg`.
 //!
-//! A `zmq_msg_t` is 64 bytes the caller owns; a [`Slot`] lives in them: a tag word (so a
-//! closed or never-initialised message gives `EFAULT`) and a [`Body`]. Mostly the body is a
+//! A `zmq_msg_t` is 64 bytes the caller owns; a `Slot` lives in them: a tag word (so a
+//! closed or never-initialised message gives `EFAULT`) and a `Body`. Mostly the body is a
 //! libsock [`Message`] held in place: bodies of up to [`SMALL`] bytes inline (no allocation,
 //! like libzmq's VSM), so sending one moves it and receiving one writes it, with nothing
 //! converted; received large bodies as libsock delivered them. Larger bodies the caller is

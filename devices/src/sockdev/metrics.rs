@@ -81,7 +81,7 @@ const MAX_IN_FLIGHT: usize = 8;
 const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Binds `addr` now (so a refused address is reported at startup) and serves from a thread,
-/// each request on a short-lived thread of its own (at most [`MAX_IN_FLIGHT`]), so that one
+/// each request on a short-lived thread of its own (at most 8, `MAX_IN_FLIGHT`), so that one
 /// slow client does not hold up the scrapes of others.
 pub fn serve(addr: &str, gauges: Gauges) -> std::io::Result<std::net::SocketAddr> {
     let listener = TcpListener::bind(addr)?;

@@ -225,7 +225,7 @@ impl Socket {
 
     /// Sets an option by number (the C API's path; prefer the typed setters).
     /// Options of one socket type set on another fail with `InvalidArgument` (`EINVAL`), as
-    /// in libzmq (see [`option_applies`]).
+    /// in libzmq.
     pub fn set_option(&self, option: SocketOption, value: OptionValue) -> Result<()> {
         let kind = self.core().kind;
         if !option_applies(option, kind) {
