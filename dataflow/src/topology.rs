@@ -73,6 +73,10 @@ pub struct TopologyConfig {
     pub max_spout_pending: Option<usize>,
     /// `topology.acker.executors` (1); 0 acks at emit.
     pub acker_executors: usize,
+    /// `topology.acker.max.pending`: tree entries each acker task keeps at most, beyond which
+    /// new trees are refused and time out at their spout (default: see
+    /// [`TopologyConfig::acker_pending_cap`]). At least 1.
+    pub acker_max_pending: Option<usize>,
     /// `topology.tick.tuple.freq.secs` (none).
     pub tick_freq_secs: Option<f64>,
     /// `topology.executor.receive.buffer.size`: batches queued per executor inbox (HWM).
@@ -93,6 +97,7 @@ impl Default for TopologyConfig {
             message_timeout_secs: 30,
             max_spout_pending: None,
             acker_executors: 1,
+            acker_max_pending: None,
             tick_freq_secs: None,
             receive_buffer: 64,
             batch_size: 64,
@@ -102,6 +107,25 @@ impl Default for TopologyConfig {
         }
     }
 }
+
+impl TopologyConfig {
+    /// The cap on each acker task's tree entries: `topology.acker.max.pending` if set, else the
+    /// larger of [`DEFAULT_ACKER_MAX_PENDING`] and twice what `spout_tasks` may have in flight
+    /// (`topology.max.spout.pending` each): a topology that bounds its spouts is then never
+    /// refused by default, the slack covering late acks of ended trees, which linger until the
+    /// timeout.
+    pub fn acker_pending_cap(&self, spout_tasks: usize) -> usize {
+        let in_flight = self.max_spout_pending.map_or(0, |m| m.saturating_mul(spout_tasks));
+        self.acker_max_pending.unwrap_or(DEFAULT_ACKER_MAX_PENDING.max(in_flight.saturating_mul(2))).max(1)
+    }
+}
+
+/// Tree entries an acker task keeps at most by default, however many peers send. A tree costs
+/// at most 64 bytes (24 in use; hashbrown doubles its table when 7/8 full), so about 50 MB at
+/// worst, plus about 20 MB of early fails (a sixteenth of the cap, reasons cut to 256 bytes):
+/// a bound against a hostile peer or a topology without `topology.max.spout.pending`, far
+/// above what a healthy acker holds.
+pub const DEFAULT_ACKER_MAX_PENDING: usize = 1_000_000;
 
 /// A whole logical topology.
 #[derive(Clone, Default)]

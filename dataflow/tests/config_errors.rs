@@ -135,6 +135,11 @@ fn config_keys_and_substitution() {
         3,
         "unsupported config key",
     );
+    let acker_cap =
+        |v: &str| GOOD.replace("topology.max.spout.pending: 10", &format!("topology.acker.max.pending: {v}"));
+    error(&acker_cap("0"), 3, "topology.acker.max.pending: at least 1");
+    error(&acker_cap("-5"), 3, "topology.acker.max.pending: expected a non-negative integer");
+    error(&acker_cap("lots"), 3, "expected a non-negative integer");
     error(&GOOD.replace("value: [a b]", "value: [\"${ENV-DATAFLOW_SURELY_UNSET}\"]"), 9, "needs -e");
     let Err(e) = config::parse(
         &GOOD.replace("value: [a b]", "value: [\"${ENV-DATAFLOW_SURELY_UNSET}\"]"),
@@ -146,6 +151,22 @@ fn config_keys_and_substitution() {
     };
     assert_eq!((e.line, e.message.contains("DATAFLOW_SURELY_UNSET is not set")), (9, true), "{e}");
     error(&GOOD.replace("value: [a b]", "value: [\"${sentence}\"]"), 9, "needs --filter");
+}
+
+#[test]
+fn the_acker_cap_is_set_or_follows_the_spouts_allowance() {
+    let t = parse(GOOD).unwrap();
+    assert_eq!(t.config.acker_max_pending, None);
+    assert_eq!(t.config.acker_pending_cap(1), dataflow::topology::DEFAULT_ACKER_MAX_PENDING);
+    let mut c = t.config.clone();
+    c.max_spout_pending = Some(100_000);
+    assert_eq!(c.acker_pending_cap(8), 1_600_000, "twice what 8 spout tasks may have in flight");
+    let set = GOOD.replace(
+        "topology.max.spout.pending: 10",
+        "topology.max.spout.pending: 100000\n  topology.acker.max.pending: 5000",
+    );
+    let t = parse(&set).unwrap();
+    assert_eq!((t.config.acker_max_pending, t.config.acker_pending_cap(8)), (Some(5000), 5000));
 }
 
 #[test]

@@ -217,6 +217,15 @@ fn config(
             "topology.message.timeout.secs" => c.message_timeout_secs = uint()?.max(1) as u64,
             "topology.max.spout.pending" => c.max_spout_pending = Some(uint()?.max(1)),
             "topology.acker.executors" => c.acker_executors = uint()?,
+            "topology.acker.max.pending" => {
+                let n = uint()?;
+                if n == 0 {
+                    return Err(
+                        sources.err(at, format!("{key}: at least 1 (tree entries each acker task keeps)"))
+                    );
+                }
+                c.acker_max_pending = Some(n);
+            }
             "topology.tick.tuple.freq.secs" => c.tick_freq_secs = Some(pos()?),
             "topology.executor.receive.buffer.size" => c.receive_buffer = uint()?.max(1),
             "topology.transfer.batch.size" => c.batch_size = uint()?.max(1),

@@ -11,9 +11,16 @@
 //! grace instead of waiting for the message timeout, since they were plausibly held by the
 //! lost worker. Trees progressing elsewhere keep updating and are left alone; a tree failed
 //! wrongly is only replayed (at-least-once), and its late acks find no tree here.
+//!
+//! Bounded whatever peers send: an acker keeps at most `max_pending` trees and early fails
+//! (`topology.acker.max.pending`), since a worker's tcp inbox takes acking items from anyone.
+//! When full, a new tree is refused, not stored: its spout fails it after twice the message
+//! timeout (as when the acker is lost) and replays it, while the trees kept complete as usual.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::topology::DEFAULT_ACKER_MAX_PENDING;
 
 /// Root ids are random 64-bit numbers already: hashing them again is wasted work.
 #[derive(Default)]
@@ -62,6 +69,30 @@ impl Entry {
     }
 }
 
+/// Counts refused items of one kind and says when to log one: at the 1st, 2nd, 4th, 8th…,
+/// so that a flood costs a few dozen log lines, not one per item.
+#[derive(Debug, Default)]
+struct Refusals(u64);
+
+impl Refusals {
+    /// Counts one refusal; true when it deserves a log line.
+    fn count(&mut self) -> bool {
+        self.0 += 1;
+        self.0.is_power_of_two()
+    }
+}
+
+/// A fail that arrived before the spout's init (rare: different senders race).
+#[derive(Debug)]
+struct EarlyFail {
+    task: u32,
+    at_ms: u32,
+    reason: String,
+}
+
+/// Early fails keep at most this much of their reason: a peer may send any length.
+const MAX_REASON: usize = 256;
+
 /// Something the acker tells a spout task.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AckerEvent {
@@ -97,8 +128,12 @@ pub enum AckerEvent {
 /// Pending trees of one acker task.
 pub struct Acker {
     pending: IdMap<Entry>,
-    /// Fails that arrived before the spout's init (rare: different senders race).
-    early_fails: IdMap<(u32, String)>,
+    early_fails: IdMap<EarlyFail>,
+    /// The most entries of `pending` and `early_fails` together.
+    max_pending: usize,
+    /// Inits whose owner is no spout task; new trees while full.
+    ownerless: Refusals,
+    full: Refusals,
     timeout_ms: u64,
     last_sweep_ms: u64,
     /// The latest link loss not yet acted on: when, and what was lost.
@@ -110,11 +145,21 @@ pub struct Acker {
 pub const LOSS_GRACE_MS: u64 = 500;
 
 impl Acker {
-    /// An acker whose trees time out after `timeout_ms`.
+    /// An acker whose trees time out after `timeout_ms`, keeping at most
+    /// [`DEFAULT_ACKER_MAX_PENDING`] of them.
     pub fn new(timeout_ms: u64) -> Acker {
+        Acker::with_max_pending(timeout_ms, DEFAULT_ACKER_MAX_PENDING)
+    }
+
+    /// An acker whose trees time out after `timeout_ms`, keeping at most `max_pending` (at
+    /// least 1) pending trees and early fails together; see [`Acker::refused`].
+    pub fn with_max_pending(timeout_ms: u64, max_pending: usize) -> Acker {
         Acker {
             pending: IdMap::default(),
             early_fails: IdMap::default(),
+            max_pending: max_pending.max(1),
+            ownerless: Refusals::default(),
+            full: Refusals::default(),
             timeout_ms,
             last_sweep_ms: 0,
             loss: None,
@@ -131,13 +176,14 @@ impl Acker {
         self.loss = Some((now_ms, what.to_owned()));
     }
 
-    /// The spout emitted tree `root`; `xor` is the XOR of the edge ids it sent.
+    /// The spout emitted tree `root`; `xor` is the XOR of the edge ids it sent. A new tree is
+    /// refused when the acker is full.
     pub fn init(&mut self, root: u64, xor: u64, spout_task: u32, now_ms: u64) -> Option<AckerEvent> {
-        if let Some((task, reason)) = self.early_fails.remove(&root) {
+        if let Some(EarlyFail { task, reason, .. }) = self.early_fails.remove(&root) {
             self.pending.remove(&root);
             return Some(AckerEvent::Failed { root, spout_task, task, reason });
         }
-        let e = self.entry(root, now_ms);
+        let e = self.entry(root, now_ms)?;
         e.xor ^= xor;
         e.spout_task = spout_task as u16;
         let last = if e.last_task() == 0 { spout_task } else { e.last_task() };
@@ -146,27 +192,52 @@ impl Acker {
     }
 
     /// Task `from_task` acked a tuple of tree `root`: XOR in its edge id and the ids of the
-    /// tuples it anchored to it.
+    /// tuples it anchored to it. An ack that would start a tree is refused when the acker is
+    /// full.
     pub fn ack(&mut self, root: u64, xor: u64, from_task: u32, now_ms: u64) -> Option<AckerEvent> {
-        let e = self.entry(root, now_ms);
+        let e = self.entry(root, now_ms)?;
         e.xor ^= xor;
         e.touch(from_task);
         self.settle(root)
     }
 
-    /// Task `from_task` failed a tuple of tree `root`.
-    pub fn fail(&mut self, root: u64, from_task: u32, reason: String) -> Option<AckerEvent> {
+    /// Task `from_task` failed a tuple of tree `root`. A fail before the tree's init is kept
+    /// for it (its reason cut to 256 bytes), unless the acker is full or holds a sixteenth of
+    /// its cap in such fails already: the tree then times out instead.
+    pub fn fail(&mut self, root: u64, from_task: u32, reason: String, now_ms: u64) -> Option<AckerEvent> {
         match self.pending.get(&root) {
             Some(e) if e.spout_task != 0 => {
                 let spout_task = u32::from(e.spout_task);
                 self.pending.remove(&root);
                 Some(AckerEvent::Failed { root, spout_task, task: from_task, reason })
             }
+            _ if !self.early_fails.contains_key(&root) && !self.has_room_for_early_fail() => {
+                self.refuse_full(root);
+                None
+            }
             _ => {
-                self.early_fails.insert(root, (from_task, reason));
+                let reason = cut(reason, MAX_REASON);
+                self.early_fails.insert(root, EarlyFail { task: from_task, at_ms: now_ms as u32, reason });
                 None
             }
         }
+    }
+
+    /// An init named task `task`, which is no spout's, as its tree's owner: the tree is not
+    /// kept (it would be reported to that task), only counted in [`Acker::refused`].
+    pub fn refuse_owner(&mut self, task: u32) {
+        if self.ownerless.count() {
+            tracing::warn!(
+                "acker: refused a tree from task {task}, which is no spout's ({} refused so far)",
+                self.ownerless.0
+            );
+        }
+    }
+
+    /// Trees refused so far: owned by no spout task ([`Acker::refuse_owner`]), or new while
+    /// the acker was full.
+    pub fn refused(&self) -> u64 {
+        self.ownerless.0 + self.full.0
     }
 
     /// Expires trees older than the timeout. Cheap to call often: it sweeps at most eight
@@ -194,11 +265,9 @@ impl Acker {
             }
             false
         });
-        // Early fails whose init never came are dropped with their tree.
-        let pending = &self.pending;
-        if self.early_fails.len() > pending.len() {
-            self.early_fails.retain(|root, _| pending.contains_key(root));
-        }
+        // Early fails whose init never came time out like trees (the few there are: a peer's
+        // flood of them must free its room too).
+        self.early_fails.retain(|_, f| u64::from(now.wrapping_sub(f.at_ms)) < timeout);
     }
 
     /// Fails the trees not updated since the loss (those whose init has not arrived yet have
@@ -222,6 +291,32 @@ impl Acker {
         self.pending.len()
     }
 
+    /// Entries held against the cap: pending trees and early fails.
+    pub fn held(&self) -> usize {
+        self.pending.len() + self.early_fails.len()
+    }
+
+    fn is_full(&self) -> bool {
+        self.held() >= self.max_pending
+    }
+
+    /// Early fails are few (a fail racing ahead of its init) but hold up to [`MAX_REASON`]
+    /// bytes each, ten times a tree: a sixteenth of the cap keeps them from dominating it.
+    fn has_room_for_early_fail(&self) -> bool {
+        !self.is_full() && self.early_fails.len() < (self.max_pending / 16).max(1)
+    }
+
+    fn refuse_full(&mut self, root: u64) {
+        if self.full.count() {
+            tracing::warn!(
+                "acker: full ({} trees, topology.acker.max.pending): refused tree {root:#x}, which \
+                 its spout will fail and replay ({} refused so far)",
+                self.max_pending,
+                self.full.0
+            );
+        }
+    }
+
     /// Bytes the pending map holds per pending tree (slots + control bytes over trees).
     pub fn bytes_per_pending(&self) -> f64 {
         let slot = std::mem::size_of::<(u64, Entry)>() + 1;
@@ -230,13 +325,19 @@ impl Acker {
         (buckets * slot) as f64 / self.pending.len().max(1) as f64
     }
 
-    fn entry(&mut self, root: u64, now_ms: u64) -> &mut Entry {
-        self.pending.entry(root).or_insert(Entry {
+    /// Tree `root`'s entry, made if it is new and the acker has room.
+    fn entry(&mut self, root: u64, now_ms: u64) -> Option<&mut Entry> {
+        // Only a full acker looks twice.
+        if self.is_full() && !self.pending.contains_key(&root) {
+            self.refuse_full(root);
+            return None;
+        }
+        Some(self.pending.entry(root).or_insert(Entry {
             xor: 0,
             start_ms: now_ms as u32,
             spout_task: 0,
             last_task: 0,
-        })
+        }))
     }
 
     fn settle(&mut self, root: u64) -> Option<AckerEvent> {
@@ -248,6 +349,15 @@ impl Acker {
         self.pending.remove(&root);
         Some(AckerEvent::Completed { root, spout_task })
     }
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn cut(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let end = (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        s.truncate(end);
+    }
+    s
 }
 
 #[cfg(test)]
@@ -269,11 +379,11 @@ mod tests {
     #[test]
     fn a_fail_reports_the_task_and_reason_even_before_the_init() {
         let mut a = Acker::new(30_000);
-        assert_eq!(a.fail(9, 5, "bad".into()), None);
+        assert_eq!(a.fail(9, 5, "bad".into(), 0), None);
         let ev = a.init(9, 0x1, 2, 0);
         assert_eq!(ev, Some(AckerEvent::Failed { root: 9, spout_task: 2, task: 5, reason: "bad".into() }));
         assert_eq!(a.init(10, 0x1, 2, 0), None);
-        let ev = a.fail(10, 6, "worse".into());
+        let ev = a.fail(10, 6, "worse".into(), 0);
         assert_eq!(ev, Some(AckerEvent::Failed { root: 10, spout_task: 2, task: 6, reason: "worse".into() }));
         assert_eq!(a.pending(), 0);
     }
@@ -343,6 +453,56 @@ mod tests {
         assert!(out
             .iter()
             .all(|e| matches!(e, AckerEvent::Failed { reason, .. } if reason.starts_with("second"))));
+    }
+
+    #[test]
+    fn a_full_acker_refuses_new_trees_completes_its_own_and_takes_new_ones_after() {
+        let mut a = Acker::with_max_pending(30_000, 3);
+        (1..=3).for_each(|root| assert_eq!(a.init(root, 0x1, 2, 0), None));
+        // Full: a new tree is refused whether its init or an ack comes first, and not kept.
+        assert_eq!(a.init(4, 0x1, 2, 1), None);
+        assert_eq!(a.ack(5, 0x2, 3, 1), None);
+        assert_eq!((a.held(), a.refused()), (3, 2));
+        // Its later items find no tree: it never completes here, its spout times it out.
+        assert_eq!(a.ack(4, 0x1, 3, 2), None);
+        assert_eq!(a.refused(), 3);
+        // The trees kept still progress, with new edges too, and complete.
+        assert_eq!(a.ack(1, 0x1 ^ 0x8, 3, 2), None);
+        assert_eq!(a.ack(1, 0x8, 4, 2), Some(AckerEvent::Completed { root: 1, spout_task: 2 }));
+        // Room again: a new tree is taken, and completes.
+        assert_eq!(a.init(6, 0x1, 2, 3), None);
+        assert_eq!(a.ack(6, 0x1, 3, 3), Some(AckerEvent::Completed { root: 6, spout_task: 2 }));
+        assert_eq!((a.held(), a.refused()), (2, 3));
+        // Refused owners count too, and take no room.
+        a.refuse_owner(60_000);
+        assert_eq!((a.held(), a.refused()), (2, 4));
+    }
+
+    #[test]
+    fn early_fails_count_against_the_cap_keep_a_short_reason_and_time_out() {
+        let mut a = Acker::with_max_pending(1000, 2);
+        assert_eq!(a.fail(1, 5, "€".repeat(1000), 0), None);
+        assert_eq!(a.init(2, 0x1, 2, 0), None);
+        assert_eq!(a.held(), 2);
+        assert_eq!(a.fail(3, 5, "late".into(), 0), None, "full: not kept");
+        assert_eq!(a.init(3, 0x1, 2, 0), None, "full: refused, not failed");
+        assert_eq!(a.refused(), 2);
+        let Some(AckerEvent::Failed { root: 1, task: 5, reason, .. }) = a.init(1, 0x1, 2, 1) else {
+            panic!("the early fail was lost")
+        };
+        assert_eq!(reason, "€".repeat(MAX_REASON / 3), "cut on a character boundary");
+        // At most a sixteenth of the cap in early fails (here 1), even with room for trees.
+        let mut b = Acker::with_max_pending(1000, 16);
+        assert_eq!((b.fail(1, 5, "a".into(), 0), b.fail(2, 5, "b".into(), 0)), (None, None));
+        assert_eq!((b.held(), b.refused()), (1, 1));
+        // An early fail whose init never comes frees its room after the timeout.
+        assert_eq!(a.fail(4, 5, "x".into(), 10), None);
+        let mut out = Vec::new();
+        a.expire(1009, &mut out);
+        assert_eq!(out, vec![AckerEvent::TimedOut { root: 2, spout_task: 2, last_task: 2 }]);
+        assert_eq!(a.held(), 1, "the early fail is younger than the timeout");
+        a.expire(1200, &mut out);
+        assert_eq!((a.held(), out.len()), (0, 1));
     }
 
     #[test]

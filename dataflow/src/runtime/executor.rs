@@ -339,10 +339,11 @@ impl Links {
 /// Runs acker tasks.
 pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
     let timeout_ms = ctl.message_timeout_secs.saturating_mul(1000).max(1);
-    let mut ackers: Vec<Acker> = em.metrics.iter().map(|_| Acker::new(timeout_ms)).collect();
+    let cap = ctl.acker_max_pending;
+    let mut ackers: Vec<Acker> =
+        em.metrics.iter().map(|_| Acker::with_max_pending(timeout_ms, cap)).collect();
     let (mut events, mut last_publish) = (Vec::new(), Instant::now());
     let mut links = Links { monitor: em.transfer.watch_links(), last_check_ms: 0, lost_one: false };
-    let mut refused = 0u64;
     while !em.halted {
         let now_ms = ctl.start.elapsed().as_millis() as u64;
         links.check(&mut ackers, now_ms);
@@ -356,18 +357,12 @@ pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
                         // A tree's owner is told when it ends: it must be a spout task of the
                         // plan, whatever a peer wrote there.
                         Some(Kind::AckInit) if !em.plan.is_spout_task(item.src_task) => {
-                            refused += 1;
-                            if refused.is_power_of_two() {
-                                tracing::warn!(
-                                    "acker: refused a tree from task {}, which is no spout's ({refused} refused so far)",
-                                    item.src_task
-                                );
-                            }
+                            a.refuse_owner(item.src_task);
                             None
                         }
                         Some(Kind::AckInit) => a.init(item.root, item.xor, item.src_task, now_ms),
                         Some(Kind::Ack) => a.ack(item.root, item.xor, item.src_task, now_ms),
-                        Some(Kind::Fail) => a.fail(item.root, item.src_task, item.reason),
+                        Some(Kind::Fail) => a.fail(item.root, item.src_task, item.reason, now_ms),
                         _ => None,
                     };
                     events.extend(ev.map(|e| (local, e)));
@@ -385,6 +380,7 @@ pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
         for (local, a) in ackers.iter_mut().enumerate() {
             a.expire(now_ms, &mut expired);
             events.extend(expired.drain(..).map(|e| (local, e)));
+            em.metrics[local].refused = a.refused();
         }
         for (local, ev) in events.drain(..) {
             acker_event(&mut em, local, ev);

@@ -27,6 +27,9 @@ pub struct TaskMetrics {
     pub acked: u64,
     /// Spouts: trees failed; bolts: inputs failed; ackers: trees failed or timed out.
     pub failed: u64,
+    /// Ackers: trees refused, their owner being no spout task or the acker full
+    /// (`topology.acker.max.pending`).
+    pub refused: u64,
     /// Bolts: execute latency in µs (sampled at `topology.stats.sample.rate`).
     pub execute_us: Histogram<u64>,
     /// Spouts: complete latency in µs (emit to ack), every tree.
@@ -44,6 +47,7 @@ impl TaskMetrics {
             transferred: 0,
             acked: 0,
             failed: 0,
+            refused: 0,
             execute_us: h(),
             complete_us: h(),
         }
@@ -115,11 +119,12 @@ impl MetricsHub {
     pub fn prometheus(&self, topology: &str) -> String {
         let snap = self.snapshot();
         let mut s = String::new();
-        let counters: [Counter; 4] = [
+        let counters: [Counter; 5] = [
             ("emitted", "Emit calls", |t| t.emitted),
             ("transferred", "Tuples sent to tasks", |t| t.transferred),
             ("acked", "Tuples or trees acked", |t| t.acked),
             ("failed", "Tuples or trees failed", |t| t.failed),
+            ("refused", "Trees an acker refused (owner no spout task, or acker full)", |t| t.refused),
         ];
         for (name, help, get) in counters {
             let _ = writeln!(s, "# HELP sockflow_{name}_total {help}.\n# TYPE sockflow_{name}_total counter");

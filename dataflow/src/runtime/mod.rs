@@ -38,6 +38,8 @@ pub(crate) struct Control {
     start: Instant,
     hub: Arc<MetricsHub>,
     max_spout_pending: Option<usize>,
+    /// Each acker task's cap on its tree entries.
+    acker_max_pending: usize,
     message_timeout_secs: u64,
     stats_sample_rate: f64,
 }
@@ -116,6 +118,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         .iter()
         .filter(|e| local(e.worker) && plan.components[e.component].role == Role::Spout)
         .count();
+    let spout_tasks = plan.components.iter().filter(|c| c.role == Role::Spout).map(|c| c.tasks.len()).sum();
     let ctl = Arc::new(Control {
         deactivate: AtomicBool::new(false),
         draining: AtomicUsize::new(spout_executors),
@@ -124,6 +127,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         start: Instant::now(),
         hub: Arc::new(MetricsHub::default()),
         max_spout_pending: cfg.max_spout_pending,
+        acker_max_pending: cfg.acker_pending_cap(spout_tasks),
         message_timeout_secs: cfg.message_timeout_secs,
         stats_sample_rate: cfg.stats_sample_rate,
     });
