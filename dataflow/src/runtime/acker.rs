@@ -18,11 +18,12 @@
 //! timeout (as when the acker is lost) and replays it, while the trees kept complete as usual.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use crate::topology::DEFAULT_ACKER_MAX_PENDING;
 
-/// Root ids are random 64-bit numbers already: hashing them again is wasted work.
+/// Root ids this process drew are random 64-bit numbers already: hashing them again is
+/// wasted work, so maps of a spout's own roots use them as their hash.
 #[derive(Default)]
 pub(crate) struct IdHasher(u64);
 
@@ -40,8 +41,62 @@ impl Hasher for IdHasher {
     }
 }
 
-/// A map keyed by random 64-bit ids.
+/// A map keyed by ids this process drew at random.
 pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// The acker's roots come from the wire: a peer that reaches a worker's inbox picks them.
+/// Used as their own hash, ids sharing their low bits land in one probe chain and each insert
+/// costs as much as all before it (20 000 such roots took 8 s). So they are mixed with a key
+/// of the map's own, drawn at random, by two folded multiplies (as foldhash does; one leaves
+/// ids that differ in a few bits in too few buckets): without the key, a peer cannot aim ids
+/// at one bucket.
+struct PeerIdHasher {
+    key: u64,
+    hash: u64,
+}
+
+impl Hasher for PeerIdHasher {
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64((self.hash << 8) ^ u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        // Odd constants with well-spread bits (digits of pi).
+        self.hash = fold(fold(v ^ self.key, 0xa409_3822_299f_31d1) ^ self.key, 0x243f_6a88_85a3_08d3);
+    }
+}
+
+/// The two halves of `a * b`, XORed.
+fn fold(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Builds [`PeerIdHasher`]s with the key drawn when the map was made.
+#[derive(Clone)]
+struct PeerIdState {
+    key: u64,
+}
+
+impl Default for PeerIdState {
+    fn default() -> PeerIdState {
+        PeerIdState { key: fastrand::u64(..) }
+    }
+}
+
+impl BuildHasher for PeerIdState {
+    type Hasher = PeerIdHasher;
+    fn build_hasher(&self) -> PeerIdHasher {
+        PeerIdHasher { key: self.key, hash: 0 }
+    }
+}
+
+/// A map keyed by ids a peer chose.
+type PeerIdMap<V> = HashMap<u64, V, PeerIdState>;
 
 /// 16 bytes: with the 8-byte key, a 24-byte slot. Task ids are stored as u16 here (a plan
 /// has far fewer than 65 536 tasks); 0 means "not known yet". `last_task`'s top bit is the
@@ -127,8 +182,8 @@ pub enum AckerEvent {
 
 /// Pending trees of one acker task.
 pub struct Acker {
-    pending: IdMap<Entry>,
-    early_fails: IdMap<EarlyFail>,
+    pending: PeerIdMap<Entry>,
+    early_fails: PeerIdMap<EarlyFail>,
     /// The most entries of `pending` and `early_fails` together.
     max_pending: usize,
     /// Inits whose owner is no spout task; new trees while full.
@@ -155,8 +210,8 @@ impl Acker {
     /// least 1) pending trees and early fails together; see [`Acker::refused`].
     pub fn with_max_pending(timeout_ms: u64, max_pending: usize) -> Acker {
         Acker {
-            pending: IdMap::default(),
-            early_fails: IdMap::default(),
+            pending: PeerIdMap::default(),
+            early_fails: PeerIdMap::default(),
             max_pending: max_pending.max(1),
             ownerless: Refusals::default(),
             full: Refusals::default(),
@@ -453,6 +508,24 @@ mod tests {
         assert!(out
             .iter()
             .all(|e| matches!(e, AckerEvent::Failed { reason, .. } if reason.starts_with("second"))));
+    }
+
+    #[test]
+    fn ids_sharing_their_low_bits_spread_over_the_table() {
+        // A peer's ids that differ in 12 bits only: as their own hash, in one bucket (or in few).
+        let state = PeerIdState::default();
+        let low12 = |id: u64| state.hash_one(id) & 0xfff;
+        let top7 = |id: u64| state.hash_one(id) >> 57;
+        for shift in [12, 24, 36, 48] {
+            let ids: Vec<u64> = (0..4096u64).map(|i| (i << shift) | 0x123).collect();
+            let buckets: std::collections::HashSet<u64> = ids.iter().map(|&id| low12(id)).collect();
+            let tags: std::collections::HashSet<u64> = ids.iter().map(|&id| top7(id)).collect();
+            // 4096 random values in 4096 buckets fill about 2 590; 128 tags fill all.
+            assert!(buckets.len() > 2400, "shift {shift}: {} buckets", buckets.len());
+            assert!(tags.len() > 120, "shift {shift}: {} tags", tags.len());
+        }
+        // Two maps draw different keys.
+        assert_ne!(PeerIdState::default().hash_one(7u64), state.hash_one(7u64));
     }
 
     #[test]
