@@ -66,6 +66,31 @@ fn certificate_directory_admits_known_keys_and_reload_picks_up_new_ones() {
 }
 
 #[test]
+fn keys_set_in_memory_admit_only_those_and_survive_a_reload() {
+    let (alice, bob) = (curve_keypair(), curve_keypair());
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    let alice_key: [u8; 32] = libsock::z85_decode(&alice.0).unwrap().try_into().unwrap();
+    auth.set_curve_keys([alice_key]);
+    let (server_public, server_secret) = curve_keypair();
+    let pull = curve_server(&ctx, &server_secret);
+    let ep = pull.get_last_endpoint().unwrap();
+
+    let bob_push = curve_client(&ctx, &server_public, &bob, &ep);
+    bob_push.send("from bob", libsock::DONTWAIT).unwrap();
+    let alice_push = curve_client(&ctx, &server_public, &alice, &ep);
+    alice_push.send("from alice", 0).unwrap();
+    let msg = pull.recv_msg(0).unwrap();
+    assert_eq!((&*msg, msg.gets("User-Id")), (&b"from alice"[..], Some(alice.0.as_str())));
+    // No directory to read again: a reload keeps the keys.
+    auth.reload().unwrap();
+    alice_push.send("again", 0).unwrap();
+    assert_eq!(&*pull.recv_msg(0).unwrap(), b"again");
+    pull.set_rcvtimeo(300).unwrap();
+    assert!(pull.recv_msg(0).is_err(), "bob's key is not among the set ones");
+}
+
+#[test]
 fn address_deny_list_refuses_before_credentials() {
     let ctx = Context::new();
     let auth = Authenticator::start(&ctx).unwrap();

@@ -89,8 +89,14 @@ impl Authenticator {
     pub fn configure_curve(&self, directory: impl AsRef<Path>) -> Result<()> {
         let dir = directory.as_ref();
         let keys = read_certificates(dir)?;
-        self.policy.write().curve = Some(CurvePolicy::Keys(keys, dir.to_owned()));
+        self.policy.write().curve = Some(CurvePolicy::Keys(keys, Some(dir.to_owned())));
         Ok(())
+    }
+
+    /// CURVE: admits exactly these public keys (32 bytes each), kept in memory: for keys
+    /// that come from a program's own configuration rather than certificate files.
+    pub fn set_curve_keys(&self, keys: impl IntoIterator<Item = [u8; 32]>) {
+        self.policy.write().curve = Some(CurvePolicy::Keys(keys.into_iter().collect(), None));
     }
 
     /// CURVE: admits any client that completes the handshake (encryption without

@@ -21,14 +21,14 @@ pub(crate) struct Policy {
     pub deny: HashSet<String>,
     /// PLAIN: user name → password, and the file they came from.
     pub passwords: Option<(Users, Option<PathBuf>)>,
-    /// CURVE: allowed public keys (`None` in the set slot: any key), and their directory.
+    /// CURVE: any key, or these public keys (and the directory they came from, if any).
     pub curve: Option<CurvePolicy>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) enum CurvePolicy {
     AllowAny,
-    Keys(HashSet<[u8; 32]>, PathBuf),
+    Keys(HashSet<[u8; 32]>, Option<PathBuf>),
 }
 
 /// A decision: status code, status text, user id.
@@ -85,9 +85,9 @@ impl Policy {
             let path = path.clone();
             self.passwords = Some((read_passwords(&path)?, Some(path)));
         }
-        if let Some(CurvePolicy::Keys(_, dir)) = &self.curve {
+        if let Some(CurvePolicy::Keys(_, Some(dir))) = &self.curve {
             let dir = dir.clone();
-            self.curve = Some(CurvePolicy::Keys(read_certificates(&dir)?, dir));
+            self.curve = Some(CurvePolicy::Keys(read_certificates(&dir)?, Some(dir)));
         }
         Ok(())
     }
@@ -193,8 +193,7 @@ mod tests {
     #[test]
     fn curve_keys_decide_and_user_id_is_the_z85_key() {
         let key = [7u8; 32];
-        let mut p =
-            Policy { curve: Some(CurvePolicy::Keys([key].into(), PathBuf::new())), ..Policy::default() };
+        let mut p = Policy { curve: Some(CurvePolicy::Keys([key].into(), None)), ..Policy::default() };
         let ok = p.decide("1.2.3.4", b"CURVE", &[key.to_vec()]);
         assert_eq!(ok.status, "200");
         assert_eq!(ok.user_id, z85_encode(&key).unwrap().into_bytes());
