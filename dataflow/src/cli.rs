@@ -72,6 +72,9 @@ enum Command {
         #[command(flatten)]
         file: FileArgs,
     },
+    /// Prints a fresh CURVE secret key for topology.worker.curve.secretkey on standard output
+    /// (alone, for `$(sockflow keygen)` or a file); its public key goes to standard error.
+    Keygen,
 }
 
 #[derive(Args, Debug)]
@@ -111,25 +114,38 @@ pub fn main_with(registry: Registry) -> ExitCode {
     }
 }
 
-fn load(file: &FileArgs, registry: &Registry) -> Result<crate::Topology, String> {
+fn substitution(file: &FileArgs) -> Result<Substitution, String> {
     let mut subst = Substitution { env: file.env, ..Substitution::default() };
     if let Some(f) = &file.filter {
         subst.read_properties(f)?;
     }
-    config::load(&file.topology, &subst, registry).map_err(|e| e.to_string())
+    Ok(subst)
+}
+
+fn load(file: &FileArgs, registry: &Registry) -> Result<crate::Topology, String> {
+    config::load(&file.topology, &substitution(file)?, registry).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
     match cli.command {
+        Command::Keygen => {
+            let key = crate::topology::WorkerKey::generate();
+            eprintln!("public key: {}", key.public());
+            println!("{}", key.secret());
+            Ok(())
+        }
         Command::Check { file } => {
             let topology = load(&file, registry)?;
             print!("{}", Plan::new(&topology));
             Ok(())
         }
         Command::Deploy { target, file, image, namespace, binary, output } => {
-            load(&file, registry)?;
             let text = std::fs::read_to_string(&file.topology)
                 .map_err(|e| format!("{}: {e}", file.topology.display()))?;
+            // The worker CURVE key is only where the workers run: check the rest without it.
+            let checked = crate::deploy::with_throwaway_key(&text);
+            let name = file.topology.display().to_string();
+            config::parse(&checked, &name, &substitution(&file)?, registry).map_err(|e| e.to_string())?;
             let opts = crate::deploy::DeployOptions {
                 image,
                 namespace,

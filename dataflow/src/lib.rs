@@ -11,7 +11,7 @@
 //! (`tests/tests/layers.rs` at the workspace root checks every `crate::` path):
 //!
 //! ```text
-//! cli          the sockflow command: check, run, deploy
+//! cli          the sockflow command: check, run, deploy, keygen
 //! deploy/      Kubernetes and systemd manifests for a topology's workers
 //! config/      file → typed model, every check, errors with file lines
 //! registry/    className → component factory: the built-ins, shell components' properties
@@ -63,5 +63,5 @@ pub use grouping::{CustomGrouping, Grouping};
 pub use plan::Plan;
 pub use registry::Registry;
 pub use runtime::{start, BasicCollector, BoltCollector, Running, SpoutCollector};
-pub use topology::{Topology, TopologyBuilder, TopologyConfig, TopologyError};
+pub use topology::{Topology, TopologyBuilder, TopologyConfig, TopologyError, WorkerKey};
 pub use tuple::{Tuple, Value};

@@ -2,12 +2,14 @@
 //! [`TopologyBuilder`] or from a Flux YAML file (`config/`), and validated the same way.
 
 mod builder;
+mod curve;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 pub use builder::{BoltDeclarer, TopologyBuilder};
+pub use curve::WorkerKey;
 
 use crate::component::{Bolt, OutputDeclarer, Spout, StreamDecl};
 use crate::grouping::Grouping;
@@ -89,6 +91,9 @@ pub struct TopologyConfig {
     pub workers: usize,
     /// The file's `workers:` section: each worker's `host:port` (empty: loopback defaults).
     pub worker_addresses: Vec<String>,
+    /// `topology.worker.curve.secretkey` (or `.file`): when set, links between workers are
+    /// CURVE-encrypted and admit only peers holding this key (none: plain tcp).
+    pub worker_curve: Option<WorkerKey>,
 }
 
 impl Default for TopologyConfig {
@@ -104,6 +109,7 @@ impl Default for TopologyConfig {
             stats_sample_rate: 0.05,
             workers: 1,
             worker_addresses: Vec::new(),
+            worker_curve: None,
         }
     }
 }

@@ -123,3 +123,31 @@ fn run_serves_prometheus_metrics_and_stops_cleanly_on_sigterm() {
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("component") && table.contains("gen"), "final metrics table: {table}");
 }
+
+#[test]
+fn keygen_prints_a_key_that_check_accepts() {
+    let keygen = || {
+        let out = sockflow().arg("keygen").output().unwrap();
+        assert!(out.status.success());
+        (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (secret, stderr) = keygen();
+    assert_eq!(secret.lines().count(), 1, "{secret:?}");
+    let key = dataflow::WorkerKey::from_secret(&secret).unwrap();
+    assert!(stderr.contains(&format!("public key: {}", key.public())), "{stderr}");
+    assert_ne!(keygen().0, secret, "keys are random");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let line = "  topology.worker.curve.secretkey: \"${ENV-SOCKFLOW_CLI_KEY}\"\n";
+    std::fs::write(&file, TOPOLOGY.replacen("config:\n", &format!("config:\n{line}"), 1)).unwrap();
+    let check = |key: &str| {
+        sockflow().args(["check", "-e"]).arg(&file).env("SOCKFLOW_CLI_KEY", key).output().unwrap()
+    };
+    assert!(check(secret.trim()).status.success());
+    let out = check("not-a-key");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("t.yaml:3: topology.worker.curve.secretkey: expected a Z85"), "{err}");
+    assert!(!err.contains("not-a-key"), "the key is never shown: {err}");
+}

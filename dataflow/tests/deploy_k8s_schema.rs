@@ -97,3 +97,61 @@ fn files_with_includes_are_refused_rather_than_deployed_incomplete() {
     let e = deploy::kubernetes(&text, &DeployOptions::default()).unwrap_err();
     assert!(e.contains("includes"), "{e}");
 }
+
+#[test]
+fn a_worker_curve_key_comes_from_a_secret_never_from_the_manifests() {
+    let with = |line: &str| TOPOLOGY.replace("  deploy.cpu", &format!("  {line}\n  deploy.cpu"));
+    let secret = deploy::curve_secret_name("wordcount");
+    assert_eq!(secret, "wordcount-curve");
+
+    // "${ENV-VAR}": the pods run with -e and VAR from the Secret.
+    let text = with("topology.worker.curve.secretkey: \"${ENV-WC_KEY}\"");
+    let docs = documents(&deploy::kubernetes(&text, &DeployOptions::default()).unwrap());
+    let cm: ConfigMap = typed(&docs[0]);
+    assert!(cm.data.unwrap()["topology.yaml"].contains("\"${ENV-WC_KEY}\""), "kept, quoted");
+    let sts: StatefulSet = typed(&docs[2]);
+    let c = &sts.spec.unwrap().template.spec.unwrap().containers[0];
+    assert_eq!(c.args.as_ref().unwrap()[..3], ["run", "-e", "/etc/sockflow/topology.yaml"]);
+    let var = c.env.as_ref().unwrap().iter().find(|e| e.name == "WC_KEY").unwrap();
+    let key_ref = var.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap();
+    assert_eq!((key_ref.name.as_str(), key_ref.key.as_str()), (secret.as_str(), "secretkey"));
+
+    // A file: the Secret is mounted there.
+    let text = with("topology.worker.curve.secretkey.file: /run/curve/key");
+    let docs = documents(&deploy::kubernetes(&text, &DeployOptions::default()).unwrap());
+    let pod = typed::<StatefulSet>(&docs[2]).spec.unwrap().template.spec.unwrap();
+    let mount = pod.containers[0].volume_mounts.as_ref().unwrap().iter().find(|m| m.name == "curve").unwrap();
+    assert_eq!((mount.mount_path.as_str(), mount.sub_path.as_deref()), ("/run/curve/key", Some("secretkey")));
+    let volume = pod.volumes.unwrap().into_iter().find(|v| v.name == "curve").unwrap();
+    assert_eq!(volume.secret.unwrap().secret_name, Some(secret));
+
+    // The key itself in the file would land in the ConfigMap: refused.
+    let key = dataflow::WorkerKey::generate();
+    let inline = with(&format!("topology.worker.curve.secretkey: \"{}\"", key.secret()));
+    let e = deploy::kubernetes(&inline, &DeployOptions::default()).unwrap_err();
+    assert!(e.contains("ConfigMap") && !e.contains(key.secret()), "{e}");
+
+    // systemd: -e, and the variable from an EnvironmentFile.
+    let unit = deploy::systemd(
+        &with("topology.worker.curve.secretkey: \"${ENV-WC_KEY}\""),
+        &DeployOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        unit.contains(
+            "EnvironmentFile=/etc/sockflow/wordcount.env\nExecStart=/usr/local/bin/sockflow run -e "
+        ),
+        "{unit}"
+    );
+
+    // `sockflow deploy` checks the file where the key is absent: any form of it is swapped.
+    for line in [
+        "topology.worker.curve.secretkey: \"${ENV-UNSET_KEY}\"",
+        "topology.worker.curve.secretkey.file: /run/x",
+    ] {
+        let checked = deploy::with_throwaway_key(&with(line));
+        let t = dataflow::config::parse(&checked, "t.yaml", &Default::default(), &dataflow::Registry::new())
+            .unwrap();
+        assert!(t.config.worker_curve.is_some());
+    }
+}

@@ -9,7 +9,7 @@ use super::refs::{Resolver, Spec};
 use super::ConfigError;
 use crate::grouping::Grouping;
 use crate::registry::Registry;
-use crate::topology::{ComponentDef, Factory, Subscription, Topology, TopologyConfig};
+use crate::topology::{ComponentDef, Factory, Subscription, Topology, TopologyConfig, WorkerKey};
 
 /// Converts the read (and merged) file into a topology (not yet validated as a graph).
 pub(super) fn build(
@@ -236,6 +236,15 @@ fn config(
                     return Err(sources.err(at, "topology.workers: at least 1".into()));
                 }
             }
+            "topology.worker.curve.secretkey" | "topology.worker.curve.secretkey.file" => {
+                if map.contains_key("topology.worker.curve.secretkey")
+                    && map.contains_key("topology.worker.curve.secretkey.file")
+                {
+                    let msg = "give topology.worker.curve.secretkey or its .file, not both";
+                    return Err(sources.err(at, msg.into()));
+                }
+                c.worker_curve = Some(worker_key(key, v, at, sources)?);
+            }
             "topology.debug" => {}
             // Read by `sockflow deploy` (resource requests).
             "deploy.cpu" | "deploy.memory" => {}
@@ -243,4 +252,20 @@ fn config(
         }
     }
     Ok(c)
+}
+
+/// The worker key from `topology.worker.curve.secretkey` (the key, normally `"${ENV-NAME}"`)
+/// or `….file` (a path, relative to the topology file, holding the key: a mounted Secret).
+fn worker_key(key: &str, v: &Yaml, at: At, sources: &Sources) -> Result<WorkerKey, ConfigError> {
+    let err = |m: String| sources.err(at, format!("{key}: {m}"));
+    // Z85 keys hold YAML indicators ('#', '{', '&', ...): only a quoted string is safe.
+    let text = v.as_str().ok_or_else(|| err("expected a quoted string".into()))?;
+    let secret = if key.ends_with(".file") {
+        let file = sources.files.get(at.src).map_or("", |f| f.0.as_str());
+        let path = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new("")).join(text);
+        std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?
+    } else {
+        text.to_owned()
+    };
+    WorkerKey::from_secret(&secret).map_err(err)
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 use serde_yaml::Value as Yaml;
 
-use super::{summarize, DeployOptions};
+use super::{curve_secret_name, summarize, Curve, DeployOptions};
 
 /// The manifests for `text` (a topology file), as one multi-document YAML stream.
 ///
@@ -11,6 +11,11 @@ use super::{summarize, DeployOptions};
 /// (`sockflow` takes the trailing ordinal of `name-K`), and every worker's address is its
 /// pod's stable DNS name `name-K.name.namespace.svc:port`, written into the `workers:` section
 /// of the file in the ConfigMap.
+///
+/// A worker CURVE key is taken from the Secret `NAME-curve` (key `secretkey`, see
+/// [`super::curve_secret_name`]), which must exist: as the variable of `"${ENV-VAR}"` (the pods
+/// then run with `-e`), or mounted at the `topology.worker.curve.secretkey.file` path (which
+/// must be absolute). A key written in the file is refused: it would be in the ConfigMap.
 pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let s = summarize(text)?;
     // The pods get this one file (and the worker count and `deploy.*` keys are read from it).
@@ -24,7 +29,49 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     if let Yaml::Mapping(m) = &mut doc {
         m.insert("workers".into(), Yaml::Sequence(addresses));
     }
-    let file = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
+    let mut file = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
+    let mut args = vec!["run".to_owned(), "/etc/sockflow/topology.yaml".to_owned()];
+    let mut env =
+        vec![json!({ "name": "POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } })];
+    let mut mounts = vec![json!({ "name": "topology", "mountPath": "/etc/sockflow", "readOnly": true })];
+    let mut volumes =
+        vec![json!({ "name": "topology", "configMap": { "name": format!("{name}-topology") } })];
+    let secret = curve_secret_name(name);
+    match &s.curve {
+        None => {}
+        Some(Curve::Inline) => {
+            return Err(format!(
+                "topology.worker.curve.secretkey is written in the file: it would be in the ConfigMap; \
+                 use \"${{ENV-NAME}}\" (from the Secret {secret}) or topology.worker.curve.secretkey.file"
+            ));
+        }
+        Some(Curve::Env(var)) => {
+            // Substituted as text into YAML: only quoted is the key (with '#', '{', '&', ...) safe.
+            let plain = format!(": ${{ENV-{var}}}\n");
+            file = file.replace(&plain, &format!(": \"${{ENV-{var}}}\"\n"));
+            args.insert(1, "-e".to_owned());
+            let from = json!({ "secretKeyRef": { "name": secret, "key": "secretkey" } });
+            env.push(json!({ "name": var, "valueFrom": from }));
+        }
+        Some(Curve::File(path)) => {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "topology.worker.curve.secretkey.file {path:?}: must be absolute for deploy \
+                     kubernetes (the Secret {secret} is mounted there)"
+                ));
+            }
+            mounts.push(
+                json!({ "name": "curve", "mountPath": path, "subPath": "secretkey", "readOnly": true }),
+            );
+            volumes.push(json!({ "name": "curve", "secret": { "secretName": secret } }));
+        }
+    }
+    args.extend([
+        "--worker".to_owned(),
+        "$(POD_NAME)".to_owned(),
+        "--metrics".to_owned(),
+        format!("0.0.0.0:{}", opts.metrics_port),
+    ]);
     let labels = json!({ "app.kubernetes.io/name": "sockflow", "app.kubernetes.io/instance": name });
     let config_map = json!({
         "apiVersion": "v1",
@@ -80,12 +127,8 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
                     "containers": [{
                         "name": "sockflow",
                         "image": opts.image,
-                        "args": [
-                            "run", "/etc/sockflow/topology.yaml",
-                            "--worker", "$(POD_NAME)",
-                            "--metrics", format!("0.0.0.0:{}", opts.metrics_port),
-                        ],
-                        "env": [{ "name": "POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } }],
+                        "args": args,
+                        "env": env,
                         "ports": [
                             { "name": "transfer", "containerPort": opts.port },
                             { "name": "metrics", "containerPort": opts.metrics_port },
@@ -93,9 +136,9 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
                         "resources": { "requests": requests },
                         "livenessProbe": probe(10),
                         "readinessProbe": probe(2),
-                        "volumeMounts": [{ "name": "topology", "mountPath": "/etc/sockflow", "readOnly": true }],
+                        "volumeMounts": mounts,
                     }],
-                    "volumes": [{ "name": "topology", "configMap": { "name": format!("{name}-topology") } }],
+                    "volumes": volumes,
                 },
             },
         },
@@ -104,6 +147,12 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
         "# sockflow deploy kubernetes: topology {name:?}, {} worker(s). Apply with: kubectl apply -f FILE\n",
         s.workers
     );
+    if s.curve.is_some() {
+        out.push_str(&format!(
+            "# Worker links use CURVE: first create the key's Secret, e.g.\n#   kubectl -n {ns} create \
+             secret generic {secret} --from-literal=secretkey=\"$(sockflow keygen)\"\n"
+        ));
+    }
     for m in [config_map, service, stateful_set] {
         out.push_str("---\n");
         out.push_str(&serde_yaml::to_string(&m).map_err(|e| e.to_string())?);

@@ -8,6 +8,11 @@
 //! - [`systemd`]: a template unit `sockflow@.service`; instance `%i` is the worker id.
 //!
 //! Both are pure functions of the topology file's text and the options.
+//!
+//! A worker CURVE key (`topology.worker.curve.secretkey`) never goes into a manifest: as
+//! `"${ENV-NAME}"` the workers run with `-e` and NAME comes from the Kubernetes Secret
+//! [`curve_secret_name`] (key `secretkey`) or from the unit's `EnvironmentFile=`; as a `.file`
+//! path the Secret is mounted there.
 
 mod kubernetes;
 mod systemd;
@@ -79,9 +84,59 @@ pub(crate) struct Summary {
     pub(crate) workers: usize,
     pub(crate) cpu: Option<String>,
     pub(crate) memory: Option<String>,
+    pub(crate) curve: Option<Curve>,
 }
 
-/// Reads name, `topology.workers` and the `deploy.*` config keys.
+/// Where the file takes its worker CURVE key from (`topology.worker.curve.secretkey[.file]`).
+#[derive(Debug, PartialEq)]
+pub(crate) enum Curve {
+    /// `"${ENV-NAME}"`: the environment variable NAME.
+    Env(String),
+    /// A path to a file holding the key.
+    File(String),
+    /// The key itself, written in the file.
+    Inline,
+}
+
+/// The config key naming the worker CURVE secret key, and its `.file` form.
+const CURVE_KEY: &str = "topology.worker.curve.secretkey";
+const CURVE_FILE_KEY: &str = "topology.worker.curve.secretkey.file";
+
+/// The secret deployments take the worker CURVE key from: `NAME-curve`, key `secretkey`.
+pub fn curve_secret_name(topology: &str) -> String {
+    format!("{topology}-curve")
+}
+
+/// `text` with its worker CURVE key (any form) replaced by a throwaway one, so that a file
+/// can be checked where the real key (an environment variable or file of the workers' hosts)
+/// is absent, as on the machine that runs `sockflow deploy`.
+pub fn with_throwaway_key(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CURVE_KEY) {
+        let after = &rest[at + CURVE_KEY.len()..];
+        let after = after.strip_prefix(".file").unwrap_or(after);
+        let Some(value) = after.trim_start_matches([' ', '\t']).strip_prefix(':') else {
+            out.push_str(&rest[..at + CURVE_KEY.len()]);
+            rest = &rest[at + CURVE_KEY.len()..];
+            continue;
+        };
+        let value = value.trim_start_matches([' ', '\t']);
+        // The value: a quoted string, or a plain one up to a blank, a flow separator or the line end.
+        let len = match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].find(q).map_or(value.len(), |i| i + 2),
+            _ => value.find([' ', '\t', '\n', '\r', ',', '}']).unwrap_or(value.len()),
+        };
+        let key = crate::topology::WorkerKey::generate();
+        out.push_str(&rest[..at]);
+        out.push_str(&format!("{CURVE_KEY}: \"{}\"", key.secret()));
+        rest = &value[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Reads name, `topology.workers`, the `deploy.*` config keys and where the worker CURVE key is.
 pub(crate) fn summarize(text: &str) -> Result<Summary, String> {
     let doc: Yaml = serde_yaml::from_str(text).map_err(|e| format!("not a topology file: {e}"))?;
     let name = doc.get("name").and_then(Yaml::as_str).ok_or("the topology has no name")?.to_owned();
@@ -106,8 +161,18 @@ pub(crate) fn summarize(text: &str) -> Result<Summary, String> {
             Some(_) => Err(format!("{k}: expected a quantity such as \"500m\" or \"512Mi\"")),
         }
     };
+    let curve = match (key(CURVE_KEY), key(CURVE_FILE_KEY)) {
+        (Some(v), _) => {
+            let v = v.as_str().unwrap_or_default();
+            let env = v.strip_prefix("${ENV-").and_then(|n| n.strip_suffix('}'));
+            Some(env.map_or(Curve::Inline, |n| Curve::Env(n.to_owned())))
+        }
+        (None, Some(v)) => Some(Curve::File(v.as_str().unwrap_or_default().to_owned())),
+        (None, None) => None,
+    };
     Ok(Summary {
         name,
+        curve,
         workers: workers.max(1),
         cpu: text_of("deploy.cpu")?,
         memory: text_of("deploy.memory")?,

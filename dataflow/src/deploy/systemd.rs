@@ -1,10 +1,12 @@
 //! A systemd template unit: `sockflow@K.service` runs worker K on whichever host enables it.
 
-use super::{summarize, DeployOptions};
+use super::{summarize, Curve, DeployOptions};
 
 /// The unit file `sockflow@.service` for `text` (a topology file). Install the topology at
 /// `opts.topology_path` (`%i` there is the worker id; the default path puts each worker's copy
 /// at `/etc/sockflow/K.yaml`) and run `systemctl enable --now sockflow@K` on worker K's host.
+/// With a worker CURVE key `"${ENV-VAR}"` the unit runs `sockflow run -e` and reads VAR from
+/// `EnvironmentFile=/etc/sockflow/NAME.env` (mode 0600: systemd reads it as root).
 pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let s = summarize(text)?;
     let path = if opts.topology_path.contains("%i") {
@@ -23,6 +25,15 @@ pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
         let bytes = memory_bytes(mem).ok_or_else(|| format!("deploy.memory: cannot read {mem:?}"))?;
         limits.push_str(&format!("MemoryHigh={bytes}\n"));
     }
+    let (mut env_flag, mut env_file) = ("", String::new());
+    if let Some(Curve::Env(var)) = &s.curve {
+        env_flag = " -e";
+        env_file = format!(
+            "# {var}=<the worker CURVE key from `sockflow keygen`>, in a file only root reads \
+             (0600).\nEnvironmentFile=/etc/sockflow/{}.env\n",
+            s.name
+        );
+    }
     Ok(format!(
         "# sockflow deploy systemd: topology {name:?}, {workers} worker(s).
 # Install as /etc/systemd/system/sockflow@.service, put the topology file (with its
@@ -36,7 +47,7 @@ After=network-online.target
 
 [Service]
 Type=simple
-ExecStart={binary} run {path} --worker %i --metrics 0.0.0.0:{metrics}
+{env_file}ExecStart={binary} run{env_flag} {path} --worker %i --metrics 0.0.0.0:{metrics}
 Restart=always
 RestartSec=1
 KillSignal=SIGTERM

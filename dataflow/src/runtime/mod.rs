@@ -64,6 +64,8 @@ pub struct Running {
     ctl: Arc<Control>,
     threads: Vec<JoinHandle<()>>,
     ctx: Context,
+    /// The ZAP handler of a worker with CURVE links (it must outlive the inboxes).
+    _auth: Option<libsock::Authenticator>,
 }
 
 /// Validates, plans and starts `topology` on a new libsock context: every executor, in this
@@ -82,6 +84,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
     topology.validate()?;
     let mut plan = Plan::new(topology);
     let ctx = Context::new();
+    let mut auth = None;
     let endpoints: Arc<dyn Endpoints> = match worker {
         None => {
             crate::plan::place(&mut plan, 1);
@@ -97,8 +100,13 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 );
                 return Err(StartError::Invalid(TopologyError { line: 0, message: msg }));
             }
-            let e = crate::workers::WorkerEndpoints::new(&plan, k, &addresses)
-                .map_err(|message| StartError::Invalid(TopologyError { line: 0, message }))?;
+            let invalid = |message| StartError::Invalid(TopologyError { line: 0, message });
+            let key = topology.config.worker_curve.clone();
+            if let Some(key) = &key {
+                auth = Some(crate::workers::authenticate(&ctx, key).map_err(invalid)?);
+            }
+            let e =
+                crate::workers::WorkerEndpoints::new(&plan, k, &addresses).map_err(invalid)?.with_curve(key);
             Arc::new(e)
         }
     };
@@ -180,7 +188,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         };
         threads.push(handle);
     }
-    Ok(Running { plan, ctl, threads, ctx })
+    Ok(Running { plan, ctl, threads, ctx, _auth: auth })
 }
 
 impl Running {

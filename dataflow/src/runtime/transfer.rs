@@ -27,6 +27,9 @@ pub(crate) fn bind_inbox(
     let s = ctx.socket(PULL)?;
     s.set_rcvhwm(hwm)?;
     s.set_linger(0)?;
+    if let Some(key) = endpoints.curve() {
+        crate::workers::curve_serve(&s, key)?;
+    }
     for endpoint in endpoints.binds(executor) {
         s.bind(&endpoint)?;
     }
@@ -97,10 +100,15 @@ impl Transfer {
         let out = match &mut self.outs[to] {
             Some(out) => out,
             slot => {
+                let endpoint = self.endpoints.inbox(to);
                 let socket = self.ctx.socket(PUSH).and_then(|s| {
                     s.set_sndhwm(self.hwm)?;
                     s.set_linger(0)?;
-                    s.connect(&self.endpoints.inbox(to))?;
+                    // inproc peers are in this worker: no mechanism runs there.
+                    if let Some(key) = self.endpoints.curve().filter(|_| endpoint.starts_with("tcp://")) {
+                        crate::workers::curve_client(&s, key)?;
+                    }
+                    s.connect(&endpoint)?;
                     Ok(s)
                 });
                 let socket = socket.map_err(|e| {

@@ -1,6 +1,8 @@
 //! Where each executor's inbox is: [`Endpoints`], and [`InprocEndpoints`] for a topology
 //! whose executors all run in one process (`WorkerEndpoints` adds tcp between workers).
 
+use crate::topology::WorkerKey;
+
 /// Where each executor's inbox is.
 pub trait Endpoints: Send + Sync {
     /// The endpoint executor `executor` binds its inbox to and others connect to.
@@ -8,6 +10,10 @@ pub trait Endpoints: Send + Sync {
     /// Every endpoint a local executor's inbox binds (other workers may reach it by tcp).
     fn binds(&self, executor: usize) -> Vec<String> {
         vec![self.inbox(executor)]
+    }
+    /// The key pair securing `tcp://` links with CURVE (none: plain tcp).
+    fn curve(&self) -> Option<&WorkerKey> {
+        None
     }
 }
 

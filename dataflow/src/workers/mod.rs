@@ -11,17 +11,20 @@
 //! without progress since, see [`crate::runtime::Acker::link_lost`]) and replayed by the
 //! spouts, or times out if the acker itself was in that worker.
 
+mod curve;
 mod inboxes;
 mod launch;
 
 /// (Placement is the plan's: re-exported here, where it is documented.)
 pub use crate::plan::place;
+pub use curve::authenticate;
+pub(crate) use curve::{client as curve_client, serve as curve_serve};
 pub use inboxes::{Endpoints, InprocEndpoints};
 pub use launch::run_processes;
 
 use crate::grouping::Grouping;
 use crate::plan::Plan;
-use crate::topology::TopologyConfig;
+use crate::topology::{TopologyConfig, WorkerKey};
 
 /// Default address of worker K when the file has no `workers:` section: loopback, with room
 /// for 100 executors per worker.
@@ -96,6 +99,7 @@ pub struct WorkerEndpoints {
     /// Per executor: its worker, and the tcp endpoint others connect to.
     remote: Vec<(usize, String)>,
     bind_port: Vec<u16>,
+    curve: Option<WorkerKey>,
 }
 
 impl WorkerEndpoints {
@@ -133,7 +137,14 @@ impl WorkerEndpoints {
             }
         }
         let prefix = format!("inproc://sockflow-{}-w{me}-{:016x}", plan.name, fastrand::u64(..));
-        Ok(WorkerEndpoints { me, prefix, remote, bind_port })
+        Ok(WorkerEndpoints { me, prefix, remote, bind_port, curve: None })
+    }
+
+    /// Secures the tcp links with CURVE and this key pair (see [`authenticate`] for the
+    /// other half: the context's ZAP handler).
+    pub fn with_curve(mut self, key: Option<WorkerKey>) -> WorkerEndpoints {
+        self.curve = key;
+        self
     }
 }
 
@@ -147,6 +158,10 @@ impl Endpoints for WorkerEndpoints {
 
     fn binds(&self, executor: usize) -> Vec<String> {
         vec![self.inbox(executor), format!("tcp://0.0.0.0:{}", self.bind_port[executor])]
+    }
+
+    fn curve(&self) -> Option<&WorkerKey> {
+        self.curve.as_ref()
     }
 }
 
