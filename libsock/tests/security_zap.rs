@@ -38,17 +38,7 @@ fn certificate_directory_admits_known_keys_and_reload_picks_up_new_ones() {
     let (server_public, server_secret) = curve_keypair();
     let pull = curve_server(&ctx, &server_secret);
     let ep = pull.get_last_endpoint().unwrap();
-
-    let bob_push = curve_client(&ctx, &server_public, &bob, &ep);
-    bob_push.send("from bob", libsock::DONTWAIT).unwrap();
-    let alice_push = curve_client(&ctx, &server_public, &alice, &ep);
-    alice_push.send("from alice", 0).unwrap();
-    let msg = pull.recv_msg(0).unwrap();
-    assert_eq!(&*msg, b"from alice");
-    assert_eq!(msg.gets("User-Id"), Some(alice.0.as_str()), "CURVE user id is the Z85 public key");
-    pull.set_rcvtimeo(300).unwrap();
-    assert!(pull.recv_msg(0).is_err(), "bob is not in the directory yet");
-    drop(bob_push);
+    drop(only_alice_gets_through(&ctx, &pull, &server_public, &alice, &bob));
 
     // Bob's certificate arrives; after reload he is admitted.
     std::fs::write(dir.path().join("bob.key"), public_certificate(&bob.0)).unwrap();
@@ -74,20 +64,34 @@ fn keys_set_in_memory_admit_only_those_and_survive_a_reload() {
     auth.set_curve_keys([alice_key]);
     let (server_public, server_secret) = curve_keypair();
     let pull = curve_server(&ctx, &server_secret);
-    let ep = pull.get_last_endpoint().unwrap();
-
-    let bob_push = curve_client(&ctx, &server_public, &bob, &ep);
-    bob_push.send("from bob", libsock::DONTWAIT).unwrap();
-    let alice_push = curve_client(&ctx, &server_public, &alice, &ep);
-    alice_push.send("from alice", 0).unwrap();
-    let msg = pull.recv_msg(0).unwrap();
-    assert_eq!((&*msg, msg.gets("User-Id")), (&b"from alice"[..], Some(alice.0.as_str())));
+    let alice_push = only_alice_gets_through(&ctx, &pull, &server_public, &alice, &bob);
     // No directory to read again: a reload keeps the keys.
     auth.reload().unwrap();
     alice_push.send("again", 0).unwrap();
+    pull.set_rcvtimeo(3000).unwrap();
     assert_eq!(&*pull.recv_msg(0).unwrap(), b"again");
+}
+
+/// Bob and then Alice connect to `pull` and send: only Alice's message arrives, with her
+/// public key as its user id. Returns Alice's socket.
+fn only_alice_gets_through(
+    ctx: &Context,
+    pull: &Socket,
+    server_public: &str,
+    alice: &(String, String),
+    bob: &(String, String),
+) -> Socket {
+    let ep = pull.get_last_endpoint().unwrap();
+    let bob_push = curve_client(ctx, server_public, bob, &ep);
+    bob_push.send("from bob", libsock::DONTWAIT).unwrap();
+    let alice_push = curve_client(ctx, server_public, alice, &ep);
+    alice_push.send("from alice", 0).unwrap();
+    let msg = pull.recv_msg(0).unwrap();
+    assert_eq!(&*msg, b"from alice");
+    assert_eq!(msg.gets("User-Id"), Some(alice.0.as_str()), "CURVE user id is the Z85 public key");
     pull.set_rcvtimeo(300).unwrap();
-    assert!(pull.recv_msg(0).is_err(), "bob's key is not among the set ones");
+    assert!(pull.recv_msg(0).is_err(), "bob's key is not admitted");
+    alice_push
 }
 
 #[test]
