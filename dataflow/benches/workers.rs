@@ -2,7 +2,8 @@
 //! tuples) split over 2 worker processes talking tcp on loopback, acked and unacked; (2) tuples
 //! per second through a trivial Python multilang bolt.
 //!
-//! `cargo bench -p dataflow --bench workers [-- SECS] [restart]`. Each figure is the spout's steady rate
+//! `cargo bench -p dataflow --bench workers [-- SECS] [restart]` (`SOCKFLOW_BENCH_CURVE=KEY`: the
+//! worker link over CURVE). Each figure is the spout's steady rate
 //! over SECS (default 6) after a 2 s warm-up, read from the spout worker's metrics; complete
 //! latency p50/p99 from the spout's histogram; CPU is user + system time of every process
 //! involved over the same window (both workers; sockflow and its Python children), so "per
@@ -36,6 +37,10 @@ fn chain(acked: bool, base_port: u16) -> Topology {
         // the worker's link breaks, not after this. `SOCKFLOW_BENCH_TIMEOUT` overrides it.
         if let Some(t) = std::env::var("SOCKFLOW_BENCH_TIMEOUT").ok().and_then(|t| t.parse().ok()) {
             c.message_timeout_secs = t;
+        }
+        // `SOCKFLOW_BENCH_CURVE=KEY` (a `sockflow keygen` key): the worker link over CURVE.
+        if let Ok(key) = std::env::var("SOCKFLOW_BENCH_CURVE") {
+            c.worker_curve = Some(dataflow::WorkerKey::from_secret(&key).expect("SOCKFLOW_BENCH_CURVE"));
         }
     }
     b.set_spout("spout", move || Box::new(Generator::payload(100, 0).reliable(acked)), 1);
