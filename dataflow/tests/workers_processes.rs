@@ -241,6 +241,13 @@ fn run(count: u64, kill: Option<(usize, usize)>, net: Option<&Netns>) {
             workers.0[k] = spawn_worker(dir.path(), k, net);
             killed = true;
         }
+        // A worker that exits on its own (a port taken, a panic) would only show as a
+        // timeout 90 s later: say which and why now.
+        for (k, w) in workers.0.iter_mut().enumerate() {
+            if let Some(status) = w.try_wait().unwrap() {
+                panic!("worker {k} exited on its own ({status}) after {n} acks; its output is above");
+            }
+        }
         if n as u64 >= count || Instant::now() > deadline {
             break;
         }

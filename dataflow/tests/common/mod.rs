@@ -39,10 +39,16 @@ impl BasicBolt for Sink {
 /// `first..first + 2500` in steps of 10 (each test binary its own `first`, so that binaries
 /// running at once rarely meet). Below the ephemeral range (32768-60999), where an outgoing
 /// connection of another test may hold a port as its local end while a bind test succeeds.
+/// A range handed out is never handed out again in this process, nor one overlapping it:
+/// tests of one binary run at once, and a probe only sees ports already bound.
 pub fn free_ports(first: u16, n: u16) -> u16 {
+    static HANDED_OUT: Mutex<Vec<(u16, u16)>> = Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let base = first + fastrand::u16(0..250) * 10;
-        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+        let overlaps = handed_out.iter().any(|&(b, len)| base < b + len && b < base + n);
+        if !overlaps && (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            handed_out.push((base, n));
             return base;
         }
     }
