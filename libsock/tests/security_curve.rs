@@ -75,7 +75,8 @@ fn pyzmq_client_pushes_to_libsock_server_which_binds() {
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pull.get_last_endpoint().unwrap();
     let cfg = format!(
-        r#"{{"type":"PUSH","connect":"{ep}","curve_serverkey":"{public}","curve_public":"{cpub}","curve_secret":"{csec}","send":[["one"],["two","parts"]]}}"#
+        r#"{{"type":"PUSH","connect":"{ep}","curve_serverkey":"{public}","curve_public":"{cpub}","curve_secret":"{csec}","send":[["one"],["two","parts"],["{long}"]]}}"#,
+        long = "y".repeat(5000)
     );
     let py = Peer::start(&cfg);
     let first = pull.recv_msg(0).unwrap();
@@ -85,6 +86,8 @@ fn pyzmq_client_pushes_to_libsock_server_which_binds() {
     assert_eq!(first.gets("Socket-Type"), Some("PUSH"));
     assert_eq!(first.gets("Peer-Address"), Some("127.0.0.1"));
     assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"two".to_vec(), b"parts".to_vec()]);
+    // Long enough for the keystream's eight-block runs (sys::salsa20), decrypted here.
+    assert_eq!(pull.recv_bytes(0).unwrap(), vec![b'y'; 5000]);
     py.finish();
 }
 
