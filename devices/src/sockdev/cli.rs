@@ -45,9 +45,9 @@ Security, per side: sockcat's flags with a --frontend- or --backend- prefix, e.g
 same names are keys (frontend-curve-server = \"...\", backend-plain-user = [\"u:p\"]); a side's
 flags on the command line replace that side's security from the file.
 
-SIGINT or SIGTERM (or TERMINATE) stop the relay: queued messages get --linger ms to leave, the
-final statistics go to stderr, the exit code is 0. Logs go to stderr, filtered by RUST_LOG
-(default info).
+SIGINT or SIGTERM (or TERMINATE) stop the relay: queued messages (the reply to TERMINATE
+too) get --linger ms to leave, the final statistics go to stderr, the exit code is 0. Logs go
+to stderr, filtered by RUST_LOG (default info).
 
 Exit codes: 0 stopped cleanly, 1 runtime error (bad endpoint, bind refused, I/O),
 2 usage error (bad arguments, bad config file).";

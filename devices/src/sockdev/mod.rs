@@ -81,7 +81,10 @@ pub fn run(s: &Settings) -> Result<()> {
     attach(&frontend, &s.frontend_bind, &s.frontend_connect, "frontend")?;
     attach(&backend, &s.backend_bind, &s.backend_connect, "backend")?;
     let capture = side_socket(&ctx, SocketType::PUB, s.capture.as_deref(), "capture", s.linger_ms)?;
-    let control = side_socket(&ctx, SocketType::REP, s.control.as_deref(), "control", 0)?;
+    // The control socket lingers too: TERMINATE's reply is queued just before the sockets
+    // close, and with no linger a busy I/O thread could drop it, leaving the operator's REQ
+    // waiting for an answer that never comes.
+    let control = side_socket(&ctx, SocketType::REP, s.control.as_deref(), "control", s.linger_ms)?;
 
     let mut proxy = Proxy::new(&frontend, &backend);
     if let Some(c) = &capture {
