@@ -6,7 +6,8 @@
 //! holding one block's word (SSE2 is part of x86_64's baseline, so no run-time detection):
 //! 2.3–2.5× the crate's keystream rate. Where the CPU has AVX2 (detected at run time, the
 //! answer cached by std), runs of more than four blocks go eight at a time, one per AVX2
-//! lane. Other architectures use the crate. Tests compare all of them against the crate at
+//! lane, and the four-block code runs compiled for AVX2 (three-operand instructions). Other
+//! architectures use the crate. Tests compare all of them against the crate at
 //! every length, offset and counter carry.
 
 use zeroize::Zeroize;
