@@ -203,6 +203,24 @@ fn blocks4(key: &[u32; 8], nonce: [u32; 2], counters: [u64; 4], out: &mut [u8; 2
     cipher.apply_keystream(out);
 }
 
+/// Salsa20/20's ten double rounds (columns, then rows) on the state `x`, with the lanes'
+/// `quarter` macro: written once for the SSE2 and AVX2 modules.
+#[cfg(target_arch = "x86_64")]
+macro_rules! twenty_rounds {
+    ($x:ident, $quarter:ident) => {
+        for _ in 0..10 {
+            $quarter!($x, 0, 4, 8, 12);
+            $quarter!($x, 5, 9, 13, 1);
+            $quarter!($x, 10, 14, 2, 6);
+            $quarter!($x, 15, 3, 7, 11);
+            $quarter!($x, 0, 1, 2, 3);
+            $quarter!($x, 5, 6, 7, 4);
+            $quarter!($x, 10, 11, 8, 9);
+            $quarter!($x, 15, 12, 13, 14);
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     //! The four-lane rounds. SSE2 is in every x86_64 CPU (the target's baseline features), so
@@ -262,16 +280,7 @@ mod sse2 {
             std::mem::transmute::<[[u32; 4]; 16], [Lanes; 16]>(super::word_major(key, nonce, counters))
         };
         let mut x = init;
-        for _ in 0..10 {
-            quarter!(x, 0, 4, 8, 12);
-            quarter!(x, 5, 9, 13, 1);
-            quarter!(x, 10, 14, 2, 6);
-            quarter!(x, 15, 3, 7, 11);
-            quarter!(x, 0, 1, 2, 3);
-            quarter!(x, 5, 6, 7, 4);
-            quarter!(x, 10, 11, 8, 9);
-            quarter!(x, 15, 12, 13, 14);
-        }
+        twenty_rounds!(x, quarter);
         for w in (0..16).step_by(4) {
             let [a, b, c, d] = [0, 1, 2, 3].map(|i| x[w + i].add(init[w + i]).0);
             // Transposed: lane-major words to four blocks' words w..w + 4.
@@ -358,16 +367,7 @@ mod avx2 {
         // SAFETY (every intrinsic below): the caller guarantees AVX2, which this function is
         // compiled for.
         unsafe {
-            for _ in 0..10 {
-                quarter!(x, 0, 4, 8, 12);
-                quarter!(x, 5, 9, 13, 1);
-                quarter!(x, 10, 14, 2, 6);
-                quarter!(x, 15, 3, 7, 11);
-                quarter!(x, 0, 1, 2, 3);
-                quarter!(x, 5, 6, 7, 4);
-                quarter!(x, 10, 11, 8, 9);
-                quarter!(x, 15, 12, 13, 14);
-            }
+            twenty_rounds!(x, quarter);
             for w in (0..16).step_by(4) {
                 // (No closures here: they need not inherit the target feature.)
                 let a = _mm256_add_epi32(x[w], init[w]);
