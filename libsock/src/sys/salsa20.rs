@@ -21,17 +21,20 @@ use zeroize::Zeroize;
 /// zeroing 256 bytes a block group made 64-byte messages slower than the crate.
 pub(crate) struct SecretboxStream {
     blocks: Keystream,
-    /// The first four blocks: computed at once, since the MAC key comes before the data.
+    /// The first four blocks (the MAC key comes before the data), of which the first
+    /// `computed` bytes are: one block for short data, else all four.
     first: [u8; 256],
+    computed: usize,
 }
 
 impl SecretboxStream {
-    /// The stream of (`key`, `nonce`).
-    pub(crate) fn new(key: &[u8; 32], nonce: &[u8; 8]) -> SecretboxStream {
+    /// The stream of (`key`, `nonce`), for `len` bytes of data (a hint: [`Self::apply`] to
+    /// more still gets the right keystream, computed then).
+    pub(crate) fn new(key: &[u8; 32], nonce: &[u8; 8], len: usize) -> SecretboxStream {
         let mut blocks = Keystream::new(key, nonce);
         let mut first = [0u8; 256];
-        blocks.next4(&mut first);
-        SecretboxStream { blocks, first }
+        let computed = blocks.next4_partial(&mut first, 32 + len);
+        SecretboxStream { blocks, first, computed }
     }
 
     /// Poly1305's key: the keystream's first 32 bytes.
@@ -41,7 +44,13 @@ impl SecretboxStream {
 
     /// XORs the keystream from its 33rd byte into `data`.
     pub(crate) fn apply(mut self, data: &mut [u8]) {
-        let (head, mut rest) = data.split_at_mut(data.len().min(256 - 32));
+        let head_len = data.len().min(256 - 32);
+        if 32 + head_len > self.computed {
+            // More data than `new` was told: the four blocks after all (blocks 0-3 again).
+            self.blocks.counter = 0;
+            self.blocks.next4(&mut self.first);
+        }
+        let (head, mut rest) = data.split_at_mut(head_len);
         xor(head, &self.first[32..]);
         // Eight blocks cost about what four do with SSE2: worth it for anything over four.
         #[cfg(target_arch = "x86_64")]
@@ -57,7 +66,7 @@ impl SecretboxStream {
         }
         let mut blocks = [0u8; 256];
         for chunk in rest.chunks_mut(256) {
-            self.blocks.next4(&mut blocks);
+            self.blocks.next4_partial(&mut blocks, chunk.len());
             xor(chunk, &blocks);
         }
     }
@@ -98,6 +107,30 @@ impl Keystream {
         let counters = std::array::from_fn(|i| self.counter.wrapping_add(i as u64));
         self.counter = self.counter.wrapping_add(N as u64);
         counters
+    }
+
+    /// The next four blocks into `out`, of which only the first `needed` bytes may be
+    /// computed: when one block is enough it is computed alone (~525 instructions against
+    /// ~1 700 for four with AVX2, CPU time per 1-byte CURVE message −21 %). Two or three
+    /// blocks one by one took more time than four at once despite fewer instructions: one
+    /// block is a single chain of dependent operations, four lanes are four. How many bytes
+    /// were computed; the counter moves four blocks on either way.
+    fn next4_partial(&mut self, out: &mut [u8; 256], needed: usize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if needed <= 64 {
+            let blocks = needed.div_ceil(64);
+            let mut words = input(&self.key, self.nonce, self.counter);
+            for (b, block) in out.chunks_exact_mut(64).take(blocks).enumerate() {
+                let counter = self.counter.wrapping_add(b as u64);
+                (words[8], words[9]) = (counter as u32, (counter >> 32) as u32);
+                one_block(&words, block.try_into().expect("64 bytes"));
+            }
+            self.counter = self.counter.wrapping_add(4);
+            return 64 * blocks;
+        }
+        let _ = needed;
+        self.next4(out);
+        256
     }
 
     /// The next four blocks, into `out`.
@@ -187,6 +220,17 @@ fn blocks4(key: &[u32; 8], nonce: [u32; 2], counters: [u64; 4], out: &mut [u8; 2
     }
 }
 
+/// One block from its input words, into `out`.
+#[cfg(target_arch = "x86_64")]
+fn one_block(input: &[u32; 16], out: &mut [u8; 64]) {
+    if avx2::available() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { avx2::one_block(input, out) };
+    } else {
+        sse2::one_block(input, out);
+    }
+}
+
 #[cfg(not(target_arch = "x86_64"))]
 fn blocks4(key: &[u32; 8], nonce: [u32; 2], counters: [u64; 4], out: &mut [u8; 256]) {
     use salsa20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
@@ -228,8 +272,8 @@ mod sse2 {
     #![allow(unused_unsafe)] // The intrinsics are safe to call from Rust 1.87; libsock builds from 1.85.
 
     use std::arch::x86_64::{
-        __m128i, _mm_add_epi32, _mm_or_si128, _mm_slli_epi32, _mm_srli_epi32, _mm_unpackhi_epi32,
-        _mm_unpackhi_epi64, _mm_unpacklo_epi32, _mm_unpacklo_epi64, _mm_xor_si128,
+        __m128i, _mm_add_epi32, _mm_or_si128, _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32,
+        _mm_unpackhi_epi32, _mm_unpackhi_epi64, _mm_unpacklo_epi32, _mm_unpacklo_epi64, _mm_xor_si128,
     };
 
     /// Word `i` of four blocks, one per lane.
@@ -248,6 +292,13 @@ mod sse2 {
         fn add(self, other: Lanes) -> Lanes {
             // SAFETY: SSE2 is enabled on every x86_64 target (module docs).
             Lanes(unsafe { _mm_add_epi32(self.0, other.0) })
+        }
+
+        /// The lanes rearranged: lane i takes lane `(IMM >> 2i) & 3` (`pshufd`).
+        #[inline(always)]
+        fn lanes_along<const IMM: i32>(self) -> Lanes {
+            // SAFETY: as in `add`.
+            Lanes(unsafe { _mm_shuffle_epi32::<IMM>(self.0) })
         }
 
         /// `self ^ (a + b) <<< L` (R = 32 - L: const generics cannot compute it).
@@ -270,6 +321,46 @@ mod sse2 {
             $x[$d] = $x[$d].xor_rotated_sum::<13, 19>($x[$c], $x[$b]);
             $x[$a] = $x[$a].xor_rotated_sum::<18, 14>($x[$d], $x[$c]);
         };
+    }
+
+    /// One block, its state held in four diagonals as most SIMD Salsa20s do: lane i of
+    /// (a, b, c, d) is the column round's quarter round i, so a column round is one quarter
+    /// round on whole registers; rotating the lanes of b, c and d lines up the row round.
+    #[inline(always)]
+    pub(super) fn one_block(input: &[u32; 16], out: &mut [u8; 64]) {
+        let diagonal = |w: [usize; 4]| {
+            // SAFETY: [u32; 4] and __m128i have the same size; any bits are valid values of both.
+            Lanes(unsafe { std::mem::transmute::<[u32; 4], __m128i>(w.map(|i| input[i])) })
+        };
+        let start = [
+            diagonal([0, 5, 10, 15]),
+            diagonal([4, 9, 14, 3]),
+            diagonal([8, 13, 2, 7]),
+            diagonal([12, 1, 6, 11]),
+        ];
+        let [mut a, mut b, mut c, mut d] = start;
+        for _ in 0..10 {
+            // Columns: (0, 4, 8, 12), (5, 9, 13, 1), (10, 14, 2, 6), (15, 3, 7, 11).
+            b = b.xor_rotated_sum::<7, 25>(a, d);
+            c = c.xor_rotated_sum::<9, 23>(b, a);
+            d = d.xor_rotated_sum::<13, 19>(c, b);
+            a = a.xor_rotated_sum::<18, 14>(d, c);
+            // Rows: (0, 1, 2, 3), (5, 6, 7, 4), (10, 11, 8, 9), (15, 12, 13, 14), whose second
+            // words are d's lanes one along, third c's two along, fourth b's three along.
+            let (mut rb, mut rc, mut rd) =
+                (d.lanes_along::<0x39>(), c.lanes_along::<0x4e>(), b.lanes_along::<0x93>());
+            rb = rb.xor_rotated_sum::<7, 25>(a, rd);
+            rc = rc.xor_rotated_sum::<9, 23>(rb, a);
+            rd = rd.xor_rotated_sum::<13, 19>(rc, rb);
+            a = a.xor_rotated_sum::<18, 14>(rd, rc);
+            (b, c, d) = (rd.lanes_along::<0x39>(), rc.lanes_along::<0x4e>(), rb.lanes_along::<0x93>());
+        }
+        let order = [[0, 5, 10, 15], [4, 9, 14, 3], [8, 13, 2, 7], [12, 1, 6, 11]];
+        for ((row, init), words) in [a, b, c, d].into_iter().zip(start).zip(order) {
+            for (word, at) in row.add(init).words().into_iter().zip(words) {
+                out[4 * at..4 * at + 4].copy_from_slice(&word.to_le_bytes());
+            }
+        }
     }
 
     /// Four blocks, with `counters`, into `out` (block i at `64 * i`).
@@ -351,6 +442,15 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn blocks4(key: &[u32; 8], nonce: [u32; 2], counters: [u64; 4], out: &mut [u8; 256]) {
         super::sse2::blocks4(key, nonce, counters, out);
+    }
+
+    /// SSE2's one block compiled for AVX2 (three-operand instructions).
+    ///
+    /// # Safety
+    /// The CPU has AVX2 ([`available`]).
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn one_block(input: &[u32; 16], out: &mut [u8; 64]) {
+        super::sse2::one_block(input, out);
     }
 
     /// Eight blocks, with `counters`, into `out` (block i at `64 * i`).
@@ -505,11 +605,31 @@ mod tests {
             let mut theirs = vec![0u8; 32];
             theirs.extend_from_slice(&plain);
             crate_keystream(&key, &nonce, 0, &mut theirs);
-            let mut ours = plain.clone();
-            let stream = SecretboxStream::new(&key, &nonce);
-            assert_eq!(&stream.mac_key()[..], &theirs[..32], "length {len}: Poly1305 key");
-            stream.apply(&mut ours);
-            assert_eq!(ours, theirs[32..], "length {len}: data");
+            // The length hint as the cipher gives it, and wrong ones: too small (the rest is
+            // computed at `apply`) and too large.
+            for hint in [len, 0, len / 2, len + 100] {
+                let mut ours = plain.clone();
+                let stream = SecretboxStream::new(&key, &nonce, hint);
+                assert_eq!(&stream.mac_key()[..], &theirs[..32], "length {len}, hint {hint}: Poly1305 key");
+                stream.apply(&mut ours);
+                assert_eq!(ours, theirs[32..], "length {len}, hint {hint}: data");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn one_block_in_diagonals_matches_the_spec_at_any_counter() {
+        let key: [u32; 8] = std::array::from_fn(|i| (0x0101_0101 * (i as u32 + 1)) ^ 0xdead_beef);
+        for counter in [0u64, 1, 2, 3, u64::from(u32::MAX), u64::MAX] {
+            let input = input(&key, [0x0123_4567, 0x89ab_cdef], counter);
+            let expected: Vec<u8> = reference_block(&input).iter().flat_map(|w| w.to_le_bytes()).collect();
+            let mut baseline = [0u8; 64];
+            sse2::one_block(&input, &mut baseline);
+            assert_eq!(baseline[..], expected[..], "SSE2, counter {counter}");
+            let mut dispatched = [0u8; 64];
+            one_block(&input, &mut dispatched);
+            assert_eq!(dispatched[..], expected[..], "counter {counter}");
         }
     }
 }

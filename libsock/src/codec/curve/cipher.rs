@@ -58,8 +58,8 @@ impl Drop for BoxKey {
 
 /// One MESSAGE's Salsa20 keystream and the Poly1305 keyed from its first 32 bytes
 /// (`crypto_secretbox`'s construction with the HSalsa20 step already done).
-fn message_cipher(subkey: &Key, nonce: u64) -> (SecretboxStream, Poly1305) {
-    let stream = SecretboxStream::new(subkey.as_ref(), &nonce.to_be_bytes());
+fn message_cipher(subkey: &Key, nonce: u64, len: usize) -> (SecretboxStream, Poly1305) {
+    let stream = SecretboxStream::new(subkey.as_ref(), &nonce.to_be_bytes(), len);
     let mac = <Poly1305 as KeyInit>::new(poly1305::Key::from_slice(stream.mac_key()));
     (stream, mac)
 }
@@ -110,7 +110,7 @@ impl CurveCipher {
         out.push(flags);
         out.extend_from_slice(body);
         let (head, plain) = out[mac_at..].split_at_mut(MAC_LEN);
-        let (stream, mac) = message_cipher(&self.send_key, nonce);
+        let (stream, mac) = message_cipher(&self.send_key, nonce, plain.len());
         stream.apply(plain);
         head.copy_from_slice(&mac.compute_unpadded(plain));
     }
@@ -131,7 +131,7 @@ impl CurveCipher {
             return Err(CodecError::NonceReplay);
         }
         let (head, plain) = body.split_at_mut(MESSAGE_PLAINTEXT);
-        let (stream, mac) = message_cipher(&self.recv_key, nonce);
+        let (stream, mac) = message_cipher(&self.recv_key, nonce, plain.len());
         // Verify before decrypting (constant-time compare), as crypto_secretbox does.
         let tag = mac.compute_unpadded(plain);
         if !bool::from(tag.as_slice().ct_eq(&head[MESSAGE_HEADER..])) {
