@@ -3,7 +3,8 @@
 //! - [`os`]: thin calls into the operating system.
 //! - [`pool`]: recycled buffers for message bodies (no `malloc`/`free` per message).
 //! - [`ring`]: the lock-free single-producer single-consumer queue under the pipes.
-//! - [`salsa20`]: Salsa20 four (SSE2) or eight (AVX2) blocks at a time for CURVE's MESSAGE cipher.
+//! - [`salsa20`]: Salsa20 one, two, four or eight blocks at a time (SSE2, AVX2) for CURVE's MESSAGE
+//!   cipher.
 //! - [`sync`]: std's atomics, or loom's for the model checks of the lock-free code.
 //!
 //! Every block has a `SAFETY:` comment. The rest of the crate is `#![deny(unsafe_code)]`.

@@ -1,4 +1,4 @@
-//! Salsa20/20 four or eight blocks at a time for CURVE's MESSAGE cipher.
+//! Salsa20/20 for CURVE's MESSAGE cipher, as many blocks at a time as the data needs.
 //!
 //! CurveZMQ fixes XSalsa20-Poly1305, and the `salsa20` crate computes one block at a time in
 //! scalar code (~1 190 instructions a 64-byte block): at 1 KiB that was most of a CURVE
@@ -6,9 +6,11 @@
 //! holding one block's word (SSE2 is part of x86_64's baseline, so no run-time detection):
 //! 2.3–2.5× the crate's keystream rate. Where the CPU has AVX2 (detected at run time, the
 //! answer cached by std), runs of more than four blocks go eight at a time, one per AVX2
-//! lane, and the four-block code runs compiled for AVX2 (three-operand instructions). Other
-//! architectures use the crate. Tests compare all of them against the crate at
-//! every length, offset and counter carry.
+//! lane, and the four-block code runs compiled for AVX2 (three-operand instructions). A
+//! message short enough for one block gets one, its state held in diagonals (and with AVX2
+//! one needing two gets two at once): most CURVE messages are short, and four blocks for
+//! them were most of their cost. Other architectures use the crate. Tests compare all of
+//! them against the crate at every length, offset and counter carry.
 
 use zeroize::Zeroize;
 
