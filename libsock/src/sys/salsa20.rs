@@ -6,10 +6,10 @@
 //! holding one block's word (SSE2 is part of x86_64's baseline, so no run-time detection):
 //! 2.3–2.5× the crate's keystream rate. Where the CPU has AVX2 (detected at run time, the
 //! answer cached by std), runs of more than four blocks go eight at a time, one per AVX2
-//! lane, and the four-block code runs compiled for AVX2 (three-operand instructions). A
-//! message short enough for one block gets one, its state held in diagonals (and with AVX2
-//! one needing two gets two at once): most CURVE messages are short, and four blocks for
-//! them were most of their cost. Other architectures use the crate. Tests compare all of
+//! lane, and four blocks go in diagonals, two per register (below). A message short enough
+//! for one block gets one, its state held in diagonals (and with AVX2 one needing two gets
+//! two at once): most CURVE messages are short, and four blocks for them were most of their
+//! cost. Other architectures use the crate. Tests compare all of
 //! them against the crate at every length, offset and counter carry.
 
 use zeroize::Zeroize;
@@ -129,7 +129,7 @@ impl Keystream {
                 let inputs = [0, 1].map(|b| input(&self.key, self.nonce, self.counter.wrapping_add(b)));
                 let (two, _) = out.split_first_chunk_mut::<128>().expect("256 bytes");
                 // SAFETY: the CPU has AVX2 (checked just above).
-                unsafe { avx2::two_blocks(&inputs, two) };
+                unsafe { avx2::diagonal_blocks::<1>(&[inputs], std::array::from_mut(two)) };
                 128
             } else {
                 0
@@ -224,8 +224,11 @@ fn word_major<const N: usize>(key: &[u32; 8], nonce: [u32; 2], counters: [u64; N
 #[cfg(target_arch = "x86_64")]
 fn blocks4(key: &[u32; 8], nonce: [u32; 2], counters: [u64; 4], out: &mut [u8; 256]) {
     if avx2::available() {
+        let [a, b, c, d] = counters.map(|c| input(key, nonce, c));
+        // SAFETY: [u8; 256] and [[u8; 128]; 2] have the same size and alignment (1).
+        let halves = unsafe { &mut *(out as *mut [u8; 256]).cast::<[[u8; 128]; 2]>() };
         // SAFETY: the CPU has AVX2 (checked just above).
-        unsafe { avx2::blocks4(key, nonce, counters, out) };
+        unsafe { avx2::diagonal_blocks::<2>(&[[a, b], [c, d]], halves) };
     } else {
         sse2::blocks4(key, nonce, counters, out);
     }
@@ -445,16 +448,6 @@ mod avx2 {
         };
     }
 
-    /// SSE2's four blocks compiled for AVX2: the same lanes in three-operand (VEX) instructions,
-    /// without the register copies two-operand SSE2 needs: ~27 % fewer instructions.
-    ///
-    /// # Safety
-    /// The CPU has AVX2 ([`available`]).
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn blocks4(key: &[u32; 8], nonce: [u32; 2], counters: [u64; 4], out: &mut [u8; 256]) {
-        super::sse2::blocks4(key, nonce, counters, out);
-    }
-
     /// SSE2's one block compiled for AVX2 (three-operand instructions).
     ///
     /// # Safety
@@ -464,56 +457,59 @@ mod avx2 {
         super::sse2::one_block(input, out);
     }
 
-    /// Two blocks (`inputs`) into `out`, each register holding one diagonal of both (block 0
-    /// in the low 128 bits, block 1 in the high): SSE2's one-block rounds, whose lane
-    /// rotations (`vpshufd`) stay within each half, for two blocks in the time of one.
+    /// Blocks in diagonals, two per 256-bit register: state s holds blocks 2s (low 128 bits)
+    /// and 2s + 1 (high), one diagonal of both per register, and goes through SSE2's
+    /// one-block rounds, whose lane rotations (`vpshufd`) stay within each half. The `S`
+    /// states are independent and go through the rounds together, so that their chains of
+    /// dependent operations overlap: two blocks take the time of one, four not much more.
     ///
     /// # Safety
     /// The CPU has AVX2 ([`available`]).
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn two_blocks(inputs: &[[u32; 16]; 2], out: &mut [u8; 128]) {
+    pub(super) unsafe fn diagonal_blocks<const S: usize>(
+        inputs: &[[[u32; 16]; 2]; S],
+        out: &mut [[u8; 128]; S],
+    ) {
         const DIAGONALS: [[usize; 4]; 4] = [[0, 5, 10, 15], [4, 9, 14, 3], [8, 13, 2, 7], [12, 1, 6, 11]];
-        let mut words = [[0u32; 8]; 4];
-        for (row, diagonal) in words.iter_mut().zip(DIAGONALS) {
-            for (i, w) in diagonal.into_iter().enumerate() {
-                (row[i], row[4 + i]) = (inputs[0][w], inputs[1][w]);
+        let mut words = [[[0u32; 8]; 4]; S];
+        for (state, pair) in words.iter_mut().zip(inputs) {
+            for (row, diagonal) in state.iter_mut().zip(DIAGONALS) {
+                for (i, w) in diagonal.into_iter().enumerate() {
+                    (row[i], row[4 + i]) = (pair[0][w], pair[1][w]);
+                }
             }
         }
         // SAFETY: __m256i has the size of [u32; 8]; any bits are valid values of both.
-        let start = unsafe { std::mem::transmute::<[[u32; 8]; 4], [__m256i; 4]>(words) };
-        let [mut a, mut b, mut c, mut d] = start;
+        let start = unsafe { std::mem::transmute_copy::<[[[u32; 8]; 4]; S], [[__m256i; 4]; S]>(&words) };
+        let mut x = start;
         // SAFETY (every intrinsic below): the caller guarantees AVX2, which this function is
         // compiled for.
         unsafe {
             for _ in 0..10 {
-                b = xor_rotated_sum!(b, a, d, 7, 25);
-                c = xor_rotated_sum!(c, b, a, 9, 23);
-                d = xor_rotated_sum!(d, c, b, 13, 19);
-                a = xor_rotated_sum!(a, d, c, 18, 14);
-                let mut rb = _mm256_shuffle_epi32::<0x39>(d);
-                let mut rc = _mm256_shuffle_epi32::<0x4e>(c);
-                let mut rd = _mm256_shuffle_epi32::<0x93>(b);
-                rb = xor_rotated_sum!(rb, a, rd, 7, 25);
-                rc = xor_rotated_sum!(rc, rb, a, 9, 23);
-                rd = xor_rotated_sum!(rd, rc, rb, 13, 19);
-                a = xor_rotated_sum!(a, rd, rc, 18, 14);
-                (b, c, d) = (
-                    _mm256_shuffle_epi32::<0x39>(rd),
-                    _mm256_shuffle_epi32::<0x4e>(rc),
-                    _mm256_shuffle_epi32::<0x93>(rb),
-                );
+                for [a, b, c, d] in x.iter_mut() {
+                    *b = xor_rotated_sum!(*b, *a, *d, 7, 25);
+                    *c = xor_rotated_sum!(*c, *b, *a, 9, 23);
+                    *d = xor_rotated_sum!(*d, *c, *b, 13, 19);
+                    *a = xor_rotated_sum!(*a, *d, *c, 18, 14);
+                    let mut rb = _mm256_shuffle_epi32::<0x39>(*d);
+                    let mut rc = _mm256_shuffle_epi32::<0x4e>(*c);
+                    let mut rd = _mm256_shuffle_epi32::<0x93>(*b);
+                    rb = xor_rotated_sum!(rb, *a, rd, 7, 25);
+                    rc = xor_rotated_sum!(rc, rb, *a, 9, 23);
+                    rd = xor_rotated_sum!(rd, rc, rb, 13, 19);
+                    *a = xor_rotated_sum!(*a, rd, rc, 18, 14);
+                    *b = _mm256_shuffle_epi32::<0x39>(rd);
+                    *c = _mm256_shuffle_epi32::<0x4e>(rc);
+                    *d = _mm256_shuffle_epi32::<0x93>(rb);
+                }
             }
-            let rows = [
-                _mm256_add_epi32(a, start[0]),
-                _mm256_add_epi32(b, start[1]),
-                _mm256_add_epi32(c, start[2]),
-                _mm256_add_epi32(d, start[3]),
-            ];
-            for (row, diagonal) in rows.into_iter().zip(DIAGONALS) {
-                let words = std::mem::transmute::<__m256i, [u32; 8]>(row);
-                for (i, w) in diagonal.into_iter().enumerate() {
-                    out[4 * w..4 * w + 4].copy_from_slice(&words[i].to_le_bytes());
-                    out[64 + 4 * w..64 + 4 * w + 4].copy_from_slice(&words[4 + i].to_le_bytes());
+            for ((state, init), out) in x.iter().zip(&start).zip(out.iter_mut()) {
+                for ((row, init), diagonal) in state.iter().zip(init).zip(DIAGONALS) {
+                    let words = std::mem::transmute::<__m256i, [u32; 8]>(_mm256_add_epi32(*row, *init));
+                    for (i, w) in diagonal.into_iter().enumerate() {
+                        out[4 * w..4 * w + 4].copy_from_slice(&words[i].to_le_bytes());
+                        out[64 + 4 * w..64 + 4 * w + 4].copy_from_slice(&words[4 + i].to_le_bytes());
+                    }
                 }
             }
         }
@@ -598,7 +594,7 @@ mod tests {
                 }
             }
             assert_eq!(ours, theirs, "blocks from {start}");
-            // Where the CPU has AVX2, next4 took the VEX-encoded copy: the baseline too.
+            // Where the CPU has AVX2, next4 took the diagonal blocks: the SSE2 lanes too.
             #[cfg(target_arch = "x86_64")]
             {
                 let counters: [u64; 4] = std::array::from_fn(|i| start.wrapping_add(i as u64));
@@ -700,7 +696,7 @@ mod tests {
                 let next = super::input(&key, [0x0123_4567, 0x89ab_cdef], counter.wrapping_add(1));
                 let mut two = [0u8; 128];
                 // SAFETY: AVX2 checked just above.
-                unsafe { avx2::two_blocks(&[input, next], &mut two) };
+                unsafe { avx2::diagonal_blocks::<1>(&[[input, next]], std::array::from_mut(&mut two)) };
                 assert_eq!(two[..64], expected[..], "two blocks from {counter}: the first");
                 let second: Vec<u8> = reference_block(&next).iter().flat_map(|w| w.to_le_bytes()).collect();
                 assert_eq!(two[64..], second[..], "two blocks from {counter}: the second");
