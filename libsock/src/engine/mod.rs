@@ -16,6 +16,8 @@ mod backoff;
 mod connection;
 mod direct;
 mod direct_rx;
+#[cfg(test)]
+mod heartbeat_tests;
 mod listener;
 #[cfg(test)]
 pub(crate) mod pause;

@@ -83,6 +83,11 @@ impl Heartbeat {
         }
     }
 
+    /// A PING went out and nothing has arrived since.
+    pub fn awaiting_reply(&self) -> bool {
+        self.silence_deadline.is_some()
+    }
+
     /// The earliest instant at which [`Heartbeat::poll`] has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         [self.next_ping, self.silence_deadline, self.ttl_deadline].into_iter().flatten().min()

@@ -482,6 +482,11 @@ impl Session {
         }
     }
 
+    /// Our PING went out and nothing has arrived from the peer since.
+    pub fn awaiting_pong(&self) -> bool {
+        self.heartbeat.awaiting_reply()
+    }
+
     /// When [`Session::handle_timeout`] must next be called.
     pub fn next_timeout(&self) -> Option<Instant> {
         if self.phase == Phase::Active {
