@@ -143,9 +143,9 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             let text = std::fs::read_to_string(&file.topology)
                 .map_err(|e| format!("{}: {e}", file.topology.display()))?;
             // The worker CURVE key is only where the workers run: check the rest without it.
-            let checked = crate::deploy::with_throwaway_key(&text);
+            let subst = Substitution { for_deploy: true, ..substitution(&file)? };
             let name = file.topology.display().to_string();
-            config::parse(&checked, &name, &substitution(&file)?, registry).map_err(|e| e.to_string())?;
+            config::parse(&text, &name, &subst, registry).map_err(|e| e.to_string())?;
             let opts = crate::deploy::DeployOptions {
                 image,
                 namespace,

@@ -354,3 +354,40 @@ fn sockflow_deploy_writes_both_and_rejects_bad_files() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown className"));
 }
+
+#[test]
+fn sockflow_deploy_checks_the_worker_key_in_form_only_and_only_in_the_main_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let key = "  topology.worker.curve.secretkey: \"${ENV-SOCKFLOW_DEPLOY_KEY_NEVER_SET}\"\n";
+    let two = TOPOLOGY.replace("topology.workers: 3", "topology.workers: 2");
+    let deploy_systemd = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
+            .args(["deploy", "systemd"])
+            .arg(&file)
+            .env_remove("SOCKFLOW_DEPLOY_KEY_NEVER_SET")
+            .output()
+            .unwrap()
+    };
+    // In the main file, the key comes from where the workers run: the unit says so, and the
+    // deploying machine needs neither the variable nor -e.
+    let inc = "includes:\n  - {resource: false, file: extra.yaml, override: false}\n";
+    std::fs::write(dir.path().join("extra.yaml"), "config:\n  topology.stats.sample.rate: 0.5\n").unwrap();
+    std::fs::write(&file, format!("{inc}{}", two.replacen("config:\n", &format!("config:\n{key}"), 1))).unwrap();
+    let out = deploy_systemd();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let unit = String::from_utf8(out.stdout).unwrap();
+    assert!(unit.contains("run -e /etc/sockflow/wordcount.yaml"), "{unit}");
+    assert!(unit.contains("SOCKFLOW_DEPLOY_KEY_NEVER_SET=<the worker CURVE key"), "{unit}");
+
+    // In an included file, deploy would not see where it comes from: refused at its line.
+    std::fs::write(dir.path().join("extra.yaml"), format!("config:\n  topology.stats.sample.rate: 0.5\n{key}"))
+        .unwrap();
+    std::fs::write(&file, format!("{inc}{two}")).unwrap();
+    let out = deploy_systemd();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("extra.yaml:3: topology.worker.curve.secretkey in an included file"), "{err}");
+    assert!(err.contains("main topology file"), "{err}");
+}

@@ -198,6 +198,13 @@ fn read_one(
     let src = sources.files.len();
     let at = |line| At { src, line };
     sources.files.push((file.to_owned(), String::new()));
+    let keyless;
+    let text = if subst.for_deploy {
+        keyless = super::with_throwaway_worker_key(text);
+        &keyless
+    } else {
+        text
+    };
     let text = subst.apply(text).map_err(|(line, m)| sources.err(at(line), m))?;
     sources.files[src].1 = text.clone();
     let mut f: FluxFile = serde_yaml::from_str(&text).map_err(|e| {
@@ -207,6 +214,17 @@ fn read_one(
         sources.err(at(line), msg.split(" at line ").next().unwrap_or(&msg).to_owned())
     })?;
     stamp(&mut f, &text, src);
+    if subst.for_deploy && !stack.is_empty() {
+        if let Some(key) =
+            [super::WORKER_KEY, super::WORKER_KEY_FILE].into_iter().find(|k| f.config.contains_key(*k))
+        {
+            let here = f.config_at.get(key).copied().unwrap_or(at(0));
+            let msg = format!(
+                "{key} in an included file: `sockflow deploy` needs it in the main topology file, where it sets up the key's source (environment or file)"
+            );
+            return Err(sources.err(here, msg));
+        }
+    }
     let path = PathBuf::from(file);
     stack.push(std::fs::canonicalize(&path).unwrap_or(path.clone()));
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();

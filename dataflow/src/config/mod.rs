@@ -20,7 +20,7 @@ mod subst;
 use std::fmt;
 use std::path::Path;
 
-pub use subst::Substitution;
+pub use subst::{with_throwaway_worker_key, Substitution, WORKER_KEY, WORKER_KEY_FILE};
 
 use crate::registry::Registry;
 use crate::topology::Topology;

@@ -13,6 +13,44 @@ pub struct Substitution {
     pub properties: Option<HashMap<String, String>>,
     /// Where the properties came from (for messages).
     pub properties_file: Option<String>,
+    /// Checking for `sockflow deploy`, away from the workers' hosts: the worker CURVE key
+    /// is checked in form only (a throwaway key stands for it, whatever it says), and it
+    /// must be in the main file, where deploy sees where it comes from.
+    pub for_deploy: bool,
+}
+
+/// The config key naming the worker CURVE secret key, and its `.file` form.
+pub const WORKER_KEY: &str = "topology.worker.curve.secretkey";
+/// See [`WORKER_KEY`].
+pub const WORKER_KEY_FILE: &str = "topology.worker.curve.secretkey.file";
+
+/// `text` with its worker CURVE key (any form) replaced by a throwaway one, so that a file
+/// can be checked where the real key (an environment variable or file of the workers' hosts)
+/// is absent, as on the machine that runs `sockflow deploy`.
+pub fn with_throwaway_worker_key(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(WORKER_KEY) {
+        let after = &rest[at + WORKER_KEY.len()..];
+        let after = after.strip_prefix(".file").unwrap_or(after);
+        let Some(value) = after.trim_start_matches([' ', '\t']).strip_prefix(':') else {
+            out.push_str(&rest[..at + WORKER_KEY.len()]);
+            rest = &rest[at + WORKER_KEY.len()..];
+            continue;
+        };
+        let value = value.trim_start_matches([' ', '\t']);
+        // The value: a quoted string, or a plain one up to a blank, a flow separator or the line end.
+        let len = match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].find(q).map_or(value.len(), |i| i + 2),
+            _ => value.find([' ', '\t', '\n', '\r', ',', '}']).unwrap_or(value.len()),
+        };
+        let key = crate::topology::WorkerKey::generate();
+        out.push_str(&rest[..at]);
+        out.push_str(&format!("{WORKER_KEY}: \"{}\"", key.secret()));
+        rest = &value[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Substitution {

@@ -98,43 +98,14 @@ pub(crate) enum Curve {
     Inline,
 }
 
-/// The config key naming the worker CURVE secret key, and its `.file` form.
-const CURVE_KEY: &str = "topology.worker.curve.secretkey";
-const CURVE_FILE_KEY: &str = "topology.worker.curve.secretkey.file";
+use crate::config::{WORKER_KEY as CURVE_KEY, WORKER_KEY_FILE as CURVE_FILE_KEY};
 
 /// The secret deployments take the worker CURVE key from: `NAME-curve`, key `secretkey`.
 pub fn curve_secret_name(topology: &str) -> String {
     format!("{topology}-curve")
 }
 
-/// `text` with its worker CURVE key (any form) replaced by a throwaway one, so that a file
-/// can be checked where the real key (an environment variable or file of the workers' hosts)
-/// is absent, as on the machine that runs `sockflow deploy`.
-pub fn with_throwaway_key(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(CURVE_KEY) {
-        let after = &rest[at + CURVE_KEY.len()..];
-        let after = after.strip_prefix(".file").unwrap_or(after);
-        let Some(value) = after.trim_start_matches([' ', '\t']).strip_prefix(':') else {
-            out.push_str(&rest[..at + CURVE_KEY.len()]);
-            rest = &rest[at + CURVE_KEY.len()..];
-            continue;
-        };
-        let value = value.trim_start_matches([' ', '\t']);
-        // The value: a quoted string, or a plain one up to a blank, a flow separator or the line end.
-        let len = match value.chars().next() {
-            Some(q @ ('"' | '\'')) => value[1..].find(q).map_or(value.len(), |i| i + 2),
-            _ => value.find([' ', '\t', '\n', '\r', ',', '}']).unwrap_or(value.len()),
-        };
-        let key = crate::topology::WorkerKey::generate();
-        out.push_str(&rest[..at]);
-        out.push_str(&format!("{CURVE_KEY}: \"{}\"", key.secret()));
-        rest = &value[len..];
-    }
-    out.push_str(rest);
-    out
-}
+pub use crate::config::with_throwaway_worker_key as with_throwaway_key;
 
 /// Reads name, `topology.workers`, the `deploy.*` config keys and where the worker CURVE key is.
 pub(crate) fn summarize(text: &str) -> Result<Summary, String> {
