@@ -373,7 +373,8 @@ fn sockflow_deploy_checks_the_worker_key_in_form_only_and_only_in_the_main_file(
     // deploying machine needs neither the variable nor -e.
     let inc = "includes:\n  - {resource: false, file: extra.yaml, override: false}\n";
     std::fs::write(dir.path().join("extra.yaml"), "config:\n  topology.stats.sample.rate: 0.5\n").unwrap();
-    std::fs::write(&file, format!("{inc}{}", two.replacen("config:\n", &format!("config:\n{key}"), 1))).unwrap();
+    std::fs::write(&file, format!("{inc}{}", two.replacen("config:\n", &format!("config:\n{key}"), 1)))
+        .unwrap();
     let out = deploy_systemd();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let unit = String::from_utf8(out.stdout).unwrap();
@@ -381,8 +382,11 @@ fn sockflow_deploy_checks_the_worker_key_in_form_only_and_only_in_the_main_file(
     assert!(unit.contains("SOCKFLOW_DEPLOY_KEY_NEVER_SET=<the worker CURVE key"), "{unit}");
 
     // In an included file, deploy would not see where it comes from: refused at its line.
-    std::fs::write(dir.path().join("extra.yaml"), format!("config:\n  topology.stats.sample.rate: 0.5\n{key}"))
-        .unwrap();
+    std::fs::write(
+        dir.path().join("extra.yaml"),
+        format!("config:\n  topology.stats.sample.rate: 0.5\n{key}"),
+    )
+    .unwrap();
     std::fs::write(&file, format!("{inc}{two}")).unwrap();
     let out = deploy_systemd();
     assert_eq!(out.status.code(), Some(1));

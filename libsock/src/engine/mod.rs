@@ -16,8 +16,6 @@ mod backoff;
 mod connection;
 mod direct;
 mod direct_rx;
-#[cfg(test)]
-mod heartbeat_tests;
 mod listener;
 #[cfg(test)]
 pub(crate) mod pause;

@@ -465,3 +465,7 @@ fn endpoint_name(endpoint: &str) -> String {
 fn hwm(v: i32) -> u64 {
     v.max(0) as u64
 }
+
+#[cfg(test)]
+#[path = "endpoints_tests.rs"]
+mod tests;

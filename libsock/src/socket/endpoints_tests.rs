@@ -1,10 +1,11 @@
-//! A heartbeat timeout judges what the kernel holds, not only what the I/O thread has read:
-//! a thread that ran late must not drop a live peer whose PONG is already there.
+//! The heartbeat options set here at work in the I/O thread: a timeout judges what the
+//! kernel holds, not only what the thread has read, so a thread that ran late does not drop
+//! a live peer whose PONG is already there.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::pause;
+use crate::engine::pause;
 use crate::{Context, SocketEvent, DEALER, ROUTER, SNDMORE};
 
 /// libzmq's test_heartbeat_notimeout with the late thread made certain. Both ends share the
