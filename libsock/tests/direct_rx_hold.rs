@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use libsock::{Context, Error, Socket, SocketEvent, DONTWAIT, EVENT_ALL, PAIR, POLLIN, REP, REQ};
+use libsock::{Context, Error, Socket, SocketEvent, DEALER, DONTWAIT, EVENT_ALL, PAIR, POLLIN, REP, REQ};
 
 /// Far longer than the hold's tick (2–4 ms) and than the heartbeat timeouts set below.
 const AWAY: Duration = Duration::from_millis(1500);
@@ -259,4 +259,58 @@ fn libzmq_peer_in_both_roles_while_holding() {
     // libzmq's socket and context are gone now; the REP may still hold from its last
     // receive, and must see the disconnect.
     wait_disconnect(&rep_events, "libsock REP");
+}
+
+/// A peer that goes silent (no PONG, no close: a host that vanished) while the application
+/// waits in a blocking `recv`, holding the stream, is still dropped by the heartbeat timeout
+/// during that wait. The I/O thread reads what the kernel holds before it judges a timeout
+/// (a late thread must not drop a live peer); that read must not take the application's
+/// hold for traffic.
+#[test]
+fn silent_peer_is_dropped_while_the_application_waits_in_recv() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use libsock::codec::greeting::Greeting;
+    use libsock::codec::{command, frame};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ctx = Context::new();
+    let dealer = common::socket(&ctx, DEALER);
+    dealer.set_heartbeat_ivl(20).unwrap();
+    dealer.set_heartbeat_timeout(100).unwrap();
+    dealer.set_reconnect_ivl(10_000).unwrap();
+    let events = dealer.monitor_events(EVENT_ALL).unwrap();
+    dealer.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    let mut hello = Vec::new();
+    Greeting::ours().encode(&mut hello);
+    command::encode_ready(&mut hello, &[("Socket-Type", b"DEALER")]);
+    peer.write_all(&hello).unwrap();
+    let mut theirs = [0u8; 64];
+    peer.read_exact(&mut theirs).unwrap();
+
+    // One message while the application waits: it reads it directly and takes the hold.
+    let mut msg = Vec::new();
+    frame::encode_frame(&mut msg, false, false, b"only");
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        peer.write_all(&msg).unwrap();
+        peer // kept open and silent: its PINGs go unanswered
+    });
+    dealer.set_rcvtimeo(10_000).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"only");
+    let _peer = sender.join().unwrap();
+
+    dealer.set_rcvtimeo(1500).unwrap();
+    let waited = Instant::now();
+    let got = dealer.recv_bytes(0);
+    assert!(matches!(got, Err(Error::WouldBlock | Error::TimedOut)), "{got:?}");
+    let disconnected =
+        std::iter::from_fn(|| events.recv_event(0).ok()).any(|e| e.event == SocketEvent::Disconnected);
+    assert!(
+        disconnected,
+        "the silent peer was still connected after {:?} with a 100 ms heartbeat timeout",
+        waited.elapsed()
+    );
 }

@@ -328,7 +328,7 @@ impl Connection {
             // which answered the PING only in this round): what the kernel already holds
             // counts before the link is judged dead. libzmq judges first.
             Err(SessionError::HeartbeatTimeout | SessionError::TtlExpired) if !self.read_paused => {
-                if let Err(down) = self.pump_in(ctx) {
+                if let Err(down) = self.pump_in_as(ctx, false) {
                     return self.link_down(ctx, down);
                 }
                 self.judge_heartbeat(ctx.now)
@@ -486,7 +486,15 @@ impl Connection {
 
     /// Reads and decodes under the direct read lock (rule 1 of `direct_rx`), after taking
     /// over what the application thread left; skipped while that thread waits on the stream.
+    /// Called on the stream's readiness (or after a hold ended).
     fn pump_in(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        self.pump_in_as(ctx, true)
+    }
+
+    /// [`Connection::pump_in`]; `readiness`: called because the stream reported readable,
+    /// which proves the peer alive even when the application holds the stream. A timer's
+    /// read proves nothing by itself: the application reads and reports what arrives.
+    fn pump_in_as(&mut self, ctx: &Ctx<'_>, readiness: bool) -> Result<(), Down> {
         let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) else {
             let result = self.pump_in_unlocked(ctx);
             // The handshake may have armed a read side just now.
@@ -498,7 +506,9 @@ impl Connection {
         let Some(mut st) = rx.io_lock() else {
             // The application waits on the stream and reads what arrived; the readiness
             // itself proves the peer alive (its heartbeat must not wait for that thread).
-            rx.note_traffic();
+            if readiness {
+                rx.note_traffic();
+            }
             return Ok(());
         };
         if let (Some(link), Some(p)) = (&mut self.link, &mut self.pipe) {
