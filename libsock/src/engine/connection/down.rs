@@ -1,0 +1,180 @@
+//! A link's end: reconnect or removal, what the socket and the pipe are told, and the
+//! monitor event and code for each cause. Apart because every path of the other files
+//! ends here, and it is mostly mapping errors to libzmq's codes.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+
+use super::{Connection, Down, Flow};
+use crate::codec::CodecError;
+use crate::engine::Ctx;
+use crate::mailbox::events::{self as monitor, SocketEvent};
+use crate::mailbox::SocketCmd;
+use crate::message::Message;
+use crate::session::SessionError;
+
+impl Connection {
+    /// The stream failed or closed: log why, then reconnect or end.
+    pub(super) fn link_down(&mut self, ctx: &Ctx<'_>, why: Down) -> Flow {
+        let handshaking = self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| !s.is_active());
+        match &why {
+            Down::Protocol(e) => tracing::warn!(endpoint = %self.name, "closing connection: {e}"),
+            Down::Io(e) if self.link.as_ref().is_some_and(|l| l.session.is_none()) => {
+                tracing::debug!(endpoint = %self.name, "connect failed: {e}")
+            }
+            Down::Io(e) => tracing::info!(endpoint = %self.name, "connection lost: {e}"),
+            Down::Closed if handshaking => {
+                tracing::info!(endpoint = %self.name, "peer closed the connection during the handshake")
+            }
+            Down::Closed => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
+            Down::SocketGone => return Flow::Remove,
+        }
+        let was_up = self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.is_active());
+        if let (true, true, Some(p)) = (was_up, self.cfg.router_notify & 2 != 0, &mut self.pipe) {
+            // ROUTER_NOTIFY: [id, empty] after the peer's last complete message.
+            p.tx.discard_incomplete();
+            p.tx.send_one(Message::new());
+        }
+        if let (true, false, Some(msg), Some(p)) =
+            (was_up, self.dial.is_some(), &self.cfg.disconnect_msg, &mut self.pipe)
+        {
+            // DISCONNECT_MSG: as libzmq's session, only for accepted peers that finished the
+            // handshake; the ROUTER receives it as [id, msg] after the peer's last message (a SERVER
+            // with the peer's routing id on it).
+            p.tx.discard_incomplete();
+            p.tx.send_one(Message::from(msg.clone()));
+        }
+        let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
+        // A peer that answered with ERROR (ZAP refused us) is not asked again: libzmq 4.3
+        // ends the session on that protocol error instead of reconnecting.
+        let refused_by_peer = matches!(&why, Down::Protocol(SessionError::PeerError(_)));
+        let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
+            || (handshaking && self.cfg.reconnect_stop & 2 != 0)
+            || refused_by_peer;
+        self.zap_pending = None;
+        if let Some(mut link) = self.link.take() {
+            if let (Down::Protocol(SessionError::AuthFailed(_)), Some(session)) =
+                (&why, link.session.as_mut())
+            {
+                // Best effort: tell the refused peer why (the queued ERROR) before closing.
+                let _ = session.out().write_to(&mut link.stream);
+            }
+            let _ = ctx.registry.deregister(&mut link.stream);
+            let fd = link.stream.as_fd().as_raw_fd() as u32;
+            if link.session.is_some() {
+                self.report_down(&why, handshaking, fd);
+            } else {
+                // A connect attempt that never completed (refused, timed out): libzmq's
+                // connecter closes its socket and reports CLOSED, before CONNECT_RETRIED.
+                self.socket.monitor.emit_at(SocketEvent::Closed, fd, self.ends.addrs());
+            }
+            self.ends.unlinked();
+        }
+        // After the link (and its direct write side) is gone: nothing can be sent behind this.
+        self.drop_partial_out();
+        self.connect_deadline = None;
+        if stop {
+            tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP or ERROR from the peer)");
+        }
+        let reconnect =
+            !stop && self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
+        let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
+            return Flow::Remove;
+        };
+        let delay = backoff.next_delay();
+        if self.cfg.immediate {
+            // With IMMEDIATE the pipe exists only while a peer is connected.
+            if let Some(mut p) = self.pipe.take() {
+                p.close(0);
+            }
+        } else if let Some(p) = &mut self.pipe {
+            p.tx.discard_incomplete();
+            let _ = self.socket.post(SocketCmd::PeerLost { endpoint: self.endpoint });
+        }
+        self.retry_at = Some(ctx.now + delay);
+        self.socket.monitor.emit_at(SocketEvent::ConnectRetried, delay.as_millis() as u32, self.ends.addrs());
+        self.read_paused = false;
+        Flow::Keep
+    }
+
+    /// The link went down part way through sending a multipart message: drop the rest of
+    /// it from the pipe (it is all there: pipes publish whole messages), as libzmq does.
+    fn drop_partial_out(&mut self) {
+        if !std::mem::take(&mut self.out_mid) {
+            return;
+        }
+        if let Some(p) = &mut self.pipe {
+            while let Some(m) = p.rx.read() {
+                if !m.get_more() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Tells the monitor how a connected stream ended.
+    fn report_down(&self, why: &Down, handshaking: bool, fd: u32) {
+        let m = &self.socket.monitor;
+        if handshaking {
+            match why {
+                Down::Protocol(SessionError::AuthFailed(status) | SessionError::PeerError(status))
+                    if status_code(status).is_some() =>
+                {
+                    let code = status_code(status).unwrap_or(0);
+                    m.emit_at(SocketEvent::HandshakeFailedAuth, code, self.ends.addrs())
+                }
+                Down::Protocol(SessionError::MechanismMismatch { .. }) => m.emit_at(
+                    SocketEvent::HandshakeFailedProtocol,
+                    monitor::PROTOCOL_ERROR_MECHANISM_MISMATCH,
+                    self.ends.addrs(),
+                ),
+                Down::Protocol(SessionError::ZapUnavailable) => {
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, libc::EFAULT as u32, self.ends.addrs())
+                }
+                Down::Protocol(SessionError::HandshakeTimeout(_)) => {
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, 0, self.ends.addrs())
+                }
+                // As libzmq: the errno of the failed read or write, EPIPE when the peer closed.
+                Down::Closed => {
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, libc::EPIPE as u32, self.ends.addrs())
+                }
+                Down::Io(e) => {
+                    let errno = e.raw_os_error().unwrap_or(0) as u32;
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, errno, self.ends.addrs())
+                }
+                Down::Protocol(e) => {
+                    m.emit_at(SocketEvent::HandshakeFailedProtocol, protocol_code(e), self.ends.addrs())
+                }
+                Down::SocketGone => {}
+            }
+        }
+        m.emit_at(SocketEvent::Disconnected, fd, self.ends.addrs());
+    }
+}
+
+/// A ZAP status code (`300`, `400`, `500`) in an ERROR reason or a refusal.
+fn status_code(reason: &str) -> Option<u32> {
+    let code: u32 = reason.parse().ok()?;
+    (300..600).contains(&code).then_some(code)
+}
+
+/// libzmq's `ZMQ_PROTOCOL_ERROR_*` code for a handshake failure.
+fn protocol_code(e: &SessionError) -> u32 {
+    match e {
+        SessionError::ZapMalformed(code) => *code,
+        SessionError::UnexpectedCommand(_) => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
+        SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_INVALID_SEQUENCE,
+        SessionError::Protocol(CodecError::MalformedCommand) => monitor::PROTOCOL_ERROR_MALFORMED_COMMAND,
+        SessionError::Protocol(CodecError::Cryptographic | CodecError::WeakKey) => {
+            monitor::PROTOCOL_ERROR_CRYPTOGRAPHIC
+        }
+        SessionError::Protocol(
+            CodecError::MalformedProperty
+            | CodecError::MissingSocketType
+            | CodecError::UnknownSocketType
+            | CodecError::IncompatibleSocketType { .. }
+            | CodecError::BadRoutingId,
+        ) => monitor::PROTOCOL_ERROR_INVALID_METADATA,
+        _ => monitor::PROTOCOL_ERROR_UNSPECIFIED,
+    }
+}

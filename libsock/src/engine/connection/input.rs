@@ -1,0 +1,229 @@
+//! A connection's inbound side: reading the stream, decoding into the pipe, and taking turns
+//! with the application thread's direct read side (`direct_rx`: its holds and hand-overs).
+//! Apart because reading has its own loop and its own lock rules.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+
+use super::{Connection, Down, IO_ROUNDS, READ_CHUNK};
+use crate::engine::direct_rx::{DirectRx, RxState, Tick, HOLD_TICK};
+use crate::engine::pipe_sink::PipeSink;
+use crate::engine::Ctx;
+use crate::message::Message;
+use crate::session::{BodyFill, SessionEvent};
+use crate::sys;
+
+/// Read at most this much per `read` call. A frame header may announce any size; the buffer
+/// grows only as bytes actually arrive, never by what a peer claims.
+const READ_MAX: usize = 8 * 1024 * 1024;
+
+impl Connection {
+    /// The tick while the application holds the stream (`direct_rx` rule 7). Returns
+    /// whether the hold ended here (the stream is the I/O thread's to read again).
+    pub(super) fn tick_hold(&mut self, now: Instant) -> bool {
+        let Some((at, seen)) = self.rx_tick else { return false };
+        if at > now {
+            return false;
+        }
+        let tick = self.link.as_ref().and_then(|l| l.rx.as_ref()).map_or(Tick::Stop, |rx| rx.idle_tick(seen));
+        self.rx_tick = match tick {
+            Tick::Again(waits) => Some((now + HOLD_TICK, waits)),
+            Tick::Stop | Tick::Rearmed => None,
+        };
+        tick == Tick::Rearmed
+    }
+
+    /// Reads and decodes under the direct read lock (rule 1 of `direct_rx`), after taking
+    /// over what the application thread left; skipped while that thread waits on the stream.
+    /// Called on the stream's readiness (or after a hold ended).
+    pub(super) fn pump_in(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        self.pump_in_as(ctx, true)
+    }
+
+    /// [`Connection::pump_in`]; `readiness`: called because the stream reported readable,
+    /// which proves the peer alive even when the application holds the stream. A timer's
+    /// read proves nothing by itself: the application reads and reports what arrives.
+    pub(super) fn pump_in_as(&mut self, ctx: &Ctx<'_>, readiness: bool) -> Result<(), Down> {
+        let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) else {
+            let result = self.pump_in_unlocked(ctx);
+            // The handshake may have armed a read side just now.
+            if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.clone()) {
+                rx.set_io_busy(self.holds_input());
+            }
+            return result;
+        };
+        let Some(mut st) = rx.io_lock() else {
+            // The application waits on the stream and reads what arrived; the readiness
+            // itself proves the peer alive (its heartbeat must not wait for that thread).
+            if readiness {
+                rx.note_traffic();
+            }
+            return Ok(());
+        };
+        if let (Some(link), Some(p)) = (&mut self.link, &mut self.pipe) {
+            let meta = link.session.as_ref().and_then(|s| s.metadata());
+            for m in st.take_over(&mut link.rbuf) {
+                p.tx.write_received(m, meta);
+            }
+        }
+        let result = self.pump_in_unlocked(ctx);
+        if result.is_ok() && self.at_high_water_mark() {
+            self.hand_over_flood(ctx, &rx, &mut st);
+        }
+        st.io_busy = result.is_err() || self.holds_input();
+        result
+    }
+
+    /// Reading paused because the pipe to the socket is full, between two messages, with no
+    /// large body being read in place.
+    fn at_high_water_mark(&mut self) -> bool {
+        self.read_paused
+            && self.pipe.as_mut().is_some_and(|p| !p.tx.in_message() && !p.tx.can_write())
+            && self.link.as_ref().is_some_and(|l| l.session.as_ref().is_some_and(|s| !s.is_receiving_body()))
+    }
+
+    /// A flood outruns the application: hand it the stream (`direct_rx` rule 8), with what
+    /// is read and not decoded, and tick as for any hold.
+    fn hand_over_flood(&mut self, ctx: &Ctx<'_>, rx: &DirectRx, st: &mut RxState) {
+        let Some(link) = &mut self.link else { return };
+        if rx.hand_over(st, &mut link.rbuf) {
+            self.read_paused = false;
+            self.rx_tick = Some((ctx.now + HOLD_TICK, u64::MAX));
+        }
+    }
+
+    /// The I/O thread has input the application thread must not overtake (`direct_rx` rule 2).
+    fn holds_input(&self) -> bool {
+        self.read_paused
+            || self.link.as_ref().is_none_or(|l| {
+                !l.rbuf.is_empty() || l.session.as_ref().is_some_and(|s| s.is_receiving_body())
+            })
+            || self.pipe.as_ref().is_some_and(|p| p.tx.in_message())
+    }
+
+    fn pump_in_unlocked(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        self.read_paused = false;
+        for _ in 0..IO_ROUNDS {
+            self.decode_buffered(ctx)?;
+            if self.read_paused {
+                return Ok(());
+            }
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            let session = link.session.as_mut().ok_or(Down::Closed)?;
+            let read = match session.body_to_fill() {
+                // A large frame's body: read in place (see `session::large_body`).
+                Some(fill) => {
+                    let read = match fill {
+                        BodyFill::Slice(body) => sys::read_slice(link.stream.as_fd(), body),
+                        BodyFill::Spare { bytes, max } => sys::read_spare(link.stream.as_fd(), bytes, max),
+                    };
+                    if let Ok(n) = read {
+                        session.body_filled(n).map_err(Down::Protocol)?;
+                    }
+                    read
+                }
+                None => {
+                    // Larger frames still: read several at once, so one buffer (one
+                    // allocation) holds them all.
+                    let wanted = session.wanted();
+                    let chunk = if wanted > READ_CHUNK { wanted.saturating_mul(4) } else { READ_CHUNK };
+                    let want = wanted.saturating_sub(link.rbuf.len()).max(chunk).min(READ_MAX);
+                    sys::read_into(link.stream.as_fd(), &mut link.rbuf, want)
+                }
+            };
+            match read {
+                Ok(0) => return Err(Down::Closed),
+                Ok(_) => session.received(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Idle now: hold no read buffer until bytes arrive again (an idle
+                    // connection then costs a few hundred bytes, not a 64 KiB buffer; messages
+                    // still sharing the old one keep it alive only as long as they live).
+                    if link.rbuf.is_empty() {
+                        link.rbuf = BytesMut::new();
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Down::Io(e)),
+            }
+        }
+        // Still more to read: let other connections run, and come back.
+        self.read_paused = true;
+        ctx.reactivate();
+        Ok(())
+    }
+
+    /// Decodes what is buffered into the pipe, handling handshake events on the way.
+    fn decode_buffered(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let draining = self.is_draining();
+        loop {
+            if let Some(p) = &mut self.pipe {
+                // Draining, the high water mark gives way: what the kernel still holds of a
+                // peer that went away is bounded by its receive buffer.
+                if !p.tx.in_message() && !draining && !p.tx.can_write() && !p.tx.is_reader_gone() {
+                    p.tx.flush();
+                    self.read_paused = true;
+                    return Ok(());
+                }
+            }
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            let session = link.session.as_mut().ok_or(Down::Closed)?;
+            if let Some(p) = &mut self.pipe {
+                // A run of short frames at once; then back to the high water mark check.
+                let mut sink = PipeSink { tx: &mut p.tx, meta: session.metadata() };
+                let used = session.decode_short_frames(&link.rbuf, &mut sink);
+                if used > 0 {
+                    link.rbuf.advance(used);
+                    continue;
+                }
+            }
+            match session.decode_bare(&mut link.rbuf, ctx.now).map_err(Down::Protocol)? {
+                Some(msg) => {
+                    if let Some(p) = &mut self.pipe {
+                        p.tx.write_received(msg, session.metadata());
+                    }
+                }
+                None => {
+                    if !self.handle_events(ctx)? {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(p) = &mut self.pipe {
+            p.tx.flush();
+        }
+        Ok(())
+    }
+
+    /// Returns whether any event was handled (then decoding continues).
+    fn handle_events(&mut self, ctx: &Ctx<'_>) -> Result<bool, Down> {
+        let mut any = false;
+        loop {
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            let Some(event) = link.session.as_mut().and_then(|s| s.poll_event()) else {
+                return Ok(any);
+            };
+            any = true;
+            match event {
+                SessionEvent::Ready(peer) => self.on_handshake(ctx, peer)?,
+                SessionEvent::Subscribe(topic) => self.push_subscription(1, &topic),
+                SessionEvent::Cancel(topic) => self.push_subscription(0, &topic),
+                SessionEvent::Zap(request) => self.ask_zap(ctx, request)?,
+            }
+        }
+    }
+
+    /// Subscriptions travel up the pipe as messages (`0x01`/`0x00` + topic), as from 3.0 peers.
+    fn push_subscription(&mut self, kind: u8, topic: &[u8]) {
+        if let Some(p) = &mut self.pipe {
+            let mut body = Vec::with_capacity(topic.len() + 1);
+            body.push(kind);
+            body.extend_from_slice(topic);
+            p.tx.write(Message::from(body));
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! A connection's outbound side: writing the direct and queued bytes, framing the pipe's
+//! messages, and the draining and closing that follow what writes find.
+//! Apart because writing has its own loop and its own lock rules.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::{Connection, Down, Flow, IO_ROUNDS};
+use crate::engine::Ctx;
+use crate::message::Message;
+use crate::pipe::PipeEnd;
+use crate::session::Session;
+
+/// Stop pulling messages from the pipe once this much is copied and waiting to be written.
+const OUT_BATCH: usize = 256 * 1024;
+/// ... or this much in all, large bodies included (written from their own memory, not
+/// copied): bigger `writev`s cost the kernel less per byte. 64 KiB messages with each
+/// process on one core (its threads sharing it): 256 KiB gave 37-39 k msg/s and 25 us of
+/// sender CPU per message, 1 MiB 55 k and 18 us (libzmq: 66 k, 14 us).
+const OUT_BATCH_SHARED: usize = 1024 * 1024;
+/// Writes smaller than this, one after another in one wake-up, mean the I/O thread is
+/// chasing a sending thread that runs on the other core: each round takes the handful of
+/// messages sent during the last system call and pays another for them (and the receiving
+/// side one more read), the flood at up to twice the CPU (BENCHMARKS.md, "The sender's slow
+/// mode"). Yielding the core between such rounds lets the batch grow and gives the core to
+/// whoever waits for it. A lone reply is never delayed: it is the first write of its
+/// wake-up, and the yield comes after a write, never before one.
+const SMALL_WRITE: usize = 4096;
+/// After the peer reset or closed the stream under our writes, how long its last bytes may
+/// take to be read (they are read at once unless the application thread holds the stream,
+/// which ends within a few ms): a backstop, never reached in practice.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+impl Connection {
+    pub(super) fn is_draining(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.draining.is_some())
+    }
+
+    /// Whether write error `e` leaves bytes the peer sent before it went to be read: it
+    /// reset or closed the stream (a PUSH that sent its last messages and closed, met by
+    /// our PING or PONG), so the read side ends too, once they are read. Any other error
+    /// takes the link down at once, as before.
+    pub(super) fn may_drain(&self, e: &io::Error) -> bool {
+        matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset)
+            && self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.is_active())
+    }
+
+    /// The peer went away under our writes: stop writing, read what it sent before (every
+    /// message it counted as sent reaches the socket), and take the link down when the read
+    /// side ends. The application thread stops writing to the stream directly too.
+    pub(super) fn start_draining(&mut self, ctx: &Ctx<'_>) -> Flow {
+        let Some(link) = &mut self.link else { return Flow::Keep };
+        tracing::debug!(endpoint = %self.name, "peer went away: reading what it sent before");
+        link.draining = Some(ctx.now + DRAIN_LIMIT);
+        if let Some(d) = &link.direct {
+            d.disarm();
+        }
+        self.pump(ctx, true, false)
+    }
+
+    /// Writes what the application framed directly first, then the pipe's messages and the
+    /// session's commands, all under the direct write lock (rule 1 of `direct`).
+    pub(super) fn pump_out(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let Some(direct) = self.link.as_ref().and_then(|l| l.direct.clone()) else {
+            return self.pump_out_queued(ctx);
+        };
+        let mut tx = direct.lock();
+        if !tx.flush().map_err(Down::Io)? {
+            if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.as_ref()) {
+                rx.want_out(true);
+            }
+            return Ok(());
+        }
+        let result = self.pump_out_queued(ctx);
+        tx.io_pending = !self.out_is_empty_unlocked();
+        if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.as_ref()) {
+            // Writability is watched only while something waits to be written.
+            rx.want_out(tx.io_pending);
+        }
+        result
+    }
+
+    fn pump_out_queued(&mut self, ctx: &Ctx<'_>) -> Result<(), Down> {
+        let as_commands = self.cfg.subscriptions_as_commands;
+        let mut wrote_small = false;
+        for _ in 0..IO_ROUNDS {
+            let link = self.link.as_mut().ok_or(Down::Closed)?;
+            if link.out_full {
+                // Neither pull from the pipe (a parked reader would be woken per publish)
+                // nor try the stream: the writable edge brings us back with room for a batch.
+                return Ok(());
+            }
+            let session = link.session.as_mut().ok_or(Down::Closed)?;
+            if let (true, Some(p)) = (session.is_active(), &mut self.pipe) {
+                if as_commands {
+                    pull_subscriber_out(session, p, &mut self.out_mid);
+                } else {
+                    pull_out(session, p, &mut self.out_mid);
+                }
+            }
+            if session.out().is_empty() {
+                return Ok(());
+            }
+            let offered = session.out().next_write_len();
+            match session.out().write_to(&mut link.stream) {
+                Ok(0) => return Err(Down::Closed),
+                // Short: the kernel's buffer is full. Wait for its writable edge instead of
+                // trickling small writes into it (on a Unix socket each is its own skb).
+                Ok(n) if n < offered => {
+                    link.out_full = true;
+                    return Ok(());
+                }
+                Ok(_) => {
+                    // A second small write in one wake-up: chasing a sender that runs on
+                    // the other core (see SMALL_WRITE). Let the batch grow first.
+                    if offered < SMALL_WRITE {
+                        if wrote_small {
+                            std::thread::yield_now();
+                        }
+                        wrote_small = true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    link.out_full = true;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Down::Io(e)),
+            }
+        }
+        ctx.reactivate();
+        Ok(())
+    }
+
+    pub(super) fn check_socket_gone(&mut self, now: Instant) {
+        if !self.closing && self.pipe.as_ref().is_some_and(|p| p.rx.is_writer_closed()) {
+            self.begin_closing(now);
+        }
+    }
+
+    pub(super) fn begin_closing(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        let linger = self.pipe.as_ref().map_or(0, |p| p.rx.linger_ms());
+        self.linger_deadline =
+            u64::try_from(linger).ok().map(|ms| now + std::time::Duration::from_millis(ms));
+    }
+
+    pub(super) fn nothing_to_send(&mut self) -> bool {
+        match &mut self.pipe {
+            Some(p) => p.rx.is_terminated(),
+            None => true,
+        }
+    }
+
+    pub(super) fn out_is_empty(&mut self) -> bool {
+        let direct_empty =
+            self.link.as_ref().and_then(|l| l.direct.as_ref()).is_none_or(|d| d.lock().is_empty());
+        direct_empty && self.out_is_empty_unlocked()
+    }
+
+    /// The session's own buffer is written out (the direct buffer is not looked at).
+    fn out_is_empty_unlocked(&mut self) -> bool {
+        match self.link.as_mut().and_then(|l| l.session.as_mut()) {
+            Some(s) => s.out().is_empty(),
+            None => true,
+        }
+    }
+}
+
+/// Frames messages from the pipe into the session's outbound buffer until it holds a batch
+/// or the pipe is empty: the per-message loop of every sender but a subscriber. `mid` ends as
+/// the MORE flag of the last frame taken (unchanged when none was).
+#[inline]
+fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
+    let mut last_more = *mid;
+    while session.out().copied_len() < OUT_BATCH && session.out().len() < OUT_BATCH_SHARED {
+        let Some(msg) = p.rx.read() else { break };
+        last_more = msg.get_more();
+        session.send(&msg);
+        msg.release();
+    }
+    *mid = last_more;
+}
+
+/// [`pull_out`] for a (X)SUB whose peer takes subscriptions as commands (ZMTP 3.1).
+#[cold]
+#[inline(never)]
+fn pull_subscriber_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
+    while session.out().len() < OUT_BATCH {
+        let Some(msg) = p.rx.read() else { break };
+        *mid = msg.get_more();
+        match subscription(&msg, true) {
+            Some(subscribe) => session.send_subscription(subscribe, &msg[1..]),
+            None => session.send(&msg),
+        }
+    }
+}
+
+/// Whether `msg` is a subscription message to send as a command: `Some(true)` subscribe,
+/// `Some(false)` cancel.
+#[inline]
+pub(super) fn subscription(msg: &Message, as_commands: bool) -> Option<bool> {
+    if !as_commands || msg.get_more() {
+        return None;
+    }
+    match msg.first() {
+        Some(1) => Some(true),
+        Some(0) => Some(false),
+        _ => None,
+    }
+}
