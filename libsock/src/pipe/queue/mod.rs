@@ -1001,7 +1001,6 @@ impl Drop for Reader {
 }
 
 #[cfg(all(test, loom))]
-#[path = "queue_loom_tests.rs"]
 mod loom_tests;
 
 #[cfg(test)]
