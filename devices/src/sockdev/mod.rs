@@ -75,9 +75,9 @@ pub fn run(s: &Settings) -> Result<()> {
     let (fe_kind, be_kind) = s.device.socket_types();
     let frontend = open(&ctx, fe_kind, s, "frontend")?;
     let backend = open(&ctx, be_kind, s, "backend")?;
-    let _auth = secure(&ctx, &frontend, &backend, s)?;
-    let frontend_conns = watch::watch(&frontend, "frontend")?;
-    let backend_conns = watch::watch(&backend, "backend")?;
+    let auth = secure(&ctx, &frontend, &backend, s)?;
+    let frontend_watch = watch::watch(&frontend, "frontend")?;
+    let backend_watch = watch::watch(&backend, "backend")?;
     attach(&frontend, &s.frontend_bind, &s.frontend_connect, "frontend")?;
     attach(&backend, &s.backend_bind, &s.backend_connect, "backend")?;
     let capture = side_socket(&ctx, SocketType::PUB, s.capture.as_deref(), "capture", s.linger_ms)?;
@@ -97,8 +97,8 @@ pub fn run(s: &Settings) -> Result<()> {
     if let Some(addr) = &s.metrics {
         let gauges = metrics::Gauges {
             stats: stats.clone(),
-            frontend_connections: frontend_conns,
-            backend_connections: backend_conns,
+            frontend_connections: frontend_watch.gauge.clone(),
+            backend_connections: backend_watch.gauge.clone(),
             device: s.device.name(),
         };
         let local =
@@ -123,8 +123,18 @@ pub fn run(s: &Settings) -> Result<()> {
     let last = stats.snapshot();
     // Not eprintln!: a closed stderr (the operator's terminal went away) must not panic here.
     let _ = writeln!(std::io::stderr(), "sockdev: {}", final_line(s.device, &last));
+    // Everything that holds the context closes before it, so that dropping it is the last
+    // reference: that is what waits (each socket at most its LINGER) for queued messages,
+    // TERMINATE's reply among them, to leave. Returning with a watch thread's monitor socket
+    // still open, the process could exit before its I/O thread wrote them.
+    drop((control, capture, frontend, backend));
+    let limit = std::time::Duration::from_secs(2);
+    if !(frontend_watch.finish(limit) & backend_watch.finish(limit)) {
+        tracing::warn!("a monitor thread did not stop; queued messages may not all leave");
+    }
+    drop(auth);
+    drop(ctx);
     outcome.map_err(|e| anyhow!("proxy failed: {e}"))
-    // Sockets close here, each waiting at most its LINGER for queued messages.
 }
 
 /// The final statistics, one line.

@@ -3,18 +3,27 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use libsock::{Monitor, MonitorEvent, Socket, SocketEvent, EVENT_ALL};
 
-/// Starts a thread that follows `socket`'s events; returns the gauge it keeps.
+/// A thread following one socket's events, and the gauge it keeps.
+pub struct Watch {
+    /// Transport connections open: accepted or connected, minus disconnected.
+    pub gauge: Arc<AtomicI64>,
+    thread: JoinHandle<()>,
+}
+
+/// Starts a thread that follows `socket`'s events.
 ///
-/// The thread ends when monitoring stops (the socket closes). The gauge counts transport
-/// connections: accepted or connected, minus disconnected.
-pub fn watch(socket: &Socket, side: &'static str) -> libsock::Result<Arc<AtomicI64>> {
+/// The thread ends when monitoring stops (the socket closes); [`Watch::finish`] waits for
+/// that, so that its monitor socket is closed before the context is.
+pub fn watch(socket: &Socket, side: &'static str) -> libsock::Result<Watch> {
     let monitor: Monitor = socket.monitor_events(EVENT_ALL)?;
     let gauge = Arc::new(AtomicI64::new(0));
     let counted = gauge.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name(format!("sockdev-watch-{side}"))
         .spawn(move || {
             for event in monitor {
@@ -22,7 +31,23 @@ pub fn watch(socket: &Socket, side: &'static str) -> libsock::Result<Arc<AtomicI
             }
         })
         .map_err(libsock::Error::Io)?;
-    Ok(gauge)
+    Ok(Watch { gauge, thread })
+}
+
+impl Watch {
+    /// Waits up to `limit` for the thread to end (its socket must be closed first); true if
+    /// it did. Its monitor socket holds the context: until it closes, dropping the context
+    /// neither waits for queued messages to leave nor stops the I/O threads.
+    pub fn finish(self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !self.thread.is_finished() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.thread.join().is_ok()
+    }
 }
 
 /// Logs one event and updates the gauge.
