@@ -243,17 +243,39 @@ pub fn run_program(name: &str, api: Api) {
             .arg(&exe),
         &format!("building {name}"),
     );
-    let out = super::finish(super::spawn(&exe, &[]), name, Duration::from_secs(120));
+    let passed = |out: &std::process::Output| {
+        // Unity programs print "N Tests M Failures"; the few plain ones (test_proxy_hwm) assert.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        out.status.success() && (!stdout.contains(" Failures ") || stdout.contains(" 0 Failures"))
+    };
+    let mut out = super::finish(super::spawn(&exe, &[]), name, Duration::from_secs(120));
+    if !passed(&out) {
+        if let Some((_, why)) = RUN_TWICE_ON_FAILURE.iter().find(|(n, _)| *n == name) {
+            eprintln!("{name} failed once ({}); running it again: {why}", out.status);
+            out = super::finish(super::spawn(&exe, &[]), name, Duration::from_secs(120));
+        }
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // Unity programs print "N Tests M Failures"; the few plain ones (test_proxy_hwm) assert.
-    let unity_ok = !stdout.contains(" Failures ") || stdout.contains(" 0 Failures");
     assert!(
-        out.status.success() && unity_ok,
+        passed(&out),
         "libzmq's {name} on libsock ({}):\n{stdout}\nstderr:\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Programs with a race of their own, in libzmq as on libsock, run a second time when the
+/// first run fails; a second failure fails the test.
+pub const RUN_TWICE_ON_FAILURE: &[(&str, &str)] = &[(
+    "test_security_zap",
+    "its client connects before it starts the client's monitor (testutil_security.cpp, \
+     create_and_connect_client), and test_zap_wrong_status_internal_error then waits, \
+     without a timeout, for the client's HANDSHAKE_FAILED_AUTH 500: when a busy machine \
+     pauses the test's thread between the two calls, the whole handshake fails before the \
+     monitor exists, and the client does not reconnect after an ERROR (as libzmq's \
+     session), so the event never comes and the program dies at its 60 s alarm (seen once \
+     in 6 runs of the workspace tests beside two builds)",
+)];
 
 /// Asserts that every program of libzmq's suite is in exactly one of `stable` (passing on
 /// the stable API), `draft` (passing on the draft build) and [`NOT_RUN`], and that the
