@@ -5,7 +5,7 @@
 //! then the endpoint. [`Socket::monitor_events`] does that for you and yields
 //! [`MonitorEvent`]s.
 //!
-//! With the `draft` feature, [`Socket::monitor_versioned`] is libzmq's draft
+//! With the `draft` feature, `Socket::monitor_versioned` is libzmq's draft
 //! `zmq_socket_monitor_versioned`: version 2 events carry 64-bit numbers, any number of
 //! values and both ends of a connection, through a PAIR, PUB or PUSH monitor socket
 //! (the frames: `mailbox/monitor_frames.rs`).

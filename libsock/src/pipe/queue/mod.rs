@@ -1,6 +1,6 @@
 //! A one-way, single-writer single-reader queue of message frames with a high water mark.
 //!
-//! The frames travel through a lock-free [`ring`](super::ring): the writer publishes each batch
+//! The frames travel through a lock-free [`ring`](crate::sys::ring): the writer publishes each batch
 //! of complete messages with one atomic swap, and wakes the reader only when it had parked on
 //! an empty queue; the reader pops without any atomic operation until its batch runs out.
 //! Multipart messages are staged privately by the writer until their last frame arrives, so a
