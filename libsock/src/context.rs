@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::ctx_options::CtxConfig;
 use crate::engine::{EndpointId, IoShared, IoThread};
@@ -16,8 +16,9 @@ use crate::socket_type::SocketType;
 /// A set of I/O threads and an inproc namespace; every socket belongs to one context.
 ///
 /// Cloning is cheap and yields a handle to the same context. The context ends when the last
-/// handle and the last of its sockets are dropped: that waits for sockets' LINGER to deliver
-/// queued messages (LINGER is forever by default, as in libzmq; set it to 0 to never wait).
+/// handle and the last of its sockets are dropped, or at [`Context::term`]: that waits for
+/// sockets' LINGER to deliver queued messages (LINGER is forever by default, as in libzmq; set
+/// it to 0 to never wait).
 ///
 /// ```
 /// let ctx = libsock::Context::new();
@@ -42,6 +43,12 @@ pub(crate) struct ContextInner {
     terminated: AtomicBool,
     /// Every socket made here, to wake blocked ones on shutdown.
     sockets: Mutex<Vec<Weak<SocketShared>>>,
+    /// How many sockets are open (made and not yet dropped): MAX_SOCKETS counts them and
+    /// [`Context::term`] waits for none. (A dropped socket's [`SocketShared`] may outlive it
+    /// in an I/O thread, so `sockets`' weak references cannot tell.)
+    open_sockets: Mutex<usize>,
+    /// Notified when `open_sockets` drops to zero.
+    all_closed: Condvar,
 }
 
 impl Context {
@@ -56,6 +63,8 @@ impl Context {
             inproc: InprocRegistry::default(),
             terminated: AtomicBool::new(false),
             sockets: Mutex::new(Vec::new()),
+            open_sockets: Mutex::new(0),
+            all_closed: Condvar::new(),
         };
         Context { inner: Arc::new(inner) }
     }
@@ -102,7 +111,8 @@ impl Context {
         self.inner.config.lock().thread_name_prefix.clone()
     }
 
-    /// Creates a socket of the given type.
+    /// Creates a socket of the given type; [`Error::ContextTerminated`] once the context was
+    /// shut down or terminated, as `zmq_socket`.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         Socket::new(self.inner.clone(), kind)
     }
@@ -115,6 +125,56 @@ impl Context {
         for socket in self.inner.sockets.lock().iter().filter_map(Weak::upgrade) {
             crate::pipe::Wake::wake(&*socket.signal);
         }
+    }
+
+    /// Ends the context as `zmq_ctx_term` does (the `zmq` crate's `Context::destroy`):
+    ///
+    /// 1. blocking and later operations on its sockets fail with
+    ///    [`Error::ContextTerminated`] ([`Context::shutdown`]), so threads blocked in them
+    ///    wake up and can drop their sockets;
+    /// 2. this waits until every socket of the context has been dropped;
+    /// 3. then until each one's LINGER has delivered what it queued, and stops the I/O
+    ///    threads.
+    ///
+    /// When it returns, messages sent before are on their way (within LINGER) and the
+    /// context's threads are gone, however many handles to it remain; new sockets fail with
+    /// [`Error::ContextTerminated`]. A program that exits after `term` cannot lose messages
+    /// that an I/O thread had not written yet. As with `zmq_ctx_term`, a socket still open
+    /// in the calling thread makes it wait forever: drop your own sockets first.
+    ///
+    /// Calling it again does nothing more. The `Result` is for code written against the
+    /// `zmq` crate (`ctx.destroy()?`); it is always `Ok` here.
+    ///
+    /// ```
+    /// let ctx = libsock::Context::new();
+    /// let pull = ctx.socket(libsock::PULL)?;
+    /// let worker = std::thread::spawn(move || {
+    ///     // Blocks until the context is terminated, then drops its socket.
+    ///     matches!(pull.recv_bytes(0), Err(libsock::Error::ContextTerminated))
+    /// });
+    /// ctx.term()?;
+    /// assert!(worker.join().unwrap());
+    /// # Ok::<(), libsock::Error>(())
+    /// ```
+    #[doc(alias = "zmq_ctx_term")]
+    pub fn term(&self) -> Result<()> {
+        self.shutdown();
+        let mut open = self.inner.open_sockets.lock();
+        while *open > 0 {
+            self.inner.all_closed.wait(&mut open);
+        }
+        drop(open);
+        if let Some(io) = self.inner.io.get() {
+            for thread in io {
+                thread.stop();
+            }
+        }
+        Ok(())
+    }
+
+    /// Same as [`Context::term`], under the `zmq` crate's name.
+    pub fn destroy(&self) -> Result<()> {
+        self.term()
     }
 
     /// How many I/O threads this context runs (or will run, before its first socket).
@@ -181,10 +241,12 @@ impl ContextInner {
     /// Admits a new socket: starts the I/O threads if needed and applies MAX_SOCKETS.
     /// Returns the context-wide defaults a new socket starts from (LINGER by BLOCKY, IPV6).
     pub(crate) fn admit_socket(&self) -> Result<[(crate::options::SocketOption, OptionValue); 2]> {
+        if self.is_terminated() {
+            return Err(Error::ContextTerminated);
+        }
         self.start_io()?;
         let config = self.config.lock().clone();
-        let live = self.sockets.lock().iter().filter(|w| w.strong_count() > 0).count();
-        if live >= config.max_sockets as usize {
+        if *self.open_sockets.lock() >= config.max_sockets.max(0) as usize {
             return Err(Error::TooManyOpenFiles);
         }
         use crate::options::SocketOption::{IPV6, LINGER};
@@ -200,11 +262,22 @@ impl ContextInner {
         self.terminated.load(Ordering::Acquire)
     }
 
-    /// Remembers a new socket so shutdown can wake it.
+    /// Remembers a new socket so shutdown can wake it, and counts it open until
+    /// [`ContextInner::socket_closed`].
     pub(crate) fn register(&self, socket: &Arc<SocketShared>) {
         let mut sockets = self.sockets.lock();
         sockets.retain(|w| w.strong_count() > 0);
         sockets.push(Arc::downgrade(socket));
+        *self.open_sockets.lock() += 1;
+    }
+
+    /// A registered socket was dropped (its pipes handed over to linger).
+    pub(crate) fn socket_closed(&self) {
+        let mut open = self.open_sockets.lock();
+        *open = open.saturating_sub(1);
+        if *open == 0 {
+            self.all_closed.notify_all();
+        }
     }
 
     pub(crate) fn next_endpoint_id(&self) -> EndpointId {

@@ -234,11 +234,76 @@ fn shutdown_wakes_blocked_sockets_with_eterm() {
         (err.to_raw(), matches!(err, Error::ContextTerminated))
     });
     std::thread::sleep(ms(50));
+    let push = ctx.socket(PUSH).unwrap();
     ctx.shutdown();
     assert_eq!(blocked.join().unwrap(), (libsock::ETERM, true));
-    let push = ctx.socket(PUSH).unwrap();
     assert!(matches!(push.connect("inproc://x"), Err(Error::ContextTerminated)));
     assert!(matches!(push.send("x", DONTWAIT), Err(Error::ContextTerminated)));
+    // New sockets are refused too, as zmq_socket's ETERM.
+    assert!(matches!(ctx.socket(PUSH), Err(Error::ContextTerminated)));
+}
+
+/// Names of this process's threads that start with `prefix`.
+fn threads_named(prefix: &str) -> Vec<String> {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap().flatten();
+    let names = tasks.map(|t| std::fs::read_to_string(t.path().join("comm")).unwrap_or_default());
+    names.map(|n| n.trim().to_owned()).filter(|n| n.starts_with(prefix)).collect()
+}
+
+#[test]
+fn term_waits_for_sockets_dropped_elsewhere_then_for_linger_and_stops_the_io_threads() {
+    let receiver_ctx = Context::new();
+    let pull = socket(&receiver_ctx, PULL);
+    pull.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+
+    let ctx = Context::new();
+    ctx.set_thread_name_prefix("termtest").unwrap();
+    let push = ctx.socket(PUSH).unwrap();
+    push.set_linger(10_000).unwrap();
+    push.connect(&ep).unwrap();
+    let body = vec![7u8; 1024];
+    for _ in 0..2000 {
+        push.send(&body[..], 0).unwrap();
+    }
+    // A second thread blocked in a receive: term wakes it with ETERM, then waits until it
+    // has dropped its socket (after a pause, so that returning early would be seen).
+    let blocked = ctx.socket(PULL).unwrap();
+    blocked.set_linger(0).unwrap();
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = dropped.clone();
+    let worker = std::thread::spawn(move || {
+        let err = blocked.recv_bytes(0).unwrap_err();
+        std::thread::sleep(ms(300));
+        drop(blocked);
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        matches!(err, Error::ContextTerminated)
+    });
+    assert_eq!(threads_named("termtest/io-").len(), 1, "{:?}", threads_named(""));
+    drop(push);
+
+    let handle = ctx.clone(); // another handle does not keep the threads alive
+    ctx.term().unwrap();
+    assert!(dropped.load(std::sync::atomic::Ordering::SeqCst), "term returned before the socket was dropped");
+    assert!(worker.join().unwrap(), "the blocked receive ended with ETERM");
+    assert_eq!(threads_named("termtest/io-"), Vec::<String>::new(), "I/O threads still running after term");
+    // Everything queued was written before the I/O thread ended.
+    pull.set_rcvtimeo(10_000).unwrap();
+    for i in 0..2000 {
+        assert_eq!(pull.recv_bytes(0).unwrap_or_else(|e| panic!("message {i}: {e}")), body);
+    }
+    assert!(matches!(handle.socket(PAIR), Err(Error::ContextTerminated)));
+    handle.term().unwrap(); // again: nothing more to do
+    handle.destroy().unwrap(); // the zmq crate's name
+}
+
+#[test]
+fn term_of_a_context_without_sockets_returns_at_once() {
+    let ctx = Context::new();
+    let started = Instant::now();
+    ctx.term().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(matches!(ctx.socket(PAIR), Err(Error::ContextTerminated)));
 }
 
 #[test]

@@ -41,6 +41,16 @@ fn max_sockets_is_enforced_with_emfile() {
     let err = ctx.socket(PAIR).map(|_| ()).unwrap_err();
     assert!(matches!(err, Error::TooManyOpenFiles) && err.to_raw() == 24);
     drop(a);
+    let c = ctx.socket(PAIR).unwrap();
+    // A socket with a live tcp connection counts as closed once dropped, though its I/O
+    // thread may still hold its state for a moment: MAX_SOCKETS counts sockets, as libzmq.
+    let peer_ctx = Context::new();
+    let peer = peer_ctx.socket(PAIR).unwrap();
+    peer.bind("tcp://127.0.0.1:*").unwrap();
+    c.connect(&peer.get_last_endpoint().unwrap()).unwrap();
+    c.send("x", 0).unwrap();
+    assert_eq!(peer.recv_bytes(0).unwrap(), b"x");
+    drop(c);
     ctx.socket(PAIR).unwrap();
 }
 

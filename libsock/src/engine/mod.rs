@@ -153,7 +153,8 @@ impl Wake for IoWake {
 /// A running I/O thread; dropping it shuts it down and joins it.
 pub(crate) struct IoThread {
     shared: Arc<IoShared>,
-    handle: Option<JoinHandle<()>>,
+    /// Taken by [`IoThread::stop`].
+    handle: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl IoThread {
@@ -175,20 +176,27 @@ impl IoThread {
             setup();
             worker.run()
         })?;
-        Ok(IoThread { shared, handle: Some(handle) })
+        Ok(IoThread { shared, handle: Mutex::new(Some(handle)) })
     }
 
     pub(crate) fn shared(&self) -> &Arc<IoShared> {
         &self.shared
     }
+
+    /// Asks the thread to finish (lingering connections first) and waits until it has; the
+    /// first call does, later ones return at once.
+    pub(crate) fn stop(&self) {
+        let handle = self.handle.lock().take();
+        if let Some(h) = handle {
+            self.shared.send(IoCmd::Shutdown);
+            let _ = h.join();
+        }
+    }
 }
 
 impl Drop for IoThread {
     fn drop(&mut self) {
-        self.shared.send(IoCmd::Shutdown);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+        self.stop();
     }
 }
 

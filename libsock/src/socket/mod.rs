@@ -652,5 +652,8 @@ impl Drop for SocketCore {
         for ep in std::mem::take(&mut self.endpoints) {
             self.release_endpoint(ep);
         }
+        // Last: Context::term may stop the I/O threads from here on, after the linger
+        // handed to them above.
+        self.ctx.socket_closed();
     }
 }
