@@ -122,8 +122,12 @@ pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
             }
             st.ctx.take()
         };
-        // Dropping the last handle ends the I/O threads after lingering messages went out.
-        drop(ctx);
+        // Every C socket is closed: libsock's term waits for LINGER and stops the I/O
+        // threads, even if a libsock handle to the context is still held elsewhere (a call
+        // in another thread), so the program may exit as soon as this returns.
+        if let Some(ctx) = ctx {
+            ctx.term().map_err(err)?;
+        }
         // SAFETY: the tag check above proved `context` came from Box::into_raw in
         // zmq_ctx_new; the caller gives up the handle with this call.
         handle::bury(unsafe { Box::from_raw(context.cast::<CtxHandle>()) });
