@@ -120,12 +120,13 @@ fn drive(socket: &Socket, args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Closes the socket, then the context; the context waits for LINGER.
+/// Closes the socket, then terminates the context: that waits up to LINGER for queued
+/// messages to leave (the authenticator's thread, if any, ends on its ETERM).
 fn close(socket: Socket, ctx: Context) {
     let linger = socket.get_linger().unwrap_or(0);
     drop(socket);
     if linger != 0 {
         tracing::debug!(linger_ms = linger, "waiting for queued messages to reach a peer");
     }
-    drop(ctx);
+    let _ = ctx.term();
 }

@@ -123,17 +123,17 @@ pub fn run(s: &Settings) -> Result<()> {
     let last = stats.snapshot();
     // Not eprintln!: a closed stderr (the operator's terminal went away) must not panic here.
     let _ = writeln!(std::io::stderr(), "sockdev: {}", final_line(s.device, &last));
-    // Everything that holds the context closes before it, so that dropping it is the last
-    // reference: that is what waits (each socket at most its LINGER) for queued messages,
-    // TERMINATE's reply among them, to leave. Returning with a watch thread's monitor socket
-    // still open, the process could exit before its I/O thread wrote them.
+    // The sockets close, then the context terminates: `term` waits (each socket at most its
+    // LINGER) for queued messages, TERMINATE's reply among them, to leave and stops the I/O
+    // threads, so the process may exit right after. Its ETERM ends the watch threads'
+    // monitor sockets, which it waits for too.
     drop((control, capture, frontend, backend));
+    drop(auth);
+    let _ = ctx.term();
     let limit = std::time::Duration::from_secs(2);
     if !(frontend_watch.finish(limit) & backend_watch.finish(limit)) {
-        tracing::warn!("a monitor thread did not stop; queued messages may not all leave");
+        tracing::warn!("a monitor thread did not stop");
     }
-    drop(auth);
-    drop(ctx);
     outcome.map_err(|e| anyhow!("proxy failed: {e}"))
 }
 

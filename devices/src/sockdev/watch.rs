@@ -17,8 +17,8 @@ pub struct Watch {
 
 /// Starts a thread that follows `socket`'s events.
 ///
-/// The thread ends when monitoring stops (the socket closes); [`Watch::finish`] waits for
-/// that, so that its monitor socket is closed before the context is.
+/// The thread ends when monitoring stops (the socket closes) or the context terminates;
+/// [`Watch::finish`] waits for that.
 pub fn watch(socket: &Socket, side: &'static str) -> libsock::Result<Watch> {
     let monitor: Monitor = socket.monitor_events(EVENT_ALL)?;
     let gauge = Arc::new(AtomicI64::new(0));
@@ -35,9 +35,8 @@ pub fn watch(socket: &Socket, side: &'static str) -> libsock::Result<Watch> {
 }
 
 impl Watch {
-    /// Waits up to `limit` for the thread to end (its socket must be closed first); true if
-    /// it did. Its monitor socket holds the context: until it closes, dropping the context
-    /// neither waits for queued messages to leave nor stops the I/O threads.
+    /// Waits up to `limit` for the thread to end (its socket must be closed, or the context
+    /// terminated, first); true if it did.
     pub fn finish(self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while !self.thread.is_finished() {
