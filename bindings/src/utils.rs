@@ -43,8 +43,9 @@ pub unsafe extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch
     }
 }
 
-/// Whether the library has a capability: "ipc" and "curve" yes; "draft" when built with the
-/// `draft` feature (as a libzmq built with its draft API); "pgm", "tipc", "norm", "gssapi" no.
+/// Whether the library has a capability ([`libsock::has`]: "ipc" and "curve" yes; "draft"
+/// when built with the `draft` feature, which turns on libsock's; "pgm", "tipc", "norm",
+/// "gssapi" no).
 ///
 /// # Safety
 /// `capability` is NULL or NUL-terminated.
@@ -52,7 +53,7 @@ pub unsafe extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch
 pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
     // SAFETY: forwarded contract.
     let name = unsafe { boundary::c_str(capability) }.unwrap_or("");
-    c_int::from(matches!(name, "ipc" | "curve") || (name == "draft" && cfg!(feature = "draft")))
+    c_int::from(libsock::has(name))
 }
 
 /// Writes `text` (40 Z85 characters) and a NUL to `dest`.

@@ -26,8 +26,9 @@
 //!                              bounded queues of frames; wakes only on empty→non-empty
 //! message, options             messages and their bodies; socket options
 //! codec/, z85, ctx_options     pure encode/decode of greetings, frames, commands
-//! socket_type, error, sys/     sys: the only unsafe code: raw OS calls, the SPSC ring,
-//!                              recycled message bodies, CURVE's SIMD Salsa20
+//! socket_type, error, sys/,    sys: the only unsafe code: raw OS calls, the SPSC ring,
+//!   capabilities               recycled message bodies, CURVE's SIMD Salsa20;
+//!                              capabilities: what `has` (zmq_has) answers
 //! ```
 //!
 //! - Imports only go down (the workspace's `tests/tests/layers.rs` checks every `crate::`
@@ -58,6 +59,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod capabilities;
 pub mod codec;
 mod context;
 pub mod ctx_options;
@@ -78,6 +80,7 @@ mod transport;
 mod z85;
 
 pub use auth::{public_certificate, Authenticator};
+pub use capabilities::has;
 pub use context::Context;
 pub use error::{Error, Result, EFSM, EMTHREAD, ENOCOMPATPROTO, ETERM};
 pub use message::{Message, Metadata, INLINE_CAPACITY, POOLED_MAX};

@@ -1,7 +1,7 @@
 //! `Socket::send_msg` and `Socket::send_from`: a send that did not happen hands the message
 //! back, or leaves it where it was (the C API relies on it so that `zmq_msg_send` need not
 //! copy a message to leave it unchanged on failure). `Socket::recv` into a message: the old
-//! frame is released first, as `zmq_msg_recv` does.
+//! frame is released first, as `zmq_msg_recv` does; `Socket::recv_into` a buffer.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -244,4 +244,29 @@ fn recv_into_a_message_on_sub_drops_unsubscribed_messages_whole() {
         assert!(!msg.get_more() && !sub.get_rcvmore().unwrap());
     }
     assert!(sub.recv(&mut msg, DONTWAIT).is_err() && msg.is_empty(), "nothing unsubscribed came");
+}
+
+#[test]
+fn recv_into_a_buffer_copies_what_fits_and_returns_the_frame_size() {
+    let ctx = Context::new();
+    let pull = ctx.socket(PULL).unwrap();
+    pull.bind("inproc://recv-into-buffer").unwrap();
+    let push = ctx.socket(PUSH).unwrap();
+    push.connect("inproc://recv-into-buffer").unwrap();
+    let large = body(100_000);
+    for m in [&b"hello world"[..], &b"hello world"[..], &large[..], &[][..]] {
+        push.send(m, 0).unwrap();
+    }
+    let mut small = [0u8; 5];
+    assert_eq!(pull.recv_into(&mut small, 0).unwrap(), 11, "the whole frame's size");
+    assert_eq!(&small, b"hello", "what fits");
+    let mut roomy = [0u8; 64];
+    assert_eq!(pull.recv_into(&mut roomy, 0).unwrap(), 11);
+    assert_eq!(&roomy[..11], b"hello world");
+    assert_eq!(&roomy[11..], &[0u8; 53][..], "nothing written beyond the frame");
+    let mut exact = vec![0u8; large.len()];
+    assert_eq!(pull.recv_into(&mut exact, 0).unwrap(), large.len());
+    assert_eq!(exact, large);
+    assert_eq!(pull.recv_into(&mut [], 0).unwrap(), 0, "an empty frame");
+    assert!(matches!(pull.recv_into(&mut roomy, DONTWAIT), Err(Error::WouldBlock)));
 }

@@ -37,7 +37,7 @@ fn libsock_imports_go_down_its_layers() {
                 &["session", "pipe"],
                 &["message", "options"],
                 &["codec", "z85", "ctx_options"],
-                &["socket_type", "error", "sys"],
+                &["socket_type", "error", "sys", "capabilities"],
             ],
             mutual: &[0],
             exceptions: &[],

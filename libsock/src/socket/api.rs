@@ -126,6 +126,15 @@ impl Socket {
         self.core().recv(flags & DONTWAIT != 0)
     }
 
+    /// Receives one frame into `buf` (`zmq_recv`; the `zmq` crate's `recv_into`): copies what
+    /// fits and returns the frame's size, larger than `buf.len()` when the rest was cut off.
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        let msg = self.recv_msg(flags)?;
+        let n = msg.len().min(buf.len());
+        buf[..n].copy_from_slice(&msg[..n]);
+        Ok(msg.len())
+    }
+
     /// Receives one frame as a byte vector.
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         self.recv_msg(flags).map(|m| m.to_vec())

@@ -1,0 +1,26 @@
+//! [`has`]: what this build can do, by `zmq_has`'s names.
+
+/// Whether libsock has `capability`, named as `zmq_has` names them (the `zmq` crate's
+/// `has`): `"ipc"` and `"curve"` yes, `"draft"` when built with the `draft` feature (as a
+/// libzmq built with its draft API); libzmq's others (`"pgm"`, `"tipc"`, `"norm"`,
+/// `"gssapi"`, `"vmci"`, `"ws"`, `"wss"`) and unknown names no.
+///
+/// ```
+/// assert!(libsock::has("curve"));
+/// assert!(!libsock::has("pgm"));
+/// ```
+pub fn has(capability: &str) -> bool {
+    matches!(capability, "ipc" | "curve") || (capability == "draft" && cfg!(feature = "draft"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_as_zmq_has() {
+        assert!(super::has("ipc") && super::has("curve"));
+        for absent in ["pgm", "tipc", "norm", "gssapi", "vmci", "ws", "wss", "", "CURVE"] {
+            assert!(!super::has(absent), "{absent}");
+        }
+        assert_eq!(super::has("draft"), cfg!(feature = "draft"));
+    }
+}
