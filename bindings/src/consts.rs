@@ -116,5 +116,5 @@ pub const FORWARDER: c_int = 2;
 /// `ZMQ_QUEUE`: `zmq_device` kind, a ROUTER→DEALER relay.
 pub const QUEUE: c_int = 3;
 
-/// The libzmq release whose stable API the header reproduces.
-pub const VERSION: (c_int, c_int, c_int) = (4, 3, 4);
+/// The libzmq release whose stable API the header reproduces ([`libsock::version`]).
+pub const VERSION: (c_int, c_int, c_int) = libsock::version();

@@ -51,7 +51,14 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
         let (frontend, backend) = unsafe { (socket_ref(frontend)?.plain()?, socket_ref(backend)?.plain()?) };
         // SAFETY: forwarded contract.
         let (capture, control) = unsafe { (optional(capture)?, optional(control)?) };
-        libsock::proxy_steerable(frontend, backend, capture, control).map_err(err)?;
+        let mut proxy = libsock::Proxy::new(frontend, backend);
+        if let Some(capture) = capture {
+            proxy = proxy.capture(capture);
+        }
+        if let Some(control) = control {
+            proxy = proxy.control(control);
+        }
+        proxy.run().map_err(err)?;
         Ok(0)
     })
 }

@@ -1,4 +1,11 @@
-//! [`has`]: what this build can do, by `zmq_has`'s names.
+//! What this build is and can do, as libzmq reports it: [`version`] (`zmq_version`) and
+//! [`has`] (`zmq_has`).
+
+/// The libzmq API version libsock implements, `(major, minor, patch)`: what `zmq_version`
+/// reports through the C bindings, and the `zmq` crate's `version()`.
+pub const fn version() -> (i32, i32, i32) {
+    (4, 3, 4)
+}
 
 /// Whether libsock has `capability`, named as `zmq_has` names them (the `zmq` crate's
 /// `has`): `"ipc"` and `"curve"` yes, `"draft"` when built with the `draft` feature (as a

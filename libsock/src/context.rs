@@ -172,9 +172,14 @@ impl Context {
         Ok(())
     }
 
-    /// Same as [`Context::term`], under the `zmq` crate's name.
-    pub fn destroy(&self) -> Result<()> {
+    /// Same as [`Context::term`], under the `zmq` crate's name and signature.
+    pub fn destroy(&mut self) -> Result<()> {
         self.term()
+    }
+
+    /// Sets IO_THREADS (the `zmq` crate's name): takes effect if set before the first socket.
+    pub fn set_io_threads(&self, threads: i32) -> Result<()> {
+        self.set(crate::ctx_options::IO_THREADS, threads)
     }
 
     /// How many I/O threads this context runs (or will run, before its first socket).

@@ -80,7 +80,7 @@ mod transport;
 mod z85;
 
 pub use auth::{public_certificate, Authenticator};
-pub use capabilities::has;
+pub use capabilities::{has, version};
 pub use context::Context;
 pub use error::{Error, Result, EFSM, EMTHREAD, ENOCOMPATPROTO, ETERM};
 pub use message::{Message, Metadata, INLINE_CAPACITY, POOLED_MAX};
@@ -103,7 +103,10 @@ pub mod protocol_error {
 pub use message::GROUP_MAX_LENGTH;
 pub use options::{OptionValue, Options, SocketOption};
 pub use poll::{poll, PollItem, POLLERR, POLLPRI};
-pub use proxy::{proxy, proxy_steerable, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, SideStats};
+pub use proxy::{
+    proxy, proxy_steerable, proxy_steerable_with_capture, proxy_with_capture, Proxy, ProxyStatistics,
+    ProxyStats, ProxyStopper, SideStats,
+};
 #[cfg(feature = "draft")]
 pub use socket::draft::{ReadinessSet, ThreadSafeSocket};
 pub use socket::SendOrReturn;
@@ -111,7 +114,7 @@ pub use socket::{Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 pub use socket_type::SocketType;
 pub use socket_type::SocketType::*;
 pub use transport::Endpoint;
-pub use z85::{curve_keypair, curve_public, z85_decode, z85_encode};
+pub use z85::{curve_keypair, curve_public, z85_decode, z85_encode, CurveKeyPair};
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

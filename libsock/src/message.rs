@@ -365,6 +365,12 @@ impl Message {
         }
     }
 
+    /// Same as [`Message::zeroed`] (the `zmq` crate's name).
+    #[inline]
+    pub fn with_size(len: usize) -> Message {
+        Message::zeroed(len)
+    }
+
     /// A frame of `len` bytes whose content is unspecified (zeros, or the bytes of an
     /// earlier message of this process whose buffer is reused), for a caller that
     /// overwrites every byte through [`Message::data_mut`], as `zmq_msg_init_size` leaves

@@ -86,6 +86,32 @@ pub fn curve_keypair() -> (String, String) {
     (z(public.as_bytes()), z(&secret.to_bytes()))
 }
 
+/// A fresh CURVE key pair in raw bytes (the `zmq` crate's `CurveKeyPair`), for the
+/// `set_curve_*key` options, which take raw or Z85 keys.
+///
+/// ```
+/// let pair = libsock::CurveKeyPair::new()?;
+/// let public = libsock::curve_public(&libsock::z85_encode(&pair.secret_key)?)?;
+/// assert_eq!(libsock::z85_decode(&public)?, pair.public_key);
+/// # Ok::<(), libsock::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CurveKeyPair {
+    /// The public key (32 bytes).
+    pub public_key: [u8; 32],
+    /// The secret key (32 bytes).
+    pub secret_key: [u8; 32],
+}
+
+impl CurveKeyPair {
+    /// A new key pair from the OS random generator. The `Result` is the `zmq` crate's
+    /// signature; it is always `Ok` here.
+    pub fn new() -> Result<CurveKeyPair> {
+        let secret = SecretKey::generate(&mut OsRng);
+        Ok(CurveKeyPair { public_key: *secret.public_key().as_bytes(), secret_key: secret.to_bytes() })
+    }
+}
+
 /// The public key of a Z85 secret key, like `zmq_curve_public`.
 pub fn curve_public(secret_z85: &str) -> Result<String> {
     let secret = parse_key(secret_z85.as_bytes(), "secret key")?;

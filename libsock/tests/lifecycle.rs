@@ -282,7 +282,7 @@ fn term_waits_for_sockets_dropped_elsewhere_then_for_linger_and_stops_the_io_thr
     assert_eq!(threads_named("termtest/io-").len(), 1, "{:?}", threads_named(""));
     drop(push);
 
-    let handle = ctx.clone(); // another handle does not keep the threads alive
+    let mut handle = ctx.clone(); // another handle does not keep the threads alive
     ctx.term().unwrap();
     assert!(dropped.load(std::sync::atomic::Ordering::SeqCst), "term returned before the socket was dropped");
     assert!(worker.join().unwrap(), "the blocked receive ended with ETERM");

@@ -37,11 +37,11 @@ fn libsock_device(
     let transport = transport.to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     let running = thread::spawn(move || {
-        let (fe, fe_ep) = bound(&c, kinds.0, &transport);
-        let (be, be_ep) = bound(&c, kinds.1, &transport);
-        let (control, _) = bound(&c, SocketType::REP, "inproc://control");
+        let (mut fe, fe_ep) = bound(&c, kinds.0, &transport);
+        let (mut be, be_ep) = bound(&c, kinds.1, &transport);
+        let (mut control, _) = bound(&c, SocketType::REP, "inproc://control");
         tx.send((fe_ep, be_ep)).unwrap();
-        libsock::proxy_steerable(&fe, &be, None, Some(&control))
+        libsock::proxy_steerable(&mut fe, &mut be, &mut control)
     });
     let (fe, be) = rx.recv().unwrap();
     (fe, be, ctx, running)
@@ -136,7 +136,7 @@ fn libsock_streamer_between_libzmq_pipeline_ends_stops_with_eterm() {
         let (pull, a) = bound(&c, SocketType::PULL, "ipc://*");
         let (push, b) = bound(&c, SocketType::PUSH, "tcp://127.0.0.1:*");
         tx.send((a, b)).unwrap();
-        libsock::proxy(&pull, &push, None)
+        libsock::proxy(&pull, &push)
     });
     let (a, b) = rx.recv().unwrap();
     let z = zmq::Context::new();

@@ -28,6 +28,10 @@ macro_rules! events {
             pub fn from_raw(raw: u16) -> Option<SocketEvent> {
                 match raw { $($raw => Some(SocketEvent::$name),)* _ => None }
             }
+
+            /// Every event, as a mask for `Socket::monitor` ([`EVENT_ALL`]): the `zmq`
+            /// crate's `SocketEvent::ALL as i32` reads the same.
+            pub const ALL: i32 = EVENT_ALL;
         }
     };
 }

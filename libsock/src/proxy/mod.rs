@@ -38,9 +38,13 @@ use control::Command;
 use pump::{can_recv, can_send, Flow, Pump};
 pub use stats::{ProxyStatistics, ProxyStats, SideStats};
 
-/// Joins `frontend` and `backend` (libzmq's `zmq_proxy`), copying every message to
-/// `capture`. Runs until the context is shut down, then fails with
-/// [`Error::ContextTerminated`] (`ETERM`), as libzmq does.
+// The four functions below are the `zmq` crate's, with its signatures (libzmq's
+// `zmq_proxy`/`zmq_proxy_steerable` with and without their optional sockets; `&mut` where
+// the `zmq` crate has it, so that its callers compile unchanged); [`Proxy`] is the one
+// they all run.
+
+/// Joins `frontend` and `backend` (libzmq's `zmq_proxy`). Runs until the context is shut
+/// down, then fails with [`Error::ContextTerminated`] (`ETERM`), as libzmq does.
 ///
 /// ```no_run
 /// let ctx = libsock::Context::new();
@@ -48,11 +52,16 @@ pub use stats::{ProxyStatistics, ProxyStats, SideStats};
 /// frontend.bind("tcp://*:5559")?;
 /// let backend = ctx.socket(libsock::DEALER)?;
 /// backend.bind("tcp://*:5560")?;
-/// libsock::proxy(&frontend, &backend, None)?; // a queue device, until ctx.shutdown()
+/// libsock::proxy(&frontend, &backend)?; // a queue device, until ctx.shutdown()
 /// # Ok::<(), libsock::Error>(())
 /// ```
-pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> Result<()> {
-    proxy_steerable(frontend, backend, capture, None)
+pub fn proxy(frontend: &Socket, backend: &Socket) -> Result<()> {
+    Proxy::new(frontend, backend).run()
+}
+
+/// [`proxy`] that also sends `capture` a copy of every frame, both ways.
+pub fn proxy_with_capture(frontend: &mut Socket, backend: &mut Socket, capture: &mut Socket) -> Result<()> {
+    Proxy::new(frontend, backend).capture(capture).run()
 }
 
 /// [`proxy`] steered by commands received on `control` (libzmq's `zmq_proxy_steerable`):
@@ -61,16 +70,18 @@ pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> R
 /// `STATISTICS` is answered with eight `u64` frames in host byte order: frontend messages
 /// in, bytes in, messages out, bytes out, then the same for the backend. A REP control
 /// socket gets an empty reply to every other command.
-pub fn proxy_steerable(
-    frontend: &Socket,
-    backend: &Socket,
-    capture: Option<&Socket>,
-    control: Option<&Socket>,
+pub fn proxy_steerable(frontend: &mut Socket, backend: &mut Socket, control: &mut Socket) -> Result<()> {
+    Proxy::new(frontend, backend).control(control).run()
+}
+
+/// [`proxy_steerable`] with a `capture` socket, as [`proxy_with_capture`].
+pub fn proxy_steerable_with_capture(
+    frontend: &mut Socket,
+    backend: &mut Socket,
+    capture: &mut Socket,
+    control: &mut Socket,
 ) -> Result<()> {
-    let mut proxy = Proxy::new(frontend, backend);
-    proxy.capture = capture;
-    proxy.control = control;
-    proxy.run()
+    Proxy::new(frontend, backend).capture(capture).control(control).run()
 }
 
 /// A proxy to configure and run: the richer form of [`proxy`] and [`proxy_steerable`], with

@@ -26,15 +26,15 @@ fn streamer(ctx: &Context, name: &str, hwm: i32) -> thread::JoinHandle<Result<()
     let name = name.to_owned();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let handle = thread::spawn(move || {
-        let input = ctx.socket(PULL).unwrap();
+        let mut input = ctx.socket(PULL).unwrap();
         input.set_rcvhwm(hwm).unwrap();
         input.bind(&format!("inproc://{name}-in")).unwrap();
-        let output = socket(&ctx, PUSH, Some(&format!("inproc://{name}-out")), None);
+        let mut output = socket(&ctx, PUSH, Some(&format!("inproc://{name}-out")), None);
         output.set_sndhwm(hwm).unwrap();
-        let control = socket(&ctx, PAIR, Some(&format!("inproc://{name}-ctl")), None);
-        let capture = socket(&ctx, PAIR, Some(&format!("inproc://{name}-cap")), None);
+        let mut control = socket(&ctx, PAIR, Some(&format!("inproc://{name}-ctl")), None);
+        let mut capture = socket(&ctx, PAIR, Some(&format!("inproc://{name}-cap")), None);
         ready_tx.send(()).unwrap();
-        proxy_steerable(&input, &output, Some(&capture), Some(&control))
+        proxy_steerable_with_capture(&mut input, &mut output, &mut capture, &mut control)
     });
     ready_rx.recv().unwrap();
     handle
@@ -117,12 +117,12 @@ fn queue_with_rep_control_and_capture_of_both_directions() {
     let c = ctx.clone();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let running = thread::spawn(move || {
-        let frontend = socket(&c, ROUTER, Some("inproc://q-front"), None);
-        let backend = socket(&c, DEALER, Some("inproc://q-back"), None);
-        let control = socket(&c, REP, Some("inproc://q-ctl"), None);
-        let capture = socket(&c, PAIR, Some("inproc://q-cap"), None);
+        let mut frontend = socket(&c, ROUTER, Some("inproc://q-front"), None);
+        let mut backend = socket(&c, DEALER, Some("inproc://q-back"), None);
+        let mut control = socket(&c, REP, Some("inproc://q-ctl"), None);
+        let mut capture = socket(&c, PAIR, Some("inproc://q-cap"), None);
         ready_tx.send(()).unwrap();
-        proxy_steerable(&frontend, &backend, Some(&capture), Some(&control))
+        proxy_steerable_with_capture(&mut frontend, &mut backend, &mut capture, &mut control)
     });
     ready_rx.recv().unwrap();
     let capture = socket(&ctx, PAIR, None, Some("inproc://q-cap"));
@@ -158,7 +158,7 @@ fn shutdown_ends_a_plain_proxy_with_eterm_and_a_stopper_ends_it_cleanly() {
     let running = thread::spawn(move || {
         let (a, b) = (socket(&c, PULL, None, None), socket(&c, PUSH, None, None));
         tx.send(()).unwrap();
-        proxy(&a, &b, None)
+        proxy(&a, &b)
     });
     rx.recv().unwrap();
     thread::sleep(std::time::Duration::from_millis(20)); // let it reach its wait
@@ -183,5 +183,5 @@ fn shutdown_ends_a_plain_proxy_with_eterm_and_a_stopper_ends_it_cleanly() {
 fn sockets_that_cannot_forward_are_refused() {
     let ctx = Context::new();
     let (a, b) = (socket(&ctx, PUSH, None, None), socket(&ctx, PUSH, None, None));
-    assert!(matches!(proxy(&a, &b, None), Err(Error::InvalidArgument(_))));
+    assert!(matches!(proxy(&a, &b), Err(Error::InvalidArgument(_))));
 }

@@ -293,6 +293,11 @@ impl Socket {
     pub fn set_identity(&self, id: &[u8]) -> Result<()> {
         self.set_routing_id(id)
     }
+
+    /// Same as [`Socket::get_routing_id`] (the `zmq` crate's name).
+    pub fn get_identity(&self) -> Result<Vec<u8>> {
+        self.get_routing_id()
+    }
 }
 
 macro_rules! define_accessors {
