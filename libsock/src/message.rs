@@ -7,7 +7,7 @@
 //! handed in by the user is never copied again on its way through the library.
 
 use std::fmt;
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,7 +19,8 @@ use crate::sys::pool::PoolBuf;
 pub const INLINE_CAPACITY: usize = 38;
 
 /// Bodies up to this many bytes copied into a message ([`Message::from_slice`],
-/// [`Message::zeroed`]) live in recycled buffers, writable through [`Message::data_mut`].
+/// [`Message::zeroed`]) live in recycled buffers; larger ones in a buffer of their own.
+/// Either is writable through [`Message::data_mut`] while the message alone holds it.
 pub const POOLED_MAX: usize = crate::sys::pool::POOL_MAX;
 
 /// One message frame. Dereferences to its bytes.
@@ -100,7 +101,8 @@ enum Repr {
         len: u8,
         data: [u8; INLINE_CAPACITY],
     },
-    /// A copy up to `sys::pool::POOL_MAX` bytes in a recycled buffer.
+    /// A copy in a buffer of the pool: recycled up to `sys::pool::POOL_MAX` bytes, its
+    /// own beyond.
     Pooled(PoolBuf),
     Shared(Bytes),
 }
@@ -412,8 +414,9 @@ impl Message {
     }
 
     /// The body, writable when this message alone owns it: stored inline, or copied in
-    /// (from a slice, or [`Message::zeroed`], up to [`POOLED_MAX`]) and not shared since. `None` for
-    /// bodies shared with the read buffer they arrived in, or with the caller's `Bytes`.
+    /// (from a slice, or [`Message::zeroed`]) and not shared since. `None` for bodies shared
+    /// with the read buffer they arrived in, with the caller's `Bytes`, or with a clone.
+    /// (Writing through `&mut *msg` always works: it copies such a body first.)
     #[inline]
     pub fn data_mut(&mut self) -> Option<&mut [u8]> {
         match &mut self.repr {
@@ -447,6 +450,20 @@ impl Deref for Message {
             Repr::Pooled(p) => p.as_slice(),
             Repr::Shared(b) => b,
         }
+    }
+}
+
+/// The body, writable (as the `zmq` crate's `Message`): a body this message does not hold
+/// alone (see [`Message::data_mut`]) is copied first, so a write never shows in another
+/// message or in the buffer it arrived in. Only a body of 4 GiB or more, beyond what one
+/// buffer holds, cannot be copied so: it reads as empty here.
+impl DerefMut for Message {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        if self.data_mut().is_none() {
+            let copy = Message::from_slice(self);
+            self.repr = copy.repr;
+        }
+        self.data_mut().unwrap_or_default()
     }
 }
 
@@ -690,9 +707,41 @@ mod tests {
         drop(clone);
         assert!(copied.data_mut().is_some());
         assert_eq!(Message::zeroed(POOLED_MAX).data_mut().unwrap(), &vec![0u8; POOLED_MAX][..]);
-        assert!(Message::zeroed(POOLED_MAX + 1).data_mut().is_none(), "large bodies are plain Bytes");
-        assert_eq!(Message::from_slice(&[1u8; POOLED_MAX + 1]).len(), POOLED_MAX + 1);
+        let mut large = Message::zeroed(POOLED_MAX + 1);
+        assert_eq!(large.data_mut().unwrap(), &vec![0u8; POOLED_MAX + 1][..], "its own buffer");
+        large.data_mut().unwrap()[POOLED_MAX] = 3;
+        let shared = large.clone();
+        assert!(large.data_mut().is_none(), "shared with the clone");
+        drop(shared);
+        assert_eq!(large.data_mut().unwrap()[POOLED_MAX], 3);
+        let copied = Message::from_slice(&[1u8; POOLED_MAX + 1]);
+        assert_eq!((copied.len(), copied[POOLED_MAX]), (POOLED_MAX + 1, 1));
         assert!(Message::from_slice(&[1u8; INLINE_CAPACITY]).data_mut().is_some());
+    }
+
+    #[test]
+    fn writing_through_deref_mut_never_changes_another_message() {
+        // Inline, and a pooled body this message holds alone: written in place.
+        let mut small = Message::from("abc");
+        small[0] = b'x';
+        assert_eq!(&small[..], b"xbc");
+        let mut pooled = Message::from_slice(&[1u8; 1000]);
+        let before = pooled.as_ptr();
+        pooled[0] = 2;
+        assert_eq!((pooled[0], pooled.as_ptr()), (2, before), "no copy");
+        // Shared with a clone: copied first, the clone keeps its bytes.
+        let clone = pooled.clone();
+        pooled[1] = 3;
+        assert_eq!((clone[1], pooled[1], pooled[0]), (1, 3, 2));
+        // Shared with the caller's Bytes, flags kept.
+        let bytes = Bytes::from(vec![5u8; 4096]);
+        let mut m = Message::from_bytes(bytes.clone());
+        m.set_more(true);
+        m[4095] = 6;
+        assert_eq!((bytes[4095], m[4095], m.len()), (5, 6, 4096));
+        assert!(m.get_more());
+        let mut empty = Message::new();
+        assert!(empty.iter_mut().next().is_none());
     }
 
     #[test]

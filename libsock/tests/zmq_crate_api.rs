@@ -42,9 +42,10 @@ macro_rules! zmq_crate_programs {
             push.send_multipart(["job", "42"], 0)?;
             assert_eq!(pull.recv_multipart(0)?, vec![b"job".to_vec(), b"42".to_vec()]);
 
-            let sized = zmq::Message::with_size(4);
+            let mut sized = zmq::Message::with_size(4);
             assert_eq!(&sized[..], &[0u8; 4][..]);
-            push.send(zmq::Message::from(&b"abcd"[..]), zmq::SNDMORE)?;
+            sized.copy_from_slice(b"abcd");
+            push.send(sized, zmq::SNDMORE)?;
             push.send(&b"tail"[..], 0)?;
             let mut msg = zmq::Message::new();
             pull.recv(&mut msg, 0)?;

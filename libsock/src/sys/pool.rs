@@ -23,6 +23,10 @@
 //! glibc's `malloc` does from 128 KiB: they come zeroed, so a body of unspecified content
 //! (`zmq_msg_init_size`) needs no memset, and pages nobody writes stay unallocated.
 //!
+//! Bodies beyond [`POOL_MAX`] are [`PoolBuf`]s too, of their exact size and not recycled
+//! ([`OVERSIZE`]): the system allocator's own for blocks that large (fresh zeroed pages), so
+//! that a message of any size its owner may write is one kind of buffer.
+//!
 //! A [`PoolBuf`] is one such buffer with a reference count in its header (a [`Clone`]
 //! shares it, as [`bytes::Bytes`] would) and the length of the body it holds; the bytes it
 //! shows are always initialised (written by its constructor), whatever the buffer held
@@ -121,6 +125,42 @@ struct Header {
 }
 
 const HEADER: usize = std::mem::size_of::<Header>();
+
+/// The header's `class` of a buffer beyond [`POOL_MAX`]: allocated for its body's exact size
+/// (its `init`, the whole body) and freed, not recycled, when its last reference goes.
+const OVERSIZE: u32 = u32::MAX;
+
+/// The layout of an [`OVERSIZE`] buffer with a body of `len` bytes.
+fn oversize_layout(len: usize) -> Option<Layout> {
+    Layout::from_size_align(HEADER.checked_add(len)?, 16).ok()
+}
+
+/// A zeroed [`OVERSIZE`] buffer for `len` bytes (more than [`POOL_MAX`], at most
+/// `u32::MAX`), or `None` when the system has no memory for it.
+#[cold]
+fn oversize_alloc(len: usize) -> Option<NonNull<Header>> {
+    let len32 = u32::try_from(len).ok()?;
+    let layout = oversize_layout(len)?;
+    // SAFETY: the layout has a non-zero size. Zeroed: blocks this large are fresh pages,
+    // which the allocator does not clear again.
+    let ptr = NonNull::new(unsafe { alloc::alloc_zeroed(layout) }.cast::<Header>())?;
+    // SAFETY: fresh memory, aligned to 16 and large enough for a Header.
+    unsafe { ptr.as_ptr().write(Header { refs: AtomicUsize::new(1), class: OVERSIZE, init: len32 }) };
+    Some(ptr)
+}
+
+/// Frees an [`OVERSIZE`] buffer whose last reference is gone.
+#[cold]
+#[inline(never)]
+fn oversize_free(ptr: NonNull<Header>) {
+    // SAFETY: the caller held the last reference; `init` is the body's length the block
+    // was allocated for (`oversize_alloc`), never changed since.
+    let len = unsafe { ptr.as_ref() }.init as usize;
+    if let Some(layout) = oversize_layout(len) {
+        // SAFETY: allocated by `oversize_alloc` with this very layout, and ours alone.
+        unsafe { alloc::dealloc(ptr.as_ptr().cast(), layout) };
+    }
+}
 
 fn layout(class: usize) -> Layout {
     // Cannot fail: the sizes are powers of two up to 8 MiB plus 16, aligned to 16.
@@ -388,7 +428,10 @@ fn give_back(ptr: NonNull<Header>) {
     // SAFETY: the caller held the last reference: the header is valid and ours.
     let class = unsafe { ptr.as_ref() }.class as usize;
     with_cache(|cache| {
-        let magazine = &mut cache.loaded[class];
+        // OVERSIZE is beyond every class: its test is the index's bounds check.
+        let Some(magazine) = cache.loaded.get_mut(class) else {
+            return oversize_free(ptr);
+        };
         if magazine.len() < magazine.capacity() {
             magazine.push(Block(ptr));
         } else {
@@ -417,7 +460,8 @@ fn give_back_full(cache: &mut Cache, class: usize, block: Block) {
     magazine.push(block);
 }
 
-/// A pooled, reference-counted body of up to [`POOL_MAX`] bytes.
+/// A pooled, reference-counted body: recycled up to [`POOL_MAX`] bytes, of its own beyond
+/// ([`OVERSIZE`]).
 pub(crate) struct PoolBuf {
     ptr: NonNull<Header>,
     len: u32,
@@ -430,11 +474,15 @@ unsafe impl Send for PoolBuf {}
 unsafe impl Sync for PoolBuf {}
 
 impl PoolBuf {
-    /// A copy of `data` (1..=[`POOL_MAX`] bytes, else `None`).
+    /// A copy of `data` (at least one byte, at most `u32::MAX`; recycled up to
+    /// [`POOL_MAX`]), or `None`, also when the system has no memory for a larger one.
     #[inline]
     pub(crate) fn copy_from(data: &[u8]) -> Option<PoolBuf> {
-        if data.is_empty() || data.len() > POOL_MAX {
+        if data.is_empty() {
             return None;
+        }
+        if data.len() > POOL_MAX {
+            return PoolBuf::oversize_copy(data);
         }
         let buf = PoolBuf { ptr: take(class_of(data.len())), len: data.len() as u32 };
         // SAFETY: the buffer holds at least `len` bytes after its header, is ours alone, and
@@ -444,11 +492,15 @@ impl PoolBuf {
         Some(buf)
     }
 
-    /// `len` zero bytes (1..=[`POOL_MAX`], else `None`).
+    /// `len` zero bytes (at least one, at most `u32::MAX`; recycled up to [`POOL_MAX`]), or
+    /// `None`, also when the system has no memory for a larger one.
     #[inline]
     pub(crate) fn zeroed(len: usize) -> Option<PoolBuf> {
-        if len == 0 || len > POOL_MAX {
+        if len == 0 {
             return None;
+        }
+        if len > POOL_MAX {
+            return PoolBuf::oversize_zeroed(len);
         }
         let buf = PoolBuf { ptr: take(class_of(len)), len: len as u32 };
         // SAFETY: the buffer holds at least `len` bytes after its header and is ours alone.
@@ -470,6 +522,23 @@ impl PoolBuf {
         if (buf.header().init as usize) < len {
             buf.zero_uninitialised();
         }
+        Some(buf)
+    }
+
+    /// [`PoolBuf::zeroed`] beyond [`POOL_MAX`].
+    #[cold]
+    #[inline(never)]
+    fn oversize_zeroed(len: usize) -> Option<PoolBuf> {
+        Some(PoolBuf { ptr: oversize_alloc(len)?, len: len as u32 })
+    }
+
+    /// [`PoolBuf::copy_from`] beyond [`POOL_MAX`].
+    #[cold]
+    #[inline(never)]
+    fn oversize_copy(data: &[u8]) -> Option<PoolBuf> {
+        let buf = PoolBuf::oversize_zeroed(data.len())?;
+        // SAFETY: the body holds `data.len()` bytes, is ours alone and a fresh allocation.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf.data_ptr(), data.len()) };
         Some(buf)
     }
 
@@ -633,8 +702,28 @@ mod tests {
         assert_eq!(unfilled.as_slice().len(), 5000);
         unfilled.as_mut_slice().unwrap().fill(4);
         assert!(unfilled.as_slice().iter().all(|&b| b == 4));
-        assert!(PoolBuf::copy_from(&vec![1; POOL_MAX + 1]).is_none());
+        assert!(PoolBuf::unfilled(POOL_MAX + 1).is_none());
         assert_eq!(PoolBuf::copy_from(&vec![3; POOL_MAX]).unwrap().as_slice(), &vec![3; POOL_MAX][..]);
+    }
+
+    #[test]
+    fn bodies_beyond_the_pool_get_a_buffer_of_their_own_freed_with_the_last_reference() {
+        let mut big = PoolBuf::copy_from(&vec![1; POOL_MAX + 5]).unwrap();
+        assert_eq!((big.header().class, big.header().init), (OVERSIZE, (POOL_MAX + 5) as u32));
+        assert!(big.as_slice().iter().all(|&b| b == 1));
+        big.as_mut_slice().unwrap()[POOL_MAX + 4] = 2;
+        let shared = big.clone();
+        assert_eq!(shared.data_ptr(), big.data_ptr(), "shared, not copied");
+        assert!(big.as_mut_slice().is_none());
+        drop(big);
+        assert_eq!(shared.as_slice()[POOL_MAX + 4], 2);
+        drop(shared); // freed to the system (miri/valgrind would see a leak or a bad free)
+        let zeroed = PoolBuf::zeroed(POOL_MAX + 1).unwrap();
+        assert!(zeroed.as_slice().iter().all(|&b| b == 0));
+        assert_eq!(zeroed.len(), POOL_MAX + 1);
+        // Nothing beyond POOL_MAX enters the magazines: the next pooled take still works.
+        drop(zeroed);
+        assert_eq!(PoolBuf::zeroed(64).unwrap().as_slice(), &[0; 64]);
     }
 
     #[test]
