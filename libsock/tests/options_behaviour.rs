@@ -232,6 +232,9 @@ fn reconnect_stop_on_refused_gives_up() {
     assert!(!seen.contains(&SocketEvent::ConnectRetried), "no retry after ECONNREFUSED: {seen:?}");
     // As libzmq's connecter: the refused attempt's socket is reported CLOSED, last.
     assert_eq!(seen, [SocketEvent::ConnectDelayed, SocketEvent::Closed], "events of a refused connect");
+    // And as libzmq's session, the socket forgets the endpoint (pyzmq 4.3.5: ENOENT too).
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    assert!(matches!(push.disconnect(&endpoint), Err(Error::NoSuchEndpoint(_))));
 
     let push = socket(&ctx, PUSH);
     push.set_reconnect_ivl(10).unwrap();
@@ -250,6 +253,7 @@ fn reconnect_stop_on_refused_gives_up() {
         ],
         "by default it keeps retrying"
     );
+    push.disconnect(&endpoint).unwrap();
 }
 
 #[test]
@@ -305,5 +309,7 @@ fn reconnect_stop_after_a_failed_handshake_gives_up() {
             expect_retry,
             "RECONNECT_STOP={stop}: {seen:?}"
         );
+        // Stopped on a failed handshake, the endpoint stays (as in libzmq 4.3.5).
+        push.disconnect(&format!("tcp://{addr}")).unwrap();
     }
 }

@@ -12,6 +12,7 @@ macro_rules! zmq_crate_programs {
         /// libzmq's ETERM (`HAUSNUMERO + 53`) and EAGAIN.
         const ETERM: i32 = 156_384_765;
         const EAGAIN: i32 = 11;
+        const ENOENT: i32 = 2;
 
         pub fn hello_world() -> Result<(), zmq::Error> {
             let ctx = zmq::Context::new();
@@ -140,6 +141,31 @@ macro_rules! zmq_crate_programs {
             Ok(())
         }
 
+        pub fn a_dialer_without_reconnect_forgets_its_endpoint() -> Result<(), zmq::Error> {
+            let ctx = zmq::Context::new();
+            let server = ctx.socket(zmq::PULL)?;
+            server.set_linger(0)?;
+            server.bind("tcp://127.0.0.1:*")?;
+            let endpoint = last_endpoint(&server);
+            let client = ctx.socket(zmq::PUSH)?;
+            client.set_linger(0)?;
+            client.set_reconnect_ivl(-1)?;
+            client.monitor("inproc://api-gone", 0x0200)?; // DISCONNECTED
+            let events = ctx.socket(zmq::PAIR)?;
+            events.set_rcvtimeo(5_000)?;
+            events.connect("inproc://api-gone")?;
+            client.connect(&endpoint)?;
+            client.send("x", 0)?;
+            assert_eq!(server.recv_bytes(0)?, b"x");
+            drop(server);
+            let frames = events.recv_multipart(0)?;
+            assert_eq!(u16::from_le_bytes([frames[0][0], frames[0][1]]), 0x0200, "DISCONNECTED");
+            // libzmq's session tells the socket just after the event (libsock just before).
+            thread::sleep(std::time::Duration::from_millis(200));
+            assert_eq!(client.disconnect(&endpoint).map_err(|e| e.to_raw()), Err(ENOENT));
+            Ok(())
+        }
+
         pub fn version_and_z85() -> Result<(), zmq::Error> {
             let (major, minor, _) = zmq::version();
             assert_eq!((major, minor), (4, 3));
@@ -195,5 +221,6 @@ on_both!(
     options_poll_and_pubsub,
     monitor_reports_listening,
     proxy_with_capture_until_destroy,
+    a_dialer_without_reconnect_forgets_its_endpoint,
     version_and_z85,
 );

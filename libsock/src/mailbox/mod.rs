@@ -31,6 +31,10 @@ pub(crate) enum SocketCmd {
     PeerReady { endpoint: EndpointId, peer: PeerInfo, reconnected: bool, sub_version: u64 },
     /// The connection behind a connect-time pipe broke; it is reconnecting.
     PeerLost { endpoint: EndpointId },
+    /// A dialer gave up for good where libzmq's session asks its socket to forget the
+    /// endpoint (a refused connect under RECONNECT_STOP, a lost connection without
+    /// RECONNECT_IVL): the socket forgets it too.
+    DialerEnded { endpoint: EndpointId },
 }
 
 /// A subscriber's current topics and a version bumped by every change, so a pipe that

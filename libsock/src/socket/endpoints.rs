@@ -198,6 +198,9 @@ impl SocketCore {
     }
 
     pub(super) fn disconnect(&mut self, endpoint: &str) -> Result<()> {
+        // What the I/O threads posted first, as libzmq's term_endpoint: a dialer that gave
+        // up is then already forgotten.
+        self.process_commands();
         self.remove_endpoints(endpoint, |k| {
             matches!(k, EndpointKind::Dialer { .. } | EndpointKind::InprocConnected)
         })
@@ -239,6 +242,13 @@ impl SocketCore {
     }
 
     /// Lets go of an endpoint: listeners stop, dialers stop redialing once their pipe drained.
+    /// A dialer that gave up for good ([`crate::mailbox::SocketCmd::DialerEnded`]): forgotten, so that
+    /// disconnecting it fails with ENOENT, as in libzmq. Its connection has already left
+    /// the I/O thread.
+    pub(super) fn forget_dialer(&mut self, id: EndpointId) {
+        self.endpoints.retain(|e| !(e.id == id && matches!(e.kind, EndpointKind::Dialer { .. })));
+    }
+
     pub(super) fn release_endpoint(&mut self, ep: EndpointRec) {
         match ep.kind {
             EndpointKind::Listener { io, ipc_path, .. } => {

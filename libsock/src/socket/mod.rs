@@ -521,6 +521,7 @@ impl SocketCore {
                         p.ready = false;
                     }
                 }
+                SocketCmd::DialerEnded { endpoint } => self.forget_dialer(endpoint),
             }
         }
     }

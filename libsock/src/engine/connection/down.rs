@@ -51,6 +51,20 @@ impl Connection {
         let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
             || (handshaking && self.cfg.reconnect_stop & 2 != 0)
             || refused_by_peer;
+        // As libzmq's session, a dialer whose connect was refused under RECONNECT_STOP, or
+        // whose connection was lost with no RECONNECT_IVL, has its socket forget the
+        // endpoint (`term_endpoint`): disconnecting it then fails with ENOENT. Stopped on a
+        // failed handshake or a peer's ERROR, the endpoint stays, as there.
+        let had_connection = self.link.as_ref().is_some_and(|l| l.session.is_some());
+        let endpoint_ends = self.dial.is_some()
+            && !self.closing
+            && ((refused && self.cfg.reconnect_stop & 1 != 0)
+                || (had_connection && !stop && self.cfg.reconnect_ivl.is_none()));
+        if endpoint_ends {
+            // Before the monitor hears of it: a disconnect made on DISCONNECTED or CLOSED
+            // finds the endpoint already gone.
+            let _ = self.socket.post(SocketCmd::DialerEnded { endpoint: self.endpoint });
+        }
         self.zap_pending = None;
         if let Some(mut link) = self.link.take() {
             if let (Down::Protocol(SessionError::AuthFailed(_)), Some(session)) =
