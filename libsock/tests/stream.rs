@@ -444,3 +444,36 @@ fn bytes_sent_before_a_reset_arrive_though_a_reply_meets_it() {
     assert_eq!(got.len(), sent.len(), "bytes lost before the leaving was announced");
     assert_eq!(got, sent);
 }
+
+#[test]
+fn a_connecting_stream_without_reconnect_forgets_the_endpoint_its_peer_closed() {
+    // As libzmq's session (and the ZMTP sockets): with RECONNECT_IVL -1 a lost connection
+    // ends the endpoint, so disconnecting it fails with ENOENT; a refused connect under
+    // RECONNECT_STOP too. With reconnects on, the endpoint stays.
+    let ctx = Context::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+    for (ivl, forgotten) in [(-1, true), (100, false)] {
+        let client = socket(&ctx, STREAM);
+        client.set_reconnect_ivl(ivl).unwrap();
+        client.set_connect_routing_id(b"srv").unwrap();
+        client.connect(&endpoint).unwrap();
+        let (conn, _) = listener.accept().unwrap();
+        assert_eq!(recv2(&client), (b"srv".to_vec(), vec![]), "connected");
+        drop(conn);
+        assert_eq!(recv2(&client), (b"srv".to_vec(), vec![]), "the peer left");
+        let outcome = client.disconnect(&endpoint);
+        assert_eq!(matches!(outcome, Err(Error::NoSuchEndpoint(_))), forgotten, "ivl {ivl}: {outcome:?}");
+    }
+
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused = format!("tcp://127.0.0.1:{port}");
+    let client = socket(&ctx, STREAM);
+    client.set_reconnect_stop(1).unwrap();
+    let events = client.monitor_events(libsock::EVENT_ALL).unwrap();
+    client.connect(&refused).unwrap();
+    let closed =
+        (0..5).filter_map(|_| events.recv_event(2000).ok()).any(|e| e.event == libsock::SocketEvent::Closed);
+    assert!(closed, "the refused attempt is reported");
+    assert!(matches!(client.disconnect(&refused), Err(Error::NoSuchEndpoint(_))));
+}

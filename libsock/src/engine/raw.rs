@@ -407,6 +407,13 @@ impl RawConnection {
     fn end_link(&mut self, ctx: &Ctx<'_>, notify: bool, stop: bool) -> Flow {
         self.connect_deadline = None;
         self.socks = None;
+        // As the ZMTP connections (`connection/down.rs`): a dialer that gives up where
+        // libzmq's session ends the endpoint has the socket forget it, before the monitor
+        // hears of it.
+        let ends = stop || (self.up && self.cfg.reconnect_ivl.is_none());
+        if notify && !self.closing && self.dial.is_some() && ends {
+            let _ = self.socket.post(SocketCmd::DialerEnded { endpoint: self.endpoint });
+        }
         if let Some(mut stream) = self.stream.take() {
             let _ = ctx.registry.deregister(&mut stream);
             let fd = stream.as_fd().as_raw_fd() as u32;
