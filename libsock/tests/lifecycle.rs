@@ -319,3 +319,51 @@ fn shutdown_wakes_poll_with_eterm() {
     ctx.shutdown();
     assert!(blocked.join().unwrap(), "poll must fail with ETERM after shutdown");
 }
+
+/// Run by hand (`cargo test -p libsock --test lifecycle -- --ignored`): `term` against
+/// threads that block in receives, polls and sends, or are still making sockets, over tcp and
+/// inproc, 300 times; each must end within 10 s with its I/O threads gone.
+#[test]
+#[ignore]
+fn stress_term_races_threads_that_make_and_block_in_sockets() {
+    for round in 0..300 {
+        let ctx = Context::new();
+        let prefix = format!("st{round}");
+        ctx.set_thread_name_prefix(&prefix).unwrap();
+        let pull = ctx.socket(PULL).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.get_last_endpoint().unwrap();
+        let mut threads = Vec::new();
+        for kind in 0..4 {
+            let (c, ep) = (ctx.clone(), ep.clone());
+            threads.push(std::thread::spawn(move || {
+                // Sockets may fail with ETERM at any step once term has begun.
+                let Ok(s) = c.socket(if kind == 3 { PULL } else { PUSH }) else { return };
+                let _ = s.set_linger(if kind == 1 { 50 } else { 0 });
+                let _ = s.set_sndhwm(1);
+                let _ = s.connect(&ep);
+                match kind {
+                    0 | 1 => while s.send("x", 0).is_ok() {},
+                    2 => {
+                        let mut items = [s.as_poll_item(libsock::POLLOUT)];
+                        while libsock::poll(&mut items, -1).is_ok() && s.send("y", DONTWAIT).is_ok() {}
+                    }
+                    _ => while s.recv_bytes(0).is_ok() {},
+                }
+            }));
+        }
+        std::thread::sleep(Duration::from_micros(200 * (round % 10)));
+        drop(pull);
+        let started = Instant::now();
+        ctx.term().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "round {round}: term took {:?}",
+            started.elapsed()
+        );
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(threads_named(&format!("{prefix}/io-")).is_empty(), "round {round}: I/O threads left");
+    }
+}
