@@ -74,12 +74,33 @@ impl<'a> PollItem<'a> {
     pub fn is_error(&self) -> bool {
         self.revents & POLLERR != 0
     }
+
+    /// Changes the events to wait for.
+    pub fn set_events(&mut self, events: i16) {
+        self.events = events;
+    }
+
+    /// Whether this item waits on `socket`.
+    pub fn has_socket(&self, socket: &Socket) -> bool {
+        self.socket.is_some_and(|s| std::ptr::addr_eq(s, socket))
+    }
+
+    /// Whether this item waits on the raw descriptor `fd`.
+    pub fn has_fd(&self, fd: RawFd) -> bool {
+        self.socket.is_none() && self.fd == fd
+    }
 }
 
 impl Socket {
     /// A poll item for this socket, waiting for `events` ([`POLLIN`] | [`POLLOUT`]).
     pub fn as_poll_item(&self, events: i16) -> PollItem<'_> {
         PollItem::for_socket(self, events)
+    }
+
+    /// Waits up to `timeout_ms` (-1 = forever) for `events` on this socket alone, as
+    /// [`poll`] of one item: 1 when they are ready, 0 on timeout.
+    pub fn poll(&self, events: i16, timeout_ms: i64) -> Result<i32> {
+        poll(&mut [self.as_poll_item(events)], timeout_ms)
     }
 }
 

@@ -74,9 +74,15 @@ macro_rules! zmq_crate_programs {
             subscriber.set_rcvtimeo(5_000)?;
             subscriber.set_subscribe(b"news")?;
             subscriber.connect("inproc://api-pubsub")?;
-            let mut items = [subscriber.as_poll_item(zmq::POLLIN)];
+            let mut items = [subscriber.as_poll_item(zmq::POLLOUT)];
+            assert!(items[0].has_socket(&subscriber) && !items[0].has_socket(&publisher));
+            items[0].set_events(zmq::POLLIN);
             assert_eq!(zmq::poll(&mut items, 0)?, 0);
             assert!(!items[0].is_readable());
+            assert_eq!(subscriber.poll(zmq::POLLIN, 0)?, 0);
+            assert_eq!(publisher.poll(zmq::POLLOUT, 0)?, 1, "PUB never blocks");
+            let stdin = zmq::PollItem::from_fd(0, zmq::POLLIN);
+            assert!(stdin.has_fd(0) && !stdin.has_fd(1) && !stdin.has_socket(&subscriber));
             // The subscription reaches the publisher asynchronously: publish until it lands.
             for _ in 0..500 {
                 publisher.send("weather: rain", 0)?;
@@ -86,6 +92,7 @@ macro_rules! zmq_crate_programs {
                 }
             }
             assert!(items[0].is_readable());
+            assert_eq!(subscriber.poll(zmq::POLLIN, -1)?, 1);
             assert_eq!(subscriber.recv_string(0)?, Ok("news: libsock".to_owned()));
             Ok(())
         }
