@@ -108,6 +108,18 @@ macro_rules! for_each_option {
                 socks_username, set_socks_username, get_socks_username, SOCKS_USERNAME, 99, bytes, Vec::new(), 0, 255;
             "SOCKS5 password.",
                 socks_password, set_socks_password, get_socks_password, SOCKS_PASSWORD, 100, bytes, Vec::new(), 0, 255;
+            "pgm/epgm multicast rate in kbit/s: stored, as libzmq stores it whatever its transports \
+             (libsock has no multicast transport).",
+                rate, set_rate, get_rate, RATE, 8, i32, 100, 1, i32::MAX;
+            "pgm/epgm recovery interval in ms: stored, as libzmq stores it (no multicast transport here).",
+                recovery_ivl, set_recovery_ivl, get_recovery_ivl, RECOVERY_IVL, 9, i32, 10_000, 0, i32::MAX;
+            "Multicast hops (TTL): stored, as libzmq stores it (no multicast transport here).",
+                multicast_hops, set_multicast_hops, get_multicast_hops, MULTICAST_HOPS, 25, i32, 1, 1, i32::MAX;
+            "Largest multicast transport data unit in bytes: stored, as libzmq stores it (no multicast \
+             transport here).",
+                multicast_maxtpdu, set_multicast_maxtpdu, get_multicast_maxtpdu, MULTICAST_MAXTPDU, 84, i32, 1500, 1, i32::MAX;
+            "Draft: multicast loopback: stored, as libzmq stores it (no multicast transport here).",
+                multicast_loop, set_multicast_loop, get_multicast_loop, MULTICAST_LOOP, 96, bool, true, false, i32::MAX;
             "I/O thread affinity bitmask for new connections (stored; libsock picks threads round robin).",
                 affinity, set_affinity, get_affinity, AFFINITY, 4, i64, 0, 0, i64::MAX;
             "PLAIN: be the server (credentials are checked by the ZAP handler, if one is bound).",

@@ -25,28 +25,23 @@ mod num {
     pub const MECHANISM: i32 = 43;
     pub const THREAD_SAFE: i32 = 81;
     pub const METADATA: i32 = 95;
+    pub const ROUTER_RAW: i32 = 41;
 }
 
 /// Options libzmq 4.3 has that cannot apply to libsock (no pgm/epgm/norm, vmci, GSSAPI, or
 /// websocket transports): they answer `EINVAL`, as libzmq does when built without the
 /// feature. See `docs/options.md` for each.
-pub(crate) const INAPPLICABLE_OPTIONS: [i32; 21] = [
-    8,   // RATE (multicast)
-    9,   // RECOVERY_IVL (multicast)
-    25,  // MULTICAST_HOPS
-    41,  // ROUTER_RAW (removed in favour of STREAM)
+pub(crate) const INAPPLICABLE_OPTIONS: [i32; 15] = [
     62,  // GSSAPI_SERVER
     63,  // GSSAPI_PRINCIPAL
     64,  // GSSAPI_SERVICE_PRINCIPAL
     65,  // GSSAPI_PLAINTEXT
-    84,  // MULTICAST_MAXTPDU
     85,  // VMCI_BUFFER_SIZE
     86,  // VMCI_BUFFER_MIN_SIZE
     87,  // VMCI_BUFFER_MAX_SIZE
     88,  // VMCI_CONNECT_TIMEOUT
     90,  // GSSAPI_PRINCIPAL_NAMETYPE
     91,  // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
-    96,  // MULTICAST_LOOP
     103, // WSS_KEY_PEM (websocket)
     104, // WSS_CERT_PEM
     105, // WSS_TRUST_PEM
@@ -76,6 +71,16 @@ fn ipc_filter_id(value: &OptionValue) -> Result<Option<u32>> {
     }
 }
 
+/// A write-only int option's value: an `Int`, or the C int's 4 bytes (the C API cannot
+/// learn its type by reading it back).
+fn write_only_int(value: &OptionValue) -> Option<i32> {
+    match value {
+        OptionValue::Int(v) => Some(*v),
+        OptionValue::Bytes(b) => <[u8; 4]>::try_from(&b[..]).ok().map(i32::from_ne_bytes),
+        OptionValue::Long(_) => None,
+    }
+}
+
 fn bytes<'a>(value: &'a OptionValue, name: &str) -> Result<&'a [u8]> {
     match value {
         OptionValue::Bytes(b) => Ok(b),
@@ -97,6 +102,11 @@ impl Socket {
                 self.set_tcp_accept_filter((!b.is_empty()).then_some(b))
             }
             num::METADATA => self.set_metadata(bytes(&value, "METADATA")?),
+            num::ROUTER_RAW => match write_only_int(&value) {
+                // libzmq takes an int >= 0 only.
+                Some(v) if v >= 0 => self.set_router_raw(v != 0),
+                _ => Err(Error::invalid("ROUTER_RAW takes an int >= 0")),
+            },
             num::IPC_FILTER_PID | num::IPC_FILTER_UID | num::IPC_FILTER_GID => {
                 self.set_ipc_filter(option, ipc_filter_id(&value)?)
             }
@@ -134,6 +144,7 @@ impl Socket {
             | num::UNSUBSCRIBE
             | num::TCP_ACCEPT_FILTER
             | num::METADATA
+            | num::ROUTER_RAW
             | num::IPC_FILTER_PID
             | num::IPC_FILTER_UID
             | num::IPC_FILTER_GID => return Err(Error::invalid(format!("option {option} is write-only"))),
@@ -168,6 +179,36 @@ impl Socket {
             None => core.accept_filters.clear(),
         }
         Ok(())
+    }
+
+    /// ROUTER_RAW (deprecated in libzmq 4.3 in favour of STREAM): switches a ROUTER to raw
+    /// mode, where its connections carry plain tcp bytes as a STREAM socket's do
+    /// (`[id, data]` in and out, `[id, empty]` on connect and disconnect, sending
+    /// `[id, empty]` closes). Unlike STREAM, a message to an unknown peer is dropped unless
+    /// ROUTER_MANDATORY is set, as in libzmq.
+    ///
+    /// Only before the first bind or connect (libzmq would mix ZMTP and raw peers), and once:
+    /// `EINVAL` otherwise, as for any other socket type. Turning it off on a ROUTER that is
+    /// not raw does nothing.
+    pub fn set_router_raw(&self, on: bool) -> Result<()> {
+        let mut core = self.core();
+        if core.kind != crate::SocketType::ROUTER {
+            return Err(Error::invalid("ROUTER_RAW applies to ROUTER sockets"));
+        }
+        match (on, core.router_raw) {
+            (false, false) | (true, true) => Ok(()),
+            (false, true) => Err(Error::invalid("a ROUTER in raw mode cannot leave it")),
+            (true, false) if !core.endpoints.is_empty() || !core.pipes.slab.is_empty() => {
+                Err(Error::invalid("ROUTER_RAW must be set before the ROUTER binds or connects"))
+            }
+            (true, false) => {
+                let mut routing = Box::new(super::stream::Stream::router_raw());
+                crate::socket::routing::Routing::configure(&mut *routing, &core.options);
+                core.routing = routing;
+                core.router_raw = true;
+                Ok(())
+            }
+        }
     }
 
     /// Whether this socket may be used from several threads at once (`ZMQ_THREAD_SAFE`):

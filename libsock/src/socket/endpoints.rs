@@ -66,7 +66,7 @@ impl SocketCore {
         let bound = self.open_listener(endpoint, &net);
         let (listener, resolved, ipc_path) = match bound {
             Ok(Some(b)) => b,
-            Ok(None) if self.kind == SocketType::STREAM => return Err(stream_inproc(endpoint)),
+            Ok(None) if self.is_raw() => return Err(stream_inproc(endpoint)),
             Ok(None) => return self.bind_inproc(id, endpoint, endpoint_name(endpoint)),
             Err(e) => {
                 let errno = e.to_raw() as u32;
@@ -151,7 +151,7 @@ impl SocketCore {
                 return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
             }
             Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)?),
-            Endpoint::Inproc(_) if self.kind == SocketType::STREAM => {
+            Endpoint::Inproc(_) if self.is_raw() => {
                 self.pending_connect_id = None;
                 return Err(stream_inproc(endpoint));
             }
@@ -171,9 +171,9 @@ impl SocketCore {
         // Without IMMEDIATE the pipe (and a STREAM's routing id) exists from now on, as in
         // libzmq: messages queue until the connection is up. A STREAM reconnect is a new peer,
         // whose pipe comes with it; the engine names it CONNECT_ROUTING_ID again.
-        let connect_id = match self.kind {
-            SocketType::STREAM => self.pending_connect_id.clone().unwrap_or_default(),
-            _ => Bytes::new(),
+        let connect_id = match self.is_raw() {
+            true => self.pending_connect_id.clone().unwrap_or_default(),
+            false => Bytes::new(),
         };
         let pipe = if self.options.immediate {
             None
@@ -378,7 +378,7 @@ impl SocketCore {
             disconnect_msg: self.disconnect_msg(),
             reconnect_stop: o.reconnect_stop,
             connect_timeout: millis(o.connect_timeout).filter(|d| !d.is_zero()),
-            raw: self.kind == SocketType::STREAM,
+            raw: self.is_raw(),
             raw_notify: o.stream_notify,
             connect_id: Bytes::new(),
             zap: ZapConfig {
@@ -463,9 +463,10 @@ fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Opt
     }
 }
 
-/// STREAM talks to raw TCP peers; there is nothing raw about inproc (libzmq refuses it too).
+/// STREAM (and a ROUTER_RAW ROUTER) talks to raw TCP peers; there is nothing raw about
+/// inproc (libzmq refuses it too).
 fn stream_inproc(endpoint: &str) -> Error {
-    Error::ProtocolNotSupported(format!("STREAM sockets cannot use inproc: {endpoint}"))
+    Error::ProtocolNotSupported(format!("raw (STREAM, ROUTER_RAW) sockets cannot use inproc: {endpoint}"))
 }
 
 fn endpoint_name(endpoint: &str) -> String {

@@ -100,6 +100,9 @@ pub(crate) struct SocketCore {
     /// The pipe whose direct source the last direct wait used: it may still hold the
     /// stream (`engine::direct_rx` rule 7) until [`SocketCore::release_direct`].
     direct_hold: Option<usize>,
+    /// A ROUTER switched to raw mode by ROUTER_RAW (libzmq's deprecated STREAM): raw tcp
+    /// peers, STREAM's routing.
+    router_raw: bool,
 }
 
 impl Socket {
@@ -143,6 +146,7 @@ impl Socket {
             app_metadata: Vec::new(),
             direct_drained: (u64::MAX, true),
             direct_hold: None,
+            router_raw: false,
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })
@@ -175,6 +179,11 @@ impl SocketCore {
 
     pub(crate) fn context(&self) -> &Arc<ContextInner> {
         &self.ctx
+    }
+
+    /// Whether connections carry raw bytes rather than ZMTP: STREAM, or ROUTER_RAW.
+    pub(crate) fn is_raw(&self) -> bool {
+        self.kind == SocketType::STREAM || self.router_raw
     }
 }
 

@@ -9,6 +9,10 @@
 //! announces the close, so that holds at once for the application that received `[id, empty]`.
 //!
 //! Routing ids are 5 bytes (`0x00` + a counter), or CONNECT_ROUTING_ID for a connect.
+//!
+//! A ROUTER set to ROUTER_RAW (libzmq's deprecated form of STREAM) routes the same way,
+//! except that, as a ROUTER, it drops a message to an unknown peer unless ROUTER_MANDATORY
+//! is set ([`Stream::router_raw`]).
 
 use std::collections::HashMap;
 
@@ -38,6 +42,11 @@ pub(crate) struct Stream {
     out: Out,
     /// The id the last attach generated (see [`Routing::take_generated_id`]).
     generated: Option<Bytes>,
+    /// Whether this is a ROUTER in raw mode (ROUTER_RAW).
+    as_router: bool,
+    /// Whether a send to an unknown peer fails (HostUnreachable) rather than being dropped:
+    /// always for STREAM, with ROUTER_MANDATORY for a raw ROUTER.
+    unroutable_fails: bool,
 }
 
 impl Stream {
@@ -50,7 +59,14 @@ impl Stream {
             held: None,
             out: Out::ExpectId,
             generated: None,
+            as_router: false,
+            unroutable_fails: true,
         }
+    }
+
+    /// The routing of a ROUTER switched to raw mode by ROUTER_RAW.
+    pub(crate) fn router_raw() -> Stream {
+        Stream { as_router: true, ..Stream::new() }
     }
 
     fn auto_id(&mut self) -> Bytes {
@@ -67,6 +83,10 @@ impl Stream {
 }
 
 impl Routing for Stream {
+    fn configure(&mut self, o: &crate::options::Options) {
+        self.unroutable_fails = !self.as_router || o.router_mandatory;
+    }
+
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
         // A connect's CONNECT_ROUTING_ID: on the pipe made at connect time, or carried by the
         // engine as the peer's identity for a pipe made when a connection came up.
@@ -119,6 +139,11 @@ impl Routing for Stream {
                 }
                 let target = self.by_id.get(&*msg).copied().filter(|p| !pipes.end(*p).tx.is_reader_gone());
                 let Some(p) = target else {
+                    if !self.unroutable_fails {
+                        // A raw ROUTER without ROUTER_MANDATORY: dropped, data frame too.
+                        self.out = Out::Discard;
+                        return Ok(());
+                    }
                     return Err(SendError::Fail(Error::HostUnreachable));
                 };
                 if !pipes.end(p).tx.can_write() {
