@@ -106,40 +106,40 @@ impl Socket {
 
 /// Waits until at least one item is ready or `timeout_ms` passes (-1 = forever, 0 = check
 /// only). Returns how many items are ready; their `revents` say which events.
+///
+/// As libzmq's `zmq_poll`, each round polls every descriptor first and only then reads the
+/// sockets' events, which clears their readiness descriptors: a descriptor item that is
+/// also a socket's `ZMQ_FD` (czmq's zpoller does this) reports what the poll saw, before
+/// the socket's own item consumed the signal. The first round does not wait.
 pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
     let deadline = u64::try_from(timeout_ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms));
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        let (fd, events) = match item.socket {
+            Some(socket) => (socket.poll_fd()?, libc::POLLIN),
+            None => (item.fd, to_libc(item.events)),
+        };
+        fds.push(libc::pollfd { fd, events, revents: 0 });
+    }
+    let mut wait_ms = 0;
     loop {
+        for pfd in fds.iter_mut() {
+            pfd.revents = 0;
+        }
+        sys::poll(&mut fds, wait_ms)?;
         let mut ready = 0;
-        fds.clear();
-        for item in items.iter_mut() {
-            item.revents = 0;
-            let (fd, events) = match item.socket {
-                Some(socket) => {
-                    item.revents = socket.poll_events()? & item.events;
-                    (socket.poll_fd()?, libc::POLLIN)
-                }
-                None => (item.fd, to_libc(item.events)),
+        for (item, pfd) in items.iter_mut().zip(&fds) {
+            item.revents = match item.socket {
+                Some(socket) => socket.poll_events()? & item.events,
+                None => from_libc(pfd.revents) & (item.events | POLLERR),
             };
             ready += i32::from(item.revents != 0);
-            fds.push(libc::pollfd { fd, events, revents: 0 });
         }
-        let wait_ms = match (ready, deadline) {
-            (0, None) => -1,
-            (0, Some(d)) => {
-                d.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32
-            }
-            _ => 0,
+        wait_ms = match deadline {
+            None => -1,
+            Some(d) => d.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32,
         };
-        sys::poll(&mut fds, wait_ms)?;
-        for (item, pfd) in items.iter_mut().zip(&fds) {
-            if item.socket.is_none() {
-                item.revents = from_libc(pfd.revents) & (item.events | POLLERR);
-                ready += i32::from(item.revents != 0);
-            }
-        }
-        let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
-        if ready > 0 || timed_out {
+        if ready > 0 || wait_ms == 0 {
             return Ok(ready);
         }
     }

@@ -173,6 +173,56 @@ macro_rules! zmq_crate_programs {
             Ok(())
         }
 
+        /// Round robin as libzmq's `lb_t` turns it: after the last peer the turn wraps to
+        /// the first at once, so a peer that joins then waits one message (czmq's
+        /// zpoller_test relies on this).
+        pub fn push_gives_a_new_peer_its_turn_after_the_first() -> Result<(), zmq::Error> {
+            let ctx = zmq::Context::new();
+            let push = ctx.socket(zmq::PUSH)?;
+            push.set_linger(0)?;
+            push.bind("tcp://127.0.0.1:*")?;
+            let endpoint = last_endpoint(&push);
+            let (a, b) = (ctx.socket(zmq::PULL)?, ctx.socket(zmq::PULL)?);
+            a.set_rcvtimeo(5_000)?;
+            b.set_rcvtimeo(5_000)?;
+            a.connect(&endpoint)?;
+            push.send("1", 0)?; // queued for A's connection
+            assert_eq!(a.recv_bytes(0)?, b"1");
+            b.connect(&endpoint)?;
+            thread::sleep(std::time::Duration::from_millis(500)); // B's handshake is done
+            for m in ["2", "3", "4", "5"] {
+                push.send(m, 0)?;
+            }
+            assert_eq!(a.recv_bytes(0)?, b"2", "the turn wrapped to A before B joined");
+            assert_eq!(b.recv_bytes(0)?, b"3");
+            assert_eq!(a.recv_bytes(0)?, b"4");
+            assert_eq!(b.recv_bytes(0)?, b"5");
+            Ok(())
+        }
+
+        /// `poll` reads the descriptors before the sockets' events, as libzmq's zmq_poll: an
+        /// item for a socket's own ZMQ_FD is ready together with the socket's item, though
+        /// reading the socket's events clears that descriptor (czmq's zpoller_test polls both).
+        pub fn poll_reports_a_sockets_fd_with_the_socket() -> Result<(), zmq::Error> {
+            let ctx = zmq::Context::new();
+            let pull = ctx.socket(zmq::PULL)?;
+            pull.bind("tcp://127.0.0.1:*")?;
+            let push = ctx.socket(zmq::PUSH)?;
+            push.set_linger(0)?;
+            push.connect(&last_endpoint(&pull))?;
+            push.send("x", 0)?;
+            thread::sleep(std::time::Duration::from_millis(300)); // delivered
+            let fd = pull.get_fd()?;
+            let mut items = [pull.as_poll_item(zmq::POLLIN), zmq::PollItem::from_fd(fd, zmq::POLLIN)];
+            assert_eq!(zmq::poll(&mut items, 1_000)?, 2);
+            assert!(items[0].is_readable() && items[1].is_readable());
+            // The socket's item consumed the signal: the descriptor alone is quiet now.
+            let mut fd_only = [zmq::PollItem::from_fd(fd, zmq::POLLIN)];
+            assert_eq!(zmq::poll(&mut fd_only, 0)?, 0);
+            assert_eq!(pull.recv_bytes(0)?, b"x");
+            Ok(())
+        }
+
         pub fn version_and_z85() -> Result<(), zmq::Error> {
             let (major, minor, _) = zmq::version();
             assert_eq!((major, minor), (4, 3));
@@ -229,5 +279,7 @@ on_both!(
     monitor_reports_listening,
     proxy_with_capture_until_destroy,
     a_dialer_without_reconnect_forgets_its_endpoint,
+    push_gives_a_new_peer_its_turn_after_the_first,
+    poll_reports_a_sockets_fd_with_the_socket,
     version_and_z85,
 );

@@ -137,9 +137,24 @@ impl LoadBalancer {
 
     pub(crate) fn detach(&mut self, id: PipeId) {
         self.pipes.retain(|p| *p != id);
+        if self.current >= self.pipes.len() {
+            self.current = 0;
+        }
         if self.locked == Some(id) {
             self.locked = None;
             self.dropping = true;
+        }
+    }
+
+    /// Moves the turn to the next pipe, wrapping at once as libzmq's `lb_t` does: after
+    /// the last pipe the turn is the first one's, even if a pipe attaches before the next
+    /// send (it gets the message after that). So with one peer, then a second, the second
+    /// message still goes to the first peer, as in libzmq.
+    #[inline(always)]
+    fn advance(&mut self) {
+        self.current += 1;
+        if self.current >= self.pipes.len() {
+            self.current = 0;
         }
     }
 
@@ -169,14 +184,14 @@ impl LoadBalancer {
         if self.locked.is_some() || self.dropping || msg.get_more() {
             return self.send_other(msg, pipes);
         }
-        if self.current >= self.pipes.len() {
-            self.current = 0;
-        }
-        let Some(&id) = self.pipes.get(self.current) else { return Err(SendError::Again(msg)) };
+        // `current` is always a pipe's index (or 0): see `advance` and `detach`.
+        let Some(&id) = self.pipes.get(self.current) else {
+            return self.send_rounds(msg, pipes, self.pipes.len());
+        };
         let end = pipes.end(id);
         if end.tx.can_write() {
             end.tx.send_one(msg);
-            self.current += 1;
+            self.advance();
             return Ok(());
         }
         self.send_next(msg, pipes, id)
@@ -188,7 +203,7 @@ impl LoadBalancer {
         if pipes.end(full).tx.is_reader_gone() {
             pipes.mark_dead(full);
         }
-        self.current += 1;
+        self.advance();
         self.send_rounds(msg, pipes, self.pipes.len() - 1)
     }
 
@@ -207,7 +222,7 @@ impl LoadBalancer {
                 end.tx.flush();
                 self.locked = None;
                 // The next message goes to the next peer, as after a single-frame one.
-                self.current += 1;
+                self.advance();
             }
             return Ok(());
         }
@@ -229,14 +244,14 @@ impl LoadBalancer {
                     self.locked = Some(id);
                 } else {
                     end.tx.send_one(msg);
-                    self.current += 1;
+                    self.advance();
                 }
                 return Ok(());
             }
             if end.tx.is_reader_gone() {
                 pipes.mark_dead(id);
             }
-            self.current += 1;
+            self.advance();
         }
         Err(SendError::Again(msg))
     }
