@@ -223,6 +223,33 @@ macro_rules! zmq_crate_programs {
             Ok(())
         }
 
+        /// A SUB polls readable only for a message `recv` would return, as libzmq's xsub
+        /// (which filters while polling): a message queued before an unsubscribe wakes no
+        /// poll (pyzmq's test_subscribe_method).
+        pub fn sub_is_readable_only_for_subscribed_messages() -> Result<(), zmq::Error> {
+            let ctx = zmq::Context::new();
+            let publisher = ctx.socket(zmq::PUB)?;
+            publisher.set_linger(0)?;
+            publisher.bind("tcp://127.0.0.1:*")?;
+            let sub = ctx.socket(zmq::SUB)?;
+            sub.set_subscribe(b"prefix")?;
+            sub.connect(&last_endpoint(&publisher))?;
+            // Until the subscription reached the publisher: the first canary through.
+            for _ in 0..100 {
+                publisher.send("prefix-canary", 0)?;
+                if sub.poll(zmq::POLLIN, 100)? > 0 {
+                    break;
+                }
+            }
+            assert_eq!(sub.recv_bytes(0)?, b"prefix-canary");
+            publisher.send("prefix-late", 0)?;
+            thread::sleep(std::time::Duration::from_millis(300)); // queued at the SUB
+            sub.set_unsubscribe(b"prefix")?;
+            assert_eq!(sub.poll(zmq::POLLIN, 300)?, 0, "nothing it would deliver");
+            assert_eq!(sub.recv_bytes(zmq::DONTWAIT).map_err(|e| e.to_raw()), Err(EAGAIN));
+            Ok(())
+        }
+
         pub fn version_and_z85() -> Result<(), zmq::Error> {
             let (major, minor, _) = zmq::version();
             assert_eq!((major, minor), (4, 3));
@@ -281,5 +308,6 @@ on_both!(
     a_dialer_without_reconnect_forgets_its_endpoint,
     push_gives_a_new_peer_its_turn_after_the_first,
     poll_reports_a_sockets_fd_with_the_socket,
+    sub_is_readable_only_for_subscribed_messages,
     version_and_z85,
 );

@@ -302,6 +302,9 @@ pub(crate) struct Subscriber {
     /// Recent subscription messages by version, to bring a pipe from an engine snapshot up to
     /// date exactly.
     log: VecDeque<(u64, Message)>,
+    /// SUB: a matching frame taken from the pipes by [`Routing::can_recv`] (libzmq's
+    /// `xsub_t::_has_message`), returned by the next receive.
+    prefetched: Option<Message>,
 }
 
 /// How many subscription changes are kept for catching up new pipes.
@@ -351,7 +354,24 @@ impl Subscriber {
             receiving_more: false,
             shared,
             log: VecDeque::new(),
+            prefetched: None,
         }
+    }
+
+    /// Whether a frame is one to deliver: every frame on XSUB and after a delivered first
+    /// frame; on SUB a first frame that matches (or, with INVERT_MATCHING, does not).
+    #[inline]
+    fn delivers(&self, first: &Message) -> bool {
+        self.receiving_more || self.xsub || self.subs.matches_any(first) != self.invert
+    }
+
+    /// Drops the frames after an undelivered first frame with MORE set. They are all there
+    /// already: pipes publish whole messages.
+    fn drop_rest(&mut self, mut more: bool, pipes: &mut Pipes) -> Result<(), Error> {
+        while more {
+            more = self.fq.recv(pipes)?.0.get_more();
+        }
+        Ok(())
     }
 
     /// Sends `msg` to every publisher (queued for those still connecting).
@@ -453,36 +473,39 @@ impl Routing for Subscriber {
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error> {
+        if let Some(msg) = self.prefetched.take() {
+            self.receiving_more = msg.get_more();
+            return Ok(msg);
+        }
         loop {
             let (msg, _) = self.fq.recv(pipes)?;
             // SUB filters; XSUB passes everything, as libzmq's does (a proxy relies on it).
-            if self.receiving_more || self.xsub || self.subs.matches_any(&msg) != self.invert {
+            if self.delivers(&msg) {
                 self.receiving_more = msg.get_more();
                 return Ok(msg);
             }
-            // Not subscribed (a publisher that does not filter): drop the whole message. Its
-            // frames are all there already: pipes publish whole messages.
-            let mut more = msg.get_more();
-            while more {
-                more = self.fq.recv(pipes)?.0.get_more();
-            }
+            // Not subscribed (a publisher that does not filter): drop the whole message.
+            self.drop_rest(msg.get_more(), pipes)?;
         }
     }
 
     /// [`Routing::recv`] straight into `out` (see `FairQueue::recv_msg_into`), filtered the
     /// same way; a frame dropped as unsubscribed leaves `out` cleared for the next one.
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        if let Some(msg) = self.prefetched.take() {
+            self.receiving_more = msg.get_more();
+            out.put_cleared(msg);
+            return Ok(());
+        }
         loop {
             self.fq.recv_msg_into(pipes, out)?;
-            if self.receiving_more || self.xsub || self.subs.matches_any(out) != self.invert {
+            if self.delivers(out) {
                 self.receiving_more = out.get_more();
                 return Ok(());
             }
-            let mut more = out.get_more();
+            let more = out.get_more();
             out.clear();
-            while more {
-                more = self.fq.recv(pipes)?.0.get_more();
-            }
+            self.drop_rest(more, pipes)?;
         }
     }
 
@@ -497,8 +520,27 @@ impl Routing for Subscriber {
         self.xsub
     }
 
+    /// As libzmq's `xsub_t::xhas_in`: on SUB, readable means a frame to deliver is there.
+    /// Frames the subscriptions drop are dropped here, and the first one to deliver is kept
+    /// for the next receive, so a poll never wakes for a message `recv` would not return
+    /// (after an unsubscribe, say).
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
-        self.fq.can_recv(pipes)
+        if self.receiving_more || self.prefetched.is_some() {
+            return true;
+        }
+        if self.xsub {
+            return self.fq.can_recv(pipes);
+        }
+        loop {
+            let Ok((msg, _)) = self.fq.recv(pipes) else { return false };
+            if self.delivers(&msg) {
+                self.prefetched = Some(msg);
+                return true;
+            }
+            if self.drop_rest(msg.get_more(), pipes).is_err() {
+                return false;
+            }
+        }
     }
 }
 
