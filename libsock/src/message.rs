@@ -233,6 +233,14 @@ impl Message {
         if bytes.len() <= INLINE_CAPACITY {
             return Message::from_slice(&bytes);
         }
+        Message::from_bytes_shared(bytes)
+    }
+
+    /// Wraps `bytes` without copying, however small: the message holds them until it is
+    /// dropped (after it was written out, or by its receiver). For an owner that waits for
+    /// that release, as a C caller's free function does (`zmq_msg_init_data`).
+    #[inline]
+    pub fn from_bytes_shared(bytes: Bytes) -> Message {
         Message {
             repr: Repr::Shared(bytes),
             more: false,

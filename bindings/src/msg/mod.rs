@@ -127,7 +127,9 @@ impl Body {
     fn make_message(&mut self) -> Message {
         self.share();
         match self {
-            Body::Foreign(b) => Message::from_bytes(b.clone()),
+            // Held, not copied, even when small: the caller's free function runs when the
+            // message leaves libsock, as with libzmq (pyzmq's MessageTracker waits for it).
+            Body::Foreign(b) => Message::from_bytes_shared(b.clone()),
             Body::Msg(m) => Message::from(&*m),
             Body::Empty => Message::new(),
             Body::Buf(_) => unreachable!("share() converts buffers"),

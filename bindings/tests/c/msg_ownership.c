@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 static atomic_int freed;
 static atomic_int hint_ok;
@@ -49,6 +50,30 @@ static void send_and_receive (void *ctx, const char *transport, size_t size)
     /* The buffer may be freed later by an I/O thread, but by the time the receiver holds
      * the message over inproc, or the context is gone, it must have been freed once. */
     (void) before;
+}
+
+/* A sent message keeps the caller's buffer, however small, while it is queued: the free
+ * function runs when the message leaves the library (pyzmq's MessageTracker waits for it). */
+static void held_while_queued (void *ctx, const char *endpoint, size_t size)
+{
+    int before = atomic_load (&freed);
+    void *push = zmq_socket (ctx, ZMQ_PUSH);
+    OK (zmq_connect (push, endpoint)); /* nobody bound yet: the message waits */
+    zmq_msg_t msg = make (size, 'q');
+    CHECK (zmq_msg_send (&msg, push, 0) == (int) size);
+    OK (zmq_msg_close (&msg));
+    usleep (50 * 1000);
+    CHECK (atomic_load (&freed) == before);
+    void *pull = zmq_socket (ctx, ZMQ_PULL);
+    OK (zmq_bind (pull, endpoint));
+    zmq_msg_t in;
+    OK (zmq_msg_init (&in));
+    CHECK (zmq_msg_recv (&in, pull, 0) == (int) size);
+    CHECK (((char *) zmq_msg_data (&in))[size - 1] == 'q');
+    OK (zmq_msg_close (&in));
+    CHECK (atomic_load (&freed) == before + 1); /* inproc: the receiver held the buffer */
+    OK (zmq_close (push));
+    OK (zmq_close (pull));
 }
 
 /* zmq_msg_init_size bodies (inline, recycled up to 64 KiB, allocated beyond): writable
@@ -125,16 +150,18 @@ int main (void)
     send_and_receive (ctx, "inproc://own2", 100000);
     send_and_receive (ctx, "tcp://127.0.0.1:*", 10);
     send_and_receive (ctx, "tcp://127.0.0.1:*", 100000);
+    held_while_queued (ctx, "inproc://held-small", 9);
+    held_while_queued (ctx, "inproc://held-large", 100000);
     OK (zmq_ctx_term (ctx));
-    CHECK (atomic_load (&freed) == 7);
-    CHECK (atomic_load (&hint_ok) == 7);
+    CHECK (atomic_load (&freed) == 9);
+    CHECK (atomic_load (&hint_ok) == 9);
 
     /* NULL free function: constant data, never freed. */
     static char constant[] = "constant data, larger than the inline size of a message";
     zmq_msg_t k;
     OK (zmq_msg_init_data (&k, constant, sizeof constant, NULL, NULL));
     OK (zmq_msg_close (&k));
-    CHECK (atomic_load (&freed) == 7);
+    CHECK (atomic_load (&freed) == 9);
     printf ("msg_ownership ok\n");
     return 0;
 }
