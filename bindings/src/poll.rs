@@ -23,7 +23,7 @@ pub struct zmq_pollitem_t {
 }
 
 /// Waits until an item is ready or `timeout` ms pass (-1 = forever); returns how many are
-/// ready (level-triggered, as libzmq).
+/// ready (level-triggered, as libzmq). EINTR when a signal handler runs meanwhile.
 ///
 /// # Safety
 /// `items` is NULL or points to `nitems` writable poll items whose sockets are handles.
@@ -33,9 +33,12 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
         if nitems < 0 || (nitems > 0 && items.is_null()) {
             return Err(if nitems < 0 { libc::EINVAL } else { libc::EFAULT });
         }
+        #[allow(clippy::useless_conversion)] // c_long is not i64 everywhere
+        let timeout = i64::from(timeout);
         if nitems == 0 {
+            // libzmq sleeps (usleep): a signal handler ends it with EINTR.
             if timeout > 0 {
-                std::thread::sleep(std::time::Duration::from_millis(timeout as u64));
+                libsock::poll_interruptible(&mut [], timeout).map_err(err)?;
             }
             return Ok(0);
         }
@@ -51,8 +54,8 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
                 unsafe { socket_ref(item.socket) }?.as_poll_item(item.events & mask)
             });
         }
-        #[allow(clippy::useless_conversion)] // c_long is not i64 everywhere
-        let ready = libsock::poll(&mut polled, i64::from(timeout)).map_err(err)?;
+        // As libzmq's: a signal handler ends it with EINTR.
+        let ready = libsock::poll_interruptible(&mut polled, timeout).map_err(err)?;
         for (item, p) in items.iter_mut().zip(&polled) {
             item.revents = p.get_revents();
         }

@@ -43,7 +43,10 @@ impl Sock {
         if kind.is_thread_safe() {
             return ctx.thread_safe_socket(kind).map(Sock::Shared);
         }
-        ctx.socket(kind).map(Sock::Plain)
+        let socket = ctx.socket(kind)?;
+        // libzmq's blocking calls end with EINTR when a signal handler runs.
+        socket.set_interruptible(true);
+        Ok(Sock::Plain(socket))
     }
 
     /// The plain socket, for the C functions that only take one (`zmq_proxy`): ENOTSUP for

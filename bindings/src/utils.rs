@@ -221,8 +221,17 @@ pub extern "C" fn zmq_threadstart(func: Option<ThreadFn>, arg: *mut c_void) -> *
     boundary::ptr(|| {
         let func = func.ok_or(libc::EINVAL)?;
         let arg = arg as usize;
-        // SAFETY: the caller hands `arg` to `func` on another thread, as with libzmq.
-        let run = move || unsafe { func(arg as *mut c_void) };
+        let run = move || {
+            // As libzmq's threads: signals go to the application's other threads.
+            // SAFETY: `set` is initialised by sigfillset before use; no old mask is wanted.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigfillset(&mut set);
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            }
+            // SAFETY: the caller hands `arg` to `func` on another thread, as with libzmq.
+            unsafe { func(arg as *mut c_void) }
+        };
         let handle =
             std::thread::Builder::new().spawn(run).map_err(|e| e.raw_os_error().unwrap_or(libc::EAGAIN))?;
         Ok(Box::into_raw(Box::new(handle)).cast())

@@ -12,6 +12,16 @@ fn every_socket_pair_exchanges_messages() {
     common::c_program("socket_pairs");
 }
 
+/// The zguide's `s_interrupted` idiom: a signal handler ends blocking calls with EINTR. The
+/// same program on the system's libzmq shows that this is libzmq's behaviour.
+#[test]
+fn a_signal_ends_blocking_calls_with_eintr() {
+    assert!(common::c_program("interrupt").contains("interrupt ok"));
+    if let Some(exe) = common::build_c_on_system_libzmq("interrupt") {
+        assert!(common::run_ok(&exe, &[]).contains("interrupt ok"));
+    }
+}
+
 #[test]
 fn multipart_messages() {
     common::c_program("multipart");

@@ -57,6 +57,12 @@ pub enum Error {
     /// `IO_THREADS` was set to 0, which leaves inproc only.
     #[error("no I/O thread is available (IO_THREADS = 0)")]
     NoIoThread,
+    /// A signal handler ran while the call was blocked (`EINTR`); the call can be retried.
+    /// Only on sockets that ask for it ([`crate::Socket::set_interruptible`], which the C
+    /// API sets on every socket as libzmq behaves), in their blocking sends, receives and
+    /// polls, and in [`crate::poll_interruptible`].
+    #[error("interrupted system call")]
+    Interrupted,
     /// An operating system error (its own errno).
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -87,6 +93,7 @@ const EHOSTUNREACH: i32 = 113;
 const EMSGSIZE: i32 = 90;
 const EMFILE: i32 = 24;
 const EIO: i32 = 5;
+const EINTR: i32 = 4;
 
 impl Error {
     /// The errno value libzmq would set for this error.
@@ -106,6 +113,7 @@ impl Error {
             Error::MessageTooLong => EMSGSIZE,
             Error::TooManyOpenFiles => EMFILE,
             Error::NoIoThread => EMTHREAD,
+            Error::Interrupted => EINTR,
             Error::Io(e) => e.raw_os_error().unwrap_or(EIO),
         }
     }
@@ -120,6 +128,15 @@ impl Error {
         }
     }
 
+    /// An OS error from a wait that a signal may end: EINTR becomes [`Error::Interrupted`].
+    pub(crate) fn from_wait(err: io::Error) -> Error {
+        if err.kind() == io::ErrorKind::Interrupted {
+            Error::Interrupted
+        } else {
+            Error::Io(err)
+        }
+    }
+
     pub(crate) fn invalid(what: impl Into<String>) -> Error {
         Error::InvalidArgument(what.into())
     }
@@ -131,6 +148,7 @@ impl From<Error> for io::Error {
             Error::Io(e) => e,
             Error::WouldBlock => io::ErrorKind::WouldBlock.into(),
             Error::TimedOut => io::ErrorKind::TimedOut.into(),
+            Error::Interrupted => io::ErrorKind::Interrupted.into(),
             other => io::Error::other(other),
         }
     }
@@ -148,6 +166,7 @@ mod tests {
         assert_eq!(Error::IncompatibleProtocol(String::new()).to_raw(), 156_384_764);
         assert_eq!(Error::HostUnreachable.to_raw(), 113);
         assert_eq!(Error::NoIoThread.to_raw(), 156_384_766);
+        assert_eq!(Error::Interrupted.to_raw(), 4);
         let refused = io::Error::from_raw_os_error(111);
         assert_eq!(Error::Io(refused).to_raw(), 111);
     }

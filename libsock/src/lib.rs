@@ -102,7 +102,7 @@ pub mod protocol_error {
 #[cfg(feature = "draft")]
 pub use message::GROUP_MAX_LENGTH;
 pub use options::{OptionValue, Options, SocketOption};
-pub use poll::{poll, PollItem, POLLERR, POLLPRI};
+pub use poll::{poll, poll_interruptible, PollItem, POLLERR, POLLPRI};
 pub use proxy::{
     proxy, proxy_steerable, proxy_steerable_with_capture, proxy_with_capture, Proxy, ProxyStatistics,
     ProxyStats, ProxyStopper, SideStats,

@@ -9,7 +9,7 @@
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::socket::{Socket, POLLIN, POLLOUT};
 use crate::sys;
 
@@ -99,8 +99,10 @@ impl Socket {
 
     /// Waits up to `timeout_ms` (-1 = forever) for `events` on this socket alone, as
     /// [`poll`] of one item: 1 when they are ready, 0 on timeout.
+    /// Fails with [`crate::Error::Interrupted`] when a signal handler runs while it waits if
+    /// [`Socket::set_interruptible`] is on.
     pub fn poll(&self, events: i16, timeout_ms: i64) -> Result<i32> {
-        poll(&mut [self.as_poll_item(events)], timeout_ms)
+        poll_with(&mut [self.as_poll_item(events)], timeout_ms, self.is_interruptible())
     }
 }
 
@@ -111,7 +113,19 @@ impl Socket {
 /// sockets' events, which clears their readiness descriptors: a descriptor item that is
 /// also a socket's `ZMQ_FD` (czmq's zpoller does this) reports what the poll saw, before
 /// the socket's own item consumed the signal. The first round does not wait.
+///
+/// A signal handler that runs meanwhile does not end it: see [`poll_interruptible`].
 pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
+    poll_with(items, timeout_ms, false)
+}
+
+/// [`poll`] that fails with [`crate::Error::Interrupted`] (`EINTR`) when a signal handler
+/// runs while it waits, as libzmq's `zmq_poll` does.
+pub fn poll_interruptible(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
+    poll_with(items, timeout_ms, true)
+}
+
+pub(crate) fn poll_with(items: &mut [PollItem<'_>], timeout_ms: i64, interruptible: bool) -> Result<i32> {
     let deadline = u64::try_from(timeout_ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms));
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(items.len());
     for item in items.iter() {
@@ -126,7 +140,11 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
         for pfd in fds.iter_mut() {
             pfd.revents = 0;
         }
-        sys::poll(&mut fds, wait_ms)?;
+        if interruptible {
+            sys::poll_once(&mut fds, wait_ms).map_err(Error::from_wait)?;
+        } else {
+            sys::poll(&mut fds, wait_ms)?;
+        }
         let mut ready = 0;
         for (item, pfd) in items.iter_mut().zip(&fds) {
             item.revents = match item.socket {

@@ -101,6 +101,36 @@ pub fn build_c(name: &str) -> PathBuf {
     build(name, Lang::C, &[c_dir().join(format!("{name}.c"))], &[])
 }
 
+/// Compiles `tests/c/<name>.c` against the system's zmq.h and libzmq.so (Debian's
+/// libzmq3-dev), so a test can show that libzmq behaves as it expects of libsock; `None`,
+/// with a SKIP line, where they are not installed.
+pub fn build_c_on_system_libzmq(name: &str) -> Option<PathBuf> {
+    if !Path::new("/usr/include/zmq.h").exists() {
+        eprintln!("SKIP {name} on libzmq: libzmq3-dev is not installed");
+        return None;
+    }
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let exe = out_dir().join(format!("{name}-libzmq"));
+    let tmp = out_dir().join(format!("{name}-libzmq.tmp.{}", std::process::id()));
+    let out = Command::new(&compiler)
+        .args(["-std=gnu11", "-O1", "-g", "-Wall", "-Werror", "-pthread", "-DLIBSOCK_TEST_DRAFT=0"])
+        .arg("-I")
+        .arg(c_dir())
+        .arg(c_dir().join(format!("{name}.c")))
+        .arg("-o")
+        .arg(&tmp)
+        .arg("-lzmq")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
+    assert!(
+        out.status.success(),
+        "compiling {name} on libzmq failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&tmp, &exe).expect("move the program into place");
+    Some(exe)
+}
+
 /// Starts `exe` with `args`, output captured.
 pub fn spawn(exe: &Path, args: &[&str]) -> Child {
     Command::new(exe)

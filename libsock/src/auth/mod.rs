@@ -56,7 +56,10 @@ impl Authenticator {
         let (p, s) = (policy.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name("libsock-auth".into())
-            .spawn(move || serve(rep, &p, &s))
+            .spawn(move || {
+                crate::sys::block_signals();
+                serve(rep, &p, &s)
+            })
             .map_err(Error::from)?;
         Ok(Authenticator { policy, stop, thread: Some(thread) })
     }

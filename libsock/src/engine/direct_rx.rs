@@ -402,6 +402,7 @@ impl DirectSource for DirectRx {
         &self,
         wake_fd: RawFd,
         deadline: Option<Instant>,
+        interruptible: bool,
         idle: &mut dyn FnMut() -> bool,
         out: &mut VecDeque<Message>,
     ) -> Waited {
@@ -448,8 +449,9 @@ impl DirectSource for DirectRx {
                 libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
                 libc::pollfd { fd: wake_fd, events: libc::POLLIN, revents: 0 },
             ];
-            // An error (ENOMEM) is treated as a wake: the loop looks at everything again.
-            let _ = sys::poll(&mut fds, timeout_ms);
+            // Another error (ENOMEM) is treated as a wake: the loop looks at everything again.
+            let interrupted = matches!(sys::poll_once(&mut fds, timeout_ms),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted);
             // The signal's descriptor fired: the caller drains it and looks at the socket.
             let woken = fds[1].revents != 0;
             st = self.state.lock();
@@ -466,6 +468,9 @@ impl DirectSource for DirectRx {
             }
             if woken || !idle() {
                 return self.leave(st, Waited::Woken);
+            }
+            if interrupted && interruptible {
+                return self.leave(st, Waited::Interrupted);
             }
         }
     }

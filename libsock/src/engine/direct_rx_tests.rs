@@ -86,7 +86,7 @@ impl Rig {
     fn recv(&mut self) -> u8 {
         let mut out = VecDeque::new();
         let deadline = Some(Instant::now() + Duration::from_secs(20));
-        let waited = self.rx.wait(self.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
+        let waited = self.rx.wait(self.wake.0.as_raw_fd(), deadline, false, &mut || true, &mut out);
         assert_eq!(waited, Waited::Got);
         assert_eq!(out.len(), 1);
         out[0][0]
@@ -170,7 +170,7 @@ fn the_tick_stops_while_the_application_waits() {
         let waiter = scope.spawn(move || {
             let mut out = VecDeque::new();
             let deadline = Some(Instant::now() + Duration::from_secs(20));
-            (rx.wait(wake_fd, deadline, &mut || true, &mut out), out.len())
+            (rx.wait(wake_fd, deadline, false, &mut || true, &mut out), out.len())
         });
         let give_up = Instant::now() + Duration::from_secs(20);
         let mut seen = u64::MAX;
@@ -202,7 +202,7 @@ fn a_command_hands_back_and_re_arms() {
     rig.peer.write_all(&[4, 5, 4, b'P', b'I', b'N', b'G']).unwrap();
     let mut out = VecDeque::new();
     let deadline = Some(Instant::now() + Duration::from_secs(20));
-    let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
+    let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, false, &mut || true, &mut out);
     assert_eq!(waited, Waited::Woken);
     assert!(out.is_empty());
     assert!(!rig.rx.is_held());
@@ -223,7 +223,7 @@ impl Rig {
     fn wait_batch(&mut self) -> (Waited, Vec<u8>) {
         let mut out = VecDeque::new();
         let deadline = Some(Instant::now() + Duration::from_secs(20));
-        let waited = self.rx.wait(self.wake.0.as_raw_fd(), deadline, &mut || true, &mut out);
+        let waited = self.rx.wait(self.wake.0.as_raw_fd(), deadline, false, &mut || true, &mut out);
         (waited, out.iter().map(|m| m[0]).collect())
     }
 

@@ -173,6 +173,7 @@ impl IoThread {
             shutting_down: false,
         };
         let handle = std::thread::Builder::new().name(name).spawn(move || {
+            crate::sys::block_signals();
             setup();
             worker.run()
         })?;

@@ -81,6 +81,7 @@ impl ZapConfig {
         frames.extend(request.credentials);
         let io = io.clone();
         let spawned = std::thread::Builder::new().name("libsock-zap".into()).spawn(move || {
+            crate::sys::block_signals();
             let reply = match handler.exchange(&frames) {
                 Ok(reply) => parse_reply(&reply, &frames[1]),
                 Err(e) => {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::pipe::Wake;
-use crate::sys::EventFd;
+use crate::sys::{self, EventFd};
 
 /// A sticky wake-up flag: a wake that arrives before the wait is not lost.
 #[derive(Default)]
@@ -104,6 +104,33 @@ impl Signal {
         }
         std::mem::replace(&mut *raised, false)
     }
+
+    /// [`Signal::wait`] that a signal handler can end, as libzmq's blocking calls (which
+    /// sleep in `poll(2)`) are ended: sleeps on the descriptor rather than the condvar.
+    /// `Err(Interrupted)` when a handler ran before a wake came.
+    pub(crate) fn wait_interruptible(&self, deadline: Option<Instant>) -> crate::Result<bool> {
+        let fd = self.own_fd()?;
+        // Set before looking at the flag: a wake that the look misses signals the descriptor
+        // (see `set_polling`; `wake` raises the flag under the lock, then loads `polling`).
+        self.set_polling(true);
+        let result = loop {
+            if std::mem::replace(&mut *self.raised.lock(), false) {
+                break Ok(true);
+            }
+            let timeout_ms = sys::poll_timeout(deadline);
+            if timeout_ms == 0 {
+                break Ok(false);
+            }
+            let mut fds = [libc::pollfd { fd: fd.raw(), events: libc::POLLIN, revents: 0 }];
+            match sys::poll_once(&mut fds, timeout_ms) {
+                // Readable: maybe from an earlier wake (already seen); the flag decides.
+                Ok(_) => fd.drain(),
+                Err(e) => break Err(crate::Error::from_wait(e)),
+            }
+        };
+        self.set_polling(false);
+        result
+    }
 }
 
 impl Wake for Signal {
@@ -151,6 +178,21 @@ mod tests {
         }
         assert!(t.join().unwrap());
         assert!(s.wait(Some(Instant::now())), "the wake is still there for wait");
+    }
+
+    #[test]
+    fn an_interruptible_wait_sees_early_and_late_wakes_and_times_out() {
+        let s = Arc::new(Signal::default());
+        s.wake();
+        assert!(s.wait_interruptible(Some(Instant::now())).unwrap());
+        let start = Instant::now();
+        assert!(!s.wait_interruptible(Some(start + Duration::from_millis(5))).unwrap());
+        assert!(start.elapsed() >= Duration::from_millis(5));
+        let s2 = s.clone();
+        let t = std::thread::spawn(move || s2.wait_interruptible(None).unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+        s.wake();
+        assert!(t.join().unwrap());
     }
 
     #[test]

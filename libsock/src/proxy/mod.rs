@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::poll::{poll, PollItem};
+use crate::poll::{poll_with, PollItem};
 use crate::socket::{Socket, POLLIN, POLLOUT};
 use control::Command;
 use pump::{can_recv, can_send, Flow, Pump};
@@ -298,7 +298,8 @@ impl Loop {
         if let Some((_, listen)) = &p.stop {
             items.push(PollItem::from_fd(listen.as_raw_fd(), POLLIN));
         }
-        poll(&mut items, -1)?;
+        // As libzmq's zmq_proxy: a signal ends it (EINTR) when its sockets ask for that.
+        poll_with(&mut items, -1, p.frontend.is_interruptible())?;
         Ok(())
     }
 }

@@ -298,6 +298,22 @@ impl Socket {
     pub fn get_identity(&self) -> Result<Vec<u8>> {
         self.get_routing_id()
     }
+
+    /// Makes blocking calls on this socket (send, receive, [`Socket::poll`], a proxy between
+    /// such sockets) fail with [`Error::Interrupted`] (`EINTR`) when a signal handler runs
+    /// while they wait, as libzmq's do: the handler sets a flag, the call returns, the
+    /// program looks at the flag (the zguide's `s_interrupted` idiom, pyzmq's Ctrl-C).
+    ///
+    /// Off by default: a Rust program's own signal handling (SIGCHLD, SIGPROF, SIGTERM
+    /// flags) then never surfaces as an error. The C API turns it on for every socket.
+    pub fn set_interruptible(&self, on: bool) {
+        self.core().set_interruptible(on);
+    }
+
+    /// Whether [`Socket::set_interruptible`] is on.
+    pub fn is_interruptible(&self) -> bool {
+        self.core().is_interruptible()
+    }
 }
 
 macro_rules! define_accessors {

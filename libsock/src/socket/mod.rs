@@ -103,6 +103,9 @@ pub(crate) struct SocketCore {
     /// A ROUTER switched to raw mode by ROUTER_RAW (libzmq's deprecated STREAM): raw tcp
     /// peers, STREAM's routing.
     router_raw: bool,
+    /// Blocking calls fail with EINTR when a signal handler runs, as in libzmq
+    /// ([`Socket::set_interruptible`]).
+    interruptible: bool,
 }
 
 impl Socket {
@@ -147,6 +150,7 @@ impl Socket {
             direct_drained: (u64::MAX, true),
             direct_hold: None,
             router_raw: false,
+            interruptible: false,
         };
         core.ctx.register(&core.shared);
         Ok(Socket { core: RefCell::new(core) })
@@ -179,6 +183,15 @@ impl SocketCore {
 
     pub(crate) fn context(&self) -> &Arc<ContextInner> {
         &self.ctx
+    }
+
+    /// Whether blocking calls end with EINTR when a signal handler runs.
+    pub(crate) fn is_interruptible(&self) -> bool {
+        self.interruptible
+    }
+
+    pub(crate) fn set_interruptible(&mut self, on: bool) {
+        self.interruptible = on;
     }
 
     /// Whether connections carry raw bytes rather than ZMTP: STREAM, or ROUTER_RAW.
@@ -368,7 +381,12 @@ impl SocketCore {
             // A wake seen while spinning leaves the signal raised: `wait` then returns at once.
             self.shared.signal.spin(Duration::from_micros(self.options.busy_poll_us as u64), at);
         }
-        if self.shared.signal.wait(at) {
+        let woken = if self.interruptible {
+            self.shared.signal.wait_interruptible(at)?
+        } else {
+            self.shared.signal.wait(at)
+        };
+        if woken {
             Ok(())
         } else {
             Err(Error::TimedOut)
@@ -416,13 +434,14 @@ impl SocketCore {
         let (id, rec) = self.pipes.slab.iter_mut().next()?;
         self.direct_hold = Some(id);
         shared.signal.set_polling(true);
-        let waited = rec.end.rx.wait_direct(wake_fd, at, &mut idle);
+        let waited = rec.end.rx.wait_direct(wake_fd, at, self.interruptible, &mut idle);
         shared.signal.set_polling(false);
         let waited = waited?;
         self.direct_drained.1 = waited != Waited::Got;
         match waited {
             Waited::Got | Waited::Woken => Some(Ok(())),
             Waited::TimedOut => Some(Err(Error::TimedOut)),
+            Waited::Interrupted => Some(Err(Error::Interrupted)),
             Waited::Refused => None,
         }
     }

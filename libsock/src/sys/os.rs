@@ -210,17 +210,51 @@ impl EpollSet {
 }
 
 /// `poll(2)` over `fds`; `timeout_ms` < 0 waits forever. Returns how many are ready.
+/// Polls again when a signal handler interrupts it.
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
     loop {
-        // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd for the call.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        if n >= 0 {
-            return Ok(n as usize);
+        match poll_once(fds, timeout_ms) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
         }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+    }
+}
+
+/// [`poll`] that fails with `EINTR` (`ErrorKind::Interrupted`) when a signal handler runs,
+/// as libzmq's blocking calls do.
+pub(crate) fn poll_once(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd for the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if n >= 0 {
+        Ok(n as usize)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Milliseconds from now until `deadline` for `poll(2)`: -1 for none, rounded up (waking
+/// before the deadline would only poll again), 0 once it passed.
+pub(crate) fn poll_timeout(deadline: Option<std::time::Instant>) -> i32 {
+    match deadline {
+        None => -1,
+        Some(at) => {
+            let left = at.saturating_duration_since(std::time::Instant::now());
+            left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
         }
+    }
+}
+
+/// Blocks every signal in the calling thread, as libzmq does in the threads it starts: a
+/// signal sent to the process (Ctrl-C's SIGINT, SIGTERM) then runs its handler on one of the
+/// application's threads, where it ends a blocking call with EINTR, never on an I/O thread.
+/// Faults (SIGSEGV, ...) still kill the process: a blocked synchronous signal cannot be held.
+pub(crate) fn block_signals() {
+    // SAFETY: `set` is a local sigset_t that sigfillset initialises before use; the old mask
+    // is not wanted (NULL).
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

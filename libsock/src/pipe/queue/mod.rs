@@ -59,11 +59,13 @@ pub(crate) trait DirectSource: Send + Sync {
     /// readable, or `deadline` passes. `idle` says whether the queue is still empty and
     /// nothing else woke the reader; the source calls it under its lock, so nothing the
     /// writer publishes can fall between the check and the wait. Never blocks while `idle`
-    /// is false or the source cannot be used ([`Waited::Refused`]).
+    /// is false or the source cannot be used ([`Waited::Refused`]). `interruptible`: a
+    /// signal handler running ends the wait ([`Waited::Interrupted`]), as in libzmq.
     fn wait(
         &self,
         wake_fd: RawFd,
         deadline: Option<Instant>,
+        interruptible: bool,
         idle: &mut dyn FnMut() -> bool,
         out: &mut VecDeque<Message>,
     ) -> Waited;
@@ -88,6 +90,8 @@ pub(crate) enum Waited {
     Woken,
     /// The deadline passed with nothing to read.
     TimedOut,
+    /// A signal handler ran with nothing to read (an interruptible wait only).
+    Interrupted,
     /// The source cannot be used now (the I/O thread holds input, the link is down): wait
     /// the usual way.
     Refused,

@@ -268,6 +268,7 @@ impl Reader {
         &mut self,
         wake_fd: RawFd,
         deadline: Option<Instant>,
+        interruptible: bool,
         idle: &mut dyn FnMut() -> bool,
     ) -> Option<Waited> {
         let source = self.direct_source()?;
@@ -277,7 +278,7 @@ impl Reader {
         // Decoded straight into `local` (empty, checked above): no batch moved twice.
         let local = self.local.get_or_insert_with(Default::default);
         let ring = &mut self.ring;
-        let waited = source.wait(wake_fd, deadline, &mut || idle() && !ring.ready(), local);
+        let waited = source.wait(wake_fd, deadline, interruptible, &mut || idle() && !ring.ready(), local);
         self.direct_unread += local.iter().filter(|m| !m.get_more()).count() as u64;
         Some(waited)
     }

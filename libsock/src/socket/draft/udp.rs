@@ -128,7 +128,10 @@ fn hwm(v: i32) -> u64 {
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
-    std::thread::Builder::new().name(name.into()).spawn(f)?;
+    std::thread::Builder::new().name(name.into()).spawn(move || {
+        crate::sys::block_signals();
+        f()
+    })?;
     Ok(())
 }
 
