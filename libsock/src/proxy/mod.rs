@@ -18,9 +18,12 @@
 //! HWM by their own rules.
 //!
 //! The capture socket gets a copy of every frame, in both directions, without waiting: a copy
-//! it cannot take at once is dropped and counted ([`ProxyStatistics::capture_dropped`]); a
-//! slow capture never slows the proxy.
+//! it cannot take at once waits in a bounded backlog (its SNDHWM in messages) until it can,
+//! so a capture peer that connects late still sees everything; a copy that finds the backlog
+//! full is dropped and counted ([`ProxyStatistics::capture_dropped`]). A slow capture never
+//! slows the proxy ([`capture`]).
 
+mod capture;
 mod control;
 mod pump;
 mod stats;
@@ -34,6 +37,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::poll::{poll_with, PollItem};
 use crate::socket::{Socket, POLLIN, POLLOUT};
+use capture::Capture;
 use control::Command;
 use pump::{can_recv, can_send, Flow, Pump};
 pub use stats::{ProxyStatistics, ProxyStats, SideStats};
@@ -169,7 +173,8 @@ impl<'a> Proxy<'a> {
     /// until the context is shut down (`Err(ContextTerminated)`) or a socket fails.
     pub fn run(self) -> Result<()> {
         let mut state = Loop::new(&self)?;
-        let result = state.run(&self);
+        let mut capture = self.capture.map(Capture::new).transpose()?;
+        let result = state.run(&self, capture.as_mut());
         self.stats.publish(&state.counts);
         result
     }
@@ -205,7 +210,7 @@ impl Loop {
         })
     }
 
-    fn run(&mut self, p: &Proxy<'_>) -> Result<()> {
+    fn run(&mut self, p: &Proxy<'_>, mut capture: Option<&mut Capture<'_>>) -> Result<()> {
         loop {
             if p.stop.as_ref().is_some_and(|(flag, _)| flag.stopped.load(Ordering::Acquire)) {
                 return Ok(());
@@ -215,8 +220,11 @@ impl Loop {
                     return Ok(());
                 }
             }
+            if let Some(capture) = capture.as_deref_mut() {
+                capture.flush()?;
+            }
             if self.paused {
-                self.wait(p)?;
+                self.wait(p, capture.as_deref())?;
                 continue;
             }
             let mut busy = false;
@@ -225,7 +233,7 @@ impl Loop {
                 let flow = self.pumps[0].run(
                     p.frontend,
                     p.backend,
-                    p.capture,
+                    capture.as_deref_mut(),
                     stats,
                     &mut self.counts.capture_dropped,
                 )?;
@@ -236,7 +244,7 @@ impl Loop {
                 let flow = self.pumps[1].run(
                     p.backend,
                     p.frontend,
-                    p.capture,
+                    capture.as_deref_mut(),
                     stats,
                     &mut self.counts.capture_dropped,
                 )?;
@@ -244,7 +252,7 @@ impl Loop {
             }
             p.stats.publish(&self.counts);
             if !busy {
-                self.wait(p)?;
+                self.wait(p, capture.as_deref())?;
             }
         }
     }
@@ -263,7 +271,7 @@ impl Loop {
     }
 
     /// Sleeps until something that could unblock the loop happens.
-    fn wait(&self, p: &Proxy<'_>) -> Result<()> {
+    fn wait(&self, p: &Proxy<'_>, capture: Option<&Capture<'_>>) -> Result<()> {
         let (mut fe, mut be) = (0, 0);
         if !self.paused {
             // A held frame waits for room on its output; otherwise wait for input.
@@ -294,6 +302,10 @@ impl Loop {
         }
         if let Some(control) = p.control {
             items.push(control.as_poll_item(POLLIN));
+        }
+        // Copies wait for the capture's room (a peer to connect, a reader to catch up).
+        if let Some(capture) = capture.filter(|c| c.is_waiting()) {
+            items.push(capture.socket().as_poll_item(POLLOUT));
         }
         if let Some((_, listen)) = &p.stop {
             items.push(PollItem::from_fd(listen.as_raw_fd(), POLLIN));

@@ -1,5 +1,5 @@
 //! One direction of a proxy: frames from an input socket to an output socket, with a copy to
-//! the capture socket, moved in batches without waiting.
+//! the capture ([`super::capture`]), moved in batches without waiting.
 //!
 //! Every call is non-blocking. Before taking a message from the input the pump looks whether
 //! the output has room, as libzmq's proxy polls it for POLLOUT: a full output (PUSH or
@@ -15,6 +15,7 @@ use crate::message::Message;
 use crate::socket::{Socket, DONTWAIT, SNDMORE};
 use crate::socket_type::SocketType;
 
+use super::capture::Capture;
 use super::stats::SideStats;
 
 /// Frames moved per direction before the loop looks at the other direction and at the
@@ -37,8 +38,6 @@ pub(crate) enum Flow {
 pub(crate) struct Pump {
     /// A frame taken from the input that the output has not accepted yet.
     held: Option<Message>,
-    /// The capture socket refused a frame of the current message: skip the rest of it.
-    capture_skipping: bool,
     /// The output had no room for the next message: nothing was taken from the input.
     output_full: bool,
     /// A message is half forwarded: its next frame goes without looking for room.
@@ -51,12 +50,13 @@ impl Pump {
         self.held.is_some() || self.output_full
     }
 
-    /// Moves up to [`BURST`] frames from `from` to `to`, copying each to `capture`.
+    /// Moves up to [`BURST`] frames from `from` to `to`, copying each to `capture`; copies
+    /// dropped there are counted in `capture_dropped`.
     pub(crate) fn run(
         &mut self,
         from: &Socket,
         to: &Socket,
-        capture: Option<&Socket>,
+        mut capture: Option<&mut Capture<'_>>,
         stats: (&mut SideStats, &mut SideStats),
         capture_dropped: &mut u64,
     ) -> Result<Flow> {
@@ -74,8 +74,8 @@ impl Pump {
                     Ok(msg) => {
                         from_stats.bytes_in += msg.len() as u64;
                         from_stats.msg_in += u64::from(!msg.get_more());
-                        if let Some(capture) = capture {
-                            self.copy_to(capture, &msg, capture_dropped)?;
+                        if let Some(capture) = capture.as_deref_mut() {
+                            capture.copy(&msg, capture_dropped)?;
                         }
                         msg
                     }
@@ -100,25 +100,6 @@ impl Pump {
             }
         }
         Ok(Flow::Busy)
-    }
-
-    /// Sends a copy of `msg` to the capture socket without waiting; a message the capture
-    /// cannot take whole is dropped and counted.
-    fn copy_to(&mut self, capture: &Socket, msg: &Message, dropped: &mut u64) -> Result<()> {
-        let more = msg.get_more();
-        if self.capture_skipping {
-            self.capture_skipping = more;
-            return Ok(());
-        }
-        match capture.send(msg.clone(), DONTWAIT | if more { SNDMORE } else { 0 }) {
-            Ok(()) => Ok(()),
-            Err(Error::WouldBlock) => {
-                *dropped += 1;
-                self.capture_skipping = more;
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
     }
 }
 

@@ -23,8 +23,9 @@ pub struct ProxyStatistics {
     pub frontend: SideStats,
     /// The backend's counters.
     pub backend: SideStats,
-    /// Message copies the capture socket could not take at once, dropped so that a slow
-    /// capture never slows the proxy (libzmq blocks instead).
+    /// Message copies dropped because the capture socket could not take them and its backlog
+    /// (its SNDHWM in messages) was full, so that a slow capture never slows the proxy
+    /// (libzmq blocks instead).
     pub capture_dropped: u64,
 }
 

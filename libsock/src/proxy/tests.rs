@@ -185,3 +185,87 @@ fn sockets_that_cannot_forward_are_refused() {
     let (a, b) = (socket(&ctx, PUSH, None, None), socket(&ctx, PUSH, None, None));
     assert!(matches!(proxy(&a, &b), Err(Error::InvalidArgument(_))));
 }
+
+/// A streamer PULL `in` → PUSH `out` copying to a PUSH capture bound at `cap` with `hwm`,
+/// nothing connected to the capture yet; stopped by the returned stopper.
+fn streamer_with_push_capture(
+    ctx: &Context,
+    name: &str,
+    hwm: i32,
+) -> (thread::JoinHandle<(Result<()>, ProxyStatistics)>, ProxyStopper) {
+    let (ctx, name) = (ctx.clone(), name.to_owned());
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let handle = thread::spawn(move || {
+        let input = socket(&ctx, PULL, Some(&format!("inproc://{name}-in")), None);
+        let output = socket(&ctx, PUSH, Some(&format!("inproc://{name}-out")), None);
+        let capture = socket(&ctx, PUSH, None, None);
+        capture.set_sndhwm(hwm).unwrap();
+        capture.bind(&format!("inproc://{name}-cap")).unwrap();
+        let mut proxy = Proxy::new(&input, &output).capture(&capture);
+        let (stats, stopper) = (proxy.stats(), proxy.stopper().unwrap());
+        ready_tx.send(stopper).unwrap();
+        let result = proxy.run();
+        (result, stats.snapshot())
+    });
+    (handle, ready_rx.recv().unwrap())
+}
+
+#[test]
+fn a_capture_peer_that_connects_late_still_gets_every_copy_in_order() {
+    let ctx = Context::new();
+    let (running, stopper) = streamer_with_push_capture(&ctx, "p-late", 1000);
+    let push = socket(&ctx, PUSH, None, Some("inproc://p-late-in"));
+    let pull = socket(&ctx, PULL, None, Some("inproc://p-late-out"));
+    for i in 0..50u32 {
+        push.send_multipart([format!("m{i}"), "tail".into()], 0).unwrap();
+    }
+    for i in 0..50u32 {
+        assert_eq!(pull.recv_multipart(0).unwrap()[0], format!("m{i}").into_bytes());
+    }
+    // Every message went through before the capture had a peer (libzmq's proxy would have
+    // blocked on the first copy; pyzmq's proxy tests connect the capture just before sending).
+    let capture = socket(&ctx, PULL, None, Some("inproc://p-late-cap"));
+    for i in 0..50u32 {
+        assert_eq!(capture.recv_multipart(0).unwrap(), vec![format!("m{i}").into_bytes(), b"tail".to_vec()]);
+    }
+    stopper.stop();
+    let (result, stats) = running.join().unwrap();
+    result.unwrap();
+    assert_eq!(stats.capture_dropped, 0);
+}
+
+#[test]
+fn a_capture_that_never_reads_drops_beyond_its_backlog_and_the_proxy_goes_on() {
+    const HWM: i32 = 10;
+    const SENT: u32 = 500;
+    let ctx = Context::new();
+    let (running, stopper) = streamer_with_push_capture(&ctx, "p-stuck", HWM);
+    let capture = socket(&ctx, PULL, None, None);
+    capture.set_rcvhwm(HWM).unwrap();
+    capture.connect("inproc://p-stuck-cap").unwrap();
+    let push = socket(&ctx, PUSH, None, Some("inproc://p-stuck-in"));
+    let pull = socket(&ctx, PULL, None, Some("inproc://p-stuck-out"));
+    let sender = thread::spawn(move || {
+        for i in 0..SENT {
+            push.send_multipart([format!("m{i}"), "tail".into()], 0).unwrap();
+        }
+        push
+    });
+    for i in 0..SENT {
+        assert_eq!(pull.recv_multipart(0).unwrap()[0], format!("m{i}").into_bytes());
+    }
+    drop(sender.join().unwrap());
+    stopper.stop();
+    let (result, stats) = running.join().unwrap();
+    result.unwrap();
+    // What the capture kept: the first copies, whole and in order, then none.
+    let mut kept = 0;
+    while let Ok(copy) = capture.recv_multipart(DONTWAIT) {
+        assert_eq!(copy, vec![format!("m{kept}").into_bytes(), b"tail".to_vec()]);
+        kept += 1;
+    }
+    // Its queues (inproc: SNDHWM + RCVHWM) filled; the backlog (SNDHWM more) died with the
+    // proxy; everything else was dropped and counted.
+    assert!(kept >= HWM as u64, "{kept} copies kept");
+    assert_eq!(stats.capture_dropped + kept + HWM as u64, SENT as u64, "{kept} kept");
+}
