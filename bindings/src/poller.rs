@@ -2,11 +2,12 @@
 //! sockets and file descriptors, with the semantics of libzmq 4.3.4's `socket_poller_t`.
 //!
 //! A poller is a list of items (a socket handle or a descriptor, the caller's `user_data`,
-//! the events wanted); `zmq_poller_wait_all` hands that list to [`libsock::poll`], the loop
-//! `zmq_poll` uses too, and reports the ready items in registration order. Errors follow
-//! libzmq: a bad poller is `EFAULT`, a bad socket `ENOTSOCK`, descriptor -1 `EBADF`, unknown
-//! events, duplicates and unregistered items `EINVAL`, nothing ready in time `EAGAIN`,
-//! waiting forever on nothing `EFAULT`, a terminated context `ETERM`.
+//! the events wanted); `zmq_poller_wait_all` hands that list to
+//! [`libsock::poll_interruptible`], the loop `zmq_poll` uses too, and reports the ready items
+//! in registration order. Errors follow libzmq: a bad poller is `EFAULT`, a bad socket
+//! `ENOTSOCK`, descriptor -1 `EBADF`, unknown events, duplicates and unregistered items
+//! `EINVAL`, nothing ready in time `EAGAIN`, waiting forever on nothing `EFAULT`, a
+//! terminated context `ETERM`, a signal handler that ran `EINTR`.
 //!
 //! `zmq_poller_fd` gives one descriptor that becomes readable when any thread-safe socket of
 //! the poller may have changed ([`libsock::ReadinessSet`]); as in libzmq, it exists only
@@ -185,8 +186,9 @@ fn wait(items: &[Item], out: &mut [zmq_poller_event_t], timeout: c_long) -> CRes
             Target::Fd(fd) => PollItem::from_fd(fd, item.events),
         });
     }
+    // As libzmq's socket_poller_t::wait: a signal handler ends it with EINTR.
     #[allow(clippy::useless_conversion)] // c_long is not i64 everywhere
-    libsock::poll(&mut polled, i64::from(timeout)).map_err(err)?;
+    libsock::poll_interruptible(&mut polled, i64::from(timeout)).map_err(err)?;
     let mut found = 0;
     for (item, p) in active.iter().zip(&polled) {
         let events = p.get_revents();

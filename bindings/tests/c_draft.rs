@@ -16,6 +16,12 @@ fn pthreads_share_one_client_and_one_server_from_c() {
     common::c_program("thread_safe");
 }
 
+/// `c_api.rs`'s EINTR program again, with the draft poller's wait.
+#[test]
+fn a_signal_ends_blocking_calls_and_the_poller_wait_with_eintr() {
+    assert!(common::c_program("interrupt").contains("interrupt ok"));
+}
+
 #[test]
 fn poller_over_sockets_thread_safe_sockets_and_descriptors_from_c() {
     common::c_program("poller");

@@ -2,7 +2,9 @@
  * zmq_msg_recv(3), zmq_send(3), zmq_poll(3) and zmq_proxy(3) say: the zguide's
  * s_interrupted idiom (Ctrl-C in a C program, in pyzmq). The signal is sent to the whole
  * process, so this also checks that the library's own threads block signals and leave
- * them to the application's. Built and run on libsock and on the system's libzmq. */
+ * them to the application's. Built and run on libsock and on the system's libzmq; the
+ * draft poller too on libsock's draft build. */
+#define ZMQ_BUILD_DRAFT_API
 #include "testutil.h"
 #include <dirent.h>
 #include <errno.h>
@@ -173,6 +175,18 @@ int main (void)
     end_nagging ();
     close (fds[0]);
     close (fds[1]);
+
+#if LIBSOCK_TEST_DRAFT
+    /* The draft poller's wait, as libzmq's socket_poller_t::wait. */
+    void *poller = zmq_poller_new ();
+    CHECK (poller);
+    OK (zmq_poller_add (poller, pull, NULL, ZMQ_POLLIN));
+    zmq_poller_event_t event;
+    start_nagging ();
+    FAILS (zmq_poller_wait (poller, &event, -1), EINTR);
+    end_nagging ();
+    OK (zmq_poller_destroy (&poller));
+#endif
 
     /* zmq_proxy returns -1 with EINTR (its sockets stay usable). */
     void *frontend = zmq_socket (ctx, ZMQ_ROUTER);
