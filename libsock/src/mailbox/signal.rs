@@ -107,7 +107,9 @@ impl Signal {
 
     /// [`Signal::wait`] that a signal handler can end, as libzmq's blocking calls (which
     /// sleep in `poll(2)`) are ended: sleeps on the descriptor rather than the condvar.
-    /// `Err(Interrupted)` when a handler ran before a wake came.
+    /// `Err(Interrupted)` when a handler ran before a wake came. Not a futex, which would
+    /// be cheaper: `FUTEX_WAIT` restarts after a handler installed with SA_RESTART (glibc's
+    /// `signal()`, signal-hook), where `poll(2)` never does.
     pub(crate) fn wait_interruptible(&self, deadline: Option<Instant>) -> crate::Result<bool> {
         let fd = self.own_fd()?;
         // Set before looking at the flag: a wake that the look misses signals the descriptor
