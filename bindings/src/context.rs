@@ -3,10 +3,11 @@
 //! Options go to libsock's [`Context::set`]/[`Context::get`] by number (its I/O threads
 //! start with the first socket, so `ZMQ_IO_THREADS` set before that takes effect, as in
 //! libzmq). `zmq_ctx_term` makes blocked and later calls on open sockets fail with `ETERM`,
-//! waits until every socket is closed, then ends the context.
+//! waits until every socket is closed and has lingered, then ends the context; a signal
+//! handler ends that wait with `EINTR`, as in libzmq.
 
 use std::ffi::{c_int, c_void};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use libsock::Context;
 
@@ -30,14 +31,12 @@ impl Handle for CtxHandle {
 /// State shared by a context handle and its sockets.
 pub struct CtxShared {
     state: Mutex<CtxState>,
-    all_closed: Condvar,
 }
 
 /// Bookkeeping of one C context.
 pub struct CtxState {
     /// The libsock context, until `zmq_ctx_term`.
     ctx: Option<Context>,
-    sockets: usize,
     shut_down: bool,
 }
 
@@ -46,24 +45,14 @@ impl CtxShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a new socket: returns the libsock context to make it in.
+    /// The libsock context to make a new socket in (ETERM once the context is shut down;
+    /// libsock counts the socket open until it is dropped, and `zmq_ctx_term` waits for that).
     pub(crate) fn open_socket(&self) -> CResult<Context> {
-        let mut st = self.lock();
+        let st = self.lock();
         if st.shut_down {
             return Err(ETERM);
         }
-        let ctx = st.ctx.clone().ok_or(ETERM)?;
-        st.sockets += 1;
-        Ok(ctx)
-    }
-
-    /// Records that a socket was closed.
-    pub(crate) fn close_socket(&self) {
-        let mut st = self.lock();
-        st.sockets -= 1;
-        if st.sockets == 0 {
-            self.all_closed.notify_all();
-        }
+        st.ctx.clone().ok_or(ETERM)
     }
 }
 
@@ -93,14 +82,16 @@ pub(crate) unsafe fn ctx_ref<'a>(p: *mut c_void) -> CResult<&'a CtxHandle> {
 #[no_mangle]
 pub extern "C" fn zmq_ctx_new() -> *mut c_void {
     boundary::ptr(|| {
-        let state = CtxState { ctx: Some(Context::new()), sockets: 0, shut_down: false };
-        let shared = Arc::new(CtxShared { state: Mutex::new(state), all_closed: Condvar::new() });
+        let state = CtxState { ctx: Some(Context::new()), shut_down: false };
+        let shared = Arc::new(CtxShared { state: Mutex::new(state) });
         let h = Box::new(CtxHandle { tag: Tag::new(handle::CONTEXT), shared });
         Ok(Box::into_raw(h).cast())
     })
 }
 
-/// Ends a context: open sockets fail with ETERM; waits until all are closed.
+/// Ends a context: open sockets fail with ETERM; waits until all are closed and LINGER has
+/// delivered what they queued. A signal handler that runs meanwhile ends it with EINTR, as
+/// in libzmq; the context stays shut down and a later call goes on waiting.
 ///
 /// # Safety
 /// `context` is NULL or a context handle.
@@ -112,22 +103,16 @@ pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
         let ctx = {
             let mut st = h.shared.lock();
             st.shut_down = true;
-            if st.sockets > 0 {
-                if let Some(c) = &st.ctx {
-                    c.shutdown();
-                }
-            }
-            while st.sockets > 0 {
-                st = h.shared.all_closed.wait(st).unwrap_or_else(|e| e.into_inner());
-            }
-            st.ctx.take()
+            st.ctx.clone()
         };
-        // Every C socket is closed: libsock's term waits for LINGER and stops the I/O
-        // threads, even if a libsock handle to the context is still held elsewhere (a call
-        // in another thread), so the program may exit as soon as this returns.
+        // libsock's term waits until every socket of the context is dropped (each C socket
+        // is one, dropped by zmq_close), then for LINGER, and stops the I/O threads even if
+        // a libsock handle to the context is still held elsewhere (a call in another
+        // thread), so the program may exit as soon as this returns.
         if let Some(ctx) = ctx {
-            ctx.term().map_err(err)?;
+            ctx.term_interruptible().map_err(err)?;
         }
+        h.shared.lock().ctx = None;
         // SAFETY: the tag check above proved `context` came from Box::into_raw in
         // zmq_ctx_new; the caller gives up the handle with this call.
         handle::bury(unsafe { Box::from_raw(context.cast::<CtxHandle>()) });

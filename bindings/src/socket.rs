@@ -2,14 +2,13 @@
 //! `zmq_sendiov/recviov`, `zmq_socket_monitor`.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use libsock::{Message, SocketType};
 
 use crate::boundary::{self, c_str, err, len_to_int, CResult};
 use crate::consts::*;
-use crate::context::{ctx_ref, CtxShared};
+use crate::context::ctx_ref;
 use crate::handle::{self, Handle, Tag};
 use crate::sock::Sock;
 
@@ -18,7 +17,6 @@ use crate::sock::Sock;
 pub struct SocketHandle {
     tag: Tag,
     socket: Option<Sock>,
-    ctx: Arc<CtxShared>,
     /// Whether this type's sends fail only in ways that hand the message back (see
     /// [`moves_messages`]).
     moves: bool,
@@ -84,19 +82,9 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
         let kind = SocketType::from_raw(type_).ok_or(libc::EINVAL)?;
         let lsctx = ctx.shared.open_socket()?;
         // The context applies its IPV6 and BLOCKY defaults and MAX_SOCKETS.
-        let socket = match Sock::open(&lsctx, kind) {
-            Ok(s) => s,
-            Err(e) => {
-                ctx.shared.close_socket();
-                return Err(err(e));
-            }
-        };
-        let h = SocketHandle {
-            tag: Tag::new(handle::SOCKET),
-            socket: Some(socket),
-            ctx: ctx.shared.clone(),
-            moves: moves_messages(kind),
-        };
+        let socket = Sock::open(&lsctx, kind).map_err(err)?;
+        let h =
+            SocketHandle { tag: Tag::new(handle::SOCKET), socket: Some(socket), moves: moves_messages(kind) };
         Ok(Box::into_raw(Box::new(h)).cast())
     })
 }
@@ -115,7 +103,6 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
         let mut h = unsafe { Box::from_raw(s.cast::<SocketHandle>()) };
         h.tag.store(handle::DEAD, std::sync::atomic::Ordering::Release);
         drop(h.socket.take());
-        h.ctx.close_socket();
         handle::bury(h);
         Ok(0)
     })

@@ -8,7 +8,9 @@ use parking_lot::{Condvar, Mutex};
 use crate::ctx_options::CtxConfig;
 use crate::engine::{EndpointId, IoShared, IoThread};
 use crate::error::{Error, Result};
+use crate::mailbox::Signal;
 use crate::options::OptionValue;
+use crate::pipe::Wake;
 use crate::socket::inproc::InprocRegistry;
 use crate::socket::{Socket, SocketShared};
 use crate::socket_type::SocketType;
@@ -49,6 +51,8 @@ pub(crate) struct ContextInner {
     open_sockets: Mutex<usize>,
     /// Notified when `open_sockets` drops to zero.
     all_closed: Condvar,
+    /// Woken when `open_sockets` drops to zero, for [`Context::term_interruptible`].
+    closed_signal: Signal,
 }
 
 impl Context {
@@ -65,6 +69,7 @@ impl Context {
             sockets: Mutex::new(Vec::new()),
             open_sockets: Mutex::new(0),
             all_closed: Condvar::new(),
+            closed_signal: Signal::default(),
         };
         Context { inner: Arc::new(inner) }
     }
@@ -123,7 +128,7 @@ impl Context {
     pub fn shutdown(&self) {
         self.inner.terminated.store(true, Ordering::Release);
         for socket in self.inner.sockets.lock().iter().filter_map(Weak::upgrade) {
-            crate::pipe::Wake::wake(&*socket.signal);
+            socket.signal.wake();
         }
     }
 
@@ -166,7 +171,28 @@ impl Context {
         drop(open);
         if let Some(io) = self.inner.io.get() {
             for thread in io {
-                thread.stop();
+                thread.stop_interruptible()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Context::term`] that a signal handler can end, as libzmq's `zmq_ctx_term` (which
+    /// sleeps in `poll(2)`) is ended: `Err(Interrupted)` when a handler ran while it waited
+    /// for sockets to be dropped or for LINGER. The context stays shut down; call it again
+    /// to go on waiting (libzmq: "it can be restarted"). The C API's `zmq_ctx_term` is this.
+    pub fn term_interruptible(&self) -> Result<()> {
+        self.shutdown();
+        loop {
+            if *self.inner.open_sockets.lock() == 0 {
+                break;
+            }
+            // A sticky wake: one that comes between the look and the sleep is not lost.
+            self.inner.closed_signal.wait_interruptible(None)?;
+        }
+        if let Some(io) = self.inner.io.get() {
+            for thread in io {
+                thread.stop_interruptible()?;
             }
         }
         Ok(())
@@ -282,6 +308,7 @@ impl ContextInner {
         *open = open.saturating_sub(1);
         if *open == 0 {
             self.all_closed.notify_all();
+            self.closed_signal.wake();
         }
     }
 

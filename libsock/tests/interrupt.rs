@@ -163,3 +163,60 @@ fn by_default_a_blocked_call_waits_through_signals() {
         assert_eq!(receiver.join().unwrap().unwrap(), b"later", "{endpoint}");
     }
 }
+
+#[test]
+fn an_interruptible_term_ends_and_can_be_called_again() {
+    // Waiting for a socket still open: interrupted; the socket then fails with ETERM and,
+    // once dropped, a second call ends the context.
+    let ctx = Context::new();
+    let open = ctx.socket(SocketType::PUSH).unwrap();
+    let waiting = ctx.clone();
+    let (waiting, result) = signalled(move || {
+        let result = waiting.term_interruptible();
+        (waiting, result)
+    });
+    assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
+    assert!(matches!(open.send("x", libsock::DONTWAIT), Err(Error::ContextTerminated)));
+    drop(open);
+    waiting.term_interruptible().unwrap();
+    assert!(matches!(ctx.socket(SocketType::PUSH), Err(Error::ContextTerminated)));
+
+    // Waiting for LINGER to deliver to a peer that is not there yet: interrupted; once the
+    // peer comes, a second call returns and the message is there.
+    let peer_ctx = Context::new();
+    let probe = peer_ctx.socket(SocketType::PULL).unwrap();
+    probe.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = probe.get_last_endpoint().unwrap();
+    drop(probe);
+    let ctx = Context::new();
+    let lingering = ctx.socket(SocketType::PUSH).unwrap();
+    lingering.connect(&endpoint).unwrap();
+    lingering.send("lingered", 0).unwrap();
+    drop(lingering);
+    let (ctx, result) = signalled(move || {
+        let result = ctx.term_interruptible();
+        (ctx, result)
+    });
+    assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
+    let late = peer_ctx.socket(SocketType::PULL).unwrap();
+    late.bind(&endpoint).unwrap();
+    ctx.term_interruptible().unwrap();
+    assert_eq!(late.recv_bytes(0).unwrap(), b"lingered");
+}
+
+#[test]
+fn term_waits_through_handled_signals_by_default() {
+    handled();
+    let ctx = Context::new();
+    let open = ctx.socket(SocketType::PUSH).unwrap();
+    let waiting = ctx.clone();
+    let (tx, rx) = mpsc::channel();
+    let term = thread::spawn(move || {
+        tx.send(pthread_self()).unwrap();
+        waiting.term()
+    });
+    signal_five_times(rx.recv().unwrap());
+    assert!(!term.is_finished(), "a signal ended the term");
+    drop(open);
+    term.join().unwrap().unwrap();
+}

@@ -2,7 +2,7 @@
  * zmq_msg_recv(3), zmq_send(3), zmq_poll(3) and zmq_proxy(3) say: the zguide's
  * s_interrupted idiom (Ctrl-C in a C program, in pyzmq). The signal is sent to the whole
  * process, so this also checks that the library's own threads block signals and leave
- * them to the application's. Built and run on libsock and on the system's libzmq; the
+ * them to the application's. zmq_ctx_term(3) too: "It can be restarted". Built and run on libsock and on the system's libzmq; the
  * draft poller too on libsock's draft build. */
 #define ZMQ_BUILD_DRAFT_API
 #include "testutil.h"
@@ -215,6 +215,48 @@ int main (void)
     for (size_t i = 0; i < sizeof sockets / sizeof sockets[0]; i++)
         OK (zmq_close (sockets[i]));
     OK (zmq_ctx_term (ctx));
+
+    /* zmq_ctx_term waiting for a socket still open: EINTR, the socket then fails with
+     * ETERM, and once it is closed a second zmq_ctx_term ends the context. */
+    void *ctx2 = zmq_ctx_new ();
+    CHECK (ctx2);
+    void *open_one = zmq_socket (ctx2, ZMQ_PUSH);
+    CHECK (open_one);
+    start_nagging ();
+    FAILS (zmq_ctx_term (ctx2), EINTR);
+    end_nagging ();
+    FAILS (zmq_send (open_one, "x", 1, ZMQ_DONTWAIT), ETERM);
+    OK (zmq_close (open_one));
+    OK (zmq_ctx_term (ctx2));
+
+    /* zmq_ctx_term waiting for LINGER (forever by default) to deliver a message to a peer
+     * that is not there yet: EINTR; when the peer comes, a second call returns. */
+    void *peer_ctx = zmq_ctx_new ();
+    CHECK (peer_ctx);
+    void *probe = zmq_socket (peer_ctx, ZMQ_PULL);
+    CHECK (probe);
+    OK (zmq_bind (probe, "tcp://127.0.0.1:*"));
+    char ep[256];
+    size_t ep_len = sizeof ep;
+    OK (zmq_getsockopt (probe, ZMQ_LAST_ENDPOINT, ep, &ep_len));
+    OK (zmq_close (probe)); /* the port is free again, and known */
+    void *ctx3 = zmq_ctx_new ();
+    CHECK (ctx3);
+    void *lingering = zmq_socket (ctx3, ZMQ_PUSH);
+    CHECK (lingering);
+    OK (zmq_connect (lingering, ep));
+    send_str (lingering, "lingered", 0);
+    OK (zmq_close (lingering));
+    start_nagging ();
+    FAILS (zmq_ctx_term (ctx3), EINTR);
+    end_nagging ();
+    void *late = zmq_socket (peer_ctx, ZMQ_PULL);
+    CHECK (late);
+    OK (zmq_bind (late, ep));
+    OK (zmq_ctx_term (ctx3));
+    CHECK (zmq_recv (late, buf, sizeof buf, 0) == 8 && memcmp (buf, "lingered", 8) == 0);
+    OK (zmq_close (late));
+    OK (zmq_ctx_term (peer_ctx));
     printf ("interrupt ok\n");
     return 0;
 }

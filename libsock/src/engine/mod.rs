@@ -27,6 +27,7 @@ mod zap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -41,7 +42,7 @@ use listener::ListenerEntry;
 use raw::RawConnection;
 pub(crate) use zap::{ZapConfig, ZapHandler, ZAP_ENDPOINT};
 
-use crate::mailbox::SocketShared;
+use crate::mailbox::{Signal, SocketShared};
 use crate::pipe::{PipeEnd, Wake};
 use crate::session::SessionConfig;
 use crate::sys;
@@ -155,6 +156,15 @@ pub(crate) struct IoThread {
     shared: Arc<IoShared>,
     /// Taken by [`IoThread::stop`].
     handle: Mutex<Option<JoinHandle<()>>>,
+    /// Whether [`IoCmd::Shutdown`] was sent (once, though a stop may be interrupted and
+    /// called again).
+    shutdown_sent: AtomicBool,
+    /// Set, then woken, when the thread has finished its work (lingering included), so that
+    /// [`IoThread::stop_interruptible`] can sleep on it in `poll(2)` rather than in `join`.
+    exited: Arc<(AtomicBool, Signal)>,
+    /// The process that started the thread: in a child forked since, the thread does not
+    /// exist and never raises `exited` (glibc lets `join` return at once there).
+    pid: u32,
 }
 
 impl IoThread {
@@ -172,12 +182,21 @@ impl IoThread {
             pool_check: None,
             shutting_down: false,
         };
+        let exited = Arc::new((AtomicBool::new(false), Signal::default()));
+        let notice = ExitNotice(exited.clone());
         let handle = std::thread::Builder::new().name(name).spawn(move || {
+            let _notice = notice;
             crate::sys::block_signals();
             setup();
             worker.run()
         })?;
-        Ok(IoThread { shared, handle: Mutex::new(Some(handle)) })
+        Ok(IoThread {
+            shared,
+            handle: Mutex::new(Some(handle)),
+            shutdown_sent: AtomicBool::new(false),
+            exited,
+            pid: std::process::id(),
+        })
     }
 
     pub(crate) fn shared(&self) -> &Arc<IoShared> {
@@ -189,9 +208,47 @@ impl IoThread {
     pub(crate) fn stop(&self) {
         let handle = self.handle.lock().take();
         if let Some(h) = handle {
-            self.shared.send(IoCmd::Shutdown);
+            self.send_shutdown();
             let _ = h.join();
         }
+    }
+
+    /// [`IoThread::stop`] that a signal handler can end (`Err(Interrupted)`, as libzmq's
+    /// `zmq_ctx_term`): the thread keeps finishing, and a later call waits for the rest.
+    pub(crate) fn stop_interruptible(&self) -> crate::Result<()> {
+        if std::process::id() != self.pid {
+            self.stop();
+            return Ok(());
+        }
+        let mut handle = self.handle.lock();
+        if handle.is_none() {
+            return Ok(());
+        }
+        self.send_shutdown();
+        // The flag is set just before the thread returns, so the join below is short.
+        while !self.exited.0.load(Ordering::Acquire) {
+            self.exited.1.wait_interruptible(None)?;
+        }
+        if let Some(h) = handle.take() {
+            let _ = h.join();
+        }
+        Ok(())
+    }
+
+    fn send_shutdown(&self) {
+        if !self.shutdown_sent.swap(true, Ordering::AcqRel) {
+            self.shared.send(IoCmd::Shutdown);
+        }
+    }
+}
+
+/// Raises [`IoThread`]'s `exited` when the thread's work ends, however it ends.
+struct ExitNotice(Arc<(AtomicBool, Signal)>);
+
+impl Drop for ExitNotice {
+    fn drop(&mut self) {
+        self.0 .0.store(true, Ordering::Release);
+        self.0 .1.wake();
     }
 }
 

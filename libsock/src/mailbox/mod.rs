@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use crate::codec::null::PeerInfo;
 use crate::pipe::PipeEnd;
-use signal::Signal;
+pub(crate) use signal::Signal;
 
 /// Identifies one bind or connect of one socket, across threads.
 pub(crate) type EndpointId = u64;
