@@ -91,19 +91,27 @@ pub unsafe extern "C" fn zmq_getsockopt(
         // SAFETY: non-NULL; readable and writable per the contract.
         let len = unsafe { &mut *optvallen };
         let value = get(socket, option, *len)?;
-        if matches!(value, Got::Int(_)) && *len > std::mem::size_of::<c_int>() {
-            // As libzmq's `do_getsockopt<int>`: an int read into a larger buffer (an int64
-            // for ZMQ_RCVMORE, as old code does) leaves no stale bytes above it.
-            // SAFETY: `optval` has `*len` writable bytes per the contract.
-            unsafe { std::ptr::write_bytes(optval.cast::<u8>(), 0, *len) };
-        }
+        // libzmq's sizes: the options of options_t (all but the few socket_base_t answers
+        // itself) take exactly an int or an int64_t, and a CURVE key 32 or 41 bytes.
+        let loose_int = matches!(value, Got::Int(_)) && ANY_LARGER_INT.contains(&option);
+        let exact = match value {
+            Got::Int(_) => !loose_int,
+            Got::Long(_) => true,
+            Got::Bytes(_) => CURVE_KEY_OPTIONS.contains(&option),
+        };
         let out: Vec<u8> = match value {
             Got::Int(v) => v.to_ne_bytes().to_vec(),
             Got::Long(v) => v.to_ne_bytes().to_vec(),
             Got::Bytes(b) => b,
         };
-        if *len < out.len() {
+        if *len < out.len() || (exact && *len != out.len()) {
             return Err(libc::EINVAL);
+        }
+        if loose_int && *len > out.len() {
+            // As libzmq's `do_getsockopt<int>`: an int read into a larger buffer (an int64
+            // for ZMQ_RCVMORE, as old code does) leaves no stale bytes above it.
+            // SAFETY: `optval` has `*len` writable bytes per the contract.
+            unsafe { std::ptr::write_bytes(optval.cast::<u8>(), 0, *len) };
         }
         // SAFETY: `optval` has `*len` >= out.len() writable bytes per the contract.
         unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), optval.cast::<u8>(), out.len()) };
@@ -111,6 +119,10 @@ pub unsafe extern "C" fn zmq_getsockopt(
         Ok(0)
     })
 }
+
+/// The int options libzmq's `socket_base_t` answers itself (`do_getsockopt<int>`), which
+/// take any buffer of at least an int.
+const ANY_LARGER_INT: [c_int; 4] = [RCVMORE, FD, EVENTS, THREAD_SAFE];
 
 enum Got {
     Int(i32),
@@ -123,13 +135,23 @@ fn get(socket: &Sock, option: c_int, room: usize) -> CResult<Got> {
         OptionValue::Int(v) => Got::Int(v),
         OptionValue::Long(v) => Got::Long(v),
         OptionValue::Bytes(b) if STRING_OPTIONS.contains(&option) => Got::Bytes(nul_terminated(b)),
-        OptionValue::Bytes(b) if CURVE_KEY_OPTIONS.contains(&option) && room == 41 && b.len() == 32 => {
-            let mut text = crate::z85::encode(&b).into_bytes();
-            text.push(0);
-            Got::Bytes(text)
+        // A key not set reads as 32 zero bytes, as libzmq's key arrays.
+        OptionValue::Bytes(b) if CURVE_KEY_OPTIONS.contains(&option) && b.is_empty() => {
+            curve_key(vec![0; 32], room)
         }
+        OptionValue::Bytes(b) if CURVE_KEY_OPTIONS.contains(&option) => curve_key(b, room),
         OptionValue::Bytes(b) => Got::Bytes(b),
     })
+}
+
+/// A CURVE key as it is read into `room` bytes: Z85 text with its NUL into 41.
+fn curve_key(key: Vec<u8>, room: usize) -> Got {
+    if room == 41 && key.len() == 32 {
+        let mut text = crate::z85::encode(&key).into_bytes();
+        text.push(0);
+        return Got::Bytes(text);
+    }
+    Got::Bytes(key)
 }
 
 fn nul_terminated(mut b: Vec<u8>) -> Vec<u8> {

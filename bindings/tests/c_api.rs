@@ -22,6 +22,16 @@ fn a_signal_ends_blocking_calls_with_eintr() {
     }
 }
 
+/// Option buffer sizes as libzmq checks them (exact for options_t's ints and int64s); the
+/// same program on the system's libzmq shows that these are libzmq's rules.
+#[test]
+fn option_buffers_take_libzmq_sizes() {
+    assert!(common::c_program("option_sizes").contains("option sizes ok"));
+    if let Some(exe) = common::build_c_on_system_libzmq("option_sizes") {
+        assert!(common::run_ok(&exe, &[]).contains("option sizes ok"));
+    }
+}
+
 #[test]
 fn multipart_messages() {
     common::c_program("multipart");
