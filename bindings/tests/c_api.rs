@@ -32,6 +32,16 @@ fn option_buffers_take_libzmq_sizes() {
     }
 }
 
+/// Interface names in tcp binds, ENODEV, and unbind/disconnect parsing first, on both
+/// libraries.
+#[test]
+fn endpoints_follow_libzmq_rules() {
+    assert!(common::c_program("endpoint_rules").contains("endpoint rules ok"));
+    if let Some(exe) = common::build_c_on_system_libzmq("endpoint_rules") {
+        assert!(common::run_ok(&exe, &[]).contains("endpoint rules ok"));
+    }
+}
+
 #[test]
 fn multipart_messages() {
     common::c_program("multipart");

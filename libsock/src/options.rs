@@ -30,8 +30,8 @@ macro_rules! for_each_option {
                 reconnect_ivl_max, set_reconnect_ivl_max, get_reconnect_ivl_max, RECONNECT_IVL_MAX, 21, i32, 0, 0, i32::MAX;
             "Listen backlog for tcp and ipc.",
                 backlog, set_backlog, get_backlog, BACKLOG, 19, i32, 100, 0, i32::MAX;
-            "Largest inbound message in bytes; a larger one drops its connection (-1 = no limit).",
-                maxmsgsize, set_maxmsgsize, get_maxmsgsize, MAXMSGSIZE, 22, i64, -1, -1, i64::MAX;
+            "Largest inbound message in bytes; a larger one drops its connection (any negative value = no limit, as in libzmq).",
+                maxmsgsize, set_maxmsgsize, get_maxmsgsize, MAXMSGSIZE, 22, i64, -1, i64::MIN, i64::MAX;
             "Time in ms a new connection has to finish the ZMTP handshake (0 = no limit).",
                 handshake_ivl, set_handshake_ivl, get_handshake_ivl, HANDSHAKE_IVL, 66, i32, 30_000, 0, i32::MAX;
             "Interval in ms between PINGs we send (0 = no heartbeats).",

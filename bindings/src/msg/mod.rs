@@ -478,7 +478,7 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
 }
 
 /// Reads a message property: ZMQ_MORE, ZMQ_SRCFD (the descriptor of the tcp/ipc connection it
-/// came in on; -1 for inproc and locally made messages), ZMQ_SHARED.
+/// came in on; -1 with EINVAL for inproc and locally made messages, as libzmq), ZMQ_SHARED.
 ///
 /// # Safety
 /// `msg` is NULL or points to a `zmq_msg_t`.
@@ -489,10 +489,11 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
         let s = unsafe { slot(msg) }?;
         match property {
             MORE => Ok(matches!(&s.body, Body::Msg(m) if m.get_more()) as c_int),
-            SRCFD => Ok(match &s.body {
-                Body::Msg(m) => m.metadata().and_then(|md| md.source_fd()).unwrap_or(-1),
-                _ => -1,
-            }),
+            // No connection behind it (made here, or from inproc): -1 with EINVAL, as libzmq.
+            SRCFD => match &s.body {
+                Body::Msg(m) => m.metadata().and_then(|md| md.source_fd()).ok_or(libc::EINVAL),
+                _ => Err(libc::EINVAL),
+            },
             SHARED => Ok(s.shared as c_int),
             _ => Err(libc::EINVAL),
         }

@@ -2,7 +2,8 @@
  * an option of options_t is exactly an int or an int64_t (EINVAL for any other size, larger
  * too), the few socket_base_t answers itself (RCVMORE, FD, EVENTS, THREAD_SAFE) fit any
  * buffer of at least an int, a CURVE key reads into 32 or 41 bytes only, a string needs
- * room for its NUL. Built and run on libsock and on the system's libzmq. */
+ * room for its NUL; any negative MAXMSGSIZE is taken (no limit); ZMQ_SRCFD of a message
+ * that came from no connection is EINVAL. Built and run on libsock and on the system's libzmq. */
 #include "testutil.h"
 #include <stdint.h>
 
@@ -89,6 +90,19 @@ int main (void)
     unsigned char junk[40];
     memset (junk, 'x', sizeof junk);
     FAILS (zmq_setsockopt (s, ZMQ_CURVE_PUBLICKEY, junk, 16), EINVAL);
+
+    /* Any negative MAXMSGSIZE means no limit (libzmq stores the int64 as given). */
+    int64_t unlimited = -5;
+    OK (zmq_setsockopt (s, ZMQ_MAXMSGSIZE, &unlimited, sizeof unlimited));
+    len = sizeof wide;
+    OK (zmq_getsockopt (s, ZMQ_MAXMSGSIZE, &wide, &len));
+    CHECK (wide == -5);
+
+    /* A message property with no value: ZMQ_SRCFD of a message made here. */
+    zmq_msg_t msg;
+    OK (zmq_msg_init_size (&msg, 3));
+    FAILS (zmq_msg_get (&msg, ZMQ_SRCFD), EINVAL);
+    OK (zmq_msg_close (&msg));
 
     OK (zmq_close (s));
     OK (zmq_ctx_term (ctx));

@@ -230,6 +230,11 @@ impl SocketCore {
             std::mem::take(&mut self.endpoints).into_iter().partition(|e| names(e) && kind(&e.kind));
         self.endpoints = kept;
         if matched.is_empty() {
+            // As libzmq's term_endpoint, which parses first: a malformed endpoint is EINVAL
+            // and an unknown transport EPROTONOSUPPORT rather than ENOENT.
+            if !endpoint.starts_with("udp://") {
+                Endpoint::parse(endpoint)?;
+            }
             return Err(Error::NoSuchEndpoint(endpoint.to_owned()));
         }
         for ep in matched {

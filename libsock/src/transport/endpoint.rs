@@ -41,13 +41,26 @@ impl Endpoint {
         }
     }
 
-    /// The address to bind: `*` means every interface (IPv6 dual-stack when `ipv6`).
+    /// The address to bind: `*` means every interface (IPv6 dual-stack when `ipv6`); then an
+    /// IP literal or, as zmq_tcp(3) allows, an interface name (`eth0`: its IPv4 address, or
+    /// its IPv6 one when `ipv6`, as libzmq picks). A host name that resolves is accepted too
+    /// (libzmq refuses names); anything else is `ENODEV`, as in libzmq.
     pub(crate) fn bind_addr(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr> {
         if host == "*" {
             let ip = if ipv6 { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
             return Ok(SocketAddr::new(ip, port));
         }
-        resolve(host, port, ipv6)
+        if host.parse::<IpAddr>().is_ok() {
+            return resolve(host, port, ipv6);
+        }
+        let nic = interface_addrs(host);
+        if !nic.is_empty() {
+            return match nic.into_iter().find(|ip| ip.is_ipv6() == ipv6) {
+                Some(ip) => Ok(SocketAddr::new(ip, port)),
+                None => Err(no_such_device()),
+            };
+        }
+        resolve(host, port, ipv6).map_err(|_| no_such_device())
     }
 }
 
@@ -106,6 +119,11 @@ pub(crate) fn resolve_source(host: &str, port: u16, peer: SocketAddr) -> Result<
         .map_err(|e| Error::invalid(format!("cannot resolve source {host:?}: {e}")))?
         .find(|a| wanted(&a.ip()))
         .ok_or_else(|| Error::invalid(format!("source {host:?} has no address of the peer's family")))
+}
+
+/// `ENODEV`, libzmq's answer to a bind on a name that is no interface.
+fn no_such_device() -> Error {
+    Error::Io(std::io::Error::from_raw_os_error(libc::ENODEV))
 }
 
 /// The IP addresses of the network interface `name` (none if there is no such interface).
@@ -244,6 +262,10 @@ mod tests {
     fn resolves_names_and_wildcards() {
         assert_eq!(Endpoint::bind_addr("*", 0, false).unwrap().to_string(), "0.0.0.0:0");
         assert_eq!(Endpoint::bind_addr("*", 1, true).unwrap().to_string(), "[::]:1");
+        // An interface name, as zmq_tcp(3) allows; an unknown one is ENODEV.
+        assert_eq!(Endpoint::bind_addr("lo", 7, false).unwrap().to_string(), "127.0.0.1:7");
+        let unknown = Endpoint::bind_addr("no-such-nic0", 7, false).unwrap_err();
+        assert_eq!(unknown.to_raw(), libc::ENODEV);
         assert!(resolve("localhost", 80, false).unwrap().ip().is_loopback());
         assert!(resolve("::1", 80, false).is_err());
         let v4: SocketAddr = "127.0.0.1:9".parse().unwrap();
