@@ -95,6 +95,7 @@ passing! {
     test_reqrep_tcp,
     test_router_handover,
     test_router_mandatory,
+    test_security_curve,
     test_security_no_zap_handler,
     test_security_null,
     test_security_plain,

@@ -206,3 +206,35 @@ fn wrong_server_key_is_refused_and_nothing_is_delivered() {
     let lines = py.finish();
     assert_eq!(lines[0], "TIMEOUT", "{lines:?}");
 }
+
+/// The client announces CURVE_PUBLICKEY as set, as libzmq's does: libzmq's server opens the
+/// vouch under it, so a public key that is not the secret key's never connects (libsock
+/// derived it from the secret key before, and such a client got through). A client that
+/// never set one announces its secret key's, and does.
+#[test]
+fn a_public_key_that_is_not_the_secrets_is_refused_by_libzmq() {
+    if !pyzmq::available() {
+        return;
+    }
+    let (public, secret) = curve_keypair();
+    let cfg = format!(
+        r#"{{"type":"PULL","bind":"tcp://127.0.0.1:*","curve_server":"{secret}","recv":1,"timeout_ms":1500}}"#
+    );
+    let ctx = Context::new();
+    let (other_public, _) = curve_keypair();
+    let (_, own_secret) = curve_keypair();
+    for (announced, expected) in [(Some(other_public), "TIMEOUT"), (None, "MSG sent -")] {
+        let mut py = Peer::start(&cfg);
+        let push = ctx.socket(libsock::PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        push.set_curve_serverkey(public.as_bytes()).unwrap();
+        if let Some(key) = &announced {
+            push.set_curve_publickey(key.as_bytes()).unwrap();
+        }
+        push.set_curve_secretkey(own_secret.as_bytes()).unwrap();
+        push.connect(&py.endpoint()).unwrap();
+        push.send("sent", 0).unwrap();
+        let lines = py.finish();
+        assert_eq!(lines[0], expected, "CURVE_PUBLICKEY {announced:?}: {lines:?}");
+    }
+}

@@ -94,7 +94,8 @@ fn main() {
     let (server_public, server_secret) = libsock::curve_keypair();
     let (_, client_secret) = libsock::curve_keypair();
     let server = Security::CurveServer { secret: key(&server_secret), cookies: Arc::new(CookieJar::new()) };
-    let client = Security::CurveClient { secret: key(&client_secret), server: key(&server_public) };
+    let client =
+        Security::CurveClient { secret: key(&client_secret), public: None, server: key(&server_public) };
     handshake(&server, &client); // warm up
     let (cpu0, wall0) = (cpu_time(), Instant::now());
     for _ in 0..count {

@@ -100,7 +100,6 @@ pub const NOT_RUN: &[(&str, &str)] = &[
     ("test_reqrep_vmci", "VMCI transport (not in libsock)"),
     ("test_router_mandatory_hwm", "timing: a ROUTER_MANDATORY at SNDHWM 1 floods 64 KiB messages with DONTWAIT over tcp and asserts EAGAIN within 10 ('kernel buffering could skew results', its own comment), i.e. that the sender does not see its I/O thread drain each message to the kernel; libzmq gets EAGAIN after 1 (30 of 30) because its sender takes the I/O thread's activate_write only once a millisecond during a DONTWAIT flood: with ZMQ_EVENTS read before each send, libzmq 4.3.4 sends 45-46 first in 5 of 20 runs. libsock sends 20-42 first in 4 of 30 runs (load 1-2)"),
     ("test_router_mandatory_tipc", "TIPC transport (not in libsock)"),
-    ("test_security_curve", "builds libzmq's internal CURVE client code (src/tweetnacl.h, curve_client_tools.hpp) to forge handshakes; libsock's CURVE is tested against pyzmq's libzmq (libsock/tests/security_curve.rs)"),
     ("test_security_gssapi", "GSSAPI mechanism (not in libsock)"),
     ("test_shutdown_stress_tipc", "TIPC transport (not in libsock)"),
     ("test_socket_options_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
@@ -111,6 +110,51 @@ pub const NOT_RUN: &[(&str, &str)] = &[
     ("test_wss_transport", "WebSocket transports (not in libsock)"),
     ("test_z85_decode_fuzzer", "a libFuzzer harness for libzmq's internals (libsock's own fuzz targets are in fuzz/)"),
 ];
+
+/// Programs that also link some of libzmq's own sources (compiled once from the vendored
+/// tree, with `-DZMQ_USE_TWEETNACL` as a libzmq built without libsodium): test_security_curve
+/// forges CURVE handshakes with libzmq's client code (`curve_client_tools.hpp` over
+/// tweetnacl, `random.cpp`) to check how the server answers malformed and forged commands.
+const INTERNALS: &[(&str, &[&str])] =
+    &[("test_security_curve", &["tweetnacl.c", "random.cpp", "err.cpp", "clock.cpp"])];
+
+/// The objects of `program`'s [`INTERNALS`] (built on first use) and the flags its own
+/// source needs to find libzmq's internal headers.
+fn internals(suite: &Suite, vendor: &Path, program: &str) -> (Vec<PathBuf>, Vec<String>) {
+    let Some((_, sources)) = INTERNALS.iter().find(|(name, _)| *name == program) else {
+        return (Vec::new(), Vec::new());
+    };
+    // After the suite's own `src/` (its platform.hpp): libzmq's headers; "../src/x.hpp" from
+    // the test resolves there too, relative to this directory.
+    let flags = vec!["-DZMQ_USE_TWEETNACL".to_owned(), format!("-I{}", vendor.join("src").display())];
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _built_once = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let objects = sources
+        .iter()
+        .map(|source| {
+            let object = suite.dir.join("obj").join(format!("libzmq_{source}.o"));
+            if !object.exists() {
+                let tool = if source.ends_with(".c") {
+                    std::env::var("CC").unwrap_or_else(|_| "cc".to_owned())
+                } else {
+                    compiler()
+                };
+                let mut cmd = Command::new(tool);
+                if source.ends_with(".cpp") {
+                    cmd.args(compile_flags(&suite.dir, vendor, suite.api));
+                } else {
+                    cmd.args(["-O1", "-g"]).arg(format!("-I{}", suite.dir.join("src").display()));
+                }
+                run(
+                    cmd.args(&flags).arg("-c").arg(vendor.join("src").join(source)).arg("-o").arg(&object),
+                    &format!("compiling libzmq's {source}"),
+                );
+            }
+            object
+        })
+        .collect();
+    (objects, flags)
+}
 
 /// Which API the programs are built for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -230,11 +274,14 @@ pub fn run_program(name: &str, api: Api) {
     let vendor = super::libzmq_vendor_dir().unwrap();
     let exe = suite.dir.join("bin").join(name);
     let lib = super::lib_dir();
+    let (internal_objects, internal_flags) = internals(suite, &vendor, name);
     run(
         Command::new(compiler())
             .args(compile_flags(&suite.dir, &vendor, suite.api))
+            .args(&internal_flags)
             .arg(suite.dir.join(format!("tests/{name}.cpp")))
             .args(&suite.objects)
+            .args(&internal_objects)
             .arg("-L")
             .arg(&lib)
             .arg("-lsock")

@@ -13,7 +13,7 @@ use nom::{IResult, Parser};
 
 use super::frame::encode_header;
 use super::properties::{encode_property, encoded_len, parse_properties, Property};
-use super::CodecError;
+use super::{CodecError, CommandName};
 
 /// Longest PING/PONG context (RFC 37).
 pub const MAX_PING_CONTEXT: usize = 16;
@@ -86,15 +86,15 @@ fn error(input: &[u8]) -> Res<'_, Command<'_>> {
 /// Parses one command frame body (the bytes after the frame header).
 ///
 /// Names are compared exactly as the RFCs spell them; an empty body, a truncated or non-alpha
-/// name, a truncated ERROR reason or a PING under 2 bytes of data is
-/// [`CodecError::MalformedCommand`] (a PING/PONG context over 16 bytes is cut to 16); a bad READY property list is
-/// [`CodecError::MalformedProperty`].
+/// name or a PING under 2 bytes of data is [`CodecError::MalformedCommand`] (a PING/PONG
+/// context over 16 bytes is cut to 16); a truncated ERROR reason is `Malformed(Error)`; a
+/// bad READY property list is [`CodecError::MalformedProperty`].
 pub fn parse_command(body: &[u8]) -> Result<Command<'_>, CodecError> {
     let malformed = |_| CodecError::MalformedCommand;
     let (data, name) = name(body).map_err(malformed)?;
     Ok(match name {
         b"READY" => Command::Ready(parse_properties(data)?),
-        b"ERROR" => error(data).map_err(malformed)?.1,
+        b"ERROR" => error(data).map_err(|_| CodecError::Malformed(CommandName::Error))?.1,
         b"PING" => ping(data).map_err(malformed)?.1,
         b"PONG" => Command::Pong { context: context(data).map_err(malformed)?.1 },
         b"SUBSCRIBE" => Command::Subscribe(data),
@@ -259,19 +259,21 @@ mod tests {
 
     #[test]
     fn malformed_commands() {
-        let bad: [&[u8]; 9] = [
+        let bad: [&[u8]; 7] = [
             b"",                 // empty body
             b"\x00",             // empty name
             b"\x05REA",          // truncated name
             b"\x04PI-G\x00\x00", // non-alpha name
-            b"\x05ERROR",        // no reason length
-            b"\x05ERROR\x05abc", // truncated reason
             b"\x04PING",         // no TTL
             b"\x04PING\x01",     // half a TTL
             b"\xffSUBSCRIBE",    // name length past the end
         ];
         for data in bad {
             assert_eq!(parse_command(data), Err(CodecError::MalformedCommand), "{data:?}");
+        }
+        for data in [&b"\x05ERROR"[..], b"\x05ERROR\x05abc"] {
+            // no reason length; a truncated reason
+            assert_eq!(parse_command(data), Err(CodecError::Malformed(CommandName::Error)), "{data:?}");
         }
         let bad_props = b"\x05READY\x0bSocket-Type\x00\x00";
         assert_eq!(parse_command(bad_props), Err(CodecError::MalformedProperty));

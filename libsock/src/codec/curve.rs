@@ -23,7 +23,7 @@ use crypto_box::{Nonce, PublicKey, SalsaBox, SecretKey};
 use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
 
 use super::command;
-use super::CodecError;
+use super::{CodecError, CommandName};
 
 /// Poly1305 MAC length: every box is this much longer than its plaintext.
 pub const MAC_LEN: usize = 16;
@@ -115,13 +115,13 @@ pub fn encode_hello(out: &mut Vec<u8>, server: &PublicKey, cn_secret: &SecretKey
 }
 
 /// Server: checks a HELLO body (name included); returns the client's short-term key C' and
-/// its nonce. Any size but 200 is refused before any cryptography.
+/// its nonce. Any size but 200, or a version but 1.0, is refused before any cryptography.
 pub fn open_hello(body: &[u8], secret: &SecretKey) -> Result<(PublicKey, u64), CodecError> {
-    if body.len() != HELLO_SIZE || !body.starts_with(b"\x05HELLO") {
-        return Err(CodecError::MalformedCommand);
+    if !body.starts_with(b"\x05HELLO") {
+        return Err(CodecError::UnexpectedCommand { expected: "HELLO" });
     }
-    if body[6..8] != [1, 0] {
-        return Err(CodecError::MalformedCommand);
+    if body.len() != HELLO_SIZE || body[6..8] != [1, 0] {
+        return Err(CodecError::Malformed(CommandName::Hello));
     }
     let cn_client = PublicKey::from(key32(&body[80..112]));
     let nonce = u64::from_be_bytes(body[112..120].try_into().expect("8 bytes"));
@@ -168,8 +168,11 @@ pub struct Welcome {
 
 /// Client: opens a WELCOME body (name included).
 pub fn open_welcome(body: &[u8], server: &PublicKey, cn_secret: &SecretKey) -> Result<Welcome, CodecError> {
-    if body.len() != WELCOME_SIZE || !body.starts_with(b"\x07WELCOME") {
-        return Err(CodecError::MalformedCommand);
+    if !body.starts_with(b"\x07WELCOME") {
+        return Err(CodecError::UnexpectedCommand { expected: "WELCOME" });
+    }
+    if body.len() != WELCOME_SIZE {
+        return Err(CodecError::Malformed(CommandName::Welcome));
     }
     let plain = open(&SalsaBox::new(server, cn_secret), &long_nonce(b"WELCOME-", &body[8..24]), &body[24..])?;
     let cookie = plain[32..128].try_into().expect("128-byte plaintext");
@@ -181,8 +184,11 @@ pub fn open_welcome(body: &[u8], server: &PublicKey, cn_secret: &SecretKey) -> R
 
 /// What the client proves and announces in INITIATE.
 pub struct InitiateParams<'a> {
-    /// Our long-term key pair (C, c).
+    /// Our long-term secret key c (it makes the vouch).
     pub secret: &'a SecretKey,
+    /// Our long-term public key C, as configured (the box carries it; the server opens the
+    /// vouch with it, so it must be c's).
+    pub public: &'a PublicKey,
     /// Our short-term secret c'.
     pub cn_secret: &'a SecretKey,
     /// The server's long-term key S.
@@ -202,7 +208,7 @@ pub fn encode_initiate(out: &mut Vec<u8>, p: &InitiateParams<'_>) {
     vouch_plain[..32].copy_from_slice(p.cn_secret.public_key().as_bytes());
     vouch_plain[32..].copy_from_slice(p.server.as_bytes());
     let mut plain = Vec::with_capacity(128 + p.metadata.len());
-    plain.extend_from_slice(p.secret.public_key().as_bytes());
+    plain.extend_from_slice(p.public.as_bytes());
     plain.extend_from_slice(&vouch_nonce);
     let vouch_box = SalsaBox::new(&p.welcome.cn_server, p.secret);
     seal(&vouch_box, &long_nonce(b"VOUCH---", &vouch_nonce), &vouch_plain, &mut plain);
@@ -233,8 +239,11 @@ pub fn open_initiate(
     cookie_nonce: &[u8; 16],
     server: &PublicKey,
 ) -> Result<Initiate, CodecError> {
-    if body.len() < INITIATE_MIN || !body.starts_with(b"\x08INITIATE") {
-        return Err(CodecError::MalformedCommand);
+    if !body.starts_with(b"\x08INITIATE") {
+        return Err(CodecError::UnexpectedCommand { expected: "INITIATE" });
+    }
+    if body.len() < INITIATE_MIN {
+        return Err(CodecError::Malformed(CommandName::Initiate));
     }
     let (cookie, rest) = body[9..].split_at(COOKIE_LEN);
     if cookie[..16] != cookie_nonce[..] {
@@ -268,8 +277,11 @@ pub fn encode_ready(out: &mut Vec<u8>, session: &BoxKey, nonce: u64, metadata: &
 
 /// Client: opens a READY body (name included); returns the server's nonce and metadata.
 pub fn open_ready(body: &[u8], session: &BoxKey) -> Result<(u64, Vec<u8>), CodecError> {
-    if body.len() < READY_MIN || !body.starts_with(b"\x05READY") {
-        return Err(CodecError::MalformedCommand);
+    if !body.starts_with(b"\x05READY") {
+        return Err(CodecError::UnexpectedCommand { expected: "READY" });
+    }
+    if body.len() < READY_MIN {
+        return Err(CodecError::Malformed(CommandName::Ready));
     }
     let nonce = u64::from_be_bytes(body[6..14].try_into().expect("8 bytes"));
     let metadata = open(&session.aead(), &short_nonce(b"CurveZMQREADY---", nonce), &body[14..])?;

@@ -73,9 +73,13 @@ pub enum CodecError {
     /// refuses it, so libzmq does).
     #[error("weak CURVE key (low-order point)")]
     WeakKey,
-    /// A command frame that does not follow the RFC grammar.
+    /// A command frame that does not follow the RFC grammar (a truncated name, say).
     #[error("malformed command")]
     MalformedCommand,
+    /// A command of this name whose size or fields are wrong (a 6-byte CURVE HELLO, a
+    /// version other than 1.0): libzmq's `MALFORMED_COMMAND_<name>` protocol errors.
+    #[error("malformed {0} command")]
+    Malformed(CommandName),
     /// A metadata property list that is truncated or has a bad name.
     #[error("malformed metadata property")]
     MalformedProperty,
@@ -108,6 +112,37 @@ pub enum CodecError {
         /// The name of the command that was expected.
         expected: &'static str,
     },
+}
+
+/// The commands whose malformed bodies libzmq's monitor tells apart
+/// ([`CodecError::Malformed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandName {
+    /// `HELLO` (PLAIN, CURVE).
+    Hello,
+    /// `WELCOME` (PLAIN, CURVE).
+    Welcome,
+    /// `INITIATE` (CURVE).
+    Initiate,
+    /// `READY` (CURVE's boxed one).
+    Ready,
+    /// `ERROR`.
+    Error,
+    /// `MESSAGE` (CURVE).
+    Message,
+}
+
+impl std::fmt::Display for CommandName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CommandName::Hello => "HELLO",
+            CommandName::Welcome => "WELCOME",
+            CommandName::Initiate => "INITIATE",
+            CommandName::Ready => "READY",
+            CommandName::Error => "ERROR",
+            CommandName::Message => "MESSAGE",
+        })
+    }
 }
 
 /// Entry points for fuzz targets. Not a stable API.

@@ -4,7 +4,7 @@
 //! The state machines live in the session layer; this module only lays out and parses bytes.
 
 use super::command;
-use super::CodecError;
+use super::{CodecError, CommandName};
 
 /// Appends a `HELLO` with these credentials (each at most 255 bytes; longer ones are cut,
 /// the option setters refuse them first).
@@ -15,14 +15,15 @@ pub fn encode_hello(out: &mut Vec<u8>, username: &[u8], password: &[u8]) {
 }
 
 /// Parses the data of a `HELLO` (after its name): `(username, password)`.
-/// Truncated fields or trailing bytes are [`CodecError::MalformedCommand`], as in libzmq.
+/// Truncated fields or trailing bytes are `Malformed(Hello)`, as in libzmq.
 pub fn parse_hello(data: &[u8]) -> Result<(&[u8], &[u8]), CodecError> {
-    let (&ulen, rest) = data.split_first().ok_or(CodecError::MalformedCommand)?;
-    let user = rest.get(..ulen as usize).ok_or(CodecError::MalformedCommand)?;
+    const MALFORMED: CodecError = CodecError::Malformed(CommandName::Hello);
+    let (&ulen, rest) = data.split_first().ok_or(MALFORMED)?;
+    let user = rest.get(..ulen as usize).ok_or(MALFORMED)?;
     let rest = &rest[ulen as usize..];
-    let (&plen, rest) = rest.split_first().ok_or(CodecError::MalformedCommand)?;
+    let (&plen, rest) = rest.split_first().ok_or(MALFORMED)?;
     if rest.len() != plen as usize {
-        return Err(CodecError::MalformedCommand);
+        return Err(MALFORMED);
     }
     Ok((user, rest))
 }
@@ -53,7 +54,7 @@ mod tests {
     #[test]
     fn malformed_hellos() {
         for bad in [&b""[..], b"\x05adm", b"\x01a", b"\x01a\x02b", b"\x01a\x01bc"] {
-            assert_eq!(parse_hello(bad), Err(CodecError::MalformedCommand), "{bad:?}");
+            assert_eq!(parse_hello(bad), Err(CodecError::Malformed(CommandName::Hello)), "{bad:?}");
         }
     }
 

@@ -198,7 +198,7 @@ pub fn curve_handshake(data: &[u8]) {
     let server_public = *server_secret.public_key().as_bytes();
     let server =
         Security::CurveServer { secret: FUZZ_SERVER_SECRET, cookies: std::sync::Arc::new(CookieJar::new()) };
-    let client = Security::CurveClient { secret: [7; 32], server: server_public };
+    let client = Security::CurveClient { secret: [7; 32], public: None, server: server_public };
     let chunk = usize::from(mode >> 2);
     let mut input = BytesMut::new();
     let mut session = match mode & 3 {
@@ -382,7 +382,7 @@ mod tests {
             cookies: std::sync::Arc::new(CookieJar::new()),
         };
         let server_public = *crypto_box::SecretKey::from_bytes(FUZZ_SERVER_SECRET).public_key().as_bytes();
-        let client_sec = Security::CurveClient { secret: [7; 32], server: server_public };
+        let client_sec = Security::CurveClient { secret: [7; 32], public: None, server: server_public };
         let (client, server) =
             converse(secure_cfg(SocketType::PUSH, client_sec), secure_cfg(SocketType::PULL, server_sec));
         write("decode", "curve-client", &client);

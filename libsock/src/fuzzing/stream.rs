@@ -58,7 +58,7 @@ fn securities(kind: Kind, identity: usize) -> [Security; 2] {
             let server = super::FUZZ_SERVER_SECRET;
             let public = *crypto_box::SecretKey::from_bytes(server).public_key().as_bytes();
             [
-                Security::CurveClient { secret, server: public },
+                Security::CurveClient { secret, public: None, server: public },
                 Security::CurveServer { secret: server, cookies: cookies() },
             ]
         }

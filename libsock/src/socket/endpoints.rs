@@ -406,7 +406,9 @@ impl SocketCore {
                 None => tracing::warn!("CURVE_SERVER is set without CURVE_SECRETKEY: using NULL"),
             },
             (Mechanism::Curve, false) => match (key(&o.curve_serverkey), key(&o.curve_secretkey)) {
-                (Some(server), Some(secret)) => return Security::CurveClient { secret, server },
+                (Some(server), Some(secret)) => {
+                    return Security::CurveClient { secret, public: key(&o.curve_publickey), server }
+                }
                 _ => tracing::warn!("a CURVE client needs CURVE_SERVERKEY and CURVE_SECRETKEY: using NULL"),
             },
             (Mechanism::Plain, true) => return Security::PlainServer,

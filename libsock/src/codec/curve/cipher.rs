@@ -21,7 +21,7 @@ use poly1305::Poly1305;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{CodecError, MAC_LEN, MESSAGE_HEADER, MESSAGE_PLAINTEXT};
+use super::{CodecError, CommandName, MAC_LEN, MESSAGE_HEADER, MESSAGE_PLAINTEXT};
 use crate::codec::frame;
 use crate::sys::salsa20::SecretboxStream;
 
@@ -121,14 +121,14 @@ impl CurveCipher {
 
     /// Opens a MESSAGE command body in place; returns its flags. The plaintext body is then
     /// `body[MESSAGE_PLAINTEXT + 1..]`. Not a MESSAGE: [`CodecError::UnexpectedCommand`];
-    /// too short: `MalformedCommand`; old nonce: `NonceReplay`; bad MAC: `Cryptographic`.
+    /// too short: `Malformed(Message)`; old nonce: `NonceReplay`; bad MAC: `Cryptographic`.
     #[inline]
     pub fn decrypt(&mut self, body: &mut [u8]) -> Result<u8, CodecError> {
         if !body.starts_with(b"\x07MESSAGE") {
             return Err(CodecError::UnexpectedCommand { expected: "MESSAGE" });
         }
         if body.len() < MESSAGE_PLAINTEXT + 1 {
-            return Err(CodecError::MalformedCommand);
+            return Err(CodecError::Malformed(CommandName::Message));
         }
         let nonce = u64::from_be_bytes(body[8..16].try_into().expect("8 bytes"));
         if nonce <= self.recv_nonce {

@@ -33,6 +33,7 @@ fn handshake(server_secret: &SecretKey, server_public_known: &PublicKey) -> Resu
     out.clear();
     let params = InitiateParams {
         secret: &client,
+        public: &client.public_key(),
         cn_secret: &cn,
         server: server_public_known,
         welcome: &welcome,
@@ -95,7 +96,7 @@ fn tampered_and_replayed_messages_are_refused() {
     let mut replay = original.clone();
     assert_eq!(h.server_cipher.decrypt(&mut replay), Err(CodecError::NonceReplay));
     let mut short = original[..MESSAGE_PLAINTEXT].to_vec();
-    assert_eq!(h.server_cipher.decrypt(&mut short), Err(CodecError::MalformedCommand));
+    assert_eq!(h.server_cipher.decrypt(&mut short), Err(CodecError::Malformed(CommandName::Message)));
 }
 
 #[test]
@@ -112,15 +113,20 @@ fn wrong_size_hello_is_malformed_before_any_crypto() {
     let mut out = Vec::new();
     encode_hello(&mut out, &server.public_key(), &cn, 1);
     let hello = body(&out);
-    for len in [0, 6, 199] {
-        assert_eq!(open_hello(&hello[..len], &server).err(), Some(CodecError::MalformedCommand));
+    let malformed = Some(CodecError::Malformed(CommandName::Hello));
+    for len in [6, 199] {
+        assert_eq!(open_hello(&hello[..len], &server).err(), malformed);
     }
     let mut longer = hello.clone();
     longer.push(0);
-    assert_eq!(open_hello(&longer, &server).err(), Some(CodecError::MalformedCommand));
+    assert_eq!(open_hello(&longer, &server).err(), malformed);
     let mut version = hello.clone();
     version[6] = 2;
-    assert_eq!(open_hello(&version, &server).err(), Some(CodecError::MalformedCommand));
+    assert_eq!(open_hello(&version, &server).err(), malformed);
+    assert_eq!(
+        open_hello(&hello[..5], &server).err(),
+        Some(CodecError::UnexpectedCommand { expected: "HELLO" })
+    );
 }
 
 #[test]
@@ -134,6 +140,7 @@ fn cookie_is_bound_to_its_connection_and_key() {
     out.clear();
     let params = InitiateParams {
         secret: &client,
+        public: &client.public_key(),
         cn_secret: &cn,
         server: &server.public_key(),
         welcome: &welcome,
@@ -153,7 +160,7 @@ fn cookie_is_bound_to_its_connection_and_key() {
     assert!(open_initiate(&init, &[[2; 32], [1; 32]], &cookie_nonce, &public).is_ok());
     assert_eq!(
         open_initiate(&init[..200], &[[1; 32]], &cookie_nonce, &public).err(),
-        Some(CodecError::MalformedCommand)
+        Some(CodecError::Malformed(CommandName::Initiate))
     );
 }
 

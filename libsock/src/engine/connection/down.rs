@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
 use super::{Connection, Down, Flow};
-use crate::codec::CodecError;
+use crate::codec::{CodecError, CommandName};
 use crate::engine::Ctx;
 use crate::mailbox::events::{self as monitor, SocketEvent};
 use crate::mailbox::SocketCmd;
@@ -179,6 +179,14 @@ fn protocol_code(e: &SessionError) -> u32 {
         SessionError::UnexpectedCommand(_) => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
         SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_INVALID_SEQUENCE,
         SessionError::Protocol(CodecError::MalformedCommand) => monitor::PROTOCOL_ERROR_MALFORMED_COMMAND,
+        SessionError::Protocol(CodecError::Malformed(name)) => match name {
+            CommandName::Message => monitor::PROTOCOL_ERROR_MALFORMED_MESSAGE,
+            CommandName::Hello => monitor::PROTOCOL_ERROR_MALFORMED_HELLO,
+            CommandName::Initiate => monitor::PROTOCOL_ERROR_MALFORMED_INITIATE,
+            CommandName::Error => monitor::PROTOCOL_ERROR_MALFORMED_ERROR,
+            CommandName::Ready => monitor::PROTOCOL_ERROR_MALFORMED_READY,
+            CommandName::Welcome => monitor::PROTOCOL_ERROR_MALFORMED_WELCOME,
+        },
         SessionError::Protocol(CodecError::Cryptographic | CodecError::WeakKey) => {
             monitor::PROTOCOL_ERROR_CRYPTOGRAPHIC
         }

@@ -94,7 +94,7 @@ enum State {
 }
 
 enum Role {
-    Client { secret: SecretKey, server: PublicKey, cn_secret: SecretKey },
+    Client { secret: SecretKey, public: PublicKey, server: PublicKey, cn_secret: SecretKey },
     Server { secret: SecretKey, public: PublicKey, cookies: Arc<CookieJar> },
 }
 
@@ -117,11 +117,15 @@ impl Curve {
                 let secret = SecretKey::from_bytes(*secret);
                 Role::Server { public: secret.public_key(), secret, cookies: cookies.clone() }
             }
-            Security::CurveClient { secret, server } => Role::Client {
-                secret: SecretKey::from_bytes(*secret),
-                server: PublicKey::from(*server),
-                cn_secret: SecretKey::generate(&mut OsRng),
-            },
+            Security::CurveClient { secret, public, server } => {
+                let secret = SecretKey::from_bytes(*secret);
+                Role::Client {
+                    public: public.map_or_else(|| secret.public_key(), PublicKey::from),
+                    secret,
+                    server: PublicKey::from(*server),
+                    cn_secret: SecretKey::generate(&mut OsRng),
+                }
+            }
             _ => unreachable!("Mech::new picks Curve only for CURVE security"),
         };
         Curve { role, state: State::Hello, pending_metadata: None }
@@ -141,11 +145,14 @@ impl Curve {
     ) -> Result<Step, SessionError> {
         let state = std::mem::replace(&mut self.state, State::Done);
         match (&self.role, state) {
-            (Role::Client { secret, server, cn_secret }, State::Hello) if is(body, b"\x07WELCOME") => {
+            (Role::Client { secret, public, server, cn_secret }, State::Hello)
+                if is(body, b"\x07WELCOME") =>
+            {
                 let welcome: Welcome = curve::open_welcome(body, server, cn_secret)?;
                 let metadata = local.metadata();
                 let params = InitiateParams {
                     secret,
+                    public,
                     cn_secret,
                     server,
                     welcome: &welcome,

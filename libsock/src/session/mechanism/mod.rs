@@ -46,6 +46,10 @@ pub enum Security {
     CurveClient {
         /// Our long-term secret key.
         secret: [u8; 32],
+        /// Our long-term public key as CURVE_PUBLICKEY set it: what INITIATE announces, as
+        /// libzmq's client does, so a key that is not the secret's fails the handshake.
+        /// `None` (never set): the secret key's own.
+        public: Option<[u8; 32]>,
         /// The server's long-term public key.
         server: [u8; 32],
     },

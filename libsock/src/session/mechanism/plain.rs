@@ -3,7 +3,7 @@
 
 use super::{Local, Security, SessionError, Step, ZapRequest};
 use crate::codec::command::{self, Command};
-use crate::codec::plain;
+use crate::codec::{plain, CodecError, CommandName};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -45,7 +45,11 @@ impl Plain {
         let cmd = command::parse_command(body)?;
         let is_client = self.client.is_some();
         match (is_client, self.state, &cmd) {
-            (true, State::Hello, Command::Other { name: b"WELCOME", .. }) => {
+            (true, State::Hello, Command::Other { name: b"WELCOME", data }) => {
+                if !data.is_empty() {
+                    // RFC 24's WELCOME is the bare name; libzmq refuses one with data.
+                    return Err(CodecError::Malformed(CommandName::Welcome).into());
+                }
                 plain::encode_with_metadata(out, "INITIATE", &local.metadata());
                 self.state = State::Initiate;
                 Ok(Step::Wait)

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use super::*;
+use crate::codec::CodecError;
 use crate::message::Message;
 use crate::session::{HeartbeatConfig, Session, SessionConfig, SessionError, SessionEvent};
 use crate::z85::curve_keypair;
@@ -78,7 +79,7 @@ fn curve_pair() -> (Security, Security) {
     let (server_pub, server_sec) = curve_keypair();
     let (_, client_sec) = curve_keypair();
     let server = Security::CurveServer { secret: key(&server_sec), cookies: Arc::new(CookieJar::new()) };
-    let client = Security::CurveClient { secret: key(&client_sec), server: key(&server_pub) };
+    let client = Security::CurveClient { secret: key(&client_sec), public: None, server: key(&server_pub) };
     (server, client)
 }
 
@@ -99,6 +100,24 @@ fn plain_handshake_carries_user_id_and_messages() {
     assert_eq!(got[0].gets("User-Id"), Some("admin-id"));
     assert_eq!(got[0].gets("socket-type"), Some("PUSH"));
     assert_eq!(got[0].gets("Peer-Address"), Some("10.0.0.1"));
+}
+
+/// RFC 24's WELCOME is the bare name: one with data is `MALFORMED_COMMAND_WELCOME`, as in
+/// libzmq; a HELLO with a cut-off password `MALFORMED_COMMAND_HELLO`.
+#[test]
+fn plain_malformed_welcome_and_hello_are_named() {
+    let local =
+        Local { socket_type: SocketType::PUSH, routing_id: b"", app_metadata: b"", now: Instant::now() };
+    let client_security = Security::PlainClient { username: b"u".to_vec(), password: b"p".to_vec() };
+    let mut client = plain::Plain::new(&client_security);
+    client.start(&mut Vec::new());
+    let got = client.on_command(&local, b"\x07WELCOMEx", &mut Vec::new()).err();
+    assert_eq!(got, Some(SessionError::Protocol(CodecError::Malformed(crate::codec::CommandName::Welcome))));
+    let mut client = plain::Plain::new(&client_security);
+    assert!(client.on_command(&local, b"\x07WELCOME", &mut Vec::new()).is_ok());
+    let mut server = plain::Plain::new(&Security::PlainServer);
+    let got = server.on_command(&local, b"\x05HELLO\x01u\x05pw", &mut Vec::new()).err();
+    assert_eq!(got, Some(SessionError::Protocol(CodecError::Malformed(crate::codec::CommandName::Hello))));
 }
 
 #[test]
@@ -144,6 +163,31 @@ fn curve_handshake_then_encrypted_messages_and_commands() {
     ic.extend_from_slice(&wire);
     assert_eq!(c.decode(&mut ic, now), Ok(None));
     assert_eq!(c.poll_event(), Some(SessionEvent::Subscribe(bytes::Bytes::from_static(b"topic"))));
+}
+
+/// INITIATE announces CURVE_PUBLICKEY as set, as libzmq's client does: a key that is not the
+/// secret key's (libzmq's test_null_client_public_key / _secret_key) fails at the server,
+/// where the vouch does not open under it.
+#[test]
+fn curve_client_announces_the_public_key_it_was_given() {
+    let now = Instant::now();
+    let (client_pub, client_sec) = curve_keypair();
+    let (other_pub, _) = curve_keypair();
+    let cases = [
+        (Some(key(&client_pub)), Ok(())),
+        (Some(key(&other_pub)), Err(CodecError::Cryptographic)),
+        // A zero key is refused as the low-order point it is, before any box is opened.
+        (Some([0; 32]), Err(CodecError::WeakKey)),
+    ];
+    for (public, expected) in cases {
+        let (server, client) = curve_pair();
+        let Security::CurveClient { server: server_key, .. } = client else { unreachable!() };
+        let client = Security::CurveClient { secret: key(&client_sec), public, server: server_key };
+        let mut c = Session::new(cfg(SocketType::PUSH, client), now);
+        let mut s = Session::new(cfg(SocketType::PULL, server), now);
+        let got = handshake(&mut c, &mut s, &ZapReply::allow()).map(|_| ());
+        assert_eq!(got, expected.map_err(SessionError::Protocol), "public key {public:?}");
+    }
 }
 
 #[test]
