@@ -2,6 +2,7 @@
 //! them with the `libsock.so` cargo built for this test run, and runs them with a deadline.
 #![allow(dead_code)]
 
+pub mod fuzz_corpus;
 pub mod libzmq_suite;
 
 use std::path::{Path, PathBuf};
