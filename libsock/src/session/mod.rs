@@ -135,6 +135,21 @@ impl SessionError {
             SessionError::HeartbeatTimeout | SessionError::TtlExpired | SessionError::OutOfMemory(_)
         )
     }
+
+    /// Whether libzmq's engine reports this as a protocol error, on which a connecting
+    /// session ends instead of reconnecting (`session_base_t::engine_error`): a peer that
+    /// broke the protocol, or cannot talk to us, fails the same way when asked again. Not
+    /// the timeouts, which reconnect, nor a greeting that is not ZMTP 3.x: libzmq falls back
+    /// to ZMTP 1.0/2.0 there (libsock has neither) and reconnects when such a peer hangs up.
+    pub fn is_protocol_error(&self) -> bool {
+        !matches!(
+            self,
+            SessionError::HandshakeTimeout(_)
+                | SessionError::HeartbeatTimeout
+                | SessionError::TtlExpired
+                | SessionError::Protocol(CodecError::BadSignature | CodecError::UnsupportedVersion { .. })
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

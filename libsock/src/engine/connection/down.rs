@@ -45,16 +45,17 @@ impl Connection {
             p.tx.send_one(Message::from(msg.clone()));
         }
         let refused = matches!(&why, Down::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused);
-        // A peer that answered with ERROR (ZAP refused us) is not asked again: libzmq 4.3
-        // ends the session on that protocol error instead of reconnecting.
-        let refused_by_peer = matches!(&why, Down::Protocol(SessionError::PeerError(_)));
+        // A peer that broke the protocol (a malformed command, another mechanism, a frame over
+        // MAXMSGSIZE) or answered with ERROR (ZAP refused us) is not asked again: libzmq 4.3
+        // ends the session on a protocol error instead of reconnecting.
+        let protocol_error = matches!(&why, Down::Protocol(e) if e.is_protocol_error());
         let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
             || (handshaking && self.cfg.reconnect_stop & 2 != 0)
-            || refused_by_peer;
+            || protocol_error;
         // As libzmq's session, a dialer whose connect was refused under RECONNECT_STOP, or
         // whose connection was lost with no RECONNECT_IVL, has its socket forget the
         // endpoint (`term_endpoint`): disconnecting it then fails with ENOENT. Stopped on a
-        // failed handshake or a peer's ERROR, the endpoint stays, as there.
+        // failed handshake or a protocol error, the endpoint stays, as there.
         let had_connection = self.link.as_ref().is_some_and(|l| l.session.is_some());
         let endpoint_ends = self.dial.is_some()
             && !self.closing
@@ -88,7 +89,7 @@ impl Connection {
         self.drop_partial_out();
         self.connect_deadline = None;
         if stop {
-            tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP or ERROR from the peer)");
+            tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP, or a protocol error)");
         }
         let reconnect =
             !stop && self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
