@@ -97,7 +97,7 @@ pub enum CodecError {
         /// The peer's socket type.
         peer: SocketType,
     },
-    /// The peer's `Identity` is too long or starts with the reserved `0x00`.
+    /// The peer's `Identity` is longer than 255 bytes.
     #[error("bad routing id")]
     BadRoutingId,
     /// A box did not open: wrong key, or bytes changed on the way (CURVE).

@@ -57,9 +57,9 @@ pub struct PeerInfo {
 /// Validates a peer's READY property list: Socket-Type present (MissingSocketType), known
 /// (UnknownSocketType), compatible with `ours` (IncompatibleSocketType).
 ///
-/// Identity: if present and non-empty it must be <= 255 bytes and must not start with 0x00
-/// (BadRoutingId) -- libzmq reserves leading zero for generated ids. When a name appears twice
-/// the first wins. Other properties are ignored (the caller may keep them as metadata).
+/// Identity: if present it must be <= 255 bytes (BadRoutingId). One that starts with 0x00 is
+/// taken, as libzmq 4.3 takes it, though such ids are reserved for generated ones (a ROUTER
+/// generates none already in use). When a name appears twice the first wins. Other properties are ignored (the caller may keep them as metadata).
 pub fn check_ready(ours: SocketType, props: &[Property<'_>]) -> Result<PeerInfo, CodecError> {
     let name = find(props, SOCKET_TYPE).ok_or(CodecError::MissingSocketType)?;
     let peer = SocketType::from_name(name).ok_or(CodecError::UnknownSocketType)?;
@@ -67,7 +67,7 @@ pub fn check_ready(ours: SocketType, props: &[Property<'_>]) -> Result<PeerInfo,
         return Err(CodecError::IncompatibleSocketType { ours, peer });
     }
     let identity = find(props, IDENTITY).unwrap_or_default();
-    if identity.len() > MAX_ROUTING_ID || identity.first() == Some(&0) {
+    if identity.len() > MAX_ROUTING_ID {
         return Err(CodecError::BadRoutingId);
     }
     Ok(PeerInfo { socket_type: peer, identity: Bytes::copy_from_slice(identity) })
@@ -148,6 +148,6 @@ mod tests {
         assert_eq!(check(b"a\0b"), Ok(Bytes::from_static(b"a\0b")));
         assert_eq!(check(&[b'x'; 255]).map(|b| b.len()), Ok(255));
         assert_eq!(check(&[b'x'; 256]), Err(CodecError::BadRoutingId));
-        assert_eq!(check(b"\0auto"), Err(CodecError::BadRoutingId));
+        assert_eq!(check(b"\0auto"), Ok(Bytes::from_static(b"\0auto")));
     }
 }

@@ -243,9 +243,9 @@ impl Socket {
         if let (SocketOption::ROUTING_ID | SocketOption::CONNECT_ROUTING_ID, OptionValue::Bytes(b)) =
             (option, &value)
         {
-            if b.first() == Some(&0) {
-                return Err(Error::invalid("routing ids starting with a zero byte are reserved"));
-            }
+            // Any 1 to 255 bytes, as libzmq 4.3 takes them: zmq_setsockopt(3) reserves ids
+            // that start with a zero byte, but libzmq does not refuse them, and random binary
+            // ids start with one now and then. A ROUTER's generated ids skip those in use.
             if b.is_empty() {
                 return Err(Error::invalid("a routing id is 1 to 255 bytes"));
             }
