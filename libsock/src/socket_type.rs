@@ -167,6 +167,16 @@ impl SocketType {
         self == Self::ROUTER
     }
 
+    /// Whether a socket of this type starts with LINGER 0 rather than -1, as libzmq's SUB,
+    /// XSUB and DISH do: what they send upstream is replayed on every connect.
+    pub(crate) fn lingers_for_nothing(self) -> bool {
+        #[cfg(feature = "draft")]
+        if self == Self::DISH {
+            return true;
+        }
+        matches!(self, Self::SUB | Self::XSUB)
+    }
+
     /// Whether a socket of this type may talk to a peer of type `peer` (ZMTP's valid pairs).
     pub fn is_compatible(self, peer: SocketType) -> bool {
         use SocketType::*;

@@ -115,6 +115,11 @@ impl Socket {
         for (opt, value) in defaults {
             options.set(opt, value)?;
         }
+        if kind.lingers_for_nothing() {
+            // As libzmq's xsub_t and dish_t: what they send upstream (subscriptions, joins)
+            // is replayed on every connect, so nothing is lost by not waiting for it.
+            options.linger = 0;
+        }
         let shared = Arc::new(SocketShared::new());
         let routing: Box<dyn Routing> = match kind {
             SocketType::PAIR => Box::<pair::Pair>::default(),
