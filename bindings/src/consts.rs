@@ -83,9 +83,13 @@ pub const STRING_OPTIONS: [c_int; 10] = [
     99,  // SOCKS_USERNAME (draft)
     100, // SOCKS_PASSWORD (draft)
 ];
-/// String options whose non-NULL empty value libzmq refuses (EINVAL); `(NULL, 0)` clears them.
-pub const EMPTY_IS_INVALID: [c_int; 3] = [
+/// Options whose non-NULL empty value libzmq refuses (EINVAL); `(NULL, 0)` clears them.
+pub const EMPTY_IS_INVALID: [c_int; 7] = [
     38, // TCP_ACCEPT_FILTER
+    55, // ZAP_DOMAIN
+    58, // IPC_FILTER_PID
+    59, // IPC_FILTER_UID
+    60, // IPC_FILTER_GID
     68, // SOCKS_PROXY
     92, // BINDTODEVICE
 ];

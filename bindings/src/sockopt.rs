@@ -35,8 +35,8 @@ pub unsafe extern "C" fn zmq_setsockopt(
             socket.set_option_raw(PLAIN_SERVER, OptionValue::Int(0)).map_err(err)?;
             return Ok(0);
         }
-        // libzmq's do_setsockopt_string_allow_empty_strict: (NULL, 0) clears these, a
-        // non-NULL empty value is EINVAL.
+        // libzmq's do_setsockopt_string_allow_empty_strict/_relaxed and IPC filters: (NULL, 0)
+        // clears these, a non-NULL empty value is EINVAL.
         if !optval.is_null() && optvallen == 0 && EMPTY_IS_INVALID.contains(&option) {
             return Err(libc::EINVAL);
         }

@@ -37,9 +37,9 @@ macro_rules! for_each_option {
             "Interval in ms between PINGs we send (0 = no heartbeats).",
                 heartbeat_ivl, set_heartbeat_ivl, get_heartbeat_ivl, HEARTBEAT_IVL, 75, i32, 0, 0, i32::MAX;
             "Time-to-live in ms we ask the peer to apply to us (0 = none), sent in our PINGs.",
-                heartbeat_ttl, set_heartbeat_ttl, get_heartbeat_ttl, HEARTBEAT_TTL, 76, i32, 0, 0, 6_553_599;
-            "Time in ms to wait for traffic after a PING before dropping (-1 = heartbeat_ivl).",
-                heartbeat_timeout, set_heartbeat_timeout, get_heartbeat_timeout, HEARTBEAT_TIMEOUT, 77, i32, -1, -1, i32::MAX;
+                heartbeat_ttl, set_heartbeat_ttl, get_heartbeat_ttl, HEARTBEAT_TTL, 76, i32, 0, -99, 6_553_599;
+            "Time in ms to wait for traffic after a PING before dropping (default -1: HEARTBEAT_IVL; set it >= 0, as libzmq takes).",
+                heartbeat_timeout, set_heartbeat_timeout, get_heartbeat_timeout, HEARTBEAT_TIMEOUT, 77, i32, -1, 0, i32::MAX;
             "Allow IPv6 (and IPv4-mapped) addresses for tcp.",
                 ipv6, set_ipv6, get_ipv6, IPV6, 42, bool, false, false, true;
             "Queue messages only to completed connections.",
@@ -87,7 +87,7 @@ macro_rules! for_each_option {
             "XPUB_MANUAL: a new SUBSCRIBE from a peer replaces its previous one (last value caching).",
                 xpub_manual_last_value, set_xpub_manual_last_value, get_xpub_manual_last_value, XPUB_MANUAL_LAST_VALUE, 98, bool, false, false, i32::MAX;
             "PUB/XPUB/SUB/XSUB: deliver the messages that match no subscription instead.",
-                invert_matching, set_invert_matching, get_invert_matching, INVERT_MATCHING, 74, bool, false, false, true;
+                invert_matching, set_invert_matching, get_invert_matching, INVERT_MATCHING, 74, bool, false, i32::MIN, i32::MAX;
             "ROUTER: announce peers as [id, empty] on connect (1), disconnect (2) or both (3).",
                 router_notify, set_router_notify, get_router_notify, ROUTER_NOTIFY, 97, i32, 0, 0, 3;
             "Stop reconnecting on: connection refused (1), handshake failure (2), after a disconnect (4).",
@@ -96,8 +96,8 @@ macro_rules! for_each_option {
                 connect_timeout, set_connect_timeout, get_connect_timeout, CONNECT_TIMEOUT, 79, i32, 0, 0, i32::MAX;
             "TCP_USER_TIMEOUT in ms: unacknowledged data this old drops the connection (0 = OS default).",
                 tcp_maxrt, set_tcp_maxrt, get_tcp_maxrt, TCP_MAXRT, 80, i32, 0, 0, i32::MAX;
-            "IP type-of-service (DSCP/ECN byte) on outgoing tcp packets.",
-                tos, set_tos, get_tos, TOS, 57, i32, 0, 0, 255;
+            "IP type-of-service (DSCP/ECN byte) on outgoing tcp packets (any value >= 0, as libzmq takes; its low byte is used).",
+                tos, set_tos, get_tos, TOS, 57, i32, 0, 0, i32::MAX;
             "SO_BINDTODEVICE: bind tcp sockets to this network interface (empty = any).",
                 bindtodevice, set_bindtodevice, get_bindtodevice, BINDTODEVICE, 92, bytes, Vec::new(), 0, 15;
             "bind() adopts this already listening descriptor instead of opening one (-1 = off).",
@@ -119,9 +119,9 @@ macro_rules! for_each_option {
              transport here).",
                 multicast_maxtpdu, set_multicast_maxtpdu, get_multicast_maxtpdu, MULTICAST_MAXTPDU, 84, i32, 1500, 1, i32::MAX;
             "Draft: multicast loopback: stored, as libzmq stores it (no multicast transport here).",
-                multicast_loop, set_multicast_loop, get_multicast_loop, MULTICAST_LOOP, 96, bool, true, false, i32::MAX;
-            "I/O thread affinity bitmask for new connections (stored; libsock picks threads round robin).",
-                affinity, set_affinity, get_affinity, AFFINITY, 4, i64, 0, 0, i64::MAX;
+                multicast_loop, set_multicast_loop, get_multicast_loop, MULTICAST_LOOP, 96, bool, true, i32::MIN, i32::MAX;
+            "I/O thread affinity bitmask for new connections, a uint64_t in C (stored; libsock picks threads round robin).",
+                affinity, set_affinity, get_affinity, AFFINITY, 4, i64, 0, i64::MIN, i64::MAX;
             "PLAIN: be the server (credentials are checked by the ZAP handler, if one is bound).",
                 plain_server, set_plain_server, get_plain_server, PLAIN_SERVER, 44, bool, false, false, true;
             "PLAIN: user name to log in with, 1-255 bytes (setting it makes this socket a PLAIN client).",
@@ -139,9 +139,9 @@ macro_rules! for_each_option {
             "ZAP: the domain sent in ZAP requests.",
                 zap_domain, set_zap_domain, get_zap_domain, ZAP_DOMAIN, 55, bytes, Vec::new(), 0, 255;
             "ZAP: refuse PLAIN/CURVE peers when no ZAP handler is bound (libzmq's strict mode).",
-                zap_enforce_domain, set_zap_enforce_domain, get_zap_enforce_domain, ZAP_ENFORCE_DOMAIN, 93, bool, false, false, true;
+                zap_enforce_domain, set_zap_enforce_domain, get_zap_enforce_domain, ZAP_ENFORCE_DOMAIN, 93, bool, false, i32::MIN, i32::MAX;
             "Draft, Windows only in libzmq (SIO_LOOPBACK_FAST_PATH): accepted and stored, no effect here.",
-                loopback_fastpath, set_loopback_fastpath, get_loopback_fastpath, LOOPBACK_FASTPATH, 94, bool, false, false, true;
+                loopback_fastpath, set_loopback_fastpath, get_loopback_fastpath, LOOPBACK_FASTPATH, 94, bool, false, i32::MIN, i32::MAX;
             "Draft: stored as libzmq's read batch size; libsock sizes its reads itself (64 KiB and up).",
                 in_batch_size, set_in_batch_size, get_in_batch_size, IN_BATCH_SIZE, 101, i32, 8192, 1, i32::MAX;
             "Draft: stored as libzmq's write batch size; libsock batches writes itself (up to 256 KiB).",
@@ -254,9 +254,10 @@ macro_rules! define_options {
     };
     // `max` is `true` for libzmq's strict booleans (0 or 1), `i32::MAX` for the socket-type
     // ones that libzmq's `xsetsockopt`s take as any value >= 0, non-zero meaning on (e.g.
-    // REQ_CORRELATE = 10 in libzmq's test_proxy_hwm).
+    // REQ_CORRELATE = 10 in libzmq's test_proxy_hwm); `min` is `i32::MIN` for those its
+    // options.cpp takes as any int (`do_setsockopt_int_as_bool_relaxed`).
     (@check bool, $v:expr, $min:expr, $max:expr, $name:expr) => {
-        check_int($v, 0, $max as i64, $name).map(|v| v != 0)
+        check_int($v, $min as i64, $max as i64, $name).map(|v| v != 0)
     };
     (@check bytes, $v:expr, $min:expr, $max:expr, $name:expr) => {
         check_bytes($v, $min as usize, $max as usize, $name)

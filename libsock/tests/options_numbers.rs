@@ -64,7 +64,7 @@ fn out_of_range_values_are_einval() {
     for (raw, bad) in [
         (54, OptionValue::Int(2)),                // CONFLATE is boolean
         (97, OptionValue::Int(4)),                // ROUTER_NOTIFY bits
-        (57, OptionValue::Int(256)),              // TOS is a byte
+        (57, OptionValue::Int(-1)),               // TOS: any int >= 0, as libzmq
         (92, OptionValue::Bytes(vec![b'x'; 16])), // BINDTODEVICE: IFNAMSIZ
         (23, OptionValue::Bytes(b"x".to_vec())),  // SNDHWM takes an int
         (89, OptionValue::Int(-2)),               // USE_FD

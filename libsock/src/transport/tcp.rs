@@ -96,10 +96,13 @@ pub(crate) fn configure(stream: &mio::net::TcpStream, cfg: &NetConfig) -> io::Re
     stream.set_nodelay(true)?;
     let sock = SockRef::from(stream);
     set_buffers(&sock, cfg)?;
-    if cfg.tos > 0 {
+    // TOS takes any int >= 0, as libzmq's; the byte the header has room for is its low one
+    // (IPv4 keeps that much of a larger value, IPV6_TCLASS would refuse it).
+    let tos = (cfg.tos & 0xff) as u32;
+    if tos > 0 {
         match stream.peer_addr().or_else(|_| stream.local_addr())? {
-            SocketAddr::V4(_) => sock.set_tos_v4(cfg.tos as u32)?,
-            SocketAddr::V6(_) => sock.set_tclass_v6(cfg.tos as u32)?,
+            SocketAddr::V4(_) => sock.set_tos_v4(tos)?,
+            SocketAddr::V6(_) => sock.set_tclass_v6(tos)?,
         }
     }
     if cfg.priority > 0 {
@@ -166,7 +169,8 @@ mod tests {
 
     #[test]
     fn tos_maxrt_and_device_are_applied() {
-        let o = Options { tos: 0x28, tcp_maxrt: 1500, bindtodevice: b"lo".to_vec(), ..Default::default() };
+        // TOS beyond a byte (libzmq takes any int >= 0): its low byte is applied.
+        let o = Options { tos: 0x128, tcp_maxrt: 1500, bindtodevice: b"lo".to_vec(), ..Default::default() };
         let cfg = NetConfig::from_options(&o);
         let listener = match bind("127.0.0.1:0".parse().unwrap(), &cfg) {
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return, // no CAP_NET_RAW
@@ -178,6 +182,11 @@ mod tests {
         assert_eq!(sock.tcp_user_timeout().unwrap(), Some(Duration::from_millis(1500)));
         assert_eq!(sock.device().unwrap().as_deref(), Some(&b"lo"[..]));
         assert_eq!(SockRef::from(&listener).device().unwrap().as_deref(), Some(&b"lo"[..]));
+        // IPV6_TCLASS refuses more than a byte: without the mask the connection would fail.
+        if let Ok(listener) = bind("[::1]:0".parse().unwrap(), &cfg) {
+            let stream = connect(listener.local_addr().unwrap(), None, &cfg).unwrap();
+            assert_eq!(SockRef::from(&stream).tclass_v6().unwrap(), 0x28);
+        }
     }
 
     #[test]
