@@ -119,6 +119,25 @@ fn option_values_are_taken_as_libzmq_takes_them() {
     );
 }
 
+/// Which values every context option takes, and what reads back, is libzmq's: MAX_SOCKETS
+/// any count from 1, THREAD_AFFINITY_CPU_ADD any CPU number (the same program on the
+/// system's libzmq).
+#[test]
+fn ctx_option_values_are_libzmq_values() {
+    let ours = common::c_program("ctx_values");
+    assert!(ours.contains("o2 65536 -> 0 0 = 65536"), "MAX_SOCKETS beyond 65535");
+    let Some(exe) = common::build_c_on_system_libzmq("ctx_values") else { return };
+    let theirs = common::run_ok(&exe, &[]);
+    let differences: Vec<String> = ours
+        .lines()
+        .zip(theirs.lines())
+        .filter(|(libsock, libzmq)| libsock != libzmq)
+        .map(|(libsock, libzmq)| format!("libzmq: {libzmq:<40} libsock: {libsock}"))
+        .collect();
+    assert_eq!(ours.lines().count(), theirs.lines().count());
+    assert!(differences.is_empty(), "context option values differ:\n{}", differences.join("\n"));
+}
+
 /// Interface names in tcp binds, ENODEV, and unbind/disconnect parsing first, on both
 /// libraries.
 #[test]

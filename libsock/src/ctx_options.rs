@@ -75,11 +75,13 @@ impl CtxConfig {
         }
         match option {
             IO_THREADS => self.io_threads = value,
-            MAX_SOCKETS if (1..=65535).contains(&value) => self.max_sockets = value,
+            // Any count from 1, as libzmq's epoll build takes it (SOCKET_LIMIT only reports).
+            MAX_SOCKETS if value >= 1 => self.max_sockets = value,
             THREAD_PRIORITY => self.thread_priority = value,
             THREAD_SCHED_POLICY => self.thread_sched_policy = value,
             MAX_MSGSZ => self.max_msgsz = value,
-            THREAD_AFFINITY_CPU_ADD if value < 1024 => {
+            // Any CPU number, as libzmq stores it; pinning skips those no cpu_set_t holds.
+            THREAD_AFFINITY_CPU_ADD => {
                 self.affinity.insert(value);
             }
             THREAD_AFFINITY_CPU_REMOVE if self.affinity.remove(&value) => {}
@@ -132,6 +134,8 @@ mod tests {
         assert_eq!([MSG_T_SIZE, ZERO_COPY_RECV, IPV6, BLOCKY].map(|o| c.get(o).unwrap()), [64, 1, 0, 1]);
         assert_eq!(c.get(THREAD_SCHED_POLICY).unwrap(), -1);
         assert!(c.set(MAX_SOCKETS, 0).is_err());
+        c.set(MAX_SOCKETS, 65536).unwrap();
+        c.set(THREAD_AFFINITY_CPU_ADD, 65536).unwrap();
         assert!(c.set(IO_THREADS, -1).is_err());
         assert!(c.set(THREAD_AFFINITY_CPU_REMOVE, 3).is_err(), "removing a CPU never added");
         c.set(THREAD_AFFINITY_CPU_ADD, 3).unwrap();

@@ -270,12 +270,13 @@ pub(crate) fn dup_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// Pins the calling thread to `cpus` (context option THREAD_AFFINITY_CPU_ADD).
+/// Pins the calling thread to `cpus` (context option THREAD_AFFINITY_CPU_ADD); numbers no
+/// `cpu_set_t` holds (CPU_SETSIZE and up) are skipped, as glibc's CPU_SET skips them.
 pub(crate) fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
     // SAFETY: cpu_set_t is plain data; all-zero is a valid empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    for &cpu in cpus {
-        // SAFETY: CPU_SET writes a bit within `set`; callers keep `cpu` below CPU_SETSIZE.
+    for &cpu in cpus.iter().filter(|&&cpu| cpu < libc::CPU_SETSIZE as usize) {
+        // SAFETY: CPU_SET writes a bit within `set`; `cpu` is below CPU_SETSIZE.
         unsafe { libc::CPU_SET(cpu, &mut set) };
     }
     // SAFETY: passes a valid pointer to `set` and its exact size; 0 means this thread.
@@ -342,5 +343,14 @@ mod tests {
         assert_eq!(&buf[..], b">hello world");
         let err = read_into(b.as_fd(), &mut buf, 100).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn cpu_numbers_beyond_a_cpu_set_are_skipped() {
+        // On a thread of its own: pinning changes the calling thread.
+        std::thread::spawn(|| set_thread_affinity(&[0, libc::CPU_SETSIZE as usize, 1 << 20]))
+            .join()
+            .expect("no panic")
+            .expect("CPU 0 is pinned, the rest skipped");
     }
 }
