@@ -33,9 +33,9 @@ fn ready(socket_type: &str) -> Vec<u8> {
     frame
 }
 
-/// A peer that answers every connection with `script`, then hangs up (`hang_up`) or keeps
-/// the connection open; returns its endpoint and its connection count.
-fn scripted_peer(script: Vec<u8>, hang_up: bool) -> (String, Arc<AtomicUsize>) {
+/// A peer that answers every connection with `script`, its parts 100 ms apart, then hangs up
+/// (`hang_up`) or keeps the connection open; returns its endpoint and its connection count.
+fn scripted_peer(script: Vec<Vec<u8>>, hang_up: bool) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
@@ -44,7 +44,12 @@ fn scripted_peer(script: Vec<u8>, hang_up: bool) -> (String, Arc<AtomicUsize>) {
         let mut open: Vec<TcpStream> = Vec::new();
         for mut stream in listener.incoming().flatten() {
             counted.fetch_add(1, Ordering::SeqCst);
-            let _ = stream.write_all(&script);
+            for (i, part) in script.iter().enumerate() {
+                if i > 0 {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let _ = stream.write_all(part);
+            }
             if !hang_up {
                 open.push(stream);
             }
@@ -53,52 +58,96 @@ fn scripted_peer(script: Vec<u8>, hang_up: bool) -> (String, Arc<AtomicUsize>) {
     (endpoint, count)
 }
 
-/// A libsock PULL connected to `endpoint` for [`WATCH`].
-fn run_libsock(endpoint: &str, max_msg_size: i64) {
+/// A monitor event as `(event, value)`; the value only where it does not name a descriptor.
+type Event = (u32, Option<u32>);
+
+fn event(id: u32, value: u32) -> Event {
+    const HANDSHAKE_FAILED_PROTOCOL: u32 = 0x2000;
+    (id, (id == HANDSHAKE_FAILED_PROTOCOL).then_some(value))
+}
+
+/// A libsock PULL connected to `endpoint` for [`WATCH`]; returns its monitor's events.
+fn run_libsock(endpoint: &str, max_msg_size: i64) -> Vec<Event> {
     let ctx = libsock::Context::new();
     let pull = ctx.socket(libsock::PULL).unwrap();
     pull.set_reconnect_ivl(20).unwrap();
     pull.set_maxmsgsize(max_msg_size).unwrap();
     pull.set_linger(0).unwrap();
+    let monitor = pull.monitor_events(libsock::EVENT_ALL).unwrap();
     pull.connect(endpoint).unwrap();
     std::thread::sleep(WATCH);
+    std::iter::from_fn(|| monitor.recv_event(0).ok())
+        .map(|e| event(u32::from(e.event.to_raw()), e.value))
+        .collect()
 }
 
 /// The same with libzmq.
-fn run_libzmq(endpoint: &str, max_msg_size: i64) {
+fn run_libzmq(endpoint: &str, max_msg_size: i64) -> Vec<Event> {
     let ctx = zmq::Context::new();
     let pull = ctx.socket(zmq::PULL).unwrap();
     pull.set_reconnect_ivl(20).unwrap();
     pull.set_maxmsgsize(max_msg_size).unwrap();
     pull.set_linger(0).unwrap();
+    pull.monitor("inproc://protocol-errors-monitor", zmq::SocketEvent::ALL as i32).unwrap();
+    let monitor = ctx.socket(zmq::PAIR).unwrap();
+    monitor.connect("inproc://protocol-errors-monitor").unwrap();
     pull.connect(endpoint).unwrap();
     std::thread::sleep(WATCH);
+    std::iter::from_fn(|| monitor.recv_multipart(zmq::DONTWAIT).ok())
+        .map(|frames| {
+            let f = &frames[0];
+            event(u16::from_le_bytes([f[0], f[1]]) as u32, u32::from_le_bytes([f[2], f[3], f[4], f[5]]))
+        })
+        .collect()
+}
+
+/// One peer and what the dialer must do about it.
+struct Case {
+    what: &'static str,
+    /// What the peer sends on each connection, part by part.
+    script: Vec<Vec<u8>>,
+    /// Whether the peer hangs up after its script.
+    hang_up: bool,
+    /// The dialer's MAXMSGSIZE.
+    max_msg_size: i64,
+    /// Whether the dialer must dial again.
+    retries: bool,
 }
 
 #[test]
 fn a_dialer_gives_up_on_a_peer_that_breaks_the_protocol_as_libzmq() {
     let null = greeting("NULL", true);
-    let cases: [(&str, Vec<u8>, bool, bool); 4] = [
-        ("another mechanism", greeting("PLAIN", true), false, false),
-        ("a malformed command", [&null[..], &[0x04, 0x01, 0x00]].concat(), false, false),
-        (
-            "a frame over MAXMSGSIZE",
-            [&null[..], &ready("PUSH"), &[0x00, 100], &[7; 100]].concat(),
+    let message = [&[0x00, 100][..], &[7; 100]].concat();
+    let case =
+        |what, script, hang_up, max_msg_size, retries| Case { what, script, hang_up, max_msg_size, retries };
+    let cases = [
+        case("another mechanism", vec![greeting("PLAIN", true)], false, -1, false),
+        case("a malformed command", vec![[&null[..], &[0x04, 0x01, 0x00]].concat()], false, -1, false),
+        case("a READY over MAXMSGSIZE", vec![[&null[..], &ready("PUSH")].concat()], false, 10, false),
+        case(
+            "a message over MAXMSGSIZE",
+            vec![[&null[..], &ready("PUSH")].concat(), message],
             false,
+            64,
             false,
         ),
-        ("a hang-up after the greeting", null.clone(), true, true),
+        case("a hang-up after the greeting", vec![null.clone()], true, -1, true),
     ];
-    for (what, script, hang_up, retries) in cases {
-        for (lib, run) in [("libsock", run_libsock as fn(&str, i64)), ("libzmq", run_libzmq)] {
+    for Case { what, script, hang_up, max_msg_size, retries } in cases {
+        let mut events = Vec::new();
+        for (lib, run) in [("libsock", run_libsock as fn(&str, i64) -> Vec<Event>), ("libzmq", run_libzmq)] {
             let (endpoint, count) = scripted_peer(script.clone(), hang_up);
-            run(&endpoint, 10);
+            events.push(run(&endpoint, max_msg_size));
             let dialed = count.load(Ordering::SeqCst);
             if retries {
                 assert!(dialed >= 3, "{lib}, {what}: dialed {dialed} times, expected retries");
             } else {
                 assert_eq!(dialed, 1, "{lib}, {what}: dialed {dialed} times, expected no retry");
             }
+        }
+        if !retries {
+            // The one attempt, event by event (protocol error codes included), as libzmq's.
+            assert_eq!(events[0], events[1], "{what}: libsock's monitor (left), libzmq's (right)");
         }
     }
 }

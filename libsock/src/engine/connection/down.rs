@@ -157,6 +157,11 @@ impl Connection {
                     let errno = e.raw_os_error().unwrap_or(0) as u32;
                     m.emit_at(SocketEvent::HandshakeFailedNoDetail, errno, self.ends.addrs())
                 }
+                // A frame over MAXMSGSIZE fails in libzmq's decoder, which reports nothing but
+                // the disconnect, in the handshake too.
+                Down::Protocol(
+                    SessionError::Protocol(CodecError::FrameTooLarge { .. }) | SessionError::OutOfMemory(_),
+                ) => {}
                 Down::Protocol(e) => {
                     m.emit_at(SocketEvent::HandshakeFailedProtocol, protocol_code(e), self.ends.addrs())
                 }

@@ -187,9 +187,19 @@ impl Mech {
         out: &mut Vec<u8>,
     ) -> Result<Step, SessionError> {
         match self {
-            Mech::Null | Mech::NullZap => match command::parse_command(body)? {
-                command::Command::Ready(_) => Ok(Step::Ready { metadata: body[6..].to_vec(), cipher: None }),
-                other => Err(SessionError::UnexpectedCommand(super::command_name(&other))),
+            Mech::Null | Mech::NullZap => match command::parse_command(body) {
+                Ok(command::Command::Ready(_)) => {
+                    Ok(Step::Ready { metadata: body[6..].to_vec(), cipher: None })
+                }
+                Ok(other) => Err(SessionError::UnexpectedCommand(super::command_name(&other))),
+                // As libzmq's null_mechanism_t: a bad READY or ERROR is reported as such; any
+                // other command, well formed or not, is unexpected here.
+                Err(e) if body.starts_with(b"\x05READY") || body.starts_with(b"\x05ERROR") => Err(e.into()),
+                Err(_) => {
+                    let name = body.get(1..).unwrap_or_default();
+                    let name = &name[..name.len().min(usize::from(body.first().copied().unwrap_or(0)))];
+                    Err(SessionError::UnexpectedCommand(String::from_utf8_lossy(name).into_owned()))
+                }
             },
             Mech::Plain(p) => p.on_command(local, body, out),
             Mech::Curve(c) => c.on_command(local, body, out),
