@@ -119,19 +119,23 @@ fn option_values_are_taken_as_libzmq_takes_them() {
     );
 }
 
-/// Which values every context option takes, and what reads back, is libzmq's: MAX_SOCKETS
-/// any count from 1, THREAD_AFFINITY_CPU_ADD any CPU number (the same program on the
-/// system's libzmq).
+/// Which values every context option takes, and what reads back, is libzmq's (the same
+/// program on the system's libzmq): THREAD_AFFINITY_CPU_ADD any CPU number. But MAX_SOCKETS
+/// stops at SOCKET_LIMIT (65535), as zmq_ctx_get(3) defines that limit; libzmq's epoll build
+/// takes more than the limit it reports.
 #[test]
 fn ctx_option_values_are_libzmq_values() {
     let ours = common::c_program("ctx_values");
-    assert!(ours.contains("o2 65536 -> 0 0 = 65536"), "MAX_SOCKETS beyond 65535");
+    assert!(ours.contains("o7 65536 -> 0 0 = -1"), "any CPU number for THREAD_AFFINITY_CPU_ADD");
+    assert!(ours.contains("o2 65536 -> -1 22 = 1023"), "MAX_SOCKETS beyond SOCKET_LIMIT");
     let Some(exe) = common::build_c_on_system_libzmq("ctx_values") else { return };
     let theirs = common::run_ok(&exe, &[]);
+    let beyond_socket_limit =
+        |line: &str| line.starts_with("o2 65536 ") || line.starts_with("o2 2147483647 ");
     let differences: Vec<String> = ours
         .lines()
         .zip(theirs.lines())
-        .filter(|(libsock, libzmq)| libsock != libzmq)
+        .filter(|(libsock, libzmq)| libsock != libzmq && !beyond_socket_limit(libzmq))
         .map(|(libsock, libzmq)| format!("libzmq: {libzmq:<40} libsock: {libsock}"))
         .collect();
     assert_eq!(ours.lines().count(), theirs.lines().count());
