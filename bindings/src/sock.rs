@@ -94,15 +94,7 @@ impl Sock {
         match self {
             Sock::Plain(s) => s.recv(msg, flags),
             #[cfg(feature = "draft")]
-            Sock::Shared(s) => {
-                let got = s.recv_msg(flags);
-                // As Socket::recv: released first, empty on failure (unless terminated).
-                if !matches!(got, Err(libsock::Error::ContextTerminated)) {
-                    *msg = Message::new();
-                }
-                *msg = got?;
-                Ok(())
-            }
+            Sock::Shared(s) => s.recv(msg, flags),
         }
     }
 

@@ -95,6 +95,34 @@ fn a_blocked_receiver_does_not_hold_up_a_sender() {
 }
 
 #[test]
+fn receives_into_a_message_and_into_a_buffer_as_a_plain_socket_does() {
+    let ctx = Context::new();
+    let server = socket(&ctx, SERVER, 10_000);
+    server.bind("inproc://draft-recv-into").unwrap();
+    let client = socket(&ctx, CLIENT, 10_000);
+    client.connect("inproc://draft-recv-into").unwrap();
+    client.send("first", 0).unwrap();
+    client.send("second frame", 0).unwrap();
+    // Into a message: its old body is replaced, the routing id comes with the frame.
+    let mut msg = Message::from("stale");
+    server.recv(&mut msg, 0).unwrap();
+    assert_eq!(&msg[..], b"first");
+    assert_ne!(msg.routing_id(), 0);
+    // Into a buffer too small: what fits, and the frame's whole size.
+    let mut buf = [0u8; 6];
+    assert_eq!(server.recv_into(&mut buf, 0).unwrap(), 12);
+    assert_eq!(&buf, b"second");
+    // A failed receive leaves the message empty, as zmq_msg_recv does.
+    assert!(matches!(server.recv(&mut msg, libsock::DONTWAIT), Err(Error::WouldBlock)));
+    assert!(msg.is_empty());
+    // ... but a terminated context leaves it as it was.
+    let mut kept = Message::from("kept");
+    ctx.shutdown();
+    assert!(matches!(server.recv(&mut kept, 0), Err(Error::ContextTerminated)));
+    assert_eq!(&kept[..], b"kept");
+}
+
+#[test]
 fn shutdown_wakes_every_blocked_thread() {
     let ctx = Context::new();
     let client = socket(&ctx, CLIENT, -1);

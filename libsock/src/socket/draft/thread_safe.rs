@@ -256,6 +256,28 @@ impl ThreadSafeSocket {
         }
     }
 
+    /// Receives one frame into `msg`, as [`crate::Socket::recv`]: its old content is
+    /// released first, so a receive that fails leaves it empty (but for
+    /// `ContextTerminated`, which leaves it unchanged).
+    pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
+        let got = self.recv_msg(flags);
+        if !matches!(got, Err(Error::ContextTerminated)) {
+            *msg = Message::new();
+        }
+        *msg = got?;
+        Ok(())
+    }
+
+    /// Receives one frame into `buf`, as [`crate::Socket::recv_into`] (`zmq_recv`): copies
+    /// what fits and returns the frame's size, larger than `buf.len()` when the rest was cut
+    /// off.
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        let msg = self.recv_msg(flags)?;
+        let n = msg.len().min(buf.len());
+        buf[..n].copy_from_slice(&msg[..n]);
+        Ok(msg.len())
+    }
+
     /// Receives a message's body as bytes.
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         self.recv_msg(flags).map(|m| m.to_vec())
