@@ -149,6 +149,34 @@ fn xpub_verboser_passes_every_subscribe_and_unsubscribe() {
     }
 }
 
+/// As libzmq's `mtrie_t::rm` without `call_on_uniq`: with XPUB_VERBOSER a subscriber that
+/// leaves is cancelled topic by topic, including the topics others still hold.
+#[test]
+fn xpub_verboser_cancels_every_topic_of_a_subscriber_that_leaves() {
+    let ctx = Context::new();
+    for verboser in [false, true] {
+        let xpub = socket(&ctx, XPUB);
+        xpub.set_xpub_verboser(verboser).unwrap();
+        xpub.bind(&format!("inproc://verboser-leaves-{verboser}")).unwrap();
+        let stays = socket(&ctx, SUB);
+        let leaves = socket(&ctx, SUB);
+        for (sub, topics) in [(&stays, &["shared"][..]), (&leaves, &["shared", "own"][..])] {
+            sub.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+            for t in topics {
+                sub.set_subscribe(t.as_bytes()).unwrap();
+            }
+        }
+        while xpub.recv_bytes(libsock::DONTWAIT).is_ok() {}
+        drop(leaves);
+        xpub.set_rcvtimeo(2000).unwrap();
+        let mut cancels = vec![xpub.recv_bytes(0).unwrap()];
+        xpub.set_rcvtimeo(100).unwrap();
+        cancels.extend(xpub.recv_bytes(0).ok());
+        let want: &[&[u8]] = if verboser { &[b"\x00own", b"\x00shared"] } else { &[b"\x00own"] };
+        assert_eq!(cancels, want, "XPUB_VERBOSER {verboser}");
+    }
+}
+
 #[test]
 fn invert_matching_publisher_and_subscriber() {
     let ctx = Context::new();

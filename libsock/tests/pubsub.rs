@@ -219,6 +219,32 @@ fn xpub_manual_cancels_what_a_leaving_subscriber_asked_for() {
     assert_eq!(second.recv_bytes(0).unwrap(), b"XC", "the other subscriber keeps its grant");
 }
 
+/// libzmq queues a subscriber for each (un)subscription only: a message an XSUB sends
+/// upstream, read in between, leaves ZMQ_SUBSCRIBE applying to the subscriber it did
+/// (and with none read yet, to nobody).
+#[test]
+fn xpub_manual_subscribes_the_last_subscription_sender_not_the_last_upstream_sender() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.set_xpub_manual(true).unwrap();
+    let asker = socket(&ctx, XSUB);
+    pair_up(&xpub, &asker, "inproc");
+    let talker = socket(&ctx, XSUB);
+    talker.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+    talker.send("hello", 0).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"hello");
+    xpub.set_subscribe(b"").unwrap();
+    asker.send(&b"\x01A"[..], 0).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
+    talker.send("again", 0).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"again");
+    xpub.set_subscribe(b"A").unwrap();
+    xpub.send("A.1", 0).unwrap();
+    assert_eq!(asker.recv_bytes(0).unwrap(), b"A.1");
+    talker.set_rcvtimeo(50).unwrap();
+    assert!(talker.recv_bytes(0).is_err(), "the upstream sender was subscribed to nothing");
+}
+
 #[test]
 fn xpub_welcome_message_reaches_new_subscribers() {
     let ctx = Context::new();

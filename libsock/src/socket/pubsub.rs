@@ -36,11 +36,14 @@ pub(crate) struct Publisher {
     /// Subscribers of the message being sent (fixed by its first frame).
     targets: Vec<PipeId>,
     more: bool,
-    /// XPUB: subscription messages waiting for the application, with the pipe each came
-    /// from (`None`: a cancel made up for a subscriber that left).
-    up: VecDeque<(Message, Option<PipeId>)>,
-    /// XPUB_MANUAL: the pipe of the subscription message the application read last, which
-    /// ZMQ_SUBSCRIBE / ZMQ_UNSUBSCRIBE then apply to (as libzmq's `_last_pipe`).
+    /// XPUB: subscription messages and upstream messages waiting for the application.
+    up: VecDeque<Message>,
+    /// XPUB_MANUAL: the pipe of each (un)subscription in `up`, in order (`None`: a cancel
+    /// made up for a subscriber that left). Each receive takes the next one, whatever it
+    /// receives (upstream messages have no entry), as libzmq's `_pending_pipes`.
+    pending_pipes: VecDeque<Option<PipeId>>,
+    /// XPUB_MANUAL: the pipe that ZMQ_SUBSCRIBE / ZMQ_UNSUBSCRIBE apply to (libzmq's
+    /// `_last_pipe`).
     last_sub_pipe: Option<PipeId>,
     /// XPUB_MANUAL: the topics each subscriber asked for (as it sent them, not as the
     /// application translated them): when it goes, the application gets a cancel for each,
@@ -65,6 +68,7 @@ impl Publisher {
             targets: Vec::new(),
             more: false,
             up: VecDeque::new(),
+            pending_pipes: VecDeque::new(),
             last_sub_pipe: None,
             manual_asked: HashMap::new(),
         }
@@ -89,7 +93,7 @@ impl Publisher {
             // Anything else from a subscriber: XPUB hands it up, PUB ignores it.
             _ => {
                 if self.xpub {
-                    self.up.push_back((msg, Some(id)));
+                    self.up.push_back(msg);
                 }
                 return;
             }
@@ -101,7 +105,8 @@ impl Publisher {
             } else {
                 asked.remove(topic);
             }
-            self.up.push_back((msg, Some(id)));
+            self.up.push_back(msg);
+            self.pending_pipes.push_back(Some(id));
             return;
         }
         let pass_up = if kind == 1 {
@@ -110,7 +115,7 @@ impl Publisher {
             self.trie.remove(topic, id) || self.verboser
         };
         if self.xpub && pass_up {
-            self.up.push_back((msg, Some(id)));
+            self.up.push_back(msg);
         }
     }
 }
@@ -172,7 +177,9 @@ impl Routing for Publisher {
         if self.last_sub_pipe == Some(id) {
             self.last_sub_pipe = None;
         }
-        let emptied = self.trie.remove_pipe(id);
+        // XPUB_VERBOSER: a cancel for each topic the peer had, as if it had sent them all;
+        // otherwise only for those nobody else wants now.
+        let emptied = self.trie.remove_pipe(id, self.verboser);
         let gone = match self.manual {
             // The application subscribed this peer to its own topics: it learns of the peer
             // leaving through a cancel of each topic the peer had asked for.
@@ -183,7 +190,12 @@ impl Routing for Publisher {
             if self.xpub {
                 let mut body = vec![0u8];
                 body.extend_from_slice(&topic);
-                self.up.push_back((Message::from(body), None));
+                self.up.push_back(Message::from(body));
+                if self.manual {
+                    // As libzmq: no subscriber to apply a manual subscription to from here on.
+                    self.last_sub_pipe = None;
+                    self.pending_pipes.push_back(None);
+                }
             }
         }
     }
@@ -249,8 +261,8 @@ impl Routing for Publisher {
             return Err(Error::NotSupported);
         }
         self.drain(pipes);
-        let (msg, from) = self.up.pop_front().ok_or(Error::WouldBlock)?;
-        if self.manual {
+        let msg = self.up.pop_front().ok_or(Error::WouldBlock)?;
+        if let Some(from) = self.pending_pipes.pop_front() {
             self.last_sub_pipe = from.filter(|id| self.pipes.contains(id));
         }
         Ok(msg)

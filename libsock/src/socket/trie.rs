@@ -82,22 +82,24 @@ impl SubscriptionTrie {
         go(&mut self.root, topic, pipe).unwrap_or(false)
     }
 
-    /// Drops every subscription of `pipe`; returns the topics left with no subscriber.
-    pub(crate) fn remove_pipe(&mut self, pipe: PipeId) -> Vec<Vec<u8>> {
-        fn go(node: &mut Node, pipe: PipeId, path: &mut Vec<u8>, emptied: &mut Vec<Vec<u8>>) {
-            if node.pipes.remove(&pipe).is_some() && node.pipes.is_empty() {
-                emptied.push(path.clone());
+    /// Drops every subscription of `pipe`; returns, in byte order, the topics left with no
+    /// subscriber, or with `every_topic` all the topics `pipe` had (libzmq's `mtrie_t::rm`
+    /// with and without `call_on_uniq`).
+    pub(crate) fn remove_pipe(&mut self, pipe: PipeId, every_topic: bool) -> Vec<Vec<u8>> {
+        fn go(node: &mut Node, pipe: PipeId, every: bool, path: &mut Vec<u8>, gone: &mut Vec<Vec<u8>>) {
+            if node.pipes.remove(&pipe).is_some() && (every || node.pipes.is_empty()) {
+                gone.push(path.clone());
             }
             for (b, child) in &mut node.children {
                 path.push(*b);
-                go(child, pipe, path, emptied);
+                go(child, pipe, every, path, gone);
                 path.pop();
             }
             node.children.retain(|(_, c)| !c.is_empty());
         }
-        let mut emptied = Vec::new();
-        go(&mut self.root, pipe, &mut Vec::new(), &mut emptied);
-        emptied
+        let mut gone = Vec::new();
+        go(&mut self.root, pipe, every_topic, &mut Vec::new(), &mut gone);
+        gone
     }
 
     /// Appends to `out` every pipe subscribed to a prefix of `msg` (each once).
@@ -216,10 +218,22 @@ mod tests {
         t.add(b"a", 1, true);
         t.add(b"a", 2, true);
         t.add(b"abc", 1, true);
-        let mut gone = t.remove_pipe(1);
+        let mut gone = t.remove_pipe(1, false);
         gone.sort();
         assert_eq!(gone, vec![b"abc".to_vec()]);
         assert_eq!(matching(&t, b"abcd"), vec![2]);
+        assert_eq!(t.topics(), vec![(b"a".to_vec(), 1)]);
+    }
+
+    #[test]
+    fn removing_a_pipe_can_report_every_topic_it_had_in_byte_order() {
+        let mut t = SubscriptionTrie::default();
+        for topic in [&b"b"[..], b"a", b"ab", b""] {
+            t.add(topic, 1, false);
+        }
+        t.add(b"a", 2, false);
+        let gone = t.remove_pipe(1, true);
+        assert_eq!(gone, vec![b"".to_vec(), b"a".to_vec(), b"ab".to_vec(), b"b".to_vec()]);
         assert_eq!(t.topics(), vec![(b"a".to_vec(), 1)]);
     }
 }
