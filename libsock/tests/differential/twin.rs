@@ -1,0 +1,173 @@
+//! One socket on both libraries: the same calls made on a libsock socket and on a libzmq one
+//! (the `zmq` crate), with every result reduced to what a user observes (errno values,
+//! frames), so that differential tests compare the two step by step.
+
+use std::ffi::{c_int, c_void};
+
+/// A result as a C program would see it: the value, or libzmq's errno.
+pub type Outcome<T> = Result<T, i32>;
+
+/// One received message: its frames.
+pub type Frames = Vec<Vec<u8>>;
+
+/// A socket of either library.
+pub enum Twin {
+    /// libsock's.
+    Ls(Box<libsock::Socket>),
+    /// libzmq's, through the `zmq` crate.
+    Zmq(zmq::Socket),
+}
+
+#[allow(unsafe_code)]
+extern "C" {
+    // libzmq's own, linked into the test through the `zmq` crate: for the options the crate
+    // has no setter for (INVERT_MATCHING, XPUB_MANUAL, XPUB_VERBOSER, ...).
+    fn zmq_setsockopt(s: *mut c_void, option: c_int, value: *const c_void, len: usize) -> c_int;
+    fn zmq_errno() -> c_int;
+}
+
+fn ls<T>(r: libsock::Result<T>) -> Outcome<T> {
+    r.map_err(|e| e.to_raw())
+}
+
+fn z<T>(r: zmq::Result<T>) -> Outcome<T> {
+    r.map_err(|e| e.to_raw())
+}
+
+impl Twin {
+    /// `zmq_setsockopt` with a byte-string value.
+    pub fn set_bytes(&mut self, option: i32, value: &[u8]) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.set_option_raw(option, libsock::OptionValue::Bytes(value.to_vec()))),
+            Twin::Zmq(s) => raw_set(s, option, value.as_ptr().cast(), value.len()),
+        }
+    }
+
+    /// `zmq_setsockopt` with an int value.
+    pub fn set_int(&mut self, option: i32, value: i32) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.set_option_raw(option, libsock::OptionValue::Int(value))),
+            Twin::Zmq(s) => raw_set(s, option, (&value as *const i32).cast(), std::mem::size_of::<i32>()),
+        }
+    }
+
+    /// `zmq_bind`.
+    pub fn bind(&self, endpoint: &str) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.bind(endpoint)),
+            Twin::Zmq(s) => z(s.bind(endpoint)),
+        }
+    }
+
+    /// `zmq_connect`.
+    pub fn connect(&self, endpoint: &str) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.connect(endpoint)),
+            Twin::Zmq(s) => z(s.connect(endpoint)),
+        }
+    }
+
+    /// Sends one frame without waiting.
+    pub fn send_frame(&self, frame: &[u8], more: bool) -> Outcome<()> {
+        let flags = if more { zmq::SNDMORE | zmq::DONTWAIT } else { zmq::DONTWAIT };
+        match self {
+            Twin::Ls(s) => ls(s.send(frame, flags)),
+            Twin::Zmq(s) => z(s.send(frame, flags)),
+        }
+    }
+
+    /// Sends `frames` as one message, frame by frame as a C program does; the first failure
+    /// ends it.
+    pub fn send(&self, frames: &[Vec<u8>]) -> Outcome<()> {
+        for (i, f) in frames.iter().enumerate() {
+            self.send_frame(f, i + 1 < frames.len())?;
+        }
+        Ok(())
+    }
+
+    /// Receives one frame without waiting: its bytes and whether more follow.
+    pub fn recv_frame(&self) -> Outcome<(Vec<u8>, bool)> {
+        match self {
+            Twin::Ls(s) => ls(s.recv_msg(libsock::DONTWAIT)).map(|m| (m.to_vec(), m.get_more())),
+            Twin::Zmq(s) => z(s.recv_msg(zmq::DONTWAIT)).map(|m| (m.to_vec(), m.get_more())),
+        }
+    }
+
+    /// Every whole message that can be received now, then the error that ended the drain
+    /// (EAGAIN when all went well).
+    pub fn drain(&self) -> (Vec<Frames>, i32) {
+        let mut messages = Vec::new();
+        let mut frames = Vec::new();
+        loop {
+            match self.recv_frame() {
+                Ok((f, more)) => {
+                    frames.push(f);
+                    if !more {
+                        messages.push(std::mem::take(&mut frames));
+                    }
+                }
+                Err(e) => {
+                    if !frames.is_empty() {
+                        messages.push(frames);
+                    }
+                    return (messages, e);
+                }
+            }
+        }
+    }
+
+    /// `ZMQ_EVENTS`, which also makes the socket process what its peers told it.
+    pub fn events(&self) -> Outcome<i32> {
+        match self {
+            Twin::Ls(s) => ls(s.get_events()).map(i32::from),
+            Twin::Zmq(s) => z(s.get_events()).map(|e| e.bits() as i32),
+        }
+    }
+}
+
+// The test crate's one unsafe function: the `zmq` crate has no setter for these options.
+#[allow(unsafe_code)]
+fn raw_set(s: &mut zmq::Socket, option: i32, value: *const c_void, len: usize) -> Outcome<()> {
+    // SAFETY: `s` is a live libzmq socket (the crate's handle); `value` points to `len`
+    // readable bytes for the duration of the call, which copies them.
+    let rc = unsafe { zmq_setsockopt(s.as_mut_ptr(), option, value, len) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        // SAFETY: reads libzmq's thread-local errno, set by the failed call above.
+        Err(unsafe { zmq_errno() })
+    }
+}
+
+/// A small deterministic generator (xorshift64*): a failing case is replayed from its seed.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed` (any value; 0 is remapped).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
