@@ -55,6 +55,29 @@ fn req_relaxed_and_correlate_ignore_stale_replies() {
     assert_eq!(req.recv_bytes(0).unwrap(), b"reply to second");
 }
 
+/// libzmq's req_t drops what has arrived when a request begins: a reply that came in
+/// before it (a stray one here; a late answer to an abandoned request with REQ_RELAXED) is
+/// never taken for its reply.
+#[test]
+fn a_request_drops_replies_that_arrived_before_it() {
+    let ctx = Context::new();
+    for relaxed in [false, true] {
+        let dealer = socket(&ctx, DEALER);
+        let req = socket(&ctx, REQ);
+        req.set_req_relaxed(relaxed).unwrap();
+        pair_up(&dealer, &req, "inproc");
+        if relaxed {
+            req.send("abandoned", 0).unwrap();
+            assert_eq!(dealer.recv_multipart(0).unwrap(), [&b""[..], b"abandoned"]);
+        }
+        dealer.send_multipart(["", "stale"], 0).unwrap();
+        req.send("request", 0).unwrap();
+        assert_eq!(dealer.recv_multipart(0).unwrap(), [&b""[..], b"request"]);
+        dealer.send_multipart(["", "reply"], 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), b"reply", "REQ_RELAXED {relaxed}");
+    }
+}
+
 #[test]
 fn router_prefixes_ids_and_routes_replies() {
     let ctx = Context::new();

@@ -103,6 +103,12 @@ impl Req {
         }
         self.reply_pipe = self.lb.locked();
         self.state = ReqState::Sending;
+        // Whatever has arrived by now answers an earlier request: dropped, as libzmq's
+        // req_t does when a request begins, so a late reply to an abandoned request (or a
+        // stray message) is never taken for this one's reply.
+        for &p in self.lb.pipes() {
+            while pipes.end(p).rx.read().is_some() {}
+        }
         Ok(())
     }
 
