@@ -3,10 +3,14 @@
 //! everything a user could observe after each step compared: received frames, errno values.
 //!
 //! Each case is a seed; a mismatch names it, the setup and the operations up to the step
-//! that differed, so it replays exactly (`DIFF_SEED=N cargo test --test differential`).
+//! that differed, so it replays exactly (`DIFF_SEED=N cargo test --test differential`;
+//! `DIFF_TRACE=1` adds every step's observations, `DIFF_ALL=1` prints every failing case).
 //! The CI run covers a few hundred cases; `stress_*` variants (ignored) run many more.
 
+use std::fmt::{Debug, Write as _};
+
 mod pubsub;
+mod reqrep;
 mod twin;
 
 /// The seeds a test runs: `DIFF_SEED` alone when set (replaying one failure), else `count`
@@ -22,4 +26,42 @@ fn seeds(first: u64, count: u64) -> Vec<u64> {
 /// operations.
 fn tracing() -> bool {
     std::env::var_os("DIFF_TRACE").is_some()
+}
+
+/// Runs the cases `seeds(first, count)` gives; panics with the first difference found, once
+/// all have run (and how many differ).
+fn run_cases(first: u64, count: u64, case: impl Fn(u64) -> Result<(), String>) {
+    let failures: Vec<String> = seeds(first, count).into_iter().filter_map(|seed| case(seed).err()).collect();
+    if std::env::var_os("DIFF_ALL").is_some() {
+        for failure in &failures {
+            eprintln!("=====\n{failure}");
+        }
+    }
+    if let Some(first) = failures.first() {
+        panic!("{} of the cases differ; the first:\n{first}", failures.len());
+    }
+}
+
+/// Runs `steps` operations from `next` on both sides (libsock's first) in lockstep, and
+/// compares what `step` reports after each, starting with step 0, before any operation.
+/// `Err` is `log` followed by the operations up to the first difference and both reports.
+fn lockstep<S, O: Debug>(
+    mut log: String,
+    sides: &mut [S; 2],
+    steps: usize,
+    mut next: impl FnMut() -> O,
+    mut step: impl FnMut(&mut S, Option<&O>) -> String,
+) -> Result<(), String> {
+    for n in 0..=steps {
+        let op = (n > 0).then(&mut next);
+        let seen: Vec<String> = sides.iter_mut().map(|side| step(side, op.as_ref())).collect();
+        let _ = writeln!(log, "step {n}: {op:?}");
+        if tracing() {
+            log.push_str(&seen[0]);
+        }
+        if seen[0] != seen[1] {
+            return Err(format!("{log}--- libsock:\n{}--- libzmq:\n{}", seen[0], seen[1]));
+        }
+    }
+    Ok(())
 }

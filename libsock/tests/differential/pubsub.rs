@@ -268,7 +268,7 @@ fn run_case(seed: u64, steps: usize) -> Result<(), String> {
     let s = setup(&mut rng);
     let endpoint = format!("inproc://diff-pubsub-{seed}");
     let mut sides = [Side::open(true, &s), Side::open(false, &s)];
-    let mut log = format!("seed {seed}\nsetup {s:?}\n");
+    let log = format!("seed {seed}\nsetup {s:?}\n");
     // Connects before the bind, the bind, the other connects.
     for side in &mut sides {
         for (i, &(_, early)) in s.subscribers.iter().enumerate() {
@@ -284,47 +284,27 @@ fn run_case(seed: u64, steps: usize) -> Result<(), String> {
         }
     }
     let mut open = vec![true; s.subscribers.len()];
-    for step in 0..=steps {
-        let op = (step > 0).then(|| op(&mut rng, &s, &open));
-        if let Some(Op::Close(i)) = op {
+    let next = || {
+        let op = op(&mut rng, &s, &open);
+        if let Op::Close(i) = op {
             open[i] = false;
         }
-        let mut seen = Vec::new();
-        for side in &mut sides {
-            let answer = op.as_ref().map(|o| side.run(o)).unwrap_or_default();
-            side.settle(matches!(op, Some(Op::Close(_))));
-            seen.push(format!("answer {answer}\n{}", side.observe()));
-        }
-        let _ = writeln!(log, "step {step}: {op:?}");
-        if crate::tracing() {
-            let _ = write!(log, "{}", seen[0]);
-        }
-        if seen[0] != seen[1] {
-            return Err(format!("{log}--- libsock:\n{}--- libzmq:\n{}", seen[0], seen[1]));
-        }
-    }
-    Ok(())
-}
-
-fn run_cases(first: u64, count: u64, steps: usize) {
-    let mut failures = Vec::new();
-    for seed in crate::seeds(first, count) {
-        if let Err(e) = run_case(seed, steps) {
-            failures.push(e);
-        }
-    }
-    if let Some(first) = failures.first() {
-        panic!("{} of the cases differ; the first:\n{first}", failures.len());
-    }
+        op
+    };
+    crate::lockstep(log, &mut sides, steps, next, |side, op| {
+        let answer = op.map(|o| side.run(o)).unwrap_or_default();
+        side.settle(matches!(op, Some(Op::Close(_))));
+        format!("answer {answer}\n{}", side.observe())
+    })
 }
 
 #[test]
 fn pubsub_behaves_as_libzmq_over_random_operations() {
-    run_cases(1, 300, 30);
+    crate::run_cases(1, 300, |seed| run_case(seed, 30));
 }
 
 #[test]
 #[ignore = "stress: many more cases, by hand"]
 fn stress_pubsub_behaves_as_libzmq() {
-    run_cases(1_000_000, 20_000, 60);
+    crate::run_cases(1_000_000, 20_000, |seed| run_case(seed, 60));
 }
