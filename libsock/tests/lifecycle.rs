@@ -275,8 +275,11 @@ fn term_waits_for_sockets_dropped_elsewhere_then_for_linger_and_stops_the_io_thr
     let worker = std::thread::spawn(move || {
         let err = blocked.recv_bytes(0).unwrap_err();
         std::thread::sleep(ms(300));
-        drop(blocked);
+        // Set before the drop: term may return as soon as the drop is done, before a store
+        // after it (a loaded machine showed that race). An early return, during the pause,
+        // still finds it unset.
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(blocked);
         matches!(err, Error::ContextTerminated)
     });
     assert_eq!(threads_named("termtest/io-").len(), 1, "{:?}", threads_named(""));
