@@ -78,6 +78,73 @@ fn a_request_drops_replies_that_arrived_before_it() {
     }
 }
 
+/// What a peer sent before it left is still received, with its routing id, though the
+/// ROUTER (or DEALER) found the peer gone while sending (which used to drop its pipe, and
+/// the messages in it, at once). libzmq reads a pipe to its end before it lets it go.
+#[test]
+fn messages_from_a_peer_that_left_are_still_received() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        for server_kind in [ROUTER, DEALER] {
+            let server = socket(&ctx, server_kind);
+            server.set_router_mandatory(server_kind == ROUTER).ok();
+            let client = socket(&ctx, DEALER);
+            client.set_routing_id(b"leaver").unwrap();
+            client.set_linger(5000).unwrap();
+            pair_up(&server, &client, transport);
+            for i in 0..3 {
+                client.send(format!("m{i}"), 0).unwrap();
+            }
+            // All three are queued at the server (pipes deliver whole batches), unread.
+            assert!(server.poll(libsock::POLLIN, 5000).unwrap() > 0, "{transport}");
+            std::thread::sleep(ms(50));
+            drop(client);
+            // The server sends until it finds the peer gone.
+            let gone = (0..500).any(|_| {
+                let sent = if server_kind == ROUTER {
+                    server.send_multipart(["leaver", "late"], DONTWAIT)
+                } else {
+                    server.send("late", DONTWAIT)
+                };
+                std::thread::sleep(ms(10));
+                sent.is_err()
+            });
+            assert!(gone, "{transport}: the server noticed the peer left");
+            for i in 0..3 {
+                let got = server.recv_multipart(0).unwrap();
+                let want = format!("m{i}").into_bytes();
+                if server_kind == ROUTER {
+                    assert_eq!(got, [b"leaver".to_vec(), want], "{transport}");
+                } else {
+                    assert_eq!(got, [want], "{transport}");
+                }
+            }
+            assert!(server.recv_bytes(DONTWAIT).is_err(), "{transport}: nothing more");
+        }
+    }
+}
+
+/// As libzmq's router_t::xhas_out: a ROUTER is always writable (a message to an unknown
+/// peer is dropped), but with ROUTER_MANDATORY only while some peer can take a message.
+#[test]
+fn router_mandatory_pollout_needs_a_peer_with_room() {
+    let ctx = Context::new();
+    for mandatory in [false, true] {
+        let router = socket(&ctx, ROUTER);
+        router.set_router_mandatory(mandatory).unwrap();
+        let ep = scratch_endpoint("inproc");
+        router.bind(&ep).unwrap();
+        let pollout = |r: &libsock::Socket| r.get_events().unwrap() & libsock::POLLOUT != 0;
+        assert_eq!(pollout(&router), !mandatory, "no peer, ROUTER_MANDATORY {mandatory}");
+        let dealer = socket(&ctx, DEALER);
+        dealer.set_routing_id(b"d").unwrap();
+        dealer.connect(&ep).unwrap();
+        dealer.send("hello", 0).unwrap();
+        assert_eq!(router.recv_multipart(0).unwrap(), [&b"d"[..], b"hello"]);
+        assert!(pollout(&router), "a peer, ROUTER_MANDATORY {mandatory}");
+    }
+}
+
 #[test]
 fn router_prefixes_ids_and_routes_replies() {
     let ctx = Context::new();

@@ -634,20 +634,29 @@ impl SocketCore {
         }
     }
 
-    /// Forgets pipes found dead. Returns whether there were any (routing state changed, so
+    /// Forgets pipes found dead. Returns whether it forgot any (routing state changed, so
     /// an operation that would block may now succeed).
+    ///
+    /// A pipe whose peer left with messages this socket has not read yet stays: they are
+    /// still delivered, as libzmq reads a pipe to its end before it lets it go. The routing
+    /// finds it dead again once it has read it empty.
     #[inline]
     fn reap(&mut self) -> bool {
         if self.pipes.dead.is_empty() {
             return false;
         }
+        let mut forgot = false;
         while let Some(id) = self.pipes.dead.pop() {
+            if self.pipes.slab.get_mut(id).is_some_and(|p| p.end.rx.has_message()) {
+                continue;
+            }
             if let Some(mut rec) = self.pipes.slab.try_remove(id) {
                 self.routing.detach(id);
                 rec.end.close(0);
+                forgot = true;
             }
         }
-        true
+        forgot
     }
 
     /// Closes the pipes that came from `endpoint`.

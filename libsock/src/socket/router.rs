@@ -66,7 +66,7 @@ impl Router {
                         return false;
                     }
                     self.forget(old);
-                    pipes.mark_dead(old);
+                    pipes.refuse(old);
                 }
                 rid
             }
@@ -86,13 +86,23 @@ impl Router {
         true
     }
 
-    fn forget(&mut self, id: PipeId) {
-        if let Some(rid) = self.ids.remove(&id) {
-            self.by_id.remove(&rid);
-            self.fq.detach(id);
+    /// Stops routing to pipe `id` (its peer left); what it sent can still be received, with
+    /// its routing id.
+    fn unroute(&mut self, id: PipeId) {
+        if let Some(rid) = self.ids.get(&id) {
+            if self.by_id.get(rid) == Some(&id) {
+                self.by_id.remove(rid);
+            }
         }
         if matches!(self.out, Out::To(p) if p == id) {
             self.out = Out::Drop;
+        }
+    }
+
+    fn forget(&mut self, id: PipeId) {
+        self.unroute(id);
+        if self.ids.remove(&id).is_some() {
+            self.fq.detach(id);
         }
     }
 }
@@ -118,7 +128,7 @@ impl Routing for Router {
         }
         self.forget(id);
         if !self.identify(id, pipes) {
-            pipes.mark_dead(id);
+            pipes.refuse(id);
         }
     }
 
@@ -136,8 +146,9 @@ impl Routing for Router {
                 }
                 let mut target = self.by_id.get(&*msg).copied();
                 if let Some(p) = target.filter(|p| pipes.end(*p).tx.is_reader_gone()) {
-                    // The peer left: forget it now rather than when a receive notices.
-                    self.forget(p);
+                    // The peer left: no longer routable from now, rather than from when a
+                    // receive reads its pipe to the end.
+                    self.unroute(p);
                     pipes.mark_dead(p);
                     target = None;
                 }
@@ -193,8 +204,10 @@ impl Routing for Router {
         }
     }
 
-    fn can_send(&mut self, _: &mut Pipes) -> bool {
-        true
+    fn can_send(&mut self, pipes: &mut Pipes) -> bool {
+        // As libzmq's router_t::xhas_out: always, as a message to an unknown or full peer is
+        // dropped; with ROUTER_MANDATORY only while some peer has room for one.
+        !self.mandatory || self.by_id.values().any(|p| pipes.end(*p).tx.can_write())
     }
 
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {

@@ -48,7 +48,16 @@ impl Pipes {
         &mut self.slab[id].end
     }
 
+    /// Marks pipe `id` for the core to forget. One that still holds messages from its peer
+    /// stays until they are read (see `SocketCore::reap`).
     pub(crate) fn mark_dead(&mut self, id: PipeId) {
+        self.dead.push(id);
+    }
+
+    /// Marks pipe `id` for the core to forget now, dropping what it holds: the routing no
+    /// longer reads it (a peer refused, or replaced under ROUTER_HANDOVER).
+    pub(crate) fn refuse(&mut self, id: PipeId) {
+        while self.end(id).rx.read().is_some() {}
         self.dead.push(id);
     }
 }
