@@ -245,6 +245,16 @@ impl Reader {
         !self.local_is_empty() || self.ring.ready() || self.refill()
     }
 
+    /// Drops every frame that can be read now, without parking the reader when none is
+    /// left (no wake-up is wanted for the next one: a REQ starting a request).
+    pub(crate) fn discard_ready(&mut self) {
+        while !self.local_is_empty() || self.ring.ready() || self.newest_waiting() {
+            if self.read().is_none() {
+                break;
+            }
+        }
+    }
+
     /// Whether the writer offers a direct source (see [`DirectSource`]).
     pub(crate) fn has_direct_source(&mut self) -> bool {
         self.direct_source().is_some()
