@@ -9,6 +9,7 @@
 
 use std::fmt::{Debug, Write as _};
 
+mod pipeline;
 mod pubsub;
 mod reqrep;
 mod twin;

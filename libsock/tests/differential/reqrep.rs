@@ -180,6 +180,7 @@ fn step(s: &Setup, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
         // A ROUTER or DEALER server takes everything there is, in a canonical order: which
         // peer it reads first is the fair queue's choice, and libzmq's (peers in the order
         // their pipes became readable) is not libsock's (round robin in attach order).
+        // (README, "Checked against libzmq step by step", lists it.)
         Some(Op::Recv(0)) if s.server != Kind::Rep => {
             let mut all = Vec::new();
             let end = loop {
@@ -188,7 +189,12 @@ fn step(s: &Setup, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
                     Err(e) => break e,
                 }
             };
-            all.sort();
+            if s.server == Kind::Router {
+                // By routing id, each peer's messages in their order.
+                all.sort_by(|a, b| a[0].cmp(&b[0]));
+            } else {
+                all.sort();
+            }
             format!("{all:?} then errno {end}")
         }
         Some(Op::Recv(who)) => format!("{:?}", recv(live(sockets, *who))),
