@@ -1,8 +1,10 @@
-//! PUSH/PULL (either side bound, one to three peers, some connecting before the bind) and
-//! PAIR (a second peer is refused). Compared: each call's answer, what each socket
+//! PUSH/PULL (either side bound, one to three peers, some connecting before the bind, some
+//! with CONFLATE) and PAIR (a second peer is refused). Compared: each call's answer, what each socket
 //! receives, and every socket's ZMQ_EVENTS after each step.
 
 use crate::twin::{Frames, Outcome, Rng, Twin};
+
+const CONFLATE: i32 = 54;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -18,6 +20,8 @@ struct Setup {
     clients: Vec<Kind>,
     /// Per client: connects before the server binds.
     early: Vec<bool>,
+    /// Per socket (the server first): CONFLATE. Messages are single frames when any is.
+    conflate: Vec<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,7 +42,12 @@ fn setup(rng: &mut Rng) -> Setup {
         _ => (Kind::Pair, Kind::Pair, 2),
     };
     let count = 1 + rng.below(most);
-    Setup { server, clients: vec![client; count], early: (0..count).map(|_| rng.chance(25)).collect() }
+    let early = (0..count).map(|_| rng.chance(25)).collect();
+    // CONFLATE on connecting sockets only: over inproc libzmq takes the connecting side's
+    // option for both directions and ignores the bound side's; libsock honours each
+    // socket's own (as libzmq does over tcp).
+    let conflate = (0..=count).map(|i| i > 0 && rng.chance(15)).collect();
+    Setup { server, clients: vec![client; count], early, conflate }
 }
 
 fn kind(s: &Setup, who: usize) -> Kind {
@@ -57,11 +66,19 @@ fn op(rng: &mut Rng, s: &Setup, open: &[bool], sent: &mut usize) -> Op {
     match rng.below(100) {
         // Not under a PUSH server with several peers: which one its round robin serves
         // next once one has left depends on how libzmq's lb_t swapped its pipes around.
-        0..=3 if who > 0 && !(s.server == Kind::Push && s.clients.len() > 1) => Op::Close(who),
+        // Nor with CONFLATE: libzmq drops the one message a conflating pipe holds when its
+        // writer closes; libsock delivers it.
+        0..=3
+            if who > 0 && !(s.server == Kind::Push && s.clients.len() > 1) && !s.conflate.contains(&true) =>
+        {
+            Op::Close(who)
+        }
         0..=54 if sends => {
             *sent += 1;
             let mut frames = vec![format!("{who}:{sent}").into_bytes()];
-            frames.extend((0..rng.below(2)).map(|i| vec![b'x'; i + 1]));
+            // CONFLATE keeps single frames only (libzmq's man page).
+            let parts = if s.conflate.contains(&true) { 0 } else { rng.below(2) };
+            frames.extend((0..parts).map(|i| vec![b'x'; i + 1]));
             Op::Send(who, frames)
         }
         _ if receives => Op::Recv(who),
@@ -84,9 +101,12 @@ fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
             Twin::Zmq(z_ctx.socket(z).expect("libzmq socket"))
         }
     };
-    let mut sockets = vec![Some(make(s.server))];
-    sockets.extend(s.clients.iter().map(|&k| Some(make(k))));
-    sockets
+    let mut sockets = vec![make(s.server)];
+    sockets.extend(s.clients.iter().map(|&k| make(k)));
+    for (sock, &on) in sockets.iter_mut().zip(&s.conflate) {
+        sock.set_int(CONFLATE, i32::from(on)).expect("CONFLATE");
+    }
+    sockets.into_iter().map(Some).collect()
 }
 
 fn live(sockets: &[Option<Twin>], who: usize) -> &Twin {
