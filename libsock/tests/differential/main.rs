@@ -9,6 +9,7 @@
 
 use std::fmt::{Debug, Write as _};
 
+mod fanin;
 mod pipeline;
 mod pubsub;
 mod reqrep;
