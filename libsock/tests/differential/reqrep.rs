@@ -11,6 +11,7 @@ const SNDHWM: i32 = 23;
 const RCVHWM: i32 = 24;
 const ROUTER_MANDATORY: i32 = 33;
 const ROUTER_HANDOVER: i32 = 56;
+const CONNECT_ROUTING_ID: i32 = 61;
 const PROBE_ROUTER: i32 = 51;
 const REQ_CORRELATE: i32 = 52;
 const REQ_RELAXED: i32 = 53;
@@ -52,8 +53,10 @@ enum Op {
 
 fn setup(rng: &mut Rng) -> Setup {
     let server = *rng.pick(&[Kind::Router, Kind::Rep, Kind::Dealer]);
+    // A ROUTER client names the server with CONNECT_ROUTING_ID ("srv").
     let choices: &[Kind] = match server {
-        Kind::Dealer => &[Kind::Rep, Kind::Dealer, Kind::Req],
+        Kind::Dealer => &[Kind::Rep, Kind::Dealer, Kind::Req, Kind::Router],
+        Kind::Router => &[Kind::Req, Kind::Dealer, Kind::Router],
         _ => &[Kind::Req, Kind::Dealer],
     };
     // Which of several peers' waiting requests a REP takes first differs (see `step`): one
@@ -68,7 +71,7 @@ fn setup(rng: &mut Rng) -> Setup {
     let ids = (0..count).map(|i| if handover && i > 0 && rng.chance(30) { i - 1 } else { i }).collect();
     Setup {
         server,
-        mandatory: server == Kind::Router && rng.chance(50),
+        mandatory: rng.chance(40),
         handover,
         ids,
         relaxed: rng.chance(30),
@@ -93,6 +96,9 @@ fn frames(rng: &mut Rng, s: &Setup, who: usize) -> Frames {
         let ids = ["c0", "c1", "c2", "nobody"];
         frames.push(rng.pick(&ids[..]).as_bytes().to_vec());
     }
+    if who > 0 && s.clients[who - 1] == Kind::Router {
+        frames.push(rng.pick(&["srv", "nobody"]).as_bytes().to_vec());
+    }
     if rng.chance(60) {
         frames.push(Vec::new()); // the delimiter a REQ or REP peer expects
     }
@@ -106,9 +112,12 @@ fn op(rng: &mut Rng, s: &Setup, open: &[bool]) -> Op {
     let live: Vec<usize> = (0..open.len()).filter(|&i| open[i]).collect();
     let who = *rng.pick(&live);
     match rng.below(100) {
-        // Not under a DEALER server: which peer its round robin serves next once one has
-        // left depends on how libzmq's lb_t swapped its pipes around meanwhile.
-        0..=3 if who > 0 && s.server != Kind::Dealer => Op::Close(who),
+        // Only a lone client: which peer a DEALER's round robin serves next once one has
+        // left depends on how libzmq's lb_t swapped its pipes around, and on a loaded
+        // machine libzmq's ROUTER now and then reported no POLLIN (and received nothing)
+        // for a message another peer sent after one had left, while libsock received it
+        // (not explained; PULL showed the same).
+        0..=3 if who > 0 && s.clients.len() == 1 && s.server != Kind::Dealer => Op::Close(who),
         0..=49 => Op::Send(who, frames(rng, s, who)),
         _ => Op::Recv(who),
     }
@@ -151,6 +160,9 @@ fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
         if kind == Kind::Router {
             sock.set_int(ROUTER_MANDATORY, i32::from(s.mandatory)).expect("ROUTER_MANDATORY");
             sock.set_int(ROUTER_HANDOVER, i32::from(s.handover)).expect("ROUTER_HANDOVER");
+            if i > 0 {
+                sock.set_bytes(CONNECT_ROUTING_ID, b"srv").expect("CONNECT_ROUTING_ID");
+            }
         }
     }
     // Each socket keeps its context alive.
