@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::twin::{Frames, Rng, Twin};
+use crate::twin::{Frames, Maker, Rng, Twin};
 
 const SUBSCRIBE: i32 = 6;
 const UNSUBSCRIBE: i32 = 7;
@@ -84,15 +84,8 @@ struct Side {
 
 impl Side {
     fn open(libsock: bool, s: &Setup) -> Side {
-        let ls_ctx = libsock::Context::new();
-        let z_ctx = zmq::Context::new();
-        let make = |ls_kind: libsock::SocketType, z_kind: zmq::SocketType| {
-            if libsock {
-                Twin::Ls(Box::new(ls_ctx.socket(ls_kind).expect("libsock socket")))
-            } else {
-                Twin::Zmq(z_ctx.socket(z_kind).expect("libzmq socket"))
-            }
-        };
+        let maker = Maker::new(libsock);
+        let make = |ls_kind, z_kind| maker.socket(ls_kind, z_kind);
         let subscriber = if s.xsub { make(libsock::XSUB, zmq::XSUB) } else { make(libsock::SUB, zmq::SUB) };
         let mut publishers = Vec::new();
         for &(xpub, verbose, _) in &s.publishers {

@@ -2,7 +2,7 @@
 //! with CONFLATE or IMMEDIATE) and PAIR (a second peer is refused). Compared: each call's answer, what each socket
 //! receives, and every socket's ZMQ_EVENTS after each step.
 
-use crate::twin::{Frames, Outcome, Rng, Twin};
+use crate::twin::{live, Frames, Maker, Outcome, Rng, Twin};
 
 const IMMEDIATE: i32 = 39;
 const CONFLATE: i32 = 54;
@@ -101,19 +101,14 @@ fn op(rng: &mut Rng, s: &Setup, open: &[bool], sent: &mut usize, bound: bool) ->
 }
 
 fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
-    let ls_ctx = libsock::Context::new();
-    let z_ctx = zmq::Context::new();
+    let maker = Maker::new(libsock);
     let make = |k: Kind| {
         let (l, z) = match k {
             Kind::Push => (libsock::PUSH, zmq::PUSH),
             Kind::Pull => (libsock::PULL, zmq::PULL),
             Kind::Pair => (libsock::PAIR, zmq::PAIR),
         };
-        if libsock {
-            Twin::Ls(Box::new(ls_ctx.socket(l).expect("libsock socket")))
-        } else {
-            Twin::Zmq(z_ctx.socket(z).expect("libzmq socket"))
-        }
+        maker.socket(l, z)
     };
     let mut sockets = vec![make(s.server)];
     sockets.extend(s.clients.iter().map(|&k| make(k)));
@@ -124,22 +119,6 @@ fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
     sockets.into_iter().map(Some).collect()
 }
 
-fn live(sockets: &[Option<Twin>], who: usize) -> &Twin {
-    sockets[who].as_ref().expect("an open socket")
-}
-
-/// One whole message, or the errno that ended the receive.
-fn recv(sock: &Twin) -> Outcome<Frames> {
-    let mut frames = Vec::new();
-    loop {
-        let (f, more) = sock.recv_frame()?;
-        frames.push(f);
-        if !more {
-            return Ok(frames);
-        }
-    }
-}
-
 fn step(s: &Setup, endpoint: &str, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
     let answer = match op {
         Some(Op::Bind) => format!("{:?}", live(sockets, 0).bind(endpoint)),
@@ -148,24 +127,14 @@ fn step(s: &Setup, endpoint: &str, sockets: &mut [Option<Twin>], op: Option<&Op>
         // in their order: which peer the fair queue reads first is libzmq's choice (peers in
         // the order their pipes became readable) and not libsock's (round robin).
         Some(Op::Recv(0)) if s.server == Kind::Pull && s.clients.len() > 1 => {
-            let mut all = Vec::new();
-            let end = loop {
-                match recv(live(sockets, 0)) {
-                    Ok(m) => all.push(m),
-                    Err(e) => break e,
-                }
-            };
+            let (mut all, end) = live(sockets, 0).drain();
             all.sort_by_key(|m| m[0].split(|b| *b == b':').next().map(<[u8]>::to_vec));
             format!("{all:?} then errno {end}")
         }
-        Some(Op::Recv(who)) => format!("{:?}", recv(live(sockets, *who))),
+        Some(Op::Recv(who)) => format!("{:?}", live(sockets, *who).recv_message()),
         Some(Op::Close(who)) => {
             sockets[*who] = None;
-            // The others learn of it through the closing side's threads: a few rounds.
-            for _ in 0..6 {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                let _ = live(sockets, 0).events();
-            }
+            live(sockets, 0).settle_departure();
             String::new()
         }
         None => String::new(),

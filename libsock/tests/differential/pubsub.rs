@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::twin::{Frames, Rng, Twin};
+use crate::twin::{Frames, Maker, Rng, Twin};
 
 const SUBSCRIBE: i32 = 6;
 const UNSUBSCRIBE: i32 = 7;
@@ -111,8 +111,6 @@ fn op(rng: &mut Rng, setup: &Setup, open: &[bool]) -> Op {
 
 /// One library's sockets for a case.
 struct Side {
-    /// Kept for the sockets' lifetime.
-    _ctx: Box<dyn std::any::Any>,
     publisher: Twin,
     subscribers: Vec<Option<Twin>>,
     xsub: Vec<bool>,
@@ -121,15 +119,8 @@ struct Side {
 
 impl Side {
     fn open(libsock: bool, s: &Setup) -> Side {
-        let ls_ctx = libsock::Context::new();
-        let z_ctx = zmq::Context::new();
-        let make = |ls_kind: libsock::SocketType, z_kind: zmq::SocketType| {
-            if libsock {
-                Twin::Ls(Box::new(ls_ctx.socket(ls_kind).expect("libsock socket")))
-            } else {
-                Twin::Zmq(z_ctx.socket(z_kind).expect("libzmq socket"))
-            }
-        };
+        let maker = Maker::new(libsock);
+        let make = |ls_kind, z_kind| maker.socket(ls_kind, z_kind);
         let mut publisher =
             if s.xpub { make(libsock::XPUB, zmq::XPUB) } else { make(libsock::PUB, zmq::PUB) };
         let flags = [(XPUB_VERBOSE, s.verbose), (XPUB_VERBOSER, s.verboser), (XPUB_MANUAL, s.manual)];
@@ -152,9 +143,7 @@ impl Side {
             }
             subscribers.push(Some(sub));
         }
-        let ctx: Box<dyn std::any::Any> = if libsock { Box::new(ls_ctx) } else { Box::new(z_ctx) };
         Side {
-            _ctx: ctx,
             publisher,
             subscribers,
             xsub: s.subscribers.iter().map(|&(x, _)| x).collect(),

@@ -4,7 +4,7 @@
 //! ZMQ_EVENTS after each step. Options: ROUTER_MANDATORY, REQ_RELAXED, REQ_CORRELATE,
 //! PROBE_ROUTER, high water marks set on both sides.
 
-use crate::twin::{Frames, Outcome, Rng, Twin};
+use crate::twin::{live, Frames, Maker, Outcome, Rng, Twin};
 
 const ROUTING_ID: i32 = 5;
 const SNDHWM: i32 = 23;
@@ -124,8 +124,7 @@ fn op(rng: &mut Rng, s: &Setup, open: &[bool]) -> Op {
 }
 
 fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
-    let ls_ctx = libsock::Context::new();
-    let z_ctx = zmq::Context::new();
+    let maker = Maker::new(libsock);
     let make = |kind: Kind| {
         let (l, z) = match kind {
             Kind::Req => (libsock::REQ, zmq::REQ),
@@ -133,11 +132,7 @@ fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
             Kind::Dealer => (libsock::DEALER, zmq::DEALER),
             Kind::Router => (libsock::ROUTER, zmq::ROUTER),
         };
-        if libsock {
-            Twin::Ls(Box::new(ls_ctx.socket(l).expect("libsock socket")))
-        } else {
-            Twin::Zmq(z_ctx.socket(z).expect("libzmq socket"))
-        }
+        maker.socket(l, z)
     };
     let mut sockets = vec![make(s.server)];
     sockets.extend(s.clients.iter().map(|&k| make(k)));
@@ -169,23 +164,6 @@ fn open(libsock: bool, s: &Setup) -> Vec<Option<Twin>> {
     sockets.into_iter().map(Some).collect()
 }
 
-/// One whole message, or the errno that ended the receive (a multipart message is complete
-/// once its first frame arrived).
-fn recv(sock: &Twin) -> Outcome<Frames> {
-    let mut frames = Vec::new();
-    loop {
-        let (f, more) = sock.recv_frame()?;
-        frames.push(f);
-        if !more {
-            return Ok(frames);
-        }
-    }
-}
-
-fn live(sockets: &[Option<Twin>], who: usize) -> &Twin {
-    sockets[who].as_ref().expect("an open socket")
-}
-
 fn step(s: &Setup, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
     let answer = match op {
         Some(Op::Send(who, frames)) => format!("{:?}", live(sockets, *who).send(frames)),
@@ -194,13 +172,7 @@ fn step(s: &Setup, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
         // their pipes became readable) is not libsock's (round robin in attach order).
         // (README, "Checked against libzmq step by step", lists it.)
         Some(Op::Recv(0)) if s.server != Kind::Rep => {
-            let mut all = Vec::new();
-            let end = loop {
-                match recv(live(sockets, 0)) {
-                    Ok(m) => all.push(m),
-                    Err(e) => break e,
-                }
-            };
+            let (mut all, end) = live(sockets, 0).drain();
             if s.server == Kind::Router {
                 // By routing id, each peer's messages in their order.
                 all.sort_by(|a, b| a[0].cmp(&b[0]));
@@ -209,14 +181,10 @@ fn step(s: &Setup, sockets: &mut [Option<Twin>], op: Option<&Op>) -> String {
             }
             format!("{all:?} then errno {end}")
         }
-        Some(Op::Recv(who)) => format!("{:?}", recv(live(sockets, *who))),
+        Some(Op::Recv(who)) => format!("{:?}", live(sockets, *who).recv_message()),
         Some(Op::Close(who)) => {
             sockets[*who] = None;
-            // The server learns of it through the closing side's threads: a few rounds.
-            for _ in 0..6 {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                let _ = live(sockets, 0).events();
-            }
+            live(sockets, 0).settle_departure();
             String::new()
         }
         None => String::new(),

@@ -116,6 +116,28 @@ impl Twin {
         }
     }
 
+    /// One whole message, or the errno that ended the receive (the rest of a multipart
+    /// message is there once its first frame is).
+    pub fn recv_message(&self) -> Outcome<Frames> {
+        let mut frames = Vec::new();
+        loop {
+            let (f, more) = self.recv_frame()?;
+            frames.push(f);
+            if !more {
+                return Ok(frames);
+            }
+        }
+    }
+
+    /// After a peer closed: lets this socket learn of it, which comes through the closing
+    /// side's threads, in a few rounds.
+    pub fn settle_departure(&self) {
+        for _ in 0..6 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let _ = self.events();
+        }
+    }
+
     /// `ZMQ_EVENTS`, which also makes the socket process what its peers told it.
     pub fn events(&self) -> Outcome<i32> {
         match self {
@@ -123,6 +145,37 @@ impl Twin {
             Twin::Zmq(s) => z(s.get_events()).map(|e| e.bits() as i32),
         }
     }
+}
+
+/// Makes one library's sockets for a case; each socket keeps its context alive.
+pub struct Maker {
+    libsock: Option<libsock::Context>,
+    zmq: Option<zmq::Context>,
+}
+
+impl Maker {
+    /// Sockets of libsock (`true`) or of libzmq.
+    pub fn new(libsock: bool) -> Maker {
+        if libsock {
+            Maker { libsock: Some(libsock::Context::new()), zmq: None }
+        } else {
+            Maker { libsock: None, zmq: Some(zmq::Context::new()) }
+        }
+    }
+
+    /// A socket of the kind `ls` (libsock) or `z` (libzmq) names.
+    pub fn socket(&self, ls: libsock::SocketType, z: zmq::SocketType) -> Twin {
+        match (&self.libsock, &self.zmq) {
+            (Some(ctx), _) => Twin::Ls(Box::new(ctx.socket(ls).expect("libsock socket"))),
+            (_, Some(ctx)) => Twin::Zmq(ctx.socket(z).expect("libzmq socket")),
+            _ => unreachable!("a Maker has one context"),
+        }
+    }
+}
+
+/// Socket `who` of a case, which must still be open.
+pub fn live(sockets: &[Option<Twin>], who: usize) -> &Twin {
+    sockets[who].as_ref().expect("an open socket")
 }
 
 // The test crate's one unsafe function: the `zmq` crate has no setter for these options.
