@@ -170,3 +170,157 @@ fn a_source_addressed_connection_carries_messages_and_reconnects() {
     }
     roundtrip(&push, &pull, "after the reconnect");
 }
+
+/// Waits until `s` reports POLLIN, then a little longer for the rest of a burst.
+fn wait_for_input(s: &libsock::Socket) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while s.get_events().unwrap() & libsock::POLLIN == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing arrived");
+        std::thread::sleep(ms(5));
+    }
+    std::thread::sleep(ms(100));
+}
+
+/// Every frame `s` has now.
+fn drain(s: &libsock::Socket) -> Vec<Vec<u8>> {
+    std::iter::from_fn(|| s.recv_bytes(DONTWAIT).ok()).collect()
+}
+
+#[test]
+fn unbind_still_delivers_what_accepted_peers_sent_then_ends_their_connections() {
+    // libzmq's listener ends its sessions, each of which ends its pipe from its side: the
+    // socket reads the pipe to its end first, and the connection closes only then. Before,
+    // libsock dropped the messages with the pipe at once.
+    for transport in ["tcp", "ipc"] {
+        let ctx = Context::new();
+        let pull = socket(&ctx, PULL);
+        let push = socket(&ctx, PUSH);
+        let ep = pair_up(&pull, &push, transport);
+        let gone = push.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+        for m in ["a", "b", "c"] {
+            push.send(m, 0).unwrap();
+        }
+        wait_for_input(&pull);
+        pull.unbind(&ep).unwrap();
+        assert!(
+            gone.recv_event(200).is_err(),
+            "{transport}: the connection ended before its messages were read"
+        );
+        assert_eq!(drain(&pull), [b"a", b"b", b"c"], "{transport}");
+        // Read to its end: the connection goes, and nothing more comes through it.
+        assert_eq!(gone.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected, "{transport}");
+        assert_eq!(pull.get_events().unwrap() & libsock::POLLIN, 0);
+    }
+}
+
+#[test]
+fn disconnect_keeps_what_arrived_only_for_an_immediate_dialer_as_libzmq() {
+    // libzmq's socket ends the pipe a connect made at once, with what it holds; with
+    // IMMEDIATE the session made the pipe, and ends it from its side, so what it holds is
+    // still received. Checked on libzmq (the `zmq` crate) and on libsock.
+    for immediate in [false, true] {
+        let ctx = Context::new();
+        let push = socket(&ctx, PUSH);
+        push.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = push.get_last_endpoint().unwrap();
+        let pull = socket(&ctx, PULL);
+        pull.set_immediate(immediate).unwrap();
+        pull.connect(&ep).unwrap();
+        push.send("a", 0).unwrap();
+        push.send("b", 0).unwrap();
+        wait_for_input(&pull);
+        pull.disconnect(&ep).unwrap();
+        let ours = drain(&pull);
+
+        let zctx = zmq::Context::new();
+        let zpush = zctx.socket(zmq::PUSH).unwrap();
+        zpush.bind("tcp://127.0.0.1:*").unwrap();
+        let zep = zpush.get_last_endpoint().unwrap().unwrap();
+        let zpull = zctx.socket(zmq::PULL).unwrap();
+        zpull.set_immediate(immediate).unwrap();
+        zpull.connect(&zep).unwrap();
+        zpush.send("a", 0).unwrap();
+        zpush.send("b", 0).unwrap();
+        zpull.poll(zmq::POLLIN, 5000).unwrap();
+        std::thread::sleep(ms(100));
+        zpull.disconnect(&zep).unwrap();
+        let theirs: Vec<Vec<u8>> = std::iter::from_fn(|| zpull.recv_bytes(zmq::DONTWAIT).ok()).collect();
+        assert_eq!(ours, theirs, "IMMEDIATE {immediate}");
+        let expected: Vec<Vec<u8>> = if immediate { vec![b"a".to_vec(), b"b".to_vec()] } else { vec![] };
+        assert_eq!(ours, expected, "IMMEDIATE {immediate}");
+        for s in [&zpush, &zpull] {
+            s.set_linger(0).unwrap();
+        }
+    }
+}
+
+#[test]
+fn ipc_connects_at_once_or_reports_the_closed_attempt_as_libzmq() {
+    use libsock::SocketEvent::*;
+    let ctx = Context::new();
+    let client = socket(&ctx, PUSH);
+    client.set_reconnect_ivl(60_000).unwrap();
+    let events = client.monitor_events(libsock::EVENT_ALL).unwrap();
+    let ep = scratch_endpoint("ipc");
+    // Nobody listens: the attempt fails at once; libzmq closes its socket and says so.
+    client.connect(&ep).unwrap();
+    assert_eq!(events.recv_event(5000).unwrap().event, Closed);
+    assert_eq!(events.recv_event(5000).unwrap().event, ConnectRetried);
+    let server = socket(&ctx, PULL);
+    server.bind(&ep).unwrap();
+    let other = socket(&ctx, PUSH);
+    let events = other.monitor_events(libsock::EVENT_ALL).unwrap();
+    other.connect(&ep).unwrap();
+    // A Unix socket connects at once: no CONNECT_DELAYED before CONNECTED.
+    assert_eq!(events.recv_event(5000).unwrap().event, Connected);
+    assert_eq!(events.recv_event(5000).unwrap().event, HandshakeSucceeded);
+}
+
+#[test]
+fn a_first_connect_that_fails_under_reconnect_ivl_minus_one_keeps_its_endpoint_and_pipe() {
+    // libzmq's connecter with no RECONNECT_IVL does not try again, but nothing ends the
+    // session: its pipe takes messages (POLLOUT) and a disconnect finds the endpoint.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let ctx = Context::new();
+    let client = socket(&ctx, PUSH);
+    client.set_reconnect_ivl(-1).unwrap();
+    let events = client.monitor_events(libsock::SocketEvent::Closed.to_raw().into()).unwrap();
+    client.connect(&ep).unwrap();
+    assert_eq!(events.recv_event(5000).unwrap().event, libsock::SocketEvent::Closed);
+    std::thread::sleep(ms(50));
+    assert_eq!(client.get_events().unwrap() & libsock::POLLOUT, libsock::POLLOUT);
+    client.send("queued", DONTWAIT).unwrap();
+    client.disconnect(&ep).unwrap();
+}
+
+#[test]
+fn a_connection_ended_by_unbind_closes_with_the_linger_of_when_it_is_read() {
+    // The connection's end closes when the socket has read what it held, with the socket's
+    // LINGER (0): what waits for a peer that does not read is dropped then, as libzmq's
+    // session does. (Had the connection begun closing at the unbind itself, it would have
+    // done so with no linger known yet, and delivered everything to the peer.)
+    let ctx = Context::new();
+    let server = socket(&ctx, DEALER);
+    let client = socket(&ctx, DEALER);
+    client.set_rcvhwm(1).unwrap();
+    let ep = pair_up(&server, &client, "tcp");
+    let gone = client.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+    client.send("unread", 0).unwrap();
+    wait_for_input(&server);
+    // Far more than the kernel's buffers hold: the client reads nothing for now.
+    let block = vec![0u8; 64 * 1024];
+    let mut sent = 0;
+    while sent < 1000 && server.send(&block[..], DONTWAIT).is_ok() {
+        sent += 1;
+    }
+    std::thread::sleep(ms(200));
+    server.unbind(&ep).unwrap();
+    assert_eq!(server.recv_bytes(DONTWAIT).unwrap(), b"unread");
+    assert!(server.recv_bytes(DONTWAIT).is_err());
+    std::thread::sleep(ms(300));
+    client.set_rcvtimeo(500).unwrap();
+    let received = std::iter::from_fn(|| client.recv_bytes(0).ok()).count();
+    assert!(received < sent / 2, "{received} of {sent} delivered after the unbind, LINGER 0");
+    assert_eq!(gone.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected);
+}

@@ -489,6 +489,10 @@ impl Worker {
                     );
                     self.entries.remove(t);
                 }
+                // A connection that handed its pipe to the socket: the socket closes that
+                // pipe at the unbind or disconnect, or first reads what it holds
+                // (`SocketCore::retire`), and the connection ends when it sees that.
+                Some(Entry::Conn(c)) if c.handed_its_pipe_over() => c.release(),
                 Some(Entry::Conn(_)) => self.with_conn(Token(t), now, |c, ctx| c.on_close(ctx)),
                 Some(Entry::Raw(_)) => self.with_raw(Token(t), now, |c, ctx| c.on_close(ctx)),
                 None => {}

@@ -247,7 +247,7 @@ impl RawConnection {
                 self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
                 Flow::Keep
             }
-            Err(e) => self.link_down(ctx, Some(e)),
+            Err(failure) => self.link_down(ctx, Some(failure.error)),
         }
     }
 

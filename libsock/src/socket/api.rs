@@ -44,12 +44,15 @@ impl Socket {
     /// Stops listening on a bound endpoint, named by its resolved form
     /// ([`Socket::get_last_endpoint`]) or a tcp name resolving to it; a wildcard
     /// (`tcp://127.0.0.1:*`, `ipc://*`) names nothing (ENOENT), as in libzmq. The peers that
-    /// connected through it are dropped.
+    /// connected through it are dropped; what they sent that was not received yet still is,
+    /// and each such connection closes once that is read (as libzmq's sessions end).
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         self.core().unbind(endpoint)
     }
 
-    /// Drops the connection made by [`Socket::connect`] to `endpoint`.
+    /// Drops the connection made by [`Socket::connect`] to `endpoint`, with the messages it
+    /// brought that were not received yet; with IMMEDIATE those are still received (the
+    /// connection made the pipe, as in libzmq) and the connection closes once they are.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         self.core().disconnect(endpoint)
     }

@@ -192,6 +192,8 @@ impl SocketCore {
     }
 
     pub(super) fn unbind(&mut self, endpoint: &str) -> Result<()> {
+        // The connections the listener handed over already, so that they end as the rest.
+        self.process_commands();
         self.remove_endpoints(endpoint, |k| {
             matches!(k, EndpointKind::Listener { .. } | EndpointKind::InprocBound { .. })
         })
@@ -211,7 +213,8 @@ impl SocketCore {
     /// (`tcp://127.0.0.1:*` unbinds nothing: ENOENT), though a tcp name that resolves to it
     /// (`tcp://localhost:5555`) does; other endpoints by the string given to connect/bind.
     /// The pipes that came through a tcp/ipc endpoint close with it: unbinding drops the
-    /// peers that listener accepted, as libzmq's listener terminates its sessions.
+    /// peers that listener accepted, as libzmq's listener terminates its sessions (what
+    /// they sent and was not read yet is still received: `SocketCore::close_pipes_of`).
     fn remove_endpoints(&mut self, endpoint: &str, kind: impl Fn(&EndpointKind) -> bool) -> Result<()> {
         let exact = |e: &EndpointRec| match e.kind {
             EndpointKind::Listener { .. } => e.resolved == endpoint,

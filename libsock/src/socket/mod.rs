@@ -523,6 +523,13 @@ impl SocketCore {
         }
         for cmd in self.shared.take() {
             match cmd {
+                // A connection accepted by a listener unbound since: the I/O thread left it
+                // for this socket to close (see `Connection::is_accepted_and_attached`).
+                SocketCmd::Attach { mut end, endpoint, sub_version: Some(_), .. }
+                    if !self.endpoints.iter().any(|e| e.id == endpoint) =>
+                {
+                    end.close(0);
+                }
                 SocketCmd::Attach { mut end, peer, endpoint, sub_version } => {
                     let origin = match sub_version {
                         Some(sub_version) => PipeOrigin::Engine { sub_version },
@@ -591,8 +598,18 @@ impl SocketCore {
             PipeOrigin::Dialer => (false, false, 0),
             PipeOrigin::Engine { sub_version } => (true, false, sub_version),
         };
-        let id =
-            self.pipes.slab.insert(PipeRec { end, peer, endpoint, ready, connect_id, inproc, sub_version });
+        let handed_over = matches!(origin, PipeOrigin::Engine { .. });
+        let id = self.pipes.slab.insert(PipeRec {
+            end,
+            peer,
+            endpoint,
+            ready,
+            connect_id,
+            inproc,
+            sub_version,
+            handed_over,
+            retired: None,
+        });
         let attached = self.routing.attach(id, &mut self.pipes);
         if let Some(generated) = self.routing.take_generated_id() {
             // libzmq's stream_t::identify_peer: a generated peer id also becomes the
@@ -600,7 +617,7 @@ impl SocketCore {
             self.options.routing_id = generated.to_vec();
         }
         if !attached {
-            self.pipes.slab.remove(id).end.close(0);
+            self.pipes.slab.remove(id).close(0);
             return;
         }
         if self.pipes.slab.len() > 1 {
@@ -650,23 +667,59 @@ impl SocketCore {
             if self.pipes.slab.get_mut(id).is_some_and(|p| p.end.rx.has_message()) {
                 continue;
             }
-            if let Some(mut rec) = self.pipes.slab.try_remove(id) {
+            if let Some(rec) = self.pipes.slab.try_remove(id) {
                 self.routing.detach(id);
-                rec.end.close(0);
+                // A retired connection's end lingers as at the unbind (libzmq's session
+                // closes its pipe with the socket's linger then).
+                let linger = if rec.retired.is_some() { self.options.linger } else { 0 };
+                rec.close(linger);
                 forgot = true;
             }
         }
         forgot
     }
 
-    /// Closes the pipes that came from `endpoint`.
+    /// Closes the pipes that came from `endpoint`, unbound or disconnected. One its
+    /// connection handed over ([`PipeRec::handed_over`]) that holds messages not read yet is
+    /// retired instead ([`SocketCore::retire`]); the others drop what they hold, as libzmq's
+    /// socket ending a pipe it made does.
     fn close_pipes_of(&mut self, endpoint: EndpointId) {
         let ids: Vec<usize> =
             self.pipes.slab.iter().filter(|(_, p)| p.endpoint == Some(endpoint)).map(|(id, _)| id).collect();
-        for id in ids {
-            self.routing.detach(id);
-            self.pipes.slab.remove(id).end.close(self.options.linger);
+        if ids.iter().any(|&id| self.pipes.slab[id].handed_over) {
+            // A read side held by this thread goes back to its connection first, with what
+            // it read ahead.
+            self.release_direct();
         }
+        for id in ids {
+            if self.pipes.slab[id].handed_over && self.pipes.end(id).rx.has_message() {
+                self.retire(id);
+                continue;
+            }
+            self.routing.detach(id);
+            self.pipes.slab.remove(id).close(self.options.linger);
+        }
+    }
+
+    /// A connection whose endpoint was unbound or disconnected, as libzmq's session ends its
+    /// pipe: what the peer sent and this socket has not read is still received, nothing more
+    /// is read from the connection or sent to it, and the connection stays open until that
+    /// is read (the peer sees it end only then, as with libzmq). The messages move to a pipe of their own
+    /// whose far end is already closed, so the routing reads it to its end, finds nothing
+    /// can be sent to it, and marks it dead; `reap` then closes the connection's end, kept
+    /// meanwhile in [`PipeRec::retired`].
+    fn retire(&mut self, id: routing::PipeId) {
+        let (ours, mut theirs) = crate::pipe::pipe(0, 0);
+        ours.set_owner(self.shared.signal.clone());
+        let rec = &mut self.pipes.slab[id];
+        while let Some(msg) = rec.end.rx.read() {
+            theirs.tx.write(msg);
+        }
+        theirs.tx.flush();
+        theirs.close(0);
+        let connection = std::mem::replace(&mut rec.end, ours);
+        rec.retired = Some(Box::new(connection));
+        self.pipes.mark_dead(id);
     }
 }
 
@@ -689,8 +742,8 @@ impl Drop for SocketCore {
         }
         self.release_direct();
         let linger = self.options.linger;
-        for mut rec in self.pipes.slab.drain() {
-            rec.end.close(linger);
+        for rec in self.pipes.slab.drain() {
+            rec.close(linger);
         }
         for ep in std::mem::take(&mut self.endpoints) {
             self.release_endpoint(ep);

@@ -33,6 +33,24 @@ pub(crate) struct PipeRec {
     pub inproc: bool,
     /// SUB/XSUB: the subscription snapshot version the engine sent at the last handshake.
     pub sub_version: u64,
+    /// The connection made this pipe at its handshake and handed it over (an accepted
+    /// peer, an IMMEDIATE dialer), as libzmq's session does: at an unbind or disconnect,
+    /// the connection's end ends it, so what it holds is still received.
+    pub handed_over: bool,
+    /// The connection's own pipe end, once its endpoint was unbound or disconnected while
+    /// `end` (then a copy of what it held) still had messages to read: closed, and the
+    /// connection with it, when the pipe is forgotten (see `SocketCore::retire`).
+    pub retired: Option<Box<PipeEnd>>,
+}
+
+impl PipeRec {
+    /// Closes the pipe (see [`PipeEnd::close`]) and the connection's end it replaced.
+    pub(crate) fn close(mut self, linger_ms: i32) {
+        self.end.close(linger_ms);
+        if let Some(mut end) = self.retired.take() {
+            end.close(linger_ms);
+        }
+    }
 }
 
 /// A socket's pipes, plus the ones routing found dead (the core reaps them).
@@ -427,6 +445,8 @@ mod tests {
                 connect_id: None,
                 inproc: true,
                 sub_version: 0,
+                handed_over: false,
+                retired: None,
             }),
             theirs,
         )

@@ -1,10 +1,12 @@
 //! ipc:// (Unix-domain sockets): paths, `*` for a fresh path, `@name` for the abstract namespace.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::SocketAddr as UnixAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::DialFailure;
 use crate::error::{Error, Result};
 
 /// `sizeof(sockaddr_un.sun_path)` on Linux.
@@ -69,8 +71,25 @@ pub(crate) fn bind(addr: &IpcAddr) -> io::Result<mio::net::UnixListener> {
 }
 
 /// Connects to `addr` (completes at once or reports `WouldBlock`-style progress).
-pub(crate) fn connect(addr: &IpcAddr) -> io::Result<mio::net::UnixStream> {
-    mio::net::UnixStream::connect_addr(&addr.to_unix()?)
+/// Connects to `addr`: a Unix socket connects at once or fails (then with the descriptor
+/// the attempt used, for the CLOSED event libzmq reports).
+pub(crate) fn connect(addr: &IpcAddr) -> std::result::Result<mio::net::UnixStream, DialFailure> {
+    let address = match addr {
+        IpcAddr::Path(path) => socket2::SockAddr::unix(path)?,
+        // socket2 takes a name that starts with NUL as an abstract one.
+        IpcAddr::Abstract(name) => {
+            use std::os::unix::ffi::OsStrExt;
+            let bytes = [&[0], name.as_bytes()].concat();
+            socket2::SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))?
+        }
+    };
+    let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    socket.set_cloexec(true)?;
+    if let Err(error) = socket.connect(&address) {
+        return Err(DialFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) });
+    }
+    Ok(mio::net::UnixStream::from_std(socket.into()))
 }
 
 fn remove_if_stale(path: &Path) -> io::Result<()> {

@@ -247,14 +247,36 @@ pub(crate) enum DialTarget {
     Socks(std::sync::Arc<socks::SocksTarget>),
 }
 
+/// A connect that failed at once.
+#[derive(Debug)]
+pub(crate) struct DialFailure {
+    pub(crate) error: io::Error,
+    /// The descriptor the attempt opened and has closed, when it got that far: libzmq's
+    /// connecter reports it in a CLOSED event.
+    pub(crate) closed_fd: Option<u32>,
+}
+
+impl From<io::Error> for DialFailure {
+    fn from(error: io::Error) -> DialFailure {
+        DialFailure { error, closed_fd: None }
+    }
+}
+
 impl DialTarget {
     /// Starts a non-blocking connect.
-    pub(crate) fn dial(&self, cfg: &NetConfig) -> io::Result<Stream> {
+    pub(crate) fn dial(&self, cfg: &NetConfig) -> Result<Stream, DialFailure> {
         match self {
             DialTarget::Tcp(t) => t.dial(cfg).map(Stream::Tcp),
             DialTarget::Ipc(addr) => ipc::connect(addr).map(Stream::Unix),
             DialTarget::Socks(t) => t.proxy.dial(cfg).map(Stream::Tcp),
         }
+    }
+
+    /// Whether a connect [`DialTarget::dial`] started has completed already: a Unix socket
+    /// connects at once or fails (libzmq then reports no CONNECT_DELAYED), tcp is told by
+    /// the stream's writable edge.
+    pub(crate) fn connects_at_once(&self) -> bool {
+        matches!(self, DialTarget::Ipc(_))
     }
 
     /// The proxy handshake a connection to this target starts with, if any.

@@ -2,12 +2,13 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
 use super::endpoint::{resolve, resolve_source, Endpoint};
-use super::NetConfig;
+use super::{DialFailure, NetConfig};
 
 /// Binds and listens on `addr`. An IPv6 wildcard with `ipv6` also accepts IPv4 (dual stack).
 pub(crate) fn bind(addr: SocketAddr, cfg: &NetConfig) -> io::Result<mio::net::TcpListener> {
@@ -59,7 +60,7 @@ impl TcpTarget {
     }
 
     /// Resolves, then starts a non-blocking connect.
-    pub(crate) fn dial(&self, cfg: &NetConfig) -> io::Result<mio::net::TcpStream> {
+    pub(crate) fn dial(&self, cfg: &NetConfig) -> Result<mio::net::TcpStream, DialFailure> {
         let (peer, source) = self.resolve()?;
         connect(peer, source, cfg)
     }
@@ -70,7 +71,7 @@ pub(crate) fn connect(
     addr: SocketAddr,
     source: Option<SocketAddr>,
     cfg: &NetConfig,
-) -> io::Result<mio::net::TcpStream> {
+) -> Result<mio::net::TcpStream, DialFailure> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     set_buffers(&socket, cfg)?;
@@ -84,7 +85,7 @@ pub(crate) fn connect(
     match socket.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(115) || e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
+        Err(error) => return Err(DialFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) }),
     }
     let stream = mio::net::TcpStream::from_std(socket.into());
     configure(&stream, cfg)?;

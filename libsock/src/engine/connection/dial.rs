@@ -66,10 +66,19 @@ impl Connection {
                     draining: None,
                 });
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
-                self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
+                if !target.connects_at_once() {
+                    self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
+                }
                 Flow::Keep
             }
-            Err(e) => self.link_down(ctx, Down::Io(e)),
+            Err(failure) => {
+                // As libzmq's connecter, which closes the socket of an attempt that failed
+                // at once (an ipc path nobody listens on) and says so.
+                if let Some(fd) = failure.closed_fd {
+                    self.socket.monitor.emit_at(SocketEvent::Closed, fd, self.ends.addrs());
+                }
+                self.link_down(ctx, Down::Io(failure.error))
+            }
         }
     }
 }

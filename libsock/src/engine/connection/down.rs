@@ -59,6 +59,7 @@ impl Connection {
         let had_connection = self.link.as_ref().is_some_and(|l| l.session.is_some());
         let endpoint_ends = self.dial.is_some()
             && !self.closing
+            && !self.released
             && ((refused && self.cfg.reconnect_stop & 1 != 0)
                 || (had_connection && !stop && self.cfg.reconnect_ivl.is_none()));
         if endpoint_ends {
@@ -91,9 +92,16 @@ impl Connection {
         if stop {
             tracing::info!(endpoint = %self.name, "not reconnecting (RECONNECT_STOP, or a protocol error)");
         }
+        let redial = self.dial.is_some() && !self.released;
+        if redial && !had_connection && !stop && !self.closing && self.cfg.reconnect_ivl.is_none() {
+            // As libzmq's connecter with no RECONNECT_IVL: an attempt that failed is not
+            // made again, but the endpoint stays, and so does its pipe: what is sent queues
+            // (POLLOUT without IMMEDIATE) and a disconnect finds the endpoint.
+            return Flow::Keep;
+        }
         let reconnect =
             !stop && self.cfg.reconnect_ivl.is_some() && !(self.closing && self.nothing_to_send());
-        let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect) else {
+        let Some((_, backoff)) = self.dial.as_mut().filter(|_| reconnect && redial) else {
             return Flow::Remove;
         };
         let delay = backoff.next_delay();

@@ -103,6 +103,8 @@ pub(crate) struct Connection {
     pipe: Option<PipeEnd>,
     /// The socket let go: deliver what is queued (within linger), then end.
     closing: bool,
+    /// See [`Connection::release`].
+    released: bool,
     linger_deadline: Option<Instant>,
     /// Inbound reading paused: the pipe to the socket is at its high water mark.
     read_paused: bool,
@@ -187,6 +189,7 @@ impl Connection {
             link,
             pipe,
             closing: false,
+            released: false,
             linger_deadline: None,
             read_paused: false,
             handshakes: 0,
@@ -308,6 +311,19 @@ impl Connection {
     #[cfg(test)]
     fn awaiting_pong(&self) -> bool {
         self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(Session::awaiting_pong)
+    }
+
+    /// It made its pipe at the handshake and gave the socket the other end (accepted, or
+    /// dialed with IMMEDIATE), which the socket may not have taken yet (see
+    /// `SocketCore::process_commands_slow`).
+    pub(crate) fn handed_its_pipe_over(&self) -> bool {
+        self.pipe.is_some() && (self.dial.is_none() || self.cfg.immediate)
+    }
+
+    /// The socket forgot this connection's endpoint but may still read its pipe: it ends
+    /// when the socket closes that, and is never dialed again.
+    pub(crate) fn release(&mut self) {
+        self.released = true;
     }
 
     /// The socket unbound, disconnected or closed.
