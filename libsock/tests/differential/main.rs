@@ -1,14 +1,17 @@
 //! Differential tests: the same random sequence of socket operations run on libsock and on
-//! libzmq 4.3 (the `zmq` crate builds it from source), over inproc, one step at a time, with
-//! everything a user could observe after each step compared: received frames, errno values.
+//! libzmq 4.3 (the `zmq` crate builds it from source), over inproc (`connections`: tcp and
+//! ipc), one step at a time, with everything a user could observe after each step compared:
+//! received frames, errno values, monitor events.
 //!
 //! Each case is a seed; a mismatch names it, the setup and the operations up to the step
 //! that differed, so it replays exactly (`DIFF_SEED=N cargo test --test differential`;
-//! `DIFF_TRACE=1` adds every step's observations, `DIFF_ALL=1` prints every failing case).
+//! `DIFF_TRACE=1` adds every step's observations, `DIFF_ALL=1` prints every failing case,
+//! `DIFF_CASES=N` runs N cases).
 //! The CI run covers a few hundred cases; `stress_*` variants (ignored) run many more.
 
 use std::fmt::{Debug, Write as _};
 
+mod connections;
 mod fanin;
 mod pipeline;
 mod pubsub;
@@ -16,8 +19,9 @@ mod reqrep;
 mod twin;
 
 /// The seeds a test runs: `DIFF_SEED` alone when set (replaying one failure), else `count`
-/// seeds from `first`.
+/// seeds (or `DIFF_CASES`) from `first`.
 fn seeds(first: u64, count: u64) -> Vec<u64> {
+    let count = std::env::var("DIFF_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(count);
     match std::env::var("DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(seed) => vec![seed],
         None => (first..first + count).collect(),

@@ -67,6 +67,30 @@ impl Twin {
         }
     }
 
+    /// `zmq_unbind`.
+    pub fn unbind(&self, endpoint: &str) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.unbind(endpoint)),
+            Twin::Zmq(s) => z(s.unbind(endpoint)),
+        }
+    }
+
+    /// `zmq_disconnect`.
+    pub fn disconnect(&self, endpoint: &str) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.disconnect(endpoint)),
+            Twin::Zmq(s) => z(s.disconnect(endpoint)),
+        }
+    }
+
+    /// `zmq_socket_monitor`: this socket's `events` published on the inproc `endpoint`.
+    pub fn monitor(&self, endpoint: &str, events: i32) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.monitor(endpoint, events)),
+            Twin::Zmq(s) => z(s.monitor(endpoint, events)),
+        }
+    }
+
     /// Sends one frame without waiting.
     pub fn send_frame(&self, frame: &[u8], more: bool) -> Outcome<()> {
         let flags = if more { zmq::SNDMORE | zmq::DONTWAIT } else { zmq::DONTWAIT };

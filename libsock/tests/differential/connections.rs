@@ -1,0 +1,387 @@
+//! Connections over tcp and ipc, watched through monitor events: a bound server and one or
+//! two clients that bind, unbind, connect, disconnect, close, send and receive in any order.
+//! Compared after each step (once both libraries have gone quiet): each call's answer, the
+//! monitor events each socket published since the last step (kind, endpoint, and the value
+//! where it is an errno or a protocol code), what each socket receives, and every socket's
+//! ZMQ_EVENTS.
+//!
+//! Every socket has RECONNECT_IVL 60 s or -1, so a refused or broken connection is retried
+//! never or long after the case ends: libzmq adds a random jitter to each retry, which would
+//! make the count of retries timing's and not the library's.
+
+use std::time::{Duration, Instant};
+
+use crate::twin::{live, Frames, Maker, Rng, Twin};
+
+const ROUTING_ID: i32 = 5;
+const LINGER: i32 = 17;
+const RECONNECT_IVL: i32 = 18;
+const SUBSCRIBE: i32 = 6;
+const IMMEDIATE: i32 = 39;
+const EVENT_ALL: i32 = 0xffff;
+
+/// How long both libraries must publish nothing new before a step's events are compared.
+const QUIET: Duration = Duration::from_millis(60);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Dealer,
+    Router,
+    Push,
+    Pull,
+    Pub,
+    Sub,
+    Pair,
+    Rep,
+    Req,
+}
+
+/// The sockets of one case.
+#[derive(Debug, Clone)]
+struct Setup {
+    ipc: bool,
+    server: Kind,
+    clients: Vec<Kind>,
+    /// Per socket (the server first): RECONNECT_IVL.
+    reconnect: Vec<i32>,
+    /// Per socket: IMMEDIATE.
+    immediate: Vec<bool>,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// The server binds its endpoint.
+    Bind,
+    /// The server unbinds it.
+    Unbind,
+    /// Client `who` connects to the server's endpoint.
+    Connect(usize),
+    /// Client `who` disconnects from it.
+    Disconnect(usize),
+    /// Client `who` is closed (LINGER 0).
+    Close(usize),
+    /// Socket `who` (0: the server) sends one message, tagged with its sender.
+    Send(usize, Frames),
+    /// Socket `who` receives.
+    Recv(usize),
+}
+
+/// What the generator tracks of a case's state.
+struct State {
+    bound: bool,
+    connected: Vec<bool>,
+    open: Vec<bool>,
+    sent: usize,
+    /// A client disconnected or closed: the server may hold messages of its connection.
+    departed: bool,
+}
+
+fn setup(rng: &mut Rng, ipc: bool) -> Setup {
+    let (server, client) = *rng.pick(&[
+        (Kind::Dealer, Kind::Dealer),
+        (Kind::Router, Kind::Dealer),
+        (Kind::Pull, Kind::Push),
+        (Kind::Push, Kind::Pull),
+        (Kind::Pub, Kind::Sub),
+        (Kind::Pair, Kind::Pair),
+        (Kind::Rep, Kind::Req),
+    ]);
+    // REP takes one request at a time, and which of several clients it reads first is the
+    // fair queue's choice: one client.
+    let count = if server == Kind::Rep { 1 } else { 1 + rng.below(2) };
+    let reconnect = (0..=count).map(|_| *rng.pick(&[-1, 60_000])).collect();
+    let immediate = (0..=count).map(|_| rng.chance(25)).collect();
+    Setup { ipc, server, clients: vec![client; count], reconnect, immediate }
+}
+
+fn kind(s: &Setup, who: usize) -> Kind {
+    if who == 0 {
+        s.server
+    } else {
+        s.clients[who - 1]
+    }
+}
+
+fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
+    let clients: Vec<usize> = (1..=s.clients.len()).filter(|&c| st.open[c]).collect();
+    let live: Vec<usize> = (0..st.open.len()).filter(|&i| st.open[i]).collect();
+    loop {
+        let roll = rng.below(100);
+        let op = match roll {
+            0..=9 if !st.bound => Op::Bind,
+            // Unbinding keeps a connection whose messages the server has not read open
+            // until it reads them, and libzmq closes one it has read only when its fair
+            // queue next looks at it, which it may not while another has messages: one
+            // client, which never left (the pipes of its earlier connections may hold
+            // messages too).
+            0..=4 if st.bound && s.clients.len() == 1 && !st.departed => Op::Unbind,
+            10..=19 if !clients.is_empty() => {
+                let c = *rng.pick(&clients);
+                if st.connected[c] {
+                    Op::Disconnect(c)
+                } else {
+                    Op::Connect(c)
+                }
+            }
+            20..=22 if !clients.is_empty() => Op::Close(*rng.pick(&clients)),
+            23..=69 => {
+                let who = *rng.pick(&live);
+                if matches!(kind(s, who), Kind::Pull | Kind::Sub) {
+                    continue;
+                }
+                st.sent += 1;
+                let mut frames = vec![format!("{who}:{}", st.sent).into_bytes()];
+                if kind(s, who) == Kind::Router {
+                    // To a client's routing id, `c<n>`.
+                    frames.insert(0, format!("c{}", 1 + rng.below(s.clients.len())).into_bytes());
+                }
+                Op::Send(who, frames)
+            }
+            70..=99 => {
+                let who = *rng.pick(&live);
+                if matches!(kind(s, who), Kind::Push | Kind::Pub) {
+                    continue;
+                }
+                Op::Recv(who)
+            }
+            _ => continue,
+        };
+        match op {
+            Op::Bind => st.bound = true,
+            Op::Unbind => st.bound = false,
+            Op::Connect(c) => st.connected[c] = true,
+            Op::Disconnect(c) => {
+                st.connected[c] = false;
+                st.departed = true;
+            }
+            Op::Close(c) => {
+                st.open[c] = false;
+                st.departed = true;
+            }
+            _ => {}
+        }
+        return op;
+    }
+}
+
+/// One library's side of a case: its sockets, the PAIR sockets reading their monitors, and
+/// the server's endpoint.
+struct Side {
+    sockets: Vec<Option<Twin>>,
+    monitors: Vec<Twin>,
+    endpoint: String,
+    /// What the endpoint reads as in the reports: the same on both sides.
+    names: Vec<(String, String)>,
+}
+
+fn open(libsock: bool, s: &Setup, seed: u64) -> Side {
+    let maker = Maker::new(libsock);
+    let make = |k: Kind| {
+        let (l, z) = match k {
+            Kind::Dealer => (libsock::DEALER, zmq::DEALER),
+            Kind::Router => (libsock::ROUTER, zmq::ROUTER),
+            Kind::Push => (libsock::PUSH, zmq::PUSH),
+            Kind::Pull => (libsock::PULL, zmq::PULL),
+            Kind::Pub => (libsock::PUB, zmq::PUB),
+            Kind::Sub => (libsock::SUB, zmq::SUB),
+            Kind::Pair => (libsock::PAIR, zmq::PAIR),
+            Kind::Rep => (libsock::REP, zmq::REP),
+            Kind::Req => (libsock::REQ, zmq::REQ),
+        };
+        maker.socket(l, z)
+    };
+    let lib = if libsock { "ls" } else { "zmq" };
+    let (endpoint, names) = if s.ipc {
+        let path = std::env::temp_dir().join(format!("diff-conn-{}-{lib}-{seed}.ipc", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let endpoint = format!("ipc://{}", path.display());
+        (endpoint.clone(), vec![(endpoint, "ipc://SERVER".to_string())])
+    } else {
+        // A port free now; each side has its own, so the two never meet.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        (
+            format!("tcp://127.0.0.1:{port}"),
+            vec![(format!("127.0.0.1:{port}"), "127.0.0.1:SERVER".to_string())],
+        )
+    };
+    let mut sockets = vec![make(s.server)];
+    sockets.extend(s.clients.iter().map(|&k| make(k)));
+    let mut monitors = Vec::new();
+    for (i, sock) in sockets.iter_mut().enumerate() {
+        sock.set_int(LINGER, 0).expect("LINGER");
+        sock.set_int(RECONNECT_IVL, s.reconnect[i]).expect("RECONNECT_IVL");
+        sock.set_int(IMMEDIATE, i32::from(s.immediate[i])).expect("IMMEDIATE");
+        if i > 0 {
+            sock.set_bytes(ROUTING_ID, format!("c{i}").as_bytes()).expect("ROUTING_ID");
+        }
+        if kind(s, i) == Kind::Sub {
+            sock.set_bytes(SUBSCRIBE, b"").expect("SUBSCRIBE");
+        }
+        let address = format!("inproc://diff-conn-monitor-{seed}-{i}");
+        sock.monitor(&address, EVENT_ALL).expect("monitor");
+        let reader = maker.socket(libsock::PAIR, zmq::PAIR);
+        reader.connect(&address).expect("monitor reader");
+        monitors.push(reader);
+    }
+    Side { sockets: sockets.into_iter().map(Some).collect(), monitors, endpoint, names }
+}
+
+/// A monitor event's name (libzmq's `ZMQ_EVENT_*`, without the prefix).
+fn event_name(event: u16) -> String {
+    const NAMES: [&str; 16] = [
+        "CONNECTED",
+        "CONNECT_DELAYED",
+        "CONNECT_RETRIED",
+        "LISTENING",
+        "BIND_FAILED",
+        "ACCEPTED",
+        "ACCEPT_FAILED",
+        "CLOSED",
+        "CLOSE_FAILED",
+        "DISCONNECTED",
+        "MONITOR_STOPPED",
+        "HANDSHAKE_FAILED_NO_DETAIL",
+        "HANDSHAKE_SUCCEEDED",
+        "HANDSHAKE_FAILED_PROTOCOL",
+        "HANDSHAKE_FAILED_AUTH",
+        "UNKNOWN_16",
+    ];
+    match event.trailing_zeros() as usize {
+        n if event.count_ones() == 1 && n < NAMES.len() => NAMES[n].to_string(),
+        _ => format!("event {event:#x}"),
+    }
+}
+
+impl Side {
+    /// The endpoints in `text` as both sides name them: the server's own, and any other
+    /// port (a client's, chosen by the kernel) as `PEER`.
+    fn normalise(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (from, to) in &self.names {
+            text = text.replace(from, to);
+        }
+        match text.split_once("127.0.0.1:") {
+            Some((head, tail)) if tail.starts_with(|c: char| c.is_ascii_digit()) => {
+                let rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+                format!("{head}127.0.0.1:PEER{rest}")
+            }
+            _ => text,
+        }
+    }
+
+    /// One monitor event read without waiting, as reported: its name, the value where it
+    /// is an errno or protocol code (others are descriptors or jittered intervals), and
+    /// the endpoint.
+    fn next_event(&self, who: usize) -> Option<String> {
+        let frames = self.monitors[who].recv_message().ok()?;
+        let head = frames.first().filter(|f| f.len() == 6)?;
+        let event = u16::from_le_bytes([head[0], head[1]]);
+        let value = u32::from_le_bytes([head[2], head[3], head[4], head[5]]);
+        let name = event_name(event);
+        let shown = match name.as_str() {
+            "CONNECT_DELAYED" | "BIND_FAILED" | "ACCEPT_FAILED" | "CLOSE_FAILED" => format!(" {value}"),
+            n if n.starts_with("HANDSHAKE_FAILED") => format!(" {value}"),
+            _ => String::new(),
+        };
+        let endpoint = frames.get(1).map(|e| String::from_utf8_lossy(e).into_owned()).unwrap_or_default();
+        Some(format!("{name}{shown} {}", self.normalise(&endpoint)))
+    }
+
+    /// Every socket's monitor events until none came for [`QUIET`] (at most 3 s), asking
+    /// each open socket for ZMQ_EVENTS meanwhile, which lets it act on what its peers told it.
+    fn settle(&self) -> Vec<Vec<String>> {
+        let mut seen = vec![Vec::new(); self.monitors.len()];
+        let start = Instant::now();
+        let mut last = start;
+        while last.elapsed() < QUIET && start.elapsed() < Duration::from_secs(3) {
+            for s in self.sockets.iter().flatten() {
+                let _ = s.events();
+            }
+            for (who, events) in seen.iter_mut().enumerate() {
+                while let Some(e) = self.next_event(who) {
+                    events.push(e);
+                    last = Instant::now();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        seen
+    }
+}
+
+fn step(s: &Setup, side: &mut Side, op: Option<&Op>) -> String {
+    let endpoint = side.endpoint.clone();
+    let answer = match op {
+        Some(Op::Bind) => format!("{:?}", live(&side.sockets, 0).bind(&endpoint)),
+        Some(Op::Unbind) => format!("{:?}", live(&side.sockets, 0).unbind(&endpoint)),
+        Some(Op::Connect(c)) => format!("{:?}", live(&side.sockets, *c).connect(&endpoint)),
+        Some(Op::Disconnect(c)) => format!("{:?}", live(&side.sockets, *c).disconnect(&endpoint)),
+        Some(Op::Close(c)) => {
+            side.sockets[*c] = None;
+            String::new()
+        }
+        Some(Op::Send(who, frames)) => format!("{:?}", live(&side.sockets, *who).send(frames)),
+        // A server with several clients takes everything there is, each client's messages in
+        // their order: which client the fair queue reads first is libzmq's choice (pipes in
+        // the order they became readable) and not libsock's (round robin).
+        Some(Op::Recv(0)) if s.clients.len() > 1 => {
+            let (mut all, end) = live(&side.sockets, 0).drain();
+            if s.server == Kind::Router {
+                // The routing id a ROUTER prefixes is the client's, set by it: kept.
+                all.sort_by(|a, b| a[0].cmp(&b[0]));
+            } else {
+                all.sort_by_key(|m| m[0].split(|b| *b == b':').next().map(<[u8]>::to_vec));
+            }
+            format!("{all:?} then errno {end}")
+        }
+        Some(Op::Recv(who)) => format!("{:?}", live(&side.sockets, *who).recv_message()),
+        None => String::new(),
+    };
+    let events = side.settle();
+    let polled: Vec<Option<_>> = side.sockets.iter().map(|s| s.as_ref().map(Twin::events)).collect();
+    let mut report = format!("answer {answer}\n");
+    for (who, e) in events.iter().enumerate() {
+        report.push_str(&format!("monitor {who}: {e:?}\n"));
+    }
+    report.push_str(&format!("events {polled:?}\n"));
+    side.normalise(&report)
+}
+
+fn run_case(seed: u64, ipc: bool, steps: usize) -> Result<(), String> {
+    let mut rng = Rng::new(seed);
+    let s = setup(&mut rng, ipc);
+    let mut sides = [open(true, &s, seed), open(false, &s, seed)];
+    let log = format!("seed {seed}\nsetup {s:?}\n");
+    let count = s.clients.len();
+    let mut st = State {
+        bound: false,
+        connected: vec![false; 1 + count],
+        open: vec![true; 1 + count],
+        sent: 0,
+        departed: false,
+    };
+    let next = || op(&mut rng, &s, &mut st);
+    let result = crate::lockstep(log, &mut sides, steps, next, |side, op| step(&s, side, op));
+    if ipc {
+        for side in &sides {
+            let _ = std::fs::remove_file(side.endpoint.trim_start_matches("ipc://"));
+        }
+    }
+    result
+}
+
+#[test]
+fn tcp_connections_behave_as_libzmq_over_random_operations() {
+    crate::run_cases(1, 25, |seed| run_case(seed, false, 14));
+}
+
+#[test]
+fn ipc_connections_behave_as_libzmq_over_random_operations() {
+    crate::run_cases(1, 25, |seed| run_case(seed, true, 14));
+}
+
+#[test]
+#[ignore = "stress: many more cases, by hand"]
+fn stress_connections_behave_as_libzmq() {
+    crate::run_cases(1_000_000, 1_000, |seed| run_case(seed, seed % 2 == 0, 30));
+}
