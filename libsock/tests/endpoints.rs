@@ -324,3 +324,45 @@ fn a_connection_ended_by_unbind_closes_with_the_linger_of_when_it_is_read() {
     assert!(received < sent / 2, "{received} of {sent} delivered after the unbind, LINGER 0");
     assert_eq!(gone.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected);
 }
+
+#[test]
+fn polling_ends_a_retired_connection_once_its_messages_are_read() {
+    // libzmq's `has_in` reads the delimiter behind the last message: after receiving that
+    // message, a poll is enough for the connection to end.
+    let ctx = Context::new();
+    let server = socket(&ctx, DEALER);
+    let ep = {
+        server.bind("tcp://127.0.0.1:*").unwrap();
+        server.get_last_endpoint().unwrap()
+    };
+    let gone = server.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+    let client = socket(&ctx, DEALER);
+    client.set_immediate(true).unwrap();
+    client.connect(&ep).unwrap();
+    server.send("last", 0).unwrap();
+    wait_for_input(&client);
+    client.disconnect(&ep).unwrap();
+    assert_eq!(client.get_events().unwrap() & libsock::POLLIN, libsock::POLLIN);
+    assert_eq!(client.recv_bytes(DONTWAIT).unwrap(), b"last");
+    assert_eq!(client.get_events().unwrap() & libsock::POLLIN, 0);
+    assert_eq!(gone.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected);
+}
+
+#[test]
+fn a_retired_connection_reads_nothing_more_from_its_peer() {
+    // As libzmq's engine, whose session takes no more messages once its pipe is ending: the
+    // peer's later messages and its leaving wait in the kernel until the socket has read
+    // what the connection brought before.
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    let push = socket(&ctx, PUSH);
+    let ep = pair_up(&pull, &push, "tcp");
+    let gone = pull.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+    push.send("before", 0).unwrap();
+    wait_for_input(&pull);
+    pull.unbind(&ep).unwrap();
+    push.send("after", 0).unwrap();
+    drop(push);
+    assert!(gone.recv_event(300).is_err(), "the connection read on after it was retired");
+    assert_eq!(drain(&pull), [b"before"]);
+}

@@ -211,6 +211,8 @@ impl Socket {
         if core.routing.can_recv(&mut core.pipes) {
             events |= POLLIN;
         }
+        // Pipes it found read to their end go now, as libzmq's `has_in` ends them.
+        core.reap();
         if core.routing.can_send(&mut core.pipes) {
             events |= POLLOUT;
         }

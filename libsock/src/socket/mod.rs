@@ -703,8 +703,9 @@ impl SocketCore {
 
     /// A connection whose endpoint was unbound or disconnected, as libzmq's session ends its
     /// pipe: what the peer sent and this socket has not read is still received, nothing more
-    /// is read from the connection or sent to it, and the connection stays open until that
-    /// is read (the peer sees it end only then, as with libzmq). The messages move to a pipe of their own
+    /// is read from the connection (which stops reading the peer) or sent to it, and the
+    /// connection stays open until that is read (the peer sees it end only then, as with
+    /// libzmq). The messages move to a pipe of their own
     /// whose far end is already closed, so the routing reads it to its end, finds nothing
     /// can be sent to it, and marks it dead; `reap` then closes the connection's end, kept
     /// meanwhile in [`PipeRec::retired`].
@@ -717,7 +718,9 @@ impl SocketCore {
         }
         theirs.tx.flush();
         theirs.close(0);
-        let connection = std::mem::replace(&mut rec.end, ours);
+        let mut connection = std::mem::replace(&mut rec.end, ours);
+        // Nothing more is read from the connection: it stops reading the peer.
+        connection.rx.close();
         rec.retired = Some(Box::new(connection));
         self.pipes.mark_dead(id);
     }

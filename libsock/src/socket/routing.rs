@@ -418,8 +418,24 @@ impl FairQueue {
         Err(Error::WouldBlock)
     }
 
+    /// Whether a pipe has a frame. As libzmq's `fq_t::has_in`, a pipe found read to its end
+    /// on the way is marked dead (there the delimiter is read, which ends the pipe, and with
+    /// it a connection that was kept open until its messages were read); the pipes after
+    /// the first with a frame are not looked at.
     pub(crate) fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
-        self.locked.is_some() || self.pipes.iter().any(|id| pipes.end(*id).rx.has_message())
+        if self.locked.is_some() {
+            return true;
+        }
+        for &id in &self.pipes {
+            let rx = &mut pipes.end(id).rx;
+            if rx.has_message() {
+                return true;
+            }
+            if rx.is_terminated() {
+                pipes.mark_dead(id);
+            }
+        }
+        false
     }
 }
 

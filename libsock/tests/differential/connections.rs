@@ -70,6 +70,8 @@ enum Op {
 struct State {
     bound: bool,
     connected: Vec<bool>,
+    /// Per client: connects so far.
+    connects: Vec<usize>,
     open: Vec<bool>,
     sent: usize,
     /// A client disconnected or closed: the server may hold messages of its connection.
@@ -87,8 +89,11 @@ fn setup(rng: &mut Rng, ipc: bool) -> Setup {
         (Kind::Rep, Kind::Req),
     ]);
     // REP takes one request at a time, and which of several clients it reads first is the
-    // fair queue's choice: one client.
-    let count = if server == Kind::Rep { 1 } else { 1 + rng.below(2) };
+    // fair queue's choice: one client. PAIR: a second peer is refused, which libsock does by
+    // closing its connection and libzmq by ignoring it (the connection stays, its messages
+    // go nowhere): one client, which connects once (its earlier pipe may still hold
+    // messages when it comes back).
+    let count = if matches!(server, Kind::Rep | Kind::Pair) { 1 } else { 1 + rng.below(2) };
     let reconnect = (0..=count).map(|_| *rng.pick(&[-1, 60_000])).collect();
     let immediate = (0..=count).map(|_| rng.chance(25)).collect();
     Setup { ipc, server, clients: vec![client; count], reconnect, immediate }
@@ -119,6 +124,12 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
                 let c = *rng.pick(&clients);
                 if st.connected[c] {
                     Op::Disconnect(c)
+                } else if st.connects[c] > 0 && matches!(s.server, Kind::Pair | Kind::Router) {
+                    // A ROUTER keeps the routing id of a pipe that still holds messages: a
+                    // client back with it is refused (libsock closes its connection) or
+                    // left anonymous (libzmq reads its messages as tries at an id); see
+                    // README, and PAIR above.
+                    continue;
                 } else {
                     Op::Connect(c)
                 }
@@ -149,7 +160,10 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
         match op {
             Op::Bind => st.bound = true,
             Op::Unbind => st.bound = false,
-            Op::Connect(c) => st.connected[c] = true,
+            Op::Connect(c) => {
+                st.connected[c] = true;
+                st.connects[c] += 1;
+            }
             Op::Disconnect(c) => {
                 st.connected[c] = false;
                 st.departed = true;
@@ -356,6 +370,7 @@ fn run_case(seed: u64, ipc: bool, steps: usize) -> Result<(), String> {
     let mut st = State {
         bound: false,
         connected: vec![false; 1 + count],
+        connects: vec![0; 1 + count],
         open: vec![true; 1 + count],
         sent: 0,
         departed: false,

@@ -162,8 +162,15 @@ impl Connection {
         loop {
             if let Some(p) = &mut self.pipe {
                 // Draining, the high water mark gives way: what the kernel still holds of a
-                // peer that went away is bounded by its receive buffer.
-                if !p.tx.in_message() && !draining && !p.tx.can_write() && !p.tx.is_reader_gone() {
+                // peer that went away is bounded by its receive buffer. A socket that stopped
+                // reading this pipe but still has it open (it retired it: `SocketCore::retire`)
+                // takes nothing more: the peer's bytes wait in the kernel, as libzmq's engine
+                // stops when its session cannot take a message, and the peer's leaving is
+                // noticed only when the socket lets the connection go. (A closing socket
+                // closes its writer before its reader, so it is never taken for this.)
+                let retired = p.tx.is_reader_gone() && !p.rx.is_writer_closed();
+                let full = (!p.tx.can_write() && !p.tx.is_reader_gone()) || retired;
+                if !p.tx.in_message() && !draining && full {
                     p.tx.flush();
                     self.read_paused = true;
                     return Ok(());
