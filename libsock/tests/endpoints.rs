@@ -257,41 +257,49 @@ fn disconnect_keeps_what_arrived_only_for_an_immediate_dialer_as_libzmq() {
 #[test]
 fn ipc_connects_at_once_or_reports_the_closed_attempt_as_libzmq() {
     use libsock::SocketEvent::*;
-    let ctx = Context::new();
-    let client = socket(&ctx, PUSH);
-    client.set_reconnect_ivl(60_000).unwrap();
-    let events = client.monitor_events(libsock::EVENT_ALL).unwrap();
-    let ep = scratch_endpoint("ipc");
-    // Nobody listens: the attempt fails at once; libzmq closes its socket and says so.
-    client.connect(&ep).unwrap();
-    assert_eq!(events.recv_event(5000).unwrap().event, Closed);
-    assert_eq!(events.recv_event(5000).unwrap().event, ConnectRetried);
-    let server = socket(&ctx, PULL);
-    server.bind(&ep).unwrap();
-    let other = socket(&ctx, PUSH);
-    let events = other.monitor_events(libsock::EVENT_ALL).unwrap();
-    other.connect(&ep).unwrap();
-    // A Unix socket connects at once: no CONNECT_DELAYED before CONNECTED.
-    assert_eq!(events.recv_event(5000).unwrap().event, Connected);
-    assert_eq!(events.recv_event(5000).unwrap().event, HandshakeSucceeded);
+    // ZMTP and raw (STREAM) connections.
+    for (client_kind, server_kind) in [(PUSH, PULL), (STREAM, STREAM)] {
+        let ctx = Context::new();
+        let client = socket(&ctx, client_kind);
+        client.set_reconnect_ivl(60_000).unwrap();
+        let events = client.monitor_events(libsock::EVENT_ALL).unwrap();
+        let ep = scratch_endpoint("ipc");
+        // Nobody listens: the attempt fails at once; libzmq closes its socket and says so.
+        client.connect(&ep).unwrap();
+        assert_eq!(events.recv_event(5000).unwrap().event, Closed, "{client_kind:?}");
+        assert_eq!(events.recv_event(5000).unwrap().event, ConnectRetried, "{client_kind:?}");
+        let server = socket(&ctx, server_kind);
+        server.bind(&ep).unwrap();
+        let other = socket(&ctx, client_kind);
+        let events = other.monitor_events(libsock::EVENT_ALL).unwrap();
+        other.connect(&ep).unwrap();
+        // A Unix socket connects at once: no CONNECT_DELAYED before CONNECTED.
+        assert_eq!(events.recv_event(5000).unwrap().event, Connected, "{client_kind:?}");
+        assert_eq!(events.recv_event(5000).unwrap().event, HandshakeSucceeded, "{client_kind:?}");
+    }
 }
 
 #[test]
 fn a_first_connect_that_fails_under_reconnect_ivl_minus_one_keeps_its_endpoint_and_pipe() {
     // libzmq's connecter with no RECONNECT_IVL does not try again, but nothing ends the
-    // session: its pipe takes messages (POLLOUT) and a disconnect finds the endpoint.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let ep = format!("tcp://127.0.0.1:{port}");
-    let ctx = Context::new();
-    let client = socket(&ctx, PUSH);
-    client.set_reconnect_ivl(-1).unwrap();
-    let events = client.monitor_events(libsock::SocketEvent::Closed.to_raw().into()).unwrap();
-    client.connect(&ep).unwrap();
-    assert_eq!(events.recv_event(5000).unwrap().event, libsock::SocketEvent::Closed);
-    std::thread::sleep(ms(50));
-    assert_eq!(client.get_events().unwrap() & libsock::POLLOUT, libsock::POLLOUT);
-    client.send("queued", DONTWAIT).unwrap();
-    client.disconnect(&ep).unwrap();
+    // session: its pipe takes messages (POLLOUT) and a disconnect finds the endpoint. (A
+    // STREAM socket has no pipe before its connection is up; its endpoint stays too.)
+    for kind in [PUSH, STREAM] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let ep = format!("tcp://127.0.0.1:{port}");
+        let ctx = Context::new();
+        let client = socket(&ctx, kind);
+        client.set_reconnect_ivl(-1).unwrap();
+        let events = client.monitor_events(libsock::SocketEvent::Closed.to_raw().into()).unwrap();
+        client.connect(&ep).unwrap();
+        assert_eq!(events.recv_event(5000).unwrap().event, libsock::SocketEvent::Closed);
+        std::thread::sleep(ms(50));
+        if kind == PUSH {
+            assert_eq!(client.get_events().unwrap() & libsock::POLLOUT, libsock::POLLOUT);
+            client.send("queued", DONTWAIT).unwrap();
+        }
+        client.disconnect(&ep).unwrap();
+    }
 }
 
 #[test]

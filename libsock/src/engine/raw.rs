@@ -244,10 +244,18 @@ impl RawConnection {
                 self.stream = Some(stream);
                 self.socks = target.socks();
                 self.connect_deadline = self.cfg.connect_timeout.map(|t| ctx.now + t);
-                self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
+                if !target.connects_at_once() {
+                    self.socket.monitor.emit_at(SocketEvent::ConnectDelayed, 115, self.ends.addrs());
+                }
                 Flow::Keep
             }
-            Err(failure) => self.link_down(ctx, Some(failure.error)),
+            Err(failure) => {
+                // As the ZMTP connections (`connection/dial.rs`).
+                if let Some(fd) = failure.closed_fd {
+                    self.socket.monitor.emit_at(SocketEvent::Closed, fd, self.ends.addrs());
+                }
+                self.link_down(ctx, Some(failure.error))
+            }
         }
     }
 
