@@ -374,3 +374,42 @@ fn a_retired_connection_reads_nothing_more_from_its_peer() {
     assert!(gone.recv_event(300).is_err(), "the connection read on after it was retired");
     assert_eq!(drain(&pull), [b"before"]);
 }
+
+#[test]
+fn a_retired_connection_notices_a_peer_that_leaves_without_sending_more() {
+    // libzmq's engine stops reading only when it has a message its session cannot take:
+    // a peer that leaves without sending more is seen leaving.
+    let ctx = Context::new();
+    let pull = socket(&ctx, PULL);
+    let push = socket(&ctx, PUSH);
+    let ep = pair_up(&pull, &push, "tcp");
+    let gone = pull.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+    push.send("before", 0).unwrap();
+    wait_for_input(&pull);
+    pull.unbind(&ep).unwrap();
+    drop(push);
+    assert_eq!(gone.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected);
+    assert_eq!(drain(&pull), [b"before"]);
+}
+
+#[test]
+fn a_connection_let_go_after_its_peer_left_is_not_reported_disconnected() {
+    // The peer sent more after the unbind (the connection stopped reading) and left; once
+    // the socket has read what the connection brought, the connection ends without reading
+    // on, as libzmq's session ends its engine: no DISCONNECTED for it.
+    let ctx = Context::new();
+    let server = socket(&ctx, DEALER);
+    let client = socket(&ctx, DEALER);
+    let ep = pair_up(&server, &client, "tcp");
+    let gone = server.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+    client.send("before", 0).unwrap();
+    wait_for_input(&server);
+    server.unbind(&ep).unwrap();
+    client.send("after", 0).unwrap();
+    std::thread::sleep(ms(100));
+    drop(client);
+    std::thread::sleep(ms(100));
+    assert_eq!(drain(&server), [b"before"]);
+    assert_eq!(server.get_events().unwrap() & libsock::POLLIN, 0);
+    assert!(gone.recv_event(300).is_err(), "reported DISCONNECTED");
+}

@@ -124,11 +124,15 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
                 let c = *rng.pick(&clients);
                 if st.connected[c] {
                     Op::Disconnect(c)
-                } else if st.connects[c] > 0 && matches!(s.server, Kind::Pair | Kind::Router) {
+                } else if st.connects[c] > 0
+                    && (s.immediate[c] || matches!(s.server, Kind::Pair | Kind::Router))
+                {
                     // A ROUTER keeps the routing id of a pipe that still holds messages: a
                     // client back with it is refused (libsock closes its connection) or
                     // left anonymous (libzmq reads its messages as tries at an id); see
-                    // README, and PAIR above.
+                    // README, and PAIR above. An IMMEDIATE client's earlier connection stays
+                    // until its messages are read: with a second pipe, when it closes is the
+                    // fair queue's order (README).
                     continue;
                 } else {
                     Op::Connect(c)

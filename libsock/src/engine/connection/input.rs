@@ -162,14 +162,18 @@ impl Connection {
         loop {
             if let Some(p) = &mut self.pipe {
                 // Draining, the high water mark gives way: what the kernel still holds of a
-                // peer that went away is bounded by its receive buffer. A socket that stopped
-                // reading this pipe but still has it open (it retired it: `SocketCore::retire`)
-                // takes nothing more: the peer's bytes wait in the kernel, as libzmq's engine
-                // stops when its session cannot take a message, and the peer's leaving is
-                // noticed only when the socket lets the connection go. (A closing socket
-                // closes its writer before its reader, so it is never taken for this.)
-                let retired = p.tx.is_reader_gone() && !p.rx.is_writer_closed();
-                let full = (!p.tx.can_write() && !p.tx.is_reader_gone()) || retired;
+                // peer that went away is bounded by its receive buffer. Once the socket reads
+                // this pipe no more (it retired it, `SocketCore::retire`, or is closing),
+                // reading stops at the peer's next message, which waits in the kernel with
+                // the rest, as libzmq's engine stops when its session cannot take a message:
+                // until then a peer that leaves is noticed, after that not. Not during the
+                // handshake, which a lingering socket's messages may still need.
+                let buffered = self
+                    .link
+                    .as_ref()
+                    .is_some_and(|l| !l.rbuf.is_empty() && l.session.as_ref().is_some_and(|s| s.is_active()));
+                let reader_gone = p.tx.is_reader_gone();
+                let full = if reader_gone { buffered } else { !p.tx.can_write() };
                 if !p.tx.in_message() && !draining && full {
                     p.tx.flush();
                     self.read_paused = true;
