@@ -356,19 +356,31 @@ fn polling_ends_a_retired_connection_once_its_messages_are_read() {
     assert_eq!(gone.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected);
 }
 
+/// A server of `server_kind` over tcp with its DISCONNECTED events watched, and a client
+/// of `client_kind` whose message "before" waits at the server when the server unbinds (its
+/// connection is retired).
+fn retired_pair(
+    ctx: &Context,
+    server_kind: libsock::SocketType,
+    client_kind: libsock::SocketType,
+) -> (libsock::Socket, libsock::Socket, libsock::Monitor) {
+    let server = socket(ctx, server_kind);
+    let client = socket(ctx, client_kind);
+    let ep = pair_up(&server, &client, "tcp");
+    let gone = server.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+    client.send("before", 0).unwrap();
+    wait_for_input(&server);
+    server.unbind(&ep).unwrap();
+    (server, client, gone)
+}
+
 #[test]
 fn a_retired_connection_reads_nothing_more_from_its_peer() {
     // As libzmq's engine, whose session takes no more messages once its pipe is ending: the
     // peer's later messages and its leaving wait in the kernel until the socket has read
     // what the connection brought before.
     let ctx = Context::new();
-    let pull = socket(&ctx, PULL);
-    let push = socket(&ctx, PUSH);
-    let ep = pair_up(&pull, &push, "tcp");
-    let gone = pull.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
-    push.send("before", 0).unwrap();
-    wait_for_input(&pull);
-    pull.unbind(&ep).unwrap();
+    let (pull, push, gone) = retired_pair(&ctx, PULL, PUSH);
     push.send("after", 0).unwrap();
     drop(push);
     assert!(gone.recv_event(300).is_err(), "the connection read on after it was retired");
@@ -380,13 +392,7 @@ fn a_retired_connection_notices_a_peer_that_leaves_without_sending_more() {
     // libzmq's engine stops reading only when it has a message its session cannot take:
     // a peer that leaves without sending more is seen leaving.
     let ctx = Context::new();
-    let pull = socket(&ctx, PULL);
-    let push = socket(&ctx, PUSH);
-    let ep = pair_up(&pull, &push, "tcp");
-    let gone = pull.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
-    push.send("before", 0).unwrap();
-    wait_for_input(&pull);
-    pull.unbind(&ep).unwrap();
+    let (pull, push, gone) = retired_pair(&ctx, PULL, PUSH);
     drop(push);
     assert_eq!(gone.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected);
     assert_eq!(drain(&pull), [b"before"]);
@@ -398,13 +404,7 @@ fn a_connection_let_go_after_its_peer_left_is_not_reported_disconnected() {
     // the socket has read what the connection brought, the connection ends without reading
     // on, as libzmq's session ends its engine: no DISCONNECTED for it.
     let ctx = Context::new();
-    let server = socket(&ctx, DEALER);
-    let client = socket(&ctx, DEALER);
-    let ep = pair_up(&server, &client, "tcp");
-    let gone = server.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
-    client.send("before", 0).unwrap();
-    wait_for_input(&server);
-    server.unbind(&ep).unwrap();
+    let (server, client, gone) = retired_pair(&ctx, DEALER, DEALER);
     client.send("after", 0).unwrap();
     std::thread::sleep(ms(100));
     drop(client);
