@@ -523,8 +523,8 @@ impl SocketCore {
         }
         for cmd in self.shared.take() {
             match cmd {
-                // A connection accepted by a listener unbound since: the I/O thread left it
-                // for this socket to close (see `Connection::is_accepted_and_attached`).
+                // A connection whose endpoint was unbound or disconnected since: the I/O
+                // thread left it for this socket to close (`Connection::handed_its_pipe_over`).
                 SocketCmd::Attach { mut end, endpoint, sub_version: Some(_), .. }
                     if !self.endpoints.iter().any(|e| e.id == endpoint) =>
                 {
@@ -705,10 +705,9 @@ impl SocketCore {
     /// pipe: what the peer sent and this socket has not read is still received, nothing more
     /// is read from the connection (which stops reading the peer) or sent to it, and the
     /// connection stays open until that is read (the peer sees it end only then, as with
-    /// libzmq). The messages move to a pipe of their own
-    /// whose far end is already closed, so the routing reads it to its end, finds nothing
-    /// can be sent to it, and marks it dead; `reap` then closes the connection's end, kept
-    /// meanwhile in [`PipeRec::retired`].
+    /// libzmq). The messages move to a pipe of their own whose far end is already closed, so
+    /// the routing reads it to its end, finds nothing can be sent to it, and marks it dead;
+    /// `reap` then closes the connection's end, kept meanwhile in [`PipeRec::retired`].
     fn retire(&mut self, id: routing::PipeId) {
         let (ours, mut theirs) = crate::pipe::pipe(0, 0);
         ours.set_owner(self.shared.signal.clone());
