@@ -255,6 +255,34 @@ fn disconnect_keeps_what_arrived_only_for_an_immediate_dialer_as_libzmq() {
 }
 
 #[test]
+fn an_immediate_dialer_keeps_what_arrived_when_its_connection_breaks() {
+    // A deliberate difference: libzmq's socket ends an IMMEDIATE connection's pipe when
+    // it learns the connection broke (`socket_base_t::hiccuped`), and what the pipe holds
+    // is gone once the socket has processed its commands (any poll does). libsock keeps it,
+    // as it does for a disconnect (above) and for a peer that left.
+    for immediate in [false, true] {
+        let ctx = Context::new();
+        let push = socket(&ctx, PUSH);
+        push.set_linger(0).unwrap();
+        push.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = push.get_last_endpoint().unwrap();
+        let pull = socket(&ctx, PULL);
+        pull.set_immediate(immediate).unwrap();
+        pull.set_reconnect_ivl(60_000).unwrap();
+        let events = pull.monitor_events(libsock::SocketEvent::Disconnected.to_raw().into()).unwrap();
+        pull.connect(&ep).unwrap();
+        push.send("a", 0).unwrap();
+        push.send("b", 0).unwrap();
+        wait_for_input(&pull);
+        push.unbind(&ep).unwrap();
+        assert_eq!(events.recv_event(5000).unwrap().event, libsock::SocketEvent::Disconnected);
+        // Polled after the break is known, as a program's poll loop would.
+        assert_eq!(pull.get_events().unwrap() & libsock::POLLIN, libsock::POLLIN, "IMMEDIATE {immediate}");
+        assert_eq!(drain(&pull), [b"a", b"b"], "IMMEDIATE {immediate}");
+    }
+}
+
+#[test]
 fn ipc_connects_at_once_or_reports_the_closed_attempt_as_libzmq() {
     use libsock::SocketEvent::*;
     // ZMTP and raw (STREAM) connections.

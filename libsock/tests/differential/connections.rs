@@ -118,11 +118,25 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
             // until it reads them, and libzmq closes one it has read only when its fair
             // queue next looks at it, which it may not while another has messages: one
             // client, which never left (the pipes of its earlier connections may hold
-            // messages too).
-            0..=4 if st.bound && s.clients.len() == 1 && !st.departed => Op::Unbind,
+            // messages too). An IMMEDIATE client that receives loses what it had not read
+            // when its connection breaks in libzmq, and keeps it in libsock (README).
+            0..=4
+                if st.bound
+                    && s.clients.len() == 1
+                    && !st.departed
+                    && !(s.immediate[1] && s.clients[0] != Kind::Push) =>
+            {
+                Op::Unbind
+            }
             10..=19 if !clients.is_empty() => {
                 let c = *rng.pick(&clients);
                 if st.connected[c] {
+                    if s.immediate[c] && matches!(kind(s, c), Kind::Sub | Kind::Req) {
+                        // libzmq ends the emptied connection only when the socket next reads
+                        // that pipe: a SUB answers from the message it read ahead, a REQ
+                        // reads only its reply pipe; libsock ends it at once (README).
+                        continue;
+                    }
                     Op::Disconnect(c)
                 } else if st.connects[c] > 0
                     && (s.immediate[c] || matches!(s.server, Kind::Pair | Kind::Router))
