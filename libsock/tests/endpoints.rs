@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use libsock::{Context, Error, DEALER, DONTWAIT, PAIR, PULL, PUSH, STREAM};
+use libsock::{Context, Error, DEALER, DONTWAIT, PAIR, PUB, PULL, PUSH, STREAM};
 
 /// Sends `msg` from `from` and expects it at `to`.
 fn roundtrip(from: &libsock::Socket, to: &libsock::Socket, msg: &str) {
@@ -279,6 +279,59 @@ fn an_immediate_dialer_keeps_what_arrived_when_its_connection_breaks() {
         // Polled after the break is known, as a program's poll loop would.
         assert_eq!(pull.get_events().unwrap() & libsock::POLLIN, libsock::POLLIN, "IMMEDIATE {immediate}");
         assert_eq!(drain(&pull), [b"a", b"b"], "IMMEDIATE {immediate}");
+    }
+}
+
+#[test]
+fn a_disconnect_never_cuts_a_multipart_message_in_two() {
+    // The socket drops what the pipe of a connect holds at its disconnect, as libzmq's
+    // does, but for the rest of a message a receive is part way through: a SUB that read
+    // the first frame ahead for a poll, or a program that took it. libzmq asserts at the
+    // next receive (`fq.cpp`, `!_more`) once another pipe has messages; libsock before
+    // glued the next message on to the first frame.
+    use libsock::{POLLIN, SNDMORE, SUB};
+    for (server_kind, client_kind, took_first) in [(PUB, SUB, false), (PUSH, PULL, true), (PUSH, PULL, false)]
+    {
+        let case = format!("{client_kind:?}, first frame taken: {took_first}");
+        let ctx = Context::new();
+        let server = socket(&ctx, server_kind);
+        server.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = server.get_last_endpoint().unwrap();
+        let client = socket(&ctx, client_kind);
+        if client_kind == SUB {
+            client.set_subscribe(b"").unwrap();
+        }
+        client.connect(&ep).unwrap();
+        if server_kind == PUB {
+            std::thread::sleep(ms(200)); // the subscription reaches the publisher
+        }
+        for (frame, flags) in [("a", SNDMORE), ("b", SNDMORE), ("c", 0), ("later", 0)] {
+            server.send(frame, flags).unwrap();
+        }
+        wait_for_input(&client);
+        let mut got = Vec::new();
+        if took_first {
+            got.push(client.recv_bytes(0).unwrap());
+        }
+        client.disconnect(&ep).unwrap();
+        got.extend(drain(&client));
+        // Nothing begun (a PULL reads nothing ahead): everything dropped, as by libzmq.
+        let begun = took_first || client_kind == SUB;
+        let expected: &[&[u8]] = if begun { &[b"a", b"b", b"c"] } else { &[] };
+        assert_eq!(got, expected, "{case}");
+        assert_eq!(client.get_events().unwrap() & POLLIN, 0, "{case}");
+        // Connected again, the next message comes whole and alone.
+        client.connect(&ep).unwrap();
+        // The server learns that the first connection went (a PUSH would round-robin on to
+        // it), and a PUB of the subscription.
+        std::thread::sleep(ms(200));
+        server.get_events().unwrap();
+        server.send("d", SNDMORE).unwrap();
+        server.send("e", 0).unwrap();
+        wait_for_input(&client);
+        let first = client.recv_msg(0).unwrap();
+        assert_eq!((&first[..], first.get_more()), (&b"d"[..], true), "{case}");
+        assert_eq!(drain(&client), [b"e"], "{case}");
     }
 }
 

@@ -52,7 +52,9 @@ impl Socket {
 
     /// Drops the connection made by [`Socket::connect`] to `endpoint`, with the messages it
     /// brought that were not received yet; with IMMEDIATE those are still received (the
-    /// connection made the pipe, as in libzmq) and the connection closes once they are.
+    /// connection made the pipe, as in libzmq) and the connection closes once they are. A
+    /// multipart message whose first frame was received (or read ahead by a SUB's poll) is
+    /// never cut: its other frames are still received.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         self.core().disconnect(endpoint)
     }

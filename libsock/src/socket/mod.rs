@@ -682,7 +682,8 @@ impl SocketCore {
     /// Closes the pipes that came from `endpoint`, unbound or disconnected. One its
     /// connection handed over ([`PipeRec::handed_over`]) that holds messages not read yet is
     /// retired instead ([`SocketCore::retire`]); the others drop what they hold, as libzmq's
-    /// socket ending a pipe it made does.
+    /// socket ending a pipe it made does, but for the rest of a multipart message a receive
+    /// is part way through ([`Routing::reading_from`]), still delivered.
     fn close_pipes_of(&mut self, endpoint: EndpointId) {
         let ids: Vec<usize> =
             self.pipes.slab.iter().filter(|(_, p)| p.endpoint == Some(endpoint)).map(|(id, _)| id).collect();
@@ -691,9 +692,17 @@ impl SocketCore {
             // it read ahead.
             self.release_direct();
         }
+        let reading = self.routing.reading_from();
         for id in ids {
             if self.pipes.slab[id].handed_over && self.pipes.end(id).rx.has_message() {
                 self.retire(id);
+                continue;
+            }
+            if reading == Some(id) {
+                // (libzmq's fair queue asserts when the rest is gone: `fq.cpp`, `!_more`.)
+                let mut connection = self.detour(id, Keep::RestOfMessage);
+                connection.close(self.options.linger);
+                self.pipes.mark_dead(id);
                 continue;
             }
             self.routing.detach(id);
@@ -709,20 +718,40 @@ impl SocketCore {
     /// the routing reads it to its end, finds nothing can be sent to it, and marks it dead;
     /// `reap` then closes the connection's end, kept meanwhile in [`PipeRec::retired`].
     fn retire(&mut self, id: routing::PipeId) {
+        let mut connection = self.detour(id, Keep::All);
+        // Nothing more is read from the connection: it stops reading the peer.
+        connection.rx.close();
+        self.pipes.slab[id].retired = Some(Box::new(connection));
+        self.pipes.mark_dead(id);
+    }
+
+    /// Gives pipe `id` a new end holding what `keep` says of its unread messages, behind
+    /// which the pipe has ended (so the routing reads that to the end, then finds the pipe
+    /// dead); returns the connection's end it replaced.
+    fn detour(&mut self, id: routing::PipeId, keep: Keep) -> crate::pipe::PipeEnd {
         let (ours, mut theirs) = crate::pipe::pipe(0, 0);
         ours.set_owner(self.shared.signal.clone());
         let rec = &mut self.pipes.slab[id];
         while let Some(msg) = rec.end.rx.read() {
+            let last = !msg.get_more();
             theirs.tx.write(msg);
+            if last && keep == Keep::RestOfMessage {
+                break;
+            }
         }
         theirs.tx.flush();
         theirs.close(0);
-        let mut connection = std::mem::replace(&mut rec.end, ours);
-        // Nothing more is read from the connection: it stops reading the peer.
-        connection.rx.close();
-        rec.retired = Some(Box::new(connection));
-        self.pipes.mark_dead(id);
+        std::mem::replace(&mut rec.end, ours)
     }
+}
+
+/// What [`SocketCore::detour`] keeps of a pipe's unread messages.
+#[derive(PartialEq)]
+enum Keep {
+    /// Every unread message.
+    All,
+    /// The frames up to the end of the message a receive is part way through.
+    RestOfMessage,
 }
 
 impl Drop for SocketCore {

@@ -24,6 +24,10 @@ impl Routing for Pair {
         true
     }
 
+    fn reading_from(&self) -> Option<PipeId> {
+        self.inp.locked()
+    }
+
     fn detach(&mut self, id: PipeId) {
         if self.peer == Some(id) {
             self.peer = None;

@@ -49,6 +49,10 @@ impl Routing for Pull {
         true
     }
 
+    fn reading_from(&self) -> Option<PipeId> {
+        self.fq.locked()
+    }
+
     fn detach(&mut self, id: PipeId) {
         self.fq.detach(id);
     }

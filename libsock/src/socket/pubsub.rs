@@ -467,6 +467,10 @@ impl Routing for Subscriber {
         self.catch_up(id, pipes.slab[id].sub_version, pipes);
     }
 
+    fn reading_from(&self) -> Option<PipeId> {
+        self.fq.locked()
+    }
+
     fn detach(&mut self, id: PipeId) {
         self.pipes.retain(|p| *p != id);
         self.fq.detach(id);

@@ -24,6 +24,10 @@ impl Routing for Dealer {
         true
     }
 
+    fn reading_from(&self) -> Option<PipeId> {
+        self.fq.locked()
+    }
+
     fn detach(&mut self, id: PipeId) {
         self.lb.detach(id);
         self.fq.detach(id);
@@ -150,6 +154,14 @@ impl Routing for Req {
         true
     }
 
+    fn reading_from(&self) -> Option<PipeId> {
+        if self.state == ReqState::Receiving {
+            self.reply_pipe
+        } else {
+            None
+        }
+    }
+
     fn detach(&mut self, id: PipeId) {
         self.lb.detach(id);
         if self.reply_pipe == Some(id) {
@@ -261,6 +273,10 @@ impl Routing for Rep {
     fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
         self.fq.attach(id);
         true
+    }
+
+    fn reading_from(&self) -> Option<PipeId> {
+        self.fq.locked()
     }
 
     fn detach(&mut self, id: PipeId) {

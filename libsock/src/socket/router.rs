@@ -132,6 +132,10 @@ impl Routing for Router {
         }
     }
 
+    fn reading_from(&self) -> Option<PipeId> {
+        self.fq.locked()
+    }
+
     fn detach(&mut self, id: PipeId) {
         self.forget(id);
     }

@@ -107,6 +107,12 @@ pub(crate) trait Routing: Send {
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool;
     /// A pipe is gone; forget it.
     fn detach(&mut self, id: PipeId);
+    /// The pipe whose multipart message a receive is part way through (the rest of it is
+    /// already in that pipe: pipes publish whole messages), if any. An unbind or disconnect
+    /// that ends the pipe keeps that rest, so a message is never delivered in part.
+    fn reading_from(&self) -> Option<PipeId> {
+        None
+    }
     /// The handshake of a pre-made (connect-side) pipe completed; `reconnected` after the
     /// first time.
     fn peer_ready(&mut self, _id: PipeId, _reconnected: bool, _pipes: &mut Pipes) {}
@@ -308,6 +314,11 @@ impl FairQueue {
         if self.locked == Some(id) {
             self.locked = None;
         }
+    }
+
+    /// The pipe a multipart message is being read from (see [`Routing::reading_from`]).
+    pub(crate) fn locked(&self) -> Option<PipeId> {
+        self.locked
     }
 
     /// The next frame and the pipe it came from.

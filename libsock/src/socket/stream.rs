@@ -118,6 +118,10 @@ impl Routing for Stream {
         self.generated.take()
     }
 
+    fn reading_from(&self) -> Option<PipeId> {
+        self.fq.locked()
+    }
+
     fn detach(&mut self, id: PipeId) {
         if let Some(rid) = self.ids.remove(&id) {
             self.by_id.remove(&rid);
