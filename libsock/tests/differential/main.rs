@@ -4,9 +4,11 @@
 //! received frames, errno values, monitor events.
 //!
 //! Each case is a seed; a mismatch names it, the setup and the operations up to the step
-//! that differed, so it replays exactly (`DIFF_SEED=N cargo test --test differential`;
+//! that differed, so it replays exactly (`DIFF_SEED=N cargo test --test differential`).
 //! `DIFF_TRACE=1` adds every step's observations, `DIFF_ALL=1` prints every failing case,
-//! `DIFF_CASES=N` runs N cases).
+//! `DIFF_CASES=N` runs N cases, `DIFF_FIRST=N` from seed N; `DIFF_PROGRESS=1` names each
+//! seed and step as it starts (with `-- --nocapture`), for a case that makes a library
+//! abort.
 //! The CI run covers a few hundred cases; `stress_*` variants (ignored) run many more.
 
 use std::fmt::{Debug, Write as _};
@@ -19,9 +21,10 @@ mod reqrep;
 mod twin;
 
 /// The seeds a test runs: `DIFF_SEED` alone when set (replaying one failure), else `count`
-/// seeds (or `DIFF_CASES`) from `first`.
+/// seeds (or `DIFF_CASES`) from `first` (or `DIFF_FIRST`).
 fn seeds(first: u64, count: u64) -> Vec<u64> {
     let count = std::env::var("DIFF_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(count);
+    let first = std::env::var("DIFF_FIRST").ok().and_then(|s| s.parse().ok()).unwrap_or(first);
     match std::env::var("DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(seed) => vec![seed],
         None => (first..first + count).collect(),
@@ -34,15 +37,29 @@ fn tracing() -> bool {
     std::env::var_os("DIFF_TRACE").is_some()
 }
 
+/// Whether `DIFF_PROGRESS` asks for each seed and step to be named as it starts.
+fn progress() -> bool {
+    std::env::var_os("DIFF_PROGRESS").is_some()
+}
+
 /// Runs the cases `seeds(first, count)` gives; panics with the first difference found, once
-/// all have run (and how many differ).
+/// all have run (and how many differ). `DIFF_ALL` prints each difference as it is found.
 fn run_cases(first: u64, count: u64, case: impl Fn(u64) -> Result<(), String>) {
-    let failures: Vec<String> = seeds(first, count).into_iter().filter_map(|seed| case(seed).err()).collect();
-    if std::env::var_os("DIFF_ALL").is_some() {
-        for failure in &failures {
-            eprintln!("=====\n{failure}");
-        }
-    }
+    let progress = progress();
+    let all = std::env::var_os("DIFF_ALL").is_some();
+    let failures: Vec<String> = seeds(first, count)
+        .into_iter()
+        .filter_map(|seed| {
+            if progress {
+                eprintln!("seed {seed}");
+            }
+            let failure = case(seed).err()?;
+            if all {
+                eprintln!("=====\n{failure}");
+            }
+            Some(failure)
+        })
+        .collect();
     if let Some(first) = failures.first() {
         panic!("{} of the cases differ; the first:\n{first}", failures.len());
     }
@@ -58,8 +75,14 @@ fn lockstep<S, O: Debug>(
     mut next: impl FnMut() -> O,
     mut step: impl FnMut(&mut S, Option<&O>) -> String,
 ) -> Result<(), String> {
+    if progress() {
+        eprint!("{log}");
+    }
     for n in 0..=steps {
         let op = (n > 0).then(&mut next);
+        if progress() {
+            eprintln!("step {n}: {op:?}");
+        }
         let seen: Vec<String> = sides.iter_mut().map(|side| step(side, op.as_ref())).collect();
         let _ = writeln!(log, "step {n}: {op:?}");
         if tracing() {
