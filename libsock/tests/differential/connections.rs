@@ -74,6 +74,9 @@ enum Op {
     Send(usize, Frames),
     /// Socket `who` receives.
     Recv(usize),
+    /// The server takes everything there is (it has several pipes with messages: see
+    /// [`step`]).
+    Drain,
 }
 
 /// What the generator tracks of a case's state.
@@ -88,6 +91,8 @@ struct State {
     departed: bool,
     /// A multipart message was sent.
     multipart: bool,
+    /// A REP server was asked to receive, and has not replied since.
+    replying: bool,
 }
 
 fn setup(rng: &mut Rng, ipc: bool) -> Setup {
@@ -133,12 +138,15 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
             // queue next looks at it, which it may not while another has messages: one
             // client, which never left (the pipes of its earlier connections may hold
             // messages too). An IMMEDIATE client that receives loses what it had not read
-            // when its connection breaks in libzmq, and keeps it in libsock (README).
+            // when its connection breaks in libzmq, and keeps it in libsock (README). A REP
+            // that owes a reply reads no request, so libzmq leaves an emptied connection
+            // open (as a REQ's, below).
             0..=4
                 if st.bound
                     && s.clients.len() == 1
                     && !st.departed
-                    && !(s.immediate[1] && s.clients[0] != Kind::Push) =>
+                    && !(s.immediate[1] && s.clients[0] != Kind::Push)
+                    && !st.replying =>
             {
                 Op::Unbind
             }
@@ -179,11 +187,14 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
                     continue;
                 }
                 st.sent += 1;
-                let mut frames = vec![format!("{who}:{}", st.sent).into_bytes()];
+                // Named by its sender and, for a client, which of its connections it goes
+                // to (`1.2:` is client 1's second).
+                let from = if who == 0 { "0".to_string() } else { format!("{who}.{}", st.connects[who]) };
+                let mut frames = vec![format!("{from}:{}", st.sent).into_bytes()];
                 // One in four is multipart: the rest of it after the first frame's name.
                 if rng.chance(25) {
                     frames.extend(
-                        (1..=1 + rng.below(2)).map(|i| format!("{who}:{}.{i}", st.sent).into_bytes()),
+                        (1..=1 + rng.below(2)).map(|i| format!("{from}:{}.{i}", st.sent).into_bytes()),
                     );
                 }
                 if kind(s, who) == Kind::Router {
@@ -197,7 +208,11 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
                 if matches!(kind(s, who), Kind::Push | Kind::Pub) {
                     continue;
                 }
-                Op::Recv(who)
+                if who == 0 && (s.clients.len() > 1 || st.connects.iter().any(|&n| n > 1)) {
+                    Op::Drain
+                } else {
+                    Op::Recv(who)
+                }
             }
             _ => continue,
         };
@@ -216,7 +231,11 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
                 st.open[c] = false;
                 st.departed = true;
             }
-            Op::Send(_, ref frames) if frames.len() > 1 => st.multipart = true,
+            Op::Send(who, ref frames) => {
+                st.multipart |= frames.len() > 1;
+                st.replying &= who != 0;
+            }
+            Op::Recv(0) | Op::Drain => st.replying |= s.server == Kind::Rep,
             _ => {}
         }
         return op;
@@ -390,10 +409,11 @@ fn step(s: &Setup, side: &mut Side, op: Option<&Op>) -> String {
             String::new()
         }
         Some(Op::Send(who, frames)) => format!("{:?}", live(&side.sockets, *who).send(frames)),
-        // A server with several clients takes everything there is, each client's messages in
-        // their order: which client the fair queue reads first is libzmq's choice (pipes in
-        // the order they became readable) and not libsock's (round robin).
-        Some(Op::Recv(0)) if s.clients.len() > 1 => {
+        // A server with several clients, or a client's earlier connection, takes everything
+        // there is, each connection's messages in their order: which pipe the fair queue
+        // reads first is libzmq's choice (pipes in the order they became readable) and not
+        // libsock's (round robin).
+        Some(Op::Drain) => {
             let (mut all, end) = live(&side.sockets, 0).drain();
             if s.server == Kind::Router {
                 // The routing id a ROUTER prefixes is the client's, set by it: kept.
@@ -430,6 +450,7 @@ fn run_case(seed: u64, ipc: bool, steps: usize) -> Result<(), String> {
         sent: 0,
         departed: false,
         multipart: false,
+        replying: false,
     };
     let next = || op(&mut rng, &s, &mut st);
     let result = crate::lockstep(log, &mut sides, steps, next, |side, op| step(&s, side, op));
