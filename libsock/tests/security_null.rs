@@ -317,3 +317,47 @@ fn zap_300_makes_a_libzmq_client_retry() {
     assert_eq!((&*msg, msg.gets("User-Id")), (&b"after a retry"[..], Some("second-try")));
     handler.join().unwrap();
 }
+
+/// `Peer-Address` is what libzmq writes: a tcp peer's numeric IP (also when the endpoint
+/// named a host), and for ipc `localhost` followed by the peer process's `:uid:gid:pid`
+/// (SO_PEERCRED; pyzmq's libzmq 4.3.5 writes the same, the `zmq` crate's build only
+/// `localhost`), on both the bound and the connecting side. A ZAP handler gets the same
+/// text as the request's address.
+#[test]
+fn peer_address_names_the_peer_as_libzmq_does() {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::fs::metadata("/proc/self").unwrap();
+    let local = format!("localhost:{}:{}:{}", me.uid(), me.gid(), std::process::id());
+    let ctx = Context::new();
+    let handler = ctx.socket(libsock::REP).unwrap();
+    handler.bind("inproc://zeromq.zap.01").unwrap();
+    handler.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    let path = std::env::temp_dir().join(format!("peer-address-{}.ipc", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases = [
+        (format!("ipc://{}", path.display()), format!("ipc://{}", path.display()), local.as_str()),
+        (format!("tcp://127.0.0.1:{port}"), format!("tcp://localhost:{port}"), "127.0.0.1"),
+    ];
+    for (bind, connect, address) in &cases {
+        let server = ctx.socket(libsock::PAIR).unwrap();
+        server.set_zap_domain(b"global").unwrap();
+        server.set_rcvtimeo(TIMEOUT_MS).unwrap();
+        server.bind(bind).unwrap();
+        let client = ctx.socket(libsock::PAIR).unwrap();
+        client.set_rcvtimeo(TIMEOUT_MS).unwrap();
+        client.connect(connect).unwrap();
+        let request = handler.recv_multipart(0).unwrap();
+        assert_eq!(std::str::from_utf8(&request[3]).unwrap(), *address, "ZAP address, {connect}");
+        let reply: Vec<Vec<u8>> =
+            vec![b"1.0".to_vec(), request[1].clone(), b"200".to_vec(), b"OK".to_vec(), vec![], vec![]];
+        handler.send_multipart(reply, 0).unwrap();
+        client.send("to the server", 0).unwrap();
+        let got = server.recv_msg(0).unwrap();
+        assert_eq!(got.gets("Peer-Address"), Some(*address), "bound side, {connect}");
+        server.send("to the client", 0).unwrap();
+        let got = client.recv_msg(0).unwrap();
+        assert_eq!(got.gets("Peer-Address"), Some(*address), "connecting side, {connect}");
+    }
+    let _ = std::fs::remove_file(&path);
+}

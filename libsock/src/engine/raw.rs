@@ -268,8 +268,8 @@ impl RawConnection {
         }
         self.socket.monitor.emit_at(SocketEvent::HandshakeSucceeded, 0, self.ends.addrs());
         let mut meta = Metadata::default();
-        meta.insert("Peer-Address", crate::session::peer_ip(&self.name).as_bytes());
         if let Some(s) = &self.stream {
+            meta.insert("Peer-Address", s.peer_address().as_bytes());
             meta.set_source_fd(s.as_fd().as_raw_fd());
         }
         self.meta = Some(Arc::new(meta));

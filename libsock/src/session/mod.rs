@@ -95,9 +95,10 @@ pub enum SessionError {
     /// A plain message frame on a CURVE connection: dropped, never delivered.
     #[error("unencrypted frame on a CURVE connection")]
     Unencrypted,
-    /// ZAP_ENFORCE_DOMAIN is set and no ZAP handler is bound: the peer is dropped without an
-    /// ERROR, as libzmq does (monitor: HANDSHAKE_FAILED_NO_DETAIL with EFAULT).
-    #[error("no ZAP handler bound and ZAP_ENFORCE_DOMAIN is set: peer dropped")]
+    /// No ZAP handler is bound, and the peer speaks PLAIN or ZAP_ENFORCE_DOMAIN is set: the
+    /// peer is dropped without an ERROR, as libzmq does (monitor: HANDSHAKE_FAILED_NO_DETAIL
+    /// with EFAULT).
+    #[error("no ZAP handler bound to check this peer (PLAIN, or ZAP_ENFORCE_DOMAIN): peer dropped")]
     ZapUnavailable,
     /// The ZAP handler's reply was malformed (libzmq's `ZMQ_PROTOCOL_ERROR_ZAP_*` code): the
     /// peer is dropped without an ERROR.
@@ -225,9 +226,15 @@ impl Session {
         }
     }
 
-    /// Records the peer's address (tcp: `ip:port`), offered as `Peer-Address` metadata.
+    /// Records the peer's address as libzmq writes it (tcp: its IP; ipc:
+    /// `localhost:uid:gid:pid`), offered as `Peer-Address` metadata and in ZAP requests.
     pub fn set_peer_address(&mut self, address: &str) {
         self.peer_address = address.to_owned();
+    }
+
+    /// The peer's address, as recorded by [`Session::set_peer_address`].
+    pub fn peer_address(&self) -> &str {
+        &self.peer_address
     }
 
     /// Records the connection's file descriptor, offered as `ZMQ_SRCFD`.
@@ -576,7 +583,7 @@ impl Session {
             }
         }
         if !self.peer_address.is_empty() {
-            meta.insert("Peer-Address", peer_ip(&self.peer_address).as_bytes());
+            meta.insert("Peer-Address", self.peer_address.as_bytes());
         }
         if self.peer_fd >= 0 {
             meta.set_source_fd(self.peer_fd);
@@ -636,16 +643,6 @@ impl Session {
             }
             other => Err(SessionError::UnexpectedCommand(command_name(&other))),
         }
-    }
-}
-
-/// The peer's address without scheme and port (`tcp://1.2.3.4:5` → `1.2.3.4`), as libzmq
-/// reports `Peer-Address` and sends the address to ZAP; other transports keep their name.
-pub(crate) fn peer_ip(peer: &str) -> &str {
-    let Some(rest) = peer.strip_prefix("tcp://") else { return peer };
-    match rest.rsplit_once(':') {
-        Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip.trim_matches(['[', ']']),
-        _ => rest,
     }
 }
 

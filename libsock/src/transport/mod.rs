@@ -101,6 +101,23 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// The peer as libzmq names it in `Peer-Address` and in ZAP requests: a tcp peer's IP
+    /// (numeric; IPv6 without brackets), an ipc peer as `localhost` followed by its
+    /// process's `:uid:gid:pid` (`SO_PEERCRED`, as libzmq built where the kernel has it);
+    /// `""` for a tcp peer the kernel no longer knows.
+    pub(crate) fn peer_address(&self) -> String {
+        use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            Stream::Unix(s) => match getsockopt(s, PeerCredentials) {
+                Ok(c) => format!("localhost:{}:{}:{}", c.uid(), c.gid(), c.pid()),
+                Err(_) => "localhost".to_owned(),
+            },
+        }
+    }
+}
+
 /// A Unix socket address as libzmq's `ipc_address_t::to_string` writes it.
 fn unix_name(addr: &std::os::unix::net::SocketAddr) -> String {
     use std::os::linux::net::SocketAddrExt;

@@ -31,7 +31,7 @@ impl Connection {
         self.ends.connected(link.stream.local_name());
         self.socket.monitor.emit_at(SocketEvent::Connected, fd, self.ends.addrs());
         let mut session = Session::new(self.cfg.session.clone(), ctx.now);
-        session.set_peer_address(&link.peer);
+        session.set_peer_address(&link.stream.peer_address());
         session.set_peer_fd(fd as i32);
         link.session = Some(session);
         self.connect_deadline = None;

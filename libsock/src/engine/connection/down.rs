@@ -29,6 +29,14 @@ impl Connection {
             Down::Closed => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
             Down::SocketGone => return Flow::Remove,
         }
+        if let (Down::Protocol(SessionError::MechanismMismatch { .. }), Some(link)) = (&why, &mut self.link) {
+            // The peer learns of the mismatch from our greeting, whose rest was queued when
+            // its version arrived, together with its mechanism: write it out first (as libzmq
+            // has by then), so the peer reports MECHANISM_MISMATCH, not that we hung up.
+            if let Some(session) = &mut link.session {
+                let _ = session.out().write_to(&mut link.stream);
+            }
+        }
         let was_up = self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.is_active());
         if let (true, true, Some(p)) = (was_up, self.cfg.router_notify & 2 != 0, &mut self.pipe) {
             // ROUTER_NOTIFY: [id, empty] after the peer's last complete message.

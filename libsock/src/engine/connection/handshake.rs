@@ -22,7 +22,7 @@ impl Connection {
     /// Asks the ZAP handler about the peer; without a handler the answer is immediate.
     pub(super) fn ask_zap(&mut self, ctx: &Ctx<'_>, request: ZapRequest) -> Result<(), Down> {
         let link = self.link.as_mut().ok_or(Down::Closed)?;
-        let address = crate::session::peer_ip(&link.peer);
+        let address = link.session.as_ref().map_or("", |s| s.peer_address());
         match self.cfg.zap.ask(request, address, ctx.io, ctx.token) {
             Asked::Now(reply) => {
                 let session = link.session.as_mut().ok_or(Down::Closed)?;

@@ -133,7 +133,7 @@ impl Connection {
     ) -> Connection {
         let ends = ConnEnds::accepted(listener_name, stream.local_name(), peer.clone());
         let mut session = Session::new(cfg.session.clone(), now);
-        session.set_peer_address(&peer);
+        session.set_peer_address(&stream.peer_address());
         session.set_peer_fd(stream.as_fd().as_raw_fd());
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);

@@ -3,8 +3,9 @@
 //! A mechanism runs between the greeting and the moment messages flow. The session feeds it
 //! each handshake command and it answers with a `Step`: wait for the next command, ask the
 //! application's ZAP handler (RFC 27) about the peer, or finish with the peer's metadata (and,
-//! for CURVE, the cipher every later frame goes through). Servers always ask ZAP; the engine
-//! answers at once with "200" when no handler is bound, which is libzmq's behaviour. NULL
+//! for CURVE, the cipher every later frame goes through). Servers always ask ZAP; when no
+//! handler is bound the engine answers at once, as libzmq: "200" for CURVE, the peer dropped
+//! for PLAIN (and for any mechanism under ZAP_ENFORCE_DOMAIN). NULL
 //! asks ZAP only when the socket has a ZAP_DOMAIN ([`Security::NullZap`], libzmq 4.3's rule),
 //! and then sends its READY only once the handler admitted the peer.
 
