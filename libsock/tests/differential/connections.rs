@@ -12,16 +12,16 @@
 //! retries timing's and not the library's, so a retrying client's attempts (CONNECT_DELAYED,
 //! CLOSED, CONNECT_RETRIED) are not compared, and a step waits longer ([`QUIET_RETRYING`]).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::twin::{live, Frames, Maker, Rng, Twin};
+use crate::watch::{server_endpoint, Watch};
 
 const ROUTING_ID: i32 = 5;
 const LINGER: i32 = 17;
 const RECONNECT_IVL: i32 = 18;
 const SUBSCRIBE: i32 = 6;
 const IMMEDIATE: i32 = 39;
-const EVENT_ALL: i32 = 0xffff;
 
 /// How long both libraries must publish nothing new before a step's events are compared.
 const QUIET: Duration = Duration::from_millis(60);
@@ -242,16 +242,13 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
     }
 }
 
-/// One library's side of a case: its sockets, the PAIR sockets reading their monitors, and
-/// the server's endpoint.
+/// One library's side of a case: its sockets, their monitors, and the server's endpoint.
 struct Side {
     sockets: Vec<Option<Twin>>,
-    monitors: Vec<Twin>,
+    watch: Watch,
     /// Per socket: whether it retries within the case ([`RETRY_IVL`]).
     retrying: Vec<bool>,
     endpoint: String,
-    /// What the endpoint reads as in the reports: the same on both sides.
-    names: Vec<(String, String)>,
 }
 
 fn open(libsock: bool, s: &Setup, seed: u64) -> Side {
@@ -270,23 +267,10 @@ fn open(libsock: bool, s: &Setup, seed: u64) -> Side {
         };
         maker.socket(l, z)
     };
-    let lib = if libsock { "ls" } else { "zmq" };
-    let (endpoint, names) = if s.ipc {
-        let path = std::env::temp_dir().join(format!("diff-conn-{}-{lib}-{seed}.ipc", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let endpoint = format!("ipc://{}", path.display());
-        (endpoint.clone(), vec![(endpoint, "ipc://SERVER".to_string())])
-    } else {
-        // A port free now; each side has its own, so the two never meet.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        (
-            format!("tcp://127.0.0.1:{port}"),
-            vec![(format!("127.0.0.1:{port}"), "127.0.0.1:SERVER".to_string())],
-        )
-    };
+    let (endpoint, names) = server_endpoint(libsock, s.ipc, &format!("conn-{seed}"));
+    let mut watch = Watch::new(names);
     let mut sockets = vec![make(s.server)];
     sockets.extend(s.clients.iter().map(|&k| make(k)));
-    let mut monitors = Vec::new();
     for (i, sock) in sockets.iter_mut().enumerate() {
         sock.set_int(LINGER, 0).expect("LINGER");
         sock.set_int(RECONNECT_IVL, s.reconnect[i]).expect("RECONNECT_IVL");
@@ -297,103 +281,20 @@ fn open(libsock: bool, s: &Setup, seed: u64) -> Side {
         if kind(s, i) == Kind::Sub {
             sock.set_bytes(SUBSCRIBE, b"").expect("SUBSCRIBE");
         }
-        let address = format!("inproc://diff-conn-monitor-{seed}-{i}");
-        sock.monitor(&address, EVENT_ALL).expect("monitor");
-        let reader = maker.socket(libsock::PAIR, zmq::PAIR);
-        reader.connect(&address).expect("monitor reader");
-        monitors.push(reader);
+        watch.attach(&maker, sock, &format!("inproc://diff-conn-monitor-{seed}-{i}"));
     }
     let retrying = s.reconnect.iter().map(|&ivl| ivl == RETRY_IVL).collect();
-    Side { sockets: sockets.into_iter().map(Some).collect(), monitors, retrying, endpoint, names }
-}
-
-/// A monitor event's name (libzmq's `ZMQ_EVENT_*`, without the prefix).
-fn event_name(event: u16) -> String {
-    const NAMES: [&str; 16] = [
-        "CONNECTED",
-        "CONNECT_DELAYED",
-        "CONNECT_RETRIED",
-        "LISTENING",
-        "BIND_FAILED",
-        "ACCEPTED",
-        "ACCEPT_FAILED",
-        "CLOSED",
-        "CLOSE_FAILED",
-        "DISCONNECTED",
-        "MONITOR_STOPPED",
-        "HANDSHAKE_FAILED_NO_DETAIL",
-        "HANDSHAKE_SUCCEEDED",
-        "HANDSHAKE_FAILED_PROTOCOL",
-        "HANDSHAKE_FAILED_AUTH",
-        "UNKNOWN_16",
-    ];
-    match event.trailing_zeros() as usize {
-        n if event.count_ones() == 1 && n < NAMES.len() => NAMES[n].to_string(),
-        _ => format!("event {event:#x}"),
-    }
+    Side { sockets: sockets.into_iter().map(Some).collect(), watch, retrying, endpoint }
 }
 
 impl Side {
-    /// The endpoints in `text` as both sides name them: the server's own, and any other
-    /// port (a client's, chosen by the kernel) as `PEER`.
-    fn normalise(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for (from, to) in &self.names {
-            text = text.replace(from, to);
-        }
-        match text.split_once("127.0.0.1:") {
-            Some((head, tail)) if tail.starts_with(|c: char| c.is_ascii_digit()) => {
-                let rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
-                format!("{head}127.0.0.1:PEER{rest}")
-            }
-            _ => text,
-        }
-    }
-
-    /// One monitor event read without waiting, as reported: its name, the value where it
-    /// is an errno or protocol code (others are descriptors or jittered intervals), and
-    /// the endpoint.
-    fn next_event(&self, who: usize) -> Option<String> {
-        let frames = self.monitors[who].recv_message().ok()?;
-        let head = frames.first().filter(|f| f.len() == 6)?;
-        let event = u16::from_le_bytes([head[0], head[1]]);
-        let value = u32::from_le_bytes([head[2], head[3], head[4], head[5]]);
-        let name = event_name(event);
-        let shown = match name.as_str() {
-            "CONNECT_DELAYED" | "BIND_FAILED" | "ACCEPT_FAILED" | "CLOSE_FAILED" => format!(" {value}"),
-            n if n.starts_with("HANDSHAKE_FAILED") => format!(" {value}"),
-            _ => String::new(),
-        };
-        let endpoint = frames.get(1).map(|e| String::from_utf8_lossy(e).into_owned()).unwrap_or_default();
-        Some(format!("{name}{shown} {}", self.normalise(&endpoint)))
-    }
-
-    /// Every socket's monitor events until none came for [`QUIET`] (at most 3 s), asking
-    /// each open socket for ZMQ_EVENTS meanwhile, which lets it act on what its peers told it.
-    /// A retrying client's attempts are left out (see the module's comment).
+    /// Every socket's monitor events until both libraries are quiet; a retrying client's
+    /// attempts are left out (see the module's comment).
     fn settle(&self) -> Vec<Vec<String>> {
-        let mut seen = vec![Vec::new(); self.monitors.len()];
         let quiet = if self.retrying.contains(&true) { QUIET_RETRYING } else { QUIET };
-        let start = Instant::now();
-        let mut last = start;
-        while last.elapsed() < quiet && start.elapsed() < Duration::from_secs(3) {
-            for s in self.sockets.iter().flatten() {
-                let _ = s.events();
-            }
-            for (who, events) in seen.iter_mut().enumerate() {
-                while let Some(e) = self.next_event(who) {
-                    let attempt =
-                        ["CONNECT_DELAYED", "CLOSED", "CONNECT_RETRIED"].iter().any(|a| e.starts_with(a));
-                    if self.retrying[who] && attempt {
-                        continue;
-                    }
-                    events.push(e);
-                    last = Instant::now();
-                }
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        seen
+        let attempt =
+            |e: &str| ["CONNECT_DELAYED", "CLOSED", "CONNECT_RETRIED"].iter().any(|a| e.starts_with(a));
+        self.watch.settle(&self.sockets, quiet, || false, |who, e| self.retrying[who] && attempt(e))
     }
 }
 
@@ -433,7 +334,7 @@ fn step(s: &Setup, side: &mut Side, op: Option<&Op>) -> String {
         report.push_str(&format!("monitor {who}: {e:?}\n"));
     }
     report.push_str(&format!("events {polled:?}\n"));
-    side.normalise(&report)
+    side.watch.normalise(&report)
 }
 
 fn run_case(seed: u64, ipc: bool, steps: usize) -> Result<(), String> {

@@ -18,7 +18,9 @@ mod fanin;
 mod pipeline;
 mod pubsub;
 mod reqrep;
+mod security;
 mod twin;
+mod watch;
 
 /// The seeds a test runs: `DIFF_SEED` alone when set (replaying one failure), else `count`
 /// seeds (or `DIFF_CASES`) from `first` (or `DIFF_FIRST`).

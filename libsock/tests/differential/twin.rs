@@ -111,9 +111,21 @@ impl Twin {
 
     /// Receives one frame without waiting: its bytes and whether more follow.
     pub fn recv_frame(&self) -> Outcome<(Vec<u8>, bool)> {
+        self.recv_frame_with(&[]).map(|(frame, more, _)| (frame, more))
+    }
+
+    /// Receives one frame without waiting: its bytes, whether more follow, and the
+    /// connection properties `names` (`zmq_msg_gets`) it came with.
+    pub fn recv_frame_with(&self, names: &[&str]) -> Outcome<(Vec<u8>, bool, Vec<Option<String>>)> {
         match self {
-            Twin::Ls(s) => ls(s.recv_msg(libsock::DONTWAIT)).map(|m| (m.to_vec(), m.get_more())),
-            Twin::Zmq(s) => z(s.recv_msg(zmq::DONTWAIT)).map(|m| (m.to_vec(), m.get_more())),
+            Twin::Ls(s) => ls(s.recv_msg(libsock::DONTWAIT)).map(|m| {
+                let properties = names.iter().map(|n| m.gets(n).map(str::to_owned)).collect();
+                (m.to_vec(), m.get_more(), properties)
+            }),
+            Twin::Zmq(s) => z(s.recv_msg(zmq::DONTWAIT)).map(|mut m| {
+                let properties = names.iter().map(|n| m.gets(n).map(str::to_owned)).collect();
+                (m.to_vec(), m.get_more(), properties)
+            }),
         }
     }
 
