@@ -133,7 +133,7 @@ pub(crate) fn parse_reply(frames: &[Vec<u8>], request_id: &[u8]) -> Result<ZapRe
     if status != "200" {
         tracing::info!(status = %status, text = %String::from_utf8_lossy(&frames[3]), "ZAP refused a peer");
     }
-    Ok(ZapReply { status, user_id: frames[4].clone(), metadata: frames[5].clone() })
+    Ok(ZapReply { status, user_id: Some(frames[4].clone()), metadata: frames[5].clone() })
 }
 
 #[cfg(test)]
@@ -148,7 +148,7 @@ mod tests {
     fn replies_are_checked() {
         let ok = frames(&[b"1.0", b"7", b"200", b"OK", b"alice", b""]);
         let reply = parse_reply(&ok, b"7").unwrap();
-        assert_eq!((reply.status.as_str(), &reply.user_id[..]), ("200", &b"alice"[..]));
+        assert_eq!((reply.status.as_str(), reply.user_id.as_deref()), ("200", Some(&b"alice"[..])));
         assert_eq!(parse_reply(&ok, b"8").unwrap_err(), 0x2000_0002, "bad request id");
         assert_eq!(parse_reply(&ok[..5], b"7").unwrap_err(), 0x2000_0001, "malformed");
         let mut seven = ok.clone();

@@ -578,8 +578,9 @@ impl Session {
                     meta.insert(&String::from_utf8_lossy(p.name), p.value);
                 }
             }
-            if !zap.user_id.is_empty() {
-                meta.insert("User-Id", &zap.user_id);
+            // As libzmq: the handler's user id, even an empty one.
+            if let Some(user_id) = &zap.user_id {
+                meta.insert("User-Id", user_id);
             }
         }
         if !self.peer_address.is_empty() {

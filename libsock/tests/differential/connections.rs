@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use crate::twin::{live, Frames, Maker, Rng, Twin};
-use crate::watch::{server_endpoint, Watch};
+use crate::watch::{remove_ipc_file, server_endpoint, Watch};
 
 const ROUTING_ID: i32 = 5;
 const LINGER: i32 = 17;
@@ -355,11 +355,7 @@ fn run_case(seed: u64, ipc: bool, steps: usize) -> Result<(), String> {
     };
     let next = || op(&mut rng, &s, &mut st);
     let result = crate::lockstep(log, &mut sides, steps, next, |side, op| step(&s, side, op));
-    if ipc {
-        for side in &sides {
-            let _ = std::fs::remove_file(side.endpoint.trim_start_matches("ipc://"));
-        }
-    }
+    sides.iter().for_each(|side| remove_ipc_file(&side.endpoint));
     result
 }
 

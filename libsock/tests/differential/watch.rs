@@ -125,6 +125,13 @@ pub fn server_endpoint(libsock: bool, ipc: bool, name: &str) -> (String, Vec<(St
     }
 }
 
+/// Removes the socket file of an ipc `endpoint` (others: nothing to do).
+pub fn remove_ipc_file(endpoint: &str) {
+    if let Some(path) = endpoint.strip_prefix("ipc://") {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// A monitor event's name (libzmq's `ZMQ_EVENT_*`, without the prefix).
 fn event_name(event: u16) -> String {
     const NAMES: [&str; 16] = [

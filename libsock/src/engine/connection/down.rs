@@ -56,7 +56,12 @@ impl Connection {
         // A peer that broke the protocol (a malformed command, another mechanism, a frame over
         // MAXMSGSIZE) or answered with ERROR (ZAP refused us) is not asked again: libzmq 4.3
         // ends the session on a protocol error instead of reconnecting.
-        let protocol_error = matches!(&why, Down::Protocol(e) if e.is_protocol_error());
+        // The side that refused its peer with an ERROR (ZAP said 400 or 500) is not at fault:
+        // libzmq's waits for the refused peer to hang up, which it takes as a lost connection
+        // (a dialer reconnects, or with no RECONNECT_IVL its endpoint ends).
+        let refused_peer =
+            matches!(&why, Down::Protocol(SessionError::AuthFailed(status)) if status != "300");
+        let protocol_error = !refused_peer && matches!(&why, Down::Protocol(e) if e.is_protocol_error());
         let stop = (refused && self.cfg.reconnect_stop & 1 != 0)
             || (handshaking && self.cfg.reconnect_stop & 2 != 0)
             || protocol_error;

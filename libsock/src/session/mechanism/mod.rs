@@ -104,8 +104,9 @@ pub struct ZapReply {
     /// `"200"` admits the peer; `"300"` (temporary: no ERROR, the peer retries), `"400"`,
     /// `"500"` refuse it.
     pub status: String,
-    /// The user id attached to the peer's messages (`User-Id`).
-    pub user_id: Vec<u8>,
+    /// The user id attached to the peer's messages (`User-Id`): the handler's, even empty
+    /// (as libzmq); `None` when no handler answered.
+    pub user_id: Option<Vec<u8>>,
     /// Encoded ZMTP metadata attached to the peer's messages.
     pub metadata: Vec<u8>,
 }
@@ -113,7 +114,7 @@ pub struct ZapReply {
 impl ZapReply {
     /// An approval with no user id: what happens when no handler is bound.
     pub fn allow() -> ZapReply {
-        ZapReply { status: "200".into(), user_id: Vec::new(), metadata: Vec::new() }
+        ZapReply { status: "200".into(), user_id: None, metadata: Vec::new() }
     }
 }
 

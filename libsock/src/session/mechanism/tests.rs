@@ -90,7 +90,7 @@ fn plain_handshake_carries_user_id_and_messages() {
     let mut c = Session::new(cfg(SocketType::PUSH, client), now);
     let mut s = Session::new(cfg(SocketType::PULL, Security::PlainServer), now);
     s.set_peer_address("10.0.0.1");
-    let zap = ZapReply { user_id: b"admin-id".to_vec(), ..ZapReply::allow() };
+    let zap = ZapReply { user_id: Some(b"admin-id".to_vec()), ..ZapReply::allow() };
     let (_, mut is) = handshake(&mut c, &mut s, &zap).unwrap();
     assert!(c.is_active() && s.is_active());
     c.send(&Message::from("hi"));
@@ -326,7 +326,7 @@ fn null_with_zap_waits_for_the_handler_before_ready() {
     transfer(&mut s, &mut ic);
     from_server += ic.len() - before;
     assert_eq!(from_server, crate::codec::greeting::GREETING_LEN);
-    let zap = ZapReply { user_id: b"null-user".to_vec(), ..ZapReply::allow() };
+    let zap = ZapReply { user_id: Some(b"null-user".to_vec()), ..ZapReply::allow() };
     s.zap_reply(zap.clone(), now).unwrap();
     run(&mut s, &mut is, &zap, now).unwrap();
     run(&mut c, &mut ic, &zap, now).unwrap();
