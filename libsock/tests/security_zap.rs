@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use libsock::{curve_keypair, public_certificate, Authenticator, Context, Socket};
 
@@ -357,4 +357,109 @@ fn a_client_refused_with_an_error_does_not_reconnect() {
         "{later:?}"
     );
     assert_eq!(asked.load(Ordering::SeqCst), 1);
+}
+
+/// A ZAP handler on its own thread in `ctx` that answers every request with `status` and an
+/// empty user id; returns its request count.
+fn answering_handler(ctx: &Context, status: &'static str) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let handler = ctx.socket(libsock::REP).unwrap();
+    handler.bind("inproc://zeromq.zap.01").unwrap();
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = asked.clone();
+    std::thread::spawn(move || {
+        handler.set_rcvtimeo(20_000).unwrap();
+        while let Ok(request) = handler.recv_multipart(0) {
+            count.fetch_add(1, Ordering::SeqCst);
+            let reply = vec![b"1.0".to_vec(), request[1].clone(), status.into(), vec![], vec![], vec![]];
+            if handler.send_multipart(reply, 0).is_err() {
+                break;
+            }
+        }
+    });
+    asked
+}
+
+/// When the PLAIN server is the side that dials and ZAP refuses its peer (400), libzmq's
+/// server sends the ERROR and takes the refused peer's hang-up as a lost connection: with
+/// RECONNECT_IVL -1 its endpoint ends (`disconnect` says ENOENT), with an interval it dials
+/// again and asks ZAP again. The same sockets on libzmq (the `zmq` crate) show the first.
+#[test]
+fn a_dialling_server_that_refuses_its_peer_dials_again_or_forgets_the_endpoint() {
+    use libsock::SocketEvent;
+    use std::sync::atomic::Ordering;
+    // libzmq, the reference: a PLAIN client that binds, a PLAIN server that dials.
+    let zctx = zmq::Context::new();
+    let zhandler = zctx.socket(zmq::REP).unwrap();
+    zhandler.bind("inproc://zeromq.zap.01").unwrap();
+    let zclient = zctx.socket(zmq::DEALER).unwrap();
+    zclient.set_plain_username(Some("u")).unwrap();
+    zclient.set_plain_password(Some("p")).unwrap();
+    zclient.bind("tcp://127.0.0.1:*").unwrap();
+    let zserver = zctx.socket(zmq::DEALER).unwrap();
+    zserver.set_plain_server(true).unwrap();
+    zserver.set_reconnect_ivl(-1).unwrap();
+    let zep = zclient.get_last_endpoint().unwrap().unwrap();
+    zserver.connect(&zep).unwrap();
+    let request = zhandler.recv_multipart(0).unwrap();
+    zhandler.send_multipart([&b"1.0"[..], &request[1], b"400", b"", b"", b""], 0).unwrap();
+    // One disconnect, once the refused peer has hung up (a successful one would end the
+    // endpoint too).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        zserver.disconnect(&zep),
+        Err(zmq::Error::ENOENT),
+        "libzmq's dialling server forgets the endpoint"
+    );
+
+    for reconnect_ivl in [-1, 50] {
+        let ctx = Context::new();
+        let asked = answering_handler(&ctx, "400");
+        let client = ctx.socket(libsock::DEALER).unwrap();
+        client.set_plain_username(b"u").unwrap();
+        client.set_plain_password(b"p").unwrap();
+        client.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = client.get_last_endpoint().unwrap();
+        let server = ctx.socket(libsock::DEALER).unwrap();
+        server.set_linger(0).unwrap();
+        server.set_plain_server(true).unwrap();
+        server.set_reconnect_ivl(reconnect_ivl).unwrap();
+        let mon = server.monitor_events(libsock::EVENT_ALL).unwrap();
+        server.connect(&ep).unwrap();
+        let refused = events_until(&mon, SocketEvent::HandshakeFailedAuth);
+        assert_eq!(refused.last().map(|e| e.value), Some(400));
+        if reconnect_ivl < 0 {
+            events_until(&mon, SocketEvent::Disconnected);
+            std::thread::sleep(Duration::from_millis(100));
+            let answer = server.disconnect(&ep);
+            assert!(
+                matches!(answer, Err(libsock::Error::NoSuchEndpoint(_))),
+                "the endpoint ends: {answer:?}"
+            );
+        } else {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while asked.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(asked.load(Ordering::SeqCst) >= 3, "the server dials again and asks ZAP again");
+        }
+    }
+}
+
+/// A handler's user id is `User-Id` on the peer's messages even when it is empty, as
+/// libzmq's `mechanism_t::set_user_id` (the `security` differential tests compare it).
+#[test]
+fn an_empty_user_id_from_zap_is_still_a_user_id() {
+    let ctx = Context::new();
+    answering_handler(&ctx, "200");
+    let pull = ctx.socket(libsock::PULL).unwrap();
+    pull.set_plain_server(true).unwrap();
+    pull.set_rcvtimeo(5000).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(libsock::PUSH).unwrap();
+    push.set_plain_username(b"u").unwrap();
+    push.set_plain_password(b"p").unwrap();
+    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    push.send("hello", 0).unwrap();
+    assert_eq!(pull.recv_msg(0).unwrap().gets("User-Id"), Some(""));
 }
