@@ -264,20 +264,7 @@ fn null_zap_pair(
     ctx: &Context,
     reply: Answer,
 ) -> (Socket, libsock::Monitor, Socket, libsock::Monitor, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let handler = ctx.socket(libsock::REP).unwrap();
-    handler.bind("inproc://zeromq.zap.01").unwrap();
-    let asked = std::sync::Arc::new(AtomicUsize::new(0));
-    let count = asked.clone();
-    std::thread::spawn(move || {
-        handler.set_rcvtimeo(20_000).unwrap();
-        while let Ok(request) = handler.recv_multipart(0) {
-            count.fetch_add(1, Ordering::SeqCst);
-            if handler.send_multipart(reply(&request), 0).is_err() {
-                break;
-            }
-        }
-    });
+    let asked = spawn_handler(ctx, reply);
     let server = ctx.socket(libsock::DEALER).unwrap();
     server.set_linger(0).unwrap();
     server.set_zap_domain(b"test").unwrap();
@@ -359,9 +346,12 @@ fn a_client_refused_with_an_error_does_not_reconnect() {
     assert_eq!(asked.load(Ordering::SeqCst), 1);
 }
 
-/// A ZAP handler on its own thread in `ctx` that answers every request with `status` and an
-/// empty user id; returns its request count.
-fn answering_handler(ctx: &Context, status: &'static str) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+/// A ZAP handler on its own thread in `ctx` that answers every request with
+/// `reply(request)`; returns its request count.
+fn spawn_handler(
+    ctx: &Context,
+    reply: impl Fn(&[Vec<u8>]) -> Vec<Vec<u8>> + Send + 'static,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let handler = ctx.socket(libsock::REP).unwrap();
     handler.bind("inproc://zeromq.zap.01").unwrap();
@@ -371,13 +361,17 @@ fn answering_handler(ctx: &Context, status: &'static str) -> std::sync::Arc<std:
         handler.set_rcvtimeo(20_000).unwrap();
         while let Ok(request) = handler.recv_multipart(0) {
             count.fetch_add(1, Ordering::SeqCst);
-            let reply = vec![b"1.0".to_vec(), request[1].clone(), status.into(), vec![], vec![], vec![]];
-            if handler.send_multipart(reply, 0).is_err() {
+            if handler.send_multipart(reply(&request), 0).is_err() {
                 break;
             }
         }
     });
     asked
+}
+
+/// [`spawn_handler`] answering `status` with an empty user id.
+fn answering_handler(ctx: &Context, status: &'static str) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    spawn_handler(ctx, move |r| vec![b"1.0".to_vec(), r[1].clone(), status.into(), vec![], vec![], vec![]])
 }
 
 /// When the PLAIN server is the side that dials and ZAP refuses its peer (400), libzmq's
