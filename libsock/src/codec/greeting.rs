@@ -5,7 +5,8 @@
 //!
 //! [`Greeting::decode`] checks every prefix as it arrives, because libzmq sends its greeting in
 //! parts and waits for our version byte before sending the rest: a peer must be judged (and
-//! answered) on a partial greeting, and garbage must be refused on its first bad byte.
+//! answered) on a partial greeting, and a bad signature or version refused on its first bad
+//! byte. The mechanism is judged once the greeting is whole, as libzmq judges it.
 //!
 //! [`GreetingSender`] sends ours in the same steps as libzmq (`zmtp_engine.cpp`): the
 //! signature at once, the major version once the peer's signature is in, the rest once its
@@ -63,17 +64,17 @@ impl Mechanism {
         field
     }
 
-    /// Whether `partial` (up to 20 bytes) is a prefix of some mechanism's padded field.
-    /// Lets us refuse `"XYZ"` after its first byte, as libzmq compares all 20 bytes exactly.
-    fn matches_prefix(partial: &[u8]) -> Option<Mechanism> {
-        Self::ALL.into_iter().find(|m| m.padded().starts_with(partial))
+    /// The mechanism whose padded field is `field`, all 20 bytes compared, as libzmq does.
+    fn from_field(field: &[u8]) -> Option<Mechanism> {
+        Self::ALL.into_iter().find(|m| m.padded() == field)
     }
 }
 
 /// A decoded (or to-be-sent) greeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Greeting {
-    /// Major version: 3 for ZMTP 3.x (a higher value is accepted and spoken as 3.x).
+    /// Major version: 3 for ZMTP 3.x (2 and above 3 are accepted and spoken as 3.1, as libzmq
+    /// does; 0 and 1 are ZMTP 1.0 and 2.0, which libsock does not speak).
     pub major: u8,
     /// Minor version: 0 for ZMTP 3.0, 1 for 3.1.
     pub minor: u8,
@@ -90,8 +91,8 @@ impl Greeting {
     }
 
     /// Whether the peer speaks exactly ZMTP 3.0: it then gets subscriptions as messages
-    /// (`0x01`/`0x00` + topic) instead of `SUBSCRIBE`/`CANCEL` commands. Like libzmq, a major
-    /// above 3 counts as 3.1 whatever its minor.
+    /// (`0x01`/`0x00` + topic) instead of `SUBSCRIBE`/`CANCEL` commands. Like libzmq, any
+    /// other major counts as 3.1 whatever its minor.
     pub fn is_zmtp_3_0(&self) -> bool {
         self.major == 3 && self.minor == 0
     }
@@ -104,38 +105,41 @@ impl Greeting {
     /// The 64 bytes on the wire.
     pub fn to_bytes(&self) -> [u8; GREETING_LEN] {
         let mut g = [0u8; GREETING_LEN];
-        // Padding is "not significant"; libzmq puts a ZMTP 1.0 length of 1 there (an empty
-        // identity frame) so that an ancient peer fails cleanly. We do the same.
+        // Padding is "not significant"; libzmq puts the length of a ZMTP 1.0 identity frame
+        // there, 1 for an empty one (`GreetingSender::start` writes the real one).
         g[..MECHANISM].copy_from_slice(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, self.major, self.minor]);
         g[MECHANISM..AS_SERVER].copy_from_slice(&self.mechanism.padded());
         g[AS_SERVER] = u8::from(self.as_server);
         g
     }
 
-    /// Validates whatever prefix of a greeting has arrived so far, so garbage is rejected
-    /// after its first byte, not after 64.
+    /// Validates whatever prefix of a greeting has arrived so far, so a bad signature or
+    /// version is rejected on its first byte, not after 64.
     ///
     /// `Ok(None)`: valid so far, need more. `Ok(Some(g))` once 64 bytes are there (only the
     /// first 64 are looked at). Byte 0 must be `0xFF`; the padding is ignored; byte 9 must have
-    /// bit 0 set (libzmq tests `& 1`); major must be at least 3; the mechanism field must be
-    /// exactly `NULL`, `PLAIN` or `CURVE` NUL-padded; a nonzero as-server byte means true.
+    /// bit 0 set (libzmq tests `& 1`); major must not be 0 or 1 (ZMTP 1.0 and 2.0, where
+    /// libzmq falls back to those protocols: `zmtp_engine_t::select_handshake_fun`); the mechanism field must be
+    /// exactly `NULL`, `PLAIN` or `CURVE` NUL-padded (judged once all 64 bytes are in); a nonzero as-server byte means true.
     pub fn decode(buf: &[u8]) -> Result<Option<Greeting>, CodecError> {
         let buf = &buf[..buf.len().min(GREETING_LEN)];
         if buf.first().is_some_and(|&b| b != 0xFF) || buf.get(SIGNATURE_END).is_some_and(|&b| b & 1 == 0) {
             return Err(CodecError::BadSignature);
         }
         if let Some(&major) = buf.get(MAJOR) {
-            if major < 3 {
+            if major < 2 {
                 let minor = buf.get(MINOR).copied().unwrap_or(0);
                 return Err(CodecError::UnsupportedVersion { major, minor });
             }
         }
-        let mech_field = buf.get(MECHANISM..).unwrap_or(&[]);
-        let mech_field = &mech_field[..mech_field.len().min(MECHANISM_LEN)];
-        let mechanism = Mechanism::matches_prefix(mech_field).ok_or(CodecError::UnknownMechanism)?;
+        // The mechanism is judged on the whole greeting, as libzmq judges it: a peer with
+        // another one reads our whole greeting (sent once its major arrived) and both report
+        // the mismatch.
         if buf.len() < GREETING_LEN {
             return Ok(None);
         }
+        let mechanism =
+            Mechanism::from_field(&buf[MECHANISM..AS_SERVER]).ok_or(CodecError::UnknownMechanism)?;
         Ok(Some(Greeting { major: buf[MAJOR], minor: buf[MINOR], mechanism, as_server: buf[AS_SERVER] != 0 }))
     }
 }
@@ -147,16 +151,21 @@ impl Greeting {
 /// other: each step needs only the peer's previous step, which it sends unprompted.
 #[derive(Debug, Clone, Copy)]
 pub struct GreetingSender {
-    greeting: Greeting,
+    /// All 64 bytes.
+    bytes: [u8; GREETING_LEN],
     /// How many of its bytes are queued so far: 10, 11 or 64.
     sent: usize,
 }
 
 impl GreetingSender {
     /// Queues the signature of `greeting` in `out`: what goes out before the peer says anything.
-    pub fn start(greeting: &Greeting, out: &mut Vec<u8>) -> GreetingSender {
-        out.extend_from_slice(&greeting.to_bytes()[..SIGNATURE_LEN]);
-        GreetingSender { greeting: *greeting, sent: SIGNATURE_LEN }
+    /// Its padding is what libzmq's holds: the length of a ZMTP 1.0 identity frame
+    /// (`routing_id_len` + 1), which is what an unversioned peer reads there.
+    pub fn start(greeting: &Greeting, routing_id_len: usize, out: &mut Vec<u8>) -> GreetingSender {
+        let mut bytes = greeting.to_bytes();
+        bytes[1..SIGNATURE_END].copy_from_slice(&(routing_id_len as u64 + 1).to_be_bytes());
+        out.extend_from_slice(&bytes[..SIGNATURE_LEN]);
+        GreetingSender { bytes, sent: SIGNATURE_LEN }
     }
 
     /// The peer's first `received` greeting bytes have arrived and passed [`Greeting::decode`]:
@@ -168,7 +177,7 @@ impl GreetingSender {
             _ => SIGNATURE_LEN,
         };
         if due > self.sent {
-            out.extend_from_slice(&self.greeting.to_bytes()[self.sent..due]);
+            out.extend_from_slice(&self.bytes[self.sent..due]);
             self.sent = due;
         }
     }
@@ -247,9 +256,18 @@ mod tests {
     #[test]
     fn old_versions_are_refused_as_soon_as_major_arrives() {
         let mut g = libzmq_greeting();
+        for old in [0, 1] {
+            g[10] = old;
+            assert_eq!(
+                Greeting::decode(&g[..11]),
+                Err(CodecError::UnsupportedVersion { major: old, minor: 0 })
+            );
+            assert_eq!(Greeting::decode(&g), Err(CodecError::UnsupportedVersion { major: old, minor: 1 }));
+        }
+        // libzmq speaks 3.1 to a major of 2, as to one above 3.
         g[10] = 2;
-        assert_eq!(Greeting::decode(&g[..11]), Err(CodecError::UnsupportedVersion { major: 2, minor: 0 }));
-        assert_eq!(Greeting::decode(&g), Err(CodecError::UnsupportedVersion { major: 2, minor: 1 }));
+        let v2 = Greeting::decode(&g).unwrap().unwrap();
+        assert_eq!((v2.major, v2.minor), (2, 1));
     }
 
     #[test]
@@ -273,14 +291,12 @@ mod tests {
             g[12..32].fill(0);
             g[12..12 + name.len()].copy_from_slice(name);
             assert_eq!(Greeting::decode(&g), Err(CodecError::UnknownMechanism));
-            // Refused on the first byte that cannot be part of a known name.
-            let first_bad = (0..=name.len()).find(|&n| Greeting::decode(&g[..12 + n]).is_err()).unwrap();
-            assert!(first_bad <= name.len(), "{name:?}");
+            // Judged on the whole greeting, as libzmq judges it.
+            assert_eq!(Greeting::decode(&g[..63]), Ok(None), "{name:?}");
         }
         let mut g = libzmq_greeting();
         g[12..32].fill(0);
         assert_eq!(Greeting::decode(&g), Err(CodecError::UnknownMechanism));
-        assert_eq!(Greeting::decode(&g[..13]), Err(CodecError::UnknownMechanism));
     }
 
     /// libzmq's steps: 10 bytes unprompted, the major after the peer's 10, the remaining 53
@@ -290,7 +306,7 @@ mod tests {
         let ours = Greeting { mechanism: Mechanism::Curve, as_server: true, ..Greeting::ours() };
         let whole = ours.to_bytes();
         let mut out = Vec::new();
-        let mut sender = GreetingSender::start(&ours, &mut out);
+        let mut sender = GreetingSender::start(&ours, 0, &mut out);
         assert_eq!(out, whole[..10]);
         for received in 0..10 {
             sender.on_received(received, &mut out);
@@ -310,9 +326,16 @@ mod tests {
 
     /// A whole greeting (or more) at once: everything due is queued in one call, in order.
     #[test]
+    fn padding_is_a_zmtp_1_0_identity_length_as_in_libzmq() {
+        let mut out = Vec::new();
+        GreetingSender::start(&Greeting::ours(), 3, &mut out);
+        assert_eq!(out, [0xFF, 0, 0, 0, 0, 0, 0, 0, 4, 0x7F]);
+    }
+
+    #[test]
     fn sender_catches_up_at_once() {
         let mut out = vec![0xAA];
-        let mut sender = GreetingSender::start(&Greeting::ours(), &mut out);
+        let mut sender = GreetingSender::start(&Greeting::ours(), 0, &mut out);
         sender.on_received(GREETING_LEN, &mut out);
         assert_eq!(out[0], 0xAA);
         assert_eq!(&out[1..], libzmq_greeting().as_slice());

@@ -59,14 +59,20 @@ pub struct PeerInfo {
 ///
 /// Identity: if present it must be <= 255 bytes (BadRoutingId). One that starts with 0x00 is
 /// taken, as libzmq 4.3 takes it, though such ids are reserved for generated ones (a ROUTER
-/// generates none already in use). When a name appears twice the first wins. Other properties are ignored (the caller may keep them as metadata).
+/// generates none already in use). When Socket-Type appears twice the first counts, when
+/// Identity does the last (as in libzmq). Other properties are ignored (the caller may keep them as metadata).
 pub fn check_ready(ours: SocketType, props: &[Property<'_>]) -> Result<PeerInfo, CodecError> {
     let name = find(props, SOCKET_TYPE).ok_or(CodecError::MissingSocketType)?;
     let peer = SocketType::from_name(name).ok_or(CodecError::UnknownSocketType)?;
     if !ours.is_compatible(peer) {
         return Err(CodecError::IncompatibleSocketType { ours, peer });
     }
-    let identity = find(props, IDENTITY).unwrap_or_default();
+    // The last Identity counts, as libzmq's `parse_metadata` sets the routing id from each.
+    let identity = props
+        .iter()
+        .rev()
+        .find(|p| p.name.eq_ignore_ascii_case(IDENTITY.as_bytes()))
+        .map_or(&[][..], |p| p.value);
     if identity.len() > MAX_ROUTING_ID {
         return Err(CodecError::BadRoutingId);
     }
@@ -149,5 +155,11 @@ mod tests {
         assert_eq!(check(&[b'x'; 255]).map(|b| b.len()), Ok(255));
         assert_eq!(check(&[b'x'; 256]), Err(CodecError::BadRoutingId));
         assert_eq!(check(b"\0auto"), Ok(Bytes::from_static(b"\0auto")));
+        // Of two, the last counts (libzmq sets the routing id from each in turn).
+        let twice = [prop("Socket-Type", b"DEALER"), prop("Identity", b"first"), prop("identity", b"last")];
+        assert_eq!(
+            check_ready(SocketType::ROUTER, &twice).map(|p| p.identity),
+            Ok(Bytes::from_static(b"last"))
+        );
     }
 }

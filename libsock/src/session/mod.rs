@@ -204,7 +204,7 @@ impl Session {
             as_server: cfg.security.as_server(),
             ..Greeting::ours()
         };
-        let greeting = GreetingSender::start(&greeting, out.staging());
+        let greeting = GreetingSender::start(&greeting, cfg.routing_id.len(), out.staging());
         Session {
             heartbeat: Heartbeat::new(cfg.heartbeat),
             greeting,
@@ -230,6 +230,14 @@ impl Session {
     /// `localhost:uid:gid:pid`), offered as `Peer-Address` metadata and in ZAP requests.
     pub fn set_peer_address(&mut self, address: &str) {
         self.peer_address = address.to_owned();
+    }
+
+    /// Whether libzmq's mechanism for our side reports a peer's bad properties on the
+    /// monitor (HANDSHAKE_FAILED_PROTOCOL, INVALID_METADATA): only its PLAIN and CURVE
+    /// clients do (`plain_client_t::process_ready`, `curve_client_t::process_ready`); NULL
+    /// and the servers close without a word.
+    pub fn reports_bad_metadata(&self) -> bool {
+        self.cfg.security.mechanism() != crate::codec::Mechanism::Null && !self.cfg.security.as_server()
     }
 
     /// The peer's address, as recorded by [`Session::set_peer_address`].
@@ -347,23 +355,27 @@ impl Session {
                 self.wanted = 9;
                 return Ok(None);
             };
-            if !header.command && self.phase != Phase::Active {
-                return Err(SessionError::DataBeforeReady);
-            }
-            if header.command && !encrypted && header.size > frame::MAX_COMMAND_SIZE {
+            // A data frame in the handshake is refused once it is whole, as libzmq's
+            // mechanisms refuse it (they read any frame there as a command, and find it is
+            // none they expect).
+            let early_data = !header.command && self.phase != Phase::Active;
+            if (header.command || early_data) && !encrypted && header.size > frame::MAX_COMMAND_SIZE {
                 return Err(
                     CodecError::FrameTooLarge { size: header.size, max: frame::MAX_COMMAND_SIZE }.into()
                 );
             }
             let mut size = header.size as usize;
             if input.len() < header.header_len + size {
-                if !header.command && self.takes_body_directly(size) {
+                if !header.command && !early_data && self.takes_body_directly(size) {
                     input.advance(header.header_len);
                     self.start_body(size, header.more)?;
                     continue;
                 }
                 self.wanted = header.header_len + size;
                 return Ok(None);
+            }
+            if early_data {
+                return Err(SessionError::DataBeforeReady);
             }
             input.advance(header.header_len);
             let mut more = header.more;
@@ -613,11 +625,12 @@ impl Session {
             let step = mech.on_command(&local, body, self.out.staging())?;
             return self.on_step(step, now);
         }
-        let cmd = command::parse_command(body)?;
+        // Once the handshake is done, libzmq's engine drops every command but PING, PONG,
+        // SUBSCRIBE and CANCEL, and one it cannot read, and keeps the connection
+        // (`zmtp_engine_t::process_command_message`'s answer is not looked at): a newer
+        // peer's commands, an ERROR, a second READY. So do we.
+        let Ok(cmd) = command::parse_command(body) else { return Ok(()) };
         match cmd {
-            Command::Error { reason } => {
-                Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()))
-            }
             Command::Ping { ttl_deciseconds, context } => {
                 self.send_command(|out| command::encode_pong(out, context));
                 self.heartbeat.on_ping(ttl_deciseconds, now);
@@ -642,7 +655,7 @@ impl Session {
                 self.events.push_back(SessionEvent::Cancel(Bytes::copy_from_slice(data)));
                 Ok(())
             }
-            other => Err(SessionError::UnexpectedCommand(command_name(&other))),
+            _ => Ok(()),
         }
     }
 }

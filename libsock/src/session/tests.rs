@@ -123,9 +123,9 @@ fn refused_greeting_stops_our_steps() {
     let mut v2 = BytesMut::from(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F][..]);
     drain(&mut s, &mut v2, now).unwrap();
     assert_eq!(take_out(&mut s), [3], "our major after a good signature");
-    v2.extend_from_slice(&[2]);
+    v2.extend_from_slice(&[1]);
     let err = drain(&mut s, &mut v2, now).unwrap_err();
-    assert!(matches!(err, SessionError::Protocol(CodecError::UnsupportedVersion { major: 2, .. })), "{err}");
+    assert!(matches!(err, SessionError::Protocol(CodecError::UnsupportedVersion { major: 1, .. })), "{err}");
     assert!(take_out(&mut s).is_empty(), "not the rest after a ZMTP 2.0 major");
 }
 
@@ -234,7 +234,10 @@ fn data_before_ready_is_rejected() {
     let mut peer = Vec::new();
     Greeting::ours().encode(&mut peer);
     frame::encode_frame(&mut peer, false, false, b"sneaky");
-    input.extend_from_slice(&peer);
+    // Judged once the frame is whole, as libzmq's mechanisms judge it.
+    input.extend_from_slice(&peer[..peer.len() - 1]);
+    assert!(drain(&mut s, &mut input, now).is_ok());
+    input.extend_from_slice(&peer[peer.len() - 1..]);
     assert_eq!(drain(&mut s, &mut input, now).unwrap_err(), SessionError::DataBeforeReady);
 }
 
@@ -303,4 +306,19 @@ fn subscriptions_are_commands_for_31_and_messages_for_30() {
     transfer(&mut sa, &mut ib);
     let got = drain(&mut sb, &mut ib, now).unwrap();
     assert_eq!(&*got[0], b"\x00t");
+}
+
+/// Bad metadata is reported on the monitor where libzmq's mechanism reports it: its PLAIN
+/// and CURVE clients, not NULL, not the servers.
+#[test]
+fn only_plain_and_curve_clients_report_bad_metadata() {
+    let now = Instant::now();
+    let with = |security: Security| Session::new(SessionConfig { security, ..cfg(SocketType::DEALER) }, now);
+    let plain_client = Security::PlainClient { username: b"u".to_vec(), password: b"p".to_vec() };
+    let curve_client = Security::CurveClient { secret: [1; 32], public: None, server: [2; 32] };
+    assert!(with(plain_client).reports_bad_metadata());
+    assert!(with(curve_client).reports_bad_metadata());
+    assert!(!with(Security::Null).reports_bad_metadata());
+    assert!(!with(Security::NullZap).reports_bad_metadata());
+    assert!(!with(Security::PlainServer).reports_bad_metadata());
 }

@@ -112,7 +112,7 @@ impl Publisher {
         let pass_up = if kind == 1 {
             self.trie.add(topic, id, false) || self.verbose
         } else {
-            self.trie.remove(topic, id) || self.verboser
+            self.trie.remove_or_unknown(topic, id) || self.verboser
         };
         if self.xpub && pass_up {
             self.up.push_back(msg);

@@ -63,6 +63,17 @@ impl SubscriptionTrie {
     /// Removes one subscription of `pipe` to `topic`. Returns true if the topic now has no
     /// subscriber left. Unknown subscriptions are ignored (returns false).
     pub(crate) fn remove(&mut self, topic: &[u8], pipe: PipeId) -> bool {
+        self.remove_found(topic, pipe).unwrap_or(false)
+    }
+
+    /// [`Trie::remove`] as libzmq's XPUB counts it (its mtrie's `rm`): true also when `pipe`
+    /// had no such subscription, which that XPUB passes up to its program too.
+    pub(crate) fn remove_or_unknown(&mut self, topic: &[u8], pipe: PipeId) -> bool {
+        self.remove_found(topic, pipe).unwrap_or(true)
+    }
+
+    /// Removes one subscription; `None` when `pipe` had none to `topic`.
+    fn remove_found(&mut self, topic: &[u8], pipe: PipeId) -> Option<bool> {
         fn go(node: &mut Node, topic: &[u8], pipe: PipeId) -> Option<bool> {
             let Some((first, rest)) = topic.split_first() else {
                 let count = node.pipes.get_mut(&pipe)?;
@@ -79,7 +90,7 @@ impl SubscriptionTrie {
             }
             Some(emptied)
         }
-        go(&mut self.root, topic, pipe).unwrap_or(false)
+        go(&mut self.root, topic, pipe)
     }
 
     /// Drops every subscription of `pipe`; returns, in byte order, the topics left with no

@@ -29,14 +29,19 @@ impl Connection {
             Down::Closed => tracing::debug!(endpoint = %self.name, "peer closed the connection"),
             Down::SocketGone => return Flow::Remove,
         }
-        if let (Down::Protocol(SessionError::MechanismMismatch { .. }), Some(link)) = (&why, &mut self.link) {
-            // The peer learns of the mismatch from our greeting, whose rest was queued when
-            // its version arrived, together with its mechanism: write it out first (as libzmq
-            // has by then), so the peer reports MECHANISM_MISMATCH, not that we hung up.
+        // What the session queued before it found the fault goes out first (best effort),
+        // as it has in libzmq by then: on a mechanism mismatch the rest of our greeting,
+        // queued when the peer's version arrived with its mechanism, so the peer reports
+        // the mismatch, not that we hung up; the PONG to a PING read just before a bad
+        // frame, which libzmq writes at once (`process_heartbeat_message`).
+        // A refusal's queued ERROR tells the refused peer why.
+        if let (Down::Protocol(_), Some(link)) = (&why, &mut self.link) {
             if let Some(session) = &mut link.session {
                 let _ = session.out().write_to(&mut link.stream);
             }
         }
+        let reports_bad_metadata =
+            self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.reports_bad_metadata());
         let was_up = self.link.as_ref().and_then(|l| l.session.as_ref()).is_some_and(|s| s.is_active());
         if let (true, true, Some(p)) = (was_up, self.cfg.router_notify & 2 != 0, &mut self.pipe) {
             // ROUTER_NOTIFY: [id, empty] after the peer's last complete message.
@@ -82,16 +87,10 @@ impl Connection {
         }
         self.zap_pending = None;
         if let Some(mut link) = self.link.take() {
-            if let (Down::Protocol(SessionError::AuthFailed(_)), Some(session)) =
-                (&why, link.session.as_mut())
-            {
-                // Best effort: tell the refused peer why (the queued ERROR) before closing.
-                let _ = session.out().write_to(&mut link.stream);
-            }
             let _ = ctx.registry.deregister(&mut link.stream);
             let fd = link.stream.as_fd().as_raw_fd() as u32;
             if link.session.is_some() {
-                self.report_down(&why, handshaking, fd);
+                self.report_down(&why, handshaking, reports_bad_metadata, fd);
             } else {
                 // A connect attempt that never completed (refused, timed out): libzmq's
                 // connecter closes its socket and reports CLOSED, before CONNECT_RETRIED.
@@ -148,8 +147,10 @@ impl Connection {
         }
     }
 
-    /// Tells the monitor how a connected stream ended.
-    fn report_down(&self, why: &Down, handshaking: bool, fd: u32) {
+    /// Tells the monitor how a connected stream ended; `reports_bad_metadata`: whether
+    /// libzmq's mechanism on our side reports a peer's bad properties
+    /// ([`Session::reports_bad_metadata`](crate::session::Session::reports_bad_metadata)).
+    fn report_down(&self, why: &Down, handshaking: bool, reports_bad_metadata: bool, fd: u32) {
         let m = &self.socket.monitor;
         if handshaking {
             match why {
@@ -159,7 +160,10 @@ impl Connection {
                     let code = status_code(status).unwrap_or(0);
                     m.emit_at(SocketEvent::HandshakeFailedAuth, code, self.ends.addrs())
                 }
-                Down::Protocol(SessionError::MechanismMismatch { .. }) => m.emit_at(
+                Down::Protocol(
+                    SessionError::MechanismMismatch { .. }
+                    | SessionError::Protocol(CodecError::UnknownMechanism),
+                ) => m.emit_at(
                     SocketEvent::HandshakeFailedProtocol,
                     monitor::PROTOCOL_ERROR_MECHANISM_MISMATCH,
                     self.ends.addrs(),
@@ -179,10 +183,14 @@ impl Connection {
                     m.emit_at(SocketEvent::HandshakeFailedNoDetail, errno, self.ends.addrs())
                 }
                 // A frame over MAXMSGSIZE fails in libzmq's decoder, which reports nothing but
-                // the disconnect, in the handshake too.
+                // the disconnect, in the handshake too. An ERROR whose reason is no status
+                // code reports nothing either (`mechanism_t::handle_error_reason`).
                 Down::Protocol(
-                    SessionError::Protocol(CodecError::FrameTooLarge { .. }) | SessionError::OutOfMemory(_),
+                    SessionError::Protocol(CodecError::FrameTooLarge { .. })
+                    | SessionError::OutOfMemory(_)
+                    | SessionError::PeerError(_),
                 ) => {}
+                Down::Protocol(SessionError::Protocol(e)) if is_bad_metadata(e) && !reports_bad_metadata => {}
                 Down::Protocol(e) => {
                     m.emit_at(SocketEvent::HandshakeFailedProtocol, protocol_code(e), self.ends.addrs())
                 }
@@ -204,7 +212,9 @@ fn protocol_code(e: &SessionError) -> u32 {
     match e {
         SessionError::ZapMalformed(code) => *code,
         SessionError::UnexpectedCommand(_) => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
-        SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_INVALID_SEQUENCE,
+        // libzmq's mechanisms read a data frame in the handshake as a command they did not
+        // expect.
+        SessionError::DataBeforeReady => monitor::PROTOCOL_ERROR_UNEXPECTED_COMMAND,
         SessionError::Protocol(CodecError::MalformedCommand) => monitor::PROTOCOL_ERROR_MALFORMED_COMMAND,
         SessionError::Protocol(CodecError::Malformed(name)) => match name {
             CommandName::Message => monitor::PROTOCOL_ERROR_MALFORMED_MESSAGE,
@@ -217,13 +227,19 @@ fn protocol_code(e: &SessionError) -> u32 {
         SessionError::Protocol(CodecError::Cryptographic | CodecError::WeakKey) => {
             monitor::PROTOCOL_ERROR_CRYPTOGRAPHIC
         }
-        SessionError::Protocol(
-            CodecError::MalformedProperty
+        SessionError::Protocol(e) if is_bad_metadata(e) => monitor::PROTOCOL_ERROR_INVALID_METADATA,
+        _ => monitor::PROTOCOL_ERROR_UNSPECIFIED,
+    }
+}
+
+/// Whether `e` is about the peer's properties (READY's, or those in INITIATE).
+fn is_bad_metadata(e: &CodecError) -> bool {
+    matches!(
+        e,
+        CodecError::MalformedProperty
             | CodecError::MissingSocketType
             | CodecError::UnknownSocketType
             | CodecError::IncompatibleSocketType { .. }
-            | CodecError::BadRoutingId,
-        ) => monitor::PROTOCOL_ERROR_INVALID_METADATA,
-        _ => monitor::PROTOCOL_ERROR_UNSPECIFIED,
-    }
+            | CodecError::BadRoutingId
+    )
 }

@@ -221,20 +221,44 @@ impl Connection {
             any = true;
             match event {
                 SessionEvent::Ready(peer) => self.on_handshake(ctx, peer)?,
-                SessionEvent::Subscribe(topic) => self.push_subscription(1, &topic),
-                SessionEvent::Cancel(topic) => self.push_subscription(0, &topic),
+                SessionEvent::Subscribe(topic) => self.push_subscription(true, &topic),
+                SessionEvent::Cancel(topic) => self.push_subscription(false, &topic),
                 SessionEvent::Zap(request) => self.ask_zap(ctx, request)?,
             }
         }
     }
 
-    /// Subscriptions travel up the pipe as messages (`0x01`/`0x00` + topic), as from 3.0 peers.
-    fn push_subscription(&mut self, kind: u8, topic: &[u8]) {
-        if let Some(p) = &mut self.pipe {
-            let mut body = Vec::with_capacity(topic.len() + 1);
-            body.push(kind);
-            body.extend_from_slice(topic);
-            p.tx.write(Message::from(body));
+    /// Subscriptions travel up the pipe as messages (`0x01`/`0x00` + topic), as from 3.0
+    /// peers, to the sockets that take them (PUB, XPUB, a draft RADIO). Any other socket gets
+    /// the command itself (`\x09SUBSCRIBE` or `\x06CANCEL`, then the topic) as a message, as
+    /// libzmq's session passes such commands on to every socket but a REQ
+    /// (`session_base_t::push_msg`).
+    /// Either way with the connection's metadata, as other messages.
+    fn push_subscription(&mut self, subscribe: bool, topic: &[u8]) {
+        let Some(p) = &mut self.pipe else { return };
+        let kind = self.cfg.session.socket_type;
+        if kind == crate::socket_type::SocketType::REQ {
+            // libzmq's REQ session drops every command (`req_session_t::push_msg`).
+            return;
         }
+        let head: &[u8] = match (takes_subscriptions(kind), subscribe) {
+            (true, true) => b"\x01",
+            (true, false) => b"\x00",
+            (false, true) => b"\x09SUBSCRIBE",
+            (false, false) => b"\x06CANCEL",
+        };
+        let body = [head, topic].concat();
+        let meta = self.link.as_ref().and_then(|l| l.session.as_ref()).and_then(|s| s.metadata());
+        p.tx.write_received(Message::from(body), meta);
     }
+}
+
+/// Whether a socket of type `t` reads subscriptions from its peers.
+fn takes_subscriptions(t: crate::socket_type::SocketType) -> bool {
+    use crate::socket_type::SocketType as T;
+    #[cfg(feature = "draft")]
+    if t == T::RADIO {
+        return true;
+    }
+    matches!(t, T::PUB | T::XPUB)
 }
