@@ -21,6 +21,7 @@ mod reqrep;
 mod security;
 mod twin;
 mod watch;
+mod wire;
 
 /// The seeds a test runs: `DIFF_SEED` alone when set (replaying one failure), else `count`
 /// seeds (or `DIFF_CASES`) from `first` (or `DIFF_FIRST`).

@@ -51,6 +51,14 @@ impl Twin {
         }
     }
 
+    /// `zmq_setsockopt` with an int64 value (MAXMSGSIZE).
+    pub fn set_int64(&mut self, option: i32, value: i64) -> Outcome<()> {
+        match self {
+            Twin::Ls(s) => ls(s.set_option_raw(option, libsock::OptionValue::Long(value))),
+            Twin::Zmq(s) => raw_set(s, option, (&value as *const i64).cast(), std::mem::size_of::<i64>()),
+        }
+    }
+
     /// `zmq_bind`.
     pub fn bind(&self, endpoint: &str) -> Outcome<()> {
         match self {
@@ -206,6 +214,27 @@ impl Maker {
             (_, Some(ctx)) => Twin::Zmq(ctx.socket(z).expect("libzmq socket")),
             _ => unreachable!("a Maker has one context"),
         }
+    }
+}
+
+impl Maker {
+    /// A socket of the type ZMTP names `name` (`"PAIR"`, `"XPUB"`, ...).
+    pub fn socket_named(&self, name: &str) -> Twin {
+        let (ls, z) = match name {
+            "PAIR" => (libsock::PAIR, zmq::PAIR),
+            "PUB" => (libsock::PUB, zmq::PUB),
+            "SUB" => (libsock::SUB, zmq::SUB),
+            "REQ" => (libsock::REQ, zmq::REQ),
+            "REP" => (libsock::REP, zmq::REP),
+            "DEALER" => (libsock::DEALER, zmq::DEALER),
+            "ROUTER" => (libsock::ROUTER, zmq::ROUTER),
+            "PULL" => (libsock::PULL, zmq::PULL),
+            "PUSH" => (libsock::PUSH, zmq::PUSH),
+            "XPUB" => (libsock::XPUB, zmq::XPUB),
+            "XSUB" => (libsock::XSUB, zmq::XSUB),
+            other => panic!("no socket type {other}"),
+        };
+        self.socket(ls, z)
     }
 }
 
