@@ -151,8 +151,10 @@ impl Greeting {
 /// other: each step needs only the peer's previous step, which it sends unprompted.
 #[derive(Debug, Clone, Copy)]
 pub struct GreetingSender {
-    /// All 64 bytes.
-    bytes: [u8; GREETING_LEN],
+    greeting: Greeting,
+    /// The length of our routing id (at most 255), which the padding tells. Kept rather
+    /// than the 64 bytes: a session holds this for its lifetime, beside its hot fields.
+    routing_id_len: u8,
     /// How many of its bytes are queued so far: 10, 11 or 64.
     sent: usize,
 }
@@ -162,10 +164,17 @@ impl GreetingSender {
     /// Its padding is what libzmq's holds: the length of a ZMTP 1.0 identity frame
     /// (`routing_id_len` + 1), which is what an unversioned peer reads there.
     pub fn start(greeting: &Greeting, routing_id_len: usize, out: &mut Vec<u8>) -> GreetingSender {
-        let mut bytes = greeting.to_bytes();
-        bytes[1..SIGNATURE_END].copy_from_slice(&(routing_id_len as u64 + 1).to_be_bytes());
-        out.extend_from_slice(&bytes[..SIGNATURE_LEN]);
-        GreetingSender { bytes, sent: SIGNATURE_LEN }
+        let routing_id_len = u8::try_from(routing_id_len).unwrap_or(u8::MAX);
+        let sender = GreetingSender { greeting: *greeting, routing_id_len, sent: SIGNATURE_LEN };
+        out.extend_from_slice(&sender.bytes()[..SIGNATURE_LEN]);
+        sender
+    }
+
+    /// All 64 bytes, the padding holding the routing id's length + 1.
+    fn bytes(&self) -> [u8; GREETING_LEN] {
+        let mut bytes = self.greeting.to_bytes();
+        bytes[1..SIGNATURE_END].copy_from_slice(&(u64::from(self.routing_id_len) + 1).to_be_bytes());
+        bytes
     }
 
     /// The peer's first `received` greeting bytes have arrived and passed [`Greeting::decode`]:
@@ -177,7 +186,7 @@ impl GreetingSender {
             _ => SIGNATURE_LEN,
         };
         if due > self.sent {
-            out.extend_from_slice(&self.bytes[self.sent..due]);
+            out.extend_from_slice(&self.bytes()[self.sent..due]);
             self.sent = due;
         }
     }
