@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{command, frame, open, piece, property, step, Op, Setup};
+use super::script::{command, frame, piece, property};
+use super::{open, step, Op, Setup};
 
 /// A name of its own for each case's endpoints and monitors.
 static CASE: AtomicU64 = AtomicU64::new(9_000_000);
