@@ -1,12 +1,15 @@
-//! A hand-driven ZMTP peer on a raw tcp connection against a bound socket of each library:
-//! the same bytes, written in the same pieces, go to a libsock socket and to a libzmq one.
+//! A hand-driven ZMTP peer on a raw tcp connection against a socket of each library, bound
+//! (the peer connects) or dialling (the peer listens; RECONNECT_IVL, IMMEDIATE and a ROUTER's
+//! CONNECT_ROUTING_ID vary): the same bytes, written in the same pieces, go to a libsock
+//! socket and to a libzmq one.
 //! The bytes are ZMTP 3.x with variations: greetings (padding, version, mechanism, the
 //! as-server flag, filler), READY commands (socket types that fit or not, an Identity,
 //! metadata of the peer's own, malformed properties), messages (short and long frames, more
 //! flags, empty frames, frames over MAXMSGSIZE), PING (a TTL, a context up to and beyond 16
 //! bytes), PONG, SUBSCRIBE and CANCEL as commands and as messages, ERROR, unknown commands,
 //! and a peer that hangs up; pieces are cut anywhere, so either library reads them a part at
-//! a time. The bound socket sends, receives and subscribes in between.
+//! a time. The socket sends, receives and subscribes in between (a ROUTER or DEALER with
+//! PROBE_ROUTER now and then).
 //!
 //! Compared after each step (once both sides have been quiet): the bytes each library wrote
 //! to the peer (its greeting in its stages, READY, PONGs, subscriptions, messages) and
@@ -14,6 +17,7 @@
 //! answer and the messages the socket received, with the peer's Socket-Type, Routing-Id and
 //! own metadata; ZMQ_EVENTS.
 
+use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::twin::{Frames, Maker, Rng, Twin};
@@ -30,7 +34,11 @@ const ROUTING_ID: i32 = 5;
 const SUBSCRIBE: i32 = 6;
 const UNSUBSCRIBE: i32 = 7;
 const LINGER: i32 = 17;
+const RECONNECT_IVL: i32 = 18;
 const MAXMSGSIZE: i32 = 22;
+const IMMEDIATE: i32 = 39;
+const PROBE_ROUTER: i32 = 51;
+const CONNECT_ROUTING_ID: i32 = 61;
 
 /// How long both sides must be quiet (no byte to the peer, no monitor event) before a
 /// step's observations are compared.
@@ -40,16 +48,33 @@ const QUIET: Duration = Duration::from_millis(80);
 /// own metadata, when its READY has it).
 const PROPERTIES: [&str; 3] = ["Socket-Type", "Routing-Id", "X-Hello"];
 
-/// The bound socket and the peer's script.
+/// The library's socket and the peer's script.
 #[derive(Debug)]
 struct Setup {
+    /// The socket's type (named `server` also when it dials).
     server: &'static str,
+    /// The socket dials the peer's listener (else the peer connects to the socket's).
+    dials: Option<Dialing>,
     routing_id: Option<&'static str>,
     max_msg_size: Option<i32>,
+    /// PROBE_ROUTER on a ROUTER or DEALER: an empty message to each new peer.
+    probe_router: bool,
     /// The SUB server's subscriptions before the peer connects.
     subscribed: Vec<&'static str>,
     /// What the peer writes, in order (ops cut and join the pieces).
     script: Vec<Piece>,
+}
+
+/// How a dialling socket is set up.
+#[derive(Debug, Clone, Copy)]
+struct Dialing {
+    /// RECONNECT_IVL: 60 s (a retry is announced, none made during a case: libzmq adds a
+    /// random jitter to the interval) or -1 (no retry).
+    reconnect_ivl: i32,
+    /// IMMEDIATE: messages queue only for a connection whose handshake is done.
+    immediate: bool,
+    /// CONNECT_ROUTING_ID on a ROUTER: the peer's routing id, whatever its READY says.
+    connect_routing_id: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -72,8 +97,19 @@ fn setup(rng: &mut Rng) -> Setup {
     let mut script = vec![greeting(rng), ready(rng, server, accepted)];
     let count = 4 + rng.below(10);
     script.extend((0..count).map(|n| traffic(rng, server, n)));
+    let dials = rng.chance(50).then(|| Dialing {
+        // -1 only for sockets that receive nothing: libzmq ends such an endpoint as a
+        // disconnect does, dropping what the socket had not read; libsock delivers it (README).
+        reconnect_ivl: if matches!(server, "PUB" | "PUSH") && rng.chance(50) { -1 } else { 60_000 },
+        // Only for sockets that receive nothing: libzmq drops what an IMMEDIATE connection
+        // delivered and the socket had not read when it breaks, libsock delivers it (README).
+        immediate: matches!(server, "PUB" | "PUSH") && rng.chance(50),
+        connect_routing_id: (server == "ROUTER" && rng.chance(40)).then_some("given"),
+    });
     Setup {
         server,
+        dials,
+        probe_router: matches!(server, "ROUTER" | "DEALER") && rng.chance(30),
         routing_id: rng.chance(30).then_some("srv"),
         max_msg_size: rng.chance(20).then_some(100),
         subscribed: if server == "SUB" { vec![*rng.pick(&["", "m", "m1"])] } else { Vec::new() },
@@ -127,7 +163,17 @@ fn take(s: &Setup, st: &mut State, rng: &mut Rng) -> Vec<Piece> {
         // Nor a PING with the READY: libzmq answers it before its SUB's subscriptions go out,
         // libsock after (both orders are the protocol's).
         let ping_after_ready = st.next == 2 && s.script.get(2).is_some_and(|p| p.label.starts_with("PING"));
-        if st.next >= 2 && st.next < s.script.len() && !ping_after_ready && rng.chance(25) {
+        // Nor anything with the READY to a dialling socket: libzmq writes the messages it
+        // queued before the handshake as soon as the READY is read, then reads on; libsock
+        // writes them once the whole read is decoded, so a frame there that ends the
+        // connection leaves them queued (for the next connection, if it dials again).
+        let after_ready_to_dialler = st.next == 2 && s.dials.is_some();
+        if st.next >= 2
+            && st.next < s.script.len()
+            && !ping_after_ready
+            && !after_ready_to_dialler
+            && rng.chance(25)
+        {
             out.push(s.script[st.next].clone());
             st.next += 1;
         }
@@ -159,7 +205,13 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
                 Op::Send(frames)
             }
             75..=89 if !matches!(s.server, "PUB" | "PUSH") => Op::Drain,
-            90..=99 if s.server == "SUB" => Op::Subscribe(rng.pick::<&str>(&["", "m", "a"]), rng.chance(70)),
+            // Not while a dialler's handshake is under way: libzmq queues the change in the
+            // connection's pipe, made at the connect, behind the subscriptions it had (so a
+            // duplicate goes out twice, a cancel after its subscribe); libsock sends the
+            // subscriptions as they stand once the handshake is done.
+            90..=99 if s.server == "SUB" && (s.dials.is_none() || st.next >= 2) => {
+                Op::Subscribe(rng.pick::<&str>(&["", "m", "a"]), rng.chance(70))
+            }
             _ if !writing => Op::Drain,
             _ => continue,
         };
@@ -172,7 +224,10 @@ struct Side {
     sockets: Vec<Option<Twin>>,
     watch: Watch,
     peer: Peer,
-    /// The routing id of the last message a ROUTER server received.
+    /// The peer's listener, when the socket dials.
+    _listener: Option<TcpListener>,
+    /// The routing id of the last message a ROUTER server received (or the one it gave
+    /// the peer it dialled).
     last_id: Vec<u8>,
 }
 
@@ -182,6 +237,9 @@ fn open(libsock: bool, s: &Setup, seed: u64) -> Side {
     let (endpoint, names) = server_endpoint(libsock, false, &format!("wire-{seed}"));
     let mut watch = Watch::new(names);
     server.set_int(LINGER, 0).expect("LINGER");
+    if s.probe_router {
+        server.set_int(PROBE_ROUTER, 1).expect("PROBE_ROUTER");
+    }
     if let Some(id) = s.routing_id {
         server.set_bytes(ROUTING_ID, id.as_bytes()).expect("ROUTING_ID");
     }
@@ -192,9 +250,24 @@ fn open(libsock: bool, s: &Setup, seed: u64) -> Side {
         server.set_bytes(SUBSCRIBE, topic.as_bytes()).expect("SUBSCRIBE");
     }
     watch.attach(&maker, &server, &format!("inproc://diff-wire-monitor-{seed}"));
-    server.bind(&endpoint).expect("bind");
-    let peer = Peer::connect(&endpoint);
-    Side { sockets: vec![Some(server)], watch, peer, last_id: Vec::new() }
+    let Some(dialing) = s.dials else {
+        server.bind(&endpoint).expect("bind");
+        let peer = Peer::connect(&endpoint);
+        return Side { sockets: vec![Some(server)], watch, peer, _listener: None, last_id: Vec::new() };
+    };
+    server.set_int(RECONNECT_IVL, dialing.reconnect_ivl).expect("RECONNECT_IVL");
+    server.set_int(IMMEDIATE, i32::from(dialing.immediate)).expect("IMMEDIATE");
+    let mut last_id = Vec::new();
+    if let Some(id) = dialing.connect_routing_id {
+        server.set_bytes(CONNECT_ROUTING_ID, id.as_bytes()).expect("CONNECT_ROUTING_ID");
+        last_id = id.as_bytes().to_vec();
+    }
+    // The peer's port reads as PEER in the reports (`Watch::normalise`).
+    let listener = TcpListener::bind("127.0.0.1:0").expect("the peer's listener");
+    let port = listener.local_addr().expect("its address").port();
+    server.connect(&format!("tcp://127.0.0.1:{port}")).expect("connect");
+    let peer = Peer::accept(&listener);
+    Side { sockets: vec![Some(server)], watch, peer, _listener: Some(listener), last_id }
 }
 
 /// A received message's frames as text, a ROUTER's routing id made up by the library

@@ -1,16 +1,25 @@
-//! The differences the `wire` family found, one scripted case each: the same steps on both
-//! libraries, which must agree, and the observation that was fixed in libsock.
+//! Scripted cases of the `wire` family: one per difference it found, and the dialling side's
+//! basics. The same steps run on both libraries, which must agree, and each case asserts the
+//! observation that matters (for a difference: what was fixed in libsock).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::script::{command, frame, piece, property};
-use super::{open, step, Op, Setup};
+use super::{open, step, Dialing, Op, Setup};
 
 /// A name of its own for each case's endpoints and monitors.
 static CASE: AtomicU64 = AtomicU64::new(9_000_000);
 
 fn server(kind: &'static str) -> Setup {
-    Setup { server: kind, routing_id: None, max_msg_size: None, subscribed: Vec::new(), script: Vec::new() }
+    Setup {
+        server: kind,
+        dials: None,
+        routing_id: None,
+        max_msg_size: None,
+        probe_router: false,
+        subscribed: Vec::new(),
+        script: Vec::new(),
+    }
 }
 
 /// A ZMTP greeting of this version and mechanism.
@@ -171,4 +180,52 @@ fn a_ping_is_answered_before_a_bad_frame_ends_the_connection() {
     let reports = agreed(&Setup { max_msg_size: Some(100), ..server("PULL") }, &ops);
     assert_has(&reports[3], r"peer read \x04\x08\x04PONGctx");
     assert_has(&reports[3], "hung up");
+}
+
+/// A dialling ROUTER with PROBE_ROUTER and CONNECT_ROUTING_ID queues its probe and what it
+/// sends to that routing id from the connect, and writes both once the peer is ready; the
+/// peer's messages arrive under the given routing id, not its READY's Identity.
+#[test]
+fn a_dialling_router_writes_its_probe_and_queued_message_once_the_peer_is_ready() {
+    let s = Setup {
+        dials: Some(Dialing { reconnect_ivl: 60_000, immediate: false, connect_routing_id: Some("given") }),
+        probe_router: true,
+        ..server("ROUTER")
+    };
+    let ops = [
+        Op::Send(vec![b"given".to_vec(), b"early".to_vec()]),
+        write("greeting", greeting(3, "NULL")),
+        write("READY", ready(&[("Socket-Type", b"DEALER"), ("Identity", b"theirs")])),
+        write("message", frame(0, b"m")),
+        Op::Drain,
+    ];
+    let reports = agreed(&s, &ops);
+    assert_has(
+        &reports[0],
+        r#"monitor ["CONNECT_DELAYED 115 tcp://127.0.0.1:PEER", "CONNECTED tcp://127.0.0.1:PEER"]"#,
+    );
+    assert_has(&reports[1], "answer Ok(())");
+    assert_has(&reports[3], r"peer read \x00\x00\x00\x05early");
+    assert_has(&reports[5], r#"answer [(["given", "m"]"#);
+}
+
+/// A dialling PUSH with IMMEDIATE has nowhere to send until the handshake is done; once the
+/// peer hangs up, its endpoint ends under RECONNECT_IVL -1, and no retry is announced.
+#[test]
+fn an_immediate_push_sends_only_once_ready_and_ends_its_endpoint_at_a_hangup() {
+    let s = Setup {
+        dials: Some(Dialing { reconnect_ivl: -1, immediate: true, connect_routing_id: None }),
+        ..server("PUSH")
+    };
+    let ops = [
+        Op::Send(vec![b"early".to_vec()]),
+        write("greeting", greeting(3, "NULL")),
+        write("READY", ready(&[("Socket-Type", b"PULL")])),
+        Op::Send(vec![b"late".to_vec()]),
+        Op::Hangup,
+    ];
+    let reports = agreed(&s, &ops);
+    assert_has(&reports[1], "answer Err(11)");
+    assert_has(&reports[4], r"peer read \x00\x04late");
+    assert_has(&reports[5], r#"monitor ["DISCONNECTED tcp://127.0.0.1:PEER"]"#);
 }

@@ -1,7 +1,7 @@
 //! The `wire` family's peer: a raw tcp connection, nonblocking, and what it read.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 /// The peer: a raw tcp connection and what it has read since the last step.
@@ -16,6 +16,24 @@ impl Peer {
     pub fn connect(endpoint: &str) -> Peer {
         let address = endpoint.strip_prefix("tcp://").expect("a tcp endpoint");
         let stream = TcpStream::connect(address).expect("peer connects");
+        stream.set_nodelay(true).expect("nodelay");
+        stream.set_nonblocking(true).expect("nonblocking");
+        Peer { stream, read: Vec::new(), closed: false }
+    }
+
+    /// The connection the library dials to `listener`, taken within 3 s.
+    pub fn accept(listener: &TcpListener) -> Peer {
+        listener.set_nonblocking(true).expect("nonblocking listener");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                Err(e) => panic!("the library did not dial the peer: {e}"),
+            }
+        };
         stream.set_nodelay(true).expect("nodelay");
         stream.set_nonblocking(true).expect("nonblocking");
         Peer { stream, read: Vec::new(), closed: false }
