@@ -1,0 +1,462 @@
+//! Interop of the request/reply family (REQ, REP, DEALER, ROUTER) and the publish/subscribe
+//! family (PUB, SUB, XPUB, XSUB) with a real libzmq (4.3.4, through the `zmq` crate).
+//!
+//! - `pairs`: every valid pair of those types, with libsock on each side and each side
+//!   binding, over tcp and ipc (`matrix_*`).
+//! - `subscriptions`: PUB/SUB filters and counted (un)subscriptions across the libraries, XPUB
+//!   subscription messages and XPUB_VERBOSE on either side.
+//! - `reqrep`: REQ/REP envelopes through ROUTER and DEALER, and a hand-driven broker in either
+//!   library.
+//! - `routing_ids`: routing ids chosen by either side: ROUTING_ID, automatic ids,
+//!   CONNECT_ROUTING_ID, ROUTER_MANDATORY.
+//! - `crafted_peers`: subscriptions on the wire, to a crafted ZMTP 3.0 peer (messages
+//!   `0x01`/`0x00` + topic) and a crafted ZMTP 3.1 peer (SUBSCRIBE/CANCEL commands), both
+//!   directions.
+//! - `monitor`: monitor events, libsock's for a libzmq peer, and libzmq's parsed by libsock.
+//!
+//! This file holds what they share: one socket of either library behind one interface, so
+//! each scenario is written once. Every socket has LINGER 0 and send/receive timeouts, so a
+//! failure fails instead of hanging.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod crafted_peers;
+mod monitor;
+mod pairs;
+mod reqrep;
+mod routing_ids;
+mod subscriptions;
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use common::*;
+use libsock::codec::command::{parse_command, Command};
+use libsock::codec::frame::{decode_header, encode_frame};
+use libsock::codec::greeting::{Greeting, Mechanism, GREETING_LEN};
+use libsock::codec::null::encode_ready;
+use libsock::codec::properties::find;
+use libsock::{MonitorEvent, SocketEvent, SocketType, EVENT_ALL};
+use libsock::{DEALER, PUB, REP, REQ, ROUTER, SUB, XPUB, XSUB};
+
+/// Send and receive timeout of every socket in these tests.
+const TIMEO_MS: i32 = 3000;
+
+// ------------------------------------------------------------------------------------------
+// Setup: logging, and a record of panics on libsock's I/O threads (which would otherwise go
+// unnoticed by the test harness).
+// ------------------------------------------------------------------------------------------
+
+static IO_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn setup() {
+    init_logging();
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("");
+            if name.starts_with("libsock-io") {
+                IO_PANICS.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{name}: {info}"));
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn assert_no_io_panics() {
+    let panics = IO_PANICS.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(panics.is_empty(), "libsock I/O threads panicked: {panics:#?}");
+}
+
+// ------------------------------------------------------------------------------------------
+// One socket of either library behind one interface, so scenarios are written once.
+// ------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lib {
+    Libsock,
+    Libzmq,
+}
+
+impl Lib {
+    fn other(self) -> Lib {
+        match self {
+            Lib::Libsock => Lib::Libzmq,
+            Lib::Libzmq => Lib::Libsock,
+        }
+    }
+}
+
+fn zmq_type(kind: SocketType) -> zmq::SocketType {
+    match kind {
+        SocketType::PAIR => zmq::PAIR,
+        SocketType::PUB => zmq::PUB,
+        SocketType::SUB => zmq::SUB,
+        SocketType::REQ => zmq::REQ,
+        SocketType::REP => zmq::REP,
+        SocketType::DEALER => zmq::DEALER,
+        SocketType::ROUTER => zmq::ROUTER,
+        SocketType::PULL => zmq::PULL,
+        SocketType::PUSH => zmq::PUSH,
+        SocketType::XPUB => zmq::XPUB,
+        SocketType::XSUB => zmq::XSUB,
+        SocketType::STREAM => zmq::STREAM,
+        other => unimplemented!("{other}"),
+    }
+}
+
+/// Both libraries' contexts, plus the ipc paths to remove at the end.
+struct World {
+    ls: libsock::Context,
+    z: zmq::Context,
+    ipc_paths: RefCell<Vec<PathBuf>>,
+}
+
+impl World {
+    fn new() -> World {
+        setup();
+        World { ls: libsock::Context::new(), z: zmq::Context::new(), ipc_paths: RefCell::new(Vec::new()) }
+    }
+
+    fn socket(&self, lib: Lib, kind: SocketType) -> Sock {
+        let inner = match lib {
+            Lib::Libsock => Inner::Ls(self.ls_socket(kind)),
+            Lib::Libzmq => Inner::Z(self.z_socket(kind)),
+        };
+        Sock { kind, inner }
+    }
+
+    fn ls_socket(&self, kind: SocketType) -> libsock::Socket {
+        let s = socket(&self.ls, kind);
+        s.set_rcvtimeo(TIMEO_MS).unwrap();
+        s.set_sndtimeo(TIMEO_MS).unwrap();
+        s
+    }
+
+    fn z_socket(&self, kind: SocketType) -> zmq::Socket {
+        let s = self.z.socket(zmq_type(kind)).unwrap();
+        s.set_linger(0).unwrap();
+        s.set_rcvtimeo(TIMEO_MS).unwrap();
+        s.set_sndtimeo(TIMEO_MS).unwrap();
+        s
+    }
+
+    /// An endpoint to bind: tcp on a free loopback port, or a fresh ipc path under the temp dir.
+    fn bind_endpoint(&self, transport: &str) -> String {
+        match transport {
+            "tcp" => "tcp://127.0.0.1:*".to_string(),
+            "ipc" => {
+                static N: AtomicUsize = AtomicUsize::new(0);
+                let path = std::env::temp_dir().join(format!(
+                    "libsock-family-{}-{}.ipc",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed)
+                ));
+                let _ = std::fs::remove_file(&path);
+                self.ipc_paths.borrow_mut().push(path.clone());
+                format!("ipc://{}", path.display())
+            }
+            other => panic!("unknown transport {other}"),
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for p in self.ipc_paths.borrow().iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[allow(clippy::large_enum_variant)] // test helper; size does not matter
+enum Inner {
+    Ls(libsock::Socket),
+    Z(zmq::Socket),
+}
+
+struct Sock {
+    kind: SocketType,
+    inner: Inner,
+}
+
+/// Why a send failed, in terms both libraries share.
+#[derive(Debug)]
+enum SendFail {
+    Unreachable,
+    Other(#[allow(dead_code)] String),
+}
+
+impl Sock {
+    fn lib(&self) -> Lib {
+        match self.inner {
+            Inner::Ls(_) => Lib::Libsock,
+            Inner::Z(_) => Lib::Libzmq,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{:?} {}", self.lib(), self.kind)
+    }
+
+    /// Binds on a fresh endpoint of `transport`; returns the endpoint to connect to.
+    fn bind(&self, world: &World, transport: &str) -> String {
+        let ep = world.bind_endpoint(transport);
+        match &self.inner {
+            Inner::Ls(s) => {
+                s.bind(&ep).unwrap();
+                s.get_last_endpoint().unwrap()
+            }
+            Inner::Z(s) => {
+                s.bind(&ep).unwrap();
+                if transport == "tcp" {
+                    s.get_last_endpoint().unwrap().unwrap()
+                } else {
+                    ep
+                }
+            }
+        }
+    }
+
+    fn connect(&self, ep: &str) {
+        match &self.inner {
+            Inner::Ls(s) => s.connect(ep).unwrap(),
+            Inner::Z(s) => s.connect(ep).unwrap(),
+        }
+    }
+
+    fn try_send_parts<T: AsRef<[u8]>>(&self, parts: &[T]) -> Result<(), SendFail> {
+        let parts: Vec<Vec<u8>> = parts.iter().map(|p| p.as_ref().to_vec()).collect();
+        match &self.inner {
+            Inner::Ls(s) => s.send_multipart(parts, 0).map_err(|e| match e {
+                libsock::Error::HostUnreachable => SendFail::Unreachable,
+                e => SendFail::Other(format!("{e:?}")),
+            }),
+            Inner::Z(s) => s.send_multipart(parts, 0).map_err(|e| match e {
+                zmq::Error::EHOSTUNREACH => SendFail::Unreachable,
+                e => SendFail::Other(format!("{e:?}")),
+            }),
+        }
+    }
+
+    fn send_parts<T: AsRef<[u8]>>(&self, parts: &[T]) {
+        if let Err(e) = self.try_send_parts(parts) {
+            panic!("{} send failed: {e:?}", self.label());
+        }
+    }
+
+    fn send(&self, data: impl AsRef<[u8]>) {
+        self.send_parts(&[data.as_ref()]);
+    }
+
+    fn recv_flags(&self, dontwait: bool) -> Option<Vec<Vec<u8>>> {
+        match &self.inner {
+            Inner::Ls(s) => match s.recv_multipart(if dontwait { libsock::DONTWAIT } else { 0 }) {
+                Ok(m) => Some(m),
+                Err(libsock::Error::TimedOut | libsock::Error::WouldBlock) => None,
+                Err(e) => panic!("libsock {} recv failed: {e:?}", self.kind),
+            },
+            Inner::Z(s) => match s.recv_multipart(if dontwait { zmq::DONTWAIT } else { 0 }) {
+                Ok(m) => Some(m),
+                Err(zmq::Error::EAGAIN) => None,
+                Err(e) => panic!("libzmq {} recv failed: {e:?}", self.kind),
+            },
+        }
+    }
+
+    /// Receives one whole message, or `None` on timeout.
+    fn try_recv_parts(&self) -> Option<Vec<Vec<u8>>> {
+        self.recv_flags(false)
+    }
+
+    /// Receives one whole message if one is there now.
+    fn recv_nowait(&self) -> Option<Vec<Vec<u8>>> {
+        self.recv_flags(true)
+    }
+
+    fn recv_parts(&self) -> Vec<Vec<u8>> {
+        self.try_recv_parts().unwrap_or_else(|| panic!("{}: receive timed out", self.label()))
+    }
+
+    fn recv(&self) -> Vec<u8> {
+        let mut parts = self.recv_parts();
+        assert_eq!(parts.len(), 1, "{}: expected a single-frame message, got {parts:?}", self.label());
+        parts.pop().unwrap()
+    }
+
+    /// Asserts nothing arrives within `ms`.
+    fn assert_silent(&self, ms: i32, what: &str) {
+        self.set_rcvtimeo(ms);
+        let got = self.try_recv_parts();
+        self.set_rcvtimeo(TIMEO_MS);
+        assert!(got.is_none(), "{}: {what}: unexpectedly received {:?}", self.label(), got.map(show));
+    }
+
+    fn set_rcvtimeo(&self, ms: i32) {
+        match &self.inner {
+            Inner::Ls(s) => s.set_rcvtimeo(ms).unwrap(),
+            Inner::Z(s) => s.set_rcvtimeo(ms).unwrap(),
+        }
+    }
+
+    /// SUB: the SUBSCRIBE option; XSUB: a `0x01` + topic message (both libraries).
+    fn subscribe(&self, topic: &[u8]) {
+        match (&self.inner, self.kind) {
+            (_, SocketType::XSUB) => self.send([&[1u8][..], topic].concat()),
+            (Inner::Ls(s), _) => s.set_subscribe(topic).unwrap(),
+            (Inner::Z(s), _) => s.set_subscribe(topic).unwrap(),
+        }
+    }
+
+    /// SUB: the UNSUBSCRIBE option; XSUB: a `0x00` + topic message.
+    fn unsubscribe(&self, topic: &[u8]) {
+        match (&self.inner, self.kind) {
+            (_, SocketType::XSUB) => self.send([&[0u8][..], topic].concat()),
+            (Inner::Ls(s), _) => s.set_unsubscribe(topic).unwrap(),
+            (Inner::Z(s), _) => s.set_unsubscribe(topic).unwrap(),
+        }
+    }
+
+    /// Lets the socket's application side catch up, as any use of the socket does (reading
+    /// ZMQ_EVENTS here). libzmq attaches a peer that connected to a bound socket, and sends it
+    /// a subscriber's subscriptions, only when the application next touches the socket; a
+    /// subscriber application sits in recv, which does the same.
+    fn poke(&self) {
+        match &self.inner {
+            Inner::Ls(s) => drop(s.get_events().unwrap()),
+            Inner::Z(s) => drop(s.get_events().unwrap()),
+        }
+    }
+
+    /// Receives a single-frame message while `busy` is an application that keeps using its
+    /// socket (a subscriber sitting in recv, say).
+    fn recv_poking(&self, busy: &Sock) -> Vec<u8> {
+        let deadline = Instant::now() + ms(TIMEO_MS as u64);
+        self.set_rcvtimeo(10);
+        let got = loop {
+            busy.poke();
+            if let Some(m) = self.try_recv_parts() {
+                break m;
+            }
+            assert!(Instant::now() < deadline, "{}: receive timed out", self.label());
+        };
+        self.set_rcvtimeo(TIMEO_MS);
+        assert_eq!(got.len(), 1, "{}: expected a single-frame message, got {:?}", self.label(), show(got));
+        got.into_iter().next().unwrap()
+    }
+
+    fn set_routing_id(&self, id: &[u8]) {
+        match &self.inner {
+            Inner::Ls(s) => s.set_routing_id(id).unwrap(),
+            Inner::Z(s) => s.set_identity(id).unwrap(),
+        }
+    }
+
+    fn set_router_mandatory(&self, on: bool) {
+        match &self.inner {
+            Inner::Ls(s) => s.set_router_mandatory(on).unwrap(),
+            Inner::Z(s) => s.set_router_mandatory(on).unwrap(),
+        }
+    }
+
+    fn set_xpub_verbose(&self, on: bool) {
+        match &self.inner {
+            Inner::Ls(s) => s.set_xpub_verbose(on).unwrap(),
+            Inner::Z(s) => s.set_xpub_verbose(on).unwrap(),
+        }
+    }
+
+    fn ls(&self) -> &libsock::Socket {
+        match &self.inner {
+            Inner::Ls(s) => s,
+            Inner::Z(_) => panic!("not a libsock socket"),
+        }
+    }
+}
+
+/// Waits until `a` or `b` has a message to read (or `ms` pass); both of the same library.
+fn poll_in(a: &Sock, b: &Sock, ms: i64) {
+    match (&a.inner, &b.inner) {
+        (Inner::Ls(a), Inner::Ls(b)) => {
+            let mut items = [a.as_poll_item(libsock::POLLIN), b.as_poll_item(libsock::POLLIN)];
+            libsock::poll(&mut items, ms).unwrap();
+        }
+        (Inner::Z(a), Inner::Z(b)) => {
+            let mut items = [a.as_poll_item(zmq::POLLIN), b.as_poll_item(zmq::POLLIN)];
+            zmq::poll(&mut items, ms).unwrap();
+        }
+        _ => panic!("poll_in needs two sockets of one library"),
+    }
+}
+
+/// `n` bytes of a pattern that depends on `seed`, so misplaced bytes do not compare equal.
+fn body(n: usize, seed: usize) -> Vec<u8> {
+    (0..n).map(|i| ((i * 31 + seed * 7) % 251) as u8).collect()
+}
+
+fn show(parts: Vec<Vec<u8>>) -> Vec<String> {
+    parts.into_iter().map(|p| String::from_utf8_lossy(&p).into_owned()).collect()
+}
+
+fn parts(items: &[&str]) -> Vec<Vec<u8>> {
+    items.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
+
+/// An automatic routing id: 5 bytes, the first zero (libzmq's format, used by both).
+fn assert_auto_id(id: &[u8], who: &str) {
+    assert!(id.len() == 5 && id[0] == 0, "{who}: automatic routing id should be 0x00 + u32, got {id:?}");
+}
+
+/// Publishes `probe` until `sub` receives a message starting with it (subscriptions
+/// propagate asynchronously), then drains every copy still in flight.
+fn sync_probe(publisher: &Sock, sub: &Sock, probe: &[u8]) {
+    let deadline = Instant::now() + ms(3000);
+    sub.set_rcvtimeo(20);
+    loop {
+        publisher.send(probe);
+        if let Some(m) = sub.try_recv_parts() {
+            assert!(m[0].starts_with(probe), "{}: expected the probe, got {:?}", sub.label(), show(m));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never received probe {:?} from {}: the subscription did not arrive",
+            sub.label(),
+            String::from_utf8_lossy(probe),
+            publisher.label()
+        );
+    }
+    sub.set_rcvtimeo(TIMEO_MS);
+}
+
+/// Receives messages until one equal to `end`, skipping those starting with `skip`; returns
+/// the others, in order.
+fn collect_until(sub: &Sock, end: &[u8], skip: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    let mut got = Vec::new();
+    loop {
+        let m = sub.try_recv_parts().unwrap_or_else(|| {
+            panic!(
+                "{}: {:?} never arrived; got before: {:?}",
+                sub.label(),
+                String::from_utf8_lossy(end),
+                got.iter().cloned().map(show).collect::<Vec<_>>()
+            )
+        });
+        if m.len() == 1 && m[0] == end {
+            return got;
+        }
+        if m[0].starts_with(skip) {
+            continue;
+        }
+        got.push(m);
+    }
+}
