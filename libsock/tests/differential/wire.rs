@@ -163,15 +163,17 @@ fn take(s: &Setup, st: &mut State, rng: &mut Rng) -> Vec<Piece> {
         // Nor a PING with the READY: libzmq answers it before its SUB's subscriptions go out,
         // libsock after (both orders are the protocol's).
         let ping_after_ready = st.next == 2 && s.script.get(2).is_some_and(|p| p.label.starts_with("PING"));
-        // Nor anything with the READY to a dialling socket: libzmq writes the messages it
-        // queued before the handshake as soon as the READY is read, then reads on; libsock
-        // writes them once the whole read is decoded, so a frame there that ends the
-        // connection leaves them queued (for the next connection, if it dials again).
-        let after_ready_to_dialler = st.next == 2 && s.dials.is_some();
+        // Nor anything with the READY to a dialling socket or a SUB, where a frame that ends
+        // the connection shows what each library writes first: libzmq writes what a dialling
+        // socket queued before the handshake as soon as the READY is read, and a SUB's
+        // subscriptions only once its socket thread has attached the connection (too late
+        // here); libsock writes the subscriptions it sends at the handshake before it hangs
+        // up, and leaves queued messages queued (for the next connection, if it dials again).
+        let after_ready_with_output_due = st.next == 2 && (s.dials.is_some() || s.server == "SUB");
         if st.next >= 2
             && st.next < s.script.len()
             && !ping_after_ready
-            && !after_ready_to_dialler
+            && !after_ready_with_output_due
             && rng.chance(25)
         {
             out.push(s.script[st.next].clone());
