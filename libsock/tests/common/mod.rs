@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use libsock::{Context, Socket, SocketType};
@@ -45,6 +46,33 @@ pub fn init_logging() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// Panics on libsock's I/O threads, which the test harness would not notice otherwise.
+static IO_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// [`init_logging`], and a panic hook that records panics on libsock's I/O threads for
+/// [`assert_no_io_panics`] (and then reports them as the previous hook did).
+pub fn setup() {
+    init_logging();
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("");
+            if name.starts_with("libsock-io") {
+                IO_PANICS.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{name}: {info}"));
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Fails if an I/O thread panicked since [`setup`] (in any test of this binary).
+pub fn assert_no_io_panics() {
+    let panics = IO_PANICS.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(panics.is_empty(), "libsock I/O threads panicked: {panics:#?}");
 }
 
 pub fn ms(n: u64) -> Duration {

@@ -34,7 +34,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -48,34 +48,6 @@ use libsock::{DEALER, PUB, REP, REQ, ROUTER, SUB, XPUB, XSUB};
 
 /// Send and receive timeout of every socket in these tests.
 const TIMEO_MS: i32 = 3000;
-
-// ------------------------------------------------------------------------------------------
-// Setup: logging, and a record of panics on libsock's I/O threads (which would otherwise go
-// unnoticed by the test harness).
-// ------------------------------------------------------------------------------------------
-
-static IO_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn setup() {
-    init_logging();
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let thread = std::thread::current();
-            let name = thread.name().unwrap_or("");
-            if name.starts_with("libsock-io") {
-                IO_PANICS.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{name}: {info}"));
-            }
-            previous(info);
-        }));
-    });
-}
-
-fn assert_no_io_panics() {
-    let panics = IO_PANICS.lock().unwrap_or_else(|e| e.into_inner());
-    assert!(panics.is_empty(), "libsock I/O threads panicked: {panics:#?}");
-}
 
 // ------------------------------------------------------------------------------------------
 // One socket of either library behind one interface, so scenarios are written once.
