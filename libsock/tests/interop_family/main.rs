@@ -18,6 +18,8 @@
 //! each scenario is written once. Every socket has LINGER 0 and send/receive timeouts, so a
 //! failure fails instead of hanging.
 
+#[path = "../common/both.rs"]
+mod both;
 #[path = "../common/mod.rs"]
 mod common;
 
@@ -28,15 +30,14 @@ mod reqrep;
 mod routing_ids;
 mod subscriptions;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use both::*;
 use common::*;
 use libsock::codec::command::{parse_command, Command};
 use libsock::codec::frame::{decode_header, encode_frame};
@@ -46,238 +47,20 @@ use libsock::codec::properties::find;
 use libsock::{MonitorEvent, SocketEvent, SocketType, EVENT_ALL};
 use libsock::{DEALER, PUB, REP, REQ, ROUTER, SUB, XPUB, XSUB};
 
-/// Send and receive timeout of every socket in these tests.
+/// Send and receive timeout of every socket in these tests (`both::World` sets it).
 const TIMEO_MS: i32 = 3000;
 
 // ------------------------------------------------------------------------------------------
-// One socket of either library behind one interface, so scenarios are written once.
+// What these scenarios add to `both::Sock`.
 // ------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lib {
-    Libsock,
-    Libzmq,
-}
-
-impl Lib {
-    fn other(self) -> Lib {
-        match self {
-            Lib::Libsock => Lib::Libzmq,
-            Lib::Libzmq => Lib::Libsock,
-        }
-    }
-}
-
-fn zmq_type(kind: SocketType) -> zmq::SocketType {
-    match kind {
-        SocketType::PAIR => zmq::PAIR,
-        SocketType::PUB => zmq::PUB,
-        SocketType::SUB => zmq::SUB,
-        SocketType::REQ => zmq::REQ,
-        SocketType::REP => zmq::REP,
-        SocketType::DEALER => zmq::DEALER,
-        SocketType::ROUTER => zmq::ROUTER,
-        SocketType::PULL => zmq::PULL,
-        SocketType::PUSH => zmq::PUSH,
-        SocketType::XPUB => zmq::XPUB,
-        SocketType::XSUB => zmq::XSUB,
-        SocketType::STREAM => zmq::STREAM,
-        other => unimplemented!("{other}"),
-    }
-}
-
-/// Both libraries' contexts, plus the ipc paths to remove at the end.
-struct World {
-    ls: libsock::Context,
-    z: zmq::Context,
-    ipc_paths: RefCell<Vec<PathBuf>>,
-}
-
-impl World {
-    fn new() -> World {
-        setup();
-        World { ls: libsock::Context::new(), z: zmq::Context::new(), ipc_paths: RefCell::new(Vec::new()) }
-    }
-
-    fn socket(&self, lib: Lib, kind: SocketType) -> Sock {
-        let inner = match lib {
-            Lib::Libsock => Inner::Ls(self.ls_socket(kind)),
-            Lib::Libzmq => Inner::Z(self.z_socket(kind)),
-        };
-        Sock { kind, inner }
-    }
-
-    fn ls_socket(&self, kind: SocketType) -> libsock::Socket {
-        let s = socket(&self.ls, kind);
-        s.set_rcvtimeo(TIMEO_MS).unwrap();
-        s.set_sndtimeo(TIMEO_MS).unwrap();
-        s
-    }
-
-    fn z_socket(&self, kind: SocketType) -> zmq::Socket {
-        let s = self.z.socket(zmq_type(kind)).unwrap();
-        s.set_linger(0).unwrap();
-        s.set_rcvtimeo(TIMEO_MS).unwrap();
-        s.set_sndtimeo(TIMEO_MS).unwrap();
-        s
-    }
-
-    /// An endpoint to bind: tcp on a free loopback port, or a fresh ipc path under the temp dir.
-    fn bind_endpoint(&self, transport: &str) -> String {
-        match transport {
-            "tcp" => "tcp://127.0.0.1:*".to_string(),
-            "ipc" => {
-                static N: AtomicUsize = AtomicUsize::new(0);
-                let path = std::env::temp_dir().join(format!(
-                    "libsock-family-{}-{}.ipc",
-                    std::process::id(),
-                    N.fetch_add(1, Ordering::Relaxed)
-                ));
-                let _ = std::fs::remove_file(&path);
-                self.ipc_paths.borrow_mut().push(path.clone());
-                format!("ipc://{}", path.display())
-            }
-            other => panic!("unknown transport {other}"),
-        }
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for p in self.ipc_paths.borrow().iter() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-#[allow(clippy::large_enum_variant)] // test helper; size does not matter
-enum Inner {
-    Ls(libsock::Socket),
-    Z(zmq::Socket),
-}
-
-struct Sock {
-    kind: SocketType,
-    inner: Inner,
-}
-
-/// Why a send failed, in terms both libraries share.
-#[derive(Debug)]
-enum SendFail {
-    Unreachable,
-    Other(#[allow(dead_code)] String),
-}
-
 impl Sock {
-    fn lib(&self) -> Lib {
-        match self.inner {
-            Inner::Ls(_) => Lib::Libsock,
-            Inner::Z(_) => Lib::Libzmq,
-        }
-    }
-
-    fn label(&self) -> String {
-        format!("{:?} {}", self.lib(), self.kind)
-    }
-
-    /// Binds on a fresh endpoint of `transport`; returns the endpoint to connect to.
-    fn bind(&self, world: &World, transport: &str) -> String {
-        let ep = world.bind_endpoint(transport);
-        match &self.inner {
-            Inner::Ls(s) => {
-                s.bind(&ep).unwrap();
-                s.get_last_endpoint().unwrap()
-            }
-            Inner::Z(s) => {
-                s.bind(&ep).unwrap();
-                if transport == "tcp" {
-                    s.get_last_endpoint().unwrap().unwrap()
-                } else {
-                    ep
-                }
-            }
-        }
-    }
-
-    fn connect(&self, ep: &str) {
-        match &self.inner {
-            Inner::Ls(s) => s.connect(ep).unwrap(),
-            Inner::Z(s) => s.connect(ep).unwrap(),
-        }
-    }
-
-    fn try_send_parts<T: AsRef<[u8]>>(&self, parts: &[T]) -> Result<(), SendFail> {
-        let parts: Vec<Vec<u8>> = parts.iter().map(|p| p.as_ref().to_vec()).collect();
-        match &self.inner {
-            Inner::Ls(s) => s.send_multipart(parts, 0).map_err(|e| match e {
-                libsock::Error::HostUnreachable => SendFail::Unreachable,
-                e => SendFail::Other(format!("{e:?}")),
-            }),
-            Inner::Z(s) => s.send_multipart(parts, 0).map_err(|e| match e {
-                zmq::Error::EHOSTUNREACH => SendFail::Unreachable,
-                e => SendFail::Other(format!("{e:?}")),
-            }),
-        }
-    }
-
-    fn send_parts<T: AsRef<[u8]>>(&self, parts: &[T]) {
-        if let Err(e) = self.try_send_parts(parts) {
-            panic!("{} send failed: {e:?}", self.label());
-        }
-    }
-
-    fn send(&self, data: impl AsRef<[u8]>) {
-        self.send_parts(&[data.as_ref()]);
-    }
-
-    fn recv_flags(&self, dontwait: bool) -> Option<Vec<Vec<u8>>> {
-        match &self.inner {
-            Inner::Ls(s) => match s.recv_multipart(if dontwait { libsock::DONTWAIT } else { 0 }) {
-                Ok(m) => Some(m),
-                Err(libsock::Error::TimedOut | libsock::Error::WouldBlock) => None,
-                Err(e) => panic!("libsock {} recv failed: {e:?}", self.kind),
-            },
-            Inner::Z(s) => match s.recv_multipart(if dontwait { zmq::DONTWAIT } else { 0 }) {
-                Ok(m) => Some(m),
-                Err(zmq::Error::EAGAIN) => None,
-                Err(e) => panic!("libzmq {} recv failed: {e:?}", self.kind),
-            },
-        }
-    }
-
-    /// Receives one whole message, or `None` on timeout.
-    fn try_recv_parts(&self) -> Option<Vec<Vec<u8>>> {
-        self.recv_flags(false)
-    }
-
-    /// Receives one whole message if one is there now.
-    fn recv_nowait(&self) -> Option<Vec<Vec<u8>>> {
-        self.recv_flags(true)
-    }
-
-    fn recv_parts(&self) -> Vec<Vec<u8>> {
-        self.try_recv_parts().unwrap_or_else(|| panic!("{}: receive timed out", self.label()))
-    }
-
-    fn recv(&self) -> Vec<u8> {
-        let mut parts = self.recv_parts();
-        assert_eq!(parts.len(), 1, "{}: expected a single-frame message, got {parts:?}", self.label());
-        parts.pop().unwrap()
-    }
-
     /// Asserts nothing arrives within `ms`.
     fn assert_silent(&self, ms: i32, what: &str) {
         self.set_rcvtimeo(ms);
         let got = self.try_recv_parts();
         self.set_rcvtimeo(TIMEO_MS);
         assert!(got.is_none(), "{}: {what}: unexpectedly received {:?}", self.label(), got.map(show));
-    }
-
-    fn set_rcvtimeo(&self, ms: i32) {
-        match &self.inner {
-            Inner::Ls(s) => s.set_rcvtimeo(ms).unwrap(),
-            Inner::Z(s) => s.set_rcvtimeo(ms).unwrap(),
-        }
     }
 
     /// SUB: the SUBSCRIBE option; XSUB: a `0x01` + topic message (both libraries).
@@ -346,13 +129,6 @@ impl Sock {
             Inner::Z(s) => s.set_xpub_verbose(on).unwrap(),
         }
     }
-
-    fn ls(&self) -> &libsock::Socket {
-        match &self.inner {
-            Inner::Ls(s) => s,
-            Inner::Z(_) => panic!("not a libsock socket"),
-        }
-    }
 }
 
 /// Waits until `a` or `b` has a message to read (or `ms` pass); both of the same library.
@@ -368,15 +144,6 @@ fn poll_in(a: &Sock, b: &Sock, ms: i64) {
         }
         _ => panic!("poll_in needs two sockets of one library"),
     }
-}
-
-/// `n` bytes of a pattern that depends on `seed`, so misplaced bytes do not compare equal.
-fn body(n: usize, seed: usize) -> Vec<u8> {
-    (0..n).map(|i| ((i * 31 + seed * 7) % 251) as u8).collect()
-}
-
-fn show(parts: Vec<Vec<u8>>) -> Vec<String> {
-    parts.into_iter().map(|p| String::from_utf8_lossy(&p).into_owned()).collect()
 }
 
 fn parts(items: &[&str]) -> Vec<Vec<u8>> {

@@ -15,9 +15,9 @@ const IDLE: Duration = Duration::from_millis(1500);
 /// through `IDLE` of silence, and that messages still go both ways afterwards.
 fn heartbeat_case(binder: Lib, configure_ls: impl Fn(&libsock::Socket), configure_z: impl Fn(&zmq::Socket)) {
     let world = World::new();
-    let ls = world.socket(Lib::Libsock, Kind::Pair);
-    let z = world.socket(Lib::Libzmq, Kind::Pair);
-    configure_ls(ls.libsock());
+    let ls = world.socket(Lib::Libsock, PAIR);
+    let z = world.socket(Lib::Libzmq, PAIR);
+    configure_ls(ls.ls());
     configure_z(z.zmq());
     let mut mon = Monitor::attach(&world, z.zmq());
     let (bound, connecting) = match binder {
@@ -196,7 +196,7 @@ fn heartbeat_libsock_drops_a_silent_peer_and_reconnects() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
 
-    let push = world.ls_socket(Kind::Push);
+    let push = world.ls_socket(PUSH);
     push.set_heartbeat_ivl(50).unwrap();
     push.set_heartbeat_timeout(200).unwrap();
     push.set_reconnect_ivl(20).unwrap();
@@ -244,7 +244,7 @@ fn heartbeat_libsock_honours_the_peer_ttl() {
     let port = listener.local_addr().unwrap().port();
 
     // No heartbeats of its own: only the TTL the peer asks for can end the link.
-    let push = world.ls_socket(Kind::Push);
+    let push = world.ls_socket(PUSH);
     push.set_reconnect_ivl(20).unwrap();
     push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
 

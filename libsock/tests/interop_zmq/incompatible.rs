@@ -30,8 +30,8 @@ fn assert_rejected(mon: &mut Monitor) {
 
 /// libsock and libzmq still work after the rejected connection attempts.
 fn assert_still_works(world: &World) {
-    let pull = world.socket(Lib::Libzmq, Kind::Pull);
-    let push = world.socket(Lib::Libsock, Kind::Push);
+    let pull = world.socket(Lib::Libzmq, PULL);
+    let push = world.socket(Lib::Libsock, PUSH);
     let ep = pull.bind(world, "tcp");
     push.connect(&ep);
     push.send(b"still alive");
@@ -42,12 +42,12 @@ fn assert_still_works(world: &World) {
 #[test]
 fn incompatible_libsock_push_to_zmq_push() {
     let world = World::new();
-    let z = world.z_socket(Kind::Push);
+    let z = world.z_socket(PUSH);
     let mut mon = Monitor::attach(&world, &z);
     z.bind("tcp://127.0.0.1:*").unwrap();
     let ep = z.get_last_endpoint().unwrap().unwrap();
 
-    let push = world.ls_socket(Kind::Push);
+    let push = world.ls_socket(PUSH);
     push.set_reconnect_ivl(20).unwrap();
     push.connect(&ep).unwrap();
     // Queues into the connect-time pipe; must never go anywhere.
@@ -60,12 +60,12 @@ fn incompatible_libsock_push_to_zmq_push() {
 #[test]
 fn incompatible_libsock_pair_to_zmq_pull_delivers_nothing() {
     let world = World::new();
-    let z = world.z_socket(Kind::Pull);
+    let z = world.z_socket(PULL);
     let mut mon = Monitor::attach(&world, &z);
     z.bind("tcp://127.0.0.1:*").unwrap();
     let ep = z.get_last_endpoint().unwrap().unwrap();
 
-    let pair = world.ls_socket(Kind::Pair);
+    let pair = world.ls_socket(PAIR);
     pair.set_reconnect_ivl(20).unwrap();
     pair.connect(&ep).unwrap();
     pair.send("never delivered", libsock::DONTWAIT).unwrap();
@@ -78,11 +78,11 @@ fn incompatible_libsock_pair_to_zmq_pull_delivers_nothing() {
 #[test]
 fn incompatible_zmq_push_to_libsock_pair_delivers_nothing() {
     let world = World::new();
-    let pair = world.ls_socket(Kind::Pair);
+    let pair = world.ls_socket(PAIR);
     pair.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pair.get_last_endpoint().unwrap();
 
-    let z = world.z_socket(Kind::Push);
+    let z = world.z_socket(PUSH);
     z.set_reconnect_ivl(20).unwrap();
     let mut mon = Monitor::attach(&world, &z);
     z.connect(&ep).unwrap();

@@ -8,11 +8,13 @@
 //! - `reconnect`: the libzmq peer goes away and comes back on the same port.
 //! - `incompatible`: socket types that must not talk exchange nothing.
 //!
-//! This file holds what they share: a record of I/O-thread panics, one socket of either
-//! library behind one interface, and libzmq's socket monitor.
+//! This file holds what they share beyond `common/both.rs` (one socket of either library
+//! behind one interface): libzmq's socket monitor.
 //!
 //! Every socket has LINGER 0 and receive/send timeouts, so a failure fails instead of hanging.
 
+#[path = "../common/both.rs"]
+mod both;
 #[path = "../common/mod.rs"]
 mod common;
 
@@ -22,219 +24,17 @@ mod pair;
 mod pipeline;
 mod reconnect;
 
-use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use both::*;
 use common::*;
+use libsock::{SocketType, PAIR, PULL, PUSH};
 
-/// Receive timeout of every socket in these tests.
-const RCVTIMEO_MS: i32 = 5000;
-
-// ------------------------------------------------------------------------------------------
-// One socket of either library behind one interface, so scenarios are written once.
-// ------------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lib {
-    Libsock,
-    Libzmq,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Push,
-    Pull,
-    Pair,
-}
-
-/// Both libraries' contexts, plus the ipc paths to remove at the end.
-struct World {
-    ls: libsock::Context,
-    z: zmq::Context,
-    ipc_paths: RefCell<Vec<PathBuf>>,
-}
-
-impl World {
-    fn new() -> World {
-        setup();
-        World { ls: libsock::Context::new(), z: zmq::Context::new(), ipc_paths: RefCell::new(Vec::new()) }
-    }
-
-    fn socket(&self, lib: Lib, kind: Kind) -> Sock {
-        match lib {
-            Lib::Libsock => Sock::Ls(self.ls_socket(kind)),
-            Lib::Libzmq => Sock::Z(self.z_socket(kind)),
-        }
-    }
-
-    fn ls_socket(&self, kind: Kind) -> libsock::Socket {
-        let kind = match kind {
-            Kind::Push => libsock::PUSH,
-            Kind::Pull => libsock::PULL,
-            Kind::Pair => libsock::PAIR,
-        };
-        let s = socket(&self.ls, kind);
-        s.set_rcvtimeo(RCVTIMEO_MS).unwrap();
-        s.set_sndtimeo(RCVTIMEO_MS).unwrap();
-        s
-    }
-
-    fn z_socket(&self, kind: Kind) -> zmq::Socket {
-        let kind = match kind {
-            Kind::Push => zmq::PUSH,
-            Kind::Pull => zmq::PULL,
-            Kind::Pair => zmq::PAIR,
-        };
-        let s = self.z.socket(kind).unwrap();
-        s.set_linger(0).unwrap();
-        s.set_rcvtimeo(RCVTIMEO_MS).unwrap();
-        s.set_sndtimeo(RCVTIMEO_MS).unwrap();
-        s
-    }
-
-    /// An endpoint to bind: tcp on a free loopback port, or a fresh ipc path under the temp dir.
-    fn bind_endpoint(&self, transport: &str) -> String {
-        match transport {
-            "tcp" => "tcp://127.0.0.1:*".to_string(),
-            "ipc" => {
-                static N: AtomicUsize = AtomicUsize::new(0);
-                let path = std::env::temp_dir().join(format!(
-                    "libsock-interop-{}-{}.ipc",
-                    std::process::id(),
-                    N.fetch_add(1, Ordering::Relaxed)
-                ));
-                let _ = std::fs::remove_file(&path);
-                self.ipc_paths.borrow_mut().push(path.clone());
-                format!("ipc://{}", path.display())
-            }
-            other => panic!("unknown transport {other}"),
-        }
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for p in self.ipc_paths.borrow().iter() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-#[allow(clippy::large_enum_variant)] // test helper; size does not matter
-enum Sock {
-    Ls(libsock::Socket),
-    Z(zmq::Socket),
-}
-
-impl Sock {
-    fn lib(&self) -> Lib {
-        match self {
-            Sock::Ls(_) => Lib::Libsock,
-            Sock::Z(_) => Lib::Libzmq,
-        }
-    }
-
-    /// Binds on a fresh endpoint of `transport`; returns the endpoint to connect to.
-    fn bind(&self, world: &World, transport: &str) -> String {
-        let ep = world.bind_endpoint(transport);
-        match self {
-            Sock::Ls(s) => {
-                s.bind(&ep).unwrap();
-                if transport == "tcp" {
-                    s.get_last_endpoint().unwrap()
-                } else {
-                    ep
-                }
-            }
-            Sock::Z(s) => {
-                s.bind(&ep).unwrap();
-                if transport == "tcp" {
-                    s.get_last_endpoint().unwrap().unwrap()
-                } else {
-                    ep
-                }
-            }
-        }
-    }
-
-    fn connect(&self, ep: &str) {
-        match self {
-            Sock::Ls(s) => s.connect(ep).unwrap(),
-            Sock::Z(s) => s.connect(ep).unwrap(),
-        }
-    }
-
-    fn send_parts(&self, parts: &[Vec<u8>]) {
-        match self {
-            Sock::Ls(s) => s
-                .send_multipart(parts.iter().cloned(), 0)
-                .unwrap_or_else(|e| panic!("libsock send failed: {e:?}")),
-            Sock::Z(s) => s
-                .send_multipart(parts.iter().cloned(), 0)
-                .unwrap_or_else(|e| panic!("libzmq send failed: {e:?}")),
-        }
-    }
-
-    fn send(&self, data: &[u8]) {
-        self.send_parts(&[data.to_vec()]);
-    }
-
-    /// Receives one whole message, or `None` on timeout.
-    fn try_recv_parts(&self) -> Option<Vec<Vec<u8>>> {
-        match self {
-            Sock::Ls(s) => match s.recv_multipart(0) {
-                Ok(m) => Some(m),
-                Err(libsock::Error::TimedOut | libsock::Error::WouldBlock) => None,
-                Err(e) => panic!("libsock recv failed: {e:?}"),
-            },
-            Sock::Z(s) => match s.recv_multipart(0) {
-                Ok(m) => Some(m),
-                Err(zmq::Error::EAGAIN) => None,
-                Err(e) => panic!("libzmq recv failed: {e:?}"),
-            },
-        }
-    }
-
-    fn recv_parts(&self) -> Vec<Vec<u8>> {
-        self.try_recv_parts().unwrap_or_else(|| panic!("{:?} socket: receive timed out", self.lib()))
-    }
-
-    fn recv(&self) -> Vec<u8> {
-        let mut parts = self.recv_parts();
-        assert_eq!(parts.len(), 1, "expected a single-frame message");
-        parts.pop().unwrap()
-    }
-
-    fn set_rcvtimeo(&self, ms: i32) {
-        match self {
-            Sock::Ls(s) => s.set_rcvtimeo(ms).unwrap(),
-            Sock::Z(s) => s.set_rcvtimeo(ms).unwrap(),
-        }
-    }
-
-    fn zmq(&self) -> &zmq::Socket {
-        match self {
-            Sock::Z(s) => s,
-            Sock::Ls(_) => panic!("not a libzmq socket"),
-        }
-    }
-
-    fn libsock(&self) -> &libsock::Socket {
-        match self {
-            Sock::Ls(s) => s,
-            Sock::Z(_) => panic!("not a libsock socket"),
-        }
-    }
-}
-
-/// `n` bytes of a pattern that depends on `seed`, so misplaced bytes do not compare equal.
-fn body(n: usize, seed: usize) -> Vec<u8> {
-    (0..n).map(|i| ((i * 31 + seed * 7) % 251) as u8).collect()
-}
+/// Send and receive timeout of every socket in these tests (`both::World` sets it).
+const TIMEO_MS: i32 = 5000;
 
 fn short(parts: &[Vec<u8>]) -> String {
     let lens: Vec<usize> = parts.iter().map(Vec::len).collect();

@@ -8,8 +8,8 @@ use super::*;
 
 fn pair_ping_pong_case(binder: Lib, transport: &str) {
     let world = World::new();
-    let ls = world.socket(Lib::Libsock, Kind::Pair);
-    let z = world.socket(Lib::Libzmq, Kind::Pair);
+    let ls = world.socket(Lib::Libsock, PAIR);
+    let z = world.socket(Lib::Libzmq, PAIR);
     let (bound, connecting) = match binder {
         Lib::Libsock => (&ls, &z),
         Lib::Libzmq => (&z, &ls),

@@ -36,8 +36,8 @@ fn push_pull_case(sender_lib: Lib, binder: Binder, transport: &str) {
         Lib::Libsock => Lib::Libzmq,
         Lib::Libzmq => Lib::Libsock,
     };
-    let push = world.socket(sender_lib, Kind::Push);
-    let pull = world.socket(receiver_lib, Kind::Pull);
+    let push = world.socket(sender_lib, PUSH);
+    let pull = world.socket(receiver_lib, PULL);
     let (bound, connecting) = match binder {
         Binder::Sender => (&push, &pull),
         Binder::Receiver => (&pull, &push),
@@ -105,8 +105,8 @@ fn burst_case(sender_lib: Lib) {
         Lib::Libsock => Lib::Libzmq,
         Lib::Libzmq => Lib::Libsock,
     };
-    let push = world.socket(sender_lib, Kind::Push);
-    let pull = world.socket(receiver_lib, Kind::Pull);
+    let push = world.socket(sender_lib, PUSH);
+    let pull = world.socket(receiver_lib, PULL);
     let ep = pull.bind(&world, "tcp");
     push.connect(&ep);
 
@@ -114,7 +114,7 @@ fn burst_case(sender_lib: Lib) {
     std::thread::scope(|s| {
         let sender = s.spawn(move || {
             for i in 0..BURST {
-                push.send(&burst_message(i));
+                push.send(burst_message(i));
             }
             // Hand the socket back: closing it now (LINGER 0) would drop what is in flight.
             push
@@ -161,8 +161,8 @@ fn mixed_message(i: usize) -> Vec<Vec<u8>> {
 fn mixed_burst_case(transport: &str) {
     const COUNT: usize = 30_000;
     let world = World::new();
-    let push = world.socket(Lib::Libzmq, Kind::Push);
-    let pull = world.socket(Lib::Libsock, Kind::Pull);
+    let push = world.socket(Lib::Libzmq, PUSH);
+    let pull = world.socket(Lib::Libsock, PULL);
     let ep = pull.bind(&world, transport);
     push.connect(&ep);
     std::thread::scope(|s| {
@@ -198,7 +198,7 @@ fn mixed_burst_zmq_push_to_libsock_pull_ipc() {
 #[test]
 fn libsock_pull_fair_queues_three_zmq_pushers() {
     let world = World::new();
-    let pull = world.ls_socket(Kind::Pull);
+    let pull = world.ls_socket(PULL);
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pull.get_last_endpoint().unwrap();
 
@@ -206,7 +206,7 @@ fn libsock_pull_fair_queues_three_zmq_pushers() {
     const EACH: usize = 200;
     let pushers: Vec<zmq::Socket> = (0..PEERS)
         .map(|_| {
-            let s = world.z_socket(Kind::Push);
+            let s = world.z_socket(PUSH);
             s.connect(&ep).unwrap();
             s
         })

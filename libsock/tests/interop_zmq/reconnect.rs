@@ -8,7 +8,7 @@ use super::*;
 
 /// A new libzmq socket bound to `ep`, the endpoint a closed one had. libzmq closes listeners
 /// asynchronously, so the port may be busy for a moment: retry.
-fn rebind_zmq(world: &World, kind: Kind, ep: &str) -> zmq::Socket {
+fn rebind_zmq(world: &World, kind: SocketType, ep: &str) -> zmq::Socket {
     let deadline = Instant::now() + ms(3000);
     loop {
         let s = world.z_socket(kind);
@@ -26,17 +26,17 @@ fn rebind_zmq(world: &World, kind: Kind, ep: &str) -> zmq::Socket {
 #[test]
 fn reconnects_to_a_restarted_zmq_peer() {
     let world = World::new();
-    let pull = world.socket(Lib::Libzmq, Kind::Pull);
+    let pull = world.socket(Lib::Libzmq, PULL);
     let ep = pull.bind(&world, "tcp");
 
-    let push = world.ls_socket(Kind::Push);
+    let push = world.ls_socket(PUSH);
     push.set_reconnect_ivl(20).unwrap();
     push.connect(&ep).unwrap();
     push.send("before", 0).unwrap();
     assert_eq!(pull.recv(), b"before");
 
     drop(pull);
-    let pull = rebind_zmq(&world, Kind::Pull, &ep);
+    let pull = rebind_zmq(&world, PULL, &ep);
     let restarted = Instant::now();
 
     // Probe until something gets through: messages written into the dead connection are lost.
@@ -55,7 +55,7 @@ fn reconnects_to_a_restarted_zmq_peer() {
     }
     eprintln!("reconnected {:?} after the restart", restarted.elapsed());
 
-    pull.set_rcvtimeo(RCVTIMEO_MS).unwrap();
+    pull.set_rcvtimeo(TIMEO_MS).unwrap();
     for i in 0..50 {
         push.send(format!("after-{i}").as_str(), 0).unwrap();
     }
@@ -75,17 +75,17 @@ fn reconnects_to_a_restarted_zmq_peer() {
 #[test]
 fn libsock_pull_reconnects_to_a_restarted_zmq_push() {
     let world = World::new();
-    let push = world.socket(Lib::Libzmq, Kind::Push);
+    let push = world.socket(Lib::Libzmq, PUSH);
     let ep = push.bind(&world, "tcp");
 
-    let pull = world.ls_socket(Kind::Pull);
+    let pull = world.ls_socket(PULL);
     pull.set_reconnect_ivl(20).unwrap();
     pull.connect(&ep).unwrap();
     push.send(b"before");
     assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
 
     drop(push);
-    let push = rebind_zmq(&world, Kind::Push, &ep);
+    let push = rebind_zmq(&world, PUSH, &ep);
     let restarted = Instant::now();
     // libzmq's PUSH blocks (up to SNDTIMEO) until libsock has reconnected.
     for i in 0..50 {
