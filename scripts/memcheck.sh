@@ -3,9 +3,11 @@
 # under valgrind's memcheck: invalid reads and writes, uses of uninitialised memory and bad
 # frees anywhere in libsock.so (or the programs) as C drives it.
 #
-#   bash scripts/memcheck.sh            # the C programs of tests/c_api.rs (~2 min)
-#   bash scripts/memcheck.sh --draft    # the same and the draft ones, on the draft build
-#   bash scripts/memcheck.sh --suite    # the C programs and libzmq's 97 suite programs (~15 min)
+#   bash scripts/memcheck.sh                 # the C programs of tests/c_api.rs (~1 min)
+#   bash scripts/memcheck.sh --draft         # the same and the draft ones, on the draft build
+#   bash scripts/memcheck.sh --suite         # and libzmq's 97 suite programs (~15 min)
+#   bash scripts/memcheck.sh --draft --suite # the draft build, with the 22 programs of the
+#                                            # draft suite (libzmq_suite_draft.rs)
 #
 # It first runs the cargo tests that build the programs (natively), then each program under
 # valgrind. Needs valgrind (`apt-get install valgrind`). Exits 1 if memcheck reported an
@@ -23,20 +25,24 @@ command -v valgrind >/dev/null || { echo "memcheck.sh: valgrind not found (apt-g
 # The programs tests/c_api.rs and tests/c_draft.rs run without arguments.
 programs=(hello_reqrep socket_pairs interrupt option_sizes option_defaults ctx_values endpoint_rules
     multipart poll monitor msg_ownership msg_send_failure errors utils proxy security null_metadata)
+draft=no suite=no
+for arg in "$@"; do
+    case $arg in
+        --draft) draft=yes ;;
+        --suite) suite=yes ;;
+        *) echo "usage: scripts/memcheck.sh [--draft] [--suite]" >&2; exit 2 ;;
+    esac
+done
 build=(cargo test -p libsock-bindings --test c_api)
-suite=no
-case ${1:-} in
-    "") ;;
-    --draft)
-        build=(cargo test -p libsock-bindings --features draft --test c_api --test c_draft)
-        programs+=(draft thread_safe poller monitor_v2)
-        ;;
-    --suite)
-        build+=(--test libzmq_suite)
-        suite=yes
-        ;;
-    *) echo "usage: scripts/memcheck.sh [--draft | --suite]" >&2; exit 2 ;;
-esac
+suite_dir=libzmq-suite
+if [[ $draft == yes ]]; then
+    build=(cargo test -p libsock-bindings --features draft --test c_api --test c_draft)
+    programs+=(draft thread_safe poller monitor_v2)
+    [[ $suite == yes ]] && build+=(--test libzmq_suite_draft)
+    suite_dir=libzmq-suite-draft
+elif [[ $suite == yes ]]; then
+    build+=(--test libzmq_suite)
+fi
 echo "building (and running natively): ${build[*]}"
 "${build[@]}" >/dev/null 2>&1 || { echo "memcheck.sh: ${build[*]} failed natively; fix that first" >&2; exit 2; }
 
@@ -45,14 +51,14 @@ logs=target/memcheck
 mkdir -p "$logs"
 paths=()
 for p in "${programs[@]}"; do paths+=("$tests/$p"); done
-[[ $suite == yes ]] && paths+=("$tests"/libzmq-suite/bin/*)
+[[ $suite == yes ]] && paths+=("$tests/$suite_dir"/bin/*)
 
 errors=0 slow=0
 for p in "${paths[@]}"; do
     name=$(basename "$p")
     # libzmq's fuzz harnesses read their corpus relative to the suite's directory.
     dir=$tests
-    [[ $p == */libzmq-suite/* ]] && dir=$tests/libzmq-suite
+    [[ $p == */$suite_dir/bin/* ]] && dir=$tests/$suite_dir
     start=$SECONDS
     (cd "$dir" && LD_LIBRARY_PATH="$root/$tests/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" timeout 900 \
         valgrind -q --error-exitcode=99 --log-file="$root/$logs/$name.vg" "$root/$p") \
