@@ -257,8 +257,11 @@ impl Message {
         self.more
     }
 
+    /// Sets the MORE flag. A send sets it from its own flags (`SNDMORE`) whatever it was;
+    /// this is for code that keeps messages as libzmq's `zmq_msg_t` keeps them (the C API
+    /// gives a message a failed send was asked to mark the flag, as libzmq does).
     #[inline]
-    pub(crate) fn set_more(&mut self, more: bool) {
+    pub fn set_more(&mut self, more: bool) {
         self.more = more;
     }
 

@@ -204,12 +204,23 @@ unsafe fn slot<'a>(msg: *const zmq_msg_t) -> CResult<&'a mut Slot> {
 pub(crate) unsafe fn as_message<'a>(msg: *const zmq_msg_t) -> CResult<&'a mut Message> {
     // SAFETY: forwarded contract.
     let s = unsafe { slot(msg) }?;
-    if !matches!(s.body, Body::Msg(_)) {
-        s.body = Body::Msg(s.body.make_message());
-    }
-    match &mut s.body {
-        Body::Msg(m) => Ok(m),
-        _ => Err(libc::EFAULT),
+    Ok(s.message_mut())
+}
+
+impl Slot {
+    /// The body as a libsock [`Message`], made one in place if it is not yet: the same bytes
+    /// (a caller's buffer shared, not copied, so its data pointer and free function stay).
+    #[cold]
+    #[inline(never)]
+    fn message_mut(&mut self) -> &mut Message {
+        if !matches!(self.body, Body::Msg(_)) {
+            let m = self.body.make_message();
+            self.body = Body::Msg(m);
+        }
+        match &mut self.body {
+            Body::Msg(m) => m,
+            _ => unreachable!("the body was just made a message"),
+        }
     }
 }
 

@@ -10,8 +10,9 @@ use super::{slot, store, zmq_msg_t, Body, Slot};
 use crate::boundary::{self, err, len_to_int, CResult};
 use crate::socket::{send_target, socket_ref};
 
-/// Sends the message; on success it becomes empty, on failure it is left unchanged.
-/// Returns the number of bytes sent.
+/// Sends the message; on success it becomes empty, on failure it is left unchanged but for
+/// its MORE flag, which is then that of `flags` (as libzmq sets it before the socket takes or
+/// refuses the message). Returns the number of bytes sent.
 ///
 /// The body is moved into libsock without a copy when the socket type hands the message
 /// back on every failure ([`crate::socket::moves_messages`]), and put back here if the send
@@ -34,7 +35,9 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
                 let len = m.len();
                 // Taken out of the slot only once the socket takes it (an empty message left
                 // behind), put back if it comes back.
-                socket.send_from(m, flags).map_err(err)?;
+                if let Err(e) = socket.send_from(m, flags) {
+                    return Err(send_failed(slot, e, flags));
+                }
                 // SAFETY: a sent message leaves an empty inline one, which owns nothing;
                 // Body::Empty makes the coming zmq_msg_close a single check.
                 unsafe { std::ptr::write(&mut slot.body, Body::Empty) };
@@ -84,7 +87,7 @@ fn send_moved(
             if let Some(m) = back {
                 store(slot, Body::Msg(m));
             }
-            Err(err(e))
+            Err(send_failed(slot, e, flags))
         }
     }
 }
@@ -119,9 +122,27 @@ fn send_other(slot: &mut Slot, socket: &crate::sock::Sock, moves: bool, flags: c
                     store(slot, if was_empty { Body::Empty } else { Body::Msg(m) });
                 }
             }
-            Err(err(e))
+            Err(send_failed(slot, e, flags))
         }
     }
+}
+
+/// The errno of a failed send, the message given the MORE flag of `flags`: libzmq's
+/// `socket_base_t::send` sets it on the message before the socket type takes or refuses it,
+/// so a refused message keeps it (all but a terminated context, refused before that).
+#[cold]
+#[inline(never)]
+fn send_failed(slot: &mut Slot, e: libsock::Error, flags: c_int) -> c_int {
+    if !matches!(e, libsock::Error::ContextTerminated) {
+        let more = flags & libsock::SNDMORE != 0;
+        match &mut slot.body {
+            Body::Msg(m) => m.set_more(more),
+            // Other bodies have no MORE flag: made a message over the same bytes.
+            _ if more => slot.message_mut().set_more(true),
+            _ => {}
+        }
+    }
+    err(e)
 }
 
 /// Receives one frame into the message (its old content is released); returns its size.
@@ -135,35 +156,28 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let socket = unsafe { socket_ref(s) }?;
         // SAFETY: forwarded contract.
         let slot = unsafe { slot(msg) }?;
-        if let Body::Msg(m) = &mut slot.body {
-            // The usual loop, receiving into the same message: the old frame is released,
-            // the new one written in its place, with no copy on the way. A failure leaves
-            // an empty message, as in libzmq (but for ETERM: unchanged).
-            if let Err(e) = socket.recv_into(m, flags) {
-                return Err(recv_failed(slot, e));
-            }
-            slot.shared = false;
-            return Ok(len_to_int(m.len()));
+        // The frame is received into the message: the old one released and the new one
+        // written in its place, with no copy on the way; a receive that fails leaves it as
+        // libzmq leaves it (empty when no frame came, unchanged when the socket refused).
+        if !matches!(slot.body, Body::Msg(_)) {
+            slot.message_mut();
         }
-        let m = match socket.recv_msg(flags) {
-            Ok(m) => m,
-            Err(e) => return Err(recv_failed(slot, e)),
-        };
+        let Body::Msg(m) = &mut slot.body else { return Err(libc::EFAULT) };
+        if let Err(e) = socket.recv_into(m, flags) {
+            return Err(recv_failed(slot, e));
+        }
+        let len = m.len();
         slot.shared = false;
-        store(slot, Body::Msg(m));
-        // The size read back from the slot, not from `m` before the store: reading `m` made
-        // the compiler split it into fields and write them one by one (~40 instructions).
-        Ok(len_to_int(slot.body.len()))
+        Ok(len_to_int(len))
     })
 }
 
-/// The errno of a failed receive into `slot`, which is left empty as libzmq leaves it
-/// (released before the receive there), unless the context was terminated.
+/// The errno of a failed receive into `slot`: a message released there (empty, inline) is
+/// no longer shared.
 #[cold]
 #[inline(never)]
 fn recv_failed(slot: &mut Slot, e: libsock::Error) -> c_int {
-    if !matches!(e, libsock::Error::ContextTerminated) {
-        store(slot, Body::Empty);
+    if matches!(&slot.body, Body::Msg(m) if m.is_inline()) {
         slot.shared = false;
     }
     err(e)

@@ -33,13 +33,17 @@ static int holds (zmq_msg_t *msg, size_t size, int fill)
     return 1;
 }
 
-/* `msg` fails to send on `s` with `err` and is unchanged, data pointer included. */
+/* `msg` fails to send on `s` with `err` and is unchanged, data pointer included, but for
+ * its MORE flag: that of `flags`, which libzmq sets before the socket takes or refuses it
+ * (not for ETERM, found before). */
 static void fails_intact (zmq_msg_t *msg, void *s, int flags, int err, size_t size, int fill)
 {
     void *data = zmq_msg_data (msg);
     FAILS (zmq_msg_send (msg, s, flags), err);
     CHECK (holds (msg, size, fill));
     CHECK (zmq_msg_data (msg) == data);
+    if (err != ETERM)
+        CHECK (zmq_msg_more (msg) == ((flags & ZMQ_SNDMORE) != 0));
 }
 
 static void recv_check (void *s, size_t size, int fill)
@@ -154,6 +158,32 @@ int main (void)
         fails_intact (&msg, router, ZMQ_SNDMORE, EHOSTUNREACH, sizes[i] + 1, 5 * i);
         OK (zmq_msg_close (&msg));
     }
+
+    /* A receive the socket refuses (a PUSH's: ENOTSUP) leaves the message as it was; one
+     * that finds no frame (EAGAIN) leaves it empty, as libzmq's fair queue does. */
+    void *lonely = zmq_socket (ctx, ZMQ_PULL);
+    CHECK (lonely != NULL);
+    for (int i = 0; i < nsizes; i++) {
+        make (&msg, sizes[i], 3 * i);
+        void *data = zmq_msg_data (&msg);
+        FAILS (zmq_msg_recv (&msg, push, ZMQ_DONTWAIT), ENOTSUP);
+        CHECK (holds (&msg, sizes[i], 3 * i));
+        CHECK (zmq_msg_data (&msg) == data);
+        FAILS (zmq_msg_recv (&msg, lonely, ZMQ_DONTWAIT), EAGAIN);
+        CHECK (zmq_msg_size (&msg) == 0 && zmq_msg_more (&msg) == 0);
+        OK (zmq_msg_close (&msg));
+    }
+    char *buffer = malloc (100);
+    CHECK (buffer != NULL);
+    memset (buffer, 1, 100);
+    OK (zmq_msg_init_data (&msg, buffer, 100, count_free, NULL));
+    int freed_before = freed;
+    FAILS (zmq_msg_recv (&msg, push, ZMQ_DONTWAIT), ENOTSUP);
+    CHECK (zmq_msg_size (&msg) == 100 && zmq_msg_data (&msg) == buffer && freed == freed_before);
+    FAILS (zmq_msg_recv (&msg, lonely, ZMQ_DONTWAIT), EAGAIN);
+    CHECK (zmq_msg_size (&msg) == 0 && freed == freed_before + 1);
+    OK (zmq_msg_close (&msg));
+    OK (zmq_close (lonely));
 
     /* ETERM after zmq_ctx_shutdown leaves the message intact too. */
     make (&msg, 1000, 9);

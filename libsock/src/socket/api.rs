@@ -116,9 +116,11 @@ impl Socket {
         Ok(())
     }
 
-    /// Receives one frame into `msg`. Its old content is released first, as libzmq's
-    /// `zmq_msg_recv` does: a receive that fails leaves it empty (but for
-    /// `ContextTerminated`, which leaves it unchanged).
+    /// Receives one frame into `msg`, its old content released where libzmq's `zmq_msg_recv`
+    /// releases it: a receive that finds no frame (`WouldBlock`, `TimedOut`, `Interrupted`)
+    /// leaves an empty message (but an XPUB's, as libzmq's, leaves it unchanged); one the
+    /// socket refuses (`NotSupported`, `InvalidState`) or a terminated context
+    /// (`ContextTerminated`) leaves it unchanged.
     /// Always inlined (into `zmq_msg_recv` too): the frame is written where `msg` lies.
     #[inline(always)]
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {

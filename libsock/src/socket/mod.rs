@@ -305,14 +305,15 @@ impl SocketCore {
     /// [`SocketCore::recv`] into `*msg`: the frame goes from the routing's return straight
     /// to where the caller keeps it (the C API's `zmq_msg_t`).
     ///
-    /// The old content is released first, as libzmq's `zmq_msg_recv` does, so a receive that
-    /// fails (but for a terminated context) leaves an empty message. Released after the
-    /// receive instead, the new frame had to be kept aside across the release: ~25
-    /// instructions a frame of copying in pieces.
+    /// The old content is released where libzmq's `zmq_msg_recv` releases it (see
+    /// [`Routing::recv_into`]): before the routing reads its pipes, so that a receive that
+    /// finds no frame leaves an empty message, while one the socket refuses (a PUB's, a
+    /// REQ's before its request), or a terminated context, leaves it as it was. Released
+    /// after the receive instead, the new frame had to be kept aside across the release:
+    /// ~25 instructions a frame of copying in pieces.
     #[inline]
     pub(crate) fn recv_into(&mut self, msg: &mut Message, dontwait: bool) -> Result<()> {
         self.check_alive()?;
-        msg.clear();
         self.process_commands();
         let result = self.routing.recv_into(&mut self.pipes, msg);
         if result.is_ok() && self.pipes.dead.is_empty() {
@@ -328,7 +329,9 @@ impl SocketCore {
     #[inline(never)]
     fn recv_into_retry(&mut self, result: Result<()>, msg: &mut Message, dontwait: bool) -> Result<()> {
         if let Err(e) = result {
-            msg.put_cleared(self.recv_retry(Err(e), dontwait)?);
+            let frame = self.recv_retry(Err(e), dontwait)?;
+            msg.clear();
+            msg.put_cleared(frame);
             return Ok(());
         }
         self.reap();

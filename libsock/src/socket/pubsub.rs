@@ -268,6 +268,15 @@ impl Routing for Publisher {
         Ok(msg)
     }
 
+    /// [`Routing::recv`] into `out`, released only when a subscription message comes: with
+    /// none pending, libzmq's `xpub_t::xrecv` leaves the message as it was.
+    fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        let msg = self.recv(pipes)?;
+        out.clear();
+        out.put_cleared(msg);
+        Ok(())
+    }
+
     fn subscribe(&mut self, topic: &[u8], on: bool, _: &mut Pipes) -> Result<(), Error> {
         if !(self.xpub && self.manual) {
             return Err(super::routing::subscribe_does_not_apply());
@@ -510,6 +519,7 @@ impl Routing for Subscriber {
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
         if let Some(msg) = self.prefetched.take() {
             self.receiving_more = msg.get_more();
+            out.clear();
             out.put_cleared(msg);
             return Ok(());
         }

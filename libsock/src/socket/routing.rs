@@ -138,13 +138,19 @@ pub(crate) trait Routing: Send {
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error>;
-    /// [`Routing::recv`] into `out`, which holds a cleared message (see
-    /// `Message::put_cleared`; left so on failure). The fair-queued types (PULL, PAIR,
-    /// DEALER, SUB, XSUB) read the frame straight into it: `Socket::recv(&mut Message)` and
-    /// the C API's `zmq_msg_recv`.
+    /// [`Routing::recv`] into `out`, whose old content is released as libzmq's sockets
+    /// release it: when they look for a frame in their pipes, so that a receive finding none
+    /// (`WouldBlock`) leaves an empty message and one refused (`NotSupported`,
+    /// `InvalidState`) leaves it as it was. The fair-queued types (PULL, PAIR, DEALER, SUB,
+    /// XSUB) read the frame straight into it: `Socket::recv(&mut Message)` and the C API's
+    /// `zmq_msg_recv`.
     #[inline]
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
-        self.recv(pipes).map(|msg| out.put_cleared(msg))
+        let result = self.recv(pipes);
+        if matches!(result, Ok(_) | Err(Error::WouldBlock)) {
+            out.clear();
+        }
+        result.map(|msg| out.put_cleared(msg))
     }
     /// Whether a send would not block now (for polling).
     fn can_send(&mut self, pipes: &mut Pipes) -> bool;
@@ -351,10 +357,12 @@ impl FairQueue {
         }
     }
 
-    /// [`FairQueue::recv_msg`] into `out`, a cleared message: the common case reads the
-    /// frame straight into it (see `Reader::read_into`); the others go the usual way.
+    /// [`FairQueue::recv_msg`] into `out`, released first (libzmq's `fq_t::recvpipe`: what
+    /// it held is gone even when no frame comes): the common case reads the frame straight
+    /// into it (see `Reader::read_into`); the others go the usual way.
     #[inline(always)]
     pub(crate) fn recv_msg_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
+        out.clear();
         if self.locked.is_none() {
             if self.current >= self.pipes.len() {
                 self.current = 0;

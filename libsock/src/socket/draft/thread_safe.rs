@@ -256,15 +256,19 @@ impl ThreadSafeSocket {
         }
     }
 
-    /// Receives one frame into `msg`, as [`crate::Socket::recv`]: its old content is
-    /// released first, so a receive that fails leaves it empty (but for
-    /// `ContextTerminated`, which leaves it unchanged).
+    /// Receives one frame into `msg`, as [`crate::Socket::recv`]: a receive that finds no
+    /// frame leaves it empty, one the socket refuses (a RADIO's, a SCATTER's) or a
+    /// terminated context leaves it unchanged.
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
-        let got = self.recv_msg(flags);
-        if !matches!(got, Err(Error::ContextTerminated)) {
-            *msg = Message::new();
+        match self.recv_msg(flags) {
+            Ok(m) => *msg = m,
+            Err(e) => {
+                if matches!(e, Error::WouldBlock | Error::TimedOut | Error::Interrupted) {
+                    *msg = Message::new();
+                }
+                return Err(e);
+            }
         }
-        *msg = got?;
         Ok(())
     }
 
