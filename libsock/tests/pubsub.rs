@@ -150,6 +150,32 @@ fn xpub_sees_subscriptions_and_xsub_sends_them() {
     }
 }
 
+/// As in libzmq 4.3, every frame an XSUB sends that starts with 0 or 1 is a subscription
+/// change, also inside a multipart message: the XPUB passes the user frames up with their
+/// MORE flags and each change as a message of its own, and publishes to those topics.
+#[test]
+fn subscription_frames_inside_multipart_messages_count() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let xpub = socket(&ctx, XPUB);
+        let xsub = socket(&ctx, XSUB);
+        pair_up(&xpub, &xsub, transport);
+        xsub.send(b"\x01sync".as_slice(), 0).unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01sync", "{transport}");
+        xsub.send_multipart([&b"x"[..], b"\x01a"], 0).unwrap();
+        xsub.send_multipart([&b"\x01b"[..], b"hello"], 0).unwrap();
+        let expected: [&[&[u8]]; 3] = [&[b"x", b"\x01a"], &[b"\x01b"], &[b"hello"]];
+        for parts in expected {
+            assert_eq!(xpub.recv_multipart(0).unwrap(), parts, "{transport}");
+        }
+        for topic in ["a.1", "b.1", "c.1", "sync.end"] {
+            xpub.send(topic, 0).unwrap();
+        }
+        let got: Vec<Vec<u8>> = (0..3).map(|_| xsub.recv_bytes(0).unwrap()).collect();
+        assert_eq!(got, [&b"a.1"[..], b"b.1", b"sync.end"], "{transport}");
+    }
+}
+
 #[test]
 fn xpub_verbose_passes_every_subscription() {
     let ctx = Context::new();

@@ -87,9 +87,12 @@ impl Publisher {
         }
     }
 
-    fn on_subscription(&mut self, id: PipeId, msg: Message) {
-        let (kind, topic) = match msg.split_first() {
-            Some((k @ (0 | 1), topic)) if !msg.get_more() => (*k, topic),
+    /// One frame from subscriber `id`. As in libzmq 4.3's `xpub_t::xread_activated`, every
+    /// frame that starts with 0 or 1 is an (un)subscription, whether or not it is part of a
+    /// multipart message, and goes up (when it does) as a message of its own, without MORE.
+    fn on_subscription(&mut self, id: PipeId, mut msg: Message) {
+        let kind = match msg.first() {
+            Some(&k @ (0 | 1)) => k,
             // Anything else from a subscriber: XPUB hands it up, PUB ignores it.
             _ => {
                 if self.xpub {
@@ -98,6 +101,8 @@ impl Publisher {
                 return;
             }
         };
+        msg.set_more(false);
+        let topic = &msg[1..];
         if self.manual {
             let asked = self.manual_asked.entry(id).or_default();
             if kind == 1 {
@@ -314,7 +319,7 @@ pub(crate) struct Subscriber {
     subs: SubscriptionTrie,
     pipes: Vec<PipeId>,
     fq: FairQueue,
-    /// XSUB: frames of an upstream multipart message still to come.
+    /// XSUB: the frame being sent continues a multipart message.
     sending_more: bool,
     /// Frames of a received (matching) multipart message still to come.
     receiving_more: bool,
@@ -342,6 +347,17 @@ pub(super) fn record_and_forward(
     msg: &Message,
     pipes: &mut Pipes,
 ) {
+    record(shared, log, topic, on, msg);
+    for id in ids {
+        if pipes.slab[*id].ready {
+            pipes.end(*id).tx.send_one(msg.clone());
+        }
+    }
+}
+
+/// Records a subscription change (`msg`, a whole message) in the socket's snapshot, which a
+/// connection sends at its handshake, and in `log`, which brings later pipes up to date.
+fn record(shared: &SocketShared, log: &mut VecDeque<(u64, Message)>, topic: &[u8], on: bool, msg: &Message) {
     let version = {
         let mut snap = shared.subscriptions.lock();
         if on {
@@ -356,11 +372,6 @@ pub(super) fn record_and_forward(
         log.pop_front();
     }
     log.push_back((version, msg.clone()));
-    for id in ids {
-        if pipes.slab[*id].ready {
-            pipes.end(*id).tx.send_one(msg.clone());
-        }
-    }
 }
 
 impl Subscriber {
@@ -434,16 +445,39 @@ impl Subscriber {
         pipes.end(id).tx.flush();
     }
 
-    /// Applies and forwards a subscription change; returns false for a message that is not one.
+    /// Applies a subscription change made inside a multipart message: as libzmq 4.3's
+    /// `xsub_t::xsend` does, any frame starting with 0 or 1 is one. It is recorded (for
+    /// publishers that connect later, as a message of its own) and goes on to every pipe as
+    /// the frame of the message it is, where a publisher (libzmq's too) takes it; a cancel
+    /// of a topic still held is dropped, as libzmq drops it. Returns false for a frame that
+    /// is not a subscription change.
+    #[cold]
+    fn subscription_in_message(&mut self, msg: &Message, pipes: &mut Pipes) -> bool {
+        let Some((&kind @ (0 | 1), topic)) = msg.split_first() else { return false };
+        let on = kind == 1;
+        if on {
+            self.subs.add(topic, 0, true);
+        } else if !self.subs.remove(topic, 0) {
+            return true;
+        }
+        let mut alone = msg.clone();
+        alone.set_more(false);
+        record(&self.shared, &mut self.log, topic, on, &alone);
+        self.upstream(msg, pipes);
+        true
+    }
+
+    /// Applies and forwards a subscription change sent as a message of one frame; returns
+    /// false for a message that is not one.
     fn subscription(&mut self, msg: &Message, pipes: &mut Pipes) -> bool {
         match msg.split_first() {
-            Some((1, topic)) if !msg.get_more() => {
+            Some((1, topic)) => {
                 // Every subscribe is forwarded, as libzmq does (an XPUB_VERBOSE sees each).
                 self.subs.add(topic, 0, true);
                 self.forward(topic, true, msg, pipes);
                 true
             }
-            Some((0, topic)) if !msg.get_more() => {
+            Some((0, topic)) => {
                 // Forward a cancel only when our last reference to the topic goes.
                 if self.subs.remove(topic, 0) {
                     self.forward(topic, false, msg, pipes);
@@ -489,10 +523,13 @@ impl Routing for Subscriber {
         if !self.xsub {
             return Err(SendError::Fail(Error::NotSupported));
         }
-        if !self.sending_more && self.subscription(&msg, pipes) {
+        let whole = !self.sending_more && !msg.get_more();
+        self.sending_more = msg.get_more();
+        let changed =
+            if whole { self.subscription(&msg, pipes) } else { self.subscription_in_message(&msg, pipes) };
+        if changed {
             return Err(SendError::Subscribed);
         }
-        self.sending_more = msg.get_more();
         self.upstream(&msg, pipes);
         Ok(())
     }

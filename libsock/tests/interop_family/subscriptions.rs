@@ -141,3 +141,40 @@ fn subscriptions_made_before_connecting_reach_the_publisher() {
         assert_no_io_panics();
     }
 }
+
+/// An XSUB's multipart message: as in libzmq 4.3, every frame that starts with 0 or 1 is a
+/// subscription change, also inside a multipart message. The XPUB of the other library
+/// (over tcp, ZMTP 3.1) passes the user frames up with their MORE flags and each
+/// subscription as a message of its own, and then publishes to the topics subscribed so.
+#[test]
+fn subscription_frames_inside_multipart_messages_count() {
+    for xsub_lib in [Lib::Libsock, Lib::Libzmq] {
+        let world = World::new();
+        let xpub = world.socket(xsub_lib.other(), XPUB);
+        let ep = xpub.bind(&world, "tcp");
+        let xsub = world.socket(xsub_lib, XSUB);
+        xsub.connect(&ep);
+        xsub.subscribe(b"sync");
+        assert_eq!(xpub.recv(), b"\x01sync", "{} connected", xsub.label());
+
+        // A subscription ending a message (which libsock's engine must not turn into a
+        // command between the message's frames) and one starting a message.
+        xsub.send_parts(&[&b"x"[..], b"\x01a"]);
+        xsub.send_parts(&[&b"\x01b"[..], b"hello"]);
+        assert_eq!(xpub.recv_parts(), [b"x".to_vec(), b"\x01a".to_vec()], "{} sends", xsub.label());
+        assert_eq!(xpub.recv_parts(), [b"\x01b".to_vec()]);
+        assert_eq!(xpub.recv_parts(), [b"hello".to_vec()]);
+
+        for topic in ["a.1", "b.1", "c.1", "sync.end"] {
+            xpub.send(topic);
+        }
+        let got: Vec<Vec<u8>> = (0..3).map(|_| xsub.recv()).collect();
+        assert_eq!(
+            got,
+            [b"a.1".to_vec(), b"b.1".to_vec(), b"sync.end".to_vec()],
+            "{} receives",
+            xsub.label()
+        );
+        assert_no_io_panics();
+    }
+}

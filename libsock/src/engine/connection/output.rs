@@ -191,10 +191,13 @@ fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
 fn pull_subscriber_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool) {
     while session.out().len() < OUT_BATCH {
         let Some(msg) = p.rx.read() else { break };
+        // A command cannot go between the frames of a message: a subscription frame that
+        // ends a multipart message goes as the data frame it is (libzmq's XPUB takes it so).
+        let alone = !*mid;
         *mid = msg.get_more();
         match subscription(&msg, true) {
-            Some(subscribe) => session.send_subscription(subscribe, &msg[1..]),
-            None => session.send(&msg),
+            Some(subscribe) if alone => session.send_subscription(subscribe, &msg[1..]),
+            _ => session.send(&msg),
         }
     }
 }
