@@ -211,11 +211,6 @@ static void socket_call (int op, int i)
     int dontwait = ZMQ_DONTWAIT;
     int more = pick (3) == 0 ? ZMQ_SNDMORE : 0;
     const struct payload *p = &payloads[pick (PAYLOADS)];
-    /* Multipart messages from an XSUB are left out: libzmq takes every frame that starts
-     * with 0 or 1 for a subscription, libsock only a message of one frame (README,
-     * "Checked against libzmq step by step"). */
-    if (types[k] == ZMQ_XSUB)
-        more = 0;
     switch (op) {
         case 0: {
             /* Live slots only: libzmq's zmq_msg_send reads the size first, and asserts. */
@@ -288,6 +283,21 @@ static void socket_call (int op, int i)
             result (zmq_setsockopt (s, option, topics[t], strlen (topics[t])));
             break;
         }
+        case 7: {
+            /* zmq_poll(3) without waiting over three sockets (this one and two more). */
+            zmq_pollitem_t items[3];
+            fprintf (out, "#%d poll", i);
+            for (int n = 0; n < 3; n++) {
+                int which = n == 0 ? k : (int) pick (SOCKETS);
+                short events = (short) (pick (3) + 1); /* POLLIN, POLLOUT or both */
+                items[n] = (zmq_pollitem_t){sockets[which], 0, events, 0};
+                fprintf (out, " %s%d/%d", type_name (types[which]), which, events);
+            }
+            result (zmq_poll (items, 3, 0));
+            for (int n = 0; n < 3; n++)
+                fprintf (out, " %d", items[n].revents);
+            break;
+        }
         default: {
             /* Options that change how a socket routes, on the socket they apply to (and
              * not REQ_CORRELATE towards a ROUTER: its request id starts at random). */
@@ -344,7 +354,7 @@ static void run_seed (uint64_t seed, int calls)
         if (pick (2))
             msg_call ((int) pick (8), i);
         else
-            socket_call ((int) pick (8), i);
+            socket_call ((int) pick (9), i);
     }
     for (int s = 0; s < SLOTS; s++)
         if (state[s] == LIVE)
