@@ -41,9 +41,13 @@ pub fn z85_encode(data: &[u8]) -> Result<String> {
 }
 
 /// Decodes Z85 text (length a multiple of 5), like `zmq_z85_decode`. Characters outside the
-/// alphabet and groups whose value overflows 32 bits are errors.
+/// alphabet, groups whose value overflows 32 bits and empty text (as libzmq has it) are
+/// errors.
 pub fn z85_decode(text: &str) -> Result<Vec<u8>> {
     let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return Err(Error::invalid("empty Z85 text"));
+    }
     if bytes.len() % 5 != 0 {
         return Err(Error::invalid(format!("Z85 text length must be a multiple of 5, got {}", bytes.len())));
     }
@@ -152,6 +156,8 @@ mod tests {
     fn bad_input_is_an_error() {
         assert!(z85_encode(&[1, 2, 3]).is_err());
         assert!(z85_decode("abcd").is_err());
+        assert!(z85_decode("").is_err(), "libzmq refuses empty text (and encodes no bytes as it)");
+        assert_eq!(z85_encode(&[]).unwrap(), "");
         assert!(z85_decode("abc\"d").is_err());
         assert!(z85_decode("%%%%%").is_err()); // overflows 32 bits
         assert!(z85_decode("é1234").is_err());

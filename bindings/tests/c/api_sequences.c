@@ -167,6 +167,30 @@ static void msg_call (int op, int i)
             }
             break;
         }
+        case 7: {
+            /* Z85 (zmq_z85_encode(3), zmq_z85_decode(3)): random bytes of any length (not
+             * a multiple of 4: NULL), random text from Z85's alphabet and beyond. */
+            uint8_t data[12], decoded[16];
+            char text[32];
+            size_t n = pick (13);
+            for (size_t b = 0; b < n; b++)
+                data[b] = (uint8_t) pick (256);
+            char *enc = zmq_z85_encode (text, data, n);
+            fprintf (out, "#%d z85 encode %zu -> %s", i, n, enc ? enc : "NULL");
+            static const char alphabet[] = "0aZ.-:+=^!/*?&<>()[]{}@%$#\"~ ,;'`|_\x7f";
+            size_t len = pick (4) ? 5 * pick (4) : pick (16);
+            for (size_t c = 0; c < len; c++)
+                text[c] = alphabet[pick (sizeof alphabet - 1)];
+            text[len] = 0;
+            uint8_t *dec = zmq_z85_decode (decoded, text);
+            fprintf (out, " decode %zu", len);
+            if (dec)
+                for (size_t b = 0; b < len / 5 * 4; b++)
+                    fprintf (out, "%s%02x", b ? "" : " ", decoded[b]);
+            else
+                fprintf (out, " NULL");
+            break;
+        }
         default: {
             if (state[slot] != LIVE)
                 return;
