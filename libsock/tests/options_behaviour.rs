@@ -4,7 +4,7 @@
 mod common;
 
 use common::{init_logging, ms, socket};
-use libsock::{Context, Error, SocketEvent, DEALER, EVENT_ALL, PUB, PULL, PUSH, ROUTER, SUB, XPUB};
+use libsock::{Context, Error, SocketEvent, DEALER, EVENT_ALL, PUB, PULL, PUSH, REP, ROUTER, SUB, XPUB};
 
 fn zsock(z: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
     let s = z.socket(kind).unwrap();
@@ -80,6 +80,35 @@ fn probe_router_announces_a_dealer_to_a_libzmq_router() {
     // The ROUTER can now talk first.
     router.send_multipart(["probe", "hello"], 0).unwrap();
     assert_eq!(dealer.recv_bytes(0).unwrap(), b"hello");
+}
+
+/// A REP with PROBE_ROUTER probes too, as libzmq's (a ROUTER underneath): the libzmq DEALER
+/// that connects receives an empty message once the REP takes the connection (at its next
+/// call, as in libzmq), and the REP then serves its request.
+#[test]
+fn probe_router_on_a_rep_greets_a_libzmq_dealer() {
+    let ctx = Context::new();
+    let z = zmq::Context::new();
+    let rep = socket(&ctx, REP);
+    rep.set_probe_router(true).unwrap();
+    rep.bind("tcp://127.0.0.1:*").unwrap();
+    let dealer = zsock(&z, zmq::DEALER);
+    dealer.set_rcvtimeo(20).unwrap();
+    dealer.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let probe = loop {
+        rep.get_events().unwrap();
+        if let Ok(parts) = dealer.recv_multipart(0) {
+            break parts;
+        }
+        assert!(std::time::Instant::now() < deadline, "no probe from the REP");
+    };
+    assert_eq!(probe, vec![Vec::<u8>::new()], "the probe");
+    dealer.set_rcvtimeo(5000).unwrap();
+    dealer.send_multipart(["", "ping"], 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"ping");
+    rep.send("pong", 0).unwrap();
+    assert_eq!(dealer.recv_multipart(0).unwrap(), vec![b"".to_vec(), b"pong".to_vec()]);
 }
 
 #[test]

@@ -357,6 +357,28 @@ static void run_seed (uint64_t seed, int calls)
         int all = pairs[p].b == ZMQ_SUB && pick (2);
         if (all)
             OK (zmq_setsockopt (b, ZMQ_SUBSCRIBE, "", 0));
+        /* Options that act when the pipe is made, on either side, one time in three:
+         * PROBE_ROUTER, IMMEDIATE, XPUB_WELCOME_MSG (the options a socket type does not
+         * take fail alike, and are printed). */
+        int setup[2] = {(int) pick (3), (int) pick (3)};
+        for (int side = 0; side < 2; side++) {
+            void *s = side ? b : a;
+            int one = 1, rc = 0;
+            const char *what = "";
+            if (setup[side] == 1) {
+                what = "probe_router";
+                rc = zmq_setsockopt (s, ZMQ_PROBE_ROUTER, &one, sizeof one);
+            } else if (setup[side] == 2 && (side ? pairs[p].b : pairs[p].a) == ZMQ_XPUB) {
+                what = "welcome";
+                rc = zmq_setsockopt (s, ZMQ_XPUB_WELCOME_MSG, "hi", 2);
+            } else if (setup[side] == 2) {
+                what = "immediate";
+                rc = zmq_setsockopt (s, ZMQ_IMMEDIATE, &one, sizeof one);
+            }
+            if (*what)
+                fprintf (out, "pair %zu %c %s -> %d %d\n", p, side ? 'b' : 'a', what, rc,
+                         rc ? zmq_errno () : 0);
+        }
         /* Either side binds; the other connects to the bound endpoint. */
         int a_binds = (int) pick (2);
         OK (zmq_bind (a_binds ? a : b, endpoint));

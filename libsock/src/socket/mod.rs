@@ -630,9 +630,13 @@ impl SocketCore {
             self.release_direct();
         }
         if self.options.probe_router
-            && matches!(self.kind, SocketType::DEALER | SocketType::REQ | SocketType::ROUTER)
+            && matches!(
+                self.kind,
+                SocketType::DEALER | SocketType::REQ | SocketType::ROUTER | SocketType::REP
+            )
         {
             // PROBE_ROUTER: an empty message tells a ROUTER peer we are here (and our id).
+            // A REP probes too: libzmq's is a ROUTER underneath (`rep_t : router_t`).
             self.pipes.slab[id].end.tx.send_one(Message::new());
         }
     }
