@@ -221,7 +221,7 @@ fn call_sequences_return_what_libzmq_returns() {
     // The sequences do reach the sockets: frames received, sends refused, slots moved.
     let received = ours.lines().filter(|l| l.contains(" msg_recv ") && !l.contains(" -> -1 ")).count();
     let refused = ours.lines().filter(|l| l.contains(" msg_send ") && l.contains(" -> -1 156384763")).count();
-    assert!(received > 1000 && refused > 1000, "{received} frames received, {refused} sends refused (EFSM)");
+    assert!(received > 500 && refused > 500, "{received} frames received, {refused} sends refused (EFSM)");
     let Some(exe) = common::build_c_on_system_libzmq("api_sequences") else { return };
     let file = common::out_dir().join("api_sequences-libzmq.txt");
     let args = [file.to_str().unwrap(), "1", SEEDS, CALLS];

@@ -159,17 +159,30 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // The frame is received into the message: the old one released and the new one
         // written in its place, with no copy on the way; a receive that fails leaves it as
         // libzmq leaves it (empty when no frame came, unchanged when the socket refused).
-        if !matches!(slot.body, Body::Msg(_)) {
-            slot.message_mut();
+        if let Body::Msg(m) = &mut slot.body {
+            if let Err(e) = socket.recv_into(m, flags) {
+                return Err(recv_failed(slot, e));
+            }
+            slot.shared = false;
+            return Ok(len_to_int(m.len()));
         }
-        let Body::Msg(m) = &mut slot.body else { return Err(libc::EFAULT) };
-        if let Err(e) = socket.recv_into(m, flags) {
-            return Err(recv_failed(slot, e));
-        }
-        let len = m.len();
-        slot.shared = false;
-        Ok(len_to_int(len))
+        recv_other(slot, socket, flags)
     })
+}
+
+/// [`zmq_msg_recv`] into a message that is not yet a libsock one (`zmq_msg_init`'s, a
+/// caller's buffer): made one first, over the same bytes, so that a refused receive leaves
+/// it as it was. Out of line, so that the usual loop's frame stays that of one receive.
+#[cold]
+#[inline(never)]
+fn recv_other(slot: &mut Slot, socket: &crate::sock::Sock, flags: c_int) -> CResult<c_int> {
+    let m = slot.message_mut();
+    if let Err(e) = socket.recv_into(m, flags) {
+        return Err(recv_failed(slot, e));
+    }
+    let len = m.len();
+    slot.shared = false;
+    Ok(len_to_int(len))
 }
 
 /// The errno of a failed receive into `slot`: a message released there (empty, inline) is

@@ -80,6 +80,8 @@ pub(crate) struct SocketCore {
     options: Options,
     pipes: Pipes,
     routing: Box<dyn Routing>,
+    /// [`Routing::reads_into_cleared`], asked once.
+    reads_into_cleared: bool,
     endpoints: Vec<EndpointRec>,
     rcvmore: bool,
     last_endpoint: String,
@@ -143,6 +145,7 @@ impl Socket {
             kind,
             options,
             pipes: Pipes::default(),
+            reads_into_cleared: routing.reads_into_cleared(),
             routing,
             endpoints: Vec::new(),
             rcvmore: false,
@@ -308,12 +311,17 @@ impl SocketCore {
     /// The old content is released where libzmq's `zmq_msg_recv` releases it (see
     /// [`Routing::recv_into`]): before the routing reads its pipes, so that a receive that
     /// finds no frame leaves an empty message, while one the socket refuses (a PUB's, a
-    /// REQ's before its request), or a terminated context, leaves it as it was. Released
-    /// after the receive instead, the new frame had to be kept aside across the release:
-    /// ~25 instructions a frame of copying in pieces.
+    /// REQ's before its request), or a terminated context, leaves it as it was. The
+    /// fair-queued types, which never refuse, have it released here (inlined into the
+    /// caller: 7 instructions a frame fewer than in the routing). Released after the
+    /// receive instead, the new frame had to be kept aside across the release: ~25
+    /// instructions a frame of copying in pieces.
     #[inline]
     pub(crate) fn recv_into(&mut self, msg: &mut Message, dontwait: bool) -> Result<()> {
         self.check_alive()?;
+        if self.reads_into_cleared {
+            msg.clear();
+        }
         self.process_commands();
         let result = self.routing.recv_into(&mut self.pipes, msg);
         if result.is_ok() && self.pipes.dead.is_empty() {

@@ -44,6 +44,10 @@ impl Routing for Pair {
         self.inp.recv_msg(pipes)
     }
 
+    fn reads_into_cleared(&self) -> bool {
+        true
+    }
+
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
         self.inp.recv_msg_into(pipes, out)
     }

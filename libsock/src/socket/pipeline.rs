@@ -65,6 +65,10 @@ impl Routing for Pull {
         self.fq.recv_msg(pipes)
     }
 
+    fn reads_into_cleared(&self) -> bool {
+        true
+    }
+
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
         self.fq.recv_msg_into(pipes, out)
     }

@@ -494,6 +494,10 @@ impl Routing for Subscriber {
         self.invert = o.invert_matching;
     }
 
+    fn reads_into_cleared(&self) -> bool {
+        true
+    }
+
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
         self.pipes.push(id);
         self.fq.attach(id);
@@ -556,7 +560,6 @@ impl Routing for Subscriber {
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
         if let Some(msg) = self.prefetched.take() {
             self.receiving_more = msg.get_more();
-            out.clear();
             out.put_cleared(msg);
             return Ok(());
         }

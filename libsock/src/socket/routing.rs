@@ -138,12 +138,18 @@ pub(crate) trait Routing: Send {
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError>;
     /// Receives one frame; `Err(Error::WouldBlock)` when none is available.
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Message, Error>;
+    /// Whether [`Routing::recv_into`] reads into a message already cleared: the fair-queued
+    /// types (PULL, PAIR, DEALER, SUB, XSUB), whose receive never refuses, so the core
+    /// clears it first, where the clear costs least (asked once, at the socket's creation).
+    fn reads_into_cleared(&self) -> bool {
+        false
+    }
     /// [`Routing::recv`] into `out`, whose old content is released as libzmq's sockets
     /// release it: when they look for a frame in their pipes, so that a receive finding none
     /// (`WouldBlock`) leaves an empty message and one refused (`NotSupported`,
-    /// `InvalidState`) leaves it as it was. The fair-queued types (PULL, PAIR, DEALER, SUB,
-    /// XSUB) read the frame straight into it: `Socket::recv(&mut Message)` and the C API's
-    /// `zmq_msg_recv`.
+    /// `InvalidState`) leaves it as it was. The fair-queued types
+    /// ([`Routing::reads_into_cleared`]) get it cleared and read the frame straight into it:
+    /// `Socket::recv(&mut Message)` and the C API's `zmq_msg_recv`.
     #[inline]
     fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
         let result = self.recv(pipes);
@@ -357,12 +363,11 @@ impl FairQueue {
         }
     }
 
-    /// [`FairQueue::recv_msg`] into `out`, released first (libzmq's `fq_t::recvpipe`: what
-    /// it held is gone even when no frame comes): the common case reads the frame straight
-    /// into it (see `Reader::read_into`); the others go the usual way.
+    /// [`FairQueue::recv_msg`] into `out`, a cleared message (libzmq's `fq_t::recvpipe`
+    /// releases it even when no frame comes): the common case reads the frame straight into
+    /// it (see `Reader::read_into`); the others go the usual way.
     #[inline(always)]
     pub(crate) fn recv_msg_into(&mut self, pipes: &mut Pipes, out: &mut Message) -> Result<(), Error> {
-        out.clear();
         if self.locked.is_none() {
             if self.current >= self.pipes.len() {
                 self.current = 0;
