@@ -194,3 +194,36 @@ fn multipart_send_with_sndmore_flag() {
     assert_eq!(pull.recv_bytes(0).unwrap(), b"b");
     assert!(!pull.get_rcvmore().unwrap());
 }
+
+/// A PUSH binds and a PULL connects to it (inproc); then the PUSH connects to a second PULL.
+/// As libzmq's `bind` and `connect` take the socket's pending commands first, the PULL that
+/// connected earlier is attached first and gets the first message of the round robin, in
+/// libsock as in libzmq (the `zmq` crate runs the same steps).
+#[test]
+fn a_connect_attaches_the_peers_that_came_before_it_first() {
+    let ctx = Context::new();
+    let push = socket(&ctx, PUSH);
+    push.bind("inproc://rr-first").unwrap();
+    let early = socket(&ctx, PULL);
+    early.connect("inproc://rr-first").unwrap();
+    let late = socket(&ctx, PULL);
+    late.bind("inproc://rr-second").unwrap();
+    push.connect("inproc://rr-second").unwrap();
+    push.send("1", DONTWAIT).unwrap();
+    push.send("2", DONTWAIT).unwrap();
+    let ours = [early.recv_bytes(DONTWAIT).unwrap(), late.recv_bytes(DONTWAIT).unwrap()];
+
+    let z = zmq::Context::new();
+    let zpush = z.socket(zmq::PUSH).unwrap();
+    zpush.bind("inproc://rr-first").unwrap();
+    let zearly = z.socket(zmq::PULL).unwrap();
+    zearly.connect("inproc://rr-first").unwrap();
+    let zlate = z.socket(zmq::PULL).unwrap();
+    zlate.bind("inproc://rr-second").unwrap();
+    zpush.connect("inproc://rr-second").unwrap();
+    zpush.send("1", zmq::DONTWAIT).unwrap();
+    zpush.send("2", zmq::DONTWAIT).unwrap();
+    let theirs = [zearly.recv_bytes(zmq::DONTWAIT).unwrap(), zlate.recv_bytes(zmq::DONTWAIT).unwrap()];
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, [b"1".to_vec(), b"2".to_vec()]);
+}

@@ -51,6 +51,9 @@ pub(crate) enum EndpointKind {
 impl SocketCore {
     pub(super) fn bind(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
+        // What peers posted first, as libzmq's bind: pipes attach in the order they came,
+        // which round robin and fair queuing follow.
+        self.process_commands();
         #[cfg(feature = "draft")]
         if let Some(result) = super::draft::udp::bind(self, endpoint) {
             return result;
@@ -123,6 +126,8 @@ impl SocketCore {
 
     pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
+        // As bind: a peer that connected to us before this connect is attached before it.
+        self.process_commands();
         #[cfg(feature = "draft")]
         if let Some(result) = super::draft::udp::connect(self, endpoint) {
             return result;
