@@ -137,15 +137,16 @@ fn op(rng: &mut Rng, s: &Setup, st: &mut State) -> Op {
             // until it reads them, and libzmq closes one it has read only when its fair
             // queue next looks at it, which it may not while another has messages: one
             // client, which never left (the pipes of its earlier connections may hold
-            // messages too). An IMMEDIATE client that receives loses what it had not read
-            // when its connection breaks in libzmq, and keeps it in libsock (README). A REP
+            // messages too). An IMMEDIATE client that receives, or one with RECONNECT_IVL -1,
+            // loses what it had not read when its connection breaks in libzmq, and keeps it
+            // in libsock (README). A REP
             // that owes a reply reads no request, so libzmq leaves an emptied connection
             // open (as a REQ's, below).
             0..=4
                 if st.bound
                     && s.clients.len() == 1
                     && !st.departed
-                    && !(s.immediate[1] && s.clients[0] != Kind::Push)
+                    && !((s.immediate[1] || s.reconnect[1] == -1) && s.clients[0] != Kind::Push)
                     && !st.replying =>
             {
                 Op::Unbind
