@@ -213,6 +213,15 @@ impl SocketType {
         false
     }
 
+    /// Whether `udp://` endpoints are for this type (RADIO, DISH, DGRAM; drafts all).
+    pub(crate) fn speaks_udp(self) -> bool {
+        #[cfg(feature = "draft")]
+        if matches!(self, Self::RADIO | Self::DISH | Self::DGRAM) {
+            return true;
+        }
+        false
+    }
+
     /// Whether sockets of this type may be shared by threads (`ZMQ_THREAD_SAFE`): libzmq's
     /// draft types CLIENT, SERVER, RADIO, DISH, SCATTER, GATHER, PEER and CHANNEL (see
     /// `libsock::ThreadSafeSocket`, feature `draft`).

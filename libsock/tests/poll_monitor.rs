@@ -120,6 +120,8 @@ fn monitor_reports_the_life_of_connections() {
     let blocker = socket(&ctx, PULL);
     blocker.bind("tcp://127.0.0.1:*").unwrap();
     assert!(other.bind(&blocker.get_last_endpoint().unwrap()).is_err());
+    // As libzmq's: the descriptor the listener closed, then the failure.
+    assert_eq!(next(&other_events).event, SocketEvent::Closed);
     let e = next(&other_events);
     assert_eq!((e.event, e.value), (SocketEvent::BindFailed, 98));
 }

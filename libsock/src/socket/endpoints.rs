@@ -17,11 +17,11 @@ use crate::options::millis;
 use crate::pipe::pipe;
 use crate::session::{CookieJar, HeartbeatConfig, Security, SessionConfig};
 use crate::socket_type::SocketType;
-use crate::transport::endpoint::{normalized_tcp, tcp_text};
+use crate::transport::endpoint::{normalized_tcp, split_uri, tcp_text, Transport};
 use crate::transport::ipc::{self, IpcAddr};
 use crate::transport::socks::SocksTarget;
 use crate::transport::tcp::TcpTarget;
-use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig};
+use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig, OpenFailure};
 
 /// One bind or connect a socket made.
 pub(crate) struct EndpointRec {
@@ -58,31 +58,34 @@ impl SocketCore {
         if let Some(result) = super::draft::udp::bind(self, endpoint) {
             return result;
         }
+        // As libzmq's: the transport comes first (its errors are no events), and only a tcp
+        // or ipc listener that could not be opened is a BIND_FAILED event, naming the address
+        // without its transport.
+        let (transport, address) = split_uri(endpoint)?;
         let id = self.ctx.next_endpoint_id();
-        let net = NetConfig::from_options(&self.options);
+        if transport == Transport::Inproc {
+            if self.is_raw() {
+                return Err(stream_inproc(endpoint));
+            }
+            return self.bind_inproc(id, endpoint, address.to_owned());
+        }
         // As libzmq, pick the I/O thread before opening the listener: with IO_THREADS = 0 a
         // tcp/ipc bind fails with EMTHREAD and nothing listens, even for a moment.
-        let io = match endpoint.starts_with("tcp://") || endpoint.starts_with("ipc://") {
-            true => Some(self.ctx.choose_io()?),
-            false => None,
-        };
-        let bound = self.open_listener(endpoint, &net);
-        let (listener, resolved, ipc_path) = match bound {
-            Ok(Some(b)) => b,
-            Ok(None) if self.is_raw() => return Err(stream_inproc(endpoint)),
-            Ok(None) => return self.bind_inproc(id, endpoint, endpoint_name(endpoint)),
-            Err(e) => {
-                let errno = e.to_raw() as u32;
-                self.shared.monitor.emit(crate::mailbox::events::SocketEvent::BindFailed, errno, endpoint);
-                return Err(e);
+        let io = self.ctx.choose_io()?;
+        let net = NetConfig::from_options(&self.options);
+        let (listener, resolved, ipc_path) = match self.open_listener(endpoint, &net) {
+            Ok(bound) => bound,
+            Err(ListenFailure { error, closed }) => {
+                use crate::mailbox::events::SocketEvent;
+                if let Some((fd, name)) = closed {
+                    self.shared.monitor.emit(SocketEvent::Closed, fd, &name);
+                }
+                self.shared.monitor.emit(SocketEvent::BindFailed, error.to_raw() as u32, address);
+                return Err(error);
             }
         };
         let fd = listener.raw_fd() as u32;
         self.shared.monitor.emit(crate::mailbox::events::SocketEvent::Listening, fd, &resolved);
-        let io = match io {
-            Some(io) => io,
-            None => self.ctx.choose_io()?,
-        };
         let cfg = Arc::new(self.conn_config());
         let socket = self.shared.clone();
         io.send(IoCmd::Listen { id, listener, cfg, socket, name: resolved.clone() });
@@ -91,37 +94,43 @@ impl SocketCore {
         Ok(())
     }
 
-    /// Binds a tcp or ipc listener; `None` for inproc.
+    /// Binds a tcp or ipc listener: the listener, its `last_endpoint` and its ipc file.
     fn open_listener(
         &self,
         endpoint: &str,
         net: &NetConfig,
-    ) -> Result<Option<(Listener, String, Option<PathBuf>)>> {
-        let parsed = Endpoint::parse(endpoint)?;
-        if self.options.use_fd >= 0 && !matches!(parsed, Endpoint::Inproc(_)) {
-            return adopt_listener(self.options.use_fd, &parsed).map(Some);
+    ) -> std::result::Result<(Listener, String, Option<PathBuf>), ListenFailure> {
+        let parsed = Endpoint::parse_bind(endpoint)?;
+        if self.options.use_fd >= 0 {
+            return Ok(adopt_listener(self.options.use_fd, &parsed)?);
         }
-        Ok(Some(match parsed {
-            Endpoint::Tcp { source: Some(_), .. } => {
-                return Err(Error::invalid(format!("a source address is for connect only: {endpoint:?}")))
-            }
-            Endpoint::Tcp { host, port, source: None } => {
+        let failed = |e: OpenFailure, name: String| ListenFailure {
+            error: Error::from_bind(e.error, endpoint),
+            closed: e.closed_fd.map(|fd| (fd, name)),
+        };
+        Ok(match parsed {
+            Endpoint::Tcp { host, port, source } => {
+                // libzmq resolves a source part as a bind address, and then has no use for it.
+                if let Some((host, port)) = source {
+                    Endpoint::bind_addr(&host, port, self.options.ipv6)?;
+                }
                 let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
-                let l = tcp::bind(addr, net).map_err(|e| Error::from_bind(e, endpoint))?;
-                let resolved = tcp_text(l.local_addr()?);
+                // libzmq's tcp listener names the socket it closed by its (yet empty) address.
+                let l = tcp::bind(addr, net).map_err(|e| failed(e, String::new()))?;
+                let resolved = tcp_text(l.local_addr().map_err(Error::from)?);
                 (Listener::Tcp(l), resolved, None)
             }
             Endpoint::Ipc(name) => {
                 let addr = IpcAddr::parse(&name)?;
-                let l = ipc::bind(&addr).map_err(|e| Error::from_bind(e, endpoint))?;
+                let l = ipc::bind(&addr, net.backlog).map_err(|e| failed(e, addr.text()))?;
                 let path = match &addr {
                     IpcAddr::Path(p) => Some(p.clone()),
                     IpcAddr::Abstract(_) => None,
                 };
                 (Listener::Unix(l), addr.text(), path)
             }
-            Endpoint::Inproc(_) => return Ok(None),
-        }))
+            Endpoint::Inproc(_) => return Err(Error::invalid("inproc has no listener").into()),
+        })
     }
 
     pub(super) fn connect(&mut self, endpoint: &str) -> Result<()> {
@@ -136,7 +145,7 @@ impl SocketCore {
         // CONNECT_ROUTING_ID applies to this one connect only.
         let connect_id = std::mem::take(&mut self.options.connect_routing_id);
         self.pending_connect_id = (!connect_id.is_empty()).then(|| Bytes::from(connect_id));
-        let target = match Endpoint::parse(endpoint)? {
+        let target = match Endpoint::parse_connect(endpoint)? {
             Endpoint::Tcp { host, port, source } => {
                 if host == "*" || port == 0 {
                     return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
@@ -152,9 +161,8 @@ impl SocketCore {
                     self.socks_target(host, port).inspect_err(|_| self.pending_connect_id = None)?
                 }
             }
-            Endpoint::Ipc(name) if name == "*" => {
-                return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")))
-            }
+            // A connect has no wildcard: as libzmq's, it dials the file named `*`.
+            Endpoint::Ipc(name) if name == "*" => DialTarget::Ipc(IpcAddr::Path(PathBuf::from(name))),
             Endpoint::Ipc(name) => DialTarget::Ipc(IpcAddr::parse(&name)?),
             Endpoint::Inproc(_) if self.is_raw() => {
                 self.pending_connect_id = None;
@@ -238,10 +246,13 @@ impl SocketCore {
             std::mem::take(&mut self.endpoints).into_iter().partition(|e| names(e) && kind(&e.kind));
         self.endpoints = kept;
         if matched.is_empty() {
-            // As libzmq's term_endpoint, which parses first: a malformed endpoint is EINVAL
-            // and an unknown transport EPROTONOSUPPORT rather than ENOENT.
-            if !endpoint.starts_with("udp://") {
-                Endpoint::parse(endpoint)?;
+            // As libzmq's term_endpoint, which checks the transport first: no `://` is EINVAL
+            // and an unknown transport EPROTONOSUPPORT rather than ENOENT; the address
+            // itself is not checked (a tcp one that does not resolve names nothing).
+            match split_uri(endpoint) {
+                Err(Error::IncompatibleProtocol(_)) if self.kind.speaks_udp() => {}
+                Err(e) => return Err(e),
+                Ok(_) => {}
             }
             return Err(Error::NoSuchEndpoint(endpoint.to_owned()));
         }
@@ -455,6 +466,20 @@ impl SocketCore {
     }
 }
 
+/// A bind that failed: the error, and the descriptor it closed on the way with the name
+/// libzmq's CLOSED event gives it (libzmq's listeners report one when the socket was made
+/// but could not be bound or listen).
+struct ListenFailure {
+    error: Error,
+    closed: Option<(u32, String)>,
+}
+
+impl From<Error> for ListenFailure {
+    fn from(error: Error) -> ListenFailure {
+        ListenFailure { error, closed: None }
+    }
+}
+
 /// USE_FD: serves an already bound and listening descriptor (socket activation). We use a
 /// duplicate, so the caller's descriptor stays theirs.
 fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Option<PathBuf>)> {
@@ -482,10 +507,6 @@ fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Opt
 /// inproc (libzmq refuses it too).
 fn stream_inproc(endpoint: &str) -> Error {
     Error::ProtocolNotSupported(format!("raw (STREAM, ROUTER_RAW) sockets cannot use inproc: {endpoint}"))
-}
-
-fn endpoint_name(endpoint: &str) -> String {
-    endpoint.trim_start_matches("inproc://").to_owned()
 }
 
 fn hwm(v: i32) -> u64 {

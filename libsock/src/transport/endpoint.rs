@@ -27,31 +27,42 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// Parses an endpoint string, rejecting malformed ones with a message saying why.
+    /// Parses an endpoint string, for a bind or a connect, rejecting malformed ones with a
+    /// message saying why: a tcp port of 1-65535 (0 or `*`: any), a host of the characters
+    /// an address, a name or `*` has.
     pub fn parse(s: &str) -> Result<Endpoint> {
-        let (scheme, rest) = s
-            .split_once("://")
-            .ok_or_else(|| Error::invalid(format!("endpoint {s:?} has no transport:// prefix")))?;
-        match scheme {
-            "tcp" => parse_tcp(s, rest),
-            "ipc" if !rest.is_empty() => Ok(Endpoint::Ipc(rest.to_owned())),
-            "inproc" if !rest.is_empty() && rest.len() <= 256 => Ok(Endpoint::Inproc(rest.to_owned())),
-            "ipc" | "inproc" => Err(Error::invalid(format!("endpoint {s:?} has an empty or too long name"))),
-            other => Err(Error::ProtocolNotSupported(format!("{other} (in {s:?})"))),
-        }
+        parse(s, Use::Either)
+    }
+
+    /// Parses an endpoint string for a connect: a tcp address passes libzmq's own check
+    /// first (zmq_connect: the first character a letter, digit, `[` or `:`; a port that
+    /// starts with a digit) and then [`Endpoint::parse`]'s stricter one, so that a bad
+    /// endpoint fails at the call, not at every dial.
+    pub(crate) fn parse_connect(s: &str) -> Result<Endpoint> {
+        parse(s, Use::Connect)
+    }
+
+    /// Parses an endpoint string for a bind: as libzmq's, only a tcp address without a
+    /// `:port` or with a bad port is `EINVAL`; a host that is no address is left for
+    /// [`Endpoint::bind_addr`] (`ENODEV`), and a source part (`src;host:port`) is parsed
+    /// as a bind address and then of no use.
+    pub(crate) fn parse_bind(s: &str) -> Result<Endpoint> {
+        parse(s, Use::Bind)
     }
 
     /// The address to bind: `*` means every interface (IPv6 dual-stack when `ipv6`); then an
     /// IP literal or, as zmq_tcp(3) allows, an interface name (`eth0`: its IPv4 address, or
     /// its IPv6 one when `ipv6`, as libzmq picks). A host name that resolves is accepted too
-    /// (libzmq refuses names); anything else is `ENODEV`, as in libzmq.
+    /// (libzmq refuses names); anything else is `ENODEV`, as in libzmq, an IPv6 literal
+    /// while `ipv6` is off included.
     pub(crate) fn bind_addr(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr> {
+        check_zone(host)?;
         if host == "*" {
             let ip = if ipv6 { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
             return Ok(SocketAddr::new(ip, port));
         }
         if host.parse::<IpAddr>().is_ok() {
-            return resolve(host, port, ipv6);
+            return resolve(host, port, ipv6).map_err(|_| no_such_device());
         }
         let nic = interface_addrs(host);
         if !nic.is_empty() {
@@ -141,23 +152,93 @@ fn interface_addrs(name: &str) -> Vec<IpAddr> {
         .collect()
 }
 
-fn parse_tcp(full: &str, rest: &str) -> Result<Endpoint> {
+/// Which call an endpoint is parsed for: their tcp rules differ, as libzmq's do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Connect,
+    Bind,
+    Either,
+}
+
+/// The transports libsock speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Tcp,
+    Ipc,
+    Inproc,
+}
+
+/// The transport and address of an endpoint string, checked as libzmq's `parse_uri` and
+/// `check_protocol` check them, the first checks of every bind, connect, unbind and
+/// disconnect: no `://`, or nothing before or after it, is `EINVAL`; `udp://` is
+/// `ENOCOMPATPROTO` (libzmq knows it, for RADIO, DISH and DGRAM only: the draft build's
+/// `udp` module takes those first); any other transport `EPROTONOSUPPORT`.
+pub(crate) fn split_uri(s: &str) -> Result<(Transport, &str)> {
+    let (scheme, rest) = s
+        .split_once("://")
+        .ok_or_else(|| Error::invalid(format!("endpoint {s:?} has no transport:// prefix")))?;
+    if scheme.is_empty() || rest.is_empty() {
+        return Err(Error::invalid(format!("endpoint {s:?} lacks a transport or an address")));
+    }
+    match scheme {
+        "tcp" => Ok((Transport::Tcp, rest)),
+        "ipc" => Ok((Transport::Ipc, rest)),
+        "inproc" => Ok((Transport::Inproc, rest)),
+        "udp" => {
+            Err(Error::IncompatibleProtocol(format!("udp:// is for RADIO, DISH and DGRAM sockets ({s:?})")))
+        }
+        other => Err(Error::ProtocolNotSupported(format!("{other} (in {s:?})"))),
+    }
+}
+
+fn parse(s: &str, usage: Use) -> Result<Endpoint> {
+    Ok(match split_uri(s)? {
+        (Transport::Tcp, rest) => parse_tcp(s, rest, usage)?,
+        (Transport::Ipc, rest) => Endpoint::Ipc(rest.to_owned()),
+        (Transport::Inproc, rest) => Endpoint::Inproc(rest.to_owned()),
+    })
+}
+
+fn parse_tcp(full: &str, rest: &str, usage: Use) -> Result<Endpoint> {
+    if usage == Use::Connect && !passes_libzmq_connect_check(rest) {
+        return Err(Error::invalid(format!("bad tcp endpoint {full:?}")));
+    }
     // As libzmq's tcp_address_t: the last ';' separates a source address from the peer's.
     let (source, dest) = match rest.rsplit_once(';') {
-        Some((src, dst)) => (Some(host_port(full, src)?), dst),
+        Some((src, dst)) => (Some(host_port(full, src, usage)?), dst),
         None => (None, rest),
     };
-    let (host, port) = host_port(full, dest)?;
+    let (host, port) = host_port(full, dest, usage)?;
     Ok(Endpoint::Tcp { host, port, source })
+}
+
+/// libzmq's quick check of a tcp address in `zmq_connect` (`socket_base_t::connect`): a
+/// letter, digit, `[` or `:` first, then those and `.-%;]_*` only, and a port (after the
+/// last `:`) that starts with a digit.
+fn passes_libzmq_connect_check(address: &str) -> bool {
+    let bytes = address.as_bytes();
+    let first = bytes.first().is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'[' || c == b':');
+    let rest = bytes.iter().skip(1).all(|&c| c.is_ascii_alphanumeric() || b".-:%;[]_*".contains(&c));
+    let port = address.rsplit_once(':').is_some_and(|(_, p)| p.starts_with(|c: char| c.is_ascii_digit()));
+    first && rest && port
 }
 
 /// `host:port`, as libzmq's `ip_resolver_t` splits it: at the last ':', then the host's
 /// brackets (if any) removed, so an unbracketed IPv6 literal (`::1:5555`) reads as libzmq
-/// reads it. The host may hold what libzmq's connect lets through: letters, digits and
-/// `.-:%_[]*`.
-fn host_port(full: &str, part: &str) -> Result<(String, u16)> {
+/// reads it. The port is 1-65535, or 0 or `*` for any (libzmq also takes what `atoi` makes
+/// a port of: `99999` binds 34463; libsock refuses it). For a bind the host is anything, for
+/// `bind_addr` to answer; otherwise it may hold only letters, digits and `.-:%_*`.
+fn host_port(full: &str, part: &str, usage: Use) -> Result<(String, u16)> {
     let bad = |why: &str| Error::invalid(format!("bad tcp endpoint {full:?}: {why}"));
     let (host, port) = part.rsplit_once(':').ok_or_else(|| bad("expected host:port"))?;
+    let port = match port {
+        "*" | "0" => 0,
+        p => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("port must be 1-65535, 0 or *"))?,
+    };
+    if usage == Use::Bind {
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        return Ok((host.to_owned(), port));
+    }
     let host = match host.strip_prefix('[') {
         Some(h) => h.strip_suffix(']').ok_or_else(|| bad("unclosed '['"))?,
         None => host,
@@ -168,11 +249,29 @@ fn host_port(full: &str, part: &str) -> Result<(String, u16)> {
     if !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:%_*".contains(c)) {
         return Err(bad("the host has characters no address or name has"));
     }
-    let port = match port {
-        "*" | "0" => 0,
-        p => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("port must be 1-65535, 0 or *"))?,
-    };
     Ok((host.to_owned(), port))
+}
+
+/// A bind host's zone (`fe80::1%eth0`, RFC 4007) as libzmq's resolver checks it: empty,
+/// 0 or an interface that does not exist is `EINVAL`. (libsock binds no scoped address:
+/// such a host then fails as any other that is no address.)
+fn check_zone(host: &str) -> Result<()> {
+    let Some((_, zone)) = host.rsplit_once('%') else { return Ok(()) };
+    let known = match zone.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => nix::net::if_::if_nametoindex(zone).is_ok_and(|i| i != 0),
+        // atoi: the leading digits, 0 if none.
+        Some(_) => zone
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse::<u32>()
+            .is_ok_and(|z| z != 0),
+        None => false,
+    };
+    match known {
+        true => Ok(()),
+        false => Err(Error::invalid(format!("no interface {zone:?} for the address {host:?}"))),
+    }
 }
 
 impl fmt::Display for Endpoint {
@@ -243,7 +342,48 @@ mod tests {
         ] {
             assert!(matches!(Endpoint::parse(bad), Err(Error::InvalidArgument(_))), "{bad}");
         }
-        assert!(matches!(Endpoint::parse("udp://x:1"), Err(Error::ProtocolNotSupported(_))));
+        // libzmq's own check of a connect address: the first character, a port that
+        // starts with a digit.
+        for bad in ["tcp://-host:5", "tcp://.x:5", "tcp://_x:5", "tcp://h:+5", "tcp://*:5"] {
+            assert!(matches!(Endpoint::parse_connect(bad), Err(Error::InvalidArgument(_))), "{bad}");
+            assert!(Endpoint::parse_bind(bad).is_ok(), "{bad}");
+        }
+        assert!(Endpoint::parse_connect("tcp://127.0.0.1:0;h-1:5").is_ok());
+        assert!(matches!(Endpoint::parse("udp://x:1"), Err(Error::IncompatibleProtocol(_))));
+        assert!(matches!(Endpoint::parse("foo://x:1"), Err(Error::ProtocolNotSupported(_))));
+        // Nothing before or after "://" is EINVAL before the transport is looked at.
+        for bad in ["://x:1", "foo://", "inproc://"] {
+            assert!(matches!(Endpoint::parse(bad), Err(Error::InvalidArgument(_))), "{bad}");
+        }
+        assert!(Endpoint::parse(&format!("inproc://{}", "n".repeat(300))).is_ok());
+    }
+
+    #[test]
+    fn bind_hosts_are_left_to_bind_addr() {
+        let bind_host = |s: &str| match Endpoint::parse_bind(s) {
+            Ok(Endpoint::Tcp { host, .. }) => host,
+            other => panic!("{s}: {other:?}"),
+        };
+        // As libzmq's bind: anything goes as a host (ENODEV later), brackets only in pairs.
+        assert_eq!(bind_host("tcp://[::1:5"), "[::1");
+        assert_eq!(bind_host("tcp://:5"), "");
+        assert_eq!(bind_host("tcp://host name:5"), "host name");
+        assert_eq!(bind_host("tcp://[::1]:5"), "::1");
+        assert!(matches!(Endpoint::parse_bind("tcp://127.0.0.1:0;127.0.0.1:*"), Ok(Endpoint::Tcp { .. })));
+        // The port is still checked: EINVAL.
+        for bad in ["tcp://host", "tcp://h:99999", "tcp://h:x"] {
+            assert!(matches!(Endpoint::parse_bind(bad), Err(Error::InvalidArgument(_))), "{bad}");
+        }
+        for host in ["", "[::1", "host name", "::1", "#"] {
+            assert_eq!(Endpoint::bind_addr(host, 0, false).unwrap_err().to_raw(), libc::ENODEV, "{host:?}");
+        }
+        // A zone that names no interface is EINVAL, one that does leaves the host to fail.
+        assert!(matches!(Endpoint::bind_addr("fe80::1%", 0, false), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            Endpoint::bind_addr("fe80::1%nosuchnic0", 0, false),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(Endpoint::bind_addr("fe80::1%lo", 0, false).unwrap_err().to_raw(), libc::ENODEV);
     }
 
     #[test]

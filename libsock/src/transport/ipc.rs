@@ -2,11 +2,10 @@
 
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::net::SocketAddr as UnixAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::DialFailure;
+use super::OpenFailure;
 use crate::error::{Error, Result};
 
 /// `sizeof(sockaddr_un.sun_path)` on Linux.
@@ -50,44 +49,50 @@ impl IpcAddr {
         }
     }
 
-    fn to_unix(&self) -> io::Result<UnixAddr> {
+    fn sock_addr(&self) -> io::Result<socket2::SockAddr> {
         match self {
-            IpcAddr::Path(p) => UnixAddr::from_pathname(p),
-            IpcAddr::Abstract(n) => {
-                use std::os::linux::net::SocketAddrExt;
-                UnixAddr::from_abstract_name(n.as_bytes())
+            IpcAddr::Path(p) => socket2::SockAddr::unix(p),
+            // socket2 takes a name that starts with NUL as an abstract one.
+            IpcAddr::Abstract(name) => {
+                use std::os::unix::ffi::OsStrExt;
+                let bytes = [&[0], name.as_bytes()].concat();
+                socket2::SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
             }
         }
     }
 }
 
-/// Binds `addr`. A socket file left behind by a dead process is replaced; one that a live
-/// listener answers on is not.
-pub(crate) fn bind(addr: &IpcAddr) -> io::Result<mio::net::UnixListener> {
+/// Binds `addr` and listens with `backlog` (ZMQ_BACKLOG, as libzmq's ipc listener). A
+/// socket file left behind by a dead process is replaced; one that a live listener answers
+/// on is not.
+pub(crate) fn bind(addr: &IpcAddr, backlog: i32) -> std::result::Result<mio::net::UnixListener, OpenFailure> {
     if let IpcAddr::Path(path) = addr {
         remove_if_stale(path)?;
     }
-    mio::net::UnixListener::bind_addr(&addr.to_unix()?)
+    let address = addr.sock_addr()?;
+    let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+    let listen = || -> io::Result<()> {
+        socket.set_nonblocking(true)?;
+        socket.set_cloexec(true)?;
+        socket.bind(&address)?;
+        socket.listen(backlog)
+    };
+    match listen() {
+        Ok(()) => Ok(mio::net::UnixListener::from_std(socket.into())),
+        // As libzmq's listener, which reports the descriptor it closed (CLOSED).
+        Err(error) => Err(OpenFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) }),
+    }
 }
 
-/// Connects to `addr` (completes at once or reports `WouldBlock`-style progress).
 /// Connects to `addr`: a Unix socket connects at once or fails (then with the descriptor
 /// the attempt used, for the CLOSED event libzmq reports).
-pub(crate) fn connect(addr: &IpcAddr) -> std::result::Result<mio::net::UnixStream, DialFailure> {
-    let address = match addr {
-        IpcAddr::Path(path) => socket2::SockAddr::unix(path)?,
-        // socket2 takes a name that starts with NUL as an abstract one.
-        IpcAddr::Abstract(name) => {
-            use std::os::unix::ffi::OsStrExt;
-            let bytes = [&[0], name.as_bytes()].concat();
-            socket2::SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))?
-        }
-    };
+pub(crate) fn connect(addr: &IpcAddr) -> std::result::Result<mio::net::UnixStream, OpenFailure> {
+    let address = addr.sock_addr()?;
     let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
     socket.set_nonblocking(true)?;
     socket.set_cloexec(true)?;
     if let Err(error) = socket.connect(&address) {
-        return Err(DialFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) });
+        return Err(OpenFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) });
     }
     Ok(mio::net::UnixStream::from_std(socket.into()))
 }
@@ -100,7 +105,12 @@ fn remove_if_stale(path: &Path) -> io::Result<()> {
         Ok(_) => Err(io::ErrorKind::AddrInUse.into()),
         Err(_) => {
             tracing::debug!(path = %path.display(), "removing stale ipc socket file");
-            std::fs::remove_file(path)
+            // What cannot be removed (a directory) is left for the bind to refuse, with
+            // EADDRINUSE as in libzmq, which ignores the unlink's failure too.
+            if let Err(e) = std::fs::remove_file(path) {
+                tracing::debug!(path = %path.display(), "cannot remove: {e}");
+            }
+            Ok(())
         }
     }
 }
@@ -113,10 +123,15 @@ mod tests {
     fn stale_files_are_replaced_but_live_ones_are_not() {
         let dir = tempfile::tempdir().unwrap();
         let addr = IpcAddr::Path(dir.path().join("s"));
-        let first = bind(&addr).unwrap();
-        assert_eq!(bind(&addr).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        let first = bind(&addr, 100).unwrap();
+        assert_eq!(bind(&addr, 100).unwrap_err().error.kind(), io::ErrorKind::AddrInUse);
         drop(first);
-        let _second = bind(&addr).expect("stale socket file must be replaced");
+        let _second = bind(&addr, 100).expect("stale socket file must be replaced");
+        // A directory is no socket file to replace: the path is in use, as libzmq says.
+        let dir_addr = IpcAddr::Path(dir.path().to_path_buf());
+        let failure = bind(&dir_addr, 100).unwrap_err();
+        assert_eq!(failure.error.kind(), io::ErrorKind::AddrInUse);
+        assert!(failure.closed_fd.is_some(), "the descriptor it closed, for the CLOSED event");
     }
 
     #[test]

@@ -264,24 +264,24 @@ pub(crate) enum DialTarget {
     Socks(std::sync::Arc<socks::SocksTarget>),
 }
 
-/// A connect that failed at once.
+/// A connect that failed at once, or a bind that failed.
 #[derive(Debug)]
-pub(crate) struct DialFailure {
+pub(crate) struct OpenFailure {
     pub(crate) error: io::Error,
     /// The descriptor the attempt opened and has closed, when it got that far: libzmq's
-    /// connecter reports it in a CLOSED event.
+    /// connecter and listeners report it in a CLOSED event.
     pub(crate) closed_fd: Option<u32>,
 }
 
-impl From<io::Error> for DialFailure {
-    fn from(error: io::Error) -> DialFailure {
-        DialFailure { error, closed_fd: None }
+impl From<io::Error> for OpenFailure {
+    fn from(error: io::Error) -> OpenFailure {
+        OpenFailure { error, closed_fd: None }
     }
 }
 
 impl DialTarget {
     /// Starts a non-blocking connect.
-    pub(crate) fn dial(&self, cfg: &NetConfig) -> Result<Stream, DialFailure> {
+    pub(crate) fn dial(&self, cfg: &NetConfig) -> Result<Stream, OpenFailure> {
         match self {
             DialTarget::Tcp(t) => t.dial(cfg).map(Stream::Tcp),
             DialTarget::Ipc(addr) => ipc::connect(addr).map(Stream::Unix),

@@ -8,20 +8,25 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
 use super::endpoint::{resolve, resolve_source, Endpoint};
-use super::{DialFailure, NetConfig};
+use super::{NetConfig, OpenFailure};
 
 /// Binds and listens on `addr`. An IPv6 wildcard with `ipv6` also accepts IPv4 (dual stack).
-pub(crate) fn bind(addr: SocketAddr, cfg: &NetConfig) -> io::Result<mio::net::TcpListener> {
+pub(crate) fn bind(addr: SocketAddr, cfg: &NetConfig) -> Result<mio::net::TcpListener, OpenFailure> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(false)?;
+    let listen = || -> io::Result<()> {
+        if addr.is_ipv6() {
+            socket.set_only_v6(false)?;
+        }
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        set_device(&socket, cfg)?;
+        socket.bind(&addr.into())?;
+        socket.listen(cfg.backlog)
+    };
+    match listen() {
+        Ok(()) => Ok(mio::net::TcpListener::from_std(socket.into())),
+        Err(error) => Err(OpenFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) }),
     }
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    set_device(&socket, cfg)?;
-    socket.bind(&addr.into())?;
-    socket.listen(cfg.backlog)?;
-    Ok(mio::net::TcpListener::from_std(socket.into()))
 }
 
 /// A tcp peer as connect was given it. As libzmq does, it is resolved again at every dial:
@@ -60,7 +65,7 @@ impl TcpTarget {
     }
 
     /// Resolves, then starts a non-blocking connect.
-    pub(crate) fn dial(&self, cfg: &NetConfig) -> Result<mio::net::TcpStream, DialFailure> {
+    pub(crate) fn dial(&self, cfg: &NetConfig) -> Result<mio::net::TcpStream, OpenFailure> {
         let (peer, source) = self.resolve()?;
         connect(peer, source, cfg)
     }
@@ -71,7 +76,7 @@ pub(crate) fn connect(
     addr: SocketAddr,
     source: Option<SocketAddr>,
     cfg: &NetConfig,
-) -> Result<mio::net::TcpStream, DialFailure> {
+) -> Result<mio::net::TcpStream, OpenFailure> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     set_buffers(&socket, cfg)?;
@@ -85,7 +90,7 @@ pub(crate) fn connect(
     match socket.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(115) || e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(error) => return Err(DialFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) }),
+        Err(error) => return Err(OpenFailure { error, closed_fd: Some(socket.as_raw_fd() as u32) }),
     }
     let stream = mio::net::TcpStream::from_std(socket.into());
     configure(&stream, cfg)?;
@@ -174,7 +179,7 @@ mod tests {
         let o = Options { tos: 0x128, tcp_maxrt: 1500, bindtodevice: b"lo".to_vec(), ..Default::default() };
         let cfg = NetConfig::from_options(&o);
         let listener = match bind("127.0.0.1:0".parse().unwrap(), &cfg) {
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return, // no CAP_NET_RAW
+            Err(e) if e.error.kind() == io::ErrorKind::PermissionDenied => return, // no CAP_NET_RAW
             other => other.unwrap(),
         };
         let stream = connect(listener.local_addr().unwrap(), None, &cfg).unwrap();
