@@ -90,8 +90,9 @@ macro_rules! for_each_option {
                 invert_matching, set_invert_matching, get_invert_matching, INVERT_MATCHING, 74, bool, false, i32::MIN, i32::MAX;
             "ROUTER: announce peers as [id, empty] on connect (1), disconnect (2) or both (3).",
                 router_notify, set_router_notify, get_router_notify, ROUTER_NOTIFY, 97, i32, 0, 0, 3;
-            "Stop reconnecting on: connection refused (1), handshake failure (2), after a disconnect (4).",
-                reconnect_stop, set_reconnect_stop, get_reconnect_stop, RECONNECT_STOP, 109, i32, 0, 0, 7;
+            "Stop reconnecting on: connection refused (1), handshake failure (2), after a disconnect (4) \
+             (any int is taken, as libzmq stores it: the bits say).",
+                reconnect_stop, set_reconnect_stop, get_reconnect_stop, RECONNECT_STOP, 109, i32, 0, i32::MIN, i32::MAX;
             "Time in ms a tcp connect may take before it is retried (0 = the OS's limit).",
                 connect_timeout, set_connect_timeout, get_connect_timeout, CONNECT_TIMEOUT, 79, i32, 0, 0, i32::MAX;
             "TCP_USER_TIMEOUT in ms: unacknowledged data this old drops the connection (0 = OS default).",
@@ -146,9 +147,9 @@ macro_rules! for_each_option {
                 in_batch_size, set_in_batch_size, get_in_batch_size, IN_BATCH_SIZE, 101, i32, 8192, 1, i32::MAX;
             "Draft: stored as libzmq's write batch size; libsock batches writes itself (up to 256 KiB).",
                 out_batch_size, set_out_batch_size, get_out_batch_size, OUT_BATCH_SIZE, 102, i32, 8192, 1, i32::MAX;
-            "Draft, XPUB/XSUB: only a message's first frame may be a subscription (libsock's rule anyway: \
-             only single-frame messages are subscriptions).",
-                only_first_subscribe, set_only_first_subscribe, get_only_first_subscribe, ONLY_FIRST_SUBSCRIBE, 108, bool, false, false, true;
+            "Draft, PUB/XPUB/XSUB: the frames after a message's first are subscription changes only when \
+             the first one is (without it, any frame starting with 0 or 1 is one).",
+                only_first_subscribe, set_only_first_subscribe, get_only_first_subscribe, ONLY_FIRST_SUBSCRIBE, 108, bool, false, false, i32::MAX;
             "Draft, DEALER/ROUTER/CLIENT/SERVER: a message sent to each new peer before anything else (empty = none).",
                 hello_msg, set_hello_msg, get_hello_msg, HELLO_MSG, 110, bytes, Vec::new(), 0, usize::MAX;
             "Draft, ROUTER/SERVER: a message received from a peer that left, as [id, msg] on a ROUTER (a tcp/ipc \

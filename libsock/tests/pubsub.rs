@@ -176,6 +176,35 @@ fn subscription_frames_inside_multipart_messages_count() {
     }
 }
 
+/// ONLY_FIRST_SUBSCRIBE on both sides, as libzmq 4.3 reads it (`xsub_t::xsend`,
+/// `xpub_t::xread_activated`): a message whose first frame is data is all data, whatever
+/// its later frames start with; in one whose first frame is a subscription change, the later
+/// frames may be changes too.
+#[test]
+fn only_first_subscribe_leaves_the_frames_after_data_alone() {
+    let ctx = Context::new();
+    for transport in TRANSPORTS {
+        let xpub = socket(&ctx, XPUB);
+        let xsub = socket(&ctx, XSUB);
+        xpub.set_only_first_subscribe(true).unwrap();
+        xsub.set_only_first_subscribe(true).unwrap();
+        pair_up(&xpub, &xsub, transport);
+        xsub.send(b"\x01sync".as_slice(), 0).unwrap();
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01sync", "{transport}");
+        xsub.send_multipart([&b"x"[..], b"\x01a"], 0).unwrap();
+        xsub.send_multipart([&b"\x01b"[..], b"\x01c"], 0).unwrap();
+        let expected: [&[&[u8]]; 3] = [&[b"x", b"\x01a"], &[b"\x01b"], &[b"\x01c"]];
+        for parts in expected {
+            assert_eq!(xpub.recv_multipart(0).unwrap(), parts, "{transport}");
+        }
+        for topic in ["a.1", "b.1", "c.1", "sync.end"] {
+            xpub.send(topic, 0).unwrap();
+        }
+        let got: Vec<Vec<u8>> = (0..3).map(|_| xsub.recv_bytes(0).unwrap()).collect();
+        assert_eq!(got, [&b"b.1"[..], b"c.1", b"sync.end"], "{transport}");
+    }
+}
+
 #[test]
 fn xpub_verbose_passes_every_subscription() {
     let ctx = Context::new();

@@ -376,7 +376,8 @@ pub(crate) fn option_applies(option: SocketOption, kind: SocketType) -> bool {
         | O::XPUB_MANUAL
         | O::XPUB_WELCOME_MSG
         | O::XPUB_MANUAL_LAST_VALUE => matches!(kind, XPUB | PUB),
-        O::ONLY_FIRST_SUBSCRIBE => matches!(kind, XPUB | PUB | XSUB | SUB),
+        // sub_t::xsetsockopt takes only (UN)SUBSCRIBE: not SUB.
+        O::ONLY_FIRST_SUBSCRIBE => matches!(kind, XPUB | PUB | XSUB),
         O::STREAM_NOTIFY => kind == STREAM,
         _ => true,
     }

@@ -49,6 +49,14 @@ pub(crate) struct Publisher {
     /// application translated them): when it goes, the application gets a cancel for each,
     /// as from libzmq's `_manual_subscriptions`.
     manual_asked: HashMap<PipeId, BTreeSet<Vec<u8>>>,
+    /// ONLY_FIRST_SUBSCRIBE: the frames after a message's first are subscription changes
+    /// only when the first one was.
+    only_first: bool,
+    /// The frame read from a subscriber continues a multipart message.
+    more_up: bool,
+    /// Whether the frames of that message may be subscription changes (libzmq's
+    /// `xpub_t::_process_subscribe`).
+    subscriptions_up: bool,
 }
 
 impl Publisher {
@@ -71,6 +79,9 @@ impl Publisher {
             pending_pipes: VecDeque::new(),
             last_sub_pipe: None,
             manual_asked: HashMap::new(),
+            only_first: false,
+            more_up: false,
+            subscriptions_up: true,
         }
     }
 
@@ -89,10 +100,20 @@ impl Publisher {
 
     /// One frame from subscriber `id`. As in libzmq 4.3's `xpub_t::xread_activated`, every
     /// frame that starts with 0 or 1 is an (un)subscription, whether or not it is part of a
-    /// multipart message, and goes up (when it does) as a message of its own, without MORE.
+    /// multipart message, and goes up (when it does) as a message of its own, without MORE;
+    /// with ONLY_FIRST_SUBSCRIBE, a later frame is one only when its message's first was.
     fn on_subscription(&mut self, id: PipeId, mut msg: Message) {
+        let first = !self.more_up;
+        self.more_up = msg.get_more();
         let kind = match msg.first() {
-            Some(&k @ (0 | 1)) => k,
+            Some(&k @ (0 | 1)) if first || self.subscriptions_up => Some(k),
+            _ => None,
+        };
+        if first {
+            self.subscriptions_up = !self.only_first || kind.is_some();
+        }
+        let kind = match kind {
+            Some(k) => k,
             // Anything else from a subscriber: XPUB hands it up, PUB ignores it.
             _ => {
                 if self.xpub {
@@ -158,6 +179,7 @@ impl Routing for Publisher {
         self.last_value = o.xpub_manual_last_value;
         self.nodrop = o.xpub_nodrop;
         self.invert = o.invert_matching;
+        self.only_first = o.only_first_subscribe;
         self.welcome = (!o.xpub_welcome_msg.is_empty()).then(|| Message::from(o.xpub_welcome_msg.clone()));
     }
 
@@ -321,6 +343,12 @@ pub(crate) struct Subscriber {
     fq: FairQueue,
     /// XSUB: the frame being sent continues a multipart message.
     sending_more: bool,
+    /// XSUB: whether the frames of the message being sent may be subscription changes
+    /// (libzmq's `xsub_t::_process_subscribe`): always, or with ONLY_FIRST_SUBSCRIBE only
+    /// when its first frame was one.
+    subscriptions_in_message: bool,
+    /// ONLY_FIRST_SUBSCRIBE.
+    only_first: bool,
     /// Frames of a received (matching) multipart message still to come.
     receiving_more: bool,
     /// Mirrors the subscribed topics for the engine (see `SocketShared::subscriptions`).
@@ -383,6 +411,8 @@ impl Subscriber {
             pipes: Vec::new(),
             fq: FairQueue::default(),
             sending_more: false,
+            subscriptions_in_message: true,
+            only_first: false,
             receiving_more: false,
             shared,
             log: VecDeque::new(),
@@ -492,6 +522,7 @@ impl Subscriber {
 impl Routing for Subscriber {
     fn configure(&mut self, o: &Options) {
         self.invert = o.invert_matching;
+        self.only_first = o.only_first_subscribe;
     }
 
     fn reads_into_cleared(&self) -> bool {
@@ -527,11 +558,20 @@ impl Routing for Subscriber {
         if !self.xsub {
             return Err(SendError::Fail(Error::NotSupported));
         }
-        let whole = !self.sending_more && !msg.get_more();
+        let first = !self.sending_more;
+        let whole = first && !msg.get_more();
         self.sending_more = msg.get_more();
+        if first {
+            // As libzmq's xsub_t::xsend: the first frame is always looked at.
+            self.subscriptions_in_message = !self.only_first;
+        } else if !self.subscriptions_in_message {
+            self.upstream(&msg, pipes);
+            return Ok(());
+        }
         let changed =
             if whole { self.subscription(&msg, pipes) } else { self.subscription_in_message(&msg, pipes) };
         if changed {
+            self.subscriptions_in_message = true;
             return Err(SendError::Subscribed);
         }
         self.upstream(&msg, pipes);

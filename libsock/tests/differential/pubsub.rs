@@ -84,18 +84,11 @@ fn op(rng: &mut Rng, setup: &Setup, open: &[bool]) -> Op {
             Op::Unsubscribe(i, topic)
         }
         (45..=52, Some(i)) if setup.subscribers[i].0 => {
-            // Upstream: anything but a (un)subscription in its first frame. No frame of a
-            // multipart one starts with 0x00/0x01 either: libzmq takes each such frame for a
-            // subscription, libsock only single-frame messages (docs/options.md,
-            // ONLY_FIRST_SUBSCRIBE).
+            // Upstream: anything but a (un)subscription in its first frame. A later frame
+            // that starts with 0x00/0x01 is one, in libzmq and libsock alike (each such frame
+            // of a multipart message changes the XSUB's subscriptions).
             let first = if rng.chance(50) { b"up".to_vec() } else { Vec::new() };
-            let mut frames = frames(rng, first);
-            for f in frames.iter_mut().skip(1) {
-                if let Some(b @ (0 | 1)) = f.first_mut() {
-                    *b += b'0';
-                }
-            }
-            Op::Upstream(i, frames)
+            Op::Upstream(i, frames(rng, first))
         }
         (53..=57, Some(i)) if live.len() > 1 || rng.chance(30) => Op::Close(i),
         (58..=62, _) if setup.manual => Op::Manual(rng.chance(70), topic),
