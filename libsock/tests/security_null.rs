@@ -80,6 +80,11 @@ fn null_messages_from_libzmq_carry_connection_metadata() {
     dealer.send("two", 0).unwrap();
     let id = router.recv_msg(0).unwrap();
     assert_eq!(&*id, b"dlr");
+    // The routing id frame carries the connection's metadata too, as libzmq's router_t
+    // gives it (what zmq_msg_gets is asked of first).
+    assert_eq!(id.gets("Peer-Address"), Some("127.0.0.1"));
+    assert_eq!(id.gets("Socket-Type"), Some("DEALER"));
+    assert!(id.metadata().unwrap().source_fd().is_some());
     let body = router.recv_msg(0).unwrap();
     assert_eq!(&*body, b"one");
     assert_eq!(body.gets("Peer-Address"), Some("127.0.0.1"));

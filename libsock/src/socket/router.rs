@@ -191,9 +191,13 @@ impl Routing for Router {
             return Ok(msg);
         }
         let rid = self.ids.get(&pipe).cloned().unwrap_or_default();
-        self.held = Some(msg);
         let mut id_frame = Message::from_bytes(rid);
         id_frame.set_more(true);
+        // As libzmq's router_t::xrecv: the routing id frame carries the connection's
+        // metadata (Peer-Address, User-Id, ZMQ_SRCFD), which is what zmq_msg_gets is most
+        // often asked of, the first frame a ROUTER receives.
+        id_frame.copy_metadata_from(&msg);
+        self.held = Some(msg);
         Ok(id_frame)
     }
 
