@@ -6,9 +6,10 @@
 //! Each case is a seed; a mismatch names it, the setup and the operations up to the step
 //! that differed, so it replays exactly (`DIFF_SEED=N cargo test --test differential`).
 //! `DIFF_TRACE=1` adds every step's observations, `DIFF_ALL=1` prints every failing case,
-//! `DIFF_CASES=N` runs N cases, `DIFF_FIRST=N` from seed N; `DIFF_PROGRESS=1` names each
-//! seed and step as it starts (with `-- --nocapture`), for a case that makes a library
-//! abort.
+//! `DIFF_CASES=N` runs N cases, `DIFF_FIRST=N` from seed N; `DIFF_NO_RERUN=1` fails a case
+//! at its first difference (else it runs once more, see [`run_cases`]); `DIFF_PROGRESS=1`
+//! names each seed and step as it starts (with `-- --nocapture`), for a case that makes a
+//! library abort.
 //! The CI run covers a few hundred cases; `stress_*` variants (ignored) run many more.
 
 use std::fmt::{Debug, Write as _};
@@ -47,16 +48,30 @@ fn progress() -> bool {
 
 /// Runs the cases `seeds(first, count)` gives; panics with the first difference found, once
 /// all have run (and how many differ). `DIFF_ALL` prints each difference as it is found.
+///
+/// A case that differs runs once more before it counts: a seed replays the same operations,
+/// so a difference of behaviour shows again, while one of timing on a loaded machine (a
+/// step's quiet period that one library outlasted) seldom does. The first report is
+/// printed either way. `DIFF_NO_RERUN` turns the rerun off (when hunting timing faults).
 fn run_cases(first: u64, count: u64, case: impl Fn(u64) -> Result<(), String>) {
     let progress = progress();
     let all = std::env::var_os("DIFF_ALL").is_some();
+    let rerun = std::env::var_os("DIFF_NO_RERUN").is_none();
     let failures: Vec<String> = seeds(first, count)
         .into_iter()
         .filter_map(|seed| {
             if progress {
                 eprintln!("seed {seed}");
             }
+            let once = case(seed).err()?;
+            if !rerun {
+                return Some(once);
+            }
+            eprintln!("=====\nseed {seed} differed; running it again\n{once}");
             let failure = case(seed).err()?;
+            if failure != once {
+                eprintln!("(the rerun of seed {seed} differed elsewhere)");
+            }
             if all {
                 eprintln!("=====\n{failure}");
             }
