@@ -13,6 +13,9 @@ use std::time::Duration;
 /// dials well over ten times in it.
 const WATCH: Duration = Duration::from_millis(700);
 
+/// What a receive that timed out fails with.
+const EAGAIN: i32 = 11;
+
 fn greeting(mechanism: &str, as_server: bool) -> Vec<u8> {
     let mut g = vec![0u8; 64];
     g[0] = 0xFF;
@@ -149,5 +152,84 @@ fn a_dialer_gives_up_on_a_peer_that_breaks_the_protocol_as_libzmq() {
             // The one attempt, event by event (protocol error codes included), as libzmq's.
             assert_eq!(events[0], events[1], "{what}: libsock's monitor (left), libzmq's (right)");
         }
+    }
+}
+
+/// What a REQ's receive gave (the body, or the errno), and its monitor's events.
+type ReqOutcome = (Result<Vec<u8>, i32>, Vec<Event>);
+
+/// A REQ that dialled `endpoint` sends a request and waits for its reply in a blocking
+/// receive (libsock's direct read side: the connection is up by then); returns what the
+/// receive gave and the monitor's events.
+fn req_libsock(endpoint: &str) -> ReqOutcome {
+    let ctx = libsock::Context::new();
+    let req = ctx.socket(libsock::REQ).unwrap();
+    req.set_reconnect_ivl(20).unwrap();
+    req.set_linger(0).unwrap();
+    req.set_rcvtimeo(WATCH.as_millis() as i32).unwrap();
+    let monitor = req.monitor_events(libsock::EVENT_ALL).unwrap();
+    req.connect(endpoint).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    req.send("request", 0).unwrap();
+    let got = req.recv_bytes(0).map_err(|e| e.to_raw());
+    let events = std::iter::from_fn(|| monitor.recv_event(0).ok())
+        .map(|e| event(u32::from(e.event.to_raw()), e.value))
+        .collect();
+    (got, events)
+}
+
+/// The same with libzmq.
+fn req_libzmq(endpoint: &str) -> ReqOutcome {
+    let ctx = zmq::Context::new();
+    let req = ctx.socket(zmq::REQ).unwrap();
+    req.set_reconnect_ivl(20).unwrap();
+    req.set_linger(0).unwrap();
+    req.set_rcvtimeo(WATCH.as_millis() as i32).unwrap();
+    req.monitor("inproc://protocol-errors-req-monitor", zmq::SocketEvent::ALL as i32).unwrap();
+    let monitor = ctx.socket(zmq::PAIR).unwrap();
+    monitor.connect("inproc://protocol-errors-req-monitor").unwrap();
+    req.connect(endpoint).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    req.send("request", 0).unwrap();
+    let got = req.recv_bytes(0).map_err(|e| e.to_raw());
+    let events = std::iter::from_fn(|| monitor.recv_multipart(zmq::DONTWAIT).ok())
+        .map(|frames| {
+            let f = &frames[0];
+            event(u16::from_le_bytes([f[0], f[1]]) as u32, u32::from_le_bytes([f[2], f[3], f[4], f[5]]))
+        })
+        .collect();
+    (got, events)
+}
+
+/// A REQ's peer must send replies in their envelope: one that sends anything else is
+/// dropped and not dialled again, as by libzmq's `req_session_t`, whether the bad frame
+/// comes first or after part of the envelope (a request id); a reply in its envelope, in
+/// pieces, arrives.
+#[test]
+fn a_req_gives_up_on_a_peer_whose_reply_has_no_envelope_as_libzmq() {
+    let handshake = [&greeting("NULL", false)[..], &ready("REP")].concat();
+    let cases: [(&str, Vec<Vec<u8>>, _); 3] = [
+        ("a bare message", vec![handshake.clone(), vec![0x00, 2, b'n', b'o']], Err(EAGAIN)),
+        (
+            "a request id, then no delimiter",
+            vec![handshake.clone(), vec![0x01, 4, 0, 0, 0, 7], vec![0x00, 1, b'x']],
+            Err(EAGAIN),
+        ),
+        (
+            "a reply in pieces",
+            vec![handshake.clone(), vec![0x01, 0], vec![0x00, 2, b'o', b'k']],
+            Ok(b"ok".to_vec()),
+        ),
+    ];
+    for (what, script, expected) in cases {
+        let mut events = Vec::new();
+        for (lib, run) in [("libsock", req_libsock as fn(&str) -> ReqOutcome), ("libzmq", req_libzmq)] {
+            let (endpoint, count) = scripted_peer(script.clone(), false);
+            let (got, seen) = run(&endpoint);
+            assert_eq!(got, expected, "{lib}, {what}: the receive");
+            assert_eq!(count.load(Ordering::SeqCst), 1, "{lib}, {what}: dialled once");
+            events.push(seen);
+        }
+        assert_eq!(events[0], events[1], "{what}: libsock's monitor (left), libzmq's (right)");
     }
 }

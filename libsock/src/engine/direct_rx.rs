@@ -163,6 +163,9 @@ pub(crate) struct DirectRx {
     max_size: u64,
     /// The connection's metadata, attached to every frame by the application thread.
     meta: Option<Arc<Metadata>>,
+    /// A REQ's: a frame outside a reply's envelope is handed back, for the session to
+    /// refuse (`session::ReplyEnvelope`).
+    replies_only: bool,
     /// The I/O thread's epoll instance and the stream's token there (rule 4).
     epfd: RawFd,
     token: u64,
@@ -230,9 +233,16 @@ impl DirectRx {
             app_blocking: flood.unwrap_or_default(),
             max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
             meta,
+            replies_only: false,
             epfd,
             token,
         }
+    }
+
+    /// For a REQ's connection: decodes replies in their envelope only.
+    pub(crate) fn replies_only(mut self) -> DirectRx {
+        self.replies_only = true;
+        self
     }
 
     /// Sets what the I/O thread's poll reports for the stream: readability unless the

@@ -11,6 +11,7 @@ use bytes::{Buf, BytesMut};
 use super::{DirectRx, RxState, FLOOD_READ_CHUNK, FRAME_MAX, READS, READ_CHUNK};
 use crate::codec::frame::{decode_header, FLAG_MORE};
 use crate::message::{Message, INLINE_CAPACITY};
+use crate::session::ReplyEnvelope;
 use crate::sys;
 
 impl DirectRx {
@@ -82,6 +83,9 @@ impl DirectRx {
             if st.buf.len() < header.header_len + size {
                 return Ok(());
             }
+            if self.breaks_envelope(&st.staged, size, header.more) {
+                return Err(());
+            }
             st.buf.advance(header.header_len);
             // A flood's frames are copied (into pool buffers above the inline size), so the
             // read buffer is read into again in place: shared with the frames, every read
@@ -117,10 +121,14 @@ impl DirectRx {
         while out.len() < limit {
             let [flags, size, ref rest @ ..] = buf[used..] else { break };
             let size = usize::from(size);
-            if flags & !FLAG_MORE != 0 || size > max || rest.len() < size {
+            let more = flags & FLAG_MORE != 0;
+            if flags & !FLAG_MORE != 0
+                || size > max
+                || rest.len() < size
+                || self.breaks_envelope(staged, size, more)
+            {
                 break;
             }
-            let more = flags & FLAG_MORE != 0;
             let msg = match rest.first_chunk::<INLINE_CAPACITY>() {
                 Some(window) if size <= INLINE_CAPACITY => Message::inline_from_window(window, size, more),
                 _ => {
@@ -133,6 +141,13 @@ impl DirectRx {
             used += 2 + size;
         }
         used
+    }
+
+    /// A REQ's frame of `size` bytes after the `staged` frames of its reply, that is no
+    /// reply's (left to the I/O thread's session, which drops the connection).
+    #[inline(always)]
+    fn breaks_envelope(&self, staged: &[Message], size: usize, more: bool) -> bool {
+        self.replies_only && ReplyEnvelope::after(staged).next(size, more).is_none()
     }
 
     /// Attaches the metadata (see `decode`) and queues the frame: in `staged` until its

@@ -47,6 +47,15 @@ impl Rig {
 
     /// `flood`: the read side of a PULL (rule 8).
     fn with(flood: bool) -> Rig {
+        Rig::build(flood, false)
+    }
+
+    /// The read side of a REQ's connection (replies in their envelope only).
+    fn req() -> Rig {
+        Rig::build(false, true)
+    }
+
+    fn build(flood: bool, replies_only: bool) -> Rig {
         let (ours, peer) = UnixStream::pair().unwrap();
         ours.set_nonblocking(true).unwrap();
         let poll = Poll::new().unwrap();
@@ -55,8 +64,11 @@ impl Rig {
         let io = Arc::new(Count::default());
         let epfd = poll.as_raw_fd();
         let app = Arc::new(Count::default());
-        let rx =
+        let mut rx =
             DirectRx::new(fd, (epfd, TOKEN.0 as u64), io.clone(), app, None, None, flood.then(Arc::default));
+        if replies_only {
+            rx = rx.replies_only();
+        }
         rx.set_io_busy(false);
         let mut rig = Rig {
             poll,
@@ -309,4 +321,40 @@ fn a_flood_is_taken_in_batches_and_a_release_takes_the_rest() {
     let all: Vec<u8> = first.into_iter().chain(second).chain(rest).collect();
     assert_eq!(all, (0..3000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>());
     assert!(!rig.rx.is_held());
+}
+
+/// A REQ's read side takes replies in their envelope (with a request id too) and hands back
+/// any other message, from the frame that breaks the envelope on: the I/O thread's session
+/// resumes from the frames staged before it, and refuses that frame.
+#[test]
+fn a_req_hands_back_a_message_outside_a_replys_envelope() {
+    let mut rig = Rig::req();
+    rig.peer.write_all(&[1, 0, 1, 4, 0, 0, 0, 7, 1, 0, 0, 2, b'o', b'k']).unwrap();
+    let (waited, firsts) = {
+        let mut out = VecDeque::new();
+        let deadline = Some(Instant::now() + Duration::from_secs(20));
+        let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, false, &mut || true, &mut out);
+        (waited, out.iter().map(|m| m.len()).collect::<Vec<_>>())
+    };
+    assert_eq!((waited, firsts), (Waited::Got, vec![0, 4, 0, 2]));
+
+    // A request id, then a frame that is no delimiter.
+    rig.peer.write_all(&[1, 4, 0, 0, 0, 7, 0, 1, b'x']).unwrap();
+    let (waited, got) = rig.wait_batch();
+    assert_eq!((waited, got), (Waited::Woken, vec![]));
+    assert!(rig.rx.handed_back());
+    let mut st = rig.rx.io_lock().expect("the I/O thread reads after a hand-back");
+    let mut rbuf = BytesMut::new();
+    let staged = st.take_over(&mut rbuf);
+    assert_eq!(staged.len(), 1);
+    assert_eq!(crate::session::ReplyEnvelope::after(&staged), crate::session::ReplyEnvelope::RequestId);
+    assert_eq!(&rbuf[..], &[0, 1, b'x'], "the refused frame is left to the session");
+}
+
+/// Other sockets' read sides take any message.
+#[test]
+fn a_dealer_takes_a_message_without_an_envelope() {
+    let mut rig = Rig::new();
+    rig.peer.write_all(&[0, 1, b'x']).unwrap();
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![b'x']));
 }

@@ -11,6 +11,7 @@ mod heartbeat;
 mod large_body;
 pub mod mechanism;
 mod outbuf;
+mod reply_envelope;
 mod short_frames;
 
 use std::collections::VecDeque;
@@ -23,6 +24,7 @@ pub use heartbeat::{Beat, Heartbeat, HeartbeatConfig};
 pub(crate) use large_body::BodyFill;
 pub use mechanism::{CookieJar, Security, ZapReply, ZapRequest};
 pub use outbuf::{OutBuf, ZERO_COPY_MIN};
+pub use reply_envelope::ReplyEnvelope;
 pub(crate) use short_frames::FrameSink;
 
 use mechanism::{Local, Mech, Step};
@@ -126,6 +128,11 @@ pub enum SessionError {
     /// refuse such frames from their header.
     #[error("no memory for a frame of {0} bytes")]
     OutOfMemory(u64),
+    /// A REQ socket's peer sent a message that is no reply in its envelope (an empty
+    /// delimiter frame first, after a 4-byte request id or not): libzmq's
+    /// `req_session_t` refuses it and its engine drops the peer.
+    #[error("message to a REQ socket outside a reply's envelope (an empty delimiter frame first)")]
+    ReplyOutsideEnvelope,
 }
 
 impl SessionError {
@@ -192,6 +199,8 @@ pub struct Session {
     metadata: Option<Arc<Metadata>>,
     /// A large data frame's body being received (see `large_body`).
     body: Option<large_body::PartialBody>,
+    /// A REQ's connection: where in a reply the next data frame falls.
+    reply_envelope: Option<ReplyEnvelope>,
 }
 
 impl Session {
@@ -205,6 +214,7 @@ impl Session {
             ..Greeting::ours()
         };
         let greeting = GreetingSender::start(&greeting, cfg.routing_id.len(), out.staging());
+        let is_req = cfg.socket_type == SocketType::REQ;
         Session {
             heartbeat: Heartbeat::new(cfg.heartbeat),
             greeting,
@@ -223,6 +233,7 @@ impl Session {
             peer_fd: -1,
             metadata: None,
             body: None,
+            reply_envelope: is_req.then_some(ReplyEnvelope::Bottom),
         }
     }
 
@@ -366,6 +377,7 @@ impl Session {
             let mut size = header.size as usize;
             if input.len() < header.header_len + size {
                 if !header.command && self.takes_body_directly(size) {
+                    self.check_reply_envelope(size, header.more)?;
                     input.advance(header.header_len);
                     self.start_body(size, header.more)?;
                     continue;
@@ -413,6 +425,7 @@ impl Session {
             // 1 KiB +6 %, 4 KiB +19 %, 32 KiB +16 %, 64 KiB +3 % msg/s, less CPU on both
             // sides. Larger frames arrive into a body of their own (`large_body`) or, when
             // whole in a larger read, are still shared.
+            self.check_reply_envelope(size, more)?;
             let mut msg = if size <= large_body::BODY_DIRECT_MIN {
                 let m = Message::from_slice(&input[..size]);
                 input.advance(size);
@@ -422,6 +435,23 @@ impl Session {
             };
             msg.set_more(more);
             return Ok(Some(msg));
+        }
+    }
+
+    /// A REQ's connection takes replies in their envelope only ([`ReplyEnvelope`]).
+    #[inline]
+    fn check_reply_envelope(&mut self, size: usize, more: bool) -> Result<(), SessionError> {
+        if let Some(state) = &mut self.reply_envelope {
+            *state = state.next(size, more).ok_or(SessionError::ReplyOutsideEnvelope)?;
+        }
+        Ok(())
+    }
+
+    /// A REQ's connection resumes decoding after `frames`, the first frames of a reply that a
+    /// direct read side decoded (its hand-back: `engine::direct_rx`).
+    pub(crate) fn resume_reply(&mut self, frames: &[Message]) {
+        if let Some(state) = &mut self.reply_envelope {
+            *state = ReplyEnvelope::after(frames);
         }
     }
 

@@ -32,10 +32,15 @@ impl Session {
     /// Decodes the complete short-form data frames (bodies up to 255 bytes) at the front of
     /// `input` into `sink`, while it has room; returns how many bytes they took (the caller
     /// advances its buffer by that much). Returns 0 unless the handshake is done, the link is
-    /// not encrypted and no large body is being received.
+    /// not encrypted, no large body is being received and the socket is no REQ (whose
+    /// replies `decode_bare` checks frame by frame: they come one at a time, not in floods).
     #[inline]
     pub(crate) fn decode_short_frames(&self, input: &[u8], sink: &mut impl FrameSink) -> usize {
-        if self.phase != Phase::Active || self.cipher.is_some() || self.body.is_some() {
+        if self.phase != Phase::Active
+            || self.cipher.is_some()
+            || self.body.is_some()
+            || self.reply_envelope.is_some()
+        {
             return 0;
         }
         // A body over MAXMSGSIZE is left to `decode_bare`, which drops the link.

@@ -322,3 +322,85 @@ fn only_plain_and_curve_clients_report_bad_metadata() {
     assert!(!with(Security::NullZap).reports_bad_metadata());
     assert!(!with(Security::PlainServer).reports_bad_metadata());
 }
+
+/// A sink that never gets a frame: any delivery fails the test.
+struct Refuse;
+
+impl super::FrameSink for Refuse {
+    fn has_room(&mut self) -> bool {
+        true
+    }
+    fn deliver(&mut self, frame: Message) {
+        panic!("delivered {frame:?}");
+    }
+}
+
+/// A REQ's session takes replies in their envelope and refuses anything else, large frames
+/// and the flood path included (libzmq's `req_session_t`); other sockets take any message.
+#[test]
+fn a_req_session_takes_replies_in_their_envelope_only() {
+    let now = Instant::now();
+    let frames = |parts: &[(&[u8], bool)]| -> BytesMut {
+        let mut bytes = BytesMut::new();
+        for &(body, more) in parts {
+            let long = body.len() > 255;
+            bytes.extend_from_slice(&[u8::from(more) | if long { 2 } else { 0 }]);
+            if long {
+                bytes.extend_from_slice(&(body.len() as u64).to_be_bytes());
+            } else {
+                bytes.extend_from_slice(&[body.len() as u8]);
+            }
+            bytes.extend_from_slice(body);
+        }
+        bytes
+    };
+    let big = vec![7u8; 100_000];
+    let good = [
+        &[(&b""[..], true), (b"ok", false)][..],
+        &[(b"\0\0\0\x07", true), (b"", true), (b"a", true), (&big, false)],
+        &[(b"", true), (b"", false)],
+    ];
+    for reply in good {
+        let (_, _, mut req, _) = connected(cfg(SocketType::REP), cfg(SocketType::REQ), now);
+        let mut input = frames(reply);
+        assert_eq!(drain(&mut req, &mut input, now).unwrap().len(), reply.len());
+        assert_eq!(req.decode_short_frames(&[0, 1, b'x'], &mut Refuse), 0, "no flood path");
+    }
+    let bad = [
+        (&[(&b"bare"[..], false)][..], 0),
+        (&[(b"", false)], 0),
+        (&[(&big[..], false)], 0),
+        (&[(b"\0\0\0\x07", true), (b"x", false)], 1),
+        (&[(b"", true), (b"a", false), (b"next", false)], 2),
+    ];
+    for (message, taken) in bad {
+        let (_, _, mut req, _) = connected(cfg(SocketType::REP), cfg(SocketType::REQ), now);
+        let mut input = frames(message);
+        let mut got = 0;
+        let err = loop {
+            match req.decode(&mut input, now) {
+                Ok(Some(_)) => got += 1,
+                Ok(None) => panic!("{message:?}: not refused"),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, SessionError::ReplyOutsideEnvelope), "{err}");
+        assert!(err.is_protocol_error());
+        assert_eq!(got, taken, "frames before the one refused");
+        // A DEALER takes the same bytes.
+        let (_, _, mut dealer, _) = connected(cfg(SocketType::ROUTER), cfg(SocketType::DEALER), now);
+        assert_eq!(drain(&mut dealer, &mut frames(message), now).unwrap().len(), message.len());
+    }
+    // Resumed after part of a reply a direct read side decoded: the next frame is judged
+    // where the reply stands.
+    let (_, _, mut req, _) = connected(cfg(SocketType::REP), cfg(SocketType::REQ), now);
+    let mut id = Message::from(&b"\0\0\0\x07"[..]);
+    id.set_more(true);
+    req.resume_reply(&[id]);
+    assert!(req.decode(&mut frames(&[(b"x", false)]), now).is_err(), "the delimiter is due");
+    let (_, _, mut req, _) = connected(cfg(SocketType::REP), cfg(SocketType::REQ), now);
+    let mut delimiter = Message::new();
+    delimiter.set_more(true);
+    req.resume_reply(&[delimiter]);
+    assert_eq!(drain(&mut req, &mut frames(&[(b"x", false)]), now).unwrap().len(), 1, "the body is due");
+}

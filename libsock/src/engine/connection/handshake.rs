@@ -159,7 +159,11 @@ impl Connection {
             let poll = (ctx.registry.as_raw_fd(), ctx.token.0 as u64);
             let flood = (self.cfg.session.socket_type == crate::socket_type::SocketType::PULL)
                 .then(|| self.socket.blocking_receiver.clone());
-            let rx = Arc::new(DirectRx::new(fd, poll, ctx.waker(), app, max, meta, flood));
+            let mut rx = DirectRx::new(fd, poll, ctx.waker(), app, max, meta, flood);
+            if self.cfg.session.socket_type == crate::socket_type::SocketType::REQ {
+                rx = rx.replies_only();
+            }
+            let rx = Arc::new(rx);
             link.rx = Some(rx.clone());
             self.rx_tick = None;
             if let Some(p) = &self.pipe {

@@ -64,8 +64,13 @@ impl Connection {
             return Ok(());
         };
         if let (Some(link), Some(p)) = (&mut self.link, &mut self.pipe) {
+            let staged = st.take_over(&mut link.rbuf);
+            if let Some(session) = &mut link.session {
+                // A REQ's session checks the rest of the reply the application began.
+                session.resume_reply(&staged);
+            }
             let meta = link.session.as_ref().and_then(|s| s.metadata());
-            for m in st.take_over(&mut link.rbuf) {
+            for m in staged {
                 p.tx.write_received(m, meta);
             }
         }

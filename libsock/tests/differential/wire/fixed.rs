@@ -229,3 +229,28 @@ fn an_immediate_push_sends_only_once_ready_and_ends_its_endpoint_at_a_hangup() {
     assert_has(&reports[4], r"peer read \x00\x04late");
     assert_has(&reports[5], r#"monitor ["DISCONNECTED tcp://127.0.0.1:PEER"]"#);
 }
+
+/// A REQ takes replies in their envelope; a peer that sends anything else is dropped and,
+/// as a peer that broke the protocol, not dialled again (libzmq's `req_session_t`).
+#[test]
+fn a_req_drops_a_peer_whose_reply_has_no_envelope() {
+    let s = Setup {
+        dials: Some(Dialing { reconnect_ivl: 60_000, immediate: false, connect_routing_id: None }),
+        ..server("REQ")
+    };
+    let ops = [
+        write("greeting", greeting(3, "NULL")),
+        write("READY", ready(&[("Socket-Type", b"REP")])),
+        Op::Send(vec![b"one".to_vec()]),
+        write("reply", [frame(0x01, b""), frame(0, b"ok")].concat()),
+        Op::Drain,
+        Op::Send(vec![b"two".to_vec()]),
+        write("a bare message", frame(0, b"bare")),
+        Op::Drain,
+    ];
+    let reports = agreed(&s, &ops);
+    assert_has(&reports[5], r#"answer [(["ok"]"#);
+    assert_has(&reports[7], "peer: the library hung up");
+    assert_has(&reports[7], r#"monitor ["DISCONNECTED tcp://127.0.0.1:PEER"]"#);
+    assert_has(&reports[8], "answer [] then errno 11");
+}

@@ -187,11 +187,22 @@ pub fn traffic(rng: &mut Rng, server: &str, n: usize) -> Piece {
             let mut bytes = Vec::new();
             let mut shown = Vec::new();
             if server == "REQ" {
-                // A reply in its envelope: libzmq's REQ drops the connection of a peer whose
-                // message has none (`req_session_t::push_msg`), libsock's REQ drops the
-                // message.
-                bytes.extend(frame(0x01, b""));
-                shown.push(String::new());
+                // A reply in its envelope, after a request id now and then (libzmq's session
+                // takes one whether REQ_CORRELATE is set or not), or with none: a REQ then
+                // drops the connection (`req_session_t::push_msg`).
+                match rng.below(10) {
+                    0 => {}
+                    1 => {
+                        bytes.extend(frame(0x01, b"\0\0\0\x07"));
+                        shown.push(escape(b"\0\0\0\x07"));
+                        bytes.extend(frame(0x01, b""));
+                        shown.push(String::new());
+                    }
+                    _ => {
+                        bytes.extend(frame(0x01, b""));
+                        shown.push(String::new());
+                    }
+                }
             }
             for f in 0..frames {
                 let body: Vec<u8> = match rng.below(8) {
