@@ -448,9 +448,11 @@ impl Session {
     }
 
     /// A REQ's connection resumes decoding after `frames`, the first frames of a reply that a
-    /// direct read side decoded (its hand-back: `engine::direct_rx`).
+    /// direct read side decoded (its hand-back: `engine::direct_rx`). None: that side read
+    /// nothing, or whole messages only, which it begins at a message boundary (its rule 2);
+    /// the state stays where this session left it either way.
     pub(crate) fn resume_reply(&mut self, frames: &[Message]) {
-        if let Some(state) = &mut self.reply_envelope {
+        if let (Some(state), false) = (&mut self.reply_envelope, frames.is_empty()) {
             *state = ReplyEnvelope::after(frames);
         }
     }

@@ -404,3 +404,15 @@ fn a_req_session_takes_replies_in_their_envelope_only() {
     req.resume_reply(&[delimiter]);
     assert_eq!(drain(&mut req, &mut frames(&[(b"x", false)]), now).unwrap().len(), 1, "the body is due");
 }
+
+/// The state after a hand-back with nothing staged is the session's own: the I/O thread
+/// may have been in the middle of a reply that the application never touched.
+#[test]
+fn a_req_session_keeps_its_place_when_a_direct_read_side_staged_nothing() {
+    let now = Instant::now();
+    let (_, _, mut req, _) = connected(cfg(SocketType::REP), cfg(SocketType::REQ), now);
+    assert!(drain(&mut req, &mut BytesMut::from(&[1u8, 0, 1, 1, b'a'][..]), now).is_ok());
+    req.resume_reply(&[]);
+    let last = drain(&mut req, &mut BytesMut::from(&[0u8, 1, b'b'][..]), now).unwrap();
+    assert_eq!(last.len(), 1, "the reply's last frame, in its body");
+}
