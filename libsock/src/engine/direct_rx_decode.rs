@@ -68,8 +68,10 @@ impl DirectRx {
         // it when read (`Message::set_inherits_metadata`): a carrier always comes first in
         // the reader's order, and a one-connection reader only ever sees this metadata.
         let mut carried = false;
+        // A REQ's place in the reply, kept as frames are taken (from those staged, once).
+        let mut envelope = self.replies_only.then(|| ReplyEnvelope::after(&st.staged));
         while out.len() < limit {
-            let used = self.decode_short(&st.buf, &mut st.staged, out, limit, &mut carried);
+            let used = self.decode_short(&st.buf, &mut st.staged, out, limit, &mut carried, &mut envelope);
             if used > 0 {
                 st.buf.advance(used);
                 continue;
@@ -83,7 +85,7 @@ impl DirectRx {
             if st.buf.len() < header.header_len + size {
                 return Ok(());
             }
-            if self.breaks_envelope(&st.staged, size, header.more) {
+            if !takes(&mut envelope, size, header.more) {
                 return Err(());
             }
             st.buf.advance(header.header_len);
@@ -115,6 +117,7 @@ impl DirectRx {
         out: &mut VecDeque<Message>,
         limit: usize,
         carried: &mut bool,
+        envelope: &mut Option<ReplyEnvelope>,
     ) -> usize {
         let max = self.max_size.min(255) as usize;
         let mut used = 0;
@@ -122,11 +125,7 @@ impl DirectRx {
             let [flags, size, ref rest @ ..] = buf[used..] else { break };
             let size = usize::from(size);
             let more = flags & FLAG_MORE != 0;
-            if flags & !FLAG_MORE != 0
-                || size > max
-                || rest.len() < size
-                || self.breaks_envelope(staged, size, more)
-            {
+            if flags & !FLAG_MORE != 0 || size > max || rest.len() < size || !takes(envelope, size, more) {
                 break;
             }
             let msg = match rest.first_chunk::<INLINE_CAPACITY>() {
@@ -141,13 +140,6 @@ impl DirectRx {
             used += 2 + size;
         }
         used
-    }
-
-    /// A REQ's frame of `size` bytes after the `staged` frames of its reply, that is no
-    /// reply's (left to the I/O thread's session, which drops the connection).
-    #[inline(always)]
-    fn breaks_envelope(&self, staged: &[Message], size: usize, more: bool) -> bool {
-        self.replies_only && ReplyEnvelope::after(staged).next(size, more).is_none()
     }
 
     /// Attaches the metadata (see `decode`) and queues the frame: in `staged` until its
@@ -176,6 +168,21 @@ impl DirectRx {
             }
             out.push_back(msg);
         }
+    }
+}
+
+/// Whether a REQ's read side takes a frame of `size` bytes at its place in the reply
+/// (`envelope`, then moved past the frame), or leaves it to the I/O thread's session, which
+/// drops the connection. Other sockets' (`None`) take every frame.
+#[inline(always)]
+fn takes(envelope: &mut Option<ReplyEnvelope>, size: usize, more: bool) -> bool {
+    let Some(place) = envelope else { return true };
+    match place.next(size, more) {
+        Some(next) => {
+            *place = next;
+            true
+        }
+        None => false,
     }
 }
 
