@@ -3,7 +3,7 @@
 # under valgrind's memcheck: invalid reads and writes, uses of uninitialised memory and bad
 # frees anywhere in libsock.so (or the programs) as C drives it.
 #
-#   bash scripts/memcheck.sh                 # the C programs of tests/c_api.rs (~1 min)
+#   bash scripts/memcheck.sh                 # the C programs of tests/c_api.rs (~2 min)
 #   bash scripts/memcheck.sh --draft         # the same and the draft ones, on the draft build
 #   bash scripts/memcheck.sh --suite         # and libzmq's 97 suite programs (~15 min)
 #   bash scripts/memcheck.sh --draft --suite # the draft build, with the 22 programs of the
@@ -24,7 +24,12 @@ command -v valgrind >/dev/null || { echo "memcheck.sh: valgrind not found (apt-g
 
 # The programs tests/c_api.rs and tests/c_draft.rs run without arguments.
 programs=(hello_reqrep socket_pairs interrupt option_sizes option_defaults ctx_values endpoint_rules
-    multipart poll monitor msg_ownership msg_send_failure errors utils proxy security null_metadata)
+    multipart poll monitor msg_ownership msg_send_failure errors utils proxy security null_metadata
+    option_values endpoint_strings msg_properties socket_states poll_edges api_sequences)
+# Those of them that write their answers to a file (their first argument, here under the
+# logs), and what else they take (api_sequences: c_api.rs's seeds and calls, ~30 s here).
+declare -A file_args=([option_values]="" [endpoint_strings]="" [msg_properties]=""
+    [socket_states]="" [poll_edges]="" [api_sequences]="1 400 300")
 draft=no suite=no
 for arg in "$@"; do
     case $arg in
@@ -59,9 +64,13 @@ for p in "${paths[@]}"; do
     # libzmq's fuzz harnesses read their corpus relative to the suite's directory.
     dir=$tests
     [[ $p == */$suite_dir/bin/* ]] && dir=$tests/$suite_dir
+    args=()
+    if [[ $p != */$suite_dir/bin/* && -v file_args[$name] ]]; then
+        read -ra args <<<"$root/$logs/$name.txt ${file_args[$name]}"
+    fi
     start=$SECONDS
     (cd "$dir" && LD_LIBRARY_PATH="$root/$tests/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" timeout 900 \
-        valgrind -q --error-exitcode=99 --log-file="$root/$logs/$name.vg" "$root/$p") \
+        valgrind -q --error-exitcode=99 --log-file="$root/$logs/$name.vg" "$root/$p" "${args[@]}") \
         >"$logs/$name.out" 2>&1
     rc=$?
     took=$((SECONDS - start))
