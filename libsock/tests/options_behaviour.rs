@@ -370,3 +370,58 @@ fn reconnect_stop_after_a_failed_handshake_gives_up() {
         push.disconnect(&format!("tcp://{addr}")).unwrap();
     }
 }
+
+/// The steps of [`xpub_takes_what_is_pending_before_reading_its_subscribers`] on one
+/// library (its context, socket types and DONTWAIT): what each receive of the XPUB gives.
+macro_rules! pending_before_subscribers {
+    ($ctx:expr, $xpub:expr, $xsub:expr, $dontwait:expr) => {{
+        let (xpub, xsub) = ($ctx.socket($xpub).unwrap(), $ctx.socket($xsub).unwrap());
+        xpub.set_xpub_verbose(true).unwrap();
+        xpub.bind("inproc://pending-first").unwrap();
+        xsub.connect("inproc://pending-first").unwrap();
+        let mut got = Vec::new();
+        xsub.send(&b"\x01"[..], 0).unwrap();
+        got.push(xpub.recv_bytes($dontwait).ok());
+        xsub.send(&b"upstream"[..], 0).unwrap();
+        xpub.get_events().unwrap(); // reads it: now pending
+        xsub.send(&b"\x01"[..], 0).unwrap(); // the same subscription again
+        got.push(xpub.recv_bytes($dontwait).ok()); // what was pending; the pipe not read
+        xpub.set_xpub_verbose(false).unwrap();
+        got.push(xpub.recv_bytes($dontwait).ok()); // the pipe read now, VERBOSE off
+        got.push(xpub.recv_bytes($dontwait).ok());
+        got
+    }};
+}
+
+/// A receive on an XPUB gives what is pending before it reads its subscribers' pipes again,
+/// as libzmq's (`socket_base_t::recv` processes commands only once `xpub_t::xrecv` found
+/// nothing), so what they sent since is weighed with the options of when it is read: a
+/// repeated subscription read after XPUB_VERBOSE went off is not passed up.
+#[test]
+fn xpub_takes_what_is_pending_before_reading_its_subscribers() {
+    let want = [Some(b"\x01".to_vec()), Some(b"upstream".to_vec()), None, None];
+    let z = zmq::Context::new();
+    assert_eq!(pending_before_subscribers!(z, zmq::XPUB, zmq::XSUB, zmq::DONTWAIT), want, "libzmq");
+    let ctx = Context::new();
+    assert_eq!(pending_before_subscribers!(ctx, XPUB, libsock::XSUB, libsock::DONTWAIT), want);
+}
+
+/// A send on an XPUB takes in the subscriptions that came while a message waited for the
+/// application (libsock's publisher reads its pipes before every first frame then; libzmq's
+/// does when its once-a-millisecond command check falls on the send).
+#[test]
+fn xpub_send_applies_subscriptions_that_came_while_a_message_was_pending() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.bind("inproc://send-applies").unwrap();
+    let (first, second) = (socket(&ctx, SUB), socket(&ctx, SUB));
+    first.connect("inproc://send-applies").unwrap();
+    second.connect("inproc://send-applies").unwrap();
+    first.set_subscribe(b"a").unwrap();
+    assert_eq!(xpub.get_events().unwrap() & libsock::POLLIN, libsock::POLLIN, "\\x01a pending");
+    second.set_subscribe(b"b").unwrap();
+    xpub.send("b topic", 0).unwrap();
+    assert_eq!(second.recv_bytes(0).unwrap(), b"b topic");
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01a");
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01b");
+}

@@ -57,6 +57,11 @@ pub(crate) struct Publisher {
     /// Whether the frames of that message may be subscription changes (libzmq's
     /// `xpub_t::_process_subscribe`).
     subscriptions_up: bool,
+    /// XPUB: a wake came while messages in `up` waited for the application, and the pipes
+    /// are not read yet. libzmq's XPUB reads a subscriber's pipe when it processes the
+    /// pipe's activation, which a receive does only once nothing is pending, so what the
+    /// subscribers sent since is weighed (VERBOSE, the trie) when that happens, not before.
+    unread: bool,
 }
 
 impl Publisher {
@@ -82,11 +87,13 @@ impl Publisher {
             only_first: false,
             more_up: false,
             subscriptions_up: true,
+            unread: false,
         }
     }
 
     /// Reads subscription messages from every subscriber.
     fn drain(&mut self, pipes: &mut Pipes) {
+        self.unread = false;
         for i in 0..self.pipes.len() {
             let id = self.pipes[i];
             while let Some(msg) = pipes.end(id).rx.read() {
@@ -228,12 +235,20 @@ impl Routing for Publisher {
     }
 
     fn on_wake(&mut self, pipes: &mut Pipes) {
-        self.drain(pipes);
+        if self.up.is_empty() {
+            self.drain(pipes);
+        } else {
+            self.unread = true;
+        }
     }
 
     fn send(&mut self, msg: Message, pipes: &mut Pipes) -> Result<(), SendError> {
         let more = msg.get_more();
         if !self.more {
+            if self.unread {
+                // A send takes the subscriptions in, whatever waits for the application.
+                self.drain(pipes);
+            }
             self.select_targets(&msg);
             if self.nodrop {
                 // All or nothing: wait until every subscriber has room.
@@ -287,7 +302,11 @@ impl Routing for Publisher {
         if !self.xpub {
             return Err(Error::NotSupported);
         }
-        self.drain(pipes);
+        // What is pending first, then the pipes: libzmq's `socket_base_t::recv` processes
+        // commands (so reads the pipes) only when `xpub_t::xrecv` found nothing.
+        if self.up.is_empty() {
+            self.drain(pipes);
+        }
         let msg = self.up.pop_front().ok_or(Error::WouldBlock)?;
         if let Some(from) = self.pending_pipes.pop_front() {
             self.last_sub_pipe = from.filter(|id| self.pipes.contains(id));
