@@ -226,6 +226,7 @@ macro_rules! define_options {
                     self.heartbeat_ttl -= self.heartbeat_ttl % 100;
                 }
                 self.track_mechanism(opt);
+                self.couple_xpub_flags(opt);
                 Ok(())
             }
 
@@ -309,6 +310,21 @@ pub(crate) fn millis(ms: i32) -> Option<std::time::Duration> {
 }
 
 impl Options {
+    /// XPUB's flags as libzmq's `xpub_t` keeps them, two pairs the options write together:
+    /// VERBOSE makes subscriptions verbose or not and unsubscriptions not, VERBOSER sets
+    /// both; MANUAL_LAST_VALUE sets manual mode and last values, MANUAL manual mode only.
+    /// So `xpub_verbose` is whether subscriptions go up, `xpub_verboser` unsubscriptions,
+    /// `xpub_manual` manual mode and `xpub_manual_last_value` its last values.
+    fn couple_xpub_flags(&mut self, opt: SocketOption) {
+        use SocketOption as O;
+        match opt {
+            O::XPUB_VERBOSE => self.xpub_verboser = false,
+            O::XPUB_VERBOSER => self.xpub_verbose = self.xpub_verboser,
+            O::XPUB_MANUAL_LAST_VALUE => self.xpub_manual = self.xpub_manual_last_value,
+            _ => {}
+        }
+    }
+
     /// libzmq's rule (options.cpp): the PLAIN/CURVE option set last picks the mechanism.
     /// PLAIN_SERVER/CURVE_SERVER pick theirs (0: NULL) and set the server flag; a PLAIN user
     /// name or password picks PLAIN as a client (an empty one is EINVAL, as libzmq's for a

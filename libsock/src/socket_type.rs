@@ -204,6 +204,11 @@ impl SocketType {
         draft::compatible(self, peer)
     }
 
+    /// SUB, XSUB and DISH: their SUBSCRIBE/UNSUBSCRIBE (join/leave) go to their peers.
+    pub(crate) fn sends_subscriptions(self) -> bool {
+        matches!(self, Self::SUB | Self::XSUB) || self.joins_groups()
+    }
+
     /// DISH: group joins go out as JOIN/LEAVE commands, through the subscription path.
     pub(crate) fn joins_groups(self) -> bool {
         #[cfg(feature = "draft")]

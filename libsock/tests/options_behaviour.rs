@@ -425,3 +425,97 @@ fn xpub_send_applies_subscriptions_that_came_while_a_message_was_pending() {
     assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01a");
     assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01b");
 }
+
+/// XPUB_VERBOSE and XPUB_VERBOSER write the same two flags, as libzmq's `xpub_t`: VERBOSER
+/// sets both (subscriptions and unsubscriptions go up), VERBOSE the first and clears the
+/// second, so the one set last decides. (The C differential `api_sequences.c` sets them in
+/// random order against libzmq.)
+#[test]
+fn xpub_verbose_and_verboser_write_the_same_flags_as_libzmq() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.bind("inproc://verbose-flags").unwrap();
+    let (a, b) = (socket(&ctx, SUB), socket(&ctx, SUB));
+    a.connect("inproc://verbose-flags").unwrap();
+    b.connect("inproc://verbose-flags").unwrap();
+    let up = || xpub.recv_bytes(libsock::DONTWAIT).ok();
+    xpub.set_xpub_verbose(true).unwrap();
+    xpub.set_xpub_verboser(false).unwrap(); // subscriptions not verbose either now
+    assert_eq!((xpub.get_xpub_verbose().unwrap(), xpub.get_xpub_verboser().unwrap()), (false, false));
+    a.set_subscribe(b"t").unwrap();
+    assert_eq!(up(), Some(b"\x01t".to_vec()), "the first one goes up anyway");
+    b.set_subscribe(b"t").unwrap();
+    assert_eq!(up(), None, "VERBOSER 0 turned VERBOSE off");
+    xpub.set_xpub_verboser(true).unwrap();
+    xpub.set_xpub_verbose(true).unwrap(); // unsubscriptions not verbose any more
+    assert_eq!((xpub.get_xpub_verbose().unwrap(), xpub.get_xpub_verboser().unwrap()), (true, false));
+    a.set_unsubscribe(b"t").unwrap();
+    assert_eq!(up(), None, "VERBOSE 1 turned VERBOSER off");
+    b.set_subscribe(b"t").unwrap();
+    assert_eq!(up(), Some(b"\x01t".to_vec()), "subscriptions are verbose");
+}
+
+/// A PUB takes XPUB_MANUAL, as libzmq's (its `pub_t` is an `xpub_t`), and then SUBSCRIBE
+/// too, which finds no subscriber to apply to; it never has anything to receive.
+#[test]
+fn a_pub_takes_xpub_manual_and_has_nothing_to_receive() {
+    let ctx = Context::new();
+    let publisher = socket(&ctx, PUB);
+    publisher.set_xpub_manual(true).unwrap();
+    publisher.bind("inproc://manual-pub").unwrap();
+    let sub = socket(&ctx, SUB);
+    sub.connect("inproc://manual-pub").unwrap();
+    sub.set_subscribe(b"").unwrap();
+    assert_eq!(publisher.get_events().unwrap() & libsock::POLLIN, 0);
+    publisher.set_subscribe(b"x").expect("taken, applied to nobody");
+    assert!(matches!(publisher.recv_bytes(libsock::DONTWAIT), Err(Error::NotSupported)));
+    sub.set_subscribe(b"").unwrap();
+    assert_eq!(publisher.get_events().unwrap() & libsock::POLLIN, 0);
+}
+
+/// A receive the socket type refuses (a PUB's, a PUSH's) fails before the socket takes its
+/// commands, as libzmq's `socket_base_t::recv` whose `xrecv` fails first: a PUB reads a
+/// new subscriber's pipe at its next send then, with the options of then. Here XPUB_MANUAL,
+/// set in between, keeps the subscription out of its filter (libzmq's `pub_t` is an
+/// `xpub_t`, and it has no receive to hand subscriptions up).
+#[test]
+fn a_refused_receive_takes_no_commands_so_a_pub_reads_its_subscribers_at_its_send() {
+    let ctx = Context::new();
+    let publisher = socket(&ctx, PUB);
+    publisher.bind("inproc://refused-recv").unwrap();
+    let sub = socket(&ctx, SUB);
+    sub.connect("inproc://refused-recv").unwrap();
+    sub.set_subscribe(b"").unwrap();
+    assert!(matches!(publisher.recv_bytes(libsock::DONTWAIT), Err(Error::NotSupported)));
+    publisher.set_xpub_manual(true).unwrap();
+    publisher.send("x", 0).unwrap();
+    assert!(sub.recv_bytes(libsock::DONTWAIT).is_err(), "the subscription came in manual mode");
+}
+
+/// In XPUB_MANUAL mode each receive names the subscriber the next SUBSCRIBE applies to; a
+/// receive made while the mode is off names none and leaves that subscriber's turn for the
+/// next receive in manual mode, as libzmq's `xpub_t::xrecv` pops `_pending_pipes` only then.
+#[test]
+fn xpub_manual_receives_name_subscribers_only_in_manual_mode() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPUB);
+    xpub.bind("inproc://manual-turns").unwrap();
+    let (a, b) = (socket(&ctx, SUB), socket(&ctx, SUB));
+    for s in [&a, &b] {
+        s.connect("inproc://manual-turns").unwrap();
+    }
+    xpub.set_xpub_manual(true).unwrap();
+    // Both subscribers take "x"; which of them the XPUB's own SUBSCRIBE "x" applies to
+    // decides who gets it.
+    a.set_subscribe(b"x").unwrap();
+    xpub.get_events().unwrap(); // attaches both, reads a's subscription in manual mode
+    xpub.set_xpub_manual(false).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01x", "a's turn is not taken");
+    xpub.set_xpub_manual(true).unwrap();
+    b.set_subscribe(b"x").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01x", "b's, naming a, whose turn came first");
+    xpub.set_subscribe(b"x").unwrap();
+    xpub.send("x", 0).unwrap();
+    assert_eq!(a.recv_bytes(0).unwrap(), b"x");
+    assert!(b.recv_bytes(libsock::DONTWAIT).is_err());
+}

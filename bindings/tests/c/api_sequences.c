@@ -357,9 +357,10 @@ static void socket_call (int op, int i)
             /* Options that change how a socket routes, on the socket they apply to (and
              * not REQ_CORRELATE towards a ROUTER: its request id starts at random). */
             static const int options[] = {ZMQ_ROUTER_MANDATORY, ZMQ_REQ_RELAXED,
-                                          ZMQ_REQ_CORRELATE, ZMQ_XPUB_VERBOSE,
-                                          ZMQ_XPUB_NODROP, ZMQ_INVERT_MATCHING};
-            int option = options[pick (6)];
+                                          ZMQ_REQ_CORRELATE,    ZMQ_XPUB_VERBOSE,
+                                          ZMQ_XPUB_NODROP,      ZMQ_INVERT_MATCHING,
+                                          ZMQ_XPUB_VERBOSER,    ZMQ_XPUB_MANUAL};
+            int option = options[pick (sizeof options / sizeof *options)];
             int value = (int) pick (2);
             if (option == ZMQ_REQ_CORRELATE && k == 14)
                 return;

@@ -82,6 +82,8 @@ pub(crate) struct SocketCore {
     routing: Box<dyn Routing>,
     /// [`Routing::reads_into_cleared`], asked once.
     reads_into_cleared: bool,
+    /// [`Routing::refuses_recv`], asked once.
+    refuses_recv: bool,
     endpoints: Vec<EndpointRec>,
     rcvmore: bool,
     last_endpoint: String,
@@ -146,6 +148,7 @@ impl Socket {
             options,
             pipes: Pipes::default(),
             reads_into_cleared: routing.reads_into_cleared(),
+            refuses_recv: routing.refuses_recv(),
             routing,
             endpoints: Vec::new(),
             rcvmore: false,
@@ -294,6 +297,9 @@ impl SocketCore {
     #[inline]
     fn recv(&mut self, dontwait: bool) -> Result<Message> {
         self.check_alive()?;
+        if self.refuses_recv {
+            return Err(Error::NotSupported);
+        }
         self.process_commands();
         let result = self.routing.recv(&mut self.pipes);
         if let Ok(msg) = &result {
@@ -321,6 +327,8 @@ impl SocketCore {
         self.check_alive()?;
         if self.reads_into_cleared {
             msg.clear();
+        } else if self.refuses_recv {
+            return Err(Error::NotSupported);
         }
         self.process_commands();
         let result = self.routing.recv_into(&mut self.pipes, msg);
@@ -584,7 +592,14 @@ impl SocketCore {
     /// sends its pipe the change (the routing's catch-up): it must not wait for the next
     /// call on this socket, which may come only once a publisher saw the subscription
     /// (libzmq's test_hwm_pubsub waits so, in its XPUB's recv, and hung).
+    ///
+    /// On the other types (an XPUB's manual subscriptions, or EINVAL) nothing else is done,
+    /// as libzmq's `setsockopt` processes no commands: a publisher reads its subscribers'
+    /// pipes when it next does, with the options of then.
     pub(crate) fn change_subscription(&mut self, topic: &[u8], on: bool) -> Result<()> {
+        if !self.kind.sends_subscriptions() {
+            return self.routing.subscribe(topic, on, &mut self.pipes);
+        }
         self.process_commands();
         self.routing.subscribe(topic, on, &mut self.pipes)?;
         self.process_commands();

@@ -28,6 +28,10 @@ impl Routing for Push {
         Err(Error::NotSupported)
     }
 
+    fn refuses_recv(&self) -> bool {
+        true
+    }
+
     fn can_send(&mut self, pipes: &mut Pipes) -> bool {
         self.lb.can_send(pipes)
     }

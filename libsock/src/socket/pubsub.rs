@@ -132,6 +132,11 @@ impl Publisher {
         msg.set_more(false);
         let topic = &msg[1..];
         if self.manual {
+            // A PUB takes XPUB_MANUAL too (libzmq's pub_t is an xpub_t), and then applies
+            // nothing: it has no receive to hand the subscriptions to the application.
+            if !self.xpub {
+                return;
+            }
             let asked = self.manual_asked.entry(id).or_default();
             if kind == 1 {
                 asked.insert(topic.to_vec());
@@ -180,9 +185,10 @@ impl Publisher {
 
 impl Routing for Publisher {
     fn configure(&mut self, o: &Options) {
-        self.verbose = o.xpub_verbose || o.xpub_verboser;
+        // The options keep these flags as libzmq does (`Options::couple_xpub_flags`).
+        self.verbose = o.xpub_verbose;
         self.verboser = o.xpub_verboser;
-        self.manual = o.xpub_manual || o.xpub_manual_last_value;
+        self.manual = o.xpub_manual;
         self.last_value = o.xpub_manual_last_value;
         self.nodrop = o.xpub_nodrop;
         self.invert = o.invert_matching;
@@ -308,8 +314,12 @@ impl Routing for Publisher {
             self.drain(pipes);
         }
         let msg = self.up.pop_front().ok_or(Error::WouldBlock)?;
-        if let Some(from) = self.pending_pipes.pop_front() {
-            self.last_sub_pipe = from.filter(|id| self.pipes.contains(id));
+        // Only in manual mode, as libzmq's `xpub_t::xrecv` (the mode may have changed since
+        // the subscription was queued).
+        if self.manual {
+            if let Some(from) = self.pending_pipes.pop_front() {
+                self.last_sub_pipe = from.filter(|id| self.pipes.contains(id));
+            }
         }
         Ok(msg)
     }
@@ -324,7 +334,9 @@ impl Routing for Publisher {
     }
 
     fn subscribe(&mut self, topic: &[u8], on: bool, _: &mut Pipes) -> Result<(), Error> {
-        if !(self.xpub && self.manual) {
+        // A PUB with XPUB_MANUAL takes them too, as libzmq's, and has no subscriber to
+        // apply them to.
+        if !self.manual {
             return Err(super::routing::subscribe_does_not_apply());
         }
         // No subscriber to apply it to (it left, or nothing was read yet): nothing to do, as
@@ -348,6 +360,10 @@ impl Routing for Publisher {
     fn can_recv(&mut self, pipes: &mut Pipes) -> bool {
         self.drain(pipes);
         !self.up.is_empty()
+    }
+
+    fn refuses_recv(&self) -> bool {
+        !self.xpub
     }
 }
 

@@ -144,6 +144,12 @@ pub(crate) trait Routing: Send {
     fn reads_into_cleared(&self) -> bool {
         false
     }
+    /// Whether this type never receives (PUSH, PUB, RADIO): the core then refuses a receive
+    /// before it takes its commands, as libzmq's `socket_base_t::recv`, whose `xrecv` fails
+    /// first (asked once, at the socket's creation).
+    fn refuses_recv(&self) -> bool {
+        false
+    }
     /// [`Routing::recv`] into `out`, whose old content is released as libzmq's sockets
     /// release it: when they look for a frame in their pipes, so that a receive finding none
     /// (`WouldBlock`) leaves an empty message and one refused (`NotSupported`,

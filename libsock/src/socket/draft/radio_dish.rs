@@ -103,6 +103,10 @@ impl Routing for Radio {
         Err(Error::NotSupported)
     }
 
+    fn refuses_recv(&self) -> bool {
+        true
+    }
+
     fn can_send(&mut self, _: &mut Pipes) -> bool {
         true
     }
