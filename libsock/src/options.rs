@@ -114,12 +114,12 @@ macro_rules! for_each_option {
                 rate, set_rate, get_rate, RATE, 8, i32, 100, 1, i32::MAX;
             "pgm/epgm recovery interval in ms: stored, as libzmq stores it (no multicast transport here).",
                 recovery_ivl, set_recovery_ivl, get_recovery_ivl, RECOVERY_IVL, 9, i32, 10_000, 0, i32::MAX;
-            "Multicast hops (TTL): stored, as libzmq stores it (no multicast transport here).",
+            "Multicast hops (TTL) of a RADIO's datagrams to a udp multicast group (draft); stored on every socket, as libzmq stores it.",
                 multicast_hops, set_multicast_hops, get_multicast_hops, MULTICAST_HOPS, 25, i32, 1, 1, i32::MAX;
             "Largest multicast transport data unit in bytes: stored, as libzmq stores it (no multicast \
              transport here).",
                 multicast_maxtpdu, set_multicast_maxtpdu, get_multicast_maxtpdu, MULTICAST_MAXTPDU, 84, i32, 1500, 1, i32::MAX;
-            "Draft: multicast loopback: stored, as libzmq stores it (no multicast transport here).",
+            "Draft: multicast loopback: whether a RADIO's datagrams to a udp multicast group also reach this host's DISHes; stored on every socket, as libzmq stores it.",
                 multicast_loop, set_multicast_loop, get_multicast_loop, MULTICAST_LOOP, 96, bool, true, i32::MIN, i32::MAX;
             "I/O thread affinity bitmask for new connections, a uint64_t in C (stored; libsock picks threads round robin).",
                 affinity, set_affinity, get_affinity, AFFINITY, 4, i64, 0, i64::MIN, i64::MAX;

@@ -35,6 +35,7 @@ macro_rules! draft_programs {
             test_msg_init,
             test_peer,
             test_poller,
+            test_radio_dish,
             test_router_notify,
             test_scatter_gather,
             test_thread_safe,
@@ -86,7 +87,6 @@ pub const NOT_RUN: &[(&str, &str)] = &[
     ("test_hwm_pubsub", "timing: test_blocking_tcp/ipc flood 6000 empty messages with DONTWAIT through an XPUB_NODROP at SNDHWM 2000 and assert at least one EAGAIN, i.e. that the I/O thread falls behind the flood. libzmq passes (60 of 60 runs) because its publisher takes the I/O thread's activate_write only once a millisecond while it sends (send() throttles command processing): with ZMQ_EVENTS read before each send, libzmq 4.3.4 fails it too, in 5 of 20 runs (two at once). libsock fails it in 2 of 60 runs idle and 9 of 130 with two runs at once (before room came in LWM steps: 1 of 60, 9 of 70, and 13 of 30 at load 3-4); the other 9 cases pass Its other cases pass; a rare hang in test_defaults_large_tcp (3 in ~600 runs) was a libsock bug, fixed (a subscription made during the handshake; socket/pubsub_tests.rs)"),
     ("test_pair_tipc", "TIPC transport (not in libsock)"),
     ("test_pair_vmci", "VMCI transport (not in libsock)"),
-    ("test_radio_dish", "draft build: 12 of 16 cases pass (tcp, udp over IPv4 and IPv6, group rules, ENOCOMPATPROTO for the wrong udp direction); the other 4 are multicast udp and ZMQ_MULTICAST_LOOP, not in libsock, and they would send datagrams to a multicast group out of the machine's default interface, so the program is not run here"),
     ("test_reqrep_device_tipc", "TIPC transport (not in libsock)"),
     ("test_reqrep_tipc", "TIPC transport (not in libsock)"),
     ("test_reqrep_vmci", "VMCI transport (not in libsock)"),
@@ -280,15 +280,39 @@ pub fn run_program(name: &str, api: Api) {
             .arg(&exe),
         &format!("building {name}"),
     );
+    let in_netns = IN_NETNS.iter().any(|(n, _)| *n == name);
     let passed = |out: &std::process::Output| {
         // Unity programs print "N Tests M Failures"; the few plain ones (test_proxy_hwm) assert.
+        // In its namespace a program must run every case (test_radio_dish ignores its
+        // multicast ones where a probe finds no multicast).
         let stdout = String::from_utf8_lossy(&out.stdout);
-        out.status.success() && (!stdout.contains(" Failures ") || stdout.contains(" 0 Failures"))
+        out.status.success()
+            && (!stdout.contains(" Failures ") || stdout.contains(" 0 Failures"))
+            && (!in_netns || stdout.contains(" 0 Ignored"))
     };
     let corpus = write_fuzz_corpus(suite, name);
+    // Programs that send multicast run in a network namespace of their own, never on the
+    // machine's real network.
+    let netns = match IN_NETNS.iter().find(|(n, _)| *n == name) {
+        Some((_, why)) => match super::netns::Netns::create("lz") {
+            Ok(ns) => Some(ns),
+            Err(e) => {
+                eprintln!("SKIP: {name} ({why}) needs a network namespace of its own: {e}");
+                return;
+            }
+        },
+        None => None,
+    };
     let start = || {
         // The fuzz harnesses read their corpus relative to the working directory.
-        let mut cmd = Command::new(&exe);
+        let mut cmd = match &netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &ns.name]).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
         cmd.current_dir(&suite.dir).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
         cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()))
     };
@@ -324,6 +348,13 @@ fn write_fuzz_corpus(suite: &Suite, name: &str) -> Option<usize> {
     // The harnesses skip empty files; an empty input is still worth a case.
     Some(inputs.iter().filter(|input| !input.is_empty()).count())
 }
+
+/// Programs run inside a network namespace made for them (loopback, and a veth link
+/// with multicast routes whose peer is another namespace), with the reason.
+pub const IN_NETNS: &[(&str, &str)] = &[(
+    "test_radio_dish",
+    "its multicast cases send to a group, and with MULTICAST_LOOP 0 expect that nothing comes back",
+)];
 
 /// Programs with a race of their own, in libzmq as on libsock, run a second time when the
 /// first run fails; a second failure fails the test.

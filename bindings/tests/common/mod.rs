@@ -4,6 +4,8 @@
 
 pub mod fuzz_corpus;
 pub mod libzmq_suite;
+#[path = "../../../libsock/tests/common/netns.rs"]
+pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

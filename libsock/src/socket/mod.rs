@@ -95,6 +95,9 @@ pub(crate) struct SocketCore {
     accept_filters: Vec<crate::transport::filter::IpFilter>,
     /// IPC_FILTER_PID/UID/GID entries for ipc listeners bound from now on.
     ipc_filters: crate::transport::peer_filter::IpcFilters,
+    /// The threads of the socket's `udp://` endpoints (draft), ended at its close.
+    #[cfg(feature = "draft")]
+    udp: Vec<draft::udp::UdpEndpoint>,
     /// ZMQ_METADATA (draft): `X-Name` properties announced in the handshake.
     app_metadata: Vec<(String, Vec<u8>)>,
     /// The signal generation when its descriptor was last drained for a direct receive
@@ -157,6 +160,8 @@ impl Socket {
             pending_connect_id: None,
             accept_filters: Vec::new(),
             ipc_filters: Default::default(),
+            #[cfg(feature = "draft")]
+            udp: Vec::new(),
             app_metadata: Vec::new(),
             direct_drained: (u64::MAX, true),
             direct_hold: None,
@@ -808,6 +813,10 @@ impl Drop for SocketCore {
         }
         for ep in std::mem::take(&mut self.endpoints) {
             self.release_endpoint(ep);
+        }
+        #[cfg(feature = "draft")]
+        for udp in self.udp.drain(..) {
+            udp.close();
         }
         // Last: Context::term may stop the I/O threads from here on, after the linger
         // handed to them above.

@@ -133,12 +133,18 @@ pub(crate) fn resolve_source(host: &str, port: u16, peer: SocketAddr) -> Result<
 }
 
 /// `ENODEV`, libzmq's answer to a bind on a name that is no interface.
-fn no_such_device() -> Error {
+pub(crate) fn no_such_device() -> Error {
     Error::Io(std::io::Error::from_raw_os_error(libc::ENODEV))
 }
 
+/// The index of the network interface `name`, if there is one (udp multicast sources).
+#[cfg(feature = "draft")]
+pub(crate) fn interface_index(name: &str) -> Option<u32> {
+    nix::net::if_::if_nametoindex(name).ok().filter(|&i| i != 0)
+}
+
 /// The IP addresses of the network interface `name` (none if there is no such interface).
-fn interface_addrs(name: &str) -> Vec<IpAddr> {
+pub(crate) fn interface_addrs(name: &str) -> Vec<IpAddr> {
     let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
         return Vec::new();
     };

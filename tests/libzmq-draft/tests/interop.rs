@@ -1,7 +1,7 @@
 //! libsock's draft socket types against libzmq 4.3 built with its draft API, both ways: over
 //! tcp CLIENT/SERVER (with HELLO_MSG and DISCONNECT_MSG too), RADIO/DISH (groups, JOIN
 //! commands, group frames), SCATTER/GATHER, PEER (`zmq_connect_peer`) and CHANNEL; over udp
-//! RADIO/DISH (libzmq's datagrams).
+//! RADIO/DISH (libzmq's datagrams), unicast and multicast.
 
 use libsock::{Context, Message, OptionValue, SocketOption, SocketType, ThreadSafeSocket};
 use libzmq_draft::Peer;
@@ -353,4 +353,87 @@ fn libzmq_dgram_and_libsock_dgram_answer_each_other_by_address() {
         ours.send(format!("re:{}", String::from_utf8_lossy(&parts[1])), 0).unwrap();
     }
     assert!(ask.wait_success(), "libzmq got each answer from the address it asked");
+}
+
+#[path = "../../../libsock/tests/common/netns.rs"]
+mod netns;
+
+const IN_NETNS: &str = "LIBSOCK_TEST_IN_NETNS";
+
+/// RADIO/DISH over udp multicast both ways, libzmq and libsock DISHes side by side on one
+/// group: every one of them hears every RADIO. Multicast stays inside a network namespace
+/// made for the test (it runs itself again there), and the test skips, saying why, where
+/// one cannot be made.
+#[test]
+fn multicast_radio_and_dish_both_ways_in_a_network_namespace() {
+    if std::env::var_os(IN_NETNS).is_none() {
+        let ns = match netns::Netns::create("lzd") {
+            Ok(ns) => ns,
+            Err(why) => {
+                println!("SKIP multicast interop: cannot make a network namespace here ({why})");
+                return;
+            }
+        };
+        let exe = std::env::current_exe().unwrap();
+        let name = "multicast_radio_and_dish_both_ways_in_a_network_namespace";
+        let out = ns.run(&exe, &["--exact", name, "--nocapture"], &[(IN_NETNS, "1")]);
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("1 passed"), "inside the namespace:\n{text}");
+        return;
+    }
+    let ctx = Context::new();
+    // libzmq's RADIO to the group; two libsock DISHes on it.
+    let group = "udp://239.1.1.1:5560";
+    let dishes: Vec<ThreadSafeSocket> = (0..2)
+        .map(|_| {
+            let dish = socket(&ctx, SocketType::DISH);
+            dish.bind(group).unwrap();
+            dish.join("weather").unwrap();
+            dish
+        })
+        .collect();
+    let mut radio = Peer::start("udp-radio", group, 0, Some("weather"));
+    for dish in &dishes {
+        for _ in 0..3 {
+            let msg = dish.recv_msg(0).unwrap();
+            assert_eq!(msg.group(), "weather");
+            assert!(msg.as_str().unwrap().starts_with("weather-"), "{msg:?}");
+        }
+    }
+    radio.close_stdin();
+    assert!(radio.wait_success());
+    // libsock's RADIO to a group that a libzmq DISH and a libsock one joined.
+    let group = "udp://239.1.1.1:5561";
+    let mut libzmq_dish = Peer::start("udp-dish", group, 3, Some("news"));
+    assert_eq!(libzmq_dish.line().as_deref(), Some("bound"));
+    let ours = socket(&ctx, SocketType::DISH);
+    ours.bind(group).unwrap();
+    ours.join("news").unwrap();
+    let radio = socket(&ctx, SocketType::RADIO);
+    radio.connect(group).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
+                for (group, body) in [("news", format!("news-{i}")), ("other", "noise".to_string())] {
+                    let mut msg = Message::from(body);
+                    msg.set_group(group).unwrap();
+                    radio.send_msg(msg, 0).unwrap();
+                }
+                i += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        let lines: Vec<String> = (0..3).map_while(|_| libzmq_dish.line()).collect();
+        let ours: Vec<String> =
+            (0..3).map(|_| ours.recv_msg(0).unwrap().as_str().unwrap().to_owned()).collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (lines, ours)
+    });
+    assert_eq!(seen.0.len(), 3, "{seen:?}");
+    assert!(seen.0.iter().all(|l| l.starts_with("news news-")), "{seen:?}");
+    assert!(seen.1.iter().all(|l| l.starts_with("news-")), "{seen:?}");
+    assert!(libzmq_dish.wait_success());
 }

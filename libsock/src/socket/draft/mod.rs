@@ -23,6 +23,7 @@ mod readiness;
 mod scatter_gather;
 mod thread_safe;
 pub(crate) mod udp;
+mod udp_address;
 
 pub use readiness::ReadinessSet;
 pub use thread_safe::ThreadSafeSocket;

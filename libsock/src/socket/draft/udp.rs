@@ -1,21 +1,28 @@
 //! RADIO/DISH and DGRAM over `udp://` (libzmq's `udp_engine`): a RADIO connects to
 //! `udp://host:port` and sends every message as one datagram, `group length (1 byte) | group
 //! | body`; a DISH binds `udp://ip:port` (`*` for every interface, port 0 for any) and keeps
-//! the datagrams of the groups it joined. A DGRAM binds the same way and sends each message
+//! the datagrams of the groups it joined. Either may name a multicast group instead,
+//! `udp://[source;]group:port` (see `udp_address`): the RADIO sends to the group
+//! (MULTICAST_LOOP, MULTICAST_HOPS, out of the source's interface), the DISH joins it on
+//! the source's interface and hears it on its port. A DGRAM binds the same way and sends each message
 //! `[address, body]` as the body alone to that address; it receives each datagram as
 //! `[source address, body]`, the address as libzmq writes it (`"ip:port"` and a NUL).
 //!
 //! Each endpoint is a pipe like an inproc one, whose far end a small thread serves with a
 //! plain UDP socket: datagrams need no connection, handshake or reconnect, so the I/O
-//! threads' stream machinery has nothing to offer them. The thread ends when the socket
-//! closes. Not supported (as an error, or not at all): multicast groups, `unbind` and
-//! `disconnect` of udp endpoints.
+//! threads' stream machinery has nothing to offer them. The socket's close ends the
+//! threads and waits for them (`UdpEndpoint::close`), so the port is free afterwards. Not supported (as an error, or not at all): `unbind` and `disconnect` of udp
+//! endpoints.
 
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
 use super::super::{PipeOrigin, SocketCore};
+use super::udp_address::UdpAddress;
 use crate::error::{Error, Result};
 use crate::mailbox::signal::Signal;
 use crate::message::Message;
@@ -53,43 +60,104 @@ fn bind_dish(core: &mut SocketCore, addr: &str) -> Result<()> {
             core.kind
         )));
     }
-    let sock = bind_socket(core, addr)?;
-    let local = sock.local_addr()?;
+    let (sock, endpoint) = bind_socket(core, addr)?;
+    let wake = sock.try_clone()?;
     let (ours, theirs) = pipe(hwm(core.options.sndhwm), hwm(core.options.rcvhwm));
     core.attach(ours, None, None, PipeOrigin::Inproc);
-    spawn("libsock-udp-dish", move || receive(sock, theirs))?;
-    core.last_endpoint = format!("udp://{local}");
+    let thread = spawn("libsock-udp-dish", move || receive(sock, theirs))?;
+    core.udp.push(UdpEndpoint { wake: Some(wake), threads: vec![thread] });
+    core.last_endpoint = endpoint;
     Ok(())
 }
 
 /// DGRAM: one udp socket, one pipe, a thread that receives and one that sends.
 fn bind_dgram(core: &mut SocketCore, addr: &str) -> Result<()> {
-    let sock = bind_socket(core, addr)?;
-    let local = sock.local_addr()?;
+    let (sock, endpoint) = bind_socket(core, addr)?;
     let sender = sock.try_clone()?;
+    let wake = sock.try_clone()?;
     let (ours, theirs) = pipe(hwm(core.options.sndhwm), hwm(core.options.rcvhwm));
     let signal = Arc::new(Signal::default());
     theirs.set_owner(signal.clone());
     let PipeEnd { tx, rx } = theirs;
     core.attach(ours, None, None, PipeOrigin::Inproc);
-    spawn("libsock-udp-dgram-in", move || receive_datagrams(sock, tx))?;
-    spawn("libsock-udp-dgram-out", move || send_datagrams(sender, rx, signal))?;
-    core.last_endpoint = format!("udp://{local}");
+    let threads = vec![
+        spawn("libsock-udp-dgram-in", move || receive_datagrams(sock, tx))?,
+        spawn("libsock-udp-dgram-out", move || send_datagrams(sender, rx, signal))?,
+    ];
+    core.udp.push(UdpEndpoint { wake: Some(wake), threads });
+    core.last_endpoint = endpoint;
     Ok(())
 }
 
-/// A udp socket bound to `addr` (`*` is every interface: IPv6 and IPv4 ones, dual stack,
-/// with IPV6 set, as libzmq), whose reads time out every [`POLL`].
-fn bind_socket(core: &SocketCore, addr: &str) -> Result<UdpSocket> {
-    let any = if core.options.ipv6 { "[::]" } else { "0.0.0.0" };
-    let addr = addr.replacen('*', any, 1);
-    let target = resolve(&addr)?;
-    if target.ip().is_multicast() {
-        return Err(Error::ProtocolNotSupported("udp multicast".into()));
+/// A udp socket that receives what `addr` names (libzmq's `udp_engine_t::plug`, receiving
+/// side): bound with SO_REUSEADDR, so several sockets may share a port; a multicast group
+/// is heard on its port (SO_REUSEPORT, the wildcard bound) once joined on the interface its
+/// source names. Reads time out every [`POLL`]. Also returns the endpoint bound: the
+/// address and port for unicast (port 0 is the one chosen), the group as given for a group.
+fn bind_socket(core: &SocketCore, addr: &str) -> Result<(UdpSocket, String)> {
+    let address = UdpAddress::resolve(addr, true, core.options.ipv6)?;
+    let sock = Socket::new(Domain::for_address(address.bind), Type::DGRAM, Some(Protocol::UDP))?;
+    sock.set_reuse_address(true)?;
+    if address.is_multicast() {
+        sock.set_reuse_port(true)?;
     }
-    let sock = UdpSocket::bind(target).map_err(|e| Error::AddrNotAvailable(format!("{addr}: {e}")))?;
+    if address.bind.is_ipv6() && (address.bind.ip().is_unspecified() || address.is_multicast()) {
+        // `*` with IPV6 hears IPv4 too (dual stack), as libzmq's socket does.
+        sock.set_only_v6(false)?;
+    }
+    // A group is heard on the wildcard; the source's address only picks where it is joined.
+    let local = if address.is_multicast() { address.wildcard() } else { address.bind };
+    sock.bind(&local.into()).map_err(|e| Error::AddrNotAvailable(format!("{addr}: {e}")))?;
+    if address.is_multicast() {
+        join(&sock, &address).map_err(|e| {
+            Error::Io(std::io::Error::new(e.kind(), format!("udp://{addr}: joining the group: {e}")))
+        })?;
+    }
+    let sock = UdpSocket::from(sock);
     sock.set_read_timeout(Some(POLL))?;
-    Ok(sock)
+    let endpoint = if address.is_multicast() {
+        format!("udp://{addr}")
+    } else {
+        format!("udp://{}", sock.local_addr()?)
+    };
+    Ok((sock, endpoint))
+}
+
+/// IP_ADD_MEMBERSHIP (the source's address, or any) or IPV6_ADD_MEMBERSHIP (its interface).
+fn join(sock: &Socket, address: &UdpAddress) -> std::io::Result<()> {
+    match (address.target.ip(), address.bind.ip()) {
+        (IpAddr::V4(group), IpAddr::V4(interface)) => sock.join_multicast_v4(&group, &interface),
+        (IpAddr::V6(group), _) => sock.join_multicast_v6(&group, address.interface.unwrap_or(0)),
+        _ => Err(std::io::ErrorKind::InvalidInput.into()),
+    }
+}
+
+/// The sending side of a multicast group (libzmq's `udp_engine_t::plug`): MULTICAST_LOOP,
+/// MULTICAST_HOPS (when above 0) and the interface the source names.
+fn configure_sender(sock: &Socket, core: &SocketCore, address: &UdpAddress) -> std::io::Result<()> {
+    let options = &core.options;
+    let hops = u32::try_from(options.multicast_hops).unwrap_or(0);
+    match address.bind.ip() {
+        IpAddr::V4(interface) => {
+            sock.set_multicast_loop_v4(options.multicast_loop)?;
+            if hops > 0 {
+                sock.set_multicast_ttl_v4(hops)?;
+            }
+            if !interface.is_unspecified() {
+                sock.set_multicast_if_v4(&interface)?;
+            }
+        }
+        IpAddr::V6(_) => {
+            sock.set_multicast_loop_v6(options.multicast_loop)?;
+            if hops > 0 {
+                sock.set_multicast_hops_v6(hops)?;
+            }
+            if let Some(index) = address.interface.filter(|&i| i > 0) {
+                sock.set_multicast_if_v6(index)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn connect_radio(core: &mut SocketCore, addr: &str) -> Result<()> {
@@ -99,44 +167,64 @@ fn connect_radio(core: &mut SocketCore, addr: &str) -> Result<()> {
             core.kind
         )));
     }
-    let target = resolve(addr)?;
-    if target.ip().is_multicast() || target.ip().is_unspecified() || target.port() == 0 {
+    let address = UdpAddress::resolve(addr, false, core.options.ipv6)?;
+    let target = address.target;
+    if target.ip().is_unspecified() || target.port() == 0 {
         return Err(Error::invalid(format!("cannot send udp to {target}")));
     }
-    let local: SocketAddr = if target.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
-    let sock = UdpSocket::bind(local)?;
-    sock.connect(target)?;
+    let sock = Socket::new(Domain::for_address(target), Type::DGRAM, Some(Protocol::UDP))?;
+    if address.is_multicast() {
+        configure_sender(&sock, core, &address)?;
+    }
+    // Sent to, not connected: a link-local IPv6 group takes no connect without a scope.
+    let sock = UdpSocket::from(sock);
     let (ours, mut theirs) = pipe(hwm(core.options.sndhwm), hwm(core.options.rcvhwm));
     theirs.tx.send_one(Message::from(&[ALL_GROUPS][..]));
     let signal = Arc::new(Signal::default());
     theirs.set_owner(signal.clone());
     core.attach(ours, None, None, PipeOrigin::Inproc);
-    spawn("libsock-udp-radio", move || send(sock, theirs, signal))?;
+    let thread = spawn("libsock-udp-radio", move || send(sock, target, theirs, signal))?;
+    core.udp.push(UdpEndpoint { wake: None, threads: vec![thread] });
     core.last_endpoint = format!("udp://{target}");
     Ok(())
-}
-
-fn resolve(addr: &str) -> Result<SocketAddr> {
-    addr.to_socket_addrs()
-        .map_err(|e| Error::invalid(format!("udp address {addr:?}: {e}")))?
-        .next()
-        .ok_or_else(|| Error::invalid(format!("udp address {addr:?} resolves to nothing")))
 }
 
 fn hwm(v: i32) -> u64 {
     v.max(0) as u64
 }
 
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
-    std::thread::Builder::new().name(name.into()).spawn(move || {
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    Ok(std::thread::Builder::new().name(name.into()).spawn(move || {
         crate::sys::block_signals();
         f()
-    })?;
-    Ok(())
+    })?)
+}
+
+/// The threads serving one udp endpoint, and a handle on the socket that the receiving
+/// one waits in, so that closing the socket ends them at once.
+pub(crate) struct UdpEndpoint {
+    wake: Option<UdpSocket>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl UdpEndpoint {
+    /// Ends the threads, once the socket's pipes to them are closed: a receive blocked in
+    /// the udp socket returns (SHUT_RD wakes it), a sender was woken by the pipe's close
+    /// and sends what it had to. When this returns the port is free again, as it is when
+    /// libzmq's I/O thread has closed the engine.
+    pub(crate) fn close(self) {
+        if let Some(wake) = self.wake {
+            // On an unbound-to-peer udp socket Linux answers ENOTCONN but still wakes it.
+            let _ = SockRef::from(&wake).shutdown(std::net::Shutdown::Read);
+        }
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// RADIO side: every message the socket queues (group frame, body frame) becomes a datagram.
-fn send(sock: UdpSocket, mut end: PipeEnd, signal: Arc<Signal>) {
+fn send(sock: UdpSocket, target: SocketAddr, mut end: PipeEnd, signal: Arc<Signal>) {
     let mut datagram = Vec::with_capacity(MAX_DATAGRAM);
     loop {
         while let Some(group) = end.rx.read() {
@@ -149,7 +237,7 @@ fn send(sock: UdpSocket, mut end: PipeEnd, signal: Arc<Signal>) {
                 tracing::debug!(len = datagram.len(), "udp RADIO drops a message over 8192 bytes");
                 continue;
             }
-            if let Err(e) = sock.send(&datagram) {
+            if let Err(e) = sock.send_to(&datagram, target) {
                 // Nobody listening (ICMP refused) and the like: UDP is lossy by design.
                 tracing::debug!("udp RADIO send: {e}");
             }
