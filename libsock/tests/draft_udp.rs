@@ -178,3 +178,57 @@ fn a_closed_dish_leaves_its_port_free() {
             .unwrap_or_else(|e| panic!("port {port} after close: {e}"));
     }
 }
+
+/// `unbind` ends a DISH's udp endpoint (named as bound or as `last_endpoint` says): its
+/// port is free and nothing more arrives; `disconnect` ends a RADIO's; an endpoint not
+/// there is ENOENT, as in libzmq, where udp endpoints are endpoints like the others.
+#[test]
+fn udp_endpoints_unbind_and_disconnect() {
+    let ctx = Context::new();
+    let dish = ctx.socket(DISH).unwrap();
+    dish.join("g").unwrap();
+    for name_by_last_endpoint in [false, true] {
+        dish.bind("udp://127.0.0.1:0").unwrap();
+        let ep = dish.get_last_endpoint().unwrap();
+        let radio = ctx.socket(RADIO).unwrap();
+        radio.connect(&ep).unwrap();
+        assert!(arrives_from(&radio, &dish), "{ep}");
+        dish.unbind(if name_by_last_endpoint { &ep } else { "udp://127.0.0.1:0" }).unwrap();
+        let port = ep.rsplit(':').next().unwrap();
+        let plain = UdpSocket::bind(format!("127.0.0.1:{port}")).expect("the port is free after unbind");
+        drop(plain);
+        assert!(matches!(dish.unbind(&ep), Err(Error::NoSuchEndpoint(_))));
+        radio.disconnect(&ep).unwrap();
+        assert!(matches!(radio.disconnect(&ep), Err(Error::NoSuchEndpoint(_))));
+    }
+    // A RADIO disconnected sends nowhere: its messages are dropped, the socket still works.
+    dish.bind("udp://127.0.0.1:0").unwrap();
+    let ep = dish.get_last_endpoint().unwrap();
+    let radio = ctx.socket(RADIO).unwrap();
+    radio.connect(&ep).unwrap();
+    assert!(arrives_from(&radio, &dish));
+    radio.disconnect(&ep).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    while dish.recv_msg(DONTWAIT).is_ok() {}
+    for _ in 0..20 {
+        let mut m = Message::from("after");
+        m.set_group("g").unwrap();
+        radio.send(m, 0).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(dish.recv_msg(DONTWAIT).is_err(), "a disconnected RADIO still sends");
+}
+
+/// Sends to group "g" until `dish` hears one.
+fn arrives_from(radio: &libsock::Socket, dish: &libsock::Socket) -> bool {
+    for _ in 0..400 {
+        let mut m = Message::from("ping");
+        m.set_group("g").unwrap();
+        radio.send(m, 0).unwrap();
+        if dish.recv_msg(DONTWAIT).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}

@@ -46,6 +46,35 @@ pub(crate) enum EndpointKind {
         name: String,
     },
     InprocConnected,
+    /// A `udp://` endpoint (draft): the threads serving it, ended when it is released;
+    /// `bound` for a DISH's or DGRAM's bind, not for a RADIO's connect.
+    #[cfg(feature = "draft")]
+    Udp {
+        threads: super::draft::udp::UdpEndpoint,
+        bound: bool,
+    },
+}
+
+impl EndpointKind {
+    /// What `unbind` takes: listeners, inproc binds, udp binds.
+    fn is_bound(&self) -> bool {
+        match self {
+            EndpointKind::Listener { .. } | EndpointKind::InprocBound { .. } => true,
+            #[cfg(feature = "draft")]
+            EndpointKind::Udp { bound, .. } => *bound,
+            _ => false,
+        }
+    }
+
+    /// What `disconnect` takes: dialers, inproc connects, udp connects.
+    fn is_connected(&self) -> bool {
+        match self {
+            EndpointKind::Dialer { .. } | EndpointKind::InprocConnected => true,
+            #[cfg(feature = "draft")]
+            EndpointKind::Udp { bound, .. } => !*bound,
+            _ => false,
+        }
+    }
 }
 
 impl SocketCore {
@@ -207,18 +236,14 @@ impl SocketCore {
     pub(super) fn unbind(&mut self, endpoint: &str) -> Result<()> {
         // The connections the listener handed over already, so that they end as the rest.
         self.process_commands();
-        self.remove_endpoints(endpoint, |k| {
-            matches!(k, EndpointKind::Listener { .. } | EndpointKind::InprocBound { .. })
-        })
+        self.remove_endpoints(endpoint, EndpointKind::is_bound)
     }
 
     pub(super) fn disconnect(&mut self, endpoint: &str) -> Result<()> {
         // What the I/O threads posted first, as libzmq's term_endpoint: a dialer that gave
         // up is then already forgotten.
         self.process_commands();
-        self.remove_endpoints(endpoint, |k| {
-            matches!(k, EndpointKind::Dialer { .. } | EndpointKind::InprocConnected)
-        })
+        self.remove_endpoints(endpoint, EndpointKind::is_connected)
     }
 
     /// Unbind and disconnect. As libzmq's `term_endpoint`: a tcp/ipc listener is named by
@@ -293,6 +318,8 @@ impl SocketCore {
             EndpointKind::Dialer { io } => io.send(IoCmd::Close { id: ep.id }),
             EndpointKind::InprocBound { name } => self.ctx.inproc.unbind(&name, ep.id),
             EndpointKind::InprocConnected => {}
+            #[cfg(feature = "draft")]
+            EndpointKind::Udp { threads, .. } => threads.close(),
         }
     }
 

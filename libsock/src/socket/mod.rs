@@ -52,6 +52,9 @@ pub(crate) enum PipeOrigin {
     Dialer,
     /// Made by an I/O thread when a handshake completed.
     Engine { sub_version: u64 },
+    /// Served by a udp thread of the socket's own (draft: RADIO, DISH, DGRAM).
+    #[cfg(feature = "draft")]
+    Udp,
 }
 
 /// A ZeroMQ-style socket.
@@ -95,9 +98,6 @@ pub(crate) struct SocketCore {
     accept_filters: Vec<crate::transport::filter::IpFilter>,
     /// IPC_FILTER_PID/UID/GID entries for ipc listeners bound from now on.
     ipc_filters: crate::transport::peer_filter::IpcFilters,
-    /// The threads of the socket's `udp://` endpoints (draft), ended at its close.
-    #[cfg(feature = "draft")]
-    udp: Vec<draft::udp::UdpEndpoint>,
     /// ZMQ_METADATA (draft): `X-Name` properties announced in the handshake.
     app_metadata: Vec<(String, Vec<u8>)>,
     /// The signal generation when its descriptor was last drained for a direct receive
@@ -160,8 +160,6 @@ impl Socket {
             pending_connect_id: None,
             accept_filters: Vec::new(),
             ipc_filters: Default::default(),
-            #[cfg(feature = "draft")]
-            udp: Vec::new(),
             app_metadata: Vec::new(),
             direct_drained: (u64::MAX, true),
             direct_hold: None,
@@ -624,10 +622,12 @@ impl SocketCore {
             end.set_conflate();
         }
         let connect_id = self.pending_connect_id.take();
-        let (ready, inproc, sub_version) = match origin {
-            PipeOrigin::Inproc => (true, true, 0),
-            PipeOrigin::Dialer => (false, false, 0),
-            PipeOrigin::Engine { sub_version } => (true, false, sub_version),
+        let (ready, inproc, sub_version, udp) = match origin {
+            PipeOrigin::Inproc => (true, true, 0, false),
+            PipeOrigin::Dialer => (false, false, 0, false),
+            PipeOrigin::Engine { sub_version } => (true, false, sub_version, false),
+            #[cfg(feature = "draft")]
+            PipeOrigin::Udp => (true, true, 0, true),
         };
         let handed_over = matches!(origin, PipeOrigin::Engine { .. });
         let id = self.pipes.slab.insert(PipeRec {
@@ -640,6 +640,7 @@ impl SocketCore {
             sub_version,
             handed_over,
             retired: None,
+            udp,
         });
         let attached = self.routing.attach(id, &mut self.pipes);
         if let Some(generated) = self.routing.take_generated_id() {
@@ -813,10 +814,6 @@ impl Drop for SocketCore {
         }
         for ep in std::mem::take(&mut self.endpoints) {
             self.release_endpoint(ep);
-        }
-        #[cfg(feature = "draft")]
-        for udp in self.udp.drain(..) {
-            udp.close();
         }
         // Last: Context::term may stop the I/O threads from here on, after the linger
         // handed to them above.

@@ -41,6 +41,10 @@ pub(crate) struct PipeRec {
     /// `end` (then a copy of what it held) still had messages to read: closed, and the
     /// connection with it, when the pipe is forgotten (see `SocketCore::retire`).
     pub retired: Option<Box<PipeEnd>>,
+    /// Served by one of this socket's own udp threads (draft), never by a peer: the only
+    /// pipe a RADIO takes "send me every group" from.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub udp: bool,
 }
 
 impl PipeRec {
@@ -493,6 +497,7 @@ mod tests {
                 sub_version: 0,
                 handed_over: false,
                 retired: None,
+                udp: false,
             }),
             theirs,
         )

@@ -44,10 +44,8 @@ impl Radio {
                         }
                     }
                 }
-                // Only from a udp pipe (no endpoint of its own), never from a peer.
-                Some((&super::udp::ALL_GROUPS, []))
-                    if !msg.get_more() && pipes.slab[id].endpoint.is_none() =>
-                {
+                // Only from a udp pipe of this socket's own, never from a peer.
+                Some((&super::udp::ALL_GROUPS, [])) if !msg.get_more() && pipes.slab[id].udp => {
                     self.everything.push(id)
                 }
                 _ => tracing::debug!(len = msg.len(), "RADIO ignores a message from a DISH"),

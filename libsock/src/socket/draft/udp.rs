@@ -10,9 +10,10 @@
 //!
 //! Each endpoint is a pipe like an inproc one, whose far end a small thread serves with a
 //! plain UDP socket: datagrams need no connection, handshake or reconnect, so the I/O
-//! threads' stream machinery has nothing to offer them. The socket's close ends the
-//! threads and waits for them (`UdpEndpoint::close`), so the port is free afterwards. Not supported (as an error, or not at all): `unbind` and `disconnect` of udp
-//! endpoints.
+//! threads' stream machinery has nothing to offer them. Each is an endpoint of the socket
+//! (`unbind` a DISH's or DGRAM's, `disconnect` a RADIO's, by the string given or by
+//! `last_endpoint`); releasing it, or closing the socket, ends its threads and waits for
+//! them (`UdpEndpoint::close`), so the port is free afterwards.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -21,8 +22,10 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use super::super::endpoints::{EndpointKind, EndpointRec};
 use super::super::{PipeOrigin, SocketCore};
 use super::udp_address::UdpAddress;
+use crate::engine::EndpointId;
 use crate::error::{Error, Result};
 use crate::mailbox::signal::Signal;
 use crate::message::Message;
@@ -63,10 +66,11 @@ fn bind_dish(core: &mut SocketCore, addr: &str) -> Result<()> {
     let (sock, endpoint) = bind_socket(core, addr)?;
     let wake = sock.try_clone()?;
     let (ours, theirs) = pipe(hwm(core.options.sndhwm), hwm(core.options.rcvhwm));
-    core.attach(ours, None, None, PipeOrigin::Inproc);
+    let id = core.ctx.next_endpoint_id();
+    core.attach(ours, None, Some(id), PipeOrigin::Udp);
     let thread = spawn("libsock-udp-dish", move || receive(sock, theirs))?;
-    core.udp.push(UdpEndpoint { wake: Some(wake), threads: vec![thread] });
-    core.last_endpoint = endpoint;
+    let threads = UdpEndpoint { wake: Some(wake), threads: vec![thread] };
+    register(core, id, addr, endpoint, threads, true);
     Ok(())
 }
 
@@ -79,13 +83,13 @@ fn bind_dgram(core: &mut SocketCore, addr: &str) -> Result<()> {
     let signal = Arc::new(Signal::default());
     theirs.set_owner(signal.clone());
     let PipeEnd { tx, rx } = theirs;
-    core.attach(ours, None, None, PipeOrigin::Inproc);
+    let id = core.ctx.next_endpoint_id();
+    core.attach(ours, None, Some(id), PipeOrigin::Udp);
     let threads = vec![
         spawn("libsock-udp-dgram-in", move || receive_datagrams(sock, tx))?,
         spawn("libsock-udp-dgram-out", move || send_datagrams(sender, rx, signal))?,
     ];
-    core.udp.push(UdpEndpoint { wake: Some(wake), threads });
-    core.last_endpoint = endpoint;
+    register(core, id, addr, endpoint, UdpEndpoint { wake: Some(wake), threads }, true);
     Ok(())
 }
 
@@ -182,11 +186,31 @@ fn connect_radio(core: &mut SocketCore, addr: &str) -> Result<()> {
     theirs.tx.send_one(Message::from(&[ALL_GROUPS][..]));
     let signal = Arc::new(Signal::default());
     theirs.set_owner(signal.clone());
-    core.attach(ours, None, None, PipeOrigin::Inproc);
+    let id = core.ctx.next_endpoint_id();
+    core.attach(ours, None, Some(id), PipeOrigin::Udp);
     let thread = spawn("libsock-udp-radio", move || send(sock, target, theirs, signal))?;
-    core.udp.push(UdpEndpoint { wake: None, threads: vec![thread] });
-    core.last_endpoint = format!("udp://{target}");
+    let threads = UdpEndpoint { wake: None, threads: vec![thread] };
+    register(core, id, addr, format!("udp://{target}"), threads, false);
     Ok(())
+}
+
+/// Records the endpoint (`unbind`/`disconnect` name it as given, or as `last_endpoint`
+/// says) and makes it the last one.
+fn register(
+    core: &mut SocketCore,
+    id: EndpointId,
+    addr: &str,
+    resolved: String,
+    threads: UdpEndpoint,
+    bound: bool,
+) {
+    core.last_endpoint = resolved.clone();
+    core.endpoints.push(EndpointRec {
+        id,
+        requested: format!("udp://{addr}"),
+        resolved,
+        kind: EndpointKind::Udp { threads, bound },
+    });
 }
 
 fn hwm(v: i32) -> u64 {
