@@ -68,6 +68,7 @@ fn inside() {
         }
     }
     wire_format(&ctx);
+    dgram_in_a_group(&ctx);
     // An IPv6 group needs an interface, not an address, before it (ENODEV, as libzmq).
     let d = ctx.socket(DISH).unwrap();
     d.set_ipv6(true).unwrap();
@@ -103,6 +104,32 @@ fn wire_format(ctx: &Context) {
         }
     };
     assert_eq!(m.group(), "TV");
+}
+
+/// A DGRAM bound to a group hears what is sent to it, with the sender's address, and
+/// answers that address.
+fn dgram_in_a_group(ctx: &Context) {
+    let dgram = ctx.socket(libsock::DGRAM).unwrap();
+    dgram.set_linger(0).unwrap();
+    dgram.bind("udp://239.7.7.8:5559").unwrap();
+    let plain = std::net::UdpSocket::bind("192.0.2.1:0").unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (from, body) = loop {
+        plain.send_to(b"to the group", "239.7.7.8:5559").unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+        if let Ok(from) = dgram.recv_msg(DONTWAIT) {
+            break (from, dgram.recv_msg(0).unwrap());
+        }
+        assert!(Instant::now() < deadline, "the DGRAM heard nothing from the group");
+    };
+    assert_eq!(&from[..], format!("{}\0", plain.local_addr().unwrap()).as_bytes());
+    assert_eq!(&body[..], b"to the group");
+    dgram.send(from, libsock::SNDMORE).unwrap();
+    dgram.send(Message::from("answer"), 0).unwrap();
+    let mut buf = [0u8; 16];
+    let n = plain.recv(&mut buf).expect("the answer");
+    assert_eq!(&buf[..n], b"answer");
 }
 
 fn dish(ctx: &Context, ipv6: bool, url: &str) -> Socket {
