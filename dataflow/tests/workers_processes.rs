@@ -171,14 +171,10 @@ struct Netns {
     addresses: Vec<String>,
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
+// The `ip` runner libsock's namespace tests use.
+#[path = "../../libsock/tests/common/netns.rs"]
+mod netns;
+use netns::ip;
 
 impl Netns {
     fn create(n: usize) -> Result<Netns, String> {

@@ -206,8 +206,17 @@ fn libsock_radio_reaches_libzmq_dish_over_udp() {
     assert_eq!(peer.line().as_deref(), Some("bound"));
     let radio = socket(&ctx, SocketType::RADIO);
     radio.connect(&ep).unwrap();
+    let seen = broadcast_while(&radio, || (0..3).map_while(|_| peer.line()).collect::<Vec<_>>());
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.iter().all(|l| l.starts_with("news news-")), "{seen:?}");
+    assert!(peer.wait_success());
+}
+
+/// Has `radio` send "news-I" to group "news" and "noise" to group "other" every 10 ms
+/// (udp may drop some) while `listen` runs, at most 2 000 times; returns what it returned.
+fn broadcast_while<T>(radio: &ThreadSafeSocket, listen: impl FnOnce() -> T) -> T {
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let seen = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         s.spawn(|| {
             let mut i = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
@@ -220,13 +229,10 @@ fn libsock_radio_reaches_libzmq_dish_over_udp() {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         });
-        let lines: Vec<String> = (0..3).map_while(|_| peer.line()).collect();
+        let heard = listen();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        lines
-    });
-    assert_eq!(seen.len(), 3, "{seen:?}");
-    assert!(seen.iter().all(|l| l.starts_with("news news-")), "{seen:?}");
-    assert!(peer.wait_success());
+        heard
+    })
 }
 
 /// Answers `count` messages on a bound PEER or CHANNEL with "re:" + body (to the routing id
@@ -412,24 +418,10 @@ fn multicast_radio_and_dish_both_ways_in_a_network_namespace() {
     ours.join("news").unwrap();
     let radio = socket(&ctx, SocketType::RADIO);
     radio.connect(group).unwrap();
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let seen = std::thread::scope(|s| {
-        s.spawn(|| {
-            let mut i = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
-                for (group, body) in [("news", format!("news-{i}")), ("other", "noise".to_string())] {
-                    let mut msg = Message::from(body);
-                    msg.set_group(group).unwrap();
-                    radio.send_msg(msg, 0).unwrap();
-                }
-                i += 1;
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-        });
+    let seen = broadcast_while(&radio, || {
         let lines: Vec<String> = (0..3).map_while(|_| libzmq_dish.line()).collect();
         let ours: Vec<String> =
             (0..3).map(|_| ours.recv_msg(0).unwrap().as_str().unwrap().to_owned()).collect();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
         (lines, ours)
     });
     assert_eq!(seen.0.len(), 3, "{seen:?}");
