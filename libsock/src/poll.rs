@@ -153,10 +153,9 @@ pub(crate) fn poll_with(items: &mut [PollItem<'_>], timeout_ms: i64, interruptib
             };
             ready += i32::from(item.revents != 0);
         }
-        wait_ms = match deadline {
-            None => -1,
-            Some(d) => d.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32,
-        };
+        // Rounded up, as libzmq's millisecond clock does: rounded down, a poll of 1 ms
+        // returned at once and a caller's loop around it spun.
+        wait_ms = sys::poll_timeout(deadline);
         if ready > 0 || wait_ms == 0 {
             return Ok(ready);
         }

@@ -53,6 +53,30 @@ fn poll_waits_for_the_first_ready_socket_or_fd() {
     assert!(items[0].is_writable() && !items[1].is_writable());
 }
 
+/// A short timeout is waited out whole, as libzmq's `zmq_poll` does: a poll of 1 ms that
+/// returned at once made a program's `while !poll(1) { .. }` loop spin, and under load kept
+/// the I/O thread it waits for off the core (pyzmq's TestPubLog).
+#[test]
+fn poll_waits_out_a_timeout_of_a_few_milliseconds() {
+    let ctx = Context::new();
+    let (pull, push) = (socket(&ctx, PULL), socket(&ctx, PUSH));
+    pair_up(&pull, &push, "tcp");
+    let (_raw_w, raw_r) = std::os::unix::net::UnixStream::pair().unwrap();
+    for timeout in [1, 2, 3] {
+        for _ in 0..5 {
+            let started = Instant::now();
+            let mut items = [pull.as_poll_item(POLLIN), PollItem::from_fd(raw_r.as_raw_fd(), POLLIN)];
+            assert_eq!(poll(&mut items, timeout).unwrap(), 0);
+            let waited = started.elapsed();
+            assert!(waited >= ms(timeout as u64), "poll({timeout}) returned after {waited:?}");
+            let started = Instant::now();
+            assert_eq!(pull.poll(POLLIN, timeout).unwrap(), 0);
+            let waited = started.elapsed();
+            assert!(waited >= ms(timeout as u64), "Socket::poll({timeout}) returned after {waited:?}");
+        }
+    }
+}
+
 #[test]
 fn readiness_fd_drives_a_mio_event_loop() {
     use mio::unix::SourceFd;

@@ -442,17 +442,10 @@ impl DirectSource for DirectRx {
             }
         }
         loop {
-            let timeout_ms = match deadline {
-                None => -1,
-                Some(at) => {
-                    let now = Instant::now();
-                    if at <= now {
-                        return self.leave(st, Waited::TimedOut);
-                    }
-                    // Rounded up: waking before the deadline would only poll again.
-                    (at - now).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
-                }
-            };
+            let timeout_ms = sys::poll_timeout(deadline);
+            if timeout_ms == 0 {
+                return self.leave(st, Waited::TimedOut);
+            }
             st.app_waiting = true;
             drop(st);
             let mut fds = [
