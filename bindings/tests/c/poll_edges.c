@@ -1,14 +1,22 @@
 /* zmq_poll(3) at its edges: no items, NULL items, an item with neither socket nor a valid
  * descriptor, items asking for nothing or for POLLPRI/POLLERR, revents left over from a
  * previous call, a socket and a descriptor in one call, the same socket twice, and every
- * classic type's POLLIN/POLLOUT with a message waiting or not. One line per call, written to
- * the file named by the first argument. Built and run on libsock and on the system's libzmq;
- * c_api.rs compares the two outputs line by line. */
+ * classic type's POLLIN/POLLOUT with a message waiting or not, and short timeouts waited out
+ * whole. One line per call, written to the file named by the first argument. Built and run
+ * on libsock and on the system's libzmq; c_api.rs compares the two outputs line by line. */
 #include "testutil.h"
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 static FILE *out;
+
+static double now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static void report (const char *what, int rc, zmq_pollitem_t *items, int n)
 {
@@ -69,6 +77,21 @@ int main (int argc, char **argv)
     }
     char buf[4];
     CHECK (zmq_recv (pull, buf, sizeof buf, 0) == 1);
+    /* A short timeout is waited out whole, with a socket and without items: a caller's
+     * "while (!zmq_poll (.., 1))" loop sleeps rather than spins. */
+    for (int timeout = 1; timeout <= 3; timeout++) {
+        zmq_pollitem_t item[1] = {{pull, 0, ZMQ_POLLIN, 0}};
+        int whole = 1;
+        for (int i = 0; i < 5; i++) {
+            double start = now_ms ();
+            CHECK (zmq_poll (item, 1, timeout) == 0);
+            whole &= now_ms () - start >= timeout;
+            start = now_ms ();
+            CHECK (zmq_poll (NULL, 0, timeout) == 0);
+            whole &= now_ms () - start >= timeout;
+        }
+        fprintf (out, "zmq_poll (.., %d) waits %d ms: %s\n", timeout, timeout, whole ? "yes" : "no");
+    }
     int zero = 0;
     OK (zmq_setsockopt (push, ZMQ_LINGER, &zero, sizeof zero));
     OK (zmq_close (pull));
