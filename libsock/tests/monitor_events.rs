@@ -93,10 +93,10 @@ fn handshake_failures_report_libzmq_codes() {
     let ep = pull.get_last_endpoint().unwrap();
     let addr = ep.trim_start_matches("tcp://").to_string();
 
-    // Silence until HANDSHAKE_IVL: no detail.
+    // Silence until HANDSHAKE_IVL: no detail, EAGAIN (libzmq's errno of its last read).
     let _silent = TcpStream::connect(&addr).unwrap();
     let e = expect(&events, SocketEvent::HandshakeFailedNoDetail, &ep);
-    assert_eq!(e.value, 0);
+    assert_eq!(e.value, libc::EAGAIN as u32);
     expect(&events, SocketEvent::Disconnected, &ep);
 
     // A ZMTP 3.0 greeting asking for PLAIN: mechanism mismatch.

@@ -270,3 +270,57 @@ fn heartbeat_libsock_honours_the_peer_ttl() {
     assert!(after < ms(1500), "dropped only after {after:?}");
     assert_no_io_panics();
 }
+
+/// A peer that connects (or accepts) and never greets: after HANDSHAKE_IVL both libraries
+/// report HANDSHAKE_FAILED_NO_DETAIL with the same errno (libzmq's is that of its engine's
+/// last read, EAGAIN), then DISCONNECTED, on the bound side and on the dialling one.
+#[test]
+fn a_peer_silent_in_the_handshake_is_reported_as_libzmq_reports_it() {
+    let world = World::new();
+    let no_detail = zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL;
+    for binds in [true, false] {
+        let mut values = Vec::new();
+        for lib in [Lib::Libzmq, Lib::Libsock] {
+            let sock = world.socket(lib, PULL);
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let silent_ep = format!("tcp://127.0.0.1:{}", listener.local_addr().unwrap().port());
+            let value = match sock.lib() {
+                Lib::Libzmq => {
+                    let z = sock.zmq();
+                    z.set_handshake_ivl(100).unwrap();
+                    let mut mon = Monitor::attach(&world, z);
+                    let _silent = silent_peer(binds, &sock, &world, &listener, &silent_ep);
+                    assert!(mon.wait_for(ms(3000), |id| id == no_detail.to_raw()), "{}", mon.log());
+                    mon.events.iter().find(|e| e.id == no_detail.to_raw()).unwrap().value
+                }
+                Lib::Libsock => {
+                    let ls = sock.ls();
+                    ls.set_handshake_ivl(100).unwrap();
+                    let events = ls.monitor_events(libsock::EVENT_ALL).unwrap();
+                    let _silent = silent_peer(binds, &sock, &world, &listener, &silent_ep);
+                    loop {
+                        let e = events.recv_event(3000).expect("no HANDSHAKE_FAILED_NO_DETAIL");
+                        if e.event == libsock::SocketEvent::HandshakeFailedNoDetail {
+                            break e.value;
+                        }
+                    }
+                }
+            };
+            values.push(value);
+        }
+        assert_eq!(values[1], values[0], "libsock's errno against libzmq's (binding: {binds})");
+    }
+    assert_no_io_panics();
+}
+
+/// The silent end of [`a_peer_silent_in_the_handshake_is_reported_as_libzmq_reports_it`]: a
+/// raw client of `sock`'s bound endpoint, or the accepted connection `sock` dialled.
+fn silent_peer(binds: bool, sock: &Sock, world: &World, listener: &TcpListener, ep: &str) -> TcpStream {
+    if binds {
+        let bound = sock.bind(world, "tcp");
+        TcpStream::connect(bound.trim_start_matches("tcp://")).unwrap()
+    } else {
+        sock.connect(ep);
+        accept_within(listener, ms(3000)).expect("never dialled")
+    }
+}

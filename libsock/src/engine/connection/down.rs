@@ -171,8 +171,10 @@ impl Connection {
                 Down::Protocol(SessionError::ZapUnavailable) => {
                     m.emit_at(SocketEvent::HandshakeFailedNoDetail, libc::EFAULT as u32, self.ends.addrs())
                 }
+                // libzmq reports the errno its engine last saw: the EAGAIN of the read that
+                // found nothing, on either side.
                 Down::Protocol(SessionError::HandshakeTimeout(_)) => {
-                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, 0, self.ends.addrs())
+                    m.emit_at(SocketEvent::HandshakeFailedNoDetail, libc::EAGAIN as u32, self.ends.addrs())
                 }
                 // As libzmq: the errno of the failed read or write, EPIPE when the peer closed.
                 Down::Closed => {
