@@ -285,6 +285,29 @@ fn connect_peer_is_for_peers_without_immediate() {
 }
 
 #[test]
+fn channel_takes_a_new_peer_once_the_old_one_is_gone() {
+    // A dialling CHANNEL whose peer closed connects elsewhere and only sends: the new peer
+    // takes the place of the old, whose pipe ended with nothing left to read (libzmq keeps
+    // it until a receive reads its end, and refuses the newcomer meanwhile).
+    let ctx = Context::new();
+    let b = socket(&ctx, CHANNEL);
+    b.set_option(libsock::SocketOption::RECONNECT_IVL, libsock::OptionValue::Int(-1)).unwrap();
+    b.set_option(libsock::SocketOption::SNDTIMEO, libsock::OptionValue::Int(2000)).unwrap();
+    let events = b.monitor_events(libsock::EVENT_ALL).unwrap();
+    let first = socket(&ctx, CHANNEL);
+    pair_up(&first, &b, "tcp");
+    b.send("one", 0).unwrap();
+    assert_eq!(first.recv_bytes(0).unwrap(), b"one");
+    drop(first);
+    while events.recv_event(5000).unwrap().event != libsock::SocketEvent::Disconnected {}
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let second = socket(&ctx, CHANNEL);
+    pair_up(&second, &b, "tcp");
+    b.send("two", 0).expect("the new peer takes the message");
+    assert_eq!(second.recv_bytes(0).unwrap(), b"two");
+}
+
+#[test]
 fn channel_is_a_single_part_pair() {
     for transport in TRANSPORTS {
         let ctx = Context::new();

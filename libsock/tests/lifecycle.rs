@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use libsock::{Context, Error, DONTWAIT, PAIR, PULL, PUSH};
+use libsock::{Context, Error, SocketEvent, DEALER, DONTWAIT, EVENT_ALL, PAIR, PULL, PUSH, ROUTER};
 
 #[test]
 fn linger_delivers_queued_messages_after_close() {
@@ -167,6 +167,89 @@ fn pair_refuses_a_second_peer() {
     assert!(a.recv_bytes(0).is_err(), "a second PAIR peer must not get through");
     a.send("reply", 0).unwrap();
     assert_eq!(b.recv_bytes(0).unwrap(), b"reply");
+}
+
+/// Waits until `events` reports DISCONNECTED, then a moment more for the I/O thread to drop
+/// the connection's pipe. The socket itself is not called meanwhile: only the new peer's
+/// arrival finds the old one gone. (libzmq frees the old pipe only when a receive reads its
+/// end: there the sending-only PAIR and ROUTER below never take the new peer, which users
+/// of PAIR have long tripped over; a bound PAIR blocked in a receive does.)
+fn wait_until_gone(events: &libsock::Monitor) {
+    while events.recv_event(5000).unwrap().event != SocketEvent::Disconnected {}
+    std::thread::sleep(ms(100));
+}
+
+#[test]
+fn pair_takes_a_new_peer_once_the_old_one_is_gone() {
+    let ctx = Context::new();
+    // The dialling side: its binder closes, and it connects somewhere else.
+    let a = socket(&ctx, PAIR);
+    a.set_reconnect_ivl(-1).unwrap();
+    a.set_sndtimeo(2000).unwrap();
+    let a_events = a.monitor_events(EVENT_ALL).unwrap();
+    let first = socket(&ctx, PAIR);
+    pair_up(&first, &a, "tcp");
+    a.send("one", 0).unwrap();
+    assert_eq!(first.recv_bytes(0).unwrap(), b"one");
+    drop(first);
+    wait_until_gone(&a_events);
+    let second = socket(&ctx, PAIR);
+    pair_up(&second, &a, "tcp");
+    a.send("two", 0).expect("the new peer takes the message");
+    assert_eq!(second.recv_bytes(0).unwrap(), b"two");
+
+    // The bound side: its peer closes, and another one dials in.
+    let b = socket(&ctx, PAIR);
+    b.set_rcvtimeo(2000).unwrap();
+    let b_events = b.monitor_events(EVENT_ALL).unwrap();
+    let first = socket(&ctx, PAIR);
+    let ep = pair_up(&b, &first, "tcp");
+    first.send("one", 0).unwrap();
+    assert_eq!(b.recv_bytes(0).unwrap(), b"one");
+    drop(first);
+    wait_until_gone(&b_events);
+    let second = socket(&ctx, PAIR);
+    second.connect(&ep).unwrap();
+    second.send("two", 0).unwrap();
+    assert_eq!(b.recv_bytes(0).expect("the new peer is heard"), b"two");
+}
+
+#[test]
+fn router_takes_back_a_routing_id_once_its_peer_is_gone() {
+    // A DEALER with a fixed routing id restarts: the ROUTER routes that id to the new
+    // connection, without ROUTER_HANDOVER, since the old one ended with nothing left to
+    // read. The ROUTER speaks first (ROUTER_MANDATORY: an unknown id is an error, not a
+    // drop), so no receive finds the old pipe gone before the new one arrives.
+    let ctx = Context::new();
+    let router = socket(&ctx, ROUTER);
+    router.set_router_mandatory(true).unwrap();
+    let router_events = router.monitor_events(EVENT_ALL).unwrap();
+    router.bind(&scratch_endpoint("tcp")).unwrap();
+    let ep = router.get_last_endpoint().unwrap();
+    for text in ["first", "second"] {
+        let dealer = socket(&ctx, DEALER);
+        let events = dealer.monitor_events(EVENT_ALL).unwrap();
+        dealer.set_identity(b"worker").unwrap();
+        dealer.connect(&ep).unwrap();
+        while events.recv_event(5000).unwrap().event != SocketEvent::HandshakeSucceeded {}
+        // The ROUTER learns of the connection once the handshake is done on its side too.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while let Err(e) = router.send_multipart([&b"worker"[..], text.as_bytes()], 0) {
+            assert!(Instant::now() < deadline, "{text}: the ROUTER never routed to the new peer: {e}");
+            std::thread::sleep(ms(10));
+        }
+        assert_eq!(dealer.recv_bytes(0).unwrap(), text.as_bytes());
+        dealer.send("reply", 0).unwrap();
+        assert_eq!(router.recv_multipart(0).unwrap(), [&b"worker"[..], b"reply"]);
+        // The connection was taken at once, not refused and dialled again.
+        let mut seen = Vec::new();
+        while let Ok(e) = events.recv_event(0) {
+            seen.push(e.event);
+        }
+        assert!(!seen.contains(&SocketEvent::Disconnected), "{text}: {seen:?}");
+        drop(dealer);
+        wait_until_gone(&router_events);
+    }
 }
 
 #[test]

@@ -652,6 +652,8 @@ impl SocketCore {
             self.pipes.slab.remove(id).close(0);
             return;
         }
+        // The pipe it may have taken the place of (`Pipes::has_ended`) goes now.
+        self.reap();
         if self.pipes.slab.len() > 1 {
             // Fair queuing from now on: no connection may hand a flood over (direct_rx rule
             // 8), and one handed over already is taken back (else it would wait for the tick

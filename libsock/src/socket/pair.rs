@@ -13,10 +13,14 @@ pub(crate) struct Pair {
 }
 
 impl Routing for Pair {
-    fn attach(&mut self, id: PipeId, _: &mut Pipes) -> bool {
-        if self.peer.is_some() {
-            tracing::debug!("PAIR socket already has a peer; refusing another");
-            return false;
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
+        if let Some(old) = self.peer {
+            if !pipes.has_ended(old) {
+                tracing::debug!("PAIR socket already has a peer; refusing another");
+                return false;
+            }
+            self.detach(old);
+            pipes.mark_dead(old);
         }
         self.peer = Some(id);
         self.out.attach(id);

@@ -61,12 +61,17 @@ impl Router {
         let routing_id = match chosen {
             Some(rid) => {
                 if let Some(&old) = self.by_id.get(&rid) {
-                    if !self.handover {
+                    if pipes.has_ended(old) {
+                        // A peer that left, say a worker restarting with its fixed id.
+                        self.forget(old);
+                        pipes.mark_dead(old);
+                    } else if !self.handover {
                         tracing::debug!("ROUTER refused a peer with a routing id already in use");
                         return false;
+                    } else {
+                        self.forget(old);
+                        pipes.refuse(old);
                     }
-                    self.forget(old);
-                    pipes.refuse(old);
                 }
                 rid
             }

@@ -76,6 +76,16 @@ impl Pipes {
         self.dead.push(id);
     }
 
+    /// Whether pipe `id`'s peer is gone and everything it sent has been read: nothing can
+    /// come from it or reach it any more. A socket with room for one peer (PAIR, CHANNEL),
+    /// or for one pipe per routing id (ROUTER), lets a newcomer take such a pipe's place at
+    /// once, rather than only after a send or receive found it dead. libzmq frees it only
+    /// when a receive reads its end, so there a PAIR that only sends never takes a new peer.
+    pub(crate) fn has_ended(&mut self, id: PipeId) -> bool {
+        let end = self.end(id);
+        end.tx.is_reader_gone() && end.rx.is_terminated()
+    }
+
     /// Marks pipe `id` for the core to forget now, dropping what it holds: the routing no
     /// longer reads it (a peer refused, or replaced under ROUTER_HANDOVER).
     pub(crate) fn refuse(&mut self, id: PipeId) {
