@@ -354,6 +354,22 @@ fn forwarder_carries_subscriptions_to_publishers_that_filter_at_the_source() {
     terminate(relay, &zctx, &ctl);
 }
 
+/// Receives with `next` (a receive with a short timeout; `None` when it timed out) until
+/// `total`, counted across the threads that share it, reaches `want`, or nothing has come
+/// for 10 s.
+fn pull_until(total: &AtomicUsize, want: usize, mut next: impl FnMut() -> Option<String>) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut last = Instant::now();
+    while total.load(Ordering::SeqCst) < want && last.elapsed() < Duration::from_secs(10) {
+        if let Some(m) = next() {
+            v.push(m);
+            total.fetch_add(1, Ordering::SeqCst);
+            last = Instant::now();
+        }
+    }
+    v
+}
+
 #[test]
 fn streamer_loses_nothing_under_hwm_pressure_and_signals_stop_it_cleanly() {
     let (fe_tcp, fe_ipc, be_tcp, be_ipc, ctl) = (tcp(), ipc(), tcp(), ipc(), tcp());
@@ -389,22 +405,17 @@ fn streamer_loses_nothing_under_hwm_pressure_and_signals_stop_it_cleanly() {
     thread::sleep(Duration::from_millis(300));
     let lpull = ls(&lctx, libsock::PULL, &be_tcp);
     let zpull = zs(&zctx, zmq::PULL, &be_ipc);
+    // Each puller reads until the two together have all (or nothing came for 10 s).
+    let total = Arc::new(AtomicUsize::new(0));
+    let seen = total.clone();
+    lpull.set_rcvtimeo(100).unwrap();
+    zpull.set_rcvtimeo(100).unwrap();
     let received = [
         thread::spawn(move || {
-            let mut v = Vec::new();
-            lpull.set_rcvtimeo(1000).unwrap();
-            while let Ok(m) = lpull.recv_string(0) {
-                v.push(m.unwrap());
-            }
-            v
+            pull_until(&seen, 2 * N as usize, || lpull.recv_string(0).ok().map(Result::unwrap))
         }),
         thread::spawn(move || {
-            let mut v = Vec::new();
-            zpull.set_rcvtimeo(1000).unwrap();
-            while let Ok(m) = zpull.recv_string(0) {
-                v.push(m.unwrap());
-            }
-            v
+            pull_until(&total, 2 * N as usize, || zpull.recv_string(0).ok().map(Result::unwrap))
         }),
     ];
     senders.into_iter().for_each(|s| s.join().unwrap());

@@ -71,6 +71,7 @@ fn reconnect_ivl_minus_one_never_redials() {
     assert!(matches!(server.recv_bytes(0), Err(Error::TimedOut | Error::WouldBlock)));
     // An explicit connect works again.
     client.connect(&ep).unwrap();
+    server.set_rcvtimeo(5000).unwrap();
     roundtrip(&client, &server, "two");
 }
 

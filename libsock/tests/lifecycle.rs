@@ -161,9 +161,9 @@ fn pair_refuses_a_second_peer() {
     assert_eq!(a.recv_bytes(0).unwrap(), b"from b");
     c.connect(&ep).unwrap();
     c.send("from c", 0).unwrap();
-    a.set_rcvtimeo(200).unwrap();
     b.send("b again", 0).unwrap();
     assert_eq!(a.recv_bytes(0).unwrap(), b"b again");
+    a.set_rcvtimeo(200).unwrap();
     assert!(a.recv_bytes(0).is_err(), "a second PAIR peer must not get through");
     a.send("reply", 0).unwrap();
     assert_eq!(b.recv_bytes(0).unwrap(), b"reply");

@@ -252,10 +252,23 @@ fn router_handover_and_duplicate_ids() {
     assert_eq!(router.recv_multipart(0).unwrap()[1], b"1");
     let second = socket(&ctx, DEALER);
     second.set_routing_id(b"dup").unwrap();
+    let second_events = second.monitor_events(libsock::EVENT_ALL).unwrap();
     second.connect(&ep).unwrap();
     second.send("2", 0).unwrap();
     router.set_rcvtimeo(200).unwrap();
     assert!(router.recv_multipart(0).is_err(), "a duplicate id is refused without handover");
+    // The ROUTER has seen and refused it (the refused connection ends) before handover is
+    // turned on, however late the connection came.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        router.get_events().unwrap();
+        match second_events.recv_event(10) {
+            Ok(e) if e.event == libsock::SocketEvent::Disconnected => break,
+            _ => assert!(std::time::Instant::now() < deadline, "the duplicate was never refused"),
+        }
+    }
+    // Gone before it dials again, which under handover would take the id over.
+    drop(second);
     router.set_router_handover(true).unwrap();
     let third = socket(&ctx, DEALER);
     third.set_routing_id(b"dup").unwrap();

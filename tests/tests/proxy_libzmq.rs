@@ -64,18 +64,27 @@ fn libsock_queue_between_libzmq_clients_and_workers() {
     for transport in ["tcp://127.0.0.1:*", "ipc://*"] {
         let (fe, be, ctx, running) = libsock_device((SocketType::ROUTER, SocketType::DEALER), transport);
         let z = zmq::Context::new();
+        // The workers serve until the clients are done (a quiet spell alone does not end
+        // them: on a loaded machine a request may take a while to come).
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let workers: Vec<_> = (0..2)
             .map(|w| {
                 let rep = zs(&z, zmq::REP, &be);
-                rep.set_rcvtimeo(300).unwrap();
+                rep.set_rcvtimeo(100).unwrap();
+                let done = done.clone();
                 thread::spawn(move || {
                     let mut n = 0;
-                    while let Ok(mut parts) = rep.recv_multipart(0) {
+                    loop {
+                        let Ok(mut parts) = rep.recv_multipart(0) else {
+                            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                                return n;
+                            }
+                            continue;
+                        };
                         parts.push(format!("w{w}").into_bytes());
                         rep.send_multipart(parts, 0).unwrap();
                         n += 1;
                     }
-                    n
                 })
             })
             .collect();
@@ -94,6 +103,7 @@ fn libsock_queue_between_libzmq_clients_and_workers() {
             })
             .collect();
         clients.into_iter().for_each(|c| c.join().unwrap());
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
         let s = stop(&ctx, running);
         assert_eq!((s.frontend.msg_in, s.backend.msg_in), (60, 60), "{transport}");
         let served: Vec<usize> = workers.into_iter().map(|w| w.join().unwrap()).collect();

@@ -186,7 +186,10 @@ static void pipes_stats (void *ctx)
         usleep (100 * 1000);
     } while (more > 0);
     CHECK (sent >= 2 * hwm);
-    /* Drain pull 0 completely. */
+    /* Drain pull 0 completely: until nothing came for a second (a loaded machine may
+     * pause the flow from the PUSH's queue for longer than the 100 ms above). */
+    int drain_timeout = 1000;
+    OK (zmq_setsockopt (pulls[0], ZMQ_RCVTIMEO, &drain_timeout, sizeof drain_timeout));
     while (zmq_recv (pulls[0], data, sizeof data, 0) >= 0)
         ;
     usleep (100 * 1000);

@@ -320,18 +320,21 @@ fn subscriptions_once_case(lib: Lib, minor: u8) {
     let stream = raw_link(&sub, false);
     let (mut peer, _, _) = RawPeer::handshake(stream, minor, PUB);
     let mut seen = Vec::new();
-    let mut read_for = |peer: &mut RawPeer, dur: Duration| {
+    // Reads for `dur`, or until `count` subscriptions were seen.
+    let mut read_for = |peer: &mut RawPeer, dur: Duration, count: usize| {
         let until = Instant::now() + dur;
-        while Instant::now() < until {
+        while Instant::now() < until && seen.len() < count {
             sub.poke();
             if let Some(f) = peer.read_frame(ms(10)) {
                 seen.push(decode_subscription(&f).unwrap_or_else(|| panic!("not a subscription: {f:?}")));
             }
         }
     };
-    read_for(&mut peer, ms(300));
+    read_for(&mut peer, ms(5000), 1);
     sub.subscribe(b"after");
-    read_for(&mut peer, ms(300));
+    read_for(&mut peer, ms(5000), 2);
+    // Then nothing more: each went once.
+    read_for(&mut peer, ms(300), usize::MAX);
     let want = vec![(true, b"before".to_vec()), (true, b"after".to_vec())];
     assert_eq!(seen, want, "{} toward a ZMTP 3.{minor} peer", sub.label());
     assert_no_io_panics();
