@@ -45,10 +45,23 @@ fn inbox_port(plan: &Plan, bases: [u16; 2], exec: usize) -> u16 {
 
 /// The acking items that reach the spout's inbox within `wait`.
 fn received(inbox: &libsock::Socket, wait: Duration) -> Vec<(Option<Kind>, u32, u64)> {
+    received_until(inbox, wait, usize::MAX)
+}
+
+/// What the inbox receives until `want` items came (a loaded machine may take its time: up
+/// to 10 s), then in another 300 ms, so that an item too many shows.
+fn received_n(inbox: &libsock::Socket, want: usize) -> Vec<(Option<Kind>, u32, u64)> {
+    let mut out = received_until(inbox, Duration::from_secs(10), want);
+    out.extend(received(inbox, Duration::from_millis(300)));
+    out
+}
+
+/// What the inbox receives in `wait`, or until `want` items came.
+fn received_until(inbox: &libsock::Socket, wait: Duration, want: usize) -> Vec<(Option<Kind>, u32, u64)> {
     let mut out = Vec::new();
     let deadline = Instant::now() + wait;
     inbox.set_rcvtimeo(50).unwrap();
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && out.len() < want {
         let Ok(msg) = inbox.recv_msg(0) else { continue };
         let mut batch = wire::batch(&msg);
         while let Some(Ok(item)) = batch.next() {
@@ -147,7 +160,7 @@ fn an_acker_refuses_trees_whose_owner_is_no_spout_and_keeps_serving() {
 
     // The acker still serves: a tree of the real spout completes, and one it failed is failed.
     s.send(&[s.init(spout_task, 6, 0), s.fail(7, "bad"), s.init(spout_task, 7, 0)]);
-    let mut got = received(&s.spout_inbox, Duration::from_millis(1500));
+    let mut got = received_n(&s.spout_inbox, 2);
     got.sort_by_key(|g| g.2);
     assert_eq!(got, [(Some(Kind::Completed), spout_task, 6), (Some(Kind::Failed), spout_task, 7)]);
     assert!(s.running.is_running(), "an executor stopped");
@@ -172,7 +185,7 @@ fn a_flood_of_trees_claiming_a_real_spout_fills_the_acker_to_its_cap_only() {
     // the one kept before completes.
     s.send(&[s.init(spout_task, 6, 0x2), s.ack(6, 0x2)]);
     s.send(&[s.ack(5, 0x1)]);
-    let got = received(&s.spout_inbox, Duration::from_millis(1000));
+    let got = received_n(&s.spout_inbox, 1);
     assert_eq!(got, [(Some(Kind::Completed), spout_task, 5)], "tree 6 must be refused, tree 5 complete");
     // Kept: tree 5 and CAP - 1 of the flood's. Refused: the rest, and tree 6's init and ack.
     let refused = (FLOOD - (CAP - 1) + 2) as u64;
@@ -184,13 +197,13 @@ fn a_flood_of_trees_claiming_a_real_spout_fills_the_acker_to_its_cap_only() {
 
     // The flood's trees that were kept time out, reported to the spout (which ignores what it
     // never emitted): there are CAP - 1 of them, so the acker never held more than CAP.
-    let got = received(&s.spout_inbox, Duration::from_millis(3000));
+    let got = received_n(&s.spout_inbox, CAP - 1);
     assert_eq!(got.len(), CAP - 1, "timed out: {got:?}");
     assert!(got.iter().all(|g| g.0 == Some(Kind::TimedOut) && g.1 == spout_task && flood.contains(&g.2)));
 
     // Room again: a real tree (the spout's replay of tree 6) completes.
     s.send(&[s.init(spout_task, 7, 0x4), s.ack(7, 0x4)]);
-    let got = received(&s.spout_inbox, Duration::from_millis(1000));
+    let got = received_n(&s.spout_inbox, 1);
     assert_eq!(got, [(Some(Kind::Completed), spout_task, 7)]);
     assert!(s.running.is_running(), "an executor stopped");
     s.running.shutdown(Duration::from_millis(100));
