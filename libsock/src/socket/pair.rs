@@ -14,13 +14,9 @@ pub(crate) struct Pair {
 
 impl Routing for Pair {
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
-        if let Some(old) = self.peer {
-            if !pipes.has_ended(old) {
-                tracing::debug!("PAIR socket already has a peer; refusing another");
-                return false;
-            }
+        let Some(ended) = pipes.room_for_one_peer(self.peer, "PAIR") else { return false };
+        if let Some(old) = ended {
             self.detach(old);
-            pipes.mark_dead(old);
         }
         self.peer = Some(id);
         self.out.attach(id);

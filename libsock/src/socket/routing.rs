@@ -86,6 +86,28 @@ impl Pipes {
         end.tx.is_reader_gone() && end.rx.is_terminated()
     }
 
+    /// Whether a socket with room for one peer (PAIR, CHANNEL; `kind` names it in the log),
+    /// whose peer now is `current`, takes another: `Some(ended)` takes it, `ended` being a
+    /// predecessor whose pipe has ended ([`Pipes::has_ended`]), now marked dead, for the
+    /// caller to forget; `None` refuses it.
+    pub(crate) fn room_for_one_peer(
+        &mut self,
+        current: Option<PipeId>,
+        kind: &str,
+    ) -> Option<Option<PipeId>> {
+        match current {
+            None => Some(None),
+            Some(old) if self.has_ended(old) => {
+                self.mark_dead(old);
+                Some(Some(old))
+            }
+            Some(_) => {
+                tracing::debug!("{kind} socket already has a peer; refusing another");
+                None
+            }
+        }
+    }
+
     /// Marks pipe `id` for the core to forget now, dropping what it holds: the routing no
     /// longer reads it (a peer refused, or replaced under ROUTER_HANDOVER).
     pub(crate) fn refuse(&mut self, id: PipeId) {

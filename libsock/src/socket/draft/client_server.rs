@@ -147,13 +147,9 @@ pub(crate) struct Channel {
 
 impl Routing for Channel {
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
-        if let Some(old) = self.peer {
-            if !pipes.has_ended(old) {
-                tracing::debug!("CHANNEL socket already has a peer; refusing another");
-                return false;
-            }
+        let Some(ended) = pipes.room_for_one_peer(self.peer, "CHANNEL") else { return false };
+        if let Some(old) = ended {
             self.detach(old);
-            pipes.mark_dead(old);
         }
         self.peer = Some(id);
         self.fq.attach(id);
