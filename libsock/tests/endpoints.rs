@@ -186,6 +186,21 @@ fn wait_for_input(s: &libsock::Socket) {
     std::thread::sleep(ms(100));
 }
 
+/// Sends numbered probes until `sub` receives the last one sent: the subscription has
+/// reached `publisher`, and no probe is left on its way.
+fn until_subscribed(publisher: &libsock::Socket, sub: &libsock::Socket) {
+    for i in 0..500 {
+        let probe = format!("probe {i}");
+        publisher.send(probe.as_str(), 0).unwrap();
+        if sub.poll(libsock::POLLIN, 20).unwrap() > 0 {
+            // Earlier probes that got through come first.
+            while sub.recv_bytes(0).unwrap() != probe.as_bytes() {}
+            return;
+        }
+    }
+    panic!("the subscription never reached the publisher");
+}
+
 /// Every frame `s` has now.
 fn drain(s: &libsock::Socket) -> Vec<Vec<u8>> {
     std::iter::from_fn(|| s.recv_bytes(DONTWAIT).ok()).collect()
@@ -294,6 +309,7 @@ fn a_disconnect_never_cuts_a_multipart_message_in_two() {
     // the first frame ahead for a poll, or a program that took it. libzmq asserts at the
     // next receive (`fq.cpp`, `!_more`) once another pipe has messages; libsock before
     // glued the next message on to the first frame.
+    use libsock::SocketEvent::{Disconnected, HandshakeSucceeded};
     use libsock::{POLLIN, SNDMORE, SUB};
     for (server_kind, client_kind, took_first) in [(PUB, SUB, false), (PUSH, PULL, true), (PUSH, PULL, false)]
     {
@@ -302,13 +318,16 @@ fn a_disconnect_never_cuts_a_multipart_message_in_two() {
         let server = socket(&ctx, server_kind);
         server.bind("tcp://127.0.0.1:*").unwrap();
         let ep = server.get_last_endpoint().unwrap();
+        let links =
+            server.monitor_events((Disconnected.to_raw() | HandshakeSucceeded.to_raw()) as i32).unwrap();
         let client = socket(&ctx, client_kind);
         if client_kind == SUB {
             client.set_subscribe(b"").unwrap();
         }
         client.connect(&ep).unwrap();
+        assert_eq!(links.recv_event(10_000).unwrap().event, HandshakeSucceeded, "{case}");
         if server_kind == PUB {
-            std::thread::sleep(ms(200)); // the subscription reaches the publisher
+            until_subscribed(&server, &client);
         }
         for (frame, flags) in [("a", SNDMORE), ("b", SNDMORE), ("c", 0), ("later", 0)] {
             server.send(frame, flags).unwrap();
@@ -326,11 +345,16 @@ fn a_disconnect_never_cuts_a_multipart_message_in_two() {
         assert_eq!(got, expected, "{case}");
         assert_eq!(client.get_events().unwrap() & POLLIN, 0, "{case}");
         // Connected again, the next message comes whole and alone.
-        client.connect(&ep).unwrap();
         // The server learns that the first connection went (a PUSH would round-robin on to
-        // it), and a PUB of the subscription.
-        std::thread::sleep(ms(200));
+        // it) and has the new one, and a PUB of the subscription.
+        assert_eq!(links.recv_event(10_000).unwrap().event, Disconnected, "{case}");
+        client.connect(&ep).unwrap();
+        assert_eq!(links.recv_event(10_000).unwrap().event, HandshakeSucceeded, "{case}");
+        std::thread::sleep(ms(50));
         server.get_events().unwrap();
+        if server_kind == PUB {
+            until_subscribed(&server, &client);
+        }
         server.send("d", SNDMORE).unwrap();
         server.send("e", 0).unwrap();
         wait_for_input(&client);

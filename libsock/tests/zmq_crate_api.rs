@@ -188,8 +188,16 @@ macro_rules! zmq_crate_programs {
             a.connect(&endpoint)?;
             push.send("1", 0)?; // queued for A's connection
             assert_eq!(a.recv_bytes(0)?, b"1");
+            // B's handshake done (however long a loaded machine takes), and a little longer
+            // for the PUSH to take its pipe (libzmq reads its commands at most once a ms).
+            push.monitor("inproc://api-turn", 0x1000)?; // HANDSHAKE_SUCCEEDED
+            let events = ctx.socket(zmq::PAIR)?;
+            events.set_rcvtimeo(10_000)?;
+            events.connect("inproc://api-turn")?;
             b.connect(&endpoint)?;
-            thread::sleep(std::time::Duration::from_millis(500)); // B's handshake is done
+            let frames = events.recv_multipart(0)?;
+            assert_eq!(u16::from_le_bytes([frames[0][0], frames[0][1]]), 0x1000, "HANDSHAKE_SUCCEEDED");
+            thread::sleep(std::time::Duration::from_millis(100));
             for m in ["2", "3", "4", "5"] {
                 push.send(m, 0)?;
             }
