@@ -6,9 +6,9 @@
 #
 #   --libzmq   run on the system's libzmq instead (the baseline; needs libzmq5)
 #
-# Downloads the package with apt-get (no install) into target/pyzmq-deb, installs pytest and
-# pytest-timeout with pip if missing, builds libsock.so (release) and points
-# LD_LIBRARY_PATH at a directory where libzmq.so.5 is libsock. test_cython needs Cython
+# Downloads the package with apt-get (no install) into target/pyzmq-deb, installs pytest,
+# pytest-timeout, tornado, numpy and gevent with pip if missing, builds libsock.so (release)
+# and points LD_LIBRARY_PATH at a directory where libzmq.so.5 is libsock. test_cython needs Cython
 # and a compiler at test time and is left out. Needs a python3 of the package's version
 # (3.11 on Debian 12). Not in CI: see README's C section.
 set -euo pipefail
@@ -34,9 +34,12 @@ if [[ $want != "$have" ]]; then
     echo "pyzmq_suite: python3 is $have, Debian's python3-zmq is built for $want" >&2
     exit 1
 fi
-python3 -c 'import pytest, pytest_timeout' 2>/dev/null \
-    || python3 -m pip install --quiet pytest pytest-timeout 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages pytest pytest-timeout
+# tornado, numpy and gevent are optional for pyzmq: without them zmq.green's tests,
+# test_future, test_ioloop, test_zmqstream and the buffer tests skip (about 100 tests, many
+# driving ZMQ_FD/ZMQ_EVENTS from an event loop).
+python3 -c 'import pytest, pytest_timeout, tornado, numpy, gevent' 2>/dev/null \
+    || python3 -m pip install --quiet pytest pytest-timeout tornado numpy gevent 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages pytest pytest-timeout tornado numpy gevent
 
 lib_path=
 if ((use_libzmq == 0)); then
