@@ -48,9 +48,31 @@ fn runner() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// Failures of czmq's own tests that are races in the test, seen on libzmq as on libsock:
+/// such a run is tried again (at most [`TRIES`] runs in all). zgossip_test has its actor
+/// "alpha" deliver its two own tuples in a row, but alpha's loop reads a tuple that came
+/// from "beta" through "base" in between when its thread ran late: on 2026-12-06, 3 in 490
+/// runs on libzmq 4.3.4 and 6 in 690 on libsock, with and without two busy loops beside.
+const KNOWN_RACES: &[&str] = &["zgossip_test: Assertion `streq (key, \"inproc://alpha-2\")' failed"];
+const TRIES: usize = 4;
+
 /// Runs czmq's `<class>_test` on libsock, in a directory of its own (zauth and zcert write
 /// certificate files there). `None` when libczmq is missing (skipped), else its output.
 fn czmq_selftest(class: &str, debug_loader: bool) -> Option<String> {
+    for attempt in 1..=TRIES {
+        match czmq_selftest_once(class, debug_loader) {
+            Err(race) if attempt < TRIES => {
+                eprintln!("czmq's {class}_test lost its own race ({race}); again")
+            }
+            Err(race) => panic!("czmq's {class}_test lost its own race {TRIES} times in a row: {race}"),
+            Ok(out) => return out,
+        }
+    }
+    unreachable!()
+}
+
+/// One run of [`czmq_selftest`]; `Err` names the [`KNOWN_RACES`] entry it failed on.
+fn czmq_selftest_once(class: &str, debug_loader: bool) -> Result<Option<String>, &'static str> {
     let (exe, compat) = runner();
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(exe);
@@ -68,7 +90,12 @@ fn czmq_selftest(class: &str, debug_loader: bool) -> Option<String> {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if out.status.code() == Some(77) {
         eprintln!("SKIP: {} (apt-get install libczmq4)", stdout.trim());
-        return None;
+        return Ok(None);
+    }
+    if !out.status.success() {
+        if let Some(race) = KNOWN_RACES.iter().find(|race| stderr.contains(*race)) {
+            return Err(race);
+        }
     }
     assert!(
         out.status.success(),
@@ -76,7 +103,7 @@ fn czmq_selftest(class: &str, debug_loader: bool) -> Option<String> {
         out.status
     );
     assert!(stdout.contains(&format!("{class}_test passed")), "{stdout}");
-    Some(stderr)
+    Ok(Some(stderr))
 }
 
 macro_rules! czmq_classes {
