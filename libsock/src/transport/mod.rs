@@ -72,6 +72,11 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
+    /// Whether this is a Unix domain (ipc) stream.
+    pub(crate) fn is_unix(&self) -> bool {
+        matches!(self, Stream::Unix(_))
+    }
+
     /// Whether a non-blocking connect has completed: `Ok(true)` connected, `Ok(false)` still
     /// in progress, `Err` failed.
     pub(crate) fn connect_result(&self) -> io::Result<bool> {
