@@ -248,7 +248,9 @@ pub fn cpu_table(res: &Results, cells: &[Cell], impls: &[Impl], reps: usize) -> 
         let split = if r > 0.0 { format!(" ({a:.0} + {r:.0})") } else { String::new() };
         format!("{t:.0}{split}") + &ratio_label(t, b.and_then(|b| b.get("cpu_ns").ok()))
     };
-    for &cell in cells.iter().filter(|c| c.pattern != Pattern::Mem) {
+    // Memory and proxy cells measure no CPU time (their rows would read NaN).
+    let measured = |c: &&Cell| matches!(c.pattern, Pattern::Thr | Pattern::Lat | Pattern::PubSub);
+    for &cell in cells.iter().filter(measured) {
         let mut row =
             vec![pattern_name(cell.pattern).to_string(), cell.transport.to_string(), size_label(cell.size)];
         row.extend(impls.iter().map(|&i| cell_text(res, cell, i, &fields, &value)));
