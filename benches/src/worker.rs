@@ -37,6 +37,9 @@ pub struct WorkerArgs {
     /// Subscriber sockets (PUB/SUB workload).
     #[arg(long, default_value_t = 4)]
     pub subscribers: usize,
+    /// SO_SNDBUF in bytes (libsock and libzmq sockets).
+    #[arg(long)]
+    pub sndbuf: Option<i32>,
 }
 
 impl WorkerArgs {
@@ -62,6 +65,10 @@ impl WorkerArgs {
             a.push("--hwm".to_string());
             a.push(hwm.to_string());
         }
+        if let Some(bytes) = self.sndbuf {
+            a.push("--sndbuf".to_string());
+            a.push(bytes.to_string());
+        }
         a
     }
 
@@ -73,6 +80,7 @@ impl WorkerArgs {
             count: self.count,
             hwm: self.hwm,
             subscribers: self.subscribers,
+            sndbuf: self.sndbuf,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct SockOpts {
     pub hwm: Option<i32>,
     /// Receive timeout in milliseconds (`None`: block forever).
     pub recv_timeout_ms: Option<i32>,
+    /// SO_SNDBUF in bytes, where the library has the option (`None`: the kernel's default).
+    pub sndbuf: Option<i32>,
 }
 
 /// What a receive saw: the body length and its first byte (the workloads mark probes and

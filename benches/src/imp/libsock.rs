@@ -62,6 +62,9 @@ impl Lib for Libsock {
         if let Some(ms) = opts.recv_timeout_ms {
             s.set_rcvtimeo(ms)?;
         }
+        if let Some(bytes) = opts.sndbuf {
+            s.set_sndbuf(bytes)?;
+        }
         if role == Role::Sub {
             s.set_subscribe(b"")?;
         }

@@ -115,7 +115,7 @@ impl<'a> Joined<'a> {
 }
 
 fn subscriber<L: Lib>(lib: &L, spec: &Spec, joined: &Joined<'_>) -> Result<SubSeen> {
-    let opts = SockOpts { hwm: spec.hwm, recv_timeout_ms: Some(100) };
+    let opts = SockOpts { recv_timeout_ms: Some(100), ..spec.opts() };
     let mut s = lib.socket(Role::Sub, &opts)?;
     s.connect(&spec.endpoint)?;
     let started = Instant::now();

@@ -103,11 +103,13 @@ pub struct Spec {
     pub hwm: Option<i32>,
     /// Subscribers per subscriber process.
     pub subscribers: usize,
+    /// SO_SNDBUF on libsock's and libzmq's sockets (`None`: the kernel's default).
+    pub sndbuf: Option<i32>,
 }
 
 impl Spec {
     pub(crate) fn opts(&self) -> SockOpts {
-        SockOpts { hwm: self.hwm, recv_timeout_ms: None }
+        SockOpts { hwm: self.hwm, recv_timeout_ms: None, sndbuf: self.sndbuf }
     }
 
     pub(crate) fn duration(&self) -> Duration {

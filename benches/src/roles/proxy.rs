@@ -39,6 +39,9 @@ fn libsock_relay(queue: bool, fe: &str, be: &str, spec: &Spec, coord: &dyn Coord
             s.set_sndhwm(hwm)?;
             s.set_rcvhwm(hwm)?;
         }
+        if let Some(bytes) = spec.sndbuf {
+            s.set_sndbuf(bytes)?;
+        }
     }
     f.bind(fe)?;
     b.connect(be)?;
@@ -64,6 +67,9 @@ fn libzmq_relay(queue: bool, fe: &str, be: &str, spec: &Spec, coord: &dyn Coord)
         if let Some(hwm) = spec.hwm {
             s.set_sndhwm(hwm)?;
             s.set_rcvhwm(hwm)?;
+        }
+        if let Some(bytes) = spec.sndbuf {
+            s.set_sndbuf(bytes)?;
         }
     }
     f.bind(fe)?;

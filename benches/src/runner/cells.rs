@@ -39,6 +39,8 @@ pub struct Params {
     pub mem_hwm: i32,
     /// Subscribers in the fan-out workload.
     pub subscribers: usize,
+    /// SO_SNDBUF on libsock's and libzmq's sockets (`None`: the kernel's default).
+    pub sndbuf: Option<i32>,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -82,6 +84,7 @@ pub fn measure(imp: Impl, cell: Cell, p: &Params) -> Result<Fields> {
         count: p.mem_count,
         hwm: None,
         subscribers: p.subscribers,
+        sndbuf: p.sndbuf,
     };
     let run_limit = Duration::from_secs_f64(p.secs * 20.0) + SETUP;
     match cell.pattern {
