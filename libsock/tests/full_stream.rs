@@ -2,6 +2,8 @@
 //! EAGAIN and resumes only on the writable edge (`engine::connection`, `Link::out_full`).
 //! A lost edge would stall delivery: these tests send far more than the socket buffers hold
 //! to a receiver that pauses, and check every message arrives once, whole and in order.
+//! With SNDBUF set, batches are cut to a quarter of the kernel's buffer
+//! (`engine::connection::output::out_batch`), smaller than many of the messages.
 
 mod common;
 
@@ -27,9 +29,11 @@ fn body(i: u32) -> Vec<u8> {
 fn push_pull_through_full_socket_buffers() {
     const COUNT: u32 = 6_000;
     let ctx = Context::new();
-    for transport in ["tcp", "ipc"] {
+    for (transport, sndbuf) in [("tcp", -1), ("ipc", -1), ("tcp", 4096), ("tcp", 65536)] {
+        let transport_sndbuf = format!("{transport}, SNDBUF {sndbuf}");
         let pull = socket(&ctx, PULL);
         let push = socket(&ctx, PUSH);
+        push.set_sndbuf(sndbuf).unwrap();
         pull.set_rcvhwm(20).unwrap();
         pull.set_rcvtimeo(30_000).unwrap();
         push.set_sndhwm(0).unwrap();
@@ -50,8 +54,9 @@ fn push_pull_through_full_socket_buffers() {
         // Let the sender fill both kernel buffers before reading anything.
         thread::sleep(ms(300));
         for i in 0..COUNT {
-            let got = pull.recv_multipart(0).unwrap_or_else(|e| panic!("{transport}: message {i}: {e}"));
-            assert_eq!(got.concat(), body(i), "{transport}: message {i}");
+            let got =
+                pull.recv_multipart(0).unwrap_or_else(|e| panic!("{transport_sndbuf}: message {i}: {e}"));
+            assert_eq!(got.concat(), body(i), "{transport_sndbuf}: message {i}");
             if i % 500 == 0 {
                 // Pause now and then, so the buffers fill and drain many times.
                 thread::sleep(ms(20));

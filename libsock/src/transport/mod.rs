@@ -77,6 +77,11 @@ impl Stream {
         matches!(self, Stream::Unix(_))
     }
 
+    /// The kernel's send buffer for this stream (SO_SNDBUF), in bytes as it accounts them.
+    pub(crate) fn send_buffer_size(&self) -> io::Result<usize> {
+        socket2::SockRef::from(self).send_buffer_size()
+    }
+
     /// Whether a non-blocking connect has completed: `Ok(true)` connected, `Ok(false)` still
     /// in progress, `Err` failed.
     pub(crate) fn connect_result(&self) -> io::Result<bool> {

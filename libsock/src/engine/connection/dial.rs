@@ -54,7 +54,9 @@ impl Connection {
                 }
                 let peer = self.name.clone();
                 let socks = target.socks();
+                let out_batch = super::output::out_batch(&stream, &self.cfg.net);
                 self.link = Some(Link {
+                    out_batch,
                     stream,
                     session: None,
                     rbuf: BytesMut::new(),

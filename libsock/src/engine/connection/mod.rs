@@ -65,6 +65,8 @@ struct Link {
     direct: Option<Arc<DirectTx>>,
     /// The kernel took less than offered: write again only after its writable edge.
     out_full: bool,
+    /// Bytes of small messages a batch copies before writing (`output::out_batch`).
+    out_batch: output::OutBatch,
     /// The application thread's read side, once the handshake is done (see `direct_rx`).
     rx: Option<Arc<DirectRx>>,
     /// A write found the stream reset or closed by the peer: nothing is written any more,
@@ -137,7 +139,9 @@ impl Connection {
         session.set_peer_fd(stream.as_fd().as_raw_fd());
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let out_batch = output::out_batch(&stream, &cfg.net);
         let link = Link {
+            out_batch,
             stream,
             session,
             rbuf,

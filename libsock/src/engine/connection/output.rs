@@ -10,20 +10,18 @@ use crate::engine::Ctx;
 use crate::message::Message;
 use crate::pipe::PipeEnd;
 use crate::session::Session;
+use crate::transport::{NetConfig, Stream};
 
-/// Stop pulling messages from the pipe once this much is copied and waiting to be written.
+/// Stop pulling messages from the pipe once this much is copied and waiting to be written
+/// (where the kernel grows the send buffer itself; see [`out_batch`]).
 const OUT_BATCH: usize = 256 * 1024;
-/// ... on a Unix socket, whose send buffer stays at its 208 KiB (tcp's grows to megabytes):
-/// a 256 KiB batch never fit, so every write was taken short and the next waited for the
-/// writable edge, the two processes taking turns instead of overlapping. `compare`, ipc,
-/// builds alternating: 64 B 6.6-7.4 M msg/s before, 9.2-11.1 M with 32, 64 or 128 KiB;
-/// 1 KiB 1.4-1.7 M before (sender 548-695 ns of CPU a message), 1.9-2.5 M after (382-501).
-const UNIX_OUT_BATCH: usize = 64 * 1024;
 /// ... or this much in all, large bodies included (written from their own memory, not
 /// copied): bigger `writev`s cost the kernel less per byte. 64 KiB messages with each
 /// process on one core (its threads sharing it): 256 KiB gave 37-39 k msg/s and 25 us of
 /// sender CPU per message, 1 MiB 55 k and 18 us (libzmq: 66 k, 14 us).
 const OUT_BATCH_SHARED: usize = 1024 * 1024;
+/// The smallest batch, whatever the send buffer.
+const MIN_OUT_BATCH: usize = 4 * 1024;
 /// Writes smaller than this, one after another in one wake-up, mean the I/O thread is
 /// chasing a sending thread that runs on the other core: each round takes the handful of
 /// messages sent during the last system call and pays another for them (and the receiving
@@ -96,7 +94,7 @@ impl Connection {
                 // nor try the stream: the writable edge brings us back with room for a batch.
                 return Ok(());
             }
-            let batch = if link.stream.is_unix() { UNIX_OUT_BATCH } else { OUT_BATCH };
+            let batch = link.out_batch;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
             if let (true, Some(p)) = (session.is_active(), &mut self.pipe) {
                 if as_commands {
@@ -177,14 +175,43 @@ impl Connection {
     }
 }
 
+/// Where batches for `stream` are cut: [`OUT_BATCH`] and [`OUT_BATCH_SHARED`] where the
+/// kernel grows the send buffer itself (tcp without SNDBUF, to megabytes); where it keeps
+/// the buffer at a fixed size (a Unix socket's 208 KiB, `net.core.wmem_default`; a tcp
+/// socket's once SNDBUF is set), a quarter of the size it reports, large bodies included.
+///
+/// A batch that does not fit is taken short, and the next write waits for the writable
+/// edge: the two processes take turns instead of overlapping. `compare`, builds
+/// alternating: ipc 64 B 6.6-7.4 M msg/s with 256 KiB batches, 9.2-11.1 M with 32-128 KiB;
+/// tcp with SNDBUF 64 KiB, 1 KiB messages: 0.73-0.79 M msg/s and 1.1-1.2 us of sender CPU a
+/// message with 256 KiB, 1.9-2.1 M and 0.44-0.49 us with a quarter; 64 KiB messages, one
+/// a `writev`: 23-25 k msg/s with 1 MiB `writev`s, 31-36 k (libzmq 32 k).
+pub(super) fn out_batch(stream: &Stream, net: &NetConfig) -> OutBatch {
+    if !stream.is_unix() && net.sndbuf < 0 {
+        return OutBatch { copied: OUT_BATCH, total: OUT_BATCH_SHARED };
+    }
+    let n = stream.send_buffer_size().unwrap_or(0);
+    let batch = (n / 4).clamp(MIN_OUT_BATCH, OUT_BATCH);
+    OutBatch { copied: batch, total: batch }
+}
+
+/// Where a batch is cut: see [`out_batch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct OutBatch {
+    /// Bytes of small messages copied into the batch.
+    pub copied: usize,
+    /// Bytes in all, large bodies (written from their own memory) included.
+    pub total: usize,
+}
+
 /// Frames messages from the pipe into the session's outbound buffer until it holds a batch
 /// or the pipe is empty: the per-message loop of every sender but a subscriber. `mid` ends as
 /// the MORE flag of the last frame taken (unchanged when none was). `batch` is the stream's
-/// [`OUT_BATCH`] or [`UNIX_OUT_BATCH`].
+/// [`out_batch`].
 #[inline]
-fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool, batch: usize) {
+fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool, batch: OutBatch) {
     let mut last_more = *mid;
-    while session.out().copied_len() < batch && session.out().len() < OUT_BATCH_SHARED {
+    while session.out().copied_len() < batch.copied && session.out().len() < batch.total {
         let Some(msg) = p.rx.read() else { break };
         last_more = msg.get_more();
         session.send(&msg);
@@ -196,8 +223,8 @@ fn pull_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool, batch: usize
 /// [`pull_out`] for a (X)SUB whose peer takes subscriptions as commands (ZMTP 3.1).
 #[cold]
 #[inline(never)]
-fn pull_subscriber_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool, batch: usize) {
-    while session.out().len() < batch {
+fn pull_subscriber_out(session: &mut Session, p: &mut PipeEnd, mid: &mut bool, batch: OutBatch) {
+    while session.out().len() < batch.copied {
         let Some(msg) = p.rx.read() else { break };
         // A command cannot go between the frames of a message: a subscription frame that
         // ends a multipart message goes as the data frame it is (libzmq's XPUB takes it so).
@@ -221,5 +248,45 @@ pub(super) fn subscription(msg: &Message, as_commands: bool) -> Option<bool> {
         Some(1) => Some(true),
         Some(0) => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Options;
+
+    fn tcp_pair(sndbuf: i32) -> (Stream, std::net::TcpStream, NetConfig) {
+        let net = NetConfig::from_options(&Options { sndbuf, ..Default::default() });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let std_stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        if sndbuf >= 0 {
+            socket2::SockRef::from(&std_stream).set_send_buffer_size(sndbuf as usize).unwrap();
+        }
+        let peer = listener.accept().unwrap().0;
+        (Stream::Tcp(mio::net::TcpStream::from_std(std_stream)), peer, net)
+    }
+
+    #[test]
+    fn tcp_without_sndbuf_keeps_the_large_batches() {
+        let (stream, _peer, net) = tcp_pair(-1);
+        assert_eq!(out_batch(&stream, &net), OutBatch { copied: OUT_BATCH, total: OUT_BATCH_SHARED });
+    }
+
+    #[test]
+    fn a_fixed_send_buffer_takes_four_batches() {
+        let (stream, _peer, net) = tcp_pair(65_536);
+        let kernel = stream.send_buffer_size().unwrap();
+        assert!(kernel >= 65_536, "the kernel reports {kernel}");
+        assert_eq!(out_batch(&stream, &net), OutBatch { copied: kernel / 4, total: kernel / 4 });
+
+        let (tiny, _peer, net) = tcp_pair(1);
+        assert_eq!(out_batch(&tiny, &net), OutBatch { copied: MIN_OUT_BATCH, total: MIN_OUT_BATCH });
+
+        let (a, _b) = mio::net::UnixStream::pair().unwrap();
+        let unix = Stream::Unix(a);
+        let kernel = unix.send_buffer_size().unwrap();
+        let batch = out_batch(&unix, &NetConfig::from_options(&Options::default()));
+        assert!(batch.total <= kernel / 4 && batch.copied == batch.total, "{batch:?} for {kernel}");
     }
 }
