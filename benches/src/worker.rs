@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::coord::StdioCoord;
 use crate::imp::{libsock::Libsock, libzmq::Libzmq, omq::Omq, raw::Raw, zeromq};
 use crate::roles::{self, Job, Spec};
-use crate::workload::Impl;
+use crate::workload::{Impl, KernelBuffers};
 
 /// The hidden `worker` subcommand's arguments.
 #[derive(clap::Args, Clone, Debug)]
@@ -37,9 +37,9 @@ pub struct WorkerArgs {
     /// Subscriber sockets (PUB/SUB workload).
     #[arg(long, default_value_t = 4)]
     pub subscribers: usize,
-    /// SO_SNDBUF in bytes (libsock and libzmq sockets).
-    #[arg(long)]
-    pub sndbuf: Option<i32>,
+    /// The kernel's socket buffers (libsock and libzmq sockets).
+    #[command(flatten)]
+    pub bufs: KernelBuffers,
 }
 
 impl WorkerArgs {
@@ -65,10 +65,7 @@ impl WorkerArgs {
             a.push("--hwm".to_string());
             a.push(hwm.to_string());
         }
-        if let Some(bytes) = self.sndbuf {
-            a.push("--sndbuf".to_string());
-            a.push(bytes.to_string());
-        }
+        a.extend(self.bufs.to_args());
         a
     }
 
@@ -80,7 +77,7 @@ impl WorkerArgs {
             count: self.count,
             hwm: self.hwm,
             subscribers: self.subscribers,
-            sndbuf: self.sndbuf,
+            bufs: self.bufs,
         }
     }
 }
@@ -116,5 +113,40 @@ pub fn main(args: &WorkerArgs) -> i32 {
             println!("ERROR {text}");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: WorkerArgs,
+    }
+
+    /// What the runner passes is what the worker parses, buffers included.
+    #[test]
+    fn worker_args_round_trip() {
+        let args = WorkerArgs {
+            imp: Impl::Libzmq,
+            job: Job::ThrSend,
+            endpoint: "tcp://127.0.0.1:5555".into(),
+            size: 1024,
+            secs: 0.5,
+            count: 10,
+            hwm: Some(7),
+            subscribers: 2,
+            bufs: KernelBuffers { sndbuf: Some(65_536), rcvbuf: None },
+        };
+        let argv = std::iter::once("worker".to_string()).chain(args.to_args());
+        let back = Cmd::try_parse_from(argv).unwrap().args;
+        assert_eq!(back.to_args(), args.to_args());
+        assert_eq!(back.bufs, args.bufs);
+        assert_eq!(back.bufs.describe(), "; SNDBUF 65536 on libsock's and libzmq's sockets");
+        assert_eq!(KernelBuffers::default().describe(), "");
     }
 }

@@ -34,8 +34,40 @@ pub struct SockOpts {
     pub hwm: Option<i32>,
     /// Receive timeout in milliseconds (`None`: block forever).
     pub recv_timeout_ms: Option<i32>,
-    /// SO_SNDBUF in bytes, where the library has the option (`None`: the kernel's default).
+    /// The kernel's socket buffers, where the library has the options.
+    pub bufs: KernelBuffers,
+}
+
+/// SO_SNDBUF and SO_RCVBUF (ZMQ_SNDBUF, ZMQ_RCVBUF) for libsock's and libzmq's sockets:
+/// setting one fixes that buffer (tcp's otherwise grows to megabytes). ØMQ.rs, zmq.rs and
+/// raw sockets keep the kernel's defaults.
+#[derive(clap::Args, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelBuffers {
+    /// ZMQ_SNDBUF in bytes on every libsock and libzmq socket (ØMQ.rs, zmq.rs and raw
+    /// sockets keep the kernel's default).
+    #[arg(long)]
     pub sndbuf: Option<i32>,
+    /// ZMQ_RCVBUF in bytes on every libsock and libzmq socket (likewise).
+    #[arg(long)]
+    pub rcvbuf: Option<i32>,
+}
+
+impl KernelBuffers {
+    /// The command-line arguments that give these values.
+    pub fn to_args(self) -> Vec<String> {
+        let named = [("--sndbuf", self.sndbuf), ("--rcvbuf", self.rcvbuf)];
+        named.into_iter().filter_map(|(k, v)| v.map(|v| [k.to_string(), v.to_string()])).flatten().collect()
+    }
+
+    /// How a report states them: `""` when both are the kernel's default.
+    pub fn describe(self) -> String {
+        let named = [("SNDBUF", self.sndbuf), ("RCVBUF", self.rcvbuf)];
+        let set: Vec<String> = named.into_iter().filter_map(|(k, v)| v.map(|v| format!("{k} {v}"))).collect();
+        if set.is_empty() {
+            return String::new();
+        }
+        format!("; {} on libsock's and libzmq's sockets", set.join(", "))
+    }
 }
 
 /// What a receive saw: the body length and its first byte (the workloads mark probes and

@@ -62,8 +62,11 @@ impl Lib for Libsock {
         if let Some(ms) = opts.recv_timeout_ms {
             s.set_rcvtimeo(ms)?;
         }
-        if let Some(bytes) = opts.sndbuf {
+        if let Some(bytes) = opts.bufs.sndbuf {
             s.set_sndbuf(bytes)?;
+        }
+        if let Some(bytes) = opts.bufs.rcvbuf {
+            s.set_rcvbuf(bytes)?;
         }
         if role == Role::Sub {
             s.set_subscribe(b"")?;

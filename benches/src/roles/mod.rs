@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Result};
 
 use crate::coord::Coord;
-use crate::workload::{Lib, Recvd, SockOpts};
+use crate::workload::{KernelBuffers, Lib, Recvd, SockOpts};
 
 pub use fanout::{publisher, report_subs, subscribers, Joined, SubSeen};
 pub use inproc::in_process;
@@ -103,13 +103,13 @@ pub struct Spec {
     pub hwm: Option<i32>,
     /// Subscribers per subscriber process.
     pub subscribers: usize,
-    /// SO_SNDBUF on libsock's and libzmq's sockets (`None`: the kernel's default).
-    pub sndbuf: Option<i32>,
+    /// The kernel's socket buffers on libsock's and libzmq's sockets.
+    pub bufs: KernelBuffers,
 }
 
 impl Spec {
     pub(crate) fn opts(&self) -> SockOpts {
-        SockOpts { hwm: self.hwm, recv_timeout_ms: None, sndbuf: self.sndbuf }
+        SockOpts { hwm: self.hwm, recv_timeout_ms: None, bufs: self.bufs }
     }
 
     pub(crate) fn duration(&self) -> Duration {

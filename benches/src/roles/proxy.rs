@@ -39,8 +39,11 @@ fn libsock_relay(queue: bool, fe: &str, be: &str, spec: &Spec, coord: &dyn Coord
             s.set_sndhwm(hwm)?;
             s.set_rcvhwm(hwm)?;
         }
-        if let Some(bytes) = spec.sndbuf {
+        if let Some(bytes) = spec.bufs.sndbuf {
             s.set_sndbuf(bytes)?;
+        }
+        if let Some(bytes) = spec.bufs.rcvbuf {
+            s.set_rcvbuf(bytes)?;
         }
     }
     f.bind(fe)?;
@@ -68,8 +71,11 @@ fn libzmq_relay(queue: bool, fe: &str, be: &str, spec: &Spec, coord: &dyn Coord)
             s.set_sndhwm(hwm)?;
             s.set_rcvhwm(hwm)?;
         }
-        if let Some(bytes) = spec.sndbuf {
+        if let Some(bytes) = spec.bufs.sndbuf {
             s.set_sndbuf(bytes)?;
+        }
+        if let Some(bytes) = spec.bufs.rcvbuf {
+            s.set_rcvbuf(bytes)?;
         }
     }
     f.bind(fe)?;

@@ -10,7 +10,7 @@ use super::proc::Worker;
 use crate::roles::Job;
 use crate::stats::Fields;
 use crate::worker::WorkerArgs;
-use crate::workload::{Impl, Pattern, Transport};
+use crate::workload::{Impl, KernelBuffers, Pattern, Transport};
 
 /// How long a worker may take to bind, connect or subscribe.
 pub(super) const SETUP: Duration = Duration::from_secs(40);
@@ -39,8 +39,8 @@ pub struct Params {
     pub mem_hwm: i32,
     /// Subscribers in the fan-out workload.
     pub subscribers: usize,
-    /// SO_SNDBUF on libsock's and libzmq's sockets (`None`: the kernel's default).
-    pub sndbuf: Option<i32>,
+    /// The kernel's socket buffers on libsock's and libzmq's sockets.
+    pub bufs: KernelBuffers,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -84,7 +84,7 @@ pub fn measure(imp: Impl, cell: Cell, p: &Params) -> Result<Fields> {
         count: p.mem_count,
         hwm: None,
         subscribers: p.subscribers,
-        sndbuf: p.sndbuf,
+        bufs: p.bufs,
     };
     let run_limit = Duration::from_secs_f64(p.secs * 20.0) + SETUP;
     match cell.pattern {

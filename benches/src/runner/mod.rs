@@ -29,7 +29,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use crate::worker::{self, WorkerArgs};
-use crate::workload::{Impl, Pattern, Transport};
+use crate::workload::{Impl, KernelBuffers, Pattern, Transport};
 use cells::{Cell, Params};
 use table::{size_label, Results};
 
@@ -91,11 +91,8 @@ pub struct RunOpts {
     /// Body size of the memory workload.
     #[arg(long, default_value_t = 65536)]
     mem_size: usize,
-    /// SO_SNDBUF (ZMQ_SNDBUF) in bytes on every libsock and libzmq socket, which fixes the
-    /// kernel's send buffer (tcp's otherwise grows to megabytes); ØMQ.rs, zmq.rs and raw
-    /// sockets keep the kernel's default.
-    #[arg(long)]
-    sndbuf: Option<i32>,
+    #[command(flatten)]
+    bufs: KernelBuffers,
     /// Also write the report to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -168,7 +165,7 @@ fn compare(o: &RunOpts) -> Result<()> {
         mem_count: o.mem_count.unwrap_or(if o.quick { 100 } else { 1000 }),
         mem_hwm: 1000,
         subscribers: o.subscribers,
-        sndbuf: o.sndbuf,
+        bufs: o.bufs,
     };
     let impls = or_all(&o.impls, &Impl::ALL);
     let cells = plan(o);
@@ -266,11 +263,10 @@ fn machine_line(reps: usize, p: &Params, started: Instant) -> String {
         .unwrap_or_else(|| "unknown".into());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let (a, b, c) = zmq::version();
-    let sndbuf =
-        p.sndbuf.map_or(String::new(), |b| format!("; SNDBUF {b} on libsock's and libzmq's sockets"));
+    let bufs = p.bufs.describe();
     format!(
         "_{cpus} CPUs, {model}, Linux {}; libzmq {a}.{b}.{c}; {reps} repetition(s) of {:.2} s \
-         per cell and implementation{sndbuf}; run took {:.0} s; load average at the end: {}._\n",
+         per cell and implementation{bufs}; run took {:.0} s; load average at the end: {}._\n",
         kernel.trim(),
         p.secs,
         started.elapsed().as_secs_f64(),
