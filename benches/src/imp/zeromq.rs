@@ -16,7 +16,8 @@ use zeromq::{PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, SubSocket,
 use crate::coord::Coord;
 use crate::mem;
 use crate::roles::{
-    payload, report_subs, Job, Joined, Spec, SubSeen, BATCH, DATA, END, PROBE, SETUP_LIMIT, SUB_IDLE,
+    payload, report_subs, IdleWatch, Job, Joined, Spec, SubSeen, BATCH, DATA, END, PROBE, SETUP_LIMIT,
+    SUB_IDLE,
 };
 use crate::stats::{Fields, Latencies};
 use crate::workload::Recvd;
@@ -200,7 +201,7 @@ async fn subscriber(spec: &Spec, joined: &Joined<'_>) -> Result<SubSeen> {
     }
     joined.arrived();
     let mut out = SubSeen::default();
-    let mut idle_since = Instant::now();
+    let mut watch = IdleWatch::start();
     loop {
         match tokio::time::timeout(tick, s.recv()).await {
             Ok(m) => {
@@ -211,15 +212,16 @@ async fn subscriber(spec: &Spec, joined: &Joined<'_>) -> Result<SubSeen> {
                 if r.first == Some(DATA) {
                     check_size(r, spec.size)?;
                     out.data();
-                    idle_since = Instant::now();
                 }
             }
-            Err(_) if out.count > 0 && idle_since.elapsed() > SUB_IDLE => {
-                out.timed_out = true;
-                break;
-            }
-            Err(_) if idle_since.elapsed() > SETUP_LIMIT => bail!("no data reached the subscriber"),
-            Err(_) => {}
+            Err(_) => match out.idle_for(&mut watch) {
+                idle if out.count > 0 && idle > SUB_IDLE => {
+                    out.timed_out = true;
+                    break;
+                }
+                idle if idle > SETUP_LIMIT => bail!("no data reached the subscriber"),
+                _ => {}
+            },
         }
     }
     Ok(out)

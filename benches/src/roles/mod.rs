@@ -23,7 +23,7 @@ use anyhow::{anyhow, bail, Result};
 use crate::coord::Coord;
 use crate::workload::{KernelBuffers, Lib, Recvd, SockOpts};
 
-pub use fanout::{publisher, report_subs, subscribers, Joined, SubSeen};
+pub use fanout::{publisher, report_subs, subscribers, IdleWatch, Joined, SubSeen};
 pub use inproc::in_process;
 pub use latency::{lat_client, lat_server};
 pub use memory::{mem_recv, mem_send};
