@@ -180,8 +180,23 @@ fn compare_quick_subset_has_no_libsock_failures() {
 #[test]
 fn compare_quick_completes() {
     let (report, _) = compare(&["--quick"]);
-    for heading in ["### PUSH/PULL throughput", "### REQ/REP round trip", "### PUB/SUB", "### Memory"] {
+    for heading in [
+        "### PUSH/PULL throughput",
+        "### REQ/REP round trip",
+        "### PUB/SUB",
+        "### Memory",
+        "### Through a proxy",
+    ] {
         assert!(report.contains(heading), "no {heading:?} in:\n{report}");
     }
     assert!(report.contains("| tcp | 1 B |"), "{report}");
+    assert!(!report.contains("NaN"), "a figure that was not measured: {report}");
+    // Each proxy row gives the relay process's CPU time beside libsock's and libzmq's figure.
+    for row in report
+        .lines()
+        .filter(|l| l.starts_with("| PUSH→streamer→PULL |") || l.starts_with("| REQ→queue→REP |"))
+    {
+        let relays = row.matches("; relay ").count();
+        assert!(relays >= 2, "libsock's and libzmq's relay CPU in {row:?}");
+    }
 }

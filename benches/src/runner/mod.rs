@@ -231,7 +231,7 @@ fn render(
     if has(Pattern::PubSub) {
         let _ = writeln!(out, "{}", table::pubsub_table(res, cells, impls, reps, o.subscribers));
     }
-    if cells.iter().any(|c| c.pattern != Pattern::Mem) {
+    if has(Pattern::Thr) || has(Pattern::Lat) || has(Pattern::PubSub) {
         let _ = writeln!(out, "{}", table::cpu_table(res, cells, impls, reps));
     }
     if has(Pattern::Mem) {

@@ -12,6 +12,10 @@ use crate::roles::Job;
 use crate::stats::Fields;
 use crate::worker::WorkerArgs;
 
+/// The relay process's CPU time (user + system) per message or round trip, in ns: what the
+/// device itself costs, apart from the two ends.
+pub const RELAY_NS: &str = "relay_cpu_ns";
+
 /// Starts the relay worker for `device`, bound on a fresh tcp port, connected to `target`.
 fn relay(args: &WorkerArgs, device: &str, target: &str) -> Result<(Worker, String)> {
     let mut w = Worker::spawn(&with_job(args, Job::Proxy, &format!("{device}|tcp://127.0.0.1:0|{target}")))?;
@@ -30,10 +34,11 @@ pub fn proxy_thr(args: WorkerArgs, limit: Duration) -> Result<Fields> {
     send.signal()?;
     proxy.signal()?;
     send.finish(EXIT)?;
-    proxy.finish(EXIT)?;
+    let relay_cpu = proxy.finish(EXIT)?;
     recv.finish(EXIT)?;
     let mut f = Fields::new();
-    f.set("rate", r.get("count")? / r.get("secs")?);
+    let count = r.get("count")?;
+    f.set("rate", count / r.get("secs")?).set(RELAY_NS, relay_cpu * 1e9 / count.max(1.0));
     Ok(f)
 }
 
@@ -44,13 +49,15 @@ pub fn proxy_lat(args: WorkerArgs, limit: Duration) -> Result<Fields> {
     let (mut proxy, front) = relay(&args, "queue", &ep)?;
     let mut client = Worker::spawn(&with_job(&args, Job::LatClient, &front))?;
     let r = client.result(limit)?;
-    server.result(limit)?;
+    let s = server.result(limit)?;
     server.signal()?;
     proxy.signal()?;
     client.finish(EXIT)?;
-    proxy.finish(EXIT)?;
+    let relay_cpu = proxy.finish(EXIT)?;
     server.finish(EXIT)?;
     let mut f = Fields::new();
     f.set("p50_us", r.get("p50")? / 1e3).set("p99_us", r.get("p99")? / 1e3).set("count", r.get("count")?);
+    // Per round trip, warm-up included (the server echoed every one).
+    f.set(RELAY_NS, relay_cpu * 1e9 / s.get("echoed")?.max(1.0));
     Ok(f)
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::cells::Cell;
+use super::proxy_cells::RELAY_NS;
 use crate::imp::libsock::lat_uses_pair;
 use crate::stats::{median, Fields};
 use crate::workload::{Impl, Pattern, Transport};
@@ -248,7 +249,7 @@ pub fn cpu_table(res: &Results, cells: &[Cell], impls: &[Impl], reps: usize) -> 
         let split = if r > 0.0 { format!(" ({a:.0} + {r:.0})") } else { String::new() };
         format!("{t:.0}{split}") + &ratio_label(t, b.and_then(|b| b.get("cpu_ns").ok()))
     };
-    // Memory and proxy cells measure no CPU time (their rows would read NaN).
+    // Memory cells measure no CPU time; proxy cells show their relay's in the proxy table.
     let measured = |c: &&Cell| matches!(c.pattern, Pattern::Thr | Pattern::Lat | Pattern::PubSub);
     for &cell in cells.iter().filter(measured) {
         let mut row =
@@ -450,20 +451,30 @@ pub fn proxy_table(res: &Results, cells: &[Cell], impls: &[Impl], reps: usize) -
     let _ = writeln!(
         out,
         "### Through a proxy over tcp (PUSH→streamer→PULL msg/s; REQ→queue→REP µs p50 / p99; \
-         median of {reps}; in brackets: ratio to libzmq)\n"
+         median of {reps}; in brackets: ratio to libzmq; relay: the proxy process's CPU time per \
+         message or round trip)\n"
     );
     header(&mut out, &["workload", "size"], impls, false);
-    let value = |f: &Fields, b: Option<&Fields>| match f.get("rate") {
-        Ok(r) => rate_label(r) + &ratio_label(r, b.and_then(|b| b.get("rate").ok())),
-        Err(_) => {
-            let p50 = f.get("p50_us").unwrap_or(f64::NAN);
-            let p99 = f.get("p99_us").unwrap_or(f64::NAN);
-            format!("{p50:.1} / {p99:.1}") + &ratio_label(p50, b.and_then(|b| b.get("p50_us").ok()))
+    let value = |f: &Fields, b: Option<&Fields>| {
+        let main = match f.get("rate") {
+            Ok(r) => rate_label(r) + &ratio_label(r, b.and_then(|b| b.get("rate").ok())),
+            Err(_) => {
+                let p50 = f.get("p50_us").unwrap_or(f64::NAN);
+                let p99 = f.get("p99_us").unwrap_or(f64::NAN);
+                format!("{p50:.1} / {p99:.1}") + &ratio_label(p50, b.and_then(|b| b.get("p50_us").ok()))
+            }
+        };
+        match f.get(RELAY_NS) {
+            Ok(ns) => format!("{main}; relay {ns:.0} ns"),
+            Err(_) => main,
         }
     };
     for &cell in cells.iter().filter(|c| matches!(c.pattern, Pattern::ProxyThr | Pattern::ProxyLat)) {
-        let fields: &[&str] =
-            if cell.pattern == Pattern::ProxyThr { &["rate"] } else { &["p50_us", "p99_us"] };
+        let fields: &[&str] = if cell.pattern == Pattern::ProxyThr {
+            &["rate", RELAY_NS]
+        } else {
+            &["p50_us", "p99_us", RELAY_NS]
+        };
         let mut row = vec![pattern_name(cell.pattern).to_string(), size_label(cell.size)];
         row.extend(impls.iter().map(|&i| cell_text(res, cell, i, fields, &value)));
         let _ = writeln!(out, "| {} |", row.join(" | "));
