@@ -5,9 +5,11 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 pub use crate::codec::fuzzing::decode_all;
+pub use socks::socks_reply;
 pub use stream::{curve_stream, plain_stream};
 
 mod mutate;
+mod socks;
 mod stream;
 #[cfg(test)]
 mod stream_tests;
@@ -312,13 +314,14 @@ mod tests {
     fn seeds_never_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 6] = [
+        let targets: [(&str, Target); 7] = [
             ("decode", decode_all),
             ("session", session_decode),
             ("plain", plain_handshake),
             ("curve", curve_handshake),
             ("plain_stream", plain_stream),
             ("curve_stream", curve_stream),
+            ("socks", socks_reply),
         ];
         for (name, target) in targets {
             let Ok(dir) = std::fs::read_dir(root.join(name)) else { continue };

@@ -86,6 +86,12 @@ impl Socks5 {
         }
     }
 
+    /// Bytes received and not yet used (for the fuzz target's bound).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn buffered(&self) -> usize {
+        self.inbuf.len()
+    }
+
     fn on_method(&mut self) -> Result<Option<usize>, SocksError> {
         let [ver, method, ..] = self.inbuf[..] else { return Ok(None) };
         if ver != 5 {
