@@ -119,6 +119,17 @@ impl std::fmt::Display for FailReason {
     }
 }
 
+/// What a topology's config bounds, for [`Bolt::check`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `topology.message.timeout.secs`.
+    pub message_timeout_secs: u64,
+    /// `topology.max.spout.pending` (per spout task).
+    pub max_spout_pending: Option<usize>,
+    /// Whether tuples are tracked at all (`topology.acker.executors` above 0).
+    pub acking: bool,
+}
+
 /// A source of tuples. Called from one executor thread; never concurrently.
 pub trait Spout: Send {
     /// Declares the output streams.
@@ -158,6 +169,12 @@ pub trait Bolt: Send {
     /// This component's tick frequency, overriding `topology.tick.tuple.freq.secs`.
     fn tick_freq_secs(&self) -> Option<f64> {
         None
+    }
+    /// Checks this bolt against the topology's config before anything runs (a windowed bolt
+    /// checks its window against the message timeout): the error is reported at the
+    /// component's line in the topology file.
+    fn check(&self, _limits: &Limits) -> Result<(), String> {
+        Ok(())
     }
     /// Called when the executor has no input (e.g. to apply what a child process said);
     /// returns whether to be called again at once (it should then have waited briefly for

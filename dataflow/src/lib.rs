@@ -17,6 +17,7 @@
 //! registry/    className → component factory: the built-ins, shell components' properties
 //! components/, multilang/
 //!              built-in spouts and bolts; components in any language (Storm's multilang)
+//! window/      windowed bolts (Storm's BaseWindowedBolt), run as ordinary bolts
 //! runtime/     executors (threads), transfer over libsock sockets, acker, metrics
 //! workers/     where each executor's inbox is: inproc in a process, tcp between workers
 //! plan/        logical → physical: tasks, executors, placement on workers, routes (pure)
@@ -52,12 +53,13 @@ pub mod registry;
 pub mod runtime;
 pub mod topology;
 pub mod tuple;
+pub mod window;
 pub mod wire;
 pub mod workers;
 
 pub use component::{
-    Basic, BasicBolt, Bolt, FailReason, OutputDeclarer, Spout, TaskContext, DEFAULT_STREAM, SYSTEM_COMPONENT,
-    TICK_STREAM,
+    Basic, BasicBolt, Bolt, FailReason, Limits, OutputDeclarer, Spout, TaskContext, DEFAULT_STREAM,
+    SYSTEM_COMPONENT, TICK_STREAM,
 };
 pub use grouping::{CustomGrouping, Grouping};
 pub use plan::Plan;

@@ -9,6 +9,7 @@
 
 mod builtins;
 mod shell;
+mod window;
 
 pub use shell::{FLUX_SHELL_BOLT, FLUX_SHELL_SPOUT};
 
@@ -22,6 +23,7 @@ use crate::components::{Counter, Logger, Splitter};
 use crate::grouping::CustomFactory;
 use crate::topology::{BoltFactory, SpoutFactory};
 use crate::tuple::Value;
+use crate::window::{Windowed, WindowedBolt};
 
 /// A component's `properties`, by name.
 #[derive(Clone, Debug, Default)]
@@ -106,6 +108,11 @@ impl Properties {
         self.values.insert(name.to_owned(), Value::List(list));
     }
 
+    /// Removes a property, returning its value.
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.values.remove(name)
+    }
+
     /// Fails on any property not in `known`.
     pub fn only(&self, known: &[&str]) -> Result<(), String> {
         let mut names: Vec<_> = self.values.keys().filter(|k| !known.contains(&k.as_str())).collect();
@@ -146,7 +153,8 @@ impl Default for Registry {
 
 impl Registry {
     /// A registry with the built-ins: `SocketSpout`, `Generator`, `SocketBolt`, `Splitter`,
-    /// `Counter`, `Logger`.
+    /// `Counter`, `Logger`, the windowed `WindowCounter` and `WindowSum`, and the object
+    /// classes `Endpoint`, `Value`, `List`, `Map`, `Count`, `Duration`.
     pub fn new() -> Registry {
         let mut r = Registry {
             spouts: HashMap::new(),
@@ -179,6 +187,8 @@ impl Registry {
         shell::register(&mut r);
         builtin_methods(&mut r);
         builtin_objects(&mut r);
+        window::objects(&mut r);
+        window::builtins(&mut r);
         r
     }
 
@@ -196,6 +206,31 @@ impl Registry {
         F: Fn(&Properties) -> Result<BoltFactory, String> + Send + Sync + 'static,
     {
         self.bolts.insert(class.to_owned(), Arc::new(make));
+    }
+
+    /// Registers a windowed bolt class (a [`WindowedBolt`]): `make` checks the properties and
+    /// returns the factory; the window comes from the entry's `configMethods`, as in Flux:
+    /// `withWindow(length)` (sliding at every tuple), `withWindow(length, sliding)` and
+    /// `withTumblingWindow(length)`, each argument a `ref` to a `components:` entry of class
+    /// `Count` or `Duration` (or Storm's `org.apache.storm.topology.base.BaseWindowedBolt$Count`
+    /// and `$Duration`) or a plain number of tuples.
+    pub fn register_windowed_bolt<F>(&mut self, class: &str, make: F)
+    where
+        F: Fn(&Properties) -> Result<WindowedFactory, String> + Send + Sync + 'static,
+    {
+        let name = class.to_owned();
+        self.register_bolt(class, move |p| {
+            let mut p = p.clone();
+            let window = p.take(WINDOW).ok_or_else(|| {
+                format!("{name} is a windowed bolt: give it a window with configMethods withWindow or withTumblingWindow")
+            })?;
+            let spec = window::spec_of(&window)?;
+            let make_bolt = make(&p)?;
+            Ok(Arc::new(move || Box::new(Windowed::new(make_bolt(), spec))))
+        });
+        for (method, set) in window::methods() {
+            self.methods.insert((class.to_owned(), method.to_owned()), set);
+        }
     }
 
     /// Registers a custom grouping class that takes no parameters.
@@ -307,6 +342,13 @@ impl Registry {
         v.join(", ")
     }
 }
+
+/// A windowed bolt's maker: builds a new instance for each task.
+pub type WindowedFactory = Arc<dyn Fn() -> Box<dyn WindowedBolt> + Send + Sync>;
+
+/// The property the window `configMethods` set (read and removed before the class's maker
+/// sees the properties).
+const WINDOW: &str = "__window";
 
 /// The property holding a component's `constructorArgs` (a list).
 pub const CONSTRUCTOR_ARGS: &str = "constructorArgs";

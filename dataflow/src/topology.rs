@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub use builder::{BoltDeclarer, TopologyBuilder};
 pub use curve::WorkerKey;
 
-use crate::component::{Bolt, OutputDeclarer, Spout, StreamDecl};
+use crate::component::{Bolt, Limits, OutputDeclarer, Spout, StreamDecl};
 use crate::grouping::Grouping;
 
 /// Makes a spout instance (one per task).
@@ -250,6 +250,16 @@ impl Topology {
                         workers - 1
                     ),
                 ));
+            }
+        }
+        let limits = Limits {
+            message_timeout_secs: self.config.message_timeout_secs,
+            max_spout_pending: self.config.max_spout_pending,
+            acking: self.config.acker_executors > 0,
+        };
+        for c in &self.components {
+            if let Factory::Bolt(f) = &c.factory {
+                f().check(&limits).map_err(|e| err(c.source, c.line, format!("{}: {e}", c.id)))?;
             }
         }
         let declared = self.declared_streams();

@@ -3,7 +3,9 @@
 mod generator;
 mod simple;
 mod socket;
+mod window;
 
 pub use generator::Generator;
 pub use simple::{Counter, Logger, Splitter};
 pub use socket::{SocketBolt, SocketSpec, SocketSpout};
+pub use window::{WindowCounter, WindowSum};

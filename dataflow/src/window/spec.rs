@@ -1,0 +1,182 @@
+//! What a window is: its length and how often it slides, in tuples or in time, and the checks
+//! Storm makes of them against the topology's config.
+
+use std::time::Duration;
+
+use crate::component::Limits;
+use crate::tuple::Value;
+
+/// A window's length or sliding interval: a number of tuples or a span of time (Storm's
+/// `BaseWindowedBolt.Count` and `BaseWindowedBolt.Duration`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    /// This many tuples.
+    Count(u64),
+    /// This much time (processing time: when the tuples reached the bolt).
+    Time(Duration),
+}
+
+impl Span {
+    /// Reads a span from a `components:` object of class `Count` or `Duration` (see
+    /// [`Span::to_value`]), or from a bare integer (a count).
+    pub fn from_value(v: &Value) -> Result<Span, String> {
+        let span = match v {
+            Value::I64(n) if *n > 0 => Span::Count(*n as u64),
+            Value::Map(m) => match (m.get(COUNT_KEY), m.get(MILLIS_KEY)) {
+                (Some(Value::I64(n)), None) if *n > 0 => Span::Count(*n as u64),
+                (None, Some(Value::I64(ms))) if *ms > 0 => Span::Time(Duration::from_millis(*ms as u64)),
+                _ => return Err(format!("expected a Count or Duration above 0, got {v}")),
+            },
+            other => return Err(format!("expected a Count or Duration (a ref to one), got {other}")),
+        };
+        Ok(span)
+    }
+
+    /// The value a `components:` entry of class `Count` or `Duration` stands for.
+    pub fn to_value(self) -> Value {
+        let (key, n) = match self {
+            Span::Count(n) => (COUNT_KEY, n),
+            Span::Time(d) => (MILLIS_KEY, d.as_millis() as u64),
+        };
+        Value::Map([(key.to_owned(), Value::I64(n as i64))].into_iter().collect())
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Span::Count(n) => write!(f, "{n} tuples"),
+            Span::Time(d) => write!(f, "{} ms", d.as_millis()),
+        }
+    }
+}
+
+const COUNT_KEY: &str = "count";
+const MILLIS_KEY: &str = "durationMs";
+
+/// A window: the last `length` (tuples, or time) of input, evaluated every `sliding`.
+/// Tumbling windows have `sliding == length`: each tuple is in exactly one window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowSpec {
+    /// How much input a window holds.
+    pub length: Span,
+    /// How often a window is evaluated: after this many new tuples, or this much time.
+    pub sliding: Span,
+}
+
+impl WindowSpec {
+    /// A sliding window (Storm's `withWindow(length, sliding)`).
+    pub fn sliding(length: Span, sliding: Span) -> WindowSpec {
+        WindowSpec { length, sliding }
+    }
+
+    /// A tumbling window (`withTumblingWindow(length)`).
+    pub fn tumbling(length: Span) -> WindowSpec {
+        WindowSpec { length, sliding: length }
+    }
+
+    /// Storm's `withWindow(length)`: a window evaluated at every tuple.
+    pub fn every_tuple(length: Span) -> WindowSpec {
+        WindowSpec { length, sliding: Span::Count(1) }
+    }
+
+    /// Storm's checks (`WindowedBoltExecutor.validate`): tuples stay un-acked while they are
+    /// in a window, so a time window plus its slide must fit in the message timeout, and a
+    /// count window plus its slide in `topology.max.spout.pending`, or trees would time out
+    /// (or the spouts stall) before their window is evaluated.
+    pub fn check(&self, limits: &Limits) -> Result<(), String> {
+        for (what, span) in [("length", self.length), ("sliding interval", self.sliding)] {
+            if matches!(span, Span::Count(0)) || span == Span::Time(Duration::ZERO) {
+                return Err(format!("window {what} must be above 0"));
+            }
+        }
+        if let (Span::Time(l), Span::Time(s)) = (self.length, self.sliding) {
+            let timeout = Duration::from_secs(limits.message_timeout_secs);
+            if limits.acking && l + s > timeout {
+                return Err(format!(
+                    "window length + sliding interval ({} ms) is more than topology.message.timeout.secs \
+                     ({} s): tuples would time out in their window",
+                    (l + s).as_millis(),
+                    limits.message_timeout_secs
+                ));
+            }
+        }
+        if let (Span::Count(l), Span::Count(s), Some(pending)) =
+            (self.length, self.sliding, limits.max_spout_pending)
+        {
+            if limits.acking && l.saturating_add(s) > pending as u64 {
+                return Err(format!(
+                    "window length + sliding interval ({} tuples) is more than topology.max.spout.pending \
+                     ({pending}): the spouts would stop before the window fills",
+                    l.saturating_add(s)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// How often the bolt needs a tick to slide or expire on time (none for count windows).
+    pub(crate) fn tick_secs(&self) -> Option<f64> {
+        let finest = [self.length, self.sliding]
+            .into_iter()
+            .filter_map(|s| match s {
+                Span::Time(d) => Some(d),
+                Span::Count(_) => None,
+            })
+            .min()?;
+        // A tenth of the finest span: a window slides at most that late.
+        Some((finest.as_secs_f64() / 10.0).clamp(0.001, 1.0))
+    }
+}
+
+impl std::fmt::Display for WindowSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.length == self.sliding {
+            write!(f, "tumbling window of {}", self.length)
+        } else {
+            write!(f, "window of {} sliding every {}", self.length, self.sliding)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(timeout: u64, pending: Option<usize>) -> Limits {
+        Limits { message_timeout_secs: timeout, max_spout_pending: pending, acking: true }
+    }
+
+    #[test]
+    fn spans_round_trip_through_values() {
+        for s in [Span::Count(5), Span::Time(Duration::from_millis(1500))] {
+            assert_eq!(Span::from_value(&s.to_value()), Ok(s));
+        }
+        assert_eq!(Span::from_value(&Value::I64(3)), Ok(Span::Count(3)));
+        assert!(Span::from_value(&Value::I64(0)).is_err());
+        assert!(Span::from_value(&Value::Str("5".into())).is_err());
+    }
+
+    #[test]
+    fn storm_checks_against_the_timeout_and_max_pending() {
+        let secs = |s| Span::Time(Duration::from_secs(s));
+        assert!(WindowSpec::sliding(secs(20), secs(5)).check(&limits(30, None)).is_ok());
+        let e = WindowSpec::sliding(secs(20), secs(15)).check(&limits(30, None)).unwrap_err();
+        assert!(e.contains("35000 ms") && e.contains("timeout"), "{e}");
+        assert!(WindowSpec::tumbling(Span::Count(100)).check(&limits(30, Some(200))).is_ok());
+        let e = WindowSpec::tumbling(Span::Count(100)).check(&limits(30, Some(150))).unwrap_err();
+        assert!(e.contains("200 tuples") && e.contains("max.spout.pending"), "{e}");
+        let no_acking = Limits { acking: false, ..limits(1, Some(1)) };
+        assert!(WindowSpec::sliding(secs(20), secs(15)).check(&no_acking).is_ok());
+        assert!(WindowSpec::tumbling(Span::Count(0)).check(&limits(30, None)).is_err());
+    }
+
+    #[test]
+    fn ticks_only_for_time_spans() {
+        assert_eq!(WindowSpec::tumbling(Span::Count(10)).tick_secs(), None);
+        let t = WindowSpec::sliding(Span::Time(Duration::from_secs(10)), Span::Count(3)).tick_secs();
+        assert_eq!(t, Some(1.0));
+        let t = WindowSpec::tumbling(Span::Time(Duration::from_millis(200))).tick_secs();
+        assert_eq!(t, Some(0.02));
+    }
+}

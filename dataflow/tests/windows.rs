@@ -1,0 +1,268 @@
+//! Windowed bolts end to end: what each window holds, that every spout tuple is acked once it
+//! leaves its last window, that a window's emits are anchored to its tuples (a downstream
+//! fail replays them), and the Flux side (`withWindow`, `Count`/`Duration`, Storm's checks at
+//! the component's line).
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{eventually, Numbers, Observed};
+use dataflow::components::WindowSum;
+use dataflow::config::{self, Substitution};
+use dataflow::window::{Span, WindowSpec, Windowed};
+use dataflow::{Bolt, BoltCollector, OutputDeclarer, Registry, TopologyBuilder, Tuple, Value};
+
+/// Records every tuple it gets; fails the first `fail_first` of them.
+#[derive(Clone, Default)]
+struct Collect {
+    got: Arc<Mutex<Vec<Vec<Value>>>>,
+    fail_first: usize,
+}
+
+impl Bolt for Collect {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        let mut got = self.got.lock().unwrap();
+        got.push(input.values.clone());
+        if got.len() <= self.fail_first {
+            c.fail(&input, "the sink refused this window");
+        } else {
+            c.ack(&input);
+        }
+    }
+}
+
+fn ints(rows: &[Vec<Value>], col: usize) -> Vec<i64> {
+    rows.iter().map(|r| r[col].as_i64().unwrap()).collect()
+}
+
+/// numbers → a `WindowSum` of `n` over `spec` → `sink`, one task each.
+fn topology(count: u64, seen: &Arc<Mutex<Observed>>, spec: WindowSpec, sink: &Collect) -> TopologyBuilder {
+    let mut b = TopologyBuilder::new("windows");
+    b.config().message_timeout_secs = 30;
+    let seen = seen.clone();
+    b.set_spout("numbers", move || Box::new(Numbers::new(count, 10, seen.clone())), 1);
+    b.set_bolt("window", move || Box::new(Windowed::new(WindowSum { field: "n".into() }, spec)), 1)
+        .shuffle_grouping("numbers");
+    let sink = sink.clone();
+    b.set_bolt("sink", move || Box::new(sink.clone()), 1).shuffle_grouping("window");
+    b
+}
+
+#[test]
+fn tumbling_time_windows_take_each_tuple_once_and_ack_it_after() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let sink = Collect::default();
+    let spec = WindowSpec::tumbling(Span::Time(Duration::from_millis(200)));
+    let b = topology(3000, &seen, spec, &sink);
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    // Every tuple leaves its window within about two window lengths, input or not (its
+    // window's sum may reach the sink just after its ack reaches the spout).
+    let counted = |got: &[Vec<Value>]| ints(got, 1).iter().sum::<i64>();
+    let done = eventually(20, || {
+        seen.lock().unwrap().acks.len() == 3000 && counted(&sink.got.lock().unwrap()) == 3000
+    });
+    assert!(running.shutdown(Duration::from_secs(5)));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {} of 3000; windows {:?}", s.acks.len(), sink.got.lock().unwrap());
+    assert!(s.acks.values().all(|&n| n == 1) && s.fails.is_empty(), "acked once each, no fail");
+    let got = sink.got.lock().unwrap();
+    assert_eq!(ints(&got, 1).iter().sum::<i64>(), 3000, "each tuple in exactly one window: {got:?}");
+    assert_eq!(ints(&got, 0).iter().sum::<i64>(), (0..3000).sum::<i64>());
+}
+
+#[test]
+fn sliding_count_windows_hold_the_last_n_and_ack_what_leaves() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let sink = Collect::default();
+    let spec = WindowSpec::sliding(Span::Count(10), Span::Count(5));
+    let b = topology(100, &seen, spec, &sink);
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done =
+        eventually(20, || sink.got.lock().unwrap().len() == 20 && seen.lock().unwrap().acks.len() == 90);
+    // The last 10 tuples are still in the window: no later input moves them out.
+    std::thread::sleep(Duration::from_millis(300));
+    // Those 10 trees are still open: shutdown reports that they did not complete.
+    assert!(!running.shutdown(Duration::from_millis(100)));
+    let got = sink.got.lock().unwrap();
+    assert!(done, "{} windows, {} acks", got.len(), seen.lock().unwrap().acks.len());
+    // Windows after 5, 10, 15, … tuples: the first holds 5, then always the last 10.
+    let mut want_counts = vec![5];
+    want_counts.extend([10; 19]);
+    assert_eq!(ints(&got, 1), want_counts);
+    let want_sums: Vec<i64> = (1..=20).map(|k: i64| (5 * k - 10).max(0)..5 * k).map(|r| r.sum()).collect();
+    assert_eq!(ints(&got, 0), want_sums);
+    let s = seen.lock().unwrap();
+    let mut acked: Vec<u64> = s.acks.keys().copied().collect();
+    acked.sort_unstable();
+    assert_eq!(acked, (0..90).collect::<Vec<u64>>(), "exactly the tuples no window can hold any more");
+}
+
+#[test]
+fn a_failed_window_output_replays_the_windows_tuples() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let sink = Collect { fail_first: 1, ..Collect::default() };
+    let spec = WindowSpec::tumbling(Span::Time(Duration::from_millis(300)));
+    let b = topology(50, &seen, spec, &sink);
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(20, || {
+        let first = sink.got.lock().unwrap().first().map_or(0, |w| w[1].as_i64().unwrap());
+        seen.lock().unwrap().acks.len() == 50
+            && ints(&sink.got.lock().unwrap(), 1).iter().sum::<i64>() == 50 + first
+    });
+    assert!(running.shutdown(Duration::from_secs(5)));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {} of 50", s.acks.len());
+    assert!(!s.fails.is_empty(), "the first window's tuples failed");
+    let first_window = ints(&sink.got.lock().unwrap()[..1], 1)[0] as usize;
+    assert_eq!(s.fails.len(), first_window, "every tuple of the failed window, and only those");
+    for (_, why) in &s.fails {
+        assert!(why.to_string().contains("the sink refused this window"), "{why}");
+    }
+    assert!(s.acks.values().all(|&n| n == 1), "replayed, then acked once");
+    let got = sink.got.lock().unwrap();
+    assert_eq!(
+        ints(&got, 1).iter().sum::<i64>(),
+        50 + first_window as i64,
+        "the failed window came again: {got:?}"
+    );
+}
+
+fn load(dir: &Path, text: &str, registry: &Registry) -> Result<dataflow::Topology, String> {
+    let path = dir.join("w.yaml");
+    std::fs::write(&path, text).unwrap();
+    config::load(&path, &Substitution::default(), registry).map_err(|e| e.to_string())
+}
+
+fn load_err(dir: &Path, text: &str, registry: &Registry) -> String {
+    match load(dir, text, registry) {
+        Ok(_) => panic!("loaded: {text}"),
+        Err(e) => e,
+    }
+}
+
+fn flux(window_methods: &str, config: &str) -> String {
+    format!(
+        "name: rolling
+config:
+{config}
+components:
+  - id: thirty
+    className: org.apache.storm.topology.base.BaseWindowedBolt$Duration
+    constructorArgs: [30, SECONDS]
+  - id: short
+    className: Duration
+    constructorArgs: [300]
+  - id: hundred
+    className: org.apache.storm.topology.base.BaseWindowedBolt$Count
+    constructorArgs: [100]
+spouts:
+  - id: gen
+    className: Generator
+    properties: [{{name: sentences, value: [the cow jumped over the moon, the man went to the store]}}]
+bolts:
+  - id: split
+    className: Splitter
+  - id: top
+    className: WindowCounter
+    properties: [{{name: field, value: word}}, {{name: top, value: 2}}]
+{window_methods}
+  - id: collect
+    className: Collect
+streams:
+  - {{from: gen, to: split, grouping: {{type: SHUFFLE}}}}
+  - {{from: split, to: top, grouping: {{type: FIELDS, args: [word]}}}}
+  - {{from: top, to: collect, grouping: {{type: SHUFFLE}}}}
+"
+    )
+}
+
+#[test]
+fn flux_windows_run_and_storm_checks_give_the_components_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let got: Arc<Mutex<Vec<Vec<Value>>>> = Arc::default();
+    let mut registry = Registry::new();
+    let sink = Collect { got: got.clone(), fail_first: 0 };
+    registry.register_bolt("Collect", move |_| {
+        let sink = sink.clone();
+        Ok(Arc::new(move || Box::new(sink.clone())))
+    });
+    let tumbling = "    configMethods: [{name: withTumblingWindow, args: [ref: short]}]";
+    let t = load(dir.path(), &flux(tumbling, "  topology.max.spout.pending: 1000"), &registry).unwrap();
+    let running = dataflow::start(&t).unwrap();
+    assert!(eventually(20, || got.lock().unwrap().len() >= 4), "windows came out");
+    assert!(running.shutdown(Duration::from_secs(5)));
+    // "the" is the most frequent word of both sentences, then the rest tie.
+    let got = got.lock().unwrap();
+    assert_eq!(got[0][0], Value::Str("the".into()), "{got:?}");
+    assert!(got[0][1].as_i64().unwrap() > got[1][1].as_i64().unwrap(), "{got:?}");
+
+    // Storm's checks, at the windowed bolt's line.
+    let line = |text: &str| 1 + text.lines().position(|l| l == "  - id: top").unwrap();
+    let at = format!(":{}:", line(&flux("", "")));
+    let sliding = "    configMethods: [{name: withWindow, args: [ref: thirty, ref: short]}]";
+    let e = load_err(dir.path(), &flux(sliding, "  topology.message.timeout.secs: 30"), &registry);
+    assert!(e.contains(&at) && e.contains("topology.message.timeout.secs"), "{e}");
+    let counted = "    configMethods: [{name: withWindow, args: [ref: hundred, 50]}]";
+    let e = load_err(dir.path(), &flux(counted, "  topology.max.spout.pending: 120"), &registry);
+    assert!(e.contains(&at) && e.contains("150 tuples") && e.contains("max.spout.pending"), "{e}");
+    assert!(load(dir.path(), &flux(counted, "  topology.max.spout.pending: 150"), &registry).is_ok());
+    let e = load_err(dir.path(), &flux("", "  topology.workers: 1"), &registry);
+    assert!(e.contains("WindowCounter is a windowed bolt") && e.contains("withWindow"), "{e}");
+    let bad_unit = "    configMethods: [{name: withTumblingWindow, args: [ref: thirty]}]";
+    let text = flux(bad_unit, "  topology.workers: 1").replace("[30, SECONDS]", "[30, FORTNIGHTS]");
+    let e = load_err(dir.path(), &text, &registry);
+    assert!(e.contains("FORTNIGHTS"), "{e}");
+}
+
+/// The example file through the `sockflow` command: lines pushed in over tcp, the window's
+/// top words pulled out.
+#[test]
+fn rolling_top_words_example_runs_under_sockflow() {
+    let ports = common::free_ports(23_000, 2);
+    let (inp, out) = (ports.to_string(), (ports + 1).to_string());
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rolling-top-words.yaml");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
+        .args(["run", "-e", "--print-every", "0"])
+        .arg(&example)
+        .env("TOP_IN_PORT", &inp)
+        .env("TOP_OUT_PORT", &out)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Kill(child);
+    let ctx = libsock::Context::new();
+    let push = ctx.socket(libsock::PUSH).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{inp}")).unwrap();
+    let pull = ctx.socket(libsock::PULL).unwrap();
+    pull.set_rcvtimeo(200).unwrap();
+    pull.connect(&format!("tcp://127.0.0.1:{out}")).unwrap();
+    for _ in 0..50 {
+        push.send("The cow and the moon and the moon", 0).unwrap();
+    }
+    // The first window (2 s after the first line) holds all 50 lines.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut rows = Vec::new();
+    while rows.len() < 3 && std::time::Instant::now() < deadline {
+        if let Ok(frames) = pull.recv_multipart(0) {
+            rows.push(frames.into_iter().map(|f| String::from_utf8(f).unwrap()).collect::<Vec<_>>());
+        }
+    }
+    assert_eq!(rows.len(), 3, "the top 3 of a window: {rows:?}");
+    let want: Vec<Vec<String>> = [["the", "150"], ["and", "100"], ["moon", "100"]]
+        .iter()
+        .map(|r| r.iter().map(|f| f.to_string()).collect())
+        .collect();
+    assert_eq!(rows, want, "most frequent first, ties by word");
+}
