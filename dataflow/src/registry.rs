@@ -226,7 +226,7 @@ impl Registry {
             })?;
             let spec = window::spec_of(&window)?;
             let make_bolt = make(&p)?;
-            Ok(Arc::new(move || Box::new(Windowed::new(make_bolt(), spec))))
+            Ok(Arc::new(move || Box::new(Windowed::new(make_bolt(), spec.clone()))))
         });
         for (method, set) in window::methods() {
             self.methods.insert((class.to_owned(), method.to_owned()), set);

@@ -45,7 +45,7 @@ fn topology(count: u64, seen: &Arc<Mutex<Observed>>, spec: WindowSpec, sink: &Co
     b.config().message_timeout_secs = 30;
     let seen = seen.clone();
     b.set_spout("numbers", move || Box::new(Numbers::new(count, 10, seen.clone())), 1);
-    b.set_bolt("window", move || Box::new(Windowed::new(WindowSum { field: "n".into() }, spec)), 1)
+    b.set_bolt("window", move || Box::new(Windowed::new(WindowSum { field: "n".into() }, spec.clone())), 1)
         .shuffle_grouping("numbers");
     let sink = sink.clone();
     b.set_bolt("sink", move || Box::new(sink.clone()), 1).shuffle_grouping("window");
@@ -212,6 +212,21 @@ fn flux_windows_run_and_storm_checks_give_the_components_line() {
     assert!(load(dir.path(), &flux(counted, "  topology.max.spout.pending: 150"), &registry).is_ok());
     let e = load_err(dir.path(), &flux("", "  topology.workers: 1"), &registry);
     assert!(e.contains("WindowCounter is a windowed bolt") && e.contains("withWindow"), "{e}");
+    // Event time: the Flux methods load; event-time settings without a timestamp field, or
+    // without a window, are errors.
+    let event = "    configMethods:
+      - {name: withTumblingWindow, args: [ref: short]}
+      - {name: withTimestampField, args: [ts]}
+      - {name: withLag, args: [ref: short]}
+      - {name: withWatermarkInterval, args: [ref: short]}
+      - {name: withLateTupleStream, args: [late]}";
+    assert!(load(dir.path(), &flux(event, "  topology.workers: 1"), &registry).is_ok());
+    let lag_only = "    configMethods: [{name: withTumblingWindow, args: [ref: short]}, {name: withLag, args: [ref: short]}]";
+    let e = load_err(dir.path(), &flux(lag_only, "  topology.workers: 1"), &registry);
+    assert!(e.contains(&at) && e.contains("withTimestampField"), "{e}");
+    let no_window = "    configMethods: [{name: withTimestampField, args: [ts]}]";
+    let e = load_err(dir.path(), &flux(no_window, "  topology.workers: 1"), &registry);
+    assert!(e.contains("withWindow"), "{e}");
     let bad_unit = "    configMethods: [{name: withTumblingWindow, args: [ref: thirty]}]";
     let text = flux(bad_unit, "  topology.workers: 1").replace("[30, SECONDS]", "[30, FORTNIGHTS]");
     let e = load_err(dir.path(), &text, &registry);
@@ -265,4 +280,144 @@ fn rolling_top_words_example_runs_under_sockflow() {
         .map(|r| r.iter().map(|f| f.to_string()).collect())
         .collect();
     assert_eq!(rows, want, "most frequent first, ties by word");
+}
+
+/// Emits `(id, ts)` tuples on a schedule: each when its time since the first call has come,
+/// message id = its index. Records acks and fails; never replays.
+struct Script {
+    items: Vec<(Duration, Value)>,
+    next: usize,
+    started: Option<std::time::Instant>,
+    acks: Arc<Mutex<Vec<u64>>>,
+    fails: Arc<Mutex<Vec<(u64, String)>>>,
+}
+
+impl dataflow::Spout for Script {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["id", "ts"]);
+    }
+    fn next_tuple(&mut self, c: &mut dataflow::SpoutCollector<'_>) {
+        let started = *self.started.get_or_insert_with(std::time::Instant::now);
+        while let Some((at, ts)) = self.items.get(self.next) {
+            if started.elapsed() < *at {
+                std::thread::sleep(Duration::from_millis(1));
+                return;
+            }
+            c.emit(vec![Value::I64(self.next as i64), ts.clone()], Some(self.next as u64));
+            self.next += 1;
+        }
+    }
+    fn ack(&mut self, id: u64) {
+        self.acks.lock().unwrap().push(id);
+    }
+    fn fail(&mut self, id: u64, why: &dataflow::FailReason) {
+        self.fails.lock().unwrap().push((id, why.to_string()));
+    }
+}
+
+type Log<T> = Arc<Mutex<Vec<T>>>;
+
+/// script → a `WindowSum` of `ts` over `spec` → `sink`; the late stream (if any) → `late`.
+fn event_topology(
+    items: Vec<(Duration, Value)>,
+    spec: WindowSpec,
+    sink: &Collect,
+    late: &Collect,
+) -> (TopologyBuilder, Log<u64>, Log<(u64, String)>) {
+    let (acks, fails): (Log<u64>, Log<(u64, String)>) = Default::default();
+    let mut b = TopologyBuilder::new("event-time");
+    b.config().message_timeout_secs = 30;
+    let (a, f) = (acks.clone(), fails.clone());
+    b.set_spout(
+        "script",
+        move || {
+            Box::new(Script {
+                items: items.clone(),
+                next: 0,
+                started: None,
+                acks: a.clone(),
+                fails: f.clone(),
+            })
+        },
+        1,
+    );
+    let late_stream = spec.late_tuple_stream.clone();
+    b.set_bolt("window", move || Box::new(Windowed::new(WindowSum { field: "ts".into() }, spec.clone())), 1)
+        .shuffle_grouping("script");
+    let sink = sink.clone();
+    b.set_bolt("sink", move || Box::new(sink.clone()), 1).shuffle_grouping("window");
+    if let Some(stream) = late_stream {
+        let late = late.clone();
+        b.set_bolt("late", move || Box::new(late.clone()), 1).stream_grouping(
+            "window",
+            &stream,
+            dataflow::Grouping::Shuffle,
+        );
+    }
+    (b, acks, fails)
+}
+
+#[test]
+fn event_time_windows_follow_the_timestamps_out_of_order() {
+    // Times 0..1000 ms, each pair swapped (out of order by up to 1 ms; lag 5 ms), then one at
+    // 2000 to carry the watermark past the last window.
+    let mut times: Vec<i64> = (0..1000).collect();
+    for pair in times.chunks_mut(2) {
+        pair.swap(0, 1);
+    }
+    times.push(2000);
+    let items = times.iter().map(|&t| (Duration::ZERO, Value::I64(t))).collect();
+    let spec = WindowSpec::tumbling(Span::Time(Duration::from_millis(100)))
+        .with_timestamp_field("ts")
+        .with_lag(Duration::from_millis(5))
+        .with_watermark_interval(Duration::from_millis(20));
+    let (sink, late) = (Collect::default(), Collect::default());
+    let (b, acks, fails) = event_topology(items, spec, &sink, &late);
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(20, || sink.got.lock().unwrap().len() == 10 && acks.lock().unwrap().len() == 1000);
+    let _ = running.shutdown(Duration::from_millis(100)); // the tuple at 2000 stays in its window
+    let got = sink.got.lock().unwrap();
+    assert!(done, "{} windows, {} acks", got.len(), acks.lock().unwrap().len());
+    // [0, 100), [100, 200), …: 100 tuples each, whatever order they came in.
+    assert_eq!(ints(&got, 1), vec![100; 10]);
+    let want: Vec<i64> = (0..10).map(|k| (100 * k..100 * k + 100).sum()).collect();
+    assert_eq!(ints(&got, 0), want);
+    let mut acked = acks.lock().unwrap().clone();
+    acked.sort_unstable();
+    assert_eq!(acked, (0..1000).collect::<Vec<u64>>(), "all but the tuple still in its window");
+    assert!(fails.lock().unwrap().is_empty());
+}
+
+#[test]
+fn late_tuples_go_to_the_late_stream_and_bad_times_fail() {
+    let ms = Duration::from_millis;
+    let mut items: Vec<(Duration, Value)> =
+        (0..100).map(|t| (Duration::ZERO, Value::I64(1000 + t))).collect();
+    // Once the watermark passed 1090 (by 300 ms: watermarks every 20 ms), a tuple of 1010 is
+    // late; then one with no usable time; then one far ahead to close the window of 1000.
+    items.push((ms(300), Value::I64(1010)));
+    items.push((ms(300), Value::Str("yesterday".into())));
+    items.push((ms(300), Value::I64(5000)));
+    let spec = WindowSpec::tumbling(Span::Time(ms(1000)))
+        .with_timestamp_field("ts")
+        .with_watermark_interval(ms(20))
+        .with_late_tuple_stream("late");
+    let (sink, late) = (Collect::default(), Collect::default());
+    let (b, acks, fails) = event_topology(items, spec, &sink, &late);
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(20, || !sink.got.lock().unwrap().is_empty() && acks.lock().unwrap().len() == 101);
+    let _ = running.shutdown(Duration::from_millis(100));
+    assert!(done, "{:?}, {} acks", sink.got.lock().unwrap(), acks.lock().unwrap().len());
+    assert_eq!(*sink.got.lock().unwrap(), vec![vec![Value::I64((1000..1100).sum()), Value::I64(100)]]);
+    let late_got = late.got.lock().unwrap();
+    assert_eq!(
+        *late_got,
+        vec![vec![Value::List(vec![Value::I64(100), Value::I64(1010)])]],
+        "(id, ts) of the late one"
+    );
+    assert!(acks.lock().unwrap().contains(&100), "the late tuple is acked once its late emit is");
+    let fails = fails.lock().unwrap();
+    assert_eq!(fails.len(), 1, "{fails:?}");
+    assert_eq!(fails[0].0, 101);
+    assert!(fails[0].1.contains("no event time") && fails[0].1.contains("\"ts\""), "{}", fails[0].1);
 }

@@ -10,23 +10,58 @@ use crate::components::{WindowCounter, WindowSum};
 use crate::tuple::Value;
 use crate::window::{Span, WindowSpec};
 
-/// The window a bolt's `configMethods` set: `[length, sliding]`.
+/// The window a bolt's `configMethods` set (a map under the property `WINDOW`).
 pub(super) fn spec_of(v: &Value) -> Result<WindowSpec, String> {
-    match v {
-        Value::List(l) => match &l[..] {
-            [length, sliding] => {
-                Ok(WindowSpec::sliding(Span::from_value(length)?, Span::from_value(sliding)?))
-            }
-            _ => Err("malformed window".into()),
+    let Value::Map(m) = v else { return Err("malformed window".into()) };
+    let (Some(length), Some(sliding)) = (m.get(LENGTH), m.get(SLIDING)) else {
+        return Err("withTimestampField, withLag, withWatermarkInterval and withLateTupleStream need \
+                    withWindow or withTumblingWindow too"
+            .into());
+    };
+    let mut spec = WindowSpec::sliding(Span::from_value(length)?, Span::from_value(sliding)?);
+    let text = |key: &str| match m.get(key) {
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        None => Ok(None),
+        Some(other) => Err(format!("expected a text argument, got {other}")),
+    };
+    let time = |key: &str| match m.get(key) {
+        None => Ok(None),
+        Some(v) => match Span::from_value(v)? {
+            Span::Time(d) => Ok(Some(d)),
+            Span::Count(_) => Err(format!("expected a Duration, got {v}")),
         },
-        _ => Err("malformed window".into()),
-    }
+    };
+    spec.timestamp_field = text(TIMESTAMP_FIELD)?;
+    spec.late_tuple_stream = text(LATE_STREAM)?;
+    spec.lag = time(LAG)?;
+    spec.watermark_interval = time(WATERMARK)?;
+    Ok(spec)
 }
 
-/// `withWindow(length[, sliding])` and `withTumblingWindow(length)`.
-pub(super) fn methods() -> [(&'static str, ConfigMethod); 2] {
-    fn set(p: &mut Properties, spec: WindowSpec) {
-        p.set(WINDOW, Value::List(vec![spec.length.to_value(), spec.sliding.to_value()]));
+const LENGTH: &str = "length";
+const SLIDING: &str = "sliding";
+const TIMESTAMP_FIELD: &str = "timestampField";
+const LAG: &str = "lag";
+const WATERMARK: &str = "watermarkInterval";
+const LATE_STREAM: &str = "lateTupleStream";
+
+/// Sets `key` of the window map to `value`.
+fn set(p: &mut Properties, key: &str, value: Value) {
+    let mut m = match p.take(WINDOW) {
+        Some(Value::Map(m)) => m,
+        _ => Default::default(),
+    };
+    m.insert(key.to_owned(), value);
+    p.set(WINDOW, Value::Map(m));
+}
+
+/// `withWindow(length[, sliding])`, `withTumblingWindow(length)` and the event-time ones,
+/// `withTimestampField(field)`, `withLag(Duration)`, `withWatermarkInterval(Duration)`,
+/// `withLateTupleStream(stream)`.
+pub(super) fn methods() -> Vec<(&'static str, ConfigMethod)> {
+    fn window(p: &mut Properties, spec: WindowSpec) {
+        set(p, LENGTH, spec.length.to_value());
+        set(p, SLIDING, spec.sliding.to_value());
     }
     let with_window: ConfigMethod = Arc::new(|p, args| {
         let spec = match args {
@@ -39,17 +74,42 @@ pub(super) fn methods() -> [(&'static str, ConfigMethod); 2] {
                 ))
             }
         };
-        set(p, spec);
+        window(p, spec);
         Ok(())
     });
     let tumbling: ConfigMethod = Arc::new(|p, args| match args {
         [length] => {
-            set(p, WindowSpec::tumbling(Span::from_value(length)?));
+            window(p, WindowSpec::tumbling(Span::from_value(length)?));
             Ok(())
         }
         _ => Err(format!("withTumblingWindow takes one argument (the length), got {}", args.len())),
     });
-    [("withWindow", with_window), ("withTumblingWindow", tumbling)]
+    fn one_text(key: &'static str, method: &'static str) -> ConfigMethod {
+        Arc::new(move |p, args| match args {
+            [Value::Str(s)] if !s.is_empty() => {
+                set(p, key, Value::Str(s.clone()));
+                Ok(())
+            }
+            _ => Err(format!("{method} takes one argument, a name")),
+        })
+    }
+    fn one_duration(key: &'static str, method: &'static str) -> ConfigMethod {
+        Arc::new(move |p, args| match args {
+            [v] if matches!(Span::from_value(v), Ok(Span::Time(_))) => {
+                set(p, key, v.clone());
+                Ok(())
+            }
+            _ => Err(format!("{method} takes one argument, a Duration (a ref to one)")),
+        })
+    }
+    vec![
+        ("withWindow", with_window),
+        ("withTumblingWindow", tumbling),
+        ("withTimestampField", one_text(TIMESTAMP_FIELD, "withTimestampField")),
+        ("withLateTupleStream", one_text(LATE_STREAM, "withLateTupleStream")),
+        ("withLag", one_duration(LAG, "withLag")),
+        ("withWatermarkInterval", one_duration(WATERMARK, "withWatermarkInterval")),
+    ]
 }
 
 /// Storm's class names for the window spans, and ours.

@@ -1,10 +1,12 @@
 //! [`WindowedBolt`], what it sees ([`TupleWindow`]) and emits through ([`WindowCollector`]),
 //! and [`Windowed`], which runs one as an ordinary [`Bolt`] (Storm's `WindowedBoltExecutor`).
 
+use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::manager::WindowManager;
-use super::spec::{Span, WindowSpec};
+use super::event::EventWindows;
+use super::manager::{Evaluation, WindowManager};
+use super::spec::{Span, WindowSpec, LATE_TUPLE_FIELD};
 use crate::component::{Bolt, Limits, OutputDeclarer, TaskContext};
 use crate::runtime::BoltCollector;
 use crate::tuple::{Tuple, Value};
@@ -68,7 +70,8 @@ impl TupleWindow<'_> {
         self.expired
     }
 
-    /// When the window was evaluated, in ms since the Unix epoch (its end).
+    /// Where the window ends, in ms since the Unix epoch: when it was evaluated (processing
+    /// time) or the end of its span of event time (exclusive).
     pub fn end_timestamp_ms(&self) -> u64 {
         self.end_ms
     }
@@ -113,53 +116,173 @@ impl WindowCollector<'_, '_, '_> {
 pub struct Windowed<B> {
     bolt: B,
     spec: WindowSpec,
-    window: WindowManager<Tuple>,
+    clock: Clock,
+}
+
+/// Which time the windows follow.
+enum Clock {
+    Processing(WindowManager<Tuple>),
+    Event(EventClock),
+}
+
+/// Event time: the windows, and what the watermark is computed from.
+struct EventClock {
+    windows: EventWindows<Tuple>,
+    field: String,
+    lag_ms: u64,
+    /// The latest time seen per input (source component, stream).
+    latest: HashMap<(String, String), u64>,
+    late_stream: Option<String>,
+    /// Late tuples dropped (no late stream), for the log.
+    late_dropped: u64,
 }
 
 impl<B: WindowedBolt> Windowed<B> {
     /// `bolt` over windows shaped by `spec`.
     pub fn new(bolt: B, spec: WindowSpec) -> Windowed<B> {
-        Windowed { bolt, spec, window: WindowManager::new(spec) }
+        let clock = match &spec.timestamp_field {
+            None => Clock::Processing(WindowManager::new(&spec)),
+            Some(field) => Clock::Event(EventClock {
+                windows: EventWindows::new(&spec),
+                field: field.clone(),
+                lag_ms: spec.lag.map_or(0, |d| d.as_millis() as u64),
+                latest: HashMap::new(),
+                late_stream: spec.late_tuple_stream.clone(),
+                late_dropped: 0,
+            }),
+        };
+        Windowed { bolt, spec, clock }
     }
 
-    fn release(&mut self, collector: &mut BoltCollector<'_>) {
-        for expired in self.window.take_expired() {
+    fn execute_processing(&mut self, input: Tuple, collector: &mut BoltCollector<'_>) {
+        let Clock::Processing(window) = &mut self.clock else { return };
+        let now = Instant::now();
+        // Time windows due before this input was taken are evaluated without it.
+        evaluate_processing(&mut self.bolt, window, self.spec.length, now, collector);
+        if input.is_tick() {
+            window.tick(now);
+        } else {
+            window.add(input, now);
+        }
+        for expired in window.take_expired() {
+            collector.ack(expired);
+        }
+        evaluate_processing(&mut self.bolt, window, self.spec.length, now, collector);
+    }
+
+    fn execute_event(&mut self, input: Tuple, collector: &mut BoltCollector<'_>) {
+        let Clock::Event(clock) = &mut self.clock else { return };
+        if input.is_tick() {
+            // The watermark: the latest time of every input seen, less the lag.
+            if let Some(&oldest) = clock.latest.values().min() {
+                clock.windows.advance(oldest.saturating_sub(clock.lag_ms));
+            }
+            evaluate_event(&mut self.bolt, &mut clock.windows, self.spec.length, collector);
+            return;
+        }
+        let t = match input.get(&clock.field) {
+            Some(Value::I64(t)) if *t >= 0 => *t as u64,
+            other => {
+                let reason =
+                    format!("no event time (ms since the epoch) in field {:?}: {other:?}", clock.field);
+                collector.fail(&input, &reason);
+                return;
+            }
+        };
+        if clock.windows.is_late(t) {
+            match &clock.late_stream {
+                Some(stream) => {
+                    collector.emit_stream(stream, &[&input], vec![Value::List(input.values.clone())]);
+                }
+                None => {
+                    clock.late_dropped += 1;
+                    if clock.late_dropped.is_power_of_two() {
+                        tracing::warn!(
+                            "windowed bolt: {} late tuple(s) dropped so far (older than the watermark; \
+                             withLateTupleStream keeps them)",
+                            clock.late_dropped
+                        );
+                    }
+                }
+            }
+            collector.ack(&input);
+            return;
+        }
+        let key = (input.source_component().to_owned(), input.stream().to_owned());
+        let latest = clock.latest.entry(key).or_insert(t);
+        *latest = (*latest).max(t);
+        clock.windows.add(input, t);
+    }
+}
+
+/// Runs every processing-time evaluation due by `now`, each as of its own time.
+fn evaluate_processing<B: WindowedBolt>(
+    bolt: &mut B,
+    window: &mut WindowManager<Tuple>,
+    length: Span,
+    now: Instant,
+    collector: &mut BoltCollector<'_>,
+) {
+    while let Some(at) = window.due(now) {
+        window.start_evaluation(at, now);
+        for expired in window.take_expired() {
+            collector.ack(expired);
+        }
+        let late = now - at;
+        let end = SystemTime::now().checked_sub(late).unwrap_or_else(SystemTime::now);
+        let end_ms = end.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        run_window(bolt, window.window(), end_ms, length, collector);
+        window.evaluated();
+    }
+}
+
+/// Runs every event-time evaluation the watermark allows.
+fn evaluate_event<B: WindowedBolt>(
+    bolt: &mut B,
+    windows: &mut EventWindows<Tuple>,
+    length: Span,
+    collector: &mut BoltCollector<'_>,
+) {
+    while let Some(end) = windows.due() {
+        windows.start_evaluation(end);
+        for expired in windows.take_expired() {
+            collector.ack(expired);
+        }
+        run_window(bolt, windows.window(), end, length, collector);
+        windows.evaluated();
+        for expired in windows.take_expired() {
             collector.ack(expired);
         }
     }
+}
 
-    /// Runs every evaluation due by `now`, each as of its own time.
-    fn evaluate_due(&mut self, now: Instant, collector: &mut BoltCollector<'_>) {
-        while let Some(at) = self.window.due(now) {
-            self.window.start_evaluation(at, now);
-            self.release(collector);
-            let late = now - at;
-            let end = SystemTime::now().checked_sub(late).unwrap_or_else(SystemTime::now);
-            let end_ms = end.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-            let start_ms = match self.spec.length {
-                Span::Time(d) => Some(end_ms.saturating_sub(d.as_millis() as u64)),
-                Span::Count(_) => None,
-            };
-            let eval = self.window.window();
-            if !eval.window.is_empty() {
-                let window = TupleWindow {
-                    tuples: eval.window,
-                    new_from: eval.new_from,
-                    expired: eval.expired,
-                    end_ms,
-                    start_ms,
-                };
-                let anchors: Vec<&Tuple> = eval.window.iter().collect();
-                self.bolt.execute(&window, &mut WindowCollector { inner: collector, anchors: &anchors });
-            }
-            self.window.evaluated();
-        }
+/// Hands one window to the bolt (unless it is empty), its emits anchored to all its tuples.
+fn run_window<B: WindowedBolt>(
+    bolt: &mut B,
+    eval: Evaluation<'_, Tuple>,
+    end_ms: u64,
+    length: Span,
+    collector: &mut BoltCollector<'_>,
+) {
+    if eval.window.is_empty() {
+        return;
     }
+    let start_ms = match length {
+        Span::Time(d) => Some(end_ms.saturating_sub(d.as_millis() as u64)),
+        Span::Count(_) => None,
+    };
+    let window =
+        TupleWindow { tuples: eval.window, new_from: eval.new_from, expired: eval.expired, end_ms, start_ms };
+    let anchors: Vec<&Tuple> = eval.window.iter().collect();
+    bolt.execute(&window, &mut WindowCollector { inner: collector, anchors: &anchors });
 }
 
 impl<B: WindowedBolt> Bolt for Windowed<B> {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
         self.bolt.declare_outputs(declarer);
+        if let Some(stream) = &self.spec.late_tuple_stream {
+            declarer.declare_stream(stream, &[LATE_TUPLE_FIELD]);
+        }
     }
 
     fn prepare(&mut self, ctx: &TaskContext) -> Result<(), String> {
@@ -167,16 +290,10 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
     }
 
     fn execute(&mut self, input: Tuple, collector: &mut BoltCollector<'_>) {
-        let now = Instant::now();
-        // Time windows due before this input was taken are evaluated without it.
-        self.evaluate_due(now, collector);
-        if input.is_tick() {
-            self.window.tick(now);
-        } else {
-            self.window.add(input, now);
+        match self.clock {
+            Clock::Processing(_) => self.execute_processing(input, collector),
+            Clock::Event(_) => self.execute_event(input, collector),
         }
-        self.release(collector);
-        self.evaluate_due(now, collector);
     }
 
     fn cleanup(&mut self) {

@@ -1,5 +1,6 @@
-//! Which tuples a window holds, when it is evaluated and when a tuple leaves it: a pure state
-//! machine over items and the times they arrived (no clock of its own, so tests drive it).
+//! Which tuples a window holds, when it is evaluated and when a tuple leaves it, on
+//! processing time: a pure state machine over items and the times they arrived (no clock of
+//! its own, so tests drive it). Event time is [`super::event`].
 //!
 //! A held item is either in the current window or waiting to be in the next one; once no
 //! future window can hold it, it *expires*: the caller acks it at once (its tree may then
@@ -15,7 +16,8 @@ use super::spec::{Span, WindowSpec};
 /// The items of one windowed bolt task; see the module docs.
 #[derive(Debug)]
 pub(crate) struct WindowManager<T> {
-    spec: WindowSpec,
+    length: Span,
+    sliding: Span,
     held: VecDeque<T>,
     /// When each of `held` arrived (same order; arrivals are monotonic).
     arrived: VecDeque<Instant>,
@@ -42,9 +44,10 @@ pub(crate) struct Evaluation<'a, T> {
 }
 
 impl<T> WindowManager<T> {
-    pub(crate) fn new(spec: WindowSpec) -> WindowManager<T> {
+    pub(crate) fn new(spec: &WindowSpec) -> WindowManager<T> {
         WindowManager {
-            spec,
+            length: spec.length,
+            sliding: spec.sliding,
             held: VecDeque::new(),
             arrived: VecDeque::new(),
             new_from: 0,
@@ -81,7 +84,7 @@ impl<T> WindowManager<T> {
     /// at `now`), or at its scheduled time (time sliding: evaluations due before an item
     /// arrived must run before it is added, so that each covers exactly its span).
     pub(crate) fn due(&self, now: Instant) -> Option<Instant> {
-        match self.spec.sliding {
+        match self.sliding {
             Span::Count(k) => (self.since_eval >= k).then_some(now),
             // A time window ending at `t` holds what arrived in [t - length, t): an item that
             // arrives at `t` itself is the next window's, added after this one is evaluated.
@@ -95,7 +98,7 @@ impl<T> WindowManager<T> {
     pub(crate) fn start_evaluation(&mut self, at: Instant, now: Instant) {
         self.expire(at);
         self.since_eval = 0;
-        if let (Span::Time(s), Some(t)) = (self.spec.sliding, self.next_eval) {
+        if let (Span::Time(s), Some(t)) = (self.sliding, self.next_eval) {
             let mut next = t + s;
             if self.held.is_empty() && next < now {
                 // Nothing held and far behind (a paused process): the windows in between
@@ -126,14 +129,14 @@ impl<T> WindowManager<T> {
     }
 
     fn start_clock(&mut self, now: Instant) {
-        if let (Span::Time(s), None) = (self.spec.sliding, self.next_eval) {
+        if let (Span::Time(s), None) = (self.sliding, self.next_eval) {
             self.next_eval = Some(now + s);
         }
     }
 
     /// Moves to `expired` every item no window from `now` on can hold.
     fn expire(&mut self, now: Instant) {
-        let keep = match self.spec.length {
+        let keep = match self.length {
             Span::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
             Span::Time(d) => match now.checked_sub(d) {
                 // Items that arrived before `now - d` are out of every window from now (the
@@ -175,7 +178,7 @@ mod tests {
     /// Adds 1..=n one ms apart from `t0`, evaluating whenever due; returns the evaluations and
     /// every released item in order.
     fn run(spec: WindowSpec, n: u32, t0: Instant) -> (Vec<Seen>, Vec<u32>) {
-        let mut m = WindowManager::new(spec);
+        let mut m = WindowManager::new(&spec);
         let (mut evals, mut released) = (Vec::new(), Vec::new());
         for i in 1..=n {
             let now = t0 + ms(u64::from(i));
@@ -224,7 +227,7 @@ mod tests {
     fn time_window_sliding_by_time_with_ticks() {
         let t0 = Instant::now();
         let (mut evals, mut released) = (Vec::new(), Vec::new());
-        let mut m = WindowManager::new(WindowSpec::sliding(Span::Time(ms(10)), Span::Time(ms(5))));
+        let mut m = WindowManager::new(&WindowSpec::sliding(Span::Time(ms(10)), Span::Time(ms(5))));
         m.tick(t0); // the clock starts: evaluations at 5, 10, 15 … ms
         for i in 1..=4u32 {
             m.add(i, t0 + ms(u64::from(i)));
@@ -260,7 +263,7 @@ mod tests {
     #[test]
     fn count_window_sliding_by_time_holds_only_its_length() {
         let t0 = Instant::now();
-        let mut m = WindowManager::new(WindowSpec::sliding(Span::Count(3), Span::Time(ms(100))));
+        let mut m = WindowManager::new(&WindowSpec::sliding(Span::Count(3), Span::Time(ms(100))));
         for i in 0..1000u32 {
             m.add(i, t0 + Duration::from_micros(u64::from(i)));
             assert!(m.held() <= 3);

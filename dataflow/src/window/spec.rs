@@ -55,29 +55,85 @@ const COUNT_KEY: &str = "count";
 const MILLIS_KEY: &str = "durationMs";
 
 /// A window: the last `length` (tuples, or time) of input, evaluated every `sliding`.
-/// Tumbling windows have `sliding == length`: each tuple is in exactly one window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Tumbling windows have `sliding == length`: each tuple is in exactly one window. Time is
+/// processing time unless [`WindowSpec::timestamp_field`] is set (event time).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WindowSpec {
     /// How much input a window holds.
     pub length: Span,
     /// How often a window is evaluated: after this many new tuples, or this much time.
     pub sliding: Span,
+    /// Event time: the field holding each tuple's time, in ms since the Unix epoch (Storm's
+    /// `withTimestampField`). Windows then follow the tuples' times, and slide as the
+    /// watermark passes their ends.
+    pub timestamp_field: Option<String>,
+    /// Event time: how far out of order tuples may arrive (`withLag`, 0): the watermark is
+    /// the latest time seen on every input stream less this.
+    pub lag: Option<Duration>,
+    /// Event time: how often the watermark advances (`withWatermarkInterval`, 1 s).
+    pub watermark_interval: Option<Duration>,
+    /// Event time: the stream late tuples (older than the watermark) are emitted on, as one
+    /// field `late_tuple` holding their values (`withLateTupleStream`); without it they are
+    /// acked and dropped, and counted in the log.
+    pub late_tuple_stream: Option<String>,
 }
+
+/// The field of a late tuple on [`WindowSpec::late_tuple_stream`] (Storm's name).
+pub const LATE_TUPLE_FIELD: &str = "late_tuple";
+
+/// Storm's default watermark interval.
+const DEFAULT_WATERMARK_INTERVAL: Duration = Duration::from_secs(1);
 
 impl WindowSpec {
     /// A sliding window (Storm's `withWindow(length, sliding)`).
     pub fn sliding(length: Span, sliding: Span) -> WindowSpec {
-        WindowSpec { length, sliding }
+        WindowSpec {
+            length,
+            sliding,
+            timestamp_field: None,
+            lag: None,
+            watermark_interval: None,
+            late_tuple_stream: None,
+        }
     }
 
     /// A tumbling window (`withTumblingWindow(length)`).
     pub fn tumbling(length: Span) -> WindowSpec {
-        WindowSpec { length, sliding: length }
+        WindowSpec::sliding(length, length)
     }
 
     /// Storm's `withWindow(length)`: a window evaluated at every tuple.
     pub fn every_tuple(length: Span) -> WindowSpec {
-        WindowSpec { length, sliding: Span::Count(1) }
+        WindowSpec::sliding(length, Span::Count(1))
+    }
+
+    /// Event time from this field (ms since the Unix epoch).
+    pub fn with_timestamp_field(mut self, field: &str) -> WindowSpec {
+        self.timestamp_field = Some(field.to_owned());
+        self
+    }
+
+    /// Tuples may arrive up to `lag` out of order (event time).
+    pub fn with_lag(mut self, lag: Duration) -> WindowSpec {
+        self.lag = Some(lag);
+        self
+    }
+
+    /// The watermark advances every `interval` (event time).
+    pub fn with_watermark_interval(mut self, interval: Duration) -> WindowSpec {
+        self.watermark_interval = Some(interval);
+        self
+    }
+
+    /// Late tuples go out on `stream` (event time).
+    pub fn with_late_tuple_stream(mut self, stream: &str) -> WindowSpec {
+        self.late_tuple_stream = Some(stream.to_owned());
+        self
+    }
+
+    /// The watermark interval in force (event time).
+    pub(crate) fn watermark_every(&self) -> Duration {
+        self.watermark_interval.unwrap_or(DEFAULT_WATERMARK_INTERVAL)
     }
 
     /// Storm's checks (`WindowedBoltExecutor.validate`): tuples stay un-acked while they are
@@ -89,6 +145,16 @@ impl WindowSpec {
             if matches!(span, Span::Count(0)) || span == Span::Time(Duration::ZERO) {
                 return Err(format!("window {what} must be above 0"));
             }
+        }
+        let event_only =
+            self.lag.is_some() || self.watermark_interval.is_some() || self.late_tuple_stream.is_some();
+        if self.timestamp_field.is_none() && event_only {
+            return Err(
+                "withLag, withWatermarkInterval and withLateTupleStream need withTimestampField".into()
+            );
+        }
+        if self.watermark_interval == Some(Duration::ZERO) {
+            return Err("the watermark interval must be above 0".into());
         }
         if let (Span::Time(l), Span::Time(s)) = (self.length, self.sliding) {
             let timeout = Duration::from_secs(limits.message_timeout_secs);
@@ -115,8 +181,12 @@ impl WindowSpec {
         Ok(())
     }
 
-    /// How often the bolt needs a tick to slide or expire on time (none for count windows).
+    /// How often the bolt needs a tick: to advance the watermark (event time), or to slide or
+    /// expire on time (none for count windows on processing time).
     pub(crate) fn tick_secs(&self) -> Option<f64> {
+        if self.timestamp_field.is_some() {
+            return Some(self.watermark_every().as_secs_f64().max(0.001));
+        }
         let finest = [self.length, self.sliding]
             .into_iter()
             .filter_map(|s| match s {
@@ -132,9 +202,13 @@ impl WindowSpec {
 impl std::fmt::Display for WindowSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.length == self.sliding {
-            write!(f, "tumbling window of {}", self.length)
+            write!(f, "tumbling window of {}", self.length)?;
         } else {
-            write!(f, "window of {} sliding every {}", self.length, self.sliding)
+            write!(f, "window of {} sliding every {}", self.length, self.sliding)?;
+        }
+        match &self.timestamp_field {
+            Some(field) => write!(f, " on the event time in {field:?}"),
+            None => Ok(()),
         }
     }
 }
@@ -166,6 +240,9 @@ mod tests {
         assert!(WindowSpec::tumbling(Span::Count(100)).check(&limits(30, Some(200))).is_ok());
         let e = WindowSpec::tumbling(Span::Count(100)).check(&limits(30, Some(150))).unwrap_err();
         assert!(e.contains("200 tuples") && e.contains("max.spout.pending"), "{e}");
+        let e =
+            WindowSpec::tumbling(Span::Count(5)).with_lag(Duration::from_secs(1)).check(&limits(30, None));
+        assert!(e.unwrap_err().contains("withTimestampField"));
         let no_acking = Limits { acking: false, ..limits(1, Some(1)) };
         assert!(WindowSpec::sliding(secs(20), secs(15)).check(&no_acking).is_ok());
         assert!(WindowSpec::tumbling(Span::Count(0)).check(&limits(30, None)).is_err());
@@ -178,5 +255,9 @@ mod tests {
         assert_eq!(t, Some(1.0));
         let t = WindowSpec::tumbling(Span::Time(Duration::from_millis(200))).tick_secs();
         assert_eq!(t, Some(0.02));
+        let event = WindowSpec::tumbling(Span::Count(10)).with_timestamp_field("ts");
+        assert_eq!(event.clone().tick_secs(), Some(1.0), "watermarks every second by default");
+        let t = event.with_watermark_interval(Duration::from_millis(50)).tick_secs();
+        assert_eq!(t, Some(0.05));
     }
 }
