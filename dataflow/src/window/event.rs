@@ -37,6 +37,11 @@ pub(crate) struct EventWindows<T> {
     pending_end: Option<u64>,
 }
 
+/// The end of the slot of width `s` that time `t` falls in (the first window end after `t`).
+fn slot_end(t: u64, s: u64) -> u64 {
+    (t / s.max(1)).saturating_add(1).saturating_mul(s.max(1))
+}
+
 fn ms(span: Span) -> Option<u64> {
     match span {
         Span::Time(d) => Some(d.as_millis() as u64),
@@ -74,8 +79,8 @@ impl<T> EventWindows<T> {
         if let Some(s) = ms(self.sliding) {
             // The first window to hold `t` ends where its slot does (never at or before a
             // window already evaluated); an earlier end than planned moves the plan back.
-            let end = (t / s.max(1) + 1) * s.max(1);
-            let end = self.last_end.map_or(end, |last| end.max(last + s));
+            let end = slot_end(t, s);
+            let end = self.last_end.map_or(end, |last| end.max(last.saturating_add(s)));
             if self.next_end.is_none_or(|next| end < next) {
                 self.next_end = Some(end);
             }
@@ -95,7 +100,8 @@ impl<T> EventWindows<T> {
             Span::Count(k) => {
                 let below = self.times.partition_point(|&x| x < w);
                 let k = usize::try_from(k).unwrap_or(usize::MAX);
-                (below.saturating_sub(self.counted) >= k).then(|| self.times[self.counted + k - 1] + 1)
+                (below.saturating_sub(self.counted) >= k)
+                    .then(|| self.times[self.counted + k - 1].saturating_add(1))
             }
         }
     }
@@ -145,7 +151,7 @@ impl<T> EventWindows<T> {
         self.released = 0;
         let (Some(end), Span::Time(s)) = (end, self.sliding) else { return };
         let s = s.as_millis() as u64;
-        let mut next = end + s;
+        let mut next = end.saturating_add(s);
         if let Span::Time(d) = self.length {
             let keep_from = next.saturating_sub(d.as_millis() as u64);
             while self.times.front().is_some_and(|&t| t < keep_from) {
@@ -158,7 +164,7 @@ impl<T> EventWindows<T> {
             None => self.next_end = None,
             Some(&t) => {
                 if t >= next {
-                    next = (t / s.max(1) + 1) * s.max(1);
+                    next = slot_end(t, s);
                 }
                 self.next_end = Some(next);
             }

@@ -20,6 +20,25 @@ impl Span {
     /// Reads a span from a `components:` object of class `Count` or `Duration` (see
     /// [`Span::to_value`]), or from a bare integer (a count).
     pub fn from_value(v: &Value) -> Result<Span, String> {
+        let span = Span::from_value_unchecked(v)?;
+        span.check_bound()?;
+        Ok(span)
+    }
+
+    /// Storm's spans are Java ints (tuples, or ms): larger ones are refused, which also keeps
+    /// every deadline computed from them far from overflowing.
+    fn check_bound(self) -> Result<(), String> {
+        let too_big = match self {
+            Span::Count(n) => n > MAX_SPAN,
+            Span::Time(d) => d.as_millis() > u128::from(MAX_SPAN),
+        };
+        if too_big {
+            return Err(format!("{self} is more than a window can span ({MAX_SPAN} tuples or ms)"));
+        }
+        Ok(())
+    }
+
+    fn from_value_unchecked(v: &Value) -> Result<Span, String> {
         let span = match v {
             Value::I64(n) if *n > 0 => Span::Count(*n as u64),
             Value::Map(m) => match (m.get(COUNT_KEY), m.get(MILLIS_KEY)) {
@@ -50,6 +69,9 @@ impl std::fmt::Display for Span {
         }
     }
 }
+
+/// The largest count or time (ms) a span may have: Java's `Integer.MAX_VALUE`, as in Storm.
+const MAX_SPAN: u64 = i32::MAX as u64;
 
 const COUNT_KEY: &str = "count";
 const MILLIS_KEY: &str = "durationMs";
@@ -145,6 +167,11 @@ impl WindowSpec {
             if matches!(span, Span::Count(0)) || span == Span::Time(Duration::ZERO) {
                 return Err(format!("window {what} must be above 0"));
             }
+        }
+        self.length.check_bound()?;
+        self.sliding.check_bound()?;
+        for d in [self.lag, self.watermark_interval].into_iter().flatten() {
+            Span::Time(d).check_bound()?;
         }
         let event_only =
             self.lag.is_some() || self.watermark_interval.is_some() || self.late_tuple_stream.is_some();
@@ -246,6 +273,9 @@ mod tests {
         let no_acking = Limits { acking: false, ..limits(1, Some(1)) };
         assert!(WindowSpec::sliding(secs(20), secs(15)).check(&no_acking).is_ok());
         assert!(WindowSpec::tumbling(Span::Count(0)).check(&limits(30, None)).is_err());
+        let huge = Span::Time(Duration::from_secs(u64::MAX / 2000));
+        assert!(WindowSpec::tumbling(huge).check(&Limits { acking: false, ..limits(1, None) }).is_err());
+        assert!(Span::from_value(&Value::I64(i64::MAX)).is_err(), "Storm's spans are ints");
     }
 
     #[test]
