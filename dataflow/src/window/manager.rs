@@ -136,16 +136,17 @@ impl<T> WindowManager<T> {
 
     /// Moves to `expired` every item no window from `now` on can hold.
     fn expire(&mut self, now: Instant) {
-        let keep = match self.length {
-            Span::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        let out = match self.length {
+            Span::Count(n) => self.held.len().saturating_sub(usize::try_from(n).unwrap_or(usize::MAX)),
+            // Items that arrived before `now - d` are out of every window from now (the first
+            // item, which starts the clock, is in the first window). Counted from the oldest,
+            // so each call costs what it expires.
             Span::Time(d) => match now.checked_sub(d) {
-                // Items that arrived before `now - d` are out of every window from now (the
-                // first item, which starts the clock, is in the first window).
-                Some(oldest) => self.arrived.iter().rev().take_while(|&&t| t >= oldest).count(),
-                None => self.held.len(),
+                Some(oldest) => self.arrived.iter().take_while(|&&t| t < oldest).count(),
+                None => 0,
             },
         };
-        while self.held.len() > keep {
+        for _ in 0..out {
             let (Some(item), Some(_)) = (self.held.pop_front(), self.arrived.pop_front()) else { break };
             self.expired.push(item);
             self.new_from = self.new_from.saturating_sub(1);
