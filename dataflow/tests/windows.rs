@@ -421,3 +421,48 @@ fn late_tuples_go_to_the_late_stream_and_bad_times_fail() {
     assert_eq!(fails[0].0, 101);
     assert!(fails[0].1.contains("no event time") && fails[0].1.contains("\"ts\""), "{}", fails[0].1);
 }
+
+/// Emits five copies of its input's first value, each anchored to it.
+struct FiveCopies;
+
+impl dataflow::BasicBolt for FiveCopies {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["n"]);
+    }
+    fn execute(&mut self, t: &Tuple, c: &mut dataflow::BasicCollector<'_, '_>) -> Result<(), String> {
+        for _ in 0..5 {
+            c.emit(vec![t.values[0].clone()]);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn windows_whose_tuples_share_spout_trees_complete_them() {
+    // 1 000 spout tuples, each fanned out to 5 in tumbling windows of 100: every window
+    // anchors its output to 100 tuples of 20 trees (each tree's edges XORed together).
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let sink = Collect::default();
+    let mut b = TopologyBuilder::new("shared-trees");
+    b.config().message_timeout_secs = 30;
+    let s = seen.clone();
+    b.set_spout("numbers", move || Box::new(Numbers::new(1000, 10, s.clone())), 1);
+    b.set_bolt("copies", || Box::new(dataflow::Basic(FiveCopies)), 1).shuffle_grouping("numbers");
+    let spec = WindowSpec::tumbling(Span::Count(100));
+    b.set_bolt("window", move || Box::new(Windowed::new(WindowSum { field: "n".into() }, spec.clone())), 1)
+        .shuffle_grouping("copies");
+    let sink2 = sink.clone();
+    b.set_bolt("sink", move || Box::new(sink2.clone()), 1).shuffle_grouping("window");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    // The last window's 20 trees stay open: its tuples leave only when a next window fills.
+    let done =
+        eventually(20, || sink.got.lock().unwrap().len() == 50 && seen.lock().unwrap().acks.len() == 980);
+    let _ = running.shutdown(Duration::from_millis(100));
+    let s = seen.lock().unwrap();
+    assert!(done, "{} windows, {} acks", sink.got.lock().unwrap().len(), s.acks.len());
+    let mut acked: Vec<u64> = s.acks.keys().copied().collect();
+    acked.sort_unstable();
+    assert_eq!(acked, (0..980).collect::<Vec<u64>>());
+    assert!(s.fails.is_empty() && s.acks.values().all(|&n| n == 1));
+    assert_eq!(ints(&sink.got.lock().unwrap(), 1), vec![100; 50]);
+}

@@ -12,6 +12,9 @@ use crate::tuple::DEFAULT_STREAM;
 use crate::tuple::{Tuple, Value};
 use crate::wire::{self, Item, Kind};
 
+/// Above this many anchors, an emit finds its roots by hash (see `tree_ids`).
+const MANY_ANCHORS: usize = 8;
+
 /// One stream a task emits on: where each route's tuples go.
 struct StreamRoutes {
     name: Arc<str>,
@@ -188,13 +191,25 @@ impl Emitter {
                 self.edges.push(edge);
             }
             Anchoring::Tuples(anchors) => {
+                // A windowed bolt anchors to a whole window: find roots by hash there, not by
+                // a scan of those seen (quadratic in the window).
+                let many = anchors.len() > MANY_ANCHORS;
+                let mut index: IdMap<usize> = IdMap::default();
                 for a in anchors.iter() {
                     for &(root, _) in &a.ids {
                         let edge = self.rng.u64(..);
                         a.ack_val.set(a.ack_val.get() ^ edge);
-                        match self.roots.iter().position(|&r| r == root) {
+                        let seen = if many {
+                            index.get(&root).copied()
+                        } else {
+                            self.roots.iter().position(|&r| r == root)
+                        };
+                        match seen {
                             Some(i) => self.edges[i] ^= edge,
                             None => {
+                                if many {
+                                    index.insert(root, self.roots.len());
+                                }
                                 self.roots.push(root);
                                 self.edges.push(edge);
                             }

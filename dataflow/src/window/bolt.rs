@@ -1,7 +1,7 @@
 //! [`WindowedBolt`], what it sees ([`TupleWindow`]) and emits through ([`WindowCollector`]),
 //! and [`Windowed`], which runs one as an ordinary [`Bolt`] (Storm's `WindowedBoltExecutor`).
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::event::EventWindows;
@@ -130,8 +130,8 @@ struct EventClock {
     windows: EventWindows<Tuple>,
     field: String,
     lag_ms: u64,
-    /// The latest time seen per input (source component, stream).
-    latest: HashMap<(String, String), u64>,
+    /// The latest time seen per input (source component, stream): a handful, so a list.
+    latest: Vec<(Arc<str>, Arc<str>, u64)>,
     late_stream: Option<String>,
     /// Late tuples dropped (no late stream), for the log.
     late_dropped: u64,
@@ -146,7 +146,7 @@ impl<B: WindowedBolt> Windowed<B> {
                 windows: EventWindows::new(&spec),
                 field: field.clone(),
                 lag_ms: spec.lag.map_or(0, |d| d.as_millis() as u64),
-                latest: HashMap::new(),
+                latest: Vec::new(),
                 late_stream: spec.late_tuple_stream.clone(),
                 late_dropped: 0,
             }),
@@ -174,7 +174,7 @@ impl<B: WindowedBolt> Windowed<B> {
         let Clock::Event(clock) = &mut self.clock else { return };
         if input.is_tick() {
             // The watermark: the latest time of every input seen, less the lag.
-            if let Some(&oldest) = clock.latest.values().min() {
+            if let Some(oldest) = clock.latest.iter().map(|l| l.2).min() {
                 clock.windows.advance(oldest.saturating_sub(clock.lag_ms));
             }
             evaluate_event(&mut self.bolt, &mut clock.windows, self.spec.length, collector);
@@ -208,9 +208,11 @@ impl<B: WindowedBolt> Windowed<B> {
             collector.ack(&input);
             return;
         }
-        let key = (input.source_component().to_owned(), input.stream().to_owned());
-        let latest = clock.latest.entry(key).or_insert(t);
-        *latest = (*latest).max(t);
+        let (component, stream) = (&input.meta.component, &input.meta.stream);
+        match clock.latest.iter_mut().find(|l| l.0 == *component && l.1 == *stream) {
+            Some(l) => l.2 = l.2.max(t),
+            None => clock.latest.push((component.clone(), stream.clone(), t)),
+        }
         clock.windows.add(input, t);
     }
 }
