@@ -183,8 +183,16 @@ impl<B: WindowedBolt> Windowed<B> {
         let t = match input.get(&clock.field) {
             Some(Value::I64(t)) if *t >= 0 => *t as u64,
             other => {
+                // The value's kind only: a hostile value could be megabytes of text.
+                let got = match other {
+                    None => "nothing",
+                    Some(Value::I64(_)) => "a negative number",
+                    Some(Value::F64(_)) => "a float",
+                    Some(Value::Str(_)) => "text",
+                    Some(_) => "another kind of value",
+                };
                 let reason =
-                    format!("no event time (ms since the epoch) in field {:?}: {other:?}", clock.field);
+                    format!("no event time (integer ms since the epoch) in field {:?}: {got}", clock.field);
                 collector.fail(&input, &reason);
                 return;
             }
