@@ -170,6 +170,10 @@ pub trait Bolt: Send {
     fn tick_freq_secs(&self) -> Option<f64> {
         None
     }
+    /// A few words on what this bolt is, for `sockflow check` (a windowed bolt: its window).
+    fn summary(&self) -> Option<String> {
+        None
+    }
     /// Checks this bolt against the topology's config before anything runs (a windowed bolt
     /// checks its window against the message timeout): the error is reported at the
     /// component's line in the topology file.

@@ -240,6 +240,15 @@ fn rolling_top_words_example_runs_under_sockflow() {
     let ports = common::free_ports(23_000, 2);
     let (inp, out) = (ports.to_string(), (ports + 1).to_string());
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rolling-top-words.yaml");
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
+        .args(["check", "-e"])
+        .arg(&example)
+        .env("TOP_IN_PORT", &inp)
+        .env("TOP_OUT_PORT", &out)
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&check.stdout);
+    assert!(plan.contains("bolt top: tasks [3], window of 10000 ms sliding every 2000 ms"), "{plan}");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
         .args(["run", "-e", "--print-every", "0"])
         .arg(&example)

@@ -41,6 +41,8 @@ pub struct ComponentPlan {
     pub tick_freq_secs: Option<f64>,
     /// Workers its executors are pinned to (empty: not pinned).
     pub pinned: Vec<usize>,
+    /// What the bolt says of itself ([`crate::Bolt::summary`]: a windowed bolt, its window).
+    pub summary: Option<String>,
 }
 
 /// One executor (a thread) and the tasks it runs.
@@ -128,6 +130,9 @@ impl Plan {
             plan.add_component(&c.id, role, c.parallelism, c.tasks, tick);
             if let Some(last) = plan.components.last_mut() {
                 last.pinned = c.workers.clone();
+                if let Factory::Bolt(f) = &c.factory {
+                    last.summary = f().summary();
+                }
             }
         }
         let ackers = topology.config.acker_executors;
@@ -171,6 +176,7 @@ impl Plan {
             executors: execs,
             tick_freq_secs: tick,
             pinned: Vec::new(),
+            summary: None,
         });
     }
 
@@ -257,7 +263,8 @@ impl fmt::Display for Plan {
             } else {
                 format!(", pinned to workers {:?}", c.pinned)
             };
-            writeln!(f, "  {role} {}: tasks {:?}{tick}{pinned}", c.id, c.tasks)?;
+            let summary = c.summary.as_ref().map(|s| format!(", {s}")).unwrap_or_default();
+            writeln!(f, "  {role} {}: tasks {:?}{summary}{tick}{pinned}", c.id, c.tasks)?;
             for &e in &c.executors {
                 writeln!(
                     f,

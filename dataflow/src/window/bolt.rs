@@ -317,4 +317,8 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
     fn check(&self, limits: &Limits) -> Result<(), String> {
         self.spec.check(limits)
     }
+
+    fn summary(&self) -> Option<String> {
+        Some(self.spec.to_string())
+    }
 }
