@@ -70,7 +70,7 @@ pub struct SubSeen {
 const STAMP_EVERY: u64 = 16;
 
 impl SubSeen {
-    /// Counts one data message; stamps the first and then every [`STAMP_EVERY`]th.
+    /// Counts one data message; stamps the first and then every 16th (`STAMP_EVERY`).
     #[inline]
     pub fn data(&mut self) {
         self.count += 1;
