@@ -279,4 +279,31 @@ mod tests {
         assert_eq!(evals, vec![(41, vec![20, 30, 40], vec![30, 40], vec![10])]);
         assert_eq!(acked, vec![10]);
     }
+
+    #[test]
+    fn mixed_spans_on_event_time() {
+        // The last 2 items before each 10 ms boundary.
+        let mut w = EventWindows::new(&WindowSpec::sliding(Span::Count(2), time(10)));
+        let mut acked = Vec::new();
+        for t in [1u32, 4, 7, 12, 25] {
+            w.add(t, u64::from(t));
+        }
+        w.advance(30);
+        let windows: Vec<(u64, Vec<u32>)> =
+            run_due(&mut w, &mut acked).into_iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(windows, vec![(10, vec![4, 7]), (20, vec![7, 12]), (30, vec![12, 25])]);
+        assert_eq!(acked, vec![1, 4, 7]);
+
+        // 10 ms of time before every second item the watermark passed.
+        let mut w = EventWindows::new(&WindowSpec::sliding(time(10), Span::Count(2)));
+        let mut acked = Vec::new();
+        for t in [1u32, 4, 7, 12, 25, 26] {
+            w.add(t, u64::from(t));
+        }
+        w.advance(100);
+        let windows: Vec<(u64, Vec<u32>)> =
+            run_due(&mut w, &mut acked).into_iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(windows, vec![(5, vec![1, 4]), (13, vec![4, 7, 12]), (27, vec![25, 26])]);
+        assert_eq!(acked, vec![1, 4, 7, 12]);
+    }
 }
