@@ -1,7 +1,9 @@
 //! The traits users implement: [`Spout`], [`Bolt`], [`BasicBolt`], and what they declare.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::grouping::Grouping;
 use crate::runtime::{BasicCollector, BoltCollector, SpoutCollector};
 use crate::tuple::{Fields, Tuple};
 
@@ -65,6 +67,14 @@ pub struct TaskContext {
     pub task_index: usize,
     /// Every task of this component.
     pub component_tasks: Vec<u32>,
+    /// Every task of the topology and its component (the acker's as `__acker`).
+    pub task_to_component: Arc<BTreeMap<u32, Arc<str>>>,
+    /// The streams this component declares.
+    pub streams: Vec<StreamDecl>,
+    /// The streams this component subscribes to (Storm's `getThisSources`); none for a spout.
+    pub sources: Vec<StreamLink>,
+    /// Who subscribes to this component's streams (Storm's `getThisTargets`).
+    pub targets: Vec<StreamLink>,
     /// The embedding program's libsock context ([`crate::Topology::context`]), for
     /// components that open sockets: its `inproc://` endpoints are reachable on it.
     pub libsock: Option<libsock::Context>,
@@ -78,8 +88,40 @@ impl std::fmt::Debug for TaskContext {
             .field("task_id", &self.task_id)
             .field("task_index", &self.task_index)
             .field("component_tasks", &self.component_tasks)
+            .field("tasks", &self.task_to_component.len())
+            .field("streams", &self.streams)
+            .field("sources", &self.sources)
+            .field("targets", &self.targets)
             .field("libsock", &self.libsock.as_ref().map(|_| "Context"))
             .finish()
+    }
+}
+
+/// One subscription as a task sees it: a stream of one component, how it reaches another.
+#[derive(Clone, Debug)]
+pub struct StreamLink {
+    /// The emitting component.
+    pub from: Arc<str>,
+    /// The stream's id.
+    pub stream: Arc<str>,
+    /// The stream's fields.
+    pub fields: Fields,
+    /// The subscribing component.
+    pub to: Arc<str>,
+    /// How the stream's tuples are spread over the subscriber's tasks.
+    pub grouping: Grouping,
+}
+
+impl TaskContext {
+    /// The distinct (component, stream) inputs of this component.
+    pub fn input_streams(&self) -> Vec<(&str, &str)> {
+        let mut inputs: Vec<(&str, &str)> = Vec::new();
+        for link in &self.sources {
+            if !inputs.contains(&(&*link.from, &*link.stream)) {
+                inputs.push((&link.from, &link.stream));
+            }
+        }
+        inputs
     }
 }
 

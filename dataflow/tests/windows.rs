@@ -475,3 +475,55 @@ fn windows_whose_tuples_share_spout_trees_complete_them() {
     assert!(s.fails.is_empty() && s.acks.values().all(|&n| n == 1));
     assert_eq!(ints(&sink.got.lock().unwrap(), 1), vec![100; 50]);
 }
+
+#[test]
+fn the_watermark_waits_for_every_subscribed_stream() {
+    // `early` sends times 0–99 at once; `slow` sends the same times 300 ms later. Were the
+    // watermark taken over the streams seen so far (watermarks every 20 ms), it would pass 99
+    // before `slow` spoke and all of `slow`'s tuples would come late. Then both send 5000,
+    // which closes the window [0, 1000).
+    let ms = Duration::from_millis;
+    let spec = WindowSpec::tumbling(Span::Time(ms(1000)))
+        .with_timestamp_field("ts")
+        .with_watermark_interval(ms(20))
+        .with_late_tuple_stream("late");
+    let (sink, late) = (Collect::default(), Collect::default());
+    let acks: Log<u64> = Default::default();
+    let mut b = TopologyBuilder::new("two-inputs");
+    b.config().message_timeout_secs = 30;
+    for (name, start) in [("early", ms(0)), ("slow", ms(300))] {
+        let mut items: Vec<(Duration, Value)> = (0..100).map(|t| (start, Value::I64(t))).collect();
+        items.push((ms(600), Value::I64(5000)));
+        let acks = acks.clone();
+        b.set_spout(
+            name,
+            move || {
+                Box::new(Script {
+                    items: items.clone(),
+                    next: 0,
+                    started: None,
+                    acks: acks.clone(),
+                    fails: Default::default(),
+                })
+            },
+            1,
+        );
+    }
+    b.set_bolt("window", move || Box::new(Windowed::new(WindowSum { field: "ts".into() }, spec.clone())), 1)
+        .shuffle_grouping("early")
+        .shuffle_grouping("slow");
+    let (s, l) = (sink.clone(), late.clone());
+    b.set_bolt("sink", move || Box::new(s.clone()), 1).shuffle_grouping("window");
+    b.set_bolt("late", move || Box::new(l.clone()), 1).stream_grouping(
+        "window",
+        "late",
+        dataflow::Grouping::Shuffle,
+    );
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let done = eventually(20, || !sink.got.lock().unwrap().is_empty() && acks.lock().unwrap().len() == 200);
+    let _ = running.shutdown(Duration::from_millis(100));
+    assert!(late.got.lock().unwrap().is_empty(), "late: {} tuple(s)", late.got.lock().unwrap().len());
+    assert!(done, "{:?}, {} acks", sink.got.lock().unwrap(), acks.lock().unwrap().len());
+    let sum: i64 = (0..100).sum();
+    assert_eq!(*sink.got.lock().unwrap(), vec![vec![Value::I64(2 * sum), Value::I64(200)]]);
+}

@@ -7,7 +7,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::component::StreamDecl;
+use std::collections::BTreeMap;
+
+use crate::component::{StreamDecl, StreamLink};
 use crate::grouping::Grouping;
 use crate::topology::{Factory, Topology};
 use crate::tuple::Fields;
@@ -84,6 +86,17 @@ pub struct StreamPlan {
     pub direct: bool,
     /// Subscribers.
     pub routes: Vec<Route>,
+}
+
+/// One component's streams: what it declares, subscribes to and feeds ([`Plan::wiring`]).
+#[derive(Clone, Debug, Default)]
+pub struct Wiring {
+    /// Its declared streams.
+    pub streams: Vec<StreamDecl>,
+    /// Subscriptions to other components' streams (and its own).
+    pub sources: Vec<StreamLink>,
+    /// Subscriptions to its streams.
+    pub targets: Vec<StreamLink>,
 }
 
 /// The physical plan.
@@ -219,6 +232,40 @@ impl Plan {
             Some(&ci) => self.components.get(ci).is_some_and(|c| c.role == Role::Spout),
             None => false,
         }
+    }
+
+    /// Every task and its component's id.
+    pub fn task_to_component(&self) -> BTreeMap<u32, Arc<str>> {
+        let components = self.task_component.iter().enumerate().skip(1);
+        components.map(|(task, &ci)| (task as u32, self.components[ci].id.clone())).collect()
+    }
+
+    /// The streams component `ci` declares, subscribes to and feeds, as its tasks see them.
+    pub fn wiring(&self, ci: usize) -> Wiring {
+        let mut wiring = Wiring::default();
+        for s in &self.streams {
+            let from = &self.components[s.component].id;
+            if s.component == ci {
+                let (id, fields, direct) = (s.id.to_string(), s.fields.clone(), s.direct);
+                wiring.streams.push(StreamDecl { id, fields, direct });
+            }
+            for r in s.routes.iter().filter(|r| s.component == ci || r.to == ci) {
+                let link = StreamLink {
+                    from: from.clone(),
+                    stream: s.id.clone(),
+                    fields: s.fields.clone(),
+                    to: self.components[r.to].id.clone(),
+                    grouping: r.grouping.clone(),
+                };
+                if r.to == ci {
+                    wiring.sources.push(link.clone());
+                }
+                if s.component == ci {
+                    wiring.targets.push(link);
+                }
+            }
+        }
+        wiring
     }
 
     /// The component id of a task (`__system` for unknown ids).

@@ -139,6 +139,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         message_timeout_secs: cfg.message_timeout_secs,
         stats_sample_rate: cfg.stats_sample_rate,
     });
+    let task_to_component = Arc::new(plan.task_to_component());
     let mut threads = Vec::new();
     for (exec, inbox) in plan.executors.iter().filter(|e| local(e.worker)).zip(inboxes) {
         let comp = &plan.components[exec.component];
@@ -154,6 +155,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
             ctl.halt.clone(),
         );
         let em = Emitter::new(plan.clone(), transfer, exec.component, &exec.tasks);
+        let wiring = plan.wiring(exec.component);
         let ctxs: Vec<TaskContext> = exec
             .tasks
             .iter()
@@ -163,6 +165,10 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 task_id: t,
                 task_index: comp.tasks.iter().position(|&x| x == t).unwrap_or(0),
                 component_tasks: comp.tasks.clone(),
+                task_to_component: task_to_component.clone(),
+                streams: wiring.streams.clone(),
+                sources: wiring.sources.clone(),
+                targets: wiring.targets.clone(),
                 libsock: topology.context.clone(),
             })
             .collect();

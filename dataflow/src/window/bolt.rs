@@ -132,6 +132,9 @@ struct EventClock {
     lag_ms: u64,
     /// The latest time seen per input (source component, stream): a handful, so a list.
     latest: Vec<(Arc<str>, Arc<str>, u64)>,
+    /// How many inputs the bolt subscribes to: no watermark until each has sent a time
+    /// (Storm's rule), or a slow input's first tuples would all come late.
+    inputs: usize,
     late_stream: Option<String>,
     /// Late tuples dropped (no late stream), for the log.
     late_dropped: u64,
@@ -147,6 +150,7 @@ impl<B: WindowedBolt> Windowed<B> {
                 field: field.clone(),
                 lag_ms: spec.lag.map_or(0, |d| d.as_millis() as u64),
                 latest: Vec::new(),
+                inputs: 0,
                 late_stream: spec.late_tuple_stream.clone(),
                 late_dropped: 0,
             }),
@@ -173,8 +177,10 @@ impl<B: WindowedBolt> Windowed<B> {
     fn execute_event(&mut self, input: Tuple, collector: &mut BoltCollector<'_>) {
         let Clock::Event(clock) = &mut self.clock else { return };
         if input.is_tick() {
-            // The watermark: the latest time of every input seen, less the lag.
-            if let Some(oldest) = clock.latest.iter().map(|l| l.2).min() {
+            // The watermark: the oldest of the inputs' latest times, less the lag, once every
+            // input has sent one.
+            let oldest = clock.latest.iter().map(|l| l.2).min();
+            if let Some(oldest) = oldest.filter(|_| clock.latest.len() >= clock.inputs) {
                 clock.windows.advance(oldest.saturating_sub(clock.lag_ms));
             }
             evaluate_event(&mut self.bolt, &mut clock.windows, self.spec.length, collector);
@@ -296,6 +302,9 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
     }
 
     fn prepare(&mut self, ctx: &TaskContext) -> Result<(), String> {
+        if let Clock::Event(clock) = &mut self.clock {
+            clock.inputs = ctx.input_streams().len();
+        }
         self.bolt.prepare(ctx)
     }
 

@@ -25,8 +25,9 @@
 //! [`WindowSpec::with_timestamp_field`] names a field of event time (ms since the Unix
 //! epoch): windows then follow the tuples' own times, whatever order they arrive in, and are
 //! evaluated once the watermark passes their end. The watermark advances every
-//! `with_watermark_interval` (1 s) to the latest time seen on every input stream (source
-//! component and stream) so far, less `with_lag`; a tuple older than the watermark is late:
+//! `with_watermark_interval` (1 s) to the oldest of the latest times seen on each input
+//! stream (source component and stream), less `with_lag`, once every stream the bolt
+//! subscribes to has sent a time (as in Storm); a tuple older than the watermark is late:
 //! emitted on `with_late_tuple_stream` as one field `late_tuple` (a list of its values), or
 //! else acked and dropped, and counted in the log. A tuple without an integer time in the
 //! field is failed with the reason. Time windows are `[end - length, end)`; on event time
@@ -39,10 +40,8 @@
 //! topology runs). Time windows slide on tick tuples the bolt asks for (a tenth of the
 //! shortest time span, at most a second; on event time, the watermark interval): a window is
 //! evaluated at most that late.
-//!
-//! Unlike Storm, the watermark is computed over the input streams seen so far, not over every
-//! stream the bolt subscribes to (the bolt does not know them): a stream that has sent
-//! nothing yet does not hold it back.
+//! A bolt driven without a topology (no [`crate::TaskContext::sources`]) computes the
+//! watermark over the streams seen so far.
 
 mod bolt;
 mod event;
