@@ -164,3 +164,58 @@ fn shell_components_need_their_constructor_args() {
         assert_eq!(err.line, 6, "{err}");
     }
 }
+
+#[test]
+fn a_python_bolt_gets_storms_topology_context() {
+    // Two inputs with different groupings, one output subscribed by fields: the handshake's
+    // context must describe all of it with Storm's keys and Thrift grouping names.
+    let yaml = format!(
+        r#"
+name: context
+config: {{topology.acker.executors: 1}}
+spouts:
+  - id: gen
+    className: Generator
+    properties:
+      - {{name: sentences, value: ["a b"]}}
+      - {{name: count, value: 3}}
+  - id: more
+    className: Generator
+    parallelism: 2
+    properties:
+      - {{name: sentences, value: ["c d"]}}
+      - {{name: count, value: 3}}
+bolts:
+  - id: ctx
+    className: ShellBolt
+    constructorArgs: [["python3", "{ctx}"], ["json"]]
+  - id: sink
+    className: Sink
+streams:
+  - {{from: gen, to: ctx, grouping: {{type: FIELDS, args: [sentence]}}}}
+  - {{from: more, to: ctx, grouping: {{type: GLOBAL}}}}
+  - {{from: ctx, to: sink, grouping: {{type: SHUFFLE}}}}
+"#,
+        ctx = script("context.py"),
+    );
+    let sink = Sink::default();
+    assert_eq!(run(&yaml, &sink, "gen", 3), (3, 0));
+    let seen = sink.seen.lock().unwrap();
+    let Some((_, values)) = seen.first() else { panic!("the bolt emitted nothing") };
+    let text = values[0].as_str().expect("one text field");
+    let got: serde_json::Value = serde_json::from_str(text).unwrap();
+    let want = serde_json::json!({
+        "task->component": {"1": "gen", "2": "more", "3": "more", "4": "ctx", "5": "sink", "6": "__acker"},
+        "taskid": 4,
+        "componentid": "ctx",
+        "streams": ["default"],
+        "stream->outputfields": {"default": ["json"]},
+        "stream->target->grouping": {"default": {"sink": {"type": "SHUFFLE"}}},
+        "source->stream->grouping": {
+            "gen": {"default": {"type": "FIELDS", "fields": ["sentence"]}},
+            "more": {"default": {"type": "FIELDS", "fields": []}},
+        },
+        "source->stream->fields": {"gen": {"default": ["sentence"]}, "more": {"default": ["sentence"]}},
+    });
+    assert_eq!(got, want, "{text}");
+}

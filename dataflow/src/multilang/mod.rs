@@ -15,11 +15,13 @@
 //!
 //! - `protocol`: the sans-I/O codec (framing, handshake, message types).
 //! - `child`: one child process (spawn, bounded queues, stderr to the logs, liveness).
+//! - `context`: the handshake's view of the topology (Storm's keys).
 //! - `bolt`, `spout`: the components. A crashed, hung or misbehaving child is restarted; a
 //!   bolt's pending tuples fail with the reason (so their spouts replay them).
 
 mod bolt;
 mod child;
+mod context;
 pub mod protocol;
 mod spout;
 
@@ -29,7 +31,9 @@ pub use bolt::ShellBolt;
 pub use child::ChildSpec;
 pub use spout::ShellSpout;
 
-use serde_json::{json, Value as Json};
+use context::context;
+
+use serde_json::Value as Json;
 
 use crate::component::TaskContext;
 
@@ -65,11 +69,4 @@ impl ShellSpec {
         conf.insert("topology.name".into(), Json::from(&*ctx.topology));
         Json::Object(conf)
     }
-}
-
-/// The handshake's `context` for a task.
-fn context(ctx: &TaskContext) -> Json {
-    let tasks: serde_json::Map<String, Json> =
-        ctx.component_tasks.iter().map(|t| (t.to_string(), Json::from(&*ctx.component))).collect();
-    json!({ "task->component": tasks, "taskid": ctx.task_id, "componentid": &*ctx.component })
 }
