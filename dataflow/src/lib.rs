@@ -22,8 +22,8 @@
 //! workers/     where each executor's inbox is: inproc in a process, tcp between workers
 //! plan/        logical → physical: tasks, executors, placement on workers, routes (pure)
 //! topology     the logical topology + validation (shared by the builder and config files)
-//! component, grouping
-//!              the traits users implement; stream groupings
+//! component    the traits users implement, and what a task knows of the topology
+//! grouping     stream groupings
 //! wire         the protobuf messages every tuple and ack travels as (schema as prost types;
 //!              the hot path encodes/decodes them by hand in `wire::codec`, same bytes)
 //! tuple        values, tuples, tuple-tree ids, the reserved stream names
