@@ -61,6 +61,7 @@ impl Value {
         match self {
             Value::Str(s) => s.as_bytes().to_vec(),
             Value::Bytes(b) => b.clone(),
+            Value::Null => Vec::new(),
             other => other.to_string().into_bytes(),
         }
     }
