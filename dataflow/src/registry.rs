@@ -153,7 +153,8 @@ impl Default for Registry {
 
 impl Registry {
     /// A registry with the built-ins: `SocketSpout`, `Generator`, `SocketBolt`, `Splitter`,
-    /// `Counter`, `Logger`, the windowed `WindowCounter` and `WindowSum`, and the object
+    /// `Counter`, `Logger`, the windowed `WindowCounter`, `WindowSum` and `JoinBolt` (also as
+    /// `org.apache.storm.bolt.JoinBolt`), and the object
     /// classes `Endpoint`, `Value`, `List`, `Map`, `Count`, `Duration`.
     pub fn new() -> Registry {
         let mut r = Registry {
@@ -189,6 +190,7 @@ impl Registry {
         builtin_objects(&mut r);
         window::objects(&mut r);
         window::builtins(&mut r);
+        window::join(&mut r);
         r
     }
 

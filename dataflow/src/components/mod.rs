@@ -1,11 +1,13 @@
 //! Built-in components: socket source and sink, and small ones for tests and benchmarks.
 
 mod generator;
+mod join;
 mod simple;
 mod socket;
 mod window;
 
 pub use generator::Generator;
+pub use join::{JoinBolt, Selector};
 pub use simple::{Counter, Logger, Splitter};
 pub use socket::{SocketBolt, SocketSpec, SocketSpout};
 pub use window::{WindowCounter, WindowSum};

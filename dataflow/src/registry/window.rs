@@ -1,12 +1,12 @@
 //! Flux's side of windowed bolts: the `withWindow` / `withTumblingWindow` config methods,
 //! the `Count` / `Duration` object classes their arguments refer to, and the built-in
-//! windowed bolts.
+//! windowed bolts (`WindowCounter`, `WindowSum`, Storm's `JoinBolt`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ConfigMethod, Properties, Registry, CONSTRUCTOR_ARGS, WINDOW};
-use crate::components::{WindowCounter, WindowSum};
+use crate::components::{JoinBolt, Selector, WindowCounter, WindowSum};
 use crate::tuple::Value;
 use crate::window::{Span, WindowSpec};
 
@@ -186,6 +186,91 @@ pub(super) fn builtins(r: &mut Registry) {
                 Ok(())
             }
             _ => Err("setField takes one argument".into()),
+        });
+    }
+}
+
+/// Storm's class name for the join bolt, and ours.
+const JOIN_CLASSES: [&str; 2] = ["JoinBolt", "org.apache.storm.bolt.JoinBolt"];
+/// Where the join's `configMethods` put their arguments.
+const JOINS: &str = "__joins";
+const SELECT: &str = "__select";
+const OUTPUT_STREAM: &str = "__outputStream";
+
+/// `JoinBolt` (`constructorArgs: [input, key]` or `[STREAM|SOURCE, input, key]`) and its
+/// `configMethods` `join(input, key, prior)`, `leftJoin(…)`, `select("f, s:f")` and
+/// `withOutputStream(stream)`.
+pub(super) fn join(r: &mut Registry) {
+    for class in JOIN_CLASSES {
+        r.register_windowed_bolt(class, |p| {
+            p.only(&[CONSTRUCTOR_ARGS, JOINS, SELECT, OUTPUT_STREAM])?;
+            let args = match p.get(CONSTRUCTOR_ARGS) {
+                Some(Value::List(l)) => l.clone(),
+                _ => Vec::new(),
+            };
+            let text = |v: &Value| v.as_str().map(str::to_owned);
+            let args: Option<Vec<String>> = args.iter().map(text).collect();
+            let mut bolt = match args.as_deref() {
+                Some([input, key]) => JoinBolt::new(Selector::Source, input, key)?,
+                Some([selector, input, key]) => JoinBolt::new(Selector::parse(selector)?, input, key)?,
+                _ => {
+                    return Err("JoinBolt takes constructorArgs [input, key] or [STREAM|SOURCE, input, key] \
+                                (text)"
+                        .into())
+                }
+            };
+            if let Some(Value::List(joins)) = p.get(JOINS) {
+                for clause in joins {
+                    let c = match clause {
+                        Value::List(c) => &c[..],
+                        _ => &[][..],
+                    };
+                    let [Value::Str(kind), Value::Str(input), Value::Str(key), Value::Str(prior)] = c else {
+                        return Err(format!(
+                            "malformed join clause {clause} (set by join and leftJoin only)"
+                        ));
+                    };
+                    bolt = match kind.as_str() {
+                        "join" => bolt.join(input, key, prior)?,
+                        _ => bolt.left_join(input, key, prior)?,
+                    };
+                }
+            }
+            if let Some(fields) = p.str(SELECT)? {
+                bolt = bolt.select(&fields)?;
+            }
+            if let Some(stream) = p.str(OUTPUT_STREAM)? {
+                bolt = bolt.with_output_stream(&stream);
+            }
+            bolt.check()?;
+            Ok(Arc::new(move || Box::new(bolt.clone())))
+        });
+        for method in ["join", "leftJoin"] {
+            r.register_config_method(class, method, move |p, args| match args {
+                [Value::Str(_), Value::Str(_), Value::Str(_)] => {
+                    let mut clause = vec![Value::Str(method.to_owned())];
+                    clause.extend(args.iter().cloned());
+                    p.append(JOINS, &[Value::List(vec![Value::List(clause)])]);
+                    Ok(())
+                }
+                _ => {
+                    Err(format!("{method} takes three arguments: the input, its key field, the prior input"))
+                }
+            });
+        }
+        r.register_config_method(class, "select", |p, args| match args {
+            [Value::Str(fields)] => {
+                p.set(SELECT, Value::Str(fields.clone()));
+                Ok(())
+            }
+            _ => Err("select takes one argument: the fields, comma-separated (\"f, stream:f\")".into()),
+        });
+        r.register_config_method(class, "withOutputStream", |p, args| match args {
+            [Value::Str(s)] if !s.is_empty() => {
+                p.set(OUTPUT_STREAM, Value::Str(s.clone()));
+                Ok(())
+            }
+            _ => Err("withOutputStream takes one argument, a stream name".into()),
         });
     }
 }

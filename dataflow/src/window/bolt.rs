@@ -100,6 +100,13 @@ impl WindowCollector<'_, '_, '_> {
         self.inner.emit_stream(stream, self.anchors, values)
     }
 
+    /// Emits on `stream` anchored to `anchors` only, which must be tuples of this window
+    /// ([`TupleWindow::get`]; not expired ones, which are acked already): for a bolt whose
+    /// outputs each come from a few of the window's tuples (Storm's `JoinBolt` does this).
+    pub fn emit_anchored(&mut self, stream: &str, anchors: &[&Tuple], values: Vec<Value>) -> &[u32] {
+        self.inner.emit_stream(stream, anchors, values)
+    }
+
     /// Emits to one task on a direct stream.
     pub fn emit_direct(&mut self, task: u32, stream: &str, values: Vec<Value>) {
         self.inner.emit_direct(task, stream, self.anchors, values);
