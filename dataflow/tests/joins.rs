@@ -12,6 +12,8 @@ use dataflow::config::{self, Substitution};
 use dataflow::{Bolt, BoltCollector, OutputDeclarer, Registry, SpoutCollector, Tuple, Value};
 
 type Log<T> = Arc<Mutex<Vec<T>>>;
+/// (spout, row, acked?) for each spout tuple that completed.
+type Done = Vec<(String, u64, bool)>;
 
 /// Emits its `rows` once each (message id = row index) on fields `fields`; records acks and
 /// fails by spout.
@@ -138,21 +140,31 @@ streams:
     )
 }
 
-#[test]
-fn a_left_join_over_an_event_time_window_anchors_each_record_to_its_tuples() {
+/// Runs the join with these `configMethods` until 7 spout tuples are acked or failed (the
+/// rows at 5000 stay in their window); returns (ack/fail per spout and row, sorted; the
+/// records the sink got, sorted by their second field; the output fields).
+fn run(join_methods: &str) -> (Done, Vec<Vec<Value>>, Vec<String>) {
     let (done, sink): (Log<(String, u64, bool)>, Joined) = Default::default();
-    let methods = r#"      - {name: leftJoin, args: [ads, userId, purchases]}
-      - {name: select, args: ["userId, item, ads:ad"]}
-      - {name: withOutputStream, args: [joined]}"#;
     let topology =
-        config::parse(&flux(methods), "join.yaml", &Substitution::default(), &registry(&done, &sink))
+        config::parse(&flux(join_methods), "join.yaml", &Substitution::default(), &registry(&done, &sink))
             .unwrap_or_else(|e| panic!("{e}"));
     let running = dataflow::start(&topology).unwrap();
     let finished = eventually(20, || done.lock().unwrap().len() == 7);
     let _ = running.shutdown(Duration::from_millis(200));
     assert!(finished, "{:?}", done.lock().unwrap());
+    let mut done = done.lock().unwrap().clone();
+    done.sort();
     let mut got = sink.got.lock().unwrap().clone();
     got.sort_by_key(|r| r[1].to_string());
+    let fields = sink.fields.lock().unwrap().clone();
+    (done, got, fields)
+}
+
+#[test]
+fn a_left_join_over_an_event_time_window_anchors_each_record_to_its_tuples() {
+    let (done, got, fields) = run(r#"      - {name: leftJoin, args: [ads, userId, purchases]}
+      - {name: select, args: ["userId, item, ads:ad"]}
+      - {name: withOutputStream, args: [joined]}"#);
     let row = |u: i64, item: &str, ad: Option<&str>| {
         vec![Value::I64(u), Value::Str(item.into()), ad.map_or(Value::Null, |a| Value::Str(a.into()))]
     };
@@ -165,11 +177,9 @@ fn a_left_join_over_an_event_time_window_anchors_each_record_to_its_tuples() {
             row(1, "pen", Some("a1"))
         ]
     );
-    assert_eq!(*sink.fields.lock().unwrap(), ["userId", "item", "ads:ad"]);
+    assert_eq!(fields, ["userId", "item", "ads:ad"]);
     // Only the purchase in the failed record fails; the ad that joined nothing is acked when
     // it leaves the window, like every other tuple.
-    let mut done = done.lock().unwrap().clone();
-    done.sort();
     let want: Vec<(String, u64, bool)> = [("ads", 0, true), ("ads", 1, true), ("ads", 2, true)]
         .into_iter()
         .chain([
@@ -185,22 +195,12 @@ fn a_left_join_over_an_event_time_window_anchors_each_record_to_its_tuples() {
 
 #[test]
 fn an_inner_join_drops_unmatched_records() {
-    let (done, sink): (Log<(String, u64, bool)>, Joined) = Default::default();
-    let methods = r#"      - {name: join, args: [ads, userId, purchases]}
+    let (done, got, _) = run(r#"      - {name: join, args: [ads, userId, purchases]}
       - {name: select, args: ["ads:ad, item"]}
-      - {name: withOutputStream, args: [joined]}"#;
-    let topology =
-        config::parse(&flux(methods), "join.yaml", &Substitution::default(), &registry(&done, &sink))
-            .unwrap();
-    let running = dataflow::start(&topology).unwrap();
-    let finished = eventually(20, || done.lock().unwrap().len() == 7);
-    let _ = running.shutdown(Duration::from_millis(200));
-    assert!(finished, "{:?}", done.lock().unwrap());
-    let mut got = sink.got.lock().unwrap().clone();
-    got.sort_by_key(|r| r[1].to_string());
+      - {name: withOutputStream, args: [joined]}"#);
     let row = |ad: &str, item: &str| vec![Value::Str(ad.into()), Value::Str(item.into())];
     assert_eq!(got, vec![row("a2", "ink"), row("a1", "pad"), row("a1", "pen")]);
-    assert!(done.lock().unwrap().iter().all(|d| d.2), "all acked: {:?}", done.lock().unwrap());
+    assert!(done.iter().all(|d| d.2), "all acked: {done:?}");
 }
 
 #[test]
@@ -223,41 +223,19 @@ fn join_mistakes_are_reported_at_the_bolts_line() {
 #[test]
 fn the_join_example_runs_under_sockflow() {
     let ports = common::free_ports(24_000, 3);
-    let env = [
-        ("IN_PURCHASES", ports.to_string()),
-        ("IN_ADS", (ports + 1).to_string()),
-        ("OUT_JOINED", (ports + 2).to_string()),
-    ];
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/join-purchases-ads.yaml");
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
-        .args(["check", "-e"])
-        .arg(&example)
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    let plan = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success() && plan.contains("bolt join: tasks [3], tumbling window of 2000 ms"),
-        "{plan}"
+    let example = common::Example::new(
+        "join-purchases-ads.yaml",
+        vec![
+            ("IN_PURCHASES", ports.to_string()),
+            ("IN_ADS", (ports + 1).to_string()),
+            ("OUT_JOINED", (ports + 2).to_string()),
+        ],
     );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
-        .args(["run", "-e", "--print-every", "0"])
-        .arg(&example)
-        .envs(env.clone())
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _child = Kill(child);
+    let (ok, plan) = example.check();
+    assert!(ok && plan.contains("bolt join: tasks [3], tumbling window of 2000 ms"), "{plan}");
+    let _child = example.run();
     let ctx = libsock::Context::new();
-    let endpoint = |i: usize| format!("tcp://127.0.0.1:{}", env[i].1);
+    let endpoint = |i: usize| format!("tcp://127.0.0.1:{}", example.env[i].1);
     let (purchases, ads) = (ctx.socket(libsock::PUSH).unwrap(), ctx.socket(libsock::PUSH).unwrap());
     purchases.connect(&endpoint(0)).unwrap();
     ads.connect(&endpoint(1)).unwrap();

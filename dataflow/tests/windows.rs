@@ -239,33 +239,13 @@ fn flux_windows_run_and_storm_checks_give_the_components_line() {
 fn rolling_top_words_example_runs_under_sockflow() {
     let ports = common::free_ports(23_000, 2);
     let (inp, out) = (ports.to_string(), (ports + 1).to_string());
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rolling-top-words.yaml");
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
-        .args(["check", "-e"])
-        .arg(&example)
-        .env("TOP_IN_PORT", &inp)
-        .env("TOP_OUT_PORT", &out)
-        .output()
-        .unwrap();
-    let plan = String::from_utf8_lossy(&check.stdout);
+    let example = common::Example::new(
+        "rolling-top-words.yaml",
+        vec![("TOP_IN_PORT", inp.clone()), ("TOP_OUT_PORT", out.clone())],
+    );
+    let (_, plan) = example.check();
     assert!(plan.contains("bolt top: tasks [3], window of 10000 ms sliding every 2000 ms"), "{plan}");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
-        .args(["run", "-e", "--print-every", "0"])
-        .arg(&example)
-        .env("TOP_IN_PORT", &inp)
-        .env("TOP_OUT_PORT", &out)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _child = Kill(child);
+    let _child = example.run();
     let ctx = libsock::Context::new();
     let push = ctx.socket(libsock::PUSH).unwrap();
     push.connect(&format!("tcp://127.0.0.1:{inp}")).unwrap();

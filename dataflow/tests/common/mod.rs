@@ -125,3 +125,51 @@ impl dataflow::Spout for Numbers {
         self.replay.push_back(id);
     }
 }
+
+/// An example topology file under `sockflow`, with `env` for its `${ENV-…}`.
+pub struct Example {
+    pub file: std::path::PathBuf,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Example {
+    /// `dataflow/examples/<name>`.
+    pub fn new(name: &str, env: Vec<(&'static str, String)>) -> Example {
+        Example { file: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name), env }
+    }
+
+    /// `sockflow check -e`: whether it passed, and the plan it printed.
+    pub fn check(&self) -> (bool, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
+            .args(["check", "-e"])
+            .arg(&self.file)
+            .envs(self.env.iter().cloned())
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `sockflow run -e`, killed when the guard is dropped (a failed assertion leaves no
+    /// process behind).
+    pub fn run(&self) -> KillOnDrop {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sockflow"))
+            .args(["run", "-e", "--print-every", "0"])
+            .arg(&self.file)
+            .envs(self.env.iter().cloned())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        KillOnDrop(child)
+    }
+}
+
+/// Kills and reaps the child when dropped.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
