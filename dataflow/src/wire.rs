@@ -34,6 +34,9 @@ pub enum Kind {
     Failed = 6,
     /// Acker → spout: tree `root` timed out; `blame_task` acked a tuple of it last.
     TimedOut = 7,
+    /// Bolt → acker, then acker → spout: tree `root`'s message timeout starts again now
+    /// (Storm's `resetTimeout`, for a tuple that takes long to process).
+    ResetTimeout = 8,
 }
 
 impl Kind {
@@ -46,6 +49,7 @@ impl Kind {
             5 => Kind::Completed,
             6 => Kind::Failed,
             7 => Kind::TimedOut,
+            8 => Kind::ResetTimeout,
             _ => return None,
         })
     }

@@ -221,3 +221,94 @@ fn a_multi_anchored_tuple_completes_or_fails_both_of_its_trees() {
         .iter()
         .all(|(_, why)| matches!(why, FailReason::Failed { reason, .. } if reason == "zero")));
 }
+
+/// Works on each input for `busy`, calling `reset_timeout` every 300 ms when `reset`, then acks
+/// it. Blocks its executor meanwhile, as a bolt calling a slow service would.
+struct LongTask {
+    busy: Duration,
+    reset: bool,
+}
+
+impl Bolt for LongTask {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        let end = std::time::Instant::now() + self.busy;
+        while std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(300));
+            if self.reset {
+                c.reset_timeout(&input);
+            }
+        }
+        c.ack(&input);
+    }
+}
+
+/// Emits 0 and 1, one a call (so that max spout pending holds the second back), replaying
+/// what fails; records acks and fails.
+struct OneByOne {
+    todo: std::collections::VecDeque<u64>,
+    seen: Arc<Mutex<Observed>>,
+}
+
+impl dataflow::Spout for OneByOne {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["n"]);
+    }
+    fn next_tuple(&mut self, c: &mut dataflow::SpoutCollector<'_>) {
+        match self.todo.pop_front() {
+            Some(n) => {
+                c.emit(vec![Value::I64(n as i64)], Some(n));
+            }
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    fn ack(&mut self, id: u64) {
+        *self.seen.lock().unwrap().acks.entry(id).or_insert(0) += 1;
+    }
+    fn fail(&mut self, id: u64, why: &FailReason) {
+        self.seen.lock().unwrap().fails.push((id, why.clone()));
+        self.todo.push_back(id);
+    }
+}
+
+/// Two tuples, each taking 2.5 s in a bolt, with a 1 s message timeout; one in flight at a
+/// time (a tuple waiting behind another cannot reset its own timeout).
+fn long_tasks(reset: bool) -> Observed {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let mut b = TopologyBuilder::new("long-tasks");
+    b.config().message_timeout_secs = 1;
+    b.config().max_spout_pending = Some(1);
+    let s = seen.clone();
+    b.set_spout("numbers", move || Box::new(OneByOne { todo: [0, 1].into(), seen: s.clone() }), 1);
+    b.set_bolt("work", move || Box::new(LongTask { busy: Duration::from_millis(2500), reset }), 1)
+        .shuffle_grouping("numbers");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    // With resets the first tuple is done after 2.5 s, the second after 5 s; without, the
+    // first times out after about 1 s.
+    let done = eventually(20, || {
+        let s = seen.lock().unwrap();
+        if reset {
+            s.acks.len() == 2
+        } else {
+            !s.fails.is_empty()
+        }
+    });
+    running.shutdown(Duration::from_secs(1));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {:?}, failed {:?}", s.acks, s.fails);
+    Observed { acks: s.acks.clone(), fails: s.fails.clone(), max_pending: s.max_pending, emits: s.emits }
+}
+
+#[test]
+fn reset_timeout_keeps_a_long_task_from_timing_out() {
+    let with = long_tasks(true);
+    assert!(with.fails.is_empty(), "{:?}", with.fails);
+    assert_eq!(with.acks.values().copied().collect::<Vec<_>>(), [1, 1], "each acked once, no replay");
+    // Without the resets the same topology times the tuples out (and replays them).
+    let without = long_tasks(false);
+    assert!(
+        without.fails.iter().any(|(_, why)| matches!(why, FailReason::TimedOut { .. })),
+        "{:?}",
+        without.fails
+    );
+}

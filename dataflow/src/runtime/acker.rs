@@ -169,6 +169,13 @@ pub enum AckerEvent {
         /// Its reason.
         reason: String,
     },
+    /// A bolt restarted the tree's timeout (the spout restarts its own clock for it).
+    TimeoutReset {
+        /// Root id.
+        root: u64,
+        /// Spout task that owns it.
+        spout_task: u32,
+    },
     /// The tree did not complete in time.
     TimedOut {
         /// Root id.
@@ -276,6 +283,16 @@ impl Acker {
                 None
             }
         }
+    }
+
+    /// Task `from_task` asked for tree `root`'s timeout to start again at `now_ms` (Storm's
+    /// `resetTimeout`): counts as progress. A tree not known here (yet) is left alone, as in
+    /// Storm: its clock starts when its init or first ack arrives.
+    pub fn reset_timeout(&mut self, root: u64, from_task: u32, now_ms: u64) -> Option<AckerEvent> {
+        let e = self.pending.get_mut(&root)?;
+        e.start_ms = now_ms as u32;
+        e.touch(from_task);
+        (e.spout_task != 0).then(|| AckerEvent::TimeoutReset { root, spout_task: u32::from(e.spout_task) })
     }
 
     /// An init named task `task`, which is no spout's, as its tree's owner: the tree is not
@@ -456,6 +473,20 @@ mod tests {
         a.expire(1124, &mut out);
         assert_eq!(out, vec![AckerEvent::TimedOut { root: 1, spout_task: 2, last_task: 5 }]);
         assert_eq!(a.pending(), 0);
+    }
+
+    #[test]
+    fn a_reset_timeout_restarts_the_trees_clock_and_tells_its_spout() {
+        let mut a = Acker::new(1000);
+        assert_eq!(a.reset_timeout(1, 5, 0), None, "an unknown tree is left alone");
+        assert_eq!(a.pending(), 0);
+        a.init(1, 0x3, 2, 0);
+        assert_eq!(a.reset_timeout(1, 5, 900), Some(AckerEvent::TimeoutReset { root: 1, spout_task: 2 }));
+        let mut out = Vec::new();
+        a.expire(1500, &mut out);
+        assert!(out.is_empty(), "900 + 1000 is not over yet");
+        a.expire(2000, &mut out);
+        assert_eq!(out, vec![AckerEvent::TimedOut { root: 1, spout_task: 2, last_task: 5 }]);
     }
 
     #[test]

@@ -334,6 +334,25 @@ impl BoltCollector<'_> {
         }
     }
 
+    /// Starts the message timeout of every spout tuple `input` descends from again (Storm's
+    /// `resetTimeout`): for an input that takes long to process, so that its spout tuples do
+    /// not time out and replay meanwhile. One message to the acker per spout tuple: use it
+    /// sparingly, e.g. every few seconds of a long task.
+    pub fn reset_timeout(&mut self, input: &Tuple) {
+        if !self.emitter.acking {
+            return;
+        }
+        let src = self.emitter.tasks[self.local];
+        for &(root, _) in &input.ids {
+            let acker = self.emitter.acker_for(root);
+            self.emitter.send_to_task(&Item::acking(Kind::ResetTimeout, acker, src, root, 0));
+        }
+        // Sent now, not with the next batch: the caller is likely to stay busy a while.
+        if self.emitter.transfer.flush().is_err() {
+            self.emitter.halted = true;
+        }
+    }
+
     /// This task's id.
     pub fn task_id(&self) -> u32 {
         self.emitter.tasks[self.local]
@@ -363,5 +382,11 @@ impl BasicCollector<'_, '_> {
     pub fn emit_direct(&mut self, task: u32, stream: &str, values: Vec<Value>) {
         let input = self.input;
         self.inner.emit_direct(task, stream, &[input], values);
+    }
+
+    /// Starts the input's message timeout again ([`BoltCollector::reset_timeout`]).
+    pub fn reset_timeout(&mut self) {
+        let input = self.input;
+        self.inner.reset_timeout(input);
     }
 }

@@ -44,6 +44,9 @@ fn publish(em: &Emitter, ctl: &Control, last: &mut Instant, now: Instant) {
     }
 }
 
+/// A spout task's pending trees: root → (message id, when emitted).
+type SpoutTrees = IdMap<(u64, Instant)>;
+
 /// Runs spout tasks: acks and fails first, then `next_tuple` while under max spout pending.
 pub(crate) fn run_spout(
     mut em: Emitter,
@@ -59,6 +62,8 @@ pub(crate) fn run_spout(
     }
     let n = spouts.len();
     let mut pending: Vec<IdMap<(u64, Instant)>> = (0..n).map(|_| IdMap::default()).collect();
+    // When a bolt last reset a pending tree's timeout (rare: only those trees are here).
+    let mut resets: Vec<IdMap<Instant>> = (0..n).map(|_| IdMap::default()).collect();
     let mut immediate: Vec<Vec<u64>> = vec![Vec::new(); n];
     let (mut active, mut drained) = (true, false);
     let mut last_publish = Instant::now();
@@ -70,7 +75,7 @@ pub(crate) fn run_spout(
             got = true;
             let mut batch = wire::batch(&msg);
             while let Some(item) = next_item(&mut batch) {
-                spout_event(&mut em, &mut spouts, &mut pending, &item, &ctl);
+                spout_event(&mut em, &mut spouts, (&mut pending, &mut resets), &item, &ctl);
             }
         }
         for (local, ids) in immediate.iter_mut().enumerate() {
@@ -116,7 +121,7 @@ pub(crate) fn run_spout(
         publish(&em, &ctl, &mut last_publish, now);
         if now.duration_since(last_expiry) >= PUBLISH_EVERY {
             last_expiry = now;
-            expire_lost(&mut em, &mut spouts, &mut pending, &ctl);
+            expire_lost(&mut em, &mut spouts, &mut pending, &mut resets, &ctl);
         }
     }
     spouts.iter_mut().for_each(|s| s.close());
@@ -129,12 +134,21 @@ pub(crate) fn run_spout(
 fn spout_event(
     em: &mut Emitter,
     spouts: &mut [Box<dyn Spout>],
-    pending: &mut [IdMap<(u64, Instant)>],
+    (pending, resets): (&mut [SpoutTrees], &mut [IdMap<Instant>]),
     item: &Decoded,
     ctl: &Control,
 ) {
     let Some(local) = local_of(em, item.dest_task) else { return };
+    if item.kind() == Some(Kind::ResetTimeout) {
+        if pending[local].contains_key(&item.root) {
+            resets[local].insert(item.root, Instant::now());
+        }
+        return;
+    }
     let Some((msg_id, started)) = pending[local].remove(&item.root) else { return };
+    if !resets[local].is_empty() {
+        resets[local].remove(&item.root);
+    }
     let m = &mut em.metrics[local];
     match item.kind() {
         Some(Kind::Completed) => {
@@ -161,19 +175,22 @@ fn spout_event(
 
 /// Trees the acker never reported on within twice the message timeout (its worker died and
 /// took their state along) fail here, so the spout replays them instead of waiting forever.
+/// A tree's clock starts again when a bolt resets its timeout.
 fn expire_lost(
     em: &mut Emitter,
     spouts: &mut [Box<dyn Spout>],
     pending: &mut [IdMap<(u64, Instant)>],
+    resets: &mut [IdMap<Instant>],
     ctl: &Control,
 ) {
     let limit = Duration::from_secs(ctl.message_timeout_secs.saturating_mul(2));
     let mut lost = Vec::new();
-    for (local, p) in pending.iter_mut().enumerate() {
+    for (local, (p, r)) in pending.iter_mut().zip(resets.iter_mut()).enumerate() {
         p.retain(|&root, &mut (msg_id, started)| {
-            let keep = started.elapsed() < limit;
+            let keep = started.elapsed() < limit || r.get(&root).is_some_and(|t| t.elapsed() < limit);
             if !keep {
                 lost.push((local, root, msg_id));
+                r.remove(&root);
             }
             keep
         });
@@ -363,6 +380,7 @@ pub(crate) fn run_acker(mut em: Emitter, ctl: Arc<Control>) {
                         Some(Kind::AckInit) => a.init(item.root, item.xor, item.src_task, now_ms),
                         Some(Kind::Ack) => a.ack(item.root, item.xor, item.src_task, now_ms),
                         Some(Kind::Fail) => a.fail(item.root, item.src_task, item.reason, now_ms),
+                        Some(Kind::ResetTimeout) => a.reset_timeout(item.root, item.src_task, now_ms),
                         _ => None,
                     };
                     events.extend(ev.map(|e| (local, e)));
@@ -403,6 +421,9 @@ fn acker_event(em: &mut Emitter, local: usize, ev: AckerEvent) {
         AckerEvent::Failed { root, spout_task, task, reason } => {
             em.metrics[local].failed += 1;
             Item { blame_task: task, reason, ..Item::acking(Kind::Failed, spout_task, src, root, 0) }
+        }
+        AckerEvent::TimeoutReset { root, spout_task } => {
+            Item::acking(Kind::ResetTimeout, spout_task, src, root, 0)
         }
         AckerEvent::TimedOut { root, spout_task, last_task } => {
             em.metrics[local].failed += 1;
