@@ -2,7 +2,8 @@
 //! what it emits through a second, which acks it), a
 //! plain per-tuple bolt against windowed ones (tumbling count windows of 100 and 1 000
 //! tuples, a tumbling 100 ms time window, a 1 s window sliding every 100 ms, a tumbling 100 ms
-//! window of event time), one process.
+//! window of event time), one process; and Storm's `JoinBolt` over two such spouts (keys in
+//! 0..1000, tumbling windows of 1 000 tuples, inner join on the key).
 //! Prints spout tuples acked per second, CPU per tuple and complete latency.
 //!
 //! `cargo bench -p dataflow --bench windows -- [SECS] [MAX_PENDING]`
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dataflow::components::{Counter, Generator, WindowCounter};
+use dataflow::components::{Counter, Generator, JoinBolt, Selector, WindowCounter};
 use dataflow::window::{Span, WindowSpec, Windowed};
 use dataflow::{Basic, Bolt, FailReason, OutputDeclarer, Spout, SpoutCollector, TopologyBuilder, Value};
 
@@ -54,6 +55,26 @@ impl Spout for Stamped {
     }
 }
 
+/// `(key, payload)`: keys cycling through 0..1000 (a prime step, so that two spouts' windows
+/// share some), 100-byte payloads; acked, never replayed.
+struct Keyed(u64, Arc<AtomicU64>);
+
+impl Spout for Keyed {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["key", "payload"]);
+    }
+    fn next_tuple(&mut self, c: &mut SpoutCollector<'_>) {
+        for _ in 0..64 {
+            self.0 += 1;
+            let key = (self.0 * 7919 % 1000) as i64;
+            c.emit(vec![Value::I64(key), Value::Bytes(vec![7; 100])], Some(self.0));
+        }
+    }
+    fn ack(&mut self, _id: u64) {
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// CPU seconds (user + system) of this process, from /proc/self/stat (100 Hz).
 fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -63,29 +84,44 @@ fn cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Which spouts feed the bolt.
+#[derive(Clone, Copy, PartialEq)]
+enum Input {
+    Payloads,
+    Stamped,
+    /// Two keyed spouts, `left` and `right`.
+    Keyed,
+}
+
 fn run(
     name: &str,
     secs: f64,
     max_pending: usize,
     bolt: Arc<dyn Fn() -> Box<dyn Bolt> + Send + Sync>,
-    stamped: bool,
+    input: Input,
 ) {
     let acks = Arc::new(AtomicU64::new(0));
     let mut b = TopologyBuilder::new("windows");
     b.config().max_spout_pending = Some(max_pending);
-    let a = acks.clone();
-    b.set_spout(
-        "spout",
-        move || -> Box<dyn Spout> {
-            if stamped {
-                Box::new(Stamped(0, a.clone()))
-            } else {
-                Box::new(Counted(Generator::payload(100, 0), a.clone()))
-            }
-        },
-        1,
-    );
-    b.set_bolt("bolt", move || bolt(), 1).shuffle_grouping("spout");
+    let spouts: &[&str] = if input == Input::Keyed { &["left", "right"] } else { &["spout"] };
+    for &spout in spouts {
+        let a = acks.clone();
+        b.set_spout(
+            spout,
+            move || -> Box<dyn Spout> {
+                match input {
+                    Input::Stamped => Box::new(Stamped(0, a.clone())),
+                    Input::Payloads => Box::new(Counted(Generator::payload(100, 0), a.clone())),
+                    Input::Keyed => Box::new(Keyed(0, a.clone())),
+                }
+            },
+            1,
+        );
+    }
+    let mut declarer = b.set_bolt("bolt", move || bolt(), 1);
+    for &spout in spouts {
+        declarer = declarer.shuffle_grouping(spout);
+    }
     // What the bolt emits goes on (anchored: a window's output carries all its tuples' trees).
     b.set_bolt("sink", || Box::new(Basic(Counter::passthrough())), 1).shuffle_grouping("bolt");
     let running = dataflow::start(&b.build().expect("valid")).expect("starts");
@@ -94,7 +130,7 @@ fn run(
     let (n0, t0, c0) = (acks.load(Ordering::Relaxed), Instant::now(), cpu_secs());
     std::thread::sleep(Duration::from_secs_f64(secs));
     let (n1, dt, cpu) = (acks.load(Ordering::Relaxed), t0.elapsed().as_secs_f64(), cpu_secs() - c0);
-    let spout = hub.snapshot().into_iter().find(|t| &*t.component == "spout").expect("spout metrics");
+    let spout = hub.snapshot().into_iter().find(|t| *t.component == *spouts[0]).expect("spout metrics");
     running.shutdown(Duration::from_secs(5));
     let n = (n1 - n0) as f64;
     let h = &spout.complete_us;
@@ -115,7 +151,7 @@ fn main() {
     println!("| bolt | spout tuples acked/s | CPU ns a tuple | complete latency p50 / p99 ms |");
     println!("|---|---:|---:|---:|");
     let per_tuple = Arc::new(|| -> Box<dyn Bolt> { Box::new(Basic(Counter::passthrough())) });
-    run("per tuple (Counter, passthrough)", secs, max_pending, per_tuple, false);
+    run("per tuple (Counter, passthrough)", secs, max_pending, per_tuple, Input::Payloads);
     let ms = |n| Span::Time(Duration::from_millis(n));
     let windows = [
         ("tumbling 100 tuples", WindowSpec::tumbling(Span::Count(100))),
@@ -130,9 +166,17 @@ fn main() {
         ),
     ];
     for (name, spec) in windows {
-        let stamped = spec.timestamp_field.is_some();
+        let input = if spec.timestamp_field.is_some() { Input::Stamped } else { Input::Payloads };
         let bolt =
             move || -> Box<dyn Bolt> { Box::new(Windowed::new(WindowCounter::default(), spec.clone())) };
-        run(&format!("WindowCounter, {name}"), secs, max_pending, Arc::new(bolt), stamped);
+        run(&format!("WindowCounter, {name}"), secs, max_pending, Arc::new(bolt), input);
     }
+    let join = JoinBolt::new(Selector::Source, "left", "key")
+        .and_then(|j| j.join("right", "key", "left"))
+        .and_then(|j| j.select("key, left:payload, right:payload"))
+        .expect("a valid join");
+    let bolt = move || -> Box<dyn Bolt> {
+        Box::new(Windowed::new(join.clone(), WindowSpec::tumbling(Span::Count(1000))))
+    };
+    run("JoinBolt, two spouts, tumbling 1 000 tuples", secs, max_pending, Arc::new(bolt), Input::Keyed);
 }
