@@ -312,3 +312,38 @@ fn reset_timeout_keeps_a_long_task_from_timing_out() {
         without.fails
     );
 }
+
+/// Reports three errors for each input, then acks it.
+struct Complains;
+
+impl Bolt for Complains {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        for k in 0..3 {
+            c.report_error(&format!("complaint {k} about {}", input.values[0]));
+        }
+        c.ack(&input);
+    }
+}
+
+#[test]
+fn reported_errors_are_counted_not_failed_and_exported() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let mut b = TopologyBuilder::new("errors");
+    let s = seen.clone();
+    b.set_spout("numbers", move || Box::new(Numbers::new(50, 5, s.clone())), 1);
+    b.set_bolt("complains", || Box::new(Complains), 1).shuffle_grouping("numbers");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let hub = running.metrics();
+    let done = eventually(10, || seen.lock().unwrap().acks.len() == 50);
+    running.shutdown(Duration::from_secs(5));
+    assert!(done && seen.lock().unwrap().fails.is_empty());
+    // Every error counted (only the first five a task logged in 10 s).
+    assert_eq!(hub.component_total("complains", |t| t.errors), 150);
+    let text = hub.prometheus("errors");
+    assert!(text.contains("# TYPE sockflow_errors_total counter"), "{text}");
+    assert!(
+        text.contains("sockflow_errors_total{topology=\"errors\",component=\"complains\",task=\"2\"} 150"),
+        "{text}"
+    );
+}

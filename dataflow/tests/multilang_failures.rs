@@ -43,6 +43,8 @@ struct Outcome {
     acks: HashMap<u64, u32>,
     fails: Vec<String>,
     counts: HashMap<String, i64>,
+    /// Errors the split bolt reported (its child's `error` commands).
+    errors: u64,
 }
 
 /// gen (n sentences) → python split (`args`) → count → sink, until every sentence is acked.
@@ -69,13 +71,15 @@ fn run(n: u64, args: &[&str], tweak: impl Fn(&mut ShellSpec)) -> Outcome {
     b.set_bolt("sink", move || Box::new(Basic(sink.clone())), 1).shuffle_grouping("count");
     let running = dataflow::start(&b.build().unwrap()).unwrap();
     let all_acked = eventually(90, || acks.lock().unwrap().len() as u64 == n);
+    let hub = running.metrics();
     assert!(running.shutdown(Duration::from_secs(5)));
+    let errors = hub.component_total("split", |t| t.errors);
     assert!(all_acked, "acked {} of {n}; fails: {:?}", acks.lock().unwrap().len(), fails.lock().unwrap());
     let acks = acks.lock().unwrap().clone();
     assert!(acks.values().all(|&k| k == 1), "a spout tuple was acked twice");
     let fails = fails.lock().unwrap().clone();
     let counts = counts.lock().unwrap().clone();
-    Outcome { acks, fails, counts }
+    Outcome { acks, fails, counts, errors }
 }
 
 fn marker() -> (tempfile::TempDir, String) {
@@ -181,4 +185,14 @@ fn child_that_breaks_the_protocol_is_restarted_with_the_reason() {
     assert!(failed);
     let fails = fails.lock().unwrap();
     assert!(fails.iter().all(|f| f.contains("multilang child broke the protocol: bad JSON")), "{fails:?}");
+}
+
+#[test]
+fn a_childs_error_is_counted_and_becomes_the_fail_reason() {
+    let (_dir, marker) = marker();
+    let out = run(100, &["--raise-on", "dog", "--marker", &marker], |_| {});
+    assert_eq!(out.acks.len(), 100);
+    assert_eq!(out.fails.len(), 1, "{:?}", out.fails);
+    assert!(out.fails[0].contains("refusing a sentence with 'dog'"), "{:?}", out.fails);
+    assert_eq!(out.errors, 1, "the child's error command, counted once");
 }

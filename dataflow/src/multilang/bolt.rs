@@ -163,7 +163,7 @@ impl ShellBolt {
             ChildMsg::Sync => self.heartbeat_out = false,
             ChildMsg::Log { level, msg } => child::log(&self.name, level, &msg),
             ChildMsg::Error(msg) => {
-                tracing::error!("{}: child reports: {msg}", self.name);
+                c.report_error(&format!("multilang child: {msg}"));
                 self.last_error = Some(msg);
             }
             ChildMsg::Metrics { name, params } => tracing::debug!("{}: metric {name} = {params}", self.name),

@@ -111,7 +111,7 @@ impl ShellSpout {
                 }
             }
             ChildMsg::Log { level, msg } => child::log(&self.name, level, &msg),
-            ChildMsg::Error(msg) => tracing::error!("{}: child reports: {msg}", self.name),
+            ChildMsg::Error(msg) => c.report_error(&format!("multilang child: {msg}")),
             ChildMsg::Metrics { name, params } => tracing::debug!("{}: metric {name} = {params}", self.name),
             ChildMsg::Ack(_) | ChildMsg::Fail(_) => {
                 return Err(Dead("sent ack/fail (a bolt command) as a spout".into()))

@@ -1,7 +1,7 @@
 //! Emitting: grouping each tuple onto tasks, tuple-tree ids, and the collectors components see.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::acker::IdMap;
 use super::metrics::TaskMetrics;
@@ -49,7 +49,36 @@ pub(crate) struct Emitter {
     roots: Vec<u64>,
     edges: Vec<u64>,
     rng: fastrand::Rng,
+    /// Per task: how many reported errors it may still log.
+    error_log: Vec<ErrorThrottle>,
 }
+
+/// Lets [`ERRORS_LOGGED_PER_INTERVAL`] reported errors a task be logged per [`ERROR_INTERVAL`].
+#[derive(Clone, Copy, Debug)]
+struct ErrorThrottle {
+    since: Instant,
+    logged: u32,
+}
+
+impl ErrorThrottle {
+    /// Whether an error at `now` is logged, and if so whether it is the interval's last.
+    fn admit(&mut self, now: Instant) -> Option<bool> {
+        if now.duration_since(self.since) >= ERROR_INTERVAL {
+            (self.since, self.logged) = (now, 0);
+        }
+        (self.logged < ERRORS_LOGGED_PER_INTERVAL).then(|| {
+            self.logged += 1;
+            self.logged == ERRORS_LOGGED_PER_INTERVAL
+        })
+    }
+}
+
+/// Reported errors logged per task and interval (Storm's `topology.max.error.report.per.interval`
+/// and `topology.error.throttle.interval.secs` defaults); the rest are only counted.
+const ERRORS_LOGGED_PER_INTERVAL: u32 = 5;
+const ERROR_INTERVAL: Duration = Duration::from_secs(10);
+/// A reported error's text is logged up to this many bytes.
+const MAX_ERROR_TEXT: usize = 1024;
 
 impl Emitter {
     pub(crate) fn new(plan: Arc<Plan>, transfer: Transfer, component: usize, tasks: &[u32]) -> Emitter {
@@ -103,6 +132,22 @@ impl Emitter {
             roots: Vec::new(),
             edges: Vec::new(),
             rng,
+            error_log: vec![ErrorThrottle { since: Instant::now(), logged: 0 }; tasks.len()],
+        }
+    }
+
+    /// A component reported an error (Storm's `reportError`): counted in the task's
+    /// `errors`, logged at most [`ERRORS_LOGGED_PER_INTERVAL`] times per [`ERROR_INTERVAL`].
+    pub(crate) fn report_error(&mut self, local: usize, error: &str) {
+        let m = &mut self.metrics[local];
+        m.errors += 1;
+        if let Some(last) = self.error_log[local].admit(Instant::now()) {
+            let mut end = error.len().min(MAX_ERROR_TEXT);
+            while !error.is_char_boundary(end) {
+                end -= 1;
+            }
+            let more = if last { " (more in the next 10 s: counted only)" } else { "" };
+            tracing::error!("{} task {}: error: {}{more}", m.component, m.task, &error[..end]);
         }
     }
 
@@ -233,6 +278,11 @@ pub struct SpoutCollector<'a> {
 }
 
 impl SpoutCollector<'_> {
+    /// Reports an error ([`BoltCollector::report_error`]).
+    pub fn report_error(&mut self, error: &str) {
+        self.emitter.report_error(self.local, error);
+    }
+
     /// Emits on the default stream; `msg_id` makes the tuple tracked.
     pub fn emit(&mut self, values: Vec<Value>, msg_id: Option<u64>) -> &[u32] {
         self.emit_to(DEFAULT_STREAM, values, msg_id, None)
@@ -334,6 +384,13 @@ impl BoltCollector<'_> {
         }
     }
 
+    /// Reports an error (Storm's `reportError`): counted in the task's `errors` metric
+    /// (`sockflow_errors_total`) and logged, at most 5 times per task every 10 s. Does not
+    /// fail anything.
+    pub fn report_error(&mut self, error: &str) {
+        self.emitter.report_error(self.local, error);
+    }
+
     /// Starts the message timeout of every spout tuple `input` descends from again (Storm's
     /// `resetTimeout`): for an input that takes long to process, so that its spout tuples do
     /// not time out and replay meanwhile. One message to the acker per spout tuple: use it
@@ -384,9 +441,30 @@ impl BasicCollector<'_, '_> {
         self.inner.emit_direct(task, stream, &[input], values);
     }
 
+    /// Reports an error ([`BoltCollector::report_error`]).
+    pub fn report_error(&mut self, error: &str) {
+        self.inner.report_error(error);
+    }
+
     /// Starts the input's message timeout again ([`BoltCollector::reset_timeout`]).
     pub fn reset_timeout(&mut self) {
         let input = self.input;
         self.inner.reset_timeout(input);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_reported_errors_are_logged_per_ten_seconds() {
+        let t0 = Instant::now();
+        let mut t = ErrorThrottle { since: t0, logged: 0 };
+        let got: Vec<Option<bool>> = (0..7).map(|_| t.admit(t0)).collect();
+        let want = [Some(false), Some(false), Some(false), Some(false), Some(true), None, None];
+        assert_eq!(got, want);
+        assert_eq!(t.admit(t0 + Duration::from_millis(9_999)), None);
+        assert_eq!(t.admit(t0 + ERROR_INTERVAL), Some(false), "a new interval");
     }
 }

@@ -27,6 +27,8 @@ pub struct TaskMetrics {
     pub acked: u64,
     /// Spouts: trees failed; bolts: inputs failed; ackers: trees failed or timed out.
     pub failed: u64,
+    /// Errors the component reported (`report_error`, a multilang child's `error`).
+    pub errors: u64,
     /// Ackers: trees refused, their owner being no spout task or the acker full
     /// (`topology.acker.max.pending`).
     pub refused: u64,
@@ -47,6 +49,7 @@ impl TaskMetrics {
             transferred: 0,
             acked: 0,
             failed: 0,
+            errors: 0,
             refused: 0,
             execute_us: h(),
             complete_us: h(),
@@ -119,11 +122,12 @@ impl MetricsHub {
     pub fn prometheus(&self, topology: &str) -> String {
         let snap = self.snapshot();
         let mut s = String::new();
-        let counters: [Counter; 5] = [
+        let counters: [Counter; 6] = [
             ("emitted", "Emit calls", |t| t.emitted),
             ("transferred", "Tuples sent to tasks", |t| t.transferred),
             ("acked", "Tuples or trees acked", |t| t.acked),
             ("failed", "Tuples or trees failed", |t| t.failed),
+            ("errors", "Errors the component reported", |t| t.errors),
             ("refused", "Trees an acker refused (owner no spout task, or acker full)", |t| t.refused),
         ];
         for (name, help, get) in counters {

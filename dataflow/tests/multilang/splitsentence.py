@@ -2,6 +2,7 @@
   --crash-after N   exit(3) after N tuples (each incarnation)
   --hang-on WORD    sleep forever on a sentence containing WORD (first incarnation only)
   --busy-on WORD S  spin the CPU for S seconds on a sentence containing WORD (once)
+  --raise-on WORD   raise (an `error`, then a `fail`) on a sentence containing WORD
   --flood K         emit each word K times
   --marker PATH     misbehave only while PATH does not exist (created when misbehaving)
   --no-task-ids     emit with need_task_ids false (no round trip per emit)
@@ -27,6 +28,7 @@ def opt(name, n=1):
 crash_after = opt("--crash-after")
 hang_on = opt("--hang-on")
 busy_on = opt("--busy-on", 2)
+raise_on = opt("--raise-on")
 flood = int((opt("--flood") or ["1"])[0])
 trivial = "--trivial" in args
 need_ids = "--no-task-ids" not in args
@@ -52,6 +54,10 @@ class Split(storm.BasicBolt):
                 open(marker, "w").close()
             storm.flush()
             time.sleep(3600)
+        if raise_on and raise_on[0] in sentence and not (marker and os.path.exists(marker)):
+            if marker:
+                open(marker, "w").close()
+            raise ValueError("refusing a sentence with %r" % raise_on[0])
         if busy_on and busy_on[0] in sentence and not (marker and os.path.exists(marker)):
             if marker:
                 open(marker, "w").close()
