@@ -180,13 +180,24 @@ impl Emitter {
         mut anchoring: Anchoring<'_>,
     ) -> &[u32] {
         self.chosen.clear();
-        let Some(routes) = self.routes[local].iter_mut().find(|r| &*r.name == stream) else {
+        let Some(at) = self.routes[local].iter().position(|r| &*r.name == stream) else {
             tracing::error!(
                 "{}: emit on undeclared stream {stream:?} dropped",
                 self.plan.components[self.plan.task_component[self.tasks[local] as usize]].id
             );
             return &[];
         };
+        // As in Storm, a tuple has its stream's declared arity (receivers rely on it).
+        let declared = self.plan.streams[self.routes[local][at].index as usize].fields.len();
+        if values.len() != declared {
+            let what = format!(
+                "emit of {} value(s) on stream {stream:?} of {declared} field(s) dropped",
+                values.len()
+            );
+            self.report_error(local, &what);
+            return &[];
+        }
+        let routes = &mut self.routes[local][at];
         match direct {
             Some(task) if routes.direct && routes.direct_tasks.contains(&task) => self.chosen.push(task),
             Some(task) => {

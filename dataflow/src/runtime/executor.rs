@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::acker::{Acker, AckerEvent, IdMap};
-use super::collector::{BoltCollector, Emitter, SpoutCollector};
+use super::collector::{Emitter, SpoutCollector};
+use super::guard::BoltTasks;
 use super::metrics::TaskMetrics;
 use super::Control;
-use crate::component::{Bolt, FailReason, Spout, TaskContext, SYSTEM_COMPONENT, TICK_STREAM};
+use crate::component::{FailReason, Spout, TaskContext, SYSTEM_COMPONENT, TICK_STREAM};
 use crate::tuple::{StreamMeta, Tuple};
 use crate::wire::{self, Decoded, Item, Kind};
 
@@ -210,18 +211,8 @@ fn fail(em: &mut Emitter, spouts: &mut [Box<dyn Spout>], local: usize, msg_id: u
 }
 
 /// Runs bolt tasks: executes every input, and tick tuples on their timer.
-pub(crate) fn run_bolt(
-    mut em: Emitter,
-    mut bolts: Vec<Box<dyn Bolt>>,
-    ctxs: Vec<TaskContext>,
-    ctl: Arc<Control>,
-    tick: Option<f64>,
-) {
-    for (b, ctx) in bolts.iter_mut().zip(&ctxs) {
-        if let Err(e) = b.prepare(ctx) {
-            tracing::error!("bolt {} task {}: prepare failed: {e}", ctx.component, ctx.task_id);
-        }
-    }
+pub(crate) fn run_bolt(mut em: Emitter, mut bolts: BoltTasks, ctl: Arc<Control>, tick: Option<f64>) {
+    bolts.prepare_all();
     // This executor's own copies of the stream metadata (see `StreamMeta`).
     let metas: Vec<Arc<StreamMeta>> = em
         .plan
@@ -244,7 +235,7 @@ pub(crate) fn run_bolt(
     let tick = tick.filter(|t| *t > 0.0).map(Duration::from_secs_f64);
     let mut next_tick = tick.map(|t| Instant::now() + t);
     let sample_every = (1.0 / ctl.stats_sample_rate.clamp(1e-6, 1.0)).round() as u64;
-    let (mut seen, mut last_publish) = (0u64, Instant::now());
+    let (mut seen, mut last_publish, mut malformed) = (0u64, Instant::now(), 0u64);
     while !em.halted {
         let now = match em.transfer.try_recv() {
             Some(msg) => {
@@ -252,6 +243,23 @@ pub(crate) fn run_bolt(
                 while let Some(item) = next_item(&mut batch) {
                     let Some(local) = local_of(&em, item.dest_task) else { continue };
                     let Some(meta) = metas.get(item.stream as usize) else { continue };
+                    // A peer's malformed item (a worker's tcp inbox takes batches from anyone)
+                    // never reaches a bolt: it sees its streams' declared arity only.
+                    if item.kind != Kind::Tuple as u32 || item.values.len() != meta.fields.len() {
+                        malformed += 1;
+                        if malformed.is_power_of_two() {
+                            tracing::warn!(
+                                "dropped a malformed item for task {} from task {}: kind {}, {} value(s) \
+                                 on a stream of {} field(s) ({malformed} so far)",
+                                item.dest_task,
+                                item.src_task,
+                                item.kind,
+                                item.values.len(),
+                                meta.fields.len()
+                            );
+                        }
+                        continue;
+                    }
                     let tuple = Tuple {
                         values: item.values,
                         meta: meta.clone(),
@@ -261,7 +269,7 @@ pub(crate) fn run_bolt(
                     };
                     seen += 1;
                     let timed = (seen % sample_every == 0).then(Instant::now);
-                    bolts[local].execute(tuple, &mut BoltCollector { emitter: &mut em, local });
+                    bolts.call(&mut em, local, |b, c| b.execute(tuple, c));
                     if let Some(t0) = timed {
                         TaskMetrics::record(
                             &mut em.metrics[local].execute_us,
@@ -275,8 +283,8 @@ pub(crate) fn run_bolt(
             }
             None => {
                 let mut again = false;
-                for (local, b) in bolts.iter_mut().enumerate() {
-                    again |= b.poll(&mut BoltCollector { emitter: &mut em, local });
+                for local in 0..bolts.len() {
+                    again |= bolts.call(&mut em, local, |b, c| b.poll(c)).unwrap_or(false);
                 }
                 let _ = em.transfer.flush();
                 if ctl.stop.load(Ordering::Relaxed) {
@@ -294,7 +302,7 @@ pub(crate) fn run_bolt(
         if let (Some(t), Some(period)) = (next_tick, tick) {
             if now >= t {
                 next_tick = Some(now + period);
-                for (local, b) in bolts.iter_mut().enumerate() {
+                for local in 0..bolts.len() {
                     let tuple = Tuple {
                         values: Vec::new(),
                         meta: tick_meta.clone(),
@@ -302,13 +310,13 @@ pub(crate) fn run_bolt(
                         ids: Default::default(),
                         ack_val: Default::default(),
                     };
-                    b.execute(tuple, &mut BoltCollector { emitter: &mut em, local });
+                    bolts.call(&mut em, local, |b, c| b.execute(tuple, c));
                 }
             }
         }
         publish(&em, &ctl, &mut last_publish, now);
     }
-    bolts.iter_mut().for_each(|b| b.cleanup());
+    bolts.cleanup_all();
     let _ = em.transfer.flush();
     ctl.hub.publish(&em.metrics);
 }

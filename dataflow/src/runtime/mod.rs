@@ -4,6 +4,7 @@
 mod acker;
 mod collector;
 mod executor;
+mod guard;
 mod metrics;
 mod transfer;
 
@@ -186,8 +187,9 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                     }
                     (Factory::Bolt(f), _) => {
                         let bolts: Vec<_> = exec.tasks.iter().map(|_| f()).collect();
+                        let tasks = guard::BoltTasks::new(bolts, ctxs, f.clone());
                         let tick = comp.tick_freq_secs;
-                        builder.spawn(move || executor::run_bolt(em, bolts, ctxs, ctl2, tick))?
+                        builder.spawn(move || executor::run_bolt(em, tasks, ctl2, tick))?
                     }
                 }
             }

@@ -1,0 +1,103 @@
+//! Faults in user components: a bolt that panics is replaced by a fresh instance (prepared
+//! again) and the topology keeps serving, its lost inputs replayed after the timeout; an emit
+//! that does not match its stream's declared fields is dropped and reported, not delivered.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{eventually, Numbers, Observed};
+use dataflow::{Bolt, BoltCollector, OutputDeclarer, TaskContext, TopologyBuilder, Tuple};
+
+/// Panics on the first input of value 3; counts its instances' `prepare` calls.
+struct Fragile {
+    prepared: Arc<AtomicUsize>,
+    panicked: Arc<AtomicUsize>,
+}
+
+impl Bolt for Fragile {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        self.prepared.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        if input.values[0].as_i64() == Some(3) && self.panicked.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("no threes, please");
+        }
+        c.ack(&input);
+    }
+}
+
+#[test]
+fn a_panicking_bolt_is_replaced_and_its_input_replayed() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let (prepared, panicked) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut b = TopologyBuilder::new("faults");
+    b.config().message_timeout_secs = 1;
+    let s = seen.clone();
+    b.set_spout("numbers", move || Box::new(Numbers::new(20, 4, s.clone())), 1);
+    let (p, q) = (prepared.clone(), panicked.clone());
+    b.set_bolt("fragile", move || Box::new(Fragile { prepared: p.clone(), panicked: q.clone() }), 1)
+        .shuffle_grouping("numbers");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let hub = running.metrics();
+    let done = eventually(15, || seen.lock().unwrap().acks.len() == 20);
+    assert!(running.is_running(), "every executor thread still runs");
+    running.shutdown(Duration::from_secs(2));
+    let s = seen.lock().unwrap();
+    assert!(done, "acked {} of 20", s.acks.len());
+    assert_eq!(s.fails.len(), 1, "the input lost with the instance timed out: {:?}", s.fails);
+    assert_eq!(s.fails[0].0, 3);
+    assert_eq!(prepared.load(Ordering::SeqCst), 2, "the replacement was prepared");
+    assert_eq!(hub.component_total("fragile", |t| t.errors), 1, "the panic is the task's error");
+}
+
+/// Emits one value on a stream of two fields, and then a correct tuple; acks its input.
+struct Miscounts;
+
+impl Bolt for Miscounts {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["n", "twice"]);
+    }
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        let n = input.values[0].clone();
+        c.emit(&[&input], vec![n.clone()]);
+        c.emit(&[&input], vec![n.clone(), n]);
+        c.ack(&input);
+    }
+}
+
+/// Acks everything, checking each tuple has its stream's two fields.
+struct TwoFields(Arc<AtomicUsize>);
+
+impl Bolt for TwoFields {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        assert_eq!(input.values.len(), 2);
+        self.0.fetch_add(1, Ordering::SeqCst);
+        c.ack(&input);
+    }
+}
+
+#[test]
+fn an_emit_of_the_wrong_arity_is_dropped_and_reported() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let got = Arc::new(AtomicUsize::new(0));
+    let mut b = TopologyBuilder::new("arity");
+    let s = seen.clone();
+    b.set_spout("numbers", move || Box::new(Numbers::new(10, 2, s.clone())), 1);
+    b.set_bolt("miscounts", || Box::new(Miscounts), 1).shuffle_grouping("numbers");
+    let g = got.clone();
+    b.set_bolt("two", move || Box::new(TwoFields(g.clone())), 1).shuffle_grouping("miscounts");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let hub = running.metrics();
+    let done = eventually(10, || seen.lock().unwrap().acks.len() == 10);
+    running.shutdown(Duration::from_secs(2));
+    assert!(done && seen.lock().unwrap().fails.is_empty());
+    assert_eq!(got.load(Ordering::SeqCst), 10, "only the well-formed tuples arrived");
+    assert_eq!(hub.component_total("miscounts", |t| t.errors), 10);
+    assert_eq!(hub.component_total("miscounts", |t| t.emitted), 10, "the dropped ones are not emitted");
+}
