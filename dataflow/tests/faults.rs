@@ -101,3 +101,79 @@ fn an_emit_of_the_wrong_arity_is_dropped_and_reported() {
     assert_eq!(hub.component_total("miscounts", |t| t.errors), 10);
     assert_eq!(hub.component_total("miscounts", |t| t.emitted), 10, "the dropped ones are not emitted");
 }
+
+/// Emits 0..count (message id = value), panicking once in `next_tuple` after 5 and once in
+/// `ack` of 7 (shared flags: a replacement instance does not panic again); replays fails.
+struct FragileSpout {
+    next: u64,
+    count: u64,
+    todo: Vec<u64>,
+    flags: Arc<(AtomicUsize, AtomicUsize)>,
+    seen: Arc<Mutex<Observed>>,
+}
+
+impl dataflow::Spout for FragileSpout {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["n"]);
+    }
+    fn next_tuple(&mut self, c: &mut dataflow::SpoutCollector<'_>) {
+        if self.next == 5 && self.flags.0.swap(1, Ordering::SeqCst) == 0 {
+            panic!("tired after five");
+        }
+        let n = match self.todo.pop() {
+            Some(n) => n,
+            None if self.next < self.count => {
+                self.next += 1;
+                self.next - 1
+            }
+            None => return,
+        };
+        c.emit(vec![dataflow::Value::I64(n as i64)], Some(n));
+    }
+    fn ack(&mut self, id: u64) {
+        if id == 7 && self.flags.1.swap(1, Ordering::SeqCst) == 0 {
+            panic!("seven is unlucky");
+        }
+        *self.seen.lock().unwrap().acks.entry(id).or_insert(0) += 1;
+    }
+    fn fail(&mut self, id: u64, why: &dataflow::FailReason) {
+        self.seen.lock().unwrap().fails.push((id, why.clone()));
+        self.todo.push(id);
+    }
+}
+
+/// Acks everything.
+struct AckAll;
+
+impl Bolt for AckAll {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        c.ack(&input);
+    }
+}
+
+#[test]
+fn a_panicking_spout_is_replaced_and_the_topology_keeps_serving() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let flags = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let mut b = TopologyBuilder::new("spout-faults");
+    let (s, f) = (seen.clone(), flags.clone());
+    // The replacement starts from 0 again (its state died with the old instance): 0..5 come
+    // twice, and their acks reach whichever instance is there.
+    b.set_spout(
+        "fragile",
+        move || {
+            Box::new(FragileSpout { next: 0, count: 20, todo: Vec::new(), flags: f.clone(), seen: s.clone() })
+        },
+        1,
+    );
+    b.set_bolt("ack", || Box::new(AckAll), 1).shuffle_grouping("fragile");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let hub = running.metrics();
+    let done = eventually(15, || (0..20).all(|n| n == 7 || seen.lock().unwrap().acks.contains_key(&n)));
+    assert!(running.is_running(), "every executor thread still runs");
+    running.shutdown(Duration::from_secs(2));
+    assert!(done, "acked {:?}", seen.lock().unwrap().acks);
+    assert_eq!((flags.0.load(Ordering::SeqCst), flags.1.load(Ordering::SeqCst)), (1, 1), "both panicked");
+    assert_eq!(hub.component_total("fragile", |t| t.errors), 2, "both panics reported");
+}

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::acker::{Acker, AckerEvent, IdMap};
 use super::collector::{Emitter, SpoutCollector};
-use super::guard::BoltTasks;
+use super::guard::{BoltTasks, SpoutTasks};
 use super::metrics::TaskMetrics;
 use super::Control;
-use crate::component::{FailReason, Spout, TaskContext, SYSTEM_COMPONENT, TICK_STREAM};
+use crate::component::{FailReason, SYSTEM_COMPONENT, TICK_STREAM};
 use crate::tuple::{StreamMeta, Tuple};
 use crate::wire::{self, Decoded, Item, Kind};
 
@@ -49,18 +49,8 @@ fn publish(em: &Emitter, ctl: &Control, last: &mut Instant, now: Instant) {
 type SpoutTrees = IdMap<(u64, Instant)>;
 
 /// Runs spout tasks: acks and fails first, then `next_tuple` while under max spout pending.
-pub(crate) fn run_spout(
-    mut em: Emitter,
-    mut spouts: Vec<Box<dyn Spout>>,
-    ctxs: Vec<TaskContext>,
-    ctl: Arc<Control>,
-) {
-    for (s, ctx) in spouts.iter_mut().zip(&ctxs) {
-        if let Err(e) = s.open(ctx) {
-            tracing::error!("spout {} task {}: open failed: {e}", ctx.component, ctx.task_id);
-        }
-        s.activate();
-    }
+pub(crate) fn run_spout(mut em: Emitter, mut spouts: SpoutTasks, ctl: Arc<Control>) {
+    spouts.open_all(&mut em);
     let n = spouts.len();
     let mut pending: Vec<IdMap<(u64, Instant)>> = (0..n).map(|_| IdMap::default()).collect();
     // When a bolt last reset a pending tree's timeout (rare: only those trees are here).
@@ -82,11 +72,11 @@ pub(crate) fn run_spout(
         for (local, ids) in immediate.iter_mut().enumerate() {
             for id in ids.drain(..) {
                 em.metrics[local].acked += 1;
-                spouts[local].ack(id);
+                spouts.call(&mut em, local, |s| s.ack(id));
             }
         }
         if active && ctl.deactivate.load(Ordering::Relaxed) {
-            spouts.iter_mut().for_each(|s| s.deactivate());
+            spouts.deactivate_all(&mut em);
             active = false;
         }
         if !active && !drained && pending.iter().all(|p| p.is_empty()) {
@@ -98,19 +88,18 @@ pub(crate) fn run_spout(
             break;
         }
         let mut emitted = 0;
-        for (local, spout) in spouts.iter_mut().enumerate().filter(|_| active) {
+        for local in (0..n).filter(|_| active) {
             if max_pending.is_some_and(|m| pending[local].len() >= m) {
                 continue;
             }
-            let mut c = SpoutCollector {
-                emitter: &mut em,
-                local,
-                pending: &mut pending[local],
-                immediate: &mut immediate[local],
-                emitted: 0,
-            };
-            spout.next_tuple(&mut c);
-            emitted += c.emitted;
+            let (p, i) = (&mut pending[local], &mut immediate[local]);
+            emitted += spouts
+                .call_with(&mut em, local, |spout, emitter| {
+                    let mut c = SpoutCollector { emitter, local, pending: p, immediate: i, emitted: 0 };
+                    spout.next_tuple(&mut c);
+                    c.emitted
+                })
+                .unwrap_or(0);
         }
         let now = Instant::now();
         if emitted == 0 && !got {
@@ -125,7 +114,7 @@ pub(crate) fn run_spout(
             expire_lost(&mut em, &mut spouts, &mut pending, &mut resets, &ctl);
         }
     }
-    spouts.iter_mut().for_each(|s| s.close());
+    spouts.close_all(&mut em);
     if !drained {
         ctl.draining.fetch_sub(1, Ordering::AcqRel);
     }
@@ -134,7 +123,7 @@ pub(crate) fn run_spout(
 
 fn spout_event(
     em: &mut Emitter,
-    spouts: &mut [Box<dyn Spout>],
+    spouts: &mut SpoutTasks,
     (pending, resets): (&mut [SpoutTrees], &mut [IdMap<Instant>]),
     item: &Decoded,
     ctl: &Control,
@@ -155,7 +144,7 @@ fn spout_event(
         Some(Kind::Completed) => {
             m.acked += 1;
             TaskMetrics::record(&mut m.complete_us, started.elapsed().as_micros() as u64);
-            spouts[local].ack(msg_id);
+            spouts.call(em, local, |s| s.ack(msg_id));
         }
         Some(Kind::Failed) => {
             let component = em.plan.task_component_id(item.blame_task).to_owned();
@@ -179,7 +168,7 @@ fn spout_event(
 /// A tree's clock starts again when a bolt resets its timeout.
 fn expire_lost(
     em: &mut Emitter,
-    spouts: &mut [Box<dyn Spout>],
+    spouts: &mut SpoutTasks,
     pending: &mut [IdMap<(u64, Instant)>],
     resets: &mut [IdMap<Instant>],
     ctl: &Control,
@@ -204,10 +193,10 @@ fn expire_lost(
     }
 }
 
-fn fail(em: &mut Emitter, spouts: &mut [Box<dyn Spout>], local: usize, msg_id: u64, why: FailReason) {
+fn fail(em: &mut Emitter, spouts: &mut SpoutTasks, local: usize, msg_id: u64, why: FailReason) {
     em.metrics[local].failed += 1;
     tracing::info!("{} task {}: message {msg_id} {why}", em.metrics[local].component, em.metrics[local].task);
-    spouts[local].fail(msg_id, &why);
+    spouts.call(em, local, |s| s.fail(msg_id, &why));
 }
 
 /// Runs bolt tasks: executes every input, and tick tuples on their timer.

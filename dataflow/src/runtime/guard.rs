@@ -1,14 +1,26 @@
-//! Panics in user components: caught where an executor calls a bolt, so that one broken
-//! instance is replaced by a fresh one from the component's factory (prepared again: Storm
-//! restarts the worker instead) while the executor and the rest of the topology keep serving.
-//! The inputs the broken instance held are neither acked nor failed: their spout tuples time
-//! out and replay, as after a worker restart in Storm.
+//! Panics in user components: caught where an executor calls a spout or bolt, so that one
+//! broken instance is replaced by a fresh one from the component's factory (prepared or
+//! opened again: Storm restarts the worker instead) while the executor and the rest of the
+//! topology keep serving. The inputs a broken bolt held are neither acked nor failed: their
+//! spout tuples time out and replay, as after a worker restart in Storm. A new spout instance
+//! gets the acks and fails of the trees its predecessor emitted (its message ids).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::collector::{BoltCollector, Emitter};
-use crate::component::{Bolt, TaskContext};
-use crate::topology::BoltFactory;
+use crate::component::{Bolt, Spout, TaskContext};
+use crate::topology::{BoltFactory, SpoutFactory};
+
+/// Runs `f`; a panic comes back as its message.
+fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into())
+    })
+}
 
 /// An executor's bolt tasks, with what it takes to replace one.
 pub(crate) struct BoltTasks {
@@ -44,16 +56,9 @@ impl BoltTasks {
         f: impl FnOnce(&mut dyn Bolt, &mut BoltCollector<'_>) -> R,
     ) -> Option<R> {
         let bolt = self.bolts[local].as_mut();
-        let result =
-            catch_unwind(AssertUnwindSafe(|| f(bolt, &mut BoltCollector { emitter: &mut *em, local })));
-        match result {
+        match catch(|| f(bolt, &mut BoltCollector { emitter: &mut *em, local })) {
             Ok(r) => Some(r),
-            Err(payload) => {
-                let what = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".into());
+            Err(what) => {
                 em.report_error(
                     local,
                     &format!(
@@ -79,5 +84,110 @@ impl BoltTasks {
 fn prepare(b: &mut dyn Bolt, ctx: &TaskContext) {
     if let Err(e) = b.prepare(ctx) {
         tracing::error!("bolt {} task {}: prepare failed: {e}", ctx.component, ctx.task_id);
+    }
+}
+
+/// An executor's spout tasks, with what it takes to replace one.
+pub(crate) struct SpoutTasks {
+    spouts: Vec<Box<dyn Spout>>,
+    ctxs: Vec<TaskContext>,
+    factory: SpoutFactory,
+    active: bool,
+}
+
+impl SpoutTasks {
+    /// `spouts[i]` runs as `ctxs[i]`; `factory` makes replacements.
+    pub(crate) fn new(
+        spouts: Vec<Box<dyn Spout>>,
+        ctxs: Vec<TaskContext>,
+        factory: SpoutFactory,
+    ) -> SpoutTasks {
+        SpoutTasks { spouts, ctxs, factory, active: false }
+    }
+
+    /// How many tasks.
+    pub(crate) fn len(&self) -> usize {
+        self.spouts.len()
+    }
+
+    /// Opens and activates every task's spout.
+    pub(crate) fn open_all(&mut self, em: &mut Emitter) {
+        self.active = true;
+        for local in 0..self.spouts.len() {
+            let ctx = self.ctxs[local].clone();
+            match self.call(em, local, |s| s.open(&ctx)) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    tracing::error!("spout {} task {}: open failed: {e}", ctx.component, ctx.task_id)
+                }
+                None => continue, // replaced: the new instance is open and active
+            }
+            self.call(em, local, |s| s.activate());
+        }
+    }
+
+    /// Deactivates every task's spout (once).
+    pub(crate) fn deactivate_all(&mut self, em: &mut Emitter) {
+        self.active = false;
+        for local in 0..self.spouts.len() {
+            self.call(em, local, |s| s.deactivate());
+        }
+    }
+
+    /// Closes every task's spout.
+    pub(crate) fn close_all(&mut self, em: &mut Emitter) {
+        for local in 0..self.spouts.len() {
+            self.call(em, local, |s| s.close());
+        }
+    }
+
+    /// Calls `f` on task `local`'s spout. If it panics, the panic is reported as the task's
+    /// error, the spout replaced (opened, and activated unless the executor is deactivating)
+    /// and `None` returned.
+    pub(crate) fn call<R>(
+        &mut self,
+        em: &mut Emitter,
+        local: usize,
+        f: impl FnOnce(&mut dyn Spout) -> R,
+    ) -> Option<R> {
+        let spout = self.spouts[local].as_mut();
+        match catch(|| f(spout)) {
+            Ok(r) => Some(r),
+            Err(what) => {
+                self.replace(em, local, &what);
+                None
+            }
+        }
+    }
+
+    /// Calls `f` on task `local`'s spout with the emitter (for its collector); a panic as in
+    /// [`SpoutTasks::call`].
+    pub(crate) fn call_with<R>(
+        &mut self,
+        em: &mut Emitter,
+        local: usize,
+        f: impl FnOnce(&mut dyn Spout, &mut Emitter) -> R,
+    ) -> Option<R> {
+        let spout = self.spouts[local].as_mut();
+        match catch(|| f(spout, &mut *em)) {
+            Ok(r) => Some(r),
+            Err(what) => {
+                self.replace(em, local, &what);
+                None
+            }
+        }
+    }
+
+    fn replace(&mut self, em: &mut Emitter, local: usize, what: &str) {
+        em.report_error(local, &format!("the spout panicked ({what}): replaced by a new instance"));
+        // Not caught: a factory or open that panics would do so at start too.
+        self.spouts[local] = (self.factory)();
+        let ctx = &self.ctxs[local];
+        if let Err(e) = self.spouts[local].open(ctx) {
+            tracing::error!("spout {} task {}: open failed: {e}", ctx.component, ctx.task_id);
+        }
+        if self.active {
+            self.spouts[local].activate();
+        }
     }
 }

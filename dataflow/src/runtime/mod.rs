@@ -183,7 +183,8 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 match (&def.factory, role) {
                     (Factory::Spout(f), _) => {
                         let spouts: Vec<_> = exec.tasks.iter().map(|_| f()).collect();
-                        builder.spawn(move || executor::run_spout(em, spouts, ctxs, ctl2))?
+                        let tasks = guard::SpoutTasks::new(spouts, ctxs, f.clone());
+                        builder.spawn(move || executor::run_spout(em, tasks, ctl2))?
                     }
                     (Factory::Bolt(f), _) => {
                         let bolts: Vec<_> = exec.tasks.iter().map(|_| f()).collect();
