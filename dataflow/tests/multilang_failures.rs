@@ -45,6 +45,9 @@ struct Outcome {
     counts: HashMap<String, i64>,
     /// Errors the split bolt reported (its child's `error` commands).
     errors: u64,
+    /// The split task's named values (its child's `metrics` commands), and the Prometheus text.
+    metrics: Vec<(String, f64)>,
+    prometheus: String,
 }
 
 /// gen (n sentences) → python split (`args`) → count → sink, until every sentence is acked.
@@ -74,12 +77,14 @@ fn run(n: u64, args: &[&str], tweak: impl Fn(&mut ShellSpec)) -> Outcome {
     let hub = running.metrics();
     assert!(running.shutdown(Duration::from_secs(5)));
     let errors = hub.component_total("split", |t| t.errors);
+    let split = hub.snapshot().into_iter().find(|t| &*t.component == "split").unwrap();
+    let (metrics, prometheus) = (split.custom, hub.prometheus("ml-failures"));
     assert!(all_acked, "acked {} of {n}; fails: {:?}", acks.lock().unwrap().len(), fails.lock().unwrap());
     let acks = acks.lock().unwrap().clone();
     assert!(acks.values().all(|&k| k == 1), "a spout tuple was acked twice");
     let fails = fails.lock().unwrap().clone();
     let counts = counts.lock().unwrap().clone();
-    Outcome { acks, fails, counts, errors }
+    Outcome { acks, fails, counts, errors, metrics, prometheus }
 }
 
 fn marker() -> (tempfile::TempDir, String) {
@@ -195,4 +200,12 @@ fn a_childs_error_is_counted_and_becomes_the_fail_reason() {
     assert_eq!(out.fails.len(), 1, "{:?}", out.fails);
     assert!(out.fails[0].contains("refusing a sentence with 'dog'"), "{:?}", out.fails);
     assert_eq!(out.errors, 1, "the child's error command, counted once");
+}
+
+#[test]
+fn a_childs_metrics_are_exported() {
+    let out = run(100, &["--metric", "sentences seen"], |_| {});
+    assert_eq!(out.metrics, [("sentences seen".to_owned(), 100.0)]);
+    let line = "sockflow_component_metric{topology=\"ml-failures\",component=\"split\",task=\"2\",name=\"sentences seen\"} 100";
+    assert!(out.prometheus.contains(line), "{}", out.prometheus);
 }

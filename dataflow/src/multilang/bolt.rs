@@ -166,7 +166,12 @@ impl ShellBolt {
                 c.report_error(&format!("multilang child: {msg}"));
                 self.last_error = Some(msg);
             }
-            ChildMsg::Metrics { name, params } => tracing::debug!("{}: metric {name} = {params}", self.name),
+            ChildMsg::Metrics { name, params } => match params.as_f64() {
+                Some(v) => c.set_metric(&name, v),
+                None => {
+                    tracing::debug!("{}: metric {name} = {params} (not a number: not exported)", self.name)
+                }
+            },
             ChildMsg::Pid(_) => return Err(Dead("sent a second handshake answer".into())),
         }
         Ok(())

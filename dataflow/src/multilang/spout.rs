@@ -112,7 +112,12 @@ impl ShellSpout {
             }
             ChildMsg::Log { level, msg } => child::log(&self.name, level, &msg),
             ChildMsg::Error(msg) => c.report_error(&format!("multilang child: {msg}")),
-            ChildMsg::Metrics { name, params } => tracing::debug!("{}: metric {name} = {params}", self.name),
+            ChildMsg::Metrics { name, params } => match params.as_f64() {
+                Some(v) => c.set_metric(&name, v),
+                None => {
+                    tracing::debug!("{}: metric {name} = {params} (not a number: not exported)", self.name)
+                }
+            },
             ChildMsg::Ack(_) | ChildMsg::Fail(_) => {
                 return Err(Dead("sent ack/fail (a bolt command) as a spout".into()))
             }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::acker::IdMap;
-use super::metrics::TaskMetrics;
+use super::metrics::{TaskMetrics, MAX_CUSTOM_METRICS, MAX_METRIC_NAME};
 use super::transfer::Transfer;
 use crate::grouping::{Chooser, Grouping};
 use crate::plan::Plan;
@@ -51,6 +51,8 @@ pub(crate) struct Emitter {
     rng: fastrand::Rng,
     /// Per task: how many reported errors it may still log.
     error_log: Vec<ErrorThrottle>,
+    /// `set_metric` calls refused, for the log.
+    metrics_refused: u64,
 }
 
 /// Lets [`ERRORS_LOGGED_PER_INTERVAL`] reported errors a task be logged per [`ERROR_INTERVAL`].
@@ -133,6 +135,30 @@ impl Emitter {
             edges: Vec::new(),
             rng,
             error_log: vec![ErrorThrottle { since: Instant::now(), logged: 0 }; tasks.len()],
+            metrics_refused: 0,
+        }
+    }
+
+    /// Sets task `local`'s named value (a gauge in the Prometheus output); one refused (see
+    /// `TaskMetrics::set_custom`) is logged at the 1st, 2nd, 4th… refusal.
+    pub(crate) fn set_metric(&mut self, local: usize, name: &str, value: f64) {
+        let m = &mut self.metrics[local];
+        if !m.set_custom(name, value) {
+            self.metrics_refused += 1;
+            if self.metrics_refused.is_power_of_two() {
+                let mut end = name.len().min(MAX_METRIC_NAME);
+                while !name.is_char_boundary(end) {
+                    end -= 1;
+                }
+                tracing::warn!(
+                    "{} task {}: metric {:?} = {value} refused (not finite, a name empty or over {MAX_METRIC_NAME} \
+                     bytes, or over {MAX_CUSTOM_METRICS} names; {} refused so far)",
+                    m.component,
+                    m.task,
+                    &name[..end],
+                    self.metrics_refused
+                );
+            }
         }
     }
 
@@ -294,6 +320,11 @@ impl SpoutCollector<'_> {
         self.emitter.report_error(self.local, error);
     }
 
+    /// Sets a named value ([`BoltCollector::set_metric`]).
+    pub fn set_metric(&mut self, name: &str, value: f64) {
+        self.emitter.set_metric(self.local, name, value);
+    }
+
     /// Emits on the default stream; `msg_id` makes the tuple tracked.
     pub fn emit(&mut self, values: Vec<Value>, msg_id: Option<u64>) -> &[u32] {
         self.emit_to(DEFAULT_STREAM, values, msg_id, None)
@@ -395,6 +426,12 @@ impl BoltCollector<'_> {
         }
     }
 
+    /// Sets a named value of this task, exported as the gauge `sockflow_component_metric`
+    /// with a `name` label (at most 64 names a task; values must be finite).
+    pub fn set_metric(&mut self, name: &str, value: f64) {
+        self.emitter.set_metric(self.local, name, value);
+    }
+
     /// Reports an error (Storm's `reportError`): counted in the task's `errors` metric
     /// (`sockflow_errors_total`) and logged, at most 5 times per task every 10 s. Does not
     /// fail anything.
@@ -455,6 +492,11 @@ impl BasicCollector<'_, '_> {
     /// Reports an error ([`BoltCollector::report_error`]).
     pub fn report_error(&mut self, error: &str) {
         self.inner.report_error(error);
+    }
+
+    /// Sets a named value ([`BoltCollector::set_metric`]).
+    pub fn set_metric(&mut self, name: &str, value: f64) {
+        self.inner.set_metric(name, value);
     }
 
     /// Starts the input's message timeout again ([`BoltCollector::reset_timeout`]).

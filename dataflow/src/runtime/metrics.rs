@@ -36,7 +36,15 @@ pub struct TaskMetrics {
     pub execute_us: Histogram<u64>,
     /// Spouts: complete latency in µs (emit to ack), every tree.
     pub complete_us: Histogram<u64>,
+    /// Values the component set by name (`set_metric`, a multilang child's `metrics`
+    /// command), at most 64 names.
+    pub custom: Vec<(String, f64)>,
 }
+
+/// Names a task may set with `set_metric` (more are dropped: a child may send any).
+pub const MAX_CUSTOM_METRICS: usize = 64;
+/// The longest metric name kept, in bytes.
+pub const MAX_METRIC_NAME: usize = 128;
 
 impl TaskMetrics {
     /// Zeroed metrics for a task.
@@ -53,7 +61,24 @@ impl TaskMetrics {
             refused: 0,
             execute_us: h(),
             complete_us: h(),
+            custom: Vec::new(),
         }
+    }
+
+    /// Sets a named value; false if it was refused (not finite, a name empty or too long, or
+    /// the task already has [`MAX_CUSTOM_METRICS`] others).
+    pub(crate) fn set_custom(&mut self, name: &str, value: f64) -> bool {
+        if !value.is_finite() || name.is_empty() || name.len() > MAX_METRIC_NAME {
+            return false;
+        }
+        if let Some((_, v)) = self.custom.iter_mut().find(|(n, _)| n == name) {
+            *v = value;
+        } else if self.custom.len() < MAX_CUSTOM_METRICS {
+            self.custom.push((name.to_owned(), value));
+        } else {
+            return false;
+        }
+        true
     }
 
     /// Records a latency, saturating at the histogram's bound.
@@ -136,6 +161,21 @@ impl MetricsHub {
                 let _ = writeln!(s, "sockflow_{name}_total{{{}}} {}", labels(topology, t), get(t));
             }
         }
+        let _ = writeln!(
+            s,
+            "# HELP sockflow_component_metric Values components set (set_metric, a multilang child's metrics command).\n\
+             # TYPE sockflow_component_metric gauge"
+        );
+        for t in &snap {
+            for (name, v) in &t.custom {
+                let _ = writeln!(
+                    s,
+                    "sockflow_component_metric{{{},name=\"{}\"}} {v}",
+                    labels(topology, t),
+                    escape(name)
+                );
+            }
+        }
         let hists: [Hist; 2] = [
             ("execute_latency_seconds", "Bolt execute latency (sampled)", |t| &t.execute_us),
             ("complete_latency_seconds", "Spout tuple tree complete latency", |t| &t.complete_us),
@@ -156,5 +196,34 @@ impl MetricsHub {
 }
 
 fn labels(topology: &str, t: &TaskMetrics) -> String {
-    format!("topology=\"{topology}\",component=\"{}\",task=\"{}\"", t.component, t.task)
+    format!("topology=\"{}\",component=\"{}\",task=\"{}\"", escape(topology), escape(&t.component), t.task)
+}
+
+/// A label value as the text format wants it: backslash, quote and newline escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_metrics_are_bounded_and_escaped() {
+        let mut t = TaskMetrics::new("c".into(), 1);
+        assert!(t.set_custom("queue \"depth\"\n", 3.0));
+        assert!(t.set_custom("queue \"depth\"\n", 4.5), "an update");
+        assert!(
+            !t.set_custom("nan", f64::NAN) && !t.set_custom("", 1.0) && !t.set_custom(&"x".repeat(129), 1.0)
+        );
+        for k in 1..MAX_CUSTOM_METRICS {
+            assert!(t.set_custom(&format!("m{k}"), k as f64));
+        }
+        assert!(!t.set_custom("one too many", 1.0));
+        let hub = MetricsHub::default();
+        hub.publish(&[t]);
+        let text = hub.prometheus("t");
+        assert!(text.contains("sockflow_component_metric{topology=\"t\",component=\"c\",task=\"1\",name=\"queue \\\"depth\\\"\\n\"} 4.5"), "{text}");
+        assert_eq!(text.matches("sockflow_component_metric{").count(), MAX_CUSTOM_METRICS);
+    }
 }

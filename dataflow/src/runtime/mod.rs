@@ -1,5 +1,6 @@
 //! Running a topology in this process: one thread per executor, batches over libsock inproc
-//! sockets between them, ackers, metrics, and a clean shutdown.
+//! sockets between them, ackers, metrics, a guard that replaces a spout or bolt instance
+//! that panics (`guard`), and a clean shutdown.
 
 mod acker;
 mod collector;

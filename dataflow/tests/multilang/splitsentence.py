@@ -3,6 +3,7 @@
   --hang-on WORD    sleep forever on a sentence containing WORD (first incarnation only)
   --busy-on WORD S  spin the CPU for S seconds on a sentence containing WORD (once)
   --raise-on WORD   raise (an `error`, then a `fail`) on a sentence containing WORD
+  --metric NAME     after each sentence, send metric NAME = sentences seen so far
   --flood K         emit each word K times
   --marker PATH     misbehave only while PATH does not exist (created when misbehaving)
   --no-task-ids     emit with need_task_ids false (no round trip per emit)
@@ -29,6 +30,7 @@ crash_after = opt("--crash-after")
 hang_on = opt("--hang-on")
 busy_on = opt("--busy-on", 2)
 raise_on = opt("--raise-on")
+metric = (opt("--metric") or [None])[0]
 flood = int((opt("--flood") or ["1"])[0])
 trivial = "--trivial" in args
 need_ids = "--no-task-ids" not in args
@@ -46,6 +48,8 @@ class Split(storm.BasicBolt):
             storm.flush()
             os._exit(3)
         sentence = tup["tuple"][0]
+        if metric:
+            storm.metric(metric, self.seen)
         if trivial:
             storm.emit([sentence], anchors=[tup], need_task_ids=False)
             return

@@ -81,6 +81,10 @@ def error(msg):
     send({"command": "error", "msg": msg})
 
 
+def metric(name, value):
+    send({"command": "metrics", "name": name, "params": value})
+
+
 def emit(tup, stream=None, anchors=(), id=None, need_task_ids=True):
     m = {"command": "emit", "tuple": tup}
     if stream is not None:
