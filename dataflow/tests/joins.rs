@@ -232,7 +232,9 @@ fn the_join_example_runs_under_sockflow() {
         ],
     );
     let (ok, plan) = example.check();
-    assert!(ok && plan.contains("bolt join: tasks [3], tumbling window of 2000 ms"), "{plan}");
+    let join = "bolt join: tasks [3], tumbling window of 2000 ms: \
+                purchases LEFT JOIN ads ON ads.userId = purchases.userId; select (userId, item, ad)";
+    assert!(ok && plan.contains(join), "{plan}");
     let _child = example.run();
     let ctx = libsock::Context::new();
     let endpoint = |i: usize| format!("tcp://127.0.0.1:{}", example.env[i].1);

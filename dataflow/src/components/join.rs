@@ -282,6 +282,20 @@ impl WindowedBolt for JoinBolt {
         self.check()
     }
 
+    /// `a JOIN b ON b.k = a.k LEFT JOIN c ON …; select (f, …)` (SQL's shape).
+    fn summary(&self) -> Option<String> {
+        let path = |f: &FieldPath| f.path.join(".");
+        let mut s = self.first.0.clone();
+        for c in &self.clauses {
+            let kind = if c.kind == JoinKind::Left { "LEFT JOIN" } else { "JOIN" };
+            let prior = if c.prior == 0 { &self.first.0 } else { &self.clauses[c.prior - 1].input };
+            let prior_key = path(self.key_of(c.prior));
+            s += &format!(" {kind} {} ON {}.{} = {prior}.{prior_key}", c.input, c.input, path(&c.key));
+        }
+        let names: Vec<&str> = self.select.iter().map(|f| f.name.as_str()).collect();
+        Some(format!("{s}; select ({})", names.join(", ")))
+    }
+
     fn execute(&mut self, w: &TupleWindow<'_>, c: &mut WindowCollector<'_, '_, '_>) {
         let tuples = w.get();
         let records = self.records(tuples);

@@ -26,6 +26,10 @@ pub trait WindowedBolt: Send {
     fn execute(&mut self, window: &TupleWindow<'_>, collector: &mut WindowCollector<'_, '_, '_>);
     /// Called once at the end.
     fn cleanup(&mut self) {}
+    /// A line about what it does, for `sockflow check` after its window (none by default).
+    fn summary(&self) -> Option<String> {
+        None
+    }
 }
 
 impl WindowedBolt for Box<dyn WindowedBolt> {
@@ -40,6 +44,9 @@ impl WindowedBolt for Box<dyn WindowedBolt> {
     }
     fn cleanup(&mut self) {
         (**self).cleanup();
+    }
+    fn summary(&self) -> Option<String> {
+        (**self).summary()
     }
 }
 
@@ -335,6 +342,9 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
     }
 
     fn summary(&self) -> Option<String> {
-        Some(self.spec.to_string())
+        Some(match self.bolt.summary() {
+            Some(what) => format!("{}: {what}", self.spec),
+            None => self.spec.to_string(),
+        })
     }
 }
