@@ -66,6 +66,10 @@ pub struct Subscription {
     pub source: usize,
 }
 
+/// `topology.message.timeout.secs` when `topology.enable.message.timeouts` is false: tuple
+/// trees never time out (about 35 000 years).
+pub const NO_MESSAGE_TIMEOUT_SECS: u64 = 1 << 40;
+
 /// Topology-wide settings (Storm's names in the file's `config:`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TopologyConfig {

@@ -347,3 +347,18 @@ fn reported_errors_are_counted_not_failed_and_exported() {
         "{text}"
     );
 }
+
+#[test]
+fn with_timeouts_off_an_unacked_tree_stays_pending() {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let mut b = topology(20, seen.clone(), |n, _| if n == 3 { Verdict::Drop } else { Verdict::Ack });
+    b.config().message_timeout_secs = dataflow::topology::NO_MESSAGE_TIMEOUT_SECS;
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    assert!(eventually(10, || seen.lock().unwrap().acks.len() == 19));
+    // Sweeps run every second (spouts) or so: none may time the tree out, or overflow.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(running.is_running());
+    running.shutdown(Duration::from_millis(100));
+    let s = seen.lock().unwrap();
+    assert!(s.fails.is_empty() && !s.acks.contains_key(&3), "{:?} {:?}", s.fails, s.acks);
+}

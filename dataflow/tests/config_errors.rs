@@ -195,3 +195,20 @@ fn the_readme_example_parses() {
     assert_eq!(t.components.len(), 4);
     assert_eq!(t.config.max_spout_pending, Some(5000));
 }
+
+#[test]
+fn storms_own_keys_load_and_timeouts_can_be_turned_off() {
+    let with = |line: &str| GOOD.replace("topology.max.spout.pending: 10", line);
+    // Storm's JVM and serialization settings mean nothing here: ignored (with a warning).
+    let t = parse(&with("topology.worker.childopts: \"-Xmx2g\"\n  topology.kryo.register: [a.B]")).unwrap();
+    assert_eq!(t.config.message_timeout_secs, 30);
+    // Storm's switch for message timeouts.
+    let t = parse(&with("topology.enable.message.timeouts: false")).unwrap();
+    assert_eq!(t.config.message_timeout_secs, dataflow::topology::NO_MESSAGE_TIMEOUT_SECS);
+    let t =
+        parse(&with("topology.enable.message.timeouts: true\n  topology.message.timeout.secs: 7")).unwrap();
+    assert_eq!(t.config.message_timeout_secs, 7);
+    error(&with("topology.enable.message.timeouts: sometimes"), 3, "expected true or false");
+    // A misspelt key is still an error.
+    error(&with("topology.worker.childopt: x"), 3, "unsupported config key");
+}

@@ -9,7 +9,9 @@ use super::refs::{Resolver, Spec};
 use super::ConfigError;
 use crate::grouping::Grouping;
 use crate::registry::Registry;
-use crate::topology::{ComponentDef, Factory, Subscription, Topology, TopologyConfig, WorkerKey};
+use crate::topology::{
+    ComponentDef, Factory, Subscription, Topology, TopologyConfig, WorkerKey, NO_MESSAGE_TIMEOUT_SECS,
+};
 
 /// Converts the read (and merged) file into a topology (not yet validated as a graph).
 pub(super) fn build(
@@ -201,6 +203,7 @@ fn config(
     sources: &Sources,
 ) -> Result<TopologyConfig, ConfigError> {
     let mut c = TopologyConfig::default();
+    let mut timeouts_enabled = true;
     for (key, v) in map {
         let at = ats.get(key).copied().unwrap_or_default();
         let uint = || {
@@ -245,14 +248,53 @@ fn config(
                 }
                 c.worker_curve = Some(worker_key(key, v, at, sources)?);
             }
+            "topology.enable.message.timeouts" => {
+                timeouts_enabled =
+                    v.as_bool().ok_or_else(|| sources.err(at, format!("{key}: expected true or false")))?;
+            }
             "topology.debug" => {}
+            k if STORM_ONLY_KEYS.contains(&k) => {
+                let why =
+                    format!("{k}: a Storm setting for the JVM, serialization or scheduling: ignored here");
+                tracing::warn!("{}", sources.err(at, why));
+            }
             // Read by `sockflow deploy` (resource requests).
             "deploy.cpu" | "deploy.memory" => {}
             other => return Err(sources.err(at, format!("unsupported config key {other:?}"))),
         }
     }
+    if !timeouts_enabled {
+        c.message_timeout_secs = NO_MESSAGE_TIMEOUT_SECS;
+    }
     Ok(c)
 }
+
+/// Keys of Storm's that mean nothing here (JVM options, Kryo serialization, Storm's
+/// scheduler and resource-aware placement, its event logger and metrics consumers): a Flux
+/// file written for Storm still loads, with a warning for each. Any other unknown key is an
+/// error, so that a misspelt one is not silently ignored.
+const STORM_ONLY_KEYS: &[&str] = &[
+    "topology.worker.childopts",
+    "topology.worker.gc.childopts",
+    "topology.worker.logwriter.childopts",
+    "topology.worker.max.heap.size.mb",
+    "topology.classpath",
+    "topology.environment",
+    "topology.fall.back.on.java.serialization",
+    "topology.kryo.register",
+    "topology.kryo.decorators",
+    "topology.kryo.factory",
+    "topology.skip.missing.kryo.registrations",
+    "topology.testing.always.try.serialize",
+    "topology.component.resources.onheap.memory.mb",
+    "topology.component.resources.offheap.memory.mb",
+    "topology.component.cpu.pcore.percent",
+    "topology.scheduler.strategy",
+    "topology.priority",
+    "topology.eventlogger.executors",
+    "topology.metrics.consumer.register",
+    "topology.builtin.metrics.bucket.size.secs",
+];
 
 /// The worker key from `topology.worker.curve.secretkey` (the key, normally `"${ENV-NAME}"`)
 /// or `….file` (a path, relative to the topology file, holding the key: a mounted Secret).
