@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Runs `workers` copies of this command until `stop` or `for_secs`; a worker that exits
-/// early is started again (as an orchestrator would).
+/// early is started again (as an orchestrator would), after a pause that doubles while it
+/// keeps failing soon after starting (one that cannot start does not spin).
 pub fn run_processes(workers: usize, for_secs: Option<f64>, stop: &AtomicBool) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,19 +17,25 @@ pub fn run_processes(workers: usize, for_secs: Option<f64>, stop: &AtomicBool) -
             .spawn()
             .map_err(|e| format!("starting worker {k}: {e}"))
     };
-    let mut children = (0..workers).map(spawn).collect::<Result<Vec<_>, _>>()?;
+    let mut slots = (0..workers)
+        .map(|k| Ok(Slot { child: Some(spawn(k)?), started: Instant::now(), pause: Duration::ZERO }))
+        .collect::<Result<Vec<_>, String>>()?;
     tracing::info!("started {workers} worker processes");
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed) && for_secs.is_none_or(|s| started.elapsed().as_secs_f64() < s) {
         std::thread::sleep(Duration::from_millis(100));
-        for (k, c) in children.iter_mut().enumerate() {
-            if let Ok(Some(status)) = c.try_wait() {
-                tracing::error!("worker {k} exited ({status}); starting it again");
-                *c = spawn(k)?;
+        for (k, slot) in slots.iter_mut().enumerate() {
+            if let Some(Ok(Some(status))) = slot.child.as_mut().map(Child::try_wait) {
+                slot.exited();
+                tracing::error!("worker {k} exited ({status}); starting it again in {:?}", slot.pause);
+            }
+            if slot.child.is_none() && slot.started.elapsed() >= slot.pause {
+                (slot.child, slot.started) = (Some(spawn(k)?), Instant::now());
             }
         }
     }
     // SIGTERM each (a clean drain), then wait: `for_secs` already bounds the children too.
+    let mut children: Vec<Child> = slots.into_iter().filter_map(|s| s.child).collect();
     for c in &children {
         let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
     }
@@ -41,6 +48,34 @@ pub fn run_processes(workers: usize, for_secs: Option<f64>, stop: &AtomicBool) -
     match failed {
         0 => Ok(()),
         n => Err(format!("{n} worker(s) did not exit cleanly")),
+    }
+}
+
+/// A worker process, or the pause before it is started again.
+struct Slot {
+    child: Option<Child>,
+    /// When it was started; once it has exited, when the pause began.
+    started: Instant,
+    /// The pause before the next start.
+    pause: Duration,
+}
+
+/// The first restart's pause; doubled up to [`MAX_PAUSE`] while a worker keeps exiting
+/// within [`STABLE_AFTER`] of its start.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PAUSE: Duration = Duration::from_secs(10);
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+impl Slot {
+    /// The worker exited: the pause before it starts again, which begins now.
+    fn exited(&mut self) {
+        self.child = None;
+        self.pause = if self.started.elapsed() >= STABLE_AFTER {
+            FIRST_PAUSE
+        } else {
+            (self.pause * 2).clamp(FIRST_PAUSE, MAX_PAUSE)
+        };
+        self.started = Instant::now();
     }
 }
 
@@ -83,5 +118,21 @@ mod tests {
         );
         let args = vec!["run".to_owned(), "--metrics=0.0.0.0:9000".to_owned()];
         assert_eq!(worker_args(&args, 1), ["run", "--metrics=0.0.0.0:9001", "--worker", "1"]);
+    }
+
+    #[test]
+    fn a_worker_that_keeps_failing_waits_longer_each_time() {
+        let mut slot = Slot { child: None, started: Instant::now(), pause: Duration::ZERO };
+        let pauses: Vec<u64> = (0..9)
+            .map(|_| {
+                slot.exited();
+                slot.pause.as_millis() as u64
+            })
+            .collect();
+        assert_eq!(pauses, [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
+        // One that ran for a while before it exited starts again soon.
+        slot.started = Instant::now().checked_sub(STABLE_AFTER).unwrap();
+        slot.exited();
+        assert_eq!(slot.pause, FIRST_PAUSE);
     }
 }
