@@ -198,6 +198,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
                 }
             }
             tracing::info!("stopping: deactivating spouts, draining in-flight tuples (at most {drain}s)");
+            let failure = running.failure();
             let drained = running.shutdown(Duration::from_secs_f64(drain.max(0.0)));
             if !drained {
                 tracing::warn!("some tuple trees were still in flight after {drain}s");
@@ -205,7 +206,10 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             print!("{}", hub.table());
             let _ = std::io::stdout().flush();
             if crashed {
-                return Err("an executor stopped unexpectedly (see the log)".into());
+                return Err(match failure {
+                    Some(why) => why,
+                    None => "an executor stopped unexpectedly (see the log)".into(),
+                });
             }
             Ok(())
         }

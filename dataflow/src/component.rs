@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::grouping::Grouping;
 use crate::runtime::{BasicCollector, BoltCollector, SpoutCollector};
-use crate::tuple::{Fields, Tuple};
+use crate::tuple::{Fields, Tuple, Value};
 
 pub use crate::tuple::{DEFAULT_STREAM, SYSTEM_COMPONENT, TICK_STREAM};
 
@@ -75,6 +75,10 @@ pub struct TaskContext {
     pub sources: Vec<StreamLink>,
     /// Who subscribes to this component's streams (Storm's `getThisTargets`).
     pub targets: Vec<StreamLink>,
+    /// The topology's conf (Storm's `topoConf` in `prepare` and `open`): the keys of the
+    /// file's `config:` as given, your own settings among them
+    /// ([`crate::TopologyConfig::conf`]).
+    pub conf: Arc<BTreeMap<String, Value>>,
     /// The embedding program's libsock context ([`crate::Topology::context`]), for
     /// components that open sockets: its `inproc://` endpoints are reachable on it.
     pub libsock: Option<libsock::Context>,
@@ -92,6 +96,7 @@ impl std::fmt::Debug for TaskContext {
             .field("streams", &self.streams)
             .field("sources", &self.sources)
             .field("targets", &self.targets)
+            .field("conf", &self.conf)
             .field("libsock", &self.libsock.as_ref().map(|_| "Context"))
             .finish()
     }
@@ -176,7 +181,10 @@ pub struct Limits {
 pub trait Spout: Send {
     /// Declares the output streams.
     fn declare_outputs(&self, declarer: &mut OutputDeclarer);
-    /// Called once before anything else, on the executor thread.
+    /// Called once before anything else, on the executor thread. An error (or a panic) means
+    /// the spout cannot run: [`crate::start`] fails with it, or, for an instance replacing
+    /// one that panicked, the executor stops and [`crate::Running::failure`] says why (as a
+    /// Storm worker dies). Return `Ok` for what the spout retries by itself.
     fn open(&mut self, _ctx: &TaskContext) -> Result<(), String> {
         Ok(())
     }
@@ -199,7 +207,8 @@ pub trait Spout: Send {
 pub trait Bolt: Send {
     /// Declares the output streams.
     fn declare_outputs(&self, declarer: &mut OutputDeclarer);
-    /// Called once before any tuple, on the executor thread.
+    /// Called once before any tuple, on the executor thread. An error (or a panic) means the
+    /// bolt cannot run, as for [`Spout::open`].
     fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
         Ok(())
     }
@@ -235,7 +244,8 @@ pub trait Bolt: Send {
 pub trait BasicBolt: Send {
     /// Declares the output streams.
     fn declare_outputs(&self, declarer: &mut OutputDeclarer);
-    /// Called once before any tuple.
+    /// Called once before any tuple. An error (or a panic) means the bolt cannot run, as for
+    /// [`Spout::open`].
     fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
         Ok(())
     }

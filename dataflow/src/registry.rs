@@ -13,7 +13,7 @@ mod window;
 
 pub use shell::{FLUX_SHELL_BOLT, FLUX_SHELL_SPOUT};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use builtins::{builtin_methods, builtin_objects, generator, socket_bolt, socket_spout};
@@ -25,16 +25,28 @@ use crate::topology::{BoltFactory, SpoutFactory};
 use crate::tuple::Value;
 use crate::window::{Windowed, WindowedBolt};
 
-/// A component's `properties`, by name.
+/// A component's `properties`, by name, and the topology's conf (its `config:` section).
 #[derive(Clone, Debug, Default)]
 pub struct Properties {
     values: HashMap<String, Value>,
+    conf: Arc<BTreeMap<String, Value>>,
 }
 
 impl Properties {
-    /// Properties from (name, value) pairs.
+    /// Properties from (name, value) pairs (with an empty conf).
     pub fn new(values: impl IntoIterator<Item = (String, Value)>) -> Properties {
-        Properties { values: values.into_iter().collect() }
+        Properties { values: values.into_iter().collect(), conf: Arc::default() }
+    }
+
+    /// The same, seeing `conf` as the topology's conf.
+    pub fn with_conf(self, conf: Arc<BTreeMap<String, Value>>) -> Properties {
+        Properties { conf, ..self }
+    }
+
+    /// The topology's conf ([`crate::TopologyConfig::conf`]): for settings a class takes
+    /// from the topology unless its own properties say otherwise.
+    pub fn conf(&self) -> &BTreeMap<String, Value> {
+        &self.conf
     }
 
     /// A raw value.

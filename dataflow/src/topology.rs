@@ -4,7 +4,7 @@
 mod builder;
 mod curve;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ pub use curve::WorkerKey;
 
 use crate::component::{Bolt, Limits, OutputDeclarer, Spout, StreamDecl};
 use crate::grouping::Grouping;
+use crate::tuple::Value;
 
 /// Makes a spout instance (one per task).
 pub type SpoutFactory = Arc<dyn Fn() -> Box<dyn Spout> + Send + Sync>;
@@ -47,6 +48,15 @@ pub struct ComponentDef {
     pub line: usize,
     /// Which file: 0 the topology file, then its `includes` in the order read.
     pub source: usize,
+}
+
+impl ComponentDef {
+    /// Its executors and tasks under `topology.max.task.parallelism` (`cap`), which bounds
+    /// both, as Storm does.
+    pub fn sizes(&self, cap: Option<usize>) -> (usize, usize) {
+        let cap = cap.unwrap_or(usize::MAX).max(1);
+        (self.parallelism.min(cap), self.tasks.min(cap))
+    }
 }
 
 /// A bolt's subscription to a (component, stream).
@@ -98,6 +108,19 @@ pub struct TopologyConfig {
     /// `topology.worker.curve.secretkey` (or `.file`): when set, links between workers are
     /// CURVE-encrypted and admit only peers holding this key (none: plain tcp).
     pub worker_curve: Option<WorkerKey>,
+    /// `topology.debug`: every emitted tuple is logged (at info level), as in Storm.
+    pub debug: bool,
+    /// `topology.max.task.parallelism`: no component gets more executors or tasks (none).
+    pub max_task_parallelism: Option<usize>,
+    /// `topology.max.error.report.per.interval`: reported errors each task logs per interval
+    /// (5; all are counted).
+    pub errors_logged_per_interval: u32,
+    /// `topology.error.throttle.interval.secs` (10).
+    pub error_interval_secs: u64,
+    /// Storm's topology conf as components see it ([`crate::TaskContext::conf`], a multilang
+    /// child's handshake): every key of the file's `config:` as given, including your own
+    /// (any key outside Storm's `topology.` and `storm.` names is yours, passed on as is).
+    pub conf: BTreeMap<String, Value>,
 }
 
 impl Default for TopologyConfig {
@@ -114,6 +137,11 @@ impl Default for TopologyConfig {
             workers: 1,
             worker_addresses: Vec::new(),
             worker_curve: None,
+            debug: false,
+            max_task_parallelism: None,
+            errors_logged_per_interval: 5,
+            error_interval_secs: 10,
+            conf: BTreeMap::new(),
         }
     }
 }
@@ -176,6 +204,17 @@ impl fmt::Display for TopologyError {
     }
 }
 
+/// Runs `f`; a panic comes back as its message (a user component's code panicked).
+pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into())
+    })
+}
+
 /// An error and the index of the file it is in (see [`ComponentDef::source`]).
 type Located = (usize, TopologyError);
 
@@ -232,7 +271,7 @@ impl Topology {
                     format!("{}: parallelism must be ≥ 1 and numTasks ≥ parallelism", c.id),
                 ));
             }
-            tasks = tasks.saturating_add(c.tasks);
+            tasks = tasks.saturating_add(c.sizes(self.config.max_task_parallelism).1);
             if tasks > MAX_TASKS {
                 return Err(err(
                     c.source,
@@ -262,8 +301,15 @@ impl Topology {
             acking: self.config.acker_executors > 0,
         };
         for c in &self.components {
-            if let Factory::Bolt(f) = &c.factory {
-                f().check(&limits).map_err(|e| err(c.source, c.line, format!("{}: {e}", c.id)))?;
+            // Instances are made here to ask them what they declare: a factory that panics
+            // is this component's error, not the caller's crash.
+            let panicked = |what| err(c.source, c.line, format!("{}: its factory panicked: {what}", c.id));
+            match &c.factory {
+                Factory::Spout(f) => catch_panic(|| drop(f())).map_err(panicked)?,
+                Factory::Bolt(f) => {
+                    let checked = catch_panic(|| f().check(&limits)).map_err(panicked)?;
+                    checked.map_err(|e| err(c.source, c.line, format!("{}: {e}", c.id)))?;
+                }
             }
         }
         let declared = self.declared_streams();

@@ -151,3 +151,55 @@ fn keygen_prints_a_key_that_check_accepts() {
     assert!(err.contains("t.yaml:3: topology.worker.curve.secretkey: expected a Z85"), "{err}");
     assert!(!err.contains("not-a-key"), "the key is never shown: {err}");
 }
+
+#[test]
+fn run_exits_1_with_one_line_when_a_sink_cannot_bind() {
+    // Something else holds the port the topology's sink binds: the run stops before it starts
+    // (as a Storm worker whose bolt throws in prepare), rather than run without its sink.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let sink = format!(
+        "  - id: out\n    className: SocketBolt\n    properties:\n      - {{name: type, value: push}}\n      \
+         - {{name: bind, value: \"tcp://127.0.0.1:{port}\"}}\n"
+    );
+    let text = TOPOLOGY.replace("streams:\n", &format!("{sink}streams:\n"))
+        + "  - {from: count, to: out, grouping: {type: SHUFFLE}}\n";
+    std::fs::write(&file, text).unwrap();
+    let out = sockflow().args(["run", "--for", "5"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let last = err.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        format!(
+            "sockflow: bolt out task 5: prepare failed: bind tcp://127.0.0.1:{port}: address already in use"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("running:"), "it never ran: {err}");
+}
+
+#[test]
+fn topology_debug_logs_every_emit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let text = TOPOLOGY
+        .replace("topology.max.spout.pending: 100", "topology.max.spout.pending: 100\n  topology.debug: true")
+        .replace(
+            "value: [\"to be or not to be\"]}",
+            "value: [\"to be or not to be\"]}\n      - {name: count, value: 1}",
+        );
+    std::fs::write(&file, text).unwrap();
+    let out = sockflow().args(["run", "--for", "1"]).arg(&file).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let emits: Vec<&str> = err.lines().filter(|l| l.contains(": emitting on default to [")).collect();
+    // 1 sentence, 6 words, 6 counts.
+    assert_eq!(emits.len(), 13, "{err}");
+    assert!(emits
+        .iter()
+        .any(|l| l.contains("gen task 1: emitting on default to [") && l.ends_with(": to be or not to be")));
+    assert!(emits.iter().any(|l| l.contains("count task 4: emitting on default to []: be, 2")), "{err}");
+}

@@ -212,3 +212,63 @@ fn storms_own_keys_load_and_timeouts_can_be_turned_off() {
     // A misspelt key is still an error.
     error(&with("topology.worker.childopt: x"), 3, "unsupported config key");
 }
+
+#[test]
+fn storms_other_keys_and_the_topologys_own_settings() {
+    use dataflow::Value;
+    let with = |line: &str| GOOD.replace("topology.max.spout.pending: 10", line);
+    // Your own keys (outside Storm's names) are the components' conf, as given; Storm's keys
+    // are there too; the worker key is not.
+    let key = dataflow::WorkerKey::generate();
+    let t = parse(&with(&format!(
+        "app.words: [a, b]\n  app.limit: 3\n  topology.message.timeout.secs: 9\n  \
+         topology.worker.curve.secretkey: '{}'",
+        key.secret()
+    )))
+    .unwrap();
+    assert!(t.config.worker_curve.is_some());
+    let conf = &t.config.conf;
+    assert_eq!(
+        conf.get("app.words"),
+        Some(&Value::List(vec![Value::Str("a".into()), Value::Str("b".into())]))
+    );
+    assert_eq!(conf.get("app.limit"), Some(&Value::I64(3)));
+    assert_eq!(conf.get("topology.message.timeout.secs"), Some(&Value::I64(9)));
+    assert_eq!(conf.len(), 3);
+    // A Storm name nobody knows is still a misspelling.
+    error(&with("topology.max.spout.pendng: 3"), 3, "unsupported config key");
+    error(&with("storm.messaging.transportt: x"), 3, "unsupported config key");
+
+    // `topology.max.task.parallelism` bounds every component's executors and tasks.
+    let text = with("topology.max.task.parallelism: 2").replace(
+        "  - id: split\n    className: Splitter\n",
+        "  - id: split\n    className: Splitter\n    parallelism: 4\n    numTasks: 8\n",
+    );
+    let t = parse(&text).unwrap();
+    let plan = dataflow::Plan::new(&t);
+    let split = plan.components.iter().find(|c| &*c.id == "split").unwrap();
+    assert_eq!(split.tasks.len(), 2);
+    assert_eq!(plan.executors.iter().filter(|e| plan.components[e.component].id == split.id).count(), 2);
+    error(&with("topology.max.task.parallelism: 0"), 3, "at least 1");
+
+    // The error throttle, Storm 2's batch size, and the multilang settings.
+    let t = parse(&with(
+        "topology.max.error.report.per.interval: 2\n  topology.error.throttle.interval.secs: 60\n  \
+         topology.producer.batch.size: 16\n  topology.subprocess.timeout.secs: 5\n  \
+         topology.shellbolt.max.pending: 7\n  \
+         topology.multilang.serializer: org.apache.storm.multilang.JsonSerializer",
+    ))
+    .unwrap();
+    assert_eq!((t.config.errors_logged_per_interval, t.config.error_interval_secs), (2, 60));
+    assert_eq!(t.config.batch_size, 16);
+    error(
+        &with("topology.multilang.serializer: my.MsgPack"),
+        3,
+        "only org.apache.storm.multilang.JsonSerializer",
+    );
+    error(&with("topology.shellbolt.max.pending: lots"), 3, "non-negative integer");
+
+    // Storm's queue and wait-strategy knobs load (with a warning): libsock's sockets do that.
+    let t = parse(&with("topology.backpressure.enable: false\n  topology.executor.send.buffer.size: 1024"));
+    assert!(t.is_ok(), "{:?}", t.err());
+}

@@ -1,6 +1,8 @@
 //! Faults in user components: a bolt that panics is replaced by a fresh instance (prepared
 //! again) and the topology keeps serving, its lost inputs replayed after the timeout; an emit
-//! that does not match its stream's declared fields is dropped and reported, not delivered.
+//! that does not match its stream's declared fields is dropped and reported, not delivered;
+//! a component that cannot be made, opened or prepared stops the start (or, for a
+//! replacement, its executor) with a one-line reason.
 
 mod common;
 
@@ -176,4 +178,125 @@ fn a_panicking_spout_is_replaced_and_the_topology_keeps_serving() {
     assert!(done, "acked {:?}", seen.lock().unwrap().acks);
     assert_eq!((flags.0.load(Ordering::SeqCst), flags.1.load(Ordering::SeqCst)), (1, 1), "both panicked");
     assert_eq!(hub.component_total("fragile", |t| t.errors), 2, "both panics reported");
+}
+
+/// A bolt whose `prepare` fails (an error or a panic, as `panic_mode` says) from the
+/// `fail_from`th prepared instance on, counting from 0, and whose first prepared instance
+/// panics on its first input.
+struct Unpreparable {
+    prepared: Arc<AtomicUsize>,
+    instance: usize,
+    fail_from: usize,
+    panic_mode: &'static str,
+}
+
+impl Bolt for Unpreparable {
+    fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+    fn prepare(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        self.instance = self.prepared.fetch_add(1, Ordering::SeqCst);
+        match (self.instance >= self.fail_from, self.panic_mode) {
+            (false, _) => Ok(()),
+            (true, "panic") => panic!("cannot prepare #{}", self.instance),
+            (true, _) => Err(format!("no database for #{}", self.instance)),
+        }
+    }
+    fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
+        if self.instance == 0 {
+            panic!("first input");
+        }
+        c.ack(&input);
+    }
+}
+
+fn unpreparable(fail_from: usize, panic_mode: &'static str) -> (TopologyBuilder, Arc<Mutex<Observed>>) {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let mut b = TopologyBuilder::new("unpreparable");
+    let s = seen.clone();
+    b.set_spout("numbers", move || Box::new(Numbers::new(20, 4, s.clone())), 1);
+    let prepared = Arc::new(AtomicUsize::new(0));
+    b.set_bolt(
+        "db",
+        move || {
+            let prepared = prepared.clone();
+            Box::new(Unpreparable { prepared, instance: usize::MAX, fail_from, panic_mode })
+        },
+        1,
+    )
+    .shuffle_grouping("numbers");
+    (b, seen)
+}
+
+fn start_error(b: TopologyBuilder) -> String {
+    match dataflow::start(&b.build().unwrap()) {
+        Ok(running) => {
+            running.shutdown(Duration::ZERO);
+            panic!("started")
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_bolt_that_cannot_be_prepared_stops_the_start_with_its_reason() {
+    let (b, seen) = unpreparable(0, "error");
+    assert_eq!(start_error(b), "bolt db task 2: prepare failed: no database for #0");
+    let (b, _) = unpreparable(0, "panic");
+    assert_eq!(start_error(b), "bolt db task 2: prepare panicked: cannot prepare #0");
+    // The spout, opened meanwhile, was closed again: nothing it emitted is left running.
+    std::thread::sleep(Duration::from_millis(200));
+    let acked = seen.lock().unwrap().acks.len();
+    assert_eq!(acked, 0);
+}
+
+/// A spout whose factory or `open` fails, as its mode says.
+struct Unopenable(&'static str);
+
+impl dataflow::Spout for Unopenable {
+    fn declare_outputs(&self, d: &mut OutputDeclarer) {
+        d.declare(&["n"]);
+    }
+    fn open(&mut self, _ctx: &TaskContext) -> Result<(), String> {
+        match self.0 {
+            "panic" => panic!("no source"),
+            _ => Err("source unreachable".into()),
+        }
+    }
+    fn next_tuple(&mut self, _c: &mut dataflow::SpoutCollector<'_>) {}
+}
+
+#[test]
+fn a_spout_that_cannot_be_made_or_opened_stops_the_start_with_its_reason() {
+    let spout = |mode: &'static str| {
+        let mut b = TopologyBuilder::new("unopenable");
+        b.set_spout(
+            "src",
+            move || match mode {
+                "factory" => panic!("bad settings"),
+                _ => Box::new(Unopenable(mode)),
+            },
+            1,
+        );
+        b.set_bolt("ack", || Box::new(AckAll), 1).shuffle_grouping("src");
+        b
+    };
+    assert_eq!(start_error(spout("error")), "spout src task 1: open failed: source unreachable");
+    assert_eq!(start_error(spout("panic")), "spout src task 1: open panicked: no source");
+    // The builder makes an instance to learn its streams: the panic is found there.
+    let e = spout("factory").build().err().expect("a factory that panics is an error");
+    assert_eq!(e.message, "src: its factory panicked: bad settings");
+}
+
+#[test]
+fn a_replacement_that_cannot_be_prepared_stops_its_executor_with_the_reason() {
+    // The first instance prepares and panics on its first input; its replacement cannot be
+    // prepared: the executor stops and says why, as a Storm worker dies for its supervisor.
+    let (b, _) = unpreparable(1, "error");
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let stopped = eventually(10, || !running.is_running());
+    let failure = running.failure();
+    let hub = running.metrics();
+    running.shutdown(Duration::ZERO);
+    assert!(stopped, "the executor stopped");
+    assert_eq!(failure.as_deref(), Some("bolt db task 2: prepare failed: no database for #1"));
+    assert_eq!(hub.component_total("db", |t| t.errors), 1, "the panic that needed a replacement");
 }

@@ -1,6 +1,7 @@
 //! Flux's `includes` (with `override`), `components` with `ref`/`reflist`, and
 //! `configMethods`, mapped onto the registry; their errors carry the right file and line.
-//! Also: socket components open their sockets on the embedding program's libsock context.
+//! Also: socket components open their sockets on the embedding program's libsock context;
+//! the file's `config:` (the topology's own settings too) reaches classes and tasks.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -339,4 +340,90 @@ fn the_flux_example_loads_with_its_include() {
     assert_eq!(ids, ["lines", "out", "split", "count"]);
     assert_eq!(t.config.max_spout_pending, Some(5000));
     assert_eq!(t.streams.len(), 3);
+}
+
+/// Prefixes each word with `prefix` (from the topology's conf at `prepare`) and repeats it
+/// `times` (a property, else the conf's `greeting.times` when the class is built).
+struct Greeter {
+    times: usize,
+    prefix: String,
+}
+
+impl dataflow::BasicBolt for Greeter {
+    fn declare_outputs(&self, d: &mut dataflow::OutputDeclarer) {
+        d.declare(&["greeting"]);
+    }
+    fn prepare(&mut self, ctx: &dataflow::TaskContext) -> Result<(), String> {
+        match ctx.conf.get("greeting.prefix") {
+            Some(Value::Str(p)) => self.prefix = p.clone(),
+            other => return Err(format!("greeting.prefix: expected text, got {other:?}")),
+        }
+        Ok(())
+    }
+    fn execute(
+        &mut self,
+        t: &dataflow::Tuple,
+        c: &mut dataflow::BasicCollector<'_, '_>,
+    ) -> Result<(), String> {
+        let word = t.values[0].as_str().unwrap_or_default();
+        c.emit(vec![Value::Str(format!("{}{word}", self.prefix).repeat(self.times))]);
+        Ok(())
+    }
+}
+
+#[test]
+fn the_topologys_own_settings_reach_classes_and_tasks() {
+    let mut registry = Registry::new();
+    registry.register_bolt("Greeter", |p| {
+        let times = match (p.u64("times")?, p.conf().get("greeting.times")) {
+            (Some(n), _) => n as usize,
+            (None, Some(Value::I64(n))) => *n as usize,
+            (None, _) => 1,
+        };
+        Ok(Arc::new(move || Box::new(Basic(Greeter { times, prefix: String::new() }))))
+    });
+    let ctx = libsock::Context::new();
+    let push = ctx.socket(libsock::PUSH).unwrap();
+    push.bind("inproc://flux-conf-in").unwrap();
+    let pull = ctx.socket(libsock::PULL).unwrap();
+    pull.bind("inproc://flux-conf-out").unwrap();
+    pull.set_rcvtimeo(10_000).unwrap();
+    let text = "name: conf
+config:
+  greeting.prefix: \"hi \"
+  greeting.times: 2
+spouts:
+  - id: words
+    className: SocketSpout
+    properties:
+      - {name: type, value: pull}
+      - {name: connect, value: \"inproc://flux-conf-in\"}
+      - {name: fields, value: [word]}
+bolts:
+  - {id: greet, className: Greeter}
+  - id: out
+    className: SocketBolt
+    properties:
+      - {name: type, value: push}
+      - {name: connect, value: \"inproc://flux-conf-out\"}
+streams:
+  - {from: words, to: greet, grouping: {type: SHUFFLE}}
+  - {from: greet, to: out, grouping: {type: SHUFFLE}}
+";
+    let mut topology = parse(text, &registry).unwrap();
+    topology.context = Some(ctx.clone());
+    let running = dataflow::start(&topology).unwrap();
+    push.send("bob", 0).unwrap();
+    let got = pull.recv_bytes(0).map(|b| String::from_utf8(b).unwrap()).ok();
+    running.shutdown(Duration::from_secs(2));
+    assert_eq!(got.as_deref(), Some("hi bobhi bob"));
+
+    // Without the setting, the bolt's prepare fails: the start fails with its reason.
+    let mut topology = parse(&text.replace("  greeting.prefix: \"hi \"\n", ""), &registry).unwrap();
+    topology.context = Some(ctx.clone());
+    let e = dataflow::start(&topology).err().map(|e| e.to_string());
+    assert_eq!(
+        e.as_deref(),
+        Some("bolt greet task 2: prepare failed: greeting.prefix: expected text, got None")
+    );
 }

@@ -168,11 +168,12 @@ fn shell_components_need_their_constructor_args() {
 #[test]
 fn a_python_bolt_gets_storms_topology_context() {
     // Two inputs with different groupings, one output subscribed by fields: the handshake's
-    // context must describe all of it with Storm's keys and Thrift grouping names.
+    // context must describe all of it with Storm's keys and Thrift grouping names; its conf
+    // has the file's config, the topology's own settings among them.
     let yaml = format!(
         r#"
 name: context
-config: {{topology.acker.executors: 1}}
+config: {{topology.acker.executors: 1, greeting.words: [hello, hi], greeting.limit: 3}}
 spouts:
   - id: gen
     className: Generator
@@ -204,6 +205,13 @@ streams:
     let Some((_, values)) = seen.first() else { panic!("the bolt emitted nothing") };
     let text = values[0].as_str().expect("one text field");
     let got: serde_json::Value = serde_json::from_str(text).unwrap();
+    let conf = serde_json::json!({
+        "topology.acker.executors": 1,
+        "greeting.words": ["hello", "hi"],
+        "greeting.limit": 3,
+        "topology.name": "context",
+    });
+    assert_eq!(got["conf"], conf, "{text}");
     let want = serde_json::json!({
         "task->component": {"1": "gen", "2": "more", "3": "more", "4": "ctx", "5": "sink", "6": "__acker"},
         "taskid": 4,
@@ -217,5 +225,5 @@ streams:
         },
         "source->stream->fields": {"gen": {"default": ["sentence"]}, "more": {"default": ["sentence"]}},
     });
-    assert_eq!(got, want, "{text}");
+    assert_eq!(got["context"], want, "{text}");
 }

@@ -54,12 +54,21 @@ impl SocketSpec {
             }
         }
         for ep in &self.bind {
-            s.bind(ep).map_err(|e| format!("bind {ep}: {e}"))?;
+            s.bind(ep).map_err(|e| endpoint_error("bind", ep, e))?;
         }
         for ep in &self.connect {
-            s.connect(ep).map_err(|e| format!("connect {ep}: {e}"))?;
+            s.connect(ep).map_err(|e| endpoint_error("connect", ep, e))?;
         }
         Ok(s)
+    }
+}
+
+/// `bind tcp://…: why`, naming the endpoint once (libsock's errors often name it already).
+fn endpoint_error(what: &str, endpoint: &str, e: libsock::Error) -> String {
+    let why = e.to_string();
+    match why.strip_suffix(endpoint).map(|w| w.trim_end_matches([':', ' '])) {
+        Some(short) => format!("{what} {endpoint}: {short}"),
+        None => format!("{what} {endpoint}: {why}"),
     }
 }
 

@@ -30,7 +30,8 @@ pub(super) fn build(
         file.config.contains_key("topology.workers"),
     )
     .map_err(|m| sources.err(file.workers_at, m))?;
-    let mut refs = Resolver::new(registry, sources, &file.components)?;
+    let conf = std::sync::Arc::new(topology.config.conf.clone());
+    let mut refs = Resolver::new(registry, sources, &file.components, conf)?;
     refs.build_all(&file.components)?;
     for c in &file.spouts {
         topology.components.push(component(c, true, sources, &mut refs, registry)?);
@@ -231,7 +232,8 @@ fn config(
             }
             "topology.tick.tuple.freq.secs" => c.tick_freq_secs = Some(pos()?),
             "topology.executor.receive.buffer.size" => c.receive_buffer = uint()?.max(1),
-            "topology.transfer.batch.size" => c.batch_size = uint()?.max(1),
+            // Storm 2's name for the same setting.
+            "topology.transfer.batch.size" | "topology.producer.batch.size" => c.batch_size = uint()?.max(1),
             "topology.stats.sample.rate" => c.stats_sample_rate = pos()?.min(1.0),
             "topology.workers" => {
                 c.workers = uint()?;
@@ -252,15 +254,52 @@ fn config(
                 timeouts_enabled =
                     v.as_bool().ok_or_else(|| sources.err(at, format!("{key}: expected true or false")))?;
             }
-            "topology.debug" => {}
+            "topology.max.task.parallelism" => {
+                c.max_task_parallelism = Some(uint()?);
+                if c.max_task_parallelism == Some(0) {
+                    return Err(sources.err(at, format!("{key}: at least 1")));
+                }
+            }
+            "topology.max.error.report.per.interval" => {
+                c.errors_logged_per_interval = u32::try_from(uint()?).unwrap_or(u32::MAX);
+            }
+            "topology.error.throttle.interval.secs" => c.error_interval_secs = uint()?.max(1) as u64,
+            // Read by the multilang components (a property of their own beats them).
+            "topology.subprocess.timeout.secs" | "topology.shellbolt.max.pending" => {
+                uint()?;
+            }
+            "topology.multilang.serializer" if v.as_str() != Some(JSON_SERIALIZER) => {
+                let msg = format!("{key}: only {JSON_SERIALIZER} (multilang speaks JSON here)");
+                return Err(sources.err(at, msg));
+            }
+            "topology.multilang.serializer" => {}
+            "topology.debug" => {
+                c.debug =
+                    v.as_bool().ok_or_else(|| sources.err(at, format!("{key}: expected true or false")))?;
+            }
             k if STORM_ONLY_KEYS.contains(&k) => {
                 let why =
                     format!("{k}: a Storm setting for the JVM, serialization or scheduling: ignored here");
                 tracing::warn!("{}", sources.err(at, why));
             }
+            k if STORM_TUNING_KEYS.contains(&k) => {
+                let why = format!(
+                    "{k}: tunes Storm's own queues and wait strategies, which libsock's replace: ignored here"
+                );
+                tracing::warn!("{}", sources.err(at, why));
+            }
             // Read by `sockflow deploy` (resource requests).
             "deploy.cpu" | "deploy.memory" => {}
-            other => return Err(sources.err(at, format!("unsupported config key {other:?}"))),
+            // Storm's names: a misspelt one is an error, never silently ignored.
+            other if other.starts_with("topology.") || other.starts_with("storm.") => {
+                return Err(sources.err(at, format!("unsupported config key {other:?}")));
+            }
+            // Anything else is the topology's own setting, for its components to read.
+            _ => {}
+        }
+        // The worker key stays out of what components (and multilang children) are given.
+        if !key.starts_with("topology.worker.curve.secretkey") {
+            c.conf.insert(key.clone(), super::refs::value(v));
         }
     }
     if !timeouts_enabled {
@@ -268,6 +307,32 @@ fn config(
     }
     Ok(c)
 }
+
+/// The only `topology.multilang.serializer` there is here.
+const JSON_SERIALIZER: &str = "org.apache.storm.multilang.JsonSerializer";
+
+/// Storm's knobs for its Disruptor/JCTools queues, back-pressure and wait strategies: libsock's
+/// bounded sockets do that work here, so they load with a warning.
+const STORM_TUNING_KEYS: &[&str] = &[
+    "topology.backpressure.enable",
+    "topology.backpressure.wait.strategy",
+    "topology.backpressure.check.millis",
+    "topology.batch.flush.interval.millis",
+    "topology.bolt.wait.strategy",
+    "topology.bolts.outgoing.overflow.buffer.enable",
+    "topology.disruptor.batch.size",
+    "topology.disruptor.batch.timeout.millis",
+    "topology.disruptor.wait.timeout.millis",
+    "topology.executor.overflow.limit",
+    "topology.executor.send.buffer.size",
+    "topology.sleep.spout.wait.strategy.time.ms",
+    "topology.spout.recvq.skips",
+    "topology.spout.wait.strategy",
+    "topology.transfer.buffer.size",
+    "topology.tuple.serializer",
+    "topology.worker.receiver.thread.count",
+    "topology.worker.shared.thread.pool.size",
+];
 
 /// Keys of Storm's that mean nothing here (JVM options, Kryo serialization, Storm's
 /// scheduler and resource-aware placement, its event logger and metrics consumers): a Flux

@@ -3,7 +3,8 @@
 //! a [`Value`] that each `ref` stands for; a config method is a registered setter that edits
 //! the properties a class is built from.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_yaml::Value as Yaml;
 
@@ -17,6 +18,8 @@ pub(super) struct Resolver<'a> {
     registry: &'a Registry,
     sources: &'a Sources,
     objects: HashMap<&'a str, &'a FluxObject>,
+    /// The topology's conf, handed to every class with its properties.
+    conf: Arc<BTreeMap<String, Value>>,
     built: HashMap<String, Value>,
     /// Ids being built (to report ref cycles).
     stack: Vec<String>,
@@ -39,6 +42,7 @@ impl<'a> Resolver<'a> {
         registry: &'a Registry,
         sources: &'a Sources,
         objects: &'a [FluxObject],
+        conf: Arc<BTreeMap<String, Value>>,
     ) -> Result<Resolver<'a>, ConfigError> {
         let mut map = HashMap::new();
         for o in objects {
@@ -49,7 +53,7 @@ impl<'a> Resolver<'a> {
                 return Err(sources.err(o.at, format!("duplicate components id {:?}", o.id)));
             }
         }
-        Ok(Resolver { registry, sources, objects: map, built: HashMap::new(), stack: Vec::new() })
+        Ok(Resolver { registry, sources, objects: map, conf, built: HashMap::new(), stack: Vec::new() })
     }
 
     /// Builds every object (so that errors in unused ones are reported too, as Flux does).
@@ -126,7 +130,7 @@ impl<'a> Resolver<'a> {
             let args = args.iter().map(|a| self.arg(a, here)).collect::<Result<_, _>>()?;
             props.push((CONSTRUCTOR_ARGS.to_owned(), Value::List(args)));
         }
-        let mut props = Properties::new(props);
+        let mut props = Properties::new(props).with_conf(self.conf.clone());
         for m in spec.methods {
             let here = self.sources.find_from(spec.at, &["name", &m.name]);
             let args: Vec<Value> = m.args.iter().map(|a| self.arg(a, here)).collect::<Result<_, _>>()?;

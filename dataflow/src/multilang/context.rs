@@ -88,6 +88,7 @@ mod tests {
             task_index: 0,
             component_tasks: vec![2],
             task_to_component: Arc::new(tasks),
+            conf: Arc::default(),
             streams: vec![StreamDecl {
                 id: "default".into(),
                 fields: vec!["word".to_string()].into(),

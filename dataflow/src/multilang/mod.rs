@@ -64,8 +64,12 @@ impl ShellSpec {
         }
     }
 
+    /// The handshake's `conf`: the topology's (its file's `config:`, your own keys among
+    /// them), this spec's extra entries, and `topology.name`.
     fn conf(&self, ctx: &TaskContext) -> Json {
-        let mut conf = self.conf.clone();
+        let mut conf: serde_json::Map<String, Json> =
+            ctx.conf.iter().map(|(k, v)| (k.clone(), protocol::to_json(v))).collect();
+        conf.extend(self.conf.clone());
         conf.insert("topology.name".into(), Json::from(&*ctx.topology));
         Json::Object(conf)
     }

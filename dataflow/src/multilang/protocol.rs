@@ -239,6 +239,11 @@ pub fn from_json(j: Json) -> Value {
     }
 }
 
+/// A tuple value as JSON (bytes as a list of numbers, as Storm's JSON serializer writes them).
+pub fn to_json(v: &Value) -> Json {
+    serde_json::to_value(JsonValue(v)).unwrap_or(Json::Null)
+}
+
 fn finish(out: &mut Vec<u8>) {
     out.extend_from_slice(b"\nend\n");
 }

@@ -140,7 +140,8 @@ impl Plan {
                 }
                 Factory::Spout(_) => None,
             };
-            plan.add_component(&c.id, role, c.parallelism, c.tasks, tick);
+            let (executors, tasks) = c.sizes(topology.config.max_task_parallelism);
+            plan.add_component(&c.id, role, executors, tasks, tick);
             if let Some(last) = plan.components.last_mut() {
                 last.pinned = c.workers.clone();
                 if let Factory::Bolt(f) = &c.factory {

@@ -40,10 +40,15 @@ fn spec(p: &Properties) -> Result<Arc<ShellSpec>, String> {
         return Err("constructorArgs: the command is empty".into());
     }
     let mut s = ShellSpec::new(command, fields);
-    if let Some(t) = p.u64("timeoutSecs")? {
+    // Storm's topology-wide settings, unless the component's own properties say otherwise.
+    let conf = |key: &str| match p.conf().get(key) {
+        Some(Value::I64(n)) if *n >= 0 => Some(*n as u64),
+        _ => None,
+    };
+    if let Some(t) = p.u64("timeoutSecs")?.or_else(|| conf("topology.subprocess.timeout.secs")) {
         s.child.timeout = Duration::from_secs(t.max(1));
     }
-    if let Some(n) = p.u64("maxPending")? {
+    if let Some(n) = p.u64("maxPending")?.or_else(|| conf("topology.shellbolt.max.pending")) {
         s.max_pending = n.max(1) as usize;
     }
     if let Some(n) = p.u64("queueSize")? {

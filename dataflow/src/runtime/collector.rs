@@ -53,32 +53,49 @@ pub(crate) struct Emitter {
     error_log: Vec<ErrorThrottle>,
     /// `set_metric` calls refused, for the log.
     metrics_refused: u64,
+    /// `topology.debug`: every emit is logged.
+    pub(crate) debug: bool,
 }
 
-/// Lets [`ERRORS_LOGGED_PER_INTERVAL`] reported errors a task be logged per [`ERROR_INTERVAL`].
+/// What `topology.debug` logs for each emit (as Storm's "Emitting: …").
+#[cold]
+fn log_emit(task: &TaskMetrics, stream: &str, values: &[Value], to: &[u32]) {
+    let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+    tracing::info!(
+        "{} task {}: emitting on {stream} to {to:?}: {}",
+        task.component,
+        task.task,
+        values.join(", ")
+    );
+}
+
+/// Lets `limit` reported errors a task be logged per `interval` (Storm's
+/// `topology.max.error.report.per.interval` and `topology.error.throttle.interval.secs`,
+/// 5 per 10 s by default); the rest are only counted.
 #[derive(Clone, Copy, Debug)]
 struct ErrorThrottle {
     since: Instant,
     logged: u32,
+    limit: u32,
+    interval: Duration,
 }
 
 impl ErrorThrottle {
+    fn new(limit: u32, interval: Duration) -> ErrorThrottle {
+        ErrorThrottle { since: Instant::now(), logged: 0, limit, interval }
+    }
+
     /// Whether an error at `now` is logged, and if so whether it is the interval's last.
     fn admit(&mut self, now: Instant) -> Option<bool> {
-        if now.duration_since(self.since) >= ERROR_INTERVAL {
+        if now.duration_since(self.since) >= self.interval {
             (self.since, self.logged) = (now, 0);
         }
-        (self.logged < ERRORS_LOGGED_PER_INTERVAL).then(|| {
+        (self.logged < self.limit).then(|| {
             self.logged += 1;
-            self.logged == ERRORS_LOGGED_PER_INTERVAL
+            self.logged == self.limit
         })
     }
 }
-
-/// Reported errors logged per task and interval (Storm's `topology.max.error.report.per.interval`
-/// and `topology.error.throttle.interval.secs` defaults); the rest are only counted.
-const ERRORS_LOGGED_PER_INTERVAL: u32 = 5;
-const ERROR_INTERVAL: Duration = Duration::from_secs(10);
 /// A reported error's text is logged up to this many bytes.
 const MAX_ERROR_TEXT: usize = 1024;
 
@@ -134,9 +151,15 @@ impl Emitter {
             roots: Vec::new(),
             edges: Vec::new(),
             rng,
-            error_log: vec![ErrorThrottle { since: Instant::now(), logged: 0 }; tasks.len()],
+            error_log: vec![ErrorThrottle::new(5, Duration::from_secs(10)); tasks.len()],
             metrics_refused: 0,
+            debug: false,
         }
+    }
+
+    /// Logs at most `limit` reported errors a task every `interval` (the rest are counted).
+    pub(crate) fn throttle_errors(&mut self, limit: u32, interval: Duration) {
+        self.error_log.iter_mut().for_each(|t| *t = ErrorThrottle::new(limit, interval));
     }
 
     /// Sets task `local`'s named value (a gauge in the Prometheus output); one refused (see
@@ -172,7 +195,9 @@ impl Emitter {
             while !error.is_char_boundary(end) {
                 end -= 1;
             }
-            let more = if last { " (more in the next 10 s: counted only)" } else { "" };
+            let interval = self.error_log[local].interval;
+            let more =
+                if last { format!(" (more in the next {interval:?}: counted only)") } else { String::new() };
             tracing::error!("{} task {}: error: {}{more}", m.component, m.task, &error[..end]);
         }
     }
@@ -237,6 +262,9 @@ impl Emitter {
             None => routes.choosers.iter_mut().for_each(|c| c.choose(&values, &mut self.chosen)),
         }
         let index = routes.index;
+        if self.debug {
+            log_emit(&self.metrics[local], stream, &values, &self.chosen);
+        }
         let m = &mut self.metrics[local];
         m.emitted += 1;
         m.transferred += self.chosen.len() as u64;
@@ -513,11 +541,18 @@ mod tests {
     #[test]
     fn five_reported_errors_are_logged_per_ten_seconds() {
         let t0 = Instant::now();
-        let mut t = ErrorThrottle { since: t0, logged: 0 };
+        let mut t = ErrorThrottle { since: t0, ..ErrorThrottle::new(5, Duration::from_secs(10)) };
         let got: Vec<Option<bool>> = (0..7).map(|_| t.admit(t0)).collect();
         let want = [Some(false), Some(false), Some(false), Some(false), Some(true), None, None];
         assert_eq!(got, want);
         assert_eq!(t.admit(t0 + Duration::from_millis(9_999)), None);
-        assert_eq!(t.admit(t0 + ERROR_INTERVAL), Some(false), "a new interval");
+        assert_eq!(t.admit(t0 + Duration::from_secs(10)), Some(false), "a new interval");
+        // Storm's keys: none logged at all, or 2 every second.
+        let mut none = ErrorThrottle { since: t0, ..ErrorThrottle::new(0, Duration::from_secs(1)) };
+        assert_eq!(none.admit(t0), None);
+        let mut two = ErrorThrottle { since: t0, ..ErrorThrottle::new(2, Duration::from_secs(1)) };
+        let got: Vec<Option<bool>> = (0..3).map(|_| two.admit(t0)).collect();
+        assert_eq!(got, [Some(false), Some(true), None]);
+        assert_eq!(two.admit(t0 + Duration::from_secs(1)), Some(false));
     }
 }

@@ -1,12 +1,13 @@
 //! The executor loops: one thread per executor, running its tasks' spouts, bolts or ackers.
 
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::acker::{Acker, AckerEvent, IdMap};
 use super::collector::{Emitter, SpoutCollector};
-use super::guard::{BoltTasks, SpoutTasks};
+use super::guard::{BoltTasks, Broken, SpoutTasks};
 use super::metrics::TaskMetrics;
 use super::Control;
 use crate::component::{FailReason, SYSTEM_COMPONENT, TICK_STREAM};
@@ -48,9 +49,26 @@ fn publish(em: &Emitter, ctl: &Control, last: &mut Instant, now: Instant) {
 /// A spout task's pending trees: root → (message id, when emitted).
 type SpoutTrees = IdMap<(u64, Instant)>;
 
+/// Tells the starting thread whether this executor's components are ready (prepared or
+/// opened); `false` if they cannot run, and the executor must end.
+fn report_ready(ready: Sender<Result<(), Broken>>, result: Result<(), Broken>) -> bool {
+    let ok = result.is_ok();
+    let _ = ready.send(result);
+    ok
+}
+
 /// Runs spout tasks: acks and fails first, then `next_tuple` while under max spout pending.
-pub(crate) fn run_spout(mut em: Emitter, mut spouts: SpoutTasks, ctl: Arc<Control>) {
-    spouts.open_all(&mut em);
+pub(crate) fn run_spout(
+    mut em: Emitter,
+    mut spouts: SpoutTasks,
+    ctl: Arc<Control>,
+    ready: Sender<Result<(), Broken>>,
+) {
+    if !report_ready(ready, spouts.open_all(&mut em)) {
+        spouts.close_all(&mut em); // those opened before the one that failed
+        ctl.draining.fetch_sub(1, Ordering::AcqRel);
+        return;
+    }
     let n = spouts.len();
     let mut pending: Vec<IdMap<(u64, Instant)>> = (0..n).map(|_| IdMap::default()).collect();
     // When a bolt last reset a pending tree's timeout (rare: only those trees are here).
@@ -84,7 +102,7 @@ pub(crate) fn run_spout(mut em: Emitter, mut spouts: SpoutTasks, ctl: Arc<Contro
             ctl.draining.fetch_sub(1, Ordering::AcqRel);
             drained = true;
         }
-        if ctl.stop.load(Ordering::Relaxed) || em.halted {
+        if ctl.stop.load(Ordering::Relaxed) || em.halted || spouts.broken().is_some() {
             break;
         }
         let mut emitted = 0;
@@ -119,6 +137,9 @@ pub(crate) fn run_spout(mut em: Emitter, mut spouts: SpoutTasks, ctl: Arc<Contro
         ctl.draining.fetch_sub(1, Ordering::AcqRel);
     }
     ctl.hub.publish(&em.metrics);
+    if let Some(broken) = spouts.broken() {
+        ctl.fail(broken);
+    }
 }
 
 fn spout_event(
@@ -200,8 +221,17 @@ fn fail(em: &mut Emitter, spouts: &mut SpoutTasks, local: usize, msg_id: u64, wh
 }
 
 /// Runs bolt tasks: executes every input, and tick tuples on their timer.
-pub(crate) fn run_bolt(mut em: Emitter, mut bolts: BoltTasks, ctl: Arc<Control>, tick: Option<f64>) {
-    bolts.prepare_all();
+pub(crate) fn run_bolt(
+    mut em: Emitter,
+    mut bolts: BoltTasks,
+    ctl: Arc<Control>,
+    tick: Option<f64>,
+    ready: Sender<Result<(), Broken>>,
+) {
+    if !report_ready(ready, bolts.prepare_all()) {
+        bolts.cleanup_all(); // those prepared before the one that failed
+        return;
+    }
     // This executor's own copies of the stream metadata (see `StreamMeta`).
     let metas: Vec<Arc<StreamMeta>> = em
         .plan
@@ -225,7 +255,7 @@ pub(crate) fn run_bolt(mut em: Emitter, mut bolts: BoltTasks, ctl: Arc<Control>,
     let mut next_tick = tick.map(|t| Instant::now() + t);
     let sample_every = (1.0 / ctl.stats_sample_rate.clamp(1e-6, 1.0)).round() as u64;
     let (mut seen, mut last_publish, mut malformed) = (0u64, Instant::now(), 0u64);
-    while !em.halted {
+    while !em.halted && bolts.broken().is_none() {
         let now = match em.transfer.try_recv() {
             Some(msg) => {
                 let mut batch = wire::batch(&msg);
@@ -308,6 +338,9 @@ pub(crate) fn run_bolt(mut em: Emitter, mut bolts: BoltTasks, ctl: Arc<Control>,
     bolts.cleanup_all();
     let _ = em.transfer.flush();
     ctl.hub.publish(&em.metrics);
+    if let Some(broken) = bolts.broken() {
+        ctl.fail(broken);
+    }
 }
 
 /// How often the acker reads its inbox's link events.

@@ -15,7 +15,7 @@ pub use collector::{BasicCollector, BoltCollector, SpoutCollector};
 pub use metrics::{MetricsHub, TaskMetrics};
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,17 @@ pub(crate) struct Control {
     acker_max_pending: usize,
     message_timeout_secs: u64,
     stats_sample_rate: f64,
+    /// Why an executor stopped for good (its first component that could not be made ready).
+    failure: Mutex<Option<String>>,
+}
+
+impl Control {
+    /// Records why an executor had to stop (the first reason is kept).
+    fn fail(&self, broken: &guard::Broken) {
+        tracing::error!("{}: the executor stops", broken.0);
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        failure.get_or_insert_with(|| broken.0.clone());
+    }
 }
 
 /// Why a topology could not start.
@@ -58,6 +69,10 @@ pub enum StartError {
     /// A thread could not be started.
     #[error("starting executor threads: {0}")]
     Thread(#[from] std::io::Error),
+    /// A spout or bolt could not be opened or prepared (it returned an error or panicked):
+    /// nothing runs.
+    #[error("{0}")]
+    Component(String),
 }
 
 /// A topology running in this process.
@@ -140,8 +155,12 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         acker_max_pending: cfg.acker_pending_cap(spout_tasks),
         message_timeout_secs: cfg.message_timeout_secs,
         stats_sample_rate: cfg.stats_sample_rate,
+        failure: Mutex::new(None),
     });
+    let (ready_tx, ready) = mpsc::channel();
+    let mut starting = 0;
     let task_to_component = Arc::new(plan.task_to_component());
+    let conf = Arc::new(cfg.conf.clone());
     let mut threads = Vec::new();
     for (exec, inbox) in plan.executors.iter().filter(|e| local(e.worker)).zip(inboxes) {
         let comp = &plan.components[exec.component];
@@ -156,7 +175,9 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
             is_spout,
             ctl.halt.clone(),
         );
-        let em = Emitter::new(plan.clone(), transfer, exec.component, &exec.tasks);
+        let mut em = Emitter::new(plan.clone(), transfer, exec.component, &exec.tasks);
+        em.throttle_errors(cfg.errors_logged_per_interval, Duration::from_secs(cfg.error_interval_secs));
+        em.debug = cfg.debug;
         let wiring = plan.wiring(exec.component);
         let ctxs: Vec<TaskContext> = exec
             .tasks
@@ -171,34 +192,54 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 streams: wiring.streams.clone(),
                 sources: wiring.sources.clone(),
                 targets: wiring.targets.clone(),
+                conf: conf.clone(),
                 libsock: topology.context.clone(),
             })
             .collect();
-        let ctl2 = ctl.clone();
+        let (ctl2, ready_tx) = (ctl.clone(), ready_tx.clone());
         let name = format!("{}-{}", comp.id, exec.id);
         let builder = std::thread::Builder::new().name(name);
-        let handle = match comp.role {
-            Role::Acker => builder.spawn(move || executor::run_acker(em, ctl2))?,
+        let spawned = match comp.role {
+            Role::Acker => builder.spawn(move || executor::run_acker(em, ctl2)),
             role => {
                 let def = topology.components.iter().find(|c| *c.id == *comp.id).expect("planned from it");
+                starting += 1;
+                // Instances are made on their executor's thread, so that a factory that
+                // panics is caught there like an `open` or `prepare` that does.
                 match (&def.factory, role) {
                     (Factory::Spout(f), _) => {
-                        let spouts: Vec<_> = exec.tasks.iter().map(|_| f()).collect();
-                        let tasks = guard::SpoutTasks::new(spouts, ctxs, f.clone());
-                        builder.spawn(move || executor::run_spout(em, tasks, ctl2))?
+                        let tasks = guard::SpoutTasks::new(ctxs, f.clone());
+                        builder.spawn(move || executor::run_spout(em, tasks, ctl2, ready_tx))
                     }
                     (Factory::Bolt(f), _) => {
-                        let bolts: Vec<_> = exec.tasks.iter().map(|_| f()).collect();
-                        let tasks = guard::BoltTasks::new(bolts, ctxs, f.clone());
+                        let tasks = guard::BoltTasks::new(ctxs, f.clone());
                         let tick = comp.tick_freq_secs;
-                        builder.spawn(move || executor::run_bolt(em, tasks, ctl2, tick))?
+                        builder.spawn(move || executor::run_bolt(em, tasks, ctl2, tick, ready_tx))
                     }
                 }
             }
         };
-        threads.push(handle);
+        match spawned {
+            Ok(handle) => threads.push(handle),
+            Err(e) => {
+                Running { plan, ctl, threads, ctx, _auth: auth }.shutdown(Duration::ZERO);
+                return Err(StartError::Thread(e));
+            }
+        }
     }
-    Ok(Running { plan, ctl, threads, ctx, _auth: auth })
+    drop(ready_tx);
+    let running = Running { plan, ctl, threads, ctx, _auth: auth };
+    // Every spout opened and bolt prepared, or the first that could not be: then nothing runs.
+    for _ in 0..starting {
+        let why = match ready.recv() {
+            Ok(Ok(())) => continue,
+            Ok(Err(broken)) => broken.0,
+            Err(_) => "an executor thread ended while starting".to_owned(),
+        };
+        running.shutdown(Duration::ZERO);
+        return Err(StartError::Component(why));
+    }
+    Ok(running)
 }
 
 impl Running {
@@ -215,6 +256,13 @@ impl Running {
     /// Whether every executor thread is still running.
     pub fn is_running(&self) -> bool {
         self.threads.iter().all(|t| !t.is_finished())
+    }
+
+    /// Why an executor stopped for good, if one did: a spout or bolt instance that replaced
+    /// one that panicked could not be opened or prepared (the worker should then end, for
+    /// its supervisor to restart it, as a Storm worker does).
+    pub fn failure(&self) -> Option<String> {
+        self.ctl.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Stops cleanly: spouts are deactivated, pending trees get up to `drain` to complete,

@@ -1,5 +1,5 @@
-"""A multilang bolt that answers each tuple with the handshake's context as JSON, the way a
-Storm multilang library reads it (streamparse keeps `context["source->stream->grouping"]`)."""
+"""A multilang bolt that answers each tuple with the handshake's context and conf as JSON, the
+way a Storm multilang library reads them (streamparse keeps `context["source->stream->grouping"]`)."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ import storm  # noqa: E402
 class Context(storm.BasicBolt):
     def initialize(self, conf, context):
         self.inputs = sorted(context["source->stream->grouping"])
-        self.text = json.dumps(context, sort_keys=True)
+        self.text = json.dumps({"context": context, "conf": conf}, sort_keys=True)
 
     def process(self, tup):
         if tup["comp"] not in self.inputs:
