@@ -17,7 +17,9 @@
 //! registry/    className → component factory: the built-ins, shell components' properties
 //! components/, multilang/
 //!              built-in spouts and bolts; components in any language (Storm's multilang)
-//! window/      windowed bolts (Storm's BaseWindowedBolt), run as ordinary bolts
+//! window/, state/
+//!              windowed bolts (Storm's BaseWindowedBolt) and stateful bolts (IStatefulBolt,
+//!              checkpointed), each run as an ordinary bolt
 //! runtime/     executors (threads), transfer over libsock sockets, acker, metrics
 //! workers/     where each executor's inbox is: inproc in a process, tcp between workers
 //! plan/        logical → physical: tasks, executors, placement on workers, routes (pure)
@@ -51,6 +53,7 @@ pub mod multilang;
 pub mod plan;
 pub mod registry;
 pub mod runtime;
+pub mod state;
 pub mod topology;
 pub mod tuple;
 pub mod window;

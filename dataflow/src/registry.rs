@@ -19,8 +19,9 @@ use std::sync::Arc;
 use builtins::{builtin_methods, builtin_objects, generator, socket_bolt, socket_spout};
 
 use crate::component::Basic;
-use crate::components::{Counter, Logger, Splitter};
+use crate::components::{Counter, Logger, Splitter, StatefulCounter};
 use crate::grouping::CustomFactory;
+use crate::state::{StateSpec, Stateful, StatefulBolt};
 use crate::topology::{BoltFactory, SpoutFactory};
 use crate::tuple::Value;
 use crate::window::{Windowed, WindowedBolt};
@@ -165,7 +166,7 @@ impl Default for Registry {
 
 impl Registry {
     /// A registry with the built-ins: `SocketSpout`, `Generator`, `SocketBolt`, `Splitter`,
-    /// `Counter`, `Logger`, the windowed `WindowCounter`, `WindowSum` and `JoinBolt` (also as
+    /// `Counter`, `Logger`, the stateful `StatefulCounter`, the windowed `WindowCounter`, `WindowSum` and `JoinBolt` (also as
     /// `org.apache.storm.bolt.JoinBolt`), and the object
     /// classes `Endpoint`, `Value`, `List`, `Map`, `Count`, `Duration`.
     pub fn new() -> Registry {
@@ -192,6 +193,11 @@ impl Registry {
                 ..Counter::default()
             };
             Ok(Arc::new(move || Box::new(Basic(c.clone()))))
+        });
+        r.register_stateful_bolt("StatefulCounter", |p| {
+            p.only(&["field"])?;
+            let c = StatefulCounter { field: p.str("field")? };
+            Ok(Arc::new(move || Box::new(c.clone())))
         });
         r.register_bolt("Logger", |p| {
             p.only(&[])?;
@@ -245,6 +251,21 @@ impl Registry {
         for (method, set) in window::methods() {
             self.methods.insert((class.to_owned(), method.to_owned()), set);
         }
+    }
+
+    /// Registers a stateful bolt class (a [`StatefulBolt`]): `make` checks the properties and
+    /// returns the factory; where and how often its state is checkpointed comes from the
+    /// topology's `topology.state.*` config (see [`crate::state`]).
+    pub fn register_stateful_bolt<F>(&mut self, class: &str, make: F)
+    where
+        F: Fn(&Properties) -> Result<StatefulFactory, String> + Send + Sync + 'static,
+    {
+        self.register_bolt(class, move |p| {
+            // The file loader made a relative state directory absolute.
+            let spec = StateSpec::from_conf(p.conf(), std::path::Path::new(""))?;
+            let make_bolt = make(p)?;
+            Ok(Arc::new(move || Box::new(Stateful::new(make_bolt(), spec.clone()))))
+        });
     }
 
     /// Registers a custom grouping class that takes no parameters.
@@ -359,6 +380,9 @@ impl Registry {
 
 /// A windowed bolt's maker: builds a new instance for each task.
 pub type WindowedFactory = Arc<dyn Fn() -> Box<dyn WindowedBolt> + Send + Sync>;
+
+/// Makes a stateful bolt instance (one per task).
+pub type StatefulFactory = Arc<dyn Fn() -> Box<dyn StatefulBolt> + Send + Sync>;
 
 /// The property the window `configMethods` set (read and removed before the class's maker
 /// sees the properties).

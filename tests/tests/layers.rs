@@ -57,7 +57,7 @@ fn dataflow_imports_go_down_its_layers() {
                 &["config"],
                 &["registry"],
                 &["components", "multilang"],
-                &["window"],
+                &["window", "state"],
                 &["runtime"],
                 &["workers"],
                 &["plan"],

@@ -4,10 +4,12 @@ mod generator;
 mod join;
 mod simple;
 mod socket;
+mod stateful;
 mod window;
 
 pub use generator::Generator;
 pub use join::{JoinBolt, Selector};
 pub use simple::{Counter, Logger, Splitter};
 pub use socket::{SocketBolt, SocketSpec, SocketSpout};
+pub use stateful::StatefulCounter;
 pub use window::{WindowCounter, WindowSum};

@@ -70,17 +70,22 @@ impl BasicBolt for Counter {
             c.emit(input.values.clone());
             return Ok(());
         }
-        let key = match &self.field {
-            Some(f) => input.get(f).ok_or_else(|| format!("no field {f:?}"))?,
-            None => input.values.first().ok_or("empty tuple")?,
-        };
-        let key = key.to_string();
+        let key = key_of(input, self.field.as_deref())?;
         let n = self.counts.entry(key.clone()).or_insert(0);
         *n += 1;
         let n = *n;
         c.emit(vec![Value::Str(key), Value::I64(n)]);
         Ok(())
     }
+}
+
+/// The text of `field` (None: the first field) of `input`: what a counter counts by.
+pub(crate) fn key_of(input: &Tuple, field: Option<&str>) -> Result<String, String> {
+    let key = match field {
+        Some(f) => input.get(f).ok_or_else(|| format!("no field {f:?}"))?,
+        None => input.values.first().ok_or("empty tuple")?,
+    };
+    Ok(key.to_string())
 }
 
 /// Logs every tuple at info level (through `tracing`), and emits nothing.

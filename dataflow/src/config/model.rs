@@ -9,9 +9,11 @@ use super::refs::{Resolver, Spec};
 use super::ConfigError;
 use crate::grouping::Grouping;
 use crate::registry::Registry;
+use crate::state::StateSpec;
 use crate::topology::{
     ComponentDef, Factory, Subscription, Topology, TopologyConfig, WorkerKey, NO_MESSAGE_TIMEOUT_SECS,
 };
+use crate::tuple::Value;
 
 /// Converts the read (and merged) file into a topology (not yet validated as a graph).
 pub(super) fn build(
@@ -273,6 +275,10 @@ fn config(
                 return Err(sources.err(at, msg));
             }
             "topology.multilang.serializer" => {}
+            // Read by stateful bolts (`crate::state`); checked together below.
+            "topology.state.provider"
+            | "topology.state.provider.config"
+            | "topology.state.checkpoint.interval.ms" => {}
             "topology.debug" => {
                 c.debug =
                     v.as_bool().ok_or_else(|| sources.err(at, format!("{key}: expected true or false")))?;
@@ -305,7 +311,31 @@ fn config(
     if !timeouts_enabled {
         c.message_timeout_secs = NO_MESSAGE_TIMEOUT_SECS;
     }
+    state_config(&mut c, ats, sources)?;
     Ok(c)
+}
+
+/// Checks the `topology.state.*` keys (at the first one's line) and makes a relative state
+/// directory relative to the topology file, as the stateful bolts will read it.
+fn state_config(
+    c: &mut TopologyConfig,
+    ats: &BTreeMap<String, At>,
+    sources: &Sources,
+) -> Result<(), ConfigError> {
+    let keys = [
+        "topology.state.provider",
+        "topology.state.provider.config",
+        "topology.state.checkpoint.interval.ms",
+    ];
+    let Some(at) = keys.iter().find_map(|k| ats.get(*k).copied()) else { return Ok(()) };
+    let file = sources.files.get(at.src).map_or("", |f| f.0.as_str());
+    let base = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(""));
+    let spec = StateSpec::from_conf(&c.conf, base).map_err(|e| sources.err(at, e))?;
+    if let Some(dir) = spec.dir {
+        let config = BTreeMap::from([("dir".to_owned(), Value::Str(dir.display().to_string()))]);
+        c.conf.insert(keys[1].to_owned(), Value::Map(config));
+    }
+    Ok(())
 }
 
 /// The only `topology.multilang.serializer` there is here.

@@ -461,8 +461,9 @@ impl BoltCollector<'_> {
     }
 
     /// Reports an error (Storm's `reportError`): counted in the task's `errors` metric
-    /// (`sockflow_errors_total`) and logged, at most 5 times per task every 10 s. Does not
-    /// fail anything.
+    /// (`sockflow_errors_total`) and logged, at most 5 times per task every 10 s (Storm's
+    /// `topology.max.error.report.per.interval` and `topology.error.throttle.interval.secs`).
+    /// Does not fail anything.
     pub fn report_error(&mut self, error: &str) {
         self.emitter.report_error(self.local, error);
     }
