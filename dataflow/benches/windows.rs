@@ -2,8 +2,10 @@
 //! what it emits through a second, which acks it), a
 //! plain per-tuple bolt against windowed ones (tumbling count windows of 100 and 1 000
 //! tuples, a tumbling 100 ms time window, a 1 s window sliding every 100 ms, a tumbling 100 ms
-//! window of event time), one process; and Storm's `JoinBolt` over two such spouts (keys in
-//! 0..1000, tumbling windows of 1 000 tuples, inner join on the key).
+//! window of event time), one process; Storm's `JoinBolt` over two such spouts (keys in
+//! 0..1000, tumbling windows of 1 000 tuples, inner join on the key); and counting by that
+//! key per tuple, against a `StatefulCounter` checkpointing every 100 ms to memory and to
+//! files (its acks wait for the checkpoint: in flight at most `MAX_PENDING` a spout).
 //! Prints spout tuples acked per second, CPU per tuple and complete latency.
 //!
 //! `cargo bench -p dataflow --bench windows -- [SECS] [MAX_PENDING]`
@@ -12,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dataflow::components::{Counter, Generator, JoinBolt, Selector, WindowCounter};
+use dataflow::components::{Counter, Generator, JoinBolt, Selector, StatefulCounter, WindowCounter};
+use dataflow::state::{StateSpec, Stateful};
 use dataflow::window::{Span, WindowSpec, Windowed};
 use dataflow::{Basic, Bolt, FailReason, OutputDeclarer, Spout, SpoutCollector, TopologyBuilder, Value};
 
@@ -179,4 +182,16 @@ fn main() {
         Box::new(Windowed::new(join.clone(), WindowSpec::tumbling(Span::Count(1000))))
     };
     run("JoinBolt, two spouts, tumbling 1 000 tuples", secs, max_pending, Arc::new(bolt), Input::Keyed);
+    let by_key = Arc::new(|| -> Box<dyn Bolt> { Box::new(Basic(Counter::by("key"))) });
+    run("Counter by key, two spouts", secs, max_pending, by_key, Input::Keyed);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let every = Duration::from_millis(100);
+    for (name, spec) in [("memory", StateSpec::memory()), ("files", StateSpec::files(dir.path()))] {
+        let spec = spec.every(every);
+        let bolt = move || -> Box<dyn Bolt> {
+            Box::new(Stateful::new(StatefulCounter { field: Some("key".into()) }, spec.clone()))
+        };
+        let name = format!("StatefulCounter by key, two spouts, checkpoints to {name} every 100 ms");
+        run(&name, secs, max_pending, Arc::new(bolt), Input::Keyed);
+    }
 }

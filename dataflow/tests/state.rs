@@ -272,3 +272,15 @@ fn the_example_counts_on_after_sockflow_restarts() {
     assert!(count_until("to be or not to be", "be", 2), "first run");
     assert!(count_until("be quick", "be", 3), "the restarted run counts on");
 }
+
+#[test]
+fn a_state_directory_that_cannot_be_written_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("state"), "a file, not a directory").unwrap();
+    let t = load(dir.path(), FLUX).unwrap();
+    let e = dataflow::start(&t).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        e.starts_with("bolt count task 3: prepare failed: ") && e.contains("state/flux-state/count/0.state"),
+        "{e}"
+    );
+}

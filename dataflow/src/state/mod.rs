@@ -280,7 +280,7 @@ impl<B: StatefulBolt> Stateful<B> {
             return Ok(());
         }
         let store = self.store.as_ref().ok_or("not prepared")?;
-        store.save(&Snapshot { tasks: self.tasks, entries: self.state.entries.clone() })?;
+        store.save(self.tasks, &self.state.entries)?;
         self.state.changed = false;
         Ok(())
     }
@@ -295,11 +295,14 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
         self.bolt.prepare(ctx)?;
         let store = Store::new(self.spec.dir.as_deref(), &ctx.topology, &ctx.component, ctx.task_index);
         self.tasks = ctx.component_tasks.len() as u32;
-        // A first run writes every task's file (empty or not) at its first checkpoint, so the
-        // task count it was written for is on record.
-        let (entries, changed) = match store.load()? {
-            None => (BTreeMap::new(), true),
-            Some(s) if s.tasks == self.tasks => (s.entries, false),
+        let entries = match store.load()? {
+            // A first run writes every task's (empty) checkpoint at once: the task count is
+            // then on record, and a directory it cannot write stops the start.
+            None => {
+                store.save(self.tasks, &BTreeMap::new())?;
+                BTreeMap::new()
+            }
+            Some(s) if s.tasks == self.tasks => s.entries,
             Some(s) => {
                 return Err(format!(
                     "{}: saved by {} task(s), the component now has {}: its keys would be on the \
@@ -317,7 +320,7 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
             entries.len(),
             store.describe()
         );
-        self.state = KeyValueState { entries, changed };
+        self.state = KeyValueState { entries, changed: false };
         self.store = Some(store);
         self.bolt.init_state(&mut self.state);
         self.last_checkpoint = Instant::now();

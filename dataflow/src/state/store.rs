@@ -52,12 +52,15 @@ pub struct Snapshot {
 
 /// Encodes a snapshot as a state file's bytes.
 pub fn encode(s: &Snapshot) -> Vec<u8> {
-    let entries = s
-        .entries
+    encode_entries(s.tasks, &s.entries)
+}
+
+fn encode_entries(tasks: u32, entries: &BTreeMap<String, Value>) -> Vec<u8> {
+    let entries = entries
         .iter()
         .map(|(k, v)| Entry { key: k.clone(), value: Some(WireValue::from(v.clone())) })
         .collect();
-    StateFile { version: VERSION, tasks: s.tasks, entries }.encode_to_vec()
+    StateFile { version: VERSION, tasks, entries }.encode_to_vec()
 }
 
 /// Decodes a state file's bytes (any bytes: an error says what is wrong).
@@ -137,14 +140,17 @@ impl Store {
         }
     }
 
-    /// Replaces the last checkpoint with `s` (a file: durably, all or nothing).
-    pub(crate) fn save(&self, s: &Snapshot) -> Result<(), String> {
+    /// Replaces the last checkpoint with `entries`, written by a component of `tasks` tasks
+    /// (a file: durably, all or nothing).
+    pub(crate) fn save(&self, tasks: u32, entries: &BTreeMap<String, Value>) -> Result<(), String> {
         match self {
             Store::Memory(key) => {
-                memory().lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), s.clone());
+                let s = Snapshot { tasks, entries: entries.clone() };
+                memory().lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), s);
                 Ok(())
             }
-            Store::File(p) => write_atomically(p, &encode(s)).map_err(|e| format!("{}: {e}", p.display())),
+            Store::File(p) => write_atomically(p, &encode_entries(tasks, entries))
+                .map_err(|e| format!("{}: {e}", p.display())),
         }
     }
 }
@@ -203,11 +209,14 @@ mod tests {
         assert_eq!(path.strip_prefix(dir.path()).unwrap(), Path::new("wc/%2E%2E%2F%2E%2E%2Fetc/1.state"));
         assert_eq!(store.load(), Ok(None));
         let s = snapshot();
-        store.save(&s).unwrap();
-        store.save(&Snapshot { tasks: 2, ..Snapshot::default() }).unwrap();
+        store.save(s.tasks, &s.entries).unwrap();
+        store.save(2, &BTreeMap::new()).unwrap();
         assert_eq!(store.load(), Ok(Some(Snapshot { tasks: 2, ..Snapshot::default() })));
-        store.save(&s).unwrap();
+        store.save(s.tasks, &s.entries).unwrap();
         assert_eq!(store.load(), Ok(Some(s)));
+        // A directory it cannot write is an error naming the file.
+        let blocked = Store::new(Some(&path.join("not-a-dir")), "wc", "c", 0);
+        assert!(blocked.save(1, &BTreeMap::new()).unwrap_err().contains("not-a-dir"));
         fs::write(path, b"\xff\xff\xff").unwrap();
         assert!(store.load().unwrap_err().contains("not a state file"));
     }
@@ -215,7 +224,7 @@ mod tests {
     #[test]
     fn a_memory_store_is_per_task() {
         let (a, b) = (Store::new(None, "mem-test", "c", 0), Store::new(None, "mem-test", "c", 1));
-        a.save(&snapshot()).unwrap();
+        a.save(2, &snapshot().entries).unwrap();
         assert_eq!(a.load(), Ok(Some(snapshot())));
         assert_eq!(b.load(), Ok(None));
     }
