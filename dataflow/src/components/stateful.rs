@@ -26,8 +26,16 @@ impl StatefulBolt for StatefulCounter {
         c: &mut BasicCollector<'_, '_>,
     ) -> Result<(), String> {
         let key = key_of(input, self.field.as_deref())?;
-        let n = state.get(&key).and_then(Value::as_i64).unwrap_or(0) + 1;
-        state.put(key.clone(), Value::I64(n));
+        let n = match state.get_mut(&key) {
+            Some(Value::I64(n)) => {
+                *n += 1;
+                *n
+            }
+            _ => {
+                state.put(key.clone(), Value::I64(1));
+                1
+            }
+        };
         c.emit(vec![Value::Str(key), Value::I64(n)]);
         Ok(())
     }

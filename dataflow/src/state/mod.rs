@@ -47,7 +47,7 @@ mod store;
 
 pub use store::{decode, encode, Snapshot};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,7 @@ const MAX_HELD: usize = 50_000;
 /// A bolt's key-value state (Storm's `KeyValueState`), keys as text.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyValueState {
-    entries: BTreeMap<String, Value>,
+    entries: HashMap<String, Value>,
     changed: bool,
 }
 
@@ -74,6 +74,13 @@ impl KeyValueState {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.get(key)
+    }
+
+    /// The value of `key`, to change in place (no new key: [`KeyValueState::put`] makes one).
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        let v = self.entries.get_mut(key);
+        self.changed |= v.is_some();
+        v
     }
 
     /// Sets `key` to `value`.
@@ -89,7 +96,7 @@ impl KeyValueState {
         old
     }
 
-    /// Every entry, by key.
+    /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
@@ -299,8 +306,8 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
             // A first run writes every task's (empty) checkpoint at once: the task count is
             // then on record, and a directory it cannot write stops the start.
             None => {
-                store.save(self.tasks, &BTreeMap::new())?;
-                BTreeMap::new()
+                store.save(self.tasks, &HashMap::new())?;
+                HashMap::new()
             }
             Some(s) if s.tasks == self.tasks => s.entries,
             Some(s) => {

@@ -7,7 +7,7 @@
 //! one. Reading one is reading hostile bytes: a file that does not decode, or that was
 //! written for another number of tasks, is an error naming it, never a panic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,7 @@ pub struct Snapshot {
     /// How many tasks the component had.
     pub tasks: u32,
     /// The state's entries.
-    pub entries: BTreeMap<String, Value>,
+    pub entries: HashMap<String, Value>,
 }
 
 /// Encodes a snapshot as a state file's bytes.
@@ -55,9 +55,12 @@ pub fn encode(s: &Snapshot) -> Vec<u8> {
     encode_entries(s.tasks, &s.entries)
 }
 
-fn encode_entries(tasks: u32, entries: &BTreeMap<String, Value>) -> Vec<u8> {
-    let entries = entries
-        .iter()
+/// Keys in order: the same state gives the same bytes.
+fn encode_entries(tasks: u32, entries: &HashMap<String, Value>) -> Vec<u8> {
+    let mut sorted: Vec<(&String, &Value)> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let entries = sorted
+        .into_iter()
         .map(|(k, v)| Entry { key: k.clone(), value: Some(WireValue::from(v.clone())) })
         .collect();
     StateFile { version: VERSION, tasks, entries }.encode_to_vec()
@@ -69,7 +72,7 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
     if f.version != VERSION {
         return Err(format!("state file version {} (this build reads {VERSION})", f.version));
     }
-    let mut entries = BTreeMap::new();
+    let mut entries = HashMap::with_capacity(f.entries.len().min(1 << 16));
     for e in f.entries {
         let v = e.value.map_or(Value::Null, Value::from);
         if entries.insert(e.key, v).is_some() {
@@ -142,7 +145,7 @@ impl Store {
 
     /// Replaces the last checkpoint with `entries`, written by a component of `tasks` tasks
     /// (a file: durably, all or nothing).
-    pub(crate) fn save(&self, tasks: u32, entries: &BTreeMap<String, Value>) -> Result<(), String> {
+    pub(crate) fn save(&self, tasks: u32, entries: &HashMap<String, Value>) -> Result<(), String> {
         match self {
             Store::Memory(key) => {
                 let s = Snapshot { tasks, entries: entries.clone() };
@@ -174,7 +177,7 @@ mod tests {
     use super::*;
 
     fn snapshot() -> Snapshot {
-        let mut entries = BTreeMap::new();
+        let mut entries = HashMap::new();
         entries.insert("the".to_owned(), Value::I64(3));
         entries.insert("list".to_owned(), Value::List(vec![Value::Str("a".into()), Value::Null]));
         entries.insert("none".to_owned(), Value::Null);
@@ -210,13 +213,13 @@ mod tests {
         assert_eq!(store.load(), Ok(None));
         let s = snapshot();
         store.save(s.tasks, &s.entries).unwrap();
-        store.save(2, &BTreeMap::new()).unwrap();
+        store.save(2, &HashMap::new()).unwrap();
         assert_eq!(store.load(), Ok(Some(Snapshot { tasks: 2, ..Snapshot::default() })));
         store.save(s.tasks, &s.entries).unwrap();
         assert_eq!(store.load(), Ok(Some(s)));
         // A directory it cannot write is an error naming the file.
         let blocked = Store::new(Some(&path.join("not-a-dir")), "wc", "c", 0);
-        assert!(blocked.save(1, &BTreeMap::new()).unwrap_err().contains("not-a-dir"));
+        assert!(blocked.save(1, &HashMap::new()).unwrap_err().contains("not-a-dir"));
         fs::write(path, b"\xff\xff\xff").unwrap();
         assert!(store.load().unwrap_err().contains("not a state file"));
     }
