@@ -74,3 +74,34 @@ pub(super) fn register(r: &mut Registry) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn storms_topology_keys_are_defaults_that_properties_beat() {
+        let args = Value::List(vec![
+            Value::List(vec![Value::Str("python3".into()), Value::Str("split.py".into())]),
+            Value::List(vec![Value::Str("word".into())]),
+        ]);
+        let conf: BTreeMap<String, Value> = [
+            ("topology.subprocess.timeout.secs".to_owned(), Value::I64(7)),
+            ("topology.shellbolt.max.pending".to_owned(), Value::I64(20)),
+        ]
+        .into();
+        let conf = Arc::new(conf);
+        let p = Properties::new([(CONSTRUCTOR_ARGS.to_owned(), args.clone())]).with_conf(conf.clone());
+        let s = spec(&p).unwrap();
+        assert_eq!((s.child.timeout, s.max_pending), (Duration::from_secs(7), 20));
+        let own = [("timeoutSecs".to_owned(), Value::I64(3)), ("maxPending".to_owned(), Value::I64(5))];
+        let p = Properties::new([(CONSTRUCTOR_ARGS.to_owned(), args.clone())].into_iter().chain(own))
+            .with_conf(conf);
+        let s = spec(&p).unwrap();
+        assert_eq!((s.child.timeout, s.max_pending), (Duration::from_secs(3), 5));
+        let s = spec(&Properties::new([(CONSTRUCTOR_ARGS.to_owned(), args)])).unwrap();
+        assert_eq!((s.child.timeout, s.max_pending), (Duration::from_secs(30), 1000), "the defaults");
+    }
+}
