@@ -29,6 +29,8 @@ enum Command {
     Run {
         #[command(flatten)]
         file: FileArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// Stop after this many seconds.
         #[arg(long = "for", value_name = "SECS")]
         for_secs: Option<f64>,
@@ -71,6 +73,8 @@ enum Command {
     Check {
         #[command(flatten)]
         file: FileArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Prints a fresh CURVE secret key for topology.worker.curve.secretkey on standard output
     /// (alone, for `$(sockflow keygen)` or a file); its public key goes to standard error.
@@ -87,6 +91,14 @@ struct FileArgs {
     /// Substitute ${name} with values from this properties file.
     #[arg(long, value_name = "FILE")]
     filter: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ConfigArgs {
+    /// Set a config key over the file's (repeatable; VALUE in YAML: 2, true, [a, b]), as
+    /// Storm's `storm jar -c`.
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+    config: Vec<String>,
 }
 
 /// `sockflow` with the built-in components.
@@ -122,8 +134,9 @@ fn substitution(file: &FileArgs) -> Result<Substitution, String> {
     Ok(subst)
 }
 
-fn load(file: &FileArgs, registry: &Registry) -> Result<crate::Topology, String> {
-    config::load(&file.topology, &substitution(file)?, registry).map_err(|e| e.to_string())
+fn load(file: &FileArgs, config: ConfigArgs, registry: &Registry) -> Result<crate::Topology, String> {
+    let subst = Substitution { config_overrides: config.config, ..substitution(file)? };
+    config::load(&file.topology, &subst, registry).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
@@ -134,8 +147,8 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}", key.secret());
             Ok(())
         }
-        Command::Check { file } => {
-            let topology = load(&file, registry)?;
+        Command::Check { file, config } => {
+            let topology = load(&file, config, registry)?;
             print!("{}", Plan::new(&topology));
             Ok(())
         }
@@ -158,8 +171,8 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
                 None => std::io::stdout().write_all(out.as_bytes()).map_err(|e| e.to_string()),
             }
         }
-        Command::Run { file, for_secs, metrics, print_every, drain, worker, threads } => {
-            let topology = load(&file, registry)?;
+        Command::Run { file, config, for_secs, metrics, print_every, drain, worker, threads } => {
+            let topology = load(&file, config, registry)?;
             let stop = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;

@@ -48,6 +48,17 @@ fn check_prints_the_plan_and_errors_exit_1_with_the_line() {
     assert!(err.starts_with("sockflow: ") && err.contains("t.yaml:19: ") && err.contains("\"wrd\""), "{err}");
     assert_eq!(err.lines().count(), 1, "one-line error: {err}");
 
+    // `-c KEY=VALUE` over the file's config, as `storm jar -c`.
+    std::fs::write(&file, TOPOLOGY).unwrap();
+    let out =
+        sockflow().arg("check").arg(&file).args(["-c", "topology.max.task.parallelism=1"]).output().unwrap();
+    let plan = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success() && plan.contains("bolt split: tasks [2]"), "{plan}");
+    let out = sockflow().arg("check").arg(&file).args(["-c", "topology.workers=0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err, "sockflow: command line (-c):1: topology.workers: at least 1\n");
+
     let out = sockflow().arg("run").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage error");
     assert!(sockflow().arg("--help").output().unwrap().status.success());

@@ -272,3 +272,38 @@ fn storms_other_keys_and_the_topologys_own_settings() {
     let t = parse(&with("topology.backpressure.enable: false\n  topology.executor.send.buffer.size: 1024"));
     assert!(t.is_ok(), "{:?}", t.err());
 }
+
+#[test]
+fn command_line_config_overrides_the_files() {
+    let parse_with = |options: &[&str]| {
+        let subst = Substitution {
+            config_overrides: options.iter().map(|o| o.to_string()).collect(),
+            ..Substitution::default()
+        };
+        config::parse(GOOD, "t.yaml", &subst, &Registry::new())
+    };
+    let t = parse_with(&[
+        "topology.max.spout.pending=500",
+        "app.words=[a, b]",
+        "app.name=[v2",
+        "topology.debug=true",
+    ])
+    .unwrap();
+    assert_eq!(t.config.max_spout_pending, Some(500), "the option beats the file");
+    assert!(t.config.debug);
+    let words =
+        dataflow::Value::List(vec![dataflow::Value::Str("a".into()), dataflow::Value::Str("b".into())]);
+    assert_eq!(t.config.conf.get("app.words"), Some(&words));
+    assert_eq!(
+        t.config.conf.get("app.name"),
+        Some(&dataflow::Value::Str("[v2".into())),
+        "text when not YAML"
+    );
+    // Errors name the option by its rank.
+    let e = parse_with(&["topology.debug=true", "topology.workers=many"]).err().unwrap();
+    assert_eq!(e.to_string(), "command line (-c):2: topology.workers: expected a non-negative integer");
+    let e = parse_with(&["topology.debug"]).err().unwrap();
+    assert_eq!(e.to_string(), "command line (-c):1: \"topology.debug\": expected KEY=VALUE");
+    let e = parse_with(&["topology.max.spout.pendng=3"]).err().unwrap();
+    assert!(e.to_string().starts_with("command line (-c):1: unsupported config key"), "{e}");
+}

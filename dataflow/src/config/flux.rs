@@ -185,7 +185,36 @@ pub(super) fn read(
     subst: &Substitution,
     sources: &mut Sources,
 ) -> Result<FluxFile, ConfigError> {
-    read_one(text, file, subst, sources, &mut Vec::new())
+    let mut f = read_one(text, file, subst, sources, &mut Vec::new())?;
+    overrides(&mut f, &subst.config_overrides, sources)?;
+    Ok(f)
+}
+
+/// The name of the `-c KEY=VALUE` options in errors; the line is the option's rank.
+pub(super) const COMMAND_LINE: &str = "command line (-c)";
+
+/// Applies `-c KEY=VALUE` options (Storm's `storm jar -c`) over the files' `config:`, each a
+/// YAML value (`2`, `true`, `[a, b]`; text if it is not one), as if at line N of a source
+/// named [`COMMAND_LINE`].
+fn overrides(f: &mut FluxFile, options: &[String], sources: &mut Sources) -> Result<(), ConfigError> {
+    if options.is_empty() {
+        return Ok(());
+    }
+    let src = sources.files.len();
+    sources.files.push((COMMAND_LINE.to_owned(), options.join("\n")));
+    for (i, option) in options.iter().enumerate() {
+        let at = At { src, line: i + 1 };
+        let Some((key, text)) = option.split_once('=').filter(|(k, _)| !k.trim().is_empty()) else {
+            return Err(sources.err(at, format!("{option:?}: expected KEY=VALUE")));
+        };
+        let value = match serde_yaml::from_str::<Yaml>(text) {
+            Ok(v) if !text.trim().is_empty() => v,
+            _ => Yaml::String(text.to_owned()),
+        };
+        f.config.insert(key.trim().to_owned(), value);
+        f.config_at.insert(key.trim().to_owned(), at);
+    }
+    Ok(())
 }
 
 fn read_one(

@@ -17,6 +17,8 @@ pub struct Substitution {
     /// is checked in form only (a throwaway key stands for it, whatever it says), and it
     /// must be in the main file, where deploy sees where it comes from.
     pub for_deploy: bool,
+    /// `-c KEY=VALUE` options: config keys set over the file's (values in YAML).
+    pub config_overrides: Vec<String>,
 }
 
 /// The config key naming the worker CURVE secret key, and its `.file` form.
