@@ -166,7 +166,7 @@ impl std::fmt::Display for FailReason {
     }
 }
 
-/// What a topology's config bounds, for [`Bolt::check`].
+/// What a topology's config bounds, for [`Bolt::check`] and [`Spout::check`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// `topology.message.timeout.secs`.
@@ -175,6 +175,10 @@ pub struct Limits {
     pub max_spout_pending: Option<usize>,
     /// Whether tuples are tracked at all (`topology.acker.executors` above 0).
     pub acking: bool,
+    /// How many of the checked component's tasks (instances) run in one process: all of
+    /// them in a one-worker topology or when pinned to one worker; otherwise taken as 1 (its
+    /// workers may be on other hosts, and placement comes later).
+    pub tasks_in_process: usize,
 }
 
 /// A source of tuples. Called from one executor thread; never concurrently.
@@ -195,6 +199,11 @@ pub trait Spout: Send {
     /// The tuple tree rooted at `msg_id` failed; `why` says where and why. Replay by emitting
     /// it again from the next `next_tuple`.
     fn fail(&mut self, _msg_id: u64, _why: &FailReason) {}
+    /// Checks this spout against the topology's config before anything runs, as
+    /// [`Bolt::check`] does.
+    fn check(&self, _limits: &Limits) -> Result<(), String> {
+        Ok(())
+    }
     /// The spout is (re)activated; `next_tuple` will be called.
     fn activate(&mut self) {}
     /// The spout is deactivated (e.g. shutdown began); `next_tuple` will not be called.
@@ -257,6 +266,10 @@ pub trait BasicBolt: Send {
     fn tick_freq_secs(&self) -> Option<f64> {
         None
     }
+    /// Checks this bolt against the topology's config ([`Bolt::check`]).
+    fn check(&self, _limits: &Limits) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Adapts a [`BasicBolt`] into a [`Bolt`].
@@ -281,5 +294,8 @@ impl<B: BasicBolt> Bolt for Basic<B> {
     }
     fn tick_freq_secs(&self) -> Option<f64> {
         self.0.tick_freq_secs()
+    }
+    fn check(&self, limits: &Limits) -> Result<(), String> {
+        self.0.check(limits)
     }
 }

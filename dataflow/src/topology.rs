@@ -295,22 +295,25 @@ impl Topology {
                 ));
             }
         }
-        let limits = Limits {
-            message_timeout_secs: self.config.message_timeout_secs,
-            max_spout_pending: self.config.max_spout_pending,
-            acking: self.config.acker_executors > 0,
-        };
         for c in &self.components {
+            let limits = Limits {
+                message_timeout_secs: self.config.message_timeout_secs,
+                max_spout_pending: self.config.max_spout_pending,
+                acking: self.config.acker_executors > 0,
+                tasks_in_process: if self.config.workers <= 1 || c.workers.len() == 1 {
+                    c.sizes(self.config.max_task_parallelism).1
+                } else {
+                    1
+                },
+            };
             // Instances are made here to ask them what they declare: a factory that panics
             // is this component's error, not the caller's crash.
             let panicked = |what| err(c.source, c.line, format!("{}: its factory panicked: {what}", c.id));
-            match &c.factory {
-                Factory::Spout(f) => catch_panic(|| drop(f())).map_err(panicked)?,
-                Factory::Bolt(f) => {
-                    let checked = catch_panic(|| f().check(&limits)).map_err(panicked)?;
-                    checked.map_err(|e| err(c.source, c.line, format!("{}: {e}", c.id)))?;
-                }
-            }
+            let checked = match &c.factory {
+                Factory::Spout(f) => catch_panic(|| f().check(&limits)),
+                Factory::Bolt(f) => catch_panic(|| f().check(&limits)),
+            };
+            checked.map_err(panicked)?.map_err(|e| err(c.source, c.line, format!("{}: {e}", c.id)))?;
         }
         let declared = self.declared_streams();
         for s in &self.streams {

@@ -307,3 +307,34 @@ fn command_line_config_overrides_the_files() {
     let e = parse_with(&["topology.max.spout.pendng=3"]).err().unwrap();
     assert!(e.to_string().starts_with("command line (-c):1: unsupported config key"), "{e}");
 }
+
+#[test]
+fn socket_components_that_would_bind_one_endpoint_twice_are_errors() {
+    let sink = |parallelism: usize, endpoint: &str| {
+        GOOD.replace(
+            "streams:\n",
+            &format!(
+            "  - id: out\n    className: SocketBolt\n    parallelism: {parallelism}\n    properties:\n      \
+             - {{name: type, value: push}}\n      - {{name: bind, value: \"{endpoint}\"}}\nstreams:\n"
+        ),
+        )
+    };
+    assert!(parse(&sink(1, "tcp://127.0.0.1:5556")).is_ok());
+    error(
+        &sink(2, "tcp://127.0.0.1:5556"),
+        15,
+        "2 tasks in one process would each bind tcp://127.0.0.1:5556",
+    );
+    error(&sink(3, "ipc:///tmp/out"), 15, "use connect, or parallelism 1");
+    // A port the system picks is a different endpoint for each task.
+    assert!(parse(&sink(2, "tcp://127.0.0.1:*")).is_ok());
+    // Several workers may be on several hosts, each binding its own.
+    let spread = sink(2, "tcp://0.0.0.0:5556").replace("config:\n", "config:\n  topology.workers: 2\n");
+    assert!(parse(&spread).is_ok(), "{:?}", parse(&spread).err());
+    let spout = GOOD.replace(
+        "    className: Generator\n    properties:\n      - name: sentences\n        value: [a b]\n",
+        "    className: SocketSpout\n    parallelism: 2\n    properties:\n      - {name: type, value: pull}\n      \
+         - {name: bind, value: \"tcp://127.0.0.1:5555\"}\n      - {name: fields, value: [line]}\n",
+    );
+    error(&spout, 5, "2 tasks in one process would each bind tcp://127.0.0.1:5555");
+}

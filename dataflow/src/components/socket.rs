@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use libsock::{Context, Socket, SocketType, DONTWAIT};
 
-use crate::component::{BasicBolt, FailReason, OutputDeclarer, Spout, TaskContext};
+use crate::component::{BasicBolt, FailReason, Limits, OutputDeclarer, Spout, TaskContext};
 use crate::runtime::{BasicCollector, SpoutCollector};
 use crate::tuple::{Tuple, Value};
 
@@ -28,6 +28,18 @@ impl SocketSpec {
     /// A spec with no endpoints yet.
     pub fn new(kind: SocketType) -> SocketSpec {
         SocketSpec { kind, bind: Vec::new(), connect: Vec::new(), subscribe: Vec::new(), hwm: 1000 }
+    }
+
+    /// Checks that `tasks` instances of it in one process can all open: only one can bind
+    /// an endpoint, unless its port is left to the system (`tcp://host:*`).
+    pub fn check_tasks(&self, tasks: usize) -> Result<(), String> {
+        match self.bind.iter().find(|ep| !ep.ends_with(":*")) {
+            Some(ep) if tasks > 1 => Err(format!(
+                "{tasks} tasks in one process would each bind {ep}, and only one can: \
+                 use connect, or parallelism 1"
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Checks what can be checked without opening anything.
@@ -118,6 +130,10 @@ impl Spout for SocketSpout {
         d.declare(&self.fields.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
+    fn check(&self, limits: &Limits) -> Result<(), String> {
+        self.spec.check_tasks(limits.tasks_in_process)
+    }
+
     fn open(&mut self, task: &TaskContext) -> Result<(), String> {
         let ctx = self.ctx.get_or_insert_with(|| task.libsock.clone().unwrap_or_default());
         self.socket = Some(self.spec.open(ctx)?);
@@ -177,6 +193,10 @@ impl SocketBolt {
 
 impl BasicBolt for SocketBolt {
     fn declare_outputs(&self, _d: &mut OutputDeclarer) {}
+
+    fn check(&self, limits: &Limits) -> Result<(), String> {
+        self.spec.check_tasks(limits.tasks_in_process)
+    }
 
     fn prepare(&mut self, task: &TaskContext) -> Result<(), String> {
         let ctx = self.ctx.get_or_insert_with(|| task.libsock.clone().unwrap_or_default());

@@ -245,7 +245,12 @@ mod tests {
     use super::*;
 
     fn limits(timeout: u64, pending: Option<usize>) -> Limits {
-        Limits { message_timeout_secs: timeout, max_spout_pending: pending, acking: true }
+        Limits {
+            message_timeout_secs: timeout,
+            max_spout_pending: pending,
+            acking: true,
+            tasks_in_process: 1,
+        }
     }
 
     #[test]
