@@ -76,8 +76,8 @@ pub struct TaskContext {
     /// Who subscribes to this component's streams (Storm's `getThisTargets`).
     pub targets: Vec<StreamLink>,
     /// The topology's conf (Storm's `topoConf` in `prepare` and `open`): the keys of the
-    /// file's `config:` as given, your own settings among them
-    /// ([`crate::TopologyConfig::conf`]).
+    /// file's `config:` as given, your own settings among them, and Storm's keys this
+    /// runtime reads at their effective values ([`crate::TopologyConfig::effective_conf`]).
     pub conf: Arc<BTreeMap<String, Value>>,
     /// The embedding program's libsock context ([`crate::Topology::context`]), for
     /// components that open sockets: its `inproc://` endpoints are reachable on it.

@@ -147,6 +147,40 @@ impl Default for TopologyConfig {
 }
 
 impl TopologyConfig {
+    /// Storm's topology conf as components get it: [`TopologyConfig::conf`] (the file's keys
+    /// as given, your own among them) with Storm's keys that this runtime reads at their
+    /// effective values, defaults included, as Storm's conf has its defaults.
+    pub fn effective_conf(&self) -> BTreeMap<String, Value> {
+        let mut conf = self.conf.clone();
+        let int = |n: u64| Value::I64(i64::try_from(n).unwrap_or(i64::MAX));
+        let mut set = |key: &str, v: Value| {
+            conf.insert(key.to_owned(), v);
+        };
+        set("topology.message.timeout.secs", int(self.message_timeout_secs));
+        set(
+            "topology.enable.message.timeouts",
+            Value::Bool(self.message_timeout_secs != NO_MESSAGE_TIMEOUT_SECS),
+        );
+        if let Some(n) = self.max_spout_pending {
+            set("topology.max.spout.pending", int(n as u64));
+        }
+        set("topology.acker.executors", int(self.acker_executors as u64));
+        set("topology.workers", int(self.workers as u64));
+        if let Some(f) = self.tick_freq_secs {
+            set("topology.tick.tuple.freq.secs", Value::F64(f));
+        }
+        set("topology.executor.receive.buffer.size", int(self.receive_buffer as u64));
+        set("topology.transfer.batch.size", int(self.batch_size as u64));
+        set("topology.stats.sample.rate", Value::F64(self.stats_sample_rate));
+        set("topology.debug", Value::Bool(self.debug));
+        if let Some(n) = self.max_task_parallelism {
+            set("topology.max.task.parallelism", int(n as u64));
+        }
+        set("topology.max.error.report.per.interval", int(u64::from(self.errors_logged_per_interval)));
+        set("topology.error.throttle.interval.secs", int(self.error_interval_secs));
+        conf
+    }
+
     /// The cap on each acker task's tree entries: `topology.acker.max.pending` if set, else the
     /// larger of [`DEFAULT_ACKER_MAX_PENDING`] and twice what `spout_tasks` may have in flight
     /// (`topology.max.spout.pending` each): a topology that bounds its spouts is then never

@@ -205,11 +205,21 @@ streams:
     let Some((_, values)) = seen.first() else { panic!("the bolt emitted nothing") };
     let text = values[0].as_str().expect("one text field");
     let got: serde_json::Value = serde_json::from_str(text).unwrap();
+    // (and Storm's keys at their effective values, the defaults included, as Storm's conf)
     let conf = serde_json::json!({
         "topology.acker.executors": 1,
         "greeting.words": ["hello", "hi"],
         "greeting.limit": 3,
         "topology.name": "context",
+        "topology.debug": false,
+        "topology.enable.message.timeouts": true,
+        "topology.error.throttle.interval.secs": 10,
+        "topology.executor.receive.buffer.size": 64,
+        "topology.max.error.report.per.interval": 5,
+        "topology.message.timeout.secs": 30,
+        "topology.stats.sample.rate": 0.05,
+        "topology.transfer.batch.size": 64,
+        "topology.workers": 1,
     });
     assert_eq!(got["conf"], conf, "{text}");
     let want = serde_json::json!({

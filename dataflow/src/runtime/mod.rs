@@ -160,7 +160,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
     let (ready_tx, ready) = mpsc::channel();
     let mut starting = 0;
     let task_to_component = Arc::new(plan.task_to_component());
-    let conf = Arc::new(cfg.conf.clone());
+    let conf = Arc::new(cfg.effective_conf());
     let mut threads = Vec::new();
     for (exec, inbox) in plan.executors.iter().filter(|e| local(e.worker)).zip(inboxes) {
         let comp = &plan.components[exec.component];
