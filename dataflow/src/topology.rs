@@ -48,6 +48,9 @@ pub struct ComponentDef {
     pub line: usize,
     /// Which file: 0 the topology file, then its `includes` in the order read.
     pub source: usize,
+    /// A spout's own `topology.max.spout.pending` (Storm's `setMaxSpoutPending`), over the
+    /// topology's; none for bolts.
+    pub max_spout_pending: Option<usize>,
 }
 
 impl ComponentDef {
@@ -187,7 +190,12 @@ impl TopologyConfig {
     /// refused by default, the slack covering late acks of ended trees, which linger until the
     /// timeout.
     pub fn acker_pending_cap(&self, spout_tasks: usize) -> usize {
-        let in_flight = self.max_spout_pending.map_or(0, |m| m.saturating_mul(spout_tasks));
+        self.acker_cap_for(self.max_spout_pending.map_or(0, |m| m.saturating_mul(spout_tasks)))
+    }
+
+    /// [`TopologyConfig::acker_pending_cap`] when the spouts may have `in_flight` trees
+    /// pending in all (their own `topology.max.spout.pending` each; unbounded ones count 0).
+    pub fn acker_cap_for(&self, in_flight: usize) -> usize {
         self.acker_max_pending.unwrap_or(DEFAULT_ACKER_MAX_PENDING.max(in_flight.saturating_mul(2))).max(1)
     }
 }

@@ -148,6 +148,31 @@ fn max_spout_pending_caps_tuples_in_flight() {
 }
 
 #[test]
+fn a_spout_may_have_its_own_max_pending() {
+    // Storm's setMaxSpoutPending: one spout's own cap, the other's the topology's.
+    let (tight, loose) =
+        (Arc::new(Mutex::new(Observed::default())), Arc::new(Mutex::new(Observed::default())));
+    let mut b = TopologyBuilder::new("pending-each");
+    b.config().max_spout_pending = Some(200);
+    let t = tight.clone();
+    b.set_spout("tight", move || Box::new(Numbers::new(300, 10, t.clone())), 1).max_spout_pending = Some(20);
+    let l = loose.clone();
+    b.set_spout("loose", move || Box::new(Numbers::new(300, 10, l.clone())), 1);
+    b.set_bolt("slow", || Box::new(Slow), 1).shuffle_grouping("tight").shuffle_grouping("loose");
+    let topology = b.build().unwrap();
+    let plan = dataflow::Plan::new(&topology).to_string();
+    assert!(plan.contains("spout tight: tasks [1], max pending 20 a task"), "{plan}");
+    let running = dataflow::start(&topology).unwrap();
+    let done =
+        eventually(30, || tight.lock().unwrap().acks.len() == 300 && loose.lock().unwrap().acks.len() == 300);
+    running.shutdown(Duration::from_secs(5));
+    assert!(done);
+    let (tight, loose) = (tight.lock().unwrap().max_pending, loose.lock().unwrap().max_pending);
+    assert!((20..=20 + 16).contains(&tight), "its own cap: {tight}");
+    assert!(loose > 20 + 16 && loose <= 200 + 16, "the topology's: {loose}");
+}
+
+#[test]
 fn without_ackers_tuples_are_acked_at_emit() {
     let seen = Arc::new(Mutex::new(Observed::default()));
     let mut b = topology(100, seen.clone(), |_, _| Verdict::Drop);

@@ -338,3 +338,21 @@ fn socket_components_that_would_bind_one_endpoint_twice_are_errors() {
     );
     error(&spout, 5, "2 tasks in one process would each bind tcp://127.0.0.1:5555");
 }
+
+#[test]
+fn a_spout_takes_its_own_max_pending_in_its_config() {
+    let own = GOOD.replace(
+        "    className: Generator\n",
+        "    className: Generator\n    config: {topology.max.spout.pending: 3}\n",
+    );
+    let t = parse(&own).unwrap();
+    assert_eq!(t.components[0].max_spout_pending, Some(3));
+    let plan = dataflow::Plan::new(&t).to_string();
+    assert!(plan.contains("spout gen: tasks [1], max pending 3 a task"), "{plan}");
+    error(&own.replace("pending: 3}", "pending: 0}"), 7, "max spout pending must be a positive integer");
+    let bolt = GOOD.replace(
+        "    className: Splitter\n",
+        "    className: Splitter\n    config: {topology.max.spout.pending: 3}\n",
+    );
+    error(&bolt, 13, "topology.max.spout.pending is a spout's");
+}

@@ -5,7 +5,7 @@
 //! (`id`, `className`, `constructorArgs`, `properties`, `configMethods`), `spouts`, `bolts`
 //! (`id`, `className`, `parallelism`, `numTasks`, `properties: [{name, value | ref}]`,
 //! `constructorArgs`, `configMethods: [{name, args}]`, per-component `config` for the tick
-//! frequency, `worker: K` / `workers: [K, …]` pins), `streams` (`name`, `from`, `to`,
+//! frequency and a spout's own max pending, `worker: K` / `workers: [K, …]` pins), `streams` (`name`, `from`, `to`,
 //! `grouping: {type, args | fields, streamId, customClass}`), `workers`. A `ref` (in
 //! `properties`, `constructorArgs` and `configMethods` args; `reflist` for a list) stands for
 //! the value the registry's object class built from that `components` entry; a config method

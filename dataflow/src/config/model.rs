@@ -99,7 +99,22 @@ fn component(
             sources.err(at, "tick frequency must be a positive number".to_owned())
         })?),
     };
-    if let Some(k) = c.config.keys().find(|k| *k != "topology.tick.tuple.freq.secs") {
+    let max_spout_pending = match c.config.get("topology.max.spout.pending") {
+        None => None,
+        Some(v) => {
+            let at = sources.find_from(c.at, &["topology.max.spout.pending"]);
+            if !spout {
+                return Err(
+                    sources.err(at, format!("bolt {:?}: topology.max.spout.pending is a spout's", c.id))
+                );
+            }
+            let n = v.as_u64().filter(|n| *n > 0);
+            Some(n.ok_or_else(|| sources.err(at, "max spout pending must be a positive integer".into()))?
+                as usize)
+        }
+    };
+    let known = ["topology.tick.tuple.freq.secs", "topology.max.spout.pending"];
+    if let Some(k) = c.config.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(err(format!("{kind} {:?}: unsupported component config {k:?}", c.id)));
     }
     let workers = match (c.worker, &c.workers) {
@@ -124,6 +139,7 @@ fn component(
         workers,
         line: c.at.line,
         source: c.at.src,
+        max_spout_pending,
     })
 }
 

@@ -45,6 +45,8 @@ pub struct ComponentPlan {
     pub pinned: Vec<usize>,
     /// What the bolt says of itself ([`crate::Bolt::summary`]: a windowed bolt, its window).
     pub summary: Option<String>,
+    /// A spout's effective `topology.max.spout.pending` (its own, else the topology's).
+    pub max_spout_pending: Option<usize>,
 }
 
 /// One executor (a thread) and the tasks it runs.
@@ -144,6 +146,9 @@ impl Plan {
             plan.add_component(&c.id, role, executors, tasks, tick);
             if let Some(last) = plan.components.last_mut() {
                 last.pinned = c.workers.clone();
+                if role == Role::Spout {
+                    last.max_spout_pending = c.max_spout_pending.or(topology.config.max_spout_pending);
+                }
                 if let Factory::Bolt(f) = &c.factory {
                     last.summary = f().summary();
                 }
@@ -191,6 +196,7 @@ impl Plan {
             tick_freq_secs: tick,
             pinned: Vec::new(),
             summary: None,
+            max_spout_pending: None,
         });
     }
 
@@ -312,7 +318,9 @@ impl fmt::Display for Plan {
                 format!(", pinned to workers {:?}", c.pinned)
             };
             let summary = c.summary.as_ref().map(|s| format!(", {s}")).unwrap_or_default();
-            writeln!(f, "  {role} {}: tasks {:?}{summary}{tick}{pinned}", c.id, c.tasks)?;
+            let pending =
+                c.max_spout_pending.map(|n| format!(", max pending {n} a task")).unwrap_or_default();
+            writeln!(f, "  {role} {}: tasks {:?}{pending}{summary}{tick}{pinned}", c.id, c.tasks)?;
             for &e in &c.executors {
                 writeln!(
                     f,

@@ -77,7 +77,8 @@ pub(crate) fn run_spout(
     let (mut active, mut drained) = (true, false);
     let mut last_publish = Instant::now();
     let mut last_expiry = Instant::now();
-    let max_pending = ctl.max_spout_pending;
+    let component = em.plan.task_component[em.metrics[0].task as usize];
+    let max_pending = em.plan.components[component].max_spout_pending;
     loop {
         let mut got = false;
         while let Some(msg) = em.transfer.try_recv() {

@@ -39,7 +39,6 @@ pub(crate) struct Control {
     halt: Arc<AtomicBool>,
     start: Instant,
     hub: Arc<MetricsHub>,
-    max_spout_pending: Option<usize>,
     /// Each acker task's cap on its tree entries.
     acker_max_pending: usize,
     message_timeout_secs: u64,
@@ -143,7 +142,13 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         .iter()
         .filter(|e| local(e.worker) && plan.components[e.component].role == Role::Spout)
         .count();
-    let spout_tasks = plan.components.iter().filter(|c| c.role == Role::Spout).map(|c| c.tasks.len()).sum();
+    // What every spout task may have in flight (unbounded ones count 0), for the ackers' cap.
+    let in_flight = plan
+        .components
+        .iter()
+        .filter(|c| c.role == Role::Spout)
+        .map(|c| c.max_spout_pending.map_or(0, |m| m.saturating_mul(c.tasks.len())))
+        .fold(0usize, usize::saturating_add);
     let ctl = Arc::new(Control {
         deactivate: AtomicBool::new(false),
         draining: AtomicUsize::new(spout_executors),
@@ -151,8 +156,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         halt: Arc::new(AtomicBool::new(false)),
         start: Instant::now(),
         hub: Arc::new(MetricsHub::default()),
-        max_spout_pending: cfg.max_spout_pending,
-        acker_max_pending: cfg.acker_pending_cap(spout_tasks),
+        acker_max_pending: cfg.acker_cap_for(in_flight),
         message_timeout_secs: cfg.message_timeout_secs,
         stats_sample_rate: cfg.stats_sample_rate,
         failure: Mutex::new(None),

@@ -64,6 +64,7 @@ impl TopologyBuilder {
             workers: Vec::new(),
             line: 0,
             source: 0,
+            max_spout_pending: None,
         };
         self.topology.components.push(def);
         self.topology.components.last_mut().expect("just pushed")
