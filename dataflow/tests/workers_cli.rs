@@ -45,3 +45,50 @@ streams: [{{from: gen, to: split, grouping: {{type: SHUFFLE}}}}]
     // by another test for a moment) prints one more, so at least two.
     assert!(stdout.matches("component ").count() >= 2, "{stdout}");
 }
+
+#[test]
+fn a_worker_that_cannot_start_is_restarted_with_a_growing_pause() {
+    // Worker 1's sink binds a port another socket holds: it exits 1 at once, every time.
+    // `run` starts it again after 0.1 s, 0.2 s, 0.4 s, 0.8 s, 1.6 s…: a handful in 4 s, not 40.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let base = 20000 + fastrand::u16(0..150) * 10;
+    std::fs::write(
+        &file,
+        format!(
+            "name: stuck
+config: {{topology.workers: 2}}
+workers: [\"127.0.0.1:{base}\", \"127.0.0.1:{}\"]
+spouts: [{{id: gen, className: Generator, worker: 0, properties: [{{name: sentences, value: [\"a b c\"]}}]}}]
+bolts:
+  - {{id: split, className: Splitter, worker: 0}}
+  - id: out
+    className: SocketBolt
+    worker: 1
+    properties: [{{name: type, value: push}}, {{name: bind, value: \"tcp://127.0.0.1:{port}\"}}]
+streams:
+  - {{from: gen, to: split, grouping: {{type: SHUFFLE}}}}
+  - {{from: split, to: out, grouping: {{type: SHUFFLE}}}}
+",
+            base + 10
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sockflow"))
+        .args(["run", "--for", "4", "--print-every", "0"])
+        .arg(&file)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let failures = stderr
+        .matches(&format!("sockflow: bolt out task 3: prepare failed: bind tcp://127.0.0.1:{port}"))
+        .count();
+    let restarts: Vec<&str> = stderr.lines().filter(|l| l.contains("worker 1 exited")).collect();
+    assert!(failures >= 3, "it kept trying: {stderr}");
+    assert!(restarts.len() <= 7, "{} restarts in 4 s: {stderr}", restarts.len());
+    assert!(restarts.iter().any(|l| l.contains("starting it again in 400ms")), "{stderr}");
+    drop(taken);
+}
