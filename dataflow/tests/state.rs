@@ -139,6 +139,42 @@ fn a_replaced_instance_resumes_from_the_last_checkpoint_and_loses_no_acked_input
     assert!(s.acks.values().all(|&n| n == 1));
 }
 
+#[test]
+fn a_checkpoint_that_cannot_be_saved_fails_its_inputs_and_rolls_the_state_back() {
+    // While the checkpoint cannot be written (its temporary file's name is taken by a
+    // directory), the inputs held for it fail and replay, and the state goes back to the last
+    // checkpoint: once writing works again, every key ends at exactly its count.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = StateSpec::files(dir.path()).every(Duration::from_millis(50));
+    let sink = Sink::default();
+    let (mut b, seen) = counting("state-rollback", 2000, &spec, &sink);
+    b.config().message_timeout_secs = 5;
+    b.config().max_spout_pending = Some(20);
+    let running = dataflow::start(&b.build().unwrap()).unwrap();
+    let hub = running.metrics();
+    assert!(eventually(20, || seen.lock().unwrap().acks.len() >= 100), "checkpoints before the block");
+    let blocks: Vec<_> =
+        (0..2).map(|task| dir.path().join(format!("state-rollback/count/{task}.state.tmp"))).collect();
+    blocks.iter().for_each(|b| std::fs::create_dir(b).unwrap());
+    let failed = eventually(20, || seen.lock().unwrap().fails.len() >= 20);
+    std::thread::sleep(Duration::from_millis(300));
+    blocks.iter().for_each(|b| std::fs::remove_dir(b).unwrap());
+    let done = eventually(30, || seen.lock().unwrap().acks.len() == 2000);
+    running.shutdown(Duration::from_secs(5));
+    assert!(failed, "inputs failed while the checkpoint could not be saved");
+    assert!(done, "acked {} of 2000", seen.lock().unwrap().acks.len());
+    assert!(hub.component_total("count", |m| m.errors) >= 1, "the failed checkpoints were reported");
+    let s = seen.lock().unwrap();
+    assert!(
+        s.fails.iter().all(|(_, why)| why.to_string().contains("state checkpoint failed")),
+        "{:?}",
+        s.fails[0]
+    );
+    assert!(s.acks.values().all(|&n| n == 1));
+    let counts = sink.counts.lock().unwrap().clone();
+    assert_eq!(counts.values().copied().collect::<Vec<_>>(), [500; 4], "each input counted once: {counts:?}");
+}
+
 const FLUX: &str = "name: flux-state
 config:
   topology.state.provider: FileKeyValueStateProvider

@@ -31,7 +31,9 @@
 //! Every `topology.state.checkpoint.interval.ms` (1 s) each task saves its state and only then
 //! acks the inputs it executed since the last checkpoint (as Storm acks a stateful bolt's
 //! tuples once the state they changed is committed): an input whose effect was lost with
-//! its task is not acked, times out and replays, and one that was acked is in the state. The
+//! its task is not acked, times out and replays, and one that was acked is in the state. A
+//! checkpoint that cannot be saved fails those inputs and rolls the state back to the last
+//! one (Storm's rollback), so their replays count once. The
 //! guarantee is at least once, as in Storm: an input replayed after a checkpoint that holds
 //! its effect counts twice. Each task checkpoints on its own, with no checkpoint stream
 //! across the topology; the interval must be below `topology.message.timeout.secs`.
@@ -134,6 +136,10 @@ pub trait StatefulBolt: Send {
     ) -> Result<(), String>;
     /// Storm's `preCommit`: called before each checkpoint.
     fn pre_commit(&mut self, _state: &mut KeyValueState) {}
+    /// Storm's `preRollback`: a checkpoint could not be saved, so the state goes back to the
+    /// last one (then [`StatefulBolt::init_state`] is called again with it) and the inputs
+    /// executed since fail and replay.
+    fn pre_rollback(&mut self) {}
     /// Called once at the end (after a last checkpoint).
     fn cleanup(&mut self) {}
 }
@@ -158,6 +164,9 @@ impl StatefulBolt for Box<dyn StatefulBolt> {
     }
     fn pre_commit(&mut self, state: &mut KeyValueState) {
         (**self).pre_commit(state);
+    }
+    fn pre_rollback(&mut self) {
+        (**self).pre_rollback();
     }
     fn cleanup(&mut self) {
         (**self).cleanup();
@@ -269,7 +278,7 @@ impl<B: StatefulBolt> Stateful<B> {
     }
 
     /// Saves the state (if it changed) and acks the inputs held for it; if it cannot be
-    /// saved, they fail (and replay) and the error is reported.
+    /// saved, the error is reported, they fail (and replay) and the state rolls back.
     fn checkpoint(&mut self, c: &mut BoltCollector<'_>) {
         self.last_checkpoint = Instant::now();
         self.bolt.pre_commit(&mut self.state);
@@ -277,9 +286,25 @@ impl<B: StatefulBolt> Stateful<B> {
             let why = format!("state checkpoint failed: {e}");
             c.report_error(&why);
             self.held.drain(..).for_each(|t| c.fail(&t, &why));
+            self.rollback();
             return;
         }
         self.held.drain(..).for_each(|t| c.ack(&t));
+    }
+
+    /// Back to the last checkpoint: every change since belongs to inputs that just failed
+    /// and will replay, so they count once. If it cannot be read either, the state stays as
+    /// it is (those inputs may then count twice: at least once).
+    fn rollback(&mut self) {
+        self.bolt.pre_rollback();
+        match self.store.as_ref().map(Store::load) {
+            Some(Ok(Some(last))) => {
+                self.state = KeyValueState { entries: last.entries, changed: false };
+                self.bolt.init_state(&mut self.state);
+            }
+            Some(Err(e)) => tracing::error!("state rollback failed, the state is kept: {e}"),
+            _ => tracing::error!("state rollback: no checkpoint, the state is kept"),
+        }
     }
 
     fn save(&mut self) -> Result<(), String> {
