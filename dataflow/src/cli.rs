@@ -76,6 +76,21 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Calls a topology's DRPC function (Storm's `storm drpc-client`) and prints each result
+    /// on its own line: ARGS are FUNCTION ARGUMENT pairs, or arguments of -f FUNCTION.
+    Drpc {
+        /// The DRPC spout's endpoint (its `bind`, or the queue device in front of several).
+        endpoint: String,
+        /// Call this function with each ARG.
+        #[arg(short = 'f', long, value_name = "FUNCTION")]
+        function: Option<String>,
+        /// Give up on a call after SECS.
+        #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+        timeout: f64,
+        /// FUNCTION ARGUMENT pairs, or ARGUMENTs with -f.
+        #[arg(value_name = "ARGS", required = true)]
+        args: Vec<String>,
+    },
     /// Prints a fresh CURVE secret key for topology.worker.curve.secretkey on standard output
     /// (alone, for `$(sockflow keygen)` or a file); its public key goes to standard error.
     Keygen,
@@ -139,6 +154,27 @@ fn load(file: &FileArgs, config: ConfigArgs, registry: &Registry) -> Result<crat
     config::load(&file.topology, &subst, registry).map_err(|e| e.to_string())
 }
 
+/// `sockflow drpc`: each call's result on a line of its own; the first failure ends it.
+fn drpc(endpoint: &str, function: Option<String>, timeout: f64, args: Vec<String>) -> Result<(), String> {
+    use crate::components::drpc::DrpcClient;
+    if !(timeout > 0.0 && timeout.is_finite()) {
+        return Err(format!("--timeout {timeout}: expected a positive number of seconds"));
+    }
+    let calls: Vec<(String, String)> = match function {
+        Some(f) => args.into_iter().map(|a| (f.clone(), a)).collect(),
+        None if args.len() % 2 == 0 => args.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect(),
+        None => return Err("expected FUNCTION ARGUMENT pairs (or -f FUNCTION and arguments)".into()),
+    };
+    let client = DrpcClient::connect(endpoint).map_err(|e| e.to_string())?;
+    let client = client.timeout(Duration::from_secs_f64(timeout));
+    let mut out = std::io::stdout().lock();
+    for (f, a) in calls {
+        let result = client.execute(&f, &a).map_err(|e| format!("drpc {f} {a:?}: {e}"))?;
+        writeln!(out, "{result}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
     match cli.command {
         Command::Keygen => {
@@ -147,6 +183,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}", key.secret());
             Ok(())
         }
+        Command::Drpc { endpoint, function, timeout, args } => drpc(&endpoint, function, timeout, args),
         Command::Check { file, config } => {
             let topology = load(&file, config, registry)?;
             print!("{}", Plan::new(&topology));

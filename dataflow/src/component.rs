@@ -82,6 +82,9 @@ pub struct TaskContext {
     /// The embedding program's libsock context ([`crate::Topology::context`]), for
     /// components that open sockets: its `inproc://` endpoints are reachable on it.
     pub libsock: Option<libsock::Context>,
+    /// The host other workers reach this task's worker at (its `workers:` entry), when the
+    /// topology runs as several processes; `None` when it all runs in this one.
+    pub worker_host: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -98,6 +101,7 @@ impl std::fmt::Debug for TaskContext {
             .field("targets", &self.targets)
             .field("conf", &self.conf)
             .field("libsock", &self.libsock.as_ref().map(|_| "Context"))
+            .field("worker_host", &self.worker_host)
             .finish()
     }
 }

@@ -8,6 +8,7 @@
 //! ```
 
 mod builtins;
+mod drpc;
 mod shell;
 mod window;
 
@@ -167,7 +168,8 @@ impl Default for Registry {
 impl Registry {
     /// A registry with the built-ins: `SocketSpout`, `Generator`, `SocketBolt`, `Splitter`,
     /// `Counter`, `Logger`, the stateful `StatefulCounter`, the windowed `WindowCounter`, `WindowSum` and `JoinBolt` (also as
-    /// `org.apache.storm.bolt.JoinBolt`), and the object
+    /// `org.apache.storm.bolt.JoinBolt`), DRPC's `DRPCSpout` and `ReturnResults` (also by
+    /// their `org.apache.storm.drpc.` names), and the object
     /// classes `Endpoint`, `Value`, `List`, `Map`, `Count`, `Duration`.
     pub fn new() -> Registry {
         let mut r = Registry {
@@ -204,6 +206,7 @@ impl Registry {
             Ok(Arc::new(|| Box::new(Basic(Logger::default()))))
         });
         shell::register(&mut r);
+        drpc::register(&mut r);
         builtin_methods(&mut r);
         builtin_objects(&mut r);
         window::objects(&mut r);

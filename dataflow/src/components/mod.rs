@@ -1,5 +1,6 @@
 //! Built-in components: socket source and sink, and small ones for tests and benchmarks.
 
+pub mod drpc;
 mod generator;
 mod join;
 mod simple;

@@ -106,6 +106,7 @@ mod tests {
                 Grouping::Fields(vec!["word".into()]),
             )],
             libsock: None,
+            worker_host: None,
         };
         let got = context(&ctx);
         let want = json!({

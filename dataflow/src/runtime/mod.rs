@@ -101,6 +101,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
     let mut plan = Plan::new(topology);
     let ctx = Context::new();
     let mut auth = None;
+    let mut worker_host: Option<Arc<str>> = None;
     let endpoints: Arc<dyn Endpoints> = match worker {
         None => {
             crate::plan::place(&mut plan, 1);
@@ -117,6 +118,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 return Err(StartError::Invalid(TopologyError { line: 0, message: msg }));
             }
             let invalid = |message| StartError::Invalid(TopologyError { line: 0, message });
+            worker_host = Some(crate::workers::host_of(&addresses[k]).map_err(invalid)?.into());
             let key = topology.config.worker_curve.clone();
             if let Some(key) = &key {
                 auth = Some(crate::workers::authenticate(&ctx, key).map_err(invalid)?);
@@ -198,6 +200,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 targets: wiring.targets.clone(),
                 conf: conf.clone(),
                 libsock: topology.context.clone(),
+                worker_host: worker_host.clone(),
             })
             .collect();
         let (ctl2, ready_tx) = (ctl.clone(), ready_tx.clone());

@@ -92,6 +92,13 @@ pub fn parse_address(addr: &str) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
+/// The host part of a worker address, as it goes into a `tcp://` endpoint (an IPv6 address
+/// in brackets).
+pub fn host_of(addr: &str) -> Result<String, String> {
+    let (host, _) = parse_address(addr)?;
+    Ok(if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host })
+}
+
 /// Inboxes of one worker's executors: `inproc://` inside the worker, `tcp://` between them.
 pub struct WorkerEndpoints {
     me: usize,
@@ -110,14 +117,13 @@ impl WorkerEndpoints {
         let mut remote = Vec::new();
         let mut bind_port = Vec::new();
         for e in &plan.executors {
-            let (host, _) = parsed.get(e.worker).ok_or_else(|| {
+            let address = addresses.get(e.worker).ok_or_else(|| {
                 format!("executor {} is placed in worker {} but no address is given", e.id, e.worker)
             })?;
             let port = u16::try_from(next_port[e.worker])
                 .map_err(|_| format!("worker {}: ports run past 65535", e.worker))?;
             next_port[e.worker] += 1;
-            let host =
-                if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
+            let host = host_of(address)?;
             remote.push((e.worker, format!("tcp://{host}:{port}")));
             bind_port.push(port);
         }

@@ -1,0 +1,159 @@
+//! DRPC as users run it: the example topology under `sockflow run`, called by `sockflow drpc`
+//! and by pyzmq (libzmq 4.3.5); a DRPC spout and its `ReturnResults` in two worker processes.
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+
+fn sockflow() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sockflow"))
+}
+
+/// Kills the process unless the test took it back.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl KillOnDrop {
+    /// SIGTERM, then its exit status and stderr.
+    fn stop(mut self) -> Output {
+        let child = self.0.take().unwrap();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// `sockflow drpc ARGS` once the topology answers (it may still be starting).
+fn drpc_when_up(endpoint: &str, args: &[&str]) -> Output {
+    let mut out = None;
+    assert!(
+        common::eventually(20, || {
+            let o = sockflow().args(["drpc", "--timeout", "2", endpoint]).args(args).output().unwrap();
+            let up = o.status.success();
+            out = Some(o);
+            up
+        }),
+        "no answer: {}",
+        String::from_utf8_lossy(&out.as_ref().unwrap().stderr)
+    );
+    out.unwrap()
+}
+
+#[test]
+fn the_example_answers_sockflow_drpc_and_pyzmq() {
+    let port = common::free_ports(24000, 1);
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let run = sockflow()
+        .args(["run", "-e", "dataflow/examples/drpc-exclamation.yaml", "--print-every", "0"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("DRPC_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = KillOnDrop(Some(run));
+    let out = drpc_when_up(&endpoint, &["exclamation", "hello", "exclamation", "big world"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "hello!\nbig world!\n");
+    let out = sockflow().args(["drpc", &endpoint, "-f", "exclamation", "a", "b", "c"]).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "a!\nb!\nc!\n");
+
+    // Errors: one line, exit 1; usage: exit 2.
+    let out = sockflow().args(["drpc", &endpoint, "-f", "shout", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "sockflow: drpc shout \"x\": unknown DRPC function \"shout\": this endpoint serves \"exclamation\"\n"
+    );
+    let out = sockflow().args(["drpc", &endpoint, "exclamation"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "sockflow: expected FUNCTION ARGUMENT pairs (or -f FUNCTION and arguments)\n"
+    );
+    assert_eq!(sockflow().args(["drpc", &endpoint]).output().unwrap().status.code(), Some(2));
+    let silent = format!("tcp://127.0.0.1:{}", common::free_ports(24000, 1));
+    let out = sockflow().args(["drpc", "--timeout", "0.3", &silent, "exclamation", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "sockflow: drpc exclamation \"x\": no answer within 300ms\n"
+    );
+
+    // pyzmq (its own libzmq 4.3.5) as the client, with a REQ socket.
+    let script = format!(
+        "import zmq\n\
+         s = zmq.Context().socket(zmq.REQ)\n\
+         s.setsockopt(zmq.RCVTIMEO, 20000)\n\
+         s.connect('{endpoint}')\n\
+         for a in [b'from python', b'again']:\n\
+         \x20   s.send_multipart([b'exclamation', a])\n\
+         \x20   print(b' '.join(s.recv_multipart()).decode())\n"
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "OK from python!\nOK again!\n");
+
+    let out = run.stop();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_spout_and_its_return_results_in_two_worker_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("echo.yaml");
+    let base = common::free_ports(25000, 25);
+    let drpc_port = base + 20;
+    std::fs::write(
+        &file,
+        format!(
+            "name: echo
+config: {{topology.workers: 2}}
+workers: [\"127.0.0.1:{base}\", \"127.0.0.1:{}\"]
+spouts:
+  - {{id: drpc, className: DRPCSpout, constructorArgs: [echo], worker: 0,
+     properties: [{{name: bind, value: \"tcp://127.0.0.1:{drpc_port}\"}}]}}
+bolts:
+  - {{id: return, className: ReturnResults, worker: 1}}
+streams:
+  - {{from: drpc, to: return, grouping: {{type: SHUFFLE}}}}
+",
+            base + 10
+        ),
+    )
+    .unwrap();
+    let run = sockflow()
+        .args(["run", file.to_str().unwrap(), "--print-every", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = KillOnDrop(Some(run));
+    let endpoint = format!("tcp://127.0.0.1:{drpc_port}");
+    let out = drpc_when_up(&endpoint, &["-f", "echo", "one", "two words"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "one\ntwo words\n");
+    let out = run.stop();
+    let log = without_colours(&String::from_utf8_lossy(&out.stderr));
+    // The results came over tcp, to the address of the spout's worker.
+    assert!(log.contains("results=tcp://127.0.0.1:"), "{log}");
+}
+
+/// The log without its ANSI colour sequences.
+fn without_colours(log: &str) -> String {
+    let mut out = String::new();
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
