@@ -106,15 +106,34 @@ fn the_example_answers_sockflow_drpc_and_pyzmq() {
 
 #[test]
 fn a_spout_and_its_return_results_in_two_worker_processes() {
+    spout_and_return_results_in_two_workers(false);
+}
+
+#[test]
+fn with_curve_worker_links_the_results_link_is_curve_too() {
+    spout_and_return_results_in_two_workers(true);
+}
+
+/// A DRPC spout in worker 0 and `ReturnResults` in worker 1 (one process each): the results
+/// cross over tcp, to the spout worker's address, as CURVE with the worker links' key when
+/// `curve`. A NULL (plain) libzmq peer then fails its handshake with the results socket.
+fn spout_and_return_results_in_two_workers(curve: bool) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("echo.yaml");
     let base = common::free_ports(25000, 25);
     let drpc_port = base + 20;
+    let key_line = if curve {
+        let key = sockflow().arg("keygen").output().unwrap();
+        std::fs::write(dir.path().join("curve.key"), &key.stdout).unwrap();
+        ", topology.worker.curve.secretkey.file: curve.key"
+    } else {
+        ""
+    };
     std::fs::write(
         &file,
         format!(
             "name: echo
-config: {{topology.workers: 2}}
+config: {{topology.workers: 2{key_line}}}
 workers: [\"127.0.0.1:{base}\", \"127.0.0.1:{}\"]
 spouts:
   - {{id: drpc, className: DRPCSpout, constructorArgs: [echo], worker: 0,
@@ -134,14 +153,57 @@ streams:
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let run = KillOnDrop(Some(run));
+    let mut run = KillOnDrop(Some(run));
     let endpoint = format!("tcp://127.0.0.1:{drpc_port}");
     let out = drpc_when_up(&endpoint, &["-f", "echo", "one", "two words"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "one\ntwo words\n");
-    let out = run.stop();
-    let log = without_colours(&String::from_utf8_lossy(&out.stderr));
+
+    // The results socket's address, from the log (read up to that line).
+    let mut stderr = std::io::BufReader::new(run.0.as_mut().unwrap().stderr.take().unwrap());
+    let mut line = String::new();
+    let results_at = loop {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "no DRPC spout in the log");
+        let line = without_colours(&line);
+        if let Some(at) = line.split("results=").nth(1) {
+            break at.trim().to_owned();
+        }
+    };
     // The results came over tcp, to the address of the spout's worker.
-    assert!(log.contains("results=tcp://127.0.0.1:"), "{log}");
+    assert!(results_at.starts_with("tcp://127.0.0.1:"), "{results_at}");
+    let plain_peer_handshake = handshake_of_a_plain_peer(&results_at);
+    assert_eq!(plain_peer_handshake, if curve { "failed" } else { "succeeded" });
+    drop(stderr);
+    run.stop();
+}
+
+/// Whether a libzmq PUSH with no security mechanism completes its handshake with `endpoint`.
+fn handshake_of_a_plain_peer(endpoint: &str) -> &'static str {
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.set_linger(0).unwrap();
+    push.monitor("inproc://drpc-results-monitor", zmq::SocketEvent::ALL as i32).unwrap();
+    let monitor = ctx.socket(zmq::PAIR).unwrap();
+    monitor.set_rcvtimeo(10_000).unwrap();
+    monitor.connect("inproc://drpc-results-monitor").unwrap();
+    push.connect(endpoint).unwrap();
+    loop {
+        let frames = monitor.recv_multipart(0).expect("a handshake event within 10 s");
+        let event = u16::from_le_bytes([frames[0][0], frames[0][1]]);
+        if event == zmq::SocketEvent::HANDSHAKE_SUCCEEDED as u16 {
+            return "succeeded";
+        }
+        if [
+            zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL,
+            zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL,
+            zmq::SocketEvent::HANDSHAKE_FAILED_AUTH,
+        ]
+        .iter()
+        .any(|e| *e as u16 == event)
+        {
+            return "failed";
+        }
+    }
 }
 
 /// The log without its ANSI colour sequences.

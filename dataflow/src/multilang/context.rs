@@ -107,6 +107,7 @@ mod tests {
             )],
             libsock: None,
             worker_host: None,
+            worker_key: None,
         };
         let got = context(&ctx);
         let want = json!({

@@ -201,6 +201,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 conf: conf.clone(),
                 libsock: topology.context.clone(),
                 worker_host: worker_host.clone(),
+                worker_key: worker_host.as_ref().and(topology.config.worker_curve.clone()),
             })
             .collect();
         let (ctl2, ready_tx) = (ctl.clone(), ready_tx.clone());

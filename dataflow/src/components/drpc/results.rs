@@ -5,6 +5,7 @@ use libsock::{Context, Socket, SocketType};
 use super::protocol::{self, ReturnInfo};
 use crate::component::{BasicBolt, OutputDeclarer, TaskContext};
 use crate::runtime::BasicCollector;
+use crate::topology::WorkerKey;
 use crate::tuple::{Tuple, Value};
 
 /// Results links a task keeps open at most (one per spout task it answered lately).
@@ -20,6 +21,8 @@ const SEND_TIMEOUT_MS: i32 = 5_000;
 #[derive(Default)]
 pub struct ReturnResults {
     ctx: Option<Context>,
+    /// The worker links' CURVE key: results links between workers are encrypted with it.
+    key: Option<WorkerKey>,
     /// Open results links, the most recently used last.
     links: Vec<(String, Socket)>,
 }
@@ -40,6 +43,9 @@ impl ReturnResults {
             let ctx = self.ctx.as_ref().ok_or("not prepared")?;
             let s = ctx.socket(SocketType::PUSH).map_err(|e| e.to_string())?;
             s.set_sndtimeo(SEND_TIMEOUT_MS).and_then(|_| s.set_linger(1000)).map_err(|e| e.to_string())?;
+            if let Some(key) = self.key.as_ref().filter(|_| !endpoint.starts_with("inproc://")) {
+                crate::workers::curve_client(&s, key).map_err(|e| format!("CURVE: {e}"))?;
+            }
             s.connect(endpoint).map_err(|e| format!("connect {endpoint}: {e}"))?;
             if self.links.len() >= MAX_LINKS {
                 self.links.remove(0);
@@ -55,6 +61,7 @@ impl BasicBolt for ReturnResults {
 
     fn prepare(&mut self, task: &TaskContext) -> Result<(), String> {
         self.ctx = Some(super::context(task));
+        self.key = task.worker_key.clone();
         Ok(())
     }
 

@@ -30,7 +30,9 @@ const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// backend (several spout tasks behind one address). Each task also binds a PULL socket for
 /// its results: `inproc://` when the whole topology runs in this process, else a port the
 /// system picks on every interface, advertised with the host other workers reach this one at
-/// (its `workers:` entry), unless `results` names one.
+/// (its `workers:` entry), unless `results` names one. With the worker links' CURVE key
+/// (`topology.worker.curve.secretkey`) that socket is a CURVE server with it, as the workers'
+/// inboxes are.
 pub struct DrpcSpout {
     function: String,
     spec: SocketSpec,
@@ -131,6 +133,9 @@ impl Spout for DrpcSpout {
         let results = ctx.socket(SocketType::PULL).map_err(|e| e.to_string())?;
         results.set_rcvhwm(self.spec.hwm).map_err(|e| e.to_string())?;
         results.set_maxmsgsize(MAX_REQUEST_BYTES).map_err(|e| e.to_string())?;
+        if let Some(key) = task.worker_key.as_ref().filter(|_| !results_at.starts_with("inproc://")) {
+            crate::workers::curve_serve(&results, key).map_err(|e| format!("DRPC results: CURVE: {e}"))?;
+        }
         results.bind(&results_at).map_err(|e| format!("bind {results_at} (DRPC results): {e}"))?;
         let bound = results.get_last_endpoint().map_err(|e| e.to_string())?;
         let endpoint = advertised(&bound, task.worker_host.as_deref());
