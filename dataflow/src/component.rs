@@ -212,6 +212,12 @@ pub trait Spout: Send {
     fn check(&self, _limits: &Limits) -> Result<(), String> {
         Ok(())
     }
+    /// Sockets whose input should wake this spout when its executor is idle (a socket spout's
+    /// own), so that what arrives is emitted at once rather than at the next idle tick (up to
+    /// 1 ms later). Asked each time the executor goes idle; keep it cheap.
+    fn wake_sockets(&self) -> Vec<&libsock::Socket> {
+        Vec::new()
+    }
     /// The spout is (re)activated; `next_tuple` will be called.
     fn activate(&mut self) {}
     /// The spout is deactivated (e.g. shutdown began); `next_tuple` will not be called.

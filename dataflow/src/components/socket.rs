@@ -161,6 +161,10 @@ impl Spout for SocketSpout {
         }
     }
 
+    fn wake_sockets(&self) -> Vec<&Socket> {
+        self.socket.iter().collect()
+    }
+
     fn ack(&mut self, msg_id: u64) {
         self.unacked.remove(&msg_id);
     }

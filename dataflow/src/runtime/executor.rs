@@ -123,7 +123,14 @@ pub(crate) fn run_spout(
         let now = Instant::now();
         if emitted == 0 && !got {
             let _ = em.transfer.flush();
-            em.transfer.wait(Duration::from_millis(1));
+            // Sockets of inactive spouts or ones at their max pending wake nothing (their
+            // input would wake the executor again and again, with nothing to do).
+            let wake = if active {
+                spouts.wake_sockets(|local| max_pending.is_none_or(|m| pending[local].len() < m))
+            } else {
+                Vec::new()
+            };
+            em.transfer.wait_also(&wake, Duration::from_millis(1));
         } else {
             let _ = em.transfer.flush_if_older(now, MAX_BATCH_DELAY);
         }

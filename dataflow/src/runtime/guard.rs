@@ -163,6 +163,19 @@ impl SpoutTasks {
     }
 
     /// Deactivates every task's spout (once).
+    /// The [`Spout::wake_sockets`] of the spouts whose index `wanted` (none from one that
+    /// panics there).
+    pub(crate) fn wake_sockets(&self, wanted: impl Fn(usize) -> bool) -> Vec<&libsock::Socket> {
+        let mut all = Vec::new();
+        for (_, s) in self.spouts.iter().enumerate().filter(|(local, _)| wanted(*local)) {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.wake_sockets())) {
+                Ok(sockets) => all.extend(sockets),
+                Err(_) => tracing::error!("a spout's wake_sockets panicked"),
+            }
+        }
+        all
+    }
+
     pub(crate) fn deactivate_all(&mut self, em: &mut Emitter) {
         self.active = false;
         for local in 0..self.spouts.len() {

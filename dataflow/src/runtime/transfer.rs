@@ -174,14 +174,28 @@ impl Transfer {
 
     /// Waits up to `timeout` for something to receive.
     pub(crate) fn wait(&mut self, timeout: Duration) {
+        self.wait_also(&[], timeout);
+    }
+
+    /// [`Transfer::wait`], woken also by input on any of `sockets` (a spout's own).
+    pub(crate) fn wait_also(&mut self, sockets: &[&libsock::Socket], timeout: Duration) {
         if !self.stash.is_empty() {
             return;
         }
         // Let the producers run first: often they fill the inbox meanwhile, and the poll
         // below then returns at once instead of sleeping and being woken (two syscalls).
         std::thread::yield_now();
-        let mut items = [self.inbox.as_poll_item(POLLIN)];
-        let _ = libsock::poll(&mut items, timeout.as_millis().max(1) as i64);
+        let timeout = timeout.as_millis().max(1) as i64;
+        if sockets.is_empty() {
+            let mut items = [self.inbox.as_poll_item(POLLIN)];
+            let _ = libsock::poll(&mut items, timeout);
+        } else {
+            let mut items: Vec<_> = std::iter::once(&self.inbox)
+                .chain(sockets.iter().copied())
+                .map(|s| s.as_poll_item(POLLIN))
+                .collect();
+            let _ = libsock::poll(&mut items, timeout);
+        }
     }
 
     fn send(&mut self, to: usize) -> Result<(), Halted> {

@@ -204,6 +204,10 @@ impl Spout for DrpcSpout {
         }
     }
 
+    fn wake_sockets(&self) -> Vec<&Socket> {
+        self.open.as_ref().map_or(Vec::new(), |o| vec![&o.requests, &o.results])
+    }
+
     fn ack(&mut self, msg_id: u64) {
         let Some(open) = &mut self.open else { return };
         if let Some(p) = open.pending.get_mut(&msg_id) {
