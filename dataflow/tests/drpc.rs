@@ -207,6 +207,18 @@ fn failed_lost_and_malformed_requests_are_answered_with_why() {
     big.send_multipart([&b""[..], b"words", &vec![b'x'; 17 << 20]], 0).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(client.execute("words", "after the big one").unwrap(), "4 words: after the big one");
+
+    // The spout's metrics: 9 requests (the big one never arrived), 4 answered with a result
+    // (the slow one's too, though its client had gone), 5 with an error.
+    let hub = running.metrics();
+    let want = [("drpc_requests", 9.0), ("drpc_results", 4.0), ("drpc_errors", 5.0), ("drpc_pending", 0.0)];
+    let mut custom = Vec::new();
+    let published = common::eventually(5, || {
+        let spout = hub.snapshot().into_iter().find(|t| &*t.component == "drpc").unwrap();
+        custom = spout.custom;
+        want.iter().all(|(k, v)| custom.iter().any(|(n, x)| n == k && x == v))
+    });
+    assert!(published, "{custom:?}");
     assert!(running.shutdown(Duration::from_secs(5)));
 }
 

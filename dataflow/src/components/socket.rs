@@ -55,7 +55,18 @@ impl SocketSpec {
 
     /// Opens the socket on `ctx`.
     pub fn open(&self, ctx: &Context) -> Result<Socket, String> {
+        self.open_with(ctx, |_| Ok(()))
+    }
+
+    /// Opens the socket on `ctx`, calling `configure` before it binds or connects (options
+    /// such as ZMQ_MAXMSGSIZE apply to the connections made after they are set).
+    pub fn open_with(
+        &self,
+        ctx: &Context,
+        configure: impl FnOnce(&Socket) -> libsock::Result<()>,
+    ) -> Result<Socket, String> {
         let s = ctx.socket(self.kind).map_err(|e| e.to_string())?;
+        configure(&s).map_err(|e| e.to_string())?;
         s.set_sndhwm(self.hwm).and_then(|_| s.set_rcvhwm(self.hwm)).map_err(|e| e.to_string())?;
         s.set_linger(1000).map_err(|e| e.to_string())?;
         if self.kind == SocketType::SUB {

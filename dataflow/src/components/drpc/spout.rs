@@ -51,6 +51,16 @@ struct Open {
     deadlines: VecDeque<(Instant, u64)>,
     next_id: u64,
     label: String,
+    counts: Counts,
+    published: Counts,
+}
+
+/// What the spout task did, published as its component metrics (`set_metric`).
+#[derive(Default, Clone, Copy, PartialEq)]
+struct Counts {
+    requests: u64,
+    results: u64,
+    errors: u64,
 }
 
 struct Pending {
@@ -127,8 +137,7 @@ impl Spout for DrpcSpout {
 
     fn open(&mut self, task: &TaskContext) -> Result<(), String> {
         let ctx = super::context(task);
-        let requests = self.spec.open(&ctx)?;
-        requests.set_maxmsgsize(MAX_REQUEST_BYTES).map_err(|e| e.to_string())?;
+        let requests = self.spec.open_with(&ctx, |s| s.set_maxmsgsize(MAX_REQUEST_BYTES))?;
         let results_at = self.results.clone().unwrap_or_else(|| self.results_default(task));
         let results = ctx.socket(SocketType::PULL).map_err(|e| e.to_string())?;
         results.set_rcvhwm(self.spec.hwm).map_err(|e| e.to_string())?;
@@ -159,6 +168,8 @@ impl Spout for DrpcSpout {
             pending: HashMap::new(),
             deadlines: VecDeque::new(),
             next_id: 0,
+            counts: Counts::default(),
+            published: Counts::default(),
             label: format!("DRPC {:?} (task {})", self.function, task.task_id),
         });
         Ok(())
@@ -168,8 +179,10 @@ impl Spout for DrpcSpout {
         let Some(open) = &mut self.open else { return };
         open.take_results();
         open.expire(Instant::now());
+        open.publish(c);
         for _ in 0..64 {
             let Ok(frames) = open.requests.recv_multipart(DONTWAIT) else { return };
+            open.counts.requests += 1;
             let request = match protocol::parse_request(frames) {
                 Ok(r) => r,
                 Err((envelope, why)) => {
@@ -280,8 +293,27 @@ impl Open {
         }
     }
 
+    /// Sets the metrics `drpc_requests` (received), `drpc_results` (answered with a result),
+    /// `drpc_errors` (answered with an error) and `drpc_pending`, when they changed.
+    fn publish(&mut self, c: &mut SpoutCollector<'_>) {
+        if self.counts == self.published {
+            return;
+        }
+        let Counts { requests, results, errors } = self.counts;
+        c.set_metric("drpc_requests", requests as f64);
+        c.set_metric("drpc_results", results as f64);
+        c.set_metric("drpc_errors", errors as f64);
+        c.set_metric("drpc_pending", self.pending.len() as f64);
+        self.published = self.counts;
+    }
+
     /// Sends a reply; a client gone (or too slow to take it) is not this spout's failure.
     fn answer(&mut self, envelope: Vec<Vec<u8>>, status: &[u8], payload: Vec<u8>) {
+        if status == OK {
+            self.counts.results += 1;
+        } else {
+            self.counts.errors += 1;
+        }
         if let Err(e) = self.requests.send_multipart(protocol::reply(envelope, status, payload), DONTWAIT) {
             tracing::debug!("{}: reply not sent: {e}", self.label);
         }
