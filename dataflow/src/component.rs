@@ -85,10 +85,10 @@ pub struct TaskContext {
     /// The host other workers reach this task's worker at (its `workers:` entry), when the
     /// topology runs as several processes; `None` when it all runs in this one.
     pub worker_host: Option<Arc<str>>,
-    /// The worker links' CURVE key (`topology.worker.curve.secretkey`) when the topology runs
-    /// as several processes: components that open links of their own between workers (DRPC
-    /// results) encrypt them with it. Kept from components' code.
-    pub(crate) worker_key: Option<crate::topology::WorkerKey>,
+    /// The worker links' CURVE secret key in Z85 (`topology.worker.curve.secretkey`) when the
+    /// topology runs as several processes: components that open links of their own between
+    /// workers (DRPC results) encrypt them with it. Kept from components' code and logs.
+    pub(crate) worker_secret: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for TaskContext {

@@ -107,7 +107,7 @@ mod tests {
             )],
             libsock: None,
             worker_host: None,
-            worker_key: None,
+            worker_secret: None,
         };
         let got = context(&ctx);
         let want = json!({

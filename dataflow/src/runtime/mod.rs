@@ -166,6 +166,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
     let (ready_tx, ready) = mpsc::channel();
     let mut starting = 0;
     let task_to_component = Arc::new(plan.task_to_component());
+    let worker_secret: Option<Arc<str>> = cfg.worker_curve.as_ref().map(|k| k.secret().into());
     let conf = Arc::new(cfg.effective_conf());
     let mut threads = Vec::new();
     for (exec, inbox) in plan.executors.iter().filter(|e| local(e.worker)).zip(inboxes) {
@@ -201,7 +202,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 conf: conf.clone(),
                 libsock: topology.context.clone(),
                 worker_host: worker_host.clone(),
-                worker_key: worker_host.as_ref().and(topology.config.worker_curve.clone()),
+                worker_secret: worker_host.as_ref().and(worker_secret.clone()),
             })
             .collect();
         let (ctl2, ready_tx) = (ctl.clone(), ready_tx.clone());

@@ -46,3 +46,8 @@ fn secret_token() -> String {
     // or backslash, so it goes into JSON as is).
     libsock::curve_keypair().0
 }
+
+/// The worker links' CURVE key, for DRPC links between workers (none inside one process).
+fn worker_key(task: &TaskContext) -> Result<Option<crate::topology::WorkerKey>, String> {
+    task.worker_secret.as_deref().map(crate::topology::WorkerKey::from_secret).transpose()
+}

@@ -61,7 +61,7 @@ impl BasicBolt for ReturnResults {
 
     fn prepare(&mut self, task: &TaskContext) -> Result<(), String> {
         self.ctx = Some(super::context(task));
-        self.key = task.worker_key.clone();
+        self.key = super::worker_key(task)?;
         Ok(())
     }
 

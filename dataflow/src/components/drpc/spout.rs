@@ -142,8 +142,8 @@ impl Spout for DrpcSpout {
         let results = ctx.socket(SocketType::PULL).map_err(|e| e.to_string())?;
         results.set_rcvhwm(self.spec.hwm).map_err(|e| e.to_string())?;
         results.set_maxmsgsize(MAX_REQUEST_BYTES).map_err(|e| e.to_string())?;
-        if let Some(key) = task.worker_key.as_ref().filter(|_| !results_at.starts_with("inproc://")) {
-            crate::workers::curve_serve(&results, key).map_err(|e| format!("DRPC results: CURVE: {e}"))?;
+        if let Some(key) = super::worker_key(task)?.filter(|_| !results_at.starts_with("inproc://")) {
+            crate::workers::curve_serve(&results, &key).map_err(|e| format!("DRPC results: CURVE: {e}"))?;
         }
         results.bind(&results_at).map_err(|e| format!("bind {results_at} (DRPC results): {e}"))?;
         let bound = results.get_last_endpoint().map_err(|e| e.to_string())?;
