@@ -15,8 +15,10 @@
 //! deploy/      Kubernetes and systemd manifests for a topology's workers
 //! config/      file → typed model, every check, errors with file lines
 //! registry/    className → component factory: the built-ins, shell components' properties
-//! components/, multilang/
-//!              built-in spouts and bolts; components in any language (Storm's multilang)
+//! components/, multilang/, testing
+//!              built-in spouts and bolts (DRPC's among them); components in any language
+//!              (Storm's multilang); a topology run on fixed tuples, every emit captured
+//!              (Storm's `Testing.completeTopology`)
 //! window/, state/
 //!              windowed bolts (Storm's BaseWindowedBolt) and stateful bolts (IStatefulBolt,
 //!              checkpointed), each run as an ordinary bolt
@@ -54,6 +56,7 @@ pub mod plan;
 pub mod registry;
 pub mod runtime;
 pub mod state;
+pub mod testing;
 pub mod topology;
 pub mod tuple;
 pub mod window;

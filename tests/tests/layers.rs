@@ -56,7 +56,7 @@ fn dataflow_imports_go_down_its_layers() {
                 &["deploy"],
                 &["config"],
                 &["registry"],
-                &["components", "multilang"],
+                &["components", "multilang", "testing"],
                 &["window", "state"],
                 &["runtime"],
                 &["workers"],

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
+mod drpc;
+mod mock;
+
 use crate::config::{self, Substitution};
 use crate::runtime::MetricsHub;
 use crate::{Plan, Registry};
@@ -68,6 +71,25 @@ enum Command {
         /// Write here instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Runs a topology on fixed tuples instead of its spouts' input and prints every tuple
+    /// each component emits, as JSON lines (Storm's `Testing.completeTopology`).
+    Test {
+        #[command(flatten)]
+        file: FileArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// SPOUT emits the tuples of FILE, one a line: a JSON array of the values, or any
+        /// other line as one text value (repeatable; other spouts emit nothing).
+        #[arg(long, value_name = "SPOUT=FILE")]
+        mock: Vec<String>,
+        /// Leave this component out, with its streams (repeatable): a sink that needs a
+        /// peer, say.
+        #[arg(long, value_name = "COMPONENT")]
+        without: Vec<String>,
+        /// Give up when the tuples have not all completed after SECS.
+        #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+        timeout: f64,
     },
     /// Validates a topology and prints its physical plan.
     Check {
@@ -154,27 +176,6 @@ fn load(file: &FileArgs, config: ConfigArgs, registry: &Registry) -> Result<crat
     config::load(&file.topology, &subst, registry).map_err(|e| e.to_string())
 }
 
-/// `sockflow drpc`: each call's result on a line of its own; the first failure ends it.
-fn drpc(endpoint: &str, function: Option<String>, timeout: f64, args: Vec<String>) -> Result<(), String> {
-    use crate::components::drpc::DrpcClient;
-    if !(timeout > 0.0 && timeout.is_finite()) {
-        return Err(format!("--timeout {timeout}: expected a positive number of seconds"));
-    }
-    let calls: Vec<(String, String)> = match function {
-        Some(f) => args.into_iter().map(|a| (f.clone(), a)).collect(),
-        None if args.len() % 2 == 0 => args.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect(),
-        None => return Err("expected FUNCTION ARGUMENT pairs (or -f FUNCTION and arguments)".into()),
-    };
-    let client = DrpcClient::connect(endpoint).map_err(|e| e.to_string())?;
-    let client = client.timeout(Duration::from_secs_f64(timeout));
-    let mut out = std::io::stdout().lock();
-    for (f, a) in calls {
-        let result = client.execute(&f, &a).map_err(|e| format!("drpc {f} {a:?}: {e}"))?;
-        writeln!(out, "{result}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
 fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
     match cli.command {
         Command::Keygen => {
@@ -183,7 +184,11 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}", key.secret());
             Ok(())
         }
-        Command::Drpc { endpoint, function, timeout, args } => drpc(&endpoint, function, timeout, args),
+        Command::Drpc { endpoint, function, timeout, args } => drpc::call(&endpoint, function, timeout, args),
+        Command::Test { file, config, mock, without, timeout } => {
+            let topology = load(&file, config, registry)?;
+            mock::test(topology, &mock, &without, timeout)
+        }
         Command::Check { file, config } => {
             let topology = load(&file, config, registry)?;
             print!("{}", Plan::new(&topology));
