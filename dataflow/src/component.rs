@@ -1,6 +1,7 @@
 //! The traits users implement: [`Spout`], [`Bolt`], [`BasicBolt`], and what they declare.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::grouping::Grouping;
@@ -54,6 +55,19 @@ impl OutputDeclarer {
     }
 }
 
+/// Set when the topology stops for good (after the drain): a component blocked on something
+/// outside the topology (a socket sink nobody reads) checks it now and then and gives up, so
+/// that the stop does not wait on it forever.
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal(pub(crate) Arc<AtomicBool>);
+
+impl StopSignal {
+    /// Whether the topology is stopping.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// What a task knows about itself and the topology.
 #[derive(Clone)]
 pub struct TaskContext {
@@ -85,6 +99,8 @@ pub struct TaskContext {
     /// The host other workers reach this task's worker at (its `workers:` entry), when the
     /// topology runs as several processes; `None` when it all runs in this one.
     pub worker_host: Option<Arc<str>>,
+    /// Set when the topology stops ([`StopSignal`]).
+    pub stop: StopSignal,
     /// The worker links' CURVE secret key in Z85 (`topology.worker.curve.secretkey`) when the
     /// topology runs as several processes: components that open links of their own between
     /// workers (DRPC results) encrypt them with it. Kept from components' code and logs.
@@ -106,6 +122,7 @@ impl std::fmt::Debug for TaskContext {
             .field("conf", &self.conf)
             .field("libsock", &self.libsock.as_ref().map(|_| "Context"))
             .field("worker_host", &self.worker_host)
+            .field("stopping", &self.stop.is_set())
             .finish()
     }
 }

@@ -64,8 +64,8 @@ pub mod wire;
 pub mod workers;
 
 pub use component::{
-    Basic, BasicBolt, Bolt, FailReason, Limits, OutputDeclarer, Spout, TaskContext, DEFAULT_STREAM,
-    SYSTEM_COMPONENT, TICK_STREAM,
+    Basic, BasicBolt, Bolt, FailReason, Limits, OutputDeclarer, Spout, StopSignal, TaskContext,
+    DEFAULT_STREAM, SYSTEM_COMPONENT, TICK_STREAM,
 };
 pub use grouping::{CustomGrouping, Grouping};
 pub use plan::Plan;

@@ -214,3 +214,41 @@ fn topology_debug_logs_every_emit() {
         .any(|l| l.contains("gen task 1: emitting on default to [") && l.ends_with(": to be or not to be")));
     assert!(emits.iter().any(|l| l.contains("count task 4: emitting on default to []: be, 2")), "{err}");
 }
+
+#[test]
+fn sigterm_stops_a_topology_whose_sink_nobody_reads() {
+    // A PUSH sink with no peer blocks its bolt, and the spout's tuples pile up behind it: the
+    // stop drains for --drain seconds, then gives up on them rather than wait for a reader.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let sink =
+        "  - id: out\n    className: SocketBolt\n    properties:\n      - {name: type, value: push}\n      \
+                - {name: bind, value: \"tcp://127.0.0.1:*\"}\n";
+    let text = TOPOLOGY.replace("streams:\n", &format!("{sink}streams:\n"))
+        + "  - {from: count, to: out, grouping: {type: SHUFFLE}}\n";
+    std::fs::write(&file, text).unwrap();
+    let child = sockflow()
+        .args(["run", "--drain", "1", "--print-every", "0"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(Some(child));
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = child.0.as_ref().unwrap().id();
+    let stopping = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    let status = loop {
+        if let Some(status) = child.0.as_mut().unwrap().try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopping.elapsed() < Duration::from_secs(15), "still running 15 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.0.take().unwrap().stderr.unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(stopping.elapsed() < Duration::from_secs(5), "{:?}", stopping.elapsed());
+    assert!(err.contains("some tuple trees were still in flight after 1s"), "{err}");
+}

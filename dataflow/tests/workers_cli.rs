@@ -92,3 +92,63 @@ streams:
     assert!(restarts.iter().any(|l| l.contains("starting it again in 400ms")), "{stderr}");
     drop(taken);
 }
+
+#[test]
+fn workers_stop_when_their_launcher_is_killed() {
+    // SIGKILL gives `sockflow run` no chance to stop its worker processes: they notice that
+    // their parent is gone and stop by themselves, instead of running on as orphans that
+    // hold the workers' ports.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let base = 20000 + fastrand::u16(0..150) * 10 + 5;
+    std::fs::write(
+        &file,
+        format!(
+            "name: orphans
+config: {{topology.workers: 2}}
+workers: [\"127.0.0.1:{base}\", \"127.0.0.1:{}\"]
+spouts: [{{id: gen, className: Generator, properties: [{{name: sentences, value: [\"a b c\"]}}]}}]
+bolts: [{{id: split, className: Splitter, parallelism: 2}}]
+streams: [{{from: gen, to: split, grouping: {{type: SHUFFLE}}}}]
+",
+            base + 1000
+        ),
+    )
+    .unwrap();
+    let mut launcher = Command::new(env!("CARGO_BIN_EXE_sockflow"))
+        .args(["run", "--print-every", "0"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let children = |pid: u32| -> Vec<String> {
+        let out = Command::new("ps").args(["-o", "pid=", "--ppid", &pid.to_string()]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut workers = Vec::new();
+    while workers.len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        workers = children(launcher.id());
+    }
+    launcher.kill().unwrap();
+    launcher.wait().unwrap();
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    let alive = |pid: &String| {
+        std::path::Path::new(&format!("/proc/{pid}")).exists() && {
+            // A zombie (exited, not yet reaped by init) counts as stopped.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while workers.iter().any(alive) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let left: Vec<&String> = workers.iter().filter(|p| alive(p)).collect();
+    for pid in &left {
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+    assert!(left.is_empty(), "workers still running 15 s after their launcher was killed: {left:?}");
+}

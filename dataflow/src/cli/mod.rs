@@ -251,6 +251,10 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
                     crashed = true;
                     break;
                 }
+                if crate::workers::launcher_gone() {
+                    tracing::warn!("the sockflow that started this worker is gone: stopping");
+                    break;
+                }
             }
             tracing::info!("stopping: deactivating spouts, draining in-flight tuples (at most {drain}s)");
             let failure = running.failure();

@@ -192,18 +192,47 @@ impl Spout for SocketSpout {
 }
 
 /// Sends each input tuple as one multipart message: one frame per field, strings as text,
-/// numbers as decimal text, bytes as is. A full socket blocks the bolt: back-pressure.
+/// numbers as decimal text, bytes as is. A full socket (or a PUSH with no peer yet) blocks the
+/// bolt: back-pressure; once the topology stops for good ([`crate::StopSignal`]) the wait
+/// gives up and the tuple fails, so a sink nobody reads never holds the stop.
 pub struct SocketBolt {
     spec: SocketSpec,
     ctx: Option<Context>,
     socket: Option<Socket>,
+    stop: crate::StopSignal,
 }
+
+/// How long a blocked send waits before it looks at the stop signal again.
+const SEND_CHECK_MS: i32 = 100;
 
 impl SocketBolt {
     /// A bolt over `spec`.
     pub fn new(spec: SocketSpec) -> SocketBolt {
-        SocketBolt { spec, ctx: None, socket: None }
+        SocketBolt { spec, ctx: None, socket: None, stop: crate::StopSignal::default() }
     }
+}
+
+/// Sends `frames` as one message, waiting while the socket is full until `stop` is set.
+fn send_until_stopped(socket: &Socket, frames: Vec<Vec<u8>>, stop: &crate::StopSignal) -> Result<(), String> {
+    let last = frames.len().saturating_sub(1);
+    for (i, frame) in frames.into_iter().enumerate() {
+        let flags = if i < last { libsock::SNDMORE } else { 0 };
+        let mut msg = libsock::Message::from(frame);
+        loop {
+            // Once stopped, what is still queued for this bolt goes out only if it can at once.
+            let stopped = stop.is_set();
+            let flags = if stopped { flags | DONTWAIT } else { flags };
+            match socket.send_from(&mut msg, flags) {
+                Ok(()) => break,
+                Err(libsock::Error::TimedOut) if !stopped => {}
+                Err(libsock::Error::TimedOut | libsock::Error::WouldBlock) if stopped => {
+                    return Err("send: the topology stopped while the socket was full".into())
+                }
+                Err(e) => return Err(format!("send: {e}")),
+            }
+        }
+    }
+    Ok(())
 }
 
 impl BasicBolt for SocketBolt {
@@ -215,7 +244,8 @@ impl BasicBolt for SocketBolt {
 
     fn prepare(&mut self, task: &TaskContext) -> Result<(), String> {
         let ctx = self.ctx.get_or_insert_with(|| task.libsock.clone().unwrap_or_default());
-        self.socket = Some(self.spec.open(ctx)?);
+        self.socket = Some(self.spec.open_with(ctx, |s| s.set_sndtimeo(SEND_CHECK_MS))?);
+        self.stop = task.stop.clone();
         Ok(())
     }
 
@@ -229,7 +259,7 @@ impl BasicBolt for SocketBolt {
         } else {
             input.values.iter().map(Value::to_frame).collect()
         };
-        socket.send_multipart(frames, 0).map_err(|e| format!("send: {e}"))
+        send_until_stopped(socket, frames, &self.stop)
     }
 
     fn cleanup(&mut self) {

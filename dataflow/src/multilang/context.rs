@@ -108,6 +108,7 @@ mod tests {
             libsock: None,
             worker_host: None,
             worker_secret: None,
+            stop: Default::default(),
         };
         let got = context(&ctx);
         let want = json!({

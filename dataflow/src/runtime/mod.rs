@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use libsock::Context;
 
-use crate::component::TaskContext;
+use crate::component::{StopSignal, TaskContext};
 use crate::plan::{Plan, Role};
 use crate::topology::{Factory, Topology, TopologyError};
 use collector::Emitter;
@@ -203,6 +203,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 libsock: topology.context.clone(),
                 worker_host: worker_host.clone(),
                 worker_secret: worker_host.as_ref().and(worker_secret.clone()),
+                stop: StopSignal(ctl.halt.clone()),
             })
             .collect();
         let (ctl2, ready_tx) = (ctl.clone(), ready_tx.clone());

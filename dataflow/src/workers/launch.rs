@@ -5,6 +5,20 @@ use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// The variable that tells a worker process which `sockflow` started it: a worker whose
+/// launcher is gone (killed without a chance to stop its children) stops too, rather than
+/// run on as an orphan that a restarted launcher's workers would collide with.
+pub const LAUNCHER_PID: &str = "SOCKFLOW_LAUNCHER_PID";
+
+/// Whether this process was started by a launcher that has since gone (its parent is not
+/// the pid the launcher wrote).
+pub fn launcher_gone() -> bool {
+    let Some(launcher) = std::env::var(LAUNCHER_PID).ok().and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    std::os::unix::process::parent_id() != launcher
+}
+
 /// Runs `workers` copies of this command until `stop` or `for_secs`; a worker that exits
 /// early is started again (as an orchestrator would), after a pause that doubles while it
 /// keeps failing soon after starting (one that cannot start does not spin).
@@ -14,6 +28,7 @@ pub fn run_processes(workers: usize, for_secs: Option<f64>, stop: &AtomicBool) -
     let spawn = |k: usize| -> Result<Child, String> {
         Command::new(&exe)
             .args(worker_args(&args, k))
+            .env(LAUNCHER_PID, std::process::id().to_string())
             .spawn()
             .map_err(|e| format!("starting worker {k}: {e}"))
     };

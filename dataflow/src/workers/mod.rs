@@ -20,7 +20,7 @@ pub use crate::plan::place;
 pub use curve::authenticate;
 pub(crate) use curve::{client as curve_client, serve as curve_serve};
 pub use inboxes::{Endpoints, InprocEndpoints};
-pub use launch::run_processes;
+pub use launch::{launcher_gone, run_processes, LAUNCHER_PID};
 
 use crate::grouping::Grouping;
 use crate::plan::Plan;
