@@ -19,7 +19,8 @@ type Infos = Arc<Mutex<Vec<String>>>;
 /// is the number of words and the argument (`"2 words: a b"`), except for arguments that
 /// start with a command: `bad…` fails, `lost…` is acked and never answered, `slow…` waits
 /// 600 ms, `held…` is recorded and never answered, `garble…` sends a broken return-info,
-/// `where…` answers the spout task's results endpoint.
+/// `where…` answers the spout task's results endpoint, `detour…` sends its result where no
+/// spout listens.
 #[derive(Default, Clone)]
 struct Words {
     infos: Infos,
@@ -43,6 +44,12 @@ impl BasicBolt for Words {
             return Ok(());
         } else if args.starts_with("garble") {
             c.emit(vec![Value::Str("x".into()), Value::Str("{not json".into())]);
+            return Ok(());
+        } else if args.starts_with("detour") {
+            // Where no spout listens: ReturnResults cannot deliver it.
+            let mut v: serde_json::Value = serde_json::from_str(&info).unwrap();
+            v["endpoint"] = "tcp://127.0.0.1:1".into();
+            c.emit(vec![Value::Str("lost".into()), Value::Str(v.to_string())]);
             return Ok(());
         } else if args.starts_with("where") {
             let v: serde_json::Value = serde_json::from_str(&info).unwrap();
@@ -252,6 +259,18 @@ fn forged_results_are_dropped_and_a_broken_return_info_fails_its_request() {
     assert!(!call.is_finished(), "a forged or malformed result was taken");
     push.send_multipart([id, token, "genuine"], 0).unwrap();
     assert_eq!(call.join().unwrap().unwrap(), "genuine");
+
+    // A result for a spout that is not there: after 5 s ReturnResults fails its tuple.
+    let client2 = DrpcClient::connect(&endpoint).unwrap().timeout(Duration::from_secs(20));
+    let started = Instant::now();
+    let err = client2.execute("words", "detour").unwrap_err();
+    let DrpcError::Failed(why) = &err else { panic!("{err:?}") };
+    assert!(why.starts_with("request failed: failed by return (task "), "{why}");
+    assert!(
+        why.ends_with("result not delivered to tcp://127.0.0.1:1: send: the socket stayed full"),
+        "{why}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(5), "{:?}", started.elapsed());
 
     // A bolt that breaks the return-info: ReturnResults fails the tuple, the request fails.
     let client = DrpcClient::connect(&endpoint).unwrap().timeout(Duration::from_secs(20));

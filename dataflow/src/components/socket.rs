@@ -203,7 +203,7 @@ pub struct SocketBolt {
 }
 
 /// How long a blocked send waits before it looks at the stop signal again.
-const SEND_CHECK_MS: i32 = 100;
+pub(crate) const SEND_CHECK_MS: i32 = 100;
 
 impl SocketBolt {
     /// A bolt over `spec`.
@@ -212,8 +212,14 @@ impl SocketBolt {
     }
 }
 
-/// Sends `frames` as one message, waiting while the socket is full until `stop` is set.
-fn send_until_stopped(socket: &Socket, frames: Vec<Vec<u8>>, stop: &crate::StopSignal) -> Result<(), String> {
+/// Sends `frames` as one message, waiting while the socket is full until `stop` is set (or
+/// `give_up_at`). The socket's SNDTIMEO is [`SEND_CHECK_MS`]: how often the wait looks.
+pub(crate) fn send_until_stopped(
+    socket: &Socket,
+    frames: Vec<Vec<u8>>,
+    stop: &crate::StopSignal,
+    give_up_at: Option<std::time::Instant>,
+) -> Result<(), String> {
     let last = frames.len().saturating_sub(1);
     for (i, frame) in frames.into_iter().enumerate() {
         let flags = if i < last { libsock::SNDMORE } else { 0 };
@@ -224,6 +230,11 @@ fn send_until_stopped(socket: &Socket, frames: Vec<Vec<u8>>, stop: &crate::StopS
             let flags = if stopped { flags | DONTWAIT } else { flags };
             match socket.send_from(&mut msg, flags) {
                 Ok(()) => break,
+                Err(libsock::Error::TimedOut)
+                    if give_up_at.is_some_and(|t| std::time::Instant::now() >= t) =>
+                {
+                    return Err("send: the socket stayed full".into())
+                }
                 Err(libsock::Error::TimedOut) if !stopped => {}
                 Err(libsock::Error::TimedOut | libsock::Error::WouldBlock) if stopped => {
                     return Err("send: the topology stopped while the socket was full".into())
@@ -259,7 +270,7 @@ impl BasicBolt for SocketBolt {
         } else {
             input.values.iter().map(Value::to_frame).collect()
         };
-        send_until_stopped(socket, frames, &self.stop)
+        send_until_stopped(socket, frames, &self.stop, None)
     }
 
     fn cleanup(&mut self) {

@@ -1,9 +1,12 @@
 //! `ReturnResults`: hands each result back to the DRPC spout task that holds its request.
 
+use std::time::{Duration, Instant};
+
 use libsock::{Context, Socket, SocketType};
 
 use super::protocol::{self, ReturnInfo};
-use crate::component::{BasicBolt, OutputDeclarer, TaskContext};
+use crate::component::{BasicBolt, OutputDeclarer, StopSignal, TaskContext};
+use crate::components::socket::{send_until_stopped, SEND_CHECK_MS};
 use crate::runtime::BasicCollector;
 use crate::topology::WorkerKey;
 use crate::tuple::{Tuple, Value};
@@ -11,18 +14,20 @@ use crate::tuple::{Tuple, Value};
 /// Results links a task keeps open at most (one per spout task it answered lately).
 const MAX_LINKS: usize = 64;
 /// How long a result may wait for a spout that does not take it before its tuple fails.
-const SEND_TIMEOUT_MS: i32 = 5_000;
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Storm's `ReturnResults`: its input is `(result, return-info)` (by position, as Storm reads
 /// them); it sends the result to the spout task named in `return-info` and acks the input,
 /// or fails it (the spout then answers the client with the reason) when `return-info` is
 /// not one, names another process's `inproc://` endpoint, or the spout does not take the
-/// result within 5 s. Emits nothing.
+/// result within 5 s (or before the topology stops). Emits nothing.
 #[derive(Default)]
 pub struct ReturnResults {
     ctx: Option<Context>,
     /// The worker links' CURVE key: results links between workers are encrypted with it.
     key: Option<WorkerKey>,
+    /// Set when the topology stops: a send then waits no longer.
+    stop: StopSignal,
     /// Open results links, the most recently used last.
     links: Vec<(String, Socket)>,
 }
@@ -42,7 +47,12 @@ impl ReturnResults {
                 .map_err(|e| format!("return-info names {endpoint:?}, not an endpoint: {e}"))?;
             let ctx = self.ctx.as_ref().ok_or("not prepared")?;
             let s = ctx.socket(SocketType::PUSH).map_err(|e| e.to_string())?;
-            s.set_sndtimeo(SEND_TIMEOUT_MS).and_then(|_| s.set_linger(1000)).map_err(|e| e.to_string())?;
+            // IMMEDIATE: results wait for a connection, not in a queue toward a spout that
+            // is gone, and fail after SEND_TIMEOUT.
+            s.set_sndtimeo(SEND_CHECK_MS)
+                .and_then(|_| s.set_linger(1000))
+                .and_then(|_| s.set_immediate(true))
+                .map_err(|e| e.to_string())?;
             if let Some(key) = self.key.as_ref().filter(|_| !endpoint.starts_with("inproc://")) {
                 crate::workers::curve_client(&s, key).map_err(|e| format!("CURVE: {e}"))?;
             }
@@ -62,6 +72,7 @@ impl BasicBolt for ReturnResults {
     fn prepare(&mut self, task: &TaskContext) -> Result<(), String> {
         self.ctx = Some(super::context(task));
         self.key = super::worker_key(task)?;
+        self.stop = task.stop.clone();
         Ok(())
     }
 
@@ -82,8 +93,10 @@ impl BasicBolt for ReturnResults {
                 info.endpoint
             ));
         }
+        let stop = self.stop.clone();
         let link = self.link(&info.endpoint)?;
-        link.send_multipart(protocol::result_message(&info, result.to_frame()), 0)
+        let message = protocol::result_message(&info, result.to_frame());
+        send_until_stopped(link, message, &stop, Some(Instant::now() + SEND_TIMEOUT))
             .map_err(|e| format!("result not delivered to {}: {e}", info.endpoint))
     }
 
