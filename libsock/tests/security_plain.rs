@@ -85,11 +85,31 @@ fn libzmq_plain_client_to_libsock_server_with_our_authenticator() {
     bad.set_plain_username(Some("admin")).unwrap();
     bad.set_plain_password(Some("nope")).unwrap();
     bad.set_linger(0).unwrap();
+    bad.monitor("inproc://plain-bad-client", zmq::SocketEvent::ALL as i32).unwrap();
+    let bad_mon = zctx.socket(zmq::PAIR).unwrap();
+    bad_mon.set_rcvtimeo(5000).unwrap();
+    bad_mon.connect("inproc://plain-bad-client").unwrap();
     bad.connect(&ep).unwrap();
     bad.send("intruder", zmq::DONTWAIT).ok();
     let ev = wait_event(&mon, SocketEvent::HandshakeFailedAuth, Duration::from_secs(5))
         .expect("auth failed event");
     assert_eq!(ev.value, 400);
+    // The libzmq client reads the refusal as an ERROR 400, as from a libzmq server: libsock
+    // writes PLAIN's ERROR the way libzmq 4.3 does (until it did, libzmq saw an unexpected
+    // command: HANDSHAKE_FAILED_PROTOCOL).
+    let (event, value) = loop {
+        let frames = bad_mon.recv_multipart(0).expect("a handshake event on the libzmq client");
+        let event = u16::from_le_bytes([frames[0][0], frames[0][1]]);
+        let value = u32::from_le_bytes(frames[0][2..6].try_into().unwrap());
+        if event
+            & (zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as u16
+                | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as u16)
+            != 0
+        {
+            break (event, value);
+        }
+    };
+    assert_eq!((event, value), (zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as u16, 400));
     let push = zctx.socket(zmq::PUSH).unwrap();
     push.set_plain_username(Some("admin")).unwrap();
     push.set_plain_password(Some("secret")).unwrap();

@@ -145,6 +145,13 @@ pub fn encode_error(out: &mut Vec<u8>, reason: &str) {
     out.extend_from_slice(reason);
 }
 
+/// Appends a command frame whose body (name length, name and data) is `body` as is.
+pub fn encode_raw(out: &mut Vec<u8>, body: &[u8]) {
+    out.reserve(9 + body.len());
+    encode_header(out, false, true, body.len());
+    out.extend_from_slice(body);
+}
+
 /// Appends a `PING` command frame; a context over 16 bytes is truncated (as libzmq does).
 pub fn encode_ping(out: &mut Vec<u8>, ttl_deciseconds: u16, context: &[u8]) {
     let context = &context[..context.len().min(MAX_PING_CONTEXT)];

@@ -14,6 +14,24 @@ pub fn encode_hello(out: &mut Vec<u8>, username: &[u8], password: &[u8]) {
     command::encode_command(out, "HELLO", &[&[user.len() as u8], user, &[pass.len() as u8], pass]);
 }
 
+/// The start of a PLAIN `ERROR` as libzmq 4.3 writes and reads it. Its sources spell the
+/// name `"\x05ERROR"` in C, where `\x05E` is one hex escape (0x5E, `^`): the bytes are
+/// `^RROR`, with no name length. Its PLAIN clients take only that form for an ERROR (RFC 24's
+/// `\x05ERROR` is an unexpected command to them), its CURVE and NULL code the RFC's.
+pub const LIBZMQ_ERROR: &[u8] = b"\x5eRROR";
+
+/// Appends a PLAIN server's `ERROR` (a ZAP refusal) in libzmq's form ([`LIBZMQ_ERROR`]), so
+/// that a libzmq client reports it as libzmq servers' refusals are (HANDSHAKE_FAILED_AUTH
+/// with the status); libsock's clients read both forms.
+pub fn encode_error_as_libzmq(out: &mut Vec<u8>, status: &str) {
+    let status = &status.as_bytes()[..status.len().min(255)];
+    let mut body = Vec::with_capacity(LIBZMQ_ERROR.len() + 1 + status.len());
+    body.extend_from_slice(LIBZMQ_ERROR);
+    body.push(status.len() as u8);
+    body.extend_from_slice(status);
+    command::encode_raw(out, &body);
+}
+
 /// Parses the data of a `HELLO` (after its name): `(username, password)`.
 /// Truncated fields or trailing bytes are `Malformed(Hello)`, as in libzmq.
 pub fn parse_hello(data: &[u8]) -> Result<(&[u8], &[u8]), CodecError> {
@@ -56,6 +74,13 @@ mod tests {
         for bad in [&b""[..], b"\x05adm", b"\x01a", b"\x01a\x02b", b"\x01a\x01bc"] {
             assert_eq!(parse_hello(bad), Err(CodecError::Malformed(CommandName::Hello)), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn errors_are_written_as_libzmq_writes_them() {
+        let mut out = Vec::new();
+        encode_error_as_libzmq(&mut out, "400");
+        assert_eq!(out, b"\x04\x09^RROR\x03400");
     }
 
     #[test]

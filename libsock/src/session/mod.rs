@@ -657,9 +657,9 @@ impl Session {
             if let Ok(Command::Error { reason }) = command::parse_command(body) {
                 return Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()));
             }
-            // libzmq 4.3.4's PLAIN and CURVE servers spell the name "\x05ERROR" in C, where
-            // "\x05E" is one escape (0x5E): accept that broken ERROR for what it means.
-            if let Some(rest) = body.strip_prefix(b"\x5eRROR") {
+            // libzmq 4.3's PLAIN servers write ERROR misspelt (`codec::plain::LIBZMQ_ERROR`):
+            // accept that broken ERROR for what it means.
+            if let Some(rest) = body.strip_prefix(crate::codec::plain::LIBZMQ_ERROR) {
                 let reason = rest.get(1..1 + usize::from(rest.first().copied().unwrap_or(0))).unwrap_or(b"");
                 return Err(SessionError::PeerError(String::from_utf8_lossy(reason).into_owned()));
             }

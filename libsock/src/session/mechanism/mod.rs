@@ -219,8 +219,10 @@ impl Mech {
             // 300 is a temporary failure: libzmq 4.3.5 (all mechanisms, as the CurveZMQ RFC
             // says) drops the peer without an ERROR, so it reconnects and asks again; after an
             // ERROR (400, 500) a libzmq peer gives up.
-            if reply.status != "300" {
-                command::encode_error(out, &reply.status);
+            match self {
+                _ if reply.status == "300" => {}
+                Mech::Plain(_) => crate::codec::plain::encode_error_as_libzmq(out, &reply.status),
+                _ => command::encode_error(out, &reply.status),
             }
             return Err(SessionError::AuthFailed(reply.status.clone()));
         }
