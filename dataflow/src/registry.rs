@@ -9,6 +9,7 @@
 
 mod builtins;
 mod drpc;
+mod security;
 mod shell;
 mod window;
 

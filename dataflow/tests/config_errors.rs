@@ -97,6 +97,49 @@ fn unknown_classes_and_bad_properties() {
 }
 
 #[test]
+fn socket_security_errors_name_the_component_line() {
+    let spout = |props: &str| {
+        GOOD.replace(
+            "    className: Generator\n    properties:\n      - name: sentences\n        value: [a b]\n",
+            &format!(
+                "    className: SocketSpout\n    properties:\n      - {{name: type, value: pull}}\n      \
+                 - {{name: bind, value: \"tcp://127.0.0.1:5555\"}}\n{props}"
+            ),
+        )
+    };
+    let secret = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+    let server = format!(
+        "      - {{name: curveServer, value: true}}\n      - {{name: curveSecretKey, value: \"{secret}\"}}\n"
+    );
+    assert!(parse(&spout(&server)).is_ok(), "{:?}", parse(&spout(&server)).err());
+    error(&spout("      - {name: curveServer, value: true}\n"), 5, "curveServer needs curveSecretKey");
+    error(&spout(&server.replace(secret, "tooshort")), 5, "not a Z85 secret key");
+    error(
+        &spout(&format!("{server}      - {{name: plainServer, value: true}}\n")),
+        5,
+        "curveServer and plainServer cannot be used together",
+    );
+    error(
+        &spout("      - {name: plainServer, value: true}\n"),
+        5,
+        "a PLAIN server needs at least one account",
+    );
+    error(
+        &spout(&format!("{server}      - {{name: curveClientKeys, value: [\"nope\"]}}\n")),
+        5,
+        "property \"curveClientKeys\": \"nope\"",
+    );
+    error(
+        &spout(&server).replace("tcp://127.0.0.1:5555", "inproc://in"),
+        5,
+        "inproc:// has no security mechanism",
+    );
+    // The secret is never in a message.
+    let e = parse(&spout(&format!("{server}      - {{name: plainUsername, value: u}}\n"))).err().unwrap();
+    assert!(e.message.contains("curveServer and plainUsername") && !e.message.contains(secret), "{e}");
+}
+
+#[test]
 fn bad_streams_and_groupings() {
     error(&GOOD.replace("type: SHUFFLE", "type: SHUFLE"), 16, "unknown grouping type \"SHUFLE\"");
     error(&GOOD.replace("  - from: gen", "  - from: generator"), 16, "unknown component \"generator\"");

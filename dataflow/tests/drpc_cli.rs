@@ -122,9 +122,11 @@ fn spout_and_return_results_in_two_workers(curve: bool) {
     let file = dir.path().join("echo.yaml");
     let base = common::free_ports(25000, 25);
     let drpc_port = base + 20;
+    let mut worker_public = String::new();
     let key_line = if curve {
         let key = sockflow().arg("keygen").output().unwrap();
         std::fs::write(dir.path().join("curve.key"), &key.stdout).unwrap();
+        worker_public = String::from_utf8(key.stderr).unwrap().trim().rsplit(' ').next().unwrap().to_owned();
         ", topology.worker.curve.secretkey.file: curve.key"
     } else {
         ""
@@ -173,6 +175,11 @@ streams:
     assert!(results_at.starts_with("tcp://127.0.0.1:"), "{results_at}");
     let plain_peer_handshake = handshake_of_a_plain_peer(&results_at);
     assert_eq!(plain_peer_handshake, if curve { "failed" } else { "succeeded" });
+    if curve {
+        // A CURVE peer that knows the worker's public key but holds its own key pair is
+        // refused by the results socket's ZAP handler (only the worker key is admitted).
+        assert_eq!(handshake_of_a_curve_stranger(&results_at, &worker_public), "refused");
+    }
     drop(stderr);
     run.stop();
 }
@@ -204,6 +211,36 @@ fn handshake_of_a_plain_peer(endpoint: &str) -> &'static str {
             return "failed";
         }
     }
+}
+
+/// What pyzmq's libzmq reports when a CURVE PUSH with a fresh key pair connects to
+/// `endpoint`, a CURVE server with public key `server`: "refused" (ZAP said 400) or "admitted".
+fn handshake_of_a_curve_stranger(endpoint: &str, server: &str) -> String {
+    assert_eq!(server.len(), 40, "a Z85 public key: {server:?}");
+    let script = format!(
+        r#"
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+s = zmq.Context().socket(zmq.PUSH)
+s.linger = 0
+s.curve_serverkey = {server:?}.encode()
+s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
+m = s.get_monitor_socket()
+m.rcvtimeo = 10000
+s.connect("{endpoint}")
+while True:
+    e = recv_monitor_message(m)["event"]
+    if e == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        print("refused")
+        break
+    if e == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+        print("admitted")
+        break
+"#
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// The log without its ANSI colour sequences.

@@ -3,7 +3,43 @@
 use std::io::Write;
 use std::time::Duration;
 
+use clap::Args;
+use libsock::Context;
+
 use crate::components::drpc::DrpcClient;
+use crate::components::Security;
+
+/// The client side of a DRPC spout's `curveServer` or `plainServer` (sockcat's flags).
+#[derive(Args, Debug, Default)]
+pub(super) struct ClientSecurity {
+    /// Be a CURVE client of the spout with this Z85 public key.
+    #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, conflicts_with = "plain")]
+    curve_serverkey: Option<String>,
+    /// With --curve-serverkey: use this Z85 secret key (default: a fresh key pair).
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true, requires = "curve_serverkey")]
+    curve_secret: Option<String>,
+    /// Log in with PLAIN as USER with password PASS.
+    #[arg(long, value_name = "USER:PASS", allow_hyphen_values = true)]
+    plain: Option<String>,
+}
+
+impl ClientSecurity {
+    fn mechanism(&self) -> Result<Security, String> {
+        let security = match (&self.curve_serverkey, &self.plain) {
+            (Some(server), _) => {
+                Security::CurveClient { server: server.clone(), secret: self.curve_secret.clone() }
+            }
+            (None, Some(account)) => {
+                let (user, password) =
+                    account.split_once(':').ok_or("--plain expects USER:PASS (a colon is missing)")?;
+                Security::PlainClient { user: user.to_owned(), password: password.to_owned() }
+            }
+            (None, None) => Security::Null,
+        };
+        security.validate(std::iter::empty())?;
+        Ok(security)
+    }
+}
 
 /// `sockflow drpc`: each call's result on a line of its own; the first failure ends it.
 pub(super) fn call(
@@ -11,6 +47,7 @@ pub(super) fn call(
     function: Option<String>,
     timeout: f64,
     args: Vec<String>,
+    security: &ClientSecurity,
 ) -> Result<(), String> {
     if !(timeout > 0.0 && timeout.is_finite()) {
         return Err(format!("--timeout {timeout}: expected a positive number of seconds"));
@@ -20,7 +57,8 @@ pub(super) fn call(
         None if args.len() % 2 == 0 => args.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect(),
         None => return Err("expected FUNCTION ARGUMENT pairs (or -f FUNCTION and arguments)".into()),
     };
-    let client = DrpcClient::connect(endpoint).map_err(|e| e.to_string())?;
+    let security = security.mechanism()?;
+    let client = DrpcClient::connect_with(&Context::new(), endpoint, &security).map_err(|e| e.to_string())?;
     let client = client.timeout(Duration::from_secs_f64(timeout));
     let mut out = std::io::stdout().lock();
     for (f, a) in calls {

@@ -112,9 +112,12 @@ enum Command {
         /// FUNCTION ARGUMENT pairs, or ARGUMENTs with -f.
         #[arg(value_name = "ARGS", required = true)]
         args: Vec<String>,
+        #[command(flatten)]
+        security: drpc::ClientSecurity,
     },
-    /// Prints a fresh CURVE secret key for topology.worker.curve.secretkey on standard output
-    /// (alone, for `$(sockflow keygen)` or a file); its public key goes to standard error.
+    /// Prints a fresh CURVE secret key (for topology.worker.curve.secretkey, or a socket's
+    /// curveSecretKey) on standard output, alone, for `$(sockflow keygen)` or a file; its
+    /// public key goes to standard error.
     Keygen,
 }
 
@@ -184,7 +187,9 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}", key.secret());
             Ok(())
         }
-        Command::Drpc { endpoint, function, timeout, args } => drpc::call(&endpoint, function, timeout, args),
+        Command::Drpc { endpoint, function, timeout, args, security } => {
+            drpc::call(&endpoint, function, timeout, args, &security)
+        }
         Command::Test { file, config, mock, without, timeout } => {
             let topology = load(&file, config, registry)?;
             mock::test(topology, &mock, &without, timeout)

@@ -1,8 +1,9 @@
-//! Built-in components: socket source and sink, and small ones for tests and benchmarks.
+//! Built-in components: socket source and sink (with their security), and small ones for tests and benchmarks.
 
 pub mod drpc;
 mod generator;
 mod join;
+mod security;
 mod simple;
 mod socket;
 mod stateful;
@@ -10,6 +11,7 @@ mod window;
 
 pub use generator::Generator;
 pub use join::{JoinBolt, Selector};
+pub use security::{public_key, EdgeSocket, Security};
 pub use simple::{Counter, Logger, Splitter};
 pub use socket::{SocketBolt, SocketSpec, SocketSpout};
 pub use stateful::StatefulCounter;

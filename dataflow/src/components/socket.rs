@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use libsock::{Context, Socket, SocketType, DONTWAIT};
 
+use super::security::{EdgeSocket, Security};
 use crate::component::{BasicBolt, FailReason, Limits, OutputDeclarer, Spout, TaskContext};
 use crate::runtime::{BasicCollector, SpoutCollector};
 use crate::tuple::{Tuple, Value};
@@ -22,12 +23,21 @@ pub struct SocketSpec {
     pub subscribe: Vec<String>,
     /// High-water mark, both directions.
     pub hwm: i32,
+    /// CURVE or PLAIN, for tcp and ipc endpoints.
+    pub security: Security,
 }
 
 impl SocketSpec {
     /// A spec with no endpoints yet.
     pub fn new(kind: SocketType) -> SocketSpec {
-        SocketSpec { kind, bind: Vec::new(), connect: Vec::new(), subscribe: Vec::new(), hwm: 1000 }
+        SocketSpec {
+            kind,
+            bind: Vec::new(),
+            connect: Vec::new(),
+            subscribe: Vec::new(),
+            hwm: 1000,
+            security: Security::Null,
+        }
     }
 
     /// Checks that `tasks` instances of it in one process can all open: only one can bind
@@ -50,23 +60,33 @@ impl SocketSpec {
         for ep in self.bind.iter().chain(&self.connect) {
             libsock::Endpoint::parse(ep).map_err(|e| format!("invalid endpoint {ep:?}: {e}"))?;
         }
-        Ok(())
+        self.security.validate(self.bind.iter().chain(&self.connect))
     }
 
-    /// Opens the socket on `ctx`.
-    pub fn open(&self, ctx: &Context) -> Result<Socket, String> {
+    /// Opens the socket on `ctx` (on a context of its own when its security checks peers:
+    /// see [`EdgeSocket`]).
+    pub fn open(&self, ctx: &Context) -> Result<EdgeSocket, String> {
         self.open_with(ctx, |_| Ok(()))
     }
 
-    /// Opens the socket on `ctx`, calling `configure` before it binds or connects (options
-    /// such as ZMQ_MAXMSGSIZE apply to the connections made after they are set).
+    /// [`SocketSpec::open`], calling `configure` before it binds or connects (options such as
+    /// ZMQ_MAXMSGSIZE apply to the connections made after they are set).
     pub fn open_with(
+        &self,
+        ctx: &Context,
+        configure: impl FnOnce(&Socket) -> libsock::Result<()>,
+    ) -> Result<EdgeSocket, String> {
+        EdgeSocket::open(ctx, &self.security, |ctx| self.open_on(ctx, configure))
+    }
+
+    fn open_on(
         &self,
         ctx: &Context,
         configure: impl FnOnce(&Socket) -> libsock::Result<()>,
     ) -> Result<Socket, String> {
         let s = ctx.socket(self.kind).map_err(|e| e.to_string())?;
         configure(&s).map_err(|e| e.to_string())?;
+        self.security.apply(&s).map_err(|e| format!("security options: {e}"))?;
         s.set_sndhwm(self.hwm).and_then(|_| s.set_rcvhwm(self.hwm)).map_err(|e| e.to_string())?;
         s.set_linger(1000).map_err(|e| e.to_string())?;
         if self.kind == SocketType::SUB {
@@ -107,7 +127,7 @@ pub struct SocketSpout {
     fields: Vec<String>,
     reliable: bool,
     ctx: Option<Context>,
-    socket: Option<Socket>,
+    socket: Option<EdgeSocket>,
     unacked: HashMap<u64, Vec<Value>>,
     replay: VecDeque<u64>,
     next_id: u64,
@@ -173,7 +193,7 @@ impl Spout for SocketSpout {
     }
 
     fn wake_sockets(&self) -> Vec<&Socket> {
-        self.socket.iter().collect()
+        self.socket.iter().map(EdgeSocket::socket).collect()
     }
 
     fn ack(&mut self, msg_id: u64) {
@@ -198,7 +218,7 @@ impl Spout for SocketSpout {
 pub struct SocketBolt {
     spec: SocketSpec,
     ctx: Option<Context>,
-    socket: Option<Socket>,
+    socket: Option<EdgeSocket>,
     stop: crate::StopSignal,
 }
 

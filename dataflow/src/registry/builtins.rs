@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use libsock::SocketType;
 
+use super::security::{security, PROPERTIES as SECURITY};
 use super::{Properties, Registry, CONSTRUCTOR_ARGS};
 use crate::component::Basic;
 use crate::components::{Generator, SocketBolt, SocketSpec, SocketSpout};
@@ -29,6 +30,7 @@ pub(super) fn builtin_methods(r: &mut Registry) {
         }
     }
     for class in ["SocketSpout", "SocketBolt"] {
+        super::security::register_methods(r, class);
         r.register_config_method(class, "withType", one("type"));
         r.register_config_method(class, "withBind", list("bind"));
         r.register_config_method(class, "withConnect", list("connect"));
@@ -107,12 +109,15 @@ fn socket_spec(p: &Properties) -> Result<SocketSpec, String> {
     if let Some(h) = p.u64("hwm")? {
         spec.hwm = i32::try_from(h).map_err(|_| "property \"hwm\": too large")?;
     }
+    spec.security = security(p)?;
     spec.validate()?;
     Ok(spec)
 }
 
 pub(super) fn socket_spout(p: &Properties) -> Result<SpoutFactory, String> {
-    p.only(&["type", "bind", "connect", "subscribe", "hwm", "fields", "reliable"])?;
+    p.only(
+        &[&["type", "bind", "connect", "subscribe", "hwm", "fields", "reliable"], &SECURITY[..]].concat(),
+    )?;
     let spec = socket_spec(p)?;
     let mut fields = p.strs("fields")?;
     if fields.is_empty() {
@@ -123,7 +128,7 @@ pub(super) fn socket_spout(p: &Properties) -> Result<SpoutFactory, String> {
 }
 
 pub(super) fn socket_bolt(p: &Properties) -> Result<BoltFactory, String> {
-    p.only(&["type", "bind", "connect", "hwm"])?;
+    p.only(&[&["type", "bind", "connect", "hwm"], &SECURITY[..]].concat())?;
     let spec = socket_spec(p)?;
     Ok(Arc::new(move || Box::new(Basic(SocketBolt::new(spec.clone())))))
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use libsock::SocketType;
 
+use super::security::{security, PROPERTIES as SECURITY};
 use super::{Properties, Registry, CONSTRUCTOR_ARGS};
 use crate::component::Basic;
 use crate::components::drpc::{DrpcSpout, ReturnResults};
@@ -14,9 +15,10 @@ const SPOUT_CLASSES: [&str; 2] = ["DRPCSpout", "org.apache.storm.drpc.DRPCSpout"
 const RESULTS_CLASSES: [&str; 2] = ["ReturnResults", "org.apache.storm.drpc.ReturnResults"];
 
 /// Registers the DRPC spout (`constructorArgs: [function]`, as Storm's; properties `bind`,
-/// `connect`, `hwm`, `results`) and `ReturnResults`, with their config methods.
+/// `connect`, `hwm`, `results` and the security ones of `SocketSpout`) and `ReturnResults`, with their config methods.
 pub(super) fn register(r: &mut Registry) {
     for class in SPOUT_CLASSES {
+        super::security::register_methods(r, class);
         r.register_spout(class, |p| {
             let (function, spec, results) = spout(p)?;
             Ok(Arc::new(move || {
@@ -53,7 +55,7 @@ pub(super) fn register(r: &mut Registry) {
 
 /// The function, the clients' socket and the results endpoint, checked.
 fn spout(p: &Properties) -> Result<(String, SocketSpec, Option<String>), String> {
-    p.only(&[CONSTRUCTOR_ARGS, "bind", "connect", "hwm", "results"])?;
+    p.only(&[&[CONSTRUCTOR_ARGS, "bind", "connect", "hwm", "results"], &SECURITY[..]].concat())?;
     let function = match p.get(CONSTRUCTOR_ARGS) {
         Some(Value::List(args)) => match &args[..] {
             [Value::Str(f)] if !f.is_empty() => f.clone(),
@@ -72,6 +74,7 @@ fn spout(p: &Properties) -> Result<(String, SocketSpec, Option<String>), String>
                     tcp://0.0.0.0:3772), or `connect` to a queue device's backend"
             .into());
     }
+    spec.security = security(p)?;
     spec.validate()?;
     let results = p.str("results")?;
     if let Some(r) = &results {

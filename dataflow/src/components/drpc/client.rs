@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use libsock::{Context, Socket, SocketType};
 
 use super::protocol::{ERROR, OK};
+use crate::components::Security;
 
 /// Why a DRPC call gave no result.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -49,11 +50,22 @@ impl DrpcClient {
 
     /// Connects to `endpoint` on `ctx` (for `inproc://` endpoints).
     pub fn connect_on(ctx: &Context, endpoint: &str) -> Result<DrpcClient, DrpcError> {
+        DrpcClient::connect_with(ctx, endpoint, &Security::Null)
+    }
+
+    /// Connects to `endpoint` on `ctx` as a CURVE or PLAIN client of a spout whose socket is
+    /// a CURVE or PLAIN server (a server `security` is refused).
+    pub fn connect_with(ctx: &Context, endpoint: &str, security: &Security) -> Result<DrpcClient, DrpcError> {
         let socket_error = |e: libsock::Error| DrpcError::Socket(e.to_string());
+        if matches!(security, Security::CurveServer { .. } | Security::PlainServer { .. }) {
+            return Err(DrpcError::Socket("a DRPC client is a CURVE or PLAIN client, not a server".into()));
+        }
+        security.validate([endpoint.to_owned()].iter()).map_err(DrpcError::Socket)?;
         // REQ's strict turns would leave the socket unusable after a timed-out call; a DEALER
         // with the REQ envelope (an empty delimiter) is answered the same and can go on.
         let socket = ctx.socket(SocketType::DEALER).map_err(socket_error)?;
         socket.set_linger(0).map_err(socket_error)?;
+        security.apply(&socket).map_err(socket_error)?;
         socket.connect(endpoint).map_err(|e| DrpcError::Socket(format!("connect {endpoint}: {e}")))?;
         Ok(DrpcClient { socket, timeout: Duration::from_secs(60), calls: Cell::new(0), _ctx: ctx.clone() })
     }

@@ -8,7 +8,7 @@ use libsock::{Socket, SocketType, DONTWAIT};
 
 use super::protocol::{self, ReturnInfo, ERROR, OK};
 use crate::component::{FailReason, Limits, OutputDeclarer, Spout, TaskContext};
-use crate::components::SocketSpec;
+use crate::components::{public_key, EdgeSocket, Security, SocketSpec};
 use crate::runtime::SpoutCollector;
 use crate::tuple::Value;
 
@@ -31,8 +31,8 @@ const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// its results: `inproc://` when the whole topology runs in this process, else a port the
 /// system picks on every interface, advertised with the host other workers reach this one at
 /// (its `workers:` entry), unless `results` names one. With the worker links' CURVE key
-/// (`topology.worker.curve.secretkey`) that socket is a CURVE server with it, as the workers'
-/// inboxes are.
+/// (`topology.worker.curve.secretkey`) that socket is a CURVE server with it that admits only
+/// that key, as the workers' inboxes are. The clients' socket takes [`SocketSpec::security`].
 pub struct DrpcSpout {
     function: String,
     spec: SocketSpec,
@@ -42,8 +42,8 @@ pub struct DrpcSpout {
 }
 
 struct Open {
-    requests: Socket,
-    results: Socket,
+    requests: EdgeSocket,
+    results: EdgeSocket,
     info: ReturnInfo,
     timeout: Duration,
     pending: HashMap<u64, Pending>,
@@ -139,13 +139,22 @@ impl Spout for DrpcSpout {
         let ctx = super::context(task);
         let requests = self.spec.open_with(&ctx, |s| s.set_maxmsgsize(MAX_REQUEST_BYTES))?;
         let results_at = self.results.clone().unwrap_or_else(|| self.results_default(task));
-        let results = ctx.socket(SocketType::PULL).map_err(|e| e.to_string())?;
-        results.set_rcvhwm(self.spec.hwm).map_err(|e| e.to_string())?;
-        results.set_maxmsgsize(MAX_REQUEST_BYTES).map_err(|e| e.to_string())?;
-        if let Some(key) = super::worker_key(task)?.filter(|_| !results_at.starts_with("inproc://")) {
-            crate::workers::curve_serve(&results, &key).map_err(|e| format!("DRPC results: CURVE: {e}"))?;
-        }
-        results.bind(&results_at).map_err(|e| format!("bind {results_at} (DRPC results): {e}"))?;
+        // Between workers with the links' key: a CURVE server admitting only that key.
+        let security = match super::worker_key(task)?.filter(|_| !results_at.starts_with("inproc://")) {
+            Some(key) => Security::CurveServer {
+                secret: key.secret().to_owned(),
+                clients: Some(vec![public_key(key.public())?]),
+            },
+            None => Security::Null,
+        };
+        let results = EdgeSocket::open(&ctx, &security, |ctx| {
+            let results = ctx.socket(SocketType::PULL).map_err(|e| e.to_string())?;
+            results.set_rcvhwm(self.spec.hwm).map_err(|e| e.to_string())?;
+            results.set_maxmsgsize(MAX_REQUEST_BYTES).map_err(|e| e.to_string())?;
+            security.apply(&results).map_err(|e| format!("DRPC results: CURVE: {e}"))?;
+            results.bind(&results_at).map_err(|e| format!("bind {results_at} (DRPC results): {e}"))?;
+            Ok(results)
+        })?;
         let bound = results.get_last_endpoint().map_err(|e| e.to_string())?;
         let endpoint = advertised(&bound, task.worker_host.as_deref());
         let info = ReturnInfo {
@@ -218,7 +227,7 @@ impl Spout for DrpcSpout {
     }
 
     fn wake_sockets(&self) -> Vec<&Socket> {
-        self.open.as_ref().map_or(Vec::new(), |o| vec![&o.requests, &o.results])
+        self.open.as_ref().map_or(Vec::new(), |o| vec![o.requests.socket(), o.results.socket()])
     }
 
     fn ack(&mut self, msg_id: u64) {

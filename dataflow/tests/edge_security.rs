@@ -1,0 +1,280 @@
+//! CURVE and PLAIN on a topology's edge sockets, against libzmq peers, under `sockflow run`:
+//! pyzmq (libzmq 4.3.5 with CURVE) feeds a CURVE `SocketSpout` that admits only its key and
+//! reads a `SocketBolt` that is a CURVE client; the `zmq` crate's libzmq logs in to a PLAIN
+//! spout; `sockflow drpc` calls a CURVE DRPC spout.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+fn sockflow() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sockflow"))
+}
+
+/// A key pair (public, secret) whose text has no `$` (so no `${` for substitution to see).
+fn keypair() -> (String, String) {
+    loop {
+        let (public, secret) = libsock::curve_keypair();
+        if !public.contains('$') && !secret.contains('$') {
+            return (public, secret);
+        }
+    }
+}
+
+/// A `sockflow run` and its directory (the topology file, the log).
+struct Run {
+    process: common::KillOnDrop,
+    dir: tempfile::TempDir,
+}
+
+/// Runs `yaml` under `sockflow run -e` with `env`, its log in a file.
+fn run(yaml: &str, env: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut cmd = sockflow();
+    cmd.args(["run", "-e", file.to_str().unwrap(), "--print-every", "0"]);
+    cmd.envs(env.iter().copied()).stdout(Stdio::null()).stderr(log);
+    Run { process: common::KillOnDrop(cmd.spawn().unwrap()), dir }
+}
+
+impl Run {
+    /// SIGTERM; asserts a clean exit.
+    fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.process.0.id().to_string()]).status();
+        let status = self.process.0.wait().unwrap();
+        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        assert!(status.success(), "{status}: {log}");
+    }
+}
+
+#[test]
+fn a_curve_spout_admits_only_its_clients_and_a_curve_bolt_reaches_libzmq() {
+    let port = common::free_ports(26000, 2);
+    let (spout_public, spout_secret) = keypair();
+    let (sink_public, sink_secret) = keypair();
+    let (client_public, client_secret) = keypair();
+    let yaml = format!(
+        "name: curve-edges
+spouts:
+  - id: in
+    className: SocketSpout
+    properties:
+      - {{name: type, value: pull}}
+      - {{name: bind, value: \"tcp://127.0.0.1:{port}\"}}
+      - {{name: curveServer, value: true}}
+      - {{name: curveSecretKey, value: \"${{ENV-SPOUT_SECRET}}\"}}
+      - {{name: curveClientKeys, value: [\"${{ENV-CLIENT_PUBLIC}}\"]}}
+bolts:
+  - id: out
+    className: SocketBolt
+    properties:
+      - {{name: type, value: push}}
+      - {{name: connect, value: \"tcp://127.0.0.1:{}\"}}
+      - {{name: curveServerKey, value: \"${{ENV-SINK_PUBLIC}}\"}}
+streams:
+  - {{from: in, to: out, grouping: {{type: SHUFFLE}}}}
+",
+        port + 1
+    );
+    let run = run(
+        &yaml,
+        &[("SPOUT_SECRET", &spout_secret), ("CLIENT_PUBLIC", &client_public), ("SINK_PUBLIC", &sink_public)],
+    );
+
+    // pyzmq: the sink (a CURVE server), the admitted client, a CURVE stranger (its own key
+    // pair, knowing the spout's public key) and a NULL client. Only the admitted client's
+    // messages come out; the stranger's handshake fails on authentication.
+    let script = format!(
+        r#"
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+ctx = zmq.Context()
+sink = ctx.socket(zmq.PULL)
+sink.curve_server = True
+sink.curve_secretkey = b"{sink_secret}"
+sink.bind("tcp://127.0.0.1:{sink_port}")
+def client(public, secret):
+    s = ctx.socket(zmq.PUSH)
+    s.linger = 0
+    if public:
+        s.curve_serverkey = b"{spout_public}"
+        s.curve_publickey = public
+        s.curve_secretkey = secret
+    s.connect("tcp://127.0.0.1:{port}")
+    return s
+stranger_public, stranger_secret = zmq.curve_keypair()
+stranger = client(stranger_public, stranger_secret)
+monitor = stranger.get_monitor_socket()
+null = client(None, None)
+good = client(b"{client_public}", b"{client_secret}")
+for i in range(20):
+    stranger.send(b"stranger %d" % i)
+    null.send(b"null %d" % i)
+    good.send(b"good %d" % i)
+sink.rcvtimeo = 30000
+got = [sink.recv() for _ in range(20)]
+assert got == [b"good %d" % i for i in range(20)], got
+sink.rcvtimeo = 500
+try:
+    print("unexpected:", sink.recv())
+except zmq.Again:
+    pass
+monitor.rcvtimeo = 10000
+while True:
+    event = recv_monitor_message(monitor)["event"]
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        print("stranger refused")
+        break
+    assert event != zmq.EVENT_HANDSHAKE_SUCCEEDED, "the stranger got in"
+print("ok")
+"#,
+        sink_port = port + 1
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "stranger refused\nok\n");
+    run.stop();
+}
+
+#[test]
+fn a_plain_spout_admits_its_accounts_only() {
+    let port = common::free_ports(26100, 2);
+    let yaml = format!(
+        "name: plain-edges
+spouts:
+  - id: in
+    className: SocketSpout
+    properties:
+      - {{name: type, value: pull}}
+      - {{name: bind, value: \"tcp://127.0.0.1:{port}\"}}
+      - {{name: plainServer, value: true}}
+      - {{name: plainUsers, value: [\"feeder:${{ENV-FEEDER_PASSWORD}}\"]}}
+bolts:
+  - id: out
+    className: SocketBolt
+    configMethods:
+      - {{name: withType, args: [push]}}
+      - {{name: withConnect, args: [\"tcp://127.0.0.1:{}\"]}}
+      - {{name: withPlainUsername, args: [sink]}}
+      - {{name: withPlainPassword, args: [\"${{ENV-SINK_PASSWORD}}\"]}}
+streams:
+  - {{from: in, to: out, grouping: {{type: SHUFFLE}}}}
+",
+        port + 1
+    );
+    let run = run(&yaml, &[("FEEDER_PASSWORD", "s3cret"), ("SINK_PASSWORD", "pw")]);
+
+    // libzmq 4.3 (the zmq crate): a PLAIN server as the sink, with a ZAP handler of the test's
+    // that admits the bolt's account and records what it was asked.
+    let ctx = zmq::Context::new();
+    let zap = ctx.socket(zmq::REP).unwrap();
+    zap.bind("inproc://zeromq.zap.01").unwrap();
+    let zap_thread = std::thread::spawn(move || {
+        // [version, request id, domain, address, identity, mechanism, user, password]
+        let request = zap.recv_multipart(0).unwrap();
+        let text = |i: usize| String::from_utf8_lossy(&request[i]).into_owned();
+        let asked = (text(5), text(6), text(7));
+        let status: &[u8] =
+            if asked == ("PLAIN".into(), "sink".into(), "pw".into()) { b"200" } else { b"400" };
+        zap.send_multipart([&b"1.0"[..], &request[1], status, b"", b"", b""], 0).unwrap();
+        asked
+    });
+    let sink = ctx.socket(zmq::PULL).unwrap();
+    sink.set_plain_server(true).unwrap();
+    sink.set_rcvtimeo(30_000).unwrap();
+    sink.bind(&format!("tcp://127.0.0.1:{}", port + 1)).unwrap();
+    let client = |user: &str, password: &str, monitor: Option<&str>| {
+        let s = ctx.socket(zmq::PUSH).unwrap();
+        s.set_linger(0).unwrap();
+        s.set_plain_username(Some(user)).unwrap();
+        s.set_plain_password(Some(password)).unwrap();
+        if let Some(m) = monitor {
+            s.monitor(m, zmq::SocketEvent::ALL as i32).unwrap();
+        }
+        s.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        s
+    };
+    let monitor = ctx.socket(zmq::PAIR).unwrap();
+    monitor.set_rcvtimeo(10_000).unwrap();
+    let wrong = client("feeder", "guess", Some("inproc://wrong-monitor"));
+    monitor.connect("inproc://wrong-monitor").unwrap();
+    let right = client("feeder", "s3cret", None);
+    for i in 0..20 {
+        wrong.send(format!("wrong {i}").as_bytes(), 0).unwrap();
+        right.send(format!("right {i}").as_bytes(), 0).unwrap();
+    }
+    for i in 0..20 {
+        let msg = sink.recv_msg(0).expect("the admitted account's messages");
+        assert_eq!(msg.as_str(), Some(format!("right {i}").as_str()));
+    }
+    sink.set_rcvtimeo(500).unwrap();
+    assert!(sink.recv_msg(0).is_err(), "a message of the wrong password came through");
+    assert_eq!(zap_thread.join().unwrap(), ("PLAIN".into(), "sink".into(), "pw".into()));
+    loop {
+        let frames = monitor.recv_multipart(0).expect("a handshake event for the wrong password");
+        let event = u16::from_le_bytes([frames[0][0], frames[0][1]]);
+        assert_ne!(event, zmq::SocketEvent::HANDSHAKE_SUCCEEDED as u16, "the wrong password got in");
+        if event == zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as u16 {
+            break;
+        }
+    }
+    run.stop();
+}
+
+#[test]
+fn a_curve_drpc_spout_answers_curve_clients_only() {
+    let port = common::free_ports(26200, 1);
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let (spout_public, spout_secret) = keypair();
+    let (client_public, client_secret) = keypair();
+    let yaml = format!(
+        "name: curve-drpc
+spouts:
+  - id: drpc
+    className: DRPCSpout
+    constructorArgs: [echo]
+    properties:
+      - {{name: bind, value: \"{endpoint}\"}}
+      - {{name: curveServer, value: true}}
+      - {{name: curveSecretKey, value: \"${{ENV-SPOUT_SECRET}}\"}}
+      - {{name: curveClientKeys, value: [\"${{ENV-CLIENT_PUBLIC}}\"]}}
+bolts:
+  - {{id: return, className: ReturnResults}}
+streams:
+  - {{from: drpc, to: return, grouping: {{type: SHUFFLE}}}}
+"
+    );
+    let run = run(&yaml, &[("SPOUT_SECRET", &spout_secret), ("CLIENT_PUBLIC", &client_public)]);
+    let call = |extra: &[&str], timeout: &str| {
+        sockflow().args(["drpc", "--timeout", timeout, &endpoint, "echo", "hi"]).args(extra).output().unwrap()
+    };
+    let admitted = ["--curve-serverkey", spout_public.as_str(), "--curve-secret", client_secret.as_str()];
+    let mut out = None;
+    assert!(common::eventually(20, || {
+        let o = call(&admitted, "2");
+        let ok = o.status.success();
+        out = Some(o);
+        ok
+    }));
+    assert_eq!(String::from_utf8(out.unwrap().stdout).unwrap(), "hi\n");
+    // A fresh key pair (not admitted), and no CURVE at all: no answer.
+    for extra in [&["--curve-serverkey", spout_public.as_str()][..], &[]] {
+        let o = call(extra, "1");
+        assert_eq!(o.status.code(), Some(1), "{extra:?}");
+        // (libsock's log before it says the spout refused the handshake: ERROR 400.)
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert!(stderr.ends_with("\nsockflow: drpc echo \"hi\": no answer within 1s\n"), "{stderr}");
+    }
+    // Flag errors are one line, before anything connects.
+    let o = call(&["--plain", "nocolon"], "1");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "sockflow: --plain expects USER:PASS (a colon is missing)\n"
+    );
+    let o = call(&["--curve-serverkey", "short"], "1");
+    assert!(String::from_utf8(o.stderr).unwrap().starts_with("sockflow: the server's key: "));
+    run.stop();
+}
