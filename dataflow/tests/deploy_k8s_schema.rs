@@ -155,3 +155,79 @@ fn a_worker_curve_key_comes_from_a_secret_never_from_the_manifests() {
         assert!(t.config.worker_curve.is_some());
     }
 }
+
+/// A Z85 key pair whose secret and public keys both start with a YAML indicator (`{`, `#`,
+/// `&`, …): unquoted in the substituted file, either would break the YAML.
+fn awkward_keypair() -> (String, String) {
+    let awkward = |k: &str| k.starts_with(['{', '[', '#', '&', '*', '!', '%', '@', '?', '>', ':', '-']);
+    loop {
+        let (public, secret) = libsock::curve_keypair();
+        if awkward(&public) && awkward(&secret) && !public.contains('$') && !secret.contains('$') {
+            return (public, secret);
+        }
+    }
+}
+
+#[test]
+fn every_other_env_variable_comes_from_the_env_secret() {
+    // A port and an edge socket's keys by environment, beside the worker key.
+    let text = TOPOLOGY
+        .replace("  deploy.cpu", "  topology.worker.curve.secretkey: \"${ENV-WC_KEY}\"\n  deploy.cpu")
+        .replace(
+            "  - {id: gen, className: Generator}\n",
+            "  - id: gen\n    className: SocketSpout\n    properties:\n      - {name: type, value: pull}\n      \
+             - {name: bind, value: \"tcp://0.0.0.0:${ENV-IN_PORT}\"}\n      \
+             - {name: curveServer, value: true}\n      \
+             - {name: curveSecretKey, value: \"${ENV-IN_SECRET}\"}\n      \
+             - {name: curveClientKeys, value: [\"${ENV-SHOP_PUBLIC}\"]}\n",
+        );
+    assert!(text.contains("SocketSpout"));
+    assert_eq!(deploy::env_secret_name("wordcount"), "wordcount-env");
+    let docs = documents(&deploy::kubernetes(&text, &DeployOptions::default()).unwrap());
+    let sts: StatefulSet = typed(&docs[2]);
+    let c = &sts.spec.unwrap().template.spec.unwrap().containers[0];
+    let args = c.args.as_ref().unwrap();
+    assert_eq!(args.iter().filter(|a| *a == "-e").count(), 1, "{args:?}");
+    let from = |name: &str| {
+        let var = c.env.as_ref().unwrap().iter().find(|e| e.name == name).unwrap_or_else(|| panic!("{name}"));
+        let r = var.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap();
+        (r.name.clone(), r.key.clone())
+    };
+    assert_eq!(from("WC_KEY"), ("wordcount-curve".into(), "secretkey".into()));
+    for name in ["IN_PORT", "IN_SECRET", "SHOP_PUBLIC"] {
+        assert_eq!(from(name), ("wordcount-env".into(), name.into()));
+    }
+    assert_eq!(c.env.as_ref().unwrap().len(), 5, "POD_NAME, WC_KEY and the three");
+
+    // What the pods do with the ConfigMap's file: substitute, then parse. Keys that start with
+    // YAML indicators survive (the placeholders are quoted) and are the ones the spout checks.
+    let cm: ConfigMap = typed(&docs[0]);
+    let file = &cm.data.unwrap()["topology.yaml"];
+    let (shop_public, _) = awkward_keypair();
+    let (_, in_secret) = awkward_keypair();
+    let wc = dataflow::WorkerKey::generate();
+    let substituted = file
+        .replace("${ENV-WC_KEY}", wc.secret())
+        .replace("${ENV-IN_PORT}", "5555")
+        .replace("${ENV-IN_SECRET}", &in_secret)
+        .replace("${ENV-SHOP_PUBLIC}", &shop_public);
+    dataflow::config::parse(&substituted, "topology.yaml", &Default::default(), &dataflow::Registry::new())
+        .unwrap_or_else(|e| panic!("{e}\n{substituted}"));
+    // Unquoted, the same substitution breaks.
+    let unquoted = substituted.replace(&format!("\"{in_secret}\""), &in_secret);
+    assert!(
+        dataflow::config::parse(&unquoted, "t.yaml", &Default::default(), &dataflow::Registry::new())
+            .is_err(),
+        "the quoting is needed"
+    );
+
+    // systemd: -e, and every variable named above the EnvironmentFile.
+    let unit = deploy::systemd(&text, &DeployOptions::default()).unwrap();
+    for line in ["# WC_KEY=<the worker CURVE key", "# IN_PORT=<its value>", "# SHOP_PUBLIC=<its value>"] {
+        assert!(unit.contains(line), "{line}: {unit}");
+    }
+    assert!(unit
+        .contains("EnvironmentFile=/etc/sockflow/wordcount.env\nExecStart=/usr/local/bin/sockflow run -e "));
+    // A file without variables runs without -e.
+    assert!(!deploy::systemd(TOPOLOGY, &DeployOptions::default()).unwrap().contains(" -e "));
+}

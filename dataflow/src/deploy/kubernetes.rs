@@ -3,7 +3,16 @@
 use serde_json::json;
 use serde_yaml::Value as Yaml;
 
-use super::{curve_secret_name, summarize, Curve, DeployOptions};
+use super::{curve_secret_name, env_secret_name, summarize, Curve, DeployOptions};
+
+/// `file` (as serde_yaml writes it: block style) with every value or list item that is
+/// exactly `placeholder` quoted. The text is substituted into YAML before it is parsed, and
+/// only quoted is a value such as a Z85 key (with `#`, `{`, `&`…) safe.
+fn quote_whole_values(file: &str, placeholder: &str) -> String {
+    let quoted = format!("\"{placeholder}\"\n");
+    file.replace(&format!(": {placeholder}\n"), &format!(": {quoted}"))
+        .replace(&format!("- {placeholder}\n"), &format!("- {quoted}"))
+}
 
 /// The manifests for `text` (a topology file), as one multi-document YAML stream.
 ///
@@ -16,6 +25,8 @@ use super::{curve_secret_name, summarize, Curve, DeployOptions};
 /// [`super::curve_secret_name`]), which must exist: as the variable of `"${ENV-VAR}"` (the pods
 /// then run with `-e`), or mounted at the `topology.worker.curve.secretkey.file` path (which
 /// must be absolute). A key written in the file is refused: it would be in the ConfigMap.
+/// Every other `${ENV-VAR}` of the file comes from the Secret `NAME-env` (key `VAR`, see
+/// [`super::env_secret_name`]); the pods then run with `-e`.
 pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let s = summarize(text)?;
     // The pods get this one file (and the worker count and `deploy.*` keys are read from it).
@@ -46,9 +57,7 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
             ));
         }
         Some(Curve::Env(var)) => {
-            // Substituted as text into YAML: only quoted is the key (with '#', '{', '&', ...) safe.
-            let plain = format!(": ${{ENV-{var}}}\n");
-            file = file.replace(&plain, &format!(": \"${{ENV-{var}}}\"\n"));
+            file = quote_whole_values(&file, &format!("${{ENV-{var}}}"));
             args.insert(1, "-e".to_owned());
             let from = json!({ "secretKeyRef": { "name": secret, "key": "secretkey" } });
             env.push(json!({ "name": var, "valueFrom": from }));
@@ -64,6 +73,17 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
                 json!({ "name": "curve", "mountPath": path, "subPath": "secretkey", "readOnly": true }),
             );
             volumes.push(json!({ "name": "curve", "secret": { "secretName": secret } }));
+        }
+    }
+    if !s.env.is_empty() {
+        let secret = env_secret_name(name);
+        for var in &s.env {
+            file = quote_whole_values(&file, &format!("${{ENV-{var}}}"));
+            let from = json!({ "secretKeyRef": { "name": secret, "key": var } });
+            env.push(json!({ "name": var, "valueFrom": from }));
+        }
+        if !args.iter().any(|a| a == "-e") {
+            args.insert(1, "-e".to_owned());
         }
     }
     args.extend([

@@ -12,7 +12,9 @@
 //! A worker CURVE key (`topology.worker.curve.secretkey`) never goes into a manifest: as
 //! `"${ENV-NAME}"` the workers run with `-e` and NAME comes from the Kubernetes Secret
 //! [`curve_secret_name`] (key `secretkey`) or from the unit's `EnvironmentFile=`; as a `.file`
-//! path the Secret is mounted there.
+//! path the Secret is mounted there. The file's other `${ENV-NAME}` variables (a port, an
+//! edge socket's `curveSecretKey`…) come from the Secret [`env_secret_name`] (one key per
+//! variable) or the same `EnvironmentFile=`.
 
 mod kubernetes;
 mod systemd;
@@ -85,6 +87,10 @@ pub(crate) struct Summary {
     pub(crate) cpu: Option<String>,
     pub(crate) memory: Option<String>,
     pub(crate) curve: Option<Curve>,
+    /// The other `${ENV-NAME}` variables the file reads (ports, edge sockets' keys…), sorted:
+    /// the workers run with `-e` and get them from the Secret [`env_secret_name`] or the
+    /// unit's `EnvironmentFile=`.
+    pub(crate) env: Vec<String>,
 }
 
 /// Where the file takes its worker CURVE key from (`topology.worker.curve.secretkey[.file]`).
@@ -103,6 +109,25 @@ use crate::config::{WORKER_KEY as CURVE_KEY, WORKER_KEY_FILE as CURVE_FILE_KEY};
 /// The secret deployments take the worker CURVE key from: `NAME-curve`, key `secretkey`.
 pub fn curve_secret_name(topology: &str) -> String {
     format!("{topology}-curve")
+}
+
+/// The secret deployments take the file's other `${ENV-NAME}` variables from: `NAME-env`,
+/// one key per variable.
+pub fn env_secret_name(topology: &str) -> String {
+    format!("{topology}-env")
+}
+
+/// The names of the `${ENV-NAME}` variables in `text`, sorted, each once.
+fn env_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .split("${ENV-")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+        .filter(|name| !name.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 pub use crate::config::with_throwaway_worker_key as with_throwaway_key;
@@ -141,8 +166,14 @@ pub(crate) fn summarize(text: &str) -> Result<Summary, String> {
         (None, Some(v)) => Some(Curve::File(v.as_str().unwrap_or_default().to_owned())),
         (None, None) => None,
     };
+    let worker_key_var = match &curve {
+        Some(Curve::Env(var)) => Some(var.as_str()),
+        _ => None,
+    };
+    let env = env_names(text).into_iter().filter(|n| Some(n.as_str()) != worker_key_var).collect();
     Ok(Summary {
         name,
+        env,
         curve,
         workers: workers.max(1),
         cpu: text_of("deploy.cpu")?,

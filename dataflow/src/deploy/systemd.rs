@@ -5,7 +5,8 @@ use super::{summarize, Curve, DeployOptions};
 /// The unit file `sockflow@.service` for `text` (a topology file). Install the topology at
 /// `opts.topology_path` (`%i` there is the worker id; the default path puts each worker's copy
 /// at `/etc/sockflow/K.yaml`) and run `systemctl enable --now sockflow@K` on worker K's host.
-/// With a worker CURVE key `"${ENV-VAR}"` the unit runs `sockflow run -e` and reads VAR from
+/// When the file reads `${ENV-VAR}` variables (a worker CURVE key, a port, an edge socket's
+/// key…) the unit runs `sockflow run -e` and reads them from
 /// `EnvironmentFile=/etc/sockflow/NAME.env` (mode 0600: systemd reads it as root).
 pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let s = summarize(text)?;
@@ -25,15 +26,24 @@ pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
         let bytes = memory_bytes(mem).ok_or_else(|| format!("deploy.memory: cannot read {mem:?}"))?;
         limits.push_str(&format!("MemoryHigh={bytes}\n"));
     }
-    let (mut env_flag, mut env_file) = ("", String::new());
+    let mut env_lines = String::new();
     if let Some(Curve::Env(var)) = &s.curve {
-        env_flag = " -e";
-        env_file = format!(
-            "# {var}=<the worker CURVE key from `sockflow keygen`>, in a file only root reads \
-             (0600).\nEnvironmentFile=/etc/sockflow/{}.env\n",
-            s.name
-        );
+        env_lines.push_str(&format!("# {var}=<the worker CURVE key from `sockflow keygen`>\n"));
     }
+    for var in &s.env {
+        env_lines.push_str(&format!("# {var}=<its value>\n"));
+    }
+    let (env_flag, env_file) = match env_lines.is_empty() {
+        true => ("", String::new()),
+        false => (
+            " -e",
+            format!(
+                "# The topology reads these variables (substituted with -e); put them in a file\n\
+                 # only root reads (0600):\n{env_lines}EnvironmentFile=/etc/sockflow/{}.env\n",
+                s.name
+            ),
+        ),
+    };
     Ok(format!(
         "# sockflow deploy systemd: topology {name:?}, {workers} worker(s).
 # Install as /etc/systemd/system/sockflow@.service, put the topology file (with its
