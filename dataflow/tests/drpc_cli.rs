@@ -256,3 +256,104 @@ fn without_colours(log: &str) -> String {
     }
     out
 }
+
+#[test]
+fn a_drpc_server_serves_several_functions_on_one_address() {
+    let base = common::free_ports(24600, 5);
+    let (front, exclaim, echo_a, echo_b, nobody) = (base, base + 1, base + 2, base + 3, base + 4);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two.yaml");
+    // "exclamation" (a Python bolt adds "!") and "echo" (two spouts, each its own port).
+    std::fs::write(
+        &file,
+        format!(
+            "name: two-functions
+spouts:
+  - {{id: ex, className: DRPCSpout, constructorArgs: [exclamation],
+     properties: [{{name: bind, value: \"tcp://127.0.0.1:{exclaim}\"}}]}}
+  - {{id: echo-a, className: DRPCSpout, constructorArgs: [echo],
+     properties: [{{name: bind, value: \"tcp://127.0.0.1:{echo_a}\"}}]}}
+  - {{id: echo-b, className: DRPCSpout, constructorArgs: [echo],
+     properties: [{{name: bind, value: \"tcp://127.0.0.1:{echo_b}\"}}]}}
+bolts:
+  - id: exclaim
+    className: org.apache.storm.flux.wrappers.bolts.FluxShellBolt
+    constructorArgs: [[python3, dataflow/tests/multilang/exclaim.py], [result, return-info]]
+  - {{id: return, className: ReturnResults}}
+streams:
+  - {{from: ex, to: exclaim, grouping: {{type: SHUFFLE}}}}
+  - {{from: exclaim, to: return, grouping: {{type: SHUFFLE}}}}
+  - {{from: echo-a, to: return, grouping: {{type: SHUFFLE}}}}
+  - {{from: echo-b, to: return, grouping: {{type: SHUFFLE}}}}
+"
+        ),
+    )
+    .unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let spawn = |cmd: &mut Command| {
+        KillOnDrop(Some(cmd.current_dir(root).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()))
+    };
+    let topology = spawn(sockflow().args(["run", file.to_str().unwrap(), "--print-every", "0"]));
+    let at = |port: u16| format!("tcp://127.0.0.1:{port}");
+    let router = spawn(sockflow().args([
+        "drpc-server",
+        "--bind",
+        &at(front),
+        "--function",
+        &format!("exclamation={}", at(exclaim)),
+        "--function",
+        &format!("echo={},{}", at(echo_a), at(echo_b)),
+        "--function",
+        &format!("down={}", at(nobody)),
+    ]));
+    let endpoint = at(front);
+    let out = drpc_when_up(&endpoint, &["exclamation", "hi", "echo", "there"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "hi!\nthere\n");
+    // Twenty calls over the two echo spouts (the router's DEALER takes turns between them).
+    let many: Vec<String> = (0..20).map(|i| format!("call {i}")).collect();
+    let out = sockflow().args(["drpc", &endpoint, "-f", "echo"]).args(&many).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), many.join("\n") + "\n");
+
+    // Errors come from the router at once: an unknown function, one with no spout up.
+    let error = |f: &str| {
+        let o = sockflow().args(["drpc", "--timeout", "5", &endpoint, f, "x"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        String::from_utf8(o.stderr).unwrap()
+    };
+    assert_eq!(
+        error("shout"),
+        "sockflow: drpc shout \"x\": unknown DRPC function \"shout\": this router serves \"exclamation\", \
+         \"echo\", \"down\"\n"
+    );
+    assert_eq!(
+        error("down"),
+        "sockflow: drpc down \"x\": no spout of \"down\" can take the request now (none connected, or all full)\n"
+    );
+
+    // pyzmq (libzmq 4.3.5) REQ through the router.
+    let script = format!(
+        "import zmq\n\
+         s = zmq.Context().socket(zmq.REQ)\n\
+         s.setsockopt(zmq.RCVTIMEO, 20000)\n\
+         s.connect('{endpoint}')\n\
+         for f, a in [(b'exclamation', b'py'), (b'echo', b'zmq')]:\n\
+         \x20   s.send_multipart([f, a])\n\
+         \x20   print(b' '.join(s.recv_multipart()).decode())\n"
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "OK py!\nOK zmq\n");
+
+    let out = router.stop();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = without_colours(&String::from_utf8_lossy(&out.stderr));
+    // 24 routed by the calls above (more if the first calls came before the spouts were up).
+    let routed: u64 = log
+        .split("DRPC router stopped routed=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no final counts: {log}"));
+    assert!(routed >= 24, "{log}");
+    topology.stop();
+}

@@ -1,4 +1,5 @@
-//! `sockflow drpc`: Storm's `storm drpc-client`.
+//! `sockflow drpc`: Storm's `storm drpc-client`; `sockflow drpc-server`: one address for
+//! several functions, as Storm's DRPC server.
 
 use std::io::Write;
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use libsock::Context;
 
-use crate::components::drpc::DrpcClient;
+use crate::components::drpc::{DrpcClient, DrpcRouter};
 use crate::components::Security;
 
 /// The client side of a DRPC spout's `curveServer` or `plainServer` (sockcat's flags).
@@ -65,5 +66,32 @@ pub(super) fn call(
         let result = client.execute(&f, &a).map_err(|e| format!("drpc {f} {a:?}: {e}"))?;
         writeln!(out, "{result}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
     }
+    Ok(())
+}
+
+/// `sockflow drpc-server`: routes until SIGTERM or SIGINT.
+pub(super) fn serve(bind: &[String], functions: &[String]) -> Result<(), String> {
+    let routes = functions
+        .iter()
+        .map(|f| {
+            let (name, endpoints) = f
+                .split_once('=')
+                .ok_or_else(|| format!("--function {f}: expected NAME=ENDPOINT[,ENDPOINT...]"))?;
+            let endpoints: Vec<String> = endpoints.split(',').map(str::to_owned).collect();
+            for ep in &endpoints {
+                libsock::Endpoint::parse(ep).map_err(|e| format!("--function {f}: {ep:?}: {e}"))?;
+            }
+            Ok((name.to_owned(), endpoints))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut router = DrpcRouter::new(bind, &routes)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
+    }
+    let names: Vec<&str> = routes.iter().map(|(n, _)| n.as_str()).collect();
+    tracing::info!(endpoint = %router.endpoint()?, functions = ?names, "DRPC router serving");
+    let (routed, errors) = router.run(&stop)?;
+    tracing::info!(routed, errors, "DRPC router stopped");
     Ok(())
 }

@@ -115,6 +115,17 @@ enum Command {
         #[command(flatten)]
         security: drpc::ClientSecurity,
     },
+    /// Serves several DRPC functions on one address (Storm's DRPC server, port 3772): each
+    /// request goes to the spouts of its function, each answer back to its client.
+    #[command(name = "drpc-server")]
+    DrpcServer {
+        /// Where clients connect (repeatable), e.g. tcp://0.0.0.0:3772.
+        #[arg(long, value_name = "ENDPOINT", required = true)]
+        bind: Vec<String>,
+        /// A function and its DRPC spouts' endpoints (repeatable): NAME=ENDPOINT[,ENDPOINT...].
+        #[arg(long, value_name = "NAME=ENDPOINTS", required = true)]
+        function: Vec<String>,
+    },
     /// Prints a fresh CURVE secret key (for topology.worker.curve.secretkey, or a socket's
     /// curveSecretKey) on standard output, alone, for `$(sockflow keygen)` or a file; its
     /// public key goes to standard error.
@@ -187,6 +198,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}", key.secret());
             Ok(())
         }
+        Command::DrpcServer { bind, function } => drpc::serve(&bind, &function),
         Command::Drpc { endpoint, function, timeout, args, security } => {
             drpc::call(&endpoint, function, timeout, args, &security)
         }

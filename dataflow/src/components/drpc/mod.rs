@@ -8,19 +8,22 @@
 //! tree fails or times out is answered `[ERROR, why]` at once, as Storm's `DRPCSpout` fails the
 //! request. [`DrpcClient`] (and `sockflow drpc`) is the client side.
 //!
-//! There is no DRPC server of its own, as in Storm: the spout is the server, so several spout
-//! tasks serve one address only behind a queue device (`sockdev queue`), each connecting to its
-//! backend.
+//! The spout is the server: several spout tasks serve one address behind a queue device
+//! (`sockdev queue`), each connecting to its backend, and several functions share one address
+//! (Storm's DRPC server on port 3772) behind a [`DrpcRouter`] (`sockflow drpc-server`), which
+//! hands each request to its function's spouts and keeps no state.
 
 mod client;
 pub mod protocol;
 mod results;
+mod router;
 mod spout;
 
 use std::sync::OnceLock;
 
 pub use client::{DrpcClient, DrpcError};
 pub use results::ReturnResults;
+pub use router::DrpcRouter;
 pub use spout::{DrpcSpout, DEFAULT_REQUEST_TIMEOUT_SECS, MAX_PENDING_REQUESTS};
 
 use crate::component::TaskContext;

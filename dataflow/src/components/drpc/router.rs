@@ -1,0 +1,216 @@
+//! `DrpcRouter`: one address for many DRPC functions, as Storm's DRPC server is on port 3772.
+//!
+//! Clients send `[FUNCTION, ARGUMENT]` (a REQ, or a DEALER with REQ's empty delimiter) to its
+//! ROUTER socket; it hands each request to a DEALER connected to that function's spout tasks
+//! (their `bind` endpoints; round robin over the connected ones) and each answer back to its
+//! client, envelope untouched. It keeps no state: the spouts answer every request, failures
+//! and timeouts included. An unknown function, a malformed request and a function none of
+//! whose spouts is connected (or all are full) are answered `[ERROR, why]` at once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use libsock::{Context, PollItem, Socket, SocketType, DONTWAIT, POLLIN, POLLOUT};
+
+use super::protocol::{self, Request, ERROR};
+
+/// How long a poll waits before the loop looks at its stop flag.
+const POLL_MS: i64 = 100;
+/// Messages taken from one socket before the others get a turn.
+const BATCH: usize = 256;
+
+/// One function's spouts.
+struct Route {
+    function: String,
+    backend: Socket,
+}
+
+/// Where a client's message goes.
+#[derive(Debug, PartialEq)]
+enum Decision {
+    /// To route `index`, as these frames.
+    Forward(usize, Vec<Vec<u8>>),
+    /// Straight back to the client, as these frames.
+    Answer(Vec<Vec<u8>>),
+}
+
+/// Routes `[FUNCTION, ARGUMENT]` requests to the spouts serving each function.
+pub struct DrpcRouter {
+    frontend: Socket,
+    routes: Vec<Route>,
+    /// Requests routed and answered with an error here, for the log.
+    counts: (u64, u64),
+    _ctx: Context,
+}
+
+impl DrpcRouter {
+    /// Binds the clients' ROUTER at `bind` and connects one DEALER per function to its spouts'
+    /// endpoints (`(function, endpoints)` pairs).
+    pub fn new(bind: &[String], functions: &[(String, Vec<String>)]) -> Result<DrpcRouter, String> {
+        let ctx = Context::new();
+        let err = |e: libsock::Error| e.to_string();
+        if bind.is_empty() || functions.is_empty() {
+            return Err("a DRPC router needs an endpoint to bind and at least one function".into());
+        }
+        let mut routes: Vec<Route> = Vec::with_capacity(functions.len());
+        for (function, endpoints) in functions {
+            if function.is_empty() || endpoints.is_empty() {
+                return Err(format!("function {function:?}: a name and at least one spout endpoint"));
+            }
+            if routes.iter().any(|r| r.function == *function) {
+                return Err(format!("function {function:?} is routed twice: list its endpoints once"));
+            }
+            let backend = ctx.socket(SocketType::DEALER).map_err(err)?;
+            // Requests only go to spouts that are there; none connected is an error at once.
+            backend.set_immediate(true).map_err(err)?;
+            backend.set_linger(0).map_err(err)?;
+            for ep in endpoints {
+                backend.connect(ep).map_err(|e| format!("function {function:?}: connect {ep}: {e}"))?;
+            }
+            routes.push(Route { function: function.clone(), backend });
+        }
+        let frontend = ctx.socket(SocketType::ROUTER).map_err(err)?;
+        frontend.set_linger(0).map_err(err)?;
+        frontend.set_maxmsgsize(16 << 20).map_err(err)?;
+        for ep in bind {
+            frontend.bind(ep).map_err(|e| format!("bind {ep}: {e}"))?;
+        }
+        Ok(DrpcRouter { frontend, routes, counts: (0, 0), _ctx: ctx })
+    }
+
+    /// The endpoint the clients' socket bound last (a `tcp://…:*` port resolved).
+    pub fn endpoint(&self) -> Result<String, String> {
+        self.frontend.get_last_endpoint().map_err(|e| e.to_string())
+    }
+
+    /// Routes until `stop` is set; returns (requests routed, requests answered with an error).
+    pub fn run(&mut self, stop: &AtomicBool) -> Result<(u64, u64), String> {
+        while !stop.load(Ordering::Relaxed) {
+            let (front, back): (bool, Vec<bool>) = {
+                let mut items: Vec<PollItem<'_>> = std::iter::once(&self.frontend)
+                    .chain(self.routes.iter().map(|r| &r.backend))
+                    .map(|s| s.as_poll_item(POLLIN))
+                    .collect();
+                match libsock::poll(&mut items, POLL_MS) {
+                    Ok(_) | Err(libsock::Error::Interrupted) => {}
+                    Err(e) => return Err(format!("poll: {e}")),
+                }
+                (items[0].is_readable(), items[1..].iter().map(PollItem::is_readable).collect())
+            };
+            for (i, ready) in back.into_iter().enumerate() {
+                if ready {
+                    self.answers_from(i);
+                }
+            }
+            if front {
+                self.requests();
+            }
+        }
+        Ok(self.counts)
+    }
+
+    /// Hands the spouts' answers back to their clients.
+    fn answers_from(&mut self, route: usize) {
+        for _ in 0..BATCH {
+            let Ok(frames) = self.routes[route].backend.recv_multipart(DONTWAIT) else { return };
+            // A client that left is dropped by the ROUTER, as any reply to it.
+            let _ = self.frontend.send_multipart(frames, DONTWAIT);
+        }
+    }
+
+    /// Routes the clients' requests.
+    fn requests(&mut self) {
+        for _ in 0..BATCH {
+            let Ok(frames) = self.frontend.recv_multipart(DONTWAIT) else { return };
+            let reply = match decide(&self.routes, frames) {
+                Decision::Forward(i, frames) => {
+                    let route = &self.routes[i];
+                    // With IMMEDIATE a DEALER is writable only toward connected spouts.
+                    if route.backend.get_events().is_ok_and(|e| e & POLLOUT != 0) {
+                        match route.backend.send_multipart(frames, DONTWAIT) {
+                            Ok(()) => self.counts.0 += 1,
+                            // Unlikely (it was writable): the client's call times out.
+                            Err(e) => tracing::warn!(function = %route.function, "request dropped: {e}"),
+                        }
+                        continue;
+                    }
+                    let why = format!(
+                        "no spout of {:?} can take the request now (none connected, or all full)",
+                        route.function
+                    );
+                    let mut envelope = frames;
+                    envelope.truncate(envelope.len() - 2);
+                    protocol::reply(envelope, ERROR, why.into_bytes())
+                }
+                Decision::Answer(reply) => reply,
+            };
+            self.counts.1 += 1;
+            let _ = self.frontend.send_multipart(reply, DONTWAIT);
+        }
+    }
+}
+
+/// Where a client's message goes: to the route of its function, or back with an error.
+fn decide(routes: &[Route], frames: Vec<Vec<u8>>) -> Decision {
+    let Request { mut envelope, function, args } = match protocol::parse_request(frames) {
+        Ok(r) => r,
+        Err((envelope, why)) => return Decision::Answer(protocol::reply(envelope, ERROR, why.into_bytes())),
+    };
+    match routes.iter().position(|r| r.function.as_bytes() == function) {
+        Some(i) => {
+            envelope.extend([function, args]);
+            Decision::Forward(i, envelope)
+        }
+        None => {
+            let known: Vec<String> = routes.iter().map(|r| format!("{:?}", r.function)).collect();
+            let why = format!(
+                "unknown DRPC function {:?}: this router serves {}",
+                String::from_utf8_lossy(&function),
+                known.join(", ")
+            );
+            Decision::Answer(protocol::reply(envelope, ERROR, why.into_bytes()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes(names: &[&str]) -> (Context, Vec<Route>) {
+        let ctx = Context::new();
+        let routes = names
+            .iter()
+            .map(|n| Route { function: n.to_string(), backend: ctx.socket(SocketType::DEALER).unwrap() })
+            .collect();
+        (ctx, routes)
+    }
+
+    fn frames(parts: &[&str]) -> Vec<Vec<u8>> {
+        parts.iter().map(|p| p.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn requests_go_to_their_function_and_the_rest_back_with_why() {
+        let (_ctx, routes) = routes(&["exclamation", "reverse"]);
+        let request = frames(&["client", "7", "", "reverse", "abc"]);
+        assert_eq!(decide(&routes, request.clone()), Decision::Forward(1, request));
+        assert_eq!(
+            decide(&routes, frames(&["client", "", "shout", "x"])),
+            Decision::Answer(frames(&[
+                "client",
+                "",
+                "ERROR",
+                "unknown DRPC function \"shout\": this router serves \"exclamation\", \"reverse\""
+            ]))
+        );
+        assert_eq!(
+            decide(&routes, frames(&["client", "", "exclamation"])),
+            Decision::Answer(frames(&[
+                "client",
+                "",
+                "ERROR",
+                "bad request: expected 2 frames (function, argument), got 1"
+            ]))
+        );
+    }
+}
