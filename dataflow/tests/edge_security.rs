@@ -278,3 +278,68 @@ streams:
     assert!(String::from_utf8(o.stderr).unwrap().starts_with("sockflow: the server's key: "));
     run.stop();
 }
+
+#[test]
+fn a_drpc_router_is_a_curve_server_to_clients_and_a_curve_client_of_spouts() {
+    let base = common::free_ports(26300, 2);
+    let (front, spout_port) = (format!("tcp://127.0.0.1:{base}"), format!("tcp://127.0.0.1:{}", base + 1));
+    let (spout_public, spout_secret) = keypair();
+    let (router_public, router_secret) = keypair();
+    let (front_public, front_secret) = keypair();
+    let (client_public, client_secret) = keypair();
+    // The spout admits only the router's key; the router only the client's.
+    let yaml = format!(
+        "name: curve-router
+spouts:
+  - id: drpc
+    className: DRPCSpout
+    constructorArgs: [echo]
+    properties:
+      - {{name: bind, value: \"{spout_port}\"}}
+      - {{name: curveServer, value: true}}
+      - {{name: curveSecretKey, value: \"${{ENV-SPOUT_SECRET}}\"}}
+      - {{name: curveClientKeys, value: [\"${{ENV-ROUTER_PUBLIC}}\"]}}
+bolts:
+  - {{id: return, className: ReturnResults}}
+streams:
+  - {{from: drpc, to: return, grouping: {{type: SHUFFLE}}}}
+"
+    );
+    let topology = run(&yaml, &[("SPOUT_SECRET", &spout_secret), ("ROUTER_PUBLIC", &router_public)]);
+    let router = sockflow()
+        .args(["drpc-server", "--bind", &front, "--function", &format!("echo={spout_port}")])
+        .args(["--frontend-curve-server", &front_secret, "--frontend-curve-client", &client_public])
+        .args(["--backend-curve-serverkey", &spout_public, "--backend-curve-secret", &router_secret])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let router = common::KillOnDrop(router);
+    let call = |extra: &[&str], timeout: &str| {
+        sockflow()
+            .args(["drpc", "--timeout", timeout, &front, "echo", "through"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let admitted = ["--curve-serverkey", front_public.as_str(), "--curve-secret", client_secret.as_str()];
+    assert!(common::eventually(20, || call(&admitted, "2").status.success()), "no answer through the router");
+    assert_eq!(String::from_utf8(call(&admitted, "5").stdout).unwrap(), "through\n");
+    // Another client key, or none: no answer.
+    for extra in [&["--curve-serverkey", front_public.as_str()][..], &[]] {
+        assert_eq!(call(extra, "1").status.code(), Some(1), "{extra:?}");
+    }
+    // Bad flags are one line, exit 1.
+    let o = sockflow()
+        .args(["drpc-server", "--bind", &front, "--function", "echo=tcp://127.0.0.1:1"])
+        .args(["--frontend-plain-user", "nocolon"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "sockflow: --frontend-plain-user expects USER:PASS (a colon is missing)\n"
+    );
+    drop(router);
+    topology.stop();
+}

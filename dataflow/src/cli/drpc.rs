@@ -8,7 +8,7 @@ use clap::Args;
 use libsock::Context;
 
 use crate::components::drpc::{DrpcClient, DrpcRouter};
-use crate::components::Security;
+use crate::components::{public_key, Security};
 
 /// The client side of a DRPC spout's `curveServer` or `plainServer` (sockcat's flags).
 #[derive(Args, Debug, Default)]
@@ -30,10 +30,9 @@ impl ClientSecurity {
             (Some(server), _) => {
                 Security::CurveClient { server: server.clone(), secret: self.curve_secret.clone() }
             }
-            (None, Some(account)) => {
-                let (user, password) =
-                    account.split_once(':').ok_or("--plain expects USER:PASS (a colon is missing)")?;
-                Security::PlainClient { user: user.to_owned(), password: password.to_owned() }
+            (None, Some(a)) => {
+                let (user, password) = account(a, "--plain")?;
+                Security::PlainClient { user, password }
             }
             (None, None) => Security::Null,
         };
@@ -69,8 +68,74 @@ pub(super) fn call(
     Ok(())
 }
 
+/// `sockflow drpc-server`'s security: the clients' side (`--frontend-`) is a CURVE or PLAIN
+/// server, the spouts' side (`--backend-`) a CURVE or PLAIN client (sockdev's flag names).
+#[derive(Args, Debug, Default)]
+pub(super) struct RouterSecurity {
+    /// Clients: be a CURVE server with this Z85 secret key.
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true, conflicts_with = "frontend_plain_user")]
+    frontend_curve_server: Option<String>,
+    /// Clients: with --frontend-curve-server, admit only this public key (repeatable).
+    #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, requires = "frontend_curve_server")]
+    frontend_curve_client: Vec<String>,
+    /// Clients: be a PLAIN server admitting this account (repeatable).
+    #[arg(long, value_name = "USER:PASS", allow_hyphen_values = true)]
+    frontend_plain_user: Vec<String>,
+    /// Spouts: be a CURVE client of spouts with this Z85 public key.
+    #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, conflicts_with = "backend_plain")]
+    backend_curve_serverkey: Option<String>,
+    /// Spouts: with --backend-curve-serverkey, this Z85 secret key (default: a fresh pair).
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true, requires = "backend_curve_serverkey")]
+    backend_curve_secret: Option<String>,
+    /// Spouts: log in with PLAIN as USER with password PASS.
+    #[arg(long, value_name = "USER:PASS", allow_hyphen_values = true)]
+    backend_plain: Option<String>,
+}
+
+/// `USER:PASS` split at the first colon.
+fn account(text: &str, flag: &str) -> Result<(String, String), String> {
+    let (user, password) =
+        text.split_once(':').ok_or_else(|| format!("{flag} expects USER:PASS (a colon is missing)"))?;
+    Ok((user.to_owned(), password.to_owned()))
+}
+
+impl RouterSecurity {
+    /// The clients' side and the spouts' side.
+    fn mechanisms(&self) -> Result<(Security, Security), String> {
+        let frontend = if let Some(secret) = &self.frontend_curve_server {
+            let clients = match self.frontend_curve_client.is_empty() {
+                true => None,
+                false => Some(
+                    self.frontend_curve_client
+                        .iter()
+                        .map(|k| public_key(k).map_err(|e| format!("--frontend-curve-client {k}: {e}")))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
+            Security::CurveServer { secret: secret.clone(), clients }
+        } else if !self.frontend_plain_user.is_empty() {
+            let users = self.frontend_plain_user.iter().map(|u| account(u, "--frontend-plain-user"));
+            Security::PlainServer { users: users.collect::<Result<_, _>>()? }
+        } else {
+            Security::Null
+        };
+        let backend = match (&self.backend_curve_serverkey, &self.backend_plain) {
+            (Some(server), _) => {
+                Security::CurveClient { server: server.clone(), secret: self.backend_curve_secret.clone() }
+            }
+            (None, Some(a)) => {
+                let (user, password) = account(a, "--backend-plain")?;
+                Security::PlainClient { user, password }
+            }
+            (None, None) => Security::Null,
+        };
+        Ok((frontend, backend))
+    }
+}
+
 /// `sockflow drpc-server`: routes until SIGTERM or SIGINT.
-pub(super) fn serve(bind: &[String], functions: &[String]) -> Result<(), String> {
+pub(super) fn serve(bind: &[String], functions: &[String], security: &RouterSecurity) -> Result<(), String> {
+    let (frontend, backend) = security.mechanisms()?;
     let routes = functions
         .iter()
         .map(|f| {
@@ -84,7 +149,7 @@ pub(super) fn serve(bind: &[String], functions: &[String]) -> Result<(), String>
             Ok((name.to_owned(), endpoints))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let mut router = DrpcRouter::new(bind, &routes)?;
+    let mut router = DrpcRouter::secured(bind, &routes, &frontend, &backend)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;

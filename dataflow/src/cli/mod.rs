@@ -125,6 +125,8 @@ enum Command {
         /// A function and its DRPC spouts' endpoints (repeatable): NAME=ENDPOINT[,ENDPOINT...].
         #[arg(long, value_name = "NAME=ENDPOINTS", required = true)]
         function: Vec<String>,
+        #[command(flatten)]
+        security: drpc::RouterSecurity,
     },
     /// Prints a fresh CURVE secret key (for topology.worker.curve.secretkey, or a socket's
     /// curveSecretKey) on standard output, alone, for `$(sockflow keygen)` or a file; its
@@ -198,7 +200,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}", key.secret());
             Ok(())
         }
-        Command::DrpcServer { bind, function } => drpc::serve(&bind, &function),
+        Command::DrpcServer { bind, function, security } => drpc::serve(&bind, &function, &security),
         Command::Drpc { endpoint, function, timeout, args, security } => {
             drpc::call(&endpoint, function, timeout, args, &security)
         }

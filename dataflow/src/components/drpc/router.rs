@@ -5,13 +5,15 @@
 //! (their `bind` endpoints; round robin over the connected ones) and each answer back to its
 //! client, envelope untouched. It keeps no state: the spouts answer every request, failures
 //! and timeouts included. An unknown function, a malformed request and a function none of
-//! whose spouts is connected (or all are full) are answered `[ERROR, why]` at once.
+//! whose spouts is connected (or all are full) are answered `[ERROR, why]` at once. It may be a
+//! CURVE or PLAIN server to its clients and a CURVE or PLAIN client of its spouts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use libsock::{Context, PollItem, Socket, SocketType, DONTWAIT, POLLIN, POLLOUT};
 
 use super::protocol::{self, Request, ERROR};
+use crate::components::{EdgeSocket, Security};
 
 /// How long a poll waits before the loop looks at its stop flag.
 const POLL_MS: i64 = 100;
@@ -35,7 +37,7 @@ enum Decision {
 
 /// Routes `[FUNCTION, ARGUMENT]` requests to the spouts serving each function.
 pub struct DrpcRouter {
-    frontend: Socket,
+    frontend: EdgeSocket,
     routes: Vec<Route>,
     /// Requests routed and answered with an error here, for the log.
     counts: (u64, u64),
@@ -44,14 +46,33 @@ pub struct DrpcRouter {
 
 impl DrpcRouter {
     /// Binds the clients' ROUTER at `bind` and connects one DEALER per function to its spouts'
-    /// endpoints (`(function, endpoints)` pairs).
+    /// endpoints (`(function, endpoints)` pairs), without security.
     pub fn new(bind: &[String], functions: &[(String, Vec<String>)]) -> Result<DrpcRouter, String> {
+        DrpcRouter::secured(bind, functions, &Security::Null, &Security::Null)
+    }
+
+    /// [`DrpcRouter::new`] with `frontend` security for the clients' socket (a CURVE or PLAIN
+    /// server) and `backend` security for the links to every spout (a CURVE or PLAIN client).
+    pub fn secured(
+        bind: &[String],
+        functions: &[(String, Vec<String>)],
+        frontend: &Security,
+        backend: &Security,
+    ) -> Result<DrpcRouter, String> {
         let ctx = Context::new();
         let err = |e: libsock::Error| e.to_string();
         if bind.is_empty() || functions.is_empty() {
             return Err("a DRPC router needs an endpoint to bind and at least one function".into());
         }
+        if matches!(frontend, Security::CurveClient { .. } | Security::PlainClient { .. })
+            || matches!(backend, Security::CurveServer { .. } | Security::PlainServer { .. })
+        {
+            return Err("a DRPC router is a server to its clients and a client of its spouts".into());
+        }
+        frontend.validate(bind)?;
+        backend.validate(functions.iter().flat_map(|(_, eps)| eps))?;
         let mut routes: Vec<Route> = Vec::with_capacity(functions.len());
+        let backend_security = backend;
         for (function, endpoints) in functions {
             if function.is_empty() || endpoints.is_empty() {
                 return Err(format!("function {function:?}: a name and at least one spout endpoint"));
@@ -63,17 +84,23 @@ impl DrpcRouter {
             // Requests only go to spouts that are there; none connected is an error at once.
             backend.set_immediate(true).map_err(err)?;
             backend.set_linger(0).map_err(err)?;
+            backend_security.apply(&backend).map_err(|e| format!("backend security: {e}"))?;
             for ep in endpoints {
                 backend.connect(ep).map_err(|e| format!("function {function:?}: connect {ep}: {e}"))?;
             }
             routes.push(Route { function: function.clone(), backend });
         }
-        let frontend = ctx.socket(SocketType::ROUTER).map_err(err)?;
-        frontend.set_linger(0).map_err(err)?;
-        frontend.set_maxmsgsize(16 << 20).map_err(err)?;
-        for ep in bind {
-            frontend.bind(ep).map_err(|e| format!("bind {ep}: {e}"))?;
-        }
+        let frontend_security = frontend;
+        let frontend = EdgeSocket::open(&ctx, frontend_security, |ctx| {
+            let frontend = ctx.socket(SocketType::ROUTER).map_err(err)?;
+            frontend.set_linger(0).map_err(err)?;
+            frontend.set_maxmsgsize(16 << 20).map_err(err)?;
+            frontend_security.apply(&frontend).map_err(|e| format!("frontend security: {e}"))?;
+            for ep in bind {
+                frontend.bind(ep).map_err(|e| format!("bind {ep}: {e}"))?;
+            }
+            Ok(frontend)
+        })?;
         Ok(DrpcRouter { frontend, routes, counts: (0, 0), _ctx: ctx })
     }
 
@@ -86,7 +113,7 @@ impl DrpcRouter {
     pub fn run(&mut self, stop: &AtomicBool) -> Result<(u64, u64), String> {
         while !stop.load(Ordering::Relaxed) {
             let (front, back): (bool, Vec<bool>) = {
-                let mut items: Vec<PollItem<'_>> = std::iter::once(&self.frontend)
+                let mut items: Vec<PollItem<'_>> = std::iter::once(self.frontend.socket())
                     .chain(self.routes.iter().map(|r| &r.backend))
                     .map(|s| s.as_poll_item(POLLIN))
                     .collect();
