@@ -2,13 +2,16 @@
 //! tcp on loopback. One client calling in turn (round-trip latency p50/p99/p99.9), then
 //! CLIENTS clients at once (calls per second and CPU per call). Arguments are 100 bytes.
 //!
-//! `cargo bench -p dataflow --bench drpc -- [SECS] [CLIENTS]`
+//! With `--router`, the clients call through a `DrpcRouter` (`sockflow drpc-server`) in
+//! front of the spout, in a thread of the same process.
+//!
+//! `cargo bench -p dataflow --bench drpc -- [SECS] [CLIENTS] [--router]`
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dataflow::components::drpc::{DrpcClient, DrpcSpout, ReturnResults};
+use dataflow::components::drpc::{DrpcClient, DrpcRouter, DrpcSpout, ReturnResults};
 use dataflow::components::SocketSpec;
 use dataflow::{Basic, BasicBolt, BasicCollector, OutputDeclarer, TopologyBuilder, Tuple};
 use hdrhistogram::Histogram;
@@ -54,9 +57,26 @@ fn main() {
     b.set_bolt("return", || Box::new(Basic(ReturnResults::new())), 1).shuffle_grouping("echo");
     let running = dataflow::start(&b.build().unwrap()).unwrap();
     let arg = "x".repeat(100);
+    let routing = Arc::new(AtomicBool::new(false));
+    let (endpoint, router) = if std::env::args().any(|a| a == "--router") {
+        let functions = [("echo".to_owned(), vec![endpoint.clone()])];
+        let mut router = DrpcRouter::new(&["tcp://127.0.0.1:*".to_owned()], &functions).unwrap();
+        let front = router.endpoint().unwrap();
+        let stop = routing.clone();
+        println!("through a DrpcRouter at {front}");
+        (front, Some(std::thread::spawn(move || router.run(&stop).unwrap())))
+    } else {
+        (endpoint, None)
+    };
 
     // One client, call after call.
     let client = DrpcClient::connect(&endpoint).unwrap();
+    // Until the spout is up (a router answers "no spout connected" until it is).
+    let up = Instant::now() + Duration::from_secs(10);
+    while let Err(e) = client.execute("echo", &arg) {
+        assert!(Instant::now() < up, "the function never answered: {e}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     for _ in 0..200 {
         client.execute("echo", &arg).unwrap();
     }
@@ -103,5 +123,9 @@ fn main() {
         n as f64 / wall.as_secs_f64(),
         cpu_used.as_secs_f64() * 1e6 / n.max(1) as f64
     );
+    routing.store(true, Ordering::Relaxed);
+    if let Some(r) = router {
+        r.join().unwrap();
+    }
     running.shutdown(Duration::from_secs(2));
 }
