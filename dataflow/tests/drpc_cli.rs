@@ -259,8 +259,9 @@ fn without_colours(log: &str) -> String {
 
 #[test]
 fn a_drpc_server_serves_several_functions_on_one_address() {
-    let base = common::free_ports(24600, 5);
+    let base = common::free_ports(24600, 6);
     let (front, exclaim, echo_a, echo_b, nobody) = (base, base + 1, base + 2, base + 3, base + 4);
+    let metrics = format!("127.0.0.1:{}", base + 5);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("two.yaml");
     // "exclamation" (a Python bolt adds "!") and "echo" (two spouts, each its own port).
@@ -305,6 +306,8 @@ streams:
         &format!("echo={},{}", at(echo_a), at(echo_b)),
         "--function",
         &format!("down={}", at(nobody)),
+        "--metrics",
+        &metrics,
     ]));
     let endpoint = at(front);
     let out = drpc_when_up(&endpoint, &["exclamation", "hi", "echo", "there"]);
@@ -343,6 +346,27 @@ streams:
     let out = Command::new("python3").args(["-c", &script]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "OK py!\nOK zmq\n");
+
+    // The counters, as Prometheus scrapes them.
+    let scrape = {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(&metrics).unwrap();
+        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut text = String::new();
+        conn.read_to_string(&mut text).unwrap();
+        text
+    };
+    let count = |series: &str| -> u64 {
+        let line =
+            scrape.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("{series}: {scrape}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(count("sockflow_drpc_router_requests_total{function=\"echo\"}") >= 22, "{scrape}");
+    assert!(count("sockflow_drpc_router_requests_total{function=\"exclamation\"}") >= 2, "{scrape}");
+    assert_eq!(count("sockflow_drpc_router_requests_total{function=\"down\"}"), 0);
+    assert!(count("sockflow_drpc_router_refused_total{reason=\"unknown_function\"}") >= 1, "{scrape}");
+    assert!(count("sockflow_drpc_router_refused_total{reason=\"no_spout\"}") >= 1, "{scrape}");
+    assert_eq!(count("sockflow_drpc_router_refused_total{reason=\"malformed\"}"), 0);
 
     let out = router.stop();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

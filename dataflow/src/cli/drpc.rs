@@ -134,7 +134,12 @@ impl RouterSecurity {
 }
 
 /// `sockflow drpc-server`: routes until SIGTERM or SIGINT.
-pub(super) fn serve(bind: &[String], functions: &[String], security: &RouterSecurity) -> Result<(), String> {
+pub(super) fn serve(
+    bind: &[String],
+    functions: &[String],
+    metrics: Option<&str>,
+    security: &RouterSecurity,
+) -> Result<(), String> {
     let (frontend, backend) = security.mechanisms()?;
     let routes = functions
         .iter()
@@ -154,9 +159,15 @@ pub(super) fn serve(bind: &[String], functions: &[String], security: &RouterSecu
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
     }
+    let stats = router.stats();
+    if let Some(addr) = metrics {
+        let stats = stats.clone();
+        super::serve_metrics(addr, std::sync::Arc::new(move || stats.prometheus()))?;
+    }
     let names: Vec<&str> = routes.iter().map(|(n, _)| n.as_str()).collect();
     tracing::info!(endpoint = %router.endpoint()?, functions = ?names, "DRPC router serving");
-    let (routed, errors) = router.run(&stop)?;
+    router.run(&stop)?;
+    let (routed, errors) = (stats.routed_total(), stats.refused_total());
     tracing::info!(routed, errors, "DRPC router stopped");
     Ok(())
 }

@@ -15,7 +15,6 @@ mod drpc;
 mod mock;
 
 use crate::config::{self, Substitution};
-use crate::runtime::MetricsHub;
 use crate::{Plan, Registry};
 
 /// Runs and checks Storm-like topologies (Flux YAML files) on libsock sockets.
@@ -125,6 +124,9 @@ enum Command {
         /// A function and its DRPC spouts' endpoints (repeatable): NAME=ENDPOINT[,ENDPOINT...].
         #[arg(long, value_name = "NAME=ENDPOINTS", required = true)]
         function: Vec<String>,
+        /// Serve Prometheus metrics over HTTP on this address (e.g. 0.0.0.0:9103).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
         #[command(flatten)]
         security: drpc::RouterSecurity,
     },
@@ -200,7 +202,9 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}", key.secret());
             Ok(())
         }
-        Command::DrpcServer { bind, function, security } => drpc::serve(&bind, &function, &security),
+        Command::DrpcServer { bind, function, metrics, security } => {
+            drpc::serve(&bind, &function, metrics.as_deref(), &security)
+        }
         Command::Drpc { endpoint, function, timeout, args, security } => {
             drpc::call(&endpoint, function, timeout, args, &security)
         }
@@ -248,7 +252,8 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             let running = running.map_err(|e| e.to_string())?;
             let hub = running.metrics();
             if let Some(addr) = metrics {
-                serve_metrics(&addr, hub.clone(), topology.name.clone())?;
+                let (hub, name) = (hub.clone(), topology.name.clone());
+                serve_metrics(&addr, Arc::new(move || hub.prometheus(&name)))?;
             }
             tracing::info!(
                 "topology {} running: {} executors",
@@ -301,13 +306,15 @@ const METRICS_IN_FLIGHT: usize = 8;
 /// Serves the Prometheus text format to any HTTP request on `addr`: an accepting thread, and
 /// a short-lived one per request (at most [`METRICS_IN_FLIGHT`]), so that a client that sends
 /// nothing holds up no one else's scrape.
-fn serve_metrics(addr: &str, hub: Arc<MetricsHub>, topology: String) -> Result<(), String> {
+/// What the metrics endpoint answers: the Prometheus text of the moment.
+pub(super) type Render = Arc<dyn Fn() -> String + Send + Sync>;
+
+pub(super) fn serve_metrics(addr: &str, render: Render) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("--metrics {addr}: {e}"))?;
     tracing::info!(
         "metrics on http://{}/metrics",
         listener.local_addr().map_or(addr.to_owned(), |a| a.to_string())
     );
-    let topology: Arc<str> = topology.into();
     let in_flight = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("metrics".into())
@@ -317,9 +324,9 @@ fn serve_metrics(addr: &str, hub: Arc<MetricsHub>, topology: String) -> Result<(
                     in_flight.fetch_sub(1, Ordering::AcqRel);
                     continue;
                 }
-                let (hub, topology, done) = (hub.clone(), topology.clone(), in_flight.clone());
+                let (render, done) = (render.clone(), in_flight.clone());
                 let spawned = std::thread::Builder::new().name("metrics-req".into()).spawn(move || {
-                    answer_metrics(conn, &hub, &topology);
+                    answer_metrics(conn, &*render);
                     done.fetch_sub(1, Ordering::AcqRel);
                 });
                 if spawned.is_err() {
@@ -333,12 +340,12 @@ fn serve_metrics(addr: &str, hub: Arc<MetricsHub>, topology: String) -> Result<(
 
 /// Reads (a first piece of) the request, whatever it is, within 2 s, and answers with the
 /// metrics.
-fn answer_metrics(mut conn: std::net::TcpStream, hub: &MetricsHub, topology: &str) {
+fn answer_metrics(mut conn: std::net::TcpStream, render: &(dyn Fn() -> String + Send + Sync)) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
     let mut buf = [0u8; 2048];
     let _ = conn.read(&mut buf);
-    let body = hub.prometheus(topology);
+    let body = render();
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

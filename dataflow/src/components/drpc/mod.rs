@@ -17,6 +17,7 @@ mod client;
 pub mod protocol;
 mod results;
 mod router;
+mod router_stats;
 mod spout;
 
 use std::sync::OnceLock;
@@ -24,6 +25,7 @@ use std::sync::OnceLock;
 pub use client::{DrpcClient, DrpcError};
 pub use results::ReturnResults;
 pub use router::DrpcRouter;
+pub use router_stats::RouterStats;
 pub use spout::{DrpcSpout, DEFAULT_REQUEST_TIMEOUT_SECS, MAX_PENDING_REQUESTS};
 
 use crate::component::TaskContext;

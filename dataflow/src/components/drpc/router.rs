@@ -9,10 +9,12 @@
 //! CURVE or PLAIN server to its clients and a CURVE or PLAIN client of its spouts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use libsock::{Context, PollItem, Socket, SocketType, DONTWAIT, POLLIN, POLLOUT};
 
 use super::protocol::{self, Request, ERROR};
+use super::router_stats::{Refusal, RouterStats};
 use crate::components::{EdgeSocket, Security};
 
 /// How long a poll waits before the loop looks at its stop flag.
@@ -32,15 +34,14 @@ enum Decision {
     /// To route `index`, as these frames.
     Forward(usize, Vec<Vec<u8>>),
     /// Straight back to the client, as these frames.
-    Answer(Vec<Vec<u8>>),
+    Answer(Refusal, Vec<Vec<u8>>),
 }
 
 /// Routes `[FUNCTION, ARGUMENT]` requests to the spouts serving each function.
 pub struct DrpcRouter {
     frontend: EdgeSocket,
     routes: Vec<Route>,
-    /// Requests routed and answered with an error here, for the log.
-    counts: (u64, u64),
+    stats: Arc<RouterStats>,
     _ctx: Context,
 }
 
@@ -101,7 +102,8 @@ impl DrpcRouter {
             }
             Ok(frontend)
         })?;
-        Ok(DrpcRouter { frontend, routes, counts: (0, 0), _ctx: ctx })
+        let stats = Arc::new(RouterStats::new(routes.iter().map(|r| r.function.clone()).collect()));
+        Ok(DrpcRouter { frontend, routes, stats, _ctx: ctx })
     }
 
     /// The endpoint the clients' socket bound last (a `tcp://…:*` port resolved).
@@ -109,8 +111,13 @@ impl DrpcRouter {
         self.frontend.get_last_endpoint().map_err(|e| e.to_string())
     }
 
-    /// Routes until `stop` is set; returns (requests routed, requests answered with an error).
-    pub fn run(&mut self, stop: &AtomicBool) -> Result<(u64, u64), String> {
+    /// Its counters, updated as it routes.
+    pub fn stats(&self) -> Arc<RouterStats> {
+        self.stats.clone()
+    }
+
+    /// Routes until `stop` is set.
+    pub fn run(&mut self, stop: &AtomicBool) -> Result<(), String> {
         while !stop.load(Ordering::Relaxed) {
             let (front, back): (bool, Vec<bool>) = {
                 let mut items: Vec<PollItem<'_>> = std::iter::once(self.frontend.socket())
@@ -132,7 +139,7 @@ impl DrpcRouter {
                 self.requests();
             }
         }
-        Ok(self.counts)
+        Ok(())
     }
 
     /// Hands the spouts' answers back to their clients.
@@ -148,13 +155,13 @@ impl DrpcRouter {
     fn requests(&mut self) {
         for _ in 0..BATCH {
             let Ok(frames) = self.frontend.recv_multipart(DONTWAIT) else { return };
-            let reply = match decide(&self.routes, frames) {
+            let (why, reply) = match decide(&self.routes, frames) {
                 Decision::Forward(i, frames) => {
                     let route = &self.routes[i];
                     // With IMMEDIATE a DEALER is writable only toward connected spouts.
                     if route.backend.get_events().is_ok_and(|e| e & POLLOUT != 0) {
                         match route.backend.send_multipart(frames, DONTWAIT) {
-                            Ok(()) => self.counts.0 += 1,
+                            Ok(()) => self.stats.routed(i),
                             // Unlikely (it was writable): the client's call times out.
                             Err(e) => tracing::warn!(function = %route.function, "request dropped: {e}"),
                         }
@@ -166,11 +173,11 @@ impl DrpcRouter {
                     );
                     let mut envelope = frames;
                     envelope.truncate(envelope.len() - 2);
-                    protocol::reply(envelope, ERROR, why.into_bytes())
+                    (Refusal::NoSpout, protocol::reply(envelope, ERROR, why.into_bytes()))
                 }
-                Decision::Answer(reply) => reply,
+                Decision::Answer(why, reply) => (why, reply),
             };
-            self.counts.1 += 1;
+            self.stats.refused(why);
             let _ = self.frontend.send_multipart(reply, DONTWAIT);
         }
     }
@@ -180,7 +187,9 @@ impl DrpcRouter {
 fn decide(routes: &[Route], frames: Vec<Vec<u8>>) -> Decision {
     let Request { mut envelope, function, args } = match protocol::parse_request(frames) {
         Ok(r) => r,
-        Err((envelope, why)) => return Decision::Answer(protocol::reply(envelope, ERROR, why.into_bytes())),
+        Err((envelope, why)) => {
+            return Decision::Answer(Refusal::Malformed, protocol::reply(envelope, ERROR, why.into_bytes()))
+        }
     };
     match routes.iter().position(|r| r.function.as_bytes() == function) {
         Some(i) => {
@@ -194,7 +203,7 @@ fn decide(routes: &[Route], frames: Vec<Vec<u8>>) -> Decision {
                 String::from_utf8_lossy(&function),
                 known.join(", ")
             );
-            Decision::Answer(protocol::reply(envelope, ERROR, why.into_bytes()))
+            Decision::Answer(Refusal::UnknownFunction, protocol::reply(envelope, ERROR, why.into_bytes()))
         }
     }
 }
@@ -221,23 +230,15 @@ mod tests {
         let (_ctx, routes) = routes(&["exclamation", "reverse"]);
         let request = frames(&["client", "7", "", "reverse", "abc"]);
         assert_eq!(decide(&routes, request.clone()), Decision::Forward(1, request));
+        let unknown = "unknown DRPC function \"shout\": this router serves \"exclamation\", \"reverse\"";
         assert_eq!(
             decide(&routes, frames(&["client", "", "shout", "x"])),
-            Decision::Answer(frames(&[
-                "client",
-                "",
-                "ERROR",
-                "unknown DRPC function \"shout\": this router serves \"exclamation\", \"reverse\""
-            ]))
+            Decision::Answer(Refusal::UnknownFunction, frames(&["client", "", "ERROR", unknown]))
         );
+        let bad = "bad request: expected 2 frames (function, argument), got 1";
         assert_eq!(
             decide(&routes, frames(&["client", "", "exclamation"])),
-            Decision::Answer(frames(&[
-                "client",
-                "",
-                "ERROR",
-                "bad request: expected 2 frames (function, argument), got 1"
-            ]))
+            Decision::Answer(Refusal::Malformed, frames(&["client", "", "ERROR", bad]))
         );
     }
 }
