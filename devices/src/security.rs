@@ -2,9 +2,10 @@
 //! `--plain`, `--plain-server` with `--plain-user` (sockcat as is, sockdev once per side with
 //! a `--frontend-`/`--backend-` prefix), and `sockcat keygen`.
 //!
-//! A CURVE server admits any client that knows its public key (no ZAP handler: encryption
-//! and server authentication); a PLAIN server runs libsock's [`Authenticator`] with the
-//! `--plain-user` pairs and refuses everyone else.
+//! A CURVE server admits any client that knows its public key (encryption and server
+//! authentication), or with `--curve-client` only those keys; a PLAIN server admits the
+//! `--plain-user` pairs. Checking peers runs libsock's [`Authenticator`] (ZAP) in the
+//! socket's context, which refuses everyone else.
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args as ClapArgs;
@@ -16,6 +17,11 @@ pub struct SecurityArgs {
     /// Be a CURVE server with this Z85 secret key (40 characters; see `sockcat keygen`).
     #[arg(long, value_name = "SECRET", allow_hyphen_values = true, conflicts_with_all = ["curve_serverkey", "plain", "plain_server"])]
     pub curve_server: Option<String>,
+
+    /// With --curve-server: admit only the client with this Z85 public key (repeatable;
+    /// without it, any client that knows the server's public key).
+    #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, requires = "curve_server")]
+    pub curve_client: Vec<String>,
 
     /// Be a CURVE client of the server with this Z85 public key.
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, conflicts_with_all = ["plain", "plain_server"])]
@@ -38,6 +44,12 @@ pub struct SecurityArgs {
     pub plain_user: Vec<String>,
 }
 
+/// A Z85 public key's 32 bytes.
+fn public_key(text: &str) -> Result<[u8; 32]> {
+    let raw = libsock::z85_decode(text).map_err(|e| anyhow!("not a Z85 key: {e}"))?;
+    raw.try_into().map_err(|_| anyhow!("a key is 40 Z85 characters, got {}", text.len()))
+}
+
 /// `USER:PASS` split at the first colon.
 fn user_pass(text: &str, flag: &str) -> Result<(String, String)> {
     let (user, pass) =
@@ -52,6 +64,12 @@ impl SecurityArgs {
     /// Checks the values (key syntax, USER:PASS) before anything is opened.
     pub fn validate(&self) -> Result<()> {
         self.check("--")
+    }
+
+    /// Whether the socket checks its peers (a PLAIN server, or a CURVE server with client
+    /// keys): it needs the context's one ZAP handler.
+    pub fn checks_peers(&self) -> bool {
+        self.plain_server || !self.curve_client.is_empty()
     }
 
     /// Whether any flag is set (the socket is not NULL).
@@ -77,6 +95,12 @@ impl SecurityArgs {
         }
         if self.curve_secret.is_some() && !curve_client {
             bail!("{} needs {}", flag("curve-secret"), flag("curve-serverkey"));
+        }
+        if !self.curve_client.is_empty() && self.curve_server.is_none() {
+            bail!("{} needs {}", flag("curve-client"), flag("curve-server"));
+        }
+        for k in &self.curve_client {
+            public_key(k).map_err(|e| anyhow!("{} {k}: {e}", flag("curve-client")))?;
         }
         if self.plain_server == self.plain_user.is_empty() {
             bail!("{} and {} go together", flag("plain-server"), flag("plain-user USER:PASS"));
@@ -108,7 +132,13 @@ impl SecurityArgs {
         if let Some(secret) = &self.curve_server {
             socket.set_curve_server(true)?;
             socket.set_curve_secretkey(secret.as_bytes())?;
-            tracing::info!(public = %curve_public(secret)?, "CURVE server");
+            tracing::info!(public = %curve_public(secret)?, clients = self.curve_client.len(), "CURVE server");
+            if !self.curve_client.is_empty() {
+                let keys = self.curve_client.iter().map(|k| public_key(k)).collect::<Result<Vec<_>>>()?;
+                let auth = Authenticator::start(ctx).context("cannot start the CURVE authenticator")?;
+                auth.set_curve_keys(keys);
+                return Ok(Some(auth));
+            }
         }
         if let Some(server) = &self.curve_serverkey {
             let (public, secret) = match &self.curve_secret {

@@ -82,6 +82,55 @@ fn curve_server_and_client() {
 }
 
 #[test]
+fn curve_server_with_client_keys_admits_only_those() {
+    let (public, secret) = curve_keypair();
+    let (client_public, client_secret) = curve_keypair();
+    let ep = free_tcp_endpoint();
+    let pull = spawn(&[
+        "pull",
+        "--bind",
+        &ep,
+        "--curve-server",
+        &secret,
+        "--curve-client",
+        &client_public,
+        "--count",
+        "1",
+        "--timeout",
+        "10000",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // A client that knows the server's key but holds another key pair is refused.
+    let ctx = Context::new();
+    let (stranger_public, stranger_secret) = curve_keypair();
+    let stranger = ctx.socket(libsock::PUSH).unwrap();
+    stranger.set_linger(0).unwrap();
+    stranger.set_curve_serverkey(public.as_bytes()).unwrap();
+    stranger.set_curve_publickey(stranger_public.as_bytes()).unwrap();
+    stranger.set_curve_secretkey(stranger_secret.as_bytes()).unwrap();
+    let mon = stranger.monitor_events(libsock::EVENT_ALL).unwrap();
+    stranger.connect(&ep).unwrap();
+    stranger.send("stranger", libsock::DONTWAIT).unwrap();
+    let refused = loop {
+        match mon.recv_event(10_000) {
+            Ok(e) if e.event == libsock::SocketEvent::HandshakeFailedAuth => break true,
+            Ok(e) if e.event == libsock::SocketEvent::HandshakeSucceeded => break false,
+            Ok(_) => {}
+            Err(_) => break false,
+        }
+    };
+    assert!(refused, "the stranger was not refused");
+    let args = ["push", "--connect", &ep, "--curve-serverkey", &public, "--curve-secret", &client_secret];
+    assert!(sockcat(&args, b"listed\n").status.success());
+    let out = pull.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"listed\n");
+    // --curve-client without --curve-server is a usage error.
+    let out = sockcat(&["pull", "--bind", &ep, "--curve-client", &client_public], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn plain_server_admits_its_users_only() {
     let ep = free_tcp_endpoint();
     let pull = spawn(&[

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use libsock::{curve_keypair, Context, Socket, SocketEvent, SocketType, EVENT_ALL};
+use libsock::{curve_keypair, Context, Socket, SocketEvent, SocketType, DONTWAIT, EVENT_ALL};
 
 const TIMEOUT_MS: i32 = 10_000;
 
@@ -233,6 +233,73 @@ fn security_from_the_config_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_curve_frontend_with_client_keys_admits_only_those() {
+    let (public, secret) = curve_keypair();
+    let (client_public, client_secret) = curve_keypair();
+    let (front, back) = (tcp(), tcp());
+    let dir = std::env::temp_dir().join(format!("sockdev-clients-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("relay.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "device = \"queue\"\nfrontend-bind = [\"{front}\"]\nbackend-bind = [\"{back}\"]\n\
+             frontend-curve-server = \"{secret}\"\nfrontend-curve-client = [\"{client_public}\"]\n"
+        ),
+    )
+    .unwrap();
+    let relay = Relay::start(&["--config", path.to_str().unwrap()]);
+    let ctx = Context::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let rep = socket(&ctx, libsock::REP);
+    rep.set_rcvtimeo(200).unwrap();
+    rep.connect(&back).unwrap();
+    let echoing = stop.clone();
+    let echo = std::thread::spawn(move || {
+        while !echoing.load(Ordering::Relaxed) {
+            if let Ok(m) = rep.recv_bytes(0) {
+                rep.send(m, 0).unwrap();
+            }
+        }
+    });
+
+    // A client with another key pair (knowing the server's public key) is refused.
+    let (stranger_public, stranger_secret) = curve_keypair();
+    let stranger = socket(&ctx, libsock::REQ);
+    stranger.set_curve_serverkey(public.as_bytes()).unwrap();
+    stranger.set_curve_publickey(stranger_public.as_bytes()).unwrap();
+    stranger.set_curve_secretkey(stranger_secret.as_bytes()).unwrap();
+    let mon = stranger.monitor_events(EVENT_ALL).unwrap();
+    stranger.connect(&front).unwrap();
+    stranger.send("stranger", 0).unwrap();
+    assert!(saw(&mon, SocketEvent::HandshakeFailedAuth), "the stranger was not refused");
+    if pyzmq_curve() {
+        // pyzmq with a fresh key pair gets no reply either.
+        let out = Command::new("python3").args(["-c", PY_CLIENT, &front, &public]).output().unwrap();
+        assert!(
+            !out.status.success(),
+            "a pyzmq stranger got a reply: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // The listed key is served.
+    let listed = socket(&ctx, libsock::REQ);
+    listed.set_curve_serverkey(public.as_bytes()).unwrap();
+    listed.set_curve_publickey(client_public.as_bytes()).unwrap();
+    listed.set_curve_secretkey(client_secret.as_bytes()).unwrap();
+    listed.connect(&front).unwrap();
+    listed.send("listed", 0).unwrap();
+    assert_eq!(listed.recv_bytes(0).unwrap(), b"listed");
+    assert!(stranger.recv_bytes(DONTWAIT).is_err());
+
+    stop.store(true, Ordering::Relaxed);
+    echo.join().unwrap();
+    let (code, err) = relay.stop();
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn curve_client_rep(ctx: &Context, ep: &str, server: &str) -> Socket {
     let (public, secret) = curve_keypair();
     let s = socket(ctx, libsock::REP);
@@ -245,9 +312,9 @@ fn curve_client_rep(ctx: &Context, ep: &str, server: &str) -> Socket {
 
 #[test]
 fn bad_combinations_are_usage_errors() {
-    let (_, secret) = curve_keypair();
+    let (public, secret) = curve_keypair();
     let base = ["queue", "--frontend-bind", "tcp://127.0.0.1:1", "--backend-bind", "tcp://127.0.0.1:2"];
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["--frontend-curve-server", &secret, "--frontend-plain", "u:p"],
             "--frontend-curve-server and --frontend-plain",
@@ -264,7 +331,35 @@ fn bad_combinations_are_usage_errors() {
                 "--backend-plain-user",
                 "c:d",
             ],
-            "only one side can be a PLAIN server",
+            "only one side can check its peers",
+        ),
+        (
+            &[
+                "--frontend-curve-server",
+                &secret,
+                "--frontend-curve-client",
+                &public,
+                "--backend-plain-server",
+                "--backend-plain-user",
+                "c:d",
+            ],
+            "only one side can check its peers",
+        ),
+        (&["--backend-curve-client", &public], "--backend-curve-client needs --backend-curve-server"),
+        (
+            &[
+                "--frontend-curve-server",
+                &secret,
+                "--frontend-curve-client",
+                &public,
+                "--backend-curve-server",
+                &secret,
+            ],
+            "cannot share the relay's one ZAP handler",
+        ),
+        (
+            &["--frontend-curve-server", &secret, "--frontend-curve-client", "short"],
+            "--frontend-curve-client short: ",
         ),
     ];
     for (extra, want) in cases {

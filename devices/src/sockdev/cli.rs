@@ -149,6 +149,8 @@ pub struct FileSettings {
     linger: Option<u32>,
     // The security keys, spelled out: serde's flatten does not work with deny_unknown_fields.
     frontend_curve_server: Option<String>,
+    #[serde(default)]
+    frontend_curve_client: Vec<String>,
     frontend_curve_serverkey: Option<String>,
     frontend_curve_secret: Option<String>,
     frontend_plain: Option<String>,
@@ -157,6 +159,8 @@ pub struct FileSettings {
     #[serde(default)]
     frontend_plain_user: Vec<String>,
     backend_curve_server: Option<String>,
+    #[serde(default)]
+    backend_curve_client: Vec<String>,
     backend_curve_serverkey: Option<String>,
     backend_curve_secret: Option<String>,
     backend_plain: Option<String>,
@@ -171,6 +175,7 @@ impl FileSettings {
     fn security(&self) -> (SecurityArgs, SecurityArgs) {
         let f = FrontendSecurity {
             frontend_curve_server: self.frontend_curve_server.clone(),
+            frontend_curve_client: self.frontend_curve_client.clone(),
             frontend_curve_serverkey: self.frontend_curve_serverkey.clone(),
             frontend_curve_secret: self.frontend_curve_secret.clone(),
             frontend_plain: self.frontend_plain.clone(),
@@ -179,6 +184,7 @@ impl FileSettings {
         };
         let b = BackendSecurity {
             backend_curve_server: self.backend_curve_server.clone(),
+            backend_curve_client: self.backend_curve_client.clone(),
             backend_curve_serverkey: self.backend_curve_serverkey.clone(),
             backend_curve_secret: self.backend_curve_secret.clone(),
             backend_plain: self.backend_plain.clone(),
@@ -252,12 +258,19 @@ impl Args {
         if s.backend_bind.is_empty() && s.backend_connect.is_empty() {
             return Err("the backend needs at least one --backend-bind or --backend-connect".into());
         }
-        if s.frontend_security.plain_server && s.backend_security.plain_server {
-            // Both would need the context's one ZAP handler, with different accounts.
-            return Err(
-                "only one side can be a PLAIN server (--frontend-plain-server or --backend-plain-server)"
-                    .into(),
-            );
+        if s.frontend_security.checks_peers() && s.backend_security.checks_peers() {
+            // Both would need the context's one ZAP handler, with different accounts or keys.
+            return Err("only one side can check its peers (a PLAIN server, or a CURVE server with \
+                        client keys): --frontend-… or --backend-…"
+                .into());
+        }
+        let (fe, be) = (&s.frontend_security, &s.backend_security);
+        let listed = |x: &SecurityArgs| !x.curve_client.is_empty();
+        let open = |x: &SecurityArgs| x.curve_server.is_some() && x.curve_client.is_empty();
+        if (listed(fe) && open(be)) || (listed(be) && open(fe)) {
+            return Err("a CURVE side with client keys (--…-curve-client) and a CURVE server without \
+                        them on the other side cannot share the relay's one ZAP handler"
+                .into());
         }
         if s.hwm < 0 {
             return Err(format!("--hwm must be 0 (no limit) or more, not {}", s.hwm));

@@ -164,16 +164,18 @@ fn open(ctx: &Context, kind: SocketType, s: &Settings, side: &str) -> Result<Soc
     Ok(socket)
 }
 
-/// Applies each side's CURVE/PLAIN settings. A PLAIN server side starts the context's ZAP
-/// handler, which every server socket of the context then asks: it must also admit the other
-/// side's CURVE clients (a CURVE side admits anyone with its public key, as in sockcat).
+/// Applies each side's CURVE/PLAIN settings. A side that checks its peers (a PLAIN server, a
+/// CURVE server with client keys) starts the context's ZAP handler, which every server socket
+/// of the context then asks: it must also admit the other side's CURVE clients when that side
+/// is a CURVE server without client keys (anyone with its public key, as in sockcat).
 fn secure(ctx: &Context, frontend: &Socket, backend: &Socket, s: &Settings) -> Result<Option<Authenticator>> {
     let (fe, be) = (&s.frontend_security, &s.backend_security);
     let fe_auth = fe.apply(ctx, frontend).context("frontend security")?;
     let be_auth = be.apply(ctx, backend).context("backend security")?;
     let auth = fe_auth.or(be_auth);
     if let Some(a) = &auth {
-        if fe.curve_server.is_some() || be.curve_server.is_some() {
+        // (Settings refuse a CURVE side with client keys beside an open CURVE server.)
+        if [fe, be].iter().any(|x| x.curve_server.is_some() && x.curve_client.is_empty()) {
             a.configure_curve_allow_any();
         }
     }

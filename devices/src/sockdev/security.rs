@@ -12,8 +12,8 @@ use crate::security::SecurityArgs;
 
 /// Declares one side's flags (clap) and config keys (serde), and the conversion.
 macro_rules! side {
-    ($name:ident, $side:literal, $server:ident, $serverkey:ident, $secret:ident, $plain:ident,
-     $plain_server:ident, $plain_user:ident) => {
+    ($name:ident, $side:literal, $server:ident, $client:ident, $serverkey:ident, $secret:ident,
+     $plain:ident, $plain_server:ident, $plain_user:ident) => {
         #[doc = concat!("The ", $side, "'s security flags (all optional: NULL without them).")]
         #[derive(Debug, Clone, Default, PartialEq, Eq, ClapArgs, Deserialize)]
         #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -21,6 +21,10 @@ macro_rules! side {
             #[doc = concat!("The ", $side, " is a CURVE server with this Z85 secret key.")]
             #[arg(long, value_name = "SECRET", allow_hyphen_values = true, help = concat!("The ", $side, " is a CURVE server with this Z85 secret key."))]
             pub $server: Option<String>,
+            #[doc = concat!("With --", $side, "-curve-server: admit only this client's Z85 public key (repeatable).")]
+            #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, help = concat!("With --", $side, "-curve-server: admit only this client's Z85 public key (repeatable)."))]
+            #[serde(default)]
+            pub $client: Vec<String>,
             #[doc = concat!("The ", $side, " is a CURVE client of the server with this Z85 public key.")]
             #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, help = concat!("The ", $side, " is a CURVE client of the server with this Z85 public key."))]
             pub $serverkey: Option<String>,
@@ -45,6 +49,7 @@ macro_rules! side {
             pub fn to_args(&self) -> SecurityArgs {
                 SecurityArgs {
                     curve_server: self.$server.clone(),
+                    curve_client: self.$client.clone(),
                     curve_serverkey: self.$serverkey.clone(),
                     curve_secret: self.$secret.clone(),
                     plain: self.$plain.clone(),
@@ -60,6 +65,7 @@ side!(
     FrontendSecurity,
     "frontend",
     frontend_curve_server,
+    frontend_curve_client,
     frontend_curve_serverkey,
     frontend_curve_secret,
     frontend_plain,
@@ -70,6 +76,7 @@ side!(
     BackendSecurity,
     "backend",
     backend_curve_server,
+    backend_curve_client,
     backend_curve_serverkey,
     backend_curve_secret,
     backend_plain,
