@@ -223,14 +223,11 @@ streams:
     run.stop();
 }
 
-#[test]
-fn a_curve_drpc_spout_answers_curve_clients_only() {
-    let port = common::free_ports(26200, 1);
-    let endpoint = format!("tcp://127.0.0.1:{port}");
-    let (spout_public, spout_secret) = keypair();
-    let (client_public, client_secret) = keypair();
-    let yaml = format!(
-        "name: curve-drpc
+/// A DRPC function "echo" at `endpoint`, a CURVE server with the key `$SPOUT_SECRET` that
+/// admits only `$CLIENT_PUBLIC`.
+fn curve_echo(endpoint: &str) -> String {
+    format!(
+        "name: curve-echo
 spouts:
   - id: drpc
     className: DRPCSpout
@@ -245,8 +242,17 @@ bolts:
 streams:
   - {{from: drpc, to: return, grouping: {{type: SHUFFLE}}}}
 "
-    );
-    let run = run(&yaml, &[("SPOUT_SECRET", &spout_secret), ("CLIENT_PUBLIC", &client_public)]);
+    )
+}
+
+#[test]
+fn a_curve_drpc_spout_answers_curve_clients_only() {
+    let port = common::free_ports(26200, 1);
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let (spout_public, spout_secret) = keypair();
+    let (client_public, client_secret) = keypair();
+    let run =
+        run(&curve_echo(&endpoint), &[("SPOUT_SECRET", &spout_secret), ("CLIENT_PUBLIC", &client_public)]);
     let call = |extra: &[&str], timeout: &str| {
         sockflow().args(["drpc", "--timeout", timeout, &endpoint, "echo", "hi"]).args(extra).output().unwrap()
     };
@@ -288,24 +294,8 @@ fn a_drpc_router_is_a_curve_server_to_clients_and_a_curve_client_of_spouts() {
     let (front_public, front_secret) = keypair();
     let (client_public, client_secret) = keypair();
     // The spout admits only the router's key; the router only the client's.
-    let yaml = format!(
-        "name: curve-router
-spouts:
-  - id: drpc
-    className: DRPCSpout
-    constructorArgs: [echo]
-    properties:
-      - {{name: bind, value: \"{spout_port}\"}}
-      - {{name: curveServer, value: true}}
-      - {{name: curveSecretKey, value: \"${{ENV-SPOUT_SECRET}}\"}}
-      - {{name: curveClientKeys, value: [\"${{ENV-ROUTER_PUBLIC}}\"]}}
-bolts:
-  - {{id: return, className: ReturnResults}}
-streams:
-  - {{from: drpc, to: return, grouping: {{type: SHUFFLE}}}}
-"
-    );
-    let topology = run(&yaml, &[("SPOUT_SECRET", &spout_secret), ("ROUTER_PUBLIC", &router_public)]);
+    let topology =
+        run(&curve_echo(&spout_port), &[("SPOUT_SECRET", &spout_secret), ("CLIENT_PUBLIC", &router_public)]);
     let router = sockflow()
         .args(["drpc-server", "--bind", &front, "--function", &format!("echo={spout_port}")])
         .args(["--frontend-curve-server", &front_secret, "--frontend-curve-client", &client_public])
