@@ -134,6 +134,11 @@ fn socket_security_errors_name_the_component_line() {
         5,
         "inproc:// has no security mechanism",
     );
+    error(
+        &spout(&format!("{server}      - {{name: userIdField, value: message}}\n")),
+        5,
+        "property \"userIdField\": a name of its own",
+    );
     // The secret is never in a message.
     let e = parse(&spout(&format!("{server}      - {{name: plainUsername, value: u}}\n"))).err().unwrap();
     assert!(e.message.contains("curveServer and plainUsername") && !e.message.contains(secret), "{e}");

@@ -66,6 +66,7 @@ spouts:
       - {{name: curveServer, value: true}}
       - {{name: curveSecretKey, value: \"${{ENV-SPOUT_SECRET}}\"}}
       - {{name: curveClientKeys, value: [\"${{ENV-CLIENT_PUBLIC}}\"]}}
+      - {{name: userIdField, value: client}}
 bolts:
   - id: out
     className: SocketBolt
@@ -114,8 +115,9 @@ for i in range(20):
     null.send(b"null %d" % i)
     good.send(b"good %d" % i)
 sink.rcvtimeo = 30000
-got = [sink.recv() for _ in range(20)]
-assert got == [b"good %d" % i for i in range(20)], got
+got = [sink.recv_multipart() for _ in range(20)]
+# Each tuple starts with its sender's User-Id: the CURVE client's public key.
+assert got == [[b"{client_public}", b"good %d" % i] for i in range(20)], got
 sink.rcvtimeo = 500
 try:
     print("unexpected:", sink.recv())
@@ -151,6 +153,8 @@ spouts:
       - {{name: bind, value: \"tcp://127.0.0.1:{port}\"}}
       - {{name: plainServer, value: true}}
       - {{name: plainUsers, value: [\"feeder:${{ENV-FEEDER_PASSWORD}}\"]}}
+    configMethods:
+      - {{name: withUserIdField, args: [sender]}}
 bolts:
   - id: out
     className: SocketBolt
@@ -206,8 +210,9 @@ streams:
         right.send(format!("right {i}").as_bytes(), 0).unwrap();
     }
     for i in 0..20 {
-        let msg = sink.recv_msg(0).expect("the admitted account's messages");
-        assert_eq!(msg.as_str(), Some(format!("right {i}").as_str()));
+        // The tuple's first field is the PLAIN user name the spout's ZAP handler admitted.
+        let frames = sink.recv_multipart(0).expect("the admitted account's messages");
+        assert_eq!(frames, [b"feeder".to_vec(), format!("right {i}").into_bytes()]);
     }
     sink.set_rcvtimeo(500).unwrap();
     assert!(sink.recv_msg(0).is_err(), "a message of the wrong password came through");

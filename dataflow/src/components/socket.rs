@@ -126,6 +126,8 @@ pub struct SocketSpout {
     spec: SocketSpec,
     fields: Vec<String>,
     reliable: bool,
+    /// Put each message's `User-Id` first, in a field of this name.
+    user_id_field: Option<String>,
     ctx: Option<Context>,
     socket: Option<EdgeSocket>,
     unacked: HashMap<u64, Vec<Value>>,
@@ -140,6 +142,7 @@ impl SocketSpout {
             spec,
             fields,
             reliable,
+            user_id_field: None,
             ctx: None,
             socket: None,
             unacked: HashMap::new(),
@@ -147,6 +150,34 @@ impl SocketSpout {
             next_id: 0,
         }
     }
+}
+
+impl SocketSpout {
+    /// Each tuple starts with a field `name`: the `User-Id` its message came with (the
+    /// PLAIN user name, or the CURVE client's Z85 public key, as the ZAP handler answered;
+    /// empty text where the mechanism gives none), then the frames.
+    pub fn user_id_field(mut self, name: impl Into<String>) -> SocketSpout {
+        self.user_id_field = Some(name.into());
+        self
+    }
+}
+
+/// One message's frames, with the `User-Id` its first frame came with when `with_user`.
+fn recv_frames(socket: &Socket, with_user: bool) -> Option<(Vec<Vec<u8>>, Option<String>)> {
+    if !with_user {
+        return socket.recv_multipart(DONTWAIT).ok().map(|f| (f, None));
+    }
+    let first = socket.recv_msg(DONTWAIT).ok()?;
+    let user = Some(first.gets("User-Id").unwrap_or_default().to_owned());
+    let mut more = first.get_more();
+    let mut frames = vec![first.to_vec()];
+    while more {
+        // The rest of a message arrives with its first frame.
+        let m = socket.recv_msg(0).ok()?;
+        more = m.get_more();
+        frames.push(m.to_vec());
+    }
+    Some((frames, user))
 }
 
 fn frame_value(frame: Vec<u8>) -> Value {
@@ -158,7 +189,8 @@ fn frame_value(frame: Vec<u8>) -> Value {
 
 impl Spout for SocketSpout {
     fn declare_outputs(&self, d: &mut OutputDeclarer) {
-        d.declare(&self.fields.iter().map(String::as_str).collect::<Vec<_>>());
+        let fields = self.user_id_field.iter().chain(&self.fields).map(String::as_str);
+        d.declare(&fields.collect::<Vec<_>>());
     }
 
     fn check(&self, limits: &Limits) -> Result<(), String> {
@@ -180,8 +212,9 @@ impl Spout for SocketSpout {
                 continue;
             }
             let Some(socket) = &self.socket else { return };
-            let Ok(frames) = socket.recv_multipart(DONTWAIT) else { return };
-            let values: Vec<Value> = frames.into_iter().map(frame_value).collect();
+            let Some((frames, user)) = recv_frames(socket, self.user_id_field.is_some()) else { return };
+            let values: Vec<Value> =
+                user.map(Value::Str).into_iter().chain(frames.into_iter().map(frame_value)).collect();
             if self.reliable {
                 self.next_id += 1;
                 self.unacked.insert(self.next_id, values.clone());

@@ -39,6 +39,7 @@ pub(super) fn builtin_methods(r: &mut Registry) {
     r.register_config_method("SocketSpout", "withSubscribe", list("subscribe"));
     r.register_config_method("SocketSpout", "withFields", list("fields"));
     r.register_config_method("SocketSpout", "withReliable", one("reliable"));
+    r.register_config_method("SocketSpout", "withUserIdField", one("userIdField"));
     r.register_config_method("Generator", "withSentences", list("sentences"));
     r.register_config_method("Generator", "withCount", one("count"));
     r.register_config_method("Generator", "withSize", one("size"));
@@ -116,7 +117,11 @@ fn socket_spec(p: &Properties) -> Result<SocketSpec, String> {
 
 pub(super) fn socket_spout(p: &Properties) -> Result<SpoutFactory, String> {
     p.only(
-        &[&["type", "bind", "connect", "subscribe", "hwm", "fields", "reliable"], &SECURITY[..]].concat(),
+        &[
+            &["type", "bind", "connect", "subscribe", "hwm", "fields", "reliable", "userIdField"],
+            &SECURITY[..],
+        ]
+        .concat(),
     )?;
     let spec = socket_spec(p)?;
     let mut fields = p.strs("fields")?;
@@ -124,7 +129,17 @@ pub(super) fn socket_spout(p: &Properties) -> Result<SpoutFactory, String> {
         fields.push("message".into());
     }
     let reliable = p.bool("reliable")?.unwrap_or(true);
-    Ok(Arc::new(move || Box::new(SocketSpout::new(spec.clone(), fields.clone(), reliable))))
+    let user_id = p.str("userIdField")?;
+    if user_id.as_ref().is_some_and(|u| u.is_empty() || fields.contains(u)) {
+        return Err("property \"userIdField\": a name of its own, not empty nor one of `fields`".into());
+    }
+    Ok(Arc::new(move || {
+        let spout = SocketSpout::new(spec.clone(), fields.clone(), reliable);
+        Box::new(match &user_id {
+            Some(name) => spout.user_id_field(name.clone()),
+            None => spout,
+        })
+    }))
 }
 
 pub(super) fn socket_bolt(p: &Properties) -> Result<BoltFactory, String> {
