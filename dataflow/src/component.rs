@@ -1,8 +1,9 @@
 //! The traits users implement: [`Spout`], [`Bolt`], [`BasicBolt`], and what they declare.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::grouping::Grouping;
 use crate::runtime::{BasicCollector, BoltCollector, SpoutCollector};
@@ -58,13 +59,69 @@ impl OutputDeclarer {
 /// Set when the topology stops for good (after the drain): a component blocked on something
 /// outside the topology (a socket sink nobody reads) checks it now and then and gives up, so
 /// that the stop does not wait on it forever.
+///
+/// While it waits, such a component also calls [`StopSignal::keep_alive`]: the worker's
+/// health check (`/healthz`, the systemd watchdog) then counts its executor as waiting on
+/// something outside, not hung.
 #[derive(Clone, Debug, Default)]
-pub struct StopSignal(pub(crate) Arc<AtomicBool>);
+pub struct StopSignal {
+    pub(crate) flag: Arc<AtomicBool>,
+    pub(crate) heartbeat: Heartbeat,
+}
 
 impl StopSignal {
     /// Whether the topology is stopping.
     pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// Tells the worker's health check that this task is alive: it is waiting on something
+    /// outside the topology (a full sink, a busy child process), not stuck. Call it at least
+    /// every few seconds during a wait that can last longer than
+    /// `topology.worker.timeout.secs`; it costs a clock read.
+    pub fn keep_alive(&self) {
+        self.heartbeat.beat();
+    }
+}
+
+/// An executor's last sign of life: its loop beats on every turn, and so do its waits on
+/// something outside (a full downstream inbox, [`StopSignal::keep_alive`]). An executor
+/// silent for longer than `topology.worker.timeout.secs` is stuck in a call that never
+/// returns, and the worker reports itself unhealthy for its supervisor to restart it.
+#[derive(Clone, Debug)]
+pub(crate) struct Heartbeat {
+    /// Milliseconds from `epoch` to the last beat.
+    last_ms: Arc<AtomicU64>,
+    epoch: Instant,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Heartbeat {
+        Heartbeat::new(Instant::now())
+    }
+}
+
+impl Heartbeat {
+    /// A heartbeat that beat at `epoch`.
+    pub(crate) fn new(epoch: Instant) -> Heartbeat {
+        Heartbeat { last_ms: Arc::new(AtomicU64::new(0)), epoch }
+    }
+
+    /// Beats now.
+    pub(crate) fn beat(&self) {
+        self.beat_at(Instant::now());
+    }
+
+    /// Beats at `now` (a clock reading the caller already has: no system call).
+    pub(crate) fn beat_at(&self, now: Instant) {
+        let ms = now.saturating_duration_since(self.epoch).as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long it has been silent at `now`.
+    pub(crate) fn silent_at(&self, now: Instant) -> Duration {
+        let last = self.epoch + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        now.saturating_duration_since(last)
     }
 }
 

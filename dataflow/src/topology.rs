@@ -115,6 +115,12 @@ pub struct TopologyConfig {
     pub debug: bool,
     /// `topology.max.task.parallelism`: no component gets more executors or tasks (none).
     pub max_task_parallelism: Option<usize>,
+    /// `topology.worker.timeout.secs` (30, Storm's `supervisor.worker.timeout.secs`): an
+    /// executor silent this long (stuck in a call that never returns) makes the worker
+    /// report itself unhealthy (`/healthz` answers 503, the systemd watchdog is no longer
+    /// fed), for Kubernetes or systemd to restart it, as Storm's supervisor restarts a worker
+    /// whose heartbeats stop.
+    pub worker_timeout_secs: u64,
     /// `topology.max.error.report.per.interval`: reported errors each task logs per interval
     /// (5; all are counted).
     pub errors_logged_per_interval: u32,
@@ -142,6 +148,7 @@ impl Default for TopologyConfig {
             worker_curve: None,
             debug: false,
             max_task_parallelism: None,
+            worker_timeout_secs: 30,
             errors_logged_per_interval: 5,
             error_interval_secs: 10,
             conf: BTreeMap::new(),
@@ -176,6 +183,7 @@ impl TopologyConfig {
         set("topology.transfer.batch.size", int(self.batch_size as u64));
         set("topology.stats.sample.rate", Value::F64(self.stats_sample_rate));
         set("topology.debug", Value::Bool(self.debug));
+        set("topology.worker.timeout.secs", int(self.worker_timeout_secs));
         if let Some(n) = self.max_task_parallelism {
             set("topology.max.task.parallelism", int(n as u64));
         }

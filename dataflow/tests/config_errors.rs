@@ -299,6 +299,12 @@ fn storms_other_keys_and_the_topologys_own_settings() {
     assert_eq!(plan.executors.iter().filter(|e| plan.components[e.component].id == split.id).count(), 2);
     error(&with("topology.max.task.parallelism: 0"), 3, "at least 1");
 
+    // How long an executor may be silent before the worker reports itself unhealthy.
+    assert_eq!(parse(&with("topology.worker.timeout.secs: 7")).unwrap().config.worker_timeout_secs, 7);
+    assert_eq!(parse(&with("app.x: 1")).unwrap().config.worker_timeout_secs, 30, "Storm's default");
+    error(&with("topology.worker.timeout.secs: 0"), 3, "topology.worker.timeout.secs: at least 1");
+    error(&with("topology.worker.timeout.secs: soon"), 3, "expected a non-negative integer");
+
     // The error throttle, Storm 2's batch size, and the multilang settings.
     let t = parse(&with(
         "topology.max.error.report.per.interval: 2\n  topology.error.throttle.interval.secs: 60\n  \

@@ -219,6 +219,7 @@ streams:
         "topology.message.timeout.secs": 30,
         "topology.stats.sample.rate": 0.05,
         "topology.transfer.batch.size": 64,
+        "topology.worker.timeout.secs": 30,
         "topology.workers": 1,
     });
     assert_eq!(got["conf"], conf, "{text}");

@@ -288,7 +288,8 @@ pub(crate) fn send_until_stopped(
                 {
                     return Err("send: the socket stayed full".into())
                 }
-                Err(libsock::Error::TimedOut) if !stopped => {}
+                // Waiting on the sink, not stuck: the worker's health check must know.
+                Err(libsock::Error::TimedOut) if !stopped => stop.keep_alive(),
                 Err(libsock::Error::TimedOut | libsock::Error::WouldBlock) if stopped => {
                     return Err("send: the topology stopped while the socket was full".into())
                 }

@@ -281,6 +281,12 @@ fn config(
             "topology.max.error.report.per.interval" => {
                 c.errors_logged_per_interval = u32::try_from(uint()?).unwrap_or(u32::MAX);
             }
+            "topology.worker.timeout.secs" => {
+                c.worker_timeout_secs = uint()? as u64;
+                if c.worker_timeout_secs == 0 {
+                    return Err(sources.err(at, format!("{key}: at least 1")));
+                }
+            }
             "topology.error.throttle.interval.secs" => c.error_interval_secs = uint()?.max(1) as u64,
             // Read by the multilang components (a property of their own beats them).
             "topology.subprocess.timeout.secs" | "topology.shellbolt.max.pending" => {

@@ -228,6 +228,10 @@ impl Bolt for ShellBolt {
                 break;
             }
             self.service(c, Some(Duration::from_millis(1)));
+            // A busy child is not a stuck bolt (a hung one is restarted by `service`).
+            if let Some(ctx) = &self.ctx {
+                ctx.stop.keep_alive();
+            }
         }
         // A restart backs off briefly: wait for it rather than fail tuples meanwhile.
         if self.child.is_none() {

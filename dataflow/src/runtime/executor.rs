@@ -39,7 +39,10 @@ fn next_item(batch: &mut wire::Batch<'_>) -> Option<Decoded> {
     }
 }
 
+/// Called on every turn of an executor's loop: beats its heartbeat and publishes its metrics
+/// about once a second.
 fn publish(em: &Emitter, ctl: &Control, last: &mut Instant, now: Instant) {
+    em.transfer.beat(now);
     if now.duration_since(*last) >= PUBLISH_EVERY {
         ctl.hub.publish(&em.metrics);
         *last = now;
@@ -69,6 +72,7 @@ pub(crate) fn run_spout(
         ctl.draining.fetch_sub(1, Ordering::AcqRel);
         return;
     }
+    em.transfer.beat(Instant::now()); // opening took as long as it took: not a stall
     let n = spouts.len();
     let mut pending: Vec<IdMap<(u64, Instant)>> = (0..n).map(|_| IdMap::default()).collect();
     // When a bolt last reset a pending tree's timeout (rare: only those trees are here).
@@ -240,7 +244,8 @@ pub(crate) fn run_bolt(
         bolts.cleanup_all(); // those prepared before the one that failed
         return;
     }
-    // This executor's own copies of the stream metadata (see `StreamMeta`).
+    em.transfer.beat(Instant::now()); // preparing took as long as it took: not a stall
+                                      // This executor's own copies of the stream metadata (see `StreamMeta`).
     let metas: Vec<Arc<StreamMeta>> = em
         .plan
         .streams

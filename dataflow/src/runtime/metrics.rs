@@ -200,7 +200,7 @@ fn labels(topology: &str, t: &TaskMetrics) -> String {
 }
 
 /// A label value as the text format wants it: backslash, quote and newline escaped.
-fn escape(v: &str) -> String {
+pub(super) fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 

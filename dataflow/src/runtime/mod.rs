@@ -6,12 +6,14 @@ mod acker;
 mod collector;
 mod executor;
 mod guard;
+mod liveness;
 mod metrics;
 mod transfer;
 
 pub use crate::workers::{Endpoints, InprocEndpoints};
 pub use acker::{Acker, AckerEvent, LOSS_GRACE_MS};
 pub use collector::{BasicCollector, BoltCollector, SpoutCollector};
+pub use liveness::{Liveness, Stalled};
 pub use metrics::{MetricsHub, TaskMetrics};
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use libsock::Context;
 
-use crate::component::{StopSignal, TaskContext};
+use crate::component::{Heartbeat, StopSignal, TaskContext};
 use crate::plan::{Plan, Role};
 use crate::topology::{Factory, Topology, TopologyError};
 use collector::Emitter;
@@ -78,6 +80,7 @@ pub enum StartError {
 pub struct Running {
     plan: Arc<Plan>,
     ctl: Arc<Control>,
+    liveness: Liveness,
     threads: Vec<JoinHandle<()>>,
     ctx: Context,
     /// The ZAP handler of a worker with CURVE links (it must outlive the inboxes).
@@ -169,9 +172,12 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
     let worker_secret: Option<Arc<str>> = cfg.worker_curve.as_ref().map(|k| k.secret().into());
     let conf = Arc::new(cfg.effective_conf());
     let mut threads = Vec::new();
+    let mut beats = Vec::new();
     for (exec, inbox) in plan.executors.iter().filter(|e| local(e.worker)).zip(inboxes) {
         let comp = &plan.components[exec.component];
         let is_spout = comp.role == Role::Spout;
+        let heartbeat = Heartbeat::new(ctl.start);
+        beats.push((exec.id, comp.id.clone(), heartbeat.clone()));
         let transfer = Transfer::new(
             ctx.clone(),
             endpoints.clone(),
@@ -181,6 +187,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
             cfg.batch_size,
             is_spout,
             ctl.halt.clone(),
+            heartbeat.clone(),
         );
         let mut em = Emitter::new(plan.clone(), transfer, exec.component, &exec.tasks);
         em.throttle_errors(cfg.errors_logged_per_interval, Duration::from_secs(cfg.error_interval_secs));
@@ -203,7 +210,7 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
                 libsock: topology.context.clone(),
                 worker_host: worker_host.clone(),
                 worker_secret: worker_host.as_ref().and(worker_secret.clone()),
-                stop: StopSignal(ctl.halt.clone()),
+                stop: StopSignal { flag: ctl.halt.clone(), heartbeat: heartbeat.clone() },
             })
             .collect();
         let (ctl2, ready_tx) = (ctl.clone(), ready_tx.clone());
@@ -232,13 +239,15 @@ fn start_on(topology: &Topology, worker: Option<usize>) -> Result<Running, Start
         match spawned {
             Ok(handle) => threads.push(handle),
             Err(e) => {
-                Running { plan, ctl, threads, ctx, _auth: auth }.shutdown(Duration::ZERO);
+                let liveness = Liveness::new(beats, Duration::MAX);
+                Running { plan, ctl, liveness, threads, ctx, _auth: auth }.shutdown(Duration::ZERO);
                 return Err(StartError::Thread(e));
             }
         }
     }
     drop(ready_tx);
-    let running = Running { plan, ctl, threads, ctx, _auth: auth };
+    let liveness = Liveness::new(beats, Duration::from_secs(cfg.worker_timeout_secs));
+    let running = Running { plan, ctl, liveness, threads, ctx, _auth: auth };
     // Every spout opened and bolt prepared, or the first that could not be: then nothing runs.
     for _ in 0..starting {
         let why = match ready.recv() {
@@ -261,6 +270,13 @@ impl Running {
     /// Its metrics (published by executors about once a second and at exit).
     pub fn metrics(&self) -> Arc<MetricsHub> {
         self.ctl.hub.clone()
+    }
+
+    /// Its executors' heartbeats: which are stuck in a call (`/healthz`, the systemd
+    /// watchdog). Clones stay valid after a shutdown (they then report every executor
+    /// silent).
+    pub fn liveness(&self) -> Liveness {
+        self.liveness.clone()
     }
 
     /// Whether every executor thread is still running.

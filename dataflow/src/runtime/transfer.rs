@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use libsock::{Context, Error, Message, Monitor, Socket, SocketEvent, DONTWAIT, POLLIN, POLLOUT, PULL, PUSH};
 
+use crate::component::Heartbeat;
 use crate::wire::{self, Item};
 use crate::workers::Endpoints;
 
@@ -49,6 +50,8 @@ pub(crate) struct Transfer {
     outs: Vec<Option<Out>>,
     dirty: Vec<usize>,
     halt: Arc<AtomicBool>,
+    /// The executor's: a wait for room downstream is waiting, not being stuck.
+    heartbeat: Heartbeat,
     last_flush: Instant,
 }
 
@@ -73,6 +76,7 @@ impl Transfer {
         batch: usize,
         drain_while_blocked: bool,
         halt: Arc<AtomicBool>,
+        heartbeat: Heartbeat,
     ) -> Transfer {
         Transfer {
             ctx,
@@ -85,6 +89,7 @@ impl Transfer {
             outs: (0..executors).map(|_| None).collect(),
             dirty: Vec::new(),
             halt,
+            heartbeat,
             last_flush: Instant::now(),
         }
     }
@@ -172,6 +177,11 @@ impl Transfer {
             .ok()
     }
 
+    /// Records a turn of the executor's loop at `now`.
+    pub(crate) fn beat(&self, now: Instant) {
+        self.heartbeat.beat_at(now);
+    }
+
     /// Waits up to `timeout` for something to receive.
     pub(crate) fn wait(&mut self, timeout: Duration) {
         self.wait_also(&[], timeout);
@@ -222,6 +232,7 @@ impl Transfer {
             let mut items = [out.socket.as_poll_item(POLLOUT), self.inbox.as_poll_item(POLLIN)];
             let n = if self.drain_while_blocked { 2 } else { 1 };
             let _ = libsock::poll(&mut items[..n], 100);
+            self.heartbeat.beat();
             if self.drain_while_blocked && items[1].is_readable() {
                 while let Ok(m) = self.inbox.recv_msg(DONTWAIT) {
                     self.stash.push_back(m);
