@@ -252,3 +252,84 @@ fn sigterm_stops_a_topology_whose_sink_nobody_reads() {
     assert!(stopping.elapsed() < Duration::from_secs(5), "{:?}", stopping.elapsed());
     assert!(err.contains("some tuple trees were still in flight after 1s"), "{err}");
 }
+
+/// GET `path` on `addr`: the status code and the body.
+fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, text.split_once("\r\n\r\n")?.1.to_owned()))
+}
+
+#[test]
+fn a_bolt_waiting_on_a_sink_nobody_reads_is_alive_not_stuck() {
+    // The sink's address has no listener: its PUSH has no peer and every send waits. That is
+    // a wait on something outside (restarting the worker would not help), not a stuck
+    // executor: /healthz stays 200 well past topology.worker.timeout.secs.
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sink_port = nobody.local_addr().unwrap().port();
+    drop(nobody);
+    let topology = format!(
+        "name: waits
+config:
+  topology.worker.timeout.secs: 1
+  topology.max.spout.pending: 10
+spouts:
+  - id: gen
+    className: Generator
+    properties:
+      - {{name: sentences, value: [\"a b\"]}}
+bolts:
+  - id: out
+    className: SocketBolt
+    properties:
+      - {{name: type, value: push}}
+      - {{name: connect, value: \"tcp://127.0.0.1:{sink_port}\"}}
+streams:
+  - {{from: gen, to: out, grouping: {{type: SHUFFLE}}}}
+"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, topology).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut guard = KillOnDrop(Some(
+        sockflow()
+            .args(["run", "--metrics", &addr, "--print-every", "0", "--drain", "0"])
+            .arg(&file)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(&addr, "/readyz").map(|r| r.0) != Some(200) {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(get(&addr, "/healthz"), Some((200, "ok: 3 executors alive\n".into())));
+    let metrics = get(&addr, "/metrics").unwrap().1;
+    let gauge = |component: &str| -> f64 {
+        let label = format!("component=\"{component}\"");
+        metrics
+            .lines()
+            .find(|l| l.starts_with("sockflow_executor_silent_seconds{") && l.contains(&label))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{component}'s gauge in {metrics}"))
+    };
+    assert!(gauge("out") < 1.0, "the waiting bolt showed life: {metrics}");
+    assert!(gauge("gen") < 1.0, "the spout at its max pending loops: {metrics}");
+    let delivered = metrics
+        .lines()
+        .filter(|l| l.starts_with("sockflow_acked_total{") && l.contains("component=\"out\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum::<u64>();
+    assert_eq!(delivered, 0, "the sink really had nobody to take its tuples");
+    let child = guard.0.take().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait_with_output().unwrap().status.success(), "clean exit on SIGTERM");
+}

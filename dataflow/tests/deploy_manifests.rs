@@ -250,8 +250,10 @@ fn kubernetes_manifests_are_a_configmap_a_headless_service_and_a_statefulset() {
     assert_eq!(c.env[0].value_from.field_ref.field_path, "metadata.name");
     assert!(c.ports.iter().any(|p| p.name == "metrics" && p.container_port == 9102));
     assert!(c.ports.iter().any(|p| p.name == "transfer" && p.container_port == 7000));
-    for p in [&c.liveness_probe, &c.readiness_probe] {
-        assert_eq!((p.http_get.path.as_str(), p.http_get.port.as_str()), ("/metrics", "metrics"));
+    // Liveness: a stuck executor restarts the pod; readiness: starting and draining.
+    let probes = [(&c.liveness_probe, "/healthz"), (&c.readiness_probe, "/readyz")];
+    for (p, path) in probes {
+        assert_eq!((p.http_get.path.as_str(), p.http_get.port.as_str()), (path, "metrics"));
         assert!(p.period_seconds > 0 && p.timeout_seconds > 0 && p.failure_threshold > 0);
     }
     assert!(c.liveness_probe.initial_delay_seconds >= c.readiness_probe.initial_delay_seconds);
@@ -301,6 +303,14 @@ fn systemd_template_unit_runs_worker_i() {
     );
     assert_eq!(service["Restart"], "always");
     assert_eq!(service["KillSignal"], "SIGTERM");
+    // Ready once the topology runs; the watchdog (fed while no executor is stuck) runs out
+    // after topology.worker.timeout.secs (30 by default).
+    assert_eq!(service["Type"], "notify");
+    assert_eq!(service["NotifyAccess"], "main");
+    assert_eq!(service["WatchdogSec"], "30");
+    let stricter = TOPOLOGY
+        .replace("  topology.workers: 3", "  topology.workers: 3\n  topology.worker.timeout.secs: 12");
+    assert!(deploy::systemd(&stricter, &DeployOptions::default()).unwrap().contains("\nWatchdogSec=12\n"));
     assert_eq!(service["CPUQuota"], "50%");
     assert_eq!(service["MemoryHigh"], (256u64 << 20).to_string());
     assert!(sections["Unit"]["Description"].contains("%i"));

@@ -162,7 +162,10 @@ pub(super) fn serve(
     let stats = router.stats();
     if let Some(addr) = metrics {
         let stats = stats.clone();
-        super::serve_metrics(addr, std::sync::Arc::new(move || stats.prometheus()))?;
+        super::http::serve(
+            addr,
+            super::http::Site::metrics_only(std::sync::Arc::new(move || stats.prometheus())),
+        )?;
     }
     let names: Vec<&str> = routes.iter().map(|(n, _)| n.as_str()).collect();
     tracing::info!(endpoint = %router.endpoint()?, functions = ?names, "DRPC router serving");

@@ -1,18 +1,17 @@
 //! The `sockflow` command line, as a library function so that a binary with its own
 //! registered components gets the same CLI: `dataflow::cli::main_with(registry)`.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
 mod drpc;
+mod http;
 mod mock;
+mod notify;
+mod run;
 
 use crate::config::{self, Substitution};
 use crate::{Plan, Registry};
@@ -36,7 +35,9 @@ enum Command {
         /// Stop after this many seconds.
         #[arg(long = "for", value_name = "SECS")]
         for_secs: Option<f64>,
-        /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9102).
+        /// Serve HTTP on this address (e.g. 127.0.0.1:9102): /metrics (Prometheus), /healthz
+        /// (503 once an executor is stuck past topology.worker.timeout.secs) and /readyz (503
+        /// while starting and stopping).
         #[arg(long, value_name = "ADDR")]
         metrics: Option<String>,
         /// Print the metrics table every SECS (0: only at exit).
@@ -238,117 +239,8 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
         }
         Command::Run { file, config, for_secs, metrics, print_every, drain, worker, threads } => {
             let topology = load(&file, config, registry)?;
-            let stop = Arc::new(AtomicBool::new(false));
-            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
-            }
-            let running = match worker {
-                Some(w) => crate::runtime::start_worker(&topology, crate::workers::worker_index(&w)?),
-                None if topology.config.workers > 1 && !threads => {
-                    return crate::workers::run_processes(topology.config.workers, for_secs, &stop);
-                }
-                None => crate::start(&topology),
-            };
-            let running = running.map_err(|e| e.to_string())?;
-            let hub = running.metrics();
-            if let Some(addr) = metrics {
-                let (hub, name) = (hub.clone(), topology.name.clone());
-                serve_metrics(&addr, Arc::new(move || hub.prometheus(&name)))?;
-            }
-            tracing::info!(
-                "topology {} running: {} executors",
-                topology.name,
-                running.plan().executors.len()
-            );
-            let started = Instant::now();
-            let mut last_print = Instant::now();
-            let mut crashed = false;
-            while !stop.load(Ordering::Relaxed)
-                && for_secs.is_none_or(|s| started.elapsed().as_secs_f64() < s)
-            {
-                std::thread::sleep(Duration::from_millis(50));
-                if print_every > 0.0 && last_print.elapsed().as_secs_f64() >= print_every {
-                    print!("{}", hub.table());
-                    last_print = Instant::now();
-                }
-                if !running.is_running() {
-                    crashed = true;
-                    break;
-                }
-                if crate::workers::launcher_gone() {
-                    tracing::warn!("the sockflow that started this worker is gone: stopping");
-                    break;
-                }
-            }
-            tracing::info!("stopping: deactivating spouts, draining in-flight tuples (at most {drain}s)");
-            let failure = running.failure();
-            let drained = running.shutdown(Duration::from_secs_f64(drain.max(0.0)));
-            if !drained {
-                tracing::warn!("some tuple trees were still in flight after {drain}s");
-            }
-            print!("{}", hub.table());
-            let _ = std::io::stdout().flush();
-            if crashed {
-                return Err(match failure {
-                    Some(why) => why,
-                    None => "an executor stopped unexpectedly (see the log)".into(),
-                });
-            }
-            Ok(())
+            let opts = run::RunOptions { for_secs, metrics, print_every, drain, worker, threads };
+            run::run(topology, opts)
         }
     }
-}
-
-/// Requests of the metrics endpoint answered at once; a connection beyond them is closed
-/// unanswered, so clients that never finish cannot pile up threads.
-const METRICS_IN_FLIGHT: usize = 8;
-
-/// Serves the Prometheus text format to any HTTP request on `addr`: an accepting thread, and
-/// a short-lived one per request (at most [`METRICS_IN_FLIGHT`]), so that a client that sends
-/// nothing holds up no one else's scrape.
-/// What the metrics endpoint answers: the Prometheus text of the moment.
-pub(super) type Render = Arc<dyn Fn() -> String + Send + Sync>;
-
-pub(super) fn serve_metrics(addr: &str, render: Render) -> Result<(), String> {
-    let listener = TcpListener::bind(addr).map_err(|e| format!("--metrics {addr}: {e}"))?;
-    tracing::info!(
-        "metrics on http://{}/metrics",
-        listener.local_addr().map_or(addr.to_owned(), |a| a.to_string())
-    );
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    std::thread::Builder::new()
-        .name("metrics".into())
-        .spawn(move || {
-            for conn in listener.incoming().flatten() {
-                if in_flight.fetch_add(1, Ordering::AcqRel) >= METRICS_IN_FLIGHT {
-                    in_flight.fetch_sub(1, Ordering::AcqRel);
-                    continue;
-                }
-                let (render, done) = (render.clone(), in_flight.clone());
-                let spawned = std::thread::Builder::new().name("metrics-req".into()).spawn(move || {
-                    answer_metrics(conn, &*render);
-                    done.fetch_sub(1, Ordering::AcqRel);
-                });
-                if spawned.is_err() {
-                    in_flight.fetch_sub(1, Ordering::AcqRel);
-                }
-            }
-        })
-        .map_err(|e| format!("metrics thread: {e}"))?;
-    Ok(())
-}
-
-/// Reads (a first piece of) the request, whatever it is, within 2 s, and answers with the
-/// metrics.
-fn answer_metrics(mut conn: std::net::TcpStream, render: &(dyn Fn() -> String + Send + Sync)) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
-    let mut buf = [0u8; 2048];
-    let _ = conn.read(&mut buf);
-    let body = render();
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes()));
 }

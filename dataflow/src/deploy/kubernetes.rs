@@ -121,9 +121,9 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     if let Some(mem) = &s.memory {
         requests.insert("memory".into(), mem.clone().into());
     }
-    let probe = |initial: u32| {
+    let probe = |path: &str, initial: u32| {
         json!({
-            "httpGet": { "path": "/metrics", "port": "metrics" },
+            "httpGet": { "path": path, "port": "metrics" },
             "initialDelaySeconds": initial,
             "periodSeconds": 10,
             "timeoutSeconds": 5,
@@ -154,8 +154,10 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
                             { "name": "metrics", "containerPort": opts.metrics_port },
                         ],
                         "resources": { "requests": requests },
-                        "livenessProbe": probe(10),
-                        "readinessProbe": probe(2),
+                        // 503 once an executor is stuck past topology.worker.timeout.secs.
+                        "livenessProbe": probe("/healthz", 10),
+                        // 503 while starting and while draining after SIGTERM.
+                        "readinessProbe": probe("/readyz", 2),
                         "volumeMounts": mounts,
                     }],
                     "volumes": volumes,

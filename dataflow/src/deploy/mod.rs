@@ -3,9 +3,11 @@
 //!
 //! - [`kubernetes`]: a ConfigMap holding the topology file (its `workers:` section set to the
 //!   pods' stable DNS names), a headless Service, and a StatefulSet with one pod per worker
-//!   (the pod's ordinal is its `--worker`), probes on the metrics endpoint, resource requests
+//!   (the pod's ordinal is its `--worker`), probes on the metrics endpoint's `/healthz` and
+//!   `/readyz`, resource requests
 //!   from the file's `deploy.cpu` / `deploy.memory`.
-//! - [`systemd`]: a template unit `sockflow@.service`; instance `%i` is the worker id.
+//! - [`systemd`]: a template unit `sockflow@.service` (`Type=notify`, with a watchdog);
+//!   instance `%i` is the worker id.
 //!
 //! Both are pure functions of the topology file's text and the options.
 //!
@@ -91,6 +93,8 @@ pub(crate) struct Summary {
     /// the workers run with `-e` and get them from the Secret [`env_secret_name`] or the
     /// unit's `EnvironmentFile=`.
     pub(crate) env: Vec<String>,
+    /// `topology.worker.timeout.secs` (30): the systemd unit's `WatchdogSec=`.
+    pub(crate) worker_timeout_secs: u64,
 }
 
 /// Where the file takes its worker CURVE key from (`topology.worker.curve.secretkey[.file]`).
@@ -171,7 +175,15 @@ pub(crate) fn summarize(text: &str) -> Result<Summary, String> {
         _ => None,
     };
     let env = env_names(text).into_iter().filter(|n| Some(n.as_str()) != worker_key_var).collect();
+    let worker_timeout_secs = match key("topology.worker.timeout.secs") {
+        None => 30,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n >= 1)
+            .ok_or("topology.worker.timeout.secs: expected a positive integer")?,
+    };
     Ok(Summary {
+        worker_timeout_secs,
         name,
         env,
         curve,

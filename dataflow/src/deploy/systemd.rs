@@ -2,7 +2,8 @@
 
 use super::{summarize, Curve, DeployOptions};
 
-/// The unit file `sockflow@.service` for `text` (a topology file). Install the topology at
+/// The unit file `sockflow@.service` for `text` (a topology file): `Type=notify` (ready once
+/// the topology runs), with a watchdog fed while no executor is stuck. Install the topology at
 /// `opts.topology_path` (`%i` there is the worker id; the default path puts each worker's copy
 /// at `/etc/sockflow/K.yaml`) and run `systemctl enable --now sockflow@K` on worker K's host.
 /// When the file reads `${ENV-VAR}` variables (a worker CURVE key, a port, an edge socket's
@@ -56,7 +57,12 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-Type=simple
+# READY=1 once the topology runs; WATCHDOG=1 while no executor is stuck past
+# topology.worker.timeout.secs ({timeout} s), so a stuck worker is restarted.
+Type=notify
+NotifyAccess=main
+WatchdogSec={timeout}
+TimeoutStartSec=120
 {env_file}ExecStart={binary} run{env_flag} {path} --worker %i --metrics 0.0.0.0:{metrics}
 Restart=always
 RestartSec=1
@@ -75,6 +81,7 @@ WantedBy=multi-user.target
         workers = s.workers,
         binary = opts.binary,
         metrics = opts.metrics_port,
+        timeout = s.worker_timeout_secs,
     ))
 }
 

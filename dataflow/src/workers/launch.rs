@@ -29,6 +29,10 @@ pub fn run_processes(workers: usize, for_secs: Option<f64>, stop: &AtomicBool) -
         Command::new(&exe)
             .args(worker_args(&args, k))
             .env(LAUNCHER_PID, std::process::id().to_string())
+            // systemd hears from this process only (NotifyAccess=main), not from its workers.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
             .spawn()
             .map_err(|e| format!("starting worker {k}: {e}"))
     };
