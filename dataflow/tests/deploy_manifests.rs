@@ -319,6 +319,29 @@ fn systemd_template_unit_runs_worker_i() {
 }
 
 #[test]
+fn systemd_itself_accepts_the_unit() {
+    // systemd's own parser: an unknown key, a bad value or a missing binary is reported.
+    let Ok(out) = std::process::Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("SKIP: no systemd-analyze here (apt-get install systemd)");
+        return;
+    };
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DeployOptions { binary: env!("CARGO_BIN_EXE_sockflow").into(), ..DeployOptions::default() };
+    let text = TOPOLOGY
+        .replace("  topology.workers: 3", "  topology.workers: 3\n  topology.worker.timeout.secs: 12");
+    std::fs::write(dir.path().join("sockflow@.service"), deploy::systemd(&text, &opts).unwrap()).unwrap();
+    std::os::unix::fs::symlink("sockflow@.service", dir.path().join("sockflow@1.service")).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "./sockflow@1.service"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.trim().is_empty(), "systemd-analyze verify: {said}");
+}
+
+#[test]
 fn deploy_refuses_names_orchestrators_refuse() {
     let bad = TOPOLOGY.replace("name: wordcount", "name: Word_Count");
     let err = deploy::kubernetes(&bad, &DeployOptions::default()).unwrap_err();

@@ -52,7 +52,6 @@ pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
 #   systemctl enable --now sockflow@K
 [Unit]
 Description=sockflow topology {name} worker %i
-Documentation=man:sockflow(1)
 Wants=network-online.target
 After=network-online.target
 
