@@ -2,7 +2,7 @@
 //! `STATUS=` datagrams on `NOTIFY_SOCKET` (systemd's `sd_notify` protocol, read here by the
 //! test as systemd would), `/healthz` and `/readyz`, and what changes when a bolt gets stuck:
 //! the watchdog is no longer fed, `/healthz` answers 503 naming the bolt, and the stop
-//! still completes.
+//! still completes, even when the bolt never returns.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixDatagram;
@@ -75,7 +75,7 @@ fn until(sock: &UnixDatagram, what: &str, within: Duration) -> (Option<String>, 
 
 #[test]
 fn systemd_and_http_see_a_stuck_bolt_and_a_clean_stop() {
-    let dir = tempfile_dir();
+    let dir = tempfile_dir("stall");
     let file = dir.join("stall.yaml");
     std::fs::write(&file, TOPOLOGY).unwrap();
     let notify_path = dir.join("notify.sock");
@@ -151,8 +151,43 @@ fn systemd_and_http_see_a_stuck_bolt_and_a_clean_stop() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sockflow-health-{}", std::process::id()));
+#[test]
+fn a_bolt_that_never_returns_does_not_hold_the_stop_forever() {
+    let dir = tempfile_dir("never");
+    let file = dir.join("never.yaml");
+    let text = TOPOLOGY.replace("value: 3}", "value: 0}\n      - {name: heedsStop, value: false}");
+    std::fs::write(&file, text).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut guard = KillOnDrop(Some(
+        Command::new(env!("CARGO_BIN_EXE_tests-sockflow"))
+            .args(["run", "--metrics", &addr, "--print-every", "0", "--drain", "1"])
+            .arg(&file)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(&addr, "/healthz").map(|r| r.0) != Some(503) {
+        assert!(Instant::now() < deadline, "the bolt never got stuck");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let child = guard.0.take().unwrap();
+    let t0 = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    // The drain (1 s), then STOP_GRACE (5 s) for the executors, then the exit.
+    assert!(t0.elapsed() < Duration::from_secs(15), "the stop took {:?}", t0.elapsed());
+    assert_eq!(out.status.code(), Some(1), "an unclean stop");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sockflow: stopped with executors still stuck in a call: stall-"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sockflow-health-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

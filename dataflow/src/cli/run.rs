@@ -100,8 +100,8 @@ pub(super) fn run(topology: Topology, opts: RunOptions) -> Result<(), String> {
     let drain = opts.drain;
     tracing::info!("stopping: deactivating spouts, draining in-flight tuples (at most {drain}s)");
     let failure = running.failure();
-    let drained = running.shutdown(Duration::from_secs_f64(drain.max(0.0)));
-    if !drained {
+    let stopped = running.stop(Duration::from_secs_f64(drain.max(0.0)));
+    if !stopped.drained {
         tracing::warn!("some tuple trees were still in flight after {drain}s");
     }
     print!("{}", hub.table());
@@ -111,6 +111,12 @@ pub(super) fn run(topology: Topology, opts: RunOptions) -> Result<(), String> {
             Some(why) => why,
             None => "an executor stopped unexpectedly (see the log)".into(),
         });
+    }
+    if !stopped.left_behind.is_empty() {
+        return Err(format!(
+            "stopped with executors still stuck in a call: {} (they never returned, nor looked at the stop signal)",
+            stopped.left_behind.join(", ")
+        ));
     }
     Ok(())
 }

@@ -295,6 +295,14 @@ impl Running {
     /// then every executor finishes what it holds and exits. Returns whether everything
     /// pending completed within `drain`.
     pub fn shutdown(self, drain: Duration) -> bool {
+        self.stop(drain).drained
+    }
+
+    /// [`Running::shutdown`], telling also which executors did not end: an executor still
+    /// in a spout's or bolt's call [`STOP_GRACE`] after the halt (a call that never returns
+    /// and never looks at [`crate::StopSignal`]) is left behind rather than waited for
+    /// forever, so that the stop ends; its thread ends with the process.
+    pub fn stop(self, drain: Duration) -> Stopped {
         self.ctl.deactivate.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + drain;
         while self.ctl.draining.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
@@ -303,12 +311,34 @@ impl Running {
         let drained = self.ctl.draining.load(Ordering::Acquire) == 0;
         self.ctl.stop.store(true, Ordering::SeqCst);
         self.ctl.halt.store(true, Ordering::SeqCst);
+        let grace = Instant::now() + STOP_GRACE;
+        let mut left_behind = Vec::new();
         for t in self.threads {
-            if t.join().is_err() {
+            while !t.is_finished() && Instant::now() < grace {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if !t.is_finished() {
+                let name = t.thread().name().unwrap_or("an executor").to_owned();
+                tracing::error!("{name} is still in a call {STOP_GRACE:?} after the stop: left behind");
+                left_behind.push(name);
+            } else if t.join().is_err() {
                 tracing::error!("an executor thread panicked");
             }
         }
         self.ctx.shutdown();
-        drained
+        Stopped { drained, left_behind }
     }
+}
+
+/// How long a stop waits, after the drain, for executors to finish what they hold.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How a [`Running::stop`] went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stopped {
+    /// Whether every pending tuple tree completed within the drain.
+    pub drained: bool,
+    /// The executors (threads named `component-executor`) still in a call after
+    /// [`STOP_GRACE`]: left running until the process exits.
+    pub left_behind: Vec<String>,
 }

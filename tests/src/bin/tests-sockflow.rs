@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use dataflow::{Bolt, BoltCollector, OutputDeclarer, Registry, StopSignal, TaskContext, Tuple};
 
 /// Acks its inputs for `afterSecs` (a property, default 0) after `prepare`, then never
-/// returns from `execute` until the topology stops, and never says it is alive meanwhile: a
-/// bolt stuck as user code gets stuck (tests/tests/sockflow_health.rs).
+/// returns from `execute` until the topology stops (or ever, with `heedsStop: false`), and
+/// never says it is alive meanwhile: a bolt stuck as user code gets stuck
+/// (tests/tests/sockflow_health.rs).
 struct Stall {
     after: Duration,
+    heeds_stop: bool,
     since: Instant,
     stop: StopSignal,
 }
@@ -25,7 +27,7 @@ impl Bolt for Stall {
     }
 
     fn execute(&mut self, input: Tuple, c: &mut BoltCollector<'_>) {
-        while self.since.elapsed() >= self.after && !self.stop.is_set() {
+        while self.since.elapsed() >= self.after && !(self.heeds_stop && self.stop.is_set()) {
             std::thread::sleep(Duration::from_millis(20));
         }
         c.ack(&input);
@@ -36,8 +38,10 @@ fn main() -> std::process::ExitCode {
     let mut registry = Registry::new();
     registry.register_bolt("Stall", |p| {
         let after = Duration::from_secs(p.u64("afterSecs")?.unwrap_or(0));
+        let heeds_stop = p.bool("heedsStop")?.unwrap_or(true);
         Ok(Arc::new(move || {
-            Box::new(Stall { after, since: Instant::now(), stop: StopSignal::default() }) as Box<dyn Bolt>
+            let stop = StopSignal::default();
+            Box::new(Stall { after, heeds_stop, since: Instant::now(), stop }) as Box<dyn Bolt>
         }))
     });
     dataflow::cli::main_with(registry)
