@@ -3,10 +3,10 @@
 //! while starting and stopping).
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What `/metrics` answers: the Prometheus text of the moment.
 pub(super) type Render = Arc<dyn Fn() -> String + Send + Sync>;
@@ -36,12 +36,11 @@ const IN_FLIGHT: usize = 8;
 
 /// Serves `site` on `addr`: an accepting thread, and a short-lived one per request (at most
 /// [`IN_FLIGHT`]), so that a client that sends nothing holds up no one else's scrape.
-pub(super) fn serve(addr: &str, site: Site) -> Result<(), String> {
+/// Returns the address it listens on.
+pub(super) fn serve(addr: &str, site: Site) -> Result<SocketAddr, String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("--metrics {addr}: {e}"))?;
-    tracing::info!(
-        "metrics on http://{}/metrics (and /healthz, /readyz)",
-        listener.local_addr().map_or(addr.to_owned(), |a| a.to_string())
-    );
+    let local = listener.local_addr().map_err(|e| format!("--metrics {addr}: {e}"))?;
+    tracing::info!("metrics on http://{local}/metrics (and /healthz, /readyz)");
     let site = Arc::new(site);
     let in_flight = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
@@ -63,15 +62,26 @@ pub(super) fn serve(addr: &str, site: Site) -> Result<(), String> {
             }
         })
         .map_err(|e| format!("metrics thread: {e}"))?;
-    Ok(())
+    Ok(local)
 }
 
-/// Reads (a first piece of) the request within 2 s and answers it by its request line.
+/// Reads the request's first line (what arrives of it within 2 s, at most 2 KiB) and answers
+/// it by that line.
 fn answer(mut conn: std::net::TcpStream, site: &Site) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    let deadline = Instant::now() + Duration::from_secs(2);
     let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
     let mut buf = [0u8; 2048];
-    let n = conn.read(&mut buf).unwrap_or(0);
+    let mut n = 0;
+    while n < buf.len() && !buf[..n].contains(&b'\n') {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || conn.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match conn.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
     let (status, kind, body, head_only) = route(&buf[..n], site);
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -140,5 +150,18 @@ mod tests {
         assert_eq!(r("").0, "405 Method Not Allowed");
         let sick = site(false);
         assert_eq!(route(b"GET /healthz HTTP/1.1\r\n\r\n", &sick).0, "503 Service Unavailable");
+    }
+
+    #[test]
+    fn a_request_line_in_pieces_is_read_whole() {
+        let addr = serve("127.0.0.1:0", site(true)).unwrap();
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.write_all(b"GE").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        conn.write_all(b"T /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
     }
 }
