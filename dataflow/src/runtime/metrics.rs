@@ -116,9 +116,10 @@ impl MetricsHub {
         self.snapshot().iter().filter(|t| &*t.component == component).map(counter).sum()
     }
 
-    /// A human-readable table, one line per task.
+    /// A human-readable table, one line per task (errors: what the task reported with
+    /// `report_error`; the rest of its figures are in [`MetricsHub::prometheus`]).
     pub fn table(&self) -> String {
-        let mut s = String::from("component        task    emitted transferred      acked     failed  exec p50/p99 µs  complete p50/p99 µs\n");
+        let mut s = String::from("component        task    emitted transferred      acked     failed  exec p50/p99 µs  complete p50/p99 µs   errors\n");
         for t in self.snapshot() {
             let q = |h: &Histogram<u64>| {
                 if h.is_empty() {
@@ -129,7 +130,7 @@ impl MetricsHub {
             };
             let _ = writeln!(
                 s,
-                "{:<16} {:>4} {:>10} {:>11} {:>10} {:>10} {:>16} {:>20}",
+                "{:<16} {:>4} {:>10} {:>11} {:>10} {:>10} {:>16} {:>20} {:>8}",
                 t.component,
                 t.task,
                 t.emitted,
@@ -137,7 +138,8 @@ impl MetricsHub {
                 t.acked,
                 t.failed,
                 q(&t.execute_us),
-                q(&t.complete_us)
+                q(&t.complete_us),
+                t.errors
             );
         }
         s
