@@ -1,5 +1,6 @@
-//! Config parsing over arbitrary text: the sockdev TOML file and the sockflow Flux-style
-//! topology YAML (with `${…}` substitution and validation). Errors, never panics.
+//! Config parsing over arbitrary text: the sockdev TOML file, the sockflow Flux-style
+//! topology YAML (with `${…}` substitution and validation) and CURVE certificate files.
+//! Errors, never panics. The first byte picks the parser: 0 TOML, 1 YAML, 2 certificate.
 #![no_main]
 
 use dataflow::config::{parse, Substitution};
@@ -8,8 +9,12 @@ use dataflow::Registry;
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&mode, data)) = data.split_first() else { return };
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if mode & 1 == 0 {
+    if mode % 3 == 0 {
         let _ = devices::sockdev::config::parse(text);
+    } else if mode % 3 == 2 {
+        if let Ok((public, Some(secret))) = libsock::parse_certificate(text) {
+            assert_eq!(libsock::curve_public(&secret).ok(), Some(public), "a secret is its public key's");
+        }
     } else {
         // A file name in a directory that does not exist, so `includes` cannot reach real
         // files and the target stays deterministic.

@@ -79,7 +79,10 @@ mod sys;
 mod transport;
 mod z85;
 
-pub use auth::{public_certificate, Authenticator};
+pub use auth::{
+    create_certificates, load_certificate, load_certificates, parse_certificate, public_certificate,
+    secret_certificate, Authenticator,
+};
 pub use capabilities::{has, version};
 pub use context::Context;
 pub use error::{Error, Result, EFSM, EMTHREAD, ENOCOMPATPROTO, ETERM};

@@ -18,6 +18,7 @@
 //! # Ok::<(), libsock::Error>(())
 //! ```
 
+mod certs;
 mod policy;
 
 use std::path::Path;
@@ -27,8 +28,12 @@ use std::thread::JoinHandle;
 
 use parking_lot::RwLock;
 
-pub use policy::public_certificate;
-use policy::{read_certificates, read_passwords, CurvePolicy, Policy};
+use certs::read_certificates;
+pub use certs::{
+    create_certificates, load_certificate, load_certificates, parse_certificate, public_certificate,
+    secret_certificate,
+};
+use policy::{read_passwords, CurvePolicy, Policy};
 
 use crate::error::{Error, Result};
 use crate::{Context, Socket, REP};
