@@ -4,30 +4,36 @@
 //!
 //! A CURVE server admits any client that knows its public key (encryption and server
 //! authentication), or with `--curve-client` only those keys; a PLAIN server admits the
-//! `--plain-user` pairs. Checking peers runs libsock's [`Authenticator`] (ZAP) in the
+//! `--plain-user` pairs. Keys may be given as certificate files (czmq's and pyzmq's format),
+//! and allowed clients as a directory of them ([`SecurityArgs::resolved`]). Checking peers runs libsock's [`Authenticator`] (ZAP) in the
 //! socket's context, which refuses everyone else.
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args as ClapArgs;
-use libsock::{curve_keypair, curve_public, Authenticator, Context, Socket};
+use libsock::{
+    curve_keypair, curve_public, load_certificate, load_certificates, Authenticator, Context, Socket,
+};
 
 /// The security flags (all optional; NULL without them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, ClapArgs)]
 pub struct SecurityArgs {
-    /// Be a CURVE server with this Z85 secret key (40 characters; see `sockcat keygen`).
+    /// Be a CURVE server with this Z85 secret key (40 characters; see `sockcat keygen`), or
+    /// the key pair of this secret certificate file (NAME.key_secret: czmq, pyzmq).
     #[arg(long, value_name = "SECRET", allow_hyphen_values = true, conflicts_with_all = ["curve_serverkey", "plain", "plain_server"])]
     pub curve_server: Option<String>,
 
-    /// With --curve-server: admit only the client with this Z85 public key (repeatable;
-    /// without it, any client that knows the server's public key).
+    /// With --curve-server: admit only the client with this Z85 public key, certificate file,
+    /// or every *.key certificate in this directory (repeatable; without it, any client that
+    /// knows the server's public key).
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, requires = "curve_server")]
     pub curve_client: Vec<String>,
 
-    /// Be a CURVE client of the server with this Z85 public key.
+    /// Be a CURVE client of the server with this Z85 public key (or certificate file).
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, conflicts_with_all = ["plain", "plain_server"])]
     pub curve_serverkey: Option<String>,
 
-    /// With --curve-serverkey: use this Z85 secret key (default: a fresh key pair).
+    /// With --curve-serverkey: use this Z85 secret key or secret certificate file (default: a
+    /// fresh key pair).
     #[arg(long, value_name = "SECRET", allow_hyphen_values = true, requires = "curve_serverkey")]
     pub curve_secret: Option<String>,
 
@@ -48,6 +54,58 @@ pub struct SecurityArgs {
 fn public_key(text: &str) -> Result<[u8; 32]> {
     let raw = libsock::z85_decode(text).map_err(|e| anyhow!("not a Z85 key: {e}"))?;
     raw.try_into().map_err(|_| anyhow!("a key is 40 Z85 characters, got {}", text.len()))
+}
+
+/// Whether `v` is a key itself (40 Z85 characters), not a file name.
+fn is_key(v: &str) -> bool {
+    v.len() == 40 && libsock::z85_decode(v).is_ok()
+}
+
+/// A key setting's value as read from a file in `dir`: a relative certificate path (anything
+/// but a key itself) is taken from `dir`, as the file's author meant it.
+pub fn anchored(value: &str, dir: &std::path::Path) -> String {
+    match is_key(value) || std::path::Path::new(value).is_absolute() {
+        true => value.to_owned(),
+        false => dir.join(value).display().to_string(),
+    }
+}
+
+/// A secret key flag's value: the Z85 secret key, or a secret certificate file.
+fn secret_key_from(v: &str) -> Result<String> {
+    if is_key(v) || v.len() == 40 || !std::path::Path::new(v).exists() {
+        // A key, or most likely a mistyped one: say so rather than "no such file".
+        curve_public(v).map_err(|e| anyhow!("not a Z85 secret key (nor a certificate file): {e}"))?;
+        return Ok(v.to_owned());
+    }
+    match load_certificate(v).map_err(|e| anyhow!("neither a Z85 key nor a certificate: {e}"))? {
+        (_, Some(secret)) => Ok(secret),
+        (_, None) => bail!("a public certificate: give the secret one (NAME.key_secret)"),
+    }
+}
+
+/// A public key flag's value: the Z85 public key, or a certificate file (public or secret).
+fn public_key_from(v: &str) -> Result<String> {
+    if is_key(v) {
+        return Ok(v.to_owned());
+    }
+    if v.len() == 40 || !std::path::Path::new(v).exists() {
+        // Most likely a mistyped key: say so rather than "no such file".
+        public_key(v).map_err(|e| anyhow!("{e} (nor a certificate file)"))?;
+    }
+    Ok(load_certificate(v).map_err(|e| anyhow!("neither a Z85 key nor a certificate: {e}"))?.0)
+}
+
+/// A `--curve-client` value: a Z85 public key, a certificate file, or a directory of `*.key`
+/// certificates.
+fn client_keys_from(v: &str) -> Result<Vec<String>> {
+    if !is_key(v) && std::path::Path::new(v).is_dir() {
+        let keys = load_certificates(v)?;
+        if keys.is_empty() {
+            bail!("no *.key certificate in this directory: it would admit nobody");
+        }
+        return Ok(keys);
+    }
+    Ok(vec![public_key_from(v)?])
 }
 
 /// `USER:PASS` split at the first colon.
@@ -99,24 +157,10 @@ impl SecurityArgs {
         if !self.curve_client.is_empty() && self.curve_server.is_none() {
             bail!("{} needs {}", flag("curve-client"), flag("curve-server"));
         }
-        for k in &self.curve_client {
-            public_key(k).map_err(|e| anyhow!("{} {k}: {e}", flag("curve-client")))?;
-        }
         if self.plain_server == self.plain_user.is_empty() {
             bail!("{} and {} go together", flag("plain-server"), flag("plain-user USER:PASS"));
         }
-        for (name, key) in [("curve-server", &self.curve_server), ("curve-secret", &self.curve_secret)] {
-            if let Some(k) = key {
-                curve_public(k).map_err(|e| anyhow!("{}: not a Z85 secret key: {e}", flag(name)))?;
-            }
-        }
-        if let Some(k) = &self.curve_serverkey {
-            let raw = libsock::z85_decode(k)
-                .map_err(|e| anyhow!("{}: not a Z85 key: {e}", flag("curve-serverkey")))?;
-            if raw.len() != 32 {
-                bail!("{}: a key is 40 Z85 characters, got {}", flag("curve-serverkey"), k.len());
-            }
-        }
+        self.resolved(prefix)?;
         if let Some(p) = &self.plain {
             user_pass(p, &flag("plain"))?;
         }
@@ -126,22 +170,55 @@ impl SecurityArgs {
         Ok(())
     }
 
+    /// The same flags with every key as Z85 text: a value that is not a 40-character Z85 key
+    /// is read as a certificate file (czmq's `zcert` format, as `sockcat keygen --cert` and
+    /// pyzmq's `zmq.auth.create_certificates` write it: a secret one, `NAME.key_secret`, for
+    /// `--curve-server`/`--curve-secret`; either for `--curve-serverkey`), and a
+    /// `--curve-client` directory stands for every `*.key` certificate in it (as czmq's
+    /// `zauth` and pyzmq's `configure_curve` take one).
+    pub fn resolved(&self, prefix: &str) -> Result<SecurityArgs> {
+        let flag = |name: &str| format!("{prefix}{name}");
+        let secret = |name: &str, v: &Option<String>| -> Result<Option<String>> {
+            v.as_deref()
+                .map(|v| secret_key_from(v).map_err(|e| anyhow!("{} {v}: {e}", flag(name))))
+                .transpose()
+        };
+        let mut clients = Vec::new();
+        for v in &self.curve_client {
+            clients.extend(client_keys_from(v).map_err(|e| anyhow!("{} {v}: {e}", flag("curve-client")))?);
+        }
+        let serverkey = self
+            .curve_serverkey
+            .as_deref()
+            .map(|v| public_key_from(v).map_err(|e| anyhow!("{} {v}: {e}", flag("curve-serverkey"))))
+            .transpose()?;
+        Ok(SecurityArgs {
+            curve_server: secret("curve-server", &self.curve_server)?,
+            curve_client: clients,
+            curve_serverkey: serverkey,
+            curve_secret: secret("curve-secret", &self.curve_secret)?,
+            ..self.clone()
+        })
+    }
+
     /// Applies the flags to `socket` (before bind/connect); a PLAIN server also gets the
     /// authenticator, which must live as long as the socket.
     pub fn apply(&self, ctx: &Context, socket: &Socket) -> Result<Option<Authenticator>> {
-        if let Some(secret) = &self.curve_server {
+        let resolved = self.resolved("--")?;
+        let this = &resolved;
+        if let Some(secret) = &this.curve_server {
             socket.set_curve_server(true)?;
             socket.set_curve_secretkey(secret.as_bytes())?;
-            tracing::info!(public = %curve_public(secret)?, clients = self.curve_client.len(), "CURVE server");
-            if !self.curve_client.is_empty() {
-                let keys = self.curve_client.iter().map(|k| public_key(k)).collect::<Result<Vec<_>>>()?;
+            tracing::info!(public = %curve_public(secret)?, clients = this.curve_client.len(), "CURVE server");
+            if !this.curve_client.is_empty() {
+                let keys = this.curve_client.iter().map(|k| public_key(k)).collect::<Result<Vec<_>>>()?;
                 let auth = Authenticator::start(ctx).context("cannot start the CURVE authenticator")?;
                 auth.set_curve_keys(keys);
                 return Ok(Some(auth));
             }
         }
-        if let Some(server) = &self.curve_serverkey {
-            let (public, secret) = match &self.curve_secret {
+        if let Some(server) = &this.curve_serverkey {
+            let (public, secret) = match &this.curve_secret {
                 Some(s) => (curve_public(s)?, s.clone()),
                 None => curve_keypair(),
             };
@@ -150,18 +227,18 @@ impl SecurityArgs {
             socket.set_curve_secretkey(secret.as_bytes())?;
             tracing::info!(public = %public, "CURVE client");
         }
-        if let Some(p) = &self.plain {
+        if let Some(p) = &this.plain {
             let (user, pass) = user_pass(p, "--plain")?;
             socket.set_plain_username(user.as_bytes())?;
             socket.set_plain_password(pass.as_bytes())?;
         }
-        if !self.plain_server {
+        if !this.plain_server {
             return Ok(None);
         }
         socket.set_plain_server(true)?;
         let auth = Authenticator::start(ctx).context("cannot start the PLAIN authenticator")?;
         let users =
-            self.plain_user.iter().map(|p| user_pass(p, "--plain-user")).collect::<Result<Vec<_>>>()?;
+            this.plain_user.iter().map(|p| user_pass(p, "--plain-user")).collect::<Result<Vec<_>>>()?;
         auth.set_plain_users(users.iter().map(|(u, p)| (u.as_str(), p.as_str())));
         Ok(Some(auth))
     }

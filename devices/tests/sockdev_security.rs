@@ -321,7 +321,7 @@ fn bad_combinations_are_usage_errors() {
         ),
         (&["--backend-plain-server"], "--backend-plain-server and --backend-plain-user"),
         (&["--frontend-curve-secret", &secret], "needs --frontend-curve-serverkey"),
-        (&["--backend-curve-server", "short"], "--backend-curve-server: not a Z85 secret key"),
+        (&["--backend-curve-server", "short"], "--backend-curve-server short: not a Z85 secret key"),
         (
             &[
                 "--frontend-plain-server",

@@ -53,13 +53,18 @@ Options by type:
                      then queue only to connected peers (IMMEDIATE), so no peer = exit 3
 
 Security (default: none):
-  --curve-server SECRET          be a CURVE server with this Z85 secret key
+  --curve-server SECRET          be a CURVE server with this Z85 secret key; with
+                                 --curve-client PUBLIC... admit only those clients
   --curve-serverkey PUBLIC       be a CURVE client of that server; --curve-secret SECRET
                                  uses that key pair, otherwise a fresh one
+                                 (keys may be certificate files, NAME.key / NAME.key_secret
+                                 as czmq and pyzmq write them; --curve-client also takes
+                                 a directory of *.key certificates)
   --plain USER:PASS              be a PLAIN client
   --plain-server --plain-user USER:PASS...
                                  be a PLAIN server admitting only those users
   sockcat keygen                 print a fresh key pair: \"public: KEY\" and \"secret: KEY\"
+  sockcat keygen --cert PATH     write a fresh pair as PATH.key and PATH.key_secret
 
 Exit codes:
   0  success

@@ -56,12 +56,27 @@ use loops::Limits;
 pub fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_some_and(|a| a == "keygen") {
-        if argv.len() > 2 {
-            eprintln!("sockcat: keygen takes no arguments");
-            return ExitCode::from(USAGE_ERROR);
-        }
-        print!("{}", security::keygen());
-        return ExitCode::from(SUCCESS);
+        let rest: Vec<&str> = argv[2..].iter().filter_map(|a| a.to_str()).collect();
+        return match (rest.as_slice(), argv.len()) {
+            (_, 2) => {
+                print!("{}", security::keygen());
+                ExitCode::from(SUCCESS)
+            }
+            (["--cert", path], 4) => match security::keygen_certificates(path) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::from(SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("sockcat: {e}");
+                    ExitCode::from(RUNTIME_ERROR)
+                }
+            },
+            _ => {
+                eprintln!("sockcat: keygen takes no arguments, or --cert PATH (writes PATH.key and PATH.key_secret)");
+                ExitCode::from(USAGE_ERROR)
+            }
+        };
     }
     let args = Args::parse();
     if let Err(msg) = args.validate() {

@@ -11,6 +11,20 @@ pub fn keygen() -> String {
     format!("public: {public}\nsecret: {secret}\n")
 }
 
+/// `sockcat keygen --cert PATH`: a fresh key pair as certificates `PATH.key` (public) and
+/// `PATH.key_secret` (secret, mode 0600), czmq's and pyzmq's format; what it wrote.
+pub fn keygen_certificates(path: &str) -> anyhow::Result<String> {
+    let path = std::path::Path::new(path);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow::anyhow!("{}: not a file name", path.display()))?;
+    let (public, secret) = libsock::create_certificates(dir, name)?;
+    let (key, _) = libsock::load_certificate(&public)?;
+    Ok(format!("public: {key}\nwrote {} and {}\n", public.display(), secret.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,9 @@ Security, per side: sockcat's flags with a --frontend- or --backend- prefix, e.g
 --frontend-curve-server SECRET (clients must know its public key), --backend-plain USER:PASS,
 --backend-plain-server --backend-plain-user USER:PASS (refuses other accounts). In --config the
 same names are keys (frontend-curve-server = \"...\", backend-plain-user = [\"u:p\"]); a side's
-flags on the command line replace that side's security from the file.
+flags on the command line replace that side's security from the file. Keys may be certificate
+files as czmq and pyzmq write them (NAME.key_secret for a secret, NAME.key for a public key;
+--…-curve-client also takes a directory of *.key files); in --config, relative to its file.
 
 SIGINT or SIGTERM (or TERMINATE) stop the relay: queued messages (the reply to TERMINATE
 too) get --linger ms to leave, the final statistics go to stderr, the exit code is 0. Logs go
@@ -171,6 +173,26 @@ pub struct FileSettings {
 }
 
 impl FileSettings {
+    /// Makes the CURVE settings' relative certificate paths relative to `dir` (the config
+    /// file's directory) rather than to wherever sockdev runs.
+    pub fn anchor_paths(&mut self, dir: &std::path::Path) {
+        let anchor = |v: &mut String| *v = crate::security::anchored(v, dir);
+        for v in [
+            &mut self.frontend_curve_server,
+            &mut self.frontend_curve_serverkey,
+            &mut self.frontend_curve_secret,
+            &mut self.backend_curve_server,
+            &mut self.backend_curve_serverkey,
+            &mut self.backend_curve_secret,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            anchor(v);
+        }
+        self.frontend_curve_client.iter_mut().chain(&mut self.backend_curve_client).for_each(anchor);
+    }
+
     /// The file's security settings of each side.
     fn security(&self) -> (SecurityArgs, SecurityArgs) {
         let f = FrontendSecurity {

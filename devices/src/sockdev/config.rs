@@ -17,10 +17,13 @@ use std::path::Path;
 use super::cli::FileSettings;
 
 /// Reads and checks a config file; the error is one line: `FILE:LINE: what is wrong`.
+/// Certificate paths in it are relative to its directory.
 pub fn load(path: &Path) -> Result<FileSettings, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+    let mut settings = parse(&text).map_err(|e| format!("{}:{e}", path.display()))?;
+    settings.anchor_paths(path.parent().unwrap_or(Path::new("")));
+    Ok(settings)
 }
 
 /// Parses config text; the error is `LINE: what is wrong`.
@@ -58,6 +61,35 @@ mod tests {
         assert_eq!(s.hwm, 9);
         let s = args(&["queue"]).settings(file).unwrap();
         assert_eq!((s.device, s.hwm), (Device::Queue, 7));
+    }
+
+    #[test]
+    fn certificate_paths_are_relative_to_the_config_file() {
+        // A config beside its certificates (the server's pair, a directory of allowed
+        // clients), read from elsewhere: the paths still resolve, and the keys are the files'.
+        let dir = tempfile::tempdir().unwrap();
+        let (server_public_path, _) = libsock::create_certificates(dir.path(), "relay").unwrap();
+        std::fs::create_dir(dir.path().join("clients")).unwrap();
+        libsock::create_certificates(dir.path().join("clients"), "alice").unwrap();
+        let (_, server_secret) = libsock::load_certificate(dir.path().join("relay.key_secret")).unwrap();
+        let (alice, _) = libsock::load_certificate(dir.path().join("clients/alice.key")).unwrap();
+        let config = dir.path().join("sockdev.toml");
+        std::fs::write(
+            &config,
+            "device = \"queue\"\nfrontend-bind = [\"tcp://*:1\"]\nbackend-bind = [\"tcp://*:2\"]\n\
+             frontend-curve-server = \"relay.key_secret\"\nfrontend-curve-client = [\"clients\"]\n",
+        )
+        .unwrap();
+        let s = args(&[]).settings(load(&config).unwrap()).unwrap();
+        let fe = s.frontend_security.resolved("--frontend-").unwrap();
+        assert_eq!(fe.curve_server.as_deref(), server_secret.as_deref());
+        assert_eq!(fe.curve_client, [alice]);
+        assert!(server_public_path.exists());
+        // A key written in the file stays a key.
+        let (_, secret) = libsock::curve_keypair();
+        std::fs::write(&config, format!("device = \"queue\"\nbackend-bind = [\"tcp://*:2\"]\nfrontend-bind = [\"tcp://*:1\"]\nfrontend-curve-server = \"{secret}\"\n")).unwrap();
+        let s = args(&[]).settings(load(&config).unwrap()).unwrap();
+        assert_eq!(s.frontend_security.curve_server.as_deref(), Some(secret.as_str()));
     }
 
     #[test]
