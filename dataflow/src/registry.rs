@@ -33,12 +33,28 @@ use crate::window::{Windowed, WindowedBolt};
 pub struct Properties {
     values: HashMap<String, Value>,
     conf: Arc<BTreeMap<String, Value>>,
+    /// The directory of the file that set them: relative paths in them start there.
+    base_dir: Option<Arc<std::path::Path>>,
 }
 
 impl Properties {
     /// Properties from (name, value) pairs (with an empty conf).
     pub fn new(values: impl IntoIterator<Item = (String, Value)>) -> Properties {
-        Properties { values: values.into_iter().collect(), conf: Arc::default() }
+        Properties { values: values.into_iter().collect(), conf: Arc::default(), base_dir: None }
+    }
+
+    /// The same, their relative paths taken from `dir` (the topology file's directory).
+    pub fn with_base_dir(self, dir: &std::path::Path) -> Properties {
+        Properties { base_dir: Some(dir.into()), ..self }
+    }
+
+    /// A path a property names: relative to the topology file's directory when relative
+    /// (and the properties came from a file), as is otherwise.
+    pub fn path(&self, value: &str) -> std::path::PathBuf {
+        match &self.base_dir {
+            Some(dir) if std::path::Path::new(value).is_relative() => dir.join(value),
+            _ => value.into(),
+        }
     }
 
     /// The same, seeing `conf` as the topology's conf.

@@ -141,6 +141,111 @@ print("ok")
 }
 
 #[test]
+fn certificate_files_beside_the_topology_file_secure_a_spout() {
+    // The zguide's Ironhouse layout made by pyzmq (zmq.auth.create_certificates): the spout's
+    // secret certificate and a directory of the admitted clients' public ones, named
+    // relative to the topology file; sockflow runs from elsewhere.
+    let port = common::free_ports(26000, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("python3")
+        .args([
+            "-c",
+            "import os, sys, zmq.auth\nd = sys.argv[1]\nfor n in ('spout', 'alice', 'mallory'): \
+             zmq.auth.create_certificates(d, n)\nos.mkdir(os.path.join(d, 'clients'))\n\
+             os.rename(os.path.join(d, 'alice.key'), os.path.join(d, 'clients', 'alice.key'))",
+        ])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let yaml = format!(
+        "name: cert-edges
+spouts:
+  - id: in
+    className: SocketSpout
+    properties:
+      - {{name: type, value: pull}}
+      - {{name: bind, value: \"tcp://127.0.0.1:{port}\"}}
+      - {{name: curveServer, value: true}}
+      - {{name: curveSecretKey, value: spout.key_secret}}
+      - {{name: curveClientKeys, value: [clients]}}
+bolts:
+  - id: out
+    className: SocketBolt
+    properties:
+      - {{name: type, value: push}}
+      - {{name: connect, value: \"tcp://127.0.0.1:{}\"}}
+streams:
+  - {{from: in, to: out, grouping: {{type: SHUFFLE}}}}
+",
+        port + 1
+    );
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let child = sockflow()
+        .args(["run", file.to_str().unwrap(), "--print-every", "0"])
+        .current_dir("/")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let run = Run { process: common::KillOnDrop(child), dir };
+    let d = run.dir.path().display().to_string();
+    let script = format!(
+        r#"
+import os, zmq, zmq.auth
+from zmq.utils.monitor import recv_monitor_message
+ctx = zmq.Context()
+sink = ctx.socket(zmq.PULL)
+sink.bind("tcp://127.0.0.1:{sink_port}")
+server_public, _ = zmq.auth.load_certificate(os.path.join("{d}", "spout.key"))
+def client(name):
+    s = ctx.socket(zmq.PUSH)
+    s.linger = 0
+    s.curve_publickey, s.curve_secretkey = zmq.auth.load_certificate(os.path.join("{d}", name + ".key_secret"))
+    s.curve_serverkey = server_public
+    s.connect("tcp://127.0.0.1:{port}")
+    return s
+mallory = client("mallory")
+monitor = mallory.get_monitor_socket()
+alice = client("alice")
+for i in range(10):
+    mallory.send(b"mallory %d" % i)
+    alice.send(b"alice %d" % i)
+sink.rcvtimeo = 30000
+got = [sink.recv() for _ in range(10)]
+assert got == [b"alice %d" % i for i in range(10)], got
+monitor.rcvtimeo = 10000
+while True:
+    event = recv_monitor_message(monitor)["event"]
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        print("mallory refused")
+        break
+    assert event != zmq.EVENT_HANDSHAKE_SUCCEEDED, "mallory got in"
+print("ok")
+"#,
+        sink_port = port + 1
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    let log = std::fs::read_to_string(run.dir.path().join("log")).unwrap_or_default();
+    assert!(out.status.success(), "{}\n{log}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "mallory refused\nok\n");
+
+    // A public certificate where the secret one is needed: an error at the spout's line.
+    let wrong = run.dir.path().join("wrong.yaml");
+    std::fs::write(&wrong, yaml.replace("spout.key_secret", "spout.key")).unwrap();
+    let out = sockflow().arg("check").arg(&wrong).current_dir("/").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("wrong.yaml:3:") && err.contains("is a public certificate: give the secret one"),
+        "{err}"
+    );
+    run.stop();
+}
+
+#[test]
 fn a_plain_spout_admits_its_accounts_only() {
     let port = common::free_ports(26100, 2);
     let yaml = format!(

@@ -130,7 +130,9 @@ impl<'a> Resolver<'a> {
             let args = args.iter().map(|a| self.arg(a, here)).collect::<Result<_, _>>()?;
             props.push((CONSTRUCTOR_ARGS.to_owned(), Value::List(args)));
         }
-        let mut props = Properties::new(props).with_conf(self.conf.clone());
+        let file = self.sources.files.get(spec.at.src).map_or("", |f| f.0.as_str());
+        let dir = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(""));
+        let mut props = Properties::new(props).with_conf(self.conf.clone()).with_base_dir(dir);
         for m in spec.methods {
             let here = self.sources.find_from(spec.at, &["name", &m.name]);
             let args: Vec<Value> = m.args.iter().map(|a| self.arg(a, here)).collect::<Result<_, _>>()?;
