@@ -72,7 +72,7 @@ pub fn anchored(value: &str, dir: &std::path::Path) -> String {
 
 /// A secret key flag's value: the Z85 secret key, or a secret certificate file.
 fn secret_key_from(v: &str) -> Result<String> {
-    if is_key(v) || v.len() == 40 || !std::path::Path::new(v).exists() {
+    if is_key(v) || !std::path::Path::new(v).exists() {
         // A key, or most likely a mistyped one: say so rather than "no such file".
         curve_public(v).map_err(|e| anyhow!("not a Z85 secret key (nor a certificate file): {e}"))?;
         return Ok(v.to_owned());
@@ -88,7 +88,7 @@ fn public_key_from(v: &str) -> Result<String> {
     if is_key(v) {
         return Ok(v.to_owned());
     }
-    if v.len() == 40 || !std::path::Path::new(v).exists() {
+    if !std::path::Path::new(v).exists() {
         // Most likely a mistyped key: say so rather than "no such file".
         public_key(v).map_err(|e| anyhow!("{e} (nor a certificate file)"))?;
     }

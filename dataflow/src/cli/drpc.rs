@@ -8,15 +8,16 @@ use clap::Args;
 use libsock::Context;
 
 use crate::components::drpc::{DrpcClient, DrpcRouter};
-use crate::components::{public_key, Security};
+use crate::components::{curve_clients_from, curve_public_from, curve_secret_from, public_key, Security};
 
 /// The client side of a DRPC spout's `curveServer` or `plainServer` (sockcat's flags).
 #[derive(Args, Debug, Default)]
 pub(super) struct ClientSecurity {
-    /// Be a CURVE client of the spout with this Z85 public key.
+    /// Be a CURVE client of the spout with this Z85 public key (or certificate file).
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, conflicts_with = "plain")]
     curve_serverkey: Option<String>,
-    /// With --curve-serverkey: use this Z85 secret key (default: a fresh key pair).
+    /// With --curve-serverkey: use this Z85 secret key or secret certificate file (default: a
+    /// fresh key pair).
     #[arg(long, value_name = "SECRET", allow_hyphen_values = true, requires = "curve_serverkey")]
     curve_secret: Option<String>,
     /// Log in with PLAIN as USER with password PASS.
@@ -27,9 +28,15 @@ pub(super) struct ClientSecurity {
 impl ClientSecurity {
     fn mechanism(&self) -> Result<Security, String> {
         let security = match (&self.curve_serverkey, &self.plain) {
-            (Some(server), _) => {
-                Security::CurveClient { server: server.clone(), secret: self.curve_secret.clone() }
-            }
+            (Some(server), _) => Security::CurveClient {
+                server: curve_public_from(server, cwd())
+                    .map_err(|e| format!("--curve-serverkey {server}: {e}"))?,
+                secret: self
+                    .curve_secret
+                    .as_deref()
+                    .map(|v| curve_secret_from(v, cwd()).map_err(|e| format!("--curve-secret {v}: {e}")))
+                    .transpose()?,
+            },
             (None, Some(a)) => {
                 let (user, password) = account(a, "--plain")?;
                 Security::PlainClient { user, password }
@@ -72,24 +79,31 @@ pub(super) fn call(
 /// server, the spouts' side (`--backend-`) a CURVE or PLAIN client (sockdev's flag names).
 #[derive(Args, Debug, Default)]
 pub(super) struct RouterSecurity {
-    /// Clients: be a CURVE server with this Z85 secret key.
+    /// Clients: be a CURVE server with this Z85 secret key (or secret certificate file).
     #[arg(long, value_name = "SECRET", allow_hyphen_values = true, conflicts_with = "frontend_plain_user")]
     frontend_curve_server: Option<String>,
-    /// Clients: with --frontend-curve-server, admit only this public key (repeatable).
+    /// Clients: with --frontend-curve-server, admit only this public key, certificate file, or
+    /// directory of *.key certificates (repeatable).
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, requires = "frontend_curve_server")]
     frontend_curve_client: Vec<String>,
     /// Clients: be a PLAIN server admitting this account (repeatable).
     #[arg(long, value_name = "USER:PASS", allow_hyphen_values = true)]
     frontend_plain_user: Vec<String>,
-    /// Spouts: be a CURVE client of spouts with this Z85 public key.
+    /// Spouts: be a CURVE client of spouts with this Z85 public key (or certificate file).
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, conflicts_with = "backend_plain")]
     backend_curve_serverkey: Option<String>,
-    /// Spouts: with --backend-curve-serverkey, this Z85 secret key (default: a fresh pair).
+    /// Spouts: with --backend-curve-serverkey, this Z85 secret key or secret certificate file
+    /// (default: a fresh pair).
     #[arg(long, value_name = "SECRET", allow_hyphen_values = true, requires = "backend_curve_serverkey")]
     backend_curve_secret: Option<String>,
     /// Spouts: log in with PLAIN as USER with password PASS.
     #[arg(long, value_name = "USER:PASS", allow_hyphen_values = true)]
     backend_plain: Option<String>,
+}
+
+/// Where relative certificate paths on the command line start.
+fn cwd() -> &'static std::path::Path {
+    std::path::Path::new("")
 }
 
 /// `USER:PASS` split at the first colon.
@@ -105,14 +119,20 @@ impl RouterSecurity {
         let frontend = if let Some(secret) = &self.frontend_curve_server {
             let clients = match self.frontend_curve_client.is_empty() {
                 true => None,
-                false => Some(
-                    self.frontend_curve_client
-                        .iter()
-                        .map(|k| public_key(k).map_err(|e| format!("--frontend-curve-client {k}: {e}")))
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
+                false => {
+                    let mut keys = Vec::new();
+                    for v in &self.frontend_curve_client {
+                        let why = |e| format!("--frontend-curve-client {v}: {e}");
+                        for k in curve_clients_from(v, cwd()).map_err(why)? {
+                            keys.push(public_key(&k).map_err(why)?);
+                        }
+                    }
+                    Some(keys)
+                }
             };
-            Security::CurveServer { secret: secret.clone(), clients }
+            let secret = curve_secret_from(secret, cwd())
+                .map_err(|e| format!("--frontend-curve-server {secret}: {e}"))?;
+            Security::CurveServer { secret, clients }
         } else if !self.frontend_plain_user.is_empty() {
             let users = self.frontend_plain_user.iter().map(|u| account(u, "--frontend-plain-user"));
             Security::PlainServer { users: users.collect::<Result<_, _>>()? }
@@ -120,9 +140,17 @@ impl RouterSecurity {
             Security::Null
         };
         let backend = match (&self.backend_curve_serverkey, &self.backend_plain) {
-            (Some(server), _) => {
-                Security::CurveClient { server: server.clone(), secret: self.backend_curve_secret.clone() }
-            }
+            (Some(server), _) => Security::CurveClient {
+                server: curve_public_from(server, cwd())
+                    .map_err(|e| format!("--backend-curve-serverkey {server}: {e}"))?,
+                secret: self
+                    .backend_curve_secret
+                    .as_deref()
+                    .map(|v| {
+                        curve_secret_from(v, cwd()).map_err(|e| format!("--backend-curve-secret {v}: {e}"))
+                    })
+                    .transpose()?,
+            },
             (None, Some(a)) => {
                 let (user, password) = account(a, "--backend-plain")?;
                 Security::PlainClient { user, password }
@@ -173,4 +201,52 @@ pub(super) fn serve(
     let (routed, errors) = (stats.routed_total(), stats.refused_total());
     tracing::info!(routed, errors, "DRPC router stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_may_be_certificate_files_and_client_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spout_public_cert, spout_secret_cert) =
+            libsock::create_certificates(dir.path(), "spout").unwrap();
+        let (spout_public, spout_secret) = libsock::load_certificate(&spout_secret_cert).unwrap();
+        std::fs::create_dir(dir.path().join("clients")).unwrap();
+        let (alice_cert, alice_secret_cert) =
+            libsock::create_certificates(dir.path().join("clients"), "alice").unwrap();
+        let (alice, alice_secret) = libsock::load_certificate(&alice_secret_cert).unwrap();
+        let path = |p: &std::path::Path| p.display().to_string();
+
+        let client = ClientSecurity {
+            curve_serverkey: Some(path(&spout_public_cert)),
+            curve_secret: Some(path(&alice_secret_cert)),
+            plain: None,
+        };
+        let Security::CurveClient { server, secret } = client.mechanism().unwrap() else {
+            panic!("not CURVE")
+        };
+        assert_eq!((server, secret), (spout_public.clone(), alice_secret.clone()));
+
+        let router = RouterSecurity {
+            frontend_curve_server: Some(path(&spout_secret_cert)),
+            frontend_curve_client: vec![path(&dir.path().join("clients"))],
+            backend_curve_serverkey: Some(path(&alice_cert)),
+            ..RouterSecurity::default()
+        };
+        let (front, back) = router.mechanisms().unwrap();
+        let alice_raw: [u8; 32] = libsock::z85_decode(&alice).unwrap().try_into().unwrap();
+        assert!(matches!(front, Security::CurveServer { secret, clients: Some(c) }
+            if Some(&secret) == spout_secret.as_ref() && c == [alice_raw]));
+        assert!(matches!(back, Security::CurveClient { server, secret: None } if server == alice));
+
+        let public_as_secret = ClientSecurity {
+            curve_serverkey: Some(spout_public.clone()),
+            curve_secret: Some(path(&spout_public_cert)),
+            plain: None,
+        };
+        let err = public_as_secret.mechanism().unwrap_err();
+        assert!(err.contains("--curve-secret") && err.contains("give the secret one"), "{err}");
+    }
 }

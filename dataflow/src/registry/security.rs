@@ -6,7 +6,7 @@
 //! topology file), and a `curveClientKeys` entry a directory of `*.key` certificates.
 
 use super::{Properties, Registry};
-use crate::components::{public_key, Security};
+use crate::components::{curve_clients_from, curve_public_from, curve_secret_from, public_key, Security};
 
 /// The property names, for [`Properties::only`].
 pub(super) const PROPERTIES: [&str; 8] = [
@@ -23,8 +23,15 @@ pub(super) const PROPERTIES: [&str; 8] = [
 /// The socket's mechanism from its properties, checked (keys, accounts, combinations).
 pub(super) fn security(p: &Properties) -> Result<Security, String> {
     let curve_server = p.bool("curveServer")?.unwrap_or(false);
-    let secret = p.str("curveSecretKey")?.map(|v| secret_from(p, &v)).transpose()?;
-    let server_key = p.str("curveServerKey")?.map(|v| public_from(p, &v)).transpose()?;
+    let base = p.path("");
+    let prop = |name: &str, e: String| format!("property {name:?}: {e}");
+    let secret = p.str("curveSecretKey")?;
+    let secret =
+        secret.map(|v| curve_secret_from(&v, &base).map_err(|e| prop("curveSecretKey", e))).transpose()?;
+    let server_key = p.str("curveServerKey")?;
+    let server_key = server_key
+        .map(|v| curve_public_from(&v, &base).map_err(|e| prop("curveServerKey", e)))
+        .transpose()?;
     let plain_server = p.bool("plainServer")?.unwrap_or(false);
     let username = p.str("plainUsername")?;
     let roles = [
@@ -54,7 +61,7 @@ pub(super) fn security(p: &Properties) -> Result<Security, String> {
             Some(_) => {
                 let mut keys = Vec::new();
                 for v in p.strs("curveClientKeys")? {
-                    for k in clients_from(p, &v)? {
+                    for k in curve_clients_from(&v, &base).map_err(|e| prop("curveClientKeys", e))? {
                         keys.push(
                             public_key(&k)
                                 .map_err(|e| format!("property \"curveClientKeys\": {k:?}: {e}"))?,
@@ -78,54 +85,6 @@ pub(super) fn security(p: &Properties) -> Result<Security, String> {
     // Keys and accounts now, at the component's line; endpoints with the socket's spec.
     security.validate(std::iter::empty())?;
     Ok(security)
-}
-
-/// Whether a key property's value is a key itself (40 Z85 characters), not a file name.
-fn is_key(v: &str) -> bool {
-    v.len() == 40 && libsock::z85_decode(v).is_ok()
-}
-
-/// `curveSecretKey`: the Z85 secret key, or a secret certificate file (`NAME.key_secret`, as
-/// czmq and pyzmq write them; a relative path starts at the topology file).
-fn secret_from(p: &Properties, v: &str) -> Result<String, String> {
-    if is_key(v) || v.len() == 40 || !p.path(v).exists() {
-        return Ok(v.to_owned()); // a key, or a mistyped one (checked as such below)
-    }
-    let path = p.path(v);
-    match libsock::load_certificate(&path).map_err(|e| format!("property \"curveSecretKey\": {e}"))? {
-        (_, Some(secret)) => Ok(secret),
-        (_, None) => Err(format!(
-            "property \"curveSecretKey\": {} is a public certificate: give the secret one (NAME.key_secret)",
-            path.display()
-        )),
-    }
-}
-
-/// `curveServerKey`: the Z85 public key, or a certificate file (public or secret).
-fn public_from(p: &Properties, v: &str) -> Result<String, String> {
-    if is_key(v) || v.len() == 40 || !p.path(v).exists() {
-        return Ok(v.to_owned());
-    }
-    let (public, _) =
-        libsock::load_certificate(p.path(v)).map_err(|e| format!("property \"curveServerKey\": {e}"))?;
-    Ok(public)
-}
-
-/// A `curveClientKeys` entry: a Z85 public key, a certificate file, or a directory of
-/// `*.key` certificates (every one admitted, as czmq's `zauth` and pyzmq's `configure_curve`).
-fn clients_from(p: &Properties, v: &str) -> Result<Vec<String>, String> {
-    let path = p.path(v);
-    if is_key(v) || !path.is_dir() {
-        return public_from(p, v).map(|k| vec![k]);
-    }
-    let keys = libsock::load_certificates(&path).map_err(|e| format!("property \"curveClientKeys\": {e}"))?;
-    if keys.is_empty() {
-        return Err(format!(
-            "property \"curveClientKeys\": no *.key certificate in {}: it would admit nobody",
-            path.display()
-        ));
-    }
-    Ok(keys)
 }
 
 /// `user:password`, split at the first colon.
