@@ -194,4 +194,18 @@ fn bad_keys_are_config_errors_at_their_line() {
     let subst = Substitution::default();
     let t = config::parse(&text, &file.display().to_string(), &subst, &registry(&acked)).unwrap();
     assert_eq!(t.config.worker_curve, Some(key));
+
+    // Or a secret certificate (`sockcat keygen --cert`, pyzmq's create_certificates); a public
+    // one is refused.
+    let (public_cert, _) = libsock::create_certificates(dir.path(), "node").unwrap();
+    let (_, secret) = libsock::load_certificate(dir.path().join("node.key_secret")).unwrap();
+    let text = topology_text(7000, "topology.worker.curve.secretkey.file: node.key_secret");
+    let t = config::parse(&text, &file.display().to_string(), &subst, &registry(&acked)).unwrap();
+    assert_eq!(t.config.worker_curve, Some(WorkerKey::from_secret(&secret.unwrap()).unwrap()));
+    let text = topology_text(7000, "topology.worker.curve.secretkey.file: node.key");
+    let Err(e) = config::parse(&text, &file.display().to_string(), &subst, &registry(&acked)) else {
+        panic!("a public certificate was taken as the worker key")
+    };
+    assert!(e.message.contains("is a public certificate"), "{e}");
+    assert!(public_cert.exists());
 }

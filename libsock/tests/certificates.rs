@@ -62,6 +62,10 @@ fn libsock_certificates_are_read_by_pyzmq() {
     let mode = std::fs::metadata(&secret_path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the secret certificate is its owner's only");
     assert!(create_certificates(dir.path(), "bob").is_err(), "never overwrites");
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("carol.key"), "taken").unwrap();
+    assert!(create_certificates(other.path(), "carol").is_err());
+    assert!(!other.path().join("carol.key_secret").exists(), "no half pair left behind");
     let (public, secret) = load_certificate(&secret_path).unwrap();
     let printed = python(&format!(
         "p, s = zmq.auth.load_certificate('{}')\nprint(p.decode(), s.decode())\n\

@@ -422,7 +422,16 @@ fn worker_key(key: &str, v: &Yaml, at: At, sources: &Sources) -> Result<WorkerKe
     let secret = if key.ends_with(".file") {
         let file = sources.files.get(at.src).map_or("", |f| f.0.as_str());
         let path = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new("")).join(text);
-        std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+        // The key alone on a line, or a secret certificate (czmq's, pyzmq's NAME.key_secret).
+        match libsock::parse_certificate(&text) {
+            Ok((_, Some(secret))) => secret,
+            Ok((_, None)) => {
+                return Err(err(format!("{} is a public certificate: give the secret one", path.display())))
+            }
+            Err(_) => text,
+        }
     } else {
         text.to_owned()
     };

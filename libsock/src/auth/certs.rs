@@ -132,7 +132,10 @@ pub fn create_certificates(dir: impl AsRef<Path>, name: &str) -> Result<(PathBuf
     let public_path = dir.join(format!("{name}.key"));
     let secret_path = dir.join(format!("{name}.key_secret"));
     write_new(&secret_path, &secret_certificate(&public, &secret), 0o600)?;
-    write_new(&public_path, &public_certificate(&public), 0o644)?;
+    if let Err(e) = write_new(&public_path, &public_certificate(&public), 0o644) {
+        let _ = std::fs::remove_file(&secret_path); // no half pair left behind
+        return Err(e);
+    }
     Ok((public_path, secret_path))
 }
 
