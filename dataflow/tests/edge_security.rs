@@ -21,6 +21,23 @@ fn keypair() -> (String, String) {
     }
 }
 
+/// Python that waits on `monitor` (a pyzmq monitor socket of `who`'s) for its handshake to
+/// fail on authentication, then prints "WHO refused" and "ok"; it fails if the handshake
+/// succeeds.
+fn refused(who: &str) -> String {
+    format!(
+        r#"monitor.rcvtimeo = 10000
+while True:
+    event = recv_monitor_message(monitor)["event"]
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        print("{who} refused")
+        break
+    assert event != zmq.EVENT_HANDSHAKE_SUCCEEDED, "{who} got in"
+print("ok")
+"#
+    )
+}
+
 /// A `sockflow run` and its directory (the topology file, the log).
 struct Run {
     process: common::KillOnDrop,
@@ -123,15 +140,8 @@ try:
     print("unexpected:", sink.recv())
 except zmq.Again:
     pass
-monitor.rcvtimeo = 10000
-while True:
-    event = recv_monitor_message(monitor)["event"]
-    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-        print("stranger refused")
-        break
-    assert event != zmq.EVENT_HANDSHAKE_SUCCEEDED, "the stranger got in"
-print("ok")
-"#,
+{refused}"#,
+        refused = refused("stranger"),
         sink_port = port + 1
     );
     let out = Command::new("python3").args(["-c", &script]).output().unwrap();
@@ -216,15 +226,8 @@ for i in range(10):
 sink.rcvtimeo = 30000
 got = [sink.recv() for _ in range(10)]
 assert got == [b"alice %d" % i for i in range(10)], got
-monitor.rcvtimeo = 10000
-while True:
-    event = recv_monitor_message(monitor)["event"]
-    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-        print("mallory refused")
-        break
-    assert event != zmq.EVENT_HANDSHAKE_SUCCEEDED, "mallory got in"
-print("ok")
-"#,
+{refused}"#,
+        refused = refused("mallory"),
         sink_port = port + 1
     );
     let out = Command::new("python3").args(["-c", &script]).output().unwrap();
