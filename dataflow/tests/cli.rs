@@ -164,6 +164,26 @@ fn keygen_prints_a_key_that_check_accepts() {
 }
 
 #[test]
+fn keygen_writes_certificates_the_topology_can_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("worker");
+    let out = sockflow().args(["keygen", "--cert"]).arg(&base).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let paths = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(paths, format!("{}.key\n{}.key_secret\n", base.display(), base.display()));
+    let (public, secret) = libsock::load_certificate(dir.path().join("worker.key_secret")).unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("public key: {public}")));
+    // The worker links' key from it.
+    let file = dir.path().join("t.yaml");
+    let line = "  topology.worker.curve.secretkey.file: worker.key_secret\n";
+    std::fs::write(&file, TOPOLOGY.replacen("config:\n", &format!("config:\n{line}"), 1)).unwrap();
+    assert!(sockflow().arg("check").arg(&file).output().unwrap().status.success());
+    assert!(secret.is_some());
+    let again = sockflow().args(["keygen", "--cert"]).arg(&base).output().unwrap();
+    assert_eq!(again.status.code(), Some(1), "never overwrites a key");
+}
+
+#[test]
 fn run_exits_1_with_one_line_when_a_sink_cannot_bind() {
     // Something else holds the port the topology's sink binds: the run stops before it starts
     // (as a Storm worker whose bolt throws in prepare), rather than run without its sink.

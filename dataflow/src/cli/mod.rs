@@ -134,7 +134,12 @@ enum Command {
     /// Prints a fresh CURVE secret key (for topology.worker.curve.secretkey, or a socket's
     /// curveSecretKey) on standard output, alone, for `$(sockflow keygen)` or a file; its
     /// public key goes to standard error.
-    Keygen,
+    Keygen {
+        /// Write the pair as certificates PATH.key and PATH.key_secret instead (czmq's and
+        /// pyzmq's format; the secret one readable by its owner only), and print their paths.
+        #[arg(long, value_name = "PATH")]
+        cert: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -197,10 +202,23 @@ fn load(file: &FileArgs, config: ConfigArgs, registry: &Registry) -> Result<crat
 
 fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
     match cli.command {
-        Command::Keygen => {
+        Command::Keygen { cert: None } => {
             let key = crate::topology::WorkerKey::generate();
             eprintln!("public key: {}", key.public());
             println!("{}", key.secret());
+            Ok(())
+        }
+        Command::Keygen { cert: Some(path) } => {
+            let dir =
+                path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or(format!("{}: not a file name", path.display()))?;
+            let (public, secret) = libsock::create_certificates(dir, name).map_err(|e| e.to_string())?;
+            let (key, _) = libsock::load_certificate(&public).map_err(|e| e.to_string())?;
+            eprintln!("public key: {key}");
+            println!("{}\n{}", public.display(), secret.display());
             Ok(())
         }
         Command::DrpcServer { bind, function, metrics, security } => {
