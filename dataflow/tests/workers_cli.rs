@@ -152,3 +152,62 @@ streams: [{{from: gen, to: split, grouping: {{type: SHUFFLE}}}}]
     }
     assert!(left.is_empty(), "workers still running 15 s after their launcher was killed: {left:?}");
 }
+
+#[test]
+fn under_systemd_only_the_launching_process_notifies() {
+    // `sockflow run` of a 2-worker file under Type=notify with a watchdog: the launcher says
+    // READY, feeds the watchdog while it watches its workers, and says STOPPING; the workers
+    // (its children) do not inherit NOTIFY_SOCKET, so they never speak for the service.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    let base = 20000 + fastrand::u16(0..150) * 10;
+    std::fs::write(
+        &file,
+        format!(
+            "name: two
+config: {{topology.workers: 2}}
+workers: [\"127.0.0.1:{base}\", \"127.0.0.1:{}\"]
+spouts: [{{id: gen, className: Generator, properties: [{{name: sentences, value: [\"a b c\"]}}]}}]
+bolts: [{{id: split, className: Splitter, parallelism: 2}}]
+streams: [{{from: gen, to: split, grouping: {{type: SHUFFLE}}}}]
+",
+            base + 10
+        ),
+    )
+    .unwrap();
+    let notify = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+    // systemd sets WATCHDOG_PID to the service's main process: `exec` keeps the shell's pid.
+    let mut child = Command::new("sh")
+        .args(["-c", "WATCHDOG_PID=$$ exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_sockflow"))
+        .args(["run", "--for", "3", "--print-every", "0"])
+        .arg(&file)
+        .env("NOTIFY_SOCKET", &notify)
+        .env("WATCHDOG_USEC", "400000")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = Vec::new();
+    let mut buf = [0u8; 4096];
+    let status = loop {
+        if let Ok(n) = sock.recv(&mut buf) {
+            said.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+    };
+    while let Ok(n) = sock.recv(&mut buf) {
+        said.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(status.success(), "{status}");
+    let count = |what: &str| said.iter().filter(|m| m.contains(what)).count();
+    assert_eq!(count("READY=1"), 1, "{said:?}");
+    assert_eq!(count("STATUS=running 2 worker processes"), 1, "{said:?}");
+    assert!(count("WATCHDOG=1") >= 5, "fed while watching the workers: {said:?}");
+    assert_eq!(count("STOPPING=1"), 1, "{said:?}");
+    assert_eq!(count("executors alive"), 0, "a worker spoke for the service: {said:?}");
+}

@@ -56,8 +56,10 @@ pub(super) fn run(topology: Topology, opts: RunOptions) -> Result<(), String> {
     let mut notifier = Notifier::from_env();
     if opts.worker.is_none() && topology.config.workers > 1 && !opts.threads {
         // The workers are child processes: each serves its own endpoint and is watched here.
-        notifier.ready(&format!("running {} worker processes", topology.config.workers));
-        let result = crate::workers::run_processes(topology.config.workers, opts.for_secs, &stop);
+        let status = format!("running {} worker processes", topology.config.workers);
+        notifier.ready(&status);
+        let mut fed = || notifier.tick(&Ok(status.clone()));
+        let result = crate::workers::run_processes(topology.config.workers, opts.for_secs, &stop, &mut fed);
         notifier.stopping();
         return result;
     }

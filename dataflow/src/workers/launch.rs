@@ -22,7 +22,15 @@ pub fn launcher_gone() -> bool {
 /// Runs `workers` copies of this command until `stop` or `for_secs`; a worker that exits
 /// early is started again (as an orchestrator would), after a pause that doubles while it
 /// keeps failing soon after starting (one that cannot start does not spin).
-pub fn run_processes(workers: usize, for_secs: Option<f64>, stop: &AtomicBool) -> Result<(), String> {
+///
+/// `on_turn` runs on every turn of the watching loop (10 a second): the caller's sign of
+/// life (the systemd watchdog).
+pub fn run_processes(
+    workers: usize,
+    for_secs: Option<f64>,
+    stop: &AtomicBool,
+    on_turn: &mut dyn FnMut(),
+) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let spawn = |k: usize| -> Result<Child, String> {
@@ -43,6 +51,7 @@ pub fn run_processes(workers: usize, for_secs: Option<f64>, stop: &AtomicBool) -
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed) && for_secs.is_none_or(|s| started.elapsed().as_secs_f64() < s) {
         std::thread::sleep(Duration::from_millis(100));
+        on_turn();
         for (k, slot) in slots.iter_mut().enumerate() {
             if let Some(Ok(Some(status))) = slot.child.as_mut().map(Child::try_wait) {
                 slot.exited();
