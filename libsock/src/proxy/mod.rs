@@ -28,7 +28,7 @@ mod control;
 mod pump;
 mod stats;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,7 +113,8 @@ pub struct Proxy<'a> {
     stop: Option<(Arc<StopFlag>, UnixStream)>,
 }
 
-/// Stops a running [`Proxy`] from any thread: [`Proxy::run`] then returns `Ok(())`.
+/// Stops a running [`Proxy`] from any thread: [`Proxy::run`] then returns `Ok(())`; or only
+/// wakes it ([`ProxyStopper::nudge`]).
 #[derive(Clone)]
 pub struct ProxyStopper {
     flag: Arc<StopFlag>,
@@ -131,6 +132,13 @@ impl ProxyStopper {
         self.flag.stopped.store(true, Ordering::Release);
         // Non-blocking: a full buffer means a wake is pending already.
         let _ = (&self.flag.wake).write(&[1]);
+    }
+
+    /// Wakes the proxy if it waits, without stopping it: it goes round its loop once, and
+    /// [`ProxyStats::turns`] advances. How a health check tells a proxy waiting for traffic
+    /// from one that no longer comes round (sockdev's `/healthz` and systemd watchdog).
+    pub fn nudge(&self) {
+        let _ = (&self.flag.wake).write(&[0]);
     }
 }
 
@@ -164,6 +172,8 @@ impl<'a> Proxy<'a> {
         }
         let (wake, listen) = UnixStream::pair()?;
         wake.set_nonblocking(true)?;
+        // Drained after each wait that it woke (`Loop::wait`).
+        listen.set_nonblocking(true)?;
         let flag = Arc::new(StopFlag { stopped: AtomicBool::new(false), wake });
         self.stop = Some((flag.clone(), listen));
         Ok(ProxyStopper { flag })
@@ -212,6 +222,7 @@ impl Loop {
 
     fn run(&mut self, p: &Proxy<'_>, mut capture: Option<&mut Capture<'_>>) -> Result<()> {
         loop {
+            p.stats.turned();
             if p.stop.as_ref().is_some_and(|(flag, _)| flag.stopped.load(Ordering::Acquire)) {
                 return Ok(());
             }
@@ -312,6 +323,13 @@ impl Loop {
         }
         // As libzmq's zmq_proxy: a signal ends it (EINTR) when its sockets ask for that.
         poll_with(&mut items, -1, p.frontend.is_interruptible())?;
+        // The stop channel's item is the last: a nudge or a stop woke the wait. Take the
+        // bytes, or the next wait would not sleep.
+        if let (Some((_, listen)), Some(item)) = (&p.stop, items.last()) {
+            if item.is_readable() {
+                let _ = (&*listen).read(&mut [0u8; 64]);
+            }
+        }
         Ok(())
     }
 }

@@ -59,6 +59,7 @@ impl ProxyStatistics {
 #[derive(Debug, Default)]
 pub struct ProxyStats {
     counters: [AtomicU64; 9],
+    turns: AtomicU64,
 }
 
 impl ProxyStats {
@@ -70,6 +71,18 @@ impl ProxyStats {
             backend: SideStats { msg_in: c[4], bytes_in: c[5], msg_out: c[6], bytes_out: c[7] },
             capture_dropped: c[8],
         }
+    }
+
+    /// How many times the proxy's loop has come round: after each batch, each wake-up, each
+    /// control command read. A health check nudges a waiting proxy
+    /// ([`crate::ProxyStopper::nudge`]) and sees this advance.
+    pub fn turns(&self) -> u64 {
+        self.turns.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn turned(&self) {
+        // Only the proxy's thread writes it: no read-modify-write needed.
+        self.turns.store(self.turns.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     }
 
     pub(crate) fn publish(&self, s: &ProxyStatistics) {

@@ -180,6 +180,46 @@ fn shutdown_ends_a_plain_proxy_with_eterm_and_a_stopper_ends_it_cleanly() {
 }
 
 #[test]
+fn a_nudge_makes_a_waiting_proxy_come_round_once_without_stopping_it() {
+    let ctx = Context::new();
+    let (a, b) = (socket(&ctx, PULL, None, None), socket(&ctx, PUSH, None, None));
+    let mut proxy = Proxy::new(&a, &b);
+    let (stats, stopper) = (proxy.stats(), proxy.stopper().unwrap());
+    let prober = thread::spawn(move || {
+        let settle = || {
+            // Waits until the count holds still for 50 ms (the proxy sleeps in its wait).
+            let mut last = stats.turns();
+            loop {
+                thread::sleep(std::time::Duration::from_millis(50));
+                let now = stats.turns();
+                if now == last {
+                    return now;
+                }
+                last = now;
+            }
+        };
+        let idle = settle();
+        let mut after = Vec::new();
+        for _ in 0..3 {
+            stopper.nudge();
+            after.push(settle());
+        }
+        stopper.stop();
+        (idle, after)
+    });
+    proxy.run().unwrap();
+    let (idle, after) = prober.join().unwrap();
+    assert!(idle >= 1, "the loop never turned");
+    // Each nudge: one or two turns (a wake may race the sleep), then quiet again: the byte
+    // was taken, so the wait does not spin.
+    let mut prev = idle;
+    for n in after {
+        assert!((prev + 1..=prev + 2).contains(&n), "turns {prev} -> {n} after a nudge");
+        prev = n;
+    }
+}
+
+#[test]
 fn sockets_that_cannot_forward_are_refused() {
     let ctx = Context::new();
     let (a, b) = (socket(&ctx, PUSH, None, None), socket(&ctx, PUSH, None, None));
