@@ -296,7 +296,17 @@ streams:
     };
     let topology = spawn(sockflow().args(["run", file.to_str().unwrap(), "--print-every", "0"]));
     let at = |port: u16| format!("tcp://127.0.0.1:{port}");
-    let router = spawn(sockflow().args([
+    // As systemd would run it (Type=notify): its notifications arrive here.
+    let notify_path = dir.path().join("notify.sock");
+    let _ = std::fs::remove_file(&notify_path);
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let notification = || {
+        let mut buf = [0u8; 4096];
+        let n = notify.recv(&mut buf).expect("no notification within 20 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let router = spawn(sockflow().env("NOTIFY_SOCKET", &notify_path).args([
         "drpc-server",
         "--bind",
         &at(front),
@@ -310,6 +320,12 @@ streams:
         &metrics,
     ]));
     let endpoint = at(front);
+    let ready = notification();
+    assert!(
+        ready.contains("READY=1")
+            && ready.contains(&format!("STATUS=DRPC router serving exclamation, echo, down on {endpoint}")),
+        "{ready}"
+    );
     let out = drpc_when_up(&endpoint, &["exclamation", "hi", "echo", "there"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "hi!\nthere\n");
     // Twenty calls over the two echo spouts (the router's DEALER takes turns between them).
@@ -347,15 +363,20 @@ streams:
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "OK py!\nOK zmq\n");
 
-    // The counters, as Prometheus scrapes them.
-    let scrape = {
+    // The counters, as Prometheus scrapes them; health and readiness, as Kubernetes probes.
+    let get = |path: &str| {
         use std::io::{Read, Write};
         let mut conn = std::net::TcpStream::connect(&metrics).unwrap();
-        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
         let mut text = String::new();
         conn.read_to_string(&mut text).unwrap();
         text
     };
+    let scrape = get("/metrics");
+    let health = get("/healthz");
+    assert!(health.starts_with("HTTP/1.1 200 OK") && health.ends_with("\r\n\r\nok: routing\n"), "{health}");
+    let ready = get("/readyz");
+    assert!(ready.starts_with("HTTP/1.1 200 OK") && ready.ends_with("\r\n\r\nready\n"), "{ready}");
     let count = |series: &str| -> u64 {
         let line =
             scrape.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("{series}: {scrape}"));
@@ -370,6 +391,8 @@ streams:
 
     let out = router.stop();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stopping = std::iter::repeat_with(notification).find(|m| m.contains("STOPPING=1")).unwrap();
+    assert!(stopping.contains("STATUS=DRPC router stopping"), "{stopping}");
     let log = without_colours(&String::from_utf8_lossy(&out.stderr));
     // 24 routed by the calls above (more if the first calls came before the spouts were up).
     let routed: u64 = log

@@ -10,9 +10,8 @@
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args as ClapArgs;
-use libsock::{
-    curve_keypair, curve_public, load_certificate, load_certificates, Authenticator, Context, Socket,
-};
+use libsock::{curve_keypair, curve_public, Authenticator, Context, Socket};
+use service::keys::{client_keys_from, public_key_from, secret_key_from};
 
 /// The security flags (all optional; NULL without them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, ClapArgs)]
@@ -52,60 +51,16 @@ pub struct SecurityArgs {
 
 /// A Z85 public key's 32 bytes.
 fn public_key(text: &str) -> Result<[u8; 32]> {
-    let raw = libsock::z85_decode(text).map_err(|e| anyhow!("not a Z85 key: {e}"))?;
-    raw.try_into().map_err(|_| anyhow!("a key is 40 Z85 characters, got {}", text.len()))
-}
-
-/// Whether `v` is a key itself (40 Z85 characters), not a file name.
-fn is_key(v: &str) -> bool {
-    v.len() == 40 && libsock::z85_decode(v).is_ok()
+    service::keys::public_key(text).map_err(|e| anyhow!(e))
 }
 
 /// A key setting's value as read from a file in `dir`: a relative certificate path (anything
 /// but a key itself) is taken from `dir`, as the file's author meant it.
 pub fn anchored(value: &str, dir: &std::path::Path) -> String {
-    match is_key(value) || std::path::Path::new(value).is_absolute() {
+    match service::keys::is_key(value) || std::path::Path::new(value).is_absolute() {
         true => value.to_owned(),
         false => dir.join(value).display().to_string(),
     }
-}
-
-/// A secret key flag's value: the Z85 secret key, or a secret certificate file.
-fn secret_key_from(v: &str) -> Result<String> {
-    if is_key(v) || !std::path::Path::new(v).exists() {
-        // A key, or most likely a mistyped one: say so rather than "no such file".
-        curve_public(v).map_err(|e| anyhow!("not a Z85 secret key (nor a certificate file): {e}"))?;
-        return Ok(v.to_owned());
-    }
-    match load_certificate(v).map_err(|e| anyhow!("neither a Z85 key nor a certificate: {e}"))? {
-        (_, Some(secret)) => Ok(secret),
-        (_, None) => bail!("a public certificate: give the secret one (NAME.key_secret)"),
-    }
-}
-
-/// A public key flag's value: the Z85 public key, or a certificate file (public or secret).
-fn public_key_from(v: &str) -> Result<String> {
-    if is_key(v) {
-        return Ok(v.to_owned());
-    }
-    if !std::path::Path::new(v).exists() {
-        // Most likely a mistyped key: say so rather than "no such file".
-        public_key(v).map_err(|e| anyhow!("{e} (nor a certificate file)"))?;
-    }
-    Ok(load_certificate(v).map_err(|e| anyhow!("neither a Z85 key nor a certificate: {e}"))?.0)
-}
-
-/// A `--curve-client` value: a Z85 public key, a certificate file, or a directory of `*.key`
-/// certificates.
-fn client_keys_from(v: &str) -> Result<Vec<String>> {
-    if !is_key(v) && std::path::Path::new(v).is_dir() {
-        let keys = load_certificates(v)?;
-        if keys.is_empty() {
-            bail!("no *.key certificate in this directory: it would admit nobody");
-        }
-        return Ok(keys);
-    }
-    Ok(vec![public_key_from(v)?])
 }
 
 /// `USER:PASS` split at the first colon.
@@ -178,19 +133,23 @@ impl SecurityArgs {
     /// `zauth` and pyzmq's `configure_curve` take one).
     pub fn resolved(&self, prefix: &str) -> Result<SecurityArgs> {
         let flag = |name: &str| format!("{prefix}{name}");
+        // Paths on the command line are the working directory's (a config file's were
+        // anchored to its own directory when it was read).
+        let cwd = std::path::Path::new("");
         let secret = |name: &str, v: &Option<String>| -> Result<Option<String>> {
             v.as_deref()
-                .map(|v| secret_key_from(v).map_err(|e| anyhow!("{} {v}: {e}", flag(name))))
+                .map(|v| secret_key_from(v, cwd).map_err(|e| anyhow!("{} {v}: {e}", flag(name))))
                 .transpose()
         };
         let mut clients = Vec::new();
         for v in &self.curve_client {
-            clients.extend(client_keys_from(v).map_err(|e| anyhow!("{} {v}: {e}", flag("curve-client")))?);
+            clients
+                .extend(client_keys_from(v, cwd).map_err(|e| anyhow!("{} {v}: {e}", flag("curve-client")))?);
         }
         let serverkey = self
             .curve_serverkey
             .as_deref()
-            .map(|v| public_key_from(v).map_err(|e| anyhow!("{} {v}: {e}", flag("curve-serverkey"))))
+            .map(|v| public_key_from(v, cwd).map_err(|e| anyhow!("{} {v}: {e}", flag("curve-serverkey"))))
             .transpose()?;
         Ok(SecurityArgs {
             curve_server: secret("curve-server", &self.curve_server)?,

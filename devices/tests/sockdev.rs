@@ -510,7 +510,19 @@ fn config_file_with_flags_winning_and_metrics_over_http() {
         assert!(started.elapsed() < DEADLINE, "metrics never showed the traffic");
         thread::sleep(Duration::from_millis(20));
     };
-    assert!(page.starts_with("HTTP/1.0 200 OK"), "{page}");
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    // The health line is refreshed every 250 ms.
+    let want = "\r\n\r\nok: streamer relaying; 1 frontend and 1 backend connections\n";
+    let started = Instant::now();
+    loop {
+        let health = http_get(&metrics, "/healthz").expect("no /healthz");
+        if health.ends_with(want) {
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "{health}");
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(http_get(&metrics, "/readyz").unwrap().starts_with("HTTP/1.1 200 OK"));
     assert!(page.contains("sockdev_connections{device=\"streamer\",side=\"frontend\"} 1\n"), "{page}");
     assert!(page.contains("sockdev_bytes_sent_total{device=\"streamer\",side=\"backend\"} 10\n"), "{page}");
     terminate(relay, &zctx, &ctl);

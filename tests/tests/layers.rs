@@ -75,3 +75,18 @@ fn dataflow_imports_go_down_its_layers() {
         60,
     );
 }
+
+#[test]
+fn service_modules_stand_apart() {
+    check(
+        &Layers {
+            src: src("service"),
+            // `watch` (a loop's health) over three independent tools that none imports
+            // another: a command takes any one without the others' rules.
+            layers: &[&["watch"], &["http", "notify", "keys"]],
+            mutual: &[],
+            exceptions: &[],
+        },
+        2,
+    );
+}

@@ -8,7 +8,8 @@ use clap::Args;
 use libsock::Context;
 
 use crate::components::drpc::{DrpcClient, DrpcRouter};
-use crate::components::{curve_clients_from, curve_public_from, curve_secret_from, public_key, Security};
+use crate::components::Security;
+use service::keys::{client_keys_from, public_key, public_key_from, secret_key_from};
 
 /// The client side of a DRPC spout's `curveServer` or `plainServer` (sockcat's flags).
 #[derive(Args, Debug, Default)]
@@ -29,12 +30,12 @@ impl ClientSecurity {
     fn mechanism(&self) -> Result<Security, String> {
         let security = match (&self.curve_serverkey, &self.plain) {
             (Some(server), _) => Security::CurveClient {
-                server: curve_public_from(server, cwd())
+                server: public_key_from(server, cwd())
                     .map_err(|e| format!("--curve-serverkey {server}: {e}"))?,
                 secret: self
                     .curve_secret
                     .as_deref()
-                    .map(|v| curve_secret_from(v, cwd()).map_err(|e| format!("--curve-secret {v}: {e}")))
+                    .map(|v| secret_key_from(v, cwd()).map_err(|e| format!("--curve-secret {v}: {e}")))
                     .transpose()?,
             },
             (None, Some(a)) => {
@@ -123,14 +124,14 @@ impl RouterSecurity {
                     let mut keys = Vec::new();
                     for v in &self.frontend_curve_client {
                         let why = |e| format!("--frontend-curve-client {v}: {e}");
-                        for k in curve_clients_from(v, cwd()).map_err(why)? {
+                        for k in client_keys_from(v, cwd()).map_err(why)? {
                             keys.push(public_key(&k).map_err(why)?);
                         }
                     }
                     Some(keys)
                 }
             };
-            let secret = curve_secret_from(secret, cwd())
+            let secret = secret_key_from(secret, cwd())
                 .map_err(|e| format!("--frontend-curve-server {secret}: {e}"))?;
             Security::CurveServer { secret, clients }
         } else if !self.frontend_plain_user.is_empty() {
@@ -141,13 +142,13 @@ impl RouterSecurity {
         };
         let backend = match (&self.backend_curve_serverkey, &self.backend_plain) {
             (Some(server), _) => Security::CurveClient {
-                server: curve_public_from(server, cwd())
+                server: public_key_from(server, cwd())
                     .map_err(|e| format!("--backend-curve-serverkey {server}: {e}"))?,
                 secret: self
                     .backend_curve_secret
                     .as_deref()
                     .map(|v| {
-                        curve_secret_from(v, cwd()).map_err(|e| format!("--backend-curve-secret {v}: {e}"))
+                        secret_key_from(v, cwd()).map_err(|e| format!("--backend-curve-secret {v}: {e}"))
                     })
                     .transpose()?,
             },
@@ -166,6 +167,7 @@ pub(super) fn serve(
     bind: &[String],
     functions: &[String],
     metrics: Option<&str>,
+    health_timeout_secs: u32,
     security: &RouterSecurity,
 ) -> Result<(), String> {
     let (frontend, backend) = security.mechanisms()?;
@@ -188,16 +190,34 @@ pub(super) fn serve(
         signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
     }
     let stats = router.stats();
+    let names: Vec<&str> = routes.iter().map(|(n, _)| n.as_str()).collect();
+    let endpoint = router.endpoint()?;
+    // The router's loop turns every 100 ms at least: no nudge needed.
+    let turns = stats.clone();
+    let watched = service::watch::Watched {
+        name: "the DRPC router's loop".into(),
+        turns: Box::new(move || turns.turns()),
+        nudge: None,
+        status: Box::new(|| "ok: routing".into()),
+        timeout: Duration::from_secs(health_timeout_secs.into()),
+    };
+    let ready = format!("DRPC router serving {} on {endpoint}", names.join(", "));
+    let watchdog = service::watch::start(watched, ready, "DRPC router stopping".into())
+        .map_err(|e| format!("health thread: {e}"))?;
     if let Some(addr) = metrics {
         let stats = stats.clone();
-        super::http::serve(
-            addr,
-            super::http::Site::metrics_only(std::sync::Arc::new(move || stats.prometheus())),
-        )?;
+        let site = service::http::Site {
+            metrics: std::sync::Arc::new(move || stats.prometheus()),
+            health: watchdog.health.liveness(),
+            ready: watchdog.health.readiness(),
+        };
+        let local = service::http::serve(addr, site).map_err(|e| format!("--metrics {addr}: {e}"))?;
+        tracing::info!("metrics on http://{local}/metrics (and /healthz, /readyz)");
     }
-    let names: Vec<&str> = routes.iter().map(|(n, _)| n.as_str()).collect();
-    tracing::info!(endpoint = %router.endpoint()?, functions = ?names, "DRPC router serving");
-    router.run(&stop)?;
+    tracing::info!(endpoint = %endpoint, functions = ?names, "DRPC router serving");
+    let outcome = router.run(&stop);
+    watchdog.finish();
+    outcome?;
     let (routed, errors) = (stats.routed_total(), stats.refused_total());
     tracing::info!(routed, errors, "DRPC router stopped");
     Ok(())

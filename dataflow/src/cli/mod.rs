@@ -8,9 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod drpc;
-mod http;
 mod mock;
-mod notify;
 mod run;
 
 use crate::config::{self, Substitution};
@@ -125,9 +123,14 @@ enum Command {
         /// A function and its DRPC spouts' endpoints (repeatable): NAME=ENDPOINT[,ENDPOINT...].
         #[arg(long, value_name = "NAME=ENDPOINTS", required = true)]
         function: Vec<String>,
-        /// Serve Prometheus metrics over HTTP on this address (e.g. 0.0.0.0:9103).
+        /// Serve HTTP on this address (e.g. 0.0.0.0:9103): /metrics (Prometheus), /healthz
+        /// (503 once the router's loop has not come round for --health-timeout), /readyz.
         #[arg(long, value_name = "ADDR")]
         metrics: Option<String>,
+        /// Seconds the router's loop may not come round before /healthz fails and the
+        /// systemd watchdog (WatchdogSec=) is no longer fed.
+        #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        health_timeout: u32,
         #[command(flatten)]
         security: drpc::RouterSecurity,
     },
@@ -221,8 +224,8 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             println!("{}\n{}", public.display(), secret.display());
             Ok(())
         }
-        Command::DrpcServer { bind, function, metrics, security } => {
-            drpc::serve(&bind, &function, metrics.as_deref(), &security)
+        Command::DrpcServer { bind, function, metrics, health_timeout, security } => {
+            drpc::serve(&bind, &function, metrics.as_deref(), health_timeout, &security)
         }
         Command::Drpc { endpoint, function, timeout, args, security } => {
             drpc::call(&endpoint, function, timeout, args, &security)

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::http::{self, Site};
-use super::notify::Notifier;
 use crate::runtime::{Liveness, MetricsHub};
 use crate::Topology;
+use service::http::{self, Site};
+use service::notify::Notifier;
 
 /// `sockflow run`'s options besides the file.
 pub(super) struct RunOptions {
@@ -60,13 +60,15 @@ pub(super) fn run(topology: Topology, opts: RunOptions) -> Result<(), String> {
         notifier.ready(&status);
         let mut fed = || notifier.tick(&Ok(status.clone()));
         let result = crate::workers::run_processes(topology.config.workers, opts.for_secs, &stop, &mut fed);
-        notifier.stopping();
+        notifier.stopping("stopping: stopping the worker processes");
         return result;
     }
     let status = Arc::new(Status::default());
     if let Some(addr) = &opts.metrics {
         // Up before the start, so that probes see "starting" rather than a refused connection.
-        http::serve(addr, Status::site(status.clone(), topology.name.as_str().into()))?;
+        let site = Status::site(status.clone(), topology.name.as_str().into());
+        let local = http::serve(addr, site).map_err(|e| format!("--metrics {addr}: {e}"))?;
+        tracing::info!("metrics on http://{local}/metrics (and /healthz, /readyz)");
     }
     let running = match &opts.worker {
         Some(w) => crate::runtime::start_worker(&topology, crate::workers::worker_index(w)?),
@@ -98,7 +100,7 @@ pub(super) fn run(topology: Topology, opts: RunOptions) -> Result<(), String> {
         notifier.tick(&liveness.check());
     }
     status.stopping.store(true, Ordering::Relaxed);
-    notifier.stopping();
+    notifier.stopping("stopping: draining in-flight tuples");
     let drain = opts.drain;
     tracing::info!("stopping: deactivating spouts, draining in-flight tuples (at most {drain}s)");
     let failure = running.failure();

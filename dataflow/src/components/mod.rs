@@ -11,9 +11,7 @@ mod window;
 
 pub use generator::Generator;
 pub use join::{JoinBolt, Selector};
-pub use security::{
-    curve_clients_from, curve_public_from, curve_secret_from, public_key, EdgeSocket, Security,
-};
+pub use security::{EdgeSocket, Security};
 pub use simple::{Counter, Logger, Splitter};
 pub use socket::{SocketBolt, SocketSpec, SocketSpout};
 pub use stateful::StatefulCounter;

@@ -12,9 +12,9 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::path::Path;
 
 use libsock::{Authenticator, Context, Socket};
+use service::keys::public_key;
 
 /// The security mechanism of one socket.
 #[derive(Clone, Default, PartialEq)]
@@ -73,60 +73,6 @@ impl fmt::Debug for Security {
             }
         }
     }
-}
-
-/// A Z85 public key's 32 bytes, or why not.
-pub fn public_key(text: &str) -> Result<[u8; 32], String> {
-    let raw = libsock::z85_decode(text).map_err(|e| format!("not a Z85 key: {e}"))?;
-    raw.try_into().map_err(|raw: Vec<u8>| format!("a key is 32 bytes (40 Z85 characters), got {}", raw.len()))
-}
-
-/// Whether a key setting's value is a key itself (40 Z85 characters), not a file name.
-fn is_key(v: &str) -> bool {
-    v.len() == 40 && libsock::z85_decode(v).is_ok()
-}
-
-/// Whether to read `v` as a key (a key, or most likely a mistyped one: checked as such later)
-/// rather than as a file under `base`.
-fn read_as_key(v: &str, base: &Path) -> bool {
-    is_key(v) || !base.join(v).exists()
-}
-
-/// A secret key setting: the Z85 secret key, or a secret certificate file (`NAME.key_secret`,
-/// as czmq and pyzmq write them) at `base.join(value)` (an absolute value stays as is).
-pub fn curve_secret_from(value: &str, base: &Path) -> Result<String, String> {
-    if read_as_key(value, base) {
-        return Ok(value.to_owned());
-    }
-    let path = base.join(value);
-    match libsock::load_certificate(&path).map_err(|e| e.to_string())? {
-        (_, Some(secret)) => Ok(secret),
-        (_, None) => {
-            Err(format!("{} is a public certificate: give the secret one (NAME.key_secret)", path.display()))
-        }
-    }
-}
-
-/// A public key setting: the Z85 public key, or a certificate file (public or secret).
-pub fn curve_public_from(value: &str, base: &Path) -> Result<String, String> {
-    if read_as_key(value, base) {
-        return Ok(value.to_owned());
-    }
-    Ok(libsock::load_certificate(base.join(value)).map_err(|e| e.to_string())?.0)
-}
-
-/// An allowed clients' entry: a Z85 public key, a certificate file, or a directory of
-/// `*.key` certificates (every one admitted, as czmq's `zauth` and pyzmq's `configure_curve`).
-pub fn curve_clients_from(value: &str, base: &Path) -> Result<Vec<String>, String> {
-    let path = base.join(value);
-    if is_key(value) || !path.is_dir() {
-        return curve_public_from(value, base).map(|k| vec![k]);
-    }
-    let keys = libsock::load_certificates(&path).map_err(|e| e.to_string())?;
-    if keys.is_empty() {
-        return Err(format!("no *.key certificate in {}: it would admit nobody", path.display()));
-    }
-    Ok(keys)
 }
 
 /// Checks a Z85 secret key (its public key can be computed).

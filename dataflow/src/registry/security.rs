@@ -6,7 +6,8 @@
 //! topology file), and a `curveClientKeys` entry a directory of `*.key` certificates.
 
 use super::{Properties, Registry};
-use crate::components::{curve_clients_from, curve_public_from, curve_secret_from, public_key, Security};
+use crate::components::Security;
+use service::keys::{client_keys_from, public_key, public_key_from, secret_key_from};
 
 /// The property names, for [`Properties::only`].
 pub(super) const PROPERTIES: [&str; 8] = [
@@ -27,11 +28,10 @@ pub(super) fn security(p: &Properties) -> Result<Security, String> {
     let prop = |name: &str, e: String| format!("property {name:?}: {e}");
     let secret = p.str("curveSecretKey")?;
     let secret =
-        secret.map(|v| curve_secret_from(&v, &base).map_err(|e| prop("curveSecretKey", e))).transpose()?;
+        secret.map(|v| secret_key_from(&v, &base).map_err(|e| prop("curveSecretKey", e))).transpose()?;
     let server_key = p.str("curveServerKey")?;
-    let server_key = server_key
-        .map(|v| curve_public_from(&v, &base).map_err(|e| prop("curveServerKey", e)))
-        .transpose()?;
+    let server_key =
+        server_key.map(|v| public_key_from(&v, &base).map_err(|e| prop("curveServerKey", e))).transpose()?;
     let plain_server = p.bool("plainServer")?.unwrap_or(false);
     let username = p.str("plainUsername")?;
     let roles = [
@@ -61,7 +61,9 @@ pub(super) fn security(p: &Properties) -> Result<Security, String> {
             Some(_) => {
                 let mut keys = Vec::new();
                 for v in p.strs("curveClientKeys")? {
-                    for k in curve_clients_from(&v, &base).map_err(|e| prop("curveClientKeys", e))? {
+                    for k in client_keys_from(&v, &base)
+                        .map_err(|e| prop("curveClientKeys", format!("{v:?}: {e}")))?
+                    {
                         keys.push(
                             public_key(&k)
                                 .map_err(|e| format!("property \"curveClientKeys\": {k:?}: {e}"))?,
@@ -165,8 +167,9 @@ mod tests {
         assert_eq!(err(&[("plainUsers", text("a:b"))]), "property \"plainUsers\" goes with plainServer");
         assert!(err(&[("plainServer", Value::Bool(true)), ("plainUsers", text("nocolon"))])
             .contains("a colon is missing"));
-        assert!(err(&[("curveServer", Value::Bool(true)), ("curveSecretKey", text("short"))])
-            .starts_with("not a Z85 secret key"));
+        let short = err(&[("curveServer", Value::Bool(true)), ("curveSecretKey", text("short"))]);
+        assert!(short.starts_with("property \"curveSecretKey\""), "{short}");
+        assert!(short.contains("not a Z85 secret key (nor a certificate file)"), "{short}");
         assert!(err(&[
             ("curveServer", Value::Bool(true)),
             ("curveSecretKey", text(SECRET)),

@@ -5,6 +5,7 @@
 //!         [--frontend-bind EP]... [--frontend-connect EP]...
 //!         [--backend-bind EP]...  [--backend-connect EP]...
 //!         [--capture EP] [--control EP] [--hwm N] [--config FILE] [--metrics ADDR]
+//!         [--health-timeout SECS] [--linger MS]
 //!         [--frontend-curve-server SECRET | --frontend-curve-serverkey PUBLIC
 //!          [--frontend-curve-secret SECRET] | --frontend-plain USER:PASS
 //!          | --frontend-plain-server --frontend-plain-user USER:PASS...]
@@ -37,7 +38,13 @@ messages out, bytes out, then the same for the backend).
 
 --config FILE reads the same settings from TOML (keys are the flag names, e.g.
 frontend-bind = [\"tcp://*:5559\"], hwm = 5000, device = \"queue\"); flags given on the command
-line win. --metrics ADDR serves Prometheus text at http://ADDR/metrics.
+line win.
+
+--metrics ADDR serves HTTP for orchestrators: /metrics (Prometheus text), /healthz (200
+while the relay's loop comes round, 503 once it has not for --health-timeout seconds) and
+/readyz (200 while relaying, 503 once stopping). Under systemd (Type=notify) sockdev sends
+READY=1 once its sockets are bound and connected, STATUS= lines, STOPPING=1 at the stop, and
+feeds the watchdog (WatchdogSec=) only while healthy.
 
 Security, per side: sockcat's flags with a --frontend- or --backend- prefix, e.g.
 --frontend-curve-server SECRET (clients must know its public key), --backend-plain USER:PASS,
@@ -117,9 +124,13 @@ pub struct Args {
     /// Read settings from this TOML file; flags on the command line win.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Serve Prometheus metrics over HTTP at ADDR (host:port), path /metrics.
+    /// Serve HTTP at ADDR (host:port): /metrics (Prometheus), /healthz and /readyz.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
+    /// /healthz fails (and the systemd watchdog is no longer fed) once the relay's loop has
+    /// not come round for this long, in seconds [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub health_timeout: Option<u32>,
     /// At shutdown, how long queued messages may take to leave, in ms [default: 1000].
     #[arg(long, value_name = "MS")]
     pub linger: Option<u32>,
@@ -148,6 +159,7 @@ pub struct FileSettings {
     control: Option<String>,
     hwm: Option<i32>,
     metrics: Option<String>,
+    health_timeout: Option<u32>,
     linger: Option<u32>,
     // The security keys, spelled out: serde's flatten does not work with deny_unknown_fields.
     frontend_curve_server: Option<String>,
@@ -238,6 +250,8 @@ pub struct Settings {
     pub hwm: i32,
     /// Where the metrics endpoint listens.
     pub metrics: Option<String>,
+    /// Silent this long, in seconds: stuck.
+    pub health_timeout_secs: u32,
     /// LINGER at shutdown, in ms.
     pub linger_ms: u32,
     /// The frontend's mechanism and credentials.
@@ -248,6 +262,8 @@ pub struct Settings {
 
 /// Default SNDHWM/RCVHWM, libzmq's.
 pub const DEFAULT_HWM: i32 = 1000;
+/// Default `--health-timeout`.
+pub const DEFAULT_HEALTH_TIMEOUT_SECS: u32 = 10;
 /// Default LINGER at shutdown.
 pub const DEFAULT_LINGER_MS: u32 = 1000;
 
@@ -270,6 +286,10 @@ impl Args {
             control: self.control.clone().or(file.control),
             hwm: self.hwm.or(file.hwm).unwrap_or(DEFAULT_HWM),
             metrics: self.metrics.clone().or(file.metrics),
+            health_timeout_secs: self
+                .health_timeout
+                .or(file.health_timeout)
+                .unwrap_or(DEFAULT_HEALTH_TIMEOUT_SECS),
             linger_ms: self.linger.or(file.linger).unwrap_or(DEFAULT_LINGER_MS),
             frontend_security: merge(self.frontend_security.to_args(), file_frontend, "frontend")?,
             backend_security: merge(self.backend_security.to_args(), file_backend, "backend")?,
@@ -293,6 +313,10 @@ impl Args {
             return Err("a CURVE side with client keys (--…-curve-client) and a CURVE server without \
                         them on the other side cannot share the relay's one ZAP handler"
                 .into());
+        }
+        if s.health_timeout_secs < 2 {
+            // Below 2 s a relay merely waiting for the nudge to be scheduled could look stuck.
+            return Err(format!("--health-timeout must be 2 s or more, not {}", s.health_timeout_secs));
         }
         if s.hwm < 0 {
             return Err(format!("--hwm must be 0 (no limit) or more, not {}", s.hwm));

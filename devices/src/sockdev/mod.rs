@@ -2,9 +2,11 @@
 //!
 //! A thin binary over [`libsock::Proxy`], which does all the forwarding. This module only
 //! turns flags and a config file into sockets ([`cli`], [`config`]), reports
-//! ([`metrics`], [`watch`], final statistics), and stops cleanly on SIGINT/SIGTERM: a
-//! signal thread stops the proxy through its [`libsock::ProxyStopper`], then every socket
-//! closes with a bounded LINGER.
+//! ([`metrics`], [`watch`], final statistics), tells orchestrators how it is doing
+//! (`/healthz`, `/readyz`, systemd notifications and watchdog: [`service::watch`] follows the
+//! proxy's turn count, nudging it through its stopper when idle), and stops cleanly
+//! on SIGINT/SIGTERM: a signal thread stops the proxy through its [`libsock::ProxyStopper`],
+//! then every socket closes with a bounded LINGER.
 
 pub mod cli;
 pub mod config;
@@ -14,10 +16,14 @@ pub mod watch;
 
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{error::ErrorKind, CommandFactory, Parser};
-use libsock::{Authenticator, Context, Error, Proxy, ProxyStatistics, Socket, SocketType};
+use libsock::{
+    Authenticator, Context, Error, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, Socket, SocketType,
+};
+use service::http::Site;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -94,30 +100,47 @@ pub fn run(s: &Settings) -> Result<()> {
         proxy = proxy.control(c);
     }
     let stats = proxy.stats();
-    if let Some(addr) = &s.metrics {
+    let stopper = proxy.stopper().context("cannot create the stop channel")?;
+    // Only when something asks (an HTTP endpoint, systemd): an idle relay otherwise sleeps.
+    let watchdog = match s.metrics.is_some() || std::env::var_os("NOTIFY_SOCKET").is_some() {
+        true => Some(watch_relay(s, &stats, &stopper, [&frontend_watch, &backend_watch])?),
+        false => None,
+    };
+    if let (Some(addr), Some(watchdog)) = (&s.metrics, &watchdog) {
         let gauges = metrics::Gauges {
             stats: stats.clone(),
             frontend_connections: frontend_watch.gauge.clone(),
             backend_connections: backend_watch.gauge.clone(),
             device: s.device.name(),
         };
+        let site = Site {
+            metrics: Arc::new(move || gauges.render()),
+            health: watchdog.health.liveness(),
+            ready: watchdog.health.readiness(),
+        };
         let local =
-            metrics::serve(addr, gauges).with_context(|| format!("cannot serve metrics on {addr}"))?;
-        tracing::info!(address = %local, "metrics at http://{local}/metrics");
+            service::http::serve(addr, site).with_context(|| format!("cannot serve metrics on {addr}"))?;
+        tracing::info!(address = %local, "metrics at http://{local}/metrics (and /healthz, /readyz)");
     }
-    let stopper = proxy.stopper().context("cannot create the stop channel")?;
     let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install signal handlers")?;
     let signal_handle = signals.handle();
+    let health = watchdog.as_ref().map(|w| w.health.clone());
     let signal_thread = std::thread::spawn(move || {
         let caught = signals.forever().next();
         if let Some(sig) = caught {
             // Stop first: nothing (not even a failing log write) may keep the relay running.
             stopper.stop();
+            if let Some(health) = health {
+                health.stopping();
+            }
             tracing::info!(signal = if sig == SIGINT { "SIGINT" } else { "SIGTERM" }, "stopping");
         }
     });
     tracing::info!(device = s.device.name(), "relay running");
     let outcome = proxy.run();
+    if let Some(watchdog) = watchdog {
+        watchdog.finish();
+    }
     signal_handle.close();
     let _ = signal_thread.join();
     let last = stats.snapshot();
@@ -135,6 +158,31 @@ pub fn run(s: &Settings) -> Result<()> {
         tracing::warn!("a monitor thread did not stop");
     }
     outcome.map_err(|e| anyhow!("proxy failed: {e}"))
+}
+
+/// Starts the thread that tells `/healthz`, `/readyz` and systemd how the relay is doing.
+fn watch_relay(
+    s: &Settings,
+    stats: &Arc<ProxyStats>,
+    stopper: &ProxyStopper,
+    sides: [&watch::Watch; 2],
+) -> Result<service::watch::Watchdog> {
+    let device = s.device.name();
+    let turns = stats.clone();
+    let nudger = stopper.clone();
+    let [fe, be] = sides.map(|w| w.gauge.clone());
+    let watched = service::watch::Watched {
+        name: format!("the {device} relay's loop"),
+        turns: Box::new(move || turns.turns()),
+        nudge: Some(Box::new(move || nudger.nudge())),
+        status: Box::new(move || {
+            let [f, b] = [&fe, &be].map(|c| c.load(std::sync::atomic::Ordering::Relaxed).max(0));
+            format!("ok: {device} relaying; {f} frontend and {b} backend connections")
+        }),
+        timeout: std::time::Duration::from_secs(s.health_timeout_secs.into()),
+    };
+    let (ready, stopping) = (format!("{device} relay running"), format!("{device} relay stopping"));
+    service::watch::start(watched, ready, stopping).context("cannot start the health thread")
 }
 
 /// The final statistics, one line.

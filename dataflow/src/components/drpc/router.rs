@@ -119,6 +119,7 @@ impl DrpcRouter {
     /// Routes until `stop` is set.
     pub fn run(&mut self, stop: &AtomicBool) -> Result<(), String> {
         while !stop.load(Ordering::Relaxed) {
+            self.stats.turned();
             let (front, back): (bool, Vec<bool>) = {
                 let mut items: Vec<PollItem<'_>> = std::iter::once(self.frontend.socket())
                     .chain(self.routes.iter().map(|r| &r.backend))

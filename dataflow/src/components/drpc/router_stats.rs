@@ -26,12 +26,23 @@ pub struct RouterStats {
     functions: Vec<String>,
     routed: Vec<AtomicU64>,
     refused: [AtomicU64; 3],
+    turns: AtomicU64,
 }
 
 impl RouterStats {
     pub(super) fn new(functions: Vec<String>) -> RouterStats {
         let routed = functions.iter().map(|_| AtomicU64::new(0)).collect();
-        RouterStats { functions, routed, refused: Default::default() }
+        RouterStats { functions, routed, refused: Default::default(), turns: AtomicU64::new(0) }
+    }
+
+    /// How many times the router's loop has come round (at least every 100 ms while it
+    /// runs): what `sockflow drpc-server`'s `/healthz` and systemd watchdog follow.
+    pub fn turns(&self) -> u64 {
+        self.turns.load(Relaxed)
+    }
+
+    pub(super) fn turned(&self) {
+        self.turns.fetch_add(1, Relaxed);
     }
 
     pub(super) fn routed(&self, route: usize) {

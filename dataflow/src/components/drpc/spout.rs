@@ -8,9 +8,10 @@ use libsock::{Socket, SocketType, DONTWAIT};
 
 use super::protocol::{self, ReturnInfo, ERROR, OK};
 use crate::component::{FailReason, Limits, OutputDeclarer, Spout, TaskContext};
-use crate::components::{public_key, EdgeSocket, Security, SocketSpec};
+use crate::components::{EdgeSocket, Security, SocketSpec};
 use crate::runtime::SpoutCollector;
 use crate::tuple::Value;
+use service::keys::public_key;
 
 /// Storm's `drpc.request.timeout.secs` default: a request not answered by then gets an error.
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 600;

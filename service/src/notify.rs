@@ -1,14 +1,14 @@
-//! Telling systemd how a worker is doing (`sd_notify(3)`), for units of `Type=notify` with a
-//! `WatchdogSec=`: `READY=1` once the topology runs, `WATCHDOG=1` while it is healthy,
-//! `STATUS=` lines, `STOPPING=1` at the stop. Without `NOTIFY_SOCKET` (not under systemd)
-//! every call does nothing.
+//! Telling systemd how the process is doing (`sd_notify(3)`), for units of `Type=notify`
+//! with a `WatchdogSec=`: `READY=1` once it serves, `WATCHDOG=1` while it is healthy,
+//! `STATUS=` lines (what `systemctl status` shows), `STOPPING=1` at the stop. Without
+//! `NOTIFY_SOCKET` (not under systemd) every call does nothing.
 
 use std::time::{Duration, Instant};
 
 use sd_notify::NotifyState;
 
-/// A worker's notifications to its service manager.
-pub(super) struct Notifier {
+/// A process's notifications to its service manager.
+pub struct Notifier {
     /// Half of `WATCHDOG_USEC` (when systemd asks for pings): how often to feed it.
     feed_every: Option<Duration>,
     last_feed: Instant,
@@ -23,28 +23,34 @@ impl Notifier {
         let feed_every =
             sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec / 2));
         if let Some(every) = feed_every {
-            tracing::info!("systemd watchdog: fed every {every:?} while every executor is alive");
+            tracing::info!("systemd watchdog: fed every {every:?} while healthy");
         }
         Notifier { feed_every, last_feed: Instant::now(), status: String::new() }
     }
 
-    /// The topology runs.
+    /// How often [`Notifier::tick`] must be called at least (half the watchdog's timeout), if
+    /// systemd watches this process.
+    pub fn watchdog_every(&self) -> Option<Duration> {
+        self.feed_every
+    }
+
+    /// The process serves.
     pub fn ready(&mut self, status: &str) {
         self.status = status.to_owned();
         send(&[NotifyState::Ready, NotifyState::Status(status)]);
     }
 
-    /// Called often from the main loop with the worker's health: feeds the watchdog when
-    /// healthy and due; says why in `STATUS=` when not (then the watchdog runs out and
-    /// systemd restarts the worker, as its `Restart=` says).
+    /// Called often (at least every [`Notifier::watchdog_every`]) with the process's health:
+    /// feeds the watchdog when healthy and due; says why in `STATUS=` when not (then the
+    /// watchdog runs out and systemd restarts the process, as its `Restart=` says).
     pub fn tick(&mut self, health: &Result<String, String>) {
         let status = match health {
-            Ok(line) => line.clone(),
-            Err(why) => why.clone(),
+            Ok(line) => line,
+            Err(why) => why,
         };
-        if status != self.status {
-            send(&[NotifyState::Status(&status)]);
-            self.status = status;
+        if *status != self.status {
+            send(&[NotifyState::Status(status)]);
+            self.status = status.clone();
         }
         let Some(every) = self.feed_every else { return };
         if health.is_ok() && self.last_feed.elapsed() >= every {
@@ -53,9 +59,9 @@ impl Notifier {
         }
     }
 
-    /// The worker is stopping (draining).
-    pub fn stopping(&mut self) {
-        send(&[NotifyState::Stopping, NotifyState::Status("stopping: draining in-flight tuples")]);
+    /// The process is stopping (`status`: what it does meanwhile).
+    pub fn stopping(&mut self, status: &str) {
+        send(&[NotifyState::Stopping, NotifyState::Status(status)]);
     }
 }
 
