@@ -160,6 +160,12 @@ impl SecurityArgs {
         })
     }
 
+    /// The `--curve-client` keys as they are now: certificate files and directories read
+    /// again (what SIGHUP reloads in sockdev). Empty when no client list is given.
+    pub fn client_keys(&self) -> Result<Vec<[u8; 32]>> {
+        self.resolved("--")?.curve_client.iter().map(|k| public_key(k)).collect()
+    }
+
     /// Applies the flags to `socket` (before bind/connect); a PLAIN server also gets the
     /// authenticator, which must live as long as the socket.
     pub fn apply(&self, ctx: &Context, socket: &Socket) -> Result<Option<Authenticator>> {

@@ -24,7 +24,7 @@ use libsock::{
     Authenticator, Context, Error, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, Socket, SocketType,
 };
 use service::http::Site;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 pub use cli::{Args, Device, Settings};
@@ -81,7 +81,7 @@ pub fn run(s: &Settings) -> Result<()> {
     let (fe_kind, be_kind) = s.device.socket_types();
     let frontend = open(&ctx, fe_kind, s, "frontend")?;
     let backend = open(&ctx, be_kind, s, "backend")?;
-    let auth = secure(&ctx, &frontend, &backend, s)?;
+    let auth = secure(&ctx, &frontend, &backend, s)?.map(Arc::new);
     let frontend_watch = watch::watch(&frontend, "frontend")?;
     let backend_watch = watch::watch(&backend, "backend")?;
     attach(&frontend, &s.frontend_bind, &s.frontend_connect, "frontend")?;
@@ -122,18 +122,23 @@ pub fn run(s: &Settings) -> Result<()> {
             service::http::serve(addr, site).with_context(|| format!("cannot serve metrics on {addr}"))?;
         tracing::info!(address = %local, "metrics at http://{local}/metrics (and /healthz, /readyz)");
     }
-    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install signal handlers")?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot install signal handlers")?;
     let signal_handle = signals.handle();
     let health = watchdog.as_ref().map(|w| w.health.clone());
+    let (settings, reloads) = (s.clone(), auth.clone());
     let signal_thread = std::thread::spawn(move || {
-        let caught = signals.forever().next();
-        if let Some(sig) = caught {
+        for sig in signals.forever() {
+            if sig == SIGHUP {
+                reload_client_keys(&settings, reloads.as_deref());
+                continue;
+            }
             // Stop first: nothing (not even a failing log write) may keep the relay running.
             stopper.stop();
-            if let Some(health) = health {
+            if let Some(health) = &health {
                 health.stopping();
             }
             tracing::info!(signal = if sig == SIGINT { "SIGINT" } else { "SIGTERM" }, "stopping");
+            break;
         }
     });
     tracing::info!(device = s.device.name(), "relay running");
@@ -228,6 +233,26 @@ fn secure(ctx: &Context, frontend: &Socket, backend: &Socket, s: &Settings) -> R
         }
     }
     Ok(auth)
+}
+
+/// SIGHUP: reads the `--…-curve-client` certificate files and directories again, so that
+/// clients whose certificates were added since are admitted and removed ones refused from
+/// their next handshake (connections already made stay). On an error the keys in force stay.
+fn reload_client_keys(s: &Settings, auth: Option<&Authenticator>) {
+    let sides = [("frontend", &s.frontend_security), ("backend", &s.backend_security)];
+    let Some((side, security)) = sides.into_iter().find(|(_, x)| !x.curve_client.is_empty()) else {
+        tracing::info!("SIGHUP: no --…-curve-client list to reload");
+        return;
+    };
+    let Some(auth) = auth else { return };
+    match security.client_keys() {
+        Ok(keys) if keys.is_empty() => tracing::warn!(side, "SIGHUP: no client key left; kept the old ones"),
+        Ok(keys) => {
+            tracing::info!(side, clients = keys.len(), "SIGHUP: client keys reloaded");
+            auth.set_curve_keys(keys);
+        }
+        Err(e) => tracing::warn!(side, "SIGHUP: client keys not reloaded, the old ones stay: {e:#}"),
+    }
 }
 
 fn attach(socket: &Socket, binds: &[String], connects: &[String], side: &str) -> Result<()> {
