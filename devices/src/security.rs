@@ -160,6 +160,11 @@ impl SecurityArgs {
         })
     }
 
+    /// The `--plain-user` accounts as (user, password) pairs.
+    pub fn plain_accounts(&self) -> Result<Vec<(String, String)>> {
+        self.plain_user.iter().map(|p| user_pass(p, "--plain-user")).collect()
+    }
+
     /// The `--curve-client` keys as they are now: certificate files and directories read
     /// again (what SIGHUP reloads in sockdev). Empty when no client list is given.
     pub fn client_keys(&self) -> Result<Vec<[u8; 32]>> {
@@ -202,8 +207,7 @@ impl SecurityArgs {
         }
         socket.set_plain_server(true)?;
         let auth = Authenticator::start(ctx).context("cannot start the PLAIN authenticator")?;
-        let users =
-            this.plain_user.iter().map(|p| user_pass(p, "--plain-user")).collect::<Result<Vec<_>>>()?;
+        let users = this.plain_accounts()?;
         auth.set_plain_users(users.iter().map(|(u, p)| (u.as_str(), p.as_str())));
         Ok(Some(auth))
     }

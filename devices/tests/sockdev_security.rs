@@ -464,3 +464,59 @@ fn sighup_reloads_a_client_certificate_directory() {
     assert!(err.contains("SIGHUP: client keys reloaded"), "{err}");
     assert!(err.contains("kept") || err.contains("not reloaded"), "{err}");
 }
+
+#[test]
+fn sighup_reloads_the_plain_accounts_of_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (front, back) = (tcp(), tcp());
+    let config = dir.path().join("relay.toml");
+    let write = |users: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "device = \"queue\"\nfrontend-bind = [\"{front}\"]\nbackend-bind = [\"{back}\"]\n\
+                 backend-plain-server = true\nbackend-plain-user = [{users}]\n"
+            ),
+        )
+        .unwrap()
+    };
+    write("\"old:pw\"");
+    let relay = Relay::start(&["--config", config.to_str().unwrap()]);
+    let ctx = Context::new();
+    // A worker's handshake outcome, as its monitor reports it.
+    let admitted = |user: &str| {
+        let rep = socket(&ctx, libsock::REP);
+        rep.set_plain_username(user.as_bytes()).unwrap();
+        rep.set_plain_password(b"pw").unwrap();
+        let mon = rep.monitor_events(EVENT_ALL).unwrap();
+        rep.connect(&back).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS as u64);
+        loop {
+            match mon.recv_event(100) {
+                Ok(ev) if ev.event == SocketEvent::HandshakeFailedAuth => return false,
+                Ok(ev) if ev.event == SocketEvent::HandshakeSucceeded => return true,
+                _ => assert!(Instant::now() < deadline, "no handshake outcome for {user}"),
+            }
+        }
+    };
+    assert!(admitted("old"));
+    assert!(!admitted("new"));
+    write("\"new:pw\"");
+    let ok = Command::new("kill").arg("-HUP").arg(relay.0.id().to_string()).status().unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !admitted("new") {
+        assert!(Instant::now() < deadline, "the new account is still refused after SIGHUP");
+    }
+    assert!(!admitted("old"), "the removed account is still admitted");
+    // A broken file is reported and changes nothing.
+    std::fs::write(&config, "device = \"queue\"\nbackend-plain-user = [\n").unwrap();
+    let ok = Command::new("kill").arg("-HUP").arg(relay.0.id().to_string()).status().unwrap();
+    assert!(ok.success());
+    thread::sleep(Duration::from_millis(300));
+    assert!(admitted("new"));
+    let (code, err) = relay.stop();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("SIGHUP: PLAIN accounts reloaded"), "{err}");
+    assert!(err.contains("SIGHUP: the settings were not reloaded") && err.contains("relay.toml:"), "{err}");
+}

@@ -24,6 +24,8 @@ use libsock::{
     Authenticator, Context, Error, Proxy, ProxyStatistics, ProxyStats, ProxyStopper, Socket, SocketType,
 };
 use service::http::Site;
+
+use crate::security::SecurityArgs;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -54,7 +56,15 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging();
-    match run(&settings) {
+    // SIGHUP reads the config file again and merges the same flags over it.
+    let reread = move || -> Result<Settings, String> {
+        let file = match &args.config {
+            Some(path) => config::load(path)?,
+            None => Default::default(),
+        };
+        args.settings(file)
+    };
+    match run_reloading(&settings, reread) {
         Ok(()) => ExitCode::from(SUCCESS),
         Err(err) => {
             eprintln!("sockdev: {err:#}");
@@ -77,6 +87,16 @@ fn init_logging() {
 
 /// Runs the relay until a signal or `TERMINATE`, then prints the final statistics.
 pub fn run(s: &Settings) -> Result<()> {
+    let same = s.clone();
+    run_reloading(s, move || Ok(same.clone()))
+}
+
+/// [`run`], with SIGHUP applying what `reread` gives (the config file read again): the
+/// peers a side admits ([`apply_reload`]).
+pub fn run_reloading(
+    s: &Settings,
+    reread: impl Fn() -> Result<Settings, String> + Send + 'static,
+) -> Result<()> {
     let ctx = Context::new();
     let (fe_kind, be_kind) = s.device.socket_types();
     let frontend = open(&ctx, fe_kind, s, "frontend")?;
@@ -125,11 +145,14 @@ pub fn run(s: &Settings) -> Result<()> {
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot install signal handlers")?;
     let signal_handle = signals.handle();
     let health = watchdog.as_ref().map(|w| w.health.clone());
-    let (settings, reloads) = (s.clone(), auth.clone());
+    let (running, reloads) = (s.clone(), auth.clone());
     let signal_thread = std::thread::spawn(move || {
         for sig in signals.forever() {
             if sig == SIGHUP {
-                reload_client_keys(&settings, reloads.as_deref());
+                match reread() {
+                    Ok(fresh) => apply_reload(&running, &fresh, reloads.as_deref()),
+                    Err(e) => tracing::warn!("SIGHUP: the settings were not reloaded: {e}"),
+                }
                 continue;
             }
             // Stop first: nothing (not even a failing log write) may keep the relay running.
@@ -235,23 +258,50 @@ fn secure(ctx: &Context, frontend: &Socket, backend: &Socket, s: &Settings) -> R
     Ok(auth)
 }
 
-/// SIGHUP: reads the `--…-curve-client` certificate files and directories again, so that
-/// clients whose certificates were added since are admitted and removed ones refused from
-/// their next handshake (connections already made stay). On an error the keys in force stay.
-fn reload_client_keys(s: &Settings, auth: Option<&Authenticator>) {
-    let sides = [("frontend", &s.frontend_security), ("backend", &s.backend_security)];
-    let Some((side, security)) = sides.into_iter().find(|(_, x)| !x.curve_client.is_empty()) else {
-        tracing::info!("SIGHUP: no --…-curve-client list to reload");
+/// SIGHUP: applies the peers a side admits from `fresh` (the settings read again: the config
+/// file, the `--…-curve-client` certificate files and directories), so that clients added
+/// since are admitted and removed ones refused from their next handshake (connections already
+/// made stay). Only the admitted CURVE keys and PLAIN accounts change on a running relay:
+/// anything else that differs is logged and waits for a restart. On an error (or a client
+/// directory left empty) what is in force stays.
+pub fn apply_reload(running: &Settings, fresh: &Settings, auth: Option<&Authenticator>) {
+    let admitted =
+        |x: &SecurityArgs| SecurityArgs { curve_client: Vec::new(), plain_user: Vec::new(), ..x.clone() };
+    let rest = |x: &Settings| Settings {
+        frontend_security: admitted(&x.frontend_security),
+        backend_security: admitted(&x.backend_security),
+        ..x.clone()
+    };
+    if rest(running) != rest(fresh) {
+        tracing::warn!("SIGHUP: settings other than the admitted CURVE keys and PLAIN accounts changed: restart to apply them");
+    }
+    let sides = [
+        ("frontend", &running.frontend_security, &fresh.frontend_security),
+        ("backend", &running.backend_security, &fresh.backend_security),
+    ];
+    let Some((side, was, now)) = sides.into_iter().find(|(_, was, _)| was.checks_peers()) else {
+        tracing::info!("SIGHUP: neither side checks its peers: nothing to reload");
         return;
     };
     let Some(auth) = auth else { return };
-    match security.client_keys() {
-        Ok(keys) if keys.is_empty() => tracing::warn!(side, "SIGHUP: no client key left; kept the old ones"),
-        Ok(keys) => {
-            tracing::info!(side, clients = keys.len(), "SIGHUP: client keys reloaded");
-            auth.set_curve_keys(keys);
+    if was.plain_server && now.plain_server {
+        match now.plain_accounts() {
+            Ok(users) => {
+                tracing::info!(side, accounts = users.len(), "SIGHUP: PLAIN accounts reloaded");
+                auth.set_plain_users(users.iter().map(|(u, p)| (u.as_str(), p.as_str())));
+            }
+            Err(e) => tracing::warn!(side, "SIGHUP: PLAIN accounts not reloaded, the old ones stay: {e:#}"),
         }
-        Err(e) => tracing::warn!(side, "SIGHUP: client keys not reloaded, the old ones stay: {e:#}"),
+    } else if !was.curve_client.is_empty() && !now.curve_client.is_empty() {
+        match now.client_keys() {
+            Ok(keys) => {
+                tracing::info!(side, clients = keys.len(), "SIGHUP: client keys reloaded");
+                auth.set_curve_keys(keys);
+            }
+            Err(e) => tracing::warn!(side, "SIGHUP: client keys not reloaded, the old ones stay: {e:#}"),
+        }
+    } else {
+        tracing::warn!(side, "SIGHUP: the side's mechanism changed: restart to apply it; the old peers stay");
     }
 }
 
