@@ -371,6 +371,18 @@ fn bad_combinations_are_usage_errors() {
     }
 }
 
+/// Whether the monitored socket's next handshake outcome is success (false: refused).
+fn handshake_admitted(mon: &libsock::Monitor) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS as u64);
+    loop {
+        match mon.recv_event(100) {
+            Ok(ev) if ev.event == SocketEvent::HandshakeFailedAuth => return false,
+            Ok(ev) if ev.event == SocketEvent::HandshakeSucceeded => return true,
+            _ => assert!(Instant::now() < deadline, "no handshake outcome"),
+        }
+    }
+}
+
 /// A REQ with its own certificate's key pair, connected to the relay's CURVE frontend.
 fn client_with(ctx: &Context, ep: &str, server: &str, cert: &std::path::Path) -> (Socket, libsock::Monitor) {
     let (public, secret) = libsock::load_certificate(cert).unwrap();
@@ -421,13 +433,8 @@ fn sighup_reloads_a_client_certificate_directory() {
     let served = |cert: &std::path::Path| {
         let (s, mon) = client_with(&ctx, &front, &server, cert);
         s.send("hi", 0).unwrap();
-        let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS as u64);
-        loop {
-            match mon.recv_event(100) {
-                Ok(ev) if ev.event == SocketEvent::HandshakeFailedAuth => return false,
-                Ok(ev) if ev.event == SocketEvent::HandshakeSucceeded => break,
-                _ => assert!(Instant::now() < deadline, "no handshake outcome"),
-            }
+        if !handshake_admitted(&mon) {
+            return false;
         }
         assert_eq!(s.recv_bytes(0).unwrap(), b"hi");
         true
@@ -490,14 +497,7 @@ fn sighup_reloads_the_plain_accounts_of_the_config_file() {
         rep.set_plain_password(b"pw").unwrap();
         let mon = rep.monitor_events(EVENT_ALL).unwrap();
         rep.connect(&back).unwrap();
-        let deadline = Instant::now() + Duration::from_millis(TIMEOUT_MS as u64);
-        loop {
-            match mon.recv_event(100) {
-                Ok(ev) if ev.event == SocketEvent::HandshakeFailedAuth => return false,
-                Ok(ev) if ev.event == SocketEvent::HandshakeSucceeded => return true,
-                _ => assert!(Instant::now() < deadline, "no handshake outcome for {user}"),
-            }
-        }
+        handshake_admitted(&mon)
     };
     assert!(admitted("old"));
     assert!(!admitted("new"));
