@@ -22,7 +22,7 @@ pub struct SecurityArgs {
     pub curve_server: Option<String>,
 
     /// With --curve-server: admit only the client with this Z85 public key, certificate file,
-    /// or every *.key certificate in this directory (repeatable; without it, any client that
+    /// or every certificate in this directory (repeatable; without it, any client that
     /// knows the server's public key).
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, requires = "curve_server")]
     pub curve_client: Vec<String>,
@@ -129,7 +129,7 @@ impl SecurityArgs {
     /// is read as a certificate file (czmq's `zcert` format, as `sockcat keygen --cert` and
     /// pyzmq's `zmq.auth.create_certificates` write it: a secret one, `NAME.key_secret`, for
     /// `--curve-server`/`--curve-secret`; either for `--curve-serverkey`), and a
-    /// `--curve-client` directory stands for every `*.key` certificate in it (as czmq's
+    /// `--curve-client` directory stands for every certificate in it (as czmq's
     /// `zauth` and pyzmq's `configure_curve` take one).
     pub fn resolved(&self, prefix: &str) -> Result<SecurityArgs> {
         let flag = |name: &str| format!("{prefix}{name}");

@@ -80,3 +80,37 @@ fn libsock_certificates_are_read_by_pyzmq() {
     assert_eq!(lines[1], format!("{public} None"));
     assert_eq!(lines[2], format!("['{public}']"));
 }
+
+#[test]
+fn a_directory_is_read_as_czmq_and_pyzmq_lay_it_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // pyzmq's layout: NAME.key and NAME.key_secret.
+    let (alice_cert, _) = create_certificates(d, "alice").unwrap();
+    let alice = load_certificate(&alice_cert).unwrap().0;
+    // czmq's: zcert_save(cert, "client.txt") writes client.txt and client.txt_secret; the
+    // zguide's Ironhouse saves the public half as NAME.pub.
+    let (bob, bob_secret) = libsock::curve_keypair();
+    std::fs::write(d.join("client.txt"), libsock::public_certificate(&bob)).unwrap();
+    std::fs::write(d.join("client.txt_secret"), libsock::secret_certificate(&bob, &bob_secret)).unwrap();
+    let carol = libsock::curve_keypair().0;
+    std::fs::write(d.join("carol.pub"), libsock::public_certificate(&carol)).unwrap();
+    // A secret certificate alone is never read (its public key is not admitted).
+    let (dave, dave_secret) = libsock::curve_keypair();
+    std::fs::write(d.join("dave_secret"), libsock::secret_certificate(&dave, &dave_secret)).unwrap();
+    // Files that are not certificates are skipped, as czmq skips them; so are directories
+    // and anything too large to be one.
+    std::fs::write(d.join("README"), "who is admitted, and why\n").unwrap();
+    std::fs::create_dir(d.join("old")).unwrap();
+    std::fs::write(d.join("old/erin.key"), libsock::public_certificate(&libsock::curve_keypair().0)).unwrap();
+    let big = "#".repeat(100 * 1024) + "\n" + &libsock::public_certificate(&libsock::curve_keypair().0);
+    std::fs::write(d.join("huge.txt"), big).unwrap();
+    let mut want = vec![alice, bob, carol];
+    want.sort();
+    assert_eq!(load_certificates(d).unwrap(), want);
+    assert!(!load_certificates(d).unwrap().contains(&dave));
+    // A broken *.key file is an error naming it (pyzmq raises too), not a silent skip.
+    std::fs::write(d.join("broken.key"), "curve\n    public-key = \"short\"\n").unwrap();
+    let err = load_certificates(d).unwrap_err().to_string();
+    assert!(err.contains("broken.key"), "{err}");
+}

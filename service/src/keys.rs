@@ -1,7 +1,7 @@
 //! CURVE keys as an operator gives them, in a flag or a settings file: the key itself (40 Z85
 //! characters), or the path of a certificate file as czmq's `zcert_save` and pyzmq's
 //! `zmq.auth.create_certificates` write it (`NAME.key` public, `NAME.key_secret` secret), or,
-//! for the clients a server admits, a directory of `*.key` certificates (the zguide's
+//! for the clients a server admits, a directory of certificates (the zguide's
 //! Ironhouse layout, as czmq's `zauth` and pyzmq's `configure_curve` read it).
 //!
 //! A relative path is taken from `base` (the settings file's directory; `Path::new("")` for
@@ -47,14 +47,15 @@ pub fn public_key_from(value: &str, base: &Path) -> Result<String, String> {
 }
 
 /// The clients a server admits, from one setting's value: a Z85 public key, a certificate
-/// file, or every `*.key` certificate in a directory (an empty one is an error: it would
+/// file, or every certificate in a directory (`libsock::load_certificates`: pyzmq's `*.key`
+/// files and czmq's other names; an empty one is an error: it would
 /// admit nobody).
 pub fn client_keys_from(value: &str, base: &Path) -> Result<Vec<String>, String> {
     match as_file(value, base) {
         Some(dir) if dir.is_dir() => {
             let keys = libsock::load_certificates(&dir).map_err(|e| e.to_string())?;
             if keys.is_empty() {
-                return Err(format!("no *.key certificate in {}: it would admit nobody", dir.display()));
+                return Err(format!("no certificate in {}: it would admit nobody", dir.display()));
             }
             Ok(keys)
         }

@@ -84,7 +84,7 @@ pub(super) struct RouterSecurity {
     #[arg(long, value_name = "SECRET", allow_hyphen_values = true, conflicts_with = "frontend_plain_user")]
     frontend_curve_server: Option<String>,
     /// Clients: with --frontend-curve-server, admit only this public key, certificate file, or
-    /// directory of *.key certificates (repeatable).
+    /// directory of certificates (repeatable).
     #[arg(long, value_name = "PUBLIC", allow_hyphen_values = true, requires = "frontend_curve_server")]
     frontend_curve_client: Vec<String>,
     /// Clients: be a PLAIN server admitting this account (repeatable).

@@ -3,7 +3,7 @@
 //! to admit only those clients), `curveServerKey` (a client; `curveSecretKey` optional),
 //! `plainServer` with `plainUsers`, `plainUsername` with `plainPassword`. The CURVE keys may
 //! be certificate files (czmq's and pyzmq's `NAME.key` / `NAME.key_secret`, relative to the
-//! topology file), and a `curveClientKeys` entry a directory of `*.key` certificates.
+//! topology file), and a `curveClientKeys` entry a directory of certificates (czmq's and pyzmq's layouts: `libsock::load_certificates`).
 
 use super::{Properties, Registry};
 use crate::components::Security;

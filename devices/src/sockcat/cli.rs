@@ -59,7 +59,7 @@ Security (default: none):
                                  uses that key pair, otherwise a fresh one
                                  (keys may be certificate files, NAME.key / NAME.key_secret
                                  as czmq and pyzmq write them; --curve-client also takes
-                                 a directory of *.key certificates)
+                                 a directory of certificates)
   --plain USER:PASS              be a PLAIN client
   --plain-server --plain-user USER:PASS...
                                  be a PLAIN server admitting only those users

@@ -52,7 +52,7 @@ Security, per side: sockcat's flags with a --frontend- or --backend- prefix, e.g
 same names are keys (frontend-curve-server = \"...\", backend-plain-user = [\"u:p\"]); a side's
 flags on the command line replace that side's security from the file. Keys may be certificate
 files as czmq and pyzmq write them (NAME.key_secret for a secret, NAME.key for a public key;
---…-curve-client also takes a directory of *.key files); in --config, relative to its file.
+--…-curve-client also takes a directory of them); in --config, relative to its file.
 SIGHUP reads --config and the --…-curve-client files and directories again and applies the
 peers a side admits (its CURVE client keys or PLAIN accounts): clients added are admitted,
 removed ones refused, from their next handshake; other changes wait for a restart.

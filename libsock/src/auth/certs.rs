@@ -79,8 +79,14 @@ pub fn load_certificate(path: impl AsRef<Path>) -> Result<(String, Option<String
     parse_keys(&text).map_err(|e| invalid(path, e))
 }
 
-/// The Z85 public keys of every `*.key` certificate in `dir`, sorted (pyzmq's
-/// `zmq.auth.load_certificates`; what [`crate::Authenticator::configure_curve`] admits).
+/// The Z85 public keys of the certificates in `dir`, sorted: what
+/// [`crate::Authenticator::configure_curve`] admits. Both libraries' layouts are read:
+/// pyzmq's (`zmq.auth.load_certificates`: every `*.key` file, each of which must read as a
+/// certificate) and czmq's (`zcertstore`: every other regular file whose name does not end
+/// in `_secret` and that reads as a certificate, e.g. the zguide's `client.pub` or
+/// `mycert.txt`; a file that does not, such as a README, is skipped as czmq skips it).
+/// Secret certificates (`*_secret`) are never read. Subdirectories are not read (czmq
+/// flattens them).
 pub fn load_certificates(dir: impl AsRef<Path>) -> Result<Vec<String>> {
     let keys = read_certificates(dir.as_ref())?;
     let mut keys: Vec<String> = keys.iter().map(|k| z85_encode(k).expect("32 is a multiple of 4")).collect();
@@ -88,17 +94,34 @@ pub fn load_certificates(dir: impl AsRef<Path>) -> Result<Vec<String>> {
     Ok(keys)
 }
 
+/// The largest file not named `*.key` that a certificate directory's reading looks into.
+const MAX_OTHER_FILE: u64 = 64 * 1024;
+
 /// [`load_certificates`] as raw keys.
 pub(crate) fn read_certificates(dir: &Path) -> Result<HashSet<[u8; 32]>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::invalid(format!("{}: cannot read certificate directory: {e}", dir.display())))?;
     let mut keys = HashSet::new();
     for entry in entries {
-        let path = entry.map_err(|e| Error::invalid(format!("{}: {e}", dir.display())))?.path();
-        if path.extension().is_none_or(|e| e != "key") {
+        let entry = entry.map_err(|e| Error::invalid(format!("{}: {e}", dir.display())))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // (metadata follows symlinks: a link to a certificate counts, as in czmq)
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if name.ends_with("_secret") || !meta.is_file() {
             continue;
         }
-        let (public, _) = load_certificate(&path)?;
+        let pyzmq = path.extension().is_some_and(|e| e == "key");
+        // Any other file is read only if it could be a certificate (a few hundred bytes).
+        if !pyzmq && meta.len() > MAX_OTHER_FILE {
+            continue;
+        }
+        let public = match (pyzmq, load_certificate(&path)) {
+            (_, Ok((public, _))) => public,
+            (true, Err(e)) => return Err(e),
+            (false, Err(_)) => continue,
+        };
         let raw = z85_decode(&public).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
         keys.insert(raw.try_into().map_err(|_| Error::invalid(format!("{}: not a key", path.display())))?);
     }

@@ -10,7 +10,7 @@
 //! let ctx = libsock::Context::new();
 //! let auth = libsock::Authenticator::start(&ctx)?;
 //! auth.allow("127.0.0.1");
-//! auth.configure_curve("/etc/myapp/clients")?; // *.key files
+//! auth.configure_curve("/etc/myapp/clients")?; // czmq or pyzmq certificates
 //! let server = ctx.socket(libsock::PULL)?;
 //! server.set_curve_server(true)?;
 //! server.set_curve_secretkey(b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6")?;
@@ -93,7 +93,8 @@ impl Authenticator {
         self.policy.write().passwords = Some((map, None));
     }
 
-    /// CURVE: admits the public keys of the `*.key` certificates in `directory`.
+    /// CURVE: admits the public keys of the certificates in `directory` (pyzmq's `*.key`
+    /// files and czmq's other names: [`crate::load_certificates`]).
     pub fn configure_curve(&self, directory: impl AsRef<Path>) -> Result<()> {
         let dir = directory.as_ref();
         let keys = read_certificates(dir)?;
