@@ -81,7 +81,7 @@ mod z85;
 
 pub use auth::{
     create_certificates, load_certificate, load_certificates, parse_certificate, public_certificate,
-    secret_certificate, Authenticator,
+    secret_certificate, Authenticator, CurveClient,
 };
 pub use capabilities::{has, version};
 pub use context::Context;

@@ -1,5 +1,5 @@
 //! libsock to libsock over tcp: our [`Authenticator`] with a directory of CURVE certificates
-//! (reloaded at run time), hostile handshakes (a HELLO of the wrong size, a flood of
+//! (reloaded at run time, and watched) and a watched password file, hostile handshakes (a HELLO of the wrong size, a flood of
 //! half-done handshakes) refused while a real client still gets through.
 
 use std::io::{Read, Write};
@@ -70,6 +70,89 @@ fn keys_set_in_memory_admit_only_those_and_survive_a_reload() {
     alice_push.send("again", 0).unwrap();
     pull.set_rcvtimeo(3000).unwrap();
     assert_eq!(&*pull.recv_msg(0).unwrap(), b"again");
+}
+
+/// Whether a CURVE client with `keys` gets a message through to `pull` now (a fresh
+/// connection, so a fresh handshake), within `within`.
+fn admitted(ctx: &Context, pull: &Socket, server_public: &str, keys: &(String, String), within: i32) -> bool {
+    let push = curve_client(ctx, server_public, keys, &pull.get_last_endpoint().unwrap());
+    push.send(keys.0.as_str(), libsock::DONTWAIT).unwrap();
+    pull.set_rcvtimeo(within).unwrap();
+    match pull.recv_msg(0) {
+        Ok(msg) => {
+            assert_eq!(msg.gets("User-Id"), Some(keys.0.as_str()), "only the client tried sends");
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// czmq's zauth looks at its certificate store before each handshake: a certificate added
+/// to the directory admits its client, one removed refuses it, without a reload; a
+/// half-written `*.key` file neither stops the others nor admits anyone.
+#[test]
+fn a_watched_directory_admits_and_refuses_without_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (curve_keypair(), curve_keypair());
+    std::fs::write(dir.path().join("alice.key"), public_certificate(&alice.0)).unwrap();
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    auth.configure_curve(dir.path()).unwrap();
+    let (server_public, server_secret) = curve_keypair();
+    let pull = curve_server(&ctx, &server_secret);
+    assert!(admitted(&ctx, &pull, &server_public, &alice, 3000));
+    assert!(!admitted(&ctx, &pull, &server_public, &bob, 300), "bob has no certificate yet");
+
+    // Bob's certificate, as czmq names one; a broken pyzmq file beside it.
+    std::fs::write(dir.path().join("bob.pub"), public_certificate(&bob.0)).unwrap();
+    std::fs::write(dir.path().join("carol.key"), "public-key = \"half").unwrap();
+    std::thread::sleep(Duration::from_millis(150)); // the handler's look interval
+    assert!(admitted(&ctx, &pull, &server_public, &bob, 3000), "bob's certificate was added");
+    assert!(admitted(&ctx, &pull, &server_public, &alice, 3000));
+
+    std::fs::remove_file(dir.path().join("alice.key")).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(!admitted(&ctx, &pull, &server_public, &alice, 300), "alice's certificate was removed");
+    assert!(admitted(&ctx, &pull, &server_public, &bob, 3000));
+    // A reload, though, still reports the broken file and leaves things as they are.
+    let err = auth.reload().unwrap_err().to_string();
+    assert!(err.contains("carol.key"), "{err}");
+    assert!(admitted(&ctx, &pull, &server_public, &bob, 3000));
+}
+
+/// A PLAIN password file is watched the same way; a version that does not parse leaves the
+/// accounts read before it.
+#[test]
+fn a_watched_password_file_follows_its_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("passwords");
+    std::fs::write(&file, "alice=one\n").unwrap();
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    auth.configure_plain(&file).unwrap();
+    let pull = ctx.socket(libsock::PULL).unwrap();
+    pull.set_plain_server(true).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    let gets_through = |user: &str, password: &str, within: i32| {
+        let push = ctx.socket(libsock::PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        push.set_plain_username(user.as_bytes()).unwrap();
+        push.set_plain_password(password.as_bytes()).unwrap();
+        push.connect(&ep).unwrap();
+        push.send(user, libsock::DONTWAIT).unwrap();
+        pull.set_rcvtimeo(within).unwrap();
+        pull.recv_msg(0).map(|m| m.gets("User-Id").map(str::to_owned)).ok().flatten()
+    };
+    assert_eq!(gets_through("alice", "one", 3000).as_deref(), Some("alice"));
+    // Rewritten in place at once (the same size: only the time tells, and it may not).
+    std::fs::write(&file, "alice=two\n").unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(gets_through("alice", "one", 300), None, "the old password is gone");
+    assert_eq!(gets_through("alice", "two", 3000).as_deref(), Some("alice"));
+    std::fs::write(&file, "alice=two\nbroken line\n").unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(gets_through("alice", "two", 3000).as_deref(), Some("alice"), "a broken file changes nothing");
 }
 
 /// Bob and then Alice connect to `pull` and send: only Alice's message arrives, with her

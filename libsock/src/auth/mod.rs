@@ -3,7 +3,9 @@
 //! [`Authenticator::start`] binds a REP socket at `inproc://zeromq.zap.01` in a context and
 //! answers every PLAIN and CURVE server of that context from a thread: addresses allowed or
 //! denied, a PLAIN password file, a directory of allowed CURVE public keys (czmq's `.key`
-//! certificates). The files can be re-read with [`Authenticator::reload`]. Admitted peers'
+//! certificates). The files are watched, as czmq's `zauth` watches them: a changed
+//! certificate directory or file, or password file, is read again before the next
+//! handshake that needs it ([`Authenticator::reload`] reads them at once). Admitted peers'
 //! messages carry `User-Id`: the user name (PLAIN) or the Z85 public key (CURVE).
 //!
 //! ```no_run
@@ -19,6 +21,7 @@
 //! ```
 
 mod certs;
+mod clients;
 mod policy;
 
 use std::path::Path;
@@ -28,12 +31,13 @@ use std::thread::JoinHandle;
 
 use parking_lot::RwLock;
 
-use certs::read_certificates;
 pub use certs::{
     create_certificates, load_certificate, load_certificates, parse_certificate, public_certificate,
     secret_certificate,
 };
-use policy::{read_passwords, CurvePolicy, Policy};
+use clients::Clients;
+pub use clients::CurveClient;
+use policy::{CurvePolicy, Passwords, Policy};
 
 use crate::error::{Error, Result};
 use crate::{Context, Socket, REP};
@@ -79,33 +83,42 @@ impl Authenticator {
         self.policy.write().deny.insert(address.to_owned());
     }
 
-    /// PLAIN: admits the users of a password file (`user=password` lines).
+    /// PLAIN: admits the users of a password file (`user=password` lines). The file is
+    /// read again when it changes; a version that does not parse leaves the accounts before
+    /// it in force (and is logged).
     pub fn configure_plain(&self, password_file: impl AsRef<Path>) -> Result<()> {
-        let path = password_file.as_ref();
-        let users = read_passwords(path)?;
-        self.policy.write().passwords = Some((users, Some(path.to_owned())));
+        let passwords = Passwords::read(password_file.as_ref())?;
+        self.policy.write().passwords = Some(passwords);
         Ok(())
     }
 
     /// PLAIN: admits exactly these `(user, password)` pairs.
     pub fn set_plain_users<'a>(&self, users: impl IntoIterator<Item = (&'a str, &'a str)>) {
         let map = users.into_iter().map(|(u, p)| (u.as_bytes().to_vec(), p.as_bytes().to_vec())).collect();
-        self.policy.write().passwords = Some((map, None));
+        self.policy.write().passwords = Some(Passwords::fixed(map));
     }
 
     /// CURVE: admits the public keys of the certificates in `directory` (pyzmq's `*.key`
-    /// files and czmq's other names: [`crate::load_certificates`]).
+    /// files and czmq's other names: [`crate::load_certificates`]), as they are from one
+    /// handshake to the next: a certificate added is admitted, one removed refused.
     pub fn configure_curve(&self, directory: impl AsRef<Path>) -> Result<()> {
-        let dir = directory.as_ref();
-        let keys = read_certificates(dir)?;
-        self.policy.write().curve = Some(CurvePolicy::Keys(keys, Some(dir.to_owned())));
-        Ok(())
+        self.set_curve_clients([CurveClient::Directory(directory.as_ref().to_owned())])
     }
 
     /// CURVE: admits exactly these public keys (32 bytes each), kept in memory: for keys
     /// that come from a program's own configuration rather than certificate files.
     pub fn set_curve_keys(&self, keys: impl IntoIterator<Item = [u8; 32]>) {
-        self.policy.write().curve = Some(CurvePolicy::Keys(keys.into_iter().collect(), None));
+        let clients = Clients::read(keys.into_iter().map(CurveClient::Key)).expect("keys need no reading");
+        self.policy.write().curve = Some(CurvePolicy::Clients(clients));
+    }
+
+    /// CURVE: admits the clients of these keys, certificate files and directories of
+    /// certificates; the files are read now (an error names the one that does not read)
+    /// and again whenever they change ([`CurveClient`]).
+    pub fn set_curve_clients(&self, clients: impl IntoIterator<Item = CurveClient>) -> Result<()> {
+        let clients = Clients::read(clients)?;
+        self.policy.write().curve = Some(CurvePolicy::Clients(clients));
+        Ok(())
     }
 
     /// CURVE: admits any client that completes the handshake (encryption without
@@ -144,6 +157,8 @@ fn serve(rep: Socket, policy: &RwLock<Policy>, stop: &AtomicBool) {
                 return;
             }
         };
+        // Files that changed are read first, as czmq's zauth does for each request.
+        policy.write().refresh(std::time::Instant::now());
         let reply = answer(&request, &policy.read());
         if let Err(e) = rep.send_multipart(reply, 0) {
             tracing::warn!("authenticator cannot reply: {e}");

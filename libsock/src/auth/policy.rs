@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::certs::read_certificates;
+use std::time::Instant;
+
+use super::clients::{is_racy, Clients, LOOK_EVERY};
 use crate::error::{Error, Result};
 use crate::z85::z85_encode;
 
@@ -19,16 +21,16 @@ pub(crate) struct Policy {
     pub allow: HashSet<String>,
     /// These addresses may not connect (ignored when `allow` is not empty).
     pub deny: HashSet<String>,
-    /// PLAIN: user name → password, and the file they came from.
-    pub passwords: Option<(Users, Option<PathBuf>)>,
-    /// CURVE: any key, or these public keys (and the directory they came from, if any).
+    /// PLAIN: user name → password.
+    pub passwords: Option<Passwords>,
+    /// CURVE: any key, or these clients.
     pub curve: Option<CurvePolicy>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) enum CurvePolicy {
     AllowAny,
-    Keys(HashSet<[u8; 32]>, Option<PathBuf>),
+    Clients(Clients),
 }
 
 /// A decision: status code, status text, user id.
@@ -56,7 +58,7 @@ impl Policy {
         match (mechanism, credentials) {
             (b"NULL", _) => verdict("200", "OK", b""),
             (b"PLAIN", [user, pass]) => match &self.passwords {
-                Some((users, _)) if users.get(user) == Some(pass) => verdict("200", "OK", user),
+                Some(p) if p.users.get(user) == Some(pass) => verdict("200", "OK", user),
                 Some(_) => verdict("400", "invalid user name or password", b""),
                 None => verdict("400", "PLAIN is not configured", b""),
             },
@@ -64,8 +66,8 @@ impl Policy {
                 let text = z85_encode(key).unwrap_or_default();
                 let known = match &self.curve {
                     Some(CurvePolicy::AllowAny) => true,
-                    Some(CurvePolicy::Keys(keys, _)) => {
-                        <[u8; 32]>::try_from(&key[..]).is_ok_and(|k| keys.contains(&k))
+                    Some(CurvePolicy::Clients(clients)) => {
+                        <[u8; 32]>::try_from(&key[..]).is_ok_and(|k| clients.admits(&k))
                     }
                     None => return verdict("400", "CURVE is not configured", b""),
                 };
@@ -81,15 +83,87 @@ impl Policy {
 
     /// Reads the files again (after they changed on disk).
     pub fn reload(&mut self) -> Result<()> {
-        if let Some((_, Some(path))) = &self.passwords {
-            let path = path.clone();
-            self.passwords = Some((read_passwords(&path)?, Some(path)));
+        if let Some(Passwords { file: Some((path, _)), .. }) = &self.passwords {
+            self.passwords = Some(Passwords::read(&path.clone())?);
         }
-        if let Some(CurvePolicy::Keys(_, Some(dir))) = &self.curve {
-            let dir = dir.clone();
-            self.curve = Some(CurvePolicy::Keys(read_certificates(&dir)?, Some(dir)));
+        if let Some(CurvePolicy::Clients(clients)) = &self.curve {
+            self.curve = Some(CurvePolicy::Clients(clients.read_again()?));
         }
         Ok(())
+    }
+
+    /// Before a decision: reads again the certificates that changed on disk.
+    pub fn refresh(&mut self, now: std::time::Instant) {
+        if let Some(CurvePolicy::Clients(clients)) = &mut self.curve {
+            clients.refresh(now);
+        }
+        if let Some(passwords) = &mut self.passwords {
+            passwords.refresh(now);
+        }
+    }
+}
+
+/// PLAIN accounts, and the password file they come from (with what it looked like when read
+/// and when it was last looked at), if any.
+#[derive(Debug, Clone)]
+pub(crate) struct Passwords {
+    pub users: Users,
+    file: Option<(PathBuf, Option<FileStamp>)>,
+    looked: Option<Instant>,
+    /// The file was modified too recently for its stamp to be trusted ([`is_racy`]).
+    racy: bool,
+}
+
+/// A file's inode, size and modification time (nanoseconds).
+type FileStamp = (u64, u64, i128);
+
+fn file_stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.ino(), m.len(), i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec())))
+}
+
+impl Passwords {
+    /// Accounts kept in memory.
+    pub fn fixed(users: Users) -> Passwords {
+        Passwords { users, file: None, looked: None, racy: false }
+    }
+
+    /// The accounts of a password file.
+    pub fn read(path: &Path) -> Result<Passwords> {
+        let stamp = file_stamp(path);
+        let users = read_passwords(path)?;
+        let racy = stamp.is_some_and(|(_, _, mtime)| is_racy(mtime));
+        Ok(Passwords { users, file: Some((path.to_owned(), stamp)), looked: Some(Instant::now()), racy })
+    }
+
+    /// Reads the file again if it changed (at most every [`LOOK_EVERY`]); a version that does
+    /// not read leaves the accounts in force and is logged.
+    fn refresh(&mut self, now: Instant) {
+        let Some((path, stamp)) = &mut self.file else { return };
+        if self.looked.is_some_and(|t| now.saturating_duration_since(t) < LOOK_EVERY) {
+            return;
+        }
+        self.looked = Some(now);
+        let fresh = file_stamp(path);
+        let was_racy = std::mem::replace(&mut self.racy, fresh.is_some_and(|(_, _, mtime)| is_racy(mtime)));
+        if fresh == *stamp && !was_racy {
+            return;
+        }
+        *stamp = fresh;
+        match read_passwords(path) {
+            Ok(users) if users == self.users => {}
+            Ok(users) => {
+                tracing::info!(
+                    "{} changed: {} PLAIN account(s) (were {})",
+                    path.display(),
+                    users.len(),
+                    self.users.len()
+                );
+                self.users = users;
+            }
+            Err(e) => tracing::warn!("{e}; the accounts read before stay in force"),
+        }
     }
 }
 
@@ -125,7 +199,7 @@ mod tests {
 
     fn plain(users: &[(&str, &str)]) -> Policy {
         let map = users.iter().map(|(u, p)| (u.as_bytes().to_vec(), p.as_bytes().to_vec())).collect();
-        Policy { passwords: Some((map, None)), ..Policy::default() }
+        Policy { passwords: Some(Passwords::fixed(map)), ..Policy::default() }
     }
 
     #[test]
@@ -154,7 +228,8 @@ mod tests {
     #[test]
     fn curve_keys_decide_and_user_id_is_the_z85_key() {
         let key = [7u8; 32];
-        let mut p = Policy { curve: Some(CurvePolicy::Keys([key].into(), None)), ..Policy::default() };
+        let clients = Clients::read([super::super::CurveClient::Key(key)]).unwrap();
+        let mut p = Policy { curve: Some(CurvePolicy::Clients(clients)), ..Policy::default() };
         let ok = p.decide("1.2.3.4", b"CURVE", &[key.to_vec()]);
         assert_eq!(ok.status, "200");
         assert_eq!(ok.user_id, z85_encode(&key).unwrap().into_bytes());
