@@ -10,8 +10,8 @@
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args as ClapArgs;
-use libsock::{curve_keypair, curve_public, Authenticator, Context, Socket};
-use service::keys::{client_keys_from, public_key_from, secret_key_from};
+use libsock::{curve_keypair, curve_public, Authenticator, Context, CurveClient, Socket};
+use service::keys::{client_keys_from, client_source_from, public_key_from, secret_key_from};
 
 /// The security flags (all optional; NULL without them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, ClapArgs)]
@@ -47,11 +47,6 @@ pub struct SecurityArgs {
     /// With --plain-server: an account to admit (repeatable).
     #[arg(long, value_name = "USER:PASS", requires = "plain_server")]
     pub plain_user: Vec<String>,
-}
-
-/// A Z85 public key's 32 bytes.
-fn public_key(text: &str) -> Result<[u8; 32]> {
-    service::keys::public_key(text).map_err(|e| anyhow!(e))
 }
 
 /// A key setting's value as read from a file in `dir`: a relative certificate path (anything
@@ -165,10 +160,13 @@ impl SecurityArgs {
         self.plain_user.iter().map(|p| user_pass(p, "--plain-user")).collect()
     }
 
-    /// The `--curve-client` keys as they are now: certificate files and directories read
-    /// again (what SIGHUP reloads in sockdev). Empty when no client list is given.
-    pub fn client_keys(&self) -> Result<Vec<[u8; 32]>> {
-        self.resolved("--")?.curve_client.iter().map(|k| public_key(k)).collect()
+    /// Where the `--curve-client` keys come from, checked: keys, and certificate files and
+    /// directories that the ZAP handler reads again whenever they change. Empty when no
+    /// client list is given.
+    pub fn client_sources(&self) -> Result<Vec<CurveClient>> {
+        let cwd = std::path::Path::new("");
+        let source = |v: &String| client_source_from(v, cwd).map_err(|e| anyhow!("--curve-client {v}: {e}"));
+        self.curve_client.iter().map(source).collect()
     }
 
     /// Applies the flags to `socket` (before bind/connect); a PLAIN server also gets the
@@ -181,9 +179,8 @@ impl SecurityArgs {
             socket.set_curve_secretkey(secret.as_bytes())?;
             tracing::info!(public = %curve_public(secret)?, clients = this.curve_client.len(), "CURVE server");
             if !this.curve_client.is_empty() {
-                let keys = this.curve_client.iter().map(|k| public_key(k)).collect::<Result<Vec<_>>>()?;
                 let auth = Authenticator::start(ctx).context("cannot start the CURVE authenticator")?;
-                auth.set_curve_keys(keys);
+                auth.set_curve_clients(self.client_sources()?)?;
                 return Ok(Some(auth));
             }
         }

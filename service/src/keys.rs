@@ -63,6 +63,20 @@ pub fn client_keys_from(value: &str, base: &Path) -> Result<Vec<String>, String>
     }
 }
 
+/// The same clients as [`client_keys_from`], as a ZAP handler watches them
+/// (`libsock::Authenticator::set_curve_clients`): a key as it is, a certificate file or a
+/// directory of certificates by its path, read again by the handler whenever it changes, so
+/// that a certificate added to a directory admits its client and one removed refuses it
+/// without a restart. Checked now as [`client_keys_from`] checks it.
+pub fn client_source_from(value: &str, base: &Path) -> Result<libsock::CurveClient, String> {
+    client_keys_from(value, base)?;
+    Ok(match as_file(value, base) {
+        Some(dir) if dir.is_dir() => libsock::CurveClient::Directory(dir),
+        Some(file) => libsock::CurveClient::Certificate(file),
+        None => libsock::CurveClient::Key(public_key(value)?),
+    })
+}
+
 /// A Z85 public key's 32 bytes, or why not.
 pub fn public_key(text: &str) -> Result<[u8; 32], String> {
     let raw =
@@ -93,6 +107,13 @@ mod tests {
         assert_eq!(public_key_from(&public, Path::new("/nonexistent")), Ok(public.clone()));
         assert_eq!(client_keys_from("clients", base), Ok(vec![alice]));
         assert_eq!(client_keys_from(&public, base), Ok(vec![public.clone()]));
+        use libsock::CurveClient;
+        assert_eq!(client_source_from("clients", base), Ok(CurveClient::Directory(base.join("clients"))));
+        assert_eq!(
+            client_source_from("server.key", base),
+            Ok(CurveClient::Certificate(base.join("server.key")))
+        );
+        assert_eq!(client_source_from(&public, base), Ok(CurveClient::Key(public_key(&public).unwrap())));
         // An absolute path stays as it is.
         let absolute = public_cert.display().to_string();
         assert_eq!(public_key_from(&absolute, Path::new("elsewhere")), Ok(public));
@@ -106,6 +127,7 @@ mod tests {
         std::fs::create_dir(base.join("empty")).unwrap();
         let err = client_keys_from("empty", base).unwrap_err();
         assert!(err.contains("admit nobody"), "{err}");
+        assert_eq!(client_source_from("empty", base), Err(err));
         assert!(!is_key("server.key") && is_key(&secret));
     }
 }

@@ -9,7 +9,7 @@ use libsock::Context;
 
 use crate::components::drpc::{DrpcClient, DrpcRouter};
 use crate::components::Security;
-use service::keys::{client_keys_from, public_key, public_key_from, secret_key_from};
+use service::keys::{client_source_from, public_key_from, secret_key_from};
 
 /// The client side of a DRPC spout's `curveServer` or `plainServer` (sockcat's flags).
 #[derive(Args, Debug, Default)]
@@ -121,14 +121,10 @@ impl RouterSecurity {
             let clients = match self.frontend_curve_client.is_empty() {
                 true => None,
                 false => {
-                    let mut keys = Vec::new();
-                    for v in &self.frontend_curve_client {
-                        let why = |e| format!("--frontend-curve-client {v}: {e}");
-                        for k in client_keys_from(v, cwd()).map_err(why)? {
-                            keys.push(public_key(&k).map_err(why)?);
-                        }
-                    }
-                    Some(keys)
+                    let source = |v: &String| {
+                        client_source_from(v, cwd()).map_err(|e| format!("--frontend-curve-client {v}: {e}"))
+                    };
+                    Some(self.frontend_curve_client.iter().map(source).collect::<Result<Vec<_>, _>>()?)
                 }
             };
             let secret = secret_key_from(secret, cwd())
@@ -256,9 +252,9 @@ mod tests {
             ..RouterSecurity::default()
         };
         let (front, back) = router.mechanisms().unwrap();
-        let alice_raw: [u8; 32] = libsock::z85_decode(&alice).unwrap().try_into().unwrap();
+        let clients = libsock::CurveClient::Directory(dir.path().join("clients"));
         assert!(matches!(front, Security::CurveServer { secret, clients: Some(c) }
-            if Some(&secret) == spout_secret.as_ref() && c == [alice_raw]));
+            if Some(&secret) == spout_secret.as_ref() && c == [clients]));
         assert!(matches!(back, Security::CurveClient { server, secret: None } if server == alice));
 
         let public_as_secret = ClientSecurity {

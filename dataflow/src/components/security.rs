@@ -13,7 +13,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use libsock::{Authenticator, Context, Socket};
+use libsock::{Authenticator, Context, CurveClient, Socket};
 use service::keys::public_key;
 
 /// The security mechanism of one socket.
@@ -22,13 +22,15 @@ pub enum Security {
     /// None (ZMTP's NULL mechanism).
     #[default]
     Null,
-    /// A CURVE server with this Z85 secret key; when `clients` is set, only those 32-byte
-    /// public keys may connect.
+    /// A CURVE server with this Z85 secret key; when `clients` is set, only those clients
+    /// may connect.
     CurveServer {
         /// The server's secret key (40 Z85 characters).
         secret: String,
-        /// The clients admitted (none: any client that knows the server's public key).
-        clients: Option<Vec<[u8; 32]>>,
+        /// The clients admitted (none: any client that knows the server's public key): keys,
+        /// and certificate files and directories that the socket's ZAP handler reads again
+        /// whenever they change.
+        clients: Option<Vec<CurveClient>>,
     },
     /// A CURVE client of the server with this Z85 public key, with its own secret key (none:
     /// a fresh key pair each time the socket opens).
@@ -163,7 +165,9 @@ impl Security {
             Security::PlainServer { users } => {
                 auth.set_plain_users(users.iter().map(|(u, p)| (u.as_str(), p.as_str())));
             }
-            Security::CurveServer { clients: Some(keys), .. } => auth.set_curve_keys(keys.iter().copied()),
+            Security::CurveServer { clients: Some(clients), .. } => auth
+                .set_curve_clients(clients.iter().cloned())
+                .map_err(|e| format!("the admitted CURVE clients: {e}"))?,
             _ => {}
         }
         Ok(Some(auth))
@@ -243,7 +247,7 @@ mod tests {
     #[test]
     fn debug_output_has_no_secret() {
         let all = [
-            Security::CurveServer { secret: SECRET.into(), clients: Some(vec![[0; 32]]) },
+            Security::CurveServer { secret: SECRET.into(), clients: Some(vec![CurveClient::Key([0; 32])]) },
             Security::CurveClient { server: "P".into(), secret: Some(SECRET.into()) },
             Security::PlainServer { users: vec![("u".into(), "hunter2".into())] },
             Security::PlainClient { user: "u".into(), password: "hunter2".into() },

@@ -7,7 +7,7 @@
 
 use super::{Properties, Registry};
 use crate::components::Security;
-use service::keys::{client_keys_from, public_key, public_key_from, secret_key_from};
+use service::keys::{client_source_from, public_key_from, secret_key_from};
 
 /// The property names, for [`Properties::only`].
 pub(super) const PROPERTIES: [&str; 8] = [
@@ -59,18 +59,10 @@ pub(super) fn security(p: &Properties) -> Result<Security, String> {
         let clients = match p.get("curveClientKeys") {
             None => None,
             Some(_) => {
-                let mut keys = Vec::new();
-                for v in p.strs("curveClientKeys")? {
-                    for k in client_keys_from(&v, &base)
-                        .map_err(|e| prop("curveClientKeys", format!("{v:?}: {e}")))?
-                    {
-                        keys.push(
-                            public_key(&k)
-                                .map_err(|e| format!("property \"curveClientKeys\": {k:?}: {e}"))?,
-                        );
-                    }
-                }
-                Some(keys)
+                let source = |v: String| {
+                    client_source_from(&v, &base).map_err(|e| prop("curveClientKeys", format!("{v:?}: {e}")))
+                };
+                Some(p.strs("curveClientKeys")?.into_iter().map(source).collect::<Result<Vec<_>, _>>()?)
             }
         };
         Security::CurveServer { secret, clients }
@@ -121,6 +113,7 @@ pub(super) fn register_methods(r: &mut Registry, class: &str) {
 mod tests {
     use super::*;
     use crate::tuple::Value;
+    use service::keys::public_key;
 
     const SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
     const PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
@@ -141,7 +134,7 @@ mod tests {
             ("curveSecretKey", text(SECRET)),
             ("curveClientKeys", Value::List(vec![text(PUBLIC)])),
         ]);
-        let clients = Some(vec![public_key(PUBLIC).unwrap()]);
+        let clients = Some(vec![libsock::CurveClient::Key(public_key(PUBLIC).unwrap())]);
         assert_eq!(security(&p), Ok(Security::CurveServer { secret: SECRET.into(), clients }));
         let p = props(&[("curveServerKey", text(PUBLIC))]);
         assert_eq!(security(&p), Ok(Security::CurveClient { server: PUBLIC.into(), secret: None }));

@@ -259,11 +259,12 @@ fn secure(ctx: &Context, frontend: &Socket, backend: &Socket, s: &Settings) -> R
 }
 
 /// SIGHUP: applies the peers a side admits from `fresh` (the settings read again: the config
-/// file, the `--…-curve-client` certificate files and directories), so that clients added
-/// since are admitted and removed ones refused from their next handshake (connections already
-/// made stay). Only the admitted CURVE keys and PLAIN accounts change on a running relay:
-/// anything else that differs is logged and waits for a restart. On an error (or a client
-/// directory left empty) what is in force stays.
+/// file's accounts and `--…-curve-client` list), so that clients added since are admitted and
+/// removed ones refused from their next handshake (connections already made stay). Only the
+/// admitted CURVE keys and PLAIN accounts change on a running relay: anything else that
+/// differs is logged and waits for a restart. On an error (or a client directory left empty)
+/// the list in force stays. (The certificate files and directories of that list need no
+/// SIGHUP: the ZAP handler reads them again whenever they change.)
 pub fn apply_reload(running: &Settings, fresh: &Settings, auth: Option<&Authenticator>) {
     let admitted =
         |x: &SecurityArgs| SecurityArgs { curve_client: Vec::new(), plain_user: Vec::new(), ..x.clone() };
@@ -293,11 +294,8 @@ pub fn apply_reload(running: &Settings, fresh: &Settings, auth: Option<&Authenti
             Err(e) => tracing::warn!(side, "SIGHUP: PLAIN accounts not reloaded, the old ones stay: {e:#}"),
         }
     } else if !was.curve_client.is_empty() && !now.curve_client.is_empty() {
-        match now.client_keys() {
-            Ok(keys) => {
-                tracing::info!(side, clients = keys.len(), "SIGHUP: client keys reloaded");
-                auth.set_curve_keys(keys);
-            }
+        match now.client_sources().and_then(|clients| Ok(auth.set_curve_clients(clients)?)) {
+            Ok(()) => tracing::info!(side, sources = now.curve_client.len(), "SIGHUP: client keys reloaded"),
             Err(e) => tracing::warn!(side, "SIGHUP: client keys not reloaded, the old ones stay: {e:#}"),
         }
     } else {

@@ -144,7 +144,7 @@ impl Spout for DrpcSpout {
         let security = match super::worker_key(task)?.filter(|_| !results_at.starts_with("inproc://")) {
             Some(key) => Security::CurveServer {
                 secret: key.secret().to_owned(),
-                clients: Some(vec![public_key(key.public())?]),
+                clients: Some(vec![libsock::CurveClient::Key(public_key(key.public())?)]),
             },
             None => Security::Null,
         };
