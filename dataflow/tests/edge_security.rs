@@ -202,7 +202,14 @@ streams:
         .unwrap();
     let run = Run { process: common::KillOnDrop(child), dir };
     let d = run.dir.path().display().to_string();
-    let script = format!(
+    let python_prints = |script: &str, want: &str| {
+        let out = Command::new("python3").args(["-c", script]).output().unwrap();
+        let log = std::fs::read_to_string(run.dir.path().join("log")).unwrap_or_default();
+        assert!(out.status.success(), "{}\n{log}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    };
+    // A sink for the topology's output, and pyzmq CURVE clients of the spout by certificate.
+    let clients = format!(
         r#"
 import os, zmq, zmq.auth
 from zmq.utils.monitor import recv_monitor_message
@@ -217,6 +224,11 @@ def client(name):
     s.curve_serverkey = server_public
     s.connect("tcp://127.0.0.1:{port}")
     return s
+"#,
+        sink_port = port + 1
+    );
+    let script = format!(
+        r#"{clients}
 mallory = client("mallory")
 monitor = mallory.get_monitor_socket()
 alice = client("alice")
@@ -228,32 +240,15 @@ got = [sink.recv() for _ in range(10)]
 assert got == [b"alice %d" % i for i in range(10)], got
 {refused}"#,
         refused = refused("mallory"),
-        sink_port = port + 1
     );
-    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
-    let log = std::fs::read_to_string(run.dir.path().join("log")).unwrap_or_default();
-    assert!(out.status.success(), "{}\n{log}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "mallory refused\nok\n");
+    python_prints(&script, "mallory refused\nok\n");
 
     // The running spout follows its directory, as czmq's zauth does: Mallory's certificate
     // moved in admits him, Alice's moved out refuses her, without a restart.
     std::fs::rename(run.dir.path().join("mallory.key"), run.dir.path().join("clients/mallory.key")).unwrap();
     std::fs::rename(run.dir.path().join("clients/alice.key"), run.dir.path().join("alice.key")).unwrap();
     let script = format!(
-        r#"
-import os, zmq, zmq.auth
-from zmq.utils.monitor import recv_monitor_message
-ctx = zmq.Context()
-sink = ctx.socket(zmq.PULL)
-sink.bind("tcp://127.0.0.1:{sink_port}")
-server_public, _ = zmq.auth.load_certificate(os.path.join("{d}", "spout.key"))
-def client(name):
-    s = ctx.socket(zmq.PUSH)
-    s.linger = 0
-    s.curve_publickey, s.curve_secretkey = zmq.auth.load_certificate(os.path.join("{d}", name + ".key_secret"))
-    s.curve_serverkey = server_public
-    s.connect("tcp://127.0.0.1:{port}")
-    return s
+        r#"{clients}
 alice = client("alice")
 monitor = alice.get_monitor_socket()
 mallory = client("mallory")
@@ -262,12 +257,8 @@ sink.rcvtimeo = 30000
 assert sink.recv() == b"mallory now"
 {refused}"#,
         refused = refused("alice"),
-        sink_port = port + 1
     );
-    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
-    let log = std::fs::read_to_string(run.dir.path().join("log")).unwrap_or_default();
-    assert!(out.status.success(), "{}\n{log}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "alice refused\nok\n");
+    python_prints(&script, "alice refused\nok\n");
 
     // A public certificate where the secret one is needed: an error at the spout's line.
     let wrong = run.dir.path().join("wrong.yaml");
