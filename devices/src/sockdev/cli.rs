@@ -53,9 +53,10 @@ same names are keys (frontend-curve-server = \"...\", backend-plain-user = [\"u:
 flags on the command line replace that side's security from the file. Keys may be certificate
 files as czmq and pyzmq write them (NAME.key_secret for a secret, NAME.key for a public key;
 --…-curve-client also takes a directory of them); in --config, relative to its file.
-SIGHUP reads --config and the --…-curve-client files and directories again and applies the
-peers a side admits (its CURVE client keys or PLAIN accounts): clients added are admitted,
-removed ones refused, from their next handshake; other changes wait for a restart.
+Client certificate files and directories are watched: a certificate added admits its client,
+one removed refuses it, from its next handshake. SIGHUP reads --config again and applies the
+peers a side admits (its CURVE client list or PLAIN accounts); other changes wait for a
+restart.
 
 SIGINT or SIGTERM (or TERMINATE) stop the relay: queued messages (the reply to TERMINATE
 too) get --linger ms to leave, the final statistics go to stderr, the exit code is 0. Logs go
