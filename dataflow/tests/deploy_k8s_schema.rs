@@ -233,3 +233,107 @@ fn every_other_env_variable_comes_from_the_env_secret() {
     // A file without variables runs without -e.
     assert!(!deploy::systemd(TOPOLOGY, &DeployOptions::default()).unwrap().contains(" -e "));
 }
+
+/// Edge sockets that read certificate files beside the topology file (the zguide's
+/// Ironhouse layout): each file or directory comes from a Secret of its own, mounted under
+/// /etc/sockflow-certs, and the ConfigMap's file names it there. Made as the header's
+/// `kubectl create secret generic … --from-file=PATH` makes them and mounted as the kubelet
+/// mounts them, the pod's file parses and its sockets get the keys.
+#[test]
+fn certificate_files_come_from_secrets_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(certs.join("clients")).unwrap();
+    libsock::create_certificates(&certs, "in").unwrap();
+    let (alice, _) = libsock::create_certificates(certs.join("clients"), "alice").unwrap();
+    libsock::create_certificates(&certs, "sink").unwrap();
+    let text = TOPOLOGY.replace(
+        "  - {id: gen, className: Generator}\n",
+        "  - id: gen\n    className: SocketSpout\n    properties:\n      - {name: type, value: pull}\n      \
+         - {name: bind, value: \"tcp://0.0.0.0:5555\"}\n      \
+         - {name: curveServer, value: true}\n      \
+         - {name: curveSecretKey, value: certs/in.key_secret}\n      \
+         - {name: curveClientKeys, value: [certs/clients]}\n",
+    );
+    let text = text.replace(
+        "streams:\n",
+        "  - id: out\n    className: SocketBolt\n    properties:\n      - {name: type, value: push}\n      \
+         - {name: connect, value: \"tcp://sink:5556\"}\n      \
+         - {name: curveServerKey, value: certs/sink.key}\n\
+         streams:\n  - {from: split, to: out, grouping: {type: SHUFFLE}}\n",
+    );
+    let opts = DeployOptions { base_dir: Some(dir.path().into()), ..DeployOptions::default() };
+    let out = deploy::kubernetes(&text, &opts).unwrap();
+    let docs = documents(&out);
+    let file = typed::<ConfigMap>(&docs[0]).data.unwrap()["topology.yaml"].clone();
+    let pod = typed::<StatefulSet>(&docs[2]).spec.unwrap().template.spec.unwrap();
+    let mounts = pod.containers[0].volume_mounts.clone().unwrap();
+    let volumes = pod.volumes.unwrap();
+
+    // One Secret each, created by the commands in the header, run beside the topology file.
+    let made: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   kubectl -n default create secret generic "))
+        .map(|l| {
+            let (secret, rest) = l.split_once(" --from-file=").unwrap();
+            (secret.to_owned(), rest.split_whitespace().next().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        made.iter().map(|(s, p)| (s.as_str(), p.as_str())).collect::<Vec<_>>(),
+        [
+            ("wordcount-cert-certs-in-key-secret", "certs/in.key_secret"),
+            ("wordcount-cert-certs-clients", "certs/clients"),
+            ("wordcount-cert-certs-sink-key", "certs/sink.key"),
+        ]
+    );
+    assert_eq!(deploy::certificate_secret_name("wordcount", "certs-clients"), made[1].0);
+    assert!(!file.contains(" certs/"), "every path was moved: {file}");
+
+    // The pod: each Secret volume mounted where the file now looks (a fake root for
+    // /etc/sockflow-certs), holding what `--from-file` puts in it: a file's one key, or a
+    // directory's files.
+    let root = tempfile::tempdir().unwrap();
+    for (secret, from) in &made {
+        let volume =
+            volumes.iter().find(|v| v.secret.as_ref().and_then(|s| s.secret_name.as_ref()) == Some(secret));
+        let volume = volume.unwrap_or_else(|| panic!("no volume for {secret}"));
+        let mount = mounts.iter().find(|m| m.name == volume.name).unwrap();
+        assert!(
+            mount.read_only == Some(true) && mount.sub_path.is_none(),
+            "whole, so the kubelet updates it"
+        );
+        let at = root.path().join(mount.mount_path.strip_prefix("/etc/sockflow-certs/").unwrap());
+        std::fs::create_dir_all(&at).unwrap();
+        let from = dir.path().join(from);
+        let files: Vec<std::path::PathBuf> = match from.is_dir() {
+            true => std::fs::read_dir(&from).unwrap().map(|e| e.unwrap().path()).collect(),
+            false => vec![from],
+        };
+        for f in files {
+            std::fs::copy(&f, at.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let in_pod = file.replace("/etc/sockflow-certs", root.path().to_str().unwrap());
+    let parse = |text: &str| {
+        dataflow::config::parse(text, "topology.yaml", &Default::default(), &dataflow::Registry::new())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    parse(&in_pod).unwrap_or_else(|e| panic!("{e}\n{in_pod}"));
+    // (It did read them there: without Alice's certificate the directory would admit nobody.)
+    let alice_in_pod = root.path().join("certs-clients").join(alice.file_name().unwrap());
+    std::fs::remove_file(alice_in_pod).unwrap();
+    let e = parse(&in_pod).unwrap_err();
+    assert!(e.contains("no certificate in") && e.contains("certs-clients"), "{e}");
+
+    // A secret key written in an edge socket's properties would be in the ConfigMap: refused.
+    let (_, secret) = libsock::curve_keypair();
+    let inline = text.replace("certs/in.key_secret", &format!("\"{secret}\""));
+    let e = deploy::kubernetes(&inline, &opts).unwrap_err();
+    assert!(e.contains("curveSecretKey of gen") && !e.contains(&secret), "{e}");
+    // A path that is not there is named.
+    std::fs::remove_dir_all(certs.join("clients")).unwrap();
+    let e = deploy::kubernetes(&text, &opts).unwrap_err();
+    assert!(e.starts_with("certs/clients (property curveClientKeys): "), "{e}");
+}

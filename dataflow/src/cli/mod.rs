@@ -246,10 +246,12 @@ fn run(cli: Cli, registry: &Registry) -> Result<(), String> {
             let subst = Substitution { for_deploy: true, ..substitution(&file)? };
             let name = file.topology.display().to_string();
             config::parse(&text, &name, &subst, registry).map_err(|e| e.to_string())?;
+            let base_dir = file.topology.parent().map(|d| d.to_path_buf());
             let opts = crate::deploy::DeployOptions {
                 image,
                 namespace,
                 binary,
+                base_dir,
                 ..crate::deploy::DeployOptions::default()
             };
             let out = target.generate(&text, &opts)?;

@@ -3,7 +3,13 @@
 use serde_json::json;
 use serde_yaml::Value as Yaml;
 
-use super::{curve_secret_name, env_secret_name, summarize, Curve, DeployOptions};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::certificates::{self, Kind};
+use super::{certificate_secret_name, curve_secret_name, env_secret_name, summarize, Curve, DeployOptions};
+
+/// Where the pods find the certificate files and directories the topology names.
+const CERTIFICATES_AT: &str = "/etc/sockflow-certs";
 
 /// `file` (as serde_yaml writes it: block style) with every value or list item that is
 /// exactly `placeholder` quoted. The text is substituted into YAML before it is parsed, and
@@ -27,6 +33,13 @@ fn quote_whole_values(file: &str, placeholder: &str) -> String {
 /// must be absolute). A key written in the file is refused: it would be in the ConfigMap.
 /// Every other `${ENV-VAR}` of the file comes from the Secret `NAME-env` (key `VAR`, see
 /// [`super::env_secret_name`]); the pods then run with `-e`.
+///
+/// A certificate file or directory an edge socket names (`curveSecretKey: certs/in.key_secret`,
+/// `curveClientKeys: [certs/clients]`) comes from a Secret of its own,
+/// [`super::certificate_secret_name`], mounted under `/etc/sockflow-certs/`, and the file in
+/// the ConfigMap names it there. The Secrets are made from the files (the header says how);
+/// a directory's Secret is mounted whole, so that when it changes the kubelet updates the
+/// files and the running socket follows them (its ZAP handler watches the directory).
 pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let s = summarize(text)?;
     // The pods get this one file (and the worker count and `deploy.*` keys are read from it).
@@ -40,6 +53,8 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     if let Yaml::Mapping(m) = &mut doc {
         m.insert("workers".into(), Yaml::Sequence(addresses));
     }
+    let (moved, cert_mounts, cert_volumes, cert_lines) = certificate_volumes(&s.doc, name, ns, opts)?;
+    certificates::rewrite(&mut doc, &moved);
     let mut file = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
     let mut args = vec!["run".to_owned(), "/etc/sockflow/topology.yaml".to_owned()];
     let mut env =
@@ -47,6 +62,8 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let mut mounts = vec![json!({ "name": "topology", "mountPath": "/etc/sockflow", "readOnly": true })];
     let mut volumes =
         vec![json!({ "name": "topology", "configMap": { "name": format!("{name}-topology") } })];
+    mounts.extend(cert_mounts);
+    volumes.extend(cert_volumes);
     let secret = curve_secret_name(name);
     match &s.curve {
         None => {}
@@ -175,9 +192,57 @@ pub fn kubernetes(text: &str, opts: &DeployOptions) -> Result<String, String> {
              secret generic {secret} --from-literal=secretkey=\"$(sockflow keygen)\"\n"
         ));
     }
+    if !cert_lines.is_empty() {
+        out.push_str(&format!(
+            "# Edge sockets read certificates: first create their Secrets, from the topology file's directory:\n{cert_lines}"
+        ));
+    }
     for m in [config_map, service, stateful_set] {
         out.push_str("---\n");
         out.push_str(&serde_yaml::to_string(&m).map_err(|e| e.to_string())?);
     }
     Ok(out)
+}
+
+/// Per certificate path the topology names: where it goes in the pods (path as written →
+/// new path), the volume mount and the Secret volume, and the header line that makes the
+/// Secret.
+type CertificateVolumes = (BTreeMap<String, String>, Vec<serde_json::Value>, Vec<serde_json::Value>, String);
+
+fn certificate_volumes(
+    doc: &Yaml,
+    name: &str,
+    ns: &str,
+    opts: &DeployOptions,
+) -> Result<CertificateVolumes, String> {
+    let refs = certificates::references(doc, opts.base_dir.as_deref())?;
+    let (mut moved, mut mounts, mut volumes, mut lines) =
+        (BTreeMap::new(), Vec::new(), Vec::new(), String::new());
+    let mut slugs = BTreeSet::new();
+    for (i, r) in refs.iter().enumerate() {
+        let mut slug = certificates::slug(&r.path, 40);
+        if !slugs.insert(slug.clone()) {
+            slug = format!("{slug}-{i}");
+            slugs.insert(slug.clone());
+        }
+        let secret = certificate_secret_name(name, &slug);
+        let dir = format!("{CERTIFICATES_AT}/{slug}");
+        let at = match r.kind {
+            Kind::Directory => dir.clone(),
+            Kind::File => {
+                let file =
+                    std::path::Path::new(&r.path).file_name().map(|f| f.to_string_lossy().into_owned());
+                format!("{dir}/{}", file.unwrap_or_default())
+            }
+        };
+        moved.insert(r.path.clone(), at);
+        let volume = format!("cert-{i}");
+        mounts.push(json!({ "name": volume, "mountPath": dir, "readOnly": true }));
+        volumes.push(json!({ "name": volume, "secret": { "secretName": secret } }));
+        lines.push_str(&format!(
+            "#   kubectl -n {ns} create secret generic {secret} --from-file={}    # {}\n",
+            r.path, r.named_by
+        ));
+    }
+    Ok((moved, mounts, volumes, lines))
 }

@@ -16,8 +16,10 @@
 //! [`curve_secret_name`] (key `secretkey`) or from the unit's `EnvironmentFile=`; as a `.file`
 //! path the Secret is mounted there. The file's other `${ENV-NAME}` variables (a port, an
 //! edge socket's `curveSecretKey`…) come from the Secret [`env_secret_name`] (one key per
-//! variable) or the same `EnvironmentFile=`.
+//! variable) or the same `EnvironmentFile=`. The certificate files and directories edge
+//! sockets name are mounted on Kubernetes from Secrets [`certificate_secret_name`], one each.
 
+mod certificates;
 mod kubernetes;
 mod systemd;
 
@@ -65,6 +67,10 @@ pub struct DeployOptions {
     pub port: u16,
     /// Metrics port.
     pub metrics_port: u16,
+    /// The topology file's directory, where the certificate files it names are (Kubernetes
+    /// makes a Secret of each; without it, a `curveClientKeys` path is taken for a
+    /// directory unless it ends in `.key` or `.key_secret`).
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for DeployOptions {
@@ -76,6 +82,7 @@ impl Default for DeployOptions {
             topology_path: "/etc/sockflow/%i.yaml".into(),
             port: DEFAULT_TRANSFER_PORT,
             metrics_port: DEFAULT_METRICS_PORT,
+            base_dir: None,
         }
     }
 }
@@ -119,6 +126,13 @@ pub fn curve_secret_name(topology: &str) -> String {
 /// one key per variable.
 pub fn env_secret_name(topology: &str) -> String {
     format!("{topology}-env")
+}
+
+/// The secret deployments take a certificate file or directory from: `NAME-cert-SLUG`, SLUG
+/// made of the path as the topology file writes it (`certs/clients` → `certs-clients`), one
+/// key per file (as `kubectl create secret generic … --from-file=PATH` makes it).
+pub fn certificate_secret_name(topology: &str, slug: &str) -> String {
+    format!("{topology}-cert-{slug}")
 }
 
 /// The names of the `${ENV-NAME}` variables in `text`, sorted, each once.

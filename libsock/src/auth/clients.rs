@@ -247,6 +247,31 @@ mod tests {
         assert!(!clients.admits(&key(&public)) && clients.admits(&fixed));
     }
 
+    /// A Kubernetes Secret mounted as a directory: each file a link into `..data`, itself a
+    /// link to the current version's directory, swapped in one rename when the Secret changes.
+    #[test]
+    fn a_secret_volume_updated_by_the_kubelet_is_followed() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("..v1")).unwrap();
+        let alice = certificate(&d.join("..v1/alice.key"));
+        symlink("..v1", d.join("..data")).unwrap();
+        symlink("..data/alice.key", d.join("alice.key")).unwrap();
+        let mut clients = Clients::read([CurveClient::Directory(d.into())]).unwrap();
+        assert!(clients.admits(&alice));
+        // The next version: Bob's certificate instead of Alice's, and the swap.
+        std::fs::create_dir(d.join("..v2")).unwrap();
+        let bob = certificate(&d.join("..v2/bob.key"));
+        symlink("..v2", d.join("..data_tmp")).unwrap();
+        std::fs::rename(d.join("..data_tmp"), d.join("..data")).unwrap();
+        symlink("..data/bob.key", d.join("bob.key")).unwrap();
+        std::fs::remove_file(d.join("alice.key")).unwrap();
+        std::fs::remove_dir_all(d.join("..v1")).unwrap();
+        later(&mut clients);
+        assert!(clients.admits(&bob) && !clients.admits(&alice));
+    }
+
     #[test]
     fn a_watched_certificate_file_follows_its_content() {
         let dir = tempfile::tempdir().unwrap();
