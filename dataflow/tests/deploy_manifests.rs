@@ -313,9 +313,36 @@ fn systemd_template_unit_runs_worker_i() {
     assert!(deploy::systemd(&stricter, &DeployOptions::default()).unwrap().contains("\nWatchdogSec=12\n"));
     assert_eq!(service["CPUQuota"], "50%");
     assert_eq!(service["MemoryHigh"], (256u64 << 20).to_string());
+    // A dynamic user unless the system user sockflow exists (to own secret files).
+    assert_eq!((service["User"].as_str(), service["DynamicUser"].as_str()), ("sockflow", "yes"));
     assert!(sections["Unit"]["Description"].contains("%i"));
     assert_eq!(sections["Unit"]["After"], "network-online.target");
     assert_eq!(sections["Install"]["WantedBy"], "multi-user.target");
+}
+
+/// The files a topology reads are listed above the unit, for the operator to install and
+/// give to the unit's user (secret certificates are readable by their owner only).
+#[test]
+fn systemd_unit_lists_the_certificate_files_to_install() {
+    let text = TOPOLOGY.replace("  topology.workers: 3", "  topology.workers: 3\n  topology.worker.curve.secretkey.file: /etc/sockflow/worker.key")
+        .replace(
+            "  - id: gen\n    className: Generator\n",
+            "  - id: gen\n    className: SocketSpout\n    properties:\n      - {name: type, value: pull}\n      \
+             - {name: bind, value: \"tcp://0.0.0.0:5555\"}\n      \
+             - {name: curveServer, value: true}\n      \
+             - {name: curveSecretKey, value: certs/in.key_secret}\n      \
+             - {name: curveClientKeys, value: [certs/clients]}\n",
+        );
+    let unit = deploy::systemd(&text, &DeployOptions::default()).unwrap();
+    for line in [
+        "\n#   certs/in.key_secret    (property curveSecretKey of gen)\n",
+        "\n#   certs/clients    (property curveClientKeys of gen)\n",
+        "\n#   /etc/sockflow/worker.key    (topology.worker.curve.secretkey.file)\n",
+        "(useradd --system sockflow; chown sockflow FILE)",
+    ] {
+        assert!(unit.contains(line), "{line:?}: {unit}");
+    }
+    assert!(!deploy::systemd(TOPOLOGY, &DeployOptions::default()).unwrap().contains("useradd"));
 }
 
 #[test]

@@ -27,11 +27,24 @@ pub(crate) struct Reference {
     pub(crate) named_by: String,
 }
 
+/// An error if an edge socket's secret key is written in the file itself: manifests that
+/// carry the file would carry the key.
+pub(crate) fn refuse_written_secrets(doc: &Yaml) -> Result<(), String> {
+    for (component, property, value) in certificate_properties(doc) {
+        if property == "curveSecretKey" && value.as_str().is_some_and(service::keys::is_key) {
+            return Err(format!(
+                "property {property} of {component}: a secret key written in the file would be in the \
+                 manifests; use \"${{ENV-NAME}}\" (from the env Secret) or a certificate file"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every certificate path the components' properties name, each once, in the file's order.
 /// A path's kind is what is there, relative to `base` (the topology file's directory) when
 /// the deployment can see it; otherwise a `curveClientKeys` entry is a directory unless it
-/// ends in `.key` or `.key_secret`. A secret key written in the file is an error: it would be
-/// in the manifests.
+/// ends in `.key` or `.key_secret`.
 pub(crate) fn references(doc: &Yaml, base: Option<&Path>) -> Result<Vec<Reference>, String> {
     let mut found: Vec<Reference> = Vec::new();
     for (component, property, value) in certificate_properties(doc) {
@@ -42,19 +55,8 @@ pub(crate) fn references(doc: &Yaml, base: Option<&Path>) -> Result<Vec<Referenc
             _ => Vec::new(),
         };
         for v in values {
-            if v.contains("${") {
-                continue; // substituted where the workers run
-            }
-            if service::keys::is_key(v) {
-                if property == "curveSecretKey" {
-                    return Err(format!(
-                        "{named_by}: a secret key written in the file would be in the manifests; \
-                         use \"${{ENV-NAME}}\" (from the env Secret) or a certificate file"
-                    ));
-                }
-                continue;
-            }
-            if found.iter().any(|r| r.path == v) {
+            // Keys are not files; `${…}` is substituted where the workers run.
+            if v.contains("${") || service::keys::is_key(v) || found.iter().any(|r| r.path == v) {
                 continue;
             }
             let kind = kind_of(v, property, base)?;
@@ -187,10 +189,14 @@ bolts:
         let out = serde_yaml::to_string(&doc).unwrap();
         assert!(out.contains("- /x/clients\n") && !out.contains("certs/clients"), "{out}");
 
-        // A secret key in the file is refused; a public one is fine.
-        let inline = text.replace("certs/in.key_secret", &format!("\"{SECRET}\""));
-        let err = references(&serde_yaml::from_str(&inline).unwrap(), None).unwrap_err();
+        // A secret key in the file is refused (where the manifests would carry it); a public
+        // one is fine.
+        assert_eq!(refuse_written_secrets(&doc), Ok(()));
+        let inline: Yaml =
+            serde_yaml::from_str(&text.replace("certs/in.key_secret", &format!("\"{SECRET}\""))).unwrap();
+        let err = refuse_written_secrets(&inline).unwrap_err();
         assert!(err.starts_with("property curveSecretKey of in: a secret key written in the file"), "{err}");
+        assert_eq!(references(&inline, None).unwrap().len(), 3, "the key is not a file");
 
         // With the files at hand, what is there decides; what is not is an error.
         let dir = tempfile::tempdir().unwrap();

@@ -215,6 +215,7 @@ fn certificate_volumes(
     ns: &str,
     opts: &DeployOptions,
 ) -> Result<CertificateVolumes, String> {
+    certificates::refuse_written_secrets(doc)?;
     let refs = certificates::references(doc, opts.base_dir.as_deref())?;
     let (mut moved, mut mounts, mut volumes, mut lines) =
         (BTreeMap::new(), Vec::new(), Vec::new(), String::new());

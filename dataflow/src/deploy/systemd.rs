@@ -1,6 +1,6 @@
 //! A systemd template unit: `sockflow@K.service` runs worker K on whichever host enables it.
 
-use super::{summarize, Curve, DeployOptions};
+use super::{certificates, summarize, Curve, DeployOptions};
 
 /// The unit file `sockflow@.service` for `text` (a topology file): `Type=notify` (ready once
 /// the topology runs), with a watchdog fed while no executor is stuck. Install the topology at
@@ -9,6 +9,11 @@ use super::{summarize, Curve, DeployOptions};
 /// When the file reads `${ENV-VAR}` variables (a worker CURVE key, a port, an edge socket's
 /// key…) the unit runs `sockflow run -e` and reads them from
 /// `EnvironmentFile=/etc/sockflow/NAME.env` (mode 0600: systemd reads it as root).
+///
+/// The service runs as `User=sockflow`: a dynamic user (`DynamicUser=yes`) unless a system
+/// user of that name exists, which systemd then uses. Certificate files the topology names
+/// (edge sockets' keys, `topology.worker.curve.secretkey.file`) are listed in the header:
+/// secret ones are readable by their owner only, so they need that user to exist and own them.
 pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
     let s = summarize(text)?;
     let path = if opts.topology_path.contains("%i") {
@@ -27,6 +32,22 @@ pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
         let bytes = memory_bytes(mem).ok_or_else(|| format!("deploy.memory: cannot read {mem:?}"))?;
         limits.push_str(&format!("MemoryHigh={bytes}\n"));
     }
+    let mut files: Vec<String> = certificates::references(&s.doc, opts.base_dir.as_deref())?
+        .into_iter()
+        .map(|r| format!("#   {}    ({})\n", r.path, r.named_by))
+        .collect();
+    if let Some(Curve::File(key)) = &s.curve {
+        files.push(format!("#   {key}    (topology.worker.curve.secretkey.file)\n"));
+    }
+    let certificates = match files.is_empty() {
+        true => String::new(),
+        false => format!(
+            "# The topology reads these files (relative paths: beside the topology file). Secret ones\n\
+             # are readable by their owner only: create the system user the unit runs as and give\n\
+             # them to it (useradd --system sockflow; chown sockflow FILE).\n{}",
+            files.concat()
+        ),
+    };
     let mut env_lines = String::new();
     if let Some(Curve::Env(var)) = &s.curve {
         env_lines.push_str(&format!("# {var}=<the worker CURVE key from `sockflow keygen`>\n"));
@@ -50,7 +71,7 @@ pub fn systemd(text: &str, opts: &DeployOptions) -> Result<String, String> {
 # Install as /etc/systemd/system/sockflow@.service, put the topology file (with its
 # `workers:` addresses) at {path} on every host, then on worker K's host:
 #   systemctl enable --now sockflow@K
-[Unit]
+{certificates}[Unit]
 Description=sockflow topology {name} worker %i
 Wants=network-online.target
 After=network-online.target
@@ -67,6 +88,8 @@ Restart=always
 RestartSec=1
 KillSignal=SIGTERM
 TimeoutStopSec=30
+# A dynamic user, or the system user sockflow where it exists (to own secret files).
+User=sockflow
 DynamicUser=yes
 NoNewPrivileges=yes
 ProtectSystem=strict
