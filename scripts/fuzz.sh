@@ -14,7 +14,7 @@ secs=${1:-120}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(decode session plain curve plain_stream curve_stream multilang wire config socks state drpc)
+    targets=(decode session plain curve plain_stream curve_stream multilang wire config socks state drpc ws)
 fi
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "seeds/$t"

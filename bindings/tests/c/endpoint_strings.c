@@ -40,6 +40,15 @@ static void last_endpoint (void *s, const char *bound, char *ep, size_t size)
         char *colon = strrchr (shown, ':');
         if (colon && colon[1] != 0)
             strcpy (colon + 1, "*");
+    } else if (strncmp (shown, "ws://", 5) == 0) {
+        /* ws://host:port/path: the port only */
+        char *colon = strrchr (shown, ':');
+        char *slash = colon ? strchr (colon, '/') : NULL;
+        if (colon && slash) {
+            char path[512];
+            snprintf (path, sizeof path, "%s", slash);
+            snprintf (colon + 1, sizeof shown - (size_t) (colon + 1 - shown), "*%s", path);
+        }
     } else if (strcmp (bound, "ipc://*") == 0)
         strcpy (shown + 6, "*");
     fprintf (out, " last '%s'", shown);

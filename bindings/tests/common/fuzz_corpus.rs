@@ -20,6 +20,8 @@ pub fn corpus(program: &str) -> Option<Vec<Vec<u8>>> {
         "test_bind_stream_fuzzer" | "test_connect_stream_fuzzer" => raw_streams(),
         "test_bind_curve_fuzzer" => curve_client_streams(),
         "test_connect_curve_fuzzer" => curve_server_streams(),
+        "test_bind_ws_fuzzer" => ws_client_streams(),
+        "test_connect_ws_fuzzer" => ws_server_streams(),
         _ => return None,
     })
 }
@@ -251,4 +253,101 @@ fn curve_server_streams() -> Vec<Vec<u8>> {
 /// A command frame around a body that already holds its name.
 fn command_body(body: &[u8]) -> Vec<u8> {
     frame(0x04, body)
+}
+
+/// `head` padded with a header line to exactly `len` bytes (the ws harnesses send the first
+/// 192 or 166 bytes as the HTTP part).
+fn http_head(head: &str, len: usize) -> Vec<u8> {
+    match len.checked_sub(head.len() + "X-Pad: \r\n\r\n".len()) {
+        Some(pad) => format!("{head}X-Pad: {}\r\n\r\n", "p".repeat(pad)).into_bytes(),
+        // (libzmq's own 101 response is exactly 166 bytes)
+        None => format!("{head}\r\n").into_bytes(),
+    }
+}
+
+/// A WebSocket frame: FIN, `opcode`, masked with the all-zero key (the bytes stay as they are)
+/// when `masked`.
+fn ws_frame(opcode: u8, masked: bool, payload: &[u8]) -> Vec<u8> {
+    let mask = if masked { 0x80 } else { 0 };
+    let mut out = vec![0x80 | opcode];
+    match payload.len() {
+        n @ 0..=125 => out.push(mask | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(mask | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(mask | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        out.extend_from_slice(&[0; 4]);
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// What a raw client of a bound ws DEALER sends: the upgrade (192 bytes), then frames.
+fn ws_client_streams() -> Vec<Vec<u8>> {
+    let request = |protocol: &str| {
+        http_head(
+            &format!(
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: {protocol}\r\n"
+            ),
+            192,
+        )
+    };
+    let good = request("ZWS2.0/NULL");
+    let ready = [&b"\x02\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER"[..]].concat();
+    vec![
+        // Well-formed: READY, a message, a ping, a close.
+        cat(&[
+            &good,
+            &ws_frame(2, true, &ready),
+            &ws_frame(2, true, b"\x00abc"),
+            &ws_frame(9, true, b"p"),
+            &ws_frame(8, true, &[3, 0xE8]),
+        ]),
+        // Frames a client must not send, or ZWS does not use.
+        cat(&[&good, &ws_frame(2, false, &ready)]),
+        cat(&[&good, &ws_frame(2, true, &ready), &ws_frame(1, true, b"text")]),
+        cat(&[&good, &ws_frame(2, true, &ready), &ws_frame(2, true, b"")]),
+        cat(&[&good, &ws_frame(2, true, &ready), &[0x02, 0x81, 0, 0, 0, 0, 0]]),
+        // A frame claiming 2^64 - 1 bytes, and one over MAXMSGSIZE's 64 MiB.
+        cat(&[&good, &ws_frame(2, true, &ready), &[0x82, 0xFF], &[0xFF; 8], &noise(11, 100)]),
+        cat(&[
+            &good,
+            &ws_frame(2, true, &ready),
+            &[0x82, 0xFF],
+            &(65u64 << 20).to_be_bytes(),
+            &noise(12, 100),
+        ]),
+        // Another mechanism, another protocol, no upgrade at all.
+        cat(&[&request("ZWS2.0/PLAIN"), &noise(13, 64)]),
+        cat(&[&request("chat"), &noise(14, 64)]),
+        http_head("POST / HTTP/1.1\r\n", 192),
+        noise(15, 100),
+        noise(16, 70_000),
+    ]
+}
+
+/// What a raw server sends a connecting ws PULL: the response (166 bytes), READY (29 bytes),
+/// then frames. No response can carry the accept value of the client's random key, which
+/// libsock checks (libzmq does not): each is refused, and must be refused cleanly.
+fn ws_server_streams() -> Vec<Vec<u8>> {
+    let response = http_head(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: ZWS2.0/NULL\r\n",
+        166,
+    );
+    let ready = ws_frame(2, false, b"\x02\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+    vec![
+        cat(&[&response, &ready, &ws_frame(2, false, b"\x00hello")]),
+        cat(&[&response, &noise(17, 29), &noise(18, 1000)]),
+        http_head("HTTP/1.1 400 Bad Request\r\n", 166),
+        noise(19, 100),
+        noise(20, 70_000),
+    ]
 }

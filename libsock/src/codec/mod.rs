@@ -31,6 +31,7 @@ pub mod greeting;
 pub mod null;
 pub mod plain;
 pub mod properties;
+pub mod ws;
 
 pub use command::{parse_command, Command};
 pub use frame::{decode_header, encode_frame, encode_header, FrameHeader};
@@ -44,6 +45,9 @@ pub use properties::{parse_properties, Property};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CodecError {
+    /// `ws://`: the peer's HTTP upgrade or WebSocket frames are not ZWS 2.0.
+    #[error("WebSocket: {0}")]
+    WebSocket(ws::WsFault),
     /// The greeting does not start with `0xFF … 0x7F` (not a ZMTP 3 peer, or garbage).
     #[error("bad greeting signature")]
     BadSignature,

@@ -22,6 +22,7 @@ pub(crate) mod pause;
 mod pipe_sink;
 mod raw;
 mod socks_phase;
+mod ws_link;
 mod zap;
 
 use std::cmp::Reverse;
@@ -357,6 +358,7 @@ impl Worker {
         let Some(Entry::Listener(l)) = self.entries.get_mut(token.0) else { return };
         let accepted = l.accept_all();
         let (id, cfg, socket, name) = (l.id, l.cfg.clone(), l.socket.clone(), l.name.clone());
+        let ws = l.listener.is_ws();
         for (stream, peer) in accepted {
             if cfg.raw {
                 let conn =
@@ -365,7 +367,8 @@ impl Worker {
                 self.with_raw(token, now, |c, ctx| c.start(ctx));
                 continue;
             }
-            let conn = Connection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone(), now);
+            let conn =
+                Connection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone(), now, ws);
             let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
             self.with_conn(token, now, |c, ctx| c.start(ctx));
         }

@@ -7,12 +7,14 @@ use bytes::BytesMut;
 pub use crate::codec::fuzzing::decode_all;
 pub use socks::socks_reply;
 pub use stream::{curve_stream, plain_stream};
+pub use ws::ws_stream;
 
 mod mutate;
 mod socks;
 mod stream;
 #[cfg(test)]
 mod stream_tests;
+mod ws;
 use crate::session::{CookieJar, HeartbeatConfig, Security, Session, SessionConfig, SessionEvent, ZapReply};
 use crate::SocketType;
 
@@ -314,7 +316,7 @@ mod tests {
     fn seeds_never_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 7] = [
+        let targets: [(&str, Target); 8] = [
             ("decode", decode_all),
             ("session", session_decode),
             ("plain", plain_handshake),
@@ -322,6 +324,7 @@ mod tests {
             ("plain_stream", plain_stream),
             ("curve_stream", curve_stream),
             ("socks", socks_reply),
+            ("ws", ws_stream),
         ];
         for (name, target) in targets {
             let Ok(dir) = std::fs::read_dir(root.join(name)) else { continue };

@@ -21,7 +21,7 @@ use crate::transport::endpoint::{normalized_tcp, split_uri, tcp_text, Transport}
 use crate::transport::ipc::{self, IpcAddr};
 use crate::transport::socks::SocksTarget;
 use crate::transport::tcp::TcpTarget;
-use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig, OpenFailure};
+use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig, OpenFailure, WsTarget};
 
 /// One bind or connect a socket made.
 pub(crate) struct EndpointRec {
@@ -158,6 +158,13 @@ impl SocketCore {
                 };
                 (Listener::Unix(l), addr.text(), path)
             }
+            Endpoint::Ws { .. } if self.is_raw() => return Err(stream_ws(endpoint).into()),
+            Endpoint::Ws { host, port, path } => {
+                let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
+                let l = tcp::bind(addr, net).map_err(|e| failed(e, String::new()))?;
+                let bound = tcp_text(l.local_addr().map_err(Error::from)?);
+                (Listener::Ws(l), ws_text(&bound, &path), None)
+            }
             Endpoint::Inproc(_) => return Err(Error::invalid("inproc has no listener").into()),
         })
     }
@@ -174,6 +181,7 @@ impl SocketCore {
         // CONNECT_ROUTING_ID applies to this one connect only.
         let connect_id = std::mem::take(&mut self.options.connect_routing_id);
         self.pending_connect_id = (!connect_id.is_empty()).then(|| Bytes::from(connect_id));
+        let mut shown = endpoint.to_owned();
         let target = match Endpoint::parse_connect(endpoint)? {
             Endpoint::Tcp { host, port, source } => {
                 if host == "*" || port == 0 {
@@ -189,6 +197,20 @@ impl SocketCore {
                 } else {
                     self.socks_target(host, port).inspect_err(|_| self.pending_connect_id = None)?
                 }
+            }
+            Endpoint::Ws { .. } if self.is_raw() => {
+                self.pending_connect_id = None;
+                return Err(stream_ws(endpoint));
+            }
+            Endpoint::Ws { host, port, path } => {
+                if host == "*" || port == 0 {
+                    self.pending_connect_id = None;
+                    return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
+                }
+                let tcp = TcpTarget { host: host.clone(), port, source: None, ipv6: self.options.ipv6 };
+                // As libzmq's LAST_ENDPOINT after a ws connect: the path written out.
+                shown = Endpoint::Ws { host: host.clone(), port, path: path.clone() }.to_string();
+                DialTarget::Ws(Arc::new(WsTarget { tcp, host, path }))
             }
             // A connect has no wildcard: as libzmq's, it dials the file named `*`.
             Endpoint::Ipc(name) if name == "*" => DialTarget::Ipc(IpcAddr::Path(PathBuf::from(name))),
@@ -229,7 +251,7 @@ impl SocketCore {
         let cfg = Arc::new(ConnConfig { connect_id, ..self.conn_config() });
         let socket = self.shared.clone();
         io.send(IoCmd::Connect { id, target, pipe, cfg, socket, name: endpoint.to_owned() });
-        self.remember(id, endpoint, endpoint, EndpointKind::Dialer { io });
+        self.remember(id, endpoint, &shown, EndpointKind::Dialer { io });
         Ok(())
     }
 
@@ -518,6 +540,12 @@ fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Opt
             let resolved = tcp_text(l.local_addr()?);
             Ok((Listener::Tcp(mio::net::TcpListener::from_std(l)), resolved, None))
         }
+        Endpoint::Ws { path, .. } => {
+            let l = std::net::TcpListener::from(owned);
+            l.set_nonblocking(true)?;
+            let resolved = ws_text(&tcp_text(l.local_addr()?), path);
+            Ok((Listener::Ws(mio::net::TcpListener::from_std(l)), resolved, None))
+        }
         _ => {
             let l = std::os::unix::net::UnixListener::from(owned);
             l.set_nonblocking(true)?;
@@ -543,3 +571,13 @@ fn hwm(v: i32) -> u64 {
 #[cfg(test)]
 #[path = "endpoints_tests.rs"]
 mod tests;
+
+/// A bound `ws://` endpoint's `last_endpoint`: the tcp address's, with the path.
+fn ws_text(tcp_text: &str, path: &str) -> String {
+    format!("ws://{}{path}", tcp_text.trim_start_matches("tcp://"))
+}
+
+/// STREAM sockets speak raw tcp: they have no WebSocket framing.
+fn stream_ws(endpoint: &str) -> Error {
+    Error::ProtocolNotSupported(format!("ws:// is not for STREAM sockets ({endpoint:?})"))
+}

@@ -1,4 +1,4 @@
-//! Endpoint strings: `tcp://host:port`, `ipc://path`, `inproc://name`.
+//! Endpoint strings: `tcp://host:port`, `ipc://path`, `inproc://name`, `ws://host:port/path`.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -22,6 +22,16 @@ pub enum Endpoint {
     },
     /// `ipc://path`; `*` asks for a fresh unique path; a leading `@` names an abstract socket.
     Ipc(String),
+    /// `ws://host:port/path`: ZMTP over WebSocket (ZWS 2.0, libzmq's `ws://`), host and port
+    /// as tcp's; the path (default `/`) is what a connect asks for (a listener takes any).
+    Ws {
+        /// The host part as written, brackets removed.
+        host: String,
+        /// The port, 0 for "any".
+        port: u16,
+        /// The request path, `/` at least.
+        path: String,
+    },
     /// `inproc://name`, within one context.
     Inproc(String),
 }
@@ -172,6 +182,7 @@ pub(crate) enum Transport {
     Tcp,
     Ipc,
     Inproc,
+    Ws,
 }
 
 /// The transport and address of an endpoint string, checked as libzmq's `parse_uri` and
@@ -190,6 +201,7 @@ pub(crate) fn split_uri(s: &str) -> Result<(Transport, &str)> {
         "tcp" => Ok((Transport::Tcp, rest)),
         "ipc" => Ok((Transport::Ipc, rest)),
         "inproc" => Ok((Transport::Inproc, rest)),
+        "ws" => Ok((Transport::Ws, rest)),
         "udp" => {
             Err(Error::IncompatibleProtocol(format!("udp:// is for RADIO, DISH and DGRAM sockets ({s:?})")))
         }
@@ -202,6 +214,14 @@ fn parse(s: &str, usage: Use) -> Result<Endpoint> {
         (Transport::Tcp, rest) => parse_tcp(s, rest, usage)?,
         (Transport::Ipc, rest) => Endpoint::Ipc(rest.to_owned()),
         (Transport::Inproc, rest) => Endpoint::Inproc(rest.to_owned()),
+        (Transport::Ws, rest) => {
+            let (authority, path) = match rest.split_once('/') {
+                Some((a, p)) => (a, format!("/{p}")),
+                None => (rest, "/".to_owned()),
+            };
+            let (host, port) = host_port(s, authority, usage)?;
+            Endpoint::Ws { host, port, path }
+        }
     })
 }
 
@@ -292,6 +312,11 @@ impl fmt::Display for Endpoint {
                 write_host_port(f, host, *port)
             }
             Endpoint::Ipc(p) => write!(f, "ipc://{p}"),
+            Endpoint::Ws { host, port, path } => {
+                f.write_str("ws://")?;
+                write_host_port(f, host, *port)?;
+                f.write_str(path)
+            }
             Endpoint::Inproc(n) => write!(f, "inproc://{n}"),
         }
     }

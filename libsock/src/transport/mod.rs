@@ -205,6 +205,8 @@ impl Source for Stream {
 pub(crate) enum Listener {
     Tcp(mio::net::TcpListener),
     Unix(mio::net::UnixListener),
+    /// `ws://`: tcp, each connection starting with a WebSocket upgrade.
+    Ws(mio::net::TcpListener),
 }
 
 impl Listener {
@@ -212,15 +214,20 @@ impl Listener {
     pub(crate) fn raw_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
         match self {
-            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Tcp(l) | Listener::Ws(l) => l.as_raw_fd(),
             Listener::Unix(l) => l.as_raw_fd(),
         }
+    }
+
+    /// Whether its connections speak ZMTP over WebSocket.
+    pub(crate) fn is_ws(&self) -> bool {
+        matches!(self, Listener::Ws(_))
     }
 
     /// Accepts one pending connection; returns the stream and the peer's address as text.
     pub(crate) fn accept(&self, cfg: &NetConfig) -> io::Result<(Stream, String)> {
         match self {
-            Listener::Tcp(l) => {
+            Listener::Tcp(l) | Listener::Ws(l) => {
                 let (s, addr) = l.accept()?;
                 if !filter::allows(&cfg.accept_filters, addr.ip()) {
                     // Dropping the stream closes it at once, as libzmq does.
@@ -245,21 +252,21 @@ impl Listener {
 impl Source for Listener {
     fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => l.register(r, t, i),
+            Listener::Tcp(l) | Listener::Ws(l) => l.register(r, t, i),
             Listener::Unix(l) => l.register(r, t, i),
         }
     }
 
     fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => l.reregister(r, t, i),
+            Listener::Tcp(l) | Listener::Ws(l) => l.reregister(r, t, i),
             Listener::Unix(l) => l.reregister(r, t, i),
         }
     }
 
     fn deregister(&mut self, r: &Registry) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => l.deregister(r),
+            Listener::Tcp(l) | Listener::Ws(l) => l.deregister(r),
             Listener::Unix(l) => l.deregister(r),
         }
     }
@@ -272,6 +279,19 @@ pub(crate) enum DialTarget {
     Ipc(ipc::IpcAddr),
     /// tcp through a SOCKS5 proxy (SOCKS_PROXY).
     Socks(std::sync::Arc<socks::SocksTarget>),
+    /// `ws://`: tcp, then a WebSocket upgrade asking for `path` of `host`.
+    Ws(std::sync::Arc<WsTarget>),
+}
+
+/// Where a `ws://` connect goes.
+#[derive(Debug, Clone)]
+pub(crate) struct WsTarget {
+    /// The tcp connection under it.
+    pub tcp: tcp::TcpTarget,
+    /// The request's `Host` (the endpoint's host as written, as libzmq sends it).
+    pub host: String,
+    /// The request's path.
+    pub path: String,
 }
 
 /// A connect that failed at once, or a bind that failed.
@@ -296,6 +316,7 @@ impl DialTarget {
             DialTarget::Tcp(t) => t.dial(cfg).map(Stream::Tcp),
             DialTarget::Ipc(addr) => ipc::connect(addr).map(Stream::Unix),
             DialTarget::Socks(t) => t.proxy.dial(cfg).map(Stream::Tcp),
+            DialTarget::Ws(t) => t.tcp.dial(cfg).map(Stream::Tcp),
         }
     }
 

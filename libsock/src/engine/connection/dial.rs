@@ -9,9 +9,11 @@ use mio::Interest;
 
 use super::{Connection, Down, Flow, Link};
 use crate::engine::socks_phase;
+use crate::engine::ws_link::WsLink;
 use crate::engine::Ctx;
 use crate::mailbox::events::SocketEvent;
 use crate::session::Session;
+use crate::transport::DialTarget;
 
 impl Connection {
     /// Moves a dialed stream towards ZMTP: the connect, then any SOCKS handshake. Returns
@@ -55,12 +57,20 @@ impl Connection {
                 let peer = self.name.clone();
                 let socks = target.socks();
                 let out_batch = super::output::out_batch(&stream, &self.cfg.net);
+                let ws = match target {
+                    DialTarget::Ws(t) => {
+                        let s = &self.cfg.session;
+                        Some(WsLink::client(&t.host, &t.path, &s.security, s.max_msg_size))
+                    }
+                    _ => None,
+                };
                 self.link = Some(Link {
                     out_batch,
                     stream,
                     session: None,
                     rbuf: BytesMut::new(),
                     peer,
+                    ws,
                     socks,
                     direct: None,
                     out_full: false,

@@ -37,7 +37,10 @@ impl Connection {
         // A refusal's queued ERROR tells the refused peer why.
         if let (Down::Protocol(_), Some(link)) = (&why, &mut self.link) {
             if let Some(session) = &mut link.session {
-                let _ = session.out().write_to(&mut link.stream);
+                let _ = match &mut link.ws {
+                    Some(ws) => session.out().write_to(&mut ws.writer(&mut link.stream)),
+                    None => session.out().write_to(&mut link.stream),
+                };
             }
         }
         let reports_bad_metadata =
@@ -230,6 +233,7 @@ fn protocol_code(e: &SessionError) -> u32 {
             monitor::PROTOCOL_ERROR_CRYPTOGRAPHIC
         }
         SessionError::Protocol(e) if is_bad_metadata(e) => monitor::PROTOCOL_ERROR_INVALID_METADATA,
+        SessionError::Protocol(CodecError::WebSocket(_)) => monitor::PROTOCOL_ERROR_WS_UNSPECIFIED,
         _ => monitor::PROTOCOL_ERROR_UNSPECIFIED,
     }
 }

@@ -145,6 +145,10 @@ impl Connection {
             return;
         }
         let Some(link) = &mut self.link else { return };
+        if link.ws.is_some() {
+            // The application thread writes and reads ZMTP, not WebSocket frames.
+            return;
+        }
         let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty());
         let fd = link.stream.as_fd().as_raw_fd();
         let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending));

@@ -9,11 +9,13 @@ use std::time::Instant;
 use bytes::{Buf, BytesMut};
 
 use super::{Connection, Down, IO_ROUNDS, READ_CHUNK};
+use crate::codec::CodecError;
 use crate::engine::direct_rx::{DirectRx, RxState, Tick, HOLD_TICK};
 use crate::engine::pipe_sink::PipeSink;
+use crate::engine::ws_link::WsError;
 use crate::engine::Ctx;
 use crate::message::Message;
-use crate::session::{BodyFill, SessionEvent};
+use crate::session::{BodyFill, SessionError, SessionEvent};
 use crate::sys;
 
 /// Read at most this much per `read` call. A frame header may announce any size; the buffer
@@ -136,7 +138,24 @@ impl Connection {
                     let wanted = session.wanted();
                     let chunk = if wanted > READ_CHUNK { wanted.saturating_mul(4) } else { READ_CHUNK };
                     let want = wanted.saturating_sub(link.rbuf.len()).max(chunk).min(READ_MAX);
-                    sys::read_into(link.stream.as_fd(), &mut link.rbuf, want)
+                    match &mut link.ws {
+                        // Whole frames only reach the read buffer: no body is read in place.
+                        Some(ws) => match ws.read(&link.stream, &mut link.rbuf, want) {
+                            Ok(0) => {
+                                // A close frame's echo (best effort), then the end.
+                                let _ = ws.flush(&mut link.stream);
+                                return Err(Down::Closed);
+                            }
+                            Ok(n) => Ok(n),
+                            Err(WsError::Io(e)) => Err(e),
+                            Err(WsError::Fault(f)) => {
+                                let _ = ws.flush(&mut link.stream);
+                                let e = SessionError::Protocol(CodecError::WebSocket(f));
+                                return Err(Down::Protocol(e));
+                            }
+                        },
+                        None => sys::read_into(link.stream.as_fd(), &mut link.rbuf, want),
+                    }
                 }
             };
             match read {

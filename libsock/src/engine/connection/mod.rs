@@ -24,6 +24,7 @@ use mio::Interest;
 use super::direct::DirectTx;
 use super::direct_rx::{DirectRx, HOLD_TICK};
 use super::{Backoff, ConnConfig, Ctx, EndpointId};
+use crate::engine::ws_link::WsLink;
 use crate::mailbox::events::ConnEnds;
 use crate::mailbox::SocketShared;
 use crate::pipe::PipeEnd;
@@ -69,6 +70,8 @@ struct Link {
     out_batch: output::OutBatch,
     /// The application thread's read side, once the handshake is done (see `direct_rx`).
     rx: Option<Arc<DirectRx>>,
+    /// `ws://`: the WebSocket layer between the stream and the session.
+    ws: Option<WsLink>,
     /// A write found the stream reset or closed by the peer: nothing is written any more,
     /// and what the peer sent before going is read (past the high water mark: the kernel's
     /// receive buffer bounds it) until the read side ends too, or this deadline passes.
@@ -124,6 +127,8 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
+    /// A connection a listener accepted; `ws`: its stream starts with a WebSocket upgrade.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn accepted(
         endpoint: EndpointId,
         stream: Stream,
@@ -132,6 +137,7 @@ impl Connection {
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
         now: Instant,
+        ws: bool,
     ) -> Connection {
         let ends = ConnEnds::accepted(listener_name, stream.local_name(), peer.clone());
         let mut session = Session::new(cfg.session.clone(), now);
@@ -140,12 +146,14 @@ impl Connection {
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
         let out_batch = output::out_batch(&stream, &cfg.net);
+        let ws = ws.then(|| WsLink::server(&cfg.session.security, cfg.session.max_msg_size));
         let link = Link {
             out_batch,
             stream,
             session,
             rbuf,
             peer: peer.clone(),
+            ws,
             socks: None,
             direct: None,
             out_full: false,

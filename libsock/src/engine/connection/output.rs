@@ -103,11 +103,22 @@ impl Connection {
                     pull_out(session, p, &mut self.out_mid, batch);
                 }
             }
+            if let Some(ws) = &mut link.ws {
+                // Frames of their own (pongs, a close's echo, the upgrade) go out first.
+                if !ws.flush(&mut link.stream).map_err(Down::Io)? {
+                    link.out_full = true;
+                    return Ok(());
+                }
+            }
             if session.out().is_empty() {
                 return Ok(());
             }
             let offered = session.out().next_write_len();
-            match session.out().write_to(&mut link.stream) {
+            let written = match &mut link.ws {
+                Some(ws) => session.out().write_to(&mut ws.writer(&mut link.stream)),
+                None => session.out().write_to(&mut link.stream),
+            };
+            match written {
                 Ok(0) => return Err(Down::Closed),
                 // Short: the kernel's buffer is full. Wait for its writable edge instead of
                 // trickling small writes into it (on a Unix socket each is its own skb).
@@ -166,12 +177,15 @@ impl Connection {
         direct_empty && self.out_is_empty_unlocked()
     }
 
-    /// The session's own buffer is written out (the direct buffer is not looked at).
+    /// The session's own buffer is written out (the direct buffer is not looked at), and
+    /// the WebSocket frames made of it.
     fn out_is_empty_unlocked(&mut self) -> bool {
-        match self.link.as_mut().and_then(|l| l.session.as_mut()) {
-            Some(s) => s.out().is_empty(),
-            None => true,
-        }
+        let ws_empty = self.link.as_ref().and_then(|l| l.ws.as_ref()).is_none_or(|ws| !ws.has_pending());
+        ws_empty
+            && match self.link.as_mut().and_then(|l| l.session.as_mut()) {
+                Some(s) => s.out().is_empty(),
+                None => true,
+            }
     }
 }
 

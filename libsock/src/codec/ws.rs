@@ -1,0 +1,474 @@
+//! ZWS 2.0: ZMTP over WebSocket (RFC 6455), as libzmq 4.3's `ws://` transport speaks it.
+//!
+//! The connecting side sends an HTTP/1.1 upgrade request offering the subprotocol of its
+//! mechanism (`ZWS2.0/NULL`, `ZWS2.0/PLAIN`, `ZWS2.0/CURVE`); the listening side answers
+//! `101 Switching Protocols` with that subprotocol. There is no ZMTP greeting: the mechanism
+//! handshake starts at once, each ZMTP frame one binary WebSocket frame whose payload is a
+//! flags byte (`0x01` more, `0x02` command) and the frame's body. Heartbeats are WebSocket
+//! ping and pong frames; subscriptions are data frames `0x01`/`0x00` + topic, as in ZMTP 3.0;
+//! a CURVE `MESSAGE` travels with flags `0x00`. The client masks every frame, the server none.
+//!
+//! The engine runs its ZMTP session unchanged over this: [`Decoder`] turns WebSocket frames
+//! into ZMTP 3.1 frames (after a [`peer_greeting`] made up for the negotiated mechanism) and
+//! [`Encoder`] turns the session's ZMTP bytes into WebSocket frames (dropping its greeting).
+//! Sans-I/O: bytes in, bytes out.
+
+use base64::Engine as _;
+use bytes::{Buf, BytesMut};
+use sha1::{Digest, Sha1};
+
+use super::greeting::{Greeting, Mechanism, GREETING_LEN};
+
+/// The longest HTTP upgrade request or response taken (libzmq's header limits are per line;
+/// a browser's request is well under 2 KiB).
+pub const MAX_HANDSHAKE: usize = 16 * 1024;
+
+/// RFC 6455's GUID, appended to the key before hashing.
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+const OP_BINARY: u8 = 0x2;
+const OP_CLOSE: u8 = 0x8;
+const OP_PING: u8 = 0x9;
+const OP_PONG: u8 = 0xA;
+
+/// ZWS flags byte bits.
+const WS_MORE: u8 = 0x01;
+const WS_COMMAND: u8 = 0x02;
+
+/// ZMTP frame flags bits.
+const ZMTP_MORE: u8 = 0x01;
+const ZMTP_LONG: u8 = 0x02;
+const ZMTP_COMMAND: u8 = 0x04;
+
+/// What is wrong with a peer's WebSocket bytes. Each closes the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WsFault {
+    /// The upgrade request or response is longer than [`MAX_HANDSHAKE`].
+    #[error("HTTP upgrade longer than {MAX_HANDSHAKE} bytes")]
+    HandshakeTooLong,
+    /// Not a `GET … HTTP/1.1` request, or a header line without a colon.
+    #[error("malformed HTTP upgrade request")]
+    BadRequest,
+    /// Not an `HTTP/1.1 101` response, or a malformed header line.
+    #[error("malformed or refused HTTP upgrade response")]
+    BadResponse,
+    /// `Upgrade: websocket` or `Connection: Upgrade` is missing.
+    #[error("not a WebSocket upgrade")]
+    NotAnUpgrade,
+    /// No `Sec-WebSocket-Key`, or a `Sec-WebSocket-Version` other than 13.
+    #[error("missing Sec-WebSocket-Key or unsupported Sec-WebSocket-Version")]
+    BadKey,
+    /// The server's `Sec-WebSocket-Accept` is not the key's.
+    #[error("wrong Sec-WebSocket-Accept")]
+    BadAccept,
+    /// No subprotocol offered (or chosen) is this socket's mechanism.
+    #[error("no ZWS2.0 subprotocol for this socket's mechanism")]
+    NoProtocol,
+    /// A frame from a client without a mask, or from a server with one.
+    #[error("WebSocket frame masked the wrong way")]
+    Masking,
+    /// Reserved bits, a fragment, a text frame or an unknown opcode: none is ZWS.
+    #[error("WebSocket frame not used by ZWS (reserved bits, fragment, text or unknown opcode)")]
+    Unsupported,
+    /// A binary frame without its flags byte, or a control frame over 125 bytes.
+    #[error("malformed WebSocket frame")]
+    Malformed,
+    /// A binary frame announcing a body over MAXMSGSIZE.
+    #[error("frame of {size} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// The body size the frame announces.
+        size: u64,
+        /// MAXMSGSIZE.
+        max: u64,
+    },
+}
+
+/// The Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+pub fn accept_key(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// A fresh Sec-WebSocket-Key: 16 random bytes in base64.
+pub fn new_key(random: [u8; 16]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(random)
+}
+
+/// The subprotocol naming a mechanism.
+pub fn protocol(mechanism: Mechanism) -> &'static str {
+    match mechanism {
+        Mechanism::Null => "ZWS2.0/NULL",
+        Mechanism::Plain => "ZWS2.0/PLAIN",
+        Mechanism::Curve => "ZWS2.0/CURVE",
+    }
+}
+
+/// The connecting side's upgrade request, as libzmq writes it (`Host` without the port).
+pub fn request(host: &str, path: &str, key: &str, mechanism: Mechanism) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Protocol: {}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        protocol(mechanism)
+    )
+    .into_bytes()
+}
+
+/// The listening side's answer to a request it cannot take (libzmq just closes).
+pub const REFUSAL: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n";
+
+/// The end of an HTTP head in `buf`: the length of the head with its blank line, once there.
+fn head_len(buf: &[u8]) -> Result<Option<usize>, WsFault> {
+    match buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(at) if at + 4 <= MAX_HANDSHAKE => Ok(Some(at + 4)),
+        Some(_) => Err(WsFault::HandshakeTooLong),
+        None if buf.len() >= MAX_HANDSHAKE => Err(WsFault::HandshakeTooLong),
+        None => Ok(None),
+    }
+}
+
+/// An HTTP head: its first line, and its headers (names as written, values trimmed).
+type Head<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+
+/// An HTTP head's first line and its headers.
+fn split_head(head: &[u8], bad: WsFault) -> Result<Head<'_>, WsFault> {
+    let text = std::str::from_utf8(head).map_err(|_| bad)?;
+    let mut lines = text.trim_end_matches("\r\n").split("\r\n");
+    let first = lines.next().ok_or(bad)?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').ok_or(bad)?;
+        if name.is_empty() || name.contains([' ', '\t', '\n', '\r']) || value.contains(['\n', '\r']) {
+            return Err(bad);
+        }
+        headers.push((name, value.trim_matches([' ', '\t'])));
+    }
+    Ok((first, headers))
+}
+
+/// The value of header `name` (the last one), compared without case.
+fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+}
+
+/// Whether a comma-separated header value holds `token` (without case).
+fn has_token(value: Option<&str>, token: &str) -> bool {
+    value.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// A complete upgrade request at the start of `buf`, checked: `Ok(Some((response, used)))`
+/// with the 101 response to send and the bytes the request took (frames may follow);
+/// `Ok(None)` until its blank line has arrived.
+pub fn answer_request(buf: &[u8], mechanism: Mechanism) -> Result<Option<(Vec<u8>, usize)>, WsFault> {
+    let Some(len) = head_len(buf)? else { return Ok(None) };
+    let (first, headers) = split_head(&buf[..len], WsFault::BadRequest)?;
+    let mut words = first.split(' ');
+    let (Some("GET"), Some(target), Some("HTTP/1.1"), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return Err(WsFault::BadRequest);
+    };
+    if target.is_empty() {
+        return Err(WsFault::BadRequest);
+    }
+    if !has_token(header(&headers, "Upgrade"), "websocket")
+        || !has_token(header(&headers, "Connection"), "upgrade")
+    {
+        return Err(WsFault::NotAnUpgrade);
+    }
+    let key = header(&headers, "Sec-WebSocket-Key").filter(|k| !k.is_empty()).ok_or(WsFault::BadKey)?;
+    if header(&headers, "Sec-WebSocket-Version").is_some_and(|v| v != "13") {
+        return Err(WsFault::BadKey);
+    }
+    // Every offer (possibly over several headers) is looked at: ours must be among them.
+    let ours = protocol(mechanism);
+    let offered = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Protocol"))
+        .flat_map(|(_, v)| v.split(','))
+        .any(|t| t.trim() == ours);
+    if !offered {
+        return Err(WsFault::NoProtocol);
+    }
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: {ours}\r\n\r\n",
+        accept_key(key)
+    );
+    Ok(Some((response.into_bytes(), len)))
+}
+
+/// A complete upgrade response at the start of `buf`, checked against the request's `key`:
+/// `Ok(Some(used))` once its blank line has arrived (frames may follow).
+pub fn check_response(buf: &[u8], key: &str, mechanism: Mechanism) -> Result<Option<usize>, WsFault> {
+    let Some(len) = head_len(buf)? else { return Ok(None) };
+    let (first, headers) = split_head(&buf[..len], WsFault::BadResponse)?;
+    let mut words = first.split(' ').filter(|w| !w.is_empty());
+    if (words.next(), words.next()) != (Some("HTTP/1.1"), Some("101")) {
+        return Err(WsFault::BadResponse);
+    }
+    if !has_token(header(&headers, "Upgrade"), "websocket")
+        || !has_token(header(&headers, "Connection"), "upgrade")
+    {
+        return Err(WsFault::NotAnUpgrade);
+    }
+    if header(&headers, "Sec-WebSocket-Accept") != Some(accept_key(key).as_str()) {
+        return Err(WsFault::BadAccept);
+    }
+    if header(&headers, "Sec-WebSocket-Protocol") != Some(protocol(mechanism)) {
+        return Err(WsFault::NoProtocol);
+    }
+    Ok(Some(len))
+}
+
+/// The ZMTP 3.1 greeting the session is shown for a ZWS peer: the negotiated mechanism, and
+/// the as-server role opposite to ours (NULL has none).
+pub fn peer_greeting(mechanism: Mechanism, we_are_server: bool) -> [u8; GREETING_LEN] {
+    let as_server = mechanism != Mechanism::Null && !we_are_server;
+    Greeting { major: 3, minor: 1, mechanism, as_server }.to_bytes()
+}
+
+/// What a decoded control frame asks of us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Answer with a pong carrying this payload.
+    Ping(Vec<u8>),
+    /// The peer closes: echo its close frame (this payload), then hang up.
+    Close(Vec<u8>),
+}
+
+/// A frame's header: its opcode, the header's length, the payload's, and the mask.
+struct FrameStart {
+    opcode: u8,
+    header: usize,
+    len: usize,
+    mask: Option<[u8; 4]>,
+}
+
+/// WebSocket frames in, ZMTP 3.1 frames out.
+#[derive(Debug)]
+pub struct Decoder {
+    /// We are the server: frames must be masked.
+    server: bool,
+    /// MAXMSGSIZE: a frame announcing a larger body is refused before it arrives.
+    max_body: Option<u64>,
+    /// CURVE: a data frame holding `MESSAGE` is a command (libzmq sends them flagged 0x00).
+    curve: bool,
+}
+
+impl Decoder {
+    /// A decoder for one side of a connection.
+    pub fn new(server: bool, max_body: Option<u64>, mechanism: Mechanism) -> Decoder {
+        Decoder { server, max_body, curve: mechanism == Mechanism::Curve }
+    }
+
+    /// Decodes every complete frame at the front of `raw` (which keeps the rest): data
+    /// frames are appended to `zmtp` as ZMTP frames, pings and a close go to `controls`.
+    /// Stops after a close frame.
+    pub fn decode(
+        &self,
+        raw: &mut BytesMut,
+        zmtp: &mut BytesMut,
+        controls: &mut Vec<Control>,
+    ) -> Result<(), WsFault> {
+        while let Some(FrameStart { opcode, header, len, mask }) = self.header(raw)? {
+            let Some(total) = header.checked_add(len).filter(|t| *t <= raw.len()) else { break };
+            let mut payload = raw[header..total].to_vec();
+            if let Some(key) = mask {
+                payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= key[i % 4]);
+            }
+            raw.advance(total);
+            match opcode {
+                OP_BINARY => self.data(&payload, zmtp)?,
+                OP_PING => controls.push(Control::Ping(payload)),
+                OP_PONG => {} // reading anything proves the peer alive
+                _ => {
+                    controls.push(Control::Close(payload));
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next frame's header, once all of it is in.
+    fn header(&self, raw: &[u8]) -> Result<Option<FrameStart>, WsFault> {
+        let [b0, b1, ..] = raw[..] else { return Ok(None) };
+        let opcode = b0 & 0x0F;
+        let control = matches!(opcode, OP_CLOSE | OP_PING | OP_PONG);
+        if b0 & 0x80 == 0 || b0 & 0x70 != 0 || !(control || opcode == OP_BINARY) {
+            return Err(WsFault::Unsupported);
+        }
+        if (b1 & 0x80 != 0) != self.server {
+            return Err(WsFault::Masking);
+        }
+        let (len, mut at) = match b1 & 0x7F {
+            126 if raw.len() >= 4 => (u64::from(u16::from_be_bytes([raw[2], raw[3]])), 4),
+            127 if raw.len() >= 10 => (u64::from_be_bytes(raw[2..10].try_into().expect("8 bytes")), 10),
+            126 | 127 => return Ok(None),
+            n => (u64::from(n), 2),
+        };
+        if control && len > 125 {
+            return Err(WsFault::Malformed);
+        }
+        if let Some(max) = self.max_body.filter(|_| opcode == OP_BINARY) {
+            if len.saturating_sub(1) > max {
+                // Refused before the bytes are buffered, not once they all are.
+                return Err(WsFault::TooLarge { size: len - 1, max });
+            }
+        }
+        let len = usize::try_from(len).map_err(|_| WsFault::Malformed)?;
+        let mask = match self.server {
+            true if raw.len() < at + 4 => return Ok(None),
+            true => {
+                at += 4;
+                Some(raw[at - 4..at].try_into().expect("4 bytes"))
+            }
+            false => None,
+        };
+        Ok(Some(FrameStart { opcode, header: at, len, mask }))
+    }
+
+    /// A binary frame's payload as a ZMTP frame.
+    fn data(&self, payload: &[u8], zmtp: &mut BytesMut) -> Result<(), WsFault> {
+        let (&flags, body) = payload.split_first().ok_or(WsFault::Malformed)?;
+        if flags & (WS_COMMAND | WS_MORE) == WS_COMMAND | WS_MORE {
+            return Err(WsFault::Malformed); // a command is never part of a message
+        }
+        let command = flags & WS_COMMAND != 0 || (self.curve && body.starts_with(b"\x07MESSAGE"));
+        let f = match command {
+            true => ZMTP_COMMAND,
+            false if flags & WS_MORE != 0 => ZMTP_MORE,
+            false => 0,
+        };
+        if body.len() > 255 {
+            zmtp.extend_from_slice(&[f | ZMTP_LONG]);
+            zmtp.extend_from_slice(&(body.len() as u64).to_be_bytes());
+        } else {
+            zmtp.extend_from_slice(&[f, body.len() as u8]);
+        }
+        zmtp.extend_from_slice(body);
+        Ok(())
+    }
+}
+
+/// ZMTP frames in, WebSocket frames out.
+#[derive(Debug)]
+pub struct Encoder {
+    /// We are the client: every frame is masked.
+    mask: bool,
+    /// CURVE: `MESSAGE` commands go out flagged 0x00, as libzmq sends them.
+    curve: bool,
+    /// Bytes of our ZMTP greeting still to drop.
+    greeting_left: usize,
+    /// ZMTP bytes of a frame not complete yet.
+    staged: Vec<u8>,
+    rng: fastrand::Rng,
+}
+
+impl Encoder {
+    /// An encoder for one side of a connection; `seed` for the masks (the client's).
+    pub fn new(client: bool, mechanism: Mechanism, seed: u64) -> Encoder {
+        Encoder {
+            mask: client,
+            curve: mechanism == Mechanism::Curve,
+            greeting_left: GREETING_LEN,
+            staged: Vec::new(),
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    /// Takes the session's ZMTP bytes; appends a WebSocket frame to `out` for each ZMTP
+    /// frame completed (PING and PONG commands become ping and pong frames, SUBSCRIBE and
+    /// CANCEL data frames as ZMTP 3.0 writes them).
+    pub fn encode(&mut self, zmtp: &[u8], out: &mut Vec<u8>) {
+        let skip = self.greeting_left.min(zmtp.len());
+        self.greeting_left -= skip;
+        let zmtp = &zmtp[skip..];
+        if self.staged.is_empty() {
+            let used = self.frames(zmtp, out);
+            self.staged.extend_from_slice(&zmtp[used..]);
+        } else {
+            let mut staged = std::mem::take(&mut self.staged);
+            staged.extend_from_slice(zmtp);
+            let used = self.frames(&staged, out);
+            staged.drain(..used);
+            self.staged = staged;
+        }
+    }
+
+    /// Encodes the complete ZMTP frames at the front of `zmtp`; returns the bytes they took.
+    fn frames(&mut self, zmtp: &[u8], out: &mut Vec<u8>) -> usize {
+        let mut at = 0;
+        while let Some(&f) = zmtp.get(at) {
+            let (size, header) = if f & ZMTP_LONG != 0 {
+                let Some(b) = zmtp.get(at + 1..at + 9) else { break };
+                (u64::from_be_bytes(b.try_into().expect("8 bytes")) as usize, 9)
+            } else {
+                let Some(&b) = zmtp.get(at + 1) else { break };
+                (usize::from(b), 2)
+            };
+            let Some(body) = zmtp.get(at + header..at + header + size) else { break };
+            at += header + size;
+            let more = if f & ZMTP_MORE != 0 { WS_MORE } else { 0 };
+            if f & ZMTP_COMMAND == 0 {
+                self.frame(OP_BINARY, &[more], body, out);
+                continue;
+            }
+            let name = body.get(1..1 + usize::from(body[0])).unwrap_or_default();
+            let rest = body.get(1 + name.len()..).unwrap_or_default();
+            match name {
+                b"PING" => self.frame(OP_PING, &[], &[], out),
+                b"PONG" => self.frame(OP_PONG, &[], &[], out),
+                b"SUBSCRIBE" => self.frame(OP_BINARY, &[0, 1], rest, out),
+                b"CANCEL" => self.frame(OP_BINARY, &[0, 0], rest, out),
+                b"MESSAGE" if self.curve => self.frame(OP_BINARY, &[0], body, out),
+                _ => self.frame(OP_BINARY, &[more | WS_COMMAND], body, out),
+            }
+        }
+        at
+    }
+
+    /// Our answer to a control frame: a pong, or the close echoed.
+    pub fn control(&mut self, control: &Control, out: &mut Vec<u8>) {
+        match control {
+            Control::Ping(payload) => self.frame(OP_PONG, &[], payload, out),
+            Control::Close(payload) => self.frame(OP_CLOSE, &[], payload, out),
+        }
+    }
+
+    /// One frame: FIN, `opcode`, the payload `head` + `body`, masked if we are the client.
+    fn frame(&mut self, opcode: u8, head: &[u8], body: &[u8], out: &mut Vec<u8>) {
+        let len = head.len() + body.len();
+        let mask_bit = if self.mask { 0x80 } else { 0 };
+        out.push(0x80 | opcode);
+        match len {
+            0..=125 => out.push(mask_bit | len as u8),
+            126..=0xFFFF => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        if !self.mask {
+            out.extend_from_slice(head);
+            out.extend_from_slice(body);
+            return;
+        }
+        let key = self.rng.u32(..).to_be_bytes();
+        out.extend_from_slice(&key);
+        let start = out.len();
+        out.extend_from_slice(head);
+        out.extend_from_slice(body);
+        out[start..].iter_mut().enumerate().for_each(|(i, b)| *b ^= key[i % 4]);
+    }
+}
+
+#[cfg(test)]
+mod tests;

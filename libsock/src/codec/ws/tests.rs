@@ -1,0 +1,170 @@
+use super::*;
+
+/// RFC 6455 §1.3's example key and accept value.
+#[test]
+fn the_accept_key_is_the_rfc_example() {
+    assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_eq!(new_key([0; 16]).len(), 24);
+}
+
+#[test]
+fn a_request_is_answered_and_the_answer_checked() {
+    let key = new_key([7; 16]);
+    let req = request("127.0.0.1", "/feed", &key, Mechanism::Null);
+    let text = String::from_utf8(req.clone()).unwrap();
+    assert!(text.starts_with("GET /feed HTTP/1.1\r\nHost: 127.0.0.1\r\n"), "{text}");
+    assert!(text.contains("Sec-WebSocket-Protocol: ZWS2.0/NULL\r\n"), "{text}");
+    // In pieces: nothing until the blank line.
+    for cut in [0, 10, req.len() - 1] {
+        assert_eq!(answer_request(&req[..cut], Mechanism::Null), Ok(None));
+    }
+    let mut with_frame = req.clone();
+    with_frame.extend_from_slice(&[0x82, 0x81]);
+    let (response, used) = answer_request(&with_frame, Mechanism::Null).unwrap().unwrap();
+    assert_eq!(used, req.len(), "what follows the request is left for the frames");
+    assert_eq!(check_response(&response, &key, Mechanism::Null), Ok(Some(response.len())));
+    assert_eq!(check_response(&response, &new_key([8; 16]), Mechanism::Null), Err(WsFault::BadAccept));
+    assert_eq!(check_response(&response, &key, Mechanism::Plain), Err(WsFault::NoProtocol));
+    assert_eq!(
+        check_response(b"HTTP/1.1 400 Bad Request\r\n\r\n", &key, Mechanism::Null),
+        Err(WsFault::BadResponse)
+    );
+}
+
+#[test]
+fn requests_that_are_no_zws_upgrade_are_refused() {
+    let good = String::from_utf8(request("h", "/", "a2V5", Mechanism::Plain)).unwrap();
+    let answer = |text: &str| answer_request(text.as_bytes(), Mechanism::Plain).map(|r| r.is_some());
+    assert_eq!(answer(&good), Ok(true));
+    // A browser's lists and spacing are fine; libzmq's own spelling too.
+    let browser = good
+        .replace("Connection: Upgrade", "connection: keep-alive, Upgrade")
+        .replace("ZWS2.0/PLAIN", "chat, ZWS2.0/PLAIN");
+    assert_eq!(answer(&browser), Ok(true));
+    assert_eq!(answer(&good.replace("ZWS2.0/PLAIN", "ZWS2.0/NULL")), Err(WsFault::NoProtocol));
+    assert_eq!(answer(&good.replace("Upgrade: websocket", "Upgrade: h2c")), Err(WsFault::NotAnUpgrade));
+    assert_eq!(answer(&good.replace("Sec-WebSocket-Key: a2V5\r\n", "")), Err(WsFault::BadKey));
+    assert_eq!(answer(&good.replace("Version: 13", "Version: 8")), Err(WsFault::BadKey));
+    assert_eq!(answer(&good.replace("GET / HTTP/1.1", "POST / HTTP/1.1")), Err(WsFault::BadRequest));
+    assert_eq!(answer(&good.replace("Host: h", "Host h")), Err(WsFault::BadRequest));
+    assert_eq!(
+        answer(&good.replace("GET / ", "GET \u{0}\u{ff} ")),
+        Ok(true),
+        "the path is not ours to judge"
+    );
+    assert_eq!(answer_request(&[b'a'; MAX_HANDSHAKE], Mechanism::Null), Err(WsFault::HandshakeTooLong));
+    assert_eq!(
+        answer_request(&[0xFF, 0xFE, b'\r', b'\n', b'\r', b'\n'], Mechanism::Null),
+        Err(WsFault::BadRequest)
+    );
+}
+
+/// ZMTP bytes as the session writes them: greeting, then frames.
+fn zmtp(frames: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut out = peer_greeting(Mechanism::Null, false).to_vec();
+    for (flags, body) in frames {
+        if body.len() > 255 {
+            out.push(flags | ZMTP_LONG);
+            out.extend_from_slice(&(body.len() as u64).to_be_bytes());
+        } else {
+            out.extend_from_slice(&[*flags, body.len() as u8]);
+        }
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// Frames from a client reach the server as the same ZMTP frames, whatever the pieces.
+#[test]
+fn frames_round_trip_through_masking_and_every_length_form() {
+    let big = vec![0xAB; 70_000];
+    let medium = vec![0xCD; 300];
+    let frames: Vec<(u8, &[u8])> = vec![
+        (ZMTP_COMMAND, b"\x05READY\x0bSocket-Type\x00\x00\x00\x03REQ"),
+        (ZMTP_MORE, b""),
+        (ZMTP_MORE, b"hello"),
+        (0, &medium),
+        (0, &big),
+    ];
+    let bytes = zmtp(&frames);
+    for piece in [1, 7, 64, 1000, bytes.len()] {
+        let mut enc = Encoder::new(true, Mechanism::Null, 42);
+        let mut wire = Vec::new();
+        for chunk in bytes.chunks(piece) {
+            enc.encode(chunk, &mut wire);
+        }
+        assert_eq!(wire[0..2], [0x82, 0x80 | 26], "the READY, masked, flagged as a command");
+        let dec = Decoder::new(true, None, Mechanism::Null);
+        let (mut raw, mut out, mut controls) = (BytesMut::new(), BytesMut::new(), Vec::new());
+        for chunk in wire.chunks(piece.max(3)) {
+            raw.extend_from_slice(chunk);
+            dec.decode(&mut raw, &mut out, &mut controls).unwrap();
+        }
+        assert!(raw.is_empty() && controls.is_empty());
+        assert_eq!(&out[..], &bytes[GREETING_LEN..], "pieces of {piece}");
+    }
+}
+
+#[test]
+fn heartbeats_subscriptions_and_curve_messages_take_libzmqs_forms() {
+    let mut enc = Encoder::new(false, Mechanism::Curve, 1);
+    let mut wire = Vec::new();
+    let bytes = zmtp(&[
+        (ZMTP_COMMAND, b"\x04PING\x00\x0a"),
+        (ZMTP_COMMAND, b"\x04PONG"),
+        (ZMTP_COMMAND, b"\x09SUBSCRIBEtopic"),
+        (ZMTP_COMMAND, b"\x06CANCELtopic"),
+        (ZMTP_COMMAND, b"\x07MESSAGEboxed"),
+    ]);
+    enc.encode(&bytes, &mut wire);
+    let want: &[&[u8]] = &[
+        &[0x89, 0],
+        &[0x8A, 0],
+        &[0x82, 7, 0, 1, b't', b'o', b'p', b'i', b'c'],
+        &[0x82, 7, 0, 0, b't', b'o', b'p', b'i', b'c'],
+        &[0x82, 14, 0, 7, b'M', b'E', b'S', b'S', b'A', b'G', b'E', b'b', b'o', b'x', b'e', b'd'],
+    ];
+    assert_eq!(wire, want.concat());
+    // The client reads the MESSAGE back as a command; NULL would read it as data.
+    let (mut raw, mut out, mut controls) = (BytesMut::from(want[4]), BytesMut::new(), Vec::new());
+    Decoder::new(false, None, Mechanism::Curve).decode(&mut raw, &mut out, &mut controls).unwrap();
+    assert_eq!(out[0], ZMTP_COMMAND);
+    let (mut raw, mut out) = (BytesMut::from(want[4]), BytesMut::new());
+    Decoder::new(false, None, Mechanism::Null).decode(&mut raw, &mut out, &mut controls).unwrap();
+    assert_eq!(out[0], 0);
+    // A ping is answered with its payload, a close echoed.
+    let (mut raw, mut out) =
+        (BytesMut::from(&[0x89, 3, b'a', b'b', b'c', 0x88, 2, 3, 0xE8, 0x82][..]), BytesMut::new());
+    Decoder::new(false, None, Mechanism::Null).decode(&mut raw, &mut out, &mut controls).unwrap();
+    assert_eq!(controls, [Control::Ping(b"abc".to_vec()), Control::Close(vec![3, 0xE8])]);
+    assert_eq!(&raw[..], [0x82], "nothing is read past a close");
+    let mut answer = Vec::new();
+    enc.control(&controls[0], &mut answer);
+    assert_eq!(answer, [0x8A, 3, b'a', b'b', b'c']);
+}
+
+#[test]
+fn frames_zws_does_not_use_are_refused() {
+    let decode = |server: bool, bytes: &[u8]| {
+        let (mut raw, mut out, mut controls) = (BytesMut::from(bytes), BytesMut::new(), Vec::new());
+        Decoder::new(server, Some(10), Mechanism::Null).decode(&mut raw, &mut out, &mut controls)
+    };
+    assert_eq!(decode(false, &[0x82, 1, 0]), Ok(()));
+    assert_eq!(decode(true, &[0x82, 1, 0]), Err(WsFault::Masking), "a client must mask");
+    assert_eq!(decode(false, &[0x82, 0x81, 0, 0, 0, 0, 0]), Err(WsFault::Masking), "a server must not");
+    assert_eq!(decode(false, &[0x81, 1, b'x']), Err(WsFault::Unsupported), "text");
+    assert_eq!(decode(false, &[0x02, 1, 0]), Err(WsFault::Unsupported), "a fragment");
+    assert_eq!(decode(false, &[0x80, 1, 0]), Err(WsFault::Unsupported), "a continuation");
+    assert_eq!(decode(false, &[0xC2, 1, 0]), Err(WsFault::Unsupported), "reserved bits");
+    assert_eq!(decode(false, &[0x82, 0]), Err(WsFault::Malformed), "no flags byte");
+    assert_eq!(decode(false, &[0x82, 1, 3]), Err(WsFault::Malformed), "a command with more");
+    assert_eq!(decode(false, &[0x89, 126, 0, 126]), Err(WsFault::Malformed), "a long ping");
+    assert_eq!(
+        decode(false, &[0x82, 12]),
+        Err(WsFault::TooLarge { size: 11, max: 10 }),
+        "before the bytes come"
+    );
+    let huge = [&[0x82, 127][..], &u64::MAX.to_be_bytes()].concat();
+    assert!(decode(false, &huge).is_err());
+    assert_eq!(decode(false, &[0x82, 126, 0]), Ok(()), "an incomplete header waits");
+}

@@ -1,0 +1,222 @@
+//! A connection's ZWS layer (`ws://`): the HTTP upgrade, then WebSocket frames both ways
+//! around the connection's ZMTP session, which runs unchanged (`codec::ws` translates).
+//!
+//! Reading: bytes from the stream gather in `raw`; the upgrade, once complete, puts a ZMTP
+//! greeting for the negotiated mechanism into the read buffer, and every complete frame
+//! after it goes there as a ZMTP frame (so the session never reads a body in place).
+//! Writing: the session's ZMTP bytes become frames in `pending`, written as the stream takes
+//! them; pongs and the echo of a close go there too.
+
+use std::io::{self, IoSlice, Write};
+use std::os::fd::AsFd;
+
+use bytes::{Buf, BytesMut};
+
+use crate::codec::greeting::Mechanism;
+use crate::codec::ws::{self, Control, Decoder, Encoder, WsFault};
+use crate::session::Security;
+use crate::sys;
+use crate::transport::Stream;
+
+/// Frames waiting for the stream beyond this refuse more of the session's bytes (as a full
+/// kernel buffer would), so a peer that reads nothing costs bounded memory.
+const PENDING_MAX: usize = 256 * 1024;
+
+/// Why reading failed.
+pub(crate) enum WsError {
+    /// The stream failed.
+    Io(io::Error),
+    /// The peer's bytes are no ZWS.
+    Fault(WsFault),
+}
+
+/// Where the upgrade stands.
+enum Upgrade {
+    /// Client: our request is out, the response awaited; the key it must answer.
+    Requested(String),
+    /// Server: the request awaited.
+    Awaited,
+    /// Frames flow.
+    Done,
+}
+
+/// One connection's ZWS state.
+pub(crate) struct WsLink {
+    upgrade: Upgrade,
+    mechanism: Mechanism,
+    /// Our mechanism role (PLAIN/CURVE server), for the greeting shown to the session.
+    mechanism_server: bool,
+    decoder: Decoder,
+    encoder: Encoder,
+    /// Bytes read and not decoded yet.
+    raw: BytesMut,
+    /// Bytes to write, from `sent` on.
+    pending: Vec<u8>,
+    sent: usize,
+    /// The peer sent a close frame: hang up once its echo is written.
+    closed: bool,
+}
+
+impl WsLink {
+    /// The connecting side: its request is queued at once.
+    pub(crate) fn client(host: &str, path: &str, security: &Security, max_body: Option<u64>) -> WsLink {
+        let (mut random, mut seed) = ([0u8; 16], [0u8; 8]);
+        rand_bytes(&mut random);
+        rand_bytes(&mut seed);
+        let key = ws::new_key(random);
+        let mechanism = security.mechanism();
+        let mut link =
+            WsLink::new(Upgrade::Requested(key.clone()), security, max_body, u64::from_le_bytes(seed));
+        link.pending = ws::request(host, path, &key, mechanism);
+        link
+    }
+
+    /// The listening side.
+    pub(crate) fn server(security: &Security, max_body: Option<u64>) -> WsLink {
+        WsLink::new(Upgrade::Awaited, security, max_body, 0)
+    }
+
+    fn new(upgrade: Upgrade, security: &Security, max_body: Option<u64>, seed: u64) -> WsLink {
+        let mechanism = security.mechanism();
+        let client = matches!(upgrade, Upgrade::Requested(_));
+        WsLink {
+            upgrade,
+            mechanism,
+            mechanism_server: security.as_server(),
+            decoder: Decoder::new(!client, max_body, mechanism),
+            encoder: Encoder::new(client, mechanism, seed),
+            raw: BytesMut::new(),
+            pending: Vec::new(),
+            sent: 0,
+            closed: false,
+        }
+    }
+
+    /// Reads what the stream has (at most `want` bytes) and appends the ZMTP bytes it makes
+    /// to `zmtp`. `Ok(0)`: the peer hung up, or closed with a close frame (whose echo is
+    /// then pending: [`WsLink::flush`] before hanging up).
+    pub(crate) fn read(
+        &mut self,
+        stream: &Stream,
+        zmtp: &mut BytesMut,
+        want: usize,
+    ) -> Result<usize, WsError> {
+        let n = match sys::read_into(stream.as_fd(), &mut self.raw, want) {
+            Ok(n) => n,
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock && self.raw.is_empty() {
+                    // Idle: hold no read buffer until bytes arrive again (as the engine's own).
+                    self.raw = BytesMut::new();
+                }
+                return Err(WsError::Io(e));
+            }
+        };
+        if n == 0 {
+            return Ok(0);
+        }
+        self.decode(zmtp).map_err(WsError::Fault)?;
+        Ok(if self.closed { 0 } else { n })
+    }
+
+    fn decode(&mut self, zmtp: &mut BytesMut) -> Result<(), WsFault> {
+        match &self.upgrade {
+            Upgrade::Done => {}
+            Upgrade::Awaited => match ws::answer_request(&self.raw, self.mechanism) {
+                Ok(None) => return Ok(()),
+                Ok(Some((response, used))) => {
+                    self.raw.advance(used);
+                    self.pending.extend_from_slice(&response);
+                    self.opened(zmtp);
+                }
+                Err(fault) => {
+                    // Told why in HTTP, for a browser's console (libzmq just hangs up).
+                    self.pending.extend_from_slice(ws::REFUSAL);
+                    return Err(fault);
+                }
+            },
+            Upgrade::Requested(key) => match ws::check_response(&self.raw, key, self.mechanism)? {
+                None => return Ok(()),
+                Some(used) => {
+                    self.raw.advance(used);
+                    self.opened(zmtp);
+                }
+            },
+        }
+        let mut controls = Vec::new();
+        self.decoder.decode(&mut self.raw, zmtp, &mut controls)?;
+        for c in &controls {
+            self.encoder.control(c, &mut self.pending);
+            self.closed |= matches!(c, Control::Close(_));
+        }
+        Ok(())
+    }
+
+    /// The upgrade is done: the session sees the greeting it expects, and frames flow.
+    fn opened(&mut self, zmtp: &mut BytesMut) {
+        self.upgrade = Upgrade::Done;
+        zmtp.extend_from_slice(&ws::peer_greeting(self.mechanism, self.mechanism_server));
+    }
+
+    /// Whether frames wait to be written.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.sent < self.pending.len()
+    }
+
+    /// Writes what is pending; `Ok(true)` once all of it is out.
+    pub(crate) fn flush(&mut self, stream: &mut Stream) -> io::Result<bool> {
+        while self.has_pending() {
+            match stream.write(&self.pending[self.sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.pending.clear();
+        self.sent = 0;
+        Ok(true)
+    }
+
+    /// The session's side of the stream: what it writes goes out as frames.
+    pub(crate) fn writer<'a>(&'a mut self, stream: &'a mut Stream) -> WsWriter<'a> {
+        WsWriter { link: self, stream }
+    }
+}
+
+/// [`WsLink::writer`]: takes ZMTP bytes as a stream would, and writes them as frames.
+pub(crate) struct WsWriter<'a> {
+    link: &'a mut WsLink,
+    stream: &'a mut Stream,
+}
+
+impl Write for WsWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.link.flush(self.stream)?;
+        if self.link.pending.len() - self.link.sent >= PENDING_MAX {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut taken = 0;
+        for b in bufs {
+            self.link.encoder.encode(b, &mut self.link.pending);
+            taken += b.len();
+        }
+        self.link.flush(self.stream)?;
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.link.flush(self.stream).map(drop)
+    }
+}
+
+/// Random bytes from the system: the upgrade's key, and the seed of the masks (which must
+/// not be guessable from what is on the wire, RFC 6455 §10.3).
+fn rand_bytes(out: &mut [u8]) {
+    use crypto_box::aead::rand_core::RngCore;
+    crypto_box::aead::OsRng.fill_bytes(out);
+}

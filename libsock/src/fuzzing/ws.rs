@@ -1,0 +1,64 @@
+//! The ZWS (`ws://`) codec over arbitrary peer bytes: the upgrade request a listener reads,
+//! or the response a connecting side reads, then frames.
+
+use bytes::BytesMut;
+
+use crate::codec::greeting::{Greeting, Mechanism, GREETING_LEN};
+use crate::codec::ws::{self, Decoder, Encoder, MAX_HANDSHAKE};
+
+/// Feeds `data` to a listener's (even first byte) or a connecting side's (odd) ZWS layer in
+/// chunks whose size the first byte picks: the upgrade, then frames, as the engine does.
+/// Must never panic, never hold more than a handshake's worth before the upgrade, never
+/// produce a ZMTP frame the session could not parse, and a frame it makes must go back out
+/// through the encoder.
+pub fn ws_stream(data: &[u8]) {
+    let Some((&mode, data)) = data.split_first() else { return };
+    let server = mode & 1 == 0;
+    let mechanism = [Mechanism::Null, Mechanism::Plain, Mechanism::Curve][usize::from(mode >> 1) % 3];
+    let key = ws::new_key([mode; 16]);
+    let decoder = Decoder::new(server, (mode & 8 != 0).then_some(4096), mechanism);
+    let (mut raw, mut zmtp, mut controls) = (BytesMut::new(), BytesMut::new(), Vec::new());
+    let mut open = false;
+    for piece in data.chunks(usize::from(mode >> 4).max(1) * 7) {
+        raw.extend_from_slice(piece);
+        if !open {
+            let done = match server {
+                true => ws::answer_request(&raw, mechanism).map(|r| r.map(|(_, used)| used)),
+                false => ws::check_response(&raw, &key, mechanism),
+            };
+            match done {
+                Ok(None) => {
+                    assert!(raw.len() < MAX_HANDSHAKE + 7 * 16, "unbounded upgrade buffer");
+                    continue;
+                }
+                Ok(Some(used)) => {
+                    let _ = raw.split_to(used);
+                    zmtp.extend_from_slice(&ws::peer_greeting(mechanism, server));
+                    open = true;
+                }
+                Err(_) => return,
+            }
+        }
+        if decoder.decode(&mut raw, &mut zmtp, &mut controls).is_err() {
+            return;
+        }
+    }
+    if !open {
+        return;
+    }
+    // What the decoder made is a greeting and whole ZMTP frames, which re-encode.
+    assert!(Greeting::decode(&zmtp[..GREETING_LEN]).is_ok_and(|g| g.is_some()));
+    let mut at = GREETING_LEN;
+    while at < zmtp.len() {
+        let h =
+            crate::codec::decode_header(&zmtp[at..], None).expect("a valid header").expect("a whole header");
+        at += h.header_len + usize::try_from(h.size).expect("sizes fit");
+        assert!(at <= zmtp.len(), "a whole frame");
+    }
+    let mut enc = Encoder::new(!server, mechanism, 1);
+    let mut out = Vec::new();
+    enc.encode(&zmtp, &mut out);
+    for c in &controls {
+        enc.control(c, &mut out);
+    }
+}

@@ -1,0 +1,301 @@
+//! `ws://` (ZWS 2.0, ZMTP over WebSocket) end to end: libsock with libsock, and libsock with
+//! libzmq 4.3's own `ws://` transport (the `zmq` crate's build has it), both ways: the cases
+//! of libzmq's `test_ws_transport.cpp` (round trips with and without a path, 255 and 65 536
+//! byte messages, heartbeats as WebSocket pings, PUB/SUB subscriptions, DEALER pairs), PLAIN,
+//! CURVE between libsock peers, and hostile bytes on a listener that keeps serving.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use libsock::{Context, Socket, SocketType};
+
+const TIMEOUT_MS: i32 = 10_000;
+
+fn sock(ctx: &Context, kind: SocketType) -> Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    s.set_sndtimeo(TIMEOUT_MS).unwrap();
+    s
+}
+
+fn zsock(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    s.set_sndtimeo(TIMEOUT_MS).unwrap();
+    s
+}
+
+/// The port of a bound endpoint (`ws://0.0.0.0:PORT/path`).
+fn port_of(endpoint: &str) -> u16 {
+    let after = endpoint.rsplit_once(':').unwrap().1;
+    after.split('/').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn libsock_req_rep_round_trip_with_and_without_a_path() {
+    let ctx = Context::new();
+    for (bind, path) in [("ws://127.0.0.1:*", "/"), ("ws://*:*/roundtrip", "/roundtrip")] {
+        let rep = sock(&ctx, libsock::REP);
+        rep.bind(bind).unwrap();
+        let ep = rep.get_last_endpoint().unwrap();
+        assert!(ep.starts_with("ws://") && ep.ends_with(path), "{ep}");
+        let req = sock(&ctx, libsock::REQ);
+        let to = format!("ws://127.0.0.1:{}{path}", port_of(&ep));
+        req.connect(&to).unwrap();
+        req.send_multipart(["bounce", "twice"], 0).unwrap();
+        assert_eq!(rep.recv_multipart(0).unwrap(), [b"bounce".to_vec(), b"twice".to_vec()]);
+        rep.send("back", 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), b"back");
+        req.disconnect(&to).unwrap();
+        rep.unbind(&ep).unwrap();
+    }
+}
+
+#[test]
+fn libzmq_client_and_libsock_server_both_ways_with_every_length_form() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    let short: Vec<u8> = (0..255).collect();
+    let large: Vec<u8> = (0..65_536).map(|i| (i % 255) as u8).collect();
+    // libzmq connects to libsock.
+    let rep = sock(&ctx, libsock::REP);
+    rep.bind("ws://127.0.0.1:*/roundtrip").unwrap();
+    let req = zsock(&zctx, zmq::REQ);
+    req.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    for body in [&b"hello"[..], &short, &large] {
+        req.send(body, 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), body);
+        rep.send(body, 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), body);
+    }
+    // libsock connects to libzmq.
+    let zrep = zsock(&zctx, zmq::REP);
+    zrep.bind("ws://127.0.0.1:*").unwrap();
+    let zep = zrep.get_last_endpoint().unwrap().unwrap();
+    assert!(zep.ends_with('/'), "{zep}");
+    let lreq = sock(&ctx, libsock::REQ);
+    lreq.connect(&zep).unwrap();
+    for body in [&b"hello"[..], &short, &large] {
+        lreq.send_multipart([&b"two"[..], body], 0).unwrap();
+        assert_eq!(zrep.recv_multipart(0).unwrap(), [b"two".to_vec(), body.to_vec()]);
+        zrep.send(body, 0).unwrap();
+        assert_eq!(lreq.recv_bytes(0).unwrap(), body);
+    }
+}
+
+/// libzmq's client pings every 10 ms and gives up on a link silent for as long: libsock must
+/// answer its WebSocket pings (and libsock's own heartbeats reach libzmq as pings it answers).
+#[test]
+fn heartbeats_are_websocket_pings_both_ways() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    let rep = sock(&ctx, libsock::REP);
+    rep.bind("ws://127.0.0.1:*/heartbeat").unwrap();
+    let req = zsock(&zctx, zmq::REQ);
+    req.set_heartbeat_ivl(10).unwrap();
+    req.set_reconnect_ivl(-1).unwrap();
+    req.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    req.send("still there", 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"still there");
+    rep.send("yes", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"yes");
+
+    // libsock pings libzmq: with a 50 ms timeout the link lives only if libzmq answers.
+    let zrep = zsock(&zctx, zmq::REP);
+    zrep.bind("ws://127.0.0.1:*").unwrap();
+    let lreq = sock(&ctx, libsock::REQ);
+    lreq.set_heartbeat_ivl(20).unwrap();
+    lreq.set_heartbeat_timeout(50).unwrap();
+    lreq.set_reconnect_ivl(-1).unwrap();
+    let mon = lreq.monitor_events(libsock::EVENT_ALL).unwrap();
+    lreq.connect(&zrep.get_last_endpoint().unwrap().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    while let Ok(ev) = mon.recv_event(1) {
+        assert_ne!(ev.event, libsock::SocketEvent::Disconnected, "the link was dropped for want of pongs");
+    }
+    lreq.send("ping?", 0).unwrap();
+    assert_eq!(zrep.recv_bytes(0).unwrap(), b"ping?");
+}
+
+/// Subscriptions cross as ZMTP 3.0's messages (`0x01` + topic), both ways.
+#[test]
+fn subscriptions_reach_publishers_both_ways() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    // libzmq subscribes to a libsock XPUB (libzmq's test_pub_sub).
+    let xpub = sock(&ctx, libsock::XPUB);
+    xpub.bind("ws://127.0.0.1:*").unwrap();
+    let sub = zsock(&zctx, zmq::SUB);
+    sub.set_subscribe(b"A").unwrap();
+    sub.set_subscribe(b"B").unwrap();
+    sub.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01B");
+    xpub.send("A", 0).unwrap();
+    xpub.send("C", 0).unwrap();
+    xpub.send("B", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"A");
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"B");
+    // libsock subscribes to a libzmq XPUB, and cancels.
+    let zxpub = zsock(&zctx, zmq::XPUB);
+    zxpub.bind("ws://127.0.0.1:*").unwrap();
+    let lsub = sock(&ctx, libsock::SUB);
+    lsub.set_subscribe(b"topic").unwrap();
+    lsub.connect(&zxpub.get_last_endpoint().unwrap().unwrap()).unwrap();
+    assert_eq!(zxpub.recv_bytes(0).unwrap(), b"\x01topic");
+    zxpub.send("topic 1", 0).unwrap();
+    zxpub.send("other", 0).unwrap();
+    assert_eq!(lsub.recv_bytes(0).unwrap(), b"topic 1");
+    lsub.set_unsubscribe(b"topic").unwrap();
+    assert_eq!(zxpub.recv_bytes(0).unwrap(), b"\x00topic");
+}
+
+/// libzmq's test_mask_shared_msg: a DEALER client (the masking side) sends a message shared
+/// with a copy it keeps, and one of constant data; the other side reads them unmasked.
+#[test]
+fn masked_frames_leave_the_senders_messages_alone() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    let server = zsock(&zctx, zmq::DEALER);
+    server.bind("ws://127.0.0.1:*/mask-shared").unwrap();
+    let client = sock(&ctx, libsock::DEALER);
+    client.connect(&server.get_last_endpoint().unwrap().unwrap()).unwrap();
+    let body: Vec<u8> = (0..255).collect();
+    let msg = libsock::Message::from(body.clone());
+    let kept = msg.clone();
+    client.send(msg, 0).unwrap();
+    assert_eq!(server.recv_bytes(0).unwrap(), body);
+    assert_eq!(&kept[..], &body[..], "the copy the sender kept is not masked");
+    client.send(&b"HELLO"[..], 0).unwrap();
+    assert_eq!(server.recv_bytes(0).unwrap(), b"HELLO");
+    server.send("back", 0).unwrap();
+    assert_eq!(client.recv_bytes(0).unwrap(), b"back");
+}
+
+#[test]
+fn plain_over_websocket_with_libzmq_both_ways() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    // libsock PLAIN server (its own ZAP handler) and a libzmq client.
+    let auth = libsock::Authenticator::start(&ctx).unwrap();
+    auth.set_plain_users([("admin", "secret")]);
+    let pull = sock(&ctx, libsock::PULL);
+    pull.set_plain_server(true).unwrap();
+    pull.bind("ws://127.0.0.1:*").unwrap();
+    let push = zsock(&zctx, zmq::PUSH);
+    push.set_plain_username(Some("admin")).unwrap();
+    push.set_plain_password(Some("secret")).unwrap();
+    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    push.send("over plain", 0).unwrap();
+    let msg = pull.recv_msg(0).unwrap();
+    assert_eq!((&msg[..], msg.gets("User-Id")), (&b"over plain"[..], Some("admin")));
+    // A wrong password: refused.
+    let bad = zsock(&zctx, zmq::PUSH);
+    bad.set_plain_username(Some("admin")).unwrap();
+    bad.set_plain_password(Some("wrong")).unwrap();
+    bad.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    bad.send("nope", 0).unwrap();
+    pull.set_rcvtimeo(500).unwrap();
+    assert!(pull.recv_bytes(0).is_err());
+    // A libsock PLAIN client of a libzmq server, whose own ZAP handler admits it.
+    let zap = zsock(&zctx, zmq::REP);
+    zap.bind("inproc://zeromq.zap.01").unwrap();
+    let handler = std::thread::spawn(move || {
+        let req = zap.recv_multipart(0).unwrap();
+        assert_eq!(req[5], b"PLAIN");
+        let ok = req[6] == b"alice" && req[7] == b"pw";
+        let status: &[u8] = if ok { b"200" } else { b"400" };
+        zap.send_multipart([&b"1.0"[..], &req[1], status, b"", b"alice", b""], 0).unwrap();
+    });
+    let zpull = zsock(&zctx, zmq::PULL);
+    zpull.set_plain_server(true).unwrap();
+    zpull.bind("ws://127.0.0.1:*").unwrap();
+    let lpush = sock(&ctx, libsock::PUSH);
+    lpush.set_plain_username(b"alice").unwrap();
+    lpush.set_plain_password(b"pw").unwrap();
+    lpush.connect(&zpull.get_last_endpoint().unwrap().unwrap()).unwrap();
+    lpush.send("to libzmq", 0).unwrap();
+    assert_eq!(zpull.recv_bytes(0).unwrap(), b"to libzmq");
+    handler.join().unwrap();
+}
+
+/// CURVE between libsock peers (the libzmq builds here have no CURVE): MESSAGE commands go
+/// out flagged 0x00, as libzmq sends them, and are read back as commands.
+#[test]
+fn curve_over_websocket_between_libsock_peers() {
+    let ctx = Context::new();
+    let (server_public, server_secret) = libsock::curve_keypair();
+    let (client_public, client_secret) = libsock::curve_keypair();
+    let rep = sock(&ctx, libsock::REP);
+    rep.set_curve_server(true).unwrap();
+    rep.set_curve_secretkey(server_secret.as_bytes()).unwrap();
+    rep.bind("ws://127.0.0.1:*/roundtrip").unwrap();
+    let req = sock(&ctx, libsock::REQ);
+    req.set_curve_serverkey(server_public.as_bytes()).unwrap();
+    req.set_curve_publickey(client_public.as_bytes()).unwrap();
+    req.set_curve_secretkey(client_secret.as_bytes()).unwrap();
+    req.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    let large = vec![7u8; 100_000];
+    req.send_multipart([&b"head"[..], &large], 0).unwrap();
+    assert_eq!(rep.recv_multipart(0).unwrap(), [b"head".to_vec(), large.clone()]);
+    rep.send("sealed", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"sealed");
+}
+
+/// Garbage, a plain HTTP request, an unmasked frame from a client: each of those
+/// connections is dropped, and a real client is still served.
+#[test]
+fn hostile_bytes_drop_only_their_connection() {
+    let ctx = Context::new();
+    let pull = sock(&ctx, libsock::PULL);
+    pull.set_maxmsgsize(1000).unwrap();
+    pull.bind("ws://127.0.0.1:*").unwrap();
+    let port = port_of(&pull.get_last_endpoint().unwrap());
+    let upgrade = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ZWS2.0/NULL\r\n\
+                   Sec-WebSocket-Version: 13\r\n\r\n";
+    let tries: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", vec![0xFF; 20_000]),
+        ("plain HTTP", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+        ("no upgrade", b"POST /x HTTP/1.0\r\n\r\n".to_vec()),
+        ("an unmasked frame", [upgrade.as_bytes(), &[0x82, 2, 0, b'x']].concat()),
+        ("a text frame", [upgrade.as_bytes(), &[0x81, 0x82, 0, 0, 0, 0, 0, b'x']].concat()),
+        ("a huge frame", [upgrade.as_bytes(), &[0x82, 0xFF], &u64::MAX.to_be_bytes()].concat()),
+        ("over MAXMSGSIZE", [upgrade.as_bytes(), &[0x82, 0xFE, 0x10, 0, 1, 2, 3, 4]].concat()),
+    ];
+    for (what, bytes) in tries {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(&bytes);
+        let mut got = Vec::new();
+        // Closed by the listener (what it said before, if anything, is read first).
+        let _ = s.read_to_end(&mut got);
+        let said = String::from_utf8_lossy(&got);
+        assert!(
+            !said.contains("101") || what.contains("frame") || what.contains("MAXMSGSIZE"),
+            "{what}: {said}"
+        );
+        if what == "plain HTTP" || what == "no upgrade" {
+            assert!(said.starts_with("HTTP/1.1 400"), "{what}: {said}");
+        }
+    }
+    let zctx = zmq::Context::new();
+    let push = zsock(&zctx, zmq::PUSH);
+    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    push.send("still serving", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"still serving");
+}
+
+#[test]
+fn endpoints_are_checked_as_tcp_ones() {
+    let ctx = Context::new();
+    let s = sock(&ctx, libsock::PUSH);
+    assert!(s.connect("ws://*:5555/x").is_err(), "no wildcard to connect to");
+    assert!(s.connect("ws://127.0.0.1/x").is_err(), "a port is needed");
+    assert!(s.bind("ws://127.0.0.1:99999").is_err());
+    let raw = sock(&ctx, libsock::STREAM);
+    assert!(matches!(raw.bind("ws://127.0.0.1:*"), Err(libsock::Error::ProtocolNotSupported(_))));
+    assert_eq!(
+        libsock::Endpoint::parse("ws://[::1]:5/a/b").map(|e| e.to_string()).ok().as_deref(),
+        Some("ws://[::1]:5/a/b")
+    );
+}
