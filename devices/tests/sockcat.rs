@@ -147,6 +147,11 @@ fn push_to_pull_over_ipc() {
 }
 
 #[test]
+fn push_to_pull_over_websocket() {
+    push_to_pull(&format!("{}/lines", free_tcp_endpoint().replace("tcp://", "ws://")));
+}
+
+#[test]
 fn push_without_timeout_waits_until_the_peer_took_everything() {
     // The pusher binds and starts first; the puller shows up later. LINGER is forever.
     let ep = free_tcp_endpoint();
@@ -196,6 +201,7 @@ fn bad_endpoints_fail_with_code_1() {
         ("--bind", "tcp://127.0.0.1:99999"),
         ("--connect", "udp://127.0.0.1:5555"),
         ("--bind", "no-scheme"),
+        ("--bind", "wss://127.0.0.1:5555"),
     ] {
         let done = sockcat(&["pull", flag, ep, "--timeout", "2000"], b"");
         assert_eq!(done.code(), 1, "{ep}: {done:?}");

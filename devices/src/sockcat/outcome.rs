@@ -96,8 +96,13 @@ pub fn check_sent(
 pub fn endpoint_error(err: Error, verb: &str, endpoint: &str) -> anyhow::Error {
     match err {
         Error::InvalidArgument(why) => anyhow!("invalid endpoint {endpoint:?}: {why}"),
+        Error::ProtocolNotSupported(why) if why.contains("STREAM") => {
+            anyhow!("invalid endpoint {endpoint:?}: {why}")
+        }
         Error::ProtocolNotSupported(_) => {
-            anyhow!("invalid endpoint {endpoint:?}: unknown transport (use tcp://, ipc:// or inproc://)")
+            anyhow!(
+                "invalid endpoint {endpoint:?}: unknown transport (use tcp://, ipc://, inproc:// or ws://)"
+            )
         }
         Error::IncompatibleProtocol(why) => anyhow!("invalid endpoint {endpoint:?}: {why}"),
         Error::AddrInUse(_) => anyhow!("cannot {verb} {endpoint:?}: address already in use"),
