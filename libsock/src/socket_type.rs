@@ -177,6 +177,25 @@ impl SocketType {
         matches!(self, Self::SUB | Self::XSUB)
     }
 
+    /// A type this one may talk to (the first of the classic types, then the draft ones):
+    /// what a peer that announces no type is taken for.
+    pub(crate) fn a_peer(self) -> SocketType {
+        #[cfg(feature = "draft")]
+        let draft = [
+            Self::SERVER,
+            Self::CLIENT,
+            Self::RADIO,
+            Self::DISH,
+            Self::GATHER,
+            Self::SCATTER,
+            Self::PEER,
+            Self::CHANNEL,
+        ];
+        #[cfg(not(feature = "draft"))]
+        let draft: [SocketType; 0] = [];
+        Self::ALL.into_iter().chain(draft).find(|t| self.is_compatible(*t)).unwrap_or(self)
+    }
+
     /// Whether a socket of this type may talk to a peer of type `peer` (ZMTP's valid pairs).
     pub fn is_compatible(self, peer: SocketType) -> bool {
         use SocketType::*;

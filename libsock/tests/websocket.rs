@@ -2,7 +2,9 @@
 //! libzmq 4.3's own `ws://` transport (the `zmq` crate's build has it), both ways: the cases
 //! of libzmq's `test_ws_transport.cpp` (round trips with and without a path, 255 and 65 536
 //! byte messages, heartbeats as WebSocket pings, PUB/SUB subscriptions, DEALER pairs), PLAIN,
-//! CURVE between libsock peers, and hostile bytes on a listener that keeps serving.
+//! CURVE between libsock peers, a WebSocket client that is not libzmq's (Python's
+//! `websockets`, as a browser would speak), and hostile bytes on a listener that keeps
+//! serving.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -298,4 +300,54 @@ fn endpoints_are_checked_as_tcp_ones() {
         libsock::Endpoint::parse("ws://[::1]:5/a/b").map(|e| e.to_string()).ok().as_deref(),
         Some("ws://[::1]:5/a/b")
     );
+}
+
+/// Python's `websockets` (an RFC 6455 implementation of its own: it checks the accept key,
+/// the subprotocol, the masking) speaks ZWS by hand to a libsock PAIR as a browser's
+/// JavaScript would: `ZWS2.0`, the one subprotocol a browser can offer (`ZWS2.0/NULL` is no
+/// valid token, and this library refuses it as browsers do), so routing ids instead of
+/// READY; a message each way, a multipart one, a ping.
+#[test]
+fn a_websocket_client_that_is_not_libzmq_talks_to_libsock() {
+    let ctx = Context::new();
+    let pair = sock(&ctx, libsock::PAIR);
+    pair.bind("ws://127.0.0.1:*/chat").unwrap();
+    let port = port_of(&pair.get_last_endpoint().unwrap());
+    let script = format!(
+        r#"
+from websockets.sync.client import connect
+with connect("ws://127.0.0.1:{port}/chat", subprotocols=["ZWS2.0"], open_timeout=10) as ws:
+    assert ws.subprotocol == "ZWS2.0", ws.subprotocol
+    ws.send(b"\x00")
+    routing_id = ws.recv(timeout=10)
+    assert routing_id == b"\x00", routing_id
+    ws.ping(b"are you there").wait(timeout=10)
+    ws.send(b"\x00hello from a browser")
+    ws.send(b"\x01part one")
+    ws.send(b"\x00part two")
+    assert ws.recv(timeout=10) == b"\x00reply", "the reply"
+print("ok")
+"#
+    );
+    let child = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let first = pair.recv_bytes(0);
+    if first.is_err() {
+        let out = child.wait_with_output().unwrap();
+        panic!("nothing arrived; the client said: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(first.unwrap(), b"hello from a browser");
+    assert_eq!(pair.recv_multipart(0).unwrap(), [b"part one".to_vec(), b"part two".to_vec()]);
+    pair.send("reply", 0).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("No module named"),
+        "Python's websockets is missing (`pip install websockets`; .ci/run installs it): {err}"
+    );
+    assert!(out.status.success() && out.stdout == b"ok\n", "{err}");
 }

@@ -8,6 +8,11 @@
 //! ping and pong frames; subscriptions are data frames `0x01`/`0x00` + topic, as in ZMTP 3.0;
 //! a CURVE `MESSAGE` travels with flags `0x00`. The client masks every frame, the server none.
 //!
+//! A browser cannot offer those (a `/` is no token character in a subprotocol name): it
+//! offers `ZWS2.0`, libzmq's mode without a mechanism, which a NULL listener takes: no
+//! READY either way, each side's first message is its routing id instead, and the peer is
+//! taken for a type that may talk to ours.
+//!
 //! The engine runs its ZMTP session unchanged over this: [`Decoder`] turns WebSocket frames
 //! into ZMTP 3.1 frames (after a [`peer_greeting`] made up for the negotiated mechanism) and
 //! [`Encoder`] turns the session's ZMTP bytes into WebSocket frames (dropping its greeting).
@@ -18,6 +23,7 @@ use bytes::{Buf, BytesMut};
 use sha1::{Digest, Sha1};
 
 use super::greeting::{Greeting, Mechanism, GREETING_LEN};
+use crate::socket_type::SocketType;
 
 /// The longest HTTP upgrade request or response taken (libzmq's header limits are per line;
 /// a browser's request is well under 2 KiB).
@@ -159,10 +165,24 @@ fn has_token(value: Option<&str>, token: &str) -> bool {
     value.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
 }
 
-/// A complete upgrade request at the start of `buf`, checked: `Ok(Some((response, used)))`
-/// with the 101 response to send and the bytes the request took (frames may follow);
-/// `Ok(None)` until its blank line has arrived.
-pub fn answer_request(buf: &[u8], mechanism: Mechanism) -> Result<Option<(Vec<u8>, usize)>, WsFault> {
+/// The subprotocol without a mechanism (what a browser can offer; NULL sockets only).
+pub const RAW_PROTOCOL: &str = "ZWS2.0";
+
+/// A listener's answer to a complete upgrade request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The 101 response to send.
+    pub response: Vec<u8>,
+    /// The bytes the request took (frames may follow).
+    pub used: usize,
+    /// `ZWS2.0` was agreed: no mechanism, routing ids as first messages.
+    pub raw: bool,
+}
+
+/// A complete upgrade request at the start of `buf`, checked and answered: ours
+/// (`ZWS2.0/<mechanism>`) if offered, else `ZWS2.0` for a NULL socket; `Ok(None)` until its
+/// blank line has arrived.
+pub fn answer_request(buf: &[u8], mechanism: Mechanism) -> Result<Option<Answer>, WsFault> {
     let Some(len) = head_len(buf)? else { return Ok(None) };
     let (first, headers) = split_head(&buf[..len], WsFault::BadRequest)?;
     let mut words = first.split(' ');
@@ -183,22 +203,27 @@ pub fn answer_request(buf: &[u8], mechanism: Mechanism) -> Result<Option<(Vec<u8
     if header(&headers, "Sec-WebSocket-Version").is_some_and(|v| v != "13") {
         return Err(WsFault::BadKey);
     }
-    // Every offer (possibly over several headers) is looked at: ours must be among them.
-    let ours = protocol(mechanism);
-    let offered = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Protocol"))
-        .flat_map(|(_, v)| v.split(','))
-        .any(|t| t.trim() == ours);
-    if !offered {
+    // Every offer (possibly over several headers) is looked at.
+    let offers = || {
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Protocol"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+    };
+    let (ours, raw) = if offers().any(|t| t == protocol(mechanism)) {
+        (protocol(mechanism), false)
+    } else if mechanism == Mechanism::Null && offers().any(|t| t == RAW_PROTOCOL) {
+        (RAW_PROTOCOL, true)
+    } else {
         return Err(WsFault::NoProtocol);
-    }
+    };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: {ours}\r\n\r\n",
         accept_key(key)
     );
-    Ok(Some((response.into_bytes(), len)))
+    Ok(Some(Answer { response: response.into_bytes(), used: len, raw }))
 }
 
 /// A complete upgrade response at the start of `buf`, checked against the request's `key`:
@@ -257,19 +282,27 @@ pub struct Decoder {
     max_body: Option<u64>,
     /// CURVE: a data frame holding `MESSAGE` is a command (libzmq sends them flagged 0x00).
     curve: bool,
+    /// `ZWS2.0`: the peer's first message is its routing id, shown to the session as the
+    /// READY of a peer of this type.
+    raw_peer: Option<SocketType>,
 }
 
 impl Decoder {
     /// A decoder for one side of a connection.
     pub fn new(server: bool, max_body: Option<u64>, mechanism: Mechanism) -> Decoder {
-        Decoder { server, max_body, curve: mechanism == Mechanism::Curve }
+        Decoder { server, max_body, curve: mechanism == Mechanism::Curve, raw_peer: None }
+    }
+
+    /// `ZWS2.0` was agreed: the peer (a socket of no known type) is taken for `peer`.
+    pub fn raw_mode(&mut self, peer: SocketType) {
+        self.raw_peer = Some(peer);
     }
 
     /// Decodes every complete frame at the front of `raw` (which keeps the rest): data
     /// frames are appended to `zmtp` as ZMTP frames, pings and a close go to `controls`.
     /// Stops after a close frame.
     pub fn decode(
-        &self,
+        &mut self,
         raw: &mut BytesMut,
         zmtp: &mut BytesMut,
         controls: &mut Vec<Control>,
@@ -333,8 +366,14 @@ impl Decoder {
     }
 
     /// A binary frame's payload as a ZMTP frame.
-    fn data(&self, payload: &[u8], zmtp: &mut BytesMut) -> Result<(), WsFault> {
+    fn data(&mut self, payload: &[u8], zmtp: &mut BytesMut) -> Result<(), WsFault> {
         let (&flags, body) = payload.split_first().ok_or(WsFault::Malformed)?;
+        if let Some(peer) = self.raw_peer.take() {
+            let mut ready = Vec::new();
+            super::null::encode_ready(&mut ready, peer, body);
+            zmtp.extend_from_slice(&ready);
+            return Ok(());
+        }
         if flags & (WS_COMMAND | WS_MORE) == WS_COMMAND | WS_MORE {
             return Err(WsFault::Malformed); // a command is never part of a message
         }
@@ -364,6 +403,8 @@ pub struct Encoder {
     curve: bool,
     /// Bytes of our ZMTP greeting still to drop.
     greeting_left: usize,
+    /// `ZWS2.0`: our READY goes out as a message holding our routing id.
+    raw_ready: bool,
     /// ZMTP bytes of a frame not complete yet.
     staged: Vec<u8>,
     rng: fastrand::Rng,
@@ -376,9 +417,15 @@ impl Encoder {
             mask: client,
             curve: mechanism == Mechanism::Curve,
             greeting_left: GREETING_LEN,
+            raw_ready: false,
             staged: Vec::new(),
             rng: fastrand::Rng::with_seed(seed),
         }
+    }
+
+    /// `ZWS2.0` was agreed: our READY is sent as our routing id.
+    pub fn raw_mode(&mut self) {
+        self.raw_ready = true;
     }
 
     /// Takes the session's ZMTP bytes; appends a WebSocket frame to `out` for each ZMTP
@@ -420,6 +467,15 @@ impl Encoder {
             }
             let name = body.get(1..1 + usize::from(body[0])).unwrap_or_default();
             let rest = body.get(1 + name.len()..).unwrap_or_default();
+            if std::mem::take(&mut self.raw_ready) && name == b"READY" {
+                let props = super::properties::parse_properties(rest).unwrap_or_default();
+                let id = props
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(b"Identity"))
+                    .map_or(&[][..], |p| p.value);
+                self.frame(OP_BINARY, &[0], id, out);
+                continue;
+            }
             match name {
                 b"PING" => self.frame(OP_PING, &[], &[], out),
                 b"PONG" => self.frame(OP_PONG, &[], &[], out),

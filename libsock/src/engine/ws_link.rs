@@ -14,7 +14,8 @@ use bytes::{Buf, BytesMut};
 
 use crate::codec::greeting::Mechanism;
 use crate::codec::ws::{self, Control, Decoder, Encoder, WsFault};
-use crate::session::Security;
+use crate::session::SessionConfig;
+use crate::socket_type::SocketType;
 use crate::sys;
 use crate::transport::Stream;
 
@@ -46,6 +47,8 @@ pub(crate) struct WsLink {
     mechanism: Mechanism,
     /// Our mechanism role (PLAIN/CURVE server), for the greeting shown to the session.
     mechanism_server: bool,
+    /// Our socket's type: a `ZWS2.0` peer announces none and is taken for one it may talk to.
+    socket_type: SocketType,
     decoder: Decoder,
     encoder: Encoder,
     /// Bytes read and not decoded yet.
@@ -59,30 +62,31 @@ pub(crate) struct WsLink {
 
 impl WsLink {
     /// The connecting side: its request is queued at once.
-    pub(crate) fn client(host: &str, path: &str, security: &Security, max_body: Option<u64>) -> WsLink {
+    pub(crate) fn client(host: &str, path: &str, cfg: &SessionConfig) -> WsLink {
         let (mut random, mut seed) = ([0u8; 16], [0u8; 8]);
         rand_bytes(&mut random);
         rand_bytes(&mut seed);
         let key = ws::new_key(random);
-        let mechanism = security.mechanism();
-        let mut link =
-            WsLink::new(Upgrade::Requested(key.clone()), security, max_body, u64::from_le_bytes(seed));
+        let mechanism = cfg.security.mechanism();
+        let mut link = WsLink::new(Upgrade::Requested(key.clone()), cfg, u64::from_le_bytes(seed));
         link.pending = ws::request(host, path, &key, mechanism);
         link
     }
 
     /// The listening side.
-    pub(crate) fn server(security: &Security, max_body: Option<u64>) -> WsLink {
-        WsLink::new(Upgrade::Awaited, security, max_body, 0)
+    pub(crate) fn server(cfg: &SessionConfig) -> WsLink {
+        WsLink::new(Upgrade::Awaited, cfg, 0)
     }
 
-    fn new(upgrade: Upgrade, security: &Security, max_body: Option<u64>, seed: u64) -> WsLink {
+    fn new(upgrade: Upgrade, cfg: &SessionConfig, seed: u64) -> WsLink {
+        let (security, max_body) = (&cfg.security, cfg.max_msg_size);
         let mechanism = security.mechanism();
         let client = matches!(upgrade, Upgrade::Requested(_));
         WsLink {
             upgrade,
             mechanism,
             mechanism_server: security.as_server(),
+            socket_type: cfg.socket_type,
             decoder: Decoder::new(!client, max_body, mechanism),
             encoder: Encoder::new(client, mechanism, seed),
             raw: BytesMut::new(),
@@ -123,9 +127,13 @@ impl WsLink {
             Upgrade::Done => {}
             Upgrade::Awaited => match ws::answer_request(&self.raw, self.mechanism) {
                 Ok(None) => return Ok(()),
-                Ok(Some((response, used))) => {
-                    self.raw.advance(used);
-                    self.pending.extend_from_slice(&response);
+                Ok(Some(answer)) => {
+                    self.raw.advance(answer.used);
+                    self.pending.extend_from_slice(&answer.response);
+                    if answer.raw {
+                        self.decoder.raw_mode(self.socket_type.a_peer());
+                        self.encoder.raw_mode();
+                    }
                     self.opened(zmtp);
                 }
                 Err(fault) => {

@@ -16,14 +16,14 @@ pub fn ws_stream(data: &[u8]) {
     let server = mode & 1 == 0;
     let mechanism = [Mechanism::Null, Mechanism::Plain, Mechanism::Curve][usize::from(mode >> 1) % 3];
     let key = ws::new_key([mode; 16]);
-    let decoder = Decoder::new(server, (mode & 8 != 0).then_some(4096), mechanism);
+    let mut decoder = Decoder::new(server, (mode & 8 != 0).then_some(4096), mechanism);
     let (mut raw, mut zmtp, mut controls) = (BytesMut::new(), BytesMut::new(), Vec::new());
     let mut open = false;
     for piece in data.chunks(usize::from(mode >> 4).max(1) * 7) {
         raw.extend_from_slice(piece);
         if !open {
             let done = match server {
-                true => ws::answer_request(&raw, mechanism).map(|r| r.map(|(_, used)| used)),
+                true => ws::answer_request(&raw, mechanism).map(|r| r.map(|a| a.used)),
                 false => ws::check_response(&raw, &key, mechanism),
             };
             match done {

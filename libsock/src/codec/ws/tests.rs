@@ -1,4 +1,5 @@
 use super::*;
+use crate::socket_type::SocketType;
 
 /// RFC 6455 §1.3's example key and accept value.
 #[test]
@@ -20,7 +21,8 @@ fn a_request_is_answered_and_the_answer_checked() {
     }
     let mut with_frame = req.clone();
     with_frame.extend_from_slice(&[0x82, 0x81]);
-    let (response, used) = answer_request(&with_frame, Mechanism::Null).unwrap().unwrap();
+    let Answer { response, used, raw } = answer_request(&with_frame, Mechanism::Null).unwrap().unwrap();
+    assert!(!raw);
     assert_eq!(used, req.len(), "what follows the request is left for the frames");
     assert_eq!(check_response(&response, &key, Mechanism::Null), Ok(Some(response.len())));
     assert_eq!(check_response(&response, &new_key([8; 16]), Mechanism::Null), Err(WsFault::BadAccept));
@@ -42,6 +44,20 @@ fn requests_that_are_no_zws_upgrade_are_refused() {
         .replace("ZWS2.0/PLAIN", "chat, ZWS2.0/PLAIN");
     assert_eq!(answer(&browser), Ok(true));
     assert_eq!(answer(&good.replace("ZWS2.0/PLAIN", "ZWS2.0/NULL")), Err(WsFault::NoProtocol));
+    assert_eq!(
+        answer(&good.replace("ZWS2.0/PLAIN", "ZWS2.0")),
+        Err(WsFault::NoProtocol),
+        "no mechanism: NULL only"
+    );
+    // A browser can offer only `ZWS2.0` (a `/` is no token character): a NULL socket takes it,
+    // and prefers the mechanism's own when both are offered.
+    let null = good.replace("ZWS2.0/PLAIN", "ZWS2.0");
+    let agreed = |text: &str| answer_request(text.as_bytes(), Mechanism::Null).unwrap().unwrap();
+    assert!(agreed(&null).raw);
+    assert!(String::from_utf8(agreed(&null).response)
+        .unwrap()
+        .contains("Sec-WebSocket-Protocol: ZWS2.0\r\n"));
+    assert!(!agreed(&good.replace("ZWS2.0/PLAIN", "ZWS2.0, ZWS2.0/NULL")).raw);
     assert_eq!(answer(&good.replace("Upgrade: websocket", "Upgrade: h2c")), Err(WsFault::NotAnUpgrade));
     assert_eq!(answer(&good.replace("Sec-WebSocket-Key: a2V5\r\n", "")), Err(WsFault::BadKey));
     assert_eq!(answer(&good.replace("Version: 13", "Version: 8")), Err(WsFault::BadKey));
@@ -94,7 +110,7 @@ fn frames_round_trip_through_masking_and_every_length_form() {
             enc.encode(chunk, &mut wire);
         }
         assert_eq!(wire[0..2], [0x82, 0x80 | 26], "the READY, masked, flagged as a command");
-        let dec = Decoder::new(true, None, Mechanism::Null);
+        let mut dec = Decoder::new(true, None, Mechanism::Null);
         let (mut raw, mut out, mut controls) = (BytesMut::new(), BytesMut::new(), Vec::new());
         for chunk in wire.chunks(piece.max(3)) {
             raw.extend_from_slice(chunk);
@@ -167,4 +183,30 @@ fn frames_zws_does_not_use_are_refused() {
     let huge = [&[0x82, 127][..], &u64::MAX.to_be_bytes()].concat();
     assert!(decode(false, &huge).is_err());
     assert_eq!(decode(false, &[0x82, 126, 0]), Ok(()), "an incomplete header waits");
+}
+
+/// `ZWS2.0`: the peer's first message stands for its READY, ours goes out as our routing id.
+#[test]
+fn without_a_mechanism_routing_ids_replace_ready() {
+    let mut dec = Decoder::new(true, None, Mechanism::Null);
+    dec.raw_mode(SocketType::DEALER);
+    let masked = |payload: &[u8]| [&[0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0][..], payload].concat();
+    let (mut raw, mut out, mut controls) = (
+        BytesMut::from(&[masked(b"\x00peer-id"), masked(b"\x00hello")].concat()[..]),
+        BytesMut::new(),
+        Vec::new(),
+    );
+    dec.decode(&mut raw, &mut out, &mut controls).unwrap();
+    let mut ready = Vec::new();
+    crate::codec::null::encode_ready(&mut ready, SocketType::DEALER, b"peer-id");
+    assert_eq!(&out[..ready.len()], &ready[..]);
+    assert_eq!(&out[ready.len()..], b"\x00\x05hello");
+    let mut enc = Encoder::new(false, Mechanism::Null, 1);
+    enc.raw_mode();
+    let mut ours = peer_greeting(Mechanism::Null, false).to_vec();
+    crate::codec::null::encode_ready(&mut ours, SocketType::ROUTER, b"me");
+    ours.extend_from_slice(&[0, 2, b'h', b'i']);
+    let mut wire = Vec::new();
+    enc.encode(&ours, &mut wire);
+    assert_eq!(wire, [0x82, 3, 0, b'm', b'e', 0x82, 3, 0, b'h', b'i']);
 }

@@ -58,10 +58,7 @@ impl Connection {
                 let socks = target.socks();
                 let out_batch = super::output::out_batch(&stream, &self.cfg.net);
                 let ws = match target {
-                    DialTarget::Ws(t) => {
-                        let s = &self.cfg.session;
-                        Some(WsLink::client(&t.host, &t.path, &s.security, s.max_msg_size))
-                    }
+                    DialTarget::Ws(t) => Some(WsLink::client(&t.host, &t.path, &self.cfg.session)),
                     _ => None,
                 };
                 self.link = Some(Link {

@@ -146,7 +146,7 @@ impl Connection {
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
         let out_batch = output::out_batch(&stream, &cfg.net);
-        let ws = ws.then(|| WsLink::server(&cfg.session.security, cfg.session.max_msg_size));
+        let ws = ws.then(|| WsLink::server(&cfg.session));
         let link = Link {
             out_batch,
             stream,
