@@ -309,20 +309,26 @@ impl Decoder {
     ) -> Result<(), WsFault> {
         while let Some(FrameStart { opcode, header, len, mask }) = self.header(raw)? {
             let Some(total) = header.checked_add(len).filter(|t| *t <= raw.len()) else { break };
-            let mut payload = raw[header..total].to_vec();
+            // Unmasked where it lies: the read buffer is ours, and a data frame's body is then
+            // copied once, into the ZMTP bytes.
             if let Some(key) = mask {
-                payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= key[i % 4]);
+                xor_mask(&mut raw[header..total], key);
             }
-            raw.advance(total);
-            match opcode {
-                OP_BINARY => self.data(&payload, zmtp)?,
-                OP_PING => controls.push(Control::Ping(payload)),
-                OP_PONG => {} // reading anything proves the peer alive
+            let result = match opcode {
+                OP_BINARY => self.data(&raw[header..total], zmtp),
+                OP_PING => {
+                    controls.push(Control::Ping(raw[header..total].to_vec()));
+                    Ok(())
+                }
+                OP_PONG => Ok(()), // reading anything proves the peer alive
                 _ => {
-                    controls.push(Control::Close(payload));
+                    controls.push(Control::Close(raw[header..total].to_vec()));
+                    raw.advance(total);
                     return Ok(());
                 }
-            }
+            };
+            raw.advance(total);
+            result?;
         }
         Ok(())
     }
@@ -522,7 +528,21 @@ impl Encoder {
         let start = out.len();
         out.extend_from_slice(head);
         out.extend_from_slice(body);
-        out[start..].iter_mut().enumerate().for_each(|(i, b)| *b ^= key[i % 4]);
+        xor_mask(&mut out[start..], key);
+    }
+}
+
+/// RFC 6455 §5.3 masking (its own inverse): byte `i` XOR `key[i % 4]`, eight bytes at a time.
+fn xor_mask(buf: &mut [u8], key: [u8; 4]) {
+    let wide = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let v = u64::from_ne_bytes(c.try_into().expect("8 bytes")) ^ wide;
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    // The tail starts at a multiple of 8, so of 4: the key's phase is 0 there.
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= key[i % 4];
     }
 }
 

@@ -210,3 +210,15 @@ fn without_a_mechanism_routing_ids_replace_ready() {
     enc.encode(&ours, &mut wire);
     assert_eq!(wire, [0x82, 3, 0, b'm', b'e', 0x82, 3, 0, b'h', b'i']);
 }
+
+#[test]
+fn masking_eight_at_a_time_is_bytewise_masking() {
+    let key = [0x12, 0x34, 0x56, 0x78];
+    for len in [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 100] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+        let mut fast = data.clone();
+        xor_mask(&mut fast, key);
+        let slow: Vec<u8> = data.iter().enumerate().map(|(i, b)| b ^ key[i % 4]).collect();
+        assert_eq!(fast, slow, "{len}");
+    }
+}
