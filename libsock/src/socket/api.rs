@@ -21,10 +21,12 @@ impl Socket {
         Ok(self.core().kind)
     }
 
-    /// Accepts connections on `endpoint` (`tcp://`, `ipc://` or `inproc://`).
+    /// Accepts connections on `endpoint` (`tcp://`, `ipc://`, `inproc://` or `ws://`).
     ///
     /// tcp: `*` binds every interface; port `*` or `0` picks a free port, which
-    /// [`Socket::get_last_endpoint`] reports. ipc: `*` picks a fresh path.
+    /// [`Socket::get_last_endpoint`] reports. ipc: `*` picks a fresh path. ws
+    /// (`ws://host:port/path`, ZMTP over WebSocket as libzmq's ZWS 2.0): as tcp; any path is
+    /// accepted from a connecting peer.
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         self.core().bind(endpoint)
     }
