@@ -1,5 +1,6 @@
 //! A topology fed by a libzmq PUSH and drained by a libzmq PULL (the `zmq` crate builds
-//! libzmq 4.3 from source), through SocketSpout and SocketBolt, configured from YAML.
+//! libzmq 4.3 from source), through SocketSpout and SocketBolt, configured from YAML: over
+//! tcp, and over `ws://` (libzmq's WebSocket transport).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,12 +10,21 @@ use dataflow::Registry;
 
 #[test]
 fn libzmq_push_feeds_and_libzmq_pull_drains_a_word_count() {
+    word_count_between_libzmq_sockets("tcp");
+}
+
+#[test]
+fn libzmq_push_and_pull_over_websocket_around_a_word_count() {
+    word_count_between_libzmq_sockets("ws");
+}
+
+fn word_count_between_libzmq_sockets(transport: &str) {
     let zctx = zmq::Context::new();
     let push = zctx.socket(zmq::PUSH).unwrap();
-    push.bind("tcp://127.0.0.1:*").unwrap();
+    push.bind(&format!("{transport}://127.0.0.1:*")).unwrap();
     let input = push.get_last_endpoint().unwrap().unwrap();
     let pull = zctx.socket(zmq::PULL).unwrap();
-    pull.bind("tcp://127.0.0.1:*").unwrap();
+    pull.bind(&format!("{transport}://127.0.0.1:*")).unwrap();
     let output = pull.get_last_endpoint().unwrap().unwrap();
     pull.set_rcvtimeo(10_000).unwrap();
 
