@@ -3,13 +3,15 @@
 
 use std::process::Command;
 
+mod common;
+
 #[test]
 fn sockflow_run_starts_a_process_per_worker() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.yaml");
-    // Below the kernel's ephemeral range (32768-60999): no outgoing connection of another test
-    // can hold these ports as its local end (binding checks do not see those).
-    let base = 20000 + fastrand::u16(0..150) * 10;
+    // Free now, never handed to another test of this binary (they run at once), below the
+    // kernel's ephemeral range (see `common::free_ports`).
+    let base = common::free_ports(17000, 11);
     std::fs::write(
         &file,
         format!(
@@ -54,7 +56,7 @@ fn a_worker_that_cannot_start_is_restarted_with_a_growing_pause() {
     let port = taken.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.yaml");
-    let base = 20000 + fastrand::u16(0..150) * 10;
+    let base = common::free_ports(17000, 11);
     std::fs::write(
         &file,
         format!(
@@ -100,7 +102,7 @@ fn workers_stop_when_their_launcher_is_killed() {
     // hold the workers' ports.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.yaml");
-    let base = 20000 + fastrand::u16(0..150) * 10 + 5;
+    let base = common::free_ports(17000, 11);
     std::fs::write(
         &file,
         format!(
@@ -111,7 +113,7 @@ spouts: [{{id: gen, className: Generator, properties: [{{name: sentences, value:
 bolts: [{{id: split, className: Splitter, parallelism: 2}}]
 streams: [{{from: gen, to: split, grouping: {{type: SHUFFLE}}}}]
 ",
-            base + 1000
+            base + 10
         ),
     )
     .unwrap();
@@ -160,7 +162,7 @@ fn under_systemd_only_the_launching_process_notifies() {
     // (its children) do not inherit NOTIFY_SOCKET, so they never speak for the service.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.yaml");
-    let base = 20000 + fastrand::u16(0..150) * 10;
+    let base = common::free_ports(17000, 11);
     std::fs::write(
         &file,
         format!(
