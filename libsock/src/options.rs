@@ -147,6 +147,17 @@ macro_rules! for_each_option {
                 in_batch_size, set_in_batch_size, get_in_batch_size, IN_BATCH_SIZE, 101, i32, 8192, 1, i32::MAX;
             "Draft: stored as libzmq's write batch size; libsock batches writes itself (up to 256 KiB).",
                 out_batch_size, set_out_batch_size, get_out_batch_size, OUT_BATCH_SIZE, 102, i32, 8192, 1, i32::MAX;
+            "Draft, wss:// listener: its certificate chain in PEM, its own certificate first.",
+                wss_cert_pem, set_wss_cert_pem, get_wss_cert_pem, WSS_CERT_PEM, 104, bytes, Vec::new(), 0, usize::MAX;
+            "Draft, wss:// listener: its private key in PEM (PKCS#8, PKCS#1 or SEC1).",
+                wss_key_pem, set_wss_key_pem, get_wss_key_pem, WSS_KEY_PEM, 103, bytes, Vec::new(), 0, usize::MAX;
+            "Draft, wss:// connect: certificate authorities to trust, in PEM; a server presenting one of \
+             these certificates as its own is trusted as it is.",
+                wss_trust_pem, set_wss_trust_pem, get_wss_trust_pem, WSS_TRUST_PEM, 105, bytes, Vec::new(), 0, usize::MAX;
+            "Draft, wss:// connect: the name the server's certificate must carry (empty = the endpoint's host).",
+                wss_hostname, set_wss_hostname, get_wss_hostname, WSS_HOSTNAME, 106, bytes, Vec::new(), 0, 255;
+            "Draft, wss:// connect: trust the system's certificate authorities too.",
+                wss_trust_system, set_wss_trust_system, get_wss_trust_system, WSS_TRUST_SYSTEM, 107, bool, false, false, true;
             "Draft, PUB/XPUB/XSUB: the frames after a message's first are subscription changes only when \
              the first one is (without it, any frame starting with 0 or 1 is one).",
                 only_first_subscribe, set_only_first_subscribe, get_only_first_subscribe, ONLY_FIRST_SUBSCRIBE, 108, bool, false, false, i32::MAX;

@@ -88,6 +88,10 @@ pub enum WsFault {
         /// MAXMSGSIZE.
         max: u64,
     },
+    /// `wss://`: the TLS under the WebSocket failed (an untrusted certificate, a wrong
+    /// name, a bad record; the reason is logged).
+    #[error("TLS failed")]
+    Tls,
 }
 
 /// The Sec-WebSocket-Accept for a Sec-WebSocket-Key.

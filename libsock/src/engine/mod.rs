@@ -358,7 +358,7 @@ impl Worker {
         let Some(Entry::Listener(l)) = self.entries.get_mut(token.0) else { return };
         let accepted = l.accept_all();
         let (id, cfg, socket, name) = (l.id, l.cfg.clone(), l.socket.clone(), l.name.clone());
-        let ws = l.listener.is_ws();
+        let ws = l.listener.ws();
         for (stream, peer) in accepted {
             if cfg.raw {
                 let conn =
@@ -367,8 +367,16 @@ impl Worker {
                 self.with_raw(token, now, |c, ctx| c.start(ctx));
                 continue;
             }
-            let conn =
-                Connection::accepted(id, stream, peer, name.clone(), cfg.clone(), socket.clone(), now, ws);
+            let conn = Connection::accepted(
+                id,
+                stream,
+                peer,
+                name.clone(),
+                cfg.clone(),
+                socket.clone(),
+                now,
+                ws.clone(),
+            );
             let token = Token(self.entries.insert(Entry::Conn(Box::new(conn))));
             self.with_conn(token, now, |c, ctx| c.start(ctx));
         }

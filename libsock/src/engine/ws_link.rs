@@ -6,11 +6,17 @@
 //! after it goes there as a ZMTP frame (so the session never reads a body in place).
 //! Writing: the session's ZMTP bytes become frames in `pending`, written as the stream takes
 //! them; pongs and the echo of a close go there too.
+//!
+//! `wss://`: a rustls connection sits between those buffers and the stream. Its handshake
+//! comes first (the client's upgrade request waits in rustls until it is done); reading
+//! decrypts into `raw`, writing encrypts `pending`; whatever rustls has to send (handshake
+//! replies, alerts) goes out with `pending`.
 
 use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
 
 use bytes::{Buf, BytesMut};
+use rustls::pki_types::ServerName;
 
 use crate::codec::greeting::Mechanism;
 use crate::codec::ws::{self, Control, Decoder, Encoder, WsFault};
@@ -58,11 +64,19 @@ pub(crate) struct WsLink {
     sent: usize,
     /// The peer sent a close frame: hang up once its echo is written.
     closed: bool,
+    /// `wss://`: the TLS session (`Err`: it could not be set up, and the link fails).
+    tls: Option<Result<rustls::Connection, rustls::Error>>,
 }
 
 impl WsLink {
-    /// The connecting side: its request is queued at once.
-    pub(crate) fn client(host: &str, path: &str, cfg: &SessionConfig) -> WsLink {
+    /// The connecting side: its request is queued at once (behind the TLS handshake, for
+    /// `wss://`).
+    pub(crate) fn client(
+        host: &str,
+        path: &str,
+        cfg: &SessionConfig,
+        tls: Option<(std::sync::Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    ) -> WsLink {
         let (mut random, mut seed) = ([0u8; 16], [0u8; 8]);
         rand_bytes(&mut random);
         rand_bytes(&mut seed);
@@ -70,12 +84,15 @@ impl WsLink {
         let mechanism = cfg.security.mechanism();
         let mut link = WsLink::new(Upgrade::Requested(key.clone()), cfg, u64::from_le_bytes(seed));
         link.pending = ws::request(host, path, &key, mechanism);
+        link.tls = tls.map(|(config, name)| rustls::ClientConnection::new(config, name).map(Into::into));
         link
     }
 
-    /// The listening side.
-    pub(crate) fn server(cfg: &SessionConfig) -> WsLink {
-        WsLink::new(Upgrade::Awaited, cfg, 0)
+    /// The listening side (`tls`: a `wss://` listener's).
+    pub(crate) fn server(cfg: &SessionConfig, tls: Option<std::sync::Arc<rustls::ServerConfig>>) -> WsLink {
+        let mut link = WsLink::new(Upgrade::Awaited, cfg, 0);
+        link.tls = tls.map(|config| rustls::ServerConnection::new(config).map(Into::into));
+        link
     }
 
     fn new(upgrade: Upgrade, cfg: &SessionConfig, seed: u64) -> WsLink {
@@ -93,6 +110,7 @@ impl WsLink {
             pending: Vec::new(),
             sent: 0,
             closed: false,
+            tls: None,
         }
     }
 
@@ -101,11 +119,30 @@ impl WsLink {
     /// then pending: [`WsLink::flush`] before hanging up).
     pub(crate) fn read(
         &mut self,
-        stream: &Stream,
+        stream: &mut Stream,
         zmtp: &mut BytesMut,
         want: usize,
     ) -> Result<usize, WsError> {
-        let n = match sys::read_into(stream.as_fd(), &mut self.raw, want) {
+        let read = match &mut self.tls {
+            None => sys::read_into(stream.as_fd(), &mut self.raw, want),
+            Some(Err(e)) => {
+                tracing::debug!("wss: no TLS session: {e}");
+                return Err(WsError::Fault(WsFault::Tls));
+            }
+            Some(Ok(tls)) => {
+                let read = read_tls(tls, stream, &mut self.raw);
+                // Handshake replies and alerts go out at once: the peer waits for them.
+                if tls.wants_write() {
+                    self.flush(stream).map_err(WsError::Io)?;
+                }
+                match read {
+                    Err(WsError::Io(e)) => Err(e),
+                    Err(fault) => return Err(fault),
+                    Ok(n) => Ok(n),
+                }
+            }
+        };
+        let n = match read {
             Ok(n) => n,
             Err(e) => {
                 if e.kind() == io::ErrorKind::WouldBlock && self.raw.is_empty() {
@@ -165,13 +202,16 @@ impl WsLink {
         zmtp.extend_from_slice(&ws::peer_greeting(self.mechanism, self.mechanism_server));
     }
 
-    /// Whether frames wait to be written.
+    /// Whether frames (or TLS records) wait to be written.
     pub(crate) fn has_pending(&self) -> bool {
-        self.sent < self.pending.len()
+        self.sent < self.pending.len() || matches!(&self.tls, Some(Ok(tls)) if tls.wants_write())
     }
 
     /// Writes what is pending; `Ok(true)` once all of it is out.
     pub(crate) fn flush(&mut self, stream: &mut Stream) -> io::Result<bool> {
+        if let Some(Ok(tls)) = &mut self.tls {
+            return flush_tls(tls, stream, &mut self.pending, &mut self.sent);
+        }
         while self.has_pending() {
             match stream.write(&self.pending[self.sent..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -219,6 +259,64 @@ impl Write for WsWriter<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.link.flush(self.stream).map(drop)
+    }
+}
+
+/// Reads the records the stream has into `tls`, and the bytes they decrypt to into `raw`.
+/// `Ok(0)`: the peer hung up (or closed its TLS session).
+fn read_tls(tls: &mut rustls::Connection, stream: &mut Stream, raw: &mut BytesMut) -> Result<usize, WsError> {
+    let n = match tls.read_tls(stream) {
+        Ok(0) => return Ok(0),
+        Ok(n) => n,
+        Err(e) => return Err(WsError::Io(e)),
+    };
+    let state = tls.process_new_packets().map_err(|e| {
+        tracing::debug!("wss: {e}");
+        WsError::Fault(WsFault::Tls)
+    })?;
+    let plain = state.plaintext_bytes_to_read();
+    if plain > 0 {
+        let start = raw.len();
+        raw.resize(start + plain, 0);
+        io::Read::read_exact(&mut tls.reader(), &mut raw[start..]).map_err(WsError::Io)?;
+    }
+    if state.peer_has_closed() && plain == 0 {
+        return Ok(0);
+    }
+    // Records that carried no data yet (handshake) still count as read: the caller goes on.
+    Ok(n)
+}
+
+/// [`WsLink::flush`] through TLS: `pending` into rustls as it takes it, its records into
+/// the stream.
+fn flush_tls(
+    tls: &mut rustls::Connection,
+    stream: &mut Stream,
+    pending: &mut Vec<u8>,
+    sent: &mut usize,
+) -> io::Result<bool> {
+    loop {
+        while tls.wants_write() {
+            match tls.write_tls(stream) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if *sent == pending.len() {
+            pending.clear();
+            *sent = 0;
+            return Ok(true);
+        }
+        // Before the handshake is done rustls keeps this (a client's upgrade request) and
+        // sends it after; once done it encrypts at once, as far as its buffer takes.
+        let n = io::Write::write(&mut tls.writer(), &pending[*sent..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        *sent += n;
     }
 }
 

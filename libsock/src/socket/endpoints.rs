@@ -21,7 +21,7 @@ use crate::transport::endpoint::{normalized_tcp, split_uri, tcp_text, Transport}
 use crate::transport::ipc::{self, IpcAddr};
 use crate::transport::socks::SocksTarget;
 use crate::transport::tcp::TcpTarget;
-use crate::transport::{tcp, DialTarget, Endpoint, Listener, NetConfig, OpenFailure, WsTarget};
+use crate::transport::{tcp, wss, DialTarget, Endpoint, Listener, NetConfig, OpenFailure, WsTarget};
 
 /// One bind or connect a socket made.
 pub(crate) struct EndpointRec {
@@ -131,7 +131,7 @@ impl SocketCore {
     ) -> std::result::Result<(Listener, String, Option<PathBuf>), ListenFailure> {
         let parsed = Endpoint::parse_bind(endpoint)?;
         if self.options.use_fd >= 0 {
-            return Ok(adopt_listener(self.options.use_fd, &parsed)?);
+            return Ok(adopt_listener(self.options.use_fd, &parsed, &self.options)?);
         }
         let failed = |e: OpenFailure, name: String| ListenFailure {
             error: Error::from_bind(e.error, endpoint),
@@ -159,11 +159,13 @@ impl SocketCore {
                 (Listener::Unix(l), addr.text(), path)
             }
             Endpoint::Ws { .. } if self.is_raw() => return Err(stream_ws(endpoint).into()),
-            Endpoint::Ws { host, port, path } => {
+            Endpoint::Ws { host, port, path, tls } => {
+                let tls = if tls { Some(wss::server_config(&self.options)?) } else { None };
                 let addr = Endpoint::bind_addr(&host, port, self.options.ipv6)?;
                 let l = tcp::bind(addr, net).map_err(|e| failed(e, String::new()))?;
                 let bound = tcp_text(l.local_addr().map_err(Error::from)?);
-                (Listener::Ws(l), ws_text(&bound, &path), None)
+                let shown = ws_text(&bound, &path, tls.is_some());
+                (Listener::Ws(l, tls), shown, None)
             }
             Endpoint::Inproc(_) => return Err(Error::invalid("inproc has no listener").into()),
         })
@@ -202,15 +204,24 @@ impl SocketCore {
                 self.pending_connect_id = None;
                 return Err(stream_ws(endpoint));
             }
-            Endpoint::Ws { host, port, path } => {
+            Endpoint::Ws { host, port, path, tls } => {
                 if host == "*" || port == 0 {
                     self.pending_connect_id = None;
                     return Err(Error::invalid(format!("cannot connect to a wildcard: {endpoint:?}")));
                 }
+                let tls = match tls {
+                    true => Some(
+                        wss::client_tls(&self.options, &host)
+                            .inspect_err(|_| self.pending_connect_id = None)?,
+                    ),
+                    false => None,
+                };
                 let tcp = TcpTarget { host: host.clone(), port, source: None, ipv6: self.options.ipv6 };
                 // As libzmq's LAST_ENDPOINT after a ws connect: the path written out.
-                shown = Endpoint::Ws { host: host.clone(), port, path: path.clone() }.to_string();
-                DialTarget::Ws(Arc::new(WsTarget { tcp, host, path }))
+                let written =
+                    Endpoint::Ws { host: host.clone(), port, path: path.clone(), tls: tls.is_some() };
+                shown = written.to_string();
+                DialTarget::Ws(Arc::new(WsTarget { tcp, host, path, tls }))
             }
             // A connect has no wildcard: as libzmq's, it dials the file named `*`.
             Endpoint::Ipc(name) if name == "*" => DialTarget::Ipc(IpcAddr::Path(PathBuf::from(name))),
@@ -531,7 +542,11 @@ impl From<Error> for ListenFailure {
 
 /// USE_FD: serves an already bound and listening descriptor (socket activation). We use a
 /// duplicate, so the caller's descriptor stays theirs.
-fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Option<PathBuf>)> {
+fn adopt_listener(
+    fd: i32,
+    endpoint: &Endpoint,
+    options: &crate::options::Options,
+) -> Result<(Listener, String, Option<PathBuf>)> {
     let owned = crate::sys::dup_fd(fd)?;
     match endpoint {
         Endpoint::Tcp { .. } => {
@@ -540,11 +555,12 @@ fn adopt_listener(fd: i32, endpoint: &Endpoint) -> Result<(Listener, String, Opt
             let resolved = tcp_text(l.local_addr()?);
             Ok((Listener::Tcp(mio::net::TcpListener::from_std(l)), resolved, None))
         }
-        Endpoint::Ws { path, .. } => {
+        Endpoint::Ws { path, tls, .. } => {
+            let tls = if *tls { Some(wss::server_config(options)?) } else { None };
             let l = std::net::TcpListener::from(owned);
             l.set_nonblocking(true)?;
-            let resolved = ws_text(&tcp_text(l.local_addr()?), path);
-            Ok((Listener::Ws(mio::net::TcpListener::from_std(l)), resolved, None))
+            let resolved = ws_text(&tcp_text(l.local_addr()?), path, tls.is_some());
+            Ok((Listener::Ws(mio::net::TcpListener::from_std(l), tls), resolved, None))
         }
         _ => {
             let l = std::os::unix::net::UnixListener::from(owned);
@@ -572,12 +588,13 @@ fn hwm(v: i32) -> u64 {
 #[path = "endpoints_tests.rs"]
 mod tests;
 
-/// A bound `ws://` endpoint's `last_endpoint`: the tcp address's, with the path.
-fn ws_text(tcp_text: &str, path: &str) -> String {
-    format!("ws://{}{path}", tcp_text.trim_start_matches("tcp://"))
+/// A bound `ws://` (`wss://`) endpoint's `last_endpoint`: the tcp address's, with the path.
+fn ws_text(tcp_text: &str, path: &str, tls: bool) -> String {
+    let scheme = if tls { "wss" } else { "ws" };
+    format!("{scheme}://{}{path}", tcp_text.trim_start_matches("tcp://"))
 }
 
 /// STREAM sockets speak raw tcp: they have no WebSocket framing.
 fn stream_ws(endpoint: &str) -> Error {
-    Error::ProtocolNotSupported(format!("ws:// is not for STREAM sockets ({endpoint:?})"))
+    Error::ProtocolNotSupported(format!("ws:// and wss:// are not for STREAM sockets ({endpoint:?})"))
 }

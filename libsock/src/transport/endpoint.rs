@@ -22,7 +22,7 @@ pub enum Endpoint {
     },
     /// `ipc://path`; `*` asks for a fresh unique path; a leading `@` names an abstract socket.
     Ipc(String),
-    /// `ws://host:port/path`: ZMTP over WebSocket (ZWS 2.0, libzmq's `ws://`), host and port
+    /// `ws://host:port/path` (or `wss://`, over TLS): ZMTP over WebSocket (ZWS 2.0, libzmq's `ws://`), host and port
     /// as tcp's; the path (default `/`) is what a connect asks for (a listener takes any).
     Ws {
         /// The host part as written, brackets removed.
@@ -31,6 +31,8 @@ pub enum Endpoint {
         port: u16,
         /// The request path, `/` at least.
         path: String,
+        /// `wss://`: TLS under the WebSocket.
+        tls: bool,
     },
     /// `inproc://name`, within one context.
     Inproc(String),
@@ -183,6 +185,7 @@ pub(crate) enum Transport {
     Ipc,
     Inproc,
     Ws,
+    Wss,
 }
 
 /// The transport and address of an endpoint string, checked as libzmq's `parse_uri` and
@@ -202,6 +205,7 @@ pub(crate) fn split_uri(s: &str) -> Result<(Transport, &str)> {
         "ipc" => Ok((Transport::Ipc, rest)),
         "inproc" => Ok((Transport::Inproc, rest)),
         "ws" => Ok((Transport::Ws, rest)),
+        "wss" => Ok((Transport::Wss, rest)),
         "udp" => {
             Err(Error::IncompatibleProtocol(format!("udp:// is for RADIO, DISH and DGRAM sockets ({s:?})")))
         }
@@ -214,13 +218,13 @@ fn parse(s: &str, usage: Use) -> Result<Endpoint> {
         (Transport::Tcp, rest) => parse_tcp(s, rest, usage)?,
         (Transport::Ipc, rest) => Endpoint::Ipc(rest.to_owned()),
         (Transport::Inproc, rest) => Endpoint::Inproc(rest.to_owned()),
-        (Transport::Ws, rest) => {
+        (transport @ (Transport::Ws | Transport::Wss), rest) => {
             let (authority, path) = match rest.split_once('/') {
                 Some((a, p)) => (a, format!("/{p}")),
                 None => (rest, "/".to_owned()),
             };
             let (host, port) = host_port(s, authority, usage)?;
-            Endpoint::Ws { host, port, path }
+            Endpoint::Ws { host, port, path, tls: transport == Transport::Wss }
         }
     })
 }
@@ -312,8 +316,8 @@ impl fmt::Display for Endpoint {
                 write_host_port(f, host, *port)
             }
             Endpoint::Ipc(p) => write!(f, "ipc://{p}"),
-            Endpoint::Ws { host, port, path } => {
-                f.write_str("ws://")?;
+            Endpoint::Ws { host, port, path, tls } => {
+                f.write_str(if *tls { "wss://" } else { "ws://" })?;
                 write_host_port(f, host, *port)?;
                 f.write_str(path)
             }

@@ -10,6 +10,7 @@ pub(crate) mod ipc;
 pub(crate) mod peer_filter;
 pub(crate) mod socks;
 pub(crate) mod tcp;
+pub(crate) mod wss;
 
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -205,8 +206,9 @@ impl Source for Stream {
 pub(crate) enum Listener {
     Tcp(mio::net::TcpListener),
     Unix(mio::net::UnixListener),
-    /// `ws://`: tcp, each connection starting with a WebSocket upgrade.
-    Ws(mio::net::TcpListener),
+    /// `ws://`: tcp, each connection starting with a WebSocket upgrade (`wss://`: with
+    /// TLS under it, this configuration's).
+    Ws(mio::net::TcpListener, Option<std::sync::Arc<rustls::ServerConfig>>),
 }
 
 impl Listener {
@@ -214,20 +216,24 @@ impl Listener {
     pub(crate) fn raw_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
         match self {
-            Listener::Tcp(l) | Listener::Ws(l) => l.as_raw_fd(),
+            Listener::Tcp(l) | Listener::Ws(l, _) => l.as_raw_fd(),
             Listener::Unix(l) => l.as_raw_fd(),
         }
     }
 
-    /// Whether its connections speak ZMTP over WebSocket.
-    pub(crate) fn is_ws(&self) -> bool {
-        matches!(self, Listener::Ws(_))
+    /// Whether its connections speak ZMTP over WebSocket: `Some`, with the TLS under it
+    /// for `wss://`.
+    pub(crate) fn ws(&self) -> Option<Option<std::sync::Arc<rustls::ServerConfig>>> {
+        match self {
+            Listener::Ws(_, tls) => Some(tls.clone()),
+            _ => None,
+        }
     }
 
     /// Accepts one pending connection; returns the stream and the peer's address as text.
     pub(crate) fn accept(&self, cfg: &NetConfig) -> io::Result<(Stream, String)> {
         match self {
-            Listener::Tcp(l) | Listener::Ws(l) => {
+            Listener::Tcp(l) | Listener::Ws(l, _) => {
                 let (s, addr) = l.accept()?;
                 if !filter::allows(&cfg.accept_filters, addr.ip()) {
                     // Dropping the stream closes it at once, as libzmq does.
@@ -252,21 +258,21 @@ impl Listener {
 impl Source for Listener {
     fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) | Listener::Ws(l) => l.register(r, t, i),
+            Listener::Tcp(l) | Listener::Ws(l, _) => l.register(r, t, i),
             Listener::Unix(l) => l.register(r, t, i),
         }
     }
 
     fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) | Listener::Ws(l) => l.reregister(r, t, i),
+            Listener::Tcp(l) | Listener::Ws(l, _) => l.reregister(r, t, i),
             Listener::Unix(l) => l.reregister(r, t, i),
         }
     }
 
     fn deregister(&mut self, r: &Registry) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) | Listener::Ws(l) => l.deregister(r),
+            Listener::Tcp(l) | Listener::Ws(l, _) => l.deregister(r),
             Listener::Unix(l) => l.deregister(r),
         }
     }
@@ -292,6 +298,8 @@ pub(crate) struct WsTarget {
     pub host: String,
     /// The request's path.
     pub path: String,
+    /// `wss://`: the TLS handshake that comes first.
+    pub tls: Option<wss::ClientTls>,
 }
 
 /// A connect that failed at once, or a bind that failed.

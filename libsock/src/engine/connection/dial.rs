@@ -58,7 +58,10 @@ impl Connection {
                 let socks = target.socks();
                 let out_batch = super::output::out_batch(&stream, &self.cfg.net);
                 let ws = match target {
-                    DialTarget::Ws(t) => Some(WsLink::client(&t.host, &t.path, &self.cfg.session)),
+                    DialTarget::Ws(t) => {
+                        let tls = t.tls.as_ref().map(|tls| (tls.config.clone(), tls.name.clone()));
+                        Some(WsLink::client(&t.host, &t.path, &self.cfg.session, tls))
+                    }
                     _ => None,
                 };
                 self.link = Some(Link {

@@ -140,7 +140,7 @@ impl Connection {
                     let want = wanted.saturating_sub(link.rbuf.len()).max(chunk).min(READ_MAX);
                     match &mut link.ws {
                         // Whole frames only reach the read buffer: no body is read in place.
-                        Some(ws) => match ws.read(&link.stream, &mut link.rbuf, want) {
+                        Some(ws) => match ws.read(&mut link.stream, &mut link.rbuf, want) {
                             Ok(0) => {
                                 // A close frame's echo (best effort), then the end.
                                 let _ = ws.flush(&mut link.stream);

@@ -127,7 +127,8 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// A connection a listener accepted; `ws`: its stream starts with a WebSocket upgrade.
+    /// A connection a listener accepted; `ws`: its stream starts with a WebSocket upgrade
+    /// (`Some(Some(_))`: after a TLS handshake, `wss://`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn accepted(
         endpoint: EndpointId,
@@ -137,7 +138,7 @@ impl Connection {
         cfg: Arc<ConnConfig>,
         socket: Arc<SocketShared>,
         now: Instant,
-        ws: bool,
+        ws: Option<Option<Arc<rustls::ServerConfig>>>,
     ) -> Connection {
         let ends = ConnEnds::accepted(listener_name, stream.local_name(), peer.clone());
         let mut session = Session::new(cfg.session.clone(), now);
@@ -146,7 +147,7 @@ impl Connection {
         let session = Some(session);
         let rbuf = BytesMut::with_capacity(READ_CHUNK);
         let out_batch = output::out_batch(&stream, &cfg.net);
-        let ws = ws.then(|| WsLink::server(&cfg.session));
+        let ws = ws.map(|tls| WsLink::server(&cfg.session, tls));
         let link = Link {
             out_batch,
             stream,

@@ -1,0 +1,167 @@
+//! `wss://`: the TLS settings of a WebSocket listener or connect, made from libzmq's
+//! `WSS_*` options when the endpoint is bound or connected (so a bad PEM is that call's
+//! `EINVAL`, not a handshake that fails later).
+//!
+//! A listener needs `WSS_CERT_PEM` (its chain, first certificate its own) and `WSS_KEY_PEM`.
+//! A connect trusts the authorities in `WSS_TRUST_PEM` and, with `WSS_TRUST_SYSTEM`, the
+//! system's; it checks the server's name against `WSS_HOSTNAME`, or the endpoint's host.
+//! A certificate in `WSS_TRUST_PEM` that the server presents as its own is trusted as it is
+//! (pinned): libzmq's own wss test trusts a self-signed certificate that names its host only
+//! in its common name, which no WebPKI check accepts.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+
+/// What a `wss://` connect needs for its TLS handshake.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientTls {
+    /// The verifier and protocol versions.
+    pub config: Arc<ClientConfig>,
+    /// The name the server's certificate must carry (sent as SNI when it is a DNS name).
+    pub name: ServerName<'static>,
+}
+
+/// rustls over *ring* (which builds with a C compiler only, where aws-lc needs more).
+/// rustls deprecated it for lacking post-quantum key exchange (X25519MLKEM768), which
+/// libzmq's GnuTLS peers do not offer either.
+#[allow(deprecated)]
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The TLS side of a `wss://` listener.
+pub(crate) fn server_config(o: &Options) -> Result<Arc<ServerConfig>> {
+    if o.wss_cert_pem.is_empty() || o.wss_key_pem.is_empty() {
+        return Err(Error::invalid("a wss:// bind needs WSS_CERT_PEM and WSS_KEY_PEM"));
+    }
+    let chain = certificates(&o.wss_cert_pem, "WSS_CERT_PEM")?;
+    let key = PrivateKeyDer::from_pem_slice(&o.wss_key_pem)
+        .map_err(|e| Error::invalid(format!("WSS_KEY_PEM holds no private key: {e}")))?;
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::invalid(format!("WSS_CERT_PEM and WSS_KEY_PEM: {e}")))?;
+    Ok(Arc::new(config))
+}
+
+/// The TLS side of a `wss://` connect to `host`.
+pub(crate) fn client_tls(o: &Options, host: &str) -> Result<ClientTls> {
+    let pinned = if o.wss_trust_pem.is_empty() {
+        Vec::new()
+    } else {
+        certificates(&o.wss_trust_pem, "WSS_TRUST_PEM")?
+    };
+    if pinned.is_empty() && !o.wss_trust_system {
+        return Err(Error::invalid("a wss:// connect needs WSS_TRUST_PEM or WSS_TRUST_SYSTEM"));
+    }
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(pinned.iter().cloned());
+    if o.wss_trust_system {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!("WSS_TRUST_SYSTEM: {e}");
+        }
+        roots.add_parsable_certificates(found.certs);
+    }
+    let provider = provider();
+    let webpki = match roots.is_empty() {
+        true => None,
+        false => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| Error::invalid(format!("wss:// trust: {e}")))?,
+        ),
+    };
+    let verifier = Verifier { webpki, pinned, algorithms: provider.signature_verification_algorithms };
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    let named = if o.wss_hostname.is_empty() {
+        host.to_owned()
+    } else {
+        String::from_utf8_lossy(&o.wss_hostname).into_owned()
+    };
+    let name = ServerName::try_from(named.clone())
+        .map_err(|_| Error::invalid(format!("{named:?} is no host name a certificate can carry")))?;
+    Ok(ClientTls { config: Arc::new(config), name })
+}
+
+/// Every certificate of a PEM text; none is an error.
+fn certificates(pem: &[u8], option: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid(format!("{option}: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::invalid(format!("{option} holds no PEM certificate")));
+    }
+    Ok(certs)
+}
+
+fn tls_error(e: rustls::Error) -> Error {
+    Error::invalid(format!("TLS: {e}"))
+}
+
+/// WebPKI's check against the trusted authorities, or a pinned certificate as it is.
+#[derive(Debug)]
+struct Verifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    pinned: Vec<CertificateDer<'static>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
+            // The very certificate trusted: the handshake's signature (checked below)
+            // proves the server holds its key.
+            return Ok(ServerCertVerified::assertion());
+        }
+        match &self.webpki {
+            Some(w) => w.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
+            None => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,188 @@
+//! `wss://` (ZWS 2.0 over TLS) end to end between libsock peers: a certificate chain checked
+//! by WebPKI against a trusted authority, a self-signed certificate trusted as it is (as
+//! libzmq's own wss test does), and every refusal a client relies on (an untrusted
+//! authority, a name the certificate does not carry, a plain `ws://` client, garbage), with
+//! the listener serving after each. Python's TLS WebSocket client, and libzmq's own
+//! `test_wss_transport` on the C API, are tested elsewhere (`websocket.rs`, the bindings).
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use libsock::{Context, Socket, SocketType};
+
+const TIMEOUT_MS: i32 = 10_000;
+
+fn pem(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/wss/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn sock(ctx: &Context, kind: SocketType) -> Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    s.set_sndtimeo(TIMEOUT_MS).unwrap();
+    s
+}
+
+/// A REP serving `wss://127.0.0.1:*/path` with `cert` and `key`; its endpoint.
+fn server(ctx: &Context, cert: &str, key: &str) -> (Socket, String) {
+    let rep = sock(ctx, libsock::REP);
+    rep.set_wss_cert_pem(&pem(cert)).unwrap();
+    rep.set_wss_key_pem(&pem(key)).unwrap();
+    rep.bind("wss://127.0.0.1:*/path").unwrap();
+    let ep = rep.get_last_endpoint().unwrap();
+    assert!(ep.starts_with("wss://127.0.0.1:") && ep.ends_with("/path"), "{ep}");
+    (rep, ep)
+}
+
+fn port_of(endpoint: &str) -> u16 {
+    endpoint.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse().unwrap()
+}
+
+/// A round trip of a short and a 200 KB message (several TLS records) each way.
+fn bounce(rep: &Socket, req: &Socket) {
+    let large: Vec<u8> = (0..200_000).map(|i| (i % 251) as u8).collect();
+    for body in [&b"hello"[..], &large] {
+        req.send(body, 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), body);
+        rep.send(body, 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), body);
+    }
+}
+
+/// Whether a REQ connecting with `setup` gets an answer within 600 ms.
+fn is_served(ctx: &Context, to: &str, setup: impl Fn(&Socket)) -> bool {
+    let req = sock(ctx, libsock::REQ);
+    req.set_rcvtimeo(600).unwrap();
+    setup(&req);
+    req.connect(to).unwrap();
+    req.send("ping", 0).unwrap();
+    req.recv_bytes(0).is_ok()
+}
+
+#[test]
+fn a_chain_from_a_trusted_authority_is_checked_by_name() {
+    let ctx = Context::new();
+    let (rep, ep) = server(&ctx, "server_chain.pem", "server.key");
+    let port = port_of(&ep);
+    // By name and by address: the certificate carries both.
+    for host in ["localhost", "127.0.0.1"] {
+        let req = sock(&ctx, libsock::REQ);
+        req.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+        let to = format!("wss://{host}:{port}/path");
+        req.connect(&to).unwrap();
+        assert_eq!(req.get_last_endpoint().unwrap(), to);
+        bounce(&rep, &req);
+    }
+    // WSS_HOSTNAME replaces the endpoint's host in the check.
+    let req = sock(&ctx, libsock::REQ);
+    req.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    req.set_wss_hostname(b"localhost").unwrap();
+    req.connect(&format!("wss://127.0.0.1:{port}/path")).unwrap();
+    bounce(&rep, &req);
+}
+
+#[test]
+fn a_self_signed_certificate_is_trusted_pinned_as_libzmq_tests_it() {
+    let ctx = Context::new();
+    let (rep, ep) = server(&ctx, "selfsigned.pem", "selfsigned.key");
+    let req = sock(&ctx, libsock::REQ);
+    req.set_wss_trust_pem(&pem("selfsigned.pem")).unwrap();
+    req.set_wss_hostname(b"zeromq.org").unwrap();
+    req.connect(&ep.replace("0.0.0.0", "127.0.0.1")).unwrap();
+    bounce(&rep, &req);
+}
+
+#[test]
+fn a_client_refuses_an_untrusted_or_misnamed_server_and_the_server_keeps_serving() {
+    let ctx = Context::new();
+    let (rep, ep) = server(&ctx, "server_chain.pem", "server.key");
+    let port = port_of(&ep);
+    let replies = std::thread::spawn(move || {
+        // Answers whatever gets through, until the good client's last message.
+        while let Ok(m) = rep.recv_bytes(0) {
+            rep.send(&m, 0).unwrap();
+            if m == b"last" {
+                break;
+            }
+        }
+    });
+    let to = format!("wss://localhost:{port}/path");
+    assert!(!is_served(&ctx, &to, |s| s.set_wss_trust_pem(&pem("other_ca.pem")).unwrap()), "other authority");
+    assert!(
+        !is_served(&ctx, &to, |s| {
+            s.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+            s.set_wss_hostname(b"example.org").unwrap();
+        }),
+        "a name the certificate does not carry"
+    );
+    // The system's authorities do not know a test authority.
+    assert!(!is_served(&ctx, &to, |s| s.set_wss_trust_system(true).unwrap()), "system trust");
+    // A plain ws:// client gets no upgrade from a TLS listener.
+    assert!(!is_served(&ctx, &format!("ws://127.0.0.1:{port}/path"), |_| {}), "ws:// to wss://");
+    // Garbage, then a TLS ClientHello cut short.
+    for bytes in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[0x16, 0x03, 0x01, 0x00, 0xff, 0x01]] {
+        let mut raw = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        raw.write_all(bytes).unwrap();
+        drop(raw);
+    }
+    // Served after all of them.
+    let req = sock(&ctx, libsock::REQ);
+    req.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    req.connect(&to).unwrap();
+    req.send("last", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"last");
+    replies.join().unwrap();
+}
+
+#[test]
+fn missing_or_bad_settings_fail_the_bind_or_connect() {
+    let ctx = Context::new();
+    let rep = sock(&ctx, libsock::REP);
+    let err = rep.bind("wss://127.0.0.1:*").unwrap_err();
+    assert!(err.to_string().contains("WSS_CERT_PEM"), "{err}");
+    rep.set_wss_cert_pem(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n").unwrap();
+    rep.set_wss_key_pem(&pem("server.key")).unwrap();
+    assert!(rep.bind("wss://127.0.0.1:*").is_err());
+    // A key that is not the certificate's.
+    rep.set_wss_cert_pem(&pem("server.pem")).unwrap();
+    rep.set_wss_key_pem(&pem("selfsigned.key")).unwrap();
+    assert!(rep.bind("wss://127.0.0.1:*").is_err());
+
+    let req = sock(&ctx, libsock::REQ);
+    let err = req.connect("wss://127.0.0.1:5555").unwrap_err();
+    assert!(err.to_string().contains("WSS_TRUST"), "{err}");
+    req.set_wss_trust_pem(b"no pem here").unwrap();
+    assert!(req.connect("wss://127.0.0.1:5555").is_err());
+    // STREAM speaks no WebSocket.
+    let stream = sock(&ctx, libsock::STREAM);
+    assert!(stream.connect("wss://127.0.0.1:5555").is_err());
+}
+
+#[test]
+fn pub_sub_subscriptions_cross_tls() {
+    let ctx = Context::new();
+    let publisher = sock(&ctx, libsock::PUB);
+    publisher.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    publisher.set_wss_key_pem(&pem("server.key")).unwrap();
+    publisher.bind("wss://127.0.0.1:*").unwrap();
+    let port = port_of(&publisher.get_last_endpoint().unwrap());
+    let sub = sock(&ctx, libsock::SUB);
+    sub.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    sub.set_subscribe(b"A").unwrap();
+    sub.connect(&format!("wss://localhost:{port}/")).unwrap();
+    // Publish until the subscription has arrived; only "A" messages get through.
+    sub.set_rcvtimeo(50).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        publisher.send("B dropped", 0).unwrap();
+        publisher.send("A kept", 0).unwrap();
+        if let Ok(m) = sub.recv_bytes(0) {
+            assert_eq!(m, b"A kept");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no message through wss");
+    }
+}
