@@ -186,3 +186,118 @@ fn pub_sub_subscriptions_cross_tls() {
         assert!(std::time::Instant::now() < deadline, "no message through wss");
     }
 }
+
+/// Runs `script` with Python; its stdout once it exits successfully, or panics with why
+/// (naming the module to install when one is missing).
+fn python(script: &str, args: &[String]) -> std::process::Child {
+    std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3")
+}
+
+fn python_ok(child: std::process::Child) {
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("No module named"),
+        "Python's websockets is missing (`pip install websockets`; .ci/run installs it): {err}"
+    );
+    assert!(out.status.success() && out.stdout == b"ok\n", "{err}");
+}
+
+/// Python's `websockets` over Python's `ssl` (OpenSSL: another TLS implementation, with its
+/// own hostname check against the server certificate's names) speaks `ZWS2.0` to a libsock
+/// PAIR, as a browser on an `https://` page must (it may only open `wss://`).
+#[test]
+fn a_browser_like_client_over_openssl_talks_to_a_libsock_wss_listener() {
+    let ctx = Context::new();
+    let pair = sock(&ctx, libsock::PAIR);
+    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    pair.set_wss_key_pem(&pem("server.key")).unwrap();
+    pair.bind("wss://127.0.0.1:*/chat").unwrap();
+    let port = port_of(&pair.get_last_endpoint().unwrap());
+    let script = r#"
+import ssl, sys
+from websockets.sync.client import connect
+tls = ssl.create_default_context(cafile=sys.argv[2])
+with connect(f"wss://localhost:{sys.argv[1]}/chat", ssl=tls, subprotocols=["ZWS2.0"], open_timeout=10) as ws:
+    assert ws.subprotocol == "ZWS2.0", ws.subprotocol
+    ws.send(b"\x00")
+    assert ws.recv(timeout=10) == b"\x00", "routing id"
+    ws.send(b"\x00hello over tls")
+    assert ws.recv(timeout=10) == b"\x00" + b"r" * 100000, "the reply"
+print("ok")
+"#;
+    let ca = format!("{}/tests/data/wss/ca.pem", env!("CARGO_MANIFEST_DIR"));
+    let child = python(script, &[port.to_string(), ca]);
+    let first = pair.recv_bytes(0);
+    if first.is_err() {
+        let out = child.wait_with_output().unwrap();
+        panic!("nothing arrived; the client said: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(first.unwrap(), b"hello over tls");
+    pair.send(vec![b'r'; 100_000], 0).unwrap();
+    python_ok(child);
+}
+
+/// TLS terminated by another program in front of a plain `ws://` listener, the way wss is
+/// often deployed (nginx, haproxy): a libsock `wss://` client through a Python (OpenSSL)
+/// TLS proxy to a libsock `ws://` REP. So libsock's TLS client meets a TLS server that is
+/// not rustls.
+#[test]
+fn a_libsock_wss_client_through_an_openssl_terminating_proxy() {
+    let ctx = Context::new();
+    let rep = sock(&ctx, libsock::REP);
+    rep.bind("ws://127.0.0.1:*/behind").unwrap();
+    let backend = port_of(&rep.get_last_endpoint().unwrap());
+    let script = r#"
+import socket, ssl, sys, threading
+backend, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(cert, key)
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+outer, _ = listener.accept()
+outer = tls.wrap_socket(outer, server_side=True)
+inner = socket.create_connection(("127.0.0.1", backend))
+def pump(a, b):
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+t = threading.Thread(target=pump, args=(inner, outer))
+t.start()
+pump(outer, inner)
+t.join()
+"#;
+    let dir = format!("{}/tests/data/wss", env!("CARGO_MANIFEST_DIR"));
+    let mut proxy = python(
+        script,
+        &[backend.to_string(), format!("{dir}/server_chain.pem"), format!("{dir}/server.key")],
+    );
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(proxy.stdout.as_mut().unwrap()), &mut line)
+        .unwrap();
+    let Ok(front) = line.trim().parse::<u16>() else {
+        let out = proxy.wait_with_output().unwrap();
+        panic!("the proxy did not start: {}", String::from_utf8_lossy(&out.stderr))
+    };
+    let req = sock(&ctx, libsock::REQ);
+    req.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    req.connect(&format!("wss://localhost:{front}/behind")).unwrap();
+    bounce(&rep, &req);
+    drop(req);
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}

@@ -39,6 +39,7 @@ macro_rules! draft_programs {
             test_router_notify,
             test_scatter_gather,
             test_thread_safe,
+            test_wss_transport,
             test_xpub_manual_last_value,
         }
     };
@@ -95,7 +96,6 @@ pub const NOT_RUN: &[(&str, &str)] = &[
     ("test_sodium", "checks libzmq's own libsodium build"),
     ("test_sub_forward_tipc", "TIPC transport (not in libsock)"),
     ("test_term_endpoint_tipc", "TIPC transport (not in libsock)"),
-    ("test_wss_transport", "WebSocket over TLS (not in libsock; libzmq's needs GnuTLS)"),
 ];
 
 /// Programs that also link some of libzmq's own sources (compiled once from the vendored
