@@ -5,6 +5,7 @@
 //! - [`sockcat`]: a netcat for ZeroMQ-style sockets; the `sockcat` binary is a thin wrapper
 //!   around [`sockcat::main`].
 //! - [`security`]: the CURVE and PLAIN flags both tools take.
+//! - [`wss`]: the `wss://` flags both tools take (PEM files for TLS).
 //! - [`sockdev`]: the queue, forwarder and streamer relays over [`libsock::Proxy`]; the
 //!   `sockdev` binary is a thin wrapper around [`sockdev::main`].
 //!
@@ -19,6 +20,7 @@
 pub mod security;
 pub mod sockcat;
 pub mod sockdev;
+pub mod wss;
 
 /// The README's Rust examples, compiled and run as doctests so the front door stays true.
 #[cfg(doctest)]

@@ -66,6 +66,15 @@ Security (default: none):
   sockcat keygen                 print a fresh key pair: \"public: KEY\" and \"secret: KEY\"
   sockcat keygen --cert PATH     write a fresh pair as PATH.key and PATH.key_secret
 
+TLS for wss:// endpoints (PEM files, read at start):
+  --wss-cert FILE --wss-key FILE a wss:// bind's certificate chain (own certificate first)
+                                 and private key
+  --wss-trust FILE               a wss:// connect trusts these authorities, or a server
+                                 presenting one of these certificates (pinned)
+  --wss-trust-system             ... and the system's authorities too
+  --wss-hostname NAME            the name the server's certificate must carry
+                                 (default: the endpoint's host)
+
 Exit codes:
   0  success
   1  runtime error: bad endpoint, bind refused, unsupported TYPE, I/O error
@@ -81,7 +90,9 @@ Examples:
   sockcat pair --bind tcp://*:5556            # chat: type lines, see the peer's lines
   sockcat rep --bind tcp://*:5557 --echo      # echo server
   echo ping | sockcat req --connect tcp://127.0.0.1:5557
-  sockcat sub --connect tcp://127.0.0.1:5558 --subscribe weather.";
+  sockcat sub --connect tcp://127.0.0.1:5558 --subscribe weather.
+  sockcat pull --bind wss://*:5559/in --wss-cert chain.pem --wss-key key.pem
+  echo hi | sockcat push --connect wss://localhost:5559/in --wss-trust ca.pem";
 
 /// Parsed command-line arguments.
 #[derive(Debug, Clone, Parser)]
@@ -129,6 +140,10 @@ pub struct Args {
     /// Security: CURVE or PLAIN (default NULL).
     #[command(flatten)]
     pub security: super::security::SecurityArgs,
+
+    /// TLS for wss:// endpoints: PEM files.
+    #[command(flatten)]
+    pub wss: crate::wss::WssArgs,
 }
 
 impl Args {
@@ -139,6 +154,9 @@ impl Args {
             return Err(format!("--subscribe only applies to sub and xsub sockets, not {}", lower(t)));
         }
         self.security.validate().map_err(|e| e.to_string())?;
+        let wss = self.wss.files();
+        crate::wss::check(&wss, "--").map_err(|e| e.to_string())?;
+        crate::wss::require(&wss, &self.bind, &self.connect, "--").map_err(|e| e.to_string())?;
         if self.echo && !Mode::can_echo(t) {
             return Err(format!(
                 "--echo only applies to rep, router, pair and dealer sockets, not {}",

@@ -5,6 +5,8 @@
 //!              [--subscribe P]... [--identity ID] [--echo]
 //!              [--curve-server SECRET | --curve-serverkey PUBLIC [--curve-secret SECRET]
 //!               | --plain USER:PASS | --plain-server --plain-user USER:PASS...]
+//!              [--wss-cert FILE --wss-key FILE] [--wss-trust FILE] [--wss-trust-system]
+//!              [--wss-hostname NAME]
 //! sockcat keygen
 //! ```
 //!

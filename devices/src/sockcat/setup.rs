@@ -7,14 +7,15 @@ use libsock::{Authenticator, Context, Error, Socket, SocketType};
 use super::cli::{lower, Args};
 use super::outcome::endpoint_error;
 
-/// Opens the socket `args` describe: options first (the routing id must precede connect),
-/// then binds, then connects, then subscriptions.
+/// Opens the socket `args` describe: options first (the routing id must precede connect;
+/// the `--wss-…` PEM files are read here, before any endpoint), then binds, then connects, then subscriptions.
 ///
 /// A PLAIN server also returns its authenticator, which must outlive the socket.
 pub fn open(ctx: &Context, args: &Args) -> Result<(Socket, Option<Authenticator>)> {
     let kind = args.socket_type;
     let socket = ctx.socket(kind).map_err(|e| socket_error(e, kind))?;
     configure(&socket, args)?;
+    crate::wss::apply(&args.wss.files(), &socket, "--")?;
     let auth = args.security.apply(ctx, &socket)?;
     for ep in &args.bind {
         socket.bind(ep).map_err(|e| endpoint_error(e, "bind to", ep))?;
