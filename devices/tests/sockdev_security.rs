@@ -1,7 +1,8 @@
 //! `sockdev` with security per side: a queue whose frontend is a CURVE server and whose
 //! backend is a PLAIN server, with libsock and pyzmq (libzmq 4.3.5 + libsodium) CURVE clients;
 //! a client with the wrong server key and a worker with the wrong password are refused while
-//! the others are served. Bad combinations are usage errors (exit 2).
+//! the others are served. Bad combinations are usage errors (exit 2). A queue over `wss://`
+//! on both sides, with libsock's test certificates.
 //!
 //! Nothing here may hang: the relay is killed when its guard drops, every socket has
 //! timeouts.
@@ -529,4 +530,75 @@ fn sighup_reloads_the_plain_accounts_of_the_config_file() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("SIGHUP: PLAIN accounts reloaded"), "{err}");
     assert!(err.contains("SIGHUP: the settings were not reloaded") && err.contains("relay.toml:"), "{err}");
+}
+
+/// A file of libsock's wss test certificates (`libsock/tests/data/wss/README.md`).
+fn pem(name: &str) -> String {
+    format!("{}/../libsock/tests/data/wss/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_queue_over_wss_on_both_sides() {
+    // The worker serves wss:// with libzmq's self-signed test certificate; the relay's backend
+    // trusts it pinned, under its name. The relay's frontend serves a chain from the test
+    // authority, which the client trusts.
+    let ctx = Context::new();
+    let rep = socket(&ctx, libsock::REP);
+    rep.set_wss_cert_pem(&std::fs::read(pem("selfsigned.pem")).unwrap()).unwrap();
+    rep.set_wss_key_pem(&std::fs::read(pem("selfsigned.key")).unwrap()).unwrap();
+    rep.bind("wss://127.0.0.1:*/work").unwrap();
+    let back = rep.get_last_endpoint().unwrap();
+    let front = tcp().replace("tcp://", "wss://") + "/clients";
+    let relay = Relay::start(&[
+        "queue",
+        "--frontend-bind",
+        &front,
+        "--frontend-wss-cert",
+        &pem("server_chain.pem"),
+        "--frontend-wss-key",
+        &pem("server.key"),
+        "--backend-connect",
+        &back,
+        "--backend-wss-trust",
+        &pem("selfsigned.pem"),
+        "--backend-wss-hostname",
+        "zeromq.org",
+    ]);
+    let req = socket(&ctx, libsock::REQ);
+    req.set_wss_trust_pem(&std::fs::read(pem("ca.pem")).unwrap()).unwrap();
+    req.connect(&front.replace("127.0.0.1", "localhost")).unwrap();
+    for i in 0..3 {
+        req.send(format!("req {i}"), 0).unwrap();
+        let got = rep.recv_bytes(0).unwrap();
+        rep.send([b"w:", &got[..]].concat(), 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), format!("w:req {i}").into_bytes());
+    }
+    let (code, err) = relay.stop();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_missing_wss_file_is_one_line_naming_it() {
+    let front = tcp().replace("tcp://", "wss://") + "/x";
+    let missing = format!("{}/no-such-chain.pem", env!("CARGO_TARGET_TMPDIR"));
+    let out = run(&[
+        "queue",
+        "--frontend-bind",
+        &front,
+        "--frontend-wss-cert",
+        &missing,
+        "--frontend-wss-key",
+        &pem("server.key"),
+        "--backend-bind",
+        &tcp(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().find(|l| l.starts_with("sockdev: ")).unwrap_or_default();
+    assert!(line.starts_with(&format!("sockdev: --frontend-wss-cert {missing}: cannot read it: ")), "{err}");
+    // A wss:// bind without its certificate is a usage error naming the side's flags.
+    let out = run(&["queue", "--frontend-bind", &front, "--backend-bind", &tcp()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("needs --frontend-wss-cert FILE and --frontend-wss-key FILE"));
 }

@@ -9,6 +9,8 @@
 //!         [--frontend-curve-server SECRET | --frontend-curve-serverkey PUBLIC
 //!          [--frontend-curve-secret SECRET] | --frontend-plain USER:PASS
 //!          | --frontend-plain-server --frontend-plain-user USER:PASS...]
+//!         [--frontend-wss-cert FILE --frontend-wss-key FILE] [--frontend-wss-trust FILE]
+//!         [--frontend-wss-trust-system] [--frontend-wss-hostname NAME]
 //!         [the same with --backend-...]
 //! ```
 
@@ -17,8 +19,9 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use libsock::SocketType;
 use serde::Deserialize;
+use service::wss::WssFiles;
 
-use super::security::{merge, BackendSecurity, FrontendSecurity};
+use super::security::{merge, merge_wss, BackendSecurity, FrontendSecurity};
 use crate::security::SecurityArgs;
 
 const ABOUT: &str = "A ZeroMQ-compatible relay: the queue, forwarder and streamer devices, built on libsock.";
@@ -57,6 +60,13 @@ Client certificate files and directories are watched: a certificate added admits
 one removed refuses it, from its next handshake. SIGHUP reads --config again and applies the
 peers a side admits (its CURVE client list or PLAIN accounts); other changes wait for a
 restart.
+
+TLS for wss:// endpoints, per side: --frontend-wss-cert FILE with --frontend-wss-key FILE
+(a wss:// bind's certificate chain and key, PEM files), --backend-wss-trust FILE (a wss://
+connect trusts these authorities or pinned certificates), --…-wss-trust-system,
+--…-wss-hostname NAME. In --config the same names are keys, paths relative to its file; a
+side's wss flags on the command line replace that side's wss settings from the file. The
+files are read at start.
 
 SIGINT or SIGTERM (or TERMINATE) stop the relay: queued messages (the reply to TERMINATE
 too) get --linger ms to leave, the final statistics go to stderr, the exit code is 0. Logs go
@@ -138,10 +148,10 @@ pub struct Args {
     /// At shutdown, how long queued messages may take to leave, in ms [default: 1000].
     #[arg(long, value_name = "MS")]
     pub linger: Option<u32>,
-    /// The frontend's CURVE/PLAIN flags.
+    /// The frontend's CURVE/PLAIN and wss:// flags.
     #[command(flatten)]
     pub frontend_security: FrontendSecurity,
-    /// The backend's CURVE/PLAIN flags.
+    /// The backend's CURVE/PLAIN and wss:// flags.
     #[command(flatten)]
     pub backend_security: BackendSecurity,
 }
@@ -186,6 +196,18 @@ pub struct FileSettings {
     backend_plain_server: bool,
     #[serde(default)]
     backend_plain_user: Vec<String>,
+    frontend_wss_cert: Option<PathBuf>,
+    frontend_wss_key: Option<PathBuf>,
+    frontend_wss_trust: Option<PathBuf>,
+    frontend_wss_hostname: Option<String>,
+    #[serde(default)]
+    frontend_wss_trust_system: bool,
+    backend_wss_cert: Option<PathBuf>,
+    backend_wss_key: Option<PathBuf>,
+    backend_wss_trust: Option<PathBuf>,
+    backend_wss_hostname: Option<String>,
+    #[serde(default)]
+    backend_wss_trust_system: bool,
 }
 
 impl FileSettings {
@@ -207,6 +229,38 @@ impl FileSettings {
             anchor(v);
         }
         self.frontend_curve_client.iter_mut().chain(&mut self.backend_curve_client).for_each(anchor);
+        for p in [
+            &mut self.frontend_wss_cert,
+            &mut self.frontend_wss_key,
+            &mut self.frontend_wss_trust,
+            &mut self.backend_wss_cert,
+            &mut self.backend_wss_key,
+            &mut self.backend_wss_trust,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *p = dir.join(&*p);
+        }
+    }
+
+    /// The file's `wss://` settings of each side.
+    fn wss(&self) -> (WssFiles, WssFiles) {
+        let f = WssFiles {
+            cert: self.frontend_wss_cert.clone(),
+            key: self.frontend_wss_key.clone(),
+            trust: self.frontend_wss_trust.clone(),
+            hostname: self.frontend_wss_hostname.clone(),
+            trust_system: self.frontend_wss_trust_system,
+        };
+        let b = WssFiles {
+            cert: self.backend_wss_cert.clone(),
+            key: self.backend_wss_key.clone(),
+            trust: self.backend_wss_trust.clone(),
+            hostname: self.backend_wss_hostname.clone(),
+            trust_system: self.backend_wss_trust_system,
+        };
+        (f, b)
     }
 
     /// The file's security settings of each side.
@@ -219,6 +273,7 @@ impl FileSettings {
             frontend_plain: self.frontend_plain.clone(),
             frontend_plain_server: self.frontend_plain_server,
             frontend_plain_user: self.frontend_plain_user.clone(),
+            ..Default::default()
         };
         let b = BackendSecurity {
             backend_curve_server: self.backend_curve_server.clone(),
@@ -228,6 +283,7 @@ impl FileSettings {
             backend_plain: self.backend_plain.clone(),
             backend_plain_server: self.backend_plain_server,
             backend_plain_user: self.backend_plain_user.clone(),
+            ..Default::default()
         };
         (f.to_args(), b.to_args())
     }
@@ -262,6 +318,10 @@ pub struct Settings {
     pub frontend_security: SecurityArgs,
     /// The backend's mechanism and credentials.
     pub backend_security: SecurityArgs,
+    /// The frontend's `wss://` PEM files and names.
+    pub frontend_wss: WssFiles,
+    /// The backend's `wss://` PEM files and names.
+    pub backend_wss: WssFiles,
 }
 
 /// Default SNDHWM/RCVHWM, libzmq's.
@@ -280,6 +340,7 @@ impl Args {
             "no device: give queue, forwarder or streamer on the command line or `device = ...` in --config",
         )?;
         let (file_frontend, file_backend) = file.security();
+        let (file_frontend_wss, file_backend_wss) = file.wss();
         let s = Settings {
             device,
             frontend_bind: list(&self.frontend_bind, file.frontend_bind),
@@ -297,6 +358,8 @@ impl Args {
             linger_ms: self.linger.or(file.linger).unwrap_or(DEFAULT_LINGER_MS),
             frontend_security: merge(self.frontend_security.to_args(), file_frontend, "frontend")?,
             backend_security: merge(self.backend_security.to_args(), file_backend, "backend")?,
+            frontend_wss: merge_wss(self.frontend_security.wss(), file_frontend_wss, "frontend")?,
+            backend_wss: merge_wss(self.backend_security.wss(), file_backend_wss, "backend")?,
         };
         if s.frontend_bind.is_empty() && s.frontend_connect.is_empty() {
             return Err("the frontend needs at least one --frontend-bind or --frontend-connect".into());
@@ -304,6 +367,11 @@ impl Args {
         if s.backend_bind.is_empty() && s.backend_connect.is_empty() {
             return Err("the backend needs at least one --backend-bind or --backend-connect".into());
         }
+        let wss = |files, binds: &[String], connects: &[String], side: &str| {
+            crate::wss::require(files, binds, connects, &format!("--{side}-")).map_err(|e| e.to_string())
+        };
+        wss(&s.frontend_wss, &s.frontend_bind, &s.frontend_connect, "frontend")?;
+        wss(&s.backend_wss, &s.backend_bind, &s.backend_connect, "backend")?;
         if s.frontend_security.checks_peers() && s.backend_security.checks_peers() {
             // Both would need the context's one ZAP handler, with different accounts or keys.
             return Err("only one side can check its peers (a PLAIN server, or a CURVE server with \

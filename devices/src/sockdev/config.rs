@@ -10,6 +10,8 @@
 //! frontend-curve-server = "<Z85 secret key>"   # security keys: the flag names, per side
 //! backend-plain-server = true
 //! backend-plain-user = ["worker:secret"]
+//! frontend-wss-cert = "tls/relay_chain.pem"   # wss:// PEM files: relative to this file
+//! frontend-wss-key = "tls/relay.key"
 //! ```
 
 use std::path::Path;
@@ -90,6 +92,34 @@ mod tests {
         std::fs::write(&config, format!("device = \"queue\"\nbackend-bind = [\"tcp://*:2\"]\nfrontend-bind = [\"tcp://*:1\"]\nfrontend-curve-server = \"{secret}\"\n")).unwrap();
         let s = args(&[]).settings(load(&config).unwrap()).unwrap();
         assert_eq!(s.frontend_security.curve_server.as_deref(), Some(secret.as_str()));
+    }
+
+    #[test]
+    fn wss_files_are_relative_to_the_config_file_and_flags_replace_a_sides() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("sockdev.toml");
+        std::fs::write(
+            &config,
+            "device = \"queue\"\nfrontend-bind = [\"wss://*:1/in\"]\nbackend-connect = [\"wss://h:2/out\"]\n\
+             frontend-wss-cert = \"tls/chain.pem\"\nfrontend-wss-key = \"/etc/tls/key.pem\"\n\
+             backend-wss-trust = \"ca.pem\"\nbackend-wss-hostname = \"h.example\"\n\
+             backend-wss-trust-system = true\n",
+        )
+        .unwrap();
+        let s = args(&[]).settings(load(&config).unwrap()).unwrap();
+        assert_eq!(s.frontend_wss.cert, Some(dir.path().join("tls/chain.pem")));
+        assert_eq!(s.frontend_wss.key, Some("/etc/tls/key.pem".into()));
+        assert_eq!(s.backend_wss.trust, Some(dir.path().join("ca.pem")));
+        assert_eq!(
+            (s.backend_wss.hostname.as_deref(), s.backend_wss.trust_system),
+            (Some("h.example"), true)
+        );
+        // A side's wss flag replaces that side's wss settings from the file, not the other's.
+        let s = args(&["--backend-wss-trust", "mine.pem"]).settings(load(&config).unwrap()).unwrap();
+        assert_eq!((s.backend_wss.trust, s.backend_wss.hostname), (Some("mine.pem".into()), None));
+        assert_eq!(s.frontend_wss.cert, Some(dir.path().join("tls/chain.pem")));
+        let e = args(&["--frontend-wss-cert", "c.pem"]).settings(load(&config).unwrap()).unwrap_err();
+        assert_eq!(e, "--frontend-wss-cert and --frontend-wss-key go together");
     }
 
     #[test]

@@ -101,6 +101,9 @@ pub fn run_reloading(
     let (fe_kind, be_kind) = s.device.socket_types();
     let frontend = open(&ctx, fe_kind, s, "frontend")?;
     let backend = open(&ctx, be_kind, s, "backend")?;
+    // The wss:// PEM files are read now, before any endpoint is bound or connected.
+    crate::wss::apply(&s.frontend_wss, &frontend, "--frontend-")?;
+    crate::wss::apply(&s.backend_wss, &backend, "--backend-")?;
     let auth = secure(&ctx, &frontend, &backend, s)?.map(Arc::new);
     let frontend_watch = watch::watch(&frontend, "frontend")?;
     let backend_watch = watch::watch(&backend, "backend")?;
