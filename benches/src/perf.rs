@@ -155,6 +155,26 @@ pub fn curve_client(s: &libsock::Socket) {
     set(s.set_curve_serverkey(PERF_SERVER_PUBLIC.as_bytes()));
 }
 
+/// `wss://` endpoints: the bind side serves libsock's test certificate (for `localhost` and
+/// `127.0.0.1`, `libsock/tests/data/wss/`), the connect side trusts its authority. Other
+/// endpoints are left alone. libzmq's tools have no way to set these, so theirs cannot
+/// use `wss://`.
+pub fn wss_bind(s: &libsock::Socket, endpoint: &str) {
+    if endpoint.starts_with("wss://") {
+        let set = |r: libsock::Result<()>| r.unwrap_or_else(|e| fail("zmq_setsockopt", e));
+        set(s.set_wss_cert_pem(include_bytes!("../../libsock/tests/data/wss/server_chain.pem")));
+        set(s.set_wss_key_pem(include_bytes!("../../libsock/tests/data/wss/server.key")));
+    }
+}
+
+/// The connect side of [`wss_bind`].
+pub fn wss_connect(s: &libsock::Socket, endpoint: &str) {
+    if endpoint.starts_with("wss://") {
+        let trust = include_bytes!("../../libsock/tests/data/wss/ca.pem");
+        s.set_wss_trust_pem(trust).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

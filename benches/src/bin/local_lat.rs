@@ -19,6 +19,7 @@ fn main() {
     if perf::curve_requested(&a, 3) {
         perf::curve_server(&s);
     }
+    perf::wss_bind(&s, &a[0]);
     s.bind(&a[0]).unwrap_or_else(|e| perf::fail("zmq_bind", e));
     for _ in 0..roundtrips {
         let msg = s.recv_msg(0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));

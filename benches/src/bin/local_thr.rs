@@ -16,6 +16,7 @@ fn main() {
     if perf::curve_requested(&a, 3) {
         perf::curve_server(&s);
     }
+    perf::wss_bind(&s, &a[0]);
     s.bind(&a[0]).unwrap_or_else(|e| perf::fail("zmq_bind", e));
     let recv = || s.recv_msg(0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
     perf::check_size(recv().len(), size);

@@ -23,6 +23,7 @@ fn main() {
     if perf::curve_requested(&a, 3) {
         perf::curve_client(&s);
     }
+    perf::wss_connect(&s, &a[0]);
     s.connect(&a[0]).unwrap_or_else(|e| perf::fail("zmq_connect", e));
     let mut msg = libsock::Message::from(vec![0u8; size]);
     let mut half_trips = Latencies::new();

@@ -19,6 +19,7 @@ fn main() {
     if perf::curve_requested(&a, 3) {
         perf::curve_client(&s);
     }
+    perf::wss_connect(&s, &a[0]);
     s.connect(&a[0]).unwrap_or_else(|e| perf::fail("zmq_connect", e));
     for _ in 0..count {
         s.send(libsock::Message::for_overwrite(size), 0).unwrap_or_else(|e| perf::fail("zmq_sendmsg", e));

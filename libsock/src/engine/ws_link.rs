@@ -66,6 +66,8 @@ pub(crate) struct WsLink {
     closed: bool,
     /// `wss://`: the TLS session (`Err`: it could not be set up, and the link fails).
     tls: Option<Result<rustls::Connection, rustls::Error>>,
+    /// `wss://`: records read from the stream and not given to rustls yet.
+    cipher: BytesMut,
 }
 
 impl WsLink {
@@ -111,6 +113,7 @@ impl WsLink {
             sent: 0,
             closed: false,
             tls: None,
+            cipher: BytesMut::new(),
         }
     }
 
@@ -130,7 +133,7 @@ impl WsLink {
                 return Err(WsError::Fault(WsFault::Tls));
             }
             Some(Ok(tls)) => {
-                let read = read_tls(tls, stream, &mut self.raw);
+                let read = read_tls(tls, stream, &mut self.cipher, &mut self.raw, want);
                 // Handshake replies and alerts go out at once: the peer waits for them.
                 if tls.wants_write() {
                     self.flush(stream).map_err(WsError::Io)?;
@@ -138,7 +141,11 @@ impl WsLink {
                 match read {
                     Err(WsError::Io(e)) => Err(e),
                     Err(fault) => return Err(fault),
-                    Ok(n) => Ok(n),
+                    Ok((n, peer_closed)) => {
+                        // Its close_notify: what came before it is decoded, then the end.
+                        self.closed |= peer_closed;
+                        Ok(n)
+                    }
                 }
             }
         };
@@ -262,29 +269,54 @@ impl Write for WsWriter<'_> {
     }
 }
 
-/// Reads the records the stream has into `tls`, and the bytes they decrypt to into `raw`.
-/// `Ok(0)`: the peer hung up (or closed its TLS session).
-fn read_tls(tls: &mut rustls::Connection, stream: &mut Stream, raw: &mut BytesMut) -> Result<usize, WsError> {
-    let n = match tls.read_tls(stream) {
-        Ok(0) => return Ok(0),
+/// Reads up to `want` bytes of records from the stream, and decrypts them into `raw`;
+/// `Ok((0, _))`: the peer hung up; `Ok((_, true))`: it closed its TLS session (what it sent
+/// before is in `raw`).
+///
+/// One read of the stream feeds rustls several times from memory: its own `read_tls` reads
+/// 4 KiB a call, a system call for every 4 KiB of a flood.
+fn read_tls(
+    tls: &mut rustls::Connection,
+    stream: &Stream,
+    cipher: &mut BytesMut,
+    raw: &mut BytesMut,
+    want: usize,
+) -> Result<(usize, bool), WsError> {
+    let n = match sys::read_into(stream.as_fd(), cipher, want) {
+        Ok(0) => return Ok((0, false)),
         Ok(n) => n,
-        Err(e) => return Err(WsError::Io(e)),
+        Err(e) => {
+            if e.kind() == io::ErrorKind::WouldBlock && cipher.is_empty() {
+                *cipher = BytesMut::new();
+            }
+            return Err(WsError::Io(e));
+        }
     };
-    let state = tls.process_new_packets().map_err(|e| {
+    let fault = |e: rustls::Error| {
         tracing::debug!("wss: {e}");
         WsError::Fault(WsFault::Tls)
-    })?;
-    let plain = state.plaintext_bytes_to_read();
-    if plain > 0 {
-        let start = raw.len();
-        raw.resize(start + plain, 0);
-        io::Read::read_exact(&mut tls.reader(), &mut raw[start..]).map_err(WsError::Io)?;
-    }
-    if state.peer_has_closed() && plain == 0 {
-        return Ok(0);
+    };
+    while !cipher.is_empty() {
+        let used = tls.read_tls(&mut &cipher[..]).map_err(WsError::Io)?;
+        cipher.advance(used);
+        let state = tls.process_new_packets().map_err(fault)?;
+        let plain = state.plaintext_bytes_to_read();
+        if plain > 0 {
+            let start = raw.len();
+            raw.resize(start + plain, 0);
+            io::Read::read_exact(&mut tls.reader(), &mut raw[start..]).map_err(WsError::Io)?;
+        }
+        if state.peer_has_closed() {
+            return Ok((n, true));
+        }
+        if used == 0 {
+            // Nothing taken: rustls refuses what it cannot hold with an error, so this is
+            // not reached with bytes left; never spin on it.
+            break;
+        }
     }
     // Records that carried no data yet (handshake) still count as read: the caller goes on.
-    Ok(n)
+    Ok((n, false))
 }
 
 /// [`WsLink::flush`] through TLS: `pending` into rustls as it takes it, its records into
