@@ -301,3 +301,34 @@ t.join()
     let _ = proxy.kill();
     let _ = proxy.wait();
 }
+
+/// HANDSHAKE_IVL covers the TLS handshake: a client that connects and says nothing, or
+/// stops halfway through its ClientHello, is hung up on.
+#[test]
+fn a_silent_tls_client_is_dropped_after_the_handshake_interval() {
+    use std::io::Read;
+    let ctx = Context::new();
+    let rep = sock(&ctx, libsock::REP);
+    rep.set_handshake_ivl(200).unwrap();
+    rep.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    rep.set_wss_key_pem(&pem("server.key")).unwrap();
+    rep.bind("wss://127.0.0.1:*").unwrap();
+    let port = port_of(&rep.get_last_endpoint().unwrap());
+    for opening in [&[][..], &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]] {
+        let mut raw = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        raw.write_all(opening).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        // An alert may come first; then the end of the stream.
+        loop {
+            match raw.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(e) => panic!("still open after {:?}: {e}", started.elapsed()),
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+}

@@ -21,12 +21,14 @@ impl Socket {
         Ok(self.core().kind)
     }
 
-    /// Accepts connections on `endpoint` (`tcp://`, `ipc://`, `inproc://` or `ws://`).
+    /// Accepts connections on `endpoint` (`tcp://`, `ipc://`, `inproc://`, `ws://` or `wss://`).
     ///
     /// tcp: `*` binds every interface; port `*` or `0` picks a free port, which
     /// [`Socket::get_last_endpoint`] reports. ipc: `*` picks a fresh path. ws
     /// (`ws://host:port/path`, ZMTP over WebSocket as libzmq's ZWS 2.0): as tcp; any path is
-    /// accepted from a connecting peer.
+    /// accepted from a connecting peer. wss (the same over TLS) needs
+    /// [`Socket::set_wss_cert_pem`] and [`Socket::set_wss_key_pem`] first; a `wss://`
+    /// connect needs [`Socket::set_wss_trust_pem`] or [`Socket::set_wss_trust_system`].
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         self.core().bind(endpoint)
     }
