@@ -67,14 +67,21 @@ pub fn check(files: &WssFiles, prefix: &str) -> Result<()> {
 }
 
 /// Checks that a `wss://` bind has its certificate and a `wss://` connect something to trust,
-/// naming the flags (libsock's own refusal at bind or connect names its options).
-pub fn require(files: &WssFiles, binds: &[String], connects: &[String], prefix: &str) -> Result<()> {
+/// naming the flags (libsock's own refusal at bind or connect names its options). The error
+/// is about the endpoint, as libsock's would be: `invalid {what} "EP": … needs --wss-cert …`.
+pub fn require(
+    files: &WssFiles,
+    binds: &[String],
+    connects: &[String],
+    prefix: &str,
+    what: &str,
+) -> Result<()> {
     let wss = |eps: &[String]| eps.iter().find(|ep| ep.starts_with("wss://")).cloned();
     if let (Some(ep), None) = (wss(binds), &files.cert) {
-        bail!("{ep}: a wss:// bind needs {prefix}wss-cert FILE and {prefix}wss-key FILE");
+        bail!("invalid {what} {ep:?}: a wss:// bind needs {prefix}wss-cert FILE and {prefix}wss-key FILE");
     }
     if let (Some(ep), None, false) = (wss(connects), &files.trust, files.trust_system) {
-        bail!("{ep}: a wss:// connect needs {prefix}wss-trust FILE or {prefix}wss-trust-system");
+        bail!("invalid {what} {ep:?}: a wss:// connect needs {prefix}wss-trust FILE or {prefix}wss-trust-system");
     }
     Ok(())
 }
@@ -105,14 +112,18 @@ mod tests {
         assert!(apply(&WssFiles::default(), &socket, "--").is_ok());
         let eps = |e: &str| vec![e.to_owned()];
         let none = WssFiles::default();
-        let e = require(&none, &eps("wss://*:1/a"), &[], "--frontend-").unwrap_err().to_string();
+        let e = require(&none, &eps("wss://*:1/a"), &[], "--frontend-", "frontend endpoint").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid frontend endpoint \"wss://*:1/a\": a wss:// bind needs --frontend-wss-cert FILE and \
+             --frontend-wss-key FILE"
+        );
+        let e = require(&none, &[], &eps("wss://h:1/a"), "--", "endpoint").unwrap_err().to_string();
         assert_eq!(
             e,
-            "wss://*:1/a: a wss:// bind needs --frontend-wss-cert FILE and --frontend-wss-key FILE"
+            "invalid endpoint \"wss://h:1/a\": a wss:// connect needs --wss-trust FILE or --wss-trust-system"
         );
-        let e = require(&none, &[], &eps("wss://h:1/a"), "--").unwrap_err().to_string();
-        assert_eq!(e, "wss://h:1/a: a wss:// connect needs --wss-trust FILE or --wss-trust-system");
         let system = WssFiles { trust_system: true, ..Default::default() };
-        assert!(require(&system, &eps("tcp://*:1"), &eps("wss://h:1/a"), "--").is_ok());
+        assert!(require(&system, &eps("tcp://*:1"), &eps("wss://h:1/a"), "--", "endpoint").is_ok());
     }
 }

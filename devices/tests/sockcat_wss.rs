@@ -1,8 +1,8 @@
 //! sockcat over `wss://` end to end with libsock's test certificates: two sockcats with a
 //! chain from a trusted authority (checked by name), a self-signed certificate trusted pinned
 //! under `--wss-hostname`, a libsock listener; an untrusted server is never sent to; a PEM
-//! file that is missing or holds the wrong thing is one line naming it (exit 1), and a
-//! certificate without its key, or a wss:// endpoint without its flags, a usage error (exit 2).
+//! file that is missing or holds the wrong thing, or a wss:// endpoint without its flags, is
+//! one line naming it (exit 1), and a certificate without its key a usage error (exit 2).
 
 mod common;
 
@@ -157,8 +157,11 @@ fn a_missing_or_wrong_pem_file_is_one_line_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--wss-cert and --wss-key go together"), "{}", stderr(&out));
     let out = sockcat(&["pull", "--connect", &ep], b"");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("a wss:// connect needs --wss-trust FILE or --wss-trust-system"));
+    assert_eq!(out.status.code(), Some(1));
+    let want = format!(
+        "sockcat: invalid endpoint {ep:?}: a wss:// connect needs --wss-trust FILE or --wss-trust-system\n"
+    );
+    assert_eq!(stderr(&out), want);
 }
 
 #[test]

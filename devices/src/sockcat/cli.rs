@@ -154,9 +154,7 @@ impl Args {
             return Err(format!("--subscribe only applies to sub and xsub sockets, not {}", lower(t)));
         }
         self.security.validate().map_err(|e| e.to_string())?;
-        let wss = self.wss.files();
-        crate::wss::check(&wss, "--").map_err(|e| e.to_string())?;
-        crate::wss::require(&wss, &self.bind, &self.connect, "--").map_err(|e| e.to_string())?;
+        crate::wss::check(&self.wss.files(), "--").map_err(|e| e.to_string())?;
         if self.echo && !Mode::can_echo(t) {
             return Err(format!(
                 "--echo only applies to rep, router, pair and dealer sockets, not {}",

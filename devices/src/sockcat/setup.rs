@@ -15,7 +15,9 @@ pub fn open(ctx: &Context, args: &Args) -> Result<(Socket, Option<Authenticator>
     let kind = args.socket_type;
     let socket = ctx.socket(kind).map_err(|e| socket_error(e, kind))?;
     configure(&socket, args)?;
-    crate::wss::apply(&args.wss.files(), &socket, "--")?;
+    let wss = args.wss.files();
+    crate::wss::apply(&wss, &socket, "--")?;
+    crate::wss::require(&wss, &args.bind, &args.connect, "--", "endpoint")?;
     let auth = args.security.apply(ctx, &socket)?;
     for ep in &args.bind {
         socket.bind(ep).map_err(|e| endpoint_error(e, "bind to", ep))?;

@@ -367,11 +367,6 @@ impl Args {
         if s.backend_bind.is_empty() && s.backend_connect.is_empty() {
             return Err("the backend needs at least one --backend-bind or --backend-connect".into());
         }
-        let wss = |files, binds: &[String], connects: &[String], side: &str| {
-            crate::wss::require(files, binds, connects, &format!("--{side}-")).map_err(|e| e.to_string())
-        };
-        wss(&s.frontend_wss, &s.frontend_bind, &s.frontend_connect, "frontend")?;
-        wss(&s.backend_wss, &s.backend_bind, &s.backend_connect, "backend")?;
         if s.frontend_security.checks_peers() && s.backend_security.checks_peers() {
             // Both would need the context's one ZAP handler, with different accounts or keys.
             return Err("only one side can check its peers (a PLAIN server, or a CURVE server with \

@@ -104,6 +104,9 @@ pub fn run_reloading(
     // The wss:// PEM files are read now, before any endpoint is bound or connected.
     crate::wss::apply(&s.frontend_wss, &frontend, "--frontend-")?;
     crate::wss::apply(&s.backend_wss, &backend, "--backend-")?;
+    let (fe, be) = ("frontend endpoint", "backend endpoint");
+    crate::wss::require(&s.frontend_wss, &s.frontend_bind, &s.frontend_connect, "--frontend-", fe)?;
+    crate::wss::require(&s.backend_wss, &s.backend_bind, &s.backend_connect, "--backend-", be)?;
     let auth = secure(&ctx, &frontend, &backend, s)?.map(Arc::new);
     let frontend_watch = watch::watch(&frontend, "frontend")?;
     let backend_watch = watch::watch(&backend, "backend")?;
