@@ -145,6 +145,31 @@ fn socket_security_errors_name_the_component_line() {
 }
 
 #[test]
+fn wss_files_that_do_not_read_name_the_component_line_and_the_file() {
+    let spout = |props: &str| {
+        GOOD.replace(
+            "    className: Generator\n    properties:\n      - name: sentences\n        value: [a b]\n",
+            &format!(
+                "    className: SocketSpout\n    properties:\n      - {{name: type, value: pull}}\n      \
+                 - {{name: bind, value: \"wss://127.0.0.1:5555/in\"}}\n{props}"
+            ),
+        )
+    };
+    let wss = format!("{}/../libsock/tests/data/wss", env!("CARGO_MANIFEST_DIR"));
+    let good = format!(
+        "      - {{name: wssCert, value: {wss}/server_chain.pem}}\n      - {{name: wssKey, value: {wss}/server.key}}\n"
+    );
+    assert!(parse(&spout(&good)).is_ok(), "{:?}", parse(&spout(&good)).err());
+    error(
+        &spout(&good.replace("server_chain.pem", "nope.pem")),
+        5,
+        &format!("property \"wssCert\" {wss}/nope.pem: cannot read it: "),
+    );
+    error(&spout(&good.replace("server.key", "ca.pem")), 5, "ca.pem: no PEM private key in it");
+    error(&spout(""), 5, "wss://127.0.0.1:5555/in: a wss:// bind needs wssCert and wssKey");
+}
+
+#[test]
 fn bad_streams_and_groupings() {
     error(&GOOD.replace("type: SHUFFLE", "type: SHUFLE"), 16, "unknown grouping type \"SHUFLE\"");
     error(&GOOD.replace("  - from: gen", "  - from: generator"), 16, "unknown component \"generator\"");

@@ -1,7 +1,8 @@
 //! CURVE and PLAIN on a topology's edge sockets, against libzmq peers, under `sockflow run`:
 //! pyzmq (libzmq 4.3.5 with CURVE) feeds a CURVE `SocketSpout` that admits only its key and
 //! reads a `SocketBolt` that is a CURVE client; the `zmq` crate's libzmq logs in to a PLAIN
-//! spout; `sockflow drpc` calls a CURVE DRPC spout.
+//! spout; `sockflow drpc` calls a CURVE DRPC spout. A spout and a bolt over `wss://`, their PEM
+//! files beside the topology file.
 
 mod common;
 
@@ -471,4 +472,78 @@ fn a_drpc_router_is_a_curve_server_to_clients_and_a_curve_client_of_spouts() {
     );
     drop(router);
     topology.stop();
+}
+
+#[test]
+fn a_wss_spout_and_bolt_with_pem_files_beside_the_topology_file() {
+    // The spout serves libsock's test chain; the bolt trusts libzmq's self-signed test
+    // certificate pinned, under its name; sockflow runs from elsewhere.
+    let wss = |name: &str| format!("{}/../libsock/tests/data/wss/{name}", env!("CARGO_MANIFEST_DIR"));
+    let pem = |name: &str| std::fs::read(wss(name)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tls")).unwrap();
+    for name in ["server_chain.pem", "server.key", "selfsigned.pem"] {
+        std::fs::copy(wss(name), dir.path().join("tls").join(name)).unwrap();
+    }
+    let ctx = libsock::Context::new();
+    let sink = ctx.socket(libsock::PULL).unwrap();
+    sink.set_linger(0).unwrap();
+    sink.set_rcvtimeo(30_000).unwrap();
+    sink.set_wss_cert_pem(&pem("selfsigned.pem")).unwrap();
+    sink.set_wss_key_pem(&pem("selfsigned.key")).unwrap();
+    sink.bind("wss://127.0.0.1:*/out").unwrap();
+    let sink_at = sink.get_last_endpoint().unwrap();
+    let port = common::free_ports(26000, 1);
+    let yaml = format!(
+        "name: wss-edges
+spouts:
+  - id: in
+    className: SocketSpout
+    properties:
+      - {{name: type, value: pull}}
+      - {{name: bind, value: \"wss://127.0.0.1:{port}/in\"}}
+      - {{name: wssCert, value: tls/server_chain.pem}}
+      - {{name: wssKey, value: tls/server.key}}
+bolts:
+  - id: out
+    className: SocketBolt
+    properties:
+      - {{name: type, value: push}}
+      - {{name: connect, value: \"{sink_at}\"}}
+      - {{name: wssTrust, value: tls/selfsigned.pem}}
+      - {{name: wssHostname, value: zeromq.org}}
+streams:
+  - {{from: in, to: out, grouping: {{type: SHUFFLE}}}}
+"
+    );
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let child = sockflow()
+        .args(["run", file.to_str().unwrap(), "--print-every", "0"])
+        .current_dir("/")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let run = Run { process: common::KillOnDrop(child), dir };
+    let push = ctx.socket(libsock::PUSH).unwrap();
+    push.set_linger(0).unwrap();
+    push.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    push.connect(&format!("wss://localhost:{port}/in")).unwrap();
+    for i in 0..10 {
+        push.send(format!("m {i}"), 0).unwrap();
+    }
+    let mut got: Vec<String> = (0..10)
+        .map(|_| {
+            let m = sink.recv_bytes(0).unwrap_or_else(|e| {
+                let log = std::fs::read_to_string(run.dir.path().join("log")).unwrap_or_default();
+                panic!("{e}: {log}")
+            });
+            String::from_utf8(m).unwrap()
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, (0..10).map(|i| format!("m {i}")).collect::<Vec<_>>());
+    run.stop();
 }

@@ -115,6 +115,16 @@ impl WssFiles {
 }
 
 impl WssPem {
+    /// Whether a certificate and key are given (a `wss://` bind needs them).
+    pub fn can_bind(&self) -> bool {
+        self.cert.is_some() && self.key.is_some()
+    }
+
+    /// Whether something is trusted (a `wss://` connect needs it).
+    pub fn can_connect(&self) -> bool {
+        self.trust.is_some() || self.trust_system
+    }
+
     /// Sets the socket's `WSS_*` options (before it binds or connects).
     pub fn apply(&self, socket: &Socket) -> libsock::Result<()> {
         if let Some(pem) = &self.cert {

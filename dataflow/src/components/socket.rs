@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use libsock::{Context, Socket, SocketType, DONTWAIT};
+use service::wss::WssPem;
 
 use super::security::{EdgeSocket, Security};
 use crate::component::{BasicBolt, FailReason, Limits, OutputDeclarer, Spout, TaskContext};
@@ -25,6 +26,8 @@ pub struct SocketSpec {
     pub hwm: i32,
     /// CURVE or PLAIN, for tcp and ipc endpoints.
     pub security: Security,
+    /// The `wss://` certificates, key and trust (PEM, read when the topology loaded).
+    pub wss: WssPem,
 }
 
 impl SocketSpec {
@@ -37,6 +40,7 @@ impl SocketSpec {
             subscribe: Vec::new(),
             hwm: 1000,
             security: Security::Null,
+            wss: WssPem::default(),
         }
     }
 
@@ -87,6 +91,7 @@ impl SocketSpec {
         let s = ctx.socket(self.kind).map_err(|e| e.to_string())?;
         configure(&s).map_err(|e| e.to_string())?;
         self.security.apply(&s).map_err(|e| format!("security options: {e}"))?;
+        self.wss.apply(&s).map_err(|e| format!("wss:// options: {e}"))?;
         s.set_sndhwm(self.hwm).and_then(|_| s.set_rcvhwm(self.hwm)).map_err(|e| e.to_string())?;
         s.set_linger(1000).map_err(|e| e.to_string())?;
         if self.kind == SocketType::SUB {

@@ -1,6 +1,7 @@
 //! The certificate files and directories a topology's edge sockets name (`curveSecretKey`,
-//! `curveServerKey`, `curveClientKeys` as paths rather than keys), for deployments that
-//! must bring them along: Kubernetes mounts each from a Secret of its own.
+//! `curveServerKey`, `curveClientKeys` as paths rather than keys; the `wss://` PEM files
+//! `wssCert`, `wssKey`, `wssTrust`), for deployments that must bring them along: Kubernetes
+//! mounts each from a Secret of its own.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,7 +9,8 @@ use std::path::Path;
 use serde_yaml::Value as Yaml;
 
 /// The properties whose values may name certificate files.
-const PROPERTIES: [&str; 3] = ["curveSecretKey", "curveServerKey", "curveClientKeys"];
+const PROPERTIES: [&str; 6] =
+    ["curveSecretKey", "curveServerKey", "curveClientKeys", "wssCert", "wssKey", "wssTrust"];
 
 /// What a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,15 +30,21 @@ pub(crate) struct Reference {
 }
 
 /// An error if an edge socket's secret key is written in the file itself: manifests that
-/// carry the file would carry the key.
+/// carry the file would carry the key (a `wssKey` is a path, but one holding PEM text is
+/// refused too).
 pub(crate) fn refuse_written_secrets(doc: &Yaml) -> Result<(), String> {
     for (component, property, value) in certificate_properties(doc) {
-        if property == "curveSecretKey" && value.as_str().is_some_and(service::keys::is_key) {
-            return Err(format!(
-                "property {property} of {component}: a secret key written in the file would be in the \
-                 manifests; use \"${{ENV-NAME}}\" (from the env Secret) or a certificate file"
-            ));
-        }
+        let instead = match property {
+            "curveSecretKey" if value.as_str().is_some_and(service::keys::is_key) => {
+                "use \"${ENV-NAME}\" (from the env Secret) or a certificate file"
+            }
+            "wssKey" if value.as_str().is_some_and(|v| v.contains("PRIVATE KEY")) => "use a PEM file",
+            _ => continue,
+        };
+        return Err(format!(
+            "property {property} of {component}: a secret key written in the file would be in the \
+             manifests; {instead}"
+        ));
     }
     Ok(())
 }
@@ -163,12 +171,15 @@ mod tests {
       - {{name: curveServer, value: true}}
       - {{name: curveSecretKey, value: certs/in.key_secret}}
       - {{name: curveClientKeys, value: [certs/clients, \"{PUBLIC}\", shop.key, \"${{ENV-X}}\"]}}
+      - {{name: wssCert, value: tls/in_chain.pem}}
+      - {{name: wssKey, value: tls/in.key}}
 bolts:
   - id: out
     className: SocketBolt
     properties:
       - {{name: curveServerKey, value: certs/sink.key}}
       - {{name: curveSecretKey, value: certs/in.key_secret}}
+      - {{name: wssTrust, value: tls/ca.pem}}
 "
         );
         let mut doc: Yaml = serde_yaml::from_str(&text).unwrap();
@@ -180,10 +191,14 @@ bolts:
                 ("certs/in.key_secret", Kind::File),
                 ("certs/clients", Kind::Directory),
                 ("shop.key", Kind::File),
+                ("tls/in_chain.pem", Kind::File),
+                ("tls/in.key", Kind::File),
                 ("certs/sink.key", Kind::File),
+                ("tls/ca.pem", Kind::File),
             ]
         );
-        assert_eq!(refs[3].named_by, "property curveServerKey of out");
+        assert_eq!(refs[5].named_by, "property curveServerKey of out");
+        assert_eq!(refs[4].named_by, "property wssKey of in");
         let moved: BTreeMap<String, String> = [("certs/clients".into(), "/x/clients".into())].into();
         rewrite(&mut doc, &moved);
         let out = serde_yaml::to_string(&doc).unwrap();
@@ -196,7 +211,10 @@ bolts:
             serde_yaml::from_str(&text.replace("certs/in.key_secret", &format!("\"{SECRET}\""))).unwrap();
         let err = refuse_written_secrets(&inline).unwrap_err();
         assert!(err.starts_with("property curveSecretKey of in: a secret key written in the file"), "{err}");
-        assert_eq!(references(&inline, None).unwrap().len(), 3, "the key is not a file");
+        assert_eq!(references(&inline, None).unwrap().len(), 6, "the key is not a file");
+        let pem_key = text.replace("tls/in.key", "\"-----BEGIN PRIVATE KEY-----\"");
+        let err = refuse_written_secrets(&serde_yaml::from_str(&pem_key).unwrap()).unwrap_err();
+        assert!(err.starts_with("property wssKey of in: a secret key written in the file"), "{err}");
 
         // With the files at hand, what is there decides; what is not is an error.
         let dir = tempfile::tempdir().unwrap();

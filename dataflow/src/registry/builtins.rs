@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use libsock::SocketType;
 
-use super::security::{security, PROPERTIES as SECURITY};
+use super::security::{security, wss, PROPERTIES as SECURITY};
 use super::{Properties, Registry, CONSTRUCTOR_ARGS};
 use crate::component::Basic;
 use crate::components::{Generator, SocketBolt, SocketSpec, SocketSpout};
@@ -111,6 +111,7 @@ fn socket_spec(p: &Properties) -> Result<SocketSpec, String> {
         spec.hwm = i32::try_from(h).map_err(|_| "property \"hwm\": too large")?;
     }
     spec.security = security(p)?;
+    spec.wss = wss(p, &spec.bind, &spec.connect)?;
     spec.validate()?;
     Ok(spec)
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use libsock::SocketType;
 
-use super::security::{security, PROPERTIES as SECURITY};
+use super::security::{security, wss, PROPERTIES as SECURITY};
 use super::{Properties, Registry, CONSTRUCTOR_ARGS};
 use crate::component::Basic;
 use crate::components::drpc::{DrpcSpout, ReturnResults};
@@ -75,6 +75,7 @@ fn spout(p: &Properties) -> Result<(String, SocketSpec, Option<String>), String>
             .into());
     }
     spec.security = security(p)?;
+    spec.wss = wss(p, &spec.bind, &spec.connect)?;
     spec.validate()?;
     let results = p.str("results")?;
     if let Some(r) = &results {

@@ -4,13 +4,19 @@
 //! `plainServer` with `plainUsers`, `plainUsername` with `plainPassword`. The CURVE keys may
 //! be certificate files (czmq's and pyzmq's `NAME.key` / `NAME.key_secret`, relative to the
 //! topology file), and a `curveClientKeys` entry a directory of certificates (czmq's and pyzmq's layouts: `libsock::load_certificates`).
+//!
+//! `wss://` endpoints take PEM files, relative to the topology file and read when it loads:
+//! `wssCert` with `wssKey` for a bind (the chain, its own certificate first, and its key),
+//! `wssTrust` (authorities, or the server's own certificate, pinned) or `wssTrustSystem` for
+//! a connect, and `wssHostname` (the name the server's certificate must carry).
 
 use super::{Properties, Registry};
 use crate::components::Security;
 use service::keys::{client_source_from, public_key_from, secret_key_from};
+use service::wss::{Setting, WssFiles, WssPem};
 
 /// The property names, for [`Properties::only`].
-pub(super) const PROPERTIES: [&str; 8] = [
+pub(super) const PROPERTIES: [&str; 13] = [
     "curveServer",
     "curveSecretKey",
     "curveServerKey",
@@ -19,7 +25,40 @@ pub(super) const PROPERTIES: [&str; 8] = [
     "plainUsers",
     "plainUsername",
     "plainPassword",
+    "wssCert",
+    "wssKey",
+    "wssTrust",
+    "wssHostname",
+    "wssTrustSystem",
 ];
+
+/// The socket's `wss://` PEM files, read and checked; `bind` and `connect` are its
+/// endpoints (a `wss://` one needs its files).
+pub(super) fn wss(p: &Properties, bind: &[String], connect: &[String]) -> Result<WssPem, String> {
+    let file = |name: &str| -> Result<_, String> { Ok(p.str(name)?.map(|v| p.path(&v))) };
+    let files = WssFiles {
+        cert: file("wssCert")?,
+        key: file("wssKey")?,
+        trust: file("wssTrust")?,
+        hostname: p.str("wssHostname")?,
+        trust_system: p.bool("wssTrustSystem")?.unwrap_or(false),
+    };
+    let name = |s: Setting| match s {
+        Setting::Cert => "property \"wssCert\"".to_owned(),
+        Setting::Key => "property \"wssKey\"".to_owned(),
+        Setting::Trust => "property \"wssTrust\"".to_owned(),
+        Setting::Hostname => "property \"wssHostname\"".to_owned(),
+    };
+    let pem = files.load(name)?;
+    let wss = |eps: &[String]| eps.iter().find(|ep| ep.starts_with("wss://")).cloned();
+    if let (Some(ep), false) = (wss(bind), pem.can_bind()) {
+        return Err(format!("{ep}: a wss:// bind needs wssCert and wssKey (PEM files)"));
+    }
+    if let (Some(ep), false) = (wss(connect), pem.can_connect()) {
+        return Err(format!("{ep}: a wss:// connect needs wssTrust (a PEM file) or wssTrustSystem"));
+    }
+    Ok(pem)
+}
 
 /// The socket's mechanism from its properties, checked (keys, accounts, combinations).
 pub(super) fn security(p: &Properties) -> Result<Security, String> {
@@ -143,6 +182,37 @@ mod tests {
         assert_eq!(security(&p), Ok(Security::PlainServer { users: vec![("a".into(), "b:c".into())] }));
         let p = props(&[("plainUsername", text("u")), ("plainPassword", text("p"))]);
         assert_eq!(security(&p), Ok(Security::PlainClient { user: "u".into(), password: "p".into() }));
+    }
+
+    #[test]
+    fn wss_files_are_read_relative_to_the_topology_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let wss = |pairs: &[(&str, Value)], bind: &[&str], connect: &[&str]| {
+            let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            wss(&props(pairs).with_base_dir(dir.path()), &owned(bind), &owned(connect))
+        };
+        std::fs::write(
+            dir.path().join("ca.pem"),
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let ok = wss(&[("wssTrust", text("ca.pem"))], &[], &["wss://h:1/x"]).unwrap();
+        assert!(ok.can_connect() && !ok.can_bind());
+        let e = wss(&[("wssTrust", text("nope.pem"))], &[], &[]).unwrap_err();
+        let missing = dir.path().join("nope.pem");
+        assert!(
+            e.starts_with(&format!("property \"wssTrust\" {}: cannot read it: ", missing.display())),
+            "{e}"
+        );
+        let e = wss(&[("wssCert", text("ca.pem"))], &[], &[]).unwrap_err();
+        assert_eq!(e, "property \"wssCert\" and property \"wssKey\" go together");
+        let e = wss(&[("wssKey", text("ca.pem")), ("wssCert", text("ca.pem"))], &[], &[]).unwrap_err();
+        assert!(e.contains("ca.pem: no PEM private key in it"), "{e}");
+        let e = wss(&[], &["wss://*:1/x"], &[]).unwrap_err();
+        assert_eq!(e, "wss://*:1/x: a wss:// bind needs wssCert and wssKey (PEM files)");
+        let e = wss(&[], &[], &["wss://h:1/x"]).unwrap_err();
+        assert_eq!(e, "wss://h:1/x: a wss:// connect needs wssTrust (a PEM file) or wssTrustSystem");
+        assert!(wss(&[("wssTrustSystem", Value::Bool(true))], &[], &["wss://h:1/x"]).is_ok());
     }
 
     #[test]
