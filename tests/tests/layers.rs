@@ -81,9 +81,9 @@ fn service_modules_stand_apart() {
     check(
         &Layers {
             src: src("service"),
-            // `watch` (a loop's health) over three independent tools that none imports
+            // `watch` (a loop's health) over four independent tools that none imports
             // another: a command takes any one without the others' rules.
-            layers: &[&["watch"], &["http", "notify", "keys"]],
+            layers: &[&["watch"], &["http", "notify", "keys", "wss"]],
             mutual: &[],
             exceptions: &[],
         },
