@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use common::free_port;
+use common::{free_port, sockcat, spawn};
 use libsock::Context;
 
 const SAFETY_TIMEOUT: &str = "10000";
@@ -17,32 +16,6 @@ const SAFETY_TIMEOUT: &str = "10000";
 /// A file of libsock's wss test certificates (`libsock/tests/data/wss/README.md`).
 fn pem(name: &str) -> String {
     format!("{}/../libsock/tests/data/wss/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn sockcat(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockcat"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn spawn(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_sockcat"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 fn stderr(out: &Output) -> String {
