@@ -28,10 +28,10 @@ mod num {
     pub const ROUTER_RAW: i32 = 41;
 }
 
-/// Options libzmq 4.3 has that cannot apply to libsock (no pgm/epgm/norm, vmci, GSSAPI, or
-/// websocket transports): they answer `EINVAL`, as libzmq does when built without the
-/// feature. See `docs/options.md` for each.
-pub(crate) const INAPPLICABLE_OPTIONS: [i32; 15] = [
+/// Options libzmq 4.3 has that cannot apply to libsock (no vmci transport, no GSSAPI): they
+/// answer `EINVAL`, as libzmq does when built without the feature. See `docs/options.md`
+/// for each.
+pub(crate) const INAPPLICABLE_OPTIONS: [i32; 10] = [
     62,  // GSSAPI_SERVER
     63,  // GSSAPI_PRINCIPAL
     64,  // GSSAPI_SERVICE_PRINCIPAL
@@ -42,11 +42,6 @@ pub(crate) const INAPPLICABLE_OPTIONS: [i32; 15] = [
     88,  // VMCI_CONNECT_TIMEOUT
     90,  // GSSAPI_PRINCIPAL_NAMETYPE
     91,  // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
-    103, // WSS_KEY_PEM (websocket)
-    104, // WSS_CERT_PEM
-    105, // WSS_TRUST_PEM
-    106, // WSS_HOSTNAME
-    107, // WSS_TRUST_SYSTEM
 ];
 
 fn int(value: &OptionValue, name: &str) -> Result<i64> {
