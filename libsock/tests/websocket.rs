@@ -306,7 +306,7 @@ fn endpoints_are_checked_as_tcp_ones() {
 /// the subprotocol, the masking) speaks ZWS by hand to a libsock PAIR as a browser's
 /// JavaScript would: `ZWS2.0`, the one subprotocol a browser can offer (`ZWS2.0/NULL` is no
 /// valid token, and this library refuses it as browsers do), so routing ids instead of
-/// READY; a message each way, a multipart one, a ping.
+/// READY; a message each way, a multipart one, a ping, one sent in fragments.
 #[test]
 fn a_websocket_client_that_is_not_libzmq_talks_to_libsock() {
     let ctx = Context::new();
@@ -325,6 +325,8 @@ with connect("ws://127.0.0.1:{port}/chat", subprotocols=["ZWS2.0"], open_timeout
     ws.send(b"\x00hello from a browser")
     ws.send(b"\x01part one")
     ws.send(b"\x00part two")
+    # An iterable goes out as one message in three fragments (RFC 6455 §5.4).
+    ws.send([b"\x00frag", b"mented ", b"hello"])
     assert ws.recv(timeout=10) == b"\x00reply", "the reply"
 print("ok")
 "#
@@ -342,6 +344,7 @@ print("ok")
     }
     assert_eq!(first.unwrap(), b"hello from a browser");
     assert_eq!(pair.recv_multipart(0).unwrap(), [b"part one".to_vec(), b"part two".to_vec()]);
+    assert_eq!(pair.recv_bytes(0).unwrap(), b"fragmented hello");
     pair.send("reply", 0).unwrap();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

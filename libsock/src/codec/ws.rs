@@ -7,6 +7,8 @@
 //! flags byte (`0x01` more, `0x02` command) and the frame's body. Heartbeats are WebSocket
 //! ping and pong frames; subscriptions are data frames `0x01`/`0x00` + topic, as in ZMTP 3.0;
 //! a CURVE `MESSAGE` travels with flags `0x00`. The client masks every frame, the server none.
+//! libzmq never fragments a message and refuses fragments; libsock reassembles them (control
+//! frames may come between), as RFC 6455 asks of every endpoint, and never sends any.
 //!
 //! A browser cannot offer those (a `/` is no token character in a subprotocol name): it
 //! offers `ZWS2.0`, libzmq's mode without a mechanism, which a NULL listener takes: no
@@ -32,6 +34,7 @@ pub const MAX_HANDSHAKE: usize = 16 * 1024;
 /// RFC 6455's GUID, appended to the key before hashing.
 const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+const OP_CONTINUATION: u8 = 0x0;
 const OP_BINARY: u8 = 0x2;
 const OP_CLOSE: u8 = 0x8;
 const OP_PING: u8 = 0x9;
@@ -74,8 +77,9 @@ pub enum WsFault {
     /// A frame from a client without a mask, or from a server with one.
     #[error("WebSocket frame masked the wrong way")]
     Masking,
-    /// Reserved bits, a fragment, a text frame or an unknown opcode: none is ZWS.
-    #[error("WebSocket frame not used by ZWS (reserved bits, fragment, text or unknown opcode)")]
+    /// Reserved bits, a text frame, an unknown opcode, a fragmented control frame, or a
+    /// continuation out of place: none is ZWS.
+    #[error("WebSocket frame not used by ZWS (reserved bits, text, unknown opcode, fragment out of place)")]
     Unsupported,
     /// A binary frame without its flags byte, or a control frame over 125 bytes.
     #[error("malformed WebSocket frame")]
@@ -272,6 +276,8 @@ pub enum Control {
 /// A frame's header: its opcode, the header's length, the payload's, and the mask.
 struct FrameStart {
     opcode: u8,
+    /// The last frame of its message.
+    fin: bool,
     header: usize,
     len: usize,
     mask: Option<[u8; 4]>,
@@ -289,12 +295,16 @@ pub struct Decoder {
     /// `ZWS2.0`: the peer's first message is its routing id, shown to the session as the
     /// READY of a peer of this type.
     raw_peer: Option<SocketType>,
+    /// A binary message sent in fragments (RFC 6455 §5.4), its payload so far: libzmq and
+    /// browsers never fragment, other clients do (Go's gorilla/websocket beyond its 4 KiB
+    /// write buffer, Python's `websockets` for an iterable).
+    fragments: Option<Vec<u8>>,
 }
 
 impl Decoder {
     /// A decoder for one side of a connection.
     pub fn new(server: bool, max_body: Option<u64>, mechanism: Mechanism) -> Decoder {
-        Decoder { server, max_body, curve: mechanism == Mechanism::Curve, raw_peer: None }
+        Decoder { server, max_body, curve: mechanism == Mechanism::Curve, raw_peer: None, fragments: None }
     }
 
     /// `ZWS2.0` was agreed: the peer (a socket of no known type) is taken for `peer`.
@@ -311,7 +321,7 @@ impl Decoder {
         zmtp: &mut BytesMut,
         controls: &mut Vec<Control>,
     ) -> Result<(), WsFault> {
-        while let Some(FrameStart { opcode, header, len, mask }) = self.header(raw)? {
+        while let Some(FrameStart { opcode, fin, header, len, mask }) = self.header(raw)? {
             let Some(total) = header.checked_add(len).filter(|t| *t <= raw.len()) else { break };
             // Unmasked where it lies: the read buffer is ours, and a data frame's body is then
             // copied once, into the ZMTP bytes.
@@ -319,7 +329,19 @@ impl Decoder {
                 xor_mask(&mut raw[header..total], key);
             }
             let result = match opcode {
-                OP_BINARY => self.data(&raw[header..total], zmtp),
+                OP_BINARY if fin => self.data(&raw[header..total], zmtp),
+                OP_BINARY | OP_CONTINUATION => {
+                    let part = &raw[header..total];
+                    let so_far = self.fragments.get_or_insert_with(Vec::new);
+                    so_far.extend_from_slice(part);
+                    match fin {
+                        true => {
+                            let whole = self.fragments.take().unwrap_or_default();
+                            self.data(&whole, zmtp)
+                        }
+                        false => Ok(()),
+                    }
+                }
                 OP_PING => {
                     controls.push(Control::Ping(raw[header..total].to_vec()));
                     Ok(())
@@ -340,9 +362,16 @@ impl Decoder {
     /// The next frame's header, once all of it is in.
     fn header(&self, raw: &[u8]) -> Result<Option<FrameStart>, WsFault> {
         let [b0, b1, ..] = raw[..] else { return Ok(None) };
-        let opcode = b0 & 0x0F;
+        let (opcode, fin) = (b0 & 0x0F, b0 & 0x80 != 0);
         let control = matches!(opcode, OP_CLOSE | OP_PING | OP_PONG);
-        if b0 & 0x80 == 0 || b0 & 0x70 != 0 || !(control || opcode == OP_BINARY) {
+        let data = match opcode {
+            // A new message while one is in fragments, or a continuation of none: RFC 6455
+            // §5.4 has the connection failed.
+            OP_BINARY => self.fragments.is_none(),
+            OP_CONTINUATION => self.fragments.is_some(),
+            _ => false,
+        };
+        if b0 & 0x70 != 0 || !(control && fin || data) {
             return Err(WsFault::Unsupported);
         }
         if (b1 & 0x80 != 0) != self.server {
@@ -357,10 +386,12 @@ impl Decoder {
         if control && len > 125 {
             return Err(WsFault::Malformed);
         }
-        if let Some(max) = self.max_body.filter(|_| opcode == OP_BINARY) {
-            if len.saturating_sub(1) > max {
+        if let Some(max) = self.max_body.filter(|_| data) {
+            // A fragmented message counts whole: what came before, and this part.
+            let size = (self.fragments.as_ref().map_or(0, Vec::len) as u64).saturating_add(len);
+            if size.saturating_sub(1) > max {
                 // Refused before the bytes are buffered, not once they all are.
-                return Err(WsFault::TooLarge { size: len - 1, max });
+                return Err(WsFault::TooLarge { size: size - 1, max });
             }
         }
         let len = usize::try_from(len).map_err(|_| WsFault::Malformed)?;
@@ -372,7 +403,7 @@ impl Decoder {
             }
             false => None,
         };
-        Ok(Some(FrameStart { opcode, header: at, len, mask }))
+        Ok(Some(FrameStart { opcode, fin, header: at, len, mask }))
     }
 
     /// A binary frame's payload as a ZMTP frame.
