@@ -171,6 +171,12 @@ macro_rules! for_each_option {
             "libsock only: before a blocking send/recv sleeps, spin up to this many µs waiting for the \
              peer (0 = never spin). Trades CPU for latency; worth it only with a core to spare.",
                 busy_poll_us, set_busy_poll_us, get_busy_poll_us, BUSY_POLL_US, 0x4C53_0001, i32, 0, 0, 10_000;
+            "libsock only, wss:// listener: the file of its certificate chain (PEM), instead of \
+             WSS_CERT_PEM; read at bind, and again for new connections when it changes on disk \
+             (a renewed certificate is served without a restart). Needs WSS_KEY_FILE.",
+                wss_cert_file, set_wss_cert_file, get_wss_cert_file, WSS_CERT_FILE, 0x4C53_0002, bytes, Vec::new(), 0, 4096;
+            "libsock only, wss:// listener: the file of its private key (PEM), followed as WSS_CERT_FILE.",
+                wss_key_file, set_wss_key_file, get_wss_key_file, WSS_KEY_FILE, 0x4C53_0003, bytes, Vec::new(), 0, 4096;
         }
     };
 }

@@ -332,3 +332,73 @@ fn a_silent_tls_client_is_dropped_after_the_handshake_interval() {
         assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
     }
 }
+
+/// WSS_CERT_FILE and WSS_KEY_FILE: a certificate renewed on disk (replaced by rename, as
+/// certbot and Kubernetes' secret volumes do) is what new connections get, without a
+/// restart; one that does not read leaves the previous one in use; connections made before
+/// go on.
+#[test]
+fn certificate_files_are_followed_for_new_connections() {
+    let ctx = Context::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    let install = |c: &[u8], k: &[u8]| {
+        // Written aside, then renamed over: a reader never sees half a file.
+        std::fs::write(dir.path().join("new.crt"), c).unwrap();
+        std::fs::write(dir.path().join("new.key"), k).unwrap();
+        std::fs::rename(dir.path().join("new.crt"), &cert).unwrap();
+        std::fs::rename(dir.path().join("new.key"), &key).unwrap();
+    };
+    install(&pem("server_chain.pem"), &pem("server.key"));
+    let rep = sock(&ctx, libsock::REP);
+    rep.set_wss_cert_file(cert.to_str().unwrap().as_bytes()).unwrap();
+    rep.set_wss_key_file(key.to_str().unwrap().as_bytes()).unwrap();
+    rep.bind("wss://127.0.0.1:*").unwrap();
+    let to = format!("wss://localhost:{}/", port_of(&rep.get_last_endpoint().unwrap()));
+    let replies = std::thread::spawn(move || {
+        while let Ok(m) = rep.recv_bytes(0) {
+            rep.send(&m, 0).unwrap();
+            if m == b"last" {
+                break;
+            }
+        }
+    });
+    let by_authority = |s: &Socket| s.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    let pinned = |s: &Socket| {
+        s.set_wss_trust_pem(&pem("selfsigned.pem")).unwrap();
+        s.set_wss_hostname(b"zeromq.org").unwrap();
+    };
+    let before = sock(&ctx, libsock::REQ);
+    by_authority(&before);
+    before.connect(&to).unwrap();
+    before.send("before", 0).unwrap();
+    assert_eq!(before.recv_bytes(0).unwrap(), b"before");
+
+    install(&pem("selfsigned.pem"), &pem("selfsigned.key"));
+    // Looked at again within 100 ms (and a stamp younger than a second is always re-read).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !is_served(&ctx, &to, pinned) {
+        assert!(std::time::Instant::now() < deadline, "the renewed certificate is never served");
+    }
+    assert!(!is_served(&ctx, &to, by_authority), "the old certificate is still served");
+    // A connection made before goes on.
+    before.send("still", 0).unwrap();
+    assert_eq!(before.recv_bytes(0).unwrap(), b"still");
+
+    // Broken files: the certificate in use stays.
+    std::fs::write(&cert, b"-----BEGIN CERTIFICATE-----\ntruncated").unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    assert!(is_served(&ctx, &to, pinned), "a broken file replaced the certificate in use");
+    // Missing or mismatched files fail the bind.
+    let other = sock(&ctx, libsock::REP);
+    other.set_wss_cert_file(dir.path().join("missing.crt").to_str().unwrap().as_bytes()).unwrap();
+    other.set_wss_key_file(key.to_str().unwrap().as_bytes()).unwrap();
+    let err = other.bind("wss://127.0.0.1:*").unwrap_err();
+    assert!(err.to_string().contains("missing.crt"), "{err}");
+    let last = sock(&ctx, libsock::REQ);
+    pinned(&last);
+    last.connect(&to).unwrap();
+    last.send("last", 0).unwrap();
+    assert_eq!(last.recv_bytes(0).unwrap(), b"last");
+    replies.join().unwrap();
+}

@@ -5,12 +5,12 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::certs::{certificate_key, scan_certificates};
 use crate::error::Result;
+use crate::sys::followed::{is_racy, metadata_stamp, FileStamp, LOOK_EVERY};
 
 /// Where a CURVE server's admitted client keys come from
 /// ([`crate::Authenticator::set_curve_clients`]).
@@ -27,14 +27,8 @@ pub enum CurveClient {
     Directory(PathBuf),
 }
 
-/// How long files are trusted unchanged (certificates and password files): a flood of handshakes does not make the
-/// handler list a directory for each one.
-pub(crate) const LOOK_EVERY: Duration = Duration::from_millis(100);
-
-/// What a file or directory looked like: per file, its name, inode, size and modification
-/// time (nanoseconds). An editor that saves by renaming changes the inode; one that writes
-/// in place changes the size or the time.
-type Stamp = Vec<(OsString, u64, u64, i128)>;
+/// What a file or directory looked like: per file, its name and [`FileStamp`].
+type Stamp = Vec<(OsString, FileStamp)>;
 
 #[derive(Debug, Clone)]
 struct Source {
@@ -45,22 +39,8 @@ struct Source {
     keys: HashSet<[u8; 32]>,
 }
 
-/// How close to the look a modification time must be to make the stamp untrustworthy: the
-/// kernel dates writes by a coarse clock (a tick, a few milliseconds), so a file rewritten
-/// with the same size within the same tick would look unchanged. Such a stamp is read
-/// again at the next look, as git treats its "racily clean" entries.
-const RACY_WITHIN_NANOS: i128 = 1_000_000_000;
-
-/// Whether a modification time (nanoseconds since the epoch) is too recent to trust.
-pub(crate) fn is_racy(mtime_nanos: i128) -> bool {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128);
-    now - mtime_nanos < RACY_WITHIN_NANOS
-}
-
 fn racy(stamp: &Option<Stamp>) -> bool {
-    stamp.iter().flatten().any(|(_, _, _, mtime)| is_racy(*mtime))
+    stamp.iter().flatten().any(|(_, (_, _, mtime))| is_racy(*mtime))
 }
 
 /// The admitted keys, from their sources.
@@ -169,10 +149,7 @@ fn reread(from: &CurveClient) -> HashSet<[u8; 32]> {
 
 /// What a source looks like on disk now (`None`: a key, or nothing readable there).
 fn stamp(from: &CurveClient) -> Option<Stamp> {
-    let entry = |name: OsString, m: &std::fs::Metadata| {
-        let nanos = i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec());
-        (name, m.ino(), m.len(), nanos)
-    };
+    let entry = |name: OsString, m: &std::fs::Metadata| (name, metadata_stamp(m));
     match from {
         CurveClient::Key(_) => None,
         CurveClient::Certificate(path) => {

@@ -2,12 +2,13 @@
 //! sockets), and the PLAIN password file it reads (certificates: [`super::certs`]).
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use std::time::Instant;
 
-use super::clients::{is_racy, Clients, LOOK_EVERY};
+use super::clients::Clients;
 use crate::error::{Error, Result};
+use crate::sys::followed::Followed;
 use crate::z85::z85_encode;
 
 /// User name → password.
@@ -83,8 +84,8 @@ impl Policy {
 
     /// Reads the files again (after they changed on disk).
     pub fn reload(&mut self) -> Result<()> {
-        if let Some(Passwords { file: Some((path, _)), .. }) = &self.passwords {
-            self.passwords = Some(Passwords::read(&path.clone())?);
+        if let Some(Passwords { file: Some(file), .. }) = &self.passwords {
+            self.passwords = Some(Passwords::read(&file.paths()[0].clone())?);
         }
         if let Some(CurvePolicy::Clients(clients)) = &self.curve {
             self.curve = Some(CurvePolicy::Clients(clients.read_again()?));
@@ -108,49 +109,31 @@ impl Policy {
 #[derive(Debug, Clone)]
 pub(crate) struct Passwords {
     pub users: Users,
-    file: Option<(PathBuf, Option<FileStamp>)>,
-    looked: Option<Instant>,
-    /// The file was modified too recently for its stamp to be trusted ([`is_racy`]).
-    racy: bool,
-}
-
-/// A file's inode, size and modification time (nanoseconds).
-type FileStamp = (u64, u64, i128);
-
-fn file_stamp(path: &Path) -> Option<FileStamp> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.ino(), m.len(), i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec())))
+    /// The password file, if the accounts come from one.
+    file: Option<Followed>,
 }
 
 impl Passwords {
     /// Accounts kept in memory.
     pub fn fixed(users: Users) -> Passwords {
-        Passwords { users, file: None, looked: None, racy: false }
+        Passwords { users, file: None }
     }
 
     /// The accounts of a password file.
     pub fn read(path: &Path) -> Result<Passwords> {
-        let stamp = file_stamp(path);
+        let file = Followed::new(vec![path.to_owned()]);
         let users = read_passwords(path)?;
-        let racy = stamp.is_some_and(|(_, _, mtime)| is_racy(mtime));
-        Ok(Passwords { users, file: Some((path.to_owned(), stamp)), looked: Some(Instant::now()), racy })
+        Ok(Passwords { users, file: Some(file) })
     }
 
-    /// Reads the file again if it changed (at most every [`LOOK_EVERY`]); a version that does
+    /// Reads the file again if it changed ([`Followed::changed`]); a version that does
     /// not read leaves the accounts in force and is logged.
     fn refresh(&mut self, now: Instant) {
-        let Some((path, stamp)) = &mut self.file else { return };
-        if self.looked.is_some_and(|t| now.saturating_duration_since(t) < LOOK_EVERY) {
+        let Some(file) = &mut self.file else { return };
+        if !file.changed(now) {
             return;
         }
-        self.looked = Some(now);
-        let fresh = file_stamp(path);
-        let was_racy = std::mem::replace(&mut self.racy, fresh.is_some_and(|(_, _, mtime)| is_racy(mtime)));
-        if fresh == *stamp && !was_racy {
-            return;
-        }
-        *stamp = fresh;
+        let path = &file.paths()[0];
         match read_passwords(path) {
             Ok(users) if users == self.users => {}
             Ok(users) => {

@@ -10,6 +10,7 @@
 //! Every block has a `SAFETY:` comment. The rest of the crate is `#![deny(unsafe_code)]`.
 #![allow(unsafe_code)]
 
+pub(crate) mod followed;
 mod os;
 pub(crate) mod pool;
 pub(crate) mod ring;

@@ -2,24 +2,34 @@
 //! `WSS_*` options when the endpoint is bound or connected (so a bad PEM is that call's
 //! `EINVAL`, not a handshake that fails later).
 //!
-//! A listener needs `WSS_CERT_PEM` (its chain, first certificate its own) and `WSS_KEY_PEM`.
+//! A listener needs `WSS_CERT_PEM` (its chain, first certificate its own) and `WSS_KEY_PEM`,
+//! or libsock's `WSS_CERT_FILE` and `WSS_KEY_FILE`: files read again for new connections
+//! when they change on disk, so a renewed certificate (certbot, cert-manager) is served
+//! without a restart; a version that does not read leaves the previous one in use.
 //! A connect trusts the authorities in `WSS_TRUST_PEM` and, with `WSS_TRUST_SYSTEM`, the
 //! system's; it checks the server's name against `WSS_HOSTNAME`, or the endpoint's host.
 //! A certificate in `WSS_TRUST_PEM` that the server presents as its own is trusted as it is
 //! (pinned): libzmq's own wss test trusts a self-signed certificate that names its host only
 //! in its common name, which no WebPKI check accepts.
 
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
+use parking_lot::Mutex;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::sys::followed::Followed;
 
 /// What a `wss://` connect needs for its TLS handshake.
 #[derive(Debug, Clone)]
@@ -40,8 +50,13 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// The TLS side of a `wss://` listener.
 pub(crate) fn server_config(o: &Options) -> Result<Arc<ServerConfig>> {
+    if !o.wss_cert_file.is_empty() || !o.wss_key_file.is_empty() {
+        return followed_server_config(o);
+    }
     if o.wss_cert_pem.is_empty() || o.wss_key_pem.is_empty() {
-        return Err(Error::invalid("a wss:// bind needs WSS_CERT_PEM and WSS_KEY_PEM"));
+        return Err(Error::invalid(
+            "a wss:// bind needs WSS_CERT_PEM and WSS_KEY_PEM (or WSS_CERT_FILE and WSS_KEY_FILE)",
+        ));
     }
     let chain = certificates(&o.wss_cert_pem, "WSS_CERT_PEM")?;
     let key = PrivateKeyDer::from_pem_slice(&o.wss_key_pem)
@@ -53,6 +68,63 @@ pub(crate) fn server_config(o: &Options) -> Result<Arc<ServerConfig>> {
         .with_single_cert(chain, key)
         .map_err(|e| Error::invalid(format!("WSS_CERT_PEM and WSS_KEY_PEM: {e}")))?;
     Ok(Arc::new(config))
+}
+
+/// A listener whose certificate and key files are followed.
+fn followed_server_config(o: &Options) -> Result<Arc<ServerConfig>> {
+    if o.wss_cert_file.is_empty() || o.wss_key_file.is_empty() {
+        return Err(Error::invalid("WSS_CERT_FILE and WSS_KEY_FILE go together"));
+    }
+    let path = |b: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(b));
+    let files = Followed::new(vec![path(&o.wss_cert_file), path(&o.wss_key_file)]);
+    let provider = provider();
+    let key = certified_key(files.paths(), &provider)?;
+    let resolver =
+        FollowedCertificate { provider: provider.clone(), now: Mutex::new((files, Arc::new(key))) };
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    Ok(Arc::new(config))
+}
+
+/// The chain and key of `[certificate file, key file]`, checked to belong together.
+fn certified_key(paths: &[PathBuf], provider: &CryptoProvider) -> Result<CertifiedKey> {
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|e| Error::invalid(format!("{}: cannot read it: {e}", p.display())))
+    };
+    let (cert_path, key_path) = (&paths[0], &paths[1]);
+    let chain = certificates(&read(cert_path)?, &cert_path.display().to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(&read(key_path)?)
+        .map_err(|e| Error::invalid(format!("{}: no private key in it: {e}", key_path.display())))?;
+    CertifiedKey::from_der(chain, key, provider)
+        .map_err(|e| Error::invalid(format!("{} and {}: {e}", cert_path.display(), key_path.display())))
+}
+
+/// A listener's certificate from files, read again when they change (looked at, at most
+/// every 100 ms, as each TLS handshake asks for it).
+#[derive(Debug)]
+struct FollowedCertificate {
+    provider: Arc<CryptoProvider>,
+    now: Mutex<(Followed, Arc<CertifiedKey>)>,
+}
+
+impl ResolvesServerCert for FollowedCertificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let mut now = self.now.lock();
+        let (files, key) = &mut *now;
+        if files.changed(Instant::now()) {
+            match certified_key(files.paths(), &self.provider) {
+                Ok(fresh) => {
+                    tracing::info!("{}: changed, served from now on", files.paths()[0].display());
+                    *key = Arc::new(fresh);
+                }
+                Err(e) => tracing::warn!("{e}; the certificate read before stays in use"),
+            }
+        }
+        Some(key.clone())
+    }
 }
 
 /// The TLS side of a `wss://` connect to `host`.
