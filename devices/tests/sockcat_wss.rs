@@ -152,3 +152,63 @@ fn help_shows_the_wss_flags() {
         assert!(help.contains(flag), "missing {flag:?} in:\n{help}");
     }
 }
+
+/// A certificate renewed on disk while sockcat listens (renamed over, as certbot and
+/// Kubernetes secret volumes do) is served to the next client, without a restart or signal.
+#[test]
+fn a_renewed_certificate_is_served_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    let install = |c: &str, k: &str| {
+        std::fs::copy(pem(c), dir.path().join("new.crt")).unwrap();
+        std::fs::copy(pem(k), dir.path().join("new.key")).unwrap();
+        std::fs::rename(dir.path().join("new.crt"), &cert).unwrap();
+        std::fs::rename(dir.path().join("new.key"), &key).unwrap();
+    };
+    install("server_chain.pem", "server.key");
+    let port = free_port();
+    let ep = format!("wss://127.0.0.1:{port}/lines");
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let pull = spawn(&[
+        "pull",
+        "--bind",
+        &ep,
+        "--wss-cert",
+        c,
+        "--wss-key",
+        k,
+        "--count",
+        "2",
+        "--timeout",
+        SAFETY_TIMEOUT,
+    ]);
+    let to = format!("wss://localhost:{port}/lines");
+    let push = sockcat(
+        &["push", "--connect", &to, "--wss-trust", &pem("ca.pem"), "--timeout", SAFETY_TIMEOUT],
+        b"first\n",
+    );
+    assert!(push.status.success(), "{}", stderr(&push));
+
+    install("selfsigned.pem", "selfsigned.key");
+    // Followed within 100 ms; a client of the old certificate's authority is now refused.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let old = sockcat(&["push", "--connect", &to, "--wss-trust", &pem("ca.pem"), "--timeout", "500"], b"x\n");
+    assert_eq!(old.status.code(), Some(3), "{}", stderr(&old));
+    let trust = pem("selfsigned.pem");
+    let args = [
+        "push",
+        "--connect",
+        &to,
+        "--wss-trust",
+        &trust,
+        "--wss-hostname",
+        "zeromq.org",
+        "--timeout",
+        SAFETY_TIMEOUT,
+    ];
+    let push = sockcat(&args, b"second\n");
+    assert!(push.status.success(), "{}", stderr(&push));
+    let out = pull.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"first\nsecond\n");
+}

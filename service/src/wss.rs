@@ -2,10 +2,12 @@
 //! the authorities or pinned certificates to trust), a host name and "trust the system's
 //! authorities", turned into libsock's `WSS_*` options.
 //!
-//! libsock takes PEM *contents*; the commands take *paths*, read once when the socket is
-//! opened. A file that cannot be read, or holds no PEM block of the kind its setting needs, is
-//! an error naming the file, before any endpoint is bound or connected (libsock's own error at
-//! bind or connect could only name the option).
+//! The commands take *paths*, checked when the socket is opened: a file that cannot be read,
+//! or holds no PEM block of the kind its setting needs, is an error naming the file, before
+//! any endpoint is bound or connected (libsock's own error at bind or connect could name the
+//! option only). A listener's certificate and key then go to libsock as files, which it
+//! follows (a renewed certificate is served without a restart); the trusted certificates as
+//! PEM text, read once.
 
 use std::path::{Path, PathBuf};
 
@@ -40,11 +42,13 @@ pub enum Setting {
     Hostname,
 }
 
-/// The files' contents, read and checked, ready for a socket.
+/// The files, read and checked, ready for a socket. The certificate and key go to libsock as
+/// files (`WSS_CERT_FILE`, `WSS_KEY_FILE`), which it follows: a certificate renewed on disk
+/// is served to new connections without a restart. The trusted certificates go as PEM text.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct WssPem {
-    cert: Option<Vec<u8>>,
-    key: Option<Vec<u8>>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
     trust: Option<Vec<u8>>,
     hostname: Option<String>,
     trust_system: bool,
@@ -54,8 +58,8 @@ pub struct WssPem {
 impl std::fmt::Debug for WssPem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WssPem")
-            .field("cert", &self.cert.as_ref().map(Vec::len))
-            .field("key", &self.key.is_some())
+            .field("cert", &self.cert)
+            .field("key", &self.key)
             .field("trust", &self.trust.as_ref().map(Vec::len))
             .field("hostname", &self.hostname)
             .field("trust_system", &self.trust_system)
@@ -104,9 +108,19 @@ impl WssFiles {
                 .map(|p| read_pem(p, kind).map_err(|e| format!("{} {e}", name(setting))))
                 .transpose()
         };
+        // Read now for errors that name the flag; libsock reads them again at the bind (and
+        // when they change), by absolute path whatever the process's directory then.
+        let file = |setting: Setting, path: &Option<PathBuf>, kind: Kind| {
+            read(setting, path, kind)?;
+            path.as_deref()
+                .map(|p| {
+                    std::path::absolute(p).map_err(|e| format!("{} {}: {e}", name(setting), p.display()))
+                })
+                .transpose()
+        };
         Ok(WssPem {
-            cert: read(Setting::Cert, &self.cert, Kind::Certificates)?,
-            key: read(Setting::Key, &self.key, Kind::PrivateKey)?,
+            cert: file(Setting::Cert, &self.cert, Kind::Certificates)?,
+            key: file(Setting::Key, &self.key, Kind::PrivateKey)?,
             trust: read(Setting::Trust, &self.trust, Kind::Certificates)?,
             hostname: self.hostname.clone(),
             trust_system: self.trust_system,
@@ -127,11 +141,12 @@ impl WssPem {
 
     /// Sets the socket's `WSS_*` options (before it binds or connects).
     pub fn apply(&self, socket: &Socket) -> libsock::Result<()> {
-        if let Some(pem) = &self.cert {
-            socket.set_wss_cert_pem(pem)?;
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(path) = &self.cert {
+            socket.set_wss_cert_file(path.as_os_str().as_bytes())?;
         }
-        if let Some(pem) = &self.key {
-            socket.set_wss_key_pem(pem)?;
+        if let Some(path) = &self.key {
+            socket.set_wss_key_file(path.as_os_str().as_bytes())?;
         }
         if let Some(pem) = &self.trust {
             socket.set_wss_trust_pem(pem)?;
