@@ -32,16 +32,16 @@ mod num {
 /// answer `EINVAL`, as libzmq does when built without the feature. See `docs/options.md`
 /// for each.
 pub(crate) const INAPPLICABLE_OPTIONS: [i32; 10] = [
-    62,  // GSSAPI_SERVER
-    63,  // GSSAPI_PRINCIPAL
-    64,  // GSSAPI_SERVICE_PRINCIPAL
-    65,  // GSSAPI_PLAINTEXT
-    85,  // VMCI_BUFFER_SIZE
-    86,  // VMCI_BUFFER_MIN_SIZE
-    87,  // VMCI_BUFFER_MAX_SIZE
-    88,  // VMCI_CONNECT_TIMEOUT
-    90,  // GSSAPI_PRINCIPAL_NAMETYPE
-    91,  // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
+    62, // GSSAPI_SERVER
+    63, // GSSAPI_PRINCIPAL
+    64, // GSSAPI_SERVICE_PRINCIPAL
+    65, // GSSAPI_PLAINTEXT
+    85, // VMCI_BUFFER_SIZE
+    86, // VMCI_BUFFER_MIN_SIZE
+    87, // VMCI_BUFFER_MAX_SIZE
+    88, // VMCI_CONNECT_TIMEOUT
+    90, // GSSAPI_PRINCIPAL_NAMETYPE
+    91, // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
 ];
 
 fn int(value: &OptionValue, name: &str) -> Result<i64> {
