@@ -402,3 +402,49 @@ fn certificate_files_are_followed_for_new_connections() {
     assert_eq!(last.recv_bytes(0).unwrap(), b"last");
     replies.join().unwrap();
 }
+
+/// A ZMTP mechanism inside the TLS, as over `ws://`: CURVE (`ZWS2.0/CURVE`) and PLAIN judged
+/// by a ZAP handler, a wrong password refused.
+#[test]
+fn curve_and_plain_run_inside_tls() {
+    let ctx = Context::new();
+    let (server_public, server_secret) = libsock::curve_keypair();
+    let (client_public, client_secret) = libsock::curve_keypair();
+    let rep = sock(&ctx, libsock::REP);
+    rep.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    rep.set_wss_key_pem(&pem("server.key")).unwrap();
+    rep.set_curve_server(true).unwrap();
+    rep.set_curve_secretkey(server_secret.as_bytes()).unwrap();
+    rep.bind("wss://127.0.0.1:*/curve").unwrap();
+    let to = format!("wss://localhost:{}/curve", port_of(&rep.get_last_endpoint().unwrap()));
+    let req = sock(&ctx, libsock::REQ);
+    req.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    req.set_curve_serverkey(server_public.as_bytes()).unwrap();
+    req.set_curve_publickey(client_public.as_bytes()).unwrap();
+    req.set_curve_secretkey(client_secret.as_bytes()).unwrap();
+    req.connect(&to).unwrap();
+    bounce(&rep, &req);
+
+    let auth = libsock::Authenticator::start(&ctx).unwrap();
+    auth.set_plain_users([("alice", "secret")]);
+    let rep = sock(&ctx, libsock::REP);
+    rep.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    rep.set_wss_key_pem(&pem("server.key")).unwrap();
+    rep.set_plain_server(true).unwrap();
+    rep.bind("wss://127.0.0.1:*/plain").unwrap();
+    let to = format!("wss://localhost:{}/plain", port_of(&rep.get_last_endpoint().unwrap()));
+    let login = |password: &'static str| {
+        move |s: &Socket| {
+            s.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+            s.set_plain_username(b"alice").unwrap();
+            s.set_plain_password(password.as_bytes()).unwrap();
+        }
+    };
+    let replies = std::thread::spawn(move || {
+        let m = rep.recv_bytes(0).unwrap();
+        rep.send(&m, 0).unwrap();
+    });
+    assert!(!is_served(&ctx, &to, login("wrong")), "a wrong password");
+    assert!(is_served(&ctx, &to, login("secret")), "the right one");
+    replies.join().unwrap();
+}
