@@ -163,6 +163,11 @@ impl Impl {
     pub fn supports(self, pattern: Pattern, transport: Transport) -> Result<(), &'static str> {
         match (self, pattern, transport) {
             (Impl::Zeromq, _, Transport::Inproc) => Err("n/a (no inproc transport)"),
+            (Impl::Omq | Impl::Zeromq | Impl::Raw, _, Transport::Ws | Transport::Wss) => {
+                Err("n/a (no WebSocket transport)")
+            }
+            // Debian's libzmq and the zmq crate's are built without GnuTLS.
+            (Impl::Libzmq, _, Transport::Wss) => Err("n/a (libzmq built without wss)"),
             (Impl::Raw, Pattern::Mem, _) => Err("n/a (no queue)"),
             (Impl::Omq | Impl::Zeromq | Impl::Raw, Pattern::ProxyThr | Pattern::ProxyLat, _) => {
                 Err("n/a (no proxy)")
@@ -181,6 +186,10 @@ pub enum Transport {
     Ipc,
     /// Threads of one process.
     Inproc,
+    /// ZeroMQ over WebSocket over tcp loopback (not in the default set: `--transports ws`).
+    Ws,
+    /// The same over TLS, libsock's test certificate (`--transports wss`).
+    Wss,
 }
 
 impl fmt::Display for Transport {
@@ -189,6 +198,8 @@ impl fmt::Display for Transport {
             Transport::Tcp => "tcp",
             Transport::Ipc => "ipc",
             Transport::Inproc => "inproc",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
         })
     }
 }

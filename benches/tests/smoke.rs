@@ -100,6 +100,16 @@ fn local_and_remote_thr_over_tcp() {
     check_thr(&lines(&finish(local)), 64, 1000);
 }
 
+/// The tools set libsock's test certificate on `wss://` endpoints themselves.
+#[test]
+fn local_and_remote_thr_over_wss() {
+    let ep = free_endpoint().replace("tcp://", "wss://") + "/";
+    let local = spawn(env!("CARGO_BIN_EXE_local_thr"), &[&ep, "64", "1000"]);
+    let remote = run(env!("CARGO_BIN_EXE_remote_thr"), &[&ep, "64", "1000"]);
+    assert!(lines(&remote).is_empty(), "remote_thr prints nothing");
+    check_thr(&lines(&finish(local)), 64, 1000);
+}
+
 #[test]
 fn local_and_remote_lat_over_tcp() {
     let ep = free_endpoint();
@@ -156,7 +166,7 @@ fn compare_quick_subset_has_no_libsock_failures() {
         "--impls",
         "libsock,libzmq,raw",
         "--transports",
-        "tcp,inproc",
+        "tcp,inproc,ws,wss",
         "--sizes",
         "64",
         "--lat-sizes",
@@ -174,6 +184,7 @@ fn compare_quick_subset_has_no_libsock_failures() {
     }
     assert!(report.contains("| tcp | 64 B |"), "{report}");
     assert!(report.contains("| inproc | 64 B |"), "{report}");
+    assert!(report.contains("| ws | 64 B |") && report.contains("| wss | 64 B |"), "{report}");
 }
 
 /// The whole quick comparison, every rival included, completes and renders its tables.

@@ -80,11 +80,13 @@ impl Lib for Libsock {
 
 impl Sock for LibsockSock {
     fn bind(&mut self, endpoint: &str) -> Result<String> {
+        crate::perf::wss_bind(&self.s, endpoint);
         self.s.bind(endpoint)?;
         Ok(self.s.get_last_endpoint()?)
     }
 
     fn connect(&mut self, endpoint: &str) -> Result<()> {
+        crate::perf::wss_connect(&self.s, endpoint);
         Ok(self.s.connect(endpoint)?)
     }
 

@@ -53,6 +53,8 @@ fn endpoint(transport: Transport) -> String {
         Transport::Tcp => "tcp://127.0.0.1:0".to_string(),
         Transport::Ipc => format!("ipc:///tmp/libsock-bench-{pid}-{seq}.ipc"),
         Transport::Inproc => format!("inproc://bench-{seq}"),
+        Transport::Ws => "ws://127.0.0.1:0/".to_string(),
+        Transport::Wss => "wss://127.0.0.1:0/".to_string(),
     }
 }
 

@@ -70,7 +70,7 @@ pub struct RunOpts {
     /// Implementations [default: all].
     #[arg(long = "impls", value_enum, value_delimiter = ',')]
     impls: Vec<Impl>,
-    /// Transports for PUSH/PULL [default: tcp,ipc,inproc].
+    /// Transports for PUSH/PULL [default: tcp,ipc,inproc; also ws, wss].
     #[arg(long, value_enum, value_delimiter = ',')]
     transports: Vec<Transport>,
     /// PUSH/PULL body sizes.
