@@ -291,7 +291,10 @@ fn a_peer_silent_in_the_handshake_is_reported_as_libzmq_reports_it() {
                     let mut mon = Monitor::attach(&world, z);
                     let _silent = silent_peer(binds, &sock, &world, &listener, &silent_ep);
                     assert!(mon.wait_for(ms(3000), |id| id == no_detail.to_raw()), "{}", mon.log());
-                    mon.events.iter().find(|e| e.id == no_detail.to_raw()).unwrap().value
+                    let value = mon.events.iter().find(|e| e.id == no_detail.to_raw()).unwrap().value;
+                    // The context serves the next round's libzmq socket.
+                    mon.close_watched(sock);
+                    value
                 }
                 Lib::Libsock => {
                     let ls = sock.ls();
@@ -321,6 +324,6 @@ fn silent_peer(binds: bool, sock: &Sock, world: &World, listener: &TcpListener, 
         TcpStream::connect(bound.trim_start_matches("tcp://")).unwrap()
     } else {
         sock.connect(ep);
-        accept_within(listener, ms(3000)).expect("never dialled")
+        accept_within(listener, ms(3000)).unwrap_or_else(|| panic!("{} never dialled {ep}", sock.label()))
     }
 }

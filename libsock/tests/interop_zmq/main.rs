@@ -79,6 +79,11 @@ fn event_name(id: u16) -> &'static str {
 }
 
 /// The receiving end of `zmq_socket_monitor` on a libzmq socket.
+///
+/// libzmq 4.3 sends monitor events blocking, from its I/O thread. Dropped while the watched
+/// socket lives, it can leave that thread stuck sending the watched socket's last events
+/// (its listener's CLOSED), and every other socket of the context with it, until the
+/// context ends. Where the context goes on, end with [`Monitor::close_watched`].
 struct Monitor {
     sock: zmq::Socket,
     events: Vec<Event>,
@@ -94,6 +99,19 @@ impl Monitor {
         sock.set_linger(0).unwrap();
         sock.connect(&ep).unwrap();
         Monitor { sock, events: Vec::new() }
+    }
+
+    /// Closes the watched socket (`watched`: it, or what owns it), then takes its events
+    /// until libzmq's MONITOR_STOPPED, sent when the socket is gone: no event is left
+    /// waiting for a reader.
+    fn close_watched<T>(mut self, watched: T) {
+        drop(watched);
+        let stopped = zmq::SocketEvent::MONITOR_STOPPED.to_raw();
+        assert!(
+            self.wait_for(Duration::from_secs(5), |id| id == stopped),
+            "no MONITOR_STOPPED: {}",
+            self.log()
+        );
     }
 
     /// The next event within `timeout`, also recorded in `self.events`.
