@@ -87,6 +87,49 @@ fn libzmq_client_and_libsock_server_both_ways_with_every_length_form() {
     }
 }
 
+/// libsock ends its links with a close frame (status 1000), which libzmq echoes before it
+/// hangs up: a libzmq client of a libsock server that went away reconnects to the next one
+/// on the port, and a libzmq server whose libsock client disconnected serves the next.
+#[test]
+fn libzmq_takes_our_close_frames_and_goes_on() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    let pull = sock(&ctx, libsock::PULL);
+    pull.bind("ws://127.0.0.1:*/again").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    let push = zsock(&zctx, zmq::PUSH);
+    push.set_reconnect_ivl(20).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("before", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
+    drop(pull);
+    // The port is free once the listener is closed (by the I/O thread: retry a moment).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let pull = loop {
+        let next = sock(&ctx, libsock::PULL);
+        match next.bind(&ep) {
+            Ok(()) => break next,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot bind {ep} again: {e}"),
+        }
+    };
+    push.send("after", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"after");
+
+    let zpull = zsock(&zctx, zmq::PULL);
+    zpull.bind("ws://127.0.0.1:*").unwrap();
+    let zep = zpull.get_last_endpoint().unwrap().unwrap();
+    for n in 0..3 {
+        let lpush = sock(&ctx, libsock::PUSH);
+        lpush.connect(&zep).unwrap();
+        lpush.send(format!("client {n}").as_str(), 0).unwrap();
+        assert_eq!(zpull.recv_bytes(0).unwrap(), format!("client {n}").as_bytes());
+        lpush.disconnect(&zep).unwrap();
+    }
+}
+
 /// libzmq's client pings every 10 ms and gives up on a link silent for as long: libsock must
 /// answer its WebSocket pings (and libsock's own heartbeats reach libzmq as pings it answers).
 #[test]
@@ -285,6 +328,42 @@ fn hostile_bytes_drop_only_their_connection() {
     push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
     push.send("still serving", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"still serving");
+}
+
+/// A peer's last message and its close frame, read at once: the message is delivered, then
+/// the close echoed and the connection ended (the message was lost before).
+#[test]
+fn a_message_read_with_the_close_frame_is_delivered() {
+    let ctx = Context::new();
+    let pair = sock(&ctx, libsock::PAIR);
+    pair.bind("ws://127.0.0.1:*").unwrap();
+    let port = port_of(&pair.get_last_endpoint().unwrap());
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ZWS2.0\r\n\
+          Sec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before the upgrade: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
+    // `ZWS2.0`: a routing id, a message, a close with status 1000; masked with a zero key.
+    let mut frames = vec![0x82, 0x81, 0, 0, 0, 0, 0x00];
+    frames.extend_from_slice(&[0x82, 0x86, 0, 0, 0, 0, 0x00]);
+    frames.extend_from_slice(b"hello");
+    frames.extend_from_slice(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
+    s.write_all(&frames).unwrap();
+    assert_eq!(pair.recv_bytes(0).unwrap(), b"hello");
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(rest.ends_with(&[0x88, 0x02, 0x03, 0xE8]), "no echo of the close: {rest:?}");
 }
 
 #[test]

@@ -52,14 +52,16 @@ fn bounce(rep: &Socket, req: &Socket) {
     }
 }
 
-/// Whether a REQ connecting with `setup` gets an answer within 600 ms.
+/// Whether a REQ connecting with `setup` gets an answer within 600 ms. A refused handshake
+/// ends the connection and its pipe (as libzmq's on a protocol error): a send that comes
+/// after that (the test thread ran late) finds no peer, and times out.
 fn is_served(ctx: &Context, to: &str, setup: impl Fn(&Socket)) -> bool {
     let req = sock(ctx, libsock::REQ);
     req.set_rcvtimeo(600).unwrap();
+    req.set_sndtimeo(600).unwrap();
     setup(&req);
     req.connect(to).unwrap();
-    req.send("ping", 0).unwrap();
-    req.recv_bytes(0).is_ok()
+    req.send("ping", 0).is_ok() && req.recv_bytes(0).is_ok()
 }
 
 #[test]
@@ -447,4 +449,58 @@ fn curve_and_plain_run_inside_tls() {
     assert!(!is_served(&ctx, &to, login("wrong")), "a wrong password");
     assert!(is_served(&ctx, &to, login("secret")), "the right one");
     replies.join().unwrap();
+}
+
+/// Closing the socket ends each link as RFC 6455 and TLS ask: a close frame with status
+/// 1000, then (over TLS) a close_notify before the TCP close. Seen by a client that checks
+/// the bytes itself, over `ws://` and `wss://`: Python's `ssl` raises on an end without
+/// close_notify (`suppress_ragged_eofs=False`), and the last frame must be the close.
+#[test]
+fn closing_the_socket_ends_websocket_and_tls_cleanly() {
+    let script = r#"
+import base64, os, socket, ssl, sys
+port, ca, scheme = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+if scheme == "wss":
+    tls = ssl.create_default_context(cafile=ca)
+    s = tls.wrap_socket(s, server_hostname="localhost", suppress_ragged_eofs=False)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall((f"GET /chat HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
+           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Protocol: ZWS2.0\r\n\r\n").encode())
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(4096)
+head, got = got.split(b"\r\n\r\n", 1)
+assert head.startswith(b"HTTP/1.1 101"), head
+# ZWS2.0: our routing id, then a message (masked with a zero key, so as it is).
+s.sendall(b"\x82\x81\x00\x00\x00\x00\x00" + b"\x82\x86\x00\x00\x00\x00\x00hello")
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    got += chunk
+assert got == b"\x82\x01\x00" + b"\x88\x02\x03\xe8", got
+print("ok")
+"#;
+    let ca = format!("{}/tests/data/wss/ca.pem", env!("CARGO_MANIFEST_DIR"));
+    for scheme in ["ws", "wss"] {
+        let ctx = Context::new();
+        let pair = sock(&ctx, libsock::PAIR);
+        if scheme == "wss" {
+            pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+            pair.set_wss_key_pem(&pem("server.key")).unwrap();
+        }
+        pair.bind(&format!("{scheme}://127.0.0.1:*/chat")).unwrap();
+        let port = port_of(&pair.get_last_endpoint().unwrap());
+        let child = python(script, &[port.to_string(), ca.clone(), scheme.to_string()]);
+        let first = pair.recv_bytes(0);
+        if first.is_err() {
+            let out = child.wait_with_output().unwrap();
+            panic!("{scheme}: nothing arrived; the client said: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        assert_eq!(first.unwrap(), b"hello", "{scheme}");
+        drop(pair);
+        python_ok(child);
+    }
 }

@@ -29,6 +29,9 @@ use crate::transport::Stream;
 /// kernel buffer would), so a peer that reads nothing costs bounded memory.
 const PENDING_MAX: usize = 256 * 1024;
 
+/// The close frame's status for an orderly close (RFC 6455 §7.4.1).
+const NORMAL_CLOSURE: u16 = 1000;
+
 /// Why reading failed.
 pub(crate) enum WsError {
     /// The stream failed.
@@ -119,13 +122,17 @@ impl WsLink {
 
     /// Reads what the stream has (at most `want` bytes) and appends the ZMTP bytes it makes
     /// to `zmtp`. `Ok(0)`: the peer hung up, or closed with a close frame (whose echo is
-    /// then pending: [`WsLink::flush`] before hanging up).
+    /// then pending: [`WsLink::flush`] before hanging up) or a close_notify. Messages that
+    /// came in the same read as the close are returned first: the call after says `Ok(0)`.
     pub(crate) fn read(
         &mut self,
         stream: &mut Stream,
         zmtp: &mut BytesMut,
         want: usize,
     ) -> Result<usize, WsError> {
+        if self.closed {
+            return Ok(0);
+        }
         let read = match &mut self.tls {
             None => sys::read_into(stream.as_fd(), &mut self.raw, want),
             Some(Err(e)) => {
@@ -163,7 +170,7 @@ impl WsLink {
             return Ok(0);
         }
         self.decode(zmtp).map_err(WsError::Fault)?;
-        Ok(if self.closed { 0 } else { n })
+        Ok(n)
     }
 
     fn decode(&mut self, zmtp: &mut BytesMut) -> Result<(), WsFault> {
@@ -231,6 +238,28 @@ impl WsLink {
         self.pending.clear();
         self.sent = 0;
         Ok(true)
+    }
+
+    /// Our end of an orderly close (the socket closed, unbound or disconnected): a close
+    /// frame with status 1000 (RFC 6455 §7.4.1) and, over TLS, a close_notify, written as far
+    /// as the stream takes them now: the connection is going, nothing waits for them. A
+    /// browser then reports a clean close, not 1006, and a TLS peer no truncation. Not after
+    /// the peer's own close (its echo is the answer), nor before the upgrade, nor behind
+    /// frames still waiting (the close would cut one).
+    pub(crate) fn say_goodbye(&mut self, stream: &mut Stream) {
+        if self.closed || !matches!(self.upgrade, Upgrade::Done) || !matches!(self.flush(stream), Ok(true)) {
+            return;
+        }
+        self.closed = true;
+        self.encoder.control(&Control::Close(NORMAL_CLOSURE.to_be_bytes().to_vec()), &mut self.pending);
+        let _ = self.flush(stream);
+        if let Some(Ok(tls)) = &mut self.tls {
+            // Behind the close frame, once rustls holds all of it.
+            if self.sent == self.pending.len() {
+                tls.send_close_notify();
+                let _ = self.flush(stream);
+            }
+        }
     }
 
     /// The session's side of the stream: what it writes goes out as frames.

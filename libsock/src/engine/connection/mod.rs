@@ -359,6 +359,10 @@ impl Connection {
     /// Releases the stream and the pipe; the I/O thread drops the entry next.
     pub(crate) fn shutdown(&mut self, registry: &mio::Registry) {
         if let Some(mut link) = self.link.take() {
+            // Still here, the link ends by our choice (a link that failed is gone by now).
+            if let Some(ws) = &mut link.ws {
+                ws.say_goodbye(&mut link.stream);
+            }
             let _ = registry.deregister(&mut link.stream);
         }
         if let Some(mut p) = self.pipe.take() {
