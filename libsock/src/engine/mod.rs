@@ -22,6 +22,7 @@ pub(crate) mod pause;
 mod pipe_sink;
 mod raw;
 mod socks_phase;
+mod spare;
 mod ws_link;
 mod zap;
 

@@ -18,6 +18,7 @@ use std::os::fd::AsFd;
 use bytes::{Buf, BytesMut};
 use rustls::pki_types::ServerName;
 
+use super::spare;
 use crate::codec::greeting::Mechanism;
 use crate::codec::ws::{self, Control, Decoder, Encoder, WsFault};
 use crate::session::SessionConfig;
@@ -133,6 +134,7 @@ impl WsLink {
         if self.closed {
             return Ok(0);
         }
+        spare::take(&mut self.raw);
         let read = match &mut self.tls {
             None => sys::read_into(stream.as_fd(), &mut self.raw, want),
             Some(Err(e)) => {
@@ -161,7 +163,7 @@ impl WsLink {
             Err(e) => {
                 if e.kind() == io::ErrorKind::WouldBlock && self.raw.is_empty() {
                     // Idle: hold no read buffer until bytes arrive again (as the engine's own).
-                    self.raw = BytesMut::new();
+                    spare::give_back(&mut self.raw);
                 }
                 return Err(WsError::Io(e));
             }
@@ -169,6 +171,7 @@ impl WsLink {
         if n == 0 {
             return Ok(0);
         }
+        spare::take(zmtp);
         self.decode(zmtp).map_err(WsError::Fault)?;
         Ok(n)
     }
@@ -311,12 +314,13 @@ fn read_tls(
     raw: &mut BytesMut,
     want: usize,
 ) -> Result<(usize, bool), WsError> {
+    spare::take(cipher);
     let n = match sys::read_into(stream.as_fd(), cipher, want) {
         Ok(0) => return Ok((0, false)),
         Ok(n) => n,
         Err(e) => {
             if e.kind() == io::ErrorKind::WouldBlock && cipher.is_empty() {
-                *cipher = BytesMut::new();
+                spare::give_back(cipher);
             }
             return Err(WsError::Io(e));
         }

@@ -12,6 +12,7 @@ use super::{Connection, Down, IO_ROUNDS, READ_CHUNK};
 use crate::codec::CodecError;
 use crate::engine::direct_rx::{DirectRx, RxState, Tick, HOLD_TICK};
 use crate::engine::pipe_sink::PipeSink;
+use crate::engine::spare;
 use crate::engine::ws_link::WsError;
 use crate::engine::Ctx;
 use crate::message::Message;
@@ -166,7 +167,11 @@ impl Connection {
                     // connection then costs a few hundred bytes, not a 64 KiB buffer; messages
                     // still sharing the old one keep it alive only as long as they live).
                     if link.rbuf.is_empty() {
-                        link.rbuf = BytesMut::new();
+                        match link.ws {
+                            // Its buffers are large and refilled soon in a flood (`spare`).
+                            Some(_) => spare::give_back(&mut link.rbuf),
+                            None => link.rbuf = BytesMut::new(),
+                        }
                     }
                     return Ok(());
                 }
