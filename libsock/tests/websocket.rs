@@ -322,6 +322,14 @@ fn hostile_bytes_drop_only_their_connection() {
         if what == "plain HTTP" || what == "no upgrade" {
             assert!(said.starts_with("HTTP/1.1 400"), "{what}: {said}");
         }
+        // A bad frame after the upgrade: a close frame says why (1002 protocol error, 1009
+        // too big), after our READY.
+        let status: u16 = match what {
+            "an unmasked frame" | "a text frame" => 1002,
+            "a huge frame" | "over MAXMSGSIZE" => 1009,
+            _ => continue,
+        };
+        assert!(got.ends_with(&close_frame(status)), "{what}: no close {status}: {got:?}");
     }
     let zctx = zmq::Context::new();
     let push = zsock(&zctx, zmq::PUSH);
@@ -338,22 +346,7 @@ fn a_message_read_with_the_close_frame_is_delivered() {
     let pair = sock(&ctx, libsock::PAIR);
     pair.bind("ws://127.0.0.1:*").unwrap();
     let port = port_of(&pair.get_last_endpoint().unwrap());
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ZWS2.0\r\n\
-          Sec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-        let mut buf = [0u8; 1024];
-        let n = s.read(&mut buf).unwrap();
-        assert!(n > 0, "closed before the upgrade: {}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&buf[..n]);
-    }
-    assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
+    let mut s = upgraded(port, "ZWS2.0");
     // `ZWS2.0`: a routing id, a message, a close with status 1000; masked with a zero key.
     let mut frames = vec![0x82, 0x81, 0, 0, 0, 0, 0x00];
     frames.extend_from_slice(&[0x82, 0x86, 0, 0, 0, 0, 0x00]);
@@ -364,6 +357,81 @@ fn a_message_read_with_the_close_frame_is_delivered() {
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
     assert!(rest.ends_with(&[0x88, 0x02, 0x03, 0xE8]), "no echo of the close: {rest:?}");
+}
+
+/// A connection that fails after the upgrade ends with a close frame saying why, as RFC
+/// 6455 has it (libzmq just hangs up; a browser then reports 1006): a malformed command or a
+/// message before the handshake is a protocol error (1002), a peer ZAP refuses gets its
+/// ERROR and a policy violation (1008).
+#[test]
+fn a_failed_connection_is_closed_with_a_status_that_says_why() {
+    let ctx = Context::new();
+    let pull = sock(&ctx, libsock::PULL);
+    pull.bind("ws://127.0.0.1:*").unwrap();
+    let port = port_of(&pull.get_last_endpoint().unwrap());
+    let ready = zws_frame(0x02, b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+    let tries: [(&str, Vec<u8>); 2] = [
+        ("a malformed command", zws_frame(0x02, b"\x05READY\x0b")),
+        ("a message before READY", zws_frame(0x00, b"early")),
+    ];
+    for (what, frames) in tries {
+        let mut s = upgraded(port, "ZWS2.0/NULL");
+        s.write_all(&frames).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        assert!(got.ends_with(&close_frame(1002)), "{what}: {got:?}");
+    }
+    // With READY the same client is served (the frames above are what made the difference).
+    let mut s = upgraded(port, "ZWS2.0/NULL");
+    s.write_all(&[ready.clone(), zws_frame(0x00, b"served")].concat()).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"served");
+
+    // NULL through ZAP, and the handler denies the address.
+    let auth = libsock::Authenticator::start(&ctx).unwrap();
+    auth.deny("127.0.0.1");
+    let guarded = sock(&ctx, libsock::PULL);
+    guarded.set_zap_domain(b"global").unwrap();
+    guarded.bind("ws://127.0.0.1:*").unwrap();
+    let mut s = upgraded(port_of(&guarded.get_last_endpoint().unwrap()), "ZWS2.0/NULL");
+    s.write_all(&ready).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(got.windows(6).any(|w| w == b"\x05ERROR"), "no ERROR: {got:?}");
+    assert!(got.ends_with(&close_frame(1008)), "{got:?}");
+}
+
+/// A raw client's connection to `port`, upgraded with `subprotocol`.
+fn upgraded(port: u16, subprotocol: &str) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: {subprotocol}\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    // The response head only, byte by byte: what follows it is the test's to read.
+    let mut got = Vec::new();
+    while !got.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        let n = s.read(&mut byte).unwrap();
+        assert!(n > 0, "closed before the upgrade: {}", String::from_utf8_lossy(&got));
+        got.push(byte[0]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
+    s
+}
+
+/// A client's binary frame (masked with a zero key) carrying a ZWS flags byte and `body`.
+fn zws_frame(flags: u8, body: &[u8]) -> Vec<u8> {
+    assert!(body.len() < 125);
+    [&[0x82, 0x80 | (body.len() as u8 + 1), 0, 0, 0, 0, flags][..], body].concat()
+}
+
+/// A server's close frame with `status`.
+fn close_frame(status: u16) -> [u8; 4] {
+    let [hi, lo] = status.to_be_bytes();
+    [0x88, 0x02, hi, lo]
 }
 
 #[test]
@@ -385,7 +453,8 @@ fn endpoints_are_checked_as_tcp_ones() {
 /// the subprotocol, the masking) speaks ZWS by hand to a libsock PAIR as a browser's
 /// JavaScript would: `ZWS2.0`, the one subprotocol a browser can offer (`ZWS2.0/NULL` is no
 /// valid token, and this library refuses it as browsers do), so routing ids instead of
-/// READY; a message each way, a multipart one, a ping, one sent in fragments.
+/// READY; a message each way, a multipart one, a ping, one sent in fragments; then a text
+/// frame, which ends the connection with close status 1002 (protocol error).
 #[test]
 fn a_websocket_client_that_is_not_libzmq_talks_to_libsock() {
     let ctx = Context::new();
@@ -394,6 +463,7 @@ fn a_websocket_client_that_is_not_libzmq_talks_to_libsock() {
     let port = port_of(&pair.get_last_endpoint().unwrap());
     let script = format!(
         r#"
+from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 with connect("ws://127.0.0.1:{port}/chat", subprotocols=["ZWS2.0"], open_timeout=10) as ws:
     assert ws.subprotocol == "ZWS2.0", ws.subprotocol
@@ -407,6 +477,13 @@ with connect("ws://127.0.0.1:{port}/chat", subprotocols=["ZWS2.0"], open_timeout
     # An iterable goes out as one message in three fragments (RFC 6455 §5.4).
     ws.send([b"\x00frag", b"mented ", b"hello"])
     assert ws.recv(timeout=10) == b"\x00reply", "the reply"
+    # A text frame is no ZWS: the server says so with a close status, 1002.
+    ws.send("text")
+    try:
+        ws.recv(timeout=10)
+        raise SystemExit("still served after a text frame")
+    except ConnectionClosedError as e:
+        assert e.rcvd is not None and e.rcvd.code == 1002, e
 print("ok")
 "#
     );

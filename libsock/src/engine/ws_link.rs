@@ -21,7 +21,8 @@ use rustls::pki_types::ServerName;
 use super::spare;
 use crate::codec::greeting::Mechanism;
 use crate::codec::ws::{self, Control, Decoder, Encoder, WsFault};
-use crate::session::SessionConfig;
+use crate::codec::CodecError;
+use crate::session::{SessionConfig, SessionError};
 use crate::socket_type::SocketType;
 use crate::sys;
 use crate::transport::Stream;
@@ -30,8 +31,14 @@ use crate::transport::Stream;
 /// kernel buffer would), so a peer that reads nothing costs bounded memory.
 const PENDING_MAX: usize = 256 * 1024;
 
-/// The close frame's status for an orderly close (RFC 6455 §7.4.1).
+/// The close frame's statuses (RFC 6455 §7.4.1, and IANA's registry for 1013): an orderly
+/// close, a protocol error, a peer refused by policy (ZAP), a message too large to take, a
+/// peer to try again later (ZAP's temporary "300").
 const NORMAL_CLOSURE: u16 = 1000;
+const PROTOCOL_ERROR: u16 = 1002;
+const POLICY_VIOLATION: u16 = 1008;
+const MESSAGE_TOO_BIG: u16 = 1009;
+const TRY_AGAIN_LATER: u16 = 1013;
 
 /// Why reading failed.
 pub(crate) enum WsError {
@@ -253,8 +260,28 @@ impl WsLink {
         if self.closed || !matches!(self.upgrade, Upgrade::Done) || !matches!(self.flush(stream), Ok(true)) {
             return;
         }
+        self.close(stream, NORMAL_CLOSURE);
+    }
+
+    /// The connection fails (`why`): the peer is told with a close frame of the matching
+    /// status (1002 a protocol error, 1008 refused by ZAP, 1009 too large, 1013 ZAP's "300"),
+    /// behind what is pending, as far as the stream takes it now. libzmq just hangs up; a
+    /// browser then reports why instead of 1006. Nothing for a broken TLS session or a
+    /// silent peer, nor before the upgrade (a refused one was answered in HTTP).
+    pub(crate) fn fail(&mut self, stream: &mut Stream, why: &SessionError) {
+        if self.closed || !matches!(self.upgrade, Upgrade::Done) {
+            return;
+        }
+        if let Some(status) = close_status(why) {
+            self.close(stream, status);
+        }
+    }
+
+    /// Queues a close frame with `status` and, over TLS, a close_notify behind it, and
+    /// writes them as far as the stream takes them.
+    fn close(&mut self, stream: &mut Stream, status: u16) {
         self.closed = true;
-        self.encoder.control(&Control::Close(NORMAL_CLOSURE.to_be_bytes().to_vec()), &mut self.pending);
+        self.encoder.control(&Control::Close(status.to_be_bytes().to_vec()), &mut self.pending);
         let _ = self.flush(stream);
         if let Some(Ok(tls)) = &mut self.tls {
             // Behind the close frame, once rustls holds all of it.
@@ -382,6 +409,25 @@ fn flush_tls(
             return Ok(false);
         }
         *sent += n;
+    }
+}
+
+/// The close status that tells a peer why its connection fails; `None`: nothing to tell
+/// (a silent peer, a broken TLS session).
+fn close_status(why: &SessionError) -> Option<u16> {
+    match why {
+        SessionError::HandshakeTimeout(_) | SessionError::HeartbeatTimeout | SessionError::TtlExpired => None,
+        SessionError::Protocol(CodecError::WebSocket(WsFault::Tls)) => None,
+        SessionError::Protocol(
+            CodecError::WebSocket(WsFault::TooLarge { .. }) | CodecError::FrameTooLarge { .. },
+        ) => Some(MESSAGE_TOO_BIG),
+        SessionError::AuthFailed(status) if status == "300" => Some(TRY_AGAIN_LATER),
+        SessionError::AuthFailed(_) | SessionError::ZapUnavailable | SessionError::ZapMalformed(_) => {
+            Some(POLICY_VIOLATION)
+        }
+        // It refused us: the end is its choice, and orderly.
+        SessionError::PeerError(_) => Some(NORMAL_CLOSURE),
+        _ => Some(PROTOCOL_ERROR),
     }
 }
 

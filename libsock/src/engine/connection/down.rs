@@ -35,12 +35,16 @@ impl Connection {
         // the mismatch, not that we hung up; the PONG to a PING read just before a bad
         // frame, which libzmq writes at once (`process_heartbeat_message`).
         // A refusal's queued ERROR tells the refused peer why.
-        if let (Down::Protocol(_), Some(link)) = (&why, &mut self.link) {
+        // Over ws, a close frame behind it says why.
+        if let (Down::Protocol(e), Some(link)) = (&why, &mut self.link) {
             if let Some(session) = &mut link.session {
                 let _ = match &mut link.ws {
                     Some(ws) => session.out().write_to(&mut ws.writer(&mut link.stream)),
                     None => session.out().write_to(&mut link.stream),
                 };
+            }
+            if let Some(ws) = &mut link.ws {
+                ws.fail(&mut link.stream, e);
             }
         }
         let reports_bad_metadata =
