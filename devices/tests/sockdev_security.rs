@@ -580,6 +580,61 @@ fn a_queue_over_wss_on_both_sides() {
     assert_eq!(code, 0, "{err}");
 }
 
+/// `--backend-wss-trust` is followed: the operator adds the worker's new certificate to the
+/// bundle, the worker comes back with it, and the running relay's reconnection trusts it.
+#[test]
+fn a_renewed_trust_bundle_is_used_without_a_restart() {
+    let ctx = Context::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("trust.pem");
+    let install = |names: &[&str]| {
+        let pem: Vec<u8> = names.iter().flat_map(|n| std::fs::read(pem(n)).unwrap()).collect();
+        std::fs::write(dir.path().join("new.pem"), pem).unwrap();
+        std::fs::rename(dir.path().join("new.pem"), &bundle).unwrap();
+    };
+    install(&["ca.pem"]);
+    let worker = |cert: &str, key: &str, at: &str| {
+        let rep = socket(&ctx, libsock::REP);
+        rep.set_wss_cert_pem(&std::fs::read(pem(cert)).unwrap()).unwrap();
+        rep.set_wss_key_pem(&std::fs::read(pem(key)).unwrap()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while let Err(e) = rep.bind(at) {
+            assert!(std::time::Instant::now() < deadline, "{at} never free again: {e}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        rep
+    };
+    let first = worker("server_chain.pem", "server.key", "wss://127.0.0.1:*/work");
+    let back = first.get_last_endpoint().unwrap();
+    let front = tcp();
+    let relay = Relay::start(&[
+        "queue",
+        "--frontend-bind",
+        &front,
+        "--backend-connect",
+        &back.replace("127.0.0.1", "localhost"),
+        "--backend-wss-trust",
+        bundle.to_str().unwrap(),
+    ]);
+    let req = socket(&ctx, libsock::REQ);
+    req.connect(&front).unwrap();
+    let round_trip = |rep: &Socket, body: &str| {
+        req.send(body, 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), body.as_bytes());
+        rep.send(body, 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), body.as_bytes());
+    };
+    round_trip(&first, "before");
+    install(&["ca.pem", "selfsigned.pem"]);
+    // The relay looks at the file at most every 100 ms, as handshakes ask.
+    std::thread::sleep(Duration::from_millis(150));
+    drop(first);
+    let second = worker("selfsigned.pem", "selfsigned.key", &back);
+    round_trip(&second, "after");
+    let (code, err) = relay.stop();
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn a_missing_wss_file_is_one_line_naming_it() {
     let front = tcp().replace("tcp://", "wss://") + "/x";

@@ -177,6 +177,10 @@ macro_rules! for_each_option {
                 wss_cert_file, set_wss_cert_file, get_wss_cert_file, WSS_CERT_FILE, 0x4C53_0002, bytes, Vec::new(), 0, 4096;
             "libsock only, wss:// listener: the file of its private key (PEM), followed as WSS_CERT_FILE.",
                 wss_key_file, set_wss_key_file, get_wss_key_file, WSS_KEY_FILE, 0x4C53_0003, bytes, Vec::new(), 0, 4096;
+            "libsock only, wss:// connect: a file of certificate authorities (or pinned certificates) to \
+             trust, in PEM, besides WSS_TRUST_PEM; read at connect, and again for new connections when it \
+             changes on disk (a renewed authority bundle is trusted without a restart).",
+                wss_trust_file, set_wss_trust_file, get_wss_trust_file, WSS_TRUST_FILE, 0x4C53_0004, bytes, Vec::new(), 0, 4096;
         }
     };
 }

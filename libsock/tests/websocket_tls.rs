@@ -405,6 +405,72 @@ fn certificate_files_are_followed_for_new_connections() {
     replies.join().unwrap();
 }
 
+/// WSS_TRUST_FILE: a connect's trusted certificates from a file that is followed. The
+/// operator adds the new authority to the bundle (rename over, as Kubernetes' volumes do),
+/// the server is replaced by one whose certificate only the new bundle trusts, and the same
+/// socket's reconnection is trusted without a restart. A file that does not read at connect
+/// fails the connect, naming it; one broken later leaves the trust read before.
+#[test]
+fn a_trusted_certificate_file_is_followed_for_reconnections() {
+    let ctx = Context::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("trust.pem");
+    let install = |pem: &[u8]| {
+        std::fs::write(dir.path().join("new.pem"), pem).unwrap();
+        std::fs::rename(dir.path().join("new.pem"), &bundle).unwrap();
+    };
+    install(&pem("ca.pem"));
+    let (first, ep) = server(&ctx, "server_chain.pem", "server.key");
+    let port = port_of(&ep);
+    let to = format!("wss://localhost:{port}/path");
+    let req = sock(&ctx, libsock::REQ);
+    req.set_wss_trust_file(bundle.to_str().unwrap().as_bytes()).unwrap();
+    req.set_reconnect_ivl(50).unwrap();
+    req.connect(&to).unwrap();
+    req.send("before", 0).unwrap();
+    assert_eq!(first.recv_bytes(0).unwrap(), b"before");
+    first.send("ok", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"ok");
+
+    // The bundle gains the new server's (self-signed, so pinned) certificate.
+    install(&[pem("ca.pem"), pem("selfsigned.pem")].concat());
+    // Looked at, at most every 100 ms, as handshakes ask.
+    std::thread::sleep(Duration::from_millis(150));
+    drop(first);
+    let second = rebind(&ctx, port, "selfsigned");
+    req.send("after", 0).unwrap();
+    assert_eq!(second.recv_bytes(0).unwrap(), b"after", "the renewed bundle is not trusted");
+    second.send("ok", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"ok");
+
+    // A bundle broken later: a new connect fails naming it, and the trust read before stays
+    // for the socket's next reconnection.
+    std::fs::write(&bundle, b"-----BEGIN CERTIFICATE-----\ntruncated").unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let other = sock(&ctx, libsock::REQ);
+    other.set_wss_trust_file(bundle.to_str().unwrap().as_bytes()).unwrap();
+    let err = other.connect(&to).unwrap_err();
+    assert!(err.to_string().contains("trust.pem"), "{err}");
+    drop(second);
+    let third = rebind(&ctx, port, "selfsigned");
+    req.send("broken", 0).unwrap();
+    assert_eq!(third.recv_bytes(0).unwrap(), b"broken");
+}
+
+/// A REP on `wss://127.0.0.1:port/path` with the test certificate `name` (`.pem`, `.key`),
+/// once the port is free again.
+fn rebind(ctx: &Context, port: u16, name: &str) -> Socket {
+    let rep = sock(ctx, libsock::REP);
+    rep.set_wss_cert_pem(&pem(&format!("{name}.pem"))).unwrap();
+    rep.set_wss_key_pem(&pem(&format!("{name}.key"))).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while let Err(e) = rep.bind(&format!("wss://127.0.0.1:{port}/path")) {
+        assert!(std::time::Instant::now() < deadline, "port {port} never free again: {e}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    rep
+}
+
 /// A ZMTP mechanism inside the TLS, as over `ws://`: CURVE (`ZWS2.0/CURVE`) and PLAIN judged
 /// by a ZAP handler, a wrong password refused.
 #[test]

@@ -5,9 +5,9 @@
 //! The commands take *paths*, checked when the socket is opened: a file that cannot be read,
 //! or holds no PEM block of the kind its setting needs, is an error naming the file, before
 //! any endpoint is bound or connected (libsock's own error at bind or connect could name the
-//! option only). A listener's certificate and key then go to libsock as files, which it
-//! follows (a renewed certificate is served without a restart); the trusted certificates as
-//! PEM text, read once.
+//! option only). They then go to libsock as files, which it follows: a listener's renewed
+//! certificate is served, and a connect's renewed authority bundle trusted, without a
+//! restart.
 
 use std::path::{Path, PathBuf};
 
@@ -42,14 +42,15 @@ pub enum Setting {
     Hostname,
 }
 
-/// The files, read and checked, ready for a socket. The certificate and key go to libsock as
-/// files (`WSS_CERT_FILE`, `WSS_KEY_FILE`), which it follows: a certificate renewed on disk
-/// is served to new connections without a restart. The trusted certificates go as PEM text.
+/// The files, read and checked, ready for a socket. They go to libsock as files
+/// (`WSS_CERT_FILE`, `WSS_KEY_FILE`, `WSS_TRUST_FILE`), which it follows: a certificate
+/// renewed on disk is served to new connections, and a renewed bundle of trusted
+/// certificates trusted for them, without a restart.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct WssPem {
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
-    trust: Option<Vec<u8>>,
+    trust: Option<PathBuf>,
     hostname: Option<String>,
     trust_system: bool,
 }
@@ -60,7 +61,7 @@ impl std::fmt::Debug for WssPem {
         f.debug_struct("WssPem")
             .field("cert", &self.cert)
             .field("key", &self.key)
-            .field("trust", &self.trust.as_ref().map(Vec::len))
+            .field("trust", &self.trust)
             .field("hostname", &self.hostname)
             .field("trust_system", &self.trust_system)
             .finish()
@@ -121,7 +122,7 @@ impl WssFiles {
         Ok(WssPem {
             cert: file(Setting::Cert, &self.cert, Kind::Certificates)?,
             key: file(Setting::Key, &self.key, Kind::PrivateKey)?,
-            trust: read(Setting::Trust, &self.trust, Kind::Certificates)?,
+            trust: file(Setting::Trust, &self.trust, Kind::Certificates)?,
             hostname: self.hostname.clone(),
             trust_system: self.trust_system,
         })
@@ -148,8 +149,8 @@ impl WssPem {
         if let Some(path) = &self.key {
             socket.set_wss_key_file(path.as_os_str().as_bytes())?;
         }
-        if let Some(pem) = &self.trust {
-            socket.set_wss_trust_pem(pem)?;
+        if let Some(path) = &self.trust {
+            socket.set_wss_trust_file(path.as_os_str().as_bytes())?;
         }
         if let Some(name) = &self.hostname {
             socket.set_wss_hostname(name.as_bytes())?;

@@ -28,7 +28,8 @@ impl Socket {
     /// (`ws://host:port/path`, ZMTP over WebSocket as libzmq's ZWS 2.0): as tcp; any path is
     /// accepted from a connecting peer. wss (the same over TLS) needs
     /// [`Socket::set_wss_cert_pem`] and [`Socket::set_wss_key_pem`] first; a `wss://`
-    /// connect needs [`Socket::set_wss_trust_pem`] or [`Socket::set_wss_trust_system`].
+    /// connect needs [`Socket::set_wss_trust_pem`], [`Socket::set_wss_trust_file`] or
+    /// [`Socket::set_wss_trust_system`].
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         self.core().bind(endpoint)
     }

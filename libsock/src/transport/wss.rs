@@ -6,8 +6,9 @@
 //! or libsock's `WSS_CERT_FILE` and `WSS_KEY_FILE`: files read again for new connections
 //! when they change on disk, so a renewed certificate (certbot, cert-manager) is served
 //! without a restart; a version that does not read leaves the previous one in use.
-//! A connect trusts the authorities in `WSS_TRUST_PEM` and, with `WSS_TRUST_SYSTEM`, the
-//! system's; it checks the server's name against `WSS_HOSTNAME`, or the endpoint's host.
+//! A connect trusts the authorities in `WSS_TRUST_PEM`, in libsock's `WSS_TRUST_FILE` (a
+//! file read again for new connections when it changes, as the listener's) and, with
+//! `WSS_TRUST_SYSTEM`, the system's; it checks the server's name against `WSS_HOSTNAME`, or the endpoint's host.
 //! A certificate in `WSS_TRUST_PEM` that the server presents as its own is trusted as it is
 //! (pinned): libzmq's own wss test trusts a self-signed certificate that names its host only
 //! in its common name, which no WebPKI check accepts.
@@ -129,33 +130,36 @@ impl ResolvesServerCert for FollowedCertificate {
 
 /// The TLS side of a `wss://` connect to `host`.
 pub(crate) fn client_tls(o: &Options, host: &str) -> Result<ClientTls> {
-    let pinned = if o.wss_trust_pem.is_empty() {
+    let fixed = if o.wss_trust_pem.is_empty() {
         Vec::new()
     } else {
         certificates(&o.wss_trust_pem, "WSS_TRUST_PEM")?
     };
-    if pinned.is_empty() && !o.wss_trust_system {
-        return Err(Error::invalid("a wss:// connect needs WSS_TRUST_PEM or WSS_TRUST_SYSTEM"));
+    let file =
+        (!o.wss_trust_file.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(&o.wss_trust_file)));
+    if fixed.is_empty() && file.is_none() && !o.wss_trust_system {
+        return Err(Error::invalid(
+            "a wss:// connect needs WSS_TRUST_PEM, WSS_TRUST_FILE or WSS_TRUST_SYSTEM",
+        ));
     }
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(pinned.iter().cloned());
+    let mut system = Vec::new();
     if o.wss_trust_system {
         let found = rustls_native_certs::load_native_certs();
         for e in &found.errors {
             tracing::warn!("WSS_TRUST_SYSTEM: {e}");
         }
-        roots.add_parsable_certificates(found.certs);
+        system = found.certs;
     }
     let provider = provider();
-    let webpki = match roots.is_empty() {
-        true => None,
-        false => Some(
-            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|e| Error::invalid(format!("wss:// trust: {e}")))?,
-        ),
+    let source = TrustSource { fixed, system, provider: provider.clone() };
+    // Stamped before it is read: a change while reading is seen at the next look.
+    let followed = file.map(|path| Followed::new(vec![path]));
+    let trust = source.trust(followed.as_ref())?;
+    let verifier = Verifier {
+        source,
+        now: Mutex::new((followed, Arc::new(trust))),
+        algorithms: provider.signature_verification_algorithms,
     };
-    let verifier = Verifier { webpki, pinned, algorithms: provider.signature_verification_algorithms };
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(tls_error)?
@@ -170,6 +174,46 @@ pub(crate) fn client_tls(o: &Options, host: &str) -> Result<ClientTls> {
     let name = ServerName::try_from(named.clone())
         .map_err(|_| Error::invalid(format!("{named:?} is no host name a certificate can carry")))?;
     Ok(ClientTls { config: Arc::new(config), name })
+}
+
+/// What a connect trusts, besides its followed file: `WSS_TRUST_PEM`'s certificates and the
+/// system's authorities (read once, at connect).
+#[derive(Debug)]
+struct TrustSource {
+    fixed: Vec<CertificateDer<'static>>,
+    system: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl TrustSource {
+    /// The trust with the file's certificates as they are now (an error names the file).
+    fn trust(&self, file: Option<&Followed>) -> Result<Trust> {
+        let mut pinned = self.fixed.clone();
+        if let Some(path) = file.map(|f| &f.paths()[0]) {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::invalid(format!("{}: cannot read it: {e}", path.display())))?;
+            pinned.extend(certificates(&pem, &path.display().to_string())?);
+        }
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(pinned.iter().cloned());
+        roots.add_parsable_certificates(self.system.iter().cloned());
+        let webpki = match roots.is_empty() {
+            true => None,
+            false => Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                    .build()
+                    .map_err(|e| Error::invalid(format!("wss:// trust: {e}")))?,
+            ),
+        };
+        Ok(Trust { webpki, pinned })
+    }
+}
+
+/// The authorities' check, and the certificates trusted as they are.
+#[derive(Debug)]
+struct Trust {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    pinned: Vec<CertificateDer<'static>>,
 }
 
 /// Every certificate of a PEM text; none is an error.
@@ -187,12 +231,35 @@ fn tls_error(e: rustls::Error) -> Error {
     Error::invalid(format!("TLS: {e}"))
 }
 
-/// WebPKI's check against the trusted authorities, or a pinned certificate as it is.
+/// WebPKI's check against the trusted authorities, or a pinned certificate as it is; with
+/// `WSS_TRUST_FILE`, the file read again when it changes (looked at, at most every 100 ms, as
+/// each handshake asks): a renewed authority bundle is trusted from the next connection on.
 #[derive(Debug)]
 struct Verifier {
-    webpki: Option<Arc<WebPkiServerVerifier>>,
-    pinned: Vec<CertificateDer<'static>>,
+    source: TrustSource,
+    now: Mutex<(Option<Followed>, Arc<Trust>)>,
     algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl Verifier {
+    /// The trust in force, the file read again first if it changed.
+    fn trust(&self) -> Arc<Trust> {
+        let mut now = self.now.lock();
+        let (file, trust) = &mut *now;
+        if let Some(file) = file.as_mut() {
+            if !file.changed(Instant::now()) {
+                return trust.clone();
+            }
+            match self.source.trust(Some(file)) {
+                Ok(fresh) => {
+                    tracing::info!("{}: changed, trusted from now on", file.paths()[0].display());
+                    *trust = Arc::new(fresh);
+                }
+                Err(e) => tracing::warn!("{e}; the certificates read before stay trusted"),
+            }
+        }
+        trust.clone()
+    }
 }
 
 impl ServerCertVerifier for Verifier {
@@ -204,12 +271,13 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
+        let trust = self.trust();
+        if trust.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
             // The very certificate trusted: the handshake's signature (checked below)
             // proves the server holds its key.
             return Ok(ServerCertVerified::assertion());
         }
-        match &self.webpki {
+        match &trust.webpki {
             Some(w) => w.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
             None => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)),
         }
