@@ -87,6 +87,60 @@ fn libzmq_client_and_libsock_server_both_ways_with_every_length_form() {
     }
 }
 
+/// Replies and requests a thread sends after waiting go out from that thread (the direct
+/// write side, as over tcp): framed and, on a client, masked there. libzmq checks what it
+/// gets (masks, flags, lengths) both ways, and the order holds where direct messages and
+/// queued ones (back to back, or over 8 KiB) meet.
+#[test]
+fn direct_sends_reach_libzmq_whole_and_in_order() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    let large = vec![0x6B; 20_000];
+    // libsock DEALER (a client: masks) against a libzmq ROUTER.
+    let router = zsock(&zctx, zmq::ROUTER);
+    router.bind("ws://127.0.0.1:*").unwrap();
+    let dealer = sock(&ctx, libsock::DEALER);
+    dealer.connect(&router.get_last_endpoint().unwrap().unwrap()).unwrap();
+    // libzmq DEALER against a libsock ROUTER (a server: no masks).
+    let lrouter = sock(&ctx, libsock::ROUTER);
+    lrouter.bind("ws://127.0.0.1:*").unwrap();
+    let zdealer = zsock(&zctx, zmq::DEALER);
+    zdealer.connect(&lrouter.get_last_endpoint().unwrap()).unwrap();
+    dealer.send("hi", 0).unwrap();
+    let dealer_id = router.recv_multipart(0).unwrap().remove(0);
+    for round in 0..50u32 {
+        let tag = round.to_be_bytes();
+        // Told to go, the DEALER waits for it: then one message (direct), a burst behind it
+        // (queued), a large one, a multipart.
+        router.send_multipart([&dealer_id[..], b"go"], 0).unwrap();
+        assert_eq!(dealer.recv_bytes(0).unwrap(), b"go");
+        dealer.send(&tag[..], 0).unwrap();
+        for i in 0..5u8 {
+            dealer.send(&[tag[3], i][..], 0).unwrap();
+        }
+        dealer.send(&large[..], 0).unwrap();
+        dealer.send_multipart([&b"a"[..], &tag[..]], 0).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..8 {
+            let mut m = router.recv_multipart(0).unwrap();
+            m.remove(0);
+            got.push(m);
+        }
+        let mut want = vec![vec![tag.to_vec()]];
+        want.extend((0..5u8).map(|i| vec![vec![tag[3], i]]));
+        want.push(vec![large.clone()]);
+        want.push(vec![b"a".to_vec(), tag.to_vec()]);
+        assert_eq!(got, want, "round {round}: libsock client to libzmq");
+        // Answered from the thread that waited: direct from the libsock server.
+        zdealer.send(&tag[..], 0).unwrap();
+        let m = lrouter.recv_multipart(0).unwrap();
+        let id = m[0].clone();
+        lrouter.send_multipart([&id[..], b"re", &m[1]], 0).unwrap();
+        lrouter.send_multipart([&id[..], &large[..]], 0).unwrap();
+        assert_eq!(zdealer.recv_multipart(0).unwrap(), [b"re".to_vec(), tag.to_vec()], "round {round}");
+        assert_eq!(zdealer.recv_bytes(0).unwrap(), large);
+    }
+}
+
 /// libsock ends its links with a close frame (status 1000), which libzmq echoes before it
 /// hangs up: a libzmq client of a libsock server that went away reconnects to the next one
 /// on the port, and a libzmq server whose libsock client disconnected serves the next.

@@ -464,6 +464,11 @@ impl Encoder {
         }
     }
 
+    /// Whether this encoder masks its frames (a client's).
+    pub fn masks(&self) -> bool {
+        self.mask
+    }
+
     /// `ZWS2.0` was agreed: our READY is sent as our routing id.
     pub fn raw_mode(&mut self) {
         self.raw_ready = true;
@@ -527,6 +532,12 @@ impl Encoder {
             }
         }
         at
+    }
+
+    /// One data frame of a message (`more`: frames follow), as [`Encoder::encode`] makes of
+    /// a ZMTP message frame: for writers that frame messages themselves, not ZMTP bytes.
+    pub fn data_frame(&mut self, more: bool, body: &[u8], out: &mut Vec<u8>) {
+        self.frame(OP_BINARY, &[if more { WS_MORE } else { 0 }], body, out);
     }
 
     /// Our answer to a control frame: a pong, or the close echoed.

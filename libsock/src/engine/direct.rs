@@ -50,6 +50,13 @@
 //! Only connections without CURVE (whose frames carry nonces in order through the session's
 //! cipher) and without subscriptions-as-commands (SUB, XSUB) are armed; CONFLATE pipes never
 //! offer messages directly. Receiving directly is `direct_rx`'s part.
+//!
+//! ## `ws://`
+//! A `ws://` link is armed too (not `wss://`, whose TLS session the I/O thread owns): the
+//! write side then frames each message as WebSocket data frames with an encoder of its own
+//! (its own mask keys, from the system's randomness, on a client). The I/O thread's frames
+//! of its own (pongs, a close) are whole frames written under the same lock in its pump;
+//! where it writes outside the pump, as a link ends, it first [`DirectTx::settle`]s.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -58,6 +65,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::codec::frame;
+use crate::codec::ws;
 use crate::message::Message;
 use crate::pipe::{DirectSink, Wake};
 use crate::sys;
@@ -82,12 +90,15 @@ pub(crate) struct TxState {
     buf: Vec<u8>,
     /// The I/O thread's own outbound buffer still holds bytes (maybe a partly written frame).
     pub(crate) io_pending: bool,
+    /// `ws://`: messages go out as WebSocket frames, made by this encoder.
+    ws: Option<ws::Encoder>,
 }
 
 impl DirectTx {
-    /// An armed write side for the stream `fd`; `io_pending` as the session's buffer is now.
-    pub(crate) fn new(fd: RawFd, io: Arc<dyn Wake>, io_pending: bool) -> DirectTx {
-        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending };
+    /// An armed write side for the stream `fd`; `io_pending` as the session's buffer is now;
+    /// `ws`: a `ws://` link's, framing messages with this encoder.
+    pub(crate) fn new(fd: RawFd, io: Arc<dyn Wake>, io_pending: bool, ws: Option<ws::Encoder>) -> DirectTx {
+        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending, ws };
         DirectTx { state: Mutex::new(state), io }
     }
 
@@ -101,6 +112,18 @@ impl DirectTx {
         let mut st = self.state.lock();
         st.fd = None;
         st.buf = Vec::new();
+    }
+
+    /// The I/O thread is about to write outside its pump (a link ends: an ERROR, a
+    /// WebSocket close): the application thread writes no more, and what it left half
+    /// written goes out as far as the kernel takes it now. `true`: the stream is between
+    /// messages, so the I/O thread's bytes may follow.
+    pub(crate) fn settle(&self) -> bool {
+        let mut st = self.state.lock();
+        let clean = st.flush().unwrap_or(false);
+        st.fd = None;
+        st.buf = Vec::new();
+        clean
     }
 }
 
@@ -151,14 +174,26 @@ impl DirectSink for DirectTx {
         if st.fd.is_none() || st.io_pending || !st.buf.is_empty() {
             return false;
         }
-        let size: usize = frames.iter().chain([last]).map(|m| m.len() + 9).sum();
+        // A WebSocket frame's header, mask and flags byte take at most 15 bytes.
+        let size: usize = frames.iter().chain([last]).map(|m| m.len() + 15).sum();
         if size > MSG_MAX {
             return false;
         }
-        for m in frames {
-            frame::encode_frame(&mut st.buf, true, false, m);
+        let TxState { buf, ws, .. } = &mut *st;
+        match ws {
+            Some(ws) => {
+                for m in frames {
+                    ws.data_frame(true, m, buf);
+                }
+                ws.data_frame(false, last, buf);
+            }
+            None => {
+                for m in frames {
+                    frame::encode_frame(buf, true, false, m);
+                }
+                frame::encode_frame(buf, false, false, last);
+            }
         }
-        frame::encode_frame(&mut st.buf, false, false, last);
         // An error leaves the bytes for the I/O thread, which meets the same error on its
         // side of the stream and takes the link down (the message is lost with the link).
         if st.flush().unwrap_or(false) {

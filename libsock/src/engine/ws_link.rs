@@ -292,6 +292,19 @@ impl WsLink {
         }
     }
 
+    /// An encoder for the application thread's direct write side (`engine::direct`): data
+    /// frames as this link's, masked with keys of its own on a client. `None` over TLS,
+    /// whose session only this link may write through.
+    pub(crate) fn direct_encoder(&self) -> Option<Encoder> {
+        if self.tls.is_some() {
+            return None;
+        }
+        let mut seed = [0u8; 8];
+        rand_bytes(&mut seed);
+        let client = self.encoder.masks();
+        Some(Encoder::new(client, self.mechanism, u64::from_le_bytes(seed)))
+    }
+
     /// The session's side of the stream: what it writes goes out as frames.
     pub(crate) fn writer<'a>(&'a mut self, stream: &'a mut Stream) -> WsWriter<'a> {
         WsWriter { link: self, stream }

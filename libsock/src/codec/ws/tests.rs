@@ -265,3 +265,29 @@ fn masking_eight_at_a_time_is_bytewise_masking() {
         assert_eq!(fast, slow, "{len}");
     }
 }
+
+/// The direct write side's frames (`data_frame`) are what `encode` makes of the same
+/// message frames, masked on a client (with keys of its own), and decode the same.
+#[test]
+fn data_frames_are_the_encoders_message_frames() {
+    let medium = vec![0x5A; 300];
+    let message: [(bool, &[u8]); 3] = [(true, b""), (true, b"hello"), (false, &medium)];
+    for client in [false, true] {
+        let mut direct = Encoder::new(client, Mechanism::Null, 7);
+        let mut wire = Vec::new();
+        for (more, body) in message {
+            direct.data_frame(more, body, &mut wire);
+        }
+        let mut piped = Encoder::new(client, Mechanism::Null, 7);
+        let mut expected = Vec::new();
+        let frames: Vec<(u8, &[u8])> =
+            message.iter().map(|&(more, b)| (if more { ZMTP_MORE } else { 0 }, b)).collect();
+        piped.encode(&zmtp(&frames), &mut expected);
+        assert_eq!(wire, expected, "client {client}");
+        assert_eq!(wire[1] & 0x80 != 0, client, "masked only by a client");
+        let mut dec = Decoder::new(client, None, Mechanism::Null);
+        let (mut raw, mut out, mut controls) = (BytesMut::from(&wire[..]), BytesMut::new(), Vec::new());
+        dec.decode(&mut raw, &mut out, &mut controls).unwrap();
+        assert_eq!(&out[..], &zmtp(&frames)[GREETING_LEN..]);
+    }
+}

@@ -36,7 +36,9 @@ impl Connection {
         // frame, which libzmq writes at once (`process_heartbeat_message`).
         // A refusal's queued ERROR tells the refused peer why.
         // Over ws, a close frame behind it says why.
-        if let (Down::Protocol(e), Some(link)) = (&why, &mut self.link) {
+        // Not behind a message the application thread left half written (it writes no more).
+        let between_messages = self.link.as_ref().and_then(|l| l.direct.as_ref()).is_none_or(|d| d.settle());
+        if let (Down::Protocol(e), Some(link), true) = (&why, &mut self.link, between_messages) {
             if let Some(session) = &mut link.session {
                 let _ = match &mut link.ws {
                     Some(ws) => session.out().write_to(&mut ws.writer(&mut link.stream)),

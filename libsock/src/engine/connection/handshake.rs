@@ -138,25 +138,33 @@ impl Connection {
     }
 
     /// Gives the application thread a direct write side for this link, if it may have one
-    /// (see `direct`: not with CURVE, not for subscribers).
+    /// (see `direct`: not with CURVE, not for subscribers, not over `wss://`).
     fn arm_direct(&mut self, ctx: &Ctx<'_>) {
         use crate::codec::greeting::Mechanism;
         if self.cfg.subscriptions_as_commands || self.cfg.session.security.mechanism() == Mechanism::Curve {
             return;
         }
         let Some(link) = &mut self.link else { return };
-        if link.ws.is_some() {
-            // The application thread writes and reads ZMTP, not WebSocket frames.
-            return;
-        }
-        let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty());
+        // ws://: the write side frames WebSocket frames of its own; wss:// has none (its TLS
+        // session is the I/O thread's). Reading stays the I/O thread's for both (it answers
+        // pings, reads closes, unmasks).
+        let ws = match &link.ws {
+            None => None,
+            Some(ws) => match ws.direct_encoder() {
+                Some(encoder) => Some(encoder),
+                None => return,
+            },
+        };
+        let is_ws = ws.is_some();
+        let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty())
+            || link.ws.as_ref().is_some_and(|ws| ws.has_pending());
         let fd = link.stream.as_fd().as_raw_fd();
-        let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending));
+        let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending, ws));
         link.direct = Some(direct.clone());
         if let Some(p) = &self.pipe {
             p.rx.set_direct(Some(direct));
         }
-        if crate::engine::direct_rx::eligible(self.cfg.session.socket_type) {
+        if !is_ws && crate::engine::direct_rx::eligible(self.cfg.session.socket_type) {
             let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;

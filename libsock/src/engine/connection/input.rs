@@ -144,13 +144,17 @@ impl Connection {
                         Some(ws) => match ws.read(&mut link.stream, &mut link.rbuf, want) {
                             Ok(0) => {
                                 // A close frame's echo (best effort), then the end.
-                                let _ = ws.flush(&mut link.stream);
+                                if link.direct.as_ref().is_none_or(|d| d.settle()) {
+                                    let _ = ws.flush(&mut link.stream);
+                                }
                                 return Err(Down::Closed);
                             }
                             Ok(n) => Ok(n),
                             Err(WsError::Io(e)) => Err(e),
                             Err(WsError::Fault(f)) => {
-                                let _ = ws.flush(&mut link.stream);
+                                if link.direct.as_ref().is_none_or(|d| d.settle()) {
+                                    let _ = ws.flush(&mut link.stream);
+                                }
                                 let e = SessionError::Protocol(CodecError::WebSocket(f));
                                 return Err(Down::Protocol(e));
                             }

@@ -361,7 +361,9 @@ impl Connection {
         if let Some(mut link) = self.link.take() {
             // Still here, the link ends by our choice (a link that failed is gone by now).
             if let Some(ws) = &mut link.ws {
-                ws.say_goodbye(&mut link.stream);
+                if link.direct.as_ref().is_none_or(|d| d.settle()) {
+                    ws.say_goodbye(&mut link.stream);
+                }
             }
             let _ = registry.deregister(&mut link.stream);
         }
