@@ -454,6 +454,59 @@ fn a_failed_connection_is_closed_with_a_status_that_says_why() {
     assert!(got.ends_with(&close_frame(1008)), "{got:?}");
 }
 
+/// While a thread waits in `recv`, it reads the ws stream itself (the direct read side); a
+/// ping that comes then goes to the I/O thread, which answers it, and the message after it
+/// is still received; a close that comes then is echoed as the link ends.
+#[test]
+fn a_waiting_receiver_leaves_pings_and_closes_to_the_io_thread() {
+    let ctx = Context::new();
+    let rep = sock(&ctx, libsock::REP);
+    rep.bind("ws://127.0.0.1:*").unwrap();
+    let mut s = upgraded(port_of(&rep.get_last_endpoint().unwrap()), "ZWS2.0/NULL");
+    s.write_all(&zws_frame(0x02, b"\x05READY\x0bSocket-Type\x00\x00\x00\x03REQ")).unwrap();
+    assert_eq!(server_frame(&mut s)[..7], [0x82, 26, 0x02, 5, b'R', b'E', b'A'], "the server's READY");
+    let request = |body: &[u8]| [zws_frame(0x01, b""), zws_frame(0x00, body)].concat();
+    let mut rep = rep;
+    for round in 0..3 {
+        // The socket goes to a thread that waits in `recv`, and comes back with the message.
+        let waiter = std::thread::spawn(move || {
+            let got = rep.recv_bytes(0);
+            (rep, got)
+        });
+        // Long enough for the thread to be waiting on the stream.
+        std::thread::sleep(Duration::from_millis(100));
+        s.write_all(&[0x89, 0x84, 0, 0, 0, 0]).unwrap();
+        s.write_all(b"ping").unwrap();
+        assert_eq!(server_frame(&mut s), [&[0x8A, 4][..], b"ping"].concat(), "round {round}: the pong");
+        s.write_all(&request(b"after the ping")).unwrap();
+        let (back, got) = waiter.join().unwrap();
+        rep = back;
+        assert_eq!(got.unwrap(), b"after the ping", "round {round}");
+        rep.send("reply", 0).unwrap();
+        assert_eq!(server_frame(&mut s), [0x82, 1, 0x01], "round {round}: the delimiter");
+        assert_eq!(server_frame(&mut s), [&[0x82, 6, 0x00][..], b"reply"].concat(), "round {round}");
+    }
+    rep.set_rcvtimeo(2000).unwrap();
+    let waiter = std::thread::spawn(move || rep.recv_bytes(0).is_err());
+    std::thread::sleep(Duration::from_millis(100));
+    s.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]).unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, close_frame(1000), "the close echoed, then the end");
+    assert!(waiter.join().unwrap(), "nothing more to receive");
+}
+
+/// One frame from the server (unmasked, payload under 126 bytes), whole.
+fn server_frame(s: &mut TcpStream) -> Vec<u8> {
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).unwrap();
+    assert!(head[1] < 126, "{head:?}");
+    let mut frame = vec![0u8; 2 + usize::from(head[1])];
+    frame[..2].copy_from_slice(&head);
+    s.read_exact(&mut frame[2..]).unwrap();
+    frame
+}
+
 /// A raw client's connection to `port`, upgraded with `subprotocol`.
 fn upgraded(port: u16, subprotocol: &str) -> TcpStream {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -307,6 +307,11 @@ impl Decoder {
         Decoder { server, max_body, curve: mechanism == Mechanism::Curve, raw_peer: None, fragments: None }
     }
 
+    /// Whether a message sent in fragments is under way (its first fragments decoded).
+    pub fn in_fragments(&self) -> bool {
+        self.fragments.is_some()
+    }
+
     /// `ZWS2.0` was agreed: the peer (a socket of no known type) is taken for `peer`.
     pub fn raw_mode(&mut self, peer: SocketType) {
         self.raw_peer = Some(peer);
@@ -432,6 +437,62 @@ impl Decoder {
         }
         zmtp.extend_from_slice(body);
         Ok(())
+    }
+}
+
+/// The direct read side's part of [`Decoder`] (the application thread reads a `ws://`
+/// stream itself): the whole data frames at the front of `raw` that carry no command, are
+/// not fragmented and hold at most `max_body` bytes, appended to `zmtp` as ZMTP frames and
+/// taken from `raw`. Returns `true` when it stopped at any other frame (a control frame, a
+/// command, a fragment, a larger or a malformed frame), which stays in `raw`, untouched,
+/// for the connection's own [`Decoder`] to take; `false` when `raw` is used up or ends in
+/// a partial frame. `server`: frames come masked, from a client.
+pub fn take_data_frames(raw: &mut BytesMut, server: bool, max_body: usize, zmtp: &mut BytesMut) -> bool {
+    loop {
+        let [b0, b1, ..] = raw[..] else { return false };
+        if b0 != 0x80 | OP_BINARY || (b1 & 0x80 != 0) != server {
+            return true;
+        }
+        let (len, mut at) = match b1 & 0x7F {
+            126 if raw.len() >= 4 => (u64::from(u16::from_be_bytes([raw[2], raw[3]])), 4),
+            127 if raw.len() >= 10 => (u64::from_be_bytes(raw[2..10].try_into().expect("8 bytes")), 10),
+            126 | 127 => return false,
+            n => (u64::from(n), 2),
+        };
+        let Some(len) = usize::try_from(len).ok().filter(|l| (1..=max_body.saturating_add(1)).contains(l))
+        else {
+            return true;
+        };
+        let mask = match server {
+            true if raw.len() < at + 4 => return false,
+            true => {
+                at += 4;
+                Some(<[u8; 4]>::try_from(&raw[at - 4..at]).expect("4 bytes"))
+            }
+            false => None,
+        };
+        if raw.len() < at + len {
+            return false;
+        }
+        // The flags byte, read without unmasking in place: a frame left for the decoder
+        // must stay as it came.
+        let flags = raw[at] ^ mask.map_or(0, |k| k[0]);
+        if flags & !WS_MORE != 0 {
+            return true;
+        }
+        if let Some(key) = mask {
+            xor_mask(&mut raw[at..at + len], key);
+        }
+        let body = &raw[at + 1..at + len];
+        let more = if flags & WS_MORE != 0 { ZMTP_MORE } else { 0 };
+        if body.len() > 255 {
+            zmtp.extend_from_slice(&[more | ZMTP_LONG]);
+            zmtp.extend_from_slice(&(body.len() as u64).to_be_bytes());
+        } else {
+            zmtp.extend_from_slice(&[more, body.len() as u8]);
+        }
+        zmtp.extend_from_slice(body);
+        raw.advance(at + len);
     }
 }
 

@@ -102,6 +102,12 @@
 //! queuing to keep), NULL or PLAIN, tcp or ipc, no CONFLATE, no BUSY_POLL, blocking receives
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
+//!
+//! `ws://` links (not `wss://`) get a read side too, without flood hand-overs: the
+//! application thread reads WebSocket frames into [`RxState::ws_raw`] and translates the
+//! whole data frames there into ZMTP bytes in [`RxState::buf`], decoded as above; a
+//! control frame (a ping, a close), a command, a fragment or anything malformed is handed
+//! back as it came, for the link's own decoder (which answers pings and closes).
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
@@ -166,6 +172,9 @@ pub(crate) struct DirectRx {
     /// A REQ's: a frame outside a reply's envelope is handed back, for the session to
     /// refuse (`session::ReplyEnvelope`).
     replies_only: bool,
+    /// A `ws://` link's (`Some(server)`: frames come masked when it is the server): what it
+    /// reads are WebSocket frames, kept in [`RxState::ws_raw`] until translated.
+    websocket: Option<bool>,
     /// The I/O thread's epoll instance and the stream's token there (rule 4).
     epfd: RawFd,
     token: u64,
@@ -179,6 +188,9 @@ pub(crate) struct RxState {
     buf: BytesMut,
     /// Frames of a message the application decoded that is not whole yet.
     staged: Vec<Message>,
+    /// `ws://`: WebSocket bytes read and not translated into `buf` yet (a partial frame, or
+    /// one only the I/O thread's decoder takes: handed back).
+    ws_raw: BytesMut,
     /// The application thread is polling the stream (implies `held`).
     app_waiting: bool,
     /// Readability is out of the I/O thread's epoll set: only the application thread reads
@@ -214,6 +226,7 @@ impl DirectRx {
             fd: Some(fd),
             buf: BytesMut::new(),
             staged: Vec::new(),
+            ws_raw: BytesMut::new(),
             app_waiting: false,
             held: false,
             waits: 0,
@@ -234,6 +247,7 @@ impl DirectRx {
             max_size: max_size.unwrap_or(crate::session::FRAME_SIZE_LIMIT),
             meta,
             replies_only: false,
+            websocket: None,
             epfd,
             token,
         }
@@ -242,6 +256,13 @@ impl DirectRx {
     /// For a REQ's connection: decodes replies in their envelope only.
     pub(crate) fn replies_only(mut self) -> DirectRx {
         self.replies_only = true;
+        self
+    }
+
+    /// For a `ws://` link (`server`: its peer masks its frames): reads WebSocket frames,
+    /// takes whole data frames (`codec::ws::take_data_frames`) and hands back at any other.
+    pub(crate) fn websocket(mut self, server: bool) -> DirectRx {
+        self.websocket = Some(server);
         self
     }
 
@@ -398,6 +419,7 @@ impl DirectRx {
         st.ticking = false;
         self.held.store(false, Ordering::Relaxed);
         st.buf = BytesMut::new();
+        st.ws_raw = BytesMut::new();
         st.staged.clear();
         let waiting = st.app_waiting;
         drop(st);

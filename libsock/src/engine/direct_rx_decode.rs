@@ -32,13 +32,19 @@ impl DirectRx {
         }
         let chunk = if self.flood { FLOOD_READ_CHUNK } else { READ_CHUNK };
         for _ in 0..READS {
-            match sys::read_raw(fd, &mut st.buf, chunk) {
+            let into = if self.websocket.is_some() { &mut st.ws_raw } else { &mut st.buf };
+            match sys::read_raw(fd, into, chunk) {
                 // End of stream: the I/O thread reads it again and takes the link down.
                 Ok(0) => return Err(()),
                 Ok(n) => {
                     self.traffic.store(true, Ordering::Relaxed);
                     st.more_likely = n == chunk;
+                    let stopped = self.translate(st);
                     self.decode(st, out, limit)?;
+                    if stopped {
+                        // A frame for the link's own decoder: it takes it, and the rest.
+                        return Err(());
+                    }
                     if !out.is_empty() && (n < chunk || limit != usize::MAX) {
                         // A short read was most likely all there was: save the read that
                         // would say EAGAIN. A full one leaves the rest to the next call.
@@ -54,6 +60,18 @@ impl DirectRx {
             }
         }
         Err(())
+    }
+
+    /// `ws://`: the whole data frames read into `st.ws_raw`, as ZMTP bytes into `st.buf`;
+    /// `true` when a frame only the I/O thread's decoder takes is next (it stays there).
+    fn translate(&self, st: &mut RxState) -> bool {
+        match self.websocket {
+            Some(server) => {
+                let max = self.max_size.min(FRAME_MAX) as usize;
+                crate::codec::ws::take_data_frames(&mut st.ws_raw, server, max, &mut st.buf)
+            }
+            None => false,
+        }
     }
 
     /// Decodes the data frames in `st.buf`, until `out` holds `limit` messages or more; stops
@@ -200,5 +218,11 @@ impl RxState {
             }
         }
         std::mem::take(&mut self.staged)
+    }
+
+    /// `ws://`: the WebSocket bytes the application read and did not translate, for the
+    /// link's own decoder (after [`RxState::take_over`]'s, which came before them).
+    pub(crate) fn take_ws_raw(&mut self) -> BytesMut {
+        std::mem::take(&mut self.ws_raw)
     }
 }

@@ -292,6 +292,34 @@ impl WsLink {
         }
     }
 
+    /// Whether this is the listening side (its peer masks what it sends).
+    pub(crate) fn is_server(&self) -> bool {
+        !self.encoder.masks()
+    }
+
+    /// Whether input waits here that the application thread's direct read side must not
+    /// overtake (`direct_rx` rule 2): bytes of a partial frame, or a message in fragments.
+    pub(crate) fn holds_input(&self) -> bool {
+        !self.raw.is_empty() || self.decoder.in_fragments()
+    }
+
+    /// Takes over what the application thread's read side read and left (`direct_rx` rule
+    /// 1: a partial frame, or a frame only this decoder takes, and what followed it), and
+    /// decodes it into `zmtp` as if just read. This link held no input then (rule 2).
+    pub(crate) fn take_over(&mut self, raw: BytesMut, zmtp: &mut BytesMut) -> Result<(), WsFault> {
+        if raw.is_empty() {
+            return Ok(());
+        }
+        if self.raw.is_empty() {
+            self.raw = raw;
+        } else {
+            let mut all = raw;
+            all.extend_from_slice(&self.raw);
+            self.raw = all;
+        }
+        self.decode(zmtp)
+    }
+
     /// An encoder for the application thread's direct write side (`engine::direct`): data
     /// frames as this link's, masked with keys of its own on a client. `None` over TLS,
     /// whose session only this link may write through.

@@ -291,3 +291,54 @@ fn data_frames_are_the_encoders_message_frames() {
         assert_eq!(&out[..], &zmtp(&frames)[GREETING_LEN..]);
     }
 }
+
+/// The direct read side's translation takes exactly the frames it may (whole, plain data
+/// frames), as the decoder would, and leaves every other frame as it came.
+#[test]
+fn take_data_frames_stops_untouched_at_what_only_the_decoder_takes() {
+    let medium = vec![0x3C; 300];
+    for server in [true, false] {
+        // The peer of a server is a client, which masks.
+        let mut enc = Encoder::new(server, Mechanism::Null, 11);
+        let mut wire = Vec::new();
+        enc.data_frame(true, b"", &mut wire);
+        enc.data_frame(false, &medium, &mut wire);
+        let data_end = wire.len();
+        enc.control(&Control::Ping(b"hi".to_vec()), &mut wire);
+        enc.data_frame(false, b"after", &mut wire);
+        // Byte by byte: partial frames wait, whole ones are taken, the ping stops it.
+        let (mut raw, mut zmtp) = (BytesMut::new(), BytesMut::new());
+        let mut stopped_at = None;
+        for (i, b) in wire.iter().enumerate() {
+            raw.extend_from_slice(&[*b]);
+            if take_data_frames(&mut raw, server, 1000, &mut zmtp) {
+                stopped_at = Some(i);
+                break;
+            }
+        }
+        assert_eq!(stopped_at, Some(data_end + 1), "server {server}: at the ping's second byte");
+        assert_eq!(&raw[..], &wire[data_end..data_end + 2], "the ping untouched");
+        let mut dec = Decoder::new(server, None, Mechanism::Null);
+        let (mut all, mut expected, mut controls) = (BytesMut::from(&wire[..]), BytesMut::new(), Vec::new());
+        dec.decode(&mut all, &mut expected, &mut controls).unwrap();
+        assert_eq!(&zmtp[..], &expected[..zmtp.len()], "what the decoder makes of them");
+    }
+    // A command, a fragment, a frame over the limit, a frame masked the wrong way: left.
+    let mut enc = Encoder::new(true, Mechanism::Null, 3);
+    let mut command = Vec::new();
+    enc.encode(&zmtp(&[(ZMTP_COMMAND, b"\x05HELLO")]), &mut command);
+    let mut large = Vec::new();
+    enc.data_frame(false, &[0; 2000], &mut large);
+    let mut fragment = large.clone();
+    fragment[0] &= 0x7F;
+    let mut unmasked = Vec::new();
+    Encoder::new(false, Mechanism::Null, 3).data_frame(false, b"x", &mut unmasked);
+    for (what, bytes) in
+        [("command", command), ("large", large), ("fragment", fragment), ("unmasked", unmasked)]
+    {
+        let (mut raw, mut zmtp) = (BytesMut::from(&bytes[..]), BytesMut::new());
+        assert!(take_data_frames(&mut raw, true, 1000, &mut zmtp), "{what}");
+        assert_eq!(&raw[..], &bytes[..], "{what} untouched");
+        assert!(zmtp.is_empty(), "{what}");
+    }
+}

@@ -145,9 +145,10 @@ impl Connection {
             return;
         }
         let Some(link) = &mut self.link else { return };
-        // ws://: the write side frames WebSocket frames of its own; wss:// has none (its TLS
-        // session is the I/O thread's). Reading stays the I/O thread's for both (it answers
-        // pings, reads closes, unmasks).
+        // ws://: the write side frames WebSocket frames of its own, the read side takes
+        // whole data frames and hands back the rest (pings, closes); wss:// has neither (its
+        // TLS session is the I/O thread's).
+        let ws_server = link.ws.as_ref().map(|ws| ws.is_server());
         let ws = match &link.ws {
             None => None,
             Some(ws) => match ws.direct_encoder() {
@@ -155,7 +156,6 @@ impl Connection {
                 None => return,
             },
         };
-        let is_ws = ws.is_some();
         let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty())
             || link.ws.as_ref().is_some_and(|ws| ws.has_pending());
         let fd = link.stream.as_fd().as_raw_fd();
@@ -164,7 +164,12 @@ impl Connection {
         if let Some(p) = &self.pipe {
             p.rx.set_direct(Some(direct));
         }
-        if !is_ws && crate::engine::direct_rx::eligible(self.cfg.session.socket_type) {
+        let kind = self.cfg.session.socket_type;
+        // A PULL's read side is for floods (`direct_rx` rule 8), which stay with the I/O
+        // thread over ws: a hand-over would pass it ZMTP bytes read ahead where the read
+        // side keeps WebSocket ones.
+        let pull_over_ws = ws_server.is_some() && kind == crate::socket_type::SocketType::PULL;
+        if crate::engine::direct_rx::eligible(kind) && !pull_over_ws {
             let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;
@@ -174,6 +179,9 @@ impl Connection {
             let mut rx = DirectRx::new(fd, poll, ctx.waker(), app, max, meta, flood);
             if self.cfg.session.socket_type == crate::socket_type::SocketType::REQ {
                 rx = rx.replies_only();
+            }
+            if let Some(server) = ws_server {
+                rx = rx.websocket(server);
             }
             let rx = Arc::new(rx);
             link.rx = Some(rx.clone());

@@ -66,6 +66,7 @@ impl Connection {
             }
             return Ok(());
         };
+        let mut taken = Ok(());
         if let (Some(link), Some(p)) = (&mut self.link, &mut self.pipe) {
             let staged = st.take_over(&mut link.rbuf);
             if let Some(session) = &mut link.session {
@@ -76,8 +77,14 @@ impl Connection {
             for m in staged {
                 p.tx.write_received(m, meta);
             }
+            if let Some(ws) = &mut link.ws {
+                // WebSocket bytes it did not translate come after the ZMTP bytes it did.
+                taken = ws
+                    .take_over(st.take_ws_raw(), &mut link.rbuf)
+                    .map_err(|f| Down::Protocol(SessionError::Protocol(CodecError::WebSocket(f))));
+            }
         }
-        let result = self.pump_in_unlocked(ctx);
+        let result = taken.and_then(|()| self.pump_in_unlocked(ctx));
         if result.is_ok() && self.at_high_water_mark() {
             self.hand_over_flood(ctx, &rx, &mut st);
         }
@@ -107,7 +114,9 @@ impl Connection {
     fn holds_input(&self) -> bool {
         self.read_paused
             || self.link.as_ref().is_none_or(|l| {
-                !l.rbuf.is_empty() || l.session.as_ref().is_some_and(|s| s.is_receiving_body())
+                !l.rbuf.is_empty()
+                    || l.session.as_ref().is_some_and(|s| s.is_receiving_body())
+                    || l.ws.as_ref().is_some_and(|ws| ws.holds_input())
             })
             || self.pipe.as_ref().is_some_and(|p| p.tx.in_message())
     }
