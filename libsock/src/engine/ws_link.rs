@@ -7,6 +7,10 @@
 //! Writing: the session's ZMTP bytes become frames in `pending`, written as the stream takes
 //! them; pongs and the echo of a close go there too.
 //!
+//! The application thread's direct sides (`direct`, `direct_rx`) work on `ws://` links too:
+//! it writes data frames of its own encoder, and reads whole data frames itself, handing
+//! back the rest, which [`WsLink::take_over`] decodes here.
+//!
 //! `wss://`: a rustls connection sits between those buffers and the stream. Its handshake
 //! comes first (the client's upgrade request waits in rustls until it is done); reading
 //! decrypts into `raw`, writing encrypts `pending`; whatever rustls has to send (handshake
