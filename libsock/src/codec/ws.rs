@@ -429,13 +429,7 @@ impl Decoder {
             false if flags & WS_MORE != 0 => ZMTP_MORE,
             false => 0,
         };
-        if body.len() > 255 {
-            zmtp.extend_from_slice(&[f | ZMTP_LONG]);
-            zmtp.extend_from_slice(&(body.len() as u64).to_be_bytes());
-        } else {
-            zmtp.extend_from_slice(&[f, body.len() as u8]);
-        }
-        zmtp.extend_from_slice(body);
+        push_zmtp_frame(f, body, zmtp);
         Ok(())
     }
 }
@@ -485,15 +479,20 @@ pub fn take_data_frames(raw: &mut BytesMut, server: bool, max_body: usize, zmtp:
         }
         let body = &raw[at + 1..at + len];
         let more = if flags & WS_MORE != 0 { ZMTP_MORE } else { 0 };
-        if body.len() > 255 {
-            zmtp.extend_from_slice(&[more | ZMTP_LONG]);
-            zmtp.extend_from_slice(&(body.len() as u64).to_be_bytes());
-        } else {
-            zmtp.extend_from_slice(&[more, body.len() as u8]);
-        }
-        zmtp.extend_from_slice(body);
+        push_zmtp_frame(more, body, zmtp);
         raw.advance(at + len);
     }
+}
+
+/// Appends a ZMTP frame with `flags` (MORE, COMMAND) and `body`, in its short or long form.
+fn push_zmtp_frame(flags: u8, body: &[u8], zmtp: &mut BytesMut) {
+    if body.len() > 255 {
+        zmtp.extend_from_slice(&[flags | ZMTP_LONG]);
+        zmtp.extend_from_slice(&(body.len() as u64).to_be_bytes());
+    } else {
+        zmtp.extend_from_slice(&[flags, body.len() as u8]);
+    }
+    zmtp.extend_from_slice(body);
 }
 
 /// ZMTP frames in, WebSocket frames out.
