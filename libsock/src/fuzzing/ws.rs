@@ -19,7 +19,12 @@ pub fn ws_stream(data: &[u8]) {
     let mut decoder = Decoder::new(server, (mode & 8 != 0).then_some(4096), mechanism);
     let (mut raw, mut zmtp, mut controls) = (BytesMut::new(), BytesMut::new(), Vec::new());
     let mut open = false;
+    // The frames' bytes as they came, in pieces, for the direct read side's check.
+    let (mut after_upgrade, mut failed) = (Vec::new(), false);
     for piece in data.chunks(usize::from(mode >> 4).max(1) * 7) {
+        if open {
+            after_upgrade.push(piece);
+        }
         raw.extend_from_slice(piece);
         if !open {
             let done = match server {
@@ -32,6 +37,7 @@ pub fn ws_stream(data: &[u8]) {
                     continue;
                 }
                 Ok(Some(used)) => {
+                    after_upgrade.push(&piece[piece.len() - (raw.len() - used)..]);
                     let _ = raw.split_to(used);
                     zmtp.extend_from_slice(&ws::peer_greeting(mechanism, server));
                     open = true;
@@ -40,10 +46,24 @@ pub fn ws_stream(data: &[u8]) {
             }
         }
         if decoder.decode(&mut raw, &mut zmtp, &mut controls).is_err() {
-            return;
+            failed = true;
+            break;
         }
     }
     if !open {
+        return;
+    }
+    if mechanism != Mechanism::Curve {
+        // The engine takes no direct read side with CURVE (its MESSAGE data frames are
+        // commands to the decoder).
+        let max = (mode & 8 != 0).then_some(4096);
+        let (direct, direct_failed) = direct_read_side(server, max, &after_upgrade);
+        assert_eq!(direct_failed, failed, "the direct read side fails where the decoder does");
+        if !failed {
+            assert_eq!(&direct[..], &zmtp[GREETING_LEN..], "the direct read side decodes the same");
+        }
+    }
+    if failed {
         return;
     }
     // What the decoder made is a greeting and whole ZMTP frames, which re-encode.
@@ -61,4 +81,31 @@ pub fn ws_stream(data: &[u8]) {
     for c in &controls {
         enc.control(c, &mut out);
     }
+}
+
+/// What the engine makes of `pieces` with the application thread reading directly while the
+/// link's decoder holds nothing (`codec::ws::take_data_frames`), and the decoder taking
+/// what it hands back: the ZMTP bytes, and whether the decoder failed.
+fn direct_read_side(server: bool, max: Option<u64>, pieces: &[&[u8]]) -> (BytesMut, bool) {
+    let mut decoder = Decoder::new(server, max, Mechanism::Null);
+    let (mut app, mut io, mut zmtp, mut controls) =
+        (BytesMut::new(), BytesMut::new(), BytesMut::new(), Vec::new());
+    let app_max = max.map_or(64 * 1024, |m| m.min(64 * 1024)) as usize;
+    for piece in pieces {
+        if io.is_empty() && !decoder.in_fragments() {
+            app.extend_from_slice(piece);
+            if !ws::take_data_frames(&mut app, server, app_max, &mut zmtp) {
+                continue;
+            }
+            // Handed back, as it came.
+            io = std::mem::take(&mut app);
+        } else {
+            io.extend_from_slice(piece);
+        }
+        if decoder.decode(&mut io, &mut zmtp, &mut controls).is_err() {
+            return (zmtp, true);
+        }
+    }
+    // Whatever the application still holds is a partial frame: the decoder would wait too.
+    (zmtp, false)
 }
