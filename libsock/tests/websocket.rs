@@ -496,6 +496,154 @@ fn a_waiting_receiver_leaves_pings_and_closes_to_the_io_thread() {
     assert!(waiter.join().unwrap(), "nothing more to receive");
 }
 
+/// A flood into a PULL that receives by blocking calls goes to its thread (`direct_rx` rule
+/// 8, ws as tcp): every message arrives whole and in order though the flood mixes in what
+/// only the link's own decoder takes (pings, answered; messages in fragments; frames over
+/// 64 KiB; multipart messages), pauses now and then (the hold ends and is taken again), and
+/// ends with a frame that breaks the protocol: what came before it is delivered, the link
+/// closes with 1002.
+#[test]
+fn a_pull_flood_with_pings_and_fragments_arrives_whole_and_in_order() {
+    let ctx = Context::new();
+    let pull = sock(&ctx, libsock::PULL);
+    pull.set_rcvhwm(20).unwrap();
+    pull.bind("ws://127.0.0.1:*").unwrap();
+    let mut s = upgraded(port_of(&pull.get_last_endpoint().unwrap()), "ZWS2.0/NULL");
+    s.write_all(&zws_frame(0x02, b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH")).unwrap();
+    assert_eq!(server_frame(&mut s)[..7], [0x82, 27, 0x02, 5, b'R', b'E', b'A'], "the server's READY");
+    // The server's frames from here on: pongs (their payloads), then a close.
+    let mut from_server = s.try_clone().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut pongs = Vec::new();
+        loop {
+            let frame = server_frame(&mut from_server);
+            match frame[0] {
+                0x8A => pongs.push(frame[2..].to_vec()),
+                0x88 => return (pongs, frame),
+                other => panic!("unexpected frame {other:#x}"),
+            }
+        }
+    });
+    const MESSAGES: u32 = 12_000;
+    let receiver = std::thread::spawn(move || {
+        for i in 0..MESSAGES {
+            let got = pull.recv_multipart(0).unwrap_or_else(|e| panic!("message {i}: {e}"));
+            assert!(got == flood_message(i), "message {i} differs: {} frames", got.len());
+        }
+        pull
+    });
+    let mut pings = Vec::new();
+    let mut wire = Vec::new();
+    for i in 0..MESSAGES {
+        let key = (i.wrapping_mul(2_654_435_761) | 1).to_be_bytes();
+        let parts = flood_message(i);
+        for (n, part) in parts.iter().enumerate() {
+            let flags = if n + 1 < parts.len() { 0x01 } else { 0x00 };
+            let payload = [&[flags][..], part].concat();
+            if i % 97 == 5 {
+                // In three fragments: the link's decoder puts them together.
+                let third = payload.len() / 3;
+                wire.extend(client_frame(false, 0x2, key, &payload[..third]));
+                wire.extend(client_frame(false, 0x0, key, &payload[third..2 * third]));
+                wire.extend(client_frame(true, 0x0, key, &payload[2 * third..]));
+            } else {
+                wire.extend(client_frame(true, 0x2, key, &payload));
+            }
+        }
+        if i % 251 == 7 {
+            pings.push(i.to_be_bytes().to_vec());
+            wire.extend(client_frame(true, 0x9, key, &i.to_be_bytes()));
+        }
+        if i % 3000 == 2999 {
+            s.write_all(&wire).unwrap();
+            wire.clear();
+            // Long enough for the receiver's hold to end (the I/O thread's tick).
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+    // An unmasked frame: a client must mask every frame.
+    wire.extend_from_slice(&[0x82, 2, 0x00, b'x']);
+    s.write_all(&wire).unwrap();
+    let pull = receiver.join().unwrap();
+    let (pongs, close) = reader.join().unwrap();
+    assert_eq!(pongs, pings, "every ping answered, in order");
+    assert_eq!(close, close_frame(1002), "the bad frame ends the link");
+    pull.set_rcvtimeo(200).unwrap();
+    assert!(pull.recv_bytes(0).is_err(), "nothing after the bad frame");
+}
+
+/// The same flood from libzmq's PUSH and from libsock's (a client: its frames are masked
+/// by the direct write side's encoder and the I/O thread's alike): whole and in order.
+#[test]
+fn pull_floods_from_libzmq_and_libsock_arrive_whole_and_in_order() {
+    const MESSAGES: u32 = 20_000;
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    for from_libzmq in [true, false] {
+        let pull = sock(&ctx, libsock::PULL);
+        pull.set_rcvhwm(10).unwrap();
+        pull.bind("ws://127.0.0.1:*").unwrap();
+        let endpoint = pull.get_last_endpoint().unwrap();
+        let receiver = std::thread::spawn(move || {
+            for i in 0..MESSAGES {
+                let got = pull.recv_multipart(0).unwrap_or_else(|e| panic!("message {i}: {e}"));
+                assert!(got == flood_message(i), "message {i} differs ({from_libzmq}): {} frames", got.len());
+            }
+        });
+        if from_libzmq {
+            let push = zsock(&zctx, zmq::PUSH);
+            push.connect(&endpoint).unwrap();
+            for i in 0..MESSAGES {
+                push.send_multipart(flood_message(i), 0).unwrap();
+            }
+            receiver.join().unwrap();
+        } else {
+            let push = sock(&ctx, libsock::PUSH);
+            push.connect(&endpoint).unwrap();
+            for i in 0..MESSAGES {
+                push.send_multipart(flood_message(i), 0).unwrap();
+            }
+            receiver.join().unwrap();
+        }
+    }
+}
+
+/// Message `i` of [`a_pull_flood_with_pings_and_fragments_arrives_whole_and_in_order`]: its
+/// number and a body of a size that varies, up to over 64 KiB; every 13th in two parts.
+fn flood_message(i: u32) -> Vec<Vec<u8>> {
+    let size = match i % 11 {
+        0 => 1500,
+        1 if i % 5 == 1 => 70_000,
+        2 => 65_530,
+        _ => (i % 60) as usize,
+    };
+    let mut body = i.to_be_bytes().to_vec();
+    body.extend((0..size).map(|n| (n as u32 ^ i) as u8));
+    match i % 13 {
+        0 => vec![body, i.to_le_bytes().to_vec()],
+        _ => vec![body],
+    }
+}
+
+/// A client's frame: FIN or not, `opcode`, `payload` masked with `key`, in the shortest
+/// length form.
+fn client_frame(fin: bool, opcode: u8, key: [u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![if fin { 0x80 } else { 0 } | opcode];
+    match payload.len() {
+        n @ 0..=125 => frame.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&key);
+    frame.extend(payload.iter().enumerate().map(|(n, b)| b ^ key[n % 4]));
+    frame
+}
+
 /// One frame from the server (unmasked, payload under 126 bytes), whole.
 fn server_frame(s: &mut TcpStream) -> Vec<u8> {
     let mut head = [0u8; 2];

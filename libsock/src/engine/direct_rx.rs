@@ -103,11 +103,14 @@
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
 //!
-//! `ws://` links (not `wss://`) get a read side too, without flood hand-overs: the
-//! application thread reads WebSocket frames into [`RxState::ws_raw`] and translates the
-//! whole data frames there into ZMTP bytes in [`RxState::buf`], decoded as above; a
-//! control frame (a ping, a close), a command, a fragment or anything malformed is handed
-//! back as it came, for the link's own decoder (which answers pings and closes).
+//! `ws://` links (not `wss://`) get a read side too: the application thread reads
+//! WebSocket frames into [`RxState::ws_raw`] and translates the whole data frames there into
+//! ZMTP bytes in [`RxState::buf`], decoded as above; a control frame (a ping, a close), a
+//! command, a fragment or anything malformed is handed back as it came, for the link's own
+//! decoder (which answers pings and closes). A flood hand-over (rule 8) passes both: the
+//! ZMTP bytes the link's decoder made and the session did not decode, in `buf`, and the
+//! WebSocket bytes it did not decode yet (a partial frame), in `ws_raw`; never while that
+//! decoder holds a message in fragments.
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;

@@ -225,4 +225,11 @@ impl RxState {
     pub(crate) fn take_ws_raw(&mut self) -> BytesMut {
         std::mem::take(&mut self.ws_raw)
     }
+
+    /// `ws://`: the WebSocket bytes the link's decoder had not decoded when it handed a
+    /// flood over (rule 8), to follow the ZMTP bytes handed over with them.
+    pub(crate) fn give_ws_raw(&mut self, raw: BytesMut) {
+        debug_assert!(self.ws_raw.is_empty(), "handed over twice");
+        self.ws_raw = raw;
+    }
 }

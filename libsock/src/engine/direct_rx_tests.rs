@@ -55,6 +55,13 @@ impl Rig {
         Rig::build(false, true)
     }
 
+    /// A PULL's read side on a `ws://` client link (the server's frames come unmasked).
+    fn ws_pull() -> Rig {
+        let mut rig = Rig::build(true, false);
+        rig.rx.websocket = Some(false);
+        rig
+    }
+
     fn build(flood: bool, replies_only: bool) -> Rig {
         let (ours, peer) = UnixStream::pair().unwrap();
         ours.set_nonblocking(true).unwrap();
@@ -357,4 +364,29 @@ fn a_dealer_takes_a_message_without_an_envelope() {
     let mut rig = Rig::new();
     rig.peer.write_all(&[0, 1, b'x']).unwrap();
     assert_eq!(rig.wait_batch(), (Waited::Got, vec![b'x']));
+}
+
+/// `ws://`: a flood handed over takes, in order, the ZMTP bytes the link's decoder made (and
+/// its session left), then the WebSocket bytes that decoder had not decoded (half a frame),
+/// then the stream; a ping in the flood goes back to the I/O thread with what follows it.
+#[test]
+fn a_websocket_flood_is_handed_over_with_the_links_undecoded_frame() {
+    let mut rig = Rig::ws_pull();
+    rig.rx.app_blocking.store(true, Ordering::Relaxed);
+    let mut st = rig.rx.io_lock().expect("the I/O thread holds the read side");
+    let mut rbuf = BytesMut::from(&[0u8, 1, 1][..]);
+    assert!(rig.rx.hand_over(&mut st, &mut rbuf));
+    // A binary frame of 3 bytes (the flags byte, then 2 of body), its header only.
+    st.give_ws_raw(BytesMut::from(&[0x82u8, 3][..]));
+    drop(st);
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![1]), "the ZMTP bytes first");
+    // The rest of that frame, a whole one, then a ping and a frame behind it.
+    rig.peer.write_all(&[0x00, 2, 0xEE, 0x82, 2, 0x00, 3, 0x89, 0, 0x82, 2, 0x00, 4]).unwrap();
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![2, 3]), "then the frame it had begun");
+    assert!(rig.rx.handed_back(), "the ping is the link's");
+    let mut st = rig.rx.io_lock().expect("the I/O thread reads after a hand-back");
+    let mut rbuf = BytesMut::new();
+    assert!(st.take_over(&mut rbuf).is_empty());
+    assert!(rbuf.is_empty(), "no ZMTP bytes left: {rbuf:?}");
+    assert_eq!(&st.take_ws_raw()[..], [0x89, 0, 0x82, 2, 0x00, 4], "the ping and what follows, as they came");
 }

@@ -79,6 +79,10 @@ pub(crate) struct WsLink {
     sent: usize,
     /// The peer sent a close frame: hang up once its echo is written.
     closed: bool,
+    /// A frame that breaks the protocol, behind frames already made ZMTP bytes: reported by
+    /// the next read, once the session has decoded those (as over tcp, where it decodes up
+    /// to the bad bytes).
+    fault: Option<WsFault>,
     /// `wss://`: the TLS session (`Err`: it could not be set up, and the link fails).
     tls: Option<Result<rustls::Connection, rustls::Error>>,
     /// `wss://`: records read from the stream and not given to rustls yet.
@@ -127,6 +131,7 @@ impl WsLink {
             pending: Vec::new(),
             sent: 0,
             closed: false,
+            fault: None,
             tls: None,
             cipher: BytesMut::new(),
         }
@@ -142,6 +147,9 @@ impl WsLink {
         zmtp: &mut BytesMut,
         want: usize,
     ) -> Result<usize, WsError> {
+        if let Some(fault) = self.fault.take() {
+            return Err(WsError::Fault(fault));
+        }
         if self.closed {
             return Ok(0);
         }
@@ -216,12 +224,19 @@ impl WsLink {
             },
         }
         let mut controls = Vec::new();
-        self.decoder.decode(&mut self.raw, zmtp, &mut controls)?;
+        let decoded = self.decoder.decode(&mut self.raw, zmtp, &mut controls);
         for c in &controls {
             self.encoder.control(c, &mut self.pending);
             self.closed |= matches!(c, Control::Close(_));
         }
-        Ok(())
+        match decoded {
+            // The messages before the bad frame are the session's first.
+            Err(fault) if !zmtp.is_empty() => {
+                self.fault = Some(fault);
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// The upgrade is done: the session sees the greeting it expects, and frames flow.
@@ -302,9 +317,26 @@ impl WsLink {
     }
 
     /// Whether input waits here that the application thread's direct read side must not
-    /// overtake (`direct_rx` rule 2): bytes of a partial frame, or a message in fragments.
+    /// overtake (`direct_rx` rule 2): bytes of a partial frame, a message in fragments, or
+    /// a fault to report.
     pub(crate) fn holds_input(&self) -> bool {
-        !self.raw.is_empty() || self.decoder.in_fragments()
+        !self.raw.is_empty() || self.decoder.in_fragments() || self.fault.is_some()
+    }
+
+    /// Whether a flood may go to the application thread's read side (`direct_rx` rule 8):
+    /// frames flow, no message is in fragments here (the read side takes none), and the
+    /// link is not closing.
+    pub(crate) fn can_hand_over(&self) -> bool {
+        matches!(self.upgrade, Upgrade::Done)
+            && !self.closed
+            && self.fault.is_none()
+            && !self.decoder.in_fragments()
+    }
+
+    /// The bytes read and not decoded yet (a partial frame), for the application thread's
+    /// read side that takes the flood over ([`WsLink::can_hand_over`]).
+    pub(crate) fn take_raw(&mut self) -> BytesMut {
+        std::mem::take(&mut self.raw)
     }
 
     /// Takes over what the application thread's read side read and left (`direct_rx` rule

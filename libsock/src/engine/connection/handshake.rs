@@ -165,11 +165,7 @@ impl Connection {
             p.rx.set_direct(Some(direct));
         }
         let kind = self.cfg.session.socket_type;
-        // A PULL's read side is for floods (`direct_rx` rule 8), which stay with the I/O
-        // thread over ws: a hand-over would pass it ZMTP bytes read ahead where the read
-        // side keeps WebSocket ones.
-        let pull_over_ws = ws_server.is_some() && kind == crate::socket_type::SocketType::PULL;
-        if crate::engine::direct_rx::eligible(kind) && !pull_over_ws {
+        if crate::engine::direct_rx::eligible(kind) {
             let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;

@@ -104,7 +104,15 @@ impl Connection {
     /// is read and not decoded, and tick as for any hold.
     fn hand_over_flood(&mut self, ctx: &Ctx<'_>, rx: &DirectRx, st: &mut RxState) {
         let Some(link) = &mut self.link else { return };
+        // ws://: only between the link decoder's messages; the WebSocket bytes it has not
+        // decoded yet (a partial frame) go along, after the ZMTP bytes it has.
+        if link.ws.as_ref().is_some_and(|ws| !ws.can_hand_over()) {
+            return;
+        }
         if rx.hand_over(st, &mut link.rbuf) {
+            if let Some(ws) = &mut link.ws {
+                st.give_ws_raw(ws.take_raw());
+            }
             self.read_paused = false;
             self.rx_tick = Some((ctx.now + HOLD_TICK, u64::MAX));
         }
