@@ -434,53 +434,112 @@ impl Decoder {
     }
 }
 
+/// A whole binary data frame at the front of a read buffer that the direct read side may
+/// take itself (see [`front_data_frame`]): unfragmented, no command, within the size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataFrame {
+    /// The ZWS MORE flag: frames of the same message follow.
+    pub more: bool,
+    /// Where the payload (the flags byte, then the body) starts.
+    payload: usize,
+    /// The payload's length (at least 1: the flags byte).
+    len: usize,
+    /// The client's masking key, for frames that come masked.
+    mask: Option<[u8; 4]>,
+}
+
+impl DataFrame {
+    /// The body's length (the payload less its flags byte).
+    pub fn body_len(&self) -> usize {
+        self.len - 1
+    }
+
+    /// The whole frame's length: its header and payload.
+    pub fn total(&self) -> usize {
+        self.payload + self.len
+    }
+
+    /// Where the body starts in the frame.
+    pub fn body_start(&self) -> usize {
+        self.payload + 1
+    }
+
+    /// Unmasks the frame's payload in `frame` (the buffer it was found at the front of), in
+    /// place: its body is then `frame[self.body_start()..self.total()]`.
+    pub fn unmask(&self, frame: &mut [u8]) {
+        if let Some(key) = self.mask {
+            xor_mask(&mut frame[self.payload..self.total()], key);
+        }
+    }
+}
+
+/// What is at the front of a read buffer, for the direct read side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// A whole data frame it may take.
+    Data(DataFrame),
+    /// Part of a frame: read more.
+    Partial,
+    /// A frame only the connection's [`Decoder`] takes (a control frame, a command, a
+    /// fragment, a larger or a malformed frame): left as it is.
+    Other,
+}
+
 /// The direct read side's part of [`Decoder`] (the application thread reads a `ws://`
-/// stream itself): the whole data frames at the front of `raw` that carry no command, are
-/// not fragmented and hold at most `max_body` bytes, appended to `zmtp` as ZMTP frames and
-/// taken from `raw`. Returns `true` when it stopped at any other frame (a control frame, a
-/// command, a fragment, a larger or a malformed frame), which stays in `raw`, untouched,
-/// for the connection's own [`Decoder`] to take; `false` when `raw` is used up or ends in
-/// a partial frame. `server`: frames come masked, from a client.
+/// stream itself): whether the frame at the front of `raw` is a whole data frame that
+/// carries no command, is not fragmented and holds at most `max_body` bytes. Nothing is
+/// changed: a frame left for the connection's own decoder must stay as it came. `server`:
+/// frames come masked, from a client.
+pub fn front_data_frame(raw: &[u8], server: bool, max_body: usize) -> Front {
+    let [b0, b1, ..] = raw[..] else { return Front::Partial };
+    if b0 != 0x80 | OP_BINARY || (b1 & 0x80 != 0) != server {
+        return Front::Other;
+    }
+    let (len, mut at) = match b1 & 0x7F {
+        126 if raw.len() >= 4 => (u64::from(u16::from_be_bytes([raw[2], raw[3]])), 4),
+        127 if raw.len() >= 10 => (u64::from_be_bytes(raw[2..10].try_into().expect("8 bytes")), 10),
+        126 | 127 => return Front::Partial,
+        n => (u64::from(n), 2),
+    };
+    let Some(len) = usize::try_from(len).ok().filter(|l| (1..=max_body.saturating_add(1)).contains(l)) else {
+        return Front::Other;
+    };
+    let mask = match server {
+        true if raw.len() < at + 4 => return Front::Partial,
+        true => {
+            at += 4;
+            Some(<[u8; 4]>::try_from(&raw[at - 4..at]).expect("4 bytes"))
+        }
+        false => None,
+    };
+    if raw.len() < at + len {
+        return Front::Partial;
+    }
+    // The flags byte, read without unmasking in place.
+    let flags = raw[at] ^ mask.map_or(0, |k| k[0]);
+    if flags & !WS_MORE != 0 {
+        return Front::Other;
+    }
+    Front::Data(DataFrame { more: flags & WS_MORE != 0, payload: at, len, mask })
+}
+
+/// The whole data frames at the front of `raw` ([`front_data_frame`]), appended to `zmtp`
+/// as ZMTP frames and taken from `raw`: what the direct read side takes, in the form the
+/// connection's [`Decoder`] gives them (the fuzz target compares the two). Returns `true`
+/// when it stopped at any other frame (it stays in `raw`, untouched), `false` when `raw`
+/// is used up or ends in a partial frame.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn take_data_frames(raw: &mut BytesMut, server: bool, max_body: usize, zmtp: &mut BytesMut) -> bool {
     loop {
-        let [b0, b1, ..] = raw[..] else { return false };
-        if b0 != 0x80 | OP_BINARY || (b1 & 0x80 != 0) != server {
-            return true;
-        }
-        let (len, mut at) = match b1 & 0x7F {
-            126 if raw.len() >= 4 => (u64::from(u16::from_be_bytes([raw[2], raw[3]])), 4),
-            127 if raw.len() >= 10 => (u64::from_be_bytes(raw[2..10].try_into().expect("8 bytes")), 10),
-            126 | 127 => return false,
-            n => (u64::from(n), 2),
+        let frame = match front_data_frame(raw, server, max_body) {
+            Front::Data(frame) => frame,
+            Front::Partial => return false,
+            Front::Other => return true,
         };
-        let Some(len) = usize::try_from(len).ok().filter(|l| (1..=max_body.saturating_add(1)).contains(l))
-        else {
-            return true;
-        };
-        let mask = match server {
-            true if raw.len() < at + 4 => return false,
-            true => {
-                at += 4;
-                Some(<[u8; 4]>::try_from(&raw[at - 4..at]).expect("4 bytes"))
-            }
-            false => None,
-        };
-        if raw.len() < at + len {
-            return false;
-        }
-        // The flags byte, read without unmasking in place: a frame left for the decoder
-        // must stay as it came.
-        let flags = raw[at] ^ mask.map_or(0, |k| k[0]);
-        if flags & !WS_MORE != 0 {
-            return true;
-        }
-        if let Some(key) = mask {
-            xor_mask(&mut raw[at..at + len], key);
-        }
-        let body = &raw[at + 1..at + len];
-        let more = if flags & WS_MORE != 0 { ZMTP_MORE } else { 0 };
-        push_zmtp_frame(more, body, zmtp);
-        raw.advance(at + len);
+        frame.unmask(raw);
+        let more = if frame.more { ZMTP_MORE } else { 0 };
+        push_zmtp_frame(more, &raw[frame.body_start()..frame.total()], zmtp);
+        raw.advance(frame.total());
     }
 }
 

@@ -104,11 +104,12 @@
 //! every error go to the I/O thread. Everything else is unchanged.
 //!
 //! `ws://` links (not `wss://`) get a read side too: the application thread reads
-//! WebSocket frames into [`RxState::ws_raw`] and translates the whole data frames there into
-//! ZMTP bytes in [`RxState::buf`], decoded as above; a control frame (a ping, a close), a
-//! command, a fragment or anything malformed is handed back as it came, for the link's own
-//! decoder (which answers pings and closes). A flood hand-over (rule 8) passes both: the
-//! ZMTP bytes the link's decoder made and the session did not decode, in `buf`, and the
+//! WebSocket frames into [`RxState::ws_raw`] and makes messages of the whole data frames
+//! there as they lie (unmasked in place, each body copied once, as a ZMTP frame's above);
+//! a control frame (a ping, a close), a command, a fragment or anything malformed is handed
+//! back as it came, for the link's own decoder (which answers pings and closes). A flood
+//! hand-over (rule 8) passes two kinds of bytes, taken in this order: the ZMTP bytes the
+//! link's decoder made and the session did not decode, in [`RxState::buf`], and the
 //! WebSocket bytes it did not decode yet (a partial frame), in `ws_raw`; never while that
 //! decoder holds a message in fragments.
 
@@ -176,7 +177,7 @@ pub(crate) struct DirectRx {
     /// refuse (`session::ReplyEnvelope`).
     replies_only: bool,
     /// A `ws://` link's (`Some(server)`: frames come masked when it is the server): what it
-    /// reads are WebSocket frames, kept in [`RxState::ws_raw`] until translated.
+    /// reads are WebSocket frames, kept in [`RxState::ws_raw`] until taken.
     websocket: Option<bool>,
     /// The I/O thread's epoll instance and the stream's token there (rule 4).
     epfd: RawFd,
@@ -191,8 +192,8 @@ pub(crate) struct RxState {
     buf: BytesMut,
     /// Frames of a message the application decoded that is not whole yet.
     staged: Vec<Message>,
-    /// `ws://`: WebSocket bytes read and not translated into `buf` yet (a partial frame, or
-    /// one only the I/O thread's decoder takes: handed back).
+    /// `ws://`: WebSocket bytes read and not taken yet (a partial frame, frames beyond a
+    /// batch, or one only the I/O thread's decoder takes: handed back).
     ws_raw: BytesMut,
     /// The application thread is polling the stream (implies `held`).
     app_waiting: bool,
@@ -448,7 +449,7 @@ impl DirectSource for DirectRx {
         }
         st.waits = st.waits.wrapping_add(1);
         // What an earlier call left; new bytes are found by the poll below (level-triggered).
-        if self.decode(&mut st, out, DECODE_BATCH).is_err() {
+        if self.take(&mut st, out, DECODE_BATCH).is_err() {
             return self.hand_back(st, out);
         }
         if !out.is_empty() {

@@ -10,6 +10,7 @@ use bytes::{Buf, BytesMut};
 
 use super::{DirectRx, RxState, FLOOD_READ_CHUNK, FRAME_MAX, READS, READ_CHUNK};
 use crate::codec::frame::{decode_header, FLAG_MORE};
+use crate::codec::ws::{self, Front};
 use crate::message::{Message, INLINE_CAPACITY};
 use crate::session::ReplyEnvelope;
 use crate::sys;
@@ -26,7 +27,7 @@ impl DirectRx {
         out: &mut VecDeque<Message>,
         limit: usize,
     ) -> Result<(), ()> {
-        self.decode(st, out, limit)?;
+        self.take(st, out, limit)?;
         if out.len() >= limit {
             return Ok(());
         }
@@ -39,12 +40,7 @@ impl DirectRx {
                 Ok(n) => {
                     self.traffic.store(true, Ordering::Relaxed);
                     st.more_likely = n == chunk;
-                    let stopped = self.translate(st);
-                    self.decode(st, out, limit)?;
-                    if stopped {
-                        // A frame for the link's own decoder: it takes it, and the rest.
-                        return Err(());
-                    }
+                    self.take(st, out, limit)?;
                     if !out.is_empty() && (n < chunk || limit != usize::MAX) {
                         // A short read was most likely all there was: save the read that
                         // would say EAGAIN. A full one leaves the rest to the next call.
@@ -62,16 +58,59 @@ impl DirectRx {
         Err(())
     }
 
-    /// `ws://`: the whole data frames read into `st.ws_raw`, as ZMTP bytes into `st.buf`;
-    /// `true` when a frame only the I/O thread's decoder takes is next (it stays there).
-    fn translate(&self, st: &mut RxState) -> bool {
-        match self.websocket {
-            Some(server) => {
-                let max = self.max_size.min(FRAME_MAX) as usize;
-                crate::codec::ws::take_data_frames(&mut st.ws_raw, server, max, &mut st.buf)
-            }
-            None => false,
+    /// Takes what was read, until `out` holds `limit` messages or more: the ZMTP bytes in
+    /// `st.buf`, then (`ws://`) the whole data frames in `st.ws_raw`. `Err`: hand back, at a
+    /// frame for the I/O thread (the messages before it are in `out`).
+    pub(super) fn take(&self, st: &mut RxState, out: &mut VecDeque<Message>, limit: usize) -> Result<(), ()> {
+        self.decode(st, out, limit)?;
+        let Some(server) = self.websocket else { return Ok(()) };
+        if out.len() >= limit {
+            return Ok(());
         }
+        if !st.buf.is_empty() {
+            // Only whole frames come here from the link's decoder: never the case.
+            return Err(());
+        }
+        self.take_ws_frames(st, server, out, limit)
+    }
+
+    /// `ws://`: the whole data frames at the front of `st.ws_raw` (`codec::ws::front_data_frame`),
+    /// unmasked where they lie and made messages as [`DirectRx::decode`] makes them of ZMTP
+    /// frames; `Err` at a frame only the link's decoder takes, which stays as it came.
+    fn take_ws_frames(
+        &self,
+        st: &mut RxState,
+        server: bool,
+        out: &mut VecDeque<Message>,
+        limit: usize,
+    ) -> Result<(), ()> {
+        let max = self.max_size.min(FRAME_MAX) as usize;
+        let mut carried = false;
+        let mut envelope = self.replies_only.then(|| ReplyEnvelope::after(&st.staged));
+        while out.len() < limit {
+            let frame = match ws::front_data_frame(&st.ws_raw, server, max) {
+                Front::Data(frame) => frame,
+                Front::Partial => return Ok(()),
+                Front::Other => return Err(()),
+            };
+            let size = frame.body_len();
+            if !takes(&mut envelope, size, frame.more) {
+                return Err(());
+            }
+            frame.unmask(&mut st.ws_raw);
+            st.ws_raw.advance(frame.body_start());
+            // As `decode`: copied in a flood, shared by a reply.
+            let mut msg = if size <= INLINE_CAPACITY || self.flood {
+                let m = Message::from_slice(&st.ws_raw[..size]);
+                st.ws_raw.advance(size);
+                m
+            } else {
+                Message::from_bytes(st.ws_raw.split_to(size).freeze())
+            };
+            msg.set_more(frame.more);
+            self.deliver(msg, &mut st.staged, out, &mut carried);
+        }
+        Ok(())
     }
 
     /// Decodes the data frames in `st.buf`, until `out` holds `limit` messages or more; stops
@@ -220,7 +259,7 @@ impl RxState {
         std::mem::take(&mut self.staged)
     }
 
-    /// `ws://`: the WebSocket bytes the application read and did not translate, for the
+    /// `ws://`: the WebSocket bytes the application read and did not take, for the
     /// link's own decoder (after [`RxState::take_over`]'s, which came before them).
     pub(crate) fn take_ws_raw(&mut self) -> BytesMut {
         std::mem::take(&mut self.ws_raw)

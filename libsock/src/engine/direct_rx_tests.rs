@@ -390,3 +390,33 @@ fn a_websocket_flood_is_handed_over_with_the_links_undecoded_frame() {
     assert!(rbuf.is_empty(), "no ZMTP bytes left: {rbuf:?}");
     assert_eq!(&st.take_ws_raw()[..], [0x89, 0, 0x82, 2, 0x00, 4], "the ping and what follows, as they came");
 }
+
+/// `ws://`, a REQ bound (its frames come masked): replies are taken where they lie; a
+/// frame outside the envelope is handed back still masked, as it came.
+#[test]
+fn a_websocket_req_hands_back_a_refused_frame_as_it_came() {
+    let mut rig = Rig::req();
+    rig.rx.websocket = Some(true);
+    let key = [0x11, 0x22, 0x33, 0x44];
+    let masked = |payload: &[u8]| -> Vec<u8> {
+        let mut frame = vec![0x82, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&key);
+        frame.extend(payload.iter().enumerate().map(|(n, b)| b ^ key[n % 4]));
+        frame
+    };
+    // The delimiter (MORE), then a two-byte body.
+    rig.peer.write_all(&[masked(&[0x01]), masked(&[0x00, b'o', b'k'])].concat()).unwrap();
+    let mut out = VecDeque::new();
+    let deadline = Some(Instant::now() + Duration::from_secs(20));
+    let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, false, &mut || true, &mut out);
+    assert_eq!(waited, Waited::Got);
+    assert_eq!(out.iter().map(|m| m.to_vec()).collect::<Vec<_>>(), [b"".to_vec(), b"ok".to_vec()]);
+    // A reply without its delimiter: the session's to refuse.
+    let refused = masked(&[0x00, b'x']);
+    rig.peer.write_all(&refused).unwrap();
+    assert_eq!(rig.wait_batch(), (Waited::Woken, vec![]));
+    assert!(rig.rx.handed_back());
+    let mut st = rig.rx.io_lock().expect("the I/O thread reads after a hand-back");
+    assert!(st.take_over(&mut BytesMut::new()).is_empty());
+    assert_eq!(&st.take_ws_raw()[..], &refused[..]);
+}

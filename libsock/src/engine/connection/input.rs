@@ -78,7 +78,7 @@ impl Connection {
                 p.tx.write_received(m, meta);
             }
             if let Some(ws) = &mut link.ws {
-                // WebSocket bytes it did not translate come after the ZMTP bytes it did.
+                // WebSocket bytes it did not take come after the ZMTP bytes it left.
                 taken = ws
                     .take_over(st.take_ws_raw(), &mut link.rbuf)
                     .map_err(|f| Down::Protocol(SessionError::Protocol(CodecError::WebSocket(f))));
