@@ -87,6 +87,64 @@ fn libzmq_client_and_libsock_server_both_ways_with_every_length_form() {
     }
 }
 
+/// Frames over 64 KiB are read into their message's body as they arrive (the decoder passes
+/// them through; `codec::ws::through`), on either side of the mask: from libzmq to libsock
+/// and back, libsock to libsock, in multipart messages, beyond the pool's 8 MiB, with small
+/// messages between them; a SUB (no direct read side) and a DEALER that waits.
+#[test]
+fn large_frames_are_read_into_their_bodies_whole_both_ways() {
+    let (ctx, zctx) = (Context::new(), zmq::Context::new());
+    let body =
+        |size: usize, seed: usize| -> Vec<u8> { (0..size).map(|i| ((i * 7 + seed) % 253) as u8).collect() };
+    let sizes = [65_537, 100_000, 1 << 20, 9 << 20];
+    // libzmq PUB (a server: unmasked) to a libsock SUB (the I/O thread reads).
+    let zpub = zsock(&zctx, zmq::PUB);
+    zpub.bind("ws://127.0.0.1:*").unwrap();
+    let sub = sock(&ctx, libsock::SUB);
+    sub.set_subscribe(b"").unwrap();
+    sub.connect(&zpub.get_last_endpoint().unwrap().unwrap()).unwrap();
+    let probe = |s: &Socket| {
+        s.set_rcvtimeo(100).unwrap();
+        let got = s.recv_bytes(0).is_ok();
+        s.set_rcvtimeo(TIMEOUT_MS).unwrap();
+        got
+    };
+    while !probe(&sub) {
+        zpub.send("probe", 0).unwrap();
+    }
+    while sub.recv_bytes(libsock::DONTWAIT).is_ok() {}
+    for (n, &size) in sizes.iter().enumerate() {
+        zpub.send_multipart([body(size, n), b"small".to_vec(), body(size, n + 1)], 0).unwrap();
+        zpub.send("between", 0).unwrap();
+    }
+    for (n, &size) in sizes.iter().enumerate() {
+        let got = sub.recv_multipart(0).unwrap();
+        assert!(got == [body(size, n), b"small".to_vec(), body(size, n + 1)], "SUB, {size} bytes");
+        assert_eq!(sub.recv_bytes(0).unwrap(), b"between");
+    }
+    // A libsock DEALER (a client: masked) to a libsock ROUTER and back, and a libzmq DEALER
+    // (masked) to the same ROUTER.
+    let router = sock(&ctx, libsock::ROUTER);
+    router.bind("ws://127.0.0.1:*").unwrap();
+    let endpoint = router.get_last_endpoint().unwrap();
+    let dealer = sock(&ctx, libsock::DEALER);
+    dealer.connect(&endpoint).unwrap();
+    let zdealer = zsock(&zctx, zmq::DEALER);
+    zdealer.connect(&endpoint).unwrap();
+    for (n, &size) in sizes.iter().enumerate() {
+        dealer.send(body(size, n), 0).unwrap();
+        let got = router.recv_multipart(0).unwrap();
+        assert!(got[1] == body(size, n), "libsock DEALER to ROUTER, {size} bytes");
+        router.send_multipart([&got[0][..], &body(size, n + 2)[..]], 0).unwrap();
+        assert!(dealer.recv_bytes(0).unwrap() == body(size, n + 2), "ROUTER to libsock DEALER, {size} bytes");
+        zdealer.send_multipart([body(size, n + 3), b"tail".to_vec()], 0).unwrap();
+        let got = router.recv_multipart(0).unwrap();
+        assert!(got[1] == body(size, n + 3) && got[2] == b"tail", "libzmq DEALER to ROUTER, {size} bytes");
+        router.send_multipart([&got[0][..], &body(size, n + 4)[..]], 0).unwrap();
+        assert!(zdealer.recv_bytes(0).unwrap() == body(size, n + 4), "ROUTER to libzmq DEALER, {size} bytes");
+    }
+}
+
 /// Replies and requests a thread sends after waiting go out from that thread (the direct
 /// write side, as over tcp): framed and, on a client, masked there. libzmq checks what it
 /// gets (masks, flags, lengths) both ways, and the order holds where direct messages and

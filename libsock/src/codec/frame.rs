@@ -22,7 +22,7 @@ pub const MAX_COMMAND_SIZE: u64 = 1 << 20;
 
 /// Bound on a data frame when the caller gives no `max_size`: no Rust allocation can be larger
 /// than `isize::MAX`, so anything above it is refused even without a configured limit.
-const MAX_DATA_SIZE: u64 = isize::MAX as u64;
+pub(crate) const MAX_DATA_SIZE: u64 = isize::MAX as u64;
 
 /// A decoded frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,10 @@ use sha1::{Digest, Sha1};
 use super::greeting::{Greeting, Mechanism, GREETING_LEN};
 use crate::socket_type::SocketType;
 
+mod through;
+use through::Through;
+pub use through::PASS_THROUGH_MIN;
+
 /// The longest HTTP upgrade request or response taken (libzmq's header limits are per line;
 /// a browser's request is well under 2 KiB).
 pub const MAX_HANDSHAKE: usize = 16 * 1024;
@@ -299,12 +303,33 @@ pub struct Decoder {
     /// browsers never fragment, other clients do (Go's gorilla/websocket beyond its 4 KiB
     /// write buffer, Python's `websockets` for an iterable).
     fragments: Option<Vec<u8>>,
+    /// A large frame's body, passed through as it arrives (`through`).
+    through: Option<Through>,
 }
 
 impl Decoder {
     /// A decoder for one side of a connection.
     pub fn new(server: bool, max_body: Option<u64>, mechanism: Mechanism) -> Decoder {
-        Decoder { server, max_body, curve: mechanism == Mechanism::Curve, raw_peer: None, fragments: None }
+        let curve = mechanism == Mechanism::Curve;
+        Decoder { server, max_body, curve, raw_peer: None, fragments: None, through: None }
+    }
+
+    /// Bytes of a large frame's body still to come ([`through`]'s pass-through): the engine
+    /// may read them straight into the session's body, and shows them to
+    /// [`Decoder::passed_in_place`] then. 0 when no body is passed through.
+    pub fn through_left(&self) -> usize {
+        self.through.as_ref().map_or(0, |t| t.left)
+    }
+
+    /// `bytes` of the passed-through body (at most [`Decoder::through_left`]) were read in
+    /// place, after everything [`Decoder::decode`] took: unmasks them where they lie.
+    pub fn passed_in_place(&mut self, bytes: &mut [u8]) {
+        if let Some(t) = &mut self.through {
+            t.arrived(bytes);
+            if t.left == 0 {
+                self.through = None;
+            }
+        }
     }
 
     /// Whether a message sent in fragments is under way (its first fragments decoded).
@@ -319,14 +344,23 @@ impl Decoder {
 
     /// Decodes every complete frame at the front of `raw` (which keeps the rest): data
     /// frames are appended to `zmtp` as ZMTP frames, pings and a close go to `controls`.
-    /// Stops after a close frame.
+    /// Stops after a close frame. A large data frame is passed through as it arrives
+    /// ([`through`]): its ZMTP header first, then its body's bytes as they come.
     pub fn decode(
         &mut self,
         raw: &mut BytesMut,
         zmtp: &mut BytesMut,
         controls: &mut Vec<Control>,
     ) -> Result<(), WsFault> {
-        while let Some(FrameStart { opcode, fin, header, len, mask }) = self.header(raw)? {
+        loop {
+            if !self.pass_through(raw, zmtp) {
+                return Ok(());
+            }
+            let Some(start) = self.header(raw)? else { break };
+            if self.starts_through(&start, raw, zmtp) {
+                continue;
+            }
+            let FrameStart { opcode, fin, header, len, mask } = start;
             let Some(total) = header.checked_add(len).filter(|t| *t <= raw.len()) else { break };
             // Unmasked where it lies: the read buffer is ours, and a data frame's body is then
             // copied once, into the ZMTP bytes.
@@ -362,6 +396,49 @@ impl Decoder {
             result?;
         }
         Ok(())
+    }
+
+    /// Appends what `raw` holds of a passed-through body to `zmtp`; `true` once no body is
+    /// passed through (the next frame may be decoded).
+    fn pass_through(&mut self, raw: &mut BytesMut, zmtp: &mut BytesMut) -> bool {
+        let Some(t) = &mut self.through else { return true };
+        let n = t.left.min(raw.len());
+        let start = zmtp.len();
+        zmtp.extend_from_slice(&raw[..n]);
+        raw.advance(n);
+        t.arrived(&mut zmtp[start..]);
+        if t.left > 0 {
+            return false;
+        }
+        self.through = None;
+        true
+    }
+
+    /// Starts passing a frame through if it is a large data frame of one message, not all
+    /// here, whose flags byte is: its ZMTP header goes to `zmtp`, the header and flags byte
+    /// are taken from `raw`. Not for CURVE (a `MESSAGE` is told by its first bytes) nor for
+    /// a `ZWS2.0` peer's first message.
+    fn starts_through(&mut self, start: &FrameStart, raw: &mut BytesMut, zmtp: &mut BytesMut) -> bool {
+        let &FrameStart { opcode, fin, header, len, mask } = start;
+        let plain_data = opcode == OP_BINARY && fin && self.fragments.is_none();
+        if !plain_data || self.curve || self.raw_peer.is_some() || len <= PASS_THROUGH_MIN + 1 {
+            return false;
+        }
+        if len as u64 - 1 > super::frame::MAX_DATA_SIZE {
+            return false; // no ZMTP frame could say it (it waits for its bytes as before)
+        }
+        if raw.len() <= header || raw.len() >= header + len {
+            return false; // the flags byte not in yet, or all of the frame: decoded whole
+        }
+        let flags = raw[header] ^ mask.map_or(0, |k| k[0]);
+        if flags & !WS_MORE != 0 {
+            return false; // a command, or bad flags: the usual path refuses it
+        }
+        let body = len - 1;
+        push_zmtp_header(if flags & WS_MORE != 0 { ZMTP_MORE } else { 0 }, body, zmtp);
+        raw.advance(header + 1);
+        self.through = Some(Through::new(body, mask));
+        true
     }
 
     /// The next frame's header, once all of it is in.
@@ -545,13 +622,18 @@ pub fn take_data_frames(raw: &mut BytesMut, server: bool, max_body: usize, zmtp:
 
 /// Appends a ZMTP frame with `flags` (MORE, COMMAND) and `body`, in its short or long form.
 fn push_zmtp_frame(flags: u8, body: &[u8], zmtp: &mut BytesMut) {
-    if body.len() > 255 {
-        zmtp.extend_from_slice(&[flags | ZMTP_LONG]);
-        zmtp.extend_from_slice(&(body.len() as u64).to_be_bytes());
-    } else {
-        zmtp.extend_from_slice(&[flags, body.len() as u8]);
-    }
+    push_zmtp_header(flags, body.len(), zmtp);
     zmtp.extend_from_slice(body);
+}
+
+/// Appends the header of a ZMTP frame with `flags` and a body of `len` bytes.
+fn push_zmtp_header(flags: u8, len: usize, zmtp: &mut BytesMut) {
+    if len > 255 {
+        zmtp.extend_from_slice(&[flags | ZMTP_LONG]);
+        zmtp.extend_from_slice(&(len as u64).to_be_bytes());
+    } else {
+        zmtp.extend_from_slice(&[flags, len as u8]);
+    }
 }
 
 /// ZMTP frames in, WebSocket frames out.

@@ -26,7 +26,7 @@ use super::spare;
 use crate::codec::greeting::Mechanism;
 use crate::codec::ws::{self, Control, Decoder, Encoder, WsFault};
 use crate::codec::CodecError;
-use crate::session::{SessionConfig, SessionError};
+use crate::session::{BodyFill, SessionConfig, SessionError};
 use crate::socket_type::SocketType;
 use crate::sys;
 use crate::transport::Stream;
@@ -317,10 +317,43 @@ impl WsLink {
     }
 
     /// Whether input waits here that the application thread's direct read side must not
-    /// overtake (`direct_rx` rule 2): bytes of a partial frame, a message in fragments, or
-    /// a fault to report.
+    /// overtake (`direct_rx` rule 2): bytes of a partial frame, a message in fragments, a
+    /// body passed through, or a fault to report.
     pub(crate) fn holds_input(&self) -> bool {
-        !self.raw.is_empty() || self.decoder.in_fragments() || self.fault.is_some()
+        !self.raw.is_empty()
+            || self.decoder.in_fragments()
+            || self.decoder.through_left() > 0
+            || self.fault.is_some()
+    }
+
+    /// Reads the rest of a large frame's body straight into `fill`, the session's body (the
+    /// decoder passes it through: `codec::ws::through`), and unmasks it there. `None` where
+    /// this link may not: over TLS, with bytes read ahead, or no body passed through; the
+    /// bytes then come by [`WsLink::read`], through the read buffer.
+    pub(crate) fn read_body(&mut self, stream: &mut Stream, fill: BodyFill<'_>) -> Option<io::Result<usize>> {
+        let left = self.decoder.through_left();
+        if left == 0 || self.tls.is_some() || !self.raw.is_empty() || self.fault.is_some() || self.closed {
+            return None;
+        }
+        let fd = stream.as_fd();
+        Some(match fill {
+            BodyFill::Slice(body) => {
+                let room = body.len().min(left);
+                let read = sys::read_slice(fd, &mut body[..room]);
+                if let Ok(n) = read {
+                    self.decoder.passed_in_place(&mut body[..n]);
+                }
+                read
+            }
+            BodyFill::Spare { bytes, max } => {
+                let before = bytes.len();
+                let read = sys::read_spare(fd, bytes, max.min(left));
+                if let Ok(n) = read {
+                    self.decoder.passed_in_place(&mut bytes[before..before + n]);
+                }
+                read
+            }
+        })
     }
 
     /// Whether a flood may go to the application thread's read side (`direct_rx` rule 8):
@@ -331,6 +364,7 @@ impl WsLink {
             && !self.closed
             && self.fault.is_none()
             && !self.decoder.in_fragments()
+            && self.decoder.through_left() == 0
     }
 
     /// The bytes read and not decoded yet (a partial frame), for the application thread's

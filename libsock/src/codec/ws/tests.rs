@@ -342,3 +342,43 @@ fn take_data_frames_stops_untouched_at_what_only_the_decoder_takes() {
         assert!(zmtp.is_empty(), "{what}");
     }
 }
+
+/// A large frame's body is passed through: its ZMTP header as soon as the flags byte is in,
+/// its bytes as they come, or read in place by the engine and unmasked there, at any cut
+/// (the key's phase follows); the frames after it decode as before. Both sides.
+#[test]
+fn a_large_body_is_passed_through_as_it_arrives_or_read_in_place() {
+    let body: Vec<u8> = (0..200_003u32).map(|n| (n % 251) as u8).collect();
+    for server in [true, false] {
+        let mut wire = Vec::new();
+        let mut enc = Encoder::new(server, Mechanism::Null, 9);
+        enc.data_frame(true, &body, &mut wire);
+        enc.data_frame(false, b"next", &mut wire);
+        let header = if server { 14 } else { 10 };
+        for cut in [header + 1, header + 2, header + 5_001] {
+            let mut dec = Decoder::new(server, None, Mechanism::Null);
+            let (mut raw, mut out, mut controls) =
+                (BytesMut::from(&wire[..cut]), BytesMut::new(), Vec::new());
+            dec.decode(&mut raw, &mut out, &mut controls).unwrap();
+            let mut want = vec![ZMTP_MORE | ZMTP_LONG];
+            want.extend_from_slice(&(body.len() as u64).to_be_bytes());
+            want.extend_from_slice(&body[..cut - header - 1]);
+            assert_eq!(&out[..], &want[..], "cut at {cut}: the header, then what came");
+            assert!(raw.is_empty());
+            assert_eq!(dec.through_left(), body.len() - (cut - header - 1));
+            // The rest of the body read in place, in odd pieces.
+            let mut rest = wire[cut..header + 1 + body.len()].to_vec();
+            for piece in rest.chunks_mut(4_093) {
+                dec.passed_in_place(piece);
+            }
+            assert_eq!(dec.through_left(), 0);
+            assert_eq!(&rest[..], &body[cut - header - 1..], "cut at {cut}: unmasked in place");
+            // The next frame as usual.
+            let mut raw = BytesMut::from(&wire[header + 1 + body.len()..]);
+            let mut next = BytesMut::new();
+            dec.decode(&mut raw, &mut next, &mut controls).unwrap();
+            assert_eq!(&next[..], [0, 4, b'n', b'e', b'x', b't']);
+        }
+    }
+}
+

@@ -138,13 +138,17 @@ impl Connection {
             }
             let link = self.link.as_mut().ok_or(Down::Closed)?;
             let session = link.session.as_mut().ok_or(Down::Closed)?;
-            let read = match session.body_to_fill() {
-                // A large frame's body: read in place (see `session::large_body`).
-                Some(fill) => {
-                    let read = match fill {
-                        BodyFill::Slice(body) => sys::read_slice(link.stream.as_fd(), body),
-                        BodyFill::Spare { bytes, max } => sys::read_spare(link.stream.as_fd(), bytes, max),
-                    };
+            // A large frame's body: read in place (see `session::large_body`); over ws://
+            // when the link's decoder passes it through (`codec::ws::through`).
+            let in_place = session.body_to_fill().and_then(|fill| match &mut link.ws {
+                Some(ws) => ws.read_body(&mut link.stream, fill),
+                None => Some(match fill {
+                    BodyFill::Slice(body) => sys::read_slice(link.stream.as_fd(), body),
+                    BodyFill::Spare { bytes, max } => sys::read_spare(link.stream.as_fd(), bytes, max),
+                }),
+            });
+            let read = match in_place {
+                Some(read) => {
                     if let Ok(n) = read {
                         session.body_filled(n).map_err(Down::Protocol)?;
                     }
@@ -157,7 +161,8 @@ impl Connection {
                     let chunk = if wanted > READ_CHUNK { wanted.saturating_mul(4) } else { READ_CHUNK };
                     let want = wanted.saturating_sub(link.rbuf.len()).max(chunk).min(READ_MAX);
                     match &mut link.ws {
-                        // Whole frames only reach the read buffer: no body is read in place.
+                        // Whole frames, or a passed-through body's bytes (over TLS, or behind
+                        // bytes read ahead): the session moves those into its body.
                         Some(ws) => match ws.read(&mut link.stream, &mut link.rbuf, want) {
                             Ok(0) => {
                                 // A close frame's echo (best effort), then the end.
