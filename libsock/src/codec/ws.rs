@@ -681,17 +681,53 @@ impl Encoder {
     pub fn encode(&mut self, zmtp: &[u8], out: &mut Vec<u8>) {
         let skip = self.greeting_left.min(zmtp.len());
         self.greeting_left -= skip;
-        let zmtp = &zmtp[skip..];
-        if self.staged.is_empty() {
-            let used = self.frames(zmtp, out);
-            self.staged.extend_from_slice(&zmtp[used..]);
-        } else {
-            let mut staged = std::mem::take(&mut self.staged);
-            staged.extend_from_slice(zmtp);
-            let used = self.frames(&staged, out);
-            staged.drain(..used);
-            self.staged = staged;
+        let mut zmtp = &zmtp[skip..];
+        if !self.staged.is_empty() {
+            zmtp = self.finish_staged(zmtp, out);
+            if !self.staged.is_empty() {
+                return;
+            }
         }
+        let used = self.frames(zmtp, out);
+        self.staged.extend_from_slice(&zmtp[used..]);
+    }
+
+    /// Completes the frame begun in `staged` with the front of `zmtp`, and returns what
+    /// follows it there (nothing when all of `zmtp` went to `staged`). A data frame of
+    /// which only the header is staged takes its body straight from `zmtp` (the session
+    /// writes a large body as a piece of its own: staged, it would be copied twice).
+    fn finish_staged<'z>(&mut self, zmtp: &'z [u8], out: &mut Vec<u8>) -> &'z [u8] {
+        let header: usize = if self.staged[0] & ZMTP_LONG != 0 { 9 } else { 2 };
+        let need = header.saturating_sub(self.staged.len()).min(zmtp.len());
+        self.staged.extend_from_slice(&zmtp[..need]);
+        let zmtp = &zmtp[need..];
+        if self.staged.len() < header {
+            return &[];
+        }
+        let size = match header {
+            9 => u64::from_be_bytes(self.staged[1..9].try_into().expect("8 bytes")) as usize,
+            _ => usize::from(self.staged[1]),
+        };
+        let have = self.staged.len() - header;
+        let missing = size.saturating_sub(have);
+        if zmtp.len() < missing {
+            self.staged.extend_from_slice(zmtp);
+            return &[];
+        }
+        let flags = self.staged[0];
+        if have == 0 && flags & ZMTP_COMMAND == 0 {
+            let more = if flags & ZMTP_MORE != 0 { WS_MORE } else { 0 };
+            self.frame(OP_BINARY, &[more], &zmtp[..missing], out);
+            self.staged.clear();
+        } else {
+            self.staged.extend_from_slice(&zmtp[..missing]);
+            let staged = std::mem::take(&mut self.staged);
+            let used = self.frames(&staged, out);
+            debug_assert_eq!(used, staged.len(), "one whole frame staged");
+            self.staged = staged;
+            self.staged.clear();
+        }
+        &zmtp[missing..]
     }
 
     /// Encodes the complete ZMTP frames at the front of `zmtp`; returns the bytes they took.
