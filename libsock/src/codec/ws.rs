@@ -314,9 +314,10 @@ impl Decoder {
         Decoder { server, max_body, curve, raw_peer: None, fragments: None, through: None }
     }
 
-    /// Bytes of a large frame's body still to come ([`through`]'s pass-through): the engine
-    /// may read them straight into the session's body, and shows them to
-    /// [`Decoder::passed_in_place`] then. 0 when no body is passed through.
+    /// Bytes of a large frame's body still to come (it is passed through: see
+    /// [`PASS_THROUGH_MIN`]): the engine may read them straight into the session's body,
+    /// and shows them to [`Decoder::passed_in_place`] then. 0 when no body is passed
+    /// through.
     pub fn through_left(&self) -> usize {
         self.through.as_ref().map_or(0, |t| t.left)
     }
@@ -345,7 +346,7 @@ impl Decoder {
     /// Decodes every complete frame at the front of `raw` (which keeps the rest): data
     /// frames are appended to `zmtp` as ZMTP frames, pings and a close go to `controls`.
     /// Stops after a close frame. A large data frame is passed through as it arrives
-    /// ([`through`]): its ZMTP header first, then its body's bytes as they come.
+    /// (see [`PASS_THROUGH_MIN`]): its ZMTP header first, then its body's bytes as they come.
     pub fn decode(
         &mut self,
         raw: &mut BytesMut,

@@ -10,8 +10,10 @@
 
 use super::xor_mask;
 
-/// Frames whose bodies are larger than this are passed through (the session's
-/// `BODY_DIRECT_MIN`: smaller ones come whole in one read with their neighbours).
+/// Data frames whose bodies are larger than this are passed through as they arrive: the
+/// ZMTP header once the flags byte is in, then the body's bytes as they come, which the
+/// engine may read straight into the session's body (the session's `BODY_DIRECT_MIN`:
+/// smaller frames come whole in one read with their neighbours).
 #[cfg(not(feature = "fuzzing"))]
 pub const PASS_THROUGH_MIN: usize = 64 * 1024;
 /// Fuzzed, small: the fuzzer's inputs (a few KiB) pass bodies through too.
