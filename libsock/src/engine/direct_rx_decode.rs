@@ -99,14 +99,7 @@ impl DirectRx {
             }
             frame.unmask(&mut st.ws_raw);
             st.ws_raw.advance(frame.body_start());
-            // As `decode`: copied in a flood, shared by a reply.
-            let mut msg = if size <= INLINE_CAPACITY || self.flood {
-                let m = Message::from_slice(&st.ws_raw[..size]);
-                st.ws_raw.advance(size);
-                m
-            } else {
-                Message::from_bytes(st.ws_raw.split_to(size).freeze())
-            };
+            let mut msg = self.take_body(&mut st.ws_raw, size);
             msg.set_more(frame.more);
             self.deliver(msg, &mut st.staged, out, &mut carried);
         }
@@ -146,21 +139,27 @@ impl DirectRx {
                 return Err(());
             }
             st.buf.advance(header.header_len);
-            // A flood's frames are copied (into pool buffers above the inline size), so the
-            // read buffer is read into again in place: shared with the frames, every read
-            // would need a fresh one (see `session::decode_bare`). A reply is the only
-            // message of its read: sharing saves the copy.
-            let mut msg = if size <= INLINE_CAPACITY || self.flood {
-                let m = Message::from_slice(&st.buf[..size]);
-                st.buf.advance(size);
-                m
-            } else {
-                Message::from_bytes(st.buf.split_to(size).freeze())
-            };
+            let mut msg = self.take_body(&mut st.buf, size);
             msg.set_more(header.more);
             self.deliver(msg, &mut st.staged, out, &mut carried);
         }
         Ok(())
+    }
+
+    /// The `size` bytes at the front of `buf` as a message's body, taken from it. A flood's
+    /// frames are copied (into pool buffers above the inline size), so the read buffer is
+    /// read into again in place: shared with the frames, every read would need a fresh one
+    /// (see `session::decode_bare`). A reply is the only message of its read: sharing saves
+    /// the copy.
+    #[inline(always)]
+    fn take_body(&self, buf: &mut BytesMut, size: usize) -> Message {
+        if size <= INLINE_CAPACITY || self.flood {
+            let m = Message::from_slice(&buf[..size]);
+            buf.advance(size);
+            m
+        } else {
+            Message::from_bytes(buf.split_to(size).freeze())
+        }
     }
 
     /// A run of short data frames (as `Session::decode_short_frames`): inline bodies built
