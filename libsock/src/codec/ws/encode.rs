@@ -1,0 +1,185 @@
+//! [`Encoder`]: the session's ZMTP bytes in, WebSocket frames out.
+
+use super::{xor_mask, Control};
+use super::{OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, WS_COMMAND, WS_MORE, ZMTP_COMMAND, ZMTP_LONG, ZMTP_MORE};
+use crate::codec::greeting::{Mechanism, GREETING_LEN};
+use crate::codec::properties::parse_properties;
+
+/// ZMTP frames in, WebSocket frames out.
+#[derive(Debug)]
+pub struct Encoder {
+    /// We are the client: every frame is masked.
+    mask: bool,
+    /// CURVE: `MESSAGE` commands go out flagged 0x00, as libzmq sends them.
+    curve: bool,
+    /// Bytes of our ZMTP greeting still to drop.
+    greeting_left: usize,
+    /// `ZWS2.0`: our READY goes out as a message holding our routing id.
+    raw_ready: bool,
+    /// ZMTP bytes of a frame not complete yet.
+    staged: Vec<u8>,
+    rng: fastrand::Rng,
+}
+
+impl Encoder {
+    /// An encoder for one side of a connection; `seed` for the masks (the client's).
+    pub fn new(client: bool, mechanism: Mechanism, seed: u64) -> Encoder {
+        Encoder {
+            mask: client,
+            curve: mechanism == Mechanism::Curve,
+            greeting_left: GREETING_LEN,
+            raw_ready: false,
+            staged: Vec::new(),
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    /// Whether this encoder masks its frames (a client's).
+    pub fn masks(&self) -> bool {
+        self.mask
+    }
+
+    /// `ZWS2.0` was agreed: our READY is sent as our routing id.
+    pub fn raw_mode(&mut self) {
+        self.raw_ready = true;
+    }
+
+    /// Takes the session's ZMTP bytes; appends a WebSocket frame to `out` for each ZMTP
+    /// frame completed (PING and PONG commands become ping and pong frames, SUBSCRIBE and
+    /// CANCEL data frames as ZMTP 3.0 writes them).
+    pub fn encode(&mut self, zmtp: &[u8], out: &mut Vec<u8>) {
+        let skip = self.greeting_left.min(zmtp.len());
+        self.greeting_left -= skip;
+        let mut zmtp = &zmtp[skip..];
+        if !self.staged.is_empty() {
+            zmtp = self.finish_staged(zmtp, out);
+            if !self.staged.is_empty() {
+                return;
+            }
+        }
+        let used = self.frames(zmtp, out);
+        self.staged.extend_from_slice(&zmtp[used..]);
+    }
+
+    /// Completes the frame begun in `staged` with the front of `zmtp`, and returns what
+    /// follows it there (nothing when all of `zmtp` went to `staged`). A data frame of
+    /// which only the header is staged takes its body straight from `zmtp` (the session
+    /// writes a large body as a piece of its own: staged, it would be copied twice).
+    fn finish_staged<'z>(&mut self, zmtp: &'z [u8], out: &mut Vec<u8>) -> &'z [u8] {
+        let header: usize = if self.staged[0] & ZMTP_LONG != 0 { 9 } else { 2 };
+        let need = header.saturating_sub(self.staged.len()).min(zmtp.len());
+        self.staged.extend_from_slice(&zmtp[..need]);
+        let zmtp = &zmtp[need..];
+        if self.staged.len() < header {
+            return &[];
+        }
+        let size = match header {
+            9 => u64::from_be_bytes(self.staged[1..9].try_into().expect("8 bytes")) as usize,
+            _ => usize::from(self.staged[1]),
+        };
+        let have = self.staged.len() - header;
+        let missing = size.saturating_sub(have);
+        if zmtp.len() < missing {
+            self.staged.extend_from_slice(zmtp);
+            return &[];
+        }
+        let flags = self.staged[0];
+        if have == 0 && flags & ZMTP_COMMAND == 0 {
+            let more = if flags & ZMTP_MORE != 0 { WS_MORE } else { 0 };
+            self.frame(OP_BINARY, &[more], &zmtp[..missing], out);
+            self.staged.clear();
+        } else {
+            self.staged.extend_from_slice(&zmtp[..missing]);
+            let staged = std::mem::take(&mut self.staged);
+            let used = self.frames(&staged, out);
+            debug_assert_eq!(used, staged.len(), "one whole frame staged");
+            self.staged = staged;
+            self.staged.clear();
+        }
+        &zmtp[missing..]
+    }
+
+    /// Encodes the complete ZMTP frames at the front of `zmtp`; returns the bytes they took.
+    fn frames(&mut self, zmtp: &[u8], out: &mut Vec<u8>) -> usize {
+        let mut at = 0;
+        while let Some(&f) = zmtp.get(at) {
+            let (size, header) = if f & ZMTP_LONG != 0 {
+                let Some(b) = zmtp.get(at + 1..at + 9) else { break };
+                (u64::from_be_bytes(b.try_into().expect("8 bytes")) as usize, 9)
+            } else {
+                let Some(&b) = zmtp.get(at + 1) else { break };
+                (usize::from(b), 2)
+            };
+            let Some(body) = zmtp.get(at + header..at + header + size) else { break };
+            at += header + size;
+            let more = if f & ZMTP_MORE != 0 { WS_MORE } else { 0 };
+            if f & ZMTP_COMMAND == 0 {
+                self.frame(OP_BINARY, &[more], body, out);
+                continue;
+            }
+            let name = body.get(1..1 + usize::from(body[0])).unwrap_or_default();
+            let rest = body.get(1 + name.len()..).unwrap_or_default();
+            if std::mem::take(&mut self.raw_ready) && name == b"READY" {
+                let props = parse_properties(rest).unwrap_or_default();
+                let id = props
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(b"Identity"))
+                    .map_or(&[][..], |p| p.value);
+                self.frame(OP_BINARY, &[0], id, out);
+                continue;
+            }
+            match name {
+                b"PING" => self.frame(OP_PING, &[], &[], out),
+                b"PONG" => self.frame(OP_PONG, &[], &[], out),
+                b"SUBSCRIBE" => self.frame(OP_BINARY, &[0, 1], rest, out),
+                b"CANCEL" => self.frame(OP_BINARY, &[0, 0], rest, out),
+                b"MESSAGE" if self.curve => self.frame(OP_BINARY, &[0], body, out),
+                _ => self.frame(OP_BINARY, &[more | WS_COMMAND], body, out),
+            }
+        }
+        at
+    }
+
+    /// One data frame of a message (`more`: frames follow), as [`Encoder::encode`] makes of
+    /// a ZMTP message frame: for writers that frame messages themselves, not ZMTP bytes.
+    pub fn data_frame(&mut self, more: bool, body: &[u8], out: &mut Vec<u8>) {
+        self.frame(OP_BINARY, &[if more { WS_MORE } else { 0 }], body, out);
+    }
+
+    /// Our answer to a control frame: a pong, or the close echoed.
+    pub fn control(&mut self, control: &Control, out: &mut Vec<u8>) {
+        match control {
+            Control::Ping(payload) => self.frame(OP_PONG, &[], payload, out),
+            Control::Close(payload) => self.frame(OP_CLOSE, &[], payload, out),
+        }
+    }
+
+    /// One frame: FIN, `opcode`, the payload `head` + `body`, masked if we are the client.
+    fn frame(&mut self, opcode: u8, head: &[u8], body: &[u8], out: &mut Vec<u8>) {
+        let len = head.len() + body.len();
+        let mask_bit = if self.mask { 0x80 } else { 0 };
+        out.push(0x80 | opcode);
+        match len {
+            0..=125 => out.push(mask_bit | len as u8),
+            126..=0xFFFF => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        if !self.mask {
+            out.extend_from_slice(head);
+            out.extend_from_slice(body);
+            return;
+        }
+        let key = self.rng.u32(..).to_be_bytes();
+        out.extend_from_slice(&key);
+        let start = out.len();
+        out.extend_from_slice(head);
+        out.extend_from_slice(body);
+        xor_mask(&mut out[start..], key);
+    }
+}
