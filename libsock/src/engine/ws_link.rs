@@ -5,7 +5,8 @@
 //! greeting for the negotiated mechanism into the read buffer, and every complete frame
 //! after it goes there as a ZMTP frame (so the session never reads a body in place).
 //! Writing: the session's ZMTP bytes become frames in `pending`, written as the stream takes
-//! them; pongs and the echo of a close go there too.
+//! them; pongs and the echo of a close go there too. A server's bodies of 64 KiB and more
+//! are written from the session's buffer behind their header ([`BODY_IN_PLACE_MIN`]).
 //!
 //! The application thread's direct sides (`direct`, `direct_rx`) work on `ws://` links too:
 //! it writes data frames of its own encoder, and reads whole data frames itself, handing
@@ -34,6 +35,13 @@ use crate::transport::Stream;
 /// Frames waiting for the stream beyond this refuse more of the session's bytes (as a full
 /// kernel buffer would), so a peer that reads nothing costs bounded memory.
 const PENDING_MAX: usize = 256 * 1024;
+
+/// A server's data bodies at least this large are written from the session's buffer (the
+/// message's own memory) behind their frame's header, not copied into `pending` first: as
+/// over tcp, where a body this large is one `writev` slice anyway. Only what the kernel does
+/// not take at once is copied. Smaller bodies are copied, so that many frames leave in one
+/// write.
+const BODY_IN_PLACE_MIN: usize = 64 * 1024;
 
 /// The close frame's statuses (RFC 6455 §7.4.1, and IANA's registry for 1013): an orderly
 /// close, a protocol error, a peer refused by policy (ZAP), a message too large to take, a
@@ -269,6 +277,28 @@ impl WsLink {
         Ok(true)
     }
 
+    /// Writes what is pending and then `body` (the rest of the frame whose header ends
+    /// `pending`) in one `writev`; the part of `body` the stream does not take is copied
+    /// behind `pending`, to go out with it.
+    fn write_behind(&mut self, stream: &mut Stream, body: &[u8]) -> io::Result<()> {
+        let head = self.pending.len() - self.sent;
+        let slices = [IoSlice::new(&self.pending[self.sent..]), IoSlice::new(body)];
+        let written = match stream.write_vectored(&slices) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => 0,
+            Err(e) => return Err(e),
+        };
+        if written < head {
+            self.sent += written;
+            self.pending.extend_from_slice(body);
+        } else {
+            self.pending.clear();
+            self.sent = 0;
+            self.pending.extend_from_slice(&body[written - head..]);
+        }
+        Ok(())
+    }
+
     /// Our end of an orderly close (the socket closed, unbound or disconnected): a close
     /// frame with status 1000 (RFC 6455 §7.4.1) and, over TLS, a close_notify, written as far
     /// as the stream takes them now: the connection is going, nothing waits for them. A
@@ -421,16 +451,23 @@ impl Write for WsWriter<'_> {
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.link.flush(self.stream)?;
-        if self.link.pending.len() - self.link.sent >= PENDING_MAX {
+        let link = &mut *self.link;
+        link.flush(self.stream)?;
+        if link.pending.len() - link.sent >= PENDING_MAX {
             return Err(io::ErrorKind::WouldBlock.into());
         }
+        // rustls copies every byte into its records anyway.
+        let in_place_min = if link.tls.is_none() { BODY_IN_PLACE_MIN } else { usize::MAX };
         let mut taken = 0;
         for b in bufs {
-            self.link.encoder.encode(b, &mut self.link.pending);
+            let mut piece: &[u8] = b;
+            while let Some(body) = link.encoder.encode_split(piece, &mut link.pending, in_place_min) {
+                link.write_behind(self.stream, &piece[body.clone()])?;
+                piece = &piece[body.end..];
+            }
             taken += b.len();
         }
-        self.link.flush(self.stream)?;
+        link.flush(self.stream)?;
         Ok(taken)
     }
 

@@ -4,6 +4,7 @@ use super::{xor_mask, Control};
 use super::{OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, WS_COMMAND, WS_MORE, ZMTP_COMMAND, ZMTP_LONG, ZMTP_MORE};
 use crate::codec::greeting::{Mechanism, GREETING_LEN};
 use crate::codec::properties::parse_properties;
+use std::ops::Range;
 
 /// ZMTP frames in, WebSocket frames out.
 #[derive(Debug)]
@@ -48,30 +49,52 @@ impl Encoder {
     /// frame completed (PING and PONG commands become ping and pong frames, SUBSCRIBE and
     /// CANCEL data frames as ZMTP 3.0 writes them).
     pub fn encode(&mut self, zmtp: &[u8], out: &mut Vec<u8>) {
-        let skip = self.greeting_left.min(zmtp.len());
-        self.greeting_left -= skip;
-        let mut zmtp = &zmtp[skip..];
-        if !self.staged.is_empty() {
-            zmtp = self.finish_staged(zmtp, out);
-            if !self.staged.is_empty() {
-                return;
-            }
-        }
-        let used = self.frames(zmtp, out);
-        self.staged.extend_from_slice(&zmtp[used..]);
+        let body = self.encode_split(zmtp, out, usize::MAX);
+        debug_assert!(body.is_none(), "no body is left in place");
     }
 
-    /// Completes the frame begun in `staged` with the front of `zmtp`, and returns what
-    /// follows it there (nothing when all of `zmtp` went to `staged`). A data frame of
-    /// which only the header is staged takes its body straight from `zmtp` (the session
-    /// writes a large body as a piece of its own: staged, it would be copied twice).
-    fn finish_staged<'z>(&mut self, zmtp: &'z [u8], out: &mut Vec<u8>) -> &'z [u8] {
+    /// As [`Encoder::encode`], but stops at a data frame whose body of at least `min`
+    /// bytes lies whole in `zmtp`: that frame's header and flags byte go to `out`, its body
+    /// is left where it is, and its place in `zmtp` is returned. The caller writes those
+    /// bytes as they are right behind `out` (a server's frames are not masked: the body is
+    /// the rest of the payload), then gives what follows them to this encoder again. A
+    /// client's encoder never stops: it masks every body into `out`.
+    pub fn encode_split(&mut self, zmtp: &[u8], out: &mut Vec<u8>, min: usize) -> Option<Range<usize>> {
+        let min = if self.mask { usize::MAX } else { min };
+        let mut at = self.greeting_left.min(zmtp.len());
+        self.greeting_left -= at;
+        if !self.staged.is_empty() {
+            let (used, body) = self.finish_staged(&zmtp[at..], out, min);
+            at += used;
+            if let Some(len) = body {
+                return Some(at..at + len);
+            }
+            if !self.staged.is_empty() {
+                return None;
+            }
+        }
+        let (used, body) = self.frames(&zmtp[at..], out, min);
+        at += used;
+        if let Some(len) = body {
+            return Some(at..at + len);
+        }
+        self.staged.extend_from_slice(&zmtp[at..]);
+        None
+    }
+
+    /// Completes the frame begun in `staged` with the front of `zmtp`. Returns how many
+    /// bytes of `zmtp` it took (all of them while the frame is not complete) and, where the
+    /// frame's body of at least `min` bytes is left in place, that body's length (it
+    /// follows those bytes). A data frame of which only the header is staged takes its
+    /// body straight from `zmtp` (the session writes a large body as a piece of its own:
+    /// staged, it would be copied twice).
+    fn finish_staged(&mut self, zmtp: &[u8], out: &mut Vec<u8>, min: usize) -> (usize, Option<usize>) {
         let header: usize = if self.staged[0] & ZMTP_LONG != 0 { 9 } else { 2 };
         let need = header.saturating_sub(self.staged.len()).min(zmtp.len());
         self.staged.extend_from_slice(&zmtp[..need]);
-        let zmtp = &zmtp[need..];
+        let rest = &zmtp[need..];
         if self.staged.len() < header {
-            return &[];
+            return (zmtp.len(), None);
         }
         let size = match header {
             9 => u64::from_be_bytes(self.staged[1..9].try_into().expect("8 bytes")) as usize,
@@ -79,28 +102,34 @@ impl Encoder {
         };
         let have = self.staged.len() - header;
         let missing = size.saturating_sub(have);
-        if zmtp.len() < missing {
-            self.staged.extend_from_slice(zmtp);
-            return &[];
+        if rest.len() < missing {
+            self.staged.extend_from_slice(rest);
+            return (zmtp.len(), None);
         }
         let flags = self.staged[0];
         if have == 0 && flags & ZMTP_COMMAND == 0 {
             let more = if flags & ZMTP_MORE != 0 { WS_MORE } else { 0 };
-            self.frame(OP_BINARY, &[more], &zmtp[..missing], out);
             self.staged.clear();
+            if missing >= min {
+                self.header_only(&[more], missing, out);
+                return (need, Some(missing));
+            }
+            self.frame(OP_BINARY, &[more], &rest[..missing], out);
         } else {
-            self.staged.extend_from_slice(&zmtp[..missing]);
+            self.staged.extend_from_slice(&rest[..missing]);
             let staged = std::mem::take(&mut self.staged);
-            let used = self.frames(&staged, out);
+            let (used, _) = self.frames(&staged, out, usize::MAX);
             debug_assert_eq!(used, staged.len(), "one whole frame staged");
             self.staged = staged;
             self.staged.clear();
         }
-        &zmtp[missing..]
+        (need + missing, None)
     }
 
-    /// Encodes the complete ZMTP frames at the front of `zmtp`; returns the bytes they took.
-    fn frames(&mut self, zmtp: &[u8], out: &mut Vec<u8>) -> usize {
+    /// Encodes the complete ZMTP frames at the front of `zmtp`; returns the bytes they took
+    /// and, where it stopped at a data frame whose body of at least `min` bytes it left in
+    /// place, that body's length (the body follows the bytes taken).
+    fn frames(&mut self, zmtp: &[u8], out: &mut Vec<u8>, min: usize) -> (usize, Option<usize>) {
         let mut at = 0;
         while let Some(&f) = zmtp.get(at) {
             let (size, header) = if f & ZMTP_LONG != 0 {
@@ -111,8 +140,12 @@ impl Encoder {
                 (usize::from(b), 2)
             };
             let Some(body) = zmtp.get(at + header..at + header + size) else { break };
-            at += header + size;
             let more = if f & ZMTP_MORE != 0 { WS_MORE } else { 0 };
+            if f & ZMTP_COMMAND == 0 && size >= min {
+                self.header_only(&[more], size, out);
+                return (at + header, Some(size));
+            }
+            at += header + size;
             if f & ZMTP_COMMAND == 0 {
                 self.frame(OP_BINARY, &[more], body, out);
                 continue;
@@ -137,7 +170,7 @@ impl Encoder {
                 _ => self.frame(OP_BINARY, &[more | WS_COMMAND], body, out),
             }
         }
-        at
+        (at, None)
     }
 
     /// One data frame of a message (`more`: frames follow), as [`Encoder::encode`] makes of
@@ -156,7 +189,26 @@ impl Encoder {
 
     /// One frame: FIN, `opcode`, the payload `head` + `body`, masked if we are the client.
     fn frame(&mut self, opcode: u8, head: &[u8], body: &[u8], out: &mut Vec<u8>) {
-        let len = head.len() + body.len();
+        let key = self.header(opcode, head.len() + body.len(), out);
+        let start = out.len();
+        out.extend_from_slice(head);
+        out.extend_from_slice(body);
+        if let Some(key) = key {
+            xor_mask(&mut out[start..], key);
+        }
+    }
+
+    /// An unmasked binary frame's header and `head`, for a body of `body_len` bytes that
+    /// the caller writes behind them.
+    fn header_only(&mut self, head: &[u8], body_len: usize, out: &mut Vec<u8>) {
+        let key = self.header(OP_BINARY, head.len() + body_len, out);
+        debug_assert!(key.is_none(), "a masked body is never left in place");
+        out.extend_from_slice(head);
+    }
+
+    /// A frame's header for a payload of `len` bytes: FIN, `opcode`, the length and, if we
+    /// are the client, a mask key (returned).
+    fn header(&mut self, opcode: u8, len: usize, out: &mut Vec<u8>) -> Option<[u8; 4]> {
         let mask_bit = if self.mask { 0x80 } else { 0 };
         out.push(0x80 | opcode);
         match len {
@@ -171,15 +223,10 @@ impl Encoder {
             }
         }
         if !self.mask {
-            out.extend_from_slice(head);
-            out.extend_from_slice(body);
-            return;
+            return None;
         }
         let key = self.rng.u32(..).to_be_bytes();
         out.extend_from_slice(&key);
-        let start = out.len();
-        out.extend_from_slice(head);
-        out.extend_from_slice(body);
-        xor_mask(&mut out[start..], key);
+        Some(key)
     }
 }

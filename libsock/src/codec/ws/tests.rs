@@ -410,3 +410,50 @@ fn a_header_and_its_body_written_apart_make_the_same_frames() {
     }
     assert_eq!(apart, whole);
 }
+
+/// A server's large bodies left in place and written behind the headers make the frames
+/// that `encode` copies, however the bytes are cut: header and body apart, or together, or
+/// several frames in one piece. A client's encoder leaves nothing in place.
+#[test]
+fn large_bodies_left_in_place_make_the_frames_encode_copies() {
+    let (big, bigger) = (vec![0x5A; 70_000], vec![0xA5; 200_000]);
+    let frames: Vec<(u8, &[u8])> = vec![
+        (ZMTP_COMMAND, b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH"),
+        (ZMTP_MORE, &big),
+        (ZMTP_MORE, b"small"),
+        (ZMTP_MORE, &bigger),
+        (ZMTP_COMMAND, b"\x04PING\x00\x00\x00"),
+        (0, &big[..65_536]),
+        (0, &big[..65_535]),
+    ];
+    let bytes = zmtp(&frames);
+    let mut whole = Vec::new();
+    Encoder::new(false, Mechanism::Null, 1).encode(&bytes, &mut whole);
+    // Cut at every frame boundary and between each long header and its body, or at a few
+    // odd places (a staged header, a body cut in two: copied, not left in place).
+    let mut bounds = vec![GREETING_LEN];
+    for (_, body) in &frames {
+        let at = *bounds.last().unwrap();
+        let header = if body.len() > 255 { 9 } else { 2 };
+        bounds.extend([at + header, at + header + body.len()]);
+    }
+    let odd = vec![3, GREETING_LEN + 40, GREETING_LEN + 60, GREETING_LEN + 30_000, bytes.len()];
+    for (cuts, min, in_place) in [(bounds, 65_536, 3), (vec![bytes.len()], 65_536, 3), (odd, 65_536, 2)] {
+        let (mut enc, mut out, mut left_in_place) = (Encoder::new(false, Mechanism::Null, 1), Vec::new(), 0);
+        let mut from = 0;
+        for to in cuts {
+            let mut piece = &bytes[from..to];
+            while let Some(body) = enc.encode_split(piece, &mut out, min) {
+                assert!(body.len() >= min);
+                out.extend_from_slice(&piece[body.clone()]);
+                piece = &piece[body.end..];
+                left_in_place += 1;
+            }
+            from = to;
+        }
+        assert!(out == whole, "left in place, written behind: the same frames");
+        assert_eq!(left_in_place, in_place, "bodies of 64 KiB and more");
+    }
+    let mut masked = Encoder::new(true, Mechanism::Null, 1);
+    assert_eq!(masked.encode_split(&bytes, &mut Vec::new(), 1), None, "a client masks every body");
+}
