@@ -685,9 +685,14 @@ fn a_servers_large_bodies_reach_libzmq_and_libsock_whole_and_in_order() {
             false => vec![body],
         }
     };
-    let stall = |i: u32| {
-        if i == 0 || i == MESSAGES / 2 {
-            std::thread::sleep(Duration::from_millis(300));
+    // Reads the flood, stalling at the start and halfway.
+    let read = move |peer: &str, mut recv: Box<dyn FnMut() -> Result<Vec<Vec<u8>>, String> + Send>| {
+        for i in 0..MESSAGES {
+            if i == 0 || i == MESSAGES / 2 {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            let got = recv().unwrap_or_else(|e| panic!("message {i}: {e}"));
+            assert!(got == message(i), "message {i} differs at {peer}: {} frames", got.len());
         }
     };
     let (ctx, zctx) = (Context::new(), zmq::Context::new());
@@ -700,22 +705,14 @@ fn a_servers_large_bodies_reach_libzmq_and_libsock_whole_and_in_order() {
             pull.set_rcvhwm(2).unwrap();
             pull.connect(&endpoint).unwrap();
             std::thread::spawn(move || {
-                for i in 0..MESSAGES {
-                    stall(i);
-                    let got = pull.recv_multipart(0).unwrap_or_else(|e| panic!("message {i}: {e}"));
-                    assert!(got == message(i), "message {i} differs at libzmq: {} frames", got.len());
-                }
+                read("libzmq", Box::new(move || pull.recv_multipart(0).map_err(|e| e.to_string())))
             })
         } else {
             let pull = sock(&ctx, libsock::PULL);
             pull.set_rcvhwm(2).unwrap();
             pull.connect(&endpoint).unwrap();
             std::thread::spawn(move || {
-                for i in 0..MESSAGES {
-                    stall(i);
-                    let got = pull.recv_multipart(0).unwrap_or_else(|e| panic!("message {i}: {e}"));
-                    assert!(got == message(i), "message {i} differs at libsock: {} frames", got.len());
-                }
+                read("libsock", Box::new(move || pull.recv_multipart(0).map_err(|e| e.to_string())))
             })
         };
         for i in 0..MESSAGES {
