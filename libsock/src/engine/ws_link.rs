@@ -38,9 +38,9 @@ const PENDING_MAX: usize = 256 * 1024;
 
 /// A server's data bodies at least this large are written from the session's buffer (the
 /// message's own memory) behind their frame's header, not copied into `pending` first: as
-/// over tcp, where a body this large is one `writev` slice anyway. Only what the kernel does
-/// not take at once is copied. Smaller bodies are copied, so that many frames leave in one
-/// write.
+/// over tcp, where a body this large is one `writev` slice anyway (over TLS, rustls encrypts
+/// them from there). Only what the kernel (or rustls) does not take at once is copied.
+/// Smaller bodies are copied, so that many frames leave in one write.
 const BODY_IN_PLACE_MIN: usize = 64 * 1024;
 
 /// The close frame's statuses (RFC 6455 §7.4.1, and IANA's registry for 1013): an orderly
@@ -278,9 +278,16 @@ impl WsLink {
     }
 
     /// Writes what is pending and then `body` (the rest of the frame whose header ends
-    /// `pending`) in one `writev`; the part of `body` the stream does not take is copied
-    /// behind `pending`, to go out with it.
+    /// `pending`): in one `writev`, or over TLS encrypted by rustls from where it lies; the
+    /// part of `body` the stream (or rustls's buffer) does not take is copied behind
+    /// `pending`, to go out with it.
     fn write_behind(&mut self, stream: &mut Stream, body: &[u8]) -> io::Result<()> {
+        if let Some(Ok(tls)) = &mut self.tls {
+            let mut rest = body;
+            flush_tls_with(tls, stream, &mut self.pending, &mut self.sent, &mut rest)?;
+            self.pending.extend_from_slice(rest);
+            return Ok(());
+        }
         let head = self.pending.len() - self.sent;
         let slices = [IoSlice::new(&self.pending[self.sent..]), IoSlice::new(body)];
         let written = match stream.write_vectored(&slices) {
@@ -456,12 +463,10 @@ impl Write for WsWriter<'_> {
         if link.pending.len() - link.sent >= PENDING_MAX {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        // rustls copies every byte into its records anyway.
-        let in_place_min = if link.tls.is_none() { BODY_IN_PLACE_MIN } else { usize::MAX };
         let mut taken = 0;
         for b in bufs {
             let mut piece: &[u8] = b;
-            while let Some(body) = link.encoder.encode_split(piece, &mut link.pending, in_place_min) {
+            while let Some(body) = link.encoder.encode_split(piece, &mut link.pending, BODY_IN_PLACE_MIN) {
                 link.write_behind(self.stream, &piece[body.clone()])?;
                 piece = &piece[body.end..];
             }
@@ -535,6 +540,18 @@ fn flush_tls(
     pending: &mut Vec<u8>,
     sent: &mut usize,
 ) -> io::Result<bool> {
+    flush_tls_with(tls, stream, pending, sent, &mut &[][..])
+}
+
+/// [`flush_tls`], then `body`: rustls encrypts it from where it lies; what it did not take
+/// is left in `body`.
+fn flush_tls_with(
+    tls: &mut rustls::Connection,
+    stream: &mut Stream,
+    pending: &mut Vec<u8>,
+    sent: &mut usize,
+    body: &mut &[u8],
+) -> io::Result<bool> {
     loop {
         while tls.wants_write() {
             match tls.write_tls(stream) {
@@ -545,18 +562,21 @@ fn flush_tls(
                 Err(e) => return Err(e),
             }
         }
-        if *sent == pending.len() {
+        if *sent == pending.len() && body.is_empty() {
             pending.clear();
             *sent = 0;
             return Ok(true);
         }
         // Before the handshake is done rustls keeps this (a client's upgrade request) and
         // sends it after; once done it encrypts at once, as far as its buffer takes.
-        let n = io::Write::write(&mut tls.writer(), &pending[*sent..])?;
+        let slices = [IoSlice::new(&pending[*sent..]), IoSlice::new(body)];
+        let n = io::Write::write_vectored(&mut tls.writer(), &slices)?;
         if n == 0 {
             return Ok(false);
         }
-        *sent += n;
+        let of_pending = n.min(pending.len() - *sent);
+        *sent += of_pending;
+        *body = &body[n - of_pending..];
     }
 }
 
