@@ -554,28 +554,39 @@ fn curve_and_plain_run_inside_tls() {
     replies.join().unwrap();
 }
 
+/// The start of the Python clients below: arguments `port ca scheme`, and `upgrade(s, port,
+/// path)`, which asks for `ZWS2.0` on the connected (and maybe wrapped) socket `s`, checks
+/// the `101` and returns what followed it.
+const PY_ZWS_CLIENT: &str = r#"
+import base64, os, socket, ssl, sys
+port, ca, scheme = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def upgrade(s, port, path):
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: ZWS2.0\r\n\r\n").encode())
+    got = b""
+    while b"\r\n\r\n" not in got:
+        got += s.recv(4096)
+    head, got = got.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return got
+"#;
+
 /// Closing the socket ends each link as RFC 6455 and TLS ask: a close frame with status
 /// 1000, then (over TLS) a close_notify before the TCP close. Seen by a client that checks
 /// the bytes itself, over `ws://` and `wss://`: Python's `ssl` raises on an end without
 /// close_notify (`suppress_ragged_eofs=False`), and the last frame must be the close.
 #[test]
 fn closing_the_socket_ends_websocket_and_tls_cleanly() {
-    let script = r#"
-import base64, os, socket, ssl, sys
-port, ca, scheme = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    let script = PY_ZWS_CLIENT.to_string()
+        + r#"
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
 if scheme == "wss":
     tls = ssl.create_default_context(cafile=ca)
     s = tls.wrap_socket(s, server_hostname="localhost", suppress_ragged_eofs=False)
-key = base64.b64encode(os.urandom(16)).decode()
-s.sendall((f"GET /chat HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
-           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-           "Sec-WebSocket-Protocol: ZWS2.0\r\n\r\n").encode())
-got = b""
-while b"\r\n\r\n" not in got:
-    got += s.recv(4096)
-head, got = got.split(b"\r\n\r\n", 1)
-assert head.startswith(b"HTTP/1.1 101"), head
+got = upgrade(s, port, "/chat")
 # ZWS2.0: our routing id, then a message (masked with a zero key, so as it is).
 s.sendall(b"\x82\x81\x00\x00\x00\x00\x00" + b"\x82\x86\x00\x00\x00\x00\x00hello")
 while True:
@@ -596,7 +607,7 @@ print("ok")
         }
         pair.bind(&format!("{scheme}://127.0.0.1:*/chat")).unwrap();
         let port = port_of(&pair.get_last_endpoint().unwrap());
-        let child = python(script, &[port.to_string(), ca.clone(), scheme.to_string()]);
+        let child = python(&script, &[port.to_string(), ca.clone(), scheme.to_string()]);
         let first = pair.recv_bytes(0);
         if first.is_err() {
             let out = child.wait_with_output().unwrap();
@@ -605,5 +616,55 @@ print("ok")
         assert_eq!(first.unwrap(), b"hello", "{scheme}");
         drop(pair);
         python_ok(child);
+    }
+}
+
+/// A client that sends a large message and its close_notify in one burst (Python over
+/// OpenSSL): the listener reads the body out of rustls straight into the message, and still
+/// delivers it whole before it sees the close; then the same from a second client that
+/// hangs up without a close_notify after its message.
+#[test]
+fn a_large_message_just_before_the_tls_close_arrives_whole() {
+    let script = PY_ZWS_CLIENT.to_string()
+        + r#"
+how = scheme
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="localhost")
+upgrade(s, port, "/")
+body = bytes(i % 251 for i in range(300_000))
+mask = os.urandom(4)
+payload = b"\x00" + body
+masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+# ZWS2.0: our routing id (empty), then the message, then the close at once.
+frame = b"\x82\x81" + mask + bytes([mask[0]]) + b"\x82\xff" + len(payload).to_bytes(8, "big") + mask + masked
+s.sendall(frame)
+if how == "close_notify":
+    try:
+        s.unwrap()
+    except (ssl.SSLError, OSError):
+        pass
+else:
+    # No close_notify: the TCP stream just ends (then what the server sends is read, so
+    # that closing with unread bytes does not reset the connection).
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(65536):
+        pass
+s.close()
+print("ok")
+"#;
+    let ca = format!("{}/tests/data/wss/ca.pem", env!("CARGO_MANIFEST_DIR"));
+    let body: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
+    let ctx = Context::new();
+    let pair = sock(&ctx, libsock::PAIR);
+    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    pair.set_wss_key_pem(&pem("server.key")).unwrap();
+    pair.bind("wss://127.0.0.1:*").unwrap();
+    let port = port_of(&pair.get_last_endpoint().unwrap());
+    for how in ["close_notify", "hang_up"] {
+        let child = python(&script, &[port.to_string(), ca.clone(), how.to_string()]);
+        let got = pair.recv_bytes(0);
+        python_ok(child);
+        let got = got.unwrap_or_else(|e| panic!("{how}: nothing arrived: {e}"));
+        assert!(got == body, "{how}: {} bytes differ", got.len());
     }
 }

@@ -43,6 +43,10 @@ const PENDING_MAX: usize = 256 * 1024;
 /// Smaller bodies are copied, so that many frames leave in one write.
 const BODY_IN_PLACE_MIN: usize = 64 * 1024;
 
+/// `wss://`: records read from the stream at a time while a large body is read out of rustls
+/// (`read_tls_into`).
+const TLS_BODY_READ: usize = 64 * 1024;
+
 /// The close frame's statuses (RFC 6455 §7.4.1, and IANA's registry for 1013): an orderly
 /// close, a protocol error, a peer refused by policy (ZAP), a message too large to take, a
 /// peer to try again later (ZAP's temporary "300").
@@ -369,8 +373,35 @@ impl WsLink {
     /// bytes then come by [`WsLink::read`], through the read buffer.
     pub(crate) fn read_body(&mut self, stream: &mut Stream, fill: BodyFill<'_>) -> Option<io::Result<usize>> {
         let left = self.decoder.through_left();
-        if left == 0 || self.tls.is_some() || !self.raw.is_empty() || self.fault.is_some() || self.closed {
+        if left == 0 || !self.raw.is_empty() || self.fault.is_some() || self.closed {
             return None;
+        }
+        if let Some(tls) = &mut self.tls {
+            // Over TLS: rustls decrypts the records, and the body's bytes are read out of it
+            // into the body (a heap body's spare capacity takes the way through `raw`).
+            let (Ok(tls), BodyFill::Slice(body)) = (tls, fill) else { return None };
+            let room = body.len().min(left);
+            let read = read_tls_into(tls, stream, &mut self.cipher, &mut body[..room]);
+            let answer = tls.wants_write();
+            let read = match read {
+                Ok(n) => {
+                    self.decoder.passed_in_place(&mut body[..n]);
+                    Ok(n)
+                }
+                Err(WsError::Io(e)) => Err(e),
+                Err(WsError::Fault(fault)) => {
+                    // Reported by the next read, as any fault behind what came before it.
+                    self.fault = Some(fault);
+                    return None;
+                }
+            };
+            // Handshake replies and alerts (a key update's answer) go out at once.
+            if answer {
+                if let Err(e) = self.flush(stream) {
+                    return Some(Err(e));
+                }
+            }
+            return Some(read);
         }
         let fd = stream.as_fd();
         Some(match fill {
@@ -495,24 +526,26 @@ fn read_tls(
     want: usize,
 ) -> Result<(usize, bool), WsError> {
     spare::take(cipher);
-    let n = match sys::read_into(stream.as_fd(), cipher, want) {
-        Ok(0) => return Ok((0, false)),
-        Ok(n) => n,
-        Err(e) => {
-            if e.kind() == io::ErrorKind::WouldBlock && cipher.is_empty() {
-                spare::give_back(cipher);
+    // What `read_tls_into` left (the records behind a body it filled, and the plaintext
+    // rustls decrypted from them) comes first: the stream may have nothing more to say.
+    let state = tls.process_new_packets().map_err(tls_fault)?;
+    let left_over = !cipher.is_empty() || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed();
+    let n = if left_over {
+        cipher.len().max(1)
+    } else {
+        match sys::read_into(stream.as_fd(), cipher, want) {
+            Ok(0) => return Ok((0, false)),
+            Ok(n) => n,
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock && cipher.is_empty() {
+                    spare::give_back(cipher);
+                }
+                return Err(WsError::Io(e));
             }
-            return Err(WsError::Io(e));
         }
     };
-    let fault = |e: rustls::Error| {
-        tracing::debug!("wss: {e}");
-        WsError::Fault(WsFault::Tls)
-    };
-    while !cipher.is_empty() {
-        let used = tls.read_tls(&mut &cipher[..]).map_err(WsError::Io)?;
-        cipher.advance(used);
-        let state = tls.process_new_packets().map_err(fault)?;
+    loop {
+        let state = tls.process_new_packets().map_err(tls_fault)?;
         let plain = state.plaintext_bytes_to_read();
         if plain > 0 {
             let start = raw.len();
@@ -522,6 +555,11 @@ fn read_tls(
         if state.peer_has_closed() {
             return Ok((n, true));
         }
+        if cipher.is_empty() {
+            break;
+        }
+        let used = tls.read_tls(&mut &cipher[..]).map_err(WsError::Io)?;
+        cipher.advance(used);
         if used == 0 {
             // Nothing taken: rustls refuses what it cannot hold with an error, so this is
             // not reached with bytes left; never spin on it.
@@ -530,6 +568,55 @@ fn read_tls(
     }
     // Records that carried no data yet (handshake) still count as read: the caller goes on.
     Ok((n, false))
+}
+
+/// Reads decrypted bytes into `body` (the rest of a large frame's body: `WsLink::read_body`),
+/// taking records from `cipher` and then from the stream as it needs them, until `body` is
+/// full or the stream has no more now. What follows the body stays in rustls and `cipher`,
+/// for [`read_tls`]. `Ok(0)`: the peer closed (close_notify, or hung up).
+fn read_tls_into(
+    tls: &mut rustls::Connection,
+    stream: &Stream,
+    cipher: &mut BytesMut,
+    body: &mut [u8],
+) -> Result<usize, WsError> {
+    let mut got = 0;
+    while got < body.len() {
+        match io::Read::read(&mut tls.reader(), &mut body[got..]) {
+            Ok(0) => break, // close_notify, after everything before it
+            Ok(n) => {
+                got += n;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // A hang-up without close_notify: the next read finds it (a truncation).
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(WsError::Io(e)),
+        }
+        if cipher.is_empty() {
+            spare::take(cipher);
+            match sys::read_into(stream.as_fd(), cipher, TLS_BODY_READ) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => break,
+                Err(e) => return Err(WsError::Io(e)),
+            }
+        }
+        let used = tls.read_tls(&mut &cipher[..]).map_err(WsError::Io)?;
+        if used == 0 {
+            // rustls refuses what it cannot hold with an error: not reached; never spin.
+            return Err(WsError::Io(io::Error::other("rustls took no records")));
+        }
+        cipher.advance(used);
+        tls.process_new_packets().map_err(tls_fault)?;
+    }
+    Ok(got)
+}
+
+/// A TLS error from rustls: logged, and the link fails.
+fn tls_fault(e: rustls::Error) -> WsError {
+    tracing::debug!("wss: {e}");
+    WsError::Fault(WsFault::Tls)
 }
 
 /// [`WsLink::flush`] through TLS: `pending` into rustls as it takes it, its records into
