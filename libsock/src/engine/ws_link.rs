@@ -14,8 +14,9 @@
 //!
 //! `wss://`: a rustls connection sits between those buffers and the stream. Its handshake
 //! comes first (the client's upgrade request waits in rustls until it is done); reading
-//! decrypts into `raw`, writing encrypts `pending`; whatever rustls has to send (handshake
-//! replies, alerts) goes out with `pending`.
+//! decrypts into `raw` (a large body's bytes straight into the message: [`WsLink::read_body`]),
+//! writing encrypts `pending` (and a server's large bodies from the message); whatever
+//! rustls has to send (handshake replies, alerts) goes out with `pending`.
 
 use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
@@ -368,9 +369,11 @@ impl WsLink {
     }
 
     /// Reads the rest of a large frame's body straight into `fill`, the session's body (the
-    /// decoder passes it through: `codec::ws::through`), and unmasks it there. `None` where
-    /// this link may not: over TLS, with bytes read ahead, or no body passed through; the
-    /// bytes then come by [`WsLink::read`], through the read buffer.
+    /// decoder passes it through: `codec::ws::through`), and unmasks it there; over TLS,
+    /// rustls decrypts it and its bytes are read out of rustls into the body. `None` where
+    /// this link may not: with bytes read ahead, no body passed through, or a body beyond
+    /// 8 MiB over TLS (a heap block's spare capacity); the bytes then come by
+    /// [`WsLink::read`], through the read buffer.
     pub(crate) fn read_body(&mut self, stream: &mut Stream, fill: BodyFill<'_>) -> Option<io::Result<usize>> {
         let left = self.decoder.through_left();
         if left == 0 || !self.raw.is_empty() || self.fault.is_some() || self.closed {
