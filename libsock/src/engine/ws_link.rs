@@ -602,7 +602,12 @@ fn read_tls_into(
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => break,
-                Err(e) => return Err(WsError::Io(e)),
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        spare::give_back(cipher); // idle: as `read_tls`
+                    }
+                    return Err(WsError::Io(e));
+                }
             }
         }
         let used = tls.read_tls(&mut &cipher[..]).map_err(WsError::Io)?;
