@@ -44,9 +44,11 @@ const PENDING_MAX: usize = 256 * 1024;
 /// Smaller bodies are copied, so that many frames leave in one write.
 const BODY_IN_PLACE_MIN: usize = 64 * 1024;
 
-/// `wss://`: records read from the stream at a time while a large body is read out of rustls
-/// (`read_tls_into`).
-const TLS_BODY_READ: usize = 64 * 1024;
+/// `wss://`: the least and the most read from the stream at once while a large body is read
+/// out of rustls (`read_tls_into`): twice what the body still needs, in between, so that a
+/// body that has arrived is read in one call (as the engine sizes its reads to a body).
+const TLS_BODY_READ_MIN: usize = 64 * 1024;
+const TLS_BODY_READ_MAX: usize = 8 * 1024 * 1024;
 
 /// The close frame's statuses (RFC 6455 §7.4.1, and IANA's registry for 1013): an orderly
 /// close, a protocol error, a peer refused by policy (ZAP), a message too large to take, a
@@ -384,7 +386,8 @@ impl WsLink {
             // into the body (a heap body's spare capacity takes the way through `raw`).
             let (Ok(tls), BodyFill::Slice(body)) = (tls, fill) else { return None };
             let room = body.len().min(left);
-            let read = read_tls_into(tls, stream, &mut self.cipher, &mut body[..room]);
+            let want = left.saturating_mul(2).clamp(TLS_BODY_READ_MIN, TLS_BODY_READ_MAX);
+            let read = read_tls_into(tls, stream, &mut self.cipher, &mut body[..room], want);
             let answer = tls.wants_write();
             let read = match read {
                 Ok(n) => {
@@ -574,7 +577,8 @@ fn read_tls(
 }
 
 /// Reads decrypted bytes into `body` (the rest of a large frame's body: `WsLink::read_body`),
-/// taking records from `cipher` and then from the stream as it needs them, until `body` is
+/// taking records from `cipher` and then from the stream (`want` bytes a call) as it needs
+/// them, until `body` is
 /// full or the stream has no more now. What follows the body stays in rustls and `cipher`,
 /// for [`read_tls`]. `Ok(0)`: the peer closed (close_notify, or hung up).
 fn read_tls_into(
@@ -582,6 +586,7 @@ fn read_tls_into(
     stream: &Stream,
     cipher: &mut BytesMut,
     body: &mut [u8],
+    want: usize,
 ) -> Result<usize, WsError> {
     let mut got = 0;
     while got < body.len() {
@@ -598,7 +603,7 @@ fn read_tls_into(
         }
         if cipher.is_empty() {
             spare::take(cipher);
-            match sys::read_into(stream.as_fd(), cipher, TLS_BODY_READ) {
+            match sys::read_into(stream.as_fd(), cipher, want) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => break,
