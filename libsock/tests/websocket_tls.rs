@@ -668,3 +668,62 @@ print("ok")
         assert!(got == body, "{how}: {} bytes differ", got.len());
     }
 }
+
+/// A receiver that leaves in the middle of a flood of large bodies (written from the message
+/// behind their headers, the rest copied when the kernel is full) costs only its connection:
+/// over `ws://` and `wss://` the listening PUSH goes on and serves the next receiver whole
+/// messages.
+#[test]
+fn a_receiver_leaving_mid_flood_of_large_bodies_costs_only_its_connection() {
+    let body = |i: u32| -> Vec<u8> {
+        let mut b = i.to_be_bytes().to_vec();
+        b.resize(200_000 + i as usize, i as u8);
+        b
+    };
+    for scheme in ["ws", "wss"] {
+        let ctx = Context::new();
+        let push = sock(&ctx, libsock::PUSH);
+        push.set_sndhwm(4).unwrap();
+        if scheme == "wss" {
+            push.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+            push.set_wss_key_pem(&pem("server.key")).unwrap();
+        }
+        push.bind(&format!("{scheme}://127.0.0.1:*")).unwrap();
+        let endpoint = push.get_last_endpoint().unwrap();
+        let pull = |hwm: i32| {
+            let pull = sock(&ctx, libsock::PULL);
+            pull.set_rcvhwm(hwm).unwrap();
+            pull.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+            pull.connect(&endpoint).unwrap();
+            pull
+        };
+        let first = pull(1);
+        let sender = {
+            let push = push;
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    push.send(body(i), 0).unwrap_or_else(|e| panic!("{scheme}: message {i}: {e}"));
+                }
+                push
+            })
+        };
+        // Read a few, then leave with the flood half sent (the kernel's buffers full).
+        for _ in 0..3 {
+            assert!(first.recv_bytes(0).unwrap().len() >= 200_000, "{scheme}");
+        }
+        drop(first);
+        let second = pull(1000);
+        let mut last = None;
+        while let Ok(got) = second.recv_bytes(0) {
+            let i = u32::from_be_bytes(got[..4].try_into().unwrap());
+            assert!(got == body(i), "{scheme}: message {i} is not whole");
+            assert!(last.is_none_or(|l| i > l), "{scheme}: {i} after {last:?}");
+            last = Some(i);
+            if i == 199 {
+                break;
+            }
+        }
+        assert_eq!(last, Some(199), "{scheme}: the flood's end reached the second receiver");
+        sender.join().unwrap();
+    }
+}
