@@ -639,6 +639,21 @@ fn push_zmtp_header(flags: u8, len: usize, zmtp: &mut BytesMut) {
     }
 }
 
+/// Appends `src` masked with `key` (its first byte at the key's phase 0): the copy and
+/// [`xor_mask`] in one pass over the bytes, eight at a time (a client's frames, whose
+/// bodies were copied first and then masked in place: half the speed at 64 KiB).
+fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
+    let wide = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
+    let chunks = src.chunks_exact(8);
+    let tail = chunks.remainder();
+    out.reserve(src.len());
+    out.extend(
+        chunks.flat_map(|c| (u64::from_ne_bytes(c.try_into().expect("8 bytes")) ^ wide).to_ne_bytes()),
+    );
+    // The tail starts at a multiple of 8, so of 4: the key's phase is 0 there.
+    out.extend(tail.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+}
+
 /// RFC 6455 §5.3 masking (its own inverse): byte `i` XOR `key[i % 4]`, eight bytes at a time.
 fn xor_mask(buf: &mut [u8], key: [u8; 4]) {
     let wide = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);

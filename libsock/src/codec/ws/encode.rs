@@ -1,6 +1,6 @@
 //! [`Encoder`]: the session's ZMTP bytes in, WebSocket frames out.
 
-use super::{xor_mask, Control};
+use super::{extend_masked, Control};
 use super::{OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, WS_COMMAND, WS_MORE, ZMTP_COMMAND, ZMTP_LONG, ZMTP_MORE};
 use crate::codec::greeting::{Mechanism, GREETING_LEN};
 use crate::codec::properties::parse_properties;
@@ -189,12 +189,18 @@ impl Encoder {
 
     /// One frame: FIN, `opcode`, the payload `head` + `body`, masked if we are the client.
     fn frame(&mut self, opcode: u8, head: &[u8], body: &[u8], out: &mut Vec<u8>) {
-        let key = self.header(opcode, head.len() + body.len(), out);
-        let start = out.len();
-        out.extend_from_slice(head);
-        out.extend_from_slice(body);
-        if let Some(key) = key {
-            xor_mask(&mut out[start..], key);
+        match self.header(opcode, head.len() + body.len(), out) {
+            None => {
+                out.extend_from_slice(head);
+                out.extend_from_slice(body);
+            }
+            Some(key) => {
+                extend_masked(out, head, key);
+                // The body starts `head.len()` bytes into the payload: so into the key.
+                let mut body_key = key;
+                body_key.rotate_left(head.len() % 4);
+                extend_masked(out, body, body_key);
+            }
         }
     }
 

@@ -141,6 +141,18 @@ fn heartbeats_subscriptions_and_curve_messages_take_libzmqs_forms() {
         &[0x82, 14, 0, 7, b'M', b'E', b'S', b'S', b'A', b'G', b'E', b'b', b'o', b'x', b'e', b'd'],
     ];
     assert_eq!(wire, want.concat());
+    // A client's (masked: the body's key phase follows the two-byte head) reads the same.
+    let mut masked = Vec::new();
+    Encoder::new(true, Mechanism::Curve, 9).encode(&bytes, &mut masked);
+    let (mut raw, mut unmasked) = (BytesMut::from(&masked[..]), Vec::new());
+    while !raw.is_empty() {
+        let len = usize::from(raw[1] & 0x7F);
+        let (key, payload) = (&raw[2..6], &raw[6..6 + len]);
+        unmasked.extend_from_slice(&[raw[0], raw[1] & 0x7F]);
+        unmasked.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        raw.advance(6 + len);
+    }
+    assert_eq!(unmasked, want.concat());
     // The client reads the MESSAGE back as a command; NULL would read it as data.
     let (mut raw, mut out, mut controls) = (BytesMut::from(want[4]), BytesMut::new(), Vec::new());
     Decoder::new(false, None, Mechanism::Curve).decode(&mut raw, &mut out, &mut controls).unwrap();
@@ -263,6 +275,9 @@ fn masking_eight_at_a_time_is_bytewise_masking() {
         xor_mask(&mut fast, key);
         let slow: Vec<u8> = data.iter().enumerate().map(|(i, b)| b ^ key[i % 4]).collect();
         assert_eq!(fast, slow, "{len}");
+        let mut copied = vec![0xEE];
+        extend_masked(&mut copied, &data, key);
+        assert_eq!(copied[1..], slow[..], "copied and masked, {len}");
     }
 }
 
