@@ -551,6 +551,20 @@ impl DataFrame {
             xor_mask(&mut frame[self.payload..self.total()], key);
         }
     }
+
+    /// Copies the frame's body out of `frame` (as found, still masked) into `body`, of
+    /// [`DataFrame::body_len`] bytes, unmasking it on the way: one pass, where [`Self::unmask`]
+    /// and a copy make two.
+    pub fn copy_body(&self, frame: &[u8], body: &mut [u8]) {
+        let src = &frame[self.body_start()..self.total()];
+        match self.mask {
+            None => body.copy_from_slice(src),
+            Some(mut key) => {
+                key.rotate_left(1); // the body starts one byte (the flags) into the payload
+                copy_masked(body, src, key);
+            }
+        }
+    }
 }
 
 /// What is at the front of a read buffer, for the direct read side.
@@ -652,6 +666,21 @@ fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
     );
     // The tail starts at a multiple of 8, so of 4: the key's phase is 0 there.
     out.extend(tail.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+}
+
+/// Writes `src` masked with `key` (its first byte at the key's phase 0) into `dst`, of the
+/// same length: [`extend_masked`] into a slice.
+fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    let wide = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
+    let mut to = dst.chunks_exact_mut(8);
+    let from = src.chunks_exact(8);
+    let tail = from.remainder();
+    for (d, s) in (&mut to).zip(from) {
+        d.copy_from_slice(&(u64::from_ne_bytes(s.try_into().expect("8 bytes")) ^ wide).to_ne_bytes());
+    }
+    for (i, (d, s)) in to.into_remainder().iter_mut().zip(tail).enumerate() {
+        *d = s ^ key[i % 4];
+    }
 }
 
 /// RFC 6455 §5.3 masking (its own inverse): byte `i` XOR `key[i % 4]`, eight bytes at a time.

@@ -97,9 +97,17 @@ impl DirectRx {
             if !takes(&mut envelope, size, frame.more) {
                 return Err(());
             }
-            frame.unmask(&mut st.ws_raw);
-            st.ws_raw.advance(frame.body_start());
-            let mut msg = self.take_body(&mut st.ws_raw, size);
+            let mut msg = if self.flood && size > INLINE_CAPACITY {
+                // Copied into a message of its own anyway: unmasked on the way.
+                let mut msg = Message::for_overwrite(size);
+                frame.copy_body(&st.ws_raw, &mut msg);
+                st.ws_raw.advance(frame.total());
+                msg
+            } else {
+                frame.unmask(&mut st.ws_raw);
+                st.ws_raw.advance(frame.body_start());
+                self.take_body(&mut st.ws_raw, size)
+            };
             msg.set_more(frame.more);
             self.deliver(msg, &mut st.staged, out, &mut carried);
         }

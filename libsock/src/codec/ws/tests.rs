@@ -278,6 +278,26 @@ fn masking_eight_at_a_time_is_bytewise_masking() {
         let mut copied = vec![0xEE];
         extend_masked(&mut copied, &data, key);
         assert_eq!(copied[1..], slow[..], "copied and masked, {len}");
+        let mut into = vec![0xEE; len];
+        copy_masked(&mut into, &data, key);
+        assert_eq!(into, slow, "copied into a slice and masked, {len}");
+    }
+}
+
+/// A data frame's body copied out unmasked is the body `unmask` leaves in place, for a
+/// client's frames (masked) and a server's, at every length form.
+#[test]
+fn a_body_copied_out_is_the_body_unmasked_in_place() {
+    for (client, len) in [(true, 0), (true, 1), (true, 9), (true, 300), (true, 70_000), (false, 5), (false, 70_000)] {
+        let body: Vec<u8> = (0..len).map(|i| (i * 13 + 5) as u8).collect();
+        let mut wire = Vec::new();
+        Encoder::new(client, Mechanism::Null, 77).data_frame(true, &body, &mut wire);
+        let Front::Data(frame) = front_data_frame(&wire, client, usize::MAX) else { panic!("{len}") };
+        let mut copied = vec![0; frame.body_len()];
+        frame.copy_body(&wire, &mut copied);
+        assert!(copied == body, "copied out, {len} bytes, client {client}");
+        frame.unmask(&mut wire);
+        assert!(wire[frame.body_start()..frame.total()] == body[..], "in place, {len} bytes");
     }
 }
 
