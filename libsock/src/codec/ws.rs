@@ -621,18 +621,32 @@ pub fn front_data_frame(raw: &[u8], server: bool, max_body: usize) -> Front {
 /// as ZMTP frames and taken from `raw`: what the direct read side takes, in the form the
 /// connection's [`Decoder`] gives them (the fuzz target compares the two). Returns `true`
 /// when it stopped at any other frame (it stays in `raw`, untouched), `false` when `raw`
-/// is used up or ends in a partial frame.
+/// is used up or ends in a partial frame. Bodies over `copy_over` bytes are copied out
+/// unmasked ([`DataFrame::copy_body`]), as the read side copies a flood's; the others are
+/// unmasked in place.
 #[cfg(any(test, feature = "fuzzing"))]
-pub fn take_data_frames(raw: &mut BytesMut, server: bool, max_body: usize, zmtp: &mut BytesMut) -> bool {
+pub fn take_data_frames(
+    raw: &mut BytesMut,
+    server: bool,
+    max_body: usize,
+    copy_over: usize,
+    zmtp: &mut BytesMut,
+) -> bool {
     loop {
         let frame = match front_data_frame(raw, server, max_body) {
             Front::Data(frame) => frame,
             Front::Partial => return false,
             Front::Other => return true,
         };
-        frame.unmask(raw);
         let more = if frame.more { ZMTP_MORE } else { 0 };
-        push_zmtp_frame(more, &raw[frame.body_start()..frame.total()], zmtp);
+        if frame.body_len() > copy_over {
+            let mut body = vec![0; frame.body_len()];
+            frame.copy_body(raw, &mut body);
+            push_zmtp_frame(more, &body, zmtp);
+        } else {
+            frame.unmask(raw);
+            push_zmtp_frame(more, &raw[frame.body_start()..frame.total()], zmtp);
+        }
         raw.advance(frame.total());
     }
 }

@@ -5,6 +5,7 @@ use bytes::BytesMut;
 
 use crate::codec::greeting::{Greeting, Mechanism, GREETING_LEN};
 use crate::codec::ws::{self, Decoder, Encoder, MAX_HANDSHAKE};
+use crate::message::INLINE_CAPACITY;
 
 /// Feeds `data` to a listener's (even first byte) or a connecting side's (odd) ZWS layer in
 /// chunks whose size the first byte picks: the upgrade, then frames, as the engine does.
@@ -113,7 +114,7 @@ fn direct_read_side(server: bool, max: Option<u64>, pieces: &[&[u8]]) -> (BytesM
     for piece in pieces {
         if io.is_empty() && !decoder.in_fragments() && decoder.through_left() == 0 {
             app.extend_from_slice(piece);
-            if !ws::take_data_frames(&mut app, server, app_max, &mut zmtp) {
+            if !ws::take_data_frames(&mut app, server, app_max, INLINE_CAPACITY, &mut zmtp) {
                 continue;
             }
             // Handed back, as it came.

@@ -288,7 +288,9 @@ fn masking_eight_at_a_time_is_bytewise_masking() {
 /// client's frames (masked) and a server's, at every length form.
 #[test]
 fn a_body_copied_out_is_the_body_unmasked_in_place() {
-    for (client, len) in [(true, 0), (true, 1), (true, 9), (true, 300), (true, 70_000), (false, 5), (false, 70_000)] {
+    for (client, len) in
+        [(true, 0), (true, 1), (true, 9), (true, 300), (true, 70_000), (false, 5), (false, 70_000)]
+    {
         let body: Vec<u8> = (0..len).map(|i| (i * 13 + 5) as u8).collect();
         let mut wire = Vec::new();
         Encoder::new(client, Mechanism::Null, 77).data_frame(true, &body, &mut wire);
@@ -346,7 +348,7 @@ fn take_data_frames_stops_untouched_at_what_only_the_decoder_takes() {
         let mut stopped_at = None;
         for (i, b) in wire.iter().enumerate() {
             raw.extend_from_slice(&[*b]);
-            if take_data_frames(&mut raw, server, 1000, &mut zmtp) {
+            if take_data_frames(&mut raw, server, 1000, 38, &mut zmtp) {
                 stopped_at = Some(i);
                 break;
             }
@@ -372,7 +374,7 @@ fn take_data_frames_stops_untouched_at_what_only_the_decoder_takes() {
         [("command", command), ("large", large), ("fragment", fragment), ("unmasked", unmasked)]
     {
         let (mut raw, mut zmtp) = (BytesMut::from(&bytes[..]), BytesMut::new());
-        assert!(take_data_frames(&mut raw, true, 1000, &mut zmtp), "{what}");
+        assert!(take_data_frames(&mut raw, true, 1000, 38, &mut zmtp), "{what}");
         assert_eq!(&raw[..], &bytes[..], "{what} untouched");
         assert!(zmtp.is_empty(), "{what}");
     }
