@@ -3,7 +3,8 @@
 //!
 //! Reading: bytes from the stream gather in `raw`; the upgrade, once complete, puts a ZMTP
 //! greeting for the negotiated mechanism into the read buffer, and every complete frame
-//! after it goes there as a ZMTP frame (so the session never reads a body in place).
+//! after it goes there as a ZMTP frame; a large data frame's body is passed through as it
+//! comes, or read into the session's body in place ([`WsLink::read_body`]).
 //! Writing: the session's ZMTP bytes become frames in `pending`, written as the stream takes
 //! them; pongs and the echo of a close go there too. A server's bodies of 64 KiB and more
 //! are written from the session's buffer behind their header ([`BODY_IN_PLACE_MIN`]).
