@@ -727,3 +727,255 @@ fn a_receiver_leaving_mid_flood_of_large_bodies_costs_only_its_connection() {
         sender.join().unwrap();
     }
 }
+
+/// Message `i` of a stream between the two PAIRs of the direct-sides test: its number, then
+/// bytes derived from it, in one to three frames of sizes on both sides of the direct
+/// sides' limits (8 KiB written, 64 KiB read) and beyond.
+fn direct_race_message(i: u32) -> Vec<Vec<u8>> {
+    let parts = 1 + (i % 5 == 0) as u32 + (i % 7 == 0) as u32;
+    (0..parts)
+        .map(|p| {
+            let size = match (i.wrapping_mul(2_654_435_761) >> 8 ^ p) % 10 {
+                0..=5 => (i % 64) as usize,
+                6..=7 => 7_900 + (i as usize * 31) % 500,
+                8 => 60_000 + (i as usize * 131) % 10_000,
+                _ => 100_000 + (i as usize) % 5_000,
+            };
+            let mut body = [i.to_be_bytes(), p.to_be_bytes()].concat();
+            body.extend((0..size).map(|n| (n as u32 ^ i ^ p) as u8));
+            body
+        })
+        .collect()
+}
+
+/// The application thread's direct sides over `wss://`: a thread that waited writes its
+/// next message through the link's TLS session itself, and one that waits in `recv` reads
+/// and decrypts the records itself. Two PAIRs (server and client) send each other streams
+/// that mix lone messages sent after a wait (direct) with bursts sent back to back (the
+/// pipe and the I/O thread), across both direct sides' size limits, multipart, while the
+/// other side alternates between waiting in `recv` (direct), polling first and taking what
+/// is there already (the I/O thread): every message arrives whole and in order, both ways.
+/// (That the direct sides run is seen in the latency, BENCHMARKS.md; breaking either one's
+/// TLS path fails this test.)
+#[test]
+fn direct_sides_cross_tls_whole_and_in_order_both_ways() {
+    const MESSAGES: u32 = 3_000;
+    let ctx = Context::new();
+    let server = sock(&ctx, libsock::PAIR);
+    server.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    server.set_wss_key_pem(&pem("server.key")).unwrap();
+    server.bind("wss://127.0.0.1:*/race").unwrap();
+    let client = sock(&ctx, libsock::PAIR);
+    client.set_wss_trust_pem(&pem("ca.pem")).unwrap();
+    client.connect(&server.get_last_endpoint().unwrap()).unwrap();
+    let run = |me: Socket, name: &'static str| {
+        std::thread::spawn(move || {
+            let (mut sent, mut got) = (0u32, 0u32);
+            while sent < MESSAGES || got < MESSAGES {
+                // A lone message after a wait, or a burst of up to four back to back.
+                let burst = if sent % 9 < 4 { 1 } else { 4 };
+                for _ in 0..burst {
+                    if sent < MESSAGES {
+                        me.send_multipart(direct_race_message(sent), 0)
+                            .unwrap_or_else(|e| panic!("{name}: send {sent}: {e}"));
+                        sent += 1;
+                    }
+                }
+                // One message waited for in `recv` (direct), or after a poll (the I/O
+                // thread's pipe); then up to three more if they are there already. Each
+                // side sends before it waits, so neither waits for the other forever.
+                if got < MESSAGES {
+                    if got % 4 == 1 {
+                        let mut items = [me.as_poll_item(libsock::POLLIN)];
+                        libsock::poll(&mut items, 10_000).unwrap();
+                    }
+                    let m = me.recv_multipart(0).unwrap_or_else(|e| panic!("{name}: message {got}: {e}"));
+                    assert!(
+                        m == direct_race_message(got),
+                        "{name}: message {got} differs ({} frames)",
+                        m.len()
+                    );
+                    got += 1;
+                }
+                for _ in 0..3 {
+                    let Ok(m) = me.recv_multipart(libsock::DONTWAIT) else { break };
+                    assert!(
+                        m == direct_race_message(got),
+                        "{name}: message {got} differs ({} frames)",
+                        m.len()
+                    );
+                    got += 1;
+                }
+            }
+            me
+        })
+    };
+    let a = run(server, "server");
+    let b = run(client, "client");
+    let (_server, _client) = (a.join().unwrap(), b.join().unwrap());
+}
+
+/// While a thread waits in `recv` on a `wss://` link, it reads and decrypts the records
+/// itself (the direct read side); a ping that comes then goes to the I/O thread, which
+/// answers it through the same TLS session, and the message behind it still reaches the
+/// waiting thread, whose reply goes out directly. A close that comes while it waits is
+/// echoed, then the TLS close and the end. The client is Python over OpenSSL, which checks
+/// every record and the close_notify (`suppress_ragged_eofs=False`).
+#[test]
+fn a_waiting_receiver_over_tls_leaves_pings_and_closes_to_the_io_thread() {
+    let script = PY_ZWS_CLIENT.to_string()
+        + r#"
+import time
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="localhost", suppress_ragged_eofs=False)
+got = upgrade(s, port, "/")
+
+def exactly(n):
+    global got
+    while len(got) < n:
+        chunk = s.recv(65536)
+        assert chunk, "the stream ended early"
+        got += chunk
+    out, got = got[:n], got[n:]
+    return out
+
+def frame():
+    head = exactly(2)
+    assert head[1] < 126, head
+    return head + exactly(head[1])
+
+# ZWS2.0: our routing id, empty (masked with a zero key, so as it is).
+s.sendall(b"\x82\x81\x00\x00\x00\x00\x00")
+assert frame() == b"\x82\x01\x00", "the server's routing id"
+for round in range(3):
+    time.sleep(0.2)  # the server's thread waits on the stream by now
+    s.sendall(b"\x89\x84\x00\x00\x00\x00ping")
+    pong = frame()
+    assert pong == b"\x8a\x04ping", pong
+    body = b"request %d" % round
+    s.sendall(bytes([0x82, 0x80 | (len(body) + 1)]) + b"\x00\x00\x00\x00\x00" + body)
+    reply = b"reply %d" % round
+    assert frame() == bytes([0x82, len(reply) + 1, 0]) + reply, "the reply"
+time.sleep(0.2)
+s.sendall(b"\x88\x82\x00\x00\x00\x00\x03\xe8")
+assert frame() == b"\x88\x02\x03\xe8", "the close echoed"
+while True:
+    chunk = s.recv(65536)  # raises without a close_notify
+    if not chunk:
+        break
+    assert False, chunk
+print("ok")
+"#;
+    let ca = format!("{}/tests/data/wss/ca.pem", env!("CARGO_MANIFEST_DIR"));
+    let ctx = Context::new();
+    let pair = sock(&ctx, libsock::PAIR);
+    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    pair.set_wss_key_pem(&pem("server.key")).unwrap();
+    pair.bind("wss://127.0.0.1:*/").unwrap();
+    let port = port_of(&pair.get_last_endpoint().unwrap());
+    let child = python(&script, &[port.to_string(), ca, "wss".to_string()]);
+    for round in 0..3 {
+        let got = pair.recv_bytes(0);
+        if got.is_err() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "round {round}: nothing arrived; the client said: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(got.unwrap(), format!("request {round}").as_bytes());
+        pair.send(format!("reply {round}").as_str(), 0).unwrap();
+    }
+    pair.set_rcvtimeo(3000).unwrap();
+    assert!(pair.recv_bytes(0).is_err(), "nothing after the close");
+    python_ok(child);
+}
+
+/// TLS 1.3 key updates (a client rolling its keys and asking the server to roll its own)
+/// that come while the server's thread reads the link itself (the direct read side) are
+/// taken by the link's TLS session there: the request behind each is read, and the reply,
+/// encrypted with the new keys behind the server's own key update, is read by the client.
+/// The client is rustls itself, driven by hand, since Python's `ssl` cannot update keys.
+#[test]
+fn key_updates_while_the_receiver_reads_the_link_itself() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use std::io::Read;
+
+    let ctx = Context::new();
+    let pair = sock(&ctx, libsock::PAIR);
+    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    pair.set_wss_key_pem(&pem("server.key")).unwrap();
+    pair.bind("wss://127.0.0.1:*/").unwrap();
+    let port = port_of(&pair.get_last_endpoint().unwrap());
+    let server = std::thread::spawn(move || {
+        for round in 0..5 {
+            let got = pair.recv_bytes(0).unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(got, format!("request {round}").as_bytes());
+            pair.send(format!("reply {round}").as_str(), 0).unwrap();
+        }
+    });
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(&pem("ca.pem")).unwrap()).unwrap();
+    // *ring*, as libsock's own (deprecated by rustls for lacking post-quantum exchange).
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: ZWS2.0\r\n\r\n"
+    );
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut buf = [0u8; 4096];
+        let n = tls.read(&mut buf).unwrap();
+        assert!(n > 0, "no upgrade response");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
+    got.drain(..end);
+    let mut frame = |tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>| -> Vec<u8> {
+        let mut need = 2;
+        loop {
+            if got.len() >= 2 {
+                need = 2 + got[1] as usize;
+            }
+            if got.len() >= need {
+                return got.drain(..need).collect();
+            }
+            let mut buf = [0u8; 4096];
+            let n = tls.read(&mut buf).unwrap();
+            assert!(n > 0, "the stream ended early");
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    // ZWS2.0: our routing id (empty, masked with a zero key), then the server's.
+    tls.write_all(b"\x82\x81\x00\x00\x00\x00\x00").unwrap();
+    assert_eq!(frame(&mut tls), b"\x82\x01\x00", "the server's routing id");
+    for round in 0..5 {
+        // Long enough for the server's thread to wait on the stream.
+        std::thread::sleep(Duration::from_millis(100));
+        tls.conn.refresh_traffic_keys().unwrap();
+        let body = format!("request {round}");
+        let mut wire = vec![0x82, 0x80 | (body.len() as u8 + 1), 0, 0, 0, 0, 0];
+        wire.extend_from_slice(body.as_bytes());
+        tls.write_all(&wire).unwrap();
+        let reply = format!("reply {round}");
+        let want = [&[0x82, reply.len() as u8 + 1, 0][..], reply.as_bytes()].concat();
+        assert_eq!(frame(&mut tls), want, "round {round}");
+    }
+    server.join().unwrap();
+}

@@ -51,12 +51,15 @@
 //! cipher) and without subscriptions-as-commands (SUB, XSUB) are armed; CONFLATE pipes never
 //! offer messages directly. Receiving directly is `direct_rx`'s part.
 //!
-//! ## `ws://`
-//! A `ws://` link is armed too (not `wss://`, whose TLS session the I/O thread owns): the
-//! write side then frames each message as WebSocket data frames with an encoder of its own
-//! (its own mask keys, from the system's randomness, on a client). The I/O thread's frames
-//! of its own (pongs, a close) are whole frames written under the same lock in its pump;
-//! where it writes outside the pump, as a link ends, it first [`DirectTx::settle`]s.
+//! ## `ws://` and `wss://`
+//! A `ws://` link is armed too: the write side then frames each message as WebSocket data
+//! frames with an encoder of its own (its own mask keys, from the system's randomness, on
+//! a client). The I/O thread's frames of its own (pongs, a close) are whole frames written
+//! under the same lock in its pump; where it writes outside the pump, as a link ends, it
+//! first [`DirectTx::settle`]s. Over `wss://` the frames go through the link's rustls
+//! session (`ws_tls`: its lock is taken inside this one): rustls encrypts the whole message
+//! at once, and the records the kernel does not take wait in rustls, where the I/O thread
+//! writes them first (they count as its pending output, so direct sends wait meanwhile).
 
 use std::io;
 use std::os::fd::RawFd;
@@ -64,6 +67,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use super::ws_tls::{self, FdSink, SharedTls};
 use crate::codec::frame;
 use crate::codec::ws;
 use crate::message::Message;
@@ -92,13 +96,22 @@ pub(crate) struct TxState {
     pub(crate) io_pending: bool,
     /// `ws://`: messages go out as WebSocket frames, made by this encoder.
     ws: Option<ws::Encoder>,
+    /// `wss://`: ... encrypted by the link's TLS session (`buf` then holds plaintext).
+    tls: Option<SharedTls>,
 }
 
 impl DirectTx {
     /// An armed write side for the stream `fd`; `io_pending` as the session's buffer is now;
-    /// `ws`: a `ws://` link's, framing messages with this encoder.
-    pub(crate) fn new(fd: RawFd, io: Arc<dyn Wake>, io_pending: bool, ws: Option<ws::Encoder>) -> DirectTx {
-        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending, ws };
+    /// `ws`: a `ws://` link's, framing messages with this encoder, and for `wss://`
+    /// encrypting them through the link's TLS session.
+    pub(crate) fn new(
+        fd: RawFd,
+        io: Arc<dyn Wake>,
+        io_pending: bool,
+        ws: Option<(ws::Encoder, Option<SharedTls>)>,
+    ) -> DirectTx {
+        let (ws, tls) = ws.map_or((None, None), |(encoder, tls)| (Some(encoder), tls));
+        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending, ws, tls };
         DirectTx { state: Mutex::new(state), io }
     }
 
@@ -128,7 +141,8 @@ impl DirectTx {
 }
 
 impl TxState {
-    /// Writes `buf` as far as the kernel takes it. `Ok(true)` when it is empty.
+    /// Writes `buf` as far as the kernel takes it (over TLS: as far as rustls takes it,
+    /// and its records as far as the kernel does). `Ok(true)` when it is empty.
     pub(crate) fn flush(&mut self) -> io::Result<bool> {
         let Some(fd) = self.fd else {
             self.buf.clear();
@@ -136,6 +150,13 @@ impl TxState {
         };
         if self.buf.is_empty() {
             return Ok(true);
+        }
+        if let Some(tls) = &self.tls {
+            let mut taken = 0;
+            let result = ws_tls::flush_tls(&mut tls.lock(), &mut FdSink(fd), &mut self.buf, &mut taken);
+            // Records rustls made and the kernel refused are the I/O thread's to write.
+            self.buf.drain(..taken.min(self.buf.len()));
+            return result.map(|_| self.buf.is_empty());
         }
         let (done, result) = send_all(fd, &self.buf);
         if done == self.buf.len() {
@@ -176,7 +197,8 @@ impl DirectSink for DirectTx {
         }
         // A WebSocket frame's header, mask and flags byte take at most 15 bytes.
         let size: usize = frames.iter().chain([last]).map(|m| m.len() + 15).sum();
-        if size > MSG_MAX {
+        if size > MSG_MAX || st.tls.as_ref().is_some_and(|tls| tls.lock().wants_write()) {
+            // Too large, or (`wss://`) records of the I/O thread's wait in rustls.
             return false;
         }
         let TxState { buf, ws, .. } = &mut *st;

@@ -103,7 +103,7 @@
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
 //!
-//! `ws://` links (not `wss://`) get a read side too: the application thread reads
+//! `ws://` and `wss://` links get a read side too: the application thread reads
 //! WebSocket frames into [`RxState::ws_raw`] and makes messages of the whole data frames
 //! there as they lie (unmasked in place, each body copied once, as a ZMTP frame's above);
 //! a control frame (a ping, a close), a command, a fragment or anything malformed is handed
@@ -112,6 +112,13 @@
 //! link's decoder made and the session did not decode, in [`RxState::buf`], and the
 //! WebSocket bytes it did not decode yet (a partial frame), in `ws_raw`; never while that
 //! decoder holds a message in fragments.
+//!
+//! Over `wss://` it reads records and has the link's rustls session (`ws_tls`: its lock is
+//! taken inside this one) decrypt them into `ws_raw`, every record it read, so nothing of
+//! the stream waits in its hands but WebSocket bytes. A close_notify, a TLS error or an
+//! answer rustls wants sent (a key update's) is the I/O thread's: the first two stay in
+//! the session, where its next read finds them (rustls repeats an error), and the read side
+//! hands back; for the last it wakes the I/O thread, which writes what rustls holds.
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
@@ -122,6 +129,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use parking_lot::{Mutex, MutexGuard};
 
+use super::ws_tls::SharedTls;
 use crate::message::{Message, Metadata};
 use crate::pipe::{DirectSource, Waited, Wake};
 use crate::sys;
@@ -179,6 +187,8 @@ pub(crate) struct DirectRx {
     /// A `ws://` link's (`Some(server)`: frames come masked when it is the server): what it
     /// reads are WebSocket frames, kept in [`RxState::ws_raw`] until taken.
     websocket: Option<bool>,
+    /// `wss://`: the link's TLS session, which decrypts what is read.
+    tls: Option<SharedTls>,
     /// The I/O thread's epoll instance and the stream's token there (rule 4).
     epfd: RawFd,
     token: u64,
@@ -195,6 +205,8 @@ pub(crate) struct RxState {
     /// `ws://`: WebSocket bytes read and not taken yet (a partial frame, frames beyond a
     /// batch, or one only the I/O thread's decoder takes: handed back).
     ws_raw: BytesMut,
+    /// `wss://`: records read and not given to rustls yet (empty between reads).
+    cipher: BytesMut,
     /// The application thread is polling the stream (implies `held`).
     app_waiting: bool,
     /// Readability is out of the I/O thread's epoll set: only the application thread reads
@@ -231,6 +243,7 @@ impl DirectRx {
             buf: BytesMut::new(),
             staged: Vec::new(),
             ws_raw: BytesMut::new(),
+            cipher: BytesMut::new(),
             app_waiting: false,
             held: false,
             waits: 0,
@@ -252,6 +265,7 @@ impl DirectRx {
             meta,
             replies_only: false,
             websocket: None,
+            tls: None,
             epfd,
             token,
         }
@@ -264,9 +278,11 @@ impl DirectRx {
     }
 
     /// For a `ws://` link (`server`: its peer masks its frames): reads WebSocket frames,
-    /// takes whole data frames (`codec::ws::take_data_frames`) and hands back at any other.
-    pub(crate) fn websocket(mut self, server: bool) -> DirectRx {
+    /// takes whole data frames (`codec::ws::take_data_frames`) and hands back at any other;
+    /// `tls`: a `wss://` link's session, through which it reads them.
+    pub(crate) fn websocket(mut self, server: bool, tls: Option<SharedTls>) -> DirectRx {
         self.websocket = Some(server);
+        self.tls = tls;
         self
     }
 
@@ -424,6 +440,7 @@ impl DirectRx {
         self.held.store(false, Ordering::Relaxed);
         st.buf = BytesMut::new();
         st.ws_raw = BytesMut::new();
+        st.cipher = BytesMut::new();
         st.staged.clear();
         let waiting = st.app_waiting;
         drop(st);

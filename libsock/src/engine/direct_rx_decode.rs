@@ -11,6 +11,8 @@ use bytes::{Buf, BytesMut};
 use super::{DirectRx, RxState, FLOOD_READ_CHUNK, FRAME_MAX, READS, READ_CHUNK};
 use crate::codec::frame::{decode_header, FLAG_MORE};
 use crate::codec::ws::{self, Front};
+use crate::engine::ws_link::WsError;
+use crate::engine::ws_tls::{self, SharedTls};
 use crate::message::{Message, INLINE_CAPACITY};
 use crate::session::ReplyEnvelope;
 use crate::sys;
@@ -33,8 +35,14 @@ impl DirectRx {
         }
         let chunk = if self.flood { FLOOD_READ_CHUNK } else { READ_CHUNK };
         for _ in 0..READS {
-            let into = if self.websocket.is_some() { &mut st.ws_raw } else { &mut st.buf };
-            match sys::read_raw(fd, into, chunk) {
+            let read = match &self.tls {
+                Some(tls) => self.read_tls(st, fd, tls, chunk),
+                None => {
+                    let into = if self.websocket.is_some() { &mut st.ws_raw } else { &mut st.buf };
+                    sys::read_raw(fd, into, chunk)
+                }
+            };
+            match read {
                 // End of stream: the I/O thread reads it again and takes the link down.
                 Ok(0) => return Err(()),
                 Ok(n) => {
@@ -56,6 +64,31 @@ impl DirectRx {
             }
         }
         Err(())
+    }
+
+    /// `wss://`: reads up to `chunk` bytes of records and decrypts them into `st.ws_raw`
+    /// (all of them: `st.cipher` is empty after). A close_notify reads as the end of the
+    /// stream and a TLS error as an error: both stay in the session for the I/O thread.
+    fn read_tls(&self, st: &mut RxState, fd: RawFd, tls: &SharedTls, chunk: usize) -> io::Result<usize> {
+        let mut conn = tls.lock();
+        let read = ws_tls::read_tls(
+            &mut conn,
+            |b, n| sys::read_raw(fd, b, n),
+            &mut st.cipher,
+            &mut st.ws_raw,
+            chunk,
+        );
+        let answer = conn.wants_write();
+        drop(conn);
+        if answer {
+            self.io.wake();
+        }
+        match read {
+            Ok((_, true)) => Ok(0),
+            Ok((n, false)) => Ok(n),
+            Err(WsError::Io(e)) => Err(e),
+            Err(WsError::Fault(_)) => Err(io::Error::other("TLS error")),
+        }
     }
 
     /// Takes what was read, until `out` holds `limit` messages or more: the ZMTP bytes in

@@ -24,6 +24,7 @@ mod raw;
 mod socks_phase;
 mod spare;
 mod ws_link;
+mod ws_tls;
 mod zap;
 
 use std::cmp::Reverse;

@@ -9,15 +9,16 @@
 //! them; pongs and the echo of a close go there too. A server's bodies of 64 KiB and more
 //! are written from the session's buffer behind their header ([`BODY_IN_PLACE_MIN`]).
 //!
-//! The application thread's direct sides (`direct`, `direct_rx`) work on `ws://` links too:
-//! it writes data frames of its own encoder, and reads whole data frames itself, handing
-//! back the rest, which [`WsLink::take_over`] decodes here.
+//! The application thread's direct sides (`direct`, `direct_rx`) work on `ws://` and
+//! `wss://` links too: it writes data frames of its own encoder, and reads whole data frames
+//! itself, handing back the rest, which [`WsLink::take_over`] decodes here.
 //!
 //! `wss://`: a rustls connection sits between those buffers and the stream. Its handshake
 //! comes first (the client's upgrade request waits in rustls until it is done); reading
 //! decrypts into `raw` (a large body's bytes straight into the message: [`WsLink::read_body`]),
 //! writing encrypts `pending` (and a server's large bodies from the message); whatever
-//! rustls has to send (handshake replies, alerts) goes out with `pending`.
+//! rustls has to send (handshake replies, alerts) goes out with `pending`. The connection is
+//! shared with the direct sides, which encrypt and decrypt through it (`ws_tls`).
 
 use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
@@ -26,6 +27,7 @@ use bytes::{Buf, BytesMut};
 use rustls::pki_types::ServerName;
 
 use super::spare;
+use super::ws_tls::{self, SharedTls};
 use crate::codec::greeting::Mechanism;
 use crate::codec::ws::{self, Control, Decoder, Encoder, WsFault};
 use crate::codec::CodecError;
@@ -99,8 +101,9 @@ pub(crate) struct WsLink {
     /// the next read, once the session has decoded those (as over tcp, where it decodes up
     /// to the bad bytes).
     fault: Option<WsFault>,
-    /// `wss://`: the TLS session (`Err`: it could not be set up, and the link fails).
-    tls: Option<Result<rustls::Connection, rustls::Error>>,
+    /// `wss://`: the TLS session (`Err`: it could not be set up, and the link fails),
+    /// shared with the direct sides (`ws_tls`: its lock is always taken last).
+    tls: Option<Result<SharedTls, rustls::Error>>,
     /// `wss://`: records read from the stream and not given to rustls yet.
     cipher: BytesMut,
 }
@@ -121,14 +124,14 @@ impl WsLink {
         let mechanism = cfg.security.mechanism();
         let mut link = WsLink::new(Upgrade::Requested(key.clone()), cfg, u64::from_le_bytes(seed));
         link.pending = ws::request(host, path, &key, mechanism);
-        link.tls = tls.map(|(config, name)| rustls::ClientConnection::new(config, name).map(Into::into));
+        link.tls = tls.map(|(config, name)| rustls::ClientConnection::new(config, name).map(ws_tls::shared));
         link
     }
 
     /// The listening side (`tls`: a `wss://` listener's).
     pub(crate) fn server(cfg: &SessionConfig, tls: Option<std::sync::Arc<rustls::ServerConfig>>) -> WsLink {
         let mut link = WsLink::new(Upgrade::Awaited, cfg, 0);
-        link.tls = tls.map(|config| rustls::ServerConnection::new(config).map(Into::into));
+        link.tls = tls.map(|config| rustls::ServerConnection::new(config).map(ws_tls::shared));
         link
     }
 
@@ -177,9 +180,19 @@ impl WsLink {
                 return Err(WsError::Fault(WsFault::Tls));
             }
             Some(Ok(tls)) => {
-                let read = read_tls(tls, stream, &mut self.cipher, &mut self.raw, want);
+                let mut conn = tls.lock();
+                let fd = stream.as_fd();
+                let read = ws_tls::read_tls(
+                    &mut conn,
+                    |b, n| sys::read_into(fd, b, n),
+                    &mut self.cipher,
+                    &mut self.raw,
+                    want,
+                );
+                let answer = conn.wants_write();
+                drop(conn);
                 // Handshake replies and alerts go out at once: the peer waits for them.
-                if tls.wants_write() {
+                if answer {
                     self.flush(stream).map_err(WsError::Io)?;
                 }
                 match read {
@@ -263,13 +276,13 @@ impl WsLink {
 
     /// Whether frames (or TLS records) wait to be written.
     pub(crate) fn has_pending(&self) -> bool {
-        self.sent < self.pending.len() || matches!(&self.tls, Some(Ok(tls)) if tls.wants_write())
+        self.sent < self.pending.len() || matches!(&self.tls, Some(Ok(tls)) if tls.lock().wants_write())
     }
 
     /// Writes what is pending; `Ok(true)` once all of it is out.
     pub(crate) fn flush(&mut self, stream: &mut Stream) -> io::Result<bool> {
-        if let Some(Ok(tls)) = &mut self.tls {
-            return flush_tls(tls, stream, &mut self.pending, &mut self.sent);
+        if let Some(Ok(tls)) = &self.tls {
+            return ws_tls::flush_tls(&mut tls.lock(), stream, &mut self.pending, &mut self.sent);
         }
         while self.has_pending() {
             match stream.write(&self.pending[self.sent..]) {
@@ -290,9 +303,9 @@ impl WsLink {
     /// part of `body` the stream (or rustls's buffer) does not take is copied behind
     /// `pending`, to go out with it.
     fn write_behind(&mut self, stream: &mut Stream, body: &[u8]) -> io::Result<()> {
-        if let Some(Ok(tls)) = &mut self.tls {
+        if let Some(Ok(tls)) = &self.tls {
             let mut rest = body;
-            flush_tls_with(tls, stream, &mut self.pending, &mut self.sent, &mut rest)?;
+            ws_tls::flush_tls_with(&mut tls.lock(), stream, &mut self.pending, &mut self.sent, &mut rest)?;
             self.pending.extend_from_slice(rest);
             return Ok(());
         }
@@ -327,6 +340,20 @@ impl WsLink {
         self.close(stream, NORMAL_CLOSURE);
     }
 
+    /// The peer ended the link (a close frame, a close_notify, or a hang-up): what is
+    /// pending (a close frame's echo) goes out as far as the stream takes it now and, over
+    /// TLS, a close_notify behind it, so that a TLS peer sees an orderly end, not a
+    /// truncation.
+    pub(crate) fn hang_up(&mut self, stream: &mut Stream) {
+        if !matches!(self.flush(stream), Ok(true)) {
+            return;
+        }
+        if let Some(Ok(tls)) = &self.tls {
+            tls.lock().send_close_notify();
+            let _ = self.flush(stream);
+        }
+    }
+
     /// The connection fails (`why`): the peer is told with a close frame of the matching
     /// status (1002 a protocol error, 1008 refused by ZAP, 1009 too large, 1013 ZAP's "300"),
     /// behind what is pending, as far as the stream takes it now. libzmq just hangs up; a
@@ -347,10 +374,10 @@ impl WsLink {
         self.closed = true;
         self.encoder.control(&Control::Close(status.to_be_bytes().to_vec()), &mut self.pending);
         let _ = self.flush(stream);
-        if let Some(Ok(tls)) = &mut self.tls {
+        if let Some(Ok(tls)) = &self.tls {
             // Behind the close frame, once rustls holds all of it.
             if self.sent == self.pending.len() {
-                tls.send_close_notify();
+                tls.lock().send_close_notify();
                 let _ = self.flush(stream);
             }
         }
@@ -363,12 +390,22 @@ impl WsLink {
 
     /// Whether input waits here that the application thread's direct read side must not
     /// overtake (`direct_rx` rule 2): bytes of a partial frame, a message in fragments, a
-    /// body passed through, or a fault to report.
+    /// body passed through, a fault to report, or (`wss://`) records or plaintext not
+    /// read out of rustls.
     pub(crate) fn holds_input(&self) -> bool {
         !self.raw.is_empty()
             || self.decoder.in_fragments()
             || self.decoder.through_left() > 0
             || self.fault.is_some()
+            || self.tls_holds_input()
+    }
+
+    fn tls_holds_input(&self) -> bool {
+        match &self.tls {
+            None => false,
+            Some(Ok(tls)) => ws_tls::holds_input(&mut tls.lock(), &self.cipher),
+            Some(Err(_)) => true,
+        }
     }
 
     /// Reads the rest of a large frame's body straight into `fill`, the session's body (the
@@ -382,14 +419,17 @@ impl WsLink {
         if left == 0 || !self.raw.is_empty() || self.fault.is_some() || self.closed {
             return None;
         }
-        if let Some(tls) = &mut self.tls {
+        if let Some(tls) = &self.tls {
             // Over TLS: rustls decrypts the records, and the body's bytes are read out of it
             // into the body (a heap body's spare capacity takes the way through `raw`).
             let (Ok(tls), BodyFill::Slice(body)) = (tls, fill) else { return None };
             let room = body.len().min(left);
             let want = left.saturating_mul(2).clamp(TLS_BODY_READ_MIN, TLS_BODY_READ_MAX);
-            let read = read_tls_into(tls, stream, &mut self.cipher, &mut body[..room], want);
-            let answer = tls.wants_write();
+            let mut conn = tls.lock();
+            let read =
+                ws_tls::read_tls_into(&mut conn, stream.as_fd(), &mut self.cipher, &mut body[..room], want);
+            let answer = conn.wants_write();
+            drop(conn);
             let read = match read {
                 Ok(n) => {
                     self.decoder.passed_in_place(&mut body[..n]);
@@ -440,6 +480,7 @@ impl WsLink {
             && self.fault.is_none()
             && !self.decoder.in_fragments()
             && self.decoder.through_left() == 0
+            && !self.tls_holds_input()
     }
 
     /// The bytes read and not decoded yet (a partial frame), for the application thread's
@@ -466,16 +507,23 @@ impl WsLink {
     }
 
     /// An encoder for the application thread's direct write side (`engine::direct`): data
-    /// frames as this link's, masked with keys of its own on a client. `None` over TLS,
-    /// whose session only this link may write through.
-    pub(crate) fn direct_encoder(&self) -> Option<Encoder> {
-        if self.tls.is_some() {
-            return None;
-        }
+    /// frames as this link's, masked with keys of its own on a client (over TLS, through
+    /// [`WsLink::direct_tls`]).
+    pub(crate) fn direct_encoder(&self) -> Encoder {
         let mut seed = [0u8; 8];
         rand_bytes(&mut seed);
         let client = self.encoder.masks();
-        Some(Encoder::new(client, self.mechanism, u64::from_le_bytes(seed)))
+        Encoder::new(client, self.mechanism, u64::from_le_bytes(seed))
+    }
+
+    /// `wss://`: the TLS session, for the application thread's direct sides to encrypt
+    /// and decrypt through (`ws_tls`). `Err`: this link has no session to share (it failed).
+    pub(crate) fn direct_tls(&self) -> Result<Option<SharedTls>, ()> {
+        match &self.tls {
+            None => Ok(None),
+            Some(Ok(tls)) => Ok(Some(tls.clone())),
+            Some(Err(_)) => Err(()),
+        }
     }
 
     /// The session's side of the stream: what it writes goes out as frames.
@@ -516,168 +564,6 @@ impl Write for WsWriter<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.link.flush(self.stream).map(drop)
-    }
-}
-
-/// Reads up to `want` bytes of records from the stream, and decrypts them into `raw`;
-/// `Ok((0, _))`: the peer hung up; `Ok((_, true))`: it closed its TLS session (what it sent
-/// before is in `raw`).
-///
-/// One read of the stream feeds rustls several times from memory: its own `read_tls` reads
-/// 4 KiB a call, a system call for every 4 KiB of a flood.
-fn read_tls(
-    tls: &mut rustls::Connection,
-    stream: &Stream,
-    cipher: &mut BytesMut,
-    raw: &mut BytesMut,
-    want: usize,
-) -> Result<(usize, bool), WsError> {
-    spare::take(cipher);
-    // What `read_tls_into` left (the records behind a body it filled, and the plaintext
-    // rustls decrypted from them) comes first: the stream may have nothing more to say.
-    let state = tls.process_new_packets().map_err(tls_fault)?;
-    let left_over = !cipher.is_empty() || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed();
-    let n = if left_over {
-        cipher.len().max(1)
-    } else {
-        match sys::read_into(stream.as_fd(), cipher, want) {
-            Ok(0) => return Ok((0, false)),
-            Ok(n) => n,
-            Err(e) => {
-                if e.kind() == io::ErrorKind::WouldBlock && cipher.is_empty() {
-                    spare::give_back(cipher);
-                }
-                return Err(WsError::Io(e));
-            }
-        }
-    };
-    loop {
-        let state = tls.process_new_packets().map_err(tls_fault)?;
-        let plain = state.plaintext_bytes_to_read();
-        if plain > 0 {
-            let start = raw.len();
-            raw.resize(start + plain, 0);
-            io::Read::read_exact(&mut tls.reader(), &mut raw[start..]).map_err(WsError::Io)?;
-        }
-        if state.peer_has_closed() {
-            return Ok((n, true));
-        }
-        if cipher.is_empty() {
-            break;
-        }
-        let used = tls.read_tls(&mut &cipher[..]).map_err(WsError::Io)?;
-        cipher.advance(used);
-        if used == 0 {
-            // Nothing taken: rustls refuses what it cannot hold with an error, so this is
-            // not reached with bytes left; never spin on it.
-            break;
-        }
-    }
-    // Records that carried no data yet (handshake) still count as read: the caller goes on.
-    Ok((n, false))
-}
-
-/// Reads decrypted bytes into `body` (the rest of a large frame's body: `WsLink::read_body`),
-/// taking records from `cipher` and then from the stream (`want` bytes a call) as it needs
-/// them, until `body` is
-/// full or the stream has no more now. What follows the body stays in rustls and `cipher`,
-/// for [`read_tls`]. `Ok(0)`: the peer closed (close_notify, or hung up).
-fn read_tls_into(
-    tls: &mut rustls::Connection,
-    stream: &Stream,
-    cipher: &mut BytesMut,
-    body: &mut [u8],
-    want: usize,
-) -> Result<usize, WsError> {
-    let mut got = 0;
-    while got < body.len() {
-        match io::Read::read(&mut tls.reader(), &mut body[got..]) {
-            Ok(0) => break, // close_notify, after everything before it
-            Ok(n) => {
-                got += n;
-                continue;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            // A hang-up without close_notify: the next read finds it (a truncation).
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(WsError::Io(e)),
-        }
-        if cipher.is_empty() {
-            spare::take(cipher);
-            match sys::read_into(stream.as_fd(), cipher, want) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => break,
-                Err(e) => {
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        spare::give_back(cipher); // idle: as `read_tls`
-                    }
-                    return Err(WsError::Io(e));
-                }
-            }
-        }
-        let used = tls.read_tls(&mut &cipher[..]).map_err(WsError::Io)?;
-        if used == 0 {
-            // rustls refuses what it cannot hold with an error: not reached; never spin.
-            return Err(WsError::Io(io::Error::other("rustls took no records")));
-        }
-        cipher.advance(used);
-        tls.process_new_packets().map_err(tls_fault)?;
-    }
-    Ok(got)
-}
-
-/// A TLS error from rustls: logged, and the link fails.
-fn tls_fault(e: rustls::Error) -> WsError {
-    tracing::debug!("wss: {e}");
-    WsError::Fault(WsFault::Tls)
-}
-
-/// [`WsLink::flush`] through TLS: `pending` into rustls as it takes it, its records into
-/// the stream.
-fn flush_tls(
-    tls: &mut rustls::Connection,
-    stream: &mut Stream,
-    pending: &mut Vec<u8>,
-    sent: &mut usize,
-) -> io::Result<bool> {
-    flush_tls_with(tls, stream, pending, sent, &mut &[][..])
-}
-
-/// [`flush_tls`], then `body`: rustls encrypts it from where it lies; what it did not take
-/// is left in `body`.
-fn flush_tls_with(
-    tls: &mut rustls::Connection,
-    stream: &mut Stream,
-    pending: &mut Vec<u8>,
-    sent: &mut usize,
-    body: &mut &[u8],
-) -> io::Result<bool> {
-    loop {
-        while tls.wants_write() {
-            match tls.write_tls(stream) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if *sent == pending.len() && body.is_empty() {
-            pending.clear();
-            *sent = 0;
-            return Ok(true);
-        }
-        // Before the handshake is done rustls keeps this (a client's upgrade request) and
-        // sends it after; once done it encrypts at once, as far as its buffer takes.
-        let slices = [IoSlice::new(&pending[*sent..]), IoSlice::new(body)];
-        let n = io::Write::write_vectored(&mut tls.writer(), &slices)?;
-        if n == 0 {
-            return Ok(false);
-        }
-        let of_pending = n.min(pending.len() - *sent);
-        *sent += of_pending;
-        *body = &body[n - of_pending..];
     }
 }
 

@@ -138,7 +138,7 @@ impl Connection {
     }
 
     /// Gives the application thread a direct write side for this link, if it may have one
-    /// (see `direct`: not with CURVE, not for subscribers, not over `wss://`).
+    /// (see `direct`: not with CURVE, not for subscribers).
     fn arm_direct(&mut self, ctx: &Ctx<'_>) {
         use crate::codec::greeting::Mechanism;
         if self.cfg.subscriptions_as_commands || self.cfg.session.security.mechanism() == Mechanism::Curve {
@@ -146,16 +146,17 @@ impl Connection {
         }
         let Some(link) = &mut self.link else { return };
         // ws://: the write side frames WebSocket frames of its own, the read side takes
-        // whole data frames and hands back the rest (pings, closes); wss:// has neither (its
-        // TLS session is the I/O thread's).
+        // whole data frames and hands back the rest (pings, closes); over wss:// both go
+        // through the link's TLS session (`ws_tls`).
         let ws_server = link.ws.as_ref().map(|ws| ws.is_server());
         let ws = match &link.ws {
             None => None,
-            Some(ws) => match ws.direct_encoder() {
-                Some(encoder) => Some(encoder),
-                None => return,
+            Some(ws) => match ws.direct_tls() {
+                Ok(tls) => Some((ws.direct_encoder(), tls)),
+                Err(()) => return,
             },
         };
+        let tls = ws.as_ref().and_then(|(_, tls)| tls.clone());
         let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty())
             || link.ws.as_ref().is_some_and(|ws| ws.has_pending());
         let fd = link.stream.as_fd().as_raw_fd();
@@ -177,7 +178,7 @@ impl Connection {
                 rx = rx.replies_only();
             }
             if let Some(server) = ws_server {
-                rx = rx.websocket(server);
+                rx = rx.websocket(server, tls);
             }
             let rx = Arc::new(rx);
             link.rx = Some(rx.clone());

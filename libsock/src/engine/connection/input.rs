@@ -167,7 +167,7 @@ impl Connection {
                             Ok(0) => {
                                 // A close frame's echo (best effort), then the end.
                                 if link.direct.as_ref().is_none_or(|d| d.settle()) {
-                                    let _ = ws.flush(&mut link.stream);
+                                    ws.hang_up(&mut link.stream);
                                 }
                                 return Err(Down::Closed);
                             }
