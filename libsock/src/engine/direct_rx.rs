@@ -115,10 +115,12 @@
 //!
 //! Over `wss://` it reads records and has the link's rustls session (`ws_tls`: its lock is
 //! taken inside this one) decrypt them into `ws_raw`, every record it read, so nothing of
-//! the stream waits in its hands but WebSocket bytes. A close_notify, a TLS error or an
-//! answer rustls wants sent (a key update's) is the I/O thread's: the first two stay in
-//! the session, where its next read finds them (rustls repeats an error), and the read side
-//! hands back; for the last it wakes the I/O thread, which writes what rustls holds.
+//! the stream waits in its hands but WebSocket bytes. A close_notify, a TLS error or a
+//! record rustls wants sent at once (an alert, such as its refusal of a TLS 1.2
+//! renegotiation) is the I/O thread's: the first two stay in the session, where its next
+//! read finds them (rustls repeats an error), and the read side hands back; for the last
+//! it wakes the I/O thread, which writes what rustls holds. (rustls answers a key update
+//! that asks for one ahead of its next data record, whoever writes that.)
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;

@@ -442,7 +442,7 @@ impl WsLink {
                     return None;
                 }
             };
-            // Handshake replies and alerts (a key update's answer) go out at once.
+            // Handshake replies and alerts go out at once.
             if answer {
                 if let Err(e) = self.flush(stream) {
                     return Some(Err(e));
