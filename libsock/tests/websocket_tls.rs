@@ -37,6 +37,15 @@ fn server(ctx: &Context, cert: &str, key: &str) -> (Socket, String) {
     (rep, ep)
 }
 
+/// A socket of `kind` bound to `endpoint` with the test server's certificate chain and key.
+fn wss_bound(ctx: &Context, kind: SocketType, endpoint: &str) -> Socket {
+    let s = sock(ctx, kind);
+    s.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
+    s.set_wss_key_pem(&pem("server.key")).unwrap();
+    s.bind(endpoint).unwrap();
+    s
+}
+
 fn port_of(endpoint: &str) -> u16 {
     endpoint.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse().unwrap()
 }
@@ -100,10 +109,7 @@ fn a_servers_large_bodies_cross_tls_whole_and_in_order() {
         vec![body.clone(), b"between".to_vec(), body]
     };
     let ctx = Context::new();
-    let push = sock(&ctx, libsock::PUSH);
-    push.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
-    push.set_wss_key_pem(&pem("server.key")).unwrap();
-    push.bind("wss://127.0.0.1:*").unwrap();
+    let push = wss_bound(&ctx, libsock::PUSH, "wss://127.0.0.1:*");
     let pull = sock(&ctx, libsock::PULL);
     pull.set_rcvhwm(2).unwrap();
     pull.set_wss_trust_pem(&pem("ca.pem")).unwrap();
@@ -203,10 +209,7 @@ fn missing_or_bad_settings_fail_the_bind_or_connect() {
 #[test]
 fn pub_sub_subscriptions_cross_tls() {
     let ctx = Context::new();
-    let publisher = sock(&ctx, libsock::PUB);
-    publisher.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
-    publisher.set_wss_key_pem(&pem("server.key")).unwrap();
-    publisher.bind("wss://127.0.0.1:*").unwrap();
+    let publisher = wss_bound(&ctx, libsock::PUB, "wss://127.0.0.1:*");
     let port = port_of(&publisher.get_last_endpoint().unwrap());
     let sub = sock(&ctx, libsock::SUB);
     sub.set_wss_trust_pem(&pem("ca.pem")).unwrap();
@@ -255,10 +258,7 @@ fn python_ok(child: std::process::Child) {
 #[test]
 fn a_browser_like_client_over_openssl_talks_to_a_libsock_wss_listener() {
     let ctx = Context::new();
-    let pair = sock(&ctx, libsock::PAIR);
-    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
-    pair.set_wss_key_pem(&pem("server.key")).unwrap();
-    pair.bind("wss://127.0.0.1:*/chat").unwrap();
+    let pair = wss_bound(&ctx, libsock::PAIR, "wss://127.0.0.1:*/chat");
     let port = port_of(&pair.get_last_endpoint().unwrap());
     let script = r#"
 import ssl, sys
@@ -655,10 +655,7 @@ print("ok")
     let ca = format!("{}/tests/data/wss/ca.pem", env!("CARGO_MANIFEST_DIR"));
     let body: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
     let ctx = Context::new();
-    let pair = sock(&ctx, libsock::PAIR);
-    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
-    pair.set_wss_key_pem(&pem("server.key")).unwrap();
-    pair.bind("wss://127.0.0.1:*").unwrap();
+    let pair = wss_bound(&ctx, libsock::PAIR, "wss://127.0.0.1:*");
     let port = port_of(&pair.get_last_endpoint().unwrap());
     for how in ["close_notify", "hang_up"] {
         let child = python(&script, &[port.to_string(), ca.clone(), how.to_string()]);
@@ -761,10 +758,7 @@ fn direct_race_message(i: u32) -> Vec<Vec<u8>> {
 fn direct_sides_cross_tls_whole_and_in_order_both_ways() {
     const MESSAGES: u32 = 3_000;
     let ctx = Context::new();
-    let server = sock(&ctx, libsock::PAIR);
-    server.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
-    server.set_wss_key_pem(&pem("server.key")).unwrap();
-    server.bind("wss://127.0.0.1:*/race").unwrap();
+    let server = wss_bound(&ctx, libsock::PAIR, "wss://127.0.0.1:*/race");
     let client = sock(&ctx, libsock::PAIR);
     client.set_wss_trust_pem(&pem("ca.pem")).unwrap();
     client.connect(&server.get_last_endpoint().unwrap()).unwrap();
@@ -868,10 +862,7 @@ print("ok")
 "#;
     let ca = format!("{}/tests/data/wss/ca.pem", env!("CARGO_MANIFEST_DIR"));
     let ctx = Context::new();
-    let pair = sock(&ctx, libsock::PAIR);
-    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
-    pair.set_wss_key_pem(&pem("server.key")).unwrap();
-    pair.bind("wss://127.0.0.1:*/").unwrap();
+    let pair = wss_bound(&ctx, libsock::PAIR, "wss://127.0.0.1:*/");
     let port = port_of(&pair.get_last_endpoint().unwrap());
     let child = python(&script, &[port.to_string(), ca, "wss".to_string()]);
     for round in 0..3 {
@@ -903,10 +894,7 @@ fn key_updates_while_the_receiver_reads_the_link_itself() {
     use std::io::Read;
 
     let ctx = Context::new();
-    let pair = sock(&ctx, libsock::PAIR);
-    pair.set_wss_cert_pem(&pem("server_chain.pem")).unwrap();
-    pair.set_wss_key_pem(&pem("server.key")).unwrap();
-    pair.bind("wss://127.0.0.1:*/").unwrap();
+    let pair = wss_bound(&ctx, libsock::PAIR, "wss://127.0.0.1:*/");
     let port = port_of(&pair.get_last_endpoint().unwrap());
     let server = std::thread::spawn(move || {
         for round in 0..5 {
