@@ -756,7 +756,19 @@ fn direct_race_message(i: u32) -> Vec<Vec<u8>> {
 /// TLS path fails this test.)
 #[test]
 fn direct_sides_cross_tls_whole_and_in_order_both_ways() {
-    const MESSAGES: u32 = 3_000;
+    exchange_across_the_direct_sides(3_000);
+}
+
+/// The same exchange, long (100 000 messages each way; run by hand: `cargo test -p libsock
+/// --test websocket_tls -- --ignored`).
+#[test]
+#[ignore]
+fn stress_wss_direct_sides() {
+    exchange_across_the_direct_sides(100_000);
+}
+
+/// Two wss PAIRs exchanging `messages` messages each way, as the test above describes.
+fn exchange_across_the_direct_sides(messages: u32) {
     let ctx = Context::new();
     let server = wss_bound(&ctx, libsock::PAIR, "wss://127.0.0.1:*/race");
     let client = sock(&ctx, libsock::PAIR);
@@ -765,11 +777,11 @@ fn direct_sides_cross_tls_whole_and_in_order_both_ways() {
     let run = |me: Socket, name: &'static str| {
         std::thread::spawn(move || {
             let (mut sent, mut got) = (0u32, 0u32);
-            while sent < MESSAGES || got < MESSAGES {
+            while sent < messages || got < messages {
                 // A lone message after a wait, or a burst of up to four back to back.
                 let burst = if sent % 9 < 4 { 1 } else { 4 };
                 for _ in 0..burst {
-                    if sent < MESSAGES {
+                    if sent < messages {
                         me.send_multipart(direct_race_message(sent), 0)
                             .unwrap_or_else(|e| panic!("{name}: send {sent}: {e}"));
                         sent += 1;
@@ -778,7 +790,7 @@ fn direct_sides_cross_tls_whole_and_in_order_both_ways() {
                 // One message waited for in `recv` (direct), or after a poll (the I/O
                 // thread's pipe); then up to three more if they are there already. Each
                 // side sends before it waits, so neither waits for the other forever.
-                if got < MESSAGES {
+                if got < messages {
                     if got % 4 == 1 {
                         let mut items = [me.as_poll_item(libsock::POLLIN)];
                         libsock::poll(&mut items, 10_000).unwrap();
