@@ -185,6 +185,15 @@ fn compare_quick_subset_has_no_libsock_failures() {
     assert!(report.contains("| tcp | 64 B |"), "{report}");
     assert!(report.contains("| inproc | 64 B |"), "{report}");
     assert!(report.contains("| ws | 64 B |") && report.contains("| wss | 64 B |"), "{report}");
+    // Round trips over every transport named but inproc (its ends are two processes).
+    let lat_rows: Vec<&str> = report.lines().filter(|l| l.ends_with('|') && l.contains(" | 1 B |")).collect();
+    for t in ["tcp", "ws", "wss"] {
+        assert!(
+            lat_rows.iter().any(|l| l.starts_with(&format!("| {t} | 1 B |"))),
+            "no {t} round trip: {report}"
+        );
+    }
+    assert!(!lat_rows.iter().any(|l| l.starts_with("| inproc | 1 B |")), "{report}");
 }
 
 /// The whole quick comparison, every rival included, completes and renders its tables.

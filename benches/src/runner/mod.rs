@@ -70,7 +70,8 @@ pub struct RunOpts {
     /// Implementations [default: all].
     #[arg(long = "impls", value_enum, value_delimiter = ',')]
     impls: Vec<Impl>,
-    /// Transports for PUSH/PULL [default: tcp,ipc,inproc; also ws, wss].
+    /// Transports for PUSH/PULL and REQ/REP [default: tcp,ipc,inproc for PUSH/PULL, tcp for
+    /// REQ/REP; also ws, wss]. REQ/REP leaves inproc out: its two ends are two processes.
     #[arg(long, value_enum, value_delimiter = ',')]
     transports: Vec<Transport>,
     /// PUSH/PULL body sizes.
@@ -141,7 +142,9 @@ fn plan(o: &RunOpts) -> Vec<Cell> {
         }
     }
     if patterns.contains(&Pattern::Lat) {
-        cells.extend(o.lat_sizes.iter().map(|&s| cell(Pattern::Lat, Transport::Tcp, s)));
+        for &t in &lat_transports(o) {
+            cells.extend(o.lat_sizes.iter().map(|&s| cell(Pattern::Lat, t, s)));
+        }
     }
     if patterns.contains(&Pattern::PubSub) {
         cells.extend(o.pubsub_sizes.iter().map(|&s| cell(Pattern::PubSub, Transport::Tcp, s)));
@@ -156,6 +159,19 @@ fn plan(o: &RunOpts) -> Vec<Cell> {
         cells.push(cell(Pattern::ProxyLat, Transport::Tcp, 1));
     }
     cells
+}
+
+/// REQ/REP's transports: tcp unless `--transports` names others; never inproc, which does not
+/// reach from the client's process to the server's.
+fn lat_transports(o: &RunOpts) -> Vec<Transport> {
+    if o.transports.is_empty() {
+        return vec![Transport::Tcp];
+    }
+    let chosen: Vec<Transport> = o.transports.iter().copied().filter(|&t| t != Transport::Inproc).collect();
+    if chosen.is_empty() {
+        eprintln!("compare: no REQ/REP cells: it does not run over inproc (its two ends are two processes)");
+    }
+    chosen
 }
 
 fn compare(o: &RunOpts) -> Result<()> {

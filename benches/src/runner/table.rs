@@ -185,9 +185,9 @@ pub fn lat_table(res: &Results, cells: &[Cell], impls: &[Impl], reps: usize) -> 
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### REQ/REP round trip over tcp (µs, p50 / p99, median of {reps}; in brackets: p50 ratio to libzmq)\n"
+        "### REQ/REP round trip (µs, p50 / p99, median of {reps}; in brackets: p50 ratio to libzmq)\n"
     );
-    header(&mut out, &["size"], impls, true);
+    header(&mut out, &["transport", "size"], impls, true);
     let fields = ["p50_us", "p99_us"];
     let value = |f: &Fields, b: Option<&Fields>| {
         let p50 = f.get("p50_us").unwrap_or(f64::NAN);
@@ -195,7 +195,7 @@ pub fn lat_table(res: &Results, cells: &[Cell], impls: &[Impl], reps: usize) -> 
         format!("{p50:.1} / {p99:.1}") + &ratio_label(p50, b.and_then(|b| b.get("p50_us").ok()))
     };
     for &cell in cells.iter().filter(|c| c.pattern == Pattern::Lat) {
-        let mut row = vec![size_label(cell.size)];
+        let mut row = vec![cell.transport.to_string(), size_label(cell.size)];
         row.extend(impls.iter().map(|&i| cell_text(res, cell, i, &fields, &value)));
         let _ = writeln!(out, "| {} |", row.join(" | "));
     }
