@@ -290,7 +290,7 @@ pub fn open_ready(body: &[u8], session: &BoxKey) -> Result<(u64, Vec<u8>), Codec
 
 mod cipher;
 
-pub use cipher::{BoxKey, CurveCipher};
+pub use cipher::{BoxKey, CurveCipher, CurveReceiver, CurveSender};
 
 #[cfg(test)]
 mod tests;

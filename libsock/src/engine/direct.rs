@@ -47,9 +47,17 @@
 //!    by a pipe writer just refuses. Bytes still in `buf` when a link drops are lost, like the
 //!    bytes in the session's own buffer always were.
 //!
-//! Only connections without CURVE (whose frames carry nonces in order through the session's
-//! cipher) and without subscriptions-as-commands (SUB, XSUB) are armed; CONFLATE pipes never
-//! offer messages directly. Receiving directly is `direct_rx`'s part.
+//! Connections with subscriptions-as-commands (SUB, XSUB) are not armed; CONFLATE pipes
+//! never offer messages directly. Receiving directly is `direct_rx`'s part.
+//!
+//! ## CURVE
+//! Over tcp and ipc a CURVE link is armed for writing (not for reading, not over ws): the
+//! write side encrypts each frame of a message with the session's sender (`CurveOut`, its
+//! lock taken inside this one), so both writers take nonces from one counter. Frames must
+//! reach the peer in nonce order: the write side refuses while the session holds frames it
+//! encrypted and has not written (a PONG queued while decoding, a PING on its timer), and
+//! what it encrypts itself is written, or left in `buf` to be written first, before it
+//! lets go of the lock.
 //!
 //! ## `ws://` and `wss://`
 //! A `ws://` link is armed too: the write side then frames each message as WebSocket data
@@ -68,10 +76,12 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use super::ws_tls::{self, FdSink, SharedTls};
+use crate::codec::curve::{FLAG_MORE, MESSAGE_PLAINTEXT};
 use crate::codec::frame;
 use crate::codec::ws;
 use crate::message::Message;
 use crate::pipe::{DirectSink, Wake};
+use crate::session::SharedCurveOut;
 use crate::sys;
 
 /// Messages larger than this (framed) always go through the pipe, whose I/O thread writes
@@ -98,20 +108,30 @@ pub(crate) struct TxState {
     ws: Option<ws::Encoder>,
     /// `wss://`: ... encrypted by the link's TLS session (`buf` then holds plaintext).
     tls: Option<SharedTls>,
+    /// CURVE: each frame encrypted by the session's sender (see "CURVE" above).
+    curve: Option<SharedCurveOut>,
+}
+
+/// How a [`DirectTx`] puts messages on the stream.
+pub(crate) enum Framing {
+    /// ZMTP frames as they are (NULL, PLAIN).
+    Zmtp,
+    /// ZMTP frames, each inside an encrypted MESSAGE (CURVE over tcp or ipc).
+    Curve(SharedCurveOut),
+    /// WebSocket data frames made by this encoder, and for `wss://` encrypted by the link's
+    /// TLS session.
+    Ws(ws::Encoder, Option<SharedTls>),
 }
 
 impl DirectTx {
-    /// An armed write side for the stream `fd`; `io_pending` as the session's buffer is now;
-    /// `ws`: a `ws://` link's, framing messages with this encoder, and for `wss://`
-    /// encrypting them through the link's TLS session.
-    pub(crate) fn new(
-        fd: RawFd,
-        io: Arc<dyn Wake>,
-        io_pending: bool,
-        ws: Option<(ws::Encoder, Option<SharedTls>)>,
-    ) -> DirectTx {
-        let (ws, tls) = ws.map_or((None, None), |(encoder, tls)| (Some(encoder), tls));
-        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending, ws, tls };
+    /// An armed write side for the stream `fd`; `io_pending` as the session's buffer is now.
+    pub(crate) fn new(fd: RawFd, io: Arc<dyn Wake>, io_pending: bool, framing: Framing) -> DirectTx {
+        let (ws, tls, curve) = match framing {
+            Framing::Zmtp => (None, None, None),
+            Framing::Curve(curve) => (None, None, Some(curve)),
+            Framing::Ws(encoder, tls) => (Some(encoder), tls, None),
+        };
+        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending, ws, tls, curve };
         DirectTx { state: Mutex::new(state), io }
     }
 
@@ -195,21 +215,34 @@ impl DirectSink for DirectTx {
         if st.fd.is_none() || st.io_pending || !st.buf.is_empty() {
             return false;
         }
-        // A WebSocket frame's header, mask and flags byte take at most 15 bytes.
-        let size: usize = frames.iter().chain([last]).map(|m| m.len() + 15).sum();
+        // A WebSocket frame's header, mask and flags byte take at most 15 bytes; a CURVE
+        // MESSAGE's frame header, name, nonce, MAC and flags byte 9 + 33.
+        let overhead = if st.curve.is_some() { 9 + MESSAGE_PLAINTEXT + 1 } else { 15 };
+        let size: usize = frames.iter().chain([last]).map(|m| m.len() + overhead).sum();
         if size > MSG_MAX || st.tls.as_ref().is_some_and(|tls| tls.lock().wants_write()) {
             // Too large, or (`wss://`) records of the I/O thread's wait in rustls.
             return false;
         }
-        let TxState { buf, ws, .. } = &mut *st;
-        match ws {
-            Some(ws) => {
+        let TxState { buf, ws, curve, .. } = &mut *st;
+        match (ws, curve) {
+            (Some(ws), _) => {
                 for m in frames {
                     ws.data_frame(true, m, buf);
                 }
                 ws.data_frame(false, last, buf);
             }
-            None => {
+            (None, Some(curve)) => {
+                let mut curve = curve.lock();
+                if curve.has_unsent() {
+                    // The session's own frames (a PONG, a PING) wait, with lower nonces.
+                    return false;
+                }
+                for m in frames {
+                    curve.seal(buf, FLAG_MORE, m);
+                }
+                curve.seal(buf, 0, last);
+            }
+            (None, None) => {
                 for m in frames {
                     frame::encode_frame(buf, true, false, m);
                 }

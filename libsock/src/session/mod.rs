@@ -7,6 +7,7 @@
 //! [`Session::handle_timeout`] at [`Session::next_timeout`].
 //! That makes handshake and heartbeat behaviour testable on virtual time.
 
+mod curve_out;
 mod heartbeat;
 mod large_body;
 pub mod mechanism;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+pub use curve_out::{CurveOut, SharedCurveOut};
 pub use heartbeat::{Beat, Heartbeat, HeartbeatConfig};
 pub(crate) use large_body::BodyFill;
 pub use mechanism::{CookieJar, Security, ZapReply, ZapRequest};
@@ -30,7 +32,7 @@ pub(crate) use short_frames::FrameSink;
 use mechanism::{Local, Mech, Step};
 
 use crate::codec::command::{self, Command};
-use crate::codec::curve::{CurveCipher, FLAG_COMMAND, FLAG_MORE, MESSAGE_PLAINTEXT};
+use crate::codec::curve::{CurveReceiver, FLAG_COMMAND, FLAG_MORE, MESSAGE_PLAINTEXT};
 use crate::codec::frame::{self, decode_header};
 use crate::codec::greeting::{Greeting, GreetingSender, GREETING_LEN};
 use crate::codec::null::{self, PeerInfo};
@@ -184,8 +186,14 @@ pub struct Session {
     wanted: usize,
     /// The handshake in progress (`None` once active).
     mech: Option<Mech>,
-    /// CURVE: every frame after the handshake goes through this.
-    cipher: Option<CurveCipher>,
+    /// CURVE: every frame after the handshake is encrypted by this (shared with the direct
+    /// write side, see `curve_out`) ...
+    curve_out: Option<SharedCurveOut>,
+    /// ... and decrypted by this.
+    cipher: Option<CurveReceiver>,
+    /// Frames encrypted into `out` may not be written yet (`CurveOut::written` not called
+    /// since): saves the lock when there is nothing to clear.
+    curve_queued: bool,
     /// Reused buffer for commands that get encrypted.
     scratch: Vec<u8>,
     /// What ZAP said about the peer (user id, metadata).
@@ -226,7 +234,9 @@ impl Session {
             peer_minor: 0,
             wanted: GREETING_LEN,
             mech: None,
+            curve_out: None,
             cipher: None,
+            curve_queued: false,
             scratch: Vec::new(),
             zap: None,
             peer_address: String::new(),
@@ -277,6 +287,24 @@ impl Session {
         self.zap = Some(reply);
         self.phase = Phase::Handshake;
         self.on_step(step, now)
+    }
+
+    /// CURVE: our direction, for the direct write side (`None` before READY, or without
+    /// CURVE).
+    pub fn curve_out(&self) -> Option<SharedCurveOut> {
+        self.curve_out.clone()
+    }
+
+    /// The I/O thread has written [`Session::out`] out, under the stream's write lock: the
+    /// frames encrypted into it are on the wire (see `curve_out`).
+    #[inline]
+    pub fn out_written(&mut self) {
+        if self.curve_queued {
+            self.curve_queued = false;
+            if let Some(curve) = &self.curve_out {
+                curve.lock().written();
+            }
+        }
     }
 
     /// Bytes waiting to be written to the peer.
@@ -483,7 +511,7 @@ impl Session {
     /// outbound pump; the rest is out of line.
     #[inline(always)]
     pub fn send(&mut self, msg: &Message) {
-        if self.cipher.is_none() && msg.len() < ZERO_COPY_MIN {
+        if self.curve_out.is_none() && msg.len() < ZERO_COPY_MIN {
             frame::encode_frame(self.out.staging(), msg.get_more(), false, msg);
         } else {
             self.send_other(msg);
@@ -494,9 +522,10 @@ impl Session {
     #[inline(never)]
     fn send_other(&mut self, msg: &Message) {
         let more = msg.get_more();
-        if let Some(cipher) = &mut self.cipher {
+        if let Some(curve) = &self.curve_out {
             // Encrypted in place in the outbound buffer: no other copy, no allocation.
-            cipher.encrypt(self.out.staging(), if more { FLAG_MORE } else { 0 }, msg);
+            curve.lock().queue(self.out.staging(), if more { FLAG_MORE } else { 0 }, msg);
+            self.curve_queued = true;
             return;
         }
         match msg.share_large(ZERO_COPY_MIN) {
@@ -510,14 +539,15 @@ impl Session {
 
     /// Queues a command frame built by `encode`; on CURVE it goes inside a MESSAGE.
     fn send_command(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
-        let Some(cipher) = &mut self.cipher else {
+        let Some(curve) = &self.curve_out else {
             encode(self.out.staging());
             return;
         };
         self.scratch.clear();
         encode(&mut self.scratch);
         if let Ok(Some(h)) = decode_header(&self.scratch, None) {
-            cipher.encrypt(self.out.staging(), FLAG_COMMAND, &self.scratch[h.header_len..]);
+            curve.lock().queue(self.out.staging(), FLAG_COMMAND, &self.scratch[h.header_len..]);
+            self.curve_queued = true;
         }
     }
 
@@ -616,7 +646,9 @@ impl Session {
                 let peer = null::check_ready(self.cfg.socket_type, &props)?;
                 self.metadata = Some(Arc::new(self.peer_metadata(&props)));
                 self.mech = None;
-                self.cipher = cipher;
+                let (send, recv) = cipher.map(|c| c.split()).unzip();
+                self.curve_out = send.map(CurveOut::shared);
+                self.cipher = recv;
                 self.phase = Phase::Active;
                 self.heartbeat.start(now);
                 self.events.push_back(SessionEvent::Ready(peer));

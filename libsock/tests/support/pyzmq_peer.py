@@ -12,6 +12,8 @@ Usage: python3 pyzmq_peer.py JSON. Keys of JSON:
   echo            how many requests to answer with the same message
   subscribe       topic for SUB
   timeout_ms      receive timeout (default 5000); on timeout prints "TIMEOUT" and exits 0
+  heartbeat_ivl   ZMQ_HEARTBEAT_IVL in ms (PINGs, answered with PONGs); the link drops when
+                  nothing arrives for heartbeat_timeout ms (default: libzmq's, the interval)
 Prints "DONE" at the end.
 """
 import json
@@ -43,6 +45,10 @@ if "zap" in cfg:
 s = ctx.socket(getattr(zmq, cfg["type"]))
 s.linger = 2000
 s.rcvtimeo = cfg.get("timeout_ms", 5000)
+if "heartbeat_ivl" in cfg:
+    s.heartbeat_ivl = cfg["heartbeat_ivl"]
+if "heartbeat_timeout" in cfg:
+    s.heartbeat_timeout = cfg["heartbeat_timeout"]
 if "curve_server" in cfg:
     s.curve_secretkey = cfg["curve_server"].encode()
     s.curve_server = True

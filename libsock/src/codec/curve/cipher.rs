@@ -74,11 +74,24 @@ fn message_cipher(subkey: &Key, nonce: u64, len: usize) -> (SecretboxStream, Pol
 /// outbound buffer and encrypts it there; [`CurveCipher::decrypt`] opens a MESSAGE inside the
 /// read buffer. Our nonces count up from where the handshake left them and never repeat; a
 /// peer nonce that is not above the last one (a replay or reordering) is refused.
+///
+/// The two directions share nothing: [`CurveCipher::split`] parts them, so that a sending
+/// thread other than the reading one can own (or share) the [`CurveSender`].
 pub struct CurveCipher {
-    send_key: Key,
-    recv_key: Key,
-    send_nonce: u64,
-    recv_nonce: u64,
+    send: CurveSender,
+    recv: CurveReceiver,
+}
+
+/// Our direction of a [`CurveCipher`]: the send subkey and our next nonce.
+pub struct CurveSender {
+    key: Key,
+    nonce: u64,
+}
+
+/// The peer's direction of a [`CurveCipher`]: the receive subkey and the peer's last nonce.
+pub struct CurveReceiver {
+    key: Key,
+    nonce: u64,
 }
 
 impl CurveCipher {
@@ -91,18 +104,35 @@ impl CurveCipher {
             (b"CurveZMQMESSAGEC", b"CurveZMQMESSAGES")
         };
         CurveCipher {
-            send_key: hsalsa::<U10>(&session.0, ours.into()),
-            recv_key: hsalsa::<U10>(&session.0, theirs.into()),
-            send_nonce,
-            recv_nonce,
+            send: CurveSender { key: hsalsa::<U10>(&session.0, ours.into()), nonce: send_nonce },
+            recv: CurveReceiver { key: hsalsa::<U10>(&session.0, theirs.into()), nonce: recv_nonce },
         }
     }
 
+    /// [`CurveSender::encrypt`].
+    #[inline]
+    pub fn encrypt(&mut self, out: &mut Vec<u8>, flags: u8, body: &[u8]) {
+        self.send.encrypt(out, flags, body);
+    }
+
+    /// [`CurveReceiver::decrypt`].
+    #[inline]
+    pub fn decrypt(&mut self, body: &mut [u8]) -> Result<u8, CodecError> {
+        self.recv.decrypt(body)
+    }
+
+    /// The two directions, apart.
+    pub fn split(self) -> (CurveSender, CurveReceiver) {
+        (self.send, self.recv)
+    }
+}
+
+impl CurveSender {
     /// Appends one MESSAGE frame carrying `flags` and `body`, encrypted in `out`.
     #[inline]
     pub fn encrypt(&mut self, out: &mut Vec<u8>, flags: u8, body: &[u8]) {
-        let nonce = self.send_nonce;
-        self.send_nonce += 1;
+        let nonce = self.nonce;
+        self.nonce += 1;
         let size = MESSAGE_PLAINTEXT + 1 + body.len();
         out.reserve(9 + size);
         // A plain frame, as libzmq sends it: the MORE and COMMAND flags travel encrypted.
@@ -114,11 +144,13 @@ impl CurveCipher {
         out.push(flags);
         out.extend_from_slice(body);
         let (head, plain) = out[mac_at..].split_at_mut(MAC_LEN);
-        let (stream, mac) = message_cipher(&self.send_key, nonce, plain.len());
+        let (stream, mac) = message_cipher(&self.key, nonce, plain.len());
         stream.apply(plain);
         head.copy_from_slice(&mac.compute_unpadded(plain));
     }
+}
 
+impl CurveReceiver {
     /// Opens a MESSAGE command body in place; returns its flags. The plaintext body is then
     /// `body[MESSAGE_PLAINTEXT + 1..]`. Not a MESSAGE: [`CodecError::UnexpectedCommand`];
     /// too short: `Malformed(Message)`; old nonce: `NonceReplay`; bad MAC: `Cryptographic`.
@@ -131,25 +163,30 @@ impl CurveCipher {
             return Err(CodecError::Malformed(CommandName::Message));
         }
         let nonce = u64::from_be_bytes(body[8..16].try_into().expect("8 bytes"));
-        if nonce <= self.recv_nonce {
+        if nonce <= self.nonce {
             return Err(CodecError::NonceReplay);
         }
         let (head, plain) = body.split_at_mut(MESSAGE_PLAINTEXT);
-        let (stream, mac) = message_cipher(&self.recv_key, nonce, plain.len());
+        let (stream, mac) = message_cipher(&self.key, nonce, plain.len());
         // Verify before decrypting (constant-time compare), as crypto_secretbox does.
         let tag = mac.compute_unpadded(plain);
         if !bool::from(tag.as_slice().ct_eq(&head[MESSAGE_HEADER..])) {
             return Err(CodecError::Cryptographic);
         }
         stream.apply(plain);
-        self.recv_nonce = nonce;
+        self.nonce = nonce;
         Ok(plain[0])
     }
 }
 
-impl Drop for CurveCipher {
+impl Drop for CurveSender {
     fn drop(&mut self) {
-        self.send_key.zeroize();
-        self.recv_key.zeroize();
+        self.key.zeroize();
+    }
+}
+
+impl Drop for CurveReceiver {
+    fn drop(&mut self) {
+        self.key.zeroize();
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::output::subscription;
 use super::{Connection, Down, Flow};
 use crate::codec::null::PeerInfo;
-use crate::engine::direct::DirectTx;
+use crate::engine::direct::{DirectTx, Framing};
 use crate::engine::direct_rx::DirectRx;
 use crate::engine::zap::Asked;
 use crate::engine::Ctx;
@@ -140,33 +140,42 @@ impl Connection {
     /// Gives the application thread a direct write side for this link, if it may have one
     /// (see `direct`: not with CURVE, not for subscribers).
     fn arm_direct(&mut self, ctx: &Ctx<'_>) {
-        use crate::codec::greeting::Mechanism;
-        if self.cfg.subscriptions_as_commands || self.cfg.session.security.mechanism() == Mechanism::Curve {
+        if self.cfg.subscriptions_as_commands {
             return;
         }
         let Some(link) = &mut self.link else { return };
+        // CURVE: the write side encrypts with the session's sender; not over ws://, and
+        // the read side stays the I/O thread's (`direct`, "CURVE").
+        let curve = link.session.as_ref().and_then(|s| s.curve_out());
+        if curve.is_some() && link.ws.is_some() {
+            return;
+        }
         // ws://: the write side frames WebSocket frames of its own, the read side takes
         // whole data frames and hands back the rest (pings, closes); over wss:// both go
         // through the link's TLS session (`ws_tls`).
         let ws_server = link.ws.as_ref().map(|ws| ws.is_server());
-        let ws = match &link.ws {
-            None => None,
-            Some(ws) => match ws.direct_tls() {
-                Ok(tls) => Some((ws.direct_encoder(), tls)),
+        let framing = match (&link.ws, curve.clone()) {
+            (None, None) => Framing::Zmtp,
+            (None, Some(curve)) => Framing::Curve(curve),
+            (Some(ws), _) => match ws.direct_tls() {
+                Ok(tls) => Framing::Ws(ws.direct_encoder(), tls),
                 Err(()) => return,
             },
         };
-        let tls = ws.as_ref().and_then(|(_, tls)| tls.clone());
+        let tls = match &framing {
+            Framing::Ws(_, tls) => tls.clone(),
+            _ => None,
+        };
         let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty())
             || link.ws.as_ref().is_some_and(|ws| ws.has_pending());
         let fd = link.stream.as_fd().as_raw_fd();
-        let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending, ws));
+        let direct = Arc::new(DirectTx::new(fd, ctx.waker(), io_pending, framing));
         link.direct = Some(direct.clone());
         if let Some(p) = &self.pipe {
             p.rx.set_direct(Some(direct));
         }
         let kind = self.cfg.session.socket_type;
-        if crate::engine::direct_rx::eligible(kind) {
+        if curve.is_none() && crate::engine::direct_rx::eligible(kind) {
             let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;

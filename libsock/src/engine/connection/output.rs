@@ -77,6 +77,12 @@ impl Connection {
         }
         let result = self.pump_out_queued(ctx);
         tx.io_pending = !self.out_is_empty_unlocked();
+        if !tx.io_pending {
+            // CURVE: the commands the session encrypted are out; direct sends may follow.
+            if let Some(session) = self.link.as_mut().and_then(|l| l.session.as_mut()) {
+                session.out_written();
+            }
+        }
         if let Some(rx) = self.link.as_ref().and_then(|l| l.rx.as_ref()) {
             // Writability is watched only while something waits to be written.
             rx.want_out(tx.io_pending);
