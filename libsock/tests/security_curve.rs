@@ -352,3 +352,92 @@ fn direct_sends_keep_the_nonce_order_for_libzmq() {
     let lines = py.finish();
     assert_eq!(lines.last().map(String::as_str), Some("DONE"), "{lines:?}");
 }
+
+/// Forwards tcp connections from a listener of its own to `target`, connection after
+/// connection; while `poison` is set, flips the last byte of the next chunk the client
+/// sends (once). Returns its endpoint.
+fn poisoning_proxy(
+    target: std::net::SocketAddr,
+    poison: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> String {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("tcp://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = std::net::TcpStream::connect(target) else { return };
+            let (mut client_rx, mut server_tx) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let poison = poison.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n @ 1..) = client_rx.read(&mut buf) {
+                    if poison.swap(false, Ordering::SeqCst) {
+                        buf[n - 1] ^= 0x20;
+                    }
+                    if server_tx.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = server_tx.shutdown(std::net::Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n @ 1..) = server.read(&mut buf) {
+                    if client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = client.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    ep
+}
+
+/// A MESSAGE altered on the way (its last byte flipped), read by a thread waiting on the
+/// stream itself: the MAC refuses it, the link is dropped (as libzmq does), nothing of it
+/// is delivered, and the client's reconnection carries what it sends next.
+#[test]
+fn a_tampered_message_read_directly_drops_the_link_and_nothing_else() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (public, secret) = curve_keypair();
+    let ctx = Context::new();
+    let server_sock = server(&ctx, libsock::PAIR, &secret);
+    let mon = server_sock.monitor_events(EVENT_ALL).unwrap();
+    server_sock.bind("tcp://127.0.0.1:*").unwrap();
+    let target = server_sock.get_last_endpoint().unwrap().trim_start_matches("tcp://").parse().unwrap();
+    let poison = Arc::new(AtomicBool::new(false));
+    let (client_sock, _) = client(&ctx, libsock::PAIR, &public);
+    client_sock.set_reconnect_ivl(20).unwrap();
+    client_sock.connect(&poisoning_proxy(target, poison.clone())).unwrap();
+    // Round trips: the server's thread waits in recv and reads the link itself.
+    for i in 0..50 {
+        client_sock.send(format!("ping {i}").as_str(), 0).unwrap();
+        assert_eq!(server_sock.recv_string(0).unwrap().unwrap(), format!("ping {i}"));
+        server_sock.send("pong", 0).unwrap();
+        assert_eq!(client_sock.recv_string(0).unwrap().unwrap(), "pong");
+    }
+    assert!(wait_event(&mon, SocketEvent::HandshakeSucceeded, Duration::from_secs(1)).is_some());
+    let reader = std::thread::spawn(move || {
+        let got = server_sock.recv_string(0);
+        (server_sock, got)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    poison.store(true, Ordering::SeqCst);
+    client_sock.send("tampered", 0).unwrap();
+    assert!(
+        wait_event(&mon, SocketEvent::Disconnected, Duration::from_secs(5)).is_some(),
+        "the tampered MESSAGE did not drop the link"
+    );
+    assert!(
+        wait_event(&mon, SocketEvent::HandshakeSucceeded, Duration::from_secs(5)).is_some(),
+        "no reconnection"
+    );
+    client_sock.send("after", 0).unwrap();
+    let (server_sock, got) = reader.join().unwrap();
+    assert_eq!(got.unwrap().unwrap(), "after", "the first message delivered after the tampered one");
+    drop((server_sock, client_sock));
+}

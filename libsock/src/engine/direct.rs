@@ -51,9 +51,9 @@
 //! never offer messages directly. Receiving directly is `direct_rx`'s part.
 //!
 //! ## CURVE
-//! Over tcp and ipc a CURVE link is armed for writing (not for reading, not over ws): the
-//! write side encrypts each frame of a message with the session's sender (`CurveOut`, its
-//! lock taken inside this one), so both writers take nonces from one counter. Frames must
+//! Over tcp and ipc a CURVE link is armed (not over ws): the write side encrypts each frame
+//! of a message with the session's sender (`session::shared_cipher`, its lock taken inside
+//! this one), so both writers take nonces from one counter. Frames must
 //! reach the peer in nonce order: the write side refuses while the session holds frames it
 //! encrypted and has not written (a PONG queued while decoding, a PING on its timer), and
 //! what it encrypts itself is written, or left in `buf` to be written first, before it

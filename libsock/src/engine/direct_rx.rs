@@ -99,9 +99,16 @@
 //! own reader, so the pipe stays single-producer.
 //!
 //! Eligible: REQ, REP, PAIR, DEALER and PULL sockets with exactly one pipe (one connection: no fair
-//! queuing to keep), NULL or PLAIN, tcp or ipc, no CONFLATE, no BUSY_POLL, blocking receives
+//! queuing to keep), tcp or ipc, no CONFLATE, no BUSY_POLL, blocking receives
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
+//!
+//! CURVE links (tcp, ipc) too: each frame is a MESSAGE, which the application thread checks
+//! (nonce order, MAC) and opens in its read buffer with the session's receiving direction
+//! (`session::shared_cipher`; its lock is taken inside this one). A MESSAGE that holds a
+//! command (a PING) is left as it came, its nonce unused, and handed back: the session
+//! opens it and answers. So is one that does not open (a bad MAC, a replayed nonce): the
+//! session refuses it again and drops the link.
 //!
 //! `ws://` and `wss://` links get a read side too: the application thread reads
 //! WebSocket frames into [`RxState::ws_raw`] and makes messages of the whole data frames
@@ -134,6 +141,7 @@ use parking_lot::{Mutex, MutexGuard};
 use super::ws_tls::SharedTls;
 use crate::message::{Message, Metadata};
 use crate::pipe::{DirectSource, Waited, Wake};
+use crate::session::SharedCurveIn;
 use crate::sys;
 
 /// The application thread reads this much at most per call.
@@ -191,6 +199,8 @@ pub(crate) struct DirectRx {
     websocket: Option<bool>,
     /// `wss://`: the link's TLS session, which decrypts what is read.
     tls: Option<SharedTls>,
+    /// CURVE: the session's receiving direction, which opens each data frame's MESSAGE.
+    curve: Option<SharedCurveIn>,
     /// The I/O thread's epoll instance and the stream's token there (rule 4).
     epfd: RawFd,
     token: u64,
@@ -268,6 +278,7 @@ impl DirectRx {
             replies_only: false,
             websocket: None,
             tls: None,
+            curve: None,
             epfd,
             token,
         }
@@ -285,6 +296,14 @@ impl DirectRx {
     pub(crate) fn websocket(mut self, server: bool, tls: Option<SharedTls>) -> DirectRx {
         self.websocket = Some(server);
         self.tls = tls;
+        self
+    }
+
+    /// For a CURVE link (tcp or ipc): data frames come inside MESSAGEs, opened with the
+    /// session's receiving direction; a MESSAGE holding a command is left sealed and handed
+    /// back (`session::shared_cipher`).
+    pub(crate) fn curve(mut self, curve: SharedCurveIn) -> DirectRx {
+        self.curve = Some(curve);
         self
     }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use bytes::{Buf, BytesMut};
 
 use super::{DirectRx, RxState, FLOOD_READ_CHUNK, FRAME_MAX, READS, READ_CHUNK};
+use crate::codec::curve::{CurveReceiver, FLAG_COMMAND, FLAG_MORE as CURVE_MORE, MESSAGE_PLAINTEXT};
 use crate::codec::frame::{decode_header, FLAG_MORE};
 use crate::codec::ws::{self, Front};
 use crate::engine::ws_link::WsError;
@@ -161,6 +162,9 @@ impl DirectRx {
         let mut carried = false;
         // A REQ's place in the reply, kept as frames are taken (from those staged, once).
         let mut envelope = self.replies_only.then(|| ReplyEnvelope::after(&st.staged));
+        if let Some(curve) = &self.curve {
+            return self.decode_curve(st, &mut curve.lock(), out, limit, &mut carried, &mut envelope);
+        }
         while out.len() < limit {
             let used = self.decode_short(&st.buf, &mut st.staged, out, limit, &mut carried, &mut envelope);
             if used > 0 {
@@ -183,6 +187,51 @@ impl DirectRx {
             let mut msg = self.take_body(&mut st.buf, size);
             msg.set_more(header.more);
             self.deliver(msg, &mut st.staged, out, &mut carried);
+        }
+        Ok(())
+    }
+
+    /// [`DirectRx::decode`] over CURVE: each frame a MESSAGE holding a data frame, opened
+    /// where it lies; `Err` at anything else, left as it came.
+    fn decode_curve(
+        &self,
+        st: &mut RxState,
+        curve: &mut CurveReceiver,
+        out: &mut VecDeque<Message>,
+        limit: usize,
+        carried: &mut bool,
+        envelope: &mut Option<ReplyEnvelope>,
+    ) -> Result<(), ()> {
+        const SEALING: usize = MESSAGE_PLAINTEXT + 1;
+        let max = self.max_size.min(FRAME_MAX).saturating_add(SEALING as u64);
+        while out.len() < limit {
+            // libzmq sends a MESSAGE as a plain frame: its MORE and COMMAND flags travel inside.
+            let header = match decode_header(&st.buf, Some(max)) {
+                Ok(Some(h)) if !h.command && !h.more => h,
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) | Err(_) => return Err(()),
+            };
+            let size = header.size as usize;
+            if st.buf.len() < header.header_len + size {
+                return Ok(());
+            }
+            let body = size.saturating_sub(SEALING);
+            let sealed = &mut st.buf[header.header_len..header.header_len + size];
+            let data = |flags: u8| {
+                flags & FLAG_COMMAND == 0
+                    && envelope.is_none_or(|place| place.next(body, flags & CURVE_MORE != 0).is_some())
+            };
+            let flags = match curve.decrypt_if(sealed, data) {
+                Ok(Some(flags)) => flags,
+                Ok(None) | Err(_) => return Err(()),
+            };
+            let more = flags & CURVE_MORE != 0;
+            let taken = takes(envelope, body, more);
+            debug_assert!(taken, "checked before opening");
+            st.buf.advance(header.header_len + SEALING);
+            let mut msg = self.take_body(&mut st.buf, body);
+            msg.set_more(more);
+            self.deliver(msg, &mut st.staged, out, carried);
         }
         Ok(())
     }

@@ -7,12 +7,12 @@
 //! [`Session::handle_timeout`] at [`Session::next_timeout`].
 //! That makes handshake and heartbeat behaviour testable on virtual time.
 
-mod curve_out;
 mod heartbeat;
 mod large_body;
 pub mod mechanism;
 mod outbuf;
 mod reply_envelope;
+mod shared_cipher;
 mod short_frames;
 
 use std::collections::VecDeque;
@@ -21,18 +21,18 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 
-pub use curve_out::{CurveOut, SharedCurveOut};
 pub use heartbeat::{Beat, Heartbeat, HeartbeatConfig};
 pub(crate) use large_body::BodyFill;
 pub use mechanism::{CookieJar, Security, ZapReply, ZapRequest};
 pub use outbuf::{OutBuf, ZERO_COPY_MIN};
 pub use reply_envelope::ReplyEnvelope;
+pub use shared_cipher::{CurveOut, SharedCurveIn, SharedCurveOut};
 pub(crate) use short_frames::FrameSink;
 
 use mechanism::{Local, Mech, Step};
 
 use crate::codec::command::{self, Command};
-use crate::codec::curve::{CurveReceiver, FLAG_COMMAND, FLAG_MORE, MESSAGE_PLAINTEXT};
+use crate::codec::curve::{FLAG_COMMAND, FLAG_MORE, MESSAGE_PLAINTEXT};
 use crate::codec::frame::{self, decode_header};
 use crate::codec::greeting::{Greeting, GreetingSender, GREETING_LEN};
 use crate::codec::null::{self, PeerInfo};
@@ -187,10 +187,10 @@ pub struct Session {
     /// The handshake in progress (`None` once active).
     mech: Option<Mech>,
     /// CURVE: every frame after the handshake is encrypted by this (shared with the direct
-    /// write side, see `curve_out`) ...
+    /// write side, see `shared_cipher`) ...
     curve_out: Option<SharedCurveOut>,
-    /// ... and decrypted by this.
-    cipher: Option<CurveReceiver>,
+    /// ... and decrypted by this (shared with the direct read side).
+    cipher: Option<SharedCurveIn>,
     /// Frames encrypted into `out` may not be written yet (`CurveOut::written` not called
     /// since): saves the lock when there is nothing to clear.
     curve_queued: bool,
@@ -295,8 +295,13 @@ impl Session {
         self.curve_out.clone()
     }
 
+    /// CURVE: the peer's direction, for the direct read side (`None` as above).
+    pub fn curve_in(&self) -> Option<SharedCurveIn> {
+        self.cipher.clone()
+    }
+
     /// The I/O thread has written [`Session::out`] out, under the stream's write lock: the
-    /// frames encrypted into it are on the wire (see `curve_out`).
+    /// frames encrypted into it are on the wire (see `shared_cipher`).
     #[inline]
     pub fn out_written(&mut self) {
         if self.curve_queued {
@@ -415,14 +420,14 @@ impl Session {
             }
             input.advance(header.header_len);
             let mut more = header.more;
-            if let Some(cipher) = self.cipher.as_mut() {
+            if let Some(cipher) = &self.cipher {
                 // libzmq sends each MESSAGE as a plain frame (no MORE, no COMMAND bit); the
                 // real flags are inside. Anything that is not a MESSAGE is plaintext: refused.
                 if !input[..size].starts_with(b"\x07MESSAGE") {
                     return Err(SessionError::Unencrypted);
                 }
                 // Decrypt in the read buffer; the plaintext body follows the flags byte.
-                let flags = cipher.decrypt(&mut input[..size])?;
+                let flags = cipher.lock().decrypt(&mut input[..size])?;
                 if flags & FLAG_COMMAND != 0 {
                     let body = input.split_to(size);
                     self.on_command(&body[MESSAGE_PLAINTEXT + 1..], now)?;
@@ -648,7 +653,7 @@ impl Session {
                 self.mech = None;
                 let (send, recv) = cipher.map(|c| c.split()).unzip();
                 self.curve_out = send.map(CurveOut::shared);
-                self.cipher = recv;
+                self.cipher = recv.map(|r| Arc::new(parking_lot::Mutex::new(r)));
                 self.phase = Phase::Active;
                 self.heartbeat.start(now);
                 self.events.push_back(SessionEvent::Ready(peer));

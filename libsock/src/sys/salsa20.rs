@@ -44,6 +44,12 @@ impl SecretboxStream {
         self.first[..32].try_into().expect("32 bytes")
     }
 
+    /// The keystream's 33rd byte: what [`Self::apply`] XORs into the data's first byte
+    /// (to read that byte alone, leaving the data as it is).
+    pub(crate) fn first_data_byte(&self) -> u8 {
+        self.first[32]
+    }
+
     /// XORs the keystream from its 33rd byte into `data`.
     pub(crate) fn apply(mut self, data: &mut [u8]) {
         let head_len = data.len().min(256 - 32);

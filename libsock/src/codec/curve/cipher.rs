@@ -156,6 +156,19 @@ impl CurveReceiver {
     /// too short: `Malformed(Message)`; old nonce: `NonceReplay`; bad MAC: `Cryptographic`.
     #[inline]
     pub fn decrypt(&mut self, body: &mut [u8]) -> Result<u8, CodecError> {
+        self.decrypt_if(body, |_| true).map(|flags| flags.unwrap_or_default())
+    }
+
+    /// [`CurveReceiver::decrypt`] of a MESSAGE whose flags `accept` takes: it is checked
+    /// (name, nonce, MAC) and its flags byte read first. Refused (`Ok(None)`), or on an
+    /// error, the body stays as it came and its nonce unused, so that another decoder (the
+    /// I/O thread's session, for a command the direct read side leaves to it) opens it.
+    #[inline]
+    pub fn decrypt_if(
+        &mut self,
+        body: &mut [u8],
+        accept: impl FnOnce(u8) -> bool,
+    ) -> Result<Option<u8>, CodecError> {
         if !body.starts_with(b"\x07MESSAGE") {
             return Err(CodecError::UnexpectedCommand { expected: "MESSAGE" });
         }
@@ -173,9 +186,12 @@ impl CurveReceiver {
         if !bool::from(tag.as_slice().ct_eq(&head[MESSAGE_HEADER..])) {
             return Err(CodecError::Cryptographic);
         }
+        if !accept(plain[0] ^ stream.first_data_byte()) {
+            return Ok(None);
+        }
         stream.apply(plain);
         self.nonce = nonce;
-        Ok(plain[0])
+        Ok(Some(plain[0]))
     }
 }
 

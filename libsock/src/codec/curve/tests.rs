@@ -279,9 +279,20 @@ fn message_cipher_matches_the_box() {
         expected.extend_from_slice(&boxed);
         assert_eq!(out, expected, "MESSAGE, {len} bytes, nonce {n}");
 
-        // The peer opens it (and so opens what the plain box sealed).
+        // The peer opens it (and so opens what the plain box sealed), having first read its
+        // flags and refused it, which changed nothing (the direct read side's way).
         let mut peer = CurveCipher::new(BoxKey::new(&a.public_key(), &b).unwrap(), !as_server, 1, n - 1);
         let mut message = super::tests::body(&out);
+        let (sealed, mut seen) = (message.clone(), None);
+        let (_, mut receiver) =
+            CurveCipher::new(BoxKey::new(&a.public_key(), &b).unwrap(), !as_server, 1, n - 1).split();
+        let refused = receiver.decrypt_if(&mut message, |f| {
+            seen = Some(f);
+            false
+        });
+        assert_eq!((refused.unwrap(), seen), (None, Some(flags)), "flags read, message refused");
+        assert_eq!(message, sealed, "a refused message stays as it came");
+        assert_eq!(receiver.decrypt_if(&mut message.clone(), |_| true).unwrap(), Some(flags), "nonce unused");
         assert_eq!(peer.decrypt(&mut message).unwrap(), flags);
         assert_eq!(&message[MESSAGE_PLAINTEXT + 1..], &body[..]);
     }

@@ -144,8 +144,8 @@ impl Connection {
             return;
         }
         let Some(link) = &mut self.link else { return };
-        // CURVE: the write side encrypts with the session's sender; not over ws://, and
-        // the read side stays the I/O thread's (`direct`, "CURVE").
+        // CURVE: the write side encrypts with the session's sender, the read side opens
+        // with its receiving direction; not over ws:// (`session::shared_cipher`).
         let curve = link.session.as_ref().and_then(|s| s.curve_out());
         if curve.is_some() && link.ws.is_some() {
             return;
@@ -175,7 +175,7 @@ impl Connection {
             p.rx.set_direct(Some(direct));
         }
         let kind = self.cfg.session.socket_type;
-        if curve.is_none() && crate::engine::direct_rx::eligible(kind) {
+        if crate::engine::direct_rx::eligible(kind) {
             let meta = link.session.as_ref().and_then(|s| s.metadata()).cloned();
             let app: Arc<dyn crate::pipe::Wake> = self.socket.signal.clone();
             let max = self.cfg.session.max_msg_size;
@@ -188,6 +188,9 @@ impl Connection {
             }
             if let Some(server) = ws_server {
                 rx = rx.websocket(server, tls);
+            }
+            if let Some(curve) = link.session.as_ref().and_then(|s| s.curve_in()) {
+                rx = rx.curve(curve);
             }
             let rx = Arc::new(rx);
             link.rx = Some(rx.clone());

@@ -1,5 +1,5 @@
-//! CURVE's sending direction, shared by the session and the application thread's direct
-//! write side (`engine::direct`).
+//! CURVE's two directions, shared by the session and the application thread's direct write
+//! and read sides (`engine::direct`, `engine::direct_rx`).
 //!
 //! Every MESSAGE carries the next nonce, and a peer refuses one that is not above the last
 //! (libzmq drops the connection). So the frames of the two writers of one stream must reach
@@ -11,12 +11,17 @@
 //!   PONG while it decodes, a PING on its timer). It marks such frames unsent until the I/O
 //!   thread has written its buffer out ([`CurveOut::written`], under the write lock), and
 //!   the direct side refuses while they are: its message would overtake them.
+//!
+//! The two readers of one stream decode only under the stream's read lock, one at a time,
+//! frames in stream order: the receiving direction ([`SharedCurveIn`]) needs no more rule
+//! than that. The direct read side opens data frames only; a MESSAGE that holds a command
+//! it leaves sealed, its nonce unused (`CurveReceiver::decrypt_if`), for the session.
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::codec::curve::CurveSender;
+use crate::codec::curve::{CurveReceiver, CurveSender};
 
 /// Our direction of a CURVE connection, and whether the session holds frames it encrypted
 /// that are not on the wire yet.
@@ -27,6 +32,9 @@ pub struct CurveOut {
 
 /// A [`CurveOut`] as the session and the direct write side share it.
 pub type SharedCurveOut = Arc<Mutex<CurveOut>>;
+
+/// The receiving direction as the session and the direct read side share it.
+pub type SharedCurveIn = Arc<Mutex<CurveReceiver>>;
 
 impl CurveOut {
     /// Shares `sender`.
