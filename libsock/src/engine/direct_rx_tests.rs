@@ -420,3 +420,64 @@ fn a_websocket_req_hands_back_a_refused_frame_as_it_came() {
     assert!(st.take_over(&mut BytesMut::new()).is_empty());
     assert_eq!(&st.take_ws_raw()[..], &refused[..]);
 }
+
+/// CURVE: the read side opens the data MESSAGEs in its buffer with the session's receiving
+/// direction (frames of one message staged until its last); a MESSAGE holding a command,
+/// and one that does not open, are handed back exactly as they came, their nonces unused,
+/// so that the session (sharing that direction) opens or refuses them next.
+#[test]
+fn a_curve_link_opens_data_and_leaves_commands_and_tampering_sealed() {
+    use crate::codec::curve::{BoxKey, CurveCipher, FLAG_COMMAND, FLAG_MORE};
+    use crypto_box::SecretKey;
+    let (client, server) = (SecretKey::from([1u8; 32]), SecretKey::from([2u8; 32]));
+    let mut peer = CurveCipher::new(BoxKey::new(&server.public_key(), &client).unwrap(), false, 5, 0);
+    let (_, receiver) =
+        CurveCipher::new(BoxKey::new(&client.public_key(), &server).unwrap(), true, 1, 4).split();
+    let shared = Arc::new(parking_lot::Mutex::new(receiver));
+    let mut rig = Rig::new();
+    rig.rx.curve = Some(shared.clone());
+
+    let mut wire = Vec::new();
+    peer.encrypt(&mut wire, 0, b"one");
+    peer.encrypt(&mut wire, FLAG_MORE, b"two-a");
+    peer.encrypt(&mut wire, 0, b"two-b");
+    let command_at = wire.len();
+    peer.encrypt(&mut wire, FLAG_COMMAND, b"\x04PING\x00\x00");
+    peer.encrypt(&mut wire, 0, b"after");
+    rig.peer.write_all(&wire).unwrap();
+    let mut out = VecDeque::new();
+    let deadline = Some(Instant::now() + Duration::from_secs(20));
+    let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, false, &mut || true, &mut out);
+    assert_eq!(waited, Waited::Got);
+    let got: Vec<(&[u8], bool)> = out.iter().map(|m| (&m[..], m.get_more())).collect();
+    assert_eq!(got, [(&b"one"[..], false), (b"two-a", true), (b"two-b", false)]);
+    assert!(rig.rx.handed_back(), "the command goes to the I/O thread");
+    let mut rbuf = BytesMut::new();
+    assert!(rig.rx.io_lock().unwrap().take_over(&mut rbuf).is_empty());
+    assert_eq!(&rbuf[..], &wire[command_at..], "handed back as it came");
+    // The session opens the command, then the data after it, with the shared direction.
+    let mut session = shared.lock();
+    let frame_body = |buf: &mut BytesMut| {
+        let h = crate::codec::frame::decode_header(buf, None).unwrap().unwrap();
+        let frame = buf.split_to(h.header_len + h.size as usize);
+        frame[h.header_len..].to_vec()
+    };
+    assert_eq!(session.decrypt(&mut frame_body(&mut rbuf)), Ok(FLAG_COMMAND), "its nonce unused");
+    assert_eq!(session.decrypt(&mut frame_body(&mut rbuf)), Ok(0));
+    drop(session);
+
+    // A MESSAGE altered on the way does not open: handed back unchanged, nothing taken.
+    let mut rig = Rig::new();
+    rig.rx.curve = Some(shared.clone());
+    let mut good = Vec::new();
+    peer.encrypt(&mut good, 0, b"tampered");
+    let mut bad = good.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    rig.peer.write_all(&bad).unwrap();
+    assert_eq!(rig.wait_batch(), (Waited::Woken, vec![]));
+    let mut rbuf = BytesMut::new();
+    assert!(rig.rx.io_lock().unwrap().take_over(&mut rbuf).is_empty());
+    assert_eq!(&rbuf[..], &bad[..]);
+    let mut body = good[2..].to_vec();
+    assert_eq!(shared.lock().decrypt(&mut body), Ok(0), "the refused one spent no nonce");
+}
