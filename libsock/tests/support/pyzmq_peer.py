@@ -8,9 +8,13 @@ Usage: python3 pyzmq_peer.py JSON. Keys of JSON:
   plain_server    true: PLAIN server; plain_user/plain_pass: PLAIN client
   zap             {"allow_key": Z85} or {"passwords": {user: pass}}: pyzmq's authenticator
   send            list of messages (lists of frames) to send
+  send_numbered   how many one-frame messages "0", "1", ... to send after those
   recv            how many messages to receive; each prints "MSG <frames joined by |> <User-Id>"
   echo            how many requests to answer with the same message
   subscribe       topic for SUB
+  linger_ms       ZMQ_LINGER (default 2000)
+  hold_ms         sleep this long after sending, before closing (libzmq's PUSH with
+                  heartbeats drops what it still queues when it closes, linger or not)
   timeout_ms      receive timeout (default 5000); on timeout prints "TIMEOUT" and exits 0
   heartbeat_ivl   ZMQ_HEARTBEAT_IVL in ms (PINGs, answered with PONGs); the link drops when
                   nothing arrives for heartbeat_timeout ms (default: libzmq's, the interval)
@@ -43,7 +47,7 @@ if "zap" in cfg:
         auth.configure_plain(domain="*", passwords=z["passwords"])
 
 s = ctx.socket(getattr(zmq, cfg["type"]))
-s.linger = 2000
+s.linger = cfg.get("linger_ms", 2000)
 s.rcvtimeo = cfg.get("timeout_ms", 5000)
 if "heartbeat_ivl" in cfg:
     s.heartbeat_ivl = cfg["heartbeat_ivl"]
@@ -85,6 +89,10 @@ try:
         time.sleep(cfg["delay_ms"] / 1000)
     for msg in cfg.get("send", []):
         s.send_multipart([f.encode() for f in msg])
+    for i in range(cfg.get("send_numbered", 0)):
+        s.send(str(i).encode())
+    if "hold_ms" in cfg:
+        time.sleep(cfg["hold_ms"] / 1000)
     for _ in range(cfg.get("recv", 0)):
         frames, user = recv()
         print("MSG", "|".join(f.bytes.decode() for f in frames), user, flush=True)
