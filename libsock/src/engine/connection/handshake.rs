@@ -138,7 +138,8 @@ impl Connection {
     }
 
     /// Gives the application thread a direct write side for this link, if it may have one
-    /// (see `direct`: not with CURVE, not for subscribers).
+    /// (see `direct`: not for subscribers, nor for CURVE over `ws://`), and a read side
+    /// (`direct_rx`) for the socket types that take one.
     fn arm_direct(&mut self, ctx: &Ctx<'_>) {
         if self.cfg.subscriptions_as_commands {
             return;
