@@ -44,6 +44,19 @@ pub(crate) const INAPPLICABLE_OPTIONS: [i32; 10] = [
     91, // GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
 ];
 
+/// Stored options libzmq 4.3 takes but never reads back (its `getsockopt` has no case for
+/// them): the `wss://` settings, the private key among them, and HELLO_MSG/DISCONNECT_MSG.
+/// By number they are write-only here too (`EINVAL`); the typed getters still read them.
+const WRITE_ONLY_STORED: [SocketOption; 7] = [
+    SocketOption::WSS_KEY_PEM,
+    SocketOption::WSS_CERT_PEM,
+    SocketOption::WSS_TRUST_PEM,
+    SocketOption::WSS_HOSTNAME,
+    SocketOption::WSS_TRUST_SYSTEM,
+    SocketOption::HELLO_MSG,
+    SocketOption::DISCONNECT_MSG,
+];
+
 fn int(value: &OptionValue, name: &str) -> Result<i64> {
     match value {
         OptionValue::Int(v) => Ok(i64::from(*v)),
@@ -124,6 +137,9 @@ impl Socket {
     /// the C string's terminating NUL.
     pub fn get_option_raw(&self, option: i32) -> Result<OptionValue> {
         if let Some(opt) = SocketOption::from_raw(option) {
+            if WRITE_ONLY_STORED.contains(&opt) {
+                return Err(Error::invalid(format!("option {option} is write-only")));
+            }
             return self.get_option(opt);
         }
         Ok(match option {
