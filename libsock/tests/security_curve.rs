@@ -31,6 +31,12 @@ fn server(ctx: &Context, kind: libsock::SocketType, secret: &str) -> Socket {
     s
 }
 
+/// A file of the `wss://` tests' certificates (`tests/data/wss`).
+fn wss_pem(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/wss/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// Waits for a monitor event of this kind.
 fn wait_event(mon: &libsock::Monitor, want: SocketEvent, within: Duration) -> Option<MonitorEvent> {
     let deadline = Instant::now() + within;
@@ -288,15 +294,16 @@ fn exchange_numbered(s: &Socket, count: u32) {
 /// writes its message itself, with nonces from the counter the I/O thread's session uses
 /// for its PINGs and PONGs. With heartbeats every millisecond both ways, thousands of
 /// messages each way (lone ones after waits, bursts through the pipe, sizes across the
-/// direct limit, multipart) arrive whole and in order over tcp and ipc, and the link never
-/// drops: a frame out of nonce order makes the receiver drop it.
+/// direct limit, multipart) arrive whole and in order over tcp, ipc, `ws://` and `wss://`
+/// (each MESSAGE in a WebSocket frame), and the link never drops: a frame out of nonce
+/// order makes the receiver drop it.
 #[test]
 fn direct_sends_keep_the_nonce_order_under_heartbeats() {
     exchange_under_heartbeats(3000);
 }
 
-/// The same with 100 000 messages each way (ignored: by hand, about 4 minutes in a debug
-/// build).
+/// The same with 100 000 messages each way over each transport (ignored: by hand, several
+/// minutes in a debug build).
 #[test]
 #[ignore = "stress: by hand"]
 fn stress_curve_direct_sides() {
@@ -304,20 +311,32 @@ fn stress_curve_direct_sides() {
 }
 
 /// Two CURVE PAIRs pinging each other every millisecond exchange `count` numbered messages
-/// each way, over tcp and then ipc, on one link each.
+/// each way, over tcp, ipc, `ws://` and `wss://` in turn, on one link each.
 fn exchange_under_heartbeats(count: u32) {
     let (public, secret) = curve_keypair();
     let ctx = Context::new();
-    for transport in ["tcp://127.0.0.1:*", "ipc://*"] {
+    for transport in ["tcp://127.0.0.1:*", "ipc://*", "ws://127.0.0.1:*/c", "wss://127.0.0.1:*/c"] {
         let a = server(&ctx, libsock::PAIR, &secret);
         let (b, _) = client(&ctx, libsock::PAIR, &public);
         for s in [&a, &b] {
             s.set_heartbeat_ivl(1).unwrap();
             s.set_heartbeat_timeout(5000).unwrap();
+            // A dropped link is not redialled (a protocol error): a send must fail, not
+            // block the peer thread, and with it the context's end, for good.
+            s.set_sndtimeo(10_000).unwrap();
+        }
+        let wss = transport.starts_with("wss");
+        if wss {
+            a.set_wss_cert_pem(&wss_pem("server_chain.pem")).unwrap();
+            a.set_wss_key_pem(&wss_pem("server.key")).unwrap();
+            b.set_wss_trust_pem(&wss_pem("ca.pem")).unwrap();
         }
         let mon = a.monitor_events(EVENT_ALL).unwrap();
         a.bind(transport).unwrap();
-        b.connect(&a.get_last_endpoint().unwrap()).unwrap();
+        let bound = a.get_last_endpoint().unwrap();
+        // The test certificate names localhost.
+        let to = if wss { bound.replacen("127.0.0.1", "localhost", 1) } else { bound };
+        b.connect(&to).unwrap();
         assert!(wait_event(&mon, SocketEvent::HandshakeSucceeded, Duration::from_secs(5)).is_some());
         let peer = std::thread::spawn(move || {
             exchange_numbered(&b, count);
@@ -486,4 +505,45 @@ fn a_curve_flood_from_libzmq_is_read_by_the_receiving_thread_in_order() {
         assert_eq!(got, i.to_string(), "message {i}");
     }
     drop(py);
+}
+
+/// The same flood between libsock peers over `ws://` and `wss://` (no libzmq build here has
+/// both CURVE and ws): a PUSH connected to a PULL, both pinging every millisecond; at the
+/// high water mark the PULL's thread takes the stream over, with the MESSAGEs the link
+/// decoded and the frame it had begun, and opens the rest itself. Every message arrives,
+/// whole and in order.
+#[test]
+fn a_curve_flood_over_websocket_is_read_by_the_receiving_thread_in_order() {
+    let (public, secret) = curve_keypair();
+    let ctx = Context::new();
+    for transport in ["ws://127.0.0.1:*/flood", "wss://127.0.0.1:*/flood"] {
+        let pull = server(&ctx, libsock::PULL, &secret);
+        let (push, _) = client(&ctx, libsock::PUSH, &public);
+        pull.set_rcvhwm(100).unwrap();
+        for s in [&pull, &push] {
+            s.set_heartbeat_ivl(1).unwrap();
+            s.set_heartbeat_timeout(5000).unwrap();
+        }
+        let wss = transport.starts_with("wss");
+        if wss {
+            pull.set_wss_cert_pem(&wss_pem("server_chain.pem")).unwrap();
+            pull.set_wss_key_pem(&wss_pem("server.key")).unwrap();
+            push.set_wss_trust_pem(&wss_pem("ca.pem")).unwrap();
+        }
+        pull.bind(transport).unwrap();
+        let bound = pull.get_last_endpoint().unwrap();
+        push.connect(&if wss { bound.replacen("127.0.0.1", "localhost", 1) } else { bound }).unwrap();
+        let count = 12_000;
+        let pusher = std::thread::spawn(move || {
+            for seq in 0..count {
+                push.send_multipart(numbered_message(seq), 0).unwrap();
+            }
+            push
+        });
+        for seq in 0..count {
+            let got = pull.recv_multipart(0).unwrap_or_else(|e| panic!("{transport}: message {seq}: {e}"));
+            assert!(got == numbered_message(seq), "{transport}: message {seq} arrived changed");
+        }
+        drop((pusher.join().unwrap(), pull));
+    }
 }

@@ -51,13 +51,14 @@
 //! never offer messages directly. Receiving directly is `direct_rx`'s part.
 //!
 //! ## CURVE
-//! Over tcp and ipc a CURVE link is armed (not over ws): the write side encrypts each frame
+//! A CURVE link is armed too: the write side encrypts each frame
 //! of a message with the session's sender (`session::shared_cipher`, its lock taken inside
 //! this one), so both writers take nonces from one counter. Frames must
 //! reach the peer in nonce order: the write side refuses while the session holds frames it
 //! encrypted and has not written (a PONG queued while decoding, a PING on its timer), and
 //! what it encrypts itself is written, or left in `buf` to be written first, before it
-//! lets go of the lock.
+//! lets go of the lock. Over `ws://` and `wss://` each MESSAGE then goes in a WebSocket frame
+//! of its own, flagged 0x00 as libzmq sends it.
 //!
 //! ## `ws://` and `wss://`
 //! A `ws://` link is armed too: the write side then frames each message as WebSocket data
@@ -110,6 +111,9 @@ pub(crate) struct TxState {
     tls: Option<SharedTls>,
     /// CURVE: each frame encrypted by the session's sender (see "CURVE" above).
     curve: Option<SharedCurveOut>,
+    /// CURVE over `ws://`: the MESSAGE being sealed, before it is framed (kept for its
+    /// capacity).
+    sealed: Vec<u8>,
 }
 
 /// How a [`DirectTx`] puts messages on the stream.
@@ -119,8 +123,8 @@ pub(crate) enum Framing {
     /// ZMTP frames, each inside an encrypted MESSAGE (CURVE over tcp or ipc).
     Curve(SharedCurveOut),
     /// WebSocket data frames made by this encoder, and for `wss://` encrypted by the link's
-    /// TLS session.
-    Ws(ws::Encoder, Option<SharedTls>),
+    /// TLS session; with CURVE, each frame's MESSAGE in a WebSocket frame.
+    Ws(ws::Encoder, Option<SharedTls>, Option<SharedCurveOut>),
 }
 
 impl DirectTx {
@@ -129,9 +133,9 @@ impl DirectTx {
         let (ws, tls, curve) = match framing {
             Framing::Zmtp => (None, None, None),
             Framing::Curve(curve) => (None, None, Some(curve)),
-            Framing::Ws(encoder, tls) => (Some(encoder), tls, None),
+            Framing::Ws(encoder, tls, curve) => (Some(encoder), tls, curve),
         };
-        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending, ws, tls, curve };
+        let state = TxState { fd: Some(fd), buf: Vec::new(), io_pending, ws, tls, curve, sealed: Vec::new() };
         DirectTx { state: Mutex::new(state), io }
     }
 
@@ -216,16 +220,27 @@ impl DirectSink for DirectTx {
             return false;
         }
         // A WebSocket frame's header, mask and flags byte take at most 15 bytes; a CURVE
-        // MESSAGE's frame header, name, nonce, MAC and flags byte 9 + 33.
-        let overhead = if st.curve.is_some() { 9 + MESSAGE_PLAINTEXT + 1 } else { 15 };
+        // MESSAGE's frame header, name, nonce, MAC and flags byte 9 + 33 (over ws 15 + 33).
+        let overhead = if st.curve.is_some() { 15 + MESSAGE_PLAINTEXT + 1 } else { 15 };
         let size: usize = frames.iter().chain([last]).map(|m| m.len() + overhead).sum();
         if size > MSG_MAX || st.tls.as_ref().is_some_and(|tls| tls.lock().wants_write()) {
             // Too large, or (`wss://`) records of the I/O thread's wait in rustls.
             return false;
         }
-        let TxState { buf, ws, curve, .. } = &mut *st;
+        let TxState { buf, ws, curve, sealed, .. } = &mut *st;
         match (ws, curve) {
-            (Some(ws), _) => {
+            (Some(ws), Some(curve)) => {
+                let mut curve = curve.lock();
+                if curve.has_unsent() {
+                    return false;
+                }
+                for (i, m) in frames.iter().chain([last]).enumerate() {
+                    sealed.clear();
+                    curve.seal_command(sealed, if i < frames.len() { FLAG_MORE } else { 0 }, m);
+                    ws.curve_message(sealed, buf);
+                }
+            }
+            (Some(ws), None) => {
                 for m in frames {
                     ws.data_frame(true, m, buf);
                 }

@@ -103,12 +103,14 @@
 //! (RCVTIMEO ≠ 0, no DONTWAIT). Data frames up to 64 KiB; larger ones, every command and
 //! every error go to the I/O thread. Everything else is unchanged.
 //!
-//! CURVE links (tcp, ipc) too: each frame is a MESSAGE, which the application thread checks
+//! CURVE links too: each frame is a MESSAGE, which the application thread checks
 //! (nonce order, MAC) and opens in its read buffer with the session's receiving direction
 //! (`session::shared_cipher`; its lock is taken inside this one). A MESSAGE that holds a
 //! command (a PING) is left as it came, its nonce unused, and handed back: the session
 //! opens it and answers. So is one that does not open (a bad MAC, a replayed nonce): the
-//! session refuses it again and drops the link.
+//! session refuses it again and drops the link. Over `ws://` and `wss://` each MESSAGE
+//! comes in a WebSocket frame of its own (flagged 0x00, as libzmq sends it), unmasked
+//! before it is checked and masked again where it is handed back.
 //!
 //! `ws://` and `wss://` links get a read side too: the application thread reads
 //! WebSocket frames into [`RxState::ws_raw`] and makes messages of the whole data frames
@@ -299,7 +301,7 @@ impl DirectRx {
         self
     }
 
-    /// For a CURVE link (tcp or ipc): data frames come inside MESSAGEs, opened with the
+    /// For a CURVE link: data frames come inside MESSAGEs, opened with the
     /// session's receiving direction; a MESSAGE holding a command is left sealed and handed
     /// back (`session::shared_cipher`).
     pub(crate) fn curve(mut self, curve: SharedCurveIn) -> DirectRx {

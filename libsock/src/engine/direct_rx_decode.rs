@@ -18,6 +18,9 @@ use crate::message::{Message, INLINE_CAPACITY};
 use crate::session::ReplyEnvelope;
 use crate::sys;
 
+/// What sealing adds to a CURVE frame's body: the MESSAGE's name, nonce, MAC and flags byte.
+const SEALING: usize = MESSAGE_PLAINTEXT + 1;
+
 impl DirectRx {
     /// Reads until whole messages came (at most [`READS`] times), decoding up to `limit` of
     /// them into `out`. `Err`: hand the rest back to the I/O thread (rule 2). Bytes left in
@@ -121,6 +124,17 @@ impl DirectRx {
         let max = self.max_size.min(FRAME_MAX) as usize;
         let mut carried = false;
         let mut envelope = self.replies_only.then(|| ReplyEnvelope::after(&st.staged));
+        if let Some(curve) = &self.curve {
+            return self.take_curve_ws_frames(
+                st,
+                server,
+                &mut curve.lock(),
+                out,
+                limit,
+                &mut carried,
+                &mut envelope,
+            );
+        }
         while out.len() < limit {
             let frame = match ws::front_data_frame(&st.ws_raw, server, max) {
                 Front::Data(frame) => frame,
@@ -144,6 +158,52 @@ impl DirectRx {
             };
             msg.set_more(frame.more);
             self.deliver(msg, &mut st.staged, out, &mut carried);
+        }
+        Ok(())
+    }
+
+    /// [`DirectRx::take_ws_frames`] over CURVE: each WebSocket frame a MESSAGE (flagged 0x00)
+    /// holding a data frame, unmasked and opened where it lies; `Err` at anything else, left
+    /// as it came (masked again).
+    #[allow(clippy::too_many_arguments)]
+    fn take_curve_ws_frames(
+        &self,
+        st: &mut RxState,
+        server: bool,
+        curve: &mut CurveReceiver,
+        out: &mut VecDeque<Message>,
+        limit: usize,
+        carried: &mut bool,
+        envelope: &mut Option<ReplyEnvelope>,
+    ) -> Result<(), ()> {
+        let max = (self.max_size.min(FRAME_MAX) as usize).saturating_add(SEALING);
+        while out.len() < limit {
+            let frame = match ws::front_data_frame(&st.ws_raw, server, max) {
+                Front::Data(frame) if !frame.more && frame.body_len() >= SEALING => frame,
+                Front::Data(_) | Front::Other => return Err(()),
+                Front::Partial => return Ok(()),
+            };
+            let body = frame.body_len() - SEALING;
+            frame.unmask(&mut st.ws_raw);
+            let data = |flags: u8| {
+                flags & FLAG_COMMAND == 0
+                    && envelope.is_none_or(|place| place.next(body, flags & CURVE_MORE != 0).is_some())
+            };
+            let flags = match curve.decrypt_if(&mut st.ws_raw[frame.body_start()..frame.total()], data) {
+                Ok(Some(flags)) => flags,
+                Ok(None) | Err(_) => {
+                    // Unopened: masked again (the mask is its own inverse), for the link.
+                    frame.unmask(&mut st.ws_raw);
+                    return Err(());
+                }
+            };
+            let more = flags & CURVE_MORE != 0;
+            let taken = takes(envelope, body, more);
+            debug_assert!(taken, "checked before opening");
+            st.ws_raw.advance(frame.body_start() + SEALING);
+            let mut msg = self.take_body(&mut st.ws_raw, body);
+            msg.set_more(more);
+            self.deliver(msg, &mut st.staged, out, carried);
         }
         Ok(())
     }
@@ -202,12 +262,14 @@ impl DirectRx {
         carried: &mut bool,
         envelope: &mut Option<ReplyEnvelope>,
     ) -> Result<(), ()> {
-        const SEALING: usize = MESSAGE_PLAINTEXT + 1;
         let max = self.max_size.min(FRAME_MAX).saturating_add(SEALING as u64);
+        // Over ws, the link's decoder gives a MESSAGE (bytes a flood's hand-over passes) as
+        // a ZMTP command.
+        let command = self.websocket.is_some();
         while out.len() < limit {
             // libzmq sends a MESSAGE as a plain frame: its MORE and COMMAND flags travel inside.
             let header = match decode_header(&st.buf, Some(max)) {
-                Ok(Some(h)) if !h.command && !h.more => h,
+                Ok(Some(h)) if h.command == command && !h.more => h,
                 Ok(None) => return Ok(()),
                 Ok(Some(_)) | Err(_) => return Err(()),
             };

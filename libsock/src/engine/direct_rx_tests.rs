@@ -481,3 +481,117 @@ fn a_curve_link_opens_data_and_leaves_commands_and_tampering_sealed() {
     let mut body = good[2..].to_vec();
     assert_eq!(shared.lock().decrypt(&mut body), Ok(0), "the refused one spent no nonce");
 }
+
+/// CURVE over `ws://`, the bound side (frames come masked): each MESSAGE in a frame of its
+/// own, flagged 0x00, is unmasked and opened where it lies; a MESSAGE holding a command and
+/// one that does not open go back to the link masked again, exactly as they came, their
+/// nonces unused.
+#[test]
+fn a_curve_websocket_link_opens_data_and_hands_back_the_rest_as_it_came() {
+    use crate::codec::curve::{BoxKey, CurveCipher, FLAG_COMMAND, FLAG_MORE};
+    use crate::codec::greeting::Mechanism;
+    use crypto_box::SecretKey;
+    let (client, server) = (SecretKey::from([1u8; 32]), SecretKey::from([2u8; 32]));
+    let (mut peer, _) =
+        CurveCipher::new(BoxKey::new(&server.public_key(), &client).unwrap(), false, 5, 0).split();
+    let (_, receiver) =
+        CurveCipher::new(BoxKey::new(&client.public_key(), &server).unwrap(), true, 1, 4).split();
+    let shared = Arc::new(parking_lot::Mutex::new(receiver));
+    // A client's frames, as its direct write side (or its link's encoder) makes them.
+    let mut enc = crate::codec::ws::Encoder::new(true, Mechanism::Curve, 7);
+    let mut frame = |flags: u8, body: &[u8]| {
+        let mut command = Vec::new();
+        peer.encrypt_command(&mut command, flags, body);
+        let mut wire = Vec::new();
+        enc.curve_message(&command, &mut wire);
+        wire
+    };
+    let mut rig = Rig::new();
+    rig.rx.websocket = Some(true);
+    rig.rx.curve = Some(shared.clone());
+    let data = [frame(0, b"one"), frame(FLAG_MORE, b"two-a"), frame(0, &[9; 300])].concat();
+    let command = frame(FLAG_COMMAND, b"\x04PING\x00\x00");
+    let after = frame(0, b"after");
+    rig.peer.write_all(&[&data[..], &command, &after].concat()).unwrap();
+    let mut out = VecDeque::new();
+    let deadline = Some(Instant::now() + Duration::from_secs(20));
+    let waited = rig.rx.wait(rig.wake.0.as_raw_fd(), deadline, false, &mut || true, &mut out);
+    assert_eq!(waited, Waited::Got);
+    let got: Vec<(Vec<u8>, bool)> = out.iter().map(|m| (m.to_vec(), m.get_more())).collect();
+    assert_eq!(got, [(b"one".to_vec(), false), (b"two-a".to_vec(), true), (vec![9; 300], false)]);
+    assert!(rig.rx.handed_back(), "the command goes to the link");
+    let mut st = rig.rx.io_lock().expect("the I/O thread reads after a hand-back");
+    assert!(st.take_over(&mut BytesMut::new()).is_empty());
+    assert_eq!(&st.take_ws_raw()[..], &[&command[..], &after].concat()[..], "masked, as they came");
+    drop(st);
+    // The link's decoder makes ZMTP commands of them; the session opens both in order.
+    let mut decoder = crate::codec::ws::Decoder::new(true, None, Mechanism::Curve);
+    let (mut raw, mut zmtp, mut controls) =
+        (BytesMut::from(&[&command[..], &after].concat()[..]), BytesMut::new(), Vec::new());
+    decoder.decode(&mut raw, &mut zmtp, &mut controls).unwrap();
+    let open = |zmtp: &mut BytesMut| {
+        let h = crate::codec::frame::decode_header(zmtp, None).unwrap().unwrap();
+        assert!(h.command, "a MESSAGE over ws reads as a command");
+        let mut body = zmtp.split_to(h.header_len + h.size as usize)[h.header_len..].to_vec();
+        shared.lock().decrypt(&mut body)
+    };
+    assert_eq!(open(&mut zmtp), Ok(FLAG_COMMAND), "its nonce unused");
+    assert_eq!(open(&mut zmtp), Ok(0));
+
+    // Altered on the way: does not open, goes back masked as it came, spends no nonce.
+    let mut rig = Rig::new();
+    rig.rx.websocket = Some(true);
+    rig.rx.curve = Some(shared.clone());
+    let good = frame(0, b"tampered");
+    let mut bad = good.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    rig.peer.write_all(&bad).unwrap();
+    assert_eq!(rig.wait_batch(), (Waited::Woken, vec![]));
+    let mut st = rig.rx.io_lock().expect("handed back");
+    assert!(st.take_over(&mut BytesMut::new()).is_empty());
+    assert_eq!(&st.take_ws_raw()[..], &bad[..]);
+    drop(st);
+    let (mut raw, mut zmtp) = (BytesMut::from(&good[..]), BytesMut::new());
+    decoder.decode(&mut raw, &mut zmtp, &mut controls).unwrap();
+    assert_eq!(open(&mut zmtp), Ok(0), "the refused one spent no nonce");
+}
+
+/// CURVE over `ws://`, a PULL's flood handed over (rule 8): the MESSAGEs the link's decoder
+/// made ZMTP commands of and the session left come first, opened in order, then the frame
+/// that decoder had begun, then the stream.
+#[test]
+fn a_curve_websocket_flood_is_handed_over_with_the_links_commands_and_half_frame() {
+    use crate::codec::curve::{BoxKey, CurveCipher};
+    use crate::codec::greeting::Mechanism;
+    use crypto_box::SecretKey;
+    let (client, server) = (SecretKey::from([1u8; 32]), SecretKey::from([2u8; 32]));
+    let (mut peer, _) =
+        CurveCipher::new(BoxKey::new(&client.public_key(), &server).unwrap(), true, 5, 0).split();
+    let (_, receiver) =
+        CurveCipher::new(BoxKey::new(&server.public_key(), &client).unwrap(), false, 1, 4).split();
+    // The server's frames, unmasked.
+    let mut enc = crate::codec::ws::Encoder::new(false, Mechanism::Curve, 7);
+    let mut frame = |byte: u8| {
+        let mut command = Vec::new();
+        peer.encrypt_command(&mut command, 0, &[byte]);
+        let mut wire = Vec::new();
+        enc.curve_message(&command, &mut wire);
+        wire
+    };
+    let mut rig = Rig::ws_pull();
+    rig.rx.curve = Some(Arc::new(parking_lot::Mutex::new(receiver)));
+    rig.rx.app_blocking.store(true, Ordering::Relaxed);
+    // Two MESSAGEs the link decoded (ZMTP commands now), and half of a third frame.
+    let mut decoder = crate::codec::ws::Decoder::new(false, None, Mechanism::Curve);
+    let (mut raw, mut zmtp) = (BytesMut::from(&[frame(1), frame(2)].concat()[..]), BytesMut::new());
+    decoder.decode(&mut raw, &mut zmtp, &mut Vec::new()).unwrap();
+    let third = frame(3);
+    let mut st = rig.rx.io_lock().expect("the I/O thread holds the read side");
+    assert!(rig.rx.hand_over(&mut st, &mut zmtp));
+    st.give_ws_raw(BytesMut::from(&third[..10]));
+    drop(st);
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![1, 2]), "the link's MESSAGEs first");
+    rig.peer.write_all(&[&third[10..], &frame(4)].concat()).unwrap();
+    assert_eq!(rig.wait_batch(), (Waited::Got, vec![3, 4]), "then the frame it had begun");
+    assert!(!rig.rx.handed_back());
+}

@@ -57,6 +57,13 @@ impl CurveOut {
         self.sender.encrypt(out, flags, body);
     }
 
+    /// [`CurveOut::seal`] without the ZMTP frame header: the MESSAGE command a WebSocket
+    /// frame carries.
+    #[inline]
+    pub fn seal_command(&mut self, out: &mut Vec<u8>, flags: u8, body: &[u8]) {
+        self.sender.encrypt_command(out, flags, body);
+    }
+
     /// The session's buffer holds encrypted frames not yet written: a direct message now
     /// would overtake them.
     pub fn has_unsent(&self) -> bool {

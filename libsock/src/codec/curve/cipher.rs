@@ -131,12 +131,20 @@ impl CurveSender {
     /// Appends one MESSAGE frame carrying `flags` and `body`, encrypted in `out`.
     #[inline]
     pub fn encrypt(&mut self, out: &mut Vec<u8>, flags: u8, body: &[u8]) {
-        let nonce = self.nonce;
-        self.nonce += 1;
         let size = MESSAGE_PLAINTEXT + 1 + body.len();
         out.reserve(9 + size);
         // A plain frame, as libzmq sends it: the MORE and COMMAND flags travel encrypted.
         frame::encode_header(out, false, false, size);
+        self.encrypt_command(out, flags, body);
+    }
+
+    /// Appends the MESSAGE command itself (name, nonce, box), without a ZMTP frame header:
+    /// what a WebSocket frame carries.
+    #[inline]
+    pub fn encrypt_command(&mut self, out: &mut Vec<u8>, flags: u8, body: &[u8]) {
+        let nonce = self.nonce;
+        self.nonce += 1;
+        out.reserve(MESSAGE_PLAINTEXT + 1 + body.len());
         out.extend_from_slice(b"\x07MESSAGE");
         out.extend_from_slice(&nonce.to_be_bytes());
         let mac_at = out.len();

@@ -179,6 +179,14 @@ impl Encoder {
         self.frame(OP_BINARY, &[if more { WS_MORE } else { 0 }], body, out);
     }
 
+    /// A CURVE `MESSAGE` command (`command`: its name, nonce and box, without the ZMTP
+    /// frame header), as [`Encoder::encode`] makes of one: flagged 0x00, as libzmq sends it.
+    /// For writers that encrypt messages themselves.
+    pub fn curve_message(&mut self, command: &[u8], out: &mut Vec<u8>) {
+        debug_assert!(self.curve && command.starts_with(b"\x07MESSAGE"));
+        self.frame(OP_BINARY, &[0], command, out);
+    }
+
     /// Our answer to a control frame: a pong, or the close echoed.
     pub fn control(&mut self, control: &Control, out: &mut Vec<u8>) {
         match control {

@@ -494,3 +494,33 @@ fn large_bodies_left_in_place_make_the_frames_encode_copies() {
     let mut masked = Encoder::new(true, Mechanism::Null, 1);
     assert_eq!(masked.encode_split(&bytes, &mut Vec::new(), 1), None, "a client masks every body");
 }
+
+/// CURVE: the direct write side's frames (`curve_message` of a MESSAGE sealed without its
+/// ZMTP header) are what `encode` makes of the session's MESSAGE frames, byte for byte,
+/// masked or not.
+#[test]
+fn curve_messages_are_the_encoders_message_frames() {
+    use crate::codec::curve::{BoxKey, CurveCipher, FLAG_MORE};
+    use crypto_box::SecretKey;
+    let (a, b) = (SecretKey::from([3u8; 32]), SecretKey::from([4u8; 32]));
+    let sender = || CurveCipher::new(BoxKey::new(&b.public_key(), &a).unwrap(), false, 5, 0).split().0;
+    let message: [(u8, Vec<u8>); 3] =
+        [(FLAG_MORE, vec![]), (FLAG_MORE, b"hello".to_vec()), (0, vec![0x5A; 300])];
+    for client in [false, true] {
+        let (mut direct_sender, mut session_sender) = (sender(), sender());
+        let mut direct = Encoder::new(client, Mechanism::Curve, 7);
+        let mut wire = Vec::new();
+        for (flags, body) in &message {
+            let mut command = Vec::new();
+            direct_sender.encrypt_command(&mut command, *flags, body);
+            direct.curve_message(&command, &mut wire);
+        }
+        let mut zmtp = peer_greeting(Mechanism::Curve, false).to_vec();
+        for (flags, body) in &message {
+            session_sender.encrypt(&mut zmtp, *flags, body);
+        }
+        let mut expected = Vec::new();
+        Encoder::new(client, Mechanism::Curve, 7).encode(&zmtp, &mut expected);
+        assert_eq!(wire, expected, "client {client}");
+    }
+}

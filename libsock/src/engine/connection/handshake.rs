@@ -138,7 +138,7 @@ impl Connection {
     }
 
     /// Gives the application thread a direct write side for this link, if it may have one
-    /// (see `direct`: not for subscribers, nor for CURVE over `ws://`), and a read side
+    /// (see `direct`: not for subscribers), and a read side
     /// (`direct_rx`) for the socket types that take one.
     fn arm_direct(&mut self, ctx: &Ctx<'_>) {
         if self.cfg.subscriptions_as_commands {
@@ -146,11 +146,8 @@ impl Connection {
         }
         let Some(link) = &mut self.link else { return };
         // CURVE: the write side encrypts with the session's sender, the read side opens
-        // with its receiving direction; not over ws:// (`session::shared_cipher`).
+        // with its receiving direction (`session::shared_cipher`).
         let curve = link.session.as_ref().and_then(|s| s.curve_out());
-        if curve.is_some() && link.ws.is_some() {
-            return;
-        }
         // ws://: the write side frames WebSocket frames of its own, the read side takes
         // whole data frames and hands back the rest (pings, closes); over wss:// both go
         // through the link's TLS session (`ws_tls`).
@@ -158,13 +155,13 @@ impl Connection {
         let framing = match (&link.ws, curve.clone()) {
             (None, None) => Framing::Zmtp,
             (None, Some(curve)) => Framing::Curve(curve),
-            (Some(ws), _) => match ws.direct_tls() {
-                Ok(tls) => Framing::Ws(ws.direct_encoder(), tls),
+            (Some(ws), curve) => match ws.direct_tls() {
+                Ok(tls) => Framing::Ws(ws.direct_encoder(), tls, curve),
                 Err(()) => return,
             },
         };
         let tls = match &framing {
-            Framing::Ws(_, tls) => tls.clone(),
+            Framing::Ws(_, tls, _) => tls.clone(),
             _ => None,
         };
         let io_pending = link.session.as_mut().is_some_and(|s| !s.out().is_empty())
