@@ -31,6 +31,41 @@ fn server(ctx: &Context, kind: libsock::SocketType, secret: &str) -> Socket {
     s
 }
 
+/// A CURVE server of `server_kind` and a client of `client_kind`, both pinging every
+/// millisecond (libzmq's peers wait 5 s for an answer), whose sends fail after 10 s: a link
+/// dropped for a protocol error is not redialled, and a send blocked for good would hold up
+/// the context's end, and the test, with it.
+fn pinging_pair(
+    ctx: &Context,
+    server_kind: libsock::SocketType,
+    secret: &str,
+    client_kind: libsock::SocketType,
+    public: &str,
+) -> (Socket, Socket) {
+    let a = server(ctx, server_kind, secret);
+    let (b, _) = client(ctx, client_kind, public);
+    for s in [&a, &b] {
+        s.set_heartbeat_ivl(1).unwrap();
+        s.set_heartbeat_timeout(5000).unwrap();
+        s.set_sndtimeo(10_000).unwrap();
+    }
+    (a, b)
+}
+
+/// Binds `a` to `transport` and connects `b` to it; over `wss://` with the tests'
+/// certificate, whose name is localhost.
+fn bind_and_connect(a: &Socket, b: &Socket, transport: &str) {
+    let wss = transport.starts_with("wss");
+    if wss {
+        a.set_wss_cert_pem(&wss_pem("server_chain.pem")).unwrap();
+        a.set_wss_key_pem(&wss_pem("server.key")).unwrap();
+        b.set_wss_trust_pem(&wss_pem("ca.pem")).unwrap();
+    }
+    a.bind(transport).unwrap();
+    let bound = a.get_last_endpoint().unwrap();
+    b.connect(&if wss { bound.replacen("127.0.0.1", "localhost", 1) } else { bound }).unwrap();
+}
+
 /// A file of the `wss://` tests' certificates (`tests/data/wss`).
 fn wss_pem(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/data/wss/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -302,7 +337,7 @@ fn direct_sends_keep_the_nonce_order_under_heartbeats() {
     exchange_under_heartbeats(3000);
 }
 
-/// The same with 100 000 messages each way over each transport (ignored: by hand, several
+/// The same with 100 000 messages each way over each transport (ignored: by hand, about 9
 /// minutes in a debug build).
 #[test]
 #[ignore = "stress: by hand"]
@@ -316,27 +351,9 @@ fn exchange_under_heartbeats(count: u32) {
     let (public, secret) = curve_keypair();
     let ctx = Context::new();
     for transport in ["tcp://127.0.0.1:*", "ipc://*", "ws://127.0.0.1:*/c", "wss://127.0.0.1:*/c"] {
-        let a = server(&ctx, libsock::PAIR, &secret);
-        let (b, _) = client(&ctx, libsock::PAIR, &public);
-        for s in [&a, &b] {
-            s.set_heartbeat_ivl(1).unwrap();
-            s.set_heartbeat_timeout(5000).unwrap();
-            // A dropped link is not redialled (a protocol error): a send must fail, not
-            // block the peer thread, and with it the context's end, for good.
-            s.set_sndtimeo(10_000).unwrap();
-        }
-        let wss = transport.starts_with("wss");
-        if wss {
-            a.set_wss_cert_pem(&wss_pem("server_chain.pem")).unwrap();
-            a.set_wss_key_pem(&wss_pem("server.key")).unwrap();
-            b.set_wss_trust_pem(&wss_pem("ca.pem")).unwrap();
-        }
+        let (a, b) = pinging_pair(&ctx, libsock::PAIR, &secret, libsock::PAIR, &public);
         let mon = a.monitor_events(EVENT_ALL).unwrap();
-        a.bind(transport).unwrap();
-        let bound = a.get_last_endpoint().unwrap();
-        // The test certificate names localhost.
-        let to = if wss { bound.replacen("127.0.0.1", "localhost", 1) } else { bound };
-        b.connect(&to).unwrap();
+        bind_and_connect(&a, &b, transport);
         assert!(wait_event(&mon, SocketEvent::HandshakeSucceeded, Duration::from_secs(5)).is_some());
         let peer = std::thread::spawn(move || {
             exchange_numbered(&b, count);
@@ -517,22 +534,9 @@ fn a_curve_flood_over_websocket_is_read_by_the_receiving_thread_in_order() {
     let (public, secret) = curve_keypair();
     let ctx = Context::new();
     for transport in ["ws://127.0.0.1:*/flood", "wss://127.0.0.1:*/flood"] {
-        let pull = server(&ctx, libsock::PULL, &secret);
-        let (push, _) = client(&ctx, libsock::PUSH, &public);
+        let (pull, push) = pinging_pair(&ctx, libsock::PULL, &secret, libsock::PUSH, &public);
         pull.set_rcvhwm(100).unwrap();
-        for s in [&pull, &push] {
-            s.set_heartbeat_ivl(1).unwrap();
-            s.set_heartbeat_timeout(5000).unwrap();
-        }
-        let wss = transport.starts_with("wss");
-        if wss {
-            pull.set_wss_cert_pem(&wss_pem("server_chain.pem")).unwrap();
-            pull.set_wss_key_pem(&wss_pem("server.key")).unwrap();
-            push.set_wss_trust_pem(&wss_pem("ca.pem")).unwrap();
-        }
-        pull.bind(transport).unwrap();
-        let bound = pull.get_last_endpoint().unwrap();
-        push.connect(&if wss { bound.replacen("127.0.0.1", "localhost", 1) } else { bound }).unwrap();
+        bind_and_connect(&pull, &push, transport);
         let count = 12_000;
         let pusher = std::thread::spawn(move || {
             for seq in 0..count {

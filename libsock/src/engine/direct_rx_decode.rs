@@ -185,21 +185,12 @@ impl DirectRx {
             };
             let body = frame.body_len() - SEALING;
             frame.unmask(&mut st.ws_raw);
-            let data = |flags: u8| {
-                flags & FLAG_COMMAND == 0
-                    && envelope.is_none_or(|place| place.next(body, flags & CURVE_MORE != 0).is_some())
+            let Some(more) = open_data(curve, &mut st.ws_raw[frame.body_start()..frame.total()], envelope)
+            else {
+                // Unopened: masked again (the mask is its own inverse), for the link.
+                frame.unmask(&mut st.ws_raw);
+                return Err(());
             };
-            let flags = match curve.decrypt_if(&mut st.ws_raw[frame.body_start()..frame.total()], data) {
-                Ok(Some(flags)) => flags,
-                Ok(None) | Err(_) => {
-                    // Unopened: masked again (the mask is its own inverse), for the link.
-                    frame.unmask(&mut st.ws_raw);
-                    return Err(());
-                }
-            };
-            let more = flags & CURVE_MORE != 0;
-            let taken = takes(envelope, body, more);
-            debug_assert!(taken, "checked before opening");
             st.ws_raw.advance(frame.body_start() + SEALING);
             let mut msg = self.take_body(&mut st.ws_raw, body);
             msg.set_more(more);
@@ -279,17 +270,7 @@ impl DirectRx {
             }
             let body = size.saturating_sub(SEALING);
             let sealed = &mut st.buf[header.header_len..header.header_len + size];
-            let data = |flags: u8| {
-                flags & FLAG_COMMAND == 0
-                    && envelope.is_none_or(|place| place.next(body, flags & CURVE_MORE != 0).is_some())
-            };
-            let flags = match curve.decrypt_if(sealed, data) {
-                Ok(Some(flags)) => flags,
-                Ok(None) | Err(_) => return Err(()),
-            };
-            let more = flags & CURVE_MORE != 0;
-            let taken = takes(envelope, body, more);
-            debug_assert!(taken, "checked before opening");
+            let Some(more) = open_data(curve, sealed, envelope) else { return Err(()) };
             st.buf.advance(header.header_len + SEALING);
             let mut msg = self.take_body(&mut st.buf, body);
             msg.set_more(more);
@@ -377,6 +358,27 @@ impl DirectRx {
             out.push_back(msg);
         }
     }
+}
+
+/// Opens the MESSAGE `sealed` in place if it holds a data frame that `envelope` takes (then
+/// moved past it), and returns that frame's MORE flag; `None` leaves it as it came, its
+/// nonce unused (a command, a frame outside a reply's envelope, one that does not open).
+#[inline(always)]
+fn open_data(
+    curve: &mut CurveReceiver,
+    sealed: &mut [u8],
+    envelope: &mut Option<ReplyEnvelope>,
+) -> Option<bool> {
+    let body = sealed.len().saturating_sub(SEALING);
+    let data = |flags: u8| {
+        flags & FLAG_COMMAND == 0
+            && envelope.is_none_or(|place| place.next(body, flags & CURVE_MORE != 0).is_some())
+    };
+    let flags = curve.decrypt_if(sealed, data).ok()??;
+    let more = flags & CURVE_MORE != 0;
+    let taken = takes(envelope, body, more);
+    debug_assert!(taken, "checked before opening");
+    Some(more)
 }
 
 /// Whether a REQ's read side takes a frame of `size` bytes at its place in the reply
