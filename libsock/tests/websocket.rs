@@ -375,7 +375,8 @@ fn plain_over_websocket_with_libzmq_both_ways() {
     handler.join().unwrap();
 }
 
-/// CURVE between libsock peers (the libzmq builds here have no CURVE): MESSAGE commands go
+/// CURVE between libsock peers (against libzmq: `tests/libzmq-draft/tests/curve_ws.rs`, the
+/// one libzmq build here with both CURVE and ws): MESSAGE commands go
 /// out flagged 0x00, as libzmq sends them, and are read back as commands.
 #[test]
 fn curve_over_websocket_between_libsock_peers() {
