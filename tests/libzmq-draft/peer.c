@@ -34,6 +34,11 @@
  *                                             SERVERKEY, pinging every millisecond; sends
  *                                             COUNT numbered requests (see numbered()),
  *                                             expects each back as it went
+ *   draft_peer curve-push ENDPOINT COUNT SERVERKEY connects a PUSH as a CURVE client,
+ *                                             pinging every millisecond; sends COUNT
+ *                                             numbered messages, then stays until stdin
+ *                                             closes (closing, a libzmq PUSH with heartbeats
+ *                                             drops what it still queues)
  *
  * A binding peer prints its resolved endpoint on the first line. Receives time out after
  * 10 s; any failure exits non-zero with a message on stderr.
@@ -392,6 +397,19 @@ int main (int argc, char **argv)
                 die ("zmq_msg_recv");
             if (zmq_msg_send (&msg, s, 0) < 0)
                 die ("zmq_msg_send");
+        }
+        zmq_close (s);
+    } else if (!strcmp (mode, "curve-push")) {
+        void *s = open_curve (ctx, ZMQ_PUSH, endpoint, 0, group);
+        static char body[10000];
+        for (int i = 0; i < count; i++) {
+            size_t n = numbered (i, body, sizeof body);
+            if (zmq_send (s, body, n, 0) < 0)
+                die ("zmq_send");
+        }
+        printf ("sent\n");
+        fflush (stdout);
+        while (!stdin_closed (100)) {
         }
         zmq_close (s);
     } else if (!strcmp (mode, "curve-req")) {
